@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The CLI runs from the build in dist/ (made by `npm install` through the `prepare` script).
+import('../dist/src/cli/main.js').then(
+  (m) => m.main(process.argv.slice(2)),
+  (err) => {
+    process.stderr.write(
+      `bitstate: not built (${err.code ?? err.message}); run \`npm install\` or \`npm run build\`\n`,
+    );
+    process.exit(1);
+  },
+);
