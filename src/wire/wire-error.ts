@@ -1,0 +1,61 @@
+/**
+ * The one error class of the wire codec. Every code is the peer's fault (a hostile or broken
+ * peer), never the user's, so there is no `badInput`: the connection is closed and the peer's
+ * blocks go back to the picker; the download goes on.
+ */
+
+export type WireErrorCode =
+  /** The handshake's pstrlen is not 19 or its pstr is not "BitTorrent protocol" (BEP 3). */
+  | 'badProtocolName'
+  /** A length prefix larger than the frame limit (`limit`); nothing of that size was allocated. */
+  | 'frameTooLong'
+  /** A message whose length does not fit its id; `bound` says whether `limit` is exact, a minimum or a maximum. */
+  | 'badMessageLength'
+  /** The stream ended inside the handshake or a frame: `received` of the `limit` bytes it needed. */
+  | 'truncated';
+
+export type LengthBound = 'exact' | 'min' | 'max';
+
+export interface WireErrorDetails {
+  /** The number the peer sent: a length, a pstrlen, or the bytes received before the end. */
+  readonly received: number;
+  /** The number it should have respected (see `bound`). */
+  readonly limit: number;
+  /** The message id, when the error is about one message. */
+  readonly messageId?: number | undefined;
+  readonly bound?: LengthBound | undefined;
+}
+
+export class WireError extends Error {
+  override readonly name = 'WireError';
+  readonly code: WireErrorCode;
+  readonly received: number;
+  readonly limit: number;
+  readonly messageId: number | undefined;
+  readonly bound: LengthBound;
+
+  constructor(code: WireErrorCode, details: WireErrorDetails) {
+    super(describe(code, details));
+    this.code = code;
+    this.received = details.received;
+    this.limit = details.limit;
+    this.messageId = details.messageId;
+    this.bound = details.bound ?? 'max';
+  }
+}
+
+function describe(code: WireErrorCode, d: WireErrorDetails): string {
+  switch (code) {
+    case 'badProtocolName':
+      return `peer handshake does not start with pstrlen 19 + "BitTorrent protocol" (pstrlen ${d.received})`;
+    case 'frameTooLong':
+      return `peer sent a frame of ${d.received} bytes; the limit is ${d.limit}`;
+    case 'badMessageLength': {
+      const rule =
+        d.bound === 'exact' ? 'must be' : d.bound === 'min' ? 'must be at least' : 'may be at most';
+      return `peer sent message id ${d.messageId} with length ${d.received}; it ${rule} ${d.limit}`;
+    }
+    case 'truncated':
+      return `peer stream ended after ${d.received} of the ${d.limit} bytes of ${d.messageId === undefined ? 'a handshake or length prefix' : `a message with id ${d.messageId}`}`;
+  }
+}
