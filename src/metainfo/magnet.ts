@@ -1,0 +1,123 @@
+/**
+ * `parseMagnet(uri)`: a BEP 9 magnet link, e.g.
+ *   magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=<name>&tr=<tracker>&tr=<tracker>&x.pe=<host:port>
+ * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. Unknown keys
+ * (`ws`, `so`, `xl`…) are ignored; a v2-only link (`urn:btmh:` without `urn:btih:`) is rejected.
+ */
+import { MetainfoError } from './metainfo-error.js';
+
+/** Longest magnet URI accepted: far above any real one, low enough to bound the work. */
+export const MAX_MAGNET_LENGTH = 64 * 1024;
+
+export interface MagnetPeer {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Magnet {
+  readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
+  /** `dn`: the display name, until the metadata says otherwise. */
+  readonly name: string | undefined;
+  /** `tr`: tracker URLs, in order, without duplicates. */
+  readonly trackers: readonly string[];
+  /** `x.pe`: peers to try directly. */
+  readonly peers: readonly MagnetPeer[];
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function bad(message: string, field?: string): MetainfoError {
+  return new MetainfoError('bad-magnet', `magnet: ${message}`, field === undefined ? {} : { field });
+}
+
+function decodeInfoHash(value: string): Uint8Array | undefined {
+  if (!value.toLowerCase().startsWith('urn:btih:')) return undefined;
+  const hash = value.slice('urn:btih:'.length);
+  if (/^[0-9a-fA-F]{40}$/.test(hash)) return new Uint8Array(Buffer.from(hash, 'hex'));
+  if (/^[A-Za-z2-7]{32}$/.test(hash)) {
+    // RFC 4648 base32: 32 characters × 5 bits = exactly 160 bits.
+    const out = new Uint8Array(20);
+    let bits = 0;
+    let acc = 0;
+    let o = 0;
+    for (const ch of hash.toUpperCase()) {
+      acc = (acc << 5) | BASE32.indexOf(ch);
+      bits += 5;
+      if (bits >= 8) {
+        bits -= 8;
+        out[o++] = (acc >> bits) & 0xff;
+      }
+    }
+    return out;
+  }
+  throw bad(`info-hash "${hash}" is neither 40 hex nor 32 base32 characters`, 'xt');
+}
+
+function parsePeer(value: string): MagnetPeer {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || !(port >= 1 && port <= 65535)) throw bad(`peer "${value}" is not host:port`, 'x.pe');
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+function unescape(value: string, key: string, plusIsSpace: boolean): string {
+  try {
+    return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, ' ') : value);
+  } catch (cause) {
+    throw new MetainfoError('bad-magnet', `magnet: bad percent-encoding in ${key}`, { field: key, cause });
+  }
+}
+
+/** Parses a magnet URI. Throws MetainfoError('bad-magnet') only. */
+export function parseMagnet(uri: string): Magnet {
+  if (uri.length > MAX_MAGNET_LENGTH)
+    throw new MetainfoError(
+      'limit-exceeded',
+      `magnet: ${uri.length} characters (limit ${MAX_MAGNET_LENGTH})`,
+      {
+        limit: MAX_MAGNET_LENGTH,
+        actual: uri.length,
+      },
+    );
+  if (!/^magnet:\?/i.test(uri)) throw bad('does not start with "magnet:?"');
+  let infoHash: Uint8Array | undefined;
+  let name: string | undefined;
+  const trackers: string[] = [];
+  const peers: MagnetPeer[] = [];
+  for (const pair of uri.slice('magnet:?'.length).split('&')) {
+    if (pair.length === 0) continue;
+    const eq = pair.indexOf('=');
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const key = rawKey.replace(/\.\d+$/, '');
+    const raw = eq < 0 ? '' : pair.slice(eq + 1);
+    switch (key) {
+      case 'xt': {
+        const hash = decodeInfoHash(unescape(raw, key, false));
+        if (hash !== undefined && infoHash === undefined) infoHash = hash;
+        else if (hash !== undefined && !Buffer.from(hash).equals(Buffer.from(infoHash!)))
+          throw bad('two different urn:btih info-hashes', 'xt');
+        break;
+      }
+      case 'dn':
+        name = unescape(raw, key, true);
+        break;
+      case 'tr': {
+        const tracker = unescape(raw, key, false);
+        if (tracker.length > 0 && !trackers.includes(tracker)) trackers.push(tracker);
+        break;
+      }
+      case 'x.pe':
+        peers.push(parsePeer(unescape(raw, key, false)));
+        break;
+    }
+  }
+  if (infoHash === undefined) throw bad('no "xt=urn:btih:" info-hash', 'xt');
+  return {
+    infoHash,
+    infoHashHex: Buffer.from(infoHash).toString('hex'),
+    name: name === undefined || name.length === 0 ? undefined : name,
+    trackers,
+    peers,
+  };
+}

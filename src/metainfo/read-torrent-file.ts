@@ -1,0 +1,41 @@
+/** `readTorrentFile(path)`: reads a .torrent from disk, no more than MAX_TORRENT_FILE_BYTES, and parses it. */
+import { open } from 'node:fs/promises';
+import { MAX_TORRENT_FILE_BYTES } from './limits.js';
+import { MetainfoError } from './metainfo-error.js';
+import { parseTorrent } from './parse-torrent.js';
+import type { Torrent } from './torrent.js';
+
+const CHUNK = 64 * 1024;
+
+export async function readTorrentFile(path: string): Promise<Torrent> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_TORRENT_FILE_BYTES) throw tooLarge(size);
+    // Read to the end rather than trusting stat(): the file may change meanwhile (or be a pipe).
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = new Uint8Array(CHUNK);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_TORRENT_FILE_BYTES) throw tooLarge(total);
+      chunks.push(chunk.subarray(0, bytesRead));
+    }
+    return parseTorrent(Buffer.concat(chunks, total));
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(size: number): MetainfoError {
+  return new MetainfoError(
+    'limit-exceeded',
+    `torrent file of ${size} bytes or more (limit ${MAX_TORRENT_FILE_BYTES})`,
+    {
+      limit: MAX_TORRENT_FILE_BYTES,
+      actual: size,
+    },
+  );
+}
