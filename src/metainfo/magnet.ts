@@ -61,7 +61,7 @@ function parsePeer(value: string): MagnetPeer {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-function unescape(value: string, key: string, plusIsSpace: boolean): string {
+function decodeParam(value: string, key: string, plusIsSpace: boolean): string {
   try {
     return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, ' ') : value);
   } catch (cause) {
@@ -93,22 +93,22 @@ export function parseMagnet(uri: string): Magnet {
     const raw = eq < 0 ? '' : pair.slice(eq + 1);
     switch (key) {
       case 'xt': {
-        const hash = decodeInfoHash(unescape(raw, key, false));
+        const hash = decodeInfoHash(decodeParam(raw, key, false));
         if (hash !== undefined && infoHash === undefined) infoHash = hash;
         else if (hash !== undefined && !Buffer.from(hash).equals(Buffer.from(infoHash!)))
           throw bad('two different urn:btih info-hashes', 'xt');
         break;
       }
       case 'dn':
-        name = unescape(raw, key, true);
+        name = decodeParam(raw, key, true);
         break;
       case 'tr': {
-        const tracker = unescape(raw, key, false);
+        const tracker = decodeParam(raw, key, false);
         if (tracker.length > 0 && !trackers.includes(tracker)) trackers.push(tracker);
         break;
       }
       case 'x.pe':
-        peers.push(parsePeer(unescape(raw, key, false)));
+        peers.push(parsePeer(decodeParam(raw, key, false)));
         break;
     }
   }

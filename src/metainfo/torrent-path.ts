@@ -45,7 +45,9 @@ export function checkPath(path: readonly string[], field: string): void {
         actual: path.length,
       },
     );
-  path.forEach((c, i) => checkPathComponent(c, `${field}[${i}]`));
+  path.forEach((c, i) => {
+    checkPathComponent(c, `${field}[${i}]`);
+  });
   const bytes = Buffer.byteLength(path.join('/'), 'utf8');
   if (bytes > MAX_PATH_BYTES)
     throw new MetainfoError('limit-exceeded', `${field}: path of ${bytes} bytes (limit ${MAX_PATH_BYTES})`, {
