@@ -157,7 +157,9 @@ export class WireDecoder {
       if (this.#state === State.Body) {
         const frame = this.#frame!;
         const n = Math.min(this.#frameLength - this.#frameHave, end - pos);
-        frame.set(chunk.subarray(pos, pos + n), this.#frameHave);
+        // A few bytes at a time (a slow or hostile peer): a plain loop beats creating a subarray.
+        if (n < 64) for (let i = 0; i < n; i++) frame[this.#frameHave + i] = chunk[pos + i]!;
+        else frame.set(chunk.subarray(pos, pos + n), this.#frameHave);
         this.#bytesCopied += n;
         this.#frameHave += n;
         pos += n;
