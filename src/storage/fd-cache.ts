@@ -1,0 +1,90 @@
+/**
+ * Open file handles, at most `max` of them idle at once (least recently used closed first), so a
+ * torrent of 100,000 files does not run out of descriptors. A handle in use (refs > 0) is never
+ * closed under a pending read or write; the cache may then briefly exceed `max`.
+ */
+import { constants, type FileHandle, open } from 'node:fs/promises';
+import { StorageError } from './storage-error.js';
+
+interface Entry {
+  readonly handle: Promise<FileHandle>;
+  refs: number;
+  dirty: boolean;
+}
+
+/** Read-write, and never through a symlink at the last component (see layout.ts). */
+export const OPEN_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW;
+
+export class FdCache {
+  readonly #entries = new Map<number, Entry>();
+  readonly #paths: readonly (string | null)[];
+  readonly #max: number;
+
+  constructor(paths: readonly (string | null)[], max: number) {
+    this.#paths = paths;
+    this.#max = Math.max(1, max);
+  }
+
+  /** Runs `fn` with the handle of file `fileIndex`, opening it if needed. */
+  async use<T>(fileIndex: number, write: boolean, fn: (h: FileHandle) => Promise<T>): Promise<T> {
+    let entry = this.#entries.get(fileIndex);
+    if (entry === undefined) {
+      const path = this.#paths[fileIndex];
+      if (path === null || path === undefined)
+        throw new StorageError('badRange', `file ${fileIndex} has no path`);
+      const handle = open(path, OPEN_FLAGS).catch((e) => {
+        this.#entries.delete(fileIndex);
+        throw StorageError.fromSystem(e, 'cannot open', path);
+      });
+      entry = { handle, refs: 0, dirty: false };
+    } else {
+      this.#entries.delete(fileIndex); // re-inserted below as most recently used
+    }
+    this.#entries.set(fileIndex, entry);
+    entry.refs++;
+    if (write) entry.dirty = true;
+    try {
+      return await fn(await entry.handle);
+    } finally {
+      entry.refs--;
+      this.#evict();
+    }
+  }
+
+  #evict(): void {
+    if (this.#entries.size <= this.#max) return;
+    for (const [i, e] of this.#entries) {
+      if (this.#entries.size <= this.#max) break;
+      if (e.refs > 0) continue;
+      this.#entries.delete(i);
+      void e.handle
+        .then((h) => (e.dirty ? h.datasync().finally(() => h.close()) : h.close()))
+        .catch(() => {});
+    }
+  }
+
+  /** Flushes written files to disk (fdatasync) and closes every handle. */
+  async closeAll(): Promise<void> {
+    const entries = [...this.#entries.entries()];
+    this.#entries.clear();
+    const errors: unknown[] = [];
+    await Promise.all(
+      entries.map(async ([i, e]) => {
+        let h: FileHandle;
+        try {
+          h = await e.handle;
+        } catch {
+          return; // never opened: nothing to flush
+        }
+        try {
+          if (e.dirty) await h.datasync();
+        } catch (err) {
+          errors.push(StorageError.fromSystem(err, 'cannot flush', this.#paths[i] ?? undefined));
+        } finally {
+          await h.close().catch(() => {});
+        }
+      }),
+    );
+    if (errors.length > 0) throw errors[0];
+  }
+}

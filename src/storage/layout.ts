@@ -1,0 +1,93 @@
+/**
+ * Where each file of a torrent lands, laid out as other clients lay it out:
+ *
+ *   single-file torrent → <out>/<name>
+ *   multi-file torrent  → <out>/<name>/<path…>
+ *
+ * Nothing may land outside <out>. parseTorrent already rejects unsafe paths, but storage checks
+ * again, because a Torrent object can be built by hand (or by a future metadata path, BEP 9):
+ * every component must be a plain name (not '', '.', '..', no '/', '\', NUL), the resolved path
+ * must be inside <out>, directories are created one component at a time refusing any that is a
+ * symlink, and files are opened with O_NOFOLLOW (see piece-store.ts) so a symlink planted at the
+ * last component is refused too.
+ */
+import { lstat, mkdir } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import type { Torrent } from '../metainfo/torrent.js';
+import { StorageError } from './storage-error.js';
+
+export interface FileLocation {
+  /** Absolute path on disk. */
+  readonly path: string;
+  /** Directory components between <out> and the file (e.g. ['name', 'sub']). */
+  readonly dirs: readonly string[];
+}
+
+function checkComponent(c: string, where: string): void {
+  if (c === '' || c === '.' || c === '..' || /[/\\\0]/.test(c))
+    throw new StorageError('pathEscape', `unsafe path component ${JSON.stringify(c)} in ${where}`, {
+      badInput: true,
+    });
+}
+
+/** The on-disk location of every file of `torrent` under `outDir` (padding files included, never created). */
+export function fileLocations(
+  torrent: Pick<Torrent, 'name' | 'multiFile' | 'files'>,
+  outDir: string,
+): FileLocation[] {
+  const root = resolve(outDir);
+  checkComponent(torrent.name, 'the torrent name');
+  return torrent.files.map((f, i) => {
+    const where = `file ${i}`;
+    if (f.path.length === 0)
+      throw new StorageError('pathEscape', `empty path for ${where}`, { badInput: true });
+    for (const c of f.path) checkComponent(c, where);
+    const components = torrent.multiFile ? [torrent.name, ...f.path] : [torrent.name];
+    const path = resolve(root, ...components);
+    if (!path.startsWith(root + sep))
+      throw new StorageError('pathEscape', `${where} resolves outside the output folder: ${path}`, {
+        path,
+        badInput: true,
+      });
+    return { path, dirs: components.slice(0, -1) };
+  });
+}
+
+/**
+ * Creates `dirs` under `root`, one component at a time, refusing a component that exists as a
+ * symlink (it could point anywhere). `made` remembers directories already checked in this run.
+ */
+export async function makeDirectories(
+  root: string,
+  dirs: readonly string[],
+  made: Set<string>,
+): Promise<void> {
+  let current = resolve(root);
+  for (const d of dirs) {
+    current = resolve(current, d);
+    if (made.has(current)) continue;
+    let info = await lstat(current).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw StorageError.fromSystem(e, 'cannot inspect', current);
+    });
+    if (info === undefined) {
+      await mkdir(current).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw StorageError.fromSystem(e, 'cannot create folder', current);
+      });
+      info = await lstat(current).catch((e) => {
+        throw StorageError.fromSystem(e, 'cannot inspect', current);
+      });
+    }
+    if (info.isSymbolicLink())
+      throw new StorageError('pathEscape', `refusing to follow the symlink ${current}`, {
+        path: current,
+        badInput: true,
+      });
+    if (!info.isDirectory())
+      throw new StorageError('io', `${current} exists and is not a folder`, {
+        path: current,
+        badInput: true,
+      });
+    made.add(current);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * SHA-1 of one piece read back from disk, in bounded chunks (HASH_CHUNK_BYTES), never the whole
+ * piece in memory: a 16 MiB piece costs the same 1 MiB buffer as a 256 KiB one. Padding files
+ * (BEP 47) hash as zeros. Used by the hash workers (synchronous reads, on their own thread) and by
+ * the in-thread fallback (`hashWorkers: 0`, asynchronous reads).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { pieceLengthAt } from '../metainfo/torrent.js';
+import type { FileMap, FileSegment } from './file-map.js';
+
+/** Bytes read per step while hashing. */
+export const HASH_CHUNK_BYTES = 1 << 20;
+
+/** What a hash worker needs to find and check any piece on its own (sent once, as workerData). */
+export interface HashJobSpec {
+  /** Absolute path of each file; null for padding files. */
+  readonly paths: readonly (string | null)[];
+  readonly files: readonly { readonly length: number; readonly offset: number; readonly padding: boolean }[];
+  readonly totalLength: number;
+  readonly pieceLength: number;
+  readonly pieceCount: number;
+  /** Concatenated 20-byte SHA-1s. */
+  readonly pieces: Uint8Array;
+}
+
+export function pieceSegments(spec: HashJobSpec, map: FileMap, index: number): FileSegment[] {
+  return map.segments(index * spec.pieceLength, pieceLengthAt(spec, index));
+}
+
+export function hashMatches(spec: HashJobSpec, index: number, digest: Uint8Array): boolean {
+  const expected = spec.pieces.subarray(index * 20, index * 20 + 20);
+  return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).equals(expected);
+}
+
+/** Feeds `length` zero bytes to the hash, `zeros` at a time. */
+function updateZeros(hash: Hash, zeros: Uint8Array, length: number): void {
+  for (let left = length; left > 0; left -= zeros.length)
+    hash.update(left >= zeros.length ? zeros : zeros.subarray(0, left));
+}
+
+export type ReadSync = (fileIndex: number, buf: Uint8Array, length: number, position: number) => number;
+export type ReadAsync = (
+  fileIndex: number,
+  buf: Uint8Array,
+  length: number,
+  position: number,
+) => Promise<number>;
+
+/** Returns the piece's SHA-1, or undefined when a file is shorter than the torrent says. */
+export function hashPieceSync(
+  segments: readonly FileSegment[],
+  read: ReadSync,
+  chunk: Uint8Array,
+  zeros: Uint8Array,
+) {
+  const hash = createHash('sha1');
+  for (const s of segments) {
+    if (s.padding) {
+      updateZeros(hash, zeros, s.length);
+      continue;
+    }
+    for (let done = 0; done < s.length; ) {
+      const want = Math.min(chunk.length, s.length - done);
+      const n = read(s.fileIndex, chunk, want, s.fileOffset + done);
+      if (n <= 0) return undefined;
+      hash.update(chunk.subarray(0, n));
+      done += n;
+    }
+  }
+  return hash.digest();
+}
+
+export async function hashPieceAsync(
+  segments: readonly FileSegment[],
+  read: ReadAsync,
+  chunk: Uint8Array,
+  zeros: Uint8Array,
+): Promise<Uint8Array | undefined> {
+  const hash = createHash('sha1');
+  for (const s of segments) {
+    if (s.padding) {
+      updateZeros(hash, zeros, s.length);
+      continue;
+    }
+    for (let done = 0; done < s.length; ) {
+      const want = Math.min(chunk.length, s.length - done);
+      const n = await read(s.fileIndex, chunk, want, s.fileOffset + done);
+      if (n <= 0) return undefined;
+      hash.update(chunk.subarray(0, n));
+      done += n;
+    }
+  }
+  return hash.digest();
+}

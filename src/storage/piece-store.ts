@@ -1,0 +1,229 @@
+/**
+ * The files of one torrent on disk: created sparse at their size, blocks written with pwrite
+ * where they belong, pieces verified by SHA-1 on hash workers. Memory is bounded by design: a
+ * write holds only the block it was given, a read only the block asked for, and verification
+ * reads in 1 MiB chunks on the workers — a 50 GiB torrent costs what a 50 MiB one does.
+ */
+
+import type { FileHandle } from 'node:fs/promises';
+import { constants, mkdir, open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Torrent } from '../metainfo/torrent.js';
+import { Bitfield } from '../picker/bitfield.js';
+import { FdCache } from './fd-cache.js';
+import { blockOffset, FileMap } from './file-map.js';
+import { HashPool } from './hash-pool.js';
+import { fileLocations, makeDirectories } from './layout.js';
+import {
+  HASH_CHUNK_BYTES,
+  type HashJobSpec,
+  hashMatches,
+  hashPieceAsync,
+  pieceSegments,
+} from './piece-hasher.js';
+import { StorageError } from './storage-error.js';
+
+/** Default cap on idle open files (descriptors) held by the main thread. */
+export const DEFAULT_MAX_OPEN_FILES = 256;
+/** Default hash workers: 1 on a machine of 2 cores or fewer (one core stays for sockets), else 2. */
+export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
+/** Largest block `readBlock` serves: more than any peer may ask (BEP 3 clients use 16 KiB). */
+export const MAX_READ_BLOCK_BYTES = 1 << 20;
+
+export interface PieceStoreOptions {
+  /** Hash worker threads; 0 hashes on the calling thread (slower event loop, for measurement). */
+  readonly hashWorkers?: number;
+  readonly maxOpenFiles?: number;
+}
+
+export class PieceStore {
+  readonly torrent: Torrent;
+  /** Absolute path of each file (null for BEP 47 padding files, which are never created). */
+  readonly paths: readonly (string | null)[];
+  readonly #map: FileMap;
+  readonly #fds: FdCache;
+  readonly #spec: HashJobSpec;
+  readonly #pool: HashPool | undefined;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
+
+  private constructor(torrent: Torrent, paths: (string | null)[], map: FileMap, opts: PieceStoreOptions) {
+    this.torrent = torrent;
+    this.paths = paths;
+    this.#map = map;
+    this.#fds = new FdCache(paths, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.#spec = {
+      paths,
+      files: torrent.files.map((f) => ({ length: f.length, offset: f.offset, padding: f.padding })),
+      totalLength: torrent.totalLength,
+      pieceLength: torrent.pieceLength,
+      pieceCount: torrent.pieceCount,
+      pieces: torrent.pieces,
+    };
+    const workers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
+    this.#pool = workers > 0 ? new HashPool(this.#spec, workers) : undefined;
+  }
+
+  /**
+   * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
+   * their full size without writing them (ftruncate: sparse where the file system allows).
+   * Zero-length files are created too, as libtorrent does. Existing files are kept and set to
+   * their torrent length.
+   */
+  static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
+    const map = FileMap.of(torrent);
+    const root = resolve(outDir);
+    const locations = fileLocations(torrent, root);
+    const made = new Set<string>();
+    await mkdir(root, { recursive: true }).catch((e) => {
+      throw StorageError.fromSystem(e, 'cannot create the output folder', root);
+    });
+    const paths: (string | null)[] = [];
+    for (const [i, loc] of locations.entries()) {
+      const f = torrent.files[i]!;
+      if (f.padding) {
+        paths.push(null);
+        continue;
+      }
+      await makeDirectories(root, loc.dirs, made);
+      let h: FileHandle | undefined;
+      try {
+        h = await open(loc.path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+        const { size } = await h.stat();
+        if (size !== f.length) await h.truncate(f.length);
+      } catch (e) {
+        throw StorageError.fromSystem(e, 'cannot create', loc.path);
+      } finally {
+        await h?.close();
+      }
+      paths.push(loc.path);
+    }
+    return new PieceStore(torrent, paths, map, opts);
+  }
+
+  /** Runs `op` unless closed, remembering it until it settles so `close()` can wait for it. */
+  #track<T>(op: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StorageError('closed', 'the piece store is closed'));
+    const p = op();
+    this.#inFlight.add(p);
+    const done = () => this.#inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Writes `block` at (index, begin) with positional writes; the block is not copied. */
+  writeBlock(index: number, begin: number, block: Uint8Array): Promise<void> {
+    return this.#track(async () => {
+      const at = blockOffset(this.torrent, index, begin, block.length);
+      let blockPos = 0;
+      for (const s of this.#map.segments(at, block.length)) {
+        // BEP 47: padding bytes are never stored; verification hashes them as zeros.
+        if (!s.padding) {
+          const path = this.paths[s.fileIndex] ?? undefined;
+          await this.#fds.use(s.fileIndex, true, async (h) => {
+            for (let done = 0; done < s.length; ) {
+              const { bytesWritten } = await h
+                .write(block, blockPos + done, s.length - done, s.fileOffset + done)
+                .catch((e) => {
+                  throw StorageError.fromSystem(e, 'cannot write', path);
+                });
+              done += bytesWritten;
+            }
+          });
+        }
+        blockPos += s.length;
+      }
+    });
+  }
+
+  /** Reads block (index, begin, length) back; padding bytes read as zeros. */
+  readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+    return this.#track(async () => {
+      if (length > MAX_READ_BLOCK_BYTES)
+        throw new StorageError('badRange', `block of ${length} bytes (limit ${MAX_READ_BLOCK_BYTES})`);
+      const at = blockOffset(this.torrent, index, begin, length);
+      const out = new Uint8Array(length);
+      let blockPos = 0;
+      for (const s of this.#map.segments(at, length)) {
+        if (!s.padding) {
+          const n = await this.#readAt(
+            s.fileIndex,
+            out.subarray(blockPos, blockPos + s.length),
+            s.length,
+            s.fileOffset,
+          );
+          if (n < s.length)
+            throw new StorageError('io', `file ${this.paths[s.fileIndex]} is shorter than the torrent says`);
+        }
+        blockPos += s.length;
+      }
+      return out;
+    });
+  }
+
+  /** Reads up to `length` bytes into `buf` at file position `position`; returns the bytes read. */
+  #readAt(fileIndex: number, buf: Uint8Array, length: number, position: number): Promise<number> {
+    const path = this.paths[fileIndex] ?? undefined;
+    return this.#fds.use(fileIndex, false, async (h) => {
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await h.read(buf, done, length - done, position + done).catch((e) => {
+          throw StorageError.fromSystem(e, 'cannot read', path);
+        });
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done;
+    });
+  }
+
+  /** True when piece `index` on disk matches its SHA-1 (hashed on a worker unless hashWorkers is 0). */
+  verifyPiece(index: number): Promise<boolean> {
+    return this.#track(async () => {
+      blockOffset(this.torrent, index, 0, 0);
+      if (this.#pool !== undefined) return this.#pool.hash(index);
+      const chunk = new Uint8Array(HASH_CHUNK_BYTES);
+      const digest = await hashPieceAsync(
+        pieceSegments(this.#spec, this.#map, index),
+        (fileIndex, buf, length, position) => this.#readAt(fileIndex, buf, length, position),
+        chunk,
+        new Uint8Array(64 * 1024),
+      );
+      return digest !== undefined && hashMatches(this.#spec, index, digest);
+    });
+  }
+
+  /**
+   * Hashes every piece already on disk (resume, seeding) and returns the ones that match.
+   * Keeps each worker busy with two pieces at a time; `onProgress(checked, total)` after each.
+   */
+  async checkPieces(onProgress?: (checked: number, total: number) => void): Promise<Bitfield> {
+    const total = this.torrent.pieceCount;
+    const have = new Bitfield(total);
+    let next = 0;
+    let checked = 0;
+    const lanes = Math.max(1, this.#pool?.size ?? 1) * 2;
+    const lane = async () => {
+      while (next < total) {
+        const index = next++;
+        if (await this.verifyPiece(index)) have.set(index);
+        onProgress?.(++checked, total);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(lanes, total) }, lane));
+    return have;
+  }
+
+  /** Waits for pending reads and writes, flushes written files (fdatasync), closes them, stops the workers. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    try {
+      await this.#fds.closeAll();
+    } finally {
+      await this.#pool?.close();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
+ * `storage.write` and `storage.verify` and answers `piece.verified` / `piece.hashFailed` /
+ * `storage.error` (storage-events.ts).
+ *
+ * Ordering: writes start at once and may run concurrently (they touch disjoint bytes), but a
+ * verify of piece i waits until every write of piece i received before it has settled — otherwise
+ * the hash would read bytes not yet written. The store is owned by the caller (the actor never
+ * closes it); after the actor stops, late results are dropped.
+ */
+import { fromCallback } from 'xstate';
+import type { PieceStore } from './piece-store.js';
+import { StorageError } from './storage-error.js';
+import type { StorageCommand, StorageNotification } from './storage-events.js';
+
+export function storageActor(store: PieceStore) {
+  return fromCallback<StorageCommand>(({ sendBack, receive }) => {
+    let stopped = false;
+    const send = (e: StorageNotification) => {
+      if (!stopped) sendBack(e);
+    };
+    const fail = (e: unknown, index: number) => {
+      const err = e instanceof StorageError ? e : StorageError.fromSystem(e, 'storage');
+      send({ type: 'storage.error', message: err.message, code: err.code, index });
+    };
+    /** Per piece: writes not yet settled. */
+    const pendingWrites = new Map<number, Set<Promise<void>>>();
+
+    receive((event) => {
+      if (stopped) return;
+      if (event.type === 'storage.write') {
+        const { index } = event;
+        const p = store.writeBlock(index, event.begin, event.block).catch((e) => fail(e, index));
+        let set = pendingWrites.get(index);
+        if (set === undefined) pendingWrites.set(index, (set = new Set()));
+        set.add(p);
+        void p.finally(() => {
+          set.delete(p);
+          if (set.size === 0 && pendingWrites.get(index) === set) pendingWrites.delete(index);
+        });
+      } else if (event.type === 'storage.verify') {
+        const { index } = event;
+        const writes = [...(pendingWrites.get(index) ?? [])];
+        void Promise.all(writes)
+          .then(() => store.verifyPiece(index))
+          .then(
+            (ok) => send({ type: ok ? 'piece.verified' : 'piece.hashFailed', index }),
+            (e) => fail(e, index),
+          );
+      }
+    });
+    return () => {
+      stopped = true;
+    };
+  });
+}

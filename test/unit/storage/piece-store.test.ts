@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pieceLengthAt, type Torrent } from '../../../src/metainfo/torrent.js';
+import { PieceStore } from '../../../src/storage/piece-store.js';
+import { StorageError } from '../../../src/storage/storage-error.js';
+import { type FileSpec, makeTorrent, payloadBytes, shuffled, zeroPadding } from './make-torrent.js';
+
+const BLOCK = 16;
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bitstate-storage-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function blocksOf(torrent: Torrent): { index: number; begin: number; length: number }[] {
+  const out = [];
+  for (let index = 0; index < torrent.pieceCount; index++)
+    for (let begin = 0; begin < pieceLengthAt(torrent, index); begin += BLOCK)
+      out.push({ index, begin, length: Math.min(BLOCK, pieceLengthAt(torrent, index) - begin) });
+  return out;
+}
+
+async function writeAll(
+  store: PieceStore,
+  torrent: Torrent,
+  payload: Uint8Array,
+  seed: number,
+): Promise<void> {
+  // Random order, several in flight at once, as blocks arrive from many peers.
+  await Promise.all(
+    shuffled(blocksOf(torrent), seed).map((b) => {
+      const at = b.index * torrent.pieceLength + b.begin;
+      return store.writeBlock(b.index, b.begin, payload.subarray(at, at + b.length));
+    }),
+  );
+}
+
+// Piece length 64; files not aligned with pieces, a 3-byte file inside piece 0, zero-length
+// files (one at the start, one in the middle, one at the end), nested folders, a BEP 47 padding file.
+const specs: FileSpec[] = [
+  { path: ['empty-first'], length: 0 },
+  { path: ['a.bin'], length: 50 },
+  { path: ['tiny'], length: 3 },
+  { path: ['sub', 'deeper', 'b.bin'], length: 100 },
+  { path: ['sub', 'empty'], length: 0 },
+  { path: ['.pad', '21'], length: 21, padding: true },
+  { path: ['sub', 'c.bin'], length: 130 },
+  { path: ['z-empty-last'], length: 0 },
+];
+const total = specs.reduce((n, s) => n + s.length, 0);
+
+for (const hashWorkers of [1, 0]) {
+  test(`multi-file: random-order blocks land exactly, every piece verifies (hashWorkers ${hashWorkers})`, async (t) => {
+    const out = await tempDir(t);
+    const payload = zeroPadding(payloadBytes(total, 3), specs);
+    const torrent = makeTorrent('multi', specs, 64, payload);
+    const store = await PieceStore.open(torrent, out, { hashWorkers });
+    try {
+      assert.equal((await store.checkPieces()).count, 0, 'fresh files are zeros: nothing verifies');
+      await writeAll(store, torrent, payload, 11 + hashWorkers);
+      for (let i = 0; i < torrent.pieceCount; i++)
+        assert.equal(await store.verifyPiece(i), true, `piece ${i}`);
+      const progress: number[] = [];
+      const have = await store.checkPieces((n) => progress.push(n));
+      assert.ok(have.isComplete());
+      assert.equal(progress.length, torrent.pieceCount);
+      // A block read back spanning tiny → b.bin.
+      assert.deepEqual(await store.readBlock(0, 48, 16), payload.subarray(48, 64));
+      // Across the padding file: its bytes read as zeros.
+      assert.deepEqual(await store.readBlock(2, 20, 40), payload.subarray(148, 188));
+    } finally {
+      await store.close();
+    }
+    let offset = 0;
+    for (const s of specs) {
+      const path = join(out, 'multi', ...s.path);
+      if (s.padding) await assert.rejects(stat(path), 'padding files are never created');
+      else
+        assert.deepEqual(
+          new Uint8Array(await readFile(path)),
+          payload.subarray(offset, offset + s.length),
+          path,
+        );
+      offset += s.length;
+    }
+    assert.deepEqual((await readdir(join(out, 'multi'))).sort(), [
+      'a.bin',
+      'empty-first',
+      'sub',
+      'tiny',
+      'z-empty-last',
+    ]);
+  });
+}
+
+test('single-file: <out>/<name>, created at full size before any write', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(1000, 5);
+  const torrent = makeTorrent('file.iso', [{ path: ['file.iso'], length: 1000 }], 256, payload, false);
+  const store = await PieceStore.open(torrent, out);
+  try {
+    assert.equal((await stat(join(out, 'file.iso'))).size, 1000);
+    await writeAll(store, torrent, payload, 2);
+    assert.ok((await store.checkPieces()).isComplete());
+  } finally {
+    await store.close();
+  }
+  assert.deepEqual(new Uint8Array(await readFile(join(out, 'file.iso'))), payload);
+});
+
+test('a corrupted piece fails verification, the others still pass', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(300, 9);
+  const torrent = makeTorrent(
+    'c',
+    [
+      { path: ['x'], length: 120 },
+      { path: ['y'], length: 180 },
+    ],
+    64,
+    payload,
+  );
+  const store = await PieceStore.open(torrent, out);
+  try {
+    await writeAll(store, torrent, payload, 4);
+    const bad = Uint8Array.from(payload.subarray(70, 86));
+    bad[5]! ^= 0x01; // one bit in piece 1, which spans x and y
+    await store.writeBlock(1, 6, bad);
+    assert.equal(await store.verifyPiece(1), false);
+    assert.equal(await store.verifyPiece(0), true);
+    const have = await store.checkPieces();
+    assert.deepEqual([...have.indexes()], [0, 2, 3, 4]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('blocks outside their piece are refused with badRange; use after close with closed', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(100, 1);
+  const torrent = makeTorrent('r', [{ path: ['r'], length: 100 }], 64, payload);
+  const store = await PieceStore.open(torrent, out, { hashWorkers: 1 });
+  const isCode = (code: string) => (e: unknown) => e instanceof StorageError && e.code === code;
+  await assert.rejects(store.writeBlock(1, 30, new Uint8Array(7)), isCode('badRange'));
+  await assert.rejects(store.writeBlock(2, 0, new Uint8Array(1)), isCode('badRange'));
+  await assert.rejects(store.readBlock(0, 60, 5), isCode('badRange'));
+  await assert.rejects(store.verifyPiece(-1), isCode('badRange'));
+  await store.close();
+  await assert.rejects(store.writeBlock(0, 0, new Uint8Array(1)), isCode('closed'));
+  await assert.rejects(store.verifyPiece(0), isCode('closed'));
+});
+
+test('existing files are kept and set to their torrent length; resume finds their pieces', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(200, 8);
+  const torrent = makeTorrent('keep', [{ path: ['k'], length: 200 }], 64, payload, false);
+  // A previous run left the first 2 pieces and a longer tail of junk.
+  await writeFile(join(out, 'keep'), Buffer.concat([payload.subarray(0, 128), Buffer.alloc(500, 7)]));
+  const store = await PieceStore.open(torrent, out);
+  try {
+    assert.equal((await stat(join(out, 'keep'))).size, 200);
+    assert.deepEqual([...(await store.checkPieces()).indexes()], [0, 1]);
+  } finally {
+    await store.close();
+  }
+});
+
+test('the fd cache bounds open files without losing writes (maxOpenFiles 2, 12 files)', async (t) => {
+  const out = await tempDir(t);
+  const many: FileSpec[] = Array.from({ length: 12 }, (_, i) => ({ path: [`f${i}`], length: 17 + i }));
+  const size = many.reduce((n, s) => n + s.length, 0);
+  const payload = payloadBytes(size, 12);
+  const torrent = makeTorrent('many', many, 32, payload);
+  const store = await PieceStore.open(torrent, out, { maxOpenFiles: 2 });
+  try {
+    await writeAll(store, torrent, payload, 5);
+    assert.ok((await store.checkPieces()).isComplete());
+  } finally {
+    await store.close();
+  }
+});

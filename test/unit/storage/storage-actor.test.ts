@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createActor, createMachine, sendTo } from 'xstate';
+import { PieceStore } from '../../../src/storage/piece-store.js';
+import { storageActor } from '../../../src/storage/storage-actor.js';
+import type { StorageCommand, StorageNotification } from '../../../src/storage/storage-events.js';
+import { makeTorrent, payloadBytes } from './make-torrent.js';
+
+/** A parent that forwards commands to `storage` and records what comes back. */
+function harness(store: PieceStore) {
+  const seen: StorageNotification[] = [];
+  const parent = createMachine({
+    types: {} as { events: StorageCommand | StorageNotification | { type: 'fwd'; cmd: StorageCommand } },
+    invoke: { id: 'storage', src: storageActor(store) },
+    on: {
+      fwd: { actions: sendTo('storage', ({ event }) => event.cmd) },
+      'piece.verified': { actions: ({ event }) => seen.push(event) },
+      'piece.hashFailed': { actions: ({ event }) => seen.push(event) },
+      'storage.error': { actions: ({ event }) => seen.push(event) },
+    },
+  });
+  const actor = createActor(parent).start();
+  return { seen, send: (cmd: StorageCommand) => actor.send({ type: 'fwd', cmd }), stop: () => actor.stop() };
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('verify sent right after the writes waits for them: verified / hashFailed / error', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'bitstate-actor-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  // Many small blocks so the verify would overtake unfinished writes if it did not wait.
+  const pieceLength = 1 << 16;
+  const payload = payloadBytes(pieceLength * 3, 21);
+  const files = [
+    { path: ['x'], length: 80_000 },
+    { path: ['y'], length: 3 * pieceLength - 80_000 },
+  ];
+  const torrent = makeTorrent('a', files, pieceLength, payload);
+  const store = await PieceStore.open(torrent, out);
+  const h = harness(store);
+  try {
+    for (let index = 0; index < 2; index++) {
+      for (let begin = 0; begin < pieceLength; begin += 16) {
+        const at = index * pieceLength + begin;
+        const block = Uint8Array.from(payload.subarray(at, at + 16));
+        if (index === 1 && begin === 128) block[0]! ^= 0xff; // piece 1 gets a bad block
+        h.send({ type: 'storage.write', index, begin, block });
+      }
+      h.send({ type: 'storage.verify', index });
+    }
+    h.send({ type: 'storage.write', index: 2, begin: pieceLength, block: new Uint8Array(1) });
+    await until(() => h.seen.length === 3);
+    const sorted = [...h.seen].sort((a, b) => (a.type < b.type ? -1 : 1));
+    assert.deepEqual(sorted, [
+      { type: 'piece.hashFailed', index: 1 },
+      { type: 'piece.verified', index: 0 },
+      {
+        type: 'storage.error',
+        code: 'badRange',
+        index: 2,
+        message: sorted[2]?.type === 'storage.error' ? sorted[2].message : '',
+      },
+    ]);
+  } finally {
+    h.stop();
+    await store.close();
+  }
+  // Piece 0 (the first 64 KiB of x) is on disk exactly.
+  const x = new Uint8Array(await readFile(join(out, 'a', 'x')));
+  assert.deepEqual(x.subarray(0, pieceLength), payload.subarray(0, pieceLength));
+});
