@@ -210,16 +210,17 @@ export class WireDecoder {
     if (this.#state >= State.Failed) return this.#error;
     let err: WireError | undefined;
     if (this.#state === State.Handshake && this.#headHave > 0)
-      err = new WireError('truncated', { received: this.#headHave, limit: HANDSHAKE_LENGTH });
+      err = new WireError('truncated', { received: this.#headHave, limit: HANDSHAKE_LENGTH, bound: 'exact' });
     else if (this.#state === State.Length && this.#headHave > 0)
-      err = new WireError('truncated', { received: this.#headHave, limit: 4 });
+      err = new WireError('truncated', { received: this.#headHave, limit: 4, bound: 'exact' });
     else if (this.#state === State.Id)
-      err = new WireError('truncated', { received: 4, limit: 4 + this.#frameLength });
+      err = new WireError('truncated', { received: 4, limit: 4 + this.#frameLength, bound: 'exact' });
     else if (this.#state === State.Body)
       err = new WireError('truncated', {
         received: 4 + this.#frameHave,
         limit: 4 + this.#frameLength,
         messageId: this.#frame![0],
+        bound: 'exact',
       });
     if (err) return this.#fail(err);
     this.dispose();
