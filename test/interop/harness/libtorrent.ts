@@ -1,0 +1,127 @@
+/**
+ * libtorrent 2.0 (Debian's python3-libtorrent) as a seeder or downloader on 127.0.0.1, through
+ * libtorrent_client.py. Quirks (docs/testing.md): needs allow_multiple_connections_per_ip since
+ * every peer is 127.0.0.1; silently ignores a connect to a peer it already knows as finished (the
+ * script repeats connects while it has no peer); its RSS counts the memory-mapped payload.
+ */
+import { HarnessError } from './harness-error.js';
+import { SYSTEM_PYTHON } from './info-hash.js';
+import { harnessFile } from './paths.js';
+import { getFreePort } from './ports.js';
+import { type ManagedProcess, runProcess, startProcess, whileRunning } from './processes.js';
+
+export interface LibtorrentClientArgs {
+  readonly torrent: string;
+  /** libtorrent's save_path: the folder that holds (or will hold) the torrent's file or folder. */
+  readonly savePath: string;
+  readonly port: number;
+  readonly mode: 'seed' | 'download';
+  /** Never announce; peers come from `peers`. */
+  readonly trackerOff?: boolean;
+  /** HOST:PORT strings to dial. */
+  readonly peers?: readonly string[];
+  /** Gives up after this many seconds (exit 3). */
+  readonly timeoutSec?: number;
+  /** Seed mode: hash the data first instead of trusting it. */
+  readonly recheck?: boolean;
+}
+
+/** The command line that runs the script (for wrappers such as the benchmark's meter). */
+export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: string; args: string[] } {
+  const args = [
+    harnessFile('libtorrent_client.py'),
+    '--torrent',
+    a.torrent,
+    '--save-path',
+    a.savePath,
+    '--port',
+    String(a.port),
+    '--mode',
+    a.mode,
+  ];
+  if (a.trackerOff) args.push('--tracker-off');
+  for (const p of a.peers ?? []) args.push('--peer', p);
+  if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
+  if (a.recheck) args.push('--recheck');
+  return { command: SYSTEM_PYTHON, args };
+}
+
+export interface LibtorrentSeeder {
+  readonly port: number;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a seeder and resolves once it reports `seeding`. `dataDir` is its save_path. */
+export async function startLibtorrentSeeder(opts: {
+  readonly torrent: string;
+  readonly dataDir: string;
+  readonly port?: number;
+  readonly trackerOff?: boolean;
+  readonly recheck?: boolean;
+  /** Hard lifetime (ms). Default 30 min. */
+  readonly timeoutMs?: number;
+  readonly readyTimeoutMs?: number;
+}): Promise<LibtorrentSeeder> {
+  const port = opts.port ?? (await getFreePort());
+  const { command, args } = libtorrentClientCommand({
+    torrent: opts.torrent,
+    savePath: opts.dataDir,
+    port,
+    mode: 'seed',
+    trackerOff: opts.trackerOff,
+    recheck: opts.recheck,
+  });
+  const proc = startProcess(command, args, {
+    name: `libtorrent seeder :${port}`,
+    timeoutMs: opts.timeoutMs ?? 30 * 60_000,
+  });
+  const seeder: LibtorrentSeeder = {
+    port,
+    process: proc,
+    stop: async () => {
+      await proc.stop(2000);
+    },
+  };
+  try {
+    await whileRunning(proc, proc.waitForLine(/"state": "seeding"/, opts.readyTimeoutMs ?? 60_000));
+  } catch (err) {
+    await seeder.stop();
+    throw err;
+  }
+  return seeder;
+}
+
+/** Downloads into `outDir` (libtorrent's save_path); rejects unless it completes in time. */
+export async function libtorrentDownload(opts: {
+  readonly torrent: string;
+  readonly outDir: string;
+  readonly peers?: readonly string[];
+  readonly port?: number;
+  /** Default: on when `peers` are given. */
+  readonly trackerOff?: boolean;
+  readonly timeoutMs: number;
+}): Promise<{ elapsedMs: number }> {
+  const port = opts.port ?? (await getFreePort());
+  const peers = opts.peers ?? [];
+  const { command, args } = libtorrentClientCommand({
+    torrent: opts.torrent,
+    savePath: opts.outDir,
+    port,
+    mode: 'download',
+    trackerOff: opts.trackerOff ?? peers.length > 0,
+    peers,
+    timeoutSec: opts.timeoutMs / 1000,
+  });
+  const r = await runProcess(command, args, {
+    name: `libtorrent download :${port}`,
+    timeoutMs: opts.timeoutMs + 10_000,
+  });
+  if (!r.stdoutTail.includes('"event": "done"')) {
+    throw new HarnessError(
+      'exited',
+      `libtorrent download ended without "done": ${r.stdoutTail.slice(-1500)}`,
+    );
+  }
+  return { elapsedMs: r.elapsedMs };
+}

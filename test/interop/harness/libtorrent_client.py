@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""One libtorrent (python3-libtorrent, Debian's 2.0.x) peer on 127.0.0.1, as seeder or downloader.
+
+Used by test/interop/harness/libtorrent.ts and bench/download.bench.ts. Run it with /usr/bin/python3:
+the python3 first on PATH may be another interpreter without the `libtorrent` module.
+
+Prints one JSON object per line on stdout:
+  {"event": "listening", "port": P}            once the session listens
+  {"event": "status", "state": ..., ...}        every second, and at once on each state change
+  {"event": "done" | "timeout" | "error", ...}  the last line
+Exit codes: 0 downloaded (download mode) or stopped by SIGTERM/SIGINT (seed mode);
+1 torrent error; 2 bad arguments; 3 timeout.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import time
+
+try:
+    import libtorrent as lt
+except ImportError as err:  # pragma: no cover - environment fault, reported as one line
+    print(json.dumps({"event": "error", "message": f"python3-libtorrent missing: {err}"}), flush=True)
+    sys.exit(1)
+
+STATES = {
+    lt.torrent_status.checking_files: "checking_files",
+    lt.torrent_status.downloading_metadata: "downloading_metadata",
+    lt.torrent_status.downloading: "downloading",
+    lt.torrent_status.finished: "finished",
+    lt.torrent_status.seeding: "seeding",
+    lt.torrent_status.checking_resume_data: "checking_resume_data",
+}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--torrent", required=True)
+    p.add_argument("--save-path", required=True)
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on at 127.0.0.1")
+    p.add_argument("--mode", choices=["seed", "download"], required=True)
+    p.add_argument("--tracker-off", action="store_true", help="never announce (peers come from --peer)")
+    p.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to (repeatable)")
+    p.add_argument("--timeout", type=float, default=0, help="seconds before giving up (0 = none)")
+    p.add_argument(
+        "--recheck",
+        action="store_true",
+        help="seed mode: hash the data before seeding instead of trusting it (seed_mode)",
+    )
+    return p.parse_args()
+
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def parse_peer(text):
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        emit({"event": "error", "message": f"--peer wants HOST:PORT, got {text!r}"})
+        sys.exit(2)
+    return (host, int(port))
+
+
+def main():
+    args = parse_args()
+    peers = [parse_peer(p) for p in args.peer]
+    session = lt.session(
+        {
+            "listen_interfaces": f"127.0.0.1:{args.port}",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            # Every test peer is 127.0.0.1: without this libtorrent keeps one connection per IP.
+            "allow_multiple_connections_per_ip": True,
+            # TCP only, like bitstate and aria2.
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+            "upload_rate_limit": 0,
+            "download_rate_limit": 0,
+            "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
+        }
+    )
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(args.torrent)
+    atp.save_path = args.save_path
+    # Added paused so the trackers can be removed before the first announce.
+    flags = lt.torrent_flags.paused
+    if args.mode == "seed" and not args.recheck:
+        flags |= lt.torrent_flags.seed_mode
+    atp.flags = flags
+    handle = session.add_torrent(atp)
+    if args.tracker_off:
+        handle.replace_trackers([])
+    handle.resume()
+    emit({"event": "listening", "port": session.listen_port(), "infoHash": str(atp.ti.info_hash())})
+
+    stopping = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signum
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    started = time.monotonic()
+    last_print = 0.0
+    last_state = None
+    last_connect = 0.0
+    while True:
+        now = time.monotonic()
+        st = handle.status()
+        state = STATES.get(st.state, str(st.state))
+        if st.errc.value() != 0:
+            emit({"event": "error", "message": st.errc.message(), "state": state})
+            sys.exit(1)
+        # libtorrent silently drops a connect request to a peer it already knows: repeat it while
+        # no peer is connected (downloaders only; seeders wait to be dialled).
+        if args.mode == "download" and peers and st.num_peers == 0 and now - last_connect >= 1.0:
+            for peer in peers:
+                handle.connect_peer(peer)
+            last_connect = now
+        if state != last_state or now - last_print >= 1.0:
+            emit(
+                {
+                    "event": "status",
+                    "state": state,
+                    "progress": round(st.progress, 6),
+                    "totalDone": st.total_done,
+                    "peers": st.num_peers,
+                    "downloadRate": st.download_rate,
+                    "uploadRate": st.upload_rate,
+                    "elapsed": round(now - started, 3),
+                }
+            )
+            last_state = state
+            last_print = now
+        if args.mode == "download" and st.is_finished:
+            emit({"event": "done", "totalDone": st.total_done, "elapsed": round(now - started, 3)})
+            return 0
+        if stopping["signal"] is not None:
+            emit({"event": "stopped", "signal": stopping["signal"], "elapsed": round(now - started, 3)})
+            return 0
+        if args.timeout and now - started > args.timeout:
+            emit({"event": "timeout", "state": state, "progress": st.progress})
+            return 3
+        session.pop_alerts()
+        time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
