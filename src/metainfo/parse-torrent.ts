@@ -163,10 +163,10 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   const files = parseFiles(info, name);
   const last = files[files.length - 1]!;
   const totalLength = last.offset + last.length;
-  if (totalLength === 0)
-    throw new MetainfoError('invalid-value', 'info: the payload is empty (total length 0)', {
-      field: multiFile ? 'info.files' : 'info.length',
-    });
+  if (totalLength === 0) {
+    const field = multiFile ? 'info.files' : 'info.length';
+    throw new MetainfoError('invalid-value', `${field}: the payload is empty (total length 0)`, { field });
+  }
 
   const pieces = asBytes(required(info, 'pieces', 'info.pieces'), 'info.pieces');
   const pieceCount = Math.ceil(totalLength / pieceLength);

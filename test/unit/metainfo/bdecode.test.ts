@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BencodeDict, bdecode, MAX_BENCODE_DEPTH } from '../../../src/metainfo/bdecode.js';
+import { bencode } from '../../../src/metainfo/bencode.js';
+import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
+
+const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+const text = (v: unknown) => Buffer.from(v as Uint8Array).toString('latin1');
+
+function rejects(input: string | Uint8Array, code: string, offset?: number): void {
+  const bytes = typeof input === 'string' ? ascii(input) : input;
+  assert.throws(
+    () => bdecode(bytes),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError, `not a MetainfoError: ${err}`);
+      assert.equal(err.code, code, `${err.message}`);
+      assert.equal(err.badInput, true);
+      if (offset !== undefined) assert.equal(err.offset, offset, err.message);
+      return true;
+    },
+  );
+}
+
+test('integers decode to exact bigints, int64 at both ends', () => {
+  assert.equal(bdecode(ascii('i0e')), 0n);
+  assert.equal(bdecode(ascii('i-42e')), -42n);
+  assert.equal(bdecode(ascii('i9007199254740993e')), 9007199254740993n); // 2^53 + 1, no precision loss
+  assert.equal(bdecode(ascii('i9223372036854775807e')), 2n ** 63n - 1n);
+  assert.equal(bdecode(ascii('i-9223372036854775808e')), -(2n ** 63n));
+});
+
+test('integers the bencode package lets through are rejected', () => {
+  rejects('i-0e', 'bencode-syntax', 0);
+  rejects('i007e', 'bencode-syntax', 1);
+  rejects('i1.5e', 'bencode-syntax', 2);
+  rejects('ie', 'bencode-syntax', 1);
+  rejects('i-e', 'bencode-syntax', 2);
+  rejects('i12', 'bencode-syntax');
+  rejects('i9223372036854775808e', 'bencode-integer-range', 0);
+  rejects('i12345678901234567890e', 'bencode-syntax'); // 20 digits
+});
+
+test('strings are byte views; a length never runs past the input', () => {
+  const v = bdecode(ascii('4:ab\x00\xff'));
+  assert.deepEqual([...(v as Uint8Array)], [0x61, 0x62, 0x00, 0xff]);
+  assert.equal((bdecode(ascii('0:')) as Uint8Array).length, 0);
+  rejects('5:abcd', 'bencode-syntax', 0);
+  rejects('03:abc', 'bencode-syntax', 0);
+  rejects('3abc', 'bencode-syntax', 1);
+  rejects('99999999999:a', 'bencode-syntax', 0);
+});
+
+test('dictionaries keep unsorted keys in order, with their byte span, and __proto__ as a plain key', () => {
+  const input = 'd1:bi1e9:__proto__d1:xi2ee1:ali3eee';
+  const v = bdecode(ascii(input));
+  assert.ok(v instanceof BencodeDict);
+  assert.deepEqual([...v.entries.keys()], ['b', '__proto__', 'a']);
+  assert.equal(Object.getPrototypeOf(v), BencodeDict.prototype);
+  const inner = v.get('__proto__');
+  assert.ok(inner instanceof BencodeDict);
+  assert.equal(input.slice(inner.start, inner.end), 'd1:xi2ee');
+  assert.equal(v.start, 0);
+  assert.equal(v.end, input.length);
+  assert.deepEqual(v.get('a'), [3n]);
+});
+
+test('duplicate keys, non-string keys, keys without values, trailing bytes and truncation are rejected', () => {
+  rejects('d1:ai1e1:ai2ee', 'bencode-duplicate-key', 7);
+  rejects('di1ei2ee', 'bencode-syntax', 1);
+  rejects('d1:ae', 'bencode-syntax', 4);
+  rejects('i1ei2e', 'bencode-trailing', 3);
+  rejects('le ', 'bencode-trailing', 2);
+  rejects('l', 'bencode-syntax', 1);
+  rejects('', 'bencode-syntax', 0);
+  rejects('e', 'bencode-syntax', 0);
+  rejects('x', 'bencode-syntax', 0);
+});
+
+test(`nesting: ${MAX_BENCODE_DEPTH} levels decode, one more is rejected, a 100,000-deep bomb fails fast`, () => {
+  const ok = 'l'.repeat(MAX_BENCODE_DEPTH) + 'e'.repeat(MAX_BENCODE_DEPTH);
+  assert.ok(Array.isArray(bdecode(ascii(ok))));
+  rejects(
+    'l'.repeat(MAX_BENCODE_DEPTH + 1) + 'e'.repeat(MAX_BENCODE_DEPTH + 1),
+    'bencode-depth',
+    MAX_BENCODE_DEPTH,
+  );
+  const started = performance.now();
+  rejects('l'.repeat(100_000) + 'e'.repeat(100_000), 'bencode-depth');
+  rejects('d1:a'.repeat(100_000), 'bencode-depth');
+  assert.ok(performance.now() - started < 500);
+});
+
+test('the encoder sorts keys by raw bytes, writes bigints and refuses fractions', () => {
+  const out = bencode({ b: 1, a: 'x', é: 2n, Z: [new Uint8Array([0xff])], skip: undefined });
+  // 'Z' (0x5a) < 'a' < 'b' < 'é' (0xc3 0xa9)
+  assert.equal(text(out), `d1:Zl1:\xffe1:a1:x1:bi1e2:\xc3\xa9i2ee`);
+  assert.equal(text(bencode(2n ** 62n)), `i${2n ** 62n}e`);
+  assert.throws(() => bencode(1.5), TypeError);
+  // What the encoder writes, the decoder reads back.
+  const back = bdecode(out);
+  assert.ok(back instanceof BencodeDict);
+  assert.equal(back.get('b'), 1n);
+});

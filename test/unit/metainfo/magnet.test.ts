@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { parseMagnet } from '../../../src/metainfo/magnet.js';
+import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
+
+const hash = createHash('sha1').update('bitstate').digest();
+const hex = hash.toString('hex');
+
+/** RFC 4648 base32 through a bit string: a different route from the decoder under test. */
+function base32(bytes: Uint8Array): string {
+  const bits = [...bytes].map((x) => x.toString(2).padStart(8, '0')).join('');
+  return bits.replace(/.{5}/g, (g) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[Number.parseInt(g, 2)]!);
+}
+
+function rejects(uri: string, field: string | undefined, code = 'bad-magnet'): void {
+  assert.throws(
+    () => parseMagnet(uri),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError, String(err));
+      assert.equal(err.code, code, err.message);
+      assert.equal(err.field, field, err.message);
+      assert.equal(err.badInput, true);
+      return true;
+    },
+  );
+}
+
+test('hex info-hash, name, several trackers and peers', () => {
+  const m = parseMagnet(
+    `magnet:?xt=urn:btih:${hex.toUpperCase()}&dn=My+File%20%C3%A9&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce` +
+      '&tr.1=udp://127.0.0.1:6969&tr=udp://127.0.0.1:6969&x.pe=127.0.0.1:6881&x.pe=[::1]:51413&ws=http://ignored/',
+  );
+  assert.equal(m.infoHashHex, hex);
+  assert.deepEqual([...m.infoHash], [...hash]);
+  assert.equal(m.name, 'My File é');
+  assert.deepEqual(m.trackers, ['http://127.0.0.1:6969/announce', 'udp://127.0.0.1:6969']);
+  assert.deepEqual(m.peers, [
+    { host: '127.0.0.1', port: 6881 },
+    { host: '::1', port: 51413 },
+  ]);
+});
+
+test('base32 info-hash (upper and lower case), no name, v2 btmh alongside ignored', () => {
+  const b32 = base32(hash);
+  assert.equal(b32.length, 32);
+  for (const form of [b32, b32.toLowerCase()]) {
+    const m = parseMagnet(`magnet:?xt=urn:btmh:1220${'00'.repeat(32)}&xt=urn:btih:${form}`);
+    assert.equal(m.infoHashHex, hex);
+    assert.equal(m.name, undefined);
+    assert.deepEqual(m.trackers, []);
+  }
+});
+
+test('rejections name their field', () => {
+  rejects('http://example.com/?xt=urn:btih:' + hex, undefined);
+  rejects('magnet:?dn=x', 'xt');
+  rejects(`magnet:?xt=urn:btmh:1220${'00'.repeat(32)}`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${hex.slice(1)}`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${hex.slice(0, 39)}g`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${base32(hash).slice(0, 31)}1`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${hex}&xt=urn:btih:${'0'.repeat(40)}`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${hex}&dn=%E0%A4%A`, 'dn');
+  rejects(`magnet:?xt=urn:btih:${hex}&x.pe=127.0.0.1`, 'x.pe');
+  rejects(`magnet:?xt=urn:btih:${hex}&x.pe=127.0.0.1:0`, 'x.pe');
+  rejects(`magnet:?xt=urn:btih:${hex}&x.pe=127.0.0.1:65536`, 'x.pe');
+  rejects(`magnet:?xt=urn:btih:${hex}&x.pe=::1:80`, 'x.pe');
+  rejects(`magnet:?xt=urn:btih:${hex}&tr=${'a'.repeat(70_000)}`, undefined, 'limit-exceeded');
+});
