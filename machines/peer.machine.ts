@@ -1,0 +1,451 @@
+/**
+ * One peer connection (BEP 3): connect, handshake, then four independent flags — our interest and
+ * their choke (the `download` region, "requesting" where interested meets unchoked), our choke and
+ * their interest (`upload`) — plus two timer regions, until `closed` with a typed CloseReason.
+ * Bytes come and go through the invoked `connection` actor (TCP in src/net, in-memory in test/sim).
+ * See docs/machines.md for the states, invariants, flows and the pipelining formula.
+ */
+import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import { Bitfield } from '../src/picker/bitfield.js';
+import {
+  type BlockRef,
+  blockKey,
+  type CloseReason,
+  type ConnectionCommand,
+  type ConnectionInput,
+  DEFAULT_PEER_LIMITS,
+  DEFAULT_PEER_TIMEOUTS,
+  type PeerEvent,
+  type PeerInput,
+  type PeerKey,
+  type PeerLimits,
+  type PeerReport,
+  type PeerTimeouts,
+} from './peer.types.js';
+
+export interface PeerContext {
+  readonly key: PeerKey;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly address: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly handle: unknown;
+  readonly timeouts: PeerTimeouts;
+  readonly limits: PeerLimits;
+  /** Our verified pieces, by reference (never copied). */
+  readonly ourBitfield: Bitfield;
+  /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
+  peerBitfield: Bitfield;
+  remotePeerId: Uint8Array | undefined;
+  /** Requests sent and not yet answered, by `index:begin`; by reference, changed in named actions. */
+  readonly outstanding: Map<string, BlockRef>;
+  /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
+  readonly cancelled: Set<string>;
+  amInterested: boolean;
+  peerChoking: boolean;
+  peerInterested: boolean;
+  /** A message other than keep-alive arrived after the handshake: a bitfield now is a violation. */
+  messageSeen: boolean;
+  /** Bytes of accepted blocks since the last tick, and the smoothed rate in bytes per second. */
+  bytesThisTick: number;
+  rate: number;
+  rateMeasured: boolean;
+  /** Pipeline size we aim for: outstanding requests = target when the supervisor has blocks. */
+  target: number;
+  silentMs: number;
+  sinceBlockMs: number;
+  closeReason: CloseReason | undefined;
+}
+
+/** target = clamp(ceil(rate × requestQueueSeconds / blockLength), minPipeline, maxPipeline). */
+export function pipelineTarget(rate: number, l: PeerLimits): number {
+  const t = Math.ceil((rate * l.requestQueueSeconds) / l.blockLength);
+  return Math.min(l.maxPipeline, Math.max(l.minPipeline, t));
+}
+
+function room(c: PeerContext): number {
+  if (!c.amInterested || c.peerChoking) return 0;
+  return Math.max(0, Math.min(c.target, c.limits.maxPipeline) - c.outstanding.size);
+}
+
+export const peerMachine = setup({
+  types: {
+    context: {} as PeerContext,
+    events: {} as PeerEvent,
+    input: {} as PeerInput,
+    output: {} as CloseReason,
+    children: {} as { connection: 'connection' },
+  },
+  actors: {
+    /** Provided by the world (src/net or test/sim); this placeholder fails the connection at once. */
+    connection: fromCallback<ConnectionCommand, ConnectionInput>(({ sendBack }) => {
+      sendBack({ type: 'socket.closed', error: 'no connection actor provided' });
+    }),
+  },
+  delays: {
+    connectTimeout: ({ context }) => context.timeouts.connect,
+    handshakeTimeout: ({ context }) => context.timeouts.handshake,
+    keepAliveInterval: ({ context }) => context.timeouts.keepAlive,
+    tick: ({ context }) => context.timeouts.tick,
+  },
+  guards: {
+    isOtherTorrent: ({ context, event }) =>
+      event.type === 'wire.handshake' && !bytesEqual(event.infoHash, context.infoHash),
+    isOurself: ({ context, event }) => event.type === 'wire.handshake' && bytesEqual(event.peerId, context.peerId),
+    isMessageSeen: ({ context }) => context.messageSeen,
+    isBadBitfield: ({ context, event }) =>
+      event.type === 'wire.bitfield' && !Bitfield.isWellFormed(context.pieceCount, event.bitfield),
+    isHaveOutOfRange: ({ context, event }) =>
+      event.type === 'wire.have' && !(Number.isInteger(event.index) && event.index >= 0 && event.index < context.pieceCount),
+    isUnrequestedBlock: ({ context, event }) =>
+      event.type === 'wire.piece' &&
+      !context.outstanding.has(blockKey(event.index, event.begin)) &&
+      !context.cancelled.has(blockKey(event.index, event.begin)),
+    isCancelledBlock: ({ context, event }) =>
+      event.type === 'wire.piece' && context.cancelled.has(blockKey(event.index, event.begin)),
+    isWrongBlockLength: ({ context, event }) =>
+      event.type === 'wire.piece' &&
+      context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
+    isPeerChoking: ({ context }) => context.peerChoking,
+    isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
+    isSnubbing: ({ context }) =>
+      context.outstanding.size > 0 && context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
+  },
+  actions: {
+    closeWith: assign((_, params: CloseReason) => ({ closeReason: params })),
+    closeFromEvent: assign(({ context, event }) => ({ closeReason: closeReasonOf(context, event) })),
+    send: sendTo('connection', (_, params: ConnectionCommand) => params),
+    sendHandshake: sendTo('connection', ({ context }) => ({
+      type: 'send' as const,
+      message: { type: 'handshake' as const, reserved: new Uint8Array(8), infoHash: context.infoHash, peerId: context.peerId },
+    })),
+    acceptHandshake: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.handshake') return;
+      enqueue.assign({ remotePeerId: event.peerId });
+      const report: PeerReport = {
+        type: 'peer.handshaken',
+        key: context.key,
+        peerId: event.peerId,
+        reserved: event.reserved,
+        bitfield: context.peerBitfield,
+      };
+      enqueue.sendParent(report);
+      // BEP 3: the bitfield is optional; a peer with no pieces may skip it. The bytes are encoded synchronously.
+      if (context.ourBitfield.count > 0)
+        enqueue.sendTo('connection', { type: 'send', message: { type: 'bitfield', bitfield: context.ourBitfield.bytes } });
+    }),
+    noteMessage: assign(({ event }) =>
+      event.type === 'wire.keepAlive' ? { silentMs: 0 } : { silentMs: 0, messageSeen: true },
+    ),
+    storeBitfield: enqueueActions(({ context, event, enqueue }) => {
+      let bits: Bitfield | undefined;
+      if (event.type === 'wire.bitfield') bits = new Bitfield(context.pieceCount, event.bitfield);
+      else if (event.type === 'wire.haveAll') bits = Bitfield.full(context.pieceCount);
+      if (bits === undefined || bits.count === 0) return;
+      enqueue.assign({ peerBitfield: bits });
+      enqueue.sendParent({ type: 'peer.bitfield', key: context.key, bitfield: bits } satisfies PeerReport);
+    }),
+    storeHave: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.have' || !context.peerBitfield.set(event.index)) return;
+      enqueue.sendParent({ type: 'peer.have', key: context.key, index: event.index } satisfies PeerReport);
+    }),
+    acceptBlock: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.piece') return;
+      context.outstanding.delete(blockKey(event.index, event.begin));
+      enqueue.assign({ bytesThisTick: context.bytesThisTick + event.block.length, sinceBlockMs: 0 });
+      const { key } = context;
+      enqueue.sendParent({ type: 'peer.block', key, index: event.index, begin: event.begin, block: event.block });
+      const n = room(context);
+      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
+    }),
+    forgetCancelled: ({ context, event }) => {
+      if (event.type === 'wire.piece') context.cancelled.delete(blockKey(event.index, event.begin));
+    },
+    sendRequests: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'cmd.request') return;
+      const returned: BlockRef[] = [];
+      const open = context.amInterested && !context.peerChoking;
+      for (const b of event.blocks) {
+        const k = blockKey(b.index, b.begin);
+        // Never more than the cap, never a piece the peer lacks, never twice: hand it back instead.
+        if (!open || context.outstanding.size >= context.limits.maxPipeline || !context.peerBitfield.has(b.index) || context.outstanding.has(k)) {
+          returned.push(b);
+          continue;
+        }
+        context.outstanding.set(k, b);
+        context.cancelled.delete(k);
+        enqueue.sendTo('connection', { type: 'send', message: { type: 'request', index: b.index, begin: b.begin, length: b.length } });
+      }
+      if (returned.length > 0) enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
+    }),
+    sendCancels: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'cmd.cancel') return;
+      for (const b of event.blocks) {
+        const k = blockKey(b.index, b.begin);
+        if (!context.outstanding.delete(k)) continue;
+        context.cancelled.add(k);
+        // Bounded: the oldest cancelled block is forgotten (a very late copy then closes as unrequested).
+        if (context.cancelled.size > context.limits.maxPipeline) context.cancelled.delete(context.cancelled.values().next().value!);
+        enqueue.sendTo('connection', { type: 'send', message: { type: 'cancel', index: b.index, begin: b.begin, length: b.length } });
+      }
+    }),
+    handleReject: enqueueActions(({ context, event, enqueue }) => {
+      // BEP 6: a rejected request is not coming; only meaningful for a request we made.
+      if (event.type !== 'wire.reject') return;
+      const ref = context.outstanding.get(blockKey(event.index, event.begin));
+      if (ref === undefined) return;
+      context.outstanding.delete(blockKey(event.index, event.begin));
+      enqueue.sendParent({ type: 'peer.returned', key: context.key, returned: [ref] } satisfies PeerReport);
+    }),
+    sendHave: sendTo('connection', ({ event }) => ({
+      type: 'send' as const,
+      message: { type: 'have' as const, index: event.type === 'cmd.have' ? event.index : -1 },
+    })),
+    setInterested: assign((_, params: { interested: boolean }) => ({ amInterested: params.interested })),
+    setPeerChoking: assign((_, params: { choking: boolean }) => ({ peerChoking: params.choking })),
+    setPeerInterested: enqueueActions(({ context, enqueue }, params: { interested: boolean }) => {
+      enqueue.assign({ peerInterested: params.interested });
+      enqueue.sendParent({ type: 'peer.interest', key: context.key, interested: params.interested } satisfies PeerReport);
+    }),
+    returnOutstanding: enqueueActions(({ context, enqueue }) => {
+      // BEP 3: a choke discards every pending request; they go back to the supervisor for others.
+      const returned = [...context.outstanding.values()];
+      context.outstanding.clear();
+      enqueue.assign({ sinceBlockMs: 0 });
+      enqueue.sendParent({ type: 'peer.choked', key: context.key, returned } satisfies PeerReport);
+    }),
+    askForBlocks: enqueueActions(({ context, enqueue }) => {
+      enqueue.sendParent({ type: 'peer.unchoked', key: context.key } satisfies PeerReport);
+      const n = room(context);
+      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+    }),
+    measureRate: enqueueActions(({ context, enqueue }) => {
+      const silentMs = context.silentMs + context.timeouts.tick;
+      if (context.outstanding.size === 0 && context.bytesThisTick === 0) {
+        enqueue.assign({ silentMs, sinceBlockMs: 0 });
+        return;
+      }
+      const sample = (context.bytesThisTick * 1000) / context.timeouts.tick;
+      const rate = context.rateMeasured ? (context.rate + sample) / 2 : sample;
+      const target = pipelineTarget(rate, context.limits);
+      const sinceBlockMs = context.outstanding.size > 0 ? context.sinceBlockMs + context.timeouts.tick : 0;
+      enqueue.assign({ silentMs, sinceBlockMs, rate, target, rateMeasured: true, bytesThisTick: 0 });
+      const n = room({ ...context, target });
+      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+    }),
+    reportClosed: enqueueActions(({ context, enqueue }) => {
+      const returned = [...context.outstanding.values()];
+      context.outstanding.clear();
+      enqueue.sendTo('connection', { type: 'close' });
+      const reason: CloseReason = context.closeReason ?? { reason: 'socketClosed' };
+      enqueue.sendParent({ type: 'peer.closed', key: context.key, reason, returned } satisfies PeerReport);
+    }),
+  },
+}).createMachine({
+  id: 'peer',
+  context: ({ input }) => ({
+    key: input.key,
+    infoHash: input.infoHash,
+    peerId: input.peerId,
+    pieceCount: input.pieceCount,
+    address: input.address,
+    direction: input.direction,
+    handle: input.handle,
+    timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
+    limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
+    ourBitfield: input.ourBitfield,
+    peerBitfield: new Bitfield(input.pieceCount),
+    remotePeerId: undefined,
+    outstanding: new Map(),
+    cancelled: new Set(),
+    amInterested: false,
+    peerChoking: true,
+    peerInterested: false,
+    messageSeen: false,
+    bytesThisTick: 0,
+    rate: 0,
+    rateMeasured: false,
+    target: Math.min(input.limits?.initialPipeline ?? DEFAULT_PEER_LIMITS.initialPipeline, input.limits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline),
+    silentMs: 0,
+    sinceBlockMs: 0,
+    closeReason: undefined,
+  }),
+  invoke: {
+    id: 'connection',
+    src: 'connection',
+    input: ({ context }) => ({ address: context.address, direction: context.direction, handle: context.handle }),
+  },
+  initial: 'connecting',
+  on: {
+    'socket.closed': { target: '.closed', actions: 'closeFromEvent' },
+    'cmd.close': { target: '.closed', actions: 'closeFromEvent' },
+  },
+  states: {
+    connecting: {
+      on: { 'socket.connected': 'handshaking' },
+      after: { connectTimeout: { target: 'closed', actions: { type: 'closeWith', params: { reason: 'connectTimeout' } } } },
+    },
+    handshaking: {
+      entry: 'sendHandshake',
+      on: {
+        'wire.handshake': [
+          { guard: 'isOtherTorrent', target: 'closed', actions: { type: 'closeWith', params: { reason: 'infoHashMismatch' } } },
+          { guard: 'isOurself', target: 'closed', actions: { type: 'closeWith', params: { reason: 'connectedToSelf' } } },
+          { target: 'connected', actions: 'acceptHandshake' },
+        ],
+        'wire.error': { target: 'closed', actions: 'closeFromEvent' },
+      },
+      after: { handshakeTimeout: { target: 'closed', actions: { type: 'closeWith', params: { reason: 'handshakeTimeout' } } } },
+    },
+    connected: {
+      type: 'parallel',
+      on: {
+        'cmd.request': { actions: 'sendRequests' },
+        'cmd.cancel': { actions: 'sendCancels' },
+        'cmd.have': { actions: 'sendHave' },
+      },
+      states: {
+        download: {
+          initial: 'notInterested',
+          states: {
+            notInterested: {
+              on: {
+                'cmd.interested': {
+                  target: 'interested',
+                  actions: [{ type: 'setInterested', params: { interested: true } }, { type: 'send', params: { type: 'send', message: { type: 'interested' } } }],
+                },
+                'wire.choke': { actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'] },
+                'wire.unchoke': { actions: { type: 'setPeerChoking', params: { choking: false } } },
+              },
+            },
+            interested: {
+              initial: 'deciding',
+              on: {
+                'cmd.notInterested': {
+                  target: 'notInterested',
+                  actions: [{ type: 'setInterested', params: { interested: false } }, { type: 'send', params: { type: 'send', message: { type: 'notInterested' } } }],
+                },
+              },
+              states: {
+                deciding: { always: [{ guard: 'isPeerChoking', target: 'choked' }, { target: 'requesting' }] },
+                choked: {
+                  on: {
+                    'wire.unchoke': { target: 'requesting', actions: { type: 'setPeerChoking', params: { choking: false } } },
+                    'wire.choke': {},
+                  },
+                },
+                requesting: {
+                  entry: 'askForBlocks',
+                  on: {
+                    'wire.choke': { target: 'choked', actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'] },
+                    'wire.unchoke': {},
+                  },
+                },
+              },
+            },
+          },
+        },
+        upload: {
+          // Serving is the seeding issue's: we keep choking unless told, and record the peer's interest.
+          initial: 'choking',
+          on: {
+            'wire.interested': { actions: { type: 'setPeerInterested', params: { interested: true } } },
+            'wire.notInterested': { actions: { type: 'setPeerInterested', params: { interested: false } } },
+          },
+          states: {
+            choking: { on: { 'cmd.unchoke': { target: 'unchoking', actions: { type: 'send', params: { type: 'send', message: { type: 'unchoke' } } } } } },
+            unchoking: { on: { 'cmd.choke': { target: 'choking', actions: { type: 'send', params: { type: 'send', message: { type: 'choke' } } } } } },
+          },
+        },
+        keepAlive: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              after: { keepAliveInterval: { target: 'waiting', reenter: true, actions: { type: 'send', params: { type: 'send', message: { type: 'keepAlive' } } } } },
+            },
+          },
+        },
+        inbox: {
+          // Every message from the peer: validated here (one handler per event), and any message
+          // at all resets the silence clock; the tick measures the rate and checks the timeouts.
+          initial: 'watching',
+          on: {
+            'wire.bitfield': [
+              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              { guard: 'isBadBitfield', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'storeBitfield'] },
+            ],
+            'wire.haveAll': [
+              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              { actions: ['noteMessage', 'storeBitfield'] },
+            ],
+            'wire.haveNone': [
+              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              { actions: 'noteMessage' },
+            ],
+            'wire.have': [{ guard: 'isHaveOutOfRange', target: '#peer.closed', actions: 'closeFromEvent' }, { actions: ['noteMessage', 'storeHave'] }],
+            'wire.piece': [
+              { guard: 'isUnrequestedBlock', target: '#peer.closed', actions: 'closeFromEvent' },
+              { guard: 'isCancelledBlock', actions: ['noteMessage', 'forgetCancelled'] },
+              { guard: 'isWrongBlockLength', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'acceptBlock'] },
+            ],
+            'wire.reject': { actions: ['noteMessage', 'handleReject'] },
+            'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
+            'wire.*': { actions: 'noteMessage' },
+          },
+          states: {
+            watching: {
+              after: {
+                tick: [
+                  { guard: 'isSilentTooLong', target: '#peer.closed', actions: 'closeFromEvent' },
+                  { guard: 'isSnubbing', target: '#peer.closed', actions: 'closeFromEvent' },
+                  { target: 'watching', reenter: true, actions: 'measureRate' },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: 'reportClosed',
+      output: ({ context }) => context.closeReason ?? { reason: 'socketClosed' },
+    },
+  },
+});
+
+/** The CloseReason for an event that closes the connection (the numbers that explain it included). */
+function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseReason {
+  const ev = e as PeerEvent;
+  switch (ev.type) {
+    case 'socket.closed':
+      return ev.error === undefined ? { reason: 'socketClosed' } : { reason: 'socketError', message: ev.error };
+    case 'cmd.close':
+      return ev.reason;
+    case 'wire.error':
+      return { reason: 'wireError', code: ev.code, message: ev.message };
+    case 'wire.bitfield':
+      return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
+    case 'wire.have':
+      return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
+    case 'wire.piece': {
+      const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
+      if (ref === undefined) return { reason: 'unrequestedBlock', index: ev.index, begin: ev.begin, length: ev.block.length };
+      return { reason: 'wrongBlockLength', index: ev.index, begin: ev.begin, expected: ref.length, received: ev.block.length };
+    }
+    default:
+      // Timer transitions: whichever limit tripped.
+      if (c.silentMs + c.timeouts.tick >= c.timeouts.idle) return { reason: 'keepAliveTimeout', silentMs: c.silentMs + c.timeouts.tick };
+      return { reason: 'requestTimeout', waitedMs: c.sinceBlockMs + c.timeouts.tick, outstanding: c.outstanding.size };
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+

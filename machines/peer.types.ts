@@ -1,0 +1,180 @@
+/**
+ * The vocabulary of the peer machine (machines/peer.machine.ts): its input, the events the
+ * `connection` actor sends it, the commands the torrent machine sends it, the reports it sends the
+ * torrent machine, and the typed reason it closes with. Pure types and constants: no I/O.
+ */
+import type { Bitfield } from '../src/picker/bitfield.js';
+import type { BlockRef, PeerKey } from '../src/picker/blocks.js';
+import type { WireItem } from '../src/wire/messages.js';
+
+export type { BlockRef, PeerKey };
+
+/** Timeouts in milliseconds, all driven by the actor system's clock (SimulatedClock in tests). */
+export interface PeerTimeouts {
+  /** From spawn to `socket.connected`. */
+  readonly connect: number;
+  /** From `socket.connected` to the remote handshake. */
+  readonly handshake: number;
+  /** We send a keep-alive this often (BEP 3: peers drop a connection silent for about 2 minutes). */
+  readonly keepAlive: number;
+  /** Nothing at all received for this long closes the connection (`keepAliveTimeout`). */
+  readonly idle: number;
+  /** Requests outstanding and no block for this long: the peer is snubbing us (`requestTimeout`). */
+  readonly request: number;
+  /** Rate-measurement period; idle and request timeouts are checked on this tick. */
+  readonly tick: number;
+}
+
+export const DEFAULT_PEER_TIMEOUTS: PeerTimeouts = {
+  connect: 15_000,
+  handshake: 20_000,
+  keepAlive: 120_000,
+  idle: 240_000,
+  request: 60_000,
+  tick: 1_000,
+};
+
+/** Pipelining limits, in blocks (see docs/machines.md, "Pipelining"). */
+export interface PeerLimits {
+  /** Outstanding requests at start, before the first rate measurement (never starve a fast peer). */
+  readonly initialPipeline: number;
+  readonly minPipeline: number;
+  /** Hard cap of outstanding requests to one peer; the torrent machine never exceeds it either. */
+  readonly maxPipeline: number;
+  /** The pipeline holds this many seconds of the peer's measured rate. */
+  readonly requestQueueSeconds: number;
+  /** Block length used by the formula (the picker's). */
+  readonly blockLength: number;
+}
+
+export const DEFAULT_PEER_LIMITS: PeerLimits = {
+  initialPipeline: 32,
+  minPipeline: 4,
+  maxPipeline: 512,
+  requestQueueSeconds: 3,
+  blockLength: 16384,
+};
+
+export interface PeerInput {
+  readonly key: PeerKey;
+  readonly infoHash: Uint8Array;
+  /** Our own peer id: a remote handshake carrying it means we dialled ourselves. */
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly address: string;
+  readonly direction: 'outgoing' | 'incoming';
+  /** An accepted socket for `incoming` connections, handed untouched to the `connection` actor. */
+  readonly handle?: unknown;
+  /** Our verified pieces, by reference (the torrent machine's picker.have): sent as our bitfield. */
+  readonly ourBitfield: Bitfield;
+  readonly timeouts?: Partial<PeerTimeouts>;
+  readonly limits?: Partial<PeerLimits>;
+}
+
+/** What the `connection` actor is invoked with. */
+export interface ConnectionInput {
+  readonly address: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly handle: unknown;
+}
+
+/** Peer machine → connection actor. Stopping the connection actor must also destroy its socket. */
+export type ConnectionCommand = { type: 'send'; message: WireItem } | { type: 'close' };
+
+/** Connection actor → peer machine: socket life and every decoded wire item, fields flattened. */
+export type ConnectionEvent =
+  | { type: 'socket.connected' }
+  | { type: 'socket.closed'; error?: string }
+  | { type: 'wire.handshake'; infoHash: Uint8Array; peerId: Uint8Array; reserved: Uint8Array }
+  | { type: 'wire.keepAlive' }
+  | { type: 'wire.choke' }
+  | { type: 'wire.unchoke' }
+  | { type: 'wire.interested' }
+  | { type: 'wire.notInterested' }
+  | { type: 'wire.have'; index: number }
+  | { type: 'wire.bitfield'; bitfield: Uint8Array }
+  | { type: 'wire.request'; index: number; begin: number; length: number }
+  | { type: 'wire.piece'; index: number; begin: number; block: Uint8Array }
+  | { type: 'wire.cancel'; index: number; begin: number; length: number }
+  | { type: 'wire.port'; port: number }
+  | { type: 'wire.suggest'; index: number }
+  | { type: 'wire.haveAll' }
+  | { type: 'wire.haveNone' }
+  | { type: 'wire.reject'; index: number; begin: number; length: number }
+  | { type: 'wire.allowedFast'; index: number }
+  | { type: 'wire.extended'; extendedId: number; payload: Uint8Array }
+  | { type: 'wire.unknown'; id: number; payload: Uint8Array }
+  | { type: 'wire.error'; code: string; message: string };
+
+/** Torrent machine → peer machine. */
+export type PeerCommand =
+  | { type: 'cmd.request'; blocks: readonly BlockRef[] }
+  | { type: 'cmd.cancel'; blocks: readonly BlockRef[] }
+  | { type: 'cmd.have'; index: number }
+  | { type: 'cmd.interested' }
+  | { type: 'cmd.notInterested' }
+  | { type: 'cmd.choke' }
+  | { type: 'cmd.unchoke' }
+  | { type: 'cmd.close'; reason: CloseReason };
+
+export type PeerEvent = ConnectionEvent | PeerCommand;
+
+/** Peer machine → torrent machine (sendParent). Every event carries the peer's key. */
+export type PeerReport =
+  | { type: 'peer.handshaken'; key: PeerKey; peerId: Uint8Array; reserved: Uint8Array; bitfield: Bitfield }
+  /** The peer's bitfield (BEP 3 bitfield or BEP 6 haveAll), by reference: it replaces the empty one. */
+  | { type: 'peer.bitfield'; key: PeerKey; bitfield: Bitfield }
+  /** A `have` for a piece the peer did not have before (its bitfield is already updated). */
+  | { type: 'peer.have'; key: PeerKey; index: number }
+  | { type: 'peer.unchoked'; key: PeerKey }
+  /** Room for `count` more requests (interested, unchoked, pipeline not full). */
+  | { type: 'peer.wantBlocks'; key: PeerKey; count: number }
+  /** A requested block, exactly of the requested length. The bytes are a view: write, never keep. */
+  | { type: 'peer.block'; key: PeerKey; index: number; begin: number; block: Uint8Array }
+  | { type: 'peer.choked'; key: PeerKey; returned: BlockRef[] }
+  /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing). */
+  | { type: 'peer.returned'; key: PeerKey; returned: BlockRef[] }
+  | { type: 'peer.interest'; key: PeerKey; interested: boolean }
+  | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };
+
+/** Why a connection ended: the peer machine's output. The torrent machine switches on `reason`. */
+export type CloseReason =
+  | { reason: 'connectTimeout' }
+  | { reason: 'handshakeTimeout' }
+  | { reason: 'infoHashMismatch' }
+  | { reason: 'connectedToSelf' }
+  | { reason: 'bitfieldNotFirst' }
+  | { reason: 'badBitfield'; length: number; expected: number }
+  | { reason: 'haveOutOfRange'; index: number; pieceCount: number }
+  | { reason: 'unrequestedBlock'; index: number; begin: number; length: number }
+  | { reason: 'wrongBlockLength'; index: number; begin: number; expected: number; received: number }
+  | { reason: 'wireError'; code: string; message: string }
+  | { reason: 'keepAliveTimeout'; silentMs: number }
+  | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
+  | { reason: 'socketClosed' }
+  | { reason: 'socketError'; message: string }
+  /** Ours: the torrent machine closed it. */
+  | { reason: 'banned' }
+  | { reason: 'notNeeded' }
+  | { reason: 'stopped' };
+
+export type CloseReasonName = CloseReason['reason'];
+
+/** Reasons after which the address is never dialled again. */
+export function isPermanent(r: CloseReason): boolean {
+  switch (r.reason) {
+    case 'banned':
+    case 'connectedToSelf':
+    case 'infoHashMismatch':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** `index:begin`, the key of a block in the pipeline maps. */
+export function blockKey(index: number, begin: number): string {
+  return `${index}:${begin}`;
+}
