@@ -1,0 +1,131 @@
+/**
+ * One HTTP(S) announce (BEP 3) with node:http/https, no dependencies. Bounded: the whole exchange
+ * (connect, redirects, body) must finish within `timeoutMs`, the body may not exceed
+ * MAX_TRACKER_BODY_BYTES (checked against Content-Length first, then while streaming), and at most
+ * MAX_REDIRECTS redirects are followed (some trackers move http → https).
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
+import { announceUrl, trackerUrl } from './announce-url.js';
+import { parseAnnounceResponse } from './parse-announce-response.js';
+import { TrackerError } from './tracker-error.js';
+
+/** Largest tracker answer read: ~170,000 compact peers, far more than any tracker sends. */
+export const MAX_TRACKER_BODY_BYTES = 1 << 20;
+export const DEFAULT_TRACKER_TIMEOUT_MS = 15_000;
+export const MAX_REDIRECTS = 3;
+export const USER_AGENT = 'bitstate/0.1';
+
+export interface AnnounceOptions {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly maxBodyBytes?: number;
+}
+
+interface Fetched {
+  readonly status: number;
+  readonly body: Uint8Array;
+}
+
+function get(url: string, maxBody: number, signal: AbortSignal, redirectsLeft: number): Promise<Fetched> {
+  const u = trackerUrl(url);
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<Fetched>((resolve, reject) => {
+    const req = request(u, {
+      method: 'GET',
+      // Identity encoding: a gzip body would bypass the size limit until inflated.
+      headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', connection: 'close' },
+      signal,
+    });
+    req.on('error', (e) => {
+      if (e instanceof TrackerError) reject(e);
+      else if (signal.aborted) reject(signal.reason);
+      else reject(new TrackerError('network', `tracker ${u.host}: ${e.message}`, { url, cause: e }));
+    });
+    req.on('response', (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && location !== undefined) {
+        res.resume();
+        if (redirectsLeft <= 0)
+          return reject(
+            new TrackerError('redirect', `tracker redirected more than ${MAX_REDIRECTS} times`, { url }),
+          );
+        let next: string;
+        try {
+          next = trackerUrl(new URL(location, u).toString()).toString();
+        } catch (cause) {
+          return reject(new TrackerError('redirect', `tracker redirected to ${location}`, { url, cause }));
+        }
+        return get(next, maxBody, signal, redirectsLeft - 1).then(resolve, reject);
+      }
+      const declared = Number(res.headers['content-length'] ?? '0');
+      const tooLarge = (actual: number) =>
+        new TrackerError('tooLarge', `tracker response over ${maxBody} bytes`, {
+          url,
+          limit: maxBody,
+          actual,
+        });
+      if (declared > maxBody) {
+        req.destroy(tooLarge(declared));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBody) req.destroy(tooLarge(size));
+        else chunks.push(chunk);
+      });
+      res.on('error', (e) => reject(e instanceof TrackerError ? e : signal.aborted ? signal.reason : e));
+      res.on('end', () => resolve({ status, body: Buffer.concat(chunks, size) }));
+    });
+    req.end();
+  });
+}
+
+/** Announces to an http(s) tracker and returns its parsed answer; every failure is a TrackerError. */
+export async function announce(
+  url: string,
+  params: AnnounceParams,
+  opts: AnnounceOptions = {},
+): Promise<AnnounceResponse> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TRACKER_TIMEOUT_MS;
+  const target = announceUrl(url, params);
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new TrackerError('timeout', `tracker did not answer within ${timeoutMs} ms`, {
+          url,
+          limit: timeoutMs,
+        }),
+      ),
+    timeoutMs,
+  );
+  const onAbort = () =>
+    controller.abort(new TrackerError('aborted', 'announce aborted', { url, cause: opts.signal?.reason }));
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { status, body } = await get(
+      target,
+      opts.maxBodyBytes ?? MAX_TRACKER_BODY_BYTES,
+      controller.signal,
+      MAX_REDIRECTS,
+    );
+    if (status === 200) return parseAnnounceResponse(body);
+    // Some trackers answer 4xx with a bencoded failure reason: prefer the tracker's own words.
+    let parsed: TrackerError | undefined;
+    try {
+      parseAnnounceResponse(body);
+    } catch (e) {
+      if (e instanceof TrackerError && e.code === 'failure') parsed = e;
+    }
+    throw parsed ?? new TrackerError('httpStatus', `tracker answered HTTP ${status}`, { url, status });
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

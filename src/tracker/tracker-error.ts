@@ -1,0 +1,53 @@
+/**
+ * The one error class of the tracker domain. `code` is the discriminant; `failure` carries the
+ * tracker's own `failure reason` (BEP 3) as the message. `badInput` is true only for a tracker URL
+ * that was never usable (the torrent's or the user's fault), not for a tracker that misbehaves.
+ */
+
+export type TrackerErrorCode =
+  /** The tracker answered with `failure reason`. */
+  | 'failure'
+  /** The body is not a bencoded announce response (bad bencode, wrong types, peers not a multiple of 6/18). */
+  | 'badResponse'
+  /** The body exceeded MAX_TRACKER_BODY_BYTES. */
+  | 'tooLarge'
+  /** No complete answer within the timeout. */
+  | 'timeout'
+  /** The caller aborted (AbortSignal). */
+  | 'aborted'
+  /** An HTTP status other than 200 without a bencoded failure reason. */
+  | 'httpStatus'
+  /** More than MAX_REDIRECTS redirects, or a redirect to something that is not http(s). */
+  | 'redirect'
+  /** Connection refused, reset, DNS failure… */
+  | 'network'
+  /** Not an http(s) URL. */
+  | 'badUrl';
+
+export interface TrackerErrorDetails {
+  readonly url?: string;
+  readonly status?: number;
+  readonly limit?: number;
+  readonly actual?: number;
+  readonly cause?: unknown;
+}
+
+export class TrackerError extends Error {
+  override readonly name = 'TrackerError';
+  readonly code: TrackerErrorCode;
+  readonly url: string | undefined;
+  readonly status: number | undefined;
+  readonly limit: number | undefined;
+  readonly actual: number | undefined;
+  readonly badInput: boolean;
+
+  constructor(code: TrackerErrorCode, message: string, details: TrackerErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.url = details.url;
+    this.status = details.status;
+    this.limit = details.limit;
+    this.actual = details.actual;
+    this.badInput = code === 'badUrl';
+  }
+}

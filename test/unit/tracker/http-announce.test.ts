@@ -1,0 +1,224 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { bencode } from '../../../src/metainfo/bencode.js';
+import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
+import { announce, MAX_TRACKER_BODY_BYTES } from '../../../src/tracker/http-announce.js';
+import { TrackerError } from '../../../src/tracker/tracker-error.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A tracker on 127.0.0.1 for the duration of the test; records each request's raw URL. */
+async function tracker(t: { after(fn: () => Promise<void>): void }, handler: Handler) {
+  const urls: string[] = [];
+  const server = createServer((req, res) => {
+    urls.push(req.url ?? '');
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, urls };
+}
+
+const send =
+  (body: Uint8Array | string, status = 200): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(body);
+  };
+
+const te = (s: string) => new TextEncoder().encode(s);
+
+// A hash with the bytes percent-encoding gets wrong most often: 0x00, ' ', 0xff, '~', '%', '+', '/'.
+const infoHash = Uint8Array.from([
+  0x00, 0x20, 0xff, 0x7e, 0x25, 0x2b, 0x2f, 0x41, 0x7a, 0x30, 0x2d, 0x2e, 0x5f, 0x80, 0x3f, 0x26, 0x3d, 0x23,
+  0x01, 0x7f,
+]);
+const peerId = te('-BS0100-abc~def.g_h-');
+const params: AnnounceParams = {
+  infoHash,
+  peerId,
+  port: 6881,
+  uploaded: 0,
+  downloaded: 1234,
+  left: 5678,
+  event: 'started',
+  numwant: 50,
+  key: 'k3y',
+};
+
+test('query string: raw-byte percent-encoding, every BEP 3 parameter, the URL own query kept', async (t) => {
+  const { base, urls } = await tracker(t, send(bencode({ interval: 1800, peers: new Uint8Array(0) })));
+  await announce(`${base}/announce?passkey=xyz`, params);
+  assert.equal(
+    urls[0],
+    '/announce?passkey=xyz&info_hash=%00%20%FF~%25%2B%2FAz0-._%80%3F%26%3D%23%01%7F' +
+      '&peer_id=-BS0100-abc~def.g_h-&port=6881&uploaded=0&downloaded=1234&left=5678&compact=1' +
+      '&numwant=50&event=started&key=k3y',
+  );
+  await announce(`${base}/announce`, { ...params, event: 'regular', numwant: undefined, trackerId: 'T 1' });
+  assert.match(urls[1]!, /^\/announce\?info_hash=.*&compact=1&key=k3y&trackerid=T%201$/);
+  assert.doesNotMatch(urls[1]!, /event=/);
+});
+
+test('compact peers (BEP 23), peers6 (BEP 7), counts, min interval, tracker id, warning', async (t) => {
+  const peers = Uint8Array.from([127, 0, 0, 1, 0x1a, 0xe1, 10, 1, 2, 3, 0, 80, 9, 9, 9, 9, 0, 0]);
+  const peers6 = new Uint8Array(36);
+  peers6[15] = 1; // ::1
+  peers6.set([0x1a, 0xe2], 16);
+  peers6.set([0x20, 0x01, 0x0d, 0xb8], 18); // 2001:db8::ff:1
+  peers6.set([0x00, 0xff, 0x00, 0x01], 30);
+  peers6.set([0xc3, 0x50], 34);
+  const body = bencode({
+    interval: 1800,
+    'min interval': 900,
+    complete: 3,
+    incomplete: 7,
+    'tracker id': 'tid',
+    'warning message': 'be nice',
+    peers,
+    peers6,
+  });
+  const { base } = await tracker(t, send(body));
+  assert.deepEqual(await announce(`${base}/announce`, params), {
+    interval: 1800,
+    minInterval: 900,
+    complete: 3,
+    incomplete: 7,
+    trackerId: 'tid',
+    warning: 'be nice',
+    peers: [
+      { host: '127.0.0.1', port: 6881 },
+      { host: '10.1.2.3', port: 80 },
+      { host: '::1', port: 6882 },
+      { host: '2001:db8::ff:1', port: 50000 },
+    ],
+  });
+});
+
+test('dictionary-model peers with and without peer id', async (t) => {
+  const id = te('-XX0001-123456789012');
+  const body = bencode({
+    interval: 60,
+    peers: [
+      { ip: '192.168.0.9', port: 51413, 'peer id': id },
+      { ip: 'fe80::1', port: 6881 },
+      { ip: 'x', port: 0 },
+    ],
+  });
+  const { base } = await tracker(t, send(body));
+  const r = await announce(`${base}/announce`, params);
+  assert.deepEqual(r.peers, [
+    { host: '192.168.0.9', port: 51413, peerId: id },
+    { host: 'fe80::1', port: 6881 },
+  ]);
+});
+
+const isTrackerError = (code: string, message?: RegExp) => (e: unknown) =>
+  e instanceof TrackerError && e.code === code && (message === undefined || message.test(e.message));
+
+test('failure reason becomes TrackerError failure with the tracker message (status 200 or 4xx)', async (t) => {
+  const { base } = await tracker(t, (req, res) =>
+    send(bencode({ 'failure reason': 'unregistered torrent' }), req.url?.includes('four') ? 400 : 200)(
+      req,
+      res,
+    ),
+  );
+  await assert.rejects(
+    announce(`${base}/announce`, params),
+    isTrackerError('failure', /^unregistered torrent$/),
+  );
+  await assert.rejects(announce(`${base}/four`, params), isTrackerError('failure', /unregistered/));
+});
+
+test('garbage and wrong shapes are badResponse; a plain 404 is httpStatus', async (t) => {
+  const bodies: Record<string, Uint8Array | string> = {
+    '/html': '<html>not a tracker</html>',
+    '/trailing': `${new TextDecoder().decode(bencode({ interval: 5 }))}xx`,
+    '/list': 'le',
+    '/nointerval': bencode({ peers: new Uint8Array(0) }),
+    '/negative': 'd8:intervali-5ee',
+    '/peers7': bencode({ interval: 5, peers: new Uint8Array(7) }),
+    '/peers6bad': bencode({ interval: 5, peers6: new Uint8Array(17) }),
+    '/peersint': bencode({ interval: 5, peers: 3 }),
+    '/peerdict': bencode({ interval: 5, peers: [{ port: 1 }] }),
+    '/empty': '',
+  };
+  const { base } = await tracker(t, (req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    if (path === '/missing') return send('not found', 404)(req, res);
+    send(bodies[path]!)(req, res);
+  });
+  for (const path of Object.keys(bodies))
+    await assert.rejects(announce(`${base}${path}`, params), isTrackerError('badResponse'), path);
+  await assert.rejects(
+    announce(`${base}/missing`, params),
+    (e: unknown) => isTrackerError('httpStatus')(e) && (e as TrackerError).status === 404,
+  );
+});
+
+test('an oversized body is refused (declared or streamed); a slow tracker times out', async (t) => {
+  const { base } = await tracker(t, (req, res) => {
+    if (req.url?.startsWith('/declared')) {
+      res.writeHead(200, { 'content-length': String(MAX_TRACKER_BODY_BYTES + 1) });
+      res.write('d');
+      return; // never finished: the client must not wait for it
+    }
+    if (req.url?.startsWith('/streamed')) {
+      res.writeHead(200); // chunked, no length
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      const pump = () => {
+        while (!res.destroyed && sent <= MAX_TRACKER_BODY_BYTES && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed && sent <= MAX_TRACKER_BODY_BYTES) res.once('drain', pump);
+      };
+      pump();
+      return;
+    }
+    if (req.url?.startsWith('/slow')) return; // never answers
+  });
+  await assert.rejects(announce(`${base}/declared`, params), isTrackerError('tooLarge'));
+  await assert.rejects(announce(`${base}/streamed`, params), isTrackerError('tooLarge'));
+  const started = Date.now();
+  await assert.rejects(announce(`${base}/slow`, params, { timeoutMs: 200 }), isTrackerError('timeout'));
+  assert.ok(Date.now() - started < 2000);
+});
+
+test('abort, refused connection, redirects, bad URLs', async (t) => {
+  const { base } = await tracker(t, (req, res) => {
+    if (req.url?.startsWith('/hop')) {
+      res.writeHead(302, { location: `/announce?${(req.url ?? '').split('?')[1]}` });
+      return res.end();
+    }
+    if (req.url?.startsWith('/loop')) {
+      res.writeHead(301, { location: '/loop' });
+      return res.end();
+    }
+    if (req.url?.startsWith('/udp')) {
+      res.writeHead(302, { location: 'udp://127.0.0.1:1/announce' });
+      return res.end();
+    }
+    if (req.url?.startsWith('/announce')) return send(bencode({ interval: 42 }))(req, res);
+  });
+  assert.equal((await announce(`${base}/hop`, params)).interval, 42);
+  await assert.rejects(announce(`${base}/loop`, params), isTrackerError('redirect'));
+  await assert.rejects(announce(`${base}/udp`, params), isTrackerError('redirect'));
+  const ac = new AbortController();
+  const pending = announce(`${base}/never`, params, { signal: ac.signal });
+  setTimeout(() => ac.abort(), 20);
+  await assert.rejects(pending, isTrackerError('aborted'));
+  await assert.rejects(announce('http://127.0.0.1:1/announce', params), isTrackerError('network'));
+  await assert.rejects(
+    announce('udp://tracker.example:80', params),
+    (e: unknown) => isTrackerError('badUrl')(e) && (e as TrackerError).badInput,
+  );
+  await assert.rejects(announce('not a url', params), isTrackerError('badUrl'));
+});
