@@ -97,6 +97,16 @@ export class Bitfield {
     }
   }
 
+  /** Calls `f` with each set index, ascending, skipping zero bytes: cheap for sparse bitfields. */
+  forEachSet(f: (index: number) => void): void {
+    const bytes = this.bytes;
+    for (let k = 0; k < bytes.length; k++) {
+      const v = bytes[k]!;
+      if (v === 0) continue;
+      for (let j = 0; j < 8; j++) if ((v & (0x80 >> j)) !== 0) f(k * 8 + j);
+    }
+  }
+
   /** A summary for inspectors and logs, never the whole bit array. */
   toJSON(): { size: number; count: number } {
     return { size: this.size, count: this.#count };

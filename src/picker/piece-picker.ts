@@ -5,6 +5,7 @@ import { PieceGeometry } from './piece-geometry.js';
 import { BlockState, PieceProgress } from './piece-progress.js';
 import { PieceStatus, PieceTable } from './piece-table.js';
 import { mulberry32 } from './prng.js';
+import { DEFAULT_SCAN_BUDGET, rarestFreshPieces } from './rarest-first.js';
 import { RequestLedger } from './request-ledger.js';
 
 export { BLOCK_LENGTH, type BlockRef, type PeerKey };
@@ -28,6 +29,8 @@ export interface PiecePickerOptions {
   readonly randomFirstPieces?: number;
   /** 1 disables duplicate requests; default DEFAULT_ENDGAME_MAX_REQUESTERS. */
   readonly endgameMaxRequesters?: number;
+  /** Bucket entries a pick reads before walking the peer's bitfield instead; default DEFAULT_SCAN_BUDGET. */
+  readonly scanBudget?: number;
 }
 
 export interface BlockReceived {
@@ -62,6 +65,7 @@ export class PiecePicker {
   readonly #random: () => number;
   readonly #randomFirst: number;
   readonly #maxRequesters: number;
+  readonly #scanBudget: number;
   readonly #wanted: Bitfield;
   /** wanted and not have: what makes a peer interesting. */
   readonly #need: Bitfield;
@@ -88,6 +92,9 @@ export class PiecePicker {
     this.#random = opts.random ?? mulberry32(1);
     this.#randomFirst = randomFirst;
     this.#maxRequesters = maxReq;
+    this.#scanBudget = opts.scanBudget ?? DEFAULT_SCAN_BUDGET;
+    if (!Number.isSafeInteger(this.#scanBudget) || this.#scanBudget < 0)
+      throw new PickerError('invalidOptions', 'scanBudget must be >= 0', { scanBudget: this.#scanBudget });
     this.have = new Bitfield(n);
     this.#wanted = Bitfield.full(n);
     this.#need = Bitfield.full(n);
@@ -104,13 +111,13 @@ export class PiecePicker {
   /** A peer's bitfield (or `Bitfield.full` for haveAll) arrived. O(set bits). */
   addAvailability(bits: Bitfield): void {
     this.#checkSize(bits);
-    forEachSet(bits, (i) => this.#table.changeAvailability(i, 1));
+    bits.forEachSet((i) => this.#table.changeAvailability(i, 1));
   }
 
   /** The peer left: pass its bitfield as it stands now (the bitfield plus every `have` since). */
   removeAvailability(bits: Bitfield): void {
     this.#checkSize(bits);
-    forEachSet(bits, (i) => this.#table.changeAvailability(i, -1));
+    bits.forEachSet((i) => this.#table.changeAvailability(i, -1));
   }
 
   /** A peer announced `have`; the caller also sets the bit in that peer's bitfield. O(1). */
@@ -221,24 +228,10 @@ export class PiecePicker {
   }
 
   #pickRarest(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[]): void {
-    const chosen: number[] = [];
-    // Bucket 0 holds pieces no connected peer has: this peer cannot have them either.
-    for (let a = 1; a < this.#table.fresh.bucketCount && out.length < count; a++) {
-      const bucket = this.#table.fresh.bucket(a);
-      const size = bucket.length;
-      if (size === 0) continue;
-      // Choose first, start after: starting a piece takes it out of this very bucket.
-      let planned = out.length;
-      const start = Math.floor(this.#random() * size);
-      for (let s = 0; s < size && planned < count; s++) {
-        const i = bucket[(start + s) % size]!;
-        if (!peerHas.has(i)) continue;
-        chosen.push(i);
-        planned += this.geometry.blockCount(i);
-      }
-      for (const i of chosen) this.#startPiece(i, count, peer, out);
-      chosen.length = 0;
-    }
+    const blockCount = (i: number) => this.geometry.blockCount(i);
+    const need = count - out.length;
+    const pieces = rarestFreshPieces(this.#table, peerHas, need, blockCount, this.#random, this.#scanBudget);
+    for (const i of pieces) this.#startPiece(i, count, peer, out);
   }
 
   #pickEndgame(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[]): void {
@@ -421,15 +414,5 @@ export class PiecePicker {
         index,
         pieceCount: this.pieceCount,
       });
-  }
-}
-
-/** Calls `f` for each set bit, skipping zero bytes: cheap for sparse bitfields. */
-function forEachSet(bits: Bitfield, f: (index: number) => void): void {
-  const bytes = bits.bytes;
-  for (let k = 0; k < bytes.length; k++) {
-    const v = bytes[k]!;
-    if (v === 0) continue;
-    for (let j = 0; j < 8; j++) if ((v & (0x80 >> j)) !== 0) f(k * 8 + j);
   }
 }

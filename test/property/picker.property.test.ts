@@ -66,6 +66,8 @@ const scenarioArb = fc.record({
   lastBlocks: fc.integer({ min: 1, max: 4 }),
   randomFirstPieces: fc.nat(3),
   maxRequesters: fc.integer({ min: 1, max: 3 }),
+  // Small budgets make picks fall back to walking the peer's bitfield: both paths are checked.
+  scanBudget: fc.integer({ min: 0, max: 6 }),
   seed: fc.nat(),
   initial: fc.array(bitsArb(MAX_PIECES), {
     minLength: PEERS.length,
@@ -94,6 +96,7 @@ function run(s: Scenario): void {
     random: mulberry32(s.seed),
     randomFirstPieces: s.randomFirstPieces,
     endgameMaxRequesters: s.maxRequesters,
+    scanBudget: s.scanBudget,
   });
   const blockCount = (i: number) => (i === n - 1 ? lastBlocks : blocks);
   const ref = (i: number, b: number): BlockRef => p.geometry.blockRef(i, b);

@@ -292,6 +292,24 @@ describe('interest, completion, selection', () => {
   });
 });
 
+test('a leecher with a few pieces among 100,000 crowded ones gets them, rarest first', () => {
+  const n = 100_000;
+  const p = new PiecePicker({ pieceCount: n, pieceLength: B, totalLength: n * B, randomFirstPieces: 0 });
+  p.addAvailability(Bitfield.full(n)); // a seed: bucket 1 holds every piece
+  const leecher = new Bitfield(n);
+  for (const i of [17, 50_000, 99_999]) leecher.set(i);
+  p.addAvailability(leecher);
+  p.addHave(50_000); // a third peer: 50,000 is the least rare
+  assert.deepEqual(
+    p
+      .pick(leecher, 3, 'leecher')
+      .map((r) => r.index)
+      .slice(2),
+    [50_000],
+  );
+  assert.deepEqual(p.pick(leecher, 3, 'leecher'), []);
+});
+
 test('a 100,000-piece torrent constructs and picks for 50 peers', () => {
   const n = 100_000;
   const p = new PiecePicker({
