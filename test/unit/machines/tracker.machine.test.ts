@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assign, createActor, createMachine, fromPromise, SimulatedClock, sendTo } from 'xstate';
+import {
+  type AnnounceRequest,
+  MAX_RETRY_MS,
+  retryDelayMs,
+  type TrackerCommand,
+  type TrackerReport,
+  trackerMachine,
+} from '../../../machines/tracker.machine.js';
+import type { AnnounceResponse } from '../../../src/tracker/announce-types.js';
+
+/** What the fake tracker does with each announce, in order. */
+type Outcome = AnnounceResponse | Error | 'hang' | Promise<AnnounceResponse>;
+
+interface Call {
+  readonly at: number;
+  readonly request: AnnounceRequest;
+  aborted: boolean;
+}
+
+function start(outcomes: Outcome[]) {
+  const clock = new SimulatedClock();
+  const calls: Call[] = [];
+  const reports: TrackerReport[] = [];
+  const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
+    const call: Call = { at: clock.now(), request: input, aborted: false };
+    calls.push(call);
+    const outcome = outcomes.shift() ?? new Error('script ran out');
+    return new Promise((resolve, reject) => {
+      signal.addEventListener('abort', () => {
+        call.aborted = true;
+        reject(new Error('aborted'));
+      });
+      if (outcome === 'hang') return;
+      if (outcome instanceof Promise) return void outcome.then(resolve, reject);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    });
+  });
+  const parent = createMachine({
+    types: {} as {
+      events: TrackerReport | { type: 'fwd'; cmd: TrackerCommand };
+      context: { output: unknown };
+    },
+    context: { output: undefined },
+    invoke: {
+      id: 'tracker',
+      src: trackerMachine.provide({ actors: { announce } }),
+      input: {
+        url: 'http://t.example/announce',
+        infoHash: new Uint8Array(20),
+        peerId: new Uint8Array(20),
+        port: 6881,
+        key: 'k',
+      },
+      onDone: { actions: assign({ output: ({ event }) => event.output }) },
+    },
+    on: {
+      fwd: { actions: sendTo('tracker', ({ event }) => event.cmd) },
+      'tracker.announced': { actions: ({ event }) => reports.push(event) },
+      'tracker.peers': { actions: ({ event }) => reports.push(event) },
+      'tracker.failed': { actions: ({ event }) => reports.push(event) },
+    },
+  });
+  const actor = createActor(parent, { clock }).start();
+  const flush = () => new Promise<void>((r) => setImmediate(r));
+  return {
+    clock,
+    calls,
+    reports,
+    events: () => calls.map((c) => [c.request.event, c.at] as const),
+    send: async (cmd: TrackerCommand) => {
+      actor.send({ type: 'fwd', cmd });
+      await flush();
+    },
+    advance: async (ms: number) => {
+      clock.increment(ms);
+      await flush();
+    },
+    trackerState: () => actor.getSnapshot().children.tracker?.getSnapshot()?.value as string | undefined,
+    output: () => actor.getSnapshot().context.output,
+  };
+}
+
+const ok = (interval: number, extra: Partial<AnnounceResponse> = {}): AnnounceResponse => ({
+  interval,
+  peers: [],
+  ...extra,
+});
+
+test('started → waits the interval → regular, echoing the tracker id; peers go to the parent', async () => {
+  const peers = [{ host: '10.0.0.1', port: 6881 }];
+  const h = start([ok(1800, { peers, trackerId: 'T', complete: 2, incomplete: 5 }), ok(1800), 'hang']);
+  assert.equal(h.trackerState(), 'idle');
+  assert.equal(h.calls.length, 0, 'nothing before cmd.start');
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.trackerState(), 'waiting');
+  assert.deepEqual(h.reports, [
+    {
+      type: 'tracker.announced',
+      url: 'http://t.example/announce',
+      event: 'started',
+      interval: 1800,
+      peerCount: 1,
+      complete: 2,
+      incomplete: 5,
+    },
+    { type: 'tracker.peers', url: 'http://t.example/announce', peers },
+  ]);
+  await h.advance(1800_000 - 1);
+  assert.equal(h.calls.length, 1, 'not before the interval');
+  await h.advance(1);
+  await h.advance(1800_000);
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['regular', 1800_000],
+    ['regular', 3600_000],
+  ]);
+  assert.equal(h.calls[0]!.request.trackerId, undefined);
+  assert.equal(h.calls[1]!.request.trackerId, 'T');
+  assert.equal(h.calls[1]!.request.key, 'k');
+});
+
+test('min interval above interval wins; an interval of 0 is clamped to 30 s', async () => {
+  const h = start([ok(60, { minInterval: 300 }), ok(0), ok(0), 'hang']);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(300_000);
+  await h.advance(30_000);
+  await h.advance(30_000);
+  assert.deepEqual(
+    h.events().map(([, at]) => at),
+    [0, 300_000, 330_000, 360_000],
+  );
+});
+
+test('failures back off 15 s, 30 s, 60 s …; a success resets the backoff', async () => {
+  const h = start([
+    new Error('down'),
+    new Error('down'),
+    new Error('down'),
+    ok(100),
+    new Error('again'),
+    'hang',
+  ]);
+  await h.send({ type: 'cmd.start' });
+  for (const step of [15_000, 30_000, 60_000, 100_000, 15_000]) {
+    await h.advance(step - 1);
+    const before = h.calls.length;
+    await h.advance(1);
+    assert.equal(h.calls.length, before + 1, `an announce exactly ${step} ms later`);
+  }
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['started', 15_000],
+    ['started', 45_000],
+    ['started', 105_000],
+    ['regular', 205_000],
+    ['regular', 220_000],
+  ]);
+  const failed = h.reports.filter((r) => r.type === 'tracker.failed');
+  assert.deepEqual(
+    failed.map((r) => [r.message, r.failures, r.retryInMs]),
+    [
+      ['down', 1, 15_000],
+      ['down', 2, 30_000],
+      ['down', 3, 60_000],
+      ['again', 1, 15_000],
+    ],
+  );
+  assert.equal(retryDelayMs(8), MAX_RETRY_MS);
+  assert.equal(retryDelayMs(1000), MAX_RETRY_MS);
+});
+
+test('cmd.complete from waiting: completed at once, then regular announces resume', async () => {
+  const h = start([ok(1800), ok(1800), 'hang']);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(10_000);
+  await h.send({ type: 'cmd.complete' });
+  await h.advance(1800_000);
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['completed', 10_000],
+    ['regular', 1_810_000],
+  ]);
+});
+
+test('cmd.complete while the started announce is in flight: completed right after it', async () => {
+  let release: (r: AnnounceResponse) => void = () => {};
+  const started = new Promise<AnnounceResponse>((r) => {
+    release = r;
+  });
+  const h = start([started, ok(1800), 'hang']);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(5_000);
+  await h.send({ type: 'cmd.complete' });
+  assert.equal(h.calls.length, 1, 'never two announces at once');
+  release(ok(1800));
+  await h.advance(0);
+  await h.advance(1800_000);
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['completed', 5_000],
+    ['regular', 1_805_000],
+  ]);
+});
+
+test('cmd.stop: stopped announce (numwant 0) then final; before start: final without announce', async () => {
+  const h = start([ok(1800), ok(1800)]);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(
+    h.events().map(([e]) => e),
+    ['started', 'stopped'],
+  );
+  assert.equal(h.calls[1]!.request.numwant, 0);
+  assert.deepEqual(h.output(), { stop: 'announced' });
+
+  const idle = start([]);
+  await idle.send({ type: 'cmd.stop' });
+  assert.equal(idle.calls.length, 0);
+  assert.deepEqual(idle.output(), { stop: 'skipped' });
+});
+
+test('cmd.stop mid-announce aborts it and still says stopped; a failed stopped announce still ends', async () => {
+  const h = start(['hang', new Error('gone')]);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.stop' });
+  assert.equal(h.calls[0]!.aborted, true);
+  assert.deepEqual(
+    h.events().map(([e]) => e),
+    ['started', 'stopped'],
+  );
+  assert.deepEqual(h.output(), { stop: 'failed' });
+});
+
+test('never started successfully (backing off): stop ends without an announce', async () => {
+  const h = start([new Error('down')]);
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.trackerState(), 'backoff');
+  await h.send({ type: 'cmd.stop' });
+  assert.equal(h.calls.length, 1);
+  assert.deepEqual(h.output(), { stop: 'skipped' });
+});
