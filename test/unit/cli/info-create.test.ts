@@ -1,0 +1,150 @@
+/**
+ * `bitstate info` and `bitstate create` run as the user runs them (a child process, from source):
+ * exit codes, one-line errors without stack traces, and create → info --json round trips.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createProgressLine } from '../../../src/cli/progress-line.js';
+import { type CliResult, runCli } from '../../helpers/run-cli.js';
+
+const SEEDS = fileURLToPath(new URL('../../fixtures/torrents/', import.meta.url));
+
+function assertOneLineError(r: CliResult, command: string): void {
+  assert.equal(r.code, 2, `exit code 2 expected: ${r.stderr}`);
+  assert.equal(r.stdout, '');
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+  assert.ok(lines[0]!.startsWith(`bitstate ${command}: `), lines[0]);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-cli-'));
+  await mkdir(join(dir, 'payload', 'sub', 'deeper'), { recursive: true });
+  await writeFile(join(dir, 'payload', 'tiny'), 'x');
+  await writeFile(join(dir, 'payload', 'sub', 'one.bin'), randomBytes(40_000));
+  await writeFile(join(dir, 'payload', 'sub', 'deeper', 'two.bin'), randomBytes(300_000));
+  await writeFile(join(dir, 'garbage.torrent'), 'this is not bencode');
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+describe('bitstate info / create', { concurrency: true }, () => {
+  it('info on malformed torrents: one line, exit 2, no stack trace', async () => {
+    for (const file of [
+      join(dir, 'garbage.torrent'),
+      join(SEEDS, 'bencode-depth--list-bomb.torrent'),
+      join(SEEDS, 'unsafe-path--dotdot.torrent'),
+    ]) {
+      const r = await runCli(['info', file]);
+      assertOneLineError(r, 'info');
+    }
+    const r = await runCli(['info', join(SEEDS, 'unsafe-path--dotdot.torrent')]);
+    assert.match(r.stderr, /info\.files\[0\]\.path\[0\]/, 'the message names the field');
+  });
+
+  it('info usage errors exit 2; --help exits 0', async () => {
+    assertOneLineError(await runCli(['info']), 'info');
+    assertOneLineError(await runCli(['info', '--nope', 'x.torrent']), 'info');
+    const help = await runCli(['info', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: bitstate info/);
+  });
+
+  it('create a nested folder, then info --json reads back what was asked for', async () => {
+    const out = join(dir, 'round-trip.torrent');
+    const created = await runCli([
+      'create',
+      join(dir, 'payload'),
+      '--announce',
+      'http://127.0.0.1:1/announce',
+      '-a',
+      'udp://127.0.0.1:2',
+      '--piece-length',
+      '32K',
+      '--private',
+      '--comment',
+      'round trip',
+      '-o',
+      out,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stderr, '', 'no progress output when stderr is not a terminal');
+    const hashLine = created.stdout.trim().split('\n').at(-1)!;
+    assert.match(hashLine, /^info-hash [0-9a-f]{40}$/);
+
+    const info = await runCli(['info', '--json', out]);
+    assert.equal(info.code, 0, info.stderr);
+    const json = JSON.parse(info.stdout);
+    assert.equal(json.infoHash, hashLine.slice('info-hash '.length));
+    assert.equal(json.name, 'payload');
+    assert.equal(json.multiFile, true);
+    assert.equal(json.private, true);
+    assert.equal(json.comment, 'round trip');
+    assert.equal(json.createdBy, 'bitstate/0.1.0');
+    assert.equal(json.pieceLength, 32768);
+    assert.equal(json.totalLength, 340_001);
+    assert.equal(json.pieceCount, Math.ceil(340_001 / 32768));
+    assert.deepEqual(json.announceList, [['http://127.0.0.1:1/announce'], ['udp://127.0.0.1:2']]);
+    assert.deepEqual(json.files, [
+      { path: ['sub', 'deeper', 'two.bin'], length: 300_000 },
+      { path: ['sub', 'one.bin'], length: 40_000 },
+      { path: ['tiny'], length: 1 },
+    ]);
+
+    const text = await runCli(['info', out]);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, new RegExp(`info-hash: +${json.infoHash}`));
+    assert.match(text.stdout, /sub\/deeper\/two\.bin/);
+
+    // An existing output is not overwritten without --force.
+    const before = await readFile(out);
+    const again = await runCli(['create', join(dir, 'payload'), '-a', 'http://x/', '-o', out]);
+    assertOneLineError(again, 'create');
+    assert.deepEqual(await readFile(out), before);
+  });
+
+  it('create usage errors and bad input exit 2 with one line', async () => {
+    const payload = join(dir, 'payload');
+    const out = join(dir, 'never.torrent');
+    assertOneLineError(await runCli(['create', payload, '-o', out]), 'create'); // no --announce
+    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/']), 'create'); // no -o
+    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', '3K', '-o', out]), 'create');
+    assertOneLineError(
+      await runCli(['create', payload, '-a', 'http://x/', '-l', 'lots', '-o', out]),
+      'create',
+    );
+    await assert.rejects(readFile(out), { code: 'ENOENT' });
+  });
+});
+
+test('the progress line draws in place on a TTY, throttled, and says nothing elsewhere', () => {
+  const writes: string[] = [];
+  let clock = 0;
+  const tty = { isTTY: true, columns: 80, write: (s: string) => writes.push(s) > 0 };
+  const line = createProgressLine(tty, { minIntervalMs: 100, now: () => clock });
+  line.update(0, 100, 'start');
+  clock = 50;
+  line.update(10, 100); // within the interval: skipped
+  clock = 150;
+  line.update(50, 100, 'half');
+  line.update(100, 100, 'done'); // completion always drawn
+  line.finish();
+  assert.equal(writes.length, 4);
+  assert.ok(writes[1]!.startsWith('\r[###############...............]  50.0% half'));
+  assert.ok(
+    writes.slice(0, 3).every((w) => w.startsWith('\r') && w.endsWith('\x1b[K') && w.length <= 80 + 4),
+  );
+  assert.equal(writes[3], '\r\x1b[K');
+
+  const quiet: string[] = [];
+  const pipe = createProgressLine({ isTTY: false, write: (s: string) => quiet.push(s) > 0 });
+  pipe.update(1, 2);
+  pipe.finish();
+  assert.deepEqual(quiet, []);
+});
