@@ -8,15 +8,24 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The repository root: the nearest folder above this file with a package.json and a test/ folder. */
-export function repoRoot(): string {
-  let dir = here;
+function findRootAbove(start: string): string | undefined {
+  let dir = start;
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'interop'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error(`no repository root above ${here}`);
+    if (up === dir) return undefined;
     dir = up;
   }
+}
+
+/**
+ * The repository root: the nearest folder above this file (else above the working directory)
+ * with a package.json and a test/interop folder.
+ */
+export function repoRoot(): string {
+  const root = findRootAbove(here) ?? findRootAbove(process.cwd());
+  if (root === undefined) throw new Error(`no repository root above ${here} or ${process.cwd()}`);
+  return root;
 }
 
 /** Absolute path of a file kept in test/interop/harness/. */

@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""Runs a command and writes what it cost as JSON: wall seconds, user and system CPU seconds, and
+peak RSS, for the child and every descendant it waited for (the kernel's wait4 rusage).
+
+  /usr/bin/python3 bench/measure.py RESULT.json -- COMMAND [ARGS...]
+
+Exits with the command's exit code (128 + signal if it was killed). Used instead of /usr/bin/time,
+which is a separate Debian package (`time`) that a clean machine may lack; python3 is there
+because python3-libtorrent is.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def main():
+    if len(sys.argv) < 4 or sys.argv[2] != "--":
+        print(__doc__, file=sys.stderr)
+        return 2
+    result_path, command = sys.argv[1], sys.argv[3:]
+    started = time.monotonic()
+    try:
+        child = subprocess.Popen(command)
+    except OSError as err:
+        with open(result_path, "w") as f:
+            json.dump({"error": f"cannot run {command[0]}: {err}"}, f)
+        return 127
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - started
+    code = os.waitstatus_to_exitcode(status)
+    with open(result_path, "w") as f:
+        json.dump(
+            {
+                "wallSeconds": wall,
+                "userSeconds": usage.ru_utime,
+                "systemSeconds": usage.ru_stime,
+                # Linux reports ru_maxrss in KiB.
+                "maxRssKiB": usage.ru_maxrss,
+                "exitCode": code,
+            },
+            f,
+        )
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
