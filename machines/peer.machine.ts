@@ -5,7 +5,7 @@
  * Bytes come and go through the invoked `connection` actor (TCP in src/net, in-memory in test/sim).
  * See docs/machines.md for the states, invariants, flows and the pipelining formula.
  */
-import { assign, enqueueActions, fromCallback, sendParent, sendTo, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
 import {
   type BlockRef,
@@ -92,12 +92,14 @@ export const peerMachine = setup({
   guards: {
     isOtherTorrent: ({ context, event }) =>
       event.type === 'wire.handshake' && !bytesEqual(event.infoHash, context.infoHash),
-    isOurself: ({ context, event }) => event.type === 'wire.handshake' && bytesEqual(event.peerId, context.peerId),
+    isOurself: ({ context, event }) =>
+      event.type === 'wire.handshake' && bytesEqual(event.peerId, context.peerId),
     isMessageSeen: ({ context }) => context.messageSeen,
     isBadBitfield: ({ context, event }) =>
       event.type === 'wire.bitfield' && !Bitfield.isWellFormed(context.pieceCount, event.bitfield),
     isHaveOutOfRange: ({ context, event }) =>
-      event.type === 'wire.have' && !(Number.isInteger(event.index) && event.index >= 0 && event.index < context.pieceCount),
+      event.type === 'wire.have' &&
+      !(Number.isInteger(event.index) && event.index >= 0 && event.index < context.pieceCount),
     isUnrequestedBlock: ({ context, event }) =>
       event.type === 'wire.piece' &&
       !context.outstanding.has(blockKey(event.index, event.begin)) &&
@@ -110,7 +112,8 @@ export const peerMachine = setup({
     isPeerChoking: ({ context }) => context.peerChoking,
     isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
     isSnubbing: ({ context }) =>
-      context.outstanding.size > 0 && context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
+      context.outstanding.size > 0 &&
+      context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
   },
   actions: {
     closeWith: assign((_, params: CloseReason) => ({ closeReason: params })),
@@ -118,7 +121,12 @@ export const peerMachine = setup({
     send: sendTo('connection', (_, params: ConnectionCommand) => params),
     sendHandshake: sendTo('connection', ({ context }) => ({
       type: 'send' as const,
-      message: { type: 'handshake' as const, reserved: new Uint8Array(8), infoHash: context.infoHash, peerId: context.peerId },
+      message: {
+        type: 'handshake' as const,
+        reserved: new Uint8Array(8),
+        infoHash: context.infoHash,
+        peerId: context.peerId,
+      },
     })),
     acceptHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.handshake') return;
@@ -133,7 +141,10 @@ export const peerMachine = setup({
       enqueue.sendParent(report);
       // BEP 3: the bitfield is optional; a peer with no pieces may skip it. The bytes are encoded synchronously.
       if (context.ourBitfield.count > 0)
-        enqueue.sendTo('connection', { type: 'send', message: { type: 'bitfield', bitfield: context.ourBitfield.bytes } });
+        enqueue.sendTo('connection', {
+          type: 'send',
+          message: { type: 'bitfield', bitfield: context.ourBitfield.bytes },
+        });
     }),
     noteMessage: assign(({ event }) =>
       event.type === 'wire.keepAlive' ? { silentMs: 0 } : { silentMs: 0, messageSeen: true },
@@ -155,7 +166,13 @@ export const peerMachine = setup({
       context.outstanding.delete(blockKey(event.index, event.begin));
       enqueue.assign({ bytesThisTick: context.bytesThisTick + event.block.length, sinceBlockMs: 0 });
       const { key } = context;
-      enqueue.sendParent({ type: 'peer.block', key, index: event.index, begin: event.begin, block: event.block });
+      enqueue.sendParent({
+        type: 'peer.block',
+        key,
+        index: event.index,
+        begin: event.begin,
+        block: event.block,
+      });
       const n = room(context);
       if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
     }),
@@ -169,15 +186,24 @@ export const peerMachine = setup({
       for (const b of event.blocks) {
         const k = blockKey(b.index, b.begin);
         // Never more than the cap, never a piece the peer lacks, never twice: hand it back instead.
-        if (!open || context.outstanding.size >= context.limits.maxPipeline || !context.peerBitfield.has(b.index) || context.outstanding.has(k)) {
+        if (
+          !open ||
+          context.outstanding.size >= context.limits.maxPipeline ||
+          !context.peerBitfield.has(b.index) ||
+          context.outstanding.has(k)
+        ) {
           returned.push(b);
           continue;
         }
         context.outstanding.set(k, b);
         context.cancelled.delete(k);
-        enqueue.sendTo('connection', { type: 'send', message: { type: 'request', index: b.index, begin: b.begin, length: b.length } });
+        enqueue.sendTo('connection', {
+          type: 'send',
+          message: { type: 'request', index: b.index, begin: b.begin, length: b.length },
+        });
       }
-      if (returned.length > 0) enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
+      if (returned.length > 0)
+        enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
     }),
     sendCancels: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'cmd.cancel') return;
@@ -186,8 +212,12 @@ export const peerMachine = setup({
         if (!context.outstanding.delete(k)) continue;
         context.cancelled.add(k);
         // Bounded: the oldest cancelled block is forgotten (a very late copy then closes as unrequested).
-        if (context.cancelled.size > context.limits.maxPipeline) context.cancelled.delete(context.cancelled.values().next().value!);
-        enqueue.sendTo('connection', { type: 'send', message: { type: 'cancel', index: b.index, begin: b.begin, length: b.length } });
+        if (context.cancelled.size > context.limits.maxPipeline)
+          context.cancelled.delete(context.cancelled.values().next().value!);
+        enqueue.sendTo('connection', {
+          type: 'send',
+          message: { type: 'cancel', index: b.index, begin: b.begin, length: b.length },
+        });
       }
     }),
     handleReject: enqueueActions(({ context, event, enqueue }) => {
@@ -206,7 +236,11 @@ export const peerMachine = setup({
     setPeerChoking: assign((_, params: { choking: boolean }) => ({ peerChoking: params.choking })),
     setPeerInterested: enqueueActions(({ context, enqueue }, params: { interested: boolean }) => {
       enqueue.assign({ peerInterested: params.interested });
-      enqueue.sendParent({ type: 'peer.interest', key: context.key, interested: params.interested } satisfies PeerReport);
+      enqueue.sendParent({
+        type: 'peer.interest',
+        key: context.key,
+        interested: params.interested,
+      } satisfies PeerReport);
     }),
     returnOutstanding: enqueueActions(({ context, enqueue }) => {
       // BEP 3: a choke discards every pending request; they go back to the supervisor for others.
@@ -218,7 +252,8 @@ export const peerMachine = setup({
     askForBlocks: enqueueActions(({ context, enqueue }) => {
       enqueue.sendParent({ type: 'peer.unchoked', key: context.key } satisfies PeerReport);
       const n = room(context);
-      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+      if (n > 0)
+        enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
     }),
     measureRate: enqueueActions(({ context, enqueue }) => {
       const silentMs = context.silentMs + context.timeouts.tick;
@@ -232,7 +267,8 @@ export const peerMachine = setup({
       const sinceBlockMs = context.outstanding.size > 0 ? context.sinceBlockMs + context.timeouts.tick : 0;
       enqueue.assign({ silentMs, sinceBlockMs, rate, target, rateMeasured: true, bytesThisTick: 0 });
       const n = room({ ...context, target });
-      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+      if (n > 0)
+        enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
     }),
     reportClosed: enqueueActions(({ context, enqueue }) => {
       const returned = [...context.outstanding.values()];
@@ -266,7 +302,10 @@ export const peerMachine = setup({
     bytesThisTick: 0,
     rate: 0,
     rateMeasured: false,
-    target: Math.min(input.limits?.initialPipeline ?? DEFAULT_PEER_LIMITS.initialPipeline, input.limits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline),
+    target: Math.min(
+      input.limits?.initialPipeline ?? DEFAULT_PEER_LIMITS.initialPipeline,
+      input.limits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
+    ),
     silentMs: 0,
     sinceBlockMs: 0,
     closeReason: undefined,
@@ -274,8 +313,14 @@ export const peerMachine = setup({
   invoke: {
     id: 'connection',
     src: 'connection',
-    input: ({ context }) => ({ address: context.address, direction: context.direction, handle: context.handle }),
+    input: ({ context }) => ({
+      address: context.address,
+      direction: context.direction,
+      handle: context.handle,
+    }),
   },
+  // The machine's output is its final state's output (XState v5 needs the root to pass it on).
+  output: ({ event }) => event.output as CloseReason,
   initial: 'connecting',
   on: {
     'socket.closed': { target: '.closed', actions: 'closeFromEvent' },
@@ -284,19 +329,37 @@ export const peerMachine = setup({
   states: {
     connecting: {
       on: { 'socket.connected': 'handshaking' },
-      after: { connectTimeout: { target: 'closed', actions: { type: 'closeWith', params: { reason: 'connectTimeout' } } } },
+      after: {
+        connectTimeout: {
+          target: 'closed',
+          actions: { type: 'closeWith', params: { reason: 'connectTimeout' } },
+        },
+      },
     },
     handshaking: {
       entry: 'sendHandshake',
       on: {
         'wire.handshake': [
-          { guard: 'isOtherTorrent', target: 'closed', actions: { type: 'closeWith', params: { reason: 'infoHashMismatch' } } },
-          { guard: 'isOurself', target: 'closed', actions: { type: 'closeWith', params: { reason: 'connectedToSelf' } } },
+          {
+            guard: 'isOtherTorrent',
+            target: 'closed',
+            actions: { type: 'closeWith', params: { reason: 'infoHashMismatch' } },
+          },
+          {
+            guard: 'isOurself',
+            target: 'closed',
+            actions: { type: 'closeWith', params: { reason: 'connectedToSelf' } },
+          },
           { target: 'connected', actions: 'acceptHandshake' },
         ],
         'wire.error': { target: 'closed', actions: 'closeFromEvent' },
       },
-      after: { handshakeTimeout: { target: 'closed', actions: { type: 'closeWith', params: { reason: 'handshakeTimeout' } } } },
+      after: {
+        handshakeTimeout: {
+          target: 'closed',
+          actions: { type: 'closeWith', params: { reason: 'handshakeTimeout' } },
+        },
+      },
     },
     connected: {
       type: 'parallel',
@@ -313,9 +376,14 @@ export const peerMachine = setup({
               on: {
                 'cmd.interested': {
                   target: 'interested',
-                  actions: [{ type: 'setInterested', params: { interested: true } }, { type: 'send', params: { type: 'send', message: { type: 'interested' } } }],
+                  actions: [
+                    { type: 'setInterested', params: { interested: true } },
+                    { type: 'send', params: { type: 'send', message: { type: 'interested' } } },
+                  ],
                 },
-                'wire.choke': { actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'] },
+                'wire.choke': {
+                  actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'],
+                },
                 'wire.unchoke': { actions: { type: 'setPeerChoking', params: { choking: false } } },
               },
             },
@@ -324,21 +392,32 @@ export const peerMachine = setup({
               on: {
                 'cmd.notInterested': {
                   target: 'notInterested',
-                  actions: [{ type: 'setInterested', params: { interested: false } }, { type: 'send', params: { type: 'send', message: { type: 'notInterested' } } }],
+                  actions: [
+                    { type: 'setInterested', params: { interested: false } },
+                    { type: 'send', params: { type: 'send', message: { type: 'notInterested' } } },
+                  ],
                 },
               },
               states: {
-                deciding: { always: [{ guard: 'isPeerChoking', target: 'choked' }, { target: 'requesting' }] },
+                deciding: {
+                  always: [{ guard: 'isPeerChoking', target: 'choked' }, { target: 'requesting' }],
+                },
                 choked: {
                   on: {
-                    'wire.unchoke': { target: 'requesting', actions: { type: 'setPeerChoking', params: { choking: false } } },
+                    'wire.unchoke': {
+                      target: 'requesting',
+                      actions: { type: 'setPeerChoking', params: { choking: false } },
+                    },
                     'wire.choke': {},
                   },
                 },
                 requesting: {
                   entry: 'askForBlocks',
                   on: {
-                    'wire.choke': { target: 'choked', actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'] },
+                    'wire.choke': {
+                      target: 'choked',
+                      actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'],
+                    },
                     'wire.unchoke': {},
                   },
                 },
@@ -354,15 +433,35 @@ export const peerMachine = setup({
             'wire.notInterested': { actions: { type: 'setPeerInterested', params: { interested: false } } },
           },
           states: {
-            choking: { on: { 'cmd.unchoke': { target: 'unchoking', actions: { type: 'send', params: { type: 'send', message: { type: 'unchoke' } } } } } },
-            unchoking: { on: { 'cmd.choke': { target: 'choking', actions: { type: 'send', params: { type: 'send', message: { type: 'choke' } } } } } },
+            choking: {
+              on: {
+                'cmd.unchoke': {
+                  target: 'unchoking',
+                  actions: { type: 'send', params: { type: 'send', message: { type: 'unchoke' } } },
+                },
+              },
+            },
+            unchoking: {
+              on: {
+                'cmd.choke': {
+                  target: 'choking',
+                  actions: { type: 'send', params: { type: 'send', message: { type: 'choke' } } },
+                },
+              },
+            },
           },
         },
         keepAlive: {
           initial: 'waiting',
           states: {
             waiting: {
-              after: { keepAliveInterval: { target: 'waiting', reenter: true, actions: { type: 'send', params: { type: 'send', message: { type: 'keepAlive' } } } } },
+              after: {
+                keepAliveInterval: {
+                  target: 'waiting',
+                  reenter: true,
+                  actions: { type: 'send', params: { type: 'send', message: { type: 'keepAlive' } } },
+                },
+              },
             },
           },
         },
@@ -372,19 +471,34 @@ export const peerMachine = setup({
           initial: 'watching',
           on: {
             'wire.bitfield': [
-              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              {
+                guard: 'isMessageSeen',
+                target: '#peer.closed',
+                actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } },
+              },
               { guard: 'isBadBitfield', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'storeBitfield'] },
             ],
             'wire.haveAll': [
-              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              {
+                guard: 'isMessageSeen',
+                target: '#peer.closed',
+                actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } },
+              },
               { actions: ['noteMessage', 'storeBitfield'] },
             ],
             'wire.haveNone': [
-              { guard: 'isMessageSeen', target: '#peer.closed', actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } } },
+              {
+                guard: 'isMessageSeen',
+                target: '#peer.closed',
+                actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } },
+              },
               { actions: 'noteMessage' },
             ],
-            'wire.have': [{ guard: 'isHaveOutOfRange', target: '#peer.closed', actions: 'closeFromEvent' }, { actions: ['noteMessage', 'storeHave'] }],
+            'wire.have': [
+              { guard: 'isHaveOutOfRange', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'storeHave'] },
+            ],
             'wire.piece': [
               { guard: 'isUnrequestedBlock', target: '#peer.closed', actions: 'closeFromEvent' },
               { guard: 'isCancelledBlock', actions: ['noteMessage', 'forgetCancelled'] },
@@ -422,7 +536,9 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
   const ev = e as PeerEvent;
   switch (ev.type) {
     case 'socket.closed':
-      return ev.error === undefined ? { reason: 'socketClosed' } : { reason: 'socketError', message: ev.error };
+      return ev.error === undefined
+        ? { reason: 'socketClosed' }
+        : { reason: 'socketError', message: ev.error };
     case 'cmd.close':
       return ev.reason;
     case 'wire.error':
@@ -433,13 +549,25 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
       return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
     case 'wire.piece': {
       const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
-      if (ref === undefined) return { reason: 'unrequestedBlock', index: ev.index, begin: ev.begin, length: ev.block.length };
-      return { reason: 'wrongBlockLength', index: ev.index, begin: ev.begin, expected: ref.length, received: ev.block.length };
+      if (ref === undefined)
+        return { reason: 'unrequestedBlock', index: ev.index, begin: ev.begin, length: ev.block.length };
+      return {
+        reason: 'wrongBlockLength',
+        index: ev.index,
+        begin: ev.begin,
+        expected: ref.length,
+        received: ev.block.length,
+      };
     }
     default:
       // Timer transitions: whichever limit tripped.
-      if (c.silentMs + c.timeouts.tick >= c.timeouts.idle) return { reason: 'keepAliveTimeout', silentMs: c.silentMs + c.timeouts.tick };
-      return { reason: 'requestTimeout', waitedMs: c.sinceBlockMs + c.timeouts.tick, outstanding: c.outstanding.size };
+      if (c.silentMs + c.timeouts.tick >= c.timeouts.idle)
+        return { reason: 'keepAliveTimeout', silentMs: c.silentMs + c.timeouts.tick };
+      return {
+        reason: 'requestTimeout',
+        waitedMs: c.sinceBlockMs + c.timeouts.tick,
+        outstanding: c.outstanding.size,
+      };
   }
 }
 
@@ -448,4 +576,3 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-

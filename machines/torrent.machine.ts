@@ -1,0 +1,433 @@
+/**
+ * The supervisor of one torrent's download: spawns a peer machine per connection (up to maxPeers),
+ * hands out blocks from the PiecePicker (held by reference), takes back every block of a peer that
+ * chokes or goes, sends endgame cancels, writes and verifies pieces through the `storage` actor, and
+ * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
+ */
+import { type ActorRefFrom, assign, enqueueActions, fromCallback, setup } from 'xstate';
+import { Bitfield } from '../src/picker/bitfield.js';
+import { PiecePicker } from '../src/picker/piece-picker.js';
+import { mulberry32 } from '../src/picker/prng.js';
+import { peerMachine } from './peer.machine.js';
+import {
+  type BlockRef,
+  type CloseReason,
+  DEFAULT_PEER_LIMITS,
+  isPermanent,
+  type PeerCommand,
+  type PeerKey,
+  type PeerLimits,
+  type PeerTimeouts,
+} from './peer.types.js';
+import {
+  BAN_STRIKES,
+  DEFAULT_MAX_RECONNECTS,
+  type StorageCommand,
+  type StorageInput,
+  type TorrentEmitted,
+  type TorrentEvent,
+  type TorrentInput,
+  type TorrentOutput,
+} from './torrent.types.js';
+
+type PeerRef = ActorRefFrom<typeof peerMachine>;
+
+/** One live connection, by reference in `peers`. */
+export interface PeerEntry {
+  readonly key: PeerKey;
+  readonly address: string;
+  readonly ref: PeerRef;
+  /** The peer machine's own Bitfield object (counted in the picker's availability). */
+  bitfield: Bitfield;
+  handshaken: boolean;
+  unchoked: boolean;
+  /** We told it cmd.interested. */
+  interested: boolean;
+  /** Requests it still has room for, as it last reported, minus what we gave since. */
+  wanted: number;
+  toJSON(): object;
+}
+
+/** What we remember of an address across connections. */
+export interface AddressRecord {
+  attempts: number;
+  strikes: number;
+  banned: boolean;
+}
+
+export interface TorrentContext {
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly maxPeers: number;
+  readonly maxReconnects: number;
+  readonly peerTimeouts: Partial<PeerTimeouts>;
+  readonly peerLimits: Partial<PeerLimits>;
+  /** The cap of outstanding requests per peer (peerLimits.maxPipeline). */
+  readonly maxPipeline: number;
+  readonly picker: PiecePicker;
+  /** Live connections by key (= address). Changed only in named actions. */
+  readonly peers: Map<PeerKey, PeerEntry>;
+  /** Addresses waiting for a free slot, and everything known about each address. */
+  readonly queue: string[];
+  readonly addresses: Map<string, AddressRecord>;
+  /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
+  readonly contributors: Map<number, Set<PeerKey>>;
+  serial: number;
+  storageError: string | undefined;
+}
+
+export const torrentMachine = setup({
+  types: {
+    context: {} as TorrentContext,
+    events: {} as TorrentEvent,
+    input: {} as TorrentInput,
+    output: {} as TorrentOutput,
+    emitted: {} as TorrentEmitted,
+  },
+  actors: {
+    peer: peerMachine,
+    /** Provided by the world (src/storage or test/sim); this placeholder fails at once. */
+    storage: fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
+      sendBack({ type: 'storage.error', message: 'no storage actor provided' });
+    }),
+  },
+  guards: {
+    isDownloadComplete: ({ context }) => context.picker.isComplete(),
+  },
+  actions: {
+    queueAddress: ({ context, event }) => {
+      if (event.type !== 'peer.add') return;
+      const rec = context.addresses.get(event.address);
+      if (rec !== undefined) return; // known: queued, connected, banned or given up
+      context.addresses.set(event.address, { attempts: 0, strikes: 0, banned: false });
+      context.queue.push(event.address);
+    },
+    connectQueued: assign(({ context, spawn }) => {
+      while (context.peers.size < context.maxPeers && context.queue.length > 0) {
+        const address = context.queue.shift()!;
+        const rec = context.addresses.get(address);
+        if (rec === undefined || rec.banned || context.peers.has(address)) continue;
+        rec.attempts++;
+        const id = `peer:${address}#${++context.serial}`;
+        const ref = spawn('peer', { id, input: peerInput(context, address, 'outgoing', undefined) });
+        context.peers.set(address, newEntry(address, ref, context.pieceCount));
+      }
+      return { serial: context.serial };
+    }),
+    adoptIncoming: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.incoming') return;
+      const { address, handle } = event;
+      const why = context.addresses.get(address)?.banned
+        ? 'banned'
+        : context.peers.has(address)
+          ? 'duplicate'
+          : context.peers.size >= context.maxPeers
+            ? 'full'
+            : undefined;
+      if (why !== undefined) {
+        enqueue.emit({ type: 'torrent.incomingRejected', address, handle, why });
+        return;
+      }
+      if (!context.addresses.has(address))
+        context.addresses.set(address, { attempts: 1, strikes: 0, banned: false });
+      enqueue.assign(({ spawn }) => {
+        const id = `peer:${address}#${++context.serial}`;
+        const ref = spawn('peer', { id, input: peerInput(context, address, 'incoming', handle) });
+        context.peers.set(address, newEntry(address, ref, context.pieceCount));
+        return { serial: context.serial };
+      });
+    }),
+    onHandshaken: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.handshaken') return;
+      e.handshaken = true;
+      e.bitfield = event.bitfield;
+      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address });
+    }),
+    onBitfield: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.bitfield') return;
+      context.picker.addAvailability(event.bitfield);
+      e.bitfield = event.bitfield;
+      if (!e.interested && context.picker.isInterested(e.bitfield)) {
+        e.interested = true;
+        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
+      }
+    }),
+    onHave: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.have' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.have') return;
+      context.picker.addHave(event.index);
+      if (!e.interested && context.picker.wantsPiece(event.index)) {
+        e.interested = true;
+        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
+      } else if (e.unchoked && e.wanted > 0) {
+        for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
+      }
+    }),
+    onUnchoked: ({ context, event }) => {
+      const e = event.type === 'peer.unchoked' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined) e.unchoked = true;
+    },
+    onWantBlocks: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.wantBlocks' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.wantBlocks') return;
+      e.unchoked = true;
+      e.wanted = event.count;
+      for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    onBlock: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.block') return;
+      const { key, index, begin, block } = event;
+      const ref: BlockRef = { index, begin, length: block.length };
+      const got = context.picker.blockReceived(ref, key);
+      if (!got.accepted) return; // a late endgame duplicate or a block returned meanwhile: drop it
+      enqueue.sendTo('storage', { type: 'storage.write', index, begin, block } satisfies StorageCommand);
+      let set = context.contributors.get(index);
+      if (set === undefined) context.contributors.set(index, (set = new Set()));
+      set.add(key);
+      // Endgame: the same block is outstanding to others; tell them not to bother.
+      for (const other of got.otherRequesters) {
+        const o = context.peers.get(other);
+        if (o !== undefined)
+          enqueue.sendTo(o.ref, { type: 'cmd.cancel', blocks: [ref] } satisfies PeerCommand);
+      }
+      if (got.pieceComplete)
+        enqueue.sendTo('storage', { type: 'storage.verify', index } satisfies StorageCommand);
+    }),
+    onReturned: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.choked' && event.type !== 'peer.returned') return;
+      const e = context.peers.get(event.key);
+      for (const ref of event.returned) context.picker.blockReturned(ref, event.key);
+      if (e !== undefined) {
+        e.wanted = 0; // it asks again when it has room
+        if (event.type === 'peer.choked') e.unchoked = false;
+      }
+      for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    onClosed: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.closed') return;
+      const e = context.peers.get(event.key);
+      if (e === undefined) return;
+      context.peers.delete(event.key);
+      context.picker.peerGone(event.key);
+      context.picker.removeAvailability(e.bitfield);
+      enqueue.stopChild(e.ref);
+      enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
+      const rec = context.addresses.get(e.address);
+      if (
+        rec !== undefined &&
+        !rec.banned &&
+        !isPermanent(event.reason) &&
+        rec.attempts <= context.maxReconnects
+      )
+        context.queue.push(e.address);
+      for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    onVerified: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'piece.verified') return;
+      const { index } = event;
+      context.picker.pieceVerified(index);
+      // A good piece forgives one strike of each contributor.
+      for (const key of context.contributors.get(index) ?? []) {
+        const rec = context.addresses.get(key);
+        if (rec !== undefined && rec.strikes > 0) rec.strikes--;
+      }
+      context.contributors.delete(index);
+      const { have } = context.picker;
+      enqueue.emit({
+        type: 'torrent.pieceVerified',
+        index,
+        have: have.count,
+        pieceCount: context.pieceCount,
+      });
+      // Have suppression: a peer that has the piece gains nothing from our `have`.
+      for (const e of context.peers.values())
+        if (e.handshaken && !e.bitfield.has(index))
+          enqueue.sendTo(e.ref, { type: 'cmd.have', index } satisfies PeerCommand);
+    }),
+    onHashFailed: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'piece.hashFailed') return;
+      const { index } = event;
+      const contributors = context.picker.pieceFailed(index);
+      context.contributors.delete(index);
+      enqueue.emit({ type: 'torrent.pieceFailed', index, contributors });
+      // The ban rule (docs/machines.md): the sole contributor of a failed piece is banned at once;
+      // when several contributed, each gets a strike and BAN_STRIKES strikes ban.
+      for (const key of contributors) {
+        const rec = context.addresses.get(key);
+        if (rec === undefined || rec.banned) continue;
+        rec.strikes++;
+        const sole = contributors.length === 1;
+        if (!sole && rec.strikes < BAN_STRIKES) continue;
+        rec.banned = true;
+        enqueue.emit({
+          type: 'torrent.peerBanned',
+          address: key,
+          why: sole ? 'soleContributor' : 'strikes',
+          strikes: rec.strikes,
+        });
+        const e = context.peers.get(key);
+        const reason: CloseReason = { reason: 'banned' };
+        if (e !== undefined) enqueue.sendTo(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+      }
+      // The piece is wanted again: peers that lost interest may have it.
+      for (const e of context.peers.values()) {
+        if (e.interested || !e.handshaken || !e.bitfield.has(index) || context.addresses.get(e.key)?.banned)
+          continue;
+        e.interested = true;
+        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
+      }
+      for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    recordStorageError: assign(({ event }) => ({
+      storageError: event.type === 'storage.error' ? event.message : 'storage error',
+    })),
+  },
+}).createMachine({
+  id: 'torrent',
+  context: ({ input }) => {
+    const picker = new PiecePicker({
+      pieceCount: input.pieceCount,
+      pieceLength: input.pieceLength,
+      totalLength: input.totalLength,
+      blockLength: input.blockLength,
+      random: mulberry32(input.seed),
+      endgameMaxRequesters: input.endgameMaxRequesters,
+    });
+    if (input.have !== undefined) for (const i of input.have.indexes()) picker.markHave(i);
+    return {
+      infoHash: input.infoHash,
+      peerId: input.peerId,
+      pieceCount: input.pieceCount,
+      pieceLength: input.pieceLength,
+      totalLength: input.totalLength,
+      maxPeers: input.maxPeers,
+      maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
+      peerTimeouts: input.peerTimeouts ?? {},
+      peerLimits: { blockLength: input.blockLength ?? DEFAULT_PEER_LIMITS.blockLength, ...input.peerLimits },
+      maxPipeline: input.peerLimits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
+      picker,
+      peers: new Map(),
+      queue: [],
+      addresses: new Map(),
+      contributors: new Map(),
+      serial: 0,
+      storageError: undefined,
+    };
+  },
+  invoke: {
+    id: 'storage',
+    src: 'storage',
+    input: ({ context }) => ({
+      infoHash: context.infoHash,
+      pieceCount: context.pieceCount,
+      pieceLength: context.pieceLength,
+      totalLength: context.totalLength,
+    }),
+  },
+  // The machine's output is its final state's output (XState v5 needs the root to pass it on).
+  output: ({ event }) => event.output as TorrentOutput,
+  initial: 'checking',
+  on: {
+    'cmd.stop': '.stopped',
+    'storage.error': { target: '.failed', actions: 'recordStorageError' },
+  },
+  states: {
+    checking: {
+      always: [{ guard: 'isDownloadComplete', target: 'complete' }, { target: 'downloading' }],
+    },
+    downloading: {
+      always: { guard: 'isDownloadComplete', target: 'complete' },
+      on: {
+        'peer.add': { actions: ['queueAddress', 'connectQueued'] },
+        'peer.incoming': { actions: 'adoptIncoming' },
+        'peer.handshaken': { actions: 'onHandshaken' },
+        'peer.bitfield': { actions: 'onBitfield' },
+        'peer.have': { actions: 'onHave' },
+        'peer.unchoked': { actions: 'onUnchoked' },
+        'peer.wantBlocks': { actions: 'onWantBlocks' },
+        'peer.block': { actions: 'onBlock' },
+        'peer.choked': { actions: 'onReturned' },
+        'peer.returned': { actions: 'onReturned' },
+        'peer.closed': { actions: ['onClosed', 'connectQueued'] },
+        'piece.verified': { actions: 'onVerified' },
+        'piece.hashFailed': { actions: 'onHashFailed' },
+      },
+    },
+    complete: { type: 'final', output: { result: 'complete' } },
+    stopped: { type: 'final', output: { result: 'stopped' } },
+    failed: {
+      type: 'final',
+      output: ({ context }) => ({ result: 'storageError', message: context.storageError ?? 'storage error' }),
+    },
+  },
+});
+
+function newEntry(address: string, ref: PeerRef, pieceCount: number): PeerEntry {
+  const e: PeerEntry = {
+    key: address,
+    address,
+    ref,
+    bitfield: new Bitfield(pieceCount),
+    handshaken: false,
+    unchoked: false,
+    interested: false,
+    wanted: 0,
+    toJSON: () => ({
+      address,
+      have: e.bitfield.count,
+      unchoked: e.unchoked,
+      interested: e.interested,
+      wanted: e.wanted,
+    }),
+  };
+  return e;
+}
+
+function peerInput(c: TorrentContext, address: string, direction: 'outgoing' | 'incoming', handle: unknown) {
+  return {
+    key: address,
+    infoHash: c.infoHash,
+    peerId: c.peerId,
+    pieceCount: c.pieceCount,
+    pieceLength: c.pieceLength,
+    totalLength: c.totalLength,
+    address,
+    direction,
+    handle,
+    ourBitfield: c.picker.have,
+    timeouts: c.peerTimeouts,
+    limits: c.peerLimits,
+  };
+}
+
+interface Send {
+  ref: PeerRef;
+  cmd: PeerCommand;
+}
+
+/** Give `e` what the picker has for it, never past the per-peer cap; drop interest when nothing is left. */
+function fill(c: TorrentContext, e: PeerEntry): Send[] {
+  const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
+  if (n <= 0 || !e.unchoked || !e.interested) return [];
+  const blocks = c.picker.pick(e.bitfield, n, e.key);
+  e.wanted -= blocks.length;
+  if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
+  if (!c.picker.isInterested(e.bitfield)) {
+    e.interested = false;
+    e.wanted = 0;
+    return [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
+  }
+  return [];
+}
+
+/** After blocks came back (choke, close, failed piece): offer them to every peer with room. */
+function topUp(c: TorrentContext): Send[] {
+  const out: Send[] = [];
+  for (const e of c.peers.values()) if (e.wanted > 0 && e.unchoked) out.push(...fill(c, e));
+  return out;
+}

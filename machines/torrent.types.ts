@@ -1,0 +1,83 @@
+/**
+ * The vocabulary of the torrent machine (machines/torrent.machine.ts), the supervisor of one
+ * torrent's download: its input, the events it takes (from the world, its peers and its storage),
+ * what it emits for the CLI/NDJSON (`actor.on(...)`), and its typed output. Pure types.
+ */
+import type { Bitfield } from '../src/picker/bitfield.js';
+import type { CloseReason, PeerKey, PeerLimits, PeerReport, PeerTimeouts } from './peer.types.js';
+
+export interface TorrentInput {
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  /** The picker's block length; BLOCK_LENGTH (16 KiB) unless a test shrinks it. */
+  readonly blockLength?: number;
+  /** Connections at once (outgoing and incoming). */
+  readonly maxPeers: number;
+  /** Seed of the picker's PRNG: the same input and the same events give the same run. */
+  readonly seed: number;
+  /** Pieces already verified on disk (resume); they are never requested. */
+  readonly have?: Bitfield;
+  /** An address whose connection ended for a non-permanent reason is dialled again this many times. */
+  readonly maxReconnects?: number;
+  readonly peerTimeouts?: Partial<PeerTimeouts>;
+  readonly peerLimits?: Partial<PeerLimits>;
+  /** In endgame a block is requested from at most this many peers (the picker's option). */
+  readonly endgameMaxRequesters?: number;
+}
+
+export const DEFAULT_MAX_RECONNECTS = 2;
+
+/** A peer that shared a failed piece with others gets a strike; at this many it is banned. */
+export const BAN_STRIKES = 3;
+
+/** What the `storage` actor is invoked with. */
+export interface StorageInput {
+  readonly infoHash: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+}
+
+/** Torrent machine → storage actor. `block` is a view: write (copy) it before returning. */
+export type StorageCommand =
+  | { type: 'storage.write'; index: number; begin: number; block: Uint8Array }
+  | { type: 'storage.verify'; index: number };
+
+/** Storage actor → torrent machine. */
+export type StorageEvent =
+  | { type: 'piece.verified'; index: number }
+  | { type: 'piece.hashFailed'; index: number }
+  | { type: 'storage.error'; message: string };
+
+/** The world → torrent machine. */
+export type TorrentCommand =
+  /** A peer address (tracker, DHT, CLI): queued, dialled when a slot is free. */
+  | { type: 'peer.add'; address: string }
+  /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
+  | { type: 'peer.incoming'; address: string; handle: unknown }
+  | { type: 'cmd.stop' };
+
+export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent;
+
+/** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
+export type TorrentEmitted =
+  | { type: 'torrent.peerConnected'; key: PeerKey; address: string }
+  | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
+  | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
+  | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }
+  | { type: 'torrent.pieceFailed'; index: number; contributors: PeerKey[] }
+  /** The world must close this accepted socket: banned address, duplicate, or no free slot. */
+  | {
+      type: 'torrent.incomingRejected';
+      address: string;
+      handle: unknown;
+      why: 'banned' | 'duplicate' | 'full';
+    };
+
+export type TorrentOutput =
+  | { result: 'complete' }
+  | { result: 'stopped' }
+  | { result: 'storageError'; message: string };
