@@ -9,12 +9,13 @@
  * closes it); after the actor stops, late results are dropped.
  */
 import { fromCallback } from 'xstate';
+import type { StorageInput } from '../../machines/torrent.types.js';
 import type { PieceStore } from './piece-store.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
 
 export function storageActor(store: PieceStore) {
-  return fromCallback<StorageCommand>(({ sendBack, receive }) => {
+  return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     let stopped = false;
     const send = (e: StorageNotification) => {
       if (!stopped) sendBack(e);

@@ -1,0 +1,104 @@
+/**
+ * Where a download's events go: a live progress line on a terminal (stderr, redrawn in place), NDJSON
+ * on stdout with `--json`, or only the last word with `--quiet`.
+ */
+import type { DownloadEvent } from '../session/download-event.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+
+export type DisplayMode = 'terminal' | 'json' | 'quiet';
+
+export interface DownloadDisplay {
+  event(e: DownloadEvent): void;
+  /** Clear the live line before something else is printed. */
+  end(): void;
+}
+
+const BAR_WIDTH = 28;
+
+export function progressBar(fraction: number, width = BAR_WIDTH): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.floor(f * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
+}
+
+export function createDownloadDisplay(
+  mode: DisplayMode,
+  opts: { peers?: boolean; out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
+): DownloadDisplay {
+  const out = opts.out ?? process.stdout;
+  const err = opts.err ?? process.stderr;
+  if (mode === 'json') {
+    return {
+      event: (e) => out.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`),
+      end: () => {},
+    };
+  }
+  const tty = mode === 'terminal' && err.isTTY === true;
+  let lineShown = false;
+  let extraLines = 0;
+  const clear = () => {
+    if (!lineShown) return;
+    err.write(`\r\x1b[2K${extraLines > 0 ? `\x1b[${extraLines}A\x1b[0J` : ''}`);
+    lineShown = false;
+    extraLines = 0;
+  };
+  const say = (s: string) => {
+    if (mode === 'quiet') return;
+    clear();
+    err.write(`${s}\n`);
+  };
+  return {
+    event(e) {
+      switch (e.type) {
+        case 'metadata':
+          say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
+          say(`saving to ${e.out}`);
+          break;
+        case 'listening':
+          if (tty) say(`listening for peers on port ${e.port}`);
+          break;
+        case 'peer.banned':
+          say(`banned ${e.address} (sent data that failed the hash check)`);
+          break;
+        case 'tracker.announce':
+          if (!e.ok) say(`tracker ${e.url}: ${e.error ?? 'failed'}`);
+          break;
+        case 'progress': {
+          if (!tty) break;
+          const pct = e.totalLength === 0 ? 100 : (100 * e.verifiedBytes) / e.totalLength;
+          const line =
+            `${progressBar(pct / 100)} ${pct.toFixed(1).padStart(5)}%  ` +
+            `${formatBytes(e.verifiedBytes)}/${formatBytes(e.totalLength)}  ` +
+            `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
+            `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+          clear();
+          let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
+          if (opts.peers === true && e.peers !== undefined) {
+            const rows = e.peers
+              .slice(0, 20)
+              .map(
+                (p) =>
+                  `  ${p.address.padEnd(22)} ${p.client.padEnd(18).slice(0, 18)} ${p.state.padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}`,
+              );
+            text = `${text}\n${rows.join('\n')}`;
+            extraLines = rows.length;
+          }
+          err.write(text);
+          lineShown = true;
+          break;
+        }
+        case 'done':
+          say(
+            `done: ${formatBytes(e.totalLength)} in ${formatDuration(e.elapsedMs / 1000)} (${formatRate(e.averageRate)})`,
+          );
+          break;
+        case 'stopped':
+          say(`stopped: ${e.reason}`);
+          break;
+        default:
+          break;
+      }
+    },
+    end: clear,
+  };
+}

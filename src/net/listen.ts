@@ -1,0 +1,73 @@
+/**
+ * The listening socket for incoming peers: the configured port, or the next free one when it is busy
+ * (as Transmission and libtorrent do), as an Observable of accepted sockets.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Observable } from 'rxjs';
+
+export const DEFAULT_PORT = 6881;
+/** How many ports past the requested one we try before giving up. */
+export const PORT_SEARCH_SPAN = 50;
+
+export interface Listener {
+  readonly port: number;
+  readonly connections$: Observable<Socket>;
+  close(): Promise<void>;
+}
+
+function tryListen(server: Server, host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve(true);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+export async function listenForPeers(
+  opts: { port?: number; host?: string; searchFree?: boolean } = {},
+): Promise<Listener> {
+  const host = opts.host ?? '0.0.0.0';
+  const first = opts.port ?? DEFAULT_PORT;
+  const span = opts.searchFree === false || first === 0 ? 1 : PORT_SEARCH_SPAN;
+  const sockets: Socket[] = [];
+  let subscriber: ((s: Socket) => void) | undefined;
+  const server = createServer({ noDelay: true }, (socket) => {
+    if (subscriber) subscriber(socket);
+    else sockets.push(socket);
+  });
+  let bound = false;
+  for (let p = first; p < first + span && p <= 65535; p++) {
+    if (await tryListen(server, host, p)) {
+      bound = true;
+      break;
+    }
+  }
+  if (!bound) throw new Error(`no free port in ${first}..${first + span - 1}`);
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : first;
+  const connections$ = new Observable<Socket>((sub) => {
+    subscriber = (s) => sub.next(s);
+    for (const s of sockets.splice(0)) sub.next(s);
+    return () => {
+      subscriber = undefined;
+    };
+  });
+  return {
+    port,
+    connections$,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets.splice(0)) s.destroy();
+      }),
+  };
+}

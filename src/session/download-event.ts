@@ -1,0 +1,64 @@
+/**
+ * What a running download reports, for the library API (`download().events$`), the terminal progress
+ * display and `--json` (one event per NDJSON line). Never carries block bytes.
+ */
+
+export interface Progress {
+  readonly verifiedPieces: number;
+  readonly pieceCount: number;
+  /** Bytes of verified pieces. */
+  readonly verifiedBytes: number;
+  readonly totalLength: number;
+  /** Payload bytes received / sent over the last second(s), smoothed. */
+  readonly downloadRate: number;
+  readonly uploadRate: number;
+  readonly downloaded: number;
+  readonly uploaded: number;
+  readonly peersConnected: number;
+  readonly peersKnown: number;
+  /** Seconds to completion at the current rate, or undefined when unknown. */
+  readonly etaSeconds: number | undefined;
+  readonly elapsedMs: number;
+}
+
+export interface PeerSummary {
+  readonly address: string;
+  readonly client: string;
+  readonly state: string;
+  readonly downloadRate: number;
+  readonly outstanding: number;
+}
+
+export type DownloadEvent =
+  | {
+      readonly type: 'metadata';
+      readonly name: string;
+      readonly infoHash: string;
+      readonly totalLength: number;
+      readonly pieceCount: number;
+      readonly pieceLength: number;
+      readonly files: number;
+      readonly out: string;
+    }
+  | { readonly type: 'listening'; readonly port: number }
+  | { readonly type: 'peer.connected'; readonly address: string; readonly client: string }
+  | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
+  | { readonly type: 'peer.banned'; readonly address: string }
+  | { readonly type: 'piece.verified'; readonly index: number }
+  | { readonly type: 'piece.failed'; readonly index: number }
+  | {
+      readonly type: 'tracker.announce';
+      readonly url: string;
+      readonly ok: boolean;
+      readonly peers?: number;
+      readonly interval?: number;
+      readonly error?: string;
+    }
+  | ({ readonly type: 'progress'; readonly peers?: readonly PeerSummary[] } & Progress)
+  | {
+      readonly type: 'done';
+      readonly elapsedMs: number;
+      readonly totalLength: number;
+      readonly averageRate: number;
+    }
+  | { readonly type: 'stopped'; readonly reason: string };

@@ -1,0 +1,221 @@
+/**
+ * `download(torrent, options)`: the library API and what `bitstate download` runs. It puts the
+ * world around the machines: the torrent machine (supervisor) with real TCP `connection` actors,
+ * a PieceStore as its `storage` actor, the listening socket, the trackers; and it turns the
+ * machines' notifications into `DownloadEvent`s.
+ *
+ *   const job = download(torrent, { out: 'downloads', peers: [{ host: '127.0.0.1', port: 6881 }] });
+ *   job.events$.subscribe((e) => console.log(e.type));
+ *   const result = await job.done; // { result: 'complete' } | { result: 'failed' | 'stopped', message }
+ */
+import { join } from 'node:path';
+import { type Observable, Subject } from 'rxjs';
+import { createActor } from 'xstate';
+import { peerMachine } from '../../machines/peer.machine.js';
+import { torrentMachine } from '../../machines/torrent.machine.js';
+import type { TorrentOutput } from '../../machines/torrent.types.js';
+import type { Torrent } from '../metainfo/torrent.js';
+import { formatPeerAddress, type PeerAddress } from '../net/address.js';
+import { type Listener, listenForPeers } from '../net/listen.js';
+import { makePeerId } from '../net/peer-id.js';
+import { createTcpConnection } from '../net/tcp-connection.js';
+import { PieceStore } from '../storage/piece-store.js';
+import { storageActor } from '../storage/storage-actor.js';
+import type { DownloadEvent } from './download-event.js';
+import { ProgressMeter } from './progress-meter.js';
+import { TransferCounter } from './transfer-counter.js';
+
+export const DEFAULT_MAX_PEERS = 50;
+/** How often a `progress` event is emitted. */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+export interface DownloadOptions {
+  /** The folder the torrent's `<name>` is saved under. */
+  readonly out: string;
+  /** Peers to dial besides those the trackers give. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the torrent's HTTP trackers (default true). */
+  readonly trackers?: boolean;
+  /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
+  readonly port?: number;
+  /** Accept incoming peers at all (default true). */
+  readonly listen?: boolean;
+  readonly maxPeers?: number;
+  /** Give up when no payload byte has arrived for this long. */
+  readonly stallTimeoutMs?: number;
+  /** Include per-peer detail in progress events. */
+  readonly peerDetail?: boolean;
+  readonly peerId?: Uint8Array;
+  /** Seed of the picker's PRNG (random by default). */
+  readonly seed?: number;
+}
+
+export type DownloadResult =
+  | { readonly result: 'complete'; readonly elapsedMs: number }
+  | { readonly result: 'failed' | 'stopped'; readonly message: string };
+
+export interface DownloadJob {
+  readonly events$: Observable<DownloadEvent>;
+  readonly done: Promise<DownloadResult>;
+  /** Stops cleanly: peers closed, trackers told, files closed. Resolves when `done` has. */
+  stop(reason?: string): Promise<DownloadResult>;
+}
+
+export function download(torrent: Torrent, options: DownloadOptions): DownloadJob {
+  const events = new Subject<DownloadEvent>();
+  let stopRequest: ((reason: string) => void) | undefined;
+  let pendingStop: string | undefined;
+  const done = run(
+    torrent,
+    options,
+    (e) => events.next(e),
+    (fn) => {
+      stopRequest = fn;
+      if (pendingStop !== undefined) fn(pendingStop);
+    },
+  ).finally(() => events.complete());
+  return {
+    events$: events.asObservable(),
+    done,
+    stop(reason = 'stopped') {
+      if (stopRequest) stopRequest(reason);
+      else pendingStop = reason;
+      return done;
+    },
+  };
+}
+
+async function run(
+  torrent: Torrent,
+  options: DownloadOptions,
+  emit: (e: DownloadEvent) => void,
+  onStop: (fn: (reason: string) => void) => void,
+): Promise<DownloadResult> {
+  // Let the caller subscribe to events$ before the first one.
+  await Promise.resolve();
+  const started = performance.now();
+  const out = options.out;
+  const store = await PieceStore.open(torrent, out);
+  let listener: Listener | undefined;
+  const counter = new TransferCounter();
+  const actorLogic = torrentMachine.provide({
+    actors: {
+      peer: peerMachine.provide({ actors: { connection: createTcpConnection(counter) } }),
+      storage: storageActor(store),
+    },
+  });
+  const actor = createActor(actorLogic, {
+    input: {
+      infoHash: torrent.infoHash,
+      peerId: options.peerId ?? makePeerId(),
+      pieceCount: torrent.pieceCount,
+      pieceLength: torrent.pieceLength,
+      totalLength: torrent.totalLength,
+      maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
+      seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+    },
+  });
+  const meter = new ProgressMeter(
+    torrent,
+    counter,
+    () => actor.getSnapshot().context,
+    options.peerDetail === true,
+  );
+  let stopReason: string | undefined;
+  const finished = new Promise<TorrentOutput>((resolve, reject) => {
+    actor.subscribe({
+      complete: () => resolve(actor.getSnapshot().output as TorrentOutput),
+      error: (err) => reject(err),
+    });
+  });
+
+  emit({
+    type: 'metadata',
+    name: torrent.name,
+    infoHash: torrent.infoHashHex,
+    totalLength: torrent.totalLength,
+    pieceCount: torrent.pieceCount,
+    pieceLength: torrent.pieceLength,
+    files: torrent.files.length,
+    out: join(out, torrent.name),
+  });
+  actor.on('torrent.peerConnected', (e) =>
+    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key) }),
+  );
+  actor.on('torrent.peerClosed', (e) =>
+    emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),
+  );
+  actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
+  actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
+  actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));
+  actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
+  actor.start();
+
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    if (options.listen !== false) {
+      listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+      emit({ type: 'listening', port: listener.port });
+      listener.connections$.subscribe((socket) => {
+        const address = formatPeerAddress({
+          host: socket.remoteAddress ?? '?',
+          port: socket.remotePort ?? 0,
+        });
+        actor.send({ type: 'peer.incoming', address, handle: socket });
+      });
+    }
+    for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
+
+    onStop((reason) => {
+      stopReason = reason;
+      actor.send({ type: 'cmd.stop' });
+    });
+    timers.push(
+      setInterval(() => {
+        emit(meter.progress(performance.now() - started));
+        if (
+          options.stallTimeoutMs !== undefined &&
+          stopReason === undefined &&
+          counter.msSinceLastByte() > options.stallTimeoutMs
+        ) {
+          stopReason = `no data from any peer for ${Math.round(options.stallTimeoutMs / 1000)} s`;
+          actor.send({ type: 'cmd.stop' });
+        }
+      }, PROGRESS_INTERVAL_MS),
+    );
+    const output = await finished;
+    const elapsedMs = performance.now() - started;
+    switch (output.result) {
+      case 'complete':
+        await store.close();
+        emit(meter.progress(elapsedMs));
+        emit({
+          type: 'done',
+          elapsedMs,
+          totalLength: torrent.totalLength,
+          averageRate: torrent.totalLength / Math.max(elapsedMs / 1000, 1e-3),
+        });
+        return { result: 'complete', elapsedMs };
+      case 'stopped': {
+        const message = stopReason ?? 'stopped';
+        emit({ type: 'stopped', reason: message });
+        return {
+          result: stopReason === 'interrupted' || stopReason === 'stopped' ? 'stopped' : 'failed',
+          message,
+        };
+      }
+      case 'storageError':
+        emit({ type: 'stopped', reason: output.message });
+        return { result: 'failed', message: output.message };
+      default: {
+        const never: never = output;
+        return never;
+      }
+    }
+  } finally {
+    for (const t of timers) clearInterval(t);
+    actor.stop();
+    await listener?.close();
+    await store.close().catch(() => {});
+  }
+}

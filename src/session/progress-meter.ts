@@ -1,0 +1,102 @@
+/**
+ * Builds `progress` events from the torrent machine's snapshot (the picker's counts, the live peer
+ * machines) and the byte counters, with rates smoothed over the last few seconds.
+ */
+import type { PeerContext } from '../../machines/peer.machine.js';
+import type { TorrentContext } from '../../machines/torrent.machine.js';
+import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
+import { describePeerId } from '../net/peer-id.js';
+import type { DownloadEvent, PeerSummary } from './download-event.js';
+import type { TransferCounter } from './transfer-counter.js';
+
+/** Rates are averaged over this many one-second samples. */
+const RATE_WINDOW = 5;
+
+type ProgressEvent = Extract<DownloadEvent, { type: 'progress' }>;
+
+export class ProgressMeter {
+  readonly #torrent: Torrent;
+  readonly #counter: TransferCounter;
+  readonly #context: () => TorrentContext;
+  readonly #detail: boolean;
+  readonly #samples: { t: number; down: number; up: number }[] = [];
+
+  constructor(torrent: Torrent, counter: TransferCounter, context: () => TorrentContext, detail: boolean) {
+    this.#torrent = torrent;
+    this.#counter = counter;
+    this.#context = context;
+    this.#detail = detail;
+  }
+
+  /** The client name from a connected peer's handshake. */
+  clientOf(key: string): string {
+    const id = this.#peerContext(key)?.remotePeerId;
+    return id === undefined ? 'unknown' : describePeerId(id);
+  }
+
+  #peerContext(key: string): PeerContext | undefined {
+    const entry = this.#context().peers.get(key);
+    return (entry?.ref.getSnapshot() as { context?: PeerContext } | undefined)?.context;
+  }
+
+  progress(elapsedMs: number): ProgressEvent {
+    const ctx = this.#context();
+    const have = ctx.picker.have;
+    const t = this.#torrent;
+    let verifiedBytes = have.count * t.pieceLength;
+    if (have.has(t.pieceCount - 1)) verifiedBytes += pieceLengthAt(t, t.pieceCount - 1) - t.pieceLength;
+    const now = elapsedMs;
+    this.#samples.push({ t: now, down: this.#counter.downloaded, up: this.#counter.uploaded });
+    if (this.#samples.length > RATE_WINDOW + 1) this.#samples.shift();
+    const first = this.#samples[0]!;
+    const span = (now - first.t) / 1000;
+    const downloadRate = span > 0 ? (this.#counter.downloaded - first.down) / span : 0;
+    const uploadRate = span > 0 ? (this.#counter.uploaded - first.up) / span : 0;
+    const left = t.totalLength - verifiedBytes;
+    let peersConnected = 0;
+    const peers: PeerSummary[] = [];
+    for (const [key, entry] of ctx.peers) {
+      if (entry.handshaken) peersConnected++;
+      if (!this.#detail) continue;
+      const snap = entry.ref.getSnapshot() as { value?: unknown; context?: PeerContext };
+      const c = snap.context;
+      peers.push({
+        address: entry.address,
+        client: this.clientOf(key),
+        state: stateName(snap.value),
+        downloadRate: c?.rate ?? 0,
+        outstanding: c?.outstanding.size ?? 0,
+      });
+    }
+    return {
+      type: 'progress',
+      verifiedPieces: have.count,
+      pieceCount: t.pieceCount,
+      verifiedBytes,
+      totalLength: t.totalLength,
+      downloadRate,
+      uploadRate,
+      downloaded: this.#counter.downloaded,
+      uploaded: this.#counter.uploaded,
+      peersConnected,
+      peersKnown: ctx.addresses.size,
+      etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
+      elapsedMs,
+      ...(this.#detail ? { peers } : {}),
+    };
+  }
+}
+
+/** A short name for a (possibly parallel) state value: `connected.download.unchoked` → `unchoked`. */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    const [k, v] = Object.entries(value)[0] ?? ['?', undefined];
+    if (k === 'connected' && typeof v === 'object' && v !== null) {
+      const download = (v as Record<string, unknown>).download;
+      return stateName(download);
+    }
+    return v === undefined ? k : stateName(v);
+  }
+  return '?';
+}
