@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { type Observable, Subject } from 'rxjs';
-import { createActor } from 'xstate';
+import { createActor, type InspectionEvent } from 'xstate';
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
@@ -48,6 +48,12 @@ export interface DownloadOptions {
   readonly peerId?: Uint8Array;
   /** Seed of the picker's PRNG (random by default). */
   readonly seed?: number;
+  /**
+   * Sees every actor event and snapshot of the torrent machine's system (XState inspection API):
+   * the hook for Stately's inspector, the local dashboard and traces. Block bytes pass through
+   * here: summarise before anything leaves the process.
+   */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export type DownloadResult =
@@ -114,6 +120,7 @@ async function run(
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
     },
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
   const meter = new ProgressMeter(
     torrent,
