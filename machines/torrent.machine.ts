@@ -22,6 +22,7 @@ import {
 import {
   BAN_STRIKES,
   DEFAULT_MAX_RECONNECTS,
+  DEFAULT_ROTATE_MS,
   type StorageCommand,
   type StorageInput,
   type TorrentEmitted,
@@ -75,6 +76,13 @@ export interface TorrentContext {
   readonly addresses: Map<string, AddressRecord>;
   /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
   readonly contributors: Map<number, Set<PeerKey>>;
+  /**
+   * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner,
+   * '' until a peer claims it), so the next result names the culprit or clears the owner.
+   */
+  readonly suspects: Map<number, PeerKey>;
+  /** Every this many ms, useless peers make room for queued addresses (see dropUselessPeers). */
+  readonly rotateMs: number;
   serial: number;
   storageError: string | undefined;
 }
@@ -93,6 +101,9 @@ export const torrentMachine = setup({
     storage: fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
       sendBack({ type: 'storage.error', message: 'no storage actor provided' });
     }),
+  },
+  delays: {
+    rotatePeers: ({ context }) => context.rotateMs,
   },
   guards: {
     isDownloadComplete: ({ context }) => context.picker.isComplete(),
@@ -204,7 +215,10 @@ export const torrentMachine = setup({
       for (const ref of event.returned) context.picker.blockReturned(ref, event.key);
       if (e !== undefined) {
         e.wanted = 0; // it asks again when it has room
-        if (event.type === 'peer.choked') e.unchoked = false;
+        if (event.type === 'peer.choked') {
+          e.unchoked = false;
+          releaseSuspects(context, event.key);
+        }
       }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
     }),
@@ -215,6 +229,7 @@ export const torrentMachine = setup({
       context.peers.delete(event.key);
       context.picker.peerGone(event.key);
       context.picker.removeAvailability(e.bitfield);
+      releaseSuspects(context, event.key);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
       const rec = context.addresses.get(e.address);
@@ -237,6 +252,7 @@ export const torrentMachine = setup({
         if (rec !== undefined && rec.strikes > 0) rec.strikes--;
       }
       context.contributors.delete(index);
+      context.suspects.delete(index);
       const { have } = context.picker;
       enqueue.emit({
         type: 'torrent.pieceVerified',
@@ -255,13 +271,17 @@ export const torrentMachine = setup({
       const contributors = context.picker.pieceFailed(index);
       context.contributors.delete(index);
       enqueue.emit({ type: 'torrent.pieceFailed', index, contributors });
-      // The ban rule (docs/machines.md): the sole contributor of a failed piece is banned at once;
-      // when several contributed, each gets a strike and BAN_STRIKES strikes ban.
+      // The ban rule (docs/machines.md): the sole contributor of a failed piece is banned at once.
+      // Several contributors: the piece becomes a suspect, fetched again from one peer only; on its
+      // first failure each contributor also gets a strike, and BAN_STRIKES strikes ban.
+      const wasSuspect = context.suspects.has(index);
+      const sole = contributors.length === 1;
+      if (sole) context.suspects.delete(index);
+      else context.suspects.set(index, '');
       for (const key of contributors) {
         const rec = context.addresses.get(key);
-        if (rec === undefined || rec.banned) continue;
+        if (rec === undefined || rec.banned || (!sole && wasSuspect)) continue;
         rec.strikes++;
-        const sole = contributors.length === 1;
         if (!sole && rec.strikes < BAN_STRIKES) continue;
         rec.banned = true;
         enqueue.emit({
@@ -282,6 +302,17 @@ export const torrentMachine = setup({
         enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
       }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    dropUselessPeers: enqueueActions(({ context, enqueue }) => {
+      // At the cap with addresses waiting, a peer with nothing we want only holds a slot: let it go.
+      let waiting = context.queue.length;
+      if (waiting === 0 || context.peers.size < context.maxPeers) return;
+      for (const e of context.peers.values()) {
+        if (waiting === 0) break;
+        if (!e.handshaken || e.interested || context.picker.isInterested(e.bitfield)) continue;
+        waiting--;
+        enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
+      }
     }),
     recordStorageError: assign(({ event }) => ({
       storageError: event.type === 'storage.error' ? event.message : 'storage error',
@@ -315,6 +346,8 @@ export const torrentMachine = setup({
       queue: [],
       addresses: new Map(),
       contributors: new Map(),
+      suspects: new Map(),
+      rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
       serial: 0,
       storageError: undefined,
     };
@@ -342,6 +375,7 @@ export const torrentMachine = setup({
     },
     downloading: {
       always: { guard: 'isDownloadComplete', target: 'complete' },
+      after: { rotatePeers: { target: 'downloading', reenter: true, actions: 'dropUselessPeers' } },
       on: {
         'peer.add': { actions: ['queueAddress', 'connectQueued'] },
         'peer.incoming': { actions: 'adoptIncoming' },
@@ -414,7 +448,7 @@ interface Send {
 function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
   if (n <= 0 || !e.unchoked || !e.interested) return [];
-  const blocks = c.picker.pick(e.bitfield, n, e.key);
+  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(e.bitfield, n, e.key));
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
   if (!c.picker.isInterested(e.bitfield)) {
@@ -423,6 +457,26 @@ function fill(c: TorrentContext, e: PeerEntry): Send[] {
     return [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
   }
   return [];
+}
+
+/** Blocks of a suspect piece go only to its owner (the first peer to get one); others hand them back. */
+function onlyOwnSuspects(c: TorrentContext, key: PeerKey, blocks: BlockRef[]): BlockRef[] {
+  if (c.suspects.size === 0) return blocks;
+  return blocks.filter((b) => {
+    const owner = c.suspects.get(b.index);
+    if (owner === undefined || owner === key) return true;
+    if (owner === '') {
+      c.suspects.set(b.index, key);
+      return true;
+    }
+    c.picker.blockReturned(b, key);
+    return false;
+  });
+}
+
+/** A suspect's owner that chokes or goes frees the piece for another single owner. */
+function releaseSuspects(c: TorrentContext, key: PeerKey): void {
+  for (const [index, owner] of c.suspects) if (owner === key) c.suspects.set(index, '');
 }
 
 /** After blocks came back (choke, close, failed piece): offer them to every peer with room. */

@@ -22,6 +22,8 @@ export interface TorrentInput {
   readonly have?: Bitfield;
   /** An address whose connection ended for a non-permanent reason is dialled again this many times. */
   readonly maxReconnects?: number;
+  /** How often peers with nothing we want are dropped when addresses wait for a slot (ms). */
+  readonly rotateMs?: number;
   readonly peerTimeouts?: Partial<PeerTimeouts>;
   readonly peerLimits?: Partial<PeerLimits>;
   /** In endgame a block is requested from at most this many peers (the picker's option). */
@@ -29,6 +31,8 @@ export interface TorrentInput {
 }
 
 export const DEFAULT_MAX_RECONNECTS = 2;
+
+export const DEFAULT_ROTATE_MS = 30_000;
 
 /** A peer that shared a failed piece with others gets a strike; at this many it is banned. */
 export const BAN_STRIKES = 3;

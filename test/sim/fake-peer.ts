@@ -35,6 +35,9 @@ export interface SwarmWorld {
   inEndgame(): boolean;
 }
 
+/** How often a fake peer sends a keep-alive (shorter than SIM_TIMEOUTS.idle). */
+const KEEP_ALIVE_MS = 5_000;
+
 interface Pending {
   readonly index: number;
   readonly begin: number;
@@ -51,7 +54,8 @@ export class FakePeer {
   #world: SwarmWorld;
   #send: ((e: ConnectionEvent) => void) | undefined;
   #now = 0;
-  #scheduled: { at: number; event: ConnectionEvent }[] = [];
+  /** Everything it sends, in order (a TCP stream): delivery times never go backwards. */
+  #scheduled: { at: number; event: ConnectionEvent | 'disconnect' }[] = [];
   #queue: Pending[] = [];
   #outstanding = new Set<string>();
   #choking = true;
@@ -60,6 +64,8 @@ export class FakePeer {
   #budget = 0;
   #servedThisConnection = 0;
   #nextFlap = 0;
+  #session = 0;
+  #nextKeepAlive = 0;
 
   constructor(address: string, spec: FakePeerSpec, pieceCount: number, world: SwarmWorld) {
     this.address = address;
@@ -79,24 +85,30 @@ export class FakePeer {
     return this.#send !== undefined && (this.#scheduled.length > 0 || this.#queue.length > 0);
   }
 
-  attach(send: (e: ConnectionEvent) => void): void {
+  /** A new connection; returns its session number (commands and detach name their session). */
+  attach(send: (e: ConnectionEvent) => void): number {
     this.#send = send;
+    this.#session++;
     this.#handshaken = false;
     this.#choking = true;
     this.#weInterested = false;
     this.#servedThisConnection = 0;
     this.#schedule(this.spec.latencyMs, { type: 'socket.connected' });
+    this.#nextFlap = this.#now + this.spec.flapMs;
+    return this.#session;
   }
 
-  detach(): void {
+  /** The connection of `session` is gone (a later session is left alone). */
+  detach(session: number = this.#session): void {
+    if (session !== this.#session) return;
     this.#send = undefined;
     this.#scheduled = [];
     this.#dropQueue();
   }
 
   /** What the peer machine told its connection. */
-  onCommand(c: ConnectionCommand): void {
-    if (this.#send === undefined) {
+  onCommand(c: ConnectionCommand, session: number): void {
+    if (this.#send === undefined || session !== this.#session) {
       if (c.type === 'send')
         this.#world.violations.push(`${this.address}: sent ${c.message.type} after close`);
       return;
@@ -168,25 +180,39 @@ export class FakePeer {
   step(now: number, dt: number): void {
     this.#now = now;
     if (this.#send === undefined) return;
-    while (this.#scheduled.length > 0 && this.#scheduled[0]!.at <= now) {
-      const { event } = this.#scheduled.shift()!;
-      this.#deliver(event);
-      if (this.#send === undefined) return;
+    // Every peer but the silent one keeps the connection alive (BEP 3), the lying one included.
+    if (this.spec.kind !== 'silent' && this.#handshaken && now >= this.#nextKeepAlive) {
+      this.#nextKeepAlive = now + KEEP_ALIVE_MS;
+      this.#schedule(0, { type: 'wire.keepAlive' });
     }
     if (this.spec.kind === 'chokeFlapping' && this.#handshaken && now >= this.#nextFlap) {
       this.#nextFlap = now + this.spec.flapMs;
       if (!this.#choking) {
         this.#choking = true;
         this.#dropQueue();
-        this.#deliver({ type: 'wire.choke' });
+        this.#schedule(0, { type: 'wire.choke' });
       } else if (this.#weInterested) this.#unchoke();
     }
-    if (this.spec.kind === 'lying' || this.#choking) return;
+    if (this.spec.kind !== 'lying' && !this.#choking) this.#serve(dt);
+    while (this.#scheduled.length > 0 && this.#scheduled[0]!.at <= now) {
+      const { event } = this.#scheduled.shift()!;
+      if (event === 'disconnect') {
+        const send = this.#send;
+        this.detach();
+        send({ type: 'socket.closed', error: 'connection reset by peer' });
+        return;
+      }
+      this.#send?.(event);
+      if (this.#send === undefined) return;
+    }
+  }
+
+  #serve(dt: number): void {
     const perStep = (this.spec.rateKiBps * 1024 * dt) / 1000;
     this.#budget = Math.min(this.#budget + perStep, Math.max(perStep, 64 * 1024));
     while (
       this.#queue.length > 0 &&
-      this.#queue[0]!.readyAt <= now &&
+      this.#queue[0]!.readyAt <= this.#now &&
       this.#budget >= this.#queue[0]!.length
     ) {
       const r = this.#queue.shift()!;
@@ -199,15 +225,13 @@ export class FakePeer {
       if (this.spec.kind === 'corrupt') block = block.map((b) => b ^ 0x5a);
       this.blocksServed++;
       this.#servedThisConnection++;
-      this.#deliver({ type: 'wire.piece', index: r.index, begin: r.begin, block });
-      if (this.#send === undefined) return;
+      this.#schedule(0, { type: 'wire.piece', index: r.index, begin: r.begin, block });
       if (
         this.spec.kind === 'disconnecting' &&
         this.#servedThisConnection >= this.spec.blocksBeforeDisconnect
       ) {
-        const send = this.#send;
-        this.detach();
-        send({ type: 'socket.closed', error: 'connection reset by peer' });
+        this.#schedule(0, 'disconnect');
+        this.#dropQueue();
         return;
       }
     }
@@ -218,12 +242,9 @@ export class FakePeer {
     this.#schedule(this.spec.latencyMs, { type: 'wire.unchoke' });
   }
 
-  #schedule(delay: number, event: ConnectionEvent): void {
-    this.#scheduled.push({ at: this.#now + delay, event });
-  }
-
-  #deliver(e: ConnectionEvent): void {
-    this.#send?.(e);
+  #schedule(delay: number, event: ConnectionEvent | 'disconnect'): void {
+    const last = this.#scheduled.at(-1)?.at ?? 0;
+    this.#scheduled.push({ at: Math.max(this.#now + delay, last), event });
   }
 
   #forget(k: string): void {

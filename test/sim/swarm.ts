@@ -108,11 +108,9 @@ export function runSwarm(spec: SwarmSpec, opts: RunOptions = {}): SwarmRun {
       sendBack({ type: 'socket.closed', error: 'connection refused' });
       return;
     }
-    fake.attach(sendBack);
-    receive((c) => fake.onCommand(c));
-    return () => {
-      if (fake.connected) fake.detach();
-    };
+    const session = fake.attach(sendBack);
+    receive((c) => fake.onCommand(c, session));
+    return () => fake.detach(session);
   });
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     receive((c) => {
@@ -146,6 +144,7 @@ export function runSwarm(spec: SwarmSpec, opts: RunOptions = {}): SwarmRun {
       blockLength: spec.blockLength,
       maxPeers: spec.maxPeers,
       seed: spec.seed,
+      rotateMs: 5_000,
       peerTimeouts: { ...SIM_TIMEOUTS, ...opts.timeouts },
       peerLimits: { maxPipeline, ...opts.limits },
     },

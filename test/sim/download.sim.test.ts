@@ -1,0 +1,201 @@
+/**
+ * The download engine (real torrent + peer machines) against generated swarms in virtual time.
+ * fast-check generates the torrent, the peers (honest, slow, corrupt, lying, disconnecting,
+ * choke-flapping, silent) and their failure schedules; a failing case shrinks to a readable record.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { BAN_STRIKES } from '../../machines/torrent.types.js';
+import { Bitfield } from '../../src/picker/bitfield.js';
+import type { FakePeerSpec, PeerKind } from './fake-peer.js';
+import { addressOf, runSwarm, type SwarmRun, type SwarmSpec } from './swarm.js';
+
+/** Peers whose data is right and who keep serving: the download must finish when they hold it all. */
+const RELIABLE: readonly PeerKind[] = ['honest', 'slow', 'chokeFlapping'];
+
+const peerArb: fc.Arbitrary<FakePeerSpec> = fc
+  .record({
+    kind: fc.constantFrom<PeerKind>(
+      'honest',
+      'honest',
+      'slow',
+      'corrupt',
+      'lying',
+      'disconnecting',
+      'chokeFlapping',
+      'silent',
+    ),
+    holds: fc.oneof(fc.constant<'all'>('all'), fc.integer({ min: 0, max: 0xffffff })),
+    rateKiBps: fc.integer({ min: 8, max: 512 }),
+    latencyMs: fc.integer({ min: 1, max: 200 }),
+    blocksBeforeDisconnect: fc.integer({ min: 1, max: 20 }),
+    flapMs: fc.integer({ min: 200, max: 2000 }),
+  })
+  .map((p) => {
+    if (p.kind === 'slow') return { ...p, rateKiBps: Math.max(1, p.rateKiBps >> 6) };
+    // A peer that unchokes for less than a round trip never serves anything: not "reliable", not tested.
+    if (p.kind === 'chokeFlapping') return { ...p, flapMs: Math.max(p.flapMs, 4 * p.latencyMs + 200) };
+    return p;
+  });
+
+const swarmArb: fc.Arbitrary<SwarmSpec> = fc.record({
+  seed: fc.integer({ min: 0, max: 0x7fffffff }),
+  pieceCount: fc.integer({ min: 1, max: 24 }),
+  blocksPerPiece: fc.integer({ min: 1, max: 4 }),
+  blockLength: fc.constantFrom(256, 1024),
+  lastPieceShortBy: fc.integer({ min: 0, max: 1500 }),
+  maxPeers: fc.integer({ min: 1, max: 6 }),
+  peers: fc.array(peerArb, { minLength: 1, maxLength: 6 }),
+});
+
+function reliableCoverAll(s: SwarmSpec): boolean {
+  const union = new Bitfield(s.pieceCount);
+  s.peers.forEach((p) => {
+    if (!RELIABLE.includes(p.kind)) return;
+    for (let i = 0; i < s.pieceCount; i++)
+      if (p.holds === 'all' || (i < 24 && (p.holds >> i) & 1)) union.set(i);
+  });
+  return union.isComplete();
+}
+
+function checkRun(s: SwarmSpec, r: SwarmRun): void {
+  // No request for a piece the peer never advertised, no duplicate outside endgame, never past the cap.
+  assert.deepEqual(r.violations, []);
+  if (r.output?.result === 'complete')
+    assert.ok(Buffer.from(r.stored).equals(r.payload), 'completed with wrong bytes');
+  if (reliableCoverAll(s))
+    assert.deepEqual(r.output, { result: 'complete' }, 'reliable peers hold every piece, yet no completion');
+  const corrupt = new Set(s.peers.flatMap((p, i) => (p.kind === 'corrupt' ? [addressOf(i)] : [])));
+  for (const a of r.banned) assert.ok(corrupt.has(a), `${a} banned but it is not corrupt`);
+  // The ban rule, end to end: the sole contributor of a failed piece is banned (and only corrupt peers are).
+  for (const e of r.events) {
+    if (e.type === 'torrent.pieceFailed' && e.contributors.length === 1)
+      assert.ok(
+        r.banned.has(e.contributors[0]!),
+        `${e.contributors[0]} alone sent failed piece ${e.index}, not banned`,
+      );
+  }
+  // A corrupt peer that had a failed piece of its own and then stayed connected would be a bug:
+  // every corrupt peer still served blocks only while not yet caught.
+  for (const [i, p] of s.peers.entries())
+    if (p.kind === 'corrupt' && r.output?.result === 'complete' && strikesOf(r, addressOf(i)) >= BAN_STRIKES)
+      assert.ok(r.banned.has(addressOf(i)), `${addressOf(i)} had ${BAN_STRIKES} failed pieces, not banned`);
+}
+
+/** First-time shared failures plus sole failures a peer was part of (suspect retries excluded). */
+function strikesOf(r: SwarmRun, address: string): number {
+  const seen = new Set<number>();
+  let n = 0;
+  for (const e of r.events) {
+    if (e.type !== 'torrent.pieceFailed' || !e.contributors.includes(address)) continue;
+    if (e.contributors.length === 1 || !seen.has(e.index)) n++;
+    if (e.contributors.length > 1) seen.add(e.index);
+  }
+  return n;
+}
+
+test('generated swarms: exact bytes whenever reliable peers hold every piece; requests stay sane', () => {
+  fc.assert(
+    fc.property(swarmArb, (s) => checkRun(s, runSwarm(s))),
+    { numRuns: Number(process.env.SIM_RUNS ?? 200) },
+  );
+});
+
+test('a corrupt seed among honest seeds is banned and the download completes', () => {
+  const honest = {
+    kind: 'honest',
+    holds: 'all',
+    rateKiBps: 64,
+    latencyMs: 20,
+    blocksBeforeDisconnect: 1,
+    flapMs: 500,
+  } as const;
+  const spec: SwarmSpec = {
+    seed: 42,
+    pieceCount: 24,
+    blocksPerPiece: 2,
+    blockLength: 1024,
+    lastPieceShortBy: 300,
+    maxPeers: 4,
+    peers: [{ ...honest, kind: 'corrupt', rateKiBps: 512 }, honest, { ...honest, latencyMs: 80 }],
+  };
+  const r = runSwarm(spec);
+  checkRun(spec, r);
+  assert.deepEqual(r.output, { result: 'complete' });
+  assert.deepEqual([...r.banned], [addressOf(0)]);
+  const closed = r.events.filter((e) => e.type === 'torrent.peerClosed' && e.address === addressOf(0));
+  assert.deepEqual(
+    closed.map((e) => (e.type === 'torrent.peerClosed' ? e.reason.reason : '')),
+    ['banned'],
+  );
+});
+
+test('lying, silent and disconnecting peers are dropped with their reasons; honest ones finish', () => {
+  const base = {
+    holds: 'all',
+    rateKiBps: 32,
+    latencyMs: 30,
+    blocksBeforeDisconnect: 3,
+    flapMs: 400,
+  } as const;
+  const spec: SwarmSpec = {
+    seed: 7,
+    pieceCount: 24,
+    blocksPerPiece: 4,
+    blockLength: 1024,
+    lastPieceShortBy: 0,
+    maxPeers: 5,
+    peers: [
+      { ...base, kind: 'lying' },
+      { ...base, kind: 'silent' },
+      { ...base, kind: 'disconnecting' },
+      { ...base, kind: 'chokeFlapping' },
+      { ...base, kind: 'slow', rateKiBps: 2 },
+    ],
+  };
+  const r = runSwarm(spec);
+  checkRun(spec, r);
+  assert.deepEqual(r.output, { result: 'complete' });
+  const reasons = (a: string) =>
+    new Set(
+      r.events.flatMap((e) => (e.type === 'torrent.peerClosed' && e.address === a ? [e.reason.reason] : [])),
+    );
+  assert.ok(reasons(addressOf(0)).has('requestTimeout'), 'lying peer snubbed');
+  assert.ok(reasons(addressOf(1)).has('handshakeTimeout'), 'silent peer timed out');
+  assert.ok(reasons(addressOf(2)).has('socketError'), 'disconnecting peer dropped');
+});
+
+test('10,000 pieces over 50 simulated peers complete (seconds of real time)', () => {
+  const base = { holds: 'all', latencyMs: 20, blocksBeforeDisconnect: 50, flapMs: 300 } as const;
+  const kinds: PeerKind[] = [
+    'honest',
+    'honest',
+    'honest',
+    'corrupt',
+    'honest',
+    'chokeFlapping',
+    'honest',
+    'disconnecting',
+    'honest',
+    'slow',
+  ];
+  const peers = Array.from(
+    { length: 50 },
+    (_, i): FakePeerSpec => ({ ...base, kind: kinds[i % 10]!, rateKiBps: 512 + i * 64 }),
+  );
+  const spec: SwarmSpec = {
+    seed: 9,
+    pieceCount: 10_000,
+    blocksPerPiece: 1,
+    blockLength: 1024,
+    lastPieceShortBy: 0,
+    maxPeers: 50,
+    peers,
+  };
+  const r = runSwarm(spec, { recordEvents: false });
+  assert.deepEqual(r.violations, []);
+  assert.deepEqual(r.output, { result: 'complete' });
+  assert.ok(Buffer.from(r.stored).equals(r.payload));
+  assert.equal(r.banned.size, 5);
+});
