@@ -106,6 +106,9 @@ async function downloadCommand(
           '--out',
           outDir,
           ...peers.flatMap((p) => ['--peer', p]),
+          '--no-tracker',
+          '--port',
+          '0',
           '--quiet',
         ],
       };

@@ -8,7 +8,10 @@ import type { Torrent } from './torrent.js';
 const CHUNK = 64 * 1024;
 
 export async function readTorrentFile(path: string): Promise<Torrent> {
-  const handle = await open(path, 'r');
+  // A torrent that cannot be opened is the user's input gone wrong: a typed error, exit 2 at the CLI.
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new MetainfoError('bad-source', `cannot read ${path}: ${err.code ?? err.message}`, {});
+  });
   try {
     const { size } = await handle.stat();
     if (size > MAX_TORRENT_FILE_BYTES) throw tooLarge(size);

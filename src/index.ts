@@ -1,0 +1,27 @@
+/**
+ * bitstate's library API. See README.md ("Library") for an example.
+ */
+export { peerMachine } from '../machines/peer.machine.js';
+export type { CloseReason } from '../machines/peer.types.js';
+export { torrentMachine } from '../machines/torrent.machine.js';
+export { trackerMachine } from '../machines/tracker.machine.js';
+export { type CreateTorrentOptions, createTorrent } from './metainfo/create-torrent.js';
+export { type Magnet, parseMagnet } from './metainfo/magnet.js';
+export { MetainfoError } from './metainfo/metainfo-error.js';
+export { parseTorrent } from './metainfo/parse-torrent.js';
+export { readTorrentFile } from './metainfo/read-torrent-file.js';
+export type { Torrent, TorrentFile } from './metainfo/torrent.js';
+export { formatPeerAddress, type PeerAddress, parsePeerAddress } from './net/address.js';
+export { Bitfield } from './picker/bitfield.js';
+export { PiecePicker } from './picker/piece-picker.js';
+export { type DownloadJob, type DownloadOptions, type DownloadResult, download } from './session/download.js';
+export type { DownloadEvent, PeerSummary, Progress } from './session/download-event.js';
+export { PieceStore } from './storage/piece-store.js';
+export { StorageError } from './storage/storage-error.js';
+export { announce } from './tracker/http-announce.js';
+export { TrackerError } from './tracker/tracker-error.js';
+export { encodeHandshake, encodeMessage } from './wire/encode-message.js';
+export type { WireItem, WireMessage } from './wire/messages.js';
+export { parseWire } from './wire/parse-wire.js';
+export { WireDecoder } from './wire/wire-decoder.js';
+export { WireError } from './wire/wire-error.js';
