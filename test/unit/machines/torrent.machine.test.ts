@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { peerMachine } from '../../../machines/peer.machine.js';
+import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
+import type {
+  StorageCommand,
+  StorageEvent,
+  StorageInput,
+  TorrentEmitted,
+  TorrentInput,
+} from '../../../machines/torrent.types.js';
+import { Bitfield } from '../../../src/picker/bitfield.js';
+
+/** The torrent machine with connections that stay open and silent, and a storage we drive by hand. */
+function start(over: Partial<TorrentInput> = {}) {
+  const live = new Map<string, (e: ConnectionEvent) => void>();
+  let toTorrent: ((e: StorageEvent) => void) | undefined;
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack }) => {
+    live.set(input.address, sendBack);
+    return () => live.delete(input.address);
+  });
+  const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
+    toTorrent = sendBack;
+  });
+  const machine = torrentMachine.provide({
+    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+  });
+  const actor = createActor(machine, {
+    clock: new SimulatedClock(),
+    input: {
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: 8,
+      pieceLength: 1024,
+      totalLength: 8 * 1024,
+      blockLength: 1024,
+      maxPeers: 2,
+      seed: 1,
+      ...over,
+    },
+  });
+  const emitted: TorrentEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e));
+  actor.start();
+  return { actor, live, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+}
+
+test('connects to at most maxPeers addresses; a closed slot goes to the next queued address', () => {
+  const t = start();
+  for (const a of ['a:1', 'b:1', 'c:1', 'a:1']) t.actor.send({ type: 'peer.add', address: a });
+  assert.deepEqual([...t.live.keys()], ['a:1', 'b:1']);
+  t.live.get('a:1')?.({ type: 'socket.closed', error: 'ECONNREFUSED' });
+  assert.deepEqual([...t.live.keys()].sort(), ['b:1', 'c:1']);
+  const closed = t.emitted.find((e) => e.type === 'torrent.peerClosed');
+  assert.deepEqual(closed?.type === 'torrent.peerClosed' && closed.reason, {
+    reason: 'socketError',
+    message: 'ECONNREFUSED',
+  });
+  t.actor.stop();
+});
+
+test('incoming connections are adopted up to the cap, then rejected for the world to close', () => {
+  const t = start({ maxPeers: 1 });
+  t.actor.send({ type: 'peer.incoming', address: 'x:9', handle: 'socket-1' });
+  assert.deepEqual([...t.live.keys()], ['x:9']);
+  t.actor.send({ type: 'peer.incoming', address: 'x:9', handle: 'socket-2' });
+  t.actor.send({ type: 'peer.incoming', address: 'y:9', handle: 'socket-3' });
+  assert.deepEqual(
+    t.emitted.flatMap((e) => (e.type === 'torrent.incomingRejected' ? [[e.handle, e.why]] : [])),
+    [
+      ['socket-2', 'duplicate'],
+      ['socket-3', 'full'],
+    ],
+  );
+  t.actor.stop();
+});
+
+test('stop, storage failure and an already complete torrent end with typed outputs', () => {
+  const a = start();
+  a.actor.send({ type: 'cmd.stop' });
+  assert.deepEqual(a.actor.getSnapshot().output, { result: 'stopped' });
+
+  const b = start();
+  b.storage({ type: 'storage.error', message: 'ENOSPC: no space left on device' });
+  assert.deepEqual(b.actor.getSnapshot().output, {
+    result: 'storageError',
+    message: 'ENOSPC: no space left on device',
+  });
+
+  const c = start({ have: Bitfield.full(8) });
+  assert.deepEqual(c.actor.getSnapshot().output, { result: 'complete' });
+});
+
+test('the machine context stays small in JSON (inspector snapshots)', () => {
+  const t = start({
+    pieceCount: 100_000,
+    pieceLength: 16384,
+    totalLength: 100_000 * 16384,
+    blockLength: 16384,
+  });
+  t.actor.send({ type: 'peer.add', address: 'a:1' });
+  const json = JSON.stringify(t.actor.getSnapshot().context);
+  assert.ok(json.length < 4096, `context JSON is ${json.length} characters`);
+  t.actor.stop();
+});
