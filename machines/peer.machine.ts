@@ -259,6 +259,14 @@ export const peerMachine = setup({
       const silentMs = context.silentMs + context.timeouts.tick;
       if (context.outstanding.size === 0 && context.bytesThisTick === 0) {
         enqueue.assign({ silentMs, sinceBlockMs: 0 });
+        // Idle while requesting: ask again once a tick, in case blocks came free without a top-up.
+        const idleRoom = room(context);
+        if (idleRoom > 0)
+          enqueue.sendParent({
+            type: 'peer.wantBlocks',
+            key: context.key,
+            count: idleRoom,
+          } satisfies PeerReport);
         return;
       }
       const sample = (context.bytesThisTick * 1000) / context.timeouts.tick;
