@@ -23,12 +23,18 @@ export interface AnnounceOptions {
   readonly maxBodyBytes?: number;
 }
 
-interface Fetched {
+export interface Fetched {
   readonly status: number;
   readonly body: Uint8Array;
 }
 
-function get(url: string, maxBody: number, signal: AbortSignal, redirectsLeft: number): Promise<Fetched> {
+/** One bounded GET of a tracker URL (announce or scrape), following redirects to http(s) only. */
+export function fetchTracker(
+  url: string,
+  maxBody: number,
+  signal: AbortSignal,
+  redirectsLeft: number,
+): Promise<Fetched> {
   const u = trackerUrl(url);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<Fetched>((resolve, reject) => {
@@ -58,7 +64,7 @@ function get(url: string, maxBody: number, signal: AbortSignal, redirectsLeft: n
         } catch (cause) {
           return reject(new TrackerError('redirect', `tracker redirected to ${location}`, { url, cause }));
         }
-        return get(next, maxBody, signal, redirectsLeft - 1).then(resolve, reject);
+        return fetchTracker(next, maxBody, signal, redirectsLeft - 1).then(resolve, reject);
       }
       const declared = Number(res.headers['content-length'] ?? '0');
       const tooLarge = (actual: number) =>
@@ -109,7 +115,7 @@ export async function announce(
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const { status, body } = await get(
+    const { status, body } = await fetchTracker(
       target,
       opts.maxBodyBytes ?? MAX_TRACKER_BODY_BYTES,
       controller.signal,

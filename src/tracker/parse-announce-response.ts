@@ -50,7 +50,8 @@ function compactV4(bytes: Uint8Array): TrackerPeer[] {
   return peers;
 }
 
-function ipv6(bytes: Uint8Array): string {
+/** 16 bytes as an RFC 5952 IPv6 address (also used by the UDP tracker client). */
+export function ipv6(bytes: Uint8Array): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   // The WHATWG URL parser prints IPv6 in its canonical compressed form (RFC 5952).

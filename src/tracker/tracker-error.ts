@@ -21,8 +21,10 @@ export type TrackerErrorCode =
   | 'redirect'
   /** Connection refused, reset, DNS failure… */
   | 'network'
-  /** Not an http(s) URL. */
-  | 'badUrl';
+  /** Not an http(s) or udp URL. */
+  | 'badUrl'
+  /** The tracker has no scrape URL (BEP 48: the announce path does not end in `announce…`). */
+  | 'noScrape';
 
 export interface TrackerErrorDetails {
   readonly url?: string;

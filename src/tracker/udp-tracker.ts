@@ -1,0 +1,325 @@
+/**
+ * The UDP tracker client (BEP 15) over node:dgram. One socket per request, connected to the
+ * tracker's address (so the kernel filters other senders and an ICMP "port unreachable" comes back
+ * as ECONNREFUSED: a dead tracker on a reachable host fails at once instead of after the retries).
+ *
+ * - connect first; the connection id is valid for one minute (BEP 15) and is cached per tracker
+ *   address in the client, so a burst of announces/scrapes connects once.
+ * - every request carries a fresh random transaction id; an answer with another id, another
+ *   action, or that does not decode is ignored (it is someone else's, late, or garbage).
+ * - no answer after retryBaseMs · 2^n (BEP 15: 15 s · 2^n) → resend, n = 0 … maxRetries (8);
+ *   n resets after each answer (connect, then announce).
+ * - action 3 (error) → TrackerError 'failure' with the tracker's message.
+ * - an IPv6 tracker address means a udp6 socket and 18-byte peers in the announce answer.
+ */
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
+import { TrackerError } from './tracker-error.js';
+import {
+  decodeUdpResponse,
+  encodeAnnounce,
+  encodeConnect,
+  encodeScrape,
+  type ScrapeCounts,
+  type UdpResponse,
+} from './udp-codec.js';
+
+/** BEP 15: a client may use a connection id for one minute after it got it. */
+export const CONNECTION_ID_TTL_MS = 60_000;
+/** BEP 15: resend after 15 · 2^n seconds. */
+export const UDP_RETRY_BASE_MS = 15_000;
+/** BEP 15: n goes up to 8 (3,840 s). */
+export const UDP_MAX_RETRIES = 8;
+
+export interface UdpRequestOptions {
+  /** First resend after this (BEP 15: 15 s); tests use a few ms. */
+  readonly retryBaseMs?: number;
+  /** Highest n in retryBaseMs · 2^n: maxRetries + 1 sends per step at most. */
+  readonly maxRetries?: number;
+  /** A bound on the whole request (connect + announce), whatever the retry schedule. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface UdpTrackerTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Parses `udp://host:port[/path]` (the path, BEP 41, is not sent). */
+export function udpTrackerTarget(url: string): UdpTrackerTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (cause) {
+    throw new TrackerError('badUrl', `not a URL: ${url}`, { url, cause });
+  }
+  if (u.protocol !== 'udp:') throw new TrackerError('badUrl', `not a udp tracker: ${url}`, { url });
+  const port = Number(u.port);
+  if (u.hostname === '' || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new TrackerError('badUrl', `a udp tracker needs a host and a port: ${url}`, { url });
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port };
+}
+
+interface Cached {
+  readonly id: bigint;
+  readonly until: number;
+}
+
+type Expect = 'connect' | 'announce' | 'scrape';
+
+export class UdpTrackerClient {
+  readonly #ids = new Map<string, Cached>();
+  readonly #now: () => number;
+
+  constructor(opts: { readonly now?: () => number } = {}) {
+    this.#now = opts.now ?? (() => performance.now());
+  }
+
+  announce(url: string, params: AnnounceParams, opts: UdpRequestOptions = {}): Promise<AnnounceResponse> {
+    return this.#request(url, opts, 'announce', (id, tx) => encodeAnnounce(id, tx, params)).then(
+      (r) => (r as Extract<UdpResponse, { action: 'announce' }>).response,
+    );
+  }
+
+  scrape(
+    url: string,
+    infoHashes: readonly Uint8Array[],
+    opts: UdpRequestOptions = {},
+  ): Promise<ScrapeCounts[]> {
+    return this.#request(url, opts, 'scrape', (id, tx) => encodeScrape(id, tx, infoHashes)).then((r) => {
+      const files = (r as Extract<UdpResponse, { action: 'scrape' }>).files;
+      if (files.length !== infoHashes.length)
+        throw new TrackerError(
+          'badResponse',
+          `udp tracker scraped ${files.length} info-hashes, asked ${infoHashes.length}`,
+          { url, actual: files.length, limit: infoHashes.length },
+        );
+      return [...files];
+    });
+  }
+
+  /** Forgets every connection id (tests; a changed network). */
+  forget(): void {
+    this.#ids.clear();
+  }
+
+  async #request(
+    url: string,
+    opts: UdpRequestOptions,
+    expect: Expect,
+    build: (connectionId: bigint, transactionId: number) => Uint8Array,
+  ): Promise<UdpResponse> {
+    const target = udpTrackerTarget(url);
+    const base = opts.retryBaseMs ?? UDP_RETRY_BASE_MS;
+    const maxRetries = opts.maxRetries ?? UDP_MAX_RETRIES;
+    const controller = new AbortController();
+    const abort = (e: TrackerError) => controller.abort(e);
+    const onAbort = () =>
+      abort(new TrackerError('aborted', 'udp request aborted', { url, cause: opts.signal?.reason }));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              abort(
+                new TrackerError('timeout', `udp tracker did not answer within ${opts.timeoutMs} ms`, {
+                  url,
+                  limit: opts.timeoutMs,
+                }),
+              ),
+            opts.timeoutMs,
+          );
+    let socket: Socket | undefined;
+    try {
+      const address =
+        isIP(target.host) !== 0 ? target.host : await resolve(target.host, url, controller.signal);
+      const family = isIP(address) === 6 ? 6 : 4;
+      const key = `${address}|${target.port}`;
+      socket = await openSocket(family, address, target.port, url, controller.signal);
+      const exchange = new Exchange(socket, family, url, controller.signal);
+      let n = 0;
+      for (;;) {
+        const cached = this.#ids.get(key);
+        if (cached === undefined || cached.until <= this.#now()) {
+          this.#ids.delete(key);
+          const r = await exchange.once((tx) => encodeConnect(tx), 'connect', base * 2 ** n);
+          if (r === undefined) {
+            if (++n > maxRetries) throw exchange.giveUp(maxRetries, base);
+            continue;
+          }
+          this.#ids.set(key, {
+            id: (r as Extract<UdpResponse, { action: 'connect' }>).connectionId,
+            until: this.#now() + CONNECTION_ID_TTL_MS,
+          });
+          n = 0;
+          continue;
+        }
+        const r = await exchange.once((tx) => build(cached.id, tx), expect, base * 2 ** n);
+        if (r !== undefined) return r;
+        if (++n > maxRetries) throw exchange.giveUp(maxRetries, base);
+      }
+    } catch (e) {
+      // A failure may mean the tracker forgot our connection id (restart): connect afresh next time.
+      this.#ids.clear();
+      throw controller.signal.aborted && !(e instanceof TrackerError && e.code === 'failure')
+        ? controller.signal.reason
+        : e;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (socket !== undefined) closeQuietly(socket);
+    }
+  }
+}
+
+async function resolve(host: string, url: string, signal: AbortSignal): Promise<string> {
+  try {
+    const r = await lookup(host);
+    signal.throwIfAborted();
+    return r.address;
+  } catch (cause) {
+    if (signal.aborted) throw signal.reason;
+    throw new TrackerError('network', `udp tracker ${host}: ${(cause as Error).message}`, { url, cause });
+  }
+}
+
+function openSocket(
+  family: 4 | 6,
+  address: string,
+  port: number,
+  url: string,
+  signal: AbortSignal,
+): Promise<Socket> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
+  return new Promise<Socket>((ok, fail) => {
+    const onError = (cause: Error) => {
+      signal.removeEventListener('abort', onAbort);
+      closeQuietly(socket);
+      fail(new TrackerError('network', `udp tracker ${address}:${port}: ${cause.message}`, { url, cause }));
+    };
+    const onAbort = () => {
+      socket.off('error', onError);
+      closeQuietly(socket);
+      fail(signal.reason);
+    };
+    socket.once('error', onError);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.connect(port, address, () => {
+      socket.off('error', onError);
+      signal.removeEventListener('abort', onAbort);
+      // An ICMP error between two exchanges must not crash the process; the next send sees it.
+      socket.on('error', () => {});
+      ok(socket);
+    });
+  });
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // already closed
+  }
+}
+
+/** Sends one request and waits for its answer, on one connected socket. */
+class Exchange {
+  #lastGarbage: TrackerError | undefined;
+  constructor(
+    readonly socket: Socket,
+    readonly family: 4 | 6,
+    readonly url: string,
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** The answer, or undefined after `waitMs` without one. Rejects on error action, socket error, abort. */
+  once(build: (tx: number) => Uint8Array, expect: Expect, waitMs: number): Promise<UdpResponse | undefined> {
+    const tx = randomBytes(4).readUInt32BE(0);
+    const packet = build(tx);
+    const { socket, signal, url } = this;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<UdpResponse | undefined>((ok, fail) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('message', onMessage);
+        socket.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onMessage = (msg: Buffer) => {
+        let r: UdpResponse;
+        try {
+          r = decodeUdpResponse(msg, this.family);
+        } catch (e) {
+          // Garbage: remembered for the final error, but it cannot end the wait (it may not be ours).
+          if (e instanceof TrackerError) this.#lastGarbage = e;
+          return;
+        }
+        if (r.transactionId !== tx) return;
+        if (r.action === 'error') {
+          done();
+          fail(new TrackerError('failure', r.message, { url }));
+        } else if (r.action === expect) {
+          done();
+          ok(r);
+        }
+      };
+      const onError = (cause: NodeJS.ErrnoException) => {
+        done();
+        fail(new TrackerError('network', `udp tracker: ${cause.code ?? cause.message}`, { url, cause }));
+      };
+      const onAbort = () => {
+        done();
+        fail(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        done();
+        ok(undefined);
+      }, waitMs);
+      socket.on('message', onMessage);
+      socket.on('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.send(packet, (err) => {
+        if (err) onError(err);
+      });
+    });
+  }
+
+  giveUp(maxRetries: number, base: number): TrackerError {
+    const sends = maxRetries + 1;
+    const waited = base * (2 ** sends - 1);
+    return (
+      this.#lastGarbage ??
+      new TrackerError('timeout', `udp tracker did not answer ${sends} sends over ${waited} ms`, {
+        url: this.url,
+        limit: waited,
+      })
+    );
+  }
+}
+
+/** The process-wide client, so the connection-id cache is shared. */
+export const defaultUdpTrackerClient = new UdpTrackerClient();
+
+export function udpAnnounce(
+  url: string,
+  params: AnnounceParams,
+  opts?: UdpRequestOptions,
+): Promise<AnnounceResponse> {
+  return defaultUdpTrackerClient.announce(url, params, opts);
+}
+
+export function udpScrape(
+  url: string,
+  infoHashes: readonly Uint8Array[],
+  opts?: UdpRequestOptions,
+): Promise<ScrapeCounts[]> {
+  return defaultUdpTrackerClient.scrape(url, infoHashes, opts);
+}
