@@ -244,8 +244,14 @@ export const peerMachine = setup({
     }),
     returnOutstanding: enqueueActions(({ context, enqueue }) => {
       // BEP 3: a choke discards every pending request; they go back to the supervisor for others.
+      // A lenient peer may still send some: like cancelled blocks, they are dropped, not a violation.
       const returned = [...context.outstanding.values()];
+      for (const k of context.outstanding.keys()) context.cancelled.add(k);
       context.outstanding.clear();
+      for (const k of context.cancelled) {
+        if (context.cancelled.size <= context.limits.maxPipeline) break;
+        context.cancelled.delete(k);
+      }
       enqueue.assign({ sinceBlockMs: 0 });
       enqueue.sendParent({ type: 'peer.choked', key: context.key, returned } satisfies PeerReport);
     }),

@@ -189,7 +189,7 @@ test('requests only while interested and unchoked, only for pieces the peer has,
   ]);
 });
 
-test('a choke returns every outstanding request; a block then, cancelled before, is dropped quietly', () => {
+test('a choke returns every outstanding request; late copies of cancelled or returned blocks are dropped quietly', () => {
   const h = unchokedWithRequests(3);
   h.command({ type: 'cmd.cancel', blocks: [{ index: 2, begin: 0, length: 16384 }] });
   assert.equal(h.sent().at(-1)?.type, 'cancel');
@@ -199,7 +199,10 @@ test('a choke returns every outstanding request; a block then, cancelled before,
   const choked = h.reports.at(-1);
   assert.deepEqual(choked?.type === 'peer.choked' && choked.returned.map((b) => b.index), [0, 1]);
   h.deliver({ type: 'wire.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
-  assert.equal(h.output()?.reason, 'unrequestedBlock');
+  assert.equal(h.isClosed(), false, 'a block in flight past the choke is not a violation');
+  assert.equal(h.reports.filter((r) => r.type === 'peer.block').length, 0, 'and not reported');
+  h.deliver({ type: 'wire.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  assert.equal(h.output()?.reason, 'unrequestedBlock', 'a second copy is');
 });
 
 test('every block is reported with its bytes and the room left', () => {
