@@ -175,4 +175,41 @@ describe('bitstate download from a libtorrent seeder', () => {
       `connected to the seeder the tracker named; ${run.describe()}`,
     );
   });
+
+  it('a rate-limited seeder that chokes with blocks in flight keeps its connection', async (t) => {
+    // Seen here: a rate-limited libtorrent 2.0 chokes and unchokes about a second into the
+    // transfer, then still sends a block it had queued before the choke. That late block is not a
+    // protocol attack (the choke raced it): the connection must survive, as in libtorrent itself.
+    const seeder = await startLibtorrentSeeder({
+      torrent: single.torrent,
+      dataDir: join(dir, 'seed-single'),
+      trackerOff: true,
+      uploadLimit: 2 << 20,
+      timeoutMs: 60_000,
+    });
+    seeders.push(seeder);
+    const out = await freshOut('out-single-limited');
+    const run = startBitstateDownload({
+      torrent: single.torrent,
+      out,
+      peers: [`127.0.0.1:${seeder.port}`],
+      noTracker: true,
+      stallTimeoutSec: STALL_TIMEOUT_SEC,
+      timeoutMs: DOWNLOAD_TIMEOUT_MS,
+    });
+    t.after(() => run.stop());
+    const problems = await checkSuccessfulDownload(run, {
+      source: single.payload.root,
+      dest: join(out, 'single.bin'),
+      pieceCount: single.info.pieceCount,
+      totalLength: single.info.totalLength,
+    });
+    assert.deepEqual(problems, [], run.describe());
+    const closed = run.events.filter((e) => e.type === 'peer.closed');
+    assert.deepEqual(
+      closed.map((e) => e.reason),
+      [],
+      'no connection closed during the download (a block that raced a choke is no reason)',
+    );
+  });
 });

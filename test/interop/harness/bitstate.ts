@@ -126,7 +126,14 @@ export function startBitstateDownload(o: BitstateDownloadOptions): BitstateRun {
     waitForEvent(match, ms) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
-          const hit = events.find((e) => match(e, events));
+          let hit: BitstateEvent | undefined;
+          try {
+            hit = events.find((e) => match(e, events));
+          } catch (err) {
+            cleanup();
+            reject(err);
+            return true;
+          }
           if (hit === undefined) return false;
           cleanup();
           resolve(hit);

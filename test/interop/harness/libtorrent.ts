@@ -24,6 +24,8 @@ export interface LibtorrentClientArgs {
   readonly timeoutSec?: number;
   /** Seed mode: hash the data first instead of trusting it. */
   readonly recheck?: boolean;
+  /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
+  readonly uploadLimit?: number;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -43,6 +45,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   for (const p of a.peers ?? []) args.push('--peer', p);
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
   if (a.recheck) args.push('--recheck');
+  if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   return { command: SYSTEM_PYTHON, args };
 }
 
@@ -59,6 +62,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly port?: number;
   readonly trackerOff?: boolean;
   readonly recheck?: boolean;
+  /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
+  readonly uploadLimit?: number;
   /** Hard lifetime (ms). Default 30 min. */
   readonly timeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -71,6 +76,7 @@ export async function startLibtorrentSeeder(opts: {
     mode: 'seed',
     trackerOff: opts.trackerOff,
     recheck: opts.recheck,
+    uploadLimit: opts.uploadLimit,
   });
   const proc = startProcess(command, args, {
     name: `libtorrent seeder :${port}`,

@@ -48,6 +48,12 @@ def parse_args():
         action="store_true",
         help="seed mode: hash the data before seeding instead of trusting it (seed_mode)",
     )
+    p.add_argument(
+        "--upload-limit",
+        type=int,
+        default=0,
+        help="bytes per second this peer uploads at most, loopback included (0 = no limit)",
+    )
     return p.parse_args()
 
 
@@ -78,11 +84,18 @@ def main():
             # TCP only, like bitstate and aria2.
             "enable_outgoing_utp": False,
             "enable_incoming_utp": False,
-            "upload_rate_limit": 0,
+            "upload_rate_limit": args.upload_limit,
             "download_rate_limit": 0,
             "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
         }
     )
+    if args.upload_limit > 0:
+        # libtorrent puts 127.0.0.0/8 (and private ranges) in its "local" peer class, which rate
+        # limits skip; a test that wants a slow seeder on loopback puts every address in the global
+        # class, which upload_rate_limit governs.
+        everyone = lt.ip_filter()
+        everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+        session.set_peer_class_filter(everyone)
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save_path
