@@ -1,10 +1,11 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--json] [--quiet] [--peers]`
+ *  [--timeout S] [--no-tracker] [--json] [--quiet] [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { parsePeerAddress } from '../../net/address.js';
+import { startInspection } from '../../inspect/inspection-session.js';
 import { download } from '../../session/download.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
@@ -25,6 +26,10 @@ Options:
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
+      --inspect          live inspection in Stately's inspector (local relay on 127.0.0.1:7882)
+      --ui               serve a live dashboard on 127.0.0.1 (offline; see docs/inspect.md)
+      --ui-port N        the dashboard's port (default 7881; 0 = any)
+      --trace FILE       write every machine event and state change to FILE (NDJSON; see replay)
   -h, --help             this text
 
 Exit status: 0 when every piece is verified and on disk, 1 when the download cannot finish,
@@ -45,6 +50,10 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       peers: { type: 'boolean' },
+      inspect: { type: 'boolean' },
+      ui: { type: 'boolean' },
+      'ui-port': { type: 'string' },
+      trace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,7 +69,16 @@ export async function run(argv: string[]): Promise<number> {
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
+  const uiPort = values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const torrent = await readTorrentFile(positionals[0]!);
+  const inspection = await startInspection({
+    stately: values.inspect === true,
+    ui: values.ui === true || uiPort !== undefined,
+    ...(uiPort === undefined ? {} : { uiPort }),
+    ...(values.trace === undefined ? {} : { trace: values.trace }),
+    title: `bitstate — ${torrent.name}`,
+  });
+  for (const note of inspection.notes) process.stderr.write(`${note}\n`);
 
   const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
   const display = createDownloadDisplay(mode, { peers: values.peers === true });
@@ -72,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     peerDetail: values.peers === true,
+    ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));
   let interrupted = false;
@@ -85,13 +104,29 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const result = await job.done;
     display.end();
+    await inspection.finish();
+    if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => interrupted);
     if (result.result === 'complete') return ExitCode.ok;
     if (interrupted) return ExitCode.interrupted;
     process.stderr.write(`bitstate download: ${result.message}\n`);
     return ExitCode.failed;
   } finally {
+    await inspection.close();
     sub.unsubscribe();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The dashboard shows the end state: until Ctrl-C on a terminal, for a second otherwise. */
+async function lingerForDashboard(interrupted: () => boolean): Promise<void> {
+  if (interrupted()) return;
+  if (process.stdin.isTTY !== true) {
+    await new Promise((r) => setTimeout(r, 1000));
+    return;
+  }
+  process.stderr.write('download finished; the dashboard stays up until Ctrl-C\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+  });
 }

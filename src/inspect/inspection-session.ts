@@ -1,0 +1,113 @@
+/**
+ * What `bitstate download --inspect / --ui / --trace` attach to a download: one `inspect`
+ * callback (the `inspect` option of download()) fanning out to Stately's inspector, the
+ * dashboard and the trace file, which share one recorder and so one summary per event.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { InspectionEvent } from 'xstate';
+import { peerMachine } from '../../machines/peer.machine.js';
+import { torrentMachine } from '../../machines/torrent.machine.js';
+import { trackerMachine } from '../../machines/tracker.machine.js';
+import { DashboardModel } from './dashboard-model.js';
+import { createRecorder, type Recorder } from './recorder.js';
+import { type StatelyInspection, startStatelyInspection } from './stately-inspector.js';
+import type { TraceRecord } from './trace-record.js';
+import { type DashboardServer, startDashboard } from './ui-server.js';
+
+/** The machines the dashboard can draw. */
+export const DASHBOARD_MACHINES = [torrentMachine, peerMachine, trackerMachine] as const;
+
+export interface InspectionOptions {
+  readonly stately?: boolean;
+  readonly statelyPort?: number;
+  readonly ui?: boolean;
+  readonly uiPort?: number;
+  readonly trace?: string;
+  readonly title?: string;
+}
+
+export interface InspectionSession {
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
+  /** Lines to show the user (the URLs to open, the trace file). */
+  readonly notes: readonly string[];
+  /** Ends the trace and sends the dashboard its last view; servers stay up. */
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startInspection(o: InspectionOptions): Promise<InspectionSession> {
+  const sinks: ((r: TraceRecord) => void)[] = [];
+  const notes: string[] = [];
+  let stately: StatelyInspection | undefined;
+  let dashboard: DashboardServer | undefined;
+  let trace: WriteStream | undefined;
+  try {
+    if (o.trace !== undefined) {
+      const file = createWriteStream(o.trace);
+      trace = file;
+      await new Promise<void>((resolve, reject) => {
+        file.once('open', () => resolve());
+        file.once('error', reject);
+      });
+      sinks.push((r) => file.write(`${JSON.stringify(r)}\n`));
+      notes.push(`trace: writing ${o.trace}`);
+    }
+    if (o.ui === true) {
+      const model = new DashboardModel();
+      dashboard = await startDashboard(model, {
+        machines: [...DASHBOARD_MACHINES],
+        title: o.title ?? 'bitstate',
+        ...(o.uiPort === undefined ? {} : { port: o.uiPort }),
+      });
+      sinks.push((r) => model.apply(r));
+      notes.push(`dashboard: open ${dashboard.url}`);
+    }
+    if (o.stately === true) {
+      stately = await startStatelyInspection(o.statelyPort);
+      notes.push(`Stately inspector: open ${stately.url} (the inspector UI itself is online)`);
+    }
+  } catch (err) {
+    trace?.destroy();
+    await dashboard?.close();
+    throw err;
+  }
+  let recorder: Recorder | undefined;
+  if (sinks.length > 0) {
+    const [only] = sinks;
+    recorder = createRecorder(
+      sinks.length === 1 && only !== undefined
+        ? only
+        : (r) => {
+            for (const s of sinks) s(r);
+          },
+    );
+  }
+  const s = stately;
+  const rec = recorder;
+  const inspect =
+    rec === undefined && s === undefined
+      ? undefined
+      : (ev: InspectionEvent) => {
+          rec?.inspect(ev);
+          s?.inspect(ev);
+        };
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    rec?.end();
+    dashboard?.flush();
+    const t = trace;
+    if (t !== undefined) await new Promise<void>((resolve) => t.end(() => resolve()));
+  };
+  return {
+    inspect,
+    notes,
+    finish,
+    close: async () => {
+      await finish();
+      await dashboard?.close();
+      await stately?.close();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * `--inspect`: live inspection in Stately's inspector. A relay on 127.0.0.1 (ws) receives the
+ * events from @statelyai/inspect's WebSocket inspector and passes them to the browser page it
+ * serves, which embeds Stately's hosted inspector UI (that part needs the internet; the offline
+ * view is `--ui`). Every event and context is summarised here, synchronously, before the
+ * inspector sees it: the library would otherwise hold and serialise block bytes.
+ * (@statelyai/inspect/server's own relay listens on every interface; ours listens on 127.0.0.1.)
+ */
+import { createServer } from 'node:http';
+import { createWebSocketInspector } from '@statelyai/inspect';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { InspectionEvent } from 'xstate';
+import { summarise, summariseEvent } from './summarise-event.js';
+
+export const DEFAULT_INSPECT_PORT = 7882;
+export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+/** Messages other than actor registrations kept for a browser that connects late. */
+export const RELAY_BUFFER = 2000;
+
+export interface StatelyInspection {
+  /** The page to open. */
+  readonly url: string;
+  readonly inspect: (event: InspectionEvent) => void;
+  close(): Promise<void>;
+}
+
+type Snap = { status: string; value?: unknown; context?: unknown };
+
+export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promise<StatelyInspection> {
+  const relay = await startRelay(port);
+  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${relay.port}` });
+  const snap = (s: Snap) => ({ status: s.status, value: s.value, context: summarise(s.context) }) as never;
+  const inspect = (ev: InspectionEvent) => {
+    switch (ev.type) {
+      case '@xstate.actor':
+        inspector.actor(ev.actorRef as never, snap(ev.actorRef.getSnapshot() as Snap));
+        return;
+      case '@xstate.event':
+        inspector.event(ev.actorRef as never, summariseEvent(ev.event), {
+          ...(ev.sourceRef === undefined ? {} : { source: ev.sourceRef as never }),
+        });
+        return;
+      case '@xstate.snapshot':
+        inspector.snapshot(ev.actorRef as never, snap(ev.snapshot as Snap), { event: summariseEvent(ev.event) });
+        return;
+      default:
+        return;
+    }
+  };
+  return {
+    url: `http://127.0.0.1:${relay.port}/`,
+    inspect,
+    close: async () => {
+      inspector.stop();
+      await relay.close();
+    },
+  };
+}
+
+async function startRelay(port: number): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(bridgePage(actualPort));
+  });
+  const wss = new WebSocketServer({ server });
+  const actors: string[] = [];
+  const recent: string[] = [];
+  wss.on('connection', (ws) => {
+    for (const m of actors) ws.send(m);
+    for (const m of recent) ws.send(m);
+    ws.on('message', (data) => {
+      const msg = data.toString();
+      if (msg.includes('"type":"@xstate.actor"')) actors.push(msg);
+      else {
+        recent.push(msg);
+        if (recent.length > RELAY_BUFFER) recent.shift();
+      }
+      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(msg);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const a = server.address();
+  const actualPort = typeof a === 'object' && a !== null ? a.port : port;
+  return {
+    port: actualPort,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Embeds Stately's inspector and forwards the relay's messages to it once it says it is ready. */
+function bridgePage(port: number): string {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>bitstate — Stately inspector</title>
+<style>html,body{height:100%;margin:0}iframe{width:100%;height:100%;border:0}</style></head><body>
+<iframe id="inspector" src="${STATELY_INSPECTOR_URL}"></iframe>
+<script>
+const frame=document.getElementById('inspector');const buffer=[];let ready=false;
+window.addEventListener('message',(e)=>{if(e.data&&e.data.type==='@statelyai.connected'){ready=true;for(const m of buffer)frame.contentWindow.postMessage(m,'*');buffer.length=0}});
+const ws=new WebSocket('ws://127.0.0.1:${port}');
+ws.onmessage=(e)=>{const d=JSON.parse(e.data);if(ready)frame.contentWindow.postMessage(d,'*');else buffer.push(d)};
+</script></body></html>`;
+}
