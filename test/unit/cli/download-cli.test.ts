@@ -1,0 +1,179 @@
+/**
+ * `bitstate download` run as a user runs it — the built CLI (`bin/bitstate.js` → dist/, made by
+ * `npm run build`; `npm test` builds first) in a child process: bad input is one line on stderr
+ * with exit 2 and no stack trace; a download with no reachable peer gives up with exit 1 within
+ * its --timeout; --help exits 0. 127.0.0.1 only; every child is killed after a hard bound.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'bitstate.js');
+const SEEDS = join(ROOT, 'test', 'fixtures', 'torrents');
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly elapsedMs: number;
+}
+
+function bitstate(args: readonly string[], timeoutMs = 20_000): Promise<Run> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BITSTATE_DEBUG: '' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: performance.now() - started });
+    });
+  });
+}
+
+/** Exit `code`, nothing on stdout, exactly one line on stderr naming the command, no stack trace. */
+function assertOneLineError(r: Run, code: number, pattern?: RegExp): void {
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  assert.equal(r.code, code, `exit ${code} expected, got ${r.code}; stderr: ${r.stderr}`);
+  assert.equal(lines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`);
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  assert.ok(lines[0]!.startsWith('bitstate download: '), lines[0]);
+  assert.doesNotMatch(r.stderr, /\n\s+at |Error: .*\n.*at /, 'no stack trace');
+  if (pattern !== undefined) assert.match(lines[0]!, pattern);
+}
+
+/** A port on 127.0.0.1 nobody listens on: bound, read, closed. */
+function deadPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const a = server.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let dir = '';
+let torrent = '';
+before(async () => {
+  assert.ok(
+    existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
+    'bitstate is not built: run `npm run build`',
+  );
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-dl-cli-'));
+  await mkdir(join(dir, 'payload', 'sub'), { recursive: true });
+  await writeFile(join(dir, 'payload', 'a.bin'), Buffer.alloc(100_000, 7));
+  await writeFile(join(dir, 'payload', 'sub', 'b.bin'), Buffer.alloc(50_001, 9));
+  await writeFile(join(dir, 'garbage.torrent'), 'this is not bencode');
+  torrent = join(dir, 'payload.torrent');
+  const made = await bitstate([
+    'create',
+    join(dir, 'payload'),
+    '--announce',
+    'http://127.0.0.1:9/announce',
+    '--piece-length',
+    '32K',
+    '-o',
+    torrent,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+});
+after(() => (dir === '' ? undefined : rm(dir, { recursive: true, force: true })));
+
+describe('bitstate download (the built CLI)', { concurrency: true }, () => {
+  it('a malformed torrent: one line, exit 2, no stack trace', async () => {
+    const out = join(dir, 'out-garbage');
+    assertOneLineError(
+      await bitstate(['download', join(dir, 'garbage.torrent'), '-o', out, '--no-tracker']),
+      2,
+    );
+    assertOneLineError(
+      await bitstate(['download', join(SEEDS, 'unsafe-path--dotdot.torrent'), '-o', out, '--no-tracker']),
+      2,
+      /path/,
+    );
+    assert.equal(existsSync(out), false, 'nothing written for a torrent that was refused');
+  });
+
+  it('a torrent file that does not exist: one line, exit 2', async () => {
+    const r = await bitstate(['download', join(dir, 'no-such.torrent'), '--no-tracker']);
+    assertOneLineError(r, 2, /no-such\.torrent/);
+  });
+
+  it('usage errors: unknown flag, no torrent, two torrents, bad numbers: exit 2', async () => {
+    assertOneLineError(await bitstate(['download', torrent, '--frobnicate']), 2);
+    assertOneLineError(await bitstate(['download']), 2);
+    assertOneLineError(await bitstate(['download', torrent, torrent]), 2);
+    assertOneLineError(await bitstate(['download', torrent, '--timeout', 'soon']), 2);
+    assertOneLineError(await bitstate(['download', torrent, '--port', '70000']), 2);
+    assertOneLineError(await bitstate(['download', torrent, '--max-peers', '0']), 2);
+  });
+
+  it('--peer with a bad address: exit 2', async () => {
+    for (const bad of [
+      'localhost',
+      '127.0.0.1:',
+      '127.0.0.1:0',
+      '127.0.0.1:65536',
+      '127.0.0.1:http',
+      ':6881',
+    ]) {
+      const r = await bitstate([
+        'download',
+        torrent,
+        '--no-tracker',
+        '-o',
+        join(dir, 'out-bad'),
+        '--peer',
+        bad,
+      ]);
+      assertOneLineError(r, 2);
+    }
+  });
+
+  it('a peer nobody listens on, --timeout 2: exit 1 with a one-line reason, in bounded time', async () => {
+    const port = await deadPort();
+    const args = ['download', torrent, '-o', join(dir, 'out-dead'), '--port', '0', '--no-tracker'];
+    const r = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--quiet'], 15_000);
+    assertOneLineError(r, 1);
+    assert.ok(r.elapsedMs < 10_000, `gave up after ${Math.round(r.elapsedMs)} ms`);
+    assert.ok(r.elapsedMs >= 1_900, `waited the 2 s first (${Math.round(r.elapsedMs)} ms)`);
+
+    // The same with --json: NDJSON on stdout, ending with a `stopped` event; still one line on stderr.
+    const j = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--json'], 15_000);
+    assertOneLineError({ ...j, stdout: '' }, 1);
+    const events = j.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { type: string });
+    assert.equal(events[0]?.type, 'metadata');
+    assert.equal(events.at(-1)?.type, 'stopped');
+    assert.ok(!events.some((e) => e.type === 'peer.connected' || e.type === 'done'));
+  });
+
+  it('--help: usage on stdout, exit 0', async () => {
+    const r = await bitstate(['download', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: bitstate download/);
+    assert.match(r.stdout, /--peer HOST:PORT/);
+    assert.equal(r.stderr, '');
+  });
+});
