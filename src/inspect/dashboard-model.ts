@@ -91,7 +91,12 @@ export class DashboardModel {
         }
         a.value = r.value;
         a.status = r.status;
-        if (r.context !== undefined && r.context !== null && typeof r.context === 'object' && !Array.isArray(r.context))
+        if (
+          r.context !== undefined &&
+          r.context !== null &&
+          typeof r.context === 'object' &&
+          !Array.isArray(r.context)
+        )
           a.context = r.context;
         if (r.output !== undefined) a.output = r.output;
         if (r.status !== 'active') a.endedAt = r.t;
@@ -177,7 +182,8 @@ export class DashboardModel {
             : '',
         state: stateLabel(a.value),
         amInterested: c.amInterested === true,
-        amChoking: typeof c.amChoking === 'boolean' ? c.amChoking : !JSON.stringify(a.value).includes('"unchoking"'),
+        amChoking:
+          typeof c.amChoking === 'boolean' ? c.amChoking : !JSON.stringify(a.value).includes('"unchoking"'),
         peerChoking: c.peerChoking !== false,
         peerInterested: c.peerInterested === true,
         rate: typeof c.rate === 'number' ? c.rate : 0,
@@ -196,13 +202,25 @@ export class DashboardModel {
     const pieceCount = typeof c.pieceCount === 'number' ? c.pieceCount : this.#pieces.length;
     const charts: Record<string, object> = {};
     for (const a of this.actors.values())
-      if (a.machine !== undefined && (a.machine !== 'peer' || a.endedAt === undefined || a.endedAt > this.t - 30_000))
-        charts[a.id] = { machine: a.machine, name: a.name, active: a.active, recent: a.recent, status: a.status };
+      if (
+        a.machine !== undefined &&
+        (a.machine !== 'peer' || a.endedAt === undefined || a.endedAt > this.t - 30_000)
+      )
+        charts[a.id] = {
+          machine: a.machine,
+          name: a.name,
+          active: a.active,
+          recent: a.recent,
+          status: a.status,
+        };
     return {
       t: this.t,
       startedAt: this.startedAt,
       ended: this.ended,
-      torrent: tor === undefined ? null : { id: tor.id, state: stateLabel(tor.value), status: tor.status, context: c },
+      torrent:
+        tor === undefined
+          ? null
+          : { id: tor.id, state: stateLabel(tor.value), status: tor.status, context: c },
       progress: { verified, pieceCount, downloaded: this.#downloaded, totalLength: c.totalLength ?? null },
       rate: this.rate(),
       pieces: this.#pieces.join(''),
@@ -235,7 +253,9 @@ function sizeOf(x: Summary | undefined): number {
 function reasonOf(x: Summary): string {
   if (x !== null && typeof x === 'object' && !Array.isArray(x) && typeof x.reason === 'string') {
     const rest = Object.entries(x).filter(([k]) => k !== 'reason');
-    return rest.length === 0 ? x.reason : `${x.reason} (${rest.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})`;
+    return rest.length === 0
+      ? x.reason
+      : `${x.reason} (${rest.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})`;
   }
   return typeof x === 'string' ? x : 'closed';
 }

@@ -132,7 +132,9 @@ export function statechartSvg(graph: MachineGraph): string {
       `<text x="${r1(b.x + 10)}" y="${r1(b.y + 16)}">${esc(s.key)}${s.type === 'parallel' ? ' ∥' : ''}</text>`,
     );
     notesOf(s, inner.get(s.id) ?? []).forEach((n, i) => {
-      out.push(`<text class="note" x="${r1(b.x + 10)}" y="${r1(b.y + HEADER + 8 + i * (LINE - 2))}">${esc(n)}</text>`);
+      out.push(
+        `<text class="note" x="${r1(b.x + 10)}" y="${r1(b.y + HEADER + 8 + i * (LINE - 2))}">${esc(n)}</text>`,
+      );
     });
     if (parent !== undefined && parent.initial === s.id)
       out.push(

@@ -41,7 +41,9 @@ export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promi
         });
         return;
       case '@xstate.snapshot':
-        inspector.snapshot(ev.actorRef as never, snap(ev.snapshot as Snap), { event: summariseEvent(ev.event) });
+        inspector.snapshot(ev.actorRef as never, snap(ev.snapshot as Snap), {
+          event: summariseEvent(ev.event),
+        });
         return;
       default:
         return;

@@ -17,7 +17,11 @@ export async function* readTrace(path: string): AsyncGenerator<TraceRecord> {
     n++;
     if (line.trim() === '') continue;
     if (line.length > MAX_TRACE_LINE)
-      throw new TraceError('lineTooLong', `${path}:${n}: line of ${line.length} characters (limit ${MAX_TRACE_LINE})`, n);
+      throw new TraceError(
+        'lineTooLong',
+        `${path}:${n}: line of ${line.length} characters (limit ${MAX_TRACE_LINE})`,
+        n,
+      );
     let x: unknown;
     try {
       x = JSON.parse(line);
@@ -25,7 +29,8 @@ export async function* readTrace(path: string): AsyncGenerator<TraceRecord> {
       throw new TraceError('notJson', `${path}:${n}: not JSON — is this a bitstate --trace file?`, n);
     }
     if (!isTraceRecord(x)) throw new TraceError('notARecord', `${path}:${n}: not a trace record`, n);
-    if (n === 1 && x.k !== 'start') throw new TraceError('noStart', `${path}:1: a trace starts with a start record`, n);
+    if (n === 1 && x.k !== 'start')
+      throw new TraceError('noStart', `${path}:1: a trace starts with a start record`, n);
     yield x;
   }
   if (n === 0) throw new TraceError('noStart', `${path}: empty trace`, 0);

@@ -33,7 +33,10 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-export async function startDashboard(model: DashboardModel, options: DashboardOptions): Promise<DashboardServer> {
+export async function startDashboard(
+  model: DashboardModel,
+  options: DashboardOptions,
+): Promise<DashboardServer> {
   const machines = JSON.stringify(
     Object.fromEntries(
       options.machines.map((m) => {

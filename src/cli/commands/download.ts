@@ -3,9 +3,9 @@
  *  [--timeout S] [--no-tracker] [--json] [--quiet] [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
+import { startInspection } from '../../inspect/inspection-session.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { parsePeerAddress } from '../../net/address.js';
-import { startInspection } from '../../inspect/inspection-session.js';
 import { download } from '../../session/download.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
@@ -69,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
-  const uiPort = values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
+  const uiPort =
+    values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const torrent = await readTorrentFile(positionals[0]!);
   const inspection = await startInspection({
     stately: values.inspect === true,

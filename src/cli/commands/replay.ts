@@ -47,7 +47,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('expected one trace file (see bitstate replay --help)');
   const speed = parseSpeed(values.speed ?? '1');
-  const uiPort = values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
+  const uiPort =
+    values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const withUi = values.ui === true || uiPort !== undefined;
   const model = new DashboardModel();
   const print = (line: string) => {
@@ -100,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
 function parseSpeed(s: string): number {
   if (s === 'max') return Number.POSITIVE_INFINITY;
   const n = Number(s);
-  if (!/^\d+(\.\d+)?$/.test(s) || !(n > 0)) throw new UsageError(`--speed takes a positive number or 'max', not '${s}'`);
+  if (!/^\d+(\.\d+)?$/.test(s) || !(n > 0))
+    throw new UsageError(`--speed takes a positive number or 'max', not '${s}'`);
   return n;
 }
 
