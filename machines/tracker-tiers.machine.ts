@@ -80,7 +80,12 @@ export function prepareTiers(tiers: readonly (readonly string[])[], seed: number
   const seen = new Set<string>();
   const out: string[][] = [];
   for (const tier of tiers) {
-    const urls = tier.filter((u) => ANNOUNCEABLE.test(u) && !seen.has(u) && (seen.add(u), true));
+    const urls: string[] = [];
+    for (const u of tier) {
+      if (!ANNOUNCEABLE.test(u) || seen.has(u)) continue;
+      seen.add(u);
+      urls.push(u);
+    }
     for (let i = urls.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [urls[i], urls[j]] = [urls[j]!, urls[i]!];

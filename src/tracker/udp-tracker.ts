@@ -5,7 +5,8 @@
  *
  * - connect first; the connection id is valid for one minute (BEP 15) and is cached per tracker
  *   address in the client, so a burst of announces/scrapes connects once.
- * - every request carries a fresh random transaction id; an answer with another id, another
+ * - every request carries a random transaction id (the same for its resends, so a late answer
+ *   still counts); an answer with another id, another
  *   action, or that does not decode is ignored (it is someone else's, late, or garbage).
  * - no answer after retryBaseMs · 2^n (BEP 15: 15 s · 2^n) → resend, n = 0 … maxRetries (8);
  *   n resets after each answer (connect, then announce).
@@ -137,19 +138,22 @@ export class UdpTrackerClient {
             opts.timeoutMs,
           );
     let socket: Socket | undefined;
+    let key: string | undefined;
     try {
       const address =
         isIP(target.host) !== 0 ? target.host : await resolve(target.host, url, controller.signal);
       const family = isIP(address) === 6 ? 6 : 4;
-      const key = `${address}|${target.port}`;
+      key = `${address}|${target.port}`;
       socket = await openSocket(family, address, target.port, url, controller.signal);
       const exchange = new Exchange(socket, family, url, controller.signal);
       let n = 0;
+      // One transaction id per step, kept across its resends: a late answer to an earlier send counts.
+      let tx = newTransactionId();
       for (;;) {
         const cached = this.#ids.get(key);
         if (cached === undefined || cached.until <= this.#now()) {
           this.#ids.delete(key);
-          const r = await exchange.once((tx) => encodeConnect(tx), 'connect', base * 2 ** n);
+          const r = await exchange.once(encodeConnect(tx), tx, 'connect', base * 2 ** n);
           if (r === undefined) {
             if (++n > maxRetries) throw exchange.giveUp(maxRetries, base);
             continue;
@@ -159,15 +163,16 @@ export class UdpTrackerClient {
             until: this.#now() + CONNECTION_ID_TTL_MS,
           });
           n = 0;
+          tx = newTransactionId();
           continue;
         }
-        const r = await exchange.once((tx) => build(cached.id, tx), expect, base * 2 ** n);
+        const r = await exchange.once(build(cached.id, tx), tx, expect, base * 2 ** n);
         if (r !== undefined) return r;
         if (++n > maxRetries) throw exchange.giveUp(maxRetries, base);
       }
     } catch (e) {
       // A failure may mean the tracker forgot our connection id (restart): connect afresh next time.
-      this.#ids.clear();
+      if (key !== undefined) this.#ids.delete(key);
       throw controller.signal.aborted && !(e instanceof TrackerError && e.code === 'failure')
         ? controller.signal.reason
         : e;
@@ -230,6 +235,10 @@ function closeQuietly(socket: Socket): void {
   }
 }
 
+function newTransactionId(): number {
+  return randomBytes(4).readUInt32BE(0);
+}
+
 /** Sends one request and waits for its answer, on one connected socket. */
 class Exchange {
   #lastGarbage: TrackerError | undefined;
@@ -241,9 +250,7 @@ class Exchange {
   ) {}
 
   /** The answer, or undefined after `waitMs` without one. Rejects on error action, socket error, abort. */
-  once(build: (tx: number) => Uint8Array, expect: Expect, waitMs: number): Promise<UdpResponse | undefined> {
-    const tx = randomBytes(4).readUInt32BE(0);
-    const packet = build(tx);
+  once(packet: Uint8Array, tx: number, expect: Expect, waitMs: number): Promise<UdpResponse | undefined> {
     const { socket, signal, url } = this;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<UdpResponse | undefined>((ok, fail) => {

@@ -1,0 +1,171 @@
+/**
+ * The UDP tracker client (BEP 15) against a fake tracker on 127.0.0.1 (and ::1), with a retry
+ * base of a few ms: connect + announce, the connection id reused within its minute and renewed
+ * after, scrape, the error action, retransmission and giving up, a refused port, IPv6 peers.
+ */
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { test } from 'node:test';
+import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
+import { TrackerError } from '../../../src/tracker/tracker-error.js';
+import { UdpTrackerClient, udpTrackerTarget } from '../../../src/tracker/udp-tracker.js';
+import { startFakeUdpTracker } from './fake-udp-tracker.js';
+
+const PARAMS: AnnounceParams = {
+  infoHash: new Uint8Array(20).fill(1),
+  peerId: new Uint8Array(20).fill(2),
+  port: 51413,
+  uploaded: 0,
+  downloaded: 0,
+  left: 100,
+  event: 'started',
+};
+const PEERS = [
+  { host: '10.1.2.3', port: 6881 },
+  { host: '192.168.0.9', port: 51413 },
+];
+const FAST = { retryBaseMs: 20, maxRetries: 3 };
+
+async function rejectsWith(p: Promise<unknown>, code: string): Promise<TrackerError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof TrackerError, `a TrackerError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    return e;
+  }
+  assert.fail(`expected TrackerError '${code}'`);
+}
+
+test('connect then announce: the peers, counts and interval; the event and port are sent', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS, interval: 900 });
+  t.after(() => tracker.close());
+  const r = await new UdpTrackerClient().announce(tracker.url, PARAMS, FAST);
+  assert.deepEqual(r, { interval: 900, incomplete: 3, complete: 5, peers: PEERS });
+  assert.deepEqual(
+    tracker.received.map((q) => [q.action, q.event, q.port]),
+    [
+      [0, undefined, undefined],
+      [1, 2, 51413],
+    ],
+  );
+});
+
+test('the connection id is reused for a minute, then renewed', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS });
+  t.after(() => tracker.close());
+  let now = 0;
+  const client = new UdpTrackerClient({ now: () => now });
+  await client.announce(tracker.url, PARAMS, FAST);
+  now = 59_999;
+  await client.announce(tracker.url, { ...PARAMS, event: 'regular' }, FAST);
+  await client.scrape(tracker.url, [PARAMS.infoHash], FAST);
+  now = 60_000;
+  await client.announce(tracker.url, { ...PARAMS, event: 'regular' }, FAST);
+  assert.deepEqual(
+    tracker.received.map((q) => q.action),
+    [0, 1, 1, 2, 0, 1],
+  );
+});
+
+test('scrape: seeders, completed, leechers per info-hash, in order', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: [] });
+  t.after(() => tracker.close());
+  const r = await new UdpTrackerClient().scrape(tracker.url, [PARAMS.infoHash, PARAMS.peerId], FAST);
+  assert.deepEqual(r, [
+    { complete: 5, downloaded: 9, incomplete: 3 },
+    { complete: 5, downloaded: 10, incomplete: 3 },
+  ]);
+});
+
+test("the error action is TrackerError 'failure' with the tracker's message", async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS, failure: 'torrent not registered' });
+  t.after(() => tracker.close());
+  const e = await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'failure');
+  assert.equal(e.message, 'torrent not registered');
+});
+
+test('silence: resent after 20, 40, 80 ms (base · 2^n), then a timeout error', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS, fate: () => ({ kind: 'drop' }) });
+  t.after(() => tracker.close());
+  const started = performance.now();
+  const e = await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'timeout');
+  const took = performance.now() - started;
+  assert.equal(tracker.received.length, 4, 'maxRetries 3: four sends of the connect');
+  assert.ok(took >= 20 + 40 + 80 + 160 - 5, `waited the whole schedule (${took} ms)`);
+  assert.equal(e.limit, 300);
+});
+
+test('timeoutMs bounds the whole request whatever the schedule', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS, fate: () => ({ kind: 'drop' }) });
+  t.after(() => tracker.close());
+  const started = performance.now();
+  await rejectsWith(
+    new UdpTrackerClient().announce(tracker.url, PARAMS, { retryBaseMs: 10_000, timeoutMs: 100 }),
+    'timeout',
+  );
+  assert.ok(performance.now() - started < 1000);
+});
+
+test('an abort signal ends the request with aborted', async (t) => {
+  const tracker = await startFakeUdpTracker({ peers: PEERS, fate: () => ({ kind: 'drop' }) });
+  t.after(() => tracker.close());
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 30);
+  await rejectsWith(
+    new UdpTrackerClient().announce(tracker.url, PARAMS, { retryBaseMs: 10_000, signal: controller.signal }),
+    'aborted',
+  );
+});
+
+test('a closed port (ICMP unreachable) fails at once, without the retries', async () => {
+  const probe = createSocket('udp4');
+  await new Promise<void>((ok) => probe.bind(0, '127.0.0.1', ok));
+  const port = probe.address().port;
+  await new Promise<void>((ok) => probe.close(() => ok()));
+  const started = performance.now();
+  await rejectsWith(
+    new UdpTrackerClient().announce(`udp://127.0.0.1:${port}`, PARAMS, { retryBaseMs: 5000 }),
+    'network',
+  );
+  assert.ok(performance.now() - started < 2000);
+});
+
+test('answers with garbage only: a typed error after the retries, never a crash', async (t) => {
+  const tracker = await startFakeUdpTracker({
+    peers: PEERS,
+    fate: () => ({ kind: 'replace', datagram: (a) => a.subarray(0, 11) }),
+  });
+  t.after(() => tracker.close());
+  await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'badResponse');
+});
+
+test('over IPv6 (::1): a udp6 socket and 18-byte peers', async (t) => {
+  const tracker = await startFakeUdpTracker({
+    host: '::1',
+    peers: [
+      { host: '::1', port: 7000 },
+      { host: '2001:db8:0:0:0:0:0:5', port: 7001 },
+    ],
+  }).catch(() => undefined);
+  if (tracker === undefined) return t.skip('no ::1 on this machine');
+  t.after(() => tracker.close());
+  const r = await new UdpTrackerClient().announce(tracker.url, PARAMS, FAST);
+  assert.deepEqual(r.peers, [
+    { host: '::1', port: 7000 },
+    { host: '2001:db8::5', port: 7001 },
+  ]);
+});
+
+test('udpTrackerTarget: host and port from the URL; a URL without port is badUrl', () => {
+  assert.deepEqual(udpTrackerTarget('udp://tracker.example:6969/announce'), {
+    host: 'tracker.example',
+    port: 6969,
+  });
+  assert.deepEqual(udpTrackerTarget('udp://[::1]:80'), { host: '::1', port: 80 });
+  for (const bad of ['udp://tracker.example', 'http://x:1/announce', 'not a url'])
+    assert.throws(
+      () => udpTrackerTarget(bad),
+      (e: unknown) => e instanceof TrackerError && e.code === 'badUrl',
+    );
+});
