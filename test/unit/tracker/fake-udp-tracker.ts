@@ -41,16 +41,20 @@ export interface FakeUdpTrackerOptions {
 function peerBytes(peers: readonly TrackerPeer[], family: 4 | 6): Buffer {
   const size = family === 4 ? 6 : 18;
   const b = Buffer.alloc(peers.length * size);
-  peers.forEach((p, i) => {
-    if (family === 4) p.host.split('.').forEach((x, j) => b.writeUInt8(Number(x), i * size + j));
-    else {
-      // Only the forms the tests use: '::1' and fully written addresses.
-      const groups =
-        p.host === '::1' ? [0, 0, 0, 0, 0, 0, 0, 1] : p.host.split(':').map((g) => Number.parseInt(g, 16));
-      groups.forEach((g, j) => b.writeUInt16BE(g, i * size + 2 * j));
+  for (const [i, p] of peers.entries()) {
+    // Only the IPv6 forms the tests use: '::1' and fully written addresses.
+    const parts =
+      family === 4
+        ? p.host.split('.').map(Number)
+        : p.host === '::1'
+          ? [0, 0, 0, 0, 0, 0, 0, 1]
+          : p.host.split(':').map((g) => Number.parseInt(g, 16));
+    for (const [j, x] of parts.entries()) {
+      if (family === 4) b.writeUInt8(x, i * size + j);
+      else b.writeUInt16BE(x, i * size + 2 * j);
     }
     b.writeUInt16BE(p.port, i * size + size - 2);
-  });
+  }
   return b;
 }
 
