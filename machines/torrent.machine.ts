@@ -4,7 +4,7 @@
  * chokes or goes, sends endgame cancels, writes and verifies pieces through the `storage` actor, and
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
-import { type ActorRefFrom, assign, enqueueActions, fromCallback, setup } from 'xstate';
+import { type ActorRefFrom, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
 import { PiecePicker } from '../src/picker/piece-picker.js';
 import { mulberry32 } from '../src/picker/prng.js';
@@ -29,7 +29,9 @@ import {
   type TorrentEvent,
   type TorrentInput,
   type TorrentOutput,
+  TRACKER_GRACE_MS,
 } from './torrent.types.js';
+import { trackerMachine } from './tracker.machine.js';
 
 type PeerRef = ActorRefFrom<typeof peerMachine>;
 
@@ -69,6 +71,11 @@ export interface TorrentContext {
   /** The cap of outstanding requests per peer (peerLimits.maxPipeline). */
   readonly maxPipeline: number;
   readonly picker: PiecePicker;
+  /** Announce URLs in BEP 12 tiers; none means the `trackers` actor is never started. */
+  readonly trackerTiers: readonly (readonly string[])[];
+  /** Port we listen on, for announces. */
+  readonly port: number;
+  readonly seed: number;
   /** Live connections by key (= address). Changed only in named actions. */
   readonly peers: Map<PeerKey, PeerEntry>;
   /** Addresses waiting for a free slot, and everything known about each address. */
@@ -97,6 +104,12 @@ export const torrentMachine = setup({
   },
   actors: {
     peer: peerMachine,
+    /**
+     * The announce lifecycle for the torrent's trackers: takes cmd.start / cmd.complete / cmd.stop,
+     * reports tracker.peers / tracker.announced / tracker.failed, and finishes after its `stopped`
+     * announce. Its own `announce` actor is provided in src/tracker.
+     */
+    trackers: trackerMachine,
     /** Provided by the world (src/storage or test/sim); this placeholder fails at once. */
     storage: fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
       sendBack({ type: 'storage.error', message: 'no storage actor provided' });
@@ -104,11 +117,46 @@ export const torrentMachine = setup({
   },
   delays: {
     rotatePeers: ({ context }) => context.rotateMs,
+    /** How long we wait for trackers to hear `completed` / `stopped` before going on without them. */
+    trackerGrace: TRACKER_GRACE_MS,
   },
   guards: {
     isDownloadComplete: ({ context }) => context.picker.isComplete(),
+    hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
+    isCompletedAnnounce: ({ event }) => event.type === 'tracker.announced' && event.event === 'completed',
   },
   actions: {
+    startTrackers: enqueueActions(({ context, enqueue }) => {
+      if (context.trackerTiers.length > 0) enqueue.sendTo('trackers', { type: 'cmd.start' });
+    }),
+    completeTrackers: sendTo('trackers', { type: 'cmd.complete' }),
+    stopTrackers: sendTo('trackers', { type: 'cmd.stop' }),
+    reportTracker: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'tracker.announced')
+        enqueue.emit({
+          type: 'torrent.trackerAnnounced',
+          url: event.url,
+          peerCount: event.peerCount,
+          interval: event.interval,
+          ...(event.warning === undefined ? {} : { warning: event.warning }),
+        });
+      else if (event.type === 'tracker.failed')
+        enqueue.emit({
+          type: 'torrent.trackerFailed',
+          url: event.url,
+          message: event.message,
+          retryInMs: event.retryInMs,
+        });
+    }),
+    queueTrackerPeers: ({ context, event }) => {
+      if (event.type !== 'tracker.peers') return;
+      for (const p of event.peers) {
+        const address = p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`;
+        if (context.addresses.has(address)) continue;
+        context.addresses.set(address, { attempts: 0, strikes: 0, banned: false });
+        context.queue.push(address);
+      }
+    },
     queueAddress: ({ context, event }) => {
       if (event.type !== 'peer.add') return;
       const rec = context.addresses.get(event.address);
@@ -342,6 +390,9 @@ export const torrentMachine = setup({
       peerLimits: { blockLength: input.blockLength ?? DEFAULT_PEER_LIMITS.blockLength, ...input.peerLimits },
       maxPipeline: input.peerLimits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
       picker,
+      trackerTiers: input.trackers?.tiers ?? [],
+      port: input.trackers?.port ?? 0,
+      seed: input.seed,
       peers: new Map(),
       queue: [],
       addresses: new Map(),
@@ -352,29 +403,48 @@ export const torrentMachine = setup({
       storageError: undefined,
     };
   },
-  invoke: {
-    id: 'storage',
-    src: 'storage',
-    input: ({ context }) => ({
-      infoHash: context.infoHash,
-      pieceCount: context.pieceCount,
-      pieceLength: context.pieceLength,
-      totalLength: context.totalLength,
-    }),
-  },
+  invoke: [
+    {
+      id: 'storage',
+      src: 'storage',
+      input: ({ context }) => ({
+        infoHash: context.infoHash,
+        pieceCount: context.pieceCount,
+        pieceLength: context.pieceLength,
+        totalLength: context.totalLength,
+      }),
+    },
+    {
+      id: 'trackers',
+      src: 'trackers',
+      input: ({ context }) => ({
+        url: context.trackerTiers[0]?.[0] ?? '',
+        tiers: context.trackerTiers,
+        infoHash: context.infoHash,
+        peerId: context.peerId,
+        port: context.port,
+        seed: context.seed,
+      }),
+      onDone: { actions: raise({ type: 'trackers.done' }) },
+      onError: { actions: raise({ type: 'trackers.done' }) },
+    },
+  ],
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).
   output: ({ event }) => event.output as TorrentOutput,
   initial: 'checking',
   on: {
-    'cmd.stop': '.stopped',
+    'cmd.stop': '.stopping',
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
+    'tracker.announced': { actions: 'reportTracker' },
+    'tracker.failed': { actions: 'reportTracker' },
   },
   states: {
     checking: {
-      always: [{ guard: 'isDownloadComplete', target: 'complete' }, { target: 'downloading' }],
+      entry: 'startTrackers',
+      always: [{ guard: 'isDownloadComplete', target: 'finishing' }, { target: 'downloading' }],
     },
     downloading: {
-      always: { guard: 'isDownloadComplete', target: 'complete' },
+      always: { guard: 'isDownloadComplete', target: 'finishing' },
       after: { rotatePeers: { target: 'downloading', reenter: true, actions: 'dropUselessPeers' } },
       on: {
         'peer.add': { actions: ['queueAddress', 'connectQueued'] },
@@ -390,7 +460,32 @@ export const torrentMachine = setup({
         'peer.closed': { actions: ['onClosed', 'connectQueued'] },
         'piece.verified': { actions: 'onVerified' },
         'piece.hashFailed': { actions: 'onHashFailed' },
+        'tracker.peers': { actions: ['queueTrackerPeers', 'connectQueued'] },
       },
+    },
+    /** Every piece verified: trackers hear `completed` (bounded wait), then `stopped`. */
+    finishing: {
+      entry: 'completeTrackers',
+      always: { guard: 'hasNoTrackers', target: 'closing' },
+      after: { trackerGrace: 'closing' },
+      on: {
+        'tracker.announced': { guard: 'isCompletedAnnounce', target: 'closing', actions: 'reportTracker' },
+        'tracker.failed': { target: 'closing', actions: 'reportTracker' },
+        'cmd.stop': 'closing',
+      },
+    },
+    closing: {
+      entry: 'stopTrackers',
+      always: { guard: 'hasNoTrackers', target: 'complete' },
+      after: { trackerGrace: 'complete' },
+      on: { 'trackers.done': 'complete', 'cmd.stop': {} },
+    },
+    /** Stopped before the end: trackers hear `stopped` (bounded wait). */
+    stopping: {
+      entry: 'stopTrackers',
+      always: { guard: 'hasNoTrackers', target: 'stopped' },
+      after: { trackerGrace: 'stopped' },
+      on: { 'trackers.done': 'stopped', 'cmd.stop': {} },
     },
     complete: { type: 'final', output: { result: 'complete' } },
     stopped: { type: 'final', output: { result: 'stopped' } },

@@ -5,6 +5,7 @@
  */
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { CloseReason, PeerKey, PeerLimits, PeerReport, PeerTimeouts } from './peer.types.js';
+import type { TrackerReport } from './tracker.machine.js';
 
 export interface TorrentInput {
   readonly infoHash: Uint8Array;
@@ -28,7 +29,12 @@ export interface TorrentInput {
   readonly peerLimits?: Partial<PeerLimits>;
   /** In endgame a block is requested from at most this many peers (the picker's option). */
   readonly endgameMaxRequesters?: number;
+  /** The torrent's trackers (BEP 12 tiers) and the port we announce; absent: no announces. */
+  readonly trackers?: { readonly tiers: readonly (readonly string[])[]; readonly port: number };
 }
+
+/** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */
+export const TRACKER_GRACE_MS = 5_000;
 
 export const DEFAULT_MAX_RECONNECTS = 2;
 
@@ -64,7 +70,10 @@ export type TorrentCommand =
   | { type: 'peer.incoming'; address: string; handle: unknown }
   | { type: 'cmd.stop' };
 
-export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent;
+/** The `trackers` actor's reports, and `trackers.done` raised when it has finished. */
+export type TrackersEvent = TrackerReport | { type: 'trackers.done' };
+
+export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | TrackersEvent;
 
 /** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
 export type TorrentEmitted =
@@ -73,6 +82,14 @@ export type TorrentEmitted =
   | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }
   | { type: 'torrent.pieceFailed'; index: number; contributors: PeerKey[] }
+  | {
+      type: 'torrent.trackerAnnounced';
+      url: string;
+      peerCount: number;
+      interval: number;
+      warning?: string;
+    }
+  | { type: 'torrent.trackerFailed'; url: string; message: string; retryInMs: number }
   /** The world must close this accepted socket: banned address, duplicate, or no free slot. */
   | {
       type: 'torrent.incomingRejected';

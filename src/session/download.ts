@@ -19,8 +19,10 @@ import { formatPeerAddress, type PeerAddress } from '../net/address.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
+import { verifiedBytes } from '../picker/verified-bytes.js';
 import { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
+import { trackerActor } from '../tracker/tracker-actor.js';
 import type { DownloadEvent } from './download-event.js';
 import { ProgressMeter } from './progress-meter.js';
 import { TransferCounter } from './transfer-counter.js';
@@ -67,6 +69,18 @@ export interface DownloadJob {
   stop(reason?: string): Promise<DownloadResult>;
 }
 
+/**
+ * The torrent's trackers as BEP 12 tiers, keeping the URLs this client can announce to (HTTP and
+ * HTTPS; UDP arrives with the multitracker).
+ */
+export function announceTiers(torrent: Torrent): string[][] {
+  const tiers =
+    torrent.announceList.length > 0 ? torrent.announceList : torrent.announce ? [[torrent.announce]] : [];
+  return tiers
+    .map((tier) => tier.filter((url) => /^https?:\/\//i.test(url)))
+    .filter((tier) => tier.length > 0);
+}
+
 export function download(torrent: Torrent, options: DownloadOptions): DownloadJob {
   const events = new Subject<DownloadEvent>();
   let stopRequest: ((reason: string) => void) | undefined;
@@ -103,11 +117,25 @@ async function run(
   const out = options.out;
   const store = await PieceStore.open(torrent, out);
   let listener: Listener | undefined;
+  try {
+    if (options.listen !== false)
+      listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const counter = new TransferCounter();
+  const stats = () => ({
+    uploaded: counter.uploaded,
+    downloaded: counter.downloaded,
+    left: torrent.totalLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
+  });
+  const tiers = options.trackers === false ? [] : announceTiers(torrent);
   const actorLogic = torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({ actors: { connection: createTcpConnection(counter) } }),
       storage: storageActor(store),
+      trackers: trackerActor({ stats }),
     },
   });
   const actor = createActor(actorLogic, {
@@ -119,6 +147,7 @@ async function run(
       totalLength: torrent.totalLength,
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+      ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });
@@ -155,13 +184,18 @@ async function run(
   actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
   actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
   actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));
+  actor.on('torrent.trackerAnnounced', (e) =>
+    emit({ type: 'tracker.announce', url: e.url, ok: true, peers: e.peerCount, interval: e.interval }),
+  );
+  actor.on('torrent.trackerFailed', (e) =>
+    emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
+  );
   actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
   try {
-    if (options.listen !== false) {
-      listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
       listener.connections$.subscribe((socket) => {
         const address = formatPeerAddress({

@@ -4,8 +4,9 @@
  */
 import type { PeerContext } from '../../machines/peer.machine.js';
 import type { TorrentContext } from '../../machines/torrent.machine.js';
-import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
+import type { Torrent } from '../metainfo/torrent.js';
 import { describePeerId } from '../net/peer-id.js';
+import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { DownloadEvent, PeerSummary } from './download-event.js';
 import type { TransferCounter } from './transfer-counter.js';
 
@@ -43,8 +44,7 @@ export class ProgressMeter {
     const ctx = this.#context();
     const have = ctx.picker.have;
     const t = this.#torrent;
-    let verifiedBytes = have.count * t.pieceLength;
-    if (have.has(t.pieceCount - 1)) verifiedBytes += pieceLengthAt(t, t.pieceCount - 1) - t.pieceLength;
+    const verified = verifiedBytes(t, have);
     const now = elapsedMs;
     this.#samples.push({ t: now, down: this.#counter.downloaded, up: this.#counter.uploaded });
     if (this.#samples.length > RATE_WINDOW + 1) this.#samples.shift();
@@ -52,7 +52,7 @@ export class ProgressMeter {
     const span = (now - first.t) / 1000;
     const downloadRate = span > 0 ? (this.#counter.downloaded - first.down) / span : 0;
     const uploadRate = span > 0 ? (this.#counter.uploaded - first.up) / span : 0;
-    const left = t.totalLength - verifiedBytes;
+    const left = t.totalLength - verified;
     let peersConnected = 0;
     const peers: PeerSummary[] = [];
     for (const [key, entry] of ctx.peers) {
@@ -72,7 +72,7 @@ export class ProgressMeter {
       type: 'progress',
       verifiedPieces: have.count,
       pieceCount: t.pieceCount,
-      verifiedBytes,
+      verifiedBytes: verified,
       totalLength: t.totalLength,
       downloadRate,
       uploadRate,
