@@ -104,8 +104,12 @@ export const peerMachine = setup({
       event.type === 'wire.piece' &&
       !context.outstanding.has(blockKey(event.index, event.begin)) &&
       !context.cancelled.has(blockKey(event.index, event.begin)),
+    // A copy of a block we cancelled or lost to a choke, and have not asked for again (when we have,
+    // the copy is taken as the answer and the mark stays for the copy still to come).
     isCancelledBlock: ({ context, event }) =>
-      event.type === 'wire.piece' && context.cancelled.has(blockKey(event.index, event.begin)),
+      event.type === 'wire.piece' &&
+      !context.outstanding.has(blockKey(event.index, event.begin)) &&
+      context.cancelled.has(blockKey(event.index, event.begin)),
     isWrongBlockLength: ({ context, event }) =>
       event.type === 'wire.piece' &&
       context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
@@ -195,8 +199,8 @@ export const peerMachine = setup({
           returned.push(b);
           continue;
         }
+        // A cancelled mark survives the new request: the old copy may still be on the wire.
         context.outstanding.set(k, b);
-        context.cancelled.delete(k);
         enqueue.sendTo('connection', {
           type: 'send',
           message: { type: 'request', index: b.index, begin: b.begin, length: b.length },
