@@ -6,8 +6,9 @@
  * - connect first; the connection id is valid for one minute (BEP 15) and is cached per tracker
  *   address in the client, so a burst of announces/scrapes connects once.
  * - every request carries a random transaction id (the same for its resends, so a late answer
- *   still counts); an answer with another id, another
- *   action, or that does not decode is ignored (it is someone else's, late, or garbage).
+ *   still counts); an answer with another id or another action, or shorter than its 8-byte header,
+ *   is ignored (someone else's, or garbage); one with our id and action but a broken body is
+ *   TrackerError 'badResponse' at once (the tracker did answer).
  * - no answer after retryBaseMs · 2^n (BEP 15: 15 s · 2^n) → resend, n = 0 … maxRetries (8);
  *   n resets after each answer (connect, then announce).
  * - action 3 (error) → TrackerError 'failure' with the tracker's message.
@@ -20,6 +21,9 @@ import { isIP } from 'node:net';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { TrackerError } from './tracker-error.js';
 import {
+  ACTION_ANNOUNCE,
+  ACTION_CONNECT,
+  ACTION_SCRAPE,
   decodeUdpResponse,
   encodeAnnounce,
   encodeConnect,
@@ -235,6 +239,12 @@ function closeQuietly(socket: Socket): void {
   }
 }
 
+const ACTION_OF: Record<Expect, number> = {
+  connect: ACTION_CONNECT,
+  announce: ACTION_ANNOUNCE,
+  scrape: ACTION_SCRAPE,
+};
+
 function newTransactionId(): number {
   return randomBytes(4).readUInt32BE(0);
 }
@@ -265,8 +275,14 @@ class Exchange {
         try {
           r = decodeUdpResponse(msg, this.family);
         } catch (e) {
-          // Garbage: remembered for the final error, but it cannot end the wait (it may not be ours).
-          if (e instanceof TrackerError) this.#lastGarbage = e;
+          if (!(e instanceof TrackerError)) throw e;
+          // Our transaction id and the action we asked for, but a broken body: the tracker did
+          // answer, badly (opentracker answers a torrent it does not serve with a bare 8-byte
+          // announce header). Anything else may not be ours: remembered, but the wait goes on.
+          if (msg.length >= 8 && msg.readUInt32BE(4) === tx && msg.readUInt32BE(0) === ACTION_OF[expect]) {
+            done();
+            fail(new TrackerError('badResponse', e.message, { url, cause: e }));
+          } else this.#lastGarbage = e;
           return;
         }
         if (r.transactionId !== tx) return;

@@ -35,9 +35,10 @@ const RETRY_BASE_MS = 20;
 const MAX_LOSS_RUN = 3;
 const MAX_RETRIES = MAX_LOSS_RUN + 2;
 
-/** Corruptions a checksummed UDP datagram can still show: cut short, another id, unknown action, noise. */
+/** Corruptions that make an answer not ours: cut inside its header, another id, an unknown action.
+ * (Our id and action with a broken body is a broken tracker: a typed error at once, tested below.) */
 const corruption = fc.oneof(
-  fc.integer({ min: 0, max: 19 }).map((n) => (a: Uint8Array) => a.subarray(0, Math.min(n, a.length - 1))),
+  fc.integer({ min: 0, max: 7 }).map((n) => (a: Uint8Array) => a.subarray(0, Math.min(n, a.length - 1))),
   fc.integer({ min: 1, max: 0xffff }).map((x) => (a: Uint8Array) => {
     const b = Uint8Array.from(a);
     b[7] = (b[7]! ^ x) & 0xff;
