@@ -14,6 +14,8 @@ export const PIECE = { missing: '.', requested: 'r', have: 'h', verified: 'v', f
 export const RECENT_TRANSITIONS = 8;
 /** Closed peers kept in the view. */
 export const CLOSED_PEERS_SHOWN = 20;
+/** Statechart panels for machines other than the torrent and its peers. */
+export const OTHER_CHARTS_SHOWN = 6;
 const RATE_WINDOW_MS = 3000;
 
 export interface ActorView {
@@ -225,9 +227,17 @@ export class DashboardModel {
       rate: this.rate(),
       pieces: this.#pieces.join(''),
       peers: this.peers(),
-      trackers: [...this.actors.values()]
-        .filter((a) => a.machine === 'tracker')
-        .map((a) => ({ id: a.id, name: a.name, state: stateLabel(a.value), status: a.status })),
+      // Every other machine in the system (trackers, later DHT, metadata…): its own statechart panel.
+      others: [...this.actors.values()]
+        .filter((a) => a.machine !== undefined && a.machine !== 'torrent' && a.machine !== 'peer')
+        .slice(0, OTHER_CHARTS_SHOWN)
+        .map((a) => ({
+          id: a.id,
+          machine: a.machine,
+          name: a.name,
+          state: stateLabel(a.value),
+          status: a.status,
+        })),
       charts,
     };
   }

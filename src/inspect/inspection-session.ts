@@ -8,6 +8,7 @@ import type { InspectionEvent } from 'xstate';
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
 import { trackerMachine } from '../../machines/tracker.machine.js';
+import { trackerTiersMachine } from '../../machines/tracker-tiers.machine.js';
 import { DashboardModel } from './dashboard-model.js';
 import { createRecorder, type Recorder } from './recorder.js';
 import { type StatelyInspection, startStatelyInspection } from './stately-inspector.js';
@@ -15,7 +16,7 @@ import type { TraceRecord } from './trace-record.js';
 import { type DashboardServer, startDashboard } from './ui-server.js';
 
 /** The machines the dashboard can draw. */
-export const DASHBOARD_MACHINES = [torrentMachine, peerMachine, trackerMachine] as const;
+export const DASHBOARD_MACHINES = [torrentMachine, peerMachine, trackerMachine, trackerTiersMachine] as const;
 
 export interface InspectionOptions {
   readonly stately?: boolean;
@@ -84,12 +85,20 @@ export async function startInspection(o: InspectionOptions): Promise<InspectionS
   }
   const s = stately;
   const rec = recorder;
+  let failed = false;
   const inspect =
     rec === undefined && s === undefined
       ? undefined
       : (ev: InspectionEvent) => {
-          rec?.inspect(ev);
-          s?.inspect(ev);
+          // Watching must never break the download: a failure here is reported once and ignored.
+          try {
+            rec?.inspect(ev);
+            s?.inspect(ev);
+          } catch (err) {
+            if (!failed)
+              process.stderr.write(`inspection: ${(err as Error).message} (further errors ignored)\n`);
+            failed = true;
+          }
         };
   let finished = false;
   const finish = async () => {

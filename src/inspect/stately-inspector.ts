@@ -29,11 +29,15 @@ type Snap = { status: string; value?: unknown; context?: unknown };
 export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promise<StatelyInspection> {
   const relay = await startRelay(port);
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${relay.port}` });
-  const snap = (s: Snap) => ({ status: s.status, value: s.value, context: summarise(s.context) }) as never;
+  // At registration the actor has no snapshot yet.
+  const snap = (s: Snap | undefined) =>
+    (s === undefined
+      ? { status: 'active' }
+      : { status: s.status, value: s.value, context: summarise(s.context) }) as never;
   const inspect = (ev: InspectionEvent) => {
     switch (ev.type) {
       case '@xstate.actor':
-        inspector.actor(ev.actorRef as never, snap(ev.actorRef.getSnapshot() as Snap));
+        inspector.actor(ev.actorRef as never, snap(ev.actorRef.getSnapshot() as Snap | undefined));
         return;
       case '@xstate.event':
         inspector.event(ev.actorRef as never, summariseEvent(ev.event), {

@@ -40,8 +40,8 @@ ${replay ? '<div><button data-c="play">▶ play</button><button data-c="pause">�
 <section class="wide"><h2>Pieces</h2><canvas id="pieces" width="800" height="24"></canvas>
 <div class="legend" id="legend"></div></section>
 <section class="wide"><h2>Peers</h2><table><thead><tr><th>address</th><th>client</th><th>peer machine state</th><th>we → them</th><th>them → us</th><th>rate</th><th>outstanding</th><th>closed because</th></tr></thead><tbody id="peers"></tbody></table></section>
-<section class="chart"><h2>Torrent machine</h2><div id="chart-torrent"></div><div class="recent" id="recent-torrent"></div></section>
-<section class="chart"><h2>Tracker machine</h2><div id="chart-tracker"></div><div class="recent" id="recent-tracker"></div></section>
+<section class="chart wide"><h2>Torrent machine</h2><div id="chart-torrent"></div><div class="recent" id="recent-torrent"></div></section>
+<div id="others" style="display:contents"></div>
 <section class="chart wide"><h2>Peer machine <span id="selected-peer"></span></h2><div id="chart-peer"></div><div class="recent" id="recent-peer"></div></section>
 </main>
 <script>
@@ -53,13 +53,13 @@ function fmtRate(b){const u=['B/s','KiB/s','MiB/s','GiB/s'];let i=0;while(b>=102
 function esc(s){return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]))}
 function flag(on,label){return '<span class="flag'+(on?' on':'')+'">'+label+'</span>'}
 function chart(el,machine,info){
-  const box=$('chart-'+el);
+  const box=$('chart-'+el);if(!box)return;
   if(!machines[machine]){box.textContent='(no '+machine+' definition)';return}
   if(box.dataset.machine!==machine){box.innerHTML=machines[machine].svg;box.dataset.machine=machine}
   const active=new Set(info?info.active:[]);
   for(const g of box.querySelectorAll('g.state'))g.classList.toggle('active',active.has(g.dataset.state));
   const recent=info?info.recent:[];
-  $('recent-'+el).innerHTML=info?('<b>'+esc(info.name)+'</b> '+esc(info.status)+'<br>'+recent.slice().reverse().map(r=>(r.t/1000).toFixed(3)+'s  '+esc(r.event)+' → '+esc(r.to)).join('<br>')):'(no '+machine+' actor in this system yet)';
+  $('recent-'+el).innerHTML=info?('<b>'+esc(/^x:[0-9]+$/.test(info.name)?machine:info.name)+'</b> '+esc(info.status)+'<br>'+recent.slice().reverse().map(r=>(r.t/1000).toFixed(3)+'s  '+esc(r.event)+' → '+esc(r.to)).join('<br>')):'(no '+machine+' actor in this system yet)';
 }
 function render(v){
   last=v;
@@ -77,7 +77,8 @@ function render(v){
   if(selected===null||!v.charts[selected]){const first=live[0]||v.peers[0];selected=first?first.id:null}
   $('peers').innerHTML=v.peers.map(x=>'<tr class="peer'+(x.closed?' closed':'')+(x.id===selected?' selected':'')+'" data-id="'+x.id+'"><td>'+esc(x.address)+'</td><td>'+esc(x.client)+'</td><td class="state">'+esc(x.state)+'</td><td>'+flag(x.amInterested,'interested')+flag(x.amChoking,'choking')+'</td><td>'+flag(x.peerInterested,'interested')+flag(x.peerChoking,'choking')+'</td><td>'+fmtRate(x.rate)+'</td><td>'+x.outstanding+'</td><td>'+esc(x.closed||'')+'</td></tr>').join('');
   const tor=v.torrent?v.charts[v.torrent.id]:null;chart('torrent','torrent',tor);
-  const tr=v.trackers[0]?v.charts[v.trackers[0].id]:null;chart('tracker','tracker',tr);
+  const others=$('others');
+  for(const o of v.others){const key='o'+o.id.replace(/[^A-Za-z0-9]/g,'_');if(!$('chart-'+key)){const sec=document.createElement('section');sec.className='chart';sec.innerHTML='<h2>'+esc(o.machine)+' machine</h2><div id="chart-'+key+'"></div><div class="recent" id="recent-'+key+'"></div>';others.appendChild(sec)}chart(key,o.machine,v.charts[o.id])}
   const pr=selected?v.charts[selected]:null;chart('peer','peer',pr);
   $('selected-peer').textContent=pr?pr.name:'';
 }
