@@ -30,7 +30,7 @@ export function createRecorder(
 ): Recorder {
   const t0 = now();
   const t = () => Math.round((now() - t0) * 10) / 10;
-  const last = new Map<string, { value: string; status: string; contextAt: number }>();
+  const last = new Map<string, { value: string; valueRef: unknown; status: string; contextAt: number }>();
   sink({ k: 'start', t: 0, version: TRACE_VERSION, at: new Date().toISOString() });
   const inspect = (ev: InspectionEvent) => {
     const ref = ev.actorRef as unknown as RefLike;
@@ -61,15 +61,22 @@ export function createRecorder(
       case '@xstate.snapshot': {
         const snap = ev.snapshot as { value?: unknown; status: string; context?: unknown; output?: unknown };
         if (!('value' in snap)) return; // not a machine (callback / promise actors)
-        const value = summarise(snap.value);
-        const key = JSON.stringify(value);
         const time = t();
         const prev = last.get(ref.sessionId);
+        // XState keeps the value object when the state did not change: most events cost no stringify.
+        const sameRef = prev !== undefined && prev.valueRef === snap.value && prev.status === snap.status;
+        if (sameRef && time - prev.contextAt < CONTEXT_INTERVAL_MS) return;
+        const value = summarise(snap.value);
+        const key = sameRef ? prev.value : JSON.stringify(value);
         const changed = prev === undefined || prev.value !== key || prev.status !== snap.status;
         const contextDue = changed || time - prev.contextAt >= CONTEXT_INTERVAL_MS;
-        if (!changed && !contextDue) return;
+        if (!changed && !contextDue) {
+          prev.valueRef = snap.value;
+          return;
+        }
         last.set(ref.sessionId, {
           value: key,
+          valueRef: snap.value,
           status: snap.status,
           contextAt: contextDue ? time : (prev?.contextAt ?? time),
         });
