@@ -7,6 +7,7 @@
  */
 import { assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
+import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
 import {
   type BlockRef,
   blockKey,
@@ -21,6 +22,7 @@ import {
   type PeerLimits,
   type PeerReport,
   type PeerTimeouts,
+  type RequestProblem,
 } from './peer.types.js';
 
 export interface PeerContext {
@@ -28,6 +30,8 @@ export interface PeerContext {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
   readonly address: string;
   readonly direction: 'outgoing' | 'incoming';
   readonly handle: unknown;
@@ -56,6 +60,51 @@ export interface PeerContext {
   silentMs: number;
   sinceBlockMs: number;
   closeReason: CloseReason | undefined;
+  // --- serving (the `upload` region) ---
+  /** We choke the peer (BEP 3 am_choking); the upload region's state, kept here for the inspector. */
+  amChoking: boolean;
+  /** Valid requests from the peer not yet handed to storage, in arrival order; by reference. */
+  readonly requestQueue: Map<string, BlockRef>;
+  /** Requests handed to the torrent machine (peer.request), awaiting cmd.piece; at most readWindow. */
+  readonly reading: Map<string, BlockRef>;
+  /** The connection said its unsent bytes passed the high-water mark: hand nothing more to storage. */
+  congested: boolean;
+  /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
+  bytesSentThisTick: number;
+  uploadRate: number;
+  downloadRate: number;
+  /** Interested and no block for this long (snub clock), and what we last reported. */
+  sinceReceivedMs: number;
+  lastRateReport: string;
+}
+
+/** Hand queued requests to storage: never more than readWindow at once, none while congested or choking. */
+function nextReads(c: PeerContext): PeerReport[] {
+  const out: PeerReport[] = [];
+  if (c.amChoking || c.congested) return out;
+  for (const [k, ref] of c.requestQueue) {
+    if (c.reading.size >= c.limits.readWindow) break;
+    c.requestQueue.delete(k);
+    c.reading.set(k, ref);
+    out.push({ type: 'peer.request', key: c.key, index: ref.index, begin: ref.begin, length: ref.length });
+  }
+  return out;
+}
+
+/** A `request` we must refuse, or undefined when it is one we can serve. */
+export function requestProblem(
+  c: Pick<PeerContext, 'pieceCount' | 'pieceLength' | 'totalLength' | 'ourBitfield'>,
+  index: number,
+  begin: number,
+  length: number,
+): RequestProblem | undefined {
+  if (!Number.isInteger(index) || index < 0 || index >= c.pieceCount) return 'indexOutOfRange';
+  if (length === 0) return 'empty';
+  if (length > MAX_BLOCK_LENGTH) return 'tooLong';
+  const size = index === c.pieceCount - 1 ? c.totalLength - index * c.pieceLength : c.pieceLength;
+  if (begin + length > size) return 'pastPieceEnd';
+  if (!c.ourBitfield.has(index)) return 'notHave';
+  return undefined;
 }
 
 /** target = clamp(ceil(rate × requestQueueSeconds / blockLength), minPipeline, maxPipeline). */
@@ -114,6 +163,15 @@ export const peerMachine = setup({
       event.type === 'wire.piece' &&
       context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
     isPeerChoking: ({ context }) => context.peerChoking,
+    isBadRequest: ({ context, event }) =>
+      event.type === 'wire.request' &&
+      requestProblem(context, event.index, event.begin, event.length) !== undefined,
+    isRequestFlood: ({ context, event }) =>
+      event.type === 'wire.request' &&
+      !context.amChoking &&
+      !context.requestQueue.has(blockKey(event.index, event.begin)) &&
+      !context.reading.has(blockKey(event.index, event.begin)) &&
+      context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests,
     isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
     isSnubbing: ({ context }) =>
       context.outstanding.size > 0 &&
@@ -288,9 +346,78 @@ export const peerMachine = setup({
       if (n > 0)
         enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
     }),
+    queueRequest: enqueueActions(({ context, event, enqueue }) => {
+      // BEP 3: a request while we choke is discarded (it may have crossed our choke on the wire).
+      // Without BEP 6 (we do not set the fast bit) there is no reject to send.
+      if (event.type !== 'wire.request' || context.amChoking) return;
+      const k = blockKey(event.index, event.begin);
+      if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
+      context.requestQueue.set(k, { index: event.index, begin: event.begin, length: event.length });
+      for (const r of nextReads(context)) enqueue.sendParent(r);
+    }),
+    cancelRequest: ({ context, event }) => {
+      // BEP 3 cancel: drop it from the queue; one already being read is dropped when it comes back.
+      if (event.type !== 'wire.cancel') return;
+      const k = blockKey(event.index, event.begin);
+      context.requestQueue.delete(k);
+      context.reading.delete(k);
+    },
+    serveRequests: enqueueActions(({ context, enqueue }) => {
+      for (const r of nextReads(context)) enqueue.sendParent(r);
+    }),
+    sendPiece: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'cmd.piece') return;
+      const k = blockKey(event.index, event.begin);
+      // Cancelled or choked since it was asked for: not sent (BEP 3).
+      if (!context.reading.delete(k) || context.amChoking) return;
+      enqueue.sendTo('connection', {
+        type: 'send',
+        message: { type: 'piece', index: event.index, begin: event.begin, block: event.block },
+      });
+      enqueue.assign({ bytesSentThisTick: context.bytesSentThisTick + event.block.length });
+      for (const r of nextReads(context)) enqueue.sendParent(r);
+    }),
+    setAmChoking: enqueueActions(({ context, enqueue }, params: { choking: boolean }) => {
+      // A choke discards every request the peer queued with us (BEP 3).
+      if (params.choking) {
+        context.requestQueue.clear();
+        context.reading.clear();
+      }
+      enqueue.assign({ amChoking: params.choking });
+    }),
+    setCongested: assign((_, params: { congested: boolean }) => ({ congested: params.congested })),
+    reportRates: enqueueActions(({ context, enqueue }) => {
+      // Rates for the choker, smoothed every tick (EWMA α = ½), rounded so they settle at 0.
+      const perSec = 1000 / context.timeouts.tick;
+      const downloadRate = Math.floor((context.downloadRate + context.bytesThisTick * perSec) / 2);
+      const uploadRate = Math.floor((context.uploadRate + context.bytesSentThisTick * perSec) / 2);
+      const sinceReceivedMs =
+        context.amInterested && context.bytesThisTick === 0
+          ? context.sinceReceivedMs + context.timeouts.tick
+          : 0;
+      const snubbed = sinceReceivedMs >= context.timeouts.snub;
+      const report = `${downloadRate}/${uploadRate}/${snubbed}`;
+      enqueue.assign({
+        downloadRate,
+        uploadRate,
+        sinceReceivedMs,
+        bytesSentThisTick: 0,
+        lastRateReport: report,
+      });
+      if (report !== context.lastRateReport)
+        enqueue.sendParent({
+          type: 'peer.rate',
+          key: context.key,
+          downloadRate,
+          uploadRate,
+          snubbed,
+        } satisfies PeerReport);
+    }),
     reportClosed: enqueueActions(({ context, enqueue }) => {
       const returned = [...context.outstanding.values()];
       context.outstanding.clear();
+      context.requestQueue.clear();
+      context.reading.clear();
       enqueue.sendTo('connection', { type: 'close' });
       const reason: CloseReason = context.closeReason ?? { reason: 'socketClosed' };
       enqueue.sendParent({ type: 'peer.closed', key: context.key, reason, returned } satisfies PeerReport);
@@ -303,6 +430,8 @@ export const peerMachine = setup({
     infoHash: input.infoHash,
     peerId: input.peerId,
     pieceCount: input.pieceCount,
+    pieceLength: input.pieceLength,
+    totalLength: input.totalLength,
     address: input.address,
     direction: input.direction,
     handle: input.handle,
@@ -327,6 +456,15 @@ export const peerMachine = setup({
     silentMs: 0,
     sinceBlockMs: 0,
     closeReason: undefined,
+    amChoking: true,
+    requestQueue: new Map(),
+    reading: new Map(),
+    congested: false,
+    bytesSentThisTick: 0,
+    uploadRate: 0,
+    downloadRate: 0,
+    sinceReceivedMs: 0,
+    lastRateReport: '0/0/false',
   }),
   invoke: {
     id: 'connection',
@@ -385,6 +523,11 @@ export const peerMachine = setup({
         'cmd.request': { actions: 'sendRequests' },
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
+        'cmd.piece': { actions: 'sendPiece' },
+        'socket.congested': { actions: { type: 'setCongested', params: { congested: true } } },
+        'socket.drained': {
+          actions: [{ type: 'setCongested', params: { congested: false } }, 'serveRequests'],
+        },
       },
       states: {
         download: {
@@ -444,7 +587,9 @@ export const peerMachine = setup({
           },
         },
         upload: {
-          // Serving is the seeding issue's: we keep choking unless told, and record the peer's interest.
+          // Serving: the choker (through the torrent machine) unchokes; requests are validated in
+          // `inbox`, queued here (bounded by maxPeerRequests), read through the torrent machine
+          // (peer.request → cmd.piece, at most readWindow at once) and paused while congested.
           initial: 'choking',
           on: {
             'wire.interested': { actions: { type: 'setPeerInterested', params: { interested: true } } },
@@ -454,16 +599,22 @@ export const peerMachine = setup({
             choking: {
               on: {
                 'cmd.unchoke': {
-                  target: 'unchoking',
-                  actions: { type: 'send', params: { type: 'send', message: { type: 'unchoke' } } },
+                  target: 'unchoked',
+                  actions: [
+                    { type: 'setAmChoking', params: { choking: false } },
+                    { type: 'send', params: { type: 'send', message: { type: 'unchoke' } } },
+                  ],
                 },
               },
             },
-            unchoking: {
+            unchoked: {
               on: {
                 'cmd.choke': {
                   target: 'choking',
-                  actions: { type: 'send', params: { type: 'send', message: { type: 'choke' } } },
+                  actions: [
+                    { type: 'setAmChoking', params: { choking: true } },
+                    { type: 'send', params: { type: 'send', message: { type: 'choke' } } },
+                  ],
                 },
               },
             },
@@ -524,6 +675,12 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'acceptBlock'] },
             ],
             'wire.reject': { actions: ['noteMessage', 'handleReject'] },
+            'wire.request': [
+              { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
+              { guard: 'isRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'queueRequest'] },
+            ],
+            'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
             'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
             'wire.*': { actions: 'noteMessage' },
           },
@@ -533,7 +690,7 @@ export const peerMachine = setup({
                 tick: [
                   { guard: 'isSilentTooLong', target: '#peer.closed', actions: 'closeFromEvent' },
                   { guard: 'isSnubbing', target: '#peer.closed', actions: 'closeFromEvent' },
-                  { target: 'watching', reenter: true, actions: 'measureRate' },
+                  { target: 'watching', reenter: true, actions: ['reportRates', 'measureRate'] },
                 ],
               },
             },
@@ -565,6 +722,16 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
       return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
     case 'wire.have':
       return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
+    case 'wire.request': {
+      const why = requestProblem(c, ev.index, ev.begin, ev.length);
+      if (why === undefined)
+        return {
+          reason: 'requestFlood',
+          queued: c.requestQueue.size + c.reading.size + 1,
+          limit: c.limits.maxPeerRequests,
+        };
+      return { reason: 'badRequest', index: ev.index, begin: ev.begin, length: ev.length, why };
+    }
     case 'wire.piece': {
       const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
       if (ref === undefined)

@@ -23,6 +23,11 @@ export interface PeerTimeouts {
   readonly request: number;
   /** Rate-measurement period; idle and request timeouts are checked on this tick. */
   readonly tick: number;
+  /**
+   * We are interested and the peer sent no block for this long: it is snubbing us, and the choker
+   * takes its regular unchoke slot away (anti-snubbing, as libtorrent and Azureus do).
+   */
+  readonly snub: number;
 }
 
 export const DEFAULT_PEER_TIMEOUTS: PeerTimeouts = {
@@ -32,6 +37,7 @@ export const DEFAULT_PEER_TIMEOUTS: PeerTimeouts = {
   idle: 240_000,
   request: 60_000,
   tick: 1_000,
+  snub: 60_000,
 };
 
 /** Pipelining limits, in blocks (see docs/machines.md, "Pipelining"). */
@@ -45,6 +51,17 @@ export interface PeerLimits {
   readonly requestQueueSeconds: number;
   /** Block length used by the formula (the picker's). */
   readonly blockLength: number;
+  /**
+   * Requests a peer may have queued with us (asked, not yet answered). libtorrent's default
+   * `max_allowed_in_request_queue` is 500 and it announces `reqq` 250 by default; Transmission drops
+   * past 512. One past this is a flood: the connection is closed (`requestFlood`).
+   */
+  readonly maxPeerRequests: number;
+  /**
+   * Requests of one peer handed to storage at once (read, not yet sent). Bounds the bytes held per
+   * peer to readWindow × 16 KiB whatever the socket does; the rest wait in the peer's queue.
+   */
+  readonly readWindow: number;
 }
 
 export const DEFAULT_PEER_LIMITS: PeerLimits = {
@@ -53,6 +70,8 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   maxPipeline: 512,
   requestQueueSeconds: 3,
   blockLength: 16384,
+  maxPeerRequests: 250,
+  readWindow: 16,
 };
 
 export interface PeerInput {
@@ -87,6 +106,10 @@ export type ConnectionCommand = { type: 'send'; message: WireItem } | { type: 'c
 export type ConnectionEvent =
   | { type: 'socket.connected' }
   | { type: 'socket.closed'; error?: string }
+  /** The socket's unsent bytes passed the high-water mark (or the upload rate limit is spent). */
+  | { type: 'socket.congested' }
+  /** The socket drained below the mark: pieces may be sent again. */
+  | { type: 'socket.drained' }
   | { type: 'wire.handshake'; infoHash: Uint8Array; peerId: Uint8Array; reserved: Uint8Array }
   | { type: 'wire.keepAlive' }
   | { type: 'wire.choke' }
@@ -112,6 +135,8 @@ export type ConnectionEvent =
 export type PeerCommand =
   | { type: 'cmd.request'; blocks: readonly BlockRef[] }
   | { type: 'cmd.cancel'; blocks: readonly BlockRef[] }
+  /** A block the peer asked for (peer.request), read from storage: sent unless cancelled or choked since. */
+  | { type: 'cmd.piece'; index: number; begin: number; block: Uint8Array }
   | { type: 'cmd.have'; index: number }
   | { type: 'cmd.interested' }
   | { type: 'cmd.notInterested' }
@@ -137,6 +162,13 @@ export type PeerReport =
   /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing). */
   | { type: 'peer.returned'; key: PeerKey; returned: BlockRef[] }
   | { type: 'peer.interest'; key: PeerKey; interested: boolean }
+  /** The peer asked for a block we have (validated): read it and answer with cmd.piece. */
+  | { type: 'peer.request'; key: PeerKey; index: number; begin: number; length: number }
+  /**
+   * Once a tick when something changed: smoothed payload rates in bytes/s from the peer (download)
+   * and to it (upload), and whether it is snubbing us (we are interested, nothing for timeouts.snub).
+   */
+  | { type: 'peer.rate'; key: PeerKey; downloadRate: number; uploadRate: number; snubbed: boolean }
   | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };
 
 /** Why a connection ended: the peer machine's output. The torrent machine switches on `reason`. */
@@ -150,6 +182,10 @@ export type CloseReason =
   | { reason: 'haveOutOfRange'; index: number; pieceCount: number }
   | { reason: 'unrequestedBlock'; index: number; begin: number; length: number }
   | { reason: 'wrongBlockLength'; index: number; begin: number; expected: number; received: number }
+  /** A request we cannot have been asked: see RequestProblem. */
+  | { reason: 'badRequest'; index: number; begin: number; length: number; why: RequestProblem }
+  /** More than limits.maxPeerRequests requests queued with us at once. */
+  | { reason: 'requestFlood'; queued: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
   | { reason: 'keepAliveTimeout'; silentMs: number }
   | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
@@ -161,6 +197,13 @@ export type CloseReason =
   | { reason: 'stopped' };
 
 export type CloseReasonName = CloseReason['reason'];
+
+/**
+ * Why a `request` is refused (the connection is closed): a piece that does not exist, one we never
+ * announced, a block running past its piece, or longer than MAX_BLOCK_LENGTH (16 KiB: what
+ * libtorrent, aria2 and Transmission request; libtorrent itself refuses larger ones), or empty.
+ */
+export type RequestProblem = 'indexOutOfRange' | 'notHave' | 'pastPieceEnd' | 'tooLong' | 'empty';
 
 /** Reasons after which the address is never dialled again. */
 export function isPermanent(r: CloseReason): boolean {

@@ -4,10 +4,11 @@
  * chokes or goes, sends endgame cancels, writes and verifies pieces through the `storage` actor, and
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
-import { type ActorRefFrom, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import { type ActorRefFrom, and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
 import { PiecePicker } from '../src/picker/piece-picker.js';
 import { mulberry32 } from '../src/picker/prng.js';
+import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import {
   type BlockRef,
@@ -92,6 +93,10 @@ export interface TorrentContext {
   readonly rotateMs: number;
   serial: number;
   storageError: string | undefined;
+  /** Keep serving once complete (state `seeding`). */
+  readonly seedWhenComplete: boolean;
+  readonly unchokeSlots: number | undefined;
+  readonly rechokeMs: number | undefined;
 }
 
 export const torrentMachine = setup({
@@ -110,6 +115,8 @@ export const torrentMachine = setup({
      * announce. Its own `announce` actor is provided in src/tracker.
      */
     trackers: trackerMachine,
+    /** Who we unchoke: regular slots by rate every 10 s, the optimistic one every 30 s, anti-snubbing. */
+    choker: chokerMachine,
     /** Provided by the world (src/storage or test/sim); this placeholder fails at once. */
     storage: fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
       sendBack({ type: 'storage.error', message: 'no storage actor provided' });
@@ -122,6 +129,7 @@ export const torrentMachine = setup({
   },
   guards: {
     isDownloadComplete: ({ context }) => context.picker.isComplete(),
+    isSeedWhenComplete: ({ context }) => context.seedWhenComplete,
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
     isCompletedAnnounce: ({ event }) => event.type === 'tracker.announced' && event.event === 'completed',
   },
@@ -362,6 +370,62 @@ export const torrentMachine = setup({
         enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
       }
     }),
+    onRequest: enqueueActions(({ context, event, enqueue }) => {
+      // A validated request (the peer machine checked range, length and that we have the piece).
+      if (event.type !== 'peer.request' || !context.peers.has(event.key)) return;
+      const { key, index, begin, length } = event;
+      enqueue.sendTo('storage', { type: 'storage.read', key, index, begin, length } satisfies StorageCommand);
+    }),
+    onStorageBlock: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'storage.block') return;
+      const e = context.peers.get(event.key);
+      if (e === undefined) return; // gone meanwhile
+      const { index, begin, block } = event;
+      enqueue.sendTo(e.ref, { type: 'cmd.piece', index, begin, block } satisfies PeerCommand);
+    }),
+    tellChokerJoined: sendTo('choker', ({ event }) => ({
+      type: 'choker.peerJoined' as const,
+      key: event.type === 'peer.handshaken' ? event.key : '',
+    })),
+    tellChokerLeft: sendTo('choker', ({ event }) => ({
+      type: 'choker.peerLeft' as const,
+      key: event.type === 'peer.closed' ? event.key : '',
+    })),
+    tellChokerInterest: sendTo('choker', ({ event }) => ({
+      type: 'choker.peerUpdate' as const,
+      key: event.type === 'peer.interest' ? event.key : '',
+      interested: event.type === 'peer.interest' && event.interested,
+    })),
+    tellChokerRates: sendTo('choker', ({ event }) =>
+      event.type === 'peer.rate'
+        ? {
+            type: 'choker.peerUpdate' as const,
+            key: event.key,
+            downloadRate: event.downloadRate,
+            uploadRate: event.uploadRate,
+            snubbed: event.snubbed,
+          }
+        : { type: 'choker.peerUpdate' as const, key: '' },
+    ),
+    tellChokerSeeding: sendTo('choker', { type: 'choker.seeding', seeding: true }),
+    emitSeeding: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'torrent.seeding' })),
+    applyChokerDecision: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'choker.decision') return;
+      for (const key of event.choke) {
+        const e = context.peers.get(key);
+        if (e !== undefined) enqueue.sendTo(e.ref, { type: 'cmd.choke' } satisfies PeerCommand);
+      }
+      for (const key of event.unchoke) {
+        const e = context.peers.get(key);
+        if (e !== undefined) enqueue.sendTo(e.ref, { type: 'cmd.unchoke' } satisfies PeerCommand);
+      }
+    }),
+    dropSeeds: enqueueActions(({ context, enqueue }) => {
+      // Two seeds have nothing to trade: close connections to peers that have every piece.
+      for (const e of context.peers.values())
+        if (e.handshaken && e.bitfield.count === context.pieceCount)
+          enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
+    }),
     recordStorageError: assign(({ event }) => ({
       storageError: event.type === 'storage.error' ? event.message : 'storage error',
     })),
@@ -401,6 +465,9 @@ export const torrentMachine = setup({
       rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
       serial: 0,
       storageError: undefined,
+      seedWhenComplete: input.seedWhenComplete ?? false,
+      unchokeSlots: input.unchokeSlots,
+      rechokeMs: input.rechokeMs,
     };
   },
   invoke: [
@@ -428,6 +495,16 @@ export const torrentMachine = setup({
       onDone: { actions: raise({ type: 'trackers.done' }) },
       onError: { actions: raise({ type: 'trackers.done' }) },
     },
+    {
+      id: 'choker',
+      src: 'choker',
+      input: ({ context }) => ({
+        seed: context.seed,
+        slots: context.unchokeSlots,
+        rechokeMs: context.rechokeMs,
+        seeding: context.picker.isComplete(),
+      }),
+    },
   ],
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).
   output: ({ event }) => event.output as TorrentOutput,
@@ -441,15 +518,19 @@ export const torrentMachine = setup({
   states: {
     checking: {
       entry: 'startTrackers',
-      always: [{ guard: 'isDownloadComplete', target: 'finishing' }, { target: 'downloading' }],
+      always: [
+        { guard: and(['isDownloadComplete', 'isSeedWhenComplete']), target: 'active.seeding' },
+        { guard: 'isDownloadComplete', target: 'finishing' },
+        { target: 'active' },
+      ],
     },
-    downloading: {
-      always: { guard: 'isDownloadComplete', target: 'finishing' },
-      after: { rotatePeers: { target: 'downloading', reenter: true, actions: 'dropUselessPeers' } },
+    /** Connected to the swarm: downloading, then (if asked) seeding. Peers are served in both. */
+    active: {
+      initial: 'downloading',
       on: {
         'peer.add': { actions: ['queueAddress', 'connectQueued'] },
         'peer.incoming': { actions: 'adoptIncoming' },
-        'peer.handshaken': { actions: 'onHandshaken' },
+        'peer.handshaken': { actions: ['onHandshaken', 'tellChokerJoined'] },
         'peer.bitfield': { actions: 'onBitfield' },
         'peer.have': { actions: 'onHave' },
         'peer.unchoked': { actions: 'onUnchoked' },
@@ -457,10 +538,36 @@ export const torrentMachine = setup({
         'peer.block': { actions: 'onBlock' },
         'peer.choked': { actions: 'onReturned' },
         'peer.returned': { actions: 'onReturned' },
-        'peer.closed': { actions: ['onClosed', 'connectQueued'] },
+        'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
+        'peer.interest': { actions: 'tellChokerInterest' },
+        'peer.rate': { actions: 'tellChokerRates' },
+        'peer.request': { actions: 'onRequest' },
+        'storage.block': { actions: 'onStorageBlock' },
+        'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
         'piece.hashFailed': { actions: 'onHashFailed' },
         'tracker.peers': { actions: ['queueTrackerPeers', 'connectQueued'] },
+      },
+      states: {
+        downloading: {
+          always: [
+            {
+              guard: and(['isDownloadComplete', 'isSeedWhenComplete']),
+              target: 'seeding',
+              actions: 'completeTrackers',
+            },
+            { guard: 'isDownloadComplete', target: '#torrent.finishing' },
+          ],
+          after: { rotatePeers: { target: 'downloading', reenter: true, actions: 'dropUselessPeers' } },
+        },
+        /** Every piece verified: serve until cmd.stop (the world's seed ratio / time, or the user). */
+        seeding: {
+          entry: ['emitSeeding', 'tellChokerSeeding', 'dropSeeds'],
+          on: {
+            'cmd.stop': '#torrent.closing',
+            'peer.bitfield': { actions: ['onBitfield', 'dropSeeds'] },
+          },
+        },
       },
     },
     /** Every piece verified: trackers hear `completed` (bounded wait), then `stopped`. */

@@ -4,6 +4,7 @@
  * what it emits for the CLI/NDJSON (`actor.on(...)`), and its typed output. Pure types.
  */
 import type { Bitfield } from '../src/picker/bitfield.js';
+import type { ChokerDecision } from './choker.machine.js';
 import type { CloseReason, PeerKey, PeerLimits, PeerReport, PeerTimeouts } from './peer.types.js';
 import type { TrackerReport } from './tracker.machine.js';
 
@@ -29,6 +30,14 @@ export interface TorrentInput {
   readonly peerLimits?: Partial<PeerLimits>;
   /** In endgame a block is requested from at most this many peers (the picker's option). */
   readonly endgameMaxRequesters?: number;
+  /**
+   * Keep serving once every piece is verified (state `seeding`, left only by cmd.stop: the world
+   * stops it at a seed ratio or time). A torrent that starts complete then seeds at once.
+   */
+  readonly seedWhenComplete?: boolean;
+  /** The choker's regular unchoke slots (default 4) and round length (default 10 s). */
+  readonly unchokeSlots?: number;
+  readonly rechokeMs?: number;
   /** The torrent's trackers (BEP 12 tiers) and the port we announce; absent: no announces. */
   readonly trackers?: { readonly tiers: readonly (readonly string[])[]; readonly port: number };
 }
@@ -54,12 +63,16 @@ export interface StorageInput {
 /** Torrent machine → storage actor. `block` is a view: write (copy) it before returning. */
 export type StorageCommand =
   | { type: 'storage.write'; index: number; begin: number; block: Uint8Array }
-  | { type: 'storage.verify'; index: number };
+  | { type: 'storage.verify'; index: number }
+  /** Read a block a peer asked for; answered with storage.block carrying the same key. */
+  | { type: 'storage.read'; key: PeerKey; index: number; begin: number; length: number };
 
 /** Storage actor → torrent machine. */
 export type StorageEvent =
   | { type: 'piece.verified'; index: number }
   | { type: 'piece.hashFailed'; index: number }
+  /** A block read for peer `key` (the bytes pass through to the peer, never into a context). */
+  | { type: 'storage.block'; key: PeerKey; index: number; begin: number; block: Uint8Array }
   | { type: 'storage.error'; message: string };
 
 /** The world → torrent machine. */
@@ -73,7 +86,7 @@ export type TorrentCommand =
 /** The `trackers` actor's reports, and `trackers.done` raised when it has finished. */
 export type TrackersEvent = TrackerReport | { type: 'trackers.done' };
 
-export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | TrackersEvent;
+export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | TrackersEvent | ChokerDecision;
 
 /** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
 export type TorrentEmitted =
@@ -82,6 +95,8 @@ export type TorrentEmitted =
   | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }
   | { type: 'torrent.pieceFailed'; index: number; contributors: PeerKey[] }
+  /** Every piece verified and the torrent keeps serving. */
+  | { type: 'torrent.seeding' }
   | {
       type: 'torrent.trackerAnnounced';
       url: string;
