@@ -15,7 +15,11 @@ const commands: Record<string, { load: () => Promise<CommandModule>; summary: st
   download: { load: () => import('./commands/download.js'), summary: 'download a torrent' },
   info: { load: () => import('./commands/info.js'), summary: 'show what a .torrent file holds' },
   create: { load: () => import('./commands/create.js'), summary: 'make a .torrent from a file or a folder' },
-  replay: { load: () => import('./commands/replay.js'), summary: 'play back a --trace file (printed, or into --ui)' },
+  seed: { load: () => import('./commands/seed.js'), summary: 'serve a torrent whose data you have' },
+  replay: {
+    load: () => import('./commands/replay.js'),
+    summary: 'play back a --trace file (printed, or into --ui)',
+  },
 };
 
 export interface CommandModule {

@@ -41,6 +41,11 @@ export type DownloadEvent =
       readonly out: string;
     }
   | { readonly type: 'listening'; readonly port: number }
+  /** Seeding: the data is hash-checked first (`checked` of `total` pieces so far). */
+  | { readonly type: 'checking'; readonly checked: number; readonly total: number }
+  | { readonly type: 'checked'; readonly have: number; readonly pieceCount: number }
+  /** Every piece verified and the session keeps serving. */
+  | { readonly type: 'seeding' }
   | { readonly type: 'peer.connected'; readonly address: string; readonly client: string }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }

@@ -19,6 +19,8 @@ import { formatPeerAddress, type PeerAddress } from '../net/address.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
+import { TokenBucket } from '../net/token-bucket.js';
+import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
@@ -56,6 +58,23 @@ export interface DownloadOptions {
    * here: summarise before anything leaves the process.
    */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** Keep seeding after completion (until stop(), or seedRatio / seedTimeMs). */
+  readonly keepSeeding?: boolean;
+  /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */
+  readonly seedRatio?: number;
+  /** Stop seeding after this long in the seeding state. */
+  readonly seedTimeMs?: number;
+  /** Payload rate limits in bytes per second, shared by every connection (token buckets). */
+  readonly maxUploadRate?: number;
+  readonly maxDownloadRate?: number;
+  /** Memory for the read cache used to serve blocks (default 32 MiB). */
+  readonly readCacheBytes?: number;
+}
+
+/** What seed() hands the shared session: the store it opened and the pieces already verified. */
+export interface PreparedStore {
+  readonly store: PieceStore;
+  readonly have: Bitfield;
 }
 
 export type DownloadResult =
@@ -82,12 +101,22 @@ export function announceTiers(torrent: Torrent): string[][] {
 }
 
 export function download(torrent: Torrent, options: DownloadOptions): DownloadJob {
+  return startSession(torrent, options);
+}
+
+/** The session shared by download() and seed(): `prepare` opens and checks the store (seed). */
+export function startSession(
+  torrent: Torrent,
+  options: DownloadOptions,
+  prepare?: (emit: (e: DownloadEvent) => void) => Promise<PreparedStore>,
+): DownloadJob {
   const events = new Subject<DownloadEvent>();
   let stopRequest: ((reason: string) => void) | undefined;
   let pendingStop: string | undefined;
   const done = run(
     torrent,
     options,
+    prepare,
     (e) => events.next(e),
     (fn) => {
       stopRequest = fn;
@@ -108,6 +137,7 @@ export function download(torrent: Torrent, options: DownloadOptions): DownloadJo
 async function run(
   torrent: Torrent,
   options: DownloadOptions,
+  prepare: ((emit: (e: DownloadEvent) => void) => Promise<PreparedStore>) | undefined,
   emit: (e: DownloadEvent) => void,
   onStop: (fn: (reason: string) => void) => void,
 ): Promise<DownloadResult> {
@@ -115,7 +145,8 @@ async function run(
   await Promise.resolve();
   const started = performance.now();
   const out = options.out;
-  const store = await PieceStore.open(torrent, out);
+  const prepared = prepare === undefined ? undefined : await prepare(emit);
+  const store = prepared?.store ?? (await PieceStore.open(torrent, out));
   let listener: Listener | undefined;
   try {
     if (options.listen !== false)
@@ -133,8 +164,24 @@ async function run(
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
   const actorLogic = torrentMachine.provide({
     actors: {
-      peer: peerMachine.provide({ actors: { connection: createTcpConnection(counter) } }),
-      storage: storageActor(store),
+      peer: peerMachine.provide({
+        actors: {
+          connection: createTcpConnection({
+            onPayloadReceived: counter.onPayloadReceived,
+            onPayloadSent: counter.onPayloadSent,
+            ...(options.maxUploadRate === undefined
+              ? {}
+              : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
+            ...(options.maxDownloadRate === undefined
+              ? {}
+              : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
+          }),
+        },
+      }),
+      storage: storageActor(
+        store,
+        options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
+      ),
       trackers: trackerActor({ stats }),
     },
   });
@@ -147,6 +194,8 @@ async function run(
       totalLength: torrent.totalLength,
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+      ...(prepared === undefined ? {} : { have: prepared.have }),
+      seedWhenComplete: options.keepSeeding === true,
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
@@ -191,6 +240,11 @@ async function run(
     emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
   );
   actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
+  let seedingSince: number | undefined;
+  actor.on('torrent.seeding', () => {
+    seedingSince = performance.now();
+    emit({ type: 'seeding' });
+  });
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
@@ -214,8 +268,25 @@ async function run(
     timers.push(
       setInterval(() => {
         emit(meter.progress(performance.now() - started));
+        if (seedingSince !== undefined && stopReason === undefined) {
+          // Seed ratio / time: the world tells the machine (cmd.stop) — a seeding stop ends `complete`.
+          if (
+            options.seedRatio !== undefined &&
+            counter.uploaded >= options.seedRatio * torrent.totalLength
+          ) {
+            stopReason = `seed ratio ${options.seedRatio} reached`;
+            actor.send({ type: 'cmd.stop' });
+          } else if (
+            options.seedTimeMs !== undefined &&
+            performance.now() - seedingSince >= options.seedTimeMs
+          ) {
+            stopReason = `seed time ${Math.round(options.seedTimeMs / 1000)} s reached`;
+            actor.send({ type: 'cmd.stop' });
+          }
+        }
         if (
           options.stallTimeoutMs !== undefined &&
+          seedingSince === undefined &&
           stopReason === undefined &&
           counter.msSinceLastByte() > options.stallTimeoutMs
         ) {

@@ -1,0 +1,98 @@
+/**
+ * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker]
+ *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
+ */
+import { parseArgs } from 'node:util';
+import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
+import { parsePeerAddress } from '../../net/address.js';
+import { seed } from '../../session/seed.js';
+import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
+import { ExitCode } from '../exit-code.js';
+import { parseCount, parseSize } from '../parse-number.js';
+import { UsageError } from '../usage-error.js';
+
+export const usage = `Usage: bitstate seed <FILE.torrent> --data DIR [options]
+
+Checks the torrent's data in DIR/<name> (SHA-1 of every piece), announces to its trackers and
+serves the pieces that match until stopped (Ctrl-C / SIGTERM: trackers told, exit 0).
+
+Options:
+  -d, --data DIR         the folder holding <name> (what download --out was given; default .)
+  -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
+                         from trackers, such as Transmission
+      --no-tracker       do not announce
+      --port N           port to listen on (default 6881, or the next free one; 0 = any)
+      --max-peers N      connections at most (default 50)
+      --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers together
+      --json             NDJSON events on stdout
+  -q, --quiet            print nothing but errors
+  -h, --help             this text
+
+Exit status: 0 when stopped cleanly, 1 on a disk error, 2 for bad input (no matching data).`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      data: { type: 'string', short: 'd' },
+      peer: { type: 'string', short: 'p', multiple: true },
+      'no-tracker': { type: 'boolean' },
+      port: { type: 'string' },
+      'max-peers': { type: 'string' },
+      'max-up': { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`);
+    return ExitCode.ok;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected one .torrent file (see bitstate seed --help)');
+  const peers = (values.peer ?? []).map((p) => parsePeerAddress(p));
+  const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
+  const maxPeers =
+    values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
+  const torrent = await readTorrentFile(positionals[0]!);
+  const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
+  const display = createDownloadDisplay(mode, {});
+  const job = seed(torrent, {
+    data: values.data ?? '.',
+    peers,
+    trackers: values['no-tracker'] !== true,
+    ...(port === undefined ? {} : { port }),
+    ...(maxPeers === undefined ? {} : { maxPeers }),
+    ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
+  });
+  const sub = job.events$.subscribe((e) => display.event(e));
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) process.exit(ExitCode.interrupted);
+    stopping = true;
+    void job.stop('stopped');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await job.done;
+    display.end();
+    if (result.result === 'complete' || result.result === 'stopped') return ExitCode.ok;
+    process.stderr.write(`bitstate seed: ${result.message}\n`);
+    return ExitCode.failed;
+  } finally {
+    sub.unsubscribe();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** A rate such as 512K or 2M (bytes per second), at least one block a second. */
+export function parseRate(flag: string, s: string): number {
+  const n = parseSize(flag, s);
+  if (n < 16 * 1024) throw new UsageError(`${flag} must be at least 16K (one block a second), not ${s}`);
+  return n;
+}
