@@ -2,18 +2,58 @@
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
+import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes } from '../format.js';
 import { UsageError } from '../usage-error.js';
 
-export const usage = `Usage: bitstate info <FILE.torrent> [--json]
+/** Bound on each tracker's scrape in `--scrape`. */
+export const SCRAPE_TIMEOUT_MS = 5_000;
+
+export const usage = `Usage: bitstate info <FILE.torrent> [--json] [--scrape]
 
 Shows a torrent's name, info-hash, size, pieces, files, trackers and the rest of its metadata.
 The file is validated as bitstate would before downloading it: a malformed one exits with 2.
 
 Options:
-      --json   one JSON object on stdout instead of text
-  -h, --help   this text`;
+      --json     one JSON object on stdout instead of text
+      --scrape   also ask each tracker (http, https, udp) for its seeders, leechers and
+                 completed downloads (${SCRAPE_TIMEOUT_MS / 1000} s per tracker, all at once); a tracker that
+                 fails is shown with its error and does not change the exit code
+  -h, --help     this text`;
+
+/** One tracker's scrape: the counts, or why there are none. */
+export type ScrapeLine = { readonly url: string } & (ScrapeCounts | { readonly error: string });
+
+/** Scrapes every tracker of the torrent in parallel, each bounded by SCRAPE_TIMEOUT_MS. */
+export async function scrapeTrackers(t: Torrent): Promise<ScrapeLine[]> {
+  const urls = [...new Set(t.announceList.flat())];
+  return Promise.all(
+    urls.map(async (url): Promise<ScrapeLine> => {
+      try {
+        const [counts] = await scrape(url, [t.infoHash], {
+          timeoutMs: SCRAPE_TIMEOUT_MS,
+          udp: { retryBaseMs: 2000, maxRetries: 2 },
+        });
+        return counts === undefined ? { url, error: 'no answer for this torrent' } : { url, ...counts };
+      } catch (e) {
+        return { url, error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+}
+
+export function describeScrape(lines: readonly ScrapeLine[]): string {
+  if (lines.length === 0) return 'scrape:        (no trackers)\n';
+  const out = ['scrape:'];
+  for (const l of lines)
+    out.push(
+      'error' in l
+        ? `  ${printable(l.url)}: ${printable(l.error)}`
+        : `  ${printable(l.url)}: ${l.complete} seeders, ${l.incomplete} leechers, ${l.downloaded} completed`,
+    );
+  return `${out.join('\n')}\n`;
+}
 
 /** The JSON shape of `bitstate info --json` (stable: scripts and tests read it). */
 export function torrentSummary(t: Torrent) {
@@ -77,7 +117,11 @@ export async function run(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      scrape: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help === true) {
     process.stdout.write(`${usage}\n`);
@@ -85,8 +129,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('expected one .torrent file (see bitstate info --help)');
   const torrent = await readTorrentFile(positionals[0]!);
+  const scraped = values.scrape === true ? await scrapeTrackers(torrent) : undefined;
   process.stdout.write(
-    values.json === true ? `${JSON.stringify(torrentSummary(torrent))}\n` : describeTorrent(torrent),
+    values.json === true
+      ? `${JSON.stringify(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
+      : describeTorrent(torrent) + (scraped === undefined ? '' : describeScrape(scraped)),
   );
   return ExitCode.ok;
 }
