@@ -11,10 +11,12 @@ import { createDownloadDisplay, type DisplayMode } from '../download-display.js'
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSeconds } from '../parse-number.js';
 import { UsageError } from '../usage-error.js';
+import { parseRate } from './seed.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent> [options]
 
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's SHA-1.
+With no torrent, runs the local demo swarm (bitstate demo).
 
 Options:
   -o, --out DIR          where to save (default: the current directory)
@@ -23,6 +25,11 @@ Options:
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50)
       --timeout S        give up (exit 1) when no data has arrived for S seconds (default: wait)
+      --seed             keep seeding once complete (until Ctrl-C, --seed-ratio or --seed-time)
+      --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size
+      --seed-time S      with --seed: stop after seeding S seconds
+      --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M), all peers together
+      --max-down RATE    download limit in bytes/s
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
@@ -47,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'max-peers': { type: 'string' },
       timeout: { type: 'string' },
+      seed: { type: 'boolean' },
+      'seed-ratio': { type: 'string' },
+      'seed-time': { type: 'string' },
+      'max-up': { type: 'string' },
+      'max-down': { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       peers: { type: 'boolean' },
@@ -61,6 +73,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return ExitCode.ok;
   }
+  if (positionals.length === 0) {
+    // No torrent: the built-in local demo swarm (bitstate demo), with the flags it shares.
+    const demo = await import('./demo.js');
+    return demo.run([
+      ...(values.out === undefined ? [] : ['--out', values.out]),
+      ...(values.json === true ? ['--json'] : []),
+      ...(values.quiet === true ? ['--quiet'] : []),
+    ]);
+  }
   if (positionals.length !== 1)
     throw new UsageError('expected one .torrent file (see bitstate download --help)');
   const peers = (values.peer ?? []).map((p) => parsePeerAddress(p));
@@ -69,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
+  const seeding = seedingOptions(values);
   const uiPort =
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const torrent = await readTorrentFile(positionals[0]!);
@@ -91,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     peerDetail: values.peers === true,
+    ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));
@@ -117,6 +140,32 @@ export async function run(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** --seed, --seed-ratio, --seed-time, --max-up, --max-down as DownloadOptions. */
+function seedingOptions(values: {
+  seed?: boolean;
+  'seed-ratio'?: string;
+  'seed-time'?: string;
+  'max-up'?: string;
+  'max-down'?: string;
+}) {
+  if ((values['seed-ratio'] !== undefined || values['seed-time'] !== undefined) && values.seed !== true)
+    throw new UsageError('--seed-ratio and --seed-time go with --seed');
+  const ratio = values['seed-ratio'];
+  if (ratio !== undefined && !(/^\d+(\.\d+)?$/.test(ratio) && Number(ratio) > 0))
+    throw new UsageError(`--seed-ratio takes a positive number, not '${ratio}'`);
+  return {
+    ...(values.seed === true ? { keepSeeding: true } : {}),
+    ...(ratio === undefined ? {} : { seedRatio: Number(ratio) }),
+    ...(values['seed-time'] === undefined
+      ? {}
+      : { seedTimeMs: parseSeconds('--seed-time', values['seed-time']) * 1000 }),
+    ...(values['max-up'] === undefined ? {} : { maxUploadRate: parseRate('--max-up', values['max-up']) }),
+    ...(values['max-down'] === undefined
+      ? {}
+      : { maxDownloadRate: parseRate('--max-down', values['max-down']) }),
+  };
 }
 
 /** The dashboard shows the end state: until Ctrl-C on a terminal, for a second otherwise. */
