@@ -1,0 +1,129 @@
+/**
+ * Serving in the peer machine (the `upload` region): request validation and its close reasons,
+ * the request cap, cancel, choke, the read window and congestion.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { PeerReport } from '../../../machines/peer.types.js';
+import { Bitfield } from '../../../src/picker/bitfield.js';
+import { startPeer } from './peer-harness.js';
+
+/** 20 pieces of 32 KiB; we have pieces 0..9. */
+function servingPeer(limits: { maxPeerRequests?: number; readWindow?: number } = {}) {
+  const ours = new Bitfield(20);
+  for (let i = 0; i < 10; i++) ours.set(i);
+  const h = startPeer({ ourBitfield: ours, limits });
+  h.handshake();
+  h.deliver({ type: 'wire.interested' });
+  h.command({ type: 'cmd.unchoke' });
+  return h;
+}
+
+const requests = (reports: PeerReport[]) =>
+  reports.flatMap((r) => (r.type === 'peer.request' ? [`${r.index}:${r.begin}+${r.length}`] : []));
+const pieces = (h: ReturnType<typeof startPeer>) =>
+  h.sent().flatMap((m) => (m.type === 'piece' ? [`${m.index}:${m.begin}`] : []));
+
+test('a valid request goes to the parent as peer.request; cmd.piece is sent on the wire', () => {
+  const h = servingPeer();
+  assert.equal(h.sent().at(-1)?.type, 'unchoke');
+  h.deliver({ type: 'wire.request', index: 3, begin: 16384, length: 16384 });
+  assert.deepEqual(requests(h.reports), ['3:16384+16384']);
+  h.command({ type: 'cmd.piece', index: 3, begin: 16384, block: new Uint8Array(16384) });
+  assert.deepEqual(pieces(h), ['3:16384']);
+  // A second copy of the same answer is not sent twice.
+  h.command({ type: 'cmd.piece', index: 3, begin: 16384, block: new Uint8Array(16384) });
+  assert.deepEqual(pieces(h), ['3:16384']);
+  h.stop();
+});
+
+for (const [name, req, why] of [
+  ['index past the last piece', { index: 20, begin: 0, length: 16384 }, 'indexOutOfRange'],
+  ['a piece we do not have', { index: 12, begin: 0, length: 16384 }, 'notHave'],
+  ['past the end of the piece', { index: 2, begin: 16385, length: 16384 }, 'pastPieceEnd'],
+  ['longer than 16 KiB', { index: 2, begin: 0, length: 16385 }, 'tooLong'],
+  ['empty', { index: 2, begin: 0, length: 0 }, 'empty'],
+] as const) {
+  test(`a request for ${name} closes with badRequest (${why})`, () => {
+    const h = servingPeer();
+    h.deliver({ type: 'wire.request', ...req });
+    assert.deepEqual(h.output(), { reason: 'badRequest', ...req, why });
+    assert.deepEqual(requests(h.reports), []);
+    h.stop();
+  });
+}
+
+test('requests while we choke are ignored (BEP 3), not a violation', () => {
+  const h = servingPeer();
+  h.command({ type: 'cmd.choke' });
+  h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
+  assert.deepEqual(requests(h.reports), []);
+  assert.equal(h.isClosed(), false);
+  h.stop();
+});
+
+test('the read window bounds what goes to storage; answers pull the rest', () => {
+  const h = servingPeer({ readWindow: 2 });
+  for (let i = 0; i < 5; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384']);
+  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384', '2:0+16384']);
+  h.stop();
+});
+
+test('a peer queueing past maxPeerRequests is dropped with requestFlood', () => {
+  const h = servingPeer({ maxPeerRequests: 4, readWindow: 1 });
+  for (let i = 0; i < 4; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), false);
+  // A duplicate is not counted twice.
+  h.deliver({ type: 'wire.request', index: 3, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), false);
+  h.deliver({ type: 'wire.request', index: 4, begin: 0, length: 16384 });
+  assert.deepEqual(h.output(), { reason: 'requestFlood', queued: 5, limit: 4 });
+  h.stop();
+});
+
+test('cancel drops a queued request and an answer to one being read', () => {
+  const h = servingPeer({ readWindow: 1 });
+  h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
+  h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
+  h.deliver({ type: 'wire.cancel', index: 1, begin: 0, length: 16384 }); // queued
+  h.deliver({ type: 'wire.cancel', index: 0, begin: 0, length: 16384 }); // being read
+  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  assert.deepEqual(pieces(h), []);
+  assert.deepEqual(requests(h.reports), ['0:0+16384']);
+  h.stop();
+});
+
+test('a choke discards queued requests and answers still being read', () => {
+  const h = servingPeer({ readWindow: 1 });
+  h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
+  h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
+  h.command({ type: 'cmd.choke' });
+  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  assert.deepEqual(pieces(h), []);
+  h.command({ type: 'cmd.unchoke' });
+  assert.deepEqual(requests(h.reports), ['0:0+16384'], 'the queue was emptied by the choke');
+  h.stop();
+});
+
+test('congested: nothing more goes to storage until drained', () => {
+  const h = servingPeer({ readWindow: 4 });
+  h.deliver({ type: 'socket.congested' });
+  for (let i = 0; i < 3; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+  assert.deepEqual(requests(h.reports), []);
+  h.deliver({ type: 'socket.drained' });
+  assert.equal(requests(h.reports).length, 3);
+  h.stop();
+});
+
+test('peer.rate reports the upload rate measured on the tick', () => {
+  const h = servingPeer();
+  h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
+  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  h.advance(1000);
+  const rate = h.reports.find((r) => r.type === 'peer.rate');
+  assert.ok(rate !== undefined && rate.type === 'peer.rate');
+  assert.equal(rate.uploadRate, 8192); // (0 + 16384) / 2: EWMA α = ½
+  h.stop();
+});
