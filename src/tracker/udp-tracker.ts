@@ -14,23 +14,18 @@
  * - action 3 (error) → TrackerError 'failure' with the tracker's message.
  * - an IPv6 tracker address means a udp6 socket and 18-byte peers in the announce answer.
  */
-import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
+import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { TrackerError } from './tracker-error.js';
 import {
-  ACTION_ANNOUNCE,
-  ACTION_CONNECT,
-  ACTION_SCRAPE,
-  decodeUdpResponse,
   encodeAnnounce,
   encodeConnect,
   encodeScrape,
   type ScrapeCounts,
   type UdpResponse,
 } from './udp-codec.js';
+import { closeQuietly, Exchange, type Expect, newTransactionId, openSocket, resolve } from './udp-socket.js';
 
 /** BEP 15: a client may use a connection id for one minute after it got it. */
 export const CONNECTION_ID_TTL_MS = 60_000;
@@ -74,8 +69,6 @@ interface Cached {
   readonly id: bigint;
   readonly until: number;
 }
-
-type Expect = 'connect' | 'announce' | 'scrape';
 
 export class UdpTrackerClient {
   readonly #ids = new Map<string, Cached>();
@@ -188,147 +181,6 @@ export class UdpTrackerClient {
   }
 }
 
-async function resolve(host: string, url: string, signal: AbortSignal): Promise<string> {
-  try {
-    const r = await lookup(host);
-    signal.throwIfAborted();
-    return r.address;
-  } catch (cause) {
-    if (signal.aborted) throw signal.reason;
-    throw new TrackerError('network', `udp tracker ${host}: ${(cause as Error).message}`, { url, cause });
-  }
-}
-
-function openSocket(
-  family: 4 | 6,
-  address: string,
-  port: number,
-  url: string,
-  signal: AbortSignal,
-): Promise<Socket> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
-  return new Promise<Socket>((ok, fail) => {
-    const onError = (cause: Error) => {
-      signal.removeEventListener('abort', onAbort);
-      closeQuietly(socket);
-      fail(new TrackerError('network', `udp tracker ${address}:${port}: ${cause.message}`, { url, cause }));
-    };
-    const onAbort = () => {
-      socket.off('error', onError);
-      closeQuietly(socket);
-      fail(signal.reason);
-    };
-    socket.once('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.connect(port, address, () => {
-      socket.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
-      // An ICMP error between two exchanges must not crash the process; the next send sees it.
-      socket.on('error', () => {});
-      ok(socket);
-    });
-  });
-}
-
-function closeQuietly(socket: Socket): void {
-  try {
-    socket.close();
-  } catch {
-    // already closed
-  }
-}
-
-const ACTION_OF: Record<Expect, number> = {
-  connect: ACTION_CONNECT,
-  announce: ACTION_ANNOUNCE,
-  scrape: ACTION_SCRAPE,
-};
-
-function newTransactionId(): number {
-  return randomBytes(4).readUInt32BE(0);
-}
-
-/** Sends one request and waits for its answer, on one connected socket. */
-class Exchange {
-  #lastGarbage: TrackerError | undefined;
-  constructor(
-    readonly socket: Socket,
-    readonly family: 4 | 6,
-    readonly url: string,
-    readonly signal: AbortSignal,
-  ) {}
-
-  /** The answer, or undefined after `waitMs` without one. Rejects on error action, socket error, abort. */
-  once(packet: Uint8Array, tx: number, expect: Expect, waitMs: number): Promise<UdpResponse | undefined> {
-    const { socket, signal, url } = this;
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<UdpResponse | undefined>((ok, fail) => {
-      const done = () => {
-        clearTimeout(timer);
-        socket.off('message', onMessage);
-        socket.off('error', onError);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const onMessage = (msg: Buffer) => {
-        let r: UdpResponse;
-        try {
-          r = decodeUdpResponse(msg, this.family);
-        } catch (e) {
-          if (!(e instanceof TrackerError)) throw e;
-          // Our transaction id and the action we asked for, but a broken body: the tracker did
-          // answer, badly (opentracker answers a torrent it does not serve with a bare 8-byte
-          // announce header). Anything else may not be ours: remembered, but the wait goes on.
-          if (msg.length >= 8 && msg.readUInt32BE(4) === tx && msg.readUInt32BE(0) === ACTION_OF[expect]) {
-            done();
-            fail(new TrackerError('badResponse', e.message, { url, cause: e }));
-          } else this.#lastGarbage = e;
-          return;
-        }
-        if (r.transactionId !== tx) return;
-        if (r.action === 'error') {
-          done();
-          fail(new TrackerError('failure', r.message, { url }));
-        } else if (r.action === expect) {
-          done();
-          ok(r);
-        }
-      };
-      const onError = (cause: NodeJS.ErrnoException) => {
-        done();
-        fail(new TrackerError('network', `udp tracker: ${cause.code ?? cause.message}`, { url, cause }));
-      };
-      const onAbort = () => {
-        done();
-        fail(signal.reason);
-      };
-      const timer = setTimeout(() => {
-        done();
-        ok(undefined);
-      }, waitMs);
-      socket.on('message', onMessage);
-      socket.on('error', onError);
-      signal.addEventListener('abort', onAbort, { once: true });
-      socket.send(packet, (err) => {
-        if (err) onError(err);
-      });
-    });
-  }
-
-  giveUp(maxRetries: number, base: number): TrackerError {
-    const sends = maxRetries + 1;
-    const waited = base * (2 ** sends - 1);
-    return (
-      this.#lastGarbage ??
-      new TrackerError('timeout', `udp tracker did not answer ${sends} sends over ${waited} ms`, {
-        url: this.url,
-        limit: waited,
-      })
-    );
-  }
-}
-
-/** The process-wide client, so the connection-id cache is shared. */
 export const defaultUdpTrackerClient = new UdpTrackerClient();
 
 export function udpAnnounce(
