@@ -1,0 +1,128 @@
+/**
+ * Other clients download from a bitstate seeder (`bitstate seed`, the built CLI) on 127.0.0.1,
+ * bytes compared with the source (issue #5): aria2c through opentracker (it takes peers only from
+ * trackers), python3-libtorrent by dialling the seeder, Transmission with bitstate dialling out to
+ * it (`seed --peer`: Transmission ignores loopback peers from trackers and unchokes only at its
+ * 10 s tick — the one slow test). Single-file and multi-file torrents.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { aria2Download } from './harness/aria2.js';
+import { bitstateBin } from './harness/bitstate.js';
+import { referenceInfoHash } from './harness/info-hash.js';
+import { libtorrentDownload } from './harness/libtorrent.js';
+import { makeTorrent } from './harness/mktorrent.js';
+import { type Opentracker, startOpentracker } from './harness/opentracker.js';
+import {
+  compareTrees,
+  defaultTreeSpec,
+  writeMultiFilePayload,
+  writeSingleFilePayload,
+} from './harness/payload.js';
+import { type ManagedProcess, startProcess, stopAll } from './harness/processes.js';
+import { startTransmission } from './harness/transmission.js';
+
+let dir = '';
+let tracker: Opentracker | undefined;
+const procs: ManagedProcess[] = [];
+let single = { torrent: '', data: '', root: '' };
+let multi = { torrent: '', data: '', root: '' };
+
+/** Starts `bitstate seed` and resolves with its listening port. */
+async function startSeeder(torrent: string, data: string, extra: string[] = []): Promise<number> {
+  const p = startProcess(
+    process.execPath,
+    [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
+    { name: 'bitstate seed', timeoutMs: 90_000 },
+  );
+  procs.push(p);
+  const line = await p.waitForLine(/"type":"listening"/, 20_000);
+  return (JSON.parse(line) as { port: number }).port;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-seed-clients-'));
+  tracker = await startOpentracker();
+  const s = await writeSingleFilePayload({
+    dir: join(dir, 'seed-single'),
+    name: 'single.bin',
+    size: (2 << 20) + 4321,
+    seed: 51,
+  });
+  single = {
+    torrent: await makeTorrent({
+      source: s.root,
+      out: join(dir, 'single.torrent'),
+      pieceLength: 64 * 1024,
+      announce: [tracker.announceUrl],
+    }),
+    data: join(dir, 'seed-single'),
+    root: s.root,
+  };
+  const m = await writeMultiFilePayload({
+    dir: join(dir, 'seed-multi'),
+    name: 'tree',
+    files: defaultTreeSpec(3 << 20),
+    seed: 52,
+  });
+  multi = {
+    torrent: await makeTorrent({
+      source: m.root,
+      out: join(dir, 'tree.torrent'),
+      pieceLength: 128 * 1024,
+      announce: [tracker.announceUrl],
+    }),
+    data: join(dir, 'seed-multi'),
+    root: m.root,
+  };
+  await tracker.allow([await referenceInfoHash(single.torrent), await referenceInfoHash(multi.torrent)]);
+});
+
+after(async () => {
+  await stopAll([...procs.map((p) => ({ stop: () => p.stop() })), tracker]);
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+describe('clients download from a bitstate seeder', { timeout: 120_000 }, () => {
+  it('aria2c, through opentracker (multi-file)', async () => {
+    await startSeeder(multi.torrent, multi.data);
+    await tracker!.waitForSeeders(await referenceInfoHash(multi.torrent), 1, 10_000);
+    const out = join(dir, 'aria2-multi');
+    await aria2Download({ torrent: multi.torrent, outDir: out, timeoutMs: 45_000 });
+    const cmp = await compareTrees(multi.root, join(out, 'tree'));
+    assert.ok(cmp.equal, JSON.stringify(cmp));
+  });
+
+  it('python3-libtorrent, dialling the seeder (single-file and multi-file)', async () => {
+    for (const t of [single, multi]) {
+      const port = await startSeeder(t.torrent, t.data, ['--no-tracker']);
+      const out = join(dir, `lt-${port}`);
+      await libtorrentDownload({
+        torrent: t.torrent,
+        outDir: out,
+        peers: [`127.0.0.1:${port}`],
+        timeoutMs: 30_000,
+      });
+      const name = t === single ? 'single.bin' : 'tree';
+      const cmp = await compareTrees(t.root, join(out, name));
+      assert.ok(cmp.equal, JSON.stringify(cmp));
+    }
+  });
+
+  it('Transmission, bitstate dialling out with seed --peer (multi-file)', async () => {
+    const out = join(dir, 'transmission');
+    const tr = await startTransmission({ torrent: multi.torrent, dir: out, timeoutMs: 90_000 });
+    procs.push(tr.process);
+    try {
+      await startSeeder(multi.torrent, multi.data, ['--no-tracker', '--peer', `127.0.0.1:${tr.port}`]);
+      await tr.waitForSeeding(60_000);
+      const cmp = await compareTrees(multi.root, join(out, 'tree'), { ignoreEmptyFiles: true });
+      assert.ok(cmp.equal, JSON.stringify(cmp));
+    } finally {
+      await tr.stop();
+    }
+  });
+});
