@@ -23,6 +23,7 @@ import {
   pieceSegments,
 } from './piece-hasher.js';
 import { StorageError } from './storage-error.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 /** Default cap on idle open files (descriptors) held by the main thread. */
 export const DEFAULT_MAX_OPEN_FILES = 256;
@@ -46,6 +47,9 @@ export class PieceStore {
   readonly #spec: HashJobSpec;
   readonly #pool: HashPool | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
+    this.#writeRun(file, buffers, position),
+  );
   #closed = false;
 
   private constructor(torrent: Torrent, paths: (string | null)[], map: FileMap, opts: PieceStoreOptions) {
@@ -112,27 +116,52 @@ export class PieceStore {
     return p;
   }
 
-  /** Writes `block` at (index, begin) with positional writes; the block is not copied. */
+  /**
+   * Writes `block` at (index, begin) with positional writes; the block is not copied. Blocks that
+   * continue each other are written together (write-coalescer.ts).
+   */
   writeBlock(index: number, begin: number, block: Uint8Array): Promise<void> {
     return this.#track(async () => {
       const at = blockOffset(this.torrent, index, begin, block.length);
+      const writes: Promise<void>[] = [];
       let blockPos = 0;
       for (const s of this.#map.segments(at, block.length)) {
         // BEP 47: padding bytes are never stored; verification hashes them as zeros.
-        if (!s.padding) {
-          const path = this.paths[s.fileIndex] ?? undefined;
-          await this.#fds.use(s.fileIndex, true, async (h) => {
-            for (let done = 0; done < s.length; ) {
-              const { bytesWritten } = await h
-                .write(block, blockPos + done, s.length - done, s.fileOffset + done)
-                .catch((e) => {
-                  throw StorageError.fromSystem(e, 'cannot write', path);
-                });
-              done += bytesWritten;
-            }
-          });
-        }
+        if (!s.padding)
+          writes.push(
+            this.#coalescer.write(s.fileIndex, s.fileOffset, block.subarray(blockPos, blockPos + s.length)),
+          );
         blockPos += s.length;
+      }
+      await (writes.length === 1 ? writes[0] : Promise.all(writes));
+    });
+  }
+
+  /** One positional writev of a run of blocks, looping over short writes. */
+  async #writeRun(fileIndex: number, buffers: Uint8Array[], position: number): Promise<void> {
+    const path = this.paths[fileIndex] ?? undefined;
+    await this.#fds.use(fileIndex, true, async (h) => {
+      let total = 0;
+      for (const b of buffers) total += b.length;
+      let { bytesWritten } = await h.writev(buffers, position).catch((e) => {
+        throw StorageError.fromSystem(e, 'cannot write', path);
+      });
+      // A short writev (rare: signals, quotas): write the rest from where it stopped.
+      let skip = bytesWritten;
+      for (const b of buffers) {
+        if (bytesWritten >= total) break;
+        if (skip >= b.length) {
+          skip -= b.length;
+          continue;
+        }
+        for (let off = skip; off < b.length; ) {
+          const r = await h.write(b, off, b.length - off, position + bytesWritten).catch((e) => {
+            throw StorageError.fromSystem(e, 'cannot write', path);
+          });
+          off += r.bytesWritten;
+          bytesWritten += r.bytesWritten;
+        }
+        skip = 0;
       }
     });
   }
