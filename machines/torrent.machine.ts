@@ -32,7 +32,7 @@ import {
   type TorrentOutput,
   TRACKER_GRACE_MS,
 } from './torrent.types.js';
-import { trackerMachine } from './tracker.machine.js';
+import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 type PeerRef = ActorRefFrom<typeof peerMachine>;
 
@@ -114,7 +114,7 @@ export const torrentMachine = setup({
      * reports tracker.peers / tracker.announced / tracker.failed, and finishes after its `stopped`
      * announce. Its own `announce` actor is provided in src/tracker.
      */
-    trackers: trackerMachine,
+    trackers: trackerTiersMachine,
     /** Who we unchoke: regular slots by rate every 10 s, the optimistic one every 30 s, anti-snubbing. */
     choker: chokerMachine,
     /** Provided by the world (src/storage or test/sim); this placeholder fails at once. */

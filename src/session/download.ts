@@ -24,7 +24,7 @@ import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
-import { trackerActor } from '../tracker/tracker-actor.js';
+import { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import type { DownloadEvent } from './download-event.js';
 import { ProgressMeter } from './progress-meter.js';
 import { TransferCounter } from './transfer-counter.js';
@@ -89,14 +89,14 @@ export interface DownloadJob {
 }
 
 /**
- * The torrent's trackers as BEP 12 tiers, keeping the URLs this client can announce to (HTTP and
- * HTTPS; UDP arrives with the multitracker).
+ * The torrent's trackers as BEP 12 tiers, keeping the URLs this client can announce to: HTTP(S) and
+ * UDP (BEP 15); the trackers actor walks the tiers (BEP 12).
  */
 export function announceTiers(torrent: Torrent): string[][] {
   const tiers =
     torrent.announceList.length > 0 ? torrent.announceList : torrent.announce ? [[torrent.announce]] : [];
   return tiers
-    .map((tier) => tier.filter((url) => /^https?:\/\//i.test(url)))
+    .map((tier) => tier.filter((url) => /^(https?|udp):\/\//i.test(url)))
     .filter((tier) => tier.length > 0);
 }
 
@@ -182,7 +182,7 @@ async function run(
         store,
         options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
       ),
-      trackers: trackerActor({ stats }),
+      trackers: trackerTiersActor({ stats }),
     },
   });
   const actor = createActor(actorLogic, {
