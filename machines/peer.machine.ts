@@ -49,7 +49,7 @@ export interface PeerContext {
   amInterested: boolean;
   peerChoking: boolean;
   peerInterested: boolean;
-  /** A message other than keep-alive arrived after the handshake: a bitfield now is a violation. */
+  /** A have, haveAll or haveNone arrived: a bitfield now is a violation. */
   messageSeen: boolean;
   /** Bytes of accepted blocks since the last tick, and the smoothed rate in bytes per second. */
   bytesThisTick: number;
@@ -208,8 +208,13 @@ export const peerMachine = setup({
           message: { type: 'bitfield', bitfield: context.ourBitfield.bytes },
         });
     }),
+    // Only a have (or BEP 6 haveAll/haveNone) makes a later bitfield a violation: aria2 1.36 sends
+    // interested and requests before its bitfield, and bitfields again later; a later bitfield
+    // replaces the earlier one (the torrent machine swaps its availability).
     noteMessage: assign(({ event }) =>
-      event.type === 'wire.keepAlive' ? { silentMs: 0 } : { silentMs: 0, messageSeen: true },
+      event.type === 'wire.have' || event.type === 'wire.haveAll' || event.type === 'wire.haveNone'
+        ? { silentMs: 0, messageSeen: true }
+        : { silentMs: 0 },
     ),
     storeBitfield: enqueueActions(({ context, event, enqueue }) => {
       let bits: Bitfield | undefined;

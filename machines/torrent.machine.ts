@@ -217,6 +217,9 @@ export const torrentMachine = setup({
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.bitfield') return;
+      // A later bitfield (aria2 sends several) replaces the earlier one in the availability counts.
+      if (e.bitfield !== event.bitfield && e.bitfield.count > 0)
+        context.picker.removeAvailability(e.bitfield);
       context.picker.addAvailability(event.bitfield);
       e.bitfield = event.bitfield;
       if (!e.interested && context.picker.isInterested(e.bitfield)) {
