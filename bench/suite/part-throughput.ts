@@ -1,0 +1,176 @@
+/**
+ * Targets 1–3 of issue #8 from the same runs: throughput (1 MiB pieces / 4 seeders, 256 KiB / 4,
+ * 1 MiB / 1), CPU seconds per GiB and peak RSS of bitstate, aria2 and the libtorrent downloader.
+ */
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeSingleFilePayload } from '../../test/interop/harness/payload.js';
+import { CLIENTS } from '../bench-options.js';
+import type { PartContext, PartResult } from './part.js';
+import { fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
+import { type ClientMedians, clientMedians, compareBitstate, roundOrder, verdict } from './summary.js';
+import { type DownloadRun, log, measuredDownload, startSwarm } from './swarm.js';
+
+export const SWARMS = [
+  { pieceLength: 2 ** 20, seeders: 4 },
+  { pieceLength: 256 * 1024, seeders: 4 },
+  { pieceLength: 2 ** 20, seeders: 1 },
+] as const;
+
+const PAYLOAD_SEED = 20_240_401;
+
+/** The deterministic random payload of `size` bytes, made once and kept in the work folder. */
+export async function randomPayload(workDir: string, size: number): Promise<string> {
+  const dir = join(workDir, `random-${size}`);
+  const marker = join(dir, '.complete');
+  const stamp = JSON.stringify({ size, seed: PAYLOAD_SEED, format: 1 });
+  const path = join(dir, 'payload.bin');
+  if (existsSync(marker) && (await readFile(marker, 'utf8')) === stamp) return path;
+  log(`making a ${formatBytes(size)} random payload in ${dir} (kept for later runs)…`);
+  await mkdir(dir, { recursive: true });
+  await writeSingleFilePayload({ dir, name: 'payload.bin', size, seed: PAYLOAD_SEED });
+  await writeFile(marker, stamp);
+  return path;
+}
+
+export function swarmLabel(size: number, pieceLength: number, seeders: number): string {
+  return `${formatBytes(size)}, ${formatBytes(pieceLength)} pieces, ${seeders} seeder${seeders === 1 ? '' : 's'}`;
+}
+
+interface SwarmResult {
+  readonly label: string;
+  readonly pieceLength: number;
+  readonly seeders: number;
+  readonly runs: readonly DownloadRun[];
+  readonly medians: readonly ClientMedians[];
+}
+
+function toCosts(runs: readonly DownloadRun[]) {
+  return runs.map((r) => ({
+    client: r.client,
+    ok: r.ok,
+    wallSeconds: r.measurement?.wallSeconds ?? Number.NaN,
+    cpuSeconds: r.measurement?.cpuSeconds ?? Number.NaN,
+    maxRssBytes: r.measurement?.maxRssBytes ?? Number.NaN,
+    error: r.error,
+  }));
+}
+
+const cell = (rows: readonly ClientMedians[], client: string, f: (r: ClientMedians) => string): string => {
+  const r = rows.find((x) => x.client === client);
+  if (r === undefined) return '—';
+  return r.ok < r.runs ? `${f(r)} (${r.ok}/${r.runs} ok)` : f(r);
+};
+
+export async function throughputPart(ctx: PartContext): Promise<PartResult> {
+  const { opts } = ctx;
+  const payloadPath = await randomPayload(opts.workDir, opts.size);
+  const results: SwarmResult[] = [];
+  for (const s of SWARMS) {
+    const label = swarmLabel(opts.size, s.pieceLength, s.seeders);
+    log(`throughput: ${label}`);
+    const swarm = await startSwarm({
+      payloadPath,
+      torrentOut: join(ctx.scratch, `throughput-${s.pieceLength}-${s.seeders}.torrent`),
+      pieceLength: s.pieceLength,
+      seeders: s.seeders,
+      recheck: true,
+    });
+    const runs: DownloadRun[] = [];
+    try {
+      for (let round = 1; round <= opts.rounds; round++) {
+        for (const client of roundOrder(CLIENTS, round)) {
+          runs.push(
+            await measuredDownload({
+              client,
+              round,
+              torrent: swarm.torrent,
+              payloadPath,
+              peers: swarm.peers,
+              scratch: ctx.scratch,
+              timeoutSec: opts.timeoutSec,
+            }),
+          );
+        }
+      }
+    } finally {
+      await swarm.stop();
+    }
+    results.push({
+      label,
+      pieceLength: s.pieceLength,
+      seeders: s.seeders,
+      runs,
+      medians: clientMedians(toCosts(runs), CLIENTS, opts.size),
+    });
+  }
+  const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
+  const throughput = formatGrid(
+    [
+      'swarm (libtorrent seeders)',
+      'bitstate MB/s',
+      'aria2 MB/s',
+      'libtorrent MB/s',
+      'bitstate ÷ faster',
+      '≥ 1.2?',
+    ],
+    results.map((r) => {
+      const c = compareBitstate(r.medians);
+      return [
+        r.label,
+        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.megabytesPerSecond, 1))),
+        `${fmtRatio(c.throughputRatio)}${c.fasterOther ? ` (vs ${c.fasterOther})` : ''}`,
+        verdict(c.throughputRatio, (v) => v >= 1.2),
+      ];
+    }),
+  );
+  const cpu = formatGrid(
+    [
+      'swarm',
+      'bitstate CPU s/GiB',
+      'aria2 CPU s/GiB',
+      'libtorrent CPU s/GiB',
+      'bitstate ÷ libtorrent',
+      '≤ 1?',
+    ],
+    results.map((r) => {
+      const c = compareBitstate(r.medians);
+      return [
+        r.label,
+        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.cpuSecondsPerGiB, 2))),
+        fmtRatio(c.cpuRatioToLibtorrent),
+        verdict(c.cpuRatioToLibtorrent, (v) => v <= 1),
+      ];
+    }),
+  );
+  const rss = formatGrid(
+    ['swarm', 'bitstate peak RSS MiB', 'aria2 peak RSS MiB', 'libtorrent peak RSS MiB', 'bitstate ≤ 100 MB?'],
+    results.map((r) => {
+      const c = compareBitstate(r.medians);
+      return [
+        r.label,
+        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.maxRssMiB, 0))),
+        verdict(c.bitstateRssMiB, (v) => v * 2 ** 20 <= 100e6),
+      ];
+    }),
+  );
+  const errors = results.flatMap((r) =>
+    r.medians
+      .filter((m) => m.firstError !== undefined)
+      .map((m) => `${r.label}, ${m.client}: ${m.firstError}`),
+  );
+  return {
+    part: 'throughput',
+    tables: [
+      `### 1. Throughput (payload MB/s, wall time from spawn to exit; ${rounds})\n\n${throughput}`,
+      `### 2. CPU seconds (user + sys) per GiB downloaded (${rounds})\n\n${cpu}`,
+      `### 3. Peak RSS (${rounds})\n\n${rss}` +
+        (errors.length > 0
+          ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`
+          : ''),
+    ],
+    data: results,
+  };
+}

@@ -1,0 +1,84 @@
+/** Per-client medians of measured runs, and the comparisons the issue's targets are stated in. */
+import { bestOther, median, megabytesPerSecond, perGiB, ratio } from './stats.js';
+
+/** What one run cost; `ok` only when it finished and its bytes matched. */
+export interface RunCost {
+  readonly client: string;
+  readonly ok: boolean;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssBytes: number;
+  readonly error?: string | undefined;
+}
+
+export interface ClientMedians {
+  readonly client: string;
+  readonly runs: number;
+  readonly ok: number;
+  readonly wallSeconds: number;
+  readonly megabytesPerSecond: number;
+  readonly cpuSeconds: number;
+  readonly cpuSecondsPerGiB: number;
+  readonly maxRssMiB: number;
+  readonly firstError: string | undefined;
+}
+
+/** Medians over each client's successful runs, in the order of `clients`. */
+export function clientMedians(
+  runs: readonly RunCost[],
+  clients: readonly string[],
+  bytes: number,
+): ClientMedians[] {
+  return clients.map((client) => {
+    const mine = runs.filter((r) => r.client === client);
+    const good = mine.filter((r) => r.ok);
+    const wall = median(good.map((r) => r.wallSeconds));
+    const cpu = median(good.map((r) => r.cpuSeconds));
+    return {
+      client,
+      runs: mine.length,
+      ok: good.length,
+      wallSeconds: wall,
+      megabytesPerSecond: megabytesPerSecond(bytes, wall),
+      cpuSeconds: cpu,
+      cpuSecondsPerGiB: perGiB(cpu, bytes),
+      maxRssMiB: median(good.map((r) => r.maxRssBytes / 2 ** 20)),
+      firstError: mine.find((r) => !r.ok)?.error,
+    };
+  });
+}
+
+export interface Comparison {
+  /** bitstate's throughput ÷ the faster other client's (target ≥ 1.2). */
+  readonly throughputRatio: number;
+  readonly fasterOther: string | undefined;
+  /** bitstate's CPU per GiB ÷ libtorrent's (target ≤ 1). */
+  readonly cpuRatioToLibtorrent: number;
+  readonly bitstateRssMiB: number;
+}
+
+export function compareBitstate(rows: readonly ClientMedians[]): Comparison {
+  const me = rows.find((r) => r.client === 'bitstate');
+  const faster = bestOther(rows, 'bitstate', (r) => r.megabytesPerSecond, true);
+  const lt = rows.find((r) => r.client === 'libtorrent');
+  return {
+    throughputRatio: ratio(me?.megabytesPerSecond ?? Number.NaN, faster?.value ?? Number.NaN),
+    fasterOther: faster?.client,
+    cpuRatioToLibtorrent: ratio(me?.cpuSecondsPerGiB ?? Number.NaN, lt?.cpuSecondsPerGiB ?? Number.NaN),
+    bitstateRssMiB: me?.maxRssMiB ?? Number.NaN,
+  };
+}
+
+/** The client order of round `round` (1-based): rotated so that no client always goes first. */
+export function roundOrder<T>(clients: readonly T[], round: number): T[] {
+  const n = clients.length;
+  if (n === 0) return [];
+  const shift = (((round - 1) % n) + n) % n;
+  return [...clients.slice(shift), ...clients.slice(0, shift)];
+}
+
+/** "yes" / "NO" / "—" for a target check on a possibly missing value. */
+export function verdict(value: number, ok: (v: number) => boolean): string {
+  if (!Number.isFinite(value)) return '—';
+  return ok(value) ? 'yes' : 'NO';
+}
