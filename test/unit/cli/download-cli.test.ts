@@ -118,9 +118,8 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assertOneLineError(r, 2, /no-such\.torrent/);
   });
 
-  it('usage errors: unknown flag, no torrent, two torrents, bad numbers: exit 2', async () => {
+  it('usage errors: unknown flag, two torrents, bad numbers: exit 2', async () => {
     assertOneLineError(await bitstate(['download', torrent, '--frobnicate']), 2);
-    assertOneLineError(await bitstate(['download']), 2);
     assertOneLineError(await bitstate(['download', torrent, torrent]), 2);
     assertOneLineError(await bitstate(['download', torrent, '--timeout', 'soon']), 2);
     assertOneLineError(await bitstate(['download', torrent, '--port', '70000']), 2);
