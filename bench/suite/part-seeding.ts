@@ -43,6 +43,7 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
   const swarms = new Map<SeederKind, { torrent: string; process: ManagedProcess }>();
   const rounds: SeedRound[] = [];
   const peakRss = new Map<SeederKind, number>();
+  const closeReasons = new Map<string, number>();
   try {
     for (const kind of SEEDERS) {
       const { torrent, infoHash, tracker } = await trackedTorrent({
@@ -63,11 +64,23 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
               timeoutMs: 6 * 3600_000,
             });
       owned.push(seeder);
+      if (kind === 'bitstate') {
+        // Why the seeder closed connections: the table names it when aria2 stalls.
+        seeder.process.onLine((line, stream) => {
+          const m = stream === 'stdout' ? /"type":"peer\.closed".*"reason":"([^"]+)"/.exec(line) : null;
+          if (m?.[1]) closeReasons.set(m[1], (closeReasons.get(m[1]) ?? 0) + 1);
+        });
+      }
       await tracker.waitForSeeders(infoHash, 1, 60_000);
       swarms.set(kind, { torrent, process: seeder.process });
     }
+    // aria2 does not come back to a seeder that closed on it: a failed round would sit out the whole
+    // timeout, so the timeout is what 10 MB/s needs, and a seeder that failed once is not tried again.
+    const timeoutSec = Math.min(opts.timeoutSec, Math.ceil(30 + opts.size / 10e6));
+    const failed = new Set<SeederKind>();
     for (let round = 1; round <= opts.rounds; round++) {
       for (const kind of roundOrder(SEEDERS, round)) {
+        if (failed.has(kind)) continue;
         const swarm = swarms.get(kind)!;
         const before = processCpuSeconds(swarm.process.pid);
         const run = await measuredDownload({
@@ -77,8 +90,9 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
           payloadPath,
           peers: [],
           scratch: ctx.scratch,
-          timeoutSec: opts.timeoutSec,
+          timeoutSec,
         });
+        if (!run.ok) failed.add(kind);
         const seederCpuSeconds = processCpuSeconds(swarm.process.pid) - before;
         log(`    (from the ${kind} seeder; seeder CPU ${seederCpuSeconds.toFixed(2)} s)`);
         rounds.push({ seeder: kind, run, seederCpuSeconds });
@@ -130,8 +144,9 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
       `### 7. Seeding: aria2c from one seeder (${formatBytes(opts.size)}, 1 MiB pieces; median of ${opts.rounds})\n\n${table}\n\n` +
         `bitstate ÷ libtorrent: aria2 throughput ${fmtRatio(speed)} (≥ 1? ${verdict(speed, (v) => v >= 1)}), ` +
         `seeder CPU per GiB ${fmtRatio(cpu)} (≤ 1? ${verdict(cpu, (v) => v <= 1)})` +
+        `\n\nConnections the bitstate seeder closed, by reason: ${[...closeReasons].map(([r, n]) => `${r} ×${n}`).join(', ') || 'none'}` +
         (errors.length > 0 ? `\n\nFailures: ${errors.join('; ')}` : ''),
     ],
-    data: { rounds, rows },
+    data: { rounds, rows, bitstateSeederCloseReasons: Object.fromEntries(closeReasons) },
   };
 }
