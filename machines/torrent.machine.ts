@@ -443,7 +443,10 @@ export const torrentMachine = setup({
       blockLength: input.blockLength,
       random: mulberry32(input.seed),
       endgameMaxRequesters: input.endgameMaxRequesters,
+      sequential: input.sequential,
     });
+    if (input.wanted !== undefined)
+      for (let i = 0; i < input.pieceCount; i++) if (!input.wanted.has(i)) picker.setWanted(i, false);
     if (input.have !== undefined) for (const i of input.have.indexes()) picker.markHave(i);
     return {
       infoHash: input.infoHash,

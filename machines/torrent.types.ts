@@ -22,6 +22,10 @@ export interface TorrentInput {
   readonly seed: number;
   /** Pieces already verified on disk (resume); they are never requested. */
   readonly have?: Bitfield;
+  /** Selective download: only these pieces are fetched, and the torrent completes when they are in. */
+  readonly wanted?: Bitfield;
+  /** New pieces lowest index first (streaming), the picker's `sequential` option. */
+  readonly sequential?: boolean;
   /** An address whose connection ended for a non-permanent reason is dialled again this many times. */
   readonly maxReconnects?: number;
   /** How often peers with nothing we want are dropped when addresses wait for a slot (ms). */
