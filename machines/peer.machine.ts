@@ -46,6 +46,8 @@ export interface PeerContext {
   readonly outstanding: Map<string, BlockRef>;
   /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
   readonly cancelled: Set<string>;
+  /** Requests dropped in a row because the peer's queue with us was full (see isRequestFlood). */
+  droppedRequests: number;
   amInterested: boolean;
   peerChoking: boolean;
   peerInterested: boolean;
@@ -171,7 +173,8 @@ export const peerMachine = setup({
       !context.amChoking &&
       !context.requestQueue.has(blockKey(event.index, event.begin)) &&
       !context.reading.has(blockKey(event.index, event.begin)) &&
-      context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests,
+      context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests &&
+      context.droppedRequests + 1 >= context.limits.floodRequests,
     isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
     isSnubbing: ({ context }) =>
       context.outstanding.size > 0 &&
@@ -357,6 +360,13 @@ export const peerMachine = setup({
       if (event.type !== 'wire.request' || context.amChoking) return;
       const k = blockKey(event.index, event.begin);
       if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
+      // Past our queue's cap a request is dropped, as Transmission and libtorrent drop past theirs (a
+      // peer that pipelines deeper than we serve is not hostile); only a flood closes (isRequestFlood).
+      if (context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests) {
+        enqueue.assign({ droppedRequests: context.droppedRequests + 1 });
+        return;
+      }
+      if (context.droppedRequests > 0) enqueue.assign({ droppedRequests: 0 });
       context.requestQueue.set(k, { index: event.index, begin: event.begin, length: event.length });
       for (const r of nextReads(context)) enqueue.sendParent(r);
     }),
@@ -447,6 +457,7 @@ export const peerMachine = setup({
     remotePeerId: undefined,
     outstanding: new Map(),
     cancelled: new Set(),
+    droppedRequests: 0,
     amInterested: false,
     peerChoking: true,
     peerInterested: false,

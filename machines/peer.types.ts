@@ -54,9 +54,14 @@ export interface PeerLimits {
   /**
    * Requests a peer may have queued with us (asked, not yet answered). libtorrent's default
    * `max_allowed_in_request_queue` is 500 and it announces `reqq` 250 by default; Transmission drops
-   * past 512. One past this is a flood: the connection is closed (`requestFlood`).
+   * past 512. Past this, requests are dropped (the peer asks again after its timeout).
    */
   readonly maxPeerRequests: number;
+  /**
+   * Requests dropped in a row at a full queue before the peer counts as flooding and is closed
+   * (`requestFlood`): far past any honest pipeline (libtorrent's `max_allowed_in_request_queue` is 2000).
+   */
+  readonly floodRequests: number;
   /**
    * Requests of one peer handed to storage at once (read, not yet sent). Bounds the bytes held per
    * peer to readWindow × 16 KiB whatever the socket does; the rest wait in the peer's queue.
@@ -67,10 +72,13 @@ export interface PeerLimits {
 export const DEFAULT_PEER_LIMITS: PeerLimits = {
   initialPipeline: 32,
   minPipeline: 4,
-  maxPipeline: 512,
+  // What the peers we meet serve without dropping: libtorrent announces reqq 250 by default, and
+  // bitstate keeps maxPeerRequests 250. A deeper pipeline only gets requests dropped.
+  maxPipeline: 250,
   requestQueueSeconds: 3,
   blockLength: 16384,
   maxPeerRequests: 250,
+  floodRequests: 2000,
   readWindow: 16,
 };
 

@@ -9,9 +9,9 @@ import { Bitfield } from '../../../src/picker/bitfield.js';
 import { startPeer } from './peer-harness.js';
 
 /** 20 pieces of 32 KiB; we have pieces 0..9. */
-function servingPeer(limits: { maxPeerRequests?: number; readWindow?: number } = {}) {
+function servingPeer(limits: { maxPeerRequests?: number; floodRequests?: number; readWindow?: number } = {}) {
   const ours = new Bitfield(20);
-  for (let i = 0; i < 10; i++) ours.set(i);
+  for (let i = 0; i < 16; i++) ours.set(i);
   const h = startPeer({ ourBitfield: ours, limits });
   h.handshake();
   h.deliver({ type: 'wire.interested' });
@@ -39,7 +39,7 @@ test('a valid request goes to the parent as peer.request; cmd.piece is sent on t
 
 for (const [name, req, why] of [
   ['index past the last piece', { index: 20, begin: 0, length: 16384 }, 'indexOutOfRange'],
-  ['a piece we do not have', { index: 12, begin: 0, length: 16384 }, 'notHave'],
+  ['a piece we do not have', { index: 17, begin: 0, length: 16384 }, 'notHave'],
   ['past the end of the piece', { index: 2, begin: 16385, length: 16384 }, 'pastPieceEnd'],
   ['longer than 16 KiB', { index: 2, begin: 0, length: 16385 }, 'tooLong'],
   ['empty', { index: 2, begin: 0, length: 0 }, 'empty'],
@@ -71,15 +71,30 @@ test('the read window bounds what goes to storage; answers pull the rest', () =>
   h.stop();
 });
 
-test('a peer queueing past maxPeerRequests is dropped with requestFlood', () => {
-  const h = servingPeer({ maxPeerRequests: 4, readWindow: 1 });
+test('requests past maxPeerRequests are dropped, not served; a flood of them closes with requestFlood', () => {
+  const h = servingPeer({ maxPeerRequests: 4, floodRequests: 3, readWindow: 1 });
   for (let i = 0; i < 4; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
-  assert.equal(h.isClosed(), false);
   // A duplicate is not counted twice.
   h.deliver({ type: 'wire.request', index: 3, begin: 0, length: 16384 });
-  assert.equal(h.isClosed(), false);
+  // Two past the cap: dropped, the connection stays (an honest deep pipeline is not hostile).
   h.deliver({ type: 'wire.request', index: 4, begin: 0, length: 16384 });
-  assert.deepEqual(h.output(), { reason: 'requestFlood', queued: 5, limit: 4 });
+  h.deliver({ type: 'wire.request', index: 5, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), false);
+  // Answers make room; the dropped ones were never read.
+  for (let i = 0; i < 4; i++)
+    h.command({ type: 'cmd.piece', index: i, begin: 0, block: new Uint8Array(16384) });
+  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384', '2:0+16384', '3:0+16384']);
+  // A new request is queued again, and resets the count of drops in a row.
+  h.deliver({ type: 'wire.request', index: 6, begin: 0, length: 16384 });
+  assert.deepEqual(requests(h.reports).at(-1), '6:0+16384');
+  for (let i = 7; i < 10; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), false);
+  // Full again: the third drop in a row is a flood.
+  for (let i = 10; i < 12; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), false);
+  h.deliver({ type: 'wire.request', index: 12, begin: 0, length: 16384 });
+  assert.equal(h.isClosed(), true);
+  assert.equal((h.output() as { reason: string }).reason, 'requestFlood');
   h.stop();
 });
 
