@@ -57,6 +57,21 @@ export function createDownloadDisplay(
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);
           break;
+        case 'checking':
+          if (tty) {
+            clear();
+            err.write(
+              `checking ${progressBar(e.total === 0 ? 1 : e.checked / e.total)} ${e.checked}/${e.total} pieces`,
+            );
+            lineShown = true;
+          }
+          break;
+        case 'resume.loaded':
+          if (e.checked > 0 || e.trusted > 0)
+            say(
+              `resuming: ${e.have}/${e.wanted} pieces on disk (${e.trusted} from the resume file, ${e.checked} hashed)`,
+            );
+          break;
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;

@@ -31,6 +31,8 @@ export interface PiecePickerOptions {
   readonly endgameMaxRequesters?: number;
   /** Bucket entries a pick reads before walking the peer's bitfield instead; default DEFAULT_SCAN_BUDGET. */
   readonly scanBudget?: number;
+  /** Streaming: new pieces lowest index first instead of random/rarest first (docs/picker.md). */
+  readonly sequential?: boolean;
 }
 
 export interface BlockReceived {
@@ -67,6 +69,9 @@ export class PiecePicker {
   readonly #maxRequesters: number;
   readonly #scanBudget: number;
   readonly #wanted: Bitfield;
+  readonly #sequential: boolean;
+  /** Sequential mode: no piece below this index is fresh (lowered whenever one becomes fresh again). */
+  #cursor = 0;
   /** wanted and not have: what makes a peer interesting. */
   readonly #need: Bitfield;
   readonly #table: PieceTable;
@@ -95,6 +100,7 @@ export class PiecePicker {
     this.#scanBudget = opts.scanBudget ?? DEFAULT_SCAN_BUDGET;
     if (!Number.isSafeInteger(this.#scanBudget) || this.#scanBudget < 0)
       throw new PickerError('invalidOptions', 'scanBudget must be >= 0', { scanBudget: this.#scanBudget });
+    this.#sequential = opts.sequential === true;
     this.have = new Bitfield(n);
     this.#wanted = Bitfield.full(n);
     this.#need = Bitfield.full(n);
@@ -191,7 +197,13 @@ export class PiecePicker {
     else this.#need.clear(index);
     this.#wantedMissing += wanted ? 1 : -1;
     const st = this.#table.statusOf(index);
-    if (st === FRESH || st === UNWANTED) this.#table.setStatus(index, wanted ? FRESH : UNWANTED);
+    if (st === FRESH || st === UNWANTED) this.#setFresh(index, wanted);
+  }
+
+  /** A started or unwanted piece becomes fresh (or unwanted) again; keeps the sequential cursor low. */
+  #setFresh(i: number, wanted: boolean): void {
+    this.#table.setStatus(i, wanted ? FRESH : UNWANTED);
+    if (wanted && i < this.#cursor) this.#cursor = i;
   }
 
   // ── picking ─────────────────────────────────────────────────────────────────────────────────
@@ -212,9 +224,14 @@ export class PiecePicker {
       const i = this.#table.open.at(k);
       if (peerHas.has(i)) this.#takeMissing(i, count, peer, out);
     }
-    if (out.length < count && this.have.count < this.#randomFirst)
-      this.#pickRandom(peerHas, count, peer, out);
-    if (out.length < count) this.#pickRarest(peerHas, count, peer, out);
+    if (this.#sequential) {
+      if (out.length < count && !this.#pickSequential(peerHas, count, peer, out))
+        this.#pickRarest(peerHas, count, peer, out);
+    } else {
+      if (out.length < count && this.have.count < this.#randomFirst)
+        this.#pickRandom(peerHas, count, peer, out);
+      if (out.length < count) this.#pickRarest(peerHas, count, peer, out);
+    }
     if (out.length < count && this.inEndgame) this.#pickEndgame(peerHas, count, peer, out);
     return out;
   }
@@ -225,6 +242,21 @@ export class PiecePicker {
       const i = Math.floor(this.#random() * n);
       if (this.#table.statusOf(i) === FRESH && peerHas.has(i)) this.#startPiece(i, count, peer, out);
     }
+  }
+
+  /**
+   * Fresh pieces the peer has, lowest index first. False when `scanBudget` indexes were read
+   * without filling the request (the peer lacks the low pieces): the caller falls back to rarest.
+   */
+  #pickSequential(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[]): boolean {
+    const n = this.pieceCount;
+    while (this.#cursor < n && this.#table.statusOf(this.#cursor) !== FRESH) this.#cursor++;
+    let read = 0;
+    for (let i = this.#cursor; i < n && out.length < count; i++) {
+      if (++read > this.#scanBudget) return false;
+      if (this.#table.statusOf(i) === FRESH && peerHas.has(i)) this.#startPiece(i, count, peer, out);
+    }
+    return true;
   }
 
   #pickRarest(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[]): void {
@@ -336,7 +368,7 @@ export class PiecePicker {
     if (p === undefined) return [];
     const contributors = [...p.contributors];
     this.#dropProgress(index);
-    this.#table.setStatus(index, this.#wanted.has(index) ? FRESH : UNWANTED);
+    this.#setFresh(index, this.#wanted.has(index));
     return contributors;
   }
 
@@ -396,7 +428,7 @@ export class PiecePicker {
     else {
       // Nothing requested or received any more: back to the buckets, no progress object kept.
       this.#progress.delete(i);
-      this.#table.setStatus(i, this.#wanted.has(i) ? FRESH : UNWANTED);
+      this.#setFresh(i, this.#wanted.has(i));
     }
   }
 

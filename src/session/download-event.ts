@@ -44,6 +44,22 @@ export type DownloadEvent =
   /** Seeding: the data is hash-checked first (`checked` of `total` pieces so far). */
   | { readonly type: 'checking'; readonly checked: number; readonly total: number }
   | { readonly type: 'checked'; readonly have: number; readonly pieceCount: number }
+  /**
+   * A download found what is already on disk (docs/resume.md): `source` says how (`resumeFile`,
+   * `recheck` when forced, `missing` / `corrupt` resume file), `trusted` pieces taken from the resume
+   * file, `checked` pieces hashed, `have` of the `wanted` pieces verified.
+   */
+  | {
+      readonly type: 'resume.loaded';
+      readonly source: 'resumeFile' | 'recheck' | 'missing' | 'corrupt';
+      readonly detail?: string;
+      readonly trusted: number;
+      readonly checked: number;
+      readonly have: number;
+      readonly wanted: number;
+    }
+  /** The resume file now claims these `have` pieces (all durably on disk). */
+  | { readonly type: 'resume.saved'; readonly have: number }
   /** Every piece verified and the session keeps serving. */
   | { readonly type: 'seeding' }
   | { readonly type: 'peer.connected'; readonly address: string; readonly client: string }

@@ -22,16 +22,19 @@ import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
-import { PieceStore } from '../storage/piece-store.js';
+import type { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
 import { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import type { DownloadEvent } from './download-event.js';
 import { ProgressMeter } from './progress-meter.js';
+import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { TransferCounter } from './transfer-counter.js';
 
 export const DEFAULT_MAX_PEERS = 50;
 /** How often a `progress` event is emitted. */
 export const PROGRESS_INTERVAL_MS = 1000;
+/** The resume file is saved at most this often while pieces are verified (docs/resume.md). */
+export const RESUME_SAVE_INTERVAL_MS = 3000;
 
 export interface DownloadOptions {
   /** The folder the torrent's `<name>` is saved under. */
@@ -69,12 +72,22 @@ export interface DownloadOptions {
   readonly maxDownloadRate?: number;
   /** Memory for the read cache used to serve blocks (default 32 MiB). */
   readonly readCacheBytes?: number;
+  /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */
+  readonly selected?: readonly boolean[];
+  /** New pieces lowest index first (streaming). */
+  readonly sequential?: boolean;
+  /** Hash every wanted piece on disk instead of trusting the resume file. */
+  readonly recheck?: boolean;
+  /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
+  readonly resumeSaveIntervalMs?: number;
 }
 
 /** What seed() hands the shared session: the store it opened and the pieces already verified. */
 export interface PreparedStore {
   readonly store: PieceStore;
   readonly have: Bitfield;
+  /** Selective download: the pieces of the selected files. */
+  readonly wanted?: Bitfield;
 }
 
 export type DownloadResult =
@@ -145,8 +158,26 @@ async function run(
   await Promise.resolve();
   const started = performance.now();
   const out = options.out;
-  const prepared = prepare === undefined ? undefined : await prepare(emit);
-  const store = prepared?.store ?? (await PieceStore.open(torrent, out));
+  const prepared =
+    prepare === undefined
+      ? await openResumed(
+          torrent,
+          {
+            out,
+            ...(options.selected === undefined ? {} : { selected: options.selected }),
+            ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
+          },
+          emit,
+        )
+      : await prepare(emit);
+  const store = prepared.store;
+  const wanted = options.selected === undefined ? undefined : prepared.wanted;
+  // Resume saving for downloads (seed() checks the data itself each time and writes nothing).
+  const saver =
+    prepare === undefined
+      ? new ResumeSaver(store, resumePathFor(torrent, out), () => actor.getSnapshot().context.picker.have)
+      : undefined;
+  const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
   try {
     if (options.listen !== false)
@@ -159,7 +190,7 @@ async function run(
   const stats = () => ({
     uploaded: counter.uploaded,
     downloaded: counter.downloaded,
-    left: torrent.totalLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
+    left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
   const actorLogic = torrentMachine.provide({
@@ -194,7 +225,9 @@ async function run(
       totalLength: torrent.totalLength,
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
-      ...(prepared === undefined ? {} : { have: prepared.have }),
+      have: prepared.have,
+      ...(wanted === undefined ? {} : { wanted }),
+      ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
     },
@@ -205,6 +238,7 @@ async function run(
     counter,
     () => actor.getSnapshot().context,
     options.peerDetail === true,
+    wanted,
   );
   let stopReason: string | undefined;
   const finished = new Promise<TorrentOutput>((resolve, reject) => {
@@ -248,6 +282,16 @@ async function run(
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
+  /** A save that failed (disk full, a file removed under us): the download stops with it. */
+  let saveError: Error | undefined;
+  let lastSave = performance.now();
+  const saveResume = (): Promise<void> | undefined =>
+    saver
+      ?.save()
+      .then((have) => emit({ type: 'resume.saved', have }))
+      .catch((err: unknown) => {
+        saveError ??= err instanceof Error ? err : new Error(String(err));
+      });
   try {
     if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
@@ -268,6 +312,22 @@ async function run(
     timers.push(
       setInterval(() => {
         emit(meter.progress(performance.now() - started));
+        const now = performance.now();
+        if (
+          saver !== undefined &&
+          !saver.busy &&
+          saveError === undefined &&
+          now - lastSave >= (options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS) &&
+          actor.getSnapshot().context.picker.have.count !== saver.saved
+        ) {
+          lastSave = now;
+          void saveResume()?.then(() => {
+            if (saveError !== undefined && stopReason === undefined) {
+              stopReason = saveError.message;
+              actor.send({ type: 'cmd.stop' });
+            }
+          });
+        }
         if (seedingSince !== undefined && stopReason === undefined) {
           // Seed ratio / time: the world tells the machine (cmd.stop) — a seeding stop ends `complete`.
           if (
@@ -297,6 +357,13 @@ async function run(
     );
     const output = await finished;
     const elapsedMs = performance.now() - started;
+    // The last save: every piece verified so far, flushed first. A failure (a file removed or cut
+    // short under us, the disk full) turns the result into a failure: the data is not all there.
+    await saveResume();
+    if (saveError !== undefined && output.result !== 'storageError') {
+      emit({ type: 'stopped', reason: saveError.message });
+      return { result: 'failed', message: saveError.message };
+    }
     switch (output.result) {
       case 'complete':
         await store.close();

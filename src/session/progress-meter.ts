@@ -6,6 +6,7 @@ import type { PeerContext } from '../../machines/peer.machine.js';
 import type { TorrentContext } from '../../machines/torrent.machine.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { describePeerId } from '../net/peer-id.js';
+import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { DownloadEvent, PeerSummary } from './download-event.js';
 import type { TransferCounter } from './transfer-counter.js';
@@ -21,9 +22,21 @@ export class ProgressMeter {
   readonly #context: () => TorrentContext;
   readonly #detail: boolean;
   readonly #samples: { t: number; down: number; up: number }[] = [];
+  /** Selective download: progress counts the wanted pieces only (pieceCount, totalLength). */
+  readonly #wanted: { readonly pieces: number; readonly bytes: number };
 
-  constructor(torrent: Torrent, counter: TransferCounter, context: () => TorrentContext, detail: boolean) {
+  constructor(
+    torrent: Torrent,
+    counter: TransferCounter,
+    context: () => TorrentContext,
+    detail: boolean,
+    wanted?: Bitfield,
+  ) {
     this.#torrent = torrent;
+    this.#wanted =
+      wanted === undefined
+        ? { pieces: torrent.pieceCount, bytes: torrent.totalLength }
+        : { pieces: wanted.count, bytes: verifiedBytes(torrent, wanted) };
     this.#counter = counter;
     this.#context = context;
     this.#detail = detail;
@@ -52,7 +65,7 @@ export class ProgressMeter {
     const span = (now - first.t) / 1000;
     const downloadRate = span > 0 ? (this.#counter.downloaded - first.down) / span : 0;
     const uploadRate = span > 0 ? (this.#counter.uploaded - first.up) / span : 0;
-    const left = t.totalLength - verified;
+    const left = this.#wanted.bytes - verified;
     let peersConnected = 0;
     const peers: PeerSummary[] = [];
     for (const [key, entry] of ctx.peers) {
@@ -71,9 +84,9 @@ export class ProgressMeter {
     return {
       type: 'progress',
       verifiedPieces: have.count,
-      pieceCount: t.pieceCount,
+      pieceCount: this.#wanted.pieces,
       verifiedBytes: verified,
-      totalLength: t.totalLength,
+      totalLength: this.#wanted.bytes,
       downloadRate,
       uploadRate,
       downloaded: this.#counter.downloaded,

@@ -9,7 +9,9 @@ import { StorageError } from './storage-error.js';
 interface Entry {
   readonly handle: Promise<FileHandle>;
   refs: number;
-  dirty: boolean;
+  /** Writes finished on this handle, and how many of them the last fdatasync covered. */
+  writes: number;
+  synced: number;
 }
 
 /** Read-write, and never through a symlink at the last component (see layout.ts). */
@@ -19,6 +21,10 @@ export class FdCache {
   readonly #entries = new Map<number, Entry>();
   readonly #paths: readonly (string | null)[];
   readonly #max: number;
+  /** Evicted dirty handles still being flushed and closed; flush() waits for them. */
+  readonly #closing = new Set<Promise<void>>();
+  /** A flush of an evicted handle that failed: reported by the next flush(). */
+  #evictError: unknown;
 
   constructor(paths: readonly (string | null)[], max: number) {
     this.#paths = paths;
@@ -36,16 +42,17 @@ export class FdCache {
         this.#entries.delete(fileIndex);
         throw StorageError.fromSystem(e, 'cannot open', path);
       });
-      entry = { handle, refs: 0, dirty: false };
+      entry = { handle, refs: 0, writes: 0, synced: 0 };
     } else {
       this.#entries.delete(fileIndex); // re-inserted below as most recently used
     }
     this.#entries.set(fileIndex, entry);
     entry.refs++;
-    if (write) entry.dirty = true;
     try {
       return await fn(await entry.handle);
     } finally {
+      // Counted when the write has finished (or failed): a flush that starts later covers it.
+      if (write) entry.writes++;
       entry.refs--;
       this.#evict();
     }
@@ -57,17 +64,60 @@ export class FdCache {
       if (this.#entries.size <= this.#max) break;
       if (e.refs > 0) continue;
       this.#entries.delete(i);
-      void e.handle
-        .then((h) => (e.dirty ? h.datasync().finally(() => h.close()) : h.close()))
+      const closing = e.handle
+        .then((h) =>
+          e.writes > e.synced
+            ? h.datasync().then(
+                () => h.close(),
+                (err) => {
+                  this.#evictError ??= StorageError.fromSystem(
+                    err,
+                    'cannot flush',
+                    this.#paths[i] ?? undefined,
+                  );
+                  return h.close();
+                },
+              )
+            : h.close(),
+        )
         .catch(() => {});
+      this.#closing.add(closing);
+      void closing.finally(() => this.#closing.delete(closing));
     }
+  }
+
+  /**
+   * Makes every write that had finished when flush() was called durable (fdatasync), including
+   * those on handles evicted meanwhile. Writes still in flight stay dirty for the next flush.
+   */
+  async flush(): Promise<void> {
+    const jobs: Promise<void>[] = [...this.#closing];
+    for (const [i, e] of this.#entries) {
+      const upTo = e.writes;
+      if (upTo === e.synced) continue;
+      jobs.push(
+        e.handle.then(async (h) => {
+          try {
+            await h.datasync();
+          } catch (err) {
+            throw StorageError.fromSystem(err, 'cannot flush', this.#paths[i] ?? undefined);
+          }
+          e.synced = Math.max(e.synced, upTo);
+        }),
+      );
+    }
+    const results = await Promise.allSettled(jobs);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    if (this.#evictError !== undefined) throw this.#evictError;
   }
 
   /** Flushes written files to disk (fdatasync) and closes every handle. */
   async closeAll(): Promise<void> {
     const entries = [...this.#entries.entries()];
     this.#entries.clear();
-    const errors: unknown[] = [];
+    await Promise.all([...this.#closing]);
+    const errors: unknown[] = this.#evictError === undefined ? [] : [this.#evictError];
     await Promise.all(
       entries.map(async ([i, e]) => {
         let h: FileHandle;
@@ -77,7 +127,7 @@ export class FdCache {
           return; // never opened: nothing to flush
         }
         try {
-          if (e.dirty) await h.datasync();
+          if (e.writes > e.synced) await h.datasync();
         } catch (err) {
           errors.push(StorageError.fromSystem(err, 'cannot flush', this.#paths[i] ?? undefined));
         } finally {

@@ -7,14 +7,20 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pieceLengthAt } from '../metainfo/torrent.js';
 import type { FileMap, FileSegment } from './file-map.js';
+import { type PartsLayout, redirectSegments } from './parts-layout.js';
 
 /** Bytes read per step while hashing. */
 export const HASH_CHUNK_BYTES = 1 << 20;
 
 /** What a hash worker needs to find and check any piece on its own (sent once, as workerData). */
 export interface HashJobSpec {
-  /** Absolute path of each file; null for padding files. */
+  /**
+   * Absolute path of each file; null for padding (and unselected) files. With a `layout`, one more
+   * entry at index `files.length`: the parts file (parts-layout.ts).
+   */
   readonly paths: readonly (string | null)[];
+  /** Selective download: where unselected files' bytes of shared pieces are kept. */
+  readonly layout?: PartsLayout;
   readonly files: readonly { readonly length: number; readonly offset: number; readonly padding: boolean }[];
   readonly totalLength: number;
   readonly pieceLength: number;
@@ -24,7 +30,8 @@ export interface HashJobSpec {
 }
 
 export function pieceSegments(spec: HashJobSpec, map: FileMap, index: number): FileSegment[] {
-  return map.segments(index * spec.pieceLength, pieceLengthAt(spec, index));
+  const segments = map.segments(index * spec.pieceLength, pieceLengthAt(spec, index));
+  return spec.layout === undefined ? segments : redirectSegments(spec, spec.layout, segments);
 }
 
 export function hashMatches(spec: HashJobSpec, index: number, digest: Uint8Array): boolean {

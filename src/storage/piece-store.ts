@@ -6,15 +6,16 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { constants, mkdir, open } from 'node:fs/promises';
+import { constants, mkdir, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap } from './file-map.js';
 import { HashPool } from './hash-pool.js';
 import { fileLocations, makeDirectories } from './layout.js';
+import { type PartsLayout, partsLayout, redirectSegments } from './parts-layout.js';
 import {
   HASH_CHUNK_BYTES,
   type HashJobSpec,
@@ -32,16 +33,29 @@ export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
 /** Largest block `readBlock` serves: more than any peer may ask (BEP 3 clients use 16 KiB). */
 export const MAX_READ_BLOCK_BYTES = 1 << 20;
 
+/** Our own folder under `--out`: resume files and parts files (docs/resume.md). */
+export const STATE_DIR = '.bitstate';
+
 export interface PieceStoreOptions {
   /** Hash worker threads; 0 hashes on the calling thread (slower event loop, for measurement). */
   readonly hashWorkers?: number;
   readonly maxOpenFiles?: number;
+  /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
+  readonly selected?: readonly boolean[];
+}
+
+/** `<out>/.bitstate/<infohash>.parts`: unselected files' bytes of shared pieces. */
+export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: string): string {
+  return join(resolve(outDir), STATE_DIR, `${torrent.infoHashHex}.parts`);
 }
 
 export class PieceStore {
   readonly torrent: Torrent;
   /** Absolute path of each file (null for BEP 47 padding files, which are never created). */
   readonly paths: readonly (string | null)[];
+  /** Selective download only: the layout and the parts file (null when no piece is shared). */
+  readonly layout: PartsLayout | undefined;
+  readonly partsPath: string | null;
   readonly #map: FileMap;
   readonly #fds: FdCache;
   readonly #spec: HashJobSpec;
@@ -52,13 +66,25 @@ export class PieceStore {
   );
   #closed = false;
 
-  private constructor(torrent: Torrent, paths: (string | null)[], map: FileMap, opts: PieceStoreOptions) {
+  private constructor(
+    torrent: Torrent,
+    paths: (string | null)[],
+    map: FileMap,
+    opts: PieceStoreOptions,
+    layout: PartsLayout | undefined,
+    partsPath: string | null,
+  ) {
     this.torrent = torrent;
     this.paths = paths;
+    this.layout = layout;
+    this.partsPath = partsPath;
     this.#map = map;
-    this.#fds = new FdCache(paths, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    // With a layout, the parts file is one more target, at index files.length.
+    const targets = layout === undefined ? paths : [...paths, partsPath];
+    this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.#spec = {
-      paths,
+      paths: targets,
+      ...(layout === undefined ? {} : { layout }),
       files: torrent.files.map((f) => ({ length: f.length, offset: f.offset, padding: f.padding })),
       totalLength: torrent.totalLength,
       pieceLength: torrent.pieceLength,
@@ -79,6 +105,19 @@ export class PieceStore {
     const map = FileMap.of(torrent);
     const root = resolve(outDir);
     const locations = fileLocations(torrent, root);
+    if (torrent.name === STATE_DIR)
+      throw new StorageError(
+        'pathEscape',
+        `a torrent named ${STATE_DIR} would mix with bitstate's own folder`,
+        {
+          badInput: true,
+        },
+      );
+    const selected = opts.selected;
+    const layout =
+      selected === undefined || selected.every((s, i) => s || torrent.files[i]!.padding)
+        ? undefined
+        : partsLayout(torrent, selected);
     const made = new Set<string>();
     await mkdir(root, { recursive: true }).catch((e) => {
       throw StorageError.fromSystem(e, 'cannot create the output folder', root);
@@ -86,24 +125,63 @@ export class PieceStore {
     const paths: (string | null)[] = [];
     for (const [i, loc] of locations.entries()) {
       const f = torrent.files[i]!;
-      if (f.padding) {
+      if (f.padding || (layout !== undefined && !layout.selected[i])) {
         paths.push(null);
         continue;
       }
       await makeDirectories(root, loc.dirs, made);
-      let h: FileHandle | undefined;
-      try {
-        h = await open(loc.path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
-        const { size } = await h.stat();
-        if (size !== f.length) await h.truncate(f.length);
-      } catch (e) {
-        throw StorageError.fromSystem(e, 'cannot create', loc.path);
-      } finally {
-        await h?.close();
-      }
+      await sizeFile(loc.path, f.length);
       paths.push(loc.path);
     }
-    return new PieceStore(torrent, paths, map, opts);
+    let partsPath: string | null = null;
+    if (layout !== undefined && layout.sharedPieces.length > 0) {
+      partsPath = partsFilePath(torrent, root);
+      await makeDirectories(root, [STATE_DIR], made);
+      await sizeFile(partsPath, layout.sharedPieces.length * torrent.pieceLength);
+    }
+    return new PieceStore(torrent, paths, map, opts, layout, partsPath);
+  }
+
+  /** The segments of payload range (at, length) as stored: unselected bytes go to the parts file. */
+  #segments(at: number, length: number) {
+    const segments = this.#map.segments(at, length);
+    return this.layout === undefined ? segments : redirectSegments(this.torrent, this.layout, segments);
+  }
+
+  /** Every file the store writes (torrent files it stores, then the parts file) with its length. */
+  targets(): { readonly path: string; readonly length: number }[] {
+    const out: { path: string; length: number }[] = [];
+    this.paths.forEach((p, i) => {
+      if (p !== null) out.push({ path: p, length: this.torrent.files[i]!.length });
+    });
+    if (this.partsPath !== null && this.layout !== undefined)
+      out.push({ path: this.partsPath, length: this.layout.sharedPieces.length * this.torrent.pieceLength });
+    return out;
+  }
+
+  /** Makes every write that has finished durable (fdatasync). See docs/resume.md. */
+  flush(): Promise<void> {
+    return this.#track(() => this.#fds.flush());
+  }
+
+  /**
+   * Throws `fileRemoved` / `fileTruncated` when a file was deleted or cut short under us (writes
+   * to a deleted file still succeed, into an inode nobody can reach: only a look at the path tells).
+   */
+  async checkFiles(): Promise<void> {
+    for (const { path, length } of this.targets()) {
+      const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT')
+          throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
+        throw StorageError.fromSystem(e, 'cannot inspect', path);
+      });
+      if (st.size < length)
+        throw new StorageError(
+          'fileTruncated',
+          `${path} was truncated while downloading (${st.size} bytes, expected ${length})`,
+          { path },
+        );
+    }
   }
 
   /** Runs `op` unless closed, remembering it until it settles so `close()` can wait for it. */
@@ -125,7 +203,7 @@ export class PieceStore {
       const at = blockOffset(this.torrent, index, begin, block.length);
       const writes: Promise<void>[] = [];
       let blockPos = 0;
-      for (const s of this.#map.segments(at, block.length)) {
+      for (const s of this.#segments(at, block.length)) {
         // BEP 47: padding bytes are never stored; verification hashes them as zeros.
         if (!s.padding)
           writes.push(
@@ -174,7 +252,7 @@ export class PieceStore {
       const at = blockOffset(this.torrent, index, begin, length);
       const out = new Uint8Array(length);
       let blockPos = 0;
-      for (const s of this.#map.segments(at, length)) {
+      for (const s of this.#segments(at, length)) {
         if (!s.padding) {
           const n = await this.#readAt(
             s.fileIndex,
@@ -224,18 +302,23 @@ export class PieceStore {
   }
 
   /**
-   * Hashes every piece already on disk (resume, seeding) and returns the ones that match.
-   * Keeps each worker busy with two pieces at a time; `onProgress(checked, total)` after each.
+   * Hashes the pieces already on disk (resume, seeding) — every piece, or only `indexes` — and
+   * returns the ones that match. Keeps each worker busy with two pieces at a time;
+   * `onProgress(checked, total)` after each.
    */
-  async checkPieces(onProgress?: (checked: number, total: number) => void): Promise<Bitfield> {
-    const total = this.torrent.pieceCount;
-    const have = new Bitfield(total);
+  async checkPieces(
+    onProgress?: (checked: number, total: number) => void,
+    indexes?: readonly number[],
+  ): Promise<Bitfield> {
+    const have = new Bitfield(this.torrent.pieceCount);
+    const total = indexes?.length ?? this.torrent.pieceCount;
     let next = 0;
     let checked = 0;
     const lanes = Math.max(1, this.#pool?.size ?? 1) * 2;
     const lane = async () => {
       while (next < total) {
-        const index = next++;
+        const k = next++;
+        const index = indexes === undefined ? k : indexes[k]!;
         if (await this.verifyPiece(index)) have.set(index);
         onProgress?.(++checked, total);
       }
@@ -254,5 +337,18 @@ export class PieceStore {
     } finally {
       await this.#pool?.close();
     }
+  }
+}
+
+/** Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink. */
+async function sizeFile(path: string, length: number): Promise<void> {
+  let h: FileHandle | undefined;
+  try {
+    h = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
+    if ((await h.stat()).size !== length) await h.truncate(length);
+  } catch (e) {
+    throw StorageError.fromSystem(e, 'cannot create', path);
+  } finally {
+    await h?.close();
   }
 }

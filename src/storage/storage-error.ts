@@ -4,7 +4,7 @@
  */
 
 export type StorageErrorCode =
-  /** The disk (or quota) is full: ENOSPC, EDQUOT. */
+  /** The disk (or quota, or the process's file size limit: EFBIG) is full: ENOSPC, EDQUOT, EFBIG. */
   | 'noSpace'
   /** The file system refused: EACCES, EPERM, EROFS. */
   | 'permission'
@@ -16,6 +16,10 @@ export type StorageErrorCode =
   | 'closed'
   /** A hash worker died or could not start. */
   | 'worker'
+  /** A file we write was deleted under us. */
+  | 'fileRemoved'
+  /** A file we write was cut shorter than its torrent length under us. */
+  | 'fileTruncated'
   /** Any other I/O failure. */
   | 'io';
 
@@ -47,7 +51,7 @@ export class StorageError extends Error {
     if (err instanceof StorageError) return err;
     const errno = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
     const code: StorageErrorCode =
-      errno === 'ENOSPC' || errno === 'EDQUOT'
+      errno === 'ENOSPC' || errno === 'EDQUOT' || errno === 'EFBIG'
         ? 'noSpace'
         : errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS'
           ? 'permission'

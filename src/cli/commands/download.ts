@@ -1,12 +1,14 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--json] [--quiet] [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
+ *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--json] [--quiet]
+ *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
 import { startInspection } from '../../inspect/inspection-session.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { parsePeerAddress } from '../../net/address.js';
 import { download } from '../../session/download.js';
+import { fileSelection } from '../../session/file-selection.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSeconds } from '../parse-number.js';
@@ -30,6 +32,10 @@ Options:
       --seed-time S      with --seed: stop after seeding S seconds
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M), all peers together
       --max-down RATE    download limit in bytes/s
+      --select LIST      fetch only these files: indexes as \`bitstate info --json\` lists them, e.g. 0,2-4
+      --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable
+      --sequential       fetch pieces in order, lowest first (for streaming)
+      --recheck          hash the data on disk again instead of trusting the resume file
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
@@ -39,8 +45,12 @@ Options:
       --trace FILE       write every machine event and state change to FILE (NDJSON; see replay)
   -h, --help             this text
 
-Exit status: 0 when every piece is verified and on disk, 1 when the download cannot finish,
-2 for bad input, 130 when interrupted (Ctrl-C stops cleanly: trackers told, files closed).`;
+A restarted download resumes: verified pieces are kept in DIR/.bitstate/<info-hash>.resume and
+never fetched again (see docs/resume.md).
+
+Exit status: 0 when every piece is verified and on disk, 1 when the download cannot finish
+(a disk error too), 2 for bad input, 130 when interrupted (Ctrl-C stops cleanly: trackers told,
+files closed, resume file saved).`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -59,6 +69,10 @@ export async function run(argv: string[]): Promise<number> {
       'seed-time': { type: 'string' },
       'max-up': { type: 'string' },
       'max-down': { type: 'string' },
+      select: { type: 'string', multiple: true },
+      only: { type: 'string', multiple: true },
+      sequential: { type: 'boolean' },
+      recheck: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       peers: { type: 'boolean' },
@@ -94,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
   const uiPort =
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const torrent = await readTorrentFile(positionals[0]!);
+  const selected = fileSelection(torrent, values.select ?? [], values.only ?? []);
   const inspection = await startInspection({
     stately: values.inspect === true,
     ui: values.ui === true || uiPort !== undefined,
@@ -113,6 +128,9 @@ export async function run(argv: string[]): Promise<number> {
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     peerDetail: values.peers === true,
+    ...(selected === undefined ? {} : { selected }),
+    ...(values.sequential === true ? { sequential: true } : {}),
+    ...(values.recheck === true ? { recheck: true } : {}),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });

@@ -1,0 +1,96 @@
+/**
+ * Which files a selective download fetches: `--select 0,2-4` (indexes into the torrent's file list,
+ * in info-dictionary order, padding files counted, as `bitstate info --json` lists them) and
+ * `--only GLOB` (matched against the file's path inside the torrent, `/`-separated; `*` and `?`
+ * stop at `/`, `**` crosses it; a glob without `/` matches the file name in any folder). Several
+ * of either add up.
+ */
+import type { Torrent } from '../metainfo/torrent.js';
+
+/** Longest `--select` list accepted (ranges count once): more is a typo or an attack on memory. */
+export const MAX_SELECT_TERMS = 10_000;
+
+export class SelectionError extends Error {
+  override readonly name = 'SelectionError';
+  readonly badInput = true;
+  constructor(
+    readonly code: 'badSyntax' | 'outOfRange' | 'nothingSelected',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Marks the files named by `spec` ("0,2-4") in `selected`. */
+export function selectIndexes(spec: string, selected: boolean[]): void {
+  const terms = spec.split(',');
+  if (terms.length > MAX_SELECT_TERMS)
+    throw new SelectionError('badSyntax', `--select: ${terms.length} terms (limit ${MAX_SELECT_TERMS})`);
+  for (const term of terms) {
+    const m = /^\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?$/.exec(term);
+    if (m === null)
+      throw new SelectionError('badSyntax', `--select takes indexes and ranges like 0,2-4, not '${term}'`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) throw new SelectionError('badSyntax', `--select: empty range ${term}`);
+    if (to >= selected.length)
+      throw new SelectionError(
+        'outOfRange',
+        `--select: file ${to} does not exist (the torrent has ${selected.length} files, 0-${selected.length - 1})`,
+      );
+    for (let i = from; i <= to; i++) selected[i] = true;
+  }
+}
+
+/** The glob as an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let k = 0; k < glob.length; k++) {
+    const c = glob[k]!;
+    if (c === '*') {
+      if (glob[k + 1] === '*') {
+        k++;
+        if (glob[k + 1] === '/') {
+          k++;
+          re += '(?:.*/)?';
+        } else re += '.*';
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** Marks the files whose path matches `glob`; returns how many matched. */
+export function selectGlob(torrent: Pick<Torrent, 'files'>, glob: string, selected: boolean[]): number {
+  const re = globToRegExp(glob);
+  const byName = !glob.includes('/');
+  let n = 0;
+  torrent.files.forEach((f, i) => {
+    if (f.padding) return;
+    const path = f.path.join('/');
+    if (re.test(byName ? (f.path[f.path.length - 1] ?? '') : path)) {
+      selected[i] = true;
+      n++;
+    }
+  });
+  return n;
+}
+
+/**
+ * The selection for `--select` specs and `--only` globs, or undefined when neither was given
+ * (every file). Refuses a selection that names no file with bytes.
+ */
+export function fileSelection(
+  torrent: Pick<Torrent, 'files'>,
+  select: readonly string[],
+  only: readonly string[],
+): boolean[] | undefined {
+  if (select.length === 0 && only.length === 0) return undefined;
+  const selected = torrent.files.map(() => false);
+  for (const spec of select) selectIndexes(spec, selected);
+  for (const glob of only) selectGlob(torrent, glob, selected);
+  if (!torrent.files.some((f, i) => selected[i] && !f.padding && f.length > 0))
+    throw new SelectionError('nothingSelected', 'the selection names no file with data (--select / --only)');
+  return selected;
+}
