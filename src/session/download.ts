@@ -34,7 +34,7 @@ export const DEFAULT_MAX_PEERS = 50;
 /** How often a `progress` event is emitted. */
 export const PROGRESS_INTERVAL_MS = 1000;
 /** The resume file is saved at most this often while pieces are verified (docs/resume.md). */
-export const RESUME_SAVE_INTERVAL_MS = 3000;
+export const RESUME_SAVE_INTERVAL_MS = 2000;
 
 export interface DownloadOptions {
   /** The folder the torrent's `<name>` is saved under. */
