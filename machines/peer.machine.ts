@@ -120,6 +120,16 @@ function room(c: PeerContext): number {
   return Math.max(0, Math.min(c.target, c.limits.maxPipeline) - c.outstanding.size);
 }
 
+/**
+ * After a block, ask for more only once a quarter of the pipeline is free: one peer.wantBlocks, one
+ * cmd.request and one socket write then carry many requests instead of one each (measured, issue #8:
+ * per-block asks were two of the four machine events per block). The pipeline never falls below
+ * three quarters of its target, and an empty one (room = target) always asks.
+ */
+export function askBatch(c: Pick<PeerContext, 'target' | 'limits'>): number {
+  return Math.max(1, Math.floor(Math.min(c.target, c.limits.maxPipeline) / 4));
+}
+
 export const peerMachine = setup({
   types: {
     context: {} as PeerContext,
@@ -244,7 +254,8 @@ export const peerMachine = setup({
         block: event.block,
       });
       const n = room(context);
-      if (n > 0) enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
+      if (n >= askBatch(context))
+        enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
     }),
     forgetCancelled: ({ context, event }) => {
       if (event.type === 'wire.piece') context.cancelled.delete(blockKey(event.index, event.begin));
