@@ -40,6 +40,9 @@ export class FdCache {
         throw new StorageError('badRange', `file ${fileIndex} has no path`);
       const handle = open(path, OPEN_FLAGS).catch((e) => {
         this.#entries.delete(fileIndex);
+        // Every file was created at open: one missing now was deleted under us.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
         throw StorageError.fromSystem(e, 'cannot open', path);
       });
       entry = { handle, refs: 0, writes: 0, synced: 0 };

@@ -27,7 +27,7 @@ export interface StorageErrorDetails {
   readonly path?: string;
   readonly errno?: string;
   readonly cause?: unknown;
-  /** True when the user's input is at fault (a torrent whose paths escape, a read-only --out). */
+  /** True when the user's input is at fault (a torrent whose paths escape the output folder). */
   readonly badInput?: boolean;
 }
 
@@ -63,7 +63,8 @@ export class StorageError extends Error {
       path,
       errno,
       cause: err,
-      badInput: code === 'permission' || code === 'pathEscape',
+      // A refused write is the disk's state, not the torrent's fault: exit 1 (issue #9), like ENOSPC.
+      badInput: code === 'pathEscape',
     });
   }
 }
