@@ -158,6 +158,17 @@ async function run(
   await Promise.resolve();
   const started = performance.now();
   const out = options.out;
+  // metadata first, before any checking of the data on disk.
+  emit({
+    type: 'metadata',
+    name: torrent.name,
+    infoHash: torrent.infoHashHex,
+    totalLength: torrent.totalLength,
+    pieceCount: torrent.pieceCount,
+    pieceLength: torrent.pieceLength,
+    files: torrent.files.length,
+    out: join(out, torrent.name),
+  });
   const prepared =
     prepare === undefined
       ? await openResumed(
@@ -248,16 +259,6 @@ async function run(
     });
   });
 
-  emit({
-    type: 'metadata',
-    name: torrent.name,
-    infoHash: torrent.infoHashHex,
-    totalLength: torrent.totalLength,
-    pieceCount: torrent.pieceCount,
-    pieceLength: torrent.pieceLength,
-    files: torrent.files.length,
-    out: join(out, torrent.name),
-  });
   actor.on('torrent.peerConnected', (e) =>
     emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key) }),
   );
