@@ -65,7 +65,12 @@ export function torrentSummary(t: Torrent) {
     pieceCount: t.pieceCount,
     multiFile: t.multiFile,
     private: t.private,
-    files: t.files.map((f) => ({ path: f.path, length: f.length, ...(f.padding ? { padding: true } : {}) })),
+    files: t.files.map((f, index) => ({
+      index,
+      path: f.path,
+      length: f.length,
+      ...(f.padding ? { padding: true } : {}),
+    })),
     announceList: t.announceList,
     urlList: t.urlList,
     comment: t.comment ?? null,
@@ -103,11 +108,15 @@ export function describeTorrent(t: Torrent): string {
     lines.push(`  tier ${i + 1}: ${tier.map(printable).join(' ')}`);
   });
   if (t.urlList.length > 0) lines.push(`web seeds:     ${t.urlList.map(printable).join(' ')}`);
-  lines.push(`files (${t.files.length}):`);
+  // Numbered as `download --select` takes them (positions in the info dictionary, padding included).
+  lines.push(`files (${t.files.length}):  index  size  path`);
   const width = Math.max(...t.files.map((f) => String(f.length).length));
-  for (const f of t.files) {
+  const indexWidth = String(t.files.length - 1).length;
+  for (const [i, f] of t.files.entries()) {
     const path = printable(f.path.join('/'));
-    lines.push(`  ${String(f.length).padStart(width)}  ${path}${f.padding ? '  (padding)' : ''}`);
+    lines.push(
+      `  ${String(i).padStart(indexWidth)}  ${String(f.length).padStart(width)}  ${path}${f.padding ? '  (padding)' : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -92,14 +92,16 @@ describe('bitstate info / create', { concurrency: true }, () => {
     assert.equal(json.pieceCount, Math.ceil(340_001 / 32768));
     assert.deepEqual(json.announceList, [['http://127.0.0.1:1/announce'], ['udp://127.0.0.1:2']]);
     assert.deepEqual(json.files, [
-      { path: ['sub', 'deeper', 'two.bin'], length: 300_000 },
-      { path: ['sub', 'one.bin'], length: 40_000 },
-      { path: ['tiny'], length: 1 },
+      { index: 0, path: ['sub', 'deeper', 'two.bin'], length: 300_000 },
+      { index: 1, path: ['sub', 'one.bin'], length: 40_000 },
+      { index: 2, path: ['tiny'], length: 1 },
     ]);
 
     const text = await runCli(['info', out]);
     assert.equal(text.code, 0);
     assert.match(text.stdout, new RegExp(`info-hash: +${json.infoHash}`));
+    // Files are numbered as download --select takes them.
+    assert.match(text.stdout, /\n {2}1 +40000 +sub\/one\.bin\n/);
     assert.match(text.stdout, /sub\/deeper\/two\.bin/);
 
     // An existing output is not overwritten without --force.
