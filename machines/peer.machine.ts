@@ -22,6 +22,7 @@ import {
   type PeerLimits,
   type PeerReport,
   type PeerTimeouts,
+  type ReceivedBlock,
   type RequestProblem,
 } from './peer.types.js';
 
@@ -171,6 +172,10 @@ export const peerMachine = setup({
       event.type === 'wire.piece' &&
       !context.outstanding.has(blockKey(event.index, event.begin)) &&
       context.cancelled.has(blockKey(event.index, event.begin)),
+    // A batch is judged as its blocks would be one by one (a copy of a block earlier in the same
+    // batch counts as unrequested); any bad block closes the connection, the good ones are returned.
+    isBadBlockBatch: ({ context, event }) =>
+      event.type === 'wire.pieces' && badBlockOf(context, event.blocks) !== undefined,
     isWrongBlockLength: ({ context, event }) =>
       event.type === 'wire.piece' &&
       context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
@@ -257,6 +262,25 @@ export const peerMachine = setup({
         begin: event.begin,
         block: event.block,
       });
+      const n = room(context);
+      if (n >= askBatch(context))
+        enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
+    }),
+    acceptBlocks: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.pieces') return;
+      // Validated by isBadBlockBatch: each block is outstanding or a cancelled copy to drop.
+      const accepted: ReceivedBlock[] = [];
+      for (const b of event.blocks) {
+        const k = blockKey(b.index, b.begin);
+        if (context.outstanding.delete(k)) {
+          accepted.push(b);
+          context.bytesThisTick += b.block.length;
+        } else context.cancelled.delete(k);
+      }
+      if (accepted.length === 0) return;
+      context.sinceBlockMs = 0;
+      const { key } = context;
+      enqueue.sendParent({ type: 'peer.blocks', key, blocks: accepted } satisfies PeerReport);
       const n = room(context);
       if (n >= askBatch(context))
         enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
@@ -705,6 +729,10 @@ export const peerMachine = setup({
               { guard: 'isWrongBlockLength', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'acceptBlock'] },
             ],
+            'wire.pieces': [
+              { guard: 'isBadBlockBatch', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'acceptBlocks'] },
+            ],
             'wire.reject': { actions: ['noteMessage', 'handleReject'] },
             'wire.request': [
               { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
@@ -763,6 +791,8 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
         };
       return { reason: 'badRequest', index: ev.index, begin: ev.begin, length: ev.length, why };
     }
+    case 'wire.pieces':
+      return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
     case 'wire.piece': {
       const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
       if (ref === undefined)
@@ -785,6 +815,32 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
         outstanding: c.outstanding.size,
       };
   }
+}
+
+/** The CloseReason of the first block of a batch that would close the connection on its own, if any. */
+function badBlockOf(
+  c: Pick<PeerContext, 'outstanding' | 'cancelled'>,
+  blocks: readonly ReceivedBlock[],
+): CloseReason | undefined {
+  const taken: number[] = []; // outstanding keys answered earlier in this batch
+  const forgotten: number[] = []; // cancelled marks used up earlier in this batch
+  for (const b of blocks) {
+    const k = blockKey(b.index, b.begin);
+    const ref = taken.includes(k) ? undefined : c.outstanding.get(k);
+    if (ref !== undefined) {
+      if (ref.length !== b.block.length)
+        return {
+          reason: 'wrongBlockLength',
+          index: b.index,
+          begin: b.begin,
+          expected: ref.length,
+          received: b.block.length,
+        };
+      taken.push(k);
+    } else if (c.cancelled.has(k) && !forgotten.includes(k)) forgotten.push(k);
+    else return { reason: 'unrequestedBlock', index: b.index, begin: b.begin, length: b.block.length };
+  }
+  return undefined;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

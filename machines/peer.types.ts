@@ -107,6 +107,13 @@ export interface ConnectionInput {
   readonly handle: unknown;
 }
 
+/** A block as it came off the wire: the bytes are a view into the socket's chunk (write, never keep). */
+export interface ReceivedBlock {
+  readonly index: number;
+  readonly begin: number;
+  readonly block: Uint8Array;
+}
+
 /** Peer machine → connection actor. Stopping the connection actor must also destroy its socket. */
 export type ConnectionCommand = { type: 'send'; message: WireItem } | { type: 'close' };
 
@@ -128,6 +135,11 @@ export type ConnectionEvent =
   | { type: 'wire.bitfield'; bitfield: Uint8Array }
   | { type: 'wire.request'; index: number; begin: number; length: number }
   | { type: 'wire.piece'; index: number; begin: number; block: Uint8Array }
+  /**
+   * The pieces one socket read completed, in wire order (a connection may send these instead of one
+   * wire.piece each: one machine event per read, not per 16 KiB block). Never empty.
+   */
+  | { type: 'wire.pieces'; blocks: readonly ReceivedBlock[] }
   | { type: 'wire.cancel'; index: number; begin: number; length: number }
   | { type: 'wire.port'; port: number }
   | { type: 'wire.suggest'; index: number }
@@ -166,6 +178,8 @@ export type PeerReport =
   | { type: 'peer.wantBlocks'; key: PeerKey; count: number }
   /** A requested block, exactly of the requested length. The bytes are a view: write, never keep. */
   | { type: 'peer.block'; key: PeerKey; index: number; begin: number; block: Uint8Array }
+  /** Several such blocks, accepted from one wire.pieces, in wire order. */
+  | { type: 'peer.blocks'; key: PeerKey; blocks: readonly ReceivedBlock[] }
   | { type: 'peer.choked'; key: PeerKey; returned: BlockRef[] }
   /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing). */
   | { type: 'peer.returned'; key: PeerKey; returned: BlockRef[] }

@@ -19,6 +19,7 @@ import {
   type PeerKey,
   type PeerLimits,
   type PeerTimeouts,
+  type ReceivedBlock,
 } from './peer.types.js';
 import {
   BAN_STRIKES,
@@ -251,22 +252,13 @@ export const torrentMachine = setup({
     }),
     onBlock: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.block') return;
-      const { key, index, begin, block } = event;
-      const ref: BlockRef = { index, begin, length: block.length };
-      const got = context.picker.blockReceived(ref, key);
-      if (!got.accepted) return; // a late endgame duplicate or a block returned meanwhile: drop it
-      enqueue.sendTo('storage', { type: 'storage.write', index, begin, block } satisfies StorageCommand);
-      let set = context.contributors.get(index);
-      if (set === undefined) context.contributors.set(index, (set = new Set()));
-      set.add(key);
-      // Endgame: the same block is outstanding to others; tell them not to bother.
-      for (const other of got.otherRequesters) {
-        const o = context.peers.get(other);
-        if (o !== undefined)
-          enqueue.sendTo(o.ref, { type: 'cmd.cancel', blocks: [ref] } satisfies PeerCommand);
-      }
-      if (got.pieceComplete)
-        enqueue.sendTo('storage', { type: 'storage.verify', index } satisfies StorageCommand);
+      takeBlock(context, event.key, event, (c) => enqueue.sendTo('storage', c), enqueue.sendTo);
+    }),
+    // One event per socket read (peer.blocks), each block decided exactly as a peer.block.
+    onBlocks: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'peer.blocks') return;
+      const toStorage = (c: StorageCommand) => enqueue.sendTo('storage', c);
+      for (const b of event.blocks) takeBlock(context, event.key, b, toStorage, enqueue.sendTo);
     }),
     onReturned: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.choked' && event.type !== 'peer.returned') return;
@@ -542,6 +534,7 @@ export const torrentMachine = setup({
         'peer.unchoked': { actions: 'onUnchoked' },
         'peer.wantBlocks': { actions: 'onWantBlocks' },
         'peer.block': { actions: 'onBlock' },
+        'peer.blocks': { actions: 'onBlocks' },
         'peer.choked': { actions: 'onReturned' },
         'peer.returned': { actions: 'onReturned' },
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
@@ -645,6 +638,34 @@ function peerInput(c: TorrentContext, address: string, direction: 'outgoing' | '
     timeouts: c.peerTimeouts,
     limits: c.peerLimits,
   };
+}
+
+/**
+ * A block from peer `key`: the picker accepts it (or it is a late endgame duplicate / a block
+ * returned meanwhile, dropped), storage writes it, endgame copies elsewhere are cancelled, and a
+ * completed piece is verified.
+ */
+function takeBlock(
+  c: TorrentContext,
+  key: PeerKey,
+  b: ReceivedBlock,
+  toStorage: (cmd: StorageCommand) => void,
+  toPeer: (ref: PeerRef, cmd: PeerCommand) => void,
+): void {
+  const { index, begin, block } = b;
+  const ref: BlockRef = { index, begin, length: block.length };
+  const got = c.picker.blockReceived(ref, key);
+  if (!got.accepted) return;
+  toStorage({ type: 'storage.write', index, begin, block });
+  let set = c.contributors.get(index);
+  if (set === undefined) c.contributors.set(index, (set = new Set()));
+  set.add(key);
+  // Endgame: the same block is outstanding to others; tell them not to bother.
+  for (const other of got.otherRequesters) {
+    const o = c.peers.get(other);
+    if (o !== undefined) toPeer(o.ref, { type: 'cmd.cancel', blocks: [ref] });
+  }
+  if (got.pieceComplete) toStorage({ type: 'storage.verify', index });
 }
 
 interface Send {
