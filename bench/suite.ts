@@ -10,6 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bitstateBin } from '../test/interop/harness/bitstate.js';
 import { BenchUsageError } from './bench-options.js';
+import { buildStamp, describeStamp } from './suite/build-stamp.js';
 import { LoadSampler, machineInfo } from './suite/machine.js';
 import type { PartContext, PartResult } from './suite/part.js';
 import { limitsPart } from './suite/part-limits.js';
@@ -49,13 +50,19 @@ async function main(): Promise<void> {
   process.stdout.write(
     `## bitstate benchmark suite — ${started.toISOString()}\n\n` +
       `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, Linux ${machine.kernel}\n` +
-      `Command: \`${command}\`\n`,
+      `Command: \`${command}\`\n` +
+      `Build: ${describeStamp(buildStamp())}\n`,
   );
-  const results: (PartResult & { load: ReturnType<LoadSampler['summary']>; seconds: number })[] = [];
+  const results: (PartResult & {
+    load: ReturnType<LoadSampler['summary']>;
+    seconds: number;
+    build: { before: ReturnType<typeof buildStamp>; after: ReturnType<typeof buildStamp> };
+  })[] = [];
   try {
     for (const part of opts.parts) {
       const from = load.mark();
       const t0 = performance.now();
+      const before = buildStamp();
       let result: PartResult;
       try {
         result = await RUNNERS[part]({ opts, scratch });
@@ -71,10 +78,13 @@ async function main(): Promise<void> {
       load.mark();
       const l = load.summary(from);
       const seconds = (performance.now() - t0) / 1000;
-      results.push({ ...result, load: l, seconds });
+      const after = buildStamp();
+      const rebuilt = before.builtAt !== after.builtAt || before.commit !== after.commit;
+      results.push({ ...result, load: l, seconds, build: { before, after } });
       process.stdout.write(
         `\n${result.tables.join('\n\n')}\n\n` +
-          `(${part}: ${seconds.toFixed(0)} s; 1-min load average ${fmt(l.min, 2)}–${fmt(l.max, 2)}, mean ${fmt(l.mean, 2)})\n`,
+          `(${part}: ${seconds.toFixed(0)} s; 1-min load average ${fmt(l.min, 2)}–${fmt(l.max, 2)}, mean ${fmt(l.mean, 2)})\n` +
+          (rebuilt ? `(WARNING: bitstate was rebuilt during this part: ${describeStamp(after)})\n` : ''),
       );
       if (opts.json !== undefined) {
         await writeFile(
