@@ -17,6 +17,7 @@
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
+import type { ReadGate } from '../storage/write-backlog.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
@@ -79,10 +80,12 @@ export interface ConnectionHooks {
   /** Shared payload rate limits (--max-up, --max-down). */
   readonly uploadLimit?: TokenBucket;
   readonly downloadLimit?: TokenBucket;
+  /** Closed while the disk is behind (src/storage/write-backlog.ts): reading pauses until it opens. */
+  readonly readGate?: ReadGate;
 }
 
 export function createTcpConnection(hooks: ConnectionHooks = {}) {
-  const { onPayloadReceived, onPayloadSent, uploadLimit, downloadLimit } = hooks;
+  const { onPayloadReceived, onPayloadSent, uploadLimit, downloadLimit, readGate } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     let socket: Socket;
     let closed = false;
@@ -140,6 +143,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     let congested = false;
     let flushTimer: NodeJS.Timeout | undefined;
     let resumeTimer: NodeJS.Timeout | undefined;
+    /** Paused because the disk is behind (readGate closed). */
+    let gated = false;
     const pieceBytes = (m: WireItem) => (m.type === 'piece' ? m.block.length : 0);
     const write = (m: WireItem) => {
       if (m.type === 'piece') onPayloadSent?.(m.block.length);
@@ -185,12 +190,20 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           socket.pause();
           resumeTimer = setTimeout(() => {
             resumeTimer = undefined;
-            if (!closed) socket.resume();
+            if (!closed && !gated) socket.resume();
           }, wait);
         }
       }
       const error = decoder.push(chunk, emit);
       flushPieces();
+      if (readGate !== undefined && !readGate.open && !gated) {
+        gated = true;
+        socket.pause();
+        readGate.whenOpen(() => {
+          gated = false;
+          if (!closed && resumeTimer === undefined) socket.resume();
+        });
+      }
       if (error !== undefined) {
         sendBack({ type: 'wire.error', code: error.code, message: error.message });
         socket.destroy();

@@ -24,6 +24,7 @@ import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
+import { WriteBacklog } from '../storage/write-backlog.js';
 import { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import type { DownloadEvent } from './download-event.js';
 import { ProgressMeter } from './progress-meter.js';
@@ -169,12 +170,15 @@ async function run(
     files: torrent.files.length,
     out: join(out, torrent.name),
   });
+  // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
+  const backlog = new WriteBacklog();
   const prepared =
     prepare === undefined
       ? await openResumed(
           torrent,
           {
             out,
+            backlog,
             ...(options.selected === undefined ? {} : { selected: options.selected }),
             ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
           },
@@ -211,6 +215,7 @@ async function run(
           connection: createTcpConnection({
             onPayloadReceived: counter.onPayloadReceived,
             onPayloadSent: counter.onPayloadSent,
+            readGate: backlog,
             ...(options.maxUploadRate === undefined
               ? {}
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),

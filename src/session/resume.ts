@@ -3,6 +3,7 @@
  * are already verified and which must be hashed again, and save the resume file as pieces are
  * verified — never claiming a piece whose bytes are not durably on disk.
  */
+
 import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
@@ -16,6 +17,7 @@ import {
   stampOf,
   writeResumeFile,
 } from '../storage/resume-file.js';
+import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { DownloadEvent } from './download-event.js';
 
 /** `checking` events are at most this frequent. */
@@ -28,6 +30,8 @@ export interface ResumeOptions {
   /** Ignore the resume file: hash every wanted piece on disk. */
   readonly recheck?: boolean;
   readonly hashWorkers?: number;
+  /** Bytes queued for the disk; sockets pause while it is behind (src/storage/write-backlog.ts). */
+  readonly backlog?: WriteBacklog;
 }
 
 export interface ResumedStore {
@@ -68,6 +72,7 @@ export async function openResumed(
   const store = await PieceStore.open(torrent, root, {
     selected,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
+    ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
   });
   try {
     const wanted = wantedPieces(torrent, selected);

@@ -24,6 +24,7 @@ import {
   pieceSegments,
 } from './piece-hasher.js';
 import { StorageError } from './storage-error.js';
+import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
 /** Default cap on idle open files (descriptors) held by the main thread. */
@@ -40,6 +41,8 @@ export interface PieceStoreOptions {
   /** Hash worker threads; 0 hashes on the calling thread (slower event loop, for measurement). */
   readonly hashWorkers?: number;
   readonly maxOpenFiles?: number;
+  /** Counts bytes queued for the disk, so sockets pause while it is behind (write-backlog.ts). */
+  readonly backlog?: WriteBacklog;
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
 }
@@ -61,6 +64,7 @@ export class PieceStore {
   readonly #spec: HashJobSpec;
   readonly #pool: HashPool | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #backlog: WriteBacklog | undefined;
   readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
     this.#writeRun(file, buffers, position),
   );
@@ -82,6 +86,7 @@ export class PieceStore {
     // With a layout, the parts file is one more target, at index files.length.
     const targets = layout === undefined ? paths : [...paths, partsPath];
     this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    this.#backlog = opts.backlog;
     this.#spec = {
       paths: targets,
       ...(layout === undefined ? {} : { layout }),
@@ -199,6 +204,19 @@ export class PieceStore {
    * continue each other are written together (write-coalescer.ts).
    */
   writeBlock(index: number, begin: number, block: Uint8Array): Promise<void> {
+    const backlog = this.#backlog;
+    if (backlog === undefined) return this.#write(index, begin, block);
+    const n = block.length;
+    backlog.add(n);
+    const p = this.#write(index, begin, block);
+    p.then(
+      () => backlog.done(n),
+      () => backlog.done(n),
+    );
+    return p;
+  }
+
+  #write(index: number, begin: number, block: Uint8Array): Promise<void> {
     return this.#track(async () => {
       const at = blockOffset(this.torrent, index, begin, block.length);
       const writes: Promise<void>[] = [];

@@ -1,0 +1,61 @@
+/**
+ * Bytes handed to the disk and not yet written, with a gate the sockets obey: when the disk falls
+ * behind the network (loopback outruns a disk whose dirty-page budget is spent), the backlog passes
+ * WRITE_BACKLOG_HIGH, the gate closes and every connection pauses reading (TCP then slows the
+ * senders); at WRITE_BACKLOG_LOW it opens again. So memory for blocks waiting on the disk is bounded
+ * by configuration, whatever the peers send and however slow the disk.
+ */
+
+export const WRITE_BACKLOG_HIGH = 32 * 1024 * 1024;
+export const WRITE_BACKLOG_LOW = 16 * 1024 * 1024;
+
+/** What a connection needs to know: may it read now, and when may it again. */
+export interface ReadGate {
+  readonly open: boolean;
+  whenOpen(resume: () => void): void;
+}
+
+export class WriteBacklog implements ReadGate {
+  readonly high: number;
+  readonly low: number;
+  #bytes = 0;
+  #open = true;
+  #waiting: (() => void)[] = [];
+
+  constructor(high = WRITE_BACKLOG_HIGH, low = WRITE_BACKLOG_LOW) {
+    if (!(low >= 0 && high > low))
+      throw new RangeError(`write backlog: low ${low} must be below high ${high}`);
+    this.high = high;
+    this.low = low;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** A write of `n` bytes was queued. */
+  add(n: number): void {
+    this.#bytes += n;
+    if (this.#bytes >= this.high) this.#open = false;
+  }
+
+  /** A write of `n` bytes settled (written or failed). */
+  done(n: number): void {
+    this.#bytes -= n;
+    if (!this.#open && this.#bytes <= this.low) {
+      this.#open = true;
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const resume of waiting) resume();
+    }
+  }
+
+  whenOpen(resume: () => void): void {
+    if (this.#open) resume();
+    else this.#waiting.push(resume);
+  }
+}
