@@ -8,6 +8,8 @@
 import { assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
 import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
+import type { WireItem } from '../src/wire/messages.js';
+import { hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
 import {
   type BlockRef,
   blockKey,
@@ -16,6 +18,8 @@ import {
   type ConnectionInput,
   DEFAULT_PEER_LIMITS,
   DEFAULT_PEER_TIMEOUTS,
+  MAX_ALLOWED_FAST,
+  MAX_SUGGESTED,
   type PeerEvent,
   type PeerInput,
   type PeerKey,
@@ -72,6 +76,17 @@ export interface PeerContext {
   readonly reading: Map<number, BlockRef>;
   /** The connection said its unsent bytes passed the high-water mark: hand nothing more to storage. */
   congested: boolean;
+  // --- BEP 6, the Fast Extension (docs/machines.md, "Fast Extension") ---
+  /** Both ends set the fast bit in their handshakes. */
+  fast: boolean;
+  /** Pieces we allow this peer while we choke it (from socket.connected), sent after our bitfield. */
+  grantedFast: readonly number[];
+  /** Bytes of granted pieces queued while we choke: at most grantedFast.length × pieceLength, then reject. */
+  grantedBytes: number;
+  /** Pieces the peer allows us while it chokes us (bounded by MAX_ALLOWED_FAST). */
+  readonly allowedFast: number[];
+  /** The peer's suggestions, newest last (bounded by MAX_SUGGESTED): recorded, not yet used by the picker. */
+  readonly suggested: number[];
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -81,10 +96,13 @@ export interface PeerContext {
   lastRateReport: string;
 }
 
-/** Hand queued requests to storage: never more than readWindow at once, none while congested or choking. */
+/**
+ * Hand queued requests to storage: never more than readWindow at once, none while congested or
+ * choking (while we choke a fast peer the queue holds only requests for granted pieces).
+ */
 function nextReads(c: PeerContext): PeerReport[] {
   const out: PeerReport[] = [];
-  if (c.amChoking || c.congested) return out;
+  if ((c.amChoking && !c.fast) || c.congested) return out;
   for (const [k, ref] of c.requestQueue) {
     if (c.reading.size >= c.limits.readWindow) break;
     c.requestQueue.delete(k);
@@ -117,8 +135,28 @@ export function pipelineTarget(rate: number, l: PeerLimits): number {
 }
 
 function room(c: PeerContext): number {
-  if (!c.amInterested || c.peerChoking) return 0;
+  if (!c.amInterested || (c.peerChoking && requestableAllowedFast(c).length === 0)) return 0;
   return Math.max(0, Math.min(c.target, c.limits.maxPipeline) - c.outstanding.size);
+}
+
+/** BEP 6: the pieces we may request while the peer chokes us: allowed fast ones it has. */
+function requestableAllowedFast(c: Pick<PeerContext, 'fast' | 'allowedFast' | 'peerBitfield'>): number[] {
+  if (!c.fast || c.allowedFast.length === 0) return [];
+  return c.allowedFast.filter((i) => c.peerBitfield.has(i));
+}
+
+/** The ask for `count` more blocks; while choked, limited to the allowed fast pieces. */
+function wantBlocks(c: PeerContext, count: number): PeerReport {
+  if (!c.peerChoking) return { type: 'peer.wantBlocks', key: c.key, count };
+  return { type: 'peer.wantBlocks', key: c.key, count, allowedFast: requestableAllowedFast(c) };
+}
+
+/** The answer a fast peer gets instead of silence (BEP 6: exactly one piece or reject per request). */
+function reject(ref: BlockRef): ConnectionCommand {
+  return {
+    type: 'send',
+    message: { type: 'reject', index: ref.index, begin: ref.begin, length: ref.length },
+  };
 }
 
 /**
@@ -180,9 +218,26 @@ export const peerMachine = setup({
       event.type === 'wire.piece' &&
       context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
     isPeerChoking: ({ context }) => context.peerChoking,
-    isBadRequest: ({ context, event }) =>
-      event.type === 'wire.request' &&
-      requestProblem(context, event.index, event.begin, event.length) !== undefined,
+    // A fast peer asking for a piece we lack gets a reject (BEP 6, as libtorrent does), not a close.
+    isBadRequest: ({ context, event }) => {
+      if (event.type !== 'wire.request') return false;
+      const why = requestProblem(context, event.index, event.begin, event.length);
+      return why !== undefined && !(why === 'notHave' && context.fast);
+    },
+    // BEP 6: with the extension off, haveAll, haveNone, reject, allowedFast and suggest MUST close.
+    isNotFast: ({ context }) => !context.fast,
+    // BEP 6: a reject for a request never sent SHOULD close (a cancelled one may still be rejected).
+    isUnrequestedReject: ({ context, event }) =>
+      event.type === 'wire.reject' &&
+      !context.outstanding.has(blockKey(event.index, event.begin)) &&
+      !context.cancelled.has(blockKey(event.index, event.begin)),
+    // A fast peer that chokes us keeps our requests (BEP 6) and should reject them; one that does
+    // neither for timeouts.request gets them taken back (as a BEP 3 choke would), not a close.
+    isStaleWhileChoked: ({ context }) =>
+      context.fast &&
+      context.peerChoking &&
+      context.outstanding.size > 0 &&
+      context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
     isRequestFlood: ({ context, event }) =>
       event.type === 'wire.request' &&
       !context.amChoking &&
@@ -199,32 +254,42 @@ export const peerMachine = setup({
     closeWith: assign((_, params: CloseReason) => ({ closeReason: params })),
     closeFromEvent: assign(({ context, event }) => ({ closeReason: closeReasonOf(context, event) })),
     send: sendTo('connection', (_, params: ConnectionCommand) => params),
+    noteConnected: assign(({ event }) =>
+      event.type === 'socket.connected' && event.allowedFast !== undefined
+        ? { grantedFast: event.allowedFast }
+        : {},
+    ),
     sendHandshake: sendTo('connection', ({ context }) => ({
       type: 'send' as const,
       message: {
         type: 'handshake' as const,
-        reserved: new Uint8Array(8),
+        reserved: ourReservedBytes(), // BEP 6: the fast bit
         infoHash: context.infoHash,
         peerId: context.peerId,
       },
     })),
     acceptHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.handshake') return;
-      enqueue.assign({ remotePeerId: event.peerId });
+      const fast = hasFastBit(event.reserved);
+      enqueue.assign({ remotePeerId: event.peerId, fast });
       const report: PeerReport = {
         type: 'peer.handshaken',
         key: context.key,
         peerId: event.peerId,
-        reserved: event.reserved,
+        reserved: event.reserved.slice(), // the event's bytes are a view into the socket's chunk
         bitfield: context.peerBitfield,
+        fast,
       };
       enqueue.sendParent(report);
-      // BEP 3: the bitfield is optional; a peer with no pieces may skip it. The bytes are encoded synchronously.
-      if (context.ourBitfield.count > 0)
-        enqueue.sendTo('connection', {
-          type: 'send',
-          message: { type: 'bitfield', bitfield: context.ourBitfield.bytes },
-        });
+      const send = (message: WireItem) => enqueue.sendTo('connection', { type: 'send', message });
+      const have = context.ourBitfield.count;
+      // BEP 6: a fast peer hears haveAll / haveNone instead of a full or empty bitfield. BEP 3: the
+      // bitfield is optional, a peer with no pieces may skip it. The bytes are encoded synchronously.
+      if (fast && have === context.pieceCount) send({ type: 'haveAll' });
+      else if (fast && have === 0) send({ type: 'haveNone' });
+      else if (have > 0) send({ type: 'bitfield', bitfield: context.ourBitfield.bytes });
+      // BEP 6: the allowed fast set may be sent whether or not we have those pieces yet.
+      if (fast) for (const index of context.grantedFast) send({ type: 'allowedFast', index });
     }),
     // Only a have (or BEP 6 haveAll/haveNone) makes a later bitfield a violation: aria2 1.36 sends
     // interested and requests before its bitfield, and bitfields again later; a later bitfield
@@ -248,6 +313,50 @@ export const peerMachine = setup({
     storeHave: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.have' || !context.peerBitfield.set(event.index)) return;
       enqueue.sendParent({ type: 'peer.have', key: context.key, index: event.index } satisfies PeerReport);
+      // Choked, and an allowed fast piece became available: ask for it.
+      if (context.peerChoking && context.allowedFast.includes(event.index)) {
+        const n = room(context);
+        if (n > 0) enqueue.sendParent(wantBlocks(context, n));
+      }
+    }),
+    storeAllowedFast: enqueueActions(({ context, event, enqueue }) => {
+      // BEP 6: we may request this piece while choked. Out of range or past the cap: ignored (a hint).
+      if (event.type !== 'wire.allowedFast') return;
+      const { index } = event;
+      if (!Number.isInteger(index) || index < 0 || index >= context.pieceCount) return;
+      if (context.allowedFast.includes(index) || context.allowedFast.length >= MAX_ALLOWED_FAST) return;
+      context.allowedFast.push(index);
+      if (context.peerChoking && context.peerBitfield.has(index)) {
+        const n = room(context);
+        if (n > 0) enqueue.sendParent(wantBlocks(context, n));
+      }
+    }),
+    storeSuggest: ({ context, event }) => {
+      // BEP 6 suggest is a hint: recorded (bounded, newest last) for the inspector; the picker keeps
+      // its own order (rarest first), as libtorrent does unless the torrent is being super-seeded.
+      if (event.type !== 'wire.suggest' || !(event.index >= 0 && event.index < context.pieceCount)) return;
+      const at = context.suggested.indexOf(event.index);
+      if (at >= 0) context.suggested.splice(at, 1);
+      context.suggested.push(event.index);
+      if (context.suggested.length > MAX_SUGGESTED) context.suggested.shift();
+    },
+    askForAllowedFast: enqueueActions(({ context, enqueue }) => {
+      // Choked while interested: a fast peer's allowed fast pieces may still be requested (BEP 6).
+      if (requestableAllowedFast(context).length === 0) return;
+      const n = room(context);
+      if (n > 0) enqueue.sendParent(wantBlocks(context, n));
+    }),
+    returnStale: enqueueActions(({ context, enqueue }) => {
+      // isStaleWhileChoked: the fast peer neither served nor rejected them; a late copy is dropped.
+      const returned = [...context.outstanding.values()];
+      for (const k of context.outstanding.keys()) context.cancelled.add(k);
+      context.outstanding.clear();
+      for (const k of context.cancelled) {
+        if (context.cancelled.size <= context.limits.maxPipeline) break;
+        context.cancelled.delete(k);
+      }
+      enqueue.assign({ sinceBlockMs: 0 });
+      enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
     }),
     acceptBlock: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.piece') return;
@@ -263,8 +372,7 @@ export const peerMachine = setup({
         block: event.block,
       });
       const n = room(context);
-      if (n >= askBatch(context))
-        enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
+      if (n >= askBatch(context)) enqueue.sendParent(wantBlocks(context, n));
     }),
     acceptBlocks: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.pieces') return;
@@ -282,8 +390,7 @@ export const peerMachine = setup({
       const { key } = context;
       enqueue.sendParent({ type: 'peer.blocks', key, blocks: accepted } satisfies PeerReport);
       const n = room(context);
-      if (n >= askBatch(context))
-        enqueue.sendParent({ type: 'peer.wantBlocks', key, count: n } satisfies PeerReport);
+      if (n >= askBatch(context)) enqueue.sendParent(wantBlocks(context, n));
     }),
     forgetCancelled: ({ context, event }) => {
       if (event.type === 'wire.piece') context.cancelled.delete(blockKey(event.index, event.begin));
@@ -291,10 +398,13 @@ export const peerMachine = setup({
     sendRequests: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'cmd.request') return;
       const returned: BlockRef[] = [];
-      const open = context.amInterested && !context.peerChoking;
       for (const b of event.blocks) {
         const k = blockKey(b.index, b.begin);
-        // Never more than the cap, never a piece the peer lacks, never twice: hand it back instead.
+        // Choked: only an allowed fast piece (BEP 6). Never more than the cap, never a piece the
+        // peer lacks, never twice: hand it back instead.
+        const open =
+          context.amInterested &&
+          (!context.peerChoking || (context.fast && context.allowedFast.includes(b.index)));
         if (
           !open ||
           context.outstanding.size >= context.limits.maxPipeline ||
@@ -330,11 +440,16 @@ export const peerMachine = setup({
       }
     }),
     handleReject: enqueueActions(({ context, event, enqueue }) => {
-      // BEP 6: a rejected request is not coming; only meaningful for a request we made.
+      // BEP 6: a rejected request is not coming: back to the supervisor for another peer (or this
+      // one later). The answer to a request we cancelled only clears the mark.
       if (event.type !== 'wire.reject') return;
-      const ref = context.outstanding.get(blockKey(event.index, event.begin));
-      if (ref === undefined) return;
-      context.outstanding.delete(blockKey(event.index, event.begin));
+      const k = blockKey(event.index, event.begin);
+      const ref = context.outstanding.get(k);
+      if (ref === undefined) {
+        context.cancelled.delete(k);
+        return;
+      }
+      context.outstanding.delete(k);
       enqueue.sendParent({ type: 'peer.returned', key: context.key, returned: [ref] } satisfies PeerReport);
     }),
     sendHave: sendTo('connection', ({ event }) => ({
@@ -352,6 +467,12 @@ export const peerMachine = setup({
       } satisfies PeerReport);
     }),
     returnOutstanding: enqueueActions(({ context, enqueue }) => {
+      // BEP 6: a fast peer's choke discards nothing; each request still gets a piece or a reject
+      // (isStaleWhileChoked is the backstop). The supervisor only hears that it is choked.
+      if (context.fast) {
+        enqueue.sendParent({ type: 'peer.choked', key: context.key, returned: [] } satisfies PeerReport);
+        return;
+      }
       // BEP 3: a choke discards every pending request; they go back to the supervisor for others.
       // A lenient peer may still send some: like cancelled blocks, they are dropped, not a violation.
       const returned = [...context.outstanding.values()];
@@ -367,8 +488,7 @@ export const peerMachine = setup({
     askForBlocks: enqueueActions(({ context, enqueue }) => {
       enqueue.sendParent({ type: 'peer.unchoked', key: context.key } satisfies PeerReport);
       const n = room(context);
-      if (n > 0)
-        enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+      if (n > 0) enqueue.sendParent(wantBlocks(context, n));
     }),
     measureRate: enqueueActions(({ context, enqueue }) => {
       const silentMs = context.silentMs + context.timeouts.tick;
@@ -376,12 +496,7 @@ export const peerMachine = setup({
         enqueue.assign({ silentMs, sinceBlockMs: 0 });
         // Idle while requesting: ask again once a tick, in case blocks came free without a top-up.
         const idleRoom = room(context);
-        if (idleRoom > 0)
-          enqueue.sendParent({
-            type: 'peer.wantBlocks',
-            key: context.key,
-            count: idleRoom,
-          } satisfies PeerReport);
+        if (idleRoom > 0) enqueue.sendParent(wantBlocks(context, idleRoom));
         return;
       }
       const sample = (context.bytesThisTick * 1000) / context.timeouts.tick;
@@ -390,40 +505,59 @@ export const peerMachine = setup({
       const sinceBlockMs = context.outstanding.size > 0 ? context.sinceBlockMs + context.timeouts.tick : 0;
       enqueue.assign({ silentMs, sinceBlockMs, rate, target, rateMeasured: true, bytesThisTick: 0 });
       const n = room({ ...context, target });
-      if (n > 0)
-        enqueue.sendParent({ type: 'peer.wantBlocks', key: context.key, count: n } satisfies PeerReport);
+      if (n > 0) enqueue.sendParent(wantBlocks(context, n));
     }),
     queueRequest: enqueueActions(({ context, event, enqueue }) => {
       // BEP 3: a request while we choke is discarded (it may have crossed our choke on the wire).
-      // Without BEP 6 (we do not set the fast bit) there is no reject to send.
-      if (event.type !== 'wire.request' || context.amChoking) return;
-      const k = blockKey(event.index, event.begin);
-      if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
-      // Past our queue's cap a request is dropped, as Transmission and libtorrent drop past theirs (a
-      // peer that pipelines deeper than we serve is not hostile); only a flood closes (isRequestFlood).
-      if (context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests) {
-        enqueue.assign({ droppedRequests: context.droppedRequests + 1 });
+      // BEP 6: a fast peer gets exactly one answer per request: a piece, or a reject when we choke
+      // (unless the piece is one we granted it, within the grant's worth), lack the piece or are full.
+      if (event.type !== 'wire.request') return;
+      const ref: BlockRef = { index: event.index, begin: event.begin, length: event.length };
+      if (context.amChoking) {
+        if (!context.fast) return;
+        const grant = context.grantedFast.length * context.pieceLength;
+        if (!context.grantedFast.includes(ref.index) || context.grantedBytes + ref.length > grant) {
+          enqueue.sendTo('connection', reject(ref));
+          return;
+        }
+      }
+      if (!context.ourBitfield.has(ref.index)) {
+        enqueue.sendTo('connection', reject(ref)); // only a fast peer gets here (isBadRequest)
         return;
       }
+      const k = blockKey(event.index, event.begin);
+      if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
+      // Past our queue's cap a request is dropped (a fast peer's rejected), as Transmission and
+      // libtorrent drop past theirs (a peer that pipelines deeper than we serve is not hostile);
+      // only a flood closes (isRequestFlood).
+      if (context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests) {
+        enqueue.assign({ droppedRequests: context.droppedRequests + 1 });
+        if (context.fast) enqueue.sendTo('connection', reject(ref));
+        return;
+      }
+      if (context.amChoking) context.grantedBytes += ref.length;
       if (context.droppedRequests > 0) enqueue.assign({ droppedRequests: 0 });
-      context.requestQueue.set(k, { index: event.index, begin: event.begin, length: event.length });
+      context.requestQueue.set(k, ref);
       for (const r of nextReads(context)) enqueue.sendParent(r);
     }),
-    cancelRequest: ({ context, event }) => {
+    cancelRequest: enqueueActions(({ context, event, enqueue }) => {
       // BEP 3 cancel: drop it from the queue; one already being read is dropped when it comes back.
+      // BEP 6: a fast peer still gets one answer for it: the reject.
       if (event.type !== 'wire.cancel') return;
       const k = blockKey(event.index, event.begin);
+      const ref = context.requestQueue.get(k) ?? context.reading.get(k);
       context.requestQueue.delete(k);
       context.reading.delete(k);
-    },
+      if (ref !== undefined && context.fast) enqueue.sendTo('connection', reject(ref));
+    }),
     serveRequests: enqueueActions(({ context, enqueue }) => {
       for (const r of nextReads(context)) enqueue.sendParent(r);
     }),
     sendPiece: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'cmd.piece') return;
       const k = blockKey(event.index, event.begin);
-      // Cancelled or choked since it was asked for: not sent (BEP 3).
-      if (!context.reading.delete(k) || context.amChoking) return;
+      // Cancelled or choked since it was asked for: not sent (BEP 3; a fast peer had its reject).
+      if (!context.reading.delete(k) || (context.amChoking && !context.fast)) return;
       enqueue.sendTo('connection', {
         type: 'send',
         message: { type: 'piece', index: event.index, begin: event.begin, block: event.block },
@@ -432,12 +566,17 @@ export const peerMachine = setup({
       for (const r of nextReads(context)) enqueue.sendParent(r);
     }),
     setAmChoking: enqueueActions(({ context, enqueue }, params: { choking: boolean }) => {
-      // A choke discards every request the peer queued with us (BEP 3).
+      // A choke discards every request the peer queued with us (BEP 3). BEP 6: a fast peer gets a
+      // reject for each, queued or being read, except those for pieces we granted it (still served).
       if (params.choking) {
-        context.requestQueue.clear();
-        context.reading.clear();
+        for (const queue of [context.requestQueue, context.reading])
+          for (const [k, ref] of queue) {
+            if (context.fast && context.grantedFast.includes(ref.index)) continue;
+            queue.delete(k);
+            if (context.fast) enqueue.sendTo('connection', reject(ref));
+          }
       }
-      enqueue.assign({ amChoking: params.choking });
+      enqueue.assign({ amChoking: params.choking, grantedBytes: 0 });
     }),
     setCongested: assign((_, params: { congested: boolean }) => ({ congested: params.congested })),
     reportRates: enqueueActions(({ context, enqueue }) => {
@@ -515,6 +654,11 @@ export const peerMachine = setup({
     requestQueue: new Map(),
     reading: new Map(),
     congested: false,
+    fast: false,
+    grantedFast: [],
+    grantedBytes: 0,
+    allowedFast: [],
+    suggested: [],
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,
@@ -528,6 +672,8 @@ export const peerMachine = setup({
       address: context.address,
       direction: context.direction,
       handle: context.handle,
+      infoHash: context.infoHash,
+      pieceCount: context.pieceCount,
     }),
   },
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).
@@ -539,7 +685,7 @@ export const peerMachine = setup({
   },
   states: {
     connecting: {
-      on: { 'socket.connected': 'handshaking' },
+      on: { 'socket.connected': { target: 'handshaking', actions: 'noteConnected' } },
       after: {
         connectTimeout: {
           target: 'closed',
@@ -619,6 +765,7 @@ export const peerMachine = setup({
                   always: [{ guard: 'isPeerChoking', target: 'choked' }, { target: 'requesting' }],
                 },
                 choked: {
+                  entry: 'askForAllowedFast',
                   on: {
                     'wire.unchoke': {
                       target: 'requesting',
@@ -704,6 +851,7 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'storeBitfield'] },
             ],
             'wire.haveAll': [
+              { guard: 'isNotFast', target: '#peer.closed', actions: 'closeFromEvent' },
               {
                 guard: 'isMessageSeen',
                 target: '#peer.closed',
@@ -712,6 +860,7 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'storeBitfield'] },
             ],
             'wire.haveNone': [
+              { guard: 'isNotFast', target: '#peer.closed', actions: 'closeFromEvent' },
               {
                 guard: 'isMessageSeen',
                 target: '#peer.closed',
@@ -733,7 +882,19 @@ export const peerMachine = setup({
               { guard: 'isBadBlockBatch', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'acceptBlocks'] },
             ],
-            'wire.reject': { actions: ['noteMessage', 'handleReject'] },
+            'wire.reject': [
+              { guard: 'isNotFast', target: '#peer.closed', actions: 'closeFromEvent' },
+              { guard: 'isUnrequestedReject', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'handleReject'] },
+            ],
+            'wire.allowedFast': [
+              { guard: 'isNotFast', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'storeAllowedFast'] },
+            ],
+            'wire.suggest': [
+              { guard: 'isNotFast', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'storeSuggest'] },
+            ],
             'wire.request': [
               { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
               { guard: 'isRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
@@ -748,6 +909,12 @@ export const peerMachine = setup({
               after: {
                 tick: [
                   { guard: 'isSilentTooLong', target: '#peer.closed', actions: 'closeFromEvent' },
+                  {
+                    guard: 'isStaleWhileChoked',
+                    target: 'watching',
+                    reenter: true,
+                    actions: ['returnStale', 'reportRates', 'measureRate'],
+                  },
                   { guard: 'isSnubbing', target: '#peer.closed', actions: 'closeFromEvent' },
                   { target: 'watching', reenter: true, actions: ['reportRates', 'measureRate'] },
                 ],
@@ -781,6 +948,14 @@ function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseRe
       return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
     case 'wire.have':
       return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
+    case 'wire.haveAll':
+    case 'wire.haveNone':
+    case 'wire.allowedFast':
+    case 'wire.suggest':
+      return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
+    case 'wire.reject':
+      if (!c.fast) return { reason: 'fastNotNegotiated', message: 'reject' };
+      return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
     case 'wire.request': {
       const why = requestProblem(c, ev.index, ev.begin, ev.length);
       if (why === undefined)

@@ -105,7 +105,17 @@ export interface ConnectionInput {
   readonly address: string;
   readonly direction: 'outgoing' | 'incoming';
   readonly handle: unknown;
+  /** For the BEP 6 allowed fast set, which the connection computes from the remote IP (SHA-1). */
+  readonly infoHash: Uint8Array;
+  readonly pieceCount: number;
 }
+
+/**
+ * Pieces a fast peer may allow us that we remember (BEP 6 allowed fast; more are ignored) and
+ * suggestions we keep (the newest): a peer cannot grow the context by repeating these messages.
+ */
+export const MAX_ALLOWED_FAST = 64;
+export const MAX_SUGGESTED = 16;
 
 /** A block as it came off the wire: the bytes are a view into the socket's chunk (write, never keep). */
 export interface ReceivedBlock {
@@ -119,7 +129,11 @@ export type ConnectionCommand = { type: 'send'; message: WireItem } | { type: 'c
 
 /** Connection actor → peer machine: socket life and every decoded wire item, fields flattened. */
 export type ConnectionEvent =
-  | { type: 'socket.connected' }
+  /**
+   * `allowedFast`: the BEP 6 allowed fast set we grant this peer, computed by the world from its
+   * IPv4 address and the info-hash (machines do no SHA-1); absent: we grant none.
+   */
+  | { type: 'socket.connected'; allowedFast?: readonly number[] }
   | { type: 'socket.closed'; error?: string }
   /** The socket's unsent bytes passed the high-water mark (or the upload rate limit is spent). */
   | { type: 'socket.congested' }
@@ -168,20 +182,33 @@ export type PeerEvent = ConnectionEvent | PeerCommand;
 
 /** Peer machine → torrent machine (sendParent). Every event carries the peer's key. */
 export type PeerReport =
-  | { type: 'peer.handshaken'; key: PeerKey; peerId: Uint8Array; reserved: Uint8Array; bitfield: Bitfield }
+  /** `fast`: both ends set the BEP 6 bit, so the Fast Extension is on for this connection. */
+  | {
+      type: 'peer.handshaken';
+      key: PeerKey;
+      peerId: Uint8Array;
+      reserved: Uint8Array;
+      bitfield: Bitfield;
+      fast: boolean;
+    }
   /** The peer's bitfield (BEP 3 bitfield or BEP 6 haveAll), by reference: it replaces the empty one. */
   | { type: 'peer.bitfield'; key: PeerKey; bitfield: Bitfield }
   /** A `have` for a piece the peer did not have before (its bitfield is already updated). */
   | { type: 'peer.have'; key: PeerKey; index: number }
   | { type: 'peer.unchoked'; key: PeerKey }
-  /** Room for `count` more requests (interested, unchoked, pipeline not full). */
-  | { type: 'peer.wantBlocks'; key: PeerKey; count: number }
+  /**
+   * Room for `count` more requests (interested, unchoked, pipeline not full). With `allowedFast`
+   * the peer chokes us and only blocks of these pieces may be requested (BEP 6 allowed fast, those
+   * the peer has); without it the peer has unchoked us.
+   */
+  | { type: 'peer.wantBlocks'; key: PeerKey; count: number; allowedFast?: readonly number[] }
   /** A requested block, exactly of the requested length. The bytes are a view: write, never keep. */
   | { type: 'peer.block'; key: PeerKey; index: number; begin: number; block: Uint8Array }
   /** Several such blocks, accepted from one wire.pieces, in wire order. */
   | { type: 'peer.blocks'; key: PeerKey; blocks: readonly ReceivedBlock[] }
+  /** The peer choked us. `returned` is empty for a fast peer (BEP 6: requests stay outstanding). */
   | { type: 'peer.choked'; key: PeerKey; returned: BlockRef[] }
-  /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing). */
+  /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing, BEP 6 reject). */
   | { type: 'peer.returned'; key: PeerKey; returned: BlockRef[] }
   | { type: 'peer.interest'; key: PeerKey; interested: boolean }
   /** The peer asked for a block we have (validated): read it and answer with cmd.piece. */
@@ -209,6 +236,10 @@ export type CloseReason =
   /** More than limits.maxPeerRequests requests queued with us at once. */
   | { reason: 'requestFlood'; queued: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
+  /** A BEP 6 message (haveAll, haveNone, reject, allowedFast, suggest) without the bit on both ends. */
+  | { reason: 'fastNotNegotiated'; message: string }
+  /** A BEP 6 reject for a block we never requested (nor cancelled). */
+  | { reason: 'unrequestedReject'; index: number; begin: number; length: number }
   | { reason: 'keepAliveTimeout'; silentMs: number }
   | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
   | { reason: 'socketClosed' }
@@ -222,7 +253,7 @@ export type CloseReasonName = CloseReason['reason'];
 
 /**
  * Why a `request` is refused (the connection is closed): a piece that does not exist, one we never
- * announced, a block running past its piece, or longer than MAX_BLOCK_LENGTH (16 KiB: what
+ * announced (a fast peer gets a BEP 6 reject for that one instead), a block running past its piece, or longer than MAX_BLOCK_LENGTH (16 KiB: what
  * libtorrent, aria2 and Transmission request; libtorrent itself refuses larger ones), or empty.
  */
 export type RequestProblem = 'indexOutOfRange' | 'notHave' | 'pastPieceEnd' | 'tooLong' | 'empty';

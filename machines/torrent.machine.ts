@@ -50,6 +50,11 @@ export interface PeerEntry {
   interested: boolean;
   /** Requests it still has room for, as it last reported, minus what we gave since. */
   wanted: number;
+  /**
+   * BEP 6: while it chokes us, the pieces we may still request from it (its allowed fast pieces
+   * that it has, as it last reported); undefined when there are none or it does not choke us.
+   */
+  allowedFast: Bitfield | undefined;
   toJSON(): object;
 }
 
@@ -235,18 +240,28 @@ export const torrentMachine = setup({
       if (!e.interested && context.picker.wantsPiece(event.index)) {
         e.interested = true;
         enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
-      } else if (e.unchoked && e.wanted > 0) {
+      } else if (canRequest(e) && e.wanted > 0) {
         for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
       }
     }),
     onUnchoked: ({ context, event }) => {
       const e = event.type === 'peer.unchoked' ? context.peers.get(event.key) : undefined;
-      if (e !== undefined) e.unchoked = true;
+      if (e === undefined) return;
+      e.unchoked = true;
+      e.allowedFast = undefined;
     },
     onWantBlocks: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.wantBlocks' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.wantBlocks') return;
-      e.unchoked = true;
+      if (event.allowedFast === undefined) {
+        e.unchoked = true;
+        e.allowedFast = undefined;
+      } else {
+        // Choked by a fast peer: pick only among its allowed fast pieces (a handful, BEP 6).
+        e.unchoked = false;
+        e.allowedFast = new Bitfield(context.pieceCount);
+        for (const i of event.allowedFast) e.allowedFast.set(i);
+      }
       e.wanted = event.count;
       for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
     }),
@@ -268,6 +283,7 @@ export const torrentMachine = setup({
         e.wanted = 0; // it asks again when it has room
         if (event.type === 'peer.choked') {
           e.unchoked = false;
+          e.allowedFast = undefined;
           releaseSuspects(context, event.key);
         }
       }
@@ -612,6 +628,7 @@ function newEntry(address: string, ref: PeerRef, pieceCount: number): PeerEntry 
     unchoked: false,
     interested: false,
     wanted: 0,
+    allowedFast: undefined,
     toJSON: () => ({
       address,
       have: e.bitfield.count,
@@ -673,13 +690,20 @@ interface Send {
   cmd: PeerCommand;
 }
 
+/** Unchoked, or choked by a fast peer with allowed fast pieces to offer (BEP 6). */
+function canRequest(e: PeerEntry): boolean {
+  return e.unchoked || e.allowedFast !== undefined;
+}
+
 /** Give `e` what the picker has for it, never past the per-peer cap; drop interest when nothing is left. */
 function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
-  if (n <= 0 || !e.unchoked || !e.interested) return [];
-  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(e.bitfield, n, e.key));
+  const from = e.unchoked ? e.bitfield : e.allowedFast;
+  if (n <= 0 || from === undefined || !e.interested) return [];
+  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(from, n, e.key));
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
+  if (!e.unchoked) return []; // nothing among the allowed fast pieces: interest is about them all
   if (!c.picker.isInterested(e.bitfield)) {
     e.interested = false;
     e.wanted = 0;
@@ -711,6 +735,6 @@ function releaseSuspects(c: TorrentContext, key: PeerKey): void {
 /** After blocks came back (choke, close, failed piece): offer them to every peer with room. */
 function topUp(c: TorrentContext): Send[] {
   const out: Send[] = [];
-  for (const e of c.peers.values()) if (e.wanted > 0 && e.unchoked) out.push(...fill(c, e));
+  for (const e of c.peers.values()) if (e.wanted > 0 && canRequest(e)) out.push(...fill(c, e));
   return out;
 }

@@ -3,7 +3,8 @@
  * listener) whose bytes go through the wire decoder into `wire.*` events, and whose `send` commands
  * are encoded onto the socket.
  *
- * Events to the machine:  socket.connected · wire.<type> (fields flattened) · wire.error · socket.closed
+ * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
+ *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'close' }
  *
  * A piece is written as its 13-byte header plus the block (two writes inside one cork), so the
@@ -18,6 +19,7 @@ import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
 import type { ReadGate } from '../storage/write-backlog.js';
+import { allowedFastSet } from '../wire/allowed-fast.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
@@ -115,25 +117,38 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       sendBack(wireEvent(item) as never);
     };
 
+    const connectedEvent = (host: string) => {
+      // An input without a torrent (a bare connection in a test) grants nothing.
+      const allowedFast =
+        input.infoHash === undefined
+          ? undefined
+          : allowedFastSet(socket.remoteAddress ?? host, input.infoHash, input.pieceCount);
+      return allowedFast === undefined
+        ? { type: 'socket.connected' as const }
+        : { type: 'socket.connected' as const, allowedFast };
+    };
+
     const finish = (error?: string) => {
       if (closed) return;
       closed = true;
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
     };
 
+    let host = '';
     if (input.handle !== undefined && input.handle !== null) {
       socket = input.handle as Socket;
       connected = true;
     } else {
-      const { host, port } = parsePeerAddress(input.address);
-      socket = connect({ host, port, noDelay: true });
+      const { host: dialled, port } = parsePeerAddress(input.address);
+      host = dialled;
+      socket = connect({ host: dialled, port, noDelay: true });
       socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
         if (!connected) socket.destroy(new Error('connect timeout'));
       });
       socket.once('connect', () => {
         connected = true;
         socket.setTimeout(0);
-        sendBack({ type: 'socket.connected' });
+        sendBack(connectedEvent(host));
       });
     }
     socket.setNoDelay(true);
@@ -212,7 +227,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
     socket.on('close', () => finish());
 
-    if (connected) queueMicrotask(() => sendBack({ type: 'socket.connected' }));
+    if (connected) queueMicrotask(() => sendBack(connectedEvent(host)));
 
     receive((cmd) => {
       if (closed || socket.destroyed) return;

@@ -3,7 +3,8 @@
  * peer may request from us even while we choke it, so a newcomer gets something to trade at once.
  *
  * The set depends only on the peer's IPv4 /24, the info-hash and the piece count, so every client
- * computes the same set for the same peer (BEP 6, "Allowed Fast"):
+ * computes the same set for the same peer (BEP 6, "Allowed Fast"; the handshake bit is in
+ * reserved-bits.ts):
  *
  *   x = (ip & 0xFFFFFF00) as 4 bytes big-endian ++ info_hash
  *   while |a| < k:
@@ -19,17 +20,8 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 
-/** reserved[7] |= 0x04 in the handshake: we speak the Fast Extension (BEP 6). */
-export const FAST_EXTENSION_BYTE = 7;
-export const FAST_EXTENSION_BIT = 0x04;
-
 /** How many pieces we allow a fast peer while choking it (libtorrent's `allowed_fast_set_size` is 5; BEP 6 suggests 10). */
 export const ALLOWED_FAST_SET_SIZE = 10;
-
-/** Both ends must set the bit for the extension to be on (BEP 6). */
-export function hasFastBit(reserved: Uint8Array): boolean {
-  return ((reserved[FAST_EXTENSION_BYTE] ?? 0) & FAST_EXTENSION_BIT) !== 0;
-}
 
 /** The IPv4 address inside `host` (also as an IPv4-mapped IPv6 address), or undefined. */
 export function ipv4Of(host: string): string | undefined {

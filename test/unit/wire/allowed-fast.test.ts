@@ -1,7 +1,8 @@
 /** BEP 6 allowed fast set: the BEP's own test vectors, and the edge cases. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allowedFastSet, hasFastBit, ipv4Of } from '../../../src/wire/allowed-fast.js';
+import { allowedFastSet, ipv4Of } from '../../../src/wire/allowed-fast.js';
+import { hasFastBit, ourReservedBytes } from '../../../src/wire/reserved-bits.js';
 
 const AA = new Uint8Array(20).fill(0xaa);
 
@@ -48,4 +49,5 @@ test('the fast bit is reserved[7] & 0x04', () => {
   assert.equal(hasFastBit(r), true);
   r[7] = 0x01; // DHT, not fast
   assert.equal(hasFastBit(r), false);
+  assert.deepEqual([...ourReservedBytes()], [0, 0, 0, 0, 0, 0, 0, 0x04]);
 });
