@@ -35,6 +35,10 @@ export interface PeerHarness {
   isClosed(): boolean;
   /** Connect and complete a valid handshake. */
   handshake(): void;
+  /** The same with the BEP 6 bit on both ends; `grant`: the allowed fast set the world computed. */
+  fastHandshake(grant?: readonly number[]): void;
+  /** The peer machine's context (for fields no report carries). */
+  context(): Record<string, unknown> | undefined;
   advance(ms: number): void;
   stop(): void;
 }
@@ -101,6 +105,15 @@ export function startPeer(overrides: Partial<PeerInput> = {}): PeerHarness {
         reserved: new Uint8Array(8),
       });
     },
+    fastHandshake: (grant) => {
+      h.deliver(
+        grant === undefined ? { type: 'socket.connected' } : { type: 'socket.connected', allowedFast: grant },
+      );
+      const reserved = new Uint8Array(8);
+      reserved[7] = 0x04;
+      h.deliver({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: THEIR_ID, reserved });
+    },
+    context: () => peer()?.getSnapshot().context as Record<string, unknown> | undefined,
     advance: (ms) => {
       // SimulatedClock fires each timer at most once per increment: step so re-armed timers fire too.
       for (let left = ms; left > 0; left -= 50) clock.increment(Math.min(50, left));
