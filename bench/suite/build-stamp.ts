@@ -20,7 +20,8 @@ export function buildStamp(): BuildStamp {
   const root = repoRoot();
   const git = (args: string[]): string => {
     try {
-      return execFileSync('git', args, { cwd: root, encoding: 'utf8', timeout: 10_000 }).trim();
+      // trimEnd only: porcelain lines start with a status column that may be a space.
+      return execFileSync('git', args, { cwd: root, encoding: 'utf8', timeout: 10_000 }).trimEnd();
     } catch {
       return '';
     }
