@@ -7,7 +7,7 @@
  *   npm run build && node --import tsx bench/suite.ts [--parts …] [--quick] [--json FILE]
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { bitstateBin } from '../test/interop/harness/bitstate.js';
 import { BenchUsageError } from './bench-options.js';
 import { buildStamp, describeStamp } from './suite/build-stamp.js';
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   const load = new LoadSampler();
   const started = new Date();
-  const command = `node --import tsx bench/suite.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const script = relative(process.cwd(), process.argv[1] ?? 'bench/suite.ts');
+  const runner = script.endsWith('.ts') ? 'node --import tsx' : 'node';
+  const command = `${runner} ${script} ${process.argv.slice(2).join(' ')}`.trim();
   process.stdout.write(
     `## bitstate benchmark suite — ${started.toISOString()}\n\n` +
       `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, Linux ${machine.kernel}\n` +
