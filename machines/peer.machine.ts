@@ -5,7 +5,7 @@
  * Bytes come and go through the invoked `connection` actor (TCP in src/net, in-memory in test/sim).
  * See docs/machines.md for the states, invariants, flows and the pipelining formula.
  */
-import { assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
 import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
 import type { WireItem } from '../src/wire/messages.js';
@@ -56,7 +56,7 @@ export interface PeerContext {
   amInterested: boolean;
   peerChoking: boolean;
   peerInterested: boolean;
-  /** A have, haveAll or haveNone arrived: a bitfield now is a violation. */
+  /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */
   messageSeen: boolean;
   /** Bytes of accepted blocks since the last tick, and the smoothed rate in bytes per second. */
   bytesThisTick: number;
@@ -291,16 +291,15 @@ export const peerMachine = setup({
       // BEP 6: the allowed fast set may be sent whether or not we have those pieces yet.
       if (fast) for (const index of context.grantedFast) send({ type: 'allowedFast', index });
     }),
-    // Only a have (or BEP 6 haveAll/haveNone) makes a later bitfield a violation: aria2 1.36 sends
-    // interested and requests before its bitfield, and bitfields again later; a later bitfield
-    // replaces the earlier one (the torrent machine swaps its availability).
+    // Only a have makes a later bitfield a violation: aria2 1.36 sends interested and requests
+    // before its bitfield, and bitfields again later — with BEP 6 after haveNone and haves too (seen
+    // here); a later bitfield replaces the earlier one (the torrent machine swaps its availability).
     // Counters of the hot path are written in place, not through assign: an assign copies the whole
     // context (about forty fields) on every message (measured, issue #8: resolveAssign and the
     // garbage it left were a tenth of the main thread on a fast download).
     noteMessage: ({ context, event }) => {
       context.silentMs = 0;
-      if (event.type === 'wire.have' || event.type === 'wire.haveAll' || event.type === 'wire.haveNone')
-        context.messageSeen = true;
+      if (event.type === 'wire.have') context.messageSeen = true;
     },
     storeBitfield: enqueueActions(({ context, event, enqueue }) => {
       let bits: Bitfield | undefined;
@@ -843,7 +842,9 @@ export const peerMachine = setup({
           on: {
             'wire.bitfield': [
               {
-                guard: 'isMessageSeen',
+                // aria2 1.36 with BEP 6 sends haveNone, haves, then a bitfield (seen here): from a
+                // fast peer a later bitfield replaces the earlier one.
+                guard: and(['isMessageSeen', 'isNotFast']),
                 target: '#peer.closed',
                 actions: { type: 'closeWith', params: { reason: 'bitfieldNotFirst' } },
               },

@@ -120,6 +120,18 @@ test('haveAll from a fast peer is its full bitfield; haveNone leaves it empty', 
   none.stop();
 });
 
+test('from a fast peer a bitfield after haveNone and haves replaces them, as aria2 1.36 sends them', () => {
+  const h = startPeer();
+  h.fastHandshake();
+  h.deliver({ type: 'wire.haveNone' });
+  h.deliver({ type: 'wire.have', index: 1 });
+  h.deliver({ type: 'wire.bitfield', bitfield: new Uint8Array([0xc0, 0, 0]) });
+  assert.equal(h.isClosed(), false);
+  assert.equal(ofType(h, 'peer.bitfield')[0]?.bitfield.count, 2);
+  h.deliver({ type: 'wire.haveAll' }); // after a have it is a violation, as a bitfield is
+  assert.equal(h.output()?.reason, 'bitfieldNotFirst');
+});
+
 test('a choke from a fast peer keeps our requests: a late piece is taken, a reject returns its block', () => {
   const h = downloading(4);
   assert.equal(sentOf(h, 'request').length, 4);
