@@ -27,7 +27,9 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const WORKER_URL = new URL(FROM_SOURCE ? './hash-worker.ts' : './hash-worker.js', import.meta.url);
 
 function startWorker(spec: HashJobSpec): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: spec });
+  // execArgv: [] — a worker inherits the parent's node flags, and some break it (a library user
+  // started with `node --input-type=module -e …` got "--input-type can only be used with string input").
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: spec, execArgv: [] });
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
   return new Worker(boot, { eval: true, workerData: spec });
