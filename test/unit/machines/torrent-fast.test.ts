@@ -1,0 +1,80 @@
+/**
+ * BEP 6 through the torrent machine and real peer machines: a fast peer that chokes us is asked
+ * only for its allowed fast pieces, and for everything once it unchokes; its choke returns nothing.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { peerMachine } from '../../../machines/peer.machine.js';
+import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
+import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
+import type { WireItem } from '../../../src/wire/messages.js';
+
+const INFO_HASH = new Uint8Array(20);
+const FAST = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0x04]);
+
+function start() {
+  const live = new Map<string, (e: ConnectionEvent) => void>();
+  const sent: WireItem[] = [];
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
+    live.set(input.address, sendBack);
+    receive((c) => {
+      if (c.type === 'send') sent.push(c.message);
+    });
+  });
+  const storage = fromCallback<StorageCommand, StorageInput>(() => {});
+  const machine = torrentMachine.provide({
+    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+  });
+  const actor = createActor(machine, {
+    clock: new SimulatedClock(),
+    input: {
+      infoHash: INFO_HASH,
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: 8,
+      pieceLength: 1024,
+      totalLength: 8 * 1024,
+      blockLength: 1024,
+      maxPeers: 2,
+      seed: 1,
+    },
+  });
+  actor.start();
+  actor.send({ type: 'peer.add', address: 'a:1' });
+  const peer = (e: ConnectionEvent) => live.get('a:1')?.(e);
+  peer({ type: 'socket.connected' });
+  peer({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: new Uint8Array(20).fill(2), reserved: FAST });
+  const requested = () => sent.flatMap((m) => (m.type === 'request' ? [m.index] : []));
+  return { actor, peer, sent, requested };
+}
+
+test('choked by a fast peer: only its allowed fast pieces are requested; all of them once it unchokes', () => {
+  const t = start();
+  t.peer({ type: 'wire.haveAll' });
+  assert.ok(t.sent.some((m) => m.type === 'interested'));
+  assert.deepEqual(t.requested(), []); // choked, nothing allowed
+  t.peer({ type: 'wire.allowedFast', index: 5 });
+  assert.deepEqual(t.requested(), [5]);
+  t.peer({ type: 'wire.unchoke' });
+  assert.deepEqual(t.requested().sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
+  t.actor.stop();
+});
+
+test("a fast peer's choke returns nothing: its late pieces are still taken, nothing is asked twice", () => {
+  const t = start();
+  t.peer({ type: 'wire.haveAll' });
+  t.peer({ type: 'wire.unchoke' });
+  assert.equal(t.requested().length, 8);
+  t.peer({ type: 'wire.choke' });
+  t.peer({ type: 'wire.piece', index: 3, begin: 0, block: new Uint8Array(1024) });
+  t.peer({ type: 'wire.unchoke' });
+  assert.equal(t.requested().length, 8, 'no block asked again: they were never lost');
+  t.peer({ type: 'wire.reject', index: 4, begin: 0, length: 1024 });
+  // Returned to the picker; asked again when the peer next has room (its next block or tick), not
+  // at once: a peer that rejects what it was just asked would otherwise be asked again in a loop.
+  assert.deepEqual(t.requested().slice(8), []);
+  t.peer({ type: 'wire.piece', index: 0, begin: 0, block: new Uint8Array(1024) });
+  assert.deepEqual(t.requested().slice(8), [4], 'a rejected block is asked again');
+  t.actor.stop();
+});
