@@ -9,7 +9,7 @@ import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { fileLocations, makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
-import { PieceStore, partsFilePath, STATE_DIR } from '../storage/piece-store.js';
+import { PieceStore } from '../storage/piece-store.js';
 import {
   type FileStamp,
   readResumeFile,
@@ -17,6 +17,7 @@ import {
   stampOf,
   writeResumeFile,
 } from '../storage/resume-file.js';
+import { partsFilePath, STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { DownloadEvent } from './download-event.js';
 

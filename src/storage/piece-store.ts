@@ -5,17 +5,13 @@
  * reads in 1 MiB chunks on the workers — a 50 GiB torrent costs what a 50 MiB one does.
  */
 
-import type { FileHandle } from 'node:fs/promises';
-import { constants, mkdir, open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap } from './file-map.js';
 import { HashPool } from './hash-pool.js';
-import { fileLocations, makeDirectories } from './layout.js';
-import { type PartsLayout, partsLayout, redirectSegments } from './parts-layout.js';
+import { type PartsLayout, redirectSegments } from './parts-layout.js';
 import {
   HASH_CHUNK_BYTES,
   type HashJobSpec,
@@ -23,7 +19,9 @@ import {
   hashPieceAsync,
   pieceSegments,
 } from './piece-hasher.js';
+import { readAt, writeRunAt } from './positional-io.js';
 import { StorageError } from './storage-error.js';
+import { checkStoreFiles, createStoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
@@ -34,9 +32,6 @@ export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
 /** Largest block `readBlock` serves: more than any peer may ask (BEP 3 clients use 16 KiB). */
 export const MAX_READ_BLOCK_BYTES = 1 << 20;
 
-/** Our own folder under `--out`: resume files and parts files (docs/resume.md). */
-export const STATE_DIR = '.bitstate';
-
 export interface PieceStoreOptions {
   /** Hash worker threads; 0 hashes on the calling thread (slower event loop, for measurement). */
   readonly hashWorkers?: number;
@@ -45,11 +40,6 @@ export interface PieceStoreOptions {
   readonly backlog?: WriteBacklog;
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
-}
-
-/** `<out>/.bitstate/<infohash>.parts`: unselected files' bytes of shared pieces. */
-export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: string): string {
-  return join(resolve(outDir), STATE_DIR, `${torrent.infoHashHex}.parts`);
 }
 
 export class PieceStore {
@@ -101,49 +91,12 @@ export class PieceStore {
   }
 
   /**
-   * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
-   * their full size without writing them (ftruncate: sparse where the file system allows).
-   * Zero-length files are created too, as libtorrent does. Existing files are kept and set to
-   * their torrent length.
+   * Lays out the torrent's files under `outDir`, created sparse at their full size
+   * (store-files.ts); existing files are kept and set to their torrent length.
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const root = resolve(outDir);
-    const locations = fileLocations(torrent, root);
-    if (torrent.name === STATE_DIR)
-      throw new StorageError(
-        'pathEscape',
-        `a torrent named ${STATE_DIR} would mix with bitstate's own folder`,
-        {
-          badInput: true,
-        },
-      );
-    const selected = opts.selected;
-    const layout =
-      selected === undefined || selected.every((s, i) => s || torrent.files[i]!.padding)
-        ? undefined
-        : partsLayout(torrent, selected);
-    const made = new Set<string>();
-    await mkdir(root, { recursive: true }).catch((e) => {
-      throw StorageError.fromSystem(e, 'cannot create the output folder', root);
-    });
-    const paths: (string | null)[] = [];
-    for (const [i, loc] of locations.entries()) {
-      const f = torrent.files[i]!;
-      if (f.padding || (layout !== undefined && !layout.selected[i])) {
-        paths.push(null);
-        continue;
-      }
-      await makeDirectories(root, loc.dirs, made);
-      await sizeFile(loc.path, f.length);
-      paths.push(loc.path);
-    }
-    let partsPath: string | null = null;
-    if (layout !== undefined && layout.sharedPieces.length > 0) {
-      partsPath = partsFilePath(torrent, root);
-      await makeDirectories(root, [STATE_DIR], made);
-      await sizeFile(partsPath, layout.sharedPieces.length * torrent.pieceLength);
-    }
+    const { paths, layout, partsPath } = await createStoreFiles(torrent, outDir, opts.selected);
     return new PieceStore(torrent, paths, map, opts, layout, partsPath);
   }
 
@@ -174,19 +127,7 @@ export class PieceStore {
    * to a deleted file still succeed, into an inode nobody can reach: only a look at the path tells).
    */
   async checkFiles(): Promise<void> {
-    for (const { path, length } of this.targets()) {
-      const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT')
-          throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
-        throw StorageError.fromSystem(e, 'cannot inspect', path);
-      });
-      if (st.size < length)
-        throw new StorageError(
-          'fileTruncated',
-          `${path} was truncated while downloading (${st.size} bytes, expected ${length})`,
-          { path },
-        );
-    }
+    await checkStoreFiles(this.targets());
   }
 
   /** Runs `op` unless closed, remembering it until it settles so `close()` can wait for it. */
@@ -233,33 +174,10 @@ export class PieceStore {
     });
   }
 
-  /** One positional writev of a run of blocks, looping over short writes. */
-  async #writeRun(fileIndex: number, buffers: Uint8Array[], position: number): Promise<void> {
+  /** One positional writev of a run of blocks, looping over short writes (positional-io.ts). */
+  #writeRun(fileIndex: number, buffers: Uint8Array[], position: number): Promise<void> {
     const path = this.paths[fileIndex] ?? undefined;
-    await this.#fds.use(fileIndex, true, async (h) => {
-      let total = 0;
-      for (const b of buffers) total += b.length;
-      let { bytesWritten } = await h.writev(buffers, position).catch((e) => {
-        throw StorageError.fromSystem(e, 'cannot write', path);
-      });
-      // A short writev (rare: signals, quotas): write the rest from where it stopped.
-      let skip = bytesWritten;
-      for (const b of buffers) {
-        if (bytesWritten >= total) break;
-        if (skip >= b.length) {
-          skip -= b.length;
-          continue;
-        }
-        for (let off = skip; off < b.length; ) {
-          const r = await h.write(b, off, b.length - off, position + bytesWritten).catch((e) => {
-            throw StorageError.fromSystem(e, 'cannot write', path);
-          });
-          off += r.bytesWritten;
-          bytesWritten += r.bytesWritten;
-        }
-        skip = 0;
-      }
-    });
+    return this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path));
   }
 
   /** Reads block (index, begin, length) back; padding bytes read as zeros. */
@@ -290,17 +208,7 @@ export class PieceStore {
   /** Reads up to `length` bytes into `buf` at file position `position`; returns the bytes read. */
   #readAt(fileIndex: number, buf: Uint8Array, length: number, position: number): Promise<number> {
     const path = this.paths[fileIndex] ?? undefined;
-    return this.#fds.use(fileIndex, false, async (h) => {
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await h.read(buf, done, length - done, position + done).catch((e) => {
-          throw StorageError.fromSystem(e, 'cannot read', path);
-        });
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done;
-    });
+    return this.#fds.use(fileIndex, false, (h) => readAt(h, buf, length, position, path));
   }
 
   /** True when piece `index` on disk matches its SHA-1 (hashed on a worker unless hashWorkers is 0). */
@@ -355,18 +263,5 @@ export class PieceStore {
     } finally {
       await this.#pool?.close();
     }
-  }
-}
-
-/** Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink. */
-async function sizeFile(path: string, length: number): Promise<void> {
-  let h: FileHandle | undefined;
-  try {
-    h = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
-    if ((await h.stat()).size !== length) await h.truncate(length);
-  } catch (e) {
-    throw StorageError.fromSystem(e, 'cannot create', path);
-  } finally {
-    await h?.close();
   }
 }
