@@ -7,166 +7,49 @@
  */
 import { and, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
-import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
-import type { WireItem } from '../src/wire/messages.js';
 import { hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
 import {
-  type BlockRef,
   blockKey,
   type CloseReason,
   type ConnectionCommand,
   type ConnectionInput,
-  DEFAULT_PEER_LIMITS,
-  DEFAULT_PEER_TIMEOUTS,
-  MAX_ALLOWED_FAST,
-  MAX_SUGGESTED,
   type PeerEvent,
   type PeerInput,
-  type PeerKey,
-  type PeerLimits,
   type PeerReport,
-  type PeerTimeouts,
-  type ReceivedBlock,
-  type RequestProblem,
 } from './peer.types.js';
+import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
+import { initialPeerContext, type PeerContext, type PeerEffects } from './peer-context.js';
+import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
+import { bytesEqual, openingMessages } from './peer-handshake.js';
+import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
+import { measureRate, reportRates } from './peer-rates.js';
+import {
+  acceptBlock,
+  acceptBlocks,
+  returnOutstanding,
+  sendCancels,
+  sendRequests,
+} from './peer-requesting.js';
+import {
+  cancelRequest,
+  nextReads,
+  queueRequest,
+  requestProblem,
+  sendPiece,
+  setAmChoking,
+} from './peer-serving.js';
 
-export interface PeerContext {
-  readonly key: PeerKey;
-  readonly infoHash: Uint8Array;
-  readonly peerId: Uint8Array;
-  readonly pieceCount: number;
-  readonly pieceLength: number;
-  readonly totalLength: number;
-  readonly address: string;
-  readonly direction: 'outgoing' | 'incoming';
-  readonly handle: unknown;
-  readonly timeouts: PeerTimeouts;
-  readonly limits: PeerLimits;
-  /** Our verified pieces, by reference (never copied). */
-  readonly ourBitfield: Bitfield;
-  /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
-  peerBitfield: Bitfield;
-  remotePeerId: Uint8Array | undefined;
-  /** Requests sent and not yet answered, by blockKey(index, begin); by reference, changed in named actions. */
-  readonly outstanding: Map<number, BlockRef>;
-  /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
-  readonly cancelled: Set<number>;
-  /** Requests dropped in a row because the peer's queue with us was full (see isRequestFlood). */
-  droppedRequests: number;
-  amInterested: boolean;
-  peerChoking: boolean;
-  peerInterested: boolean;
-  /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */
-  messageSeen: boolean;
-  /** Bytes of accepted blocks since the last tick, and the smoothed rate in bytes per second. */
-  bytesThisTick: number;
-  rate: number;
-  rateMeasured: boolean;
-  /** Pipeline size we aim for: outstanding requests = target when the supervisor has blocks. */
-  target: number;
-  silentMs: number;
-  sinceBlockMs: number;
-  closeReason: CloseReason | undefined;
-  // --- serving (the `upload` region) ---
-  /** We choke the peer (BEP 3 am_choking); the upload region's state, kept here for the inspector. */
-  amChoking: boolean;
-  /** Valid requests from the peer not yet handed to storage, in arrival order; by reference. */
-  readonly requestQueue: Map<number, BlockRef>;
-  /** Requests handed to the torrent machine (peer.request), awaiting cmd.piece; at most readWindow. */
-  readonly reading: Map<number, BlockRef>;
-  /** The connection said its unsent bytes passed the high-water mark: hand nothing more to storage. */
-  congested: boolean;
-  // --- BEP 6, the Fast Extension (docs/machines.md, "Fast Extension") ---
-  /** Both ends set the fast bit in their handshakes. */
-  fast: boolean;
-  /** Pieces we allow this peer while we choke it (from socket.connected), sent after our bitfield. */
-  grantedFast: readonly number[];
-  /** Bytes of granted pieces queued while we choke: at most grantedFast.length × pieceLength, then reject. */
-  grantedBytes: number;
-  /** Pieces the peer allows us while it chokes us (bounded by MAX_ALLOWED_FAST). */
-  readonly allowedFast: number[];
-  /** The peer's suggestions, newest last (bounded by MAX_SUGGESTED): recorded, not yet used by the picker. */
-  readonly suggested: number[];
-  /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
-  bytesSentThisTick: number;
-  uploadRate: number;
-  downloadRate: number;
-  /** Interested and no block for this long (snub clock), and what we last reported. */
-  sinceReceivedMs: number;
-  lastRateReport: string;
-}
-
-/**
- * Hand queued requests to storage: never more than readWindow at once, none while congested or
- * choking (while we choke a fast peer the queue holds only requests for granted pieces).
- */
-function nextReads(c: PeerContext): PeerReport[] {
-  const out: PeerReport[] = [];
-  if ((c.amChoking && !c.fast) || c.congested) return out;
-  for (const [k, ref] of c.requestQueue) {
-    if (c.reading.size >= c.limits.readWindow) break;
-    c.requestQueue.delete(k);
-    c.reading.set(k, ref);
-    out.push({ type: 'peer.request', key: c.key, index: ref.index, begin: ref.begin, length: ref.length });
-  }
-  return out;
-}
-
-/** A `request` we must refuse, or undefined when it is one we can serve. */
-export function requestProblem(
-  c: Pick<PeerContext, 'pieceCount' | 'pieceLength' | 'totalLength' | 'ourBitfield'>,
-  index: number,
-  begin: number,
-  length: number,
-): RequestProblem | undefined {
-  if (!Number.isInteger(index) || index < 0 || index >= c.pieceCount) return 'indexOutOfRange';
-  if (length === 0) return 'empty';
-  if (length > MAX_BLOCK_LENGTH) return 'tooLong';
-  const size = index === c.pieceCount - 1 ? c.totalLength - index * c.pieceLength : c.pieceLength;
-  if (begin + length > size) return 'pastPieceEnd';
-  if (!c.ourBitfield.has(index)) return 'notHave';
-  return undefined;
-}
-
-/** target = clamp(ceil(rate × requestQueueSeconds / blockLength), minPipeline, maxPipeline). */
-export function pipelineTarget(rate: number, l: PeerLimits): number {
-  const t = Math.ceil((rate * l.requestQueueSeconds) / l.blockLength);
-  return Math.min(l.maxPipeline, Math.max(l.minPipeline, t));
-}
-
-function room(c: PeerContext): number {
-  if (!c.amInterested || (c.peerChoking && requestableAllowedFast(c).length === 0)) return 0;
-  return Math.max(0, Math.min(c.target, c.limits.maxPipeline) - c.outstanding.size);
-}
-
-/** BEP 6: the pieces we may request while the peer chokes us: allowed fast ones it has. */
-function requestableAllowedFast(c: Pick<PeerContext, 'fast' | 'allowedFast' | 'peerBitfield'>): number[] {
-  if (!c.fast || c.allowedFast.length === 0) return [];
-  return c.allowedFast.filter((i) => c.peerBitfield.has(i));
-}
-
-/** The ask for `count` more blocks; while choked, limited to the allowed fast pieces. */
-function wantBlocks(c: PeerContext, count: number): PeerReport {
-  if (!c.peerChoking) return { type: 'peer.wantBlocks', key: c.key, count };
-  return { type: 'peer.wantBlocks', key: c.key, count, allowedFast: requestableAllowedFast(c) };
-}
-
-/** The answer a fast peer gets instead of silence (BEP 6: exactly one piece or reject per request). */
-function reject(ref: BlockRef): ConnectionCommand {
+/** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
+function effects(enqueue: {
+  sendTo(to: 'connection', command: ConnectionCommand): void;
+  sendParent(report: PeerReport): void;
+  assign(patch: Partial<PeerContext>): void;
+}): PeerEffects {
   return {
-    type: 'send',
-    message: { type: 'reject', index: ref.index, begin: ref.begin, length: ref.length },
+    send: (command) => enqueue.sendTo('connection', command),
+    report: (report) => enqueue.sendParent(report),
+    assign: (patch) => enqueue.assign(patch),
   };
-}
-
-/**
- * After a block, ask for more only once a quarter of the pipeline is free: one peer.wantBlocks, one
- * cmd.request and one socket write then carry many requests instead of one each (measured, issue #8:
- * per-block asks were two of the four machine events per block). The pipeline never falls below
- * three quarters of its target, and an empty one (room = target) always asks.
- */
-export function askBatch(c: Pick<PeerContext, 'target' | 'limits'>): number {
-  return Math.max(1, Math.floor(Math.min(c.target, c.limits.maxPipeline) / 4));
 }
 
 export const peerMachine = setup({
@@ -281,15 +164,9 @@ export const peerMachine = setup({
         fast,
       };
       enqueue.sendParent(report);
-      const send = (message: WireItem) => enqueue.sendTo('connection', { type: 'send', message });
-      const have = context.ourBitfield.count;
-      // BEP 6: a fast peer hears haveAll / haveNone instead of a full or empty bitfield. BEP 3: the
-      // bitfield is optional, a peer with no pieces may skip it. The bytes are encoded synchronously.
-      if (fast && have === context.pieceCount) send({ type: 'haveAll' });
-      else if (fast && have === 0) send({ type: 'haveNone' });
-      else if (have > 0) send({ type: 'bitfield', bitfield: context.ourBitfield.bytes });
-      // BEP 6: the allowed fast set may be sent whether or not we have those pieces yet.
-      if (fast) for (const index of context.grantedFast) send({ type: 'allowedFast', index });
+      // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.
+      for (const message of openingMessages(context, fast))
+        enqueue.sendTo('connection', { type: 'send', message });
     }),
     // Only a have makes a later bitfield a violation: aria2 1.36 sends interested and requests
     // before its bitfield, and bitfields again later — with BEP 6 after haveNone and haves too (seen
@@ -319,25 +196,10 @@ export const peerMachine = setup({
       }
     }),
     storeAllowedFast: enqueueActions(({ context, event, enqueue }) => {
-      // BEP 6: we may request this piece while choked. Out of range or past the cap: ignored (a hint).
-      if (event.type !== 'wire.allowedFast') return;
-      const { index } = event;
-      if (!Number.isInteger(index) || index < 0 || index >= context.pieceCount) return;
-      if (context.allowedFast.includes(index) || context.allowedFast.length >= MAX_ALLOWED_FAST) return;
-      context.allowedFast.push(index);
-      if (context.peerChoking && context.peerBitfield.has(index)) {
-        const n = room(context);
-        if (n > 0) enqueue.sendParent(wantBlocks(context, n));
-      }
+      if (event.type === 'wire.allowedFast') storeAllowedFast(context, event, effects(enqueue));
     }),
     storeSuggest: ({ context, event }) => {
-      // BEP 6 suggest is a hint: recorded (bounded, newest last) for the inspector; the picker keeps
-      // its own order (rarest first), as libtorrent does unless the torrent is being super-seeded.
-      if (event.type !== 'wire.suggest' || !(event.index >= 0 && event.index < context.pieceCount)) return;
-      const at = context.suggested.indexOf(event.index);
-      if (at >= 0) context.suggested.splice(at, 1);
-      context.suggested.push(event.index);
-      if (context.suggested.length > MAX_SUGGESTED) context.suggested.shift();
+      if (event.type === 'wire.suggest') storeSuggest(context, event);
     },
     askForAllowedFast: enqueueActions(({ context, enqueue }) => {
       // Choked while interested: a fast peer's allowed fast pieces may still be requested (BEP 6).
@@ -345,111 +207,24 @@ export const peerMachine = setup({
       const n = room(context);
       if (n > 0) enqueue.sendParent(wantBlocks(context, n));
     }),
-    returnStale: enqueueActions(({ context, enqueue }) => {
-      // isStaleWhileChoked: the fast peer neither served nor rejected them; a late copy is dropped.
-      const returned = [...context.outstanding.values()];
-      for (const k of context.outstanding.keys()) context.cancelled.add(k);
-      context.outstanding.clear();
-      for (const k of context.cancelled) {
-        if (context.cancelled.size <= context.limits.maxPipeline) break;
-        context.cancelled.delete(k);
-      }
-      enqueue.assign({ sinceBlockMs: 0 });
-      enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
-    }),
+    returnStale: enqueueActions(({ context, enqueue }) => returnStale(context, effects(enqueue))),
     acceptBlock: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'wire.piece') return;
-      context.outstanding.delete(blockKey(event.index, event.begin));
-      context.bytesThisTick += event.block.length;
-      context.sinceBlockMs = 0;
-      const { key } = context;
-      enqueue.sendParent({
-        type: 'peer.block',
-        key,
-        index: event.index,
-        begin: event.begin,
-        block: event.block,
-      });
-      const n = room(context);
-      if (n >= askBatch(context)) enqueue.sendParent(wantBlocks(context, n));
+      if (event.type === 'wire.piece') acceptBlock(context, event, effects(enqueue));
     }),
     acceptBlocks: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'wire.pieces') return;
-      // Validated by isBadBlockBatch: each block is outstanding or a cancelled copy to drop.
-      const accepted: ReceivedBlock[] = [];
-      for (const b of event.blocks) {
-        const k = blockKey(b.index, b.begin);
-        if (context.outstanding.delete(k)) {
-          accepted.push(b);
-          context.bytesThisTick += b.block.length;
-        } else context.cancelled.delete(k);
-      }
-      if (accepted.length === 0) return;
-      context.sinceBlockMs = 0;
-      const { key } = context;
-      enqueue.sendParent({ type: 'peer.blocks', key, blocks: accepted } satisfies PeerReport);
-      const n = room(context);
-      if (n >= askBatch(context)) enqueue.sendParent(wantBlocks(context, n));
+      if (event.type === 'wire.pieces') acceptBlocks(context, event, effects(enqueue));
     }),
     forgetCancelled: ({ context, event }) => {
       if (event.type === 'wire.piece') context.cancelled.delete(blockKey(event.index, event.begin));
     },
     sendRequests: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'cmd.request') return;
-      const returned: BlockRef[] = [];
-      for (const b of event.blocks) {
-        const k = blockKey(b.index, b.begin);
-        // Choked: only an allowed fast piece (BEP 6). Never more than the cap, never a piece the
-        // peer lacks, never twice: hand it back instead.
-        const open =
-          context.amInterested &&
-          (!context.peerChoking || (context.fast && context.allowedFast.includes(b.index)));
-        if (
-          !open ||
-          context.outstanding.size >= context.limits.maxPipeline ||
-          !context.peerBitfield.has(b.index) ||
-          context.outstanding.has(k)
-        ) {
-          returned.push(b);
-          continue;
-        }
-        // A cancelled mark survives the new request: the old copy may still be on the wire.
-        context.outstanding.set(k, b);
-        enqueue.sendTo('connection', {
-          type: 'send',
-          message: { type: 'request', index: b.index, begin: b.begin, length: b.length },
-        });
-      }
-      if (returned.length > 0)
-        enqueue.sendParent({ type: 'peer.returned', key: context.key, returned } satisfies PeerReport);
+      if (event.type === 'cmd.request') sendRequests(context, event, effects(enqueue));
     }),
     sendCancels: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'cmd.cancel') return;
-      for (const b of event.blocks) {
-        const k = blockKey(b.index, b.begin);
-        if (!context.outstanding.delete(k)) continue;
-        context.cancelled.add(k);
-        // Bounded: the oldest cancelled block is forgotten (a very late copy then closes as unrequested).
-        if (context.cancelled.size > context.limits.maxPipeline)
-          context.cancelled.delete(context.cancelled.values().next().value!);
-        enqueue.sendTo('connection', {
-          type: 'send',
-          message: { type: 'cancel', index: b.index, begin: b.begin, length: b.length },
-        });
-      }
+      if (event.type === 'cmd.cancel') sendCancels(context, event, effects(enqueue));
     }),
     handleReject: enqueueActions(({ context, event, enqueue }) => {
-      // BEP 6: a rejected request is not coming: back to the supervisor for another peer (or this
-      // one later). The answer to a request we cancelled only clears the mark.
-      if (event.type !== 'wire.reject') return;
-      const k = blockKey(event.index, event.begin);
-      const ref = context.outstanding.get(k);
-      if (ref === undefined) {
-        context.cancelled.delete(k);
-        return;
-      }
-      context.outstanding.delete(k);
-      enqueue.sendParent({ type: 'peer.returned', key: context.key, returned: [ref] } satisfies PeerReport);
+      if (event.type === 'wire.reject') handleReject(context, event, effects(enqueue));
     }),
     sendHave: sendTo('connection', ({ event }) => ({
       type: 'send' as const,
@@ -465,146 +240,30 @@ export const peerMachine = setup({
         interested: params.interested,
       } satisfies PeerReport);
     }),
-    returnOutstanding: enqueueActions(({ context, enqueue }) => {
-      // BEP 6: a fast peer's choke discards nothing; each request still gets a piece or a reject
-      // (isStaleWhileChoked is the backstop). The supervisor only hears that it is choked.
-      if (context.fast) {
-        enqueue.sendParent({ type: 'peer.choked', key: context.key, returned: [] } satisfies PeerReport);
-        return;
-      }
-      // BEP 3: a choke discards every pending request; they go back to the supervisor for others.
-      // A lenient peer may still send some: like cancelled blocks, they are dropped, not a violation.
-      const returned = [...context.outstanding.values()];
-      for (const k of context.outstanding.keys()) context.cancelled.add(k);
-      context.outstanding.clear();
-      for (const k of context.cancelled) {
-        if (context.cancelled.size <= context.limits.maxPipeline) break;
-        context.cancelled.delete(k);
-      }
-      enqueue.assign({ sinceBlockMs: 0 });
-      enqueue.sendParent({ type: 'peer.choked', key: context.key, returned } satisfies PeerReport);
-    }),
+    returnOutstanding: enqueueActions(({ context, enqueue }) => returnOutstanding(context, effects(enqueue))),
     askForBlocks: enqueueActions(({ context, enqueue }) => {
       enqueue.sendParent({ type: 'peer.unchoked', key: context.key } satisfies PeerReport);
       const n = room(context);
       if (n > 0) enqueue.sendParent(wantBlocks(context, n));
     }),
-    measureRate: enqueueActions(({ context, enqueue }) => {
-      const silentMs = context.silentMs + context.timeouts.tick;
-      if (context.outstanding.size === 0 && context.bytesThisTick === 0) {
-        enqueue.assign({ silentMs, sinceBlockMs: 0 });
-        // Idle while requesting: ask again once a tick, in case blocks came free without a top-up.
-        const idleRoom = room(context);
-        if (idleRoom > 0) enqueue.sendParent(wantBlocks(context, idleRoom));
-        return;
-      }
-      const sample = (context.bytesThisTick * 1000) / context.timeouts.tick;
-      const rate = context.rateMeasured ? (context.rate + sample) / 2 : sample;
-      const target = pipelineTarget(rate, context.limits);
-      const sinceBlockMs = context.outstanding.size > 0 ? context.sinceBlockMs + context.timeouts.tick : 0;
-      enqueue.assign({ silentMs, sinceBlockMs, rate, target, rateMeasured: true, bytesThisTick: 0 });
-      const n = room({ ...context, target });
-      if (n > 0) enqueue.sendParent(wantBlocks(context, n));
-    }),
+    measureRate: enqueueActions(({ context, enqueue }) => measureRate(context, effects(enqueue))),
     queueRequest: enqueueActions(({ context, event, enqueue }) => {
-      // BEP 3: a request while we choke is discarded (it may have crossed our choke on the wire).
-      // BEP 6: a fast peer gets exactly one answer per request: a piece, or a reject when we choke
-      // (unless the piece is one we granted it, within the grant's worth), lack the piece or are full.
-      if (event.type !== 'wire.request') return;
-      const ref: BlockRef = { index: event.index, begin: event.begin, length: event.length };
-      if (context.amChoking) {
-        if (!context.fast) return;
-        const grant = context.grantedFast.length * context.pieceLength;
-        if (!context.grantedFast.includes(ref.index) || context.grantedBytes + ref.length > grant) {
-          enqueue.sendTo('connection', reject(ref));
-          return;
-        }
-      }
-      if (!context.ourBitfield.has(ref.index)) {
-        enqueue.sendTo('connection', reject(ref)); // only a fast peer gets here (isBadRequest)
-        return;
-      }
-      const k = blockKey(event.index, event.begin);
-      if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
-      // Past our queue's cap a request is dropped (a fast peer's rejected), as Transmission and
-      // libtorrent drop past theirs (a peer that pipelines deeper than we serve is not hostile);
-      // only a flood closes (isRequestFlood).
-      if (context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests) {
-        enqueue.assign({ droppedRequests: context.droppedRequests + 1 });
-        if (context.fast) enqueue.sendTo('connection', reject(ref));
-        return;
-      }
-      if (context.amChoking) context.grantedBytes += ref.length;
-      if (context.droppedRequests > 0) enqueue.assign({ droppedRequests: 0 });
-      context.requestQueue.set(k, ref);
-      for (const r of nextReads(context)) enqueue.sendParent(r);
+      if (event.type === 'wire.request') queueRequest(context, event, effects(enqueue));
     }),
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
-      // BEP 3 cancel: drop it from the queue; one already being read is dropped when it comes back.
-      // BEP 6: a fast peer still gets one answer for it: the reject.
-      if (event.type !== 'wire.cancel') return;
-      const k = blockKey(event.index, event.begin);
-      const ref = context.requestQueue.get(k) ?? context.reading.get(k);
-      context.requestQueue.delete(k);
-      context.reading.delete(k);
-      if (ref !== undefined && context.fast) enqueue.sendTo('connection', reject(ref));
+      if (event.type === 'wire.cancel') cancelRequest(context, event, effects(enqueue));
     }),
     serveRequests: enqueueActions(({ context, enqueue }) => {
       for (const r of nextReads(context)) enqueue.sendParent(r);
     }),
     sendPiece: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'cmd.piece') return;
-      const k = blockKey(event.index, event.begin);
-      // Cancelled or choked since it was asked for: not sent (BEP 3; a fast peer had its reject).
-      if (!context.reading.delete(k) || (context.amChoking && !context.fast)) return;
-      enqueue.sendTo('connection', {
-        type: 'send',
-        message: { type: 'piece', index: event.index, begin: event.begin, block: event.block },
-      });
-      context.bytesSentThisTick += event.block.length;
-      for (const r of nextReads(context)) enqueue.sendParent(r);
+      if (event.type === 'cmd.piece') sendPiece(context, event, effects(enqueue));
     }),
-    setAmChoking: enqueueActions(({ context, enqueue }, params: { choking: boolean }) => {
-      // A choke discards every request the peer queued with us (BEP 3). BEP 6: a fast peer gets a
-      // reject for each, queued or being read, except those for pieces we granted it (still served).
-      if (params.choking) {
-        for (const queue of [context.requestQueue, context.reading])
-          for (const [k, ref] of queue) {
-            if (context.fast && context.grantedFast.includes(ref.index)) continue;
-            queue.delete(k);
-            if (context.fast) enqueue.sendTo('connection', reject(ref));
-          }
-      }
-      enqueue.assign({ amChoking: params.choking, grantedBytes: 0 });
-    }),
+    setAmChoking: enqueueActions(({ context, enqueue }, params: { choking: boolean }) =>
+      setAmChoking(context, params.choking, effects(enqueue)),
+    ),
     setCongested: assign((_, params: { congested: boolean }) => ({ congested: params.congested })),
-    reportRates: enqueueActions(({ context, enqueue }) => {
-      // Rates for the choker, smoothed every tick (EWMA α = ½), rounded so they settle at 0.
-      const perSec = 1000 / context.timeouts.tick;
-      const downloadRate = Math.floor((context.downloadRate + context.bytesThisTick * perSec) / 2);
-      const uploadRate = Math.floor((context.uploadRate + context.bytesSentThisTick * perSec) / 2);
-      const sinceReceivedMs =
-        context.amInterested && context.bytesThisTick === 0
-          ? context.sinceReceivedMs + context.timeouts.tick
-          : 0;
-      const snubbed = sinceReceivedMs >= context.timeouts.snub;
-      const report = `${downloadRate}/${uploadRate}/${snubbed}`;
-      enqueue.assign({
-        downloadRate,
-        uploadRate,
-        sinceReceivedMs,
-        bytesSentThisTick: 0,
-        lastRateReport: report,
-      });
-      if (report !== context.lastRateReport)
-        enqueue.sendParent({
-          type: 'peer.rate',
-          key: context.key,
-          downloadRate,
-          uploadRate,
-          snubbed,
-        } satisfies PeerReport);
-    }),
+    reportRates: enqueueActions(({ context, enqueue }) => reportRates(context, effects(enqueue))),
     reportClosed: enqueueActions(({ context, enqueue }) => {
       const returned = [...context.outstanding.values()];
       context.outstanding.clear();
@@ -617,53 +276,7 @@ export const peerMachine = setup({
   },
 }).createMachine({
   id: 'peer',
-  context: ({ input }) => ({
-    key: input.key,
-    infoHash: input.infoHash,
-    peerId: input.peerId,
-    pieceCount: input.pieceCount,
-    pieceLength: input.pieceLength,
-    totalLength: input.totalLength,
-    address: input.address,
-    direction: input.direction,
-    handle: input.handle,
-    timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
-    limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
-    ourBitfield: input.ourBitfield,
-    peerBitfield: new Bitfield(input.pieceCount),
-    remotePeerId: undefined,
-    outstanding: new Map(),
-    cancelled: new Set(),
-    droppedRequests: 0,
-    amInterested: false,
-    peerChoking: true,
-    peerInterested: false,
-    messageSeen: false,
-    bytesThisTick: 0,
-    rate: 0,
-    rateMeasured: false,
-    target: Math.min(
-      input.limits?.initialPipeline ?? DEFAULT_PEER_LIMITS.initialPipeline,
-      input.limits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
-    ),
-    silentMs: 0,
-    sinceBlockMs: 0,
-    closeReason: undefined,
-    amChoking: true,
-    requestQueue: new Map(),
-    reading: new Map(),
-    congested: false,
-    fast: false,
-    grantedFast: [],
-    grantedBytes: 0,
-    allowedFast: [],
-    suggested: [],
-    bytesSentThisTick: 0,
-    uploadRate: 0,
-    downloadRate: 0,
-    sinceReceivedMs: 0,
-    lastRateReport: '0/0/false',
-  }),
+  context: ({ input }) => initialPeerContext(input),
   invoke: {
     id: 'connection',
     src: 'connection',
@@ -932,95 +545,3 @@ export const peerMachine = setup({
     },
   },
 });
-
-/** The CloseReason for an event that closes the connection (the numbers that explain it included). */
-function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseReason {
-  const ev = e as PeerEvent;
-  switch (ev.type) {
-    case 'socket.closed':
-      return ev.error === undefined
-        ? { reason: 'socketClosed' }
-        : { reason: 'socketError', message: ev.error };
-    case 'cmd.close':
-      return ev.reason;
-    case 'wire.error':
-      return { reason: 'wireError', code: ev.code, message: ev.message };
-    case 'wire.bitfield':
-      return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
-    case 'wire.have':
-      return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
-    case 'wire.haveAll':
-    case 'wire.haveNone':
-    case 'wire.allowedFast':
-    case 'wire.suggest':
-      return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
-    case 'wire.reject':
-      if (!c.fast) return { reason: 'fastNotNegotiated', message: 'reject' };
-      return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
-    case 'wire.request': {
-      const why = requestProblem(c, ev.index, ev.begin, ev.length);
-      if (why === undefined)
-        return {
-          reason: 'requestFlood',
-          queued: c.requestQueue.size + c.reading.size + 1,
-          limit: c.limits.maxPeerRequests,
-        };
-      return { reason: 'badRequest', index: ev.index, begin: ev.begin, length: ev.length, why };
-    }
-    case 'wire.pieces':
-      return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
-    case 'wire.piece': {
-      const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
-      if (ref === undefined)
-        return { reason: 'unrequestedBlock', index: ev.index, begin: ev.begin, length: ev.block.length };
-      return {
-        reason: 'wrongBlockLength',
-        index: ev.index,
-        begin: ev.begin,
-        expected: ref.length,
-        received: ev.block.length,
-      };
-    }
-    default:
-      // Timer transitions: whichever limit tripped.
-      if (c.silentMs + c.timeouts.tick >= c.timeouts.idle)
-        return { reason: 'keepAliveTimeout', silentMs: c.silentMs + c.timeouts.tick };
-      return {
-        reason: 'requestTimeout',
-        waitedMs: c.sinceBlockMs + c.timeouts.tick,
-        outstanding: c.outstanding.size,
-      };
-  }
-}
-
-/** The CloseReason of the first block of a batch that would close the connection on its own, if any. */
-function badBlockOf(
-  c: Pick<PeerContext, 'outstanding' | 'cancelled'>,
-  blocks: readonly ReceivedBlock[],
-): CloseReason | undefined {
-  const taken: number[] = []; // outstanding keys answered earlier in this batch
-  const forgotten: number[] = []; // cancelled marks used up earlier in this batch
-  for (const b of blocks) {
-    const k = blockKey(b.index, b.begin);
-    const ref = taken.includes(k) ? undefined : c.outstanding.get(k);
-    if (ref !== undefined) {
-      if (ref.length !== b.block.length)
-        return {
-          reason: 'wrongBlockLength',
-          index: b.index,
-          begin: b.begin,
-          expected: ref.length,
-          received: b.block.length,
-        };
-      taken.push(k);
-    } else if (c.cancelled.has(k) && !forgotten.includes(k)) forgotten.push(k);
-    else return { reason: 'unrequestedBlock', index: b.index, begin: b.begin, length: b.block.length };
-  }
-  return undefined;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -2,7 +2,7 @@
  * Builds `progress` events from the torrent machine's snapshot (the picker's counts, the live peer
  * machines) and the byte counters, with rates smoothed over the last few seconds.
  */
-import type { PeerContext } from '../../machines/peer.machine.js';
+import type { PeerContext } from '../../machines/peer-context.js';
 import type { TorrentContext } from '../../machines/torrent.machine.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { describePeerId } from '../net/peer-id.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pipelineTarget } from '../../../machines/peer.machine.js';
 import {
   type ConnectionEvent,
   DEFAULT_PEER_LIMITS,
   DEFAULT_PEER_TIMEOUTS,
 } from '../../../machines/peer.types.js';
+import { pipelineTarget } from '../../../machines/peer-pipeline.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import { INFO_HASH, OUR_ID, startPeer, THEIR_ID } from './peer-harness.js';
 

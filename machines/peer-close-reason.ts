@@ -1,0 +1,94 @@
+/**
+ * Why a peer connection closed: the typed CloseReason for the event that closed it, with the
+ * numbers that explain it (docs/machines.md, "Close reasons").
+ */
+
+import { blockKey, type CloseReason, type PeerEvent, type ReceivedBlock } from './peer.types.js';
+import type { PeerContext } from './peer-context.js';
+import { requestProblem } from './peer-serving.js';
+
+/** The CloseReason for an event that closes the connection (the numbers that explain it included). */
+export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseReason {
+  const ev = e as PeerEvent;
+  switch (ev.type) {
+    case 'socket.closed':
+      return ev.error === undefined
+        ? { reason: 'socketClosed' }
+        : { reason: 'socketError', message: ev.error };
+    case 'cmd.close':
+      return ev.reason;
+    case 'wire.error':
+      return { reason: 'wireError', code: ev.code, message: ev.message };
+    case 'wire.bitfield':
+      return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
+    case 'wire.have':
+      return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
+    case 'wire.haveAll':
+    case 'wire.haveNone':
+    case 'wire.allowedFast':
+    case 'wire.suggest':
+      return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
+    case 'wire.reject':
+      if (!c.fast) return { reason: 'fastNotNegotiated', message: 'reject' };
+      return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
+    case 'wire.request': {
+      const why = requestProblem(c, ev.index, ev.begin, ev.length);
+      if (why === undefined)
+        return {
+          reason: 'requestFlood',
+          queued: c.requestQueue.size + c.reading.size + 1,
+          limit: c.limits.maxPeerRequests,
+        };
+      return { reason: 'badRequest', index: ev.index, begin: ev.begin, length: ev.length, why };
+    }
+    case 'wire.pieces':
+      return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
+    case 'wire.piece': {
+      const ref = c.outstanding.get(blockKey(ev.index, ev.begin));
+      if (ref === undefined)
+        return { reason: 'unrequestedBlock', index: ev.index, begin: ev.begin, length: ev.block.length };
+      return {
+        reason: 'wrongBlockLength',
+        index: ev.index,
+        begin: ev.begin,
+        expected: ref.length,
+        received: ev.block.length,
+      };
+    }
+    default:
+      // Timer transitions: whichever limit tripped.
+      if (c.silentMs + c.timeouts.tick >= c.timeouts.idle)
+        return { reason: 'keepAliveTimeout', silentMs: c.silentMs + c.timeouts.tick };
+      return {
+        reason: 'requestTimeout',
+        waitedMs: c.sinceBlockMs + c.timeouts.tick,
+        outstanding: c.outstanding.size,
+      };
+  }
+}
+
+/** The CloseReason of the first block of a batch that would close the connection on its own, if any. */
+export function badBlockOf(
+  c: Pick<PeerContext, 'outstanding' | 'cancelled'>,
+  blocks: readonly ReceivedBlock[],
+): CloseReason | undefined {
+  const taken: number[] = []; // outstanding keys answered earlier in this batch
+  const forgotten: number[] = []; // cancelled marks used up earlier in this batch
+  for (const b of blocks) {
+    const k = blockKey(b.index, b.begin);
+    const ref = taken.includes(k) ? undefined : c.outstanding.get(k);
+    if (ref !== undefined) {
+      if (ref.length !== b.block.length)
+        return {
+          reason: 'wrongBlockLength',
+          index: b.index,
+          begin: b.begin,
+          expected: ref.length,
+          received: b.block.length,
+        };
+      taken.push(k);
+    } else if (c.cancelled.has(k) && !forgotten.includes(k)) forgotten.push(k);
+    else return { reason: 'unrequestedBlock', index: b.index, begin: b.begin, length: b.block.length };
+  }
+  return undefined;
+}

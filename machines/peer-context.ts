@@ -1,0 +1,145 @@
+/**
+ * The peer machine's context (machines/peer.machine.ts): what one connection knows, its starting
+ * values, and the effects an action may have. Maps and Sets are held by reference and changed in
+ * named actions only (docs/machines.md, "Small context").
+ */
+import { Bitfield } from '../src/picker/bitfield.js';
+import {
+  type BlockRef,
+  type CloseReason,
+  type ConnectionCommand,
+  DEFAULT_PEER_LIMITS,
+  DEFAULT_PEER_TIMEOUTS,
+  type PeerInput,
+  type PeerKey,
+  type PeerLimits,
+  type PeerReport,
+  type PeerTimeouts,
+} from './peer.types.js';
+
+export interface PeerContext {
+  readonly key: PeerKey;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly address: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly handle: unknown;
+  readonly timeouts: PeerTimeouts;
+  readonly limits: PeerLimits;
+  /** Our verified pieces, by reference (never copied). */
+  readonly ourBitfield: Bitfield;
+  /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
+  peerBitfield: Bitfield;
+  remotePeerId: Uint8Array | undefined;
+  /** Requests sent and not yet answered, by blockKey(index, begin); by reference, changed in named actions. */
+  readonly outstanding: Map<number, BlockRef>;
+  /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
+  readonly cancelled: Set<number>;
+  /** Requests dropped in a row because the peer's queue with us was full (see isRequestFlood). */
+  droppedRequests: number;
+  amInterested: boolean;
+  peerChoking: boolean;
+  peerInterested: boolean;
+  /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */
+  messageSeen: boolean;
+  /** Bytes of accepted blocks since the last tick, and the smoothed rate in bytes per second. */
+  bytesThisTick: number;
+  rate: number;
+  rateMeasured: boolean;
+  /** Pipeline size we aim for: outstanding requests = target when the supervisor has blocks. */
+  target: number;
+  silentMs: number;
+  sinceBlockMs: number;
+  closeReason: CloseReason | undefined;
+  // --- serving (the `upload` region) ---
+  /** We choke the peer (BEP 3 am_choking); the upload region's state, kept here for the inspector. */
+  amChoking: boolean;
+  /** Valid requests from the peer not yet handed to storage, in arrival order; by reference. */
+  readonly requestQueue: Map<number, BlockRef>;
+  /** Requests handed to the torrent machine (peer.request), awaiting cmd.piece; at most readWindow. */
+  readonly reading: Map<number, BlockRef>;
+  /** The connection said its unsent bytes passed the high-water mark: hand nothing more to storage. */
+  congested: boolean;
+  // --- BEP 6, the Fast Extension (docs/machines.md, "Fast Extension") ---
+  /** Both ends set the fast bit in their handshakes. */
+  fast: boolean;
+  /** Pieces we allow this peer while we choke it (from socket.connected), sent after our bitfield. */
+  grantedFast: readonly number[];
+  /** Bytes of granted pieces queued while we choke: at most grantedFast.length × pieceLength, then reject. */
+  grantedBytes: number;
+  /** Pieces the peer allows us while it chokes us (bounded by MAX_ALLOWED_FAST). */
+  readonly allowedFast: number[];
+  /** The peer's suggestions, newest last (bounded by MAX_SUGGESTED): recorded, not yet used by the picker. */
+  readonly suggested: number[];
+  /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
+  bytesSentThisTick: number;
+  uploadRate: number;
+  downloadRate: number;
+  /** Interested and no block for this long (snub clock), and what we last reported. */
+  sinceReceivedMs: number;
+  lastRateReport: string;
+}
+
+/** The context a peer machine starts with: nothing known of the peer, both sides choked, not interested. */
+export function initialPeerContext(input: PeerInput): PeerContext {
+  return {
+    key: input.key,
+    infoHash: input.infoHash,
+    peerId: input.peerId,
+    pieceCount: input.pieceCount,
+    pieceLength: input.pieceLength,
+    totalLength: input.totalLength,
+    address: input.address,
+    direction: input.direction,
+    handle: input.handle,
+    timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
+    limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
+    ourBitfield: input.ourBitfield,
+    peerBitfield: new Bitfield(input.pieceCount),
+    remotePeerId: undefined,
+    outstanding: new Map(),
+    cancelled: new Set(),
+    droppedRequests: 0,
+    amInterested: false,
+    peerChoking: true,
+    peerInterested: false,
+    messageSeen: false,
+    bytesThisTick: 0,
+    rate: 0,
+    rateMeasured: false,
+    target: Math.min(
+      input.limits?.initialPipeline ?? DEFAULT_PEER_LIMITS.initialPipeline,
+      input.limits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
+    ),
+    silentMs: 0,
+    sinceBlockMs: 0,
+    closeReason: undefined,
+    amChoking: true,
+    requestQueue: new Map(),
+    reading: new Map(),
+    congested: false,
+    fast: false,
+    grantedFast: [],
+    grantedBytes: 0,
+    allowedFast: [],
+    suggested: [],
+    bytesSentThisTick: 0,
+    uploadRate: 0,
+    downloadRate: 0,
+    sinceReceivedMs: 0,
+    lastRateReport: '0/0/false',
+  };
+}
+
+/**
+ * What an action body may do, in the order it does it: the machine binds these to
+ * `enqueue.sendTo('connection', …)`, `enqueue.sendParent(…)` and `enqueue.assign(…)`.
+ */
+export interface PeerEffects {
+  send(command: ConnectionCommand): void;
+  report(report: PeerReport): void;
+  assign(patch: Partial<PeerContext>): void;
+}
