@@ -4,105 +4,37 @@
  * chokes or goes, sends endgame cancels, writes and verifies pieces through the `storage` actor, and
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
-import { type ActorRefFrom, and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
-import { PiecePicker } from '../src/picker/piece-picker.js';
-import { mulberry32 } from '../src/picker/prng.js';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
-import {
-  type BlockRef,
-  type CloseReason,
-  DEFAULT_PEER_LIMITS,
-  isPermanent,
-  type PeerCommand,
-  type PeerKey,
-  type PeerLimits,
-  type PeerTimeouts,
-  type ReceivedBlock,
-} from './peer.types.js';
-import {
-  BAN_STRIKES,
-  DEFAULT_MAX_RECONNECTS,
-  DEFAULT_ROTATE_MS,
-  type StorageCommand,
-  type StorageInput,
-  type TorrentEmitted,
-  type TorrentEvent,
-  type TorrentInput,
-  type TorrentOutput,
-  TRACKER_GRACE_MS,
+import { isPermanent, type PeerCommand } from './peer.types.js';
+import type {
+  StorageCommand,
+  StorageInput,
+  TorrentEmitted,
+  TorrentEvent,
+  TorrentInput,
+  TorrentOutput,
 } from './torrent.types.js';
+import { TRACKER_GRACE_MS } from './torrent.types.js';
+import { pieceFailed, pieceVerified } from './torrent-ban.js';
+import { initialTorrentContext, type TorrentContext, type TorrentEffects } from './torrent-context.js';
+import { canRequest, fill, releaseSuspects, takeBlock, topUp } from './torrent-handout.js';
+import { newEntry, type PeerRef, peerInput } from './torrent-peers.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
-type PeerRef = ActorRefFrom<typeof peerMachine>;
-
-/** One live connection, by reference in `peers`. */
-export interface PeerEntry {
-  readonly key: PeerKey;
-  readonly address: string;
-  readonly ref: PeerRef;
-  /** The peer machine's own Bitfield object (counted in the picker's availability). */
-  bitfield: Bitfield;
-  handshaken: boolean;
-  unchoked: boolean;
-  /** We told it cmd.interested. */
-  interested: boolean;
-  /** Requests it still has room for, as it last reported, minus what we gave since. */
-  wanted: number;
-  /**
-   * BEP 6: while it chokes us, the pieces we may still request from it (its allowed fast pieces
-   * that it has, as it last reported); undefined when there are none or it does not choke us.
-   */
-  allowedFast: Bitfield | undefined;
-  toJSON(): object;
-}
-
-/** What we remember of an address across connections. */
-export interface AddressRecord {
-  attempts: number;
-  strikes: number;
-  banned: boolean;
-}
-
-export interface TorrentContext {
-  readonly infoHash: Uint8Array;
-  readonly peerId: Uint8Array;
-  readonly pieceCount: number;
-  readonly pieceLength: number;
-  readonly totalLength: number;
-  readonly maxPeers: number;
-  readonly maxReconnects: number;
-  readonly peerTimeouts: Partial<PeerTimeouts>;
-  readonly peerLimits: Partial<PeerLimits>;
-  /** The cap of outstanding requests per peer (peerLimits.maxPipeline). */
-  readonly maxPipeline: number;
-  readonly picker: PiecePicker;
-  /** Announce URLs in BEP 12 tiers; none means the `trackers` actor is never started. */
-  readonly trackerTiers: readonly (readonly string[])[];
-  /** Port we listen on, for announces. */
-  readonly port: number;
-  readonly seed: number;
-  /** Live connections by key (= address). Changed only in named actions. */
-  readonly peers: Map<PeerKey, PeerEntry>;
-  /** Addresses waiting for a free slot, and everything known about each address. */
-  readonly queue: string[];
-  readonly addresses: Map<string, AddressRecord>;
-  /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
-  readonly contributors: Map<number, Set<PeerKey>>;
-  /**
-   * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner,
-   * '' until a peer claims it), so the next result names the culprit or clears the owner.
-   */
-  readonly suspects: Map<number, PeerKey>;
-  /** Every this many ms, useless peers make room for queued addresses (see dropUselessPeers). */
-  readonly rotateMs: number;
-  serial: number;
-  storageError: string | undefined;
-  /** Keep serving once complete (state `seeding`). */
-  readonly seedWhenComplete: boolean;
-  readonly unchokeSlots: number | undefined;
-  readonly rechokeMs: number | undefined;
+/** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
+function effects(enqueue: {
+  emit(event: TorrentEmitted): void;
+  sendTo(to: PeerRef, command: PeerCommand): void;
+  sendTo(to: 'storage', command: StorageCommand): void;
+}): TorrentEffects {
+  return {
+    emit: (event) => enqueue.emit(event),
+    toPeer: (ref, command) => enqueue.sendTo(ref, command),
+    toStorage: (command) => enqueue.sendTo('storage', command),
+  };
 }
 
 export const torrentMachine = setup({
@@ -310,65 +242,10 @@ export const torrentMachine = setup({
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
     }),
     onVerified: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'piece.verified') return;
-      const { index } = event;
-      context.picker.pieceVerified(index);
-      // A good piece forgives one strike of each contributor.
-      for (const key of context.contributors.get(index) ?? []) {
-        const rec = context.addresses.get(key);
-        if (rec !== undefined && rec.strikes > 0) rec.strikes--;
-      }
-      context.contributors.delete(index);
-      context.suspects.delete(index);
-      const { have } = context.picker;
-      enqueue.emit({
-        type: 'torrent.pieceVerified',
-        index,
-        have: have.count,
-        pieceCount: context.pieceCount,
-      });
-      // Have suppression: a peer that has the piece gains nothing from our `have`.
-      for (const e of context.peers.values())
-        if (e.handshaken && !e.bitfield.has(index))
-          enqueue.sendTo(e.ref, { type: 'cmd.have', index } satisfies PeerCommand);
+      if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));
     }),
     onHashFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'piece.hashFailed') return;
-      const { index } = event;
-      const contributors = context.picker.pieceFailed(index);
-      context.contributors.delete(index);
-      enqueue.emit({ type: 'torrent.pieceFailed', index, contributors });
-      // The ban rule (docs/machines.md): the sole contributor of a failed piece is banned at once.
-      // Several contributors: the piece becomes a suspect, fetched again from one peer only; on its
-      // first failure each contributor also gets a strike, and BAN_STRIKES strikes ban.
-      const wasSuspect = context.suspects.has(index);
-      const sole = contributors.length === 1;
-      if (sole) context.suspects.delete(index);
-      else context.suspects.set(index, '');
-      for (const key of contributors) {
-        const rec = context.addresses.get(key);
-        if (rec === undefined || rec.banned || (!sole && wasSuspect)) continue;
-        rec.strikes++;
-        if (!sole && rec.strikes < BAN_STRIKES) continue;
-        rec.banned = true;
-        enqueue.emit({
-          type: 'torrent.peerBanned',
-          address: key,
-          why: sole ? 'soleContributor' : 'strikes',
-          strikes: rec.strikes,
-        });
-        const e = context.peers.get(key);
-        const reason: CloseReason = { reason: 'banned' };
-        if (e !== undefined) enqueue.sendTo(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
-      }
-      // The piece is wanted again: peers that lost interest may have it.
-      for (const e of context.peers.values()) {
-        if (e.interested || !e.handshaken || !e.bitfield.has(index) || context.addresses.get(e.key)?.banned)
-          continue;
-        e.interested = true;
-        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
-      }
-      for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+      if (event.type === 'piece.hashFailed') pieceFailed(context, event.index, effects(enqueue));
     }),
     dropUselessPeers: enqueueActions(({ context, enqueue }) => {
       // At the cap with addresses waiting, a peer with nothing we want only holds a slot: let it go.
@@ -443,47 +320,7 @@ export const torrentMachine = setup({
   },
 }).createMachine({
   id: 'torrent',
-  context: ({ input }) => {
-    const picker = new PiecePicker({
-      pieceCount: input.pieceCount,
-      pieceLength: input.pieceLength,
-      totalLength: input.totalLength,
-      blockLength: input.blockLength,
-      random: mulberry32(input.seed),
-      endgameMaxRequesters: input.endgameMaxRequesters,
-      sequential: input.sequential,
-    });
-    if (input.wanted !== undefined)
-      for (let i = 0; i < input.pieceCount; i++) if (!input.wanted.has(i)) picker.setWanted(i, false);
-    if (input.have !== undefined) for (const i of input.have.indexes()) picker.markHave(i);
-    return {
-      infoHash: input.infoHash,
-      peerId: input.peerId,
-      pieceCount: input.pieceCount,
-      pieceLength: input.pieceLength,
-      totalLength: input.totalLength,
-      maxPeers: input.maxPeers,
-      maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
-      peerTimeouts: input.peerTimeouts ?? {},
-      peerLimits: { blockLength: input.blockLength ?? DEFAULT_PEER_LIMITS.blockLength, ...input.peerLimits },
-      maxPipeline: input.peerLimits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
-      picker,
-      trackerTiers: input.trackers?.tiers ?? [],
-      port: input.trackers?.port ?? 0,
-      seed: input.seed,
-      peers: new Map(),
-      queue: [],
-      addresses: new Map(),
-      contributors: new Map(),
-      suspects: new Map(),
-      rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
-      serial: 0,
-      storageError: undefined,
-      seedWhenComplete: input.seedWhenComplete ?? false,
-      unchokeSlots: input.unchokeSlots,
-      rechokeMs: input.rechokeMs,
-    };
-  },
+  context: ({ input }) => initialTorrentContext(input),
   invoke: [
     {
       id: 'storage',
@@ -617,124 +454,3 @@ export const torrentMachine = setup({
     },
   },
 });
-
-function newEntry(address: string, ref: PeerRef, pieceCount: number): PeerEntry {
-  const e: PeerEntry = {
-    key: address,
-    address,
-    ref,
-    bitfield: new Bitfield(pieceCount),
-    handshaken: false,
-    unchoked: false,
-    interested: false,
-    wanted: 0,
-    allowedFast: undefined,
-    toJSON: () => ({
-      address,
-      have: e.bitfield.count,
-      unchoked: e.unchoked,
-      interested: e.interested,
-      wanted: e.wanted,
-    }),
-  };
-  return e;
-}
-
-function peerInput(c: TorrentContext, address: string, direction: 'outgoing' | 'incoming', handle: unknown) {
-  return {
-    key: address,
-    infoHash: c.infoHash,
-    peerId: c.peerId,
-    pieceCount: c.pieceCount,
-    pieceLength: c.pieceLength,
-    totalLength: c.totalLength,
-    address,
-    direction,
-    handle,
-    ourBitfield: c.picker.have,
-    timeouts: c.peerTimeouts,
-    limits: c.peerLimits,
-  };
-}
-
-/**
- * A block from peer `key`: the picker accepts it (or it is a late endgame duplicate / a block
- * returned meanwhile, dropped), storage writes it, endgame copies elsewhere are cancelled, and a
- * completed piece is verified.
- */
-function takeBlock(
-  c: TorrentContext,
-  key: PeerKey,
-  b: ReceivedBlock,
-  toStorage: (cmd: StorageCommand) => void,
-  toPeer: (ref: PeerRef, cmd: PeerCommand) => void,
-): void {
-  const { index, begin, block } = b;
-  const ref: BlockRef = { index, begin, length: block.length };
-  const got = c.picker.blockReceived(ref, key);
-  if (!got.accepted) return;
-  toStorage({ type: 'storage.write', index, begin, block });
-  let set = c.contributors.get(index);
-  if (set === undefined) c.contributors.set(index, (set = new Set()));
-  set.add(key);
-  // Endgame: the same block is outstanding to others; tell them not to bother.
-  for (const other of got.otherRequesters) {
-    const o = c.peers.get(other);
-    if (o !== undefined) toPeer(o.ref, { type: 'cmd.cancel', blocks: [ref] });
-  }
-  if (got.pieceComplete) toStorage({ type: 'storage.verify', index });
-}
-
-interface Send {
-  ref: PeerRef;
-  cmd: PeerCommand;
-}
-
-/** Unchoked, or choked by a fast peer with allowed fast pieces to offer (BEP 6). */
-function canRequest(e: PeerEntry): boolean {
-  return e.unchoked || e.allowedFast !== undefined;
-}
-
-/** Give `e` what the picker has for it, never past the per-peer cap; drop interest when nothing is left. */
-function fill(c: TorrentContext, e: PeerEntry): Send[] {
-  const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
-  const from = e.unchoked ? e.bitfield : e.allowedFast;
-  if (n <= 0 || from === undefined || !e.interested) return [];
-  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(from, n, e.key));
-  e.wanted -= blocks.length;
-  if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
-  if (!e.unchoked) return []; // nothing among the allowed fast pieces: interest is about them all
-  if (!c.picker.isInterested(e.bitfield)) {
-    e.interested = false;
-    e.wanted = 0;
-    return [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
-  }
-  return [];
-}
-
-/** Blocks of a suspect piece go only to its owner (the first peer to get one); others hand them back. */
-function onlyOwnSuspects(c: TorrentContext, key: PeerKey, blocks: BlockRef[]): BlockRef[] {
-  if (c.suspects.size === 0) return blocks;
-  return blocks.filter((b) => {
-    const owner = c.suspects.get(b.index);
-    if (owner === undefined || owner === key) return true;
-    if (owner === '') {
-      c.suspects.set(b.index, key);
-      return true;
-    }
-    c.picker.blockReturned(b, key);
-    return false;
-  });
-}
-
-/** A suspect's owner that chokes or goes frees the piece for another single owner. */
-function releaseSuspects(c: TorrentContext, key: PeerKey): void {
-  for (const [index, owner] of c.suspects) if (owner === key) c.suspects.set(index, '');
-}
-
-/** After blocks came back (choke, close, failed piece): offer them to every peer with room. */
-function topUp(c: TorrentContext): Send[] {
-  const out: Send[] = [];
-  for (const e of c.peers.values()) if (e.wanted > 0 && canRequest(e)) out.push(...fill(c, e));
-  return out;
-}

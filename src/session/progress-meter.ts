@@ -3,7 +3,7 @@
  * machines) and the byte counters, with rates smoothed over the last few seconds.
  */
 import type { PeerContext } from '../../machines/peer-context.js';
-import type { TorrentContext } from '../../machines/torrent.machine.js';
+import type { TorrentContext } from '../../machines/torrent-context.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { describePeerId } from '../net/peer-id.js';
 import type { Bitfield } from '../picker/bitfield.js';

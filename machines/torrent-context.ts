@@ -1,0 +1,122 @@
+/**
+ * The torrent machine's context (machines/torrent.machine.ts): what the supervisor knows of the
+ * torrent, its peers and their addresses, its starting values, and the effects an action may have.
+ * Maps, Sets and the PiecePicker are held by reference and changed in named actions only.
+ */
+import { PiecePicker } from '../src/picker/piece-picker.js';
+import { mulberry32 } from '../src/picker/prng.js';
+import {
+  DEFAULT_PEER_LIMITS,
+  type PeerCommand,
+  type PeerKey,
+  type PeerLimits,
+  type PeerTimeouts,
+} from './peer.types.js';
+import {
+  DEFAULT_MAX_RECONNECTS,
+  DEFAULT_ROTATE_MS,
+  type StorageCommand,
+  type TorrentEmitted,
+  type TorrentInput,
+} from './torrent.types.js';
+import type { PeerEntry, PeerRef } from './torrent-peers.js';
+
+/** What we remember of an address across connections. */
+export interface AddressRecord {
+  attempts: number;
+  strikes: number;
+  banned: boolean;
+}
+
+export interface TorrentContext {
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly maxPeers: number;
+  readonly maxReconnects: number;
+  readonly peerTimeouts: Partial<PeerTimeouts>;
+  readonly peerLimits: Partial<PeerLimits>;
+  /** The cap of outstanding requests per peer (peerLimits.maxPipeline). */
+  readonly maxPipeline: number;
+  readonly picker: PiecePicker;
+  /** Announce URLs in BEP 12 tiers; none means the `trackers` actor is never started. */
+  readonly trackerTiers: readonly (readonly string[])[];
+  /** Port we listen on, for announces. */
+  readonly port: number;
+  readonly seed: number;
+  /** Live connections by key (= address). Changed only in named actions. */
+  readonly peers: Map<PeerKey, PeerEntry>;
+  /** Addresses waiting for a free slot, and everything known about each address. */
+  readonly queue: string[];
+  readonly addresses: Map<string, AddressRecord>;
+  /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
+  readonly contributors: Map<number, Set<PeerKey>>;
+  /**
+   * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner,
+   * '' until a peer claims it), so the next result names the culprit or clears the owner.
+   */
+  readonly suspects: Map<number, PeerKey>;
+  /** Every this many ms, useless peers make room for queued addresses (see dropUselessPeers). */
+  readonly rotateMs: number;
+  serial: number;
+  storageError: string | undefined;
+  /** Keep serving once complete (state `seeding`). */
+  readonly seedWhenComplete: boolean;
+  readonly unchokeSlots: number | undefined;
+  readonly rechokeMs: number | undefined;
+}
+
+/** The context a torrent machine starts with: the picker seeded from the input, no peers yet. */
+export function initialTorrentContext(input: TorrentInput): TorrentContext {
+  const picker = new PiecePicker({
+    pieceCount: input.pieceCount,
+    pieceLength: input.pieceLength,
+    totalLength: input.totalLength,
+    blockLength: input.blockLength,
+    random: mulberry32(input.seed),
+    endgameMaxRequesters: input.endgameMaxRequesters,
+    sequential: input.sequential,
+  });
+  if (input.wanted !== undefined)
+    for (let i = 0; i < input.pieceCount; i++) if (!input.wanted.has(i)) picker.setWanted(i, false);
+  if (input.have !== undefined) for (const i of input.have.indexes()) picker.markHave(i);
+  return {
+    infoHash: input.infoHash,
+    peerId: input.peerId,
+    pieceCount: input.pieceCount,
+    pieceLength: input.pieceLength,
+    totalLength: input.totalLength,
+    maxPeers: input.maxPeers,
+    maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
+    peerTimeouts: input.peerTimeouts ?? {},
+    peerLimits: { blockLength: input.blockLength ?? DEFAULT_PEER_LIMITS.blockLength, ...input.peerLimits },
+    maxPipeline: input.peerLimits?.maxPipeline ?? DEFAULT_PEER_LIMITS.maxPipeline,
+    picker,
+    trackerTiers: input.trackers?.tiers ?? [],
+    port: input.trackers?.port ?? 0,
+    seed: input.seed,
+    peers: new Map(),
+    queue: [],
+    addresses: new Map(),
+    contributors: new Map(),
+    suspects: new Map(),
+    rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
+    serial: 0,
+    storageError: undefined,
+    seedWhenComplete: input.seedWhenComplete ?? false,
+    unchokeSlots: input.unchokeSlots,
+    rechokeMs: input.rechokeMs,
+  };
+}
+
+/**
+ * What an action body may do, in the order it does it: the machine binds these to
+ * `enqueue.emit(…)`, `enqueue.sendTo(ref, …)` and `enqueue.sendTo('storage', …)`.
+ */
+export interface TorrentEffects {
+  emit(event: TorrentEmitted): void;
+  toPeer(ref: PeerRef, command: PeerCommand): void;
+  toStorage(command: StorageCommand): void;
+}

@@ -1,0 +1,91 @@
+/**
+ * Handing out blocks (docs/machines.md, "Torrent machine"): what the picker gives each peer, never
+ * past the per-peer cap; blocks that arrive, are written and verified; endgame cancels; and suspect
+ * pieces, fetched again from one peer only (the ban rule).
+ */
+import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types.js';
+import type { StorageCommand } from './torrent.types.js';
+import type { TorrentContext } from './torrent-context.js';
+import type { PeerEntry, PeerRef } from './torrent-peers.js';
+
+/**
+ * A block from peer `key`: the picker accepts it (or it is a late endgame duplicate / a block
+ * returned meanwhile, dropped), storage writes it, endgame copies elsewhere are cancelled, and a
+ * completed piece is verified.
+ */
+export function takeBlock(
+  c: TorrentContext,
+  key: PeerKey,
+  b: ReceivedBlock,
+  toStorage: (cmd: StorageCommand) => void,
+  toPeer: (ref: PeerRef, cmd: PeerCommand) => void,
+): void {
+  const { index, begin, block } = b;
+  const ref: BlockRef = { index, begin, length: block.length };
+  const got = c.picker.blockReceived(ref, key);
+  if (!got.accepted) return;
+  toStorage({ type: 'storage.write', index, begin, block });
+  let set = c.contributors.get(index);
+  if (set === undefined) c.contributors.set(index, (set = new Set()));
+  set.add(key);
+  // Endgame: the same block is outstanding to others; tell them not to bother.
+  for (const other of got.otherRequesters) {
+    const o = c.peers.get(other);
+    if (o !== undefined) toPeer(o.ref, { type: 'cmd.cancel', blocks: [ref] });
+  }
+  if (got.pieceComplete) toStorage({ type: 'storage.verify', index });
+}
+
+export interface Send {
+  ref: PeerRef;
+  cmd: PeerCommand;
+}
+
+/** Unchoked, or choked by a fast peer with allowed fast pieces to offer (BEP 6). */
+export function canRequest(e: PeerEntry): boolean {
+  return e.unchoked || e.allowedFast !== undefined;
+}
+
+/** Give `e` what the picker has for it, never past the per-peer cap; drop interest when nothing is left. */
+export function fill(c: TorrentContext, e: PeerEntry): Send[] {
+  const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
+  const from = e.unchoked ? e.bitfield : e.allowedFast;
+  if (n <= 0 || from === undefined || !e.interested) return [];
+  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(from, n, e.key));
+  e.wanted -= blocks.length;
+  if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
+  if (!e.unchoked) return []; // nothing among the allowed fast pieces: interest is about them all
+  if (!c.picker.isInterested(e.bitfield)) {
+    e.interested = false;
+    e.wanted = 0;
+    return [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
+  }
+  return [];
+}
+
+/** Blocks of a suspect piece go only to its owner (the first peer to get one); others hand them back. */
+export function onlyOwnSuspects(c: TorrentContext, key: PeerKey, blocks: BlockRef[]): BlockRef[] {
+  if (c.suspects.size === 0) return blocks;
+  return blocks.filter((b) => {
+    const owner = c.suspects.get(b.index);
+    if (owner === undefined || owner === key) return true;
+    if (owner === '') {
+      c.suspects.set(b.index, key);
+      return true;
+    }
+    c.picker.blockReturned(b, key);
+    return false;
+  });
+}
+
+/** A suspect's owner that chokes or goes frees the piece for another single owner. */
+export function releaseSuspects(c: TorrentContext, key: PeerKey): void {
+  for (const [index, owner] of c.suspects) if (owner === key) c.suspects.set(index, '');
+}
+
+/** After blocks came back (choke, close, failed piece): offer them to every peer with room. */
+export function topUp(c: TorrentContext): Send[] {
+  const out: Send[] = [];
+  for (const e of c.peers.values()) if (e.wanted > 0 && canRequest(e)) out.push(...fill(c, e));
+  return out;
+}

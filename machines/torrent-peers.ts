@@ -1,0 +1,78 @@
+/**
+ * The torrent machine's view of its peers: one entry per live connection, and the input each
+ * spawned peer machine gets.
+ */
+import type { ActorRefFrom } from 'xstate';
+import { Bitfield } from '../src/picker/bitfield.js';
+import type { peerMachine } from './peer.machine.js';
+import type { PeerInput, PeerKey } from './peer.types.js';
+import type { TorrentContext } from './torrent-context.js';
+
+export type PeerRef = ActorRefFrom<typeof peerMachine>;
+
+/** One live connection, by reference in `peers`. */
+export interface PeerEntry {
+  readonly key: PeerKey;
+  readonly address: string;
+  readonly ref: PeerRef;
+  /** The peer machine's own Bitfield object (counted in the picker's availability). */
+  bitfield: Bitfield;
+  handshaken: boolean;
+  unchoked: boolean;
+  /** We told it cmd.interested. */
+  interested: boolean;
+  /** Requests it still has room for, as it last reported, minus what we gave since. */
+  wanted: number;
+  /**
+   * BEP 6: while it chokes us, the pieces we may still request from it (its allowed fast pieces
+   * that it has, as it last reported); undefined when there are none or it does not choke us.
+   */
+  allowedFast: Bitfield | undefined;
+  toJSON(): object;
+}
+
+/** A new connection's entry: nothing known yet, not handshaken, choked, not interested. */
+export function newEntry(address: string, ref: PeerRef, pieceCount: number): PeerEntry {
+  const e: PeerEntry = {
+    key: address,
+    address,
+    ref,
+    bitfield: new Bitfield(pieceCount),
+    handshaken: false,
+    unchoked: false,
+    interested: false,
+    wanted: 0,
+    allowedFast: undefined,
+    toJSON: () => ({
+      address,
+      have: e.bitfield.count,
+      unchoked: e.unchoked,
+      interested: e.interested,
+      wanted: e.wanted,
+    }),
+  };
+  return e;
+}
+
+/** The input of the peer machine spawned for `address`. */
+export function peerInput(
+  c: TorrentContext,
+  address: string,
+  direction: 'outgoing' | 'incoming',
+  handle: unknown,
+): PeerInput {
+  return {
+    key: address,
+    infoHash: c.infoHash,
+    peerId: c.peerId,
+    pieceCount: c.pieceCount,
+    pieceLength: c.pieceLength,
+    totalLength: c.totalLength,
+    address,
+    direction,
+    handle,
+    ourBitfield: c.picker.have,
+    timeouts: c.peerTimeouts,
+    limits: c.peerLimits,
+  };
+}
