@@ -10,12 +10,12 @@
  */
 import { join } from 'node:path';
 import { type Observable, Subject } from 'rxjs';
-import { createActor, type InspectionEvent } from 'xstate';
+import { createActor } from 'xstate';
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
-import { formatPeerAddress, type PeerAddress } from '../net/address.js';
+import { formatPeerAddress } from '../net/address.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
@@ -26,62 +26,19 @@ import type { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
+import { announceTiers } from './announce-tiers.js';
 import type { DownloadEvent } from './download-event.js';
+import { forwardNotifications } from './download-notifications.js';
+import type { DownloadOptions } from './download-options.js';
 import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
+import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
+import { seedStopReason, stallStopReason } from './stop-rules.js';
 import { TransferCounter } from './transfer-counter.js';
 
 export const DEFAULT_MAX_PEERS = 50;
 /** How often a `progress` event is emitted. */
 export const PROGRESS_INTERVAL_MS = 1000;
-/** The resume file is saved at most this often while pieces are verified (docs/resume.md). */
-export const RESUME_SAVE_INTERVAL_MS = 2000;
-
-export interface DownloadOptions {
-  /** The folder the torrent's `<name>` is saved under. */
-  readonly out: string;
-  /** Peers to dial besides those the trackers give. */
-  readonly peers?: readonly PeerAddress[];
-  /** Announce to the torrent's HTTP trackers (default true). */
-  readonly trackers?: boolean;
-  /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
-  readonly port?: number;
-  /** Accept incoming peers at all (default true). */
-  readonly listen?: boolean;
-  readonly maxPeers?: number;
-  /** Give up when no payload byte has arrived for this long. */
-  readonly stallTimeoutMs?: number;
-  /** Include per-peer detail in progress events. */
-  readonly peerDetail?: boolean;
-  readonly peerId?: Uint8Array;
-  /** Seed of the picker's PRNG (random by default). */
-  readonly seed?: number;
-  /**
-   * Sees every actor event and snapshot of the torrent machine's system (XState inspection API):
-   * the hook for Stately's inspector, the local dashboard and traces. Block bytes pass through
-   * here: summarise before anything leaves the process.
-   */
-  readonly inspect?: (event: InspectionEvent) => void;
-  /** Keep seeding after completion (until stop(), or seedRatio / seedTimeMs). */
-  readonly keepSeeding?: boolean;
-  /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */
-  readonly seedRatio?: number;
-  /** Stop seeding after this long in the seeding state. */
-  readonly seedTimeMs?: number;
-  /** Payload rate limits in bytes per second, shared by every connection (token buckets). */
-  readonly maxUploadRate?: number;
-  readonly maxDownloadRate?: number;
-  /** Memory for the read cache used to serve blocks (default 32 MiB). */
-  readonly readCacheBytes?: number;
-  /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */
-  readonly selected?: readonly boolean[];
-  /** New pieces lowest index first (streaming). */
-  readonly sequential?: boolean;
-  /** Hash every wanted piece on disk instead of trusting the resume file. */
-  readonly recheck?: boolean;
-  /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
-  readonly resumeSaveIntervalMs?: number;
-}
 
 /** What seed() hands the shared session: the store it opened and the pieces already verified. */
 export interface PreparedStore {
@@ -100,18 +57,6 @@ export interface DownloadJob {
   readonly done: Promise<DownloadResult>;
   /** Stops cleanly: peers closed, trackers told, files closed. Resolves when `done` has. */
   stop(reason?: string): Promise<DownloadResult>;
-}
-
-/**
- * The torrent's trackers as BEP 12 tiers, keeping the URLs this client can announce to: HTTP(S) and
- * UDP (BEP 15); the trackers actor walks the tiers (BEP 12).
- */
-export function announceTiers(torrent: Torrent): string[][] {
-  const tiers =
-    torrent.announceList.length > 0 ? torrent.announceList : torrent.announce ? [[torrent.announce]] : [];
-  return tiers
-    .map((tier) => tier.filter((url) => /^(https?|udp):\/\//i.test(url)))
-    .filter((tier) => tier.length > 0);
 }
 
 export function download(torrent: Torrent, options: DownloadOptions): DownloadJob {
@@ -264,40 +209,14 @@ async function run(
     });
   });
 
-  actor.on('torrent.peerConnected', (e) =>
-    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key) }),
-  );
-  actor.on('torrent.peerClosed', (e) =>
-    emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),
-  );
-  actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
-  actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
-  actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));
-  actor.on('torrent.trackerAnnounced', (e) =>
-    emit({ type: 'tracker.announce', url: e.url, ok: true, peers: e.peerCount, interval: e.interval }),
-  );
-  actor.on('torrent.trackerFailed', (e) =>
-    emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
-  );
-  actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
   let seedingSince: number | undefined;
-  actor.on('torrent.seeding', () => {
+  forwardNotifications(actor, meter, emit, () => {
     seedingSince = performance.now();
-    emit({ type: 'seeding' });
   });
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
-  /** A save that failed (disk full, a file removed under us): the download stops with it. */
-  let saveError: Error | undefined;
-  let lastSave = performance.now();
-  const saveResume = (): Promise<void> | undefined =>
-    saver
-      ?.save()
-      .then((have) => emit({ type: 'resume.saved', have }))
-      .catch((err: unknown) => {
-        saveError ??= err instanceof Error ? err : new Error(String(err));
-      });
+  const saves = new ResumeSaveLoop(saver, options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS, emit);
   try {
     if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
@@ -318,46 +237,28 @@ async function run(
     timers.push(
       setInterval(() => {
         emit(meter.progress(performance.now() - started));
-        const now = performance.now();
-        if (
-          saver !== undefined &&
-          !saver.busy &&
-          saveError === undefined &&
-          now - lastSave >= (options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS) &&
-          actor.getSnapshot().context.picker.have.count !== saver.saved
-        ) {
-          lastSave = now;
-          void saveResume()?.then(() => {
-            if (saveError !== undefined && stopReason === undefined) {
-              stopReason = saveError.message;
+        void saves
+          .tick(performance.now(), () => actor.getSnapshot().context.picker.have.count)
+          ?.then(() => {
+            if (saves.error !== undefined && stopReason === undefined) {
+              stopReason = saves.error.message;
               actor.send({ type: 'cmd.stop' });
             }
           });
-        }
-        if (seedingSince !== undefined && stopReason === undefined) {
-          // Seed ratio / time: the world tells the machine (cmd.stop) — a seeding stop ends `complete`.
-          if (
-            options.seedRatio !== undefined &&
-            counter.uploaded >= options.seedRatio * torrent.totalLength
-          ) {
-            stopReason = `seed ratio ${options.seedRatio} reached`;
-            actor.send({ type: 'cmd.stop' });
-          } else if (
-            options.seedTimeMs !== undefined &&
-            performance.now() - seedingSince >= options.seedTimeMs
-          ) {
-            stopReason = `seed time ${Math.round(options.seedTimeMs / 1000)} s reached`;
+        if (stopReason === undefined) {
+          const reason =
+            seedingSince !== undefined
+              ? seedStopReason(
+                  options,
+                  counter.uploaded,
+                  torrent.totalLength,
+                  performance.now() - seedingSince,
+                )
+              : stallStopReason(options, () => counter.msSinceLastByte());
+          if (reason !== undefined) {
+            stopReason = reason;
             actor.send({ type: 'cmd.stop' });
           }
-        }
-        if (
-          options.stallTimeoutMs !== undefined &&
-          seedingSince === undefined &&
-          stopReason === undefined &&
-          counter.msSinceLastByte() > options.stallTimeoutMs
-        ) {
-          stopReason = `no data from any peer for ${Math.round(options.stallTimeoutMs / 1000)} s`;
-          actor.send({ type: 'cmd.stop' });
         }
       }, PROGRESS_INTERVAL_MS),
     );
@@ -365,10 +266,10 @@ async function run(
     const elapsedMs = performance.now() - started;
     // The last save: every piece verified so far, flushed first. A failure (a file removed or cut
     // short under us, the disk full) turns the result into a failure: the data is not all there.
-    await saveResume();
-    if (saveError !== undefined && output.result !== 'storageError') {
-      emit({ type: 'stopped', reason: saveError.message });
-      return { result: 'failed', message: saveError.message };
+    await saves.save();
+    if (saves.error !== undefined && output.result !== 'storageError') {
+      emit({ type: 'stopped', reason: saves.error.message });
+      return { result: 'failed', message: saves.error.message };
     }
     switch (output.result) {
       case 'complete':

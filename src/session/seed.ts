@@ -17,7 +17,8 @@ import type { Torrent } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
 import { fileLocations } from '../storage/layout.js';
 import { PieceStore } from '../storage/piece-store.js';
-import { type DownloadJob, type DownloadOptions, startSession } from './download.js';
+import { type DownloadJob, startSession } from './download.js';
+import type { DownloadOptions } from './download-options.js';
 
 export class SeedError extends Error {
   override readonly name = 'SeedError';

@@ -1,0 +1,37 @@
+/**
+ * The torrent machine's emitted notifications (`actor.on(…)`) turned into `DownloadEvent`s, and the
+ * one notification the world must act on: an incoming socket the machine turned away is destroyed.
+ */
+import type { Actor } from 'xstate';
+import type { torrentMachine } from '../../machines/torrent.machine.js';
+import type { DownloadEvent } from './download-event.js';
+import type { ProgressMeter } from './progress-meter.js';
+
+export function forwardNotifications(
+  actor: Actor<typeof torrentMachine>,
+  meter: ProgressMeter,
+  emit: (e: DownloadEvent) => void,
+  /** Called when the torrent starts seeding, before the `seeding` event. */
+  onSeeding: () => void,
+): void {
+  actor.on('torrent.peerConnected', (e) =>
+    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key) }),
+  );
+  actor.on('torrent.peerClosed', (e) =>
+    emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),
+  );
+  actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
+  actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
+  actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));
+  actor.on('torrent.trackerAnnounced', (e) =>
+    emit({ type: 'tracker.announce', url: e.url, ok: true, peers: e.peerCount, interval: e.interval }),
+  );
+  actor.on('torrent.trackerFailed', (e) =>
+    emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
+  );
+  actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
+  actor.on('torrent.seeding', () => {
+    onSeeding();
+    emit({ type: 'seeding' });
+  });
+}

@@ -1,0 +1,49 @@
+/** What a caller of `download()` / `seed()` may set; every field is optional except `out`. */
+import type { InspectionEvent } from 'xstate';
+import type { PeerAddress } from '../net/address.js';
+
+export interface DownloadOptions {
+  /** The folder the torrent's `<name>` is saved under. */
+  readonly out: string;
+  /** Peers to dial besides those the trackers give. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the torrent's HTTP trackers (default true). */
+  readonly trackers?: boolean;
+  /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
+  readonly port?: number;
+  /** Accept incoming peers at all (default true). */
+  readonly listen?: boolean;
+  readonly maxPeers?: number;
+  /** Give up when no payload byte has arrived for this long. */
+  readonly stallTimeoutMs?: number;
+  /** Include per-peer detail in progress events. */
+  readonly peerDetail?: boolean;
+  readonly peerId?: Uint8Array;
+  /** Seed of the picker's PRNG (random by default). */
+  readonly seed?: number;
+  /**
+   * Sees every actor event and snapshot of the torrent machine's system (XState inspection API):
+   * the hook for Stately's inspector, the local dashboard and traces. Block bytes pass through
+   * here: summarise before anything leaves the process.
+   */
+  readonly inspect?: (event: InspectionEvent) => void;
+  /** Keep seeding after completion (until stop(), or seedRatio / seedTimeMs). */
+  readonly keepSeeding?: boolean;
+  /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */
+  readonly seedRatio?: number;
+  /** Stop seeding after this long in the seeding state. */
+  readonly seedTimeMs?: number;
+  /** Payload rate limits in bytes per second, shared by every connection (token buckets). */
+  readonly maxUploadRate?: number;
+  readonly maxDownloadRate?: number;
+  /** Memory for the read cache used to serve blocks (default 32 MiB). */
+  readonly readCacheBytes?: number;
+  /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */
+  readonly selected?: readonly boolean[];
+  /** New pieces lowest index first (streaming). */
+  readonly sequential?: boolean;
+  /** Hash every wanted piece on disk instead of trusting the resume file. */
+  readonly recheck?: boolean;
+  /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
+  readonly resumeSaveIntervalMs?: number;
+}
