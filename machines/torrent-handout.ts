@@ -3,9 +3,10 @@
  * past the per-peer cap; blocks that arrive, are written and verified; endgame cancels; and suspect
  * pieces, fetched again from one peer only (the ban rule).
  */
+import { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types.js';
 import type { StorageCommand } from './torrent.types.js';
-import type { TorrentContext } from './torrent-context.js';
+import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
 
 /**
@@ -88,4 +89,69 @@ export function topUp(c: TorrentContext): Send[] {
   const out: Send[] = [];
   for (const e of c.peers.values()) if (e.wanted > 0 && canRequest(e)) out.push(...fill(c, e));
   return out;
+}
+
+/** The peer's bitfield (a later one replaces the earlier one): availability, then our interest. */
+export function peerBitfield(c: TorrentContext, e: PeerEntry, bitfield: Bitfield, fx: TorrentEffects): void {
+  // A later bitfield (aria2 sends several) replaces the earlier one in the availability counts.
+  if (e.bitfield !== bitfield && e.bitfield.count > 0) c.picker.removeAvailability(e.bitfield);
+  c.picker.addAvailability(bitfield);
+  e.bitfield = bitfield;
+  if (!e.interested && c.picker.isInterested(e.bitfield)) {
+    e.interested = true;
+    fx.toPeer(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
+  }
+}
+
+/** The peer's `have`: availability, then interest, or blocks of it if the peer has room. */
+export function peerHave(c: TorrentContext, e: PeerEntry, index: number, fx: TorrentEffects): void {
+  c.picker.addHave(index);
+  if (!e.interested && c.picker.wantsPiece(index)) {
+    e.interested = true;
+    fx.toPeer(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
+  } else if (canRequest(e) && e.wanted > 0) {
+    for (const s of fill(c, e)) fx.toPeer(s.ref, s.cmd);
+  }
+}
+
+/** The peer has room for `count` requests; `allowedFast` when it chokes us (BEP 6). */
+export function peerWants(
+  c: TorrentContext,
+  e: PeerEntry,
+  count: number,
+  allowedFast: readonly number[] | undefined,
+  fx: TorrentEffects,
+): void {
+  if (allowedFast === undefined) {
+    e.unchoked = true;
+    e.allowedFast = undefined;
+  } else {
+    // Choked by a fast peer: pick only among its allowed fast pieces (a handful, BEP 6).
+    e.unchoked = false;
+    e.allowedFast = new Bitfield(c.pieceCount);
+    for (const i of allowedFast) e.allowedFast.set(i);
+  }
+  e.wanted = count;
+  for (const s of fill(c, e)) fx.toPeer(s.ref, s.cmd);
+}
+
+/** Blocks a peer handed back (peer.returned) or lost to a choke (peer.choked): offered to others. */
+export function blocksReturned(
+  c: TorrentContext,
+  key: PeerKey,
+  returned: readonly BlockRef[],
+  choked: boolean,
+  fx: TorrentEffects,
+): void {
+  const e = c.peers.get(key);
+  for (const ref of returned) c.picker.blockReturned(ref, key);
+  if (e !== undefined) {
+    e.wanted = 0; // it asks again when it has room
+    if (choked) {
+      e.unchoked = false;
+      e.allowedFast = undefined;
+      releaseSuspects(c, key);
+    }
+  }
+  for (const s of topUp(c)) fx.toPeer(s.ref, s.cmd);
 }

@@ -5,7 +5,6 @@
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
 import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
-import { Bitfield } from '../src/picker/bitfield.js';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { isPermanent, type PeerCommand } from './peer.types.js';
@@ -20,7 +19,15 @@ import type {
 import { TRACKER_GRACE_MS } from './torrent.types.js';
 import { pieceFailed, pieceVerified } from './torrent-ban.js';
 import { initialTorrentContext, type TorrentContext, type TorrentEffects } from './torrent-context.js';
-import { canRequest, fill, releaseSuspects, takeBlock, topUp } from './torrent-handout.js';
+import {
+  blocksReturned,
+  peerBitfield,
+  peerHave,
+  peerWants,
+  releaseSuspects,
+  takeBlock,
+  topUp,
+} from './torrent-handout.js';
 import { newEntry, type PeerRef, peerInput } from './torrent-peers.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
@@ -155,26 +162,12 @@ export const torrentMachine = setup({
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.bitfield') return;
-      // A later bitfield (aria2 sends several) replaces the earlier one in the availability counts.
-      if (e.bitfield !== event.bitfield && e.bitfield.count > 0)
-        context.picker.removeAvailability(e.bitfield);
-      context.picker.addAvailability(event.bitfield);
-      e.bitfield = event.bitfield;
-      if (!e.interested && context.picker.isInterested(e.bitfield)) {
-        e.interested = true;
-        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
-      }
+      peerBitfield(context, e, event.bitfield, effects(enqueue));
     }),
     onHave: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.have' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.have') return;
-      context.picker.addHave(event.index);
-      if (!e.interested && context.picker.wantsPiece(event.index)) {
-        e.interested = true;
-        enqueue.sendTo(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
-      } else if (canRequest(e) && e.wanted > 0) {
-        for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
-      }
+      peerHave(context, e, event.index, effects(enqueue));
     }),
     onUnchoked: ({ context, event }) => {
       const e = event.type === 'peer.unchoked' ? context.peers.get(event.key) : undefined;
@@ -185,17 +178,7 @@ export const torrentMachine = setup({
     onWantBlocks: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.wantBlocks' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.wantBlocks') return;
-      if (event.allowedFast === undefined) {
-        e.unchoked = true;
-        e.allowedFast = undefined;
-      } else {
-        // Choked by a fast peer: pick only among its allowed fast pieces (a handful, BEP 6).
-        e.unchoked = false;
-        e.allowedFast = new Bitfield(context.pieceCount);
-        for (const i of event.allowedFast) e.allowedFast.set(i);
-      }
-      e.wanted = event.count;
-      for (const c of fill(context, e)) enqueue.sendTo(c.ref, c.cmd);
+      peerWants(context, e, event.count, event.allowedFast, effects(enqueue));
     }),
     onBlock: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.block') return;
@@ -209,17 +192,7 @@ export const torrentMachine = setup({
     }),
     onReturned: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.choked' && event.type !== 'peer.returned') return;
-      const e = context.peers.get(event.key);
-      for (const ref of event.returned) context.picker.blockReturned(ref, event.key);
-      if (e !== undefined) {
-        e.wanted = 0; // it asks again when it has room
-        if (event.type === 'peer.choked') {
-          e.unchoked = false;
-          e.allowedFast = undefined;
-          releaseSuspects(context, event.key);
-        }
-      }
-      for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+      blocksReturned(context, event.key, event.returned, event.type === 'peer.choked', effects(enqueue));
     }),
     onClosed: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.closed') return;
