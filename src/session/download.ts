@@ -11,21 +11,15 @@
 import { join } from 'node:path';
 import { type Observable, Subject } from 'rxjs';
 import { createActor } from 'xstate';
-import { peerMachine } from '../../machines/peer.machine.js';
-import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { formatPeerAddress } from '../net/address.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
-import { createTcpConnection } from '../net/tcp-connection.js';
-import { TokenBucket } from '../net/token-bucket.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
-import { storageActor } from '../storage/storage-actor.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
-import { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import { announceTiers } from './announce-tiers.js';
 import type { DownloadEvent } from './download-event.js';
 import { forwardNotifications } from './download-notifications.js';
@@ -33,6 +27,7 @@ import type { DownloadOptions } from './download-options.js';
 import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
+import { provideSessionActors } from './session-actors.js';
 import { seedStopReason, stallStopReason } from './stop-rules.js';
 import { TransferCounter } from './transfer-counter.js';
 
@@ -153,30 +148,7 @@ async function run(
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
-  const actorLogic = torrentMachine.provide({
-    actors: {
-      peer: peerMachine.provide({
-        actors: {
-          connection: createTcpConnection({
-            onPayloadReceived: counter.onPayloadReceived,
-            onPayloadSent: counter.onPayloadSent,
-            readGate: backlog,
-            ...(options.maxUploadRate === undefined
-              ? {}
-              : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
-            ...(options.maxDownloadRate === undefined
-              ? {}
-              : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
-          }),
-        },
-      }),
-      storage: storageActor(
-        store,
-        options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
-      ),
-      trackers: trackerTiersActor({ stats }),
-    },
-  });
+  const actorLogic = provideSessionActors({ options, counter, backlog, store, stats });
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,

@@ -1,0 +1,52 @@
+/**
+ * The torrent machine with the world's actors provided: each peer machine's `connection` is a real
+ * TCP socket (counted, rate-limited, paused while the disk is behind), `storage` is the PieceStore,
+ * `trackers` announces over HTTP/UDP (BEP 3, BEP 12, BEP 15).
+ */
+import { peerMachine } from '../../machines/peer.machine.js';
+import { torrentMachine } from '../../machines/torrent.machine.js';
+import { createTcpConnection } from '../net/tcp-connection.js';
+import { TokenBucket } from '../net/token-bucket.js';
+import type { PieceStore } from '../storage/piece-store.js';
+import { storageActor } from '../storage/storage-actor.js';
+import type { WriteBacklog } from '../storage/write-backlog.js';
+import { type TrackerTiersActorOptions, trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
+import type { DownloadOptions } from './download-options.js';
+import type { TransferCounter } from './transfer-counter.js';
+
+export interface SessionActorsDeps {
+  readonly options: Pick<DownloadOptions, 'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes'>;
+  readonly counter: TransferCounter;
+  /** Sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written. */
+  readonly backlog: WriteBacklog;
+  readonly store: PieceStore;
+  /** uploaded / downloaded / left, read when an announce is sent. */
+  readonly stats: TrackerTiersActorOptions['stats'];
+}
+
+export function provideSessionActors({ options, counter, backlog, store, stats }: SessionActorsDeps) {
+  return torrentMachine.provide({
+    actors: {
+      peer: peerMachine.provide({
+        actors: {
+          connection: createTcpConnection({
+            onPayloadReceived: counter.onPayloadReceived,
+            onPayloadSent: counter.onPayloadSent,
+            readGate: backlog,
+            ...(options.maxUploadRate === undefined
+              ? {}
+              : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
+            ...(options.maxDownloadRate === undefined
+              ? {}
+              : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
+          }),
+        },
+      }),
+      storage: storageActor(
+        store,
+        options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
+      ),
+      trackers: trackerTiersActor({ stats }),
+    },
+  });
+}
