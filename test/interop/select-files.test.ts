@@ -96,16 +96,14 @@ it('--select 1-2 --sequential: two files exact, the others absent, pieces in ord
     [...order].sort((a, b) => a - b),
     Array.from({ length: last - first + 1 }, (_, k) => first + k),
   );
-  // In order, within a window: when piece i is verified, every piece below i - WINDOW is already
-  // verified. WINDOW covers what one pipeline holds at once (pieces started but not finished) plus
-  // hashing finishing out of order. Rarest-first over ~100 pieces breaks this almost at once.
-  const WINDOW = 24;
-  const done = new Set<number>();
-  for (const i of order) {
-    for (let j = first; j < i - WINDOW; j++)
-      assert.ok(done.has(j), `piece ${i} verified before ${j}: ${order.join(',')}`);
-    done.add(i);
-  }
+  // In order: few pairs of pieces are verified out of order. Rarest-first over one seeder is a
+  // random order (about half of all pairs inverted); sequential leaves only what a deep pipeline and
+  // the seeder's own disk order reorder (seen: a run of 10 pieces some 25 places late, 3 % of pairs).
+  let inversions = 0;
+  for (let a = 0; a < order.length; a++)
+    for (let b = a + 1; b < order.length; b++) if (order[a]! > order[b]!) inversions++;
+  const pairs = (order.length * (order.length - 1)) / 2;
+  assert.ok(inversions < 0.1 * pairs, `${inversions} of ${pairs} pairs out of order: ${order.join(',')}`);
 });
 
 it('--only GLOB: the matching files exact, the others absent', async () => {

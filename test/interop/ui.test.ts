@@ -88,9 +88,17 @@ test('the --ui dashboard shows peer machines changing state and progress reachin
     const seen = (await page.evaluate(`({
       progress: document.getElementById('progress-pct')?.textContent ?? '',
       states: [...document.querySelectorAll('#peers td.state')].map((td) => td.textContent ?? ''),
+      // The selected peer's recent transitions, newest first: "1.234s  wire.unchoke → connected…".
+      moves: (document.getElementById('recent-peer')?.innerText ?? '').split('\\n'),
       active: document.querySelectorAll('#chart-peer g.state.active').length,
-    })`)) as { progress: string; states: string[]; active: number };
+    })`)) as { progress: string; states: string[]; moves: string[]; active: number };
     for (const s of seen.states) peerStates.add(s);
+    // A fast download may show one state in the table at every poll; the transitions list still
+    // shows the machine moving (handshaking → connected, choked → requesting, …).
+    for (const m of seen.moves) {
+      const to = m.split(' → ')[1];
+      if (to !== undefined) peerStates.add(to.trim());
+    }
     progress = seen.progress;
     activeStates = Math.max(activeStates, seen.active);
     // Keep watching a moment after 100 %: the peers' last transitions (no longer interested) land then.
