@@ -59,11 +59,16 @@ export class HashPool {
       if (slot.pending.size === 0) worker.unref();
       if ('error' in reply)
         p.reject(
-          StorageError.fromSystem(
-            Object.assign(new Error(reply.error.message), { code: reply.error.errno }),
-            'cannot read back',
-            reply.error.path,
-          ),
+          // Every file was created at open: one missing when a piece is read back was deleted under us.
+          reply.error.errno === 'ENOENT' && reply.error.path !== undefined
+            ? new StorageError('fileRemoved', `${reply.error.path} was removed while downloading`, {
+                path: reply.error.path,
+              })
+            : StorageError.fromSystem(
+                Object.assign(new Error(reply.error.message), { code: reply.error.errno }),
+                'cannot read back',
+                reply.error.path,
+              ),
         );
       else p.resolve(reply.ok);
     });
