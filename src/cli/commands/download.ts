@@ -12,6 +12,7 @@ import { fileSelection } from '../../session/file-selection.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSeconds } from '../parse-number.js';
+import { onStopSignal } from '../stop-signal.js';
 import { UsageError } from '../usage-error.js';
 import { parseRate } from './seed.js';
 
@@ -135,28 +136,20 @@ export async function run(argv: string[]): Promise<number> {
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));
-  let interrupted = false;
-  const onSignal = () => {
-    if (interrupted) process.exit(ExitCode.interrupted);
-    interrupted = true;
-    void job.stop('interrupted');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signal = onStopSignal(() => void job.stop('interrupted'));
   try {
     const result = await job.done;
     display.end();
     await inspection.finish();
-    if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => interrupted);
+    if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => signal.received);
     if (result.result === 'complete') return ExitCode.ok;
-    if (interrupted) return ExitCode.interrupted;
+    if (signal.received) return ExitCode.interrupted;
     process.stderr.write(`bitstate download: ${result.message}\n`);
     return ExitCode.failed;
   } finally {
     await inspection.close();
     sub.unsubscribe();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signal.dispose();
   }
 }
 

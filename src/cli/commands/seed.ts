@@ -9,6 +9,7 @@ import { seed } from '../../session/seed.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSize } from '../parse-number.js';
+import { onStopSignal } from '../stop-signal.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate seed <FILE.torrent> --data DIR [options]
@@ -69,14 +70,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));
-  let stopping = false;
-  const onSignal = () => {
-    if (stopping) process.exit(ExitCode.interrupted);
-    stopping = true;
-    void job.stop('stopped');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signal = onStopSignal(() => void job.stop('stopped'));
   try {
     const result = await job.done;
     display.end();
@@ -85,8 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     return ExitCode.failed;
   } finally {
     sub.unsubscribe();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signal.dispose();
   }
 }
 
