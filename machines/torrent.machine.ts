@@ -157,7 +157,7 @@ export const torrentMachine = setup({
       if (e === undefined || event.type !== 'peer.handshaken') return;
       e.handshaken = true;
       e.bitfield = event.bitfield;
-      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address });
+      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
     }),
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;

@@ -94,7 +94,8 @@ export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | Trackers
 
 /** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
 export type TorrentEmitted =
-  | { type: 'torrent.peerConnected'; key: PeerKey; address: string }
+  /** `fast`: both handshakes set the Fast Extension bit (BEP 6). */
+  | { type: 'torrent.peerConnected'; key: PeerKey; address: string; fast: boolean }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
   | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }

@@ -62,7 +62,13 @@ export type DownloadEvent =
   | { readonly type: 'resume.saved'; readonly have: number }
   /** Every piece verified and the session keeps serving. */
   | { readonly type: 'seeding' }
-  | { readonly type: 'peer.connected'; readonly address: string; readonly client: string }
+  | {
+      readonly type: 'peer.connected';
+      readonly address: string;
+      readonly client: string;
+      /** The Fast Extension (BEP 6) is on for this connection: both handshakes set its bit. */
+      readonly fast: boolean;
+    }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }
   | { readonly type: 'piece.verified'; readonly index: number }

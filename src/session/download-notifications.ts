@@ -15,7 +15,7 @@ export function forwardNotifications(
   onSeeding: () => void,
 ): void {
   actor.on('torrent.peerConnected', (e) =>
-    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key) }),
+    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key), fast: e.fast }),
   );
   actor.on('torrent.peerClosed', (e) =>
     emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),

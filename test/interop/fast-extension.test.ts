@@ -127,7 +127,13 @@ describe('BEP 6 Fast Extension with python3-libtorrent', { timeout: 120_000 }, (
     );
     assert.equal(received(events, 'haveAll').length, 1, 'libtorrent said haveAll instead of a bitfield');
     assert.equal(received(events, 'bitfield').length, 0);
-    // Our own handshake carries the bit too (else libtorrent would have sent a bitfield).
+    // Our own handshake carries the bit too (else libtorrent would have sent a bitfield), and the
+    // NDJSON says so.
+    assert.deepEqual(
+      run.events.filter((e) => e.type === 'peer.connected').map((e) => e.fast),
+      [true],
+      'peer.connected reports the extension on',
+    );
     assert.deepEqual(
       run.events.filter((e) => e.type === 'peer.closed').map((e) => e.reason),
       [],
