@@ -10,16 +10,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
-import { aria2DownloadCommand } from '../test/interop/harness/aria2.js';
 import { referenceInfoHash } from '../test/interop/harness/info-hash.js';
-import {
-  type LibtorrentSeeder,
-  libtorrentClientCommand,
-  startLibtorrentSeeder,
-} from '../test/interop/harness/libtorrent.js';
+import { type LibtorrentSeeder, startLibtorrentSeeder } from '../test/interop/harness/libtorrent.js';
 import { makeTorrent } from '../test/interop/harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from '../test/interop/harness/opentracker.js';
-import { repoRoot } from '../test/interop/harness/paths.js';
 import {
   compareTrees,
   defaultTreeSpec,
@@ -38,6 +32,7 @@ import {
 } from './bench-options.js';
 import { measure } from './measure.js';
 import { formatRatios, formatTable, type RoundResult, summarize } from './report.js';
+import { downloadCommand } from './suite/swarm.js';
 
 const PAYLOAD_SEED = 20_240_401;
 
@@ -75,46 +70,6 @@ async function cachedPayload(opts: BenchOptions): Promise<{ payload: Payload; da
 }
 
 /** The command line of one download by `client` into `outDir`. */
-async function downloadCommand(
-  client: BenchClient,
-  torrent: string,
-  outDir: string,
-  peers: readonly string[],
-  opts: BenchOptions,
-): Promise<{ command: string; args: string[] }> {
-  switch (client) {
-    case 'aria2':
-      // aria2 takes no peers on the command line: it asks the tracker.
-      return aria2DownloadCommand({ torrent, outDir, port: await getFreePort() });
-    case 'libtorrent':
-      return libtorrentClientCommand({
-        torrent,
-        savePath: outDir,
-        port: await getFreePort(),
-        mode: 'download',
-        trackerOff: true,
-        peers,
-        timeoutSec: opts.timeoutSec,
-      });
-    case 'bitstate':
-      return {
-        command: process.execPath,
-        args: [
-          join(repoRoot(), 'bin', 'bitstate.js'),
-          'download',
-          torrent,
-          '--out',
-          outDir,
-          ...peers.flatMap((p) => ['--peer', p]),
-          '--no-tracker',
-          '--port',
-          '0',
-          '--quiet',
-        ],
-      };
-  }
-}
-
 async function oneRound(
   client: BenchClient,
   round: number,
@@ -124,7 +79,13 @@ async function oneRound(
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   try {
-    const { command, args } = await downloadCommand(client, ctx.torrent, outDir, ctx.peers, ctx.opts);
+    const { command, args } = await downloadCommand(
+      client,
+      ctx.torrent,
+      outDir,
+      ctx.peers,
+      ctx.opts.timeoutSec,
+    );
     const m = await measure(command, args, { name: client, timeoutMs: ctx.opts.timeoutSec * 1000 });
     if (m.timedOut)
       return { client, round, ok: false, error: `timeout after ${ctx.opts.timeoutSec} s`, measurement: m };

@@ -119,7 +119,8 @@ export function bitstateDownloadCommand(
   };
 }
 
-async function downloadCommand(
+/** The command line that makes `client` download `torrent` into `outDir` from `peers` (aria2: via the tracker). */
+export async function downloadCommand(
   client: BenchClient,
   torrent: string,
   outDir: string,
