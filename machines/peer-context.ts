@@ -74,6 +74,11 @@ export interface PeerContext {
   readonly allowedFast: number[];
   /** The peer's suggestions, newest last (bounded by MAX_SUGGESTED): recorded, not yet used by the picker. */
   readonly suggested: number[];
+  // --- BEP 10, the Extension Protocol (docs/machines.md, "Extension handshake") ---
+  /** Both ends set the BEP 10 bit: we sent our extension handshake. */
+  extensions: boolean;
+  /** The peer's `reqq` from its extension handshake: our pipeline to it never exceeds it. */
+  peerReqq: number | undefined;
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -126,6 +131,8 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     grantedBytes: 0,
     allowedFast: [],
     suggested: [],
+    extensions: false,
+    peerReqq: undefined,
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,

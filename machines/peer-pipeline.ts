@@ -6,6 +6,7 @@
 
 import type { BlockRef, PeerLimits, PeerReport } from './peer.types.js';
 import type { PeerContext } from './peer-context.js';
+import { pipelineCap } from './peer-extension.js';
 
 /** target = clamp(ceil(rate × requestQueueSeconds / blockLength), minPipeline, maxPipeline). */
 export function pipelineTarget(rate: number, l: PeerLimits): number {
@@ -13,10 +14,10 @@ export function pipelineTarget(rate: number, l: PeerLimits): number {
   return Math.min(l.maxPipeline, Math.max(l.minPipeline, t));
 }
 
-/** Requests we may still send: none unless interested and unchoked (or choked with allowed fast pieces). */
+/** Requests we may still send (at most min(target, maxPipeline, the peer's BEP 10 reqq)): none unless interested and unchoked (or choked with allowed fast pieces). */
 export function room(c: PeerContext): number {
   if (!c.amInterested || (c.peerChoking && requestableAllowedFast(c).length === 0)) return 0;
-  return Math.max(0, Math.min(c.target, c.limits.maxPipeline) - c.outstanding.size);
+  return Math.max(0, Math.min(c.target, pipelineCap(c)) - c.outstanding.size);
 }
 
 /** BEP 6: the pieces we may request while the peer chokes us: allowed fast ones it has. */
@@ -39,8 +40,8 @@ export function wantBlocks(c: PeerContext, count: number): PeerReport {
  * per-block asks were two of the four machine events per block). The pipeline never falls below
  * three quarters of its target, and an empty one (room = target) always asks.
  */
-export function askBatch(c: Pick<PeerContext, 'target' | 'limits'>): number {
-  return Math.max(1, Math.floor(Math.min(c.target, c.limits.maxPipeline) / 4));
+export function askBatch(c: Pick<PeerContext, 'target' | 'limits' | 'peerReqq'>): number {
+  return Math.max(1, Math.floor(Math.min(c.target, pipelineCap(c)) / 4));
 }
 
 /**

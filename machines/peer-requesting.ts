@@ -6,6 +6,7 @@
 
 import { type BlockRef, blockKey, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import type { PeerContext, PeerEffects } from './peer-context.js';
+import { pipelineCap } from './peer-extension.js';
 import { askBatch, room, takeBackOutstanding, wantBlocks } from './peer-pipeline.js';
 
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
@@ -22,7 +23,7 @@ export function sendRequests(context: PeerContext, event: Event<'cmd.request'>, 
       (!context.peerChoking || (context.fast && context.allowedFast.includes(b.index)));
     if (
       !open ||
-      context.outstanding.size >= context.limits.maxPipeline ||
+      context.outstanding.size >= pipelineCap(context) ||
       !context.peerBitfield.has(b.index) ||
       context.outstanding.has(k)
     ) {

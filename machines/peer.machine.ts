@@ -7,7 +7,7 @@
  */
 import { and, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
-import { hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
+import { hasExtensionBit, hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
 import {
   blockKey,
   type CloseReason,
@@ -19,6 +19,7 @@ import {
 } from './peer.types.js';
 import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
 import { initialPeerContext, type PeerContext, type PeerEffects } from './peer-context.js';
+import { acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
@@ -146,7 +147,7 @@ export const peerMachine = setup({
       type: 'send' as const,
       message: {
         type: 'handshake' as const,
-        reserved: ourReservedBytes(), // BEP 6: the fast bit
+        reserved: ourReservedBytes(), // BEP 10 and BEP 6 bits
         infoHash: context.infoHash,
         peerId: context.peerId,
       },
@@ -154,7 +155,8 @@ export const peerMachine = setup({
     acceptHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.handshake') return;
       const fast = hasFastBit(event.reserved);
-      enqueue.assign({ remotePeerId: event.peerId, fast });
+      const extensions = hasExtensionBit(event.reserved);
+      enqueue.assign({ remotePeerId: event.peerId, fast, extensions });
       const report: PeerReport = {
         type: 'peer.handshaken',
         key: context.key,
@@ -167,6 +169,15 @@ export const peerMachine = setup({
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.
       for (const message of openingMessages(context, fast))
         enqueue.sendTo('connection', { type: 'send', message });
+      // BEP 10: the extension handshake may follow the handshake at any time; like libtorrent we
+      // send it at once, so the peer learns our reqq before it fills its pipeline.
+      if (extensions) enqueue.sendTo('connection', { type: 'send', message: extensionHandshake(context) });
+    }),
+    // BEP 10: the peer's reqq caps our pipeline to it (pipelineCap); a missing or bad one changes nothing.
+    storeExtensionHandshake: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'wire.extendedHandshake') return;
+      const reqq = acceptedReqq(event.reqq);
+      if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
     }),
     // Only a have makes a later bitfield a violation: aria2 1.36 sends interested and requests
     // before its bitfield, and bitfields again later — with BEP 6 after haveNone and haves too (seen
@@ -515,6 +526,7 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'queueRequest'] },
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
+            'wire.extendedHandshake': { actions: ['noteMessage', 'storeExtensionHandshake'] },
             'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
             'wire.*': { actions: 'noteMessage' },
           },

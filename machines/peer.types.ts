@@ -162,6 +162,11 @@ export type ConnectionEvent =
   | { type: 'wire.reject'; index: number; begin: number; length: number }
   | { type: 'wire.allowedFast'; index: number }
   | { type: 'wire.extended'; extendedId: number; payload: Uint8Array }
+  /**
+   * BEP 10: the peer's extension handshake (extended id 0), decoded by the connection (bencode is
+   * the world's job). `reqq`: the peer's request queue size, absent when missing or malformed.
+   */
+  | { type: 'wire.extendedHandshake'; reqq?: number }
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
 

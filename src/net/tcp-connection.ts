@@ -5,6 +5,7 @@
  *
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
+ *                         · wire.extendedHandshake (BEP 10 extended id 0, its bencoded dict decoded here)
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'close' }
  *
  * A piece is written as its 13-byte header plus the block (two writes inside one cork), so the
@@ -18,6 +19,7 @@
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
+import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../wire/encode-message.js';
@@ -44,11 +46,34 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * and a type string per message were measurable garbage on a fast download (issue #8).
  */
 export function wireEvent(item: WireItem): { type: string } {
+  if (item.type === 'extended' && item.extendedId === 0) return extensionHandshakeEvent(item.payload);
   if (item.type === 'piece')
     return { type: 'wire.piece', index: item.index, begin: item.begin, block: item.block } as {
       type: string;
     };
   return FIELDLESS_EVENTS[item.type] ?? { ...item, type: `wire.${item.type}` };
+}
+
+/**
+ * BEP 10: the peer's extension handshake (extended id 0) as the machine's event, with the one field
+ * the machine uses, `reqq`. The payload is already bounded by the wire frame limit
+ * (MAX_EXTENDED_PAYLOAD_LENGTH); a payload that is not a dictionary, or a `reqq` that is not an
+ * integer, is ignored (the event carries no reqq), not fatal: the extension is optional.
+ */
+export function extensionHandshakeEvent(payload: Uint8Array): {
+  type: 'wire.extendedHandshake';
+  reqq?: number;
+} {
+  let dict: BencodeValue;
+  try {
+    dict = bdecode(payload);
+  } catch {
+    return { type: 'wire.extendedHandshake' };
+  }
+  const reqq = dict instanceof BencodeDict ? dict.get('reqq') : undefined;
+  if (typeof reqq !== 'bigint' || reqq < 1n || reqq > BigInt(Number.MAX_SAFE_INTEGER))
+    return { type: 'wire.extendedHandshake' };
+  return { type: 'wire.extendedHandshake', reqq: Number(reqq) };
 }
 
 /**

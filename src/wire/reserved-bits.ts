@@ -1,8 +1,11 @@
 /**
  * The handshake's 8 reserved bytes that bitstate reads and sets. Pure (machines import it):
+ *   reserved[5] & 0x10   BEP 10, the Extension Protocol: on only when both ends set it
  *   reserved[7] & 0x04   BEP 6, the Fast Extension: on only when both ends set it
  */
 
+export const EXTENSION_PROTOCOL_BYTE = 5;
+export const EXTENSION_PROTOCOL_BIT = 0x10;
 export const FAST_EXTENSION_BYTE = 7;
 export const FAST_EXTENSION_BIT = 0x04;
 
@@ -11,9 +14,15 @@ export function hasFastBit(reserved: Uint8Array): boolean {
   return ((reserved[FAST_EXTENSION_BYTE] ?? 0) & FAST_EXTENSION_BIT) !== 0;
 }
 
-/** The reserved field we send: the Fast Extension bit set, every other bit clear. */
+/** Does this handshake's reserved field set the Extension Protocol bit (BEP 10)? */
+export function hasExtensionBit(reserved: Uint8Array): boolean {
+  return ((reserved[EXTENSION_PROTOCOL_BYTE] ?? 0) & EXTENSION_PROTOCOL_BIT) !== 0;
+}
+
+/** The reserved field we send: the BEP 10 and BEP 6 bits set, every other bit clear. */
 export function ourReservedBytes(): Uint8Array {
   const r = new Uint8Array(8);
+  r[EXTENSION_PROTOCOL_BYTE] = EXTENSION_PROTOCOL_BIT;
   r[FAST_EXTENSION_BYTE] = FAST_EXTENSION_BIT;
   return r;
 }

@@ -49,5 +49,5 @@ test('the fast bit is reserved[7] & 0x04', () => {
   assert.equal(hasFastBit(r), true);
   r[7] = 0x01; // DHT, not fast
   assert.equal(hasFastBit(r), false);
-  assert.deepEqual([...ourReservedBytes()], [0, 0, 0, 0, 0, 0, 0, 0x04]);
+  assert.deepEqual([...ourReservedBytes()], [0, 0, 0, 0, 0, 0x10, 0, 0x04]); // BEP 10 and BEP 6
 });

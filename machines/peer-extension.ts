@@ -1,0 +1,52 @@
+/**
+ * BEP 10, the Extension Protocol, in the peer machine: our extension handshake (extended message
+ * id 0) and the one field of the peer's we use, `reqq` — how many outstanding requests it serves
+ * without dropping. We announce no extensions (`m` is empty): the handshake exists so a peer that
+ * pipelines deeper than our maxPeerRequests (and lacks BEP 6 rejects) learns our queue size instead
+ * of waiting out its request timeouts. Pure: the peer's payload is decoded by the connection actor.
+ */
+import type { WireItem } from '../src/wire/messages.js';
+import type { PeerContext } from './peer-context.js';
+
+/** BEP 10: extended message id 0 is the extension handshake. */
+export const EXTENSION_HANDSHAKE_ID = 0;
+/** Our client name and version, the handshake's `v`. */
+export const CLIENT_VERSION = 'bitstate 0.1.0';
+
+/**
+ * The bencoded handshake dictionary, keys in byte order (BEP 3):
+ * `{ m: {}, reqq: <maxPeerRequests>, v: CLIENT_VERSION }`. Written out here because the bencode
+ * encoder in src/metainfo uses Buffer (machines stay free of Node); a unit test checks the bytes
+ * against that encoder.
+ */
+export function extensionHandshakePayload(reqq: number): Uint8Array {
+  const v = new TextEncoder().encode(CLIENT_VERSION);
+  const head = new TextEncoder().encode(`d1:mde4:reqqi${Math.trunc(reqq)}e1:v${v.length}:`);
+  const out = new Uint8Array(head.length + v.length + 1);
+  out.set(head, 0);
+  out.set(v, head.length);
+  out[out.length - 1] = 0x65; // 'e'
+  return out;
+}
+
+/** Our extension handshake, sent right after our opening messages when both ends set the BEP 10 bit. */
+export function extensionHandshake(c: Pick<PeerContext, 'limits'>): WireItem {
+  return {
+    type: 'extended',
+    extendedId: EXTENSION_HANDSHAKE_ID,
+    payload: extensionHandshakePayload(c.limits.maxPeerRequests),
+  };
+}
+
+/**
+ * The peer's `reqq`, kept when it is a usable queue size (an integer ≥ 1); anything else leaves the
+ * cap as it was (a malformed field is ignored, not fatal). Stored as sent; pipelineCap takes the min.
+ */
+export function acceptedReqq(reqq: number | undefined): number | undefined {
+  return reqq !== undefined && Number.isSafeInteger(reqq) && reqq >= 1 ? reqq : undefined;
+}
+
+/** Outstanding requests we allow this peer: maxPipeline, lowered to the peer's reqq (BEP 10). */
+export function pipelineCap(c: Pick<PeerContext, 'limits' | 'peerReqq'>): number {
+  return c.peerReqq === undefined ? c.limits.maxPipeline : Math.min(c.limits.maxPipeline, c.peerReqq);
+}

@@ -1,0 +1,131 @@
+/**
+ * BEP 10, the Extension Protocol, in the peer machine: we send our extension handshake (with our
+ * reqq) only when both handshakes set the bit, and the peer's reqq caps our outstanding requests.
+ * Also the payload bytes (against the bencode encoder) and the connection's decoding of id 0.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_PEER_LIMITS, type PeerReport } from '../../../machines/peer.types.js';
+import { CLIENT_VERSION, extensionHandshakePayload } from '../../../machines/peer-extension.js';
+import { bencode } from '../../../src/metainfo/bencode.js';
+import { extensionHandshakeEvent } from '../../../src/net/tcp-connection.js';
+import { Bitfield } from '../../../src/picker/bitfield.js';
+import type { WireItem } from '../../../src/wire/messages.js';
+import { hasExtensionBit } from '../../../src/wire/reserved-bits.js';
+import { INFO_HASH, startPeer, THEIR_ID } from './peer-harness.js';
+
+const B = 16384;
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function handshakeWith(reserved: Uint8Array) {
+  const h = startPeer({ ourBitfield: Bitfield.full(20) });
+  h.deliver({ type: 'socket.connected' });
+  h.deliver({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: THEIR_ID, reserved });
+  return h;
+}
+const extended = (h: ReturnType<typeof startPeer>) =>
+  h.sent().filter((m): m is Extract<WireItem, { type: 'extended' }> => m.type === 'extended');
+
+test('our handshake sets the BEP 10 bit: reserved[5] & 0x10', () => {
+  const h = handshakeWith(new Uint8Array(8));
+  try {
+    const hs = h.sent().find((m) => m.type === 'handshake');
+    assert.ok(hs?.type === 'handshake' && hasExtensionBit(hs.reserved));
+    assert.equal(hs.reserved[5], 0x10);
+  } finally {
+    h.stop();
+  }
+});
+
+test('no extension handshake to a peer without the BEP 10 bit', () => {
+  const h = handshakeWith(new Uint8Array(8));
+  try {
+    assert.equal(h.isClosed(), false);
+    assert.deepEqual(extended(h), []);
+  } finally {
+    h.stop();
+  }
+});
+
+test('with the bit on both ends, the extension handshake follows our bitfield, carrying our reqq', () => {
+  const reserved = new Uint8Array(8);
+  reserved[5] = 0x10;
+  const h = handshakeWith(reserved);
+  try {
+    const types = h.sent().map((m) => m.type);
+    assert.deepEqual(types, ['handshake', 'bitfield', 'extended']);
+    const [ext] = extended(h);
+    assert.equal(ext?.extendedId, 0);
+    assert.deepEqual(
+      ext?.payload,
+      new Uint8Array(bencode({ m: {}, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION })),
+    );
+  } finally {
+    h.stop();
+  }
+});
+
+test("the payload is the bencode encoder's bytes for any reqq", () => {
+  for (const reqq of [1, 9, 250, 500, 123456])
+    assert.deepEqual(
+      extensionHandshakePayload(reqq),
+      new Uint8Array(bencode({ m: {}, reqq, v: CLIENT_VERSION })),
+    );
+});
+
+/** A peer with every piece that unchoked us, its extension handshake saying `reqq`; we want `n` blocks. */
+function downloading(reqq: number | undefined, n: number) {
+  const reserved = new Uint8Array(8);
+  reserved[5] = 0x10;
+  const h = handshakeWith(reserved);
+  h.deliver(
+    reqq === undefined ? { type: 'wire.extendedHandshake' } : { type: 'wire.extendedHandshake', reqq },
+  );
+  h.deliver({ type: 'wire.bitfield', bitfield: Bitfield.full(20).bytes });
+  h.command({ type: 'cmd.interested' });
+  h.deliver({ type: 'wire.unchoke' });
+  const blocks = Array.from({ length: n }, (_, i) => ({ index: i >> 1, begin: (i & 1) * B, length: B }));
+  h.command({ type: 'cmd.request', blocks });
+  return h;
+}
+const wants = (h: ReturnType<typeof startPeer>) =>
+  h.reports.filter(
+    (r): r is Extract<PeerReport, { type: 'peer.wantBlocks' }> => r.type === 'peer.wantBlocks',
+  );
+
+test("the peer's reqq caps our outstanding requests; the rest are returned", () => {
+  const h = downloading(5, 12);
+  try {
+    assert.equal(h.context()?.peerReqq, 5);
+    assert.equal(wants(h)[0]?.count, 5); // the first ask: min(initialPipeline 32, reqq 5)
+    assert.equal(h.sent().filter((m) => m.type === 'request').length, 5);
+    const returned = h.reports.filter((r) => r.type === 'peer.returned');
+    assert.equal(
+      returned.reduce((s, r) => s + (r.type === 'peer.returned' ? r.returned.length : 0), 0),
+      7,
+    );
+  } finally {
+    h.stop();
+  }
+});
+
+test('without reqq (or with a bad one) the pipeline keeps its own cap', () => {
+  for (const reqq of [undefined, 0, -3, 2.5]) {
+    const h = downloading(reqq, 12);
+    try {
+      assert.equal(h.context()?.peerReqq, undefined);
+      assert.equal(h.sent().filter((m) => m.type === 'request').length, 12);
+    } finally {
+      h.stop();
+    }
+  }
+});
+
+test('the connection decodes reqq from id 0 and ignores a malformed payload', () => {
+  assert.deepEqual(extensionHandshakeEvent(enc('d1:md6:ut_pexi1ee4:reqqi500e1:v4:teste')), {
+    type: 'wire.extendedHandshake',
+    reqq: 500,
+  });
+  for (const bad of ['d1:mdee', 'd4:reqq3:abce', 'li250ee', 'd4:reqqi0ee', 'd4:reqqi250e', 'garbage', ''])
+    assert.deepEqual(extensionHandshakeEvent(enc(bad)), { type: 'wire.extendedHandshake' }, bad);
+});
