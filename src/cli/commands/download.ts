@@ -6,13 +6,13 @@
 import { parseArgs } from 'node:util';
 import { startInspection } from '../../inspect/inspection-session.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
-import { parsePeerAddress } from '../../net/address.js';
 import { download } from '../../session/download.js';
 import { fileSelection } from '../../session/file-selection.js';
-import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
+import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSeconds } from '../parse-number.js';
 import { onStopSignal } from '../stop-signal.js';
+import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 import { parseRate } from './seed.js';
 
@@ -59,11 +59,8 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
+      ...SWARM_FLAGS,
       out: { type: 'string', short: 'o' },
-      peer: { type: 'string', short: 'p', multiple: true },
-      'no-tracker': { type: 'boolean' },
-      port: { type: 'string' },
-      'max-peers': { type: 'string' },
       timeout: { type: 'string' },
       seed: { type: 'boolean' },
       'seed-ratio': { type: 'string' },
@@ -74,14 +71,11 @@ export async function run(argv: string[]): Promise<number> {
       only: { type: 'string', multiple: true },
       sequential: { type: 'boolean' },
       recheck: { type: 'boolean' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
       ui: { type: 'boolean' },
       'ui-port': { type: 'string' },
       trace: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) {
@@ -99,10 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError('expected one .torrent file (see bitstate download --help)');
-  const peers = (values.peer ?? []).map((p) => parsePeerAddress(p));
-  const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
-  const maxPeers =
-    values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  const swarm = swarmOptions(values);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
   const seeding = seedingOptions(values);
@@ -119,14 +110,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   for (const note of inspection.notes) process.stderr.write(`${note}\n`);
 
-  const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
-  const display = createDownloadDisplay(mode, { peers: values.peers === true });
+  const display = createDownloadDisplay(displayModeOf(values), { peers: values.peers === true });
   const job = download(torrent, {
     out: values.out ?? '.',
-    peers,
-    trackers: values['no-tracker'] !== true,
-    ...(port === undefined ? {} : { port }),
-    ...(maxPeers === undefined ? {} : { maxPeers }),
+    ...swarm,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     peerDetail: values.peers === true,
     ...(selected === undefined ? {} : { selected }),

@@ -4,12 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
-import { parsePeerAddress } from '../../net/address.js';
 import { seed } from '../../session/seed.js';
-import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
+import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
-import { parseCount, parseSize } from '../parse-number.js';
+import { parseSize } from '../parse-number.js';
 import { onStopSignal } from '../stop-signal.js';
+import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate seed <FILE.torrent> --data DIR [options]
@@ -37,15 +37,9 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
+      ...SWARM_FLAGS,
       data: { type: 'string', short: 'd' },
-      peer: { type: 'string', short: 'p', multiple: true },
-      'no-tracker': { type: 'boolean' },
-      port: { type: 'string' },
-      'max-peers': { type: 'string' },
       'max-up': { type: 'string' },
-      json: { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) {
@@ -53,20 +47,13 @@ export async function run(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   if (positionals.length !== 1) throw new UsageError('expected one .torrent file (see bitstate seed --help)');
-  const peers = (values.peer ?? []).map((p) => parsePeerAddress(p));
-  const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
-  const maxPeers =
-    values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  const swarm = swarmOptions(values);
   const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
   const torrent = await readTorrentFile(positionals[0]!);
-  const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
-  const display = createDownloadDisplay(mode, {});
+  const display = createDownloadDisplay(displayModeOf(values), {});
   const job = seed(torrent, {
     data: values.data ?? '.',
-    peers,
-    trackers: values['no-tracker'] !== true,
-    ...(port === undefined ? {} : { port }),
-    ...(maxPeers === undefined ? {} : { maxPeers }),
+    ...swarm,
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));

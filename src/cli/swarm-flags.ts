@@ -1,0 +1,48 @@
+/**
+ * The flags `download` and `seed` share (who to talk to, how to show it) and what they mean, so
+ * both commands read them the same way.
+ */
+import { type PeerAddress, parsePeerAddress } from '../net/address.js';
+import type { DisplayMode } from './download-display.js';
+import { parseCount } from './parse-number.js';
+
+export const SWARM_FLAGS = {
+  peer: { type: 'string', short: 'p', multiple: true },
+  'no-tracker': { type: 'boolean' },
+  port: { type: 'string' },
+  'max-peers': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface SwarmFlagValues {
+  readonly peer?: string[] | undefined;
+  readonly 'no-tracker'?: boolean | undefined;
+  readonly port?: string | undefined;
+  readonly 'max-peers'?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly quiet?: boolean | undefined;
+}
+
+/** The session options the shared flags give; a bad value is a UsageError (exit 2). */
+export function swarmOptions(values: SwarmFlagValues): {
+  peers: PeerAddress[];
+  trackers: boolean;
+  port?: number;
+  maxPeers?: number;
+} {
+  const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
+  const maxPeers =
+    values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  return {
+    peers: (values.peer ?? []).map((p) => parsePeerAddress(p)),
+    trackers: values['no-tracker'] !== true,
+    ...(port === undefined ? {} : { port }),
+    ...(maxPeers === undefined ? {} : { maxPeers }),
+  };
+}
+
+export function displayModeOf(values: SwarmFlagValues): DisplayMode {
+  return values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
+}
