@@ -4,25 +4,17 @@
  * hash — and one pseudo-random 16 KiB block every 64 MiB; the rest is holes, read back as zeros.
  * An 8 GiB payload takes ~40 MiB on disk (a page per piece) and is made in a second or two.
  */
+
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { xorshiftBytes } from '../../test/interop/harness/payload.js';
 
 const RANDOM_EVERY = 64 * 2 ** 20;
 const RANDOM_BLOCK = 16 * 1024;
 
 function randomBlock(seed: number): Buffer {
-  const words = new Uint32Array(RANDOM_BLOCK / 4);
-  let x = (seed ^ 0x5bd1e995) >>> 0 || 1;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  return Buffer.from(words.buffer);
+  return xorshiftBytes(RANDOM_BLOCK, seed ^ 0x5bd1e995);
 }
 
 /** Writes dir/name (sparse) unless the same one is already there; returns its path. */

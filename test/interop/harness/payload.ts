@@ -29,9 +29,14 @@ export interface Payload {
 }
 
 function baseBlock(seed: number): Buffer {
-  const words = new Uint32Array(CHUNK / 4);
-  // xorshift32; a zero state would stay zero.
-  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  return xorshiftBytes(CHUNK, seed ^ 0x9e3779b9);
+}
+
+/** `length` (a multiple of 4) pseudo-random bytes from xorshift32 started at `state`: cheap, repeatable. */
+export function xorshiftBytes(length: number, state: number): Buffer {
+  const words = new Uint32Array(length / 4);
+  // A zero state would stay zero.
+  let x = state >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
     x ^= x << 13;
     x >>>= 0;
