@@ -9,23 +9,29 @@ import type { StorageCommand } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
 
+/** What accepted blocks ask of storage: the blocks to write, then the pieces they completed. */
+export interface StorageWork {
+  readonly writes: ReceivedBlock[];
+  readonly verifies: number[];
+}
+
 /**
  * A block from peer `key`: the picker accepts it (or it is a late endgame duplicate / a block
- * returned meanwhile, dropped), storage writes it, endgame copies elsewhere are cancelled, and a
- * completed piece is verified.
+ * returned meanwhile, dropped), it joins `work.writes`, endgame copies elsewhere are cancelled, and a
+ * completed piece joins `work.verifies`.
  */
 export function takeBlock(
   c: TorrentContext,
   key: PeerKey,
   b: ReceivedBlock,
-  toStorage: (cmd: StorageCommand) => void,
+  work: StorageWork,
   toPeer: (ref: PeerRef, cmd: PeerCommand) => void,
 ): void {
   const { index, begin, block } = b;
   const ref: BlockRef = { index, begin, length: block.length };
   const got = c.picker.blockReceived(ref, key);
   if (!got.accepted) return;
-  toStorage({ type: 'storage.write', index, begin, block });
+  work.writes.push(b);
   let set = c.contributors.get(index);
   if (set === undefined) c.contributors.set(index, (set = new Set()));
   set.add(key);
@@ -34,7 +40,24 @@ export function takeBlock(
     const o = c.peers.get(other);
     if (o !== undefined) toPeer(o.ref, { type: 'cmd.cancel', blocks: [ref] });
   }
-  if (got.pieceComplete) toStorage({ type: 'storage.verify', index });
+  if (got.pieceComplete) work.verifies.push(index);
+}
+
+/**
+ * The blocks of one socket read from peer `key`, each decided as `takeBlock` does; storage hears one
+ * write for them all, then a verify per piece they completed (after the write, which it waits on).
+ */
+export function takeBlocks(
+  c: TorrentContext,
+  key: PeerKey,
+  blocks: readonly ReceivedBlock[],
+  toStorage: (cmd: StorageCommand) => void,
+  toPeer: (ref: PeerRef, cmd: PeerCommand) => void,
+): void {
+  const work: StorageWork = { writes: [], verifies: [] };
+  for (const b of blocks) takeBlock(c, key, b, work, toPeer);
+  if (work.writes.length > 0) toStorage({ type: 'storage.write', blocks: work.writes });
+  for (const index of work.verifies) toStorage({ type: 'storage.verify', index });
 }
 
 export interface Send {

@@ -25,7 +25,7 @@ import {
   peerHave,
   peerWants,
   releaseSuspects,
-  takeBlock,
+  takeBlocks,
   topUp,
 } from './torrent-handout.js';
 import { newEntry, type PeerRef, peerInput } from './torrent-peers.js';
@@ -182,13 +182,14 @@ export const torrentMachine = setup({
     }),
     onBlock: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.block') return;
-      takeBlock(context, event.key, event, (c) => enqueue.sendTo('storage', c), enqueue.sendTo);
+      const toStorage = (c: StorageCommand) => enqueue.sendTo('storage', c);
+      takeBlocks(context, event.key, [event], toStorage, enqueue.sendTo);
     }),
     // One event per socket read (peer.blocks), each block decided exactly as a peer.block.
     onBlocks: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.blocks') return;
       const toStorage = (c: StorageCommand) => enqueue.sendTo('storage', c);
-      for (const b of event.blocks) takeBlock(context, event.key, b, toStorage, enqueue.sendTo);
+      takeBlocks(context, event.key, event.blocks, toStorage, enqueue.sendTo);
     }),
     onReturned: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.choked' && event.type !== 'peer.returned') return;

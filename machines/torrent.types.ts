@@ -5,7 +5,14 @@
  */
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { ChokerDecision } from './choker.machine.js';
-import type { CloseReason, PeerKey, PeerLimits, PeerReport, PeerTimeouts } from './peer.types.js';
+import type {
+  CloseReason,
+  PeerKey,
+  PeerLimits,
+  PeerReport,
+  PeerTimeouts,
+  ReceivedBlock,
+} from './peer.types.js';
 import type { TrackerReport } from './tracker.machine.js';
 
 export interface TorrentInput {
@@ -64,9 +71,12 @@ export interface StorageInput {
   readonly totalLength: number;
 }
 
-/** Torrent machine → storage actor. `block` is a view: write (copy) it before returning. */
+/**
+ * Torrent machine → storage actor. `storage.write` carries the blocks accepted from one socket read
+ * (one event per read, not per block); each block is a view of the socket's chunk.
+ */
 export type StorageCommand =
-  | { type: 'storage.write'; index: number; begin: number; block: Uint8Array }
+  | { type: 'storage.write'; blocks: readonly ReceivedBlock[] }
   | { type: 'storage.verify'; index: number }
   /** Read a block a peer asked for; answered with storage.block carrying the same key. */
   | { type: 'storage.read'; key: PeerKey; index: number; begin: number; length: number };

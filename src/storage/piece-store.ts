@@ -6,7 +6,7 @@
  */
 
 import { availableParallelism } from 'node:os';
-import type { Torrent } from '../metainfo/torrent.js';
+import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap } from './file-map.js';
@@ -40,6 +40,8 @@ export interface PieceStoreOptions {
   readonly backlog?: WriteBacklog;
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
+  /** Called with each block given to `writeBlock` once it is written (or failed): its memory is free. */
+  readonly releaseBlock?: (block: Uint8Array) => void;
 }
 
 export class PieceStore {
@@ -55,6 +57,7 @@ export class PieceStore {
   readonly #pool: HashPool | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #backlog: WriteBacklog | undefined;
+  readonly #releaseBlock: ((block: Uint8Array) => void) | undefined;
   readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
     this.#writeRun(file, buffers, position),
   );
@@ -77,6 +80,7 @@ export class PieceStore {
     const targets = layout === undefined ? paths : [...paths, partsPath];
     this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.#backlog = opts.backlog;
+    this.#releaseBlock = opts.releaseBlock;
     this.#spec = {
       paths: targets,
       ...(layout === undefined ? {} : { layout }),
@@ -141,43 +145,65 @@ export class PieceStore {
   }
 
   /**
-   * Writes `block` at (index, begin) with positional writes; the block is not copied. Blocks that
-   * continue each other are written together (write-coalescer.ts).
+   * Writes `block` at (index, begin) with positional writes; the block is not copied (it must not
+   * change until the promise settles). Blocks that continue each other are written together
+   * (write-coalescer.ts): blocks of one run share one promise, so a caller that waits on many
+   * blocks may keep only the distinct ones.
    */
   writeBlock(index: number, begin: number, block: Uint8Array): Promise<void> {
-    const backlog = this.#backlog;
-    if (backlog === undefined) return this.#write(index, begin, block);
-    const n = block.length;
-    backlog.add(n);
-    const p = this.#write(index, begin, block);
-    p.then(
-      () => backlog.done(n),
-      () => backlog.done(n),
-    );
-    return p;
+    if (this.#closed) return Promise.reject(new StorageError('closed', 'the piece store is closed'));
+    let at: number;
+    try {
+      at = blockOffset(this.torrent, index, begin, block.length);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const segments = this.#segments(at, block.length);
+    if (segments.length === 1 && !segments[0]!.padding) {
+      const s = segments[0]!;
+      this.#backlog?.add(s.length);
+      return this.#coalescer.write(s.fileIndex, s.fileOffset, block);
+    }
+    const writes: Promise<void>[] = [];
+    let blockPos = 0;
+    for (const s of segments) {
+      // BEP 47: padding bytes are never stored; verification hashes them as zeros.
+      if (!s.padding) {
+        this.#backlog?.add(s.length);
+        writes.push(
+          this.#coalescer.write(s.fileIndex, s.fileOffset, block.subarray(blockPos, blockPos + s.length)),
+        );
+      }
+      blockPos += s.length;
+    }
+    return Promise.all(writes).then(() => undefined);
   }
 
-  #write(index: number, begin: number, block: Uint8Array): Promise<void> {
-    return this.#track(async () => {
-      const at = blockOffset(this.torrent, index, begin, block.length);
-      const writes: Promise<void>[] = [];
-      let blockPos = 0;
-      for (const s of this.#segments(at, block.length)) {
-        // BEP 47: padding bytes are never stored; verification hashes them as zeros.
-        if (!s.padding)
-          writes.push(
-            this.#coalescer.write(s.fileIndex, s.fileOffset, block.subarray(blockPos, blockPos + s.length)),
-          );
-        blockPos += s.length;
-      }
-      await (writes.length === 1 ? writes[0] : Promise.all(writes));
-    });
+  /** Starts now the writes still gathered for piece `index` (it is about to be verified). */
+  flushPiece(index: number): void {
+    const at = blockOffset(this.torrent, index, 0, 0);
+    for (const s of this.#segments(at, pieceLengthAt(this.torrent, index)))
+      if (!s.padding) this.#coalescer.flushRange(s.fileIndex, s.fileOffset, s.fileOffset + s.length);
   }
 
   /** One positional writev of a run of blocks, looping over short writes (positional-io.ts). */
   #writeRun(fileIndex: number, buffers: Uint8Array[], position: number): Promise<void> {
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
     const path = this.paths[fileIndex] ?? undefined;
-    return this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path));
+    const p = this.#track(() =>
+      this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path)),
+    );
+    const backlog = this.#backlog;
+    const release = this.#releaseBlock;
+    if (backlog !== undefined || release !== undefined) {
+      const done = () => {
+        backlog?.done(bytes);
+        if (release !== undefined) for (const b of buffers) release(b);
+      };
+      p.then(done, done);
+    }
+    return p;
   }
 
   /** Reads block (index, begin, length) back; padding bytes read as zeros. */
@@ -256,6 +282,7 @@ export class PieceStore {
   /** Waits for pending reads and writes, flushes written files (fdatasync), closes them, stops the workers. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#coalescer.flushAll();
     this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
     try {

@@ -1,12 +1,14 @@
 /**
  * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
- * `storage.write`, `storage.verify` and `storage.read` and answers `piece.verified` /
- * `piece.hashFailed` / `storage.block` / `storage.error` (storage-events.ts). Reads go through a
- * bounded ReadCache (read-cache.ts): a peer's 16 blocks of a piece cost one read.
+ * `storage.write` (the blocks of one socket read), `storage.verify` and `storage.read` and
+ * answers `piece.verified` / `piece.hashFailed` / `storage.block` / `storage.error`
+ * (storage-events.ts). Reads go through a bounded ReadCache (read-cache.ts): a peer's 16 blocks of
+ * a piece cost one read.
  *
- * Ordering: writes start at once and may run concurrently (they touch disjoint bytes), but a
- * verify of piece i waits until every write of piece i received before it has settled — otherwise
- * the hash would read bytes not yet written. The store is owned by the caller (the actor never
+ * Ordering: writes are gathered into runs (write-coalescer.ts) that may be written concurrently
+ * (they touch disjoint bytes), but a verify of piece i first starts the runs still gathered for it
+ * (PieceStore.flushPiece), then waits until every write of piece i received before it has settled
+ * — otherwise the hash would read bytes not yet written. The store is owned by the caller (the actor never
  * closes it); after the actor stops, late results are dropped.
  */
 import { fromCallback } from 'xstate';
@@ -38,15 +40,22 @@ export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) 
     receive((event) => {
       if (stopped) return;
       if (event.type === 'storage.write') {
-        const { index } = event;
-        const p = store.writeBlock(index, event.begin, event.block).catch((e) => fail(e, index));
-        let set = pendingWrites.get(index);
-        if (set === undefined) pendingWrites.set(index, (set = new Set()));
-        set.add(p);
-        void p.finally(() => {
-          set.delete(p);
-          if (set.size === 0 && pendingWrites.get(index) === set) pendingWrites.delete(index);
-        });
+        for (const { index, begin, block } of event.blocks) {
+          const p = store.writeBlock(index, begin, block);
+          let set = pendingWrites.get(index);
+          if (set === undefined) pendingWrites.set(index, (set = new Set()));
+          // Blocks of one run share its promise: bookkeeping once per run, not per block.
+          if (set.has(p)) continue;
+          set.add(p);
+          const settled = () => {
+            set.delete(p);
+            if (set.size === 0 && pendingWrites.get(index) === set) pendingWrites.delete(index);
+          };
+          p.then(settled, (e) => {
+            settled();
+            fail(e, index);
+          });
+        }
       } else if (event.type === 'storage.read') {
         const { key, index, begin } = event;
         cache.readBlock(index, begin, event.length).then(
@@ -55,6 +64,12 @@ export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) 
         );
       } else if (event.type === 'storage.verify') {
         const { index } = event;
+        try {
+          store.flushPiece(index);
+        } catch (e) {
+          fail(e, index);
+          return;
+        }
         const writes = [...(pendingWrites.get(index) ?? [])];
         void Promise.all(writes)
           .then(() => store.verifyPiece(index))

@@ -7,10 +7,13 @@ import type { StorageErrorCode } from './storage-error.js';
 
 export type StorageCommand =
   | {
+      /** Blocks accepted from one socket read, in order: one event, not one per block. */
       readonly type: 'storage.write';
-      readonly index: number;
-      readonly begin: number;
-      readonly block: Uint8Array;
+      readonly blocks: readonly {
+        readonly index: number;
+        readonly begin: number;
+        readonly block: Uint8Array;
+      }[];
     }
   | { readonly type: 'storage.verify'; readonly index: number }
   | {

@@ -115,7 +115,7 @@ export function runSwarm(spec: SwarmSpec, opts: RunOptions = {}): SwarmRun {
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     receive((c) => {
       if (c.type === 'storage.write') {
-        stored.set(c.block, c.index * pieceLength + c.begin);
+        for (const b of c.blocks) stored.set(b.block, b.index * pieceLength + b.begin);
         return;
       }
       const piece = stored.subarray(

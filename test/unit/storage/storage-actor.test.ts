@@ -53,11 +53,11 @@ test('verify sent right after the writes waits for them: verified / hashFailed /
         const at = index * pieceLength + begin;
         const block = Uint8Array.from(payload.subarray(at, at + 16));
         if (index === 1 && begin === 128) block[0]! ^= 0xff; // piece 1 gets a bad block
-        h.send({ type: 'storage.write', index, begin, block });
+        h.send({ type: 'storage.write', blocks: [{ index, begin, block }] });
       }
       h.send({ type: 'storage.verify', index });
     }
-    h.send({ type: 'storage.write', index: 2, begin: pieceLength, block: new Uint8Array(1) });
+    h.send({ type: 'storage.write', blocks: [{ index: 2, begin: pieceLength, block: new Uint8Array(1) }] });
     await until(() => h.seen.length === 3);
     const sorted = [...h.seen].sort((a, b) => (a.type < b.type ? -1 : 1));
     assert.deepEqual(sorted, [
