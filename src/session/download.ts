@@ -14,6 +14,7 @@ import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { formatPeerAddress } from '../net/address.js';
+import { BlockPool } from '../net/block-pool.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import type { Bitfield } from '../picker/bitfield.js';
@@ -112,6 +113,8 @@ async function run(
   });
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
+  // Received blocks live in pooled slabs from the socket to the disk (src/net/block-pool.ts).
+  const blockPool = prepare === undefined ? new BlockPool() : undefined;
   const prepared =
     prepare === undefined
       ? await openResumed(
@@ -119,6 +122,7 @@ async function run(
           {
             out,
             backlog,
+            ...(blockPool === undefined ? {} : { blockPool }),
             ...(options.selected === undefined ? {} : { selected: options.selected }),
             ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
           },
@@ -148,7 +152,14 @@ async function run(
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
-  const actorLogic = provideSessionActors({ options, counter, backlog, store, stats });
+  const actorLogic = provideSessionActors({
+    options,
+    counter,
+    backlog,
+    store,
+    stats,
+    ...(blockPool === undefined ? {} : { blockPool }),
+  });
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,

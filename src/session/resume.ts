@@ -6,6 +6,7 @@
 
 import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
+import type { BlockPool } from '../net/block-pool.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { fileLocations, makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
@@ -33,6 +34,8 @@ export interface ResumeOptions {
   readonly hashWorkers?: number;
   /** Bytes queued for the disk; sockets pause while it is behind (src/storage/write-backlog.ts). */
   readonly backlog?: WriteBacklog;
+  /** Received blocks' memory, given back once written (src/net/block-pool.ts). */
+  readonly blockPool?: BlockPool;
 }
 
 export interface ResumedStore {
@@ -74,6 +77,7 @@ export async function openResumed(
     selected,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
+    ...(opts.blockPool === undefined ? {} : { releaseBlock: (b: Uint8Array) => opts.blockPool?.release(b) }),
   });
   try {
     const wanted = wantedPieces(torrent, selected);

@@ -5,6 +5,7 @@
  */
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
+import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import type { PieceStore } from '../storage/piece-store.js';
@@ -22,9 +23,18 @@ export interface SessionActorsDeps {
   readonly store: PieceStore;
   /** uploaded / downloaded / left, read when an announce is sent. */
   readonly stats: TrackerTiersActorOptions['stats'];
+  /** Blocks from dialled sockets go into this pool's slabs (src/net/block-pool.ts). */
+  readonly blockPool?: BlockPool;
 }
 
-export function provideSessionActors({ options, counter, backlog, store, stats }: SessionActorsDeps) {
+export function provideSessionActors({
+  options,
+  counter,
+  backlog,
+  store,
+  stats,
+  blockPool,
+}: SessionActorsDeps) {
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({
@@ -33,6 +43,7 @@ export function provideSessionActors({ options, counter, backlog, store, stats }
             onPayloadReceived: counter.onPayloadReceived,
             onPayloadSent: counter.onPayloadSent,
             readGate: backlog,
+            ...(blockPool === undefined ? {} : { blockPool }),
             ...(options.maxUploadRate === undefined
               ? {}
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { createActor, createMachine } from 'xstate';
+import { BlockPool } from '../../../src/net/block-pool.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
 import { WriteBacklog } from '../../../src/storage/write-backlog.js';
 import { encodeHandshake, encodePieceHeader } from '../../../src/wire/encode-message.js';
@@ -14,63 +15,68 @@ import { encodeHandshake, encodePieceHeader } from '../../../src/wire/encode-mes
 const BLOCK = 16384;
 const BLOCKS = 512; // 8 MiB
 
-test('a closed read gate stops reading the socket; opening it reads the rest', async (t) => {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.write(
-      encodeHandshake({
-        reserved: new Uint8Array(8),
-        infoHash: new Uint8Array(20),
-        peerId: new Uint8Array(20),
-      }),
+for (const pooled of [false, true])
+  test(`a closed read gate stops reading the socket; opening it reads the rest${pooled ? ' (shared read buffer)' : ''}`, async (t) => {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.write(
+        encodeHandshake({
+          reserved: new Uint8Array(8),
+          infoHash: new Uint8Array(20),
+          peerId: new Uint8Array(20),
+        }),
+      );
+      const block = new Uint8Array(BLOCK).fill(7);
+      for (let i = 0; i < BLOCKS; i++) {
+        socket.write(encodePieceHeader(i, 0, BLOCK));
+        socket.write(block);
+      }
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    t.after(
+      () =>
+        new Promise<void>((ok) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => ok());
+        }),
     );
-    const block = new Uint8Array(BLOCK).fill(7);
-    for (let i = 0; i < BLOCKS; i++) {
-      socket.write(encodePieceHeader(i, 0, BLOCK));
-      socket.write(block);
+    const { port } = server.address() as { port: number };
+
+    // The gate closes after the first 64 KiB "queued for the disk" and nothing is written yet.
+    const backlog = new WriteBacklog(64 * 1024, 0);
+    let received = 0;
+    const connection = createTcpConnection({
+      ...(pooled ? { blockPool: new BlockPool() } : {}),
+      readGate: backlog,
+      onPayloadReceived: (n) => {
+        received += n;
+        backlog.add(n);
+      },
+    });
+    const parent = createMachine({
+      invoke: {
+        src: connection,
+        input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null },
+      },
+    });
+    const actor = createActor(parent);
+    actor.start();
+    t.after(() => actor.stop());
+
+    await new Promise((r) => setTimeout(r, 400));
+    const whileClosed = received;
+    assert.equal(backlog.open, false);
+    assert.ok(whileClosed >= 64 * 1024, `read up to the gate (${whileClosed})`);
+    // One socket read past the gate at most, never the 8 MiB the peer sent.
+    assert.ok(whileClosed <= 1024 * 1024, `stopped reading at the gate: ${whileClosed} bytes`);
+
+    backlog.done(backlog.bytes); // the disk caught up
+    const deadline = Date.now() + 5000;
+    while (received < BLOCKS * BLOCK && Date.now() < deadline) {
+      backlog.done(backlog.bytes);
+      await new Promise((r) => setTimeout(r, 20));
     }
+    assert.equal(received, BLOCKS * BLOCK, 'every byte read once the gate opened');
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  t.after(
-    () =>
-      new Promise<void>((ok) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => ok());
-      }),
-  );
-  const { port } = server.address() as { port: number };
-
-  // The gate closes after the first 64 KiB "queued for the disk" and nothing is written yet.
-  const backlog = new WriteBacklog(64 * 1024, 0);
-  let received = 0;
-  const connection = createTcpConnection({
-    readGate: backlog,
-    onPayloadReceived: (n) => {
-      received += n;
-      backlog.add(n);
-    },
-  });
-  const parent = createMachine({
-    invoke: { src: connection, input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null } },
-  });
-  const actor = createActor(parent);
-  actor.start();
-  t.after(() => actor.stop());
-
-  await new Promise((r) => setTimeout(r, 400));
-  const whileClosed = received;
-  assert.equal(backlog.open, false);
-  assert.ok(whileClosed >= 64 * 1024, `read up to the gate (${whileClosed})`);
-  // One socket read past the gate at most, never the 8 MiB the peer sent.
-  assert.ok(whileClosed <= 1024 * 1024, `stopped reading at the gate: ${whileClosed} bytes`);
-
-  backlog.done(backlog.bytes); // the disk caught up
-  const deadline = Date.now() + 5000;
-  while (received < BLOCKS * BLOCK && Date.now() < deadline) {
-    backlog.done(backlog.bytes);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(received, BLOCKS * BLOCK, 'every byte read once the gate opened');
-});
