@@ -19,6 +19,7 @@ import { makePeerId } from '../net/peer-id.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
+import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { announceTiers } from './announce-tiers.js';
 import type { DownloadEvent } from './download-event.js';
@@ -148,7 +149,16 @@ async function run(
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
-  const actorLogic = provideSessionActors({ options, counter, backlog, store, stats });
+  const actorLogic = provideSessionActors({
+    options,
+    counter,
+    backlog,
+    store,
+    stats,
+    // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
+    onReadError: (err) =>
+      actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
+  });
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,

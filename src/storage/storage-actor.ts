@@ -1,8 +1,8 @@
 /**
  * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
- * `storage.write`, `storage.verify` and `storage.read` and answers `piece.verified` /
- * `piece.hashFailed` / `storage.block` / `storage.error` (storage-events.ts). Reads go through a
- * bounded ReadCache (read-cache.ts): a peer's 16 blocks of a piece cost one read.
+ * `storage.write` and `storage.verify` and answers `piece.verified` / `piece.hashFailed` /
+ * `storage.error` (storage-events.ts). Serving reads no longer pass here: connections take blocks
+ * from the session's ReadCache (read-cache.ts, send-queue.ts).
  *
  * Ordering: writes start at once and may run concurrently (they touch disjoint bytes), but a
  * verify of piece i waits until every write of piece i received before it has settled — otherwise
@@ -12,18 +12,11 @@
 import { fromCallback } from 'xstate';
 import type { StorageInput } from '../../machines/torrent.types.js';
 import type { PieceStore } from './piece-store.js';
-import { DEFAULT_READ_CACHE_BYTES, ReadCache } from './read-cache.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
 
-export interface StorageActorOptions {
-  /** Memory for the read cache (default DEFAULT_READ_CACHE_BYTES, 32 MiB). */
-  readonly readCacheBytes?: number;
-}
-
-export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) {
+export function storageActor(store: PieceStore) {
   return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
-    const cache = new ReadCache(store, opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
     let stopped = false;
     const send = (e: StorageNotification) => {
       if (!stopped) sendBack(e);
@@ -47,12 +40,6 @@ export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) 
           set.delete(p);
           if (set.size === 0 && pendingWrites.get(index) === set) pendingWrites.delete(index);
         });
-      } else if (event.type === 'storage.read') {
-        const { key, index, begin } = event;
-        cache.readBlock(index, begin, event.length).then(
-          (block) => send({ type: 'storage.block', key, index, begin, block }),
-          (e) => fail(e, index),
-        );
       } else if (event.type === 'storage.verify') {
         const { index } = event;
         const writes = [...(pendingWrites.get(index) ?? [])];
