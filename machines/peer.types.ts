@@ -80,8 +80,9 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   blockLength: 16384,
   maxPeerRequests: 250,
   floodRequests: 2000,
-  // 64 × 16 KiB: one 1 MiB chunk of the read cache in flight per peer (issue #8: 16 paced aria2).
-  readWindow: 64,
+  // 128 × 16 KiB: two 1 MiB chunks per peer, so the next piece is read while this one is written
+  // (issue #8: 16 paced aria2c at ~120 MB/s; 128 measured ×1.2 over 64 with aria2c, 1 MiB pieces).
+  readWindow: 128,
 };
 
 export interface PeerInput {
