@@ -59,7 +59,7 @@ export interface PeerContext {
   amChoking: boolean;
   /** Valid requests from the peer not yet handed to storage, in arrival order; by reference. */
   readonly requestQueue: Map<number, BlockRef>;
-  /** Requests handed to the torrent machine (peer.request), awaiting cmd.piece; at most readWindow. */
+  /** Requests handed to the connection (serve), not yet written (socket.served); at most readWindow, in order. */
   readonly reading: Map<number, BlockRef>;
   /** The connection said its unsent bytes passed the high-water mark: hand nothing more to storage. */
   congested: boolean;

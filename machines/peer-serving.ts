@@ -1,7 +1,12 @@
 /**
  * Serving a peer (the peer machine's `upload` region, BEP 3 and BEP 6): which requests we refuse,
- * the queue of valid ones, reads handed to storage through the torrent machine (at most readWindow
- * at once, none while congested), and the one answer per request a fast peer is owed.
+ * the queue of valid ones, the blocks handed to the connection to send (`serve`: at most readWindow
+ * not yet written, none while congested; the connection takes their bytes from the read cache, so
+ * they never pass through a machine), and the one answer per request a fast peer is owed.
+ *
+ * A block handed to the connection is committed: it leaves before anything we send after it, so a
+ * later cancel or choke does not take it back (BEP 3: a cancel may cross the piece; BEP 6: the piece
+ * is that request's one answer, and it precedes our choke on the wire).
  */
 import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
 import {
@@ -9,7 +14,6 @@ import {
   blockKey,
   type ConnectionCommand,
   type PeerEvent,
-  type PeerReport,
   type RequestProblem,
 } from './peer.types.js';
 import type { PeerContext, PeerEffects } from './peer-context.js';
@@ -17,19 +21,25 @@ import type { PeerContext, PeerEffects } from './peer-context.js';
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
 
 /**
- * Hand queued requests to storage: never more than readWindow at once, none while congested or
- * choking (while we choke a fast peer the queue holds only requests for granted pieces).
+ * Queued requests to hand to the connection: never more than readWindow unwritten, none while
+ * congested or choking (while we choke a fast peer the queue holds only requests for granted pieces).
  */
-export function nextReads(c: PeerContext): PeerReport[] {
-  const out: PeerReport[] = [];
+export function nextReads(c: PeerContext): BlockRef[] {
+  const out: BlockRef[] = [];
   if ((c.amChoking && !c.fast) || c.congested) return out;
   for (const [k, ref] of c.requestQueue) {
     if (c.reading.size >= c.limits.readWindow) break;
     c.requestQueue.delete(k);
     c.reading.set(k, ref);
-    out.push({ type: 'peer.request', key: c.key, index: ref.index, begin: ref.begin, length: ref.length });
+    out.push(ref);
   }
   return out;
+}
+
+/** Hand what nextReads allows to the connection, as one `serve`. */
+export function serveNext(c: PeerContext, fx: PeerEffects): void {
+  const blocks = nextReads(c);
+  if (blocks.length > 0) fx.send({ type: 'serve', blocks });
 }
 
 /** A `request` we must refuse, or undefined when it is one we can serve. */
@@ -87,44 +97,42 @@ export function queueRequest(context: PeerContext, event: Event<'wire.request'>,
   if (context.amChoking) context.grantedBytes += ref.length;
   if (context.droppedRequests > 0) fx.assign({ droppedRequests: 0 });
   context.requestQueue.set(k, ref);
-  for (const r of nextReads(context)) fx.report(r);
+  serveNext(context, fx);
 }
 
 /** The peer's `cancel`. */
 export function cancelRequest(context: PeerContext, event: Event<'wire.cancel'>, fx: PeerEffects): void {
-  // BEP 3 cancel: drop it from the queue; one already being read is dropped when it comes back.
-  // BEP 6: a fast peer still gets one answer for it: the reject.
+  // BEP 3 cancel: drop it from the queue. One handed to the connection is already on its way (the
+  // piece is the answer). BEP 6: a fast peer still gets one answer for a dropped one: the reject.
   const k = blockKey(event.index, event.begin);
-  const ref = context.requestQueue.get(k) ?? context.reading.get(k);
+  const ref = context.requestQueue.get(k);
+  if (ref === undefined) return;
   context.requestQueue.delete(k);
-  context.reading.delete(k);
-  if (ref !== undefined && context.fast) fx.send(reject(ref));
+  if (context.fast) fx.send(reject(ref));
 }
 
-/** A block storage read for the peer (cmd.piece): sent unless cancelled or choked since. */
-export function sendPiece(context: PeerContext, event: Event<'cmd.piece'>, fx: PeerEffects): void {
-  const k = blockKey(event.index, event.begin);
-  // Cancelled or choked since it was asked for: not sent (BEP 3; a fast peer had its reject).
-  if (!context.reading.delete(k) || (context.amChoking && !context.fast)) return;
-  fx.send({
-    type: 'send',
-    message: { type: 'piece', index: event.index, begin: event.begin, block: event.block },
-  });
-  context.bytesSentThisTick += event.block.length;
-  for (const r of nextReads(context)) fx.report(r);
+/** The connection wrote the first `count` blocks it was handed (socket.served): the window moves on. */
+export function blocksServed(context: PeerContext, count: number, fx: PeerEffects): void {
+  let n = count;
+  for (const [k, ref] of context.reading) {
+    if (n-- <= 0) break;
+    context.reading.delete(k);
+    context.bytesSentThisTick += ref.length;
+  }
+  serveNext(context, fx);
 }
 
 /** We choke or unchoke the peer. */
 export function setAmChoking(context: PeerContext, choking: boolean, fx: PeerEffects): void {
   // A choke discards every request the peer queued with us (BEP 3). BEP 6: a fast peer gets a
-  // reject for each, queued or being read, except those for pieces we granted it (still served).
+  // reject for each, except those for pieces we granted it (still served). Blocks already handed to
+  // the connection leave before the choke message, as pieces sent before it.
   if (choking) {
-    for (const queue of [context.requestQueue, context.reading])
-      for (const [k, ref] of queue) {
-        if (context.fast && context.grantedFast.includes(ref.index)) continue;
-        queue.delete(k);
-        if (context.fast) fx.send(reject(ref));
-      }
+    for (const [k, ref] of context.requestQueue) {
+      if (context.fast && context.grantedFast.includes(ref.index)) continue;
+      context.requestQueue.delete(k);
+      if (context.fast) fx.send(reject(ref));
+    }
   }
   fx.assign({ amChoking: choking, grantedBytes: 0 });
 }

@@ -32,11 +32,11 @@ import {
   sendRequests,
 } from './peer-requesting.js';
 import {
+  blocksServed,
   cancelRequest,
-  nextReads,
   queueRequest,
   requestProblem,
-  sendPiece,
+  serveNext,
   setAmChoking,
 } from './peer-serving.js';
 
@@ -264,11 +264,9 @@ export const peerMachine = setup({
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'wire.cancel') cancelRequest(context, event, effects(enqueue));
     }),
-    serveRequests: enqueueActions(({ context, enqueue }) => {
-      for (const r of nextReads(context)) enqueue.sendParent(r);
-    }),
-    sendPiece: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === 'cmd.piece') sendPiece(context, event, effects(enqueue));
+    serveRequests: enqueueActions(({ context, enqueue }) => serveNext(context, effects(enqueue))),
+    blocksServed: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'socket.served') blocksServed(context, event.count, effects(enqueue));
     }),
     setAmChoking: enqueueActions(({ context, enqueue }, params: { choking: boolean }) =>
       setAmChoking(context, params.choking, effects(enqueue)),
@@ -347,7 +345,7 @@ export const peerMachine = setup({
         'cmd.request': { actions: 'sendRequests' },
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
-        'cmd.piece': { actions: 'sendPiece' },
+        'socket.served': { actions: 'blocksServed' },
         'socket.congested': { actions: { type: 'setCongested', params: { congested: true } } },
         'socket.drained': {
           actions: [{ type: 'setCongested', params: { congested: false } }, 'serveRequests'],
@@ -413,8 +411,8 @@ export const peerMachine = setup({
         },
         upload: {
           // Serving: the choker (through the torrent machine) unchokes; requests are validated in
-          // `inbox`, queued here (bounded by maxPeerRequests), read through the torrent machine
-          // (peer.request → cmd.piece, at most readWindow at once) and paused while congested.
+          // `inbox`, queued here (bounded by maxPeerRequests), handed to the connection (serve →
+          // socket.served, at most readWindow unwritten) and paused while congested.
           initial: 'choking',
           on: {
             'wire.interested': { actions: { type: 'setPeerInterested', params: { interested: true } } },

@@ -232,19 +232,6 @@ export const torrentMachine = setup({
         enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
       }
     }),
-    onRequest: enqueueActions(({ context, event, enqueue }) => {
-      // A validated request (the peer machine checked range, length and that we have the piece).
-      if (event.type !== 'peer.request' || !context.peers.has(event.key)) return;
-      const { key, index, begin, length } = event;
-      enqueue.sendTo('storage', { type: 'storage.read', key, index, begin, length } satisfies StorageCommand);
-    }),
-    onStorageBlock: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'storage.block') return;
-      const e = context.peers.get(event.key);
-      if (e === undefined) return; // gone meanwhile
-      const { index, begin, block } = event;
-      enqueue.sendTo(e.ref, { type: 'cmd.piece', index, begin, block } satisfies PeerCommand);
-    }),
     tellChokerJoined: sendTo('choker', ({ event }) => ({
       type: 'choker.peerJoined' as const,
       key: event.type === 'peer.handshaken' ? event.key : '',
@@ -367,8 +354,6 @@ export const torrentMachine = setup({
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
         'peer.interest': { actions: 'tellChokerInterest' },
         'peer.rate': { actions: 'tellChokerRates' },
-        'peer.request': { actions: 'onRequest' },
-        'storage.block': { actions: 'onStorageBlock' },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
         'piece.hashFailed': { actions: 'onHashFailed' },

@@ -77,16 +77,12 @@ export interface StorageInput {
  */
 export type StorageCommand =
   | { type: 'storage.write'; blocks: readonly ReceivedBlock[] }
-  | { type: 'storage.verify'; index: number }
-  /** Read a block a peer asked for; answered with storage.block carrying the same key. */
-  | { type: 'storage.read'; key: PeerKey; index: number; begin: number; length: number };
+  | { type: 'storage.verify'; index: number };
 
 /** Storage actor → torrent machine. */
 export type StorageEvent =
   | { type: 'piece.verified'; index: number }
   | { type: 'piece.hashFailed'; index: number }
-  /** A block read for peer `key` (the bytes pass through to the peer, never into a context). */
-  | { type: 'storage.block'; key: PeerKey; index: number; begin: number; block: Uint8Array }
   | { type: 'storage.error'; message: string };
 
 /** The world → torrent machine. */

@@ -16,8 +16,17 @@ export async function startBitstateSeeder(opts: {
   readonly announce: boolean;
   readonly maxPeers?: number;
   readonly timeoutMs: number;
+  /** Node flags before the script (e.g. `--cpu-prof` for bench/profile/seed-profile.ts). */
+  readonly nodeArgs?: readonly string[];
 }): Promise<BitstateSeeder> {
-  const args = [join(repoRoot(), 'bin', 'bitstate.js'), 'seed', opts.torrent, '--data', opts.dataDir];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    join(repoRoot(), 'bin', 'bitstate.js'),
+    'seed',
+    opts.torrent,
+    '--data',
+    opts.dataDir,
+  ];
   args.push('--port', '0', '--json');
   if (!opts.announce) args.push('--no-tracker');
   if (opts.maxPeers !== undefined) args.push('--max-peers', String(opts.maxPeers));

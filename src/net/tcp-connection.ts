@@ -6,20 +6,23 @@
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
  *                         · wire.extendedHandshake (BEP 10 extended id 0, its bencoded dict decoded here)
- * Commands it takes:      { type: 'send', message: WireItem } · { type: 'close' }
+ *                         · socket.congested / socket.drained · socket.served { count }
+ * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
- * A piece is written as its 13-byte header plus the block (two writes inside one cork), so the
- * block is never copied. Nagle is off: requests must leave at once.
+ * Writing is send-queue.ts: messages and served blocks in the machine's order, a block's bytes taken
+ * from the `blockSource` (the read cache) and never copied, each tick's writes corked into one writev.
+ * Nagle is off: requests must leave at once.
  *
  * Back-pressure: when the socket's unsent bytes pass WRITE_HIGH_WATER (a slow reader), or the
- * upload limit holds pieces back, the machine hears `socket.congested` and hands no more requests
- * to storage until `socket.drained`; what is already read (a peer's read window) is all that waits.
+ * upload limit holds pieces back, the machine hears `socket.congested` and serves nothing more
+ * until `socket.drained`; what it already handed over (a peer's read window) is all that waits.
  * A download limit pauses reading the socket (TCP then slows the sender).
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
+import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import { encodeHandshake, encodeMessage, encodePieceHeader } from '../wire/encode-message.js';
@@ -27,11 +30,11 @@ import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
+import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
-/** Above this many unsent bytes the peer machine stops serving until the socket drains. */
-export const WRITE_HIGH_WATER = 1024 * 1024;
+export { WRITE_HIGH_WATER } from './send-queue.js';
 
 /** The events of messages without fields, made once (the decoder shares these messages too). */
 const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.fromEntries(
@@ -110,6 +113,10 @@ export interface ConnectionHooks {
   readonly downloadLimit?: TokenBucket;
   /** Closed while the disk is behind (src/storage/write-backlog.ts): reading pauses until it opens. */
   readonly readGate?: ReadGate;
+  /** Where served blocks' bytes come from (the session's ReadCache); without it nothing is served. */
+  readonly blockSource?: BlockSource;
+  /** A served block could not be read from disk (the connection closes). */
+  readonly onReadError?: (err: unknown) => void;
   /**
    * Given: dialled sockets read into one shared buffer and received blocks are copied into this
    * pool's slabs (block-pool.ts), which storage gives back once written.
@@ -142,7 +149,16 @@ function ownBytes(item: WireItem): WireItem {
 }
 
 export function createTcpConnection(hooks: ConnectionHooks = {}) {
-  const { onPayloadReceived, onPayloadSent, uploadLimit, downloadLimit, readGate, blockPool } = hooks;
+  const {
+    onPayloadReceived,
+    onPayloadSent,
+    uploadLimit,
+    downloadLimit,
+    readGate,
+    blockPool,
+    blockSource,
+    onReadError,
+  } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     let socket: Socket;
     let closed = false;
@@ -234,49 +250,28 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     }
     socket.setNoDelay(true);
 
-    // Upload limit: messages wait here, in order, while the bucket has no tokens for the next piece.
-    const pending: WireItem[] = [];
-    let congested = false;
-    let flushTimer: NodeJS.Timeout | undefined;
+    // The write half: messages and served blocks, in the machine's order (send-queue.ts).
+    const out = new SendQueue(socket, {
+      ...(blockSource === undefined ? {} : { source: blockSource }),
+      ...(uploadLimit === undefined ? {} : { uploadLimit }),
+      ...(onPayloadSent === undefined ? {} : { onPayloadSent }),
+      writeItem,
+      onCongestion: (now) => {
+        if (!closed) sendBack({ type: now ? 'socket.congested' : 'socket.drained' });
+      },
+      onServed: (count) => {
+        if (!closed) sendBack({ type: 'socket.served', count });
+      },
+      onReadError: (err) => {
+        // A verified piece we cannot read back: this peer cannot be served (the disk's fault, told
+        // to the session through onReadError, which fails the torrent as a write error does).
+        onReadError?.(err);
+        socket.destroy(err instanceof Error ? err : new Error(String(err)));
+      },
+    });
     let resumeTimer: NodeJS.Timeout | undefined;
     /** Paused because the disk is behind (readGate closed). */
     let gated = false;
-    const pieceBytes = (m: WireItem) => (m.type === 'piece' ? m.block.length : 0);
-    const write = (m: WireItem) => {
-      if (m.type === 'piece') onPayloadSent?.(m.block.length);
-      writeItem(socket, m);
-    };
-    const checkCongestion = () => {
-      const now = pending.length > 0 || socket.writableLength > WRITE_HIGH_WATER;
-      if (now === congested || closed) return;
-      congested = now;
-      sendBack({ type: now ? 'socket.congested' : 'socket.drained' });
-    };
-    const flush = () => {
-      flushTimer = undefined;
-      if (closed || socket.destroyed) return;
-      while (pending.length > 0) {
-        const m = pending[0]!;
-        const n = pieceBytes(m);
-        if (n > 0 && uploadLimit !== undefined && !uploadLimit.tryTake(n)) {
-          flushTimer = setTimeout(flush, Math.max(1, uploadLimit.msUntil(n)));
-          break;
-        }
-        pending.shift();
-        write(m);
-      }
-      checkCongestion();
-    };
-    const send = (m: WireItem) => {
-      const n = pieceBytes(m);
-      if (pending.length === 0 && (n === 0 || uploadLimit === undefined || uploadLimit.tryTake(n))) write(m);
-      else {
-        pending.push(m);
-        if (flushTimer === undefined) flush();
-      }
-      checkCongestion();
-    };
-    socket.on('drain', checkCongestion);
 
     const onData = (chunk: Uint8Array) => {
       if (closed) return;
@@ -311,19 +306,23 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
     if (!readsShared) socket.on('data', onData);
     socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
-    socket.on('close', () => finish());
+    socket.on('close', () => {
+      out.close();
+      finish();
+    });
 
     if (connected) queueMicrotask(() => sendBack(connectedEvent(host)));
 
     receive((cmd) => {
       if (closed || socket.destroyed) return;
-      if (cmd.type === 'send') send(cmd.message);
+      if (cmd.type === 'send') out.send(cmd.message);
+      else if (cmd.type === 'serve') out.serve(cmd.blocks);
       else if (cmd.type === 'close') socket.end(() => socket.destroy());
     });
 
     return () => {
       closed = true;
-      clearTimeout(flushTimer);
+      out.close();
       clearTimeout(resumeTimer);
       socket.destroy();
     };

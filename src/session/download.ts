@@ -20,6 +20,7 @@ import { makePeerId } from '../net/peer-id.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
+import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { announceTiers } from './announce-tiers.js';
 import type { DownloadEvent } from './download-event.js';
@@ -159,6 +160,9 @@ async function run(
     store,
     stats,
     ...(blockPool === undefined ? {} : { blockPool }),
+    // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
+    onReadError: (err) =>
+      actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
   });
   const actor = createActor(actorLogic, {
     input: {

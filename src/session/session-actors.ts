@@ -1,7 +1,8 @@
 /**
  * The torrent machine with the world's actors provided: each peer machine's `connection` is a real
- * TCP socket (counted, rate-limited, paused while the disk is behind), `storage` is the PieceStore,
- * `trackers` announces over HTTP/UDP (BEP 3, BEP 12, BEP 15).
+ * TCP socket (counted, rate-limited, paused while the disk is behind, serving blocks from the one
+ * ReadCache of the torrent), `storage` is the PieceStore, `trackers` announces over HTTP/UDP
+ * (BEP 3, BEP 12, BEP 15).
  */
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
@@ -9,6 +10,7 @@ import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import type { PieceStore } from '../storage/piece-store.js';
+import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import { type TrackerTiersActorOptions, trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
@@ -25,16 +27,13 @@ export interface SessionActorsDeps {
   readonly stats: TrackerTiersActorOptions['stats'];
   /** Blocks from dialled sockets go into this pool's slabs (src/net/block-pool.ts). */
   readonly blockPool?: BlockPool;
+  /** A block to serve could not be read from disk (the session fails the torrent). */
+  readonly onReadError?: (err: unknown) => void;
 }
 
-export function provideSessionActors({
-  options,
-  counter,
-  backlog,
-  store,
-  stats,
-  blockPool,
-}: SessionActorsDeps) {
+export function provideSessionActors(deps: SessionActorsDeps) {
+  const { options, counter, backlog, store, stats, blockPool, onReadError } = deps;
+  const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({
@@ -44,6 +43,8 @@ export function provideSessionActors({
             onPayloadSent: counter.onPayloadSent,
             readGate: backlog,
             ...(blockPool === undefined ? {} : { blockPool }),
+            blockSource,
+            ...(onReadError === undefined ? {} : { onReadError }),
             ...(options.maxUploadRate === undefined
               ? {}
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
@@ -53,10 +54,7 @@ export function provideSessionActors({
           }),
         },
       }),
-      storage: storageActor(
-        store,
-        options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
-      ),
+      storage: storageActor(store),
       trackers: trackerTiersActor({ stats }),
     },
   });

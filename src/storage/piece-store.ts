@@ -207,12 +207,13 @@ export class PieceStore {
   }
 
   /** Reads block (index, begin, length) back; padding bytes read as zeros. */
-  readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+  readBlock(index: number, begin: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     return this.#track(async () => {
       if (length > MAX_READ_BLOCK_BYTES)
         throw new StorageError('badRange', `block of ${length} bytes (limit ${MAX_READ_BLOCK_BYTES})`);
       const at = blockOffset(this.torrent, index, begin, length);
-      const out = new Uint8Array(length);
+      // `into` (at least `length` bytes, the read cache's reused buffer) saves an allocation.
+      const out = into === undefined ? new Uint8Array(length) : into.subarray(0, length);
       let blockPos = 0;
       for (const s of this.#segments(at, length)) {
         if (!s.padding) {
@@ -224,7 +225,7 @@ export class PieceStore {
           );
           if (n < s.length)
             throw new StorageError('io', `file ${this.paths[s.fileIndex]} is shorter than the torrent says`);
-        }
+        } else if (into !== undefined) out.fill(0, blockPos, blockPos + s.length); // a reused buffer
         blockPos += s.length;
       }
       return out;

@@ -1,9 +1,9 @@
 /**
  * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
- * `storage.write` (the blocks of one socket read), `storage.verify` and `storage.read` and
- * answers `piece.verified` / `piece.hashFailed` / `storage.block` / `storage.error`
- * (storage-events.ts). Reads go through a bounded ReadCache (read-cache.ts): a peer's 16 blocks of
- * a piece cost one read.
+ * `storage.write` (the blocks of one socket read) and `storage.verify` and answers
+ * `piece.verified` / `piece.hashFailed` / `storage.error` (storage-events.ts). Serving reads no
+ * longer pass here: connections take blocks from the session's ReadCache (read-cache.ts,
+ * send-queue.ts).
  *
  * Ordering: writes are gathered into runs (write-coalescer.ts) that may be written concurrently
  * (they touch disjoint bytes), but a verify of piece i first starts the runs still gathered for it
@@ -14,18 +14,11 @@
 import { fromCallback } from 'xstate';
 import type { StorageInput } from '../../machines/torrent.types.js';
 import type { PieceStore } from './piece-store.js';
-import { DEFAULT_READ_CACHE_BYTES, ReadCache } from './read-cache.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
 
-export interface StorageActorOptions {
-  /** Memory for the read cache (default DEFAULT_READ_CACHE_BYTES, 32 MiB). */
-  readonly readCacheBytes?: number;
-}
-
-export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) {
+export function storageActor(store: PieceStore) {
   return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
-    const cache = new ReadCache(store, opts.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
     let stopped = false;
     const send = (e: StorageNotification) => {
       if (!stopped) sendBack(e);
@@ -56,12 +49,6 @@ export function storageActor(store: PieceStore, opts: StorageActorOptions = {}) 
             fail(e, index);
           });
         }
-      } else if (event.type === 'storage.read') {
-        const { key, index, begin } = event;
-        cache.readBlock(index, begin, event.length).then(
-          (block) => send({ type: 'storage.block', key, index, begin, block }),
-          (e) => fail(e, index),
-        );
       } else if (event.type === 'storage.verify') {
         const { index } = event;
         try {

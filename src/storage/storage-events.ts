@@ -15,25 +15,11 @@ export type StorageCommand =
         readonly block: Uint8Array;
       }[];
     }
-  | { readonly type: 'storage.verify'; readonly index: number }
-  | {
-      readonly type: 'storage.read';
-      readonly key: string;
-      readonly index: number;
-      readonly begin: number;
-      readonly length: number;
-    };
+  | { readonly type: 'storage.verify'; readonly index: number };
 
 export type StorageNotification =
   | { readonly type: 'piece.verified'; readonly index: number }
   | { readonly type: 'piece.hashFailed'; readonly index: number }
-  | {
-      readonly type: 'storage.block';
-      readonly key: string;
-      readonly index: number;
-      readonly begin: number;
-      readonly block: Uint8Array;
-    }
   | {
       readonly type: 'storage.error';
       readonly message: string;

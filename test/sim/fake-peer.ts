@@ -117,6 +117,11 @@ export class FakePeer {
       this.detach();
       return;
     }
+    if (c.type === 'serve') {
+      // A fake peer never requests: anything served to it was never asked for.
+      this.#world.violations.push(`${this.address}: served ${c.blocks.length} blocks it never requested`);
+      return;
+    }
     const m = c.message;
     switch (m.type) {
       case 'handshake': {

@@ -22,6 +22,7 @@ const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sen
       open = false;
       return;
     }
+    if (c.type === 'serve') return; // it never requests
     const m = c.message;
     if (m.type === 'handshake') {
       send({

@@ -23,6 +23,9 @@ const ofType = <T extends PeerReport['type']>(h: Harness, type: T) =>
 const sentOf = <T extends WireItem['type']>(h: Harness, type: T) =>
   h.sent().filter((m): m is Extract<WireItem, { type: T }> => m.type === type);
 const rejects = (h: Harness) => sentOf(h, 'reject').map((m) => `${m.index}:${m.begin}`);
+/** Blocks handed to the connection to send (serve), in order. */
+const servedOf = (h: Harness) =>
+  h.commands.flatMap((c) => (c.type === 'serve' ? c.blocks.map((b) => `${b.index}:${b.begin}`) : []));
 
 /** A fast peer that has every piece, has unchoked us, and holds `n` of our requests (piece 0, 1 …). */
 function downloading(n: number): Harness {
@@ -211,7 +214,7 @@ test('serving a fast peer: requests while we choke are rejected, not silently dr
   const h = serving({ choking: true });
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: B });
   assert.deepEqual(rejects(h), ['1:0']);
-  assert.deepEqual(ofType(h, 'peer.request'), []);
+  assert.deepEqual(servedOf(h), []);
   h.stop();
 });
 
@@ -223,25 +226,29 @@ test('serving a fast peer: a piece we lack is rejected, not a reason to close', 
   h.stop();
 });
 
-test('serving a fast peer: choking it rejects every pending request, queued and being read', () => {
+test('serving a fast peer: choking it rejects every queued request; one handed over is its piece', () => {
   const h = startPeer({ ourBitfield: ours(10), limits: { readWindow: 1 } });
   h.fastHandshake();
   h.command({ type: 'cmd.unchoke' });
-  h.deliver({ type: 'wire.request', index: 1, begin: 0, length: B }); // being read
+  h.deliver({ type: 'wire.request', index: 1, begin: 0, length: B }); // handed to the connection
   h.deliver({ type: 'wire.request', index: 2, begin: 0, length: B }); // queued
-  assert.equal(ofType(h, 'peer.request').length, 1);
+  assert.deepEqual(servedOf(h), ['1:0']);
   h.command({ type: 'cmd.choke' });
-  assert.deepEqual(rejects(h).sort(), ['1:0', '2:0']);
-  h.command({ type: 'cmd.piece', index: 1, begin: 0, block: new Uint8Array(B) });
-  assert.deepEqual(sentOf(h, 'piece'), []); // it had its answer: the reject
+  // Exactly one answer each (BEP 6): 1 is served before the choke on the wire, 2 is rejected.
+  assert.deepEqual(rejects(h), ['2:0']);
+  h.deliver({ type: 'socket.served', count: 1 });
+  assert.deepEqual(servedOf(h), ['1:0']);
   h.stop();
 });
 
 test('serving a fast peer: a cancel is answered with a reject', () => {
   const h = serving();
+  h.deliver({ type: 'socket.congested' }); // so the request stays queued
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: B });
   h.deliver({ type: 'wire.cancel', index: 1, begin: 0, length: B });
   assert.deepEqual(rejects(h), ['1:0']);
+  h.deliver({ type: 'socket.drained' });
+  assert.deepEqual(servedOf(h), [], 'one answer: the reject');
   h.stop();
 });
 
@@ -250,12 +257,8 @@ test('serving a fast peer: granted pieces are served while we choke, up to the g
   // Piece 4 is 32 KiB: two blocks are the grant's worth; a third request is past it.
   h.deliver({ type: 'wire.request', index: 4, begin: 0, length: B });
   h.deliver({ type: 'wire.request', index: 4, begin: B, length: B });
-  assert.equal(ofType(h, 'peer.request').length, 2);
-  h.command({ type: 'cmd.piece', index: 4, begin: 0, block: new Uint8Array(B) });
-  assert.deepEqual(
-    sentOf(h, 'piece').map((m) => `${m.index}:${m.begin}`),
-    ['4:0'],
-  );
+  assert.deepEqual(servedOf(h), ['4:0', `4:${B}`]);
+  h.deliver({ type: 'socket.served', count: 1 });
   h.deliver({ type: 'wire.request', index: 4, begin: 0, length: B });
   h.deliver({ type: 'wire.request', index: 5, begin: 0, length: B }); // not granted
   assert.deepEqual(rejects(h), ['4:0', '5:0']);

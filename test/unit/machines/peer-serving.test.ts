@@ -1,10 +1,9 @@
 /**
  * Serving in the peer machine (the `upload` region): request validation and its close reasons,
- * the request cap, cancel, choke, the read window and congestion.
+ * the request cap, cancel, choke, the read window (serve → socket.served) and congestion.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PeerReport } from '../../../machines/peer.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import { startPeer } from './peer-harness.js';
 
@@ -19,21 +18,27 @@ function servingPeer(limits: { maxPeerRequests?: number; floodRequests?: number;
   return h;
 }
 
-const requests = (reports: PeerReport[]) =>
-  reports.flatMap((r) => (r.type === 'peer.request' ? [`${r.index}:${r.begin}+${r.length}`] : []));
-const pieces = (h: ReturnType<typeof startPeer>) =>
-  h.sent().flatMap((m) => (m.type === 'piece' ? [`${m.index}:${m.begin}`] : []));
+type Harness = ReturnType<typeof startPeer>;
+/** Every block handed to the connection to send, in order. */
+const served = (h: Harness) =>
+  h.commands.flatMap((c) =>
+    c.type === 'serve' ? c.blocks.map((b) => `${b.index}:${b.begin}+${b.length}`) : [],
+  );
+/** The connection wrote the first n blocks it was handed. */
+const written = (h: Harness, count: number) => h.deliver({ type: 'socket.served', count });
 
-test('a valid request goes to the parent as peer.request; cmd.piece is sent on the wire', () => {
+test('a valid request is handed to the connection (serve), not to the parent; no bytes pass the machine', () => {
   const h = servingPeer();
   assert.equal(h.sent().at(-1)?.type, 'unchoke');
   h.deliver({ type: 'wire.request', index: 3, begin: 16384, length: 16384 });
-  assert.deepEqual(requests(h.reports), ['3:16384+16384']);
-  h.command({ type: 'cmd.piece', index: 3, begin: 16384, block: new Uint8Array(16384) });
-  assert.deepEqual(pieces(h), ['3:16384']);
-  // A second copy of the same answer is not sent twice.
-  h.command({ type: 'cmd.piece', index: 3, begin: 16384, block: new Uint8Array(16384) });
-  assert.deepEqual(pieces(h), ['3:16384']);
+  assert.deepEqual(served(h), ['3:16384+16384']);
+  assert.deepEqual(
+    h.reports.filter((r) => r.type !== 'peer.interest' && r.type !== 'peer.handshaken'),
+    [],
+  );
+  // The same request again while the first is not written: one answer only.
+  h.deliver({ type: 'wire.request', index: 3, begin: 16384, length: 16384 });
+  assert.deepEqual(served(h), ['3:16384+16384']);
   h.stop();
 });
 
@@ -48,7 +53,7 @@ for (const [name, req, why] of [
     const h = servingPeer();
     h.deliver({ type: 'wire.request', ...req });
     assert.deepEqual(h.output(), { reason: 'badRequest', ...req, why });
-    assert.deepEqual(requests(h.reports), []);
+    assert.deepEqual(served(h), []);
     h.stop();
   });
 }
@@ -57,17 +62,21 @@ test('requests while we choke are ignored (BEP 3), not a violation', () => {
   const h = servingPeer();
   h.command({ type: 'cmd.choke' });
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
-  assert.deepEqual(requests(h.reports), []);
+  assert.deepEqual(served(h), []);
   assert.equal(h.isClosed(), false);
   h.stop();
 });
 
-test('the read window bounds what goes to storage; answers pull the rest', () => {
+test('the read window bounds what the connection holds unwritten; written blocks pull the rest in one serve', () => {
   const h = servingPeer({ readWindow: 2 });
   for (let i = 0; i < 5; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
-  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384']);
-  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
-  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384', '2:0+16384']);
+  assert.deepEqual(served(h), ['0:0+16384', '1:0+16384']);
+  written(h, 1);
+  assert.deepEqual(served(h), ['0:0+16384', '1:0+16384', '2:0+16384']);
+  const serves = h.commands.filter((c) => c.type === 'serve').length;
+  written(h, 2);
+  assert.deepEqual(served(h).slice(3), ['3:0+16384', '4:0+16384']);
+  assert.equal(h.commands.filter((c) => c.type === 'serve').length, serves + 1, 'two blocks, one serve');
   h.stop();
 });
 
@@ -80,13 +89,12 @@ test('requests past maxPeerRequests are dropped, not served; a flood of them clo
   h.deliver({ type: 'wire.request', index: 4, begin: 0, length: 16384 });
   h.deliver({ type: 'wire.request', index: 5, begin: 0, length: 16384 });
   assert.equal(h.isClosed(), false);
-  // Answers make room; the dropped ones were never read.
-  for (let i = 0; i < 4; i++)
-    h.command({ type: 'cmd.piece', index: i, begin: 0, block: new Uint8Array(16384) });
-  assert.deepEqual(requests(h.reports), ['0:0+16384', '1:0+16384', '2:0+16384', '3:0+16384']);
+  // Written blocks make room; the dropped ones were never served.
+  for (let i = 0; i < 4; i++) written(h, 1);
+  assert.deepEqual(served(h), ['0:0+16384', '1:0+16384', '2:0+16384', '3:0+16384']);
   // A new request is queued again, and resets the count of drops in a row.
   h.deliver({ type: 'wire.request', index: 6, begin: 0, length: 16384 });
-  assert.deepEqual(requests(h.reports).at(-1), '6:0+16384');
+  assert.deepEqual(served(h).at(-1), '6:0+16384');
   for (let i = 7; i < 10; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
   assert.equal(h.isClosed(), false);
   // Full again: the third drop in a row is a flood.
@@ -98,44 +106,49 @@ test('requests past maxPeerRequests are dropped, not served; a flood of them clo
   h.stop();
 });
 
-test('cancel drops a queued request and an answer to one being read', () => {
+test('cancel drops a queued request; one handed to the connection is already on its way', () => {
   const h = servingPeer({ readWindow: 1 });
   h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
   h.deliver({ type: 'wire.cancel', index: 1, begin: 0, length: 16384 }); // queued
-  h.deliver({ type: 'wire.cancel', index: 0, begin: 0, length: 16384 }); // being read
-  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
-  assert.deepEqual(pieces(h), []);
-  assert.deepEqual(requests(h.reports), ['0:0+16384']);
+  h.deliver({ type: 'wire.cancel', index: 0, begin: 0, length: 16384 }); // handed over
+  written(h, 1);
+  assert.deepEqual(served(h), ['0:0+16384'], 'the cancelled queued one is never served');
+  assert.equal(h.isClosed(), false);
   h.stop();
 });
 
-test('a choke discards queued requests and answers still being read', () => {
+test('a choke empties the queue; blocks already handed over leave before the choke message', () => {
   const h = servingPeer({ readWindow: 1 });
   h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
   h.command({ type: 'cmd.choke' });
-  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
-  assert.deepEqual(pieces(h), []);
+  const order = h.commands.map((c) => (c.type === 'send' ? c.message.type : c.type)).slice(-2);
+  assert.deepEqual(order, ['serve', 'choke'], 'the served block precedes the choke on the wire');
+  written(h, 1);
   h.command({ type: 'cmd.unchoke' });
-  assert.deepEqual(requests(h.reports), ['0:0+16384'], 'the queue was emptied by the choke');
+  assert.deepEqual(served(h), ['0:0+16384'], 'the queue was emptied by the choke');
+  // The window is free again after the choke: a new request is served at once.
+  h.deliver({ type: 'wire.request', index: 2, begin: 0, length: 16384 });
+  assert.deepEqual(served(h), ['0:0+16384', '2:0+16384']);
   h.stop();
 });
 
-test('congested: nothing more goes to storage until drained', () => {
+test('congested: nothing more is handed to the connection until drained', () => {
   const h = servingPeer({ readWindow: 4 });
   h.deliver({ type: 'socket.congested' });
   for (let i = 0; i < 3; i++) h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
-  assert.deepEqual(requests(h.reports), []);
+  assert.deepEqual(served(h), []);
   h.deliver({ type: 'socket.drained' });
-  assert.equal(requests(h.reports).length, 3);
+  assert.equal(served(h).length, 3);
+  assert.equal(h.commands.filter((c) => c.type === 'serve').length, 1, 'the three in one serve');
   h.stop();
 });
 
 test('peer.rate reports the upload rate measured on the tick', () => {
   const h = servingPeer();
   h.deliver({ type: 'wire.request', index: 0, begin: 0, length: 16384 });
-  h.command({ type: 'cmd.piece', index: 0, begin: 0, block: new Uint8Array(16384) });
+  written(h, 1);
   h.advance(1000);
   const rate = h.reports.find((r) => r.type === 'peer.rate');
   assert.ok(rate !== undefined && rate.type === 'peer.rate');
