@@ -49,10 +49,9 @@ test('past the cap and for blocks larger than a slab, copies are fresh buffers o
   assert.equal(pool.free, 0, 'a fresh buffer never joins the pool');
   const big = pool.copy(new Uint8Array(BLOCK_SLAB_BYTES + 1).fill(3));
   assert.equal(big.length, BLOCK_SLAB_BYTES + 1);
-  held.forEach((h, i) =>
+  for (const [i, h] of held.entries())
     assert.ok(
       h.every((x) => x === i),
       `slab ${i} untouched`,
-    ),
-  );
+    );
 });
