@@ -133,15 +133,16 @@ export interface ConnectionHooks {
 const SHARED_READ_BYTES = 256 * 1024;
 const sharedReadBuffer = Buffer.allocUnsafeSlow(SHARED_READ_BYTES);
 
-function isShared(bytes: Uint8Array): boolean {
-  return bytes.buffer === sharedReadBuffer.buffer;
+/** Bytes that are overwritten by the next read: views of the shared buffer or of `reused`. */
+function isTransient(bytes: Uint8Array, reused: ArrayBufferLike | undefined): boolean {
+  return bytes.buffer === sharedReadBuffer.buffer || bytes.buffer === reused;
 }
 
-/** `item` with every byte field that views the shared read buffer copied (rare messages only). */
-function ownBytes(item: WireItem): WireItem {
+/** `item` with every byte field that is transient copied (rare messages only). */
+function ownBytes(item: WireItem, reused: ArrayBufferLike | undefined): WireItem {
   let copy: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(item))
-    if (v instanceof Uint8Array && isShared(v)) {
+    if (v instanceof Uint8Array && isTransient(v, reused)) {
       copy ??= { ...item };
       copy[k] = new Uint8Array(v); // not v.slice(): on a Buffer that is a view, not a copy
     }
@@ -163,7 +164,9 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     let socket: Socket;
     let closed = false;
     let connected = false;
-    const decoder = new WireDecoder({ expectHandshake: true });
+    // With a block pool every block is copied into a slab, so split frames may share one buffer too.
+    const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
+    const reused = decoder.reusedFrameBuffer;
     // The pieces of every socket read of one turn of the event loop go to the machine as one
     // wire.pieces event (one wire.piece when alone) at the end of the turn (setImmediate), or before
     // any other message or the close that follows them, so the wire order is kept. Measured (issue
@@ -185,14 +188,15 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     const emit = (item: WireItem) => {
       if (item.type === 'piece') {
         onPayloadReceived?.(item.block.length);
-        // A view of the shared read buffer is copied into a pooled slab before the next read.
-        if (readsShared && isShared(item.block))
+        // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
+        // pooled slab before the next read.
+        if (blockPool !== undefined && isTransient(item.block, reused))
           pieces.push({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
         else pieces.push(item); // the decoded piece itself: index, begin, block (and its type)
         return;
       }
       flushPieces();
-      sendBack(wireEvent(readsShared ? ownBytes(item) : item) as never);
+      sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);
     };
 
     const connectedEvent = (host: string) => {

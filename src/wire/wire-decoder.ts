@@ -24,7 +24,17 @@ export interface WireDecoderOptions {
   readonly expectHandshake?: boolean;
   /** The largest frame accepted (default `MAX_FRAME_LENGTH`); it also caps the per-message limits. */
   readonly maxFrameLength?: number;
+  /**
+   * Frames split across chunks are assembled in one buffer the decoder keeps and reuses (up to
+   * REUSED_FRAME_BYTES; larger ones get their own), instead of a fresh one each: the caller then
+   * treats what such a frame's message views like the chunk itself, copying what it keeps before
+   * the next `push` (see `reusedFrameBuffer`). For a connection that copies every block anyway.
+   */
+  readonly reuseFrames?: boolean;
 }
+
+/** The reused frame buffer's size: the largest piece frame (a 16 KiB block). */
+export const REUSED_FRAME_BYTES = MAX_PIECE_FRAME_LENGTH;
 
 export interface WireDecoderStats {
   /** Bytes pushed. */
@@ -81,6 +91,8 @@ export class WireDecoder {
   /** The current frame's length (id + payload) once its prefix was read. */
   #frameLength = 0;
   #frame: Uint8Array | undefined;
+  /** With `reuseFrames`: the one buffer split frames are assembled in. */
+  readonly #reused: Uint8Array | undefined;
   #frameHave = 0;
   #bytesIn = 0;
   #bytesCopied = 0;
@@ -93,9 +105,15 @@ export class WireDecoder {
     this.#maxFrame = max;
     this.#maxPieceFrame = Math.min(max, MAX_PIECE_FRAME_LENGTH);
     this.#maxBitfieldFrame = Math.min(max, MAX_BITFIELD_FRAME_LENGTH);
+    this.#reused = opts.reuseFrames === true ? new Uint8Array(REUSED_FRAME_BYTES) : undefined;
     const handshake = opts.expectHandshake ?? true;
     this.#state = handshake ? State.Handshake : State.Length;
     this.#head = new Uint8Array(handshake ? HANDSHAKE_LENGTH : 4);
+  }
+
+  /** With `reuseFrames`: the memory of the reused frame buffer (messages viewing it are transient). */
+  get reusedFrameBuffer(): ArrayBufferLike | undefined {
+    return this.#reused?.buffer;
   }
 
   /**
@@ -146,7 +164,10 @@ export class WireDecoder {
           if (this.#stopped()) return undefined;
           continue;
         }
-        const frame = new Uint8Array(len);
+        const frame =
+          this.#reused !== undefined && len <= this.#reused.length
+            ? this.#reused.subarray(0, len)
+            : new Uint8Array(len);
         frame.set(chunk.subarray(pos, end), 0);
         this.#bytesCopied += end - pos;
         this.#frame = frame;
