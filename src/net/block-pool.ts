@@ -18,7 +18,7 @@
 export const BLOCK_SLAB_BYTES = 16 * 1024;
 const ARENA_BYTES = 1024 * 1024;
 /** Default cap: a little more than the write backlog (write-backlog.ts) lets wait on the disk. */
-export const DEFAULT_BLOCK_POOL_BYTES = 40 * 1024 * 1024;
+export const DEFAULT_BLOCK_POOL_BYTES = 24 * 1024 * 1024;
 
 export class BlockPool {
   readonly maxBytes: number;

@@ -6,8 +6,8 @@
  * by configuration, whatever the peers send and however slow the disk.
  */
 
-export const WRITE_BACKLOG_HIGH = 32 * 1024 * 1024;
-export const WRITE_BACKLOG_LOW = 16 * 1024 * 1024;
+export const WRITE_BACKLOG_HIGH = 16 * 1024 * 1024;
+export const WRITE_BACKLOG_LOW = 8 * 1024 * 1024;
 
 /** What a connection needs to know: may it read now, and when may it again. */
 export interface ReadGate {
