@@ -14,6 +14,7 @@ type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
 /** The torrent machine's blocks for this peer (cmd.request): requested, or handed back. */
 export function sendRequests(context: PeerContext, event: Event<'cmd.request'>, fx: PeerEffects): void {
   const returned: BlockRef[] = [];
+  const requested: BlockRef[] = [];
   for (const b of event.blocks) {
     const k = blockKey(b.index, b.begin);
     // Choked: only an allowed fast piece (BEP 6). Never more than the cap, never a piece the
@@ -32,11 +33,10 @@ export function sendRequests(context: PeerContext, event: Event<'cmd.request'>, 
     }
     // A cancelled mark survives the new request: the old copy may still be on the wire.
     context.outstanding.set(k, b);
-    fx.send({
-      type: 'send',
-      message: { type: 'request', index: b.index, begin: b.begin, length: b.length },
-    });
+    requested.push(b);
   }
+  // One command for the batch: an xstate sendTo per request was a tenth of a download's garbage.
+  if (requested.length > 0) fx.send({ type: 'request', blocks: requested });
   if (returned.length > 0) fx.report({ type: 'peer.returned', key: context.key, returned });
 }
 

@@ -135,6 +135,8 @@ export interface ReceivedBlock {
  */
 export type ConnectionCommand =
   | { type: 'send'; message: WireItem }
+  /** Request messages for these blocks, in order: one command per batch, not one `send` each. */
+  | { type: 'request'; blocks: readonly BlockRef[] }
   | { type: 'serve'; blocks: readonly BlockRef[] }
   | { type: 'close' };
 
@@ -292,4 +294,12 @@ export function isPermanent(r: CloseReason): boolean {
  */
 export function blockKey(index: number, begin: number): number {
   return index * 0x1_0000_0000 + begin;
+}
+
+/** The wire messages a connection command puts on the wire, in order (for tests and traces). */
+export function wireItemsOf(command: ConnectionCommand): WireItem[] {
+  if (command.type === 'send') return [command.message];
+  if (command.type === 'request')
+    return command.blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length }));
+  return [];
 }

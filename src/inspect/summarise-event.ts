@@ -6,8 +6,12 @@
  * and array length are capped. Short byte strings (info-hash, peer id: ≤ 20 bytes) keep their hex.
  */
 
-/** Arrays longer than this keep their first items and a count. */
-export const MAX_ARRAY_ITEMS = 64;
+/**
+ * Arrays longer than this keep their first items and a count. Large enough for a whole batch of
+ * block refs (a `request` command holds at most a pipeline: DEFAULT_PEER_LIMITS.maxPipeline = 250),
+ * so a trace shows every request sent.
+ */
+export const MAX_ARRAY_ITEMS = 256;
 /** Nesting deeper than this becomes '…'. */
 export const MAX_DEPTH = 4;
 /** Byte strings up to this length keep their hex (ids); longer ones only their length. */

@@ -36,6 +36,9 @@ async function traceEvents(file: string): Promise<TraceEvent[]> {
 /** Wire items our peer machines handed their connections (`send` commands), by message type. */
 function sent(events: readonly TraceEvent[], type: string): Record<string, unknown>[] {
   return events.flatMap((e) => {
+    // Requests go out in batches: one `request` command per batch, each block a request message.
+    if (e.event.type === 'request' && type === 'request')
+      return (e.event.blocks as Record<string, unknown>[]).map((b) => ({ type: 'request', ...b }));
     const m = e.event.message as { type?: string } | undefined;
     return e.event.type === 'send' && m?.type === type ? [m as Record<string, unknown>] : [];
   });

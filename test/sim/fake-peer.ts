@@ -5,8 +5,9 @@
  * virtual time; nothing here touches a real timer. It also checks what the machines ask of it
  * (requests for pieces it never advertised, more outstanding than the cap) and records violations.
  */
-import type { ConnectionCommand, ConnectionEvent } from '../../machines/peer.types.js';
+import { type ConnectionCommand, type ConnectionEvent, wireItemsOf } from '../../machines/peer.types.js';
 import { Bitfield } from '../../src/picker/bitfield.js';
+import type { WireItem } from '../../src/wire/messages.js';
 
 export type PeerKind = 'honest' | 'slow' | 'corrupt' | 'lying' | 'disconnecting' | 'chokeFlapping' | 'silent';
 
@@ -109,8 +110,8 @@ export class FakePeer {
   /** What the peer machine told its connection. */
   onCommand(c: ConnectionCommand, session: number): void {
     if (this.#send === undefined || session !== this.#session) {
-      if (c.type === 'send')
-        this.#world.violations.push(`${this.address}: sent ${c.message.type} after close`);
+      for (const m of wireItemsOf(c))
+        this.#world.violations.push(`${this.address}: sent ${m.type} after close`);
       return;
     }
     if (c.type === 'close') {
@@ -122,7 +123,11 @@ export class FakePeer {
       this.#world.violations.push(`${this.address}: served ${c.blocks.length} blocks it never requested`);
       return;
     }
-    const m = c.message;
+    for (const m of wireItemsOf(c)) this.#onMessage(m);
+  }
+
+  /** A wire message our peer machine sent this fake peer. */
+  #onMessage(m: WireItem): void {
     switch (m.type) {
       case 'handshake': {
         if (this.spec.kind === 'silent') return;

@@ -4,10 +4,16 @@
  */
 import { createActor, fromCallback, type InspectionEvent } from 'xstate';
 import { peerMachine } from '../../../machines/peer.machine.js';
-import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import {
+  type ConnectionCommand,
+  type ConnectionEvent,
+  type ConnectionInput,
+  wireItemsOf,
+} from '../../../machines/peer.types.js';
 import { torrentMachine } from '../../../machines/torrent.machine.js';
 import type { StorageCommand, StorageEvent, StorageInput } from '../../../machines/torrent.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
+import type { WireItem } from '../../../src/wire/messages.js';
 
 export const PIECE_COUNT = 12;
 export const PIECE_LENGTH = 32 * 1024;
@@ -23,7 +29,9 @@ const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sen
       return;
     }
     if (c.type === 'serve') return; // it never requests
-    const m = c.message;
+    for (const m of wireItemsOf(c)) onMessage(m);
+  });
+  const onMessage = (m: WireItem) => {
     if (m.type === 'handshake') {
       send({
         type: 'wire.handshake',
@@ -38,7 +46,7 @@ const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sen
         if (open)
           send({ type: 'wire.piece', index: m.index, begin: m.begin, block: new Uint8Array(m.length) });
       });
-  });
+  };
   return () => {
     open = false;
   };

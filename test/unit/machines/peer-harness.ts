@@ -13,6 +13,7 @@ import type {
   PeerInput,
   PeerReport,
 } from '../../../machines/peer.types.js';
+import { wireItemsOf } from '../../../machines/peer.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import type { WireItem } from '../../../src/wire/messages.js';
 
@@ -90,7 +91,7 @@ export function startPeer(overrides: Partial<PeerInput> = {}): PeerHarness {
     clock,
     reports,
     commands,
-    sent: () => commands.flatMap((c) => (c.type === 'send' ? [c.message] : [])),
+    sent: () => commands.flatMap(wireItemsOf),
     deliver: (e) => toPeer?.(e),
     command: (c) => peer()?.send(c),
     state: () => peer()?.getSnapshot().value,

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { peerMachine } from '../../../machines/peer.machine.js';
-import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import {
+  type ConnectionCommand,
+  type ConnectionEvent,
+  type ConnectionInput,
+  wireItemsOf,
+} from '../../../machines/peer.types.js';
 import { torrentMachine } from '../../../machines/torrent.machine.js';
 import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
 import type { WireItem } from '../../../src/wire/messages.js';
@@ -20,7 +25,7 @@ function start() {
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
     receive((c) => {
-      if (c.type === 'send') sent.push(c.message);
+      sent.push(...wireItemsOf(c));
     });
   });
   const storage = fromCallback<StorageCommand, StorageInput>(() => {});
