@@ -57,6 +57,8 @@ export class PieceStore {
   readonly #pool: HashPool | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #backlog: WriteBacklog | undefined;
+  /** The payload is one file, stored whole: no segments to look up per block. */
+  readonly #singleFile: boolean;
   readonly #releaseBlock: ((block: Uint8Array) => void) | undefined;
   readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
     this.#writeRun(file, buffers, position),
@@ -80,6 +82,7 @@ export class PieceStore {
     const targets = layout === undefined ? paths : [...paths, partsPath];
     this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.#backlog = opts.backlog;
+    this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
     this.#releaseBlock = opts.releaseBlock;
     this.#spec = {
       paths: targets,
@@ -157,6 +160,11 @@ export class PieceStore {
       at = blockOffset(this.torrent, index, begin, block.length);
     } catch (e) {
       return Promise.reject(e);
+    }
+    // One stored file (the common case): the block's place in the payload is its place in the file.
+    if (this.#singleFile) {
+      this.#backlog?.add(block.length);
+      return this.#coalescer.write(0, at, block);
     }
     const segments = this.#segments(at, block.length);
     if (segments.length === 1 && !segments[0]!.padding) {
