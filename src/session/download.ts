@@ -9,7 +9,10 @@
  *   const result = await job.done; // { result: 'complete' } | { result: 'failed' | 'stopped', message }
  */
 import { join } from 'node:path';
-import { type Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+// Subject alone, not the package's index: rxjs's CommonJS index (what Node resolves `rxjs` to)
+// requires its ~220 modules, ~100 ms of start-up (docs/performance.md §6). Same module instances.
+import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
@@ -110,6 +113,11 @@ async function run(
     files: torrent.files.length,
     out: join(out, torrent.name),
   });
+  const tiers = options.trackers === false ? [] : announceTiers(torrent);
+  // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless
+  // torrent: never), while the store opens.
+  const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
+  trackersModule?.catch(() => {}); // awaited below; not unhandled if the store fails to open first
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
   const prepared =
@@ -134,10 +142,13 @@ async function run(
       : undefined;
   const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
+  let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   try {
     if (options.listen !== false)
       listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    trackersActor = (await trackersModule)?.trackerTiersActor;
   } catch (err) {
+    await listener?.close();
     await store.close();
     throw err;
   }
@@ -147,8 +158,14 @@ async function run(
     downloaded: counter.downloaded,
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
-  const tiers = options.trackers === false ? [] : announceTiers(torrent);
-  const actorLogic = provideSessionActors({ options, counter, backlog, store, stats });
+  const trackers = trackersActor?.({ stats });
+  const actorLogic = provideSessionActors({
+    options,
+    counter,
+    backlog,
+    store,
+    ...(trackers === undefined ? {} : { trackers }),
+  });
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,

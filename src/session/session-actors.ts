@@ -1,7 +1,7 @@
 /**
  * The torrent machine with the world's actors provided: each peer machine's `connection` is a real
  * TCP socket (counted, rate-limited, paused while the disk is behind), `storage` is the PieceStore,
- * `trackers` announces over HTTP/UDP (BEP 3, BEP 12, BEP 15).
+ * `trackers` announces over HTTP/UDP (BEP 3, BEP 12, BEP 15) when the torrent has trackers to ask.
  */
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
@@ -10,7 +10,7 @@ import { TokenBucket } from '../net/token-bucket.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { storageActor } from '../storage/storage-actor.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
-import { type TrackerTiersActorOptions, trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
+import type { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import type { DownloadOptions } from './download-options.js';
 import type { TransferCounter } from './transfer-counter.js';
 
@@ -20,11 +20,15 @@ export interface SessionActorsDeps {
   /** Sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written. */
   readonly backlog: WriteBacklog;
   readonly store: PieceStore;
-  /** uploaded / downloaded / left, read when an announce is sent. */
-  readonly stats: TrackerTiersActorOptions['stats'];
+  /**
+   * The announcing trackers actor (tracker-tiers-actor.ts), or none when there is no tracker to ask:
+   * the machine's own then runs with no tiers, and the tracker clients (http, https, dgram) are never
+   * loaded (start-up time, docs/performance.md §6).
+   */
+  readonly trackers?: ReturnType<typeof trackerTiersActor>;
 }
 
-export function provideSessionActors({ options, counter, backlog, store, stats }: SessionActorsDeps) {
+export function provideSessionActors({ options, counter, backlog, store, trackers }: SessionActorsDeps) {
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({
@@ -46,7 +50,7 @@ export function provideSessionActors({ options, counter, backlog, store, stats }
         store,
         options.readCacheBytes === undefined ? {} : { readCacheBytes: options.readCacheBytes },
       ),
-      trackers: trackerTiersActor({ stats }),
+      ...(trackers === undefined ? {} : { trackers }),
     },
   });
 }
