@@ -118,21 +118,36 @@ async function run(
   // torrent: never), while the store opens.
   const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
   trackersModule?.catch(() => {}); // awaited below; not unhandled if the store fails to open first
+  // The listening socket binds while the store opens (neither waits for the other).
+  const listening =
+    options.listen === false
+      ? undefined
+      : listenForPeers(options.port === undefined ? {} : { port: options.port });
+  listening?.catch(() => {}); // awaited below, or closed if the store fails to open
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
-  const prepared =
-    prepare === undefined
-      ? await openResumed(
-          torrent,
-          {
-            out,
-            backlog,
-            ...(options.selected === undefined ? {} : { selected: options.selected }),
-            ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
-          },
-          emit,
-        )
-      : await prepare(emit);
+  let prepared: PreparedStore;
+  try {
+    prepared =
+      prepare === undefined
+        ? await openResumed(
+            torrent,
+            {
+              out,
+              backlog,
+              ...(options.selected === undefined ? {} : { selected: options.selected }),
+              ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
+            },
+            emit,
+          )
+        : await prepare(emit);
+  } catch (err) {
+    await listening?.then(
+      (l) => l.close(),
+      () => {},
+    );
+    throw err;
+  }
   const store = prepared.store;
   const wanted = options.selected === undefined ? undefined : prepared.wanted;
   // Resume saving for downloads (seed() checks the data itself each time and writes nothing).
@@ -144,8 +159,7 @@ async function run(
   let listener: Listener | undefined;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   try {
-    if (options.listen !== false)
-      listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    listener = await listening;
     trackersActor = (await trackersModule)?.trackerTiersActor;
   } catch (err) {
     await listener?.close();
