@@ -15,6 +15,8 @@ export interface SpawnTimes {
   readonly error?: string;
   /** From spawn, ms. */
   readonly metadataMs: number;
+  /** `resume.loaded`: the store is open (files created, resume file read). */
+  readonly storeOpenMs: number;
   readonly firstPeerMs: number;
   readonly firstPieceMs: number;
   /** Pieces verified in the `followMs` after the first one, and when the last of them was. */
@@ -40,7 +42,13 @@ export async function spawnToFirstPiece(opts: {
     name: 'bitstate download',
     timeoutMs: opts.timeoutMs + opts.followMs,
   });
-  const at = { metadata: Number.NaN, peer: Number.NaN, piece: Number.NaN, last: Number.NaN };
+  const at = {
+    metadata: Number.NaN,
+    store: Number.NaN,
+    peer: Number.NaN,
+    piece: Number.NaN,
+    last: Number.NaN,
+  };
   let pieces = 0;
   try {
     return await new Promise<SpawnTimes>((resolve) => {
@@ -52,6 +60,7 @@ export async function spawnToFirstPiece(opts: {
           ok: error === undefined,
           ...(error === undefined ? {} : { error }),
           metadataMs: at.metadata,
+          storeOpenMs: at.store,
           firstPeerMs: at.peer,
           firstPieceMs: at.piece,
           piecesAfter: Math.max(0, pieces - 1),
@@ -63,6 +72,7 @@ export async function spawnToFirstPiece(opts: {
         if (stream !== 'stdout') return;
         const now = performance.now() - started;
         if (line.includes('"type":"metadata"') && Number.isNaN(at.metadata)) at.metadata = now;
+        else if (line.includes('"type":"resume.loaded"') && Number.isNaN(at.store)) at.store = now;
         else if (line.includes('"type":"peer.connected"') && Number.isNaN(at.peer)) at.peer = now;
         else if (line.includes('"type":"piece.verified"')) {
           pieces++;

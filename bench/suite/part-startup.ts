@@ -79,6 +79,11 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
         `${okSpawn.length}/${rounds}`,
       ],
       [
+        'CLI: spawn → `resume.loaded` (store open)',
+        ms(median(okSpawn.map((s) => s.storeOpenMs))),
+        `${okSpawn.length}/${rounds}`,
+      ],
+      [
         'CLI: spawn → first `peer.connected`',
         ms(median(okSpawn.map((s) => s.firstPeerMs))),
         `${okSpawn.length}/${rounds}`,
@@ -162,6 +167,7 @@ export async function manyPiecesPart(ctx: PartContext): Promise<PartResult> {
     ['measured (median)', 'value'],
     [
       ['spawn → `metadata` (torrent parsed, files opened)', `${ms(median(ok.map((r) => r.metadataMs)))} ms`],
+      ['spawn → `resume.loaded` (store open)', `${ms(median(ok.map((r) => r.storeOpenMs)))} ms`],
       ['spawn → first `peer.connected`', `${ms(median(ok.map((r) => r.firstPeerMs)))} ms`],
       ['spawn → first `piece.verified`', `${ms(first)} ms`],
       [

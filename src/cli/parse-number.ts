@@ -26,3 +26,10 @@ export function parseSize(flag: string, s: string): number {
   if (!Number.isSafeInteger(n)) throw new UsageError(`${flag}: ${s} is too large`);
   return n;
 }
+
+/** A rate such as 512K or 2M (bytes per second), at least one block a second. */
+export function parseRate(flag: string, s: string): number {
+  const n = parseSize(flag, s);
+  if (n < 16 * 1024) throw new UsageError(`${flag} must be at least 16K (one block a second), not ${s}`);
+  return n;
+}

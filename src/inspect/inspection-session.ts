@@ -2,6 +2,8 @@
  * What `bitstate download --inspect / --ui / --trace` attach to a download: one `inspect`
  * callback (the `inspect` option of download()) fanning out to Stately's inspector, the
  * dashboard and the trace file, which share one recorder and so one summary per event.
+ * The dashboard's server (ws) and Stately's inspector (@statelyai/inspect, ws, superjson) are
+ * imported only when asked for: loading them costs ~100 ms of start-up (docs/performance.md §6).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { InspectionEvent } from 'xstate';
@@ -11,9 +13,9 @@ import { trackerMachine } from '../../machines/tracker.machine.js';
 import { trackerTiersMachine } from '../../machines/tracker-tiers.machine.js';
 import { DashboardModel } from './dashboard-model.js';
 import { createRecorder, type Recorder } from './recorder.js';
-import { type StatelyInspection, startStatelyInspection } from './stately-inspector.js';
+import type { StatelyInspection } from './stately-inspector.js';
 import type { TraceRecord } from './trace-record.js';
-import { type DashboardServer, startDashboard } from './ui-server.js';
+import type { DashboardServer } from './ui-server.js';
 
 /** The machines the dashboard can draw. */
 export const DASHBOARD_MACHINES = [torrentMachine, peerMachine, trackerMachine, trackerTiersMachine] as const;
@@ -55,6 +57,7 @@ export async function startInspection(o: InspectionOptions): Promise<InspectionS
     }
     if (o.ui === true) {
       const model = new DashboardModel();
+      const { startDashboard } = await import('./ui-server.js');
       dashboard = await startDashboard(model, {
         machines: [...DASHBOARD_MACHINES],
         title: o.title ?? 'bitstate',
@@ -64,6 +67,7 @@ export async function startInspection(o: InspectionOptions): Promise<InspectionS
       notes.push(`dashboard: open ${dashboard.url}`);
     }
     if (o.stately === true) {
+      const { startStatelyInspection } = await import('./stately-inspector.js');
       stately = await startStatelyInspection(o.statelyPort);
       notes.push(`Stately inspector: open ${stately.url} (the inspector UI itself is online)`);
     }

@@ -9,7 +9,10 @@
  *   const result = await job.done; // { result: 'complete' } | { result: 'failed' | 'stopped', message }
  */
 import { join } from 'node:path';
-import { type Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+// Subject alone, not the package's index: rxjs's CommonJS index (what Node resolves `rxjs` to)
+// requires its ~220 modules, ~100 ms of start-up (docs/performance.md §6). Same module instances.
+import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
@@ -112,24 +115,44 @@ async function run(
     files: torrent.files.length,
     out: join(out, torrent.name),
   });
+  const tiers = options.trackers === false ? [] : announceTiers(torrent);
+  // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless
+  // torrent: never), while the store opens.
+  const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
+  trackersModule?.catch(() => {}); // awaited below; not unhandled if the store fails to open first
+  // The listening socket binds while the store opens (neither waits for the other).
+  const listening =
+    options.listen === false
+      ? undefined
+      : listenForPeers(options.port === undefined ? {} : { port: options.port });
+  listening?.catch(() => {}); // awaited below, or closed if the store fails to open
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
   // Received blocks live in pooled slabs from the socket to the disk (src/net/block-pool.ts).
   const blockPool = prepare === undefined ? new BlockPool() : undefined;
-  const prepared =
-    prepare === undefined
-      ? await openResumed(
-          torrent,
-          {
-            out,
-            backlog,
-            ...(blockPool === undefined ? {} : { blockPool }),
-            ...(options.selected === undefined ? {} : { selected: options.selected }),
-            ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
-          },
-          emit,
-        )
-      : await prepare(emit);
+  let prepared: PreparedStore;
+  try {
+    prepared =
+      prepare === undefined
+        ? await openResumed(
+            torrent,
+            {
+              out,
+              backlog,
+              ...(blockPool === undefined ? {} : { blockPool }),
+              ...(options.selected === undefined ? {} : { selected: options.selected }),
+              ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
+            },
+            emit,
+          )
+        : await prepare(emit);
+  } catch (err) {
+    await listening?.then(
+      (l) => l.close(),
+      () => {},
+    );
+    throw err;
+  }
   const store = prepared.store;
   const wanted = options.selected === undefined ? undefined : prepared.wanted;
   // Resume saving for downloads (seed() checks the data itself each time and writes nothing).
@@ -139,10 +162,12 @@ async function run(
       : undefined;
   const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
+  let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   try {
-    if (options.listen !== false)
-      listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    listener = await listening;
+    trackersActor = (await trackersModule)?.trackerTiersActor;
   } catch (err) {
+    await listener?.close();
     await store.close();
     throw err;
   }
@@ -152,13 +177,13 @@ async function run(
     downloaded: counter.downloaded,
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
-  const tiers = options.trackers === false ? [] : announceTiers(torrent);
+  const trackers = trackersActor?.({ stats });
   const actorLogic = provideSessionActors({
     options,
     counter,
     backlog,
     store,
-    stats,
+    ...(trackers === undefined ? {} : { trackers }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
     onReadError: (err) =>

@@ -2,7 +2,7 @@
  * The torrent machine with the world's actors provided: each peer machine's `connection` is a real
  * TCP socket (counted, rate-limited, paused while the disk is behind, serving blocks from the one
  * ReadCache of the torrent), `storage` is the PieceStore, `trackers` announces over HTTP/UDP
- * (BEP 3, BEP 12, BEP 15).
+ * (BEP 3, BEP 12, BEP 15) when the torrent has trackers to ask.
  */
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
@@ -13,7 +13,7 @@ import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
-import { type TrackerTiersActorOptions, trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
+import type { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
 import type { DownloadOptions } from './download-options.js';
 import type { TransferCounter } from './transfer-counter.js';
 
@@ -23,8 +23,12 @@ export interface SessionActorsDeps {
   /** Sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written. */
   readonly backlog: WriteBacklog;
   readonly store: PieceStore;
-  /** uploaded / downloaded / left, read when an announce is sent. */
-  readonly stats: TrackerTiersActorOptions['stats'];
+  /**
+   * The announcing trackers actor (tracker-tiers-actor.ts), or none when there is no tracker to ask:
+   * the machine's own then runs with no tiers, and the tracker clients (http, https, dgram) are never
+   * loaded (start-up time, docs/performance.md §6).
+   */
+  readonly trackers?: ReturnType<typeof trackerTiersActor>;
   /** Blocks from dialled sockets go into this pool's slabs (src/net/block-pool.ts). */
   readonly blockPool?: BlockPool;
   /** A block to serve could not be read from disk (the session fails the torrent). */
@@ -32,7 +36,7 @@ export interface SessionActorsDeps {
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
-  const { options, counter, backlog, store, stats, blockPool, onReadError } = deps;
+  const { options, counter, backlog, store, trackers, blockPool, onReadError } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   return torrentMachine.provide({
     actors: {
@@ -55,7 +59,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
         },
       }),
       storage: storageActor(store),
-      trackers: trackerTiersActor({ stats }),
+      ...(trackers === undefined ? {} : { trackers }),
     },
   });
 }

@@ -4,17 +4,16 @@
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
-import { startInspection } from '../../inspect/inspection-session.js';
+import type { InspectionOptions, InspectionSession } from '../../inspect/inspection-session.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { download } from '../../session/download.js';
 import { fileSelection } from '../../session/file-selection.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
-import { parseCount, parseSeconds } from '../parse-number.js';
+import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
-import { parseRate } from './seed.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent> [options]
 
@@ -52,6 +51,21 @@ never fetched again (see docs/resume.md).
 Exit status: 0 when every piece is verified and on disk, 1 when the download cannot finish
 (a disk error too), 2 for bad input, 130 when interrupted (Ctrl-C stops cleanly: trackers told,
 files closed, resume file saved).`;
+
+/** No --inspect, --ui or --trace: nothing to attach, and nothing of src/inspect is loaded. */
+const NO_INSPECTION: InspectionSession = {
+  inspect: undefined,
+  notes: [],
+  finish: async () => {},
+  close: async () => {},
+};
+
+/** The inspection modules are imported only when asked for (start-up time, docs/performance.md §6). */
+async function startInspectionIfAsked(o: InspectionOptions): Promise<InspectionSession> {
+  if (o.stately !== true && o.ui !== true && o.trace === undefined) return NO_INSPECTION;
+  const { startInspection } = await import('../../inspect/inspection-session.js');
+  return startInspection(o);
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -101,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const torrent = await readTorrentFile(positionals[0]!);
   const selected = fileSelection(torrent, values.select ?? [], values.only ?? []);
-  const inspection = await startInspection({
+  const inspection = await startInspectionIfAsked({
     stately: values.inspect === true,
     ui: values.ui === true || uiPort !== undefined,
     ...(uiPort === undefined ? {} : { uiPort }),

@@ -7,7 +7,7 @@ import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { seed } from '../../session/seed.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
-import { parseSize } from '../parse-number.js';
+import { parseRate } from '../parse-number.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -68,11 +68,4 @@ export async function run(argv: string[]): Promise<number> {
     sub.unsubscribe();
     signal.dispose();
   }
-}
-
-/** A rate such as 512K or 2M (bytes per second), at least one block a second. */
-export function parseRate(flag: string, s: string): number {
-  const n = parseSize(flag, s);
-  if (n < 16 * 1024) throw new UsageError(`${flag} must be at least 16K (one block a second), not ${s}`);
-  return n;
 }
