@@ -8,7 +8,9 @@
  * with `truncated`; unsubscribing releases the decoder's buffers and stops decoding mid-chunk.
  * Chunks must not be reused by the source after it emitted them: piece blocks may be views of them.
  */
-import { Observable, type OperatorFunction } from 'rxjs';
+// rxjs's own modules, not its index, which loads all of rxjs (~100 ms for every library import).
+import { Observable } from 'rxjs/internal/Observable';
+import type { OperatorFunction } from 'rxjs/internal/types';
 import type { WireItem } from './messages.js';
 import { WireDecoder, type WireDecoderOptions } from './wire-decoder.js';
 
