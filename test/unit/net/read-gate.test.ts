@@ -4,45 +4,26 @@
  * gate opens. A real socket on 127.0.0.1 sends 8 MiB of piece messages.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { createActor, createMachine } from 'xstate';
 import { BlockPool } from '../../../src/net/block-pool.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
 import { WriteBacklog } from '../../../src/storage/write-backlog.js';
-import { encodeHandshake, encodePieceHeader } from '../../../src/wire/encode-message.js';
+import { encodePieceHeader } from '../../../src/wire/encode-message.js';
+import { loopbackPeer } from './loopback-peer.js';
 
 const BLOCK = 16384;
 const BLOCKS = 512; // 8 MiB
 
 for (const pooled of [false, true])
   test(`a closed read gate stops reading the socket; opening it reads the rest${pooled ? ' (shared read buffer)' : ''}`, async (t) => {
-    const sockets = new Set<Socket>();
-    const server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.write(
-        encodeHandshake({
-          reserved: new Uint8Array(8),
-          infoHash: new Uint8Array(20),
-          peerId: new Uint8Array(20),
-        }),
-      );
+    const port = await loopbackPeer(t, (socket) => {
       const block = new Uint8Array(BLOCK).fill(7);
       for (let i = 0; i < BLOCKS; i++) {
         socket.write(encodePieceHeader(i, 0, BLOCK));
         socket.write(block);
       }
     });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    t.after(
-      () =>
-        new Promise<void>((ok) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => ok());
-        }),
-    );
-    const { port } = server.address() as { port: number };
 
     // The gate closes after the first 64 KiB "queued for the disk" and nothing is written yet.
     const backlog = new WriteBacklog(64 * 1024, 0);

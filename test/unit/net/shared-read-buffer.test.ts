@@ -6,12 +6,12 @@
  * distinct contents, framed by a bitfield before and a have after.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { createActor, createMachine } from 'xstate';
 import { BLOCK_SLAB_BYTES, BlockPool } from '../../../src/net/block-pool.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
-import { encodeHandshake, encodeMessage, encodePieceHeader } from '../../../src/wire/encode-message.js';
+import { encodeMessage, encodePieceHeader } from '../../../src/wire/encode-message.js';
+import { loopbackPeer } from './loopback-peer.js';
 
 const BLOCKS = 256; // 4 MiB
 
@@ -32,18 +32,8 @@ interface Received {
 }
 
 test('blocks read through the shared buffer are pooled copies, intact and in wire order', async (t) => {
-  const sockets = new Set<Socket>();
   const bitfield = Uint8Array.from([0xde, 0xad, 0xbe, 0xef]);
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.write(
-      encodeHandshake({
-        reserved: new Uint8Array(8),
-        infoHash: new Uint8Array(20),
-        peerId: new Uint8Array(20),
-      }),
-    );
+  const port = await loopbackPeer(t, (socket) => {
     socket.write(encodeMessage({ type: 'bitfield', bitfield }));
     for (let i = 0; i < BLOCKS; i++) {
       socket.write(encodePieceHeader(i, 0, BLOCK_SLAB_BYTES));
@@ -51,15 +41,6 @@ test('blocks read through the shared buffer are pooled copies, intact and in wir
     }
     socket.write(encodeMessage({ type: 'have', index: 31 }));
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  t.after(
-    () =>
-      new Promise<void>((ok) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => ok());
-      }),
-  );
-  const { port } = server.address() as { port: number };
 
   const pool = new BlockPool(64 * 1024 * 1024);
   const events: Received[] = [];
