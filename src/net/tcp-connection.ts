@@ -30,6 +30,7 @@ import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
+import { IncomingPreface, MseError } from './mse-responder.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -277,8 +278,30 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     /** Paused because the disk is behind (readGate closed). */
     let gated = false;
 
-    const onData = (chunk: Uint8Array) => {
+    // An accepted socket may open with MSE (mse-responder.ts: aria2 always does first): until its
+    // first bytes tell, the machine is not told it is connected, so it sends nothing (our handshake
+    // must follow the MSE answer). A bare connection in a test (no info hash) is plain.
+    let preface = connected && input.infoHash !== undefined ? new IncomingPreface(input.infoHash) : undefined;
+    if (connected && preface === undefined) queueMicrotask(() => sendBack(connectedEvent(host)));
+
+    const onData = (data: Uint8Array) => {
       if (closed) return;
+      let chunk = data;
+      if (preface !== undefined) {
+        try {
+          const { send, rest } = preface.push(data);
+          for (const bytes of send) socket.write(bytes);
+          if (rest === undefined) return;
+          preface = undefined;
+          sendBack(connectedEvent(host));
+          chunk = rest;
+        } catch (err) {
+          if (!(err instanceof MseError)) throw err;
+          sendBack({ type: 'wire.error', code: err.code, message: err.message });
+          socket.destroy();
+          return;
+        }
+      }
       if (downloadLimit !== undefined) {
         const wait = downloadLimit.takeDebt(chunk.length);
         if (wait > 0 && resumeTimer === undefined) {
@@ -314,8 +337,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       out.close();
       finish();
     });
-
-    if (connected) queueMicrotask(() => sendBack(connectedEvent(host)));
 
     receive((cmd) => {
       if (closed || socket.destroyed) return;
