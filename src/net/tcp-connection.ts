@@ -6,6 +6,7 @@
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
  *                         · wire.extendedHandshake (BEP 10 extended id 0, its bencoded dict decoded here)
+ *                         · wire.pieces / wire.requests (the pieces of a turn, the requests of a read)
  *                         · socket.congested / socket.drained · socket.served { count }
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
@@ -20,7 +21,12 @@
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
-import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
+import type {
+  BlockRef,
+  ConnectionCommand,
+  ConnectionInput,
+  ReceivedBlock,
+} from '../../machines/peer.types.js';
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
@@ -186,7 +192,26 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         sendBack({ type: 'wire.piece', index: one.index, begin: one.begin, block: one.block });
       else sendBack({ type: 'wire.pieces', blocks });
     };
+    // The requests of one socket read go as one wire.requests (one wire.request when alone) at the
+    // end of the read, or before any other message: aria2 sends ~100 per read (measured, issue #8),
+    // and each event is a macrostep of the peer machine and a `serve` of its own.
+    let requests: BlockRef[] = [];
+    const flushRequests = () => {
+      if (requests.length === 0 || closed) return;
+      const batch = requests;
+      requests = [];
+      const [one] = batch;
+      if (batch.length === 1 && one !== undefined)
+        sendBack({ type: 'wire.request', index: one.index, begin: one.begin, length: one.length });
+      else sendBack({ type: 'wire.requests', requests: batch });
+    };
     const emit = (item: WireItem) => {
+      if (item.type === 'request') {
+        flushPieces();
+        requests.push({ index: item.index, begin: item.begin, length: item.length });
+        return;
+      }
+      flushRequests();
       if (item.type === 'piece') {
         onPayloadReceived?.(item.block.length);
         // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
@@ -213,6 +238,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
 
     const finish = (error?: string) => {
       if (closed) return;
+      flushRequests();
       flushPieces();
       closed = true;
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
@@ -313,6 +339,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         }
       }
       const error = decoder.push(chunk, emit);
+      flushRequests();
       if (pieces.length > 0 && !flushScheduled) {
         flushScheduled = true;
         setImmediate(flushPieces);
