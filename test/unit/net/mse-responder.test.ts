@@ -146,3 +146,17 @@ test('peers that break the protocol get typed errors, never more than 628 bytes 
   const b4 = new MseResponder(INFO_HASH);
   assert.throws(() => b4.push(Buffer.alloc(96, 0)), { code: 'mseBadKey' });
 });
+
+test('handshakes in progress at once each keep their own key (one DH group is shared)', () => {
+  const pairs = [0, 1, 2].map(() => ({
+    a: initiator({}),
+    b: new MseResponder(INFO_HASH),
+    reply: Buffer.alloc(0),
+  }));
+  for (const p of pairs) p.reply = Buffer.concat(p.b.push(p.a.first).send);
+  for (const p of pairs.reverse()) {
+    const r = p.b.push(p.a.second(p.reply.subarray(0, 96)));
+    assert.equal(Buffer.from(p.a.answer(Buffer.concat([p.reply, ...r.send]))).readUInt32BE(8), 0x01);
+    assert.deepEqual(r.rest, new Uint8Array(0));
+  }
+});
