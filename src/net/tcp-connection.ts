@@ -21,12 +21,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
-import type {
-  BlockRef,
-  ConnectionCommand,
-  ConnectionInput,
-  ReceivedBlock,
-} from '../../machines/peer.types.js';
+import type { ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
@@ -37,6 +32,7 @@ import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { IncomingPreface, MseError } from './mse-responder.js';
+import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -174,54 +170,25 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     // With a block pool every block is copied into a slab, so split frames may share one buffer too.
     const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
     const reused = decoder.reusedFrameBuffer;
-    // The pieces of every socket read of one turn of the event loop go to the machine as one
-    // wire.pieces event (one wire.piece when alone) at the end of the turn (setImmediate), or before
-    // any other message or the close that follows them, so the wire order is kept. Measured (issue
-    // #8): a read carries at most 64 KiB (four 16 KiB blocks), and each event costs two macrosteps
-    // of the peer and torrent machines; gathering a turn's reads makes the events several times
-    // fewer on a fast download.
-    let pieces: ReceivedBlock[] = [];
-    let flushScheduled = false;
-    const flushPieces = () => {
-      flushScheduled = false;
-      if (pieces.length === 0 || closed) return;
-      const blocks = pieces;
-      pieces = [];
-      const [one] = blocks;
-      if (blocks.length === 1 && one !== undefined)
-        sendBack({ type: 'wire.piece', index: one.index, begin: one.begin, block: one.block });
-      else sendBack({ type: 'wire.pieces', blocks });
-    };
-    // The requests of one socket read go as one wire.requests (one wire.request when alone) at the
-    // end of the read, or before any other message: aria2 sends ~100 per read (measured, issue #8),
-    // and each event is a macrostep of the peer machine and a `serve` of its own.
-    let requests: BlockRef[] = [];
-    const flushRequests = () => {
-      if (requests.length === 0 || closed) return;
-      const batch = requests;
-      requests = [];
-      const [one] = batch;
-      if (batch.length === 1 && one !== undefined)
-        sendBack({ type: 'wire.request', index: one.index, begin: one.begin, length: one.length });
-      else sendBack({ type: 'wire.requests', requests: batch });
-    };
+    // Pieces and requests go to the machine in batches, in wire order (read-batches.ts).
+    const batches = new ReadBatches((event) => {
+      if (!closed) sendBack(event);
+    });
     const emit = (item: WireItem) => {
       if (item.type === 'request') {
-        flushPieces();
-        requests.push({ index: item.index, begin: item.begin, length: item.length });
+        batches.request({ index: item.index, begin: item.begin, length: item.length });
         return;
       }
-      flushRequests();
       if (item.type === 'piece') {
         onPayloadReceived?.(item.block.length);
         // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
         // pooled slab before the next read.
         if (blockPool !== undefined && isTransient(item.block, reused))
-          pieces.push({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
-        else pieces.push(item); // the decoded piece itself: index, begin, block (and its type)
+          batches.piece({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
+        else batches.piece(item); // the decoded piece itself: index, begin, block (and its type)
         return;
       }
-      flushPieces();
+      batches.flush();
       sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);
     };
 
@@ -238,8 +205,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
 
     const finish = (error?: string) => {
       if (closed) return;
-      flushRequests();
-      flushPieces();
+      batches.close();
       closed = true;
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
     };
@@ -339,11 +305,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         }
       }
       const error = decoder.push(chunk, emit);
-      flushRequests();
-      if (pieces.length > 0 && !flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushPieces);
-      }
+      batches.endOfRead();
       if (readGate !== undefined && !readGate.open && !gated) {
         gated = true;
         socket.pause();
@@ -353,7 +315,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         });
       }
       if (error !== undefined) {
-        flushPieces();
+        batches.flush();
         sendBack({ type: 'wire.error', code: error.code, message: error.message });
         socket.destroy();
       }
