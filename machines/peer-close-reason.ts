@@ -33,7 +33,8 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
       return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
     case 'wire.request': {
       const why = requestProblem(c, ev.index, ev.begin, ev.length);
-      if (why === undefined)
+      // A fast peer's request for a piece we lack is not bad (it gets a reject): it closed as a flood.
+      if (why === undefined || (why === 'notHave' && c.fast))
         return {
           reason: 'requestFlood',
           queued: c.requestQueue.size + c.reading.size + 1,

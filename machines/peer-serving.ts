@@ -12,6 +12,7 @@ import { MAX_BLOCK_LENGTH } from '../src/wire/limits.js';
 import {
   type BlockRef,
   blockKey,
+  type CloseReason,
   type ConnectionCommand,
   type PeerEvent,
   type RequestProblem,
@@ -68,10 +69,21 @@ export function reject(ref: BlockRef): ConnectionCommand {
 
 /** A valid `request` (isBadRequest and isRequestFlood passed): queued, dropped or rejected. */
 export function queueRequest(context: PeerContext, event: Event<'wire.request'>, fx: PeerEffects): void {
+  enqueueRequest(context, { index: event.index, begin: event.begin, length: event.length }, fx);
+  serveNext(context, fx);
+}
+
+/** The requests of one read (requestBatchProblem found none that closes): as one by one, one serve. */
+export function queueRequests(context: PeerContext, event: Event<'wire.requests'>, fx: PeerEffects): void {
+  for (const ref of event.requests) enqueueRequest(context, ref, fx);
+  serveNext(context, fx);
+}
+
+/** What queueRequest does to one request, without serving. */
+function enqueueRequest(context: PeerContext, ref: BlockRef, fx: PeerEffects): void {
   // BEP 3: a request while we choke is discarded (it may have crossed our choke on the wire).
   // BEP 6: a fast peer gets exactly one answer per request: a piece, or a reject when we choke
   // (unless the piece is one we granted it, within the grant's worth), lack the piece or are full.
-  const ref: BlockRef = { index: event.index, begin: event.begin, length: event.length };
   if (context.amChoking) {
     if (!context.fast) return;
     const grant = context.grantedFast.length * context.pieceLength;
@@ -84,20 +96,54 @@ export function queueRequest(context: PeerContext, event: Event<'wire.request'>,
     fx.send(reject(ref)); // only a fast peer gets here (isBadRequest)
     return;
   }
-  const k = blockKey(event.index, event.begin);
+  const k = blockKey(ref.index, ref.begin);
   if (context.requestQueue.has(k) || context.reading.has(k)) return; // a duplicate: one answer
   // Past our queue's cap a request is dropped (a fast peer's rejected), as Transmission and
   // libtorrent drop past theirs (a peer that pipelines deeper than we serve is not hostile);
-  // only a flood closes (isRequestFlood).
+  // only a flood closes (isRequestFlood). The count is written in place (hot path; a batch reads
+  // it back between its requests).
   if (context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests) {
-    fx.assign({ droppedRequests: context.droppedRequests + 1 });
+    context.droppedRequests++;
     if (context.fast) fx.send(reject(ref));
     return;
   }
   if (context.amChoking) context.grantedBytes += ref.length;
-  if (context.droppedRequests > 0) fx.assign({ droppedRequests: 0 });
-  context.requestQueue.set(k, ref);
-  serveNext(context, fx);
+  context.droppedRequests = 0;
+  context.requestQueue.set(k, { index: ref.index, begin: ref.begin, length: ref.length });
+}
+
+/**
+ * Why a batch of requests closes the connection, if it does: the first bad request (isBadRequest),
+ * else the request that makes the drops in a row a flood (isRequestFlood), found by playing the
+ * batch through the queue as enqueueRequest would.
+ */
+export function requestBatchProblem(
+  c: PeerContext,
+  requests: readonly BlockRef[],
+): Extract<CloseReason, { reason: 'badRequest' | 'requestFlood' }> | undefined {
+  let size = c.requestQueue.size + c.reading.size;
+  let dropped = c.droppedRequests;
+  const added = new Set<number>();
+  for (const r of requests) {
+    const why = requestProblem(c, r.index, r.begin, r.length);
+    if (why !== undefined && !(why === 'notHave' && c.fast))
+      return { reason: 'badRequest', index: r.index, begin: r.begin, length: r.length, why };
+    // As isRequestFlood judges each request, then enqueueRequest counts it: discarded or rejected
+    // while we choke; a piece we lack is rejected (not a drop, though a full queue still judges it).
+    if (c.amChoking) continue;
+    const k = blockKey(r.index, r.begin);
+    if (c.requestQueue.has(k) || c.reading.has(k) || added.has(k)) continue;
+    if (size >= c.limits.maxPeerRequests) {
+      if (dropped + 1 >= c.limits.floodRequests)
+        return { reason: 'requestFlood', queued: size + 1, limit: c.limits.maxPeerRequests };
+      if (why === undefined) dropped++;
+    } else if (why === undefined) {
+      size++;
+      added.add(k);
+      dropped = 0;
+    }
+  }
+  return undefined;
 }
 
 /** The peer's `cancel`. */

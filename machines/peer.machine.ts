@@ -35,6 +35,8 @@ import {
   blocksServed,
   cancelRequest,
   queueRequest,
+  queueRequests,
+  requestBatchProblem,
   requestProblem,
   serveNext,
   setAmChoking,
@@ -129,6 +131,9 @@ export const peerMachine = setup({
       !context.reading.has(blockKey(event.index, event.begin)) &&
       context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests &&
       context.droppedRequests + 1 >= context.limits.floodRequests,
+    // A batch closes as its requests would one by one (requestBatchProblem plays it through the queue).
+    isBadRequestBatch: ({ context, event }) =>
+      event.type === 'wire.requests' && requestBatchProblem(context, event.requests) !== undefined,
     isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
     isSnubbing: ({ context }) =>
       context.outstanding.size > 0 &&
@@ -261,6 +266,12 @@ export const peerMachine = setup({
     queueRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'wire.request') queueRequest(context, event, effects(enqueue));
     }),
+    queueRequests: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'wire.requests') queueRequests(context, event, effects(enqueue));
+    }),
+    closeForRequests: assign(({ context, event }) => ({
+      closeReason: event.type === 'wire.requests' ? requestBatchProblem(context, event.requests) : undefined,
+    })),
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'wire.cancel') cancelRequest(context, event, effects(enqueue));
     }),
@@ -522,6 +533,10 @@ export const peerMachine = setup({
               { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
               { guard: 'isRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'queueRequest'] },
+            ],
+            'wire.requests': [
+              { guard: 'isBadRequestBatch', target: '#peer.closed', actions: 'closeForRequests' },
+              { actions: ['noteMessage', 'queueRequests'] },
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
             'wire.extendedHandshake': { actions: ['noteMessage', 'storeExtensionHandshake'] },

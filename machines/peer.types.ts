@@ -163,6 +163,12 @@ export type ConnectionEvent =
   | { type: 'wire.have'; index: number }
   | { type: 'wire.bitfield'; bitfield: Uint8Array }
   | { type: 'wire.request'; index: number; begin: number; length: number }
+  /**
+   * The requests of one socket read, in wire order (a connection may send these instead of one
+   * wire.request each: aria2 sends ~100 per read, and each event costs a macrostep). Judged and
+   * queued as they would be one by one, served in one `serve`. Never empty.
+   */
+  | { type: 'wire.requests'; requests: readonly BlockRef[] }
   | { type: 'wire.piece'; index: number; begin: number; block: Uint8Array }
   /**
    * The pieces one socket read completed, in wire order (a connection may send these instead of one

@@ -1,7 +1,9 @@
 /**
  * Profiles `bitstate seed` serving aria2c (issue #8, seeding): one seeder of the suite's cached
  * payload behind opentracker, N aria2c downloads from it, and per download the seeder's CPU by
- * thread (main, V8 GC helpers, libuv pool) from /proc/<pid>/task/<tid>/stat. With `--cpu-prof DIR`
+ * thread (main, V8 GC helpers, libuv pool) from /proc/<pid>/task/<tid>/stat, and the phases of
+ * aria2's wall time: start-up until it connects, the connection (the transfer), its end after the
+ * connection closed (from the seeder's peer.connected / peer.closed events). With `--cpu-prof DIR`
  * the seeder runs under `node --cpu-prof` and writes its .cpuprofile there when stopped
  * (summarise it with cpuprofile-summary.ts).
  *
@@ -68,7 +70,17 @@ const seeder = await startBitstateSeeder({
 });
 // With SEED_NODE_ARGS=--trace-gc: how many collections of each kind the seeder ran.
 const gcs = new Map<string, number>();
-seeder.process.onLine((line) => {
+// When aria2's connection opened and closed (the seeder's --json events): the transfer, apart from
+// aria2's start-up (tracker, the handshake) and its end (flushing, the last announces).
+let opened: number | undefined;
+let shut: number | undefined;
+seeder.process.onLine((line, stream) => {
+  if (stream === 'stdout' && line.includes('"peer.')) {
+    const ev = JSON.parse(line) as { type?: string; client?: string; time?: string };
+    const at = Date.parse(ev.time ?? '');
+    if (ev.type === 'peer.connected' && ev.client?.startsWith('aria2')) opened = at;
+    else if (ev.type === 'peer.closed' && opened !== undefined && shut === undefined) shut = at;
+  }
   const m = /ms: (Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)/.exec(line);
   if (m?.[1]) gcs.set(m[1], (gcs.get(m[1]) ?? 0) + 1);
 });
@@ -77,6 +89,9 @@ try {
   const pid = seeder.process.pid;
   for (let i = 1; i <= Number(values.downloads); i++) {
     const before = threadCpu(pid);
+    opened = undefined;
+    shut = undefined;
+    const spawned = Date.now();
     const run = await measuredDownload({
       client: 'aria2',
       round: i,
@@ -100,6 +115,12 @@ try {
           .map(([n, s]) => `${n} ${(s / gib).toFixed(2)}`)
           .join(', '),
     );
+    if (opened !== undefined && shut !== undefined)
+      log(
+        `  aria2: connected ${((opened - spawned) / 1000).toFixed(2)} s after spawn, ` +
+          `connection open ${((shut - opened) / 1000).toFixed(2)} s (${(size / 1e6 / ((shut - opened) / 1000)).toFixed(0)} MB/s), ` +
+          `exit ${(wall - (shut - spawned) / 1000).toFixed(2)} s after it closed`,
+      );
   }
   if (gcs.size > 0) log(`collections: ${[...gcs].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
   log(`seeder peak RSS ${(processPeakRss(pid) / 2 ** 20).toFixed(0)} MiB`);

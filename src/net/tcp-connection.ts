@@ -6,6 +6,7 @@
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
  *                         · wire.extendedHandshake (BEP 10 extended id 0, its bencoded dict decoded here)
+ *                         · wire.pieces / wire.requests (the pieces of a turn, the requests of a read)
  *                         · socket.congested / socket.drained · socket.served { count }
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
@@ -20,7 +21,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
-import type { ConnectionCommand, ConnectionInput, ReceivedBlock } from '../../machines/peer.types.js';
+import type { ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
@@ -30,6 +31,8 @@ import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
+import { IncomingPreface, MseError } from './mse-responder.js';
+import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -167,35 +170,25 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     // With a block pool every block is copied into a slab, so split frames may share one buffer too.
     const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
     const reused = decoder.reusedFrameBuffer;
-    // The pieces of every socket read of one turn of the event loop go to the machine as one
-    // wire.pieces event (one wire.piece when alone) at the end of the turn (setImmediate), or before
-    // any other message or the close that follows them, so the wire order is kept. Measured (issue
-    // #8): a read carries at most 64 KiB (four 16 KiB blocks), and each event costs two macrosteps
-    // of the peer and torrent machines; gathering a turn's reads makes the events several times
-    // fewer on a fast download.
-    let pieces: ReceivedBlock[] = [];
-    let flushScheduled = false;
-    const flushPieces = () => {
-      flushScheduled = false;
-      if (pieces.length === 0 || closed) return;
-      const blocks = pieces;
-      pieces = [];
-      const [one] = blocks;
-      if (blocks.length === 1 && one !== undefined)
-        sendBack({ type: 'wire.piece', index: one.index, begin: one.begin, block: one.block });
-      else sendBack({ type: 'wire.pieces', blocks });
-    };
+    // Pieces and requests go to the machine in batches, in wire order (read-batches.ts).
+    const batches = new ReadBatches((event) => {
+      if (!closed) sendBack(event);
+    });
     const emit = (item: WireItem) => {
+      if (item.type === 'request') {
+        batches.request({ index: item.index, begin: item.begin, length: item.length });
+        return;
+      }
       if (item.type === 'piece') {
         onPayloadReceived?.(item.block.length);
         // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
         // pooled slab before the next read.
         if (blockPool !== undefined && isTransient(item.block, reused))
-          pieces.push({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
-        else pieces.push(item); // the decoded piece itself: index, begin, block (and its type)
+          batches.piece({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
+        else batches.piece(item); // the decoded piece itself: index, begin, block (and its type)
         return;
       }
-      flushPieces();
+      batches.flush();
       sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);
     };
 
@@ -212,7 +205,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
 
     const finish = (error?: string) => {
       if (closed) return;
-      flushPieces();
+      batches.close();
       closed = true;
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
     };
@@ -277,8 +270,30 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     /** Paused because the disk is behind (readGate closed). */
     let gated = false;
 
-    const onData = (chunk: Uint8Array) => {
+    // An accepted socket may open with MSE (mse-responder.ts: aria2 always does first): until its
+    // first bytes tell, the machine is not told it is connected, so it sends nothing (our handshake
+    // must follow the MSE answer). A bare connection in a test (no info hash) is plain.
+    let preface = connected && input.infoHash !== undefined ? new IncomingPreface(input.infoHash) : undefined;
+    if (connected && preface === undefined) queueMicrotask(() => sendBack(connectedEvent(host)));
+
+    const onData = (data: Uint8Array) => {
       if (closed) return;
+      let chunk = data;
+      if (preface !== undefined) {
+        try {
+          const { send, rest } = preface.push(data);
+          for (const bytes of send) socket.write(bytes);
+          if (rest === undefined) return;
+          preface = undefined;
+          sendBack(connectedEvent(host));
+          chunk = rest;
+        } catch (err) {
+          if (!(err instanceof MseError)) throw err;
+          sendBack({ type: 'wire.error', code: err.code, message: err.message });
+          socket.destroy();
+          return;
+        }
+      }
       if (downloadLimit !== undefined) {
         const wait = downloadLimit.takeDebt(chunk.length);
         if (wait > 0 && resumeTimer === undefined) {
@@ -290,10 +305,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         }
       }
       const error = decoder.push(chunk, emit);
-      if (pieces.length > 0 && !flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushPieces);
-      }
+      batches.endOfRead();
       if (readGate !== undefined && !readGate.open && !gated) {
         gated = true;
         socket.pause();
@@ -303,7 +315,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         });
       }
       if (error !== undefined) {
-        flushPieces();
+        batches.flush();
         sendBack({ type: 'wire.error', code: error.code, message: error.message });
         socket.destroy();
       }
@@ -314,8 +326,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       out.close();
       finish();
     });
-
-    if (connected) queueMicrotask(() => sendBack(connectedEvent(host)));
 
     receive((cmd) => {
       if (closed || socket.destroyed) return;

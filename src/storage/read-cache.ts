@@ -11,8 +11,11 @@
  * 1 MiB buffer per piece served was ~1 GiB of ArrayBuffers per GiB, which V8 answers with a full
  * collection every few dozen MiB — about a third of the seeder's CPU, on its GC helper threads.
  *
- * Memory: at most `maxBytes` of cached chunks, plus evicted chunks still pinned (what sockets are
- * sending: bounded by their read windows), plus free buffers (at most `maxBytes` in all).
+ * Memory is bounded whatever peers ask: at most `maxBytes` of cached chunks, and at most 2 × `maxBytes`
+ * of chunk buffers in all (cached, evicted but still pinned, being read, free). A miss past that
+ * budget, when no unpinned chunk can be evicted, reads just its block into a buffer of its own: a
+ * peer asking one block from each of 128 pieces costs 128 × 16 KiB, not 128 × 1 MiB (the blocks
+ * pinned per peer are bounded by its read window).
  */
 import type { PieceStore } from './piece-store.js';
 import { MAX_READ_BLOCK_BYTES } from './piece-store.js';
@@ -53,7 +56,11 @@ export class ReadCache implements BlockSource {
   /** Buffers of exactly chunkBytes, free for the next read. */
   readonly #free: Uint8Array[] = [];
   #bytes = 0;
+  /** Bytes of every chunk buffer held (cached, pinned after eviction, being read, free): ≤ 2 × maxBytes. */
+  #held = 0;
   reads = 0;
+  /** Misses read as a lone block because the chunk budget was spent. */
+  blockReads = 0;
   hits = 0;
   /** Buffers allocated (not reused): what the garbage collector will one day see. */
   allocations = 0;
@@ -67,6 +74,11 @@ export class ReadCache implements BlockSource {
   /** Bytes of chunks in the cache. */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Bytes of every chunk buffer held: cached, pinned after eviction, being read, or free. */
+  get heldBytes(): number {
+    return this.#held;
   }
 
   #pieceSize(index: number): number {
@@ -102,9 +114,17 @@ export class ReadCache implements BlockSource {
     }
     let pending = this.#reading.get(key);
     if (pending === undefined) {
+      const chunkLength = Math.min(this.#chunkBytes, size - start);
+      const buffer = this.#reserve(chunkLength);
+      if (buffer === undefined) {
+        // The budget is spent on pinned chunks: this block alone (a peer asking one block from each
+        // of many pieces must not make us hold a chunk per block).
+        this.blockReads++;
+        return this.#store.readBlock(index, begin, length).then((block) => ({ block, chunk: undefined }));
+      }
       pending = { promise: undefined as unknown as Promise<Chunk>, waiters: 0 };
       this.#reading.set(key, pending);
-      pending.promise = this.#read(key, pending, index, start, Math.min(this.#chunkBytes, size - start));
+      pending.promise = this.#read(key, pending, index, start, buffer);
     }
     pending.waiters++;
     // Already pinned for this block when the read landed (so no later read can take the buffer first).
@@ -119,27 +139,58 @@ export class ReadCache implements BlockSource {
     if (chunk.pins === 0 && !chunk.cached) this.#recycle(chunk.bytes);
   }
 
+  /**
+   * A buffer of `length` bytes for a chunk read, counted in #held: a free one, a new one within the
+   * budget, or one freed by evicting unpinned chunks; undefined when all of the budget is pinned.
+   */
+  #reserve(length: number): Uint8Array | undefined {
+    const budget = 2 * this.#maxBytes;
+    for (;;) {
+      if (length === this.#chunkBytes) {
+        const free = this.#free.pop();
+        if (free !== undefined) return free;
+      }
+      if (length !== this.#chunkBytes && this.#free.length > 0) {
+        this.#held -= this.#free.pop()!.length; // a free buffer of the wrong size: make room instead
+        continue;
+      }
+      if (this.#held + length <= budget) {
+        this.#held += length;
+        this.allocations++;
+        return new Uint8Array(length);
+      }
+      if (!this.#evictUnpinned()) return undefined;
+    }
+  }
+
+  /** Evicts the least recently used unpinned chunk (its buffer freed); false when every chunk is pinned. */
+  #evictUnpinned(): boolean {
+    for (const [k, v] of this.#chunks) {
+      if (v.pins > 0) continue;
+      this.#chunks.delete(k);
+      this.#bytes -= v.bytes.length;
+      v.cached = false;
+      this.#recycle(v.bytes);
+      return true;
+    }
+    return false;
+  }
+
   async #read(
     key: number,
     entry: { waiters: number },
     index: number,
     start: number,
-    length: number,
+    buffer: Uint8Array,
   ): Promise<Chunk> {
     this.reads++;
     try {
-      const buffer = length === this.#chunkBytes ? this.#free.pop() : undefined;
       let bytes: Uint8Array;
-      if (buffer === undefined) {
-        this.allocations++;
-        bytes = await this.#store.readBlock(index, start, length);
-      } else {
-        try {
-          bytes = await this.#store.readBlock(index, start, length, buffer);
-        } catch (err) {
-          this.#free.push(buffer);
-          throw err;
-        }
+      try {
+        bytes = await this.#store.readBlock(index, start, buffer.length, buffer);
+      } catch (err) {
+        this.#recycle(buffer);
+        throw err;
       }
       const chunk: Chunk = { bytes, pins: entry.waiters, cached: false };
       if (bytes.length <= this.#maxBytes) {
@@ -160,9 +211,11 @@ export class ReadCache implements BlockSource {
     }
   }
 
+  /** A chunk buffer nothing uses any more: kept for the next read (up to maxBytes of them), else dropped. */
   #recycle(bytes: Uint8Array): void {
     if (bytes.length === this.#chunkBytes && (this.#free.length + 1) * this.#chunkBytes <= this.#maxBytes)
       this.#free.push(bytes);
+    else this.#held -= bytes.length;
   }
 }
 

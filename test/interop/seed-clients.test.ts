@@ -112,6 +112,20 @@ describe('clients download from a bitstate seeder', { timeout: 120_000 }, () => 
     }
   });
 
+  it('python3-libtorrent with encryption forced: MSE answered, plaintext negotiated', async () => {
+    const port = await startSeeder(single.torrent, single.data, ['--no-tracker']);
+    const out = join(dir, `lt-mse-${port}`);
+    await libtorrentDownload({
+      torrent: single.torrent,
+      outDir: out,
+      peers: [`127.0.0.1:${port}`],
+      encrypt: true,
+      timeoutMs: 30_000,
+    });
+    const cmp = await compareTrees(single.root, join(out, 'single.bin'));
+    assert.ok(cmp.equal, JSON.stringify(cmp));
+  });
+
   it('Transmission, bitstate dialling out with seed --peer (multi-file)', async () => {
     const out = join(dir, 'transmission');
     const tr = await startTransmission({ torrent: multi.torrent, dir: out, timeoutMs: 90_000 });

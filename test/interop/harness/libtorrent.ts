@@ -26,6 +26,8 @@ export interface LibtorrentClientArgs {
   readonly recheck?: boolean;
   /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
   readonly uploadLimit?: number;
+  /** Only MSE/PE connections (the obfuscated handshake; plaintext or RC4 after it). */
+  readonly encrypt?: boolean;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -45,6 +47,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   for (const p of a.peers ?? []) args.push('--peer', p);
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
   if (a.recheck) args.push('--recheck');
+  if (a.encrypt) args.push('--encrypt');
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   return { command: SYSTEM_PYTHON, args };
 }
@@ -106,6 +109,7 @@ export async function libtorrentDownload(opts: {
   readonly port?: number;
   /** Default: on when `peers` are given. */
   readonly trackerOff?: boolean;
+  readonly encrypt?: boolean;
   readonly timeoutMs: number;
 }): Promise<{ elapsedMs: number }> {
   const port = opts.port ?? (await getFreePort());
@@ -118,6 +122,7 @@ export async function libtorrentDownload(opts: {
     trackerOff: opts.trackerOff ?? peers.length > 0,
     peers,
     timeoutSec: opts.timeoutMs / 1000,
+    ...(opts.encrypt ? { encrypt: true } : {}),
   });
   const r = await runProcess(command, args, {
     name: `libtorrent download :${port}`,

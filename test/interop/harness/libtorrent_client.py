@@ -49,6 +49,11 @@ def parse_args():
         help="seed mode: hash the data before seeding instead of trusting it (seed_mode)",
     )
     p.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="only MSE/PE connections (the obfuscated handshake), plaintext or RC4 after it",
+    )
+    p.add_argument(
         "--upload-limit",
         type=int,
         default=0,
@@ -89,6 +94,14 @@ def main():
             "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
         }
     )
+    if args.encrypt:
+        session.apply_settings(
+            {
+                "out_enc_policy": int(lt.enc_policy.forced),
+                "in_enc_policy": int(lt.enc_policy.forced),
+                "allowed_enc_level": int(lt.enc_level.both),
+            }
+        )
     if args.upload_limit > 0:
         # libtorrent puts 127.0.0.0/8 (and private ranges) in its "local" peer class, which rate
         # limits skip; a test that wants a slow seeder on loopback puts every address in the global

@@ -4,15 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import { startPeer } from './peer-harness.js';
 
 /** 20 pieces of 32 KiB; we have pieces 0..9. */
-function servingPeer(limits: { maxPeerRequests?: number; floodRequests?: number; readWindow?: number } = {}) {
+function servingPeer(
+  limits: { maxPeerRequests?: number; floodRequests?: number; readWindow?: number } = {},
+  opts: { fast?: boolean } = {},
+) {
   const ours = new Bitfield(20);
   for (let i = 0; i < 16; i++) ours.set(i);
   const h = startPeer({ ourBitfield: ours, limits });
-  h.handshake();
+  if (opts.fast) h.fastHandshake([2, 3]);
+  else h.handshake();
   h.deliver({ type: 'wire.interested' });
   h.command({ type: 'cmd.unchoke' });
   return h;
@@ -153,5 +158,67 @@ test('peer.rate reports the upload rate measured on the tick', () => {
   const rate = h.reports.find((r) => r.type === 'peer.rate');
   assert.ok(rate !== undefined && rate.type === 'peer.rate');
   assert.equal(rate.uploadRate, 8192); // (0 + 16384) / 2: EWMA α = ½
+  h.stop();
+});
+
+test('a batch of requests (wire.requests) closes, queues, drops and rejects as the same requests one by one', () => {
+  // Mostly valid requests over few blocks (duplicates, the cap and floods happen), now and then one
+  // we lack (16..19), past the last piece (20, 21), at a bad offset or of a bad length.
+  const valid = fc.record({
+    index: fc.integer({ min: 0, max: 9 }),
+    begin: fc.constantFrom(0, 16384),
+    length: fc.constant(16384),
+  });
+  const any = fc.record({
+    index: fc.integer({ min: 0, max: 21 }),
+    begin: fc.constantFrom(0, 16384, 16385),
+    length: fc.constantFrom(16384, 1, 0, 16385),
+  });
+  const request = fc.oneof({ arbitrary: valid, weight: 30 }, { arbitrary: any, weight: 1 });
+  fc.assert(
+    fc.property(
+      fc.array(request, { minLength: 2, maxLength: 30 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.integer({ min: 0, max: 9 }),
+      fc.integer({ min: 0, max: 2 }),
+      (requests, fast, choked, before, freed) => {
+        const limits = { maxPeerRequests: 6, floodRequests: 4, readWindow: 2 };
+        const one = servingPeer(limits, { fast });
+        const batch = servingPeer(limits, { fast });
+        for (const h of [one, batch]) {
+          if (choked) h.command({ type: 'cmd.choke' });
+          // Some requests queued already (the batch may repeat them), some dropped past the cap
+          // (drops in a row carry into the batch), and room made by written blocks.
+          for (let i = 0; i < before; i++)
+            h.deliver({ type: 'wire.request', index: i, begin: 0, length: 16384 });
+          if (freed > 0) written(h, freed);
+        }
+        for (const r of requests) one.deliver({ type: 'wire.request', ...r });
+        batch.deliver({ type: 'wire.requests', requests });
+        assert.deepEqual(batch.output(), one.output(), 'the same close, with the same reason');
+        // A batch that closes serves none of it (one by one, the requests before the bad one were
+        // handed over just before the close): the peer is gone either way.
+        if (!one.isClosed()) {
+          assert.deepEqual(served(batch), served(one));
+          assert.deepEqual(batch.sent(), one.sent(), 'the same rejects');
+          assert.equal(batch.context()?.droppedRequests, one.context()?.droppedRequests);
+        }
+        one.stop();
+        batch.stop();
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a batch is served in one serve', () => {
+  const h = servingPeer();
+  h.deliver({
+    type: 'wire.requests',
+    requests: [0, 1, 2].map((index) => ({ index, begin: 0, length: 16384 })),
+  });
+  assert.deepEqual(served(h), ['0:0+16384', '1:0+16384', '2:0+16384']);
+  assert.equal(h.commands.filter((c) => c.type === 'serve').length, 1);
   h.stop();
 });

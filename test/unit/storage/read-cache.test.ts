@@ -96,3 +96,37 @@ test('a block outside the torrent is refused with a typed error', async (t) => {
   await assert.rejects(async () => cache.acquire(1, 60, 16), { code: 'badRange' });
   await assert.rejects(async () => cache.acquire(2, 0, 16), { code: 'badRange' });
 });
+
+test('memory stays bounded whatever a peer asks: one block from each of 128 pieces, all pinned', async (t) => {
+  const pieces = 128;
+  const { store, payload } = await storeOf(t, [{ path: ['a.bin'], length: pieces * PIECE }]);
+  const cache = new ReadCache(store, 4 * PIECE); // budget: 2 × 4 chunks in all
+  const bound = 2 * 4 * PIECE;
+  let peak = 0;
+  // Held as a socket holds blocks it has not written yet: nothing is released until the end. Half
+  // asked at once (misses issued before any read lands), half one after the other (each read lands
+  // and evicts a chunk that is still pinned).
+  const concurrent = [];
+  for (let i = 0; i < pieces / 2; i++) {
+    concurrent.push(cache.acquire(i, 16, 16));
+    peak = Math.max(peak, cache.heldBytes);
+  }
+  const held = await Promise.all(concurrent);
+  for (let i = pieces / 2; i < pieces; i++) {
+    held.push(await cache.acquire(i, 16, 16));
+    peak = Math.max(peak, cache.heldBytes);
+  }
+  assert.ok(peak <= bound, `held ${peak} bytes of chunks, the bound is ${bound}`);
+  assert.ok(cache.blockReads >= pieces - 8, `${cache.blockReads} lone block reads`);
+  held.forEach((p, i) => {
+    assert.deepEqual(p.block, payload.subarray(i * PIECE + 16, i * PIECE + 32), `piece ${i}`);
+  });
+  for (const p of held) cache.release(p);
+  assert.ok(cache.heldBytes <= bound);
+  // Once released, chunks are read whole again.
+  const reads = cache.reads;
+  const again = await cache.acquire(100, 0, 16);
+  assert.equal(cache.reads, reads + 1);
+  assert.equal(again.chunk?.pins, 1);
+  cache.release(again);
+});
