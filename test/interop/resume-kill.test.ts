@@ -18,9 +18,14 @@ import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorre
 import { makeTorrent } from './harness/mktorrent.js';
 import { compareTrees, defaultTreeSpec, type Payload, writeMultiFilePayload } from './harness/payload.js';
 
-/** 10 MiB at 1.5 MiB/s: about 7 s of download in all, spread over four runs. */
-const SIZE = 10 << 20;
-const UPLOAD_LIMIT = 1536 * 1024;
+/**
+ * 16 MiB at 1 MiB/s: about 16 s of download in all, spread over four runs. The three kills come at
+ * most ~9 s in (1 s after the first piece, then up to 1.5 s after a save, saved every 2 s), so the
+ * last run always has data left to fetch, however fast bitstate starts (at 10 MiB and 1.5 MiB/s,
+ * a 190 ms start-up let run 2 finish before its kill).
+ */
+const SIZE = 16 << 20;
+const UPLOAD_LIMIT = 1024 * 1024;
 const PIECE_LENGTH = 64 * 1024;
 const KILLS = 3;
 const SEED = 0x9e55;
