@@ -16,6 +16,7 @@
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
 import type { BlockSource, PinnedBlock } from '../storage/read-cache.js';
+import { encodeRequests } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -66,6 +67,22 @@ export class SendQueue {
     }
     this.#items.push({ message });
     this.#pump();
+  }
+
+  /**
+   * Request messages for `blocks`: one buffer and one write for the batch when nothing waits ahead
+   * of them (a downloader's usual case), else queued one by one behind what waits.
+   */
+  sendRequests(blocks: readonly BlockRef[]): void {
+    if (this.#head !== this.#items.length) {
+      for (const b of blocks)
+        this.#items.push({ message: { type: 'request', index: b.index, begin: b.begin, length: b.length } });
+      this.#pump();
+      return;
+    }
+    this.#cork();
+    this.#socket.write(encodeRequests(blocks));
+    this.#checkCongestion();
   }
 
   /** Blocks to send, in this order, as soon as their bytes are in memory. */

@@ -330,9 +330,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     receive((cmd) => {
       if (closed || socket.destroyed) return;
       if (cmd.type === 'send') out.send(cmd.message);
-      else if (cmd.type === 'request')
-        for (const b of cmd.blocks)
-          out.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
+      else if (cmd.type === 'request') out.sendRequests(cmd.blocks);
       else if (cmd.type === 'serve') out.serve(cmd.blocks);
       else if (cmd.type === 'close') socket.end(() => socket.destroy());
     });

@@ -139,6 +139,31 @@ function withIndex(id: number, index: number): Uint8Array {
   return out;
 }
 
+/**
+ * The request messages for `blocks`, back to back in one buffer (17 bytes each):
+ *
+ *   <len=0013><id=6><index><begin><length>  ×  blocks.length
+ *
+ * The bytes are those of encodeMessage({ type: 'request', … }) for each block in turn; one buffer
+ * and one socket write per batch instead of one each (issue #8: a download sends 65,536 of them per
+ * GiB).
+ */
+export function encodeRequests(
+  blocks: readonly { index: number; begin: number; length: number }[],
+): Uint8Array {
+  const out = new Uint8Array(17 * blocks.length);
+  let at = 0;
+  for (const b of blocks) {
+    writeU32(out, at, 13);
+    out[at + 4] = MessageId.request;
+    writeU32(out, at + 5, checkU32(b.index, 'piece index'));
+    writeU32(out, at + 9, checkU32(b.begin, 'begin'));
+    writeU32(out, at + 13, checkU32(b.length, 'length'));
+    at += 17;
+  }
+  return out;
+}
+
 function withBlockRef(id: number, index: number, begin: number, length: number): Uint8Array {
   const out = frame(13, id);
   writeU32(out, 5, checkU32(index, 'piece index'));

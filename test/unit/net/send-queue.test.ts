@@ -105,3 +105,44 @@ test('without a block source, serve is a read error (nothing is sent)', async (t
   assert.equal(errors.length, 1);
   queue.close();
 });
+
+test('a batch of requests leaves as request messages, in order, behind blocks still being read', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bitstate-send-queue-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const payload = payloadBytes(2 * PIECE, 5);
+  const torrent = makeTorrent('r', [{ path: ['r.bin'], length: payload.length }], PIECE, payload, false);
+  const store = await PieceStore.open(torrent, dir, { hashWorkers: 0 });
+  t.after(() => store.close());
+  for (let i = 0; i < 2; i++) await store.writeBlock(i, 0, payload.subarray(i * PIECE, (i + 1) * PIECE));
+  const [out, inn] = await socketPair(t);
+  const queue = new SendQueue(out, {
+    source: new ReadCache(store, PIECE),
+    writeItem,
+    onCongestion: () => {},
+    onServed: () => {},
+    onReadError: (err) => assert.fail(String(err)),
+  });
+  const received: string[] = [];
+  const decoder = new WireDecoder({ expectHandshake: false });
+  inn.on('data', (chunk: Buffer) => {
+    decoder.push(chunk, (m) => {
+      received.push(m.type === 'request' ? `request ${m.index}:${m.begin}:${m.length}` : m.type);
+    });
+  });
+
+  // Nothing ahead: one buffer for the batch.
+  queue.sendRequests([
+    { index: 0, begin: 0, length: BLOCK },
+    { index: 0, begin: BLOCK, length: BLOCK },
+  ]);
+  // Behind a block being read: queued, and still after it on the wire.
+  queue.serve([{ index: 1, begin: 0, length: BLOCK }]);
+  queue.sendRequests([{ index: 1, begin: BLOCK, length: 100 }]);
+  while (received.length < 4) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(received, [
+    `request 0:0:${BLOCK}`,
+    `request 0:${BLOCK}:${BLOCK}`,
+    'piece',
+    `request 1:${BLOCK}:100`,
+  ]);
+});

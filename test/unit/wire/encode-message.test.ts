@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeHandshake, encodeMessage, encodePieceHeader } from '../../../src/wire/encode-message.js';
+import {
+  encodeHandshake,
+  encodeMessage,
+  encodePieceHeader,
+  encodeRequests,
+} from '../../../src/wire/encode-message.js';
 import type { WireMessage } from '../../../src/wire/messages.js';
 import { hex, toHex } from './wire-test-helpers.js';
 
@@ -86,5 +91,23 @@ describe('encodeHandshake', () => {
       () => encodeHandshake({ reserved: new Uint8Array(8), infoHash: new Uint8Array(32), peerId: ok }),
       RangeError,
     );
+  });
+});
+
+describe('encodeRequests', () => {
+  it('is the request messages of the blocks, back to back', () => {
+    const blocks = [
+      { index: 0, begin: 0, length: 16384 },
+      { index: 7, begin: 16384, length: 100 },
+      { index: 0xffffffff, begin: 0x7fffffff, length: 1 },
+    ];
+    const one = blocks.map((b) => encodeMessage({ type: 'request', ...b }));
+    assert.deepEqual(encodeRequests(blocks), Uint8Array.from(one.flatMap((m) => [...m])));
+    assert.equal(encodeRequests([]).length, 0);
+  });
+
+  it('refuses a field past 32 bits, as encodeMessage does', () => {
+    assert.throws(() => encodeRequests([{ index: 2 ** 32, begin: 0, length: 1 }]), RangeError);
+    assert.throws(() => encodeMessage({ type: 'request', index: 2 ** 32, begin: 0, length: 1 }), RangeError);
   });
 });
