@@ -54,6 +54,14 @@ const {
 } = PieceStatus;
 
 const REJECTED: BlockReceived = Object.freeze({ accepted: false, pieceComplete: false, otherRequesters: [] });
+// A block only its sender had requested (every block outside endgame): shared answers, no
+// allocation per block (issue #8).
+const ACCEPTED: BlockReceived = Object.freeze({ accepted: true, pieceComplete: false, otherRequesters: [] });
+const ACCEPTED_COMPLETE: BlockReceived = Object.freeze({
+  accepted: true,
+  pieceComplete: true,
+  otherRequesters: [],
+});
 
 /**
  * Decides which blocks to request from which peer: finish partial pieces first, then rarest-first
@@ -315,11 +323,9 @@ export class PiecePicker {
     this.#blocksRequested--;
     this.#blocksReceived++;
     this.#reclassify(i, p);
-    return {
-      accepted: true,
-      pieceComplete: this.#table.statusOf(i) === RECEIVED,
-      otherRequesters: requesters.filter((r) => r !== peer),
-    };
+    const pieceComplete = this.#table.statusOf(i) === RECEIVED;
+    if (requesters.length === 1) return pieceComplete ? ACCEPTED_COMPLETE : ACCEPTED;
+    return { accepted: true, pieceComplete, otherRequesters: requesters.filter((r) => r !== peer) };
   }
 
   /** The peer will not send this block (choke, reject, timeout): it is requestable again. */
