@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { HashReply, HashRequest } from './hash-worker.js';
-import type { HashJobSpec } from './piece-hasher.js';
+import { type HashJobSpec, WORKER_READY } from './piece-hasher.js';
 import { StorageError } from './storage-error.js';
 
 interface Pending {
@@ -39,6 +39,12 @@ export class HashPool {
   readonly #slots: Slot[] = [];
   #nextId = 0;
   #closed = false;
+  #ready = false;
+  #onReady: (() => void) | undefined;
+  /** Settles when a worker is ready (never, if none becomes ready). */
+  readonly whenReady = new Promise<void>((resolve) => {
+    this.#onReady = resolve;
+  });
 
   constructor(spec: HashJobSpec, size: number) {
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(spec));
@@ -48,11 +54,31 @@ export class HashPool {
     return this.#slots.length;
   }
 
+  /**
+   * True once a worker has loaded its code and listens. Booting one takes 30-40 ms on a busy
+   * machine, and it starts when the store opens: the first piece of a download used to wait for it
+   * (measured, issue #8: the first hash answered 7-38 ms after it was asked). Until then PieceStore
+   * hashes on its own thread.
+   */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** True when every worker has died: `hash` then fails with the reason (never silently in-thread). */
+  get dead(): boolean {
+    return this.#slots.every((s) => s.dead !== undefined);
+  }
+
   #spawn(spec: HashJobSpec): Slot {
     const worker = startWorker(spec);
     worker.unref();
     const slot: Slot = { worker, pending: new Map(), dead: undefined };
-    worker.on('message', (reply: HashReply) => {
+    worker.on('message', (reply: HashReply | typeof WORKER_READY) => {
+      if (reply === WORKER_READY) {
+        this.#ready = true;
+        this.#onReady?.();
+        return;
+      }
       const p = slot.pending.get(reply.id);
       if (p === undefined) return;
       slot.pending.delete(reply.id);

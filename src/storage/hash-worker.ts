@@ -13,6 +13,7 @@ import {
   hashMatches,
   hashPieceSync,
   pieceSegments,
+  WORKER_READY,
 } from './piece-hasher.js';
 
 /** Files a worker keeps open at once. */
@@ -77,3 +78,6 @@ parentPort?.on('message', (req: HashRequest) => {
   }
   parentPort?.postMessage(reply);
 });
+
+// Loaded and listening: the pool may send work here from now on without waiting (hash-pool.ts).
+parentPort?.postMessage(WORKER_READY);

@@ -9,6 +9,9 @@ import { pieceLengthAt } from '../metainfo/torrent.js';
 import type { FileMap, FileSegment } from './file-map.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
 
+/** What a hash worker posts once, when it has loaded and listens (hash-pool.ts waits for it). */
+export const WORKER_READY = 'ready';
+
 /** Bytes read per step while hashing. */
 export const HASH_CHUNK_BYTES = 1 << 20;
 

@@ -130,6 +130,14 @@ export class PieceStore {
   }
 
   /**
+   * Settles once a hash worker has loaded (at once with hashWorkers 0): pieces verified before that
+   * are hashed on this thread. For tests that must exercise the worker.
+   */
+  hashWorkersReady(): Promise<void> {
+    return this.#pool?.whenReady ?? Promise.resolve();
+  }
+
+  /**
    * Throws `fileRemoved` / `fileTruncated` when a file was deleted or cut short under us (writes
    * to a deleted file still succeed, into an inode nobody can reach: only a look at the path tells).
    */
@@ -246,11 +254,16 @@ export class PieceStore {
     return this.#fds.use(fileIndex, false, (h) => readAt(h, buf, length, position, path));
   }
 
-  /** True when piece `index` on disk matches its SHA-1 (hashed on a worker unless hashWorkers is 0). */
+  /**
+   * True when piece `index` on disk matches its SHA-1: hashed on a worker, or on this thread when
+   * hashWorkers is 0 or no worker has loaded yet.
+   */
   verifyPiece(index: number): Promise<boolean> {
     return this.#track(async () => {
       blockOffset(this.torrent, index, 0, 0);
-      if (this.#pool !== undefined) return this.#pool.hash(index);
+      // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
+      // whose workers all died answers with why.
+      if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
       const chunk = new Uint8Array(HASH_CHUNK_BYTES);
       const digest = await hashPieceAsync(
         pieceSegments(this.#spec, this.#map, index),

@@ -60,6 +60,8 @@ for (const hashWorkers of [1, 0]) {
     const torrent = makeTorrent('multi', specs, 64, payload);
     const store = await PieceStore.open(torrent, out, { hashWorkers });
     try {
+      // Before its worker has loaded, a store hashes on its own thread: this test is about the worker.
+      await store.hashWorkersReady();
       assert.equal((await store.checkPieces()).count, 0, 'fresh files are zeros: nothing verifies');
       await writeAll(store, torrent, payload, 11 + hashWorkers);
       for (let i = 0; i < torrent.pieceCount; i++)
