@@ -184,7 +184,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
         // pooled slab before the next read.
         if (blockPool !== undefined && isTransient(item.block, reused))
-          batches.piece({ index: item.index, begin: item.begin, block: blockPool!.copy(item.block) });
+          batches.piece({ index: item.index, begin: item.begin, block: blockPool.copy(item.block) });
         else batches.piece(item); // the decoded piece itself: index, begin, block (and its type)
         return;
       }

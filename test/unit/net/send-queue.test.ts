@@ -35,14 +35,20 @@ async function socketPair(t: { after(fn: () => void): void }): Promise<[Socket, 
   return [a, b];
 }
 
-test('served blocks and messages leave in order, bytes exact, pins released, counted once a tick', async (t) => {
+/** A store under a temporary folder holding `pieces` pieces of a payload, every piece written. */
+async function storeWithPieces(t: { after(fn: () => unknown): void }, pieces: number, seed: number) {
   const dir = await mkdtemp(join(tmpdir(), 'bitstate-send-queue-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const payload = payloadBytes(4 * PIECE, 9);
+  const payload = payloadBytes(pieces * PIECE, seed);
   const torrent = makeTorrent('q', [{ path: ['q.bin'], length: payload.length }], PIECE, payload, false);
   const store = await PieceStore.open(torrent, dir, { hashWorkers: 0 });
   t.after(() => store.close());
-  for (let i = 0; i < 4; i++) await store.writeBlock(i, 0, payload.subarray(i * PIECE, (i + 1) * PIECE));
+  for (let i = 0; i < pieces; i++) await store.writeBlock(i, 0, payload.subarray(i * PIECE, (i + 1) * PIECE));
+  return { store, payload };
+}
+
+test('served blocks and messages leave in order, bytes exact, pins released, counted once a tick', async (t) => {
+  const { store, payload } = await storeWithPieces(t, 4, 9);
   const cache = new ReadCache(store, PIECE); // one chunk: serving piece 2 evicts piece 1
   const [out, inn] = await socketPair(t);
 
@@ -107,13 +113,7 @@ test('without a block source, serve is a read error (nothing is sent)', async (t
 });
 
 test('a batch of requests leaves as request messages, in order, behind blocks still being read', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-send-queue-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const payload = payloadBytes(2 * PIECE, 5);
-  const torrent = makeTorrent('r', [{ path: ['r.bin'], length: payload.length }], PIECE, payload, false);
-  const store = await PieceStore.open(torrent, dir, { hashWorkers: 0 });
-  t.after(() => store.close());
-  for (let i = 0; i < 2; i++) await store.writeBlock(i, 0, payload.subarray(i * PIECE, (i + 1) * PIECE));
+  const { store } = await storeWithPieces(t, 2, 5);
   const [out, inn] = await socketPair(t);
   const queue = new SendQueue(out, {
     source: new ReadCache(store, PIECE),
