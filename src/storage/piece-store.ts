@@ -1,8 +1,11 @@
 /**
  * The files of one torrent on disk: created sparse at their size, blocks written with pwrite
- * where they belong, pieces verified by SHA-1 on hash workers. Memory is bounded by design: a
- * write holds only the block it was given, a read only the block asked for, and verification
- * reads in 1 MiB chunks on the workers — a 50 GiB torrent costs what a 50 MiB one does.
+ * where they belong, pieces verified by SHA-1. A piece whose blocks were all written through this
+ * store is verified from the SHA-1 computed as they were written (piece-digests.ts); any other
+ * (data already on disk, a piece written out of order past the digests' bound) is read back and
+ * hashed, on hash workers for bulk checks. Memory is bounded by design: a write holds only the
+ * block it was given, a read only the block asked for, and reading back goes in 1 MiB chunks — a
+ * 50 GiB torrent costs what a 50 MiB one does.
  */
 
 import { availableParallelism } from 'node:os';
@@ -12,6 +15,7 @@ import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap } from './file-map.js';
 import { HashPool } from './hash-pool.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
+import { PieceDigests } from './piece-digests.js';
 import {
   HASH_CHUNK_BYTES,
   type HashJobSpec,
@@ -33,8 +37,13 @@ export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
 export const MAX_READ_BLOCK_BYTES = 1 << 20;
 
 export interface PieceStoreOptions {
-  /** Hash worker threads; 0 hashes on the calling thread (slower event loop, for measurement). */
+  /**
+   * Hash worker threads for pieces read back from disk (`checkPieces`: resume, seeding), started on
+   * first use; 0 hashes on the calling thread.
+   */
   readonly hashWorkers?: number;
+  /** Verify written pieces from the SHA-1 of their writes (default true); false reads every piece back. */
+  readonly hashOnWrite?: boolean;
   readonly maxOpenFiles?: number;
   /** Counts bytes queued for the disk, so sockets pause while it is behind (write-backlog.ts). */
   readonly backlog?: WriteBacklog;
@@ -54,7 +63,10 @@ export class PieceStore {
   readonly #map: FileMap;
   readonly #fds: FdCache;
   readonly #spec: HashJobSpec;
-  readonly #pool: HashPool | undefined;
+  readonly #workers: number;
+  #pool: HashPool | undefined;
+  /** SHA-1 of pieces as they are written (undefined: every piece is read back to be verified). */
+  readonly #digests: PieceDigests | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #backlog: WriteBacklog | undefined;
   /** The payload is one file, stored whole: no segments to look up per block. */
@@ -93,8 +105,21 @@ export class PieceStore {
       pieceCount: torrent.pieceCount,
       pieces: torrent.pieces,
     };
-    const workers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
-    this.#pool = workers > 0 ? new HashPool(this.#spec, workers) : undefined;
+    this.#workers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
+    this.#digests =
+      opts.hashOnWrite === false ? undefined : new PieceDigests((index) => pieceLengthAt(torrent, index));
+  }
+
+  /** The hash workers, started on first use: a download that reads nothing back never boots one. */
+  #hashPool(): HashPool | undefined {
+    if (this.#pool === undefined && this.#workers > 0 && !this.#closed)
+      this.#pool = new HashPool(this.#spec, this.#workers);
+    return this.#pool;
+  }
+
+  /** What hashing on write did so far (blocks hashed, held, pieces abandoned); undefined when off. */
+  get digestStats() {
+    return this.#digests?.stats;
   }
 
   /**
@@ -134,7 +159,7 @@ export class PieceStore {
    * are hashed on this thread. For tests that must exercise the worker.
    */
   hashWorkersReady(): Promise<void> {
-    return this.#pool?.whenReady ?? Promise.resolve();
+    return this.#hashPool()?.whenReady ?? Promise.resolve();
   }
 
   /**
@@ -169,6 +194,7 @@ export class PieceStore {
     } catch (e) {
       return Promise.reject(e);
     }
+    this.#digests?.add(index, begin, block);
     // One stored file (the common case): the block's place in the payload is its place in the file.
     if (this.#singleFile) {
       this.#backlog?.add(block.length);
@@ -182,6 +208,8 @@ export class PieceStore {
     }
     const writes: Promise<void>[] = [];
     let blockPos = 0;
+    // Padding bytes hash as zeros whatever the peer sent: such a piece is read back to be verified.
+    if (segments.some((s) => s.padding)) this.#digests?.abandon(index);
     for (const s of segments) {
       // BEP 47: padding bytes are never stored; verification hashes them as zeros.
       if (!s.padding) {
@@ -255,12 +283,16 @@ export class PieceStore {
   }
 
   /**
-   * True when piece `index` on disk matches its SHA-1: hashed on a worker, or on this thread when
-   * hashWorkers is 0 or no worker has loaded yet.
+   * True when piece `index` matches its SHA-1. Call it once the piece's writes have settled (the
+   * storage actor does): a piece written whole through `writeBlock` is checked against the SHA-1 of
+   * those writes, with no read; any other is read back and hashed — on a worker once one has loaded
+   * (`checkPieces` starts them), else on this thread.
    */
   verifyPiece(index: number): Promise<boolean> {
     return this.#track(async () => {
       blockOffset(this.torrent, index, 0, 0);
+      const written = this.#digests?.take(index);
+      if (written !== undefined) return hashMatches(this.#spec, index, written);
       // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
       // whose workers all died answers with why.
       if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
@@ -288,7 +320,8 @@ export class PieceStore {
     const total = indexes?.length ?? this.torrent.pieceCount;
     let next = 0;
     let checked = 0;
-    const lanes = Math.max(1, this.#pool?.size ?? 1) * 2;
+    if (total === 0) return have;
+    const lanes = Math.max(1, this.#hashPool()?.size ?? 1) * 2;
     const lane = async () => {
       while (next < total) {
         const k = next++;

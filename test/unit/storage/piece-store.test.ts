@@ -185,3 +185,25 @@ test('the fd cache bounds open files without losing writes (maxOpenFiles 2, 12 f
     await store.close();
   }
 });
+
+test('a piece written through the store is verified from its writes, without reading it back', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(256, 21);
+  const torrent = makeTorrent('w.bin', [{ path: ['w.bin'], length: 256 }], 64, payload, false);
+  for (const hashOnWrite of [true, false]) {
+    const store = await PieceStore.open(torrent, join(out, String(hashOnWrite)), { hashOnWrite });
+    try {
+      await writeAll(store, torrent, payload, 5);
+      // The bytes on disk change behind the store's back: only a read back can notice.
+      await writeFile(join(out, String(hashOnWrite), 'w.bin'), new Uint8Array(256));
+      const verified = [];
+      for (let i = 0; i < torrent.pieceCount; i++) verified.push(await store.verifyPiece(i));
+      assert.deepEqual(verified, Array(4).fill(hashOnWrite), `hashOnWrite ${hashOnWrite}`);
+      if (hashOnWrite) assert.deepEqual(store.digestStats?.abandoned, 0);
+      // Verified once: a second verify of the same piece reads it back (the digest was taken).
+      assert.equal(await store.verifyPiece(0), false);
+    } finally {
+      await store.close();
+    }
+  }
+});
