@@ -6,6 +6,7 @@
  */
 import { ExitCode } from './exit-code.js';
 import { describeError, isBadInput } from './report-error.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 const commands: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
   demo: {
@@ -40,6 +41,7 @@ function help(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  keepYoungGenerationSmall();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());
