@@ -67,6 +67,11 @@ export class PieceStore {
   #pool: HashPool | undefined;
   /** SHA-1 of pieces as they are written (undefined: every piece is read back to be verified). */
   readonly #digests: PieceDigests | undefined;
+  /**
+   * Blocks the digests hold (came ahead of their turn), each with whether its write has finished:
+   * such a block goes back to `releaseBlock` only once both are done with it.
+   */
+  readonly #pinned = new Map<Uint8Array, boolean>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #backlog: WriteBacklog | undefined;
   /** The payload is one file, stored whole: no segments to look up per block. */
@@ -107,7 +112,12 @@ export class PieceStore {
     };
     this.#workers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
     this.#digests =
-      opts.hashOnWrite === false ? undefined : new PieceDigests((index) => pieceLengthAt(torrent, index));
+      opts.hashOnWrite === false
+        ? undefined
+        : new PieceDigests(
+            (index) => pieceLengthAt(torrent, index),
+            (block) => this.#unpin(block),
+          );
   }
 
   /** The hash workers, started on first use: a download that reads nothing back never boots one. */
@@ -194,7 +204,7 @@ export class PieceStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    this.#digests?.add(index, begin, block);
+    if (this.#digests?.add(index, begin, block) === true) this.#pinned.set(block, false);
     // One stored file (the common case): the block's place in the payload is its place in the file.
     if (this.#singleFile) {
       this.#backlog?.add(block.length);
@@ -243,11 +253,21 @@ export class PieceStore {
     if (backlog !== undefined || release !== undefined) {
       const done = () => {
         backlog?.done(bytes);
-        if (release !== undefined) for (const b of buffers) release(b);
+        if (release !== undefined)
+          for (const b of buffers)
+            if (this.#pinned.has(b)) this.#pinned.set(b, true);
+            else release(b);
       };
       p.then(done, done);
     }
     return p;
+  }
+
+  /** The digests are done with a block they held: free it if its write is done too. */
+  #unpin(block: Uint8Array): void {
+    const written = this.#pinned.get(block);
+    this.#pinned.delete(block);
+    if (written === true) this.#releaseBlock?.(block);
   }
 
   /** Reads block (index, begin, length) back; padding bytes read as zeros. */

@@ -47,12 +47,21 @@ test('any arrival order: each digest is the SHA-1 of its piece or absent, held b
   fc.assert(
     fc.property(swarmArb, ({ lengths, order, seed, maxHeld }) => {
       const pieces = lengths.map((len, i) => pieceBytes(i, len, seed));
-      const digests = new PieceDigests((i) => lengths[i]!, maxHeld);
+      // The caller reuses a buffer (a pool slab) as soon as the digests do not hold it: scribble
+      // over it then, so a digest that read it later would come out wrong.
+      const held = new Set<Uint8Array>();
+      const digests = new PieceDigests(
+        (i) => lengths[i]!,
+        (buf) => {
+          assert.ok(held.delete(buf), 'released a block it did not hold, or twice');
+          buf.fill(0xee);
+        },
+        maxHeld,
+      );
       for (const b of order) {
-        // The caller's buffer is reused once written (a pool slab): scribble over it after `add`.
         const buf = Uint8Array.from(pieces[b.index]!.subarray(b.begin, b.begin + b.length));
-        digests.add(b.index, b.begin, buf);
-        buf.fill(0xee);
+        if (digests.add(b.index, b.begin, buf)) held.add(buf);
+        else buf.fill(0xee);
         assert.ok(digests.heldBytes <= maxHeld, `held ${digests.heldBytes} > ${maxHeld}`);
       }
       let fromWrites = 0;
@@ -65,6 +74,7 @@ test('any arrival order: each digest is the SHA-1 of its piece or absent, held b
       });
       assert.equal(digests.heldBytes, 0);
       assert.equal(digests.inProgress, 0);
+      assert.equal(held.size, 0, 'every held block was given back');
       // With room for every block, nothing is ever given up on.
       if (maxHeld >= lengths.reduce((a, b) => a + b, 0)) assert.equal(fromWrites, lengths.length);
       assert.equal(digests.stats.abandoned, lengths.length - fromWrites);
@@ -75,7 +85,10 @@ test('any arrival order: each digest is the SHA-1 of its piece or absent, held b
 
 test('a block over bytes already hashed (a piece written twice) gives the piece up until taken', () => {
   const piece = pieceBytes(0, 3 * BLOCK, 1);
-  const digests = new PieceDigests(() => piece.length);
+  const digests = new PieceDigests(
+    () => piece.length,
+    () => {},
+  );
   digests.add(0, 0, piece.subarray(0, BLOCK));
   digests.add(0, BLOCK, piece.subarray(BLOCK, 2 * BLOCK));
   digests.add(0, BLOCK, new Uint8Array(BLOCK)); // rewritten with other bytes
@@ -88,17 +101,26 @@ test('a block over bytes already hashed (a piece written twice) gives the piece 
 
 test('a missing block leaves no digest; blocks held past the bound are dropped at once', () => {
   const piece = pieceBytes(2, 4 * BLOCK, 3);
-  const digests = new PieceDigests(() => piece.length, 2 * BLOCK);
+  const released: Uint8Array[] = [];
+  const digests = new PieceDigests(
+    () => piece.length,
+    (b) => released.push(b),
+    2 * BLOCK,
+  );
   digests.add(2, 3 * BLOCK, piece.subarray(3 * BLOCK));
   digests.add(2, 2 * BLOCK, piece.subarray(2 * BLOCK, 3 * BLOCK));
   assert.equal(digests.heldBytes, 2 * BLOCK);
   digests.add(2, BLOCK, piece.subarray(BLOCK, 2 * BLOCK)); // a third held block passes the bound
   assert.equal(digests.heldBytes, 0);
   assert.equal(digests.stats.abandoned, 1);
+  assert.equal(released.length, 2, 'the two held blocks are given back when the piece is dropped');
   digests.add(2, 0, piece.subarray(0, BLOCK));
   assert.equal(digests.take(2), undefined);
 
-  const other = new PieceDigests(() => piece.length);
+  const other = new PieceDigests(
+    () => piece.length,
+    () => {},
+  );
   for (const at of [0, 2 * BLOCK, 3 * BLOCK]) other.add(7, at, piece.subarray(at, at + BLOCK));
   assert.equal(other.take(7), undefined, 'block 1 never came');
   assert.equal(other.heldBytes, 0);

@@ -207,3 +207,27 @@ test('a piece written through the store is verified from its writes, without rea
     }
   }
 });
+
+test('a block that came ahead of its turn goes back to releaseBlock only once written and hashed', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(64, 8);
+  const torrent = makeTorrent('h.bin', [{ path: ['h.bin'], length: 64 }], 64, payload, false);
+  const released: Uint8Array[] = [];
+  const store = await PieceStore.open(torrent, out, { releaseBlock: (b) => released.push(b) });
+  try {
+    const blocks = [0, 1, 2, 3].map((k) => Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
+    await store.writeBlock(0, 3 * BLOCK, blocks[3]!);
+    await store.writeBlock(0, BLOCK, blocks[1]!);
+    assert.deepEqual(released, [], 'written, but held to be hashed after block 0');
+    await store.writeBlock(0, 0, blocks[0]!);
+    assert.ok(released.includes(blocks[0]!) && released.includes(blocks[1]!), 'hashed and written');
+    assert.ok(!released.includes(blocks[3]!), 'still waits for block 2');
+    await store.writeBlock(0, 2 * BLOCK, blocks[2]!);
+    assert.equal(released.length, 4);
+    assert.equal(new Set(released).size, 4, 'each exactly once');
+    assert.equal(await store.verifyPiece(0), true);
+    assert.equal(store.digestStats?.held, 2);
+  } finally {
+    await store.close();
+  }
+});
