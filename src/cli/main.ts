@@ -6,7 +6,7 @@
  */
 import { ExitCode } from './exit-code.js';
 import { describeError, isBadInput } from './report-error.js';
-import { keepYoungGenerationSmall } from './young-generation.js';
+import { keepHeapSmall } from './small-heap.js';
 
 const commands: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
   demo: {
@@ -41,7 +41,7 @@ function help(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  keepYoungGenerationSmall();
+  keepHeapSmall();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());

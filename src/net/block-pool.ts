@@ -17,8 +17,12 @@
 /** Size of one slab: the block length every client requests (BEP 3 practice: 16 KiB). */
 export const BLOCK_SLAB_BYTES = 16 * 1024;
 const ARENA_BYTES = 1024 * 1024;
-/** Default cap: a little more than the write backlog (write-backlog.ts) lets wait on the disk. */
-export const DEFAULT_BLOCK_POOL_BYTES = 24 * 1024 * 1024;
+/**
+ * Default cap: what may be out at once — the write backlog (write-backlog.ts, 10 MiB) waiting on the
+ * disk, blocks the piece digests hold until the gap before them is filled (piece-digests.ts, 4 MiB),
+ * and the reads of one turn of the event loop, which reach the backlog only at the turn's end.
+ */
+export const DEFAULT_BLOCK_POOL_BYTES = 16 * 1024 * 1024;
 
 export class BlockPool {
   readonly maxBytes: number;

@@ -1,0 +1,26 @@
+/**
+ * Keeps the CLI's V8 heap small while it downloads (issue #8: peak RSS). Two of V8's growth
+ * rules, both read each time V8 applies them, so they can be set once the process runs (the size
+ * flags, `--max-semi-space-size` and the like, only before Node starts, and re-executing the CLI
+ * would cost its start-up time):
+ *
+ * - `--semi-space-growth-factor=1`: V8 doubles the young generation's semi-spaces (up to 16 MiB
+ *   each on 64-bit Node 20) whenever the bytes that survived scavenges since the last growth pass
+ *   its size. On a long download that always happens, however little survives, and the two
+ *   semi-spaces then hold ~25 MB that a download does not need: what it allocates dies young
+ *   (~0.2 GB of garbage per GiB downloaded). Measured, 1 GiB from one local seeder: peak RSS
+ *   93–95 MiB instead of 118–126, CPU the same within noise.
+ * - `--heap-growing-percent=10`: after a full collection the old generation may grow by 10 %
+ *   before the next, not by V8's default factor (up to ×4 for a small heap). With a small young
+ *   generation more short-lived objects are promoted, and they waited there for a collection.
+ *   Measured, 1 GiB from four local seeders: peak RSS 93–104 MiB instead of 104–111, CPU the same
+ *   within noise.
+ *
+ * The library never does this: a program that embeds bitstate owns its process's flags.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+export function keepHeapSmall(): void {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--heap-growing-percent=10');
+}
