@@ -7,7 +7,7 @@
 import { type BlockRef, blockKey, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import type { PeerContext, PeerEffects } from './peer-context.js';
 import { pipelineCap } from './peer-extension.js';
-import { askBatch, room, takeBackOutstanding, wantBlocks } from './peer-pipeline.js';
+import { askBatch, room, slowStart, takeBackOutstanding, wantBlocks } from './peer-pipeline.js';
 
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
 
@@ -61,6 +61,7 @@ export function acceptBlock(context: PeerContext, event: Event<'wire.piece'>, fx
   context.outstanding.delete(blockKey(event.index, event.begin));
   context.bytesThisTick += event.block.length;
   context.sinceBlockMs = 0;
+  slowStart(context, 1);
   const { key } = context;
   fx.report({
     type: 'peer.block',
@@ -86,6 +87,7 @@ export function acceptBlocks(context: PeerContext, event: Event<'wire.pieces'>, 
   }
   if (accepted.length === 0) return;
   context.sinceBlockMs = 0;
+  slowStart(context, accepted.length);
   const { key } = context;
   fx.report({ type: 'peer.blocks', key, blocks: accepted });
   const n = room(context);

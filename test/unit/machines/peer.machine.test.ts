@@ -211,11 +211,45 @@ test('every block is reported with its bytes and the room left', () => {
   h.deliver({ type: 'wire.piece', index: 1, begin: 0, block });
   const [b, w] = h.reports.slice(-2);
   assert.ok(b?.type === 'peer.block' && b.block === block && b.index === 1);
+  // Slow start: the block widened the pipeline to initialPipeline + 1; one request is still out.
   assert.deepEqual(w, {
     type: 'peer.wantBlocks',
     key: 'peer-a',
-    count: DEFAULT_PEER_LIMITS.initialPipeline - 1,
+    count: DEFAULT_PEER_LIMITS.initialPipeline,
   });
+});
+
+test('slow start: before the first tick each block received widens the pipeline by one, up to the cap', () => {
+  const h = unchokedWithRequests(32);
+  const deliver = (i: number) =>
+    h.deliver({
+      type: 'wire.piece',
+      index: i % 20,
+      begin: Math.floor(i / 20) * 16384,
+      block: new Uint8Array(16384),
+    });
+  for (let i = 0; i < 32; i++) deliver(i);
+  const want = h.reports.filter((r) => r.type === 'peer.wantBlocks').at(-1);
+  // 32 answered: the pipeline doubled to 64, all of it free.
+  assert.deepEqual(want, { type: 'peer.wantBlocks', key: 'peer-a', count: 64 });
+  // The first tick measures the rate and sets the target from it (512 KiB/s × 3 s: 96).
+  h.advance(DEFAULT_PEER_TIMEOUTS.tick);
+  const after = h.reports.filter((r) => r.type === 'peer.wantBlocks').at(-1);
+  assert.deepEqual(after, { type: 'peer.wantBlocks', key: 'peer-a', count: 96 });
+
+  const capped = startPeer({ limits: { ...DEFAULT_PEER_LIMITS, initialPipeline: 8, maxPipeline: 10 } });
+  capped.handshake();
+  capped.deliver({ type: 'wire.bitfield', bitfield: ALL });
+  capped.command({ type: 'cmd.interested' });
+  capped.deliver({ type: 'wire.unchoke' });
+  capped.command({
+    type: 'cmd.request',
+    blocks: Array.from({ length: 8 }, (_, i) => ({ index: i, begin: 0, length: 16384 })),
+  });
+  for (let i = 0; i < 8; i++)
+    capped.deliver({ type: 'wire.piece', index: i, begin: 0, block: new Uint8Array(16384) });
+  const last = capped.reports.filter((r) => r.type === 'peer.wantBlocks').at(-1);
+  assert.deepEqual(last, { type: 'peer.wantBlocks', key: 'peer-a', count: 10 }, 'never past maxPipeline');
 });
 
 test('nothing is sent after close', () => {
