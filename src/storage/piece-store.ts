@@ -1,6 +1,7 @@
 /**
- * The files of one torrent on disk: created sparse at their size, blocks written with pwrite
- * where they belong, pieces verified by SHA-1. A piece whose blocks were all written through this
+ * The files of one torrent on disk: created sparse at their size, blocks written with pwritev
+ * where they belong (on the calling thread while that is fast, write-mode.ts), pieces verified by
+ * SHA-1. A piece whose blocks were all written through this
  * store is verified from the SHA-1 computed as they were written (piece-digests.ts); any other
  * (data already on disk, a piece written out of order past the digests' bound) is read back and
  * hashed, on hash workers for bulk checks. Memory is bounded by design: a write holds only the
@@ -28,6 +29,7 @@ import { StorageError } from './storage-error.js';
 import { checkStoreFiles, createStoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
+import { WriteMode, type WriteModeSetting } from './write-mode.js';
 
 /** Default cap on idle open files (descriptors) held by the main thread. */
 export const DEFAULT_MAX_OPEN_FILES = 256;
@@ -44,6 +46,11 @@ export interface PieceStoreOptions {
   readonly hashWorkers?: number;
   /** Verify written pieces from the SHA-1 of their writes (default true); false reads every piece back. */
   readonly hashOnWrite?: boolean;
+  /**
+   * Where runs of blocks are written: 'auto' (default) on the calling thread until a write is slow,
+   * then on libuv's thread pool for a while; 'sync' or 'pool' always (write-mode.ts).
+   */
+  readonly writeMode?: WriteModeSetting;
   readonly maxOpenFiles?: number;
   /** Counts bytes queued for the disk, so sockets pause while it is behind (write-backlog.ts). */
   readonly backlog?: WriteBacklog;
@@ -77,6 +84,7 @@ export class PieceStore {
   /** The payload is one file, stored whole: no segments to look up per block. */
   readonly #singleFile: boolean;
   readonly #releaseBlock: ((block: Uint8Array) => void) | undefined;
+  readonly #writeMode: WriteMode;
   readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
     this.#writeRun(file, buffers, position),
   );
@@ -101,6 +109,7 @@ export class PieceStore {
     this.#backlog = opts.backlog;
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
     this.#releaseBlock = opts.releaseBlock;
+    this.#writeMode = new WriteMode(opts.writeMode);
     this.#spec = {
       paths: targets,
       ...(layout === undefined ? {} : { layout }),
@@ -125,6 +134,11 @@ export class PieceStore {
     if (this.#pool === undefined && this.#workers > 0 && !this.#closed)
       this.#pool = new HashPool(this.#spec, this.#workers);
     return this.#pool;
+  }
+
+  /** Synchronous writes slow enough to send writes to the thread pool for a while (write-mode.ts). */
+  get slowWrites(): number {
+    return this.#writeMode.slowWrites;
   }
 
   /** What hashing on write did so far (blocks hashed, held, pieces abandoned); undefined when off. */
@@ -246,7 +260,7 @@ export class PieceStore {
     for (const b of buffers) bytes += b.length;
     const path = this.paths[fileIndex] ?? undefined;
     const p = this.#track(() =>
-      this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path)),
+      this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path, this.#writeMode)),
     );
     const backlog = this.#backlog;
     const release = this.#releaseBlock;

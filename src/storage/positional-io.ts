@@ -2,21 +2,38 @@
  * Positional reads and writes on one open file that finish the job: the OS may move fewer bytes
  * than asked (signals, quotas, the end of the file), so each call loops until all is done.
  */
+import { writevSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { StorageError } from './storage-error.js';
+import type { WriteMode } from './write-mode.js';
 
-/** One positional writev of a run of blocks at `position`, looping over short writes. */
+/**
+ * One positional writev of a run of blocks at `position`, looping over short writes: on this
+ * thread when `mode` says so (write-mode.ts), else on libuv's thread pool.
+ */
 export async function writeRunAt(
   h: FileHandle,
   buffers: readonly Uint8Array[],
   position: number,
   path: string | undefined,
+  mode?: WriteMode,
 ): Promise<void> {
   let total = 0;
   for (const b of buffers) total += b.length;
-  let { bytesWritten } = await h.writev(buffers, position).catch((e) => {
-    throw StorageError.fromSystem(e, 'cannot write', path);
-  });
+  let bytesWritten: number;
+  if (mode?.sync === true) {
+    const startedAt = mode.start();
+    try {
+      bytesWritten = writevSync(h.fd, buffers as Uint8Array[], position);
+    } catch (e) {
+      throw StorageError.fromSystem(e, 'cannot write', path);
+    } finally {
+      mode.wrote(startedAt);
+    }
+  } else
+    ({ bytesWritten } = await h.writev(buffers, position).catch((e) => {
+      throw StorageError.fromSystem(e, 'cannot write', path);
+    }));
   // A short writev (rare: signals, quotas): write the rest from where it stopped.
   let skip = bytesWritten;
   for (const b of buffers) {

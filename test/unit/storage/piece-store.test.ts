@@ -99,20 +99,22 @@ for (const hashWorkers of [1, 0]) {
   });
 }
 
-test('single-file: <out>/<name>, created at full size before any write', async (t) => {
-  const out = await tempDir(t);
-  const payload = payloadBytes(1000, 5);
-  const torrent = makeTorrent('file.iso', [{ path: ['file.iso'], length: 1000 }], 256, payload, false);
-  const store = await PieceStore.open(torrent, out);
-  try {
-    assert.equal((await stat(join(out, 'file.iso'))).size, 1000);
-    await writeAll(store, torrent, payload, 2);
-    assert.ok((await store.checkPieces()).isComplete());
-  } finally {
-    await store.close();
-  }
-  assert.deepEqual(new Uint8Array(await readFile(join(out, 'file.iso'))), payload);
-});
+for (const writeMode of ['auto', 'sync', 'pool'] as const) {
+  test(`single-file: <out>/<name>, created at full size before any write (writeMode ${writeMode})`, async (t) => {
+    const out = await tempDir(t);
+    const payload = payloadBytes(1000, 5);
+    const torrent = makeTorrent('file.iso', [{ path: ['file.iso'], length: 1000 }], 256, payload, false);
+    const store = await PieceStore.open(torrent, out, { writeMode });
+    try {
+      assert.equal((await stat(join(out, 'file.iso'))).size, 1000);
+      await writeAll(store, torrent, payload, 2);
+      assert.ok((await store.checkPieces()).isComplete());
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(new Uint8Array(await readFile(join(out, 'file.iso'))), payload);
+  });
+}
 
 test('a corrupted piece fails verification, the others still pass', async (t) => {
   const out = await tempDir(t);
