@@ -22,6 +22,8 @@ export class PieceProgress {
   missing: number;
   requested = 0;
   received = 0;
+  /** The peer that asked for a block of this piece last: the one fetching it (the picker's affinity). */
+  lastRequester: PeerKey | undefined;
   /** No block below this is missing: keeps repeated small picks from rescanning a large piece. */
   #firstMissingHint = 0;
 
@@ -74,6 +76,7 @@ export class PieceProgress {
     if (n >= this.#maxRequesters) throw new Error(`block ${block} already has ${n} requesters`);
     this.#requesters[block * this.#maxRequesters + n] = peer;
     this.#requesterCount[block] = n + 1;
+    this.lastRequester = peer;
     if (this.#state[block] === BlockState.missing) {
       this.#state[block] = BlockState.requested;
       this.missing--;

@@ -107,6 +107,10 @@ function run(s: Scenario): void {
   const contributors = new Map<number, Set<string>>();
   const have = new Set<number>();
   const requesters = (i: number, b: number) => PEERS.filter((x) => outstanding.get(x)!.has(key(i, b)));
+  /** Per piece, the peer that was last given one of its blocks: the one fetching it. */
+  const lastRequester = new Map<number, string>();
+  const nobodyFetching = (i: number) =>
+    [...Array(blockCount(i)).keys()].every((b) => requesters(i, b).length === 0);
   const pieceReceived = (i: number) => [...Array(blockCount(i)).keys()].every((b) => received.has(key(i, b)));
   const forgetPiece = (i: number) => {
     for (let b = 0; b < blockCount(i); b++) {
@@ -157,13 +161,23 @@ function run(s: Scenario): void {
         const peerPieces = [...bf.indexes()].filter((i) => !have.has(i));
         const untouched = (i: number) =>
           [...Array(blockCount(i)).keys()].every((b) => p.blockStateOf(i, b) === 'missing');
+        // Partial pieces this peer is fetching, or nobody is, come before new ones; partial pieces
+        // other peers are fetching come after them (piece affinity).
         const partialBefore = peerPieces.filter((i) => !untouched(i) && hasMissing(i));
+        const ownBefore = partialBefore.filter((i) => nobodyFetching(i) || lastRequester.get(i) === o.peer);
+        const othersBefore = new Set(partialBefore.filter((i) => !ownBefore.includes(i)));
         const freshBefore = new Set(peerPieces.filter(untouched));
         const randomPhase = have.size < s.randomFirstPieces;
         const picked = p.pick(bf, o.count, o.peer);
         const started = new Set(picked.map((r) => r.index).filter((i) => freshBefore.has(i)));
+        if (picked.some((r) => othersBefore.has(r.index)))
+          assert.deepEqual(
+            peerPieces.filter(untouched),
+            [],
+            "another peer's partial piece only once no new piece is left",
+          );
         if (started.size > 0) {
-          for (const i of partialBefore) assert.ok(!hasMissing(i), `partial piece ${i} first`);
+          for (const i of ownBefore) assert.ok(!hasMissing(i), `partial piece ${i} first`);
           const rarestLeft = Math.min(...peerPieces.filter(untouched).map((i) => p.availabilityOf(i)));
           if (!randomPhase)
             for (const i of started)
@@ -179,6 +193,7 @@ function run(s: Scenario): void {
           assert.ok(!outstanding.get(o.peer)!.has(key(r.index, b)), 'never twice to the same peer');
           if (requesters(r.index, b).length > 0) duplicates++;
           outstanding.get(o.peer)!.add(key(r.index, b));
+          lastRequester.set(r.index, o.peer);
           assert.ok(requesters(r.index, b).length <= s.maxRequesters, 'bounded copies');
         }
         // What the peer could still serve, fresh or duplicate:

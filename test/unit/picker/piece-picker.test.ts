@@ -122,17 +122,47 @@ describe('rarest first', () => {
   });
 });
 
-describe('partial pieces first', () => {
-  test('a second peer finishes the started piece before starting a rarer one', () => {
+describe('partial pieces first, each peer its own (piece affinity)', () => {
+  test('a second peer starts a piece of its own instead of splitting the one another peer is fetching', () => {
     const p = picker(3, 4);
     p.addAvailability(bits('111'));
     p.addAvailability(bits('110'));
     p.addAvailability(bits('100'));
     assert.deepEqual(labels(p, p.pick(bits('111'), 2, 'a')), ['2:0', '2:1']);
     assert.equal(blocksOf(p, 2), 'rr..');
-    assert.deepEqual(labels(p, p.pick(bits('111'), 3, 'b')), ['2:2', '2:3', '1:0']);
-    assert.equal(blocksOf(p, 2), 'rrrr');
-    assert.equal(blocksOf(p, 1), 'r...');
+    assert.deepEqual(labels(p, p.pick(bits('111'), 3, 'b')), ['1:0', '1:1', '1:2']);
+    assert.equal(blocksOf(p, 2), 'rr..', "a's piece is left to a");
+    // Each finishes its own piece before starting another.
+    assert.deepEqual(labels(p, p.pick(bits('111'), 3, 'a')), ['2:2', '2:3', '0:0']);
+    assert.deepEqual(labels(p, p.pick(bits('111'), 1, 'b')), ['1:3']);
+  });
+
+  test("another peer's partial piece is joined only once no new piece is left", () => {
+    const p = picker(2, 4);
+    p.addAvailability(bits('11'));
+    p.addAvailability(bits('11'));
+    const mine = p.pick(bits('11'), 2, 'a')[0]!.index; // a tie: the seed chooses
+    const other = 1 - mine;
+    assert.deepEqual(labels(p, p.pick(bits('11'), 6, 'b')), [
+      ...[0, 1, 2, 3].map((b) => `${other}:${b}`),
+      `${mine}:2`,
+      `${mine}:3`,
+    ]);
+  });
+
+  test('a partial piece nobody is fetching (its peer left) is finished before a new one', () => {
+    const p = picker(3, 4);
+    p.addAvailability(bits('111'));
+    p.addAvailability(bits('111'));
+    const got = p.pick(bits('111'), 2, 'a');
+    p.blockReceived(got[0]!, 'a');
+    p.peerGone('a');
+    const first = got[0]!.index;
+    assert.equal(blocksOf(p, first), 'x...');
+    assert.deepEqual(
+      labels(p, p.pick(bits('111'), 3, 'b')),
+      [1, 2, 3].map((b) => `${first}:${b}`),
+    );
   });
 });
 
