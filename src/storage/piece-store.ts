@@ -136,9 +136,10 @@ export class PieceStore {
     return this.#pool;
   }
 
-  /** Synchronous writes slow enough to send writes to the thread pool for a while (write-mode.ts). */
-  get slowWrites(): number {
-    return this.#writeMode.slowWrites;
+  /** Runs written on this thread and on the pool, and synchronous ones that were slow (write-mode.ts). */
+  get writeStats(): { readonly sync: number; readonly pool: number; readonly slow: number } {
+    const m = this.#writeMode;
+    return { sync: m.syncWrites, pool: m.poolWrites, slow: m.slowWrites };
   }
 
   /** What hashing on write did so far (blocks hashed, held, pieces abandoned); undefined when off. */
@@ -175,7 +176,8 @@ export class PieceStore {
 
   /** Makes every write that has finished durable (fdatasync). See docs/resume.md. */
   flush(): Promise<void> {
-    return this.#track(() => this.#fds.flush());
+    // Meanwhile runs are written on the pool: a synchronous write into a file being synced waits.
+    return this.#track(() => this.#writeMode.during(this.#fds.flush()));
   }
 
   /**

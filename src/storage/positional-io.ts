@@ -30,10 +30,12 @@ export async function writeRunAt(
     } finally {
       mode.wrote(startedAt);
     }
-  } else
+  } else {
+    if (mode !== undefined) mode.poolWrites++;
     ({ bytesWritten } = await h.writev(buffers, position).catch((e) => {
       throw StorageError.fromSystem(e, 'cannot write', path);
     }));
+  }
   // A short writev (rare: signals, quotas): write the rest from where it stopped.
   let skip = bytesWritten;
   for (const b of buffers) {

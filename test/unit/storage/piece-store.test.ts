@@ -233,3 +233,23 @@ test('a block that came ahead of its turn goes back to releaseBlock only once wr
     await store.close();
   }
 });
+
+test('runs are written on this thread, except while the files are being synced (flush)', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(64, 4);
+  const torrent = makeTorrent('s.bin', [{ path: ['s.bin'], length: 64 }], 64, payload, false);
+  const store = await PieceStore.open(torrent, out);
+  try {
+    await store.writeBlock(0, 0, payload.subarray(0, BLOCK));
+    assert.deepEqual(store.writeStats, { sync: 1, pool: 0, slow: 0 });
+    const flushing = store.flush();
+    const write = store.writeBlock(0, BLOCK, payload.subarray(BLOCK, 2 * BLOCK));
+    store.flushPiece(0); // the run is written now, while the sync runs
+    await Promise.all([flushing, write]);
+    assert.equal(store.writeStats.pool, 1, 'written on the pool during the sync');
+    await store.writeBlock(0, 2 * BLOCK, payload.subarray(2 * BLOCK, 3 * BLOCK));
+    assert.equal(store.writeStats.sync, 2, 'and on this thread again after it');
+  } finally {
+    await store.close();
+  }
+});

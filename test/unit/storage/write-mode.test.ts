@@ -40,3 +40,17 @@ test("'sync' and 'pool' never change, whatever a write takes", () => {
     assert.equal(mode.slowWrites, 1, 'slow writes are still counted');
   }
 });
+
+test('auto: while a sync of the files runs, writes go to the pool; after it, synchronous again', async () => {
+  const mode = new WriteMode('auto');
+  let finish!: () => void;
+  const sync = mode.during(new Promise<void>((resolve) => (finish = resolve)));
+  assert.equal(mode.sync, false);
+  finish();
+  await sync;
+  assert.equal(mode.sync, true);
+  const failing = mode.during(Promise.reject(new Error('EIO')));
+  assert.equal(mode.sync, false);
+  await assert.rejects(failing);
+  assert.equal(mode.sync, true, 'a failed sync releases the writes too');
+});
