@@ -252,7 +252,8 @@ export class PiecePicker {
 
   /**
    * Missing blocks of partial pieces the peer has, newest first; with `ownOnly`, only those this
-   * peer is fetching or nobody is.
+   * peer is fetching or no other peer is (nobody has a block requested, or the peer that was
+   * fetching it gave a block back).
    */
   #takePartial(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[], ownOnly: boolean): void {
     for (let k = this.#table.open.size - 1; k >= 0 && out.length < count; k--) {
@@ -260,7 +261,7 @@ export class PiecePicker {
       if (!peerHas.has(i)) continue;
       if (ownOnly) {
         const p = this.#progress.get(i)!;
-        if (p.requested > 0 && p.lastRequester !== peer) continue;
+        if (p.requested > 0 && p.lastRequester !== undefined && p.lastRequester !== peer) continue;
       }
       this.#takeMissing(i, count, peer, out);
     }

@@ -22,7 +22,11 @@ export class PieceProgress {
   missing: number;
   requested = 0;
   received = 0;
-  /** The peer that asked for a block of this piece last: the one fetching it (the picker's affinity). */
+  /**
+   * The peer that was last given a block of this piece: the one fetching it (the picker's
+   * affinity). Cleared when that peer gives a block of it back (choke, reject, gone): the piece is
+   * then nobody's in particular.
+   */
   lastRequester: PeerKey | undefined;
   /** No block below this is missing: keeps repeated small picks from rescanning a large piece. */
   #firstMissingHint = 0;
@@ -93,6 +97,7 @@ export class PieceProgress {
       this.#requesters[row + k] = this.#requesters[row + n - 1];
       this.#requesters[row + n - 1] = undefined;
       this.#requesterCount[block] = n - 1;
+      if (peer === this.lastRequester) this.lastRequester = undefined;
       if (n === 1) {
         this.#state[block] = BlockState.missing;
         this.requested--;

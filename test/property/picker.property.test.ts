@@ -111,6 +111,11 @@ function run(s: Scenario): void {
   const lastRequester = new Map<number, string>();
   const nobodyFetching = (i: number) =>
     [...Array(blockCount(i)).keys()].every((b) => requesters(i, b).length === 0);
+  /** A peer giving back a block of a piece it was fetching leaves the piece to anyone. */
+  const gaveBack = (x: string, k: string) => {
+    const [i] = parse(k);
+    if (lastRequester.get(i) === x) lastRequester.delete(i);
+  };
   const pieceReceived = (i: number) => [...Array(blockCount(i)).keys()].every((b) => received.has(key(i, b)));
   const forgetPiece = (i: number) => {
     for (let b = 0; b < blockCount(i); b++) {
@@ -151,6 +156,7 @@ function run(s: Scenario): void {
           [...outstanding.get(o.peer)!].sort(),
           'peerGone returns exactly what was outstanding',
         );
+        for (const k of outstanding.get(o.peer)!) gaveBack(o.peer, k);
         outstanding.get(o.peer)!.clear();
         if (bf !== undefined) p.removeAvailability(bf);
         bitfields.delete(o.peer);
@@ -164,7 +170,9 @@ function run(s: Scenario): void {
         // Partial pieces this peer is fetching, or nobody is, come before new ones; partial pieces
         // other peers are fetching come after them (piece affinity).
         const partialBefore = peerPieces.filter((i) => !untouched(i) && hasMissing(i));
-        const ownBefore = partialBefore.filter((i) => nobodyFetching(i) || lastRequester.get(i) === o.peer);
+        const ownBefore = partialBefore.filter(
+          (i) => nobodyFetching(i) || !lastRequester.has(i) || lastRequester.get(i) === o.peer,
+        );
         const othersBefore = new Set(partialBefore.filter((i) => !ownBefore.includes(i)));
         const freshBefore = new Set(peerPieces.filter(untouched));
         const randomPhase = have.size < s.randomFirstPieces;
@@ -257,6 +265,7 @@ function run(s: Scenario): void {
         const k = mine[o.k % mine.length]!;
         p.blockReturned(ref(...parse(k)), o.peer);
         outstanding.get(o.peer)!.delete(k);
+        gaveBack(o.peer, k);
         break;
       }
       case 'hash': {
