@@ -63,6 +63,11 @@ export class BlockPool {
     return block;
   }
 
+  /** True when `block` is a slab `copy` handed out and not yet given back. */
+  owns(block: Uint8Array): boolean {
+    return this.#out.has(block);
+  }
+
   /**
    * `block` (as `copy` returned it) is no longer used by anyone: its slab may be reused. Anything else
    * (a subarray of it, a fresh buffer, a block already given back) is ignored.

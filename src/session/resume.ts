@@ -77,7 +77,12 @@ export async function openResumed(
     selected,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
-    ...(opts.blockPool === undefined ? {} : { releaseBlock: (b: Uint8Array) => opts.blockPool?.release(b) }),
+    ...(opts.blockPool === undefined
+      ? {}
+      : {
+          releaseBlock: (b: Uint8Array) => opts.blockPool?.release(b),
+          pooledBlock: (b: Uint8Array) => opts.blockPool?.owns(b) === true,
+        }),
   });
   try {
     const wanted = wantedPieces(torrent, selected);

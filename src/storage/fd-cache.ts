@@ -26,9 +26,17 @@ export class FdCache {
   /** A flush of an evicted handle that failed: reported by the next flush(). */
   #evictError: unknown;
 
-  constructor(paths: readonly (string | null)[], max: number) {
+  readonly #onSync: (sync: Promise<unknown>) => void;
+
+  /** `onSync(sync)`: told of each fdatasync this cache starts itself (evicting a written file). */
+  constructor(
+    paths: readonly (string | null)[],
+    max: number,
+    onSync: (sync: Promise<unknown>) => void = () => {},
+  ) {
     this.#paths = paths;
     this.#max = Math.max(1, max);
+    this.#onSync = onSync;
   }
 
   /** Runs `fn` with the handle of file `fileIndex`, opening it if needed. */
@@ -70,7 +78,7 @@ export class FdCache {
       const closing = e.handle
         .then((h) =>
           e.writes > e.synced
-            ? h.datasync().then(
+            ? this.#synced(h.datasync()).then(
                 () => h.close(),
                 (err) => {
                   this.#evictError ??= StorageError.fromSystem(
@@ -87,6 +95,11 @@ export class FdCache {
       this.#closing.add(closing);
       void closing.finally(() => this.#closing.delete(closing));
     }
+  }
+
+  #synced(sync: Promise<void>): Promise<void> {
+    this.#onSync(sync);
+    return sync;
   }
 
   /**

@@ -11,8 +11,9 @@
  * Blocks of one piece often come out of order: libtorrent reads the blocks it serves on several
  * disk threads and sends each when its read finishes (measured: 7 % of blocks ahead of their turn
  * from one libtorrent seeder, 32 % from four). A block that comes ahead of the next one to hash is
- * held — not copied: `add` answers true and the caller keeps the buffer unchanged until `release`
- * gives it back — until the gap is filled. Held blocks are bounded by `maxHeldBytes` for the whole
+ * held until the gap is filled: the caller's own buffer when it may be pinned (a block pool slab:
+ * `add` answers true and the caller keeps it unchanged until `release` gives it back), else a copy
+ * (a view of a socket chunk would keep the whole chunk alive). Held blocks are bounded by `maxHeldBytes` for the whole
  * torrent, and a piece that would
  * pass it, a block that overlaps bytes already hashed (a piece written twice), or a block the store
  * cannot hash as received (BEP 47 padding, which the hash counts as zeros) makes the piece
@@ -28,8 +29,10 @@ interface Partial {
   readonly hash: Hash;
   /** Offset in the piece of the next byte to hash. */
   next: number;
-  /** Blocks ahead of `next`, by begin (the caller's buffers, given back through `release`). */
+  /** Blocks ahead of `next`, by begin: the caller's buffers (given back through `release`) or copies. */
   held: Map<number, Uint8Array> | undefined;
+  /** The held blocks that are the caller's own (pinned), to give back. */
+  pinned: Set<Uint8Array> | undefined;
   heldBytes: number;
 }
 
@@ -78,14 +81,15 @@ export class PieceDigests {
   }
 
   /**
-   * Block `block` of piece `index` at `begin` was written (or is being): hash it now, or hold it.
-   * True when held: `block` must not change until `release` gives it back.
+   * Block `block` of piece `index` at `begin` was written (or is being): hash it now, or hold it —
+   * itself when `pinnable`, else a copy. True when it holds `block` itself: then `block` must not
+   * change until `release` gives it back.
    */
-  add(index: number, begin: number, block: Uint8Array): boolean {
+  add(index: number, begin: number, block: Uint8Array, pinnable = false): boolean {
     if (this.#abandoned.has(index)) return false;
     let p = this.#pieces.get(index);
     if (p === undefined) {
-      p = { hash: createHash('sha1'), next: 0, held: undefined, heldBytes: 0 };
+      p = { hash: createHash('sha1'), next: 0, held: undefined, pinned: undefined, heldBytes: 0 };
       this.#pieces.set(index, p);
     }
     const end = begin + block.length;
@@ -106,11 +110,12 @@ export class PieceDigests {
       return false;
     }
     p.held ??= new Map();
-    p.held.set(begin, block);
+    p.held.set(begin, pinnable ? block : new Uint8Array(block)); // new Uint8Array copies
+    if (pinnable) (p.pinned ??= new Set()).add(block);
     p.heldBytes += block.length;
     this.#heldBytes += block.length;
     this.stats.held++;
-    return true;
+    return pinnable;
   }
 
   /** Hashes the held blocks that now continue the piece. */
@@ -123,7 +128,7 @@ export class PieceDigests {
       p.heldBytes -= next.length;
       this.#heldBytes -= next.length;
       this.stats.hashed++;
-      this.#release(next);
+      if (p.pinned?.delete(next) === true) this.#release(next);
     }
     if (held.size === 0) p.held = undefined;
   }
@@ -141,7 +146,7 @@ export class PieceDigests {
     if (p === undefined) return;
     this.#heldBytes -= p.heldBytes;
     this.#pieces.delete(index);
-    if (p.held !== undefined) for (const block of p.held.values()) this.#release(block);
+    if (p.pinned !== undefined) for (const block of p.pinned) this.#release(block);
   }
 
   /**

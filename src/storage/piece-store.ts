@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
-import { blockOffset, FileMap } from './file-map.js';
+import { blockOffset, FileMap, type FileSegment } from './file-map.js';
 import { HashPool } from './hash-pool.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
 import { PieceDigests } from './piece-digests.js';
@@ -58,6 +58,11 @@ export interface PieceStoreOptions {
   readonly selected?: readonly boolean[];
   /** Called with each block given to `writeBlock` once it is written (or failed): its memory is free. */
   readonly releaseBlock?: (block: Uint8Array) => void;
+  /**
+   * True for a block whose memory waits for `releaseBlock` (a block pool slab): the piece digests
+   * may then hold it as it is, where any other block they hold is copied (default: none).
+   */
+  readonly pooledBlock?: (block: Uint8Array) => boolean;
 }
 
 export class PieceStore {
@@ -84,7 +89,10 @@ export class PieceStore {
   /** The payload is one file, stored whole: no segments to look up per block. */
   readonly #singleFile: boolean;
   readonly #releaseBlock: ((block: Uint8Array) => void) | undefined;
+  readonly #pooledBlock: (block: Uint8Array) => boolean;
   readonly #writeMode: WriteMode;
+  /** A write failed: the digests hashed bytes that may not be on disk, so pieces are read back. */
+  #writeFailed = false;
   readonly #coalescer = new WriteCoalescer((file, buffers, position) =>
     this.#writeRun(file, buffers, position),
   );
@@ -105,10 +113,14 @@ export class PieceStore {
     this.#map = map;
     // With a layout, the parts file is one more target, at index files.length.
     const targets = layout === undefined ? paths : [...paths, partsPath];
-    this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
+    // An evicted file is synced before it is closed: writes go to the pool meanwhile (write-mode.ts).
+    this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, (sync) => {
+      this.#writeMode.during(sync).catch(() => {}); // the cache reports the failure itself
+    });
     this.#backlog = opts.backlog;
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
     this.#releaseBlock = opts.releaseBlock;
+    this.#pooledBlock = opts.pooledBlock ?? (() => false);
     this.#writeMode = new WriteMode(opts.writeMode);
     this.#spec = {
       paths: targets,
@@ -215,18 +227,21 @@ export class PieceStore {
   writeBlock(index: number, begin: number, block: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new StorageError('closed', 'the piece store is closed'));
     let at: number;
+    let segments: FileSegment[] | undefined;
     try {
       at = blockOffset(this.torrent, index, begin, block.length);
+      if (!this.#singleFile) segments = this.#segments(at, block.length);
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.#digests?.add(index, begin, block) === true) this.#pinned.set(block, false);
+    // Hashed (or held) only once the block is known to go somewhere.
+    if (this.#digests?.add(index, begin, block, this.#pooledBlock(block)) === true)
+      this.#pinned.set(block, false);
     // One stored file (the common case): the block's place in the payload is its place in the file.
-    if (this.#singleFile) {
+    if (segments === undefined) {
       this.#backlog?.add(block.length);
       return this.#coalescer.write(0, at, block);
     }
-    const segments = this.#segments(at, block.length);
     if (segments.length === 1 && !segments[0]!.padding) {
       const s = segments[0]!;
       this.#backlog?.add(s.length);
@@ -264,6 +279,9 @@ export class PieceStore {
     const p = this.#track(() =>
       this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path, this.#writeMode)),
     );
+    p.then(undefined, () => {
+      this.#writeFailed = true;
+    });
     const backlog = this.#backlog;
     const release = this.#releaseBlock;
     if (backlog !== undefined || release !== undefined) {
@@ -328,25 +346,31 @@ export class PieceStore {
     return this.#track(async () => {
       blockOffset(this.torrent, index, 0, 0);
       const written = this.#digests?.take(index);
-      if (written !== undefined) return hashMatches(this.#spec, index, written);
-      // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
-      // whose workers all died answers with why.
-      if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
-      const chunk = new Uint8Array(HASH_CHUNK_BYTES);
-      const digest = await hashPieceAsync(
-        pieceSegments(this.#spec, this.#map, index),
-        (fileIndex, buf, length, position) => this.#readAt(fileIndex, buf, length, position),
-        chunk,
-        new Uint8Array(64 * 1024),
-      );
-      return digest !== undefined && hashMatches(this.#spec, index, digest);
+      // After a failed write the bytes hashed may not be the bytes on disk: read back.
+      if (written !== undefined && !this.#writeFailed) return hashMatches(this.#spec, index, written);
+      return this.#hashFromDisk(index);
     });
+  }
+
+  /** Reads piece `index` back and compares its SHA-1: on a worker once one has loaded, else here. */
+  async #hashFromDisk(index: number): Promise<boolean> {
+    // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
+    // whose workers all died answers with why.
+    if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
+    const chunk = new Uint8Array(HASH_CHUNK_BYTES);
+    const digest = await hashPieceAsync(
+      pieceSegments(this.#spec, this.#map, index),
+      (fileIndex, buf, length, position) => this.#readAt(fileIndex, buf, length, position),
+      chunk,
+      new Uint8Array(64 * 1024),
+    );
+    return digest !== undefined && hashMatches(this.#spec, index, digest);
   }
 
   /**
    * Hashes the pieces already on disk (resume, seeding) — every piece, or only `indexes` — and
-   * returns the ones that match. Keeps each worker busy with two pieces at a time;
-   * `onProgress(checked, total)` after each.
+   * returns the ones that match: always read back, whatever was hashed on write. Keeps each worker
+   * busy with two pieces at a time; `onProgress(checked, total)` after each.
    */
   async checkPieces(
     onProgress?: (checked: number, total: number) => void,
@@ -362,7 +386,11 @@ export class PieceStore {
       while (next < total) {
         const k = next++;
         const index = indexes === undefined ? k : indexes[k]!;
-        if (await this.verifyPiece(index)) have.set(index);
+        const ok = await this.#track(async () => {
+          blockOffset(this.torrent, index, 0, 0);
+          return this.#hashFromDisk(index);
+        });
+        if (ok) have.set(index);
         onProgress?.(++checked, total);
       }
     };

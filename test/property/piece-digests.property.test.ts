@@ -34,6 +34,8 @@ const swarmArb = fc
       order: fc.shuffledSubarray(refs, { minLength: refs.length, maxLength: refs.length }),
       seed: fc.constant(seed),
       maxHeld: fc.integer({ min: 0, max: 8 * BLOCK }),
+      // Pool slabs are held as they are; any other buffer is copied.
+      pinnable: fc.boolean(),
     });
   });
 
@@ -45,7 +47,7 @@ function pieceBytes(index: number, length: number, seed: number): Uint8Array {
 
 test('any arrival order: each digest is the SHA-1 of its piece or absent, held bytes stay bounded', () => {
   fc.assert(
-    fc.property(swarmArb, ({ lengths, order, seed, maxHeld }) => {
+    fc.property(swarmArb, ({ lengths, order, seed, maxHeld, pinnable }) => {
       const pieces = lengths.map((len, i) => pieceBytes(i, len, seed));
       // The caller reuses a buffer (a pool slab) as soon as the digests do not hold it: scribble
       // over it then, so a digest that read it later would come out wrong.
@@ -60,7 +62,7 @@ test('any arrival order: each digest is the SHA-1 of its piece or absent, held b
       );
       for (const b of order) {
         const buf = Uint8Array.from(pieces[b.index]!.subarray(b.begin, b.begin + b.length));
-        if (digests.add(b.index, b.begin, buf)) held.add(buf);
+        if (digests.add(b.index, b.begin, buf, pinnable)) held.add(buf);
         else buf.fill(0xee);
         assert.ok(digests.heldBytes <= maxHeld, `held ${digests.heldBytes} > ${maxHeld}`);
       }
@@ -107,10 +109,10 @@ test('a missing block leaves no digest; blocks held past the bound are dropped a
     (b) => released.push(b),
     2 * BLOCK,
   );
-  digests.add(2, 3 * BLOCK, piece.subarray(3 * BLOCK));
-  digests.add(2, 2 * BLOCK, piece.subarray(2 * BLOCK, 3 * BLOCK));
+  digests.add(2, 3 * BLOCK, piece.subarray(3 * BLOCK), true);
+  digests.add(2, 2 * BLOCK, piece.subarray(2 * BLOCK, 3 * BLOCK), true);
   assert.equal(digests.heldBytes, 2 * BLOCK);
-  digests.add(2, BLOCK, piece.subarray(BLOCK, 2 * BLOCK)); // a third held block passes the bound
+  digests.add(2, BLOCK, piece.subarray(BLOCK, 2 * BLOCK), true); // a third held block passes the bound
   assert.equal(digests.heldBytes, 0);
   assert.equal(digests.stats.abandoned, 1);
   assert.equal(released.length, 2, 'the two held blocks are given back when the piece is dropped');

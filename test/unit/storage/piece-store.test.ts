@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -215,7 +215,10 @@ test('a block that came ahead of its turn goes back to releaseBlock only once wr
   const payload = payloadBytes(64, 8);
   const torrent = makeTorrent('h.bin', [{ path: ['h.bin'], length: 64 }], 64, payload, false);
   const released: Uint8Array[] = [];
-  const store = await PieceStore.open(torrent, out, { releaseBlock: (b) => released.push(b) });
+  const store = await PieceStore.open(torrent, out, {
+    releaseBlock: (b) => released.push(b),
+    pooledBlock: () => true,
+  });
   try {
     const blocks = [0, 1, 2, 3].map((k) => Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
     await store.writeBlock(0, 3 * BLOCK, blocks[3]!);
@@ -251,5 +254,51 @@ test('runs are written on this thread, except while the files are being synced (
     assert.equal(store.writeStats.sync, 2, 'and on this thread again after it');
   } finally {
     await store.close();
+  }
+});
+
+test('a held block that is not a pool slab is copied: it goes back as soon as it is written', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(64, 9);
+  const torrent = makeTorrent('c.bin', [{ path: ['c.bin'], length: 64 }], 64, payload, false);
+  const released: Uint8Array[] = [];
+  const store = await PieceStore.open(torrent, out, { releaseBlock: (b) => released.push(b) });
+  try {
+    const late = Uint8Array.from(payload.subarray(3 * BLOCK));
+    await store.writeBlock(0, 3 * BLOCK, late);
+    assert.deepEqual(released, [late], 'not pinned: the digests hold a copy');
+    late.fill(0); // the caller reuses its buffer
+    for (let k = 0; k < 3; k++)
+      await store.writeBlock(0, k * BLOCK, Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
+    assert.equal(store.digestStats?.held, 1);
+    assert.equal(await store.verifyPiece(0), true, 'hashed from the copy, not the reused buffer');
+  } finally {
+    await store.close();
+  }
+});
+
+test('after a failed write, written pieces are read back to be verified', async (t) => {
+  const out = await tempDir(t);
+  const payload = payloadBytes(192, 6);
+  const specs = [
+    { path: ['a'], length: 64 },
+    { path: ['b'], length: 64 },
+    { path: ['c'], length: 64 },
+  ];
+  const torrent = makeTorrent('f', specs, 64, payload);
+  // One open file at a time: each file is opened again by path when it is next written.
+  const store = await PieceStore.open(torrent, out, { maxOpenFiles: 1 });
+  try {
+    for (let k = 0; k < 4; k++)
+      await store.writeBlock(0, k * BLOCK, payload.subarray(k * BLOCK, (k + 1) * BLOCK));
+    await store.writeBlock(1, 0, payload.subarray(64, 64 + BLOCK)); // evicts a
+    await writeFile(join(out, 'f', 'a'), new Uint8Array(64)); // a changes behind the store's back
+    // c becomes a folder: its next open fails, and so does the write.
+    await rm(join(out, 'f', 'c'));
+    await mkdir(join(out, 'f', 'c'));
+    await assert.rejects(store.writeBlock(2, 0, payload.subarray(128, 128 + BLOCK)));
+    assert.equal(await store.verifyPiece(0), false, 'read back: the zeros on disk, not the hashed bytes');
+  } finally {
+    await store.close().catch(() => {});
   }
 });

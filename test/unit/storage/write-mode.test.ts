@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { POOL_HOLD_MS, SLOW_WRITE_MS, WriteMode } from '../../../src/storage/write-mode.js';
+import {
+  POOL_HOLD_MS,
+  SLOW_WRITE_MS,
+  WRITE_BUDGET_MS,
+  WRITE_WINDOW_MS,
+  WriteMode,
+} from '../../../src/storage/write-mode.js';
 
 /** A clock the test moves by hand. */
 function clock() {
@@ -53,4 +59,34 @@ test('auto: while a sync of the files runs, writes go to the pool; after it, syn
   assert.equal(mode.sync, false);
   await assert.rejects(failing);
   assert.equal(mode.sync, true, 'a failed sync releases the writes too');
+});
+
+test('auto: writes each under the bound but adding up past the budget within a window also go to the pool', () => {
+  const c = clock();
+  const mode = new WriteMode('auto', c.now);
+  const each = SLOW_WRITE_MS - 1;
+  let spent = 0;
+  while (spent + each <= WRITE_BUDGET_MS) {
+    const at = mode.start();
+    c.advance(each);
+    mode.wrote(at);
+    spent += each;
+    assert.equal(mode.sync, true, `${spent} ms so far`);
+  }
+  const at = mode.start();
+  c.advance(each);
+  mode.wrote(at);
+  assert.equal(mode.sync, false, 'past the budget');
+  assert.equal(mode.slowWrites, 1);
+
+  // The same writes spread over more than a window each are fine.
+  const calm = new WriteMode('auto', c.now);
+  for (let k = 0; k < 10; k++) {
+    const t0 = calm.start();
+    c.advance(each);
+    calm.wrote(t0);
+    c.advance(WRITE_WINDOW_MS);
+  }
+  assert.equal(calm.sync, true);
+  assert.equal(calm.slowWrites, 0);
 });
