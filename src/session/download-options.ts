@@ -1,6 +1,7 @@
 /** What a caller of `download()` / `seed()` may set; every field is optional except `out`. */
 import type { InspectionEvent } from 'xstate';
 import type { PeerAddress } from '../net/address.js';
+import type { WriteModeSetting } from '../storage/write-mode.js';
 
 export interface DownloadOptions {
   /** The folder the torrent's `<name>` is saved under. */
@@ -44,6 +45,12 @@ export interface DownloadOptions {
   readonly sequential?: boolean;
   /** Hash every wanted piece on disk instead of trusting the resume file. */
   readonly recheck?: boolean;
+  /**
+   * Where received blocks are written (src/storage/write-mode.ts): 'auto' (default) on the main
+   * thread while the disk keeps up, else libuv's pool; 'pool' always on the pool (a network file
+   * system that may hang); 'sync' always on the main thread.
+   */
+  readonly writeMode?: WriteModeSetting;
   /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
   readonly resumeSaveIntervalMs?: number;
 }

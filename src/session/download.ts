@@ -142,6 +142,7 @@ async function run(
               ...(blockPool === undefined ? {} : { blockPool }),
               ...(options.selected === undefined ? {} : { selected: options.selected }),
               ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
+              ...(options.writeMode === undefined ? {} : { writeMode: options.writeMode }),
             },
             emit,
           )

@@ -20,6 +20,7 @@ import {
 } from '../storage/resume-file.js';
 import { partsFilePath, STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
+import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';
 
 /** `checking` events are at most this frequent. */
@@ -36,6 +37,8 @@ export interface ResumeOptions {
   readonly backlog?: WriteBacklog;
   /** Received blocks' memory, given back once written (src/net/block-pool.ts). */
   readonly blockPool?: BlockPool;
+  /** Where runs of blocks are written (src/storage/write-mode.ts; default 'auto'). */
+  readonly writeMode?: WriteModeSetting;
 }
 
 export interface ResumedStore {
@@ -76,6 +79,7 @@ export async function openResumed(
   const store = await PieceStore.open(torrent, root, {
     selected,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
+    ...(opts.writeMode === undefined ? {} : { writeMode: opts.writeMode }),
     ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
     ...(opts.blockPool === undefined
       ? {}

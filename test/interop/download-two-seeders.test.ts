@@ -2,7 +2,9 @@
  * Two python3-libtorrent seeders, one killed (SIGKILL, no goodbye) in the middle of a download:
  * `bitstate download` must notice the dead connection, hand that peer's outstanding blocks to the
  * survivor and still finish byte for byte. Both seeders are rate-limited so the download lasts a
- * few seconds and the kill lands while blocks are in flight from both. Issue #4.
+ * few seconds and the kill lands while blocks are in flight from both. Issue #4. It also runs with
+ * `--write-mode pool`: every write on libuv's threads, the path a network file system takes (the
+ * other downloads here write on the main thread while the disk keeps up).
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -80,7 +82,7 @@ test('two libtorrent seeders, one killed mid-download: bitstate completes from t
     noTracker: true,
     stallTimeoutSec: 15,
     timeoutMs: 60_000,
-    extraArgs: ['--peers'],
+    extraArgs: ['--peers', '--write-mode', 'pool'],
   });
   t.after(() => run.stop());
 

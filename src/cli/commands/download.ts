@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import type { InspectionOptions, InspectionSession } from '../../inspect/inspect
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { download } from '../../session/download.js';
 import { fileSelection } from '../../session/file-selection.js';
+import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
@@ -36,6 +37,8 @@ Options:
       --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable
       --sequential       fetch pieces in order, lowest first (for streaming)
       --recheck          hash the data on disk again instead of trusting the resume file
+      --write-mode MODE  auto (default: writes on the main thread while the disk keeps up),
+                         pool (always on libuv's threads: a network file system), or sync
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
@@ -85,6 +88,7 @@ export async function run(argv: string[]): Promise<number> {
       only: { type: 'string', multiple: true },
       sequential: { type: 'boolean' },
       recheck: { type: 'boolean' },
+      'write-mode': { type: 'string' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
       ui: { type: 'boolean' },
@@ -113,6 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   const seeding = seedingOptions(values);
   const uiPort =
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
+  const writeMode = writeModeOf(values['write-mode']);
   const torrent = await readTorrentFile(positionals[0]!);
   const selected = fileSelection(torrent, values.select ?? [], values.only ?? []);
   const inspection = await startInspectionIfAsked({
@@ -133,6 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(selected === undefined ? {} : { selected }),
     ...(values.sequential === true ? { sequential: true } : {}),
     ...(values.recheck === true ? { recheck: true } : {}),
+    ...(writeMode === undefined ? {} : { writeMode }),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });
@@ -191,4 +197,11 @@ async function lingerForDashboard(interrupted: () => boolean): Promise<void> {
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
   });
+}
+
+/** `--write-mode auto|pool|sync` (src/storage/write-mode.ts). */
+function writeModeOf(value: string | undefined): WriteModeSetting | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'auto' || value === 'pool' || value === 'sync') return value;
+  throw new UsageError(`--write-mode must be auto, pool or sync, not '${value}'`);
 }

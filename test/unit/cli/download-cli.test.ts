@@ -124,6 +124,7 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assertOneLineError(await bitstate(['download', torrent, '--timeout', 'soon']), 2);
     assertOneLineError(await bitstate(['download', torrent, '--port', '70000']), 2);
     assertOneLineError(await bitstate(['download', torrent, '--max-peers', '0']), 2);
+    assertOneLineError(await bitstate(['download', torrent, '--write-mode', 'fast']), 2, /--write-mode/);
   });
 
   it('--peer with a bad address: exit 2', async () => {
