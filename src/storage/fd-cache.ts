@@ -26,13 +26,16 @@ export class FdCache {
   /** A flush of an evicted handle that failed: reported by the next flush(). */
   #evictError: unknown;
 
-  readonly #onSync: (sync: Promise<unknown>) => void;
+  readonly #onSync: (sync: Promise<unknown>) => unknown;
 
-  /** `onSync(sync)`: told of each fdatasync this cache starts itself (evicting a written file). */
+  /**
+   * `onSync(sync)`: told of each fdatasync this cache starts itself (evicting a written file); a
+   * failure of it is this cache's to report (the next flush()).
+   */
   constructor(
     paths: readonly (string | null)[],
     max: number,
-    onSync: (sync: Promise<unknown>) => void = () => {},
+    onSync: (sync: Promise<unknown>) => unknown = () => {},
   ) {
     this.#paths = paths;
     this.#max = Math.max(1, max);

@@ -35,6 +35,8 @@ import { WriteMode, type WriteModeSetting } from './write-mode.js';
 export const DEFAULT_MAX_OPEN_FILES = 256;
 /** Default hash workers: 1 on a machine of 2 cores or fewer (one core stays for sockets), else 2. */
 export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
+/** What padding (BEP 47) hashes as when a piece is read back: never written, so shared. */
+const PADDING_ZEROS = new Uint8Array(64 * 1024);
 /** Largest block `readBlock` serves: more than any peer may ask (BEP 3 clients use 16 KiB). */
 export const MAX_READ_BLOCK_BYTES = 1 << 20;
 
@@ -114,9 +116,9 @@ export class PieceStore {
     // With a layout, the parts file is one more target, at index files.length.
     const targets = layout === undefined ? paths : [...paths, partsPath];
     // An evicted file is synced before it is closed: writes go to the pool meanwhile (write-mode.ts).
-    this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, (sync) => {
-      this.#writeMode.during(sync).catch(() => {}); // the cache reports the failure itself
-    });
+    this.#fds = new FdCache(targets, opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES, (sync) =>
+      this.#writeMode.during(sync),
+    );
     this.#backlog = opts.backlog;
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
     this.#releaseBlock = opts.releaseBlock;
@@ -279,21 +281,19 @@ export class PieceStore {
     const p = this.#track(() =>
       this.#fds.use(fileIndex, true, (h) => writeRunAt(h, buffers, position, path, this.#writeMode)),
     );
-    p.then(undefined, () => {
-      this.#writeFailed = true;
-    });
     const backlog = this.#backlog;
     const release = this.#releaseBlock;
-    if (backlog !== undefined || release !== undefined) {
-      const done = () => {
-        backlog?.done(bytes);
-        if (release !== undefined)
-          for (const b of buffers)
-            if (this.#pinned.has(b)) this.#pinned.set(b, true);
-            else release(b);
-      };
-      p.then(done, done);
-    }
+    const done = () => {
+      backlog?.done(bytes);
+      if (release !== undefined)
+        for (const b of buffers)
+          if (this.#pinned.has(b)) this.#pinned.set(b, true);
+          else release(b);
+    };
+    p.then(done, () => {
+      this.#writeFailed = true;
+      done();
+    });
     return p;
   }
 
@@ -357,12 +357,11 @@ export class PieceStore {
     // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
     // whose workers all died answers with why.
     if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
-    const chunk = new Uint8Array(HASH_CHUNK_BYTES);
     const digest = await hashPieceAsync(
       pieceSegments(this.#spec, this.#map, index),
       (fileIndex, buf, length, position) => this.#readAt(fileIndex, buf, length, position),
-      chunk,
-      new Uint8Array(64 * 1024),
+      new Uint8Array(HASH_CHUNK_BYTES), // one per read back: several may run at once
+      PADDING_ZEROS,
     );
     return digest !== undefined && hashMatches(this.#spec, index, digest);
   }

@@ -4,6 +4,7 @@ import {
   type ConnectionEvent,
   DEFAULT_PEER_LIMITS,
   DEFAULT_PEER_TIMEOUTS,
+  type PeerInput,
 } from '../../../machines/peer.types.js';
 import { pipelineTarget } from '../../../machines/peer-pipeline.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
@@ -12,8 +13,9 @@ import { INFO_HASH, OUR_ID, startPeer, THEIR_ID } from './peer-harness.js';
 /** 20 pieces: 3 bitfield bytes, the last 4 bits spare. */
 const ALL = new Uint8Array([0xff, 0xff, 0xf0]);
 
-function unchokedWithRequests(n = 2) {
-  const h = startPeer();
+/** Unchoked, with requests for n blocks outstanding (pieces 0..19, then the next block of each). */
+function unchokedWithRequests(n = 2, input: Partial<PeerInput> = {}) {
+  const h = startPeer(input);
   h.handshake();
   h.deliver({ type: 'wire.bitfield', bitfield: ALL });
   h.command({ type: 'cmd.interested' });
@@ -237,14 +239,8 @@ test('slow start: before the first tick each block received widens the pipeline 
   const after = h.reports.filter((r) => r.type === 'peer.wantBlocks').at(-1);
   assert.deepEqual(after, { type: 'peer.wantBlocks', key: 'peer-a', count: 96 });
 
-  const capped = startPeer({ limits: { ...DEFAULT_PEER_LIMITS, initialPipeline: 8, maxPipeline: 10 } });
-  capped.handshake();
-  capped.deliver({ type: 'wire.bitfield', bitfield: ALL });
-  capped.command({ type: 'cmd.interested' });
-  capped.deliver({ type: 'wire.unchoke' });
-  capped.command({
-    type: 'cmd.request',
-    blocks: Array.from({ length: 8 }, (_, i) => ({ index: i, begin: 0, length: 16384 })),
+  const capped = unchokedWithRequests(8, {
+    limits: { ...DEFAULT_PEER_LIMITS, initialPipeline: 8, maxPipeline: 10 },
   });
   for (let i = 0; i < 8; i++)
     capped.deliver({ type: 'wire.piece', index: i, begin: 0, block: new Uint8Array(16384) });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pieceLengthAt, type Torrent } from '../../../src/metainfo/torrent.js';
-import { PieceStore } from '../../../src/storage/piece-store.js';
+import { PieceStore, type PieceStoreOptions } from '../../../src/storage/piece-store.js';
 import { StorageError } from '../../../src/storage/storage-error.js';
 import { type FileSpec, makeTorrent, payloadBytes, shuffled, zeroPadding } from './make-torrent.js';
 
@@ -14,6 +14,34 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
   const dir = await mkdtemp(join(tmpdir(), 'bitstate-storage-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A single-file torrent of one piece of four blocks (`name`, bytes from `seed`) in a fresh folder,
+ * its store opened with `opts` for `body`, then closed.
+ */
+async function withOnePieceStore(
+  t: { after(fn: () => Promise<void>): void },
+  name: string,
+  seed: number,
+  opts: PieceStoreOptions,
+  body: (store: PieceStore, payload: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const out = await tempDir(t);
+  const payload = payloadBytes(4 * BLOCK, seed);
+  const torrent = makeTorrent(
+    name,
+    [{ path: [name], length: payload.length }],
+    payload.length,
+    payload,
+    false,
+  );
+  const store = await PieceStore.open(torrent, out, opts);
+  try {
+    await body(store, payload);
+  } finally {
+    await store.close();
+  }
 }
 
 function blocksOf(torrent: Torrent): { index: number; begin: number; length: number }[] {
@@ -211,15 +239,9 @@ test('a piece written through the store is verified from its writes, without rea
 });
 
 test('a block that came ahead of its turn goes back to releaseBlock only once written and hashed', async (t) => {
-  const out = await tempDir(t);
-  const payload = payloadBytes(64, 8);
-  const torrent = makeTorrent('h.bin', [{ path: ['h.bin'], length: 64 }], 64, payload, false);
   const released: Uint8Array[] = [];
-  const store = await PieceStore.open(torrent, out, {
-    releaseBlock: (b) => released.push(b),
-    pooledBlock: () => true,
-  });
-  try {
+  const opts = { releaseBlock: (b: Uint8Array) => released.push(b), pooledBlock: () => true };
+  await withOnePieceStore(t, 'h.bin', 8, opts, async (store, payload) => {
     const blocks = [0, 1, 2, 3].map((k) => Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
     await store.writeBlock(0, 3 * BLOCK, blocks[3]!);
     await store.writeBlock(0, BLOCK, blocks[1]!);
@@ -232,17 +254,11 @@ test('a block that came ahead of its turn goes back to releaseBlock only once wr
     assert.equal(new Set(released).size, 4, 'each exactly once');
     assert.equal(await store.verifyPiece(0), true);
     assert.equal(store.digestStats?.held, 2);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('runs are written on this thread, except while the files are being synced (flush)', async (t) => {
-  const out = await tempDir(t);
-  const payload = payloadBytes(64, 4);
-  const torrent = makeTorrent('s.bin', [{ path: ['s.bin'], length: 64 }], 64, payload, false);
-  const store = await PieceStore.open(torrent, out);
-  try {
+  await withOnePieceStore(t, 's.bin', 4, {}, async (store, payload) => {
     await store.writeBlock(0, 0, payload.subarray(0, BLOCK));
     assert.deepEqual(store.writeStats, { sync: 1, pool: 0, slow: 0 });
     const flushing = store.flush();
@@ -252,29 +268,27 @@ test('runs are written on this thread, except while the files are being synced (
     assert.equal(store.writeStats.pool, 1, 'written on the pool during the sync');
     await store.writeBlock(0, 2 * BLOCK, payload.subarray(2 * BLOCK, 3 * BLOCK));
     assert.equal(store.writeStats.sync, 2, 'and on this thread again after it');
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test('a held block that is not a pool slab is copied: it goes back as soon as it is written', async (t) => {
-  const out = await tempDir(t);
-  const payload = payloadBytes(64, 9);
-  const torrent = makeTorrent('c.bin', [{ path: ['c.bin'], length: 64 }], 64, payload, false);
   const released: Uint8Array[] = [];
-  const store = await PieceStore.open(torrent, out, { releaseBlock: (b) => released.push(b) });
-  try {
-    const late = Uint8Array.from(payload.subarray(3 * BLOCK));
-    await store.writeBlock(0, 3 * BLOCK, late);
-    assert.deepEqual(released, [late], 'not pinned: the digests hold a copy');
-    late.fill(0); // the caller reuses its buffer
-    for (let k = 0; k < 3; k++)
-      await store.writeBlock(0, k * BLOCK, Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
-    assert.equal(store.digestStats?.held, 1);
-    assert.equal(await store.verifyPiece(0), true, 'hashed from the copy, not the reused buffer');
-  } finally {
-    await store.close();
-  }
+  await withOnePieceStore(
+    t,
+    'c.bin',
+    9,
+    { releaseBlock: (b) => released.push(b) },
+    async (store, payload) => {
+      const late = Uint8Array.from(payload.subarray(3 * BLOCK));
+      await store.writeBlock(0, 3 * BLOCK, late);
+      assert.deepEqual(released, [late], 'not pinned: the digests hold a copy');
+      late.fill(0); // the caller reuses its buffer
+      for (let k = 0; k < 3; k++)
+        await store.writeBlock(0, k * BLOCK, Uint8Array.from(payload.subarray(k * BLOCK, (k + 1) * BLOCK)));
+      assert.equal(store.digestStats?.held, 1);
+      assert.equal(await store.verifyPiece(0), true, 'hashed from the copy, not the reused buffer');
+    },
+  );
 });
 
 test('after a failed write, written pieces are read back to be verified', async (t) => {
