@@ -10,6 +10,8 @@
  * - Requests: those of one socket read go as one wire.requests (one wire.request when alone) at the
  *   end of the read. aria2 sends ~100 per read (measured: 66k requests in 637 reads for 1 GiB), and
  *   each event was a macrostep of the peer machine and a `serve` of its own.
+ * - The bytes of the pieces gathered are held on the read gate until they are handed on
+ *   (write-backlog.ts): a turn's reads count against the disk's backlog before they reach it.
  */
 import type { BlockRef, ReceivedBlock } from '../../machines/peer.types.js';
 
@@ -19,20 +21,33 @@ type BatchEvent =
   | { type: 'wire.request'; index: number; begin: number; length: number }
   | { type: 'wire.requests'; requests: BlockRef[] };
 
+/** Told of the bytes of pieces gathered (`hold`) and handed on or dropped (`release`): a ReadGate. */
+export interface HeldBytes {
+  hold(n: number): void;
+  release(n: number): void;
+}
+
 export class ReadBatches {
   readonly #send: (event: BatchEvent) => void;
+  readonly #held: HeldBytes | undefined;
   #pieces: ReceivedBlock[] = [];
+  /** Bytes of the blocks in #pieces. */
+  #pieceBytes = 0;
   #requests: BlockRef[] = [];
   #flushScheduled = false;
   #closed = false;
 
-  constructor(send: (event: BatchEvent) => void) {
+  constructor(send: (event: BatchEvent) => void, held?: HeldBytes) {
     this.#send = send;
+    this.#held = held;
   }
 
   piece(block: ReceivedBlock): void {
     this.#flushRequests();
+    if (this.#closed) return;
     this.#pieces.push(block);
+    this.#pieceBytes += block.block.length;
+    this.#held?.hold(block.block.length);
   }
 
   request(ref: BlockRef): void {
@@ -66,6 +81,9 @@ export class ReadBatches {
     if (this.#pieces.length === 0 || this.#closed) return;
     const blocks = this.#pieces;
     this.#pieces = [];
+    // Released as they are handed on: the disk's queue counts them from here (write-backlog.ts).
+    this.#held?.release(this.#pieceBytes);
+    this.#pieceBytes = 0;
     const [one] = blocks;
     if (blocks.length === 1 && one !== undefined)
       this.#send({ type: 'wire.piece', index: one.index, begin: one.begin, block: one.block });

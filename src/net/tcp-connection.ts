@@ -173,7 +173,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     // Pieces and requests go to the machine in batches, in wire order (read-batches.ts).
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);
-    });
+    }, readGate);
     const emit = (item: WireItem) => {
       if (item.type === 'request') {
         batches.request({ index: item.index, begin: item.begin, length: item.length });
