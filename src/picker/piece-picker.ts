@@ -341,6 +341,15 @@ export class PiecePicker {
       return REJECTED;
     const i = ref.index;
     const id = this.geometry.blockId(i, b);
+    // The common case, one requester (not endgame): no array of requesters.
+    if (p.requesterCount(b) === 1) {
+      p.receiveFromSole(b, peer);
+      this.#ledger.remove(peer, id);
+      this.#blocksRequested--;
+      this.#blocksReceived++;
+      this.#reclassify(i, p);
+      return this.#table.statusOf(i) === RECEIVED ? ACCEPTED_COMPLETE : ACCEPTED;
+    }
     const requesters = p.receive(b, peer);
     for (const r of requesters) this.#ledger.remove(r, id);
     this.#blocksRequested--;

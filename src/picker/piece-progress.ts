@@ -109,6 +109,16 @@ export class PieceProgress {
     return false;
   }
 
+  /** `receive` when `peer` is the block's one requester (checked by the caller): nothing to return. */
+  receiveFromSole(block: number, peer: PeerKey): void {
+    this.#requesters[block * this.#maxRequesters] = undefined;
+    this.#requesterCount[block] = 0;
+    this.#state[block] = BlockState.received;
+    this.requested--;
+    this.received++;
+    this.contributors.add(peer);
+  }
+
   /** Marks a requested block received from `peer`; returns who had it requested (before clearing them). */
   receive(block: number, peer: PeerKey): PeerKey[] {
     const requesters = this.requesters(block);

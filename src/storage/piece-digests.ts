@@ -165,6 +165,7 @@ export class PieceDigests {
 
 function overlapsHeld(held: Map<number, Uint8Array> | undefined, begin: number, end: number): boolean {
   if (held === undefined) return false;
-  for (const [at, block] of held) if (at < end && begin < at + block.length) return true;
+  // keys() and get(), not entries: an entry is a fresh [key, value] array per held block per call.
+  for (const at of held.keys()) if (at < end && begin < at + held.get(at)!.length) return true;
   return false;
 }
