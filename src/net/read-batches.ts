@@ -82,6 +82,9 @@ export class ReadBatches {
     const blocks = this.#pieces;
     this.#pieces = [];
     // Released as they are handed on: the disk's queue counts them from here (write-backlog.ts).
+    // Before the send, not after: counted twice for a moment, they could close the gate while the
+    // true backlog is below it (and it reopens only at low). Released first, the gate may open for
+    // a moment instead, which costs a paused socket one read at most.
     this.#held?.release(this.#pieceBytes);
     this.#pieceBytes = 0;
     const [one] = blocks;

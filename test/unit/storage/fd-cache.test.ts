@@ -111,3 +111,37 @@ test('closeAll after background writebacks: every write is on disk and nothing f
   const bytes = await readFile(path);
   for (let k = 0; k < 4; k++) assert.equal(bytes[k * 256 * 1024], k + 1);
 });
+
+test('a write to a file that failed to open does not count towards writeback', async (t) => {
+  const dir = await tempDir(t);
+  const syncs: Promise<unknown>[] = [];
+  const cache = new FdCache(
+    [join(dir, 'missing'), await regularFile(dir, 'a')],
+    4,
+    (s) => syncs.push(s),
+    100,
+  );
+  await assert.rejects(write(cache, 0, 60, 0));
+  await write(cache, 1, 50, 0);
+  assert.equal(syncs.length, 0, '50 unsynced bytes, not 110');
+  await write(cache, 1, 50, 50);
+  assert.equal(syncs.length, 1);
+  await cache.closeAll();
+});
+
+test('flush() settles only once a running writeback has', async (t) => {
+  const dir = await tempDir(t);
+  const path = await regularFile(dir, 'a', 1 << 20);
+  const syncs: Promise<unknown>[] = [];
+  const cache = new FdCache([path], 4, (s) => syncs.push(s), 512 * 1024);
+  await write(cache, 0, 512 * 1024, 0);
+  assert.equal(syncs.length, 1, 'a writeback is running');
+  let writebackSettled = false;
+  void syncs[0]!.then(() => {
+    writebackSettled = true;
+  });
+  await write(cache, 0, 16, 512 * 1024); // gives flush() a sync of its own to make
+  await cache.flush();
+  assert.equal(writebackSettled, true);
+  await cache.closeAll();
+});
