@@ -26,10 +26,25 @@ export function slowStart(c: PeerContext, blocks: number): void {
   if (!c.rateMeasured) c.target = Math.min(c.limits.maxPipeline, c.target + blocks);
 }
 
-/** Requests we may still send (at most min(target, maxPipeline, the peer's BEP 10 reqq)): none unless interested and unchoked (or choked with allowed fast pieces). */
+/**
+ * Our requests the peer has not answered yet: the outstanding ones, and for a fast peer the
+ * cancelled ones too — BEP 6 owes each request one answer (the piece or a reject), so a cancelled
+ * request still sits in the peer's queue until then, and its mark must outlive it. Not counted, a
+ * cancel freed a slot at once: in an endgame over hundreds of peers a connection sent, cancelled
+ * and re-sent more than maxPipeline requests before the first answers came, the oldest marks were
+ * forgotten, and a late piece closed a good peer as unrequested (issue #8, the 500-connection
+ * benchmark). A fast peer that never answers a cancel keeps that slot: it gets fewer requests.
+ * A BEP 3 peer may drop a cancelled request silently, so its marks are not counted (they are
+ * bounded instead, oldest forgotten).
+ */
+export function unanswered(c: Pick<PeerContext, 'outstanding' | 'cancelled' | 'fast'>): number {
+  return c.outstanding.size + (c.fast ? c.cancelled.size : 0);
+}
+
+/** Requests we may still send (at most min(target, maxPipeline, the peer's BEP 10 reqq) unanswered): none unless interested and unchoked (or choked with allowed fast pieces). */
 export function room(c: PeerContext): number {
   if (!c.amInterested || (c.peerChoking && requestableAllowedFast(c).length === 0)) return 0;
-  return Math.max(0, Math.min(c.target, pipelineCap(c)) - c.outstanding.size);
+  return Math.max(0, Math.min(c.target, pipelineCap(c)) - unanswered(c));
 }
 
 /** BEP 6: the pieces we may request while the peer chokes us: allowed fast ones it has. */

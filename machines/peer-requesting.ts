@@ -7,7 +7,7 @@
 import { type BlockRef, blockKey, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import type { PeerContext, PeerEffects } from './peer-context.js';
 import { pipelineCap } from './peer-extension.js';
-import { askBatch, room, slowStart, takeBackOutstanding, wantBlocks } from './peer-pipeline.js';
+import { askBatch, room, slowStart, takeBackOutstanding, unanswered, wantBlocks } from './peer-pipeline.js';
 
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
 
@@ -18,20 +18,24 @@ export function sendRequests(context: PeerContext, event: Event<'cmd.request'>, 
   for (const b of event.blocks) {
     const k = blockKey(b.index, b.begin);
     // Choked: only an allowed fast piece (BEP 6). Never more than the cap, never a piece the
-    // peer lacks, never twice: hand it back instead.
+    // peer lacks, never twice: hand it back instead. Never again to a fast peer while it owes the
+    // answer to the request we cancelled: it may treat the second as a duplicate of the first and
+    // answer once (bitstate and libtorrent do), or answer both; either way one request per block
+    // keeps the accounting exact (peer-pipeline.ts, `unanswered`).
     const open =
       context.amInterested &&
       (!context.peerChoking || (context.fast && context.allowedFast.includes(b.index)));
     if (
       !open ||
-      context.outstanding.size >= pipelineCap(context) ||
+      unanswered(context) >= pipelineCap(context) ||
       !context.peerBitfield.has(b.index) ||
-      context.outstanding.has(k)
+      context.outstanding.has(k) ||
+      (context.fast && context.cancelled.has(k))
     ) {
       returned.push(b);
       continue;
     }
-    // A cancelled mark survives the new request: the old copy may still be on the wire.
+    // BEP 3 peer: a cancelled mark survives the new request, the old copy may still be on the wire.
     context.outstanding.set(k, b);
     requested.push(b);
   }

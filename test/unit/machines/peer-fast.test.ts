@@ -170,6 +170,39 @@ test('a reject for a block never requested closes (unrequestedReject); one for a
   assert.deepEqual(h.output(), { reason: 'unrequestedReject', index: 5, begin: 0, length: B });
 });
 
+test('a cancelled request to a fast peer counts in the pipeline until answered, so its mark is never forgotten', () => {
+  // A pipeline of 4: four requests, all cancelled (endgame), are still owed an answer each.
+  const h = startPeer({ limits: { initialPipeline: 4, minPipeline: 4, maxPipeline: 4 } });
+  h.fastHandshake();
+  h.deliver({ type: 'wire.haveAll' });
+  h.command({ type: 'cmd.interested' });
+  h.deliver({ type: 'wire.unchoke' });
+  const first = [0, 1, 2, 3].map((index) => ({ index, begin: 0, length: B }));
+  h.command({ type: 'cmd.request', blocks: first });
+  h.command({ type: 'cmd.cancel', blocks: first });
+  // No room: four more would make eight unanswered requests (and eight marks for a pipeline of 4).
+  const next = [4, 5, 6, 7].map((index) => ({ index, begin: 0, length: B }));
+  h.command({ type: 'cmd.request', blocks: next });
+  assert.deepEqual(
+    sentOf(h, 'request').map((m) => m.index),
+    [0, 1, 2, 3],
+  );
+  assert.deepEqual(ofType(h, 'peer.returned').at(-1)?.returned, next);
+  // Two answers (a reject, a late piece) free two slots.
+  h.deliver({ type: 'wire.reject', index: 0, begin: 0, length: B });
+  h.deliver({ type: 'wire.piece', index: 1, begin: 0, block: new Uint8Array(B) });
+  h.command({ type: 'cmd.request', blocks: next });
+  assert.deepEqual(
+    sentOf(h, 'request').map((m) => m.index),
+    [0, 1, 2, 3, 4, 5],
+  );
+  // The last two cancelled requests are answered late, after new ones: dropped, not a violation.
+  h.deliver({ type: 'wire.piece', index: 2, begin: 0, block: new Uint8Array(B) });
+  h.deliver({ type: 'wire.piece', index: 3, begin: 0, block: new Uint8Array(B) });
+  assert.equal(h.isClosed(), false);
+  h.stop();
+});
+
 test('allowed fast: while choked we ask only for allowed pieces the peer has, and may request them', () => {
   const h = startPeer();
   h.fastHandshake();
