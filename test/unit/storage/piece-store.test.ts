@@ -201,20 +201,34 @@ test('existing files are kept and set to their torrent length; resume finds thei
   }
 });
 
-test('the fd cache bounds open files without losing writes (maxOpenFiles 2, 12 files)', async (t) => {
-  const out = await tempDir(t);
-  const many: FileSpec[] = Array.from({ length: 12 }, (_, i) => ({ path: [`f${i}`], length: 17 + i }));
-  const size = many.reduce((n, s) => n + s.length, 0);
-  const payload = payloadBytes(size, 12);
-  const torrent = makeTorrent('many', many, 32, payload);
-  const store = await PieceStore.open(torrent, out, { maxOpenFiles: 2 });
-  try {
-    await writeAll(store, torrent, payload, 5);
-    assert.ok((await store.checkPieces()).isComplete());
-  } finally {
-    await store.close();
-  }
-});
+for (const writebackBytes of [undefined, 1])
+  test(`the fd cache bounds open files without losing writes (maxOpenFiles 2, 12 files${writebackBytes === undefined ? '' : ', a writeback after every write'})`, async (t) => {
+    const out = await tempDir(t);
+    const many: FileSpec[] = Array.from({ length: 12 }, (_, i) => ({ path: [`f${i}`], length: 17 + i }));
+    const size = many.reduce((n, s) => n + s.length, 0);
+    const payload = payloadBytes(size, 12);
+    const torrent = makeTorrent('many', many, 32, payload);
+    const store = await PieceStore.open(torrent, out, {
+      maxOpenFiles: 2,
+      ...(writebackBytes === undefined ? {} : { writebackBytes }),
+    });
+    try {
+      // Evictions, writebacks and a flush, all at once.
+      await Promise.all([writeAll(store, torrent, payload, 5), store.flush()]);
+      await store.flush();
+      assert.ok((await store.checkPieces()).isComplete());
+    } finally {
+      await store.close();
+    }
+    let offset = 0;
+    for (const s of many) {
+      assert.deepEqual(
+        new Uint8Array(await readFile(join(out, 'many', ...s.path))),
+        payload.subarray(offset, offset + s.length),
+      );
+      offset += s.length;
+    }
+  });
 
 test('a piece written through the store is verified from its writes, without reading it back', async (t) => {
   const out = await tempDir(t);
