@@ -139,8 +139,21 @@ export class DashboardModel {
         set(index, PIECE.have, [PIECE.verified]);
         return;
       }
+      case 'peer.blocks': {
+        // A turn's blocks from one peer (read-batches.ts): each as one peer.block.
+        if (!Array.isArray(e.blocks)) return;
+        for (const b of e.blocks) {
+          if (b === null || typeof b !== 'object' || Array.isArray(b)) continue;
+          this.#onEvent({ type: 'peer.block', ...b }, t);
+        }
+        return;
+      }
       case 'piece.verified':
         set(index, PIECE.verified, []);
+        return;
+      case 'pieces.verified':
+        if (Array.isArray(e.indexes))
+          for (const i of e.indexes) if (typeof i === 'number') set(i, PIECE.verified, []);
         return;
       case 'piece.hashFailed':
         set(index, PIECE.failed, []);

@@ -125,3 +125,30 @@ test('a file that is not a trace is refused as bad input with its line', async (
     );
   }
 });
+
+test('the dashboard counts batched events: peer.blocks as its blocks, pieces.verified as its pieces', () => {
+  const model = new DashboardModel();
+  model.apply({ k: 'start', t: 0, version: 1, at: '2026-01-01T00:00:00.000Z' });
+  model.apply({ k: 'actor', t: 0, id: 't', name: 'torrent', machine: 'torrent' });
+  model.apply({
+    k: 'state',
+    t: 0,
+    id: 't',
+    value: 'downloading',
+    status: 'active',
+    event: 'xstate.init',
+    context: { pieceCount: 4, totalLength: 64 },
+  });
+  const block = (index: number) => ({ index, begin: 0, block: { bytes: 16 } });
+  model.apply({
+    k: 'event',
+    t: 1,
+    to: 't',
+    event: { type: 'peer.blocks', blocks: [block(0), block(1), block(2)] },
+  });
+  model.apply({ k: 'event', t: 2, to: 't', event: { type: 'pieces.verified', indexes: [0, 2] } });
+  const v = model.view() as { progress: { verified: number; downloaded: number }; pieces: string };
+  assert.equal(v.progress.downloaded, 48);
+  assert.equal(v.progress.verified, 2);
+  assert.equal(v.pieces, [PIECE.verified, PIECE.have, PIECE.verified, PIECE.missing].join(''));
+});
