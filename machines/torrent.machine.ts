@@ -217,6 +217,10 @@ export const torrentMachine = setup({
     }),
     onVerified: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));
+      else if (event.type === 'pieces.verified') {
+        const fx = effects(enqueue);
+        for (const index of event.indexes) pieceVerified(context, index, fx);
+      }
     }),
     onHashFailed: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'piece.hashFailed') pieceFailed(context, event.index, effects(enqueue));
@@ -356,6 +360,7 @@ export const torrentMachine = setup({
         'peer.rate': { actions: 'tellChokerRates' },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
+        'pieces.verified': { actions: 'onVerified' },
         'piece.hashFailed': { actions: 'onHashFailed' },
         'tracker.peers': { actions: ['queueTrackerPeers', 'connectQueued'] },
       },

@@ -82,6 +82,7 @@ export type StorageCommand =
 /** Storage actor → torrent machine. */
 export type StorageEvent =
   | { type: 'piece.verified'; index: number }
+  | { type: 'pieces.verified'; indexes: readonly number[] }
   | { type: 'piece.hashFailed'; index: number }
   | { type: 'storage.error'; message: string };
 

@@ -1,9 +1,9 @@
 /**
  * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
  * `storage.write` (the blocks of one socket read) and `storage.verify` and answers
- * `piece.verified` / `piece.hashFailed` / `storage.error` (storage-events.ts). Serving reads no
- * longer pass here: connections take blocks from the session's ReadCache (read-cache.ts,
- * send-queue.ts).
+ * `piece.verified` (`pieces.verified` for several in one turn) / `piece.hashFailed` / `storage.error`
+ * (storage-events.ts). Serving reads no longer pass here: connections take blocks from the
+ * session's ReadCache (read-cache.ts, send-queue.ts).
  *
  * Ordering: writes are gathered into runs (write-coalescer.ts) that may be written concurrently
  * (they touch disjoint bytes), but a verify of piece i first starts the runs still gathered for it
@@ -17,11 +17,41 @@ import type { PieceStore } from './piece-store.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
 
+/** Most pieces in one `pieces.verified` (what the inspector keeps of an array, summarise-event.ts). */
+export const MAX_VERIFIED_BATCH = 256;
+
 export function storageActor(store: PieceStore) {
   return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     let stopped = false;
+    /**
+     * Pieces verified this turn, told at its end as one `pieces.verified` (one `piece.verified` when
+     * alone): each event is a macrostep of the torrent machine, and with 256 KiB pieces from four
+     * local seeders several pieces settle per turn (issue #8). Anything else told flushes them first,
+     * so the order of notifications is kept.
+     */
+    let verified: number[] = [];
+    const flushVerified = () => {
+      if (verified.length === 0) return;
+      const indexes = verified;
+      verified = [];
+      if (stopped) return;
+      const [one] = indexes;
+      sendBack(
+        indexes.length === 1 && one !== undefined
+          ? { type: 'piece.verified', index: one }
+          : { type: 'pieces.verified', indexes },
+      );
+    };
     const send = (e: StorageNotification) => {
+      flushVerified();
       if (!stopped) sendBack(e);
+    };
+    const verifiedNow = (index: number) => {
+      if (stopped) return;
+      if (verified.length === 0) setImmediate(flushVerified);
+      verified.push(index);
+      // The inspector keeps MAX_ARRAY_ITEMS of an array: a batch never holds more.
+      if (verified.length >= MAX_VERIFIED_BATCH) flushVerified();
     };
     const fail = (e: unknown, index: number) => {
       const err = e instanceof StorageError ? e : StorageError.fromSystem(e, 'storage');
@@ -61,7 +91,7 @@ export function storageActor(store: PieceStore) {
         void Promise.all(writes)
           .then(() => store.verifyPiece(index))
           .then(
-            (ok) => send({ type: ok ? 'piece.verified' : 'piece.hashFailed', index }),
+            (ok) => (ok ? verifiedNow(index) : send({ type: 'piece.hashFailed', index })),
             (e) => fail(e, index),
           );
       }

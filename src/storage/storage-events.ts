@@ -19,6 +19,8 @@ export type StorageCommand =
 
 export type StorageNotification =
   | { readonly type: 'piece.verified'; readonly index: number }
+  /** Pieces verified within one turn of the event loop: one event for them all (storage-actor.ts). */
+  | { readonly type: 'pieces.verified'; readonly indexes: readonly number[] }
   | { readonly type: 'piece.hashFailed'; readonly index: number }
   | {
       readonly type: 'storage.error';

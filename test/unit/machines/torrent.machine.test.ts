@@ -93,6 +93,25 @@ test('stop, storage failure and an already complete torrent end with typed outpu
   assert.deepEqual(c.actor.getSnapshot().output, { result: 'complete' });
 });
 
+test('pieces.verified (several pieces in one turn) counts each piece as piece.verified does', () => {
+  const have = new Bitfield(8);
+  for (let i = 0; i < 5; i++) have.set(i);
+  const t = start({ have });
+  t.storage({ type: 'pieces.verified', indexes: [5, 7] });
+  assert.deepEqual(
+    t.emitted
+      .filter((e) => e.type === 'torrent.pieceVerified')
+      .map((e) => e.type === 'torrent.pieceVerified' && [e.index, e.have]),
+    [
+      [5, 6],
+      [7, 7],
+    ],
+  );
+  assert.equal(t.actor.getSnapshot().status, 'active');
+  t.storage({ type: 'piece.verified', index: 6 });
+  assert.deepEqual(t.actor.getSnapshot().output, { result: 'complete' });
+});
+
 test('the machine context stays small in JSON (inspector snapshots)', () => {
   const t = start({
     pieceCount: 100_000,

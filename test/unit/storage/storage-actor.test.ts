@@ -18,6 +18,7 @@ function harness(store: PieceStore) {
     on: {
       fwd: { actions: sendTo('storage', ({ event }) => event.cmd) },
       'piece.verified': { actions: ({ event }) => seen.push(event) },
+      'pieces.verified': { actions: ({ event }) => seen.push(event) },
       'piece.hashFailed': { actions: ({ event }) => seen.push(event) },
       'storage.error': { actions: ({ event }) => seen.push(event) },
     },
@@ -77,4 +78,30 @@ test('verify sent right after the writes waits for them: verified / hashFailed /
   // Piece 0 (the first 64 KiB of x) is on disk exactly.
   const x = new Uint8Array(await readFile(join(out, 'a', 'x')));
   assert.deepEqual(x.subarray(0, pieceLength), payload.subarray(0, pieceLength));
+});
+
+test('pieces verified in one turn are told as one pieces.verified', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'bitstate-actor-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  const pieceLength = 64;
+  const payload = payloadBytes(pieceLength * 3, 22);
+  const torrent = makeTorrent('p', [{ path: ['p'], length: payload.length }], pieceLength, payload, false);
+  const store = await PieceStore.open(torrent, out, { writeMode: 'sync' });
+  const h = harness(store);
+  try {
+    for (let index = 0; index < 3; index++) {
+      const at = index * pieceLength;
+      h.send({
+        type: 'storage.write',
+        blocks: [{ index, begin: 0, block: payload.slice(at, at + pieceLength) }],
+      });
+    }
+    for (let index = 0; index < 3; index++) h.send({ type: 'storage.verify', index });
+    await until(() => h.seen.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(h.seen, [{ type: 'pieces.verified', indexes: [0, 1, 2] }]);
+  } finally {
+    h.stop();
+    await store.close();
+  }
 });
