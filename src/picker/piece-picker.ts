@@ -342,21 +342,20 @@ export class PiecePicker {
     const i = ref.index;
     const id = this.geometry.blockId(i, b);
     // The common case, one requester (not endgame): no array of requesters.
+    let requesters: PeerKey[] | undefined;
     if (p.requesterCount(b) === 1) {
       p.receiveFromSole(b, peer);
       this.#ledger.remove(peer, id);
-      this.#blocksRequested--;
-      this.#blocksReceived++;
-      this.#reclassify(i, p);
-      return this.#table.statusOf(i) === RECEIVED ? ACCEPTED_COMPLETE : ACCEPTED;
+    } else {
+      requesters = p.receive(b, peer);
+      for (const r of requesters) this.#ledger.remove(r, id);
     }
-    const requesters = p.receive(b, peer);
-    for (const r of requesters) this.#ledger.remove(r, id);
     this.#blocksRequested--;
     this.#blocksReceived++;
     this.#reclassify(i, p);
     const pieceComplete = this.#table.statusOf(i) === RECEIVED;
-    if (requesters.length === 1) return pieceComplete ? ACCEPTED_COMPLETE : ACCEPTED;
+    if (requesters === undefined || requesters.length === 1)
+      return pieceComplete ? ACCEPTED_COMPLETE : ACCEPTED;
     return { accepted: true, pieceComplete, otherRequesters: requesters.filter((r) => r !== peer) };
   }
 

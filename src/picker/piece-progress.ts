@@ -112,11 +112,7 @@ export class PieceProgress {
   /** `receive` when `peer` is the block's one requester (checked by the caller): nothing to return. */
   receiveFromSole(block: number, peer: PeerKey): void {
     this.#requesters[block * this.#maxRequesters] = undefined;
-    this.#requesterCount[block] = 0;
-    this.#state[block] = BlockState.received;
-    this.requested--;
-    this.received++;
-    this.contributors.add(peer);
+    this.#markReceived(block, peer);
   }
 
   /** Marks a requested block received from `peer`; returns who had it requested (before clearing them). */
@@ -124,11 +120,16 @@ export class PieceProgress {
     const requesters = this.requesters(block);
     const row = block * this.#maxRequesters;
     for (let k = 0; k < requesters.length; k++) this.#requesters[row + k] = undefined;
+    this.#markReceived(block, peer);
+    return requesters;
+  }
+
+  /** The block's requesters slots are cleared: it is received, and `peer`'s data is in the piece. */
+  #markReceived(block: number, peer: PeerKey): void {
     this.#requesterCount[block] = 0;
     this.#state[block] = BlockState.received;
     this.requested--;
     this.received++;
     this.contributors.add(peer);
-    return requesters;
   }
 }

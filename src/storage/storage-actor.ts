@@ -13,12 +13,10 @@
  */
 import { fromCallback } from 'xstate';
 import type { StorageInput } from '../../machines/torrent.types.js';
+import { MAX_ARRAY_ITEMS } from '../inspect/summarise-event.js';
 import type { PieceStore } from './piece-store.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
-
-/** Most pieces in one `pieces.verified` (what the inspector keeps of an array, summarise-event.ts). */
-export const MAX_VERIFIED_BATCH = 256;
 
 export function storageActor(store: PieceStore) {
   return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
@@ -51,7 +49,7 @@ export function storageActor(store: PieceStore) {
       if (verified.length === 0) setImmediate(flushVerified);
       verified.push(index);
       // The inspector keeps MAX_ARRAY_ITEMS of an array: a batch never holds more.
-      if (verified.length >= MAX_VERIFIED_BATCH) flushVerified();
+      if (verified.length >= MAX_ARRAY_ITEMS) flushVerified();
     };
     const fail = (e: unknown, index: number) => {
       const err = e instanceof StorageError ? e : StorageError.fromSystem(e, 'storage');
