@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The CLI runs from the build in dist/ (made by `npm install` through the `prepare` script).
-import('../dist/src/cli/main.js').then(
+// The CLI runs from its bundle in dist/cli (made by `npm install` through the `prepare` script:
+// tsc, then scripts/bundle-cli.mjs).
+import('../dist/cli/main.js').then(
   (m) => m.main(process.argv.slice(2)),
   (err) => {
     process.stderr.write(

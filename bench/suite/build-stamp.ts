@@ -12,7 +12,7 @@ export interface BuildStamp {
   readonly commit: string;
   /** Files under src/ and machines/ that differ from the commit. */
   readonly dirty: readonly string[];
-  /** mtime of dist/src/cli/main.js (ISO), or 'missing'. */
+  /** mtime of dist/cli/main.js, the CLI's bundle (ISO), or 'missing'. */
   readonly builtAt: string;
 }
 
@@ -28,7 +28,7 @@ export function buildStamp(): BuildStamp {
   };
   let builtAt = 'missing';
   try {
-    builtAt = statSync(join(root, 'dist', 'src', 'cli', 'main.js')).mtime.toISOString();
+    builtAt = statSync(join(root, 'dist', 'cli', 'main.js')).mtime.toISOString();
   } catch {
     // not built
   }

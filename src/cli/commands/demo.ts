@@ -156,10 +156,13 @@ async function makePayload(dir: string, size: number): Promise<void> {
   }
 }
 
-/** The CLI entry of this same build (bin/bitstate.js), found from this module's place. */
+/**
+ * The CLI entry of this same build (bin/bitstate.js), found from this module's place: dist/cli/ (the
+ * bundle), dist/src/cli/commands/ (tsc's output) or src/cli/commands/ (from source, through tsx).
+ */
 function binPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../..', '../../../..']) {
+  for (const up of ['../..', '../../..', '../../../..']) {
     const p = resolve(here, up, 'bin', 'bitstate.js');
     if (existsSync(p)) return p;
   }

@@ -58,7 +58,7 @@ export interface BitstateRun {
 /** Absolute path of bin/bitstate.js; throws a HarnessError when dist/ has not been built. */
 export function bitstateBin(): string {
   const root = repoRoot();
-  const main = join(root, 'dist', 'src', 'cli', 'main.js');
+  const main = join(root, 'dist', 'cli', 'main.js');
   if (!existsSync(main)) {
     throw new HarnessError('spawnFailed', `bitstate is not built (${main} missing): run \`npm run build\``, {
       main,

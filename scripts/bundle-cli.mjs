@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// Bundles the CLI (bin/bitstate.js → dist/cli/main.js) from tsc's output in dist/src, so that a
+// `bitstate` process loads a few files instead of ~180 modules and their packages: spawn → first
+// verified piece went from ~180 to ~130 ms (docs/performance.md §6). Run by `npm run build`, after tsc.
+//
+// - dist/src stays the library (package.json "main"); only the CLI runs from the bundle.
+// - Commands, the dashboard and the Stately inspector stay lazy: `splitting` turns each dynamic
+//   import into its own chunk, loaded when used.
+// - The hash worker is an entry of its own beside the chunks, where hash-pool.ts looks for it
+//   (`./hash-worker.js` next to the importing module).
+// - Packages written as CommonJS (ws, rxjs) call `require`; the banner gives every chunk a real one.
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = join(root, 'dist', 'cli');
+
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: ['dist/src/cli/main.js', 'dist/src/storage/hash-worker.js'],
+  entryNames: '[name]',
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // Class and function names stay as written: error messages and the inspector show them.
+  keepNames: true,
+  // ws loads these optional native add-ons when they are installed and works without them.
+  external: ['bufferutil', 'utf-8-validate'],
+  banner: {
+    js: "import { createRequire as __bitstateCreateRequire } from 'node:module'; const require = __bitstateCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
