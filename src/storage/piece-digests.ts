@@ -82,10 +82,15 @@ export class PieceDigests {
 
   /**
    * Block `block` of piece `index` at `begin` was written (or is being): hash it now, or hold it —
-   * itself when `pinnable`, else a copy. True when it holds `block` itself: then `block` must not
-   * change until `release` gives it back.
+   * itself when `pinnable` (or `pinnable(block)`, asked only then), else a copy. True when it holds
+   * `block` itself: then `block` must not change until `release` gives it back.
    */
-  add(index: number, begin: number, block: Uint8Array, pinnable = false): boolean {
+  add(
+    index: number,
+    begin: number,
+    block: Uint8Array,
+    pinnable: boolean | ((block: Uint8Array) => boolean) = false,
+  ): boolean {
     if (this.#abandoned.has(index)) return false;
     let p = this.#pieces.get(index);
     if (p === undefined) {
@@ -109,13 +114,14 @@ export class PieceDigests {
       this.abandon(index);
       return false;
     }
+    const pin = typeof pinnable === 'function' ? pinnable(block) : pinnable;
     p.held ??= new Map();
-    p.held.set(begin, pinnable ? block : new Uint8Array(block)); // new Uint8Array copies
-    if (pinnable) (p.pinned ??= new Set()).add(block);
+    p.held.set(begin, pin ? block : new Uint8Array(block)); // new Uint8Array copies
+    if (pin) (p.pinned ??= new Set()).add(block);
     p.heldBytes += block.length;
     this.#heldBytes += block.length;
     this.stats.held++;
-    return pinnable;
+    return pin;
   }
 
   /** Hashes the held blocks that now continue the piece. */

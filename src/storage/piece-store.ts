@@ -252,8 +252,7 @@ export class PieceStore {
       return Promise.reject(e);
     }
     // Hashed (or held) only once the block is known to go somewhere.
-    if (this.#digests?.add(index, begin, block, this.#pooledBlock(block)) === true)
-      this.#pinned.set(block, false);
+    if (this.#digests?.add(index, begin, block, this.#pooledBlock) === true) this.#pinned.set(block, false);
     // One stored file (the common case): the block's place in the payload is its place in the file.
     if (segments === undefined) {
       this.#backlog?.add(block.length);
