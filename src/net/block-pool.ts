@@ -11,12 +11,8 @@
  * is never given back (a block the machines dropped: a late endgame copy, a peer that closed) is
  * simply garbage; the arena it belongs to stays alive while any of its slabs do, so lost slabs only
  * shrink what the pool can reuse, never what it may hold. When no slab is free and the pool is at
- * its cap, `copy` answers a fresh buffer, which is never pooled.
- *
- * A busy socket reads into windows of the pool's read arena instead (read-arena.ts), and its
- * blocks are views there, not copies; `release` takes those back too.
+ * its cap, `take` answers a fresh buffer, which is never pooled.
  */
-import { ReadArena } from './read-arena.js';
 
 /** Size of one slab: the block length every client requests (BEP 3 practice: 16 KiB). */
 export const BLOCK_SLAB_BYTES = 16 * 1024;
@@ -27,24 +23,16 @@ const ARENA_BYTES = 1024 * 1024;
  * and the reads of one turn of the event loop, which reach the backlog only at the turn's end.
  */
 export const DEFAULT_BLOCK_POOL_BYTES = 16 * 1024 * 1024;
-/**
- * Default cap of the read arena (read-arena.ts): the current chunk of each busy socket and the
- * chunks whose blocks wait for the disk (the write backlog's 10 MiB).
- */
-export const DEFAULT_READ_ARENA_BYTES = 16 * 1024 * 1024;
 
 export class BlockPool {
   readonly maxBytes: number;
-  /** Windows busy sockets read into, so their blocks need no copy at all (read-arena.ts). */
-  readonly readArena: ReadArena;
   readonly #free: Uint8Array[] = [];
   /** Slabs handed out and not given back: only these may come back (no double give-back). */
   readonly #out = new WeakSet<Uint8Array>();
   #arenaBytes = 0;
 
-  constructor(maxBytes = DEFAULT_BLOCK_POOL_BYTES, readArenaBytes = DEFAULT_READ_ARENA_BYTES) {
+  constructor(maxBytes = DEFAULT_BLOCK_POOL_BYTES) {
     this.maxBytes = maxBytes;
-    this.readArena = new ReadArena(readArenaBytes);
   }
 
   /** Bytes of arenas allocated so far (for tests and the memory benchmark). */
@@ -75,24 +63,17 @@ export class BlockPool {
     return block;
   }
 
-  /**
-   * True when `block` is a slab `copy` handed out, or a view the read arena counts, not yet given
-   * back: its memory stays as it is until `release`.
-   */
+  /** True when `block` is a slab `copy` handed out and not yet given back. */
   owns(block: Uint8Array): boolean {
-    return this.#out.has(block) || this.readArena.counts(block);
+    return this.#out.has(block);
   }
 
   /**
-   * `block` (as `copy` returned it, or a view of the read arena) is no longer used by anyone: its
-   * memory may be reused. Anything else (a subarray of it, a fresh buffer, a block already given
-   * back) is ignored.
+   * `block` (as `copy` returned it) is no longer used by anyone: its slab may be reused. Anything else
+   * (a subarray of it, a fresh buffer, a block already given back) is ignored.
    */
   release(block: Uint8Array): void {
-    if (!this.#out.delete(block)) {
-      this.readArena.release(block);
-      return;
-    }
+    if (!this.#out.delete(block)) return;
     this.#free.push(
       block.length === BLOCK_SLAB_BYTES
         ? block

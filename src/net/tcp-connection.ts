@@ -32,7 +32,6 @@ import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { IncomingPreface, MseError } from './mse-responder.js';
-import type { ReadArena } from './read-arena.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -142,14 +141,11 @@ function isTransient(bytes: Uint8Array, reused: ArrayBufferLike | undefined): bo
   return bytes.buffer === sharedReadBuffer.buffer || bytes.buffer === reused;
 }
 
-/**
- * `item` with every byte field copied that is transient or of the read arena (rare messages only:
- * only a piece's block may stay a view of the arena, counted there until storage gives it back).
- */
-function ownBytes(item: WireItem, reused: ArrayBufferLike | undefined, arena: ReadArena): WireItem {
+/** `item` with every byte field that is transient copied (rare messages only). */
+function ownBytes(item: WireItem, reused: ArrayBufferLike | undefined): WireItem {
   let copy: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(item))
-    if (v instanceof Uint8Array && (isTransient(v, reused) || arena.has(v))) {
+    if (v instanceof Uint8Array && isTransient(v, reused)) {
       copy ??= { ...item };
       copy[k] = new Uint8Array(v); // not v.slice(): on a Buffer that is a view, not a copy
     }
@@ -174,8 +170,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     // With a block pool every block is copied into a slab, so split frames may share one buffer too.
     const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
     const reused = decoder.reusedFrameBuffer;
-    // Where this socket's reads land while it is busy (read-arena.ts); dialled sockets only.
-    const reader = blockPool?.readArena.reader();
     // Pieces and requests go to the machine in batches, in wire order (read-batches.ts).
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);
@@ -187,18 +181,15 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       }
       if (item.type === 'piece') {
         onPayloadReceived?.(item.block.length);
-        // A view of this socket's read window stays one (counted in the arena); a view of the
-        // shared read buffer or of the decoder's reused frame is copied into a pooled slab before
-        // the next read.
-        if (blockPool !== undefined && reader?.keep(item.block) !== true && isTransient(item.block, reused))
+        // A view of the shared read buffer (or of the decoder's reused frame) is copied into a
+        // pooled slab before the next read.
+        if (blockPool !== undefined && isTransient(item.block, reused))
           batches.piece({ index: item.index, begin: item.begin, block: blockPool.copy(item.block) });
         else batches.piece(item); // the decoded piece itself: index, begin, block (and its type)
         return;
       }
       batches.flush();
-      sendBack(
-        wireEvent(blockPool === undefined ? item : ownBytes(item, reused, blockPool.readArena)) as never,
-      );
+      sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);
     };
 
     const connectedEvent = (host: string) => {
@@ -215,16 +206,12 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     const finish = (error?: string) => {
       if (closed) return;
       batches.close();
-      reader?.close();
       closed = true;
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
     };
 
     let host = '';
-    /**
-     * Dialled with a block pool: reads land in the shared read buffer (see SHARED_READ_BYTES), or,
-     * while the socket is busy, in its window of the read arena.
-     */
+    /** Dialled with a block pool: reads land in the shared read buffer (see SHARED_READ_BYTES). */
     let readsShared = false;
     if (input.handle !== undefined && input.handle !== null) {
       socket = input.handle as Socket;
@@ -240,11 +227,9 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           ? {}
           : {
               onread: {
-                // Asked for before the first read and after each one (Node's `onread` contract).
-                buffer: () => reader?.window() ?? sharedReadBuffer,
+                buffer: sharedReadBuffer,
                 callback: (n: number, buf: Uint8Array) => {
                   onData(buf.subarray(0, n));
-                  reader?.read(n);
                   return true; // pausing is explicit (socket.pause), as with 'data'
                 },
               },
@@ -352,7 +337,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
 
     return () => {
       closed = true;
-      reader?.close();
       out.close();
       clearTimeout(resumeTimer);
       socket.destroy();
