@@ -26,6 +26,12 @@ export interface AddressRecord {
   attempts: number;
   strikes: number;
   banned: boolean;
+  /**
+   * Where the peer listens, so it may be dialled (again): true for addresses from trackers and
+   * `peer.add`; false for an incoming connection's address, whose port is the remote's ephemeral
+   * source port — dialled back, it refuses (or, behind a NAT, reaches whoever holds that port now).
+   */
+  dialable: boolean;
 }
 
 export interface TorrentContext {

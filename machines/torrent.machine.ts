@@ -31,6 +31,22 @@ import {
 import { newEntry, type PeerRef, peerInput } from './torrent-peers.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
+/**
+ * `address` is where a peer listens (a tracker's answer, `peer.add`): queued to be dialled unless
+ * known — queued, connected, banned or given up already. An address first seen as an incoming
+ * connection's becomes dialable (and is queued if no connection holds it now).
+ */
+function learnDialable(context: TorrentContext, address: string): void {
+  const rec = context.addresses.get(address);
+  if (rec === undefined) {
+    context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
+    context.queue.push(address);
+  } else if (!rec.dialable) {
+    rec.dialable = true;
+    if (!rec.banned && !context.peers.has(address)) context.queue.push(address);
+  }
+}
+
 /** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
 function effects(enqueue: {
   emit(event: TorrentEmitted): void;
@@ -105,17 +121,11 @@ export const torrentMachine = setup({
       if (event.type !== 'tracker.peers') return;
       for (const p of event.peers) {
         const address = p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`;
-        if (context.addresses.has(address)) continue;
-        context.addresses.set(address, { attempts: 0, strikes: 0, banned: false });
-        context.queue.push(address);
+        learnDialable(context, address);
       }
     },
     queueAddress: ({ context, event }) => {
-      if (event.type !== 'peer.add') return;
-      const rec = context.addresses.get(event.address);
-      if (rec !== undefined) return; // known: queued, connected, banned or given up
-      context.addresses.set(event.address, { attempts: 0, strikes: 0, banned: false });
-      context.queue.push(event.address);
+      if (event.type === 'peer.add') learnDialable(context, event.address);
     },
     connectQueued: assign(({ context, spawn }) => {
       while (context.peers.size < context.maxPeers && context.queue.length > 0) {
@@ -144,7 +154,7 @@ export const torrentMachine = setup({
         return;
       }
       if (!context.addresses.has(address))
-        context.addresses.set(address, { attempts: 1, strikes: 0, banned: false });
+        context.addresses.set(address, { attempts: 1, strikes: 0, banned: false, dialable: false });
       enqueue.assign(({ spawn }) => {
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'incoming', handle) });
@@ -207,7 +217,7 @@ export const torrentMachine = setup({
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
       const rec = context.addresses.get(e.address);
       if (
-        rec !== undefined &&
+        rec?.dialable === true &&
         !rec.banned &&
         !isPermanent(event.reason) &&
         rec.attempts <= context.maxReconnects

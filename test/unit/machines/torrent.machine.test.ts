@@ -19,7 +19,10 @@ function start(over: Partial<TorrentInput> = {}) {
   let toTorrent: ((e: StorageEvent) => void) | undefined;
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack }) => {
     live.set(input.address, sendBack);
-    return () => live.delete(input.address);
+    // A connection stopped after its address was dialled again leaves the new one in place.
+    return () => {
+      if (live.get(input.address) === sendBack) live.delete(input.address);
+    };
   });
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
     toTorrent = sendBack;
@@ -74,6 +77,21 @@ test('incoming connections are adopted up to the cap, then rejected for the worl
       ['socket-3', 'full'],
     ],
   );
+  t.actor.stop();
+});
+
+test('an incoming peer that leaves is not dialled back; one a tracker or peer.add names is', () => {
+  const t = start({ maxPeers: 4 });
+  // The address of an incoming connection carries the remote's ephemeral source port.
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  t.actor.send({ type: 'peer.add', address: 'y:6881' });
+  assert.deepEqual([...t.live.keys()].sort(), ['x:50123', 'y:6881']);
+  t.live.get('x:50123')?.({ type: 'socket.closed' });
+  t.live.get('y:6881')?.({ type: 'socket.closed' });
+  assert.deepEqual([...t.live.keys()], ['y:6881'], 'only the listening address is dialled again');
+  // Named later as a listening address (a tracker's answer, peer.add), it may be dialled.
+  t.actor.send({ type: 'peer.add', address: 'x:50123' });
+  assert.deepEqual([...t.live.keys()].sort(), ['x:50123', 'y:6881']);
   t.actor.stop();
 });
 
