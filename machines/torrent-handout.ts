@@ -78,7 +78,15 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(from, n, e.key));
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
-  if (!e.unchoked) return []; // nothing among the allowed fast pieces: interest is about them all
+  if (!e.unchoked) {
+    // Nothing among its allowed fast pieces (interest is about all its pieces, so it stays): it
+    // leaves topUp's round until its machine asks again (unchoked, or new allowed fast pieces).
+    // Asked again after every returned block instead, each of hundreds of choked fast peers made
+    // a fruitless pick: quadratic, seconds of CPU in a 500-peer endgame (docs/performance.md).
+    e.allowedFast = undefined;
+    e.wanted = 0;
+    return [];
+  }
   if (!c.picker.isInterested(e.bitfield)) {
     e.interested = false;
     e.wanted = 0;

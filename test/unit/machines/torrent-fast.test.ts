@@ -83,3 +83,59 @@ test("a fast peer's choke returns nothing: its late pieces are still taken, noth
   assert.deepEqual(t.requested().slice(8), [4], 'a rejected block is asked again');
   t.actor.stop();
 });
+
+test('a choked fast peer with nothing left among its allowed fast pieces is not picked for again until it asks', () => {
+  const live = new Map<string, (e: ConnectionEvent) => void>();
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack }) => {
+    live.set(input.address, sendBack);
+  });
+  const storage = fromCallback<StorageCommand, StorageInput>(() => {});
+  const machine = torrentMachine.provide({
+    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+  });
+  const actor = createActor(machine, {
+    clock: new SimulatedClock(),
+    input: {
+      infoHash: INFO_HASH,
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: 8,
+      pieceLength: 1024,
+      totalLength: 8 * 1024,
+      blockLength: 1024,
+      maxPeers: 2,
+      seed: 1,
+    },
+  });
+  actor.start();
+  // Every pick the picker makes from a single-piece set: peer a's allowed fast pieces.
+  const picker = actor.getSnapshot().context.picker;
+  const pick = picker.pick.bind(picker);
+  let allowedFastPicks = 0;
+  picker.pick = (from, count, key) => {
+    if (key === 'a:1') allowedFastPicks++;
+    return pick(from, count, key);
+  };
+  for (const address of ['a:1', 'b:1']) actor.send({ type: 'peer.add', address });
+  const a = (e: ConnectionEvent) => live.get('a:1')?.(e);
+  const b = (e: ConnectionEvent) => live.get('b:1')?.(e);
+  a({ type: 'socket.connected' });
+  a({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: new Uint8Array(20).fill(2), reserved: FAST });
+  a({ type: 'wire.haveAll' });
+  // b, unchoking, takes every piece first; a, choking, offers only piece 5, which b has taken.
+  b({ type: 'socket.connected' });
+  b({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: new Uint8Array(20).fill(3), reserved: FAST });
+  b({ type: 'wire.haveAll' });
+  b({ type: 'wire.unchoke' });
+  a({ type: 'wire.allowedFast', index: 5 });
+  const picksAfterAsk = allowedFastPicks;
+  assert.ok(picksAfterAsk >= 1, 'a asked once for its allowed fast piece');
+  // b hands blocks back one by one: each is offered to every peer with room. a's pick finds
+  // nothing new among its allowed fast pieces once, and a then leaves the round: not one fruitless
+  // pick per returned block (hundreds of choked fast peers made that quadratic).
+  for (const index of [0, 1, 2, 3]) b({ type: 'wire.reject', index, begin: 0, length: 1024 });
+  assert.ok(allowedFastPicks - picksAfterAsk <= 1, `${allowedFastPicks - picksAfterAsk} picks for a`);
+  // Once a unchokes us it asks again and gets what is left.
+  a({ type: 'wire.unchoke' });
+  assert.ok(allowedFastPicks > picksAfterAsk);
+  actor.stop();
+});
