@@ -19,7 +19,8 @@ import type { WireItem } from '../../../src/wire/messages.js';
 const INFO_HASH = new Uint8Array(20);
 const FAST = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0x04]);
 
-function start() {
+/** The torrent machine over real peer machines whose connections record what they are told to send. */
+function torrent() {
   const live = new Map<string, (e: ConnectionEvent) => void>();
   const sent: WireItem[] = [];
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
@@ -45,6 +46,11 @@ function start() {
       seed: 1,
     },
   });
+  return { actor, live, sent };
+}
+
+function start() {
+  const { actor, live, sent } = torrent();
   actor.start();
   actor.send({ type: 'peer.add', address: 'a:1' });
   const peer = (e: ConnectionEvent) => live.get('a:1')?.(e);
@@ -85,29 +91,9 @@ test("a fast peer's choke returns nothing: its late pieces are still taken, noth
 });
 
 test('a choked fast peer with nothing left among its allowed fast pieces is not picked for again until it asks', () => {
-  const live = new Map<string, (e: ConnectionEvent) => void>();
-  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack }) => {
-    live.set(input.address, sendBack);
-  });
-  const storage = fromCallback<StorageCommand, StorageInput>(() => {});
-  const machine = torrentMachine.provide({
-    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
-  });
-  const actor = createActor(machine, {
-    clock: new SimulatedClock(),
-    input: {
-      infoHash: INFO_HASH,
-      peerId: new Uint8Array(20).fill(1),
-      pieceCount: 8,
-      pieceLength: 1024,
-      totalLength: 8 * 1024,
-      blockLength: 1024,
-      maxPeers: 2,
-      seed: 1,
-    },
-  });
+  const { actor, live } = torrent();
   actor.start();
-  // Every pick the picker makes from a single-piece set: peer a's allowed fast pieces.
+  // Every pick the picker makes for peer a.
   const picker = actor.getSnapshot().context.picker;
   const pick = picker.pick.bind(picker);
   let allowedFastPicks = 0;
