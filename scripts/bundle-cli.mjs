@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI (bin/bitstate.js → dist/cli/main.js) from tsc's output in dist/src, so that a
 // `bitstate` process loads a few files instead of ~180 modules and their packages: spawn → first
-// verified piece went from ~180 to ~130 ms (docs/performance.md §6). Run by `npm run build`, after tsc.
+// verified piece went from ~180 to ~145 ms (docs/performance.md §6). Run by `npm run build`, after tsc.
 //
 // - dist/src stays the library (package.json "main"); only the CLI runs from the bundle.
 // - Commands, the dashboard and the Stately inspector stay lazy: `splitting` turns each dynamic
