@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/interop/harness/paths.js';
 import { type BitstateSeeder, startBitstateSeeder } from '../suite/bitstate-seeder.js';
-import { scalePeers } from '../suite/part-scale.js';
+import { ADDRESSES_PER_SEEDER, scalePeers } from '../suite/part-scale.js';
 import { randomPayload } from '../suite/part-throughput.js';
 import { trackedTorrent } from '../suite/swarm.js';
 
@@ -50,14 +50,13 @@ await tracker.stop();
 const seeders: BitstateSeeder[] = [];
 const times: string[] = [];
 try {
-  const perSeeder = 250;
-  for (let i = 0; i < Math.ceil(connections / perSeeder); i++)
+  for (let i = 0; i < Math.ceil(connections / ADDRESSES_PER_SEEDER); i++)
     seeders.push(
       await startBitstateSeeder({
         torrent: torrentPath,
         dataDir: dirname(payloadPath),
         announce: false,
-        maxPeers: perSeeder + 50,
+        maxPeers: ADDRESSES_PER_SEEDER + 50,
         timeoutMs: runs * timeoutMs + 600_000,
       }),
     );

@@ -21,7 +21,8 @@ import { bitstateDownloadCommand, log, trackedTorrent } from './swarm.js';
 
 const SCALE_SIZE = 128 * 2 ** 20;
 const SCALE_PIECE = 32 * 1024;
-const ADDRESSES_PER_SEEDER = 250;
+/** Connections per `bitstate seed` process: one loopback address (127.0.0.N) each. */
+export const ADDRESSES_PER_SEEDER = 250;
 
 /** The peer list: connection i goes to seeder i mod N through address 127.0.0.(2 + i div N). */
 export function scalePeers(ports: readonly number[], connections: number): string[] {

@@ -34,7 +34,7 @@ export class FdCache {
   /** Evicted dirty handles still being flushed and closed; flush() waits for them. */
   readonly #closing = new Set<Promise<void>>();
   /** A sync this cache started itself (eviction, writeback) that failed: reported by the next flush(). */
-  #evictError: unknown;
+  #backgroundError: unknown;
 
   readonly #onSync: (sync: Promise<unknown>) => unknown;
   readonly #writebackBytes: number;
@@ -128,7 +128,7 @@ export class FdCache {
         entry.synced = Math.max(entry.synced, upTo);
       },
       (err) => {
-        this.#evictError ??= StorageError.fromSystem(
+        this.#backgroundError ??= StorageError.fromSystem(
           err,
           'cannot flush',
           this.#paths[fileIndex] ?? undefined,
@@ -163,7 +163,7 @@ export class FdCache {
             ? this.#synced(h.datasync()).then(
                 () => h.close(),
                 (err) => {
-                  this.#evictError ??= StorageError.fromSystem(
+                  this.#backgroundError ??= StorageError.fromSystem(
                     err,
                     'cannot flush',
                     this.#paths[i] ?? undefined,
@@ -190,7 +190,7 @@ export class FdCache {
    */
   async flush(): Promise<void> {
     // A running writeback too: Linux reports a writeback error to one of two overlapping syncs of a
-    // file only, so its failure (kept in #evictError before it settles) must be seen here.
+    // file only, so its failure (kept in #backgroundError before it settles) must be seen here.
     const jobs: Promise<void>[] = [...this.#closing];
     if (this.#writeback !== undefined) jobs.push(this.#writeback);
     for (const [i, e] of this.#entries) {
@@ -211,7 +211,7 @@ export class FdCache {
     const results = await Promise.allSettled(jobs);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    if (this.#evictError !== undefined) throw this.#evictError;
+    if (this.#backgroundError !== undefined) throw this.#backgroundError;
   }
 
   /** Flushes written files to disk (fdatasync) and closes every handle. */
@@ -222,7 +222,7 @@ export class FdCache {
     this.#entries.clear();
     this.#dirtyBytes = 0;
     await Promise.all([...this.#closing]);
-    const errors: unknown[] = this.#evictError === undefined ? [] : [this.#evictError];
+    const errors: unknown[] = this.#backgroundError === undefined ? [] : [this.#backgroundError];
     await Promise.all(
       entries.map(async ([i, e]) => {
         let h: FileHandle;

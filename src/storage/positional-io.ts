@@ -31,7 +31,7 @@ export async function writeRunAt(
       mode.wrote(startedAt);
     }
   } else {
-    if (mode !== undefined) mode.poolWrites++;
+    mode?.pooled();
     ({ bytesWritten } = await h.writev(buffers, position).catch((e) => {
       throw StorageError.fromSystem(e, 'cannot write', path);
     }));

@@ -67,6 +67,11 @@ export class WriteMode {
     return sync;
   }
 
+  /** A write goes to the thread pool (`sync` was false). */
+  pooled(): void {
+    this.poolWrites++;
+  }
+
   /** The current time, to pass back to `wrote`. */
   start(): number {
     return this.#now();
