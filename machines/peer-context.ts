@@ -79,6 +79,8 @@ export interface PeerContext {
   extensions: boolean;
   /** The peer's `reqq` from its extension handshake: our pipeline to it never exceeds it. */
   peerReqq: number | undefined;
+  /** The port we accept peers on: our extension handshake's `p` (none when we do not listen). */
+  readonly listenPort: number | undefined;
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -133,6 +135,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     suggested: [],
     extensions: false,
     peerReqq: undefined,
+    listenPort: input.listenPort,
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,

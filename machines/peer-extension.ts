@@ -1,9 +1,11 @@
 /**
  * BEP 10, the Extension Protocol, in the peer machine: our extension handshake (extended message
- * id 0) and the one field of the peer's we use, `reqq` — how many outstanding requests it serves
- * without dropping. We announce no extensions (`m` is empty): the handshake exists so a peer that
- * pipelines deeper than our maxPeerRequests (and lacks BEP 6 rejects) learns our queue size instead
- * of waiting out its request timeouts. Pure: the peer's payload is decoded by the connection actor.
+ * id 0) and the two fields of the peer's we use: `reqq`, how many outstanding requests it serves
+ * without dropping, and `p`, the port it listens on. We announce no extensions (`m` is empty): the
+ * handshake exists so a peer that pipelines deeper than our maxPeerRequests (and lacks BEP 6
+ * rejects) learns our queue size instead of waiting out its request timeouts, and so a peer we
+ * dialled learns where to dial us back (our `p`). Pure: the peer's payload is decoded by the
+ * connection actor.
  */
 import type { WireItem } from '../src/wire/messages.js';
 import type { PeerContext } from './peer-context.js';
@@ -15,13 +17,14 @@ export const CLIENT_VERSION = 'bitstate 0.1.0';
 
 /**
  * The bencoded handshake dictionary, keys in byte order (BEP 3):
- * `{ m: {}, reqq: <maxPeerRequests>, v: CLIENT_VERSION }`. Written out here because the bencode
- * encoder in src/metainfo uses Buffer (machines stay free of Node); a unit test checks the bytes
- * against that encoder.
+ * `{ m: {}, p: <listenPort>, reqq: <maxPeerRequests>, v: CLIENT_VERSION }`, without `p` when we do
+ * not listen. Written out here because the bencode encoder in src/metainfo uses Buffer (machines
+ * stay free of Node); a unit test checks the bytes against that encoder.
  */
-export function extensionHandshakePayload(reqq: number): Uint8Array {
+export function extensionHandshakePayload(reqq: number, listenPort?: number): Uint8Array {
   const v = new TextEncoder().encode(CLIENT_VERSION);
-  const head = new TextEncoder().encode(`d1:mde4:reqqi${Math.trunc(reqq)}e1:v${v.length}:`);
+  const p = acceptedListenPort(listenPort) === undefined ? '' : `1:pi${listenPort}e`;
+  const head = new TextEncoder().encode(`d1:mde${p}4:reqqi${Math.trunc(reqq)}e1:v${v.length}:`);
   const out = new Uint8Array(head.length + v.length + 1);
   out.set(head, 0);
   out.set(v, head.length);
@@ -30,11 +33,11 @@ export function extensionHandshakePayload(reqq: number): Uint8Array {
 }
 
 /** Our extension handshake, sent right after our opening messages when both ends set the BEP 10 bit. */
-export function extensionHandshake(c: Pick<PeerContext, 'limits'>): WireItem {
+export function extensionHandshake(c: Pick<PeerContext, 'limits' | 'listenPort'>): WireItem {
   return {
     type: 'extended',
     extendedId: EXTENSION_HANDSHAKE_ID,
-    payload: extensionHandshakePayload(c.limits.maxPeerRequests),
+    payload: extensionHandshakePayload(c.limits.maxPeerRequests, c.listenPort),
   };
 }
 
@@ -44,6 +47,11 @@ export function extensionHandshake(c: Pick<PeerContext, 'limits'>): WireItem {
  */
 export function acceptedReqq(reqq: number | undefined): number | undefined {
   return reqq !== undefined && Number.isSafeInteger(reqq) && reqq >= 1 ? reqq : undefined;
+}
+
+/** A TCP port a peer can be dialled on (1–65535); anything else is no port (ignored, not fatal). */
+export function acceptedListenPort(port: number | undefined): number | undefined {
+  return port !== undefined && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
 }
 
 /** Outstanding requests we allow this peer: maxPipeline, lowered to the peer's reqq (BEP 10). */

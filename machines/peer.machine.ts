@@ -19,7 +19,7 @@ import {
 } from './peer.types.js';
 import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
 import { initialPeerContext, type PeerContext, type PeerEffects } from './peer-context.js';
-import { acceptedReqq, extensionHandshake } from './peer-extension.js';
+import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
@@ -178,11 +178,16 @@ export const peerMachine = setup({
       // send it at once, so the peer learns our reqq before it fills its pipeline.
       if (extensions) enqueue.sendTo('connection', { type: 'send', message: extensionHandshake(context) });
     }),
-    // BEP 10: the peer's reqq caps our pipeline to it (pipelineCap); a missing or bad one changes nothing.
-    storeExtensionHandshake: enqueueActions(({ event, enqueue }) => {
+    // BEP 10: the peer's reqq caps our pipeline to it (pipelineCap); a missing or bad one changes
+    // nothing. An incoming peer's `p` tells the torrent machine where it can be dialled (an
+    // outgoing peer's we dialled already).
+    storeExtensionHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.extendedHandshake') return;
       const reqq = acceptedReqq(event.reqq);
       if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
+      const port = acceptedListenPort(event.listenPort);
+      if (port !== undefined && context.direction === 'incoming')
+        enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);
     }),
     // Only a have makes a later bitfield a violation: aria2 1.36 sends interested and requests
     // before its bitfield, and bitfields again later — with BEP 6 after haveNone and haves too (seen

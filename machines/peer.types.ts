@@ -101,6 +101,8 @@ export interface PeerInput {
   readonly ourBitfield: Bitfield;
   readonly timeouts?: Partial<PeerTimeouts>;
   readonly limits?: Partial<PeerLimits>;
+  /** The port we accept peers on, sent as `p` in our BEP 10 handshake; absent when we do not listen. */
+  readonly listenPort?: number;
 }
 
 /** What the `connection` actor is invoked with. */
@@ -187,7 +189,7 @@ export type ConnectionEvent =
    * BEP 10: the peer's extension handshake (extended id 0), decoded by the connection (bencode is
    * the world's job). `reqq`: the peer's request queue size, absent when missing or malformed.
    */
-  | { type: 'wire.extendedHandshake'; reqq?: number }
+  | { type: 'wire.extendedHandshake'; reqq?: number; listenPort?: number }
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
 
@@ -235,6 +237,11 @@ export type PeerReport =
   /** Requests the peer could not take (choked meanwhile, pipeline full, piece missing, BEP 6 reject). */
   | { type: 'peer.returned'; key: PeerKey; returned: BlockRef[] }
   | { type: 'peer.interest'; key: PeerKey; interested: boolean }
+  /**
+   * An incoming peer's BEP 10 `p`: the port it accepts connections on. Its connection came from
+   * an ephemeral port; this one can be dialled once the connection is gone.
+   */
+  | { type: 'peer.listening'; key: PeerKey; port: number }
   /**
    * Once a tick when something changed: smoothed payload rates in bytes/s from the peer (download)
    * and to it (upload), and whether it is snubbing us (we are interested, nothing for timeouts.snub).

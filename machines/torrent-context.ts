@@ -27,9 +27,10 @@ export interface AddressRecord {
   strikes: number;
   banned: boolean;
   /**
-   * Where the peer listens, so it may be dialled (again): true for addresses from trackers and
-   * `peer.add`; false for an incoming connection's address, whose port is the remote's ephemeral
-   * source port — dialled back, it refuses (or, behind a NAT, reaches whoever holds that port now).
+   * Where the peer listens, so it may be dialled (again): true for addresses from trackers,
+   * `peer.add` and an incoming peer's BEP 10 `p`; false for an incoming connection's address, whose
+   * port is the remote's ephemeral source port — dialled back, it refuses (or, behind a NAT,
+   * reaches whoever holds that port now).
    */
   dialable: boolean;
 }
@@ -49,14 +50,21 @@ export interface TorrentContext {
   readonly picker: PiecePicker;
   /** Announce URLs in BEP 12 tiers; none means the `trackers` actor is never started. */
   readonly trackerTiers: readonly (readonly string[])[];
-  /** Port we listen on, for announces. */
+  /** Port we announce to trackers. */
   readonly port: number;
+  /** Port we accept peers on, sent to them as BEP 10 `p`; undefined when we do not listen. */
+  readonly listenPort: number | undefined;
   readonly seed: number;
   /** Live connections by key (= address). Changed only in named actions. */
   readonly peers: Map<PeerKey, PeerEntry>;
   /** Addresses waiting for a free slot, and everything known about each address. */
   readonly queue: string[];
   readonly addresses: Map<string, AddressRecord>;
+  /**
+   * Where live incoming peers listen (their BEP 10 `p`), to the key of their connection: such an
+   * address is not dialled while the connection holds it, and is queued when it closes.
+   */
+  readonly listenAddresses: Map<string, PeerKey>;
   /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
   readonly contributors: Map<number, Set<PeerKey>>;
   /**
@@ -102,10 +110,12 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     picker,
     trackerTiers: input.trackers?.tiers ?? [],
     port: input.trackers?.port ?? 0,
+    listenPort: input.listenPort,
     seed: input.seed,
     peers: new Map(),
     queue: [],
     addresses: new Map(),
+    listenAddresses: new Map(),
     contributors: new Map(),
     suspects: new Map(),
     rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,

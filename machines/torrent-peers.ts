@@ -28,6 +28,8 @@ export interface PeerEntry {
    * that it has, as it last reported); undefined when there are none or it does not choke us.
    */
   allowedFast: Bitfield | undefined;
+  /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
+  listenAddress: string | undefined;
   toJSON(): object;
 }
 
@@ -43,6 +45,7 @@ export function newEntry(address: string, ref: PeerRef, pieceCount: number): Pee
     interested: false,
     wanted: 0,
     allowedFast: undefined,
+    listenAddress: undefined,
     toJSON: () => ({
       address,
       have: e.bitfield.count,
@@ -74,5 +77,11 @@ export function peerInput(
     ourBitfield: c.picker.have,
     timeouts: c.peerTimeouts,
     limits: c.peerLimits,
+    ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
   };
+}
+
+/** `address` ("host:port" or "[v6]:port") with its port replaced by `port`. */
+export function withPort(address: string, port: number): string {
+  return `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
 }

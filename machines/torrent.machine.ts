@@ -7,7 +7,7 @@
 import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
-import { isPermanent, type PeerCommand } from './peer.types.js';
+import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
 import type {
   StorageCommand,
   StorageInput,
@@ -28,23 +28,39 @@ import {
   takeBlocks,
   topUp,
 } from './torrent-handout.js';
-import { newEntry, type PeerRef, peerInput } from './torrent-peers.js';
+import { newEntry, type PeerRef, peerInput, withPort } from './torrent-peers.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
  * `address` is where a peer listens (a tracker's answer, `peer.add`): queued to be dialled unless
  * known — queued, connected, banned or given up already. An address first seen as an incoming
- * connection's becomes dialable (and is queued if no connection holds it now).
+ * connection's becomes dialable (and is queued if no connection holds it now). An incoming peer's
+ * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes.
  */
 function learnDialable(context: TorrentContext, address: string): void {
   const rec = context.addresses.get(address);
+  const held = context.peers.has(address) || context.listenAddresses.has(address);
   if (rec === undefined) {
     context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
-    context.queue.push(address);
+    if (!held) context.queue.push(address);
   } else if (!rec.dialable) {
     rec.dialable = true;
-    if (!rec.banned && !context.peers.has(address)) context.queue.push(address);
+    if (!rec.banned && !held) context.queue.push(address);
   }
+}
+
+/** After a connection closed: its address is dialled again unless banned, permanent or given up. */
+function requeue(context: TorrentContext, address: string, reason: CloseReason): void {
+  const rec = context.addresses.get(address);
+  if (
+    rec?.dialable === true &&
+    !rec.banned &&
+    !isPermanent(reason) &&
+    rec.attempts <= context.maxReconnects &&
+    !context.peers.has(address) &&
+    !context.listenAddresses.has(address)
+  )
+    context.queue.push(address);
 }
 
 /** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
@@ -132,6 +148,7 @@ export const torrentMachine = setup({
         const address = context.queue.shift()!;
         const rec = context.addresses.get(address);
         if (rec === undefined || rec.banned || context.peers.has(address)) continue;
+        if (context.listenAddresses.has(address)) continue; // that peer is connected to us already
         rec.attempts++;
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'outgoing', undefined) });
@@ -215,15 +232,41 @@ export const torrentMachine = setup({
       releaseSuspects(context, event.key);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
-      const rec = context.addresses.get(e.address);
-      if (
-        rec?.dialable === true &&
-        !rec.banned &&
-        !isPermanent(event.reason) &&
-        rec.attempts <= context.maxReconnects
-      )
-        context.queue.push(e.address);
+      requeue(context, e.address, event.reason);
+      const listen = e.listenAddress;
+      if (listen !== undefined) {
+        // A ban follows the peer to where it listens; otherwise it may be dialled there now.
+        const rec = context.addresses.get(listen);
+        if (event.reason.reason === 'banned' && rec !== undefined) rec.banned = true;
+        if (context.listenAddresses.get(listen) === e.key) context.listenAddresses.delete(listen);
+        requeue(context, listen, event.reason);
+      }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+    }),
+    /**
+     * BEP 10 `p` from an incoming peer: where it accepts connections. Recorded as dialable, held by
+     * this connection (not dialled while it lives: one connection per peer), queued when it closes.
+     * A peer listening at a banned address is closed as banned. Only the first `p` of a connection
+     * counts: a peer repeating its extension handshake with new ports cannot grow `addresses`.
+     */
+    onListening: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.listening' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.listening' || e.listenAddress !== undefined) return;
+      const address = withPort(e.address, event.port);
+      e.listenAddress = address;
+      const rec = context.addresses.get(address);
+      if (rec?.banned === true) {
+        enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'banned' } } satisfies PeerCommand);
+        return;
+      }
+      if (rec === undefined)
+        context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
+      else rec.dialable = true;
+      // Connected to that address already (we dialled it as it dialled us, or it is held by another
+      // incoming connection): both connections stay, and the first holds it.
+      if (!context.peers.has(address) && !context.listenAddresses.has(address))
+        context.listenAddresses.set(address, e.key);
+      enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
     }),
     onVerified: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));
@@ -367,6 +410,7 @@ export const torrentMachine = setup({
         'peer.returned': { actions: 'onReturned' },
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
         'peer.interest': { actions: 'tellChokerInterest' },
+        'peer.listening': { actions: 'onListening' },
         'peer.rate': { actions: 'tellChokerRates' },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },

@@ -51,6 +51,8 @@ export interface TorrentInput {
   readonly rechokeMs?: number;
   /** The torrent's trackers (BEP 12 tiers) and the port we announce; absent: no announces. */
   readonly trackers?: { readonly tiers: readonly (readonly string[])[]; readonly port: number };
+  /** The port we accept peers on, told to peers as BEP 10 `p`; absent: we do not listen. */
+  readonly listenPort?: number;
 }
 
 /** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */
@@ -103,6 +105,8 @@ export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | Trackers
 export type TorrentEmitted =
   /** `fast`: both handshakes set the Fast Extension bit (BEP 6). */
   | { type: 'torrent.peerConnected'; key: PeerKey; address: string; fast: boolean }
+  /** An incoming peer (at `address`) said, in BEP 10 `p`, that it accepts connections at `listenAddress`. */
+  | { type: 'torrent.peerListening'; key: PeerKey; address: string; listenAddress: string }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
   | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }

@@ -62,14 +62,16 @@ export function wireEvent(item: WireItem): { type: string } {
 }
 
 /**
- * BEP 10: the peer's extension handshake (extended id 0) as the machine's event, with the one field
- * the machine uses, `reqq`. The payload is already bounded by the wire frame limit
- * (MAX_EXTENDED_PAYLOAD_LENGTH); a payload that is not a dictionary, or a `reqq` that is not an
- * integer, is ignored (the event carries no reqq), not fatal: the extension is optional.
+ * BEP 10: the peer's extension handshake (extended id 0) as the machine's event, with the fields
+ * the machine uses: `reqq` and `p` (the port the peer listens on). The payload is already bounded
+ * by the wire frame limit (MAX_EXTENDED_PAYLOAD_LENGTH); a payload that is not a dictionary, or a
+ * field that is not an integer, is left out of the event, not fatal: the extension is optional.
+ * The machine checks the values' ranges (acceptedReqq, acceptedListenPort).
  */
 export function extensionHandshakeEvent(payload: Uint8Array): {
   type: 'wire.extendedHandshake';
   reqq?: number;
+  listenPort?: number;
 } {
   let dict: BencodeValue;
   try {
@@ -77,10 +79,22 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   } catch {
     return { type: 'wire.extendedHandshake' };
   }
-  const reqq = dict instanceof BencodeDict ? dict.get('reqq') : undefined;
-  if (typeof reqq !== 'bigint' || reqq < 1n || reqq > BigInt(Number.MAX_SAFE_INTEGER))
-    return { type: 'wire.extendedHandshake' };
-  return { type: 'wire.extendedHandshake', reqq: Number(reqq) };
+  if (!(dict instanceof BencodeDict)) return { type: 'wire.extendedHandshake' };
+  const reqq = safeInteger(dict.get('reqq'));
+  const listenPort = safeInteger(dict.get('p'));
+  return {
+    type: 'wire.extendedHandshake',
+    ...(reqq === undefined || reqq < 1 ? {} : { reqq }),
+    ...(listenPort === undefined ? {} : { listenPort }),
+  };
+}
+
+/** A bencoded integer that fits a JavaScript number exactly; anything else is undefined. */
+function safeInteger(value: BencodeValue | undefined): number | undefined {
+  if (typeof value !== 'bigint') return undefined;
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : undefined;
 }
 
 /**

@@ -71,6 +71,8 @@ export type DownloadEvent =
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }
+  /** An incoming peer (connected from `address`) listens at `listenAddress` (its BEP 10 `p`). */
+  | { readonly type: 'peer.listening'; readonly address: string; readonly listenAddress: string }
   | { readonly type: 'piece.verified'; readonly index: number }
   | { readonly type: 'piece.failed'; readonly index: number }
   | {

@@ -204,6 +204,7 @@ async function run(
       ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
+      ...(listener === undefined ? {} : { listenPort: listener.port }),
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });

@@ -22,6 +22,7 @@ import {
   writeMultiFilePayload,
   writeSingleFilePayload,
 } from './harness/payload.js';
+import { getFreePort } from './harness/ports.js';
 import { type ManagedProcess, startProcess, stopAll } from './harness/processes.js';
 import { startTransmission } from './harness/transmission.js';
 
@@ -33,6 +34,14 @@ let multi = { torrent: '', data: '', root: '' };
 
 /** Starts `bitstate seed` and resolves with its listening port. */
 async function startSeeder(torrent: string, data: string, extra: string[] = []): Promise<number> {
+  return (await startSeederProcess(torrent, data, extra)).port;
+}
+
+async function startSeederProcess(
+  torrent: string,
+  data: string,
+  extra: string[] = [],
+): Promise<{ port: number; process: ManagedProcess }> {
   const p = startProcess(
     process.execPath,
     [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
@@ -40,7 +49,7 @@ async function startSeeder(torrent: string, data: string, extra: string[] = []):
   );
   procs.push(p);
   const line = await p.waitForLine(/"type":"listening"/, 20_000);
-  return (JSON.parse(line) as { port: number }).port;
+  return { port: (JSON.parse(line) as { port: number }).port, process: p };
 }
 
 before(async () => {
@@ -98,17 +107,22 @@ describe('clients download from a bitstate seeder', { timeout: 120_000 }, () => 
 
   it('python3-libtorrent, dialling the seeder (single-file and multi-file)', async () => {
     for (const t of [single, multi]) {
-      const port = await startSeeder(t.torrent, t.data, ['--no-tracker']);
-      const out = join(dir, `lt-${port}`);
+      const seeder = await startSeederProcess(t.torrent, t.data, ['--no-tracker']);
+      const out = join(dir, `lt-${seeder.port}`);
+      const ltPort = await getFreePort();
       await libtorrentDownload({
         torrent: t.torrent,
         outDir: out,
-        peers: [`127.0.0.1:${port}`],
+        peers: [`127.0.0.1:${seeder.port}`],
+        port: ltPort,
         timeoutMs: 30_000,
       });
       const name = t === single ? 'single.bin' : 'tree';
       const cmp = await compareTrees(t.root, join(out, name));
       assert.ok(cmp.equal, JSON.stringify(cmp));
+      // libtorrent's BEP 10 handshake told the seeder where it listens (`p`).
+      const line = await seeder.process.waitForLine(/"type":"peer.listening"/, 5_000);
+      assert.equal((JSON.parse(line) as { listenAddress: string }).listenAddress, `127.0.0.1:${ltPort}`);
     }
   });
 

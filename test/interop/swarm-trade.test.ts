@@ -2,7 +2,8 @@
  * A swarm of bitstate processes on 127.0.0.1 (issue #5): one `bitstate seed` capped at 1 MiB/s and
  * three `bitstate download` leechers that know each other. The payload (6 MiB) cannot come from
  * the seeder alone in the time the leechers take, so they must trade: each leecher's NDJSON
- * `uploaded` counter must be above zero, and every copy equals the source.
+ * `uploaded` counter must be above zero, and every copy equals the source. Each leecher's BEP 10
+ * handshake tells the seeder where it listens (`p`).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -52,6 +53,11 @@ test('three leechers and a rate-capped seeder: everyone finishes, every leecher 
     );
     const line = await seeder.waitForLine(/"type":"listening"/, 20_000);
     const seedPort = (JSON.parse(line) as { port: number }).port;
+    const heardListening = new Set<string>();
+    seeder.onLine((l) => {
+      if (l.includes('"type":"peer.listening"'))
+        heardListening.add((JSON.parse(l) as { listenAddress: string }).listenAddress);
+    });
     const ports = await getFreePorts(3);
     for (const [i, port] of ports.entries()) {
       leechers.push(
@@ -76,6 +82,8 @@ test('three leechers and a rate-capped seeder: everyone finishes, every leecher 
       const cmp = await compareTrees(payload.root, join(dir, `leech${i}`, 'swarm.bin'));
       assert.ok(cmp.equal, JSON.stringify(cmp));
     }
+    // BEP 10 `p` both ways: each leecher told the seeder (which it dialled) the port it listens on.
+    assert.deepEqual([...heardListening].sort(), ports.map((p) => `127.0.0.1:${p}`).sort());
   } finally {
     await Promise.all(leechers.map((l) => l.stop()));
     await seeder?.stop();

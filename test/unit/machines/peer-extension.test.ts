@@ -1,7 +1,8 @@
 /**
  * BEP 10, the Extension Protocol, in the peer machine: we send our extension handshake (with our
- * reqq) only when both handshakes set the bit, and the peer's reqq caps our outstanding requests.
- * Also the payload bytes (against the bencode encoder) and the connection's decoding of id 0.
+ * reqq, and our listening port as `p`) only when both handshakes set the bit; the peer's reqq caps
+ * our outstanding requests, and an incoming peer's `p` is reported to the torrent machine. Also the
+ * payload bytes (against the bencode encoder) and the connection's decoding of id 0.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,8 +18,8 @@ import { INFO_HASH, startPeer, THEIR_ID } from './peer-harness.js';
 const B = 16384;
 const enc = (s: string) => new TextEncoder().encode(s);
 
-function handshakeWith(reserved: Uint8Array) {
-  const h = startPeer({ ourBitfield: Bitfield.full(20) });
+function handshakeWith(reserved: Uint8Array, over: Parameters<typeof startPeer>[0] = {}) {
+  const h = startPeer({ ourBitfield: Bitfield.full(20), ...over });
   h.deliver({ type: 'socket.connected' });
   h.deliver({ type: 'wire.handshake', infoHash: INFO_HASH, peerId: THEIR_ID, reserved });
   return h;
@@ -65,12 +66,59 @@ test('with the bit on both ends, the extension handshake follows our bitfield, c
   }
 });
 
-test("the payload is the bencode encoder's bytes for any reqq", () => {
-  for (const reqq of [1, 9, 250, 500, 123456])
+test("the payload is the bencode encoder's bytes for any reqq, with p when we listen", () => {
+  for (const reqq of [1, 9, 250, 500, 123456]) {
     assert.deepEqual(
       extensionHandshakePayload(reqq),
       new Uint8Array(bencode({ m: {}, reqq, v: CLIENT_VERSION })),
     );
+    for (const p of [1, 6881, 65535])
+      assert.deepEqual(
+        extensionHandshakePayload(reqq, p),
+        new Uint8Array(bencode({ m: {}, p, reqq, v: CLIENT_VERSION })),
+      );
+    for (const p of [0, 65536, -1, 1.5])
+      assert.deepEqual(
+        extensionHandshakePayload(reqq, p),
+        new Uint8Array(bencode({ m: {}, reqq, v: CLIENT_VERSION })),
+        `no p for ${p}`,
+      );
+  }
+});
+
+const BEP10 = new Uint8Array([0, 0, 0, 0, 0, 0x10, 0, 0]);
+const listening = (h: ReturnType<typeof startPeer>) => h.reports.filter((r) => r.type === 'peer.listening');
+
+test('our extension handshake carries p, the port we listen on', () => {
+  const h = handshakeWith(BEP10, { listenPort: 51413 });
+  try {
+    const [ext] = extended(h);
+    assert.deepEqual(
+      ext?.payload,
+      new Uint8Array(
+        bencode({ m: {}, p: 51413, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION }),
+      ),
+    );
+  } finally {
+    h.stop();
+  }
+});
+
+test("an incoming peer's p is reported to the torrent machine; a dialled peer's, or a bad one, is not", () => {
+  const incoming = handshakeWith(BEP10, { direction: 'incoming', key: 'x:50123', address: 'x:50123' });
+  const outgoing = handshakeWith(BEP10);
+  try {
+    incoming.deliver({ type: 'wire.extendedHandshake', listenPort: 6881 });
+    assert.deepEqual(listening(incoming), [{ type: 'peer.listening', key: 'x:50123', port: 6881 }]);
+    for (const bad of [0, 65536, -5, 80.5])
+      incoming.deliver({ type: 'wire.extendedHandshake', listenPort: bad });
+    assert.equal(listening(incoming).length, 1);
+    outgoing.deliver({ type: 'wire.extendedHandshake', listenPort: 6881 });
+    assert.deepEqual(listening(outgoing), []);
+  } finally {
+    incoming.stop();
+    outgoing.stop();
+  }
 });
 
 /** A peer with every piece that unchoked us, its extension handshake saying `reqq`; we want `n` blocks. */
@@ -121,10 +169,26 @@ test('without reqq (or with a bad one) the pipeline keeps its own cap', () => {
   }
 });
 
-test('the connection decodes reqq from id 0 and ignores a malformed payload', () => {
+test('the connection decodes reqq and p from id 0 and ignores a malformed payload', () => {
   assert.deepEqual(extensionHandshakeEvent(enc('d1:md6:ut_pexi1ee4:reqqi500e1:v4:teste')), {
     type: 'wire.extendedHandshake',
     reqq: 500,
+  });
+  // The fields of a libtorrent 2.0 extension handshake (dictionary keys in order).
+  assert.deepEqual(
+    extensionHandshakeEvent(
+      enc(
+        'd12:complete_agoi-1e1:md11:upload_onlyi3e11:ut_metadatai2e6:ut_pexi1ee1:pi6881e4:reqqi500e1:v18:libtorrent/2.0.8.0e',
+      ),
+    ),
+    { type: 'wire.extendedHandshake', reqq: 500, listenPort: 6881 },
+  );
+  assert.deepEqual(extensionHandshakeEvent(enc('d1:p3:abc4:reqqi9ee')), {
+    type: 'wire.extendedHandshake',
+    reqq: 9,
+  });
+  assert.deepEqual(extensionHandshakeEvent(enc('d1:pi99999999999999999999ee')), {
+    type: 'wire.extendedHandshake',
   });
   for (const bad of ['d1:mdee', 'd4:reqq3:abce', 'li250ee', 'd4:reqqi0ee', 'd4:reqqi250e', 'garbage', ''])
     assert.deepEqual(extensionHandshakeEvent(enc(bad)), { type: 'wire.extendedHandshake' }, bad);

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { peerMachine } from '../../../machines/peer.machine.js';
-import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import type {
+  BlockRef,
+  ConnectionCommand,
+  ConnectionEvent,
+  ConnectionInput,
+} from '../../../machines/peer.types.js';
 import { torrentMachine } from '../../../machines/torrent.machine.js';
 import type {
   StorageCommand,
@@ -16,9 +21,15 @@ import { Bitfield } from '../../../src/picker/bitfield.js';
 /** The torrent machine with connections that stay open and silent, and a storage we drive by hand. */
 function start(over: Partial<TorrentInput> = {}) {
   const live = new Map<string, (e: ConnectionEvent) => void>();
+  /** The block requests each address's connection was told to send, in order. */
+  const requested = new Map<string, BlockRef[]>();
   let toTorrent: ((e: StorageEvent) => void) | undefined;
-  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack }) => {
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
+    receive((cmd) => {
+      if (cmd.type === 'request')
+        requested.set(input.address, [...(requested.get(input.address) ?? []), ...cmd.blocks]);
+    });
     // A connection stopped after its address was dialled again leaves the new one in place.
     return () => {
       if (live.get(input.address) === sendBack) live.delete(input.address);
@@ -47,7 +58,38 @@ function start(over: Partial<TorrentInput> = {}) {
   const emitted: TorrentEmitted[] = [];
   actor.on('*', (e) => emitted.push(e));
   actor.start();
-  return { actor, live, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+  return { actor, live, requested, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+}
+
+/** The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p`. */
+function extensionHandshake(t: ReturnType<typeof start>, address: string, listenPort?: number): void {
+  const send = t.live.get(address);
+  assert.ok(send !== undefined, `no connection to ${address}`);
+  const reserved = new Uint8Array(8);
+  reserved[5] = 0x10;
+  send({ type: 'socket.connected' });
+  send({
+    type: 'wire.handshake',
+    infoHash: new Uint8Array(20),
+    peerId: new Uint8Array(20).fill(2),
+    reserved,
+  });
+  send(
+    listenPort === undefined
+      ? { type: 'wire.extendedHandshake' }
+      : { type: 'wire.extendedHandshake', listenPort },
+  );
+}
+
+/** The handshaken peer at `address` has every piece, unchokes us, and sends the blocks it was asked for. */
+function sendsRequestedBlocks(t: ReturnType<typeof start>, address: string): number[] {
+  const send = t.live.get(address)!;
+  send({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  send({ type: 'wire.unchoke' });
+  const blocks = t.requested.get(address) ?? [];
+  for (const b of blocks)
+    send({ type: 'wire.piece', index: b.index, begin: b.begin, block: new Uint8Array(b.length) });
+  return blocks.map((b) => b.index);
 }
 
 test('connects to at most maxPeers addresses; a closed slot goes to the next queued address', () => {
@@ -92,6 +134,63 @@ test('an incoming peer that leaves is not dialled back; one a tracker or peer.ad
   // Named later as a listening address (a tracker's answer, peer.add), it may be dialled.
   t.actor.send({ type: 'peer.add', address: 'x:50123' });
   assert.deepEqual([...t.live.keys()].sort(), ['x:50123', 'y:6881']);
+  t.actor.stop();
+});
+
+test("an incoming peer's BEP 10 p is dialled once it leaves, not while it is connected", () => {
+  const t = start({ maxPeers: 4, listenPort: 7000 });
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  extensionHandshake(t, 'x:50123', 6881);
+  // BEP 10 lets a peer send its handshake again; a new port is not another address to remember.
+  t.live.get('x:50123')?.({ type: 'wire.extendedHandshake', listenPort: 6999 });
+  assert.deepEqual(
+    t.emitted.filter((e) => e.type === 'torrent.peerListening'),
+    [{ type: 'torrent.peerListening', key: 'x:50123', address: 'x:50123', listenAddress: 'x:6881' }],
+  );
+  // A tracker names the same peer while it is connected to us: one connection per peer.
+  t.actor.send({ type: 'peer.add', address: 'x:6881' });
+  assert.deepEqual([...t.live.keys()], ['x:50123']);
+  t.live.get('x:50123')?.({ type: 'socket.closed' });
+  assert.deepEqual([...t.live.keys()], ['x:6881'], 'dialled where it listens, not at its source port');
+  assert.equal(t.actor.getSnapshot().context.addresses.has('x:6999'), false);
+  t.actor.stop();
+});
+
+test('p from a peer we dialled, a port out of range, or no p: nothing learned', () => {
+  const t = start({ maxPeers: 8 });
+  t.actor.send({ type: 'peer.add', address: 'y:6881' });
+  extensionHandshake(t, 'y:6881', 7777);
+  for (const [i, port] of [0, 65536, -1, 2.5, undefined].entries()) {
+    t.actor.send({ type: 'peer.incoming', address: `x:5000${i}`, handle: `socket-${i}` });
+    extensionHandshake(t, `x:5000${i}`, port);
+  }
+  assert.deepEqual(
+    t.emitted.filter((e) => e.type === 'torrent.peerListening'),
+    [],
+  );
+  t.actor.stop();
+});
+
+test('a ban follows an incoming peer to where it listens; a peer listening at a banned address is closed', () => {
+  const t = start({ maxPeers: 4, listenPort: 7000 });
+  // x connected to us and said it listens at x:6881; it alone sends a piece that fails its hash.
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  extensionHandshake(t, 'x:50123', 6881);
+  const [bad] = sendsRequestedBlocks(t, 'x:50123');
+  assert.ok(bad !== undefined, 'x was asked for a block');
+  t.storage({ type: 'piece.hashFailed', index: bad });
+  assert.ok(t.emitted.some((e) => e.type === 'torrent.peerBanned' && e.address === 'x:50123'));
+  assert.equal(t.live.has('x:50123'), false);
+  t.actor.send({ type: 'peer.add', address: 'x:6881' });
+  assert.equal(t.live.has('x:6881'), false, 'its listening address is banned too');
+  // It connects again from another source port and says the same p: closed as banned.
+  t.actor.send({ type: 'peer.incoming', address: 'x:50999', handle: 'socket-2' });
+  extensionHandshake(t, 'x:50999', 6881);
+  const closed = t.emitted.filter((e) => e.type === 'torrent.peerClosed' && e.address === 'x:50999');
+  assert.deepEqual(
+    closed.map((e) => e.type === 'torrent.peerClosed' && e.reason.reason),
+    ['banned'],
+  );
   t.actor.stop();
 });
 
