@@ -232,14 +232,16 @@ export const torrentMachine = setup({
       releaseSuspects(context, event.key);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
-      requeue(context, e.address, event.reason);
+      // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
+      const pointless = context.picker.isComplete() && e.bitfield.count === context.pieceCount;
+      if (!pointless) requeue(context, e.address, event.reason);
       const listen = e.listenAddress;
       if (listen !== undefined) {
         // A ban follows the peer to where it listens; otherwise it may be dialled there now.
         const rec = context.addresses.get(listen);
         if (event.reason.reason === 'banned' && rec !== undefined) rec.banned = true;
         if (context.listenAddresses.get(listen) === e.key) context.listenAddresses.delete(listen);
-        requeue(context, listen, event.reason);
+        if (!pointless) requeue(context, listen, event.reason);
       }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
     }),

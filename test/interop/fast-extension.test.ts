@@ -183,16 +183,20 @@ describe('BEP 6 Fast Extension with python3-libtorrent', { timeout: 120_000 }, (
     assert.ok(cmp.equal, JSON.stringify(cmp));
     await seed.stop();
     const events = await traceEvents(trace);
+    // Usually one connection. Sometimes libtorrent exits before its last `have` reaches us, and the
+    // seed dials it back where its BEP 10 `p` says it listens: each connection then says the same.
+    const handshakes = remoteReserved7(events);
+    assert.ok(handshakes.length >= 1, 'libtorrent handshook');
     assert.deepEqual(
-      remoteReserved7(events).map((b) => b & 0x04),
-      [0x04],
+      handshakes.map((b) => b & 0x04),
+      handshakes.map(() => 0x04),
       'libtorrent set the fast bit',
     );
-    assert.equal(sent(events, 'haveAll').length, 1, 'we said haveAll, not a bitfield');
+    assert.equal(sent(events, 'haveAll').length, handshakes.length, 'we said haveAll, not a bitfield');
     assert.equal(sent(events, 'bitfield').length, 0);
     assert.equal(
       sent(events, 'allowedFast').length,
-      10,
+      10 * handshakes.length,
       'we granted libtorrent its BEP 6 allowed fast set (k = 10)',
     );
   });

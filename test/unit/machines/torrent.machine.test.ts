@@ -194,6 +194,25 @@ test('a ban follows an incoming peer to where it listens; a peer listening at a 
   t.actor.stop();
 });
 
+test('once complete, a seed is not dialled again: not where it was dialled, not where it listens', () => {
+  const t = start({ maxPeers: 4, have: Bitfield.full(8), seedWhenComplete: true, listenPort: 7000 });
+  t.actor.send({ type: 'peer.add', address: 's:6881' });
+  t.actor.send({ type: 'peer.incoming', address: 'u:50123', handle: 'socket-1' });
+  extensionHandshake(t, 's:6881');
+  extensionHandshake(t, 'u:50123', 6882);
+  for (const a of ['s:6881', 'u:50123'])
+    t.live.get(a)?.({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  const closed = t.emitted.flatMap((e) =>
+    e.type === 'torrent.peerClosed' ? [[e.address, e.reason.reason]] : [],
+  );
+  assert.deepEqual(closed, [
+    ['s:6881', 'notNeeded'],
+    ['u:50123', 'notNeeded'],
+  ]);
+  assert.deepEqual([...t.live.keys()], [], 'neither seed is dialled again');
+  t.actor.stop();
+});
+
 test('stop, storage failure and an already complete torrent end with typed outputs', () => {
   const a = start();
   a.actor.send({ type: 'cmd.stop' });
