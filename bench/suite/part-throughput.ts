@@ -5,12 +5,21 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeSingleFilePayload } from '../../test/interop/harness/payload.js';
 import { CLIENTS } from '../bench-options.js';
 import type { PartContext, PartResult } from './part.js';
 import { fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
-import { type ClientMedians, clientMedians, compareBitstate, roundOrder, verdict } from './summary.js';
+import {
+  type ClientMedians,
+  clientMedians,
+  compareBitstate,
+  roundOrder,
+  type SwarmCpu,
+  swarmCpu,
+  verdict,
+} from './summary.js';
 import { type DownloadRun, log, measuredDownload, startSwarm } from './swarm.js';
 
 export const SWARMS = [
@@ -45,6 +54,7 @@ interface SwarmResult {
   readonly seeders: number;
   readonly runs: readonly DownloadRun[];
   readonly medians: readonly ClientMedians[];
+  readonly cpu: readonly SwarmCpu[];
 }
 
 function toCosts(runs: readonly DownloadRun[]) {
@@ -91,6 +101,7 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
               peers: swarm.peers,
               scratch: ctx.scratch,
               timeoutSec: opts.timeoutSec,
+              seedersCpu: swarm.seedersCpuSeconds,
             }),
           );
         }
@@ -104,6 +115,11 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       seeders: s.seeders,
       runs,
       medians: clientMedians(toCosts(runs), CLIENTS, opts.size),
+      cpu: swarmCpu(
+        toCosts(runs).map((c, i) => ({ ...c, seedersCpuSeconds: runs[i]?.seedersCpuSeconds ?? Number.NaN })),
+        CLIENTS,
+        availableParallelism(),
+      ),
     });
   }
   const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
@@ -145,6 +161,18 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       ];
     }),
   );
+  const swarmLoad = formatGrid(
+    ['swarm', ...CLIENTS.map((c) => `${c}: own + seeders' CPU s, cores busy`)],
+    results.map((r) => [
+      r.label,
+      ...CLIENTS.map((client) => {
+        const c = r.cpu.find((x) => x.client === client);
+        return c === undefined || Number.isNaN(c.downloaderCpuSeconds)
+          ? '—'
+          : `${fmt(c.downloaderCpuSeconds, 2)} + ${fmt(c.seedersCpuSeconds, 2)}, ${fmt(100 * c.coresBusy, 0)} %`;
+      }),
+    ]),
+  );
   const rss = formatGrid(
     ['swarm', 'bitstate peak RSS MiB', 'aria2 peak RSS MiB', 'libtorrent peak RSS MiB', 'bitstate ≤ 100 MB?'],
     results.map((r) => {
@@ -166,6 +194,10 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
     tables: [
       `### 1. Throughput (payload MB/s, wall time from spawn to exit; ${rounds})\n\n${throughput}`,
       `### 2. CPU seconds (user + sys) per GiB downloaded (${rounds})\n\n${cpu}`,
+      `### 2b. The swarm's CPU during each download (${rounds}; ${availableParallelism()} cores)\n\n` +
+        `${swarmLoad}\n\nThe downloader's CPU, the seeders' CPU over the same time (from /proc), and ` +
+        `both together as a share of the cores' time: near 100 % the download is CPU-bound, and ` +
+        `its wall time is at least the sum ÷ the cores.`,
       `### 3. Peak RSS (${rounds})\n\n${rss}` +
         (errors.length > 0
           ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`

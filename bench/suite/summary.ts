@@ -77,6 +77,45 @@ export function roundOrder<T>(clients: readonly T[], round: number): T[] {
   return [...clients.slice(shift), ...clients.slice(0, shift)];
 }
 
+/** One run's CPU on the whole swarm: the downloader's and the seeders' over the same wall time. */
+export interface SwarmCpuRun {
+  readonly client: string;
+  readonly ok: boolean;
+  readonly wallSeconds: number;
+  readonly cpuSeconds: number;
+  readonly seedersCpuSeconds: number;
+}
+
+export interface SwarmCpu {
+  readonly client: string;
+  /** Medians over the good runs: the downloader's CPU s, the seeders' CPU s during its download. */
+  readonly downloaderCpuSeconds: number;
+  readonly seedersCpuSeconds: number;
+  /** Median of (downloader + seeders) CPU ÷ (wall × cores): how busy the machine's cores were. */
+  readonly coresBusy: number;
+}
+
+/**
+ * Where the machine's cores went during each client's downloads. When the downloader and the
+ * seeders share the cores and keep them busy, the download is CPU-bound: its wall time is at least
+ * (downloader CPU + seeders CPU) ÷ cores, whatever the protocol does.
+ */
+export function swarmCpu(
+  runs: readonly SwarmCpuRun[],
+  clients: readonly string[],
+  cores: number,
+): SwarmCpu[] {
+  return clients.map((client) => {
+    const good = runs.filter((r) => r.client === client && r.ok);
+    return {
+      client,
+      downloaderCpuSeconds: median(good.map((r) => r.cpuSeconds)),
+      seedersCpuSeconds: median(good.map((r) => r.seedersCpuSeconds)),
+      coresBusy: median(good.map((r) => (r.cpuSeconds + r.seedersCpuSeconds) / (r.wallSeconds * cores))),
+    };
+  });
+}
+
 /** "yes" / "NO" / "—" for a target check on a possibly missing value. */
 export function verdict(value: number, ok: (v: number) => boolean): string {
   if (!Number.isFinite(value)) return '—';

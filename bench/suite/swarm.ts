@@ -21,11 +21,14 @@ import { getFreePort, getFreePorts } from '../../test/interop/harness/ports.js';
 import { stopAll } from '../../test/interop/harness/processes.js';
 import type { BenchClient } from '../bench-options.js';
 import { type Measurement, measure } from '../measure.js';
+import { processCpuSeconds } from './machine.js';
 
 export interface Swarm {
   readonly torrent: string;
   readonly infoHash: string;
   readonly peers: readonly string[];
+  /** CPU seconds the seeder processes have used so far, all together (from /proc). */
+  seedersCpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -91,6 +94,13 @@ export async function startSwarm(opts: {
     torrent,
     infoHash,
     peers: seeders.map((s) => `127.0.0.1:${s.port}`),
+    seedersCpuSeconds: () => {
+      try {
+        return seeders.reduce((sum, s) => sum + processCpuSeconds(s.process.pid), 0);
+      } catch {
+        return Number.NaN; // a seeder is gone (or this is not Linux): not measured
+      }
+    },
     stop: () => stopAll([tracker, ...seeders]),
   };
 }
@@ -151,6 +161,8 @@ export interface DownloadRun {
   readonly ok: boolean;
   readonly error: string | undefined;
   readonly measurement: Measurement | undefined;
+  /** CPU seconds the swarm's seeders used while this download ran (NaN when not measured). */
+  readonly seedersCpuSeconds: number;
 }
 
 /** One measured download into a fresh folder under `scratch`, compared with `payloadPath`, then deleted. */
@@ -162,6 +174,8 @@ export async function measuredDownload(opts: {
   readonly peers: readonly string[];
   readonly scratch: string;
   readonly timeoutSec: number;
+  /** The seeders' CPU seconds so far (Swarm.seedersCpuSeconds), read before and after the download. */
+  readonly seedersCpu?: () => number;
 }): Promise<DownloadRun> {
   const { client, round } = opts;
   const outDir = join(opts.scratch, `${client}-${round}`);
@@ -175,7 +189,9 @@ export async function measuredDownload(opts: {
       opts.peers,
       opts.timeoutSec,
     );
+    const seedersBefore = opts.seedersCpu?.() ?? Number.NaN;
     const m = await measure(command, args, { name: client, timeoutMs: opts.timeoutSec * 1000 });
+    const seedersCpuSeconds = (opts.seedersCpu?.() ?? Number.NaN) - seedersBefore;
     let error: string | undefined;
     if (m.timedOut) error = `timeout after ${opts.timeoutSec} s`;
     else if (m.exitCode !== 0)
@@ -188,9 +204,10 @@ export async function measuredDownload(opts: {
     log(
       `  ${client.padEnd(10)} round ${round}: ${error === undefined ? 'ok' : 'FAIL'} ` +
         `${m.wallSeconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(2)} s, RSS ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB` +
+        (Number.isNaN(seedersCpuSeconds) ? '' : `, seeders' CPU ${seedersCpuSeconds.toFixed(2)} s`) +
         (error ? ` — ${error.slice(0, 200)}` : ''),
     );
-    return { client, round, ok: error === undefined, error, measurement: m };
+    return { client, round, ok: error === undefined, error, measurement: m, seedersCpuSeconds };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientMedians, compareBitstate, roundOrder, verdict } from '../../../bench/suite/summary.js';
+import {
+  clientMedians,
+  compareBitstate,
+  roundOrder,
+  swarmCpu,
+  verdict,
+} from '../../../bench/suite/summary.js';
 
 const GIB = 2 ** 30;
 const run = (client: string, wallSeconds: number, cpuSeconds: number, rssMiB: number, ok = true) => ({
@@ -85,5 +91,36 @@ describe('bench summary', () => {
     assert.deepEqual(roundOrder(c, 3), ['libtorrent', 'bitstate', 'aria2']);
     assert.deepEqual(roundOrder(c, 4), c);
     assert.deepEqual(roundOrder([], 2), []);
+  });
+
+  it("the swarm's CPU: medians of the downloader's and the seeders' CPU, and how busy the cores were", () => {
+    const r = (
+      client: string,
+      wallSeconds: number,
+      cpuSeconds: number,
+      seedersCpuSeconds: number,
+      ok = true,
+    ) => ({
+      client,
+      ok,
+      wallSeconds,
+      cpuSeconds,
+      seedersCpuSeconds,
+    });
+    const [b, l] = swarmCpu(
+      [
+        r('bitstate', 2, 2, 1.6), // 3.6 of 4 core-seconds: 0.9
+        r('bitstate', 3, 2.4, 1.8), // 4.2 of 6: 0.7
+        r('bitstate', 2.5, 2.2, 2.3), // 4.5 of 5: 0.9
+        r('bitstate', 0.1, 0.1, 0.1, false),
+        r('libtorrent', 2, 1, 1),
+      ],
+      ['bitstate', 'libtorrent', 'aria2'],
+      2,
+    );
+    assert.equal(b?.downloaderCpuSeconds, 2.2);
+    assert.equal(b?.seedersCpuSeconds, 1.8);
+    assert.ok(Math.abs((b?.coresBusy ?? 0) - 0.9) < 1e-12);
+    assert.equal(l?.coresBusy, 0.5);
   });
 });
