@@ -276,6 +276,8 @@ export type CloseReason =
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
   | { reason: 'notNeeded' }
+  /** We dialled the peer as it dialled us: one of the two connections goes (see onListening). */
+  | { reason: 'duplicateConnection' }
   | { reason: 'stopped' };
 
 export type CloseReasonName = CloseReason['reason'];

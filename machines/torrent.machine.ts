@@ -248,8 +248,9 @@ export const torrentMachine = setup({
     /**
      * BEP 10 `p` from an incoming peer: where it accepts connections. Recorded as dialable, held by
      * this connection (not dialled while it lives: one connection per peer), queued when it closes.
-     * A peer listening at a banned address is closed as banned. Only the first `p` of a connection
-     * counts: a peer repeating its extension handshake with new ports cannot grow `addresses`.
+     * A peer listening at a banned address is closed as banned; a peer we also dialled keeps one of
+     * the two connections. Only the first `p` of a connection counts: a peer repeating its
+     * extension handshake with new ports cannot grow `addresses`.
      */
     onListening: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.listening' ? context.peers.get(event.key) : undefined;
@@ -264,11 +265,20 @@ export const torrentMachine = setup({
       if (rec === undefined)
         context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
       else rec.dialable = true;
-      // Connected to that address already (we dialled it as it dialled us, or it is held by another
-      // incoming connection): both connections stay, and the first holds it.
-      if (!context.peers.has(address) && !context.listenAddresses.has(address))
-        context.listenAddresses.set(address, e.key);
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
+      const dialled = context.peers.get(address);
+      if (dialled !== undefined && context.listenPort !== undefined) {
+        // We dialled the peer as it dialled us. One connection per peer, and both ends must close
+        // the same one: as libtorrent decides (peer_list.cpp), the end listening on the lower port
+        // keeps the connection it dialled.
+        const duplicate = context.listenPort < event.port ? e : dialled;
+        const reason: CloseReason = { reason: 'duplicateConnection' };
+        enqueue.sendTo(duplicate.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+        if (duplicate === e) return;
+        context.listenAddresses.set(address, e.key); // ours goes: this one holds the address now
+      } else if (dialled === undefined && !context.listenAddresses.has(address))
+        context.listenAddresses.set(address, e.key);
+      // Otherwise another incoming connection holds the address: both stay, the first holds it.
     }),
     onVerified: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));

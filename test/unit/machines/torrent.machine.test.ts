@@ -194,6 +194,30 @@ test('a ban follows an incoming peer to where it listens; a peer listening at a 
   t.actor.stop();
 });
 
+test('dialled by a peer we dialled: the end listening on the lower port keeps its own connection', () => {
+  for (const [ours, kept, closed] of [
+    [7000, 'x:50123', 'x:6881'], // it listens lower: its connection (incoming to us) stays
+    [6000, 'x:6881', 'x:50123'], // we listen lower: ours stays
+  ] as const) {
+    const t = start({ maxPeers: 4, listenPort: ours });
+    t.actor.send({ type: 'peer.add', address: 'x:6881' });
+    extensionHandshake(t, 'x:6881');
+    t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+    extensionHandshake(t, 'x:50123', 6881);
+    assert.deepEqual(
+      t.emitted.flatMap((e) => (e.type === 'torrent.peerClosed' ? [[e.address, e.reason.reason]] : [])),
+      [[closed, 'duplicateConnection']],
+      `we listen on ${ours}`,
+    );
+    assert.deepEqual(
+      [...t.live.keys()],
+      [kept],
+      'one connection to the peer, and no dial to replace the other',
+    );
+    t.actor.stop();
+  }
+});
+
 test('once complete, a seed is not dialled again: not where it was dialled, not where it listens', () => {
   const t = start({ maxPeers: 4, have: Bitfield.full(8), seedWhenComplete: true, listenPort: 7000 });
   t.actor.send({ type: 'peer.add', address: 's:6881' });
