@@ -4,7 +4,7 @@
  * chokes or goes, sends endgame cancels, writes and verifies pieces through the `storage` actor, and
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
-import { and, assign, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
@@ -179,6 +179,12 @@ export const torrentMachine = setup({
         return { serial: context.serial };
       });
     }),
+    rejectIncoming: emit(({ event }) => ({
+      type: 'torrent.incomingRejected' as const,
+      address: event.type === 'peer.incoming' ? event.address : '',
+      handle: event.type === 'peer.incoming' ? event.handle : undefined,
+      why: 'closing' as const,
+    })),
     onHandshaken: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken') return;
@@ -237,17 +243,29 @@ export const torrentMachine = setup({
       if (!pointless) requeue(context, e.address, event.reason);
       const listen = e.listenAddress;
       if (listen !== undefined) {
-        // A ban follows the peer to where it listens; otherwise it may be dialled there now.
+        // A ban follows the peer to where it listens. It is dialled there only if the network
+        // failed it: a peer that hung up, or that we closed, chose (or was chosen) to go.
         const rec = context.addresses.get(listen);
         if (event.reason.reason === 'banned' && rec !== undefined) rec.banned = true;
         if (context.listenAddresses.get(listen) === e.key) context.listenAddresses.delete(listen);
-        if (!pointless) requeue(context, listen, event.reason);
+        if (!pointless && event.reason.reason === 'socketError') requeue(context, listen, event.reason);
+        else if (
+          !pointless &&
+          rec !== undefined &&
+          rec.attempts === 0 &&
+          rec.strikes === 0 &&
+          !rec.banned &&
+          !context.peers.has(listen) &&
+          !context.listenAddresses.has(listen)
+        )
+          context.addresses.delete(listen); // never dialled: forgotten, so a tracker naming it is heard
       }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
     }),
     /**
      * BEP 10 `p` from an incoming peer: where it accepts connections. Recorded as dialable, held by
-     * this connection (not dialled while it lives: one connection per peer), queued when it closes.
+     * this connection (not dialled while it lives: one connection per peer), queued if a network
+     * error closes it.
      * A peer listening at a banned address is closed as banned; a peer we also dialled keeps one of
      * the two connections. Only the first `p` of a connection counts: a peer repeating its
      * extension handshake with new ports cannot grow `addresses`.
@@ -391,6 +409,8 @@ export const torrentMachine = setup({
   output: ({ event }) => event.output as TorrentOutput,
   initial: 'checking',
   on: {
+    // Outside `active` (which adopts them) an incoming peer is turned away for the world to close.
+    'peer.incoming': { actions: 'rejectIncoming' },
     'cmd.stop': '.stopping',
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },

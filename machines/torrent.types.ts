@@ -126,7 +126,8 @@ export type TorrentEmitted =
       type: 'torrent.incomingRejected';
       address: string;
       handle: unknown;
-      why: 'banned' | 'duplicate' | 'full';
+      /** `closing`: the torrent is finishing or stopping and takes no new peers. */
+      why: 'banned' | 'duplicate' | 'full' | 'closing';
     };
 
 export type TorrentOutput =

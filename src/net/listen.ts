@@ -40,8 +40,12 @@ export async function listenForPeers(
   const first = opts.port ?? DEFAULT_PORT;
   const span = opts.searchFree === false || first === 0 ? 1 : PORT_SEARCH_SPAN;
   const sockets: Socket[] = [];
+  /** Every accepted socket still open: `close()` destroys them, adopted or not. */
+  const open = new Set<Socket>();
   let subscriber: ((s: Socket) => void) | undefined;
   const server = createServer({ noDelay: true }, (socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     if (subscriber) subscriber(socket);
     else sockets.push(socket);
   });
@@ -65,10 +69,13 @@ export async function listenForPeers(
   return {
     port,
     connections$,
+    // server.close() waits for every accepted connection to end: a peer that dialled in as the
+    // download finished, and that nothing adopted, would hold the exit until it gave up.
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const s of sockets.splice(0)) s.destroy();
+        sockets.length = 0;
+        for (const s of open) s.destroy();
       }),
   };
 }

@@ -137,7 +137,7 @@ test('an incoming peer that leaves is not dialled back; one a tracker or peer.ad
   t.actor.stop();
 });
 
-test("an incoming peer's BEP 10 p is dialled once it leaves, not while it is connected", () => {
+test("an incoming peer's BEP 10 p is dialled after a network error, not while it is connected", () => {
   const t = start({ maxPeers: 4, listenPort: 7000 });
   t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
   extensionHandshake(t, 'x:50123', 6881);
@@ -150,9 +150,34 @@ test("an incoming peer's BEP 10 p is dialled once it leaves, not while it is con
   // A tracker names the same peer while it is connected to us: one connection per peer.
   t.actor.send({ type: 'peer.add', address: 'x:6881' });
   assert.deepEqual([...t.live.keys()], ['x:50123']);
-  t.live.get('x:50123')?.({ type: 'socket.closed' });
+  t.live.get('x:50123')?.({ type: 'socket.closed', error: 'ECONNRESET' });
   assert.deepEqual([...t.live.keys()], ['x:6881'], 'dialled where it listens, not at its source port');
   assert.equal(t.actor.getSnapshot().context.addresses.has('x:6999'), false);
+  t.actor.stop();
+});
+
+test('an incoming peer that hangs up is not dialled back where it listens', () => {
+  const t = start({ maxPeers: 4, listenPort: 7000 });
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  extensionHandshake(t, 'x:50123', 6881);
+  t.live.get('x:50123')?.({ type: 'socket.closed' });
+  assert.deepEqual([...t.live.keys()], [], 'it chose to go: it knows where we are');
+  // Named by a tracker, the address is dialable as any other.
+  t.actor.send({ type: 'peer.add', address: 'x:6881' });
+  assert.deepEqual([...t.live.keys()], ['x:6881']);
+  t.actor.stop();
+});
+
+test('once finishing or stopping, an incoming peer is turned away for the world to close', () => {
+  const t = start({ trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 } });
+  t.actor.send({ type: 'cmd.stop' });
+  assert.equal(t.actor.getSnapshot().value, 'stopping'); // waiting for the trackers' `stopped`
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  assert.deepEqual(
+    t.emitted.flatMap((e) => (e.type === 'torrent.incomingRejected' ? [[e.handle, e.why]] : [])),
+    [['socket-1', 'closing']],
+  );
+  assert.deepEqual([...t.live.keys()], []);
   t.actor.stop();
 });
 
