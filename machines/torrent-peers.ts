@@ -18,6 +18,8 @@ export interface PeerEntry {
   /** The peer machine's own Bitfield object (counted in the picker's availability). */
   bitfield: Bitfield;
   handshaken: boolean;
+  /** The peer id of its handshake (undefined until then): tells one peer's two connections apart from two peers'. */
+  peerId: Uint8Array | undefined;
   unchoked: boolean;
   /** We told it cmd.interested. */
   interested: boolean;
@@ -41,6 +43,7 @@ export function newEntry(address: string, ref: PeerRef, pieceCount: number): Pee
     ref,
     bitfield: new Bitfield(pieceCount),
     handshaken: false,
+    peerId: undefined,
     unchoked: false,
     interested: false,
     wanted: 0,

@@ -28,7 +28,7 @@ import {
   takeBlocks,
   topUp,
 } from './torrent-handout.js';
-import { newEntry, type PeerRef, peerInput, withPort } from './torrent-peers.js';
+import { newEntry, type PeerEntry, type PeerRef, peerInput, withPort } from './torrent-peers.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
@@ -61,6 +61,18 @@ function requeue(context: TorrentContext, address: string, reason: CloseReason):
     !context.listenAddresses.has(address)
   )
     context.queue.push(address);
+}
+
+/**
+ * Two connections to the same peer: both handshaken with the same peer id. Peers behind one NAT
+ * share an IP, and two of them may both say they listen on the default port.
+ */
+function samePeer(a: PeerEntry, b: PeerEntry): boolean {
+  const x = a.peerId;
+  const y = b.peerId;
+  if (x === undefined || y === undefined || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
@@ -189,6 +201,7 @@ export const torrentMachine = setup({
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken') return;
       e.handshaken = true;
+      e.peerId = event.peerId;
       e.bitfield = event.bitfield;
       enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
     }),
@@ -285,7 +298,7 @@ export const torrentMachine = setup({
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
       const dialled = context.peers.get(address);
-      if (dialled !== undefined && context.listenPort !== undefined) {
+      if (dialled !== undefined && context.listenPort !== undefined && samePeer(dialled, e)) {
         // We dialled the peer as it dialled us. One connection per peer, and both ends must close
         // the same one: as libtorrent decides (peer_list.cpp), the end listening on the lower port
         // keeps the connection it dialled.
@@ -296,7 +309,8 @@ export const torrentMachine = setup({
         context.listenAddresses.set(address, e.key); // ours goes: this one holds the address now
       } else if (dialled === undefined && !context.listenAddresses.has(address))
         context.listenAddresses.set(address, e.key);
-      // Otherwise another incoming connection holds the address: both stay, the first holds it.
+      // Otherwise another connection holds the address (a second incoming one, or the one we
+      // dialled there, to a peer with another id or not handshaken yet): both stay.
     }),
     onVerified: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));

@@ -62,7 +62,12 @@ function start(over: Partial<TorrentInput> = {}) {
 }
 
 /** The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p`. */
-function extensionHandshake(t: ReturnType<typeof start>, address: string, listenPort?: number): void {
+function extensionHandshake(
+  t: ReturnType<typeof start>,
+  address: string,
+  listenPort?: number,
+  peerId = new Uint8Array(20).fill(2),
+): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
   const reserved = new Uint8Array(8);
@@ -71,7 +76,7 @@ function extensionHandshake(t: ReturnType<typeof start>, address: string, listen
   send({
     type: 'wire.handshake',
     infoHash: new Uint8Array(20),
-    peerId: new Uint8Array(20).fill(2),
+    peerId,
     reserved,
   });
   send(
@@ -219,7 +224,7 @@ test('a ban follows an incoming peer to where it listens; a peer listening at a 
   t.actor.stop();
 });
 
-test('dialled by a peer we dialled: the end listening on the lower port keeps its own connection', () => {
+test('dialled by the peer we dialled (same peer id): the end listening on the lower port keeps its own connection', () => {
   for (const [ours, kept, closed] of [
     [7000, 'x:50123', 'x:6881'], // it listens lower: its connection (incoming to us) stays
     [6000, 'x:6881', 'x:50123'], // we listen lower: ours stays
@@ -241,6 +246,18 @@ test('dialled by a peer we dialled: the end listening on the lower port keeps it
     );
     t.actor.stop();
   }
+  // Another peer on the same host (a NAT) that says it listens on the same port: both stay.
+  const t = start({ maxPeers: 4, listenPort: 7000 });
+  t.actor.send({ type: 'peer.add', address: 'x:6881' });
+  extensionHandshake(t, 'x:6881');
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'socket-1' });
+  extensionHandshake(t, 'x:50123', 6881, new Uint8Array(20).fill(3));
+  assert.deepEqual(
+    t.emitted.filter((e) => e.type === 'torrent.peerClosed'),
+    [],
+  );
+  assert.deepEqual([...t.live.keys()].sort(), ['x:50123', 'x:6881']);
+  t.actor.stop();
 });
 
 test('once complete, a seed is not dialled again: not where it was dialled, not where it listens', () => {
