@@ -239,7 +239,7 @@ export type PeerReport =
   | { type: 'peer.interest'; key: PeerKey; interested: boolean }
   /**
    * An incoming peer's BEP 10 `p`: the port it accepts connections on. Its connection came from
-   * an ephemeral port; this one can be dialled once the connection is gone.
+   * an ephemeral port; this one can be dialled (the torrent machine decides when: onListening).
    */
   | { type: 'peer.listening'; key: PeerKey; port: number }
   /**

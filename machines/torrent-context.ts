@@ -62,7 +62,8 @@ export interface TorrentContext {
   readonly addresses: Map<string, AddressRecord>;
   /**
    * Where live incoming peers listen (their BEP 10 `p`), to the key of their connection: such an
-   * address is not dialled while the connection holds it, and is queued when it closes.
+   * address is not dialled while the connection holds it, and is queued if a network error closes
+   * that connection.
    */
   readonly listenAddresses: Map<string, PeerKey>;
   /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
