@@ -282,6 +282,33 @@ const advanceCmd = fc.integer({ min: 100, max: 7_000 }).map(
   }),
 );
 
+/**
+ * BEP 10's handshake, with any `p` at all: nothing is sent back, nothing closes, nothing is
+ * reported for a peer we dialled (where it listens we know already).
+ */
+const extendedCmd = fc.option(fc.integer({ min: -70_000, max: 140_000 }), { nil: undefined }).map(
+  (listenPort): Cmd => ({
+    check: (m) => !m.closed && m.handshaken,
+    run: (m, r) => {
+      const reports = r.h.reports.length;
+      r.h.deliver(
+        listenPort === undefined
+          ? { type: 'wire.extendedHandshake' }
+          : { type: 'wire.extendedHandshake', listenPort },
+      );
+      m.messageSeen = true;
+      const sent = newSends(r);
+      assert.deepEqual(sent, []);
+      assert.deepEqual(
+        r.h.reports.slice(reports).filter((x) => x.type === 'peer.listening'),
+        [],
+      );
+      check(m, r, sent);
+    },
+    toString: () => `extended handshake (p ${listenPort})`,
+  }),
+);
+
 const closeCmd = fc.constantFrom<'socket' | 'banned' | 'violation'>('socket', 'banned', 'violation').map(
   (how): Cmd => ({
     check: (m) => !m.closed && (how !== 'violation' || m.handshaken),
@@ -325,6 +352,7 @@ test('the peer machine sends only what its state allows (model-based)', () => {
       pieceCmd,
       pieceCmd,
       cancelCmd,
+      extendedCmd,
       advanceCmd,
       closeCmd,
     ],
@@ -356,5 +384,41 @@ test('the peer machine sends only what its state allows (model-based)', () => {
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+test("an incoming peer's p is reported once per extension handshake, exactly when it is a port", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.option(fc.integer({ min: -70_000, max: 140_000 }), { nil: undefined }), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      (ports) => {
+        const h = startPeer({ direction: 'incoming', key: 'x:50123', address: 'x:50123' });
+        try {
+          h.deliver({ type: 'socket.connected' });
+          h.deliver({
+            type: 'wire.handshake',
+            infoHash: INFO_HASH,
+            peerId: THEIR_ID,
+            reserved: new Uint8Array(8),
+          });
+          for (const listenPort of ports)
+            h.deliver(
+              listenPort === undefined
+                ? { type: 'wire.extendedHandshake' }
+                : { type: 'wire.extendedHandshake', listenPort },
+            );
+          assert.equal(h.isClosed(), false);
+          assert.deepEqual(
+            h.reports.flatMap((x) => (x.type === 'peer.listening' ? [x.port] : [])),
+            ports.filter((p): p is number => p !== undefined && p >= 1 && p <= 65535),
+          );
+        } finally {
+          h.stop();
+        }
+      },
+    ),
   );
 });
