@@ -16,11 +16,29 @@
  *   Measured, 1 GiB from four local seeders: peak RSS 93–104 MiB instead of 104–111, CPU the same
  *   within noise.
  *
+ * V8 enforces its flag implications again when a worker's isolate starts, and the growth factor
+ * has a minimum of 2 there (which is also why it cannot be given on the command line): one hash
+ * worker undid both flags for the whole process. `bitstate seed` starts one to check its data, and
+ * its young generation then grew to 32 MiB while serving (peak RSS 145 MiB). So they are set
+ * again as each worker comes online (the `worker_threads` diagnostics channel names every Worker
+ * made in this process).
+ *
  * The library never does this: a program that embeds bitstate owns its process's flags.
  */
+import { subscribe } from 'node:diagnostics_channel';
 import { setFlagsFromString } from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 
-export function keepHeapSmall(): void {
+function setFlags(): void {
   setFlagsFromString('--semi-space-growth-factor=1');
   setFlagsFromString('--heap-growing-percent=10');
+}
+
+function onWorker(message: unknown): void {
+  (message as { worker: Worker }).worker.once('online', setFlags);
+}
+
+export function keepHeapSmall(): void {
+  setFlags();
+  subscribe('worker_threads', onWorker);
 }

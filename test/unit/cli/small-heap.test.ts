@@ -61,3 +61,17 @@ test('the old generation is collected before it grows far: its peak is well belo
   const small = run(true, promoted);
   assert.ok(small.max < grown.max * 0.75, `old space peak ${small.max} with the flag, ${grown.max} without`);
 });
+
+// A worker starts (as the hash pool's does), then the same garbage as above.
+const youngAfterWorker = `
+  const { Worker } = await import('node:worker_threads');
+  const w = new Worker('setTimeout(() => {}, 10)', { eval: true, execArgv: [] });
+  await new Promise((resolve) => w.once('online', resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  await w.terminate();
+  ${young}`;
+
+test("a worker's start does not undo it (V8 enforces the flags' minimums again then)", () => {
+  const small = run(true, youngAfterWorker);
+  assert.equal(small.max, small.initial, `after a worker, it stays: ${JSON.stringify(small)}`);
+});
