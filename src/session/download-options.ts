@@ -37,7 +37,7 @@ export interface DownloadOptions {
   /** Payload rate limits in bytes per second, shared by every connection (token buckets). */
   readonly maxUploadRate?: number;
   readonly maxDownloadRate?: number;
-  /** Memory for the read cache used to serve blocks (default 8 MiB: DEFAULT_READ_CACHE_BYTES). */
+  /** Memory for the read cache used to serve blocks (default 32 MiB). */
   readonly readCacheBytes?: number;
   /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */
   readonly selected?: readonly boolean[];

@@ -21,15 +21,8 @@ import type { PieceStore } from './piece-store.js';
 import { MAX_READ_BLOCK_BYTES } from './piece-store.js';
 import { StorageError } from './storage-error.js';
 
-/**
- * Default memory for cached chunks: 8 MiB, so 16 MiB of chunk buffers in all, room for the
- * chunks the five peers a choker unchokes at once are being served from (each pins at most its
- * read window, 128 blocks, and the socket's high-water mark). Measured (issue #8): serving 1 GiB
- * to aria2, four rounds against 32 MiB: seeder peak RSS 96–100 MiB instead of 121–122, CPU
- * 1.30–1.68 s against 1.24–1.65, aria2's time 5.42–5.74 s against 5.32–5.84. A hit saves one
- * read from the page cache, ~0.1 ms per MiB; the memory is held for the whole seed.
- */
-export const DEFAULT_READ_CACHE_BYTES = 8 * 1024 * 1024;
+/** Default memory for cached chunks. */
+export const DEFAULT_READ_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** A chunk's bytes and how many handed-out blocks still point into them. */
 export interface Chunk {
