@@ -397,13 +397,7 @@ test("an incoming peer's p is reported once per extension handshake, exactly whe
       (ports) => {
         const h = startPeer({ direction: 'incoming', key: 'x:50123', address: 'x:50123' });
         try {
-          h.deliver({ type: 'socket.connected' });
-          h.deliver({
-            type: 'wire.handshake',
-            infoHash: INFO_HASH,
-            peerId: THEIR_ID,
-            reserved: new Uint8Array(8),
-          });
+          h.handshake();
           for (const listenPort of ports)
             h.deliver(
               listenPort === undefined
