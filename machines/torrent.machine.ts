@@ -8,6 +8,7 @@ import { and, assign, emit, enqueueActions, fromCallback, raise, sendTo, setup }
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
+import { bytesEqual } from './peer-handshake.js';
 import type {
   StorageCommand,
   StorageInput,
@@ -18,7 +19,12 @@ import type {
 } from './torrent.types.js';
 import { TRACKER_GRACE_MS } from './torrent.types.js';
 import { pieceFailed, pieceVerified } from './torrent-ban.js';
-import { initialTorrentContext, type TorrentContext, type TorrentEffects } from './torrent-context.js';
+import {
+  type AddressRecord,
+  initialTorrentContext,
+  type TorrentContext,
+  type TorrentEffects,
+} from './torrent-context.js';
 import {
   blocksReturned,
   peerBitfield,
@@ -63,16 +69,17 @@ function requeue(context: TorrentContext, address: string, reason: CloseReason):
     context.queue.push(address);
 }
 
+/** An address never dialled (a dial counts an attempt), struck or banned: nothing to remember. */
+function neverUsed(rec: AddressRecord): boolean {
+  return rec.attempts === 0 && rec.strikes === 0 && !rec.banned;
+}
+
 /**
  * Two connections to the same peer: both handshaken with the same peer id. Peers behind one NAT
  * share an IP, and two of them may both say they listen on the default port.
  */
 function samePeer(a: PeerEntry, b: PeerEntry): boolean {
-  const x = a.peerId;
-  const y = b.peerId;
-  if (x === undefined || y === undefined || x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  return a.peerId !== undefined && b.peerId !== undefined && bytesEqual(a.peerId, b.peerId);
 }
 
 /** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
@@ -252,7 +259,7 @@ export const torrentMachine = setup({
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
-      const pointless = context.picker.isComplete() && e.bitfield.count === context.pieceCount;
+      const pointless = context.picker.isComplete() && e.bitfield.isComplete();
       if (!pointless) requeue(context, e.address, event.reason);
       const listen = e.listenAddress;
       if (listen !== undefined) {
@@ -261,17 +268,10 @@ export const torrentMachine = setup({
         const rec = context.addresses.get(listen);
         if (event.reason.reason === 'banned' && rec !== undefined) rec.banned = true;
         if (context.listenAddresses.get(listen) === e.key) context.listenAddresses.delete(listen);
-        if (!pointless && event.reason.reason === 'socketError') requeue(context, listen, event.reason);
-        else if (
-          !pointless &&
-          rec !== undefined &&
-          rec.attempts === 0 &&
-          rec.strikes === 0 &&
-          !rec.banned &&
-          !context.peers.has(listen) &&
-          !context.listenAddresses.has(listen)
-        )
-          context.addresses.delete(listen); // never dialled: forgotten, so a tracker naming it is heard
+        if (event.reason.reason === 'socketError') {
+          if (!pointless) requeue(context, listen, event.reason);
+        } else if (!pointless && rec !== undefined && neverUsed(rec) && !context.listenAddresses.has(listen))
+          context.addresses.delete(listen); // forgotten, so a tracker naming it later is heard
       }
       for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
     }),
