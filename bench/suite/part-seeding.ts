@@ -82,7 +82,6 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
       for (const kind of roundOrder(SEEDERS, round)) {
         if (failed.has(kind)) continue;
         const swarm = swarms.get(kind)!;
-        const before = processCpuSeconds(swarm.process.pid);
         const run = await measuredDownload({
           client: 'aria2',
           round,
@@ -91,11 +90,11 @@ export async function seedingPart(ctx: PartContext): Promise<PartResult> {
           peers: [],
           scratch: ctx.scratch,
           timeoutSec,
+          seedersCpu: () => processCpuSeconds(swarm.process.pid),
         });
         if (!run.ok) failed.add(kind);
-        const seederCpuSeconds = processCpuSeconds(swarm.process.pid) - before;
-        log(`    (from the ${kind} seeder; seeder CPU ${seederCpuSeconds.toFixed(2)} s)`);
-        rounds.push({ seeder: kind, run, seederCpuSeconds });
+        log(`    (from the ${kind} seeder)`);
+        rounds.push({ seeder: kind, run, seederCpuSeconds: run.seedersCpuSeconds });
       }
     }
     for (const [kind, s] of swarms) peakRss.set(kind, processPeakRss(s.process.pid));

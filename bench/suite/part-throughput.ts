@@ -64,6 +64,7 @@ function toCosts(runs: readonly DownloadRun[]) {
     wallSeconds: r.measurement?.wallSeconds ?? Number.NaN,
     cpuSeconds: r.measurement?.cpuSeconds ?? Number.NaN,
     maxRssBytes: r.measurement?.maxRssBytes ?? Number.NaN,
+    seedersCpuSeconds: r.seedersCpuSeconds,
     error: r.error,
   }));
 }
@@ -109,17 +110,14 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
     } finally {
       await swarm.stop();
     }
+    const costs = toCosts(runs);
     results.push({
       label,
       pieceLength: s.pieceLength,
       seeders: s.seeders,
       runs,
-      medians: clientMedians(toCosts(runs), CLIENTS, opts.size),
-      cpu: swarmCpu(
-        toCosts(runs).map((c, i) => ({ ...c, seedersCpuSeconds: runs[i]?.seedersCpuSeconds ?? Number.NaN })),
-        CLIENTS,
-        availableParallelism(),
-      ),
+      medians: clientMedians(costs, CLIENTS, opts.size),
+      cpu: swarmCpu(costs, CLIENTS, availableParallelism()),
     });
   }
   const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
