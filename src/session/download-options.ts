@@ -51,6 +51,11 @@ export interface DownloadOptions {
    * system that may hang); 'sync' always on the main thread.
    */
   readonly writeMode?: WriteModeSetting;
+  /**
+   * Reserve the disk space of each file this download creates, at once (fallocate, as aria2 and
+   * Transmission do; src/storage/preallocate.ts). Default true; false leaves them sparse.
+   */
+  readonly preallocate?: boolean;
   /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
   readonly resumeSaveIntervalMs?: number;
 }

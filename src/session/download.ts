@@ -143,6 +143,7 @@ async function run(
               ...(options.selected === undefined ? {} : { selected: options.selected }),
               ...(options.recheck === undefined ? {} : { recheck: options.recheck }),
               ...(options.writeMode === undefined ? {} : { writeMode: options.writeMode }),
+              preallocate: options.preallocate ?? true,
             },
             emit,
           )

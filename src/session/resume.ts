@@ -39,6 +39,8 @@ export interface ResumeOptions {
   readonly blockPool?: BlockPool;
   /** Where runs of blocks are written (src/storage/write-mode.ts; default 'auto'). */
   readonly writeMode?: WriteModeSetting;
+  /** Reserve the disk space of files created now (src/storage/preallocate.ts; default false). */
+  readonly preallocate?: boolean;
 }
 
 export interface ResumedStore {
@@ -80,6 +82,7 @@ export async function openResumed(
     selected,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.writeMode === undefined ? {} : { writeMode: opts.writeMode }),
+    ...(opts.preallocate === undefined ? {} : { preallocate: opts.preallocate }),
     ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
     ...(opts.blockPool === undefined
       ? {}

@@ -70,6 +70,11 @@ export interface PieceStoreOptions {
   readonly backlog?: WriteBacklog;
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
+  /**
+   * Reserve the disk space of each file created empty now (fallocate, preallocate.ts; default
+   * false): fewer CPU seconds per write on ext4, and a full disk found at once.
+   */
+  readonly preallocate?: boolean;
   /** Called with each block given to `writeBlock` once it is written (or failed): its memory is free. */
   readonly releaseBlock?: (block: Uint8Array) => void;
   /**
@@ -182,7 +187,12 @@ export class PieceStore {
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const { paths, layout, partsPath } = await createStoreFiles(torrent, outDir, opts.selected);
+    const { paths, layout, partsPath } = await createStoreFiles(
+      torrent,
+      outDir,
+      opts.selected,
+      opts.preallocate === true,
+    );
     return new PieceStore(torrent, paths, map, opts, layout, partsPath);
   }
 

@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -37,6 +37,8 @@ Options:
       --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable
       --sequential       fetch pieces in order, lowest first (for streaming)
       --recheck          hash the data on disk again instead of trusting the resume file
+      --no-preallocate   leave new files sparse (default: their disk space is reserved at
+                         once with fallocate, as aria2 and Transmission do)
       --write-mode MODE  auto (default: writes on the main thread while the disk keeps up),
                          pool (always on libuv's threads: a network file system), or sync
       --json             NDJSON events on stdout instead of the progress display
@@ -88,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       only: { type: 'string', multiple: true },
       sequential: { type: 'boolean' },
       recheck: { type: 'boolean' },
+      'no-preallocate': { type: 'boolean' },
       'write-mode': { type: 'string' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
@@ -139,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.sequential === true ? { sequential: true } : {}),
     ...(values.recheck === true ? { recheck: true } : {}),
     ...(writeMode === undefined ? {} : { writeMode }),
+    ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   });

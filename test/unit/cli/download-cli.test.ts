@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,8 @@ function deadPort(): Promise<number> {
 
 let dir = '';
 let torrent = '';
+/** One 2 MiB file: big enough to be preallocated. */
+let bigTorrent = '';
 before(async () => {
   assert.ok(
     existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
@@ -95,6 +97,18 @@ before(async () => {
     torrent,
   ]);
   assert.equal(made.code, 0, made.stderr);
+  await mkdir(join(dir, 'big'));
+  await writeFile(join(dir, 'big', 'big.bin'), Buffer.alloc(2 << 20, 5));
+  bigTorrent = join(dir, 'big.torrent');
+  const madeBig = await bitstate([
+    'create',
+    join(dir, 'big', 'big.bin'),
+    '--announce',
+    'http://127.0.0.1:9/announce',
+    '-o',
+    bigTorrent,
+  ]);
+  assert.equal(madeBig.code, 0, madeBig.stderr);
 });
 after(() => (dir === '' ? undefined : rm(dir, { recursive: true, force: true })));
 
@@ -167,6 +181,34 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assert.equal(events[0]?.type, 'metadata');
     assert.equal(events.at(-1)?.type, 'stopped');
     assert.ok(!events.some((e) => e.type === 'peer.connected' || e.type === 'done'));
+  });
+
+  it('new files get their disk space at once; --no-preallocate leaves them sparse', async () => {
+    const port = await deadPort();
+    const args = (out: string) => [
+      'download',
+      bigTorrent,
+      '-o',
+      out,
+      '--port',
+      '0',
+      '--no-tracker',
+      '--peer',
+      `127.0.0.1:${port}`,
+      '--timeout',
+      '1',
+      '--quiet',
+    ];
+    const [pre, sparse] = await Promise.all([
+      bitstate(args(join(dir, 'out-pre')), 15_000),
+      bitstate([...args(join(dir, 'out-sparse')), '--no-preallocate'], 15_000),
+    ]);
+    assertOneLineError(pre, 1);
+    assertOneLineError(sparse, 1);
+    const allocated = async (out: string) => (await stat(join(out, 'big.bin'))).blocks * 512;
+    assert.ok((await allocated(join(dir, 'out-pre'))) >= 2 << 20, 'preallocated by default');
+    assert.equal((await stat(join(dir, 'out-sparse', 'big.bin'))).size, 2 << 20);
+    assert.equal(await allocated(join(dir, 'out-sparse')), 0, 'sparse with --no-preallocate');
   });
 
   it('--help: usage on stdout, exit 0', async () => {

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  rename,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PieceStore } from '../../../src/storage/piece-store.js';
+import { PREALLOCATE_MIN_BYTES, preallocate } from '../../../src/storage/preallocate.js';
+import { makeTorrent, payloadBytes } from './make-torrent.js';
+
+const MiB = 1024 * 1024;
+
+async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bitstate-prealloc-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Bytes of disk the file holds (st_blocks counts 512-byte units whatever the block size). */
+const allocated = async (path: string) => (await stat(path)).blocks * 512;
+
+test('preallocate reserves the disk space of an open file and leaves its length alone', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'f');
+  const h = await open(path, 'w+');
+  try {
+    await h.truncate(8 * MiB);
+    assert.equal(await allocated(path), 0, 'ftruncate alone leaves the file sparse');
+    assert.equal(await preallocate(h.fd, 8 * MiB), 'allocated');
+  } finally {
+    await h.close();
+  }
+  const st = await stat(path);
+  assert.equal(st.size, 8 * MiB);
+  assert.ok(st.blocks * 512 >= 8 * MiB, `allocated ${st.blocks * 512} bytes`);
+});
+
+test('preallocate works on the descriptor: a symlink put at the path later is not followed', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'f');
+  const victim = join(dir, 'victim');
+  await writeFile(victim, '');
+  const h = await open(path, 'w+');
+  try {
+    await h.truncate(4 * MiB);
+    // The path now names a symlink to another file; the open descriptor is still our file.
+    await rename(path, join(dir, 'moved'));
+    await symlink(victim, path);
+    assert.equal(await preallocate(h.fd, 4 * MiB), 'allocated');
+  } finally {
+    await h.close();
+  }
+  const v = await stat(victim);
+  assert.equal(v.size, 0);
+  assert.equal(v.blocks, 0);
+  assert.ok((await allocated(join(dir, 'moved'))) >= 4 * MiB);
+});
+
+test('without the tool, preallocate says unavailable and the file stays as it was', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'f');
+  const h = await open(path, 'w+');
+  try {
+    await h.truncate(2 * MiB);
+    assert.equal(await preallocate(h.fd, 2 * MiB, join(dir, 'no-such-fallocate')), 'unavailable');
+  } finally {
+    await h.close();
+  }
+  assert.equal(await allocated(path), 0);
+});
+
+test('a tool that fails gives failed (a file system without fallocate, a full disk)', async (t) => {
+  const dir = await tempDir(t);
+  const h = await open(join(dir, 'f'), 'w+');
+  try {
+    assert.equal(await preallocate(h.fd, 2 * MiB, 'false'), 'failed');
+  } finally {
+    await h.close();
+  }
+});
+
+test('PieceStore.open preallocates the files it creates, never a file that has data', async (t) => {
+  const out = await tempDir(t);
+  const big = 3 * MiB;
+  const small = PREALLOCATE_MIN_BYTES - 1;
+  const payload = payloadBytes(2 * big + small, 7);
+  const torrent = makeTorrent(
+    'set',
+    [
+      { path: ['new.bin'], length: big },
+      { path: ['kept.bin'], length: big },
+      { path: ['small.bin'], length: small },
+    ],
+    MiB,
+    payload,
+  );
+  // kept.bin is there already at its length, with some data and an old mtime (a resumed download).
+  const kept = join(out, 'set', 'kept.bin');
+  await mkdir(join(out, 'set'));
+  await writeFile(kept, payload.subarray(big, big + 4096));
+  await truncate(kept, big);
+  const old = new Date('2026-01-02T03:04:05Z');
+  await utimes(kept, old, old);
+
+  const store = await PieceStore.open(torrent, out, { preallocate: true });
+  await store.close();
+  assert.ok((await allocated(join(out, 'set', 'new.bin'))) >= big, 'a new file gets its space');
+  const k = await stat(kept);
+  assert.ok(k.blocks * 512 < big, 'an existing file is not preallocated');
+  assert.equal(k.mtime.getTime(), old.getTime(), 'nor touched: its mtime matches the resume file');
+  assert.equal(await allocated(join(out, 'set', 'small.bin')), 0, 'a small file stays sparse');
+
+  const sparseOut = await tempDir(t);
+  const sparse = await PieceStore.open(torrent, sparseOut, {});
+  await sparse.close();
+  assert.equal(await allocated(join(sparseOut, 'set', 'new.bin')), 0, 'off by default in PieceStore');
+});
