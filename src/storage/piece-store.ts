@@ -132,11 +132,12 @@ export class PieceStore {
     this.#map = map;
     // With a layout, the parts file is one more target, at index files.length.
     const targets = layout === undefined ? paths : [...paths, partsPath];
-    // While the cache syncs a file (evicting it, writeback), writes go to the pool (write-mode.ts).
+    // The cache's own syncs (writeback, a file it evicts) leave writes where they are: they cover
+    // at most ~writebackBytes, and no write waited for one (write-mode.ts, "Syncs").
     this.#fds = new FdCache(
       targets,
       opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
-      (sync) => this.#writeMode.during(sync),
+      undefined,
       opts.writebackBytes ?? DEFAULT_WRITEBACK_BYTES,
     );
     this.#backlog = opts.backlog;
