@@ -8,6 +8,8 @@ export interface RunCost {
   readonly wallSeconds: number;
   readonly cpuSeconds: number;
   readonly maxRssBytes: number;
+  /** CPU s to sync what the run left dirty (bench/suite/writeback-left.ts); absent: not measured. */
+  readonly writebackLeftSeconds?: number;
   readonly error?: string | undefined;
 }
 
@@ -19,6 +21,8 @@ export interface ClientMedians {
   readonly megabytesPerSecond: number;
   readonly cpuSeconds: number;
   readonly cpuSecondsPerGiB: number;
+  /** Median of (CPU + the writeback it left to the kernel) per GiB; NaN when not measured. */
+  readonly cpuWithWritebackPerGiB: number;
   readonly maxRssMiB: number;
   readonly firstError: string | undefined;
 }
@@ -42,6 +46,10 @@ export function clientMedians(
       megabytesPerSecond: megabytesPerSecond(bytes, wall),
       cpuSeconds: cpu,
       cpuSecondsPerGiB: perGiB(cpu, bytes),
+      cpuWithWritebackPerGiB: perGiB(
+        median(good.map((r) => r.cpuSeconds + (r.writebackLeftSeconds ?? Number.NaN))),
+        bytes,
+      ),
       maxRssMiB: median(good.map((r) => r.maxRssBytes / 2 ** 20)),
       firstError: mine.find((r) => !r.ok)?.error,
     };
@@ -54,6 +62,8 @@ export interface Comparison {
   readonly fasterOther: string | undefined;
   /** bitstate's CPU per GiB ÷ libtorrent's (target ≤ 1). */
   readonly cpuRatioToLibtorrent: number;
+  /** The same with the writeback each left to the kernel counted in. */
+  readonly cpuWithWritebackRatioToLibtorrent: number;
   readonly bitstateRssMiB: number;
 }
 
@@ -65,6 +75,10 @@ export function compareBitstate(rows: readonly ClientMedians[]): Comparison {
     throughputRatio: ratio(me?.megabytesPerSecond ?? Number.NaN, faster?.value ?? Number.NaN),
     fasterOther: faster?.client,
     cpuRatioToLibtorrent: ratio(me?.cpuSecondsPerGiB ?? Number.NaN, lt?.cpuSecondsPerGiB ?? Number.NaN),
+    cpuWithWritebackRatioToLibtorrent: ratio(
+      me?.cpuWithWritebackPerGiB ?? Number.NaN,
+      lt?.cpuWithWritebackPerGiB ?? Number.NaN,
+    ),
     bitstateRssMiB: me?.maxRssMiB ?? Number.NaN,
   };
 }

@@ -22,6 +22,7 @@ import { stopAll } from '../../test/interop/harness/processes.js';
 import type { BenchClient } from '../bench-options.js';
 import { type Measurement, measure } from '../measure.js';
 import { processCpuSeconds } from './machine.js';
+import { writebackLeft } from './writeback-left.js';
 
 export interface Swarm {
   readonly torrent: string;
@@ -163,6 +164,8 @@ export interface DownloadRun {
   readonly measurement: Measurement | undefined;
   /** CPU seconds the swarm's seeders used while this download ran (NaN when not measured). */
   readonly seedersCpuSeconds: number;
+  /** CPU seconds to sync what the download left dirty in the page cache (writeback-left.ts). */
+  readonly writebackLeftSeconds: number;
 }
 
 /** One measured download into a fresh folder under `scratch`, compared with `payloadPath`, then deleted. */
@@ -192,6 +195,8 @@ export async function measuredDownload(opts: {
     const seedersBefore = opts.seedersCpu?.() ?? Number.NaN;
     const m = await measure(command, args, { name: client, timeoutMs: opts.timeoutSec * 1000 });
     const seedersCpuSeconds = (opts.seedersCpu?.() ?? Number.NaN) - seedersBefore;
+    const writebackLeftSeconds =
+      m.exitCode === 0 ? await writebackLeft(outDir, opts.timeoutSec * 1000) : Number.NaN;
     let error: string | undefined;
     if (m.timedOut) error = `timeout after ${opts.timeoutSec} s`;
     else if (m.exitCode !== 0)
@@ -205,9 +210,18 @@ export async function measuredDownload(opts: {
       `  ${client.padEnd(10)} round ${round}: ${error === undefined ? 'ok' : 'FAIL'} ` +
         `${m.wallSeconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(2)} s, RSS ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB` +
         (Number.isNaN(seedersCpuSeconds) ? '' : `, seeders' CPU ${seedersCpuSeconds.toFixed(2)} s`) +
+        `, writeback left ${writebackLeftSeconds.toFixed(2)} s` +
         (error ? ` — ${error.slice(0, 200)}` : ''),
     );
-    return { client, round, ok: error === undefined, error, measurement: m, seedersCpuSeconds };
+    return {
+      client,
+      round,
+      ok: error === undefined,
+      error,
+      measurement: m,
+      seedersCpuSeconds,
+      writebackLeftSeconds,
+    };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }

@@ -58,6 +58,34 @@ describe('bench summary', () => {
     assert.equal(c.bitstateRssMiB, 60);
   });
 
+  it('counts in the writeback each run left to the kernel, per run before the median', () => {
+    const left = (r: ReturnType<typeof run>, writebackLeftSeconds: number) => ({
+      ...r,
+      writebackLeftSeconds,
+    });
+    const rows = clientMedians(
+      [
+        left(run('bitstate', 2, 2.4, 80), 0.01),
+        left(run('bitstate', 2, 2.6, 80), 0),
+        left(run('bitstate', 2, 2.5, 80), 0.02),
+        // libtorrent's CPU alone is lower, but it left its writeback behind.
+        left(run('libtorrent', 2, 2.3, 1200), 0.3),
+        left(run('libtorrent', 2, 2.2, 1200), 0.2),
+        left(run('libtorrent', 2, 2.35, 1200), 0.35),
+      ],
+      ['bitstate', 'libtorrent'],
+      GIB,
+    );
+    const c = compareBitstate(rows);
+    assert.ok(c.cpuRatioToLibtorrent > 1, 'without the writeback bitstate costs more');
+    assert.ok(Math.abs((rows[0]?.cpuWithWritebackPerGiB ?? 0) - 2.52) < 1e-9);
+    assert.ok(Math.abs((rows[1]?.cpuWithWritebackPerGiB ?? 0) - 2.6) < 1e-9);
+    assert.ok(c.cpuWithWritebackRatioToLibtorrent < 1, 'with it, less');
+    // Runs without the measurement give NaN, never a figure that looks measured.
+    const bare = clientMedians([run('bitstate', 2, 2, 80)], ['bitstate'], GIB);
+    assert.ok(Number.isNaN(bare[0]?.cpuWithWritebackPerGiB));
+  });
+
   it('a client with no good run gives NaN ratios, not a false verdict', () => {
     const rows = clientMedians(
       [run('bitstate', 1, 1, 1, false), run('aria2', 6, 1, 25)],
