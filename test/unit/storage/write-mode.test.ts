@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  MIN_POOL_HOLD_MS,
   POOL_HOLD_MS,
   SLOW_WRITE_MS,
   WRITE_BUDGET_MS,
@@ -29,10 +30,46 @@ test('auto: synchronous while writes are fast; one slow write sends writes to th
   mode.wrote(at);
   assert.equal(mode.slowWrites, 1);
   assert.equal(mode.sync, false, 'the disk is behind: the pool takes the writes');
-  c.advance(POOL_HOLD_MS - 1);
+  c.advance(MIN_POOL_HOLD_MS - 1);
   assert.equal(mode.sync, false);
   c.advance(1);
   assert.equal(mode.sync, true, 'after the hold the main thread tries again');
+});
+
+/** One synchronous write that takes `ms`, made at the clock's time. */
+function write(mode: WriteMode, c: ReturnType<typeof clock>, ms: number): void {
+  const at = mode.start();
+  c.advance(ms);
+  mode.wrote(at);
+}
+
+test('auto: a disk that stays slow gets holds doubling up to POOL_HOLD_MS; one slow moment a short hold', () => {
+  const c = clock();
+  const mode = new WriteMode('auto', c.now);
+  const holds: number[] = [];
+  for (let k = 0; k < 8; k++) {
+    write(mode, c, SLOW_WRITE_MS + 1); // slow as soon as the main thread tries again
+    let held = 0;
+    while (!mode.sync) {
+      c.advance(1);
+      held++;
+    }
+    holds.push(held);
+  }
+  assert.deepEqual(holds, [250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
+  assert.equal(holds[0], MIN_POOL_HOLD_MS);
+
+  // Fast writes for longer than the last hold: the next slow moment gets a short hold again.
+  for (let t = 0; t <= POOL_HOLD_MS; t += WRITE_WINDOW_MS) {
+    write(mode, c, 1);
+    c.advance(WRITE_WINDOW_MS);
+  }
+  assert.equal(mode.sync, true);
+  write(mode, c, SLOW_WRITE_MS + 1);
+  c.advance(MIN_POOL_HOLD_MS - 1);
+  assert.equal(mode.sync, false);
+  c.advance(1);
+  assert.equal(mode.sync, true, 'back to the shortest hold');
 });
 
 test("'sync' and 'pool' never change, whatever a write takes", () => {
