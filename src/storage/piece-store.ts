@@ -25,6 +25,7 @@ import {
   pieceSegments,
 } from './piece-hasher.js';
 import { readAt, writeRunAt } from './positional-io.js';
+import { PREALLOCATE_CONCURRENCY, PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
 import { StorageError } from './storage-error.js';
 import { checkStoreFiles, createStoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
@@ -188,13 +189,31 @@ export class PieceStore {
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const { paths, layout, partsPath } = await createStoreFiles(
-      torrent,
-      outDir,
-      opts.selected,
-      opts.preallocate === true,
-    );
-    return new PieceStore(torrent, paths, map, opts, layout, partsPath);
+    const { paths, layout, partsPath, created } = await createStoreFiles(torrent, outDir, opts.selected);
+    const store = new PieceStore(torrent, paths, map, opts, layout, partsPath);
+    if (opts.preallocate === true) store.#preallocate(created);
+    return store;
+  }
+
+  /**
+   * Reserves the disk space of the files created now (preallocate.ts), in the background so the
+   * download starts at once: PREALLOCATE_CONCURRENCY at a time, each on the fd cache's handle
+   * (opened O_NOFOLLOW, never closed under it). Writes may land meanwhile: fallocate and a write
+   * into the same file take the inode's lock in turn, and fallocate's mode 0 never changes a byte
+   * written. Best effort (a failure leaves the file sparse); close() waits for them.
+   */
+  #preallocate(created: readonly number[]): void {
+    const lengthOf = (i: number) =>
+      i < this.torrent.files.length
+        ? this.torrent.files[i]!.length
+        : (this.layout?.sharedPieces.length ?? 0) * this.torrent.pieceLength;
+    const queue = created.filter((i) => lengthOf(i) >= PREALLOCATE_MIN_BYTES);
+    const next = async (): Promise<void> => {
+      for (let i = queue.shift(); i !== undefined && !this.#closed; i = queue.shift())
+        await this.#fds.use(i, 0, (h) => preallocate(h.fd, lengthOf(i))).catch(() => {});
+    };
+    for (let k = 0; k < Math.min(PREALLOCATE_CONCURRENCY, queue.length); k++)
+      this.#track(next).catch(() => {});
   }
 
   /** The segments of payload range (at, length) as stored: unselected bytes go to the parts file. */

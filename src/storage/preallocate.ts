@@ -29,6 +29,9 @@ export type PreallocateResult =
 /** Files smaller than this are left sparse: a process start costs more than it saves. */
 export const PREALLOCATE_MIN_BYTES = 1024 * 1024;
 
+/** How many `fallocate` processes a store runs at once. */
+export const PREALLOCATE_CONCURRENCY = 4;
+
 /** The tool, found on PATH: util-linux's `fallocate` (Debian, Fedora, Alpine with util-linux). */
 export const FALLOCATE_TOOL = 'fallocate';
 

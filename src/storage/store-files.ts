@@ -8,7 +8,6 @@ import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
-import { PREALLOCATE_MIN_BYTES, type PreallocateResult, preallocate } from './preallocate.js';
 import { StorageError } from './storage-error.js';
 
 /** Our own folder under `--out`: resume files and parts files (docs/resume.md). */
@@ -26,24 +25,24 @@ export interface StoreFiles {
   /** Selective download only: the layout and the parts file (null when no piece is shared). */
   readonly layout: PartsLayout | undefined;
   readonly partsPath: string | null;
+  /**
+   * The files created now, or empty before: their target indexes (the parts file is
+   * `torrent.files.length`). Only these may be preallocated (preallocate.ts): a file that had data
+   * keeps its mtime, which the resume file checks.
+   */
+  readonly created: readonly number[];
 }
-
-/** How many `fallocate` processes run at once while the files are laid out. */
-const PREALLOCATE_CONCURRENCY = 4;
 
 /**
  * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
  * their full size without writing them (ftruncate: sparse where the file system allows).
  * Zero-length files are created too, as libtorrent does. Existing files are kept and set to
- * their torrent length. With `preallocate`, each file that was empty and is at least
- * PREALLOCATE_MIN_BYTES gets its disk space now (preallocate.ts); a file that had data (a resumed
- * download, a seed) is never touched, so its mtime still matches the resume file.
+ * their torrent length.
  */
 export async function createStoreFiles(
   torrent: Torrent,
   outDir: string,
   selected: readonly boolean[] | undefined,
-  preallocateFiles = false,
 ): Promise<StoreFiles> {
   const root = resolve(outDir);
   const locations = fileLocations(torrent, root);
@@ -64,14 +63,7 @@ export async function createStoreFiles(
     throw StorageError.fromSystem(e, 'cannot create the output folder', root);
   });
   const paths: (string | null)[] = [];
-  const allocating = new Set<Promise<PreallocateResult>>();
-  const size = async (path: string, length: number) => {
-    const started = (await sizeFile(path, length, preallocateFiles))?.done;
-    if (started === undefined) return;
-    allocating.add(started);
-    void started.then(() => allocating.delete(started));
-    if (allocating.size >= PREALLOCATE_CONCURRENCY) await Promise.race(allocating);
-  };
+  const created: number[] = [];
   for (const [i, loc] of locations.entries()) {
     const f = torrent.files[i]!;
     if (f.padding || (layout !== undefined && !layout.selected[i])) {
@@ -79,17 +71,17 @@ export async function createStoreFiles(
       continue;
     }
     await makeDirectories(root, loc.dirs, made);
-    await size(loc.path, f.length);
+    if (await sizeFile(loc.path, f.length)) created.push(i);
     paths.push(loc.path);
   }
   let partsPath: string | null = null;
   if (layout !== undefined && layout.sharedPieces.length > 0) {
     partsPath = partsFilePath(torrent, root);
     await makeDirectories(root, [STATE_DIR], made);
-    await size(partsPath, layout.sharedPieces.length * torrent.pieceLength);
+    if (await sizeFile(partsPath, layout.sharedPieces.length * torrent.pieceLength))
+      created.push(torrent.files.length);
   }
-  await Promise.all(allocating);
-  return { paths, layout, partsPath };
+  return { paths, layout, partsPath, created };
 }
 
 /**
@@ -115,24 +107,16 @@ export async function checkStoreFiles(
 }
 
 /**
- * Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink. When
- * asked, a file that was empty and is big enough gets its preallocation started (on the open
- * descriptor, before it is closed): the promise of its end is returned (wrapped, or the async
- * function would wait for it).
+ * Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink. True
+ * when the file was new or empty.
  */
-async function sizeFile(
-  path: string,
-  length: number,
-  preallocateFile: boolean,
-): Promise<{ readonly done: Promise<PreallocateResult> } | undefined> {
+async function sizeFile(path: string, length: number): Promise<boolean> {
   let h: FileHandle | undefined;
   try {
     h = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
     const before = (await h.stat()).size;
     if (before !== length) await h.truncate(length);
-    return preallocateFile && before === 0 && length >= PREALLOCATE_MIN_BYTES
-      ? { done: preallocate(h.fd, length) }
-      : undefined;
+    return before === 0;
   } catch (e) {
     throw StorageError.fromSystem(e, 'cannot create', path);
   } finally {

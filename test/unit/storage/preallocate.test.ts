@@ -3,6 +3,7 @@ import {
   mkdir,
   mkdtemp,
   open,
+  readFile,
   rename,
   rm,
   stat,
@@ -124,4 +125,23 @@ test('PieceStore.open preallocates the files it creates, never a file that has d
   const sparse = await PieceStore.open(torrent, sparseOut, {});
   await sparse.close();
   assert.equal(await allocated(join(sparseOut, 'set', 'new.bin')), 0, 'off by default in PieceStore');
+});
+
+test('blocks written while the preallocation still runs land intact', async (t) => {
+  const out = await tempDir(t);
+  const size = 8 * MiB;
+  const payload = payloadBytes(size, 11);
+  const torrent = makeTorrent('one.bin', [{ path: ['one.bin'], length: size }], MiB, payload, false);
+  const store = await PieceStore.open(torrent, out, { preallocate: true });
+  // Straight after open: the fallocate process has only just been started.
+  const block = 16 * 1024;
+  const writes: Promise<void>[] = [];
+  for (let at = size - block; at >= 0; at -= block)
+    writes.push(store.writeBlock(Math.floor(at / MiB), at % MiB, payload.subarray(at, at + block)));
+  await Promise.all(writes);
+  for (let i = 0; i < torrent.pieceCount; i++) assert.equal(await store.verifyPiece(i), true, `piece ${i}`);
+  await store.close();
+  const path = join(out, 'one.bin');
+  assert.deepEqual(new Uint8Array(await readFile(path)), payload);
+  assert.ok((await allocated(path)) >= size);
 });
