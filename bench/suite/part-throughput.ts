@@ -216,10 +216,10 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
         `its wall time is at least the sum ÷ the cores.`,
       `### 2c. CPU per GiB with the writeback each client leaves to the kernel (${rounds})\n\n` +
         `${withWriteback}\n\nbitstate syncs its files before it exits (its CPU above includes ` +
-        `writing the page cache back to the disk); aria2 and libtorrent exit with their writes ` +
-        `dirty, and the kernel writes them back later. Here each download's files are synced ` +
-        `right after its exit and that sync's CPU is added (bench/suite/writeback-left.ts). The ` +
-        `target of table 2 is stated without it.`,
+        `writing the page cache back to the disk); what a client leaves dirty (libtorrent: all ` +
+        `of it) the kernel writes back later, on nobody's account. Here each download's files ` +
+        `are synced right after its exit and that sync's CPU is added ` +
+        `(bench/suite/writeback-left.ts). The target of table 2 is stated without it.`,
       `### 3. Peak RSS (${rounds})\n\n${rss}` +
         (errors.length > 0
           ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`
