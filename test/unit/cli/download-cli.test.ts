@@ -73,7 +73,7 @@ function deadPort(): Promise<number> {
 
 let dir = '';
 let torrent = '';
-/** One 2 MiB file: big enough to be preallocated. */
+/** One 16 MiB file: big enough to be preallocated (PREALLOCATE_MIN_BYTES). */
 let bigTorrent = '';
 before(async () => {
   assert.ok(
@@ -98,7 +98,7 @@ before(async () => {
   ]);
   assert.equal(made.code, 0, made.stderr);
   await mkdir(join(dir, 'big'));
-  await writeFile(join(dir, 'big', 'big.bin'), Buffer.alloc(2 << 20, 5));
+  await writeFile(join(dir, 'big', 'big.bin'), Buffer.alloc(16 << 20, 5));
   bigTorrent = join(dir, 'big.torrent');
   const madeBig = await bitstate([
     'create',
@@ -206,8 +206,8 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assertOneLineError(pre, 1);
     assertOneLineError(sparse, 1);
     const allocated = async (out: string) => (await stat(join(out, 'big.bin'))).blocks * 512;
-    assert.ok((await allocated(join(dir, 'out-pre'))) >= 2 << 20, 'preallocated by default');
-    assert.equal((await stat(join(dir, 'out-sparse', 'big.bin'))).size, 2 << 20);
+    assert.ok((await allocated(join(dir, 'out-pre'))) >= 16 << 20, 'preallocated by default');
+    assert.equal((await stat(join(dir, 'out-sparse', 'big.bin'))).size, 16 << 20);
     assert.equal(await allocated(join(dir, 'out-sparse')), 0, 'sparse with --no-preallocate');
   });
 

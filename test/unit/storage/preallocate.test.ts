@@ -92,7 +92,7 @@ test('a tool that fails gives failed (a file system without fallocate, a full di
 
 test('PieceStore.open preallocates the files it creates, never a file that has data', async (t) => {
   const out = await tempDir(t);
-  const big = 3 * MiB;
+  const big = PREALLOCATE_MIN_BYTES;
   const small = PREALLOCATE_MIN_BYTES - 1;
   const payload = payloadBytes(2 * big + small, 7);
   const torrent = makeTorrent(
@@ -129,7 +129,7 @@ test('PieceStore.open preallocates the files it creates, never a file that has d
 
 test('blocks written while the preallocation still runs land intact', async (t) => {
   const out = await tempDir(t);
-  const size = 8 * MiB;
+  const size = PREALLOCATE_MIN_BYTES;
   const payload = payloadBytes(size, 11);
   const torrent = makeTorrent('one.bin', [{ path: ['one.bin'], length: size }], MiB, payload, false);
   const store = await PieceStore.open(torrent, out, { preallocate: true });
