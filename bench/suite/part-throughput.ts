@@ -13,6 +13,7 @@ import type { PartContext, PartResult } from './part.js';
 import { fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
 import {
   type ClientMedians,
+  type Comparison,
   clientMedians,
   compareBitstate,
   roundOrder,
@@ -48,7 +49,7 @@ export function swarmLabel(size: number, pieceLength: number, seeders: number): 
   return `${formatBytes(size)}, ${formatBytes(pieceLength)} pieces, ${seeders} seeder${seeders === 1 ? '' : 's'}`;
 }
 
-interface SwarmResult {
+export interface SwarmResult {
   readonly label: string;
   readonly pieceLength: number;
   readonly seeders: number;
@@ -121,61 +122,68 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       cpu: swarmCpu(costs, CLIENTS, availableParallelism()),
     });
   }
-  const rounds = `median of ${opts.rounds} round${opts.rounds === 1 ? '' : 's'}`;
-  const throughput = formatGrid(
-    [
-      'swarm (libtorrent seeders)',
-      'bitstate MB/s',
-      'aria2 MB/s',
-      'libtorrent MB/s',
-      'bitstate ÷ faster',
-      '≥ 1.2?',
-    ],
-    results.map((r) => {
-      const c = compareBitstate(r.medians);
-      return [
-        r.label,
-        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.megabytesPerSecond, 1))),
-        `${fmtRatio(c.throughputRatio)}${c.fasterOther ? ` (vs ${c.fasterOther})` : ''}`,
-        verdict(c.throughputRatio, (v) => v >= 1.2),
-      ];
-    }),
+  return {
+    part: 'throughput',
+    tables: throughputTables(results, opts.rounds, availableParallelism()),
+    data: results,
+  };
+}
+
+/**
+ * One row per swarm: its label, one cell per client (`${client} ${unit}`), then the columns
+ * `compare` adds from bitstate's comparison with the others.
+ */
+function clientGrid(
+  results: readonly SwarmResult[],
+  first: string,
+  unit: string,
+  value: (m: ClientMedians) => string,
+  compareHeaders: readonly string[],
+  compare: (c: Comparison) => readonly string[],
+): string {
+  return formatGrid(
+    [first, ...CLIENTS.map((client) => `${client} ${unit}`), ...compareHeaders],
+    results.map((r) => [
+      r.label,
+      ...CLIENTS.map((client) => cell(r.medians, client, value)),
+      ...compare(compareBitstate(r.medians)),
+    ]),
   );
-  const cpu = formatGrid(
-    [
-      'swarm',
-      'bitstate CPU s/GiB',
-      'aria2 CPU s/GiB',
-      'libtorrent CPU s/GiB',
-      'bitstate ÷ libtorrent',
-      '≤ 1?',
+}
+
+/** Tables 1, 2, 2b, 2c and 3 of the suite from the swarms' results (pure: from recorded data too). */
+export function throughputTables(
+  results: readonly SwarmResult[],
+  roundCount: number,
+  cores: number,
+): string[] {
+  const rounds = `median of ${roundCount} round${roundCount === 1 ? '' : 's'}`;
+  const throughput = clientGrid(
+    results,
+    'swarm (libtorrent seeders)',
+    'MB/s',
+    (m) => fmt(m.megabytesPerSecond, 1),
+    ['bitstate ÷ faster', '≥ 1.2?'],
+    (c) => [
+      `${fmtRatio(c.throughputRatio)}${c.fasterOther ? ` (vs ${c.fasterOther})` : ''}`,
+      verdict(c.throughputRatio, (v) => v >= 1.2),
     ],
-    results.map((r) => {
-      const c = compareBitstate(r.medians);
-      return [
-        r.label,
-        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.cpuSecondsPerGiB, 2))),
-        fmtRatio(c.cpuRatioToLibtorrent),
-        verdict(c.cpuRatioToLibtorrent, (v) => v <= 1),
-      ];
-    }),
   );
-  const withWriteback = formatGrid(
-    [
-      'swarm',
-      'bitstate CPU + writeback s/GiB',
-      'aria2 CPU + writeback s/GiB',
-      'libtorrent CPU + writeback s/GiB',
-      'bitstate ÷ libtorrent',
-    ],
-    results.map((r) => {
-      const c = compareBitstate(r.medians);
-      return [
-        r.label,
-        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.cpuWithWritebackPerGiB, 2))),
-        fmtRatio(c.cpuWithWritebackRatioToLibtorrent),
-      ];
-    }),
+  const cpu = clientGrid(
+    results,
+    'swarm',
+    'CPU s/GiB',
+    (m) => fmt(m.cpuSecondsPerGiB, 2),
+    ['bitstate ÷ libtorrent', '≤ 1?'],
+    (c) => [fmtRatio(c.cpuRatioToLibtorrent), verdict(c.cpuRatioToLibtorrent, (v) => v <= 1)],
+  );
+  const withWriteback = clientGrid(
+    results,
+    'swarm',
+    'CPU + writeback s/GiB',
+    (m) => fmt(m.cpuWithWritebackPerGiB, 2),
+    ['bitstate ÷ libtorrent'],
+    (c) => [fmtRatio(c.cpuWithWritebackRatioToLibtorrent)],
   );
   const swarmLoad = formatGrid(
     ['swarm', ...CLIENTS.map((c) => `${c}: own + seeders' CPU s, cores busy`)],
@@ -189,42 +197,35 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       }),
     ]),
   );
-  const rss = formatGrid(
-    ['swarm', 'bitstate peak RSS MiB', 'aria2 peak RSS MiB', 'libtorrent peak RSS MiB', 'bitstate ≤ 100 MB?'],
-    results.map((r) => {
-      const c = compareBitstate(r.medians);
-      return [
-        r.label,
-        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.maxRssMiB, 0))),
-        verdict(c.bitstateRssMiB, (v) => v * 2 ** 20 <= 100e6),
-      ];
-    }),
+  const rss = clientGrid(
+    results,
+    'swarm',
+    'peak RSS MiB',
+    (m) => fmt(m.maxRssMiB, 0),
+    ['bitstate ≤ 100 MB?'],
+    (c) => [verdict(c.bitstateRssMiB, (v) => v * 2 ** 20 <= 100e6)],
   );
   const errors = results.flatMap((r) =>
     r.medians
       .filter((m) => m.firstError !== undefined)
       .map((m) => `${r.label}, ${m.client}: ${m.firstError}`),
   );
-  return {
-    part: 'throughput',
-    tables: [
-      `### 1. Throughput (payload MB/s, wall time from spawn to exit; ${rounds})\n\n${throughput}`,
-      `### 2. CPU seconds (user + sys) per GiB downloaded (${rounds})\n\n${cpu}`,
-      `### 2b. The swarm's CPU during each download (${rounds}; ${availableParallelism()} cores)\n\n` +
-        `${swarmLoad}\n\nThe downloader's CPU, the seeders' CPU over the same time (from /proc), and ` +
-        `both together as a share of the cores' time: near 100 % the download is CPU-bound, and ` +
-        `its wall time is at least the sum ÷ the cores.`,
-      `### 2c. CPU per GiB with the writeback each client leaves to the kernel (${rounds})\n\n` +
-        `${withWriteback}\n\nbitstate syncs its files before it exits (its CPU above includes ` +
-        `writing the page cache back to the disk); what a client leaves dirty (libtorrent: all ` +
-        `of it) the kernel writes back later, on nobody's account. Here each download's files ` +
-        `are synced right after its exit and that sync's CPU is added ` +
-        `(bench/suite/writeback-left.ts). The target of table 2 is stated without it.`,
-      `### 3. Peak RSS (${rounds})\n\n${rss}` +
-        (errors.length > 0
-          ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`
-          : ''),
-    ],
-    data: results,
-  };
+  return [
+    `### 1. Throughput (payload MB/s, wall time from spawn to exit; ${rounds})\n\n${throughput}`,
+    `### 2. CPU seconds (user + sys) per GiB downloaded (${rounds})\n\n${cpu}`,
+    `### 2b. The swarm's CPU during each download (${rounds}; ${cores} cores)\n\n` +
+      `${swarmLoad}\n\nThe downloader's CPU, the seeders' CPU over the same time (from /proc), and ` +
+      `both together as a share of the cores' time: near 100 % the download is CPU-bound, and ` +
+      `its wall time is at least the sum ÷ the cores.`,
+    `### 2c. CPU per GiB with the writeback each client leaves to the kernel (${rounds})\n\n` +
+      `${withWriteback}\n\nbitstate syncs its files before it exits (its CPU above includes ` +
+      `writing the page cache back to the disk); what a client leaves dirty (libtorrent: all ` +
+      `of it) the kernel writes back later, on nobody's account. Here each download's files ` +
+      `are synced right after its exit and that sync's CPU is added ` +
+      `(bench/suite/writeback-left.ts). The target of table 2 is stated without it.`,
+    `### 3. Peak RSS (${rounds})\n\n${rss}` +
+      (errors.length > 0
+        ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`
+        : ''),
+  ];
 }
