@@ -27,7 +27,7 @@ import {
 import { readAt, writeRunAt } from './positional-io.js';
 import { PREALLOCATE_CONCURRENCY, PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
 import { StorageError } from './storage-error.js';
-import { checkStoreFiles, createStoreFiles } from './store-files.js';
+import { checkStoreFiles, createStoreFiles, type StoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { WriteMode, type WriteModeSetting } from './write-mode.js';
@@ -200,20 +200,20 @@ export class PieceStore {
    * download starts at once: PREALLOCATE_CONCURRENCY at a time, each on the fd cache's handle
    * (opened O_NOFOLLOW, never closed under it). Writes may land meanwhile: fallocate and a write
    * into the same file take the inode's lock in turn, and fallocate's mode 0 never changes a byte
-   * written. Best effort (a failure leaves the file sparse); close() waits for them.
+   * written. Best effort (a failure leaves the file sparse); close() waits for the running
+   * ones and starts no more.
    */
-  #preallocate(created: readonly number[]): void {
-    const lengthOf = (i: number) =>
-      i < this.torrent.files.length
-        ? this.torrent.files[i]!.length
-        : (this.layout?.sharedPieces.length ?? 0) * this.torrent.pieceLength;
-    const queue = created.filter((i) => lengthOf(i) >= PREALLOCATE_MIN_BYTES);
-    const next = async (): Promise<void> => {
-      for (let i = queue.shift(); i !== undefined && !this.#closed; i = queue.shift())
-        await this.#fds.use(i, 0, (h) => preallocate(h.fd, lengthOf(i))).catch(() => {});
+  #preallocate(created: StoreFiles['created']): void {
+    const big = created.filter((f) => f.length >= PREALLOCATE_MIN_BYTES);
+    const pending = big.values(); // one iterator shared by the workers: each file is taken once
+    const worker = async (): Promise<void> => {
+      for (const { target, length } of pending) {
+        if (this.#closed) return;
+        await this.#fds.use(target, 0, (h) => preallocate(h.fd, length)).catch(() => {});
+      }
     };
-    for (let k = 0; k < Math.min(PREALLOCATE_CONCURRENCY, queue.length); k++)
-      this.#track(next).catch(() => {});
+    for (let k = 0; k < Math.min(PREALLOCATE_CONCURRENCY, big.length); k++)
+      this.#track(worker).catch(() => {});
   }
 
   /** The segments of payload range (at, length) as stored: unselected bytes go to the parts file. */

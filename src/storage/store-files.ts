@@ -26,11 +26,11 @@ export interface StoreFiles {
   readonly layout: PartsLayout | undefined;
   readonly partsPath: string | null;
   /**
-   * The files created now, or empty before: their target indexes (the parts file is
-   * `torrent.files.length`). Only these may be preallocated (preallocate.ts): a file that had data
-   * keeps its mtime, which the resume file checks.
+   * The files created now, or empty before: their target index (the parts file is
+   * `torrent.files.length`) and length. Only these may be preallocated (preallocate.ts): a file
+   * that had data keeps its mtime, which the resume file checks.
    */
-  readonly created: readonly number[];
+  readonly created: readonly { readonly target: number; readonly length: number }[];
 }
 
 /**
@@ -63,7 +63,7 @@ export async function createStoreFiles(
     throw StorageError.fromSystem(e, 'cannot create the output folder', root);
   });
   const paths: (string | null)[] = [];
-  const created: number[] = [];
+  const created: { target: number; length: number }[] = [];
   for (const [i, loc] of locations.entries()) {
     const f = torrent.files[i]!;
     if (f.padding || (layout !== undefined && !layout.selected[i])) {
@@ -71,15 +71,15 @@ export async function createStoreFiles(
       continue;
     }
     await makeDirectories(root, loc.dirs, made);
-    if (await sizeFile(loc.path, f.length)) created.push(i);
+    if (await sizeFile(loc.path, f.length)) created.push({ target: i, length: f.length });
     paths.push(loc.path);
   }
   let partsPath: string | null = null;
   if (layout !== undefined && layout.sharedPieces.length > 0) {
     partsPath = partsFilePath(torrent, root);
     await makeDirectories(root, [STATE_DIR], made);
-    if (await sizeFile(partsPath, layout.sharedPieces.length * torrent.pieceLength))
-      created.push(torrent.files.length);
+    const length = layout.sharedPieces.length * torrent.pieceLength;
+    if (await sizeFile(partsPath, length)) created.push({ target: torrent.files.length, length });
   }
   return { paths, layout, partsPath, created };
 }

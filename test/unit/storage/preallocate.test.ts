@@ -16,7 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PieceStore } from '../../../src/storage/piece-store.js';
-import { PREALLOCATE_MIN_BYTES, preallocate } from '../../../src/storage/preallocate.js';
+import {
+  PREALLOCATE_CONCURRENCY,
+  PREALLOCATE_MIN_BYTES,
+  preallocate,
+} from '../../../src/storage/preallocate.js';
 import { makeTorrent, payloadBytes } from './make-torrent.js';
 
 const MiB = 1024 * 1024;
@@ -144,4 +148,26 @@ test('blocks written while the preallocation still runs land intact', async (t) 
   const path = join(out, 'one.bin');
   assert.deepEqual(new Uint8Array(await readFile(path)), payload);
   assert.ok((await allocated(path)) >= size);
+});
+
+test('more new files than PREALLOCATE_CONCURRENCY: every one is preallocated while the store is open', async (t) => {
+  const out = await tempDir(t);
+  const count = PREALLOCATE_CONCURRENCY + 2;
+  const files = Array.from({ length: count }, (_, i) => ({
+    path: [`f${i}.bin`],
+    length: PREALLOCATE_MIN_BYTES,
+  }));
+  const torrent = makeTorrent('many', files, MiB, new Uint8Array(count * PREALLOCATE_MIN_BYTES));
+  const store = await PieceStore.open(torrent, out, { preallocate: true });
+  const paths = files.map((f) => join(out, 'many', f.path[0]!));
+  const allDone = async () =>
+    (await Promise.all(paths.map(allocated))).every((n) => n >= PREALLOCATE_MIN_BYTES);
+  try {
+    // In the background: wait for it (bounded), as a download would go on meanwhile.
+    const until = performance.now() + 10_000;
+    while (!(await allDone()) && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await allDone(), 'each file taken once by the workers, none left out');
+  } finally {
+    await store.close();
+  }
 });
