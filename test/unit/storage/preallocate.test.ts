@@ -34,17 +34,24 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 /** Bytes of disk the file holds (st_blocks counts 512-byte units whatever the block size). */
 const allocated = async (path: string) => (await stat(path)).blocks * 512;
 
-test('preallocate reserves the disk space of an open file and leaves its length alone', async (t) => {
-  const dir = await tempDir(t);
-  const path = join(dir, 'f');
+/** `path` created sparse at `length` bytes, open for `body` (given its descriptor), then closed. */
+async function withSparseFile(path: string, length: number, body: (fd: number) => Promise<void>) {
   const h = await open(path, 'w+');
   try {
-    await h.truncate(8 * MiB);
-    assert.equal(await allocated(path), 0, 'ftruncate alone leaves the file sparse');
-    assert.equal(await preallocate(h.fd, 8 * MiB), 'allocated');
+    await h.truncate(length);
+    await body(h.fd);
   } finally {
     await h.close();
   }
+}
+
+test('preallocate reserves the disk space of an open file and leaves its length alone', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'f');
+  await withSparseFile(path, 8 * MiB, async (fd) => {
+    assert.equal(await allocated(path), 0, 'ftruncate alone leaves the file sparse');
+    assert.equal(await preallocate(fd, 8 * MiB), 'allocated');
+  });
   const st = await stat(path);
   assert.equal(st.size, 8 * MiB);
   assert.ok(st.blocks * 512 >= 8 * MiB, `allocated ${st.blocks * 512} bytes`);
@@ -55,16 +62,12 @@ test('preallocate works on the descriptor: a symlink put at the path later is no
   const path = join(dir, 'f');
   const victim = join(dir, 'victim');
   await writeFile(victim, '');
-  const h = await open(path, 'w+');
-  try {
-    await h.truncate(4 * MiB);
+  await withSparseFile(path, 4 * MiB, async (fd) => {
     // The path now names a symlink to another file; the open descriptor is still our file.
     await rename(path, join(dir, 'moved'));
     await symlink(victim, path);
-    assert.equal(await preallocate(h.fd, 4 * MiB), 'allocated');
-  } finally {
-    await h.close();
-  }
+    assert.equal(await preallocate(fd, 4 * MiB), 'allocated');
+  });
   const v = await stat(victim);
   assert.equal(v.size, 0);
   assert.equal(v.blocks, 0);
@@ -74,24 +77,17 @@ test('preallocate works on the descriptor: a symlink put at the path later is no
 test('without the tool, preallocate says unavailable and the file stays as it was', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'f');
-  const h = await open(path, 'w+');
-  try {
-    await h.truncate(2 * MiB);
-    assert.equal(await preallocate(h.fd, 2 * MiB, join(dir, 'no-such-fallocate')), 'unavailable');
-  } finally {
-    await h.close();
-  }
+  await withSparseFile(path, 2 * MiB, async (fd) => {
+    assert.equal(await preallocate(fd, 2 * MiB, join(dir, 'no-such-fallocate')), 'unavailable');
+  });
   assert.equal(await allocated(path), 0);
 });
 
 test('a tool that fails gives failed (a file system without fallocate, a full disk)', async (t) => {
   const dir = await tempDir(t);
-  const h = await open(join(dir, 'f'), 'w+');
-  try {
-    assert.equal(await preallocate(h.fd, 2 * MiB, 'false'), 'failed');
-  } finally {
-    await h.close();
-  }
+  await withSparseFile(join(dir, 'f'), 2 * MiB, async (fd) => {
+    assert.equal(await preallocate(fd, 2 * MiB, 'false'), 'failed');
+  });
 });
 
 test('PieceStore.open preallocates the files it creates, never a file that has data', async (t) => {
