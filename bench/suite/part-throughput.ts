@@ -105,6 +105,7 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
               scratch: ctx.scratch,
               timeoutSec: opts.timeoutSec,
               seedersCpu: swarm.seedersCpuSeconds,
+              measureWriteback: true,
             }),
           );
         }

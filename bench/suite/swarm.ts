@@ -164,7 +164,7 @@ export interface DownloadRun {
   readonly measurement: Measurement | undefined;
   /** CPU seconds the swarm's seeders used while this download ran (NaN when not measured). */
   readonly seedersCpuSeconds: number;
-  /** CPU seconds to sync what the download left dirty in the page cache (writeback-left.ts). */
+  /** CPU seconds to sync what the download left dirty in the page cache (writeback-left.ts; NaN when not asked). */
   readonly writebackLeftSeconds: number;
 }
 
@@ -179,6 +179,8 @@ export async function measuredDownload(opts: {
   readonly timeoutSec: number;
   /** The seeders' CPU seconds so far (Swarm.seedersCpuSeconds), read before and after the download. */
   readonly seedersCpu?: () => number;
+  /** Sync what the download left dirty and measure it (writeback-left.ts; table 2c only). */
+  readonly measureWriteback?: boolean;
 }): Promise<DownloadRun> {
   const { client, round } = opts;
   const outDir = join(opts.scratch, `${client}-${round}`);
@@ -196,7 +198,9 @@ export async function measuredDownload(opts: {
     const m = await measure(command, args, { name: client, timeoutMs: opts.timeoutSec * 1000 });
     const seedersCpuSeconds = (opts.seedersCpu?.() ?? Number.NaN) - seedersBefore;
     const writebackLeftSeconds =
-      m.exitCode === 0 ? await writebackLeft(outDir, opts.timeoutSec * 1000) : Number.NaN;
+      opts.measureWriteback === true && m.exitCode === 0
+        ? await writebackLeft(outDir, opts.timeoutSec * 1000)
+        : Number.NaN;
     let error: string | undefined;
     if (m.timedOut) error = `timeout after ${opts.timeoutSec} s`;
     else if (m.exitCode !== 0)
@@ -210,7 +214,7 @@ export async function measuredDownload(opts: {
       `  ${client.padEnd(10)} round ${round}: ${error === undefined ? 'ok' : 'FAIL'} ` +
         `${m.wallSeconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(2)} s, RSS ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB` +
         (Number.isNaN(seedersCpuSeconds) ? '' : `, seeders' CPU ${seedersCpuSeconds.toFixed(2)} s`) +
-        `, writeback left ${writebackLeftSeconds.toFixed(2)} s` +
+        (Number.isNaN(writebackLeftSeconds) ? '' : `, writeback left ${writebackLeftSeconds.toFixed(2)} s`) +
         (error ? ` — ${error.slice(0, 200)}` : ''),
     );
     return {
