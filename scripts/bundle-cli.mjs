@@ -28,12 +28,13 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // No `keepNames`: it wraps every named closure in `__name()`, an Object.defineProperty each time
-  // the closure is created, and xstate creates eight of them per `enqueueActions` call. Without it
-  // a 1 GiB download spent ~0.1 s less user time (docs/performance.md, eighth pass). Error names are
-  // explicit strings (`override readonly name = 'StorageError'`); a function esbuild renames to
-  // avoid a clash in the bundle (`enqueue2`) shows that name only in a stack trace, which the CLI
-  // never prints.
+  // No `keepNames`: it wraps every named function expression in `__name()`, an
+  // Object.defineProperty each time such a closure is made. Some are made on every event: xstate's
+  // `enqueue` and `check` per `enqueueActions` call and `exec` per action run, and ours (the torrent
+  // machine's `toStorage`, the storage actor's `settled`, …). Without it a 1 GiB download took
+  // ~0.1 s less CPU (docs/performance.md, eighth pass). Errors carry explicit names
+  // (`override readonly name = 'StorageError'`); a function esbuild renames to avoid a clash in the
+  // bundle (`enqueue2`) has that `name`, seen only in stack traces (printed with BITSTATE_DEBUG=1).
   // ws loads these optional native add-ons when they are installed and works without them.
   external: ['bufferutil', 'utf-8-validate'],
   banner: {
