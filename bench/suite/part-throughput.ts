@@ -16,6 +16,8 @@ import {
   type Comparison,
   clientMedians,
   compareBitstate,
+  type PairedRatios,
+  pairedRounds,
   roundOrder,
   type SwarmCpu,
   swarmCpu,
@@ -61,6 +63,7 @@ export interface SwarmResult {
 function toCosts(runs: readonly DownloadRun[]) {
   return runs.map((r) => ({
     client: r.client,
+    round: r.round,
     ok: r.ok,
     wallSeconds: r.measurement?.wallSeconds ?? Number.NaN,
     cpuSeconds: r.measurement?.cpuSeconds ?? Number.NaN,
@@ -152,7 +155,7 @@ function clientGrid(
   );
 }
 
-/** Tables 1, 2, 2b, 2c and 3 of the suite from the swarms' results (pure: from recorded data too). */
+/** Tables 1, 2, 2b, 2c, 2d and 3 of the suite from the swarms' results (pure: from recorded data too). */
 export function throughputTables(
   results: readonly SwarmResult[],
   roundCount: number,
@@ -198,6 +201,29 @@ export function throughputTables(
       }),
     ]),
   );
+  const rounds2d = formatGrid(
+    [
+      'swarm',
+      'rounds',
+      'throughput ÷ libtorrent, per round: median (range)',
+      'faster in',
+      'CPU ÷ libtorrent, per round: median (range)',
+      'less CPU in',
+    ],
+    results.map((r) => {
+      const p = pairedRounds(toCosts(r.runs), 'libtorrent');
+      const ratios = (x: PairedRatios) =>
+        p.rounds === 0 ? '—' : `${fmtRatio(x.median)} (${fmtRatio(x.min)}–${fmtRatio(x.max)})`;
+      return [
+        r.label,
+        String(p.rounds),
+        ratios(p.throughput),
+        `${p.throughput.ahead} of ${p.rounds}`,
+        ratios(p.cpu),
+        `${p.cpu.ahead} of ${p.rounds}`,
+      ];
+    }),
+  );
   const rss = clientGrid(
     results,
     'swarm',
@@ -224,6 +250,10 @@ export function throughputTables(
       `of it) the kernel writes back later, on nobody's account. Here each download's files ` +
       `are synced right after its exit and that sync's CPU is added ` +
       `(bench/suite/writeback-left.ts). The target of table 2 is stated without it.`,
+    `### 2d. bitstate against libtorrent round by round (the same ${roundCount} round${roundCount === 1 ? '' : 's'})\n\n` +
+      `${rounds2d}\n\nThe clients of a round download one after another, so each pair shares the ` +
+      `machine's moment: on a shared machine the per-round ratios move less with a slow period than ` +
+      `the ratios of medians in tables 1 and 2.`,
     `### 3. Peak RSS (${rounds})\n\n${rss}` +
       (errors.length > 0
         ? `\n\nFailures: ${errors.map((e) => e.replace(/\s+/g, ' ').slice(0, 300)).join('; ')}`

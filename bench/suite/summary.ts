@@ -83,6 +83,64 @@ export function compareBitstate(rows: readonly ClientMedians[]): Comparison {
   };
 }
 
+/** A run of a numbered round (1-based): the clients of one round ran one after another. */
+export interface RoundCost extends RunCost {
+  readonly round: number;
+}
+
+/** Per-round ratios: their median and range, and in how many rounds bitstate came out ahead. */
+export interface PairedRatios {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** Rounds where bitstate was ahead: faster (throughput), or cheaper (CPU). */
+  readonly ahead: number;
+}
+
+export interface PairedRounds {
+  /** Rounds where both bitstate and the other client finished with the right bytes. */
+  readonly rounds: number;
+  /** The other's wall time ÷ bitstate's, round by round: bitstate's throughput ÷ the other's. */
+  readonly throughput: PairedRatios;
+  /** bitstate's CPU ÷ the other's, round by round. */
+  readonly cpu: PairedRatios;
+}
+
+function paired(values: readonly number[], ahead: (v: number) => boolean): PairedRatios {
+  return {
+    median: median(values),
+    min: values.length > 0 ? Math.min(...values) : Number.NaN,
+    max: values.length > 0 ? Math.max(...values) : Number.NaN,
+    ahead: values.filter(ahead).length,
+  };
+}
+
+/**
+ * bitstate against `other` round by round. The clients of a round run back to back, so a pair
+ * shares the machine's moment; the median of the per-round ratios moves less with a slow period
+ * of a shared machine than the ratio of the medians (tables 1 and 2), and "ahead in k of n rounds"
+ * says how often.
+ */
+export function pairedRounds(runs: readonly RoundCost[], other: string): PairedRounds {
+  const good = (client: string) =>
+    new Map(runs.filter((r) => r.client === client && r.ok).map((r) => [r.round, r] as const));
+  const mine = good('bitstate');
+  const theirs = good(other);
+  const throughput: number[] = [];
+  const cpu: number[] = [];
+  for (const [round, me] of mine) {
+    const them = theirs.get(round);
+    if (them === undefined) continue;
+    throughput.push(ratio(them.wallSeconds, me.wallSeconds));
+    cpu.push(ratio(me.cpuSeconds, them.cpuSeconds));
+  }
+  return {
+    rounds: throughput.length,
+    throughput: paired(throughput, (v) => v > 1),
+    cpu: paired(cpu, (v) => v < 1),
+  };
+}
+
 /** The client order of round `round` (1-based): rotated so that no client always goes first. */
 export function roundOrder<T>(clients: readonly T[], round: number): T[] {
   const n = clients.length;

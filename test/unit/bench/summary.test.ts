@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { throughputTables } from '../../../bench/suite/part-throughput.js';
 import {
   clientMedians,
   compareBitstate,
+  pairedRounds,
   roundOrder,
   swarmCpu,
   verdict,
 } from '../../../bench/suite/summary.js';
+import type { DownloadRun } from '../../../bench/suite/swarm.js';
 
 const GIB = 2 ** 30;
 const run = (client: string, wallSeconds: number, cpuSeconds: number, rssMiB: number, ok = true) => ({
@@ -99,6 +102,101 @@ describe('bench summary', () => {
       verdict(c.throughputRatio, (v) => v >= 1.2),
       '—',
     );
+  });
+
+  it('pairs bitstate with another client round by round; a round either of them failed is left out', () => {
+    const r = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
+      ...run(client, wallSeconds, cpuSeconds, 80, ok),
+      round,
+    });
+    const p = pairedRounds(
+      [
+        r('bitstate', 1, 2, 2.2),
+        r('libtorrent', 1, 3, 2), // bitstate ×1.5 the throughput, ×1.1 the CPU
+        r('libtorrent', 2, 2, 2),
+        r('bitstate', 2, 2.5, 1.8), // ×0.8, ×0.9 (order within a round does not matter)
+        r('bitstate', 3, 2, 2),
+        r('libtorrent', 3, 2.4, 2.5), // ×1.2, ×0.8
+        r('bitstate', 4, 0.5, 0.5, false),
+        r('libtorrent', 4, 2, 2), // bitstate failed: no pair
+        r('libtorrent', 5, 2, 2), // bitstate did not run
+        r('aria2', 1, 6, 1.5),
+      ],
+      'libtorrent',
+    );
+    assert.equal(p.rounds, 3);
+    const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
+    close(p.throughput.median, 1.2);
+    close(p.throughput.min, 0.8);
+    close(p.throughput.max, 1.5);
+    assert.equal(p.throughput.ahead, 2);
+    close(p.cpu.median, 0.9);
+    close(p.cpu.min, 0.8);
+    close(p.cpu.max, 1.1);
+    assert.equal(p.cpu.ahead, 2);
+    const none = pairedRounds([r('bitstate', 1, 2, 2)], 'libtorrent');
+    assert.equal(none.rounds, 0);
+    assert.ok(Number.isNaN(none.throughput.median) && Number.isNaN(none.cpu.max));
+  });
+
+  it('table 2d: the per-round ratios of each swarm, from the recorded runs', () => {
+    const dl = (
+      client: 'bitstate' | 'aria2' | 'libtorrent',
+      round: number,
+      wall: number,
+      cpu: number,
+    ): DownloadRun => ({
+      client,
+      round,
+      ok: true,
+      error: undefined,
+      measurement: {
+        wallSeconds: wall,
+        cpuSeconds: cpu,
+        userSeconds: cpu,
+        systemSeconds: 0,
+        maxRssBytes: 80 * 2 ** 20,
+        exitCode: 0,
+        timedOut: false,
+        outputTail: '',
+      },
+      seedersCpuSeconds: 1,
+      writebackLeftSeconds: 0,
+    });
+    const runs = [
+      dl('bitstate', 1, 2, 2.2),
+      dl('libtorrent', 1, 3, 2),
+      dl('bitstate', 2, 2.5, 1.8),
+      dl('libtorrent', 2, 2, 2),
+      dl('bitstate', 3, 2, 2),
+      dl('libtorrent', 3, 2.4, 2.5),
+    ];
+    const tables = throughputTables(
+      [
+        {
+          label: '1 GiB, 1 MiB pieces, 4 seeders',
+          pieceLength: 2 ** 20,
+          seeders: 4,
+          runs,
+          medians: [],
+          cpu: [],
+        },
+      ],
+      3,
+      2,
+    );
+    const t2d = tables.find((t) => t.startsWith('### 2d.'));
+    assert.ok(t2d !== undefined, 'table 2d is printed');
+    const row = t2d.split('\n').find((l) => l.startsWith('| 1 GiB'));
+    assert.ok(row !== undefined);
+    const cells = row.split('|').map((c) => c.trim());
+    assert.deepEqual(cells.slice(2, 7), [
+      '3',
+      '×1.20 (×0.80–×1.50)',
+      '2 of 3',
+      '×0.90 (×0.80–×1.10)',
+      '2 of 3',
+    ]);
   });
 
   it('verdict says yes / NO', () => {
