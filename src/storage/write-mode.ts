@@ -39,9 +39,9 @@ export const SLOW_WRITE_MS = 10;
  */
 export const WRITE_BUDGET_MS = 25;
 export const WRITE_WINDOW_MS = 100;
-/** How long writes then go through the thread pool before a synchronous one is tried again: the
- * first hold, and the longest (see the doubling above). */
+/** The first hold: how long writes go through the thread pool before a synchronous one is tried again. */
 export const MIN_POOL_HOLD_MS = 250;
+/** The longest hold, reached by doubling while the writes stay slow (see above). */
 export const POOL_HOLD_MS = 5_000;
 
 export type WriteModeSetting = 'auto' | 'sync' | 'pool';
