@@ -16,7 +16,7 @@ import {
   type Comparison,
   clientMedians,
   compareBitstate,
-  type PairedRatios,
+  type PairedValues,
   pairedRounds,
   roundOrder,
   type SwarmCpu,
@@ -212,7 +212,7 @@ export function throughputTables(
     ],
     results.map((r) => {
       const p = pairedRounds(toCosts(r.runs), 'libtorrent');
-      const ratios = (x: PairedRatios) =>
+      const ratios = (x: PairedValues) =>
         p.rounds === 0 ? '—' : `${fmtRatio(x.median)} (${fmtRatio(x.min)}–${fmtRatio(x.max)})`;
       return [
         r.label,

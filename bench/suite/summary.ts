@@ -88,12 +88,12 @@ export interface RoundCost extends RunCost {
   readonly round: number;
 }
 
-/** Per-round ratios: their median and range, and in how many rounds bitstate came out ahead. */
-export interface PairedRatios {
+/** Per-round values (ratios or differences): their median and range, and in how many rounds the client came out ahead. */
+export interface PairedValues {
   readonly median: number;
   readonly min: number;
   readonly max: number;
-  /** Rounds where bitstate was ahead: faster (throughput), or cheaper (CPU). */
+  /** Rounds where the client was ahead: faster (throughput), or cheaper (CPU). */
   readonly ahead: number;
 }
 
@@ -101,18 +101,31 @@ export interface PairedRounds {
   /** Rounds where both bitstate and the other client finished with the right bytes. */
   readonly rounds: number;
   /** The other's wall time ÷ bitstate's, round by round: bitstate's throughput ÷ the other's. */
-  readonly throughput: PairedRatios;
+  readonly throughput: PairedValues;
   /** bitstate's CPU ÷ the other's, round by round. */
-  readonly cpu: PairedRatios;
+  readonly cpu: PairedValues;
 }
 
-function paired(values: readonly number[], ahead: (v: number) => boolean): PairedRatios {
+function paired(values: readonly number[], ahead: (v: number) => boolean): PairedValues {
   return {
     median: median(values),
     min: values.length > 0 ? Math.min(...values) : Number.NaN,
     max: values.length > 0 ? Math.max(...values) : Number.NaN,
     ahead: values.filter(ahead).length,
   };
+}
+
+/** The good runs of `a` and `b` that share a round, as [a's, b's], in a's order. */
+function roundPairs(runs: readonly RoundCost[], a: string, b: string): [RoundCost, RoundCost][] {
+  const good = (client: string) =>
+    new Map(runs.filter((r) => r.client === client && r.ok).map((r) => [r.round, r] as const));
+  const theirs = good(b);
+  const pairs: [RoundCost, RoundCost][] = [];
+  for (const [round, mine] of good(a)) {
+    const them = theirs.get(round);
+    if (them !== undefined) pairs.push([mine, them]);
+  }
+  return pairs;
 }
 
 /**
@@ -122,22 +135,50 @@ function paired(values: readonly number[], ahead: (v: number) => boolean): Paire
  * says how often.
  */
 export function pairedRounds(runs: readonly RoundCost[], other: string): PairedRounds {
-  const good = (client: string) =>
-    new Map(runs.filter((r) => r.client === client && r.ok).map((r) => [r.round, r] as const));
-  const mine = good('bitstate');
-  const theirs = good(other);
-  const throughput: number[] = [];
-  const cpu: number[] = [];
-  for (const [round, me] of mine) {
-    const them = theirs.get(round);
-    if (them === undefined) continue;
-    throughput.push(ratio(them.wallSeconds, me.wallSeconds));
-    cpu.push(ratio(me.cpuSeconds, them.cpuSeconds));
-  }
+  const pairs = roundPairs(runs, 'bitstate', other);
   return {
-    rounds: throughput.length,
-    throughput: paired(throughput, (v) => v > 1),
-    cpu: paired(cpu, (v) => v < 1),
+    rounds: pairs.length,
+    throughput: paired(
+      pairs.map(([me, them]) => ratio(them.wallSeconds, me.wallSeconds)),
+      (v) => v > 1,
+    ),
+    cpu: paired(
+      pairs.map(([me, them]) => ratio(me.cpuSeconds, them.cpuSeconds)),
+      (v) => v < 1,
+    ),
+  };
+}
+
+export interface PairedDifferences {
+  /** Rounds where both clients finished. */
+  readonly rounds: number;
+  /** `other`'s CPU seconds − `base`'s, round by round; ahead: `other` used less. */
+  readonly cpuSeconds: PairedValues;
+  /** `other`'s wall seconds − `base`'s, round by round; ahead: `other` was faster. */
+  readonly wallSeconds: PairedValues;
+}
+
+/**
+ * `other` against `base` round by round, as differences: an A/B of two builds of bitstate
+ * (bench/profile/ab.ts). A change worth a few percent is smaller than what this shared machine
+ * moves between rounds, so each difference is taken within one round, where both ran back to back.
+ */
+export function pairedDifferences(
+  runs: readonly RoundCost[],
+  base: string,
+  other: string,
+): PairedDifferences {
+  const pairs = roundPairs(runs, base, other);
+  return {
+    rounds: pairs.length,
+    cpuSeconds: paired(
+      pairs.map(([b, o]) => o.cpuSeconds - b.cpuSeconds),
+      (v) => v < 0,
+    ),
+    wallSeconds: paired(
+      pairs.map(([b, o]) => o.wallSeconds - b.wallSeconds),
+      (v) => v < 0,
+    ),
   };
 }
 

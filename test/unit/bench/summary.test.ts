@@ -4,6 +4,7 @@ import { throughputTables } from '../../../bench/suite/part-throughput.js';
 import {
   clientMedians,
   compareBitstate,
+  pairedDifferences,
   pairedRounds,
   roundOrder,
   swarmCpu,
@@ -137,6 +138,44 @@ describe('bench summary', () => {
     const none = pairedRounds([r('bitstate', 1, 2, 2)], 'libtorrent');
     assert.equal(none.rounds, 0);
     assert.ok(Number.isNaN(none.throughput.median) && Number.isNaN(none.cpu.max));
+  });
+
+  it('an A/B of two builds: per-round differences, the other build against the base', () => {
+    const r = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
+      ...run(client, wallSeconds, cpuSeconds, 80, ok),
+      round,
+    });
+    const d = pairedDifferences(
+      [
+        r('before', 1, 3, 2.5),
+        r('after', 1, 2.8, 2.4), // −0.2 s wall, −0.1 CPU
+        r('after', 2, 3.1, 2.7), // +0.3, +0.1 (order within a round does not matter)
+        r('before', 2, 2.8, 2.6),
+        r('before', 3, 2.9, 2.5),
+        r('after', 3, 2.8, 2.2), // −0.1, −0.3
+        r('before', 4, 2.9, 2.5),
+        r('after', 4, 1, 1, false), // failed: no pair
+        r('libtorrent', 1, 3, 2),
+      ],
+      'before',
+      'after',
+    );
+    assert.equal(d.rounds, 3);
+    const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9, `${a} ≠ ${b}`);
+    close(d.cpuSeconds.median, -0.1);
+    close(d.cpuSeconds.min, -0.3);
+    close(d.cpuSeconds.max, 0.1);
+    assert.equal(d.cpuSeconds.ahead, 2);
+    close(d.wallSeconds.median, -0.1);
+    close(d.wallSeconds.min, -0.2);
+    close(d.wallSeconds.max, 0.3);
+    assert.equal(d.wallSeconds.ahead, 2);
+    // The other way round, the signs turn and "lower" counts the other build.
+    const back = pairedDifferences([r('a', 1, 2, 2), r('b', 1, 3, 1)], 'b', 'a');
+    close(back.wallSeconds.median, -1);
+    close(back.cpuSeconds.median, 1);
+    assert.equal(back.wallSeconds.ahead, 1);
+    assert.equal(back.cpuSeconds.ahead, 0);
   });
 
   it('table 2d: the per-round ratios of each swarm, from the recorded runs', () => {
