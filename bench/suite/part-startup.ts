@@ -7,7 +7,13 @@ import { dirname, join } from 'node:path';
 import { createTorrent } from '../../src/metainfo/create-torrent.js';
 import { startLibtorrentSeeder } from '../../test/interop/harness/libtorrent.js';
 import { getFreePort } from '../../test/interop/harness/ports.js';
-import { inProcessFirstPiece, nodeStartMs, type SpawnTimes, spawnToFirstPiece } from './first-piece.js';
+import {
+  envWithoutExtraCaCerts,
+  inProcessFirstPiece,
+  nodeStartMs,
+  type SpawnTimes,
+  spawnToFirstPiece,
+} from './first-piece.js';
 import type { PartContext, PartResult } from './part.js';
 import { randomPayload } from './part-throughput.js';
 import { sparsePayload } from './sparse-payload.js';
@@ -50,6 +56,10 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
   const spawned: SpawnTimes[] = [];
   const inProcess: Awaited<ReturnType<typeof inProcessFirstPiece>>[] = [];
   const nodeStart: number[] = [];
+  // Set on this machine (a proxy's CA bundle): also measured without it, what most users run with.
+  const plainEnv = envWithoutExtraCaCerts();
+  const plainNodeStart: number[] = [];
+  const plainSpawned: SpawnTimes[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const out = join(ctx.scratch, `first-piece-${round}`);
@@ -57,6 +67,21 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
       nodeStart.push(await nodeStartMs());
       spawned.push(await spawnToFirstPiece({ torrent, out, peers: [peer], followMs: 0, timeoutMs: 30_000 }));
       await rm(out, { recursive: true, force: true });
+      if (plainEnv !== undefined) {
+        await mkdir(out, { recursive: true });
+        plainNodeStart.push(await nodeStartMs(plainEnv));
+        plainSpawned.push(
+          await spawnToFirstPiece({
+            torrent,
+            out,
+            peers: [peer],
+            followMs: 0,
+            timeoutMs: 30_000,
+            env: plainEnv,
+          }),
+        );
+        await rm(out, { recursive: true, force: true });
+      }
       await mkdir(out, { recursive: true });
       inProcess.push(
         await inProcessFirstPiece({ torrent, out, peer, timeoutMs: 30_000, scratch: ctx.scratch }),
@@ -89,6 +114,20 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
         `${okSpawn.length}/${rounds}`,
       ],
       ['CLI: spawn → first `piece.verified`', ms(spawnFirst), `${okSpawn.length}/${rounds}`],
+      ...(plainEnv === undefined
+        ? []
+        : [
+            [
+              '`node -e 0` without NODE_EXTRA_CA_CERTS (set on this machine)',
+              ms(median(plainNodeStart)),
+              String(plainNodeStart.length),
+            ],
+            [
+              'CLI: spawn → first `piece.verified`, without NODE_EXTRA_CA_CERTS',
+              ms(median(plainSpawned.filter((s) => s.ok).map((s) => s.firstPieceMs))),
+              `${plainSpawned.filter((s) => s.ok).length}/${rounds}`,
+            ],
+          ]),
       [
         'library: process start → script start (Node boot)',
         ms(median(okIn.map((s) => s.bootMs))),
@@ -111,7 +150,7 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
       ],
     ],
   );
-  const errors = [...spawned, ...inProcess].filter((s) => !s.ok).map((s) => s.error);
+  const errors = [...spawned, ...plainSpawned, ...inProcess].filter((s) => !s.ok).map((s) => s.error);
   return {
     part: 'first-piece',
     tables: [
@@ -119,7 +158,7 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
         `CLI spawn → first piece < 200 ms? ${verdict(spawnFirst, (v) => v < 200)}` +
         (errors.length > 0 ? `\n\nFailures: ${errors.join('; ')}` : ''),
     ],
-    data: { rounds, nodeStart, spawned, inProcess },
+    data: { rounds, nodeStart, spawned, inProcess, plainNodeStart, plainSpawned },
   };
 }
 
