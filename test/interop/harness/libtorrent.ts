@@ -24,6 +24,8 @@ export interface LibtorrentClientArgs {
   readonly timeoutSec?: number;
   /** Seed mode: hash the data first instead of trusting it. */
   readonly recheck?: boolean;
+  /** Seconds between status lines (default 1; the loop polls at least every 50 ms). */
+  readonly statusIntervalSec?: number;
   /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
   readonly uploadLimit?: number;
   /** Only MSE/PE connections (the obfuscated handshake; plaintext or RC4 after it). */
@@ -49,6 +51,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.recheck) args.push('--recheck');
   if (a.encrypt) args.push('--encrypt');
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
+  if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };
 }
 

@@ -6,7 +6,7 @@ the python3 first on PATH may be another interpreter without the `libtorrent` mo
 
 Prints one JSON object per line on stdout:
   {"event": "listening", "port": P}            once the session listens
-  {"event": "status", "state": ..., ...}        every second, and at once on each state change
+  {"event": "status", "state": ..., ...}        every --status-interval s (1), and on each state change
   {"event": "done" | "timeout" | "error", ...}  the last line
 Exit codes: 0 downloaded (download mode) or stopped by SIGTERM/SIGINT (seed mode);
 1 torrent error; 2 bad arguments; 3 timeout.
@@ -58,6 +58,12 @@ def parse_args():
         type=int,
         default=0,
         help="bytes per second this peer uploads at most, loopback included (0 = no limit)",
+    )
+    p.add_argument(
+        "--status-interval",
+        type=float,
+        default=1.0,
+        help="seconds between status lines (bench/profile/timeline.ts asks for 0.02)",
     )
     return p.parse_args()
 
@@ -148,7 +154,7 @@ def main():
             for peer in peers:
                 handle.connect_peer(peer)
             last_connect = now
-        if state != last_state or now - last_print >= 1.0:
+        if state != last_state or now - last_print >= args.status_interval:
             emit(
                 {
                     "event": "status",
@@ -173,7 +179,7 @@ def main():
             emit({"event": "timeout", "state": state, "progress": st.progress})
             return 3
         session.pop_alerts()
-        time.sleep(0.05)
+        time.sleep(min(0.05, args.status_interval))
 
 
 if __name__ == "__main__":
