@@ -32,10 +32,11 @@ import { getFreePort } from '../../test/interop/harness/ports.js';
 import { measure } from '../measure.js';
 import { median } from '../suite/stats.js';
 import { pairedDifferences, type RoundCost, roundOrder } from '../suite/summary.js';
+import { parseSwarm, splitAtDash } from './swarm-args.js';
 
-const dash = process.argv.indexOf('--');
+const { own, swarm } = splitAtDash();
 const { values } = parseArgs({
-  args: process.argv.slice(2, dash === -1 ? undefined : dash),
+  args: own,
   options: {
     snapshot: { type: 'string' },
     build: { type: 'string', multiple: true, default: [] },
@@ -58,18 +59,12 @@ if (values.snapshot !== undefined) {
   process.exit(0);
 }
 
-const { values: dl, positionals } = parseArgs({
-  args: dash === -1 ? [] : process.argv.slice(dash + 1),
-  allowPositionals: true,
-  options: { peer: { type: 'string', multiple: true, default: [] } },
-});
-const torrent = positionals[0];
+const usage =
+  'ab.ts --build LABEL=DIR [--build LABEL=DIR …] [--rounds N] [--libtorrent] [--json FILE] -- TORRENT --peer HOST:PORT …';
+const { torrent, peers } = parseSwarm(swarm, usage);
 const rounds = Number(values.rounds);
 const timeoutSec = Number(values['timeout-sec']);
-if (torrent === undefined || dl.peer.length === 0 || values.build.length === 0 || !(rounds >= 1))
-  throw new Error(
-    'usage: ab.ts --build LABEL=DIR [--build LABEL=DIR …] [--rounds N] [--libtorrent] [--json FILE] -- TORRENT --peer HOST:PORT …',
-  );
+if (values.build.length === 0 || !(rounds >= 1)) throw new Error(`usage: ${usage}`);
 
 interface Contender {
   readonly label: string;
@@ -107,7 +102,7 @@ try {
               port: await getFreePort(),
               mode: 'download',
               trackerOff: true,
-              peers: dl.peer,
+              peers: peers,
               timeoutSec,
             })
           : {
@@ -118,7 +113,7 @@ try {
                 torrent,
                 '--out',
                 out,
-                ...dl.peer.flatMap((p) => ['--peer', p]),
+                ...peers.flatMap((p) => ['--peer', p]),
                 '--no-tracker',
                 '--port',
                 '0',
@@ -187,4 +182,4 @@ if (contenders.length > 1) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 if (values.json !== undefined)
-  await writeFile(values.json, `${JSON.stringify({ torrent, peers: dl.peer, rounds, runs }, null, 2)}\n`);
+  await writeFile(values.json, `${JSON.stringify({ torrent, peers: peers, rounds, runs }, null, 2)}\n`);

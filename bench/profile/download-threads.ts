@@ -18,14 +18,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { splitAtDash } from './swarm-args.js';
 
 const TICK_S = 0.01; // USER_HZ is 100 on Linux
-const dash = process.argv.indexOf('--');
+const { own, swarm: downloadArgs } = splitAtDash();
 const { values } = parseArgs({
-  args: process.argv.slice(2, dash === -1 ? undefined : dash),
+  args: own,
   options: { rounds: { type: 'string', default: '3' } },
 });
-const downloadArgs = dash === -1 ? [] : process.argv.slice(dash + 1);
 if (downloadArgs.length === 0)
   throw new Error('usage: download-threads.ts [--rounds N] -- TORRENT --peer HOST:PORT ...');
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'bitstate.js');

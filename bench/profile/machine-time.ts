@@ -19,20 +19,17 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createActor, createMachine } from 'xstate';
 import { repoRoot } from '../../test/interop/harness/paths.js';
+import { parseSwarm, splitAtDash } from './swarm-args.js';
 
-const dash = process.argv.indexOf('--');
+const { own, swarm } = splitAtDash();
 const { values } = parseArgs({
-  args: process.argv.slice(2, dash === -1 ? undefined : dash),
+  args: own,
   options: { rounds: { type: 'string', default: '3' }, top: { type: 'string', default: '20' } },
 });
-const { values: dl, positionals } = parseArgs({
-  args: dash === -1 ? [] : process.argv.slice(dash + 1),
-  allowPositionals: true,
-  options: { peer: { type: 'string', multiple: true, default: [] } },
-});
-const torrentPath = positionals[0];
-if (torrentPath === undefined || dl.peer.length === 0)
-  throw new Error('usage: machine-time.ts [--rounds N] -- TORRENT --peer HOST:PORT ...');
+const { torrent: torrentPath, peers: peerArgs } = parseSwarm(
+  swarm,
+  'machine-time.ts [--rounds N] -- TORRENT --peer HOST:PORT ...',
+);
 
 type Library = typeof import('../../src/index.js');
 const lib = (await import(pathToFileURL(join(repoRoot(), 'dist', 'src', 'index.js')).href)) as Library;
@@ -67,7 +64,7 @@ actorProto._process = function (event) {
 };
 
 const torrent = await lib.readTorrentFile(torrentPath);
-const peers = dl.peer.map((p) => lib.parsePeerAddress(p));
+const peers = peerArgs.map((p) => lib.parsePeerAddress(p));
 const gib = torrent.totalLength / 2 ** 30;
 for (let r = 1; r <= Number(values.rounds); r++) {
   cells = new Map();

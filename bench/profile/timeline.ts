@@ -29,26 +29,22 @@ import { repoRoot } from '../../test/interop/harness/paths.js';
 import { getFreePort } from '../../test/interop/harness/ports.js';
 import { startProcess } from '../../test/interop/harness/processes.js';
 import { formatGrid, median } from '../suite/stats.js';
+import { parseSwarm, splitAtDash } from './swarm-args.js';
 
-const dash = process.argv.indexOf('--');
+const { own, swarm } = splitAtDash();
 const { values } = parseArgs({
-  args: process.argv.slice(2, dash === -1 ? undefined : dash),
+  args: own,
   options: {
     rounds: { type: 'string', default: '3' },
     'no-libtorrent': { type: 'boolean', default: false },
     'timeout-sec': { type: 'string', default: '300' },
   },
 });
-const { values: dl, positionals } = parseArgs({
-  args: dash === -1 ? [] : process.argv.slice(dash + 1),
-  allowPositionals: true,
-  options: { peer: { type: 'string', multiple: true, default: [] } },
-});
-const torrentPath = positionals[0];
+const usage = 'timeline.ts [--rounds N] [--no-libtorrent] -- TORRENT --peer HOST:PORT …';
+const { torrent: torrentPath, peers } = parseSwarm(swarm, usage);
 const rounds = Number(values.rounds);
 const timeoutMs = Number(values['timeout-sec']) * 1000;
-if (torrentPath === undefined || dl.peer.length === 0 || !(rounds >= 1))
-  throw new Error('usage: timeline.ts [--rounds N] [--no-libtorrent] -- TORRENT --peer HOST:PORT …');
+if (!(rounds >= 1)) throw new Error(`usage: ${usage}`);
 const torrent = await readTorrentFile(torrentPath);
 const total = torrent.totalLength;
 
@@ -71,10 +67,10 @@ async function run(client: 'bitstate' | 'libtorrent', out: string): Promise<Time
           args: [
             join(repoRoot(), 'bin', 'bitstate.js'),
             'download',
-            torrentPath!,
+            torrentPath,
             '--out',
             out,
-            ...dl.peer.flatMap((p) => ['--peer', p]),
+            ...peers.flatMap((p) => ['--peer', p]),
             '--no-tracker',
             '--port',
             '0',
@@ -82,12 +78,12 @@ async function run(client: 'bitstate' | 'libtorrent', out: string): Promise<Time
           ],
         }
       : libtorrentClientCommand({
-          torrent: torrentPath!,
+          torrent: torrentPath,
           savePath: out,
           port: await getFreePort(),
           mode: 'download',
           trackerOff: true,
-          peers: dl.peer,
+          peers,
           timeoutSec: timeoutMs / 1000,
           statusIntervalSec: 0.02,
         });
@@ -188,7 +184,7 @@ const rows = clients.map((client) => {
   ];
 });
 process.stdout.write(
-  `\n${(total / 2 ** 20).toFixed(0)} MiB, ${dl.peer.length} peer(s); medians:\n\n${formatGrid(
+  `\n${(total / 2 ** 20).toFixed(0)} MiB, ${peers.length} peer(s); medians:\n\n${formatGrid(
     [
       'client',
       'ok',
