@@ -76,8 +76,9 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   // bitstate serves maxPeerRequests 250 and asks no more of a peer than its BEP 10 reqq. Debian's
   // libtorrent 2.0.8 announces reqq 2000 and keeps up to 500 of its own requests out
   // (max_out_request_queue). Measured deeper against four local libtorrent seeders (issue #8,
-  // ninth pass, 1 GiB, eight interleaved rounds): 500 ran 0.055 s faster in 5 of 8 rounds at the
-  // same CPU, within noise, with peak RSS +7 MiB; 1000 was slower (+0.09 s, +0.16 CPU s, +14 MiB).
+  // ninth pass, 1 GiB, eight interleaved rounds): 500 was a median 0.055 s faster, faster in 5 of 8
+  // rounds, at the same CPU (within noise), with peak RSS +7 MiB; 1000 was slower (+0.09 s,
+  // +0.16 CPU s, +14 MiB).
   maxPipeline: 250,
   requestQueueSeconds: 3,
   blockLength: 16384,

@@ -56,7 +56,7 @@ export async function firstPiecePart(ctx: PartContext): Promise<PartResult> {
   const spawned: SpawnTimes[] = [];
   const inProcess: Awaited<ReturnType<typeof inProcessFirstPiece>>[] = [];
   const nodeStart: number[] = [];
-  // Set on this machine (a proxy's CA bundle): also measured without it, what most users run with.
+  // This machine sets it (to the system CA bundle): also measured without it, as most users run.
   const plainEnv = envWithoutExtraCaCerts();
   const plainNodeStart: number[] = [];
   const plainSpawned: SpawnTimes[] = [];
