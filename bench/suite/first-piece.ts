@@ -102,7 +102,7 @@ export async function spawnToFirstPiece(opts: {
  * reads and parses the certificates that variable names at every start, before any script runs.
  * Measured here (issue #8, ninth pass), with the system bundle named: `node -e 0` 59–95 ms against
  * 24–32 without; a spawned download's first verified piece 13–63 ms later (five paired rounds).
- * A machine that sets it for a proxy moves every spawned figure by that much.
+ * A machine that sets it (for a TLS-intercepting proxy, say) moves every spawned figure by that much.
  */
 export function envWithoutExtraCaCerts(): NodeJS.ProcessEnv | undefined {
   if (process.env.NODE_EXTRA_CA_CERTS === undefined) return undefined;
