@@ -32,6 +32,7 @@ import { getFreePort } from '../../test/interop/harness/ports.js';
 import { measure } from '../measure.js';
 import { median } from '../suite/stats.js';
 import { pairedDifferences, type RoundCost, roundOrder } from '../suite/summary.js';
+import { bitstateDownloadCommand } from '../suite/swarm.js';
 import { parseSwarm, splitAtDash } from './swarm-args.js';
 
 const { own, swarm } = splitAtDash();
@@ -102,24 +103,10 @@ try {
               port: await getFreePort(),
               mode: 'download',
               trackerOff: true,
-              peers: peers,
+              peers,
               timeoutSec,
             })
-          : {
-              command: process.execPath,
-              args: [
-                join(c.dir, 'bin', 'bitstate.js'),
-                'download',
-                torrent,
-                '--out',
-                out,
-                ...peers.flatMap((p) => ['--peer', p]),
-                '--no-tracker',
-                '--port',
-                '0',
-                '--quiet',
-              ],
-            };
+          : bitstateDownloadCommand(torrent, out, peers, ['--quiet'], c.dir);
       const m = await measure(command, args, { name: c.label, timeoutMs: timeoutSec * 1000 });
       await rm(out, { recursive: true, force: true });
       const ok = m.exitCode === 0;

@@ -25,10 +25,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../src/metainfo/read-torrent-file.js';
 import { libtorrentClientCommand } from '../../test/interop/harness/libtorrent.js';
-import { repoRoot } from '../../test/interop/harness/paths.js';
 import { getFreePort } from '../../test/interop/harness/ports.js';
 import { startProcess } from '../../test/interop/harness/processes.js';
 import { formatGrid, median } from '../suite/stats.js';
+import { bitstateDownloadCommand } from '../suite/swarm.js';
 import { parseSwarm, splitAtDash } from './swarm-args.js';
 
 const { own, swarm } = splitAtDash();
@@ -62,21 +62,7 @@ interface Timeline {
 async function run(client: 'bitstate' | 'libtorrent', out: string): Promise<Timeline> {
   const { command, args } =
     client === 'bitstate'
-      ? {
-          command: process.execPath,
-          args: [
-            join(repoRoot(), 'bin', 'bitstate.js'),
-            'download',
-            torrentPath,
-            '--out',
-            out,
-            ...peers.flatMap((p) => ['--peer', p]),
-            '--no-tracker',
-            '--port',
-            '0',
-            '--json',
-          ],
-        }
+      ? bitstateDownloadCommand(torrentPath, out, peers, ['--json'])
       : libtorrentClientCommand({
           torrent: torrentPath,
           savePath: out,

@@ -106,17 +106,21 @@ export async function startSwarm(opts: {
   };
 }
 
-/** `node bin/bitstate.js download …` from the build, dialling `peers`, no tracker. */
+/**
+ * `node bin/bitstate.js download …` from the build, dialling `peers`, no tracker. `root`: the
+ * checkout (or a copy of its build, bench/profile/ab.ts) whose bin/ runs.
+ */
 export function bitstateDownloadCommand(
   torrent: string,
   outDir: string,
   peers: readonly string[],
   extra: readonly string[] = ['--quiet'],
+  root: string = repoRoot(),
 ): { command: string; args: string[] } {
   return {
     command: process.execPath,
     args: [
-      join(repoRoot(), 'bin', 'bitstate.js'),
+      join(root, 'bin', 'bitstate.js'),
       'download',
       torrent,
       '--out',
