@@ -161,7 +161,8 @@ export function throughputTables(
   roundCount: number,
   cores: number,
 ): string[] {
-  const rounds = `median of ${roundCount} round${roundCount === 1 ? '' : 's'}`;
+  const nRounds = `${roundCount} round${roundCount === 1 ? '' : 's'}`;
+  const rounds = `median of ${nRounds}`;
   const throughput = clientGrid(
     results,
     'swarm (libtorrent seeders)',
@@ -250,7 +251,7 @@ export function throughputTables(
       `of it) the kernel writes back later, on nobody's account. Here each download's files ` +
       `are synced right after its exit and that sync's CPU is added ` +
       `(bench/suite/writeback-left.ts). The target of table 2 is stated without it.`,
-    `### 2d. bitstate against libtorrent round by round (the same ${roundCount} round${roundCount === 1 ? '' : 's'})\n\n` +
+    `### 2d. bitstate against libtorrent round by round (the same ${nRounds})\n\n` +
       `${rounds2d}\n\nThe clients of a round download one after another, so each pair shares the ` +
       `machine's moment: on a shared machine the per-round ratios move less with a slow period than ` +
       `the ratios of medians in tables 1 and 2.`,

@@ -21,6 +21,11 @@ const run = (client: string, wallSeconds: number, cpuSeconds: number, rssMiB: nu
   maxRssBytes: rssMiB * 2 ** 20,
   error: ok ? undefined : 'exit 1',
 });
+/** A run of a numbered round, 80 MiB peak RSS. */
+const roundRun = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
+  ...run(client, wallSeconds, cpuSeconds, 80, ok),
+  round,
+});
 
 describe('bench summary', () => {
   it('medians over the good runs only, rates from the median wall time', () => {
@@ -106,22 +111,18 @@ describe('bench summary', () => {
   });
 
   it('pairs bitstate with another client round by round; a round either of them failed is left out', () => {
-    const r = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
-      ...run(client, wallSeconds, cpuSeconds, 80, ok),
-      round,
-    });
     const p = pairedRounds(
       [
-        r('bitstate', 1, 2, 2.2),
-        r('libtorrent', 1, 3, 2), // bitstate ×1.5 the throughput, ×1.1 the CPU
-        r('libtorrent', 2, 2, 2),
-        r('bitstate', 2, 2.5, 1.8), // ×0.8, ×0.9 (order within a round does not matter)
-        r('bitstate', 3, 2, 2),
-        r('libtorrent', 3, 2.4, 2.5), // ×1.2, ×0.8
-        r('bitstate', 4, 0.5, 0.5, false),
-        r('libtorrent', 4, 2, 2), // bitstate failed: no pair
-        r('libtorrent', 5, 2, 2), // bitstate did not run
-        r('aria2', 1, 6, 1.5),
+        roundRun('bitstate', 1, 2, 2.2),
+        roundRun('libtorrent', 1, 3, 2), // bitstate ×1.5 the throughput, ×1.1 the CPU
+        roundRun('libtorrent', 2, 2, 2),
+        roundRun('bitstate', 2, 2.5, 1.8), // ×0.8, ×0.9 (order within a round does not matter)
+        roundRun('bitstate', 3, 2, 2),
+        roundRun('libtorrent', 3, 2.4, 2.5), // ×1.2, ×0.8
+        roundRun('bitstate', 4, 0.5, 0.5, false),
+        roundRun('libtorrent', 4, 2, 2), // bitstate failed: no pair
+        roundRun('libtorrent', 5, 2, 2), // bitstate did not run
+        roundRun('aria2', 1, 6, 1.5),
       ],
       'libtorrent',
     );
@@ -135,27 +136,23 @@ describe('bench summary', () => {
     close(p.cpu.min, 0.8);
     close(p.cpu.max, 1.1);
     assert.equal(p.cpu.ahead, 2);
-    const none = pairedRounds([r('bitstate', 1, 2, 2)], 'libtorrent');
+    const none = pairedRounds([roundRun('bitstate', 1, 2, 2)], 'libtorrent');
     assert.equal(none.rounds, 0);
     assert.ok(Number.isNaN(none.throughput.median) && Number.isNaN(none.cpu.max));
   });
 
   it('an A/B of two builds: per-round differences, the other build against the base', () => {
-    const r = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
-      ...run(client, wallSeconds, cpuSeconds, 80, ok),
-      round,
-    });
     const d = pairedDifferences(
       [
-        r('before', 1, 3, 2.5),
-        r('after', 1, 2.8, 2.4), // −0.2 s wall, −0.1 CPU
-        r('after', 2, 3.1, 2.7), // +0.3, +0.1 (order within a round does not matter)
-        r('before', 2, 2.8, 2.6),
-        r('before', 3, 2.9, 2.5),
-        r('after', 3, 2.8, 2.2), // −0.1, −0.3
-        r('before', 4, 2.9, 2.5),
-        r('after', 4, 1, 1, false), // failed: no pair
-        r('libtorrent', 1, 3, 2),
+        roundRun('before', 1, 3, 2.5),
+        roundRun('after', 1, 2.8, 2.4), // −0.2 s wall, −0.1 CPU
+        roundRun('after', 2, 3.1, 2.7), // +0.3, +0.1 (order within a round does not matter)
+        roundRun('before', 2, 2.8, 2.6),
+        roundRun('before', 3, 2.9, 2.5),
+        roundRun('after', 3, 2.8, 2.2), // −0.1, −0.3
+        roundRun('before', 4, 2.9, 2.5),
+        roundRun('after', 4, 1, 1, false), // failed: no pair
+        roundRun('libtorrent', 1, 3, 2),
       ],
       'before',
       'after',
@@ -171,7 +168,7 @@ describe('bench summary', () => {
     close(d.wallSeconds.max, 0.3);
     assert.equal(d.wallSeconds.ahead, 2);
     // The other way round, the signs turn and "lower" counts the other build.
-    const back = pairedDifferences([r('a', 1, 2, 2), r('b', 1, 3, 1)], 'b', 'a');
+    const back = pairedDifferences([roundRun('a', 1, 2, 2), roundRun('b', 1, 3, 1)], 'b', 'a');
     close(back.wallSeconds.median, -1);
     close(back.cpuSeconds.median, 1);
     assert.equal(back.wallSeconds.ahead, 1);
