@@ -3,10 +3,11 @@
  * before it exits 0 (fdatasync: the data is on disk when the exit code says so), so writing the
  * page cache back to the disk is in its own CPU; libtorrent exits with its writes still dirty in
  * the page cache, and the kernel's flusher threads write them back later, on nobody's account
- * (aria2 leaves little: ~0.01 s per GiB here). Measured here as the CPU of an fdatasync of every file the download wrote, right after
- * it exited: the same work, done in a process of its own (~0.01 s of it Python's start). Dirty
- * pages stay in the page cache for up to 30 s (vm.dirty_expire_centisecs) unless a tenth of the
- * memory is dirty, so a 1 GiB download's are all still there.
+ * (aria2 leaves little: ~0.01 s per GiB here). Measured here as the CPU of an fdatasync of every
+ * file the download wrote, right after it exited: the same work, done in a process of its own
+ * (~0.01 s of it Python's start). Dirty pages stay in the page cache for up to 30 s
+ * (vm.dirty_expire_centisecs) unless a tenth of the memory is dirty, so a 1 GiB download's are
+ * all still there.
  */
 import { SYSTEM_PYTHON } from '../../test/interop/harness/info-hash.js';
 import { measure } from '../measure.js';
