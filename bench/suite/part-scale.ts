@@ -79,68 +79,26 @@ export function scaleTable(
     ...rounds.map(each),
     summary,
   ];
+  /** A figure per round and its median over the completed rounds, with `digits` decimals. */
+  const figure = (label: string, value: (r: ScaleRound) => number, digits: number): string[] =>
+    row(label, (r) => fmt(value(r), digits), fmt(med(value), digits));
   const seederCpu = (r: ScaleRound) => r.seederCpuSeconds.reduce((a, b) => a + b, 0);
   const grid = formatGrid(
     ['measured', ...rounds.map((r) => `round ${r.round}`), `median of ${good.length} completed`],
     [
-      row(
-        '`peer.connected` events',
-        (r) => String(r.peerConnectedEvents),
-        fmt(
-          med((r) => r.peerConnectedEvents),
-          0,
-        ),
-      ),
-      row(
-        'connections open at once (max)',
-        (r) => String(r.maxConcurrentConnections),
-        fmt(
-          med((r) => r.maxConcurrentConnections),
-          0,
-        ),
-      ),
+      figure('`peer.connected` events', (r) => r.peerConnectedEvents, 0),
+      figure('connections open at once (max)', (r) => r.maxConcurrentConnections, 0),
       row(
         'completed, exit 0, bytes equal, no piece.failed',
         (r) => (r.ok ? 'yes' : `NO (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})`),
         `${good.length}/${rounds.length}`,
       ),
       row('peer.closed reasons', (r) => reasons(r.closedReasons), ''),
-      row(
-        'wall s (spawn to exit)',
-        (r) => fmt(r.wallSeconds, 2),
-        fmt(
-          med((r) => r.wallSeconds),
-          2,
-        ),
-      ),
-      row(
-        'MB/s',
-        (r) => fmt(megabytesPerSecond(SCALE_SIZE, r.wallSeconds), 1),
-        fmt(
-          megabytesPerSecond(
-            SCALE_SIZE,
-            med((r) => r.wallSeconds),
-          ),
-          1,
-        ),
-      ),
-      row(
-        'downloader CPU s',
-        (r) => fmt(r.cpuSeconds, 2),
-        fmt(
-          med((r) => r.cpuSeconds),
-          2,
-        ),
-      ),
-      row(
-        'downloader peak RSS MiB',
-        (r) => fmt(r.maxRssMiB, 0),
-        fmt(
-          med((r) => r.maxRssMiB),
-          0,
-        ),
-      ),
-      row('seeders CPU s (together)', (r) => fmt(seederCpu(r), 2), fmt(med(seederCpu), 2)),
+      figure('wall s (spawn to exit)', (r) => r.wallSeconds, 2),
+      figure('MB/s', (r) => megabytesPerSecond(SCALE_SIZE, r.wallSeconds), 1),
+      figure('downloader CPU s', (r) => r.cpuSeconds, 2),
+      figure('downloader peak RSS MiB', (r) => r.maxRssMiB, 0),
+      figure('seeders CPU s (together)', seederCpu, 2),
     ],
   );
   const failed = rounds.find((r) => !r.ok);
