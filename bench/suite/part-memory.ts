@@ -110,7 +110,8 @@ export async function memoryPart(ctx: PartContext): Promise<PartResult> {
   const swarms = new Map<number, { swarm: Swarm; payloadPath: string }>();
   const runs: MemoryRun[] = [];
   try {
-    for (const size of sizes) {
+    // One swarm per size (a `--big-size` equal to `--size` shares it).
+    for (const size of new Set(sizes)) {
       const payloadPath = await sparsePayload({
         dir: join(opts.workDir, `sparse-${size}`),
         name: 'sparse.bin',
