@@ -98,7 +98,7 @@ export function memoryTable(
       : `${fmtRatio(median(perRound))} (${fmtRatio(Math.min(...perRound))}–${fmtRatio(Math.max(...perRound))}), ` +
         `at most ×${MAX_RSS_GROWTH} in ${perRound.filter((v) => v <= MAX_RSS_GROWTH).length} of ${perRound.length}`;
   const table =
-    `### 3b. bitstate's peak RSS, ${formatBytes(big)} against ${formatBytes(small)} (median of ${rounds})\n\n${grid}\n\n` +
+    `### 3b. bitstate's peak RSS, ${formatBytes(big)} against ${formatBytes(small)} (median of ${rounds} round${rounds === 1 ? '' : 's'})\n\n${grid}\n\n` +
     `RSS ${formatBytes(big)} ÷ ${formatBytes(small)}: ${fmtRatio(growth)} — no higher (≤ ×${MAX_RSS_GROWTH})? ` +
     `${verdict(growth, (v) => v <= MAX_RSS_GROWTH)}\n\nThe same, round by round: ${byRound}`;
   return { table, growth, perRound };

@@ -104,7 +104,8 @@ export function scaleTable(
   const failed = rounds.find((r) => !r.ok);
   const table =
     `### 4. Scale: ${connections} peer connections at once (${formatBytes(SCALE_SIZE)}, ${formatBytes(SCALE_PIECE)} pieces, ` +
-    `${seederProcesses} \`bitstate seed\` processes on 0.0.0.0 reached through 127.0.0.2… addresses; ${rounds.length} rounds)\n\n${grid}\n\n` +
+    `${seederProcesses} \`bitstate seed\` process${seederProcesses === 1 ? '' : 'es'} on 0.0.0.0 reached through 127.0.0.2… addresses; ` +
+    `${rounds.length} round${rounds.length === 1 ? '' : 's'})\n\n${grid}\n\n` +
     `Every round completed with no error? ${rounds.length === 0 ? '—' : allOk ? 'yes' : 'NO'}` +
     (failed?.stderrTail === undefined
       ? ''

@@ -65,6 +65,11 @@ describe('bench scale part: table 4', () => {
     assert.match(table, /Every round completed with no error\? yes/);
   });
 
+  it('a quick run: one seed process, one round, in the singular', () => {
+    const { table } = scaleTable([round(1, 1.5)], 60, 1);
+    assert.match(table, /60 peer connections at once .*1 `bitstate seed` process on .*; 1 round\)/);
+  });
+
   it('one failed round fails the part, is left out of the medians, and its stderr is shown', () => {
     const { table, allOk } = scaleTable([round(1, 4.0), round(2, 60, false), round(3, 5.0)], 500, 2);
     assert.equal(allOk, false);
