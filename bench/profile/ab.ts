@@ -169,4 +169,4 @@ if (contenders.length > 1) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 if (values.json !== undefined)
-  await writeFile(values.json, `${JSON.stringify({ torrent, peers: peers, rounds, runs }, null, 2)}\n`);
+  await writeFile(values.json, `${JSON.stringify({ torrent, peers, rounds, runs }, null, 2)}\n`);

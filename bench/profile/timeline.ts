@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../src/metainfo/read-torrent-file.js';
+import { pieceLengthAt } from '../../src/metainfo/torrent.js';
 import { libtorrentClientCommand } from '../../test/interop/harness/libtorrent.js';
 import { getFreePort } from '../../test/interop/harness/ports.js';
 import { startProcess } from '../../test/interop/harness/processes.js';
@@ -87,7 +88,7 @@ async function run(client: 'bitstate' | 'libtorrent', out: string): Promise<Time
       if (e.type === 'peer.connected' && Number.isNaN(firstPeerMs)) firstPeerMs = now;
       else if (e.type === 'piece.verified') {
         const index = e.index as number;
-        bytes += index === torrent.pieceCount - 1 ? total - index * torrent.pieceLength : torrent.pieceLength;
+        bytes += pieceLengthAt(torrent, index);
         progress.push([now, bytes]);
         if (bytes === total) lastByteMs = now;
       }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { PartContext, PartResult } from './part.js';
 import { sparsePayload } from './sparse-payload.js';
 import {
+  count,
   fmt,
   fmtRatio,
   formatBytes,
@@ -23,7 +24,7 @@ import {
   perGiB,
   ratio,
 } from './stats.js';
-import { roundOrder, verdict } from './summary.js';
+import { pairedValues, roundOrder, roundPairs, verdict } from './summary.js';
 import { type DownloadRun, log, measuredDownload, type Swarm, startSwarm } from './swarm.js';
 
 const PIECE_LENGTH = 2 ** 20;
@@ -75,11 +76,19 @@ export function memoryTable(
     median(good(big).map((r) => rssMiB(r.run))),
     median(good(small).map((r) => rssMiB(r.run))),
   );
-  const perRound: number[] = [];
-  for (const b of good(big)) {
-    const s = good(small).find((r) => r.run.round === b.run.round);
-    if (s !== undefined) perRound.push(ratio(rssMiB(b.run), rssMiB(s.run)));
-  }
+  // Round by round: the big size's run against the small one's of the same round (summary.ts).
+  const costs = runs.map(({ size, run }) => ({
+    client: String(size),
+    round: run.round,
+    ok: run.ok,
+    wallSeconds: run.measurement?.wallSeconds ?? Number.NaN,
+    cpuSeconds: run.measurement?.cpuSeconds ?? Number.NaN,
+    maxRssBytes: run.measurement?.maxRssBytes ?? Number.NaN,
+  }));
+  const perRound = roundPairs(costs, String(big), String(small)).map(([b, s]) =>
+    ratio(b.maxRssBytes, s.maxRssBytes),
+  );
+  const within = pairedValues(perRound, (v) => v <= MAX_RSS_GROWTH);
   const grid = formatGrid(
     [
       `sparse payload (1 MiB pieces, ${SEEDERS} seeders)`,
@@ -95,10 +104,10 @@ export function memoryTable(
   const byRound =
     perRound.length === 0
       ? '—'
-      : `${fmtRatio(median(perRound))} (${fmtRatio(Math.min(...perRound))}–${fmtRatio(Math.max(...perRound))}), ` +
-        `at most ×${MAX_RSS_GROWTH} in ${perRound.filter((v) => v <= MAX_RSS_GROWTH).length} of ${perRound.length}`;
+      : `${fmtRatio(within.median)} (${fmtRatio(within.min)}–${fmtRatio(within.max)}), ` +
+        `at most ×${MAX_RSS_GROWTH} in ${within.ahead} of ${perRound.length}`;
   const table =
-    `### 3b. bitstate's peak RSS, ${formatBytes(big)} against ${formatBytes(small)} (median of ${rounds} round${rounds === 1 ? '' : 's'})\n\n${grid}\n\n` +
+    `### 3b. bitstate's peak RSS, ${formatBytes(big)} against ${formatBytes(small)} (median of ${count(rounds, 'round')})\n\n${grid}\n\n` +
     `RSS ${formatBytes(big)} ÷ ${formatBytes(small)}: ${fmtRatio(growth)} — no higher (≤ ×${MAX_RSS_GROWTH})? ` +
     `${verdict(growth, (v) => v <= MAX_RSS_GROWTH)}\n\nThe same, round by round: ${byRound}`;
   return { table, growth, perRound };

@@ -20,7 +20,7 @@ import { type BitstateSeeder, startBitstateSeeder } from './bitstate-seeder.js';
 import { processCpuSeconds } from './machine.js';
 import type { PartContext, PartResult } from './part.js';
 import { randomPayload } from './part-throughput.js';
-import { fmt, formatBytes, formatGrid, median, megabytesPerSecond } from './stats.js';
+import { count, fmt, formatBytes, formatGrid, median, megabytesPerSecond } from './stats.js';
 import { bitstateDownloadCommand, log, trackedTorrent } from './swarm.js';
 
 const SCALE_SIZE = 128 * 2 ** 20;
@@ -104,8 +104,8 @@ export function scaleTable(
   const failed = rounds.find((r) => !r.ok);
   const table =
     `### 4. Scale: ${connections} peer connections at once (${formatBytes(SCALE_SIZE)}, ${formatBytes(SCALE_PIECE)} pieces, ` +
-    `${seederProcesses} \`bitstate seed\` process${seederProcesses === 1 ? '' : 'es'} on 0.0.0.0 reached through 127.0.0.2… addresses; ` +
-    `${rounds.length} round${rounds.length === 1 ? '' : 's'})\n\n${grid}\n\n` +
+    `${count(seederProcesses, '`bitstate seed` process', '`bitstate seed` processes')} on 0.0.0.0 reached through ` +
+    `127.0.0.2… addresses; ${count(rounds.length, 'round')})\n\n${grid}\n\n` +
     `Every round completed with no error? ${rounds.length === 0 ? '—' : allOk ? 'yes' : 'NO'}` +
     (failed?.stderrTail === undefined
       ? ''

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeSingleFilePayload } from '../../test/interop/harness/payload.js';
 import { CLIENTS } from '../bench-options.js';
 import type { PartContext, PartResult } from './part.js';
-import { fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
+import { count, fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
 import {
   type ClientMedians,
   type Comparison,
@@ -48,7 +48,7 @@ export async function randomPayload(workDir: string, size: number): Promise<stri
 }
 
 export function swarmLabel(size: number, pieceLength: number, seeders: number): string {
-  return `${formatBytes(size)}, ${formatBytes(pieceLength)} pieces, ${seeders} seeder${seeders === 1 ? '' : 's'}`;
+  return `${formatBytes(size)}, ${formatBytes(pieceLength)} pieces, ${count(seeders, 'seeder')}`;
 }
 
 export interface SwarmResult {
@@ -161,7 +161,7 @@ export function throughputTables(
   roundCount: number,
   cores: number,
 ): string[] {
-  const nRounds = `${roundCount} round${roundCount === 1 ? '' : 's'}`;
+  const nRounds = count(roundCount, 'round');
   const rounds = `median of ${nRounds}`;
   const throughput = clientGrid(
     results,

@@ -24,6 +24,11 @@ export function perGiB(cpuSeconds: number, bytes: number): number {
   return bytes > 0 ? (cpuSeconds * GIB) / bytes : Number.NaN;
 }
 
+/** "1 round", "3 rounds"; `plural` for nouns that take more than an s ("processes"). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** a / b, NaN unless both are finite and b is not zero. */
 export function ratio(a: number, b: number): number {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : Number.NaN;

@@ -106,7 +106,8 @@ export interface PairedRounds {
   readonly cpu: PairedValues;
 }
 
-function paired(values: readonly number[], ahead: (v: number) => boolean): PairedValues {
+/** Per-round values summarised: median, range, and how many of them `ahead` says came out ahead. */
+export function pairedValues(values: readonly number[], ahead: (v: number) => boolean): PairedValues {
   return {
     median: median(values),
     min: values.length > 0 ? Math.min(...values) : Number.NaN,
@@ -116,7 +117,7 @@ function paired(values: readonly number[], ahead: (v: number) => boolean): Paire
 }
 
 /** The good runs of `a` and `b` that share a round, as [a's, b's], in a's order. */
-function roundPairs(runs: readonly RoundCost[], a: string, b: string): [RoundCost, RoundCost][] {
+export function roundPairs(runs: readonly RoundCost[], a: string, b: string): [RoundCost, RoundCost][] {
   const good = (client: string) =>
     new Map(runs.filter((r) => r.client === client && r.ok).map((r) => [r.round, r] as const));
   const theirs = good(b);
@@ -138,11 +139,11 @@ export function pairedRounds(runs: readonly RoundCost[], other: string): PairedR
   const pairs = roundPairs(runs, 'bitstate', other);
   return {
     rounds: pairs.length,
-    throughput: paired(
+    throughput: pairedValues(
       pairs.map(([me, them]) => ratio(them.wallSeconds, me.wallSeconds)),
       (v) => v > 1,
     ),
-    cpu: paired(
+    cpu: pairedValues(
       pairs.map(([me, them]) => ratio(me.cpuSeconds, them.cpuSeconds)),
       (v) => v < 1,
     ),
@@ -171,11 +172,11 @@ export function pairedDifferences(
   const pairs = roundPairs(runs, base, other);
   return {
     rounds: pairs.length,
-    cpuSeconds: paired(
+    cpuSeconds: pairedValues(
       pairs.map(([b, o]) => o.cpuSeconds - b.cpuSeconds),
       (v) => v < 0,
     ),
-    wallSeconds: paired(
+    wallSeconds: pairedValues(
       pairs.map(([b, o]) => o.wallSeconds - b.wallSeconds),
       (v) => v < 0,
     ),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   bestOther,
+  count,
   fmt,
   fmtRatio,
   formatBytes,
@@ -72,6 +73,13 @@ describe('bench stats', () => {
     assert.equal(formatBytes(256 * 1024), '256 KiB');
     assert.equal(formatBytes(100_000 * 16 * 1024), '1.5 GiB');
     assert.equal(formatBytes(100), '100 B');
+  });
+
+  it('count says one in the singular, others in the plural, irregular plurals given', () => {
+    assert.equal(count(1, 'round'), '1 round');
+    assert.equal(count(3, 'round'), '3 rounds');
+    assert.equal(count(0, 'seeder'), '0 seeders');
+    assert.equal(count(2, 'process', 'processes'), '2 processes');
   });
 
   it('formatGrid pads every column to its widest cell, missing cells empty', () => {
