@@ -26,14 +26,12 @@ import { cp, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { libtorrentClientCommand } from '../../test/interop/harness/libtorrent.js';
 import { repoRoot } from '../../test/interop/harness/paths.js';
-import { getFreePort } from '../../test/interop/harness/ports.js';
 import { measure } from '../measure.js';
 import { median } from '../suite/stats.js';
 import { pairedDifferences, type RoundCost, roundOrder } from '../suite/summary.js';
 import { bitstateDownloadCommand } from '../suite/swarm.js';
-import { parseSwarm, splitAtDash } from './swarm-args.js';
+import { libtorrentDownloadCommand, parseSwarm, splitAtDash } from './swarm-args.js';
 
 const { own, swarm } = splitAtDash();
 const { values } = parseArgs({
@@ -97,15 +95,7 @@ try {
       await mkdir(out, { recursive: true });
       const { command, args } =
         c.dir === undefined
-          ? libtorrentClientCommand({
-              torrent,
-              savePath: out,
-              port: await getFreePort(),
-              mode: 'download',
-              trackerOff: true,
-              peers,
-              timeoutSec,
-            })
+          ? await libtorrentDownloadCommand(torrent, out, peers, timeoutSec)
           : bitstateDownloadCommand(torrent, out, peers, ['--quiet'], c.dir);
       const m = await measure(command, args, { name: c.label, timeoutMs: timeoutSec * 1000 });
       await rm(out, { recursive: true, force: true });

@@ -19,9 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { libtorrentClientCommand } from '../../test/interop/harness/libtorrent.js';
 import { repoRoot } from '../../test/interop/harness/paths.js';
-import { getFreePort } from '../../test/interop/harness/ports.js';
 import { median } from '../suite/stats.js';
 import { roundOrder } from '../suite/summary.js';
 import { bitstateDownloadCommand } from '../suite/swarm.js';
@@ -32,7 +30,7 @@ import {
   processSample,
   TICKS_PER_SECOND,
 } from './proc-samples.js';
-import { parseSwarm, splitAtDash } from './swarm-args.js';
+import { libtorrentDownloadCommand, parseSwarm, splitAtDash } from './swarm-args.js';
 import {
   type Interval,
   type PhaseSummary,
@@ -96,15 +94,7 @@ async function run(client: string, round: number, scratch: string): Promise<Run>
   const out = join(scratch, `${client}-${round}`);
   const { command, args } =
     client === 'libtorrent'
-      ? libtorrentClientCommand({
-          torrent,
-          savePath: out,
-          port: await getFreePort(),
-          mode: 'download',
-          trackerOff: true,
-          peers,
-          timeoutSec: timeoutMs / 1000,
-        })
+      ? await libtorrentDownloadCommand(torrent, out, peers, timeoutMs / 1000)
       : bitstateDownloadCommand(torrent, out, peers, ['--quiet'], build);
   const started = performance.now();
   let prevSeeders = seedersNow();

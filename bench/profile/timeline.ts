@@ -25,12 +25,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../src/metainfo/read-torrent-file.js';
 import { pieceLengthAt } from '../../src/metainfo/torrent.js';
-import { libtorrentClientCommand } from '../../test/interop/harness/libtorrent.js';
-import { getFreePort } from '../../test/interop/harness/ports.js';
 import { startProcess } from '../../test/interop/harness/processes.js';
 import { formatGrid, median } from '../suite/stats.js';
 import { bitstateDownloadCommand } from '../suite/swarm.js';
-import { parseSwarm, splitAtDash } from './swarm-args.js';
+import { libtorrentDownloadCommand, parseSwarm, splitAtDash } from './swarm-args.js';
 
 const { own, swarm } = splitAtDash();
 const { values } = parseArgs({
@@ -64,16 +62,7 @@ async function run(client: 'bitstate' | 'libtorrent', out: string): Promise<Time
   const { command, args } =
     client === 'bitstate'
       ? bitstateDownloadCommand(torrentPath, out, peers, ['--json'])
-      : libtorrentClientCommand({
-          torrent: torrentPath,
-          savePath: out,
-          port: await getFreePort(),
-          mode: 'download',
-          trackerOff: true,
-          peers,
-          timeoutSec: timeoutMs / 1000,
-          statusIntervalSec: 0.02,
-        });
+      : await libtorrentDownloadCommand(torrentPath, out, peers, timeoutMs / 1000, 0.02);
   const started = performance.now();
   const proc = startProcess(command, args, { name: client, timeoutMs });
   let firstPeerMs = Number.NaN;
