@@ -62,12 +62,17 @@ const cores = cpus().length;
 /** A build folder as bench/profile/ab.ts --snapshot makes one; this checkout by default. */
 const build = values.build === undefined ? repoRoot() : resolve(values.build);
 
-const seederPids = peers.map((p) => {
-  const port = Number(p.slice(p.lastIndexOf(':') + 1));
-  const pid = pidListeningOn(port);
-  if (pid === undefined) throw new Error(`no process on this machine listens on port ${port} (${p})`);
-  return pid;
-});
+// One process may serve several of the addresses (a `bitstate seed` on 0.0.0.0): count it once.
+const seederPids = [
+  ...new Set(
+    peers.map((p) => {
+      const port = Number(p.slice(p.lastIndexOf(':') + 1));
+      const pid = pidListeningOn(port);
+      if (pid === undefined) throw new Error(`no process on this machine listens on port ${port} (${p})`);
+      return pid;
+    }),
+  ),
+];
 
 function seedersNow(): { ticks: number; switches: number } {
   let ticks = 0;
@@ -105,10 +110,18 @@ async function run(client: string, round: number, scratch: string): Promise<Run>
   const pid = child.pid ?? -1;
   let prevMe = { ticks: 0, mainTicks: 0 };
   const intervals: Interval[] = [];
+  let failure: unknown;
   const sample = () => {
     const me = processSample(pid);
     if (me === undefined) return; // exited: its last interval is not counted
-    const s = seedersNow();
+    let s: { ticks: number; switches: number };
+    try {
+      s = seedersNow();
+    } catch (err) {
+      failure = err; // a seeder is gone: the run means nothing, stop the download
+      child.kill('SIGKILL');
+      return;
+    }
     const idle = machineIdle();
     const bytes = ipBytesReceived();
     const now = performance.now();
@@ -139,6 +152,7 @@ async function run(client: string, round: number, scratch: string): Promise<Run>
   });
   const wallSeconds = (performance.now() - started) / 1000;
   await rm(out, { recursive: true, force: true });
+  if (failure !== undefined) throw failure;
   return { client, round, exitCode, wallSeconds, intervals, phases: splitPhases(intervals, cores) };
 }
 
