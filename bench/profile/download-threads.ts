@@ -18,9 +18,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLOCK_TICKS, statCpuTicks } from '../suite/machine.js';
 import { splitAtDash } from './swarm-args.js';
 
-const TICK_S = 0.01; // USER_HZ is 100 on Linux
+const TICK_S = 1 / CLOCK_TICKS;
 const { own, swarm: downloadArgs } = splitAtDash();
 const { values } = parseArgs({
   args: own,
@@ -47,9 +48,8 @@ function sample(pid: number, last: Map<number, [number, number]>): void {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      last.set(Number(tid), [Number(fields[11]), Number(fields[12])]);
+      const { user, system } = statCpuTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      last.set(Number(tid), [user, system]);
     } catch {
       // the thread ended between readdir and read: its last sample stands
     }

@@ -5,16 +5,12 @@
  * Parsing is kept apart from reading so that it can be tested on fixed text.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { statCpuTicks } from '../suite/machine.js';
 
-/** USER_HZ on Linux (`getconf CLK_TCK`): /proc reports CPU times in these. */
-export const TICKS_PER_SECOND = 100;
-
-/** utime + stime, in ticks, from the text of /proc/PID/stat or /proc/PID/task/TID/stat. */
+/** utime + stime, in clock ticks (bench/suite/machine.ts), from the text of a /proc stat file. */
 export function statTicks(stat: string): number {
-  // The command name (field 2) may hold spaces and parentheses; the fields after its last closing
-  // parenthesis are fixed: utime and stime are fields 14 and 15 of the line, 12 and 13 after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const { user, system } = statCpuTicks(stat);
+  return user + system;
 }
 
 /** Voluntary + involuntary context switches, from the text of /proc/PID/task/TID/status. */

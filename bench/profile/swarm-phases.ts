@@ -12,8 +12,9 @@
  * climb for 0.1–0.3 s, stay high, then fall to a fifth within one interval), stated as such in the
  * tool's output.
  */
+
+import { CLOCK_TICKS } from '../suite/machine.js';
 import { median } from '../suite/stats.js';
-import { TICKS_PER_SECOND } from './proc-samples.js';
 
 export const RAMP_SWITCH_FACTOR = 2;
 
@@ -21,7 +22,7 @@ export const RAMP_SWITCH_FACTOR = 2;
 export interface Interval {
   /** Seconds from the downloader's spawn to the end of the interval. */
   readonly t: number;
-  /** Ticks the machine had in the interval: cores × its length × TICKS_PER_SECOND. */
+  /** Ticks the machine had in the interval: cores × its length × CLOCK_TICKS. */
   readonly capacity: number;
   readonly downloaderMain: number;
   readonly downloaderOther: number;
@@ -82,7 +83,7 @@ export function splitPhases(intervals: readonly Interval[], cores: number): Phas
 function summarise(part: readonly Interval[], cores: number): PhaseSummary {
   const sum = (f: (i: Interval) => number) => part.reduce((a, i) => a + f(i), 0);
   const capacity = sum((i) => i.capacity);
-  const seconds = capacity / (cores * TICKS_PER_SECOND);
+  const seconds = capacity / (cores * CLOCK_TICKS);
   const share = (ticks: number) => (capacity === 0 ? Number.NaN : (ticks / capacity) * cores);
   return {
     seconds,

@@ -20,16 +20,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../test/interop/harness/paths.js';
-import { median } from '../suite/stats.js';
+import { CLOCK_TICKS } from '../suite/machine.js';
+import { fmt, formatGrid, median } from '../suite/stats.js';
 import { roundOrder } from '../suite/summary.js';
 import { bitstateDownloadCommand } from '../suite/swarm.js';
-import {
-  ipBytesReceived,
-  machineIdle,
-  pidListeningOn,
-  processSample,
-  TICKS_PER_SECOND,
-} from './proc-samples.js';
+import { ipBytesReceived, machineIdle, pidListeningOn, processSample } from './proc-samples.js';
 import { libtorrentDownloadCommand, parseSwarm, splitAtDash } from './swarm-args.js';
 import {
   type Interval,
@@ -127,7 +122,7 @@ async function run(client: string, round: number, scratch: string): Promise<Run>
     const now = performance.now();
     intervals.push({
       t: (now - started) / 1000,
-      capacity: ((now - prevAt) / 1000) * cores * TICKS_PER_SECOND,
+      capacity: ((now - prevAt) / 1000) * cores * CLOCK_TICKS,
       downloaderMain: me.mainTicks - prevMe.mainTicks,
       downloaderOther: me.ticks - me.mainTicks - (prevMe.ticks - prevMe.mainTicks),
       seeders: s.ticks - prevSeeders.ticks,
@@ -181,36 +176,70 @@ try {
   await rm(scratch, { recursive: true, force: true });
 }
 
-const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—');
+const f2 = (v: number) => fmt(v, 2);
 const k = (v: number) => (Number.isFinite(v) ? `${(v / 1000).toFixed(0)}k` : '—');
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(0)} %` : '—');
-const cells = (p: PhaseSummary) =>
-  `${f2(p.seconds)} | ${p.megabytesPerSecond.toFixed(0)} | ${f2(p.downloaderCores)} (${f2(p.downloaderMainCores)}) | ${f2(p.seedersCores)} | ${k(p.seederSwitchesPerSecond)} | ${pct(p.idleShare)}`;
-const lines = [
-  '',
-  `Phases (cores busy on average, of ${cores}; the ramp: from the seeders' first busy interval through their busiest one by context switches, and on while they stay ≥ ${RAMP_SWITCH_FACTOR} × the median from the first busy one on):`,
-  '',
-  '| client | round | exit | wall s | ramp starts s | ramp s | MB/s | downloader cores (main) | seeders cores | seeder switches /s | idle | rest s | MB/s | downloader cores (main) | seeders cores | seeder switches /s | idle |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+const cells = (p: PhaseSummary) => [
+  f2(p.seconds),
+  fmt(p.megabytesPerSecond, 0),
+  `${f2(p.downloaderCores)} (${f2(p.downloaderMainCores)})`,
+  f2(p.seedersCores),
+  k(p.seederSwitchesPerSecond),
+  pct(p.idleShare),
 ];
-for (const r of runs)
-  lines.push(
-    `| ${r.client} | ${r.round} | ${r.exitCode} | ${f2(r.wallSeconds)} | ${f2(r.phases.startSeconds)} | ${cells(r.phases.ramp)} | ${cells(r.phases.rest)} |`,
-  );
-lines.push(
-  '',
-  '| client | median: wall s | ramp starts s | ramp s | MB/s in ramp | seeders cores in ramp | rest s | MB/s after | downloader cores after | seeders cores after | idle after |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+const phaseHeader = ['MB/s', 'downloader cores (main)', 'seeders cores', 'seeder switches /s', 'idle'];
+const perRun = formatGrid(
+  ['client', 'round', 'exit', 'wall s', 'ramp starts s', 'ramp s', ...phaseHeader, 'rest s', ...phaseHeader],
+  runs.map((r) => [
+    r.client,
+    String(r.round),
+    String(r.exitCode),
+    f2(r.wallSeconds),
+    f2(r.phases.startSeconds),
+    ...cells(r.phases.ramp),
+    ...cells(r.phases.rest),
+  ]),
 );
-for (const client of clients) {
-  const mine = runs.filter((r) => r.client === client && r.exitCode === 0);
-  const med = (g: (r: Run) => number) => f2(median(mine.map(g)));
-  lines.push(
-    `| ${client} | ${med((r) => r.wallSeconds)} | ${med((r) => r.phases.startSeconds)} | ${med((r) => r.phases.ramp.seconds)} | ` +
-      `${median(mine.map((r) => r.phases.ramp.megabytesPerSecond)).toFixed(0)} | ${med((r) => r.phases.ramp.seedersCores)} | ` +
-      `${med((r) => r.phases.rest.seconds)} | ${median(mine.map((r) => r.phases.rest.megabytesPerSecond)).toFixed(0)} | ` +
-      `${med((r) => r.phases.rest.downloaderCores)} | ${med((r) => r.phases.rest.seedersCores)} | ` +
-      `${pct(median(mine.map((r) => r.phases.rest.idleShare)))} |`,
-  );
-}
-process.stdout.write(`${lines.join('\n')}\n`);
+const medians = formatGrid(
+  [
+    'client',
+    'median: wall s',
+    'ramp starts s',
+    'ramp s',
+    'MB/s in ramp',
+    'seeders cores in ramp',
+    'rest s',
+    'MB/s after',
+    'downloader cores after',
+    'seeders cores after',
+    'idle after',
+  ],
+  clients.map((client) => {
+    const mine = runs.filter((r) => r.client === client && r.exitCode === 0);
+    const med = (g: (r: Run) => number) => median(mine.map(g));
+    return [
+      client,
+      f2(med((r) => r.wallSeconds)),
+      f2(med((r) => r.phases.startSeconds)),
+      f2(med((r) => r.phases.ramp.seconds)),
+      fmt(
+        med((r) => r.phases.ramp.megabytesPerSecond),
+        0,
+      ),
+      f2(med((r) => r.phases.ramp.seedersCores)),
+      f2(med((r) => r.phases.rest.seconds)),
+      fmt(
+        med((r) => r.phases.rest.megabytesPerSecond),
+        0,
+      ),
+      f2(med((r) => r.phases.rest.downloaderCores)),
+      f2(med((r) => r.phases.rest.seedersCores)),
+      pct(med((r) => r.phases.rest.idleShare)),
+    ];
+  }),
+);
+process.stdout.write(
+  `\nPhases (cores busy on average, of ${cores}; the ramp: from the seeders' first busy interval ` +
+    `through their busiest one by context switches, and on while they stay ≥ ${RAMP_SWITCH_FACTOR} × ` +
+    `the median from the first busy one on):\n\n${perRun}\n\n${medians}\n`,
+);

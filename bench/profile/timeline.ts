@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../src/metainfo/read-torrent-file.js';
 import { pieceLengthAt } from '../../src/metainfo/torrent.js';
 import { startProcess } from '../../test/interop/harness/processes.js';
-import { formatGrid, median } from '../suite/stats.js';
+import { count, formatGrid, median } from '../suite/stats.js';
 import { bitstateDownloadCommand } from '../suite/swarm.js';
 import { libtorrentDownloadCommand, parseSwarm, splitAtDash } from './swarm-args.js';
 
@@ -160,7 +160,7 @@ const rows = clients.map((client) => {
   ];
 });
 process.stdout.write(
-  `\n${(total / 2 ** 20).toFixed(0)} MiB, ${peers.length} peer(s); medians:\n\n${formatGrid(
+  `\n${(total / 2 ** 20).toFixed(0)} MiB, ${count(peers.length, 'peer')}; medians:\n\n${formatGrid(
     [
       'client',
       'ok',

@@ -58,15 +58,21 @@ export class LoadSampler {
   }
 }
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux (getconf CLK_TCK); /proc reports times in these.
+/** USER_HZ on Linux (`getconf CLK_TCK`): /proc reports CPU times in these. */
+export const CLOCK_TICKS = 100;
+
+/** utime and stime, in clock ticks, from the text of /proc/PID/stat or /proc/PID/task/TID/stat. */
+export function statCpuTicks(stat: string): { readonly user: number; readonly system: number } {
+  // The command name (field 2) may hold spaces and parentheses; the fields after its last closing
+  // parenthesis are fixed: utime and stime are fields 14 and 15 of the line, 12 and 13 after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
+}
 
 /** User + system CPU seconds of a live process (all its threads), from /proc/<pid>/stat. */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const { user, system } = statCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  return (user + system) / CLOCK_TICKS;
 }
 
 /** Peak resident set size of a live process, in bytes (VmHWM). */
