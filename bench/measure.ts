@@ -25,14 +25,27 @@ export interface Measurement {
 export async function measure(
   command: string,
   args: readonly string[],
-  opts: { readonly name: string; readonly timeoutMs: number; readonly cwd?: string },
+  opts: {
+    readonly name: string;
+    readonly timeoutMs: number;
+    readonly cwd?: string;
+    /** Run the command on these CPUs only (bench/suite/cpu-split.ts). */
+    readonly cpus?: readonly number[];
+  },
 ): Promise<Measurement> {
   const scratch = await mkdtemp(join(tmpdir(), 'bitstate-measure-'));
   const resultPath = join(scratch, 'result.json');
   try {
     const proc = startProcess(
       SYSTEM_PYTHON,
-      [join(repoRoot(), 'bench', 'measure.py'), resultPath, '--', command, ...args],
+      [
+        join(repoRoot(), 'bench', 'measure.py'),
+        resultPath,
+        ...(opts.cpus === undefined ? [] : ['--cpus', opts.cpus.join(',')]),
+        '--',
+        command,
+        ...args,
+      ],
       { name: opts.name, timeoutMs: opts.timeoutMs, cwd: opts.cwd ?? repoRoot() },
     );
     const exit = await proc.exited;

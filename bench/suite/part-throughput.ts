@@ -1,6 +1,8 @@
 /**
  * Targets 1–3 of issue #8 from the same runs: throughput (1 MiB pieces / 4 seeders, 256 KiB / 4,
  * 1 MiB / 1), CPU seconds per GiB and peak RSS of bitstate, aria2 and the libtorrent downloader.
+ * Each round also runs the clients with the seeders and the downloader on separate CPUs
+ * (cpu-split.ts; table 1s), unless `--shared-only` or the machine has one CPU.
  */
 
 import { existsSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeSingleFilePayload } from '../../test/interop/harness/payload.js';
 import { CLIENTS } from '../bench-options.js';
+import { allowedCpus, type CpuSplit, cpuSplit } from './cpu-split.js';
 import type { PartContext, PartResult } from './part.js';
 import { count, fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
 import {
@@ -58,9 +61,19 @@ export interface SwarmResult {
   readonly runs: readonly DownloadRun[];
   readonly medians: readonly ClientMedians[];
   readonly cpu: readonly SwarmCpu[];
+  /** The same rounds with the seeders on `swarmCpus` and the downloader on `downloaderCpus`. */
+  readonly split?: SplitResult;
 }
 
-function toCosts(runs: readonly DownloadRun[]) {
+export interface SplitResult {
+  readonly swarmCpus: readonly number[];
+  readonly downloaderCpus: readonly number[];
+  readonly runs: readonly DownloadRun[];
+  readonly medians: readonly ClientMedians[];
+}
+
+/** The runs as the summaries read them (NaN where a run has no measurement). */
+export function toCosts(runs: readonly DownloadRun[]) {
   return runs.map((r) => ({
     client: r.client,
     round: r.round,
@@ -84,6 +97,9 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
   const { opts } = ctx;
   const payloadPath = await randomPayload(opts.workDir, opts.size);
   const results: SwarmResult[] = [];
+  const allowed = allowedCpus();
+  const split: CpuSplit | undefined = opts.split && allowed !== undefined ? cpuSplit(allowed) : undefined;
+  if (opts.split && split === undefined) log('throughput: one CPU here, no split placement (table 1s)');
   for (const s of SWARMS) {
     const label = swarmLabel(opts.size, s.pieceLength, s.seeders);
     log(`throughput: ${label}`);
@@ -95,23 +111,41 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       recheck: true,
     });
     const runs: DownloadRun[] = [];
+    const splitRuns: DownloadRun[] = [];
+    const download = (client: (typeof CLIENTS)[number], round: number, cpus?: readonly number[]) =>
+      measuredDownload({
+        client,
+        round,
+        torrent: swarm.torrent,
+        payloadPath,
+        peers: swarm.peers,
+        scratch: ctx.scratch,
+        timeoutSec: opts.timeoutSec,
+        seedersCpu: swarm.seedersCpuSeconds,
+        measureWriteback: true,
+        ...(cpus === undefined ? {} : { cpus }),
+      });
     try {
       for (let round = 1; round <= opts.rounds; round++) {
-        for (const client of roundOrder(CLIENTS, round)) {
-          runs.push(
-            await measuredDownload({
-              client,
-              round,
-              torrent: swarm.torrent,
-              payloadPath,
-              peers: swarm.peers,
-              scratch: ctx.scratch,
-              timeoutSec: opts.timeoutSec,
-              seedersCpu: swarm.seedersCpuSeconds,
-              measureWriteback: true,
-            }),
-          );
+        const shared = async () => {
+          for (const client of roundOrder(CLIENTS, round)) runs.push(await download(client, round));
+        };
+        if (split === undefined) {
+          await shared();
+          continue;
         }
+        const splitCores = async () => {
+          swarm.pinSeeders(split.swarm);
+          try {
+            for (const client of roundOrder(CLIENTS, round))
+              splitRuns.push(await download(client, round, split.downloader));
+          } finally {
+            swarm.pinSeeders(split.all);
+          }
+        };
+        // Which placement goes first alternates, so that neither always follows the other.
+        for (const placement of round % 2 === 1 ? [shared, splitCores] : [splitCores, shared])
+          await placement();
       }
     } finally {
       await swarm.stop();
@@ -124,6 +158,16 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
       runs,
       medians: clientMedians(costs, CLIENTS, opts.size),
       cpu: swarmCpu(costs, CLIENTS, availableParallelism()),
+      ...(split === undefined
+        ? {}
+        : {
+            split: {
+              swarmCpus: split.swarm,
+              downloaderCpus: split.downloader,
+              runs: splitRuns,
+              medians: clientMedians(toCosts(splitRuns), CLIENTS, opts.size),
+            },
+          }),
     });
   }
   return {
@@ -174,6 +218,43 @@ export function throughputTables(
       verdict(c.throughputRatio, (v) => v >= 1.2),
     ],
   );
+  const splitResults = results.filter((r) => r.split !== undefined);
+  const splitOf = (r: SwarmResult): SplitResult => r.split as SplitResult;
+  const split = formatGrid(
+    [
+      'swarm (libtorrent seeders)',
+      ...CLIENTS.map((client) => `${client} MB/s`),
+      'bitstate ÷ faster',
+      '≥ 1.2?',
+      'faster than libtorrent in',
+      'CPU ÷ libtorrent',
+    ],
+    splitResults.map((r) => {
+      const medians = splitOf(r).medians;
+      const c = compareBitstate(medians);
+      const p = pairedRounds(toCosts(splitOf(r).runs), 'libtorrent');
+      return [
+        r.label,
+        ...CLIENTS.map((client) => cell(medians, client, (m) => fmt(m.megabytesPerSecond, 1))),
+        `${fmtRatio(c.throughputRatio)}${c.fasterOther ? ` (vs ${c.fasterOther})` : ''}`,
+        verdict(c.throughputRatio, (v) => v >= 1.2),
+        `${p.throughput.ahead} of ${p.rounds} rounds`,
+        fmtRatio(c.cpuRatioToLibtorrent),
+      ];
+    }),
+  );
+  const first = splitResults[0]?.split;
+  const splitTable =
+    first === undefined
+      ? []
+      : [
+          `### 1s. Throughput with the seeders on CPU ${first.swarmCpus.join(',')} and the downloader on CPU ` +
+            `${first.downloaderCpus.join(',')} (in the same ${nRounds} as the shared runs, each placement first in turn; ${rounds})\n\n` +
+            `${split}\n\nSeeders on other machines do not take the downloader's cores; here, sharing them, ` +
+            `a download's speed depends on how the scheduler shares the cores between the seeders' threads ` +
+            `and the downloader's. Split, each downloader has the same CPU whatever its threads, and the ` +
+            `seeders theirs.`,
+        ];
   const cpu = clientGrid(
     results,
     'swarm',
@@ -240,6 +321,7 @@ export function throughputTables(
   );
   return [
     `### 1. Throughput (payload MB/s, wall time from spawn to exit; ${rounds})\n\n${throughput}`,
+    ...splitTable,
     `### 2. CPU seconds (user + sys) per GiB downloaded (${rounds})\n\n${cpu}`,
     `### 2b. The swarm's CPU during each download (${rounds}; ${cores} cores)\n\n` +
       `${swarmLoad}\n\nThe downloader's CPU, the seeders' CPU over the same time (from /proc), and ` +

@@ -30,6 +30,8 @@ export interface SuiteOptions {
   readonly workDir: string;
   readonly timeoutSec: number;
   readonly json: string | undefined;
+  /** Throughput part: also run each round with the seeders and the downloader on separate CPUs (table 1s). */
+  readonly split: boolean;
 }
 
 export const SUITE_USAGE = `Usage: node --import tsx bench/suite.ts [options]     (npm run build first: bitstate runs from dist/)
@@ -42,7 +44,8 @@ export const SUITE_USAGE = `Usage: node --import tsx bench/suite.ts [options]   
   --quick             small everything (64M, 256M, 1 round, 60 connections, 10000 pieces) to try the suite
   --dir PATH          payload cache and scratch (default: $TMPDIR/bitstate-suite)
   --timeout 900       seconds allowed per download
-  --json FILE         write every measurement as JSON`;
+  --json FILE         write every measurement as JSON
+  --shared-only       throughput part: skip the rounds with the seeders and the downloader on separate CPUs (table 1s)`;
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -67,6 +70,7 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions | 'help
         dir: { type: 'string', default: join(tmpdir(), 'bitstate-suite') },
         timeout: { type: 'string', default: '900' },
         json: { type: 'string' },
+        'shared-only': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -101,5 +105,6 @@ export function parseSuiteOptions(argv: readonly string[]): SuiteOptions | 'help
     workDir: String(values.dir),
     timeoutSec: positiveInt('timeout', String(values.timeout)),
     json: typeof values.json === 'string' ? values.json : undefined,
+    split: values['shared-only'] !== true,
   };
 }

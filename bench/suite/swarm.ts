@@ -21,6 +21,7 @@ import { getFreePort, getFreePorts } from '../../test/interop/harness/ports.js';
 import { stopAll } from '../../test/interop/harness/processes.js';
 import type { BenchClient } from '../bench-options.js';
 import { type Measurement, measure } from '../measure.js';
+import { pinProcess } from './cpu-split.js';
 import { processCpuSeconds } from './machine.js';
 import { writebackLeft } from './writeback-left.js';
 
@@ -30,6 +31,8 @@ export interface Swarm {
   readonly peers: readonly string[];
   /** CPU seconds the seeder processes have used so far, all together (from /proc). */
   seedersCpuSeconds(): number;
+  /** Every thread of every seeder onto `cpus` (cpu-split.ts). */
+  pinSeeders(cpus: readonly number[]): void;
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,9 @@ export async function startSwarm(opts: {
       } catch {
         return Number.NaN; // a seeder is gone (or this is not Linux): not measured
       }
+    },
+    pinSeeders: (cpus) => {
+      for (const s of seeders) pinProcess(s.process.pid, cpus);
     },
     stop: () => stopAll([tracker, ...seeders]),
   };
@@ -185,6 +191,8 @@ export async function measuredDownload(opts: {
   readonly seedersCpu?: () => number;
   /** Sync what the download left dirty and measure it (writeback-left.ts; table 2c only). */
   readonly measureWriteback?: boolean;
+  /** Run the downloader on these CPUs only (cpu-split.ts). */
+  readonly cpus?: readonly number[];
 }): Promise<DownloadRun> {
   const { client, round } = opts;
   const outDir = join(opts.scratch, `${client}-${round}`);
@@ -199,7 +207,11 @@ export async function measuredDownload(opts: {
       opts.timeoutSec,
     );
     const seedersBefore = opts.seedersCpu?.() ?? Number.NaN;
-    const m = await measure(command, args, { name: client, timeoutMs: opts.timeoutSec * 1000 });
+    const m = await measure(command, args, {
+      name: client,
+      timeoutMs: opts.timeoutSec * 1000,
+      ...(opts.cpus === undefined ? {} : { cpus: opts.cpus }),
+    });
     const seedersCpuSeconds = (opts.seedersCpu?.() ?? Number.NaN) - seedersBefore;
     const writebackLeftSeconds =
       opts.measureWriteback === true && m.exitCode === 0
@@ -215,7 +227,7 @@ export async function measuredDownload(opts: {
       if (!cmp.equal) error = `bytes differ: ${cmp.mismatches.slice(0, 3).join('; ')}`;
     }
     log(
-      `  ${client.padEnd(10)} round ${round}: ${error === undefined ? 'ok' : 'FAIL'} ` +
+      `  ${client.padEnd(10)} round ${round}${opts.cpus === undefined ? '' : ` on CPU ${opts.cpus.join(',')}`}: ${error === undefined ? 'ok' : 'FAIL'} ` +
         `${m.wallSeconds.toFixed(2)} s, CPU ${m.cpuSeconds.toFixed(2)} s, RSS ${(m.maxRssBytes / 2 ** 20).toFixed(0)} MiB` +
         (Number.isNaN(seedersCpuSeconds) ? '' : `, seeders' CPU ${seedersCpuSeconds.toFixed(2)} s`) +
         (Number.isNaN(writebackLeftSeconds) ? '' : `, writeback left ${writebackLeftSeconds.toFixed(2)} s`) +

@@ -26,6 +26,9 @@ describe('bench suite options', () => {
     assert.equal(full.rounds, 3);
     assert.equal(full.connections, 500);
     assert.equal(full.manyPieces, 100_000);
+    assert.equal(full.split, true, 'table 1s by default');
+    const shared = parseSuiteOptions(['--shared-only']);
+    assert.equal(shared !== 'help' && shared.split, false);
     const quick = parseSuiteOptions(['--quick', '--rounds', '2']);
     if (quick === 'help') return assert.fail('help');
     assert.equal(quick.size, 64 * 2 ** 20);

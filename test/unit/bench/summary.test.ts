@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { throughputTables } from '../../../bench/suite/part-throughput.js';
+import { throughputTables, toCosts } from '../../../bench/suite/part-throughput.js';
 import {
   clientMedians,
   compareBitstate,
@@ -25,6 +25,31 @@ const run = (client: string, wallSeconds: number, cpuSeconds: number, rssMiB: nu
 const roundRun = (client: string, round: number, wallSeconds: number, cpuSeconds: number, ok = true) => ({
   ...run(client, wallSeconds, cpuSeconds, 80, ok),
   round,
+});
+
+/** A recorded download: `wall` and `cpu` seconds, good, 80 MiB. */
+const dl = (
+  client: 'bitstate' | 'aria2' | 'libtorrent',
+  round: number,
+  wall: number,
+  cpu: number,
+): DownloadRun => ({
+  client,
+  round,
+  ok: true,
+  error: undefined,
+  measurement: {
+    wallSeconds: wall,
+    cpuSeconds: cpu,
+    userSeconds: cpu,
+    systemSeconds: 0,
+    maxRssBytes: 80 * 2 ** 20,
+    exitCode: 0,
+    timedOut: false,
+    outputTail: '',
+  },
+  seedersCpuSeconds: 1,
+  writebackLeftSeconds: 0,
 });
 
 describe('bench summary', () => {
@@ -176,29 +201,6 @@ describe('bench summary', () => {
   });
 
   it('table 2d: the per-round ratios of each swarm, from the recorded runs', () => {
-    const dl = (
-      client: 'bitstate' | 'aria2' | 'libtorrent',
-      round: number,
-      wall: number,
-      cpu: number,
-    ): DownloadRun => ({
-      client,
-      round,
-      ok: true,
-      error: undefined,
-      measurement: {
-        wallSeconds: wall,
-        cpuSeconds: cpu,
-        userSeconds: cpu,
-        systemSeconds: 0,
-        maxRssBytes: 80 * 2 ** 20,
-        exitCode: 0,
-        timedOut: false,
-        outputTail: '',
-      },
-      seedersCpuSeconds: 1,
-      writebackLeftSeconds: 0,
-    });
     const runs = [
       dl('bitstate', 1, 2, 2.2),
       dl('libtorrent', 1, 3, 2),
@@ -233,6 +235,35 @@ describe('bench summary', () => {
       '×0.90 (×0.80–×1.10)',
       '2 of 3',
     ]);
+  });
+
+  it('table 1s: the split rounds, apart from the shared ones; none without them', () => {
+    const label = '1 GiB, 1 MiB pieces, 4 seeders';
+    const shared = [dl('bitstate', 1, 3, 2), dl('libtorrent', 1, 2, 2)];
+    // Split: bitstate 2 s against libtorrent 3 s (×1.50), and ×0.50 of its CPU.
+    const splitRuns = [dl('bitstate', 1, 2, 1), dl('libtorrent', 1, 3, 2), dl('aria2', 1, 4, 1)];
+    const swarm = { label, pieceLength: 2 ** 20, seeders: 4, runs: shared, medians: [], cpu: [] };
+    const split = {
+      swarmCpus: [0],
+      downloaderCpus: [1],
+      runs: splitRuns,
+      medians: clientMedians(toCosts(splitRuns), ['bitstate', 'aria2', 'libtorrent'], GIB),
+    };
+    const tables = throughputTables([{ ...swarm, split }], 1, 2);
+    const t1s = tables.find((t) => t.startsWith('### 1s.'));
+    assert.ok(t1s !== undefined, 'table 1s is printed');
+    assert.match(t1s, /seeders on CPU 0 and the downloader on CPU 1/);
+    const cells = (t1s.split('\n').find((l) => l.startsWith('| 1 GiB')) ?? '')
+      .split('|')
+      .map((c) => c.trim());
+    assert.deepEqual(cells.slice(5, 9), ['×1.50 (vs libtorrent)', 'yes', '1 of 1 rounds', '×0.50']);
+    // Table 2d pairs the shared rounds only: there bitstate took 3 s against 2.
+    const t2d = tables.find((t) => t.startsWith('### 2d.')) ?? '';
+    assert.match(t2d.split('\n').find((l) => l.startsWith('| 1 GiB')) ?? '', /×0\.67 \(×0\.67–×0\.67\)/);
+    assert.equal(
+      throughputTables([swarm], 1, 2).some((t) => t.startsWith('### 1s.')),
+      false,
+    );
   });
 
   it('verdict says yes / NO', () => {
