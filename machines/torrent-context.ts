@@ -54,6 +54,8 @@ export interface TorrentContext {
   readonly port: number;
   /** Port we accept peers on, sent to them as BEP 10 `p`; undefined when we do not listen. */
   readonly listenPort: number | undefined;
+  /** Addresses that are our own listener (TorrentInput.selfAddresses): never queued. */
+  readonly selfAddresses: ReadonlySet<string>;
   readonly seed: number;
   /** Live connections by key (= address). Changed only in named actions. */
   readonly peers: Map<PeerKey, PeerEntry>;
@@ -112,6 +114,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     trackerTiers: input.trackers?.tiers ?? [],
     port: input.trackers?.port ?? 0,
     listenPort: input.listenPort,
+    selfAddresses: new Set(input.selfAddresses ?? []),
     seed: input.seed,
     peers: new Map(),
     queue: [],

@@ -41,9 +41,11 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
  * `address` is where a peer listens (a tracker's answer, `peer.add`): queued to be dialled unless
  * known — queued, connected, banned or given up already. An address first seen as an incoming
  * connection's becomes dialable (and is queued if no connection holds it now). An incoming peer's
- * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes.
+ * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes. Our own
+ * listener's addresses (selfAddresses) are never queued.
  */
 function learnDialable(context: TorrentContext, address: string): void {
+  if (context.selfAddresses.has(address)) return;
   const rec = context.addresses.get(address);
   const held = context.peers.has(address) || context.listenAddresses.has(address);
   if (rec === undefined) {

@@ -53,6 +53,13 @@ export interface TorrentInput {
   readonly trackers?: { readonly tiers: readonly (readonly string[])[]; readonly port: number };
   /** The port we accept peers on, told to peers as BEP 10 `p`; absent: we do not listen. */
   readonly listenPort?: number;
+  /**
+   * `host:port` addresses that reach our own listener (each local interface with listenPort): a
+   * tracker lists us among its peers, and an address here is never dialled (libtorrent and
+   * Transmission skip their own too). A self-connection by another address (NAT, an alias) is
+   * still caught by the peer ID after the handshake (`connectedToSelf`).
+   */
+  readonly selfAddresses?: readonly string[];
 }
 
 /** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */

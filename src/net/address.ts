@@ -22,3 +22,27 @@ export function parsePeerAddress(s: string): PeerAddress {
 export function formatPeerAddress(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
+
+/** One address of a network interface, as `os.networkInterfaces()` lists it. */
+export interface InterfaceAddress {
+  readonly address: string;
+  readonly family: string;
+}
+
+/**
+ * The `host:port` addresses at which a listener bound to `host` on `port` reaches itself: every
+ * interface's IPv4 address for '0.0.0.0', every address for '::' (dual-stack), else `host` alone.
+ */
+export function selfPeerAddresses(
+  host: string,
+  port: number,
+  interfaces: readonly InterfaceAddress[],
+): string[] {
+  const hosts =
+    host === '0.0.0.0'
+      ? interfaces.filter((i) => i.family === 'IPv4').map((i) => i.address)
+      : host === '::'
+        ? interfaces.map((i) => i.address)
+        : [host];
+  return [...new Set(hosts)].map((h) => formatPeerAddress({ host: h, port }));
+}

@@ -12,6 +12,8 @@ export const PORT_SEARCH_SPAN = 50;
 
 export interface Listener {
   readonly port: number;
+  /** The address it is bound to: '0.0.0.0' (every IPv4 interface) unless asked otherwise. */
+  readonly host: string;
   readonly connections$: Observable<Socket>;
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function listenForPeers(
   });
   return {
     port,
+    host,
     connections$,
     // server.close() waits for every accepted connection to end: a peer that dialled in as the
     // download finished, and that nothing adopted, would hold the exit until it gave up.

@@ -8,6 +8,7 @@
  *   job.events$.subscribe((e) => console.log(e.type));
  *   const result = await job.done; // { result: 'complete' } | { result: 'failed' | 'stopped', message }
  */
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Observable } from 'rxjs';
 // Subject alone, not the package's index: rxjs's CommonJS index (what Node resolves `rxjs` to)
@@ -16,7 +17,7 @@ import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import type { Torrent } from '../metainfo/torrent.js';
-import { formatPeerAddress } from '../net/address.js';
+import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
@@ -205,7 +206,16 @@ async function run(
       ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
-      ...(listener === undefined ? {} : { listenPort: listener.port }),
+      ...(listener === undefined
+        ? {}
+        : {
+            listenPort: listener.port,
+            selfAddresses: selfPeerAddresses(
+              listener.host,
+              listener.port,
+              Object.values(networkInterfaces()).flatMap((list) => list ?? []),
+            ),
+          }),
     },
     ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   });

@@ -37,19 +37,24 @@ async function startSeeder(torrent: string, data: string, extra: string[] = []):
   return (await startSeederProcess(torrent, data, extra)).port;
 }
 
+/** Starts `bitstate seed`; `events` collects its --json lines from the first one on. */
 async function startSeederProcess(
   torrent: string,
   data: string,
   extra: string[] = [],
-): Promise<{ port: number; process: ManagedProcess }> {
+): Promise<{ port: number; process: ManagedProcess; events: Record<string, unknown>[] }> {
   const p = startProcess(
     process.execPath,
     [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
     { name: 'bitstate seed', timeoutMs: 90_000 },
   );
   procs.push(p);
+  const events: Record<string, unknown>[] = [];
+  p.onLine((line, stream) => {
+    if (stream === 'stdout' && line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
+  });
   const line = await p.waitForLine(/"type":"listening"/, 20_000);
-  return { port: (JSON.parse(line) as { port: number }).port, process: p };
+  return { port: (JSON.parse(line) as { port: number }).port, process: p, events };
 }
 
 before(async () => {
@@ -96,13 +101,22 @@ after(async () => {
 });
 
 describe('clients download from a bitstate seeder', { timeout: 120_000 }, () => {
-  it('aria2c, through opentracker (multi-file)', async () => {
-    await startSeeder(multi.torrent, multi.data);
+  it('aria2c, through opentracker (multi-file); the seeder does not dial itself', async () => {
+    const seeder = await startSeederProcess(multi.torrent, multi.data);
     await tracker!.waitForSeeders(await referenceInfoHash(multi.torrent), 1, 10_000);
     const out = join(dir, 'aria2-multi');
     await aria2Download({ torrent: multi.torrent, outDir: out, timeoutMs: 45_000 });
     const cmp = await compareTrees(multi.root, join(out, 'tree'));
     assert.ok(cmp.equal, JSON.stringify(cmp));
+    // opentracker lists the seeder among the torrent's peers, to itself too.
+    const self = `127.0.0.1:${seeder.port}`;
+    const connected = seeder.events.filter((e) => e.type === 'peer.connected');
+    assert.ok(connected.length > 0, 'aria2 connected');
+    assert.deepEqual(
+      seeder.events.filter((e) => e.address === self || e.reason === 'connectedToSelf'),
+      [],
+      `no connection to ${self}`,
+    );
   });
 
   it('python3-libtorrent, dialling the seeder (single-file and multi-file)', async () => {

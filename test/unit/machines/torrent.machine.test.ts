@@ -111,6 +111,23 @@ test('connects to at most maxPeers addresses; a closed slot goes to the next que
   t.actor.stop();
 });
 
+test('our own listening addresses are never dialled, from a tracker or peer.add', () => {
+  const t = start({ maxPeers: 4, listenPort: 6881, selfAddresses: ['127.0.0.1:6881', '10.0.0.5:6881'] });
+  t.actor.send({
+    type: 'tracker.peers',
+    url: 'http://t.example/announce',
+    peers: [
+      { host: '127.0.0.1', port: 6881 },
+      { host: '127.0.0.1', port: 6882 },
+      { host: '10.0.0.5', port: 6881 },
+    ],
+  });
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6881' });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.5:7000' });
+  assert.deepEqual([...t.live.keys()].sort(), ['10.0.0.5:7000', '127.0.0.1:6882']);
+  t.actor.stop();
+});
+
 test('incoming connections are adopted up to the cap, then rejected for the world to close', () => {
   const t = start({ maxPeers: 1 });
   t.actor.send({ type: 'peer.incoming', address: 'x:9', handle: 'socket-1' });
