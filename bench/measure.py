@@ -5,9 +5,9 @@ peak RSS, for the child and every descendant it waited for (the kernel's wait4 r
   /usr/bin/python3 bench/measure.py RESULT.json [--cpus 1,2] -- COMMAND [ARGS...]
 
 --cpus runs the command on those CPUs only (sched_setaffinity before it starts; its threads and
-children inherit it). Exits with the command's exit code (128 + signal if it was killed). Used instead of /usr/bin/time,
-which is a separate Debian package (`time`) that a clean machine may lack; python3 is there
-because python3-libtorrent is.
+children inherit it). Exits with the command's exit code (128 + signal if it was killed). Used
+instead of /usr/bin/time, which is a separate Debian package (`time`) that a clean machine may
+lack; python3 is there because python3-libtorrent is.
 """
 
 import json

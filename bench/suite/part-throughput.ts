@@ -218,8 +218,7 @@ export function throughputTables(
       verdict(c.throughputRatio, (v) => v >= 1.2),
     ],
   );
-  const splitResults = results.filter((r) => r.split !== undefined);
-  const splitOf = (r: SwarmResult): SplitResult => r.split as SplitResult;
+  const splits = results.flatMap((r) => (r.split === undefined ? [] : [{ label: r.label, ...r.split }]));
   const split = formatGrid(
     [
       'swarm (libtorrent seeders)',
@@ -229,13 +228,12 @@ export function throughputTables(
       'faster than libtorrent in',
       'CPU ÷ libtorrent',
     ],
-    splitResults.map((r) => {
-      const medians = splitOf(r).medians;
-      const c = compareBitstate(medians);
-      const p = pairedRounds(toCosts(splitOf(r).runs), 'libtorrent');
+    splits.map((r) => {
+      const c = compareBitstate(r.medians);
+      const p = pairedRounds(toCosts(r.runs), 'libtorrent');
       return [
         r.label,
-        ...CLIENTS.map((client) => cell(medians, client, (m) => fmt(m.megabytesPerSecond, 1))),
+        ...CLIENTS.map((client) => cell(r.medians, client, (m) => fmt(m.megabytesPerSecond, 1))),
         `${fmtRatio(c.throughputRatio)}${c.fasterOther ? ` (vs ${c.fasterOther})` : ''}`,
         verdict(c.throughputRatio, (v) => v >= 1.2),
         `${p.throughput.ahead} of ${p.rounds} rounds`,
@@ -243,7 +241,7 @@ export function throughputTables(
       ];
     }),
   );
-  const first = splitResults[0]?.split;
+  const first = splits[0];
   const splitTable =
     first === undefined
       ? []
