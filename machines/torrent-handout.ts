@@ -75,7 +75,8 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
   const from = e.unchoked ? e.bitfield : e.allowedFast;
   if (n <= 0 || from === undefined || !e.interested) return [];
-  const blocks = onlyOwnSuspects(c, e.key, c.picker.pick(from, n, e.key));
+  const blocks = c.picker.pick(withoutOthersSuspects(c, e.key, from), n, e.key);
+  claimSuspects(c, e.key, blocks);
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
   if (!e.unchoked) {
@@ -95,19 +96,26 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   return [];
 }
 
-/** Blocks of a suspect piece go only to its owner (the first peer to get one); others hand them back. */
-export function onlyOwnSuspects(c: TorrentContext, key: PeerKey, blocks: BlockRef[]): BlockRef[] {
-  if (c.suspects.size === 0) return blocks;
-  return blocks.filter((b) => {
-    const owner = c.suspects.get(b.index);
-    if (owner === undefined || owner === key) return true;
-    if (owner === '') {
-      c.suspects.set(b.index, key);
-      return true;
-    }
-    c.picker.blockReturned(b, key);
-    return false;
-  });
+/**
+ * The pieces `key` may be handed: `from` less the suspect pieces another peer owns (a copy, only
+ * when there are some). Masked before the pick, not filtered after it: blocks handed back after a
+ * pick were missing again, so the picker had left endgame under blocks it had just handed out as
+ * endgame duplicates (found by the swarm simulation).
+ */
+export function withoutOthersSuspects(c: TorrentContext, key: PeerKey, from: Bitfield): Bitfield {
+  let masked: Bitfield | undefined;
+  for (const [index, owner] of c.suspects) {
+    if (owner === '' || owner === key || !from.has(index)) continue;
+    masked ??= new Bitfield(from.size, from.bytes);
+    masked.clear(index);
+  }
+  return masked ?? from;
+}
+
+/** The first peer handed a block of an unowned suspect piece owns it (docs/machines.md, the ban rule). */
+export function claimSuspects(c: TorrentContext, key: PeerKey, blocks: readonly BlockRef[]): void {
+  if (c.suspects.size === 0) return;
+  for (const b of blocks) if (c.suspects.get(b.index) === '') c.suspects.set(b.index, key);
 }
 
 /** A suspect's owner that chokes or goes frees the piece for another single owner. */
