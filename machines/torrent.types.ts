@@ -55,9 +55,9 @@ export interface TorrentInput {
   readonly listenPort?: number;
   /**
    * `host:port` addresses that reach our own listener (each local interface with listenPort): a
-   * tracker lists us among its peers, and an address here is never dialled (libtorrent and
-   * Transmission skip their own too). A self-connection by another address (NAT, an alias) is
-   * still caught by the peer ID after the handshake (`connectedToSelf`).
+   * tracker lists us among its peers, and an address here is never dialled. A self-connection by
+   * another address (NAT, an alias) is still caught by the peer ID after the handshake
+   * (`connectedToSelf`).
    */
   readonly selfAddresses?: readonly string[];
 }
