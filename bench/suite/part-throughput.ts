@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { writeSingleFilePayload } from '../../test/interop/harness/payload.js';
-import { CLIENTS } from '../bench-options.js';
+import { type BenchClient, CLIENTS } from '../bench-options.js';
 import { allowedCpus, type CpuSplit, cpuSplit } from './cpu-split.js';
 import type { PartContext, PartResult } from './part.js';
 import { count, fmt, fmtRatio, formatBytes, formatGrid } from './stats.js';
@@ -99,7 +99,8 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
   const results: SwarmResult[] = [];
   const allowed = allowedCpus();
   const split: CpuSplit | undefined = opts.split && allowed !== undefined ? cpuSplit(allowed) : undefined;
-  if (opts.split && split === undefined) log('throughput: one CPU here, no split placement (table 1s)');
+  if (opts.split && split === undefined)
+    log('throughput: fewer than 2 CPUs (or no /proc) here, no split placement (table 1s)');
   for (const s of SWARMS) {
     const label = swarmLabel(opts.size, s.pieceLength, s.seeders);
     log(`throughput: ${label}`);
@@ -112,7 +113,7 @@ export async function throughputPart(ctx: PartContext): Promise<PartResult> {
     });
     const runs: DownloadRun[] = [];
     const splitRuns: DownloadRun[] = [];
-    const download = (client: (typeof CLIENTS)[number], round: number, cpus?: readonly number[]) =>
+    const download = (client: BenchClient, round: number, cpus?: readonly number[]) =>
       measuredDownload({
         client,
         round,
