@@ -5,6 +5,7 @@
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
 import { and, assign, emit, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import { formatPeerAddress } from '../src/net/address.js';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
@@ -156,10 +157,7 @@ export const torrentMachine = setup({
     }),
     queueTrackerPeers: ({ context, event }) => {
       if (event.type !== 'tracker.peers') return;
-      for (const p of event.peers) {
-        const address = p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`;
-        learnDialable(context, address);
-      }
+      for (const p of event.peers) learnDialable(context, formatPeerAddress(p));
     },
     queueAddress: ({ context, event }) => {
       if (event.type === 'peer.add') learnDialable(context, event.address);

@@ -111,7 +111,7 @@ test('connects to at most maxPeers addresses; a closed slot goes to the next que
   t.actor.stop();
 });
 
-test('our own listening addresses are never dialled, from a tracker or peer.add', () => {
+test('our own listening addresses are never dialled, from a tracker or peer.add; IPv6 ones in brackets', () => {
   const t = start({ maxPeers: 4, listenPort: 6881, selfAddresses: ['127.0.0.1:6881', '10.0.0.5:6881'] });
   t.actor.send({
     type: 'tracker.peers',
@@ -120,11 +120,13 @@ test('our own listening addresses are never dialled, from a tracker or peer.add'
       { host: '127.0.0.1', port: 6881 },
       { host: '127.0.0.1', port: 6882 },
       { host: '10.0.0.5', port: 6881 },
+      { host: '::1', port: 6883 },
     ],
   });
   t.actor.send({ type: 'peer.add', address: '127.0.0.1:6881' });
   t.actor.send({ type: 'peer.add', address: '10.0.0.5:7000' });
-  assert.deepEqual([...t.live.keys()].sort(), ['10.0.0.5:7000', '127.0.0.1:6882']);
+  // An IPv6 host from a tracker is dialled as [host]:port, the form peer.add and the world use.
+  assert.deepEqual([...t.live.keys()].sort(), ['10.0.0.5:7000', '127.0.0.1:6882', '[::1]:6883']);
   t.actor.stop();
 });
 
