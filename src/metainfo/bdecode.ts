@@ -62,11 +62,23 @@ export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
+export interface BdecodeLimits {
+  /**
+   * The most values (integers, strings, lists, dictionaries; a dictionary key counts as one) the
+   * input may hold. Unlimited by default: a .torrent's size is bounded where it is read. A peer's
+   * message is decoded with a limit, so that the work per byte a peer sends stays small (the
+   * `wire` layer's extension handshake).
+   */
+  readonly maxTokens?: number;
+}
+
 /** Decodes exactly one bencoded value spanning all of `bytes`. Throws only MetainfoError. */
-export function bdecode(bytes: Uint8Array): BencodeValue {
+export function bdecode(bytes: Uint8Array, limits: BdecodeLimits = {}): BencodeValue {
   const stack: Frame[] = [];
   const n = bytes.length;
   let pos = 0;
+  const maxTokens = limits.maxTokens ?? Number.POSITIVE_INFINITY;
+  let tokens = 0;
 
   const readDigits = (from: number, stopByte: number, maxDigits: number, what: string): number => {
     let p = from;
@@ -112,6 +124,11 @@ export function bdecode(bytes: Uint8Array): BencodeValue {
     const top = stack[stack.length - 1];
     const c = bytes[pos]!;
     let value: BencodeValue;
+    if (c !== E && ++tokens > maxTokens)
+      throw new MetainfoError('bencode-tokens', `bencode: more than ${maxTokens} values at byte ${pos}`, {
+        offset: pos,
+        limit: maxTokens,
+      });
 
     if (top !== undefined && c === E) {
       if (top.kind === 'dict' && top.key !== undefined)

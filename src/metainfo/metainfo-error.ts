@@ -10,6 +10,8 @@ export type MetainfoErrorCode =
   | 'bencode-syntax'
   /** Lists/dicts nested deeper than MAX_BENCODE_DEPTH. */
   | 'bencode-depth'
+  /** More values than the caller's `maxTokens` (a peer's message, not a .torrent). */
+  | 'bencode-tokens'
   /** Bytes left after the root value. */
   | 'bencode-trailing'
   /** An integer outside the signed 64-bit range bencode allows us. */

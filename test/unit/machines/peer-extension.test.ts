@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { DEFAULT_PEER_LIMITS, type PeerReport } from '../../../machines/peer.types.js';
 import { CLIENT_VERSION, extensionHandshakePayload } from '../../../machines/peer-extension.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
-import { extensionHandshakeEvent } from '../../../src/net/tcp-connection.js';
+import { EXTENSION_HANDSHAKE_MAX_TOKENS, extensionHandshakeEvent } from '../../../src/net/tcp-connection.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import type { WireItem } from '../../../src/wire/messages.js';
 import { hasExtensionBit } from '../../../src/wire/reserved-bits.js';
@@ -192,4 +192,21 @@ test('the connection decodes reqq and p from id 0 and ignores a malformed payloa
   });
   for (const bad of ['d1:mdee', 'd4:reqq3:abce', 'li250ee', 'd4:reqqi0ee', 'd4:reqqi250e', 'garbage', ''])
     assert.deepEqual(extensionHandshakeEvent(enc(bad)), { type: 'wire.extendedHandshake' }, bad);
+});
+
+test('an extension handshake is decoded through at most EXTENSION_HANDSHAKE_MAX_TOKENS values', () => {
+  // `p` and `reqq` after a list of n integers: the dictionary, its 3 keys, the list and the values
+  // of p and reqq are 7 values besides the n.
+  const handshake = (n: number) => enc(`d1:xl${'i1e'.repeat(n)}e1:pi6881e4:reqqi250ee`);
+  const within = EXTENSION_HANDSHAKE_MAX_TOKENS - 7;
+  assert.deepEqual(extensionHandshakeEvent(handshake(within)), {
+    type: 'wire.extendedHandshake',
+    reqq: 250,
+    listenPort: 6881,
+  });
+  assert.deepEqual(extensionHandshakeEvent(handshake(within + 1)), { type: 'wire.extendedHandshake' });
+  // The review's 1 MiB of nested lists of integers: left undecoded past the bound.
+  const unit = `${'l'.repeat(99)}${'i1e'.repeat(10)}${'e'.repeat(99)}`;
+  const bomb = `d1:xl${unit.repeat(Math.floor((1 << 20) / unit.length) - 1)}e1:pi6881ee`;
+  assert.deepEqual(extensionHandshakeEvent(enc(bomb)), { type: 'wire.extendedHandshake' });
 });

@@ -90,6 +90,16 @@ test(`nesting: ${MAX_BENCODE_DEPTH} levels decode, one more is rejected, a 100,0
   assert.ok(performance.now() - started < 500);
 });
 
+test('maxTokens counts every value and dictionary key; past it the input is rejected', () => {
+  // d, key a, i1e, key b, l, 1:x = 6 values (the closing e's are not values).
+  assert.ok(bdecode(ascii('d1:ai1e1:bl1:xee'), { maxTokens: 6 }) instanceof BencodeDict);
+  assert.throws(
+    () => bdecode(ascii('d1:ai1e1:bl1:xee'), { maxTokens: 5 }),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-tokens' && err.offset === 11,
+  );
+  assert.deepEqual(bdecode(ascii(`l${'i1e'.repeat(10_000)}e`)), Array(10_000).fill(1n));
+});
+
 test('the encoder sorts keys by raw bytes, writes bigints and refuses fractions', () => {
   const out = bencode({ b: 1, a: 'x', é: 2n, Z: [new Uint8Array([0xff])], skip: undefined });
   // 'Z' (0x5a) < 'a' < 'b' < 'é' (0xc3 0xa9)
