@@ -28,6 +28,8 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     case 'wire.allowedFast':
     case 'wire.suggest':
       return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
+    case 'wire.unchoke':
+      return { reason: 'unchokeFlood', unchokes: c.recentUnchokes + 1, limit: c.limits.unchokeBurst };
     case 'wire.reject':
       if (!c.fast) return { reason: 'fastNotNegotiated', message: 'reject' };
       return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };

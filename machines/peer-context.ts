@@ -42,6 +42,8 @@ export interface PeerContext {
   droppedRequests: number;
   amInterested: boolean;
   peerChoking: boolean;
+  /** Unchokes from the peer, less one per tick (a leaky bucket: see isUnchokeFlood). */
+  recentUnchokes: number;
   peerInterested: boolean;
   /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */
   messageSeen: boolean;
@@ -112,6 +114,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     droppedRequests: 0,
     amInterested: false,
     peerChoking: true,
+    recentUnchokes: 0,
     peerInterested: false,
     messageSeen: false,
     bytesThisTick: 0,

@@ -104,6 +104,9 @@ export const peerMachine = setup({
       event.type === 'wire.piece' &&
       context.outstanding.get(blockKey(event.index, event.begin))?.length !== event.block.length,
     isPeerChoking: ({ context }) => context.peerChoking,
+    // An unchoke past the bucket (limits.unchokeBurst, one leaking per tick): the peer is flapping.
+    isUnchokeFlood: ({ context }) =>
+      context.peerChoking && context.recentUnchokes + 1 > context.limits.unchokeBurst,
     // A fast peer asking for a piece we lack gets a reject (BEP 6, as libtorrent does), not a close.
     isBadRequest: ({ context, event }) => {
       if (event.type !== 'wire.request') return false;
@@ -252,7 +255,12 @@ export const peerMachine = setup({
       message: { type: 'have' as const, index: event.type === 'cmd.have' ? event.index : -1 },
     })),
     setInterested: assign((_, params: { interested: boolean }) => ({ amInterested: params.interested })),
-    setPeerChoking: assign((_, params: { choking: boolean }) => ({ peerChoking: params.choking })),
+    setPeerChoking: assign(({ context }, params: { choking: boolean }) => ({
+      peerChoking: params.choking,
+      recentUnchokes:
+        context.peerChoking && !params.choking ? context.recentUnchokes + 1 : context.recentUnchokes,
+    })),
+    leakUnchokes: assign(({ context }) => ({ recentUnchokes: Math.max(0, context.recentUnchokes - 1) })),
     setPeerInterested: enqueueActions(({ context, enqueue }, params: { interested: boolean }) => {
       enqueue.assign({ peerInterested: params.interested });
       enqueue.sendParent({
@@ -383,7 +391,10 @@ export const peerMachine = setup({
                 'wire.choke': {
                   actions: [{ type: 'setPeerChoking', params: { choking: true } }, 'returnOutstanding'],
                 },
-                'wire.unchoke': { actions: { type: 'setPeerChoking', params: { choking: false } } },
+                'wire.unchoke': [
+                  { guard: 'isUnchokeFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+                  { actions: { type: 'setPeerChoking', params: { choking: false } } },
+                ],
               },
             },
             interested: {
@@ -404,10 +415,13 @@ export const peerMachine = setup({
                 choked: {
                   entry: 'askForAllowedFast',
                   on: {
-                    'wire.unchoke': {
-                      target: 'requesting',
-                      actions: { type: 'setPeerChoking', params: { choking: false } },
-                    },
+                    'wire.unchoke': [
+                      { guard: 'isUnchokeFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+                      {
+                        target: 'requesting',
+                        actions: { type: 'setPeerChoking', params: { choking: false } },
+                      },
+                    ],
                     'wire.choke': {},
                   },
                 },
@@ -557,10 +571,14 @@ export const peerMachine = setup({
                     guard: 'isStaleWhileChoked',
                     target: 'watching',
                     reenter: true,
-                    actions: ['returnStale', 'reportRates', 'measureRate'],
+                    actions: ['returnStale', 'reportRates', 'measureRate', 'leakUnchokes'],
                   },
                   { guard: 'isSnubbing', target: '#peer.closed', actions: 'closeFromEvent' },
-                  { target: 'watching', reenter: true, actions: ['reportRates', 'measureRate'] },
+                  {
+                    target: 'watching',
+                    reenter: true,
+                    actions: ['reportRates', 'measureRate', 'leakUnchokes'],
+                  },
                 ],
               },
             },

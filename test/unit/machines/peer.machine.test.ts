@@ -279,3 +279,44 @@ test('the pipeline grows with a fast peer, measured per tick', () => {
   // 32 blocks in one second: 512 KiB/s × 3 s / 16 KiB = 96 requests wanted.
   assert.deepEqual(want, { type: 'peer.wantBlocks', key: 'peer-a', count: 96 });
 });
+
+test('a peer that flaps choke/unchoke past limits.unchokeBurst is closed; one unchoke per tick is not', () => {
+  const { unchokeBurst } = DEFAULT_PEER_LIMITS;
+  const flapping = unchokedWithRequests(2); // unchoked once
+  for (let i = 1; i < unchokeBurst; i++) {
+    flapping.deliver({ type: 'wire.choke' });
+    flapping.deliver({ type: 'wire.unchoke' });
+  }
+  assert.equal(flapping.isClosed(), false, `${unchokeBurst} unchokes at once are within the burst`);
+  const asked = flapping.reports.filter((r) => r.type === 'peer.wantBlocks').length;
+  flapping.deliver({ type: 'wire.choke' });
+  flapping.deliver({ type: 'wire.unchoke' });
+  assert.deepEqual(flapping.output(), {
+    reason: 'unchokeFlood',
+    unchokes: unchokeBurst + 1,
+    limit: unchokeBurst,
+  });
+  assert.equal(
+    flapping.reports.filter((r) => r.type === 'peer.wantBlocks').length,
+    asked,
+    'the unchoke that closes asks for no blocks',
+  );
+
+  // A choke and an unchoke every tick for a minute: the bucket leaks one per tick.
+  const rotating = unchokedWithRequests(2);
+  for (let i = 0; i < 60; i++) {
+    rotating.advance(DEFAULT_PEER_TIMEOUTS.tick);
+    rotating.deliver({ type: 'wire.choke' });
+    rotating.deliver({ type: 'wire.unchoke' });
+    rotating.deliver({ type: 'wire.keepAlive' });
+  }
+  assert.equal(rotating.isClosed(), false);
+  // Not interested in the peer, flapping costs the same check.
+  const idle = startPeer();
+  idle.handshake();
+  for (let i = 0; i <= unchokeBurst; i++) {
+    idle.deliver({ type: 'wire.unchoke' });
+    idle.deliver({ type: 'wire.choke' });
+  }
+  assert.equal(idle.output()?.reason, 'unchokeFlood');
+});
