@@ -330,7 +330,11 @@ export const peerMachine = setup({
   },
   states: {
     connecting: {
-      on: { 'socket.connected': { target: 'handshaking', actions: 'noteConnected' } },
+      on: {
+        'socket.connected': { target: 'handshaking', actions: 'noteConnected' },
+        // An accepted socket's MSE preface failed (tcp-connection.ts): its reason, not socketClosed.
+        'wire.error': { target: 'closed', actions: 'closeFromEvent' },
+      },
       after: {
         connectTimeout: {
           target: 'closed',

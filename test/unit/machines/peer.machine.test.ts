@@ -105,6 +105,14 @@ const closes: [string, (h: Harness) => void, string][] = [
     afterHandshake({ type: 'wire.error', code: 'frameTooLong', message: 'frame of 9999999 bytes' }),
     'wireError',
   ],
+  [
+    'an accepted socket whose MSE preface fails, before it counts as connected',
+    (h) => {
+      h.deliver({ type: 'wire.error', code: 'mseBadVc', message: 'bad MSE verification constant' });
+      h.deliver({ type: 'socket.closed' });
+    },
+    'wireError',
+  ],
   ['socket closed', (h) => h.deliver({ type: 'socket.closed' }), 'socketClosed'],
   ['socket error', (h) => h.deliver({ type: 'socket.closed', error: 'ECONNRESET' }), 'socketError'],
   [
