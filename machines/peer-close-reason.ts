@@ -23,6 +23,10 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
       return { reason: 'badBitfield', length: ev.bitfield.length, expected: Math.ceil(c.pieceCount / 8) };
     case 'wire.have':
       return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
+    case 'wire.haves': {
+      const index = ev.indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < c.pieceCount)) ?? -1;
+      return { reason: 'haveOutOfRange', index, pieceCount: c.pieceCount };
+    }
     case 'wire.haveAll':
     case 'wire.haveNone':
     case 'wire.allowedFast':

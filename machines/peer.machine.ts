@@ -55,6 +55,11 @@ function effects(enqueue: {
   };
 }
 
+/** A piece index of this torrent (a have's, from a peer: any number may come). */
+function isPieceIndex(context: PeerContext, index: number): boolean {
+  return Number.isInteger(index) && index >= 0 && index < context.pieceCount;
+}
+
 export const peerMachine = setup({
   types: {
     context: {} as PeerContext,
@@ -84,8 +89,8 @@ export const peerMachine = setup({
     isBadBitfield: ({ context, event }) =>
       event.type === 'wire.bitfield' && !Bitfield.isWellFormed(context.pieceCount, event.bitfield),
     isHaveOutOfRange: ({ context, event }) =>
-      event.type === 'wire.have' &&
-      !(Number.isInteger(event.index) && event.index >= 0 && event.index < context.pieceCount),
+      (event.type === 'wire.have' && !isPieceIndex(context, event.index)) ||
+      (event.type === 'wire.haves' && event.indices.some((i) => !isPieceIndex(context, i))),
     isUnrequestedBlock: ({ context, event }) =>
       event.type === 'wire.piece' &&
       !context.outstanding.has(blockKey(event.index, event.begin)) &&
@@ -211,10 +216,15 @@ export const peerMachine = setup({
       enqueue.sendParent({ type: 'peer.bitfield', key: context.key, bitfield: bits } satisfies PeerReport);
     }),
     storeHave: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'wire.have' || !context.peerBitfield.set(event.index)) return;
-      enqueue.sendParent({ type: 'peer.have', key: context.key, index: event.index } satisfies PeerReport);
+      if (event.type !== 'wire.have' && event.type !== 'wire.haves') return;
+      let allowedFastCame = false;
+      for (const index of event.type === 'wire.have' ? [event.index] : event.indices) {
+        if (!context.peerBitfield.set(index)) continue; // a piece it had: nothing new
+        enqueue.sendParent({ type: 'peer.have', key: context.key, index } satisfies PeerReport);
+        if (context.allowedFast.includes(index)) allowedFastCame = true;
+      }
       // Choked, and an allowed fast piece became available: ask for it.
-      if (context.peerChoking && context.allowedFast.includes(event.index)) {
+      if (allowedFastCame && context.peerChoking) {
         const n = room(context);
         if (n > 0) enqueue.sendParent(wantBlocks(context, n));
       }
@@ -526,6 +536,10 @@ export const peerMachine = setup({
               { actions: 'noteMessage' },
             ],
             'wire.have': [
+              { guard: 'isHaveOutOfRange', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'storeHave'] },
+            ],
+            'wire.haves': [
               { guard: 'isHaveOutOfRange', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'storeHave'] },
             ],

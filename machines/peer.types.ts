@@ -177,6 +177,11 @@ export type ConnectionEvent =
   | { type: 'wire.interested' }
   | { type: 'wire.notInterested' }
   | { type: 'wire.have'; index: number }
+  /**
+   * The haves of one socket read, in wire order (a connection sends these instead of one wire.have
+   * each): a flood of haves costs one macrostep per read, not one per 9-byte message. Never empty.
+   */
+  | { type: 'wire.haves'; indices: readonly number[] }
   | { type: 'wire.bitfield'; bitfield: Uint8Array }
   | { type: 'wire.request'; index: number; begin: number; length: number }
   /**

@@ -328,3 +328,17 @@ test('a peer that flaps choke/unchoke past limits.unchokeBurst is closed; one un
   }
   assert.equal(idle.output()?.reason, 'unchokeFlood');
 });
+
+test('wire.haves: each new piece reported once, in order; an index out of range closes the connection', () => {
+  const h = startPeer();
+  h.handshake();
+  h.deliver({ type: 'wire.have', index: 2 });
+  h.deliver({ type: 'wire.haves', indices: [1, 2, 7, 1, 19] });
+  assert.deepEqual(
+    h.reports.flatMap((r) => (r.type === 'peer.have' ? [r.index] : [])),
+    [2, 1, 7, 19],
+  );
+  assert.equal(h.isClosed(), false);
+  h.deliver({ type: 'wire.haves', indices: [3, 20, 4] });
+  assert.deepEqual(h.output(), { reason: 'haveOutOfRange', index: 20, pieceCount: 20 });
+});

@@ -53,3 +53,24 @@ test('a closed batch releases what it held and holds nothing more', () => {
   assert.equal(gate.held, 0, 'a piece after close is dropped, not held');
   assert.equal(sent.length, 1);
 });
+
+test("a read's haves go as one wire.haves at its end, after what came before them and before what follows", () => {
+  const sent: { type: string; indices?: number[]; index?: number }[] = [];
+  const batches = new ReadBatches((e) => sent.push(e));
+  batches.request({ index: 0, begin: 0, length: BLOCK });
+  batches.have(3);
+  batches.have(4);
+  batches.flush(); // another message: what was gathered goes first
+  batches.have(5);
+  batches.endOfRead();
+  batches.have(6);
+  batches.have(7);
+  batches.have(8);
+  batches.endOfRead();
+  assert.deepEqual(sent, [
+    { type: 'wire.request', index: 0, begin: 0, length: BLOCK },
+    { type: 'wire.haves', indices: [3, 4] },
+    { type: 'wire.have', index: 5 },
+    { type: 'wire.haves', indices: [6, 7, 8] },
+  ]);
+});
