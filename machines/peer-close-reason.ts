@@ -32,6 +32,8 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     case 'wire.allowedFast':
     case 'wire.suggest':
       return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
+    case 'wire.interested':
+      return { reason: 'interestFlood', times: c.recentInterest + 1, limit: c.limits.interestBurst };
     case 'wire.unchoke':
       return { reason: 'unchokeFlood', unchokes: c.recentUnchokes + 1, limit: c.limits.unchokeBurst };
     case 'wire.reject':

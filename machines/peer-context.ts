@@ -44,6 +44,8 @@ export interface PeerContext {
   peerChoking: boolean;
   /** Unchokes from the peer, less one per tick (a leaky bucket: see isUnchokeFlood). */
   recentUnchokes: number;
+  /** Times the peer became interested, less one per tick (see isInterestFlood). */
+  recentInterest: number;
   peerInterested: boolean;
   /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */
   messageSeen: boolean;
@@ -115,6 +117,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     amInterested: false,
     peerChoking: true,
     recentUnchokes: 0,
+    recentInterest: 0,
     peerInterested: false,
     messageSeen: false,
     bytesThisTick: 0,

@@ -112,6 +112,9 @@ export const peerMachine = setup({
     // An unchoke past the bucket (limits.unchokeBurst, one leaking per tick): the peer is flapping.
     isUnchokeFlood: ({ context }) =>
       context.peerChoking && context.recentUnchokes + 1 > context.limits.unchokeBurst,
+    // The same for interest: each time a peer becomes interested the choker may unchoke it at once.
+    isInterestFlood: ({ context }) =>
+      !context.peerInterested && context.recentInterest + 1 > context.limits.interestBurst,
     // A fast peer asking for a piece we lack gets a reject (BEP 6, as libtorrent does), not a close.
     isBadRequest: ({ context, event }) => {
       if (event.type !== 'wire.request') return false;
@@ -270,9 +273,16 @@ export const peerMachine = setup({
       recentUnchokes:
         context.peerChoking && !params.choking ? context.recentUnchokes + 1 : context.recentUnchokes,
     })),
-    leakUnchokes: assign(({ context }) => ({ recentUnchokes: Math.max(0, context.recentUnchokes - 1) })),
+    leakFlaps: assign(({ context }) => ({
+      recentUnchokes: Math.max(0, context.recentUnchokes - 1),
+      recentInterest: Math.max(0, context.recentInterest - 1),
+    })),
     setPeerInterested: enqueueActions(({ context, enqueue }, params: { interested: boolean }) => {
-      enqueue.assign({ peerInterested: params.interested });
+      enqueue.assign({
+        peerInterested: params.interested,
+        recentInterest:
+          params.interested && !context.peerInterested ? context.recentInterest + 1 : context.recentInterest,
+      });
       enqueue.sendParent({
         type: 'peer.interest',
         key: context.key,
@@ -459,7 +469,10 @@ export const peerMachine = setup({
           // socket.served, at most readWindow unwritten) and paused while congested.
           initial: 'choking',
           on: {
-            'wire.interested': { actions: { type: 'setPeerInterested', params: { interested: true } } },
+            'wire.interested': [
+              { guard: 'isInterestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: { type: 'setPeerInterested', params: { interested: true } } },
+            ],
             'wire.notInterested': { actions: { type: 'setPeerInterested', params: { interested: false } } },
           },
           states: {
@@ -589,13 +602,13 @@ export const peerMachine = setup({
                     guard: 'isStaleWhileChoked',
                     target: 'watching',
                     reenter: true,
-                    actions: ['returnStale', 'reportRates', 'measureRate', 'leakUnchokes'],
+                    actions: ['returnStale', 'reportRates', 'measureRate', 'leakFlaps'],
                   },
                   { guard: 'isSnubbing', target: '#peer.closed', actions: 'closeFromEvent' },
                   {
                     target: 'watching',
                     reenter: true,
-                    actions: ['reportRates', 'measureRate', 'leakUnchokes'],
+                    actions: ['reportRates', 'measureRate', 'leakFlaps'],
                   },
                 ],
               },

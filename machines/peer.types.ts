@@ -72,6 +72,13 @@ export interface PeerLimits {
    */
   readonly unchokeBurst: number;
   /**
+   * The same bucket for the peer becoming interested (`interestFlood`): each time, the choker may
+   * unchoke it at once and a not interested chokes it again; interested/not interested pairs from a
+   * hostile peer stalled an honest download completely. An honest peer's interest follows the
+   * pieces we announce, far below one change a second for long.
+   */
+  readonly interestBurst: number;
+  /**
    * Requests of one peer handed to the connection and not yet written (`serve` → `socket.served`).
    * Bounds the bytes pinned per peer to readWindow × 16 KiB whatever the socket does; the rest wait
    * in the peer's queue.
@@ -94,6 +101,7 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   maxPeerRequests: 250,
   floodRequests: 2000,
   unchokeBurst: 10,
+  interestBurst: 10,
   // 128 × 16 KiB: two 1 MiB chunks per peer, so the next piece is read while this one is written
   // (issue #8: 16 paced aria2c at ~120 MB/s; 128 measured ×1.2 over 64 with aria2c, 1 MiB pieces).
   readWindow: 128,
@@ -285,6 +293,8 @@ export type CloseReason =
   | { reason: 'requestFlood'; queued: number; limit: number }
   /** More than `limits.unchokeBurst` unchokes beyond one per tick (choke/unchoke flapping). */
   | { reason: 'unchokeFlood'; unchokes: number; limit: number }
+  /** More than `limits.interestBurst` times interested beyond one per tick. */
+  | { reason: 'interestFlood'; times: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
   /** A BEP 6 message (haveAll, haveNone, reject, allowedFast, suggest) without the bit on both ends. */
   | { reason: 'fastNotNegotiated'; message: string }

@@ -342,3 +342,30 @@ test('wire.haves: each new piece reported once, in order; an index out of range 
   h.deliver({ type: 'wire.haves', indices: [3, 20, 4] });
   assert.deepEqual(h.output(), { reason: 'haveOutOfRange', index: 20, pieceCount: 20 });
 });
+
+test('a peer whose interest flaps past limits.interestBurst is closed; one change per tick is not', () => {
+  const { interestBurst } = DEFAULT_PEER_LIMITS;
+  const flapping = startPeer();
+  flapping.handshake();
+  for (let i = 0; i < interestBurst; i++) {
+    flapping.deliver({ type: 'wire.interested' });
+    flapping.deliver({ type: 'wire.notInterested' });
+  }
+  assert.equal(flapping.isClosed(), false);
+  flapping.deliver({ type: 'wire.interested' });
+  assert.deepEqual(flapping.output(), {
+    reason: 'interestFlood',
+    times: interestBurst + 1,
+    limit: interestBurst,
+  });
+
+  const steady = startPeer();
+  steady.handshake();
+  for (let i = 0; i < 60; i++) {
+    steady.advance(DEFAULT_PEER_TIMEOUTS.tick);
+    steady.deliver({ type: 'wire.interested' });
+    steady.deliver({ type: 'wire.interested' }); // a repeat is not a change
+    steady.deliver({ type: 'wire.notInterested' });
+  }
+  assert.equal(steady.isClosed(), false);
+});
