@@ -398,6 +398,17 @@ export class PiecePicker {
     this.pieceVerified(index);
   }
 
+  /**
+   * Who sent each block of a started piece, by block (undefined where none was received): ask
+   * before `pieceFailed`, which forgets them. Allocates; for failed pieces only.
+   */
+  blockSenders(index: number): (PeerKey | undefined)[] {
+    this.#checkIndex(index);
+    const p = this.#progress.get(index);
+    if (p === undefined) return [];
+    return Array.from({ length: p.blocks }, (_, b) => p.senderOf(b));
+  }
+
   /** The hash failed: every block is missing again. Returns the peers whose data was in it. */
   pieceFailed(index: number): PeerKey[] {
     this.#checkIndex(index);

@@ -15,7 +15,11 @@ export class PieceProgress {
   readonly #maxRequesters: number;
   readonly #state: Uint8Array;
   readonly #requesterCount: Uint8Array;
-  /** `blocks × maxRequesters` slots; a block's requesters are packed at the start of its row. */
+  /**
+   * `blocks × maxRequesters` slots; a block's requesters are packed at the start of its row. Once
+   * the block is received its row's first slot holds the peer that sent it (`senderOf`): the
+   * record the ban rule needs when the piece fails, kept at no cost — the slot was written anyway.
+   */
   readonly #requesters: (PeerKey | undefined)[];
   /** Peers whose data is in this piece: when the hash fails, they are the suspects (ban rule). */
   readonly contributors = new Set<PeerKey>();
@@ -111,7 +115,7 @@ export class PieceProgress {
 
   /** `receive` when `peer` is the block's one requester (checked by the caller): nothing to return. */
   receiveFromSole(block: number, peer: PeerKey): void {
-    this.#requesters[block * this.#maxRequesters] = undefined;
+    // The row's first slot already holds `peer`, the sender.
     this.#markReceived(block, peer);
   }
 
@@ -119,9 +123,17 @@ export class PieceProgress {
   receive(block: number, peer: PeerKey): PeerKey[] {
     const requesters = this.requesters(block);
     const row = block * this.#maxRequesters;
-    for (let k = 0; k < requesters.length; k++) this.#requesters[row + k] = undefined;
+    for (let k = 1; k < requesters.length; k++) this.#requesters[row + k] = undefined;
+    this.#requesters[row] = peer; // the sender
     this.#markReceived(block, peer);
     return requesters;
+  }
+
+  /** The peer that sent a received block; undefined for a block not received. */
+  senderOf(block: number): PeerKey | undefined {
+    return this.#state[block] === BlockState.received
+      ? this.#requesters[block * this.#maxRequesters]
+      : undefined;
   }
 
   /** The block's requesters slots are cleared: it is received, and `peer`'s data is in the piece. */

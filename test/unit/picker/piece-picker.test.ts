@@ -233,6 +233,22 @@ describe('results', () => {
     assert.equal(p.have.has(0), false);
     assert.equal(p.pick(bits('1'), 5, 'c').length, 2);
   });
+
+  test('blockSenders names the peer each block came from, in endgame too; pieceFailed forgets them', () => {
+    const p = picker(1, 3);
+    p.addAvailability(bits('1'));
+    p.addAvailability(bits('1'));
+    const [x, y, z] = p.pick(bits('1'), 3, 'a');
+    p.blockReceived(x!, 'a');
+    // Endgame: b is also asked for the two blocks in flight, and sends the last one first.
+    assert.equal(p.pick(bits('1'), 2, 'b').length, 2);
+    p.blockReceived(z!, 'b');
+    assert.deepEqual(p.blockSenders(0), ['a', undefined, 'b']);
+    p.blockReceived(y!, 'a');
+    assert.deepEqual(p.blockSenders(0), ['a', 'a', 'b']);
+    assert.deepEqual(p.pieceFailed(0).sort(), ['a', 'b']);
+    assert.deepEqual(p.blockSenders(0), []);
+  });
 });
 
 describe('endgame', () => {
