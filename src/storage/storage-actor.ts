@@ -1,8 +1,8 @@
 /**
  * The torrent machine's `storage` actor: an xstate callback actor around a PieceStore. It takes
- * `storage.write` (the blocks of one socket read) and `storage.verify` and answers
- * `piece.verified` (`pieces.verified` for several in one turn) / `piece.hashFailed` / `storage.error`
- * (storage-events.ts). Serving reads no longer pass here: connections take blocks from the
+ * `storage.write` (the blocks of one socket read), `storage.verify` and `storage.hashBlocks` and
+ * answers `piece.verified` (`pieces.verified` for several in one turn) / `piece.hashFailed` (with
+ * the hash of each block as it failed) / `piece.blockHashes` / `storage.error` (storage-events.ts). Serving reads no longer pass here: connections take blocks from the
  * session's ReadCache (read-cache.ts, send-queue.ts).
  *
  * Ordering: writes are gathered into runs (write-coalescer.ts) that may be written concurrently
@@ -14,13 +14,17 @@
 import { fromCallback } from 'xstate';
 import type { StorageInput } from '../../machines/torrent.types.js';
 import { MAX_ARRAY_ITEMS } from '../inspect/summarise-event.js';
+import { BLOCK_LENGTH } from '../picker/blocks.js';
+import { hashBlocks } from './block-hashes.js';
 import type { PieceStore } from './piece-store.js';
 import { StorageError } from './storage-error.js';
 import type { StorageCommand, StorageNotification } from './storage-events.js';
 
 export function storageActor(store: PieceStore) {
-  return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
+  return fromCallback<StorageCommand, StorageInput>(({ sendBack, receive, input }) => {
     let stopped = false;
+    // The torrent machine says its block length; a bare invoke (tests) has no input.
+    const blockLength = (input as StorageInput | undefined)?.blockLength ?? BLOCK_LENGTH;
     /**
      * Pieces verified this turn, told at its end as one `pieces.verified` (one `piece.verified` when
      * alone): each event is a macrostep of the torrent machine, and with 256 KiB pieces from four
@@ -88,10 +92,22 @@ export function storageActor(store: PieceStore) {
         const writes = [...(pendingWrites.get(index) ?? [])];
         void Promise.all(writes)
           .then(() => store.verifyPiece(index))
-          .then(
-            (ok) => (ok ? verifiedNow(index) : send({ type: 'piece.hashFailed', index })),
-            (e) => fail(e, index),
-          );
+          .then(async (ok) => {
+            if (ok) return verifiedNow(index);
+            // The blocks as they failed (the ban rule compares them once the piece passes), read
+            // back before the machine hears of the failure: only then does it hand the piece out
+            // again, so no new block can be written over them first.
+            const blockHashes = await hashBlocks(store, index, blockLength);
+            send({ type: 'piece.hashFailed', index, blockHashes });
+          })
+          .catch((e) => fail(e, index));
+      } else if (event.type === 'storage.hashBlocks') {
+        // A verified piece: never written again, nothing to wait for.
+        const { index } = event;
+        hashBlocks(store, index, blockLength).then(
+          (hashes) => send({ type: 'piece.blockHashes', index, hashes }),
+          (e) => fail(e, index),
+        );
       }
     });
     return () => {

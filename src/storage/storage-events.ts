@@ -15,13 +15,18 @@ export type StorageCommand =
         readonly block: Uint8Array;
       }[];
     }
-  | { readonly type: 'storage.verify'; readonly index: number };
+  | { readonly type: 'storage.verify'; readonly index: number }
+  /** A verified piece that had failed before: the hash of each of its blocks (block-hashes.ts). */
+  | { readonly type: 'storage.hashBlocks'; readonly index: number };
 
 export type StorageNotification =
   | { readonly type: 'piece.verified'; readonly index: number }
   /** Pieces verified within one turn of the event loop: one event for them all (storage-actor.ts). */
   | { readonly type: 'pieces.verified'; readonly indexes: readonly number[] }
-  | { readonly type: 'piece.hashFailed'; readonly index: number }
+  /** `blockHashes`: the SHA-1 of each block as it failed, read back before this was told. */
+  | { readonly type: 'piece.hashFailed'; readonly index: number; readonly blockHashes: Uint8Array }
+  /** The answer to `storage.hashBlocks`: 20 bytes per block, in block order. */
+  | { readonly type: 'piece.blockHashes'; readonly index: number; readonly hashes: Uint8Array }
   | {
       readonly type: 'storage.error';
       readonly message: string;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,8 +62,19 @@ test('verify sent right after the writes waits for them: verified / hashFailed /
     h.send({ type: 'storage.write', blocks: [{ index: 2, begin: pieceLength, block: new Uint8Array(1) }] });
     await until(() => h.seen.length === 3);
     const sorted = [...h.seen].sort((a, b) => (a.type < b.type ? -1 : 1));
+    // The failed piece comes with the hash of each of its 16 KiB blocks (the default) as written.
+    const failed = Uint8Array.from(payload.subarray(pieceLength, 2 * pieceLength));
+    failed[128]! ^= 0xff;
+    const blockHashes = new Uint8Array(4 * 20);
+    for (let b = 0; b < 4; b++)
+      blockHashes.set(
+        createHash('sha1')
+          .update(failed.subarray(b * 16384, (b + 1) * 16384))
+          .digest(),
+        b * 20,
+      );
     assert.deepEqual(sorted, [
-      { type: 'piece.hashFailed', index: 1 },
+      { type: 'piece.hashFailed', index: 1, blockHashes },
       { type: 'piece.verified', index: 0 },
       {
         type: 'storage.error',
