@@ -1,23 +1,19 @@
 /**
- * Piece verdicts and the ban rule (docs/machines.md, "The ban rule"): a verified piece forgives one
- * strike of each contributor; a failed one bans its sole contributor at once, or, with several,
- * becomes a suspect fetched again from one peer, each contributor getting a strike.
+ * Piece verdicts and the ban rule (docs/machines.md, "The ban rule"). A failed piece bans its sole
+ * contributor at once; with several, each block's sender and hash is remembered (failed-blocks.ts)
+ * and the piece becomes a suspect, fetched again from one peer. When a remembered piece passes,
+ * storage hashes its blocks again and exactly the peers whose block differed are banned.
  */
-import type { CloseReason, PeerCommand } from './peer.types.js';
-import { BAN_STRIKES } from './torrent.types.js';
+import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import { topUp } from './torrent-handout.js';
 
-/** Storage verified piece `index`: forgive, announce it, and tell the peers that lack it. */
+/** Storage verified piece `index`: announce it, tell the peers that lack it, judge its past failures. */
 export function pieceVerified(context: TorrentContext, index: number, fx: TorrentEffects): void {
   context.picker.pieceVerified(index);
-  // A good piece forgives one strike of each contributor.
-  for (const key of context.contributors.get(index) ?? []) {
-    const rec = context.addresses.get(key);
-    if (rec !== undefined && rec.strikes > 0) rec.strikes--;
-  }
-  context.contributors.delete(index);
   context.suspects.delete(index);
+  // It failed before: which blocks were bad is known once the blocks that passed are hashed.
+  if (context.failedBlocks.has(index)) fx.toStorage({ type: 'storage.hashBlocks', index });
   const { have } = context.picker;
   fx.emit({
     type: 'torrent.pieceVerified',
@@ -31,33 +27,40 @@ export function pieceVerified(context: TorrentContext, index: number, fx: Torren
       fx.toPeer(e.ref, { type: 'cmd.have', index } satisfies PeerCommand);
 }
 
-/** Piece `index` failed its hash: the ban rule, then the piece is wanted again. */
-export function pieceFailed(context: TorrentContext, index: number, fx: TorrentEffects): void {
+/** The blocks of piece `index` as it passed (`storage.hashBlocks`): ban whoever sent it other bytes. */
+export function blocksJudged(
+  context: TorrentContext,
+  index: number,
+  hashes: Uint8Array,
+  fx: TorrentEffects,
+): void {
+  for (const key of context.failedBlocks.piecePassed(index, hashes)) ban(context, key, 'badBlock', index, fx);
+}
+
+/**
+ * Piece `index` failed its hash; `blockHashes` are its blocks as they failed. The ban rule, then
+ * the piece is wanted again.
+ */
+export function pieceFailed(
+  context: TorrentContext,
+  index: number,
+  blockHashes: Uint8Array,
+  fx: TorrentEffects,
+): void {
+  const senders = context.picker.blockSenders(index);
   const contributors = context.picker.pieceFailed(index);
-  context.contributors.delete(index);
   fx.emit({ type: 'torrent.pieceFailed', index, contributors });
-  // The ban rule (docs/machines.md): the sole contributor of a failed piece is banned at once.
-  // Several contributors: the piece becomes a suspect, fetched again from one peer only; on its
-  // first failure each contributor also gets a strike, and BAN_STRIKES strikes ban.
-  const wasSuspect = context.suspects.has(index);
-  const sole = contributors.length === 1;
-  if (sole) context.suspects.delete(index);
-  else context.suspects.set(index, '');
-  for (const key of contributors) {
-    const rec = context.addresses.get(key);
-    if (rec === undefined || rec.banned || (!sole && wasSuspect)) continue;
-    rec.strikes++;
-    if (!sole && rec.strikes < BAN_STRIKES) continue;
-    rec.banned = true;
-    fx.emit({
-      type: 'torrent.peerBanned',
-      address: key,
-      why: sole ? 'soleContributor' : 'strikes',
-      strikes: rec.strikes,
-    });
-    const e = context.peers.get(key);
-    const reason: CloseReason = { reason: 'banned' };
-    if (e !== undefined) fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+  const [sole] = contributors;
+  if (contributors.length === 1 && sole !== undefined) {
+    // Every byte was its: banned at once. A suspect's owner ends here when it sent bad data.
+    context.suspects.delete(index);
+    ban(context, sole, 'soleContributor', index, fx);
+  } else if (contributors.length > 1) {
+    // Several: who sent which block is remembered, judged when the piece passes; meanwhile it is
+    // fetched again from one peer only, so the next attempt passes or names its culprit.
+    context.suspects.set(index, '');
+    for (const key of context.failedBlocks.pieceFailed(index, senders, blockHashes))
+      ban(context, key, 'badBlock', index, fx);
   }
   // The piece is wanted again: peers that lost interest may have it.
   for (const e of context.peers.values()) {
@@ -67,4 +70,21 @@ export function pieceFailed(context: TorrentContext, index: number, fx: TorrentE
     fx.toPeer(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
   }
   for (const c of topUp(context)) fx.toPeer(c.ref, c.cmd);
+}
+
+/** The address is banned: closed if connected, never dialled or accepted again. */
+function ban(
+  context: TorrentContext,
+  key: PeerKey,
+  why: 'soleContributor' | 'badBlock',
+  index: number,
+  fx: TorrentEffects,
+): void {
+  const rec = context.addresses.get(key);
+  if (rec === undefined || rec.banned) return;
+  rec.banned = true;
+  fx.emit({ type: 'torrent.peerBanned', address: key, why, index });
+  const e = context.peers.get(key);
+  const reason: CloseReason = { reason: 'banned' };
+  if (e !== undefined) fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
 }

@@ -5,6 +5,7 @@
  */
 import { PiecePicker } from '../src/picker/piece-picker.js';
 import { mulberry32 } from '../src/picker/prng.js';
+import { FailedBlocks } from './failed-blocks.js';
 import {
   DEFAULT_PEER_LIMITS,
   type PeerCommand,
@@ -68,8 +69,8 @@ export interface TorrentContext {
    * that connection.
    */
   readonly listenAddresses: Map<string, PeerKey>;
-  /** Peers whose accepted blocks are in each incomplete piece (for strikes and forgiveness). */
-  readonly contributors: Map<number, Set<PeerKey>>;
+  /** Who sent each block of the pieces that failed, and its hash, until they pass (the ban rule). */
+  readonly failedBlocks: FailedBlocks;
   /**
    * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner,
    * '' until a peer claims it), so the next result names the culprit or clears the owner.
@@ -120,7 +121,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     queue: [],
     addresses: new Map(),
     listenAddresses: new Map(),
-    contributors: new Map(),
+    failedBlocks: new FailedBlocks(),
     suspects: new Map(),
     rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
     serial: 0,

@@ -32,9 +32,6 @@ export function takeBlock(
   const got = c.picker.blockReceived(ref, key);
   if (!got.accepted) return;
   work.writes.push(b);
-  let set = c.contributors.get(index);
-  if (set === undefined) c.contributors.set(index, (set = new Set()));
-  set.add(key);
   // Endgame: the same block is outstanding to others; tell them not to bother.
   for (const other of got.otherRequesters) {
     const o = c.peers.get(other);

@@ -19,7 +19,7 @@ import type {
   TorrentOutput,
 } from './torrent.types.js';
 import { TRACKER_GRACE_MS } from './torrent.types.js';
-import { pieceFailed, pieceVerified } from './torrent-ban.js';
+import { blocksJudged, pieceFailed, pieceVerified } from './torrent-ban.js';
 import {
   type AddressRecord,
   initialTorrentContext,
@@ -320,7 +320,12 @@ export const torrentMachine = setup({
       }
     }),
     onHashFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === 'piece.hashFailed') pieceFailed(context, event.index, effects(enqueue));
+      if (event.type === 'piece.hashFailed')
+        pieceFailed(context, event.index, event.blockHashes, effects(enqueue));
+    }),
+    onBlockHashes: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'piece.blockHashes')
+        blocksJudged(context, event.index, event.hashes, effects(enqueue));
     }),
     dropUselessPeers: enqueueActions(({ context, enqueue }) => {
       // At the cap with addresses waiting, a peer with nothing we want only holds a slot: let it go.
@@ -392,6 +397,7 @@ export const torrentMachine = setup({
         pieceCount: context.pieceCount,
         pieceLength: context.pieceLength,
         totalLength: context.totalLength,
+        blockLength: context.picker.geometry.blockLength,
       }),
     },
     {
@@ -429,6 +435,8 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
+    // The blocks of a piece that passed after failing: judged even once the last piece is in.
+    'piece.blockHashes': { actions: 'onBlockHashes' },
   },
   states: {
     checking: {

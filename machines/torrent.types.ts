@@ -69,8 +69,12 @@ export const DEFAULT_MAX_RECONNECTS = 2;
 
 export const DEFAULT_ROTATE_MS = 30_000;
 
-/** A peer that shared a failed piece with others gets a strike; at this many it is banned. */
-export const BAN_STRIKES = 3;
+/**
+ * The ban rule's memory (machines/failed-blocks.ts): at most this many blocks of failed pieces are
+ * remembered with their sender and hash, about 150 bytes each (2.4 MB in all); past it the pieces
+ * that failed longest ago are forgotten first. 16 pieces of 16 MiB, 256 of 1 MiB.
+ */
+export const MAX_FAILED_BLOCKS = 16_384;
 
 /** What the `storage` actor is invoked with. */
 export interface StorageInput {
@@ -78,6 +82,8 @@ export interface StorageInput {
   readonly pieceCount: number;
   readonly pieceLength: number;
   readonly totalLength: number;
+  /** The picker's block length: what a block hash covers (BLOCK_LENGTH when absent). */
+  readonly blockLength?: number;
 }
 
 /**
@@ -86,13 +92,21 @@ export interface StorageInput {
  */
 export type StorageCommand =
   | { type: 'storage.write'; blocks: readonly ReceivedBlock[] }
-  | { type: 'storage.verify'; index: number };
+  | { type: 'storage.verify'; index: number }
+  /** A piece that had failed now passed: the hash of each of its blocks, for the ban rule. */
+  | { type: 'storage.hashBlocks'; index: number };
 
 /** Storage actor → torrent machine. */
 export type StorageEvent =
   | { type: 'piece.verified'; index: number }
   | { type: 'pieces.verified'; indexes: readonly number[] }
-  | { type: 'piece.hashFailed'; index: number }
+  /**
+   * `blockHashes`: the SHA-1 of each block (20 bytes each, in block order) as the piece failed,
+   * read back before this event was sent, so before any block of a new attempt was written.
+   */
+  | { type: 'piece.hashFailed'; index: number; blockHashes: Uint8Array }
+  /** The answer to `storage.hashBlocks`: each block's SHA-1 as the piece passed. */
+  | { type: 'piece.blockHashes'; index: number; hashes: Uint8Array }
   | { type: 'storage.error'; message: string };
 
 /** The world → torrent machine. */
@@ -115,7 +129,11 @@ export type TorrentEmitted =
   /** An incoming peer (at `address`) said, in BEP 10 `p`, that it accepts connections at `listenAddress`. */
   | { type: 'torrent.peerListening'; key: PeerKey; address: string; listenAddress: string }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
-  | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'strikes'; strikes: number }
+  /**
+   * `soleContributor`: every block of a failed piece was its; `badBlock`: a block it sent to a
+   * failed piece differs from the block that passed, or from what it sent before for that block.
+   */
+  | { type: 'torrent.peerBanned'; address: string; why: 'soleContributor' | 'badBlock'; index: number }
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }
   | { type: 'torrent.pieceFailed'; index: number; contributors: PeerKey[] }
   /** Every piece verified and the torrent keeps serving. */

@@ -9,7 +9,20 @@ import { type ConnectionCommand, type ConnectionEvent, wireItemsOf } from '../..
 import { Bitfield } from '../../src/picker/bitfield.js';
 import type { WireItem } from '../../src/wire/messages.js';
 
-export type PeerKind = 'honest' | 'slow' | 'corrupt' | 'lying' | 'disconnecting' | 'chokeFlapping' | 'silent';
+/**
+ * `spoiling`: the hostile-peer review's attack on the ban rule. It unchokes, answers only the first
+ * block of each piece it was asked for, wrong, then chokes for good (on that connection): the rest
+ * of those pieces comes from others, so each failed piece has several contributors.
+ */
+export type PeerKind =
+  | 'honest'
+  | 'slow'
+  | 'corrupt'
+  | 'spoiling'
+  | 'lying'
+  | 'disconnecting'
+  | 'chokeFlapping'
+  | 'silent';
 
 export interface FakePeerSpec {
   readonly kind: PeerKind;
@@ -64,6 +77,8 @@ export class FakePeer {
   #handshaken = false;
   #budget = 0;
   #servedThisConnection = 0;
+  /** spoiling: it has choked for good on this connection. */
+  #sulking = false;
   #nextFlap = 0;
   #session = 0;
   #nextKeepAlive = 0;
@@ -94,6 +109,7 @@ export class FakePeer {
     this.#choking = true;
     this.#weInterested = false;
     this.#servedThisConnection = 0;
+    this.#sulking = false;
     this.#schedule(this.spec.latencyMs, { type: 'socket.connected' });
     this.#nextFlap = this.#now + this.spec.flapMs;
     return this.#session;
@@ -148,7 +164,7 @@ export class FakePeer {
       }
       case 'interested':
         this.#weInterested = true;
-        if (this.#choking && this.spec.kind !== 'silent') this.#unchoke();
+        if (this.#choking && this.spec.kind !== 'silent' && !this.#sulking) this.#unchoke();
         return;
       case 'notInterested':
         this.#weInterested = false;
@@ -203,7 +219,8 @@ export class FakePeer {
         this.#schedule(0, { type: 'wire.choke' });
       } else if (this.#weInterested) this.#unchoke();
     }
-    if (this.spec.kind !== 'lying' && !this.#choking) this.#serve(dt);
+    if (this.spec.kind === 'spoiling' && !this.#choking) this.#spoil();
+    else if (this.spec.kind !== 'lying' && !this.#choking) this.#serve(dt);
     while (this.#scheduled.length > 0 && this.#scheduled[0]!.at <= now) {
       const { event } = this.#scheduled.shift()!;
       if (event === 'disconnect') {
@@ -245,6 +262,25 @@ export class FakePeer {
         return;
       }
     }
+  }
+
+  /** spoiling: the first block of each piece asked for, wrong, once its requests are in; then choke. */
+  #spoil(): void {
+    if (this.#queue.length === 0 || this.#queue.some((r) => r.readyAt > this.#now)) return;
+    for (const r of this.#queue) {
+      const k = `${r.index}:${r.begin}`;
+      if (r.begin !== 0 || !this.#outstanding.has(k)) continue;
+      this.#forget(k);
+      const off = r.index * this.#world.pieceLength;
+      const block = this.#world.payload.slice(off, off + r.length);
+      block[0]! ^= 0xff;
+      this.blocksServed++;
+      this.#schedule(0, { type: 'wire.piece', index: r.index, begin: 0, block });
+    }
+    this.#sulking = true;
+    this.#choking = true;
+    this.#dropQueue();
+    this.#schedule(0, { type: 'wire.choke' });
   }
 
   #unchoke(): void {

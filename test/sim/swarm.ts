@@ -112,10 +112,25 @@ export function runSwarm(spec: SwarmSpec, opts: RunOptions = {}): SwarmRun {
     receive((c) => fake.onCommand(c, session));
     return () => fake.detach(session);
   });
+  /** The SHA-1 of each block of piece `index` as stored now, as the real storage reads them back. */
+  const blockHashes = (index: number): Uint8Array => {
+    const piece = stored.subarray(index * pieceLength, Math.min(totalLength, (index + 1) * pieceLength));
+    const count = Math.ceil(piece.length / spec.blockLength);
+    const out = new Uint8Array(count * 20);
+    for (let b = 0; b < count; b++) {
+      const block = piece.subarray(b * spec.blockLength, (b + 1) * spec.blockLength);
+      out.set(createHash('sha1').update(block).digest(), b * 20);
+    }
+    return out;
+  };
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     receive((c) => {
       if (c.type === 'storage.write') {
         for (const b of c.blocks) stored.set(b.block, b.index * pieceLength + b.begin);
+        return;
+      }
+      if (c.type === 'storage.hashBlocks') {
+        sendBack({ type: 'piece.blockHashes', index: c.index, hashes: blockHashes(c.index) });
         return;
       }
       const piece = stored.subarray(
@@ -124,7 +139,9 @@ export function runSwarm(spec: SwarmSpec, opts: RunOptions = {}): SwarmRun {
       );
       const ok = createHash('sha1').update(piece).digest().equals(hashes[c.index]!);
       sendBack(
-        ok ? { type: 'piece.verified', index: c.index } : { type: 'piece.hashFailed', index: c.index },
+        ok
+          ? { type: 'piece.verified', index: c.index }
+          : { type: 'piece.hashFailed', index: c.index, blockHashes: blockHashes(c.index) },
       );
     });
   });

@@ -227,7 +227,7 @@ test('a ban follows an incoming peer to where it listens; a peer listening at a 
   extensionHandshake(t, 'x:50123', 6881);
   const [bad] = sendsRequestedBlocks(t, 'x:50123');
   assert.ok(bad !== undefined, 'x was asked for a block');
-  t.storage({ type: 'piece.hashFailed', index: bad });
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
   assert.ok(t.emitted.some((e) => e.type === 'torrent.peerBanned' && e.address === 'x:50123'));
   assert.equal(t.live.has('x:50123'), false);
   t.actor.send({ type: 'peer.add', address: 'x:6881' });

@@ -1,0 +1,139 @@
+/**
+ * The ban rule through the torrent machine (docs/machines.md, "The ban rule"): an attacker that
+ * spoils one block of each piece beside an honest seeder is banned once a piece passes, and the
+ * honest seeder, whose blocks matched, never is. Storage is in memory and hashes for real.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { peerMachine } from '../../../machines/peer.machine.js';
+import type {
+  BlockRef,
+  ConnectionCommand,
+  ConnectionEvent,
+  ConnectionInput,
+} from '../../../machines/peer.types.js';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
+import type { StorageCommand, StorageInput, TorrentEmitted } from '../../../machines/torrent.types.js';
+import { Bitfield } from '../../../src/picker/bitfield.js';
+
+const PIECES = 6;
+const BLOCK = 1024;
+const PIECE = 2 * BLOCK;
+const payload = Uint8Array.from({ length: PIECES * PIECE }, (_, i) => (i * 7 + (i >> 8)) & 0xff);
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest();
+
+/** The torrent machine, peers whose wire we drive by hand, and a storage that keeps bytes in memory. */
+function start() {
+  const live = new Map<string, (e: ConnectionEvent) => void>();
+  /** Requests each address was sent and has not answered yet. */
+  const asked = new Map<string, BlockRef[]>();
+  const stored = new Uint8Array(payload.length);
+  const piece = (i: number) => stored.subarray(i * PIECE, (i + 1) * PIECE);
+  const blockHashes = (i: number) => {
+    const out = new Uint8Array(2 * 20);
+    for (let b = 0; b < 2; b++) out.set(sha1(piece(i).subarray(b * BLOCK, (b + 1) * BLOCK)), b * 20);
+    return out;
+  };
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
+    live.set(input.address, sendBack);
+    receive((cmd) => {
+      if (cmd.type === 'request')
+        asked.set(input.address, [...(asked.get(input.address) ?? []), ...cmd.blocks]);
+    });
+    return () => live.delete(input.address);
+  });
+  const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
+    receive((c) => {
+      if (c.type === 'storage.write')
+        for (const b of c.blocks) stored.set(b.block, b.index * PIECE + b.begin);
+      else if (c.type === 'storage.hashBlocks')
+        sendBack({ type: 'piece.blockHashes', index: c.index, hashes: blockHashes(c.index) });
+      else if (sha1(piece(c.index)).equals(sha1(payload.subarray(c.index * PIECE, (c.index + 1) * PIECE))))
+        sendBack({ type: 'piece.verified', index: c.index });
+      else sendBack({ type: 'piece.hashFailed', index: c.index, blockHashes: blockHashes(c.index) });
+    });
+  });
+  const machine = torrentMachine.provide({
+    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+  });
+  const actor = createActor(machine, {
+    clock: new SimulatedClock(),
+    input: {
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: PIECES,
+      pieceLength: PIECE,
+      totalLength: PIECES * PIECE,
+      blockLength: BLOCK,
+      maxPeers: 4,
+      seed: 1,
+    },
+  });
+  const emitted: TorrentEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e));
+  actor.start();
+  /** The peer at `address` connects, has every piece and unchokes us (BEP 3, no fast extension). */
+  const seeder = (address: string, id: number) => {
+    actor.send({ type: 'peer.add', address });
+    const send = live.get(address)!;
+    send({ type: 'socket.connected' });
+    send({
+      type: 'wire.handshake',
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(id),
+      reserved: new Uint8Array(8),
+    });
+    send({ type: 'wire.bitfield', bitfield: Bitfield.full(PIECES).bytes });
+    return send;
+  };
+  /** `address` answers what it was asked, each block spoiled where `spoil` says. */
+  const answer = (address: string, spoil: (b: BlockRef) => boolean) => {
+    const send = live.get(address);
+    const blocks = asked.get(address) ?? [];
+    asked.set(address, []);
+    for (const b of blocks) {
+      const at = b.index * PIECE + b.begin;
+      const block = payload.slice(at, at + b.length);
+      if (spoil(b)) block[0]! ^= 0xff;
+      send?.({ type: 'wire.piece', index: b.index, begin: b.begin, block });
+    }
+  };
+  const banned = () => emitted.flatMap((e) => (e.type === 'torrent.peerBanned' ? [e.address] : []));
+  return { actor, live, asked, emitted, stored, seeder, answer, banned };
+}
+
+test('an attacker that spoils one block of each piece beside an honest seeder is banned; the seeder never', () => {
+  const t = start();
+  // The attacker unchokes first and is asked for every block; it answers the first block of each
+  // piece, spoiled, then chokes: the rest of each piece goes to the honest seeder.
+  t.seeder('a:1', 0xa)({ type: 'wire.unchoke' });
+  const firstAsked = (t.asked.get('a:1') ?? []).length;
+  assert.ok(firstAsked >= PIECES * 2, `the attacker was asked for every block (${firstAsked})`);
+  const spoiled = (t.asked.get('a:1') ?? []).filter((b) => b.begin === 0);
+  t.asked.set('a:1', spoiled);
+  t.answer('a:1', () => true);
+  t.live.get('a:1')!({ type: 'wire.choke' });
+  const honest = t.seeder('h:1', 0x4);
+  honest({ type: 'wire.unchoke' });
+  // Every piece fails, with two contributors: nobody is banned yet (neither is known to be bad).
+  t.answer('h:1', () => false);
+  const failed = t.emitted.filter((e) => e.type === 'torrent.pieceFailed');
+  assert.equal(failed.length, PIECES);
+  for (const e of failed)
+    assert.deepEqual(e.type === 'torrent.pieceFailed' && [...e.contributors].sort(), ['a:1', 'h:1']);
+  assert.deepEqual(t.banned(), [], 'a shared failure bans no one by itself');
+  // The pieces are fetched again, from the honest seeder alone; the first to pass names the attacker.
+  for (let round = 0; round < 4 && (t.asked.get('h:1') ?? []).length > 0; round++)
+    t.answer('h:1', () => false);
+  assert.deepEqual(t.banned(), ['a:1']);
+  const ban = t.emitted.find((e) => e.type === 'torrent.peerBanned');
+  assert.equal(ban?.type === 'torrent.peerBanned' && ban.why, 'badBlock');
+  assert.equal(t.live.has('a:1'), false, 'the attacker is closed');
+  const honestClosed = t.emitted.filter((e) => e.type === 'torrent.peerClosed' && e.address === 'h:1');
+  assert.ok(honestClosed.every((e) => e.type === 'torrent.peerClosed' && e.reason.reason !== 'banned'));
+  assert.ok(Buffer.from(t.stored).equals(payload), 'every piece in, exact');
+  assert.equal(t.actor.getSnapshot().status, 'done');
+  t.actor.stop();
+});
