@@ -26,6 +26,8 @@ export class FailedBlocks {
   readonly #max: number;
   /** In the order the pieces last failed: the first is forgotten first. */
   readonly #pieces = new Map<number, { record: PieceRecord; blocks: number }>();
+  /** Remembered pieces that passed, whose block hashes storage has been asked for. */
+  readonly #judging = new Set<number>();
   #blocks = 0;
 
   constructor(max = MAX_FAILED_BLOCKS) {
@@ -40,6 +42,19 @@ export class FailedBlocks {
   /** Is piece `index` remembered (it failed, and has not passed since)? */
   has(index: number): boolean {
     return this.#pieces.has(index);
+  }
+
+  /**
+   * Remembered piece `index` passed and its block hashes were asked for: until `piecePassed`, the
+   * download is not complete (the peers to ban may still be connected).
+   */
+  judging(index: number): void {
+    this.#judging.add(index);
+  }
+
+  /** Some passed piece waits for its block hashes. */
+  get awaitingJudgement(): boolean {
+    return this.#judging.size > 0;
   }
 
   /**
@@ -75,6 +90,7 @@ export class FailedBlocks {
    * attempts a block that differs from the block that passed, and forgets the piece.
    */
   piecePassed(index: number, hashes: Uint8Array): PeerKey[] {
+    this.#judging.delete(index);
     const entry = this.#pieces.get(index);
     if (entry === undefined) return [];
     this.#forget(index);
@@ -87,8 +103,8 @@ export class FailedBlocks {
     return [...bad];
   }
 
-  toJSON(): { pieces: number; blocks: number } {
-    return { pieces: this.#pieces.size, blocks: this.#blocks };
+  toJSON(): { pieces: number; blocks: number; judging: number } {
+    return { pieces: this.#pieces.size, blocks: this.#blocks, judging: this.#judging.size };
   }
 
   #forget(index: number): void {

@@ -13,7 +13,10 @@ export function pieceVerified(context: TorrentContext, index: number, fx: Torren
   context.picker.pieceVerified(index);
   context.suspects.delete(index);
   // It failed before: which blocks were bad is known once the blocks that passed are hashed.
-  if (context.failedBlocks.has(index)) fx.toStorage({ type: 'storage.hashBlocks', index });
+  if (context.failedBlocks.has(index)) {
+    context.failedBlocks.judging(index);
+    fx.toStorage({ type: 'storage.hashBlocks', index });
+  }
   const { have } = context.picker;
   fx.emit({
     type: 'torrent.pieceVerified',

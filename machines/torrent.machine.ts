@@ -127,7 +127,9 @@ export const torrentMachine = setup({
     trackerGrace: TRACKER_GRACE_MS,
   },
   guards: {
-    isDownloadComplete: ({ context }) => context.picker.isComplete(),
+    // Every piece verified, and every piece that had failed judged (the ban rule, torrent-ban.ts).
+    isDownloadComplete: ({ context }) =>
+      context.picker.isComplete() && !context.failedBlocks.awaitingJudgement,
     isSeedWhenComplete: ({ context }) => context.seedWhenComplete,
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
     isCompletedAnnounce: ({ event }) => event.type === 'tracker.announced' && event.event === 'completed',
@@ -435,8 +437,6 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
-    // The blocks of a piece that passed after failing: judged even once the last piece is in.
-    'piece.blockHashes': { actions: 'onBlockHashes' },
   },
   states: {
     checking: {
@@ -470,6 +470,7 @@ export const torrentMachine = setup({
         'piece.verified': { actions: 'onVerified' },
         'pieces.verified': { actions: 'onVerified' },
         'piece.hashFailed': { actions: 'onHashFailed' },
+        'piece.blockHashes': { actions: 'onBlockHashes' },
         'tracker.peers': { actions: ['queueTrackerPeers', 'connectQueued'] },
       },
       states: {

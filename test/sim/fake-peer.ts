@@ -11,8 +11,10 @@ import type { WireItem } from '../../src/wire/messages.js';
 
 /**
  * `spoiling`: the hostile-peer review's attack on the ban rule. It unchokes, answers only the first
- * block of each piece it was asked for, wrong, then chokes for good (on that connection): the rest
- * of those pieces comes from others, so each failed piece has several contributors.
+ * block of each piece it was asked for, wrong, then chokes and hangs up: the rest of those pieces
+ * comes from others, so each failed piece has several contributors. (The review's peer stays
+ * connected, choking; here it goes, because a peer that chokes us for good would hold one of
+ * `maxPeers` slots forever, which is not the ban rule's matter.)
  */
 export type PeerKind =
   | 'honest'
@@ -281,6 +283,7 @@ export class FakePeer {
     this.#choking = true;
     this.#dropQueue();
     this.#schedule(0, { type: 'wire.choke' });
+    this.#schedule(this.spec.latencyMs, 'disconnect');
   }
 
   #unchoke(): void {

@@ -13,9 +13,12 @@ test('a passed piece blames exactly the senders whose block differed', () => {
   const f = new FailedBlocks();
   assert.deepEqual(f.pieceFailed(3, ['a', 'h', 'h', 'g'], hashes(9, 2, 3, 4)), []);
   assert.ok(f.has(3));
+  f.judging(3);
+  assert.equal(f.awaitingJudgement, true);
   assert.deepEqual(f.piecePassed(3, hashes(1, 2, 3, 4)), ['a']);
+  assert.equal(f.awaitingJudgement, false);
   assert.equal(f.has(3), false, 'forgotten once judged');
-  assert.deepEqual(f.toJSON(), { pieces: 0, blocks: 0 });
+  assert.deepEqual(f.toJSON(), { pieces: 0, blocks: 0, judging: 0 });
   assert.deepEqual(f.piecePassed(3, hashes(1, 2, 3, 4)), [], 'judged once');
 });
 
@@ -47,7 +50,7 @@ test('memory is bounded: past the bound the pieces that failed longest ago are f
   f.pieceFailed(0, ['a', 'b'], hashes(1, 2));
   f.pieceFailed(1, ['a', 'b'], hashes(1, 2));
   f.pieceFailed(0, ['c', 'b'], hashes(1, 2)); // piece 0 failed again: now the latest, 3 blocks
-  assert.deepEqual(f.toJSON(), { pieces: 2, blocks: 5 });
+  assert.deepEqual(f.toJSON(), { pieces: 2, blocks: 5, judging: 0 });
   f.pieceFailed(2, ['a'], hashes(1));
   assert.deepEqual([f.has(0), f.has(1), f.has(2)], [true, false, true]);
   assert.equal(f.blocks, 4);
