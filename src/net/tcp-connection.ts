@@ -31,6 +31,7 @@ import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
+import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { IncomingPreface, MseError } from './mse-responder.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
@@ -239,6 +240,9 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);
     }, readGate);
+    const messageBudget = new MessageBudget();
+    /** Past the budget: the connection is closing, nothing more is handed on. */
+    let flooded = false;
     /** What this socket read has handed on so far (redundantMessage): nothing, or the last item. */
     let emittedThisRead: WireItem | 'batched' | undefined;
     const emit = (item: WireItem) => {
@@ -262,7 +266,18 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         emittedThisRead = 'batched';
         return;
       }
-      if (redundantMessage(emittedThisRead, item)) return;
+      if (flooded || redundantMessage(emittedThisRead, item)) return;
+      if (!messageBudget.take()) {
+        flooded = true;
+        batches.flush();
+        sendBack({
+          type: 'wire.error',
+          code: 'messageFlood',
+          message: `more than ${MAX_MESSAGE_EVENTS_PER_SECOND} messages in a second`,
+        });
+        socket.destroy();
+        return;
+      }
       emittedThisRead = item;
       batches.flush();
       sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);

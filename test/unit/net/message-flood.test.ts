@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createActor, createMachine } from 'xstate';
+import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from '../../../src/net/message-budget.js';
 import { createTcpConnection, redundantMessage } from '../../../src/net/tcp-connection.js';
 import { encodeMessage } from '../../../src/wire/encode-message.js';
 import type { WireItem } from '../../../src/wire/messages.js';
@@ -97,4 +98,63 @@ test('a flood of small messages reaches the machine as a few events per read, in
     .filter((k) => k !== 'wire.keepAlive' && k !== 'wire.unknown')
     .filter((k, i, a) => k !== a[i - 1]);
   assert.deepEqual(kinds, ['wire.unchoke', 'wire.have', 'wire.interested', 'wire.have', 'wire.choke']);
+});
+
+test('MessageBudget: more than the limit within one second is refused; the same spread over time is not', () => {
+  let now = 0;
+  const budget = new MessageBudget(10, () => now);
+  // 10 a second for a minute: never refused.
+  for (let s = 0; s < 60; s++, now += 1000) for (let i = 0; i < 10; i++) assert.equal(budget.take(), true);
+  // 21 within a second: the 11 past a window's start… the budget tells within two windows' worth.
+  let refused = -1;
+  for (let i = 0; i < 21 && refused < 0; i++) if (!budget.take()) refused = i;
+  assert.ok(refused >= 10 && refused <= 20, `refused at ${refused}`);
+});
+
+/** Connects to a peer that writes `bytes`; answers the events once `done` holds (or after 5 s). */
+async function eventsOf(
+  t: import('node:test').TestContext,
+  bytes: Uint8Array,
+  done: (events: readonly { type: string }[]) => boolean,
+) {
+  const port = await loopbackPeer(t, (socket) => socket.write(bytes));
+  const events: { type: string; code?: string }[] = [];
+  const parent = createMachine({
+    invoke: {
+      src: createTcpConnection({}),
+      input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null },
+    },
+    on: { '*': { actions: ({ event }) => events.push(event as { type: string }) } },
+  });
+  const actor = createActor(parent);
+  actor.start();
+  t.after(() => actor.stop());
+  const deadline = Date.now() + 5000;
+  while (!done(events) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return events;
+}
+
+test('a peer alternating two messages past the budget is closed with messageFlood; an honest burst is not', async (t) => {
+  const cancel = (begin: number) => encodeMessage({ type: 'cancel', index: 0, begin, length: 16384 });
+  const flood = Buffer.concat(
+    Array.from({ length: 3 * MAX_MESSAGE_EVENTS_PER_SECOND }, (_, i) => cancel((i % 2) * 16384)),
+  );
+  const flooded = await eventsOf(t, flood, (es) => es.some((e) => e.type === 'socket.closed'));
+  const error = flooded.find((e) => e.type === 'wire.error');
+  assert.equal(error?.code, 'messageFlood');
+  assert.ok(flooded.filter((e) => e.type === 'wire.cancel').length <= 2 * MAX_MESSAGE_EVENTS_PER_SECOND + 1);
+  // A queue's worth of cancels (500 distinct blocks) and rejects at once, then a choke.
+  const burst = Buffer.concat([
+    ...Array.from({ length: 500 }, (_, i) => cancel(i * 16384)),
+    ...Array.from({ length: 500 }, (_, i) =>
+      encodeMessage({ type: 'reject', index: 1, begin: i * 16384, length: 16384 }),
+    ),
+    encodeMessage({ type: 'choke' }),
+  ]);
+  const honest = await eventsOf(t, burst, (es) => es.some((e) => e.type === 'wire.choke'));
+  assert.equal(
+    honest.find((e) => e.type === 'wire.error'),
+    undefined,
+  );
+  assert.equal(honest.filter((e) => e.type === 'wire.cancel' || e.type === 'wire.reject').length, 1000);
 });
