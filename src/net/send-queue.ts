@@ -12,6 +12,15 @@
  * tokens when a limit is set. Written blocks stay pinned in the cache until the socket has taken them
  * (one write callback per batch releases them all). Once a tick the machine hears how many blocks
  * were written (`socket.served`), which frees its read window.
+ *
+ * Two marks hold back what waits to go out (docs/architecture.md, "Flow control"):
+ * - past WRITE_HIGH_WATER unsent bytes the machine stops serving blocks (`socket.congested`);
+ * - past READ_PAUSE_BYTES unsent bytes or READ_PAUSE_MESSAGES unsent messages the connection stops
+ *   reading the socket (`onReadPause`), until both are back under their resume marks. Every message
+ *   we send may answer one the peer sent (a reject for a request or a cancel, an unchoke for an
+ *   interested): a peer that never reads what we send would otherwise make us queue answers without
+ *   end, about 400 bytes of memory each (measured: 1.2 GB in 20 s). Not reading it lets TCP hold the
+ *   peer back instead, as libtorrent does with a peer whose send buffer is full.
  */
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
@@ -23,6 +32,25 @@ import type { TokenBucket } from './token-bucket.js';
 /** Above this many unsent bytes the peer machine stops serving until the socket drains. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
 
+/**
+ * Above this many unsent bytes the connection stops reading the socket. It sits above what serving
+ * alone may leave unsent, so an honest downloader's reading is never paused: serving stops past
+ * WRITE_HIGH_WATER, but the read window the machine handed over before it heard `socket.congested`
+ * is still written (readWindow 128 × (16 KiB + 13) ≈ 2 MiB): at most ~3 MiB.
+ */
+export const READ_PAUSE_BYTES = 4 * 1024 * 1024;
+/** Reading resumes once the unsent bytes are back at or under this (and the messages under theirs). */
+export const READ_RESUME_BYTES = WRITE_HIGH_WATER;
+/**
+ * Above this many unsent messages (anything but served blocks and request batches: those are bounded
+ * by the read window and the pipeline) the connection stops reading the socket. A message costs
+ * far more memory than its bytes (a buffer, Node's write request: ~400 bytes for a 17-byte reject),
+ * so bytes alone would let ~250,000 rejects wait under READ_PAUSE_BYTES. Honest traffic leaves a
+ * handful unsent (haves, keep-alives, interest, choke); 4096 is about 1.6 MB.
+ */
+export const READ_PAUSE_MESSAGES = 4096;
+export const READ_RESUME_MESSAGES = 1024;
+
 type Item =
   | { readonly message: WireItem; readonly ref?: undefined }
   | { readonly message?: undefined; readonly ref: BlockRef; pinned: PinnedBlock | undefined };
@@ -33,12 +61,17 @@ export interface SendQueueHooks {
   readonly onPayloadSent?: (bytes: number) => void;
   /** Called with the new state when congestion (unsent bytes, or held by the upload limit) changes. */
   readonly onCongestion: (congested: boolean) => void;
+  /**
+   * Called with true when what waits to go out passes READ_PAUSE_BYTES or READ_PAUSE_MESSAGES (stop
+   * reading the socket), with false once it is back under READ_RESUME_BYTES and READ_RESUME_MESSAGES.
+   */
+  readonly onReadPause?: (paused: boolean) => void;
   /** Once a tick: blocks written since the last call, in the order they were served. */
   readonly onServed: (count: number) => void;
   /** A block could not be read (or no source was given): the connection should close. */
   readonly onReadError: (err: unknown) => void;
-  /** Writes one wire item (corked until the next tick). */
-  readonly writeItem: (socket: Socket, message: WireItem) => void;
+  /** Writes one wire item (corked until the next tick); `written` once the socket has taken it. */
+  readonly writeItem: (socket: Socket, message: WireItem, written?: () => void) => void;
 }
 
 export class SendQueue {
@@ -52,6 +85,14 @@ export class SendQueue {
   #limitTimer: NodeJS.Timeout | undefined;
   #served = 0;
   #reportScheduled = false;
+  /** Messages given to send (or queued by sendRequests) that the socket has not taken yet. */
+  #unsentMessages = 0;
+  #readPaused = false;
+  /** One callback for every message write (no closure per message). */
+  readonly #messageWritten = (): void => {
+    this.#unsentMessages--;
+    if (this.#readPaused) this.#checkReadPause();
+  };
 
   constructor(socket: Socket, hooks: SendQueueHooks) {
     this.#socket = socket;
@@ -60,8 +101,9 @@ export class SendQueue {
   }
 
   send(message: WireItem): void {
+    this.#unsentMessages++;
     if (this.#head === this.#items.length && message.type !== 'piece') {
-      this.#hooks.writeItem(this.#socket, message); // nothing waits ahead of it
+      this.#hooks.writeItem(this.#socket, message, this.#messageWritten); // nothing waits ahead of it
       this.#checkCongestion();
       return;
     }
@@ -75,6 +117,7 @@ export class SendQueue {
    */
   sendRequests(blocks: readonly BlockRef[]): void {
     if (this.#head !== this.#items.length) {
+      this.#unsentMessages += blocks.length;
       for (const b of blocks)
         this.#items.push({ message: { type: 'request', index: b.index, begin: b.begin, length: b.length } });
       this.#pump();
@@ -132,7 +175,7 @@ export class SendQueue {
         if (!this.#take(n)) break;
         this.#head++;
         if (n > 0) onPayloadSent?.(n);
-        this.#hooks.writeItem(this.#socket, item.message);
+        this.#hooks.writeItem(this.#socket, item.message, this.#messageWritten);
         continue;
       }
       const pinned = item.pinned;
@@ -167,6 +210,7 @@ export class SendQueue {
       // After the socket took the bytes (or failed to): the chunks may be reused.
       this.#socket.write(EMPTY, () => {
         for (const p of batch) source.release(p);
+        if (this.#readPaused) this.#checkReadPause();
       });
       this.#scheduleReport();
     }
@@ -223,10 +267,30 @@ export class SendQueue {
   }
 
   #checkCongestion(): void {
+    this.#checkReadPause();
     const now = this.#limited || this.#socket.writableLength > WRITE_HIGH_WATER;
     if (now === this.#congested || this.#closed) return;
     this.#congested = now;
     this.#hooks.onCongestion(now);
+  }
+
+  /** Reading pauses past the pause marks and resumes under both resume marks (see READ_PAUSE_BYTES). */
+  #checkReadPause(): void {
+    if (this.#closed) return;
+    const bytes = this.#socket.writableLength;
+    if (!this.#readPaused) {
+      if (bytes <= READ_PAUSE_BYTES && this.#unsentMessages <= READ_PAUSE_MESSAGES) return;
+      this.#readPaused = true;
+      this.#hooks.onReadPause?.(true);
+    } else if (bytes <= READ_RESUME_BYTES && this.#unsentMessages <= READ_RESUME_MESSAGES) {
+      this.#readPaused = false;
+      this.#hooks.onReadPause?.(false);
+    }
+  }
+
+  /** Messages given to send that the socket has not taken yet (for tests and traces). */
+  get unsentMessages(): number {
+    return this.#unsentMessages;
   }
 
   /** Stop: blocks not yet written are unpinned (those written are unpinned by their callback). */

@@ -17,7 +17,11 @@
  * Back-pressure: when the socket's unsent bytes pass WRITE_HIGH_WATER (a slow reader), or the
  * upload limit holds pieces back, the machine hears `socket.congested` and serves nothing more
  * until `socket.drained`; what it already handed over (a peer's read window) is all that waits.
- * A download limit pauses reading the socket (TCP then slows the sender).
+ * Reading the socket pauses (TCP then slows the sender) for any of three reasons, and resumes when
+ * none holds: a download limit spent, the disk behind (readGate), or what we send piling up unread
+ * (send-queue.ts, READ_PAUSE_BYTES / READ_PAUSE_MESSAGES: a peer that never reads what we answer
+ * must not make us queue answers without end). A peer paused for good says nothing more to the
+ * machine, whose idle timeout (timeouts.idle) closes it.
  */
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
@@ -154,18 +158,18 @@ function safeInteger(value: BencodeValue | undefined): number | undefined {
  * a batch of 64 requests costs one syscall, not 64 (measured: per-message writes were a quarter
  * of the main thread's time on a fast download).
  */
-export function writeItem(socket: Socket, message: WireItem): void {
+export function writeItem(socket: Socket, message: WireItem, written?: () => void): void {
   if (socket.writableCorked === 0) {
     socket.cork();
     process.nextTick(uncork, socket);
   }
   if (message.type === 'handshake') {
-    socket.write(encodeHandshake(message));
+    socket.write(encodeHandshake(message), written);
   } else if (message.type === 'piece') {
     socket.write(encodePieceHeader(message.index, message.begin, message.block.length));
-    socket.write(message.block);
+    socket.write(message.block, written);
   } else {
-    socket.write(encodeMessage(message));
+    socket.write(encodeMessage(message), written);
   }
 }
 
@@ -338,6 +342,16 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     }
     socket.setNoDelay(true);
 
+    let resumeTimer: NodeJS.Timeout | undefined;
+    /** Paused because the disk is behind (readGate closed). */
+    let gated = false;
+    /** Paused because what we send waits unread past the send queue's marks (onReadPause). */
+    let backedUp = false;
+    /** Reading resumes only when no reason to pause holds: the download limit, the disk, the send queue. */
+    const resumeReading = () => {
+      if (!closed && !gated && !backedUp && resumeTimer === undefined) socket.resume();
+    };
+
     // The write half: messages and served blocks, in the machine's order (send-queue.ts).
     const out = new SendQueue(socket, {
       ...(blockSource === undefined ? {} : { source: blockSource }),
@@ -346,6 +360,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       writeItem,
       onCongestion: (now) => {
         if (!closed) sendBack({ type: now ? 'socket.congested' : 'socket.drained' });
+      },
+      onReadPause: (paused) => {
+        backedUp = paused;
+        if (paused) socket.pause();
+        else resumeReading();
       },
       onServed: (count) => {
         if (!closed) sendBack({ type: 'socket.served', count });
@@ -357,9 +376,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         socket.destroy(err instanceof Error ? err : new Error(String(err)));
       },
     });
-    let resumeTimer: NodeJS.Timeout | undefined;
-    /** Paused because the disk is behind (readGate closed). */
-    let gated = false;
 
     // An accepted socket may open with MSE (mse-responder.ts: aria2 always does first): until its
     // first bytes tell, the machine is not told it is connected, so it sends nothing (our handshake
@@ -391,7 +407,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           socket.pause();
           resumeTimer = setTimeout(() => {
             resumeTimer = undefined;
-            if (!closed && !gated) socket.resume();
+            resumeReading();
           }, wait);
         }
       }
@@ -403,7 +419,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         socket.pause();
         readGate.whenOpen(() => {
           gated = false;
-          if (!closed && resumeTimer === undefined) socket.resume();
+          resumeReading();
         });
       }
       if (error !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * The write half of a connection: served blocks and messages leave in the machine's order, block
  * bytes come from the read cache exactly, every pin is released once the socket took the bytes,
- * and `onServed` counts the written blocks once a tick. Real loopback TCP, a real PieceStore.
+ * and `onServed` counts the written blocks once a tick; what waits unsent for a peer that never
+ * reads pauses reading (`onReadPause`) and is bounded. Real loopback TCP, a real PieceStore.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,12 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SendQueue } from '../../../src/net/send-queue.js';
+import {
+  READ_PAUSE_BYTES,
+  READ_PAUSE_MESSAGES,
+  READ_RESUME_BYTES,
+  SendQueue,
+} from '../../../src/net/send-queue.js';
 import { writeItem } from '../../../src/net/tcp-connection.js';
 import { PieceStore } from '../../../src/storage/piece-store.js';
 import { ReadCache } from '../../../src/storage/read-cache.js';
@@ -145,4 +151,68 @@ test('a batch of requests leaves as request messages, in order, behind blocks st
     'piece',
     `request 1:${BLOCK}:100`,
   ]);
+});
+
+/** Resolves once `done()` holds; fails after `ms`. */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a peer that never reads: reading pauses past the marks with what waits bounded, and resumes once it reads', async (t) => {
+  const [out, inn] = await socketPair(t);
+  inn.pause(); // the peer reads nothing until the end
+  const pauses: boolean[] = [];
+  const queue = new SendQueue(out, {
+    writeItem,
+    onCongestion: () => {},
+    onServed: () => {},
+    onReadError: (err) => assert.fail(String(err)),
+    onReadPause: (paused) => pauses.push(paused),
+  });
+  t.after(() => queue.close());
+  let sentBytes = 0;
+
+  // Messages: in one tick (corked, so nothing reaches the kernel yet) the one past the mark pauses.
+  const reject = { type: 'reject', index: 0, begin: 0, length: BLOCK } as const;
+  for (let i = 0; i < READ_PAUSE_MESSAGES; i++) queue.send(reject);
+  assert.deepEqual(pauses, [], 'up to the mark, reading goes on');
+  queue.send(reject);
+  sentBytes += (READ_PAUSE_MESSAGES + 1) * 17;
+  assert.deepEqual(pauses, [true]);
+  assert.equal(queue.unsentMessages, READ_PAUSE_MESSAGES + 1);
+  // The kernel takes those 70 KB at the next tick: every message is written, reading resumes.
+  await until(() => pauses.length === 2, 5000, 'the messages to be taken');
+  assert.deepEqual(pauses, [true, false]);
+  assert.equal(queue.unsentMessages, 0);
+
+  // Bytes: 64 KiB messages, as an answer to each read would be, until the kernel's buffers are full
+  // and what waits passes READ_PAUSE_BYTES; the caller stops reading, so no more answers come.
+  const big = { type: 'bitfield', bitfield: new Uint8Array(64 * 1024) } as const;
+  for (let turn = 0; pauses.length < 3 && turn < 400; turn++) {
+    queue.send(big);
+    sentBytes += 5 + big.bitfield.length;
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.deepEqual(pauses, [true, false, true], 'paused on bytes');
+  assert.ok(
+    out.writableLength > READ_PAUSE_BYTES && out.writableLength <= READ_PAUSE_BYTES + 64 * 1024 + 5,
+    `unsent bytes bounded: ${out.writableLength}`,
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(pauses, [true, false, true], 'still paused while the peer reads nothing');
+
+  // The peer reads: what waits drains, reading resumes (at READ_RESUME_BYTES or below), every byte arrives.
+  let received = 0;
+  inn.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+  });
+  inn.resume();
+  await until(() => pauses.length === 4, 10_000, 'reading to resume');
+  assert.ok(out.writableLength <= READ_RESUME_BYTES);
+  await until(() => received === sentBytes, 10_000, 'every byte to arrive');
+  assert.equal(queue.unsentMessages, 0);
 });
