@@ -41,7 +41,14 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
       return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
     case 'wire.request': {
       const why = requestProblem(c, ev.index, ev.begin, ev.length);
-      // A fast peer's request for a piece we lack is not bad (it gets a reject): it closed as a flood.
+      // A fast peer's request for a piece we lack is not bad (it gets a reject): it closed as a
+      // flood — of requests while we choke (isChokedRequestFlood), else past a full queue.
+      if ((why === undefined || (why === 'notHave' && c.fast)) && c.amChoking)
+        return {
+          reason: 'requestsWhileChoked',
+          requests: c.chokedRequests + 1,
+          limit: c.limits.maxChokedRequests,
+        };
       if (why === undefined || (why === 'notHave' && c.fast))
         return {
           reason: 'requestFlood',

@@ -40,6 +40,8 @@ export interface PeerContext {
   readonly cancelled: Set<number>;
   /** Requests dropped in a row because the peer's queue with us was full (see isRequestFlood). */
   droppedRequests: number;
+  /** Requests refused in a row because we choke the peer (see isChokedRequestFlood). */
+  chokedRequests: number;
   amInterested: boolean;
   peerChoking: boolean;
   /** Unchokes from the peer, less one per tick (a leaky bucket: see isUnchokeFlood). */
@@ -114,6 +116,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     outstanding: new Map(),
     cancelled: new Set(),
     droppedRequests: 0,
+    chokedRequests: 0,
     amInterested: false,
     peerChoking: true,
     recentUnchokes: 0,

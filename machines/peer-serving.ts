@@ -67,7 +67,23 @@ export function reject(ref: BlockRef): ConnectionCommand {
   };
 }
 
-/** A valid `request` (isBadRequest and isRequestFlood passed): queued, dropped or rejected. */
+/**
+ * While we choke the peer, a request we serve anyway: BEP 6, a piece we granted a fast peer, within
+ * the grant's worth (grantedFast.length × pieceLength bytes per choke, counted in `grantedBytes`).
+ */
+export function isGrantedWhileChoking(
+  c: Pick<PeerContext, 'fast' | 'grantedFast' | 'pieceLength'>,
+  ref: BlockRef,
+  grantedBytes: number,
+): boolean {
+  return (
+    c.fast &&
+    c.grantedFast.includes(ref.index) &&
+    grantedBytes + ref.length <= c.grantedFast.length * c.pieceLength
+  );
+}
+
+/** A valid `request` (isBadRequest, isRequestFlood and isChokedRequestFlood passed): queued, dropped or rejected. */
 export function queueRequest(context: PeerContext, event: Event<'wire.request'>, fx: PeerEffects): void {
   enqueueRequest(context, { index: event.index, begin: event.begin, length: event.length }, fx);
   serveNext(context, fx);
@@ -84,13 +100,12 @@ function enqueueRequest(context: PeerContext, ref: BlockRef, fx: PeerEffects): v
   // BEP 3: a request while we choke is discarded (it may have crossed our choke on the wire).
   // BEP 6: a fast peer gets exactly one answer per request: a piece, or a reject when we choke
   // (unless the piece is one we granted it, within the grant's worth), lack the piece or are full.
-  if (context.amChoking) {
-    if (!context.fast) return;
-    const grant = context.grantedFast.length * context.pieceLength;
-    if (!context.grantedFast.includes(ref.index) || context.grantedBytes + ref.length > grant) {
-      fx.send(reject(ref));
-      return;
-    }
+  // Refusals for our choke are counted in a row (written in place, hot path): past
+  // limits.maxChokedRequests the peer is closed (isChokedRequestFlood), as libtorrent does.
+  if (context.amChoking && !isGrantedWhileChoking(context, ref, context.grantedBytes)) {
+    context.chokedRequests++;
+    if (context.fast) fx.send(reject(ref));
+    return;
   }
   if (!context.ourBitfield.has(ref.index)) {
     fx.send(reject(ref)); // only a fast peer gets here (isBadRequest)
@@ -109,29 +124,49 @@ function enqueueRequest(context: PeerContext, ref: BlockRef, fx: PeerEffects): v
   }
   if (context.amChoking) context.grantedBytes += ref.length;
   context.droppedRequests = 0;
+  context.chokedRequests = 0;
   context.requestQueue.set(k, { index: ref.index, begin: ref.begin, length: ref.length });
 }
 
 /**
  * Why a batch of requests closes the connection, if it does: the first bad request (isBadRequest),
- * else the request that makes the drops in a row a flood (isRequestFlood), found by playing the
- * batch through the queue as enqueueRequest would.
+ * else the request that makes the drops in a row a flood (isRequestFlood), or the refusals for our
+ * choke in a row too many (isChokedRequestFlood), found by playing the batch through the queue as
+ * enqueueRequest would.
  */
 export function requestBatchProblem(
   c: PeerContext,
   requests: readonly BlockRef[],
-): Extract<CloseReason, { reason: 'badRequest' | 'requestFlood' }> | undefined {
+): Extract<CloseReason, { reason: 'badRequest' | 'requestFlood' | 'requestsWhileChoked' }> | undefined {
   let size = c.requestQueue.size + c.reading.size;
   let dropped = c.droppedRequests;
+  let refused = c.chokedRequests;
+  let grantedBytes = c.grantedBytes;
   const added = new Set<number>();
   for (const r of requests) {
     const why = requestProblem(c, r.index, r.begin, r.length);
     if (why !== undefined && !(why === 'notHave' && c.fast))
       return { reason: 'badRequest', index: r.index, begin: r.begin, length: r.length, why };
-    // As isRequestFlood judges each request, then enqueueRequest counts it: discarded or rejected
-    // while we choke; a piece we lack is rejected (not a drop, though a full queue still judges it).
-    if (c.amChoking) continue;
     const k = blockKey(r.index, r.begin);
+    if (c.amChoking) {
+      // Refused for our choke (counted), or granted: then queued as enqueueRequest would, though
+      // a full queue never closes while we choke (isRequestFlood), so drops need no count here.
+      if (!isGrantedWhileChoking(c, r, grantedBytes)) {
+        if (refused + 1 >= c.limits.maxChokedRequests)
+          return { reason: 'requestsWhileChoked', requests: refused + 1, limit: c.limits.maxChokedRequests };
+        refused++;
+      } else if (why === undefined && !c.requestQueue.has(k) && !c.reading.has(k) && !added.has(k)) {
+        if (size < c.limits.maxPeerRequests) {
+          size++;
+          added.add(k);
+          refused = 0;
+          grantedBytes += r.length;
+        }
+      }
+      continue;
+    }
+    // As isRequestFlood judges each request, then enqueueRequest counts it: a piece we lack is
+    // rejected (not a drop, though a full queue still judges it).
     if (c.requestQueue.has(k) || c.reading.has(k) || added.has(k)) continue;
     if (size >= c.limits.maxPeerRequests) {
       if (dropped + 1 >= c.limits.floodRequests)
@@ -180,5 +215,6 @@ export function setAmChoking(context: PeerContext, choking: boolean, fx: PeerEff
       if (context.fast) fx.send(reject(ref));
     }
   }
-  fx.assign({ amChoking: choking, grantedBytes: 0 });
+  // Refusals for our choke are counted from here: crossings of this choke, not of an earlier one.
+  fx.assign({ amChoking: choking, grantedBytes: 0, chokedRequests: 0 });
 }

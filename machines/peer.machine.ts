@@ -34,6 +34,7 @@ import {
 import {
   blocksServed,
   cancelRequest,
+  isGrantedWhileChoking,
   queueRequest,
   queueRequests,
   requestBatchProblem,
@@ -142,6 +143,13 @@ export const peerMachine = setup({
       !context.reading.has(blockKey(event.index, event.begin)) &&
       context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests &&
       context.droppedRequests + 1 >= context.limits.floodRequests,
+    // A peer that keeps asking while we choke it, past what can cross our choke on the wire
+    // (limits.maxChokedRequests refused in a row): each refusal of a fast peer is a reject to send.
+    isChokedRequestFlood: ({ context, event }) =>
+      event.type === 'wire.request' &&
+      context.amChoking &&
+      !isGrantedWhileChoking(context, event, context.grantedBytes) &&
+      context.chokedRequests + 1 >= context.limits.maxChokedRequests,
     // A batch closes as its requests would one by one (requestBatchProblem plays it through the queue).
     isBadRequestBatch: ({ context, event }) =>
       event.type === 'wire.requests' && requestBatchProblem(context, event.requests) !== undefined,
@@ -582,6 +590,7 @@ export const peerMachine = setup({
             'wire.request': [
               { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
               { guard: 'isRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { guard: 'isChokedRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'queueRequest'] },
             ],
             'wire.requests': [

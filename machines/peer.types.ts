@@ -79,6 +79,17 @@ export interface PeerLimits {
    */
   readonly interestBurst: number;
   /**
+   * Requests refused in a row because we choke the peer (discarded, or rejected for a BEP 6 peer)
+   * before it counts as flooding and is closed (`requestsWhileChoked`). libtorrent counts the same
+   * (`m_choke_rejects`: requests rejected in a row while choked, reset by a request it accepts) and
+   * disconnects past `max_rejects` (too_many_requests_when_choked). An honest peer sends only the
+   * requests that cross our choke on the wire: one for each block of the read window still written
+   * ahead of the choke (readWindow, 128) plus those already in flight (at most its pipeline: our reqq
+   * 250, libtorrent keeps up to 500), so this sits well above both. Each refusal of a fast peer
+   * is a 17-byte reject we must send (~400 bytes of memory while unread): the limit bounds them.
+   */
+  readonly maxChokedRequests: number;
+  /**
    * Requests of one peer handed to the connection and not yet written (`serve` → `socket.served`).
    * Bounds the bytes pinned per peer to readWindow × 16 KiB whatever the socket does; the rest wait
    * in the peer's queue.
@@ -102,6 +113,7 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   floodRequests: 2000,
   unchokeBurst: 10,
   interestBurst: 10,
+  maxChokedRequests: 1000,
   // 128 × 16 KiB: two 1 MiB chunks per peer, so the next piece is read while this one is written
   // (issue #8: 16 paced aria2c at ~120 MB/s; 128 measured ×1.2 over 64 with aria2c, 1 MiB pieces).
   readWindow: 128,
@@ -295,6 +307,8 @@ export type CloseReason =
   | { reason: 'unchokeFlood'; unchokes: number; limit: number }
   /** More than `limits.interestBurst` times interested beyond one per tick. */
   | { reason: 'interestFlood'; times: number; limit: number }
+  /** limits.maxChokedRequests requests in a row refused because we choke the peer. */
+  | { reason: 'requestsWhileChoked'; requests: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
   /** A BEP 6 message (haveAll, haveNone, reject, allowedFast, suggest) without the bit on both ends. */
   | { reason: 'fastNotNegotiated'; message: string }

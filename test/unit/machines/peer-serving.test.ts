@@ -1,6 +1,7 @@
 /**
  * Serving in the peer machine (the `upload` region): request validation and its close reasons,
- * the request cap, cancel, choke, the read window (serve → socket.served) and congestion.
+ * the request cap, requests while we choke (and their limit), cancel, choke, the read window
+ * (serve → socket.served) and congestion.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,7 +11,12 @@ import { startPeer } from './peer-harness.js';
 
 /** 20 pieces of 32 KiB; we have pieces 0..9. */
 function servingPeer(
-  limits: { maxPeerRequests?: number; floodRequests?: number; readWindow?: number } = {},
+  limits: {
+    maxPeerRequests?: number;
+    floodRequests?: number;
+    readWindow?: number;
+    maxChokedRequests?: number;
+  } = {},
   opts: { fast?: boolean } = {},
 ) {
   const ours = new Bitfield(20);
@@ -69,6 +75,64 @@ test('requests while we choke are ignored (BEP 3), not a violation', () => {
   h.deliver({ type: 'wire.request', index: 1, begin: 0, length: 16384 });
   assert.deepEqual(served(h), []);
   assert.equal(h.isClosed(), false);
+  h.stop();
+});
+
+const rejects = (h: Harness) => h.sent().filter((m) => m.type === 'reject').length;
+const request = (index: number) => ({ type: 'wire.request', index, begin: 0, length: 16384 }) as const;
+
+for (const fast of [false, true])
+  test(`a ${fast ? 'fast' : 'BEP 3'} peer that keeps requesting while we choke it is closed at maxChokedRequests refusals in a row (requestsWhileChoked)`, () => {
+    const h = servingPeer({ maxChokedRequests: 5 }, { fast }); // a fast peer is granted pieces 2 and 3
+    h.command({ type: 'cmd.choke' });
+    for (let i = 0; i < 4; i++) h.deliver(request(5 + i));
+    assert.equal(h.isClosed(), false);
+    assert.equal(rejects(h), fast ? 4 : 0, 'a fast peer gets a reject for each (BEP 6), a BEP 3 peer none');
+    h.deliver(request(9));
+    assert.deepEqual(h.output(), { reason: 'requestsWhileChoked', requests: 5, limit: 5 });
+    assert.deepEqual(served(h), []);
+    h.stop();
+  });
+
+test('requests crossing our choke do not close an honest peer: the default limit is above a read window and a full queue', () => {
+  const h = servingPeer({}, { fast: true });
+  h.command({ type: 'cmd.choke' });
+  // One request per block written ahead of the choke (readWindow 128), and a full pipeline (reqq 250).
+  const crossing = Array.from({ length: 128 + 250 }, (_, i) => ({
+    index: 4 + (i % 12),
+    begin: 0,
+    length: 16384,
+  }));
+  h.deliver({ type: 'wire.requests', requests: crossing });
+  assert.equal(h.isClosed(), false);
+  assert.equal(rejects(h), crossing.length);
+  h.stop();
+});
+
+test('the refusals are counted in a row: a request we accept (a granted piece) or our choke or unchoke starts again', () => {
+  const h = servingPeer({ maxChokedRequests: 3 }, { fast: true });
+  h.command({ type: 'cmd.choke' });
+  h.deliver(request(5));
+  h.deliver(request(6));
+  h.deliver(request(2)); // granted: queued and served while we choke
+  assert.deepEqual(served(h), ['2:0+16384']);
+  h.deliver(request(5));
+  h.deliver(request(6));
+  assert.equal(h.isClosed(), false);
+  h.command({ type: 'cmd.unchoke' });
+  h.command({ type: 'cmd.choke' });
+  h.deliver(request(7));
+  h.deliver(request(8));
+  assert.equal(h.isClosed(), false);
+  // A batch is judged as its requests one by one: the third refusal in a row closes.
+  h.deliver({
+    type: 'wire.requests',
+    requests: [
+      { index: 9, begin: 0, length: 16384 },
+      { index: 10, begin: 0, length: 16384 },
+    ],
+  });
+  assert.deepEqual(h.output(), { reason: 'requestsWhileChoked', requests: 3, limit: 3 });
   h.stop();
 });
 
@@ -183,7 +247,7 @@ test('a batch of requests (wire.requests) closes, queues, drops and rejects as t
       fc.integer({ min: 0, max: 9 }),
       fc.integer({ min: 0, max: 2 }),
       (requests, fast, choked, before, freed) => {
-        const limits = { maxPeerRequests: 6, floodRequests: 4, readWindow: 2 };
+        const limits = { maxPeerRequests: 6, floodRequests: 4, readWindow: 2, maxChokedRequests: 3 };
         const one = servingPeer(limits, { fast });
         const batch = servingPeer(limits, { fast });
         for (const h of [one, batch]) {
