@@ -20,7 +20,7 @@
  *   we send may answer one the peer sent (a reject for a request or a cancel, an unchoke for an
  *   interested): a peer that never reads what we send would otherwise make us queue answers without
  *   end, about 400 bytes of memory each (measured: 1.2 GB in 20 s). Not reading it lets TCP hold the
- *   peer back instead, as libtorrent does with a peer whose send buffer is full.
+ *   peer back instead.
  */
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
