@@ -10,6 +10,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { DEFAULT_PEER_LIMITS } from '../../../machines/peer.types.js';
 import {
   READ_PAUSE_BYTES,
   READ_PAUSE_MESSAGES,
@@ -215,4 +216,48 @@ test('a peer that never reads: reading pauses past the marks with what waits bou
   assert.ok(out.writableLength <= READ_RESUME_BYTES);
   await until(() => received === sentBytes, 10_000, 'every byte to arrive');
   assert.equal(queue.unsentMessages, 0);
+});
+
+test('serving alone never pauses reading: a reader that reads nothing holds at most the high-water mark and a read window', async (t) => {
+  const { store } = await storeWithPieces(t, 4, 3);
+  const [out, inn] = await socketPair(t);
+  inn.pause(); // a slow downloader at its slowest
+  const pauses: boolean[] = [];
+  let congested = false;
+  let handed = 0; // blocks handed over and not yet written: the machine's read window
+  const window = DEFAULT_PEER_LIMITS.readWindow;
+  const queue: SendQueue = new SendQueue(out, {
+    source: new ReadCache(store, PIECE),
+    writeItem,
+    // As the peer machine: serve nothing while congested, at most readWindow unwritten.
+    onCongestion: (now) => {
+      congested = now;
+      if (!now) topUp();
+    },
+    onServed: (n) => {
+      handed -= n;
+      topUp();
+    },
+    onReadError: (err) => assert.fail(String(err)),
+    onReadPause: (paused) => pauses.push(paused),
+  });
+  t.after(() => queue.close());
+  let next = 0;
+  function topUp(): void {
+    const blocks = [];
+    while (!congested && handed + blocks.length < window) {
+      blocks.push({ index: next % 4, begin: ((next >> 2) % 2) * BLOCK, length: BLOCK });
+      next++;
+    }
+    handed += blocks.length;
+    if (blocks.length > 0) queue.serve(blocks);
+  }
+  topUp();
+  // The kernel's buffers fill (a few MiB on loopback), then the socket's, until congested for good.
+  await until(() => congested && handed === 0, 10_000, 'serving to stop at the high-water mark');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(congested && handed === 0);
+  t.diagnostic(`unsent while congested: ${out.writableLength} bytes`);
+  assert.deepEqual(pauses, [], 'reading never paused');
+  assert.ok(out.writableLength <= READ_PAUSE_BYTES, `unsent ${out.writableLength}`);
 });
