@@ -1,9 +1,12 @@
 /**
  * Where a download's events go: a live progress line on a terminal (stderr, redrawn in place), NDJSON
- * on stdout with `--json`, or only the last word with `--quiet`.
+ * on stdout with `--json`, or only the last word with `--quiet`. Every string an event carries from
+ * outside (the torrent's name, the output path, tracker URLs and messages, peer addresses and client
+ * names, error messages) is printed through `printable`: control characters never reach the terminal.
  */
 import type { DownloadEvent } from '../session/download-event.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
+import { printable, printableJson } from './printable.js';
 
 export type DisplayMode = 'terminal' | 'json' | 'quiet';
 
@@ -29,7 +32,7 @@ export function createDownloadDisplay(
   const err = opts.err ?? process.stderr;
   if (mode === 'json') {
     return {
-      event: (e) => out.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`),
+      event: (e) => out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`),
       end: () => {},
     };
   }
@@ -51,8 +54,10 @@ export function createDownloadDisplay(
     event(e) {
       switch (e.type) {
         case 'metadata':
-          say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
-          say(`saving to ${e.out}`);
+          say(
+            `${printable(e.name)}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`,
+          );
+          say(`saving to ${printable(e.out)}`);
           break;
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);
@@ -73,10 +78,10 @@ export function createDownloadDisplay(
             );
           break;
         case 'peer.banned':
-          say(`banned ${e.address} (sent data that failed the hash check)`);
+          say(`banned ${printable(e.address)} (sent data that failed the hash check)`);
           break;
         case 'tracker.announce':
-          if (!e.ok) say(`tracker ${e.url}: ${e.error ?? 'failed'}`);
+          if (!e.ok) say(`tracker ${printable(e.url)}: ${printable(e.error ?? 'failed')}`);
           break;
         case 'progress': {
           if (!tty) break;
@@ -93,7 +98,7 @@ export function createDownloadDisplay(
               .slice(0, 20)
               .map(
                 (p) =>
-                  `  ${p.address.padEnd(22)} ${p.client.padEnd(18).slice(0, 18)} ${p.state.padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}`,
+                  `  ${printable(p.address).padEnd(22)} ${printable(p.client).padEnd(18).slice(0, 18)} ${printable(p.state).padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}`,
               );
             text = `${text}\n${rows.join('\n')}`;
             extraLines = rows.length;
@@ -108,7 +113,7 @@ export function createDownloadDisplay(
           );
           break;
         case 'stopped':
-          say(`stopped: ${e.reason}`);
+          say(`stopped: ${printable(e.reason)}`);
           break;
         default:
           break;

@@ -20,6 +20,7 @@ import { download } from '../../session/download.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSize } from '../parse-number.js';
+import { describeError } from '../report-error.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_DEMO_SIZE = 64 * 1024 * 1024;
@@ -119,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     if (interrupted) return ExitCode.interrupted;
-    process.stderr.write(`bitstate demo: ${result.message}\n`);
+    process.stderr.write(`bitstate demo: ${describeError(result.message)}\n`);
     return ExitCode.failed;
   } finally {
     process.off('SIGINT', onSignal);

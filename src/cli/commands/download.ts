@@ -12,6 +12,7 @@ import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
+import { describeError } from '../report-error.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -155,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => signal.received);
     if (result.result === 'complete') return ExitCode.ok;
     if (signal.received) return ExitCode.interrupted;
-    process.stderr.write(`bitstate download: ${result.message}\n`);
+    process.stderr.write(`bitstate download: ${describeError(result.message)}\n`);
     return ExitCode.failed;
   } finally {
     await inspection.close();

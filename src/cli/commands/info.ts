@@ -5,6 +5,7 @@ import type { Torrent } from '../../metainfo/torrent.js';
 import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes } from '../format.js';
+import { printable, printableJson } from '../printable.js';
 import { UsageError } from '../usage-error.js';
 
 /** Bound on each tracker's scrape in `--scrape`. */
@@ -83,12 +84,6 @@ function sized(n: number): string {
   return n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`;
 }
 
-/** Control characters from the file must not reach the terminal (they could move the cursor, retitle it…). */
-function printable(s: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
-
 export function describeTorrent(t: Torrent): string {
   const lines = [
     `name:          ${printable(t.name)}`,
@@ -141,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   const scraped = values.scrape === true ? await scrapeTrackers(torrent) : undefined;
   process.stdout.write(
     values.json === true
-      ? `${JSON.stringify(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
+      ? `${printableJson(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
       : describeTorrent(torrent) + (scraped === undefined ? '' : describeScrape(scraped)),
   );
   return ExitCode.ok;

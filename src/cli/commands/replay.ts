@@ -12,6 +12,7 @@ import { readTrace } from '../../inspect/trace-reader.js';
 import { type DashboardServer, startDashboard } from '../../inspect/ui-server.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount } from '../parse-number.js';
+import { printable } from '../printable.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate replay <FILE> [options]
@@ -51,8 +52,9 @@ export async function run(argv: string[]): Promise<number> {
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const withUi = values.ui === true || uiPort !== undefined;
   const model = new DashboardModel();
+  // Names, states and event types come from the trace file: printed through `printable`.
   const print = (line: string) => {
-    if (values.quiet !== true) process.stdout.write(`${line}\n`);
+    if (values.quiet !== true) process.stdout.write(`${printable(line)}\n`);
   };
   const player = new ReplayPlayer(model, { speed, paused: values.step === true }, (c) =>
     print(
@@ -83,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     await player.run(readTrace(positionals[0]!));
     stdin?.close();
-    process.stdout.write(`${summary(model)}\n`);
+    process.stdout.write(`${printable(summary(model))}\n`);
     if (dashboard !== undefined) {
       dashboard.flush();
       if (process.stdin.isTTY === true) {

@@ -8,6 +8,7 @@ import { seed } from '../../session/seed.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseRate } from '../parse-number.js';
+import { describeError } from '../report-error.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -62,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     const result = await job.done;
     display.end();
     if (result.result === 'complete' || result.result === 'stopped') return ExitCode.ok;
-    process.stderr.write(`bitstate seed: ${result.message}\n`);
+    process.stderr.write(`bitstate seed: ${describeError(result.message)}\n`);
     return ExitCode.failed;
   } finally {
     sub.unsubscribe();

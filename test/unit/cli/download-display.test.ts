@@ -1,0 +1,131 @@
+/**
+ * The download display prints strings from outside — the torrent's name, the output path, tracker
+ * URLs and messages, peer addresses and client names, error messages — and none of their control
+ * characters may reach the terminal (an OSC retitles the window, CSI clears it, a newline forges a
+ * line). With --json the events are JSON, whose escapes must cover DEL and C1 too.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createDownloadDisplay } from '../../../src/cli/download-display.js';
+import { printable, printableJson } from '../../../src/cli/printable.js';
+import { describeError } from '../../../src/cli/report-error.js';
+import type { DownloadEvent } from '../../../src/session/download-event.js';
+
+/** What a hostile torrent, tracker or peer would put in a string: OSC title, clear screen, colour, a forged line, 8-bit CSI, DEL. */
+const EVIL = 'evil\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED\x1b[0m\nFAKE: done: 100%\u009b2J\x7f';
+
+/** A terminal stream that records what is written to it. */
+function fakeTerminal() {
+  let text = '';
+  const err = {
+    isTTY: true,
+    columns: 400,
+    write(chunk: string) {
+      text += chunk;
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
+  return { err, text: () => text };
+}
+
+const progress = {
+  verifiedPieces: 1,
+  pieceCount: 2,
+  verifiedBytes: 10,
+  totalLength: 20,
+  downloadRate: 0,
+  uploadRate: 0,
+  downloaded: 10,
+  uploaded: 0,
+  peersConnected: 1,
+  peersKnown: 1,
+  etaSeconds: undefined,
+  elapsedMs: 1000,
+};
+
+const hostileEvents: DownloadEvent[] = [
+  {
+    type: 'metadata',
+    name: EVIL,
+    infoHash: 'ab'.repeat(20),
+    totalLength: 20,
+    pieceCount: 2,
+    pieceLength: 16,
+    files: 1,
+    out: `/tmp/${EVIL}`,
+  },
+  { type: 'tracker.announce', url: `http://127.0.0.1:1/${EVIL}`, ok: false, error: EVIL },
+  { type: 'peer.banned', address: EVIL },
+  {
+    type: 'progress',
+    ...progress,
+    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0 }],
+  },
+  { type: 'stopped', reason: EVIL },
+];
+
+/** The control sequences the display writes itself: \r, erase line, cursor up, erase below, \n. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: they are what the display may write
+const OWN_CONTROLS = /\r|\x1b\[2K|\x1b\[\d+A|\x1b\[0J|\n/g;
+
+test('the terminal display prints no control character that came from an event', () => {
+  const { err, text } = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { peers: true, err });
+  for (const e of hostileEvents) display.event(e);
+  display.end();
+  const out = text();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point
+  assert.doesNotMatch(out.replace(OWN_CONTROLS, ''), /[\u0000-\u001f\u007f-\u009f]/);
+  assert.doesNotMatch(out, /^FAKE/m, 'no forged line');
+  assert.match(out, /evil\?\]0;PWNED\?\?\[2J/, 'the name is shown, its controls as ?');
+  assert.match(out, /saving to \/tmp\/evil\?/);
+  assert.match(out, /tracker http:\/\/127\.0\.0\.1:1\/evil\?.*: evil\?/);
+  assert.match(out, /banned evil\?/);
+  assert.match(out, /stopped: evil\?/);
+});
+
+test('a message with newlines stays one line; --quiet prints none of it', () => {
+  const { err, text } = fakeTerminal();
+  createDownloadDisplay('terminal', { err }).event({ type: 'stopped', reason: EVIL });
+  assert.equal(text().split('\n').length, 2, 'one line and its newline');
+  const quiet = fakeTerminal();
+  const display = createDownloadDisplay('quiet', { err: quiet.err });
+  for (const e of hostileEvents) display.event(e);
+  assert.equal(quiet.text(), '');
+});
+
+test('--json: every event on one line, no raw control character, the same value back', () => {
+  let out = '';
+  const stream = {
+    write(chunk: string) {
+      out += chunk;
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+  const display = createDownloadDisplay('json', { out: stream });
+  for (const e of hostileEvents) display.event(e);
+  const lines = out.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, hostileEvents.length);
+  for (const [i, line] of lines.entries()) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for them is the point
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f]/);
+    const { time, ...event } = JSON.parse(line) as DownloadEvent & { time: string };
+    assert.equal(typeof time, 'string');
+    assert.deepEqual(event, JSON.parse(JSON.stringify(hostileEvents[i])), 'the value JSON.stringify gives');
+  }
+});
+
+test('printable: controls become ?, the rest (UTF-8 names) stays', () => {
+  assert.equal(printable('a\x1b[2Jb\nc\td\x7fe\u0085f\u009b'), 'a?[2Jb?c?d?e?f?');
+  assert.equal(printable('Übung – 日本語 🎬.mkv'), 'Übung – 日本語 🎬.mkv');
+  assert.equal(printableJson({ s: 'x\u009by\x7f\n' }), '{"s":"x\\u009by\\u007f\\n"}');
+});
+
+test('describeError: the first line of the message, printable', () => {
+  assert.equal(
+    describeError(new Error(`tracker said ${EVIL}`)),
+    'tracker said evil?]0;PWNED??[2J?[31mRED?[0m',
+  );
+  assert.equal(describeError('no data\x1b[2J'), 'no data?[2J');
+});
