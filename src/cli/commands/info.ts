@@ -105,7 +105,9 @@ export function describeTorrent(t: Torrent): string {
   if (t.urlList.length > 0) lines.push(`web seeds:     ${t.urlList.map(printable).join(' ')}`);
   // Numbered as `download --select` takes them (positions in the info dictionary, padding included).
   lines.push(`files (${t.files.length}):  index  size  path`);
-  const width = Math.max(...t.files.map((f) => String(f.length).length));
+  // A loop, not Math.max(...lengths): spreading 262,144 arguments (MAX_FILES) overflows the stack.
+  let width = 1;
+  for (const f of t.files) width = Math.max(width, String(f.length).length);
   const indexWidth = String(t.files.length - 1).length;
   for (const [i, f] of t.files.entries()) {
     const path = printable(f.path.join('/'));
