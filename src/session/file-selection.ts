@@ -2,10 +2,12 @@
  * Which files a selective download fetches: `--select 0,2-4` (indexes into the torrent's file list,
  * in info-dictionary order, padding files counted, as `bitstate info --json` lists them) and
  * `--only GLOB` (matched against the file's path inside the torrent, `/`-separated; `*` and `?`
- * stop at `/`, `**` crosses it; a glob without `/` matches the file name in any folder). Several
- * of either add up.
+ * stop at `/`, `**` crosses it; a glob without `/` matches the file name in any folder; matched by
+ * glob-matcher.ts in time linear in the path, whatever the torrent names its files). Several of
+ * either add up.
  */
 import type { Torrent } from '../metainfo/torrent.js';
+import { GlobMatcher } from './glob-matcher.js';
 
 /** Longest `--select` list accepted (ranges count once): more is a typo or an attack on memory. */
 export const MAX_SELECT_TERMS = 10_000;
@@ -42,34 +44,15 @@ export function selectIndexes(spec: string, selected: boolean[]): void {
   }
 }
 
-/** The glob as an anchored regular expression. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let k = 0; k < glob.length; k++) {
-    const c = glob[k]!;
-    if (c === '*') {
-      if (glob[k + 1] === '*') {
-        k++;
-        if (glob[k + 1] === '/') {
-          k++;
-          re += '(?:.*/)?';
-        } else re += '.*';
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 's');
-}
-
 /** Marks the files whose path matches `glob`; returns how many matched. */
 export function selectGlob(torrent: Pick<Torrent, 'files'>, glob: string, selected: boolean[]): number {
-  const re = globToRegExp(glob);
+  const matcher = new GlobMatcher(glob);
   const byName = !glob.includes('/');
   let n = 0;
   torrent.files.forEach((f, i) => {
     if (f.padding) return;
     const path = f.path.join('/');
-    if (re.test(byName ? (f.path[f.path.length - 1] ?? '') : path)) {
+    if (matcher.test(byName ? (f.path[f.path.length - 1] ?? '') : path)) {
       selected[i] = true;
       n++;
     }
