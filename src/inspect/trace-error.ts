@@ -1,5 +1,5 @@
-/** A trace file that is not one (bitstate replay): bad input, exit 2. */
-export type TraceErrorCode = 'lineTooLong' | 'notJson' | 'notARecord' | 'noStart';
+/** A trace file that is not one, or cannot be read (bitstate replay): bad input, exit 2. */
+export type TraceErrorCode = 'unreadable' | 'lineTooLong' | 'notJson' | 'notARecord' | 'noStart';
 
 export class TraceError extends Error {
   override readonly name = 'TraceError';
@@ -7,8 +7,10 @@ export class TraceError extends Error {
   constructor(
     readonly code: TraceErrorCode,
     message: string,
+    /** 1-based; 0 when the error is not about one line. */
     readonly line: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
