@@ -36,6 +36,9 @@ export function fileLocations(
   outDir: string,
 ): FileLocation[] {
   const root = resolve(outDir);
+  // What every path must start with: the root and a separator — the root alone when it already
+  // ends with one (`/`, `C:\`), else `-o /` would require `//` and refuse every file.
+  const inside = root.endsWith(sep) ? root : root + sep;
   checkComponent(torrent.name, 'the torrent name');
   return torrent.files.map((f, i) => {
     const where = `file ${i}`;
@@ -44,7 +47,7 @@ export function fileLocations(
     for (const c of f.path) checkComponent(c, where);
     const components = torrent.multiFile ? [torrent.name, ...f.path] : [torrent.name];
     const path = resolve(root, ...components);
-    if (!path.startsWith(root + sep))
+    if (!(path.startsWith(inside) && path.length > inside.length))
       throw new StorageError('pathEscape', `${where} resolves outside the output folder: ${path}`, {
         path,
         badInput: true,

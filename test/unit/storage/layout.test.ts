@@ -28,6 +28,14 @@ test('layout: multi-file under <out>/<name>/, single-file at <out>/<name>', () =
   assert.deepEqual(fileLocations(single, '/o'), [{ path: '/o/f.bin', dirs: [] }]);
 });
 
+test('layout: -o / puts files at /<name> (the root ends with the separator itself)', () => {
+  const multi = makeTorrent('dir', [{ path: ['a', 'b.txt'], length: 1 }], 16, payloadBytes(1));
+  assert.deepEqual(fileLocations(multi, '/'), [{ path: '/dir/a/b.txt', dirs: ['dir', 'a'] }]);
+  const single = makeTorrent('single.bin', [{ path: ['single.bin'], length: 1 }], 16, payloadBytes(1), false);
+  assert.deepEqual(fileLocations(single, '/'), [{ path: '/single.bin', dirs: [] }]);
+  assert.deepEqual(fileLocations(single, '/o/'), [{ path: '/o/single.bin', dirs: [] }]);
+});
+
 const crafted: [string, string, FileSpec[]][] = [
   ['a .. component', 'ok', [{ path: ['..', '..', 'outside', 'x'], length: 4 }]],
   ['a .. hidden after a folder', 'ok', [{ path: ['sub', '..', '..', '..', 'outside', 'x'], length: 4 }]],
@@ -46,6 +54,13 @@ for (const [what, name, specs] of crafted) {
     await assert.rejects(PieceStore.open(torrent, out), escapes);
     assert.deepEqual(await readdir(out), []);
     assert.deepEqual(await readdir(outside), []);
+  });
+}
+
+for (const [what, name, specs] of crafted) {
+  test(`with -o /, a crafted torrent with ${what} is still refused (no file is written)`, () => {
+    const torrent = makeTorrent(name, specs, 16, payloadBytes(4));
+    assert.throws(() => fileLocations(torrent, '/'), escapes);
   });
 }
 
