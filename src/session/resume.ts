@@ -63,7 +63,8 @@ export function resumePathFor(torrent: Torrent, out: string): string {
  * - resume file valid: pieces it claims are trusted where every file they touch has the size and
  *   mtime recorded; the pieces of files that changed (a crash after the save, an edit) are hashed;
  * - resume file missing, corrupt or `recheck`: every wanted piece whose files existed is hashed.
- * Stamps are taken before PieceStore.open, which creates missing files and fixes sizes.
+ * Stamps are taken before PieceStore.open, which creates missing files and extends short ones; a
+ * file longer than the torrent's is cut only when the resume file records it as ours.
  */
 export async function openResumed(
   torrent: Torrent,
@@ -78,8 +79,13 @@ export async function openResumed(
   );
   const stamps = await Promise.all(stored.map(stampOf));
   const partsStamp = await stampOf(layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null);
+  // Read even for `recheck`: it does not say which pieces are there then, but still which files
+  // are bitstate's own (only those may be cut to their torrent length: store-files.ts).
+  const read = await readResumeFile(torrent, resumePathFor(torrent, root));
+  const owned = torrent.files.map((_, i) => read.ok && read.state.files[i] != null);
   const store = await PieceStore.open(torrent, root, {
     selected,
+    owned,
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.writeMode === undefined ? {} : { writeMode: opts.writeMode }),
     ...(opts.preallocate === undefined ? {} : { preallocate: opts.preallocate }),
@@ -93,9 +99,7 @@ export async function openResumed(
   });
   try {
     const wanted = wantedPieces(torrent, selected);
-    const read =
-      opts.recheck === true ? undefined : await readResumeFile(torrent, resumePathFor(torrent, root));
-    const trusted = read?.ok === true ? read.state : undefined;
+    const trusted = opts.recheck !== true && read.ok ? read.state : undefined;
     // Per piece: 0 = trust the resume file, 1 = hash it, 2 = skip (a file it needs did not exist).
     const mark = new Uint8Array(torrent.pieceCount);
     const markRange = (range: readonly [number, number] | undefined, v: number) => {
@@ -130,9 +134,8 @@ export async function openResumed(
     found.forEachSet((p) => have.set(p));
     emit({
       type: 'resume.loaded',
-      source:
-        opts.recheck === true ? 'recheck' : read?.ok === true ? 'resumeFile' : (read?.reason ?? 'missing'),
-      ...(read !== undefined && !read.ok ? { detail: read.detail } : {}),
+      source: opts.recheck === true ? 'recheck' : read.ok ? 'resumeFile' : read.reason,
+      ...(opts.recheck !== true && !read.ok ? { detail: read.detail } : {}),
       trusted: have.count - found.count,
       checked: toCheck.length,
       have: have.count,

@@ -72,6 +72,11 @@ export interface PieceStoreOptions {
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
   /**
+   * Per file, bitstate's own (its resume file records it): only such a file may be cut to its
+   * torrent length; a longer one that is not is refused (store-files.ts). Default: none.
+   */
+  readonly owned?: readonly boolean[];
+  /**
    * Reserve the disk space of each file created empty now (fallocate, preallocate.ts; default
    * false): fewer CPU seconds per write on ext4, and a full disk found at once.
    */
@@ -185,11 +190,17 @@ export class PieceStore {
 
   /**
    * Lays out the torrent's files under `outDir`, created sparse at their full size
-   * (store-files.ts); existing files are kept and set to their torrent length.
+   * (store-files.ts); existing files are kept, extended when shorter, and refused when longer
+   * unless `owned`.
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const { paths, layout, partsPath, created } = await createStoreFiles(torrent, outDir, opts.selected);
+    const { paths, layout, partsPath, created } = await createStoreFiles(
+      torrent,
+      outDir,
+      opts.selected,
+      opts.owned,
+    );
     const store = new PieceStore(torrent, paths, map, opts, layout, partsPath);
     if (opts.preallocate === true) store.#preallocate(created);
     return store;

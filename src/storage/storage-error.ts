@@ -20,6 +20,11 @@ export type StorageErrorCode =
   | 'fileRemoved'
   /** A file we write was cut shorter than its torrent length under us. */
   | 'fileTruncated'
+  /**
+   * Something at a file's path that bitstate will not resize: a file longer than the torrent's
+   * that no resume file vouches for, or not a regular file (store-files.ts). Bad input.
+   */
+  | 'foreignFile'
   /** Any other I/O failure. */
   | 'io';
 

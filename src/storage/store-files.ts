@@ -1,9 +1,15 @@
 /**
  * The files a PieceStore writes, on disk: created at open (folders, files sparse at their full
  * size, the parts file of a selective download) and checked later for removal or truncation.
+ *
+ * Never lost data (docs/storage.md, "Files already there"): a file is never made shorter unless
+ * bitstate vouches for it (its resume file records it). A file longer than the torrent's cannot be
+ * this torrent's data, whole or partial — no client leaves one so — so it is someone else's and
+ * the open is refused (`foreignFile`, bad input) before anything is created; so is anything at a
+ * file's path that is not a regular file. A shorter file is extended (its bytes stay) and hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { constants, mkdir, open, stat } from 'node:fs/promises';
+import { constants, lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { fileLocations, makeDirectories } from './layout.js';
@@ -36,13 +42,16 @@ export interface StoreFiles {
 /**
  * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
  * their full size without writing them (ftruncate: sparse where the file system allows).
- * Zero-length files are created too, as libtorrent does. Existing files are kept and set to
- * their torrent length.
+ * Zero-length files are created too, as libtorrent does. An existing file is kept: extended to its
+ * torrent length when shorter, refused (`foreignFile`) when longer unless `owned[i]` — the resume
+ * file vouches that it is bitstate's — and then cut to its length. The parts file, in our own
+ * folder, is always ours. Every path is checked before anything is created.
  */
 export async function createStoreFiles(
   torrent: Torrent,
   outDir: string,
   selected: readonly boolean[] | undefined,
+  owned: readonly boolean[] = [],
 ): Promise<StoreFiles> {
   const root = resolve(outDir);
   const locations = fileLocations(torrent, root);
@@ -62,26 +71,62 @@ export async function createStoreFiles(
   await mkdir(root, { recursive: true }).catch((e) => {
     throw StorageError.fromSystem(e, 'cannot create the output folder', root);
   });
+  const stored = locations.map((loc, i) => {
+    const f = torrent.files[i]!;
+    return f.padding || (layout !== undefined && !layout.selected[i]) ? null : loc.path;
+  });
+  const partsPath =
+    layout !== undefined && layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null;
+  const partsLength = (layout?.sharedPieces.length ?? 0) * torrent.pieceLength;
+  // First every check, so a refusal leaves nothing behind (no folder, no empty file).
+  for (const [i, path] of stored.entries())
+    if (path !== null) await checkExisting(path, torrent.files[i]!.length, owned[i] === true);
+  if (partsPath !== null) await checkExisting(partsPath, partsLength, true);
   const paths: (string | null)[] = [];
   const created: { target: number; length: number }[] = [];
-  for (const [i, loc] of locations.entries()) {
-    const f = torrent.files[i]!;
-    if (f.padding || (layout !== undefined && !layout.selected[i])) {
-      paths.push(null);
-      continue;
+  for (const [i, path] of stored.entries()) {
+    if (path !== null) {
+      const length = torrent.files[i]!.length;
+      await makeDirectories(root, locations[i]!.dirs, made);
+      if (await sizeFile(path, length, owned[i] === true)) created.push({ target: i, length });
     }
-    await makeDirectories(root, loc.dirs, made);
-    if (await sizeFile(loc.path, f.length)) created.push({ target: i, length: f.length });
-    paths.push(loc.path);
+    paths.push(path);
   }
-  let partsPath: string | null = null;
-  if (layout !== undefined && layout.sharedPieces.length > 0) {
-    partsPath = partsFilePath(torrent, root);
+  if (partsPath !== null) {
     await makeDirectories(root, [STATE_DIR], made);
-    const length = layout.sharedPieces.length * torrent.pieceLength;
-    if (await sizeFile(partsPath, length)) created.push({ target: torrent.files.length, length });
+    if (await sizeFile(partsPath, partsLength, true))
+      created.push({ target: torrent.files.length, length: partsLength });
   }
   return { paths, layout, partsPath, created };
+}
+
+/** The refusal of a file that is not ours to resize (see the top of this file). */
+function foreignFile(path: string, size: number, length: number): StorageError {
+  return new StorageError(
+    'foreignFile',
+    `${path} already exists with ${size} bytes, more than the torrent's ${length}: it is not this torrent's data and bitstate will not cut it; move it away or download to another folder`,
+    { path, badInput: true },
+  );
+}
+
+/**
+ * Throws unless whatever is at `path` may become a store file of `length` bytes: nothing, or a
+ * regular file no longer than `length` (or any regular file when `mayShrink`). Never follows a
+ * symlink (lstat: the open refuses one anyway, with `pathEscape`).
+ */
+async function checkExisting(path: string, length: number, mayShrink: boolean): Promise<void> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw StorageError.fromSystem(e, 'cannot inspect', path);
+  });
+  if (st === undefined || st.isSymbolicLink()) return;
+  if (!st.isFile())
+    throw new StorageError(
+      'foreignFile',
+      `${path} already exists and is not a regular file; move it away or download to another folder`,
+      { path, badInput: true },
+    );
+  if (st.size > length && !mayShrink) throw foreignFile(path, st.size, length);
 }
 
 /**
@@ -107,14 +152,26 @@ export async function checkStoreFiles(
 }
 
 /**
- * Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink. True
- * when the file was new or empty.
+ * Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink, never
+ * blocking on a FIFO swapped in since the check (O_NONBLOCK), and never shorter unless
+ * `mayShrink`. True when the file was new or empty.
  */
-async function sizeFile(path: string, length: number): Promise<boolean> {
+async function sizeFile(path: string, length: number, mayShrink: boolean): Promise<boolean> {
   let h: FileHandle | undefined;
   try {
-    h = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o666);
-    const before = (await h.stat()).size;
+    h = await open(
+      path,
+      constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o666,
+    );
+    const st = await h.stat();
+    if (!st.isFile())
+      throw new StorageError('foreignFile', `${path} already exists and is not a regular file`, {
+        path,
+        badInput: true,
+      });
+    const before = st.size;
+    if (before > length && !mayShrink) throw foreignFile(path, before, length);
     if (before !== length) await h.truncate(length);
     return before === 0;
   } catch (e) {
