@@ -7,7 +7,10 @@
  *     "parts": [[size, mtimeNs] | null, sharedPieces…] , "check": sha1 hex of everything before it }
  *
  * Written atomically: a temp file beside it, fsync, rename over the old one, fsync the folder — a
- * crash leaves the old file or the new one, never a mix. Read defensively: size-capped, checksummed,
+ * crash leaves the old file or the new one, never a mix. Read defensively: only a regular file
+ * (opened O_NONBLOCK, so a FIFO planted at the path cannot block the open), capped at what a resume
+ * file of this torrent can need (`maxResumeBytes`), its shape matched before JSON.parse (an unknown
+ * key, such as millions of nested arrays, is refused without building anything), checksummed,
  * every field checked; anything wrong is `corrupt` and the data is checked again.
  */
 import { createHash } from 'node:crypto';
@@ -17,8 +20,58 @@ import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { StorageError } from './storage-error.js';
 
-/** A resume file is never read past this size (a bitfield of 100 M pieces is 12.5 MiB). */
+/** A resume file is never read past this size, whatever the torrent (see maxResumeBytes). */
 export const MAX_RESUME_BYTES = 64 << 20;
+
+/**
+ * The largest resume file `encodeResume` can write for this torrent: the fixed fields, the bitfield
+ * in base64, a stamp per file (`[size,"mtimeNs"],`: at most 16 + 25 digits and 7 characters) and
+ * the parts list (a stamp, then at most one slot per piece and two per file: 16 digits and a comma
+ * each). Anything longer was not written by bitstate for this torrent and is not read.
+ */
+export function maxResumeBytes(torrent: Pick<Torrent, 'pieceCount' | 'files'>): number {
+  const STAMP = 48;
+  const have = 4 * Math.ceil(Math.ceil(torrent.pieceCount / 8) / 3);
+  const slots = Math.min(torrent.pieceCount, 2 * torrent.files.length);
+  return Math.min(MAX_RESUME_BYTES, 256 + have + (torrent.files.length + 1) * STAMP + slots * 17);
+}
+
+const HEAD_RE =
+  /\{"bitstate":"resume","version":1,"infoHash":"[0-9a-f]{40}","pieceCount":\d{1,16},"have":"[A-Za-z0-9+/]*={0,2}","files":\[/y;
+const STAMP_RE = /null|\[\d{1,16},"\d{1,25}"\]/y;
+const PARTS_RE = /,"parts":\[/y;
+const SLOT_RE = /\d{1,16}/y;
+
+/**
+ * True when `body` has the exact shape `encodeResume` writes (JSON.stringify: no spaces, this key
+ * order), checked before JSON.parse so that unknown structure (millions of nested arrays under an
+ * unknown key) costs nothing but this scan. Linear, one sticky match per element: a single regex
+ * over 262,144 file stamps overflows irregexp's backtracking stack.
+ */
+export function hasResumeShape(body: string): boolean {
+  let at = 0;
+  const take = (re: RegExp): boolean => {
+    re.lastIndex = at;
+    if (!re.test(body)) return false;
+    at = re.lastIndex;
+    return true;
+  };
+  if (!take(HEAD_RE)) return false;
+  if (body[at] === ']') at++;
+  else
+    for (;;) {
+      if (!take(STAMP_RE)) return false;
+      const c = body[at++];
+      if (c === ']') break;
+      if (c !== ',') return false;
+    }
+  if (!take(PARTS_RE) || !take(STAMP_RE)) return false;
+  while (body[at] === ',') {
+    at++;
+    if (!take(SLOT_RE)) return false;
+  }
+  return at === body.length - 2 && body.endsWith(']}');
+}
 
 /** A data file's size and modification time (nanoseconds, as a decimal string), or null if absent. */
 export type FileStamp = readonly [size: number, mtimeNs: string] | null;
@@ -85,6 +138,7 @@ export function decodeResume(
   if (m === null) throw 'no checksum';
   const body = `${m[1]}}`;
   if (checksum(body) !== m[2]) throw 'checksum mismatch';
+  if (!hasResumeShape(body)) throw 'not the shape of a bitstate resume file';
   const o = JSON.parse(body) as Record<string, unknown>;
   if (o.bitstate !== 'resume' || o.version !== 1) throw 'not a bitstate resume file (version 1)';
   if (o.infoHash !== torrent.infoHashHex) throw `info-hash ${String(o.infoHash)}`;
@@ -117,17 +171,22 @@ export async function readResumeFile(
 ): Promise<ResumeRead> {
   let h: FileHandle;
   try {
-    h = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO for reading would wait for a writer forever, in a libuv thread
+    // that neither --timeout nor a signal can free.
+    h = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no resume file' };
     return { ok: false, reason: 'corrupt', detail: `cannot open: ${String(code)}` };
   }
   try {
-    const { size } = await h.stat();
-    if (size > MAX_RESUME_BYTES)
-      return { ok: false, reason: 'corrupt', detail: `${size} bytes (limit ${MAX_RESUME_BYTES})` };
+    const st = await h.stat();
+    if (!st.isFile()) return { ok: false, reason: 'corrupt', detail: 'not a regular file' };
+    const limit = maxResumeBytes(torrent);
+    if (st.size > limit)
+      return { ok: false, reason: 'corrupt', detail: `${st.size} bytes (limit ${limit} for this torrent)` };
     const text = (await h.readFile()).toString('utf8');
+    if (text.length > limit) return { ok: false, reason: 'corrupt', detail: 'grew while read' };
     return { ok: true, state: decodeResume(torrent, text) };
   } catch (e) {
     return { ok: false, reason: 'corrupt', detail: e instanceof Error ? e.message : String(e) };
@@ -136,14 +195,19 @@ export async function readResumeFile(
   }
 }
 
-/** Writes `path` atomically and durably: temp file, fsync, rename, fsync of the folder. */
+/**
+ * Writes `path` atomically and durably: temp file, fsync, rename, fsync of the folder. The temp
+ * name is ours: whatever is left there (a crashed save, a planted FIFO) is removed and the temp
+ * file created new (O_EXCL), so the open never waits on a FIFO's reader.
+ */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.tmp`;
   let h: FileHandle | undefined;
   try {
+    await rm(tmp, { force: true });
     h = await open(
       tmp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK,
       0o644,
     );
     await h.writeFile(data);
