@@ -77,6 +77,14 @@ export function createDownloadDisplay(
               `resuming: ${e.have}/${e.wanted} pieces on disk (${e.trusted} from the resume file, ${e.checked} hashed)`,
             );
           break;
+        case 'preallocation':
+          if (e.outcome === 'skipped')
+            say(
+              `not reserving disk space: the new files need ${formatBytes(e.needBytes)}, ${e.freeBytes === undefined ? 'free space unknown' : `${formatBytes(e.freeBytes)} free`}; they stay sparse`,
+            );
+          else if (e.outcome === 'failed')
+            say(`reserving disk space failed (${e.detail ?? 'fallocate failed'}); the files stay sparse`);
+          break;
         case 'peer.banned':
           say(`banned ${printable(e.address)} (sent data that failed the hash check)`);
           break;

@@ -58,6 +58,19 @@ export type DownloadEvent =
       readonly have: number;
       readonly wanted: number;
     }
+  /**
+   * What became of reserving the new files' disk space (src/storage/preallocate.ts): `skipped` when
+   * the file system lacks `needBytes` plus headroom (`freeBytes` free), `failed` when fallocate
+   * failed (`detail`: its complaint): the files then stay sparse and the download goes on.
+   */
+  | {
+      readonly type: 'preallocation';
+      readonly outcome: 'allocated' | 'skipped' | 'failed' | 'unavailable';
+      readonly files: number;
+      readonly needBytes: number;
+      readonly freeBytes?: number;
+      readonly detail?: string;
+    }
   /** The resume file now claims these `have` pieces (all durably on disk). */
   | { readonly type: 'resume.saved'; readonly have: number }
   /** Every piece verified and the session keeps serving. */

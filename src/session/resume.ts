@@ -89,6 +89,13 @@ export async function openResumed(
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.writeMode === undefined ? {} : { writeMode: opts.writeMode }),
     ...(opts.preallocate === undefined ? {} : { preallocate: opts.preallocate }),
+    onPreallocation: ({ freeBytes, detail, ...r }) =>
+      emit({
+        type: 'preallocation',
+        ...r,
+        ...(freeBytes === undefined ? {} : { freeBytes }),
+        ...(detail === undefined ? {} : { detail }),
+      }),
     ...(opts.backlog === undefined ? {} : { backlog: opts.backlog }),
     ...(opts.blockPool === undefined
       ? {}

@@ -43,6 +43,8 @@ export class FdCache {
   /** The background sync running (at most one); closeAll() waits for it. */
   #writeback: Promise<void> | undefined;
   #closedAll = false;
+  /** Files a write has started on, ever (a preallocation may give back the blocks of no other). */
+  readonly #written = new Set<number>();
 
   /**
    * `onSync(sync)`: told of each fdatasync this cache starts itself (evicting a written file,
@@ -66,6 +68,7 @@ export class FdCache {
    * writes (0 for a read), counted once it has finished.
    */
   async use<T>(fileIndex: number, written: number, fn: (h: FileHandle) => Promise<T>): Promise<T> {
+    if (written > 0) this.#written.add(fileIndex);
     let entry = this.#entries.get(fileIndex);
     if (entry === undefined) {
       const path = this.#paths[fileIndex];
@@ -100,6 +103,11 @@ export class FdCache {
       this.#evict();
       this.#writeBackIfDue();
     }
+  }
+
+  /** True once a write to `fileIndex` has started (whether or not it has finished). */
+  hasWrites(fileIndex: number): boolean {
+    return this.#written.has(fileIndex);
   }
 
   /** Starts a background sync of the file with the most unsynced bytes, when they add up to enough. */

@@ -10,6 +10,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
@@ -25,7 +26,7 @@ import {
   pieceSegments,
 } from './piece-hasher.js';
 import { readAt, writeRunAt } from './positional-io.js';
-import { PREALLOCATE_CONCURRENCY, PREALLOCATE_MIN_BYTES, preallocate } from './preallocate.js';
+import { type PreallocationReport, preallocateFiles } from './preallocate.js';
 import { StorageError } from './storage-error.js';
 import { checkStoreFiles, createStoreFiles, type StoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
@@ -81,6 +82,8 @@ export interface PieceStoreOptions {
    * false): fewer CPU seconds per write on ext4, and a full disk found at once.
    */
   readonly preallocate?: boolean;
+  /** Told what became of the preallocation, once it has run (not called when nothing qualified). */
+  readonly onPreallocation?: (report: PreallocationReport) => void;
   /** Called with each block given to `writeBlock` once it is written (or failed): its memory is free. */
   readonly releaseBlock?: (block: Uint8Array) => void;
   /**
@@ -202,29 +205,35 @@ export class PieceStore {
       opts.owned,
     );
     const store = new PieceStore(torrent, paths, map, opts, layout, partsPath);
-    if (opts.preallocate === true) store.#preallocate(created);
+    if (opts.preallocate === true) store.#preallocate(created, opts.onPreallocation);
     return store;
   }
 
   /**
    * Reserves the disk space of the files created now (preallocate.ts), in the background so the
-   * download starts at once: PREALLOCATE_CONCURRENCY at a time, each on the fd cache's handle
-   * (opened O_NOFOLLOW, never closed under it). Writes may land meanwhile: fallocate and a write
-   * into the same file take the inode's lock in turn, and fallocate's mode 0 never changes a byte
-   * written. Best effort (a failure leaves the file sparse); close() waits for the running
-   * ones and starts no more.
+   * download starts at once, on the fd cache's handles (opened O_NOFOLLOW, never closed under
+   * them), only if the file system has room to spare, giving back the blocks of a failed one that
+   * no write has touched. Writes may land meanwhile: fallocate and a write into the same file take
+   * the inode's lock in turn, and fallocate's mode 0 never changes a byte written. close() waits
+   * for the running ones and starts no more.
    */
-  #preallocate(created: StoreFiles['created']): void {
-    const big = created.filter((f) => f.length >= PREALLOCATE_MIN_BYTES);
-    const pending = big.values(); // one iterator shared by the workers: each file is taken once
-    const worker = async (): Promise<void> => {
-      for (const { target, length } of pending) {
-        if (this.#closed) return;
-        await this.#fds.use(target, 0, (h) => preallocate(h.fd, length)).catch(() => {});
-      }
-    };
-    for (let k = 0; k < Math.min(PREALLOCATE_CONCURRENCY, big.length); k++)
-      this.#track(worker).catch(() => {});
+  #preallocate(created: StoreFiles['created'], report: ((r: PreallocationReport) => void) | undefined): void {
+    const first = created[0];
+    if (first === undefined) return;
+    const path = first.target < this.paths.length ? this.paths[first.target] : this.partsPath;
+    if (path == null) return;
+    this.#track(() =>
+      preallocateFiles(created, dirname(path), {
+        withFd: (target, fn) => this.#fds.use(target, 0, (h) => fn(h.fd)),
+        written: (target) => this.#fds.hasWrites(target),
+        closed: () => this.#closed,
+      }),
+    ).then(
+      (r) => {
+        if (r !== undefined) report?.(r);
+      },
+      () => {},
+    );
   }
 
   /** The segments of payload range (at, length) as stored: unselected bytes go to the parts file. */

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
+  chmod,
   mkdir,
   mkdtemp,
   open,
@@ -17,9 +19,15 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PieceStore } from '../../../src/storage/piece-store.js';
 import {
+  freeBytes,
   PREALLOCATE_CONCURRENCY,
+  PREALLOCATE_HEADROOM_BYTES,
   PREALLOCATE_MIN_BYTES,
+  type PreallocationHost,
+  type PreallocationReport,
+  planPreallocation,
   preallocate,
+  preallocateFiles,
 } from '../../../src/storage/preallocate.js';
 import { makeTorrent, payloadBytes } from './make-torrent.js';
 
@@ -165,5 +173,112 @@ test('more new files than PREALLOCATE_CONCURRENCY: every one is preallocated whi
     assert.ok(await allDone(), 'each file taken once by the workers, none left out');
   } finally {
     await store.close();
+  }
+});
+
+test('planPreallocation: only what fits with PREALLOCATE_HEADROOM_BYTES to spare, never on unknown free space', () => {
+  const GiB = 1024 * MiB;
+  // The review's case: a torrent claiming 1 GiB on a 64 MB file system with 50 MiB free.
+  assert.equal(planPreallocation(GiB, 50 * MiB).allocate, false);
+  assert.equal(planPreallocation(GiB, 100 * GiB).allocate, true);
+  const need = 20 * MiB;
+  assert.equal(planPreallocation(need, need + PREALLOCATE_HEADROOM_BYTES).allocate, true);
+  assert.equal(planPreallocation(need, need + PREALLOCATE_HEADROOM_BYTES - 1).allocate, false);
+  assert.equal(planPreallocation(need, undefined).allocate, false, 'statfs could not tell');
+  assert.deepEqual(planPreallocation(need, 5 * MiB), {
+    allocate: false,
+    needBytes: need,
+    freeBytes: 5 * MiB,
+  });
+});
+
+test('freeBytes reads the file system of a folder (statfs), undefined for a path that is not there', async (t) => {
+  const dir = await tempDir(t);
+  const free = await freeBytes(dir);
+  assert.ok(free !== undefined && free > 0);
+  assert.equal(await freeBytes(join(dir, 'none', 'such')), undefined);
+});
+
+test('preallocateFiles skips what does not fit, without running the tool', async (t) => {
+  const dir = await tempDir(t);
+  const free = (await freeBytes(dir)) ?? 0;
+  const host: PreallocationHost = {
+    withFd: () => assert.fail('no file may be touched'),
+    written: () => false,
+    closed: () => false,
+  };
+  const r = await preallocateFiles([{ target: 0, length: free }], dir, host);
+  assert.deepEqual(r, { outcome: 'skipped', files: 1, needBytes: free, freeBytes: r?.freeBytes });
+  assert.ok(r?.freeBytes !== undefined && r.freeBytes < free + PREALLOCATE_HEADROOM_BYTES);
+});
+
+/** A fallocate that reserves half of what it is asked, then fails as on a full disk. */
+async function halfFallocate(dir: string): Promise<string> {
+  const tool = join(dir, 'half-fallocate');
+  await writeFile(
+    tool,
+    '#!/bin/sh\nfallocate --keep-size --length $(($3 / 2)) /dev/fd/3\necho "fallocate: fallocate failed: No space left on device" >&2\nexit 1\n',
+  );
+  await chmod(tool, 0o755);
+  return tool;
+}
+
+for (const written of [false, true])
+  test(`a preallocation that fails part way gives its blocks back ${written ? 'unless a write has started on the file' : 'when nothing was written'}`, async (t) => {
+    const dir = await tempDir(t);
+    const tool = await halfFallocate(dir);
+    const path = join(dir, 'f');
+    const length = PREALLOCATE_MIN_BYTES;
+    const h = await open(path, 'w+');
+    let report: PreallocationReport | undefined;
+    try {
+      await h.truncate(length);
+      if (written) await h.write(Buffer.from('data of ours'), 0, 12, 1000);
+      report = await preallocateFiles(
+        [{ target: 0, length }],
+        dir,
+        { withFd: (_, fn) => fn(h.fd), written: () => written, closed: () => false },
+        tool,
+      );
+    } finally {
+      await h.close();
+    }
+    assert.equal(report?.outcome, 'failed');
+    assert.match(report?.detail ?? '', /No space left on device/);
+    assert.equal((await stat(path)).size, length, 'its length stays');
+    if (written) {
+      assert.ok((await allocated(path)) >= length / 2, 'blocks kept: a write may be in them');
+      assert.equal((await readFile(path)).subarray(1000, 1012).toString(), 'data of ours');
+    } else assert.ok((await allocated(path)) < MiB, `given back: ${await allocated(path)} bytes left`);
+  });
+
+test('on a file system too small for the torrent (a 32 MiB tmpfs), PieceStore leaves the new file sparse and says so', async (t) => {
+  const out = await tempDir(t);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', out], { stdio: 'ignore' });
+  } catch {
+    return t.skip('cannot mount tmpfs (not root?)');
+  }
+  try {
+    const size = 24 * MiB; // fits, but not with PREALLOCATE_HEADROOM_BYTES to spare
+    const torrent = makeTorrent(
+      'fits.bin',
+      [{ path: ['fits.bin'], length: size }],
+      MiB,
+      new Uint8Array(size),
+      false,
+    );
+    const reports: PreallocationReport[] = [];
+    const store = await PieceStore.open(torrent, out, {
+      preallocate: true,
+      onPreallocation: (r) => reports.push(r),
+    });
+    await store.close();
+    assert.equal(await allocated(join(out, 'fits.bin')), 0);
+    assert.equal(reports.length, 1);
+    assert.equal(reports[0]?.outcome, 'skipped');
+    assert.equal(reports[0]?.needBytes, size);
+  } finally {
+    execFileSync('umount', [out], { stdio: 'ignore' });
   }
 });
