@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +181,17 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assert.equal(events[0]?.type, 'metadata');
     assert.equal(events.at(-1)?.type, 'stopped');
     assert.ok(!events.some((e) => e.type === 'peer.connected' || e.type === 'done'));
+  });
+
+  it("someone's file at a torrent path, longer than the torrent's: exit 2, one line naming it, kept byte for byte", async () => {
+    const out = join(dir, 'out-foreign');
+    await mkdir(join(out, 'payload'), { recursive: true });
+    const theirs = Buffer.alloc(150_000, 3); // the torrent's a.bin is 100,000 bytes
+    await writeFile(join(out, 'payload', 'a.bin'), theirs);
+    const r = await bitstate(['download', torrent, '-o', out, '--no-tracker', '--timeout', '1', '--quiet']);
+    assertOneLineError(r, 2, /a\.bin already exists with 150000 bytes.*will not cut it/);
+    assert.deepEqual(await readFile(join(out, 'payload', 'a.bin')), theirs);
+    assert.equal(existsSync(join(out, 'payload', 'sub')), false, 'nothing else created');
   });
 
   it('new files get their disk space at once; --no-preallocate leaves them sparse', async () => {
