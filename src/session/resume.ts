@@ -80,9 +80,10 @@ export async function openResumed(
   const stamps = await Promise.all(stored.map(stampOf));
   const partsStamp = await stampOf(layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null);
   // Read even for `recheck`: it does not say which pieces are there then, but still which files
-  // are bitstate's own (only those may be cut to their torrent length: store-files.ts).
+  // are bitstate's own — recorded, and unchanged since (same size and mtime): only those may be
+  // cut to their torrent length (store-files.ts). A file replaced or grown since is someone's.
   const read = await readResumeFile(torrent, resumePathFor(torrent, root));
-  const owned = torrent.files.map((_, i) => read.ok && read.state.files[i] != null);
+  const owned = stamps.map((stamp, i) => read.ok && sameStamp(read.state.files[i], stamp));
   const store = await PieceStore.open(torrent, root, {
     selected,
     owned,

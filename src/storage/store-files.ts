@@ -3,7 +3,7 @@
  * size, the parts file of a selective download) and checked later for removal or truncation.
  *
  * Never lost data (docs/storage.md, "Files already there"): a file is never made shorter unless
- * bitstate vouches for it (its resume file records it). A file longer than the torrent's cannot be
+ * bitstate vouches for it (its resume file records it as it is now: same size and mtime). A file longer than the torrent's cannot be
  * this torrent's data, whole or partial — no client leaves one so — so it is someone else's and
  * the open is refused (`foreignFile`, bad input) before anything is created; so is anything at a
  * file's path that is not a regular file. A shorter file is extended (its bytes stay) and hashed.

@@ -109,27 +109,41 @@ test('something not a regular file at a path (a FIFO, a folder) is refused at on
   await assert.rejects(PieceStore.open(torrent, out), foreign);
 });
 
-test('openResumed: the resume file vouches for the files it records (also with --recheck); others are refused', async (t) => {
+test('openResumed: a file the resume file records as it is now is ours and cut (also with --recheck); one changed since, or unrecorded, is refused', async (t) => {
   const out = await tempDir(t);
-  // A download of ours: every file created and recorded by a resume save.
-  const { store, have } = await openResumed(torrent, { out, hashWorkers: 0 }, () => {});
-  await store.writeBlock(0, 0, payload.subarray(0, PIECE));
-  assert.ok(await store.verifyPiece(0));
-  have.set(0);
-  await new ResumeSaver(store, resumePathFor(torrent, out), () => have).save();
-  await store.close();
-
   const a = join(out, 'multi', 'a.bin');
+  const longer = Buffer.concat([payload.subarray(0, 100), Buffer.alloc(30, 1)]);
+  /** A download of ours that grew a.bin before its resume save (so the save recorded 130 bytes). */
+  const ourRun = async () => {
+    const { store, have } = await openResumed(torrent, { out, hashWorkers: 0 }, () => {});
+    await store.writeBlock(0, 0, payload.subarray(0, PIECE));
+    assert.ok(await store.verifyPiece(0));
+    have.set(0);
+    await writeFile(a, longer);
+    await new ResumeSaver(store, resumePathFor(torrent, out), () => have).save();
+    await store.close();
+  };
   for (const recheck of [false, true]) {
-    await writeFile(a, Buffer.concat([payload.subarray(0, 100), Buffer.alloc(30, 1)]));
+    await ourRun();
     const r = await openResumed(torrent, { out, hashWorkers: 0, recheck }, () => {});
     await r.store.close();
     assert.equal((await stat(a)).size, 100, `recheck ${recheck}`);
     assert.ok(r.have.has(0));
   }
-  // Without the resume file the same file is someone else's.
+  // Recorded, but replaced since by someone's longer file (a new mtime): not ours any more.
+  await ourRun();
+  await new Promise((r) => setTimeout(r, 20));
+  const theirs = Buffer.alloc(500, 2);
+  await writeFile(a, theirs);
+  await assert.rejects(
+    openResumed(torrent, { out, hashWorkers: 0 }, () => {}),
+    foreign,
+  );
+  assert.deepEqual(await readFile(a), theirs);
+  // Without the resume file, the file as we left it is someone else's too.
+  await rm(a);
+  await ourRun();
   await rm(resumePathFor(torrent, out));
-  await writeFile(a, Buffer.concat([payload.subarray(0, 100), Buffer.alloc(30, 1)]));
   await assert.rejects(
     openResumed(torrent, { out, hashWorkers: 0 }, () => {}),
     foreign,
