@@ -73,8 +73,8 @@ export interface PieceStoreOptions {
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
   /**
-   * Per file, bitstate's own (its resume file records it as it is now): only such a file may be cut to its
-   * torrent length; a longer one that is not is refused (store-files.ts). Default: none.
+   * Per file, bitstate's own (its resume file records it as it is now): only such a file may be
+   * cut to its torrent length; a longer one that is not is refused (store-files.ts). Default: none.
    */
   readonly owned?: readonly boolean[];
   /**
