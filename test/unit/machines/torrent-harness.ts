@@ -1,0 +1,111 @@
+/**
+ * The torrent machine with in-memory connections a test drives by hand (test/unit/machines):
+ * `start` gives the actor, its SimulatedClock, the live connections by address and what each was
+ * told to request; the helpers below play a peer's part.
+ */
+import assert from 'node:assert/strict';
+import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { peerMachine } from '../../../machines/peer.machine.js';
+import type {
+  BlockRef,
+  ConnectionCommand,
+  ConnectionEvent,
+  ConnectionInput,
+} from '../../../machines/peer.types.js';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
+import type {
+  StorageCommand,
+  StorageEvent,
+  StorageInput,
+  TorrentEmitted,
+  TorrentInput,
+} from '../../../machines/torrent.types.js';
+import { Bitfield } from '../../../src/picker/bitfield.js';
+
+/** The torrent machine with connections that stay open and silent, and a storage we drive by hand. */
+export function start(over: Partial<TorrentInput> = {}) {
+  const live = new Map<string, (e: ConnectionEvent) => void>();
+  /** The block requests each address's connection was told to send, in order. */
+  const requested = new Map<string, BlockRef[]>();
+  let toTorrent: ((e: StorageEvent) => void) | undefined;
+  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
+    live.set(input.address, sendBack);
+    receive((cmd) => {
+      if (cmd.type === 'request')
+        requested.set(input.address, [...(requested.get(input.address) ?? []), ...cmd.blocks]);
+    });
+    // A connection stopped after its address was dialled again leaves the new one in place.
+    return () => {
+      if (live.get(input.address) === sendBack) live.delete(input.address);
+    };
+  });
+  const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
+    toTorrent = sendBack;
+  });
+  const machine = torrentMachine.provide({
+    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: 8,
+      pieceLength: 1024,
+      totalLength: 8 * 1024,
+      blockLength: 1024,
+      maxPeers: 2,
+      seed: 1,
+      ...over,
+    },
+  });
+  const emitted: TorrentEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e));
+  actor.start();
+  return { actor, clock, live, requested, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+}
+
+/** The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p`. */
+export function extensionHandshake(
+  t: ReturnType<typeof start>,
+  address: string,
+  listenPort?: number,
+  peerId = new Uint8Array(20).fill(2),
+): void {
+  const send = t.live.get(address);
+  assert.ok(send !== undefined, `no connection to ${address}`);
+  const reserved = new Uint8Array(8);
+  reserved[5] = 0x10;
+  send({ type: 'socket.connected' });
+  send({
+    type: 'wire.handshake',
+    infoHash: new Uint8Array(20),
+    peerId,
+    reserved,
+  });
+  send(
+    listenPort === undefined
+      ? { type: 'wire.extendedHandshake' }
+      : { type: 'wire.extendedHandshake', listenPort },
+  );
+}
+
+/** The handshaken peer at `address` has every piece, unchokes us, and sends the blocks it was asked for. */
+export function sendsRequestedBlocks(t: ReturnType<typeof start>, address: string): number[] {
+  const send = t.live.get(address)!;
+  send({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  send({ type: 'wire.unchoke' });
+  const blocks = t.requested.get(address) ?? [];
+  for (const b of blocks)
+    send({ type: 'wire.piece', index: b.index, begin: b.begin, block: new Uint8Array(b.length) });
+  return blocks.map((b) => b.index);
+}
+
+/**
+ * Virtual time passes in 1 s steps: SimulatedClock.increment fires each timer once at most, so a
+ * timer that re-arms itself (the ticker, a peer's tick) needs a step per period.
+ */
+export function advance(t: ReturnType<typeof start>, ms: number): void {
+  for (let left = ms; left > 0; left -= 1_000) t.clock.increment(Math.min(1_000, left));
+}
