@@ -4,7 +4,8 @@
  * and the piece becomes a suspect, fetched again from one peer. When a remembered piece passes,
  * storage hashes its blocks again and exactly the peers whose block differed are banned.
  */
-import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
+import type { PeerCommand, PeerKey } from './peer.types.js';
+import { banPeer, isBanned } from './torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import { topUp } from './torrent-handout.js';
 
@@ -67,15 +68,14 @@ export function pieceFailed(
   }
   // The piece is wanted again: peers that lost interest may have it.
   for (const e of context.peers.values()) {
-    if (e.interested || !e.handshaken || !e.bitfield.has(index) || context.addresses.get(e.key)?.banned)
-      continue;
+    if (e.interested || !e.handshaken || !e.bitfield.has(index) || isBanned(context, e.key)) continue;
     e.interested = true;
     fx.toPeer(e.ref, { type: 'cmd.interested' } satisfies PeerCommand);
   }
   for (const c of topUp(context)) fx.toPeer(c.ref, c.cmd);
 }
 
-/** The address is banned: closed if connected, never dialled or accepted again. */
+/** Banned once (torrent-address-book.ts `banPeer`: its host is refused, its connections closed). */
 function ban(
   context: TorrentContext,
   key: PeerKey,
@@ -83,11 +83,5 @@ function ban(
   index: number,
   fx: TorrentEffects,
 ): void {
-  const rec = context.addresses.get(key);
-  if (rec === undefined || rec.banned) return;
-  rec.banned = true;
-  fx.emit({ type: 'torrent.peerBanned', address: key, why, index });
-  const e = context.peers.get(key);
-  const reason: CloseReason = { reason: 'banned' };
-  if (e !== undefined) fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+  if (!isBanned(context, key)) banPeer(context, key, why, index, fx);
 }

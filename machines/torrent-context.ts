@@ -20,21 +20,10 @@ import {
   type TorrentEmitted,
   type TorrentInput,
 } from './torrent.types.js';
+import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
 
-/** What we remember of an address across connections. */
-export interface AddressRecord {
-  attempts: number;
-  strikes: number;
-  banned: boolean;
-  /**
-   * Where the peer listens, so it may be dialled (again): true for addresses from trackers,
-   * `peer.add` and an incoming peer's BEP 10 `p`; false for an incoming connection's address, whose
-   * port is the remote's ephemeral source port — dialled back, it refuses (or, behind a NAT,
-   * reaches whoever holds that port now).
-   */
-  dialable: boolean;
-}
+export type { AddressRecord } from './torrent-address-book.js';
 
 export interface TorrentContext {
   readonly infoHash: Uint8Array;
@@ -43,6 +32,8 @@ export interface TorrentContext {
   readonly pieceLength: number;
   readonly totalLength: number;
   readonly maxPeers: number;
+  /** Records in `addresses` at most (machines/torrent-address-book.ts). */
+  readonly maxAddresses: number;
   readonly maxReconnects: number;
   readonly peerTimeouts: Partial<PeerTimeouts>;
   readonly peerLimits: Partial<PeerLimits>;
@@ -63,6 +54,8 @@ export interface TorrentContext {
   /** Addresses waiting for a free slot, and everything known about each address. */
   readonly queue: string[];
   readonly addresses: Map<string, AddressRecord>;
+  /** Hosts a ban covers for incoming connections (oldest first, at most MAX_BANNED_HOSTS). */
+  readonly bannedHosts: Set<string>;
   /**
    * Where live incoming peers listen (their BEP 10 `p`), to the key of their connection: such an
    * address is not dialled while the connection holds it, and is queued if a network error closes
@@ -107,6 +100,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     pieceLength: input.pieceLength,
     totalLength: input.totalLength,
     maxPeers: input.maxPeers,
+    maxAddresses: Math.max(1, input.maxAddresses ?? DEFAULT_MAX_ADDRESSES),
     maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
     peerTimeouts: input.peerTimeouts ?? {},
     peerLimits: { blockLength: input.blockLength ?? DEFAULT_PEER_LIMITS.blockLength, ...input.peerLimits },
@@ -120,6 +114,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     peers: new Map(),
     queue: [],
     addresses: new Map(),
+    bannedHosts: new Set(),
     listenAddresses: new Map(),
     failedBlocks: new FailedBlocks(),
     suspects: new Map(),

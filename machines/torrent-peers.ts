@@ -15,6 +15,8 @@ export interface PeerEntry {
   readonly key: PeerKey;
   readonly address: string;
   readonly ref: PeerRef;
+  /** Who dialled: we (`outgoing`) or the peer (`incoming`, its address's port is its source port). */
+  readonly direction: 'outgoing' | 'incoming';
   /** The peer machine's own Bitfield object (counted in the picker's availability). */
   bitfield: Bitfield;
   handshaken: boolean;
@@ -36,11 +38,17 @@ export interface PeerEntry {
 }
 
 /** A new connection's entry: nothing known yet, not handshaken, choked, not interested. */
-export function newEntry(address: string, ref: PeerRef, pieceCount: number): PeerEntry {
+export function newEntry(
+  address: string,
+  ref: PeerRef,
+  pieceCount: number,
+  direction: 'outgoing' | 'incoming',
+): PeerEntry {
   const e: PeerEntry = {
     key: address,
     address,
     ref,
+    direction,
     bitfield: new Bitfield(pieceCount),
     handshaken: false,
     peerId: undefined,

@@ -19,13 +19,15 @@ import type {
   TorrentOutput,
 } from './torrent.types.js';
 import { TRACKER_GRACE_MS } from './torrent.types.js';
-import { blocksJudged, pieceFailed, pieceVerified } from './torrent-ban.js';
 import {
   type AddressRecord,
-  initialTorrentContext,
-  type TorrentContext,
-  type TorrentEffects,
-} from './torrent-context.js';
+  compactQueue,
+  forgetIncoming,
+  isHostBanned,
+  rememberAddress,
+} from './torrent-address-book.js';
+import { blocksJudged, pieceFailed, pieceVerified } from './torrent-ban.js';
+import { initialTorrentContext, type TorrentContext, type TorrentEffects } from './torrent-context.js';
 import {
   blocksReturned,
   peerBitfield,
@@ -43,19 +45,21 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
  * known — queued, connected, banned or given up already. An address first seen as an incoming
  * connection's becomes dialable (and is queued if no connection holds it now). An incoming peer's
  * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes. Our own
- * listener's addresses (selfAddresses) are never queued.
+ * listener's addresses (selfAddresses) are never queued. A full address book makes room first, or
+ * (nothing may go) the address is not remembered.
  */
 function learnDialable(context: TorrentContext, address: string): void {
   if (context.selfAddresses.has(address)) return;
   const rec = context.addresses.get(address);
   const held = context.peers.has(address) || context.listenAddresses.has(address);
   if (rec === undefined) {
-    context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
-    if (!held) context.queue.push(address);
+    const fresh = { attempts: 0, strikes: 0, banned: false, dialable: true };
+    if (rememberAddress(context, address, fresh, false) !== undefined && !held) context.queue.push(address);
   } else if (!rec.dialable) {
     rec.dialable = true;
     if (!rec.banned && !held) context.queue.push(address);
   }
+  compactQueue(context);
 }
 
 /** After a connection closed: its address is dialled again unless banned, permanent or given up. */
@@ -173,30 +177,36 @@ export const torrentMachine = setup({
         rec.attempts++;
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'outgoing', undefined) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount));
+        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'outgoing'));
       }
       return { serial: context.serial };
     }),
+    /**
+     * An accepted socket: refused when its host is banned (whatever its source port: see
+     * torrent-address-book.ts), it duplicates a connection, or every slot is taken. Its address is
+     * remembered while the connection lives.
+     */
     adoptIncoming: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.incoming') return;
       const { address, handle } = event;
-      const why = context.addresses.get(address)?.banned
-        ? 'banned'
-        : context.peers.has(address)
-          ? 'duplicate'
-          : context.peers.size >= context.maxPeers
-            ? 'full'
-            : undefined;
+      const why =
+        isHostBanned(context, address) || context.addresses.get(address)?.banned
+          ? 'banned'
+          : context.peers.has(address)
+            ? 'duplicate'
+            : context.peers.size >= context.maxPeers
+              ? 'full'
+              : undefined;
       if (why !== undefined) {
         enqueue.emit({ type: 'torrent.incomingRejected', address, handle, why });
         return;
       }
       if (!context.addresses.has(address))
-        context.addresses.set(address, { attempts: 1, strikes: 0, banned: false, dialable: false });
+        rememberAddress(context, address, { attempts: 1, strikes: 0, banned: false, dialable: false }, true);
       enqueue.assign(({ spawn }) => {
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'incoming', handle) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount));
+        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'incoming'));
         return { serial: context.serial };
       });
     }),
@@ -263,6 +273,7 @@ export const torrentMachine = setup({
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
       const pointless = context.picker.isComplete() && e.bitfield.isComplete();
       if (!pointless) requeue(context, e.address, event.reason);
+      forgetIncoming(context, e.address);
       const listen = e.listenAddress;
       if (listen !== undefined) {
         // A ban follows the peer to where it listens. It is dialled there only if the network
@@ -296,7 +307,7 @@ export const torrentMachine = setup({
         return;
       }
       if (rec === undefined)
-        context.addresses.set(address, { attempts: 0, strikes: 0, banned: false, dialable: true });
+        rememberAddress(context, address, { attempts: 0, strikes: 0, banned: false, dialable: true }, false);
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
       const dialled = context.peers.get(address);

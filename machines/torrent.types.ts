@@ -25,6 +25,8 @@ export interface TorrentInput {
   readonly blockLength?: number;
   /** Connections at once (outgoing and incoming). */
   readonly maxPeers: number;
+  /** Address records remembered at most (default DEFAULT_MAX_ADDRESSES, 3,000). */
+  readonly maxAddresses?: number;
   /** Seed of the picker's PRNG: the same input and the same events give the same run. */
   readonly seed: number;
   /** Pieces already verified on disk (resume); they are never requested. */
@@ -146,7 +148,7 @@ export type TorrentEmitted =
       warning?: string;
     }
   | { type: 'torrent.trackerFailed'; url: string; message: string; retryInMs: number }
-  /** The world must close this accepted socket: banned address, duplicate, or no free slot. */
+  /** The world must close this accepted socket: a banned host, a duplicate, or no free slot. */
   | {
       type: 'torrent.incomingRejected';
       address: string;

@@ -1,0 +1,176 @@
+/**
+ * The torrent machine's address book (docs/machines.md, "The address book"): what we remember of
+ * each peer address — where we may dial, attempts, strikes, bans — and which hosts are banned.
+ * Both are bounded: `maxAddresses` records (libtorrent's max_peerlist_size, 3,000) and
+ * MAX_BANNED_HOSTS banned hosts, each evicting in a fixed order, so memory does not grow with the
+ * number of peers that ever connected.
+ *
+ * What a ban covers, and why (libtorrent's peer_list.cpp decides the same two ways):
+ * - Incoming connections from the banned peer's host (IP), from any source port: an incoming
+ *   peer's port is its ephemeral source port, so host:port names one connection, not a peer, and a
+ *   banned peer would just dial in again. libtorrent (one peer per IP, its default) refuses a banned
+ *   IP when it connects; so do we, at admission (`isHostBanned`).
+ * - Dials only to the banned endpoints themselves: the address we dialled it at and the address it
+ *   said it listens at (BEP 10 `p`), never other ports of the same host. A dialable address is a
+ *   listening endpoint a tracker or the user named; distinct peers share a host (NAT, carrier-grade
+ *   NAT, and every peer of a local swarm — tests, the demo, benchmarks — on 127.0.0.1), and
+ *   libtorrent with allow_multiple_connections_per_ip (how local swarms run) keeps bans per
+ *   endpoint the same way. A bad peer listening on several ports is banned at each as it sends
+ *   bad data (the sole contributor of a failed piece is banned at once).
+ */
+import type { CloseReason, PeerCommand } from './peer.types.js';
+import type { TorrentEmitted } from './torrent.types.js';
+import type { TorrentContext, TorrentEffects } from './torrent-context.js';
+
+/** What we remember of an address across connections. */
+export interface AddressRecord {
+  attempts: number;
+  strikes: number;
+  /** Never dialled or accepted at this address again (see `banPeer`; the host is banned too). */
+  banned: boolean;
+  /**
+   * Where the peer listens, so it may be dialled (again): true for addresses from trackers,
+   * `peer.add` and an incoming peer's BEP 10 `p`; false for an incoming connection's address, whose
+   * port is the remote's ephemeral source port — dialled back, it refuses (or, behind a NAT,
+   * reaches whoever holds that port now). Such a record lives only as long as its connection.
+   */
+  dialable: boolean;
+}
+
+/** Records at most in the book by default: libtorrent's max_peerlist_size. */
+export const DEFAULT_MAX_ADDRESSES = 3_000;
+
+/** Banned hosts remembered at most; past it the oldest ban is forgotten. */
+export const MAX_BANNED_HOSTS = 10_000;
+
+/**
+ * The host of `host:port` or `[v6]:port`, lower case; an IPv4 peer accepted on a dual-stack socket
+ * (`::ffff:a.b.c.d`) is the IPv4 host it is.
+ */
+export function hostOf(address: string): string {
+  const host = (
+    address.startsWith('[')
+      ? address.slice(1, address.lastIndexOf(']'))
+      : address.slice(0, address.lastIndexOf(':'))
+  ).toLowerCase();
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice('::ffff:'.length) : host;
+}
+
+export function isHostBanned(context: TorrentContext, address: string): boolean {
+  return context.bannedHosts.has(hostOf(address));
+}
+
+/** Banned already: its record says so, or (no record: an incoming peer gone) its host is. */
+export function isBanned(context: TorrentContext, address: string): boolean {
+  const rec = context.addresses.get(address);
+  return rec !== undefined ? rec.banned : isHostBanned(context, address);
+}
+
+/** An address some connection holds now: its own, or the listening address of an incoming one. */
+function held(context: TorrentContext, address: string): boolean {
+  return context.peers.has(address) || context.listenAddresses.has(address);
+}
+
+/**
+ * Which record goes first when the book is full (lower first): given up (dialled past
+ * maxReconnects: never dialled again), then dialled before, then never dialled (queued), and banned
+ * ones last (they keep us from dialling a bad endpoint again). Oldest first within a class. A
+ * record a live connection holds is never evicted.
+ */
+function evictionClass(context: TorrentContext, rec: AddressRecord): number {
+  if (rec.banned) return 3;
+  if (rec.attempts > context.maxReconnects) return 0;
+  return rec.attempts > 0 ? 1 : 2;
+}
+
+/** Makes room for one record: evicts the first record in eviction order, if any may go. */
+function evictOne(context: TorrentContext): boolean {
+  let best: string | undefined;
+  let bestClass = 4;
+  for (const [address, rec] of context.addresses) {
+    if (held(context, address)) continue;
+    const c = evictionClass(context, rec);
+    if (c < bestClass) {
+      best = address;
+      bestClass = c;
+      if (c === 0) break;
+    }
+  }
+  if (best === undefined) return false;
+  context.addresses.delete(best);
+  return true;
+}
+
+/**
+ * A new record for `address`, room made first when the book is full. A live connection's own
+ * address always gets one (strikes and bans need it; there are at most as many as connections);
+ * an address merely learned is not remembered when no record may go (libtorrent drops it too).
+ */
+export function rememberAddress(
+  context: TorrentContext,
+  address: string,
+  rec: AddressRecord,
+  connected: boolean,
+): AddressRecord | undefined {
+  if (context.addresses.size >= context.maxAddresses && !evictOne(context) && !connected) return undefined;
+  context.addresses.set(address, rec);
+  return rec;
+}
+
+/**
+ * The dial queue holds addresses whose records may have been evicted or banned since, and an
+ * address queued twice: past the book's size it is filtered down to what connectQueued would dial.
+ */
+export function compactQueue(context: TorrentContext): void {
+  const { queue } = context;
+  if (queue.length <= context.maxAddresses) return;
+  const keep = [...new Set(queue)].filter((a) => {
+    const rec = context.addresses.get(a);
+    return rec?.dialable === true && !rec.banned && !held(context, a);
+  });
+  queue.length = 0;
+  queue.push(...keep);
+}
+
+/**
+ * A connection at `address` ended: an incoming-only (not dialable) address is forgotten — its port
+ * was the remote's source port, it will never be dialled, and a ban lives on its host.
+ */
+export function forgetIncoming(context: TorrentContext, address: string): void {
+  const rec = context.addresses.get(address);
+  if (rec !== undefined && !rec.dialable && !context.peers.has(address)) context.addresses.delete(address);
+}
+
+function banHost(context: TorrentContext, host: string): void {
+  const { bannedHosts } = context;
+  bannedHosts.delete(host); // a ban again is the newest
+  if (bannedHosts.size >= MAX_BANNED_HOSTS) {
+    const oldest = bannedHosts.values().next().value;
+    if (oldest !== undefined) bannedHosts.delete(oldest);
+  }
+  bannedHosts.add(host);
+}
+
+/**
+ * The one place a peer is banned (the ban rule in torrent-ban.ts calls it): its address is never
+ * dialled again, its host never accepted again, `torrent.peerBanned` is emitted, and its connection
+ * — and every other connection its host opened to us — is closed as `banned`. Where it listens
+ * (BEP 10 `p`) is banned as its connection closes (onClosed). Works for a peer already gone.
+ */
+export function banPeer(
+  context: TorrentContext,
+  address: string,
+  why: Extract<TorrentEmitted, { type: 'torrent.peerBanned' }>['why'],
+  index: number,
+  fx: TorrentEffects,
+): void {
+  const rec = context.addresses.get(address);
+  if (rec !== undefined) rec.banned = true;
+  const host = hostOf(address);
+  banHost(context, host);
+  fx.emit({ type: 'torrent.peerBanned', address, why, index });
+  const reason: CloseReason = { reason: 'banned' };
+  for (const e of context.peers.values())
+    if (e.address === address || (e.direction === 'incoming' && hostOf(e.address) === host))
+      fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+}

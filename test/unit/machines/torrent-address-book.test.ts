@@ -1,0 +1,124 @@
+/**
+ * The address book (machines/torrent-address-book.ts): a ban covers the peer's host for incoming
+ * connections and the banned endpoints for dials; an incoming connection's record is forgotten as
+ * it ends; the book and the banned hosts are bounded.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { banPeer, hostOf, isHostBanned, MAX_BANNED_HOSTS } from '../../../machines/torrent-address-book.js';
+import type { TorrentContext, TorrentEffects } from '../../../machines/torrent-context.js';
+import { extensionHandshake, sendsRequestedBlocks, start } from './torrent-harness.js';
+
+function rejected(t: ReturnType<typeof start>): [unknown, string][] {
+  return t.emitted.flatMap((e) => (e.type === 'torrent.incomingRejected' ? [[e.handle, e.why]] : []));
+}
+
+test('a banned incoming peer is refused when it dials in again from any source port', () => {
+  const t = start({ maxPeers: 4 });
+  t.actor.send({ type: 'peer.incoming', address: '127.0.0.1:53718', handle: 'first' });
+  t.actor.send({ type: 'peer.incoming', address: '127.0.0.1:53719', handle: 'second' });
+  extensionHandshake(t, '127.0.0.1:53718');
+  extensionHandshake(t, '127.0.0.1:53719');
+  const [bad] = sendsRequestedBlocks(t, '127.0.0.1:53718');
+  assert.ok(bad !== undefined, 'it was asked for a block');
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  // Its other connection goes too: the host opened both.
+  assert.deepEqual([...t.live.keys()], []);
+  for (const port of [53720, 53722, 61000])
+    t.actor.send({ type: 'peer.incoming', address: `127.0.0.1:${port}`, handle: port });
+  assert.deepEqual(rejected(t), [
+    [53720, 'banned'],
+    [53722, 'banned'],
+    [61000, 'banned'],
+  ]);
+  assert.deepEqual([...t.live.keys()], []);
+  t.actor.stop();
+});
+
+test('a sole contributor gone before its piece failed is banned all the same', () => {
+  const t = start({ maxPeers: 4 });
+  t.actor.send({ type: 'peer.incoming', address: 'x:50123', handle: 'first' });
+  extensionHandshake(t, 'x:50123');
+  const [bad] = sendsRequestedBlocks(t, 'x:50123');
+  t.live.get('x:50123')?.({ type: 'socket.closed' }); // hangs up while its piece is verified
+  assert.ok(bad !== undefined);
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  assert.ok(t.emitted.some((e) => e.type === 'torrent.peerBanned' && e.address === 'x:50123'));
+  t.actor.send({ type: 'peer.incoming', address: 'x:50999', handle: 'again' });
+  assert.deepEqual(rejected(t), [['again', 'banned']]);
+  t.actor.stop();
+});
+
+test('banning a dialled peer leaves the other ports of its host dialable (a local swarm on 127.0.0.1)', () => {
+  const t = start({ maxPeers: 4 });
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6001' });
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6002' });
+  extensionHandshake(t, '127.0.0.1:6001');
+  extensionHandshake(t, '127.0.0.1:6002', undefined, new Uint8Array(20).fill(3));
+  const [bad] = sendsRequestedBlocks(t, '127.0.0.1:6001');
+  assert.ok(bad !== undefined);
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  assert.deepEqual([...t.live.keys()], ['127.0.0.1:6002'], 'the honest peer on the same host stays');
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6001' });
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6003' });
+  assert.deepEqual(
+    [...t.live.keys()].sort(),
+    ['127.0.0.1:6002', '127.0.0.1:6003'],
+    'the banned endpoint alone is not dialled',
+  );
+  t.actor.send({ type: 'peer.incoming', address: '127.0.0.1:50000', handle: 'in' });
+  assert.deepEqual(rejected(t), [['in', 'banned']], 'incoming from the banned host is refused');
+  t.actor.stop();
+});
+
+test('the record of an incoming connection is forgotten as it ends', () => {
+  const t = start({ maxPeers: 4 });
+  for (let i = 0; i < 200; i++) {
+    const address = `127.0.0.${2 + (i % 8)}:${40000 + i}`;
+    t.actor.send({ type: 'peer.incoming', address, handle: i });
+    extensionHandshake(t, address);
+    t.live.get(address)?.({ type: 'socket.closed' });
+  }
+  assert.equal(t.actor.getSnapshot().context.addresses.size, 0);
+  t.actor.send({ type: 'peer.add', address: 'y:6881' });
+  assert.deepEqual([...t.actor.getSnapshot().context.addresses.keys()], ['y:6881']);
+  t.actor.stop();
+});
+
+test('the address book is capped: given-up addresses go first, then the oldest queued; live and banned ones stay', () => {
+  const t = start({ maxPeers: 1, maxAddresses: 4, maxReconnects: 0 });
+  t.actor.send({ type: 'peer.add', address: 'gone:1' });
+  t.live.get('gone:1')?.({ type: 'socket.closed', error: 'ECONNREFUSED' }); // given up: maxReconnects 0
+  t.actor.send({ type: 'peer.add', address: 'live:1' }); // dialled: holds the one slot
+  for (const a of ['q1:1', 'q2:1']) t.actor.send({ type: 'peer.add', address: a });
+  const book = () => [...t.actor.getSnapshot().context.addresses.keys()];
+  assert.deepEqual(book(), ['gone:1', 'live:1', 'q1:1', 'q2:1']);
+  t.actor.send({ type: 'peer.add', address: 'q3:1' });
+  assert.deepEqual(book(), ['live:1', 'q1:1', 'q2:1', 'q3:1'], 'the given-up address went');
+  t.actor.send({ type: 'peer.add', address: 'q4:1' });
+  assert.deepEqual(book(), ['live:1', 'q2:1', 'q3:1', 'q4:1'], 'then the oldest queued one');
+  // Queued addresses whose records went are not dialled.
+  t.live.get('live:1')?.({ type: 'socket.closed' });
+  assert.deepEqual([...t.live.keys()], ['q2:1']);
+  t.actor.stop();
+});
+
+test('banned hosts are bounded: past MAX_BANNED_HOSTS the oldest ban is forgotten', () => {
+  const context = {
+    addresses: new Map(),
+    bannedHosts: new Set<string>(),
+    peers: new Map(),
+  } as unknown as TorrentContext;
+  const fx: TorrentEffects = { emit: () => {}, toPeer: () => {}, toStorage: () => {} };
+  for (let i = 0; i <= MAX_BANNED_HOSTS; i++)
+    banPeer(context, `[2001:db8::${i.toString(16)}]:6881`, 'soleContributor', 1, fx);
+  assert.equal(context.bannedHosts.size, MAX_BANNED_HOSTS);
+  assert.equal(isHostBanned(context, '[2001:db8::0]:50000'), false, 'the oldest went');
+  assert.equal(isHostBanned(context, `[2001:db8::${MAX_BANNED_HOSTS.toString(16)}]:1`), true);
+});
+
+test('hostOf: IPv4, bracketed IPv6, and an IPv4 peer seen on a dual-stack socket', () => {
+  assert.equal(hostOf('127.0.0.1:53718'), '127.0.0.1');
+  assert.equal(hostOf('[2001:DB8::1]:6881'), '2001:db8::1');
+  assert.equal(hostOf('[::ffff:10.0.0.7]:50000'), '10.0.0.7');
+});
