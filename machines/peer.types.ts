@@ -323,9 +323,20 @@ export type CloseReason =
   | { reason: 'notNeeded' }
   /** We dialled the peer as it dialled us: one of the two connections goes (see onListening). */
   | { reason: 'duplicateConnection' }
+  /**
+   * Closed to make room for a newcomer (machines/torrent-slots.ts): `halfOpen`, the oldest incoming
+   * connection still waiting for its handshake; `uninterested`, neither side interested for
+   * UNINTERESTED_EVICT_MS; `idle`, no payload either way for IDLE_EVICT_MS.
+   */
+  | { reason: 'evicted'; rule: EvictionRule }
+  /** Handshaken while every slot was taken and none held by a useless connection. */
+  | { reason: 'tooManyConnections' }
   | { reason: 'stopped' };
 
 export type CloseReasonName = CloseReason['reason'];
+
+/** Which rule of the slot policy closed a connection to make room (machines/torrent-slots.ts). */
+export type EvictionRule = 'halfOpen' | 'uninterested' | 'idle';
 
 /**
  * Why a `request` is refused (the connection is closed): a piece that does not exist, one we never

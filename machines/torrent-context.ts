@@ -22,6 +22,7 @@ import {
 } from './torrent.types.js';
 import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { DEFAULT_MAX_HALF_OPEN } from './torrent-slots.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
 
@@ -31,7 +32,10 @@ export interface TorrentContext {
   readonly pieceCount: number;
   readonly pieceLength: number;
   readonly totalLength: number;
+  /** Connections at once, not counting incoming ones before their handshake (`halfOpen`). */
   readonly maxPeers: number;
+  /** Incoming connections waiting for their handshake, at most (machines/torrent-slots.ts). */
+  readonly maxHalfOpen: number;
   /** Records in `addresses` at most (machines/torrent-address-book.ts). */
   readonly maxAddresses: number;
   readonly maxReconnects: number;
@@ -56,6 +60,12 @@ export interface TorrentContext {
   readonly addresses: Map<string, AddressRecord>;
   /** Hosts a ban covers for incoming connections (oldest first, at most MAX_BANNED_HOSTS). */
   readonly bannedHosts: Set<string>;
+  /** Incoming connections not handshaken yet, oldest first: they hold no slot of `maxPeers`. */
+  readonly halfOpen: Set<PeerKey>;
+  /** Connections told to close to make room (or refused a slot) and not closed yet: no slot either. */
+  readonly leaving: Set<PeerKey>;
+  /** The `ticker`'s time: ms since the torrent started, in SLOT_TICK_MS steps. */
+  nowMs: number;
   /**
    * Where live incoming peers listen (their BEP 10 `p`), to the key of their connection: such an
    * address is not dialled while the connection holds it, and is queued if a network error closes
@@ -100,6 +110,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     pieceLength: input.pieceLength,
     totalLength: input.totalLength,
     maxPeers: input.maxPeers,
+    maxHalfOpen: Math.max(1, input.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN),
     maxAddresses: Math.max(1, input.maxAddresses ?? DEFAULT_MAX_ADDRESSES),
     maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
     peerTimeouts: input.peerTimeouts ?? {},
@@ -115,6 +126,9 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     queue: [],
     addresses: new Map(),
     bannedHosts: new Set(),
+    halfOpen: new Set(),
+    leaving: new Set(),
+    nowMs: 0,
     listenAddresses: new Map(),
     failedBlocks: new FailedBlocks(),
     suspects: new Map(),

@@ -25,6 +25,15 @@ export interface PeerEntry {
   unchoked: boolean;
   /** We told it cmd.interested. */
   interested: boolean;
+  /** It told us it is interested (peer.interest). */
+  peerInterested: boolean;
+  /** Its last reported payload rates (peer.rate), bytes/s; 0 until reported. */
+  downloadRate: number;
+  uploadRate: number;
+  /** The torrent's clock (nowMs) when payload last flowed either way, or it handshook. */
+  idleSinceMs: number;
+  /** Since when neither side is interested (noted once a tick); undefined while either is. */
+  uninterestedSinceMs: number | undefined;
   /** Requests it still has room for, as it last reported, minus what we gave since. */
   wanted: number;
   /**
@@ -43,6 +52,7 @@ export function newEntry(
   ref: PeerRef,
   pieceCount: number,
   direction: 'outgoing' | 'incoming',
+  nowMs: number,
 ): PeerEntry {
   const e: PeerEntry = {
     key: address,
@@ -54,6 +64,11 @@ export function newEntry(
     peerId: undefined,
     unchoked: false,
     interested: false,
+    peerInterested: false,
+    downloadRate: 0,
+    uploadRate: 0,
+    idleSinceMs: nowMs,
+    uninterestedSinceMs: undefined,
     wanted: 0,
     allowedFast: undefined,
     listenAddress: undefined,

@@ -10,6 +10,7 @@ import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
 import { bytesEqual } from './peer-handshake.js';
+import { tickerMachine } from './ticker.machine.js';
 import type {
   StorageCommand,
   StorageInput,
@@ -38,6 +39,7 @@ import {
   topUp,
 } from './torrent-handout.js';
 import { newEntry, type PeerEntry, type PeerRef, peerInput, withPort } from './torrent-peers.js';
+import { clockTick, makeHalfOpenRoom, SLOT_TICK_MS, slotsUsed, takeSlot } from './torrent-slots.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
@@ -120,6 +122,8 @@ export const torrentMachine = setup({
     trackers: trackerTiersMachine,
     /** Who we unchoke: regular slots by rate every 10 s, the optimistic one every 30 s, anti-snubbing. */
     choker: chokerMachine,
+    /** The machine's clock: `clock.tick` every SLOT_TICK_MS, for the slot policy (torrent-slots.ts). */
+    ticker: tickerMachine,
     /** Provided by the world (src/storage or test/sim); this placeholder fails at once. */
     storage: fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
       sendBack({ type: 'storage.error', message: 'no storage actor provided' });
@@ -169,7 +173,7 @@ export const torrentMachine = setup({
       if (event.type === 'peer.add') learnDialable(context, event.address);
     },
     connectQueued: assign(({ context, spawn }) => {
-      while (context.peers.size < context.maxPeers && context.queue.length > 0) {
+      while (slotsUsed(context) < context.maxPeers && context.queue.length > 0) {
         const address = context.queue.shift()!;
         const rec = context.addresses.get(address);
         if (rec === undefined || rec.banned || context.peers.has(address)) continue;
@@ -177,14 +181,15 @@ export const torrentMachine = setup({
         rec.attempts++;
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'outgoing', undefined) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'outgoing'));
+        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'outgoing', context.nowMs));
       }
       return { serial: context.serial };
     }),
     /**
      * An accepted socket: refused when its host is banned (whatever its source port: see
-     * torrent-address-book.ts), it duplicates a connection, or every slot is taken. Its address is
-     * remembered while the connection lives.
+     * torrent-address-book.ts) or it duplicates a connection; else adopted as half-open — it holds
+     * no slot until its handshake, the oldest half-open connection making room when the allowance
+     * is full (torrent-slots.ts). Its address is remembered while the connection lives.
      */
     adoptIncoming: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.incoming') return;
@@ -194,19 +199,19 @@ export const torrentMachine = setup({
           ? 'banned'
           : context.peers.has(address)
             ? 'duplicate'
-            : context.peers.size >= context.maxPeers
-              ? 'full'
-              : undefined;
+            : undefined;
       if (why !== undefined) {
         enqueue.emit({ type: 'torrent.incomingRejected', address, handle, why });
         return;
       }
+      makeHalfOpenRoom(context, effects(enqueue));
       if (!context.addresses.has(address))
         rememberAddress(context, address, { attempts: 1, strikes: 0, banned: false, dialable: false }, true);
       enqueue.assign(({ spawn }) => {
         const id = `peer:${address}#${++context.serial}`;
         const ref = spawn('peer', { id, input: peerInput(context, address, 'incoming', handle) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'incoming'));
+        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'incoming', context.nowMs));
+        context.halfOpen.add(address);
         return { serial: context.serial };
       });
     }),
@@ -222,6 +227,8 @@ export const torrentMachine = setup({
       e.handshaken = true;
       e.peerId = event.peerId;
       e.bitfield = event.bitfield;
+      e.idleSinceMs = context.nowMs;
+      takeSlot(context, e, effects(enqueue)); // an incoming peer takes a slot now, or is closed
       enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
     }),
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
@@ -265,6 +272,8 @@ export const torrentMachine = setup({
       const e = context.peers.get(event.key);
       if (e === undefined) return;
       context.peers.delete(event.key);
+      context.halfOpen.delete(event.key);
+      context.leaving.delete(event.key);
       context.picker.peerGone(event.key);
       context.picker.removeAvailability(e.bitfield);
       releaseSuspects(context, event.key);
@@ -343,7 +352,7 @@ export const torrentMachine = setup({
     dropUselessPeers: enqueueActions(({ context, enqueue }) => {
       // At the cap with addresses waiting, a peer with nothing we want only holds a slot: let it go.
       let waiting = context.queue.length;
-      if (waiting === 0 || context.peers.size < context.maxPeers) return;
+      if (waiting === 0 || slotsUsed(context) < context.maxPeers) return;
       for (const e of context.peers.values()) {
         if (waiting === 0) break;
         if (!e.handshaken || e.interested || context.picker.isInterested(e.bitfield)) continue;
@@ -351,6 +360,17 @@ export const torrentMachine = setup({
         enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
       }
     }),
+    onClockTick: ({ context }) => clockTick(context),
+    notePeerInterest: ({ context, event }) => {
+      const e = event.type === 'peer.interest' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined && event.type === 'peer.interest') e.peerInterested = event.interested;
+    },
+    noteRates: ({ context, event }) => {
+      const e = event.type === 'peer.rate' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.rate') return;
+      e.downloadRate = event.downloadRate;
+      e.uploadRate = event.uploadRate;
+    },
     tellChokerJoined: sendTo('choker', ({ event }) => ({
       type: 'choker.peerJoined' as const,
       key: event.type === 'peer.handshaken' ? event.key : '',
@@ -437,6 +457,7 @@ export const torrentMachine = setup({
         seeding: context.picker.isComplete(),
       }),
     },
+    { id: 'ticker', src: 'ticker', input: { everyMs: SLOT_TICK_MS } },
   ],
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).
   output: ({ event }) => event.output as TorrentOutput,
@@ -448,6 +469,7 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
+    'clock.tick': { actions: 'onClockTick' },
   },
   states: {
     checking: {
@@ -474,9 +496,9 @@ export const torrentMachine = setup({
         'peer.choked': { actions: 'onReturned' },
         'peer.returned': { actions: 'onReturned' },
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
-        'peer.interest': { actions: 'tellChokerInterest' },
+        'peer.interest': { actions: ['notePeerInterest', 'tellChokerInterest'] },
         'peer.listening': { actions: 'onListening' },
-        'peer.rate': { actions: 'tellChokerRates' },
+        'peer.rate': { actions: ['noteRates', 'tellChokerRates'] },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
         'pieces.verified': { actions: 'onVerified' },

@@ -23,8 +23,13 @@ export interface TorrentInput {
   readonly totalLength: number;
   /** The picker's block length; BLOCK_LENGTH (16 KiB) unless a test shrinks it. */
   readonly blockLength?: number;
-  /** Connections at once (outgoing and incoming). */
+  /**
+   * Connections at once (outgoing and incoming), incoming ones counted from their handshake
+   * (machines/torrent-slots.ts).
+   */
   readonly maxPeers: number;
+  /** Incoming connections waiting for their handshake at once (default DEFAULT_MAX_HALF_OPEN, 10). */
+  readonly maxHalfOpen?: number;
   /** Address records remembered at most (default DEFAULT_MAX_ADDRESSES, 3,000). */
   readonly maxAddresses?: number;
   /** Seed of the picker's PRNG: the same input and the same events give the same run. */
@@ -122,7 +127,18 @@ export type TorrentCommand =
 /** The `trackers` actor's reports, and `trackers.done` raised when it has finished. */
 export type TrackersEvent = TrackerReport | { type: 'trackers.done' };
 
-export type TorrentEvent = TorrentCommand | PeerReport | StorageEvent | TrackersEvent | ChokerDecision;
+/** The `ticker` actor's beat: the torrent machine's sense of time (nowMs). */
+export interface ClockTick {
+  readonly type: 'clock.tick';
+}
+
+export type TorrentEvent =
+  | TorrentCommand
+  | PeerReport
+  | StorageEvent
+  | TrackersEvent
+  | ChokerDecision
+  | ClockTick;
 
 /** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
 export type TorrentEmitted =
@@ -148,13 +164,13 @@ export type TorrentEmitted =
       warning?: string;
     }
   | { type: 'torrent.trackerFailed'; url: string; message: string; retryInMs: number }
-  /** The world must close this accepted socket: a banned host, a duplicate, or no free slot. */
+  /** The world must close this accepted socket: a banned host, or a duplicate. */
   | {
       type: 'torrent.incomingRejected';
       address: string;
       handle: unknown;
       /** `closing`: the torrent is finishing or stopping and takes no new peers. */
-      why: 'banned' | 'duplicate' | 'full' | 'closing';
+      why: 'banned' | 'duplicate' | 'closing';
     };
 
 export type TorrentOutput =

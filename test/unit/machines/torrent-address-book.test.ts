@@ -100,6 +100,9 @@ test('the address book is capped: given-up addresses go first, then the oldest q
   // Queued addresses whose records went are not dialled.
   t.live.get('live:1')?.({ type: 'socket.closed' });
   assert.deepEqual([...t.live.keys()], ['q2:1']);
+  // An incoming connection gets a record even when the book is full of live and banned ones.
+  t.actor.send({ type: 'peer.incoming', address: 'in:50000', handle: 'in' });
+  assert.ok(t.actor.getSnapshot().context.addresses.has('in:50000'));
   t.actor.stop();
 });
 
