@@ -14,6 +14,11 @@ export interface DownloadOptions {
   readonly port?: number;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
+  /**
+   * Connections at once (default 50): our dials from the dial, incoming ones from their handshake
+   * (up to 10 more may wait for it); when every slot is taken a useless connection makes room for
+   * a newcomer (docs/machines.md, "Connection slots").
+   */
   readonly maxPeers?: number;
   /** Give up when no payload byte has arrived for this long. */
   readonly stallTimeoutMs?: number;

@@ -24,7 +24,8 @@ Options:
                          from trackers, such as Transmission
       --no-tracker       do not announce
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
-      --max-peers N      connections at most (default 50)
+      --max-peers N      connections at most (default 50); an incoming one counts from its
+                         handshake, and a full torrent makes room by closing a useless one
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers together
       --json             NDJSON events on stdout
   -q, --quiet            print nothing but errors
