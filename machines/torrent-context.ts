@@ -81,7 +81,9 @@ export interface TorrentContext {
   readonly suspects: Map<number, PeerKey>;
   /** Every this many ms, useless peers make room for queued addresses (see dropUselessPeers). */
   readonly rotateMs: number;
+  /** The highest `peer#n` actor id given so far, and the numbers closed connections gave back. */
   serial: number;
+  readonly freeIds: number[];
   storageError: string | undefined;
   /** Keep serving once complete (state `seeding`). */
   readonly seedWhenComplete: boolean;
@@ -134,6 +136,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     suspects: new Map(),
     rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
     serial: 0,
+    freeIds: [],
     storageError: undefined,
     seedWhenComplete: input.seedWhenComplete ?? false,
     unchokeSlots: input.unchokeSlots,

@@ -38,7 +38,7 @@ import {
   takeBlocks,
   topUp,
 } from './torrent-handout.js';
-import { newEntry, type PeerEntry, type PeerRef, peerInput, withPort } from './torrent-peers.js';
+import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId, withPort } from './torrent-peers.js';
 import { clockTick, makeHalfOpenRoom, SLOT_TICK_MS, slotsUsed, takeSlot } from './torrent-slots.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
@@ -179,9 +179,12 @@ export const torrentMachine = setup({
         if (rec === undefined || rec.banned || context.peers.has(address)) continue;
         if (context.listenAddresses.has(address)) continue; // that peer is connected to us already
         rec.attempts++;
-        const id = `peer:${address}#${++context.serial}`;
-        const ref = spawn('peer', { id, input: peerInput(context, address, 'outgoing', undefined) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'outgoing', context.nowMs));
+        const n = takePeerId(context);
+        const ref = spawn('peer', {
+          id: `peer#${n}`,
+          input: peerInput(context, address, 'outgoing', undefined),
+        });
+        context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'outgoing', context.nowMs));
       }
       return { serial: context.serial };
     }),
@@ -208,9 +211,12 @@ export const torrentMachine = setup({
       if (!context.addresses.has(address))
         rememberAddress(context, address, { attempts: 1, strikes: 0, banned: false, dialable: false }, true);
       enqueue.assign(({ spawn }) => {
-        const id = `peer:${address}#${++context.serial}`;
-        const ref = spawn('peer', { id, input: peerInput(context, address, 'incoming', handle) });
-        context.peers.set(address, newEntry(address, ref, context.pieceCount, 'incoming', context.nowMs));
+        const n = takePeerId(context);
+        const ref = spawn('peer', {
+          id: `peer#${n}`,
+          input: peerInput(context, address, 'incoming', handle),
+        });
+        context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'incoming', context.nowMs));
         context.halfOpen.add(address);
         return { serial: context.serial };
       });
@@ -272,6 +278,7 @@ export const torrentMachine = setup({
       const e = context.peers.get(event.key);
       if (e === undefined) return;
       context.peers.delete(event.key);
+      context.freeIds.push(e.idNumber);
       context.halfOpen.delete(event.key);
       context.leaving.delete(event.key);
       context.picker.peerGone(event.key);

@@ -242,3 +242,21 @@ test('the machine context stays small in JSON (inspector snapshots)', () => {
   assert.ok(json.length < 4096, `context JSON is ${json.length} characters`);
   t.actor.stop();
 });
+
+test('peer actor ids are recycled: as many distinct ids as connections open at once, not one per connection', () => {
+  // XState memoizes transition candidates per event type, and a child's done event carries its id:
+  // one id per connection grew the heap with every connection ever made.
+  const t = start({ maxPeers: 4 });
+  const ids = new Set<string>();
+  for (let i = 0; i < 100; i++) {
+    const address = `10.0.0.${i % 250}:${40000 + i}`;
+    t.actor.send({ type: 'peer.incoming', address, handle: i });
+    t.actor.send({ type: 'peer.add', address: `10.1.0.${i % 250}:6881` });
+    for (const id of Object.keys(t.actor.getSnapshot().children)) if (id.startsWith('peer')) ids.add(id);
+    extensionHandshake(t, address);
+    t.live.get(address)?.({ type: 'socket.closed' });
+    t.live.get(`10.1.0.${i % 250}:6881`)?.({ type: 'socket.closed', error: 'ECONNREFUSED' });
+  }
+  assert.ok(ids.size <= 6, `${ids.size} distinct peer ids for 200 connections`);
+  t.actor.stop();
+});
