@@ -152,10 +152,11 @@ function banHost(context: TorrentContext, host: string): void {
 }
 
 /**
- * The one place a peer is banned (the ban rule in torrent-ban.ts calls it): its address is never
- * dialled again, its host never accepted again, `torrent.peerBanned` is emitted, and its connection
- * — and every other connection its host opened to us — is closed as `banned`. Where it listens
- * (BEP 10 `p`) is banned as its connection closes (onClosed). Works for a peer already gone.
+ * The one place a peer is banned (the ban rule in torrent-ban.ts calls it): its address and where
+ * it listens (its BEP 10 `p`) are never dialled again, its host never accepted again,
+ * `torrent.peerBanned` is emitted, and its connection — and every other connection its host opened
+ * to us — is closed as `banned`. Those others lose only the connection: where they listen stays
+ * dialable (another peer of a local swarm or behind the same NAT). Works for a peer already gone.
  */
 export function banPeer(
   context: TorrentContext,
@@ -166,6 +167,9 @@ export function banPeer(
 ): void {
   const rec = context.addresses.get(address);
   if (rec !== undefined) rec.banned = true;
+  const listen = context.peers.get(address)?.listenAddress;
+  const listenRec = listen === undefined ? undefined : context.addresses.get(listen);
+  if (listenRec !== undefined) listenRec.banned = true;
   const host = hostOf(address);
   banHost(context, host);
   fx.emit({ type: 'torrent.peerBanned', address, why, index });

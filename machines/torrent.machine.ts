@@ -292,10 +292,9 @@ export const torrentMachine = setup({
       forgetIncoming(context, e.address);
       const listen = e.listenAddress;
       if (listen !== undefined) {
-        // A ban follows the peer to where it listens. It is dialled there only if the network
-        // failed it: a peer that hung up, or that we closed, chose (or was chosen) to go.
+        // It is dialled where it listens only if the network failed it: a peer that hung up, or
+        // that we closed, chose (or was chosen) to go. (A ban follows it there: see banPeer.)
         const rec = context.addresses.get(listen);
-        if (event.reason.reason === 'banned' && rec !== undefined) rec.banned = true;
         if (context.listenAddresses.get(listen) === e.key) context.listenAddresses.delete(listen);
         if (event.reason.reason === 'socketError') {
           if (!pointless) requeue(context, listen, event.reason);

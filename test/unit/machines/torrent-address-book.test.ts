@@ -14,11 +14,11 @@ function rejected(t: ReturnType<typeof start>): [unknown, string][] {
 }
 
 test('a banned incoming peer is refused when it dials in again from any source port', () => {
-  const t = start({ maxPeers: 4 });
+  const t = start({ maxPeers: 4, listenPort: 7000 });
   t.actor.send({ type: 'peer.incoming', address: '127.0.0.1:53718', handle: 'first' });
   t.actor.send({ type: 'peer.incoming', address: '127.0.0.1:53719', handle: 'second' });
-  extensionHandshake(t, '127.0.0.1:53718');
-  extensionHandshake(t, '127.0.0.1:53719');
+  extensionHandshake(t, '127.0.0.1:53718', 6001);
+  extensionHandshake(t, '127.0.0.1:53719', 6002, new Uint8Array(20).fill(3));
   const [bad] = sendsRequestedBlocks(t, '127.0.0.1:53718');
   assert.ok(bad !== undefined, 'it was asked for a block');
   t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
@@ -32,6 +32,11 @@ test('a banned incoming peer is refused when it dials in again from any source p
     [61000, 'banned'],
   ]);
   assert.deepEqual([...t.live.keys()], []);
+  // Where the banned peer listens is banned; where the other one listens is not (another peer on
+  // the same host, as in a local swarm).
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6001' });
+  t.actor.send({ type: 'peer.add', address: '127.0.0.1:6002' });
+  assert.deepEqual([...t.live.keys()], ['127.0.0.1:6002']);
   t.actor.stop();
 });
 
