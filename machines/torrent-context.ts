@@ -22,7 +22,6 @@ import {
 } from './torrent.types.js';
 import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
-import { DEFAULT_MAX_HALF_OPEN } from './torrent-slots.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
 
@@ -112,7 +111,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     pieceLength: input.pieceLength,
     totalLength: input.totalLength,
     maxPeers: input.maxPeers,
-    maxHalfOpen: Math.max(1, input.maxHalfOpen ?? DEFAULT_MAX_HALF_OPEN),
+    maxHalfOpen: Math.max(1, input.maxHalfOpen ?? input.maxPeers),
     maxAddresses: Math.max(1, input.maxAddresses ?? DEFAULT_MAX_ADDRESSES),
     maxReconnects: input.maxReconnects ?? DEFAULT_MAX_RECONNECTS,
     peerTimeouts: input.peerTimeouts ?? {},

@@ -6,10 +6,13 @@
  * Transmission (closing peers idle past a limit when near full) do in spirit.
  *
  * - An incoming connection holds no slot until its handshake: it waits in `halfOpen`, at most
- *   `maxHalfOpen` (DEFAULT_MAX_HALF_OPEN) of them; a newcomer finding the allowance full closes the
- *   oldest. An honest peer sends its handshake as soon as it connects (BEP 3), so it leaves
- *   `halfOpen` within a round trip; sockets that never send one can only churn among themselves
- *   and never hold a slot, so they no longer lock honest peers out.
+ *   `maxHalfOpen` (default: as many as `maxPeers`) of them; a newcomer finding the allowance full
+ *   closes the oldest. An honest peer sends its handshake as soon as it connects (BEP 3), so it
+ *   leaves `halfOpen` within a round trip; sockets that never send one can only churn among
+ *   themselves and never hold a slot, so they no longer lock honest peers out. The allowance is as
+ *   large as the slots because sockets accepted together are all adopted before any of their
+ *   handshakes is read (a busy event loop, sockets queued during the start-up check): a burst of
+ *   honest peers larger than the allowance loses its oldest.
  * - At its handshake an incoming connection takes a slot. When all are taken, the least useful
  *   handshaken connection is closed to make room: first one where neither side has been interested
  *   for UNINTERESTED_EVICT_MS (nothing can flow either way), longest so first; else one with no
@@ -22,8 +25,6 @@ import type { CloseReason, EvictionRule, PeerCommand } from './peer.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry } from './torrent-peers.js';
 
-/** Incoming connections waiting for their handshake at once (libtorrent's connections_slack: 10). */
-export const DEFAULT_MAX_HALF_OPEN = 10;
 /** The torrent machine's clock step (the `ticker` actor). */
 export const SLOT_TICK_MS = 5_000;
 /** Neither side interested this long: the connection may make room for a newcomer. */

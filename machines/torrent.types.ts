@@ -28,7 +28,7 @@ export interface TorrentInput {
    * (machines/torrent-slots.ts).
    */
   readonly maxPeers: number;
-  /** Incoming connections waiting for their handshake at once (default DEFAULT_MAX_HALF_OPEN, 10). */
+  /** Incoming connections waiting for their handshake at once (default: maxPeers). */
   readonly maxHalfOpen?: number;
   /** Address records remembered at most (default DEFAULT_MAX_ADDRESSES, 3,000). */
   readonly maxAddresses?: number;

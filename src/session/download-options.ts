@@ -16,7 +16,7 @@ export interface DownloadOptions {
   readonly listen?: boolean;
   /**
    * Connections at once (default 50): our dials from the dial, incoming ones from their handshake
-   * (up to 10 more may wait for it); when every slot is taken a useless connection makes room for
+   * (as many again may wait for it); when every slot is taken a useless connection makes room for
    * a newcomer (docs/machines.md, "Connection slots").
    */
   readonly maxPeers?: number;
