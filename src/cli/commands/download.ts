@@ -28,7 +28,8 @@ Options:
       --no-tracker       do not announce; use only --peer addresses
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50); an incoming one counts from its
-                         handshake, and a full torrent makes room by closing a useless one
+                         handshake (as many again may wait for theirs), and when all are
+                         taken a useless one makes room for a newcomer
       --timeout S        give up (exit 1) when no data has arrived for S seconds (default: wait)
       --seed             keep seeding once complete (until Ctrl-C, --seed-ratio or --seed-time)
       --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size

@@ -25,7 +25,8 @@ Options:
       --no-tracker       do not announce
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --max-peers N      connections at most (default 50); an incoming one counts from its
-                         handshake, and a full torrent makes room by closing a useless one
+                         handshake (as many again may wait for theirs), and when all are
+                         taken a useless one makes room for a newcomer
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers together
       --json             NDJSON events on stdout
   -q, --quiet            print nothing but errors
