@@ -57,26 +57,47 @@ export function checkPath(path: readonly string[], field: string): void {
     });
 }
 
-/** Remembers the paths seen so far; throws 'duplicate-path' on a second file at one place. */
+interface PathNode {
+  /** A file (a leaf) or a folder (children by component). */
+  readonly file: boolean;
+  children?: Map<string, PathNode>;
+}
+
+/**
+ * Remembers the paths seen so far; throws 'duplicate-path' on a second file at one place. A tree of
+ * components, so adding a path costs one lookup per component (joining every folder prefix of a
+ * 64-deep path cost O(depth²) per file: 2.3 s for 40,000 such files).
+ */
 export class PathSet {
-  readonly #files = new Set<string>();
-  readonly #folders = new Set<string>();
+  readonly #root: PathNode = { file: false };
 
   add(path: readonly string[], field: string): void {
-    // Components hold no '/', so joining with it is unambiguous.
-    const key = path.join('/');
-    if (this.#files.has(key))
-      throw new MetainfoError('duplicate-path', `${field}: two files at "${key}"`, { field });
-    if (this.#folders.has(key))
-      throw new MetainfoError('duplicate-path', `${field}: "${key}" is both a file and a folder`, { field });
-    for (let i = 1; i < path.length; i++) {
-      const folder = path.slice(0, i).join('/');
-      if (this.#files.has(folder))
+    let node = this.#root;
+    for (let i = 0; i < path.length; i++) {
+      node.children ??= new Map();
+      const child = node.children.get(path[i]!);
+      const last = i === path.length - 1;
+      if (child === undefined) {
+        const created: PathNode = { file: last };
+        node.children.set(path[i]!, created);
+        node = created;
+        continue;
+      }
+      if (last) {
+        const key = path.join('/');
+        if (child.file)
+          throw new MetainfoError('duplicate-path', `${field}: two files at "${key}"`, { field });
+        throw new MetainfoError('duplicate-path', `${field}: "${key}" is both a file and a folder`, {
+          field,
+        });
+      }
+      if (child.file) {
+        const folder = path.slice(0, i + 1).join('/');
         throw new MetainfoError('duplicate-path', `${field}: "${folder}" is both a file and a folder`, {
           field,
         });
-      this.#folders.add(folder);
+      }
+      node = child;
     }
-    this.#files.add(key);
   }
 }
