@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { BencodeDict, type BencodeValue, bdecode } from './bdecode.js';
-import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_TORRENT_FILE_BYTES } from './limits.js';
+import {
+  MAX_FILES,
+  MAX_PIECE_LENGTH,
+  MAX_PIECES,
+  MAX_TORRENT_FILE_BYTES,
+  MAX_TORRENT_TOKENS,
+} from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 import type { Torrent, TorrentFile } from './torrent.js';
 import { checkPath, checkPathComponent, PathSet } from './torrent-path.js';
@@ -125,10 +131,15 @@ function parseFiles(info: BencodeDict, name: string): TorrentFile[] {
 function filePath(f: BencodeDict, field: string): string[] {
   const alt = f.get('path.utf-8');
   if (Array.isArray(alt) && alt.length > 0 && alt.every((c) => c instanceof Uint8Array))
-    return (alt as Uint8Array[]).map((c) => utf8.decode(c));
+    return (alt as Uint8Array[]).map(component);
   const path = required(f, 'path', field);
   if (!Array.isArray(path)) throw wrongType(field, 'a list', path);
-  return path.map((c, i) => utf8.decode(asBytes(c, `${field}[${i}]`)));
+  return path.map((c, i) => component(asBytes(c, `${field}[${i}]`)));
+}
+
+/** A path component as text; one ASCII byte without the decoder (V8 keeps those strings once). */
+function component(bytes: Uint8Array): string {
+  return bytes.length === 1 && bytes[0]! < 0x80 ? String.fromCharCode(bytes[0]!) : utf8.decode(bytes);
 }
 
 /** Parses and validates a whole .torrent file. Throws MetainfoError only. */
@@ -142,7 +153,11 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
         actual: bytes.length,
       },
     );
-  const root = asDict(bdecode(bytes), '(root)');
+  // Trailing bytes and wide integers are taken as libtorrent takes them (docs/metainfo.md).
+  const root = asDict(
+    bdecode(bytes, { maxTokens: MAX_TORRENT_TOKENS, allowTrailing: true, wideIntegers: true }),
+    '(root)',
+  );
   const info = asDict(required(root, 'info', 'info'), 'info');
 
   const name = text(info, 'name', 'info.name');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BencodeDict, bdecode, MAX_BENCODE_DEPTH } from '../../../src/metainfo/bdecode.js';
+import { BencodeDict, type BencodeValue, bdecode, MAX_BENCODE_DEPTH } from '../../../src/metainfo/bdecode.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 
@@ -110,4 +110,47 @@ test('the encoder sorts keys by raw bytes, writes bigints and refuses fractions'
   const back = bdecode(out);
   assert.ok(back instanceof BencodeDict);
   assert.equal(back.get('b'), 1n);
+});
+
+test('maxTokens is counted before anything is built: a later error in the same input is not reached', () => {
+  // l, d, key a, i1e, key a (a duplicate, found only while building), i1e: the 6th value is past 5.
+  const input = ascii('ld1:ai1e1:ai1eee');
+  rejects(input, 'bencode-duplicate-key', 8);
+  assert.throws(
+    () => bdecode(input, { maxTokens: 5 }),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-tokens' && err.offset === 11,
+  );
+  // Malformed input under the limit is still reported as what it is.
+  assert.throws(
+    () => bdecode(ascii('l1:ax'), { maxTokens: 5 }),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-syntax',
+  );
+});
+
+test('empty and one-byte strings and small integers are shared; an empty dictionary has no Map until read', () => {
+  const v = bdecode(ascii('l1:a1:a0:0:i7ei7edee')) as BencodeValue[];
+  assert.equal(v[0], v[1]);
+  assert.equal(v[2], v[3]);
+  assert.deepEqual([...(v[0] as Uint8Array)], [0x61]);
+  assert.equal(v[4], 7n);
+  const empty = v[6] as BencodeDict;
+  assert.equal(empty.size, 0);
+  assert.equal(empty.get('x'), undefined);
+  assert.equal(empty.has('x'), false);
+});
+
+test('allowTrailing ignores bytes after the root value; wideIntegers takes 20 digits outside int64', () => {
+  assert.deepEqual(bdecode(ascii('le\n'), { allowTrailing: true }), []);
+  assert.deepEqual(bdecode(ascii('li1eeGARBAGE'), { allowTrailing: true }), [1n]);
+  rejects('le\n', 'bencode-trailing', 2);
+  assert.equal(bdecode(ascii('i9223372036854775808e'), { wideIntegers: true }), 2n ** 63n);
+  assert.equal(bdecode(ascii('i-99999999999999999999e'), { wideIntegers: true }), -(10n ** 20n - 1n));
+  assert.throws(
+    () => bdecode(ascii('i100000000000000000000e'), { wideIntegers: true }), // 21 digits: libtorrent refuses too
+    (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-syntax',
+  );
+  assert.throws(
+    () => bdecode(ascii('i-0e'), { wideIntegers: true }),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-syntax',
+  );
 });

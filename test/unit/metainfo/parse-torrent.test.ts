@@ -372,6 +372,39 @@ test('the valid base of the rejection table parses (so each case fails for its o
   assert.equal(padded.files.length, 3);
 });
 
+test('trailing bytes after the root (a newline, NUL padding, garbage) are ignored as libtorrent, Transmission and aria2 ignore them', () => {
+  const bytes = bencode({ info: validInfo() });
+  const hash = parseTorrent(bytes).infoHashHex;
+  for (const tail of ['\n', '\r\n', '\0\0\0\0', 'GARBAGE', 'd4:infoe']) {
+    const t = parseTorrent(new Uint8Array([...bytes, ...latin1(tail)]));
+    assert.equal(t.infoHashHex, hash, JSON.stringify(tail));
+  }
+});
+
+test('integers outside int64 (up to 20 digits) are refused only where they are read', () => {
+  const wide = (v: bigint) => bencode({ info: validInfo(), x: v, y: [-v] });
+  assert.equal(parseTorrent(wide(2n ** 63n)).totalLength, 7);
+  assert.equal(parseTorrent(wide(10n ** 20n - 1n)).totalLength, 7);
+  const rejected = (bytes: Uint8Array, code: string, field?: string) =>
+    assert.throws(
+      () => parseTorrent(bytes),
+      (err: unknown) => err instanceof MetainfoError && err.code === code && err.field === field,
+    );
+  rejected(wide(10n ** 20n), 'bencode-syntax'); // 21 digits: libtorrent's "integer overflow" too
+  rejected(
+    bencode({ info: withInfo({ files: undefined, length: 2n ** 63n }) }),
+    'invalid-value',
+    'info.length',
+  );
+  rejected(bencode({ info: withInfo({ 'piece length': 2n ** 64n }) }), 'invalid-value', 'info.piece length');
+  // A private flag past int64 is still set: dropping it would leak a private torrent to DHT/PEX.
+  assert.equal(parseTorrent(bencode({ info: withInfo({ private: 2n ** 63n }) })).private, true);
+  assert.equal(
+    parseTorrent(bencode({ info: validInfo(), 'creation date': 2n ** 63n })).creationDate,
+    undefined,
+  );
+});
+
 test('a torrent larger than MAX_TORRENT_FILE_BYTES is refused before decoding', () => {
   assert.throws(
     () => parseTorrent(new Uint8Array(MAX_TORRENT_FILE_BYTES + 1)),
