@@ -5,13 +5,20 @@
  * info-hash. Symbolic links and special files inside a folder are skipped (reported through
  * `onSkip`): following links could leave the folder or loop. Empty folders cannot be expressed in
  * a torrent and are left out. Keys are written sorted (BEP 3).
+ *
+ * A name that is not valid UTF-8 is refused (`bad-source`, the bytes shown as `\xNN`): BEP 3 paths are
+ * UTF-8, and libtorrent and bitstate rewrite invalid sequences when they load a torrent (U+FFFD), so a
+ * torrent written with the raw bytes (as mktorrent writes them) names a file that is not in the
+ * folder it was made from: nobody could seed it from there. Renaming the file is the user's call.
+ * Every file-system error names the path (`sourceError`).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { bencode } from './bencode.js';
-import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES } from './limits.js';
+import { MAX_CREATED_TORRENT_BYTES, MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
+import { escapeName, sourceError } from './source-error.js';
 import { checkPath, checkPathComponent } from './torrent-path.js';
 
 export const CREATED_BY = 'bitstate/0.1.0';
@@ -72,21 +79,40 @@ export function comparePaths(a: readonly string[], b: readonly string[]): number
   return a.length - b.length;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']): Promise<SourceFile[]> {
   const files: SourceFile[] = [];
   const pending: string[][] = [[]];
   while (pending.length > 0) {
     const rel = pending.pop()!;
-    const entries = await readdir(join(root, ...rel), { withFileTypes: true });
+    const folder = join(root, ...rel);
+    // Names as bytes: decoded by readdir, an invalid one would come back as U+FFFD, a name that
+    // exists nowhere (lstat: ENOENT on a mangled path).
+    const entries = await readdir(folder, { withFileTypes: true, encoding: 'buffer' }).catch(
+      (err: unknown) => {
+        throw sourceError(folder, err);
+      },
+    );
     for (const entry of entries) {
-      const path = [...rel, entry.name];
+      let name: string;
+      try {
+        name = strictUtf8.decode(entry.name);
+      } catch {
+        const shown = join(folder, escapeName(entry.name));
+        throw badSource(`${shown}: the name is not valid UTF-8 (BEP 3 paths are UTF-8: rename it)`);
+      }
+      const path = [...rel, name];
       const absolute = join(root, ...path);
       checkPath(path, path.join('/'));
       if (entry.isSymbolicLink()) onSkip?.(path.join('/'), 'symlink');
       else if (entry.isDirectory()) pending.push(path);
       else if (entry.isFile()) {
         if (files.length >= MAX_FILES) throw badSource(`more than ${MAX_FILES} files`);
-        files.push({ path, absolute, length: (await lstat(absolute)).size });
+        const stats = await lstat(absolute).catch((err: unknown) => {
+          throw sourceError(absolute, err);
+        });
+        files.push({ path, absolute, length: stats.size });
       } else onSkip?.(path.join('/'), 'not-a-file');
     }
   }
@@ -129,11 +155,17 @@ async function hashFiles(files: readonly SourceFile[], pieceLength: number, opti
   const buffer = new Uint8Array(CHUNK_BYTES);
   let hashed = 0;
   for (const file of files) {
-    const handle = await open(file.absolute, 'r');
+    const handle = await open(file.absolute, 'r').catch((err: unknown) => {
+      throw sourceError(file.absolute, err);
+    });
     try {
       let left = file.length;
       while (left > 0) {
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(left, buffer.length), null);
+        const { bytesRead } = await handle
+          .read(buffer, 0, Math.min(left, buffer.length), null)
+          .catch((err: unknown) => {
+            throw sourceError(file.absolute, err);
+          });
         if (bytesRead === 0) throw badSource(`${file.absolute} shrank while it was being hashed`);
         hasher.update(buffer.subarray(0, bytesRead));
         left -= bytesRead;
@@ -166,7 +198,9 @@ export async function createTorrent(path: string, options: CreateTorrentOptions 
   const root = resolve(path);
   const name = basename(root);
   checkPathComponent(name, 'name');
-  const rootStat = await stat(root);
+  const rootStat = await stat(root).catch((err: unknown) => {
+    throw sourceError(path, err);
+  });
   const multiFile = rootStat.isDirectory();
   if (!multiFile && !rootStat.isFile()) throw badSource(`${path} is neither a file nor a folder`);
   const files = multiFile
@@ -188,11 +222,45 @@ export async function createTorrent(path: string, options: CreateTorrentOptions 
         actual: pieceCount,
       },
     );
-  const pieces = await hashFiles(files, pieceLength, options);
+  const creationDate = options.creationDate ?? Math.floor(Date.now() / 1000);
+  const write = (pieceLength: number, pieces: Uint8Array) =>
+    bencode(metainfo(files, multiFile, name, pieceLength, pieces, creationDate, options));
+  // The size is known before hashing (the piece hashes are pieceCount × 20 bytes), so a torrent too
+  // large to load is refused before minutes of hashing, and never written.
+  const sizeFor = (pieceLength: number) => {
+    const hashBytes = Math.ceil(total / pieceLength) * 20;
+    return write(pieceLength, new Uint8Array(0)).length + hashBytes + String(hashBytes).length - 1;
+  };
+  const size = sizeFor(pieceLength);
+  if (size > MAX_CREATED_TORRENT_BYTES) {
+    let fits = pieceLength * 2;
+    while (fits <= MAX_PIECE_LENGTH && sizeFor(fits) > MAX_CREATED_TORRENT_BYTES) fits *= 2;
+    throw new MetainfoError(
+      'limit-exceeded',
+      `the torrent would be ${size} bytes (limit ${MAX_CREATED_TORRENT_BYTES}, libtorrent's too): ` +
+        `${pieceCount} pieces of ${pieceLength} bytes` +
+        (fits <= MAX_PIECE_LENGTH ? `; a piece length of ${fits} or more fits` : ', too many files to fit'),
+      { field: 'pieceLength', limit: MAX_CREATED_TORRENT_BYTES, actual: size },
+    );
+  }
+  const bytes = write(pieceLength, await hashFiles(files, pieceLength, options));
+  if (bytes.length !== size) throw new Error(`bug: a torrent of ${bytes.length} bytes, ${size} predicted`);
+  return bytes;
+}
 
+function metainfo(
+  files: readonly SourceFile[],
+  multiFile: boolean,
+  name: string,
+  pieceLength: number,
+  pieces: Uint8Array,
+  creationDate: number,
+  options: CreateTorrentOptions,
+) {
   const tiers = (options.announceList ?? []).map((t) => [...t]).filter((t) => t.length > 0);
   const announce = options.announce ?? tiers[0]?.[0];
   const trackerCount = tiers.reduce((n, t) => n + t.length, 0);
+  const total = files.reduce((sum, f) => sum + f.length, 0);
   const info = {
     ...(multiFile ? { files: files.map((f) => ({ length: f.length, path: f.path })) } : { length: total }),
     name,
@@ -200,12 +268,12 @@ export async function createTorrent(path: string, options: CreateTorrentOptions 
     pieces,
     private: options.private === true ? 1 : undefined,
   };
-  return bencode({
+  return {
     announce,
     'announce-list': trackerCount > 1 ? tiers : undefined,
     comment: options.comment,
     'created by': options.createdBy ?? CREATED_BY,
-    'creation date': options.creationDate ?? Math.floor(Date.now() / 1000),
+    'creation date': creationDate,
     info,
-  });
+  };
 }

@@ -77,14 +77,15 @@ export async function run(argv: string[]): Promise<number> {
     progress.finish();
   }
   for (const line of skipped) process.stderr.write(`bitstate create: ${line}\n`);
+  // Through the same validation as any other torrent before it is written: what we write, we can
+  // load, and a torrent we could not load is never left on disk.
+  const torrent = parseTorrent(bytes);
   try {
     await writeFile(output, bytes, { flag: values.force === true ? 'w' : 'wx' });
   } catch (err) {
     if ((err as { code?: unknown }).code === 'EEXIST') throw alreadyThere(output);
     throw err;
   }
-  // Read back through the same validation as any other torrent: what we write, we can load.
-  const torrent = parseTorrent(bytes);
   process.stdout.write(
     `wrote ${output}: ${torrent.files.length} file${torrent.files.length === 1 ? '' : 's'}, ` +
       `${formatBytes(torrent.totalLength)}, ${torrent.pieceCount} pieces of ${formatBytes(torrent.pieceLength)}\n` +

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,6 +14,7 @@ import {
   MIN_CREATE_PIECE_LENGTH,
   TARGET_MAX_PIECES,
 } from '../../../src/metainfo/create-torrent.js';
+import { MAX_CREATED_TORRENT_BYTES } from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 
@@ -140,8 +141,70 @@ test('nothing to hash, a bad piece length, a missing path: typed errors', async 
       createTorrent(join(dir, 'one'), { pieceLength }),
       isCode('invalid-value', 'pieceLength'),
     );
+  // A missing path: typed, one line, naming the path as given.
+  await assert.rejects(createTorrent(join(dir, 'missing')), (err: unknown) => {
+    assert.ok(isCode('bad-source')(err), String(err));
+    assert.equal(
+      (err as Error).message,
+      `cannot read ${join(dir, 'missing')}: no such file or directory (ENOENT)`,
+    );
+    return true;
+  });
+});
+
+test('a file name that is not valid UTF-8 is refused, naming it with its bytes escaped', async (t) => {
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'payload'));
+  await writeFile(join(dir, 'payload', 'ok.txt'), 'y');
+  const bad = Buffer.concat([Buffer.from(join(dir, 'payload', 'n')), Buffer.from([0xff, 0xfe])]);
+  await writeFile(bad, 'x');
+  await assert.rejects(createTorrent(join(dir, 'payload')), (err: unknown) => {
+    assert.ok(err instanceof MetainfoError && err.code === 'bad-source', String(err));
+    assert.equal(
+      err.message,
+      `${join(dir, 'payload')}/n\\xff\\xfe: the name is not valid UTF-8 (BEP 3 paths are UTF-8: rename it)`,
+    );
+    return true;
+  });
+});
+
+test('a torrent over MAX_CREATED_TORRENT_BYTES is refused before hashing, with a piece length that fits', async (t) => {
+  const dir = await tempDir(t);
+  // 9 GiB sparse at 16 KiB: 589,824 hashes, 11.8 MB of torrent (the input review's create_big.sh).
+  const handle = await open(join(dir, 'sparse.bin'), 'w');
+  await handle.truncate(9 * 2 ** 30);
+  await handle.close();
+  let hashed = 0;
   await assert.rejects(
-    createTorrent(join(dir, 'missing')),
-    (err: unknown) => (err as { code?: string }).code === 'ENOENT',
+    createTorrent(join(dir, 'sparse.bin'), { pieceLength: 16384, onProgress: (done) => (hashed = done) }),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError && err.code === 'limit-exceeded', String(err));
+      assert.equal(err.limit, MAX_CREATED_TORRENT_BYTES);
+      assert.ok(err.actual! > 589_824 * 20, `${err.actual}`);
+      assert.match(err.message, /589824 pieces of 16384 bytes; a piece length of 32768 or more fits/);
+      return true;
+    },
   );
+  assert.equal(hashed, 0, 'nothing was hashed');
+});
+
+test('the size checked before hashing is the size written (createTorrent asserts it)', async (t) => {
+  const dir = await tempDir(t);
+  await mkdir(join(dir, 'p', 'sub'), { recursive: true });
+  for (const [name, size] of [
+    ['a', 100_000],
+    ['sub/b', 5],
+    ['sub/é', 40_000],
+  ] as const)
+    await writeFile(join(dir, 'p', name), randomBytes(size));
+  for (const pieceLength of [16384, 65536, 1 << 20]) {
+    const options = {
+      pieceLength,
+      announceList: [['http://t/'], ['udp://u:1']],
+      comment: 'c',
+      private: true,
+    };
+    assert.ok(parseTorrent(await createTorrent(join(dir, 'p'), options)).pieceCount >= 1);
+    assert.ok(parseTorrent(await createTorrent(join(dir, 'p', 'a'), options)).pieceCount >= 1);
+  }
 });

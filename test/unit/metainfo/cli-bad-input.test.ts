@@ -1,0 +1,100 @@
+/**
+ * The input review's `exit_codes.sh`, `create_big.sh` and `b/trailing-newline.torrent` as the user
+ * runs them (the CLI in a child process): a path the user gave that is missing or unsuitable is one
+ * line naming it, exit 2; a torrent too large to load is never written; a trailing newline loads.
+ */
+import assert from 'node:assert/strict';
+import { access, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bencode } from '../../../src/metainfo/bencode.js';
+import { type CliResult, runCli } from '../../helpers/run-cli.js';
+
+function assertOneLineError(r: CliResult, command: string, pattern: RegExp): void {
+  assert.equal(r.code, 2, `exit code 2 expected: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+  assert.ok(lines[0]!.startsWith(`bitstate ${command}: `), lines[0]);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-bad-input-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+const gone = (path: string) =>
+  access(path).then(
+    () => false,
+    () => true,
+  );
+
+describe('bad input at the CLI', { concurrency: true }, () => {
+  it('info and download of a folder: exit 2, one line naming it', async () => {
+    assertOneLineError(
+      await runCli(['info', dir]),
+      'info',
+      new RegExp(`cannot read ${dir}: it is a folder$`),
+    );
+    assertOneLineError(
+      await runCli(['download', dir, '--no-tracker', '-o', join(dir, 'out')]),
+      'download',
+      new RegExp(`cannot read ${dir}: it is a folder$`),
+    );
+  });
+
+  it('create of a missing path: exit 2, one line naming it', async () => {
+    const missing = join(dir, 'nonexistent');
+    const r = await runCli(['create', missing, '-a', 'http://127.0.0.1:1/a', '-o', join(dir, 'x.torrent')]);
+    assertOneLineError(
+      r,
+      'create',
+      new RegExp(`cannot read ${missing}: no such file or directory \\(ENOENT\\)$`),
+    );
+  });
+
+  it('create of a folder holding a name that is not UTF-8: exit 2, the name escaped', async () => {
+    const folder = join(dir, 'bad');
+    await mkdir(folder);
+    await writeFile(Buffer.concat([Buffer.from(join(folder, 'n')), Buffer.from([0xff, 0xfe])]), 'x');
+    const out = join(dir, 'bad.torrent');
+    const r = await runCli(['create', folder, '-a', 'http://127.0.0.1:1/a', '-o', out]);
+    assertOneLineError(r, 'create', /\/bad\/n\\xff\\xfe: the name is not valid UTF-8/);
+    assert.ok(await gone(out));
+  });
+
+  it('create of 9 GiB at 16K: refused before hashing, exit 2, nothing written', async () => {
+    const sparse = join(dir, 'sparse9g.bin');
+    const handle = await open(sparse, 'w');
+    await handle.truncate(9 * 2 ** 30);
+    await handle.close();
+    const out = join(dir, 'big.torrent');
+    const started = performance.now();
+    const r = await runCli(['create', sparse, '-a', 'http://127.0.0.1:1/a', '-l', '16K', '-o', out]);
+    assertOneLineError(
+      r,
+      'create',
+      /would be \d+ bytes \(limit 10000000.*piece length of 32768 or more fits/,
+    );
+    assert.ok(await gone(out), 'no torrent left behind');
+    assert.ok(performance.now() - started < 15_000, 'not hashed');
+  });
+
+  it('info of a torrent ending in a newline or NUL padding: exit 0', async () => {
+    const torrent = bencode({
+      info: { name: 'a', 'piece length': 16384, length: 1, pieces: new Uint8Array(20) },
+    });
+    for (const [name, tail] of [
+      ['newline', '\n'],
+      ['nul', '\0\0\0\0'],
+    ] as const) {
+      const file = join(dir, `trailing-${name}.torrent`);
+      await writeFile(file, Buffer.concat([torrent, Buffer.from(tail)]));
+      const r = await runCli(['info', file]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+});
