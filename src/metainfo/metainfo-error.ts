@@ -34,8 +34,10 @@ export type MetainfoErrorCode =
   | 'piece-count-mismatch'
   /** A magnet URI that is not one we can use. */
   | 'bad-magnet'
-  /** `createTorrent` given something it cannot make a torrent of (no files, an empty payload…). */
-  | 'bad-source';
+  /** `createTorrent` given something it cannot make a torrent of (no files, an empty payload…), or a path it cannot read. */
+  | 'bad-source'
+  /** A well-formed torrent of a kind bitstate does not handle (BitTorrent v2-only, BEP 52). */
+  | 'unsupported';
 
 export interface MetainfoErrorDetails {
   readonly field?: string;

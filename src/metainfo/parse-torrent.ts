@@ -16,6 +16,7 @@ import {
 import { MetainfoError } from './metainfo-error.js';
 import type { Torrent, TorrentFile } from './torrent.js';
 import { checkPath, checkPathComponent, PathSet } from './torrent-path.js';
+import { checkHybridFileTree, refuseV2Only } from './v2-file-tree.js';
 
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -159,6 +160,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
     '(root)',
   );
   const info = asDict(required(root, 'info', 'info'), 'info');
+  refuseV2Only(info);
 
   const name = text(info, 'name', 'info.name');
   checkPathComponent(name, 'info.name');
@@ -176,6 +178,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
 
   const multiFile = info.get('files') !== undefined;
   const files = parseFiles(info, name);
+  checkHybridFileTree(info, files);
   const last = files[files.length - 1]!;
   const totalLength = last.offset + last.length;
   if (totalLength === 0) {

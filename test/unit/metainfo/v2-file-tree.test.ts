@@ -1,0 +1,102 @@
+/**
+ * BEP 52 as a v1 client sees it: v2-only is refused saying so; a hybrid is used only when its v2
+ * file tree lists the v1 files (padding aside). libtorrent-made seeds of both are in
+ * test/fixtures/torrents (`unsupported--libtorrent-v2-only`, `invalid-value--libtorrent-hybrid-…`).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
+import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+
+const ROOT = new Uint8Array(32);
+const leaf = (length: number, extra: Record<string, BencodeInput> = {}) => ({
+  '': { length, ...(length > 0 ? { 'pieces root': ROOT } : {}), ...extra },
+});
+/** Two files, a/x (20000) and y (5), padded to 16 KiB in v1 as libtorrent writes hybrids. */
+const v1Files = () => [
+  { length: 20000, path: ['a', 'x'] },
+  { attr: 'p', length: 12768, path: ['.pad', '12768'] },
+  { length: 5, path: ['y'] },
+];
+const tree = (): Record<string, BencodeInput> => ({ a: { x: leaf(20000) }, y: leaf(5) });
+const hybrid = (fileTree: BencodeInput, files: BencodeInput = v1Files()) =>
+  bencode({
+    info: {
+      'file tree': fileTree,
+      files,
+      'meta version': 2,
+      name: 'h',
+      'piece length': 16384,
+      pieces: new Uint8Array(3 * 20),
+    },
+  });
+
+function rejected(bytes: Uint8Array, code: string, field: string, message?: RegExp): void {
+  assert.throws(
+    () => parseTorrent(bytes),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError, String(err));
+      assert.equal(err.code, code, err.message);
+      assert.equal(err.field, field, err.message);
+      if (message !== undefined) assert.match(err.message, message);
+      return true;
+    },
+  );
+}
+
+test('a v2-only torrent is refused as unsupported, saying so', () => {
+  const v2only = bencode({
+    info: { 'file tree': { f: leaf(5) }, 'meta version': 2, name: 'f', 'piece length': 16384 },
+  });
+  rejected(v2only, 'unsupported', 'info.meta version', /^BitTorrent v2-only torrents are not supported/);
+});
+
+test('a hybrid whose file tree lists the v1 files parses through its v1 keys', () => {
+  const t = parseTorrent(hybrid(tree()));
+  assert.deepEqual(
+    t.files.filter((f) => !f.padding).map((f) => [f.path.join('/'), f.length]),
+    [
+      ['a/x', 20000],
+      ['y', 5],
+    ],
+  );
+  // A single-file hybrid: the tree holds the name itself.
+  const single = bencode({
+    info: {
+      'file tree': { s: leaf(7) },
+      length: 7,
+      'meta version': 2,
+      name: 's',
+      'piece length': 16384,
+      pieces: new Uint8Array(20),
+    },
+  });
+  assert.equal(parseTorrent(single).totalLength, 7);
+  // A symbolic link has no length in v2, length 0 in v1.
+  const link = { attr: 'l', 'symlink path': ['y'] };
+  const withLink = hybrid({ ...tree(), z: { '': link } }, [
+    ...v1Files(),
+    { ...link, length: 0, path: ['z'] },
+  ]);
+  assert.equal(parseTorrent(withLink).files.length, 4);
+});
+
+test('a hybrid whose file tree and v1 files differ is refused (as libtorrent refuses it)', () => {
+  const differ = /the v1 and v2 file lists differ/;
+  const renamed = tree();
+  renamed.z = renamed.y!;
+  delete renamed.y;
+  rejected(hybrid(renamed), 'invalid-value', 'info.file tree', differ);
+  rejected(
+    hybrid({ ...tree(), y: leaf(6) }),
+    'invalid-value',
+    'info.file tree',
+    /v1 "y" \(5 bytes\), v2 "y" \(6 bytes\)/,
+  );
+  rejected(hybrid({ ...tree(), z: leaf(1) }), 'invalid-value', 'info.file tree', /v2 lists more files/);
+  rejected(hybrid({ a: { x: leaf(20000) } }), 'invalid-value', 'info.file tree', /v2 lists 1 files, v1 2/);
+  rejected(hybrid([]), 'wrong-type', 'info.file tree');
+  rejected(hybrid({ ...tree(), y: 5 }), 'wrong-type', 'info.file tree');
+  rejected(hybrid({ ...tree(), y: { '': { length: 'five' } } }), 'wrong-type', 'info.file tree');
+});
