@@ -119,14 +119,20 @@ async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']):
   return files.sort((a, b) => comparePaths(a.path, b.path));
 }
 
-/** Feeds bytes into consecutive piece hashes, splitting at piece boundaries. */
+/**
+ * Feeds bytes into consecutive piece hashes, splitting at piece boundaries. The hashes go into one
+ * array of pieceCount × 20 bytes (a Buffer per hash cost ~120 bytes of heap: 190 MB RSS for 9 GiB
+ * at 32 KiB pieces).
+ */
 class PieceHasher {
   readonly #pieceLength: number;
-  readonly #hashes: Uint8Array[] = [];
+  readonly #hashes: Uint8Array;
+  #count = 0;
   #hash: Hash = createHash('sha1');
   #filled = 0;
-  constructor(pieceLength: number) {
+  constructor(pieceLength: number, pieceCount: number) {
     this.#pieceLength = pieceLength;
+    this.#hashes = new Uint8Array(pieceCount * 20);
   }
   update(bytes: Uint8Array): void {
     let at = 0;
@@ -139,19 +145,22 @@ class PieceHasher {
     }
   }
   #finishPiece(): void {
-    this.#hashes.push(this.#hash.digest());
+    if (this.#count * 20 >= this.#hashes.length)
+      throw badSource('the payload grew while it was being hashed');
+    this.#hashes.set(this.#hash.digest(), this.#count * 20);
+    this.#count++;
     this.#hash = createHash('sha1');
     this.#filled = 0;
   }
   digest(): Uint8Array {
     if (this.#filled > 0) this.#finishPiece();
-    return Buffer.concat(this.#hashes);
+    return this.#hashes.subarray(0, this.#count * 20);
   }
 }
 
 async function hashFiles(files: readonly SourceFile[], pieceLength: number, options: CreateTorrentOptions) {
   const total = files.reduce((sum, f) => sum + f.length, 0);
-  const hasher = new PieceHasher(pieceLength);
+  const hasher = new PieceHasher(pieceLength, Math.ceil(total / pieceLength));
   const buffer = new Uint8Array(CHUNK_BYTES);
   let hashed = 0;
   for (const file of files) {
