@@ -81,7 +81,12 @@ export function comparePaths(a: readonly string[], b: readonly string[]): number
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']): Promise<SourceFile[]> {
+/** `given` is the folder as the user named it, for messages; `root` the same, resolved. */
+async function listFolder(
+  root: string,
+  given: string,
+  onSkip: CreateTorrentOptions['onSkip'],
+): Promise<SourceFile[]> {
   const files: SourceFile[] = [];
   const pending: string[][] = [[]];
   while (pending.length > 0) {
@@ -91,7 +96,7 @@ async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']):
     // exists nowhere (lstat: ENOENT on a mangled path).
     const entries = await readdir(folder, { withFileTypes: true, encoding: 'buffer' }).catch(
       (err: unknown) => {
-        throw sourceError(folder, err);
+        throw sourceError(join(given, ...rel), err);
       },
     );
     for (const entry of entries) {
@@ -99,7 +104,7 @@ async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']):
       try {
         name = strictUtf8.decode(entry.name);
       } catch {
-        const shown = join(folder, escapeName(entry.name));
+        const shown = join(given, ...rel, escapeName(entry.name));
         throw badSource(`${shown}: the name is not valid UTF-8 (BEP 3 paths are UTF-8: rename it)`);
       }
       const path = [...rel, name];
@@ -110,7 +115,7 @@ async function listFolder(root: string, onSkip: CreateTorrentOptions['onSkip']):
       else if (entry.isFile()) {
         if (files.length >= MAX_FILES) throw badSource(`more than ${MAX_FILES} files`);
         const stats = await lstat(absolute).catch((err: unknown) => {
-          throw sourceError(absolute, err);
+          throw sourceError(join(given, ...path), err);
         });
         files.push({ path, absolute, length: stats.size });
       } else onSkip?.(path.join('/'), 'not-a-file');
@@ -213,7 +218,7 @@ export async function createTorrent(path: string, options: CreateTorrentOptions 
   const multiFile = rootStat.isDirectory();
   if (!multiFile && !rootStat.isFile()) throw badSource(`${path} is neither a file nor a folder`);
   const files = multiFile
-    ? await listFolder(root, options.onSkip)
+    ? await listFolder(root, path, options.onSkip)
     : [{ path: [name], absolute: root, length: rootStat.size }];
   const total = files.reduce((sum, f) => sum + f.length, 0);
   if (files.length === 0 || total === 0) throw badSource(`${path} holds no data (a torrent cannot be empty)`);
