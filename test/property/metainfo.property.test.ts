@@ -204,6 +204,33 @@ describe('metainfo properties', () => {
     );
   });
 
+  it('maxTokens admits a value of exactly that many values (counted from the value itself) and refuses one fewer', () => {
+    const count = (v: BencodeValue): number =>
+      v instanceof BencodeDict
+        ? 1 + [...v.entries.values()].reduce((n, x) => n + 1 + count(x), 0)
+        : Array.isArray(v)
+          ? 1 + v.reduce((n, x) => n + count(x), 0)
+          : 1;
+    fc.assert(
+      fc.property(bvalue, fc.uint8Array({ maxLength: 4 }), (v, tail) => {
+        const encoded = bencode(v);
+        const values = count(bdecode(encoded));
+        assert.deepEqual(bdecode(encoded, { maxTokens: values }), bdecode(encoded));
+        assert.throws(
+          () => bdecode(encoded, { maxTokens: values - 1 }),
+          (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-tokens',
+        );
+        // Bytes after the root are neither counted nor decoded when they are allowed.
+        const trailing = new Uint8Array([...encoded, ...tail]);
+        assert.deepEqual(
+          normalize(plain(bdecode(trailing, { maxTokens: values, allowTrailing: true }))),
+          normalize(v),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('generated valid torrents parse back to what was generated', () => {
     fc.assert(
       fc.property(generated, (g) => {
