@@ -10,11 +10,11 @@ export type MetainfoErrorCode =
   | 'bencode-syntax'
   /** Lists/dicts nested deeper than MAX_BENCODE_DEPTH. */
   | 'bencode-depth'
-  /** More values than the caller's `maxTokens` (a peer's message, not a .torrent). */
+  /** More values than the caller's `maxTokens` (a .torrent: MAX_TORRENT_TOKENS; a peer's message). */
   | 'bencode-tokens'
-  /** Bytes left after the root value. */
+  /** Bytes left after the root value (a peer's or a tracker's message; a .torrent may have them). */
   | 'bencode-trailing'
-  /** An integer outside the signed 64-bit range bencode allows us. */
+  /** An integer outside int64 (a .torrent takes 20 digits; its fields check their own ranges). */
   | 'bencode-integer-range'
   /** The same key twice in one dictionary. */
   | 'bencode-duplicate-key'
