@@ -29,13 +29,19 @@ export const MAX_PATH_BYTES = 4096;
  * not one) in one .torrent, counted before any is built (libtorrent: `max_decode_tokens`
  * 3,000,000, which counts each closing `e` too).
  *
- * Derived from the limits above so that every torrent they allow still decodes: no part of a
- * torrent we read packs more values per byte than a file entry whose path has MAX_PATH_DEPTH
- * one-byte components, `d6:lengthi0e4:pathl1:a…1:aee`: 5 + 64 values in 21 + 3 × 64 bytes (a
- * shallower path has fewer per byte, and a tracker URL or a hash one per many bytes). A file of
- * MAX_TORRENT_FILE_BYTES of those is the most a torrent can need: 3,396,797 values, plus a margin
- * for the root's keys. test/unit/metainfo/torrent-limits.test.ts builds that torrent. Past it, the
- * values are not the torrent's: 10 MB of `de` is 5 million of them.
+ * Derived from the limits above so that every torrent they allow still decodes. No part of a
+ * torrent we read packs more values per byte than its files at MAX_PATH_DEPTH one-byte components
+ * (a shallower path has fewer per byte; a tracker URL or a piece hash one per many bytes), and the
+ * densest of those is a hybrid (BEP 52) of empty files whose v2 `file tree` shares no folder:
+ *
+ *   v1 `files` entry  d6:lengthi0e4:pathl1:a…1:aee              5 + D values in 21 + 3D bytes
+ *   v2 `file tree`    1:a d 1:a d … 1:a d0:d6:lengthi0eee e…e   2D + 4 values in 5D + 15 bytes
+ *
+ * So MAX_TORRENT_FILE_BYTES of those (201 values per 548 bytes at D = 64) is the most a torrent we
+ * accept can need: 3,846,055, plus a margin for the root's keys. torrent-limits.test.ts builds such
+ * torrents. Past it, the values are not a torrent's: 10 MB of `de` is 5 million of them.
  */
+const DENSEST_FILE_VALUES = 5 + MAX_PATH_DEPTH + (2 * MAX_PATH_DEPTH + 4);
+const DENSEST_FILE_BYTES = 21 + 3 * MAX_PATH_DEPTH + (5 * MAX_PATH_DEPTH + 15);
 export const MAX_TORRENT_TOKENS =
-  Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + MAX_PATH_DEPTH)) / (21 + 3 * MAX_PATH_DEPTH)) + 1024;
+  Math.ceil((MAX_TORRENT_FILE_BYTES * DENSEST_FILE_VALUES) / DENSEST_FILE_BYTES) + 1024;

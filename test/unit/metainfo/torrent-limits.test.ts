@@ -18,7 +18,7 @@ const b = (s: string) => `${s.length}:${s}`;
 /** One-byte path components that stay distinct through UTF-8 decoding and pass the path checks. */
 const ALPHABET = [...Array(95).keys()]
   .map((i) => String.fromCharCode(32 + i))
-  .filter((c) => !'./\\'.includes(c));
+  .filter((c) => !'./\\:'.includes(c));
 
 /** `d4:infod5:filesl<entries>e4:name…e e`, the files made by `entry(i)`, one 1-byte file among them. */
 function torrentOf(count: number, entry: (i: number) => string, tail = ''): Buffer {
@@ -36,11 +36,64 @@ function densePath(i: number, depth: number): string {
   return comps.map(b).join('');
 }
 
-test('MAX_TORRENT_TOKENS is derived from the file-entry layout and the byte limit', () => {
+test('MAX_TORRENT_TOKENS is derived from the densest file entries and the byte limit', () => {
+  const D = MAX_PATH_DEPTH;
   assert.equal(
     MAX_TORRENT_TOKENS,
-    Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + MAX_PATH_DEPTH)) / (21 + 3 * MAX_PATH_DEPTH)) + 1024,
+    Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + D + 2 * D + 4)) / (21 + 3 * D + 5 * D + 15)) + 1024,
   );
+});
+
+/** Path component `k` of file `i` in the hybrid below: the first spells `i`, the rest are one byte. */
+const topName = (i: number): string => {
+  let name = '';
+  for (let n = i; ; n = Math.floor(n / ALPHABET.length) - 1) {
+    name = ALPHABET[n % ALPHABET.length]! + name;
+    if (n < ALPHABET.length) return name;
+  }
+};
+
+test('the densest hybrid the limits allow parses: MAX_PATH_DEPTH-deep empty files, no folder shared in the v2 tree', () => {
+  const D = MAX_PATH_DEPTH;
+  const pathOf = (i: number) => [topName(i), ...Array<string>(D - 1).fill(' ')];
+  const v1 = (i: number) => `d6:lengthi${i === 0 ? 1 : 0}e4:pathl${pathOf(i).map(b).join('')}ee`;
+  const leaf = (i: number) =>
+    i === 0 ? `d0:d6:lengthi1e11:pieces root32:${'R'.repeat(32)}ee` : 'd0:d6:lengthi0eee';
+  const v2 = (i: number) =>
+    pathOf(i)
+      .map((c, k) => (k === 0 ? b(c) : `d${b(c)}`))
+      .join('') + `${leaf(i)}${'e'.repeat(D - 1)}`;
+  const build = (count: number) => {
+    const v1s: string[] = [];
+    const v2s: string[] = [];
+    for (let i = 0; i < count; i++) {
+      v1s.push(v1(i));
+      v2s.push(v2(i));
+    }
+    return Buffer.from(
+      `d4:infod9:file treed${v2s.join('')}e5:filesl${v1s.join('')}e12:meta versioni2e` +
+        `${b('name')}${b('x')}${b('piece length')}i16384e${b('pieces')}${b('H'.repeat(20))}ee`,
+      'latin1',
+    );
+  };
+  // As many files as fit.
+  let count = 0;
+  for (
+    let size = build(0).length;
+    size + v1(count).length + v2(count).length <= MAX_TORRENT_FILE_BYTES;
+    count++
+  )
+    size += v1(count).length + v2(count).length;
+  const bytes = build(count);
+  assert.ok(bytes.length <= MAX_TORRENT_FILE_BYTES);
+  const values = count * (5 + D + 2 * D + 4) + 20;
+  assert.ok(
+    values > MAX_TORRENT_TOKENS - 60_000,
+    `${values} values: not near the limit ${MAX_TORRENT_TOKENS}`,
+  );
+  assert.ok(values > 3_500_000, 'more than the v1-only layout allows');
+  const t = parseTorrent(bytes);
+  assert.equal(t.files.length, count);
 });
 
 test('the densest torrent the limits allow parses: MAX_TORRENT_FILE_BYTES of MAX_PATH_DEPTH-deep one-byte paths', () => {
@@ -53,7 +106,8 @@ test('the densest torrent the limits allow parses: MAX_TORRENT_FILE_BYTES of MAX
   );
   assert.ok(bytes.length <= MAX_TORRENT_FILE_BYTES && bytes.length > MAX_TORRENT_FILE_BYTES - entryBytes);
   const values = count * (5 + MAX_PATH_DEPTH) + 12; // + root, info key and dict, 4 info keys and values, files list
-  assert.ok(values > MAX_TORRENT_TOKENS - 2000, `${values} values: not at the limit`);
+  const v1Bound = Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + MAX_PATH_DEPTH)) / (21 + 3 * MAX_PATH_DEPTH));
+  assert.ok(values > v1Bound - 2000, `${values} values: not at the v1-only layout's bound ${v1Bound}`);
   const t = parseTorrent(bytes);
   assert.equal(t.files.length, count);
   assert.equal(t.files[count - 1]!.path.length, MAX_PATH_DEPTH);
