@@ -9,6 +9,7 @@ import { parseTorrent } from '../../metainfo/parse-torrent.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes } from '../format.js';
 import { parseSize } from '../parse-number.js';
+import { printable } from '../printable.js';
 import { createProgressLine } from '../progress-line.js';
 import { UsageError } from '../usage-error.js';
 
@@ -71,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: (done, total) =>
         progress.update(done, total, `${formatBytes(done)} of ${formatBytes(total)}`),
       onSkip: (path, reason) =>
-        skipped.push(`skipped ${reason === 'symlink' ? 'symbolic link' : 'special file'} ${path}`),
+        skipped.push(`skipped ${reason === 'symlink' ? 'symbolic link' : 'special file'} ${printable(path)}`),
     });
   } finally {
     progress.finish();

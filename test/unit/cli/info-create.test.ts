@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
@@ -149,4 +149,22 @@ test('the progress line draws in place on a TTY, throttled, and says nothing els
   pipe.update(1, 2);
   pipe.finish();
   assert.deepEqual(quiet, []);
+});
+
+test('create lists a skipped symbolic link on one line, its control characters shown as ?', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'bitstate-create-skip-'));
+  try {
+    await writeFile(join(folder, 'data.bin'), randomBytes(1000));
+    await symlink('data.bin', join(folder, 'link\x1b]0;TITLE\x07\nFAKE: done'));
+    const out = join(folder, '..', `${folder.split('/').at(-1)}.torrent`);
+    const r = await runCli(['create', folder, '-o', out, '--announce', 'http://127.0.0.1:1/announce']);
+    await rm(out, { force: true });
+    assert.equal(r.code, 0, r.stderr);
+    const skips = r.stderr.split('\n').filter((l) => l.includes('skipped'));
+    assert.equal(skips.length, 1, r.stderr);
+    assert.match(skips[0]!, /skipped symbolic link .*link\?\]0;TITLE\?\?FAKE: done$/);
+    assert.ok(![...r.stderr].some((c) => c !== '\n' && (c < ' ' || c === '\x7f')), 'no control character');
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
