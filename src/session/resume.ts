@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { Bitfield } from '../picker/bitfield.js';
+import { inLanes } from '../storage/in-lanes.js';
 import { fileLocations, makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
 import { PieceStore } from '../storage/piece-store.js';
@@ -18,7 +19,7 @@ import {
   stampOf,
   writeResumeFile,
 } from '../storage/resume-file.js';
-import { partsFilePath, STATE_DIR } from '../storage/store-files.js';
+import { FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';
@@ -77,7 +78,7 @@ export async function openResumed(
   const stored = fileLocations(torrent, root).map((loc, i) =>
     torrent.files[i]!.padding || !selected[i] ? null : loc.path,
   );
-  const stamps = await Promise.all(stored.map(stampOf));
+  const stamps = await stampsOf(stored);
   const partsStamp = await stampOf(layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null);
   // Read even for `recheck`: it does not say which pieces are there then, but still which files
   // are bitstate's own — recorded, and unchanged since (same size and mtime): only those may be
@@ -199,10 +200,22 @@ export class ResumeSaver {
     await makeDirectories(dirname(stateDir), [STATE_DIR], new Set());
     await store.flush();
     await store.checkFiles();
-    const files = await Promise.all(store.paths.map(stampOf));
+    const files = await stampsOf(store.paths);
     const parts = { stamp: await stampOf(store.partsPath), sharedPieces: store.layout?.sharedPieces ?? [] };
     await writeResumeFile(store.torrent, this.#path, { have, files, parts });
     this.saved = have.count;
     return have.count;
   }
+}
+
+/**
+ * The stamps of `paths`, FILE_LANES stats at a time: a resume save of a 131,072-file torrent ran
+ * every stat at once (a promise and a bigint Stats each) and peaked at ~640 MB.
+ */
+async function stampsOf(paths: readonly (string | null)[]): Promise<FileStamp[]> {
+  const stamps: FileStamp[] = new Array(paths.length).fill(null);
+  await inLanes(paths.length, FILE_LANES, async (i) => {
+    stamps[i] = await stampOf(paths[i] ?? null);
+  });
+  return stamps;
 }

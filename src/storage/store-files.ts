@@ -13,6 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { constants, lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
+import { inLanes } from './in-lanes.js';
 import { fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
 import { StorageError } from './storage-error.js';
@@ -39,6 +40,12 @@ export interface StoreFiles {
    */
   readonly created: readonly { readonly target: number; readonly length: number }[];
 }
+
+/**
+ * File-system calls in flight at once while the store's files are checked and created (in-lanes.ts):
+ * enough to keep libuv's four pool threads busy; 131,072 one-byte files took 56 s one at a time.
+ */
+export const FILE_LANES = 16;
 
 /**
  * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
@@ -95,20 +102,23 @@ export async function createStoreFiles(
     }
     return true;
   };
-  for (const [i, path] of stored.entries())
+  await inLanes(stored.length, FILE_LANES, async (i) => {
+    const path = stored[i]!;
     if (path !== null && (await folderExists(locations[i]!.dirs)))
       await checkExisting(path, torrent.files[i]!.length, owned[i] === true);
+  });
   if (partsPath !== null) await checkExisting(partsPath, partsLength, true);
-  const paths: (string | null)[] = [];
+  const fresh = new Uint8Array(stored.length); // 1: the file was empty or new (sizeFile)
+  await inLanes(stored.length, FILE_LANES, async (i) => {
+    const path = stored[i]!;
+    if (path === null) return;
+    await makeDirectories(root, locations[i]!.dirs, made);
+    if (await sizeFile(path, torrent.files[i]!.length, owned[i] === true)) fresh[i] = 1;
+  });
+  const paths: (string | null)[] = stored;
   const created: { target: number; length: number }[] = [];
-  for (const [i, path] of stored.entries()) {
-    if (path !== null) {
-      const length = torrent.files[i]!.length;
-      await makeDirectories(root, locations[i]!.dirs, made);
-      if (await sizeFile(path, length, owned[i] === true)) created.push({ target: i, length });
-    }
-    paths.push(path);
-  }
+  for (let i = 0; i < stored.length; i++)
+    if (fresh[i] === 1) created.push({ target: i, length: torrent.files[i]!.length });
   if (partsPath !== null) {
     await makeDirectories(root, [STATE_DIR], made);
     if (await sizeFile(partsPath, partsLength, true))
@@ -153,7 +163,8 @@ async function checkExisting(path: string, length: number, mayShrink: boolean): 
 export async function checkStoreFiles(
   targets: readonly { readonly path: string; readonly length: number }[],
 ): Promise<void> {
-  for (const { path, length } of targets) {
+  await inLanes(targets.length, FILE_LANES, async (i) => {
+    const { path, length } = targets[i]!;
     const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT')
         throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
@@ -165,7 +176,7 @@ export async function checkStoreFiles(
         `${path} was truncated while downloading (${st.size} bytes, expected ${length})`,
         { path },
       );
-  }
+  });
 }
 
 /**
