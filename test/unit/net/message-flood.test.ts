@@ -48,6 +48,29 @@ test('redundantMessage: what a message adds after the ones before it in the same
   assert.equal(redundantMessage({ type: 'haveAll' }, { type: 'haveAll' }), false);
 });
 
+/** Connects to a peer that writes `bytes`; answers the events once `done` holds (or after 5 s). */
+async function eventsOf(
+  t: import('node:test').TestContext,
+  bytes: Uint8Array,
+  done: (events: readonly { type: string }[]) => boolean,
+) {
+  const port = await loopbackPeer(t, (socket) => socket.write(bytes));
+  const events: { type: string; code?: string }[] = [];
+  const parent = createMachine({
+    invoke: {
+      src: createTcpConnection({}),
+      input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null },
+    },
+    on: { '*': { actions: ({ event }) => events.push(event as { type: string }) } },
+  });
+  const actor = createActor(parent);
+  actor.start();
+  t.after(() => actor.stop());
+  const deadline = Date.now() + 5000;
+  while (!done(events) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  return events;
+}
+
 test('a flood of small messages reaches the machine as a few events per read, in wire order', async (t) => {
   const N = 20_000;
   const flood = Buffer.concat([
@@ -61,21 +84,10 @@ test('a flood of small messages reaches the machine as a few events per read, in
     encodeMessage({ type: 'have', index: 5 }),
     encodeMessage({ type: 'choke' }),
   ]);
-  const port = await loopbackPeer(t, (socket) => socket.write(flood));
-  const events: { type: string; indices?: readonly number[] }[] = [];
-  const parent = createMachine({
-    invoke: {
-      src: createTcpConnection({}),
-      input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null },
-    },
-    on: { '*': { actions: ({ event }) => events.push(event as { type: string }) } },
-  });
-  const actor = createActor(parent);
-  actor.start();
-  t.after(() => actor.stop());
-  const deadline = Date.now() + 5000;
-  while (!events.some((e) => e.type === 'wire.choke') && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 10));
+  const events = (await eventsOf(t, flood, (es) => es.some((e) => e.type === 'wire.choke'))) as {
+    type: string;
+    indices?: readonly number[];
+  }[];
 
   const wire = events.filter((e) => e.type.startsWith('wire.') && e.type !== 'wire.handshake');
   assert.equal(wire.at(-1)?.type, 'wire.choke', 'the last message arrived, last');
@@ -110,29 +122,6 @@ test('MessageBudget: more than the limit within one second is refused; the same 
   for (let i = 0; i < 21 && refused < 0; i++) if (!budget.take()) refused = i;
   assert.ok(refused >= 10 && refused <= 20, `refused at ${refused}`);
 });
-
-/** Connects to a peer that writes `bytes`; answers the events once `done` holds (or after 5 s). */
-async function eventsOf(
-  t: import('node:test').TestContext,
-  bytes: Uint8Array,
-  done: (events: readonly { type: string }[]) => boolean,
-) {
-  const port = await loopbackPeer(t, (socket) => socket.write(bytes));
-  const events: { type: string; code?: string }[] = [];
-  const parent = createMachine({
-    invoke: {
-      src: createTcpConnection({}),
-      input: { address: `127.0.0.1:${port}`, direction: 'outgoing', handle: null },
-    },
-    on: { '*': { actions: ({ event }) => events.push(event as { type: string }) } },
-  });
-  const actor = createActor(parent);
-  actor.start();
-  t.after(() => actor.stop());
-  const deadline = Date.now() + 5000;
-  while (!done(events) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return events;
-}
 
 test('a peer alternating two messages past the budget is closed with messageFlood; an honest burst is not', async (t) => {
   const cancel = (begin: number) => encodeMessage({ type: 'cancel', index: 0, begin, length: 16384 });
