@@ -103,8 +103,10 @@ function evictOne(context: TorrentContext): boolean {
 
 /**
  * A new record for `address`, room made first when the book is full. A live connection's own
- * address always gets one (strikes and bans need it; there are at most as many as connections);
- * an address merely learned is not remembered when no record may go (libtorrent drops it too).
+ * address always gets one, and never at another record's expense: there are at most as many as
+ * connections, and evicting for them let sockets that connect and hang up empty the book of the
+ * addresses a tracker gave (review of this change). An address merely learned is not remembered
+ * when no record may go (libtorrent drops it too).
  */
 export function rememberAddress(
   context: TorrentContext,
@@ -112,7 +114,7 @@ export function rememberAddress(
   rec: AddressRecord,
   connected: boolean,
 ): AddressRecord | undefined {
-  if (context.addresses.size >= context.maxAddresses && !evictOne(context) && !connected) return undefined;
+  if (!connected && context.addresses.size >= context.maxAddresses && !evictOne(context)) return undefined;
   context.addresses.set(address, rec);
   return rec;
 }

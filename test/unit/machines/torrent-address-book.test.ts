@@ -130,3 +130,17 @@ test('hostOf: IPv4, bracketed IPv6, and an IPv4 peer seen on a dual-stack socket
   assert.equal(hostOf('[2001:DB8::1]:6881'), '2001:db8::1');
   assert.equal(hostOf('[::ffff:10.0.0.7]:50000'), '10.0.0.7');
 });
+
+test('sockets that connect and hang up never push a learned address out of a full book', () => {
+  const t = start({ maxPeers: 1, maxAddresses: 3 });
+  for (const a of ['a:1', 'b:1', 'c:1']) t.actor.send({ type: 'peer.add', address: a });
+  const book = () => [...t.actor.getSnapshot().context.addresses.keys()].sort();
+  assert.deepEqual(book(), ['a:1', 'b:1', 'c:1']);
+  for (let i = 0; i < 50; i++) {
+    const address = `127.0.0.9:${50000 + i}`;
+    t.actor.send({ type: 'peer.incoming', address, handle: i });
+    t.live.get(address)?.({ type: 'socket.closed' });
+  }
+  assert.deepEqual(book(), ['a:1', 'b:1', 'c:1']);
+  t.actor.stop();
+});
