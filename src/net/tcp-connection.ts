@@ -61,6 +61,8 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
  * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
  * (read-batches.ts), and a peer that flaps choke and unchoke is closed (`unchokeFlood`).
+ * Extended messages other than the handshake are dropped only because the peer machine ignores them:
+ * the first extension it reads (ut_metadata, ut_pex) must be taken out of this rule.
  */
 export function redundantMessage(before: WireItem | 'batched' | undefined, item: WireItem): boolean {
   if (before === undefined) return false;
@@ -250,6 +252,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     /** What this socket read has handed on so far (redundantMessage): nothing, or the last item. */
     let emittedThisRead: WireItem | 'batched' | undefined;
     const emit = (item: WireItem) => {
+      if (flooded) return; // closing: the rest of the read is not handed on, pieces included
       if (item.type === 'request') {
         emittedThisRead = 'batched';
         batches.request({ index: item.index, begin: item.begin, length: item.length });
@@ -270,7 +273,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         emittedThisRead = 'batched';
         return;
       }
-      if (flooded || redundantMessage(emittedThisRead, item)) return;
+      if (redundantMessage(emittedThisRead, item)) return;
       if (!messageBudget.take()) {
         flooded = true;
         batches.flush();

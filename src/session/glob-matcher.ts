@@ -27,7 +27,7 @@ type Node =
 
 const SLASH = 0x2f;
 
-/** The states of `glob`, read as globToRegExp read it (so `***` is `**` then `*`). */
+/** The states of `glob`, read as the regex translation before this matcher read it (so `***` is `**` then `*`). */
 function compile(glob: string): Node[] {
   const nodes: Node[] = [];
   for (let k = 0; k < glob.length; k++) {
