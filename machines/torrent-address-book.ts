@@ -18,7 +18,7 @@
  *   endpoint the same way. A bad peer listening on several ports is banned at each as it sends
  *   bad data (the sole contributor of a failed piece is banned at once).
  */
-import type { CloseReason, PeerCommand } from './peer.types.js';
+import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 
@@ -119,6 +119,17 @@ export function rememberAddress(
   return rec;
 }
 
+/** Remembers where a departing peer listened (departedListen), the oldest forgotten past maxAddresses. */
+export function rememberDeparted(context: TorrentContext, key: PeerKey, listen: string): void {
+  const { departedListen } = context;
+  departedListen.delete(key);
+  departedListen.set(key, listen);
+  if (departedListen.size > context.maxAddresses) {
+    const oldest = departedListen.keys().next().value;
+    if (oldest !== undefined) departedListen.delete(oldest);
+  }
+}
+
 /**
  * The dial queue holds addresses whose records may have been evicted or banned since, and an
  * address queued twice: past the book's size it is filtered down to what connectQueued would dial.
@@ -169,9 +180,16 @@ export function banPeer(
 ): void {
   const rec = context.addresses.get(address);
   if (rec !== undefined) rec.banned = true;
-  const listen = context.peers.get(address)?.listenAddress;
-  const listenRec = listen === undefined ? undefined : context.addresses.get(listen);
-  if (listenRec !== undefined) listenRec.banned = true;
+  // Where it listens: known from its connection, or remembered after it left (a smart-ban verdict
+  // comes when the piece passes, often after the culprit is gone). Without a record, one is made
+  // banned, so a tracker naming that address later does not get it dialled.
+  const listen = context.peers.get(address)?.listenAddress ?? context.departedListen.get(address);
+  if (listen !== undefined) {
+    const listenRec =
+      context.addresses.get(listen) ??
+      rememberAddress(context, listen, { attempts: 0, strikes: 0, banned: true, dialable: true }, false);
+    if (listenRec !== undefined) listenRec.banned = true;
+  }
   const host = hostOf(address);
   banHost(context, host);
   fx.emit({ type: 'torrent.peerBanned', address, why, index });

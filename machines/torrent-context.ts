@@ -71,6 +71,11 @@ export interface TorrentContext {
    * that connection.
    */
   readonly listenAddresses: Map<string, PeerKey>;
+  /**
+   * Where peers that have left listened (BEP 10 `p`), by their connection's key, oldest first, at
+   * most maxAddresses: a verdict of the smart ban can come after its culprit left (banPeer).
+   */
+  readonly departedListen: Map<PeerKey, string>;
   /** Who sent each block of the pieces that failed, and its hash, until they pass (the ban rule). */
   readonly failedBlocks: FailedBlocks;
   /**
@@ -131,6 +136,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     leaving: new Set(),
     nowMs: 0,
     listenAddresses: new Map(),
+    departedListen: new Map(),
     failedBlocks: new FailedBlocks(),
     suspects: new Map(),
     rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,

@@ -26,6 +26,7 @@ import {
   forgetIncoming,
   isHostBanned,
   rememberAddress,
+  rememberDeparted,
 } from './torrent-address-book.js';
 import { blocksJudged, pieceFailed, pieceVerified } from './torrent-ban.js';
 import { initialTorrentContext, type TorrentContext, type TorrentEffects } from './torrent-context.js';
@@ -292,6 +293,7 @@ export const torrentMachine = setup({
       forgetIncoming(context, e.address);
       const listen = e.listenAddress;
       if (listen !== undefined) {
+        rememberDeparted(context, e.key, listen);
         // It is dialled where it listens only if the network failed it: a peer that hung up, or
         // that we closed, chose (or was chosen) to go. (A ban follows it there: see banPeer.)
         const rec = context.addresses.get(listen);

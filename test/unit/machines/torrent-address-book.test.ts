@@ -116,6 +116,7 @@ test('banned hosts are bounded: past MAX_BANNED_HOSTS the oldest ban is forgotte
     addresses: new Map(),
     bannedHosts: new Set<string>(),
     peers: new Map(),
+    departedListen: new Map(),
   } as unknown as TorrentContext;
   const fx: TorrentEffects = { emit: () => {}, toPeer: () => {}, toStorage: () => {} };
   for (let i = 0; i <= MAX_BANNED_HOSTS; i++)

@@ -137,3 +137,32 @@ test('an attacker that spoils one block of each piece beside an honest seeder is
   assert.equal(t.actor.getSnapshot().status, 'done');
   t.actor.stop();
 });
+
+test('a spoiler that dialled in and left before its verdict is banned where it listens too', () => {
+  const t = start();
+  // The attacker dials in, says it listens on a:6881 (BEP 10 p), spoils the first block of each
+  // piece it is asked for, and hangs up before any piece is judged.
+  t.actor.send({ type: 'peer.incoming', address: 'a:50000', handle: 'in' });
+  const a = t.live.get('a:50000')!;
+  const reserved = new Uint8Array(8);
+  reserved[5] = 0x10;
+  a({ type: 'socket.connected' });
+  a({ type: 'wire.handshake', infoHash: new Uint8Array(20), peerId: new Uint8Array(20).fill(0xa), reserved });
+  a({ type: 'wire.extendedHandshake', listenPort: 6881 });
+  a({ type: 'wire.bitfield', bitfield: Bitfield.full(PIECES).bytes });
+  a({ type: 'wire.unchoke' });
+  t.asked.set(
+    'a:50000',
+    (t.asked.get('a:50000') ?? []).filter((b) => b.begin === 0),
+  );
+  t.answer('a:50000', () => true);
+  a({ type: 'socket.closed' });
+  // The honest seeder sends the rest: the pieces fail, are fetched again from it alone, and pass.
+  t.seeder('h:1', 0x4)({ type: 'wire.unchoke' });
+  for (let round = 0; round < 10 && t.banned().length === 0; round++) t.answer('h:1', () => false);
+  assert.deepEqual(t.banned(), ['a:50000']);
+  // Where it listens is banned: never dialled, whoever names it later (the download is complete
+  // here, so that is read from the address book).
+  assert.equal(t.actor.getSnapshot().context.addresses.get('a:6881')?.banned, true);
+  t.actor.stop();
+});
