@@ -1,6 +1,6 @@
 /**
  * The torrent machine's address book (docs/machines.md, "The address book"): what we remember of
- * each peer address — where we may dial, attempts, strikes, bans — and which hosts are banned.
+ * each peer address — where we may dial, attempts, bans — and which hosts are banned.
  * Both are bounded: `maxAddresses` records (libtorrent's max_peerlist_size, 3,000) and
  * MAX_BANNED_HOSTS banned hosts, each evicting in a fixed order, so memory does not grow with the
  * number of peers that ever connected.
@@ -18,6 +18,7 @@
  *   endpoint the same way. A bad peer listening on several ports is banned at each as it sends
  *   bad data (the sole contributor of a failed piece is banned at once).
  */
+import { hostOf } from '../src/net/address.js';
 import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
@@ -25,7 +26,6 @@ import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 /** What we remember of an address across connections. */
 export interface AddressRecord {
   attempts: number;
-  strikes: number;
   /** Never dialled or accepted at this address again (see `banPeer`; the host is banned too). */
   banned: boolean;
   /**
@@ -42,19 +42,6 @@ export const DEFAULT_MAX_ADDRESSES = 3_000;
 
 /** Banned hosts remembered at most; past it the oldest ban is forgotten. */
 export const MAX_BANNED_HOSTS = 10_000;
-
-/**
- * The host of `host:port` or `[v6]:port`, lower case; an IPv4 peer accepted on a dual-stack socket
- * (`::ffff:a.b.c.d`) is the IPv4 host it is.
- */
-export function hostOf(address: string): string {
-  const host = (
-    address.startsWith('[')
-      ? address.slice(1, address.lastIndexOf(']'))
-      : address.slice(0, address.lastIndexOf(':'))
-  ).toLowerCase();
-  return host.startsWith('::ffff:') && host.includes('.') ? host.slice('::ffff:'.length) : host;
-}
 
 export function isHostBanned(context: TorrentContext, address: string): boolean {
   return context.bannedHosts.has(hostOf(address));
@@ -187,7 +174,7 @@ export function banPeer(
   if (listen !== undefined) {
     const listenRec =
       context.addresses.get(listen) ??
-      rememberAddress(context, listen, { attempts: 0, strikes: 0, banned: true, dialable: true }, false);
+      rememberAddress(context, listen, { attempts: 0, banned: true, dialable: true }, false);
     if (listenRec !== undefined) listenRec.banned = true;
   }
   const host = hostOf(address);

@@ -123,8 +123,3 @@ export function peerInput(
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
   };
 }
-
-/** `address` ("host:port" or "[v6]:port") with its port replaced by `port`. */
-export function withPort(address: string, port: number): string {
-  return `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
-}

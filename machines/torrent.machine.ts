@@ -5,7 +5,7 @@
  * bans peers that send bad data. Ends `complete` when every piece is verified. See docs/machines.md.
  */
 import { and, assign, emit, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
-import { formatPeerAddress } from '../src/net/address.js';
+import { formatPeerAddress, withPort } from '../src/net/address.js';
 import { chokerMachine } from './choker.machine.js';
 import { peerMachine } from './peer.machine.js';
 import { type CloseReason, isPermanent, type PeerCommand } from './peer.types.js';
@@ -39,7 +39,7 @@ import {
   takeBlocks,
   topUp,
 } from './torrent-handout.js';
-import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId, withPort } from './torrent-peers.js';
+import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId } from './torrent-peers.js';
 import { clockTick, makeHalfOpenRoom, SLOT_TICK_MS, slotsUsed, takeSlot } from './torrent-slots.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
@@ -56,7 +56,7 @@ function learnDialable(context: TorrentContext, address: string): void {
   const rec = context.addresses.get(address);
   const held = context.peers.has(address) || context.listenAddresses.has(address);
   if (rec === undefined) {
-    const fresh = { attempts: 0, strikes: 0, banned: false, dialable: true };
+    const fresh = { attempts: 0, banned: false, dialable: true };
     if (rememberAddress(context, address, fresh, false) !== undefined && !held) context.queue.push(address);
   } else if (!rec.dialable) {
     rec.dialable = true;
@@ -81,7 +81,7 @@ function requeue(context: TorrentContext, address: string, reason: CloseReason):
 
 /** An address never dialled (a dial counts an attempt), struck or banned: nothing to remember. */
 function neverUsed(rec: AddressRecord): boolean {
-  return rec.attempts === 0 && rec.strikes === 0 && !rec.banned;
+  return rec.attempts === 0 && !rec.banned;
 }
 
 /**
@@ -210,7 +210,7 @@ export const torrentMachine = setup({
       }
       makeHalfOpenRoom(context, effects(enqueue));
       if (!context.addresses.has(address))
-        rememberAddress(context, address, { attempts: 1, strikes: 0, banned: false, dialable: false }, true);
+        rememberAddress(context, address, { attempts: 1, banned: false, dialable: false }, true);
       enqueue.assign(({ spawn }) => {
         const n = takePeerId(context);
         const ref = spawn('peer', {
@@ -324,7 +324,7 @@ export const torrentMachine = setup({
         return;
       }
       if (rec === undefined)
-        rememberAddress(context, address, { attempts: 0, strikes: 0, banned: false, dialable: true }, false);
+        rememberAddress(context, address, { attempts: 0, banned: false, dialable: true }, false);
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
       const dialled = context.peers.get(address);

@@ -23,6 +23,24 @@ export function formatPeerAddress(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/**
+ * The host of `host:port` or `[v6]:port`, lower case; an IPv4 peer accepted on a dual-stack socket
+ * (`::ffff:a.b.c.d`) is the IPv4 host it is.
+ */
+export function hostOf(address: string): string {
+  const host = (
+    address.startsWith('[')
+      ? address.slice(1, address.lastIndexOf(']'))
+      : address.slice(0, address.lastIndexOf(':'))
+  ).toLowerCase();
+  return host.startsWith('::ffff:') && host.includes('.') ? host.slice('::ffff:'.length) : host;
+}
+
+/** `address` ("host:port" or "[v6]:port") with its port replaced by `port`. */
+export function withPort(address: string, port: number): string {
+  return `${address.slice(0, address.lastIndexOf(':'))}:${port}`;
+}
+
 /** One address of a network interface, as `os.networkInterfaces()` lists it. */
 export interface InterfaceAddress {
   readonly address: string;

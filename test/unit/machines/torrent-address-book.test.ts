@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { banPeer, hostOf, isHostBanned, MAX_BANNED_HOSTS } from '../../../machines/torrent-address-book.js';
+import { banPeer, isHostBanned, MAX_BANNED_HOSTS } from '../../../machines/torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from '../../../machines/torrent-context.js';
+import { hostOf } from '../../../src/net/address.js';
 import { extensionHandshake, sendsRequestedBlocks, start } from './torrent-harness.js';
 
 function rejected(t: ReturnType<typeof start>): [unknown, string][] {
