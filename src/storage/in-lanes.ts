@@ -3,9 +3,11 @@
  * started has settled. After a task fails no new one starts, and the first failure is thrown once
  * the running ones are done (nothing is left touching the disk behind the caller's back).
  *
- * For many small file-system calls (store-files.ts): each awaited call is a round trip through
- * libuv's thread pool, so one at a time a 131,072-file torrent spent 56 s opening its store with
- * the main thread idle three quarters of the time (hostile-input review).
+ * Tasks start in index order, one per lane first: task i < lanes is its lane's first. Used for
+ * pieces hashed from disk (piece-store.ts `checkPieces`), preallocation (preallocate.ts), and many
+ * small file-system calls (store-files.ts, the resume stamps): each awaited call is a round trip
+ * through libuv's thread pool, so one at a time a 131,072-file torrent spent 56 s opening its store
+ * with the main thread idle three quarters of the time (hostile-input review).
  */
 export async function inLanes(
   count: number,

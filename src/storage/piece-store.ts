@@ -16,6 +16,7 @@ import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap, type FileSegment } from './file-map.js';
 import { HashPool } from './hash-pool.js';
+import { inLanes } from './in-lanes.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
 import { PieceDigests } from './piece-digests.js';
 import {
@@ -441,23 +442,17 @@ export class PieceStore {
   ): Promise<Bitfield> {
     const have = new Bitfield(this.torrent.pieceCount);
     const total = indexes?.length ?? this.torrent.pieceCount;
-    let next = 0;
     let checked = 0;
-    if (total === 0) return have;
     const lanes = Math.max(1, this.#hashPool()?.size ?? 1) * 2;
-    const lane = async () => {
-      while (next < total) {
-        const k = next++;
-        const index = indexes === undefined ? k : indexes[k]!;
-        const ok = await this.#track(async () => {
-          blockOffset(this.torrent, index, 0, 0);
-          return this.#hashFromDisk(index);
-        });
-        if (ok) have.set(index);
-        onProgress?.(++checked, total);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(lanes, total) }, lane));
+    await inLanes(total, lanes, async (k) => {
+      const index = indexes === undefined ? k : indexes[k]!;
+      const ok = await this.#track(async () => {
+        blockOffset(this.torrent, index, 0, 0);
+        return this.#hashFromDisk(index);
+      });
+      if (ok) have.set(index);
+      onProgress?.(++checked, total);
+    });
     return have;
   }
 

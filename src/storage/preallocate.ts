@@ -24,6 +24,7 @@
 import { spawn } from 'node:child_process';
 import { ftruncateSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { inLanes } from './in-lanes.js';
 
 /** What became of one file's preallocation. */
 export type PreallocateResult =
@@ -187,32 +188,28 @@ export async function preallocateFiles(
   if (!plan.allocate) return { outcome: 'skipped', ...figures };
   let failed: string | undefined;
   let unavailable = false;
-  const pending = big.values(); // one iterator shared by the workers: each file is taken once
-  const worker = async (): Promise<void> => {
-    // The first file of each worker is started even if the store is closing meanwhile (as when
-    // they were started at open); no more after that.
-    let first = true;
-    for (const { target, length } of pending) {
-      if (!first && host.closed()) return;
-      first = false;
-      const result = await host
-        .withFd(target, async (fd) => {
-          let said = '';
-          const r = await preallocate(fd, length, tool, (m) => {
-            said = m;
-          });
-          if (r === 'failed') {
-            failed ??= said;
-            // Same turn as the check: no write can start in between (releaseAllocation).
-            if (!host.written(target)) releaseAllocation(fd, length);
-          }
-          return r;
-        })
-        .catch(() => 'failed' as const);
-      if (result === 'unavailable') unavailable = true;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PREALLOCATE_CONCURRENCY, big.length) }, worker));
+  // Each lane's first file (indexes below PREALLOCATE_CONCURRENCY: inLanes starts one per lane) is
+  // started even if the store is closing meanwhile (as when they were started at open); no more
+  // after that.
+  await inLanes(big.length, PREALLOCATE_CONCURRENCY, async (i) => {
+    if (i >= PREALLOCATE_CONCURRENCY && host.closed()) return;
+    const { target, length } = big[i]!;
+    const result = await host
+      .withFd(target, async (fd) => {
+        let said = '';
+        const r = await preallocate(fd, length, tool, (m) => {
+          said = m;
+        });
+        if (r === 'failed') {
+          failed ??= said;
+          // Same turn as the check: no write can start in between (releaseAllocation).
+          if (!host.written(target)) releaseAllocation(fd, length);
+        }
+        return r;
+      })
+      .catch(() => 'failed' as const);
+    if (result === 'unavailable') unavailable = true;
+  });
   if (failed !== undefined) return { outcome: 'failed', ...figures, detail: failed };
   return { outcome: unavailable ? 'unavailable' : 'allocated', ...figures };
 }
