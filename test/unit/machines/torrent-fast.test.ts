@@ -1,57 +1,18 @@
 /**
- * BEP 6 through the torrent machine and real peer machines: a fast peer that chokes us is asked
+ * BEP 6 through the torrent machine and real peer machines (torrent-harness.ts, whose connections
+ * record what they are told to send): a fast peer that chokes us is asked
  * only for its allowed fast pieces, and for everything once it unchokes; its choke returns nothing.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
-import { peerMachine } from '../../../machines/peer.machine.js';
-import {
-  type ConnectionCommand,
-  type ConnectionEvent,
-  type ConnectionInput,
-  wireItemsOf,
-} from '../../../machines/peer.types.js';
-import { torrentMachine } from '../../../machines/torrent.machine.js';
-import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
-import type { WireItem } from '../../../src/wire/messages.js';
+import type { ConnectionEvent } from '../../../machines/peer.types.js';
+import { start as startTorrent } from './torrent-harness.js';
 
 const INFO_HASH = new Uint8Array(20);
 const FAST = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0x04]);
 
-/** The torrent machine over real peer machines whose connections record what they are told to send. */
-function torrent() {
-  const live = new Map<string, (e: ConnectionEvent) => void>();
-  const sent: WireItem[] = [];
-  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
-    live.set(input.address, sendBack);
-    receive((c) => {
-      sent.push(...wireItemsOf(c));
-    });
-  });
-  const storage = fromCallback<StorageCommand, StorageInput>(() => {});
-  const machine = torrentMachine.provide({
-    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
-  });
-  const actor = createActor(machine, {
-    clock: new SimulatedClock(),
-    input: {
-      infoHash: INFO_HASH,
-      peerId: new Uint8Array(20).fill(1),
-      pieceCount: 8,
-      pieceLength: 1024,
-      totalLength: 8 * 1024,
-      blockLength: 1024,
-      maxPeers: 2,
-      seed: 1,
-    },
-  });
-  return { actor, live, sent };
-}
-
 function start() {
-  const { actor, live, sent } = torrent();
-  actor.start();
+  const { actor, live, sent } = startTorrent();
   actor.send({ type: 'peer.add', address: 'a:1' });
   const peer = (e: ConnectionEvent) => live.get('a:1')?.(e);
   peer({ type: 'socket.connected' });
@@ -91,8 +52,7 @@ test("a fast peer's choke returns nothing: its late pieces are still taken, noth
 });
 
 test('a choked fast peer with nothing left among its allowed fast pieces is not picked for again until it asks', () => {
-  const { actor, live } = torrent();
-  actor.start();
+  const { actor, live } = startTorrent();
   // Every pick the picker makes for peer a.
   const picker = actor.getSnapshot().context.picker;
   const pick = picker.pick.bind(picker);

@@ -1,16 +1,17 @@
 /**
  * The torrent machine with in-memory connections a test drives by hand (test/unit/machines):
- * `start` gives the actor, its SimulatedClock, the live connections by address and what each was
- * told to request; the helpers below play a peer's part.
+ * `start` gives the actor, its SimulatedClock, the live connections by address, what each was told
+ * to request and every wire message they were told to send; the helpers below play a peer's part.
  */
 import assert from 'node:assert/strict';
 import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { peerMachine } from '../../../machines/peer.machine.js';
-import type {
-  BlockRef,
-  ConnectionCommand,
-  ConnectionEvent,
-  ConnectionInput,
+import {
+  type BlockRef,
+  type ConnectionCommand,
+  type ConnectionEvent,
+  type ConnectionInput,
+  wireItemsOf,
 } from '../../../machines/peer.types.js';
 import { torrentMachine } from '../../../machines/torrent.machine.js';
 import type {
@@ -21,16 +22,20 @@ import type {
   TorrentInput,
 } from '../../../machines/torrent.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
+import type { WireItem } from '../../../src/wire/messages.js';
 
 /** The torrent machine with connections that stay open and silent, and a storage we drive by hand. */
 export function start(over: Partial<TorrentInput> = {}) {
   const live = new Map<string, (e: ConnectionEvent) => void>();
   /** The block requests each address's connection was told to send, in order. */
   const requested = new Map<string, BlockRef[]>();
+  /** Every wire message any connection was told to send, in order. */
+  const sent: WireItem[] = [];
   let toTorrent: ((e: StorageEvent) => void) | undefined;
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
     receive((cmd) => {
+      sent.push(...wireItemsOf(cmd));
       if (cmd.type === 'request')
         requested.set(input.address, [...(requested.get(input.address) ?? []), ...cmd.blocks]);
     });
@@ -63,7 +68,7 @@ export function start(over: Partial<TorrentInput> = {}) {
   const emitted: TorrentEmitted[] = [];
   actor.on('*', (e) => emitted.push(e));
   actor.start();
-  return { actor, clock, live, requested, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+  return { actor, clock, live, requested, sent, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
 }
 
 /** The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p`. */
