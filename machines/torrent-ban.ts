@@ -62,7 +62,7 @@ export function pieceFailed(
   } else if (contributors.length > 1) {
     // Several: who sent which block is remembered, judged when the piece passes; meanwhile it is
     // fetched again from one peer only, so the next attempt passes or names its culprit.
-    context.suspects.set(index, '');
+    context.suspects.add(index);
     for (const key of context.failedBlocks.pieceFailed(index, senders, blockHashes))
       ban(context, key, 'badBlock', index, fx);
   }

@@ -13,6 +13,7 @@ import {
   type PeerLimits,
   type PeerTimeouts,
 } from './peer.types.js';
+import { SuspectPieces } from './suspect-pieces.js';
 import {
   DEFAULT_MAX_RECONNECTS,
   DEFAULT_ROTATE_MS,
@@ -79,10 +80,10 @@ export interface TorrentContext {
   /** Who sent each block of the pieces that failed, and its hash, until they pass (the ban rule). */
   readonly failedBlocks: FailedBlocks;
   /**
-   * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner,
-   * '' until a peer claims it), so the next result names the culprit or clears the owner.
+   * Pieces that failed with several contributors: each is fetched again from ONE peer (its owner),
+   * so the next result names the culprit or clears the owner (suspect-pieces.ts).
    */
-  readonly suspects: Map<number, PeerKey>;
+  readonly suspects: SuspectPieces;
   /** Every this many ms, useless peers make room for queued addresses (see dropUselessPeers). */
   readonly rotateMs: number;
   /** The highest `peer#n` actor id given so far, and the numbers closed connections gave back. */
@@ -138,7 +139,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     listenAddresses: new Map(),
     departedListen: new Map(),
     failedBlocks: new FailedBlocks(),
-    suspects: new Map(),
+    suspects: new SuspectPieces(),
     rotateMs: input.rotateMs ?? DEFAULT_ROTATE_MS,
     serial: 0,
     freeIds: [],

@@ -73,7 +73,7 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const from = e.unchoked ? e.bitfield : e.allowedFast;
   if (n <= 0 || from === undefined || !e.interested) return [];
   const blocks = c.picker.pick(withoutOthersSuspects(c, e.key, from), n, e.key);
-  claimSuspects(c, e.key, blocks);
+  c.suspects.claim(e.key, blocks);
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
   if (!e.unchoked) {
@@ -94,30 +94,28 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
 }
 
 /**
- * The pieces `key` may be handed: `from` less the suspect pieces another peer owns (a copy, only
- * when there are some). Masked before the pick, not filtered after it: blocks handed back after a
+ * The pieces `key` may be handed: `from` less the suspect pieces another peer owns or `key` is
+ * barred from (a copy, only when there are some). Masked before the pick, not filtered after it: blocks handed back after a
  * pick were missing again, so the picker had left endgame under blocks it had just handed out as
  * endgame duplicates (found by the swarm simulation).
  */
 export function withoutOthersSuspects(c: TorrentContext, key: PeerKey, from: Bitfield): Bitfield {
+  if (c.suspects.size === 0) return from;
   let masked: Bitfield | undefined;
-  for (const [index, owner] of c.suspects) {
-    if (owner === '' || owner === key || !from.has(index)) continue;
+  for (const index of c.suspects.indices()) {
+    if (!from.has(index) || c.suspects.mayTake(index, key, c.nowMs)) continue;
     masked ??= new Bitfield(from.size, from.bytes);
     masked.clear(index);
   }
   return masked ?? from;
 }
 
-/** The first peer handed a block of an unowned suspect piece owns it (docs/machines.md, the ban rule). */
-export function claimSuspects(c: TorrentContext, key: PeerKey, blocks: readonly BlockRef[]): void {
-  if (c.suspects.size === 0) return;
-  for (const b of blocks) if (c.suspects.get(b.index) === '') c.suspects.set(b.index, key);
-}
-
-/** A suspect's owner that chokes or goes frees the piece for another single owner. */
+/**
+ * A suspect's owner that chokes or goes frees the piece for another single owner, and may not own
+ * it again for a while (suspect-pieces.ts).
+ */
 export function releaseSuspects(c: TorrentContext, key: PeerKey): void {
-  for (const [index, owner] of c.suspects) if (owner === key) c.suspects.set(index, '');
+  c.suspects.release(key, c.nowMs);
 }
 
 /** After blocks came back (choke, close, failed piece): offer them to every peer with room. */

@@ -58,8 +58,9 @@ function start() {
   const machine = torrentMachine.provide({
     actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
   });
+  const clock = new SimulatedClock();
   const actor = createActor(machine, {
-    clock: new SimulatedClock(),
+    clock,
     input: {
       infoHash: new Uint8Array(20),
       peerId: new Uint8Array(20).fill(1),
@@ -101,7 +102,7 @@ function start() {
     }
   };
   const banned = () => emitted.flatMap((e) => (e.type === 'torrent.peerBanned' ? [e.address] : []));
-  return { actor, live, asked, emitted, stored, seeder, answer, banned };
+  return { actor, clock, live, asked, emitted, stored, seeder, answer, banned };
 }
 
 test('an attacker that spoils one block of each piece beside an honest seeder is banned; the seeder never', () => {
@@ -164,5 +165,45 @@ test('a spoiler that dialled in and left before its verdict is banned where it l
   // Where it listens is banned: never dialled, whoever names it later (the download is complete
   // here, so that is read from the address book).
   assert.equal(t.actor.getSnapshot().context.addresses.get('a:6881')?.banned, true);
+  t.actor.stop();
+});
+
+test('an attacker that owns a suspect piece, spoils one block and chokes cannot own it again at once', () => {
+  const t = start();
+  const attacker = t.seeder('a:1', 0xa);
+  const honest = t.seeder('h:1', 0x4);
+  /**
+   * One round of the attack, every 5 s (slow enough not to be closed as an unchoke flood): the
+   * attacker answers the first block of each piece it was asked for, always spoiled the same way (so
+   * no block of it is ever seen two ways), then chokes and unchokes at once, to be first in line for
+   * the piece again; the honest seeder answers what it was asked.
+   */
+  const round = () => {
+    t.asked.set(
+      'a:1',
+      (t.asked.get('a:1') ?? []).filter((b) => b.begin === 0),
+    );
+    t.answer('a:1', () => true);
+    if (t.live.has('a:1')) {
+      attacker({ type: 'wire.choke' });
+      attacker({ type: 'wire.unchoke' });
+    }
+    t.answer('h:1', () => false);
+    t.clock.increment(5_000);
+  };
+  attacker({ type: 'wire.unchoke' });
+  honest({ type: 'wire.unchoke' });
+  let rounds = 0;
+  while (rounds < 40 && t.actor.getSnapshot().status !== 'done') {
+    round();
+    rounds++;
+  }
+  // Unbarred, the attacker owned every piece again each round: 40 rounds (200 s), no piece passed.
+  assert.ok(rounds <= 3, `done in ${rounds} rounds`);
+  const failed = t.emitted.filter((e) => e.type === 'torrent.pieceFailed').length;
+  assert.ok(failed > 0, 'the attack spoiled some pieces');
+  assert.deepEqual(t.banned(), ['a:1'], 'the attacker is named once a suspect passes');
+  assert.ok(Buffer.from(t.stored).equals(payload), 'every piece in, exact');
+  assert.equal(t.actor.getSnapshot().status, 'done');
   t.actor.stop();
 });
