@@ -235,8 +235,22 @@ async function run(
   });
 
   let seedingSince: number | undefined;
+  // Complete, the download gets the files no block was written to (zero-length ones): files are
+  // created at their first write (src/storage/store-files.ts). Once, before the last resume save.
+  let missingFiles: Promise<Error | undefined> | undefined;
+  const createMissingFiles = () =>
+    (missingFiles ??= store.createMissing().then(
+      () => undefined,
+      (err: unknown) => StorageError.fromSystem(err, 'create'),
+    ));
   forwardNotifications(actor, meter, emit, () => {
     seedingSince = performance.now();
+    void createMissingFiles().then((err) => {
+      if (err !== undefined && stopReason === undefined) {
+        stopReason = err.message;
+        actor.send({ type: 'cmd.stop' });
+      }
+    });
   });
   actor.start();
 
@@ -289,12 +303,15 @@ async function run(
     );
     const output = await finished;
     const elapsedMs = performance.now() - started;
+    const filesError =
+      output.result === 'complete' || seedingSince !== undefined ? await createMissingFiles() : undefined;
     // The last save: every piece verified so far, flushed first. A failure (a file removed or cut
     // short under us, the disk full) turns the result into a failure: the data is not all there.
     await saves.save();
-    if (saves.error !== undefined && output.result !== 'storageError') {
-      emit({ type: 'stopped', reason: saves.error.message });
-      return { result: 'failed', message: saves.error.message };
+    const failure = saves.error ?? filesError;
+    if (failure !== undefined && output.result !== 'storageError') {
+      emit({ type: 'stopped', reason: failure.message });
+      return { result: 'failed', message: failure.message };
     }
     switch (output.result) {
       case 'complete':

@@ -64,8 +64,9 @@ export function resumePathFor(torrent: Torrent, out: string): string {
  * - resume file valid: pieces it claims are trusted where every file they touch has the size and
  *   mtime recorded; the pieces of files that changed (a crash after the save, an edit) are hashed;
  * - resume file missing, corrupt or `recheck`: every wanted piece whose files existed is hashed.
- * Stamps are taken before PieceStore.open, which creates missing files and extends short ones; a
- * file longer than the torrent's is cut only when the resume file records it as ours.
+ * Stamps are taken before PieceStore.open, which extends short files (missing ones are created at
+ * their first write); a file longer than the torrent's is cut only when the resume file records it
+ * as ours. A file not on disk has no stamp: the pieces it touches are neither trusted nor hashed.
  */
 export async function openResumed(
   torrent: Torrent,
@@ -200,8 +201,11 @@ export class ResumeSaver {
     await makeDirectories(dirname(stateDir), [STATE_DIR], new Set());
     await store.flush();
     await store.checkFiles();
-    const files = await stampsOf(store.paths);
-    const parts = { stamp: await stampOf(store.partsPath), sharedPieces: store.layout?.sharedPieces ?? [] };
+    // A file not created yet has no stamp (null, as a missing file): its pieces are not claimed —
+    // every piece claimed was written, or found on disk — and a restart skips them unhashed.
+    const files = await stampsOf(store.paths.map((p, i) => (store.isOnDisk(i) ? p : null)));
+    const partsPath = store.isOnDisk(store.torrent.files.length) ? store.partsPath : null;
+    const parts = { stamp: await stampOf(partsPath), sharedPieces: store.layout?.sharedPieces ?? [] };
     await writeResumeFile(store.torrent, this.#path, { have, files, parts });
     this.saved = have.count;
     return have.count;
@@ -214,8 +218,9 @@ export class ResumeSaver {
  */
 async function stampsOf(paths: readonly (string | null)[]): Promise<FileStamp[]> {
   const stamps: FileStamp[] = new Array(paths.length).fill(null);
-  await inLanes(paths.length, FILE_LANES, async (i) => {
-    stamps[i] = await stampOf(paths[i] ?? null);
+  const look = paths.flatMap((p, i) => (p === null ? [] : [i]));
+  await inLanes(look.length, FILE_LANES, async (k) => {
+    stamps[look[k]!] = await stampOf(paths[look[k]!]!);
   });
   return stamps;
 }

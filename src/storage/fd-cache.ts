@@ -27,6 +27,18 @@ interface Entry {
 /** Read-write, and never through a symlink at the last component (see layout.ts). */
 export const OPEN_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW;
 
+/**
+ * Opens a file of the store that is on disk (OPEN_FLAGS): one missing now was deleted under us
+ * (`fileRemoved`).
+ */
+export function openStoreFile(path: string): Promise<FileHandle> {
+  return open(path, OPEN_FLAGS).catch((e) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
+    throw StorageError.fromSystem(e, 'cannot open', path);
+  });
+}
+
 export class FdCache {
   readonly #entries = new Map<number, Entry>();
   readonly #paths: readonly (string | null)[];
@@ -38,6 +50,7 @@ export class FdCache {
 
   readonly #onSync: (sync: Promise<unknown>) => unknown;
   readonly #writebackBytes: number;
+  readonly #openFile: (fileIndex: number, path: string) => Promise<FileHandle>;
   /** The sum of every open file's dirtyBytes. */
   #dirtyBytes = 0;
   /** The background sync running (at most one); closeAll() waits for it. */
@@ -49,18 +62,21 @@ export class FdCache {
   /**
    * `onSync(sync)`: told of each fdatasync this cache starts itself (evicting a written file,
    * writeback); a failure of it is this cache's to report (the next flush()). `writebackBytes`:
-   * see above; 0 turns writeback off.
+   * see above; 0 turns writeback off. `openFile`: how a file is opened (default `openStoreFile`;
+   * the store's creates a file not on disk yet, store-files.ts).
    */
   constructor(
     paths: readonly (string | null)[],
     max: number,
     onSync: (sync: Promise<unknown>) => unknown = () => {},
     writebackBytes = 0,
+    openFile: (fileIndex: number, path: string) => Promise<FileHandle> = (_, path) => openStoreFile(path),
   ) {
     this.#paths = paths;
     this.#max = Math.max(1, max);
     this.#onSync = onSync;
     this.#writebackBytes = writebackBytes;
+    this.#openFile = openFile;
   }
 
   /**
@@ -74,12 +90,9 @@ export class FdCache {
       const path = this.#paths[fileIndex];
       if (path === null || path === undefined)
         throw new StorageError('badRange', `file ${fileIndex} has no path`);
-      const handle = open(path, OPEN_FLAGS).catch((e) => {
+      const handle = this.#openFile(fileIndex, path).catch((e) => {
         this.#entries.delete(fileIndex);
-        // Every file was created at open: one missing now was deleted under us.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-          throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
-        throw StorageError.fromSystem(e, 'cannot open', path);
+        throw e;
       });
       entry = { handle, refs: 0, writes: 0, synced: 0, dirtyBytes: 0 };
     } else {

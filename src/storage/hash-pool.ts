@@ -85,7 +85,7 @@ export class HashPool {
       if (slot.pending.size === 0) worker.unref();
       if ('error' in reply)
         p.reject(
-          // Every file was created at open: one missing when a piece is read back was deleted under us.
+          // The worker opens only files on disk: one missing when a piece is read back was deleted under us.
           reply.error.errno === 'ENOENT' && reply.error.path !== undefined
             ? new StorageError('fileRemoved', `${reply.error.path} was removed while downloading`, {
                 path: reply.error.path,

@@ -35,6 +35,7 @@ const map = new FileMap(spec.files, spec.totalLength);
 const chunk = new Uint8Array(HASH_CHUNK_BYTES);
 const zeros = new Uint8Array(64 * 1024);
 const fds = new Map<number, number>();
+const onDisk = spec.onDisk;
 
 function fdOf(fileIndex: number): number {
   const cached = fds.get(fileIndex);
@@ -60,7 +61,14 @@ parentPort?.on('message', (req: HashRequest) => {
   try {
     const digest = hashPieceSync(
       pieceSegments(spec, map, req.index),
-      (fileIndex, buf, length, position) => readSync(fdOf(fileIndex), buf, 0, length, position),
+      (fileIndex, buf, length, position) => {
+        // A file the store has not created yet holds no data: zeros, as in PieceStore's own reads.
+        if (onDisk !== undefined && Atomics.load(onDisk, fileIndex) === 0) {
+          buf.fill(0, 0, length);
+          return length;
+        }
+        return readSync(fdOf(fileIndex), buf, 0, length, position);
+      },
       chunk,
       zeros,
     );

@@ -22,6 +22,11 @@ export interface HashJobSpec {
    * entry at index `files.length`: the parts file (parts-layout.ts).
    */
   readonly paths: readonly (string | null)[];
+  /**
+   * Per path, 1 once the file is on disk (store-files.ts: a SharedArrayBuffer the store updates as it
+   * creates files); a file not on disk reads as zeros. Absent: every file is on disk.
+   */
+  readonly onDisk?: Uint8Array;
   /** Selective download: where unselected files' bytes of shared pieces are kept. */
   readonly layout?: PartsLayout;
   readonly files: readonly { readonly length: number; readonly offset: number; readonly padding: boolean }[];

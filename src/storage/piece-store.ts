@@ -1,5 +1,6 @@
 /**
- * The files of one torrent on disk: created sparse at their size, blocks written with pwritev
+ * The files of one torrent on disk: each created sparse at its size when first written
+ * (store-files.ts; until then it reads as zeros), blocks written with pwritev
  * where they belong (on the calling thread while that is fast, write-mode.ts), pieces verified by
  * SHA-1. A piece whose blocks were all written through this
  * store is verified from the SHA-1 computed as they were written (piece-digests.ts); any other
@@ -10,7 +11,6 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
 import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
@@ -27,9 +27,9 @@ import {
   pieceSegments,
 } from './piece-hasher.js';
 import { readAt, writeRunAt } from './positional-io.js';
-import { type PreallocationReport, preallocateFiles } from './preallocate.js';
+import { PREALLOCATE_MIN_BYTES, type PreallocationReport, preallocateFiles } from './preallocate.js';
 import { StorageError } from './storage-error.js';
-import { checkStoreFiles, createStoreFiles, type StoreFiles } from './store-files.js';
+import { checkStoreFiles, FILE_LANES, StoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { WriteMode, type WriteModeSetting } from './write-mode.js';
@@ -79,8 +79,9 @@ export interface PieceStoreOptions {
    */
   readonly owned?: readonly boolean[];
   /**
-   * Reserve the disk space of each file created empty now (fallocate, preallocate.ts; default
-   * false): fewer CPU seconds per write on ext4, and a full disk found at once.
+   * Reserve the disk space of each file not on disk or empty at open (fallocate, preallocate.ts;
+   * default false), creating it then rather than at its first write: fewer CPU seconds per write on
+   * ext4, and a full disk found at once.
    */
   readonly preallocate?: boolean;
   /** Told what became of the preallocation, once it has run (not called when nothing qualified). */
@@ -101,6 +102,8 @@ export class PieceStore {
   /** Selective download only: the layout and the parts file (null when no piece is shared). */
   readonly layout: PartsLayout | undefined;
   readonly partsPath: string | null;
+  /** Which files are on disk, and creating the others at their first write. */
+  readonly #files: StoreFiles;
   readonly #map: FileMap;
   readonly #fds: FdCache;
   readonly #spec: HashJobSpec;
@@ -127,28 +130,25 @@ export class PieceStore {
   );
   #closed = false;
 
-  private constructor(
-    torrent: Torrent,
-    paths: (string | null)[],
-    map: FileMap,
-    opts: PieceStoreOptions,
-    layout: PartsLayout | undefined,
-    partsPath: string | null,
-  ) {
+  private constructor(torrent: Torrent, files: StoreFiles, map: FileMap, opts: PieceStoreOptions) {
+    const { paths, layout, partsPath } = files;
     this.torrent = torrent;
     this.paths = paths;
     this.layout = layout;
     this.partsPath = partsPath;
+    this.#files = files;
     this.#map = map;
     // With a layout, the parts file is one more target, at index files.length.
     const targets = layout === undefined ? paths : [...paths, partsPath];
     // The cache's own syncs (writeback, a file it evicts) leave writes where they are: they cover
-    // at most ~writebackBytes, and no write waited for one (write-mode.ts, "Syncs").
+    // at most ~writebackBytes, and no write waited for one (write-mode.ts, "Syncs"). A file is
+    // opened through the store's files: created there if it is not on disk yet.
     this.#fds = new FdCache(
       targets,
       opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
       undefined,
       opts.writebackBytes ?? DEFAULT_WRITEBACK_BYTES,
+      (target) => files.openFile(target),
     );
     this.#backlog = opts.backlog;
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
@@ -157,6 +157,7 @@ export class PieceStore {
     this.#writeMode = new WriteMode(opts.writeMode);
     this.#spec = {
       paths: targets,
+      onDisk: files.onDisk,
       ...(layout === undefined ? {} : { layout }),
       files: torrent.files.map((f) => ({ length: f.length, offset: f.offset, padding: f.padding })),
       totalLength: torrent.totalLength,
@@ -193,38 +194,33 @@ export class PieceStore {
   }
 
   /**
-   * Lays out the torrent's files under `outDir`, created sparse at their full size
-   * (store-files.ts); existing files are kept, extended when shorter, and refused when longer
-   * unless `owned`.
+   * Lays out the torrent's files under `outDir` (store-files.ts): existing files are kept, extended
+   * when shorter, and refused when longer unless `owned`; the others are created at their first
+   * write (or now, in the background, to be preallocated).
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const { paths, layout, partsPath, created } = await createStoreFiles(
-      torrent,
-      outDir,
-      opts.selected,
-      opts.owned,
-    );
-    const store = new PieceStore(torrent, paths, map, opts, layout, partsPath);
-    if (opts.preallocate === true) store.#preallocate(created, opts.onPreallocation);
+    const files = await StoreFiles.open(torrent, outDir, opts.selected, opts.owned);
+    const store = new PieceStore(torrent, files, map, opts);
+    if (opts.preallocate === true) store.#preallocate(files.fresh, opts.onPreallocation);
     return store;
   }
 
   /**
-   * Reserves the disk space of the files created now (preallocate.ts), in the background so the
-   * download starts at once, on the fd cache's handles (opened O_NOFOLLOW, never closed under
-   * them), only if the file system has room to spare, giving back the blocks of a failed one that
-   * no write has touched. Writes may land meanwhile: fallocate and a write into the same file take
-   * the inode's lock in turn, and fallocate's mode 0 never changes a byte written. close() waits
-   * for the running ones and starts no more.
+   * Reserves the disk space of the files not on disk or empty at open (preallocate.ts), in the
+   * background so the download starts at once, on the fd cache's handles (opened O_NOFOLLOW, never
+   * closed under them; a file not on disk is created by that open, unless a write created it
+   * first), only if the file system has room to spare for all of them, giving back the blocks of a
+   * failed one that no write has touched. Writes may land meanwhile: fallocate and a write into the
+   * same file take the inode's lock in turn, and fallocate's mode 0 never changes a byte written.
+   * close() waits for the running ones and starts no more. Only files of PREALLOCATE_MIN_BYTES or
+   * more are preallocated, so the files created ahead of their writes are few (at most 64 per GiB).
    */
-  #preallocate(created: StoreFiles['created'], report: ((r: PreallocationReport) => void) | undefined): void {
-    const first = created[0];
-    if (first === undefined) return;
-    const path = first.target < this.paths.length ? this.paths[first.target] : this.partsPath;
-    if (path == null) return;
+  #preallocate(fresh: StoreFiles['fresh'], report: ((r: PreallocationReport) => void) | undefined): void {
+    const big = fresh.filter((f) => f.length >= PREALLOCATE_MIN_BYTES);
+    if (big.length === 0) return;
     this.#track(() =>
-      preallocateFiles(created, dirname(path), {
+      preallocateFiles(big, this.#files.root, {
         withFd: (target, fn) => this.#fds.use(target, 0, (h) => fn(h.fd)),
         written: (target) => this.#fds.hasWrites(target),
         closed: () => this.#closed,
@@ -243,15 +239,27 @@ export class PieceStore {
     return this.layout === undefined ? segments : redirectSegments(this.torrent, this.layout, segments);
   }
 
-  /** Every file the store writes (torrent files it stores, then the parts file) with its length. */
-  targets(): { readonly path: string; readonly length: number }[] {
-    const out: { path: string; length: number }[] = [];
-    this.paths.forEach((p, i) => {
-      if (p !== null) out.push({ path: p, length: this.torrent.files[i]!.length });
+  /**
+   * True once file `target` is on disk (it was there at open, or the store created it since); the
+   * parts file is target `torrent.files.length`. A file not on disk reads as zeros.
+   */
+  isOnDisk(target: number): boolean {
+    return this.#files.isOnDisk(target);
+  }
+
+  /**
+   * Creates every file the store keeps that is not on disk yet, sparse at its length: the files no
+   * block was written to (zero-length files; a file whose pieces all verified as zeros). Called
+   * when the download completes, so that it has every selected file the torrent lists, as before
+   * files were created at their first write. Through the fd cache (bounded), FILE_LANES at a time;
+   * resolves with the number created.
+   */
+  createMissing(): Promise<number> {
+    return this.#track(async () => {
+      const missing = this.#files.missing();
+      await inLanes(missing.length, FILE_LANES, (k) => this.#fds.use(missing[k]!, 0, async () => {}));
+      return missing.length;
     });
-    if (this.partsPath !== null && this.layout !== undefined)
-      out.push({ path: this.partsPath, length: this.layout.sharedPieces.length * this.torrent.pieceLength });
-    return out;
   }
 
   /** Makes every write that has finished durable (fdatasync). See docs/resume.md. */
@@ -269,11 +277,12 @@ export class PieceStore {
   }
 
   /**
-   * Throws `fileRemoved` / `fileTruncated` when a file was deleted or cut short under us (writes
-   * to a deleted file still succeed, into an inode nobody can reach: only a look at the path tells).
+   * Throws `fileRemoved` / `fileTruncated` when a file on disk was deleted or cut short under us
+   * (writes to a deleted file still succeed, into an inode nobody can reach: only a look at the path
+   * tells). Files not created yet are not looked at.
    */
   async checkFiles(): Promise<void> {
-    await checkStoreFiles(this.targets());
+    await checkStoreFiles(this.#files.onDiskTargets());
   }
 
   /** Runs `op` unless closed, remembering it until it settles so `close()` can wait for it. */
@@ -395,8 +404,16 @@ export class PieceStore {
     });
   }
 
-  /** Reads up to `length` bytes into `buf` at file position `position`; returns the bytes read. */
+  /**
+   * Reads up to `length` bytes into `buf` at file position `position`; returns the bytes read. A
+   * file not on disk yet holds no data: zeros, as the sparse file created at open used to (its
+   * pieces do not verify), and it is not created for a read.
+   */
   #readAt(fileIndex: number, buf: Uint8Array, length: number, position: number): Promise<number> {
+    if (!this.#files.isOnDisk(fileIndex)) {
+      buf.fill(0, 0, length);
+      return Promise.resolve(length);
+    }
     const path = this.paths[fileIndex] ?? undefined;
     return this.#fds.use(fileIndex, 0, (h) => readAt(h, buf, length, position, path));
   }

@@ -1,18 +1,28 @@
 /**
- * The files a PieceStore writes, on disk: created at open (folders, files sparse at their full
- * size, the parts file of a selective download) and checked later for removal or truncation.
+ * The files a PieceStore writes, on disk: looked at when the store opens, created when first
+ * written (as libtorrent does), and checked later for removal or truncation.
+ *
+ * Why not create them at open: on this VM's ext4 a create costs ~0.47 ms and creates in one folder
+ * do not overlap, so a 131,072-file torrent spent 20–60 s creating files before its first
+ * connection (docs/robustness.md). At open a file is only looked at (`lstat`); one that is not
+ * there is created — its folders too, then the file sparse at its full length — by the fd cache
+ * the first time the store opens it, which is for a write (a read of a file not on disk reads
+ * zeros, what the sparse file created at open used to hold, without creating it). The files
+ * never written (zero-length files, a file whose pieces all verified as zeros) are created when
+ * the download completes (`PieceStore.createMissing`).
  *
  * Never lost data (docs/storage.md, "Files already there"): a file is never made shorter unless
  * bitstate vouches for it (its resume file records it as it is now: same size and mtime). A file
  * longer than the torrent's cannot be this torrent's data, whole or partial — no client leaves one
  * so — so it is someone else's and the open is refused (`foreignFile`, bad input) before anything
- * is created; so is anything at a file's path that is not a regular file. A shorter file is
- * extended (its bytes stay) and hashed.
+ * is created; so is anything at a file's path that is not a regular file, and a symlink at a file's
+ * path or in its folders (`pathEscape`). A shorter file is extended (its bytes stay) and hashed.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { constants, lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
+import { openStoreFile } from './fd-cache.js';
 import { inLanes } from './in-lanes.js';
 import { fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
@@ -26,105 +36,241 @@ export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: str
   return join(resolve(outDir), STATE_DIR, `${torrent.infoHashHex}.parts`);
 }
 
-/** What `createStoreFiles` laid out. */
-export interface StoreFiles {
-  /** Absolute path of each file (null for padding files and unselected files). */
-  readonly paths: (string | null)[];
+/**
+ * File-system calls in flight at once while the store's files are checked (in-lanes.ts): enough to
+ * keep libuv's four pool threads busy; 131,072 one-byte files took 56 s one at a time.
+ */
+export const FILE_LANES = 16;
+
+/** One file the store writes: a torrent file it stores, or the parts file. */
+interface Target {
+  readonly path: string;
+  /** Folder components between the output folder and the file. */
+  readonly dirs: readonly string[];
+  readonly length: number;
+  /** May be cut to `length` (the resume file vouches for it, or the parts file: ours). */
+  readonly mayShrink: boolean;
+}
+
+/**
+ * The store's files: where each lives, which are on disk, and creating the others. Targets are the
+ * torrent's files by index, then the parts file at `torrent.files.length` (selective download).
+ */
+export class StoreFiles {
+  readonly root: string;
+  /** Absolute path of each torrent file (null for padding files and unselected files). */
+  readonly paths: readonly (string | null)[];
   /** Selective download only: the layout and the parts file (null when no piece is shared). */
   readonly layout: PartsLayout | undefined;
   readonly partsPath: string | null;
   /**
-   * The files created now, or empty before: their target index (the parts file is
-   * `torrent.files.length`) and length. Only these may be preallocated (preallocate.ts): a file
-   * that had data keeps its mtime, which the resume file checks.
+   * Per target, 1 once its file is on disk (there at open, or created by the store since), on a
+   * SharedArrayBuffer: the hash workers read it too, so a file not created yet reads as zeros there
+   * as well, while one that was on disk and is gone is still `fileRemoved`.
    */
-  readonly created: readonly { readonly target: number; readonly length: number }[];
+  readonly onDisk: Uint8Array;
+  /**
+   * Targets that were not on disk or were empty at open, with their length: the only ones that may
+   * be preallocated (preallocate.ts). A file that had data keeps its mtime, which the resume file
+   * checks.
+   */
+  readonly fresh: readonly { readonly target: number; readonly length: number }[];
+  readonly #targets: readonly (Target | null)[];
+  /** Folders known to exist (checked one component at a time, layout.ts). */
+  readonly #made = new Set<string>();
+
+  private constructor(
+    root: string,
+    paths: (string | null)[],
+    layout: PartsLayout | undefined,
+    partsPath: string | null,
+    targets: (Target | null)[],
+    onDisk: Uint8Array,
+    fresh: { target: number; length: number }[],
+  ) {
+    this.root = root;
+    this.paths = paths;
+    this.layout = layout;
+    this.partsPath = partsPath;
+    this.#targets = targets;
+    this.onDisk = onDisk;
+    this.fresh = fresh;
+  }
+
+  /**
+   * Looks at every path the store will write under `outDir` (see layout.ts), creating only the
+   * output folder. An existing file is kept: extended to its torrent length when shorter, refused
+   * (`foreignFile`) when longer unless `owned[i]` — the resume file vouches that it is bitstate's —
+   * and then cut to its length. Every path is checked before any file is changed.
+   */
+  static async open(
+    torrent: Torrent,
+    outDir: string,
+    selected: readonly boolean[] | undefined,
+    owned: readonly boolean[] = [],
+  ): Promise<StoreFiles> {
+    const root = resolve(outDir);
+    const locations = fileLocations(torrent, root);
+    if (torrent.name === STATE_DIR)
+      throw new StorageError(
+        'pathEscape',
+        `a torrent named ${STATE_DIR} would mix with bitstate's own folder`,
+        { badInput: true },
+      );
+    const layout =
+      selected === undefined || selected.every((s, i) => s || torrent.files[i]!.padding)
+        ? undefined
+        : partsLayout(torrent, selected);
+    await mkdir(root, { recursive: true }).catch((e) => {
+      throw StorageError.fromSystem(e, 'cannot create the output folder', root);
+    });
+    const paths = locations.map((loc, i) => {
+      const f = torrent.files[i]!;
+      return f.padding || (layout !== undefined && !layout.selected[i]) ? null : loc.path;
+    });
+    const partsPath =
+      layout !== undefined && layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null;
+    const targets: (Target | null)[] = paths.map((path, i) =>
+      path === null
+        ? null
+        : { path, dirs: locations[i]!.dirs, length: torrent.files[i]!.length, mayShrink: owned[i] === true },
+    );
+    if (layout !== undefined)
+      targets.push(
+        partsPath === null
+          ? null
+          : {
+              path: partsPath,
+              dirs: [STATE_DIR],
+              length: layout.sharedPieces.length * torrent.pieceLength,
+              mayShrink: true,
+            },
+      );
+    // First every check, so a refusal leaves nothing changed. Files in a folder that is not there
+    // are not looked at: a fresh download of 100,000 files costs a few lstats.
+    const inFolder = await existingFolders(
+      root,
+      targets.map((t) => t?.dirs ?? null),
+    );
+    const look = targets.flatMap((t, i) => (t != null && inFolder[i] ? [i] : []));
+    const sizes = new Float64Array(targets.length).fill(-1); // -1: not there
+    await inLanes(look.length, FILE_LANES, async (k) => {
+      const i = look[k]!;
+      sizes[i] = await checkExisting(targets[i]!);
+    });
+    const onDisk = new Uint8Array(new SharedArrayBuffer(targets.length));
+    const fresh: { target: number; length: number }[] = [];
+    const resize: number[] = [];
+    targets.forEach((t, i) => {
+      if (t == null) return;
+      const size = sizes[i]!;
+      if (size <= 0) fresh.push({ target: i, length: t.length });
+      if (size < 0) return;
+      onDisk[i] = 1;
+      if (size !== t.length) resize.push(i);
+    });
+    // Rare (another client's partial file, ours grown before a crash): most files are right.
+    await inLanes(resize.length, FILE_LANES, async (k) => {
+      await (await sizedFile(targets[resize[k]!]!)).close();
+    });
+    return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, fresh);
+  }
+
+  /**
+   * Opens `target`'s file for the fd cache (read-write, never through a symlink). One not on disk
+   * yet is created first — its folders, then the file sparse at its length — and counts as on disk
+   * from then on; one on disk that is gone was deleted under us (`fileRemoved`).
+   */
+  async openFile(target: number): Promise<FileHandle> {
+    const t = this.#targets[target];
+    if (t == null) throw new StorageError('badRange', `file ${target} has no path`);
+    if (this.isOnDisk(target)) return openStoreFile(t.path);
+    await makeDirectories(this.root, t.dirs, this.#made);
+    const h = await sizedFile(t);
+    Atomics.store(this.onDisk, target, 1);
+    return h;
+  }
+
+  /** True once `target`'s file is on disk (there at open, or created since). */
+  isOnDisk(target: number): boolean {
+    return target >= 0 && target < this.onDisk.length && Atomics.load(this.onDisk, target) === 1;
+  }
+
+  /** The torrent files the store keeps that are not on disk (never written, zero-length ones). */
+  missing(): number[] {
+    const out: number[] = [];
+    this.paths.forEach((p, i) => {
+      if (p !== null && !this.isOnDisk(i)) out.push(i);
+    });
+    return out;
+  }
+
+  /** Every file on disk with its torrent length (what `checkStoreFiles` looks at). */
+  onDiskTargets(): { readonly path: string; readonly length: number }[] {
+    const out: { path: string; length: number }[] = [];
+    this.#targets.forEach((t, i) => {
+      if (t != null && this.isOnDisk(i)) out.push({ path: t.path, length: t.length });
+    });
+    return out;
+  }
 }
 
 /**
- * File-system calls in flight at once while the store's files are checked and created (in-lanes.ts):
- * enough to keep libuv's four pool threads busy; 131,072 one-byte files took 56 s one at a time.
+ * Per entry of `dirLists` (folder components under `root`; null: none to look at), whether that
+ * folder exists. Each component is looked at once (lstat, FILE_LANES at a time) however many files
+ * share it; a component that is a symlink (it could point anywhere: layout.ts) or not a folder
+ * throws. Files in a folder that is not there need no look of their own.
  */
-export const FILE_LANES = 16;
+export async function existingFolders(
+  root: string,
+  dirLists: readonly (readonly string[] | null)[],
+): Promise<boolean[]> {
+  const componentsOf = new Map<string, string[]>(); // a folder's key → its components' paths
+  const exists = new Map<string, boolean>();
+  const keys = dirLists.map((dirs) => {
+    if (dirs === null) return null;
+    const key = dirs.join('/');
+    if (!componentsOf.has(key)) {
+      let at = root;
+      componentsOf.set(
+        key,
+        dirs.map((d) => {
+          at = join(at, d);
+          exists.set(at, false);
+          return at;
+        }),
+      );
+    }
+    return key;
+  });
+  const unique = [...exists.keys()];
+  await inLanes(unique.length, FILE_LANES, async (k) => {
+    exists.set(unique[k]!, await existingFolder(unique[k]!));
+  });
+  const folderExists = new Map<string, boolean>();
+  for (const [key, components] of componentsOf)
+    folderExists.set(
+      key,
+      components.every((c) => exists.get(c) === true),
+    );
+  return keys.map((key) => key !== null && folderExists.get(key) === true);
+}
 
 /**
- * Lays out the torrent's files under `outDir` (see layout.ts), creating folders, and files at
- * their full size without writing them (ftruncate: sparse where the file system allows).
- * Zero-length files are created too, as libtorrent does. An existing file is kept: extended to its
- * torrent length when shorter, refused (`foreignFile`) when longer unless `owned[i]` — the resume
- * file vouches that it is bitstate's — and then cut to its length. The parts file, in our own
- * folder, is always ours. Every path is checked before anything is created.
+ * True when `path` is a folder, false when nothing is there; throws when it is a symlink (it could
+ * point anywhere: layout.ts) or something else.
  */
-export async function createStoreFiles(
-  torrent: Torrent,
-  outDir: string,
-  selected: readonly boolean[] | undefined,
-  owned: readonly boolean[] = [],
-): Promise<StoreFiles> {
-  const root = resolve(outDir);
-  const locations = fileLocations(torrent, root);
-  if (torrent.name === STATE_DIR)
-    throw new StorageError(
-      'pathEscape',
-      `a torrent named ${STATE_DIR} would mix with bitstate's own folder`,
-      {
-        badInput: true,
-      },
-    );
-  const layout =
-    selected === undefined || selected.every((s, i) => s || torrent.files[i]!.padding)
-      ? undefined
-      : partsLayout(torrent, selected);
-  const made = new Set<string>();
-  await mkdir(root, { recursive: true }).catch((e) => {
-    throw StorageError.fromSystem(e, 'cannot create the output folder', root);
+async function existingFolder(path: string): Promise<boolean> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw StorageError.fromSystem(e, 'cannot inspect', path);
   });
-  const stored = locations.map((loc, i) => {
-    const f = torrent.files[i]!;
-    return f.padding || (layout !== undefined && !layout.selected[i]) ? null : loc.path;
-  });
-  const partsPath =
-    layout !== undefined && layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null;
-  const partsLength = (layout?.sharedPieces.length ?? 0) * torrent.pieceLength;
-  // First every check, so a refusal leaves nothing behind (no folder, no empty file). Files in a
-  // folder that is not there are not looked at: a fresh download of 100,000 files costs one lstat.
-  const folders = new Map<string, boolean>();
-  const folderExists = async (dirs: readonly string[]): Promise<boolean> => {
-    let at = root;
-    for (const d of dirs) {
-      at = join(at, d);
-      let known = folders.get(at);
-      if (known === undefined) {
-        known = (await lstat(at).catch(() => undefined)) !== undefined;
-        folders.set(at, known);
-      }
-      if (!known) return false;
-    }
-    return true;
-  };
-  await inLanes(stored.length, FILE_LANES, async (i) => {
-    const path = stored[i]!;
-    if (path !== null && (await folderExists(locations[i]!.dirs)))
-      await checkExisting(path, torrent.files[i]!.length, owned[i] === true);
-  });
-  if (partsPath !== null) await checkExisting(partsPath, partsLength, true);
-  const fresh = new Uint8Array(stored.length); // 1: the file was empty or new (sizeFile)
-  await inLanes(stored.length, FILE_LANES, async (i) => {
-    const path = stored[i]!;
-    if (path === null) return;
-    await makeDirectories(root, locations[i]!.dirs, made);
-    if (await sizeFile(path, torrent.files[i]!.length, owned[i] === true)) fresh[i] = 1;
-  });
-  const paths: (string | null)[] = stored;
-  const created: { target: number; length: number }[] = [];
-  for (let i = 0; i < stored.length; i++)
-    if (fresh[i] === 1) created.push({ target: i, length: torrent.files[i]!.length });
-  if (partsPath !== null) {
-    await makeDirectories(root, [STATE_DIR], made);
-    if (await sizeFile(partsPath, partsLength, true))
-      created.push({ target: torrent.files.length, length: partsLength });
-  }
-  return { paths, layout, partsPath, created };
+  if (st === undefined) return false;
+  if (st.isSymbolicLink())
+    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
+  if (!st.isDirectory())
+    throw new StorageError('io', `${path} exists and is not a folder`, { path, badInput: true });
+  return true;
 }
 
 /** The refusal of a file that is not ours to resize (see the top of this file). */
@@ -137,16 +283,18 @@ function foreignFile(path: string, size: number, length: number): StorageError {
 }
 
 /**
- * Throws unless whatever is at `path` may become a store file of `length` bytes: nothing, or a
- * regular file no longer than `length` (or any regular file when `mayShrink`). Never follows a
- * symlink (lstat: the open refuses one anyway, with `pathEscape`).
+ * The size of what is at the target's path, -1 for nothing; throws unless it may become the store's
+ * file: a regular file no longer than its length (or any when `mayShrink`). Never follows a
+ * symlink (lstat), and refuses one: the store's open would (O_NOFOLLOW), only later.
  */
-async function checkExisting(path: string, length: number, mayShrink: boolean): Promise<void> {
+async function checkExisting({ path, length, mayShrink }: Target): Promise<number> {
   const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
     throw StorageError.fromSystem(e, 'cannot inspect', path);
   });
-  if (st === undefined || st.isSymbolicLink()) return;
+  if (st === undefined) return -1;
+  if (st.isSymbolicLink())
+    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
   if (!st.isFile())
     throw new StorageError(
       'foreignFile',
@@ -154,6 +302,7 @@ async function checkExisting(path: string, length: number, mayShrink: boolean): 
       { path, badInput: true },
     );
   if (st.size > length && !mayShrink) throw foreignFile(path, st.size, length);
+  return st.size;
 }
 
 /**
@@ -180,11 +329,11 @@ export async function checkStoreFiles(
 }
 
 /**
- * Creates `path` if needed and sets it to `length` bytes (sparse), never through a symlink, never
- * blocking on a FIFO swapped in since the check (O_NONBLOCK), and never shorter unless
- * `mayShrink`. True when the file was new or empty.
+ * Opens the target's file read-write, creating it if needed, at its length (sparse): never through
+ * a symlink, never blocking on a FIFO swapped in since the check (O_NONBLOCK), never shorter unless
+ * `mayShrink`.
  */
-async function sizeFile(path: string, length: number, mayShrink: boolean): Promise<boolean> {
+async function sizedFile({ path, length, mayShrink }: Target): Promise<FileHandle> {
   let h: FileHandle | undefined;
   try {
     h = await open(
@@ -198,13 +347,11 @@ async function sizeFile(path: string, length: number, mayShrink: boolean): Promi
         path,
         badInput: true,
       });
-    const before = st.size;
-    if (before > length && !mayShrink) throw foreignFile(path, before, length);
-    if (before !== length) await h.truncate(length);
-    return before === 0;
+    if (st.size > length && !mayShrink) throw foreignFile(path, st.size, length);
+    if (st.size !== length) await h.truncate(length);
+    return h;
   } catch (e) {
+    await h?.close().catch(() => {});
     throw StorageError.fromSystem(e, 'cannot create', path);
-  } finally {
-    await h?.close();
   }
 }

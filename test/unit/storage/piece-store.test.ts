@@ -90,7 +90,8 @@ for (const hashWorkers of [1, 0]) {
     try {
       // Before its worker has loaded, a store hashes on its own thread: this test is about the worker.
       await store.hashWorkersReady();
-      assert.equal((await store.checkPieces()).count, 0, 'fresh files are zeros: nothing verifies');
+      assert.equal((await store.checkPieces()).count, 0, 'files not created read as zeros: nothing verifies');
+      assert.deepEqual(await readdir(out), [], 'nothing is created before it is written, not even a folder');
       await writeAll(store, torrent, payload, 11 + hashWorkers);
       for (let i = 0; i < torrent.pieceCount; i++)
         assert.equal(await store.verifyPiece(i), true, `piece ${i}`);
@@ -102,6 +103,10 @@ for (const hashWorkers of [1, 0]) {
       assert.deepEqual(await store.readBlock(0, 48, 16), payload.subarray(48, 64));
       // Across the padding file: its bytes read as zeros.
       assert.deepEqual(await store.readBlock(2, 20, 40), payload.subarray(148, 188));
+      // Zero-length files are never written: created once the download is complete.
+      await assert.rejects(stat(join(out, 'multi', 'empty-first')));
+      assert.equal(await store.createMissing(), 3);
+      assert.equal(await store.createMissing(), 0, 'once');
     } finally {
       await store.close();
     }
@@ -128,12 +133,14 @@ for (const hashWorkers of [1, 0]) {
 }
 
 for (const writeMode of ['auto', 'sync', 'pool'] as const) {
-  test(`single-file: <out>/<name>, created at full size before any write (writeMode ${writeMode})`, async (t) => {
+  test(`single-file: <out>/<name>, created at full size by its first write (writeMode ${writeMode})`, async (t) => {
     const out = await tempDir(t);
     const payload = payloadBytes(1000, 5);
     const torrent = makeTorrent('file.iso', [{ path: ['file.iso'], length: 1000 }], 256, payload, false);
     const store = await PieceStore.open(torrent, out, { writeMode });
     try {
+      await assert.rejects(stat(join(out, 'file.iso')), 'not before');
+      await store.writeBlock(3, 0, payload.subarray(768, 768 + BLOCK));
       assert.equal((await stat(join(out, 'file.iso'))).size, 1000);
       await writeAll(store, torrent, payload, 2);
       assert.ok((await store.checkPieces()).isComplete());
@@ -336,8 +343,7 @@ test('after a failed write, written pieces are read back to be verified', async 
       await store.writeBlock(0, k * BLOCK, payload.subarray(k * BLOCK, (k + 1) * BLOCK));
     await store.writeBlock(1, 0, payload.subarray(64, 64 + BLOCK)); // evicts a
     await writeFile(join(out, 'f', 'a'), new Uint8Array(64)); // a changes behind the store's back
-    // c becomes a folder: its next open fails, and so does the write.
-    await rm(join(out, 'f', 'c'));
+    // A folder appears where c is to be created: its first write fails.
     await mkdir(join(out, 'f', 'c'));
     await assert.rejects(store.writeBlock(2, 0, payload.subarray(128, 128 + BLOCK)));
     assert.equal(await store.verifyPiece(0), false, 'read back: the zeros on disk, not the hashed bytes');
