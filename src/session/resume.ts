@@ -19,7 +19,7 @@ import {
   stampOf,
   writeResumeFile,
 } from '../storage/resume-file.js';
-import { FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
+import { existingFolders, FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';
@@ -76,10 +76,15 @@ export async function openResumed(
   const root = resolve(opts.out);
   const selected = opts.selected ?? torrent.files.map(() => true);
   const layout = partsLayout(torrent, selected);
-  const stored = fileLocations(torrent, root).map((loc, i) =>
-    torrent.files[i]!.padding || !selected[i] ? null : loc.path,
+  const locations = fileLocations(torrent, root);
+  const stored = locations.map((loc, i) => (torrent.files[i]!.padding || !selected[i] ? null : loc.path));
+  // A file in a folder that is not there has no stamp: a fresh download stats a few folders, not
+  // every file (131,072 stats took ~3 s).
+  const inFolder = await existingFolders(
+    root,
+    stored.map((p, i) => (p === null ? null : locations[i]!.dirs)),
   );
-  const stamps = await stampsOf(stored);
+  const stamps = await stampsOf(stored.map((p, i) => (inFolder[i] ? p : null)));
   const partsStamp = await stampOf(layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null);
   // Read even for `recheck`: it does not say which pieces are there then, but still which files
   // are bitstate's own — recorded, and unchanged since (same size and mtime): only those may be
