@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,7 +153,11 @@ it('a file removed under a running download: exit 1, one line; run again it comp
   const run = startBitstateDownload(options(out, slow));
   try {
     await run.waitForEvent((e) => e.type === 'piece.verified', 15_000);
-    await rm(join(out, 'tree', 'a.bin'));
+    // Files are created at their first write: wait (bounded) for a.bin's.
+    const aBin = join(out, 'tree', 'a.bin');
+    for (const until = performance.now() + 15_000; !existsSync(aBin) && performance.now() < until; )
+      await new Promise((r) => setTimeout(r, 20));
+    await rm(aBin);
     const exit = await run.exited;
     checkFailure(exit, run.process.stderrTail(), /a\.bin was removed while downloading/, run.describe());
   } finally {
