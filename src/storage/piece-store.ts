@@ -202,7 +202,8 @@ export class PieceStore {
     const map = FileMap.of(torrent);
     const files = await StoreFiles.open(torrent, outDir, opts.selected, opts.owned);
     const store = new PieceStore(torrent, files, map, opts);
-    if (opts.preallocate === true) store.#preallocate(files.fresh, opts.onPreallocation);
+    if (opts.preallocate === true)
+      store.#preallocate(files.freshFiles(PREALLOCATE_MIN_BYTES), opts.onPreallocation);
     return store;
   }
 
@@ -216,8 +217,10 @@ export class PieceStore {
    * close() waits for the running ones and starts no more. Only files of PREALLOCATE_MIN_BYTES or
    * more are preallocated, so the files created ahead of their writes are few (at most 64 per GiB).
    */
-  #preallocate(fresh: StoreFiles['fresh'], report: ((r: PreallocationReport) => void) | undefined): void {
-    const big = fresh.filter((f) => f.length >= PREALLOCATE_MIN_BYTES);
+  #preallocate(
+    big: readonly { readonly target: number; readonly length: number }[],
+    report: ((r: PreallocationReport) => void) | undefined,
+  ): void {
     if (big.length === 0) return;
     this.#track(() =>
       preallocateFiles(big, this.#files.root, {

@@ -69,13 +69,9 @@ export class StoreFiles {
    * as well, while one that was on disk and is gone is still `fileRemoved`.
    */
   readonly onDisk: Uint8Array;
-  /**
-   * Targets that were not on disk or were empty at open, with their length: the only ones that may
-   * be preallocated (preallocate.ts). A file that had data keeps its mtime, which the resume file
-   * checks.
-   */
-  readonly fresh: readonly { readonly target: number; readonly length: number }[];
   readonly #targets: readonly (Target | null)[];
+  /** Per target, its size at open (-1: not on disk). */
+  readonly #sizeAtOpen: Float64Array;
   /** Folders known to exist (checked one component at a time, layout.ts). */
   readonly #made = new Set<string>();
 
@@ -86,7 +82,7 @@ export class StoreFiles {
     partsPath: string | null,
     targets: (Target | null)[],
     onDisk: Uint8Array,
-    fresh: { target: number; length: number }[],
+    sizeAtOpen: Float64Array,
   ) {
     this.root = root;
     this.paths = paths;
@@ -94,7 +90,7 @@ export class StoreFiles {
     this.partsPath = partsPath;
     this.#targets = targets;
     this.onDisk = onDisk;
-    this.fresh = fresh;
+    this.#sizeAtOpen = sizeAtOpen;
   }
 
   /**
@@ -159,13 +155,10 @@ export class StoreFiles {
       sizes[i] = await checkExisting(targets[i]!);
     });
     const onDisk = new Uint8Array(new SharedArrayBuffer(targets.length));
-    const fresh: { target: number; length: number }[] = [];
     const resize: number[] = [];
     targets.forEach((t, i) => {
-      if (t == null) return;
       const size = sizes[i]!;
-      if (size <= 0) fresh.push({ target: i, length: t.length });
-      if (size < 0) return;
+      if (t == null || size < 0) return;
       onDisk[i] = 1;
       if (size !== t.length) resize.push(i);
     });
@@ -173,7 +166,7 @@ export class StoreFiles {
     await inLanes(resize.length, FILE_LANES, async (k) => {
       await (await sizedFile(targets[resize[k]!]!)).close();
     });
-    return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, fresh);
+    return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, sizes);
   }
 
   /**
@@ -189,6 +182,20 @@ export class StoreFiles {
     const h = await sizedFile(t);
     Atomics.store(this.onDisk, target, 1);
     return h;
+  }
+
+  /**
+   * The targets of `minLength` bytes or more that were not on disk or were empty at open: the only
+   * ones that may be preallocated (preallocate.ts). A file that had data keeps its mtime, which the
+   * resume file checks.
+   */
+  freshFiles(minLength: number): { target: number; length: number }[] {
+    const out: { target: number; length: number }[] = [];
+    this.#targets.forEach((t, i) => {
+      if (t != null && t.length >= minLength && this.#sizeAtOpen[i]! <= 0)
+        out.push({ target: i, length: t.length });
+    });
+    return out;
   }
 
   /** True once `target`'s file is on disk (there at open, or created since). */
