@@ -253,9 +253,9 @@ export class PieceStore {
   /**
    * Creates every file the store keeps that is not on disk yet, sparse at its length: the files no
    * block was written to (zero-length files; a file whose pieces all verified as zeros). Called
-   * when the download completes, so that it has every selected file the torrent lists, as before
-   * files were created at their first write. Through the fd cache (bounded), FILE_LANES at a time;
-   * resolves with the number created.
+   * when the download completes, so that it has every selected file the torrent lists, as when
+   * every file was created at open. Through the fd cache (bounded), FILE_LANES at a time; resolves
+   * with the number created.
    */
   createMissing(): Promise<number> {
     return this.#track(async () => {
