@@ -9,7 +9,7 @@ import type { Torrent } from '../metainfo/torrent.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { inLanes } from '../storage/in-lanes.js';
-import { fileLocations, makeDirectories } from '../storage/layout.js';
+import { existingFolders, fileLocations, makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
 import { PieceStore } from '../storage/piece-store.js';
 import {
@@ -19,7 +19,7 @@ import {
   stampOf,
   writeResumeFile,
 } from '../storage/resume-file.js';
-import { existingFolders, FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
+import { FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';

@@ -12,9 +12,13 @@
  * last component is refused too.
  */
 import { lstat, mkdir } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
+import { inLanes } from './in-lanes.js';
 import { StorageError } from './storage-error.js';
+
+/** Folders looked at at once by `existingFolders` (as store-files.ts's FILE_LANES: libuv's pool busy). */
+const FOLDER_LANES = 16;
 
 export interface FileLocation {
   /** Absolute path on disk. */
@@ -93,4 +97,62 @@ export async function makeDirectories(
       });
     made.add(current);
   }
+}
+
+/**
+ * Per entry of `dirLists` (folder components under `root`; null: none to look at), whether that
+ * folder exists. Each component is looked at once (lstat, FOLDER_LANES at a time) however many files
+ * share it; a component that is a symlink (it could point anywhere: see the top of this file) or not a folder
+ * throws. Files in a folder that is not there need no look of their own.
+ */
+export async function existingFolders(
+  root: string,
+  dirLists: readonly (readonly string[] | null)[],
+): Promise<boolean[]> {
+  const componentsOf = new Map<string, string[]>(); // a folder's key → its components' paths
+  const exists = new Map<string, boolean>();
+  const keys = dirLists.map((dirs) => {
+    if (dirs === null) return null;
+    const key = dirs.join('/');
+    if (!componentsOf.has(key)) {
+      let at = root;
+      componentsOf.set(
+        key,
+        dirs.map((d) => {
+          at = join(at, d);
+          exists.set(at, false);
+          return at;
+        }),
+      );
+    }
+    return key;
+  });
+  const unique = [...exists.keys()];
+  await inLanes(unique.length, FOLDER_LANES, async (k) => {
+    exists.set(unique[k]!, await existingFolder(unique[k]!));
+  });
+  const folderExists = new Map<string, boolean>();
+  for (const [key, components] of componentsOf)
+    folderExists.set(
+      key,
+      components.every((c) => exists.get(c) === true),
+    );
+  return keys.map((key) => key !== null && folderExists.get(key) === true);
+}
+
+/**
+ * True when `path` is a folder, false when nothing is there; throws when it is a symlink (it could
+ * point anywhere: layout.ts) or something else.
+ */
+async function existingFolder(path: string): Promise<boolean> {
+  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+    throw StorageError.fromSystem(e, 'cannot inspect', path);
+  });
+  if (st === undefined) return false;
+  if (st.isSymbolicLink())
+    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
+  if (!st.isDirectory())
+    throw new StorageError('io', `${path} exists and is not a folder`, { path, badInput: true });
+  return true;
 }

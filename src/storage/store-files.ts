@@ -24,7 +24,7 @@ import { join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { openStoreFile } from './fd-cache.js';
 import { inLanes } from './in-lanes.js';
-import { fileLocations, makeDirectories } from './layout.js';
+import { existingFolders, fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
 import { StorageError } from './storage-error.js';
 
@@ -220,64 +220,6 @@ export class StoreFiles {
     });
     return out;
   }
-}
-
-/**
- * Per entry of `dirLists` (folder components under `root`; null: none to look at), whether that
- * folder exists. Each component is looked at once (lstat, FILE_LANES at a time) however many files
- * share it; a component that is a symlink (it could point anywhere: layout.ts) or not a folder
- * throws. Files in a folder that is not there need no look of their own.
- */
-export async function existingFolders(
-  root: string,
-  dirLists: readonly (readonly string[] | null)[],
-): Promise<boolean[]> {
-  const componentsOf = new Map<string, string[]>(); // a folder's key → its components' paths
-  const exists = new Map<string, boolean>();
-  const keys = dirLists.map((dirs) => {
-    if (dirs === null) return null;
-    const key = dirs.join('/');
-    if (!componentsOf.has(key)) {
-      let at = root;
-      componentsOf.set(
-        key,
-        dirs.map((d) => {
-          at = join(at, d);
-          exists.set(at, false);
-          return at;
-        }),
-      );
-    }
-    return key;
-  });
-  const unique = [...exists.keys()];
-  await inLanes(unique.length, FILE_LANES, async (k) => {
-    exists.set(unique[k]!, await existingFolder(unique[k]!));
-  });
-  const folderExists = new Map<string, boolean>();
-  for (const [key, components] of componentsOf)
-    folderExists.set(
-      key,
-      components.every((c) => exists.get(c) === true),
-    );
-  return keys.map((key) => key !== null && folderExists.get(key) === true);
-}
-
-/**
- * True when `path` is a folder, false when nothing is there; throws when it is a symlink (it could
- * point anywhere: layout.ts) or something else.
- */
-async function existingFolder(path: string): Promise<boolean> {
-  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
-    throw StorageError.fromSystem(e, 'cannot inspect', path);
-  });
-  if (st === undefined) return false;
-  if (st.isSymbolicLink())
-    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
-  if (!st.isDirectory())
-    throw new StorageError('io', `${path} exists and is not a folder`, { path, badInput: true });
-  return true;
 }
 
 /** The refusal of a file that is not ours to resize (see the top of this file). */
