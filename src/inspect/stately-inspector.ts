@@ -5,17 +5,27 @@
  * view is `--ui`). Every event and context is summarised here, synchronously, before the
  * inspector sees it: the library would otherwise hold and serialise block bytes.
  * (@statelyai/inspect/server's own relay listens on every interface; ours listens on 127.0.0.1.)
+ *
+ * Only our own inspector publishes: it connects to a path holding a random token. Every other
+ * WebSocket is a viewer, accepted only from our own page (local-origin.ts: any web site can open a
+ * WebSocket to 127.0.0.1, and a rebound DNS name can load the page), and what a viewer sends is
+ * dropped — before, any page the user visited could read the whole inspection stream and push
+ * messages the relay kept for every later viewer (200 MB in 4 s, without end).
  */
-import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InspectionEvent } from 'xstate';
+import { isLocalRequest } from './local-origin.js';
 import { summarise, summariseEvent } from './summarise-event.js';
 
 export const DEFAULT_INSPECT_PORT = 7882;
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 /** Messages other than actor registrations kept for a browser that connects late. */
 export const RELAY_BUFFER = 2000;
+/** Largest WebSocket message the relay reads (ws's default is 100 MiB). */
+export const RELAY_MAX_MESSAGE_BYTES = 4 << 20;
 
 export interface StatelyInspection {
   /** The page to open. */
@@ -28,7 +38,7 @@ type Snap = { status: string; value?: unknown; context?: unknown };
 
 export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promise<StatelyInspection> {
   const relay = await startRelay(port);
-  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${relay.port}` });
+  const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${relay.port}${relay.publishPath}` });
   // At registration the actor has no snapshot yet.
   const snap = (s: Snap | undefined) =>
     (s === undefined
@@ -63,17 +73,33 @@ export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promi
   };
 }
 
-async function startRelay(port: number): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createServer((_req, res) => {
+async function startRelay(
+  port: number,
+): Promise<{ port: number; publishPath: string; close(): Promise<void> }> {
+  const publishPath = `/publish/${randomBytes(16).toString('hex')}`;
+  const server = createServer((req, res) => {
+    if (!isLocalRequest(req.headers, actualPort)) {
+      res.writeHead(403).end();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(bridgePage(actualPort));
   });
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({
+    server,
+    maxPayload: RELAY_MAX_MESSAGE_BYTES,
+    // The publisher (our own process, no Origin) knows the path; a viewer must be our own page.
+    verifyClient: ({ req }: { req: IncomingMessage }) =>
+      req.url === publishPath || isLocalRequest(req.headers, actualPort),
+  });
   const actors: string[] = [];
   const recent: string[] = [];
-  wss.on('connection', (ws) => {
-    for (const m of actors) ws.send(m);
-    for (const m of recent) ws.send(m);
+  wss.on('connection', (ws, req) => {
+    if (req.url !== publishPath) {
+      for (const m of actors) ws.send(m);
+      for (const m of recent) ws.send(m);
+      return; // a viewer: what it sends is not relayed
+    }
     ws.on('message', (data) => {
       const msg = data.toString();
       if (msg.includes('"type":"@xstate.actor"')) actors.push(msg);
@@ -92,6 +118,7 @@ async function startRelay(port: number): Promise<{ port: number; close(): Promis
   const actualPort = typeof a === 'object' && a !== null ? a.port : port;
   return {
     port: actualPort,
+    publishPath,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();

@@ -3,6 +3,7 @@
  * the machines' definitions, and blocks summarised to their length before they leave.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { startStatelyInspection } from '../../../src/inspect/stately-inspector.js';
@@ -38,4 +39,63 @@ test('a download inspected through the relay: actors with definitions, events wi
     ...messages.filter((m) => !m.includes('"type":"@xstate.actor"')).map((m) => m.length),
   );
   assert.ok(longest < 8192, `longest event message ${longest} bytes`);
+});
+
+/** What a WebSocket handshake gets: 'open', or the HTTP status it was refused with. */
+function handshake(url: string, headers: Record<string, string>): Promise<{ ws: WebSocket; result: string }> {
+  const ws = new WebSocket(url, { headers });
+  return new Promise((resolve) => {
+    ws.on('open', () => resolve({ ws, result: 'open' }));
+    ws.on('unexpected-response', (_req, res) => resolve({ ws, result: String(res.statusCode) }));
+    ws.on('error', (e) => resolve({ ws, result: e.message }));
+  });
+}
+
+test('the relay answers only our own page: other origins and rebound host names are refused, viewers cannot publish', async (t) => {
+  const inspection = await startStatelyInspection(0);
+  t.after(() => inspection.close());
+  const port = new URL(inspection.url).port;
+  const ws = `ws://127.0.0.1:${port}/`;
+  const sockets: WebSocket[] = [];
+  t.after(() => {
+    for (const s of sockets) s.terminate();
+  });
+  const attempt = async (headers: Record<string, string>) => {
+    const { ws: s, result } = await handshake(ws, headers);
+    sockets.push(s);
+    return result;
+  };
+  // A page on another site opening a WebSocket to 127.0.0.1 (not bound by the same-origin policy).
+  assert.equal(await attempt({ origin: 'http://attacker.example' }), '401');
+  // DNS rebinding: the attacker's name resolved to 127.0.0.1, so the page is "same-origin".
+  assert.equal(
+    await attempt({ host: `attacker.example:${port}`, origin: `http://attacker.example:${port}` }),
+    '401',
+  );
+  const rebound = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: '/', headers: { host: `attacker.example:${port}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(rebound, 403, 'the page under a rebound name');
+  assert.equal((await fetch(inspection.url)).status, 200, 'the page under 127.0.0.1');
+
+  // Our own page is a viewer: it reads, but what it sends is never relayed or kept.
+  assert.equal(await attempt({ origin: `http://127.0.0.1:${port}` }), 'open');
+  const viewer = sockets.at(-1)!;
+  viewer.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'forged', pad: 'x'.repeat(1000) }));
+  await new Promise((r) => setTimeout(r, 100));
+  const late = new WebSocket(ws);
+  sockets.push(late);
+  const seen: string[] = [];
+  late.on('message', (d) => seen.push(d.toString()));
+  await new Promise((r) => late.on('open', r));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!seen.some((m) => m.includes('forged')), 'a viewer message was kept and replayed');
 });
