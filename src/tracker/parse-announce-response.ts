@@ -6,10 +6,12 @@
  * `peers` is either compact (BEP 23: 6 bytes per peer, 4 of IPv4 address then 2 of port, both
  * big-endian) or a list of dictionaries { ip, port, peer id }; `peers6` is compact IPv6 (BEP 7:
  * 16 + 2 bytes per peer). A `failure reason` makes the whole answer a TrackerError 'failure';
- * anything that is not this shape is 'badResponse'. Peers with port 0 are dropped (unreachable).
+ * anything that is not this shape is 'badResponse'. Peers with port 0, undialable addresses and
+ * repeats are dropped, and at most MAX_ANNOUNCE_PEERS are read (peer-collector.ts).
  */
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
-import type { AnnounceResponse, TrackerPeer } from './announce-types.js';
+import type { AnnounceResponse } from './announce-types.js';
+import { PeerCollector } from './peer-collector.js';
 import { TrackerError } from './tracker-error.js';
 
 /** Longest failure/warning text kept (a hostile tracker could send a megabyte of it). */
@@ -39,15 +41,12 @@ function count(v: BencodeValue | undefined, key: string): number | undefined {
   return Number(v);
 }
 
-function compactV4(bytes: Uint8Array): TrackerPeer[] {
+function compactV4(bytes: Uint8Array, out: PeerCollector): void {
   if (bytes.length % 6 !== 0) throw bad(`compact peers of ${bytes.length} bytes (not a multiple of 6)`);
-  const peers: TrackerPeer[] = [];
-  for (let i = 0; i < bytes.length; i += 6) {
+  for (let i = 0; i < bytes.length && !out.full; i += 6) {
     const port = (bytes[i + 4]! << 8) | bytes[i + 5]!;
-    if (port === 0) continue;
-    peers.push({ host: `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`, port });
+    out.add({ host: `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`, port });
   }
-  return peers;
 }
 
 /** 16 bytes as an RFC 5952 IPv6 address (also used by the UDP tracker client). */
@@ -58,32 +57,28 @@ export function ipv6(bytes: Uint8Array): string {
   return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
-function compactV6(bytes: Uint8Array): TrackerPeer[] {
+function compactV6(bytes: Uint8Array, out: PeerCollector): void {
   if (bytes.length % 18 !== 0) throw bad(`peers6 of ${bytes.length} bytes (not a multiple of 18)`);
-  const peers: TrackerPeer[] = [];
-  for (let i = 0; i < bytes.length; i += 18) {
+  for (let i = 0; i < bytes.length && !out.full; i += 18) {
     const port = (bytes[i + 16]! << 8) | bytes[i + 17]!;
-    if (port !== 0) peers.push({ host: ipv6(bytes.subarray(i, i + 16)), port });
+    if (port !== 0) out.add({ host: ipv6(bytes.subarray(i, i + 16)), port });
   }
-  return peers;
 }
 
-function dictionaryPeers(list: BencodeValue[]): TrackerPeer[] {
-  const peers: TrackerPeer[] = [];
+function dictionaryPeers(list: BencodeValue[], out: PeerCollector): void {
   for (const entry of list) {
+    if (out.full) return;
     if (!(entry instanceof BencodeDict)) throw bad('a peer is not a dictionary');
     const host = text(entry.get('ip'), 'ip');
     const port = count(entry.get('port'), 'port');
     if (host === undefined || port === undefined) throw bad('a peer without ip or port');
-    if (port === 0 || port > 65535 || host === '') continue;
     const id = entry.get('peer id');
-    peers.push(
+    out.add(
       id instanceof Uint8Array && id.length === 20
         ? { host, port, peerId: Uint8Array.from(id) }
         : { host, port },
     );
   }
-  return peers;
 }
 
 export function parseAnnounceResponse(body: Uint8Array): AnnounceResponse {
@@ -99,21 +94,16 @@ export function parseAnnounceResponse(body: Uint8Array): AnnounceResponse {
   const interval = count(root.get('interval'), 'interval');
   if (interval === undefined) throw bad("no 'interval'");
   const raw = root.get('peers');
-  const peers =
-    raw === undefined
-      ? []
-      : raw instanceof Uint8Array
-        ? compactV4(raw)
-        : Array.isArray(raw)
-          ? dictionaryPeers(raw)
-          : (() => {
-              throw bad("'peers' is neither a string nor a list");
-            })();
+  const collector = new PeerCollector();
+  if (raw instanceof Uint8Array) compactV4(raw, collector);
+  else if (Array.isArray(raw)) dictionaryPeers(raw, collector);
+  else if (raw !== undefined) throw bad("'peers' is neither a string nor a list");
   const raw6 = root.get('peers6');
   if (raw6 !== undefined && !(raw6 instanceof Uint8Array)) throw bad("'peers6' is not a string");
+  if (raw6 !== undefined) compactV6(raw6, collector);
   const response: {
     -readonly [K in keyof AnnounceResponse]: AnnounceResponse[K];
-  } = { interval, peers: raw6 === undefined ? peers : [...peers, ...compactV6(raw6)] };
+  } = { interval, peers: collector.peers };
   const minInterval = count(root.get('min interval'), 'min interval');
   if (minInterval !== undefined) response.minInterval = minInterval;
   const complete = count(root.get('complete'), 'complete');

@@ -17,6 +17,7 @@
  */
 import type { AnnounceEvent, AnnounceParams, AnnounceResponse, TrackerPeer } from './announce-types.js';
 import { ipv6, MAX_TRACKER_MESSAGE_CHARS } from './parse-announce-response.js';
+import { PeerCollector } from './peer-collector.js';
 import { TrackerError } from './tracker-error.js';
 
 /** The magic constant of a connect request (BEP 15). */
@@ -121,21 +122,22 @@ export function encodeScrape(
   return b;
 }
 
+/** At most MAX_ANNOUNCE_PEERS distinct dialable peers (peer-collector.ts); a datagram holds up to 10,917. */
 function peersOf(bytes: Uint8Array, family: 4 | 6): TrackerPeer[] {
   const size = family === 4 ? 6 : 18;
   if (bytes.length % size !== 0)
     throw bad(`${bytes.length} bytes of IPv${family} peers (not a multiple of ${size})`, bytes.length);
-  const peers: TrackerPeer[] = [];
-  for (let i = 0; i < bytes.length; i += size) {
+  const out = new PeerCollector();
+  for (let i = 0; i < bytes.length && !out.full; i += size) {
     const port = (bytes[i + size - 2]! << 8) | bytes[i + size - 1]!;
     if (port === 0) continue;
     const host =
       family === 4
         ? `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`
         : ipv6(bytes.subarray(i, i + 16));
-    peers.push({ host, port });
+    out.add({ host, port });
   }
-  return peers;
+  return out.peers;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });

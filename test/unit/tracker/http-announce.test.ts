@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
 import { announce, MAX_TRACKER_BODY_BYTES } from '../../../src/tracker/http-announce.js';
+import { MAX_ANNOUNCE_PEERS } from '../../../src/tracker/peer-collector.js';
 import { TrackerError } from '../../../src/tracker/tracker-error.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -221,4 +222,34 @@ test('abort, refused connection, redirects, bad URLs', async (t) => {
     (e: unknown) => isTrackerError('badUrl')(e) && (e as TrackerError).badInput,
   );
   await assert.rejects(announce('not a url', params), isTrackerError('badUrl'));
+});
+
+test('1 MiB of compact peers (174,760: repeats, port 0, multicast, broadcast): at most MAX_ANNOUNCE_PEERS distinct dialable ones', async (t) => {
+  const n = Math.floor((MAX_TRACKER_BODY_BYTES - 100) / 6);
+  const compact = new Uint8Array(n * 6);
+  const view = new DataView(compact.buffer);
+  for (let i = 0; i < n; i++) {
+    const kind = i % 5;
+    // 127.0.0.1:6881 again and again; 0.0.0.0; 255.255.255.255; 224.0.0.1; then 10.x.y.z, port 0 now and then.
+    const ip =
+      kind === 0
+        ? 0x7f000001
+        : kind === 1
+          ? 0
+          : kind === 2
+            ? 0xffffffff
+            : kind === 3
+              ? 0xe0000001
+              : 0x0a000000 + i;
+    view.setUint32(i * 6, ip);
+    view.setUint16(i * 6 + 4, kind === 4 && i % 3 === 0 ? 0 : 6881);
+  }
+  const body = bencode({ interval: 1800, peers: compact });
+  assert.ok(body.length <= MAX_TRACKER_BODY_BYTES);
+  const { base } = await tracker(t, send(body));
+  const r = await announce(`${base}/announce`, params);
+  assert.equal(r.peers.length, MAX_ANNOUNCE_PEERS);
+  assert.equal(new Set(r.peers.map((p) => `${p.host}:${p.port}`)).size, MAX_ANNOUNCE_PEERS, 'repeats');
+  assert.deepEqual(r.peers[0], { host: '127.0.0.1', port: 6881 });
+  assert.ok(r.peers.slice(1).every((p) => p.host.startsWith('10.') && p.port === 6881));
 });

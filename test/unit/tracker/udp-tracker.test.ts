@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
+import { MAX_ANNOUNCE_PEERS } from '../../../src/tracker/peer-collector.js';
 import { TrackerError } from '../../../src/tracker/tracker-error.js';
 import { UdpTrackerClient, udpTrackerTarget } from '../../../src/tracker/udp-tracker.js';
 import { startFakeUdpTracker } from './fake-udp-tracker.js';
@@ -168,4 +169,20 @@ test('udpTrackerTarget: host and port from the URL; a URL without port is badUrl
       () => udpTrackerTarget(bad),
       (e: unknown) => e instanceof TrackerError && e.code === 'badUrl',
     );
+});
+
+test('a datagram full of peers (10,000, repeats and undialable ones among them): at most MAX_ANNOUNCE_PEERS distinct dialable ones', async (t) => {
+  const flood = Array.from({ length: 10_000 }, (_, i) =>
+    i % 4 === 0
+      ? { host: '10.0.0.1', port: 6881 } // the same peer again and again
+      : i % 4 === 1
+        ? { host: i % 8 === 1 ? '0.0.0.0' : '239.1.2.3', port: 6881 } // nowhere, multicast
+        : { host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 1 + (i % 60000) },
+  );
+  const tracker = await startFakeUdpTracker({ peers: flood });
+  t.after(() => tracker.close());
+  const r = await new UdpTrackerClient().announce(tracker.url, PARAMS, FAST);
+  assert.equal(r.peers.length, MAX_ANNOUNCE_PEERS);
+  assert.equal(new Set(r.peers.map((p) => `${p.host}:${p.port}`)).size, MAX_ANNOUNCE_PEERS);
+  assert.ok(r.peers.every((p) => p.host.startsWith('10.') && p.port > 0));
 });
