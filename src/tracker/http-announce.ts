@@ -42,6 +42,10 @@ export function fetchTracker(
       method: 'GET',
       // Identity encoding: a gzip body would bypass the size limit until inflated.
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', connection: 'close' },
+      // A socket of our own, never pooled: Node 20's global agent keeps sockets alive despite
+      // `connection: close`, and reused one a tracker had closed after answering without saying so
+      // ("socket hang up" on every second announce; `stopped` never arrived).
+      agent: false,
       signal,
     });
     req.on('error', (e) => {

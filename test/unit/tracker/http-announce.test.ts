@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
@@ -252,4 +252,29 @@ test('1 MiB of compact peers (174,760: repeats, port 0, multicast, broadcast): a
   assert.equal(new Set(r.peers.map((p) => `${p.host}:${p.port}`)).size, MAX_ANNOUNCE_PEERS, 'repeats');
   assert.deepEqual(r.peers[0], { host: '127.0.0.1', port: 6881 });
   assert.ok(r.peers.slice(1).every((p) => p.host.startsWith('10.') && p.port === 6881));
+});
+
+test('each announce on a fresh connection: a tracker that closes after answering without saying so', async (t) => {
+  // Like many small trackers (and HTTP/1.0 servers): an HTTP/1.1 answer with no `Connection: close`,
+  // then the socket closed. Node 20's global agent keeps sockets alive and reused the closed one:
+  // every second announce failed with "socket hang up", and `stopped` never reached the tracker.
+  const body = bencode({ interval: 1800, peers: new Uint8Array([127, 0, 0, 1, 0x1a, 0xe1]) });
+  let connections = 0;
+  const server = createNetServer((socket) => {
+    connections++;
+    socket.once('data', () => {
+      socket.end(
+        Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+      );
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/announce`;
+  for (let i = 0; i < 3; i++) {
+    const r = await announce(url, params);
+    assert.equal(r.peers.length, 1, `announce ${i + 1}`);
+  }
+  assert.equal(connections, 3);
 });
