@@ -16,6 +16,7 @@ import {
   MAX_REDIRECTS,
   MAX_TRACKER_BODY_BYTES,
 } from './http-announce.js';
+import { MAX_TRACKER_TOKENS } from './parse-announce-response.js';
 import { TrackerError } from './tracker-error.js';
 import type { ScrapeCounts } from './udp-codec.js';
 import { type UdpRequestOptions, udpScrape } from './udp-tracker.js';
@@ -45,7 +46,7 @@ function count(d: BencodeDict, key: string): number {
 export function parseScrapeResponse(body: Uint8Array, infoHashes: readonly Uint8Array[]): ScrapeCounts[] {
   let root: BencodeValue;
   try {
-    root = bdecode(body);
+    root = bdecode(body, { maxTokens: MAX_TRACKER_TOKENS });
   } catch (cause) {
     throw new TrackerError('badResponse', `scrape response: not bencode (${(cause as Error).message})`, {
       cause,

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
 import { announce, MAX_TRACKER_BODY_BYTES } from '../../../src/tracker/http-announce.js';
+import { MAX_TRACKER_TOKENS } from '../../../src/tracker/parse-announce-response.js';
 import { MAX_ANNOUNCE_PEERS } from '../../../src/tracker/peer-collector.js';
 import { TrackerError } from '../../../src/tracker/tracker-error.js';
 
@@ -277,4 +278,17 @@ test('each announce on a fresh connection: a tracker that closes after answering
     assert.equal(r.peers.length, 1, `announce ${i + 1}`);
   }
   assert.equal(connections, 3);
+});
+
+test('1 MiB of tiny values is refused before it is built (MAX_TRACKER_TOKENS)', async (t) => {
+  const head = 'd8:intervali1800e5:peersl';
+  const body = head + 'le'.repeat((MAX_TRACKER_BODY_BYTES - head.length - 2) >> 1) + 'ee';
+  const { base } = await tracker(t, send(body));
+  const e = await announce(`${base}/announce`, params).then(
+    () => assert.fail('accepted'),
+    (err: unknown) => err,
+  );
+  assert.ok(e instanceof TrackerError && e.code === 'badResponse');
+  assert.equal((e.cause as { code?: string }).code, 'bencode-tokens', e.message);
+  assert.match(e.message, new RegExp(`more than ${MAX_TRACKER_TOKENS} values`));
 });

@@ -80,3 +80,13 @@ test('announceAny / trackerScheme: http(s) and udp only', async () => {
     (e: unknown) => e instanceof TrackerError && e.code === 'badUrl',
   );
 });
+
+test('parseScrapeResponse: 1 MiB of tiny values is refused before it is built', () => {
+  assert.throws(
+    () => parseScrapeResponse(body('d5:filesd20:', A, 'l', 'le'.repeat(500_000), 'eee'), [A]),
+    (e: unknown) =>
+      e instanceof TrackerError &&
+      e.code === 'badResponse' &&
+      (e.cause as { code?: string }).code === 'bencode-tokens',
+  );
+});
