@@ -544,6 +544,8 @@ export const torrentMachine = setup({
       on: {
         'tracker.announced': { guard: 'isCompletedAnnounce', target: 'closing', actions: 'reportTracker' },
         'tracker.failed': { target: 'closing', actions: 'reportTracker' },
+        // Every tracker failed and waits for its retry: no `completed` can come within the grace.
+        'trackers.idle': 'closing',
         'cmd.stop': 'closing',
       },
     },

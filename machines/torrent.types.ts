@@ -124,8 +124,12 @@ export type TorrentCommand =
   | { type: 'peer.incoming'; address: string; handle: unknown }
   | { type: 'cmd.stop' };
 
-/** The `trackers` actor's reports, and `trackers.done` raised when it has finished. */
-export type TrackersEvent = TrackerReport | { type: 'trackers.done' };
+/**
+ * The `trackers` actor's reports; `trackers.idle` when told `completed` while every tracker failed
+ * (nothing will be announced before its retry, so nobody need wait for it); `trackers.done`
+ * raised when it has finished.
+ */
+export type TrackersEvent = TrackerReport | { type: 'trackers.idle' } | { type: 'trackers.done' };
 
 /** The `ticker` actor's beat: the torrent machine's sense of time (nowMs). */
 export interface ClockTick {

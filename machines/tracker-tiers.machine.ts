@@ -17,7 +17,9 @@
  *   a whole pass fails we wait (15 s doubling to 30 min, as the tracker machine) and start again at
  *   the first tier, so a tier that came back is found again.
  * - Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed (with
- *   `retryInMs` = 0 when another tracker is tried at once, else the wait before the next pass).
+ *   `retryInMs` = 0 when another tracker is tried at once, else the wait before the next pass), and
+ *   trackers.idle when `cmd.complete` comes while a failed pass waits: `completed` goes out with
+ *   the next pass, so a parent waiting for it (the torrent finishing) need not.
  */
 import { assign, enqueueActions, not, sendTo, setup } from 'xstate';
 import { mulberry32 } from '../src/picker/prng.js';
@@ -152,6 +154,10 @@ export const trackerTiersMachine = setup({
       working: currentUrl(context),
       passFailures: 0,
     })),
+    /** Told complete while every tracker failed: nothing will be announced before the next pass. */
+    reportIdle: enqueueActions(({ enqueue }) => {
+      enqueue.sendParent({ type: 'trackers.idle' });
+    }),
     forward: enqueueActions(({ event, enqueue }) => {
       enqueue.sendParent(event as TrackerReport);
     }),
@@ -239,7 +245,7 @@ export const trackerTiersMachine = setup({
     backoff: {
       after: { passRetryDelay: { target: 'active', actions: 'restartPass' } },
       on: {
-        'cmd.complete': { actions: 'markComplete' },
+        'cmd.complete': { actions: ['markComplete', 'reportIdle'] },
         'cmd.stop': 'stopped',
       },
     },

@@ -39,7 +39,7 @@ function start(
 ) {
   const clock = new SimulatedClock();
   const calls: Call[] = [];
-  const reports: TrackerReport[] = [];
+  const reports: (TrackerReport | { type: 'trackers.idle' })[] = [];
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
     calls.push({ at: clock.now(), url: input.url, event: input.event });
     const b = behave(input.url);
@@ -55,7 +55,7 @@ function start(
   });
   const parent = createMachine({
     types: {} as {
-      events: TrackerReport | { type: 'fwd'; cmd: TrackerCommand };
+      events: TrackerReport | { type: 'trackers.idle' } | { type: 'fwd'; cmd: TrackerCommand };
       context: { output: TrackerTiersOutput | undefined };
     },
     context: { output: undefined },
@@ -77,6 +77,7 @@ function start(
       'tracker.announced': { actions: ({ event }) => reports.push(event) },
       'tracker.peers': { actions: ({ event }) => reports.push(event) },
       'tracker.failed': { actions: ({ event }) => reports.push(event) },
+      'trackers.idle': { actions: ({ event }) => reports.push(event) },
     },
   });
   const actor = createActor(parent, { clock }).start();
@@ -179,6 +180,19 @@ test('a whole pass failed: back off (15 s, then 30 s), then start again at the f
   await h.send({ type: 'cmd.stop' });
   assert.deepEqual(h.output(), { stop: 'skipped' });
   assert.ok(h.calls.every((c) => c.event !== 'stopped'));
+});
+
+test('cmd.complete while a failed pass waits: trackers.idle at once, so the finishing torrent need not wait its grace', async () => {
+  // Before, nothing answered: every download whose trackers were down waited TRACKER_GRACE_MS (5 s)
+  // at the end for a `completed` that could not come.
+  const h = start([['http://x.example/announce']], () => 'fails');
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.state(), 'backoff');
+  await h.send({ type: 'cmd.complete' });
+  assert.deepEqual(h.reports.at(-1), { type: 'trackers.idle' });
+  assert.equal(h.calls.length, 1, 'nothing announced before the retry');
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(h.output(), { stop: 'skipped' });
 });
 
 test('cmd.complete reaches the working tracker as a completed announce', async () => {
