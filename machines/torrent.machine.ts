@@ -235,8 +235,10 @@ export const torrentMachine = setup({
       e.peerId = event.peerId;
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
-      takeSlot(context, e, effects(enqueue)); // an incoming peer takes a slot now, or is closed
-      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
+      // An incoming peer takes a slot now, or is closed (`tooManyConnections`): then it was never
+      // connected for the world — its `torrent.peerClosed` follows alone, as a failed dial's does.
+      if (takeSlot(context, e, effects(enqueue)))
+        enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
     }),
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
@@ -379,10 +381,11 @@ export const torrentMachine = setup({
       e.downloadRate = event.downloadRate;
       e.uploadRate = event.uploadRate;
     },
-    tellChokerJoined: sendTo('choker', ({ event }) => ({
-      type: 'choker.peerJoined' as const,
-      key: event.type === 'peer.handshaken' ? event.key : '',
-    })),
+    // A newcomer refused a slot (onHandshaken) is leaving: the choker never counts it.
+    tellChokerJoined: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'peer.handshaken' && !context.leaving.has(event.key))
+        enqueue.sendTo('choker', { type: 'choker.peerJoined', key: event.key });
+    }),
     tellChokerLeft: sendTo('choker', ({ event }) => ({
       type: 'choker.peerLeft' as const,
       key: event.type === 'peer.closed' ? event.key : '',

@@ -69,7 +69,8 @@ export class ProgressMeter {
     let peersConnected = 0;
     const peers: PeerSummary[] = [];
     for (const [key, entry] of ctx.peers) {
-      if (entry.handshaken) peersConnected++;
+      // Handshaken and holding a slot: not one told to make room, or refused one, on its way out.
+      if (entry.handshaken && !ctx.leaving.has(key)) peersConnected++;
       if (!this.#detail) continue;
       const snap = entry.ref.getSnapshot() as { value?: unknown; context?: PeerContext };
       const c = snap.context;

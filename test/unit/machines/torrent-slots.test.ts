@@ -8,6 +8,11 @@ import { test } from 'node:test';
 import type { CloseReason } from '../../../machines/peer.types.js';
 import { IDLE_EVICT_MS, UNINTERESTED_EVICT_MS } from '../../../machines/torrent-slots.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
+import type { DownloadEvent } from '../../../src/session/download-event.js';
+import { forwardNotifications } from '../../../src/session/download-notifications.js';
+import { ProgressMeter } from '../../../src/session/progress-meter.js';
+import { TransferCounter } from '../../../src/session/transfer-counter.js';
+import { makeTorrent } from '../storage/make-torrent.js';
 import { advance, extensionHandshake, start } from './torrent-harness.js';
 
 function closes(t: ReturnType<typeof start>): [string, CloseReason][] {
@@ -91,5 +96,55 @@ test('nothing is closed to make room while a slot is free', () => {
   extensionHandshake(t, 'm:50002');
   assert.deepEqual(closes(t), []);
   assert.deepEqual([...t.live.keys()].sort(), ['m:50002', 'u:50000']);
+  t.actor.stop();
+});
+
+test('a newcomer refused a slot is never reported connected, and progress counts only connections holding a slot', () => {
+  const t = start({ maxPeers: 1 });
+  // Wired as src/session/download.ts wires it: the emitted notifications become DownloadEvents
+  // (the --json lines), each `peer.connected` seen with the peer count progress would show then.
+  const meter = new ProgressMeter(
+    makeTorrent('t', [{ path: ['a'], length: 8 * 1024 }], 1024, new Uint8Array(8 * 1024)),
+    new TransferCounter(),
+    () => t.actor.getSnapshot().context,
+    false,
+  );
+  const events: (DownloadEvent | { type: 'peers'; connected: number })[] = [];
+  forwardNotifications(
+    t.actor,
+    meter,
+    (e) => {
+      events.push(e);
+      if (e.type === 'peer.connected')
+        events.push({ type: 'peers', connected: meter.progress(0).peersConnected });
+    },
+    () => {},
+  );
+  t.actor.send({ type: 'peer.incoming', address: 'u:50000', handle: 'u' });
+  extensionHandshake(t, 'u:50000');
+  t.actor.send({ type: 'peer.incoming', address: 'n:50001', handle: 'n' });
+  extensionHandshake(t, 'n:50001'); // refused: u is not useless yet
+  advance(t, UNINTERESTED_EVICT_MS + 5_000);
+  t.actor.send({ type: 'peer.incoming', address: 'm:50002', handle: 'm' });
+  extensionHandshake(t, 'm:50002'); // u makes room
+  const peerEvents = events.flatMap((e) =>
+    e.type === 'peer.connected'
+      ? [`connected ${e.address}`]
+      : e.type === 'peer.closed'
+        ? [`closed ${e.address} ${e.reason}`]
+        : e.type === 'peers'
+          ? [`peers ${e.connected}`]
+          : [],
+  );
+  assert.deepEqual(peerEvents, [
+    'connected u:50000',
+    'peers 1',
+    'closed n:50001 tooManyConnections',
+    // m is connected while u, told to make room, is still on its way out: one slot, one peer.
+    'connected m:50002',
+    'peers 1',
+    'closed u:50000 evicted',
+  ]);
+  assert.equal(meter.progress(1000).peersConnected, 1);
   t.actor.stop();
 });
