@@ -6,10 +6,12 @@
  * number of peers that ever connected.
  *
  * What a ban covers, and why (libtorrent's peer_list.cpp decides the same two ways):
- * - Incoming connections from the banned peer's host (IP), from any source port: an incoming
- *   peer's port is its ephemeral source port, so host:port names one connection, not a peer, and a
+ * - Incoming connections from the banned peer's host, from any source port: an incoming peer's
+ *   port is its ephemeral source port, so host:port names one connection, not a peer, and a
  *   banned peer would just dial in again. libtorrent (one peer per IP, its default) refuses a banned
- *   IP when it connects; so do we, at admission (`isHostBanned`).
+ *   IP when it connects; so do we, at admission (`isHostBanned`). A host is an IPv4 address, or an
+ *   IPv6 /64, which one host can rotate its addresses through (src/net/ban-key.ts says why and the
+ *   exceptions).
  * - Dials only to the banned endpoints themselves: the address we dialled it at and the address it
  *   said it listens at (BEP 10 `p`), never other ports of the same host. A dialable address is a
  *   listening endpoint a tracker or the user named; distinct peers share a host (NAT, carrier-grade
@@ -18,7 +20,7 @@
  *   endpoint the same way. A bad peer listening on several ports is banned at each as it sends
  *   bad data (the sole contributor of a failed piece is banned at once).
  */
-import { hostOf } from '../src/net/address.js';
+import { banKey } from '../src/net/ban-key.js';
 import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
@@ -43,8 +45,9 @@ export const DEFAULT_MAX_ADDRESSES = 3_000;
 /** Banned hosts remembered at most; past it the oldest ban is forgotten. */
 export const MAX_BANNED_HOSTS = 10_000;
 
+/** Its host is banned: the same IPv4 address, or (IPv6) the same /64 (src/net/ban-key.ts). */
 export function isHostBanned(context: TorrentContext, address: string): boolean {
-  return context.bannedHosts.has(hostOf(address));
+  return context.bannedHosts.has(banKey(address));
 }
 
 /** Banned already: its record says so, or (no record: an incoming peer gone) its host is. */
@@ -177,11 +180,11 @@ export function banPeer(
       rememberAddress(context, listen, { attempts: 0, banned: true, dialable: true }, false);
     if (listenRec !== undefined) listenRec.banned = true;
   }
-  const host = hostOf(address);
+  const host = banKey(address);
   banHost(context, host);
   fx.emit({ type: 'torrent.peerBanned', address, why, index });
   const reason: CloseReason = { reason: 'banned' };
   for (const e of context.peers.values())
-    if (e.address === address || (e.direction === 'incoming' && hostOf(e.address) === host))
+    if (e.address === address || (e.direction === 'incoming' && banKey(e.address) === host))
       fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
 }

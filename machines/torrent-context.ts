@@ -58,7 +58,10 @@ export interface TorrentContext {
   /** Addresses waiting for a free slot, and everything known about each address. */
   readonly queue: string[];
   readonly addresses: Map<string, AddressRecord>;
-  /** Hosts a ban covers for incoming connections (oldest first, at most MAX_BANNED_HOSTS). */
+  /**
+   * Hosts a ban covers for incoming connections, by ban key (src/net/ban-key.ts: an IPv4 address,
+   * an IPv6 /64), oldest first, at most MAX_BANNED_HOSTS.
+   */
   readonly bannedHosts: Set<string>;
   /** Incoming connections not handshaken yet, oldest first: they hold no slot of `maxPeers`. */
   readonly halfOpen: Set<PeerKey>;

@@ -24,16 +24,15 @@ export function formatPeerAddress(a: PeerAddress): string {
 }
 
 /**
- * The host of `host:port` or `[v6]:port`, lower case; an IPv4 peer accepted on a dual-stack socket
- * (`::ffff:a.b.c.d`) is the IPv4 host it is.
+ * The host of `host:port` or `[v6]:port`, lower case, as written (an IPv4 peer accepted on a
+ * dual-stack socket stays `::ffff:a.b.c.d`: src/net/ban-key.ts knows it for the IPv4 address).
  */
 export function hostOf(address: string): string {
-  const host = (
+  return (
     address.startsWith('[')
       ? address.slice(1, address.lastIndexOf(']'))
       : address.slice(0, address.lastIndexOf(':'))
   ).toLowerCase();
-  return host.startsWith('::ffff:') && host.includes('.') ? host.slice('::ffff:'.length) : host;
 }
 
 /** `address` ("host:port" or "[v6]:port") with its port replaced by `port`. */

@@ -120,17 +120,70 @@ test('banned hosts are bounded: past MAX_BANNED_HOSTS the oldest ban is forgotte
     departedListen: new Map(),
   } as unknown as TorrentContext;
   const fx: TorrentEffects = { emit: () => {}, toPeer: () => {}, toStorage: () => {} };
+  // One /64 each (a ban covers the /64: src/net/ban-key.ts).
   for (let i = 0; i <= MAX_BANNED_HOSTS; i++)
-    banPeer(context, `[2001:db8::${i.toString(16)}]:6881`, 'soleContributor', 1, fx);
+    banPeer(context, `[2001:db8:${i.toString(16)}::1]:6881`, 'soleContributor', 1, fx);
   assert.equal(context.bannedHosts.size, MAX_BANNED_HOSTS);
-  assert.equal(isHostBanned(context, '[2001:db8::0]:50000'), false, 'the oldest went');
-  assert.equal(isHostBanned(context, `[2001:db8::${MAX_BANNED_HOSTS.toString(16)}]:1`), true);
+  assert.equal(isHostBanned(context, '[2001:db8:0::2]:50000'), false, 'the oldest went');
+  assert.equal(isHostBanned(context, `[2001:db8:${MAX_BANNED_HOSTS.toString(16)}::2]:1`), true);
 });
 
-test('hostOf: IPv4, bracketed IPv6, and an IPv4 peer seen on a dual-stack socket', () => {
+test('an IPv6 ban covers the /64 for incoming connections: rotating addresses does not get back in', () => {
+  const t = start({ maxPeers: 4 });
+  t.actor.send({ type: 'peer.add', address: '[2001:db8:1:2::c]:6881' }); // a dialled neighbour
+  t.actor.send({ type: 'peer.incoming', address: '[2001:db8:1:2::a]:50000', handle: 'bad' });
+  t.actor.send({ type: 'peer.incoming', address: '[2001:db8:1:2::b]:50001', handle: 'other' });
+  extensionHandshake(t, '[2001:db8:1:2::c]:6881', undefined, new Uint8Array(20).fill(4));
+  extensionHandshake(t, '[2001:db8:1:2::a]:50000');
+  extensionHandshake(t, '[2001:db8:1:2::b]:50001', undefined, new Uint8Array(20).fill(3));
+  const [bad] = sendsRequestedBlocks(t, '[2001:db8:1:2::a]:50000');
+  assert.ok(bad !== undefined, 'it was asked for a block');
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  // Every connection the /64 opened to us goes; the one we dialled there stays (bans of dials are
+  // per endpoint: torrent-address-book.ts).
+  assert.deepEqual([...t.live.keys()], ['[2001:db8:1:2::c]:6881']);
+  const addresses = [
+    '[2001:db8:1:2:ffff:ffff:ffff:ffff]:50002',
+    '[2001:DB8:1:2:0:0:0:D]:50003',
+    '[2001:0db8:0001:0002::e%eth0]:50004',
+    '[2001:db8:1:3::a]:50005', // the next /64: another site
+  ];
+  for (const address of addresses) t.actor.send({ type: 'peer.incoming', address, handle: address });
+  assert.deepEqual(
+    rejected(t),
+    addresses.slice(0, 3).map((a) => [a, 'banned']),
+  );
+  assert.ok(t.live.has('[2001:db8:1:3::a]:50005'));
+  t.actor.stop();
+});
+
+test('an IPv4 peer seen on a dual-stack socket is banned as its IPv4 address, however written', () => {
+  const t = start({ maxPeers: 4 });
+  t.actor.send({ type: 'peer.incoming', address: '[::ffff:10.0.0.7]:50000', handle: 'bad' });
+  extensionHandshake(t, '[::ffff:10.0.0.7]:50000');
+  const [bad] = sendsRequestedBlocks(t, '[::ffff:10.0.0.7]:50000');
+  assert.ok(bad !== undefined);
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  const addresses = [
+    '10.0.0.7:50001',
+    '[::ffff:a00:7]:50002',
+    '[0:0:0:0:0:FFFF:10.0.0.7]:50003',
+    '10.0.0.8:50004',
+  ];
+  for (const address of addresses) t.actor.send({ type: 'peer.incoming', address, handle: address });
+  assert.deepEqual(
+    rejected(t),
+    addresses.slice(0, 3).map((a) => [a, 'banned']),
+  );
+  assert.ok(t.live.has('10.0.0.8:50004'));
+  t.actor.stop();
+});
+
+test('hostOf: IPv4, bracketed IPv6, lower case and as written', () => {
   assert.equal(hostOf('127.0.0.1:53718'), '127.0.0.1');
   assert.equal(hostOf('[2001:DB8::1]:6881'), '2001:db8::1');
-  assert.equal(hostOf('[::ffff:10.0.0.7]:50000'), '10.0.0.7');
+  assert.equal(hostOf('[::ffff:10.0.0.7]:50000'), '::ffff:10.0.0.7');
+  assert.equal(hostOf('[fe80::1%eth0]:50000'), 'fe80::1%eth0');
 });
 
 test('sockets that connect and hang up never push a learned address out of a full book', () => {
