@@ -1,0 +1,102 @@
+/**
+ * Paths that name one file on a case-insensitive file system (macOS, Windows, FAT/exFAT disks on
+ * Linux too) get distinct names, as libtorrent gives them (resolve_duplicate_filenames): `README`
+ * and `readme` are two files on ext4, one on those. Two paths collide when their components are
+ * equal after NFC normalisation and `toLowerCase()` (macOS also ignores the difference between
+ * composed and decomposed accents); a collision with a folder counts too (`Docs` the file and
+ * `docs/` the folder). The first file in the info dictionary keeps its name; each later one gets
+ * `.N` before its extension (`readme.1`, `Notes.1.txt`, N from 1 up), the first N whose name
+ * collides with no folder, no file of the torrent as named, and no name given before. Always, on
+ * every file system, as libtorrent does: the same torrent lands the same way everywhere, and
+ * `bitstate info` can say where. Exact duplicates never get here: PathSet rejects them
+ * (docs/metainfo.md). Padding files are never written, so they take part in nothing.
+ *
+ * Linear: one tree of folded components (a folder's names as a set), and per colliding name the
+ * next N to try, so 262,144 spellings of one name cost no more than 262,144 names.
+ */
+import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
+import type { TorrentFile } from './torrent.js';
+import { checkPathComponent } from './torrent-path.js';
+
+interface Folder {
+  readonly folders: Map<string, Folder>;
+  /** Folded names of this folder's files as the torrent names them, and its folders'. */
+  readonly taken: Set<string>;
+  /** Folded names given to files so far. */
+  readonly given: Set<string>;
+  /** Per folded name that collided: the next N to try. */
+  readonly next: Map<string, number>;
+}
+
+const folder = (): Folder => ({ folders: new Map(), taken: new Set(), given: new Set(), next: new Map() });
+
+/** How paths are compared: what a case-insensitive, normalisation-insensitive file system sees. */
+export function foldName(component: string): string {
+  return component.normalize('NFC').toLowerCase();
+}
+
+/** The files with distinct on-disk paths; a renamed file keeps the torrent's own in `renamedFrom`. */
+export function resolveCaseCollisions(files: readonly TorrentFile[]): TorrentFile[] {
+  const root = folder();
+  const parents: (Folder | undefined)[] = files.map((f) => {
+    if (f.padding) return undefined;
+    let at = root;
+    for (let i = 0; i < f.path.length - 1; i++) {
+      const key = foldName(f.path[i]!);
+      let child = at.folders.get(key);
+      if (child === undefined) {
+        child = folder();
+        at.folders.set(key, child);
+        at.taken.add(key);
+      }
+      at = child;
+    }
+    at.taken.add(foldName(f.path[f.path.length - 1]!));
+    return at;
+  });
+  return files.map((f, i) => {
+    const parent = parents[i];
+    if (parent === undefined) return f;
+    const name = f.path[f.path.length - 1]!;
+    const key = foldName(name);
+    if (!parent.given.has(key) && !parent.folders.has(key)) {
+      parent.given.add(key);
+      return f;
+    }
+    const renamed = distinctName(parent, name, key);
+    return { ...f, path: [...f.path.slice(0, -1), renamed], renamedFrom: f.path };
+  });
+}
+
+/** `name` with `.N` before its extension: the first N (from where this name left off) that is free. */
+function distinctName(parent: Folder, name: string, key: string): string {
+  const dot = name.lastIndexOf('.');
+  // `.bashrc` is a name, not an extension; nor is a trailing dot.
+  const hasExtension = dot > 0 && dot < name.length - 1;
+  const base = hasExtension ? name.slice(0, dot) : name;
+  const extension = hasExtension ? name.slice(dot) : '';
+  for (let n = parent.next.get(key) ?? 1; ; n++) {
+    const suffix = `.${n}${extension}`;
+    const candidate = fitted(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
+    const folded = foldName(candidate);
+    if (parent.taken.has(folded) || parent.given.has(folded)) continue;
+    parent.next.set(key, n + 1);
+    parent.given.add(folded);
+    checkPathComponent(candidate, 'a renamed path'); // built from a checked name: a bug if it throws
+    return candidate;
+  }
+}
+
+/** `s` cut to at most `bytes` UTF-8 bytes, never inside a character (a name at NAME_MAX stays one). */
+function fitted(s: string, bytes: number): string {
+  if (Buffer.byteLength(s, 'utf8') <= bytes) return s;
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const b = Buffer.byteLength(ch, 'utf8');
+    if (used + b > bytes) break;
+    out += ch;
+    used += b;
+  }
+  return out;
+}
