@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BencodeDict, type BencodeValue, bdecode } from './bdecode.js';
+import { resolveCaseCollisions } from './case-collisions.js';
 import {
   MAX_FILES,
   MAX_PIECE_LENGTH,
@@ -177,8 +178,9 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   const pieceLength = Number(pieceLengthValue);
 
   const multiFile = info.get('files') !== undefined;
-  const files = parseFiles(info, name);
-  checkHybridFileTree(info, files);
+  const named = parseFiles(info, name);
+  checkHybridFileTree(info, named); // the torrent's own paths
+  const files = resolveCaseCollisions(named);
   const last = files[files.length - 1]!;
   const totalLength = last.offset + last.length;
   if (totalLength === 0) {

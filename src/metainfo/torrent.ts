@@ -5,13 +5,22 @@
 
 /** One file of the payload, in the order of the info dictionary. */
 export interface TorrentFile {
-  /** Path components relative to the torrent's root folder (multi-file) or `[name]` (single-file). Each checked safe. */
+  /**
+   * Path components relative to the torrent's root folder (multi-file) or `[name]` (single-file),
+   * where the file lands on disk. Each checked safe; no two equal but for case (see `renamedFrom`).
+   */
   readonly path: readonly string[];
   readonly length: number;
   /** Offset of the file's first byte in the concatenated payload. */
   readonly offset: number;
   /** BEP 47 padding file ("attr" contains "p"): not written to disk. */
   readonly padding: boolean;
+  /**
+   * The path as the torrent names it, when `path` differs: this one would share a file with
+   * another on a case-insensitive file system, so `path` is renamed (`readme.1`;
+   * src/metainfo/case-collisions.ts). Absent otherwise.
+   */
+  readonly renamedFrom?: readonly string[];
 }
 
 export interface Torrent {

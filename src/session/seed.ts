@@ -47,8 +47,16 @@ export async function checkDataFiles(torrent: Torrent, data: string): Promise<vo
     const f = torrent.files[i]!;
     if (f.padding) continue;
     const st = await stat(loc.path).catch(() => undefined);
-    if (st === undefined || !st.isFile())
-      throw new SeedError('missingFile', `no data to seed: ${loc.path} is missing`, { path: loc.path });
+    if (st === undefined || !st.isFile()) {
+      // Renamed (src/metainfo/case-collisions.ts): data another tool wrote keeps the torrent's name.
+      const renamed =
+        f.renamedFrom === undefined
+          ? ''
+          : ` (the torrent's ${f.renamedFrom.join('/')}, renamed: another file has its name but for case)`;
+      throw new SeedError('missingFile', `no data to seed: ${loc.path} is missing${renamed}`, {
+        path: loc.path,
+      });
+    }
     if (st.size !== f.length)
       throw new SeedError(
         'wrongSize',

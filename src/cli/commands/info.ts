@@ -71,6 +71,8 @@ export function torrentSummary(t: Torrent) {
       path: f.path,
       length: f.length,
       ...(f.padding ? { padding: true } : {}),
+      // Renamed on disk: another file has its name but for case (src/metainfo/case-collisions.ts).
+      ...(f.renamedFrom === undefined ? {} : { torrentPath: f.renamedFrom }),
     })),
     announceList: t.announceList,
     urlList: t.urlList,
@@ -111,9 +113,12 @@ export function describeTorrent(t: Torrent): string {
   const indexWidth = String(t.files.length - 1).length;
   for (const [i, f] of t.files.entries()) {
     const path = printable(f.path.join('/'));
-    lines.push(
-      `  ${String(i).padStart(indexWidth)}  ${String(f.length).padStart(width)}  ${path}${f.padding ? '  (padding)' : ''}`,
-    );
+    const note = f.padding
+      ? '  (padding)'
+      : f.renamedFrom === undefined
+        ? ''
+        : `  (the torrent's ${printable(f.renamedFrom.join('/'))}: another file's name but for case)`;
+    lines.push(`  ${String(i).padStart(indexWidth)}  ${String(f.length).padStart(width)}  ${path}${note}`);
   }
   return `${lines.join('\n')}\n`;
 }
