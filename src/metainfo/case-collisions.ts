@@ -6,7 +6,8 @@
  * composed and decomposed accents); a collision with a folder counts too (`Docs` the file and
  * `docs/` the folder). The first file in the info dictionary keeps its name; each later one gets
  * `.N` before its extension (`readme.1`, `Notes.1.txt`, N from 1 up), the first N whose name
- * collides with no folder, no file of the torrent as named, and no name given before. Always, on
+ * collides with no folder, no file of the torrent as named, and no name given before (libtorrent
+ * checks only the files before it, and renames a later `readme.1` instead). Always, on
  * every file system, as libtorrent does: the same torrent lands the same way everywhere, and
  * `bitstate info` can say where. Exact duplicates never get here: PathSet rejects them
  * (docs/metainfo.md). Padding files are never written, so they take part in nothing.
@@ -70,11 +71,11 @@ export function resolveCaseCollisions(files: readonly TorrentFile[]): TorrentFil
 
 /** `name` with `.N` before its extension: the first N (from where this name left off) that is free. */
 function distinctName(parent: Folder, name: string, key: string): string {
+  // The extension from the last dot, as libtorrent's extension() takes it (`.BASHRC` → `.1.BASHRC`,
+  // `X.` → `X.1.`): the same names as libtorrent gives, so its clients' downloads seed as they are.
   const dot = name.lastIndexOf('.');
-  // `.bashrc` is a name, not an extension; nor is a trailing dot.
-  const hasExtension = dot > 0 && dot < name.length - 1;
-  const base = hasExtension ? name.slice(0, dot) : name;
-  const extension = hasExtension ? name.slice(dot) : '';
+  const base = dot === -1 ? name : name.slice(0, dot);
+  const extension = dot === -1 ? '' : name.slice(dot);
   for (let n = parent.next.get(key) ?? 1; ; n++) {
     const suffix = `.${n}${extension}`;
     const candidate = fitted(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;

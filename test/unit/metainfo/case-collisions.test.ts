@@ -74,13 +74,11 @@ test('Unicode: composed and decomposed accents (one name on macOS), and case bey
   ]);
 });
 
-test('names without an extension: a dotfile, a trailing dot', () => {
-  assert.deepEqual(onDisk(torrentOf([['.bashrc'], ['.BASHRC'], ['x.'], ['X.']])), [
-    '.bashrc',
-    '.BASHRC.1',
-    'x.',
-    'X..1',
-  ]);
+test('the extension is from the last dot, as libtorrent takes it: a dotfile, a trailing dot', () => {
+  assert.deepEqual(
+    onDisk(torrentOf([['.bashrc'], ['.BASHRC'], ['x.'], ['X.'], ['a.tar.gz'], ['A.TAR.GZ']])),
+    ['.bashrc', '.1.BASHRC', 'x.', 'X.1.', 'a.tar.gz', 'A.TAR.1.GZ'],
+  );
 });
 
 test('a renamed name stays within NAME_MAX (255 bytes), cut on a character boundary', () => {

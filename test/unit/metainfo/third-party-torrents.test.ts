@@ -126,6 +126,20 @@ for (const target of ['single', 'tree'] as const) {
   });
 }
 
+test('names equal but for case: libtorrent gives the files the names on disk we give them', async () => {
+  // Both names of each pair fit on this file system (ext4); on a case-insensitive one they are one.
+  const cased = join(dir, 'cased');
+  await mkdir(join(cased, 'docs'), { recursive: true });
+  const names = ['README', 'readme', 'Readme', 'Notes.txt', 'notes.TXT', '.bashrc', '.BASHRC', 'Docs'];
+  for (const name of [...names, join('docs', 'x')]) await writeFile(join(cased, name), name);
+  const out = join(dir, 'cased.torrent');
+  const bytes = await createTorrent(cased, { pieceLength: 16384 });
+  await writeFile(out, bytes);
+  const ours = parseTorrent(bytes);
+  assert.deepEqual(ourView(ours), libtorrentRead(out));
+  assert.equal(ours.files.filter((f) => f.renamedFrom !== undefined).length, 5, 'renamed at all');
+});
+
 test('single file: libtorrent v1 and createTorrent with one piece length give one info-hash', async () => {
   const out = join(dir, 'lt-same.torrent');
   run(PYTHON, [PROBE, 'make', single, out, 'v1', '32768']);
