@@ -199,3 +199,24 @@ test('sockets that connect and hang up never push a learned address out of a ful
   assert.deepEqual(book(), ['a:1', 'b:1', 'c:1']);
   t.actor.stop();
 });
+
+test('a full book evicts a sixteenth of itself at once, so learning addresses is not a pass over the book each', () => {
+  const t = start({ maxPeers: 1, maxAddresses: 32 });
+  const context = () => t.actor.getSnapshot().context;
+  t.actor.send({ type: 'peer.add', address: 'live:1' }); // dialled: holds the one slot
+  for (let i = 0; i < 31; i++) t.actor.send({ type: 'peer.add', address: `q${i}:1` });
+  assert.equal(context().addresses.size, 32);
+  t.actor.send({ type: 'peer.add', address: 'new0:1' });
+  const book = [...context().addresses.keys()];
+  assert.equal(book.length, 31, 'two went (32 / 16), one came');
+  assert.ok(!book.includes('q0:1') && !book.includes('q1:1') && book.includes('q2:1'), 'the oldest queued');
+  assert.ok(book.includes('live:1'), 'never the live connection');
+  t.actor.send({ type: 'peer.add', address: 'new1:1' });
+  assert.equal(context().addresses.size, 32, 'room was made already');
+  // However many are learned, the book and the dial queue stay bounded.
+  for (let i = 0; i < 2_000; i++) t.actor.send({ type: 'peer.add', address: `m${i}:1` });
+  assert.ok(context().addresses.size <= 32);
+  assert.ok(context().queue.length <= 2 * 32 + 1, `queue ${context().queue.length}`);
+  assert.ok(context().addresses.has('m1999:1'), 'the newest is remembered');
+  t.actor.stop();
+});
