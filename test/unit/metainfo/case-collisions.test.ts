@@ -156,7 +156,7 @@ test('the storage layout and `bitstate info` use the on-disk names', async (t) =
   });
 });
 
-test('seeding data another tool wrote under both names: the missing renamed file is named with why', async (t) => {
+test('checkDataFiles names a missing renamed file with why (seed first serves it from its own name when that is a file of its own: seed-renamed.test.ts)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'bitstate-case-seed-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'root'));
