@@ -93,6 +93,8 @@ export interface TorrentContext {
   serial: number;
   readonly freeIds: number[];
   storageError: string | undefined;
+  /** The trackers let finishing's grace pass without a word: `stopped` gets a short wait. */
+  trackersSilent: boolean;
   /** Keep serving once complete (state `seeding`). */
   readonly seedWhenComplete: boolean;
   readonly unchokeSlots: number | undefined;
@@ -147,6 +149,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     serial: 0,
     freeIds: [],
     storageError: undefined,
+    trackersSilent: false,
     seedWhenComplete: input.seedWhenComplete ?? false,
     unchokeSlots: input.unchokeSlots,
     rechokeMs: input.rechokeMs,

@@ -19,7 +19,7 @@ import type {
   TorrentInput,
   TorrentOutput,
 } from './torrent.types.js';
-import { TRACKER_GRACE_MS } from './torrent.types.js';
+import { TRACKER_GRACE_MS, TRACKER_SILENT_STOP_MS } from './torrent.types.js';
 import {
   type AddressRecord,
   compactQueue,
@@ -134,6 +134,8 @@ export const torrentMachine = setup({
     rotatePeers: ({ context }) => context.rotateMs,
     /** How long we wait for trackers to hear `completed` / `stopped` before going on without them. */
     trackerGrace: TRACKER_GRACE_MS,
+    /** Closing's wait for `stopped`: shorter when the trackers did not answer `completed` in time. */
+    trackerStopGrace: ({ context }) => (context.trackersSilent ? TRACKER_SILENT_STOP_MS : TRACKER_GRACE_MS),
   },
   guards: {
     // Every piece verified, and every piece that had failed judged (the ban rule, torrent-ban.ts).
@@ -425,6 +427,7 @@ export const torrentMachine = setup({
         if (e.handshaken && e.bitfield.count === context.pieceCount)
           enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
     }),
+    noteTrackersSilent: assign({ trackersSilent: true }),
     recordStorageError: assign(({ event }) => ({
       storageError: event.type === 'storage.error' ? event.message : 'storage error',
     })),
@@ -543,7 +546,7 @@ export const torrentMachine = setup({
     finishing: {
       entry: 'completeTrackers',
       always: { guard: 'hasNoTrackers', target: 'closing' },
-      after: { trackerGrace: 'closing' },
+      after: { trackerGrace: { target: 'closing', actions: 'noteTrackersSilent' } },
       on: {
         'tracker.announced': { guard: 'isCompletedAnnounce', target: 'closing', actions: 'reportTracker' },
         'tracker.failed': { target: 'closing', actions: 'reportTracker' },
@@ -555,7 +558,7 @@ export const torrentMachine = setup({
     closing: {
       entry: 'stopTrackers',
       always: { guard: 'hasNoTrackers', target: 'complete' },
-      after: { trackerGrace: 'complete' },
+      after: { trackerStopGrace: 'complete' },
       on: { 'trackers.done': 'complete', 'cmd.stop': {} },
     },
     /** Stopped before the end: trackers hear `stopped` (bounded wait). */

@@ -71,6 +71,11 @@ export interface TorrentInput {
 
 /** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */
 export const TRACKER_GRACE_MS = 5_000;
+/**
+ * How long closing waits for `stopped` when the trackers already let finishing's grace pass without
+ * answering `completed`: a tracker that hangs would otherwise hold the exit for two graces (10 s).
+ */
+export const TRACKER_SILENT_STOP_MS = 1_000;
 
 export const DEFAULT_MAX_RECONNECTS = 2;
 

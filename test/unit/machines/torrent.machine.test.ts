@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
+import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
+import { TRACKER_GRACE_MS, TRACKER_SILENT_STOP_MS } from '../../../machines/torrent.types.js';
+import { type AnnounceRequest, trackerMachine } from '../../../machines/tracker.machine.js';
+import { trackerTiersMachine } from '../../../machines/tracker-tiers.machine.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
+import type { AnnounceResponse } from '../../../src/tracker/announce-types.js';
 import { extensionHandshake, sendsRequestedBlocks, start } from './torrent-harness.js';
 
 test('connects to at most maxPeers addresses; a closed slot goes to the next queued address', () => {
@@ -259,4 +266,43 @@ test('peer actor ids are recycled: as many distinct ids as connections open at o
   }
   assert.ok(ids.size <= 6, `${ids.size} distinct peer ids for 200 connections`);
   t.actor.stop();
+});
+
+test('a tracker that never answers holds a finished torrent one grace and a short stop, not two graces', () => {
+  // Every announce hangs (a tracker behind a firewall that drops packets).
+  const announce = fromPromise<AnnounceResponse, AnnounceRequest>(() => new Promise<never>(() => {}));
+  const machine = torrentMachine.provide({
+    actors: {
+      trackers: trackerTiersMachine.provide({
+        actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
+      }),
+      storage: fromCallback<StorageCommand, StorageInput>(() => {}),
+    },
+  });
+  const clock = new SimulatedClock();
+  const actor = createActor(machine, {
+    clock,
+    input: {
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(1),
+      pieceCount: 8,
+      pieceLength: 1024,
+      totalLength: 8 * 1024,
+      maxPeers: 2,
+      seed: 1,
+      have: Bitfield.full(8), // complete from the start: finishing at once
+      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
+    },
+  });
+  actor.start();
+  assert.equal(actor.getSnapshot().value, 'finishing');
+  let ms = 0;
+  while (actor.getSnapshot().status !== 'done' && ms < 20_000) {
+    clock.increment(100);
+    ms += 100;
+  }
+  assert.equal(actor.getSnapshot().output?.result, 'complete');
+  // Before: TRACKER_GRACE_MS for `completed`, then TRACKER_GRACE_MS again for `stopped` (10 s).
+  assert.equal(ms, TRACKER_GRACE_MS + TRACKER_SILENT_STOP_MS);
+  actor.stop();
 });
