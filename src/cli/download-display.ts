@@ -117,7 +117,7 @@ export function createDownloadDisplay(
         }
         case 'done':
           say(
-            `done: ${formatBytes(e.totalLength)} in ${formatDuration(e.elapsedMs / 1000)} (${formatRate(e.averageRate)})`,
+            `done: ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})`,
           );
           break;
         case 'stopped':

@@ -99,8 +99,12 @@ export type DownloadEvent =
   | ({ readonly type: 'progress'; readonly peers?: readonly PeerSummary[] } & Progress)
   | {
       readonly type: 'done';
+      /** From the start to the end: the data synced, the trackers told (or their wait given up). */
       readonly elapsedMs: number;
+      /** From the start to the last piece verified: the transfer, without the wait for trackers. */
+      readonly transferMs: number;
       readonly totalLength: number;
+      /** totalLength over transferMs, in bytes per second. */
       readonly averageRate: number;
     }
   | { readonly type: 'stopped'; readonly reason: string };
