@@ -61,6 +61,9 @@ function held(context: TorrentContext, address: string): boolean {
   return context.peers.has(address) || context.listenAddresses.has(address);
 }
 
+/** The eviction class of banned records: the last to go. */
+const BANNED_CLASS = 3;
+
 /**
  * Which record goes first when the book is full (lower first): given up (dialled past
  * maxReconnects: never dialled again), then dialled before, then never dialled (queued), and banned
@@ -68,7 +71,7 @@ function held(context: TorrentContext, address: string): boolean {
  * record a live connection holds is never evicted.
  */
 function evictionClass(context: TorrentContext, rec: AddressRecord): number {
-  if (rec.banned) return 3;
+  if (rec.banned) return BANNED_CLASS;
   if (rec.attempts > context.maxReconnects) return 0;
   return rec.attempts > 0 ? 1 : 2;
 }
@@ -85,26 +88,31 @@ function evictionBatch(context: TorrentContext): number {
 
 /**
  * Makes room: evicts up to evictionBatch records, the first in eviction order, in one pass over the
- * book. False when none may go.
+ * book; a banned record only when nothing else may go, and then one (a ban forgotten lets a tracker
+ * name that endpoint again). False when none may go.
  */
 function makeRoom(context: TorrentContext): boolean {
   const want = evictionBatch(context);
-  /** Candidates by eviction class, oldest first, at most `want` each. */
+  /** Candidates by eviction class, oldest first: at most `want` of classes 0–2, one banned. */
   const byClass: string[][] = [[], [], [], []];
   for (const [address, rec] of context.addresses) {
     if (held(context, address)) continue;
-    const candidates = byClass[evictionClass(context, rec)]!;
-    if (candidates.length < want) candidates.push(address);
+    const c = evictionClass(context, rec);
+    if (byClass[c]!.length < (c === BANNED_CLASS ? 1 : want)) byClass[c]!.push(address);
     if (byClass[0]!.length >= want) break;
   }
   let evicted = 0;
-  for (const candidates of byClass)
+  for (const candidates of byClass.slice(0, BANNED_CLASS))
     for (const address of candidates) {
       if (evicted >= want) return true;
       context.addresses.delete(address);
       evicted++;
     }
-  return evicted > 0;
+  if (evicted > 0) return true;
+  const [banned] = byClass[BANNED_CLASS]!;
+  if (banned === undefined) return false;
+  context.addresses.delete(banned);
+  return true;
 }
 
 /**

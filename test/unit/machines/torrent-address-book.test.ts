@@ -220,3 +220,29 @@ test('a full book evicts a sixteenth of itself at once, so learning addresses is
   assert.ok(context().addresses.has('m1999:1'), 'the newest is remembered');
   t.actor.stop();
 });
+
+test('a full book of bans forgets one ban at a time, and only when nothing else may go', () => {
+  const t = start({ maxPeers: 1, maxAddresses: 32 });
+  const context = () => t.actor.getSnapshot().context;
+  for (let i = 0; i < 31; i++) {
+    t.actor.send({ type: 'peer.add', address: `bad${i}:1` });
+    const rec = context().addresses.get(`bad${i}:1`);
+    if (rec !== undefined) rec.banned = true; // as banPeer leaves it
+  }
+  t.actor.send({ type: 'peer.add', address: 'q:1' });
+  assert.equal(context().addresses.size, 32);
+  const bans = () => [...context().addresses.values()].filter((r) => r.banned).length;
+  assert.equal(bans(), 31);
+  t.actor.send({ type: 'peer.add', address: 'new:1' });
+  assert.ok(!context().addresses.has('q:1'), 'the queued record went');
+  assert.equal(bans(), 31, 'no ban went with it, though the batch (2) had room');
+  t.actor.send({ type: 'peer.add', address: 'new2:1' });
+  assert.equal(bans(), 31, 'then new:1 went for new2:1: a record that is no ban goes first');
+  // A book of nothing but bans (and the live connection) forgets one, the oldest, per newcomer.
+  const rec = context().addresses.get('new2:1');
+  if (rec !== undefined) rec.banned = true;
+  t.actor.send({ type: 'peer.add', address: 'new3:1' });
+  assert.equal(bans(), 31);
+  assert.ok(!context().addresses.has('bad1:1') && context().addresses.has('bad2:1'));
+  t.actor.stop();
+});
