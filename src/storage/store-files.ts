@@ -72,8 +72,6 @@ export class StoreFiles {
   readonly #targets: readonly (Target | null)[];
   /** Per target, its size at open (-1: not on disk). */
   readonly #sizeAtOpen: Float64Array;
-  /** Folders known to exist (checked one component at a time, layout.ts). */
-  readonly #made = new Set<string>();
 
   private constructor(
     root: string,
@@ -178,7 +176,10 @@ export class StoreFiles {
     const t = this.#targets[target];
     if (t == null) throw new StorageError('badRange', `file ${target} has no path`);
     if (this.isOnDisk(target)) return openStoreFile(t.path);
-    await makeDirectories(this.root, t.dirs, this.#made);
+    // Every folder looked at again, right before the create, not remembered from an earlier one: a
+    // folder swapped for a symlink since would have the create land wherever it points (O_NOFOLLOW
+    // covers only the last component). One lstat per component per file created.
+    await makeDirectories(this.root, t.dirs, new Set());
     const h = await sizedFile(t);
     Atomics.store(this.onDisk, target, 1);
     return h;

@@ -6,7 +6,7 @@
  * creates what no block was written to. Real files in a temp folder.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -131,4 +131,32 @@ test('selective download: the parts file and the selected files wait for their f
   }
   assert.equal(await exists(join(out, 'sel', 'a.bin')), false);
   assert.equal((await stat(join(out, 'sel', 'b.bin'))).size, 2 * PIECE - 6);
+});
+
+test('a folder swapped for a symlink after a first file was created in it: the next create is refused, nothing lands outside', async (t) => {
+  const dir = await tempDir(t);
+  const out = join(dir, 'out');
+  const outside = join(dir, 'outside');
+  await mkdir(outside);
+  const payload = payloadBytes(128, 1);
+  const torrent = makeTorrent(
+    't',
+    [
+      { path: ['sub', 'a'], length: 64 },
+      { path: ['sub', 'b'], length: 64 },
+    ],
+    64,
+    payload,
+  );
+  const store = await PieceStore.open(torrent, out, { hashWorkers: 0 });
+  t.after(() => store.close().catch(() => {}));
+  await store.writeBlock(0, 0, payload.subarray(0, 16)); // creates t/sub and t/sub/a
+  await rename(join(out, 't', 'sub'), join(dir, 'moved'));
+  await symlink(outside, join(out, 't', 'sub'));
+  await assert.rejects(store.writeBlock(1, 0, payload.subarray(64, 80)), (err: unknown) => {
+    assert.ok(err instanceof StorageError);
+    assert.equal(err.code, 'pathEscape');
+    return true;
+  });
+  assert.deepEqual(await readdir(outside), [], 'nothing created outside the output folder');
 });
