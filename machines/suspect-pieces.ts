@@ -9,10 +9,13 @@
  * contributors and neither is proven bad), unchoke, and own it again first — over and over. Barred,
  * the next attempt goes to another peer, passes, and the smart ban judges every failed attempt.
  * The bar is timed, not permanent, so that a piece whose only sources all choked mid-attempt
- * (honest seeders rotate their unchoke slots) is still fetched once it lapses.
+ * (honest seeders rotate their unchoke slots) is still fetched once it lapses. It is kept under a
+ * bar key the caller gives: a dialled peer's address, but an incoming peer's host (its port is a
+ * source port: hanging up and dialling in again would make a new key and dodge the bar).
  *
- * Bounded: one entry per failed piece, and per piece at most one bar per peer that owned it. Pure;
- * held by reference in the torrent machine's context.
+ * Bounded: one entry per failed piece, and per piece one bar per bar key that owned it, lapsed bars
+ * dropped whenever the piece is let go again. Pure; held by reference in the torrent machine's
+ * context.
  */
 import type { BlockRef, PeerKey } from './peer.types.js';
 
@@ -51,15 +54,20 @@ export class SuspectPieces {
   }
 
   /**
-   * May peer `key` be handed blocks of piece `index` at `nowMs`? Any piece that is no suspect; a
-   * suspect it owns; an unowned one it is not barred from.
+   * May peer `key` (barred as `barKey`) be handed blocks of piece `index` at `nowMs`? Any piece that
+   * is no suspect; a suspect it owns; an unowned one it is not barred from.
    */
-  mayTake(index: number, key: PeerKey, nowMs: number): boolean {
+  mayTake(index: number, key: PeerKey, barKey: string, nowMs: number): boolean {
     const s = this.#pieces.get(index);
     if (s === undefined || s.owner === key) return true;
     if (s.owner !== '') return false;
-    const until = s.barredUntil.get(key);
+    const until = s.barredUntil.get(barKey);
     return until === undefined || until <= nowMs;
+  }
+
+  /** Bars kept for piece `index` (lapsed ones included until it is let go again). */
+  barsOf(index: number): number {
+    return this.#pieces.get(index)?.barredUntil.size ?? 0;
   }
 
   /** The suspect pieces, for the pick's mask. */
@@ -72,20 +80,21 @@ export class SuspectPieces {
     if (this.#pieces.size === 0) return;
     for (const b of blocks) {
       const s = this.#pieces.get(b.index);
-      if (s !== undefined && s.owner === '') {
-        s.owner = key;
-        s.barredUntil.delete(key);
-      }
+      if (s !== undefined && s.owner === '') s.owner = key;
     }
   }
 
-  /** `key` choked or left at `nowMs`: the suspects it owned are free, and it is barred from them. */
-  release(key: PeerKey, nowMs: number): void {
+  /**
+   * `key` choked or left at `nowMs`: the suspects it owned are free, and `barKey` is barred from
+   * them; bars that have lapsed go.
+   */
+  release(key: PeerKey, barKey: string, nowMs: number): void {
     if (this.#pieces.size === 0) return;
     for (const s of this.#pieces.values()) {
       if (s.owner !== key) continue;
       s.owner = '';
-      s.barredUntil.set(key, nowMs + SUSPECT_BAR_MS);
+      for (const [k, until] of s.barredUntil) if (until <= nowMs) s.barredUntil.delete(k);
+      s.barredUntil.set(barKey, nowMs + SUSPECT_BAR_MS);
     }
   }
 

@@ -3,6 +3,7 @@
  * past the per-peer cap; blocks that arrive, are written and verified; endgame cancels; and suspect
  * pieces, fetched again from one peer only (the ban rule).
  */
+import { banKey } from '../src/net/ban-key.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types.js';
 import type { StorageCommand } from './torrent.types.js';
@@ -72,7 +73,7 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
   const from = e.unchoked ? e.bitfield : e.allowedFast;
   if (n <= 0 || from === undefined || !e.interested) return [];
-  const blocks = c.picker.pick(withoutOthersSuspects(c, e.key, from), n, e.key);
+  const blocks = c.picker.pick(withoutOthersSuspects(c, e, from), n, e.key);
   c.suspects.claim(e.key, blocks);
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];
@@ -99,11 +100,13 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
  * pick were missing again, so the picker had left endgame under blocks it had just handed out as
  * endgame duplicates (found by the swarm simulation).
  */
-export function withoutOthersSuspects(c: TorrentContext, key: PeerKey, from: Bitfield): Bitfield {
+export function withoutOthersSuspects(c: TorrentContext, e: PeerEntry, from: Bitfield): Bitfield {
   if (c.suspects.size === 0) return from;
+  const { key } = e;
+  const bar = suspectBarKey(e);
   let masked: Bitfield | undefined;
   for (const index of c.suspects.indices()) {
-    if (!from.has(index) || c.suspects.mayTake(index, key, c.nowMs)) continue;
+    if (!from.has(index) || c.suspects.mayTake(index, key, bar, c.nowMs)) continue;
     masked ??= new Bitfield(from.size, from.bytes);
     masked.clear(index);
   }
@@ -111,11 +114,19 @@ export function withoutOthersSuspects(c: TorrentContext, key: PeerKey, from: Bit
 }
 
 /**
+ * What a suspect's bar is kept under (suspect-pieces.ts): a dialled peer's address, an incoming
+ * peer's host (src/net/ban-key.ts), whose next connection comes from another source port.
+ */
+function suspectBarKey(e: Pick<PeerEntry, 'key' | 'direction'>): string {
+  return e.direction === 'incoming' ? banKey(e.key) : e.key;
+}
+
+/**
  * A suspect's owner that chokes or goes frees the piece for another single owner, and may not own
  * it again for a while (suspect-pieces.ts).
  */
-export function releaseSuspects(c: TorrentContext, key: PeerKey): void {
-  c.suspects.release(key, c.nowMs);
+export function releaseSuspects(c: TorrentContext, e: Pick<PeerEntry, 'key' | 'direction'>): void {
+  c.suspects.release(e.key, suspectBarKey(e), c.nowMs);
 }
 
 /** After blocks came back (choke, close, failed piece): offer them to every peer with room. */
@@ -184,7 +195,7 @@ export function blocksReturned(
     if (choked) {
       e.unchoked = false;
       e.allowedFast = undefined;
-      releaseSuspects(c, key);
+      releaseSuspects(c, e);
     }
   }
   for (const s of topUp(c)) fx.toPeer(s.ref, s.cmd);

@@ -288,7 +288,7 @@ export const torrentMachine = setup({
       context.leaving.delete(event.key);
       context.picker.peerGone(event.key);
       context.picker.removeAvailability(e.bitfield);
-      releaseSuspects(context, event.key);
+      releaseSuspects(context, e);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.

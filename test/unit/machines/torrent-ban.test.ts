@@ -207,3 +207,35 @@ test('an attacker that owns a suspect piece, spoils one block and chokes cannot 
   assert.equal(t.actor.getSnapshot().status, 'done');
   t.actor.stop();
 });
+
+test('a suspect’s incoming owner that hangs up and dials in again from a new port is still barred from it', () => {
+  const t = start();
+  const context = () => t.actor.getSnapshot().context;
+  context().suspects.add(0); // piece 0 failed with several contributors
+  /** An incoming peer from host `a` at source port `port`, with every piece, unchoking us. */
+  const dialsIn = (port: number) => {
+    const address = `a:${port}`;
+    t.actor.send({ type: 'peer.incoming', address, handle: address });
+    const send = t.live.get(address)!;
+    send({ type: 'socket.connected' });
+    send({
+      type: 'wire.handshake',
+      infoHash: new Uint8Array(20),
+      peerId: new Uint8Array(20).fill(port & 0xff),
+      reserved: new Uint8Array(8),
+    });
+    send({ type: 'wire.bitfield', bitfield: Bitfield.full(PIECES).bytes });
+    send({ type: 'wire.unchoke' });
+    return send;
+  };
+  dialsIn(50000);
+  assert.equal(context().suspects.ownerOf(0), 'a:50000', 'the first incoming peer owns the suspect');
+  t.live.get('a:50000')!({ type: 'socket.closed' });
+  assert.equal(context().suspects.ownerOf(0), '');
+  dialsIn(50001);
+  assert.equal(context().suspects.ownerOf(0), '', 'the same host from a new port does not own it again');
+  assert.ok(!(t.asked.get('a:50001') ?? []).some((b) => b.index === 0), 'nor is asked for it');
+  t.seeder('h:1', 0x4)({ type: 'wire.unchoke' });
+  assert.equal(context().suspects.ownerOf(0), 'h:1', 'another peer takes it');
+  t.actor.stop();
+});
