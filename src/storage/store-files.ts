@@ -21,6 +21,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { constants, lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { foldName } from '../metainfo/case-collisions.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { openStoreFile } from './fd-cache.js';
 import { inLanes } from './in-lanes.js';
@@ -105,10 +106,11 @@ export class StoreFiles {
   ): Promise<StoreFiles> {
     const root = resolve(outDir);
     const locations = fileLocations(torrent, root);
-    if (torrent.name === STATE_DIR)
+    // Compared as a case-insensitive file system compares names (`.BITSTATE` is `.bitstate` there).
+    if (foldName(torrent.name) === STATE_DIR)
       throw new StorageError(
         'pathEscape',
-        `a torrent named ${STATE_DIR} would mix with bitstate's own folder`,
+        `a torrent named ${torrent.name} would mix with bitstate's own folder ${STATE_DIR}`,
         { badInput: true },
       );
     const layout =

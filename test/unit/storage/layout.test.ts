@@ -81,3 +81,17 @@ test('a file planted as a symlink to outside is not opened (O_NOFOLLOW)', async 
   await assert.rejects(PieceStore.open(torrent, out), escapes);
   assert.deepEqual(await readdir(outside), ['victim']);
 });
+
+test('a torrent named .bitstate in any case is refused: on a case-insensitive file system .BITSTATE is our own folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bitstate-state-dir-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const name of ['.bitstate', '.BITSTATE', '.BitState']) {
+    const payload = new Uint8Array(64);
+    const torrent = makeTorrent(name, [{ path: ['x.parts'], length: 64 }], 64, payload);
+    await assert.rejects(PieceStore.open(torrent, dir, { hashWorkers: 0 }), (err: unknown) => {
+      assert.ok(err instanceof StorageError, String(err));
+      assert.equal(err.code, 'pathEscape');
+      return true;
+    });
+  }
+});
