@@ -26,6 +26,14 @@ export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
 export const RELAY_BUFFER = 2000;
 /** Largest WebSocket message the relay reads (ws's default is 100 MiB). */
 export const RELAY_MAX_MESSAGE_BYTES = 4 << 20;
+/** Viewers connected at once; past it a new one is refused (503), as the dashboard's streams are. */
+export const RELAY_MAX_VIEWERS = 16;
+/**
+ * Bytes a viewer may leave unread: past it the relay closes it (a page that reconnects gets the
+ * registrations and recent events again). The inspector's messages build on each other, so a
+ * viewer cannot skip some as the dashboard's whole-view frames can.
+ */
+export const RELAY_MAX_VIEWER_BACKLOG_BYTES = 8 << 20;
 
 export interface StatelyInspection {
   /** The page to open. */
@@ -89,13 +97,23 @@ async function startRelay(
     server,
     maxPayload: RELAY_MAX_MESSAGE_BYTES,
     // The publisher (our own process, no Origin) knows the path; a viewer must be our own page.
-    verifyClient: ({ req }: { req: IncomingMessage }) =>
-      req.url === publishPath || isLocalRequest(req.headers, actualPort),
+    verifyClient: (
+      { req }: { req: IncomingMessage },
+      done: (ok: boolean, code?: number, message?: string) => void,
+    ) => {
+      if (req.url === publishPath) done(true);
+      else if (!isLocalRequest(req.headers, actualPort)) done(false, 401);
+      else if (viewers >= RELAY_MAX_VIEWERS) done(false, 503, 'too many viewers');
+      else done(true);
+    },
   });
+  let viewers = 0;
   const actors: string[] = [];
   const recent: string[] = [];
   wss.on('connection', (ws, req) => {
     if (req.url !== publishPath) {
+      viewers++;
+      ws.on('close', () => viewers--);
       for (const m of actors) ws.send(m);
       for (const m of recent) ws.send(m);
       return; // a viewer: what it sends is not relayed
@@ -107,7 +125,11 @@ async function startRelay(
         recent.push(msg);
         if (recent.length > RELAY_BUFFER) recent.shift();
       }
-      for (const c of wss.clients) if (c !== ws && c.readyState === WebSocket.OPEN) c.send(msg);
+      for (const c of wss.clients) {
+        if (c === ws || c.readyState !== WebSocket.OPEN) continue;
+        if (c.bufferedAmount > RELAY_MAX_VIEWER_BACKLOG_BYTES) c.terminate();
+        else c.send(msg);
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { startStatelyInspection } from '../../../src/inspect/stately-inspector.js';
+import { RELAY_MAX_VIEWERS, startStatelyInspection } from '../../../src/inspect/stately-inspector.js';
 import { inMemoryDownload } from './in-memory-download.js';
 
 test('a download inspected through the relay: actors with definitions, events without block bytes', async (t) => {
@@ -90,12 +90,52 @@ test('the relay answers only our own page: other origins and rebound host names 
   assert.equal(await attempt({ origin: `http://127.0.0.1:${port}` }), 'open');
   const viewer = sockets.at(-1)!;
   viewer.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'forged', pad: 'x'.repeat(1000) }));
-  await new Promise((r) => setTimeout(r, 100));
+  // A ping after it: the relay handles one socket's frames in order, so its pong means the forged
+  // message was handled (kept, or not) before the late viewer connects, however loaded the machine.
+  await new Promise((r) => {
+    viewer.once('pong', r);
+    viewer.ping();
+  });
   const late = new WebSocket(ws);
   sockets.push(late);
   const seen: string[] = [];
   late.on('message', (d) => seen.push(d.toString()));
   await new Promise((r) => late.on('open', r));
-  await new Promise((r) => setTimeout(r, 200));
+  // What the relay replays to a newcomer it sends as it connects, ahead of its pong.
+  await new Promise((r) => {
+    late.once('pong', r);
+    late.ping();
+  });
   assert.ok(!seen.some((m) => m.includes('forged')), 'a viewer message was kept and replayed');
+});
+
+test('the relay takes at most RELAY_MAX_VIEWERS viewers at once: the next is refused with 503, and a place frees as one leaves', async (t) => {
+  const inspection = await startStatelyInspection(0);
+  t.after(() => inspection.close());
+  const port = new URL(inspection.url).port;
+  const sockets: WebSocket[] = [];
+  t.after(() => {
+    for (const s of sockets) s.terminate();
+  });
+  const attempt = async () => {
+    const { ws: s, result } = await handshake(`ws://127.0.0.1:${port}/`, {
+      origin: `http://127.0.0.1:${port}`,
+    });
+    sockets.push(s);
+    return result;
+  };
+  for (let i = 0; i < RELAY_MAX_VIEWERS; i++) assert.equal(await attempt(), 'open');
+  assert.equal(await attempt(), '503');
+  const first = sockets[0]!;
+  await new Promise((r) => {
+    first.once('close', r);
+    first.close();
+  });
+  // The relay counts the viewer gone once its side of the close is done.
+  let result = '';
+  for (let i = 0; i < 50 && result !== 'open'; i++) {
+    result = await attempt();
+    if (result !== 'open') await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(result, 'open');
 });
