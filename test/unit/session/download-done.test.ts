@@ -4,28 +4,18 @@
  * that wait is one grace for `completed` and a short one for `stopped` (machines/torrent.machine.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { TRACKER_GRACE_MS, TRACKER_SILENT_STOP_MS } from '../../../machines/torrent.types.js';
+import { TRACKER_GRACE_MS } from '../../../machines/torrent.types.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
-import { seed } from '../../../src/session/seed.js';
+import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
 
-function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 test('done: a hanging tracker holds the exit one grace and a short stop, and the rate is the transfer’s', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-done-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'bitstate-done-');
   // A tracker that accepts every connection and never answers.
   const held = new Set<Socket>();
   const tracker = createServer((s) => {
@@ -46,18 +36,7 @@ test('done: a hanging tracker holds the exit one grace and a short stop, and the
   const seedDir = join(dir, 'seed');
   await mkdir(seedDir);
   await writeFile(join(seedDir, 'p.bin'), payload);
-  const seeder = seed(torrent, { data: seedDir, trackers: false, port: 0 });
-  t.after(() => seeder.stop());
-  const port = await within(
-    10_000,
-    new Promise<number>((resolve, reject) => {
-      seeder.events$.subscribe((e) => {
-        if (e.type === 'listening') resolve(e.port);
-      });
-      seeder.done.then((r) => reject(new Error(`seeder ended: ${JSON.stringify(r)}`)), reject);
-    }),
-    'seeder listening',
-  );
+  const port = await listeningSeeder(t, torrent, seedDir);
   const job = download(torrent, {
     out: join(dir, 'out'),
     peers: [{ host: '127.0.0.1', port }],
@@ -73,10 +52,9 @@ test('done: a hanging tracker holds the exit one grace and a short stop, and the
   const waited = done.elapsedMs - done.transferMs;
   // Finishing waits the grace for `completed`, closing 1 s for `stopped` (before: two graces, 10 s).
   assert.ok(waited >= TRACKER_GRACE_MS - 200, `waited ${Math.round(waited)} ms for the tracker`);
-  assert.ok(
-    waited < TRACKER_GRACE_MS + TRACKER_SILENT_STOP_MS + 2_500,
-    `waited ${Math.round(waited)} ms for the tracker`,
-  );
+  // Less than two graces (the wait before); the exact figure is torrent.machine.test.ts's, in
+  // virtual time: wall time on a loaded machine only bounds it.
+  assert.ok(waited < 2 * TRACKER_GRACE_MS - 500, `waited ${Math.round(waited)} ms for the tracker`);
   assert.equal(done.averageRate, torrent.totalLength / Math.max(done.transferMs / 1000, 1e-3));
   assert.ok(done.transferMs > 0 && done.transferMs < done.elapsedMs);
 });

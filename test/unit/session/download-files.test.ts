@@ -7,29 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { type DownloadResult, download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { openResumed, ResumeSaver, resumePathFor } from '../../../src/session/resume.js';
-import { seed } from '../../../src/session/seed.js';
+import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-download-files-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 const PIECE = 1024;
 const specs = [
@@ -55,21 +40,10 @@ async function writeTree(dir: string): Promise<void> {
 }
 
 test('a completed download has every selected file at its length, zero-length ones created at completion, none at open', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-session-');
   const seedDir = join(dir, 'seed');
   await writeTree(seedDir);
-  const seeder = seed(torrent, { data: seedDir, trackers: false, port: 0 });
-  const port = await within(
-    10_000,
-    new Promise<number>((resolve, reject) => {
-      seeder.events$.subscribe((e) => {
-        if (e.type === 'listening') resolve(e.port);
-      });
-      seeder.done.then((r) => reject(new Error(`seeder ended: ${JSON.stringify(r)}`)), reject);
-    }),
-    'seeder listening',
-  );
-  t.after(() => seeder.stop());
+  const port = await listeningSeeder(t, torrent, seedDir);
   const out = join(dir, 'out');
   // c.bin and skip/empty are not selected.
   const selected = [true, true, true, true, false, false];

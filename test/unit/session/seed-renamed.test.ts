@@ -6,31 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
 import { download } from '../../../src/session/download.js';
-import { asLaidOut, checkDataFiles, SeedError, seed } from '../../../src/session/seed.js';
+import { asLaidOut, checkDataFiles, SeedError } from '../../../src/session/seed.js';
 import { runCli } from '../../helpers/run-cli.js';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-seed-renamed-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
+import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 
 test('a torrent made on ext4 from README and readme seeds from that folder, and downloads as README and readme.1', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-session-');
   const data = join(dir, 'data');
   await mkdir(join(data, 'docs'), { recursive: true });
   const upper = randomBytes(70_000);
@@ -62,18 +48,7 @@ test('a torrent made on ext4 from README and readme seeds from that folder, and 
       ['readme', undefined],
     ],
   );
-  const seeder = seed(torrent, { data, trackers: false, port: 0 });
-  t.after(() => seeder.stop());
-  const port = await within(
-    10_000,
-    new Promise<number>((resolve, reject) => {
-      seeder.events$.subscribe((e) => {
-        if (e.type === 'listening') resolve(e.port);
-      });
-      seeder.done.then((r) => reject(new Error(`seeder ended: ${JSON.stringify(r)}`)), reject);
-    }),
-    'seeder listening',
-  );
+  const port = await listeningSeeder(t, torrent, data);
   const out = join(dir, 'out');
   const job = download(torrent, {
     out,
@@ -91,7 +66,7 @@ test('a torrent made on ext4 from README and readme seeds from that folder, and 
 });
 
 test('where the torrent’s own name is the kept file (a case-insensitive file system), the renamed path stays and its absence is named', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-session-');
   const data = join(dir, 'data');
   await mkdir(join(data, 'docs'), { recursive: true });
   await writeFile(join(data, 'docs', 'README'), 'x');
