@@ -10,8 +10,9 @@ import { link, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
+import { asLaidOut } from '../../../src/session/as-laid-out.js';
 import { download } from '../../../src/session/download.js';
-import { asLaidOut, checkDataFiles, SeedError } from '../../../src/session/seed.js';
+import { checkDataFiles, SeedError } from '../../../src/session/seed.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 
