@@ -25,7 +25,14 @@
  * Values come from our own code, so an out-of-range value (a negative index, a port above 65535,
  * an `unknown` message whose id is a known one) is a bug and throws a RangeError.
  */
-import { HANDSHAKE_LENGTH, type Handshake, MessageId, PROTOCOL_NAME, type WireMessage } from './messages.js';
+import {
+  HANDSHAKE_LENGTH,
+  type Handshake,
+  MessageId,
+  PROTOCOL_NAME,
+  type WireItem,
+  type WireMessage,
+} from './messages.js';
 
 const PSTR = new TextEncoder().encode(PROTOCOL_NAME);
 const KNOWN_IDS = new Set<number>(Object.values(MessageId));
@@ -41,102 +48,134 @@ export function encodePieceHeader(index: number, begin: number, blockLength: num
 }
 
 export function encodeHandshake(h: Omit<Handshake, 'type'>): Uint8Array {
-  checkLength(h.reserved, 8, 'reserved');
-  checkLength(h.infoHash, 20, 'info-hash');
-  checkLength(h.peerId, 20, 'peer id');
   const out = new Uint8Array(HANDSHAKE_LENGTH);
-  out[0] = PSTR.length;
-  out.set(PSTR, 1);
-  out.set(h.reserved, 20);
-  out.set(h.infoHash, 28);
-  out.set(h.peerId, 48);
+  encodeInto({ type: 'handshake', ...h }, out, 0);
   return out;
 }
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  switch (msg.type) {
+  const out = new Uint8Array(encodedLength(msg));
+  encodeInto(msg, out, 0);
+  return out;
+}
+
+/** The bytes `item` takes on the wire, length prefix included. */
+export function encodedLength(item: WireItem): number {
+  switch (item.type) {
+    case 'handshake':
+      return HANDSHAKE_LENGTH;
     case 'keepAlive':
-      return new Uint8Array(4);
+      return 4;
     case 'choke':
-      return idOnly(MessageId.choke);
     case 'unchoke':
-      return idOnly(MessageId.unchoke);
     case 'interested':
-      return idOnly(MessageId.interested);
     case 'notInterested':
-      return idOnly(MessageId.notInterested);
     case 'haveAll':
-      return idOnly(MessageId.haveAll);
     case 'haveNone':
-      return idOnly(MessageId.haveNone);
+      return 5;
+    case 'port':
+      return 7;
     case 'have':
-      return withIndex(MessageId.have, msg.index);
     case 'suggest':
-      return withIndex(MessageId.suggest, msg.index);
     case 'allowedFast':
-      return withIndex(MessageId.allowedFast, msg.index);
+      return 9;
     case 'request':
-      return withBlockRef(MessageId.request, msg.index, msg.begin, msg.length);
     case 'cancel':
-      return withBlockRef(MessageId.cancel, msg.index, msg.begin, msg.length);
     case 'reject':
-      return withBlockRef(MessageId.reject, msg.index, msg.begin, msg.length);
+      return 17;
+    case 'bitfield':
+      return 5 + item.bitfield.length;
+    case 'piece':
+      return 13 + item.block.length;
+    case 'extended':
+      return 6 + item.payload.length;
+    case 'unknown':
+      return 5 + item.payload.length;
+  }
+}
+
+/**
+ * Writes `item` into `out` at `at` (encodedLength(item) bytes, which must fit) and answers the
+ * offset after it: the send queue packs consecutive messages back to back into one buffer this
+ * way (send-queue.ts). Every value is checked before the first byte is written, so a RangeError
+ * leaves `out` as it was up to `at`.
+ */
+export function encodeInto(item: WireItem, out: Uint8Array, at: number): number {
+  switch (item.type) {
+    case 'handshake':
+      checkLength(item.reserved, 8, 'reserved');
+      checkLength(item.infoHash, 20, 'info-hash');
+      checkLength(item.peerId, 20, 'peer id');
+      out[at] = PSTR.length;
+      out.set(PSTR, at + 1);
+      out.set(item.reserved, at + 20);
+      out.set(item.infoHash, at + 28);
+      out.set(item.peerId, at + 48);
+      return at + HANDSHAKE_LENGTH;
+    case 'keepAlive':
+      writeU32(out, at, 0);
+      return at + 4;
+    case 'choke':
+    case 'unchoke':
+    case 'interested':
+    case 'notInterested':
+    case 'haveAll':
+    case 'haveNone':
+      return prefix(out, at, 1, MessageId[item.type]);
+    case 'have':
+    case 'suggest':
+    case 'allowedFast': {
+      const index = checkU32(item.index, 'piece index');
+      writeU32(out, prefix(out, at, 5, MessageId[item.type]), index);
+      return at + 9;
+    }
+    case 'request':
+    case 'cancel':
+    case 'reject':
+      return blockRef(out, at, MessageId[item.type], item.index, item.begin, item.length);
     case 'port': {
-      if (!Number.isInteger(msg.port) || msg.port < 0 || msg.port > 0xffff)
-        throw new RangeError(`port ${msg.port} is not a 16-bit port`);
-      const out = frame(3, MessageId.port);
-      out[5] = msg.port >>> 8;
-      out[6] = msg.port & 0xff;
-      return out;
+      if (!Number.isInteger(item.port) || item.port < 0 || item.port > 0xffff)
+        throw new RangeError(`port ${item.port} is not a 16-bit port`);
+      const p = prefix(out, at, 3, MessageId.port);
+      out[p] = item.port >>> 8;
+      out[p + 1] = item.port & 0xff;
+      return p + 2;
     }
     case 'bitfield': {
-      const out = frame(1 + msg.bitfield.length, MessageId.bitfield);
-      out.set(msg.bitfield, 5);
-      return out;
+      out.set(item.bitfield, prefix(out, at, 1 + item.bitfield.length, MessageId.bitfield));
+      return at + 5 + item.bitfield.length;
     }
     case 'piece': {
-      const out = new Uint8Array(13 + msg.block.length);
-      out.set(encodePieceHeader(msg.index, msg.begin, msg.block.length), 0);
-      out.set(msg.block, 13);
-      return out;
+      const index = checkU32(item.index, 'piece index');
+      const begin = checkU32(item.begin, 'begin');
+      const p = prefix(out, at, 9 + item.block.length, MessageId.piece);
+      writeU32(out, p, index);
+      writeU32(out, p + 4, begin);
+      out.set(item.block, p + 8);
+      return p + 8 + item.block.length;
     }
     case 'extended': {
-      if (!Number.isInteger(msg.extendedId) || msg.extendedId < 0 || msg.extendedId > 0xff)
-        throw new RangeError(`extended message id ${msg.extendedId} is not a byte`);
-      const out = frame(2 + msg.payload.length, MessageId.extended);
-      out[5] = msg.extendedId;
-      out.set(msg.payload, 6);
-      return out;
+      if (!Number.isInteger(item.extendedId) || item.extendedId < 0 || item.extendedId > 0xff)
+        throw new RangeError(`extended message id ${item.extendedId} is not a byte`);
+      const p = prefix(out, at, 2 + item.payload.length, MessageId.extended);
+      out[p] = item.extendedId;
+      out.set(item.payload, p + 1);
+      return p + 1 + item.payload.length;
     }
     case 'unknown': {
-      if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xff || KNOWN_IDS.has(msg.id))
-        throw new RangeError(`message id ${msg.id} is not an unknown message id`);
-      const out = frame(1 + msg.payload.length, msg.id);
-      out.set(msg.payload, 5);
-      return out;
+      if (!Number.isInteger(item.id) || item.id < 0 || item.id > 0xff || KNOWN_IDS.has(item.id))
+        throw new RangeError(`message id ${item.id} is not an unknown message id`);
+      out.set(item.payload, prefix(out, at, 1 + item.payload.length, item.id));
+      return at + 5 + item.payload.length;
     }
   }
 }
 
-/** A whole frame of `len` bytes after the prefix (id included), with prefix and id written. */
-function frame(len: number, id: number): Uint8Array {
-  const out = new Uint8Array(4 + len);
-  writeU32(out, 0, len);
-  out[4] = id;
-  return out;
-}
-
-function idOnly(id: number): Uint8Array {
-  const out = new Uint8Array(5);
-  out[3] = 1;
-  out[4] = id;
-  return out;
-}
-
-function withIndex(id: number, index: number): Uint8Array {
-  const out = frame(5, id);
-  writeU32(out, 5, checkU32(index, 'piece index'));
-  return out;
+/** The length prefix (`len` counts the id and the payload) and the id; answers where the payload starts. */
+function prefix(out: Uint8Array, at: number, len: number, id: number): number {
+  writeU32(out, at, len);
+  out[at + 4] = id;
+  return at + 5;
 }
 
 /**
@@ -152,24 +191,42 @@ export function encodeRequests(
   blocks: readonly { index: number; begin: number; length: number }[],
 ): Uint8Array {
   const out = new Uint8Array(17 * blocks.length);
-  let at = 0;
-  for (const b of blocks) {
-    writeU32(out, at, 13);
-    out[at + 4] = MessageId.request;
-    writeU32(out, at + 5, checkU32(b.index, 'piece index'));
-    writeU32(out, at + 9, checkU32(b.begin, 'begin'));
-    writeU32(out, at + 13, checkU32(b.length, 'length'));
-    at += 17;
-  }
+  encodeRequestsInto(blocks, 0, blocks.length, out, 0);
   return out;
 }
 
-function withBlockRef(id: number, index: number, begin: number, length: number): Uint8Array {
-  const out = frame(13, id);
-  writeU32(out, 5, checkU32(index, 'piece index'));
-  writeU32(out, 9, checkU32(begin, 'begin'));
-  writeU32(out, 13, checkU32(length, 'length'));
-  return out;
+/** The request messages for `blocks[from..to)` written into `out` at `at` (17 bytes each); answers the offset after them. */
+export function encodeRequestsInto(
+  blocks: readonly { index: number; begin: number; length: number }[],
+  from: number,
+  to: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  for (let i = from; i < to; i++) {
+    const b = blocks[i]!;
+    at = blockRef(out, at, MessageId.request, b.index, b.begin, b.length);
+  }
+  return at;
+}
+
+/** `<len=0013><id><index><begin><length>`: request, cancel and reject. */
+function blockRef(
+  out: Uint8Array,
+  at: number,
+  id: number,
+  index: number,
+  begin: number,
+  length: number,
+): number {
+  checkU32(index, 'piece index');
+  checkU32(begin, 'begin');
+  checkU32(length, 'length');
+  const p = prefix(out, at, 13, id);
+  writeU32(out, p, index);
+  writeU32(out, p + 4, begin);
+  writeU32(out, p + 8, length);
+  return p + 12;
 }
 
 function writeU32(out: Uint8Array, at: number, v: number): void {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  encodedLength,
   encodeHandshake,
+  encodeInto,
   encodeMessage,
   encodePieceHeader,
   encodeRequests,
+  encodeRequestsInto,
 } from '../../../src/wire/encode-message.js';
-import type { WireMessage } from '../../../src/wire/messages.js';
+import type { WireItem, WireMessage } from '../../../src/wire/messages.js';
 import { hex, toHex } from './wire-test-helpers.js';
 
 // Each row: a message and its bytes written by hand from BEP 3 / 5 / 6 / 10.
@@ -109,5 +112,54 @@ describe('encodeRequests', () => {
   it('refuses a field past 32 bits, as encodeMessage does', () => {
     assert.throws(() => encodeRequests([{ index: 2 ** 32, begin: 0, length: 1 }]), RangeError);
     assert.throws(() => encodeMessage({ type: 'request', index: 2 ** 32, begin: 0, length: 1 }), RangeError);
+  });
+});
+
+describe('encodeInto', () => {
+  it('packs messages back to back into one buffer, each as encodeMessage writes it', () => {
+    const handshake: WireItem = {
+      type: 'handshake',
+      reserved: new Uint8Array(8),
+      infoHash: new Uint8Array(20).fill(1),
+      peerId: new Uint8Array(20).fill(2),
+    };
+    const items: WireItem[] = [handshake, ...cases.map(([msg]) => msg)];
+    const total = items.reduce((n, m) => n + encodedLength(m), 0);
+    const out = new Uint8Array(total + 3).fill(0xee);
+    let at = 3;
+    for (const m of items) {
+      const end = encodeInto(m, out, at);
+      assert.equal(end - at, encodedLength(m), `${m.type}: its length`);
+      at = end;
+    }
+    const expected = [encodeHandshake(handshake), ...cases.map(([msg]) => encodeMessage(msg))].flatMap(
+      (b) => [...b],
+    );
+    assert.equal(toHex(out.subarray(3)), toHex(Uint8Array.from(expected)));
+    assert.equal(toHex(out.subarray(0, 3)), 'eeeeee', 'nothing written before `at`');
+  });
+
+  it('checks every value before writing a byte (a refused message leaves the buffer as it was)', () => {
+    const out = new Uint8Array(32).fill(0xee);
+    for (const bad of [
+      { type: 'have', index: -1 },
+      { type: 'reject', index: 0, begin: 0, length: 2 ** 32 },
+      { type: 'port', port: 70000 },
+      { type: 'extended', extendedId: 300, payload: new Uint8Array(1) },
+      { type: 'unknown', id: 4, payload: new Uint8Array(1) },
+    ] as WireItem[])
+      assert.throws(() => encodeInto(bad, out, 0), RangeError, bad.type);
+    assert.equal(toHex(out), 'ee'.repeat(32));
+  });
+
+  it('writes a range of request messages (encodeRequestsInto)', () => {
+    const blocks = [
+      { index: 1, begin: 0, length: 16384 },
+      { index: 2, begin: 16384, length: 16384 },
+      { index: 3, begin: 32768, length: 5 },
+    ];
+    const out = new Uint8Array(2 + 34);
+    assert.equal(encodeRequestsInto(blocks, 1, 3, out, 2), 36);
+    assert.equal(toHex(out.subarray(2)), toHex(encodeRequests(blocks.slice(1))));
   });
 });
