@@ -6,6 +6,15 @@
  * of the seeder's main thread).
  *
  *   <len=0009+X><id=7><index><begin><block>   one 13-byte header per block, all of one batch in one buffer
+ *   <len=0005><id=4><index><len=0001><id=1>…  messages packed back to back into shared 4 KiB chunks
+ *
+ * Messages (haves, keep-alives, choke, interest, rejects, request batches, the handshake…) are
+ * packed back to back into shared chunks (packed-queue.ts), as libtorrent's send buffer does: a run
+ * of them is one span and leaves in one socket write, so an unsent have costs its 9 bytes, not a
+ * buffer and a write request of its own (~400 bytes). Spans are written at the end of the tick, with
+ * the blocks ahead of them; while the socket has not taken what it was given before (a peer that
+ * reads slowly) and no block waits, they are held here and grow, and leave once it has (every
+ * write's callback, 'drain'), or ahead of the next block.
  *
  * Everything written in one tick is corked and leaves in one writev. A block waits for its chunk to be
  * read (messages given after it wait behind it: the wire order is the machine's order), and for upload
@@ -13,47 +22,45 @@
  * (one write callback per batch releases them all). Once a tick the machine hears how many blocks
  * were written (`socket.served`), which frees its read window.
  *
- * Two marks hold back what waits to go out (docs/architecture.md, "Flow control"):
- * - past WRITE_HIGH_WATER unsent bytes the machine stops serving blocks (`socket.congested`);
- * - past READ_PAUSE_BYTES unsent bytes or READ_PAUSE_MESSAGES unsent messages the connection stops
- *   reading the socket (`onReadPause`), until both are back under their resume marks. Every message
- *   we send may answer one the peer sent (a reject for a request or a cancel, an unchoke for an
- *   interested): a peer that never reads what we send would otherwise make us queue answers without
- *   end, about 400 bytes of memory each (measured: 1.2 GB in 20 s). Not reading it lets TCP hold the
- *   peer back instead.
+ * Two marks hold back what waits to go out (docs/architecture.md, "Flow control"), both on unsent
+ * bytes: the socket's and the spans held here.
+ * - past WRITE_HIGH_WATER the machine stops serving blocks (`socket.congested`);
+ * - past READ_PAUSE_BYTES the connection stops reading the socket (`onReadPause`), until it is back
+ *   at READ_RESUME_BYTES. Every message we send may answer one the peer sent (a reject for a request
+ *   or a cancel, an unchoke for an interested): a peer that never reads what we send would otherwise
+ *   make us queue answers without end (measured before any mark: 1.2 GB in 20 s). Not reading it lets
+ *   TCP hold the peer back instead. Messages are counted by their bytes because that is now what they
+ *   cost: what such a peer makes us hold is READ_PAUSE_BYTES plus the answers to one socket read
+ *   (READ_PAUSE_BYTES' comment), while thousands of honest haves behind blocks are tens of KB.
  */
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
 import type { BlockSource, PinnedBlock } from '../storage/read-cache.js';
-import { encodeRequests } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
+import { PackedQueue } from './packed-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Above this many unsent bytes the peer machine stops serving until the socket drains. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
 
 /**
- * Above this many unsent bytes the connection stops reading the socket. It sits above what serving
- * alone may leave unsent, so an honest downloader's reading is never paused: serving stops past
- * WRITE_HIGH_WATER, but the read window the machine handed over before it heard `socket.congested`
- * is still written (readWindow 128 × (16 KiB + 13) ≈ 2 MiB): at most ~3 MiB.
+ * Above this many unsent bytes (the socket's and the packed messages held here) the connection stops
+ * reading the socket. It sits above what honest traffic leaves unsent, so an honest peer's reading
+ * is never paused: serving stops past WRITE_HIGH_WATER, but the read window the machine handed over
+ * before it heard `socket.congested` is still written (readWindow 128 × (16 KiB + 13) ≈ 2 MiB): at
+ * most ~3 MiB; messages add their bytes (6,000 haves behind those blocks: 54 KB).
+ *
+ * Memory a peer that never reads can make us hold: this mark, plus the answers to the socket read
+ * that crossed it (at most one read: 64 KiB, or 256 KiB from the shared read buffer, of requests
+ * answered by rejects of the same size), plus the spare room of the last chunk (4 KiB) and, for each
+ * block batch still queued, one write request (blocks are bounded by the read window). Every
+ * packed message costs its bytes: ~4.3 MiB in all. Before packing, a message cost ~400 bytes while
+ * it waited, so a message mark (4,096) was needed beside this one, and the answers to one read
+ * could cost 400 bytes each (a 256 KiB read of requests: ~6 MB).
  */
 export const READ_PAUSE_BYTES = 4 * 1024 * 1024;
-/** Reading resumes once the unsent bytes are back at or under this (and the messages under theirs). */
+/** Reading resumes once the unsent bytes are back at or under this. */
 export const READ_RESUME_BYTES = WRITE_HIGH_WATER;
-/**
- * Above this many unsent messages (anything but served blocks and request batches: those are bounded
- * by the read window and the pipeline) the connection stops reading the socket. A message costs
- * far more memory than its bytes (a buffer, Node's write request: ~400 bytes for a 17-byte reject),
- * so bytes alone would let ~250,000 rejects wait under READ_PAUSE_BYTES. Honest traffic leaves a
- * handful unsent (haves, keep-alives, interest, choke); 4096 is about 1.6 MB.
- */
-export const READ_PAUSE_MESSAGES = 4096;
-export const READ_RESUME_MESSAGES = 1024;
-
-type Item =
-  | { readonly message: WireItem; readonly ref?: undefined }
-  | { readonly message?: undefined; readonly ref: BlockRef; pinned: PinnedBlock | undefined };
 
 export interface SendQueueHooks {
   readonly source?: BlockSource;
@@ -62,82 +69,71 @@ export interface SendQueueHooks {
   /** Called with the new state when congestion (unsent bytes, or held by the upload limit) changes. */
   readonly onCongestion: (congested: boolean) => void;
   /**
-   * Called with true when what waits to go out passes READ_PAUSE_BYTES or READ_PAUSE_MESSAGES (stop
-   * reading the socket), with false once it is back under READ_RESUME_BYTES and READ_RESUME_MESSAGES.
+   * Called with true when the unsent bytes pass READ_PAUSE_BYTES (stop reading the socket), with
+   * false once they are back at READ_RESUME_BYTES.
    */
   readonly onReadPause?: (paused: boolean) => void;
   /** Once a tick: blocks written since the last call, in the order they were served. */
   readonly onServed: (count: number) => void;
   /** A block could not be read (or no source was given): the connection should close. */
   readonly onReadError: (err: unknown) => void;
-  /** Writes one wire item (corked until the next tick); `written` once the socket has taken it. */
-  readonly writeItem: (socket: Socket, message: WireItem, written?: () => void) => void;
 }
 
 export class SendQueue {
   readonly #socket: Socket;
   readonly #hooks: SendQueueHooks;
-  #items: Item[] = [];
-  #head = 0;
+  /** What waits to be given to the socket, in wire order. */
+  readonly #queue = new PackedQueue();
   #congested = false;
   #limited = false;
   #closed = false;
   #limitTimer: NodeJS.Timeout | undefined;
   #served = 0;
-  #reportScheduled = false;
-  /** Messages given to send (or queued by sendRequests) that the socket has not taken yet. */
-  #unsentMessages = 0;
+  /** The socket is corked by us until the end of this tick. */
+  #corked = false;
+  #tickScheduled = false;
   #readPaused = false;
-  /** One callback for every message write (no closure per message). */
-  readonly #messageWritten = (): void => {
-    this.#unsentMessages--;
-    if (this.#readPaused) this.#checkReadPause();
-  };
+  /** One callback for every write of packed messages and every block batch (no closure per write). */
+  readonly #written = (): void => this.#wake();
+  readonly #endOfTick = (): void => this.#tick();
 
   constructor(socket: Socket, hooks: SendQueueHooks) {
     this.#socket = socket;
     this.#hooks = hooks;
-    socket.on('drain', () => this.#checkCongestion());
+    socket.on('drain', this.#written);
   }
 
+  /** A message, packed behind everything given before it; it leaves at the end of the tick at the earliest. */
   send(message: WireItem): void {
-    this.#unsentMessages++;
-    if (this.#head === this.#items.length && message.type !== 'piece') {
-      this.#hooks.writeItem(this.#socket, message, this.#messageWritten); // nothing waits ahead of it
-      this.#checkCongestion();
-      return;
-    }
-    this.#items.push({ message });
-    this.#pump();
+    if (this.#closed) return;
+    this.#queue.message(message);
+    this.#schedule();
   }
 
-  /**
-   * Request messages for `blocks`: one buffer and one write for the batch when nothing waits ahead
-   * of them (a downloader's usual case), else queued one by one behind what waits.
-   */
+  /** Request messages for `blocks`, packed as `send` packs any message. */
   sendRequests(blocks: readonly BlockRef[]): void {
-    if (this.#head !== this.#items.length) {
-      this.#unsentMessages += blocks.length;
-      for (const b of blocks)
-        this.#items.push({ message: { type: 'request', index: b.index, begin: b.begin, length: b.length } });
-      this.#pump();
-      return;
-    }
-    this.#cork();
-    this.#socket.write(encodeRequests(blocks));
-    this.#checkCongestion();
+    if (this.#closed) return;
+    this.#queue.requests(blocks);
+    this.#schedule();
+  }
+
+  /** Bytes that are already a whole part of the stream (the MSE answer), behind everything given before. */
+  sendBytes(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#queue.raw(bytes);
+    this.#schedule();
   }
 
   /** Blocks to send, in this order, as soon as their bytes are in memory. */
   serve(blocks: readonly BlockRef[]): void {
     const source = this.#hooks.source;
+    if (this.#closed) return;
     if (source === undefined) {
       this.#hooks.onReadError(new Error('this connection has no block source'));
       return;
     }
     for (const ref of blocks) {
-      const item: Item = { ref, pinned: undefined };
-      this.#items.push(item);
+      const item = this.#queue.block(ref);
       let got: PinnedBlock | Promise<PinnedBlock>;
       try {
         got = source.acquire(ref.index, ref.begin, ref.length);
@@ -151,7 +147,7 @@ export class SendQueue {
           (pinned) => {
             if (this.#closed) return source.release(pinned);
             item.pinned = pinned;
-            if (this.#items[this.#head] === item) this.#pump();
+            if (this.#queue.first === item) this.#pump();
           },
           (err) => {
             if (!this.#closed) this.#hooks.onReadError(err);
@@ -161,29 +157,35 @@ export class SendQueue {
     this.#pump();
   }
 
-  /** Write what is ready, in order, until a block still being read or the upload limit. */
+  /**
+   * Write what is ready, in order, until a block still being read or the upload limit; packed
+   * messages at the end are held while the socket still has bytes it was given before this tick.
+   */
   #pump(): void {
     if (this.#closed || this.#limitTimer !== undefined) return;
     const { onPayloadSent, source } = this.#hooks;
+    const socket = this.#socket;
+    const queue = this.#queue;
     const batch: PinnedBlock[] = [];
     let headers: Buffer | undefined;
     let h = 0;
-    while (this.#head < this.#items.length) {
-      const item = this.#items[this.#head]!;
+    for (let item = queue.first; item !== undefined; item = queue.first) {
       if (item.ref === undefined) {
-        const n = item.message.type === 'piece' ? item.message.block.length : 0;
-        if (!this.#take(n)) break;
-        this.#head++;
-        if (n > 0) onPayloadSent?.(n);
-        this.#hooks.writeItem(this.#socket, item.message, this.#messageWritten);
+        if (queue.blocks === 0 && !this.#corked && socket.writableLength > 0) break; // held
+        if (!this.#take(item.payload)) break;
+        queue.shift();
+        if (item.payload > 0) onPayloadSent?.(item.payload);
+        this.#cork();
+        const { bytes, start, end } = item;
+        socket.write(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), this.#written);
         continue;
       }
       const pinned = item.pinned;
       if (pinned === undefined || !this.#take(pinned.block.length)) break;
-      this.#head++;
+      queue.shift();
       if (headers === undefined || h + 13 > headers.length) {
         // One buffer for the headers of every block ready now (at most 64 KiB of them).
-        headers = Buffer.allocUnsafe(13 * Math.min(5041, this.#readyBlocks()));
+        headers = Buffer.allocUnsafe(13 * Math.min(5041, queue.readyBlocks()));
         h = 0;
       }
       const { index, begin } = item.ref;
@@ -192,41 +194,19 @@ export class SendQueue {
       headers.writeUInt32BE(index, h + 5);
       headers.writeUInt32BE(begin, h + 9);
       this.#cork();
-      this.#socket.write(headers.subarray(h, h + 13));
-      this.#socket.write(pinned.block);
+      socket.write(headers.subarray(h, h + 13));
+      socket.write(pinned.block);
       h += 13;
       batch.push(pinned);
       onPayloadSent?.(pinned.block.length);
       this.#served++;
     }
-    if (this.#head === this.#items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 1024) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    if (batch.length > 0 && source !== undefined) {
+    if (batch.length > 0 && source !== undefined)
       // After the socket took the bytes (or failed to): the chunks may be reused.
-      this.#socket.write(EMPTY, () => {
+      socket.write(EMPTY, () => {
         for (const p of batch) source.release(p);
-        if (this.#readPaused) this.#checkReadPause();
+        this.#wake();
       });
-      this.#scheduleReport();
-    }
-    this.#checkCongestion();
-  }
-
-  /** Blocks at the head of the queue whose bytes are ready. */
-  #readyBlocks(): number {
-    let n = 0;
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i]!;
-      if (item.ref === undefined) continue;
-      if (item.pinned === undefined) break;
-      n++;
-    }
-    return Math.max(1, n);
   }
 
   /** Upload tokens for `n` payload bytes: taken, or a timer set to try again. */
@@ -244,53 +224,73 @@ export class SendQueue {
       },
       Math.max(1, limit.msUntil(n)),
     );
+    this.#schedule(); // the machine hears it is congested
     return false;
   }
 
   #cork(): void {
-    if (this.#socket.writableCorked === 0) {
-      this.#socket.cork();
-      process.nextTick(uncork, this.#socket);
-    }
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    this.#schedule();
   }
 
-  #scheduleReport(): void {
-    if (this.#reportScheduled) return;
-    this.#reportScheduled = true;
-    process.nextTick(() => {
-      this.#reportScheduled = false;
-      if (this.#closed || this.#served === 0) return;
+  #schedule(): void {
+    if (this.#tickScheduled) return;
+    this.#tickScheduled = true;
+    process.nextTick(this.#endOfTick);
+  }
+
+  /** End of a tick: what was packed joins this tick's writev (or is held), then the marks and `onServed`. */
+  #tick(): void {
+    if (!this.#closed) this.#pump();
+    this.#tickScheduled = false;
+    if (this.#corked) {
+      this.#corked = false;
+      this.#socket.uncork();
+    }
+    if (this.#closed) return;
+    this.#checkCongestion();
+    if (this.#served > 0) {
       const n = this.#served;
       this.#served = 0;
       this.#hooks.onServed(n);
-    });
+    }
+  }
+
+  /** The socket took bytes: held messages may go now, and the marks may be back under. */
+  #wake(): void {
+    if (this.#closed) return;
+    if (this.#queue.bytes > 0 && this.#socket.writableLength === 0) this.#schedule();
+    if (this.#congested || this.#readPaused) this.#checkCongestion();
+  }
+
+  /** Bytes given to send that the peer has not been sent yet: the socket's, and those held here. */
+  get unsentBytes(): number {
+    return this.#socket.writableLength + this.#queue.bytes;
   }
 
   #checkCongestion(): void {
-    this.#checkReadPause();
-    const now = this.#limited || this.#socket.writableLength > WRITE_HIGH_WATER;
-    if (now === this.#congested || this.#closed) return;
+    if (this.#closed) return;
+    const bytes = this.unsentBytes;
+    // Reading pauses past READ_PAUSE_BYTES and resumes at READ_RESUME_BYTES.
+    if (this.#readPaused ? bytes <= READ_RESUME_BYTES : bytes > READ_PAUSE_BYTES) {
+      this.#readPaused = !this.#readPaused;
+      this.#hooks.onReadPause?.(this.#readPaused);
+    }
+    const now = this.#limited || bytes > WRITE_HIGH_WATER;
+    if (now === this.#congested) return;
     this.#congested = now;
     this.#hooks.onCongestion(now);
   }
 
-  /** Reading pauses past the pause marks and resumes under both resume marks (see READ_PAUSE_BYTES). */
-  #checkReadPause(): void {
+  /** Writes what is ready (held messages too) and ends the socket; blocks still being read are dropped. */
+  end(): void {
     if (this.#closed) return;
-    const bytes = this.#socket.writableLength;
-    if (!this.#readPaused) {
-      if (bytes <= READ_PAUSE_BYTES && this.#unsentMessages <= READ_PAUSE_MESSAGES) return;
-      this.#readPaused = true;
-      this.#hooks.onReadPause?.(true);
-    } else if (bytes <= READ_RESUME_BYTES && this.#unsentMessages <= READ_RESUME_MESSAGES) {
-      this.#readPaused = false;
-      this.#hooks.onReadPause?.(false);
-    }
-  }
-
-  /** Messages given to send that the socket has not taken yet (for tests and traces). */
-  get unsentMessages(): number {
-    return this.#unsentMessages;
+    this.#cork(); // into this writev, held or not
+    this.#pump();
+    this.close();
+    this.#socket.end(() => this.#socket.destroy());
   }
 
   /** Stop: blocks not yet written are unpinned (those written are unpinned by their callback). */
@@ -299,17 +299,8 @@ export class SendQueue {
     this.#closed = true;
     clearTimeout(this.#limitTimer);
     const source = this.#hooks.source;
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i]!;
-      if (item.ref !== undefined && item.pinned !== undefined) source?.release(item.pinned);
-    }
-    this.#items = [];
-    this.#head = 0;
+    for (const pinned of this.#queue.clear()) source?.release(pinned);
   }
 }
 
 const EMPTY = new Uint8Array(0);
-
-function uncork(socket: Socket): void {
-  socket.uncork();
-}

@@ -10,17 +10,19 @@
  *                         · socket.congested / socket.drained · socket.served { count }
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
- * Writing is send-queue.ts: messages and served blocks in the machine's order, a block's bytes taken
- * from the `blockSource` (the read cache) and never copied, each tick's writes corked into one writev.
- * Nagle is off: requests must leave at once.
+ * Writing is send-queue.ts: messages and served blocks in the machine's order, messages packed back
+ * to back into shared buffers, a block's bytes taken from the `blockSource` (the read cache) and
+ * never copied, each tick's writes corked into one writev. The MSE answer goes through it too, so
+ * everything written to the socket is in its order and its count. Nagle is off: requests must leave
+ * at once.
  *
  * Back-pressure: when the socket's unsent bytes pass WRITE_HIGH_WATER (a slow reader), or the
  * upload limit holds pieces back, the machine hears `socket.congested` and serves nothing more
  * until `socket.drained`; what it already handed over (a peer's read window) is all that waits.
  * Reading the socket pauses (TCP then slows the sender) for any of three reasons, and resumes when
  * none holds: a download limit spent, the disk behind (readGate), or what we send piling up unread
- * (send-queue.ts, READ_PAUSE_BYTES / READ_PAUSE_MESSAGES: a peer that never reads what we answer
- * must not make us queue answers without end). A peer paused for good says nothing more to the
+ * (send-queue.ts, READ_PAUSE_BYTES: a peer that never reads what we answer must not make us queue
+ * answers without end). A peer paused for good says nothing more to the
  * machine, whose idle timeout (timeouts.idle) closes it.
  */
 import { connect, type Socket } from 'node:net';
@@ -30,7 +32,6 @@ import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js'
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
-import { encodeHandshake, encodeMessage, encodePieceHeader } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
@@ -153,30 +154,6 @@ function safeInteger(value: BencodeValue | undefined): number | undefined {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(value)
     : undefined;
-}
-
-/**
- * Writes one item. Every write of one tick is corked and leaves in one writev at the next tick:
- * a batch of 64 requests costs one syscall, not 64 (measured: per-message writes were a quarter
- * of the main thread's time on a fast download).
- */
-export function writeItem(socket: Socket, message: WireItem, written?: () => void): void {
-  if (socket.writableCorked === 0) {
-    socket.cork();
-    process.nextTick(uncork, socket);
-  }
-  if (message.type === 'handshake') {
-    socket.write(encodeHandshake(message), written);
-  } else if (message.type === 'piece') {
-    socket.write(encodePieceHeader(message.index, message.begin, message.block.length));
-    socket.write(message.block, written);
-  } else {
-    socket.write(encodeMessage(message), written);
-  }
-}
-
-function uncork(socket: Socket): void {
-  socket.uncork();
 }
 
 /** Observers of the payload moved, for rates and progress (the machines keep no clocks). */
@@ -360,7 +337,6 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       ...(blockSource === undefined ? {} : { source: blockSource }),
       ...(uploadLimit === undefined ? {} : { uploadLimit }),
       ...(onPayloadSent === undefined ? {} : { onPayloadSent }),
-      writeItem,
       onCongestion: (now) => {
         if (!closed) sendBack({ type: now ? 'socket.congested' : 'socket.drained' });
       },
@@ -392,7 +368,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       if (preface !== undefined) {
         try {
           const { send, rest } = preface.push(data);
-          for (const bytes of send) socket.write(bytes);
+          for (const bytes of send) out.sendBytes(bytes);
           if (rest === undefined) return;
           preface = undefined;
           sendBack(connectedEvent(host));
@@ -443,7 +419,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       if (cmd.type === 'send') out.send(cmd.message);
       else if (cmd.type === 'request') out.sendRequests(cmd.blocks);
       else if (cmd.type === 'serve') out.serve(cmd.blocks);
-      else if (cmd.type === 'close') socket.end(() => socket.destroy());
+      else if (cmd.type === 'close') out.end();
     });
 
     return () => {

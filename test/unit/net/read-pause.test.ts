@@ -1,7 +1,7 @@
 /**
  * Back-pressure from what we send to what we read: a TCP connection actor whose peer never reads
- * the answers stops reading the socket once they pile up (send-queue.ts: READ_PAUSE_BYTES /
- * READ_PAUSE_MESSAGES), so a flood of requests costs bounded memory; and it reads on once the peer
+ * the answers stops reading the socket once they pile up (send-queue.ts: READ_PAUSE_BYTES), so a
+ * flood of requests costs bounded memory; and it reads on once the peer
  * reads. A real socket on 127.0.0.1; the parent answers every request with a 1 KiB message, as the
  * peer machine answers a fast peer's requests with rejects.
  */

@@ -11,13 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_PEER_LIMITS } from '../../../machines/peer.types.js';
-import {
-  READ_PAUSE_BYTES,
-  READ_PAUSE_MESSAGES,
-  READ_RESUME_BYTES,
-  SendQueue,
-} from '../../../src/net/send-queue.js';
-import { writeItem } from '../../../src/net/tcp-connection.js';
+import { READ_PAUSE_BYTES, READ_RESUME_BYTES, SendQueue } from '../../../src/net/send-queue.js';
 import { PieceStore } from '../../../src/storage/piece-store.js';
 import { ReadCache } from '../../../src/storage/read-cache.js';
 import type { WireItem } from '../../../src/wire/messages.js';
@@ -62,7 +56,6 @@ test('served blocks and messages leave in order, bytes exact, pins released, cou
   const served: number[] = [];
   const queue = new SendQueue(out, {
     source: cache,
-    writeItem,
     onCongestion: () => {},
     onServed: (n) => served.push(n),
     onReadError: (err) => assert.fail(String(err)),
@@ -109,7 +102,6 @@ test('without a block source, serve is a read error (nothing is sent)', async (t
   const [out] = await socketPair(t);
   const errors: unknown[] = [];
   const queue = new SendQueue(out, {
-    writeItem,
     onCongestion: () => {},
     onServed: () => assert.fail('nothing was served'),
     onReadError: (err) => errors.push(err),
@@ -124,7 +116,6 @@ test('a batch of requests leaves as request messages, in order, behind blocks st
   const [out, inn] = await socketPair(t);
   const queue = new SendQueue(out, {
     source: new ReadCache(store, PIECE),
-    writeItem,
     onCongestion: () => {},
     onServed: () => {},
     onReadError: (err) => assert.fail(String(err)),
@@ -154,6 +145,11 @@ test('a batch of requests leaves as request messages, in order, behind blocks st
   ]);
 });
 
+/** Writes the socket was given and has not started (each a write request of Node's). */
+function waitingWrites(socket: Socket): number {
+  return (socket as unknown as { writableBuffer: readonly unknown[] }).writableBuffer.length;
+}
+
 /** Resolves once `done()` holds; fails after `ms`. */
 async function until(done: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -163,48 +159,52 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-test('a peer that never reads: reading pauses past the marks with what waits bounded, and resumes once it reads', async (t) => {
+test('a peer that never reads: reading pauses past the byte mark with what waits bounded, and resumes once it reads', async (t) => {
   const [out, inn] = await socketPair(t);
   inn.pause(); // the peer reads nothing until the end
   const pauses: boolean[] = [];
-  const queue = new SendQueue(out, {
-    writeItem,
+  const queue: SendQueue = new SendQueue(out, {
     onCongestion: () => {},
     onServed: () => {},
     onReadError: (err) => assert.fail(String(err)),
-    onReadPause: (paused) => pauses.push(paused),
+    onReadPause: (paused) => {
+      pauses.push(paused);
+      if (!paused) unsentAtResume = queue.unsentBytes;
+    },
   });
   t.after(() => queue.close());
+  let unsentAtResume = 0;
   let sentBytes = 0;
-
-  // Messages: in one tick (corked, so nothing reaches the kernel yet) the one past the mark pauses.
   const reject = { type: 'reject', index: 0, begin: 0, length: BLOCK } as const;
-  for (let i = 0; i < READ_PAUSE_MESSAGES; i++) queue.send(reject);
-  assert.deepEqual(pauses, [], 'up to the mark, reading goes on');
-  queue.send(reject);
-  sentBytes += (READ_PAUSE_MESSAGES + 1) * 17;
-  assert.deepEqual(pauses, [true]);
-  assert.equal(queue.unsentMessages, READ_PAUSE_MESSAGES + 1);
-  // The kernel takes those 70 KB at the next tick: every message is written, reading resumes.
-  await until(() => pauses.length === 2, 5000, 'the messages to be taken');
-  assert.deepEqual(pauses, [true, false]);
-  assert.equal(queue.unsentMessages, 0);
 
-  // Bytes: 64 KiB messages, as an answer to each read would be, until the kernel's buffers are full
-  // and what waits passes READ_PAUSE_BYTES; the caller stops reading, so no more answers come.
-  const big = { type: 'bitfield', bitfield: new Uint8Array(64 * 1024) } as const;
-  for (let turn = 0; pauses.length < 3 && turn < 400; turn++) {
-    queue.send(big);
-    sentBytes += 5 + big.bitfield.length;
+  // 5,000 rejects in one tick (4,096 unsent messages used to pause reading): packed, they are 85 KB
+  // in a few shared buffers and one or two socket writes, not a buffer and a write request each.
+  for (let i = 0; i < 5000; i++) queue.send(reject);
+  sentBytes += 5000 * 17;
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(pauses, [], 'messages count by their bytes');
+  assert.ok(waitingWrites(out) <= 2, `write requests waiting: ${waitingWrites(out)}`);
+
+  // The answers to one 64 KiB read of requests per tick, until the kernel's buffers are full and what
+  // waits passes READ_PAUSE_BYTES; the caller stops reading, so no more answers come.
+  const perRead = Math.floor((64 * 1024) / 17);
+  for (let turn = 0; pauses.length === 0 && turn < 2000; turn++) {
+    for (let i = 0; i < perRead; i++) queue.send(reject);
+    sentBytes += perRead * 17;
     await new Promise((r) => setImmediate(r));
   }
-  assert.deepEqual(pauses, [true, false, true], 'paused on bytes');
-  assert.ok(
-    out.writableLength > READ_PAUSE_BYTES && out.writableLength <= READ_PAUSE_BYTES + 64 * 1024 + 5,
-    `unsent bytes bounded: ${out.writableLength}`,
+  assert.deepEqual(pauses, [true], 'paused on bytes');
+  t.diagnostic(
+    `unsent ${queue.unsentBytes} bytes (socket ${out.writableLength}) in ${waitingWrites(out)} write requests`,
   );
+  assert.ok(
+    queue.unsentBytes > READ_PAUSE_BYTES && queue.unsentBytes <= READ_PAUSE_BYTES + perRead * 17,
+    `unsent bytes bounded: ${queue.unsentBytes}`,
+  );
+  // ~250,000 rejects wait, held in 4 KiB chunks: a handful of write requests, not one each.
+  assert.ok(waitingWrites(out) <= 4, `write requests waiting: ${waitingWrites(out)}`);
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(pauses, [true, false, true], 'still paused while the peer reads nothing');
+  assert.deepEqual(pauses, [true], 'still paused while the peer reads nothing');
 
   // The peer reads: what waits drains, reading resumes (at READ_RESUME_BYTES or below), every byte arrives.
   let received = 0;
@@ -212,10 +212,11 @@ test('a peer that never reads: reading pauses past the marks with what waits bou
     received += chunk.length;
   });
   inn.resume();
-  await until(() => pauses.length === 4, 10_000, 'reading to resume');
-  assert.ok(out.writableLength <= READ_RESUME_BYTES);
+  await until(() => pauses.length === 2, 10_000, 'reading to resume');
+  assert.deepEqual(pauses, [true, false]);
+  assert.ok(unsentAtResume <= READ_RESUME_BYTES, `resumed at ${unsentAtResume}`);
   await until(() => received === sentBytes, 10_000, 'every byte to arrive');
-  assert.equal(queue.unsentMessages, 0);
+  assert.equal(queue.unsentBytes, 0);
 });
 
 test('serving alone never pauses reading: a reader that reads nothing holds at most the high-water mark and a read window', async (t) => {
@@ -228,7 +229,6 @@ test('serving alone never pauses reading: a reader that reads nothing holds at m
   const window = DEFAULT_PEER_LIMITS.readWindow;
   const queue: SendQueue = new SendQueue(out, {
     source: new ReadCache(store, PIECE),
-    writeItem,
     // As the peer machine: serve nothing while congested, at most readWindow unwritten.
     onCongestion: (now) => {
       congested = now;
@@ -260,4 +260,66 @@ test('serving alone never pauses reading: a reader that reads nothing holds at m
   t.diagnostic(`unsent while congested: ${out.writableLength} bytes`);
   assert.deepEqual(pauses, [], 'reading never paused');
   assert.ok(out.writableLength <= READ_PAUSE_BYTES, `unsent ${out.writableLength}`);
+});
+
+test('thousands of haves behind served blocks to a reader that reads nothing never pause reading, and leave in order', async (t) => {
+  const { store } = await storeWithPieces(t, 4, 7);
+  const [out, inn] = await socketPair(t);
+  inn.pause(); // a slow downloader at its slowest
+  const pauses: boolean[] = [];
+  let congested = false;
+  let handed = 0;
+  const queue: SendQueue = new SendQueue(out, {
+    source: new ReadCache(store, PIECE),
+    onCongestion: (now) => {
+      congested = now;
+    },
+    onServed: (n) => {
+      handed -= n;
+    },
+    onReadError: (err) => assert.fail(String(err)),
+    onReadPause: (paused) => pauses.push(paused),
+  });
+  t.after(() => queue.close());
+  const serve = (from: number, n: number) => {
+    const blocks = Array.from({ length: n }, (_, i) => ({
+      index: (from + i) % 4,
+      begin: (((from + i) >> 2) % 2) * BLOCK,
+      length: BLOCK,
+    }));
+    handed += n;
+    queue.serve(blocks);
+  };
+  // Serve a read window at a time until the kernel's buffers are full and the socket congested.
+  let served = 0;
+  while (!congested) {
+    await until(() => handed === 0, 10_000, 'a window to be written');
+    serve(served, DEFAULT_PEER_LIMITS.readWindow);
+    served += DEFAULT_PEER_LIMITS.readWindow;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await until(() => handed === 0, 10_000, 'the last window to be written');
+  // A fast download of 16 KiB pieces completes 6,000 of them: 6,000 haves, then a block more.
+  const HAVES = 6000;
+  for (let i = 0; i < HAVES; i++) queue.send({ type: 'have', index: i });
+  serve(served, 1);
+  served += 1;
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  t.diagnostic(`unsent ${queue.unsentBytes} bytes in ${waitingWrites(out)} write requests`);
+  assert.deepEqual(pauses, [], 'reading never paused');
+  assert.ok(queue.unsentBytes <= READ_PAUSE_BYTES, `unsent ${queue.unsentBytes}`);
+
+  // The reader reads: every block, then the haves, then the last block.
+  const seen: string[] = [];
+  const decoder = new WireDecoder({ expectHandshake: false });
+  inn.on('data', (chunk: Buffer) => {
+    decoder.push(chunk, (m) => {
+      const kind = m.type === 'have' ? `have ${m.index}` : m.type;
+      if (seen.at(-1) !== kind || m.type === 'have') seen.push(kind);
+    });
+  });
+  inn.resume();
+  await until(() => seen.length === HAVES + 2, 10_000, 'everything to arrive');
+  assert.deepEqual(seen, ['piece', ...Array.from({ length: HAVES }, (_, i) => `have ${i}`), 'piece']);
+  assert.deepEqual(pauses, []);
 });
