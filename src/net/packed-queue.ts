@@ -32,6 +32,8 @@ export interface OutgoingBytes {
   end: number;
   /** Payload bytes (a piece message given whole), which take upload tokens. */
   readonly payload: number;
+  /** Reject messages in it. */
+  rejects: number;
 }
 export interface OutgoingBlock {
   readonly ref: BlockRef;
@@ -47,6 +49,7 @@ export class PackedQueue {
   #used = 0;
   #blocks = 0;
   #bytes = 0;
+  #rejects = 0;
 
   /** The next item to write, if any. */
   get first(): Outgoing | undefined {
@@ -63,12 +66,22 @@ export class PackedQueue {
     return this.#bytes;
   }
 
+  /**
+   * Reject messages waiting: the one answer a peer can make us send without end (a reject for each
+   * request past our queue, for a piece we lack, while we choke it…), counted apart from the bytes.
+   */
+  get rejects(): number {
+    return this.#rejects;
+  }
+
   /** The first item was written: take it off. */
   shift(): void {
     const item = this.#items[this.#head++];
     if (item === undefined) return;
-    if (item.ref === undefined) this.#bytes -= item.end - item.start;
-    else this.#blocks--;
+    if (item.ref === undefined) {
+      this.#bytes -= item.end - item.start;
+      this.#rejects -= item.rejects;
+    } else this.#blocks--;
     if (this.#head === this.#items.length) {
       this.#items = [];
       this.#head = 0;
@@ -89,7 +102,11 @@ export class PackedQueue {
     }
     const at = this.#room(n);
     encodeInto(item, this.#chunk!, at);
-    this.#packed(at, n);
+    const span = this.#packed(at, n);
+    if (item.type === 'reject') {
+      span.rejects++;
+      this.#rejects++;
+    }
   }
 
   /** Request messages for `blocks`, packed (17 bytes each, no object per request). */
@@ -140,6 +157,7 @@ export class PackedQueue {
     this.#chunk = undefined;
     this.#blocks = 0;
     this.#bytes = 0;
+    this.#rejects = 0;
     return pinned;
   }
 
@@ -152,18 +170,22 @@ export class PackedQueue {
     return this.#used;
   }
 
-  /** `n` bytes encoded at `at` in the chunk: they grow the span before them, or start one. */
-  #packed(at: number, n: number): void {
+  /** `n` bytes encoded at `at` in the chunk: they grow the span before them, or start one (answered). */
+  #packed(at: number, n: number): OutgoingBytes {
     this.#used = at + n;
     this.#bytes += n;
     const last = this.#items.length > this.#head ? this.#items[this.#items.length - 1] : undefined;
-    if (last !== undefined && last.ref === undefined && last.bytes === this.#chunk && last.end === at)
+    if (last !== undefined && last.ref === undefined && last.bytes === this.#chunk && last.end === at) {
       last.end += n;
-    else this.#items.push({ bytes: this.#chunk!, start: at, end: at + n, payload: 0 });
+      return last;
+    }
+    const span: OutgoingBytes = { bytes: this.#chunk!, start: at, end: at + n, payload: 0, rejects: 0 };
+    this.#items.push(span);
+    return span;
   }
 
   #push(bytes: Buffer, payload: number): void {
     this.#bytes += bytes.length;
-    this.#items.push({ bytes, start: 0, end: bytes.length, payload });
+    this.#items.push({ bytes, start: 0, end: bytes.length, payload, rejects: 0 });
   }
 }

@@ -22,16 +22,17 @@
  * (one write callback per batch releases them all). Once a tick the machine hears how many blocks
  * were written (`socket.served`), which frees its read window.
  *
- * Two marks hold back what waits to go out (docs/architecture.md, "Flow control"), both on unsent
- * bytes: the socket's and the spans held here.
+ * Marks hold back what waits to go out (docs/architecture.md, "Flow control"), on unsent bytes (the
+ * socket's and the spans held here):
  * - past WRITE_HIGH_WATER the machine stops serving blocks (`socket.congested`);
- * - past READ_PAUSE_BYTES the connection stops reading the socket (`onReadPause`), until it is back
- *   at READ_RESUME_BYTES. Every message we send may answer one the peer sent (a reject for a request
- *   or a cancel, an unchoke for an interested): a peer that never reads what we send would otherwise
- *   make us queue answers without end (measured before any mark: 1.2 GB in 20 s). Not reading it lets
- *   TCP hold the peer back instead. Messages are counted by their bytes because that is now what they
- *   cost: what such a peer makes us hold is READ_PAUSE_BYTES plus the answers to one socket read
- *   (READ_PAUSE_BYTES' comment), while thousands of honest haves behind blocks are tens of KB.
+ * - past READ_PAUSE_BYTES, or READ_PAUSE_REJECTS rejects waiting here, the connection stops reading
+ *   the socket (`onReadPause`), until both are back at their resume marks. Every message we send may
+ *   answer one the peer sent (a reject for a request or a cancel, an unchoke for an interested): a
+ *   peer that never reads what we send would otherwise make us queue answers without end (measured
+ *   before any mark: 1.2 GB in 20 s). Not reading it lets TCP hold the peer back instead. Messages
+ *   count by their bytes, which is now what they cost, so thousands of honest haves behind blocks
+ *   (tens of KB) pause nothing; only rejects, the answer a peer can ask for without end, are also
+ *   counted. The memory such a peer can make us hold is written at READ_PAUSE_BYTES.
  */
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
@@ -48,19 +49,32 @@ export const WRITE_HIGH_WATER = 1024 * 1024;
  * reading the socket. It sits above what honest traffic leaves unsent, so an honest peer's reading
  * is never paused: serving stops past WRITE_HIGH_WATER, but the read window the machine handed over
  * before it heard `socket.congested` is still written (readWindow 128 × (16 KiB + 13) ≈ 2 MiB): at
- * most ~3 MiB; messages add their bytes (6,000 haves behind those blocks: 54 KB).
+ * most ~3.1 MB measured; messages add their bytes (6,000 haves behind those blocks: 54 KB, where
+ * 4,096 unsent messages of any kind used to pause reading).
  *
- * Memory a peer that never reads can make us hold: this mark, plus the answers to the socket read
- * that crossed it (at most one read: 64 KiB, or 256 KiB from the shared read buffer, of requests
- * answered by rejects of the same size), plus the spare room of the last chunk (4 KiB) and, for each
- * block batch still queued, one write request (blocks are bounded by the read window). Every
- * packed message costs its bytes: ~4.3 MiB in all. Before packing, a message cost ~400 bytes while
- * it waited, so a message mark (4,096) was needed beside this one, and the answers to one read
- * could cost 400 bytes each (a 256 KiB read of requests: ~6 MB).
+ * Memory a peer that never reads can make us hold, per connection: this mark (blocks and messages,
+ * every packed message at its bytes), plus the answers to the socket read that crossed a mark (one
+ * read — 64 KiB, or 256 KiB from the shared read buffer — of requests answered by rejects of the
+ * same size), plus a chunk's spare room (4 KiB) and one write request per block batch (blocks are
+ * bounded by the read window): at most ~4.3 MiB. Before packing, a message cost ~400 bytes while it
+ * waited: the same mark, 4,096 messages (~1.6 MB) beside it, and the answers to the read that
+ * crossed it at ~400 bytes each (a 256 KiB read of requests: 15,420 rejects, ~6 MB).
  */
 export const READ_PAUSE_BYTES = 4 * 1024 * 1024;
-/** Reading resumes once the unsent bytes are back at or under this. */
+/** Reading resumes once the unsent bytes are back at or under this (and the rejects under theirs). */
 export const READ_RESUME_BYTES = WRITE_HIGH_WATER;
+/**
+ * Above this many reject messages waiting here the connection stops reading the socket too. A reject
+ * costs its 17 bytes, but each answers a request we read, decoded and ran through the machine: a
+ * peer that never reads could make us do that ~250,000 times under READ_PAUSE_BYTES (measured with
+ * requests past our queue's cap, a seeder whose peer reads nothing: ~88,000 read and answered before
+ * the byte mark, its RSS at 120–165 MB for seconds of garbage; with this mark ~10,000 and 85–100 MB,
+ * as with the old message mark). An honest peer is owed at most its pipeline's worth at once
+ * (requests crossing our choke — past maxChokedRequests, 1,000, it is closed anyway —, past our
+ * queue's cap, or cancelled).
+ */
+export const READ_PAUSE_REJECTS = 4096;
+export const READ_RESUME_REJECTS = 1024;
 
 export interface SendQueueHooks {
   readonly source?: BlockSource;
@@ -69,8 +83,8 @@ export interface SendQueueHooks {
   /** Called with the new state when congestion (unsent bytes, or held by the upload limit) changes. */
   readonly onCongestion: (congested: boolean) => void;
   /**
-   * Called with true when the unsent bytes pass READ_PAUSE_BYTES (stop reading the socket), with
-   * false once they are back at READ_RESUME_BYTES.
+   * Called with true when the unsent bytes pass READ_PAUSE_BYTES or the rejects waiting
+   * READ_PAUSE_REJECTS (stop reading the socket), with false once both are back at their resume marks.
    */
   readonly onReadPause?: (paused: boolean) => void;
   /** Once a tick: blocks written since the last call, in the order they were served. */
@@ -273,8 +287,12 @@ export class SendQueue {
   #checkCongestion(): void {
     if (this.#closed) return;
     const bytes = this.unsentBytes;
-    // Reading pauses past READ_PAUSE_BYTES and resumes at READ_RESUME_BYTES.
-    if (this.#readPaused ? bytes <= READ_RESUME_BYTES : bytes > READ_PAUSE_BYTES) {
+    const rejects = this.#queue.rejects;
+    if (
+      this.#readPaused
+        ? bytes <= READ_RESUME_BYTES && rejects <= READ_RESUME_REJECTS
+        : bytes > READ_PAUSE_BYTES || rejects > READ_PAUSE_REJECTS
+    ) {
       this.#readPaused = !this.#readPaused;
       this.#hooks.onReadPause?.(this.#readPaused);
     }

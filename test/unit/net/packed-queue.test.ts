@@ -1,7 +1,8 @@
 /**
  * What waits to go out, in wire order: consecutive messages are one span of a shared chunk (their
  * bytes exactly encodeMessage's), a block ends a span, a full chunk starts another, a message larger
- * than a chunk has a buffer of its own, and bytes handed out never change as more are packed.
+ * than a chunk has a buffer of its own, and bytes handed out never change as more are packed; the
+ * bytes, blocks and rejects waiting are counted.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -40,6 +41,7 @@ test('consecutive messages are one span; a block between them ends it; counts fo
   q.message({ type: 'keepAlive' });
   assert.equal(q.blocks, 1);
   assert.equal(q.bytes, 9 + 5 + 17 + 17 + 4);
+  assert.equal(q.rejects, 1, 'rejects are counted apart');
   assert.deepEqual(drain(q), [
     hex(have, unchoke, { type: 'request', index: 2, begin: 0, length: 16384 }),
     'block 3:0',
@@ -47,6 +49,7 @@ test('consecutive messages are one span; a block between them ends it; counts fo
   ]);
   assert.equal(q.blocks, 0);
   assert.equal(q.bytes, 0);
+  assert.equal(q.rejects, 0);
 });
 
 test('a full chunk starts another; a request batch splits between two chunks at a message boundary', () => {

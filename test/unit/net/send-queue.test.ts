@@ -159,10 +159,12 @@ async function until(done: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-test('a peer that never reads: reading pauses past the byte mark with what waits bounded, and resumes once it reads', async (t) => {
+/** A queue on a socket whose peer reads nothing until `read()`; the pauses it asked for, in order. */
+async function neverReading(t: { after(fn: () => void): void }) {
   const [out, inn] = await socketPair(t);
-  inn.pause(); // the peer reads nothing until the end
+  inn.pause(); // the peer reads nothing until read()
   const pauses: boolean[] = [];
+  let unsentAtResume = 0;
   const queue: SendQueue = new SendQueue(out, {
     onCongestion: () => {},
     onServed: () => {},
@@ -173,49 +175,81 @@ test('a peer that never reads: reading pauses past the byte mark with what waits
     },
   });
   t.after(() => queue.close());
-  let unsentAtResume = 0;
-  let sentBytes = 0;
-  const reject = { type: 'reject', index: 0, begin: 0, length: BLOCK } as const;
+  let received = 0;
+  /** The peer reads from now on: answers the bytes it got and the unsent bytes when reading resumed. */
+  const read = async (sentBytes: number) => {
+    inn.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    inn.resume();
+    await until(() => pauses.length === 2, 10_000, 'reading to resume');
+    await until(() => received === sentBytes, 10_000, 'every byte to arrive');
+    return unsentAtResume;
+  };
+  return { out, queue, pauses, read };
+}
 
-  // 5,000 rejects in one tick (4,096 unsent messages used to pause reading): packed, they are 85 KB
-  // in a few shared buffers and one or two socket writes, not a buffer and a write request each.
-  for (let i = 0; i < 5000; i++) queue.send(reject);
-  sentBytes += 5000 * 17;
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(pauses, [], 'messages count by their bytes');
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a peer that never reads: haves never pause reading, rejects pause it past READ_PAUSE_REJECTS; it reads, reading resumes', async (t) => {
+  const { out, queue, pauses, read } = await neverReading(t);
+  let sentBytes = 0;
+
+  // 20,000 haves over 40 ticks (4,096 unsent messages used to pause reading): packed, they cost
+  // their 180 KB in shared buffers and a write request or two, not a buffer and a request each.
+  for (let turn = 0; turn < 40; turn++) {
+    for (let i = 0; i < 500; i++) queue.send({ type: 'have', index: turn * 500 + i });
+    sentBytes += 500 * 9;
+    await tick();
+  }
+  assert.deepEqual(pauses, [], 'haves count by their bytes');
   assert.ok(waitingWrites(out) <= 2, `write requests waiting: ${waitingWrites(out)}`);
 
-  // The answers to one 64 KiB read of requests per tick, until the kernel's buffers are full and what
-  // waits passes READ_PAUSE_BYTES; the caller stops reading, so no more answers come.
+  // The answers to one 64 KiB read of requests per tick, as to a flood past our queue's cap, until
+  // the kernel's buffers are full and more than READ_PAUSE_REJECTS wait here.
+  const reject = { type: 'reject', index: 0, begin: 0, length: BLOCK } as const;
   const perRead = Math.floor((64 * 1024) / 17);
-  for (let turn = 0; pauses.length === 0 && turn < 2000; turn++) {
+  let turns = 0;
+  for (; pauses.length === 0 && turns < 2000; turns++) {
     for (let i = 0; i < perRead; i++) queue.send(reject);
     sentBytes += perRead * 17;
-    await new Promise((r) => setImmediate(r));
+    await tick();
   }
-  assert.deepEqual(pauses, [true], 'paused on bytes');
   t.diagnostic(
-    `unsent ${queue.unsentBytes} bytes (socket ${out.writableLength}) in ${waitingWrites(out)} write requests`,
+    `paused after ${turns} reads: unsent ${queue.unsentBytes} bytes, ${waitingWrites(out)} write requests`,
   );
-  assert.ok(
-    queue.unsentBytes > READ_PAUSE_BYTES && queue.unsentBytes <= READ_PAUSE_BYTES + perRead * 17,
-    `unsent bytes bounded: ${queue.unsentBytes}`,
-  );
-  // ~250,000 rejects wait, held in 4 KiB chunks: a handful of write requests, not one each.
+  assert.deepEqual(pauses, [true], 'paused on rejects');
+  assert.ok(queue.unsentBytes < READ_PAUSE_BYTES, `well under the byte mark: ${queue.unsentBytes}`);
   assert.ok(waitingWrites(out) <= 4, `write requests waiting: ${waitingWrites(out)}`);
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(pauses, [true], 'still paused while the peer reads nothing');
 
-  // The peer reads: what waits drains, reading resumes (at READ_RESUME_BYTES or below), every byte arrives.
-  let received = 0;
-  inn.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-  });
-  inn.resume();
-  await until(() => pauses.length === 2, 10_000, 'reading to resume');
+  // The peer reads: what waits drains, reading resumes, every byte arrives.
+  assert.ok((await read(sentBytes)) <= READ_RESUME_BYTES);
   assert.deepEqual(pauses, [true, false]);
-  assert.ok(unsentAtResume <= READ_RESUME_BYTES, `resumed at ${unsentAtResume}`);
-  await until(() => received === sentBytes, 10_000, 'every byte to arrive');
+  assert.equal(queue.unsentBytes, 0);
+});
+
+test('a peer that never reads: large messages pause reading past READ_PAUSE_BYTES with what waits bounded; it reads, reading resumes', async (t) => {
+  const { out, queue, pauses, read } = await neverReading(t);
+  let sentBytes = 0;
+  // 64 KiB messages, as an answer to each read would be, until the kernel's buffers are full and what
+  // waits passes READ_PAUSE_BYTES; the caller stops reading, so no more answers come.
+  const big = { type: 'bitfield', bitfield: new Uint8Array(64 * 1024) } as const;
+  for (let turn = 0; pauses.length === 0 && turn < 400; turn++) {
+    queue.send(big);
+    sentBytes += 5 + big.bitfield.length;
+    await tick();
+  }
+  assert.deepEqual(pauses, [true], 'paused on bytes');
+  assert.ok(
+    queue.unsentBytes > READ_PAUSE_BYTES && queue.unsentBytes <= READ_PAUSE_BYTES + 64 * 1024 + 5,
+    `unsent bytes bounded: ${queue.unsentBytes} (socket ${out.writableLength})`,
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(pauses, [true], 'still paused while the peer reads nothing');
+  assert.ok((await read(sentBytes)) <= READ_RESUME_BYTES);
+  assert.deepEqual(pauses, [true, false]);
   assert.equal(queue.unsentBytes, 0);
 });
 
