@@ -271,6 +271,11 @@ export class PieceStore {
     return this.#track(() => this.#writeMode.during(this.#fds.flush()));
   }
 
+  /** True once the hash workers were started (only when a piece needs them: none for a fresh download's open). */
+  get hashWorkersStarted(): boolean {
+    return this.#pool !== undefined;
+  }
+
   /**
    * Settles once a hash worker has loaded (at once with hashWorkers 0): pieces verified before that
    * are hashed on this thread. For tests that must exercise the worker.
@@ -463,6 +468,9 @@ export class PieceStore {
     const have = new Bitfield(this.torrent.pieceCount);
     const total = indexes?.length ?? this.torrent.pieceCount;
     let checked = 0;
+    // Nothing to check (a fresh download): the hash workers are not started for it. They cost ~12 MiB
+    // of RSS and their start-up, and a download whose blocks arrive in order may never need them.
+    if (total === 0) return have;
     const lanes = Math.max(1, this.#hashPool()?.size ?? 1) * 2;
     await inLanes(total, lanes, async (k) => {
       const index = indexes === undefined ? k : indexes[k]!;
