@@ -21,11 +21,15 @@ import type {
   TorrentEmitted,
   TorrentInput,
 } from '../../../machines/torrent.types.js';
+import type { trackerTiersMachine } from '../../../machines/tracker-tiers.machine.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import type { WireItem } from '../../../src/wire/messages.js';
 
-/** The torrent machine with connections that stay open and silent, and a storage we drive by hand. */
-export function start(over: Partial<TorrentInput> = {}) {
+/**
+ * The torrent machine with connections that stay open and silent, and a storage we drive by hand;
+ * `trackers` replaces the trackers actor (the machine's own, whose announces fail, by default).
+ */
+export function start(over: Partial<TorrentInput> = {}, trackers?: typeof trackerTiersMachine) {
   const live = new Map<string, (e: ConnectionEvent) => void>();
   /** The block requests each address's connection was told to send, in order. */
   const requested = new Map<string, BlockRef[]>();
@@ -48,7 +52,11 @@ export function start(over: Partial<TorrentInput> = {}) {
     toTorrent = sendBack;
   });
   const machine = torrentMachine.provide({
-    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
+    actors: {
+      peer: peerMachine.provide({ actors: { connection } }),
+      storage,
+      ...(trackers === undefined ? {} : { trackers }),
+    },
   });
   const clock = new SimulatedClock();
   const actor = createActor(machine, {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
-import { torrentMachine } from '../../../machines/torrent.machine.js';
-import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
+import { fromPromise } from 'xstate';
 import { TRACKER_GRACE_MS, TRACKER_SILENT_STOP_MS } from '../../../machines/torrent.types.js';
 import { type AnnounceRequest, trackerMachine } from '../../../machines/tracker.machine.js';
 import { trackerTiersMachine } from '../../../machines/tracker-tiers.machine.js';
@@ -271,30 +269,16 @@ test('peer actor ids are recycled: as many distinct ids as connections open at o
 test('a tracker that never answers holds a finished torrent one grace and a short stop, not two graces', () => {
   // Every announce hangs (a tracker behind a firewall that drops packets).
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(() => new Promise<never>(() => {}));
-  const machine = torrentMachine.provide({
-    actors: {
-      trackers: trackerTiersMachine.provide({
-        actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
-      }),
-      storage: fromCallback<StorageCommand, StorageInput>(() => {}),
-    },
+  const hanging = trackerTiersMachine.provide({
+    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
   });
-  const clock = new SimulatedClock();
-  const actor = createActor(machine, {
-    clock,
-    input: {
-      infoHash: new Uint8Array(20),
-      peerId: new Uint8Array(20).fill(1),
-      pieceCount: 8,
-      pieceLength: 1024,
-      totalLength: 8 * 1024,
-      maxPeers: 2,
-      seed: 1,
+  const { actor, clock } = start(
+    {
       have: Bitfield.full(8), // complete from the start: finishing at once
       trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
     },
-  });
-  actor.start();
+    hanging,
+  );
   assert.equal(actor.getSnapshot().value, 'finishing');
   let ms = 0;
   while (actor.getSnapshot().status !== 'done' && ms < 20_000) {
