@@ -8,10 +8,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { describeTorrent, torrentSummary } from '../../../src/cli/commands/info.js';
 import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { checkDataFiles, SeedError } from '../../../src/session/seed.js';
 import { fileLocations } from '../../../src/storage/layout.js';
@@ -171,4 +173,12 @@ test('checkDataFiles names a missing renamed file with why (seed first serves it
     );
     return true;
   });
+});
+
+test('the checked-in seed ok--case-collisions.torrent (made by create on ext4) lands as libtorrent lays it out', async () => {
+  const t = await readTorrentFile(
+    fileURLToPath(new URL('../../fixtures/torrents/ok--case-collisions.torrent', import.meta.url)),
+  );
+  assert.deepEqual(onDisk(t), ['DOCS.1', 'README', 'docs/Notes.txt', 'docs/notes.1.TXT', 'readme.1']);
+  assert.deepEqual(renamedFrom(t), ['DOCS', undefined, undefined, 'docs/notes.TXT', 'readme']);
 });
