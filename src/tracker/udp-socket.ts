@@ -101,6 +101,9 @@ export class Exchange {
         signal.removeEventListener('abort', onAbort);
       };
       const onMessage = (msg: Buffer) => {
+        // Another transaction's (a late answer to an earlier send of another step, or a flood): not
+        // decoded at all, so a datagram of 10,000 peers under a wrong id costs 8 bytes' look.
+        if (msg.length >= 8 && msg.readUInt32BE(4) !== tx) return;
         let r: UdpResponse;
         try {
           r = decodeUdpResponse(msg, this.family);
@@ -108,14 +111,14 @@ export class Exchange {
           if (!(e instanceof TrackerError)) throw e;
           // Our transaction id and the action we asked for, but a broken body: the tracker did
           // answer, badly (opentracker answers a torrent it does not serve with a bare 8-byte
-          // announce header). Anything else may not be ours: remembered, but the wait goes on.
-          if (msg.length >= 8 && msg.readUInt32BE(4) === tx && msg.readUInt32BE(0) === ACTION_OF[expect]) {
+          // announce header). Anything else (shorter than a header, another action) may not be
+          // ours: remembered, but the wait goes on.
+          if (msg.length >= 8 && msg.readUInt32BE(0) === ACTION_OF[expect]) {
             done();
             fail(new TrackerError('badResponse', e.message, { url, cause: e }));
           } else this.#lastGarbage = e;
           return;
         }
-        if (r.transactionId !== tx) return;
         if (r.action === 'error') {
           done();
           fail(new TrackerError('failure', r.message, { url }));

@@ -141,6 +141,24 @@ test('answers with garbage only: a typed error after the retries, never a crash'
   await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'badResponse');
 });
 
+test('a broken datagram under another transaction id is not ours: not decoded, not blamed on the tracker', async (t) => {
+  // Every answer comes back cut short and under another transaction id. Before, each was decoded
+  // and kept as the tracker's garbage, and the retries ended in badResponse; it is not an answer.
+  const tracker = await startFakeUdpTracker({
+    peers: PEERS,
+    fate: () => ({
+      kind: 'replace',
+      datagram: (a) => {
+        const d = Buffer.from(a.subarray(0, 11));
+        d.writeUInt32BE((d.readUInt32BE(4) + 1) >>> 0, 4);
+        return d;
+      },
+    }),
+  });
+  t.after(() => tracker.close());
+  await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'timeout');
+});
+
 test('over IPv6 (::1): a udp6 socket and 18-byte peers', async (t) => {
   const tracker = await startFakeUdpTracker({
     host: '::1',
