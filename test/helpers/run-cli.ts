@@ -2,6 +2,7 @@
  * Runs the bitstate CLI from source (TypeScript through tsx, no build needed) in a child process,
  * bounded in time. Returns its exit code and what it wrote.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -37,4 +38,22 @@ export function runCli(
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/**
+ * Bad input as the CLI must answer it: exit 2, one line on stderr (starting `bitstate COMMAND: `
+ * when `command` is given, matching `pattern` when given), no stack trace; nothing on stdout unless
+ * `stdout` says it may be anything.
+ */
+export function assertOneLineError(
+  r: CliResult,
+  expect: { readonly command?: string; readonly pattern?: RegExp; readonly stdout?: 'empty' | 'any' } = {},
+): void {
+  assert.equal(r.code, 2, `exit code 2 expected: ${r.stderr}`);
+  if (expect.stdout !== 'any') assert.equal(r.stdout, '');
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
+  if (expect.command !== undefined) assert.ok(lines[0]!.startsWith(`bitstate ${expect.command}: `), lines[0]);
+  if (expect.pattern !== undefined) assert.match(lines[0]!, expect.pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }

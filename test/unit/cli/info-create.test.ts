@@ -10,18 +10,9 @@ import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createProgressLine } from '../../../src/cli/progress-line.js';
-import { type CliResult, runCli } from '../../helpers/run-cli.js';
+import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 
 const SEEDS = fileURLToPath(new URL('../../fixtures/torrents/', import.meta.url));
-
-function assertOneLineError(r: CliResult, command: string): void {
-  assert.equal(r.code, 2, `exit code 2 expected: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-  assert.ok(lines[0]!.startsWith(`bitstate ${command}: `), lines[0]);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
 
 let dir = '';
 before(async () => {
@@ -42,15 +33,15 @@ describe('bitstate info / create', { concurrency: true }, () => {
       join(SEEDS, 'unsafe-path--dotdot.torrent'),
     ]) {
       const r = await runCli(['info', file]);
-      assertOneLineError(r, 'info');
+      assertOneLineError(r, { command: 'info' });
     }
     const r = await runCli(['info', join(SEEDS, 'unsafe-path--dotdot.torrent')]);
     assert.match(r.stderr, /info\.files\[0\]\.path\[0\]/, 'the message names the field');
   });
 
   it('info usage errors exit 2; --help exits 0', async () => {
-    assertOneLineError(await runCli(['info']), 'info');
-    assertOneLineError(await runCli(['info', '--nope', 'x.torrent']), 'info');
+    assertOneLineError(await runCli(['info']), { command: 'info' });
+    assertOneLineError(await runCli(['info', '--nope', 'x.torrent']), { command: 'info' });
     const help = await runCli(['info', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: bitstate info/);
@@ -107,20 +98,21 @@ describe('bitstate info / create', { concurrency: true }, () => {
     // An existing output is not overwritten without --force.
     const before = await readFile(out);
     const again = await runCli(['create', join(dir, 'payload'), '-a', 'http://x/', '-o', out]);
-    assertOneLineError(again, 'create');
+    assertOneLineError(again, { command: 'create' });
     assert.deepEqual(await readFile(out), before);
   });
 
   it('create usage errors and bad input exit 2 with one line', async () => {
     const payload = join(dir, 'payload');
     const out = join(dir, 'never.torrent');
-    assertOneLineError(await runCli(['create', payload, '-o', out]), 'create'); // no --announce
-    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/']), 'create'); // no -o
-    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', '3K', '-o', out]), 'create');
-    assertOneLineError(
-      await runCli(['create', payload, '-a', 'http://x/', '-l', 'lots', '-o', out]),
-      'create',
-    );
+    assertOneLineError(await runCli(['create', payload, '-o', out]), { command: 'create' }); // no --announce
+    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/']), { command: 'create' }); // no -o
+    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', '3K', '-o', out]), {
+      command: 'create',
+    });
+    assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', 'lots', '-o', out]), {
+      command: 'create',
+    });
     await assert.rejects(readFile(out), { code: 'ENOENT' });
   });
 });

@@ -8,16 +8,7 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type CliResult, runCli } from '../../helpers/run-cli.js';
-
-function assertOneLineError(r: CliResult, pattern: RegExp): void {
-  assert.equal(r.code, 2, `exit code 2 expected: ${r.stderr}`);
-  assert.equal(r.stdout, '');
-  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one line: ${r.stderr}`);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
-}
+import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 
 let dir = '';
 before(async () => {
@@ -28,24 +19,24 @@ after(() => rm(dir, { recursive: true, force: true }));
 describe('bitstate replay', { concurrency: true }, () => {
   it('a missing file: one line, exit 2', async () => {
     const missing = join(dir, 'nonexistent.ndjson');
-    assertOneLineError(
-      await runCli(['replay', missing]),
-      /^bitstate replay: .*nonexistent\.ndjson: no such file$/,
-    );
+    assertOneLineError(await runCli(['replay', missing]), {
+      pattern: /^bitstate replay: .*nonexistent\.ndjson: no such file$/,
+    });
   });
 
   it('a folder: one line, exit 2', async () => {
-    assertOneLineError(await runCli(['replay', dir]), /^bitstate replay: .*: a folder, not a trace file$/);
+    assertOneLineError(await runCli(['replay', dir]), {
+      pattern: /^bitstate replay: .*: a folder, not a trace file$/,
+    });
   });
 
   it('a 64 MiB file with no newline: one line, exit 2, at once', async () => {
     const file = join(dir, 'one-line.ndjson');
     await writeFile(file, '');
     await truncate(file, 64 << 20);
-    assertOneLineError(
-      await runCli(['replay', file, '-q']),
-      /^bitstate replay: .*one-line\.ndjson:1: line longer than 1048576 bytes/,
-    );
+    assertOneLineError(await runCli(['replay', file, '-q']), {
+      pattern: /^bitstate replay: .*one-line\.ndjson:1: line longer than 1048576 bytes/,
+    });
   });
 
   it('state changes named with control characters are printed with ? for them', async () => {
