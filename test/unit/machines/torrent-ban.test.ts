@@ -6,17 +6,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
-import { peerMachine } from '../../../machines/peer.machine.js';
-import type {
-  BlockRef,
-  ConnectionCommand,
-  ConnectionEvent,
-  ConnectionInput,
-} from '../../../machines/peer.types.js';
-import { torrentMachine } from '../../../machines/torrent.machine.js';
-import type { StorageCommand, StorageInput, TorrentEmitted } from '../../../machines/torrent.types.js';
+import { fromCallback } from 'xstate';
+import type { BlockRef } from '../../../machines/peer.types.js';
+import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
+import { start as startTorrent } from './torrent-harness.js';
 
 const PIECES = 6;
 const BLOCK = 1024;
@@ -26,9 +20,6 @@ const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest();
 
 /** The torrent machine, peers whose wire we drive by hand, and a storage that keeps bytes in memory. */
 function start() {
-  const live = new Map<string, (e: ConnectionEvent) => void>();
-  /** Requests each address was sent and has not answered yet. */
-  const asked = new Map<string, BlockRef[]>();
   const stored = new Uint8Array(payload.length);
   const piece = (i: number) => stored.subarray(i * PIECE, (i + 1) * PIECE);
   const blockHashes = (i: number) => {
@@ -36,14 +27,6 @@ function start() {
     for (let b = 0; b < 2; b++) out.set(sha1(piece(i).subarray(b * BLOCK, (b + 1) * BLOCK)), b * 20);
     return out;
   };
-  const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
-    live.set(input.address, sendBack);
-    receive((cmd) => {
-      if (cmd.type === 'request')
-        asked.set(input.address, [...(asked.get(input.address) ?? []), ...cmd.blocks]);
-    });
-    return () => live.delete(input.address);
-  });
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack, receive }) => {
     receive((c) => {
       if (c.type === 'storage.write')
@@ -55,26 +38,12 @@ function start() {
       else sendBack({ type: 'piece.hashFailed', index: c.index, blockHashes: blockHashes(c.index) });
     });
   });
-  const machine = torrentMachine.provide({
-    actors: { peer: peerMachine.provide({ actors: { connection } }), storage },
-  });
-  const clock = new SimulatedClock();
-  const actor = createActor(machine, {
-    clock,
-    input: {
-      infoHash: new Uint8Array(20),
-      peerId: new Uint8Array(20).fill(1),
-      pieceCount: PIECES,
-      pieceLength: PIECE,
-      totalLength: PIECES * PIECE,
-      blockLength: BLOCK,
-      maxPeers: 4,
-      seed: 1,
-    },
-  });
-  const emitted: TorrentEmitted[] = [];
-  actor.on('*', (e) => emitted.push(e));
-  actor.start();
+  const { actor, clock, live, requested, emitted } = startTorrent(
+    { pieceCount: PIECES, pieceLength: PIECE, totalLength: PIECES * PIECE, blockLength: BLOCK, maxPeers: 4 },
+    { storage },
+  );
+  /** Requests each address was sent and has not answered yet (`answer` takes them off). */
+  const asked = requested;
   /** The peer at `address` connects, has every piece and unchokes us (BEP 3, no fast extension). */
   const seeder = (address: string, id: number) => {
     actor.send({ type: 'peer.add', address });

@@ -4,7 +4,7 @@
  * to request and every wire message they were told to send; the helpers below play a peer's part.
  */
 import assert from 'node:assert/strict';
-import { createActor, fromCallback, SimulatedClock } from 'xstate';
+import { type CallbackActorLogic, createActor, fromCallback, SimulatedClock } from 'xstate';
 import { peerMachine } from '../../../machines/peer.machine.js';
 import {
   type BlockRef,
@@ -27,9 +27,16 @@ import type { WireItem } from '../../../src/wire/messages.js';
 
 /**
  * The torrent machine with connections that stay open and silent, and a storage we drive by hand;
- * `trackers` replaces the trackers actor (the machine's own, whose announces fail, by default).
+ * `actors` replaces the trackers actor (the machine's own, whose announces fail, by default) or the
+ * storage (then `storage()` below reaches nothing).
  */
-export function start(over: Partial<TorrentInput> = {}, trackers?: typeof trackerTiersMachine) {
+export function start(
+  over: Partial<TorrentInput> = {},
+  actors: {
+    readonly trackers?: typeof trackerTiersMachine;
+    readonly storage?: CallbackActorLogic<StorageCommand, StorageInput>;
+  } = {},
+) {
   const live = new Map<string, (e: ConnectionEvent) => void>();
   /** The block requests each address's connection was told to send, in order. */
   const requested = new Map<string, BlockRef[]>();
@@ -54,8 +61,8 @@ export function start(over: Partial<TorrentInput> = {}, trackers?: typeof tracke
   const machine = torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({ actors: { connection } }),
-      storage,
-      ...(trackers === undefined ? {} : { trackers }),
+      storage: actors.storage ?? storage,
+      ...(actors.trackers === undefined ? {} : { trackers: actors.trackers }),
     },
   });
   const clock = new SimulatedClock();

@@ -277,7 +277,7 @@ test('a tracker that never answers holds a finished torrent one grace and a shor
       have: Bitfield.full(8), // complete from the start: finishing at once
       trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
     },
-    hanging,
+    { trackers: hanging },
   );
   assert.equal(actor.getSnapshot().value, 'finishing');
   let ms = 0;
