@@ -211,6 +211,6 @@ export function banPeer(
   fx.emit({ type: 'torrent.peerBanned', address, why, index });
   const reason: CloseReason = { reason: 'banned' };
   for (const e of context.peers.values())
-    if (e.address === address || (e.direction === 'incoming' && banKey(e.address) === host))
+    if (e.address === address || (e.direction === 'incoming' && e.host === host))
       fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
 }

@@ -3,7 +3,6 @@
  * past the per-peer cap; blocks that arrive, are written and verified; endgame cancels; and suspect
  * pieces, fetched again from one peer only (the ban rule).
  */
-import { banKey } from '../src/net/ban-key.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types.js';
 import type { StorageCommand } from './torrent.types.js';
@@ -117,15 +116,15 @@ export function withoutOthersSuspects(c: TorrentContext, e: PeerEntry, from: Bit
  * What a suspect's bar is kept under (suspect-pieces.ts): a dialled peer's address, an incoming
  * peer's host (src/net/ban-key.ts), whose next connection comes from another source port.
  */
-function suspectBarKey(e: Pick<PeerEntry, 'key' | 'direction'>): string {
-  return e.direction === 'incoming' ? banKey(e.key) : e.key;
+function suspectBarKey(e: Pick<PeerEntry, 'key' | 'direction' | 'host'>): string {
+  return e.direction === 'incoming' ? e.host : e.key;
 }
 
 /**
  * A suspect's owner that chokes or goes frees the piece for another single owner, and may not own
  * it again for a while (suspect-pieces.ts).
  */
-export function releaseSuspects(c: TorrentContext, e: Pick<PeerEntry, 'key' | 'direction'>): void {
+export function releaseSuspects(c: TorrentContext, e: Pick<PeerEntry, 'key' | 'direction' | 'host'>): void {
   c.suspects.release(e.key, suspectBarKey(e), c.nowMs);
 }
 

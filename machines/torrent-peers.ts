@@ -3,6 +3,7 @@
  * spawned peer machine gets.
  */
 import type { ActorRefFrom } from 'xstate';
+import { banKey } from '../src/net/ban-key.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import type { peerMachine } from './peer.machine.js';
 import type { PeerInput, PeerKey } from './peer.types.js';
@@ -19,6 +20,8 @@ export interface PeerEntry {
   readonly idNumber: number;
   /** Who dialled: we (`outgoing`) or the peer (`incoming`, its address's port is its source port). */
   readonly direction: 'outgoing' | 'incoming';
+  /** What a host ban of this address covers (src/net/ban-key.ts), worked out once per connection. */
+  readonly host: string;
   /** The peer machine's own Bitfield object (counted in the picker's availability). */
   bitfield: Bitfield;
   handshaken: boolean;
@@ -63,6 +66,7 @@ export function newEntry(
     ref,
     idNumber,
     direction,
+    host: banKey(address),
     bitfield: new Bitfield(pieceCount),
     handshaken: false,
     peerId: undefined,
