@@ -47,9 +47,9 @@ function close(context: TorrentContext, e: PeerEntry, reason: CloseReason, fx: T
 export function makeHalfOpenRoom(context: TorrentContext, fx: TorrentEffects): void {
   for (const key of context.halfOpen) {
     if (context.halfOpen.size < context.maxHalfOpen) return;
-    const e = context.peers.get(key);
-    if (e === undefined) context.halfOpen.delete(key);
-    else close(context, e, { reason: 'evicted', rule: 'halfOpen' }, fx);
+    // Every half-open key has its entry: both are made in one action and gone in one (onClosed).
+    const e = context.peers.get(key)!;
+    close(context, e, { reason: 'evicted', rule: 'halfOpen' }, fx);
   }
 }
 

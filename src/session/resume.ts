@@ -203,7 +203,7 @@ export class ResumeSaver {
     const have = new Bitfield(live.size, live.bytes);
     const store = this.#store;
     const stateDir = dirname(this.#path);
-    await makeDirectories(dirname(stateDir), [STATE_DIR], new Set());
+    await makeDirectories(dirname(stateDir), [STATE_DIR]);
     await store.flush();
     await store.checkFiles();
     // A file not created yet has no stamp (null, as a missing file): its pieces are not claimed —

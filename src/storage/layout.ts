@@ -62,17 +62,13 @@ export function fileLocations(
 
 /**
  * Creates `dirs` under `root`, one component at a time, refusing a component that exists as a
- * symlink (it could point anywhere). `made` remembers directories already checked in this run.
+ * symlink (it could point anywhere). Every component is looked at on every call: nothing is
+ * remembered from an earlier one (a folder may have been swapped since: store-files.ts).
  */
-export async function makeDirectories(
-  root: string,
-  dirs: readonly string[],
-  made: Set<string>,
-): Promise<void> {
+export async function makeDirectories(root: string, dirs: readonly string[]): Promise<void> {
   let current = resolve(root);
   for (const d of dirs) {
     current = resolve(current, d);
-    if (made.has(current)) continue;
     let info = await lstat(current).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw StorageError.fromSystem(e, 'cannot inspect', current);
@@ -95,7 +91,6 @@ export async function makeDirectories(
         path: current,
         badInput: true,
       });
-    made.add(current);
   }
 }
 

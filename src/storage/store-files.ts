@@ -181,7 +181,7 @@ export class StoreFiles {
     // Every folder looked at again, right before the create, not remembered from an earlier one: a
     // folder swapped for a symlink since would have the create land wherever it points (O_NOFOLLOW
     // covers only the last component). One lstat per component per file created.
-    await makeDirectories(this.root, t.dirs, new Set());
+    await makeDirectories(this.root, t.dirs);
     const h = await sizedFile(t);
     Atomics.store(this.onDisk, target, 1);
     return h;
