@@ -45,19 +45,18 @@ export function createDownloadDisplay(
     lineShown = false;
     extraLines = 0;
   };
+  /** One line of news: outside text in it (names, URLs, messages) goes through printable() here. */
   const say = (s: string) => {
     if (mode === 'quiet') return;
     clear();
-    err.write(`${s}\n`);
+    err.write(`${printable(s)}\n`);
   };
   return {
     event(e) {
       switch (e.type) {
         case 'metadata':
-          say(
-            `${printable(e.name)}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`,
-          );
-          say(`saving to ${printable(e.out)}`);
+          say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
+          say(`saving to ${e.out}`);
           break;
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);
@@ -86,10 +85,10 @@ export function createDownloadDisplay(
             say(`reserving disk space failed (${e.detail ?? 'fallocate failed'}); the files stay sparse`);
           break;
         case 'peer.banned':
-          say(`banned ${printable(e.address)} (sent data that failed the hash check)`);
+          say(`banned ${e.address} (sent data that failed the hash check)`);
           break;
         case 'tracker.announce':
-          if (!e.ok) say(`tracker ${printable(e.url)}: ${printable(e.error ?? 'failed')}`);
+          if (!e.ok) say(`tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;
         case 'progress': {
           if (!tty) break;
@@ -121,7 +120,7 @@ export function createDownloadDisplay(
           );
           break;
         case 'stopped':
-          say(`stopped: ${printable(e.reason)}`);
+          say(`stopped: ${e.reason}`);
           break;
         default:
           break;

@@ -56,6 +56,8 @@ const hostileEvents: DownloadEvent[] = [
   },
   { type: 'tracker.announce', url: `http://127.0.0.1:1/${EVIL}`, ok: false, error: EVIL },
   { type: 'peer.banned', address: EVIL },
+  // fallocate's own words, which can quote a path made of the torrent's names.
+  { type: 'preallocation', outcome: 'failed', files: 1, needBytes: 1, detail: EVIL },
   {
     type: 'progress',
     ...progress,
