@@ -4,7 +4,7 @@
  */
 
 import { blockKey, type CloseReason, type PeerEvent, type ReceivedBlock } from './peer.types.js';
-import type { PeerContext } from './peer-context.js';
+import { isPieceIndex, type PeerContext } from './peer-context.js';
 import { requestProblem } from './peer-serving.js';
 
 /** The CloseReason for an event that closes the connection (the numbers that explain it included). */
@@ -24,7 +24,7 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     case 'wire.have':
       return { reason: 'haveOutOfRange', index: ev.index, pieceCount: c.pieceCount };
     case 'wire.haves': {
-      const index = ev.indices.find((i) => !(Number.isInteger(i) && i >= 0 && i < c.pieceCount)) ?? -1;
+      const index = ev.indices.find((i) => !isPieceIndex(c, i)) ?? -1;
       return { reason: 'haveOutOfRange', index, pieceCount: c.pieceCount };
     }
     case 'wire.haveAll':

@@ -96,6 +96,11 @@ export interface PeerContext {
   lastRateReport: string;
 }
 
+/** A piece index of this torrent: what a peer sends may be any number. */
+export function isPieceIndex(c: Pick<PeerContext, 'pieceCount'>, index: number): boolean {
+  return Number.isInteger(index) && index >= 0 && index < c.pieceCount;
+}
+
 /** The context a peer machine starts with: nothing known of the peer, both sides choked, not interested. */
 export function initialPeerContext(input: PeerInput): PeerContext {
   return {

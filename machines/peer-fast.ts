@@ -5,7 +5,7 @@
  */
 
 import { blockKey, MAX_ALLOWED_FAST, MAX_SUGGESTED, type PeerEvent } from './peer.types.js';
-import type { PeerContext, PeerEffects } from './peer-context.js';
+import { isPieceIndex, type PeerContext, type PeerEffects } from './peer-context.js';
 import { room, takeBackOutstanding, wantBlocks } from './peer-pipeline.js';
 
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
@@ -18,7 +18,7 @@ export function storeAllowedFast(
 ): void {
   // BEP 6: we may request this piece while choked. Out of range or past the cap: ignored (a hint).
   const { index } = event;
-  if (!Number.isInteger(index) || index < 0 || index >= context.pieceCount) return;
+  if (!isPieceIndex(context, index)) return;
   if (context.allowedFast.includes(index) || context.allowedFast.length >= MAX_ALLOWED_FAST) return;
   context.allowedFast.push(index);
   if (context.peerChoking && context.peerBitfield.has(index)) {

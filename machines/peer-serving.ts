@@ -17,7 +17,7 @@ import {
   type PeerEvent,
   type RequestProblem,
 } from './peer.types.js';
-import type { PeerContext, PeerEffects } from './peer-context.js';
+import { isPieceIndex, type PeerContext, type PeerEffects } from './peer-context.js';
 
 type Event<T extends PeerEvent['type']> = Extract<PeerEvent, { type: T }>;
 
@@ -50,7 +50,7 @@ export function requestProblem(
   begin: number,
   length: number,
 ): RequestProblem | undefined {
-  if (!Number.isInteger(index) || index < 0 || index >= c.pieceCount) return 'indexOutOfRange';
+  if (!isPieceIndex(c, index)) return 'indexOutOfRange';
   if (length === 0) return 'empty';
   if (length > MAX_BLOCK_LENGTH) return 'tooLong';
   const size = index === c.pieceCount - 1 ? c.totalLength - index * c.pieceLength : c.pieceLength;

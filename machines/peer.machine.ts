@@ -18,7 +18,7 @@ import {
   type PeerReport,
 } from './peer.types.js';
 import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
-import { initialPeerContext, type PeerContext, type PeerEffects } from './peer-context.js';
+import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } from './peer-context.js';
 import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
@@ -54,11 +54,6 @@ function effects(enqueue: {
     report: (report) => enqueue.sendParent(report),
     assign: (patch) => enqueue.assign(patch),
   };
-}
-
-/** A piece index of this torrent (a have's, from a peer: any number may come). */
-function isPieceIndex(context: PeerContext, index: number): boolean {
-  return Number.isInteger(index) && index >= 0 && index < context.pieceCount;
 }
 
 export const peerMachine = setup({
