@@ -5,19 +5,13 @@
  * a folder. Each is a TraceError (bad input, exit 2 at the CLI).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TraceError, type TraceErrorCode } from '../../../src/inspect/trace-error.js';
 import { MAX_TRACE_LINE, readTrace } from '../../../src/inspect/trace-reader.js';
 import type { TraceRecord } from '../../../src/inspect/trace-record.js';
-
-async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-trace-reader-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../../helpers/temp-dir.js';
 
 async function readAll(path: string): Promise<TraceRecord[]> {
   const records: TraceRecord[] = [];
@@ -31,7 +25,7 @@ const refusedAs = (code: TraceErrorCode, line?: number) => (e: unknown) =>
 const start: TraceRecord = { k: 'start', t: 0, version: 1, at: '2026-01-01T00:00:00.000Z' };
 
 test('records split across reads, CRLF, blank lines and no final newline read as written', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-trace-reader-');
   const big = { k: 'actor', t: 1, id: 'x:1', name: 'n'.repeat(200_000) } as const; // spans several 64 KiB reads
   const records: TraceRecord[] = [
     start,
@@ -46,7 +40,7 @@ test('records split across reads, CRLF, blank lines and no final newline read as
 });
 
 test(`a line of MAX_TRACE_LINE bytes is read; one byte more is refused`, async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-trace-reader-');
   const json = JSON.stringify(start);
   const exact = join(dir, 'exact.ndjson');
   await writeFile(exact, `${json}${' '.repeat(MAX_TRACE_LINE - json.length)}\n`);
@@ -57,7 +51,7 @@ test(`a line of MAX_TRACE_LINE bytes is read; one byte more is refused`, async (
 });
 
 test('a 1 GiB file with no newline is refused at once, reading about MAX_TRACE_LINE of it', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-trace-reader-');
   const file = join(dir, 'one-line.ndjson');
   await writeFile(file, '');
   await truncate(file, 1 << 30); // sparse: zeros, no newline
@@ -70,7 +64,7 @@ test('a 1 GiB file with no newline is refused at once, reading about MAX_TRACE_L
 });
 
 test('a missing file or a folder is bad input, named in one line', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-trace-reader-');
   const missing = join(dir, 'nonexistent.ndjson');
   await assert.rejects(readAll(missing), refusedAs('unreadable', 0));
   await assert.rejects(readAll(missing), { message: `${missing}: no such file` });
@@ -79,7 +73,7 @@ test('a missing file or a folder is bad input, named in one line', async (t) => 
 });
 
 test('an empty file is not a trace', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await tempDir(t, 'bitstate-trace-reader-');
   const empty = join(dir, 'empty.ndjson');
   await writeFile(empty, '');
   await assert.rejects(readAll(empty), refusedAs('noStart', 0));

@@ -4,8 +4,7 @@
  * duplicates are still refused; `bitstate info` and the storage layout use the on-disk names.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { checkDataFiles, SeedError } from '../../../src/session/seed.js';
 import { fileLocations } from '../../../src/storage/layout.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 /** A multi-file torrent named `root` of these paths, 1 byte each (padding where marked). */
 function torrentOf(paths: readonly (readonly string[])[], padding: ReadonlySet<number> = new Set()): Torrent {
@@ -139,8 +139,7 @@ test('the storage layout and `bitstate info` use the on-disk names', async (t) =
     { index: 0, path: ['README'], length: 1 },
     { index: 1, path: ['readme.1'], length: 1, torrentPath: ['readme'] },
   ]);
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-case-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'bitstate-case-');
   const file = join(dir, 'case.torrent');
   const pieces = new Uint8Array(20);
   const files = [
@@ -159,8 +158,7 @@ test('the storage layout and `bitstate info` use the on-disk names', async (t) =
 });
 
 test('checkDataFiles names a missing renamed file with why (seed first serves it from its own name when that is a file of its own: seed-renamed.test.ts)', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-case-seed-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'bitstate-case-seed-');
   await mkdir(join(dir, 'root'));
   await writeFile(join(dir, 'root', 'README'), 'x');
   await writeFile(join(dir, 'root', 'readme'), 'y'); // ext4 keeps both

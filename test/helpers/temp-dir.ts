@@ -1,0 +1,26 @@
+/**
+ * A temp folder removed after the test, and a promise bounded in time: what many tests share.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestContext {
+  after(fn: () => unknown): void;
+}
+
+/** A fresh folder under the system's temp folder, removed when the test ends. */
+export async function tempDir(t: TestContext, prefix = 'bitstate-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** `p`, or a rejection naming `what` after `ms`. */
+export function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
