@@ -14,13 +14,14 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bencode } from '../src/metainfo/bencode.js';
+import { processPeakRss } from './suite/machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // From dist/bench/ or bench/ (tsx): the repository's bin/ is two or one levels up.
@@ -47,10 +48,13 @@ async function torrentOf(n: number): Promise<string> {
   return path;
 }
 
-async function peakRssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-  return kb === undefined ? Number.NaN : Number(kb) / 1024;
+/** The process's peak RSS in MiB (bench/suite/machine.ts), NaN once it is gone. */
+function peakRssMb(pid: number): number {
+  try {
+    return processPeakRss(pid) / 2 ** 20;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 interface Round {
@@ -108,7 +112,7 @@ async function oneRound(torrent: string, out: string): Promise<Round> {
     // The dial follows the listening event at once; give it up to 5 s.
     for (let waited = 0; Number.isNaN(connectedAt) && waited < 5000; waited += 10)
       await new Promise((r) => setTimeout(r, 10));
-    const rssMb = await peakRssMb(child.pid ?? 0);
+    const rssMb = peakRssMb(child.pid ?? 0);
     const stopAt = performance.now();
     child.kill('SIGINT');
     await exited;
