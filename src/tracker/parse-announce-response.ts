@@ -51,26 +51,12 @@ function count(v: BencodeValue | undefined, key: string): number | undefined {
 
 function compactV4(bytes: Uint8Array, out: PeerCollector): void {
   if (bytes.length % 6 !== 0) throw bad(`compact peers of ${bytes.length} bytes (not a multiple of 6)`);
-  for (let i = 0; i < bytes.length && !out.full; i += 6) {
-    const port = (bytes[i + 4]! << 8) | bytes[i + 5]!;
-    out.add({ host: `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`, port });
-  }
-}
-
-/** 16 bytes as an RFC 5952 IPv6 address (also used by the UDP tracker client). */
-export function ipv6(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  // The WHATWG URL parser prints IPv6 in its canonical compressed form (RFC 5952).
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  out.addCompact(bytes, 4);
 }
 
 function compactV6(bytes: Uint8Array, out: PeerCollector): void {
   if (bytes.length % 18 !== 0) throw bad(`peers6 of ${bytes.length} bytes (not a multiple of 18)`);
-  for (let i = 0; i < bytes.length && !out.full; i += 18) {
-    const port = (bytes[i + 16]! << 8) | bytes[i + 17]!;
-    if (port !== 0) out.add({ host: ipv6(bytes.subarray(i, i + 16)), port });
-  }
+  out.addCompact(bytes, 6);
 }
 
 function dictionaryPeers(list: BencodeValue[], out: PeerCollector): void {

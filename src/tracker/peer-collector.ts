@@ -55,4 +55,30 @@ export class PeerCollector {
     this.#seen.add(key);
     this.peers.push(peer);
   }
+
+  /**
+   * Compact peers (BEP 23, BEP 7, BEP 15): `<ip:4|16><port:2>` each, read until the list is full.
+   * The caller checks that `bytes` holds whole entries. A port-0 entry is skipped before its host is
+   * spelled (an IPv6 address goes through the URL parser).
+   */
+  addCompact(bytes: Uint8Array, family: 4 | 6): void {
+    const size = family === 4 ? 6 : 18;
+    for (let i = 0; i + size <= bytes.length && !this.full; i += size) {
+      const port = (bytes[i + size - 2]! << 8) | bytes[i + size - 1]!;
+      if (port === 0) continue;
+      const host =
+        family === 4
+          ? `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`
+          : ipv6(bytes.subarray(i, i + 16));
+      this.add({ host, port });
+    }
+  }
+}
+
+/** 16 bytes as an RFC 5952 IPv6 address. */
+export function ipv6(bytes: Uint8Array): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  // The WHATWG URL parser prints IPv6 in its canonical compressed form (RFC 5952).
+  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }

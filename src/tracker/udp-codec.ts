@@ -16,7 +16,7 @@
  *   error response    <action=3:4><transaction_id:4><message: the rest, UTF-8>
  */
 import type { AnnounceEvent, AnnounceParams, AnnounceResponse, TrackerPeer } from './announce-types.js';
-import { ipv6, MAX_TRACKER_MESSAGE_CHARS } from './parse-announce-response.js';
+import { MAX_TRACKER_MESSAGE_CHARS } from './parse-announce-response.js';
 import { PeerCollector } from './peer-collector.js';
 import { TrackerError } from './tracker-error.js';
 
@@ -128,15 +128,7 @@ function peersOf(bytes: Uint8Array, family: 4 | 6): TrackerPeer[] {
   if (bytes.length % size !== 0)
     throw bad(`${bytes.length} bytes of IPv${family} peers (not a multiple of ${size})`, bytes.length);
   const out = new PeerCollector();
-  for (let i = 0; i < bytes.length && !out.full; i += size) {
-    const port = (bytes[i + size - 2]! << 8) | bytes[i + size - 1]!;
-    if (port === 0) continue;
-    const host =
-      family === 4
-        ? `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`
-        : ipv6(bytes.subarray(i, i + 16));
-    out.add({ host, port });
-  }
+  out.addCompact(bytes, family);
   return out.peers;
 }
 
