@@ -63,6 +63,8 @@ export interface PieceStoreOptions {
    * then on libuv's thread pool for a while; 'sync' or 'pool' always (write-mode.ts).
    */
   readonly writeMode?: WriteModeSetting;
+  /** The clock that times synchronous writes (default performance.now; tests freeze it). */
+  readonly now?: () => number;
   readonly maxOpenFiles?: number;
   /**
    * Unsynced bytes after which the store syncs a file in the background (fd-cache.ts, "Writeback");
@@ -154,7 +156,7 @@ export class PieceStore {
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
     this.#releaseBlock = opts.releaseBlock;
     this.#pooledBlock = opts.pooledBlock ?? (() => false);
-    this.#writeMode = new WriteMode(opts.writeMode);
+    this.#writeMode = new WriteMode(opts.writeMode, opts.now);
     this.#spec = {
       paths: targets,
       onDisk: files.onDisk,

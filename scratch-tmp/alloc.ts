@@ -1,0 +1,13 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { readTorrentFile } from '../src/metainfo/read-torrent-file.js';
+import { download } from '../src/session/download.js';
+const log = readFileSync('/tmp/bitstate-scratch/seeders15.out', 'utf8');
+const peers = log.split('\n').find((l) => l.startsWith('peers'))!.split(' ').slice(1).map((p) => { const [host, port] = p.split(':'); return { host: host!, port: Number(port) }; });
+const t = await readTorrentFile('/tmp/profile-1073741824-1048576.torrent');
+const s = new Session(); s.connect();
+await s.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+const job = download(t, { out: '/tmp/dl', peers, port: 0, trackers: false } as never);
+console.log(await job.done);
+const { profile } = await s.post('HeapProfiler.stopSampling');
+writeFileSync('/tmp/alloc.heapprofile', JSON.stringify(profile));
