@@ -18,12 +18,11 @@ import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { isLocalRequest } from './local-origin.js';
+import { RelayBacklog } from './relay-backlog.js';
 import { summarise, summariseEvent } from './summarise-event.js';
 
 export const DEFAULT_INSPECT_PORT = 7882;
 export const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
-/** Messages other than actor registrations kept for a browser that connects late. */
-export const RELAY_BUFFER = 2000;
 /** Largest WebSocket message the relay reads (ws's default is 100 MiB). */
 export const RELAY_MAX_MESSAGE_BYTES = 4 << 20;
 /** Viewers connected at once; past it a new one is refused (503), as the dashboard's streams are. */
@@ -108,23 +107,18 @@ async function startRelay(
     },
   });
   let viewers = 0;
-  const actors: string[] = [];
-  const recent: string[] = [];
+  // The registrations of the actors alive and their recent messages, for viewers that come late.
+  const backlog = new RelayBacklog();
   wss.on('connection', (ws, req) => {
     if (req.url !== publishPath) {
       viewers++;
       ws.on('close', () => viewers--);
-      for (const m of actors) ws.send(m);
-      for (const m of recent) ws.send(m);
+      for (const m of backlog.messages()) ws.send(m);
       return; // a viewer: what it sends is not relayed
     }
     ws.on('message', (data) => {
       const msg = data.toString();
-      if (msg.includes('"type":"@xstate.actor"')) actors.push(msg);
-      else {
-        recent.push(msg);
-        if (recent.length > RELAY_BUFFER) recent.shift();
-      }
+      backlog.keep(msg);
       for (const c of wss.clients) {
         if (c === ws || c.readyState !== WebSocket.OPEN) continue;
         if (c.bufferedAmount > RELAY_MAX_VIEWER_BACKLOG_BYTES) c.terminate();

@@ -1,13 +1,17 @@
 /**
  * --inspect: the relay on 127.0.0.1 passes @statelyai/inspect's messages to a browser client, with
- * the machines' definitions, and blocks summarised to their length before they leave.
+ * the machines' definitions, and blocks summarised to their length before they leave; a browser
+ * that connects late gets the live actors' registrations and recent messages, not the stopped ones'.
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
+import type { AnyActorRef } from 'xstate';
+import { RELAY_BUFFER } from '../../../src/inspect/relay-backlog.js';
 import { RELAY_MAX_VIEWERS, startStatelyInspection } from '../../../src/inspect/stately-inspector.js';
 import { inMemoryDownload } from './in-memory-download.js';
+import { inMemorySeed } from './in-memory-seed.js';
 
 test('a download inspected through the relay: actors with definitions, events without block bytes', async (t) => {
   const inspection = await startStatelyInspection(0);
@@ -16,16 +20,11 @@ test('a download inspected through the relay: actors with definitions, events wi
   const page = await (await fetch(inspection.url)).text();
   assert.match(page, /stately\.ai\/inspect/);
 
+  const browser = await viewer(inspection.url);
+  t.after(() => browser.ws.terminate());
   await inMemoryDownload(1, inspection.inspect);
-  // A browser connecting afterwards still gets the actor registrations and recent events.
-  const browser = new WebSocket(inspection.url.replace('http', 'ws'));
-  t.after(() => browser.terminate());
-  const messages: string[] = [];
-  browser.on('message', (d) => messages.push(d.toString()));
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && !messages.some((m) => m.includes('"type":"wire.piece"')))
-    await new Promise((r) => setTimeout(r, 50));
-  const parsed = messages.map(
+  await browser.until((m) => m.includes('"type":"wire.piece"'));
+  const parsed = browser.messages.map(
     (m) => JSON.parse(m) as { type: string; definition?: string; event?: { type: string; block?: unknown } },
   );
   const actors = parsed.filter((m) => m.type === '@xstate.actor');
@@ -36,10 +35,85 @@ test('a download inspected through the relay: actors with definitions, events wi
   const piece = parsed.find((m) => m.type === '@xstate.event' && m.event?.type === 'wire.piece');
   assert.deepEqual(piece?.event?.block, { bytes: 16384 });
   const longest = Math.max(
-    ...messages.filter((m) => !m.includes('"type":"@xstate.actor"')).map((m) => m.length),
+    ...browser.messages.filter((m) => !m.includes('"type":"@xstate.actor"')).map((m) => m.length),
   );
   assert.ok(longest < 8192, `longest event message ${longest} bytes`);
 });
+
+test('a long seed through the relay: a late viewer gets every live actor, none of the hundreds of peers gone', async (t) => {
+  const inspection = await startStatelyInspection(0);
+  t.after(() => inspection.close());
+  const seed = inMemorySeed(inspection.inspect);
+  t.after(() => seed.actor.stop());
+  // A viewer there all along sees every actor come and go: the relay forwards everything.
+  const along = await viewer(inspection.url);
+  t.after(() => along.ws.terminate());
+
+  const PEERS = 300;
+  await seed.churn(PEERS);
+  seed.hold(3);
+  // The relay reads its inspector's messages in order: once this event has passed through it,
+  // so has everything before it.
+  seed.actor.send({ type: 'test.marker' } as never);
+  await along.until((m) => m.includes('"type":"test.marker"'));
+  assert.equal(seed.livePeers(), 3);
+  const registered = (ms: readonly string[]) =>
+    ms
+      .map((m) => JSON.parse(m) as { type: string; sessionId: string })
+      .filter((m) => m.type === '@xstate.actor');
+  // A peer machine and its connection actor each, per peer.
+  assert.ok(registered(along.messages).length >= 2 * PEERS + 5);
+
+  const late = await viewer(inspection.url);
+  t.after(() => late.ws.terminate());
+  // What the relay replays to a newcomer it sends as it connects, ahead of its pong.
+  await new Promise((r) => {
+    late.ws.once('pong', r);
+    late.ws.ping();
+  });
+  const live = liveSessions(seed.actor);
+  // The torrent machine, storage, trackers, choker, ticker, and the three peers with their connections.
+  assert.equal(live.length, 5 + 2 * 3);
+  assert.deepEqual(
+    registered(late.messages)
+      .map((m) => m.sessionId)
+      .sort(),
+    [...live].sort(),
+    'the registrations a late viewer gets are those of the live actors',
+  );
+  const gone = late.messages
+    .map((m) => JSON.parse(m) as { sessionId: string })
+    .filter((m) => !live.includes(m.sessionId));
+  assert.equal(gone.length, 0, 'messages kept of actors that stopped');
+  assert.ok(late.messages.length <= RELAY_BUFFER + live.length, `${late.messages.length} messages kept`);
+});
+
+/** A viewer (our own page's WebSocket) collecting what the relay sends it. */
+async function viewer(url: string): Promise<{
+  ws: WebSocket;
+  messages: string[];
+  until(seen: (m: string) => boolean): Promise<void>;
+}> {
+  const ws = new WebSocket(url.replace('http', 'ws'));
+  const messages: string[] = [];
+  ws.on('message', (d) => messages.push(d.toString()));
+  await new Promise((r) => ws.once('open', r));
+  const until = async (seen: (m: string) => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!messages.some(seen)) {
+      if (Date.now() > deadline) throw new Error('the awaited message never came through the relay');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { ws, messages, until };
+}
+
+/** The session ids of an actor and of every actor below it that is still running. */
+function liveSessions(ref: AnyActorRef): string[] {
+  const children =
+    (ref.getSnapshot() as { children?: Record<string, AnyActorRef | undefined> }).children ?? {};
+  return [ref.sessionId, ...Object.values(children).flatMap((c) => (c === undefined ? [] : liveSessions(c)))];
+}
 
 /** What a WebSocket handshake gets: 'open', or the HTTP status it was refused with. */
 function handshake(url: string, headers: Record<string, string>): Promise<{ ws: WebSocket; result: string }> {
