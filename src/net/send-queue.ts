@@ -37,6 +37,7 @@
 import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
 import type { BlockSource, PinnedBlock } from '../storage/read-cache.js';
+import { encodePieceHeaderInto, PIECE_HEADER_LENGTH } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { PackedQueue } from './packed-queue.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -197,20 +198,16 @@ export class SendQueue {
       const pinned = item.pinned;
       if (pinned === undefined || !this.#take(pinned.block.length)) break;
       queue.shift();
-      if (headers === undefined || h + 13 > headers.length) {
+      if (headers === undefined || h + PIECE_HEADER_LENGTH > headers.length) {
         // One buffer for the headers of every block ready now (at most 64 KiB of them).
-        headers = Buffer.allocUnsafe(13 * Math.min(5041, queue.readyBlocks()));
+        headers = Buffer.allocUnsafe(PIECE_HEADER_LENGTH * Math.min(5041, queue.readyBlocks()));
         h = 0;
       }
-      const { index, begin } = item.ref;
-      headers.writeUInt32BE(9 + pinned.block.length, h);
-      headers[h + 4] = 7;
-      headers.writeUInt32BE(index, h + 5);
-      headers.writeUInt32BE(begin, h + 9);
+      const at = h;
+      h = encodePieceHeaderInto(headers, at, item.ref.index, item.ref.begin, pinned.block.length);
       this.#cork();
-      socket.write(headers.subarray(h, h + 13));
+      socket.write(headers.subarray(at, h));
       socket.write(pinned.block);
-      h += 13;
       batch.push(pinned);
       onPayloadSent?.(pinned.block.length);
       this.#served++;

@@ -37,13 +37,40 @@ import {
 const PSTR = new TextEncoder().encode(PROTOCOL_NAME);
 const KNOWN_IDS = new Set<number>(Object.values(MessageId));
 
-/** The 13-byte header of a piece message, to be written before the block with writev (no copy of the block). */
+/** The bytes of a piece message before its block: `<len=0009+X><id=7><index:4><begin:4>`. */
+export const PIECE_HEADER_LENGTH = 13;
+
+/**
+ * Writes the header of a piece message with a block of `blockLength` bytes into `out` at `at` and
+ * answers the offset after it, where the block's bytes go:
+ *
+ *   <len=0009+X><id=7><index:4><begin:4>   (then <block:X>)
+ *
+ * The one piece-header encoder: encodeInto's piece message (the block copied in after it),
+ * encodePieceHeader (a header of its own) and the send queue (the headers of the blocks it serves,
+ * back to back in one buffer of its own, each written with writev before its block, which is never
+ * copied) all write it here. Nothing is allocated. The values are checked before the first byte is
+ * written, so a RangeError leaves `out` as it was.
+ */
+export function encodePieceHeaderInto(
+  out: Uint8Array,
+  at: number,
+  index: number,
+  begin: number,
+  blockLength: number,
+): number {
+  checkU32(index, 'piece index');
+  checkU32(begin, 'begin');
+  checkU32(9 + checkU32(blockLength, 'block length'), 'piece message length');
+  writeU32(out, prefix(out, at, 9 + blockLength, MessageId.piece), index);
+  writeU32(out, at + 9, begin);
+  return at + PIECE_HEADER_LENGTH;
+}
+
+/** The header of a piece message in a buffer of its own (encodePieceHeaderInto's 13 bytes). */
 export function encodePieceHeader(index: number, begin: number, blockLength: number): Uint8Array {
-  const out = new Uint8Array(13);
-  writeU32(out, 0, 9 + checkU32(blockLength, 'block length'));
-  out[4] = MessageId.piece;
-  writeU32(out, 5, checkU32(index, 'piece index'));
-  writeU32(out, 9, checkU32(begin, 'begin'));
+  const out = new Uint8Array(PIECE_HEADER_LENGTH);
+  encodePieceHeaderInto(out, 0, index, begin, blockLength);
   return out;
 }
 
@@ -146,13 +173,9 @@ export function encodeInto(item: WireItem, out: Uint8Array, at: number): number 
       return at + 5 + item.bitfield.length;
     }
     case 'piece': {
-      const index = checkU32(item.index, 'piece index');
-      const begin = checkU32(item.begin, 'begin');
-      const p = prefix(out, at, 9 + item.block.length, MessageId.piece);
-      writeU32(out, p, index);
-      writeU32(out, p + 4, begin);
-      out.set(item.block, p + 8);
-      return p + 8 + item.block.length;
+      const p = encodePieceHeaderInto(out, at, item.index, item.begin, item.block.length);
+      out.set(item.block, p);
+      return p + item.block.length;
     }
     case 'extended': {
       if (!Number.isInteger(item.extendedId) || item.extendedId < 0 || item.extendedId > 0xff)

@@ -1,6 +1,7 @@
 /**
  * Properties of the wire codec (fast-check): encode → decode round trips for every message kind,
- * chunking never changes what is decoded, hostile bytes end in exactly one typed WireError and never
+ * the piece header written in place (the send queue's) is the piece message's own, chunking never
+ * changes what is decoded, hostile bytes end in exactly one typed WireError and never
  * in another exception, and every input byte is copied at most once (the decoder is O(n) whatever
  * the chunking: a 16 KiB block in 1-byte chunks costs 16 KiB of copying, not 16 KiB²/2).
  */
@@ -8,7 +9,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { from } from 'rxjs';
-import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
+import {
+  encodeHandshake,
+  encodeMessage,
+  encodePieceHeader,
+  encodePieceHeaderInto,
+  PIECE_HEADER_LENGTH,
+} from '../../src/wire/encode-message.js';
 import { MAX_BLOCK_LENGTH } from '../../src/wire/limits.js';
 import { MessageId, type WireItem, type WireMessage } from '../../src/wire/messages.js';
 import { parseWire } from '../../src/wire/parse-wire.js';
@@ -106,6 +113,31 @@ describe('wire codec properties', () => {
         assert.ok(out.stats.bytesCopied <= encoded.length, `${out.stats.bytesCopied} > ${encoded.length}`);
       }),
       { numRuns: 30 },
+    );
+  });
+
+  it("the piece header written in place at any offset is the piece message's own: decoded with its block it is the message, and no byte around it changes", () => {
+    fc.assert(
+      fc.property(
+        fc.record({ index: u32, begin: u32, block: bytes(64) }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 255 }),
+        ({ index, begin, block }, at, fill) => {
+          const piece: WireMessage = { type: 'piece', index, begin, block };
+          // A used buffer of the send queue's kind: other headers before and after this one.
+          const out = new Uint8Array(at + PIECE_HEADER_LENGTH + 7).fill(fill);
+          const end = encodePieceHeaderInto(out, at, index, begin, block.length);
+          assert.equal(end, at + PIECE_HEADER_LENGTH);
+          const header = out.subarray(at, end);
+          assert.deepEqual(header, encodeMessage(piece).subarray(0, PIECE_HEADER_LENGTH));
+          assert.deepEqual(encodePieceHeader(index, begin, block.length), header);
+          assert.ok(out.subarray(0, at).every((b) => b === fill));
+          assert.ok(out.subarray(end).every((b) => b === fill));
+          const decoded = decodeChunks([header, block], { expectHandshake: false });
+          assert.equal(decoded.error, undefined);
+          assert.deepEqual(readable(decoded.items), readable([piece]));
+        },
+      ),
     );
   });
 

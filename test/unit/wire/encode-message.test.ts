@@ -6,6 +6,7 @@ import {
   encodeInto,
   encodeMessage,
   encodePieceHeader,
+  encodePieceHeaderInto,
   encodeRequests,
   encodeRequestsInto,
 } from '../../../src/wire/encode-message.js';
@@ -64,6 +65,18 @@ describe('encodePieceHeader', () => {
     const block = hex('00112233');
     const whole = encodeMessage({ type: 'piece', index: 7, begin: 16, block });
     assert.equal(toHex(encodePieceHeader(7, 16, block.length)) + toHex(block), toHex(whole));
+  });
+
+  it('refuses a value past 32 bits before writing, the length prefix of a block past 2^32 - 10 bytes included', () => {
+    const out = new Uint8Array(20).fill(0xee);
+    assert.throws(() => encodePieceHeaderInto(out, 3, 2 ** 32, 0, 16384), RangeError);
+    assert.throws(() => encodePieceHeaderInto(out, 3, 0, -1, 16384), RangeError);
+    // 9 + 0xfffffff7 is 2^32: written as 32 bits it would be a length prefix of 0, a keep-alive.
+    assert.throws(() => encodePieceHeaderInto(out, 3, 0, 0, 0xfffffff7), RangeError);
+    assert.throws(() => encodePieceHeader(0, 0, 0xfffffff7), RangeError);
+    assert.ok(out.every((b) => b === 0xee));
+    assert.equal(encodePieceHeaderInto(out, 3, 0, 0, 0xfffffff6), 16);
+    assert.equal(toHex(out.subarray(3, 16)), 'ffffffff07' + '00'.repeat(8));
   });
 });
 
