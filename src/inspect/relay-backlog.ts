@@ -1,7 +1,8 @@
 /**
  * What the `--inspect` relay keeps for a viewer that connects late: the registration
- * (`@xstate.actor`, with the machine's definition) of every actor that is alive, and the last
- * RELAY_BUFFER other messages of those actors. An actor is gone when its snapshot says so
+ * (`@xstate.actor`, with the machine's definition) of every actor that is alive, the latest
+ * snapshot of each (so a quiet actor still shows its state when the others' traffic has pushed it
+ * out of the recent messages), and the last RELAY_BUFFER other messages of those actors. An actor is gone when its snapshot says so
  * (`@xstate.snapshot` with status `done`, `stopped` or `error`: XState sends one when a machine
  * reaches a final state, when it or a callback/observable/promise actor is stopped, and when a
  * promise rejects): then its registration and its kept messages are forgotten.
@@ -31,6 +32,8 @@ export class RelayBacklog {
   readonly #registrations = new Map<string, string>();
   /** Other messages of live actors, oldest first, at most RELAY_BUFFER. */
   #recent: Kept[] = [];
+  /** sessionId → its latest `@xstate.snapshot` (the same object as in #recent while it is there). */
+  readonly #snapshots = new Map<string, Kept>();
   /** How many of #recent each actor has: an actor that ends with none costs no pass over them. */
   readonly #recentCount = new Map<string, number>();
   #bytes = 0;
@@ -51,7 +54,9 @@ export class RelayBacklog {
     }
     // Events sent to an actor already gone (XState reports them too) are not kept.
     if (!this.#registrations.has(m.sessionId)) return;
-    this.#recent.push({ sessionId: m.sessionId, message });
+    const kept = { sessionId: m.sessionId, message };
+    if (m.type === '@xstate.snapshot') this.#snapshots.set(m.sessionId, kept);
+    this.#recent.push(kept);
     this.#recentCount.set(m.sessionId, (this.#recentCount.get(m.sessionId) ?? 0) + 1);
     this.#bytes += message.length;
     if (this.#recent.length > RELAY_BUFFER) {
@@ -61,19 +66,36 @@ export class RelayBacklog {
     }
   }
 
-  /** What a newcomer is sent, in order: the registrations, then the recent messages. */
+  /**
+   * What a newcomer is sent, in order: the registrations, the latest snapshot of each actor whose
+   * snapshot is no longer among the recent messages, then the recent messages.
+   */
   *messages(): Generator<string> {
     yield* this.#registrations.values();
+    for (const k of this.#olderSnapshots()) yield k.message;
     for (const k of this.#recent) yield k.message;
   }
 
   /** Messages kept and their characters (the messages are JSON, ASCII but for names). */
   get size(): { readonly messages: number; readonly bytes: number } {
-    return { messages: this.#registrations.size + this.#recent.length, bytes: this.#bytes };
+    let messages = this.#registrations.size + this.#recent.length;
+    let bytes = this.#bytes;
+    for (const k of this.#olderSnapshots()) {
+      messages++;
+      bytes += k.message.length;
+    }
+    return { messages, bytes };
+  }
+
+  /** Latest snapshots pushed out of #recent: at most one per live actor. */
+  #olderSnapshots(): Kept[] {
+    const recent = new Set(this.#recent);
+    return [...this.#snapshots.values()].filter((k) => !recent.has(k));
   }
 
   #forget(sessionId: string): void {
     this.#forgetRegistration(sessionId);
+    this.#snapshots.delete(sessionId);
     const n = this.#recentCount.get(sessionId) ?? 0;
     if (n === 0) return;
     const kept: Kept[] = [];

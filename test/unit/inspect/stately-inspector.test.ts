@@ -85,7 +85,20 @@ test('a long seed through the relay: a late viewer gets every live actor, none o
     .map((m) => JSON.parse(m) as { sessionId: string })
     .filter((m) => !live.includes(m.sessionId));
   assert.equal(gone.length, 0, 'messages kept of actors that stopped');
-  assert.ok(late.messages.length <= RELAY_BUFFER + live.length, `${late.messages.length} messages kept`);
+  // A registration and a latest snapshot per live actor, and the recent messages.
+  assert.ok(late.messages.length <= RELAY_BUFFER + 2 * live.length, `${late.messages.length} messages kept`);
+  const snapshotted = (ms: readonly string[]) =>
+    new Set(
+      ms
+        .map((m) => JSON.parse(m) as { type: string; sessionId: string })
+        .filter((m) => m.type === '@xstate.snapshot' && live.includes(m.sessionId))
+        .map((m) => m.sessionId),
+    );
+  assert.deepEqual(
+    [...snapshotted(late.messages)].sort(),
+    [...snapshotted(along.messages)].sort(),
+    'every live actor that ever had a snapshot shows its state to the late viewer',
+  );
 });
 
 /** A viewer (our own page's WebSocket) collecting what the relay sends it. */
