@@ -317,6 +317,9 @@ async function run(
     const failure = saves.error ?? filesError;
     if (failure !== undefined && output.result !== 'storageError') {
       emit({ type: 'stopped', reason: failure.message });
+      // A path the torrent's files cannot take (a symlink or a file planted where a folder goes) is
+      // bad input, as at open: the typed error, which the CLI answers with exit 2.
+      if (failure instanceof StorageError && failure.badInput) throw failure;
       return { result: 'failed', message: failure.message };
     }
     switch (output.result) {

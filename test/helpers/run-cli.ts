@@ -18,7 +18,12 @@ export interface CliResult {
 
 export function runCli(
   args: readonly string[],
-  options: { timeoutMs?: number; cwd?: string } = {},
+  options: {
+    timeoutMs?: number;
+    cwd?: string;
+    /** Each whole line of stdout as it arrives (e.g. a `--json` event to act on mid-run). */
+    onLine?: (line: string) => void;
+  } = {},
 ): Promise<CliResult> {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], {
@@ -28,7 +33,14 @@ export function runCli(
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  let seen = 0;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    const end = stdout.lastIndexOf('\n') + 1;
+    if (options.onLine === undefined || end <= seen) return;
+    for (const line of stdout.slice(seen, end - 1).split('\n')) options.onLine(line);
+    seen = end;
+  });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
   return new Promise((resolve, reject) => {
