@@ -5,7 +5,7 @@
  * and what is rejected is listed in docs/metainfo.md.
  */
 import { createHash } from 'node:crypto';
-import { BencodeDict, type BencodeValue, bdecode } from './bdecode.js';
+import { type BencodeIndex, bdecodeIndex } from './bencode-index.js';
 import { resolveCaseCollisions } from './case-collisions.js';
 import {
   MAX_FILES,
@@ -13,6 +13,8 @@ import {
   MAX_PIECES,
   MAX_TORRENT_FILE_BYTES,
   MAX_TORRENT_TOKENS,
+  MAX_TRACKERS,
+  MAX_WEB_SEEDS,
 } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 import type { Torrent, TorrentFile } from './torrent.js';
@@ -22,103 +24,158 @@ import { checkHybridFileTree, refuseV2Only } from './v2-file-tree.js';
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-function typeName(v: BencodeValue | undefined): string {
+/** A value of the .torrent's index (bencode-index.ts); undefined for a key that is not there. */
+type Value = number | undefined;
+
+function typeName(ix: BencodeIndex, v: Value): string {
   if (v === undefined) return 'nothing';
-  if (typeof v === 'bigint') return 'an integer';
-  if (v instanceof Uint8Array) return 'a string';
-  if (Array.isArray(v)) return 'a list';
-  return 'a dictionary';
+  const kind = ix.kind(v);
+  return kind === 'integer' ? 'an integer' : `a ${kind}`;
 }
 
-function wrongType(field: string, expected: string, v: BencodeValue | undefined): MetainfoError {
-  return new MetainfoError('wrong-type', `${field}: expected ${expected}, found ${typeName(v)}`, { field });
+function wrongType(ix: BencodeIndex, field: string, expected: string, v: Value): MetainfoError {
+  return new MetainfoError('wrong-type', `${field}: expected ${expected}, found ${typeName(ix, v)}`, {
+    field,
+  });
 }
 
-function required(d: BencodeDict, key: string, field: string): BencodeValue {
-  const v = d.get(key);
+function required(ix: BencodeIndex, d: number, key: string, field: string): number {
+  const v = ix.get(d, key);
   if (v === undefined) throw new MetainfoError('missing-field', `${field}: missing`, { field });
   return v;
 }
 
-function asDict(v: BencodeValue | undefined, field: string): BencodeDict {
-  if (!(v instanceof BencodeDict)) throw wrongType(field, 'a dictionary', v);
+function asDict(ix: BencodeIndex, v: Value, field: string): number {
+  if (v === undefined || ix.kind(v) !== 'dictionary') throw wrongType(ix, field, 'a dictionary', v);
   return v;
 }
 
-function asBytes(v: BencodeValue | undefined, field: string): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw wrongType(field, 'a string', v);
-  return v;
+function asBytes(ix: BencodeIndex, v: Value, field: string): Uint8Array {
+  if (v === undefined || ix.kind(v) !== 'string') throw wrongType(ix, field, 'a string', v);
+  return ix.string(v);
+}
+
+function isString(ix: BencodeIndex, v: Value): v is number {
+  return v !== undefined && ix.kind(v) === 'string';
 }
 
 /** A non-negative integer that a JS number holds exactly. */
-function asLength(v: BencodeValue | undefined, field: string): number {
-  if (typeof v !== 'bigint') throw wrongType(field, 'an integer', v);
-  if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new MetainfoError('invalid-value', `${field}: ${v} is not a length between 0 and 2^53-1`, {
+function asLength(ix: BencodeIndex, v: Value, field: string): number {
+  if (v === undefined || ix.kind(v) !== 'integer') throw wrongType(ix, field, 'an integer', v);
+  const n = ix.integer(v);
+  if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new MetainfoError('invalid-value', `${field}: ${n} is not a length between 0 and 2^53-1`, {
       field,
     });
-  return Number(v);
+  return Number(n);
 }
 
 /** `key.utf-8` when it is a string, else `key` (libtorrent's preference). */
-function text(d: BencodeDict, key: string, field: string): string {
-  const alt = d.get(`${key}.utf-8`);
-  return utf8.decode(alt instanceof Uint8Array ? alt : asBytes(required(d, key, field), field));
+function text(ix: BencodeIndex, d: number, key: string, field: string): string {
+  const alt = ix.get(d, `${key}.utf-8`);
+  return utf8.decode(isString(ix, alt) ? ix.string(alt) : asBytes(ix, required(ix, d, key, field), field));
 }
 
 /** An optional text field: absent, empty or ill-typed is `undefined` (libtorrent ignores those too). */
-function optionalText(d: BencodeDict, key: string): string | undefined {
-  const v = d.get(`${key}.utf-8`) ?? d.get(key);
-  if (!(v instanceof Uint8Array) || v.length === 0) return undefined;
-  return utf8.decode(v);
+function optionalText(ix: BencodeIndex, d: number, key: string): string | undefined {
+  const v = ix.get(d, `${key}.utf-8`) ?? ix.get(d, key);
+  if (!isString(ix, v) || ix.stringLength(v) === 0) return undefined;
+  return utf8.decode(ix.string(v));
 }
 
-function stringList(v: BencodeValue | undefined): string[] {
-  if (v instanceof Uint8Array) return v.length > 0 ? [utf8.decode(v)] : [];
-  if (!Array.isArray(v)) return [];
-  return v.filter((x): x is Uint8Array => x instanceof Uint8Array && x.length > 0).map((x) => utf8.decode(x));
+/**
+ * Distinct non-empty URLs, in order, at most `max`; `ignored` counts the entries past them (not
+ * decoded: an announce-list of 300,000 tiers is 300,000 values, which the index holds at 8 bytes
+ * each). Non-strings are skipped, as libtorrent skips them.
+ */
+class UrlSet {
+  readonly seen = new Set<string>();
+  ignored = 0;
+  constructor(private readonly max: number) {}
+  /** The URL of string value `v` when it is a new one and there is room, else undefined. */
+  take(ix: BencodeIndex, v: number): string | undefined {
+    if (!isString(ix, v) || ix.stringLength(v) === 0) return undefined;
+    if (this.seen.size >= this.max) {
+      this.ignored++;
+      return undefined;
+    }
+    const url = utf8.decode(ix.string(v));
+    if (this.seen.has(url)) return undefined;
+    this.seen.add(url);
+    return url;
+  }
 }
 
-/** BEP 12: tiers of tracker URLs. Like libtorrent, skips what is not a list of strings, and empty tiers. */
-function announceTiers(root: BencodeDict, announce: string | undefined): string[][] {
-  const v = root.get('announce-list');
-  const tiers = Array.isArray(v)
-    ? v
-        .filter(Array.isArray)
-        .map(stringList)
-        .filter((t) => t.length > 0)
-    : [];
-  if (tiers.length > 0) return tiers;
-  return announce === undefined ? [] : [[announce]];
+/** BEP 19 `url-list`: one string or a list of them. */
+function webSeeds(ix: BencodeIndex, root: number): { urls: string[]; ignored: number } {
+  const v = ix.get(root, 'url-list');
+  const set = new UrlSet(MAX_WEB_SEEDS);
+  const urls: string[] = [];
+  if (v !== undefined) {
+    const items = ix.kind(v) === 'list' ? ix.children(v) : [v];
+    for (const item of items) {
+      const url = set.take(ix, item);
+      if (url !== undefined) urls.push(url);
+    }
+  }
+  return { urls, ignored: set.ignored };
 }
 
-function parseFiles(info: BencodeDict, name: string): TorrentFile[] {
-  const list = info.get('files');
+/**
+ * BEP 12: tiers of tracker URLs. Like libtorrent, skips what is not a list of strings, and empty
+ * tiers; a URL already in an earlier tier is left out (as Transmission does), and past
+ * MAX_TRACKERS distinct URLs the rest are counted, not kept.
+ */
+function announceTiers(
+  ix: BencodeIndex,
+  root: number,
+  announce: string | undefined,
+): { tiers: string[][]; ignored: number } {
+  const v = ix.get(root, 'announce-list');
+  const set = new UrlSet(MAX_TRACKERS);
+  const tiers: string[][] = [];
+  if (v !== undefined && ix.kind(v) === 'list')
+    for (const tier of ix.children(v)) {
+      if (ix.kind(tier) !== 'list') continue;
+      const urls: string[] = [];
+      for (const item of ix.children(tier)) {
+        const url = set.take(ix, item);
+        if (url !== undefined) urls.push(url);
+      }
+      if (urls.length > 0) tiers.push(urls);
+    }
+  if (tiers.length > 0) return { tiers, ignored: set.ignored };
+  return { tiers: announce === undefined ? [] : [[announce]], ignored: set.ignored };
+}
+
+function parseFiles(ix: BencodeIndex, info: number, name: string): TorrentFile[] {
+  const list = ix.get(info, 'files');
   if (list === undefined) {
-    const length = asLength(required(info, 'length', 'info.length'), 'info.length');
+    const length = asLength(ix, required(ix, info, 'length', 'info.length'), 'info.length');
     return [{ path: [name], length, offset: 0, padding: false }];
   }
-  if (!Array.isArray(list)) throw wrongType('info.files', 'a list', list);
-  if (list.length === 0)
-    throw new MetainfoError('invalid-value', 'info.files: no files', { field: 'info.files' });
-  if (list.length > MAX_FILES)
-    throw new MetainfoError('limit-exceeded', `info.files: ${list.length} files (limit ${MAX_FILES})`, {
+  if (ix.kind(list) !== 'list') throw wrongType(ix, 'info.files', 'a list', list);
+  const count = ix.size(list);
+  if (count === 0) throw new MetainfoError('invalid-value', 'info.files: no files', { field: 'info.files' });
+  if (count > MAX_FILES)
+    throw new MetainfoError('limit-exceeded', `info.files: ${count} files (limit ${MAX_FILES})`, {
       field: 'info.files',
       limit: MAX_FILES,
-      actual: list.length,
+      actual: count,
     });
   const seen = new PathSet();
   const files: TorrentFile[] = [];
   let offset = 0;
-  list.forEach((item, i) => {
-    const field = `info.files[${i}]`;
-    const f = asDict(item, field);
-    const length = asLength(required(f, 'length', `${field}.length`), `${field}.length`);
-    const path = filePath(f, `${field}.path`);
+  let i = 0;
+  for (const item of ix.children(list)) {
+    const field = `info.files[${i++}]`;
+    const f = asDict(ix, item, field);
+    const length = asLength(ix, required(ix, f, 'length', `${field}.length`), `${field}.length`);
+    const path = filePath(ix, f, `${field}.path`);
     checkPath(path, `${field}.path`);
-    const attr = f.get('attr');
+    const attr = ix.get(f, 'attr');
     // BEP 47: attr 'p' marks a padding file, never written to disk, so it may repeat a path.
-    const padding = attr instanceof Uint8Array && attr.includes(0x70);
+    const padding = isString(ix, attr) && ix.string(attr).includes(0x70);
     if (!padding) seen.add(path, `${field}.path`);
     if (offset + length > Number.MAX_SAFE_INTEGER)
       throw new MetainfoError('invalid-value', `${field}.length: total length past 2^53-1`, {
@@ -126,17 +183,21 @@ function parseFiles(info: BencodeDict, name: string): TorrentFile[] {
       });
     files.push({ path, length, offset, padding });
     offset += length;
-  });
+  }
   return files;
 }
 
-function filePath(f: BencodeDict, field: string): string[] {
-  const alt = f.get('path.utf-8');
-  if (Array.isArray(alt) && alt.length > 0 && alt.every((c) => c instanceof Uint8Array))
-    return (alt as Uint8Array[]).map(component);
-  const path = required(f, 'path', field);
-  if (!Array.isArray(path)) throw wrongType(field, 'a list', path);
-  return path.map((c, i) => component(asBytes(c, `${field}[${i}]`)));
+function filePath(ix: BencodeIndex, f: number, field: string): string[] {
+  const alt = ix.get(f, 'path.utf-8');
+  if (alt !== undefined && ix.kind(alt) === 'list' && ix.size(alt) > 0) {
+    const parts = [...ix.children(alt)];
+    if (parts.every((c) => isString(ix, c))) return parts.map((c) => component(ix.string(c)));
+  }
+  const path = required(ix, f, 'path', field);
+  if (ix.kind(path) !== 'list') throw wrongType(ix, field, 'a list', path);
+  const out: string[] = [];
+  for (const c of ix.children(path)) out.push(component(asBytes(ix, c, `${field}[${out.length}]`)));
+  return out;
 }
 
 /** A path component as text; one ASCII byte without the decoder (V8 keeps those strings once). */
@@ -155,31 +216,31 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
         actual: bytes.length,
       },
     );
-  // Trailing bytes and wide integers are taken as libtorrent takes them (docs/metainfo.md).
-  const root = asDict(
-    bdecode(bytes, { maxTokens: MAX_TORRENT_TOKENS, allowTrailing: true, wideIntegers: true }),
-    '(root)',
-  );
-  const info = asDict(required(root, 'info', 'info'), 'info');
-  refuseV2Only(info);
+  // Trailing bytes and wide integers are taken as libtorrent takes them (docs/metainfo.md). Read
+  // through the index: what is not read here is never built (bencode-index.ts).
+  const ix = bdecodeIndex(bytes, { maxTokens: MAX_TORRENT_TOKENS, allowTrailing: true, wideIntegers: true });
+  const root = asDict(ix, 0, '(root)');
+  const info = asDict(ix, required(ix, root, 'info', 'info'), 'info');
+  refuseV2Only(ix, info);
 
-  const name = text(info, 'name', 'info.name');
+  const name = text(ix, info, 'name', 'info.name');
   checkPathComponent(name, 'info.name');
 
-  const pieceLengthValue = required(info, 'piece length', 'info.piece length');
-  if (typeof pieceLengthValue !== 'bigint')
-    throw wrongType('info.piece length', 'an integer', pieceLengthValue);
-  if (pieceLengthValue <= 0n || pieceLengthValue > BigInt(MAX_PIECE_LENGTH))
+  const pieceLengthValue = required(ix, info, 'piece length', 'info.piece length');
+  if (ix.kind(pieceLengthValue) !== 'integer')
+    throw wrongType(ix, 'info.piece length', 'an integer', pieceLengthValue);
+  const pieceLengthNumber = ix.integer(pieceLengthValue);
+  if (pieceLengthNumber <= 0n || pieceLengthNumber > BigInt(MAX_PIECE_LENGTH))
     throw new MetainfoError(
       'invalid-value',
-      `info.piece length: ${pieceLengthValue} is not between 1 and ${MAX_PIECE_LENGTH}`,
+      `info.piece length: ${pieceLengthNumber} is not between 1 and ${MAX_PIECE_LENGTH}`,
       { field: 'info.piece length', limit: MAX_PIECE_LENGTH },
     );
-  const pieceLength = Number(pieceLengthValue);
+  const pieceLength = Number(pieceLengthNumber);
 
-  const multiFile = info.get('files') !== undefined;
-  const named = parseFiles(info, name);
-  checkHybridFileTree(info, named); // the torrent's own paths
+  const multiFile = ix.get(info, 'files') !== undefined;
+  const named = parseFiles(ix, info, name);
+  checkHybridFileTree(ix, info, named); // the torrent's own paths
   const files = resolveCaseCollisions(named);
   const last = files[files.length - 1]!;
   const totalLength = last.offset + last.length;
@@ -188,7 +249,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
     throw new MetainfoError('invalid-value', `${field}: the payload is empty (total length 0)`, { field });
   }
 
-  const pieces = asBytes(required(info, 'pieces', 'info.pieces'), 'info.pieces');
+  const pieces = asBytes(ix, required(ix, info, 'pieces', 'info.pieces'), 'info.pieces');
   const pieceCount = Math.ceil(totalLength / pieceLength);
   if (pieceCount > MAX_PIECES)
     throw new MetainfoError('limit-exceeded', `info.pieces: ${pieceCount} pieces (limit ${MAX_PIECES})`, {
@@ -203,15 +264,21 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
       { field: 'info.pieces', limit: pieceCount * 20, actual: pieces.length },
     );
 
-  const privateValue = info.get('private');
-  if (privateValue !== undefined && typeof privateValue !== 'bigint')
-    throw wrongType('info.private', 'an integer', privateValue);
+  const privateValue = ix.get(info, 'private');
+  if (privateValue !== undefined && ix.kind(privateValue) !== 'integer')
+    throw wrongType(ix, 'info.private', 'an integer', privateValue);
 
   // Copies as plain Uint8Arrays (a Buffer's slice() would be a view into the caller's bytes).
-  const infoBytes = new Uint8Array(bytes.subarray(info.start, info.end));
+  const infoBytes = new Uint8Array(bytes.subarray(ix.start(info), ix.end(info)));
   const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
-  const announce = optionalText(root, 'announce');
-  const creationDate = root.get('creation date');
+  const announce = optionalText(ix, root, 'announce');
+  const trackers = announceTiers(ix, root, announce);
+  const seeds = webSeeds(ix, root);
+  const creationValue = ix.get(root, 'creation date');
+  const creationDate =
+    creationValue !== undefined && ix.kind(creationValue) === 'integer'
+      ? ix.integer(creationValue)
+      : undefined;
 
   return {
     infoHash,
@@ -224,15 +291,15 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
     files,
     totalLength,
     announce,
-    announceList: announceTiers(root, announce),
-    private: privateValue !== undefined && privateValue !== 0n,
-    urlList: stringList(root.get('url-list')),
-    comment: optionalText(root, 'comment'),
-    createdBy: optionalText(root, 'created by'),
+    announceList: trackers.tiers,
+    ...(trackers.ignored > 0 ? { ignoredTrackers: trackers.ignored } : {}),
+    private: privateValue !== undefined && ix.integer(privateValue) !== 0n,
+    urlList: seeds.urls,
+    ...(seeds.ignored > 0 ? { ignoredWebSeeds: seeds.ignored } : {}),
+    comment: optionalText(ix, root, 'comment'),
+    createdBy: optionalText(ix, root, 'created by'),
     creationDate:
-      typeof creationDate === 'bigint' &&
-      creationDate >= 0n &&
-      creationDate <= BigInt(Number.MAX_SAFE_INTEGER)
+      creationDate !== undefined && creationDate >= 0n && creationDate <= BigInt(Number.MAX_SAFE_INTEGER)
         ? Number(creationDate)
         : undefined,
     infoBytes,

@@ -39,11 +39,18 @@ export interface Torrent {
   readonly files: readonly TorrentFile[];
   readonly totalLength: number;
   readonly announce: string | undefined;
-  /** BEP 12 tiers. When the file has no announce-list this is `[[announce]]` (or `[]` without announce). */
+  /**
+   * BEP 12 tiers. When the file has no announce-list this is `[[announce]]` (or `[]` without
+   * announce). Each URL once (in its first tier), at most MAX_TRACKERS of them (limits.ts).
+   */
   readonly announceList: readonly (readonly string[])[];
+  /** URLs of the announce-list past the first MAX_TRACKERS distinct ones, left out; absent when none. */
+  readonly ignoredTrackers?: number;
   readonly private: boolean;
-  /** BEP 19 web seeds, kept for later. */
+  /** BEP 19 web seeds, kept for later: each once, at most MAX_WEB_SEEDS (limits.ts). */
   readonly urlList: readonly string[];
+  /** Web seeds past the first MAX_WEB_SEEDS distinct ones, left out; absent when none. */
+  readonly ignoredWebSeeds?: number;
   readonly comment: string | undefined;
   readonly createdBy: string | undefined;
   /** Seconds since the Unix epoch, as in the file. */

@@ -12,46 +12,51 @@
  *
  * The check costs one walk of the tree, stopped at the first difference.
  */
-import type { BencodeDict, BencodeValue } from './bdecode.js';
-import { BencodeDict as Dict } from './bdecode.js';
+import type { BencodeIndex } from './bencode-index.js';
 import { MetainfoError } from './metainfo-error.js';
 import type { TorrentFile } from './torrent.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const FIELD = 'info.file tree';
 
-/** Throws `unsupported` when `info` is v2-only. */
-export function refuseV2Only(info: BencodeDict): void {
-  if (info.get('pieces') !== undefined) return;
-  if (info.get('file tree') === undefined && info.get('meta version') === undefined) return;
+/** Throws `unsupported` when `info` (a dictionary of `ix`) is v2-only. */
+export function refuseV2Only(ix: BencodeIndex, info: number): void {
+  if (ix.get(info, 'pieces') !== undefined) return;
+  if (ix.get(info, 'file tree') === undefined && ix.get(info, 'meta version') === undefined) return;
   throw new MetainfoError('unsupported', 'BitTorrent v2-only torrents are not supported (no v1 pieces)', {
     field: 'info.meta version',
   });
 }
 
-/** For a hybrid torrent, throws unless its v2 file tree lists `v1Files` (padding aside). */
-export function checkHybridFileTree(info: BencodeDict, v1Files: readonly TorrentFile[]): void {
-  const tree = info.get('file tree');
+/**
+ * For a hybrid torrent, throws unless its v2 file tree lists `v1Files` (padding aside). Read
+ * through the index: the walk stops at the first difference, and nothing of the tree is built.
+ */
+export function checkHybridFileTree(ix: BencodeIndex, info: number, v1Files: readonly TorrentFile[]): void {
+  const tree = ix.get(info, 'file tree');
   if (tree === undefined) return;
-  if (!(tree instanceof Dict)) throw treeError(`expected a dictionary`);
+  if (ix.kind(tree) !== 'dictionary') throw treeError(`expected a dictionary`);
   const files = v1Files.filter((f) => !f.padding);
   let index = 0;
-  const walk = (node: BencodeDict, path: string[]): void => {
-    for (const [key, child] of node.entries) {
-      if (key === '') {
+  const walk = (node: number, path: string[]): void => {
+    for (const [key, child] of ix.entries(node)) {
+      if (ix.stringLength(key) === 0) {
         visitFile(path, child);
         continue;
       }
-      if (!(child instanceof Dict))
-        throw treeError(`"${[...path, text(key)].join('/')}" is not a dictionary`);
-      walk(child, [...path, text(key)]);
+      const name = utf8.decode(ix.string(key));
+      if (ix.kind(child) !== 'dictionary')
+        throw treeError(`"${[...path, name].join('/')}" is not a dictionary`);
+      walk(child, [...path, name]);
     }
   };
-  const visitFile = (path: string[], leaf: BencodeValue): void => {
-    if (!(leaf instanceof Dict)) throw treeError(`"${path.join('/')}" is not a dictionary`);
+  const visitFile = (path: string[], leaf: number): void => {
+    if (ix.kind(leaf) !== 'dictionary') throw treeError(`"${path.join('/')}" is not a dictionary`);
     // A symbolic link (attr "l") has no length in v2, and length 0 in v1.
-    const length = leaf.get('length') ?? 0n;
-    if (typeof length !== 'bigint') throw treeError(`"${path.join('/')}" has no integer length`);
+    const lengthValue = ix.get(leaf, 'length');
+    if (lengthValue !== undefined && ix.kind(lengthValue) !== 'integer')
+      throw treeError(`"${path.join('/')}" has no integer length`);
+    const length = lengthValue === undefined ? 0n : ix.integer(lengthValue);
     const v1 = files[index];
     if (v1 === undefined) throw mismatch(`v2 lists more files than v1's ${files.length}`);
     if (v1.path.join('/') !== path.join('/') || BigInt(v1.length) !== length)
@@ -62,10 +67,6 @@ export function checkHybridFileTree(info: BencodeDict, v1Files: readonly Torrent
   };
   walk(tree, []);
   if (index !== files.length) throw mismatch(`v2 lists ${index} files, v1 ${files.length}`);
-}
-
-function text(key: string): string {
-  return utf8.decode(Buffer.from(key, 'latin1'));
 }
 
 function treeError(what: string): MetainfoError {

@@ -84,6 +84,9 @@ interface Generated {
   readonly pieceLength: number;
 }
 
+/** Tracker URLs, now and then one of two repeated ones (a torrent may list a URL twice). */
+const tracker = fc.oneof(fc.webUrl(), fc.constantFrom('http://t.example/announce', 'udp://u.example:6969'));
+
 const generated: fc.Arbitrary<Generated> = fc
   .record({
     name: component,
@@ -94,7 +97,7 @@ const generated: fc.Arbitrary<Generated> = fc
     piecesWanted: fc.integer({ min: 1, max: 40 }),
     announce: fc.option(fc.webUrl(), { nil: undefined }),
     tiers: fc.option(
-      fc.array(fc.array(fc.webUrl(), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.array(tracker, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
       {
         nil: undefined,
       },
@@ -103,7 +106,7 @@ const generated: fc.Arbitrary<Generated> = fc
     createdBy: fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }),
     creationDate: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
     isPrivate: fc.option(fc.constantFrom(0, 1), { nil: undefined }),
-    urlList: fc.option(fc.array(fc.webUrl(), { maxLength: 2 }), { nil: undefined }),
+    urlList: fc.option(fc.array(tracker, { maxLength: 3 }), { nil: undefined }),
     hashSeed: fc.integer(),
   })
   .map((g) => {
@@ -252,9 +255,14 @@ describe('metainfo properties', () => {
         assert.equal(t.createdBy, g.meta['created by']);
         assert.equal(t.creationDate, g.meta['creation date']);
         assert.equal(t.announce, g.meta.announce);
-        const tiers = g.meta['announce-list'] as string[][] | undefined;
+        // Each URL once, in the first tier that has it; a tier left empty is dropped.
+        const seen = new Set<string>();
+        const once = (url: string) => !seen.has(url) && seen.add(url) !== undefined;
+        const tiers = (g.meta['announce-list'] as string[][] | undefined)
+          ?.map((tier) => tier.filter(once))
+          .filter((tier) => tier.length > 0);
         assert.deepEqual(t.announceList, tiers ?? (g.meta.announce === undefined ? [] : [[g.meta.announce]]));
-        assert.deepEqual(t.urlList, g.meta['url-list'] ?? []);
+        assert.deepEqual(t.urlList, [...new Set((g.meta['url-list'] as string[] | undefined) ?? [])]);
       }),
       { numRuns: 300 },
     );

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
-import { MAX_PIECE_LENGTH, MAX_PIECES, MAX_TORRENT_FILE_BYTES } from '../../../src/metainfo/limits.js';
+import {
+  MAX_PIECE_LENGTH,
+  MAX_PIECES,
+  MAX_TORRENT_FILE_BYTES,
+  MAX_TRACKERS,
+  MAX_WEB_SEEDS,
+} from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
@@ -425,5 +431,42 @@ test('readTorrentFile reads and parses, and refuses an oversized file', async (t
   await assert.rejects(
     readTorrentFile(join(dir, 'big.torrent')),
     (err: unknown) => err instanceof MetainfoError && err.code === 'limit-exceeded',
+  );
+});
+
+test('announce-list and url-list: each URL once, in its first tier; past MAX_TRACKERS / MAX_WEB_SEEDS counted, not kept', () => {
+  const info = `d${b('length')}i1e${b('name')}${b('a')}${b('piece length')}i16384e${b('pieces')}${b(HASH_A)}e`;
+  const tier = (...urls: string[]) => `l${urls.map(b).join('')}e`;
+  const many = Array.from({ length: MAX_TRACKERS + 5 }, (_, i) => tier(`http://t${i}/a`)).join('');
+  const tiers = `l${tier('http://a/1', 'http://b/1', 'http://a/1')}${tier('http://b/1')}${tier('udp://c:1', 'http://a/1')}${many}e`;
+  const seeds = `l${Array.from({ length: MAX_WEB_SEEDS + 3 }, (_, i) => b(`http://s${i % (MAX_WEB_SEEDS + 1)}/`)).join('')}e`;
+  const t = parseTorrent(
+    latin1(`d${b('announce-list')}${tiers}${b('info')}${info}${b('url-list')}${seeds}e`),
+  );
+  assert.deepEqual(t.announceList.slice(0, 3), [
+    ['http://a/1', 'http://b/1'],
+    ['udp://c:1'],
+    ['http://t0/a'],
+  ]);
+  assert.equal(t.announceList.flat().length, MAX_TRACKERS);
+  assert.equal(new Set(t.announceList.flat()).size, MAX_TRACKERS);
+  assert.deepEqual(t.announceList.at(-1), [`http://t${MAX_TRACKERS - 4}/a`]);
+  assert.equal(t.ignoredTrackers, 8);
+  assert.equal(t.urlList.length, MAX_WEB_SEEDS);
+  assert.equal(t.ignoredWebSeeds, 3);
+  // Under the limits nothing is counted.
+  const small = parseTorrent(latin1(`d${b('announce-list')}l${tier('http://a/1')}e${b('info')}${info}e`));
+  assert.equal(small.ignoredTrackers, undefined);
+  assert.equal(small.ignoredWebSeeds, undefined);
+});
+
+test('a key twice in a dictionary that is read is refused; in one nobody reads it is harmless (as libtorrent takes it)', () => {
+  const info = `d${b('length')}i1e${b('name')}${b('a')}${b('piece length')}i16384e${b('pieces')}${b(HASH_A)}e`;
+  const unread = `d${b('info')}${info}${b('x-extra')}d${b('k')}i1e${b('k')}i2eee`;
+  assert.equal(parseTorrent(latin1(unread)).name, 'a');
+  assert.throws(
+    () => parseTorrent(latin1(`d${b('comment')}${b('a')}${b('comment')}${b('b')}${b('info')}${info}e`)),
+    (err: unknown) =>
+      err instanceof MetainfoError && err.code === 'bencode-duplicate-key' && err.field === 'comment',
   );
 });

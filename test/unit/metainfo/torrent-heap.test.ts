@@ -1,0 +1,84 @@
+/**
+ * A .torrent under every limit but made of millions of small values costs no heap for the values
+ * bitstate does not keep: parseTorrent reads through the flat index (bencode-index.ts), 8 bytes a
+ * value outside the JS heap, and builds only what the Torrent holds. Each file is parsed in a child
+ * process whose heap is capped at HEAP_MB: a tree of objects (a view of ~100 bytes per string) ran
+ * out of it — 10 MiB of two-byte strings peaked at 536 MB before, 300,000 announce tiers at 231 MB.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MAX_TORRENT_FILE_BYTES, MAX_TRACKERS, MAX_WEB_SEEDS } from '../../../src/metainfo/limits.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+const HEAP_MB = 48;
+const READ = fileURLToPath(new URL('../../../src/metainfo/read-torrent-file.ts', import.meta.url));
+
+/** `d<head><items…>e<tail>e` in MAX_TORRENT_FILE_BYTES at most, as many `item(i)` as fit. */
+function torrentOf(
+  head: string,
+  item: (i: number) => string,
+  tail: string,
+): { bytes: Buffer; count: number } {
+  const out = Buffer.alloc(MAX_TORRENT_FILE_BYTES);
+  let at = out.write(`d${head}`, 'latin1');
+  const room = MAX_TORRENT_FILE_BYTES - tail.length - 2;
+  let count = 0;
+  for (let s = item(0); at + s.length <= room; s = item(++count)) at += out.write(s, at, 'latin1');
+  at += out.write(`e${tail}e`, at, 'latin1');
+  return { bytes: out.subarray(0, at), count };
+}
+
+const INFO = `4:infod6:lengthi16384e4:name1:x12:piece lengthi16384e6:pieces20:${'H'.repeat(20)}e`;
+/** A two-byte printable string, distinct for each i below 94² (then again). */
+const twoBytes = (i: number) => `2:${String.fromCharCode(0x21 + (i % 94), 0x21 + (Math.floor(i / 94) % 94))}`;
+
+/** Parses `bytes` in a child process with a HEAP_MB heap; what it printed of the Torrent. */
+async function parseInSmallHeap(dir: string, bytes: Buffer): Promise<Record<string, unknown>> {
+  const file = join(dir, 'x.torrent');
+  await writeFile(file, bytes);
+  const script = `import(${JSON.stringify(READ)}).then(async (m) => {
+    const t = await m.readTorrentFile(${JSON.stringify(file)});
+    console.log(JSON.stringify({ tiers: t.announceList.length, first: t.announceList[0], ignoredTrackers: t.ignoredTrackers,
+      webSeeds: t.urlList.length, ignoredWebSeeds: t.ignoredWebSeeds, name: t.name }));
+  })`;
+  const r = spawnSync(
+    process.execPath,
+    [`--max-old-space-size=${HEAP_MB}`, '--import', 'tsx', '-e', script],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  assert.equal(r.status, 0, `the parse ran out of its ${HEAP_MB} MB heap or failed: ${r.stderr.slice(-400)}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+test(`10 MiB of two-byte strings in an unknown key parse in a ${HEAP_MB} MB heap`, async (t) => {
+  const dir = await tempDir(t, 'bitstate-heap-');
+  const { bytes, count } = torrentOf(`${INFO}7:unknownl`, twoBytes, '');
+  assert.ok(count > 2_500_000);
+  assert.equal((await parseInSmallHeap(dir, bytes)).name, 'x');
+});
+
+test(`a url-list of 2.6 M two-byte strings keeps the first ${MAX_WEB_SEEDS} distinct ones, in a ${HEAP_MB} MB heap`, async (t) => {
+  const dir = await tempDir(t, 'bitstate-heap-');
+  const { bytes, count } = torrentOf(`${INFO}8:url-listl`, twoBytes, '');
+  const r = await parseInSmallHeap(dir, bytes);
+  assert.equal(r.webSeeds, MAX_WEB_SEEDS);
+  assert.equal(r.ignoredWebSeeds, count - MAX_WEB_SEEDS);
+});
+
+test(`an announce-list of 300,000+ tiers keeps the first ${MAX_TRACKERS} trackers, in a ${HEAP_MB} MB heap`, async (t) => {
+  const dir = await tempDir(t, 'bitstate-heap-');
+  const url = (i: number) => `http://t${i}.example/a`;
+  const { bytes, count } = torrentOf('13:announce-listl', (i) => `l${url(i).length}:${url(i)}e`, INFO);
+  assert.ok(count > 300_000);
+  const r = await parseInSmallHeap(dir, bytes);
+  assert.equal(r.tiers, MAX_TRACKERS);
+  assert.deepEqual(r.first, [url(0)]);
+  assert.equal(r.ignoredTrackers, count - MAX_TRACKERS);
+});
