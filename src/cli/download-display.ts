@@ -4,8 +4,10 @@
  * outside (the torrent's name, the output path, tracker URLs and messages, peer addresses and client
  * names, error messages) is printed through `printable`: control characters never reach the terminal.
  */
+
+import { MAX_TRACKERS } from '../metainfo/limits.js';
 import type { DownloadEvent } from '../session/download-event.js';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { formatBytes, formatDuration, formatRate, moreOf } from './format.js';
 import { printable, printableJson } from './printable.js';
 
 export type DisplayMode = 'terminal' | 'json' | 'quiet';
@@ -57,6 +59,8 @@ export function createDownloadDisplay(
         case 'metadata':
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
           say(`saving to ${e.out}`);
+          if (e.ignoredTrackers !== undefined)
+            say(`${moreOf(e.ignoredTrackers, 'tracker URL')} past the first ${MAX_TRACKERS} are left out`);
           break;
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);

@@ -26,3 +26,8 @@ export function formatDuration(seconds: number | undefined): string {
   const ss = String(sec).padStart(2, '0');
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
+
+/** "1 more tracker URL" / "N more tracker URLs": what a torrent lists past one of its limits. */
+export function moreOf(n: number, noun: string): string {
+  return `${n} more ${noun}${n === 1 ? '' : 's'}`;
+}

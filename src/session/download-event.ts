@@ -39,6 +39,11 @@ export type DownloadEvent =
       readonly pieceLength: number;
       readonly files: number;
       readonly out: string;
+      /**
+       * Tracker URLs the torrent lists past the first MAX_TRACKERS distinct ones, left out
+       * (src/metainfo/limits.ts); absent when none.
+       */
+      readonly ignoredTrackers?: number;
     }
   | { readonly type: 'listening'; readonly port: number }
   /** Seeding: the data is hash-checked first (`checked` of `total` pieces so far). */

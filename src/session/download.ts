@@ -115,6 +115,7 @@ async function run(
     pieceLength: torrent.pieceLength,
     files: torrent.files.length,
     out: join(out, torrent.name),
+    ...(torrent.ignoredTrackers === undefined ? {} : { ignoredTrackers: torrent.ignoredTrackers }),
   });
   const tiers = options.trackers === false ? [] : announceTiers(torrent);
   // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless

@@ -1,10 +1,11 @@
 /** `bitstate info <FILE.torrent> [--json]`: what a .torrent file holds, as text or one JSON object. */
 import { parseArgs } from 'node:util';
+import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
 import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
 import { ExitCode } from '../exit-code.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, moreOf } from '../format.js';
 import { printable, printableJson } from '../printable.js';
 import { UsageError } from '../usage-error.js';
 
@@ -75,7 +76,9 @@ export function torrentSummary(t: Torrent) {
       ...(f.renamedFrom === undefined ? {} : { torrentPath: f.renamedFrom }),
     })),
     announceList: t.announceList,
+    ignoredTrackers: t.ignoredTrackers ?? 0,
     urlList: t.urlList,
+    ignoredWebSeeds: t.ignoredWebSeeds ?? 0,
     comment: t.comment ?? null,
     createdBy: t.createdBy ?? null,
     creationDate: t.creationDate ?? null,
@@ -104,7 +107,11 @@ export function describeTorrent(t: Torrent): string {
   t.announceList.forEach((tier, i) => {
     lines.push(`  tier ${i + 1}: ${tier.map(printable).join(' ')}`);
   });
+  if (t.ignoredTrackers !== undefined)
+    lines.push(`  (${moreOf(t.ignoredTrackers, 'tracker URL')} past the first ${MAX_TRACKERS} left out)`);
   if (t.urlList.length > 0) lines.push(`web seeds:     ${t.urlList.map(printable).join(' ')}`);
+  if (t.ignoredWebSeeds !== undefined)
+    lines.push(`  (${moreOf(t.ignoredWebSeeds, 'web seed')} past the first ${MAX_WEB_SEEDS} left out)`);
   // Numbered as `download --select` takes them (positions in the info dictionary, padding included).
   lines.push(`files (${t.files.length}):  index  size  path`);
   // A loop, not Math.max(...lengths): spreading 262,144 arguments (MAX_FILES) overflows the stack.

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { createDownloadDisplay } from '../../../src/cli/download-display.js';
 import { printable, printableJson } from '../../../src/cli/printable.js';
 import { describeError } from '../../../src/cli/report-error.js';
+import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 
 /** What a hostile torrent, tracker or peer would put in a string: OSC title, clear screen, colour, a forged line, 8-bit CSI, DEL. */
@@ -130,4 +131,19 @@ test('describeError: the first line of the message, printable', () => {
     'tracker said evil?]0;PWNED??[2J?[31mRED?[0m',
   );
   assert.equal(describeError('no data\x1b[2J'), 'no data?[2J');
+});
+
+test('a torrent listing more trackers than MAX_TRACKERS says how many were left out', () => {
+  const { err, text } = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err });
+  display.event({
+    ...(hostileEvents[0] as DownloadEvent & { type: 'metadata' }),
+    name: 'x',
+    ignoredTrackers: 299_744,
+  });
+  display.end();
+  assert.match(
+    text(),
+    new RegExp(`^299744 more tracker URLs past the first ${MAX_TRACKERS} are left out$`, 'm'),
+  );
 });

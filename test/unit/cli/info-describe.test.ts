@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeTorrent } from '../../../src/cli/commands/info.js';
-import { MAX_FILES } from '../../../src/metainfo/limits.js';
+import { MAX_FILES, MAX_TRACKERS, MAX_WEB_SEEDS } from '../../../src/metainfo/limits.js';
 import { type FileSpec, makeTorrent } from '../storage/make-torrent.js';
 
 test(`describeTorrent lists ${MAX_FILES} files (the MAX_FILES limit)`, () => {
@@ -27,4 +27,20 @@ test('describeTorrent prints file names and the torrent name printable', () => {
   );
   assert.match(text, /^name: {10}n\?$/m);
   assert.match(text, /^ {2}0 {2}5 {2}a\?\[2J\/b\?FAKE$/m);
+});
+
+test('describeTorrent says how many trackers and web seeds were left out past their limits', () => {
+  const t = {
+    ...makeTorrent('x', [{ path: ['a'], length: 1 }], 1 << 20, new Uint8Array(1)),
+    announceList: [['http://t0.example/a']],
+    ignoredTrackers: 12,
+    urlList: ['http://s/'],
+    ignoredWebSeeds: 1,
+  };
+  const lines = describeTorrent(t).split('\n');
+  assert.ok(
+    lines.includes(`  (12 more tracker URLs past the first ${MAX_TRACKERS} left out)`),
+    lines.join('\n'),
+  );
+  assert.ok(lines.includes(`  (1 more web seed past the first ${MAX_WEB_SEEDS} left out)`), lines.join('\n'));
 });
