@@ -12,77 +12,83 @@
  * `bitstate info` can say where. Exact duplicates never get here: PathSet rejects them
  * (docs/metainfo.md). Padding files are never written, so they take part in nothing.
  *
- * Linear: one tree of folded components (a folder's names as a set), and per colliding name the
- * next N to try, so 262,144 spellings of one name cost no more than 262,144 names.
+ * Linear: the folders as one Map of folded components keyed by their parent's number (`7/docs`;
+ * a Map and three Sets per folder cost ~1 KB, and a torrent of distinct 64-deep paths is millions
+ * of folders), and per colliding name the next N to try, so 262,144 spellings of one name cost no
+ * more than 262,144 names.
  */
 import { MAX_PATH_COMPONENT_BYTES } from './limits.js';
 import type { TorrentFile } from './torrent.js';
 import { checkPathComponent } from './torrent-path.js';
-
-interface Folder {
-  readonly folders: Map<string, Folder>;
-  /** Folded names of this folder's files as the torrent names them, and its folders'. */
-  readonly taken: Set<string>;
-  /** Folded names given to files so far. */
-  readonly given: Set<string>;
-  /** Per folded name that collided: the next N to try. */
-  readonly next: Map<string, number>;
-}
-
-const folder = (): Folder => ({ folders: new Map(), taken: new Set(), given: new Set(), next: new Map() });
 
 /** How paths are compared: what a case-insensitive, normalisation-insensitive file system sees. */
 export function foldName(component: string): string {
   return component.normalize('NFC').toLowerCase();
 }
 
+/** The torrent's folders and names, each keyed by its folder's number and its folded name (`7/readme`). */
+interface Names {
+  /** Folders → their number (the root is 0). */
+  readonly folders: Map<string, number>;
+  /** Files as the torrent names them. */
+  readonly named: Set<string>;
+  /** Names given to files so far. */
+  readonly given: Set<string>;
+  /** Per name that collided: the next N to try. */
+  readonly next: Map<string, number>;
+}
+
 /** The files with distinct on-disk paths; a renamed file keeps the torrent's own in `renamedFrom`. */
 export function resolveCaseCollisions(files: readonly TorrentFile[]): TorrentFile[] {
-  const root = folder();
-  const parents: (Folder | undefined)[] = files.map((f) => {
-    if (f.padding) return undefined;
-    let at = root;
-    for (let i = 0; i < f.path.length - 1; i++) {
-      const key = foldName(f.path[i]!);
-      let child = at.folders.get(key);
+  const names: Names = { folders: new Map(), named: new Set(), given: new Set(), next: new Map() };
+  // Each file's folder's number (-1: a padding file, which takes part in nothing).
+  const parents = new Int32Array(files.length);
+  files.forEach((f, i) => {
+    if (f.padding) {
+      parents[i] = -1;
+      return;
+    }
+    let at = 0;
+    for (let k = 0; k < f.path.length - 1; k++) {
+      const key = `${at}/${foldName(f.path[k]!)}`;
+      let child = names.folders.get(key);
       if (child === undefined) {
-        child = folder();
-        at.folders.set(key, child);
-        at.taken.add(key);
+        child = names.folders.size + 1;
+        names.folders.set(key, child);
       }
       at = child;
     }
-    at.taken.add(foldName(f.path[f.path.length - 1]!));
-    return at;
+    parents[i] = at;
+    names.named.add(`${at}/${foldName(f.path[f.path.length - 1]!)}`);
   });
   return files.map((f, i) => {
-    const parent = parents[i];
-    if (parent === undefined) return f;
+    const parent = parents[i]!;
+    if (parent < 0) return f;
     const name = f.path[f.path.length - 1]!;
-    const key = foldName(name);
-    if (!parent.given.has(key) && !parent.folders.has(key)) {
-      parent.given.add(key);
+    const key = `${parent}/${foldName(name)}`;
+    if (!names.given.has(key) && !names.folders.has(key)) {
+      names.given.add(key);
       return f;
     }
-    const renamed = distinctName(parent, name, key);
+    const renamed = distinctName(names, parent, name, key);
     return { ...f, path: [...f.path.slice(0, -1), renamed], renamedFrom: f.path };
   });
 }
 
 /** `name` with `.N` before its extension: the first N (from where this name left off) that is free. */
-function distinctName(parent: Folder, name: string, key: string): string {
+function distinctName(names: Names, parent: number, name: string, key: string): string {
   // The extension from the last dot, as libtorrent's extension() takes it (`.BASHRC` → `.1.BASHRC`,
   // `X.` → `X.1.`): the same names as libtorrent gives, so its clients' downloads seed as they are.
   const dot = name.lastIndexOf('.');
   const base = dot === -1 ? name : name.slice(0, dot);
   const extension = dot === -1 ? '' : name.slice(dot);
-  for (let n = parent.next.get(key) ?? 1; ; n++) {
+  for (let n = names.next.get(key) ?? 1; ; n++) {
     const suffix = `.${n}${extension}`;
     const candidate = fitted(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
-    const folded = foldName(candidate);
-    if (parent.taken.has(folded) || parent.given.has(folded)) continue;
-    parent.next.set(key, n + 1);
-    parent.given.add(folded);
+    const folded = `${parent}/${foldName(candidate)}`;
+    if (names.folders.has(folded) || names.named.has(folded) || names.given.has(folded)) continue;
+    names.next.set(key, n + 1);
+    names.given.add(folded);
     checkPathComponent(candidate, 'a renamed path'); // built from a checked name: a bug if it throws
     return candidate;
   }
