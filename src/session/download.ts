@@ -312,9 +312,10 @@ async function run(
     const elapsedMs = performance.now() - started;
     const filesError =
       output.result === 'complete' || seedingSince !== undefined ? await createMissingFiles() : undefined;
-    // The last save: every piece verified so far, flushed first. A failure (a file removed or cut
-    // short under us, the disk full) turns the result into a failure: the data is not all there.
-    await saves.save();
+    // The last save: every piece verified so far, flushed first, every file on disk looked at. A
+    // failure (a file removed or cut short under us, the disk full) turns the result into a
+    // failure: the data is not all there.
+    await saves.save({ everyFile: true });
     const failure = saves.error ?? filesError;
     if (failure !== undefined && output.result !== 'storageError') {
       emit({ type: 'stopped', reason: failure.message });

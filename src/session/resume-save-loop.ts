@@ -24,10 +24,13 @@ export class ResumeSaveLoop {
     this.#emit = emit;
   }
 
-  /** Saves now; never rejects (a failure goes to `error`). Undefined when there is no saver. */
-  save(): Promise<void> | undefined {
+  /**
+   * Saves now; never rejects (a failure goes to `error`). Undefined when there is no saver.
+   * `everyFile`: the last save, which looks at every file on disk (ResumeSaver).
+   */
+  save(opts: { readonly everyFile?: boolean } = {}): Promise<void> | undefined {
     return this.#saver
-      ?.save()
+      ?.save(opts)
       .then((have) => this.#emit({ type: 'resume.saved', have }))
       .catch((err: unknown) => {
         this.error ??= err instanceof Error ? err : new Error(String(err));

@@ -8,18 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { Bitfield } from '../picker/bitfield.js';
-import { inLanes } from '../storage/in-lanes.js';
-import { existingFolders, fileLocations, makeDirectories } from '../storage/layout.js';
+import { makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
 import { PieceStore } from '../storage/piece-store.js';
-import {
-  type FileStamp,
-  readResumeFile,
-  resumeFilePath,
-  stampOf,
-  writeResumeFile,
-} from '../storage/resume-file.js';
-import { FILE_LANES, partsFilePath, STATE_DIR } from '../storage/store-files.js';
+import { readResumeFile, resumeFilePath, writeResumeFile } from '../storage/resume-file.js';
+import { STATE_DIR } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';
@@ -52,9 +45,6 @@ export interface ResumedStore {
   readonly wanted: Bitfield;
 }
 
-const sameStamp = (a: FileStamp | undefined, b: FileStamp): boolean =>
-  a != null && b !== null && a[0] === b[0] && a[1] === b[1];
-
 export function resumePathFor(torrent: Torrent, out: string): string {
   return resumeFilePath(torrent, join(resolve(out), STATE_DIR));
 }
@@ -64,9 +54,11 @@ export function resumePathFor(torrent: Torrent, out: string): string {
  * - resume file valid: pieces it claims are trusted where every file they touch has the size and
  *   mtime recorded; the pieces of files that changed (a crash after the save, an edit) are hashed;
  * - resume file missing, corrupt or `recheck`: every wanted piece whose files existed is hashed.
- * Stamps are taken before PieceStore.open, which extends short files (missing ones are created at
- * their first write); a file longer than the torrent's is cut only when the resume file records it
- * as ours. A file not on disk has no stamp: the pieces it touches are neither trusted nor hashed.
+ * The store's open looks at each file once (store-files.ts): its stamp is compared with the
+ * recorded one before anything is resized (short files are extended; missing ones are created at
+ * their first write), and a file longer than the torrent's is cut only when the resume file
+ * records it as it is, as ours. A file not on disk has no stamp: the pieces it touches are neither
+ * trusted nor hashed.
  */
 export async function openResumed(
   torrent: Torrent,
@@ -76,24 +68,14 @@ export async function openResumed(
   const root = resolve(opts.out);
   const selected = opts.selected ?? torrent.files.map(() => true);
   const layout = partsLayout(torrent, selected);
-  const locations = fileLocations(torrent, root);
-  const stored = locations.map((loc, i) => (torrent.files[i]!.padding || !selected[i] ? null : loc.path));
-  // A file in a folder that is not there has no stamp: a fresh download stats a few folders, not
-  // every file (131,072 stats took ~3 s).
-  const inFolder = await existingFolders(
-    root,
-    stored.map((p, i) => (p === null ? null : locations[i]!.dirs)),
-  );
-  const stamps = await stampsOf(stored.map((p, i) => (inFolder[i] ? p : null)));
-  const partsStamp = await stampOf(layout.sharedPieces.length > 0 ? partsFilePath(torrent, root) : null);
+  const stored = torrent.files.map((f, i) => !f.padding && selected[i] === true);
   // Read even for `recheck`: it does not say which pieces are there then, but still which files
   // are bitstate's own — recorded, and unchanged since (same size and mtime): only those may be
   // cut to their torrent length (store-files.ts). A file replaced or grown since is someone's.
   const read = await readResumeFile(torrent, resumePathFor(torrent, root));
-  const owned = stamps.map((stamp, i) => read.ok && sameStamp(read.state.files[i], stamp));
   const store = await PieceStore.open(torrent, root, {
     selected,
-    owned,
+    ...(read.ok ? { recorded: [...read.state.files, read.state.parts.stamp] } : {}),
     ...(opts.hashWorkers === undefined ? {} : { hashWorkers: opts.hashWorkers }),
     ...(opts.writeMode === undefined ? {} : { writeMode: opts.writeMode }),
     ...(opts.preallocate === undefined ? {} : { preallocate: opts.preallocate }),
@@ -120,18 +102,21 @@ export async function openResumed(
     const markRange = (range: readonly [number, number] | undefined, v: number) => {
       if (range !== undefined) for (let p = range[0]; p <= range[1]; p++) mark[p] = Math.max(mark[p]!, v);
     };
-    stamps.forEach((stamp, i) => {
-      if (stored[i] === null) return;
+    stored.forEach((isStored, i) => {
+      if (!isStored) return;
       const range = pieceRangeOf(torrent, i);
-      if (stamp === null) markRange(range, 2);
-      else if (trusted === undefined || !sameStamp(trusted.files[i], stamp)) markRange(range, 1);
+      const found = store.foundAtOpen(i);
+      if (found === 'absent') markRange(range, 2);
+      else if (trusted === undefined || found !== 'asRecorded') markRange(range, 1);
     });
+    // The parts file (selective download only), after the torrent's files.
+    const parts = layout.sharedPieces.length > 0 ? store.foundAtOpen(torrent.files.length) : 'absent';
     const sameParts =
       trusted !== undefined &&
-      sameStamp(trusted.parts.stamp, partsStamp) &&
+      parts === 'asRecorded' &&
       trusted.parts.sharedPieces.join() === layout.sharedPieces.join();
     for (const p of layout.sharedPieces)
-      mark[p] = Math.max(mark[p]!, partsStamp === null ? 2 : sameParts ? 0 : 1);
+      mark[p] = Math.max(mark[p]!, parts === 'absent' ? 2 : sameParts ? 0 : 1);
     const have = new Bitfield(torrent.pieceCount);
     const toCheck: number[] = [];
     wanted.forEachSet((p) => {
@@ -166,8 +151,10 @@ export async function openResumed(
 /**
  * Saves the resume file. The order is the durability argument (docs/resume.md): snapshot the
  * verified pieces (each was verified after its writes finished), fdatasync every file written so
- * far, check no file vanished or shrank, then replace the resume file atomically. So every piece
- * the file claims was on disk before the file was renamed into place. One save at a time.
+ * far, check no file vanished or shrank and stamp the files (one look each, only at the files
+ * changed since their last look unless `everyFile`: PieceStore.stampFiles), then replace the resume
+ * file atomically. So every piece the file claims was on disk before the file was renamed into
+ * place. One save at a time.
  */
 export class ResumeSaver {
   readonly #store: PieceStore;
@@ -187,10 +174,14 @@ export class ResumeSaver {
     return this.#running !== undefined;
   }
 
-  /** Saves now (after a save already running); resolves with the number of pieces claimed. */
-  async save(): Promise<number> {
+  /**
+   * Saves now (after a save already running); resolves with the number of pieces claimed.
+   * `everyFile`: look at every file on disk for removal, not only those changed since their last
+   * look (the last save of a run).
+   */
+  async save(opts: { readonly everyFile?: boolean } = {}): Promise<number> {
     while (this.#running !== undefined) await this.#running.catch(() => {});
-    this.#running = this.#save();
+    this.#running = this.#save(opts.everyFile === true);
     try {
       return await this.#running;
     } finally {
@@ -198,34 +189,21 @@ export class ResumeSaver {
     }
   }
 
-  async #save(): Promise<number> {
+  async #save(everyFile: boolean): Promise<number> {
     const live = this.#have();
     const have = new Bitfield(live.size, live.bytes);
     const store = this.#store;
     const stateDir = dirname(this.#path);
     await makeDirectories(dirname(stateDir), [STATE_DIR]);
     await store.flush();
-    await store.checkFiles();
     // A file not created yet has no stamp (null, as a missing file): its pieces are not claimed —
     // every piece claimed was written, or found on disk — and a restart skips them unhashed.
-    const files = await stampsOf(store.paths.map((p, i) => (store.isOnDisk(i) ? p : null)));
-    const partsPath = store.isOnDisk(store.torrent.files.length) ? store.partsPath : null;
-    const parts = { stamp: await stampOf(partsPath), sharedPieces: store.layout?.sharedPieces ?? [] };
+    const stamps = await store.stampFiles({ everyFile });
+    const n = store.torrent.files.length;
+    const files = stamps.slice(0, n);
+    const parts = { stamp: stamps[n] ?? null, sharedPieces: store.layout?.sharedPieces ?? [] };
     await writeResumeFile(store.torrent, this.#path, { have, files, parts });
     this.saved = have.count;
     return have.count;
   }
-}
-
-/**
- * The stamps of `paths`, FILE_LANES stats at a time: a resume save of a 131,072-file torrent ran
- * every stat at once (a promise and a bigint Stats each) and peaked at ~640 MB.
- */
-async function stampsOf(paths: readonly (string | null)[]): Promise<FileStamp[]> {
-  const stamps: FileStamp[] = new Array(paths.length).fill(null);
-  const look = paths.flatMap((p, i) => (p === null ? [] : [i]));
-  await inLanes(look.length, FILE_LANES, async (k) => {
-    stamps[look[k]!] = await stampOf(paths[look[k]!]!);
-  });
-  return stamps;
 }

@@ -16,7 +16,7 @@ import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
 import { blockOffset, FileMap, type FileSegment } from './file-map.js';
 import { HashPool } from './hash-pool.js';
-import { inLanes } from './in-lanes.js';
+import { FILE_LANES, inLanes } from './in-lanes.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
 import { PieceDigests } from './piece-digests.js';
 import {
@@ -28,8 +28,9 @@ import {
 } from './piece-hasher.js';
 import { readAt, writeRunAt } from './positional-io.js';
 import { PREALLOCATE_MIN_BYTES, type PreallocationReport, preallocateFiles } from './preallocate.js';
+import type { FileStamp } from './resume-file.js';
 import { StorageError } from './storage-error.js';
-import { checkStoreFiles, FILE_LANES, StoreFiles } from './store-files.js';
+import { type FoundAtOpen, StoreFiles } from './store-files.js';
 import type { WriteBacklog } from './write-backlog.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { WriteMode, type WriteModeSetting } from './write-mode.js';
@@ -76,10 +77,11 @@ export interface PieceStoreOptions {
   /** Selective download: per file, stored or not (default: every file). See parts-layout.ts. */
   readonly selected?: readonly boolean[];
   /**
-   * Per file, bitstate's own (its resume file records it as it is now): only such a file may be
-   * cut to its torrent length; a longer one that is not is refused (store-files.ts). Default: none.
+   * The stamps the resume file records: per file, then the parts file (selective download). A file
+   * that has its recorded stamp at open is bitstate's own: only such a file may be cut to its
+   * torrent length; a longer one that is not is refused (store-files.ts). Default: none.
    */
-  readonly owned?: readonly boolean[];
+  readonly recorded?: readonly FileStamp[];
   /**
    * Reserve the disk space of each file not on disk or empty at open (fallocate, preallocate.ts;
    * default false), creating it then rather than at its first write: fewer CPU seconds per write on
@@ -197,12 +199,12 @@ export class PieceStore {
 
   /**
    * Lays out the torrent's files under `outDir` (store-files.ts): existing files are kept, extended
-   * when shorter, and refused when longer unless `owned`; the others are created at their first
-   * write (or now, in the background, to be preallocated).
+   * when shorter, and refused when longer unless `recorded` as they are; the others are created at
+   * their first write (or now, in the background, to be preallocated).
    */
   static async open(torrent: Torrent, outDir: string, opts: PieceStoreOptions = {}): Promise<PieceStore> {
     const map = FileMap.of(torrent);
-    const files = await StoreFiles.open(torrent, outDir, opts.selected, opts.owned);
+    const files = await StoreFiles.open(torrent, outDir, opts.selected, opts.recorded);
     const store = new PieceStore(torrent, files, map, opts);
     if (opts.preallocate === true)
       store.#preallocate(files.freshFiles(PREALLOCATE_MIN_BYTES), opts.onPreallocation);
@@ -226,7 +228,7 @@ export class PieceStore {
     if (big.length === 0) return;
     this.#track(() =>
       preallocateFiles(big, this.#files.root, {
-        withFd: (target, fn) => this.#fds.use(target, 0, (h) => fn(h.fd)),
+        withFd: (target, fn) => this.#files.changing(target, () => this.#fds.use(target, 0, (h) => fn(h.fd))),
         written: (target) => this.#fds.hasWrites(target),
         closed: () => this.#closed,
       }),
@@ -286,13 +288,21 @@ export class PieceStore {
     return this.#hashPool()?.whenReady ?? Promise.resolve();
   }
 
+  /** What was at file `target`'s path when the store opened (the parts file: `torrent.files.length`). */
+  foundAtOpen(target: number): FoundAtOpen {
+    return this.#files.foundAtOpen(target);
+  }
+
   /**
-   * Throws `fileRemoved` / `fileTruncated` when a file on disk was deleted or cut short under us
-   * (writes to a deleted file still succeed, into an inode nobody can reach: only a look at the path
-   * tells). Files not created yet are not looked at.
+   * The stamp of every file (null: padding, unselected, not on disk), then the parts file's when
+   * there is a layout, for a resume file. Throws `fileRemoved` / `fileTruncated` when a file on disk
+   * it looks at was deleted or cut short under us (writes to a deleted file still succeed, into an
+   * inode nobody can reach: only a look at the path tells). It looks (one lstat each) at the files
+   * this store changed since its last look at them, or with `everyFile` at every file on disk;
+   * files not created yet are not looked at (store-files.ts, file-looks.ts).
    */
-  async checkFiles(): Promise<void> {
-    await checkStoreFiles(this.#files.onDiskTargets());
+  stampFiles(opts: { readonly everyFile?: boolean } = {}): Promise<FileStamp[]> {
+    return this.#track(() => this.#files.stamps(opts.everyFile === true));
   }
 
   /** Runs `op` unless closed, remembering it until it settles so `close()` can wait for it. */
@@ -363,7 +373,9 @@ export class PieceStore {
     for (const b of buffers) bytes += b.length;
     const path = this.paths[fileIndex] ?? undefined;
     const p = this.#track(() =>
-      this.#fds.use(fileIndex, bytes, (h) => writeRunAt(h, buffers, position, path, this.#writeMode)),
+      this.#files.changing(fileIndex, () =>
+        this.#fds.use(fileIndex, bytes, (h) => writeRunAt(h, buffers, position, path, this.#writeMode)),
+      ),
     );
     const backlog = this.#backlog;
     const release = this.#releaseBlock;

@@ -14,7 +14,8 @@
  * every field checked; anything wrong is `corrupt` and the data is checked again.
  */
 import { createHash } from 'node:crypto';
-import { constants, type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { constants, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
@@ -92,15 +93,14 @@ export function resumeFilePath(torrent: Pick<Torrent, 'infoHashHex'>, stateDir: 
   return join(stateDir, `${torrent.infoHashHex}.resume`);
 }
 
-/** The stamp of `path` now: size and mtime, or null when there is no such file. */
-export async function stampOf(path: string | null): Promise<FileStamp> {
-  if (path === null) return null;
-  const st = await stat(path, { bigint: true }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
-    throw StorageError.fromSystem(e, 'cannot inspect', path);
-  });
-  return st === undefined || !st.isFile() ? null : [Number(st.size), st.mtimeNs.toString()];
+/** The stamp of what lstat saw: size and mtime, or null when it is not a regular file. */
+export function stampOfStats(st: BigIntStats): FileStamp {
+  return st.isFile() ? [Number(st.size), st.mtimeNs.toString()] : null;
 }
+
+/** True when both are stamps of a file and the same (a missing file matches nothing). */
+export const sameStamp = (a: FileStamp | undefined, b: FileStamp | undefined): boolean =>
+  a != null && b != null && a[0] === b[0] && a[1] === b[1];
 
 function checksum(body: string): string {
   return createHash('sha1').update(body).digest('hex');

@@ -18,15 +18,18 @@
  * is created; so is anything at a file's path that is not a regular file, and a symlink at a file's
  * path or in its folders (`pathEscape`). A shorter file is extended (its bytes stay) and hashed.
  */
+import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { constants, lstat, mkdir, open, stat } from 'node:fs/promises';
+import { constants, mkdir, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { foldName } from '../metainfo/case-collisions.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { openStoreFile } from './fd-cache.js';
-import { inLanes } from './in-lanes.js';
+import { FileLooks, lstatOf } from './file-looks.js';
+import { FILE_LANES, inLanes } from './in-lanes.js';
 import { existingFolders, fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
+import { type FileStamp, sameStamp, stampOfStats } from './resume-file.js';
 import { StorageError } from './storage-error.js';
 
 /** Our own folder under `--out`: resume files and parts files (docs/resume.md). */
@@ -37,21 +40,24 @@ export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: str
   return join(resolve(outDir), STATE_DIR, `${torrent.infoHashHex}.parts`);
 }
 
-/**
- * File-system calls in flight at once while the store's files are checked (in-lanes.ts): enough to
- * keep libuv's four pool threads busy; 131,072 one-byte files took 56 s one at a time.
- */
-export const FILE_LANES = 16;
-
 /** One file the store writes: a torrent file it stores, or the parts file. */
 interface Target {
   readonly path: string;
   /** Folder components between the output folder and the file. */
   readonly dirs: readonly string[];
   readonly length: number;
-  /** May be cut to `length` (the resume file vouches for it, or the parts file: ours). */
-  readonly mayShrink: boolean;
+  /** The parts file: ours whatever its stamp (it is under our own folder). */
+  readonly parts: boolean;
 }
+
+/** What was at a target's path when the store opened. */
+export type FoundAtOpen =
+  /** Nothing (or the file's folder was not there). */
+  | 'absent'
+  /** A file with the stamp the resume file records: bitstate's own, as it left it. */
+  | 'asRecorded'
+  /** A file with another stamp, or none recorded. */
+  | 'changed';
 
 /**
  * The store's files: where each lives, which are on disk, and creating the others. Targets are the
@@ -73,6 +79,10 @@ export class StoreFiles {
   readonly #targets: readonly (Target | null)[];
   /** Per target, its size at open (-1: not on disk). */
   readonly #sizeAtOpen: Float64Array;
+  /** Per target, 1 when it had the stamp the resume file records at open. */
+  readonly #asRecorded: Uint8Array;
+  /** What the store last saw at each path, and its changes since (file-looks.ts). */
+  readonly #looks: FileLooks;
 
   private constructor(
     root: string,
@@ -82,6 +92,8 @@ export class StoreFiles {
     targets: (Target | null)[],
     onDisk: Uint8Array,
     sizeAtOpen: Float64Array,
+    asRecorded: Uint8Array,
+    looks: FileLooks,
   ) {
     this.root = root;
     this.paths = paths;
@@ -90,19 +102,24 @@ export class StoreFiles {
     this.#targets = targets;
     this.onDisk = onDisk;
     this.#sizeAtOpen = sizeAtOpen;
+    this.#asRecorded = asRecorded;
+    this.#looks = looks;
   }
 
   /**
-   * Looks at every path the store will write under `outDir` (see layout.ts), creating only the
-   * output folder. An existing file is kept: extended to its torrent length when shorter, refused
-   * (`foreignFile`) when longer unless `owned[i]` — the resume file vouches that it is bitstate's —
-   * and then cut to its length. Every path is checked before any file is changed.
+   * Looks at every path the store will write under `outDir` (see layout.ts) — each folder once,
+   * each file in a folder that is there once (one lstat: its check and its stamp) — creating only
+   * the output folder. An existing file is kept: extended to its torrent length when shorter,
+   * refused (`foreignFile`) when longer unless it has the stamp `recorded[i]` (the resume file's:
+   * then it is bitstate's own) or is the parts file, and then cut to its length. Every path is
+   * checked before any file is changed. `recorded`: per target, the torrent files then the parts
+   * file.
    */
   static async open(
     torrent: Torrent,
     outDir: string,
     selected: readonly boolean[] | undefined,
-    owned: readonly boolean[] = [],
+    recorded: readonly FileStamp[] = [],
   ): Promise<StoreFiles> {
     const root = resolve(outDir);
     const locations = fileLocations(torrent, root);
@@ -129,7 +146,7 @@ export class StoreFiles {
     const targets: (Target | null)[] = paths.map((path, i) =>
       path === null
         ? null
-        : { path, dirs: locations[i]!.dirs, length: torrent.files[i]!.length, mayShrink: owned[i] === true },
+        : { path, dirs: locations[i]!.dirs, length: torrent.files[i]!.length, parts: false },
     );
     if (layout !== undefined)
       targets.push(
@@ -139,7 +156,7 @@ export class StoreFiles {
               path: partsPath,
               dirs: [STATE_DIR],
               length: layout.sharedPieces.length * torrent.pieceLength,
-              mayShrink: true,
+              parts: true,
             },
       );
     // First every check, so a refusal leaves nothing changed. Files in a folder that is not there
@@ -150,9 +167,21 @@ export class StoreFiles {
     );
     const look = targets.flatMap((t, i) => (t != null && inFolder[i] ? [i] : []));
     const sizes = new Float64Array(targets.length).fill(-1); // -1: not there
+    const asRecorded = new Uint8Array(targets.length);
+    const looks = new FileLooks(targets.length);
+    const mayShrink = new Uint8Array(targets.length);
     await inLanes(look.length, FILE_LANES, async (k) => {
       const i = look[k]!;
-      sizes[i] = await checkExisting(targets[i]!);
+      const t = targets[i]!;
+      const st = await lstatOf(t.path);
+      if (st === undefined) return;
+      if (sameStamp(recorded[i], stampOfStats(st))) asRecorded[i] = 1;
+      if (t.parts || asRecorded[i] === 1) mayShrink[i] = 1;
+      checkExisting(t, st, mayShrink[i] === 1);
+      sizes[i] = Number(st.size);
+      // The first look of a file left as it is: a resume save need not look again until the store
+      // changes it. One resized below is looked at by the first save.
+      if (sizes[i] === t.length) looks.seen(i, looks.count(i), st);
     });
     const onDisk = new Uint8Array(new SharedArrayBuffer(targets.length));
     const resize: number[] = [];
@@ -164,9 +193,10 @@ export class StoreFiles {
     });
     // Rare (another client's partial file, ours grown before a crash): most files are right.
     await inLanes(resize.length, FILE_LANES, async (k) => {
-      await (await sizedFile(targets[resize[k]!]!)).close();
+      const i = resize[k]!;
+      await (await sizedFile(targets[i]!, mayShrink[i] === 1)).close();
     });
-    return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, sizes);
+    return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, sizes, asRecorded, looks);
   }
 
   /**
@@ -181,10 +211,35 @@ export class StoreFiles {
     // Every folder looked at again, right before the create, not remembered from an earlier one: a
     // folder swapped for a symlink since would have the create land wherever it points (O_NOFOLLOW
     // covers only the last component). One lstat per component per file created.
-    await makeDirectories(this.root, t.dirs);
-    const h = await sizedFile(t);
-    Atomics.store(this.onDisk, target, 1);
-    return h;
+    return this.changing(target, async () => {
+      await makeDirectories(this.root, t.dirs);
+      const h = await sizedFile(t, t.parts);
+      Atomics.store(this.onDisk, target, 1);
+      return h;
+    });
+  }
+
+  /**
+   * Runs `op`, which changes `target`'s file (a write, a preallocation), so that the next resume
+   * save looks at the file again (file-looks.ts).
+   */
+  changing<T>(target: number, op: () => Promise<T>): Promise<T> {
+    return this.#looks.changing(target, op);
+  }
+
+  /** What was at `target`'s path when the store opened. */
+  foundAtOpen(target: number): FoundAtOpen {
+    if (!(this.#sizeAtOpen[target]! >= 0)) return 'absent';
+    return this.#asRecorded[target] === 1 ? 'asRecorded' : 'changed';
+  }
+
+  /**
+   * The stamp of every target for a resume file (null: none, or not on disk), each file on disk the
+   * store changed since its last look (or, `everyFile`, every one) looked at and checked for removal
+   * and truncation: FileLooks.stamps.
+   */
+  stamps(everyFile = false): Promise<FileStamp[]> {
+    return this.#looks.stamps(this.#targets, (i) => this.isOnDisk(i), everyFile);
   }
 
   /**
@@ -214,15 +269,6 @@ export class StoreFiles {
     });
     return out;
   }
-
-  /** Every file on disk with its torrent length (what `checkStoreFiles` looks at). */
-  onDiskTargets(): { readonly path: string; readonly length: number }[] {
-    const out: { path: string; length: number }[] = [];
-    this.#targets.forEach((t, i) => {
-      if (t != null && this.isOnDisk(i)) out.push({ path: t.path, length: t.length });
-    });
-    return out;
-  }
 }
 
 /** The refusal of a file that is not ours to resize (see the top of this file). */
@@ -235,16 +281,11 @@ function foreignFile(path: string, size: number, length: number): StorageError {
 }
 
 /**
- * The size of what is at the target's path, -1 for nothing; throws unless it may become the store's
- * file: a regular file no longer than its length (or any when `mayShrink`). Never follows a
- * symlink (lstat), and refuses one: the store's open would (O_NOFOLLOW), only later.
+ * Throws unless what is at the target's path may become the store's file: a regular file no longer
+ * than its length (or any when `mayShrink`). A symlink is refused: the store's open would refuse it
+ * (O_NOFOLLOW), only later.
  */
-async function checkExisting({ path, length, mayShrink }: Target): Promise<number> {
-  const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
-    throw StorageError.fromSystem(e, 'cannot inspect', path);
-  });
-  if (st === undefined) return -1;
+function checkExisting({ path, length }: Target, st: BigIntStats, mayShrink: boolean): void {
   if (st.isSymbolicLink())
     throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
   if (!st.isFile())
@@ -253,31 +294,7 @@ async function checkExisting({ path, length, mayShrink }: Target): Promise<numbe
       `${path} already exists and is not a regular file; move it away or download to another folder`,
       { path, badInput: true },
     );
-  if (st.size > length && !mayShrink) throw foreignFile(path, st.size, length);
-  return st.size;
-}
-
-/**
- * Throws `fileRemoved` / `fileTruncated` when a file was deleted or cut short under us (writes
- * to a deleted file still succeed, into an inode nobody can reach: only a look at the path tells).
- */
-export async function checkStoreFiles(
-  targets: readonly { readonly path: string; readonly length: number }[],
-): Promise<void> {
-  await inLanes(targets.length, FILE_LANES, async (i) => {
-    const { path, length } = targets[i]!;
-    const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT')
-        throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
-      throw StorageError.fromSystem(e, 'cannot inspect', path);
-    });
-    if (st.size < length)
-      throw new StorageError(
-        'fileTruncated',
-        `${path} was truncated while downloading (${st.size} bytes, expected ${length})`,
-        { path },
-      );
-  });
+  if (st.size > BigInt(length) && !mayShrink) throw foreignFile(path, Number(st.size), length);
 }
 
 /**
@@ -285,7 +302,7 @@ export async function checkStoreFiles(
  * a symlink, never blocking on a FIFO swapped in since the check (O_NONBLOCK), never shorter unless
  * `mayShrink`.
  */
-async function sizedFile({ path, length, mayShrink }: Target): Promise<FileHandle> {
+async function sizedFile({ path, length }: Target, mayShrink: boolean): Promise<FileHandle> {
   let h: FileHandle | undefined;
   try {
     h = await open(

@@ -2,7 +2,7 @@
  * Files created at their first write, as libtorrent does (store-files.ts): opening a store creates
  * nothing; a write creates its file (folders too) sparse at its length; a file not created reads as
  * zeros — on this thread and on a hash worker — and is not created by the read; one created and then
- * removed is still `fileRemoved` for `checkFiles`; the parts file waits for its first write too; `createMissing`
+ * removed is still `fileRemoved` for `stampFiles`; the parts file waits for its first write too; `createMissing`
  * creates what no block was written to. Real files in a temp folder.
  */
 import assert from 'node:assert/strict';
@@ -66,7 +66,7 @@ test('opening a store creates nothing; a first write creates its file and folder
 });
 
 for (const hashWorkers of [0, 1])
-  test(`a file not created reads as zeros and stays uncreated (hashWorkers ${hashWorkers}); one removed after its creation is found by checkFiles`, async (t) => {
+  test(`a file not created reads as zeros and stays uncreated (hashWorkers ${hashWorkers}); one removed after its creation is found by stampFiles`, async (t) => {
     const out = await tempDir(t);
     const store = await PieceStore.open(torrent, out, { hashWorkers });
     try {
@@ -74,7 +74,7 @@ for (const hashWorkers of [0, 1])
       assert.deepEqual(await store.readBlock(0, 0, 16), new Uint8Array(16));
       // Only the piece of zeros matches: what a sparse file created at open held too.
       assert.deepEqual([...(await store.checkPieces()).indexes()], [3]);
-      await store.checkFiles(); // nothing on disk: nothing to find missing
+      assert.deepEqual(await store.stampFiles({ everyFile: true }), [null, null, null, null]); // nothing on disk
       assert.deepEqual(await readdir(out), [], 'reads and checks create nothing');
 
       for (let at = 0; at < PIECE; at += 16) await store.writeBlock(0, at, payload.subarray(at, at + 16));
@@ -82,7 +82,7 @@ for (const hashWorkers of [0, 1])
       assert.deepEqual([...(await store.checkPieces()).indexes()], [0, 3]);
       await rm(join(out, 'lazy', 'a.bin'));
       const removed = (e: unknown) => e instanceof StorageError && e.code === 'fileRemoved';
-      await assert.rejects(store.checkFiles(), removed);
+      await assert.rejects(store.stampFiles(), removed);
     } finally {
       await store.close();
     }

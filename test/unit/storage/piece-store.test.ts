@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pieceLengthAt, type Torrent } from '../../../src/metainfo/torrent.js';
 import { PieceStore, type PieceStoreOptions } from '../../../src/storage/piece-store.js';
+import { stampOfStats } from '../../../src/storage/resume-file.js';
 import { StorageError } from '../../../src/storage/storage-error.js';
 import { type FileSpec, makeTorrent, payloadBytes, shuffled, zeroPadding } from './make-torrent.js';
 
@@ -197,10 +198,11 @@ test('existing files of ours are kept and set to their torrent length; resume fi
   const out = await tempDir(t);
   const payload = payloadBytes(200, 8);
   const torrent = makeTorrent('keep', [{ path: ['k'], length: 200 }], 64, payload, false);
-  // A previous run of ours (owned: its resume file says so) left the first 2 pieces and a longer
-  // tail of junk. A file nobody vouches for is never cut: store-files.test.ts.
+  // A previous run of ours (its resume file records the file as it is) left the first 2 pieces and a
+  // longer tail of junk. A file nobody vouches for is never cut: store-files.test.ts.
   await writeFile(join(out, 'keep'), Buffer.concat([payload.subarray(0, 128), Buffer.alloc(500, 7)]));
-  const store = await PieceStore.open(torrent, out, { owned: [true] });
+  const recorded = [stampOfStats(await lstat(join(out, 'keep'), { bigint: true }))];
+  const store = await PieceStore.open(torrent, out, { recorded });
   try {
     assert.equal((await stat(join(out, 'keep'))).size, 200);
     assert.deepEqual([...(await store.checkPieces()).indexes()], [0, 1]);

@@ -5,12 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openResumed, ResumeSaver, resumePathFor } from '../../../src/session/resume.js';
 import { PieceStore } from '../../../src/storage/piece-store.js';
+import { stampOfStats } from '../../../src/storage/resume-file.js';
 import { StorageError } from '../../../src/storage/storage-error.js';
 import { makeTorrent, payloadBytes } from './make-torrent.js';
 
@@ -85,16 +86,18 @@ test('a shorter file is extended, its bytes kept, and its pieces found; one of t
   }
 });
 
-test('a file the caller vouches for (owned) is cut to its torrent length', async (t) => {
+test('a file that has the stamp the caller has on record (its resume file) is cut to its torrent length', async (t) => {
   const out = await tempDir(t);
   await mkdir(join(out, 'multi', 'sub'), { recursive: true });
   await writeFile(
     join(out, 'multi', 'a.bin'),
     Buffer.concat([payload.subarray(0, 100), Buffer.alloc(50, 7)]),
   );
-  await assert.rejects(PieceStore.open(torrent, out, { owned: [false, false, false] }), foreign);
+  const stamp = stampOfStats(await lstat(join(out, 'multi', 'a.bin'), { bigint: true }));
+  await assert.rejects(PieceStore.open(torrent, out, { recorded: [null, null, null] }), foreign);
+  await assert.rejects(PieceStore.open(torrent, out, { recorded: [[150, '1'], null, null] }), foreign);
   assert.equal((await stat(join(out, 'multi', 'a.bin'))).size, 150);
-  const store = await PieceStore.open(torrent, out, { hashWorkers: 0, owned: [true, false, false] });
+  const store = await PieceStore.open(torrent, out, { hashWorkers: 0, recorded: [stamp, null, null] });
   await store.close();
   assert.equal((await stat(join(out, 'multi', 'a.bin'))).size, 100);
 });
