@@ -9,9 +9,10 @@
  *
  * `--resumed`: the same torrents resumed — every file on disk and a resume file recording them (made
  * once per size, in this process) — so the open looks at every file and a resume save stamps them.
- * Per round, in this process: the open (`openResumed`) and `--saves` resume saves, each after
- * `--written` files were written through the store (what a save costs while a download goes on), with
- * the stat and lstat calls of each counted (node:fs/promises wrapped); then the CLI as above, where
+ * Per round, in this process: the open (`openResumed`), `--saves` resume saves and the last one of a
+ * run (every file looked at), each after `--written` files were written through the store (what a
+ * save costs while a download goes on), with the stat and lstat calls of each counted
+ * (node:fs/promises wrapped); then the CLI as above, where
  * the listening event follows the resumed open and SIGINT runs the last save (`--strace`: the CLI's
  * statx calls, counted by strace, instead of its times).
  *
@@ -207,14 +208,15 @@ async function resumedRounds(n: number, torrentPath: string): Promise<void> {
   const saves = Number(values.saves);
   const written = Number(values.written);
   console.log(`${n} files on disk, resumed; each save after ${written} files written through the store`);
-  console.log('files    round  open ms  open stats  save ms (each)        save stats (each)');
+  console.log(
+    'files    round  open ms  open stats  save ms (each)        save stats (each)      last save ms  last save stats',
+  );
   for (let r = 1; r <= rounds; r++) {
     const x = await resumedRound(torrent, out, saves, written, cursor);
+    const ms = x.saves.map((s) => fmt(s.ms)).join(' ');
+    const stats = x.saves.map((s) => s.stats).join(' ');
     console.log(
-      `${String(n).padEnd(8)} ${String(r).padEnd(6)} ${fmt(x.openMs).padStart(7)} ${String(x.openStats).padStart(11)}  ${x.saves
-        .map((s) => fmt(s.ms))
-        .join(' ')
-        .padEnd(20)} ${x.saves.map((s) => s.stats).join(' ')}`,
+      `${String(n).padEnd(8)} ${String(r).padEnd(6)} ${fmt(x.openMs).padStart(7)} ${String(x.openStats).padStart(11)}  ${ms.padEnd(20)} ${stats.padEnd(22)} ${fmt(x.last.ms).padStart(12)} ${String(x.last.stats).padStart(16)}`,
     );
   }
   console.log(cliHeader);
