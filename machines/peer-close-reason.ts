@@ -5,7 +5,7 @@
 
 import { blockKey, type CloseReason, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import { isPieceIndex, type PeerContext } from './peer-context.js';
-import { requestProblem } from './peer-serving.js';
+import { requestBatchProblem, requestFate } from './peer-request-fate.js';
 
 /** The CloseReason for an event that closes the connection (the numbers that explain it included). */
 export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): CloseReason {
@@ -40,23 +40,12 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
       if (!c.fast) return { reason: 'fastNotNegotiated', message: 'reject' };
       return { reason: 'unrequestedReject', index: ev.index, begin: ev.begin, length: ev.length };
     case 'wire.request': {
-      const why = requestProblem(c, ev.index, ev.begin, ev.length);
-      // A fast peer's request for a piece we lack is not bad (it gets a reject): it closed as a
-      // flood — of requests while we choke (isChokedRequestFlood), else past a full queue.
-      if ((why === undefined || (why === 'notHave' && c.fast)) && c.amChoking)
-        return {
-          reason: 'requestsWhileChoked',
-          requests: c.chokedRequests + 1,
-          limit: c.limits.maxChokedRequests,
-        };
-      if (why === undefined || (why === 'notHave' && c.fast))
-        return {
-          reason: 'requestFlood',
-          queued: c.requestQueue.size + c.reading.size + 1,
-          limit: c.limits.maxPeerRequests,
-        };
-      return { reason: 'badRequest', index: ev.index, begin: ev.begin, length: ev.length, why };
+      // isClosingRequest closed it: the reason is its fate's.
+      const fate = requestFate(c, ev);
+      return fate.fate === 'closed' ? fate.reason : { reason: 'socketClosed' };
     }
+    case 'wire.requests':
+      return requestBatchProblem(c, ev.requests) ?? { reason: 'socketClosed' };
     case 'wire.pieces':
       return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
     case 'wire.piece': {

@@ -38,9 +38,9 @@ export interface PeerContext {
   readonly outstanding: Map<number, BlockRef>;
   /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
   readonly cancelled: Set<number>;
-  /** Requests dropped in a row because the peer's queue with us was full (see isRequestFlood). */
+  /** Requests dropped in a row because the peer's queue with us was full (requestFate: `requestFlood`). */
   droppedRequests: number;
-  /** Requests refused in a row because we choke the peer (see isChokedRequestFlood). */
+  /** Requests refused in a row because we choke the peer (requestFate: `requestsWhileChoked`). */
   chokedRequests: number;
   amInterested: boolean;
   peerChoking: boolean;

@@ -24,6 +24,7 @@ import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './pee
 import { bytesEqual, openingMessages } from './peer-handshake.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
 import { measureRate, reportRates } from './peer-rates.js';
+import { requestBatchProblem, requestFate } from './peer-request-fate.js';
 import {
   acceptBlock,
   acceptBlocks,
@@ -34,11 +35,8 @@ import {
 import {
   blocksServed,
   cancelRequest,
-  isGrantedWhileChoking,
   queueRequest,
   queueRequests,
-  requestBatchProblem,
-  requestProblem,
   serveNext,
   setAmChoking,
 } from './peer-serving.js';
@@ -111,12 +109,6 @@ export const peerMachine = setup({
     // The same for interest: each time a peer becomes interested the choker may unchoke it at once.
     isInterestFlood: ({ context }) =>
       !context.peerInterested && context.recentInterest + 1 > context.limits.interestBurst,
-    // A fast peer asking for a piece we lack gets a reject (BEP 6, as libtorrent does), not a close.
-    isBadRequest: ({ context, event }) => {
-      if (event.type !== 'wire.request') return false;
-      const why = requestProblem(context, event.index, event.begin, event.length);
-      return why !== undefined && !(why === 'notHave' && context.fast);
-    },
     // BEP 6: with the extension off, haveAll, haveNone, reject, allowedFast and suggest MUST close.
     isNotFast: ({ context }) => !context.fast,
     // BEP 6: a reject for a request never sent SHOULD close (a cancelled one may still be rejected).
@@ -131,22 +123,14 @@ export const peerMachine = setup({
       context.peerChoking &&
       context.outstanding.size > 0 &&
       context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
-    isRequestFlood: ({ context, event }) =>
-      event.type === 'wire.request' &&
-      !context.amChoking &&
-      !context.requestQueue.has(blockKey(event.index, event.begin)) &&
-      !context.reading.has(blockKey(event.index, event.begin)) &&
-      context.requestQueue.size + context.reading.size >= context.limits.maxPeerRequests &&
-      context.droppedRequests + 1 >= context.limits.floodRequests,
-    // A peer that keeps asking while we choke it, past what can cross our choke on the wire
-    // (limits.maxChokedRequests refused in a row): each refusal of a fast peer is a reject to send.
-    isChokedRequestFlood: ({ context, event }) =>
-      event.type === 'wire.request' &&
-      context.amChoking &&
-      !isGrantedWhileChoking(context, event, context.grantedBytes) &&
-      context.chokedRequests + 1 >= context.limits.maxChokedRequests,
-    // A batch closes as its requests would one by one (requestBatchProblem plays it through the queue).
-    isBadRequestBatch: ({ context, event }) =>
+    // A request's fate is decided once (requestFate, peer-request-fate.ts): this guard, queueRequest
+    // and the close reason all read it. A bad request (badRequest), a flood past a full queue
+    // (requestFlood) or too many while we choke (requestsWhileChoked) close; a fast peer asking for
+    // a piece we lack gets a reject (BEP 6, as libtorrent does), not a close.
+    isClosingRequest: ({ context, event }) =>
+      event.type === 'wire.request' && requestFate(context, event).fate === 'closed',
+    // A batch closes as its requests would one by one (requestBatchProblem plays their fates through).
+    isClosingRequestBatch: ({ context, event }) =>
       event.type === 'wire.requests' && requestBatchProblem(context, event.requests) !== undefined,
     isSilentTooLong: ({ context }) => context.silentMs + context.timeouts.tick >= context.timeouts.idle,
     isSnubbing: ({ context }) =>
@@ -305,9 +289,6 @@ export const peerMachine = setup({
     queueRequests: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'wire.requests') queueRequests(context, event, effects(enqueue));
     }),
-    closeForRequests: assign(({ context, event }) => ({
-      closeReason: event.type === 'wire.requests' ? requestBatchProblem(context, event.requests) : undefined,
-    })),
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'wire.cancel') cancelRequest(context, event, effects(enqueue));
     }),
@@ -583,13 +564,11 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'storeSuggest'] },
             ],
             'wire.request': [
-              { guard: 'isBadRequest', target: '#peer.closed', actions: 'closeFromEvent' },
-              { guard: 'isRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
-              { guard: 'isChokedRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { guard: 'isClosingRequest', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'queueRequest'] },
             ],
             'wire.requests': [
-              { guard: 'isBadRequestBatch', target: '#peer.closed', actions: 'closeForRequests' },
+              { guard: 'isClosingRequestBatch', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'queueRequests'] },
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
