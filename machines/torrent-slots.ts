@@ -54,19 +54,35 @@ export function makeHalfOpenRoom(context: TorrentContext, fx: TorrentEffects): v
 }
 
 /**
- * An incoming connection finished its handshake: it takes a slot, a useless connection making room
- * when none is free. False when none may go: the newcomer is closed (`tooManyConnections`).
+ * What a connection's handshake does to the slots, decided once (the torrent machine's guard
+ * isRefusedSlot and its takeSlot both read it): nothing for a dial (it holds its slot from the
+ * dial); an incoming one takes a `free` slot, or one a useless connection is closed for (`evict`),
+ * or — when none is that useless — is `refused` (`tooManyConnections`).
  */
-export function takeSlot(context: TorrentContext, e: PeerEntry, fx: TorrentEffects): boolean {
-  if (!context.halfOpen.delete(e.key)) return true; // a dial holds its slot from the start
-  if (slotsUsed(context) <= context.maxPeers) return true;
+export type SlotDecision =
+  | { readonly slot: 'held' | 'free' | 'refused' }
+  | { readonly slot: 'evict'; readonly victim: PeerEntry; readonly rule: EvictionRule };
+
+export function slotFor(context: TorrentContext, e: PeerEntry): SlotDecision {
+  if (!context.halfOpen.has(e.key)) return { slot: 'held' };
+  if (slotsUsed(context) < context.maxPeers) return { slot: 'free' }; // e is half-open: not counted yet
   const victim = leastUseful(context, e);
-  if (victim !== undefined) {
-    close(context, victim.entry, { reason: 'evicted', rule: victim.rule }, fx);
-    return true;
-  }
+  return victim === undefined
+    ? { slot: 'refused' }
+    : { slot: 'evict', victim: victim.entry, rule: victim.rule };
+}
+
+/** A handshaken connection not refused (isRefusedSlot): it holds its slot, one made for it if need be. */
+export function takeSlot(context: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
+  const decision = slotFor(context, e);
+  context.halfOpen.delete(e.key);
+  if (decision.slot === 'evict')
+    close(context, decision.victim, { reason: 'evicted', rule: decision.rule }, fx);
+}
+
+/** A newcomer refused a slot (isRefusedSlot): closed. */
+export function refuseSlot(context: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   close(context, e, { reason: 'tooManyConnections' }, fx);
-  return false;
 }
 
 /** Payload flowed either way at the peer's last rate report. */

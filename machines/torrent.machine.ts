@@ -40,7 +40,15 @@ import {
   topUp,
 } from './torrent-handout.js';
 import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId } from './torrent-peers.js';
-import { clockTick, makeHalfOpenRoom, SLOT_TICK_MS, slotsUsed, takeSlot } from './torrent-slots.js';
+import {
+  clockTick,
+  makeHalfOpenRoom,
+  refuseSlot,
+  SLOT_TICK_MS,
+  slotFor,
+  slotsUsed,
+  takeSlot,
+} from './torrent-slots.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
@@ -144,6 +152,13 @@ export const torrentMachine = setup({
     isSeedWhenComplete: ({ context }) => context.seedWhenComplete,
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
     isCompletedAnnounce: ({ event }) => event.type === 'tracker.announced' && event.event === 'completed',
+    // An incoming peer handshaken while every slot is taken, none held by a useless connection
+    // (torrent-slots.ts): it is closed (`tooManyConnections`) and was never connected, for the world
+    // or the choker — its `torrent.peerClosed` comes alone, as a failed dial's does.
+    isRefusedSlot: ({ context, event }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      return e !== undefined && slotFor(context, e).slot === 'refused';
+    },
   },
   actions: {
     startTrackers: enqueueActions(({ context, enqueue }) => {
@@ -230,17 +245,25 @@ export const torrentMachine = setup({
       handle: event.type === 'peer.incoming' ? event.handle : undefined,
       why: 'closing' as const,
     })),
-    onHandshaken: enqueueActions(({ context, event, enqueue }) => {
+    noteHandshaken: ({ context, event }) => {
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken') return;
       e.handshaken = true;
       e.peerId = event.peerId;
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
-      // An incoming peer takes a slot now, or is closed (`tooManyConnections`): then it was never
-      // connected for the world — its `torrent.peerClosed` follows alone, as a failed dial's does.
-      if (takeSlot(context, e, effects(enqueue)))
-        enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
+    },
+    // An incoming peer takes its slot now (a useless connection closed to make room when none is
+    // free); a dial holds one from the dial. Either is connected for the world from here.
+    takeSlot: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.handshaken') return;
+      takeSlot(context, e, effects(enqueue));
+      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
+    }),
+    refuseSlot: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined) refuseSlot(context, e, effects(enqueue));
     }),
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
@@ -383,7 +406,8 @@ export const torrentMachine = setup({
       e.downloadRate = event.downloadRate;
       e.uploadRate = event.uploadRate;
     },
-    // A newcomer refused a slot (onHandshaken) is leaving: the choker never counts it.
+    // A refused newcomer never gets here (isRefusedSlot). One told to leave before its handshake
+    // was read (a half-open connection closed to make room) is on its way out: not counted.
     tellChokerJoined: enqueueActions(({ context, event, enqueue }) => {
       if (event.type === 'peer.handshaken' && !context.leaving.has(event.key))
         enqueue.sendTo('choker', { type: 'choker.peerJoined', key: event.key });
@@ -500,7 +524,10 @@ export const torrentMachine = setup({
       on: {
         'peer.add': { actions: ['queueAddress', 'connectQueued'] },
         'peer.incoming': { actions: 'adoptIncoming' },
-        'peer.handshaken': { actions: ['onHandshaken', 'tellChokerJoined'] },
+        'peer.handshaken': [
+          { guard: 'isRefusedSlot', actions: ['noteHandshaken', 'refuseSlot'] },
+          { actions: ['noteHandshaken', 'takeSlot', 'tellChokerJoined'] },
+        ],
         'peer.bitfield': { actions: 'onBitfield' },
         'peer.have': { actions: 'onHave' },
         'peer.unchoked': { actions: 'onUnchoked' },
