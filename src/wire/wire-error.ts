@@ -12,7 +12,13 @@ export type WireErrorCode =
   /** A message whose length does not fit its id; `bound` says whether `limit` is exact, a minimum or a maximum. */
   | 'badMessageLength'
   /** The stream ended inside the handshake or a frame: `received` of the `limit` bytes it needed. */
-  | 'truncated';
+  | 'truncated'
+  /**
+   * A BEP 9 ut_metadata message that breaks the extension's rules (`detail` says which): its
+   * dictionary does not decode, a key is missing or out of range, or its data does not fit the
+   * piece it names. `received` / `limit` are the offending number and its bound where there is one.
+   */
+  | 'badMetadataMessage';
 
 export type LengthBound = 'exact' | 'min' | 'max';
 
@@ -24,6 +30,8 @@ export interface WireErrorDetails {
   /** The message id, when the error is about one message. */
   readonly messageId?: number | undefined;
   readonly bound?: LengthBound | undefined;
+  /** What was wrong, in words, for `badMetadataMessage`. */
+  readonly detail?: string | undefined;
 }
 
 export class WireError extends Error {
@@ -57,5 +65,7 @@ function describe(code: WireErrorCode, d: WireErrorDetails): string {
     }
     case 'truncated':
       return `peer stream ended after ${d.received} of the ${d.limit} bytes of ${d.messageId === undefined ? 'a handshake or length prefix' : `a message with id ${d.messageId}`}`;
+    case 'badMetadataMessage':
+      return `peer sent a bad ut_metadata message: ${d.detail ?? 'malformed'}`;
   }
 }
