@@ -228,7 +228,15 @@ export type ConnectionEvent =
    * BEP 10: the peer's extension handshake (extended id 0), decoded by the connection (bencode is
    * the world's job). `reqq`: the peer's request queue size, absent when missing or malformed.
    */
-  | { type: 'wire.extendedHandshake'; reqq?: number; listenPort?: number }
+  | {
+      type: 'wire.extendedHandshake';
+      reqq?: number;
+      listenPort?: number;
+      /** BEP 9: the id the peer takes ut_metadata messages under (1–255). */
+      utMetadata?: number;
+      /** BEP 9: the size of its info dictionary, when it has one. */
+      metadataSize?: number;
+    }
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
 

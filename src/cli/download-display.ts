@@ -56,6 +56,26 @@ export function createDownloadDisplay(
   return {
     event(e) {
       switch (e.type) {
+        case 'metadata.fetching':
+          say(
+            `fetching metadata for ${e.infoHash}${e.peers > 0 ? ` from ${e.peers} peer${e.peers === 1 ? '' : 's'}` : ''}…`,
+          );
+          break;
+        case 'metadata.progress':
+          if (tty) {
+            clear();
+            err.write(
+              `fetching metadata from ${e.peers} peer${e.peers === 1 ? '' : 's'}… ${e.received}/${e.pieces === 0 ? '?' : e.pieces} pieces (${e.connected} connected)`,
+            );
+            lineShown = true;
+          }
+          break;
+        case 'metadata.peerDropped':
+          say(`dropped ${e.address} (${e.reason})`);
+          break;
+        case 'metadata.fetched':
+          say(`metadata: ${formatBytes(e.size)} in ${(e.elapsedMs / 1000).toFixed(1)} s`);
+          break;
         case 'metadata':
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
           say(`saving to ${e.out}`);

@@ -33,6 +33,7 @@ import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import type { WireItem } from '../wire/messages.js';
+import { UT_METADATA } from '../wire/ut-metadata.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
@@ -131,6 +132,8 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   type: 'wire.extendedHandshake';
   reqq?: number;
   listenPort?: number;
+  utMetadata?: number;
+  metadataSize?: number;
 } {
   let dict: BencodeValue;
   try {
@@ -141,10 +144,17 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   if (!(dict instanceof BencodeDict)) return { type: 'wire.extendedHandshake' };
   const reqq = safeInteger(dict.get('reqq'));
   const listenPort = safeInteger(dict.get('p'));
+  // BEP 9: the id the peer reads ut_metadata messages under (0 or none: it has none), and the
+  // info dictionary's size when it has it. Ranges are the reader's to check (MAX_METADATA_SIZE).
+  const m = dict.get('m');
+  const utMetadata = m instanceof BencodeDict ? safeInteger(m.get(UT_METADATA)) : undefined;
+  const metadataSize = safeInteger(dict.get('metadata_size'));
   return {
     type: 'wire.extendedHandshake',
     ...(reqq === undefined || reqq < 1 ? {} : { reqq }),
     ...(listenPort === undefined ? {} : { listenPort }),
+    ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
+    ...(metadataSize === undefined ? {} : { metadataSize }),
   };
 }
 

@@ -30,6 +30,7 @@ export interface PeerSummary {
 }
 
 export type DownloadEvent =
+  | MetadataFetchEvent
   | {
       readonly type: 'metadata';
       readonly name: string;
@@ -113,3 +114,21 @@ export type DownloadEvent =
       readonly averageRate: number;
     }
   | { readonly type: 'stopped'; readonly reason: string };
+
+/**
+ * A magnet link's metadata being fetched (BEP 9, src/session/fetch-metadata.ts), before the
+ * `metadata` event: `metadata.fetching` first, `metadata.progress` each second (pieces of the
+ * info dictionary in, peers offering it, connections open), a peer dropped for what it sent, and
+ * `metadata.fetched` once the info dictionary's SHA-1 is the info-hash.
+ */
+export type MetadataFetchEvent =
+  | { readonly type: 'metadata.fetching'; readonly infoHash: string; readonly peers: number }
+  | {
+      readonly type: 'metadata.progress';
+      readonly received: number;
+      readonly pieces: number;
+      readonly peers: number;
+      readonly connected: number;
+    }
+  | { readonly type: 'metadata.peerDropped'; readonly address: string; readonly reason: string }
+  | { readonly type: 'metadata.fetched'; readonly size: number; readonly elapsedMs: number };

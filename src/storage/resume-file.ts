@@ -200,7 +200,7 @@ export async function readResumeFile(
  * name is ours: whatever is left there (a crashed save, a planted FIFO) is removed and the temp
  * file created new (O_EXCL), so the open never waits on a FIFO's reader.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
   let h: FileHandle | undefined;
   try {

@@ -86,3 +86,9 @@ export function encodeUtMetadata(message: Exclude<UtMetadataMessage, { msgType: 
   out.set(message.data, head.length);
   return out;
 }
+
+/**
+ * The extended message id we take ut_metadata messages under, as our extension handshake's `m`
+ * says (BEP 10 lets each side choose; 0 is the handshake itself).
+ */
+export const OUR_UT_METADATA_ID = 1;

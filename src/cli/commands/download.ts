@@ -5,8 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import type { InspectionOptions, InspectionSession } from '../../inspect/inspection-session.js';
+import { parseMagnet } from '../../metainfo/magnet.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { download } from '../../session/download.js';
+import { downloadMagnet } from '../../session/download-magnet.js';
 import { fileSelection } from '../../session/file-selection.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
@@ -17,9 +19,11 @@ import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
-export const usage = `Usage: bitstate download <FILE.torrent> [options]
+export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
 
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's SHA-1.
+A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT') first fetches the torrent's
+metadata from its peers (BEP 9) and keeps it in DIR/.bitstate/<info-hash>.torrent.
 With no torrent, runs the local demo swarm (bitstate demo).
 
 Options:
@@ -31,6 +35,8 @@ Options:
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer
       --timeout S        give up (exit 1) when no data has arrived for S seconds (default: wait)
+      --metadata-timeout S  a magnet: give up (exit 1) when no peer has given the metadata
+                         within S seconds (default 120)
       --seed             keep seeding once complete (until Ctrl-C, --seed-ratio or --seed-time)
       --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size
       --seed-time S      with --seed: stop after seeding S seconds
@@ -84,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       ...SWARM_FLAGS,
       out: { type: 'string', short: 'o' },
       timeout: { type: 'string' },
+      'metadata-timeout': { type: 'string' },
       seed: { type: 'boolean' },
       'seed-ratio': { type: 'string' },
       'seed-time': { type: 'string' },
@@ -116,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
     ]);
   }
   if (positionals.length !== 1)
-    throw new UsageError('expected one .torrent file (see bitstate download --help)');
+    throw new UsageError('expected one .torrent file or magnet link (see bitstate download --help)');
   const swarm = swarmOptions(values);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
@@ -124,19 +131,32 @@ export async function run(argv: string[]): Promise<number> {
   const uiPort =
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
   const writeMode = writeModeOf(values['write-mode']);
-  const torrent = await readTorrentFile(positionals[0]!);
-  const selected = fileSelection(torrent, values.select ?? [], values.only ?? []);
+  const metadataTimeoutMs =
+    values['metadata-timeout'] === undefined
+      ? undefined
+      : parseSeconds('--metadata-timeout', values['metadata-timeout']) * 1000;
+  const source = positionals[0]!;
+  const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
+  if (magnet === undefined && metadataTimeoutMs !== undefined)
+    throw new UsageError('--metadata-timeout goes with a magnet link');
+  if (magnet !== undefined && (values.select !== undefined || values.only !== undefined))
+    throw new UsageError(
+      '--select and --only need the torrent: download its .torrent, or select after the metadata is saved in OUT/.bitstate/',
+    );
+  const torrent = magnet === undefined ? await readTorrentFile(source) : undefined;
+  const selected =
+    torrent === undefined ? undefined : fileSelection(torrent, values.select ?? [], values.only ?? []);
   const inspection = await startInspectionIfAsked({
     stately: values.inspect === true,
     ui: values.ui === true || uiPort !== undefined,
     ...(uiPort === undefined ? {} : { uiPort }),
     ...(values.trace === undefined ? {} : { trace: values.trace }),
-    title: `bitstate — ${torrent.name}`,
+    title: `bitstate — ${torrent?.name ?? magnet?.name ?? magnet?.infoHashHex}`,
   });
   for (const note of inspection.notes) process.stderr.write(`${note}\n`);
 
   const display = createDownloadDisplay(displayModeOf(values), { peers: values.peers === true });
-  const job = download(torrent, {
+  const options = {
     out: values.out ?? '.',
     ...swarm,
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
@@ -148,7 +168,14 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
-  });
+  };
+  const job =
+    torrent !== undefined
+      ? download(torrent, options)
+      : downloadMagnet(magnet!, {
+          ...options,
+          ...(metadataTimeoutMs === undefined ? {} : { metadataTimeoutMs }),
+        });
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));
   try {

@@ -163,6 +163,38 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     }
   });
 
+  it('a malformed magnet link, or flags that need a torrent: one line, exit 2', async () => {
+    const out = join(dir, 'out-magnet-bad');
+    for (const bad of [
+      'magnet:?dn=nohash',
+      'magnet:?xt=urn:btih:1234',
+      `magnet:?xt=urn:btih:${'a'.repeat(40)}&x.pe=127.0.0.1:0`,
+      `magnet:?xt=urn:btih:${'a'.repeat(40)}&tr=%E0%A4%A`,
+    ])
+      assertOneLineError(await bitstate(['download', bad, '-o', out, '--no-tracker']), 2, /magnet/);
+    const ok = `magnet:?xt=urn:btih:${'a'.repeat(40)}`;
+    assertOneLineError(await bitstate(['download', ok, '-o', out, '--only', '*.bin']), 2, /--only/);
+    assertOneLineError(await bitstate(['download', torrent, '--metadata-timeout', '5']), 2, /magnet/);
+    assertOneLineError(await bitstate(['download', ok, '--metadata-timeout', 'soon']), 2);
+    assert.equal(existsSync(out), false, 'nothing written for a magnet that was refused');
+  });
+
+  it('a magnet whose peer never offers the metadata, --metadata-timeout 2: exit 1, one line', async () => {
+    const port = await deadPort();
+    const magnet = `magnet:?xt=urn:btih:${'b'.repeat(40)}&x.pe=127.0.0.1:${port}`;
+    const args = ['download', magnet, '-o', join(dir, 'out-magnet-dead'), '--port', '0', '--no-tracker'];
+    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 15_000);
+    assertOneLineError(r, 1, /no metadata for b{40} within 2 s/);
+    const j = await bitstate([...args, '--metadata-timeout', '2', '--json'], 15_000);
+    assertOneLineError({ ...j, stdout: '' }, 1);
+    const events = j.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { type: string });
+    assert.equal(events[0]?.type, 'metadata.fetching');
+    assert.equal(events.at(-1)?.type, 'stopped');
+  });
+
   it('a peer nobody listens on, --timeout 2: exit 1 with a one-line reason, in bounded time', async () => {
     const port = await deadPort();
     const args = ['download', torrent, '-o', join(dir, 'out-dead'), '--port', '0', '--no-tracker'];

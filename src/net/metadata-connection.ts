@@ -1,0 +1,143 @@
+/**
+ * One TCP connection used only to fetch a magnet link's metadata (BEP 9): the BitTorrent handshake
+ * with the BEP 10 bit, our extension handshake offering `ut_metadata`, then ut_metadata requests
+ * on command and the peer's answers decoded (src/wire/decode-ut-metadata.ts). Everything else the
+ * peer sends (bitfield, have, choke…) is read and ignored: there is no torrent yet to use it for.
+ * The decisions — which piece of whom, who is dropped — are the metadata machine's
+ * (machines/metadata.machine.ts); this is its hands. Bounded: one decoder frame (≤ 1 MiB), a
+ * deadline for the peer's extension handshake, and requests the peer makes of us (we have no
+ * metadata to give) answered with a reject, at most MAX_REJECTED_REQUESTS of them.
+ */
+import { connect, type Socket } from 'node:net';
+import { CLIENT_VERSION } from '../../machines/peer-extension.js';
+import { bencode } from '../metainfo/bencode.js';
+import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
+import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
+import type { WireItem } from '../wire/messages.js';
+import { EXTENSION_PROTOCOL_BIT, EXTENSION_PROTOCOL_BYTE, hasExtensionBit } from '../wire/reserved-bits.js';
+import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '../wire/ut-metadata.js';
+import { WireDecoder } from '../wire/wire-decoder.js';
+import { WireError } from '../wire/wire-error.js';
+import type { PeerAddress } from './address.js';
+import { extensionHandshakeEvent } from './tcp-connection.js';
+
+/** A peer that does not offer ut_metadata within this long after the dial is of no use to us. */
+export const METADATA_HANDSHAKE_TIMEOUT_MS = 15_000;
+/** Requests for metadata we do not have yet, answered with a reject before the peer is closed. */
+export const MAX_REJECTED_REQUESTS = 64;
+
+export interface MetadataConnectionHandlers {
+  /** The peer's extension handshake offered ut_metadata, with its `metadata_size` (if any). */
+  ready(metadataSize: number | undefined): void;
+  /** A data or reject message (unknown ones are ignored, as BEP 9 asks). */
+  message(m: Extract<UtMetadataMessage, { msgType: 'data' | 'reject' }>): void;
+  /** The connection is gone (once), and why. */
+  closed(reason: string): void;
+}
+
+export interface MetadataConnection {
+  request(piece: number): void;
+  close(reason: string): void;
+}
+
+export interface MetadataConnectionOptions {
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Our extension handshake for a metadata fetch: `{ m: { ut_metadata: 1 }, v: "bitstate …" }`. */
+export function fetchingExtensionHandshake(): Uint8Array {
+  return bencode({ m: { ut_metadata: OUR_UT_METADATA_ID }, v: CLIENT_VERSION });
+}
+
+export function openMetadataConnection(
+  address: PeerAddress,
+  opts: MetadataConnectionOptions,
+  handlers: MetadataConnectionHandlers,
+): MetadataConnection {
+  const socket: Socket = connect({ host: address.host, port: address.port });
+  socket.setNoDelay(true);
+  const decoder = new WireDecoder();
+  let closed = false;
+  let peerUtMetadata: number | undefined;
+  let rejected = 0;
+  const close = (reason: string) => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(deadline);
+    socket.destroy();
+    handlers.closed(reason);
+  };
+  const deadline = setTimeout(
+    () => close('no ut_metadata handshake in time'),
+    opts.handshakeTimeoutMs ?? METADATA_HANDSHAKE_TIMEOUT_MS,
+  );
+  const send = (item: WireItem) => {
+    if (!closed) socket.write(item.type === 'handshake' ? encodeHandshake(item) : encodeMessage(item));
+  };
+  const reserved = new Uint8Array(8);
+  reserved[EXTENSION_PROTOCOL_BYTE] = EXTENSION_PROTOCOL_BIT;
+
+  const onItem = (item: WireItem) => {
+    if (closed) return;
+    if (item.type === 'handshake') {
+      if (!Buffer.from(item.infoHash).equals(Buffer.from(opts.infoHash))) return close('another info-hash');
+      if (!hasExtensionBit(item.reserved)) return close('no extension protocol (BEP 10)');
+      send({ type: 'extended', extendedId: 0, payload: fetchingExtensionHandshake() });
+      return;
+    }
+    if (item.type !== 'extended') return;
+    if (item.extendedId === 0) {
+      const hs = extensionHandshakeEvent(item.payload);
+      if (hs.utMetadata === undefined) return close('no ut_metadata');
+      const first = peerUtMetadata === undefined;
+      peerUtMetadata = hs.utMetadata;
+      if (first) {
+        clearTimeout(deadline);
+        handlers.ready(hs.metadataSize);
+      }
+      return;
+    }
+    if (item.extendedId !== OUR_UT_METADATA_ID) return;
+    let m: UtMetadataMessage;
+    try {
+      m = decodeUtMetadata(item.payload);
+    } catch (err) {
+      return close(err instanceof WireError ? err.message : String(err));
+    }
+    if (m.msgType === 'request') {
+      if (++rejected > MAX_REJECTED_REQUESTS) return close('ut_metadata request flood');
+      if (peerUtMetadata !== undefined)
+        send({
+          type: 'extended',
+          extendedId: peerUtMetadata,
+          payload: encodeUtMetadata({ msgType: 'reject', piece: m.piece }),
+        });
+      return;
+    }
+    if (m.msgType === 'data' || m.msgType === 'reject') handlers.message(m);
+  };
+
+  socket.on('connect', () =>
+    send({ type: 'handshake', reserved, infoHash: opts.infoHash, peerId: opts.peerId }),
+  );
+  socket.on('data', (chunk: Buffer) => {
+    const err = decoder.push(chunk, onItem);
+    if (err !== undefined) close(err.message);
+  });
+  socket.on('error', (err) => close(err.message));
+  socket.on('close', () => close('connection closed'));
+
+  return {
+    request(piece) {
+      if (peerUtMetadata === undefined) return;
+      send({
+        type: 'extended',
+        extendedId: peerUtMetadata,
+        payload: encodeUtMetadata({ msgType: 'request', piece }),
+      });
+    },
+    close,
+  };
+}

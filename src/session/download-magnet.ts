@@ -1,0 +1,111 @@
+/**
+ * `downloadMagnet(magnet, options)`: a download that starts from a magnet link. The metadata comes
+ * from `<out>/.bitstate/<info-hash>.torrent` when an earlier run saved it, else from the swarm
+ * (fetchMetadata, BEP 9); once verified it is saved there (written atomically), so a restart with
+ * the same magnet goes straight to the resumed download. Then the normal download runs with the
+ * Torrent (new connections: the fetch's were closed), and its events follow the fetch's.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Subject } from 'rxjs/internal/Subject';
+import type { Magnet } from '../metainfo/magnet.js';
+import { parseTorrent } from '../metainfo/parse-torrent.js';
+import type { Torrent } from '../metainfo/torrent.js';
+import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
+import { makePeerId } from '../net/peer-id.js';
+import { makeDirectories } from '../storage/layout.js';
+import { writeFileAtomic } from '../storage/resume-file.js';
+import { STATE_DIR } from '../storage/store-files.js';
+import { type DownloadJob, type DownloadResult, download } from './download.js';
+import type { DownloadEvent } from './download-event.js';
+import type { DownloadOptions } from './download-options.js';
+import { fetchMetadata, MetadataFetchError } from './fetch-metadata.js';
+
+export interface MagnetOptions extends DownloadOptions {
+  /** Give up fetching the metadata after this long (default DEFAULT_METADATA_TIMEOUT_MS). */
+  readonly metadataTimeoutMs?: number;
+}
+
+/** Where the metadata of `infoHashHex` is kept under `out`. */
+export function savedTorrentPath(out: string, infoHashHex: string): string {
+  return join(resolve(out), STATE_DIR, `${infoHashHex}.torrent`);
+}
+
+/** The torrent saved by an earlier run, when it is there and is this magnet's. */
+async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | undefined> {
+  try {
+    const torrent = parseTorrent(await readFile(savedTorrentPath(out, magnet.infoHashHex)));
+    return torrent.infoHashHex === magnet.infoHashHex ? torrent : undefined;
+  } catch {
+    return undefined; // missing or spoilt: fetched again
+  }
+}
+
+export function downloadMagnet(magnet: Magnet, options: MagnetOptions): DownloadJob {
+  const events = new Subject<DownloadEvent>();
+  const abort = new AbortController();
+  let inner: DownloadJob | undefined;
+  let stopReason: string | undefined;
+  const peerId = options.peerId ?? makePeerId();
+  const run = async (): Promise<DownloadResult> => {
+    await Promise.resolve(); // let the caller subscribe first
+    let torrent = await savedTorrent(options.out, magnet);
+    if (torrent === undefined) {
+      let info: Uint8Array;
+      try {
+        info = await fetchMetadata(magnet, {
+          peerId,
+          ...(options.peers === undefined ? {} : { peers: options.peers }),
+          trackers: options.trackers !== false,
+          ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
+          signal: abort.signal,
+          emit: (e) => events.next(e),
+        });
+      } catch (err) {
+        if (!(err instanceof MetadataFetchError)) throw err;
+        const message = err.code === 'stopped' ? (stopReason ?? 'stopped') : err.message;
+        events.next({ type: 'stopped', reason: message });
+        return {
+          result:
+            err.code === 'stopped' && (message === 'interrupted' || message === 'stopped')
+              ? 'stopped'
+              : 'failed',
+          message,
+        };
+      }
+      torrent = torrentFromMetadata(info, magnet);
+      const stateDir = join(resolve(options.out), STATE_DIR);
+      await makeDirectories(resolve(options.out), [STATE_DIR]);
+      await writeFileAtomic(
+        join(stateDir, `${magnet.infoHashHex}.torrent`),
+        torrentFileFromMetadata(info, magnet),
+      );
+    }
+    if (stopReason !== undefined) {
+      events.next({ type: 'stopped', reason: stopReason });
+      return {
+        result: stopReason === 'interrupted' || stopReason === 'stopped' ? 'stopped' : 'failed',
+        message: stopReason,
+      };
+    }
+    // The magnet's x.pe peers are dialled for the data too, after the caller's.
+    inner = download(torrent, { ...options, peerId, peers: [...(options.peers ?? []), ...magnet.peers] });
+    const sub = inner.events$.subscribe((e) => events.next(e));
+    try {
+      return await inner.done;
+    } finally {
+      sub.unsubscribe();
+    }
+  };
+  const done = run().finally(() => events.complete());
+  return {
+    events$: events.asObservable(),
+    done,
+    stop(reason = 'stopped') {
+      stopReason = reason;
+      if (inner !== undefined) return inner.stop(reason);
+      abort.abort();
+      return done;
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * `fetchMetadata(magnet, options)`: the world around the metadata machine
+ * (machines/metadata.machine.ts). It dials the magnet's peers (`x.pe`), the caller's (`--peer`)
+ * and those the magnet's trackers give (announced with the info-hash and, the size being unknown,
+ * `left` = UNKNOWN_LEFT), keeps at most `maxConnections` open (src/net/metadata-connection.ts),
+ * turns their ut_metadata messages into the machine's events and carries out its requests and
+ * drops. Resolves with the info dictionary's bytes once their SHA-1 is the info-hash; rejects with
+ * MetadataFetchError when the time limit passes first, or when stopped.
+ */
+import { createHash } from 'node:crypto';
+import { createActor, fromPromise } from 'xstate';
+import { type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
+import type { Magnet } from '../metainfo/magnet.js';
+import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
+import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
+import type { MetadataFetchEvent } from './download-event.js';
+
+/** Connections open at once while fetching. */
+export const METADATA_MAX_CONNECTIONS = 30;
+/** Default time limit of a fetch (`--metadata-timeout`). */
+export const DEFAULT_METADATA_TIMEOUT_MS = 120_000;
+/** A request unanswered this long goes to another peer (ticks of one second). */
+export const METADATA_REQUEST_TIMEOUT_TICKS = 10;
+/** A peer that rejected or timed out is left alone this long (libtorrent: a minute). */
+export const METADATA_BACKOFF_TICKS = 60;
+/** Requests out per peer (libtorrent's 2). */
+export const METADATA_REQUESTS_PER_PEER = 2;
+/** Trackers are asked again this often while fetching, and peers that left dialled again. */
+export const METADATA_REANNOUNCE_MS = 30_000;
+/**
+ * `left` in announces before the size is known. Trackers count a peer with left > 0 as a leecher;
+ * any value serves, and a large one cannot make us look like a seed.
+ */
+export const UNKNOWN_LEFT = 2 ** 40;
+
+export class MetadataFetchError extends Error {
+  override readonly name = 'MetadataFetchError';
+  readonly code: 'timedOut' | 'stopped';
+  readonly badInput = false;
+  constructor(code: 'timedOut' | 'stopped', message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface FetchMetadataOptions {
+  readonly peerId: Uint8Array;
+  /** Besides the magnet's `x.pe`. */
+  readonly peers?: readonly PeerAddress[];
+  /** Announce to the magnet's trackers (default true). */
+  readonly trackers?: boolean;
+  /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
+  readonly port?: number;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly emit?: (e: MetadataFetchEvent) => void;
+}
+
+export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOptions): Promise<Uint8Array> {
+  const started = performance.now();
+  const emit = options.emit ?? (() => {});
+  const timeoutMs = options.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
+  const actor = createActor(
+    metadataMachine.provide({
+      actors: {
+        verifyMetadata: fromPromise<boolean, { bytes: Uint8Array }>(async ({ input }) =>
+          createHash('sha1').update(input.bytes).digest().equals(magnet.infoHash),
+        ),
+      },
+    }),
+    {
+      input: {
+        fetchTimeoutMs: timeoutMs,
+        tickMs: 1000,
+        limits: {
+          maxPerPeer: METADATA_REQUESTS_PER_PEER,
+          requestTimeoutTicks: METADATA_REQUEST_TIMEOUT_TICKS,
+          backoffTicks: METADATA_BACKOFF_TICKS,
+        },
+      },
+    },
+  );
+  const connections = new Map<string, MetadataConnection>();
+  /** Every address heard of, in order; dropped ones are never dialled again. */
+  const known = new Set<string>();
+  const dropped = new Set<string>();
+  let finished = false;
+
+  const dialMore = () => {
+    for (const address of known) {
+      if (finished || connections.size >= METADATA_MAX_CONNECTIONS) return;
+      if (connections.has(address) || dropped.has(address)) continue;
+      dial(address);
+    }
+  };
+  /** Dialled addresses not to dial again before the next reannounce. */
+  const tried = new Set<string>();
+  const dial = (address: string) => {
+    if (tried.has(address)) return;
+    tried.add(address);
+    const connection = openMetadataConnection(
+      parsePeerAddress(address),
+      { infoHash: magnet.infoHash, peerId: options.peerId },
+      {
+        ready: (metadataSize) =>
+          actor.send({
+            type: 'peer.ready',
+            peer: address,
+            ...(metadataSize === undefined ? {} : { metadataSize }),
+          }),
+        message: (m) =>
+          actor.send(
+            m.msgType === 'data'
+              ? { type: 'peer.data', peer: address, piece: m.piece, totalSize: m.totalSize, data: m.data }
+              : { type: 'peer.reject', peer: address, piece: m.piece },
+          ),
+        closed: () => {
+          connections.delete(address);
+          if (finished) return;
+          actor.send({ type: 'peer.gone', peer: address });
+          dialMore();
+        },
+      },
+    );
+    connections.set(address, connection);
+  };
+  const addPeers = (peers: readonly PeerAddress[]) => {
+    for (const p of peers) known.add(formatPeerAddress(p));
+    dialMore();
+  };
+
+  actor.on('metadata.request', (e) => connections.get(e.peer)?.request(e.piece));
+  actor.on('metadata.drop', (e) => {
+    dropped.add(e.peer);
+    emit({ type: 'metadata.peerDropped', address: e.peer, reason: e.reason });
+    connections.get(e.peer)?.close(e.reason);
+  });
+  actor.on('metadata.progress', (e) => emit({ ...e, connected: connections.size }));
+
+  const output = new Promise<MetadataOutput>((resolve) =>
+    actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
+  );
+  const stopped = new Promise<'stopped'>((resolve) => {
+    if (options.signal?.aborted === true) resolve('stopped');
+    options.signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
+  });
+  actor.start();
+  const trackerUrls = options.trackers === false ? [] : magnet.trackers;
+  const announce = async () => {
+    if (trackerUrls.length === 0) return;
+    const { announceAny } = await import('../tracker/announce-any.js');
+    await Promise.all(
+      trackerUrls.map((url) =>
+        announceAny(
+          url,
+          {
+            infoHash: magnet.infoHash,
+            peerId: options.peerId,
+            port: options.port ?? 0,
+            uploaded: 0,
+            downloaded: 0,
+            left: UNKNOWN_LEFT,
+            event: 'started',
+            numwant: 50,
+          },
+          { timeoutMs: 15_000 },
+        ).then(
+          (r) => addPeers(r.peers),
+          () => {},
+        ),
+      ),
+    );
+  };
+  emit({
+    type: 'metadata.fetching',
+    infoHash: magnet.infoHashHex,
+    peers: magnet.peers.length + (options.peers?.length ?? 0),
+  });
+  addPeers([...magnet.peers, ...(options.peers ?? [])]);
+  void announce();
+  const reannounce = setInterval(() => {
+    tried.clear();
+    dialMore();
+    void announce();
+  }, METADATA_REANNOUNCE_MS);
+  try {
+    const result = await Promise.race([output, stopped]);
+    if (result === 'stopped') throw new MetadataFetchError('stopped', 'stopped while fetching the metadata');
+    if (result.result === 'timedOut') {
+      const got =
+        result.pieces === 0
+          ? `no peer offered it (${known.size} tried)`
+          : `${result.received} of ${result.pieces} pieces in${result.hashFailures > 0 ? `, ${result.hashFailures} copies failed the info-hash` : ''}`;
+      throw new MetadataFetchError(
+        'timedOut',
+        `no metadata for ${magnet.infoHashHex} within ${Math.round(timeoutMs / 1000)} s: ${got}`,
+      );
+    }
+    emit({ type: 'metadata.fetched', size: result.info.length, elapsedMs: performance.now() - started });
+    return result.info;
+  } finally {
+    finished = true;
+    clearInterval(reannounce);
+    actor.stop();
+    for (const c of [...connections.values()]) c.close('metadata fetched');
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A scriptable BEP 9 peer on 127.0.0.1 for tests: it answers the BitTorrent handshake, sends an
+ * extension handshake offering ut_metadata with `metadataSize`, and answers each ut_metadata
+ * request with the piece of `info` (which may be forged). `holdHandshake` delays the extension
+ * handshake until released, so a test can order which peer is asked first without a clock.
+ * Stopped by the test (close()).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { bencode } from '../../src/metainfo/bencode.js';
+import { decodeUtMetadata } from '../../src/wire/decode-ut-metadata.js';
+import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
+import { encodeUtMetadata, METADATA_PIECE_LENGTH } from '../../src/wire/ut-metadata.js';
+import { WireDecoder } from '../../src/wire/wire-decoder.js';
+
+const PEER_UT_METADATA = 3;
+
+export interface MetadataPeer {
+  readonly port: number;
+  /** Pieces asked of this peer, in order. */
+  readonly requests: number[];
+  /** Resolves at the first request. */
+  readonly firstRequest: Promise<void>;
+  /** Sends the held extension handshake (holdHandshake). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startMetadataPeer(opts: {
+  readonly infoHash: Uint8Array;
+  readonly info: Uint8Array;
+  readonly metadataSize?: number;
+  readonly holdHandshake?: boolean;
+}): Promise<MetadataPeer> {
+  const sockets = new Set<Socket>();
+  const requests: number[] = [];
+  let onFirst: () => void = () => {};
+  const firstRequest = new Promise<void>((r) => (onFirst = r));
+  let released = opts.holdHandshake !== true;
+  const held: (() => void)[] = [];
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    const decoder = new WireDecoder();
+    let theirId = 0;
+    const sendHandshake = () =>
+      socket.write(
+        encodeMessage({
+          type: 'extended',
+          extendedId: 0,
+          payload: bencode({
+            m: { ut_metadata: PEER_UT_METADATA },
+            metadata_size: opts.metadataSize ?? opts.info.length,
+          }),
+        }),
+      );
+    socket.on('data', (chunk) => {
+      decoder.push(chunk, (item) => {
+        if (item.type === 'handshake') {
+          const reserved = new Uint8Array(8);
+          reserved[5] = 0x10;
+          socket.write(
+            encodeHandshake({ reserved, infoHash: opts.infoHash, peerId: new Uint8Array(20).fill(0x41) }),
+          );
+          if (released) sendHandshake();
+          else held.push(sendHandshake);
+          return;
+        }
+        if (item.type !== 'extended') return;
+        if (item.extendedId === 0) {
+          const m = /ut_metadatai(\d+)e/.exec(Buffer.from(item.payload).toString('latin1'));
+          theirId = Number(m?.[1] ?? 0);
+          return;
+        }
+        if (item.extendedId !== PEER_UT_METADATA) return;
+        const m = decodeUtMetadata(item.payload);
+        if (m.msgType !== 'request') return;
+        requests.push(m.piece);
+        onFirst();
+        const data = opts.info.subarray(
+          m.piece * METADATA_PIECE_LENGTH,
+          (m.piece + 1) * METADATA_PIECE_LENGTH,
+        );
+        socket.write(
+          encodeMessage({
+            type: 'extended',
+            extendedId: theirId,
+            payload: encodeUtMetadata({ msgType: 'data', piece: m.piece, totalSize: opts.info.length, data }),
+          }),
+        );
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    port,
+    requests,
+    firstRequest,
+    release() {
+      released = true;
+      for (const send of held.splice(0)) send();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

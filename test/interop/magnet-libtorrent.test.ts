@@ -1,0 +1,97 @@
+/**
+ * `bitstate download MAGNET` against a python3-libtorrent seeder on 127.0.0.1: the metadata is
+ * fetched with BEP 9 from libtorrent (which serves it through ut_metadata), checked against the
+ * info-hash, saved in OUT/.bitstate/<info-hash>.torrent, and the download then runs as from the
+ * .torrent. A second run with the same magnet finds the saved metadata and fetches nothing. The
+ * info dictionary is made larger than one 16 KiB metadata piece (896 piece hashes), so the fetch
+ * assembles several.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { checkCompleteDownloadEvents, startBitstateDownload } from './harness/bitstate.js';
+import { type ReferenceTorrentInfo, referenceTorrentInfo } from './harness/info-hash.js';
+import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorrent.js';
+import { makeTorrent } from './harness/mktorrent.js';
+import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
+import { stopAll } from './harness/processes.js';
+
+/** 896 pieces of 32 KiB: the info dictionary is ~18 KB, two metadata pieces. */
+const SIZE = 28 << 20;
+
+describe('bitstate download MAGNET from a libtorrent seeder (BEP 9)', () => {
+  let dir = '';
+  let seeder: LibtorrentSeeder | undefined;
+  let info: ReferenceTorrentInfo | undefined;
+  let source = '';
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bitstate-magnet-lt-'));
+    const payload = await writeSingleFilePayload({
+      dir: join(dir, 'seed'),
+      name: 'magnet.bin',
+      size: SIZE,
+      seed: 41,
+    });
+    source = payload.root;
+    const torrent = await makeTorrent({ source, out: join(dir, 'magnet.torrent'), pieceLength: 32 * 1024 });
+    info = await referenceTorrentInfo(torrent);
+    seeder = await startLibtorrentSeeder({
+      torrent,
+      dataDir: join(dir, 'seed'),
+      trackerOff: true,
+      timeoutMs: 120_000,
+    });
+  });
+  after(async () => {
+    await stopAll([seeder]);
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fetches the metadata, saves it, downloads; a rerun uses the saved metadata', async (t) => {
+    assert.ok(info && seeder);
+    const magnet = `magnet:?xt=urn:btih:${info.infoHash}&dn=magnet.bin&x.pe=127.0.0.1:${seeder.port}`;
+    const out = join(dir, 'out');
+    await mkdir(out);
+    const run = startBitstateDownload({
+      torrent: magnet,
+      out,
+      noTracker: true,
+      stallTimeoutSec: 10,
+      timeoutMs: 60_000,
+    });
+    t.after(() => run.stop());
+    const exit = await run.exited;
+    assert.equal(exit.code, 0, run.describe());
+    const fetched = run.events.find((e) => e.type === 'metadata.fetched');
+    assert.ok(fetched, `a metadata.fetched event; ${run.describe()}`);
+    assert.ok(
+      typeof fetched.size === 'number' && fetched.size > 16 * 1024,
+      'the info dictionary spans two metadata pieces',
+    );
+    t.diagnostic(`metadata: ${String(fetched.size)} bytes in ${Number(fetched.elapsedMs).toFixed(0)} ms`);
+    assert.equal(run.events[0]?.type, 'metadata.fetching');
+    const download = run.events.filter((e) => !e.type.startsWith('metadata.'));
+    assert.deepEqual(checkCompleteDownloadEvents(download, info), [], run.describe());
+    const cmp = await compareTrees(source, join(out, 'magnet.bin'));
+    assert.deepEqual(cmp.mismatches, []);
+    assert.ok(existsSync(join(out, '.bitstate', `${info.infoHash}.torrent`)), 'the metadata is saved');
+
+    // Again, with the same magnet: the saved .torrent, no fetch, the data found complete.
+    const again = startBitstateDownload({
+      torrent: magnet,
+      out,
+      noTracker: true,
+      stallTimeoutSec: 10,
+      timeoutMs: 60_000,
+    });
+    t.after(() => again.stop());
+    const exit2 = await again.exited;
+    assert.equal(exit2.code, 0, again.describe());
+    assert.equal(again.events[0]?.type, 'metadata', "no fetch: the first event is the torrent's metadata");
+    assert.ok(!again.events.some((e) => e.type.startsWith('metadata.')), again.describe());
+  });
+});

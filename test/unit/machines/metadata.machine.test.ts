@@ -1,0 +1,175 @@
+/**
+ * The metadata machine (BEP 9 fetching) under SimulatedClock, driven by the events its driver
+ * would send, with a provided `verifyMetadata` that hashes with node:crypto as src/ does. What it
+ * emits is what the driver would do: requests to send, peers to drop.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { createActor, fromPromise, SimulatedClock } from 'xstate';
+import {
+  type MetadataEmitted,
+  type MetadataOutput,
+  metadataMachine,
+} from '../../../machines/metadata.machine.js';
+import { MAX_METADATA_SIZE, METADATA_PIECE_LENGTH } from '../../../src/wire/ut-metadata.js';
+
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+/** 40,000 bytes of "info dictionary": 3 pieces, the last 7,232 bytes. */
+const INFO = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 7) & 0xff);
+const piece = (bytes: Uint8Array, i: number) =>
+  bytes.subarray(i * METADATA_PIECE_LENGTH, Math.min(bytes.length, (i + 1) * METADATA_PIECE_LENGTH));
+
+function start(infoHashOf: Uint8Array = INFO) {
+  const clock = new SimulatedClock();
+  const emitted: MetadataEmitted[] = [];
+  const logic = metadataMachine.provide({
+    actors: {
+      verifyMetadata: fromPromise<boolean, { bytes: Uint8Array }>(
+        async ({ input }) => sha1(input.bytes) === sha1(infoHashOf),
+      ),
+    },
+  });
+  const actor = createActor(logic, {
+    clock,
+    input: {
+      fetchTimeoutMs: 60_000,
+      tickMs: 1000,
+      limits: { maxPerPeer: 2, requestTimeoutTicks: 5, backoffTicks: 60 },
+    },
+  });
+  actor.on('*', (e) => {
+    if (e.type !== 'metadata.progress') emitted.push(e as MetadataEmitted);
+  });
+  const done = new Promise<MetadataOutput>((resolve) =>
+    actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
+  );
+  actor.start();
+  const take = () => emitted.splice(0);
+  /** Answers every request in `reqs` from `bytes` as peer data. */
+  const answer = (reqs: MetadataEmitted[], bytes: Uint8Array) => {
+    for (const r of reqs)
+      if (r.type === 'metadata.request')
+        actor.send({
+          type: 'peer.data',
+          peer: r.peer,
+          piece: r.piece,
+          totalSize: bytes.length,
+          data: piece(bytes, r.piece),
+        });
+  };
+  return { actor, clock, take, answer, done };
+}
+
+describe('metadata machine', () => {
+  it('asks each piece of one peer at a time, two per peer, and ends with the verified bytes', async () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    assert.deepEqual(m.take(), [
+      { type: 'metadata.request', peer: 'a', piece: 0 },
+      { type: 'metadata.request', peer: 'a', piece: 1 },
+    ]);
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
+    const reqs = m.take();
+    assert.deepEqual(reqs, [{ type: 'metadata.request', peer: 'b', piece: 2 }]);
+    m.answer(
+      [
+        { type: 'metadata.request', peer: 'a', piece: 0 },
+        { type: 'metadata.request', peer: 'a', piece: 1 },
+        ...reqs,
+      ],
+      INFO,
+    );
+    const out = await m.done;
+    assert.equal(out.result, 'verified');
+    assert.deepEqual(out.result === 'verified' ? Buffer.from(out.info) : undefined, Buffer.from(INFO));
+  });
+
+  it('moves a rejected piece to another peer and leaves the rejecter alone', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
+    m.take();
+    m.actor.send({ type: 'peer.reject', peer: 'b', piece: 2 });
+    assert.deepEqual(m.take(), []); // a has 2 out, b waits out its backoff
+    m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'a', piece: 2 }]);
+  });
+
+  it('moves a piece whose request timed out to another peer', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: 100 });
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'a', piece: 0 }]);
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: 100 });
+    assert.deepEqual(m.take(), []);
+    for (let i = 0; i < 5; i++) m.clock.increment(1000);
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'b', piece: 0 }]);
+  });
+
+  it('moves a piece of a peer that left to another peer', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: 100 });
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: 100 });
+    m.take();
+    m.actor.send({ type: 'peer.gone', peer: 'a' });
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'b', piece: 0 }]);
+  });
+
+  it('drops a peer that sends a piece it was not asked for, or the wrong size', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
+    m.take();
+    m.actor.send({ type: 'peer.data', peer: 'b', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
+    assert.deepEqual(m.take(), [{ type: 'metadata.drop', peer: 'b', reason: 'unrequested' }]);
+    m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: 20_000, data: piece(INFO, 0) });
+    const after = m.take();
+    assert.deepEqual(after, [{ type: 'metadata.drop', peer: 'a', reason: 'wrongSize' }]);
+  });
+
+  it('refuses a metadata_size over the cap without allocating it, and ignores one below 1', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: MAX_METADATA_SIZE + 1 });
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: 0 });
+    m.actor.send({ type: 'peer.ready', peer: 'c' });
+    assert.deepEqual(m.take(), [{ type: 'metadata.drop', peer: 'a', reason: 'metadataTooLarge' }]);
+    assert.equal(m.actor.getSnapshot().context.fetch.size, undefined);
+    m.actor.send({ type: 'peer.ready', peer: 'd', metadataSize: MAX_METADATA_SIZE });
+    assert.equal(m.take().length, 2);
+  });
+
+  it('discards metadata that fails the hash, drops its senders and takes it from another peer', async () => {
+    const m = start();
+    const forged = Uint8Array.from(INFO);
+    forged[20_000] = forged[20_000]! ^ 1;
+    m.actor.send({ type: 'peer.ready', peer: 'liar', metadataSize: INFO.length });
+    m.answer(m.take(), forged);
+    m.actor.send({ type: 'peer.ready', peer: 'honest', metadataSize: INFO.length });
+    const reqs = m.take();
+    assert.deepEqual(reqs, [{ type: 'metadata.request', peer: 'liar', piece: 2 }]);
+    m.answer(reqs, forged);
+    await new Promise((r) => setImmediate(r)); // the verify actor's promise
+    const afterFailure = m.take();
+    assert.deepEqual(afterFailure, [
+      { type: 'metadata.drop', peer: 'liar', reason: 'badMetadata' },
+      { type: 'metadata.request', peer: 'honest', piece: 0 },
+      { type: 'metadata.request', peer: 'honest', piece: 1 },
+    ]);
+    m.answer(afterFailure, INFO);
+    m.answer(m.take(), INFO);
+    const out = await m.done;
+    assert.equal(out.result, 'verified');
+    assert.equal(m.actor.getSnapshot().context.fetch.hashFailures, 1);
+    // the liar is not asked again, even if it comes back
+    m.actor.send({ type: 'peer.ready', peer: 'liar', metadataSize: INFO.length });
+  });
+
+  it('times out when no peer gives the metadata', async () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.clock.increment(60_000);
+    const out = await m.done;
+    assert.deepEqual(out, { result: 'timedOut', received: 0, pieces: 3, hashFailures: 0 });
+  });
+});

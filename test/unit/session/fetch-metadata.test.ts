@@ -1,0 +1,86 @@
+/**
+ * fetchMetadata (BEP 9) over real TCP on 127.0.0.1 against scripted peers (test/helpers/
+ * metadata-peer.ts): forged metadata is not accepted, its sender is dropped and another peer's
+ * copy is used; a metadata_size over the cap drops the peer; no usable peer ends in a typed
+ * timeout. Every peer is closed by the test.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { parseMagnet } from '../../../src/metainfo/magnet.js';
+import type { MetadataFetchEvent } from '../../../src/session/download-event.js';
+import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
+import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
+import { startMetadataPeer } from '../../helpers/metadata-peer.js';
+
+/**
+ * A stand-in info dictionary of 30,000 bytes: two metadata pieces, both asked of the first peer
+ * at once (two requests per peer), so a peer that comes later gets none of that round.
+ */
+const INFO = Buffer.concat([
+  Buffer.from('d6:pieces29980:'),
+  Buffer.alloc(29_980, 7),
+  Buffer.from('e'),
+]).subarray(0, 30_000);
+const INFO_HASH = createHash('sha1').update(INFO).digest();
+const magnetFor = (ports: number[]) =>
+  parseMagnet(
+    `magnet:?xt=urn:btih:${INFO_HASH.toString('hex')}${ports.map((p) => `&x.pe=127.0.0.1:${p}`).join('')}`,
+  );
+const peerId = new Uint8Array(20).fill(0x42);
+
+describe('fetchMetadata', () => {
+  it("does not accept forged metadata: drops its sender and takes another peer's copy", async (t) => {
+    const forged = Buffer.from(INFO);
+    forged[20_000] = forged[20_000]! ^ 0xff;
+    const liar = await startMetadataPeer({ infoHash: INFO_HASH, info: forged });
+    const honest = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO, holdHandshake: true });
+    t.after(() => Promise.all([liar.close(), honest.close()]));
+    // The honest peer offers the metadata only once the liar has been asked for both pieces: the
+    // liar's copy is assembled first, wholly from the liar.
+    void liar.firstRequest.then(() => honest.release());
+    const events: MetadataFetchEvent[] = [];
+    const info = await fetchMetadata(magnetFor([liar.port, honest.port]), {
+      peerId,
+      timeoutMs: 20_000,
+      emit: (e) => events.push(e),
+    });
+    assert.deepEqual(Buffer.from(info), INFO);
+    assert.deepEqual(
+      events
+        .filter((e) => e.type === 'metadata.peerDropped')
+        .map((e) => e.type === 'metadata.peerDropped' && e.reason),
+      ['badMetadata'],
+    );
+    assert.deepEqual(liar.requests, [0, 1]);
+    assert.deepEqual(
+      honest.requests,
+      [0, 1],
+      'the honest peer gave both pieces after the forged copy failed',
+    );
+  });
+
+  it('drops a peer announcing metadata_size over the cap, and times out with a typed error', async (t) => {
+    const big = await startMetadataPeer({
+      infoHash: INFO_HASH,
+      info: INFO,
+      metadataSize: MAX_METADATA_SIZE + 1,
+    });
+    t.after(() => big.close());
+    const events: MetadataFetchEvent[] = [];
+    await assert.rejects(
+      fetchMetadata(magnetFor([big.port]), { peerId, timeoutMs: 1500, emit: (e) => events.push(e) }),
+      (err: unknown) =>
+        err instanceof MetadataFetchError &&
+        err.code === 'timedOut' &&
+        /no peer offered it/.test(err.message),
+    );
+    assert.deepEqual(
+      events
+        .filter((e) => e.type === 'metadata.peerDropped')
+        .map((e) => e.type === 'metadata.peerDropped' && e.reason),
+      ['metadataTooLarge'],
+    );
+    assert.deepEqual(big.requests, [], 'nothing asked of it');
+  });
+});
