@@ -5,6 +5,7 @@
 
 import { blockKey, type CloseReason, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import { isPieceIndex, type PeerContext } from './peer-context.js';
+import { MAX_METADATA_REQUESTS } from './peer-metadata.js';
 import { requestBatchProblem, requestFate } from './peer-request-fate.js';
 
 /** The CloseReason for an event that closes the connection (the numbers that explain it included). */
@@ -46,6 +47,8 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     }
     case 'wire.requests':
       return requestBatchProblem(c, ev.requests) ?? { reason: 'socketClosed' };
+    case 'wire.metadataRequest':
+      return { reason: 'metadataFlood', requests: c.metadataRequests + 1, limit: MAX_METADATA_REQUESTS };
     case 'wire.pieces':
       return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
     case 'wire.piece': {

@@ -87,6 +87,13 @@ export interface PeerContext {
   peerReqq: number | undefined;
   /** The port we accept peers on: our extension handshake's `p` (none when we do not listen). */
   readonly listenPort: number | undefined;
+  // --- BEP 9, ut_metadata (machines/peer-metadata.ts) ---
+  /** The info dictionary's bytes we serve (the torrent's, by reference); undefined: not offered. */
+  readonly metadata: Uint8Array | undefined;
+  /** The id the peer takes ut_metadata messages under (its extension handshake's `m`). */
+  peerUtMetadata: number | undefined;
+  /** ut_metadata requests the peer made on this connection (closed past MAX_METADATA_REQUESTS). */
+  metadataRequests: number;
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -150,6 +157,9 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     extensions: false,
     peerReqq: undefined,
     listenPort: input.listenPort,
+    metadata: input.metadata,
+    peerUtMetadata: undefined,
+    metadataRequests: 0,
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,

@@ -1,13 +1,15 @@
 /**
  * BEP 10, the Extension Protocol, in the peer machine: our extension handshake (extended message
- * id 0) and the two fields of the peer's we use: `reqq`, how many outstanding requests it serves
- * without dropping, and `p`, the port it listens on. We announce no extensions (`m` is empty): the
- * handshake exists so a peer that pipelines deeper than our maxPeerRequests (and lacks BEP 6
- * rejects) learns our queue size instead of waiting out its request timeouts, and so a peer we
- * dialled learns where to dial us back (our `p`). Pure: the peer's payload is decoded by the
- * connection actor.
+ * id 0) and the fields of the peer's we use: `reqq`, how many outstanding requests it serves
+ * without dropping, `p`, the port it listens on, and `m.ut_metadata`, where to send BEP 9 answers.
+ * We announce one extension, ut_metadata (BEP 9, machines/peer-metadata.ts), with `metadata_size`,
+ * when we have the torrent's metadata to serve. The handshake also exists so a peer that pipelines
+ * deeper than our maxPeerRequests (and lacks BEP 6 rejects) learns our queue size instead of
+ * waiting out its request timeouts, and so a peer we dialled learns where to dial us back (our
+ * `p`). Pure: the peer's payload is decoded by the connection actor.
  */
 import type { WireItem } from '../src/wire/messages.js';
+import { OUR_UT_METADATA_ID, UT_METADATA } from '../src/wire/ut-metadata.js';
 import type { PeerContext } from './peer-context.js';
 
 /** BEP 10: extended message id 0 is the extension handshake. */
@@ -17,14 +19,24 @@ export const CLIENT_VERSION = 'bitstate 0.1.0';
 
 /**
  * The bencoded handshake dictionary, keys in byte order (BEP 3):
- * `{ m: {}, p: <listenPort>, reqq: <maxPeerRequests>, v: CLIENT_VERSION }`, without `p` when we do
- * not listen. Written out here because the bencode encoder in src/metainfo uses Buffer (machines
- * stay free of Node); a unit test checks the bytes against that encoder.
+ * `{ m: { ut_metadata: 1 }, metadata_size: <size>, p: <listenPort>, reqq: <maxPeerRequests>,
+ * v: CLIENT_VERSION }`, without `p` when we do not listen, and `m` empty without `metadata_size`
+ * when we have no metadata to serve (BEP 9). Written out here because the bencode encoder in
+ * src/metainfo uses Buffer (machines stay free of Node); a unit test checks the bytes against that
+ * encoder.
  */
-export function extensionHandshakePayload(reqq: number, listenPort?: number): Uint8Array {
+export function extensionHandshakePayload(
+  reqq: number,
+  listenPort?: number,
+  metadataSize?: number,
+): Uint8Array {
   const v = new TextEncoder().encode(CLIENT_VERSION);
   const p = acceptedListenPort(listenPort) === undefined ? '' : `1:pi${listenPort}e`;
-  const head = new TextEncoder().encode(`d1:mde${p}4:reqqi${Math.trunc(reqq)}e1:v${v.length}:`);
+  const m =
+    metadataSize === undefined
+      ? '1:mde'
+      : `1:md11:${UT_METADATA}i${OUR_UT_METADATA_ID}ee13:metadata_sizei${Math.trunc(metadataSize)}e`;
+  const head = new TextEncoder().encode(`d${m}${p}4:reqqi${Math.trunc(reqq)}e1:v${v.length}:`);
   const out = new Uint8Array(head.length + v.length + 1);
   out.set(head, 0);
   out.set(v, head.length);
@@ -33,11 +45,11 @@ export function extensionHandshakePayload(reqq: number, listenPort?: number): Ui
 }
 
 /** Our extension handshake, sent right after our opening messages when both ends set the BEP 10 bit. */
-export function extensionHandshake(c: Pick<PeerContext, 'limits' | 'listenPort'>): WireItem {
+export function extensionHandshake(c: Pick<PeerContext, 'limits' | 'listenPort' | 'metadata'>): WireItem {
   return {
     type: 'extended',
     extendedId: EXTENSION_HANDSHAKE_ID,
-    payload: extensionHandshakePayload(c.limits.maxPeerRequests, c.listenPort),
+    payload: extensionHandshakePayload(c.limits.maxPeerRequests, c.listenPort, c.metadata?.length),
   };
 }
 

@@ -22,6 +22,7 @@ import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } 
 import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
+import { isMetadataFlood, metadataAnswer } from './peer-metadata.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
 import { measureRate, reportRates } from './peer-rates.js';
 import { requestBatchProblem, requestFate } from './peer-request-fate.js';
@@ -123,6 +124,7 @@ export const peerMachine = setup({
       context.peerChoking &&
       context.outstanding.size > 0 &&
       context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
+    isMetadataFlood: ({ context }) => isMetadataFlood(context),
     // A request's fate is decided once (requestFate, peer-request-fate.ts): this guard, queueRequest
     // and the close reason all read it. A bad request (badRequest), a flood past a full queue
     // (requestFlood) or too many while we choke (requestsWhileChoked) close; a fast peer asking for
@@ -179,10 +181,19 @@ export const peerMachine = setup({
     // BEP 10: the peer's reqq caps our pipeline to it (pipelineCap); a missing or bad one changes
     // nothing. An incoming peer's `p` tells the torrent machine where it can be dialled (an
     // outgoing peer's we dialled already).
+    // BEP 9: a piece of the metadata, or a reject (machines/peer-metadata.ts). The count is written
+    // in place, as the other counters of noteMessage are.
+    answerMetadataRequest: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.metadataRequest') return;
+      context.metadataRequests++;
+      const message = metadataAnswer(context, event.piece);
+      if (message !== undefined) enqueue.sendTo('connection', { type: 'send', message });
+    }),
     storeExtensionHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.extendedHandshake') return;
       const reqq = acceptedReqq(event.reqq);
       if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
+      if (event.utMetadata !== undefined) enqueue.assign({ peerUtMetadata: event.utMetadata });
       const port = acceptedListenPort(event.listenPort);
       if (port !== undefined && context.direction === 'incoming')
         enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);
@@ -573,6 +584,10 @@ export const peerMachine = setup({
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
             'wire.extendedHandshake': { actions: ['noteMessage', 'storeExtensionHandshake'] },
+            'wire.metadataRequest': [
+              { guard: 'isMetadataFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'answerMetadataRequest'] },
+            ],
             'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
             'wire.*': { actions: 'noteMessage' },
           },

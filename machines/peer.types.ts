@@ -137,6 +137,8 @@ export interface PeerInput {
   readonly limits?: Partial<PeerLimits>;
   /** The port we accept peers on, sent as `p` in our BEP 10 handshake; absent when we do not listen. */
   readonly listenPort?: number;
+  /** The info dictionary's bytes (by reference), served through BEP 9 ut_metadata; absent: not offered. */
+  readonly metadata?: Uint8Array;
 }
 
 /** What the `connection` actor is invoked with. */
@@ -237,6 +239,8 @@ export type ConnectionEvent =
       /** BEP 9: the size of its info dictionary, when it has one. */
       metadataSize?: number;
     }
+  /** BEP 9: the peer asks for piece `piece` of the metadata (decoded by the connection). */
+  | { type: 'wire.metadataRequest'; piece: number }
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
 
@@ -317,6 +321,8 @@ export type CloseReason =
   | { reason: 'interestFlood'; times: number; limit: number }
   /** limits.maxChokedRequests requests in a row refused because we choke the peer. */
   | { reason: 'requestsWhileChoked'; requests: number; limit: number }
+  /** More than MAX_METADATA_REQUESTS ut_metadata requests (BEP 9) on one connection. */
+  | { reason: 'metadataFlood'; requests: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
   /** A BEP 6 message (haveAll, haveNone, reject, allowedFast, suggest) without the bit on both ends. */
   | { reason: 'fastNotNegotiated'; message: string }

@@ -50,6 +50,8 @@ export interface TorrentContext {
   readonly port: number;
   /** Port we accept peers on, sent to them as BEP 10 `p`; undefined when we do not listen. */
   readonly listenPort: number | undefined;
+  /** The info dictionary's bytes we serve (BEP 9), by reference; never copied into a peer's context. */
+  readonly metadata: Uint8Array | undefined;
   /** Addresses that are our own listener (TorrentInput.selfAddresses): never queued. */
   readonly selfAddresses: ReadonlySet<string>;
   readonly seed: number;
@@ -132,6 +134,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     trackerTiers: input.trackers?.tiers ?? [],
     port: input.trackers?.port ?? 0,
     listenPort: input.listenPort,
+    metadata: input.metadata,
     selfAddresses: new Set(input.selfAddresses ?? []),
     seed: input.seed,
     peers: new Map(),

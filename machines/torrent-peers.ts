@@ -125,5 +125,6 @@ export function peerInput(
     timeouts: c.peerTimeouts,
     limits: c.peerLimits,
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
+    ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
   };
 }

@@ -61,6 +61,11 @@ export interface TorrentInput {
   /** The port we accept peers on, told to peers as BEP 10 `p`; absent: we do not listen. */
   readonly listenPort?: number;
   /**
+   * The info dictionary's raw bytes, served to peers that ask for them (BEP 9 ut_metadata);
+   * absent (a private torrent, or a test): we offer no metadata.
+   */
+  readonly metadata?: Uint8Array;
+  /**
    * `host:port` addresses that reach our own listener (each local interface with listenPort): a
    * tracker lists us among its peers, and an address here is never dialled. A self-connection by
    * another address (NAT, an alias) is still caught by the peer ID after the handshake

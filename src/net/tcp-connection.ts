@@ -32,9 +32,11 @@ import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js'
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
+import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import type { WireItem } from '../wire/messages.js';
-import { UT_METADATA } from '../wire/ut-metadata.js';
+import { OUR_UT_METADATA_ID, UT_METADATA, type UtMetadataMessage } from '../wire/ut-metadata.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
+import type { WireError } from '../wire/wire-error.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
@@ -63,8 +65,9 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
  * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
  * (read-batches.ts), and a peer that flaps choke and unchoke is closed (`unchokeFlood`).
- * Extended messages other than the handshake are dropped only because the peer machine ignores them:
- * the first extension it reads (ut_metadata, ut_pex) must be taken out of this rule.
+ * Extended messages other than the handshake and ut_metadata (BEP 9, which the machine answers) are
+ * dropped only because the peer machine ignores them: the next extension it reads (ut_pex) must be
+ * taken out of this rule too.
  */
 export function redundantMessage(before: WireItem | 'batched' | undefined, item: WireItem): boolean {
   if (before === undefined) return false;
@@ -73,7 +76,7 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
     case 'unknown':
       return true;
     case 'extended':
-      return item.extendedId !== 0;
+      return item.extendedId !== 0 && item.extendedId !== OUR_UT_METADATA_ID;
     case 'choke':
     case 'unchoke':
     case 'interested':
@@ -102,6 +105,7 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
  */
 export function wireEvent(item: WireItem): { type: string } {
   if (item.type === 'extended' && item.extendedId === 0) return extensionHandshakeEvent(item.payload);
+  if (item.type === 'extended' && item.extendedId === OUR_UT_METADATA_ID) return metadataEvent(item);
   if (item.type === 'piece')
     return { type: 'wire.piece', index: item.index, begin: item.begin, block: item.block } as {
       type: string;
@@ -156,6 +160,24 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
     ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
     ...(metadataSize === undefined ? {} : { metadataSize }),
   };
+}
+
+/**
+ * BEP 9: a ut_metadata message sent to us (under the id our extension handshake gave it). A request
+ * becomes `wire.metadataRequest` for the peer machine to answer; a message that does not decode
+ * closes the connection (`wire.error`, as libtorrent closes with invalid_metadata_message); data and
+ * rejects, which we never asked for while a torrent runs, stay the ignored `wire.extended`.
+ */
+export function metadataEvent(item: Extract<WireItem, { type: 'extended' }>): { type: string } {
+  let m: UtMetadataMessage;
+  try {
+    m = decodeUtMetadata(item.payload);
+  } catch (err) {
+    const e = err as WireError;
+    return { type: 'wire.error', code: e.code, message: e.message } as { type: string };
+  }
+  if (m.msgType === 'request') return { type: 'wire.metadataRequest', piece: m.piece } as { type: string };
+  return { type: 'wire.extended', extendedId: item.extendedId, payload: item.payload } as { type: string };
 }
 
 /** A bencoded integer that fits a JavaScript number exactly; anything else is undefined. */

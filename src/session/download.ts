@@ -207,6 +207,9 @@ async function run(
       ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
+      // BEP 9: peers that start from a magnet link fetch the info dictionary from us; not for a
+      // private torrent (BEP 27: its peers come from its tracker, which hands out the .torrent).
+      ...(torrent.private ? {} : { metadata: torrent.infoBytes }),
       ...(listener === undefined
         ? {}
         : {

@@ -36,7 +36,7 @@ STATES = {
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--torrent", required=True)
+    p.add_argument("--torrent", required=True, help="a .torrent file or a magnet link")
     p.add_argument("--save-path", required=True)
     p.add_argument("--port", type=int, required=True, help="TCP port to listen on at 127.0.0.1")
     p.add_argument("--mode", choices=["seed", "download"], required=True)
@@ -115,8 +115,12 @@ def main():
         everyone = lt.ip_filter()
         everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
         session.set_peer_class_filter(everyone)
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(args.torrent)
+    if args.torrent.startswith("magnet:"):
+        # A magnet link: libtorrent fetches the metadata from its peers (BEP 9) first.
+        atp = lt.parse_magnet_uri(args.torrent)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.save_path
     # Added paused so the trackers can be removed before the first announce.
     flags = lt.torrent_flags.paused
@@ -127,7 +131,7 @@ def main():
     if args.tracker_off:
         handle.replace_trackers([])
     handle.resume()
-    emit({"event": "listening", "port": session.listen_port(), "infoHash": str(atp.ti.info_hash())})
+    emit({"event": "listening", "port": session.listen_port(), "infoHash": str(handle.info_hash())})
 
     stopping = {"signal": None}
 
