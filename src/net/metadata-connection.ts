@@ -4,27 +4,37 @@
  * on command and the peer's answers decoded (src/wire/decode-ut-metadata.ts). Everything else the
  * peer sends (bitfield, have, choke…) is read and ignored: there is no torrent yet to use it for.
  * The decisions — which piece of whom, who is dropped — are the metadata machine's
- * (machines/metadata.machine.ts); this is its hands. Bounded: one decoder frame (≤ 1 MiB), a
- * deadline for the peer's extension handshake, and requests the peer makes of us (we have no
- * metadata to give) answered with a reject, at most MAX_REJECTED_REQUESTS of them.
+ * (machines/metadata.machine.ts); this is its hands. Bounded: one decoder frame of at most
+ * METADATA_MAX_FRAME_LENGTH (a full bitfield; ut_metadata data is 17 KiB), a deadline for the
+ * peer's extension handshake, extension messages at most MAX_MESSAGE_EVENTS_PER_SECOND (each is
+ * decoded), and requests the peer makes of us (we have no metadata to give) answered with a
+ * reject, at most MAX_REJECTED_REQUESTS of them.
  */
 import { connect, type Socket } from 'node:net';
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
 import { bencode } from '../metainfo/bencode.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
+import { MAX_BITFIELD_FRAME_LENGTH } from '../wire/limits.js';
 import type { WireItem } from '../wire/messages.js';
 import { EXTENSION_PROTOCOL_BIT, EXTENSION_PROTOCOL_BYTE, hasExtensionBit } from '../wire/reserved-bits.js';
 import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '../wire/ut-metadata.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
 import type { PeerAddress } from './address.js';
+import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { extensionHandshakeEvent } from './tcp-connection.js';
 
 /** A peer that does not offer ut_metadata within this long after the dial is of no use to us. */
 export const METADATA_HANDSHAKE_TIMEOUT_MS = 15_000;
 /** Requests for metadata we do not have yet, answered with a reject before the peer is closed. */
 export const MAX_REJECTED_REQUESTS = 64;
+/**
+ * The longest frame a peer may send while we fetch: a bitfield for the largest torrent (256 KiB),
+ * the largest thing a peer sends unasked; ut_metadata data and extension handshakes are far
+ * smaller. 30 connections then hold at most ~7.7 MiB of decoder frames, not 30 MiB.
+ */
+export const METADATA_MAX_FRAME_LENGTH = MAX_BITFIELD_FRAME_LENGTH;
 
 export interface MetadataConnectionHandlers {
   /** The peer's extension handshake offered ut_metadata, with its `metadata_size` (if any). */
@@ -58,7 +68,8 @@ export function openMetadataConnection(
 ): MetadataConnection {
   const socket: Socket = connect({ host: address.host, port: address.port });
   socket.setNoDelay(true);
-  const decoder = new WireDecoder();
+  const decoder = new WireDecoder({ maxFrameLength: METADATA_MAX_FRAME_LENGTH });
+  const budget = new MessageBudget();
   let closed = false;
   let peerUtMetadata: number | undefined;
   let rejected = 0;
@@ -88,6 +99,8 @@ export function openMetadataConnection(
       return;
     }
     if (item.type !== 'extended') return;
+    if (!budget.take())
+      return close(`more than ${MAX_MESSAGE_EVENTS_PER_SECOND} extension messages in a second`);
     if (item.extendedId === 0) {
       const hs = extensionHandshakeEvent(item.payload);
       if (hs.utMetadata === undefined) return close('no ut_metadata');
