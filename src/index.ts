@@ -15,8 +15,10 @@ export { formatPeerAddress, type PeerAddress, parsePeerAddress } from './net/add
 export { Bitfield } from './picker/bitfield.js';
 export { PiecePicker } from './picker/piece-picker.js';
 export { type DownloadJob, type DownloadResult, download } from './session/download.js';
-export type { DownloadEvent, PeerSummary, Progress } from './session/download-event.js';
+export type { DownloadEvent, MetadataFetchEvent, PeerSummary, Progress } from './session/download-event.js';
+export { downloadMagnet, type MagnetOptions } from './session/download-magnet.js';
 export type { DownloadOptions } from './session/download-options.js';
+export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
 export { PieceStore } from './storage/piece-store.js';
 export { StorageError } from './storage/storage-error.js';
 export { announce } from './tracker/http-announce.js';
