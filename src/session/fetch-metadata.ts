@@ -17,6 +17,8 @@ import type { MetadataFetchEvent } from './download-event.js';
 
 /** Connections open at once while fetching. */
 export const METADATA_MAX_CONNECTIONS = 30;
+/** Addresses remembered while fetching (x.pe, --peer, trackers): more are not taken. */
+export const METADATA_MAX_ADDRESSES = 1000;
 /** Default time limit of a fetch (`--metadata-timeout`). */
 export const DEFAULT_METADATA_TIMEOUT_MS = 120_000;
 /** A request unanswered this long goes to another peer (ticks of one second). */
@@ -102,12 +104,12 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
       parsePeerAddress(address),
       { infoHash: magnet.infoHash, peerId: options.peerId },
       {
-        ready: (metadataSize) =>
-          actor.send({
-            type: 'peer.ready',
-            peer: address,
-            ...(metadataSize === undefined ? {} : { metadataSize }),
-          }),
+        ready: (metadataSize) => {
+          // A peer without the metadata (BEP 9: no metadata_size) holds a connection slot for
+          // nothing: closed, and dialled again at the next round, when it may have it.
+          if (metadataSize === undefined) return connections.get(address)?.close('no metadata to give');
+          actor.send({ type: 'peer.ready', peer: address, metadataSize });
+        },
         message: (m) =>
           actor.send(
             m.msgType === 'data'
@@ -125,7 +127,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     connections.set(address, connection);
   };
   const addPeers = (peers: readonly PeerAddress[]) => {
-    for (const p of peers) known.add(formatPeerAddress(p));
+    for (const p of peers) if (known.size < METADATA_MAX_ADDRESSES) known.add(formatPeerAddress(p));
     dialMore();
   };
 

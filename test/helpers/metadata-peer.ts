@@ -20,6 +20,8 @@ export interface MetadataPeer {
   readonly requests: number[];
   /** Resolves at the first request. */
   readonly firstRequest: Promise<void>;
+  /** Resolves when the first connection to it is closed by the other end. */
+  readonly firstClosed: Promise<void>;
   /** Sends the held extension handshake (holdHandshake). */
   release(): void;
   close(): Promise<void>;
@@ -28,18 +30,22 @@ export interface MetadataPeer {
 export async function startMetadataPeer(opts: {
   readonly infoHash: Uint8Array;
   readonly info: Uint8Array;
-  readonly metadataSize?: number;
+  /** `metadata_size` announced (default the info's length); null: none, as a peer without it. */
+  readonly metadataSize?: number | null;
   readonly holdHandshake?: boolean;
 }): Promise<MetadataPeer> {
   const sockets = new Set<Socket>();
   const requests: number[] = [];
   let onFirst: () => void = () => {};
   const firstRequest = new Promise<void>((r) => (onFirst = r));
+  let onClosed: () => void = () => {};
+  const firstClosed = new Promise<void>((r) => (onClosed = r));
   let released = opts.holdHandshake !== true;
   const held: (() => void)[] = [];
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    socket.on('end', () => onClosed());
     socket.on('error', () => {});
     const decoder = new WireDecoder();
     let theirId = 0;
@@ -50,7 +56,7 @@ export async function startMetadataPeer(opts: {
           extendedId: 0,
           payload: bencode({
             m: { ut_metadata: PEER_UT_METADATA },
-            metadata_size: opts.metadataSize ?? opts.info.length,
+            metadata_size: opts.metadataSize === null ? undefined : (opts.metadataSize ?? opts.info.length),
           }),
         }),
       );
@@ -98,6 +104,7 @@ export async function startMetadataPeer(opts: {
     port,
     requests,
     firstRequest,
+    firstClosed,
     release() {
       released = true;
       for (const send of held.splice(0)) send();

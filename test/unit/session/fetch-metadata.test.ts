@@ -83,4 +83,19 @@ describe('fetchMetadata', () => {
     );
     assert.deepEqual(big.requests, [], 'nothing asked of it');
   });
+
+  it('closes a peer that has no metadata to give, instead of holding its slot', async (t) => {
+    const empty = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO, metadataSize: null });
+    t.after(() => empty.close());
+    const fetching = fetchMetadata(magnetFor([empty.port]), { peerId, timeoutMs: 3000 });
+    const first = await Promise.race([
+      empty.firstClosed.then(() => 'closed by us'),
+      fetching.then(
+        () => 'fetch ended',
+        () => 'fetch ended',
+      ),
+    ]);
+    assert.equal(first, 'closed by us');
+    await assert.rejects(fetching, MetadataFetchError);
+  });
 });
