@@ -21,6 +21,7 @@ import { checkCompleteDownloadEvents, startBitstateDownload } from './harness/bi
 import { type ReferenceTorrentInfo, referenceTorrentInfo } from './harness/info-hash.js';
 import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
+import { type Opentracker, startOpentracker } from './harness/opentracker.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { stopAll } from './harness/processes.js';
 
@@ -69,6 +70,7 @@ const SIZE = 28 << 20;
 describe('bitstate download MAGNET from a libtorrent seeder (BEP 9)', () => {
   let dir = '';
   let seeder: LibtorrentSeeder | undefined;
+  let tracker: Opentracker | undefined;
   let info: ReferenceTorrentInfo | undefined;
   let source = '';
   let torrentFile = '';
@@ -82,9 +84,16 @@ describe('bitstate download MAGNET from a libtorrent seeder (BEP 9)', () => {
       seed: 41,
     });
     source = payload.root;
-    const torrent = await makeTorrent({ source, out: join(dir, 'magnet.torrent'), pieceLength: 32 * 1024 });
+    tracker = await startOpentracker();
+    const torrent = await makeTorrent({
+      source,
+      out: join(dir, 'magnet.torrent'),
+      pieceLength: 32 * 1024,
+      announce: [tracker.announceUrl],
+    });
     torrentFile = torrent;
     info = await referenceTorrentInfo(torrent);
+    await tracker.allow([info.infoHash]);
     seeder = await startLibtorrentSeeder({
       torrent,
       dataDir: join(dir, 'seed'),
@@ -93,7 +102,7 @@ describe('bitstate download MAGNET from a libtorrent seeder (BEP 9)', () => {
     });
   });
   after(async () => {
-    await stopAll([seeder]);
+    await stopAll([seeder, tracker]);
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
@@ -172,6 +181,31 @@ describe('bitstate download MAGNET from a libtorrent seeder (BEP 9)', () => {
     );
     assert.deepEqual(hostile.requests, [0, 1], 'the hostile peer was asked for both pieces first');
     assert.equal(dropped.length, 1, 'and dropped when its copy failed the info-hash');
+    const cmp = await compareTrees(source, join(out, 'magnet.bin'));
+    assert.deepEqual(cmp.mismatches, []);
+  });
+
+  it("finds the seeder through the magnet's tracker (no x.pe): announced with the info-hash", async (t) => {
+    assert.ok(info && tracker);
+    // A second libtorrent seeder of the same data, announcing to opentracker.
+    const announced = await startLibtorrentSeeder({
+      torrent: torrentFile,
+      dataDir: join(dir, 'seed'),
+      timeoutMs: 60_000,
+    });
+    t.after(() => announced.stop());
+    await tracker.waitForSeeders(info.infoHash, 1, 15_000);
+    const magnet = `magnet:?xt=urn:btih:${info.infoHash}&tr=${encodeURIComponent(tracker.announceUrl)}`;
+    const out = join(dir, 'out-tracker');
+    await mkdir(out);
+    const run = startBitstateDownload({ torrent: magnet, out, stallTimeoutSec: 10, timeoutMs: 60_000 });
+    t.after(() => run.stop());
+    const exit = await run.exited;
+    assert.equal(exit.code, 0, run.describe());
+    assert.ok(
+      run.events.some((e) => e.type === 'metadata.fetched'),
+      run.describe(),
+    );
     const cmp = await compareTrees(source, join(out, 'magnet.bin'));
     assert.deepEqual(cmp.mismatches, []);
   });

@@ -64,6 +64,7 @@ const hostileEvents: DownloadEvent[] = [
     ...progress,
     peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0 }],
   },
+  { type: 'metadata.peerDropped', address: EVIL, reason: EVIL },
   { type: 'stopped', reason: EVIL },
 ];
 
@@ -85,6 +86,21 @@ test('the terminal display prints no control character that came from an event',
   assert.match(out, /tracker http:\/\/127\.0\.0\.1:1\/evil\?.*: evil\?/);
   assert.match(out, /banned evil\?/);
   assert.match(out, /stopped: evil\?/);
+});
+
+test('a magnet: the fetch is shown before the torrent, its progress on the live line', () => {
+  const { err, text } = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err });
+  display.event({ type: 'metadata.fetching', infoHash: 'ab'.repeat(20), peers: 2 });
+  display.event({ type: 'metadata.progress', received: 1, pieces: 2, peers: 3, connected: 4 });
+  display.event({ type: 'metadata.peerDropped', address: '127.0.0.1:9', reason: 'badMetadata' });
+  display.event({ type: 'metadata.fetched', size: 17_995, elapsedMs: 31 });
+  display.end();
+  const out = text();
+  assert.match(out, new RegExp(`fetching metadata for ${'ab'.repeat(20)} from 2 peers…\n`));
+  assert.match(out, /fetching metadata from 3 peers… 1\/2 pieces \(4 connected\)/);
+  assert.match(out, /dropped 127\.0\.0\.1:9 \(badMetadata\)\n/);
+  assert.match(out, /metadata: 17\.6 KiB in 0\.0 s\n/);
 });
 
 test('a message with newlines stays one line; --quiet prints none of it', () => {
