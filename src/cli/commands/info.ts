@@ -1,8 +1,14 @@
-/** `bitstate info <FILE.torrent> [--json]`: what a .torrent file holds, as text or one JSON object. */
+/**
+ * `bitstate info <FILE.torrent | MAGNET> [--json]`: what a .torrent file holds, as text or one JSON
+ * object; for a magnet link, what the link itself says (the rest is in the metadata, which
+ * `download` fetches).
+ */
 import { parseArgs } from 'node:util';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
+import { type Magnet, parseMagnet } from '../../metainfo/magnet.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
+import { formatPeerAddress } from '../../net/address.js';
 import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes, moreOf } from '../format.js';
@@ -12,10 +18,12 @@ import { UsageError } from '../usage-error.js';
 /** Bound on each tracker's scrape in `--scrape`. */
 export const SCRAPE_TIMEOUT_MS = 5_000;
 
-export const usage = `Usage: bitstate info <FILE.torrent> [--json] [--scrape]
+export const usage = `Usage: bitstate info <FILE.torrent | MAGNET> [--json] [--scrape]
 
 Shows a torrent's name, info-hash, size, pieces, files, trackers and the rest of its metadata.
 The file is validated as bitstate would before downloading it: a malformed one exits with 2.
+For a magnet link: its info-hash, name, trackers and peers (the files are in the metadata,
+which bitstate download fetches from the peers).
 
 Options:
       --json     one JSON object on stdout instead of text
@@ -28,7 +36,7 @@ Options:
 export type ScrapeLine = { readonly url: string } & (ScrapeCounts | { readonly error: string });
 
 /** Scrapes every tracker of the torrent in parallel, each bounded by SCRAPE_TIMEOUT_MS. */
-export async function scrapeTrackers(t: Torrent): Promise<ScrapeLine[]> {
+export async function scrapeTrackers(t: Pick<Torrent, 'announceList' | 'infoHash'>): Promise<ScrapeLine[]> {
   const urls = [...new Set(t.announceList.flat())];
   return Promise.all(
     urls.map(async (url): Promise<ScrapeLine> => {
@@ -145,13 +153,50 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return ExitCode.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('expected one .torrent file (see bitstate info --help)');
+  if (positionals.length !== 1)
+    throw new UsageError('expected one .torrent file or magnet link (see bitstate info --help)');
+  if (/^magnet:/i.test(positionals[0]!)) return showMagnet(parseMagnet(positionals[0]!), values);
   const torrent = await readTorrentFile(positionals[0]!);
   const scraped = values.scrape === true ? await scrapeTrackers(torrent) : undefined;
   process.stdout.write(
     values.json === true
       ? `${printableJson(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
       : describeTorrent(torrent) + (scraped === undefined ? '' : describeScrape(scraped)),
+  );
+  return ExitCode.ok;
+}
+
+/** The JSON shape of `bitstate info --json MAGNET`. */
+export function magnetSummary(m: Magnet) {
+  return {
+    magnet: true,
+    infoHash: m.infoHashHex,
+    name: m.name ?? null,
+    trackers: m.trackers,
+    peers: m.peers.map((p) => formatPeerAddress(p)),
+  };
+}
+
+async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean }): Promise<number> {
+  const scraped =
+    values.scrape === true
+      ? await scrapeTrackers({ infoHash: m.infoHash, announceList: m.trackers.map((t) => [t]) })
+      : undefined;
+  const lines = [
+    `info-hash:     ${m.infoHashHex}`,
+    `name:          ${m.name === undefined ? '(none given)' : printable(m.name)}`,
+    m.trackers.length === 0
+      ? 'trackers:      (none)'
+      : `trackers:      ${m.trackers.map(printable).join(' ')}`,
+    m.peers.length === 0
+      ? 'peers:         (none)'
+      : `peers:         ${m.peers.map((p) => formatPeerAddress(p)).join(' ')}`,
+    'files:         in the metadata: bitstate download fetches it from the peers (BEP 9)',
+  ];
+  process.stdout.write(
+    values.json === true
+      ? `${printableJson(scraped === undefined ? magnetSummary(m) : { ...magnetSummary(m), scrape: scraped })}\n`
+      : `${lines.join('\n')}\n${scraped === undefined ? '' : describeScrape(scraped)}`,
   );
   return ExitCode.ok;
 }

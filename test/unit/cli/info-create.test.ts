@@ -39,6 +39,28 @@ describe('bitstate info / create', { concurrency: true }, () => {
     assert.match(r.stderr, /info\.files\[0\]\.path\[0\]/, 'the message names the field');
   });
 
+  it('info on a magnet link: what the link says, as text or JSON; a malformed one exits 2', async () => {
+    const hash = 'c'.repeat(40);
+    const magnet = `magnet:?xt=urn:btih:${hash}&dn=My+Name%1B&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce&x.pe=127.0.0.1:6881`;
+    const text = await runCli(['info', magnet]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`info-hash: +${hash}`));
+    assert.match(text.stdout, /name: +My Name\?\n/, 'the name printable');
+    assert.match(text.stdout, /peers: +127\.0\.0\.1:6881/);
+    const json = await runCli(['info', '--json', magnet]);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      magnet: true,
+      infoHash: hash,
+      name: 'My Name\u001b',
+      trackers: ['http://127.0.0.1:9/announce'],
+      peers: ['127.0.0.1:6881'],
+    });
+    assertOneLineError(await runCli(['info', 'magnet:?xt=urn:btih:123']), {
+      command: 'info',
+      pattern: /magnet/,
+    });
+  });
+
   it('info usage errors exit 2; --help exits 0', async () => {
     assertOneLineError(await runCli(['info']), { command: 'info' });
     assertOneLineError(await runCli(['info', '--nope', 'x.torrent']), { command: 'info' });
