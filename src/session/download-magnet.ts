@@ -5,11 +5,10 @@
  * the same magnet goes straight to the resumed download. Then the normal download runs with the
  * Torrent (new connections: the fetch's were closed), and its events follow the fetch's.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Magnet } from '../metainfo/magnet.js';
-import { parseTorrent } from '../metainfo/parse-torrent.js';
+import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
 import { makePeerId } from '../net/peer-id.js';
@@ -34,7 +33,8 @@ export function savedTorrentPath(out: string, infoHashHex: string): string {
 /** The torrent saved by an earlier run, when it is there and is this magnet's. */
 async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | undefined> {
   try {
-    const torrent = parseTorrent(await readFile(savedTorrentPath(out, magnet.infoHashHex)));
+    // Read as any .torrent is (bounded by MAX_TORRENT_FILE_BYTES), though we wrote it ourselves.
+    const torrent = await readTorrentFile(savedTorrentPath(out, magnet.infoHashHex));
     return torrent.infoHashHex === magnet.infoHashHex ? torrent : undefined;
   } catch {
     return undefined; // missing or spoilt: fetched again

@@ -1,0 +1,44 @@
+/**
+ * The .torrent made from a magnet's fetched metadata: the info dictionary's bytes kept exactly
+ * (unsorted keys too), so the info-hash is the magnet's; the magnet's trackers as announce and
+ * one tier each; a mismatch or an invalid info dictionary is a MetainfoError.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
+import { torrentFileFromMetadata, torrentFromMetadata } from '../../../src/metainfo/torrent-from-metadata.js';
+
+// Keys deliberately out of order (`pieces` before `piece length`): real info dicts have them.
+const INFO = Buffer.concat([
+  Buffer.from('d6:lengthi5e4:name5:a.bin6:pieces20:'),
+  Buffer.alloc(20, 1),
+  Buffer.from('12:piece lengthi16384ee'),
+]);
+const HASH = createHash('sha1').update(INFO).digest('hex');
+
+test('the info bytes are kept as received, the trackers become announce and tiers', () => {
+  const trackers = ['http://127.0.0.1:1/announce', 'udp://127.0.0.1:2'];
+  const t = torrentFromMetadata(INFO, { trackers, infoHashHex: HASH });
+  assert.equal(t.infoHashHex, HASH);
+  assert.equal(t.name, 'a.bin');
+  assert.equal(t.announce, trackers[0]);
+  assert.deepEqual(t.announceList, [[trackers[0]], [trackers[1]]]);
+  assert.deepEqual(Buffer.from(t.infoBytes), INFO);
+  const bytes = Buffer.from(torrentFileFromMetadata(INFO, { trackers: [] })).toString('latin1');
+  assert.equal(bytes, `d4:info${INFO.toString('latin1')}e`);
+  assert.equal(torrentFromMetadata(INFO, { trackers: [], infoHashHex: HASH }).announceList.length, 0);
+});
+
+test('another info-hash, or an info dictionary that is not a valid one, is a MetainfoError', () => {
+  assert.throws(
+    () => torrentFromMetadata(INFO, { trackers: [], infoHashHex: '0'.repeat(40) }),
+    MetainfoError,
+  );
+  const bad = Buffer.from('d4:name5:a.bine');
+  assert.throws(
+    () =>
+      torrentFromMetadata(bad, { trackers: [], infoHashHex: createHash('sha1').update(bad).digest('hex') }),
+    MetainfoError,
+  );
+});
