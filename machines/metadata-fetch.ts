@@ -9,13 +9,16 @@
  * - The size is the first usable `metadata_size` a peer announced (1..MAX_METADATA_SIZE); only
  *   peers that announced the same size are asked. The buffer of that size is made only then, so
  *   what a peer claims is never allocated before the cap is checked, and there is one buffer.
+ *   When no peer of that size can be asked any more and none has a request out, the size of a
+ *   peer that can be asked is taken instead (a false size must not stall the fetch).
  * - Each piece is asked of one peer at a time; a peer has at most `maxPerPeer` requests out.
  * - A reject or a request older than `requestTimeoutTicks` frees the piece for another peer, and
  *   that peer is not asked anything for `backoffTicks` (libtorrent: a minute after a reject).
  * - A peer that sends a piece we did not ask it for, or a `total_size` other than the size, is
  *   dropped (`unrequested`, `wrongSize`).
- * - All pieces in: the machine has the bytes hashed. A mismatch discards everything, and every
- *   peer that sent a piece of it is dropped and never asked again (`badMetadata`).
+ * - All pieces in: the machine has the bytes hashed. A mismatch discards everything; a copy from
+ *   one peer gets that peer dropped and never asked again (`badMetadata`); after a copy from
+ *   several, each copy comes from one peer alone, so the next failure names its sender.
  */
 import {
   MAX_METADATA_SIZE,
@@ -61,6 +64,10 @@ export class MetadataFetch {
   #received = 0;
   /** Times the assembled metadata failed its hash. */
   hashFailures = 0;
+  /** After a copy from several peers failed: every piece of a copy from one peer. */
+  #singleSource = false;
+  /** With #singleSource: the one peer the current copy comes from. */
+  #source: string | undefined;
 
   constructor(limits: MetadataFetchLimits) {
     this.#limits = limits;
@@ -144,23 +151,31 @@ export class MetadataFetch {
   }
 
   /**
-   * The assembled bytes are not the info dictionary the info-hash names: everything is discarded,
-   * every peer that sent a piece of it dropped for good, and the fetch starts over with the size
-   * another remaining peer announced.
+   * The assembled bytes are not the info dictionary the info-hash names: everything is discarded.
+   * A copy from one peer convicts it: dropped for good (`badMetadata`). A copy from several cannot
+   * say which of them lied, and dropping them all would lose the honest ones (a property test found
+   * an honest peer shut out that way), so from then on each copy is fetched from one peer alone
+   * (`#singleSource`): the next failure names its sender.
    */
   hashFailed(): MetadataCommand[] {
     this.hashFailures++;
     const senders = new Set(this.#sentBy.filter((s): s is string => s !== undefined));
-    const commands: MetadataCommand[] = [...senders].map((peer) => this.#drop(peer, 'badMetadata'));
+    const commands: MetadataCommand[] =
+      senders.size === 1 ? [...senders].map((peer) => this.#drop(peer, 'badMetadata')) : [];
+    if (senders.size > 1) this.#singleSource = true;
+    this.#source = undefined;
     this.#size = undefined;
     this.#buffer = undefined;
     this.#askedOf = [];
     this.#sentBy = [];
     this.#received = 0;
     for (const p of this.#peers.values()) p.outstanding.clear();
-    const next = this.#peers.values().next();
-    if (!next.done) this.#adopt(next.value.size);
     return [...commands, ...this.#schedule()];
+  }
+
+  /** The pieces asked of `peer` and not answered (for tests and summaries). */
+  outstandingOf(peer: string): ReadonlySet<number> {
+    return new Set(this.#peers.get(peer)?.outstanding.keys());
   }
 
   toJSON(): object {
@@ -191,13 +206,56 @@ export class MetadataFetch {
     return { type: 'drop', peer, reason };
   }
 
+  /**
+   * With #singleSource: keeps the source while it can be asked (or has requests out); otherwise
+   * takes the first peer of the size that can be, and discards what the old source sent, so every
+   * copy still comes from one peer.
+   */
+  #chooseSource(): void {
+    const current = this.#source === undefined ? undefined : this.#peers.get(this.#source);
+    if (current !== undefined && (current.outstanding.size > 0 || current.idleUntil <= this.#tick)) return;
+    for (const [peer, p] of this.#peers) {
+      if (p.size !== this.#size || p.idleUntil > this.#tick) continue;
+      if (this.#source !== undefined && this.#received > 0) this.#adopt(p.size);
+      this.#source = peer;
+      return;
+    }
+  }
+
+  /**
+   * The size was taken from a peer, but nobody who announced it can be asked now (gone, dropped, or
+   * every one of them left alone after a reject or a timeout) and no request is out, while a peer
+   * that announced another size can be: take that size instead. Without this a peer announcing a
+   * false size and never answering would keep every honest peer waiting until the time limit (a
+   * property test found it). What came in under the old size is dropped with it.
+   */
+  #switchSizeIfStuck(): void {
+    if (this.#size === undefined || this.complete) return;
+    let other: number | undefined;
+    for (const p of this.#peers.values()) {
+      if (p.outstanding.size > 0) return;
+      if (p.idleUntil > this.#tick) continue;
+      if (p.size === this.#size) return;
+      other ??= p.size;
+    }
+    if (other !== undefined) this.#adopt(other);
+  }
+
   /** Asks every free piece of a peer that has room, lowest piece first, peers in arrival order. */
   #schedule(): MetadataCommand[] {
     const out: MetadataCommand[] = [];
-    if (this.#size === undefined) return out;
+    if (this.#size === undefined) {
+      // Every peer of the last size was dropped: the next one's size, if any is left.
+      const next = this.#peers.values().next();
+      if (next.done) return out;
+      this.#adopt(next.value.size);
+    }
+    this.#switchSizeIfStuck();
+    if (this.#singleSource) this.#chooseSource();
     let piece = 0;
     for (const [peer, p] of this.#peers) {
       if (p.size !== this.#size || p.idleUntil > this.#tick) continue;
+      if (this.#singleSource && peer !== this.#source) continue;
       while (p.outstanding.size < this.#limits.maxPerPeer) {
         while (
           piece < this.#askedOf.length &&

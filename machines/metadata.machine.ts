@@ -7,7 +7,7 @@
  *
  *   active ── fetching ──(every piece in)──► verifying ──(SHA-1 = info-hash)──► verified (final)
  *     │          ▲  ▲ tick (tickMs)               │
- *     │          │  └─────────────────────────────┘ mismatch: discarded, its senders dropped
+ *     │          │  └─────────────────────────────┘ mismatch: discarded, a lone sender dropped
  *     └──(fetchTimeoutMs on the actor system's clock)──► timedOut (final)
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';

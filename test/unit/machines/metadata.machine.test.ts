@@ -172,4 +172,47 @@ describe('metadata machine', () => {
     const out = await m.done;
     assert.deepEqual(out, { result: 'timedOut', received: 0, pieces: 3, hashFailures: 0 });
   });
+
+  it('a failed copy from several peers drops none of them; the next copies come from one peer each', async () => {
+    const m = start();
+    const forged = Uint8Array.from(INFO);
+    forged[0] = forged[0]! ^ 1; // in piece 0
+    m.actor.send({ type: 'peer.ready', peer: 'liar', metadataSize: INFO.length });
+    m.actor.send({ type: 'peer.ready', peer: 'honest', metadataSize: INFO.length });
+    const first = m.take(); // liar: 0, 1; honest: 2
+    m.answer(
+      first.filter((r) => r.type === 'metadata.request' && r.peer === 'liar'),
+      forged,
+    );
+    m.answer(
+      first.filter((r) => r.type === 'metadata.request' && r.peer === 'honest'),
+      INFO,
+    );
+    await new Promise((r) => setImmediate(r));
+    const retry = m.take();
+    assert.ok(!retry.some((e) => e.type === 'metadata.drop'), 'nobody convicted by a mixed copy');
+    // One source for the whole copy: the liar (first in order) is asked everything.
+    assert.deepEqual(
+      retry.map((e) => (e.type === 'metadata.request' ? `${e.peer}:${e.piece}` : e.type)),
+      ['liar:0', 'liar:1'],
+    );
+    m.answer(retry, forged);
+    const more = m.take();
+    assert.deepEqual(
+      more.map((e) => (e.type === 'metadata.request' ? `${e.peer}:${e.piece}` : e.type)),
+      ['liar:2'],
+    );
+    m.answer(more, forged);
+    await new Promise((r) => setImmediate(r));
+    const after = m.take();
+    assert.deepEqual(
+      after[0],
+      { type: 'metadata.drop', peer: 'liar', reason: 'badMetadata' },
+      'its own copy convicts it',
+    );
+    m.answer(after, INFO);
+    m.answer(m.take(), INFO);
+    const out = await m.done;
+    assert.equal(out.result, 'verified');
+  });
 });
