@@ -14,7 +14,7 @@ import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torren
 import { makePeerId } from '../net/peer-id.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
-import { STATE_DIR } from '../storage/store-files.js';
+import { makeOutputFolder, STATE_DIR } from '../storage/store-files.js';
 import { type DownloadJob, type DownloadResult, download } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
@@ -23,6 +23,11 @@ import { fetchMetadata, MetadataFetchError } from './fetch-metadata.js';
 export interface MagnetOptions extends DownloadOptions {
   /** Give up fetching the metadata after this long (default DEFAULT_METADATA_TIMEOUT_MS). */
   readonly metadataTimeoutMs?: number;
+  /**
+   * The files to fetch, chosen once the metadata is known (`--select` / `--only`: file-selection.ts);
+   * a bad choice (a SelectionError, bad input) rejects `done` after the metadata is saved.
+   */
+  readonly selectFiles?: (torrent: Torrent) => readonly boolean[] | undefined;
 }
 
 /** Where the metadata of `infoHashHex` is kept under `out`. */
@@ -75,6 +80,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       }
       torrent = torrentFromMetadata(info, magnet);
       const stateDir = join(resolve(options.out), STATE_DIR);
+      await makeOutputFolder(resolve(options.out));
       await makeDirectories(resolve(options.out), [STATE_DIR]);
       await writeFileAtomic(
         join(stateDir, `${magnet.infoHashHex}.torrent`),
@@ -88,8 +94,14 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         message: stopReason,
       };
     }
+    const selected = options.selectFiles?.(torrent);
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
-    inner = download(torrent, { ...options, peerId, peers: [...(options.peers ?? []), ...magnet.peers] });
+    inner = download(torrent, {
+      ...options,
+      peerId,
+      peers: [...(options.peers ?? []), ...magnet.peers],
+      ...(selected === undefined ? {} : { selected }),
+    });
     const sub = inner.events$.subscribe((e) => events.next(e));
     try {
       return await inner.done;

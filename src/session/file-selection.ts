@@ -23,18 +23,28 @@ export class SelectionError extends Error {
   }
 }
 
-/** Marks the files named by `spec` ("0,2-4") in `selected`. */
-export function selectIndexes(spec: string, selected: boolean[]): void {
+/**
+ * The ranges of `spec` ("0,2-4" → [[0, 0], [2, 4]]), checked for syntax only: what can be said
+ * before the torrent's files are known (a magnet link's metadata is fetched first).
+ */
+export function selectRanges(spec: string): [from: number, to: number][] {
   const terms = spec.split(',');
   if (terms.length > MAX_SELECT_TERMS)
     throw new SelectionError('badSyntax', `--select: ${terms.length} terms (limit ${MAX_SELECT_TERMS})`);
-  for (const term of terms) {
+  return terms.map((term) => {
     const m = /^\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?$/.exec(term);
     if (m === null)
       throw new SelectionError('badSyntax', `--select takes indexes and ranges like 0,2-4, not '${term}'`);
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
     if (to < from) throw new SelectionError('badSyntax', `--select: empty range ${term}`);
+    return [from, to];
+  });
+}
+
+/** Marks the files named by `spec` ("0,2-4") in `selected`. */
+export function selectIndexes(spec: string, selected: boolean[]): void {
+  for (const [from, to] of selectRanges(spec)) {
     if (to >= selected.length)
       throw new SelectionError(
         'outOfRange',
@@ -42,6 +52,15 @@ export function selectIndexes(spec: string, selected: boolean[]): void {
       );
     for (let i = from; i <= to; i++) selected[i] = true;
   }
+}
+
+/**
+ * Refuses `--select` specs and `--only` globs that are malformed whatever the files: checked before a
+ * magnet link's metadata is fetched, so a typo is not found only after the swarm was asked.
+ */
+export function checkSelectionSyntax(select: readonly string[], only: readonly string[]): void {
+  for (const spec of select) selectRanges(spec);
+  for (const glob of only) new GlobMatcher(glob);
 }
 
 /** Marks the files whose path matches `glob`; returns how many matched. */

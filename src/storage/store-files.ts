@@ -134,9 +134,7 @@ export class StoreFiles {
       selected === undefined || selected.every((s, i) => s || torrent.files[i]!.padding)
         ? undefined
         : partsLayout(torrent, selected);
-    await mkdir(root, { recursive: true }).catch((e) => {
-      throw StorageError.fromSystem(e, 'cannot create the output folder', root);
-    });
+    await makeOutputFolder(root);
     const paths = locations.map((loc, i) => {
       const f = torrent.files[i]!;
       return f.padding || (layout !== undefined && !layout.selected[i]) ? null : loc.path;
@@ -323,4 +321,11 @@ async function sizedFile({ path, length }: Target, mayShrink: boolean): Promise<
     await h?.close().catch(() => {});
     throw StorageError.fromSystem(e, 'cannot create', path);
   }
+}
+
+/** The output folder `root`, made with its parents when missing (`-o` may name a new folder). */
+export async function makeOutputFolder(root: string): Promise<void> {
+  await mkdir(root, { recursive: true }).catch((e) => {
+    throw StorageError.fromSystem(e, 'cannot create the output folder', root);
+  });
 }

@@ -9,7 +9,7 @@ import { parseMagnet } from '../../metainfo/magnet.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
-import { fileSelection } from '../../session/file-selection.js';
+import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
@@ -43,6 +43,7 @@ Options:
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M), all peers together
       --max-down RATE    download limit in bytes/s
       --select LIST      fetch only these files: indexes as \`bitstate info --json\` lists them, e.g. 0,2-4
+                         (with a magnet link, applied once its metadata is fetched)
       --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable
       --sequential       fetch pieces in order, lowest first (for streaming)
       --recheck          hash the data on disk again instead of trusting the resume file
@@ -139,13 +140,12 @@ export async function run(argv: string[]): Promise<number> {
   const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
   if (magnet === undefined && metadataTimeoutMs !== undefined)
     throw new UsageError('--metadata-timeout goes with a magnet link');
-  if (magnet !== undefined && (values.select !== undefined || values.only !== undefined))
-    throw new UsageError(
-      '--select and --only need the torrent: download its .torrent, or select after the metadata is saved in OUT/.bitstate/',
-    );
   const torrent = magnet === undefined ? await readTorrentFile(source) : undefined;
-  const selected =
-    torrent === undefined ? undefined : fileSelection(torrent, values.select ?? [], values.only ?? []);
+  const select = values.select ?? [];
+  const only = values.only ?? [];
+  // A magnet's files are known once its metadata is: the syntax is checked now, the rest then.
+  if (magnet !== undefined) checkSelectionSyntax(select, only);
+  const selected = torrent === undefined ? undefined : fileSelection(torrent, select, only);
   const inspection = await startInspectionIfAsked({
     stately: values.inspect === true,
     ui: values.ui === true || uiPort !== undefined,
@@ -175,6 +175,9 @@ export async function run(argv: string[]): Promise<number> {
       : downloadMagnet(magnet!, {
           ...options,
           ...(metadataTimeoutMs === undefined ? {} : { metadataTimeoutMs }),
+          ...(select.length + only.length === 0
+            ? {}
+            : { selectFiles: (t) => fileSelection(t, select, only) }),
         });
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));

@@ -173,7 +173,7 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     ])
       assertOneLineError(await bitstate(['download', bad, '-o', out, '--no-tracker']), 2, /magnet/);
     const ok = `magnet:?xt=urn:btih:${'a'.repeat(40)}`;
-    assertOneLineError(await bitstate(['download', ok, '-o', out, '--only', '*.bin']), 2, /--only/);
+    assertOneLineError(await bitstate(['download', ok, '-o', out, '--select', '0-x']), 2, /--select/);
     assertOneLineError(await bitstate(['download', torrent, '--metadata-timeout', '5']), 2, /magnet/);
     assertOneLineError(await bitstate(['download', ok, '--metadata-timeout', 'soon']), 2);
     assert.equal(existsSync(out), false, 'nothing written for a magnet that was refused');
