@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { foldName } from '../metainfo/case-collisions.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { openStoreFile } from './fd-cache.js';
-import { FileLooks, lstatOf } from './file-looks.js';
+import { FileLooks, inodesStable, lstatOf } from './file-looks.js';
 import { FILE_LANES, inLanes } from './in-lanes.js';
 import { existingFolders, fileLocations, makeDirectories } from './layout.js';
 import { type PartsLayout, partsLayout } from './parts-layout.js';
@@ -166,7 +166,7 @@ export class StoreFiles {
     const look = targets.flatMap((t, i) => (t != null && inFolder[i] ? [i] : []));
     const sizes = new Float64Array(targets.length).fill(-1); // -1: not there
     const asRecorded = new Uint8Array(targets.length);
-    const looks = new FileLooks(targets.length);
+    const looks = new FileLooks(targets.length, await inodesStable(root));
     const mayShrink = new Uint8Array(targets.length);
     await inLanes(look.length, FILE_LANES, async (k) => {
       const i = look[k]!;
@@ -176,6 +176,7 @@ export class StoreFiles {
       if (sameStamp(recorded[i], stampOfStats(st))) asRecorded[i] = 1;
       if (t.parts || asRecorded[i] === 1) mayShrink[i] = 1;
       checkExisting(t, st, mayShrink[i] === 1);
+      looks.identify(i, st, t.path);
       sizes[i] = Number(st.size);
       // The first look of a file left as it is: a resume save need not look again until the store
       // changes it. One resized below is looked at by the first save.
@@ -192,7 +193,13 @@ export class StoreFiles {
     // Rare (another client's partial file, ours grown before a crash): most files are right.
     await inLanes(resize.length, FILE_LANES, async (k) => {
       const i = resize[k]!;
-      await (await sizedFile(targets[i]!, mayShrink[i] === 1)).close();
+      const t = targets[i]!;
+      const { handle, stats } = await sizedFile(t, mayShrink[i] === 1);
+      try {
+        looks.identify(i, stats, t.path);
+      } finally {
+        await handle.close();
+      }
     });
     return new StoreFiles(root, paths, layout, partsPath, targets, onDisk, sizes, asRecorded, looks);
   }
@@ -200,20 +207,37 @@ export class StoreFiles {
   /**
    * Opens `target`'s file for the fd cache (read-write, never through a symlink). One not on disk
    * yet is created first — its folders, then the file sparse at its length — and counts as on disk
-   * from then on; one on disk that is gone was deleted under us (`fileRemoved`).
+   * from then on; one on disk that is gone was deleted under us, and one that is another file than
+   * the store's (its device and inode: one fstat of the handle) was replaced (both `fileRemoved`).
    */
   async openFile(target: number): Promise<FileHandle> {
     const t = this.#targets[target];
     if (t == null) throw new StorageError('badRange', `file ${target} has no path`);
-    if (this.isOnDisk(target)) return openStoreFile(t.path);
+    if (this.isOnDisk(target)) {
+      const h = await openStoreFile(t.path);
+      if (!this.#looks.checksInodes) return h;
+      try {
+        this.#looks.identify(target, await statOf(h, t.path), t.path);
+        return h;
+      } catch (e) {
+        await h.close().catch(() => {});
+        throw e;
+      }
+    }
     // Every folder looked at again, right before the create, not remembered from an earlier one: a
     // folder swapped for a symlink since would have the create land wherever it points (O_NOFOLLOW
     // covers only the last component). One lstat per component per file created.
     return this.changing(target, async () => {
       await makeDirectories(this.root, t.dirs);
-      const h = await sizedFile(t, t.parts);
+      const { handle, stats } = await sizedFile(t, t.parts);
+      try {
+        this.#looks.identify(target, stats, t.path);
+      } catch (e) {
+        await handle.close().catch(() => {});
+        throw e;
+      }
       Atomics.store(this.onDisk, target, 1);
-      return h;
+      return handle;
     });
   }
 
@@ -295,12 +319,22 @@ function checkExisting({ path, length }: Target, st: BigIntStats, mayShrink: boo
   if (st.size > BigInt(length) && !mayShrink) throw foreignFile(path, Number(st.size), length);
 }
 
+/** The handle's file (fstat; bigint, as lstatOf: its device and inode). */
+function statOf(h: FileHandle, path: string): Promise<BigIntStats> {
+  return h.stat({ bigint: true }).catch((e) => {
+    throw StorageError.fromSystem(e, 'cannot inspect', path);
+  });
+}
+
 /**
  * Opens the target's file read-write, creating it if needed, at its length (sparse): never through
  * a symlink, never blocking on a FIFO swapped in since the check (O_NONBLOCK), never shorter unless
- * `mayShrink`.
+ * `mayShrink`. With the handle, the file it opened (its fstat, before the resize).
  */
-async function sizedFile({ path, length }: Target, mayShrink: boolean): Promise<FileHandle> {
+async function sizedFile(
+  { path, length }: Target,
+  mayShrink: boolean,
+): Promise<{ handle: FileHandle; stats: BigIntStats }> {
   let h: FileHandle | undefined;
   try {
     h = await open(
@@ -308,15 +342,16 @@ async function sizedFile({ path, length }: Target, mayShrink: boolean): Promise<
       constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
       0o666,
     );
-    const st = await h.stat();
+    const st = await h.stat({ bigint: true });
     if (!st.isFile())
       throw new StorageError('foreignFile', `${path} already exists and is not a regular file`, {
         path,
         badInput: true,
       });
-    if (st.size > length && !mayShrink) throw foreignFile(path, st.size, length);
-    if (st.size !== length) await h.truncate(length);
-    return h;
+    const size = Number(st.size);
+    if (size > length && !mayShrink) throw foreignFile(path, size, length);
+    if (size !== length) await h.truncate(length);
+    return { handle: h, stats: st };
   } catch (e) {
     await h?.close().catch(() => {});
     throw StorageError.fromSystem(e, 'cannot create', path);

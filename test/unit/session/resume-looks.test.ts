@@ -7,7 +7,7 @@
  * folder; the stat and lstat calls counted as they run (test/helpers/stat-calls.ts).
  */
 import assert from 'node:assert/strict';
-import { open, rm, utimes } from 'node:fs/promises';
+import { open, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openResumed, ResumeSaver, resumePathFor } from '../../../src/session/resume.js';
@@ -140,4 +140,26 @@ test('a file another program removed, not changed by the store since its last lo
   const again = await openResumed(torrent, { out, hashWorkers: 0 }, () => {});
   await again.store.close();
   assert.deepEqual([...again.have.indexes()], [0, 1, 2], "w's piece is fetched again");
+});
+
+test("a verified piece's file replaced by another program (a same-length file renamed over it) before the save: the save fails, the restart does not trust the piece", async (t) => {
+  const out = await tempDir(t);
+  await run(out, [1]);
+  const { store, have } = await openResumed(torrent, { out, hashWorkers: 0 }, () => {});
+  const x = join(out, 'looks', 'a', 'x');
+  try {
+    const saver = new ResumeSaver(store, resumePathFor(torrent, out), () => have);
+    await store.writeBlock(0, 0, pieceBytes(0));
+    assert.ok(await store.verifyPiece(0));
+    have.set(0);
+    await writeFile(`${x}.new`, new Uint8Array(PIECE).fill(0xee));
+    await rename(`${x}.new`, x);
+    // The store changed x since its last look: the save looks, and finds another file there.
+    await assert.rejects(saver.save(), removed);
+  } finally {
+    await store.close();
+  }
+  const again = await openResumed(torrent, { out, hashWorkers: 0 }, () => {});
+  await again.store.close();
+  assert.deepEqual([...again.have.indexes()], [1], 'piece 0 is not trusted: it is not on disk');
 });

@@ -8,6 +8,7 @@ import { lstat } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FileLooks } from '../../../src/storage/file-looks.js';
+import { StorageError } from '../../../src/storage/storage-error.js';
 
 const someStats = () => lstat(fileURLToPath(import.meta.url), { bigint: true });
 
@@ -45,4 +46,19 @@ test('a look taken while a change is in flight is not current once the change en
     await change.catch(() => {});
     assert.equal(looks.current(0), false, `the change ended after the look (fails: ${fails})`);
   }
+});
+
+test("identify: the first file seen is the store's; another device or inode is a replacement, unless inode numbers are not stable", async () => {
+  const st = await someStats();
+  const other = await lstat(fileURLToPath(new URL('./make-torrent.ts', import.meta.url)), { bigint: true });
+  const looks = new FileLooks(1);
+  looks.identify(0, st, 'f');
+  looks.identify(0, st, 'f');
+  assert.throws(
+    () => looks.identify(0, other, 'f'),
+    (e) => e instanceof StorageError && e.code === 'fileRemoved',
+  );
+  const loose = new FileLooks(1, false);
+  loose.identify(0, st, 'f');
+  loose.identify(0, other, 'f');
 });
