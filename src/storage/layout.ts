@@ -14,11 +14,8 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
-import { inLanes } from './in-lanes.js';
+import { FILE_LANES, inLanes } from './in-lanes.js';
 import { StorageError } from './storage-error.js';
-
-/** Folders looked at at once by `existingFolders` (as store-files.ts's FILE_LANES: libuv's pool busy). */
-const FOLDER_LANES = 16;
 
 export interface FileLocation {
   /** Absolute path on disk. */
@@ -96,9 +93,9 @@ export async function makeDirectories(root: string, dirs: readonly string[]): Pr
 
 /**
  * Per entry of `dirLists` (folder components under `root`; null: none to look at), whether that
- * folder exists. Each component is looked at once (lstat, FOLDER_LANES at a time) however many files
- * share it; a component that is a symlink (it could point anywhere: see the top of this file) or not a folder
- * throws. Files in a folder that is not there need no look of their own.
+ * folder exists. Each component is looked at once (lstat, FILE_LANES at a time, as the files are:
+ * the same libuv pool kept busy) however many files share it; a component that is a symlink (it
+ * could point anywhere: see the top of this file) or not a folder throws. Files in a folder that is not there need no look of their own.
  */
 export async function existingFolders(
   root: string,
@@ -123,7 +120,7 @@ export async function existingFolders(
     return key;
   });
   const unique = [...exists.keys()];
-  await inLanes(unique.length, FOLDER_LANES, async (k) => {
+  await inLanes(unique.length, FILE_LANES, async (k) => {
     exists.set(unique[k]!, await existingFolder(unique[k]!));
   });
   const folderExists = new Map<string, boolean>();
