@@ -3,27 +3,17 @@
  * files resumed with every file on disk, its open (`openResumed`) and its resume saves timed, and
  * the stat / lstat calls of each counted. Not a test.
  *
- * The calls are counted by wrapping node:fs/promises' `stat` and `lstat` and `syncBuiltinESMExports`
- * (the store's named imports of them are live bindings): file handles' own fstat is not counted, nor
- * anything a hash worker does.
+ * The calls are counted as the tests count them (test/helpers/stat-calls.ts): file handles' own fstat
+ * is not counted, nor anything a hash worker does.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import type { Torrent } from '../src/metainfo/torrent.js';
 import { openResumed, ResumeSaver, resumePathFor } from '../src/session/resume.js';
 import { inLanes } from '../src/storage/in-lanes.js';
+import { countStatCalls } from '../test/helpers/stat-calls.js';
 
-let statCalls = 0;
-const fsp = createRequire(import.meta.url)('node:fs/promises') as Record<string, unknown>;
-for (const name of ['stat', 'lstat']) {
-  const real = fsp[name] as (...args: unknown[]) => Promise<unknown>;
-  fsp[name] = (...args: unknown[]) => {
-    statCalls++;
-    return real(...args);
-  };
-}
-syncBuiltinESMExports();
+const statCalls = countStatCalls();
 
 /**
  * Makes `<out>/many/` hold the torrent's N one-byte files (kept when already there) and a resume
@@ -66,11 +56,11 @@ export async function resumedRound(
   written: number,
   cursor: { next: number },
 ): Promise<ResumedRound> {
-  statCalls = 0;
+  statCalls.reset();
   const t0 = performance.now();
   const { store, have } = await openResumed(torrent, { out }, () => {});
   const openMs = performance.now() - t0;
-  const openStats = statCalls;
+  const openStats = statCalls.count;
   const results: { ms: number; stats: number }[] = [];
   try {
     const saver = new ResumeSaver(store, resumePathFor(torrent, out), () => have);
@@ -79,10 +69,10 @@ export async function resumedRound(
       const from = cursor.next;
       cursor.next += written;
       await inLanes(written, 16, (k) => store.writeBlock(0, (from + k) % n, ONE_BYTE));
-      statCalls = 0;
+      statCalls.reset();
       const t = performance.now();
       await saver.save({ everyFile: s === saves });
-      results.push({ ms: performance.now() - t, stats: statCalls });
+      results.push({ ms: performance.now() - t, stats: statCalls.count });
     }
   } finally {
     await store.close();

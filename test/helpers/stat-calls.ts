@@ -1,8 +1,9 @@
 /**
  * Counts the `stat` and `lstat` calls of node:fs/promises made by everything in this process (the
  * real calls, run as they are): the modules' named imports of them are live bindings, which
- * `syncBuiltinESMExports` points at the counting wrappers until the test ends. File handles' own
- * fstat and hash workers' calls are not counted. A test file runs in a process of its own.
+ * `syncBuiltinESMExports` points at the counting wrappers until the test `t` ends (without `t`,
+ * for the rest of the process: bench/resumed-store.ts). File handles' own fstat and hash workers'
+ * calls are not counted. A test file runs in a process of its own.
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { TestContext } from './temp-dir.js';
@@ -13,7 +14,7 @@ export interface StatCalls {
   reset(): void;
 }
 
-export function countStatCalls(t: TestContext): StatCalls {
+export function countStatCalls(t?: TestContext): StatCalls {
   const fsp = createRequire(import.meta.url)('node:fs/promises') as Record<string, unknown>;
   let count = 0;
   const real = new Map<string, unknown>();
@@ -26,7 +27,7 @@ export function countStatCalls(t: TestContext): StatCalls {
     };
   }
   syncBuiltinESMExports();
-  t.after(() => {
+  t?.after(() => {
     for (const [name, call] of real) fsp[name] = call;
     syncBuiltinESMExports();
   });
