@@ -16,8 +16,7 @@
  * decoded strings are read-only. The tree is for small inputs (a tracker's answer, a peer's
  * extension handshake); a .torrent is read through the index itself (parse-torrent.ts).
  */
-import { type BdecodeLimits, type BencodeIndex, bdecodeIndex, latin1 } from './bencode-index.js';
-import { MetainfoError } from './metainfo-error.js';
+import { type BdecodeLimits, type BencodeIndex, bdecodeIndex } from './bencode-index.js';
 
 export { type BdecodeLimits, latin1, MAX_BENCODE_DEPTH } from './bencode-index.js';
 
@@ -81,17 +80,7 @@ function build(index: BencodeIndex, v: number): BencodeValue {
     case 'dictionary': {
       const dict = new BencodeDict(index.start(v));
       let last = -1;
-      for (const [k, value] of index.entries(v)) {
-        const key = latin1(index.string(k));
-        if (dict.has(key))
-          throw new MetainfoError(
-            'bencode-duplicate-key',
-            `bencode: duplicate key "${key}" at byte ${index.start(k)}`,
-            {
-              offset: index.start(k),
-              field: key,
-            },
-          );
+      for (const [, value, key] of index.entries(v)) {
         dict.entries.set(key, build(index, value));
         last = value;
       }

@@ -17,8 +17,9 @@
  * The rules checked while indexing are the decoder's (bdecode.ts): integers without leading zeros,
  * `-0` or more digits than int64 takes (or 20 with `wideIntegers`), string lengths that stay in the
  * input, keys that are strings with a value each, at most MAX_BENCODE_DEPTH levels, no trailing
- * bytes unless allowed. The same key twice in a dictionary is found where the key is looked up
- * (`get`): a duplicate in a dictionary nobody reads is harmless, as libtorrent takes it.
+ * bytes unless allowed. The same key twice in a dictionary is refused where the dictionary is read:
+ * by `get` for the key it looks up, by `entries` for every key (a walk reads them all). A duplicate
+ * in a dictionary nobody reads is harmless, as libtorrent takes it in a v1 torrent.
  */
 import { MetainfoError } from './metainfo-error.js';
 
@@ -324,10 +325,19 @@ export class BencodeIndex {
     return count;
   }
 
-  /** A dictionary's [key, value] pairs in input order. */
-  *entries(dict: number): Generator<[key: number, value: number]> {
+  /**
+   * A dictionary's [key, value, key as latin1] in input order. Whoever walks a dictionary reads
+   * every key, so a key that repeats is `bencode-duplicate-key`, at the repeat.
+   */
+  *entries(dict: number): Generator<[key: number, value: number, name: string]> {
+    const seen = new Set<string>();
     const end = this.#next[dict]!;
-    for (let key = dict + 1; key < end; key = this.#next[this.#next[key]!]!) yield [key, this.#next[key]!];
+    for (let key = dict + 1; key < end; key = this.#next[this.#next[key]!]!) {
+      const name = latin1(this.string(key));
+      if (seen.has(name)) throw duplicateKey(name, this.#start[key]!);
+      seen.add(name);
+      yield [key, this.#next[key]!, name];
+    }
   }
 
   /** True when string `v`'s bytes are `text`'s characters (each one byte: latin1). */
@@ -350,19 +360,20 @@ export class BencodeIndex {
    */
   get(dict: number, key: string): number | undefined {
     let found: number | undefined;
-    for (const [k, value] of this.entries(dict)) {
+    const end = this.#next[dict]!;
+    for (let k = dict + 1; k < end; k = this.#next[this.#next[k]!]!) {
       if (!this.equals(k, key)) continue;
-      if (found !== undefined)
-        throw new MetainfoError(
-          'bencode-duplicate-key',
-          `bencode: duplicate key "${key}" at byte ${this.start(k)}`,
-          {
-            offset: this.start(k),
-            field: key,
-          },
-        );
-      found = value;
+      if (found !== undefined) throw duplicateKey(key, this.#start[k]!);
+      found = this.#next[k]!;
     }
     return found;
   }
+}
+
+/** The same key twice in one dictionary (which one would count?), at the second. */
+function duplicateKey(key: string, offset: number): MetainfoError {
+  return new MetainfoError('bencode-duplicate-key', `bencode: duplicate key "${key}" at byte ${offset}`, {
+    offset,
+    field: key,
+  });
 }

@@ -38,6 +38,7 @@ export function checkHybridFileTree(ix: BencodeIndex, info: number, v1Files: rea
   if (ix.kind(tree) !== 'dictionary') throw treeError(`expected a dictionary`);
   const files = v1Files.filter((f) => !f.padding);
   let index = 0;
+  // entries() refuses a name that repeats in a folder (libtorrent 2.0.8 refuses it too).
   const walk = (node: number, path: string[]): void => {
     for (const [key, child] of ix.entries(node)) {
       if (ix.stringLength(key) === 0) {

@@ -100,3 +100,32 @@ test('a hybrid whose file tree and v1 files differ is refused (as libtorrent ref
   rejected(hybrid({ ...tree(), y: 5 }), 'wrong-type', 'info.file tree');
   rejected(hybrid({ ...tree(), y: { '': { length: 'five' } } }), 'wrong-type', 'info.file tree');
 });
+
+test('a hybrid whose file tree repeats a name in a folder is refused where the tree is walked', () => {
+  // Folder b twice, holding A and B: the v1 list is b/A, b/B. libtorrent 2.0.8 refuses it
+  // ("invalid bencoding"); so does the walk, at the second "b" (byte 45).
+  const bytes = new TextEncoder().encode(
+    'd4:infod9:file treed1:bd1:Ad0:d6:lengthi1eeee1:bd1:Bd0:d6:lengthi1eeeee' +
+      '5:filesld6:lengthi1e4:pathl1:b1:Aeed6:lengthi1e4:pathl1:b1:Beee' +
+      `4:name1:t12:piece lengthi16384e6:pieces20:${'H'.repeat(20)}ee`,
+  );
+  assert.throws(
+    () => parseTorrent(bytes),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError, String(err));
+      assert.equal(err.code, 'bencode-duplicate-key');
+      assert.equal(err.message, 'bencode: duplicate key "b" at byte 45');
+      assert.equal(err.offset, 45);
+      assert.equal(err.field, 'b');
+      return true;
+    },
+  );
+  // A file (the "" leaf's dictionary) named twice in a folder, listed twice in v1 as padding, so
+  // only the tree can refuse it.
+  const leafTwice = new TextEncoder().encode(
+    'd4:infod9:file treed1:fd0:d6:lengthi1eee1:fd0:d6:lengthi1eeee' +
+      '5:filesld6:lengthi1e4:pathl1:feed4:attr1:p6:lengthi1e4:pathl1:feee' +
+      `4:name1:t12:piece lengthi16384e6:pieces20:${'H'.repeat(20)}ee`,
+  );
+  rejected(leafTwice, 'bencode-duplicate-key', 'f', /duplicate key "f" at byte 40/);
+});
