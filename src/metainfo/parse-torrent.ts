@@ -18,7 +18,7 @@ import {
 } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 import type { Torrent, TorrentFile } from './torrent.js';
-import { checkPath, checkPathComponent, PathSet } from './torrent-path.js';
+import { checkPath, checkPathComponent, checkPathDepth, PathSet } from './torrent-path.js';
 import { checkHybridFileTree, refuseV2Only } from './v2-file-tree.js';
 
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
@@ -189,15 +189,20 @@ function parseFiles(ix: BencodeIndex, info: number, name: string): TorrentFile[]
 
 function filePath(ix: BencodeIndex, f: number, field: string): string[] {
   const alt = ix.get(f, 'path.utf-8');
-  if (alt !== undefined && ix.kind(alt) === 'list' && ix.size(alt) > 0) {
-    const parts = [...ix.children(alt)];
-    if (parts.every((c) => isString(ix, c))) return parts.map((c) => component(ix.string(c)));
-  }
-  const path = required(ix, f, 'path', field);
+  const useAlt = alt !== undefined && ix.kind(alt) === 'list' && ix.size(alt) > 0 && allStrings(ix, alt);
+  const path = useAlt ? alt : required(ix, f, 'path', field);
   if (ix.kind(path) !== 'list') throw wrongType(ix, field, 'a list', path);
+  // The depth from the index, before a component is built: 3.5 M one-byte components fit in
+  // MAX_TORRENT_FILE_BYTES, and building them first cost ~150 MB of heap.
+  checkPathDepth(ix.size(path), field);
   const out: string[] = [];
   for (const c of ix.children(path)) out.push(component(asBytes(ix, c, `${field}[${out.length}]`)));
   return out;
+}
+
+function allStrings(ix: BencodeIndex, list: number): boolean {
+  for (const c of ix.children(list)) if (!isString(ix, c)) return false;
+  return true;
 }
 
 /** A path component as text; one ASCII byte without the decoder (V8 keeps those strings once). */

@@ -32,19 +32,27 @@ export function checkPathComponent(component: string, field: string): void {
     );
 }
 
-/** Checks every component, the depth and the total length of one file's path. */
-export function checkPath(path: readonly string[], field: string): void {
-  if (path.length === 0) throw new MetainfoError('unsafe-path', `${field}: empty path`, { field });
-  if (path.length > MAX_PATH_DEPTH)
+/**
+ * Throws `limit-exceeded` for a path of more than MAX_PATH_DEPTH components; the parser asks
+ * before it builds the path (a list of millions of components is a few bytes each in the input).
+ */
+export function checkPathDepth(depth: number, field: string): void {
+  if (depth > MAX_PATH_DEPTH)
     throw new MetainfoError(
       'limit-exceeded',
-      `${field}: path of ${path.length} components (limit ${MAX_PATH_DEPTH})`,
+      `${field}: path of ${depth} components (limit ${MAX_PATH_DEPTH})`,
       {
         field,
         limit: MAX_PATH_DEPTH,
-        actual: path.length,
+        actual: depth,
       },
     );
+}
+
+/** Checks every component, the depth and the total length of one file's path. */
+export function checkPath(path: readonly string[], field: string): void {
+  if (path.length === 0) throw new MetainfoError('unsafe-path', `${field}: empty path`, { field });
+  checkPathDepth(path.length, field);
   path.forEach((c, i) => {
     checkPathComponent(c, `${field}[${i}]`);
   });

@@ -41,7 +41,10 @@ const INFO = `4:infod6:lengthi16384e4:name1:x12:piece lengthi16384e6:pieces20:${
 /** A two-byte printable string, distinct for each i below 94² (then again). */
 const twoBytes = (i: number) => `2:${String.fromCharCode(0x21 + (i % 94), 0x21 + (Math.floor(i / 94) % 94))}`;
 
-/** Parses `bytes` in a child process with a HEAP_MB heap; what it printed of the Torrent. */
+/**
+ * Parses `bytes` in a child process with a HEAP_MB heap; what it printed of the Torrent, or of the
+ * MetainfoError (`error`: its code, `message`).
+ */
 async function parseInSmallHeap(dir: string, bytes: Buffer): Promise<Record<string, unknown>> {
   const file = join(dir, 'x.torrent');
   await writeFile(file, bytes);
@@ -49,6 +52,9 @@ async function parseInSmallHeap(dir: string, bytes: Buffer): Promise<Record<stri
     const t = await m.readTorrentFile(${JSON.stringify(file)});
     console.log(JSON.stringify({ tiers: t.announceList.length, first: t.announceList[0], ignoredTrackers: t.ignoredTrackers,
       webSeeds: t.urlList.length, ignoredWebSeeds: t.ignoredWebSeeds, name: t.name }));
+  }).catch((e) => {
+    if (e?.name !== 'MetainfoError') throw e;
+    console.log(JSON.stringify({ error: e.code, message: e.message }));
   })`;
   const r = spawnSync(
     process.execPath,
@@ -110,4 +116,24 @@ test(`4,096 files of distinct 64-deep paths (258,048 folders) parse in a ${HEAP_
     'latin1',
   );
   assert.equal((await parseInSmallHeap(dir, bytes)).name, 'x');
+});
+
+test(`a file path (path.utf-8 or path) of 3.5 M components is refused by its depth in a ${HEAP_MB} MB heap`, async (t) => {
+  // The components are counted in the index before any is built (building them first peaked at
+  // ~150 MB of heap over the input's).
+  const dir = await tempDir(t, 'bitstate-heap-');
+  const deep = (key: string, rest: string) =>
+    `d4:infod5:filesld6:lengthi1e${key}l${'1:a'.repeat(3_495_000)}e${rest}ee` +
+    `4:name1:x12:piece lengthi16384e6:pieces20:${'H'.repeat(20)}ee`;
+  for (const [key, rest] of [
+    ['10:path.utf-8', '4:pathl1:ae'],
+    ['4:path', ''],
+  ] as const) {
+    const bytes = Buffer.from(deep(key, rest), 'latin1');
+    assert.ok(bytes.length <= MAX_TORRENT_FILE_BYTES);
+    assert.deepEqual(await parseInSmallHeap(dir, bytes), {
+      error: 'limit-exceeded',
+      message: `info.files[0].path: path of 3495000 components (limit ${MAX_PATH_DEPTH})`,
+    });
+  }
 });
