@@ -84,25 +84,34 @@ function optionalText(ix: BencodeIndex, d: number, key: string): string | undefi
 }
 
 /**
- * Distinct non-empty URLs, in order, at most `max`; `ignored` counts the entries past them (not
- * decoded: an announce-list of 300,000 tiers is 300,000 values, which the index holds at 8 bytes
- * each). Non-strings are skipped, as libtorrent skips them.
+ * Distinct dropped URLs remembered so that each is counted once: past this many, a URL that is not
+ * among them or the kept ones counts again each time it repeats (a hostile list of millions of
+ * distinct URLs would otherwise be kept as millions of strings just to be counted).
+ */
+const MAX_DROPPED_COUNTED_ONCE = 65_536;
+
+/**
+ * Distinct non-empty URLs, in order, at most `max`; `ignored` counts the distinct ones past them
+ * (a repeat of a kept or already counted URL is not counted). Non-strings are skipped, as
+ * libtorrent skips them.
  */
 class UrlSet {
-  readonly seen = new Set<string>();
+  readonly #kept = new Set<string>();
+  readonly #dropped = new Set<string>();
   ignored = 0;
   constructor(private readonly max: number) {}
   /** The URL of string value `v` when it is a new one and there is room, else undefined. */
   take(ix: BencodeIndex, v: number): string | undefined {
     if (!isString(ix, v) || ix.stringLength(v) === 0) return undefined;
-    if (this.seen.size >= this.max) {
-      this.ignored++;
-      return undefined;
-    }
     const url = utf8.decode(ix.string(v));
-    if (this.seen.has(url)) return undefined;
-    this.seen.add(url);
-    return url;
+    if (this.#kept.has(url) || this.#dropped.has(url)) return undefined;
+    if (this.#kept.size < this.max) {
+      this.#kept.add(url);
+      return url;
+    }
+    if (this.#dropped.size < MAX_DROPPED_COUNTED_ONCE) this.#dropped.add(url);
+    this.ignored++;
+    return undefined;
   }
 }
 

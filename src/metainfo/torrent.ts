@@ -44,12 +44,15 @@ export interface Torrent {
    * announce). Each URL once (in its first tier), at most MAX_TRACKERS of them (limits.ts).
    */
   readonly announceList: readonly (readonly string[])[];
-  /** URLs of the announce-list past the first MAX_TRACKERS distinct ones, left out; absent when none. */
+  /**
+   * Distinct URLs of the announce-list past the first MAX_TRACKERS distinct ones, left out (each
+   * counted once; past 65,536 of them a repeat may count again); absent when none.
+   */
   readonly ignoredTrackers?: number;
   readonly private: boolean;
   /** BEP 19 web seeds, kept for later: each once, at most MAX_WEB_SEEDS (limits.ts). */
   readonly urlList: readonly string[];
-  /** Web seeds past the first MAX_WEB_SEEDS distinct ones, left out; absent when none. */
+  /** Distinct web seeds past the first MAX_WEB_SEEDS distinct ones, left out (as ignoredTrackers); absent when none. */
   readonly ignoredWebSeeds?: number;
   readonly comment: string | undefined;
   readonly createdBy: string | undefined;

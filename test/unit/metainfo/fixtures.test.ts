@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
 
@@ -35,3 +36,11 @@ for (const seed of seeds) {
     });
   });
 }
+
+test('ok--trackers-past-limit.torrent: the first MAX_TRACKERS distinct URLs kept, the 44 distinct past them counted', async () => {
+  // 300 distinct tracker URLs, six of them twice (in the first tiers: not counted).
+  const t = await readTorrentFile(new URL('ok--trackers-past-limit.torrent', dir).pathname);
+  assert.equal(new Set(t.announceList.flat()).size, MAX_TRACKERS);
+  assert.equal(t.announceList.flat().length, MAX_TRACKERS);
+  assert.equal(t.ignoredTrackers, 300 - MAX_TRACKERS);
+});

@@ -434,11 +434,11 @@ test('readTorrentFile reads and parses, and refuses an oversized file', async (t
   );
 });
 
-test('announce-list and url-list: each URL once, in its first tier; past MAX_TRACKERS / MAX_WEB_SEEDS counted, not kept', () => {
+test('announce-list and url-list: each URL once, in its first tier; past MAX_TRACKERS / MAX_WEB_SEEDS the distinct ones counted, not kept', () => {
   const info = `d${b('length')}i1e${b('name')}${b('a')}${b('piece length')}i16384e${b('pieces')}${b(HASH_A)}e`;
   const tier = (...urls: string[]) => `l${urls.map(b).join('')}e`;
   const many = Array.from({ length: MAX_TRACKERS + 5 }, (_, i) => tier(`http://t${i}/a`)).join('');
-  const tiers = `l${tier('http://a/1', 'http://b/1', 'http://a/1')}${tier('http://b/1')}${tier('udp://c:1', 'http://a/1')}${many}e`;
+  const tiers = `l${tier('http://a/1', 'http://b/1', 'http://a/1')}${tier('http://b/1')}${tier('udp://c:1', 'http://a/1')}${many}${tier('http://a/1', `http://t${MAX_TRACKERS + 4}/a`, `http://t${MAX_TRACKERS + 4}/a`)}e`;
   const seeds = `l${Array.from({ length: MAX_WEB_SEEDS + 3 }, (_, i) => b(`http://s${i % (MAX_WEB_SEEDS + 1)}/`)).join('')}e`;
   const t = parseTorrent(
     latin1(`d${b('announce-list')}${tiers}${b('info')}${info}${b('url-list')}${seeds}e`),
@@ -453,7 +453,8 @@ test('announce-list and url-list: each URL once, in its first tier; past MAX_TRA
   assert.deepEqual(t.announceList.at(-1), [`http://t${MAX_TRACKERS - 4}/a`]);
   assert.equal(t.ignoredTrackers, 8);
   assert.equal(t.urlList.length, MAX_WEB_SEEDS);
-  assert.equal(t.ignoredWebSeeds, 3);
+  // s256 dropped; the repeats of s0 and s1, kept, are not counted.
+  assert.equal(t.ignoredWebSeeds, 1);
   // Under the limits nothing is counted.
   const small = parseTorrent(latin1(`d${b('announce-list')}l${tier('http://a/1')}e${b('info')}${info}e`));
   assert.equal(small.ignoredTrackers, undefined);

@@ -84,7 +84,9 @@ test(`a url-list of 2.6 M two-byte strings keeps the first ${MAX_WEB_SEEDS} dist
   const { bytes, count } = torrentOf(`${INFO}8:url-listl`, twoBytes, '');
   const r = await parseInSmallHeap(dir, bytes);
   assert.equal(r.webSeeds, MAX_WEB_SEEDS);
-  assert.equal(r.ignoredWebSeeds, count - MAX_WEB_SEEDS);
+  // Counted once each: twoBytes repeats past 94² distinct strings.
+  assert.ok(count > 94 ** 2);
+  assert.equal(r.ignoredWebSeeds, 94 ** 2 - MAX_WEB_SEEDS);
 });
 
 test(`an announce-list of 300,000+ tiers keeps the first ${MAX_TRACKERS} trackers, in a ${HEAP_MB} MB heap`, async (t) => {
