@@ -143,7 +143,10 @@ function readDigits(
   return [value, p];
 }
 
-/** Indexes `bytes`, which must hold exactly one bencoded value (see BdecodeLimits). Throws only MetainfoError. */
+/**
+ * Indexes `bytes`, which must hold exactly one bencoded value (see BdecodeLimits). Throws only
+ * MetainfoError (and a plain Error for a bug of ours).
+ */
 export function bdecodeIndex(bytes: Uint8Array, limits: BdecodeLimits = {}): BencodeIndex {
   const capacity = countTokens(bytes, limits.maxTokens ?? Number.POSITIVE_INFINITY);
   const start = new Uint32Array(capacity);
@@ -176,7 +179,8 @@ export function bdecodeIndex(bytes: Uint8Array, limits: BdecodeLimits = {}): Ben
       const digit = c >= ZERO && c <= NINE;
       if (inDict && wantsKey[top] === 1 && !digit) throw syntax('dictionary key is not a string', pos);
       if (!digit && c !== I && c !== L && c !== D) throw syntax(`unexpected byte 0x${c.toString(16)}`, pos);
-      if (k >= capacity) throw tooManyTokens(capacity, pos); // not reached: the count came first
+      // The count saw every value the indexer sees: one more is our bug, not the input's.
+      if (k >= capacity) throw new Error(`bug: bencode value ${k + 1} at byte ${pos}, ${capacity} counted`);
       start[k] = pos;
       if (c === L || c === D) {
         if (depth >= MAX_BENCODE_DEPTH)
