@@ -14,7 +14,8 @@
  * 536 MB. parse-torrent.ts reads a .torrent through the index and builds only what it keeps;
  * `bdecode()` (bdecode.ts) builds the whole tree from it for the small inputs of trackers and peers.
  *
- * The rules checked while indexing are the decoder's (bdecode.ts): integers without leading zeros,
+ * The rules, all checked here while indexing (bdecode.ts and parse-torrent.ts only read the index):
+ * integers without leading zeros,
  * `-0` or more digits than int64 takes (or 20 with `wideIntegers`), string lengths that stay in the
  * input, keys that are strings with a value each, at most MAX_BENCODE_DEPTH levels, no trailing
  * bytes unless allowed. The same key twice in a dictionary is refused where the dictionary is read:
@@ -67,7 +68,7 @@ export interface BdecodeLimits {
 
 export type BencodeKind = 'integer' | 'string' | 'list' | 'dictionary';
 
-export function syntax(message: string, offset: number): MetainfoError {
+function syntax(message: string, offset: number): MetainfoError {
   return new MetainfoError('bencode-syntax', `bencode: ${message} at byte ${offset}`, { offset });
 }
 
@@ -143,6 +144,11 @@ function readDigits(
   return [value, p];
 }
 
+/** A string's length and the offset of its colon, for the string whose first digit is at `start`. */
+function stringHead(bytes: Uint8Array, start: number): [length: number, colon: number] {
+  return readDigits(bytes, start, COLON, MAX_LENGTH_DIGITS, 'string length');
+}
+
 /**
  * Indexes `bytes`, which must hold exactly one bencoded value (see BdecodeLimits). Throws only
  * MetainfoError (and a plain Error for a bug of ours).
@@ -167,7 +173,7 @@ export function bdecodeIndex(bytes: Uint8Array, limits: BdecodeLimits = {}): Ben
     if (c === E && depth > 0) {
       if (isDict[top] === 1 && wantsKey[top] === 0) {
         const key = k - 1; // the key just read: a string, the last value indexed
-        const [length, colon] = readDigits(bytes, start[key]!, COLON, MAX_LENGTH_DIGITS, 'string length');
+        const [length, colon] = stringHead(bytes, start[key]!);
         const text = latin1(bytes.subarray(colon + 1, colon + 1 + length));
         throw syntax(`dictionary key "${text}" has no value`, pos);
       }
@@ -221,7 +227,7 @@ export function bdecodeIndex(bytes: Uint8Array, limits: BdecodeLimits = {}): Ben
         }
         pos = end + 1;
       } else {
-        const [length, colon] = readDigits(bytes, pos, COLON, MAX_LENGTH_DIGITS, 'string length');
+        const [length, colon] = stringHead(bytes, pos);
         if (length > n - colon - 1)
           throw syntax(`string of ${length} bytes runs past the end (${n - colon - 1} left)`, pos);
         pos = colon + 1 + length;
@@ -240,7 +246,7 @@ export function bdecodeIndex(bytes: Uint8Array, limits: BdecodeLimits = {}): Ben
             actual: n - pos,
           },
         );
-      return new BencodeIndex(bytes, start, next, k);
+      return new BencodeIndex(bytes, start, next);
     }
   }
 }
@@ -250,14 +256,11 @@ export class BencodeIndex {
   readonly bytes: Uint8Array;
   readonly #start: Uint32Array;
   readonly #next: Uint32Array;
-  /** How many values the input holds. */
-  readonly count: number;
 
-  constructor(bytes: Uint8Array, start: Uint32Array, next: Uint32Array, count: number) {
+  constructor(bytes: Uint8Array, start: Uint32Array, next: Uint32Array) {
     this.bytes = bytes;
     this.#start = start;
     this.#next = next;
-    this.count = count;
   }
 
   /** Offset of value `v`'s first byte. */
@@ -276,7 +279,7 @@ export class BencodeIndex {
     const c = this.bytes[s]!;
     if (c === I) return this.bytes.indexOf(E, s) + 1;
     if (c !== L && c !== D) {
-      const [length, colon] = readDigits(this.bytes, s, COLON, MAX_LENGTH_DIGITS, 'string length');
+      const [length, colon] = stringHead(this.bytes, s);
       return colon + 1 + length;
     }
     let last = -1;
@@ -286,19 +289,13 @@ export class BencodeIndex {
 
   /** A string's bytes: a view into the input (read-only). */
   string(v: number): Uint8Array {
-    const [length, colon] = readDigits(
-      this.bytes,
-      this.#start[v]!,
-      COLON,
-      MAX_LENGTH_DIGITS,
-      'string length',
-    );
+    const [length, colon] = stringHead(this.bytes, this.#start[v]!);
     return this.bytes.subarray(colon + 1, colon + 1 + length);
   }
 
   /** A string's length in bytes, without a view. */
   stringLength(v: number): number {
-    return readDigits(this.bytes, this.#start[v]!, COLON, MAX_LENGTH_DIGITS, 'string length')[0];
+    return stringHead(this.bytes, this.#start[v]!)[0];
   }
 
   /** An integer's value (checked while indexing). */
@@ -346,13 +343,7 @@ export class BencodeIndex {
 
   /** True when string `v`'s bytes are `text`'s characters (each one byte: latin1). */
   equals(v: number, text: string): boolean {
-    const [length, colon] = readDigits(
-      this.bytes,
-      this.#start[v]!,
-      COLON,
-      MAX_LENGTH_DIGITS,
-      'string length',
-    );
+    const [length, colon] = stringHead(this.bytes, this.#start[v]!);
     if (length !== text.length) return false;
     for (let i = 0; i < length; i++) if (this.bytes[colon + 1 + i] !== text.charCodeAt(i)) return false;
     return true;
