@@ -27,6 +27,26 @@ import { assertWithinLimits, TRACKER_SEEDS, trackerSeeds } from './tracker-seeds
 
 const seeds = trackerSeeds();
 
+/** The check each badResponse seed is named for: its message, so that another check refusing it fails. */
+const REFUSED_BY: Record<string, RegExp> = {
+  'badResponse--announce-peers-not-whole.udp': /5 bytes of IPv4 peers \(not a multiple of 6\)/,
+  'badResponse--connect-too-short.udp': /a connect response of 12 bytes \(16\)/,
+  'badResponse--datagram-past-65507.udp': /a datagram over 65,507 bytes/,
+  'badResponse--html-page.announce': /not bencode \(bencode: unexpected byte 0x3c at byte 0\)/,
+  'badResponse--ipv4-peers-on-ipv6.udp6': /6 bytes of IPv6 peers \(not a multiple of 18\)/,
+  'badResponse--negative-interval.announce': /'interval' is not a non-negative integer/,
+  'badResponse--no-interval.announce': /no 'interval'/,
+  'badResponse--opentracker-not-authorized.udp': /an announce response of 8 bytes \(at least 20\)/,
+  'badResponse--peer-not-a-dictionary.announce': /a peer is not a dictionary/,
+  'badResponse--peers-not-multiple-of-6.announce': /compact peers of 5 bytes \(not a multiple of 6\)/,
+  'badResponse--peers6-not-multiple-of-18.announce': /peers6 of 17 bytes \(not a multiple of 18\)/,
+  'badResponse--scrape-not-multiple-of-12.udp': /a scrape response body of 16 bytes \(not a multiple of 12\)/,
+  'badResponse--short-datagram.udp': /a datagram of 7 bytes \(at least 8\)/,
+  'badResponse--tokens-past-limit.announce': /not bencode \(bencode: more than 50000 values/,
+  'badResponse--trailing-bytes.announce': /not bencode \(bencode: 7 trailing bytes after the value/,
+  'badResponse--unknown-action.udp': /unknown action 9/,
+};
+
 test('there are seeds of every kind, good and hostile', () => {
   for (const kind of ['announce', 'udp', 'udp6'])
     assert.ok(
@@ -50,6 +70,11 @@ for (const { file, outcome, kind } of seeds) {
     } catch (err) {
       assert.ok(err instanceof TrackerError, `not a TrackerError: ${err}`);
       assert.equal(err.code, outcome, err.message);
+      if (outcome === 'badResponse') {
+        const why = REFUSED_BY[file];
+        assert.ok(why !== undefined, `${file}: add the check it is named for to REFUSED_BY`);
+        assert.match(err.message, why);
+      }
       assert.ok(err.message.length <= MAX_TRACKER_MESSAGE_CHARS + 1, 'the tracker text is cut');
       return;
     }
