@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
-import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
+import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
 
@@ -43,4 +43,12 @@ test('ok--trackers-past-limit.torrent: the first MAX_TRACKERS distinct URLs kept
   assert.equal(new Set(t.announceList.flat()).size, MAX_TRACKERS);
   assert.equal(t.announceList.flat().length, MAX_TRACKERS);
   assert.equal(t.ignoredTrackers, 300 - MAX_TRACKERS);
+});
+
+test('ok--web-seeds-past-limit.torrent: the first MAX_WEB_SEEDS distinct web seeds kept, the 44 distinct past them counted', async () => {
+  // 300 distinct web seeds; three repeated before the limit, one kept and one dropped repeated after.
+  const t = await readTorrentFile(new URL('ok--web-seeds-past-limit.torrent', dir).pathname);
+  assert.equal(new Set(t.urlList).size, MAX_WEB_SEEDS);
+  assert.equal(t.urlList.length, MAX_WEB_SEEDS);
+  assert.equal(t.ignoredWebSeeds, 300 - MAX_WEB_SEEDS);
 });
