@@ -70,6 +70,7 @@ export async function startInspection(o: InspectionOptions): Promise<InspectionS
       const { startStatelyInspection } = await import('./stately-inspector.js');
       stately = await startStatelyInspection(o.statelyPort);
       notes.push(`Stately inspector: open ${stately.url} (the inspector UI itself is online)`);
+      if (stately.note !== undefined) notes.push(`Stately inspector: ${stately.note}`);
     }
   } catch (err) {
     trace?.destroy();

@@ -33,11 +33,19 @@ export const RELAY_MAX_VIEWERS = 16;
  * viewer cannot skip some as the dashboard's whole-view frames can.
  */
 export const RELAY_MAX_VIEWER_BACKLOG_BYTES = 8 << 20;
+/**
+ * How long startStatelyInspection waits for its inspector's WebSocket to the relay to open: until
+ * it does, @statelyai/inspect holds what it is given and keeps only the last 200 messages
+ * (`maxDeferredEvents`), so a torrent started at once would lose its first registrations.
+ */
+export const INSPECTOR_OPEN_TIMEOUT_MS = 5000;
 
 export interface StatelyInspection {
   /** The page to open. */
   readonly url: string;
   readonly inspect: (event: InspectionEvent) => void;
+  /** Set when the inspector's connection to the relay did not open in time: what is lost. */
+  readonly note?: string;
   close(): Promise<void>;
 }
 
@@ -46,6 +54,17 @@ type Snap = { status: string; value?: unknown; context?: unknown };
 export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promise<StatelyInspection> {
   const relay = await startRelay(port);
   const inspector = createWebSocketInspector({ url: `ws://127.0.0.1:${relay.port}${relay.publishPath}` });
+  // The library holds this probe until its socket opens and then sends it first; once the relay
+  // has it, the socket is open and nothing more is held back (or dropped past the 200 it keeps).
+  inspector.event(relay.probe, { type: 'bitstate.probe' });
+  let timer: NodeJS.Timeout | undefined;
+  const opened = await Promise.race([
+    relay.probed.then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), INSPECTOR_OPEN_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
   // At registration the actor has no snapshot yet.
   const snap = (s: Snap | undefined) =>
     (s === undefined
@@ -73,6 +92,11 @@ export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promi
   return {
     url: `http://127.0.0.1:${relay.port}/`,
     inspect,
+    ...(opened
+      ? {}
+      : {
+          note: `the inspector's connection to the relay did not open in ${INSPECTOR_OPEN_TIMEOUT_MS / 1000} s: past the first 200 messages, what comes before it opens is lost`,
+        }),
     close: async () => {
       inspector.stop();
       await relay.close();
@@ -80,10 +104,24 @@ export async function startStatelyInspection(port = DEFAULT_INSPECT_PORT): Promi
   };
 }
 
-async function startRelay(
-  port: number,
-): Promise<{ port: number; publishPath: string; close(): Promise<void> }> {
+interface Relay {
+  readonly port: number;
+  /** Where our own inspector connects to publish. */
+  readonly publishPath: string;
+  /** The session id of the inspector's probe: its messages are neither relayed nor kept. */
+  readonly probe: string;
+  /** Settled when the probe has come through the publishing connection. */
+  readonly probed: Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startRelay(port: number): Promise<Relay> {
   const publishPath = `/publish/${randomBytes(16).toString('hex')}`;
+  const probe = `bitstate.probe.${randomBytes(8).toString('hex')}`;
+  let probeSeen = () => {};
+  const probed = new Promise<void>((resolve) => {
+    probeSeen = resolve;
+  });
   const server = createServer((req, res) => {
     if (!isLocalRequest(req.headers, actualPort)) {
       res.writeHead(403).end();
@@ -118,6 +156,11 @@ async function startRelay(
     }
     ws.on('message', (data) => {
       const msg = data.toString();
+      // The library sends what it held again each time its socket reopens: the probe too.
+      if (msg.includes(probe)) {
+        probeSeen();
+        return;
+      }
       backlog.keep(msg);
       for (const c of wss.clients) {
         if (c === ws || c.readyState !== WebSocket.OPEN) continue;
@@ -135,6 +178,8 @@ async function startRelay(
   return {
     port: actualPort,
     publishPath,
+    probe,
+    probed,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();

@@ -101,6 +101,44 @@ test('a long seed through the relay: a late viewer gets every live actor, none o
   );
 });
 
+test('a seed started as soon as the inspection is: none of its first messages is held back and dropped', async (t) => {
+  const inspection = await startStatelyInspection(0);
+  t.after(() => inspection.close());
+  assert.equal(inspection.note, undefined);
+  // At once, as the CLI does: the torrent machine and 40 peers (10 kept, 30 turned away) are
+  // hundreds of messages before any I/O; @statelyai/inspect kept only the last 200 of those
+  // sent before its socket to the relay opened, and the relay keeps nothing of an actor whose
+  // registration it never saw.
+  const seed = inMemorySeed(inspection.inspect);
+  t.after(() => seed.actor.stop());
+  seed.hold(40);
+  await new Promise((r) => setImmediate(r));
+  seed.actor.send({ type: 'test.marker' } as never);
+  const along = await viewer(inspection.url);
+  t.after(() => along.ws.terminate());
+  await along.until((m) => m.includes('"type":"test.marker"'));
+  assert.equal(seed.livePeers(), 10);
+
+  const late = await viewer(inspection.url);
+  t.after(() => late.ws.terminate());
+  await new Promise((r) => {
+    late.ws.once('pong', r);
+    late.ws.ping();
+  });
+  const live = liveSessions(seed.actor);
+  assert.equal(live.length, 5 + 2 * 10);
+  assert.deepEqual(
+    late.messages
+      .map((m) => JSON.parse(m) as { type: string; sessionId: string })
+      .filter((m) => m.type === '@xstate.actor')
+      .map((m) => m.sessionId)
+      .sort(),
+    [...live].sort(),
+    'the registrations a late viewer gets are those of the live actors',
+  );
+  assert.ok(!late.messages.some((m) => m.includes('bitstate.probe')), 'the probe is not relayed');
+});
+
 /** A viewer (our own page's WebSocket) collecting what the relay sends it. */
 async function viewer(url: string): Promise<{
   ws: WebSocket;
