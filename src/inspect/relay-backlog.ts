@@ -5,12 +5,15 @@
  * out of the recent messages), and the last RELAY_BUFFER other messages of those actors. An actor is gone when its snapshot says so
  * (`@xstate.snapshot` with status `done`, `stopped` or `error`: XState sends one when a machine
  * reaches a final state, when it or a callback/observable/promise actor is stopped, and when a
- * promise rejects): then its registration and its kept messages are forgotten.
+ * promise rejects), or when its parent is told it failed (`@xstate.event` of type
+ * `xstate.error.actor.…` from it: XState sends no ended snapshot when a machine's action throws or
+ * a callback actor throws as it starts, only that event): then its registration and its kept
+ * messages are forgotten. A root actor that fails has no parent to tell: its registration stays.
  *
  * Before, every registration was kept for the life of the process: a seed that saw 10,000 peer
  * connections (a peer machine and its connection actor each) sent a late viewer 20,005
  * registrations, 70 MiB (bench/profile/inspect-relay.ts). Now what is kept is bounded by the actors
- * alive at once (maxPeers), whatever the seed's length.
+ * alive at once (maxPeers; a root actor that failed besides), whatever the seed's length.
  *
  * The messages are @statelyai/inspect's (`{ type, sessionId, snapshot?: { status } … }`, one JSON
  * object each); what cannot be read as one is relayed but not kept.
@@ -52,6 +55,8 @@ export class RelayBacklog {
       this.#forget(m.sessionId);
       return;
     }
+    // The parent's event is kept as any other; the child that sent it is gone.
+    if (m.failed !== undefined) this.#forget(m.failed);
     // Events sent to an actor already gone (XState reports them too) are not kept.
     if (!this.#registrations.has(m.sessionId)) return;
     const kept = { sessionId: m.sessionId, message };
@@ -120,8 +125,16 @@ export class RelayBacklog {
   }
 }
 
-/** The fields the backlog looks at, or undefined for a message that is not an inspection event. */
-function read(message: string): { type: string; sessionId: string; status?: string } | undefined {
+/** An event XState sends a parent when its child fails (an action or the actor's logic threw). */
+const ACTOR_ERROR = 'xstate.error.actor.';
+
+/**
+ * The fields the backlog looks at, or undefined for a message that is not an inspection event:
+ * `status` of a snapshot, `failed` the session id of the child an error event reports.
+ */
+function read(
+  message: string,
+): { type: string; sessionId: string; status?: string; failed?: string } | undefined {
   let m: unknown;
   try {
     m = JSON.parse(message);
@@ -129,8 +142,27 @@ function read(message: string): { type: string; sessionId: string; status?: stri
     return undefined;
   }
   if (typeof m !== 'object' || m === null) return undefined;
-  const { type, sessionId, snapshot } = m as { type?: unknown; sessionId?: unknown; snapshot?: unknown };
+  const { type, sessionId, snapshot, event, sourceId } = m as {
+    type?: unknown;
+    sessionId?: unknown;
+    snapshot?: unknown;
+    event?: unknown;
+    sourceId?: unknown;
+  };
   if (typeof type !== 'string' || typeof sessionId !== 'string') return undefined;
   const status = (snapshot as { status?: unknown } | null | undefined)?.status;
-  return typeof status === 'string' ? { type, sessionId, status } : { type, sessionId };
+  const eventType = (event as { type?: unknown } | null | undefined)?.type;
+  const failed =
+    type === '@xstate.event' &&
+    typeof eventType === 'string' &&
+    eventType.startsWith(ACTOR_ERROR) &&
+    typeof sourceId === 'string'
+      ? sourceId
+      : undefined;
+  return {
+    type,
+    sessionId,
+    ...(typeof status === 'string' ? { status } : {}),
+    ...(failed === undefined ? {} : { failed }),
+  };
 }

@@ -47,3 +47,18 @@ test('an actor that ends takes its registration, snapshot and messages with it',
   assert.ok(!sent.some((m) => m.includes('"gone"')));
   assert.equal(sent.length, 1 + RELAY_BUFFER);
 });
+
+test('an actor whose parent is told it failed is forgotten, though no ended snapshot of it comes', () => {
+  const backlog = new RelayBacklog();
+  backlog.keep(actor('parent'));
+  backlog.keep(actor('child'));
+  backlog.keep(event('child', 1));
+  const failure = JSON.stringify({
+    type: '@xstate.event',
+    sessionId: 'parent',
+    sourceId: 'child',
+    event: { type: 'xstate.error.actor.kid', error: {} },
+  });
+  backlog.keep(failure);
+  assert.deepEqual([...backlog.messages()], [actor('parent'), failure]);
+});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import type { AnyActorRef } from 'xstate';
+import { type AnyActorRef, createActor, fromCallback, setup } from 'xstate';
 import { RELAY_BUFFER } from '../../../src/inspect/relay-backlog.js';
 import { RELAY_MAX_VIEWERS, startStatelyInspection } from '../../../src/inspect/stately-inspector.js';
 import { inMemoryDownload } from './in-memory-download.js';
@@ -137,6 +137,52 @@ test('a seed started as soon as the inspection is: none of its first messages is
     'the registrations a late viewer gets are those of the live actors',
   );
   assert.ok(!late.messages.some((m) => m.includes('bitstate.probe')), 'the probe is not relayed');
+});
+
+test('actors that fail without an ended snapshot: a late viewer does not get their registrations', async (t) => {
+  const inspection = await startStatelyInspection(0);
+  t.after(() => inspection.close());
+  // XState sends no ended snapshot when a callback actor throws as it starts or a machine's
+  // action throws: only its parent's xstate.error.actor event tells.
+  const throwsAtStart = fromCallback(() => {
+    throw new Error('callback failed');
+  });
+  const throwsInAction = setup({
+    actions: {
+      fail: () => {
+        throw new Error('action failed');
+      },
+    },
+  }).createMachine({ id: 'child', on: { go: { actions: 'fail' } } });
+  const parent = setup({ actors: { throwsAtStart, throwsInAction } }).createMachine({
+    id: 'parent',
+    initial: 'first',
+    states: {
+      first: { invoke: { src: 'throwsAtStart', onError: 'second' } },
+      second: { invoke: { id: 'kid', src: 'throwsInAction', onError: 'third' } },
+      third: {},
+    },
+  });
+  const root = createActor(parent, { inspect: inspection.inspect });
+  t.after(() => root.stop());
+  root.start();
+  const kid = (root.getSnapshot().children as Record<string, AnyActorRef>).kid!;
+  kid.send({ type: 'go' });
+  assert.equal(root.getSnapshot().value, 'third');
+  root.send({ type: 'test.marker' } as never);
+
+  const late = await viewer(inspection.url);
+  t.after(() => late.ws.terminate());
+  await late.until((m) => m.includes('"type":"test.marker"'));
+  const registered = late.messages
+    .map((m) => JSON.parse(m) as { type: string; sessionId: string })
+    .filter((m) => m.type === '@xstate.actor')
+    .map((m) => m.sessionId);
+  assert.deepEqual(registered, [root.sessionId]);
+  assert.ok(
+    late.messages.some((m) => m.includes('xstate.error.actor.kid')),
+    'the parent is told',
+  );
 });
 
 /** A viewer (our own page's WebSocket) collecting what the relay sends it. */
