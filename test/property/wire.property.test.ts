@@ -1,6 +1,6 @@
 /**
  * Properties of the wire codec (fast-check): encode → decode round trips for every message kind,
- * the piece header written in place (the send queue's) is the piece message's own, chunking never
+ * the piece header written in place (the send queue's) is BEP 3's, as the piece message's is, chunking never
  * changes what is decoded, hostile bytes end in exactly one typed WireError and never
  * in another exception, and every input byte is copied at most once (the decoder is O(n) whatever
  * the chunking: a 16 KiB block in 1-byte chunks costs 16 KiB of copying, not 16 KiB²/2).
@@ -116,7 +116,7 @@ describe('wire codec properties', () => {
     );
   });
 
-  it("the piece header written in place at any offset is the piece message's own: decoded with its block it is the message, and no byte around it changes", () => {
+  it("the piece header written in place at any offset is BEP 3's, as the piece message's and encodePieceHeader's are: decoded with its block it is the message, and no byte around it changes", () => {
     fc.assert(
       fc.property(
         fc.record({ index: u32, begin: u32, block: bytes(64) }),
@@ -129,8 +129,16 @@ describe('wire codec properties', () => {
           const end = encodePieceHeaderInto(out, at, index, begin, block.length);
           assert.equal(end, at + PIECE_HEADER_LENGTH);
           const header = out.subarray(at, end);
-          assert.deepEqual(header, encodeMessage(piece).subarray(0, PIECE_HEADER_LENGTH));
-          assert.deepEqual(encodePieceHeader(index, begin, block.length), header);
+          // BEP 3's piece header spelled out here, not by the encoder: <len=9+X><id=7><index><begin>.
+          const expected = new Uint8Array(13);
+          const view = new DataView(expected.buffer);
+          view.setUint32(0, 9 + block.length);
+          view.setUint8(4, 7);
+          view.setUint32(5, index);
+          view.setUint32(9, begin);
+          assert.deepEqual(header, expected);
+          assert.deepEqual(encodeMessage(piece).subarray(0, 13), expected);
+          assert.deepEqual(encodePieceHeader(index, begin, block.length), expected);
           assert.ok(out.subarray(0, at).every((b) => b === fill));
           assert.ok(out.subarray(end).every((b) => b === fill));
           const decoded = decodeChunks([header, block], { expectHandshake: false });
