@@ -57,7 +57,10 @@ export function makeHalfOpenRoom(context: TorrentContext, fx: TorrentEffects): v
  * What a connection's handshake does to the slots, decided once (the torrent machine's guard
  * isRefusedSlot and its takeSlot both read it): nothing for a dial (it holds its slot from the
  * dial); an incoming one takes a `free` slot, or one a useless connection is closed for (`evict`),
- * or — when none is that useless — is `refused` (`tooManyConnections`).
+ * or — when none is that useless — is `refused` (`tooManyConnections`). Nothing either (`held`)
+ * for an incoming one that makeHalfOpenRoom closed while its `peer.handshaken` was already queued:
+ * no longer in `halfOpen` but in `leaving`, it takes no slot (slotsUsed leaves it out), yet it goes
+ * on as handshaken — `torrent.peerConnected` and the choker's join, then its close.
  */
 export type SlotDecision =
   | { readonly slot: 'held' | 'free' | 'refused' }
@@ -72,7 +75,10 @@ export function slotFor(context: TorrentContext, e: PeerEntry): SlotDecision {
     : { slot: 'evict', victim: victim.entry, rule: victim.rule };
 }
 
-/** A handshaken connection not refused (isRefusedSlot): it holds its slot, one made for it if need be. */
+/**
+ * A handshaken connection not refused (isRefusedSlot): it holds its slot, one made for it if need
+ * be — or, closed by makeHalfOpenRoom before its handshake was taken (`held`, in `leaving`), none.
+ */
 export function takeSlot(context: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   const decision = slotFor(context, e);
   context.halfOpen.delete(e.key);

@@ -254,7 +254,9 @@ export const torrentMachine = setup({
       e.idleSinceMs = context.nowMs;
     },
     // An incoming peer takes its slot now (a useless connection closed to make room when none is
-    // free); a dial holds one from the dial. Either is connected for the world from here.
+    // free); a dial holds one from the dial. Either is connected for the world from here. So is a
+    // half-open one makeHalfOpenRoom closed after its peer.handshaken was queued (slotFor: held,
+    // in `leaving`, no slot): torrent.peerConnected, then torrent.peerClosed as its close comes.
     takeSlot: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken') return;
