@@ -1,4 +1,5 @@
 /** `readTorrentFile(path)`: reads a .torrent from disk, no more than MAX_TORRENT_FILE_BYTES, and parses it. */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { MAX_TORRENT_FILE_BYTES } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
@@ -8,13 +9,26 @@ import type { Torrent } from './torrent.js';
 
 const CHUNK = 64 * 1024;
 
-export async function readTorrentFile(path: string): Promise<Torrent> {
+export interface ReadTorrentOptions {
+  /**
+   * Only a regular file, not through a symlink: for a .torrent of bitstate's own (a magnet's saved
+   * metadata), where anything else was planted. A FIFO is opened without blocking and refused, not
+   * waited on. Without it a pipe is read too (`bitstate download <(curl …)`).
+   */
+  readonly regularFileOnly?: boolean;
+}
+
+export async function readTorrentFile(path: string, options: ReadTorrentOptions = {}): Promise<Torrent> {
   // A torrent that cannot be opened or read (missing, a folder…) is the user's input gone wrong: a
   // typed error naming the path, exit 2 at the CLI.
-  const handle = await open(path, 'r').catch((err: unknown) => {
+  const flags =
+    options.regularFileOnly === true ? constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK : 'r';
+  const handle = await open(path, flags).catch((err: unknown) => {
     throw sourceError(path, err);
   });
   try {
+    if (options.regularFileOnly === true && !(await handle.stat()).isFile())
+      throw new MetainfoError('bad-source', `cannot read ${path}: not a regular file`);
     return parseTorrent(await readAll(path, handle));
   } finally {
     await handle.close();

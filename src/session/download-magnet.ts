@@ -39,7 +39,10 @@ export function savedTorrentPath(out: string, infoHashHex: string): string {
 async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | undefined> {
   try {
     // Read as any .torrent is (bounded by MAX_TORRENT_FILE_BYTES), though we wrote it ourselves.
-    const torrent = await readTorrentFile(savedTorrentPath(out, magnet.infoHashHex));
+    // Our own file: a FIFO, a device or a symlink planted there is not read (nor waited on).
+    const torrent = await readTorrentFile(savedTorrentPath(out, magnet.infoHashHex), {
+      regularFileOnly: true,
+    });
     return torrent.infoHashHex === magnet.infoHashHex ? torrent : undefined;
   } catch {
     return undefined; // missing or spoilt: fetched again

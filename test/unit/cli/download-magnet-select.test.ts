@@ -4,16 +4,18 @@
  * refused before anything is fetched, one that names no file after the .torrent is saved.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { readTorrentFile } from '../../../src/metainfo/read-torrent-file.js';
 import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 import { listeningSeeder, tempDir } from '../../helpers/session.js';
 
-test('a magnet with --only fetches the metadata, then only the matching file; --select past the files exits 2 once it is known', async (t) => {
+/** A two-file torrent seeded by a bitstate seeder on 127.0.0.1, and its magnet link (x.pe). */
+async function magnetSwarm(t: TestContext) {
   const dir = await tempDir(t, 'bitstate-magnet-select-');
   const data = join(dir, 'data');
   await mkdir(join(data, 'show'), { recursive: true });
@@ -34,8 +36,13 @@ test('a magnet with --only fetches the metadata, then only the matching file; --
   const torrent = await readTorrentFile(join(dir, 'show.torrent'));
   const port = await listeningSeeder(t, torrent, data);
   const magnet = `magnet:?xt=urn:btih:${torrent.infoHashHex}&x.pe=127.0.0.1:${port}`;
-  const swarm = ['--port', '0', '--no-tracker', '--quiet', '--timeout', '20'];
+  return { dir, torrent, magnet, video };
+}
 
+const swarm = ['--port', '0', '--no-tracker', '--quiet', '--timeout', '20'];
+
+test('a magnet with --only fetches the metadata, then only the matching file; --select past the files exits 2 once it is known', async (t) => {
+  const { dir, torrent, magnet, video } = await magnetSwarm(t);
   const out = join(dir, 'out');
   const r = await runCli(['download', magnet, '-o', out, '--only', '*.mkv', ...swarm], { timeoutMs: 40_000 });
   assert.equal(r.code, 0, r.stderr);
@@ -73,4 +80,16 @@ test('a magnet with a malformed --select or --only: exit 2 before anything is fe
     assertOneLineError(r, { command: 'download', pattern: /--select/ });
   }
   assert.equal(existsSync(out), false, 'nothing written');
+});
+
+test('a FIFO planted where the magnet’s metadata is saved is not read (nor waited on): the metadata is fetched again', async (t) => {
+  const { dir, torrent, magnet, video } = await magnetSwarm(t);
+  const out = join(dir, 'out');
+  await mkdir(join(out, '.bitstate'), { recursive: true });
+  const saved = join(out, '.bitstate', `${torrent.infoHashHex}.torrent`);
+  execFileSync('mkfifo', [saved]);
+  const r = await runCli(['download', magnet, '-o', out, ...swarm], { timeoutMs: 40_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await readFile(join(out, 'show', 'episode.mkv')), video);
+  assert.ok((await lstat(saved)).isFile(), 'the fetched metadata replaced the FIFO');
 });
