@@ -78,8 +78,8 @@ export async function startOpentracker(
       for (const h of infoHashesHex) whitelist.add(checkHex(h));
       await writeWhitelist();
       process.kill(proc.pid, 'SIGHUP');
-      // The reload runs on opentracker's own thread; give it a moment.
-      await sleep(200);
+      // The reload runs on opentracker's own thread: wait until it serves them.
+      await whenServed(infoHashesHex);
     },
     async scrape(infoHashHex) {
       const res = await fetch(`${base}/scrape?info_hash=${escapeHash(checkHex(infoHashHex))}`);
@@ -107,8 +107,32 @@ export async function startOpentracker(
       await rm(dir, { recursive: true, force: true });
     },
   };
+  /**
+   * Until opentracker serves every hash in `infoHashesHex`: it loads its whitelist on a thread of
+   * its own, after it listens (and again after a SIGHUP), and answers a hash it has not loaded yet
+   * as not authorized. Probed with an announce of a peer of our own (a `stopped` one is answered
+   * whitelisted or not), taken out again at once with a `stopped`, so no count is left changed.
+   */
+  const whenServed = async (infoHashesHex: Iterable<string>) => {
+    const deadline = performance.now() + 10_000;
+    const announce = async (hex: string, event: string) => {
+      const query = `info_hash=${escapeHash(checkHex(hex))}&peer_id=${'-PROBE-'.padEnd(20, '0')}&port=1&uploaded=0&downloaded=0&left=1&compact=1${event}`;
+      return Buffer.from(await (await fetch(`${base}/announce?${query}`)).arrayBuffer()).toString('latin1');
+    };
+    for (const hex of infoHashesHex) {
+      for (;;) {
+        const body = await announce(hex, '');
+        if (!body.includes('failure reason')) break;
+        if (performance.now() > deadline)
+          throw new HarnessError('notReady', `opentracker does not serve ${hex}: ${body}`, { infoHash: hex });
+        await sleep(50);
+      }
+      await announce(hex, '&event=stopped');
+    }
+  };
   try {
     await whileRunning(proc, waitForPort(port, 10_000));
+    await whileRunning(proc, whenServed(whitelist));
   } catch (err) {
     await tracker.stop();
     throw err;
