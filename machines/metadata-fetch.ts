@@ -11,11 +11,19 @@
  *   what a peer claims is never allocated before the cap is checked, and there is one buffer.
  *   When no peer of that size can be asked any more and none has a request out, the size of a
  *   peer that can be asked is taken instead (a false size must not stall the fetch).
- * - Each piece is asked of one peer at a time; a peer has at most `maxPerPeer` requests out.
- * - A reject or a request older than `requestTimeoutTicks` frees the piece for another peer, and
- *   that peer is not asked anything for `backoffTicks` (libtorrent: a minute after a reject).
- * - A peer that sends a piece we did not ask it for, or a `total_size` other than the size, is
- *   dropped (`unrequested`, `wrongSize`).
+ * - Requests are spread over the peers: a peer with room (at most `maxPerPeer` out) is asked for
+ *   the piece not yet in that is outstanding at the fewest peers (lowest first), so a piece may be
+ *   asked of several peers at once and the first good answer is taken. A peer that never answers
+ *   then costs nothing: the others are asked the same pieces (before, each piece went to one peer
+ *   at a time and N silent peers cost N request timeouts).
+ * - A reject or a request older than `requestTimeoutTicks` leaves that peer alone for
+ *   `backoffTicks` (libtorrent: a minute after a reject), and the peer is reported `snubbed`: the
+ *   driver closes it, freeing its slot, when other peers wait to be dialled.
+ * - A request that timed out, or whose piece came from another peer first, is remembered (at most
+ *   one per piece per peer): its answer, if it comes, is taken when the piece is still missing and
+ *   ignored otherwise — an honest peer that answers slowly is never dropped for it.
+ * - A peer that sends a piece we never asked it for, or a `total_size` other than the size it
+ *   announced, is dropped (`unrequested`, `wrongSize`).
  * - All pieces in: the machine has the bytes hashed. A mismatch discards everything; a copy from
  *   one peer gets that peer dropped and never asked again (`badMetadata`); after a copy from
  *   several, each copy comes from one peer alone, so the next failure names its sender.
@@ -29,9 +37,14 @@ import {
 
 export type MetadataDropReason = 'metadataTooLarge' | 'unrequested' | 'wrongSize' | 'badMetadata';
 
+/** Why a peer is snubbed: it let a request time out, or rejected one. */
+export type MetadataSnubReason = 'timedOut' | 'rejected';
+
 export type MetadataCommand =
   | { readonly type: 'request'; readonly peer: string; readonly piece: number }
-  | { readonly type: 'drop'; readonly peer: string; readonly reason: MetadataDropReason };
+  | { readonly type: 'drop'; readonly peer: string; readonly reason: MetadataDropReason }
+  /** Not asked for a while; the driver may close it to dial another peer in its slot. */
+  | { readonly type: 'snubbed'; readonly peer: string; readonly reason: MetadataSnubReason };
 
 export interface MetadataFetchLimits {
   /** Requests out per peer (libtorrent: 2). */
@@ -46,6 +59,11 @@ interface PeerState {
   readonly size: number;
   /** piece → tick it was asked at. */
   readonly outstanding: Map<number, number>;
+  /**
+   * Pieces asked of it whose request timed out or was answered by another peer first: an answer
+   * to one is not `unrequested`. Bounded by the piece count (at most 256).
+   */
+  readonly late: Set<number>;
   /** Not asked before this tick. */
   idleUntil: number;
 }
@@ -58,8 +76,7 @@ export class MetadataFetch {
   #tick = 0;
   #size: number | undefined;
   #buffer: Uint8Array | undefined;
-  /** Per piece: who it is asked of (undefined: nobody), who sent it (undefined: not in). */
-  #askedOf: (string | undefined)[] = [];
+  /** Per piece: who sent it (undefined: not in); its length is the piece count. */
   #sentBy: (string | undefined)[] = [];
   #received = 0;
   /** Times the assembled metadata failed its hash. */
@@ -77,7 +94,7 @@ export class MetadataFetch {
     return this.#size;
   }
   get pieceCount(): number {
-    return this.#askedOf.length;
+    return this.#sentBy.length;
   }
   get received(): number {
     return this.#received;
@@ -86,7 +103,7 @@ export class MetadataFetch {
     return this.#peers.size;
   }
   get complete(): boolean {
-    return this.#size !== undefined && this.#received === this.#askedOf.length;
+    return this.#size !== undefined && this.#received === this.#sentBy.length;
   }
   /** The assembled metadata, once complete (a view of the one buffer). */
   get bytes(): Uint8Array | undefined {
@@ -98,17 +115,14 @@ export class MetadataFetch {
     if (this.#excluded.has(peer) || this.#peers.has(peer)) return [];
     if (metadataSize === undefined || !Number.isSafeInteger(metadataSize) || metadataSize < 1) return [];
     if (metadataSize > MAX_METADATA_SIZE) return [this.#drop(peer, 'metadataTooLarge')];
-    this.#peers.set(peer, { size: metadataSize, outstanding: new Map(), idleUntil: 0 });
+    this.#peers.set(peer, { size: metadataSize, outstanding: new Map(), late: new Set(), idleUntil: 0 });
     if (this.#size === undefined) this.#adopt(metadataSize);
     return this.#schedule();
   }
 
   /** The peer's connection is gone: its pieces go to others. */
   removePeer(peer: string): MetadataCommand[] {
-    const p = this.#peers.get(peer);
-    if (p === undefined) return [];
-    for (const piece of p.outstanding.keys()) this.#askedOf[piece] = undefined;
-    this.#peers.delete(peer);
+    if (!this.#peers.delete(peer)) return [];
     return this.#schedule();
   }
 
@@ -116,38 +130,52 @@ export class MetadataFetch {
   data(peer: string, piece: number, totalSize: number, data: Uint8Array): MetadataCommand[] {
     const p = this.#peers.get(peer);
     if (p === undefined) return [];
-    if (!p.outstanding.has(piece)) return [this.#drop(peer, 'unrequested')];
-    if (totalSize !== this.#size || data.length !== metadataPieceLength(totalSize, piece))
+    const asked = p.outstanding.delete(piece);
+    const late = !asked && p.late.delete(piece);
+    if (!asked && !late) return [this.#drop(peer, 'unrequested')];
+    if (totalSize !== p.size || data.length !== metadataPieceLength(totalSize, piece))
       return [this.#drop(peer, 'wrongSize')];
-    p.outstanding.delete(piece);
-    this.#askedOf[piece] = undefined;
-    this.#buffer!.set(data, piece * METADATA_PIECE_LENGTH);
-    this.#sentBy[piece] = peer;
-    this.#received++;
+    // Taken only for the size being fetched, a piece still missing, and (one source at a time) from
+    // the source; otherwise a late or second answer is ignored.
+    const wanted =
+      totalSize === this.#size &&
+      this.#sentBy[piece] === undefined &&
+      (!this.#singleSource || peer === this.#source);
+    if (wanted) {
+      this.#buffer!.set(data, piece * METADATA_PIECE_LENGTH);
+      this.#sentBy[piece] = peer;
+      this.#received++;
+      // Whoever else was asked for it: their answer is no longer wanted, their slot is free.
+      for (const other of this.#peers.values()) if (other.outstanding.delete(piece)) other.late.add(piece);
+    }
     return this.#schedule();
   }
 
   /** A reject: the piece goes to another peer, and this one is left alone for a while. */
   reject(peer: string, piece: number): MetadataCommand[] {
     const p = this.#peers.get(peer);
-    if (p === undefined || !p.outstanding.has(piece)) return [];
-    p.outstanding.delete(piece);
-    this.#askedOf[piece] = undefined;
+    if (p === undefined || !p.outstanding.delete(piece)) return [];
     p.idleUntil = this.#tick + this.#limits.backoffTicks;
-    return this.#schedule();
+    return [{ type: 'snubbed', peer, reason: 'rejected' }, ...this.#schedule()];
   }
 
   /** One tick of the clock: requests past their time go to other peers. */
   tick(): MetadataCommand[] {
     this.#tick++;
-    for (const p of this.#peers.values())
+    const snubbed: MetadataCommand[] = [];
+    for (const [peer, p] of this.#peers) {
+      let timedOut = false;
       for (const [piece, at] of p.outstanding)
         if (this.#tick - at >= this.#limits.requestTimeoutTicks) {
           p.outstanding.delete(piece);
-          this.#askedOf[piece] = undefined;
-          p.idleUntil = this.#tick + this.#limits.backoffTicks;
+          p.late.add(piece);
+          timedOut = true;
         }
-    return this.#schedule();
+      if (!timedOut) continue;
+      p.idleUntil = this.#tick + this.#limits.backoffTicks;
+      snubbed.push({ type: 'snubbed', peer, reason: 'timedOut' });
+    }
+    return [...snubbed, ...this.#schedule()];
   }
 
   /**
@@ -166,10 +194,13 @@ export class MetadataFetch {
     this.#source = undefined;
     this.#size = undefined;
     this.#buffer = undefined;
-    this.#askedOf = [];
     this.#sentBy = [];
     this.#received = 0;
-    for (const p of this.#peers.values()) p.outstanding.clear();
+    // Answers still coming belong to the discarded copy: taken if they fit the next, not dropped.
+    for (const p of this.#peers.values()) {
+      for (const piece of p.outstanding.keys()) p.late.add(piece);
+      p.outstanding.clear();
+    }
     return [...commands, ...this.#schedule()];
   }
 
@@ -181,7 +212,7 @@ export class MetadataFetch {
   toJSON(): object {
     return {
       size: this.#size,
-      pieces: this.#askedOf.length,
+      pieces: this.#sentBy.length,
       received: this.#received,
       peers: this.#peers.size,
       excluded: this.#excluded.size,
@@ -193,15 +224,12 @@ export class MetadataFetch {
     this.#size = size;
     this.#buffer = new Uint8Array(size);
     const n = metadataPieceCount(size);
-    this.#askedOf = new Array<string | undefined>(n).fill(undefined);
     this.#sentBy = new Array<string | undefined>(n).fill(undefined);
     this.#received = 0;
   }
 
   #drop(peer: string, reason: MetadataDropReason): MetadataCommand {
     this.#excluded.add(peer);
-    const p = this.#peers.get(peer);
-    if (p !== undefined) for (const piece of p.outstanding.keys()) this.#askedOf[piece] = undefined;
     this.#peers.delete(peer);
     return { type: 'drop', peer, reason };
   }
@@ -241,7 +269,10 @@ export class MetadataFetch {
     if (other !== undefined) this.#adopt(other);
   }
 
-  /** Asks every free piece of a peer that has room, lowest piece first, peers in arrival order. */
+  /**
+   * Fills every peer that can be asked up to maxPerPeer, peers in arrival order, each with the
+   * missing piece outstanding at the fewest peers (lowest first) that it is not already asked for.
+   */
   #schedule(): MetadataCommand[] {
     const out: MetadataCommand[] = [];
     if (this.#size === undefined) {
@@ -252,20 +283,24 @@ export class MetadataFetch {
     }
     this.#switchSizeIfStuck();
     if (this.#singleSource) this.#chooseSource();
-    let piece = 0;
+    const n = this.#sentBy.length;
+    const askedAt = new Array<number>(n).fill(0);
+    for (const p of this.#peers.values())
+      if (p.size === this.#size) for (const piece of p.outstanding.keys()) askedAt[piece]!++;
     for (const [peer, p] of this.#peers) {
       if (p.size !== this.#size || p.idleUntil > this.#tick) continue;
       if (this.#singleSource && peer !== this.#source) continue;
       while (p.outstanding.size < this.#limits.maxPerPeer) {
-        while (
-          piece < this.#askedOf.length &&
-          (this.#askedOf[piece] !== undefined || this.#sentBy[piece] !== undefined)
-        )
-          piece++;
-        if (piece >= this.#askedOf.length) return out;
-        this.#askedOf[piece] = peer;
-        p.outstanding.set(piece, this.#tick);
-        out.push({ type: 'request', peer, piece });
+        let best = -1;
+        for (let piece = 0; piece < n; piece++) {
+          if (this.#sentBy[piece] !== undefined || p.outstanding.has(piece)) continue;
+          if (best < 0 || askedAt[piece]! < askedAt[best]!) best = piece;
+        }
+        if (best < 0) break;
+        askedAt[best]!++;
+        p.late.delete(best);
+        p.outstanding.set(best, this.#tick);
+        out.push({ type: 'request', peer, piece: best });
       }
     }
     return out;

@@ -2,7 +2,8 @@
  * The metadata machine: fetching a magnet link's info dictionary (BEP 9) from the peers that
  * offer it, before there is a torrent to download. Pure: the driver (src/session/fetch-metadata.ts)
  * owns the connections, decodes their messages into the events below, and carries out what the
- * machine emits (`metadata.request`, `metadata.drop`); the SHA-1 check is the provided
+ * machine emits (`metadata.request`, `metadata.drop`, and `metadata.snubbed`: a peer that let a
+ * request time out or rejected one, which the driver closes when others wait for its slot); the SHA-1 check is the provided
  * `verifyMetadata` actor. The bookkeeping is `MetadataFetch` (machines/metadata-fetch.ts).
  *
  *   active ── fetching ──(every piece in)──► verifying ──(SHA-1 = info-hash)──► verified (final)
@@ -25,8 +26,8 @@ export interface MetadataContext {
   readonly input: MetadataInput;
   /** Held by reference, changed only through its methods (named actions below). */
   readonly fetch: MetadataFetch;
-  /** The assembled bytes passed the hash: the output carries them. */
-  readonly verified: boolean;
+  /** The bytes that passed the hash (the very ones hashed): the output carries them. */
+  readonly verified: Uint8Array | undefined;
 }
 
 export type MetadataEvent =
@@ -39,6 +40,7 @@ export type MetadataEvent =
 export type MetadataEmitted =
   | { type: 'metadata.request'; peer: string; piece: number }
   | { type: 'metadata.drop'; peer: string; reason: string }
+  | { type: 'metadata.snubbed'; peer: string; reason: string }
   | { type: 'metadata.progress'; received: number; pieces: number; peers: number };
 
 export type MetadataOutput =
@@ -51,9 +53,14 @@ export type MetadataOutput =
     };
 
 function toEmitted(c: MetadataCommand): MetadataEmitted {
-  return c.type === 'request'
-    ? { type: 'metadata.request', peer: c.peer, piece: c.piece }
-    : { type: 'metadata.drop', peer: c.peer, reason: c.reason };
+  switch (c.type) {
+    case 'request':
+      return { type: 'metadata.request', peer: c.peer, piece: c.piece };
+    case 'drop':
+      return { type: 'metadata.drop', peer: c.peer, reason: c.reason };
+    case 'snubbed':
+      return { type: 'metadata.snubbed', peer: c.peer, reason: c.reason };
+  }
 }
 
 export const metadataMachine = setup({
@@ -65,8 +72,11 @@ export const metadataMachine = setup({
     output: {} as MetadataOutput,
   },
   actors: {
-    /** True when the bytes' SHA-1 is the info-hash (provided in src/: node:crypto). */
-    verifyMetadata: fromPromise<boolean, { bytes: Uint8Array }>(async () => false),
+    /**
+     * The bytes themselves when their SHA-1 is the info-hash, undefined when not (provided in src/:
+     * node:crypto). The output is what was hashed, not a second read of the fetch's buffer.
+     */
+    verifyMetadata: fromPromise<Uint8Array | undefined, { bytes: Uint8Array }>(async () => undefined),
   },
   delays: {
     fetchTimeout: ({ context }) => context.input.fetchTimeoutMs,
@@ -100,11 +110,11 @@ export const metadataMachine = setup({
       pieces: context.fetch.pieceCount,
       peers: context.fetch.peerCount,
     })),
-    markVerified: assign({ verified: true }),
+    markVerified: assign({ verified: (_, params: { bytes: Uint8Array }) => params.bytes }),
   },
 }).createMachine({
   id: 'metadata',
-  context: ({ input }) => ({ input, fetch: new MetadataFetch(input.limits), verified: false }),
+  context: ({ input }) => ({ input, fetch: new MetadataFetch(input.limits), verified: undefined }),
   initial: 'active',
   states: {
     active: {
@@ -126,7 +136,11 @@ export const metadataMachine = setup({
             src: 'verifyMetadata',
             input: ({ context }) => ({ bytes: context.fetch.bytes! }),
             onDone: [
-              { guard: ({ event }) => event.output, target: '#metadata.verified', actions: 'markVerified' },
+              {
+                guard: ({ event }) => event.output !== undefined,
+                target: '#metadata.verified',
+                actions: { type: 'markVerified', params: ({ event }) => ({ bytes: event.output! }) },
+              },
               { target: 'fetching', actions: 'discardMetadata' },
             ],
             onError: { target: 'fetching', actions: 'discardMetadata' },
@@ -145,8 +159,8 @@ export const metadataMachine = setup({
     timedOut: { type: 'final' },
   },
   output: ({ context }) =>
-    context.verified && context.fetch.bytes !== undefined
-      ? { result: 'verified', info: context.fetch.bytes }
+    context.verified !== undefined
+      ? { result: 'verified', info: context.verified }
       : {
           result: 'timedOut',
           received: context.fetch.received,

@@ -54,6 +54,12 @@ export interface FetchMetadataOptions {
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
+  /** Connections open at once (default METADATA_MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
+  /** Seconds a request may go unanswered (default METADATA_REQUEST_TIMEOUT_TICKS). */
+  readonly requestTimeoutSeconds?: number;
+  /** Trackers asked again this often (default METADATA_REANNOUNCE_MS). */
+  readonly reannounceMs?: number;
   readonly signal?: AbortSignal;
   readonly emit?: (e: MetadataFetchEvent) => void;
 }
@@ -62,11 +68,12 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
   const started = performance.now();
   const emit = options.emit ?? (() => {});
   const timeoutMs = options.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
+  const maxConnections = options.maxConnections ?? METADATA_MAX_CONNECTIONS;
   const actor = createActor(
     metadataMachine.provide({
       actors: {
-        verifyMetadata: fromPromise<boolean, { bytes: Uint8Array }>(async ({ input }) =>
-          createHash('sha1').update(input.bytes).digest().equals(magnet.infoHash),
+        verifyMetadata: fromPromise<Uint8Array | undefined, { bytes: Uint8Array }>(async ({ input }) =>
+          createHash('sha1').update(input.bytes).digest().equals(magnet.infoHash) ? input.bytes : undefined,
         ),
       },
     }),
@@ -76,7 +83,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
         tickMs: 1000,
         limits: {
           maxPerPeer: METADATA_REQUESTS_PER_PEER,
-          requestTimeoutTicks: METADATA_REQUEST_TIMEOUT_TICKS,
+          requestTimeoutTicks: options.requestTimeoutSeconds ?? METADATA_REQUEST_TIMEOUT_TICKS,
           backoffTicks: METADATA_BACKOFF_TICKS,
         },
       },
@@ -90,13 +97,19 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
 
   const dialMore = () => {
     for (const address of known) {
-      if (finished || connections.size >= METADATA_MAX_CONNECTIONS) return;
+      if (finished || connections.size >= maxConnections) return;
       if (connections.has(address) || dropped.has(address)) continue;
       dial(address);
     }
   };
   /** Dialled addresses not to dial again before the next reannounce. */
   const tried = new Set<string>();
+  /** Whether an address waits to be dialled (heard of, not tried this round, not dropped). */
+  const waiting = () => {
+    for (const address of known)
+      if (!tried.has(address) && !connections.has(address) && !dropped.has(address)) return true;
+    return false;
+  };
   const dial = (address: string) => {
     if (tried.has(address)) return;
     tried.add(address);
@@ -137,20 +150,35 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     emit({ type: 'metadata.peerDropped', address: e.peer, reason: e.reason });
     connections.get(e.peer)?.close(e.reason);
   });
+  // A peer that let a request time out or rejected one keeps its slot only while nobody else
+  // waits for it: otherwise it is closed (not dropped: it may be dialled at the next round), so a
+  // few silent peers cannot hold every slot while an honest one is never dialled.
+  actor.on('metadata.snubbed', (e) => {
+    if (waiting()) connections.get(e.peer)?.close(e.reason === 'timedOut' ? 'request timed out' : 'rejected');
+  });
   actor.on('metadata.progress', (e) => emit({ ...e, connected: connections.size }));
 
   const output = new Promise<MetadataOutput>((resolve) =>
     actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
   );
+  let onAbort = () => {};
   const stopped = new Promise<'stopped'>((resolve) => {
+    onAbort = () => resolve('stopped');
     if (options.signal?.aborted === true) resolve('stopped');
-    options.signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
   });
+  /** Aborted when the fetch ends, however: no announce outlives it. */
+  const announcing = new AbortController();
   actor.start();
+  // parseMagnet keeps at most MAX_TRACKERS distinct URLs.
   const trackerUrls = options.trackers === false ? [] : magnet.trackers;
+  /** BEP 3: `started` with the first announce to the trackers, then none (a regular announce). */
+  let event: 'started' | 'regular' = 'started';
   const announce = async () => {
     if (trackerUrls.length === 0) return;
     const { announceAny } = await import('../tracker/announce-any.js');
+    const thisEvent = event;
+    event = 'regular';
     await Promise.all(
       trackerUrls.map((url) =>
         announceAny(
@@ -162,10 +190,10 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
             uploaded: 0,
             downloaded: 0,
             left: UNKNOWN_LEFT,
-            event: 'started',
+            event: thisEvent,
             numwant: 50,
           },
-          { timeoutMs: 15_000 },
+          { timeoutMs: 15_000, signal: announcing.signal },
         ).then(
           (r) => addPeers(r.peers),
           () => {},
@@ -184,7 +212,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     tried.clear();
     dialMore();
     void announce();
-  }, METADATA_REANNOUNCE_MS);
+  }, options.reannounceMs ?? METADATA_REANNOUNCE_MS);
   try {
     const result = await Promise.race([output, stopped]);
     if (result === 'stopped') throw new MetadataFetchError('stopped', 'stopped while fetching the metadata');
@@ -203,6 +231,8 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
   } finally {
     finished = true;
     clearInterval(reannounce);
+    announcing.abort();
+    options.signal?.removeEventListener('abort', onAbort);
     actor.stop();
     for (const c of [...connections.values()]) c.close('metadata fetched');
   }

@@ -2,7 +2,8 @@
  * A scriptable BEP 9 peer on 127.0.0.1 for tests: it answers the BitTorrent handshake, sends an
  * extension handshake offering ut_metadata with `metadataSize`, and answers each ut_metadata
  * request with the piece of `info` (which may be forged). `holdHandshake` delays the extension
- * handshake until released, so a test can order which peer is asked first without a clock.
+ * handshake until released, so a test can order which peer is asked first without a clock;
+ * `silent` offers the metadata and never answers a request.
  * Stopped by the test (close()).
  */
 import { createServer, type Server, type Socket } from 'node:net';
@@ -33,6 +34,7 @@ export async function startMetadataPeer(opts: {
   /** `metadata_size` announced (default the info's length); null: none, as a peer without it. */
   readonly metadataSize?: number | null;
   readonly holdHandshake?: boolean;
+  readonly silent?: boolean;
 }): Promise<MetadataPeer> {
   const sockets = new Set<Socket>();
   const requests: number[] = [];
@@ -83,6 +85,7 @@ export async function startMetadataPeer(opts: {
         if (m.msgType !== 'request') return;
         requests.push(m.piece);
         onFirst();
+        if (opts.silent === true) return;
         const data = opts.info.subarray(
           m.piece * METADATA_PIECE_LENGTH,
           (m.piece + 1) * METADATA_PIECE_LENGTH,

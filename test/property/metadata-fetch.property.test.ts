@@ -1,10 +1,12 @@
 /**
  * Properties of the metadata fetch's bookkeeping (machines/metadata-fetch.ts) under any sequence
  * of peers arriving (with any metadata_size), answering (right, forged, unasked, wrong size),
- * rejecting, leaving and ticks: a piece is asked of one peer at a time, a peer never has more than
- * maxPerPeer requests out, a dropped peer is never asked again, nothing larger than
- * MAX_METADATA_SIZE is ever taken as the size; and once an honest peer stays and answers
- * everything it is asked, the metadata completes with exactly the honest bytes.
+ * rejecting, answering after their request timed out (or after another peer's answer), leaving
+ * and ticks: a piece is never asked twice of one peer at once, a peer never has more than
+ * maxPerPeer requests out, a dropped peer is never asked again, a late answer never gets its peer
+ * dropped, nothing larger than MAX_METADATA_SIZE is ever taken as the size; and once an honest
+ * peer stays and answers everything it is asked, the metadata completes with exactly the honest
+ * bytes.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,6 +22,7 @@ const LIMITS = { maxPerPeer: 2, requestTimeoutTicks: 3, backoffTicks: 5 };
 type Step =
   | { kind: 'ready'; peer: string; size: number | undefined }
   | { kind: 'answer'; peer: string; forged: boolean }
+  | { kind: 'late'; peer: string; forged: boolean }
   | { kind: 'unasked'; peer: string; piece: number }
   | { kind: 'wrongSize'; peer: string }
   | { kind: 'reject'; peer: string }
@@ -34,49 +37,56 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     size: fc.constantFrom(SIZE, SIZE, 100, 0, MAX_METADATA_SIZE + 1, 2 ** 40, undefined),
   }),
   fc.record({ kind: fc.constant('answer' as const), peer, forged: fc.boolean() }),
+  // Weighted: late answers need requests that timed out (several ticks) at a peer still there.
+  { arbitrary: fc.record({ kind: fc.constant('late' as const), peer, forged: fc.boolean() }), weight: 3 },
   fc.record({ kind: fc.constant('unasked' as const), peer, piece: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ kind: fc.constant('wrongSize' as const), peer }),
   fc.record({ kind: fc.constant('reject' as const), peer }),
   fc.record({ kind: fc.constant('gone' as const), peer }),
-  fc.constant({ kind: 'tick' as const }),
+  { arbitrary: fc.constant({ kind: 'tick' as const }), weight: 4 },
 );
 
 /** A model of what is out: peer → pieces asked and not answered, and who was dropped. */
 function run(steps: readonly Step[]) {
   const f = new MetadataFetch(LIMITS);
   const out = new Map<string, Set<number>>();
+  /** Requests the fetch no longer counts as out (timed out, answered by another, discarded copy). */
+  const late = new Map<string, Map<number, number>>();
+  /** peer:piece → the size it was asked under. */
+  const askedSize = new Map<string, number>();
   const dropped = new Set<string>();
   const apply = (commands: MetadataCommand[]) => {
     for (const c of commands) {
+      if (c.type === 'snubbed') continue;
       if (c.type === 'drop') {
         dropped.add(c.peer);
         out.delete(c.peer);
+        late.delete(c.peer);
         continue;
       }
+      askedSize.set(`${c.peer}:${c.piece}`, f.size!);
+      late.get(c.peer)?.delete(c.piece);
       assert.ok(!dropped.has(c.peer), `a dropped peer (${c.peer}) asked again`);
       const mine = out.get(c.peer) ?? new Set<number>();
       assert.ok(!mine.has(c.piece), 'the same piece asked twice of one peer');
       mine.add(c.piece);
       out.set(c.peer, mine);
     }
-    // one peer per piece, at most maxPerPeer per peer
-    const seen = new Set<number>();
-    for (const pieces of out.values()) {
+    // at most maxPerPeer per peer; what the fetch stopped counting is late, answerable
+    for (const [p, pieces] of out) {
+      for (const piece of pieces)
+        if (!isOutstanding(f, p, piece)) {
+          pieces.delete(piece);
+          const mine = late.get(p) ?? new Map<number, number>();
+          mine.set(piece, askedSize.get(`${p}:${piece}`)!);
+          late.set(p, mine);
+        }
       assert.ok(pieces.size <= LIMITS.maxPerPeer, `${pieces.size} requests out to one peer`);
-      for (const p of pieces) {
-        assert.ok(!seen.has(p), `piece ${p} asked of two peers at once`);
-        seen.add(p);
-      }
     }
     assert.ok(f.size === undefined || (f.size >= 1 && f.size <= MAX_METADATA_SIZE), `size ${f.size}`);
   };
-  /** Requests past their time are taken back by the fetch; the model forgets them alike first. */
-  const tick = () => {
-    const commands = f.tick();
-    for (const [p, pieces] of out)
-      for (const piece of pieces) if (!isOutstanding(f, p, piece)) pieces.delete(piece);
-    apply(commands);
-  };
+  /** Requests past their time are taken back by the fetch; the model moves them to `late`. */
+  const tick = () => apply(f.tick());
   const firstOut = (p: string) => out.get(p)?.values().next().value as number | undefined;
   for (const s of steps) {
     if (f.complete) break;
@@ -96,9 +106,25 @@ function run(steps: readonly Step[]) {
         apply(f.data(s.peer, piece, f.size, data));
         break;
       }
+      case 'late': {
+        const [piece, size] = late.get(s.peer)?.entries().next().value ?? [];
+        if (piece === undefined || size === undefined) break;
+        late.get(s.peer)!.delete(piece);
+        const at = piece * METADATA_PIECE_LENGTH;
+        const data = REAL.slice(at, at + metadataPieceLength(size, piece));
+        if (s.forged && data.length > 0) data[0] = data[0]! ^ 1;
+        const commands = f.data(s.peer, piece, size, data);
+        assert.ok(
+          !commands.some((c) => c.type === 'drop' && c.peer === s.peer),
+          `${s.peer} dropped for a late answer to piece ${piece}`,
+        );
+        apply(commands);
+        break;
+      }
       case 'unasked':
         if (
           !out.get(s.peer)?.has(s.piece) &&
+          !late.get(s.peer)?.has(s.piece) &&
           f.size !== undefined &&
           s.piece * METADATA_PIECE_LENGTH < f.size
         )
@@ -119,6 +145,7 @@ function run(steps: readonly Step[]) {
       }
       case 'gone':
         out.delete(s.peer);
+        late.delete(s.peer);
         apply(f.removePeer(s.peer));
         break;
       case 'tick':
@@ -128,7 +155,6 @@ function run(steps: readonly Step[]) {
     if (f.complete) {
       if (Buffer.from(f.bytes!).equals(Buffer.from(REAL))) break;
       apply(f.hashFailed());
-      out.clear();
     }
   }
   return { f, out, dropped, apply, tick };
@@ -162,7 +188,6 @@ describe('metadata fetch bookkeeping', () => {
           }
           if (f.complete && !Buffer.from(f.bytes!).equals(Buffer.from(REAL))) {
             apply(f.hashFailed());
-            out.clear();
             continue;
           }
           if (!f.complete) tick();

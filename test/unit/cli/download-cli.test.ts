@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -193,6 +194,32 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
       .map((l) => JSON.parse(l) as { type: string });
     assert.equal(events[0]?.type, 'metadata.fetching');
     assert.equal(events.at(-1)?.type, 'stopped');
+  });
+
+  it('trackers that accept and never reply do not hold the exit after --metadata-timeout', async (t) => {
+    // An HTTP tracker that accepts the connection and never answers, and a UDP one that never
+    // answers: their announces are aborted when the fetch ends, not left to their 15 s timeout.
+    const sockets = new Set<import('node:net').Socket>();
+    const http = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      http.close();
+      udp.close();
+    });
+    const httpUrl = `http://127.0.0.1:${(http.address() as { port: number }).port}/announce`;
+    const udpUrl = `udp://127.0.0.1:${udp.address().port}`;
+    const magnet = `magnet:?xt=urn:btih:${'c'.repeat(40)}&tr=${encodeURIComponent(httpUrl)}&tr=${encodeURIComponent(udpUrl)}`;
+    const args = ['download', magnet, '-o', join(dir, 'out-magnet-hang'), '--port', '0'];
+    // Bounded at 10 s (killed then, exit code null): before, the exit waited for the announces.
+    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 10_000);
+    assertOneLineError(r, 1, /no metadata for c{40} within 2 s/);
+    assert.ok(sockets.size >= 1, 'the HTTP tracker was asked');
   });
 
   it('a peer nobody listens on, --timeout 2: exit 1 with a one-line reason, in bounded time', async () => {

@@ -21,13 +21,17 @@ const INFO = Uint8Array.from({ length: 40_000 }, (_, i) => (i * 7) & 0xff);
 const piece = (bytes: Uint8Array, i: number) =>
   bytes.subarray(i * METADATA_PIECE_LENGTH, Math.min(bytes.length, (i + 1) * METADATA_PIECE_LENGTH));
 
-function start(infoHashOf: Uint8Array = INFO) {
+function start(infoHashOf: Uint8Array = INFO, verifiedCopy = false) {
   const clock = new SimulatedClock();
   const emitted: MetadataEmitted[] = [];
   const logic = metadataMachine.provide({
     actors: {
-      verifyMetadata: fromPromise<boolean, { bytes: Uint8Array }>(
-        async ({ input }) => sha1(input.bytes) === sha1(infoHashOf),
+      verifyMetadata: fromPromise<Uint8Array | undefined, { bytes: Uint8Array }>(async ({ input }) =>
+        sha1(input.bytes) === sha1(infoHashOf)
+          ? verifiedCopy
+            ? Uint8Array.from(input.bytes)
+            : input.bytes
+          : undefined,
       ),
     },
   });
@@ -63,7 +67,7 @@ function start(infoHashOf: Uint8Array = INFO) {
 }
 
 describe('metadata machine', () => {
-  it('asks each piece of one peer at a time, two per peer, and ends with the verified bytes', async () => {
+  it('spreads requests: each peer asks the least-requested piece, and ends with the verified bytes', async () => {
     const m = start();
     m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
     assert.deepEqual(m.take(), [
@@ -72,48 +76,107 @@ describe('metadata machine', () => {
     ]);
     m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
     const reqs = m.take();
-    assert.deepEqual(reqs, [{ type: 'metadata.request', peer: 'b', piece: 2 }]);
+    // piece 2 is asked of nobody, then piece 0 of one peer: b asks the same piece as a
+    assert.deepEqual(reqs, [
+      { type: 'metadata.request', peer: 'b', piece: 2 },
+      { type: 'metadata.request', peer: 'b', piece: 0 },
+    ]);
+    // b answers first; a's answers to pieces already in are ignored, nobody is dropped
+    m.answer(reqs, INFO);
     m.answer(
       [
         { type: 'metadata.request', peer: 'a', piece: 0 },
         { type: 'metadata.request', peer: 'a', piece: 1 },
-        ...reqs,
       ],
       INFO,
     );
     const out = await m.done;
+    assert.ok(!m.take().some((e) => e.type === 'metadata.drop'));
     assert.equal(out.result, 'verified');
     assert.deepEqual(out.result === 'verified' ? Buffer.from(out.info) : undefined, Buffer.from(INFO));
   });
 
-  it('moves a rejected piece to another peer and leaves the rejecter alone', () => {
+  it('a dozen peers that never answer do not keep an honest one waiting (no clock needed)', async () => {
+    const m = start();
+    for (let i = 0; i < 12; i++)
+      m.actor.send({ type: 'peer.ready', peer: `silent${i}`, metadataSize: INFO.length });
+    m.actor.send({ type: 'peer.ready', peer: 'honest', metadataSize: INFO.length });
+    for (let round = 0; round < 5; round++)
+      m.answer(
+        m.take().filter((e) => e.type === 'metadata.request' && e.peer === 'honest'),
+        INFO,
+      );
+    const out = await m.done;
+    assert.equal(out.result, 'verified');
+  });
+
+  it('outputs the very bytes the verify step hashed and passed', async () => {
+    const m = start(INFO, true);
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.answer(m.take(), INFO);
+    m.answer(m.take(), INFO);
+    const out = await m.done;
+    assert.equal(out.result, 'verified');
+    const hashed = m.actor.getSnapshot().context.verified;
+    assert.ok(out.result === 'verified' && hashed !== undefined && out.info === hashed);
+    assert.notEqual(out.result === 'verified' && out.info, m.actor.getSnapshot().context.fetch.bytes);
+  });
+
+  it('snubs a peer that rejects: the piece goes to another peer, the rejecter is left alone', () => {
     const m = start();
     m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
     m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
-    m.take();
+    m.take(); // a: 0, 1; b: 2, 0
     m.actor.send({ type: 'peer.reject', peer: 'b', piece: 2 });
-    assert.deepEqual(m.take(), []); // a has 2 out, b waits out its backoff
+    assert.deepEqual(m.take(), [{ type: 'metadata.snubbed', peer: 'b', reason: 'rejected' }]);
     m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
     assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'a', piece: 2 }]);
   });
 
-  it('moves a piece whose request timed out to another peer', () => {
+  it('snubs a peer whose request timed out, and takes its late answer rather than dropping it', async () => {
     const m = start();
-    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: 100 });
-    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'a', piece: 0 }]);
-    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: 100 });
-    assert.deepEqual(m.take(), []);
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.take(); // a: 0, 1
     for (let i = 0; i < 5; i++) m.clock.increment(1000);
-    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'b', piece: 0 }]);
+    assert.deepEqual(m.take(), [{ type: 'metadata.snubbed', peer: 'a', reason: 'timedOut' }]);
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
+    assert.deepEqual(m.take(), [
+      { type: 'metadata.request', peer: 'b', piece: 0 },
+      { type: 'metadata.request', peer: 'b', piece: 1 },
+    ]);
+    // a answers piece 0 after its timeout: not `unrequested`; the piece is in, b's slot is freed
+    m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'b', piece: 2 }]);
+    assert.equal(m.actor.getSnapshot().context.fetch.received, 1);
+  });
+
+  it('ignores a late answer to a piece already in', () => {
+    const m = start();
+    m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
+    m.take();
+    for (let i = 0; i < 5; i++) m.clock.increment(1000);
+    m.take();
+    m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
+    const reqs = m.take();
+    m.answer(reqs, INFO); // b: 0 and 1
+    m.take();
+    m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
+    assert.deepEqual(m.take(), []);
+    assert.equal(m.actor.getSnapshot().context.fetch.received, 2);
   });
 
   it('moves a piece of a peer that left to another peer', () => {
     const m = start();
     m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: 100 });
+    m.take();
+    for (let i = 0; i < 5; i++) m.clock.increment(1000); // a snubbed, left alone
     m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: 100 });
+    m.actor.send({ type: 'peer.reject', peer: 'b', piece: 0 });
     m.take();
     m.actor.send({ type: 'peer.gone', peer: 'a' });
-    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'b', piece: 0 }]);
+    m.actor.send({ type: 'peer.gone', peer: 'b' });
+    m.actor.send({ type: 'peer.ready', peer: 'c', metadataSize: 100 });
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'c', piece: 0 }]);
   });
 
   it('drops a peer that sends a piece it was not asked for, or the wrong size', () => {
@@ -121,7 +184,7 @@ describe('metadata machine', () => {
     m.actor.send({ type: 'peer.ready', peer: 'a', metadataSize: INFO.length });
     m.actor.send({ type: 'peer.ready', peer: 'b', metadataSize: INFO.length });
     m.take();
-    m.actor.send({ type: 'peer.data', peer: 'b', piece: 0, totalSize: INFO.length, data: piece(INFO, 0) });
+    m.actor.send({ type: 'peer.data', peer: 'b', piece: 1, totalSize: INFO.length, data: piece(INFO, 1) });
     assert.deepEqual(m.take(), [{ type: 'metadata.drop', peer: 'b', reason: 'unrequested' }]);
     m.actor.send({ type: 'peer.data', peer: 'a', piece: 0, totalSize: 20_000, data: piece(INFO, 0) });
     const after = m.take();
@@ -145,10 +208,11 @@ describe('metadata machine', () => {
     forged[20_000] = forged[20_000]! ^ 1;
     m.actor.send({ type: 'peer.ready', peer: 'liar', metadataSize: INFO.length });
     m.answer(m.take(), forged);
+    assert.deepEqual(m.take(), [{ type: 'metadata.request', peer: 'liar', piece: 2 }]);
     m.actor.send({ type: 'peer.ready', peer: 'honest', metadataSize: INFO.length });
-    const reqs = m.take();
-    assert.deepEqual(reqs, [{ type: 'metadata.request', peer: 'liar', piece: 2 }]);
-    m.answer(reqs, forged);
+    const honestFirst = m.take();
+    assert.deepEqual(honestFirst, [{ type: 'metadata.request', peer: 'honest', piece: 2 }]);
+    m.answer([{ type: 'metadata.request', peer: 'liar', piece: 2 }], forged);
     await new Promise((r) => setImmediate(r)); // the verify actor's promise
     const afterFailure = m.take();
     assert.deepEqual(afterFailure, [
@@ -156,8 +220,9 @@ describe('metadata machine', () => {
       { type: 'metadata.request', peer: 'honest', piece: 0 },
       { type: 'metadata.request', peer: 'honest', piece: 1 },
     ]);
+    // the honest answer to the discarded copy's request comes late: taken, not dropped
+    m.answer(honestFirst, INFO);
     m.answer(afterFailure, INFO);
-    m.answer(m.take(), INFO);
     const out = await m.done;
     assert.equal(out.result, 'verified');
     assert.equal(m.actor.getSnapshot().context.fetch.hashFailures, 1);
@@ -188,6 +253,7 @@ describe('metadata machine', () => {
       first.filter((r) => r.type === 'metadata.request' && r.peer === 'honest'),
       INFO,
     );
+    m.take(); // what was asked while the copy came in
     await new Promise((r) => setImmediate(r));
     const retry = m.take();
     assert.ok(!retry.some((e) => e.type === 'metadata.drop'), 'nobody convicted by a mixed copy');

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import type { MetadataFetchEvent } from '../../../src/session/download-event.js';
@@ -13,10 +14,7 @@ import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-me
 import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { startMetadataPeer } from '../../helpers/metadata-peer.js';
 
-/**
- * A stand-in info dictionary of 30,000 bytes: two metadata pieces, both asked of the first peer
- * at once (two requests per peer), so a peer that comes later gets none of that round.
- */
+/** A stand-in info dictionary of 30,000 bytes: two metadata pieces, both asked of each peer. */
 const INFO = Buffer.concat([
   Buffer.from('d6:pieces29980:'),
   Buffer.alloc(29_980, 7),
@@ -36,9 +34,10 @@ describe('fetchMetadata', () => {
     const liar = await startMetadataPeer({ infoHash: INFO_HASH, info: forged });
     const honest = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO, holdHandshake: true });
     t.after(() => Promise.all([liar.close(), honest.close()]));
-    // The honest peer offers the metadata only once the liar has been asked for both pieces: the
-    // liar's copy is assembled first, wholly from the liar.
-    void liar.firstRequest.then(() => honest.release());
+    // The honest peer offers the metadata only once the liar has been dropped: the liar's copy is
+    // assembled wholly from the liar (requests are spread, so an honest peer there earlier would be
+    // asked the same pieces and might answer first).
+    void liar.firstClosed.then(() => honest.release());
     const events: MetadataFetchEvent[] = [];
     const info = await fetchMetadata(magnetFor([liar.port, honest.port]), {
       peerId,
@@ -97,5 +96,45 @@ describe('fetchMetadata', () => {
     ]);
     assert.equal(first, 'closed by us');
     await assert.rejects(fetching, MetadataFetchError);
+  });
+
+  it('closes peers that let a request time out when others wait for their slot', async (t) => {
+    const silent = await Promise.all(
+      [0, 1].map(() => startMetadataPeer({ infoHash: INFO_HASH, info: INFO, silent: true })),
+    );
+    const honest = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO });
+    t.after(() => Promise.all([...silent, honest].map((p) => p.close())));
+    // Two slots, both taken by silent peers: the honest one is dialled only once one is freed.
+    const info = await fetchMetadata(magnetFor([...silent.map((p) => p.port), honest.port]), {
+      peerId,
+      timeoutMs: 8000,
+      maxConnections: 2,
+      requestTimeoutSeconds: 1,
+    });
+    assert.deepEqual(Buffer.from(info), INFO);
+    await Promise.all(silent.map((p) => p.firstClosed));
+  });
+
+  it("announces 'started' once, then no event at each reannounce", async (t) => {
+    const events: string[] = [];
+    let onSecond = () => {};
+    const second = new Promise<void>((r) => (onSecond = r));
+    const tracker = createServer((req, res) => {
+      events.push(new URL(req.url ?? '/', 'http://x').searchParams.get('event') ?? '(none)');
+      if (events.length >= 2) onSecond();
+      res.end(Buffer.from('d8:intervali1800e5:peers0:e'));
+    });
+    await new Promise<void>((r) => tracker.listen(0, '127.0.0.1', r));
+    t.after(() => tracker.close());
+    const url = `http://127.0.0.1:${(tracker.address() as { port: number }).port}/announce`;
+    const stop = new AbortController();
+    const fetching = fetchMetadata(
+      parseMagnet(`magnet:?xt=urn:btih:${INFO_HASH.toString('hex')}&tr=${encodeURIComponent(url)}`),
+      { peerId, timeoutMs: 20_000, reannounceMs: 100, signal: stop.signal },
+    );
+    await second;
+    stop.abort();
+    await assert.rejects(fetching, (e: unknown) => e instanceof MetadataFetchError && e.code === 'stopped');
+    assert.deepEqual(events.slice(0, 2), ['started', '(none)']);
   });
 });
