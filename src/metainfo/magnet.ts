@@ -4,6 +4,7 @@
  * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. Unknown keys
  * (`ws`, `so`, `xl`…) are ignored; a v2-only link (`urn:btmh:` without `urn:btih:`) is rejected.
  */
+import { MAX_TRACKERS } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 
 /** Longest magnet URI accepted: far above any real one, low enough to bound the work. */
@@ -19,7 +20,7 @@ export interface Magnet {
   readonly infoHashHex: string;
   /** `dn`: the display name, until the metadata says otherwise. */
   readonly name: string | undefined;
-  /** `tr`: tracker URLs, in order, without duplicates. */
+  /** `tr`: tracker URLs, in order, without duplicates, the first MAX_TRACKERS distinct ones. */
   readonly trackers: readonly string[];
   /** `x.pe`: peers to try directly. */
   readonly peers: readonly MagnetPeer[];
@@ -83,7 +84,7 @@ export function parseMagnet(uri: string): Magnet {
   if (!/^magnet:\?/i.test(uri)) throw bad('does not start with "magnet:?"');
   let infoHash: Uint8Array | undefined;
   let name: string | undefined;
-  const trackers: string[] = [];
+  const trackers = new Set<string>();
   const peers: MagnetPeer[] = [];
   for (const pair of uri.slice('magnet:?'.length).split('&')) {
     if (pair.length === 0) continue;
@@ -104,7 +105,9 @@ export function parseMagnet(uri: string): Magnet {
         break;
       case 'tr': {
         const tracker = decodeParam(raw, key, false);
-        if (tracker.length > 0 && !trackers.includes(tracker)) trackers.push(tracker);
+        // A magnet may carry thousands of tr=; each is announced to while fetching: the cap of a
+        // .torrent's announce-list (limits.ts), the rest left out.
+        if (tracker.length > 0 && trackers.size < MAX_TRACKERS) trackers.add(tracker);
         break;
       }
       case 'x.pe':
@@ -117,7 +120,7 @@ export function parseMagnet(uri: string): Magnet {
     infoHash,
     infoHashHex: Buffer.from(infoHash).toString('hex'),
     name: name === undefined || name.length === 0 ? undefined : name,
-    trackers,
+    trackers: [...trackers],
     peers,
   };
 }

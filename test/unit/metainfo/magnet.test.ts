@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 
@@ -66,4 +67,12 @@ test('rejections name their field', () => {
   rejects(`magnet:?xt=urn:btih:${hex}&x.pe=127.0.0.1:65536`, 'x.pe');
   rejects(`magnet:?xt=urn:btih:${hex}&x.pe=::1:80`, 'x.pe');
   rejects(`magnet:?xt=urn:btih:${hex}&tr=${'a'.repeat(70_000)}`, undefined, 'limit-exceeded');
+});
+
+test('keeps at most MAX_TRACKERS distinct tr= (each is announced to while fetching)', () => {
+  const trs = Array.from({ length: MAX_TRACKERS + 100 }, (_, i) => `&tr=http://127.0.0.1:${1000 + i}/a`);
+  const m = parseMagnet(`magnet:?xt=urn:btih:${hex}&tr=http://127.0.0.1:1000/a${trs.join('')}`);
+  assert.equal(m.trackers.length, MAX_TRACKERS);
+  assert.equal(m.trackers[0], 'http://127.0.0.1:1000/a');
+  assert.equal(m.trackers.at(-1), `http://127.0.0.1:${1000 + MAX_TRACKERS - 1}/a`);
 });
