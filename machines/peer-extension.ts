@@ -11,6 +11,7 @@
 import type { WireItem } from '../src/wire/messages.js';
 import { OUR_UT_METADATA_ID, UT_METADATA } from '../src/wire/ut-metadata.js';
 import type { PeerContext } from './peer-context.js';
+import { servedMetadata } from './peer-metadata.js';
 
 /** BEP 10: extended message id 0 is the extension handshake. */
 export const EXTENSION_HANDSHAKE_ID = 0;
@@ -49,7 +50,7 @@ export function extensionHandshake(c: Pick<PeerContext, 'limits' | 'listenPort' 
   return {
     type: 'extended',
     extendedId: EXTENSION_HANDSHAKE_ID,
-    payload: extensionHandshakePayload(c.limits.maxPeerRequests, c.listenPort, c.metadata?.length),
+    payload: extensionHandshakePayload(c.limits.maxPeerRequests, c.listenPort, servedMetadata(c)?.length),
   };
 }
 

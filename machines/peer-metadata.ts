@@ -5,14 +5,19 @@
  * requests (`wire.metadataRequest`), and the answer is encoded here without Buffer.
  *
  *   request for piece p, 0 ≤ p < ceil(size / 16 KiB)  →  data { piece p, total_size } + the piece's bytes
- *   any other piece, or no metadata to give           →  reject { piece p }
+ *   any other piece (negative, ≥ 256 too), or no metadata to give (or above 4 MiB)  →  reject { piece p }
  *
  * Bound: a connection may make MAX_METADATA_REQUESTS requests; the next closes it (`metadataFlood`).
  * Each answer is at most 16 KiB plus ~50 bytes, sent through the connection's send queue, whose
  * read pause (4 MiB unsent) holds back a peer that asks without reading the answers.
  */
 import type { WireItem } from '../src/wire/messages.js';
-import { encodeUtMetadata, METADATA_PIECE_LENGTH, metadataPieceCount } from '../src/wire/ut-metadata.js';
+import {
+  encodeUtMetadata,
+  MAX_METADATA_SIZE,
+  METADATA_PIECE_LENGTH,
+  metadataPieceCount,
+} from '../src/wire/ut-metadata.js';
 import type { PeerContext } from './peer-context.js';
 
 /**
@@ -23,13 +28,22 @@ import type { PeerContext } from './peer-context.js';
  */
 export const MAX_METADATA_REQUESTS = 1024;
 
+/**
+ * The metadata we offer and serve: none above MAX_METADATA_SIZE, which no peer could fetch from
+ * anyone by our own cap (and libtorrent's is the same 4 MiB); offering it would only waste their
+ * requests.
+ */
+export function servedMetadata(c: Pick<PeerContext, 'metadata'>): Uint8Array | undefined {
+  return c.metadata !== undefined && c.metadata.length <= MAX_METADATA_SIZE ? c.metadata : undefined;
+}
+
 /** The answer to a request for piece `piece`, or undefined when the peer gave us no ut_metadata id. */
 export function metadataAnswer(
   c: Pick<PeerContext, 'metadata' | 'peerUtMetadata'>,
   piece: number,
 ): WireItem | undefined {
   if (c.peerUtMetadata === undefined) return undefined;
-  const m = c.metadata;
+  const m = servedMetadata(c);
   const payload =
     m !== undefined && Number.isInteger(piece) && piece >= 0 && piece < metadataPieceCount(m.length)
       ? encodeUtMetadata({
@@ -38,7 +52,7 @@ export function metadataAnswer(
           totalSize: m.length,
           data: m.subarray(piece * METADATA_PIECE_LENGTH, (piece + 1) * METADATA_PIECE_LENGTH),
         })
-      : encodeUtMetadata({ msgType: 'reject', piece: Math.max(0, Math.trunc(piece)) });
+      : encodeUtMetadata({ msgType: 'reject', piece: Number.isSafeInteger(piece) ? piece : 0 });
   return { type: 'extended', extendedId: c.peerUtMetadata, payload };
 }
 

@@ -50,7 +50,12 @@ export function decodeUtMetadata(payload: Uint8Array): UtMetadataMessage {
   }
   if (!(dict instanceof BencodeDict)) throw bad('it is not a dictionary');
   const code = integer(dict, 'msg_type', 0, Number.MAX_SAFE_INTEGER);
-  const piece = integer(dict, 'piece', 0, MAX_METADATA_PIECES - 1);
+  // A request for a piece no metadata has (negative, or past the 256th) is still a request: it is
+  // answered with a reject, as libtorrent does, not a reason to close the connection.
+  const piece =
+    code === MetadataMessageType.request
+      ? integer(dict, 'piece', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      : integer(dict, 'piece', 0, MAX_METADATA_PIECES - 1);
   const rest = payload.length - dict.end;
   switch (code) {
     case MetadataMessageType.request:

@@ -41,6 +41,7 @@ export const MAX_UT_METADATA_PAYLOAD = METADATA_PIECE_LENGTH + 1024;
 export const UT_METADATA_MAX_TOKENS = 32;
 
 export type UtMetadataMessage =
+  /** `piece` as the peer sent it: any safe integer, out of range answered with a reject. */
   | { readonly msgType: 'request'; readonly piece: number }
   | {
       readonly msgType: 'data';
@@ -75,7 +76,8 @@ const encoder = new TextEncoder();
  * the bencode encoder. An unknown message cannot be encoded (it is only ever read).
  */
 export function encodeUtMetadata(message: Exclude<UtMetadataMessage, { msgType: 'unknown' }>): Uint8Array {
-  if (!Number.isSafeInteger(message.piece) || message.piece < 0)
+  // A reject echoes the piece of the request it answers, which may be out of range (negative too).
+  if (!Number.isSafeInteger(message.piece) || (message.piece < 0 && message.msgType !== 'reject'))
     throw new RangeError(`ut_metadata piece ${message.piece} is not a non-negative integer`);
   const type = MetadataMessageType[message.msgType];
   const tail = message.msgType === 'data' ? `10:total_sizei${message.totalSize}e` : '';

@@ -15,6 +15,7 @@ import { metadataEvent, redundantMessage } from '../../../src/net/tcp-connection
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import { decodeUtMetadata } from '../../../src/wire/decode-ut-metadata.js';
 import type { WireItem } from '../../../src/wire/messages.js';
+import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { INFO_HASH, startPeer, THEIR_ID } from './peer-harness.js';
 
 /** 20,000 bytes of metadata: two pieces, the second 3,616 bytes. */
@@ -140,4 +141,49 @@ test('the connection turns a ut_metadata request into wire.metadataRequest and a
     redundantMessage({ type: 'choke' }, { type: 'extended', extendedId: 7, payload: new Uint8Array(0) }),
     true,
   );
+});
+
+test('a request for piece 256 or -1 decodes as a request and gets a reject, the connection kept', () => {
+  const h = connected(METADATA);
+  try {
+    for (const piece of [256, -1]) {
+      const item = {
+        type: 'extended' as const,
+        extendedId: 1,
+        payload: bencode({ msg_type: 0, piece }),
+      };
+      h.deliver(metadataEvent(item) as { type: 'wire.metadataRequest'; piece: number });
+    }
+    // the reject echoes the piece asked for, as libtorrent's does
+    assert.deepEqual(
+      extended(h)
+        .slice(1)
+        .map((m) => Buffer.from(m.payload).toString('latin1')),
+      [bencode({ msg_type: 2, piece: 256 }), bencode({ msg_type: 2, piece: -1 })].map((b) =>
+        Buffer.from(b).toString('latin1'),
+      ),
+    );
+    assert.equal(h.isClosed(), false);
+  } finally {
+    h.stop();
+  }
+});
+
+test('metadata above MAX_METADATA_SIZE is neither offered nor served', () => {
+  const h = connected(new Uint8Array(MAX_METADATA_SIZE + 1));
+  try {
+    assert.deepEqual(
+      Buffer.from(extended(h)[0]!.payload),
+      Buffer.from(bencode({ m: {}, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION })),
+    );
+    h.deliver({ type: 'wire.metadataRequest', piece: 0 });
+    assert.deepEqual(
+      extended(h)
+        .slice(1)
+        .map((m) => decodeUtMetadata(m.payload).msgType),
+      ['reject'],
+    );
+  } finally {
+    h.stop();
+  }
 });

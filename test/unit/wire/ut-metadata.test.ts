@@ -65,6 +65,21 @@ describe('decodeUtMetadata', () => {
     assert.deepEqual(m.msgType === 'data' ? m.data : undefined, data);
   });
 
+  it('reads a request for a piece no metadata has (negative, past 255): to be rejected, not closed', () => {
+    assert.deepEqual(decodeUtMetadata(bencode({ msg_type: 0, piece: 256 })), {
+      msgType: 'request',
+      piece: 256,
+    });
+    assert.deepEqual(decodeUtMetadata(bencode({ msg_type: 0, piece: -1 })), {
+      msgType: 'request',
+      piece: -1,
+    });
+    assert.deepEqual(
+      Buffer.from(encodeUtMetadata({ msgType: 'reject', piece: -1 })),
+      Buffer.from(bencode({ msg_type: 2, piece: -1 })),
+    );
+  });
+
   it('ignores an unknown msg_type (BEP 9: MUST be ignored) but says so', () => {
     assert.deepEqual(decodeUtMetadata(bencode({ msg_type: 9, piece: 0 })), {
       msgType: 'unknown',
@@ -87,8 +102,8 @@ describe('decodeUtMetadata', () => {
     rejects(bencode({ piece: 0 }), /msg_type is missing/);
     rejects(bencode({ msg_type: 0 }), /piece is missing/);
     rejects(bencode({ msg_type: '0', piece: 0 }), /msg_type is not an integer/);
-    rejects(bencode({ msg_type: 0, piece: -1 }), /piece -1 is outside/);
-    rejects(bencode({ msg_type: 0, piece: 256 }), /piece 256 is outside/);
+    rejects(bencode({ msg_type: 2, piece: -1 }), /piece -1 is outside/);
+    rejects(bencode({ msg_type: 2, piece: 256 }), /piece 256 is outside/);
     rejects(concat(bencode({ msg_type: 0, piece: 0 }), text('x')), /1 bytes follow a request/);
     // data: total_size missing, 0, past the cap; the piece past the size; the wrong length
     rejects(concat(bencode({ msg_type: 1, piece: 0 }), text('x')), /total_size is missing/);
