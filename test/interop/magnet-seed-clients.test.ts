@@ -10,14 +10,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ARIA2C } from './harness/aria2.js';
+import { aria2DownloadCommand } from './harness/aria2.js';
 import { bitstateBin } from './harness/bitstate.js';
 import { referenceInfoHash } from './harness/info-hash.js';
 import { libtorrentDownload } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from './harness/opentracker.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
-import { getFreePort, LOOPBACK } from './harness/ports.js';
+import { getFreePort } from './harness/ports.js';
 import { type ManagedProcess, runProcess, startProcess, stopAll } from './harness/processes.js';
 
 let dir = '';
@@ -90,26 +90,8 @@ describe("clients fetch a magnet's metadata from a bitstate seeder (BEP 9)", { t
     const out = join(dir, 'aria2');
     const port = await getFreePort();
     const magnet = `magnet:?xt=urn:btih:${infoHash}&tr=${encodeURIComponent(tracker!.announceUrl)}`;
-    await runProcess(
-      ARIA2C,
-      [
-        '--enable-dht=false',
-        '--enable-dht6=false',
-        '--bt-enable-lpd=false',
-        '--enable-peer-exchange=false',
-        '--disable-ipv6=true',
-        `--interface=${LOOPBACK}`,
-        `--listen-port=${port}`,
-        '--console-log-level=notice',
-        '--file-allocation=none',
-        '--seed-time=0',
-        '--bt-save-metadata=false',
-        '--summary-interval=0',
-        `--dir=${out}`,
-        magnet,
-      ],
-      { name: `aria2 magnet :${port}`, timeoutMs: 60_000 },
-    );
+    const aria2 = aria2DownloadCommand({ torrent: magnet, outDir: out, port });
+    await runProcess(aria2.command, aria2.args, { name: `aria2 magnet :${port}`, timeoutMs: 60_000 });
     const cmp = await compareTrees(root, join(out, 'served.bin'));
     assert.ok(cmp.equal, JSON.stringify(cmp));
     assert.ok(

@@ -33,6 +33,7 @@ function baseArgs(port: number, dir: string): string[] {
 
 /** The downloader's command line (the benchmark runs it under its meter). */
 export function aria2DownloadCommand(opts: {
+  /** A .torrent's path, or a magnet link. */
   readonly torrent: string;
   readonly outDir: string;
   readonly port: number;
