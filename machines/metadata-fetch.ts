@@ -275,6 +275,9 @@ export class MetadataFetch {
    */
   #schedule(): MetadataCommand[] {
     const out: MetadataCommand[] = [];
+    // A whole copy waits for its hash: nothing to ask, and no source to change (that would discard
+    // the copy, and with it who sent it: a liar leaving while it is hashed would go unnamed).
+    if (this.complete) return out;
     if (this.#size === undefined) {
       // Every peer of the last size was dropped: the next one's size, if any is left.
       const next = this.#peers.values().next();
