@@ -29,9 +29,11 @@ import type { PeerContext } from './peer-context.js';
 export const MAX_METADATA_REQUESTS = 1024;
 
 /**
- * The metadata we offer and serve: none above MAX_METADATA_SIZE, which no peer could fetch from
- * anyone by our own cap (and libtorrent's is the same 4 MiB); offering it would only waste their
- * requests.
+ * The metadata we offer and serve: none above MAX_METADATA_SIZE (4 MiB, 256 pieces), the bound of
+ * our ut_metadata pieces both ways. bitstate cannot fetch more; libtorrent can (its
+ * max_metadata_size is ~30 MiB by default; a larger `metadata_size` only skips sizing its buffer),
+ * so an info dictionary of 4–10 MiB (a .torrent's own limit) is not served to peers that could take
+ * it. Such dictionaries hold 200,000+ piece hashes or files.
  */
 export function servedMetadata(c: Pick<PeerContext, 'metadata'>): Uint8Array | undefined {
   return c.metadata !== undefined && c.metadata.length <= MAX_METADATA_SIZE ? c.metadata : undefined;

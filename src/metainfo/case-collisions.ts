@@ -39,7 +39,11 @@ interface Names {
 }
 
 /** The files with distinct on-disk paths; a renamed file keeps the torrent's own in `renamedFrom`. */
-export function resolveCaseCollisions(files: readonly TorrentFile[]): TorrentFile[] {
+export function resolveCaseCollisions(
+  files: readonly TorrentFile[],
+  /** Counts the candidate names tried (a test's proof that the work is linear). */
+  stats?: { probes: number },
+): TorrentFile[] {
   const names: Names = { folders: new Map(), named: new Set(), given: new Set(), next: new Map() };
   // Each file's folder's number (-1: a padding file, which takes part in nothing).
   const parents = new Int32Array(files.length);
@@ -70,19 +74,26 @@ export function resolveCaseCollisions(files: readonly TorrentFile[]): TorrentFil
       names.given.add(key);
       return f;
     }
-    const renamed = distinctName(names, parent, name, key);
+    const renamed = distinctName(names, parent, name, key, stats);
     return { ...f, path: [...f.path.slice(0, -1), renamed], renamedFrom: f.path };
   });
 }
 
 /** `name` with `.N` before its extension: the first N (from where this name left off) that is free. */
-function distinctName(names: Names, parent: number, name: string, key: string): string {
+function distinctName(
+  names: Names,
+  parent: number,
+  name: string,
+  key: string,
+  stats?: { probes: number },
+): string {
   // The extension from the last dot, as libtorrent's extension() takes it (`.BASHRC` → `.1.BASHRC`,
   // `X.` → `X.1.`): the same names as libtorrent gives, so its clients' downloads seed as they are.
   const dot = name.lastIndexOf('.');
   const base = dot === -1 ? name : name.slice(0, dot);
   const extension = dot === -1 ? '' : name.slice(dot);
   for (let n = names.next.get(key) ?? 1; ; n++) {
+    if (stats !== undefined) stats.probes++;
     const suffix = `.${n}${extension}`;
     const candidate = fitted(base, MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(suffix, 'utf8')) + suffix;
     const folded = `${parent}/${foldName(candidate)}`;

@@ -82,11 +82,10 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         };
       }
       torrent = torrentFromMetadata(info, magnet);
-      const stateDir = join(resolve(options.out), STATE_DIR);
       await makeOutputFolder(resolve(options.out));
       await makeDirectories(resolve(options.out), [STATE_DIR]);
       await writeFileAtomic(
-        join(stateDir, `${magnet.infoHashHex}.torrent`),
+        savedTorrentPath(options.out, magnet.infoHashHex),
         torrentFileFromMetadata(info, magnet),
       );
     }

@@ -20,8 +20,9 @@ export const UT_METADATA = 'ut_metadata';
 export const METADATA_PIECE_LENGTH = 16 * 1024;
 
 /**
- * The largest `metadata_size` / `total_size` we accept or fetch: 4 MiB, libtorrent's bound
- * (ut_metadata.cpp ignores a larger `metadata_size`). A 4 MiB info dictionary holds ~200,000
+ * The largest `metadata_size` / `total_size` we accept, fetch or serve: 4 MiB (libtorrent's
+ * ut_metadata.cpp sizes its buffer from a `metadata_size` up to this; it fetches up to its
+ * max_metadata_size, ~30 MiB by default). A 4 MiB info dictionary holds ~200,000
  * piece hashes (6.6 TB at 32 MiB pieces) or tens of thousands of files; no real torrent comes
  * near it, and it is what fetching may ever allocate for one torrent.
  */

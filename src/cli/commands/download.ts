@@ -182,7 +182,10 @@ export async function run(argv: string[]): Promise<number> {
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));
   try {
-    const result = await job.done;
+    const result = await job.done.catch((err: unknown) => {
+      display.end(); // the live line closed before the one-line error (bad input found mid-run)
+      throw err;
+    });
     display.end();
     await inspection.finish();
     if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => signal.received);

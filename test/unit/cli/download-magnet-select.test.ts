@@ -50,7 +50,7 @@ test('a magnet with --only fetches the metadata, then only the matching file; --
   assert.equal(existsSync(join(out, 'show', 'notes.txt')), false, 'the unselected file is not made');
   assert.ok(existsSync(join(out, '.bitstate', `${torrent.infoHashHex}.torrent`)), 'the metadata is saved');
 
-  // Known only from the metadata: file 7 of 2. The .torrent is saved, so this run fetches nothing.
+  // Known only once the metadata is: file 7 of 2. Into a new folder, so fetched again, saved, then refused.
   const past = await runCli(['download', magnet, '-o', join(dir, 'out2'), '--select', '7', ...swarm], {
     timeoutMs: 40_000,
   });
