@@ -49,21 +49,26 @@ export function lstatOf(path: string): Promise<BigIntStats | undefined> {
 }
 
 /**
- * Linux file systems whose inode numbers are made up when the inode is loaded (vfat and exfat:
- * `iunique()`; FUSE: whatever the daemon says), so the same file may show another one after the
- * kernel dropped it from its cache: a USB stick would see its files "replaced".
+ * Linux file systems known to keep a file's inode number for as long as the file exists (statfs
+ * magic numbers): ext2/3/4, xfs, btrfs, tmpfs, zfs, f2fs, bcachefs. Others are not trusted with the
+ * identity check: vfat and exfat make inode numbers up when an inode is loaded (`iunique()`), FUSE
+ * has whatever its daemon says, CIFS without server inode numbers and vboxsf allocate them, and an
+ * overlayfs copy-up can change one; there a file whose handle was closed could look "replaced" and
+ * fail a download that is fine (the final read of this change listed them).
  */
-const UNSTABLE_INODES = new Set([0x4d44, 0x2011bab0, 0x65735546]);
+const STABLE_INODES = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x2fc12fc1, 0xf2f52010, 0xca451a4e,
+]);
 
 /**
- * True when the file system holding `root` keeps a file's inode number (one statfs): then a file
- * at a path with another device or inode than the store's is another file. Unknown (statfs failed):
- * false, so the identity of files is not checked (as before it was).
+ * True when the file system holding `root` is known to keep a file's inode number (one statfs):
+ * then a file at a path with another device or inode than the store's is another file. Unknown (or
+ * statfs failed): false, so the identity of files is not checked (as before it was).
  */
 export async function inodesStable(root: string): Promise<boolean> {
   if (process.platform !== 'linux') return true;
   try {
-    return !UNSTABLE_INODES.has((await statfs(root)).type);
+    return STABLE_INODES.has((await statfs(root)).type);
   } catch {
     return false;
   }
