@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aria2DownloadCommand } from './harness/aria2.js';
-import { bitstateBin } from './harness/bitstate.js';
+import { type BitstateSeeder, startBitstateSeeder } from './harness/bitstate.js';
 import { referenceInfoHash } from './harness/info-hash.js';
 import { libtorrentDownload } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from './harness/opentracker.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
-import { type ManagedProcess, runProcess, startProcess, stopAll } from './harness/processes.js';
+import { type ManagedProcess, runProcess, stopAll } from './harness/processes.js';
 
 let dir = '';
 let torrent = '';
@@ -28,21 +28,10 @@ let tracker: Opentracker | undefined;
 const procs: ManagedProcess[] = [];
 
 /** Starts `bitstate seed` (announcing unless told not to); resolves with its port and --json events. */
-async function startSeeder(
-  extra: string[] = [],
-): Promise<{ port: number; events: Record<string, unknown>[] }> {
-  const p = startProcess(
-    process.execPath,
-    [bitstateBin(), 'seed', torrent, '--data', join(dir, 'seed'), '--port', '0', '--json', ...extra],
-    { name: 'bitstate seed', timeoutMs: 90_000 },
-  );
-  procs.push(p);
-  const events: Record<string, unknown>[] = [];
-  p.onLine((line, stream) => {
-    if (stream === 'stdout' && line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  const line = await p.waitForLine(/"type":"listening"/, 20_000);
-  return { port: (JSON.parse(line) as { port: number }).port, events };
+async function startSeeder(extra: string[] = []): Promise<BitstateSeeder> {
+  const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), extra);
+  procs.push(seeder.process);
+  return seeder;
 }
 
 before(async () => {

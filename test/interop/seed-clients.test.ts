@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { aria2Download } from './harness/aria2.js';
-import { bitstateBin } from './harness/bitstate.js';
+import { type BitstateSeeder, startBitstateSeeder } from './harness/bitstate.js';
 import { referenceInfoHash } from './harness/info-hash.js';
 import { libtorrentDownload } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
@@ -23,7 +23,7 @@ import {
   writeSingleFilePayload,
 } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
-import { type ManagedProcess, startProcess, stopAll } from './harness/processes.js';
+import { type ManagedProcess, stopAll } from './harness/processes.js';
 import { startTransmission } from './harness/transmission.js';
 
 let dir = '';
@@ -42,19 +42,10 @@ async function startSeederProcess(
   torrent: string,
   data: string,
   extra: string[] = [],
-): Promise<{ port: number; process: ManagedProcess; events: Record<string, unknown>[] }> {
-  const p = startProcess(
-    process.execPath,
-    [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
-    { name: 'bitstate seed', timeoutMs: 90_000 },
-  );
-  procs.push(p);
-  const events: Record<string, unknown>[] = [];
-  p.onLine((line, stream) => {
-    if (stream === 'stdout' && line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  const line = await p.waitForLine(/"type":"listening"/, 20_000);
-  return { port: (JSON.parse(line) as { port: number }).port, process: p, events };
+): Promise<BitstateSeeder> {
+  const seeder = await startBitstateSeeder(torrent, data, extra);
+  procs.push(seeder.process);
+  return seeder;
 }
 
 before(async () => {

@@ -252,3 +252,37 @@ export async function checkSuccessfulDownload(
   } else problems.push(`${expected.dest} does not exist`);
   return problems;
 }
+
+/** `bitstate seed` running with `--json`: its port, its process and its events as they arrive. */
+export interface BitstateSeeder {
+  readonly port: number;
+  readonly process: ManagedProcess;
+  readonly events: Record<string, unknown>[];
+}
+
+/**
+ * Starts `bitstate seed TORRENT --data DATA --port 0 --json …extra` (announcing unless `extra` says
+ * `--no-tracker`) and resolves once it listens. The caller stops `process`.
+ */
+export async function startBitstateSeeder(
+  torrent: string,
+  data: string,
+  extra: readonly string[] = [],
+): Promise<BitstateSeeder> {
+  const p = startProcess(
+    process.execPath,
+    [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
+    { name: 'bitstate seed', timeoutMs: 90_000 },
+  );
+  const events: Record<string, unknown>[] = [];
+  p.onLine((line, stream) => {
+    if (stream === 'stdout' && line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
+  });
+  try {
+    const line = await p.waitForLine(/"type":"listening"/, 20_000);
+    return { port: (JSON.parse(line) as { port: number }).port, process: p, events };
+  } catch (err) {
+    await p.stop();
+    throw err;
+  }
+}

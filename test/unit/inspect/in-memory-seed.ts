@@ -10,8 +10,9 @@ import { torrentMachine } from '../../../machines/torrent.machine.js';
 import type { StorageCommand, StorageInput } from '../../../machines/torrent.types.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 
-export const PIECE_COUNT = 12;
-export const PIECE_LENGTH = 32 * 1024;
+import { PIECE_COUNT, PIECE_LENGTH } from './in-memory-download.js';
+
+export { PIECE_COUNT, PIECE_LENGTH };
 
 /**
  * An incoming peer that handshakes and reads our first messages; then it hangs up, unless its
