@@ -12,6 +12,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
+import { bytesEqual } from '../../machines/peer-handshake.js';
 import { bencode } from '../metainfo/bencode.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
@@ -93,7 +94,7 @@ export function openMetadataConnection(
   const onItem = (item: WireItem) => {
     if (closed) return;
     if (item.type === 'handshake') {
-      if (!Buffer.from(item.infoHash).equals(Buffer.from(opts.infoHash))) return close('another info-hash');
+      if (!bytesEqual(item.infoHash, opts.infoHash)) return close('another info-hash');
       if (!hasExtensionBit(item.reserved)) return close('no extension protocol (BEP 10)');
       send({ type: 'extended', extendedId: 0, payload: fetchingExtensionHandshake() });
       return;

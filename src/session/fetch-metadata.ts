@@ -98,7 +98,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
   const dialMore = () => {
     for (const address of known) {
       if (finished || connections.size >= maxConnections) return;
-      if (connections.has(address) || dropped.has(address)) continue;
+      if (tried.has(address) || connections.has(address) || dropped.has(address)) continue;
       dial(address);
     }
   };

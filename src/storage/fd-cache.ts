@@ -12,6 +12,7 @@
  * `flush()` or `closeAll()`.
  */
 import { constants, type FileHandle, open } from 'node:fs/promises';
+import { removedFile } from './file-looks.js';
 import { StorageError } from './storage-error.js';
 
 interface Entry {
@@ -33,8 +34,7 @@ export const OPEN_FLAGS = constants.O_RDWR | constants.O_NOFOLLOW;
  */
 export function openStoreFile(path: string): Promise<FileHandle> {
   return open(path, OPEN_FLAGS).catch((e) => {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw removedFile(path);
     throw StorageError.fromSystem(e, 'cannot open', path);
   });
 }

@@ -74,6 +74,11 @@ export async function inodesStable(root: string): Promise<boolean> {
   }
 }
 
+/** A file of the store gone from `path` (deleted under us while downloading). */
+export function removedFile(path: string): StorageError {
+  return new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
+}
+
 /** Another file at `path` than the one the store has been writing (rename over it, rm + create). */
 export function replacedFile(path: string): StorageError {
   return new StorageError('fileRemoved', `${path} was replaced by another file while downloading`, {
@@ -182,8 +187,7 @@ export class FileLooks {
       const { path, length } = files[i]!;
       const count = this.count(i);
       const st = await lstatOf(path);
-      if (st === undefined)
-        throw new StorageError('fileRemoved', `${path} was removed while downloading`, { path });
+      if (st === undefined) throw removedFile(path);
       if (!st.isFile())
         throw new StorageError(
           'fileRemoved',

@@ -5,6 +5,7 @@
  * StorageError 'worker'.
  */
 import { Worker } from 'node:worker_threads';
+import { removedFile } from './file-looks.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
 import { type HashJobSpec, WORKER_READY } from './piece-hasher.js';
 import { StorageError } from './storage-error.js';
@@ -87,9 +88,7 @@ export class HashPool {
         p.reject(
           // The worker opens only files on disk: one missing when a piece is read back was deleted under us.
           reply.error.errno === 'ENOENT' && reply.error.path !== undefined
-            ? new StorageError('fileRemoved', `${reply.error.path} was removed while downloading`, {
-                path: reply.error.path,
-              })
+            ? removedFile(reply.error.path)
             : StorageError.fromSystem(
                 Object.assign(new Error(reply.error.message), { code: reply.error.errno }),
                 'cannot read back',
