@@ -10,6 +10,7 @@
  * libtorrent's default num_want).
  */
 import { isIP } from 'node:net';
+import { formatIpv6 } from '../net/ban-key.js';
 import type { TrackerPeer } from './announce-types.js';
 
 /** Most peers taken from one announce answer (libtorrent's default num_want; opentracker's cap). */
@@ -75,10 +76,9 @@ export class PeerCollector {
   }
 }
 
-/** 16 bytes as an RFC 5952 IPv6 address. */
+/** 16 bytes as an RFC 5952 IPv6 address (formatIpv6, the ban key's spelling). */
 export function ipv6(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  // The WHATWG URL parser prints IPv6 in its canonical compressed form (RFC 5952).
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  return formatIpv6(groups);
 }
