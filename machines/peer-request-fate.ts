@@ -160,6 +160,17 @@ export function requestBatchProblem(
   c: PeerContext,
   requests: readonly BlockRef[],
 ): RequestCloseReason | undefined {
+  // The usual case, a seeder's hot path: unchoked and room in the queue for the whole batch. Then
+  // no request can meet a full queue (no flood) nor our choke: only a bad request closes, so the
+  // batch is judged request by request without playing the counts and the queue through.
+  if (!c.amChoking && c.requestQueue.size + c.reading.size + requests.length <= c.limits.maxPeerRequests) {
+    for (const r of requests) {
+      const why = requestProblem(c, r.index, r.begin, r.length);
+      if (why !== undefined && !(why === 'notHave' && c.fast))
+        return { reason: 'badRequest', index: r.index, begin: r.begin, length: r.length, why };
+    }
+    return undefined;
+  }
   const batch: BatchPlay = {
     droppedRequests: c.droppedRequests,
     chokedRequests: c.chokedRequests,
