@@ -14,7 +14,7 @@ import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torren
 import { makePeerId } from '../net/peer-id.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
-import { makeOutputFolder, STATE_DIR } from '../storage/store-files.js';
+import { makeOutputFolder, STATE_DIR, stateDirOf } from '../storage/store-files.js';
 import { type DownloadJob, type DownloadResult, download } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
@@ -32,7 +32,7 @@ export interface MagnetOptions extends DownloadOptions {
 
 /** Where the metadata of `infoHashHex` is kept under `out`. */
 export function savedTorrentPath(out: string, infoHashHex: string): string {
-  return join(resolve(out), STATE_DIR, `${infoHashHex}.torrent`);
+  return join(stateDirOf(out), `${infoHashHex}.torrent`);
 }
 
 /** The torrent saved by an earlier run, when it is there and is this magnet's. */

@@ -4,7 +4,7 @@
  * verified — never claiming a piece whose bytes are not durably on disk.
  */
 
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { Bitfield } from '../picker/bitfield.js';
@@ -12,7 +12,7 @@ import { makeDirectories } from '../storage/layout.js';
 import { partsLayout, pieceRangeOf, wantedPieces } from '../storage/parts-layout.js';
 import { PieceStore } from '../storage/piece-store.js';
 import { readResumeFile, resumeFilePath, writeResumeFile } from '../storage/resume-file.js';
-import { STATE_DIR } from '../storage/store-files.js';
+import { STATE_DIR, stateDirOf } from '../storage/store-files.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DownloadEvent } from './download-event.js';
@@ -46,7 +46,7 @@ export interface ResumedStore {
 }
 
 export function resumePathFor(torrent: Torrent, out: string): string {
-  return resumeFilePath(torrent, join(resolve(out), STATE_DIR));
+  return resumeFilePath(torrent, stateDirOf(out));
 }
 
 /**

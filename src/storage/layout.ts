@@ -11,6 +11,7 @@
  * symlink, and files are opened with O_NOFOLLOW (see piece-store.ts) so a symlink planted at the
  * last component is refused too.
  */
+import type { Stats } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
@@ -78,17 +79,16 @@ export async function makeDirectories(root: string, dirs: readonly string[]): Pr
         throw StorageError.fromSystem(e, 'cannot inspect', current);
       });
     }
-    if (info.isSymbolicLink())
-      throw new StorageError('pathEscape', `refusing to follow the symlink ${current}`, {
-        path: current,
-        badInput: true,
-      });
-    if (!info.isDirectory())
-      throw new StorageError('io', `${current} exists and is not a folder`, {
-        path: current,
-        badInput: true,
-      });
+    refuseNonFolder(current, info);
   }
+}
+
+/** Throws unless what `lstat` found at `path` is a folder: a symlink could point anywhere. */
+function refuseNonFolder(path: string, st: Stats): void {
+  if (st.isSymbolicLink())
+    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
+  if (!st.isDirectory())
+    throw new StorageError('io', `${path} exists and is not a folder`, { path, badInput: true });
 }
 
 /**
@@ -142,9 +142,6 @@ async function existingFolder(path: string): Promise<boolean> {
     throw StorageError.fromSystem(e, 'cannot inspect', path);
   });
   if (st === undefined) return false;
-  if (st.isSymbolicLink())
-    throw new StorageError('pathEscape', `refusing to follow the symlink ${path}`, { path, badInput: true });
-  if (!st.isDirectory())
-    throw new StorageError('io', `${path} exists and is not a folder`, { path, badInput: true });
+  refuseNonFolder(path, st);
   return true;
 }

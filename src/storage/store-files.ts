@@ -35,9 +35,14 @@ import { StorageError } from './storage-error.js';
 /** Our own folder under `--out`: resume files and parts files (docs/resume.md). */
 export const STATE_DIR = '.bitstate';
 
+/** bitstate's own folder under the output folder `out` (resume files, parts files, a magnet's metadata). */
+export function stateDirOf(out: string): string {
+  return join(resolve(out), STATE_DIR);
+}
+
 /** `<out>/.bitstate/<infohash>.parts`: unselected files' bytes of shared pieces. */
 export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: string): string {
-  return join(resolve(outDir), STATE_DIR, `${torrent.infoHashHex}.parts`);
+  return join(stateDirOf(outDir), `${torrent.infoHashHex}.parts`);
 }
 
 /** One file the store writes: a torrent file it stores, or the parts file. */
