@@ -54,8 +54,9 @@ export function makeHalfOpenRoom(context: TorrentContext, fx: TorrentEffects): v
 }
 
 /**
- * What a connection's handshake does to the slots, decided once (the torrent machine's guard
- * isRefusedSlot and its takeSlot both read it): nothing for a dial (it holds its slot from the
+ * What a connection's handshake does to the slots, decided by this one rule (the torrent machine's
+ * guard isRefusedSlot and its takeSlot each ask it; with every slot taken that is two passes over the
+ * peers for leastUseful, at most maxPeers each, per incoming handshake): nothing for a dial (it holds its slot from the
  * dial); an incoming one takes a `free` slot, or one a useless connection is closed for (`evict`),
  * or — when none is that useless — is `refused` (`tooManyConnections`). Nothing either (`held`)
  * for an incoming one that makeHalfOpenRoom closed while its `peer.handshaken` was already queued:
