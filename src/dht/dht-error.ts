@@ -1,0 +1,16 @@
+/** The DHT's typed error (BEP 5): a malformed or oversized KRPC datagram, a bad router address. */
+export type DhtErrorCode = 'malformed' | 'tooLarge' | 'badRouter' | 'closed';
+
+export class DhtError extends Error {
+  override readonly name = 'DhtError';
+  readonly code: DhtErrorCode;
+  /** A bad --dht-bootstrap is the user's fault (CLI exit 2); a hostile datagram is not. */
+  readonly badInput: boolean;
+  readonly limit: number | undefined;
+  constructor(code: DhtErrorCode, message: string, opts: { limit?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.badInput = code === 'badRouter';
+    this.limit = opts.limit;
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * One DHT node on a UDP socket (BEP 5): sends our queries and matches their answers by
+ * transaction id and source address, each waited for at most `queryTimeoutMs`; answers the
+ * queries of others from the routing table, the token secrets and the peer store. Every node that
+ * answers or queries us is offered to the routing table.
+ *
+ * Bounds against a hostile sender: a datagram over MAX_DATAGRAM_BYTES is dropped unread; at most
+ * MAX_PENDING_QUERIES of our queries wait at once; we answer at most MAX_ANSWERS_PER_SOURCE queries
+ * a second to one address and MAX_ANSWERS_PER_SECOND in all (the rest are dropped unanswered), so
+ * a flood can neither make us amplify it nor grow anything past the table's and store's bounds.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { PeerAddress } from '../net/address.js';
+import { DhtError } from './dht-error.js';
+import {
+  decodeKrpc,
+  encodeKrpc,
+  KRPC_METHOD_UNKNOWN,
+  KRPC_PROTOCOL_ERROR,
+  type KrpcMessage,
+  type KrpcQuery,
+  type KrpcResponseBody,
+  MAX_DATAGRAM_BYTES,
+} from './krpc.js';
+import { idHex, randomNodeId } from './node-id.js';
+import { PeerStore } from './peer-store.js';
+import { K, RoutingTable } from './routing-table.js';
+import { TokenSecrets } from './tokens.js';
+
+/** How long one of our queries waits for its answer. */
+export const DEFAULT_QUERY_TIMEOUT_MS = 2000;
+/** Our queries waiting at once; more fail at once (lookups keep α = 3 each in flight). */
+export const MAX_PENDING_QUERIES = 256;
+/** Queries answered per second to one address (host:port). */
+export const MAX_ANSWERS_PER_SOURCE = 20;
+/** Queries answered per second in all. */
+export const MAX_ANSWERS_PER_SECOND = 250;
+/** Sources counted within one second; past it, a new source is not answered until the next. */
+export const MAX_COUNTED_SOURCES = 1024;
+
+export interface DhtNodeOptions {
+  /** Address to bind (default '0.0.0.0'). */
+  readonly host?: string;
+  /** UDP port (0 = any). */
+  readonly port: number;
+  readonly id?: Uint8Array;
+  readonly queryTimeoutMs?: number;
+  /** The clock (ms); performance.now by default. */
+  readonly now?: () => number;
+}
+
+export interface DhtNodeStats {
+  queriesSent: number;
+  answersReceived: number;
+  timeouts: number;
+  queriesAnswered: number;
+  queriesDropped: number;
+  malformed: number;
+}
+
+interface Pending {
+  readonly address: string;
+  readonly resolve: (r: KrpcResponseBody | undefined) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class DhtNode {
+  readonly id: Uint8Array;
+  readonly table: RoutingTable;
+  readonly store = new PeerStore();
+  readonly stats: DhtNodeStats = {
+    queriesSent: 0,
+    answersReceived: 0,
+    timeouts: 0,
+    queriesAnswered: 0,
+    queriesDropped: 0,
+    malformed: 0,
+  };
+  readonly #socket: Socket;
+  readonly #now: () => number;
+  readonly #queryTimeoutMs: number;
+  readonly #tokens: TokenSecrets;
+  readonly #pending = new Map<number, Pending>();
+  #nextTx = Math.floor(Math.random() * 65536);
+  #closed = false;
+  /** Rate limit: the current second and what was answered in it. */
+  #window = -1;
+  #answered = 0;
+  readonly #perSource = new Map<string, number>();
+
+  private constructor(socket: Socket, opts: DhtNodeOptions) {
+    this.#socket = socket;
+    this.#now = opts.now ?? (() => performance.now());
+    this.#queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.id = opts.id ?? randomNodeId();
+    this.table = new RoutingTable(this.id, this.#now());
+    this.#tokens = new TokenSecrets(this.#now());
+    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
+    // An ICMP port unreachable for one send must not end the node; the query times out.
+    socket.on('error', () => {});
+  }
+
+  /** Binds the socket; rejects (EADDRINUSE …) when it cannot. */
+  static open(opts: DhtNodeOptions): Promise<DhtNode> {
+    const socket = createSocket({ type: 'udp4' });
+    return new Promise((resolve, reject) => {
+      socket.once('error', (err) => {
+        try {
+          socket.close();
+        } catch {}
+        reject(err);
+      });
+      socket.bind(opts.port, opts.host ?? '0.0.0.0', () => {
+        socket.removeAllListeners('error');
+        resolve(new DhtNode(socket, opts));
+      });
+    });
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  get host(): string {
+    return this.#socket.address().address;
+  }
+
+  get pendingQueries(): number {
+    return this.#pending.size;
+  }
+
+  /** Sends `query` to `to`; its answer, or undefined after the timeout, an error reply or close. */
+  query(to: PeerAddress, query: KrpcQuery): Promise<KrpcResponseBody | undefined> {
+    if (this.#closed || this.#pending.size >= MAX_PENDING_QUERIES) return Promise.resolve(undefined);
+    let tx = this.#nextTx;
+    while (this.#pending.has(tx)) tx = (tx + 1) & 0xffff;
+    this.#nextTx = (tx + 1) & 0xffff;
+    const t = Uint8Array.of(tx >> 8, tx & 0xff);
+    const address = `${to.host}:${to.port}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(tx);
+        this.stats.timeouts++;
+        this.table.failed(to.host, to.port);
+        resolve(undefined);
+      }, this.#queryTimeoutMs);
+      this.#pending.set(tx, { address, resolve, timer });
+      this.stats.queriesSent++;
+      this.#send(encodeKrpc({ y: 'q', t, query }), to.port, to.host);
+    });
+  }
+
+  #send(datagram: Uint8Array, port: number, host: string): void {
+    if (this.#closed) return;
+    this.#socket.send(datagram, port, host, () => {});
+  }
+
+  #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.#closed) return;
+    let m: KrpcMessage;
+    try {
+      if (msg.length > MAX_DATAGRAM_BYTES) throw new DhtError('tooLarge', 'oversized datagram');
+      m = decodeKrpc(msg);
+    } catch (err) {
+      if (!(err instanceof DhtError)) throw err;
+      this.stats.malformed++;
+      return;
+    }
+    const address = `${rinfo.address}:${rinfo.port}`;
+    if (m.y === 'q') {
+      this.#answer(m.t, m.query, rinfo);
+      return;
+    }
+    const tx = m.t.length === 2 ? (m.t[0]! << 8) | m.t[1]! : -1;
+    const pending = this.#pending.get(tx);
+    // Not ours, or from another address than we asked: ignored (an answer cannot be forged by a
+    // third party that does not see our transaction ids).
+    if (pending === undefined || pending.address !== address) return;
+    this.#pending.delete(tx);
+    clearTimeout(pending.timer);
+    if (m.y === 'e') {
+      pending.resolve(undefined);
+      return;
+    }
+    this.stats.answersReceived++;
+    this.table.heard({ id: m.response.id, host: rinfo.address, port: rinfo.port }, this.#now(), true);
+    pending.resolve(m.response);
+  }
+
+  /** Whether the rate limit lets us answer this source now (see the file comment). */
+  #mayAnswer(address: string): boolean {
+    const second = Math.floor(this.#now() / 1000);
+    if (second !== this.#window) {
+      this.#window = second;
+      this.#answered = 0;
+      this.#perSource.clear();
+    }
+    if (this.#answered >= MAX_ANSWERS_PER_SECOND) return false;
+    const n = this.#perSource.get(address) ?? 0;
+    if (n >= MAX_ANSWERS_PER_SOURCE) return false;
+    if (n === 0 && this.#perSource.size >= MAX_COUNTED_SOURCES) return false;
+    this.#perSource.set(address, n + 1);
+    this.#answered++;
+    return true;
+  }
+
+  #answer(t: Uint8Array, q: KrpcQuery, rinfo: RemoteInfo): void {
+    const address = `${rinfo.address}:${rinfo.port}`;
+    if (!this.#mayAnswer(address)) {
+      this.stats.queriesDropped++;
+      return;
+    }
+    const now = this.#now();
+    this.table.heard({ id: q.id, host: rinfo.address, port: rinfo.port }, now, false);
+    this.stats.queriesAnswered++;
+    const reply = (response: KrpcResponseBody) =>
+      this.#send(encodeKrpc({ y: 'r', t, response }), rinfo.port, rinfo.address);
+    switch (q.q) {
+      case 'ping':
+        reply({ id: this.id });
+        return;
+      case 'find_node':
+        reply({ id: this.id, nodes: this.table.closest(q.target, K, now) });
+        return;
+      case 'get_peers': {
+        const values = this.store.peers(idHex(q.infoHash), now);
+        reply({
+          id: this.id,
+          token: this.#tokens.tokenFor(rinfo.address, now),
+          nodes: this.table.closest(q.infoHash, K, now),
+          ...(values.length === 0 ? {} : { values }),
+        });
+        return;
+      }
+      case 'announce_peer': {
+        if (!this.#tokens.isValid(q.token, rinfo.address, now)) {
+          this.#send(
+            encodeKrpc({ y: 'e', t, code: KRPC_PROTOCOL_ERROR, message: 'bad token' }),
+            rinfo.port,
+            rinfo.address,
+          );
+          return;
+        }
+        this.store.announce(
+          idHex(q.infoHash),
+          { host: rinfo.address, port: q.impliedPort ? rinfo.port : q.port },
+          now,
+        );
+        reply({ id: this.id });
+        return;
+      }
+      case 'other':
+        this.#send(
+          encodeKrpc({ y: 'e', t, code: KRPC_METHOD_UNKNOWN, message: 'Method Unknown' }),
+          rinfo.port,
+          rinfo.address,
+        );
+        return;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.resolve(undefined);
+    }
+    this.#pending.clear();
+    return new Promise((resolve) => this.#socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * `startDht(options)`: a Mainline DHT node (BEP 5) for a session — bootstraps from the given
+ * routers (find_node on our own id), keeps its routing table fresh (a find_node into each bucket
+ * unchanged for REFRESH_AFTER_MS, a ping to quiet questionable nodes), and runs lookups:
+ *
+ *   const dht = await startDht({ port: 6881, bootstrap: [{ host: 'router.bittorrent.com', port: 6881 }] });
+ *   await dht.ready;                                  // { nodes } once the bootstrap lookup settled
+ *   const r = await dht.getPeers(infoHash, { announcePort: 6881, onPeers: (peers) => … });
+ *   await dht.close();
+ *
+ * Each lookup is a machines/dht-lookup.machine.ts actor; this file sends the queries it emits
+ * through the DhtNode (dht-node.ts) and tells it what came back.
+ */
+import { lookup as resolveHost } from 'node:dns/promises';
+import { createActor } from 'xstate';
+import { type DhtLookupOutput, dhtLookupMachine } from '../../machines/dht-lookup.machine.js';
+import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
+import type { PeerAddress } from '../net/address.js';
+import { DhtNode } from './dht-node.js';
+import { idInBucket } from './node-id.js';
+import { K } from './routing-table.js';
+
+/** Queries in flight per lookup (BEP 5 / Kademlia's α). */
+export const ALPHA = 3;
+/** Queries one lookup may send at most. */
+export const MAX_LOOKUP_QUERIES = 200;
+/** Nodes one lookup remembers at most. */
+export const MAX_LOOKUP_CANDIDATES = 200;
+/** A lookup gives up after this long. */
+export const LOOKUP_TIMEOUT_MS = 60_000;
+/** Lookups running at once; more wait their turn. */
+export const MAX_CONCURRENT_LOOKUPS = 8;
+/** A bucket nothing changed in for this long is refreshed (BEP 5: 15 minutes). */
+export const REFRESH_AFTER_MS = 15 * 60_000;
+/** How often the table is looked at for refresh, and the bootstrap retried when it is empty. */
+export const REFRESH_CHECK_MS = 60_000;
+/** Questionable nodes pinged per check at most. */
+export const MAX_PINGS_PER_CHECK = 16;
+
+/** The public routers the reference clients bootstrap from (the CLI's default). */
+export const DEFAULT_BOOTSTRAP: readonly PeerAddress[] = [
+  { host: 'router.bittorrent.com', port: 6881 },
+  { host: 'dht.transmissionbt.com', port: 6881 },
+  { host: 'router.utorrent.com', port: 6881 },
+  { host: 'dht.libtorrent.org', port: 25401 },
+];
+
+export interface DhtOptions {
+  /** UDP port (the TCP listening port, as libtorrent and Transmission use); 0 = any. */
+  readonly port: number;
+  /** Address to bind: default 127.0.0.1 when every router is a loopback address, else 0.0.0.0. */
+  readonly host?: string;
+  readonly bootstrap: readonly PeerAddress[];
+  readonly queryTimeoutMs?: number;
+  readonly id?: Uint8Array;
+  readonly signal?: AbortSignal;
+}
+
+export interface GetPeersOptions {
+  /** Announce ourselves (announce_peer) at this TCP port to the closest nodes once settled. */
+  readonly announcePort?: number;
+  /** Peers as they come, each reported once per lookup. */
+  readonly onPeers?: (peers: readonly PeerAddress[]) => void;
+}
+
+export interface Dht {
+  readonly port: number;
+  readonly node: DhtNode;
+  /** Settles once the bootstrap lookup has (never rejects): the routing table's size then. */
+  readonly ready: Promise<{ nodes: number }>;
+  getPeers(infoHash: Uint8Array, options?: GetPeersOptions): Promise<DhtLookupOutput>;
+  findNode(target: Uint8Array): Promise<DhtLookupOutput>;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\./.test(host) || host === '::1';
+}
+
+export async function startDht(options: DhtOptions): Promise<Dht> {
+  const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
+  const node = await DhtNode.open({
+    host,
+    port: options.port,
+    ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
+    ...(options.id === undefined ? {} : { id: options.id }),
+  });
+  const now = () => performance.now();
+  const running = new Set<{ stop: () => void }>();
+  const queue: (() => void)[] = [];
+  let closed = false;
+
+  const runLookup = async (
+    target: Uint8Array,
+    method: 'get_peers' | 'find_node',
+    seeds: readonly LookupNode[],
+    lookupOptions: GetPeersOptions = {},
+  ): Promise<DhtLookupOutput> => {
+    if (running.size >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((r) => queue.push(r));
+    const actor = createActor(dhtLookupMachine, {
+      input: {
+        target,
+        method,
+        announce: lookupOptions.announcePort !== undefined,
+        seeds,
+        limits: { k: K, alpha: ALPHA, maxQueries: MAX_LOOKUP_QUERIES, maxCandidates: MAX_LOOKUP_CANDIDATES },
+        timeoutMs: LOOKUP_TIMEOUT_MS,
+      },
+    });
+    const live = () => actor.getSnapshot().status === 'active';
+    actor.on('lookup.query', ({ node: to }) => {
+      const query =
+        method === 'get_peers'
+          ? ({ q: 'get_peers', id: node.id, infoHash: target } as const)
+          : ({ q: 'find_node', id: node.id, target } as const);
+      void node.query(to, query).then((r) => {
+        if (!live()) return;
+        if (r === undefined) return actor.send({ type: 'node.failed', node: nodeKey(to) });
+        actor.send({
+          type: 'node.answered',
+          node: nodeKey(to),
+          id: r.id,
+          nodes: r.nodes ?? [],
+          peers: r.values ?? [],
+          ...(r.token === undefined ? {} : { token: r.token }),
+        });
+      });
+    });
+    actor.on('lookup.peers', ({ peers }) => lookupOptions.onPeers?.(peers));
+    actor.on('lookup.announce', ({ node: to, token }) => {
+      void node
+        .query(to, {
+          q: 'announce_peer',
+          id: node.id,
+          infoHash: target,
+          port: lookupOptions.announcePort ?? 0,
+          impliedPort: false,
+          token,
+        })
+        .then((r) => {
+          if (live())
+            actor.send({
+              type: r === undefined ? 'announce.failed' : 'announce.answered',
+              node: nodeKey(to),
+            });
+        });
+    });
+    const handle = { stop: () => actor.send({ type: 'cmd.stop' }) };
+    const output = new Promise<DhtLookupOutput>((resolve) =>
+      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
+    );
+    running.add(handle);
+    actor.start();
+    if (closed) handle.stop();
+    try {
+      return await output;
+    } finally {
+      running.delete(handle);
+      queue.shift()?.();
+    }
+  };
+
+  const closestKnown = (target: Uint8Array): LookupNode[] =>
+    node.table.closest(target, K * 2, now()).map((n) => ({ host: n.host, port: n.port, id: n.id }));
+
+  /** The closest known nodes; the routers too while the table holds fewer than K. */
+  const seedsFor = async (target: Uint8Array): Promise<LookupNode[]> => {
+    const known = closestKnown(target);
+    return known.length >= K ? known : [...known, ...(await routers())];
+  };
+
+  const routers = async (): Promise<LookupNode[]> => {
+    const out: LookupNode[] = [];
+    await Promise.all(
+      options.bootstrap.map(async (r) => {
+        try {
+          const a = await resolveHost(r.host, { family: 4 });
+          out.push({ host: a.address, port: r.port });
+        } catch {
+          // an unresolvable router is skipped; the others may do
+        }
+      }),
+    );
+    return out;
+  };
+
+  const bootstrap = async (): Promise<{ nodes: number }> => {
+    await runLookup(node.id, 'find_node', [...(await routers()), ...closestKnown(node.id)]);
+    return { nodes: node.table.size };
+  };
+  const ready = bootstrap().catch(() => ({ nodes: node.table.size }));
+
+  let refreshing = false;
+  const refresh = async () => {
+    if (refreshing || closed) return;
+    refreshing = true;
+    try {
+      const t = now();
+      if (node.table.size === 0) {
+        await bootstrap();
+        return;
+      }
+      for (const n of node.table.questionable(t, REFRESH_AFTER_MS).slice(0, MAX_PINGS_PER_CHECK))
+        void node.query(n, { q: 'ping', id: node.id });
+      for (const depth of node.table.staleBuckets(t, REFRESH_AFTER_MS)) {
+        if (closed) return;
+        node.table.touchBucket(depth, t);
+        const target = idInBucket(node.id, depth);
+        await runLookup(target, 'find_node', closestKnown(target));
+      }
+    } finally {
+      refreshing = false;
+    }
+  };
+  const timer = setInterval(() => void refresh(), REFRESH_CHECK_MS);
+  timer.unref();
+
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(timer);
+    for (const h of running) h.stop();
+    for (const wake of queue.splice(0)) wake();
+    options.signal?.removeEventListener('abort', onAbort);
+    await node.close();
+  };
+  const onAbort = () => void close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted === true) await close();
+
+  return {
+    port: node.port,
+    node,
+    ready,
+    getPeers: async (infoHash, o = {}) => {
+      // Before the bootstrap has settled the table may be empty: wait for it.
+      await ready;
+      return runLookup(infoHash, 'get_peers', await seedsFor(infoHash), o);
+    },
+    findNode: async (target) => {
+      await ready;
+      return runLookup(target, 'find_node', await seedsFor(target));
+    },
+    close,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Several of our own DHT nodes on 127.0.0.1: one bootstraps the others, one announces an
+ * info-hash, another finds it with get_peers (and the announced port, not the UDP one).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Dht, startDht } from '../../../src/dht/dht.js';
+import { randomNodeId } from '../../../src/dht/node-id.js';
+
+test('a peer announced through one node is found through another (12 nodes on 127.0.0.1)', async (t) => {
+  const nodes: Dht[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.close();
+  });
+  const router = await startDht({ port: 0, bootstrap: [], queryTimeoutMs: 500 });
+  nodes.push(router);
+  const at = [{ host: '127.0.0.1', port: router.port }];
+  for (let i = 0; i < 11; i++) nodes.push(await startDht({ port: 0, bootstrap: at, queryTimeoutMs: 500 }));
+  const readies = await Promise.all(nodes.slice(1).map((n) => n.ready));
+  // Every node knows the router at least; the later ones learn the earlier through it.
+  for (const r of readies) assert.ok(r.nodes >= 1, `bootstrapped with ${r.nodes} nodes`);
+  // Refresh the early ones' tables once everyone is there.
+  await Promise.all(nodes.map((n) => n.findNode(n.node.id)));
+
+  const infoHash = randomNodeId();
+  const announcer = nodes[3]!;
+  const a = await announcer.getPeers(infoHash, { announcePort: 51413 });
+  assert.equal(a.result, 'done');
+  assert.ok(a.announced >= 1, `announced to ${a.announced}`);
+
+  const seeker = nodes[9]!;
+  const found: string[] = [];
+  const g = await seeker.getPeers(infoHash, {
+    onPeers: (ps) => found.push(...ps.map((p) => `${p.host}:${p.port}`)),
+  });
+  assert.equal(g.result, 'done');
+  assert.deepEqual(found, ['127.0.0.1:51413']);
+  assert.ok(g.queries <= 40, `${g.queries} queries`);
+});
+
+test('close() leaves no handle: a lookup in flight ends as stopped', async () => {
+  // A router that never answers: the bootstrap waits on its query when we close.
+  const silent = await startDht({ port: 0, bootstrap: [] });
+  const dht = await startDht({
+    port: 0,
+    bootstrap: [{ host: '127.0.0.1', port: 9 }],
+    queryTimeoutMs: 60_000,
+  });
+  const lookup = dht.findNode(randomNodeId());
+  await dht.close();
+  await silent.close();
+  const r = await lookup;
+  assert.equal(r.result, 'stopped');
+});
