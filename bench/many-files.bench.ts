@@ -22,6 +22,7 @@
  * `--bin` runs another build (e.g. a worktree of an older commit) on the same torrents (the CLI's
  * rounds only: the in-process rounds run this build).
  */
+
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bencode } from '../src/metainfo/bencode.js';
 import { readTorrentFile } from '../src/metainfo/read-torrent-file.js';
+import { dhtOffArgs } from './dht-off.js';
 import { prepareResumed, resumedRound } from './resumed-store.js';
 import { processPeakRss } from './suite/machine.js';
 
@@ -126,6 +128,7 @@ async function oneRound(torrent: string, out: string, resumed: boolean): Promise
     'download',
     torrent,
     '--no-tracker',
+    ...dhtOffArgs(resolve(dirname(values.bin), '..')),
     '--json',
     '-o',
     out,

@@ -12,12 +12,14 @@
  * time is the hash worker (SHA-1) and the others are V8's platform threads. A heuristic, stated as
  * such in the output; the totals do not depend on it.
  */
+
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dhtOffArgs } from '../dht-off.js';
 import { CLOCK_TICKS, statCpuTicks } from '../suite/machine.js';
 import { splitAtDash } from './swarm-args.js';
 
@@ -61,7 +63,18 @@ async function round(): Promise<Split> {
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [bin, 'download', ...downloadArgs, '--no-tracker', '--port', '0', '--quiet', '-o', out],
+    [
+      bin,
+      'download',
+      ...downloadArgs,
+      '--no-tracker',
+      ...dhtOffArgs(join(dirname(bin), '..')),
+      '--port',
+      '0',
+      '--quiet',
+      '-o',
+      out,
+    ],
     {
       stdio: 'inherit',
     },

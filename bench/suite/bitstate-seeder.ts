@@ -1,7 +1,9 @@
 /** `bitstate seed --json` from the build as a managed process; resolves once it listens. */
+
 import { join } from 'node:path';
 import { repoRoot } from '../../test/interop/harness/paths.js';
 import { type ManagedProcess, startProcess, whileRunning } from '../../test/interop/harness/processes.js';
+import { dhtOffArgs } from '../dht-off.js';
 
 export interface BitstateSeeder {
   readonly port: number;
@@ -27,7 +29,7 @@ export async function startBitstateSeeder(opts: {
     '--data',
     opts.dataDir,
   ];
-  args.push('--port', '0', '--json');
+  args.push('--port', '0', '--json', ...dhtOffArgs(repoRoot()));
   if (!opts.announce) args.push('--no-tracker');
   if (opts.maxPeers !== undefined) args.push('--max-peers', String(opts.maxPeers));
   const proc = startProcess(process.execPath, args, {

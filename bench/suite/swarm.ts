@@ -3,6 +3,7 @@
  * through a tracker) and N python3-libtorrent seeders on 127.0.0.1; and one measured download by
  * bitstate, aria2 or libtorrent from it, checked byte for byte.
  */
+
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -20,6 +21,7 @@ import { compareTrees } from '../../test/interop/harness/payload.js';
 import { getFreePort, getFreePorts } from '../../test/interop/harness/ports.js';
 import { stopAll } from '../../test/interop/harness/processes.js';
 import type { BenchClient } from '../bench-options.js';
+import { dhtOffArgs } from '../dht-off.js';
 import { type Measurement, measure } from '../measure.js';
 import { pinProcess } from './cpu-split.js';
 import { processCpuSeconds } from './machine.js';
@@ -133,6 +135,7 @@ export function bitstateDownloadCommand(
       outDir,
       ...peers.flatMap((p) => ['--peer', p]),
       '--no-tracker',
+      ...dhtOffArgs(root),
       '--port',
       '0',
       ...extra,

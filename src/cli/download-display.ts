@@ -40,6 +40,8 @@ export function createDownloadDisplay(
   }
   const tty = mode === 'terminal' && err.isTTY === true;
   let lineShown = false;
+  /** Nodes in the DHT's routing table, once it has bootstrapped (the progress line shows it). */
+  let dhtNodes: number | undefined;
   let extraLines = 0;
   const clear = () => {
     if (!lineShown) return;
@@ -82,6 +84,13 @@ export function createDownloadDisplay(
           if (e.ignoredTrackers !== undefined)
             say(`${moreOf(e.ignoredTrackers, 'tracker URL')} past the first ${MAX_TRACKERS} are left out`);
           break;
+        case 'dht.ready':
+          dhtNodes = e.nodes;
+          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          break;
+        case 'dht.peers':
+          dhtNodes = e.nodes;
+          break;
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);
           break;
@@ -121,7 +130,7 @@ export function createDownloadDisplay(
             `${progressBar(pct / 100)} ${pct.toFixed(1).padStart(5)}%  ` +
             `${formatBytes(e.verifiedBytes)}/${formatBytes(e.totalLength)}  ` +
             `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-            `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+            `peers ${e.peersConnected}/${e.peersKnown}${dhtNodes === undefined ? '' : `  DHT ${dhtNodes}`}  ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
           if (opts.peers === true && e.peers !== undefined) {

@@ -2,13 +2,18 @@
  * The flags `download` and `seed` share (who to talk to, how to show it) and what they mean, so
  * both commands read them the same way.
  */
+import { DEFAULT_BOOTSTRAP } from '../dht/routers.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
+import type { DhtSettings } from '../session/dht-announces.js';
 import type { DisplayMode } from './download-display.js';
 import { parseCount } from './parse-number.js';
+import { UsageError } from './usage-error.js';
 
 export const SWARM_FLAGS = {
   peer: { type: 'string', short: 'p', multiple: true },
   'no-tracker': { type: 'boolean' },
+  'no-dht': { type: 'boolean' },
+  'dht-bootstrap': { type: 'string', multiple: true },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
   json: { type: 'boolean' },
@@ -19,6 +24,8 @@ export const SWARM_FLAGS = {
 export interface SwarmFlagValues {
   readonly peer?: string[] | undefined;
   readonly 'no-tracker'?: boolean | undefined;
+  readonly 'no-dht'?: boolean | undefined;
+  readonly 'dht-bootstrap'?: string[] | undefined;
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
   readonly json?: boolean | undefined;
@@ -31,13 +38,24 @@ export function swarmOptions(values: SwarmFlagValues): {
   trackers: boolean;
   port?: number;
   maxPeers?: number;
+  dht?: DhtSettings;
 } {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  const routers = values['dht-bootstrap'];
+  if (values['no-dht'] === true && routers !== undefined)
+    throw new UsageError('--dht-bootstrap goes without --no-dht');
+  // The DHT is on by default, as in the reference clients (never for a private torrent: the
+  // session checks); --dht-bootstrap replaces the public routers.
+  const dht: DhtSettings | undefined =
+    values['no-dht'] === true
+      ? undefined
+      : { bootstrap: routers === undefined ? DEFAULT_BOOTSTRAP : routers.map((r) => parsePeerAddress(r)) };
   return {
     peers: (values.peer ?? []).map((p) => parsePeerAddress(p)),
     trackers: values['no-tracker'] !== true,
+    ...(dht === undefined ? {} : { dht }),
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
   };

@@ -37,14 +37,6 @@ export const REFRESH_CHECK_MS = 60_000;
 /** Questionable nodes pinged per check at most. */
 export const MAX_PINGS_PER_CHECK = 16;
 
-/** The public routers the reference clients bootstrap from (the CLI's default). */
-export const DEFAULT_BOOTSTRAP: readonly PeerAddress[] = [
-  { host: 'router.bittorrent.com', port: 6881 },
-  { host: 'dht.transmissionbt.com', port: 6881 },
-  { host: 'router.utorrent.com', port: 6881 },
-  { host: 'dht.libtorrent.org', port: 25401 },
-];
-
 export interface DhtOptions {
   /** UDP port (the TCP listening port, as libtorrent and Transmission use); 0 = any. */
   readonly port: number;

@@ -31,6 +31,7 @@ export interface PeerSummary {
 
 export type DownloadEvent =
   | MetadataFetchEvent
+  | DhtEvent
   | {
       readonly type: 'metadata';
       readonly name: string;
@@ -132,3 +133,19 @@ export type MetadataFetchEvent =
     }
   | { readonly type: 'metadata.peerDropped'; readonly address: string; readonly reason: string }
   | { readonly type: 'metadata.fetched'; readonly size: number; readonly elapsedMs: number };
+
+/**
+ * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once the bootstrap lookup settled
+ * (`nodes` in the routing table; `port` the UDP port), then `dht.peers` after each get_peers
+ * lookup: distinct `peers` it found, `queries` it sent, nodes that took our `announced` port.
+ */
+export type DhtEvent =
+  | { readonly type: 'dht.ready'; readonly port: number; readonly nodes: number }
+  | {
+      readonly type: 'dht.peers';
+      readonly peers: number;
+      readonly queries: number;
+      readonly announced: number;
+      readonly nodes: number;
+      readonly elapsedMs: number;
+    };

@@ -65,6 +65,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           peerId,
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
+          ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),

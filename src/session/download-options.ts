@@ -2,6 +2,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { PeerAddress } from '../net/address.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
+import type { DhtSettings } from './dht-announces.js';
 
 export interface DownloadOptions {
   /** The folder the torrent's `<name>` is saved under. */
@@ -10,6 +11,11 @@ export interface DownloadOptions {
   readonly peers?: readonly PeerAddress[];
   /** Announce to the torrent's HTTP trackers (default true). */
   readonly trackers?: boolean;
+  /**
+   * Find peers and announce through the DHT (BEP 5) from these routers; off when absent (the CLI
+   * turns it on). Never for a private torrent (BEP 27). See docs/dht.md.
+   */
+  readonly dht?: DhtSettings;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
   /** Accept incoming peers at all (default true). */

@@ -27,6 +27,7 @@ import type { PieceStore } from '../storage/piece-store.js';
 import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { announceTiers } from './announce-tiers.js';
+import type { DhtAnnounces } from './dht-announces.js';
 import type { DownloadEvent } from './download-event.js';
 import { forwardNotifications } from './download-notifications.js';
 import type { DownloadOptions } from './download-options.js';
@@ -265,6 +266,7 @@ async function run(
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
+  let dht: Promise<DhtAnnounces> | undefined;
   const saves = new ResumeSaveLoop(saver, options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS, emit);
   try {
     if (listener !== undefined) {
@@ -278,6 +280,23 @@ async function run(
       });
     }
     for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
+    // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
+    if (options.dht !== undefined && !torrent.private) {
+      const settings = options.dht;
+      // Loaded only when asked for (start-up time, docs/performance.md §6).
+      dht = import('./dht-announces.js').then(({ startDhtAnnounces }) =>
+        startDhtAnnounces(settings, {
+          port: listener?.port ?? options.port ?? 0,
+          infoHash: torrent.infoHash,
+          ...(listener === undefined ? {} : { announcePort: listener.port }),
+          onPeers: (peers) => {
+            for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
+          },
+          emit,
+        }),
+      );
+      dht.catch(() => {}); // a DHT that cannot start leaves the other peer sources working
+    }
 
     onStop((reason) => {
       stopReason = reason;
@@ -360,6 +379,10 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     actor.stop();
+    await dht?.then(
+      (d) => d.close(),
+      () => {},
+    );
     await listener?.close();
     await store.close().catch(() => {});
   }

@@ -13,7 +13,8 @@ import { type MetadataOutput, metadataMachine } from '../../machines/metadata.ma
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
-import type { MetadataFetchEvent } from './download-event.js';
+import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
+import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
 
 /** Connections open at once while fetching. */
 export const METADATA_MAX_CONNECTIONS = 30;
@@ -51,6 +52,8 @@ export interface FetchMetadataOptions {
   readonly peers?: readonly PeerAddress[];
   /** Announce to the magnet's trackers (default true). */
   readonly trackers?: boolean;
+  /** Ask the DHT too (BEP 5): get_peers every reannounceMs, no announce (we serve nothing yet). */
+  readonly dht?: DhtSettings;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
@@ -61,7 +64,7 @@ export interface FetchMetadataOptions {
   /** Trackers asked again this often (default METADATA_REANNOUNCE_MS). */
   readonly reannounceMs?: number;
   readonly signal?: AbortSignal;
-  readonly emit?: (e: MetadataFetchEvent) => void;
+  readonly emit?: (e: MetadataFetchEvent | DhtEvent) => void;
 }
 
 export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOptions): Promise<Uint8Array> {
@@ -208,6 +211,22 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
   });
   addPeers([...magnet.peers, ...(options.peers ?? [])]);
   void announce();
+  const dhtSettings = options.dht;
+  const dht: Promise<DhtAnnounces> | undefined =
+    dhtSettings === undefined
+      ? undefined
+      : import('./dht-announces.js').then(({ startDhtAnnounces }) =>
+          startDhtAnnounces(dhtSettings, {
+            port: options.port ?? 0,
+            infoHash: magnet.infoHash,
+            onPeers: (peers) => {
+              if (!finished) addPeers(peers);
+            },
+            emit,
+            reannounceMs: options.reannounceMs ?? METADATA_REANNOUNCE_MS,
+          }),
+        );
+  dht?.catch(() => {}); // the other peer sources work without it
   const reannounce = setInterval(() => {
     tried.clear();
     dialMore();
@@ -235,5 +254,9 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     options.signal?.removeEventListener('abort', onAbort);
     actor.stop();
     for (const c of [...connections.values()]) c.close('metadata fetched');
+    await dht?.then(
+      (d) => d.close(),
+      () => {},
+    );
   }
 }

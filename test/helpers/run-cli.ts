@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { withDhtOff } from './dht-off.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,7 +27,7 @@ export function runCli(
   } = {},
 ): Promise<CliResult> {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...withDhtOff(args)], {
     cwd: options.cwd ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BITSTATE_DEBUG: '' },

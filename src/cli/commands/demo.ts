@@ -174,7 +174,7 @@ function binPath(): string {
 function startSeeder(torrentPath: string, data: string, children: ChildProcess[]): Promise<number> {
   const child = spawn(
     process.execPath,
-    [binPath(), 'seed', torrentPath, '--data', data, '--port', '0', '--no-tracker', '--json'],
+    [binPath(), 'seed', torrentPath, '--data', data, '--port', '0', '--no-tracker', '--no-dht', '--json'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(child);

@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -23,13 +23,17 @@ export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
 
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's SHA-1.
 A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT') first fetches the torrent's
-metadata from its peers (BEP 9) and keeps it in DIR/.bitstate/<info-hash>.torrent.
+metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in DIR/.bitstate/<info-hash>.torrent.
 With no torrent, runs the local demo swarm (bitstate demo).
 
 Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
-      --no-tracker       do not announce; use only --peer addresses
+      --no-tracker       do not announce to trackers
+      --no-dht           do not use the DHT (BEP 5; on by default, never for a private torrent)
+      --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public
+                         routers router.bittorrent.com, dht.transmissionbt.com, router.utorrent.com,
+                         dht.libtorrent.org)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are

@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker]
+ * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht]
  *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
@@ -22,7 +22,9 @@ Options:
   -d, --data DIR         the folder holding <name> (what download --out was given; default .)
   -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
                          from trackers, such as Transmission
-      --no-tracker       do not announce
+      --no-tracker       do not announce to trackers
+      --no-dht           do not announce in the DHT (BEP 5; on by default, never for a private torrent)
+      --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are

@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { HarnessError } from './harness-error.js';
 import { repoRoot } from './paths.js';
 import { compareTrees } from './payload.js';
@@ -74,7 +75,7 @@ export function bitstateDownloadArgs(o: BitstateDownloadOptions): string[] {
   if (o.noTracker) args.push('--no-tracker');
   if (o.stallTimeoutSec !== undefined) args.push('--timeout', String(o.stallTimeoutSec));
   args.push(...(o.extraArgs ?? []));
-  return args;
+  return withDhtOff(args);
 }
 
 /** Starts `bitstate download … --json` and parses its events as they come. */
@@ -271,7 +272,7 @@ export async function startBitstateSeeder(
 ): Promise<BitstateSeeder> {
   const p = startProcess(
     process.execPath,
-    [bitstateBin(), 'seed', torrent, '--data', data, '--port', '0', '--json', ...extra],
+    [bitstateBin(), ...withDhtOff(['seed', torrent, '--data', data, '--port', '0', '--json', ...extra])],
     { name: 'bitstate seed', timeoutMs: 90_000 },
   );
   const events: Record<string, unknown>[] = [];

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
-import type { MetadataFetchEvent } from '../../../src/session/download-event.js';
+import type { DhtEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
 import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
 import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { startMetadataPeer } from '../../helpers/metadata-peer.js';
@@ -38,7 +38,7 @@ describe('fetchMetadata', () => {
     // assembled wholly from the liar (requests are spread, so an honest peer there earlier would be
     // asked the same pieces and might answer first).
     void liar.firstClosed.then(() => honest.release());
-    const events: MetadataFetchEvent[] = [];
+    const events: (MetadataFetchEvent | DhtEvent)[] = [];
     const info = await fetchMetadata(magnetFor([liar.port, honest.port]), {
       peerId,
       timeoutMs: 20_000,
@@ -66,7 +66,7 @@ describe('fetchMetadata', () => {
       metadataSize: MAX_METADATA_SIZE + 1,
     });
     t.after(() => big.close());
-    const events: MetadataFetchEvent[] = [];
+    const events: (MetadataFetchEvent | DhtEvent)[] = [];
     await assert.rejects(
       fetchMetadata(magnetFor([big.port]), { peerId, timeoutMs: 1500, emit: (e) => events.push(e) }),
       (err: unknown) =>

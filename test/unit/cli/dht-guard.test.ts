@@ -1,0 +1,79 @@
+/**
+ * The guard that keeps tests on 127.0.0.1 now that the CLI turns the DHT on by default with the
+ * public routers: a CLI run through the test helpers never bootstraps from a non-loopback router.
+ * Each argument list is read by the CLI's own flag reader (swarmOptions), as the CLI would read it.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SWARM_FLAGS, swarmOptions } from '../../../src/cli/swarm-flags.js';
+import { isLoopback } from '../../../src/dht/dht.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
+import { bitstateDownloadArgs } from '../../interop/harness/bitstate.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The routers the CLI would bootstrap from with these arguments (none when the DHT is off). */
+function routersOf(args: readonly string[]): string[] {
+  const { values } = parseArgs({
+    args: [...args],
+    options: SWARM_FLAGS,
+    strict: false,
+    allowPositionals: true,
+  });
+  return (swarmOptions(values as Parameters<typeof swarmOptions>[0]).dht?.bootstrap ?? []).map(
+    (r) => `${r.host}:${r.port}`,
+  );
+}
+
+function assertLoopbackOnly(args: readonly string[]): void {
+  for (const r of routersOf(args))
+    assert.ok(isLoopback(r.slice(0, r.lastIndexOf(':'))), `${args.join(' ')} would bootstrap from ${r}`);
+}
+
+test('the CLI alone would bootstrap from the public routers (so the guard below means something)', () => {
+  assert.ok(routersOf(['download', 'x.torrent']).includes('router.bittorrent.com:6881'));
+  assert.deepEqual(routersOf(['download', 'x.torrent', '--no-dht']), []);
+});
+
+test('runCli and the interop harness pass --no-dht unless a test names loopback routers', () => {
+  for (const args of [
+    ['download', 'x.torrent', '--no-tracker'],
+    ['download', 'magnet:?xt=urn:btih:0000000000000000000000000000000000000000', '-o', 'out'],
+    ['seed', 'x.torrent', '--data', 'd'],
+    ['download', '--out', 'o', '--json'],
+  ]) {
+    assertLoopbackOnly(withDhtOff(args));
+    assert.ok(withDhtOff(args).includes('--no-dht'));
+  }
+  assertLoopbackOnly(bitstateDownloadArgs({ torrent: 't', out: 'o', peers: ['127.0.0.1:1'] }));
+  const own = withDhtOff(['download', 'm', '--dht-bootstrap', '127.0.0.1:7000']);
+  assert.deepEqual(routersOf(own), ['127.0.0.1:7000']);
+  assert.ok(!own.includes('--no-dht'));
+  // Other commands take no DHT flags.
+  assert.deepEqual(withDhtOff(['info', 'x.torrent']), ['info', 'x.torrent']);
+});
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* sourceFiles(p);
+    else if (p.endsWith('.ts')) yield p;
+  }
+}
+
+test('every spawn of the CLI in test/ and bench/ goes through withDhtOff, dhtOffArgs or a helper that does', () => {
+  const helpers =
+    /withDhtOff|dhtOffArgs|bitstateDownloadArgs|startBitstateDownload|startBitstateSeeder|runBitstateDownload|runCli|bitstateDownloadCommand/;
+  const offenders: string[] = [];
+  for (const file of [...sourceFiles(join(ROOT, 'test')), ...sourceFiles(join(ROOT, 'bench'))]) {
+    const text = readFileSync(file, 'utf8');
+    const spawnsCli =
+      /bitstate\.js|cli\/main\.ts/.test(text) && /\b(spawn|startProcess|runProcess|measure)\(/.test(text);
+    if (spawnsCli && !helpers.test(text)) offenders.push(relative(ROOT, file));
+  }
+  assert.deepEqual(offenders, []);
+});
