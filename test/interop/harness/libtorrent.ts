@@ -30,6 +30,8 @@ export interface LibtorrentClientArgs {
   readonly uploadLimit?: number;
   /** Only MSE/PE connections (the obfuscated handshake; plaintext or RC4 after it). */
   readonly encrypt?: boolean;
+  /** HOST:PORT DHT nodes to bootstrap from: turns libtorrent's DHT on (on 127.0.0.1). */
+  readonly dhtBootstrap?: readonly string[];
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -50,6 +52,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
   if (a.recheck) args.push('--recheck');
   if (a.encrypt) args.push('--encrypt');
+  for (const n of a.dhtBootstrap ?? []) args.push('--dht-bootstrap', n);
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };
@@ -70,6 +73,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly recheck?: boolean;
   /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
   readonly uploadLimit?: number;
+  /** DHT nodes to bootstrap from (libtorrent then announces the torrent in the DHT). */
+  readonly dhtBootstrap?: readonly string[];
   /** Hard lifetime (ms). Default 30 min. */
   readonly timeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -83,6 +88,7 @@ export async function startLibtorrentSeeder(opts: {
     trackerOff: opts.trackerOff,
     recheck: opts.recheck,
     uploadLimit: opts.uploadLimit,
+    ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
   });
   const proc = startProcess(command, args, {
     name: `libtorrent seeder :${port}`,
@@ -113,6 +119,8 @@ export async function libtorrentDownload(opts: {
   /** Default: on when `peers` are given. */
   readonly trackerOff?: boolean;
   readonly encrypt?: boolean;
+  /** DHT nodes to bootstrap from: peers found through the DHT. */
+  readonly dhtBootstrap?: readonly string[];
   readonly timeoutMs: number;
 }): Promise<{ elapsedMs: number }> {
   const port = opts.port ?? (await getFreePort());
@@ -126,6 +134,7 @@ export async function libtorrentDownload(opts: {
     peers,
     timeoutSec: opts.timeoutMs / 1000,
     ...(opts.encrypt ? { encrypt: true } : {}),
+    ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
   });
   const r = await runProcess(command, args, {
     name: `libtorrent download :${port}`,

@@ -60,6 +60,18 @@ def parse_args():
         help="bytes per second this peer uploads at most, loopback included (0 = no limit)",
     )
     p.add_argument(
+        "--dht-bootstrap",
+        action="append",
+        default=[],
+        help="HOST:PORT of a DHT node to bootstrap from (repeatable): turns the DHT on, on 127.0.0.1",
+    )
+    p.add_argument(
+        "--dht-announce-interval",
+        type=int,
+        default=5,
+        help="with --dht-bootstrap: seconds between the torrent's DHT announces (libtorrent: 900)",
+    )
+    p.add_argument(
         "--status-interval",
         type=float,
         default=1.0,
@@ -100,6 +112,24 @@ def main():
             "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
         }
     )
+    if args.dht_bootstrap:
+        # libtorrent's DHT on 127.0.0.1 (the UDP socket of listen_interfaces): every node of a test
+        # is 127.0.0.1, which its defaults refuse - one node per IP in the routing table and in a
+        # search (dht_restrict_*), and no "dark internet" addresses such as 127/8 at all.
+        session.apply_settings(
+            {
+                "enable_dht": True,
+                "dht_bootstrap_nodes": ",".join(args.dht_bootstrap),
+                "dht_restrict_routing_ips": False,
+                "dht_restrict_search_ips": False,
+                "dht_ignore_dark_internet": False,
+                "dht_prefer_verified_node_ids": False,
+                "dht_announce_interval": args.dht_announce_interval,
+                "alert_mask": lt.alert.category_t.error_notification
+                | lt.alert.category_t.status_notification
+                | lt.alert.category_t.dht_notification,
+            }
+        )
     if args.encrypt:
         session.apply_settings(
             {
