@@ -76,7 +76,8 @@ export function decodeCompactNodes(b: Uint8Array): DhtNodeInfo[] {
   for (let at = 0; at < b.length; at += COMPACT_NODE_BYTES) {
     const { host, port } = readAddress(b, at + NODE_ID_BYTES);
     if (port === 0) continue;
-    out.push({ id: b.slice(at, at + NODE_ID_BYTES), host, port });
+    // A copy: a view would keep the whole datagram alive as long as the id.
+    out.push({ id: new Uint8Array(b.subarray(at, at + NODE_ID_BYTES)), host, port });
   }
   return out;
 }

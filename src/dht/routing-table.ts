@@ -88,7 +88,8 @@ export class RoutingTable {
       const bucket = this.#buckets[index]!;
       if (bucket.nodes.some((n) => compareDistance(n.id, info.id, n.id) === 0)) return false; // same id elsewhere
       const node: RoutingNode = {
-        id: info.id,
+        // A copy: a decoded id is a view of its datagram, which it would keep alive.
+        id: new Uint8Array(info.id),
         host: info.host,
         port: info.port,
         lastAnswer: answered ? now : undefined,

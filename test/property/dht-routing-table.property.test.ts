@@ -1,0 +1,113 @@
+/**
+ * The routing table's invariants (src/dht/routing-table.ts) under any sequence of nodes heard,
+ * answering or failing: each bucket holds at most K nodes, each node sits in the bucket its shared
+ * prefix with our id says, no id or address twice, never our own id, at most NODE_ID_BITS buckets;
+ * and the table answers `closest` with the truly closest of what it holds.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { commonPrefixBits, compareDistance, idHex, idInBucket, NODE_ID_BITS } from '../../src/dht/node-id.js';
+import { K, MAX_NODE_FAILURES, RoutingTable } from '../../src/dht/routing-table.js';
+
+const id = fc.uint8Array({ minLength: 20, maxLength: 20 });
+/** Ids near `own`: sharing a random number of leading bits, so buckets split deep. */
+const nearId = (own: Uint8Array) =>
+  fc.tuple(fc.integer({ min: 0, max: 40 }), id).map(([bits, r]) => idInBucket(own, bits, r));
+
+type Op =
+  | { kind: 'heard'; id: Uint8Array; host: number; answered: boolean }
+  | { kind: 'failed'; host: number };
+
+function check(table: RoutingTable, own: Uint8Array): void {
+  const depths = new Map<number, number>();
+  const ids = new Set<string>();
+  const addresses = new Set<string>();
+  let last = 0;
+  for (const { depth } of table.nodes()) last = Math.max(last, depth);
+  assert.ok(table.bucketCount <= NODE_ID_BITS);
+  for (const { depth, node } of table.nodes()) {
+    depths.set(depth, (depths.get(depth) ?? 0) + 1);
+    const shared = commonPrefixBits(own, node.id);
+    if (depth === table.bucketCount - 1)
+      assert.ok(shared >= depth, `node in our bucket ${depth} shares ${shared}`);
+    else assert.equal(shared, depth, 'a node is in the bucket of its shared prefix');
+    assert.ok(!ids.has(idHex(node.id)), 'an id once');
+    assert.ok(!addresses.has(`${node.host}:${node.port}`), 'an address once');
+    assert.notEqual(compareDistance(own, node.id, own), 0, 'never our own id');
+    ids.add(idHex(node.id));
+    addresses.add(`${node.host}:${node.port}`);
+  }
+  for (const n of depths.values()) assert.ok(n <= K, `a bucket of ${n}`);
+  assert.equal(table.size, ids.size);
+}
+
+const ops = (own: Uint8Array): fc.Arbitrary<Op[]> =>
+  fc.array(
+    fc.oneof(
+      fc.record({
+        kind: fc.constant('heard' as const),
+        id: fc.oneof(id, nearId(own), fc.constant(own)),
+        host: fc.nat(300),
+        answered: fc.boolean(),
+      }),
+      fc.record({ kind: fc.constant('failed' as const), host: fc.nat(300) }),
+    ),
+    { maxLength: 500, size: 'max' },
+  );
+
+test('routing table invariants hold whatever is heard', () => {
+  fc.assert(
+    fc.property(
+      id.chain((own) => fc.tuple(fc.constant(own), ops(own))),
+      ([own, steps]) => {
+        const table = new RoutingTable(own, 0);
+        let now = 0;
+        const host = (h: number) => `10.0.${h >> 8}.${h & 255}`;
+        for (const op of steps) {
+          now += 1000;
+          if (op.kind === 'heard')
+            table.heard({ id: op.id, host: host(op.host), port: 6881 }, now, op.answered);
+          else table.failed(host(op.host), 6881);
+        }
+        check(table, own);
+        const first = steps.find((o) => o.kind === 'heard');
+        const target = first?.kind === 'heard' ? first.id : own;
+        const closest = table.closest(target, K, now);
+        const all = [...table.nodes()].map((n) => n.node).filter((n) => table.status(n, now) !== 'bad');
+        all.sort((a, b) => compareDistance(target, a.id, b.id));
+        assert.deepEqual(
+          closest.map((n) => idHex(n.id)),
+          all.slice(0, K).map((n) => idHex(n.id)),
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('a full far bucket takes a newcomer only in place of a bad node; ours splits', () => {
+  const own = new Uint8Array(20); // all zero
+  const table = new RoutingTable(own, 0);
+  const far = (i: number) => {
+    const b = new Uint8Array(20);
+    b[0] = 0x80;
+    b[19] = i;
+    return b;
+  };
+  for (let i = 0; i < K; i++) assert.ok(table.heard({ id: far(i), host: `10.0.0.${i}`, port: 1 }, 0, true));
+  // One bucket, full: a near node splits it (our side), the far ones stay in bucket 0.
+  const near = new Uint8Array(20);
+  near[19] = 1;
+  assert.ok(table.heard({ id: near, host: '10.0.1.1', port: 1 }, 0, true));
+  assert.ok(table.bucketCount >= 2);
+  // Bucket 0 is full of good nodes: a ninth far node is not taken…
+  assert.ok(!table.heard({ id: far(100), host: '10.0.0.100', port: 1 }, 1, true));
+  // …until one of them has failed MAX_NODE_FAILURES times: then it takes its place.
+  for (let i = 0; i < MAX_NODE_FAILURES; i++) table.failed('10.0.0.3', 1);
+  assert.ok(table.heard({ id: far(100), host: '10.0.0.100', port: 1 }, 2, true));
+  assert.ok(![...table.nodes()].some((n) => n.node.host === '10.0.0.3'));
+  // Another id at a known address does not replace the node there.
+  assert.ok(!table.heard({ id: far(200), host: '10.0.0.1', port: 1 }, 3, true));
+  assert.equal(table.size, K + 1);
+});

@@ -1,0 +1,98 @@
+/** The lookup machine's flows one by one (machines/dht-lookup.machine.ts). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createActor, SimulatedClock } from 'xstate';
+import {
+  type DhtLookupEmitted,
+  type DhtLookupInput,
+  dhtLookupMachine,
+} from '../../../machines/dht-lookup.machine.js';
+
+const id = (b: number) => {
+  const x = new Uint8Array(20);
+  x[0] = b;
+  return x;
+};
+const seeds = (n: number) => Array.from({ length: n }, (_, i) => ({ host: '10.0.0.1', port: 1000 + i }));
+
+function start(input: Partial<DhtLookupInput>, clock?: SimulatedClock) {
+  const actor = createActor(dhtLookupMachine, {
+    input: {
+      target: id(0),
+      method: 'get_peers',
+      announce: false,
+      seeds: [],
+      limits: { k: 8, alpha: 3, maxQueries: 100, maxCandidates: 100 },
+      timeoutMs: 10_000,
+      ...input,
+    },
+    ...(clock === undefined ? {} : { clock }),
+  });
+  const emitted: DhtLookupEmitted[] = [];
+  actor.on('*', (e) => emitted.push(e as DhtLookupEmitted));
+  actor.start();
+  return { actor, emitted };
+}
+
+test('nothing to ask: done at once, no query', () => {
+  const { actor, emitted } = start({});
+  assert.equal(actor.getSnapshot().status, 'done');
+  assert.equal(actor.getSnapshot().output?.queries, 0);
+  assert.deepEqual(emitted, []);
+});
+
+test('at most alpha queries in flight; a failure frees a place', () => {
+  const { actor, emitted } = start({ seeds: seeds(5) });
+  assert.equal(emitted.filter((e) => e.type === 'lookup.query').length, 3);
+  actor.send({ type: 'node.failed', node: '10.0.0.1:1000' });
+  assert.equal(emitted.filter((e) => e.type === 'lookup.query').length, 4);
+  // An answer from a node never asked (or asked and already failed) changes nothing.
+  actor.send({ type: 'node.answered', node: '10.0.0.1:1000', id: id(1), nodes: [], peers: [] });
+  actor.send({ type: 'node.answered', node: '10.0.0.9:9', id: id(1), nodes: [], peers: [] });
+  assert.equal(emitted.filter((e) => e.type === 'lookup.query').length, 4);
+});
+
+test('peers are reported as they come, each once; announce_peer goes to the closest that gave a token', () => {
+  const { actor, emitted } = start({ seeds: seeds(2), announce: true });
+  const peer = { host: '192.0.2.7', port: 7 };
+  actor.send({
+    type: 'node.answered',
+    node: '10.0.0.1:1000',
+    id: id(1),
+    nodes: [],
+    peers: [peer],
+    token: Uint8Array.of(9),
+  });
+  actor.send({ type: 'node.answered', node: '10.0.0.1:1001', id: id(2), nodes: [], peers: [peer] });
+  assert.deepEqual(
+    emitted.filter((e) => e.type === 'lookup.peers').map((e) => e.type === 'lookup.peers' && e.peers),
+    [[peer]],
+  );
+  const announces = emitted.filter((e) => e.type === 'lookup.announce');
+  assert.equal(announces.length, 1, 'only the node that gave a token');
+  assert.equal(actor.getSnapshot().status, 'active', 'waiting for the announce');
+  actor.send({ type: 'announce.answered', node: '10.0.0.1:1000' });
+  const out = actor.getSnapshot().output;
+  assert.equal(out?.result, 'done');
+  assert.equal(out?.announced, 1);
+  assert.equal(out?.peers, 1);
+  assert.deepEqual(
+    out?.closest.map((c) => c.id[0]),
+    [1, 2],
+  );
+});
+
+test('the lookup gives up after timeoutMs on its clock (a named delay)', () => {
+  const clock = new SimulatedClock();
+  const { actor } = start({ seeds: seeds(1), timeoutMs: 5000 }, clock);
+  clock.increment(4999);
+  assert.equal(actor.getSnapshot().status, 'active');
+  clock.increment(1);
+  assert.equal(actor.getSnapshot().output?.result, 'timedOut');
+});
+
+test('cmd.stop ends it as stopped', () => {
+  const { actor } = start({ seeds: seeds(1) });
+  actor.send({ type: 'cmd.stop' });
+  assert.equal(actor.getSnapshot().output?.result, 'stopped');
+});
