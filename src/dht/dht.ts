@@ -17,7 +17,7 @@ import { type DhtLookupOutput, dhtLookupMachine } from '../../machines/dht-looku
 import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
 import type { PeerAddress } from '../net/address.js';
 import { DhtNode } from './dht-node.js';
-import { idInBucket } from './node-id.js';
+import { compareDistance, idInBucket } from './node-id.js';
 import { K } from './routing-table.js';
 
 /** Queries in flight per lookup (BEP 5 / Kademlia's α). */
@@ -112,7 +112,8 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
           type: 'node.answered',
           node: nodeKey(to),
           id: r.id,
-          nodes: r.nodes ?? [],
+          // Ourselves, as another node knows us: never asked (we would announce to ourselves).
+          nodes: (r.nodes ?? []).filter((n) => compareDistance(node.id, n.id, node.id) !== 0),
           peers: r.values ?? [],
           ...(r.token === undefined ? {} : { token: r.token }),
         });
