@@ -1,7 +1,7 @@
 /**
  * The routing table (BEP 5): buckets of at most K nodes each. The first bucket covers the whole id
  * space; a full bucket is split only when it holds our own id, so the table knows many nodes near
- * us and few far away — at most NODE_ID_BITS buckets, K × (NODE_ID_BITS + 1) nodes in all.
+ * us and few far away — at most NODE_ID_BITS buckets, K × NODE_ID_BITS nodes in all.
  *
  * Bucket i (i < last) holds the nodes sharing exactly i leading bits with our id; the last one
  * those sharing `last` or more. A node is
