@@ -46,6 +46,8 @@ export interface DhtOptions {
   readonly queryTimeoutMs?: number;
   readonly id?: Uint8Array;
   readonly signal?: AbortSignal;
+  /** A router's name to its IPv4 address (default: the system's resolver, `dns.lookup`). */
+  readonly resolveHost?: (host: string) => Promise<string>;
 }
 
 export interface GetPeersOptions {
@@ -78,7 +80,14 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     ...(options.id === undefined ? {} : { id: options.id }),
   });
   const now = () => performance.now();
+  const resolveRouter =
+    options.resolveHost ?? (async (host: string) => (await resolveHost(host, { family: 4 })).address);
   const running = new Set<{ stop: () => void }>();
+  /** Resolves when closed: a name lookup of a router (seconds when DNS is down) waits no longer. */
+  let markClosed = () => {};
+  const whenClosed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   const queue: (() => void)[] = [];
   let closed = false;
 
@@ -89,6 +98,8 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     lookupOptions: GetPeersOptions = {},
   ): Promise<DhtLookupOutput> => {
     if (running.size >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((r) => queue.push(r));
+    if (closed)
+      return { result: 'stopped', queries: 0, answers: 0, failures: 0, peers: 0, announced: 0, closest: [] };
     const actor = createActor(dhtLookupMachine, {
       input: {
         target,
@@ -144,7 +155,6 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     );
     running.add(handle);
     actor.start();
-    if (closed) handle.stop();
     try {
       return await output;
     } finally {
@@ -163,18 +173,19 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   };
 
   const routers = async (): Promise<LookupNode[]> => {
+    if (closed) return [];
     const out: LookupNode[] = [];
-    await Promise.all(
+    const resolving = Promise.all(
       options.bootstrap.map(async (r) => {
         try {
-          const a = await resolveHost(r.host, { family: 4 });
-          out.push({ host: a.address, port: r.port });
+          out.push({ host: await resolveRouter(r.host), port: r.port });
         } catch {
           // an unresolvable router is skipped; the others may do
         }
       }),
     );
-    return out;
+    await Promise.race([resolving, whenClosed]);
+    return closed ? [] : out;
   };
 
   const bootstrap = async (): Promise<{ nodes: number }> => {
@@ -211,6 +222,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   const close = async () => {
     if (closed) return;
     closed = true;
+    markClosed();
     clearInterval(timer);
     for (const h of running) h.stop();
     for (const wake of queue.splice(0)) wake();

@@ -267,6 +267,8 @@ async function run(
 
   const timers: NodeJS.Timeout[] = [];
   let dht: Promise<DhtAnnounces> | undefined;
+  /** The torrent machine has ended: the DHT reports nothing more. */
+  let ended = false;
   const saves = new ResumeSaveLoop(saver, options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS, emit);
   try {
     if (listener !== undefined) {
@@ -292,7 +294,10 @@ async function run(
           onPeers: (peers) => {
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
           },
-          emit,
+          // Nothing after the session's own last events (`done` / `stopped`).
+          emit: (e) => {
+            if (!ended) emit(e);
+          },
         }),
       );
       dht.catch(() => {}); // a DHT that cannot start leaves the other peer sources working
@@ -331,6 +336,7 @@ async function run(
       }, PROGRESS_INTERVAL_MS),
     );
     const output = await finished;
+    ended = true;
     const elapsedMs = performance.now() - started;
     const filesError =
       output.result === 'complete' || seedingSince !== undefined ? await createMissingFiles() : undefined;

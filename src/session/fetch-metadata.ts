@@ -222,7 +222,9 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
             onPeers: (peers) => {
               if (!finished) addPeers(peers);
             },
-            emit,
+            emit: (e) => {
+              if (!finished) emit(e);
+            },
             reannounceMs: options.reannounceMs ?? METADATA_REANNOUNCE_MS,
           }),
         );

@@ -163,3 +163,16 @@ test('a torrent listing more trackers than MAX_TRACKERS says how many were left 
     new RegExp(`^299744 more tracker URLs past the first ${MAX_TRACKERS} are left out$`, 'm'),
   );
 });
+
+test('the DHT on a terminal: a line when it is ready, then its node count on the progress line', () => {
+  const t = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  display.event({ type: 'progress', ...progress });
+  assert.ok(!t.text().includes('DHT'), 'no DHT word before it runs');
+  display.event({ type: 'dht.ready', port: 6881, nodes: 37 });
+  assert.match(t.text(), /DHT: 37 nodes \(UDP port 6881\)\n/);
+  display.event({ type: 'dht.peers', peers: 4, queries: 19, announced: 8, nodes: 52, elapsedMs: 900 });
+  display.event({ type: 'progress', ...progress });
+  assert.match(t.text(), /peers 1\/1 {2}DHT 52 {2}ETA/);
+  display.end();
+});

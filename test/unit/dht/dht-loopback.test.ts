@@ -52,3 +52,20 @@ test('close() leaves no handle: a lookup in flight ends as stopped', async () =>
   const r = await lookup;
   assert.equal(r.result, 'stopped');
 });
+
+test('close() does not wait for a router name that never resolves (DNS down)', async () => {
+  let asked = 0;
+  const dht = await startDht({
+    port: 0,
+    bootstrap: [{ host: 'router.example', port: 6881 }],
+    resolveHost: () => {
+      asked++;
+      return new Promise<string>(() => {}); // never
+    },
+  });
+  const lookup = dht.getPeers(randomNodeId());
+  await dht.close();
+  assert.deepEqual(await dht.ready, { nodes: 0 });
+  assert.equal((await lookup).result, 'stopped');
+  assert.equal(asked, 1);
+});
