@@ -1,10 +1,14 @@
 /**
  * bitstate's library API. See README.md ("Library") for an example.
  */
+export { dhtLookupMachine } from '../machines/dht-lookup.machine.js';
 export { peerMachine } from '../machines/peer.machine.js';
 export type { CloseReason } from '../machines/peer.types.js';
 export { torrentMachine } from '../machines/torrent.machine.js';
 export { trackerMachine } from '../machines/tracker.machine.js';
+export { type Dht, type DhtOptions, type GetPeersOptions, startDht } from './dht/dht.js';
+export { DhtError } from './dht/dht-error.js';
+export { DEFAULT_BOOTSTRAP } from './dht/routers.js';
 export { type CreateTorrentOptions, createTorrent } from './metainfo/create-torrent.js';
 export { type Magnet, parseMagnet } from './metainfo/magnet.js';
 export { MetainfoError } from './metainfo/metainfo-error.js';
@@ -14,8 +18,15 @@ export type { Torrent, TorrentFile } from './metainfo/torrent.js';
 export { formatPeerAddress, type PeerAddress, parsePeerAddress } from './net/address.js';
 export { Bitfield } from './picker/bitfield.js';
 export { PiecePicker } from './picker/piece-picker.js';
+export type { DhtSettings } from './session/dht-announces.js';
 export { type DownloadJob, type DownloadResult, download } from './session/download.js';
-export type { DownloadEvent, MetadataFetchEvent, PeerSummary, Progress } from './session/download-event.js';
+export type {
+  DhtEvent,
+  DownloadEvent,
+  MetadataFetchEvent,
+  PeerSummary,
+  Progress,
+} from './session/download-event.js';
 export { downloadMagnet, type MagnetOptions } from './session/download-magnet.js';
 export type { DownloadOptions } from './session/download-options.js';
 export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';

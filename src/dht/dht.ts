@@ -46,6 +46,10 @@ export interface DhtOptions {
   readonly queryTimeoutMs?: number;
   readonly id?: Uint8Array;
   readonly signal?: AbortSignal;
+  /** Buckets unchanged this long are refreshed (default REFRESH_AFTER_MS). */
+  readonly refreshAfterMs?: number;
+  /** How often the table is looked at (default REFRESH_CHECK_MS). */
+  readonly refreshCheckMs?: number;
   /** A router's name to its IPv4 address (default: the system's resolver, `dns.lookup`). */
   readonly resolveHost?: (host: string) => Promise<string>;
 }
@@ -194,6 +198,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   };
   const ready = bootstrap().catch(() => ({ nodes: node.table.size }));
 
+  const refreshAfterMs = options.refreshAfterMs ?? REFRESH_AFTER_MS;
   let refreshing = false;
   const refresh = async () => {
     if (refreshing || closed) return;
@@ -204,9 +209,9 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
         await bootstrap();
         return;
       }
-      for (const n of node.table.questionable(t, REFRESH_AFTER_MS).slice(0, MAX_PINGS_PER_CHECK))
+      for (const n of node.table.questionable(t, refreshAfterMs).slice(0, MAX_PINGS_PER_CHECK))
         void node.query(n, { q: 'ping', id: node.id });
-      for (const depth of node.table.staleBuckets(t, REFRESH_AFTER_MS)) {
+      for (const depth of node.table.staleBuckets(t, refreshAfterMs)) {
         if (closed) return;
         node.table.touchBucket(depth, t);
         const target = idInBucket(node.id, depth);
@@ -216,7 +221,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
       refreshing = false;
     }
   };
-  const timer = setInterval(() => void refresh(), REFRESH_CHECK_MS);
+  const timer = setInterval(() => void refresh(), options.refreshCheckMs ?? REFRESH_CHECK_MS);
   timer.unref();
 
   const close = async () => {

@@ -69,3 +69,33 @@ test('close() does not wait for a router name that never resolves (DNS down)', a
   assert.equal((await lookup).result, 'stopped');
   assert.equal(asked, 1);
 });
+
+test('a node whose router was down at start bootstraps once it answers; stale buckets are refreshed', async (t) => {
+  // The router's port, free again: nothing answers there at first.
+  const probe = await startDht({ port: 0, bootstrap: [] });
+  const port = probe.port;
+  await probe.close();
+  const dht = await startDht({
+    port: 0,
+    bootstrap: [{ host: '127.0.0.1', port }],
+    queryTimeoutMs: 100,
+    refreshCheckMs: 50,
+    refreshAfterMs: 200,
+  });
+  t.after(() => dht.close());
+  assert.deepEqual(await dht.ready, { nodes: 0 }, 'nobody answered the bootstrap');
+  const router = await startDht({ port, bootstrap: [] });
+  t.after(() => router.close());
+  // The table was empty: the next check bootstraps again, and finds the router.
+  await until(() => dht.node.table.size === 1);
+  // Then, with nothing asked of it, it keeps its buckets fresh: find_node into each stale one.
+  const sent = dht.node.stats.queriesSent;
+  await until(() => dht.node.stats.queriesSent > sent + 2);
+  assert.ok(router.node.stats.queriesAnswered >= 3);
+});
+
+async function until(check: () => boolean): Promise<void> {
+  // A bound, not a measure: 10 s for what takes a few hundred milliseconds.
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), 'in time');
+}
