@@ -185,7 +185,8 @@ export type ConnectionEvent =
    * IPv4 address and the info-hash (machines do no SHA-1); absent: we grant none.
    */
   | { type: 'socket.connected'; allowedFast?: readonly number[] }
-  | { type: 'socket.closed'; error?: string }
+  /** `retryAfterMs`: a web seed's server asked us to wait (HTTP 503 Retry-After, BEP 19). */
+  | { type: 'socket.closed'; error?: string; retryAfterMs?: number }
   /** The socket's unsent bytes passed the high-water mark (or the upload rate limit is spent). */
   | { type: 'socket.congested' }
   /** The socket drained below the mark: pieces may be sent again. */
@@ -331,7 +332,7 @@ export type CloseReason =
   | { reason: 'keepAliveTimeout'; silentMs: number }
   | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
   | { reason: 'socketClosed' }
-  | { reason: 'socketError'; message: string }
+  | { reason: 'socketError'; message: string; retryAfterMs?: number }
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
   | { reason: 'notNeeded' }

@@ -23,6 +23,7 @@ import {
 } from './torrent.types.js';
 import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { initialWebSeeds, WEB_SEED_RETRY_MS, type WebSeedRecord } from './torrent-web-seeds.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
 
@@ -101,6 +102,10 @@ export interface TorrentContext {
   readonly seedWhenComplete: boolean;
   readonly unchokeSlots: number | undefined;
   readonly rechokeMs: number | undefined;
+  /** BEP 19 web seeds by URL (machines/torrent-web-seeds.ts); a live one is also in `peers`. */
+  readonly webSeeds: Map<string, WebSeedRecord>;
+  /** The first back-off of a failed web seed. */
+  readonly webSeedRetryMs: number;
 }
 
 /** The context a torrent machine starts with: the picker seeded from the input, no peers yet. */
@@ -156,6 +161,8 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     seedWhenComplete: input.seedWhenComplete ?? false,
     unchokeSlots: input.unchokeSlots,
     rechokeMs: input.rechokeMs,
+    webSeeds: initialWebSeeds(input.webSeeds),
+    webSeedRetryMs: input.webSeedRetryMs ?? WEB_SEED_RETRY_MS,
   };
 }
 

@@ -49,6 +49,7 @@ import {
   slotsUsed,
   takeSlot,
 } from './torrent-slots.js';
+import { dueWebSeeds, isWebSeedKey, webSeedClosed, webSeedDelivered } from './torrent-web-seeds.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
@@ -123,6 +124,11 @@ export const torrentMachine = setup({
   },
   actors: {
     peer: peerMachine,
+    /**
+     * A BEP 19 web seed's peer machine: the same machine, its `connection` HTTP range requests
+     * (provided by the world: src/net/web-seed-connection.ts; this placeholder's fails at once).
+     */
+    webSeed: peerMachine,
     /**
      * The announce lifecycle for the torrent's trackers: takes cmd.start / cmd.complete / cmd.stop,
      * reports tracker.peers / tracker.announced / tracker.failed, and finishes after its `stopped`
@@ -203,6 +209,22 @@ export const torrentMachine = setup({
           input: peerInput(context, address, 'outgoing', undefined),
         });
         context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'outgoing', context.nowMs));
+      }
+      return { serial: context.serial };
+    }),
+    /**
+     * BEP 19: each web seed not connected, not banned and past its back-off gets a peer machine
+     * (its connection is HTTP: src/net/web-seed-connection.ts). It holds no slot (torrent-slots.ts).
+     */
+    connectWebSeeds: assign(({ context, spawn }) => {
+      for (const url of dueWebSeeds(context)) {
+        if (context.peers.has(url)) continue;
+        const n = takePeerId(context);
+        const ref = spawn('webSeed', {
+          id: `peer#${n}`,
+          input: peerInput(context, url, 'outgoing', undefined),
+        });
+        context.peers.set(url, newEntry(url, ref, n, context.pieceCount, 'outgoing', context.nowMs));
       }
       return { serial: context.serial };
     }),
@@ -316,6 +338,20 @@ export const torrentMachine = setup({
       releaseSuspects(context, e);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
+      if (isWebSeedKey(context, e.key)) {
+        // A web seed is tried again after its back-off (connectWebSeeds), never queued as an address.
+        const retryAt = webSeedClosed(context, e.key, event.reason);
+        const seed = context.webSeeds.get(e.key);
+        enqueue.emit({
+          type: 'torrent.webSeedClosed',
+          url: e.key,
+          reason: event.reason,
+          failures: seed?.failuresTotal ?? 0,
+          ...(retryAt === undefined ? {} : { retryInMs: retryAt - context.nowMs }),
+        });
+        for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+        return;
+      }
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
       const pointless = context.picker.isComplete() && e.bitfield.isComplete();
       if (!pointless) requeue(context, e.address, event.reason);
@@ -407,6 +443,7 @@ export const torrentMachine = setup({
       if (e === undefined || event.type !== 'peer.rate') return;
       e.downloadRate = event.downloadRate;
       e.uploadRate = event.uploadRate;
+      if (event.downloadRate > 0) webSeedDelivered(context, e.key);
     },
     // A refused newcomer never gets here (isRefusedSlot). One told to leave before its handshake
     // was read (a half-open connection closed to make room) is on its way out: not counted.
@@ -551,6 +588,9 @@ export const torrentMachine = setup({
       },
       states: {
         downloading: {
+          // Web seeds are connected while we download (and again after a back-off, on the clock).
+          entry: 'connectWebSeeds',
+          on: { 'clock.tick': { actions: ['onClockTick', 'connectWebSeeds'] } },
           always: [
             {
               guard: and(['isDownloadComplete', 'isSeedWhenComplete']),

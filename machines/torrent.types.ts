@@ -72,6 +72,14 @@ export interface TorrentInput {
    * (`connectedToSelf`).
    */
   readonly selfAddresses?: readonly string[];
+  /**
+   * BEP 19 web seeds (http/https URLs of the torrent's `url-list`): each a peer that has every
+   * piece, connected while downloading, tried again after a back-off when it fails
+   * (machines/torrent-web-seeds.ts). Absent or empty: none.
+   */
+  readonly webSeeds?: readonly string[];
+  /** The first back-off of a failed web seed (default WEB_SEED_RETRY_MS, 60 s). */
+  readonly webSeedRetryMs?: number;
 }
 
 /** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */
@@ -161,6 +169,17 @@ export type TorrentEmitted =
   /** An incoming peer (at `address`) said, in BEP 10 `p`, that it accepts connections at `listenAddress`. */
   | { type: 'torrent.peerListening'; key: PeerKey; address: string; listenAddress: string }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
+  /**
+   * A web seed's connection closed (after its torrent.peerClosed): `failures` in all so far, and
+   * in how long it is tried again (absent: never, it is banned).
+   */
+  | {
+      type: 'torrent.webSeedClosed';
+      url: string;
+      reason: CloseReason;
+      failures: number;
+      retryInMs?: number;
+    }
   /**
    * `soleContributor`: every block of a failed piece was its; `badBlock`: a block it sent to a
    * failed piece differs from the block that passed, or from what it sent before for that block.

@@ -111,6 +111,11 @@ export function createDownloadDisplay(
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;
+        case 'webSeed.failed':
+          say(
+            `web seed ${printable(e.url)}: ${printable(e.message ?? e.reason)}${e.retryInMs === undefined ? '' : `; again in ${formatDuration(e.retryInMs / 1000)}`}`,
+          );
+          break;
         case 'tracker.announce':
           if (!e.ok) say(`tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;
@@ -121,7 +126,7 @@ export function createDownloadDisplay(
             `${progressBar(pct / 100)} ${pct.toFixed(1).padStart(5)}%  ` +
             `${formatBytes(e.verifiedBytes)}/${formatBytes(e.totalLength)}  ` +
             `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-            `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+            `peers ${e.peersConnected}/${e.peersKnown}${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}  ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
           if (opts.peers === true && e.peers !== undefined) {

@@ -16,6 +16,8 @@ export interface Progress {
   readonly uploaded: number;
   readonly peersConnected: number;
   readonly peersKnown: number;
+  /** BEP 19 web seeds connected now (counted in peersConnected too); absent when the torrent has none. */
+  readonly webSeedsConnected?: number;
   /** Seconds to completion at the current rate, or undefined when unknown. */
   readonly etaSeconds: number | undefined;
   readonly elapsedMs: number;
@@ -27,6 +29,8 @@ export interface PeerSummary {
   readonly state: string;
   readonly downloadRate: number;
   readonly outstanding: number;
+  /** A BEP 19 web seed (its address is its URL). */
+  readonly webSeed?: true;
 }
 
 export type DownloadEvent =
@@ -90,6 +94,18 @@ export type DownloadEvent =
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }
+  /**
+   * A BEP 19 web seed's connection ended for a failure (an HTTP error, a timeout, a wrong length):
+   * `failures` in all so far, and in how long it is tried again.
+   */
+  | {
+      readonly type: 'webSeed.failed';
+      readonly url: string;
+      readonly reason: string;
+      readonly message?: string;
+      readonly failures: number;
+      readonly retryInMs?: number;
+    }
   /** An incoming peer (connected from `address`) listens at `listenAddress` (its BEP 10 `p`). */
   | { readonly type: 'peer.listening'; readonly address: string; readonly listenAddress: string }
   | { readonly type: 'piece.verified'; readonly index: number }

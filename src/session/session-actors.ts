@@ -9,6 +9,7 @@ import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
+import { createWebSeedConnection, type WebSeedConnectionHooks } from '../net/web-seed-connection.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
@@ -18,7 +19,12 @@ import type { DownloadOptions } from './download-options.js';
 import type { TransferCounter } from './transfer-counter.js';
 
 export interface SessionActorsDeps {
-  readonly options: Pick<DownloadOptions, 'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes'>;
+  readonly options: Pick<
+    DownloadOptions,
+    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs'
+  >;
+  /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
+  readonly torrent: WebSeedConnectionHooks['torrent'];
   readonly counter: TransferCounter;
   /** Sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written. */
   readonly backlog: WriteBacklog;
@@ -36,7 +42,7 @@ export interface SessionActorsDeps {
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
-  const { options, counter, backlog, store, trackers, blockPool, onReadError } = deps;
+  const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   return torrentMachine.provide({
     actors: {
@@ -55,6 +61,18 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(options.maxDownloadRate === undefined
               ? {}
               : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
+          }),
+        },
+      }),
+      // BEP 19 web seeds: the same peer machine over HTTP range requests (web-seed-connection.ts).
+      webSeed: peerMachine.provide({
+        actors: {
+          connection: createWebSeedConnection({
+            torrent,
+            onPayloadReceived: counter.onPayloadReceived,
+            readGate: backlog,
+            ...(blockPool === undefined ? {} : { blockPool }),
+            ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
           }),
         },
       }),

@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -30,6 +30,8 @@ Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
       --no-tracker       do not announce; use only --peer addresses
+      --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
+                         HTTP(S) servers with the files; used by default beside the peers)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
@@ -102,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
       sequential: { type: 'boolean' },
       recheck: { type: 'boolean' },
       'no-preallocate': { type: 'boolean' },
+      'no-web-seeds': { type: 'boolean' },
       'write-mode': { type: 'string' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
@@ -166,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.recheck === true ? { recheck: true } : {}),
     ...(writeMode === undefined ? {} : { writeMode }),
     ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
+    ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   };
