@@ -30,9 +30,9 @@ export class WebSeedBlocks {
 
   /** Bytes still expected. */
   get remaining(): number {
-    let n = -this.#filled;
+    let n = 0;
     for (let i = this.#next; i < this.#blocks.length; i++) n += this.#blocks[i]!.length;
-    return n;
+    return n - this.#filled;
   }
 
   /** The next bytes of the run, in order. The caller never pushes past the run's end. */

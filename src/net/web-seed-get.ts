@@ -159,7 +159,8 @@ export function retryAfter(value: string | undefined, nowMs = Date.now()): numbe
   let ms: number;
   if (/^\d+$/.test(v)) ms = Number(v) * 1000;
   else {
-    const at = Date.parse(v);
+    // An HTTP date begins with its day's name (IMF-fixdate and both obsolete forms).
+    const at = /^[A-Za-z]{3}/.test(v) ? Date.parse(v) : Number.NaN;
     if (Number.isNaN(at)) return undefined;
     ms = Math.max(0, at - nowMs);
   }

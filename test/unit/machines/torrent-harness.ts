@@ -61,6 +61,8 @@ export function start(
   const machine = torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({ actors: { connection } }),
+      // A web seed's connection (BEP 19) is driven by hand the same way, keyed by its URL.
+      webSeed: peerMachine.provide({ actors: { connection } }),
       storage: actors.storage ?? storage,
       ...(actors.trackers === undefined ? {} : { trackers: actors.trackers }),
     },
