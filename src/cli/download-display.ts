@@ -112,8 +112,9 @@ export function createDownloadDisplay(
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;
         case 'webSeed.failed':
+          // A web seed's error names it already (src/net/web-seed-error.ts); other reasons do not.
           say(
-            `web seed ${printable(e.url)}: ${printable(e.message ?? e.reason)}${e.retryInMs === undefined ? '' : `; again in ${formatDuration(e.retryInMs / 1000)}`}`,
+            `${printable(e.message ?? `web seed ${e.url}: ${e.reason}`)}${e.retryInMs === undefined ? '' : `; again in ${formatDuration(e.retryInMs / 1000)}`}`,
           );
           break;
         case 'tracker.announce':
