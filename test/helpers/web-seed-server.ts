@@ -26,6 +26,8 @@ export async function startWebSeedServer(
   t: TestContext,
   root: string,
   behave?: Behave,
+  /** Serve at most about this many bytes a second (64 KiB at a time), for a slow honest seed. */
+  bytesPerSecond?: number,
 ): Promise<WebSeedServer> {
   const requests: { path: string; range: string | undefined }[] = [];
   const sockets = new Set<Socket>();
@@ -33,7 +35,7 @@ export async function startWebSeedServer(
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push({ path, range: req.headers.range });
     if (behave?.(req, res, path) === true) return;
-    void serveFile(root, path, req, res);
+    void serveFile(root, path, req, res, bytesPerSecond);
   });
   server.on('connection', (s) => {
     sockets.add(s);
@@ -50,7 +52,13 @@ export async function startWebSeedServer(
   return { url: `http://127.0.0.1:${port}`, port, requests, close };
 }
 
-async function serveFile(root: string, path: string, req: IncomingMessage, res: ServerResponse) {
+async function serveFile(
+  root: string,
+  path: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  bytesPerSecond: number | undefined,
+) {
   const file = normalize(join(root, path));
   if (!file.startsWith(root + sep)) {
     res.writeHead(403).end();
@@ -78,5 +86,18 @@ async function serveFile(root: string, path: string, req: IncomingMessage, res: 
     return;
   }
   res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${size}`, 'content-length': end - start + 1 });
-  createReadStream(file, { start, end }).pipe(res);
+  const body = createReadStream(file, { start, end, highWaterMark: 64 * 1024 });
+  if (bytesPerSecond === undefined) {
+    body.pipe(res);
+    return;
+  }
+  // Paced: each 64 KiB chunk waits its share of the second (timers end with the response).
+  body.on('data', (chunk) => {
+    body.pause();
+    res.write(chunk);
+    const timer = setTimeout(() => body.resume(), (1000 * chunk.length) / bytesPerSecond);
+    res.once('close', () => clearTimeout(timer));
+  });
+  body.on('end', () => res.end());
+  res.on('close', () => body.destroy());
 }
