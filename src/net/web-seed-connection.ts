@@ -27,6 +27,7 @@ import { FileMap } from '../storage/file-map.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import type { BlockPool } from './block-pool.js';
 import { ReadBatches } from './read-batches.js';
+import type { TokenBucket } from './token-bucket.js';
 import { WebSeedBlocks } from './web-seed-blocks.js';
 import { WebSeedError } from './web-seed-error.js';
 import { openRange, WEB_SEED_TIMEOUT_MS } from './web-seed-get.js';
@@ -44,12 +45,14 @@ export interface WebSeedConnectionHooks {
   /** Responses pause while this gate is closed (the disk is behind), as sockets stop reading. */
   readonly readGate?: ReadGate;
   readonly blockPool?: BlockPool;
+  /** `--max-down`: the session's bucket, shared with the peers' connections. */
+  readonly downloadLimit?: TokenBucket;
   /** No answer or no body bytes for this long fails the run (default WEB_SEED_TIMEOUT_MS). */
   readonly timeoutMs?: number;
 }
 
 export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
-  const { torrent, onPayloadReceived, readGate, blockPool } = hooks;
+  const { torrent, onPayloadReceived, readGate, blockPool, downloadLimit } = hooks;
   const timeoutMs = hooks.timeoutMs ?? WEB_SEED_TIMEOUT_MS;
   let fileMap: FileMap | undefined; // made at the first web seed's connection, not per download
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
@@ -146,8 +149,12 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
       new Promise<void>((resolve, reject) => {
         let received = 0;
         let timer: NodeJS.Timeout | undefined;
+        const waits = new Set<NodeJS.Timeout>();
+        /** Reasons the response is paused now (the disk is behind, the rate limit is spent). */
+        let held = 0;
         const stop = (err?: Error) => {
           clearTimeout(timer);
+          for (const w of waits) clearTimeout(w);
           res.removeAllListeners('data');
           if (err === undefined) resolve();
           else {
@@ -161,6 +168,18 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
             () => stop(new WebSeedError('timeout', `web seed ${url}: body stalled ${timeoutMs} ms`, { url })),
             timeoutMs,
           );
+        };
+        // Paused by us, not by the server: the idle timer waits too.
+        const hold = () => {
+          if (held++ === 0) {
+            res.pause();
+            clearTimeout(timer);
+          }
+        };
+        const release = () => {
+          if (--held > 0 || closed) return;
+          arm();
+          res.resume();
         };
         arm();
         res.on('data', (chunk: Buffer) => {
@@ -176,14 +195,19 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
           onPayloadReceived?.(chunk.length);
           batches.endOfRead();
           if (readGate !== undefined && !readGate.open) {
-            res.pause();
-            clearTimeout(timer); // the disk is behind, not the server
-            readGate.whenOpen(() => {
-              if (closed) return;
-              arm();
-              res.resume();
-            });
-          } else arm();
+            hold();
+            readGate.whenOpen(release);
+          }
+          const wait = downloadLimit?.takeDebt(chunk.length) ?? 0;
+          if (wait > 0) {
+            hold();
+            const w = setTimeout(() => {
+              waits.delete(w);
+              release();
+            }, wait);
+            waits.add(w);
+          }
+          if (held === 0) arm();
         });
         res.on('end', () => {
           if (received === length) stop();

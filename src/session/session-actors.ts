@@ -44,6 +44,9 @@ export interface SessionActorsDeps {
 export function provideSessionActors(deps: SessionActorsDeps) {
   const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
+  // One bucket for every source, peers and web seeds: the limit is the client's.
+  const downloadLimit =
+    options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate);
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({
@@ -58,9 +61,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(options.maxUploadRate === undefined
               ? {}
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
-            ...(options.maxDownloadRate === undefined
-              ? {}
-              : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
+            ...(downloadLimit === undefined ? {} : { downloadLimit }),
           }),
         },
       }),
@@ -72,6 +73,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             onPayloadReceived: counter.onPayloadReceived,
             readGate: backlog,
             ...(blockPool === undefined ? {} : { blockPool }),
+            ...(downloadLimit === undefined ? {} : { downloadLimit }),
             ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
           }),
         },

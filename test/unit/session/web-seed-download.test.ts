@@ -313,3 +313,18 @@ test('a redirect to the file elsewhere is followed', async (t) => {
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   assert.ok(real.requests.length > 0);
 });
+
+test('--max-down holds for a web seed too (the bucket the peers share)', async (t) => {
+  // An upper bound on the rate only: a loaded machine can make the download slower, never faster.
+  const f = await singleFile(t, 2 * 1024 * 1024);
+  const server = await startWebSeedServer(t, f.www);
+  const torrent = { ...f.torrent, urlList: [`${server.url}/p.bin`] };
+  const limit = 1024 * 1024;
+  const { result, events } = await run(t, torrent, f.out, { maxDownloadRate: limit });
+  assert.equal(result.result, 'complete', JSON.stringify(result));
+  await sameBytes(join(f.out, 'p.bin'), f.payload);
+  const done = events.find((e) => e.type === 'done');
+  assert.ok(done?.type === 'done');
+  t.diagnostic(`2 MiB at --max-down 1 MiB/s: ${(done.averageRate / 1024 / 1024).toFixed(2)} MiB/s`);
+  assert.ok(done.averageRate < 1.5 * limit, `${done.averageRate} B/s`);
+});
