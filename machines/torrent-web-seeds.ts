@@ -13,6 +13,11 @@ import type { CloseReason } from './peer.types.js';
 
 /** The first wait before a failed web seed is tried again (libtorrent: 30 s; we say 60 s). */
 export const WEB_SEED_RETRY_MS = 60_000;
+/**
+ * Web seeds connected at once, at most: a torrent may list 256 (MAX_WEB_SEEDS), all on one host
+ * it wants to flood; the others wait for one of these to fail or be banned.
+ */
+export const MAX_LIVE_WEB_SEEDS = 4;
 /** The longest back-off, failures in a row or a server's Retry-After. */
 export const WEB_SEED_MAX_RETRY_MS = 30 * 60_000;
 
@@ -50,11 +55,17 @@ export function isWebSeedKey(state: Pick<WebSeedState, 'webSeeds'>, key: string)
   return state.webSeeds.has(key);
 }
 
-/** The web seeds to connect now: not live, not banned, their back-off over. Marked live. */
+/**
+ * The web seeds to connect now: not live, not banned, their back-off over, while fewer than
+ * MAX_LIVE_WEB_SEEDS are live (the longest waiting first: a failed one goes to the back). Marked live.
+ */
 export function dueWebSeeds(state: WebSeedState): string[] {
   const due: string[] = [];
+  let room = MAX_LIVE_WEB_SEEDS - liveWebSeeds(state);
   for (const seed of state.webSeeds.values()) {
+    if (room <= 0) break;
     if (seed.live || seed.banned || seed.retryAtMs > state.nowMs) continue;
+    room--;
     seed.live = true;
     due.push(seed.url);
   }
@@ -97,5 +108,8 @@ export function webSeedClosed(state: WebSeedState, url: string, reason: CloseRea
     if (after !== undefined) wait = Math.max(wait, Math.min(after, WEB_SEED_MAX_RETRY_MS));
   }
   seed.retryAtMs = state.nowMs + wait;
+  // To the back of the order: others that wait for a place are tried before it again.
+  state.webSeeds.delete(url);
+  state.webSeeds.set(url, seed);
   return seed.retryAtMs;
 }

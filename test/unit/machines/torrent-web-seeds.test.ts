@@ -10,6 +10,7 @@ import { SLOT_TICK_MS } from '../../../machines/torrent-slots.js';
 import {
   dueWebSeeds,
   initialWebSeeds,
+  MAX_LIVE_WEB_SEEDS,
   WEB_SEED_MAX_RETRY_MS,
   webSeedClosed,
   webSeedDelivered,
@@ -137,4 +138,18 @@ test('torrent machine: a web seed that sent a piece that failed its hash is bann
   advance(t, 60_000);
   assert.equal(t.live.has(URL_A), false, 'never again');
   t.actor.stop();
+});
+
+test(`at most ${MAX_LIVE_WEB_SEEDS} web seeds at once; one that fails makes room for the next waiting`, () => {
+  const urls = Array.from({ length: 10 }, (_, i) => `http://h/${i}`);
+  const s = state(urls);
+  const first = dueWebSeeds(s);
+  assert.deepEqual(first, urls.slice(0, MAX_LIVE_WEB_SEEDS));
+  assert.deepEqual(dueWebSeeds(s), [], 'no room');
+  webSeedClosed(s, urls[0]!, failure);
+  assert.deepEqual(
+    dueWebSeeds({ ...s, nowMs: 5_000 }),
+    [urls[MAX_LIVE_WEB_SEEDS]],
+    'the next waiting, not the one that failed',
+  );
 });
