@@ -28,9 +28,11 @@ async function setup(t: Parameters<typeof tempDir>[0], bytesPerSecond?: number) 
     await writeFile(join(dir, d, 'w.bin'), payload);
   }
   const server = await startWebSeedServer(t, join(dir, 'www'), undefined, bytesPerSecond);
-  const bytes = Buffer.from(await createTorrent(join(dir, 'www', 'w.bin'), { pieceLength: 256 * 1024 }));
   const url = `${server.url}/w.bin`;
-  const withSeed = Buffer.concat([bytes.subarray(0, -1), Buffer.from(`8:url-list${url.length}:${url}e`)]);
+  const withSeed = await createTorrent(join(dir, 'www', 'w.bin'), {
+    pieceLength: 256 * 1024,
+    urlList: [url],
+  });
   const file = join(dir, 'w.torrent');
   await writeFile(file, withSeed);
   return { dir, payload, server, url, file, torrent: parseTorrent(withSeed) };

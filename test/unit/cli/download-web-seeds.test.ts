@@ -23,10 +23,8 @@ async function torrentWithWebSeed(t: TestContext, behave?: Behave) {
   const payload = payloadBytes(1024 * 1024 + 3, 9);
   await writeFile(join(www, 'w.bin'), payload);
   const server = await startWebSeedServer(t, www, behave);
-  const bytes = Buffer.from(await createTorrent(join(www, 'w.bin'), { pieceLength: 64 * 1024 }));
-  // url-list sorts after info: appended before the root dictionary's end.
   const url = `${server.url}/w.bin`;
-  const withSeed = Buffer.concat([bytes.subarray(0, -1), Buffer.from(`8:url-list${url.length}:${url}e`)]);
+  const withSeed = await createTorrent(join(www, 'w.bin'), { pieceLength: 64 * 1024, urlList: [url] });
   const file = join(dir, 'w.torrent');
   await writeFile(file, withSeed);
   return { dir, file, payload, server, url };
