@@ -34,7 +34,7 @@ test('download: a web seed alone completes the torrent; its connection is in the
   const w = await torrentWithWebSeed(t);
   const out = join(w.dir, 'out');
   const r = await runCli(
-    ['download', w.file, '--out', out, '--no-tracker', '--port', '0', '--timeout', '20', '--json'],
+    ['download', w.file, '--out', out, '--no-tracker', '--port', '0', '--timeout', '20', '--json', '--peers'],
     {
       timeoutMs: 60_000,
     },
@@ -44,8 +44,23 @@ test('download: a web seed alone completes the torrent; its connection is in the
   const events = r.stdout
     .trim()
     .split('\n')
-    .map((l) => JSON.parse(l) as { type: string; address?: string });
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          type: string;
+          address?: string;
+          webSeedsConnected?: number;
+          peers?: { address: string; client: string; webSeed?: boolean }[];
+        },
+    );
   assert.ok(events.some((e) => e.type === 'peer.connected' && e.address === w.url));
+  // With --peers, progress lists it beside the peers, marked as a web seed.
+  const last = events.filter((e) => e.type === 'progress').at(-1);
+  assert.equal(last?.webSeedsConnected, 1, JSON.stringify(last));
+  assert.deepEqual(
+    last?.peers?.map((p) => [p.address, p.client, p.webSeed]),
+    [[w.url, 'web seed', true]],
+  );
   assert.ok(w.server.requests.length > 0);
 });
 
