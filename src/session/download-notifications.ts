@@ -23,6 +23,9 @@ export function forwardNotifications(
   actor.on('torrent.peerListening', (e) =>
     emit({ type: 'peer.listening', address: e.address, listenAddress: e.listenAddress }),
   );
+  actor.on('torrent.peersExchanged', (e) =>
+    emit({ type: 'peer.exchanged', address: e.address, added: e.added, learned: e.learned }),
+  );
   actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
   actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
   actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));

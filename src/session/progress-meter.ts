@@ -94,6 +94,7 @@ export class ProgressMeter {
       uploaded: this.#counter.uploaded,
       peersConnected,
       peersKnown: ctx.addresses.size,
+      peersFromPex: ctx.pexLearned,
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
       elapsedMs,
       ...(this.#detail ? { peers } : {}),

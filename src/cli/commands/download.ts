@@ -30,6 +30,8 @@ Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
       --no-tracker       do not announce; use only --peer addresses
+      --no-pex           no peer exchange (BEP 11): neither tell peers of each other nor dial
+                         the peers they tell of (private torrents never exchange peers)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are

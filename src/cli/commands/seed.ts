@@ -23,6 +23,7 @@ Options:
   -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
                          from trackers, such as Transmission
       --no-tracker       do not announce
+      --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
