@@ -44,6 +44,7 @@ import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { IncomingPreface, MseError } from './mse-responder.js';
+import { PexGate } from './pex-gate.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -283,6 +284,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       if (!closed) sendBack(event);
     }, readGate);
     const messageBudget = new MessageBudget();
+    const pexGate = new PexGate();
     /** Past the budget: the connection is closing, nothing more is handed on. */
     let flooded = false;
     /** What this socket read has handed on so far (redundantMessage): nothing, or the last item. */
@@ -310,6 +312,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         return;
       }
       if (redundantMessage(emittedThisRead, item)) return;
+      // BEP 11: a ut_pex message soon after the last one is dropped undecoded (pex-gate.ts).
+      if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID && !pexGate.take()) return;
       if (!messageBudget.take()) {
         flooded = true;
         batches.flush();

@@ -108,9 +108,13 @@ export function addressOfCompact(bytes: Uint8Array, offset: number, length: 6 | 
   if (port === 0) return undefined;
   if (length === 6)
     return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}:${port}`;
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((bytes[offset + i]! << 8) | bytes[offset + i + 1]!);
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
+  const g = new Array<number>(8);
+  let zeroHead = true;
+  for (let i = 0; i < 8; i++) {
+    g[i] = (bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!;
+    if (i < 5 && g[i] !== 0) zeroHead = false;
+  }
+  if (zeroHead && g[5] === 0xffff)
     return `${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}:${port}`;
   return `[${formatIpv6(g)}]:${port}`;
 }

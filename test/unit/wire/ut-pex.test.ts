@@ -4,6 +4,7 @@
  * malformed fields are ignored as libtorrent and Transmission ignore them.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { decodeUtPex } from '../../../src/wire/decode-ut-pex.js';
@@ -89,4 +90,30 @@ test('a payload over MAX_UT_PEX_PAYLOAD, or one that is no dictionary, is a badP
       () => decodeUtPex(payload),
       (e: unknown) => e instanceof WireError && e.code === 'badPexMessage',
     );
+});
+
+/** The checked-in hostile ut_pex payloads of test/fixtures/ut-pex (seeds.json: each verdict). */
+test('ut_pex fuzz seeds keep their verdicts', () => {
+  const dir = new URL('../../fixtures/ut-pex/', import.meta.url);
+  const seeds = JSON.parse(readFileSync(new URL('seeds.json', dir), 'utf8')) as {
+    file: string;
+    error: string | null;
+    added?: number;
+    dropped?: number;
+  }[];
+  assert.ok(seeds.length >= 4);
+  for (const seed of seeds) {
+    const payload = Buffer.from(readFileSync(new URL(seed.file, dir), 'utf8').replace(/\s/g, ''), 'hex');
+    if (seed.error !== null) {
+      assert.throws(
+        () => decodeUtPex(payload),
+        (e: unknown) => e instanceof WireError && e.code === seed.error,
+        seed.file,
+      );
+      continue;
+    }
+    const m = decodeUtPex(payload);
+    assert.equal(m.added.length, seed.added, seed.file);
+    assert.equal(m.dropped.length, seed.dropped, seed.file);
+  }
 });
