@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-pex] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker]
+ * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-pex]
  *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
