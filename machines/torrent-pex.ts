@@ -16,9 +16,12 @@
  * most MAX_PEX_PEERS_PER_CONNECTION addresses in its life (libtorrent's max_pex_peers, 200). What is
  * taken is queued as a tracker's peers are (deduplicated, bans respected, our own addresses
  * skipped, the address book bounded: torrent.machine.ts learnDialable). Once we have every piece, a
- * peer flagged as a seed is not taken: two seeds have nothing to trade.
+ * peer flagged as a seed is not taken: two seeds have nothing to trade. A local address (loopback,
+ * private, link-local: src/net/local-address.ts) is taken only from a peer that is local itself,
+ * as libtorrent does: from anyone else it would only make us dial into our own network.
  * A private torrent (BEP 27) or `--no-pex` does neither: `pex` false.
  */
+import { isLocalAddress } from '../src/net/local-address.js';
 import { MAX_PEX_SENT, PexFlag, type PexPeer } from '../src/wire/ut-pex.js';
 import type { PeerCommand } from './peer.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
@@ -50,10 +53,12 @@ export function pexTaken(context: TorrentContext, e: PeerEntry, added: readonly 
   if (e.pexHeardMs !== undefined && context.nowMs - e.pexHeardMs < PEX_MIN_INTERVAL_MS) return [];
   e.pexHeardMs = context.nowMs;
   const complete = context.picker.isComplete();
+  const senderLocal = isLocalAddress(e.address);
   const out: string[] = [];
   for (const p of added) {
     if (e.pexTaken + out.length >= MAX_PEX_PEERS_PER_CONNECTION) break;
     if (complete && (p.flags & PexFlag.seed) !== 0) continue;
+    if (!senderLocal && isLocalAddress(p.address)) continue;
     out.push(p.address);
   }
   e.pexTaken += out.length;

@@ -45,6 +45,16 @@ test("a ut_pex message's peers are queued and dialled as a tracker's: new ones o
   t.actor.stop();
 });
 
+test('a peer on the internet may not name local addresses (libtorrent ignores them too); a local one may', () => {
+  const t = start({ pex: true, maxPeers: 10 });
+  t.actor.send({ type: 'peer.add', address: '203.0.113.5:6881' });
+  extensionHandshake(t, '203.0.113.5:6881', undefined, id(2), THEIR_UT_PEX);
+  pexFrom(t, '203.0.113.5:6881', ['192.168.1.1:80', '127.0.0.1:22', '[::1]:6881', '198.51.100.7:6881']);
+  assert.deepEqual([...t.live.keys()].sort(), ['198.51.100.7:6881', '203.0.113.5:6881']);
+  assert.deepEqual(exchanged(t), [[1, 1]]);
+  t.actor.stop();
+});
+
 test('a second ut_pex message within the minute is ignored; one a minute later is taken', () => {
   const t = start({ pex: true, maxPeers: 10 });
   t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
