@@ -4,7 +4,8 @@
  * completing and dropping it), and a downloader D given only M. M's first ut_pex message to D
  * (at M's first clock tick after D's extension handshake) names S; D dials S and finishes from it:
  * its `peer.exchanged` event counts S as learned, it connects to S's listening address, and its
- * copy equals the source. With --no-pex on D, nothing is learned and S is never dialled.
+ * copy equals the source. With --no-pex on D, or a private torrent (BEP 27: no PEX on any of the
+ * three), nothing is learned and S is never dialled.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { makeTorrent } from './harness/mktorrent.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { type ManagedProcess, startProcess } from './harness/processes.js';
 
-async function swarm(dir: string) {
+async function swarm(dir: string, isPrivate = false) {
   const payload = await writeSingleFilePayload({
     dir: join(dir, 'seed'),
     name: 'pex.bin',
@@ -27,6 +28,7 @@ async function swarm(dir: string) {
     source: payload.root,
     out: join(dir, 'pex.torrent'),
     pieceLength: 64 * 1024,
+    private: isPrivate,
   });
   const seed = startProcess(
     process.execPath,
@@ -95,40 +97,42 @@ test("a downloader given only M learns the seed S from M's ut_pex message and do
   }
 });
 
-test('with --no-pex the downloader learns nothing from M and never dials S', {
-  timeout: 60_000,
-}, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'bitstate-nopex-'));
-  let seed: ManagedProcess | undefined;
-  let middle: BitstateRun | undefined;
-  let down: BitstateRun | undefined;
-  try {
-    const s = await swarm(dir);
-    seed = s.seed;
-    middle = s.middle;
-    down = startBitstateDownload({
-      torrent: s.torrent,
-      out: join(dir, 'down'),
-      noTracker: true,
-      peers: [`127.0.0.1:${s.middlePort}`],
-      extraArgs: ['--no-pex'],
-      timeoutMs: 30_000,
-    });
-    await down.waitForEvent((e) => e.type === 'peer.connected', 20_000);
-    // Two of M's clock ticks (5 s each) after the connection: M would have told D of S by now.
-    await new Promise((resolve) => setTimeout(resolve, 11_000));
-    assert.deepEqual(
-      down.events.filter(
-        (e) =>
-          e.type === 'peer.exchanged' ||
-          (e.type === 'peer.connected' && e.address === `127.0.0.1:${s.seedPort}`),
-      ),
-      [],
-    );
-  } finally {
-    await down?.stop();
-    await middle?.stop();
-    await seed?.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+for (const [name, isPrivate, extraArgs] of [
+  ['with --no-pex', false, ['--no-pex']],
+  ['for a private torrent (BEP 27)', true, []],
+] as const)
+  test(`${name} the downloader learns nothing from M and never dials S`, { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bitstate-nopex-'));
+    let seed: ManagedProcess | undefined;
+    let middle: BitstateRun | undefined;
+    let down: BitstateRun | undefined;
+    try {
+      const s = await swarm(dir, isPrivate);
+      seed = s.seed;
+      middle = s.middle;
+      down = startBitstateDownload({
+        torrent: s.torrent,
+        out: join(dir, 'down'),
+        noTracker: true,
+        peers: [`127.0.0.1:${s.middlePort}`],
+        extraArgs,
+        timeoutMs: 30_000,
+      });
+      await down.waitForEvent((e) => e.type === 'peer.connected', 20_000);
+      // Two of M's clock ticks (5 s each) after the connection: M would have told D of S by now.
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      assert.deepEqual(
+        down.events.filter(
+          (e) =>
+            e.type === 'peer.exchanged' ||
+            (e.type === 'peer.connected' && e.address === `127.0.0.1:${s.seedPort}`),
+        ),
+        [],
+      );
+    } finally {
+      await down?.stop();
+      await middle?.stop();
+      await seed?.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
