@@ -195,14 +195,15 @@ export const peerMachine = setup({
       const reqq = acceptedReqq(event.reqq);
       if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
       if (event.utMetadata !== undefined) enqueue.assign({ peerUtMetadata: event.utMetadata });
-      // BEP 11: the torrent machine hears once that this peer takes ut_pex (a handshake sent again
-      // may move it to another id, which is used from then on).
+      // BEP 11: the torrent machine hears once that this peer takes ut_pex. A handshake sent again
+      // may move it to another id, used from then on, or turn it off with 0 (BEP 10): nothing is
+      // sent to it then, though the torrent machine keeps its turn.
       const utPex = context.pex ? acceptedUtPex(event.utPex) : undefined;
       if (utPex !== undefined) {
         if (context.peerUtPex === undefined)
           enqueue.sendParent({ type: 'peer.pexSupported', key: context.key } satisfies PeerReport);
         enqueue.assign({ peerUtPex: utPex });
-      }
+      } else if (event.utPex === 0) enqueue.assign({ peerUtPex: undefined });
       const port = acceptedListenPort(event.listenPort);
       if (port !== undefined && context.direction === 'incoming')
         enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);

@@ -244,7 +244,7 @@ export type ConnectionEvent =
       utMetadata?: number;
       /** BEP 9: the size of its info dictionary, when it has one. */
       metadataSize?: number;
-      /** BEP 11: the id the peer takes ut_pex messages under (1–255). */
+      /** BEP 11: the id the peer takes ut_pex messages under (1–255); 0: it takes them no more. */
       utPex?: number;
     }
   /** BEP 11: a ut_pex message sent to us, decoded (and bounded) by the connection. */

@@ -161,7 +161,8 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   const m = dict.get('m');
   const utMetadata = m instanceof BencodeDict ? safeInteger(m.get(UT_METADATA)) : undefined;
   const metadataSize = safeInteger(dict.get('metadata_size'));
-  // BEP 11: the id the peer reads ut_pex messages under (0 or none: it takes none).
+  // BEP 11: the id the peer reads ut_pex messages under; 0 turns it off (BEP 10: `m` is additive,
+  // so a handshake sent again without ut_pex changes nothing, and one with 0 disables it).
   const utPex = m instanceof BencodeDict ? safeInteger(m.get(UT_PEX)) : undefined;
   return {
     type: 'wire.extendedHandshake',
@@ -169,7 +170,7 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
     ...(listenPort === undefined ? {} : { listenPort }),
     ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
     ...(metadataSize === undefined ? {} : { metadataSize }),
-    ...(utPex === undefined || utPex < 1 || utPex > 255 ? {} : { utPex }),
+    ...(utPex === undefined || utPex < 0 || utPex > 255 ? {} : { utPex }),
   };
 }
 

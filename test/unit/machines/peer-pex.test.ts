@@ -87,12 +87,31 @@ test("the peer's ut_pex id is reported once; its messages are passed on with PEX
   }
 });
 
-test('the connection reads m.ut_pex from the extension handshake (1–255 only)', () => {
+test('the connection reads m.ut_pex from the extension handshake (0 turns it off; past 255 is none)', () => {
   const ev = (utPex: number) => extensionHandshakeEvent(new Uint8Array(bencode({ m: { ut_pex: utPex } })));
   assert.equal(ev(1).utPex, 1);
   assert.equal(ev(255).utPex, 255);
-  assert.equal(ev(0).utPex, undefined);
+  assert.equal(ev(0).utPex, 0);
   assert.equal(ev(256).utPex, undefined);
+  assert.equal(ev(-1).utPex, undefined);
+});
+
+test('a handshake sent again without ut_pex changes nothing; with ut_pex 0 nothing more is sent (BEP 10)', () => {
+  const h = connected({ pex: true });
+  try {
+    const sendOne = () => {
+      h.command({ type: 'cmd.pex', added: [{ address: '10.0.0.8:6881', flags: 0 }], dropped: [] });
+      return h.sent().filter((m) => m.type === 'extended' && m.extendedId === 5).length;
+    };
+    h.deliver({ type: 'wire.extendedHandshake', utPex: 5 });
+    assert.equal(sendOne(), 1);
+    h.deliver({ type: 'wire.extendedHandshake', reqq: 100 });
+    assert.equal(sendOne(), 2);
+    h.deliver({ type: 'wire.extendedHandshake', utPex: 0 });
+    assert.equal(sendOne(), 2);
+  } finally {
+    h.stop();
+  }
 });
 
 test('the connection decodes a ut_pex message sent under our id, and closes on one too big', () => {
