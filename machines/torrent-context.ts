@@ -53,6 +53,10 @@ export interface TorrentContext {
   readonly listenPort: number | undefined;
   /** The info dictionary's bytes we serve (BEP 9), by reference; never copied into a peer's context. */
   readonly metadata: Uint8Array | undefined;
+  /** BEP 11 peer exchange is on (TorrentInput.pex): we announce ut_pex, send it and take it. */
+  readonly pex: boolean;
+  /** Addresses queued because a peer's ut_pex message named them (new to the address book). */
+  pexLearned: number;
   /** Addresses that are our own listener (TorrentInput.selfAddresses): never queued. */
   readonly selfAddresses: ReadonlySet<string>;
   readonly seed: number;
@@ -140,6 +144,8 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     port: input.trackers?.port ?? 0,
     listenPort: input.listenPort,
     metadata: input.metadata,
+    pex: input.pex === true,
+    pexLearned: 0,
     selfAddresses: new Set(input.selfAddresses ?? []),
     seed: input.seed,
     peers: new Map(),

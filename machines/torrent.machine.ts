@@ -40,6 +40,7 @@ import {
   topUp,
 } from './torrent-handout.js';
 import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId } from './torrent-peers.js';
+import { pexSupported, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
   clockTick,
   makeHalfOpenRoom,
@@ -58,20 +59,24 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
  * connection's becomes dialable (and is queued if no connection holds it now). An incoming peer's
  * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes. Our own
  * listener's addresses (selfAddresses) are never queued. A full address book makes room first, or
- * (nothing may go) the address is not remembered.
+ * (nothing may go) the address is not remembered. True when the address was new to the book (or
+ * newly dialable) and queued.
  */
-function learnDialable(context: TorrentContext, address: string): void {
-  if (context.selfAddresses.has(address)) return;
+function learnDialable(context: TorrentContext, address: string): boolean {
+  if (context.selfAddresses.has(address)) return false;
   const rec = context.addresses.get(address);
   const held = context.peers.has(address) || context.listenAddresses.has(address);
+  let queued = false;
   if (rec === undefined) {
     const fresh = { attempts: 0, banned: false, dialable: true };
-    if (rememberAddress(context, address, fresh, false) !== undefined && !held) context.queue.push(address);
+    queued = rememberAddress(context, address, fresh, false) !== undefined && !held;
   } else if (!rec.dialable) {
     rec.dialable = true;
-    if (!rec.banned && !held) context.queue.push(address);
+    queued = !rec.banned && !held;
   }
+  if (queued) context.queue.push(address);
   compactQueue(context);
+  return queued;
 }
 
 /** After a connection closed: its address is dialled again unless banned, permanent or given up. */
@@ -196,6 +201,29 @@ export const torrentMachine = setup({
     queueAddress: ({ context, event }) => {
       if (event.type === 'peer.add') learnDialable(context, event.address);
     },
+    // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
+    // tracker's are.
+    queuePexPeers: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.pex' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.pex') return;
+      const taken = pexTaken(context, e, event.added);
+      if (taken.length === 0) return;
+      let learned = 0;
+      for (const address of taken) if (learnDialable(context, address)) learned++;
+      context.pexLearned += learned;
+      enqueue.emit({
+        type: 'torrent.peersExchanged',
+        key: e.key,
+        address: e.address,
+        added: taken.length,
+        learned,
+      });
+    }),
+    notePexSupported: ({ context, event }) => {
+      const e = event.type === 'peer.pexSupported' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined) pexSupported(context, e);
+    },
+    sendDuePex: enqueueActions(({ context, enqueue }) => sendDuePex(context, effects(enqueue))),
     connectQueued: assign(({ context, spawn }) => {
       while (slotsUsed(context) < context.maxPeers && context.queue.length > 0) {
         const address = context.queue.shift()!;
@@ -546,7 +574,7 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
-    'clock.tick': { actions: 'onClockTick' },
+    'clock.tick': { actions: ['onClockTick', 'sendDuePex'] },
   },
   states: {
     checking: {
@@ -578,6 +606,8 @@ export const torrentMachine = setup({
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
         'peer.interest': { actions: ['notePeerInterest', 'tellChokerInterest'] },
         'peer.listening': { actions: 'onListening' },
+        'peer.pexSupported': { actions: 'notePexSupported' },
+        'peer.pex': { actions: ['queuePexPeers', 'connectQueued'] },
         'peer.rate': { actions: ['noteRates', 'tellChokerRates'] },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
@@ -590,7 +620,8 @@ export const torrentMachine = setup({
         downloading: {
           // Web seeds are connected while we download (and again after a back-off, on the clock).
           entry: 'connectWebSeeds',
-          on: { 'clock.tick': { actions: ['onClockTick', 'connectWebSeeds'] } },
+          // The root's tick actions, then the web seeds due (this handler replaces the root's here).
+          on: { 'clock.tick': { actions: ['onClockTick', 'sendDuePex', 'connectWebSeeds'] } },
           always: [
             {
               guard: and(['isDownloadComplete', 'isSeedWhenComplete']),

@@ -66,6 +66,11 @@ export interface TorrentInput {
    */
   readonly metadata?: Uint8Array;
   /**
+   * BEP 11 peer exchange (machines/torrent-pex.ts): announce ut_pex, tell peers of each other, queue
+   * the peers they tell of. Never for a private torrent (BEP 27); absent: off.
+   */
+  readonly pex?: boolean;
+  /**
    * `host:port` addresses that reach our own listener (each local interface with listenPort): a
    * tracker lists us among its peers, and an address here is never dialled. A self-connection by
    * another address (NAT, an alias) is still caught by the peer ID after the handshake
@@ -166,6 +171,11 @@ export type TorrentEvent =
 export type TorrentEmitted =
   /** `fast`: both handshakes set the Fast Extension bit (BEP 6). */
   | { type: 'torrent.peerConnected'; key: PeerKey; address: string; fast: boolean }
+  /**
+   * A peer's ut_pex message (BEP 11) was taken: it named `added` peers, `learned` of them new to us
+   * and queued (the rest known already, ours, banned, or past the limits of torrent-pex.ts).
+   */
+  | { type: 'torrent.peersExchanged'; key: PeerKey; address: string; added: number; learned: number }
   /** An incoming peer (at `address`) said, in BEP 10 `p`, that it accepts connections at `listenAddress`. */
   | { type: 'torrent.peerListening'; key: PeerKey; address: string; listenAddress: string }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }

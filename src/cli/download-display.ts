@@ -127,7 +127,9 @@ export function createDownloadDisplay(
             `${progressBar(pct / 100)} ${pct.toFixed(1).padStart(5)}%  ` +
             `${formatBytes(e.verifiedBytes)}/${formatBytes(e.totalLength)}  ` +
             `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-            `peers ${e.peersConnected}/${e.peersKnown}${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}  ETA ${formatDuration(e.etaSeconds)}`;
+            `peers ${e.peersConnected}/${e.peersKnown}${e.peersFromPex > 0 ? ` (${e.peersFromPex} by PEX)` : ''}` +
+            `${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}  ` +
+            `ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
           if (opts.peers === true && e.peers !== undefined) {

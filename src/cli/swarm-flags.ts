@@ -9,6 +9,7 @@ import { parseCount } from './parse-number.js';
 export const SWARM_FLAGS = {
   peer: { type: 'string', short: 'p', multiple: true },
   'no-tracker': { type: 'boolean' },
+  'no-pex': { type: 'boolean' },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
   json: { type: 'boolean' },
@@ -19,6 +20,7 @@ export const SWARM_FLAGS = {
 export interface SwarmFlagValues {
   readonly peer?: string[] | undefined;
   readonly 'no-tracker'?: boolean | undefined;
+  readonly 'no-pex'?: boolean | undefined;
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
   readonly json?: boolean | undefined;
@@ -29,6 +31,7 @@ export interface SwarmFlagValues {
 export function swarmOptions(values: SwarmFlagValues): {
   peers: PeerAddress[];
   trackers: boolean;
+  pex?: boolean;
   port?: number;
   maxPeers?: number;
 } {
@@ -38,6 +41,7 @@ export function swarmOptions(values: SwarmFlagValues): {
   return {
     peers: (values.peer ?? []).map((p) => parsePeerAddress(p)),
     trackers: values['no-tracker'] !== true,
+    ...(values['no-pex'] === true ? { pex: false } : {}),
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
   };

@@ -16,6 +16,8 @@ export interface Progress {
   readonly uploaded: number;
   readonly peersConnected: number;
   readonly peersKnown: number;
+  /** Addresses learnt from peers' BEP 11 ut_pex messages (new to us when named), since the start. */
+  readonly peersFromPex: number;
   /** BEP 19 web seeds connected now (counted in peersConnected too); absent when the torrent has none. */
   readonly webSeedsConnected?: number;
   /** Seconds to completion at the current rate, or undefined when unknown. */
@@ -108,6 +110,13 @@ export type DownloadEvent =
     }
   /** An incoming peer (connected from `address`) listens at `listenAddress` (its BEP 10 `p`). */
   | { readonly type: 'peer.listening'; readonly address: string; readonly listenAddress: string }
+  /** A peer's ut_pex message (BEP 11) named `added` peers, `learned` of them new to us (queued). */
+  | {
+      readonly type: 'peer.exchanged';
+      readonly address: string;
+      readonly added: number;
+      readonly learned: number;
+    }
   | { readonly type: 'piece.verified'; readonly index: number }
   | { readonly type: 'piece.failed'; readonly index: number }
   | {

@@ -23,6 +23,9 @@ export function forwardNotifications(
   actor.on('torrent.peerListening', (e) =>
     emit({ type: 'peer.listening', address: e.address, listenAddress: e.listenAddress }),
   );
+  actor.on('torrent.peersExchanged', (e) =>
+    emit({ type: 'peer.exchanged', address: e.address, added: e.added, learned: e.learned }),
+  );
   actor.on('torrent.webSeedClosed', (e) => {
     const r = e.reason;
     if (r.reason === 'banned' || r.reason === 'notNeeded' || r.reason === 'stopped') return;

@@ -12,6 +12,11 @@ export interface DownloadOptions {
   readonly trackers?: boolean;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
+  /**
+   * BEP 11 peer exchange (default true): tell peers of each other and dial the peers they tell of.
+   * Never for a private torrent (BEP 27), whatever this says.
+   */
+  readonly pex?: boolean;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**

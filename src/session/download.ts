@@ -216,6 +216,8 @@ async function run(
       // BEP 9: peers that start from a magnet link fetch the info dictionary from us; not for a
       // private torrent (BEP 27: its peers come from its tracker, which hands out the .torrent).
       ...(torrent.private ? {} : { metadata: torrent.infoBytes }),
+      // BEP 11 peer exchange, off for a private torrent (BEP 27) as for its metadata.
+      pex: !torrent.private && options.pex !== false,
       ...(listener === undefined
         ? {}
         : {

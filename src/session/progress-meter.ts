@@ -99,6 +99,7 @@ export class ProgressMeter {
       uploaded: this.#counter.uploaded,
       peersConnected,
       peersKnown: ctx.addresses.size,
+      peersFromPex: ctx.pexLearned,
       ...(ctx.webSeeds.size === 0 ? {} : { webSeedsConnected }),
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
       elapsedMs,

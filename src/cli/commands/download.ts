@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-pex] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -30,6 +30,8 @@ Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
       --no-tracker       do not announce; use only --peer addresses
+      --no-pex           no peer exchange (BEP 11): neither tell peers of each other nor dial
+                         the peers they tell of (private torrents never exchange peers)
       --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
                          HTTP(S) servers with the files; used by default beside the peers)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)

@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker]
+ * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-pex]
  *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
@@ -23,6 +23,7 @@ Options:
   -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
                          from trackers, such as Transmission
       --no-tracker       do not announce
+      --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are

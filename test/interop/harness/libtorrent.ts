@@ -30,6 +30,8 @@ export interface LibtorrentClientArgs {
   readonly uploadLimit?: number;
   /** Only MSE/PE connections (the obfuscated handshake; plaintext or RC4 after it). */
   readonly encrypt?: boolean;
+  /** Status lines list each connected peer and whether libtorrent learnt it through PEX. */
+  readonly peerSources?: boolean;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -50,6 +52,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
   if (a.recheck) args.push('--recheck');
   if (a.encrypt) args.push('--encrypt');
+  if (a.peerSources) args.push('--peer-sources');
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };

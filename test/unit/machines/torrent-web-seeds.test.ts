@@ -16,7 +16,8 @@ import {
   webSeedDelivered,
 } from '../../../machines/torrent-web-seeds.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
-import { advance, start } from './torrent-harness.js';
+import { decodeUtPex } from '../../../src/wire/decode-ut-pex.js';
+import { advance, extensionHandshake, start } from './torrent-harness.js';
 
 const URL_A = 'http://127.0.0.1:1/a.bin';
 const WEB_ID = new Uint8Array(20).fill(9);
@@ -152,4 +153,31 @@ test(`at most ${MAX_LIVE_WEB_SEEDS} web seeds at once; one that fails makes room
     [urls[MAX_LIVE_WEB_SEEDS]],
     'the next waiting, not the one that failed',
   );
+});
+
+test('peer exchange goes on while a web seed is connected, and never names the web seed (a URL is no peer address)', () => {
+  const t = start({ pex: true, maxPeers: 4, webSeeds: [URL_A] });
+  const seed = t.live.get(URL_A)!;
+  seed({ type: 'socket.connected' });
+  seed({ type: 'wire.handshake', infoHash: new Uint8Array(20), peerId: WEB_ID, reserved: new Uint8Array(8) });
+  seed({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:6881' });
+  extensionHandshake(t, '10.0.0.1:6881', undefined, new Uint8Array(20).fill(2), 7);
+  extensionHandshake(t, '10.0.0.2:6881', undefined, new Uint8Array(20).fill(3));
+  advance(t, SLOT_TICK_MS);
+  const told = (t.sentTo.get('10.0.0.1:6881') ?? []).filter(
+    (m) => m.type === 'extended' && m.extendedId === 7,
+  );
+  assert.equal(told.length, 1, 'the ut_pex peer is told at the first tick, while downloading');
+  const pex = decodeUtPex((told[0] as { payload: Uint8Array }).payload);
+  assert.deepEqual(
+    pex.added.map((p) => p.address),
+    ['10.0.0.2:6881'],
+    'the other peer, not the web seed',
+  );
+  // Nor counted as told (the encoder would drop a URL silently, but it would hold a place).
+  const sent = t.actor.getSnapshot().context.peers.get('10.0.0.1:6881')?.pexSent;
+  assert.deepEqual([...(sent ?? [])], ['10.0.0.2:6881']);
+  t.actor.stop();
 });
