@@ -328,3 +328,18 @@ test('--max-down holds for a web seed too (the bucket the peers share)', async (
   t.diagnostic(`2 MiB at --max-down 1 MiB/s: ${(done.averageRate / 1024 / 1024).toFixed(2)} MiB/s`);
   assert.ok(done.averageRate < 1.5 * limit, `${done.averageRate} B/s`);
 });
+
+test('a gzip body is refused from its head (its length would not be the range’s)', async (t) => {
+  const { failed, server } = await besideSeeder(t, (req, res) => {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')!;
+    res.writeHead(206, {
+      'content-range': `bytes ${m[1]}-${m[2]}/${4 * 1024 * 1024}`,
+      'content-encoding': 'gzip',
+    });
+    res.end(Buffer.alloc(100));
+    return true;
+  });
+  assert.equal(failed.length, 1);
+  assert.match(JSON.stringify(failed[0]), /Content-Encoding gzip/);
+  assert.equal(server.requests.length, 1);
+});
