@@ -15,7 +15,9 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     case 'socket.closed':
       return ev.error === undefined
         ? { reason: 'socketClosed' }
-        : { reason: 'socketError', message: ev.error };
+        : ev.retryAfterMs === undefined
+          ? { reason: 'socketError', message: ev.error }
+          : { reason: 'socketError', message: ev.error, retryAfterMs: ev.retryAfterMs };
     case 'cmd.close':
       return ev.reason;
     case 'wire.error':

@@ -94,6 +94,11 @@ export interface PeerContext {
   peerUtMetadata: number | undefined;
   /** ut_metadata requests the peer made on this connection (closed past MAX_METADATA_REQUESTS). */
   metadataRequests: number;
+  // --- BEP 11, ut_pex (machines/peer-pex.ts) ---
+  /** Peer exchange is on for this torrent (not private, not --no-pex). */
+  readonly pex: boolean;
+  /** The id the peer takes ut_pex messages under (its extension handshake's `m`). */
+  peerUtPex: number | undefined;
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -160,6 +165,8 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     metadata: input.metadata,
     peerUtMetadata: undefined,
     metadataRequests: 0,
+    pex: input.pex === true,
+    peerUtPex: undefined,
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,

@@ -23,6 +23,7 @@ import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-ext
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
 import { isMetadataFlood, metadataAnswer } from './peer-metadata.js';
+import { acceptedUtPex, pexMessage } from './peer-pex.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
 import { measureRate, reportRates } from './peer-rates.js';
 import { requestBatchProblem, requestFate } from './peer-request-fate.js';
@@ -194,9 +195,29 @@ export const peerMachine = setup({
       const reqq = acceptedReqq(event.reqq);
       if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
       if (event.utMetadata !== undefined) enqueue.assign({ peerUtMetadata: event.utMetadata });
+      // BEP 11: the torrent machine hears once that this peer takes ut_pex. A handshake sent again
+      // may move it to another id, used from then on, or turn it off with 0 (BEP 10): nothing is
+      // sent to it then, though the torrent machine keeps its turn.
+      const utPex = context.pex ? acceptedUtPex(event.utPex) : undefined;
+      if (utPex !== undefined) {
+        if (context.peerUtPex === undefined)
+          enqueue.sendParent({ type: 'peer.pexSupported', key: context.key } satisfies PeerReport);
+        enqueue.assign({ peerUtPex: utPex });
+      } else if (event.utPex === 0) enqueue.assign({ peerUtPex: undefined });
       const port = acceptedListenPort(event.listenPort);
       if (port !== undefined && context.direction === 'incoming')
         enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);
+    }),
+    // BEP 11: the peers a ut_pex message added go to the torrent machine, which queues them (and
+    // ignores a peer sending too often); with PEX off we announced no ut_pex: nothing is taken.
+    forwardPex: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.pex' || !context.pex || event.added.length === 0) return;
+      enqueue.sendParent({ type: 'peer.pex', key: context.key, added: event.added } satisfies PeerReport);
+    }),
+    sendPex: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'cmd.pex') return;
+      const message = pexMessage(context, event.added, event.dropped);
+      if (message !== undefined) enqueue.sendTo('connection', { type: 'send', message });
     }),
     // Only a have makes a later bitfield a violation: aria2 1.36 sends interested and requests
     // before its bitfield, and bitfields again later — with BEP 6 after haveNone and haves too (seen
@@ -388,6 +409,7 @@ export const peerMachine = setup({
         'cmd.request': { actions: 'sendRequests' },
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
+        'cmd.pex': { actions: 'sendPex' },
         'socket.served': { actions: 'blocksServed' },
         'socket.congested': { actions: { type: 'setCongested', params: { congested: true } } },
         'socket.drained': {
@@ -584,6 +606,7 @@ export const peerMachine = setup({
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
             'wire.extendedHandshake': { actions: ['noteMessage', 'storeExtensionHandshake'] },
+            'wire.pex': { actions: ['noteMessage', 'forwardPex'] },
             'wire.metadataRequest': [
               { guard: 'isMetadataFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'answerMetadataRequest'] },

@@ -6,6 +6,7 @@
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerKey } from '../src/picker/blocks.js';
 import type { WireItem } from '../src/wire/messages.js';
+import type { PexPeer } from '../src/wire/ut-pex.js';
 
 export type { BlockRef, PeerKey };
 
@@ -139,6 +140,11 @@ export interface PeerInput {
   readonly listenPort?: number;
   /** The info dictionary's bytes (by reference), served through BEP 9 ut_metadata; absent: not offered. */
   readonly metadata?: Uint8Array;
+  /**
+   * BEP 11 peer exchange: announce ut_pex, pass the peer's messages on, send ours. False for a
+   * private torrent (BEP 27) or `--no-pex`; absent: false.
+   */
+  readonly pex?: boolean;
 }
 
 /** What the `connection` actor is invoked with. */
@@ -185,7 +191,8 @@ export type ConnectionEvent =
    * IPv4 address and the info-hash (machines do no SHA-1); absent: we grant none.
    */
   | { type: 'socket.connected'; allowedFast?: readonly number[] }
-  | { type: 'socket.closed'; error?: string }
+  /** `retryAfterMs`: a web seed's server asked us to wait (HTTP 503 Retry-After, BEP 19). */
+  | { type: 'socket.closed'; error?: string; retryAfterMs?: number }
   /** The socket's unsent bytes passed the high-water mark (or the upload rate limit is spent). */
   | { type: 'socket.congested' }
   /** The socket drained below the mark: pieces may be sent again. */
@@ -238,7 +245,11 @@ export type ConnectionEvent =
       utMetadata?: number;
       /** BEP 9: the size of its info dictionary, when it has one. */
       metadataSize?: number;
+      /** BEP 11: the id the peer takes ut_pex messages under (1–255); 0: it takes them no more. */
+      utPex?: number;
     }
+  /** BEP 11: a ut_pex message sent to us, decoded (and bounded) by the connection. */
+  | { type: 'wire.pex'; added: readonly PexPeer[]; dropped: readonly string[] }
   /** BEP 9: the peer asks for piece `piece` of the metadata (decoded by the connection). */
   | { type: 'wire.metadataRequest'; piece: number }
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
@@ -253,7 +264,9 @@ export type PeerCommand =
   | { type: 'cmd.notInterested' }
   | { type: 'cmd.choke' }
   | { type: 'cmd.unchoke' }
-  | { type: 'cmd.close'; reason: CloseReason };
+  | { type: 'cmd.close'; reason: CloseReason }
+  /** BEP 11: tell the peer these peers were added and dropped since our last ut_pex message to it. */
+  | { type: 'cmd.pex'; added: readonly PexPeer[]; dropped: readonly string[] };
 
 export type PeerEvent = ConnectionEvent | PeerCommand;
 
@@ -298,6 +311,10 @@ export type PeerReport =
    * and to it (upload), and whether it is snubbing us (we are interested, nothing for timeouts.snub).
    */
   | { type: 'peer.rate'; key: PeerKey; downloadRate: number; uploadRate: number; snubbed: boolean }
+  /** BEP 11: the peer's extension handshake gave ut_pex an id (reported once): it may be sent PEX. */
+  | { type: 'peer.pexSupported'; key: PeerKey }
+  /** BEP 11: the peers a ut_pex message added (at most MAX_PEX_ACCEPTED), for the address book. */
+  | { type: 'peer.pex'; key: PeerKey; added: readonly PexPeer[] }
   | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };
 
 /** Why a connection ended: the peer machine's output. The torrent machine switches on `reason`. */
@@ -331,7 +348,7 @@ export type CloseReason =
   | { reason: 'keepAliveTimeout'; silentMs: number }
   | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
   | { reason: 'socketClosed' }
-  | { reason: 'socketError'; message: string }
+  | { reason: 'socketError'; message: string; retryAfterMs?: number }
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
   | { reason: 'notNeeded' }

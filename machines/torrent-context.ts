@@ -23,6 +23,7 @@ import {
 } from './torrent.types.js';
 import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { initialWebSeeds, WEB_SEED_RETRY_MS, type WebSeedRecord } from './torrent-web-seeds.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
 
@@ -52,6 +53,10 @@ export interface TorrentContext {
   readonly listenPort: number | undefined;
   /** The info dictionary's bytes we serve (BEP 9), by reference; never copied into a peer's context. */
   readonly metadata: Uint8Array | undefined;
+  /** BEP 11 peer exchange is on (TorrentInput.pex): we announce ut_pex, send it and take it. */
+  readonly pex: boolean;
+  /** Addresses queued because a peer's ut_pex message named them (new to the address book). */
+  pexLearned: number;
   /** Addresses that are our own listener (TorrentInput.selfAddresses): never queued. */
   readonly selfAddresses: ReadonlySet<string>;
   readonly seed: number;
@@ -101,6 +106,10 @@ export interface TorrentContext {
   readonly seedWhenComplete: boolean;
   readonly unchokeSlots: number | undefined;
   readonly rechokeMs: number | undefined;
+  /** BEP 19 web seeds by URL (machines/torrent-web-seeds.ts); a live one is also in `peers`. */
+  readonly webSeeds: Map<string, WebSeedRecord>;
+  /** The first back-off of a failed web seed. */
+  readonly webSeedRetryMs: number;
 }
 
 /** The context a torrent machine starts with: the picker seeded from the input, no peers yet. */
@@ -135,6 +144,8 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     port: input.trackers?.port ?? 0,
     listenPort: input.listenPort,
     metadata: input.metadata,
+    pex: input.pex === true,
+    pexLearned: 0,
     selfAddresses: new Set(input.selfAddresses ?? []),
     seed: input.seed,
     peers: new Map(),
@@ -156,6 +167,8 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     seedWhenComplete: input.seedWhenComplete ?? false,
     unchokeSlots: input.unchokeSlots,
     rechokeMs: input.rechokeMs,
+    webSeeds: initialWebSeeds(input.webSeeds),
+    webSeedRetryMs: input.webSeedRetryMs ?? WEB_SEED_RETRY_MS,
   };
 }
 

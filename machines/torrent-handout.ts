@@ -8,6 +8,7 @@ import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types
 import type { StorageCommand } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { isWebSeedKey } from './torrent-web-seeds.js';
 
 /** What accepted blocks ask of storage: the blocks to write, then the pieces they completed. */
 export interface StorageWork {
@@ -72,7 +73,8 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   const n = Math.min(e.wanted, c.maxPipeline - c.picker.outstandingFor(e.key));
   const from = e.unchoked ? e.bitfield : e.allowedFast;
   if (n <= 0 || from === undefined || !e.interested) return [];
-  const blocks = c.picker.pick(withoutOthersSuspects(c, e, from), n, e.key);
+  // A web seed fetches adjacent blocks in one GET: it is handed runs of pieces (BEP 19).
+  const blocks = c.picker.pick(withoutOthersSuspects(c, e, from), n, e.key, isWebSeedKey(c, e.key));
   c.suspects.claim(e.key, blocks);
   e.wanted -= blocks.length;
   if (blocks.length > 0) return [{ ref: e.ref, cmd: { type: 'cmd.request', blocks } }];

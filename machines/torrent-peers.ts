@@ -48,6 +48,15 @@ export interface PeerEntry {
   allowedFast: Bitfield | undefined;
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
+  // --- BEP 11 peer exchange (machines/torrent-pex.ts) ---
+  /** The addresses our ut_pex messages told it of (and did not drop); undefined: it takes no ut_pex. */
+  pexSent: Set<string> | undefined;
+  /** The torrent's clock (nowMs) when our next ut_pex message to it is due. */
+  pexDueMs: number;
+  /** nowMs when we last took one of its ut_pex messages; undefined: none yet. */
+  pexHeardMs: number | undefined;
+  /** Addresses taken from its ut_pex messages so far (at most MAX_PEX_PEERS_PER_CONNECTION). */
+  pexTaken: number;
   toJSON(): object;
 }
 
@@ -80,6 +89,10 @@ export function newEntry(
     wanted: 0,
     allowedFast: undefined,
     listenAddress: undefined,
+    pexSent: undefined,
+    pexDueMs: 0,
+    pexHeardMs: undefined,
+    pexTaken: 0,
     toJSON: () => ({
       address,
       have: e.bitfield.count,
@@ -126,5 +139,6 @@ export function peerInput(
     limits: c.peerLimits,
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
     ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
+    ...(c.pex ? { pex: true } : {}),
   };
 }

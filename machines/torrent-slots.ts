@@ -24,6 +24,7 @@
 import type { CloseReason, EvictionRule, PeerCommand } from './peer.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry } from './torrent-peers.js';
+import { isWebSeedKey, liveWebSeeds } from './torrent-web-seeds.js';
 
 /** The torrent machine's clock step (the `ticker` actor). */
 export const SLOT_TICK_MS = 5_000;
@@ -34,7 +35,8 @@ export const IDLE_EVICT_MS = 300_000;
 
 /** Connections holding a slot: all but incoming ones before their handshake and those leaving. */
 export function slotsUsed(context: TorrentContext): number {
-  return context.peers.size - context.halfOpen.size - context.leaving.size;
+  // Web seeds (BEP 19) are in `peers` but hold no slot: they are HTTP servers, not peers to rotate.
+  return context.peers.size - context.halfOpen.size - context.leaving.size - liveWebSeeds(context);
 }
 
 function close(context: TorrentContext, e: PeerEntry, reason: CloseReason, fx: TorrentEffects): void {
@@ -105,7 +107,8 @@ function leastUseful(
   let uninterested: PeerEntry | undefined;
   let idle: PeerEntry | undefined;
   for (const e of context.peers.values()) {
-    if (e === newcomer || !e.handshaken || context.leaving.has(e.key)) continue;
+    if (e === newcomer || !e.handshaken || context.leaving.has(e.key) || isWebSeedKey(context, e.key))
+      continue;
     const since = e.uninterestedSinceMs;
     if (
       since !== undefined &&

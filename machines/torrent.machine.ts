@@ -40,6 +40,7 @@ import {
   topUp,
 } from './torrent-handout.js';
 import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId } from './torrent-peers.js';
+import { pexSupported, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
   clockTick,
   makeHalfOpenRoom,
@@ -49,6 +50,7 @@ import {
   slotsUsed,
   takeSlot,
 } from './torrent-slots.js';
+import { dueWebSeeds, isWebSeedKey, webSeedClosed, webSeedDelivered } from './torrent-web-seeds.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
 /**
@@ -57,20 +59,24 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
  * connection's becomes dialable (and is queued if no connection holds it now). An incoming peer's
  * BEP 10 `p` (listenAddresses) is held by its connection: not queued until that closes. Our own
  * listener's addresses (selfAddresses) are never queued. A full address book makes room first, or
- * (nothing may go) the address is not remembered.
+ * (nothing may go) the address is not remembered. True when the address was new to the book (or
+ * newly dialable) and queued.
  */
-function learnDialable(context: TorrentContext, address: string): void {
-  if (context.selfAddresses.has(address)) return;
+function learnDialable(context: TorrentContext, address: string): boolean {
+  if (context.selfAddresses.has(address)) return false;
   const rec = context.addresses.get(address);
   const held = context.peers.has(address) || context.listenAddresses.has(address);
+  let queued = false;
   if (rec === undefined) {
     const fresh = { attempts: 0, banned: false, dialable: true };
-    if (rememberAddress(context, address, fresh, false) !== undefined && !held) context.queue.push(address);
+    queued = rememberAddress(context, address, fresh, false) !== undefined && !held;
   } else if (!rec.dialable) {
     rec.dialable = true;
-    if (!rec.banned && !held) context.queue.push(address);
+    queued = !rec.banned && !held;
   }
+  if (queued) context.queue.push(address);
   compactQueue(context);
+  return queued;
 }
 
 /** After a connection closed: its address is dialled again unless banned, permanent or given up. */
@@ -123,6 +129,11 @@ export const torrentMachine = setup({
   },
   actors: {
     peer: peerMachine,
+    /**
+     * A BEP 19 web seed's peer machine: the same machine, its `connection` HTTP range requests
+     * (provided by the world: src/net/web-seed-connection.ts; this placeholder's fails at once).
+     */
+    webSeed: peerMachine,
     /**
      * The announce lifecycle for the torrent's trackers: takes cmd.start / cmd.complete / cmd.stop,
      * reports tracker.peers / tracker.announced / tracker.failed, and finishes after its `stopped`
@@ -190,6 +201,29 @@ export const torrentMachine = setup({
     queueAddress: ({ context, event }) => {
       if (event.type === 'peer.add') learnDialable(context, event.address);
     },
+    // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
+    // tracker's are.
+    queuePexPeers: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.pex' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.pex') return;
+      const taken = pexTaken(context, e, event.added);
+      if (taken.length === 0) return;
+      let learned = 0;
+      for (const address of taken) if (learnDialable(context, address)) learned++;
+      context.pexLearned += learned;
+      enqueue.emit({
+        type: 'torrent.peersExchanged',
+        key: e.key,
+        address: e.address,
+        added: taken.length,
+        learned,
+      });
+    }),
+    notePexSupported: ({ context, event }) => {
+      const e = event.type === 'peer.pexSupported' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined) pexSupported(context, e);
+    },
+    sendDuePex: enqueueActions(({ context, enqueue }) => sendDuePex(context, effects(enqueue))),
     connectQueued: assign(({ context, spawn }) => {
       while (slotsUsed(context) < context.maxPeers && context.queue.length > 0) {
         const address = context.queue.shift()!;
@@ -203,6 +237,22 @@ export const torrentMachine = setup({
           input: peerInput(context, address, 'outgoing', undefined),
         });
         context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'outgoing', context.nowMs));
+      }
+      return { serial: context.serial };
+    }),
+    /**
+     * BEP 19: each web seed not connected, not banned and past its back-off gets a peer machine
+     * (its connection is HTTP: src/net/web-seed-connection.ts). It holds no slot (torrent-slots.ts).
+     */
+    connectWebSeeds: assign(({ context, spawn }) => {
+      for (const url of dueWebSeeds(context)) {
+        if (context.peers.has(url)) continue;
+        const n = takePeerId(context);
+        const ref = spawn('webSeed', {
+          id: `peer#${n}`,
+          input: peerInput(context, url, 'outgoing', undefined),
+        });
+        context.peers.set(url, newEntry(url, ref, n, context.pieceCount, 'outgoing', context.nowMs));
       }
       return { serial: context.serial };
     }),
@@ -316,6 +366,20 @@ export const torrentMachine = setup({
       releaseSuspects(context, e);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
+      if (isWebSeedKey(context, e.key)) {
+        // A web seed is tried again after its back-off (connectWebSeeds), never queued as an address.
+        const retryAt = webSeedClosed(context, e.key, event.reason);
+        const seed = context.webSeeds.get(e.key);
+        enqueue.emit({
+          type: 'torrent.webSeedClosed',
+          url: e.key,
+          reason: event.reason,
+          failures: seed?.failuresTotal ?? 0,
+          ...(retryAt === undefined ? {} : { retryInMs: retryAt - context.nowMs }),
+        });
+        for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
+        return;
+      }
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
       const pointless = context.picker.isComplete() && e.bitfield.isComplete();
       if (!pointless) requeue(context, e.address, event.reason);
@@ -407,6 +471,7 @@ export const torrentMachine = setup({
       if (e === undefined || event.type !== 'peer.rate') return;
       e.downloadRate = event.downloadRate;
       e.uploadRate = event.uploadRate;
+      if (event.downloadRate > 0) webSeedDelivered(context, e.key);
     },
     // A refused newcomer never gets here (isRefusedSlot). One told to leave before its handshake
     // was read (a half-open connection closed to make room) is on its way out: not counted.
@@ -509,7 +574,7 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
-    'clock.tick': { actions: 'onClockTick' },
+    'clock.tick': { actions: ['onClockTick', 'sendDuePex'] },
   },
   states: {
     checking: {
@@ -541,6 +606,8 @@ export const torrentMachine = setup({
         'peer.closed': { actions: ['onClosed', 'tellChokerLeft', 'connectQueued'] },
         'peer.interest': { actions: ['notePeerInterest', 'tellChokerInterest'] },
         'peer.listening': { actions: 'onListening' },
+        'peer.pexSupported': { actions: 'notePexSupported' },
+        'peer.pex': { actions: ['queuePexPeers', 'connectQueued'] },
         'peer.rate': { actions: ['noteRates', 'tellChokerRates'] },
         'choker.decision': { actions: 'applyChokerDecision' },
         'piece.verified': { actions: 'onVerified' },
@@ -551,6 +618,10 @@ export const torrentMachine = setup({
       },
       states: {
         downloading: {
+          // Web seeds are connected while we download (and again after a back-off, on the clock).
+          entry: 'connectWebSeeds',
+          // The root's tick actions, then the web seeds due (this handler replaces the root's here).
+          on: { 'clock.tick': { actions: ['onClockTick', 'sendDuePex', 'connectWebSeeds'] } },
           always: [
             {
               guard: and(['isDownloadComplete', 'isSeedWhenComplete']),

@@ -66,12 +66,25 @@ export interface TorrentInput {
    */
   readonly metadata?: Uint8Array;
   /**
+   * BEP 11 peer exchange (machines/torrent-pex.ts): announce ut_pex, tell peers of each other, queue
+   * the peers they tell of. Never for a private torrent (BEP 27); absent: off.
+   */
+  readonly pex?: boolean;
+  /**
    * `host:port` addresses that reach our own listener (each local interface with listenPort): a
    * tracker lists us among its peers, and an address here is never dialled. A self-connection by
    * another address (NAT, an alias) is still caught by the peer ID after the handshake
    * (`connectedToSelf`).
    */
   readonly selfAddresses?: readonly string[];
+  /**
+   * BEP 19 web seeds (http/https URLs of the torrent's `url-list`): each a peer that has every
+   * piece, connected while downloading, tried again after a back-off when it fails
+   * (machines/torrent-web-seeds.ts). Absent or empty: none.
+   */
+  readonly webSeeds?: readonly string[];
+  /** The first back-off of a failed web seed (default WEB_SEED_RETRY_MS, 60 s). */
+  readonly webSeedRetryMs?: number;
 }
 
 /** How long finishing and stopping wait for trackers to hear `completed` / `stopped`. */
@@ -158,9 +171,25 @@ export type TorrentEvent =
 export type TorrentEmitted =
   /** `fast`: both handshakes set the Fast Extension bit (BEP 6). */
   | { type: 'torrent.peerConnected'; key: PeerKey; address: string; fast: boolean }
+  /**
+   * A peer's ut_pex message (BEP 11) was taken: it named `added` peers, `learned` of them new to us
+   * and queued (the rest known already, ours, banned, or past the limits of torrent-pex.ts).
+   */
+  | { type: 'torrent.peersExchanged'; key: PeerKey; address: string; added: number; learned: number }
   /** An incoming peer (at `address`) said, in BEP 10 `p`, that it accepts connections at `listenAddress`. */
   | { type: 'torrent.peerListening'; key: PeerKey; address: string; listenAddress: string }
   | { type: 'torrent.peerClosed'; key: PeerKey; address: string; reason: CloseReason }
+  /**
+   * A web seed's connection closed (after its torrent.peerClosed): `failures` in all so far, and
+   * in how long it is tried again (absent: never, it is banned).
+   */
+  | {
+      type: 'torrent.webSeedClosed';
+      url: string;
+      reason: CloseReason;
+      failures: number;
+      retryInMs?: number;
+    }
   /**
    * `soleContributor`: every block of a failed piece was its; `badBlock`: a block it sent to a
    * failed piece differs from the block that passed, or from what it sent before for that block.

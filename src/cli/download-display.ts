@@ -120,6 +120,12 @@ export function createDownloadDisplay(
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;
+        case 'webSeed.failed':
+          // A web seed's error names it already (src/net/web-seed-error.ts); other reasons do not.
+          say(
+            `${printable(e.message ?? `web seed ${e.url}: ${e.reason}`)}${e.retryInMs === undefined ? '' : `; again in ${formatDuration(e.retryInMs / 1000)}`}`,
+          );
+          break;
         case 'tracker.announce':
           if (!e.ok) say(`tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;
@@ -130,7 +136,10 @@ export function createDownloadDisplay(
             `${progressBar(pct / 100)} ${pct.toFixed(1).padStart(5)}%  ` +
             `${formatBytes(e.verifiedBytes)}/${formatBytes(e.totalLength)}  ` +
             `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-            `peers ${e.peersConnected}/${e.peersKnown}${dhtNodes === undefined ? '' : `  DHT ${dhtNodes}`}  ETA ${formatDuration(e.etaSeconds)}`;
+            `peers ${e.peersConnected}/${e.peersKnown}${e.peersFromPex > 0 ? ` (${e.peersFromPex} by PEX)` : ''}` +
+            `${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}` +
+            `${dhtNodes === undefined ? '' : `  DHT ${dhtNodes}`}  ` +
+            `ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
           if (opts.peers === true && e.peers !== undefined) {

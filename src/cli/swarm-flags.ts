@@ -14,6 +14,7 @@ export const SWARM_FLAGS = {
   'no-tracker': { type: 'boolean' },
   'no-dht': { type: 'boolean' },
   'dht-bootstrap': { type: 'string', multiple: true },
+  'no-pex': { type: 'boolean' },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
   json: { type: 'boolean' },
@@ -26,6 +27,7 @@ export interface SwarmFlagValues {
   readonly 'no-tracker'?: boolean | undefined;
   readonly 'no-dht'?: boolean | undefined;
   readonly 'dht-bootstrap'?: string[] | undefined;
+  readonly 'no-pex'?: boolean | undefined;
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
   readonly json?: boolean | undefined;
@@ -36,6 +38,7 @@ export interface SwarmFlagValues {
 export function swarmOptions(values: SwarmFlagValues): {
   peers: PeerAddress[];
   trackers: boolean;
+  pex?: boolean;
   port?: number;
   maxPeers?: number;
   dht?: DhtSettings;
@@ -56,6 +59,7 @@ export function swarmOptions(values: SwarmFlagValues): {
     peers: (values.peer ?? []).map((p) => parsePeerAddress(p)),
     trackers: values['no-tracker'] !== true,
     ...(dht === undefined ? {} : { dht }),
+    ...(values['no-pex'] === true ? { pex: false } : {}),
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
   };

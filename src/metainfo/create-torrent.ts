@@ -39,6 +39,8 @@ export interface CreateTorrentOptions {
   readonly pieceLength?: number;
   /** BEP 27. */
   readonly private?: boolean;
+  /** BEP 19 web seeds, written as `url-list` (each once) when there is one. */
+  readonly urlList?: readonly string[];
   readonly comment?: string;
   readonly createdBy?: string;
   /** Seconds since the epoch; now when absent. */
@@ -289,5 +291,9 @@ function metainfo(
     'created by': options.createdBy ?? CREATED_BY,
     'creation date': creationDate,
     info,
+    'url-list':
+      options.urlList === undefined || options.urlList.length === 0
+        ? undefined
+        : [...new Set(options.urlList)],
   };
 }

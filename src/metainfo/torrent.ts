@@ -50,7 +50,7 @@ export interface Torrent {
    */
   readonly ignoredTrackers?: number;
   readonly private: boolean;
-  /** BEP 19 web seeds, kept for later: each once, at most MAX_WEB_SEEDS (limits.ts). */
+  /** BEP 19 web seeds (downloaded from: docs/web-seeds.md): each once, at most MAX_WEB_SEEDS (limits.ts). */
   readonly urlList: readonly string[];
   /** Distinct web seeds past the first MAX_WEB_SEEDS distinct ones, left out (as ignoredTrackers); absent when none. */
   readonly ignoredWebSeeds?: number;

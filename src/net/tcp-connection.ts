@@ -6,6 +6,7 @@
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
  *                         · wire.extendedHandshake (BEP 10 extended id 0, its bencoded dict decoded here)
+ *                         · wire.metadataRequest (BEP 9) · wire.pex (BEP 11 ut_pex, decoded and bounded here)
  *                         · wire.pieces / wire.requests (the pieces of a turn, the requests of a read)
  *                         · socket.congested / socket.drained · socket.served { count }
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
@@ -33,14 +34,17 @@ import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
+import { decodeUtPex } from '../wire/decode-ut-pex.js';
 import type { WireItem } from '../wire/messages.js';
 import { OUR_UT_METADATA_ID, UT_METADATA, type UtMetadataMessage } from '../wire/ut-metadata.js';
+import { OUR_UT_PEX_ID, UT_PEX, type UtPexMessage } from '../wire/ut-pex.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import type { WireError } from '../wire/wire-error.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { IncomingPreface, MseError } from './mse-responder.js';
+import { PexGate } from './pex-gate.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -65,9 +69,9 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
  * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
  * (read-batches.ts), and a peer that flaps choke and unchoke is closed (`unchokeFlood`).
- * Extended messages other than the handshake and ut_metadata (BEP 9, which the machine answers) are
- * dropped only because the peer machine ignores them: the next extension it reads (ut_pex) must be
- * taken out of this rule too.
+ * Extended messages other than the handshake, ut_metadata (BEP 9, which the machine answers) and
+ * ut_pex (BEP 11, whose peers it queues) are dropped only because the peer machine ignores them:
+ * the next extension it reads must be taken out of this rule too.
  */
 export function redundantMessage(before: WireItem | 'batched' | undefined, item: WireItem): boolean {
   if (before === undefined) return false;
@@ -76,7 +80,9 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
     case 'unknown':
       return true;
     case 'extended':
-      return item.extendedId !== 0 && item.extendedId !== OUR_UT_METADATA_ID;
+      return (
+        item.extendedId !== 0 && item.extendedId !== OUR_UT_METADATA_ID && item.extendedId !== OUR_UT_PEX_ID
+      );
     case 'choke':
     case 'unchoke':
     case 'interested':
@@ -106,6 +112,7 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
 export function wireEvent(item: WireItem): { type: string } {
   if (item.type === 'extended' && item.extendedId === 0) return extensionHandshakeEvent(item.payload);
   if (item.type === 'extended' && item.extendedId === OUR_UT_METADATA_ID) return metadataEvent(item);
+  if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID) return pexEvent(item.payload);
   if (item.type === 'piece')
     return { type: 'wire.piece', index: item.index, begin: item.begin, block: item.block } as {
       type: string;
@@ -138,6 +145,7 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   listenPort?: number;
   utMetadata?: number;
   metadataSize?: number;
+  utPex?: number;
 } {
   let dict: BencodeValue;
   try {
@@ -153,13 +161,34 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   const m = dict.get('m');
   const utMetadata = m instanceof BencodeDict ? safeInteger(m.get(UT_METADATA)) : undefined;
   const metadataSize = safeInteger(dict.get('metadata_size'));
+  // BEP 11: the id the peer reads ut_pex messages under; 0 turns it off (BEP 10: `m` is additive,
+  // so a handshake sent again without ut_pex changes nothing, and one with 0 disables it).
+  const utPex = m instanceof BencodeDict ? safeInteger(m.get(UT_PEX)) : undefined;
   return {
     type: 'wire.extendedHandshake',
     ...(reqq === undefined || reqq < 1 ? {} : { reqq }),
     ...(listenPort === undefined ? {} : { listenPort }),
     ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
     ...(metadataSize === undefined ? {} : { metadataSize }),
+    ...(utPex === undefined || utPex < 0 || utPex > 255 ? {} : { utPex }),
   };
+}
+
+/**
+ * BEP 11: a ut_pex message sent to us (under the id our extension handshake gave it), decoded with
+ * its bounds (src/wire/decode-ut-pex.ts): `wire.pex` with at most MAX_PEX_ACCEPTED added and
+ * dropped peers. A payload over MAX_UT_PEX_PAYLOAD or one that is not a dictionary closes the
+ * connection (`wire.error`), as libtorrent closes with pex_message_too_large / invalid_pex_message.
+ */
+export function pexEvent(payload: Uint8Array): { type: string } {
+  let m: UtPexMessage;
+  try {
+    m = decodeUtPex(payload);
+  } catch (err) {
+    const e = err as WireError;
+    return { type: 'wire.error', code: e.code, message: e.message } as { type: string };
+  }
+  return { type: 'wire.pex', added: m.added, dropped: m.dropped } as { type: string };
 }
 
 /**
@@ -256,6 +285,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       if (!closed) sendBack(event);
     }, readGate);
     const messageBudget = new MessageBudget();
+    const pexGate = new PexGate();
     /** Past the budget: the connection is closing, nothing more is handed on. */
     let flooded = false;
     /** What this socket read has handed on so far (redundantMessage): nothing, or the last item. */
@@ -283,6 +313,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         return;
       }
       if (redundantMessage(emittedThisRead, item)) return;
+      // BEP 11: a ut_pex message soon after the last one is dropped undecoded (pex-gate.ts).
+      if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID && !pexGate.take()) return;
       if (!messageBudget.take()) {
         flooded = true;
         batches.flush();

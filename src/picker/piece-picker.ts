@@ -230,13 +230,14 @@ export class PiecePicker {
    * arrived interleaved — 32 % of blocks out of order for the piece hashes to hold (four local
    * libtorrent seeders), and shorter write runs.
    */
-  pick(peerHas: Bitfield, count: number, peer: PeerKey): BlockRef[] {
+  pick(peerHas: Bitfield, count: number, peer: PeerKey, contiguous = false): BlockRef[] {
     this.#checkSize(peerHas);
     if (!Number.isSafeInteger(count) || count < 0)
       throw new PickerError('invalidCount', `cannot pick ${count} blocks`, { count });
     const out: BlockRef[] = [];
     if (count === 0 || peerHas.count === 0) return out;
     this.#takePartial(peerHas, count, peer, out, !this.#sequential);
+    if (contiguous && !this.#sequential) this.#pickContiguous(peerHas, count, peer, out);
     if (this.#sequential) {
       if (out.length < count && !this.#pickSequential(peerHas, count, peer, out))
         this.#pickRarest(peerHas, count, peer, out);
@@ -264,6 +265,31 @@ export class PiecePicker {
         if (p.requested > 0 && p.lastRequester !== undefined && p.lastRequester !== peer) continue;
       }
       this.#takeMissing(i, count, peer, out);
+    }
+  }
+
+  /**
+   * For a web seed (BEP 19), which fetches a run of adjacent blocks in one HTTP GET: the fresh
+   * pieces right after the last piece picked, then one piece by the usual order (random first,
+   * then rarest) and the fresh pieces after it, and so on — runs of pieces instead of pieces
+   * scattered over the torrent, as libtorrent's `prefer_contiguous_blocks` asks for web seeds.
+   */
+  #pickContiguous(peerHas: Bitfield, count: number, peer: PeerKey, out: BlockRef[]): void {
+    for (;;) {
+      const last = out[out.length - 1];
+      if (last !== undefined)
+        for (let i = last.index + 1; i < this.pieceCount && out.length < count; i++) {
+          if (this.#table.statusOf(i) !== FRESH || !peerHas.has(i)) break;
+          this.#startPiece(i, count, peer, out);
+        }
+      if (out.length >= count) return;
+      const before = out.length;
+      if (this.have.count < this.#randomFirst) this.#pickRandom(peerHas, out.length + 1, peer, out);
+      if (out.length === before) this.#pickRarest(peerHas, out.length + 1, peer, out);
+      if (out.length === before) return;
+      // The piece just started may have taken fewer blocks than it has (count reached): fill it.
+      const started = out[out.length - 1]!.index;
+      this.#takeMissing(started, count, peer, out);
     }
   }
 

@@ -16,6 +16,10 @@ export interface Progress {
   readonly uploaded: number;
   readonly peersConnected: number;
   readonly peersKnown: number;
+  /** Addresses learnt from peers' BEP 11 ut_pex messages (new to us when named), since the start. */
+  readonly peersFromPex: number;
+  /** BEP 19 web seeds connected now (counted in peersConnected too); absent when the torrent has none. */
+  readonly webSeedsConnected?: number;
   /** Seconds to completion at the current rate, or undefined when unknown. */
   readonly etaSeconds: number | undefined;
   readonly elapsedMs: number;
@@ -27,6 +31,8 @@ export interface PeerSummary {
   readonly state: string;
   readonly downloadRate: number;
   readonly outstanding: number;
+  /** A BEP 19 web seed (its address is its URL). */
+  readonly webSeed?: true;
 }
 
 export type DownloadEvent =
@@ -91,8 +97,27 @@ export type DownloadEvent =
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }
+  /**
+   * A BEP 19 web seed's connection ended for a failure (an HTTP error, a timeout, a wrong length):
+   * `failures` in all so far, and in how long it is tried again.
+   */
+  | {
+      readonly type: 'webSeed.failed';
+      readonly url: string;
+      readonly reason: string;
+      readonly message?: string;
+      readonly failures: number;
+      readonly retryInMs?: number;
+    }
   /** An incoming peer (connected from `address`) listens at `listenAddress` (its BEP 10 `p`). */
   | { readonly type: 'peer.listening'; readonly address: string; readonly listenAddress: string }
+  /** A peer's ut_pex message (BEP 11) named `added` peers, `learned` of them new to us (queued). */
+  | {
+      readonly type: 'peer.exchanged';
+      readonly address: string;
+      readonly added: number;
+      readonly learned: number;
+    }
   | { readonly type: 'piece.verified'; readonly index: number }
   | { readonly type: 'piece.failed'; readonly index: number }
   | {

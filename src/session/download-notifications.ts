@@ -23,6 +23,21 @@ export function forwardNotifications(
   actor.on('torrent.peerListening', (e) =>
     emit({ type: 'peer.listening', address: e.address, listenAddress: e.listenAddress }),
   );
+  actor.on('torrent.peersExchanged', (e) =>
+    emit({ type: 'peer.exchanged', address: e.address, added: e.added, learned: e.learned }),
+  );
+  actor.on('torrent.webSeedClosed', (e) => {
+    const r = e.reason;
+    if (r.reason === 'banned' || r.reason === 'notNeeded' || r.reason === 'stopped') return;
+    emit({
+      type: 'webSeed.failed',
+      url: e.url,
+      reason: r.reason,
+      ...(r.reason === 'socketError' ? { message: r.message } : {}),
+      failures: e.failures,
+      ...(e.retryInMs === undefined ? {} : { retryInMs: e.retryInMs }),
+    });
+  });
   actor.on('torrent.peerBanned', (e) => emit({ type: 'peer.banned', address: e.address }));
   actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
   actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));

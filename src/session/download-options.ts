@@ -18,6 +18,11 @@ export interface DownloadOptions {
   readonly dht?: DhtSettings;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
+  /**
+   * BEP 11 peer exchange (default true): tell peers of each other and dial the peers they tell of.
+   * Never for a private torrent (BEP 27), whatever this says.
+   */
+  readonly pex?: boolean;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**
@@ -67,6 +72,15 @@ export interface DownloadOptions {
    * Transmission do; src/storage/preallocate.ts). Default true; false leaves them sparse.
    */
   readonly preallocate?: boolean;
+  /**
+   * Download from the torrent's BEP 19 web seeds (its `url-list`, http/https only) besides its
+   * peers (default true; docs/web-seeds.md).
+   */
+  readonly webSeeds?: boolean;
+  /** A web seed's answer or body silent this long fails it until its back-off (default 20 s). */
+  readonly webSeedTimeoutMs?: number;
+  /** The first back-off of a failed web seed, doubled per failure in a row (default 60 s). */
+  readonly webSeedRetryMs?: number;
   /** How often the resume file is saved while pieces arrive (default RESUME_SAVE_INTERVAL_MS). */
   readonly resumeSaveIntervalMs?: number;
 }

@@ -21,6 +21,7 @@ import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
+import { isWebSeedUrl } from '../net/web-seed-url.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
@@ -183,8 +184,11 @@ async function run(
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const trackers = trackersActor?.({ stats });
+  // BEP 19 web seeds: the torrent's url-list, http(s) only (docs/web-seeds.md).
+  const webSeeds = options.webSeeds === false ? [] : torrent.urlList.filter(isWebSeedUrl);
   const actorLogic = provideSessionActors({
     options,
+    torrent,
     counter,
     backlog,
     store,
@@ -207,10 +211,14 @@ async function run(
       ...(wanted === undefined ? {} : { wanted }),
       ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
+      ...(webSeeds.length === 0 ? {} : { webSeeds }),
+      ...(options.webSeedRetryMs === undefined ? {} : { webSeedRetryMs: options.webSeedRetryMs }),
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),
       // BEP 9: peers that start from a magnet link fetch the info dictionary from us; not for a
       // private torrent (BEP 27: its peers come from its tracker, which hands out the .torrent).
       ...(torrent.private ? {} : { metadata: torrent.infoBytes }),
+      // BEP 11 peer exchange, off for a private torrent (BEP 27) as for its metadata.
+      pex: !torrent.private && options.pex !== false,
       ...(listener === undefined
         ? {}
         : {
@@ -292,6 +300,7 @@ async function run(
           infoHash: torrent.infoHash,
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           onPeers: (peers) => {
+            if (ended) return;
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
           },
           // Nothing after the session's own last events (`done` / `stopped`).

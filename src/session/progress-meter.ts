@@ -44,6 +44,7 @@ export class ProgressMeter {
 
   /** The client name from a connected peer's handshake. */
   clientOf(key: string): string {
+    if (this.#context().webSeeds.has(key)) return 'web seed';
     const id = this.#peerContext(key)?.remotePeerId;
     return id === undefined ? 'unknown' : describePeerId(id);
   }
@@ -67,10 +68,13 @@ export class ProgressMeter {
     const uploadRate = span > 0 ? (this.#counter.uploaded - first.up) / span : 0;
     const left = this.#wanted.bytes - verified;
     let peersConnected = 0;
+    let webSeedsConnected = 0;
     const peers: PeerSummary[] = [];
     for (const [key, entry] of ctx.peers) {
       // Handshaken and holding a slot: not one told to make room, or refused one, on its way out.
       if (entry.handshaken && !ctx.leaving.has(key)) peersConnected++;
+      const webSeed = ctx.webSeeds.has(key);
+      if (webSeed && entry.handshaken) webSeedsConnected++;
       if (!this.#detail) continue;
       const snap = entry.ref.getSnapshot() as { value?: unknown; context?: PeerContext };
       const c = snap.context;
@@ -80,6 +84,7 @@ export class ProgressMeter {
         state: stateName(snap.value),
         downloadRate: c?.rate ?? 0,
         outstanding: c?.outstanding.size ?? 0,
+        ...(webSeed ? { webSeed: true as const } : {}),
       });
     }
     return {
@@ -94,6 +99,8 @@ export class ProgressMeter {
       uploaded: this.#counter.uploaded,
       peersConnected,
       peersKnown: ctx.addresses.size,
+      peersFromPex: ctx.pexLearned,
+      ...(ctx.webSeeds.size === 0 ? {} : { webSeedsConnected }),
       etaSeconds: left === 0 ? 0 : downloadRate > 0 ? left / downloadRate : undefined,
       elapsedMs,
       ...(this.#detail ? { peers } : {}),

@@ -9,6 +9,7 @@ import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
+import { createWebSeedConnection, type WebSeedConnectionHooks } from '../net/web-seed-connection.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
@@ -18,7 +19,12 @@ import type { DownloadOptions } from './download-options.js';
 import type { TransferCounter } from './transfer-counter.js';
 
 export interface SessionActorsDeps {
-  readonly options: Pick<DownloadOptions, 'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes'>;
+  readonly options: Pick<
+    DownloadOptions,
+    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs'
+  >;
+  /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
+  readonly torrent: WebSeedConnectionHooks['torrent'];
   readonly counter: TransferCounter;
   /** Sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written. */
   readonly backlog: WriteBacklog;
@@ -36,8 +42,11 @@ export interface SessionActorsDeps {
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
-  const { options, counter, backlog, store, trackers, blockPool, onReadError } = deps;
+  const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
+  // One bucket for every source, peers and web seeds: the limit is the client's.
+  const downloadLimit =
+    options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate);
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({
@@ -52,9 +61,20 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(options.maxUploadRate === undefined
               ? {}
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
-            ...(options.maxDownloadRate === undefined
-              ? {}
-              : { downloadLimit: new TokenBucket(options.maxDownloadRate) }),
+            ...(downloadLimit === undefined ? {} : { downloadLimit }),
+          }),
+        },
+      }),
+      // BEP 19 web seeds: the same peer machine over HTTP range requests (web-seed-connection.ts).
+      webSeed: peerMachine.provide({
+        actors: {
+          connection: createWebSeedConnection({
+            torrent,
+            onPayloadReceived: counter.onPayloadReceived,
+            readGate: backlog,
+            ...(blockPool === undefined ? {} : { blockPool }),
+            ...(downloadLimit === undefined ? {} : { downloadLimit }),
+            ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
           }),
         },
       }),

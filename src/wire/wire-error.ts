@@ -18,7 +18,12 @@ export type WireErrorCode =
    * dictionary does not decode, a key is missing or out of range, or its data does not fit the
    * piece it names. `received` / `limit` are the offending number and its bound where there is one.
    */
-  | 'badMetadataMessage';
+  | 'badMetadataMessage'
+  /**
+   * A BEP 11 ut_pex message over MAX_UT_PEX_PAYLOAD (`received` / `limit`), or one whose
+   * dictionary does not decode (`detail` says which).
+   */
+  | 'badPexMessage';
 
 export type LengthBound = 'exact' | 'min' | 'max';
 
@@ -30,7 +35,7 @@ export interface WireErrorDetails {
   /** The message id, when the error is about one message. */
   readonly messageId?: number | undefined;
   readonly bound?: LengthBound | undefined;
-  /** What was wrong, in words, for `badMetadataMessage`. */
+  /** What was wrong, in words, for `badMetadataMessage` and `badPexMessage`. */
   readonly detail?: string | undefined;
 }
 
@@ -67,5 +72,7 @@ function describe(code: WireErrorCode, d: WireErrorDetails): string {
       return `peer stream ended after ${d.received} of the ${d.limit} bytes of ${d.messageId === undefined ? 'a handshake or length prefix' : `a message with id ${d.messageId}`}`;
     case 'badMetadataMessage':
       return `peer sent a bad ut_metadata message: ${d.detail ?? 'malformed'}`;
+    case 'badPexMessage':
+      return `peer sent a bad ut_pex message: ${d.detail ?? 'malformed'}`;
   }
 }

@@ -331,8 +331,10 @@ test('picker invariants hold after every event of random swarms', () => {
   fc.assert(fc.property(scenarioArb, run), { numRuns: 1000 });
 });
 
-test('receiving every picked block and verifying completes the download', () => {
+test('receiving every picked block and verifying completes the download (a web seed among the peers picking runs)', () => {
   const arb = fc.record({
+    /** Peer 0 picks contiguous runs, as a web seed does (BEP 19). */
+    contiguous: fc.boolean(),
     pieces: fc.integer({ min: 1, max: 40 }),
     blocks: fc.integer({ min: 1, max: 5 }),
     peers: fc.array(bitsArb(40), { minLength: 1, maxLength: 5 }),
@@ -358,7 +360,7 @@ test('receiving every picked block and verifying completes the download', () => 
       let hashes = 0;
       for (let round = 0; round < 10 * n * s.blocks + 10 && !p.isComplete(); round++) {
         fields.forEach((b, k) => {
-          for (const r of p.pick(b, s.count, `peer${k}`)) {
+          for (const r of p.pick(b, s.count, `peer${k}`, k === 0 && s.contiguous)) {
             if (!p.blockReceived(r, `peer${k}`).pieceComplete) continue;
             // The first few hashes fail: those pieces must come back and be fetched again.
             if (hashes++ < s.failFirst) p.pieceFailed(r.index);

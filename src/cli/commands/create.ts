@@ -1,11 +1,12 @@
 /**
- * `bitstate create <path> --announce URL [--announce URL …] [--piece-length N] [--private]
+ * `bitstate create <path> --announce URL [--announce URL …] [--web-seed URL …] [--piece-length N] [--private]
  *  [--comment C] -o FILE.torrent`
  */
 import { access, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create-torrent.js';
 import { parseTorrent } from '../../metainfo/parse-torrent.js';
+import { isWebSeedUrl } from '../../net/web-seed-url.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes } from '../format.js';
 import { parseSize } from '../parse-number.js';
@@ -20,6 +21,8 @@ and special files inside a folder are skipped and listed on stderr).
 
 Options:
   -a, --announce URL       tracker URL (repeatable: each one is a tier of its own, BEP 12)
+  -w, --web-seed URL       an http(s) server with the files (repeatable; BEP 19 url-list: the
+                           file's URL, or a folder's URL ending in / for a multi-file torrent)
   -l, --piece-length N     bytes per piece, a power of two from 16K (accepts 256K, 1M…);
                            default: chosen for about 1,000 to 2,000 pieces (16K to 16M)
   -p, --private            set the private flag (BEP 27: trackers only, no DHT or PEX)
@@ -35,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
     options: {
       announce: { type: 'string', short: 'a', multiple: true },
+      'web-seed': { type: 'string', short: 'w', multiple: true },
       'piece-length': { type: 'string', short: 'l' },
       private: { type: 'boolean', short: 'p' },
       comment: { type: 'string', short: 'c' },
@@ -50,7 +54,11 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1)
     throw new UsageError('expected one file or folder (see bitstate create --help)');
   const announce = values.announce ?? [];
-  if (announce.length === 0) throw new UsageError('at least one --announce URL is needed');
+  const webSeeds = values['web-seed'] ?? [];
+  if (announce.length + webSeeds.length === 0)
+    throw new UsageError('at least one --announce or --web-seed URL is needed');
+  for (const url of webSeeds)
+    if (!isWebSeedUrl(url)) throw new UsageError(`--web-seed takes an http(s) URL, not '${printable(url)}'`);
   const output = values.output;
   if (output === undefined) throw new UsageError('-o FILE.torrent is needed');
   const pieceLength =
@@ -66,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     bytes = await createTorrent(positionals[0]!, {
       announce: announce[0],
       announceList: announce.map((url) => [url]),
+      urlList: webSeeds,
       pieceLength,
       private: values.private === true,
       comment: values.comment,

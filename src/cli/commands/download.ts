@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
- *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -34,6 +34,10 @@ Options:
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public
                          routers router.bittorrent.com, dht.transmissionbt.com, router.utorrent.com,
                          dht.libtorrent.org)
+      --no-pex           no peer exchange (BEP 11): neither tell peers of each other nor dial
+                         the peers they tell of (private torrents never exchange peers)
+      --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
+                         HTTP(S) servers with the files; used by default beside the peers)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
@@ -106,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
       sequential: { type: 'boolean' },
       recheck: { type: 'boolean' },
       'no-preallocate': { type: 'boolean' },
+      'no-web-seeds': { type: 'boolean' },
       'write-mode': { type: 'string' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
@@ -170,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.recheck === true ? { recheck: true } : {}),
     ...(writeMode === undefined ? {} : { writeMode }),
     ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
+    ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   };

@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht]
+ * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
  *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ Options:
       --no-tracker       do not announce to trackers
       --no-dht           do not announce in the DHT (BEP 5; on by default, never for a private torrent)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
+      --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are

@@ -32,6 +32,8 @@ export interface LibtorrentClientArgs {
   readonly encrypt?: boolean;
   /** HOST:PORT DHT nodes to bootstrap from: turns libtorrent's DHT on (on 127.0.0.1). */
   readonly dhtBootstrap?: readonly string[];
+  /** Status lines list each connected peer and whether libtorrent learnt it through PEX. */
+  readonly peerSources?: boolean;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -53,6 +55,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.recheck) args.push('--recheck');
   if (a.encrypt) args.push('--encrypt');
   for (const n of a.dhtBootstrap ?? []) args.push('--dht-bootstrap', n);
+  if (a.peerSources) args.push('--peer-sources');
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };

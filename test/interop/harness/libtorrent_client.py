@@ -7,6 +7,8 @@ the python3 first on PATH may be another interpreter without the `libtorrent` mo
 Prints one JSON object per line on stdout:
   {"event": "listening", "port": P}            once the session listens
   {"event": "status", "state": ..., ...}        every --status-interval s (1), and on each state change
+                                               (with --peer-sources: "peerSources", each connected
+                                               peer's address and how libtorrent learnt it)
   {"event": "done" | "timeout" | "error", ...}  the last line
 Exit codes: 0 downloaded (download mode) or stopped by SIGTERM/SIGINT (seed mode);
 1 torrent error; 2 bad arguments; 3 timeout.
@@ -77,7 +79,26 @@ def parse_args():
         default=1.0,
         help="seconds between status lines (bench/profile/timeline.ts asks for 0.02)",
     )
+    p.add_argument(
+        "--peer-sources",
+        action="store_true",
+        help="status lines list each connected peer's address and whether it came from PEX (BEP 11)",
+    )
     return p.parse_args()
+
+
+def peer_sources(handle):
+    """Connected peers as {"address": "ip:port", "pex": bool, "tracker": bool}."""
+    out = []
+    for p in handle.get_peer_info():
+        out.append(
+            {
+                "address": f"{p.ip[0]}:{p.ip[1]}",
+                "pex": bool(p.source & lt.peer_info.pex),
+                "tracker": bool(p.source & lt.peer_info.tracker),
+            }
+        )
+    return out
 
 
 def emit(obj):
@@ -189,18 +210,19 @@ def main():
                 handle.connect_peer(peer)
             last_connect = now
         if state != last_state or now - last_print >= args.status_interval:
-            emit(
-                {
-                    "event": "status",
-                    "state": state,
-                    "progress": round(st.progress, 6),
-                    "totalDone": st.total_done,
-                    "peers": st.num_peers,
-                    "downloadRate": st.download_rate,
-                    "uploadRate": st.upload_rate,
-                    "elapsed": round(now - started, 3),
-                }
-            )
+            status = {
+                "event": "status",
+                "state": state,
+                "progress": round(st.progress, 6),
+                "totalDone": st.total_done,
+                "peers": st.num_peers,
+                "downloadRate": st.download_rate,
+                "uploadRate": st.upload_rate,
+                "elapsed": round(now - started, 3),
+            }
+            if args.peer_sources:
+                status["peerSources"] = peer_sources(handle)
+            emit(status)
             last_state = state
             last_print = now
         if args.mode == "download" and st.is_finished:

@@ -40,6 +40,7 @@ const progress = {
   uploaded: 0,
   peersConnected: 1,
   peersKnown: 1,
+  peersFromPex: 0,
   etaSeconds: undefined,
   elapsedMs: 1000,
 };

@@ -135,7 +135,28 @@ describe('bitstate info / create', { concurrency: true }, () => {
     assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', 'lots', '-o', out]), {
       command: 'create',
     });
+    assertOneLineError(await runCli(['create', payload, '-w', 'ftp://x/', '-o', out]), { command: 'create' });
     await assert.rejects(readFile(out), { code: 'ENOENT' });
+  });
+
+  it('create --web-seed without a tracker: url-list written, info shows it', async () => {
+    const out = join(dir, 'webseed.torrent');
+    const r = await runCli([
+      'create',
+      join(dir, 'payload'),
+      '-w',
+      'http://127.0.0.1:1/pub/',
+      '-w',
+      'https://m/x/',
+      '-o',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const info = await runCli(['info', out, '--json']);
+    assert.equal(info.code, 0, info.stderr);
+    const j = JSON.parse(info.stdout) as { urlList: string[]; announceList: unknown[] };
+    assert.deepEqual(j.urlList, ['http://127.0.0.1:1/pub/', 'https://m/x/']);
+    assert.deepEqual(j.announceList, []);
   });
 });
 

@@ -169,10 +169,11 @@ test('without reqq (or with a bad one) the pipeline keeps its own cap', () => {
   }
 });
 
-test('the connection decodes reqq, p, ut_metadata and metadata_size from id 0 and ignores a malformed payload', () => {
+test('the connection decodes reqq, p, ut_metadata, ut_pex and metadata_size from id 0 and ignores a malformed payload', () => {
   assert.deepEqual(extensionHandshakeEvent(enc('d1:md6:ut_pexi1ee4:reqqi500e1:v4:teste')), {
     type: 'wire.extendedHandshake',
     reqq: 500,
+    utPex: 1,
   });
   // The fields of a libtorrent 2.0 extension handshake (dictionary keys in order).
   assert.deepEqual(
@@ -181,7 +182,7 @@ test('the connection decodes reqq, p, ut_metadata and metadata_size from id 0 an
         'd12:complete_agoi-1e1:md11:upload_onlyi3e11:ut_metadatai2e6:ut_pexi1ee1:pi6881e4:reqqi500e1:v18:libtorrent/2.0.8.0e',
       ),
     ),
-    { type: 'wire.extendedHandshake', reqq: 500, listenPort: 6881, utMetadata: 2 },
+    { type: 'wire.extendedHandshake', reqq: 500, listenPort: 6881, utMetadata: 2, utPex: 1 },
   );
   // BEP 9: a peer with the metadata says its size; an id of 0 (disabled) or past a byte is none.
   assert.deepEqual(extensionHandshakeEvent(enc('d1:md11:ut_metadatai3ee13:metadata_sizei31337ee')), {

@@ -42,11 +42,14 @@ export function start(
   const requested = new Map<string, BlockRef[]>();
   /** Every wire message any connection was told to send, in order. */
   const sent: WireItem[] = [];
+  /** The same, by the connection's address. */
+  const sentTo = new Map<string, WireItem[]>();
   let toTorrent: ((e: StorageEvent) => void) | undefined;
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
     receive((cmd) => {
       sent.push(...wireItemsOf(cmd));
+      sentTo.set(input.address, [...(sentTo.get(input.address) ?? []), ...wireItemsOf(cmd)]);
       if (cmd.type === 'request')
         requested.set(input.address, [...(requested.get(input.address) ?? []), ...cmd.blocks]);
     });
@@ -61,6 +64,8 @@ export function start(
   const machine = torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({ actors: { connection } }),
+      // A web seed's connection (BEP 19) is driven by hand the same way, keyed by its URL.
+      webSeed: peerMachine.provide({ actors: { connection } }),
       storage: actors.storage ?? storage,
       ...(actors.trackers === undefined ? {} : { trackers: actors.trackers }),
     },
@@ -83,15 +88,28 @@ export function start(
   const emitted: TorrentEmitted[] = [];
   actor.on('*', (e) => emitted.push(e));
   actor.start();
-  return { actor, clock, live, requested, sent, emitted, storage: (e: StorageEvent) => toTorrent?.(e) };
+  return {
+    actor,
+    clock,
+    live,
+    requested,
+    sent,
+    sentTo,
+    emitted,
+    storage: (e: StorageEvent) => toTorrent?.(e),
+  };
 }
 
-/** The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p`. */
+/**
+ * The peer at `address` handshakes with the BEP 10 bit, then its extension handshake says `p` (and,
+ * with `utPex`, that it takes BEP 11 ut_pex messages under that id).
+ */
 export function extensionHandshake(
   t: ReturnType<typeof start>,
   address: string,
   listenPort?: number,
   peerId = new Uint8Array(20).fill(2),
+  utPex?: number,
 ): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
@@ -104,11 +122,11 @@ export function extensionHandshake(
     peerId,
     reserved,
   });
-  send(
-    listenPort === undefined
-      ? { type: 'wire.extendedHandshake' }
-      : { type: 'wire.extendedHandshake', listenPort },
-  );
+  send({
+    type: 'wire.extendedHandshake',
+    ...(listenPort === undefined ? {} : { listenPort }),
+    ...(utPex === undefined ? {} : { utPex }),
+  });
 }
 
 /** The handshaken peer at `address` has every piece, unchokes us, and sends the blocks it was asked for. */

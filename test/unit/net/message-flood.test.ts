@@ -10,6 +10,7 @@ import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from '../../../src/net/m
 import { createTcpConnection, redundantMessage } from '../../../src/net/tcp-connection.js';
 import { encodeMessage } from '../../../src/wire/encode-message.js';
 import type { WireItem } from '../../../src/wire/messages.js';
+import { encodeUtPex, OUR_UT_PEX_ID } from '../../../src/wire/ut-pex.js';
 import { loopbackPeer } from './loopback-peer.js';
 
 test('redundantMessage: what a message adds after the ones before it in the same read', () => {
@@ -146,4 +147,22 @@ test('a peer alternating two messages past the budget is closed with messageFloo
     undefined,
   );
   assert.equal(honest.filter((e) => e.type === 'wire.cancel' || e.type === 'wire.reject').length, 1000);
+});
+
+test('a flood of ut_pex messages: one is decoded and handed on, the rest dropped undecoded (pex-gate.ts)', async (t) => {
+  const payload = encodeUtPex({
+    added: Array.from({ length: 100 }, (_, i) => ({ address: `[2001:db8::${i + 1}]:6881`, flags: 0 })),
+    dropped: Array.from({ length: 100 }, (_, i) => `[2001:db8:1::${i + 1}]:6881`),
+  });
+  const flood = Buffer.concat([
+    ...Array.from({ length: 1000 }, () =>
+      encodeMessage({ type: 'extended', extendedId: OUR_UT_PEX_ID, payload }),
+    ),
+    encodeMessage({ type: 'choke' }),
+  ]);
+  const started = performance.now();
+  const events = await eventsOf(t, flood, (es) => es.some((e) => e.type === 'wire.choke'));
+  const ms = performance.now() - started;
+  assert.equal(events.filter((e) => e.type === 'wire.pex').length, 1);
+  assert.equal(events.at(-1)?.type, 'wire.choke', `the flood (${flood.length} bytes) was read in ${ms} ms`);
 });

@@ -1,0 +1,117 @@
+/**
+ * BEP 11, Peer Exchange, in the torrent machine (docs/machines.md, "Peer exchange"): which peers
+ * each connection is told of, and when; and how much we take from what peers tell us.
+ *
+ * Sending, as libtorrent's ut_pex.cpp does: to a peer that gave ut_pex an id, the first message at
+ * the first clock tick after its extension handshake (every SLOT_TICK_MS, 5 s) with the peers we are
+ * connected to now, then every PEX_INTERVAL_MS (a minute) the difference since the last message to
+ * it — at most MAX_PEX_SENT added and MAX_PEX_SENT dropped, none when nothing changed. A peer listed
+ * is a handshaken connection whose listening address we know: the one we dialled, or an incoming
+ * peer's BEP 10 `p`; never the recipient itself. Flags: seed (it has every piece), reachable (we
+ * dialled it). Each connection remembers what it was told (`pexSent`), so the difference is its own.
+ *
+ * Receiving: a peer's ut_pex messages closer together than PEX_MIN_INTERVAL_MS are ignored (the
+ * convention is one a minute; libtorrent disconnects a peer that sends 7 within one, Transmission
+ * sends one right after the extension handshake, then every 90 s), and one connection gives us at
+ * most MAX_PEX_PEERS_PER_CONNECTION addresses in its life (libtorrent's max_pex_peers, 200). What is
+ * taken is queued as a tracker's peers are (deduplicated, bans respected, our own addresses
+ * skipped, the address book bounded: torrent.machine.ts learnDialable). Once we have every piece, a
+ * peer flagged as a seed is not taken: two seeds have nothing to trade. A local address (loopback,
+ * private, link-local: src/net/local-address.ts) is taken only from a peer that is local itself,
+ * as libtorrent does: from anyone else it would only make us dial into our own network.
+ * A private torrent (BEP 27) or `--no-pex` does neither: `pex` false.
+ */
+import { isLocalAddress } from '../src/net/local-address.js';
+import { MAX_PEX_SENT, PexFlag, type PexPeer } from '../src/wire/ut-pex.js';
+import type { PeerCommand } from './peer.types.js';
+import type { TorrentContext, TorrentEffects } from './torrent-context.js';
+import type { PeerEntry } from './torrent-peers.js';
+import { isWebSeedKey } from './torrent-web-seeds.js';
+
+/** How often a peer gets our ut_pex message (after the first): the convention's once a minute. */
+export const PEX_INTERVAL_MS = 60_000;
+/**
+ * A peer's ut_pex message within this long of the last one we took is ignored: a minute, less room
+ * for a timer that fires early and for the torrent clock's 5 s steps.
+ */
+export const PEX_MIN_INTERVAL_MS = 45_000;
+/** Addresses one connection may give us through PEX in its life (libtorrent's max_pex_peers). */
+export const MAX_PEX_PEERS_PER_CONNECTION = 200;
+
+/** A peer whose extension handshake named ut_pex: its first message is due at the next tick. */
+export function pexSupported(context: TorrentContext, e: PeerEntry): void {
+  if (!context.pex || e.pexSent !== undefined) return;
+  e.pexSent = new Set();
+  e.pexDueMs = context.nowMs;
+}
+
+/**
+ * The addresses of a ut_pex message from `e` that we take (to be queued), or none: PEX off, a
+ * message too soon after the last, or the connection's allowance spent.
+ */
+export function pexTaken(context: TorrentContext, e: PeerEntry, added: readonly PexPeer[]): string[] {
+  if (!context.pex) return [];
+  if (e.pexHeardMs !== undefined && context.nowMs - e.pexHeardMs < PEX_MIN_INTERVAL_MS) return [];
+  e.pexHeardMs = context.nowMs;
+  const complete = context.picker.isComplete();
+  const senderLocal = isLocalAddress(e.address);
+  const out: string[] = [];
+  for (const p of added) {
+    if (e.pexTaken + out.length >= MAX_PEX_PEERS_PER_CONNECTION) break;
+    if (complete && (p.flags & PexFlag.seed) !== 0) continue;
+    if (!senderLocal && isLocalAddress(p.address)) continue;
+    out.push(p.address);
+  }
+  e.pexTaken += out.length;
+  return out;
+}
+
+/** Where each connection we may name listens, with its BEP 11 flags. */
+function pexPeers(context: TorrentContext): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of context.peers.values()) {
+    if (!e.handshaken || context.leaving.has(e.key) || isWebSeedKey(context, e.key)) continue; // a URL is no peer address
+    const address = e.direction === 'outgoing' ? e.address : e.listenAddress;
+    if (address === undefined) continue;
+    const seed = e.bitfield.count === context.pieceCount ? PexFlag.seed : 0;
+    out.set(address, seed | (e.direction === 'outgoing' ? PexFlag.reachable : 0));
+  }
+  return out;
+}
+
+/** What `e` has not been told yet (added) and what it was told that is gone (dropped), bounded. */
+export function pexDiff(
+  current: ReadonlyMap<string, number>,
+  e: Pick<PeerEntry, 'address' | 'listenAddress'>,
+  sent: ReadonlySet<string>,
+): { added: PexPeer[]; dropped: string[] } {
+  const added: PexPeer[] = [];
+  for (const [address, flags] of current) {
+    if (added.length >= MAX_PEX_SENT) break;
+    if (sent.has(address) || address === e.address || address === e.listenAddress) continue;
+    added.push({ address, flags });
+  }
+  const dropped: string[] = [];
+  for (const address of sent) {
+    if (dropped.length >= MAX_PEX_SENT) break;
+    if (!current.has(address)) dropped.push(address);
+  }
+  return { added, dropped };
+}
+
+/** The clock ticked: every peer whose ut_pex message is due gets the difference (if any). */
+export function sendDuePex(context: TorrentContext, fx: TorrentEffects): void {
+  if (!context.pex) return;
+  let current: Map<string, number> | undefined;
+  for (const e of context.peers.values()) {
+    const sent = e.pexSent;
+    if (sent === undefined || e.pexDueMs > context.nowMs || context.leaving.has(e.key)) continue;
+    current ??= pexPeers(context);
+    const { added, dropped } = pexDiff(current, e, sent);
+    e.pexDueMs = context.nowMs + PEX_INTERVAL_MS;
+    if (added.length === 0 && dropped.length === 0) continue;
+    for (const a of dropped) sent.delete(a);
+    for (const p of added) sent.add(p.address);
+    fx.toPeer(e.ref, { type: 'cmd.pex', added, dropped } satisfies PeerCommand);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `bitstate download` and a torrent's web seeds (BEP 19 url-list), run as a user runs it (the CLI
+ * from source in a child process, bounded): used by default, the download completes from a web
+ * seed alone; `--no-web-seeds` never asks it; a failing one is one line on stderr, and the
+ * download goes on without it. 127.0.0.1 only; the server is closed after the test.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { runCli } from '../../helpers/run-cli.js';
+import { tempDir } from '../../helpers/session.js';
+import type { TestContext } from '../../helpers/temp-dir.js';
+import { type Behave, startWebSeedServer } from '../../helpers/web-seed-server.js';
+import { payloadBytes } from '../storage/make-torrent.js';
+
+/** A .torrent of one 1 MiB file whose url-list is the test server's URL for it. */
+async function torrentWithWebSeed(t: TestContext, behave?: Behave) {
+  const dir = await tempDir(t, 'bitstate-wscli-');
+  const www = join(dir, 'www');
+  await mkdir(www);
+  const payload = payloadBytes(1024 * 1024 + 3, 9);
+  await writeFile(join(www, 'w.bin'), payload);
+  const server = await startWebSeedServer(t, www, behave);
+  const url = `${server.url}/w.bin`;
+  const withSeed = await createTorrent(join(www, 'w.bin'), { pieceLength: 64 * 1024, urlList: [url] });
+  const file = join(dir, 'w.torrent');
+  await writeFile(file, withSeed);
+  return { dir, file, payload, server, url };
+}
+
+test('download: a web seed alone completes the torrent; its connection is in the NDJSON', async (t) => {
+  const w = await torrentWithWebSeed(t);
+  const out = join(w.dir, 'out');
+  const r = await runCli(
+    ['download', w.file, '--out', out, '--no-tracker', '--port', '0', '--timeout', '20', '--json', '--peers'],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Buffer.from(await readFile(join(out, 'w.bin'))).equals(Buffer.from(w.payload)));
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          type: string;
+          address?: string;
+          webSeedsConnected?: number;
+          peers?: { address: string; client: string; webSeed?: boolean }[];
+        },
+    );
+  assert.ok(events.some((e) => e.type === 'peer.connected' && e.address === w.url));
+  // With --peers, progress lists it beside the peers, marked as a web seed.
+  const last = events.filter((e) => e.type === 'progress').at(-1);
+  assert.equal(last?.webSeedsConnected, 1, JSON.stringify(last));
+  assert.deepEqual(
+    last?.peers?.map((p) => [p.address, p.client, p.webSeed]),
+    [[w.url, 'web seed', true]],
+  );
+  assert.ok(w.server.requests.length > 0);
+});
+
+test('download --no-web-seeds: the url-list is never asked (no peer either: gives up at --timeout)', async (t) => {
+  const w = await torrentWithWebSeed(t);
+  const r = await runCli(
+    [
+      'download',
+      w.file,
+      '--out',
+      join(w.dir, 'out'),
+      '--no-tracker',
+      '--port',
+      '0',
+      '--timeout',
+      '2',
+      '--no-web-seeds',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(w.server.requests.length, 0);
+});
+
+test('download: a failing web seed is one line on stderr with when it is tried again', async (t) => {
+  const w = await torrentWithWebSeed(t, (_req, res) => {
+    res.writeHead(503, { 'retry-after': '90' }).end();
+    return true;
+  });
+  const r = await runCli(
+    ['download', w.file, '--out', join(w.dir, 'out'), '--no-tracker', '--port', '0', '--timeout', '2'],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`\\nweb seed ${w.url.replace(/[.]/g, '\\.')}: HTTP 503; again in 01:30\\n`),
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(w.server.requests.length, 1);
+});

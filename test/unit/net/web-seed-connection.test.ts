@@ -1,0 +1,152 @@
+/**
+ * The web seed connection (src/net/web-seed-connection.ts) on its own, against a real HTTP server
+ * on 127.0.0.1: what it tells the peer machine — a seed's handshake, full bitfield and unchoke;
+ * blocks for requests; and a close carrying why (a timeout of the head or of the body) when the
+ * server fails. Waits for events, never for a time.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { assign, createActor, sendTo, setup } from 'xstate';
+import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import { createWebSeedConnection } from '../../../src/net/web-seed-connection.js';
+import { tempDir, within } from '../../helpers/session.js';
+import type { TestContext } from '../../helpers/temp-dir.js';
+import { type Behave, startWebSeedServer } from '../../helpers/web-seed-server.js';
+import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
+
+const PIECE = 64 * 1024;
+
+/** The connection invoked by a machine that records what it sends back and forwards our commands. */
+async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_000) {
+  const dir = await tempDir(t, 'bitstate-wsc-');
+  const payload = payloadBytes(4 * PIECE, 3);
+  await mkdir(join(dir, 'www'));
+  await writeFile(join(dir, 'www', 'p.bin'), payload);
+  const server = await startWebSeedServer(t, join(dir, 'www'), behave);
+  const torrent = makeTorrent('p.bin', [{ path: ['p.bin'], length: payload.length }], PIECE, payload, false);
+  const events: ConnectionEvent[] = [];
+  const waiters: (() => void)[] = [];
+  const logic = createWebSeedConnection({ torrent, timeoutMs });
+  const host = setup({
+    types: { events: {} as ConnectionEvent | { type: 'cmd'; command: ConnectionCommand } },
+    actors: { connection: logic },
+  }).createMachine({
+    invoke: {
+      id: 'connection',
+      src: 'connection',
+      input: {
+        address: `${server.url}/p.bin`,
+        direction: 'outgoing',
+        handle: undefined,
+        infoHash: torrent.infoHash,
+        pieceCount: torrent.pieceCount,
+      } satisfies ConnectionInput,
+    },
+    on: {
+      cmd: {
+        actions: sendTo('connection', ({ event }) => (event as { command: ConnectionCommand }).command),
+      },
+      '*': {
+        actions: assign(({ event }) => {
+          events.push(event as ConnectionEvent);
+          for (const w of waiters.splice(0)) w();
+          return {};
+        }),
+      },
+    },
+  });
+  const actor = createActor(host).start();
+  t.after(() => actor.stop());
+  const until = (what: string, pred: (e: ConnectionEvent) => boolean) =>
+    within(
+      10_000,
+      new Promise<ConnectionEvent>((resolve) => {
+        const check = () => {
+          const hit = events.find(pred);
+          if (hit !== undefined) resolve(hit);
+          else waiters.push(check);
+        };
+        check();
+      }),
+      what,
+    );
+  const command = (c: ConnectionCommand) => actor.send({ type: 'cmd', command: c });
+  return { actor, events, until, command, payload, torrent, server };
+}
+
+test('a web seed answers the handshake as a seed that never chokes, and serves requested blocks by range', async (t) => {
+  const c = await open(t, undefined);
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command({
+    type: 'send',
+    message: {
+      type: 'handshake',
+      infoHash: c.torrent.infoHash,
+      peerId: new Uint8Array(20),
+      reserved: new Uint8Array(8),
+    },
+  });
+  const types = c.events.map((e) => e.type);
+  assert.deepEqual(types.slice(1, 4), ['wire.handshake', 'wire.bitfield', 'wire.unchoke']);
+  const bf = c.events[2];
+  assert.ok(bf?.type === 'wire.bitfield');
+  assert.deepEqual([...bf.bitfield], [0xf0]); // 4 pieces, spare bits clear
+  // Pieces 1 and 2, all their blocks: one run, one GET.
+  const blocks = [1, 2].flatMap((index) =>
+    [0, 1, 2, 3].map((k) => ({ index, begin: k * 16384, length: 16384 })),
+  );
+  c.command({ type: 'request', blocks });
+  const got = new Map<string, Uint8Array>();
+  await c.until('all blocks', (e) => {
+    if (e.type === 'wire.pieces') for (const b of e.blocks) got.set(`${b.index}:${b.begin}`, b.block);
+    if (e.type === 'wire.piece') got.set(`${e.index}:${e.begin}`, e.block);
+    return got.size === blocks.length;
+  });
+  for (const b of blocks) {
+    const at = b.index * PIECE + b.begin;
+    assert.deepEqual(got.get(`${b.index}:${b.begin}`), c.payload.subarray(at, at + b.length));
+  }
+  assert.deepEqual(c.server.requests, [{ path: '/p.bin', range: `bytes=${PIECE}-${3 * PIECE - 1}` }]);
+});
+
+for (const [what, behave, pattern] of [
+  [
+    'a server that never answers',
+    (_req, res) => {
+      held.push(res);
+      return true;
+    },
+    /no answer in 200 ms/,
+  ],
+  [
+    'a body that stalls',
+    (req, res) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')!;
+      res.writeHead(206, {
+        'content-range': `bytes ${m[1]}-${m[2]}/${4 * PIECE}`,
+        'content-length': Number(m[2]) - Number(m[1]) + 1,
+      });
+      res.write(Buffer.alloc(1000));
+      held.push(res);
+      return true;
+    },
+    /body stalled 200 ms/,
+  ],
+] as [string, Behave, RegExp][]) {
+  test(`${what}: the connection closes with a timeout`, async (t) => {
+    t.after(() => {
+      for (const r of held.splice(0)) r.destroy();
+    });
+    const c = await open(t, behave, 200);
+    await c.until('connected', (e) => e.type === 'socket.connected');
+    c.command({ type: 'request', blocks: [{ index: 0, begin: 0, length: 16384 }] });
+    const closed = await c.until('closed', (e) => e.type === 'socket.closed');
+    assert.ok(closed.type === 'socket.closed');
+    assert.match(closed.error ?? '', pattern);
+  });
+}
+
+const held: ServerResponse[] = [];
