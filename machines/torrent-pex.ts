@@ -18,9 +18,13 @@
  * skipped, the address book bounded: torrent.machine.ts learnDialable). Once we have every piece, a
  * peer flagged as a seed is not taken: two seeds have nothing to trade. A local address (loopback,
  * private, link-local: src/net/local-address.ts) is taken only from a peer that is local itself,
- * as libtorrent does: from anyone else it would only make us dial into our own network.
+ * as libtorrent does: from anyone else it would only make us dial into our own network. No
+ * peer may name a host no peer listens on (0.0.0.0/8 and `::`, which Linux dials as our own host;
+ * multicast, broadcast: src/net/dialable-host.ts), as the tracker's peers may not.
  * A private torrent (BEP 27) or `--no-pex` does neither: `pex` false.
  */
+import { hostOf } from '../src/net/address.js';
+import { isDialableHost } from '../src/net/dialable-host.js';
 import { isLocalAddress } from '../src/net/local-address.js';
 import { MAX_PEX_SENT, PexFlag, type PexPeer } from '../src/wire/ut-pex.js';
 import type { PeerCommand } from './peer.types.js';
@@ -59,6 +63,7 @@ export function pexTaken(context: TorrentContext, e: PeerEntry, added: readonly 
   for (const p of added) {
     if (e.pexTaken + out.length >= MAX_PEX_PEERS_PER_CONNECTION) break;
     if (complete && (p.flags & PexFlag.seed) !== 0) continue;
+    if (!isDialableHost(hostOf(p.address))) continue;
     if (!senderLocal && isLocalAddress(p.address)) continue;
     out.push(p.address);
   }

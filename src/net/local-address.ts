@@ -15,7 +15,7 @@ export function isLocalAddress(address: string): boolean {
 }
 
 export function isLocalHost(host: string): boolean {
-  const v4 = ipv4(host);
+  const v4 = ipv4Octets(host);
   if (v4 !== undefined) return isLocalIpv4(v4);
   const g = parseIpv6(host);
   if (g === undefined) return false;
@@ -25,7 +25,8 @@ export function isLocalHost(host: string): boolean {
   return loopback || (g[0]! & 0xffc0) === 0xfe80 || (g[0]! & 0xfe00) === 0xfc00;
 }
 
-function ipv4(host: string): number[] | undefined {
+/** The four octets of a canonical dotted quad (no leading zeros), or undefined. */
+export function ipv4Octets(host: string): number[] | undefined {
   const parts = host.split('.');
   if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255))
     return undefined;

@@ -9,30 +9,12 @@
  * honest tracker sends what it was asked (numwant; 50 by default, at most 200 for opentracker and
  * libtorrent's default num_want).
  */
-import { isIP } from 'node:net';
 import { formatIpv6 } from '../net/ban-key.js';
+import { isDialableHost } from '../net/dialable-host.js';
 import type { TrackerPeer } from './announce-types.js';
 
 /** Most peers taken from one announce answer (libtorrent's default num_want; opentracker's cap). */
 export const MAX_ANNOUNCE_PEERS = 200;
-
-/** A host name as BEP 3's dictionary peers may give one instead of an address. */
-const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i;
-
-/**
- * An address no peer listens on: IPv4 0.0.0.0/8 ("this network"), 224.0.0.0/4 multicast, 240.0.0.0/4
- * reserved and broadcast; IPv6 `::` and ff00::/8 multicast. Loopback and private ranges stay: local
- * swarms (and the tests) live there.
- */
-function undialable(host: string): boolean {
-  const v = isIP(host);
-  if (v === 4) {
-    const first = Number(host.slice(0, host.indexOf('.')));
-    return first === 0 || first >= 224;
-  }
-  if (v === 6) return host === '::' || host.toLowerCase().startsWith('ff');
-  return !HOST_NAME.test(host);
-}
 
 export class PeerCollector {
   readonly peers: TrackerPeer[] = [];
@@ -50,7 +32,7 @@ export class PeerCollector {
 
   /** Keeps `peer` unless the list is full, its port is 0, its host cannot be dialled, or it came already. */
   add(peer: TrackerPeer): void {
-    if (this.full || peer.port < 1 || peer.port > 65535 || undialable(peer.host)) return;
+    if (this.full || peer.port < 1 || peer.port > 65535 || !isDialableHost(peer.host)) return;
     const key = `${peer.host}|${peer.port}`;
     if (this.#seen.has(key)) return;
     this.#seen.add(key);

@@ -55,6 +55,30 @@ test('a peer on the internet may not name local addresses (libtorrent ignores th
   t.actor.stop();
 });
 
+test('no peer may name an address that dials our own host or nobody (0.0.0.0/8, ::, multicast, broadcast)', () => {
+  // Linux connects 0.0.0.0:p to 127.0.0.1:p: from a peer on the internet, the local-address rule
+  // above would be undone; from a local one it is still no peer's listening address.
+  for (const sender of ['203.0.113.5:6881', '10.0.0.1:6881']) {
+    const t = start({ pex: true, maxPeers: 20 });
+    t.actor.send({ type: 'peer.add', address: sender });
+    extensionHandshake(t, sender, undefined, id(2), THEIR_UT_PEX);
+    pexFrom(t, sender, [
+      '0.0.0.0:22',
+      '0.1.2.3:6881',
+      '[::]:22',
+      '[::ffff:0.0.0.0]:22',
+      '224.0.0.1:6881',
+      '239.255.255.250:1900',
+      '255.255.255.255:6881',
+      '[ff02::1]:6881',
+      '198.51.100.7:6881',
+    ]);
+    assert.deepEqual([...t.live.keys()].sort(), ['198.51.100.7:6881', sender].sort(), sender);
+    assert.deepEqual(exchanged(t), [[1, 1]], sender);
+    t.actor.stop();
+  }
+});
+
 test('a second ut_pex message within the minute is ignored; one a minute later is taken', () => {
   const t = start({ pex: true, maxPeers: 10 });
   t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });

@@ -1,0 +1,30 @@
+/**
+ * Whether a host can be a peer's listening address: not IPv4 0.0.0.0/8 ("this host on this
+ * network", RFC 1122 — dialled, it reaches our own machine: Linux connects 0.0.0.0:p to
+ * 127.0.0.1:p), 224.0.0.0/4 multicast, 240.0.0.0/4 reserved and broadcast; not IPv6 `::` (which
+ * reaches ::1 the same way) or ff00::/8 multicast. An IPv4 address seen on a dual-stack socket
+ * (`::ffff:a.b.c.d`) is that IPv4 address. Loopback and private ranges stay: local swarms (and the
+ * tests) live there; whether a peer may name them is src/net/local-address.ts's question. A host
+ * name is dialable when it is one (RFC 1123 labels). Pure (the torrent machine imports it): the
+ * tracker's peers (src/tracker/peer-collector.ts) and a ut_pex message's (machines/torrent-pex.ts)
+ * pass the same test.
+ */
+import { parseIpv6 } from './ban-key.js';
+import { ipv4Octets } from './local-address.js';
+
+/** A host name as BEP 3's dictionary peers may give one instead of an address. */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i;
+
+/** `host` (no port, no brackets) may be dialled as a peer (see the file comment). */
+export function isDialableHost(host: string): boolean {
+  const v4 = ipv4Octets(host);
+  if (v4 !== undefined) return isDialableIpv4(v4[0]!);
+  const g = parseIpv6(host);
+  if (g === undefined) return HOST_NAME.test(host);
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return isDialableIpv4(g[6]! >> 8);
+  return !g.every((x) => x === 0) && (g[0]! & 0xff00) !== 0xff00;
+}
+
+function isDialableIpv4(first: number): boolean {
+  return first !== 0 && first < 224;
+}
