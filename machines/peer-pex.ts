@@ -3,12 +3,13 @@
  * decides what each peer is told and when (machines/torrent-pex.ts); here a `cmd.pex` becomes a
  * ut_pex message under the id the peer gave ut_pex in its extension handshake, and a ut_pex message
  * from the peer (decoded and bounded by the connection: src/wire/decode-ut-pex.ts) is passed on as
- * `peer.pex` with its added peers — only when peer exchange is on for the torrent, which is when we
- * announced ut_pex. Dropped peers are not passed on: we keep an address a peer lost (it may be the
- * peer's connection that failed, not the address), as libtorrent does. Pure.
+ * `peer.pex` with its added and dropped peers — only when peer exchange is on for the torrent, which
+ * is when we announced ut_pex. A dropped address stays in our address book (it may be the peer's
+ * connection that failed, not the address), as libtorrent keeps it; it only frees room in what that
+ * peer may name (machines/torrent-pex.ts). Pure.
  *
  *   cmd.pex { added, dropped }  →  <len><id=20><peer's ut_pex id>d5:added…8:dropped6…e
- *   wire.pex { added, … }       →  peer.pex { key, added }   (pex on; else ignored)
+ *   wire.pex { added, dropped } →  peer.pex { key, added, dropped }   (pex on; else ignored)
  */
 import type { WireItem } from '../src/wire/messages.js';
 import { encodeUtPex, type PexPeer } from '../src/wire/ut-pex.js';

@@ -211,8 +211,10 @@ export const peerMachine = setup({
     // BEP 11: the peers a ut_pex message added go to the torrent machine, which queues them (and
     // ignores a peer sending too often); with PEX off we announced no ut_pex: nothing is taken.
     forwardPex: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== 'wire.pex' || !context.pex || event.added.length === 0) return;
-      enqueue.sendParent({ type: 'peer.pex', key: context.key, added: event.added } satisfies PeerReport);
+      if (event.type !== 'wire.pex' || !context.pex) return;
+      if (event.added.length === 0 && event.dropped.length === 0) return;
+      const { added, dropped } = event;
+      enqueue.sendParent({ type: 'peer.pex', key: context.key, added, dropped } satisfies PeerReport);
     }),
     sendPex: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'cmd.pex') return;

@@ -314,7 +314,7 @@ export type PeerReport =
   /** BEP 11: the peer's extension handshake gave ut_pex an id (reported once): it may be sent PEX. */
   | { type: 'peer.pexSupported'; key: PeerKey }
   /** BEP 11: the peers a ut_pex message added (at most MAX_PEX_ACCEPTED), for the address book. */
-  | { type: 'peer.pex'; key: PeerKey; added: readonly PexPeer[] }
+  | { type: 'peer.pex'; key: PeerKey; added: readonly PexPeer[]; dropped: readonly string[] }
   | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };
 
 /** Why a connection ended: the peer machine's output. The torrent machine switches on `reason`. */

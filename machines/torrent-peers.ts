@@ -55,8 +55,11 @@ export interface PeerEntry {
   pexDueMs: number;
   /** nowMs when we last took one of its ut_pex messages; undefined: none yet. */
   pexHeardMs: number | undefined;
-  /** Addresses taken from its ut_pex messages so far (at most MAX_PEX_PEERS_PER_CONNECTION). */
-  pexTaken: number;
+  /**
+   * Addresses its ut_pex messages named (and we took) that it has not dropped since: at most
+   * MAX_PEX_PEERS_PER_CONNECTION. Undefined until its first message.
+   */
+  pexNamed: Set<string> | undefined;
   toJSON(): object;
 }
 
@@ -92,7 +95,7 @@ export function newEntry(
     pexSent: undefined,
     pexDueMs: 0,
     pexHeardMs: undefined,
-    pexTaken: 0,
+    pexNamed: undefined,
     toJSON: () => ({
       address,
       have: e.bitfield.count,

@@ -12,8 +12,9 @@
  *
  * Receiving: a peer's ut_pex messages closer together than PEX_MIN_INTERVAL_MS are ignored (the
  * convention is one a minute; libtorrent disconnects a peer that sends 7 within one, Transmission
- * sends one right after the extension handshake, then every 90 s), and one connection gives us at
- * most MAX_PEX_PEERS_PER_CONNECTION addresses in its life (libtorrent's max_pex_peers, 200). What is
+ * sends one right after the extension handshake, then every 90 s), and what one connection named
+ * and has not dropped is at most MAX_PEX_PEERS_PER_CONNECTION addresses (libtorrent's
+ * max_pex_peers, 200); an address it names again is not taken again. What is
  * taken is queued as a tracker's peers are (deduplicated, bans respected, our own addresses
  * skipped, the address book bounded: torrent.machine.ts learnDialable). Once we have every piece, a
  * peer flagged as a seed is not taken: two seeds have nothing to trade. A local address (loopback,
@@ -39,7 +40,10 @@ export const PEX_INTERVAL_MS = 60_000;
  * for a timer that fires early and for the torrent clock's 5 s steps.
  */
 export const PEX_MIN_INTERVAL_MS = 45_000;
-/** Addresses one connection may give us through PEX in its life (libtorrent's max_pex_peers). */
+/**
+ * Addresses one connection may have named to us through PEX and not dropped (libtorrent's
+ * max_pex_peers, which bounds the same set): a dropped one makes room for another.
+ */
 export const MAX_PEX_PEERS_PER_CONNECTION = 200;
 
 /** A peer whose extension handshake named ut_pex: its first message is due at the next tick. */
@@ -53,21 +57,29 @@ export function pexSupported(context: TorrentContext, e: PeerEntry): void {
  * The addresses of a ut_pex message from `e` that we take (to be queued), or none: PEX off, a
  * message too soon after the last, or the connection's allowance spent.
  */
-export function pexTaken(context: TorrentContext, e: PeerEntry, added: readonly PexPeer[]): string[] {
+export function pexTaken(
+  context: TorrentContext,
+  e: PeerEntry,
+  added: readonly PexPeer[],
+  dropped: readonly string[] = [],
+): string[] {
   if (!context.pex) return [];
   if (e.pexHeardMs !== undefined && context.nowMs - e.pexHeardMs < PEX_MIN_INTERVAL_MS) return [];
   e.pexHeardMs = context.nowMs;
+  const named = (e.pexNamed ??= new Set());
+  for (const a of dropped) named.delete(a);
   const complete = context.picker.isComplete();
   const senderLocal = isLocalAddress(e.address);
   const out: string[] = [];
   for (const p of added) {
-    if (e.pexTaken + out.length >= MAX_PEX_PEERS_PER_CONNECTION) break;
+    if (named.size >= MAX_PEX_PEERS_PER_CONNECTION) break;
+    if (named.has(p.address)) continue;
     if (complete && (p.flags & PexFlag.seed) !== 0) continue;
     if (!isDialableHost(hostOf(p.address))) continue;
     if (!senderLocal && isLocalAddress(p.address)) continue;
+    named.add(p.address);
     out.push(p.address);
   }
-  e.pexTaken += out.length;
   return out;
 }
 

@@ -206,7 +206,7 @@ export const torrentMachine = setup({
     queuePexPeers: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.pex' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.pex') return;
-      const taken = pexTaken(context, e, event.added);
+      const taken = pexTaken(context, e, event.added, event.dropped);
       if (taken.length === 0) return;
       let learned = 0;
       for (const address of taken) if (learnDialable(context, address)) learned++;

@@ -55,12 +55,16 @@ test("the peer's ut_pex id is reported once; its messages are passed on with PEX
       h.deliver({ type: 'wire.extendedHandshake', utPex: 3 });
       h.deliver({ type: 'wire.extendedHandshake', utPex: 4 });
       h.deliver({ type: 'wire.pex', added: [{ address: '10.0.0.9:1', flags: 2 }], dropped: [] });
+      h.deliver({ type: 'wire.pex', added: [], dropped: ['10.0.0.9:1'] });
+      h.deliver({ type: 'wire.pex', added: [], dropped: [] });
     }
     assert.deepEqual(
       on.reports.filter((r) => r.type === 'peer.pexSupported' || r.type === 'peer.pex'),
       [
         { type: 'peer.pexSupported', key: 'peer-a' },
-        { type: 'peer.pex', key: 'peer-a', added: [{ address: '10.0.0.9:1', flags: 2 }] },
+        { type: 'peer.pex', key: 'peer-a', added: [{ address: '10.0.0.9:1', flags: 2 }], dropped: [] },
+        // Dropped ones go too (they free room in what the peer may name: torrent-pex.ts); an empty one not.
+        { type: 'peer.pex', key: 'peer-a', added: [], dropped: ['10.0.0.9:1'] },
       ],
     );
     assert.deepEqual(

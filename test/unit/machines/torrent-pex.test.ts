@@ -17,10 +17,16 @@ import { advance, extensionHandshake, start } from './torrent-harness.js';
 const THEIR_UT_PEX = 7;
 const id = (n: number) => new Uint8Array(20).fill(n);
 
-function pexFrom(t: ReturnType<typeof start>, address: string, added: string[], flags = 0): void {
+function pexFrom(
+  t: ReturnType<typeof start>,
+  address: string,
+  added: string[],
+  flags = 0,
+  dropped: string[] = [],
+): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
-  send({ type: 'wire.pex', added: added.map((a): PexPeer => ({ address: a, flags })), dropped: [] });
+  send({ type: 'wire.pex', added: added.map((a): PexPeer => ({ address: a, flags })), dropped });
 }
 
 /** The ut_pex messages the connection at `address` was told to send, decoded. */
@@ -111,6 +117,37 @@ test('one connection gives us at most MAX_PEX_PEERS_PER_CONNECTION addresses', (
     }
   }
   assert.equal(t.actor.getSnapshot().context.pexLearned, MAX_PEX_PEERS_PER_CONNECTION);
+  t.actor.stop();
+});
+
+test("the bound is on what a connection names now, as libtorrent's max_pex_peers: a dropped address makes room", () => {
+  // An honest peer on a long connection tells us of its swarm's churn for hours: 200 addresses in
+  // the connection's life would have silenced it. What it named and has not dropped is bounded.
+  const t = start({ pex: true, maxPeers: 1, rotateMs: 10_000_000 });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
+  extensionHandshake(t, '10.0.0.1:6881', undefined, id(2), THEIR_UT_PEX);
+  const many = (base: number) => Array.from({ length: 100 }, (_, i) => `10.${base}.${i >> 8}.${i & 0xff}:1`);
+  const minute = () => {
+    for (let s = 0; s < 60; s += 5) {
+      advance(t, 5_000);
+      t.live.get('10.0.0.1:6881')?.({ type: 'wire.keepAlive' });
+    }
+  };
+  pexFrom(t, '10.0.0.1:6881', many(1));
+  minute();
+  pexFrom(t, '10.0.0.1:6881', many(2));
+  minute();
+  pexFrom(t, '10.0.0.1:6881', [...many(1).slice(0, 10), ...many(3)]); // full: nothing, not even known ones
+  minute();
+  pexFrom(t, '10.0.0.1:6881', many(3), 0, many(1)); // 100 dropped, 100 fresh
+  minute();
+  pexFrom(t, '10.0.0.1:6881', many(2).slice(0, 5)); // named already: no room taken
+  assert.deepEqual(exchanged(t), [
+    [100, 100],
+    [100, 100],
+    [100, 100],
+  ]);
+  assert.equal(t.actor.getSnapshot().context.pexLearned, 300);
   t.actor.stop();
 });
 
