@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { torrentMachine } from '../../../machines/torrent.machine.js';
 import { MAX_PEX_PEERS_PER_CONNECTION, PEX_INTERVAL_MS } from '../../../machines/torrent-pex.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import { decodeUtPex } from '../../../src/wire/decode-ut-pex.js';
@@ -232,4 +233,44 @@ test('without PEX (a private torrent, --no-pex): ut_pex is not announced, sent n
   assert.deepEqual([...t.live.keys()].sort(), ['10.0.0.1:6881', '10.0.0.2:6881']);
   assert.deepEqual(exchanged(t), []);
   t.actor.stop();
+});
+
+test("no state shadows the handlers peer exchange relies on: each runs its ancestor's actions first", () => {
+  // XState runs the deepest handler of an event only: `downloading`'s own clock.tick (web seeds)
+  // once replaced the root's, and no ut_pex message left while downloading. Any state that handles
+  // one of these events again must run what its nearest ancestor's handler runs, then its own.
+  const inherited = [
+    'clock.tick',
+    'peer.pex',
+    'peer.pexSupported',
+    'peer.handshaken',
+    'peer.listening',
+    'peer.closed',
+    'peer.have',
+    'peer.bitfield',
+  ];
+  type Config = { on?: Record<string, unknown>; states?: Record<string, Config> };
+  const actionsOf = (handler: unknown): string[] => {
+    const first = Array.isArray(handler) ? handler.at(-1) : handler; // the unguarded fallback
+    const actions = (first as { actions?: unknown }).actions;
+    return (Array.isArray(actions) ? actions : actions === undefined ? [] : [actions]).map(String);
+  };
+  const checked: string[] = [];
+  const walk = (node: Config, path: string, above: Map<string, string[]>) => {
+    const here = new Map(above);
+    for (const event of inherited) {
+      const handler = node.on?.[event];
+      if (handler === undefined) continue;
+      const mine = actionsOf(handler);
+      const theirs = above.get(event);
+      if (theirs !== undefined) {
+        assert.deepEqual(mine.slice(0, theirs.length), theirs, `${path} ${event}`);
+        checked.push(`${path} ${event}`);
+      }
+      here.set(event, mine);
+    }
+    for (const [name, child] of Object.entries(node.states ?? {})) walk(child, `${path}.${name}`, here);
+  };
+  walk(torrentMachine.config as Config, 'torrent', new Map());
+  assert.ok(checked.includes('torrent.active.downloading clock.tick'), checked.join('; '));
 });
