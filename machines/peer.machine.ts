@@ -195,9 +195,10 @@ export const peerMachine = setup({
       const reqq = acceptedReqq(event.reqq);
       if (reqq !== undefined) enqueue.assign({ peerReqq: reqq });
       if (event.utMetadata !== undefined) enqueue.assign({ peerUtMetadata: event.utMetadata });
-      // BEP 11: the torrent machine hears once that this peer takes ut_pex. A handshake sent again
-      // may move it to another id, used from then on, or turn it off with 0 (BEP 10): nothing is
-      // sent to it then, though the torrent machine keeps its turn.
+      // BEP 11: the torrent machine hears that this peer takes ut_pex. A handshake sent again may
+      // move it to another id, used from then on, or turn it off with 0 (BEP 10): nothing is sent
+      // to it then, though the torrent machine keeps its turn; turned on again, the torrent machine
+      // hears it again and tells it of every peer afresh (torrent-pex.ts pexSupported).
       const utPex = context.pex ? acceptedUtPex(event.utPex) : undefined;
       if (utPex !== undefined) {
         if (context.peerUtPex === undefined)

@@ -46,11 +46,15 @@ export const PEX_MIN_INTERVAL_MS = 45_000;
  */
 export const MAX_PEX_PEERS_PER_CONNECTION = 200;
 
-/** A peer whose extension handshake named ut_pex: its first message is due at the next tick. */
+/**
+ * A peer whose extension handshake named ut_pex: its first message is due at the next tick. Heard
+ * again, it had turned ut_pex off (BEP 10: id 0) and on: what it was told is forgotten (the turns
+ * it missed went on without a message), so its next message names every peer, at its minute.
+ */
 export function pexSupported(context: TorrentContext, e: PeerEntry): void {
-  if (!context.pex || e.pexSent !== undefined) return;
+  if (!context.pex) return;
+  e.pexDueMs = e.pexSent === undefined ? context.nowMs : Math.max(e.pexDueMs, context.nowMs);
   e.pexSent = new Set();
-  e.pexDueMs = context.nowMs;
 }
 
 /**

@@ -274,3 +274,30 @@ test("no state shadows the handlers peer exchange relies on: each runs its ances
   walk(torrentMachine.config as Config, 'torrent', new Map());
   assert.ok(checked.includes('torrent.active.downloading clock.tick'), checked.join('; '));
 });
+
+test('a peer that turns ut_pex off (BEP 10: id 0) and on again is told of the peers that came meanwhile', () => {
+  const t = start({ pex: true, maxPeers: 4 });
+  const a = '10.0.0.1:6881';
+  t.actor.send({ type: 'peer.add', address: a });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:6881' });
+  extensionHandshake(t, a, undefined, id(2), THEIR_UT_PEX);
+  extensionHandshake(t, '10.0.0.2:6881', undefined, id(3));
+  const minute = () => {
+    for (let s = 0; s < PEX_INTERVAL_MS; s += 5_000) {
+      advance(t, 5_000);
+      for (const send of t.live.values()) send({ type: 'wire.keepAlive' });
+    }
+  };
+  advance(t, 5_000);
+  assert.deepEqual(pexTo(t, a), [{ added: [{ address: '10.0.0.2:6881', flags: 0x10 }], dropped: [] }]);
+  t.live.get(a)?.({ type: 'wire.extendedHandshake', utPex: 0 });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.3:6881' });
+  extensionHandshake(t, '10.0.0.3:6881', undefined, id(4));
+  minute();
+  assert.equal(pexTo(t, a).length, 1, 'nothing while it is off');
+  t.live.get(a)?.({ type: 'wire.extendedHandshake', utPex: THEIR_UT_PEX });
+  minute();
+  const told = pexTo(t, a).flatMap((m) => m.added.map((p) => p.address));
+  assert.ok(told.includes('10.0.0.3:6881'), `told of ${told.join(', ')}`);
+  t.actor.stop();
+});
