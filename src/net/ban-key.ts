@@ -43,12 +43,21 @@ export function hostBanKey(host: string): string {
 
 /** A dotted quad in canonical form: four decimal numbers 0–255, no leading zeros. */
 function isIpv4(s: string): boolean {
-  const parts = s.split('.');
-  return parts.length === 4 && parts.every(isOctet);
+  return ipv4Octets(s) !== undefined;
 }
 
-function isOctet(p: string): boolean {
-  return /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255;
+/** The four octets of a canonical dotted quad (no leading zeros), or undefined. */
+export function ipv4Octets(s: string): number[] | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255))
+    return undefined;
+  return parts.map(Number);
+}
+
+/** The IPv4 octets of an IPv4-mapped IPv6 address's groups (`::ffff:a.b.c.d`), or undefined. */
+export function mappedIpv4Octets(g: readonly number[]): number[] | undefined {
+  if (!(g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)) return undefined;
+  return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff];
 }
 
 /** The IPv4 address in the last 32 bits of `g`. */

@@ -9,8 +9,7 @@
  * tracker's peers (src/tracker/peer-collector.ts) and a ut_pex message's (machines/torrent-pex.ts)
  * pass the same test.
  */
-import { parseIpv6 } from './ban-key.js';
-import { ipv4Octets } from './local-address.js';
+import { ipv4Octets, mappedIpv4Octets, parseIpv6 } from './ban-key.js';
 
 /** A host name as BEP 3's dictionary peers may give one instead of an address. */
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i;
@@ -21,7 +20,8 @@ export function isDialableHost(host: string): boolean {
   if (v4 !== undefined) return isDialableIpv4(v4[0]!);
   const g = parseIpv6(host);
   if (g === undefined) return HOST_NAME.test(host);
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return isDialableIpv4(g[6]! >> 8);
+  const mapped = mappedIpv4Octets(g);
+  if (mapped !== undefined) return isDialableIpv4(mapped[0]!);
   return !g.every((x) => x === 0) && (g[0]! & 0xff00) !== 0xff00;
 }
 

@@ -7,7 +7,7 @@
  * torrent machine imports it).
  */
 import { hostOf } from './address.js';
-import { parseIpv6 } from './ban-key.js';
+import { ipv4Octets, mappedIpv4Octets, parseIpv6 } from './ban-key.js';
 
 /** `host:port` or `[v6]:port` names a local host (see the file comment); a host name is not. */
 export function isLocalAddress(address: string): boolean {
@@ -19,18 +19,10 @@ export function isLocalHost(host: string): boolean {
   if (v4 !== undefined) return isLocalIpv4(v4);
   const g = parseIpv6(host);
   if (g === undefined) return false;
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff)
-    return isLocalIpv4([g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff]);
+  const mapped = mappedIpv4Octets(g);
+  if (mapped !== undefined) return isLocalIpv4(mapped);
   const loopback = g.slice(0, 7).every((x) => x === 0) && g[7] === 1;
   return loopback || (g[0]! & 0xffc0) === 0xfe80 || (g[0]! & 0xfe00) === 0xfc00;
-}
-
-/** The four octets of a canonical dotted quad (no leading zeros), or undefined. */
-export function ipv4Octets(host: string): number[] | undefined {
-  const parts = host.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255))
-    return undefined;
-  return parts.map(Number);
 }
 
 function isLocalIpv4([a, b]: number[]): boolean {

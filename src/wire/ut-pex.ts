@@ -14,7 +14,7 @@
  * This file is the message type, the limits and the encoder, pure (no Buffer) so the peer machine
  * can encode; the decoder, which needs the bencode decoder, is `decode-ut-pex.ts`.
  */
-import { formatIpv6, parseIpv6 } from '../net/ban-key.js';
+import { formatIpv6, ipv4Octets, mappedIpv4Octets, parseIpv6 } from '../net/ban-key.js';
 
 /** The extension's name in the BEP 10 handshake's `m` dictionary. */
 export const UT_PEX = 'ut_pex';
@@ -66,18 +66,6 @@ export interface UtPexMessage {
   readonly dropped: readonly string[];
 }
 
-/** `a.b.c.d` as 4 bytes, or undefined when `host` is not a canonical dotted quad. */
-function ipv4Bytes(host: string): number[] | undefined {
-  const parts = host.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    out.push(Number(p));
-  }
-  return out;
-}
-
 /**
  * The compact form (BEP 23) of `host:port` / `[v6]:port`: 6 bytes for IPv4 (and an IPv4-mapped
  * IPv6 address, `::ffff:a.b.c.d`, which is an IPv4 peer on a dual-stack socket), 18 for IPv6;
@@ -89,14 +77,11 @@ export function compactAddress(address: string): Uint8Array | undefined {
   const host = v6 ? address.slice(1, address.lastIndexOf(']')) : address.slice(0, cut);
   const port = Number(address.slice(cut + 1));
   if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  let bytes = v6 ? undefined : ipv4Bytes(host);
+  let bytes = v6 ? undefined : ipv4Octets(host);
   if (v6) {
     const g = parseIpv6(host);
     if (g === undefined) return undefined;
-    const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
-    bytes = mapped
-      ? [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff]
-      : g.flatMap((x) => [x >> 8, x & 0xff]);
+    bytes = mappedIpv4Octets(g) ?? g.flatMap((x) => [x >> 8, x & 0xff]);
   }
   if (bytes === undefined) return undefined;
   return Uint8Array.from([...bytes, port >> 8, port & 0xff]);
