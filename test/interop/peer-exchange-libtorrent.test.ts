@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type BitstateRun, bitstateBin, startBitstateDownload } from './harness/bitstate.js';
+import { type BitstateRun, startBitstateDownload, startBitstateSeeder } from './harness/bitstate.js';
 import {
   type LibtorrentSeeder,
   libtorrentClientCommand,
@@ -109,25 +109,9 @@ test("libtorrent learns a peer from bitstate's ut_pex message (its peer list: so
   let lt: ManagedProcess | undefined;
   try {
     const { torrent } = await source(dir);
-    seed = startProcess(
-      process.execPath,
-      [
-        bitstateBin(),
-        'seed',
-        torrent,
-        '--data',
-        join(dir, 'seed'),
-        '--port',
-        '0',
-        '--no-tracker',
-        '--json',
-        '--max-up',
-        '64K',
-      ],
-      { name: 'bitstate seed S', timeoutMs: 80_000 },
-    );
-    const seedPort = (JSON.parse(await seed.waitForLine(/"type":"listening"/, 20_000)) as { port: number })
-      .port;
+    const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), ['--no-tracker', '--max-up', '64K']);
+    seed = seeder.process;
+    const seedPort = seeder.port;
     x = startBitstateDownload({
       torrent,
       out: join(dir, 'x'),

@@ -25,10 +25,10 @@ import { BencodeDict, bdecode } from '../../src/metainfo/bdecode.js';
 import { readTorrentFile } from '../../src/metainfo/read-torrent-file.js';
 import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
-import { type BitstateRun, bitstateBin, startBitstateDownload } from './harness/bitstate.js';
+import { type BitstateRun, startBitstateDownload, startBitstateSeeder } from './harness/bitstate.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
-import { type ManagedProcess, startProcess } from './harness/processes.js';
+import type { ManagedProcess } from './harness/processes.js';
 
 async function swarm(dir: string, isPrivate = false) {
   const payload = await writeSingleFilePayload({
@@ -43,13 +43,9 @@ async function swarm(dir: string, isPrivate = false) {
     pieceLength: 64 * 1024,
     private: isPrivate,
   });
-  const seed = startProcess(
-    process.execPath,
-    [bitstateBin(), 'seed', torrent, '--data', join(dir, 'seed'), '--port', '0', '--no-tracker', '--json'],
-    { name: 'bitstate seed S', timeoutMs: 60_000 },
-  );
-  const seedPort = (JSON.parse(await seed.waitForLine(/"type":"listening"/, 20_000)) as { port: number })
-    .port;
+  const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), ['--no-tracker']);
+  const seed = seeder.process;
+  const seedPort = seeder.port;
   const middle = startBitstateDownload({
     torrent,
     out: join(dir, 'middle'),
@@ -187,23 +183,9 @@ test('a private torrent (BEP 27) announces no ut_pex, seeding or downloading; a 
         pieceLength: 64 * 1024,
         private: isPrivate,
       });
-      const p = startProcess(
-        process.execPath,
-        [
-          bitstateBin(),
-          'seed',
-          torrent,
-          '--data',
-          join(dir, 'seed'),
-          '--port',
-          '0',
-          '--no-tracker',
-          '--json',
-        ],
-        { name: `bitstate seed (${isPrivate ? 'private' : 'public'})`, timeoutMs: 50_000 },
-      );
-      procs.push(p);
-      const port = (JSON.parse(await p.waitForLine(/"type":"listening"/, 20_000)) as { port: number }).port;
+      const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), ['--no-tracker']);
+      procs.push(seeder.process);
+      const port = seeder.port;
       const socket = connect(port, '127.0.0.1');
       sockets.push(socket);
       return {
