@@ -1,10 +1,11 @@
 /**
  * `parseMagnet(uri)`: a BEP 9 magnet link, e.g.
- *   magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=<name>&tr=<tracker>&tr=<tracker>&x.pe=<host:port>
- * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. Unknown keys
- * (`ws`, `so`, `xl`…) are ignored; a v2-only link (`urn:btmh:` without `urn:btih:`) is rejected.
+ *   magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=<name>&tr=<tracker>&tr=<tracker>&x.pe=<host:port>&ws=<url>
+ * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. `ws` is a
+ * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`so`, `xl`…) are ignored; a
+ * v2-only link (`urn:btmh:` without `urn:btih:`) is rejected.
  */
-import { MAX_TRACKERS } from './limits.js';
+import { MAX_TRACKERS, MAX_WEB_SEEDS } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 
 /** Longest magnet URI accepted: far above any real one, low enough to bound the work. */
@@ -24,6 +25,11 @@ export interface Magnet {
   readonly trackers: readonly string[];
   /** `x.pe`: peers to try directly. */
   readonly peers: readonly MagnetPeer[];
+  /**
+   * `ws`: BEP 19 web seed URLs, in order, without duplicates, the first MAX_WEB_SEEDS distinct ones
+   * (a .torrent's `url-list` cap); the torrent made from the metadata carries them as its `url-list`.
+   */
+  readonly webSeeds: readonly string[];
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -86,6 +92,7 @@ export function parseMagnet(uri: string): Magnet {
   let name: string | undefined;
   const trackers = new Set<string>();
   const peers: MagnetPeer[] = [];
+  const webSeeds = new Set<string>();
   for (const pair of uri.slice('magnet:?'.length).split('&')) {
     if (pair.length === 0) continue;
     const eq = pair.indexOf('=');
@@ -113,6 +120,11 @@ export function parseMagnet(uri: string): Magnet {
       case 'x.pe':
         peers.push(parsePeer(decodeParam(raw, key, false)));
         break;
+      case 'ws': {
+        const url = decodeParam(raw, key, false);
+        if (url.length > 0 && webSeeds.size < MAX_WEB_SEEDS) webSeeds.add(url);
+        break;
+      }
     }
   }
   if (infoHash === undefined) throw bad('no "xt=urn:btih:" info-hash', 'xt');
@@ -122,5 +134,6 @@ export function parseMagnet(uri: string): Magnet {
     name: name === undefined || name.length === 0 ? undefined : name,
     trackers: [...trackers],
     peers,
+    webSeeds: [...webSeeds],
   };
 }

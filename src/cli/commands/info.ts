@@ -174,6 +174,7 @@ export function magnetSummary(m: Magnet) {
     name: m.name ?? null,
     trackers: m.trackers,
     peers: m.peers.map((p) => formatPeerAddress(p)),
+    webSeeds: m.webSeeds,
   };
 }
 
@@ -191,6 +192,7 @@ async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean 
     m.peers.length === 0
       ? 'peers:         (none)'
       : `peers:         ${m.peers.map((p) => formatPeerAddress(p)).join(' ')}`,
+    ...(m.webSeeds.length === 0 ? [] : [`web seeds:     ${m.webSeeds.map(printable).join(' ')}`]),
     'files:         in the metadata: bitstate download fetches it from the peers (BEP 9)',
   ];
   process.stdout.write(

@@ -41,12 +41,13 @@ describe('bitstate info / create', { concurrency: true }, () => {
 
   it('info on a magnet link: what the link says, as text or JSON; a malformed one exits 2', async () => {
     const hash = 'c'.repeat(40);
-    const magnet = `magnet:?xt=urn:btih:${hash}&dn=My+Name%1B&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce&x.pe=127.0.0.1:6881`;
+    const magnet = `magnet:?xt=urn:btih:${hash}&dn=My+Name%1B&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce&x.pe=127.0.0.1:6881&ws=http%3A%2F%2F127.0.0.1%3A9%2Fa.bin`;
     const text = await runCli(['info', magnet]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`info-hash: +${hash}`));
     assert.match(text.stdout, /name: +My Name\?\n/, 'the name printable');
     assert.match(text.stdout, /peers: +127\.0\.0\.1:6881/);
+    assert.match(text.stdout, /web seeds: +http:\/\/127\.0\.0\.1:9\/a\.bin\n/);
     const json = await runCli(['info', '--json', magnet]);
     assert.deepEqual(JSON.parse(json.stdout), {
       magnet: true,
@@ -54,6 +55,7 @@ describe('bitstate info / create', { concurrency: true }, () => {
       name: 'My Name\u001b',
       trackers: ['http://127.0.0.1:9/announce'],
       peers: ['127.0.0.1:6881'],
+      webSeeds: ['http://127.0.0.1:9/a.bin'],
     });
     assertOneLineError(await runCli(['info', 'magnet:?xt=urn:btih:123']), {
       command: 'info',

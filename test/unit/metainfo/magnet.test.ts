@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
+import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../../src/metainfo/limits.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 
@@ -30,7 +30,7 @@ function rejects(uri: string, field: string | undefined, code = 'bad-magnet'): v
 test('hex info-hash, name, several trackers and peers', () => {
   const m = parseMagnet(
     `magnet:?xt=urn:btih:${hex.toUpperCase()}&dn=My+File%20%C3%A9&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce` +
-      '&tr.1=udp://127.0.0.1:6969&tr=udp://127.0.0.1:6969&x.pe=127.0.0.1:6881&x.pe=[::1]:51413&ws=http://ignored/',
+      '&tr.1=udp://127.0.0.1:6969&tr=udp://127.0.0.1:6969&x.pe=127.0.0.1:6881&x.pe=[::1]:51413',
   );
   assert.equal(m.infoHashHex, hex);
   assert.deepEqual([...m.infoHash], [...hash]);
@@ -40,6 +40,19 @@ test('hex info-hash, name, several trackers and peers', () => {
     { host: '127.0.0.1', port: 6881 },
     { host: '::1', port: 51413 },
   ]);
+});
+
+test('ws= web seeds (BEP 19): decoded, in order, each once, numbered keys too, at most MAX_WEB_SEEDS', () => {
+  const m = parseMagnet(
+    `magnet:?xt=urn:btih:${hex}&ws=http%3A%2F%2F127.0.0.1%3A8080%2Fa%20b&ws.1=https://h/x/&ws=` +
+      '&ws=http://127.0.0.1:8080/a%20b',
+  );
+  assert.deepEqual(m.webSeeds, ['http://127.0.0.1:8080/a b', 'https://h/x/']);
+  assert.deepEqual(parseMagnet(`magnet:?xt=urn:btih:${hex}`).webSeeds, []);
+  const many = Array.from({ length: MAX_WEB_SEEDS + 5 }, (_, i) => `&ws=http://h/${i}`).join('');
+  const capped = parseMagnet(`magnet:?xt=urn:btih:${hex}${many}`).webSeeds;
+  assert.equal(capped.length, MAX_WEB_SEEDS);
+  assert.equal(capped[MAX_WEB_SEEDS - 1], `http://h/${MAX_WEB_SEEDS - 1}`);
 });
 
 test('base32 info-hash (upper and lower case), no name, v2 btmh alongside ignored', () => {

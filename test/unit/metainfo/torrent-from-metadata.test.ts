@@ -42,3 +42,12 @@ test('another info-hash, or an info dictionary that is not a valid one, is a Met
     MetainfoError,
   );
 });
+
+test("the magnet's ws= web seeds become the url-list, after info (byte order), so a download fetches from them", () => {
+  const webSeeds = ['http://127.0.0.1:1/a.bin', 'https://h/'];
+  const t = torrentFromMetadata(INFO, { trackers: [], infoHashHex: HASH, webSeeds });
+  assert.deepEqual(t.urlList, webSeeds);
+  assert.equal(t.infoHashHex, HASH);
+  const bytes = Buffer.from(torrentFileFromMetadata(INFO, { trackers: [], webSeeds })).toString('latin1');
+  assert.equal(bytes, `d4:info${INFO.toString('latin1')}8:url-listl24:${webSeeds[0]}10:${webSeeds[1]}ee`);
+});

@@ -7,9 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { parseMagnet } from '../../../src/metainfo/magnet.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
+import { downloadMagnet } from '../../../src/session/download-magnet.js';
 import type { DownloadOptions } from '../../../src/session/download-options.js';
 import { seed } from '../../../src/session/seed.js';
 import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
@@ -121,6 +125,30 @@ test('a web seed beside a bitstate seeder: both give pieces, the download comple
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   assert.ok(server.requests.length > 0, 'the web seed was asked');
   assert.ok(events.some((e) => e.type === 'peer.connected' && e.address === `127.0.0.1:${port}`));
+});
+
+test("a magnet's ws= web seed (BEP 19) is used once the metadata is fetched from a peer", async (t) => {
+  const f = await singleFile(t, 8 * 1024 * 1024);
+  // A torrent with its info dictionary's bytes, which the seeder serves (BEP 9).
+  const torrent = parseTorrent(await createTorrent(join(f.seed, 'p.bin'), { pieceLength: PIECE }));
+  const server = await startWebSeedServer(t, f.www);
+  const url = `${server.url}/p.bin`;
+  const port = await listeningSeeder(t, torrent, f.seed);
+  const magnet = parseMagnet(
+    `magnet:?xt=urn:btih:${torrent.infoHashHex}&x.pe=127.0.0.1:${port}&ws=${encodeURIComponent(url)}`,
+  );
+  const job = downloadMagnet(magnet, { out: f.out, trackers: false, listen: false, stallTimeoutMs: 20_000 });
+  const events: DownloadEvent[] = [];
+  job.events$.subscribe((e) => events.push(e));
+  t.after(() => job.stop());
+  const result = await within(40_000, job.done, 'download');
+  assert.equal(result.result, 'complete', JSON.stringify(result));
+  await sameBytes(join(f.out, 'p.bin'), f.payload);
+  assert.ok(
+    events.some((e) => e.type === 'peer.connected' && e.address === url),
+    'the web seed connected',
+  );
+  assert.ok(server.requests.length > 0, 'the web seed was asked');
 });
 
 test('webSeeds: false: the url-list is never asked', async (t) => {
