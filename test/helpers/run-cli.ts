@@ -24,14 +24,20 @@ export function runCli(
     cwd?: string;
     /** Each whole line of stdout as it arrives (e.g. a `--json` event to act on mid-run). */
     onLine?: (line: string) => void;
+    /** Node's own flags for the child (e.g. `--trace-gc`), before the CLI's. */
+    nodeArgs?: readonly string[];
   } = {},
 ): Promise<CliResult> {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...withDhtOff(args)], {
-    cwd: options.cwd ?? ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, BITSTATE_DEBUG: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', '-e', script, ...withDhtOff(args)],
+    {
+      cwd: options.cwd ?? ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BITSTATE_DEBUG: '' },
+    },
+  );
   let stdout = '';
   let stderr = '';
   let seen = 0;

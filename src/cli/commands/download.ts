@@ -15,6 +15,7 @@ import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
 import { describeError } from '../report-error.js';
+import { heapForWebSeeds } from '../small-heap.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -164,6 +165,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   for (const note of inspection.notes) process.stderr.write(`${note}\n`);
 
+  const webSeeds = torrent?.urlList.length ?? magnet?.webSeeds.length ?? 0;
+  if (webSeeds > 0 && values['no-web-seeds'] !== true) heapForWebSeeds();
   const display = createDownloadDisplay(displayModeOf(values), { peers: values.peers === true });
   const options = {
     out: values.out ?? '.',
