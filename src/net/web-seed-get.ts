@@ -4,7 +4,8 @@
  * counts it (web-seed-connection.ts). Bounded:
  *
  * - the head must come within `timeoutMs` of the request (Node's socket timeout);
- * - at most WEB_SEED_MAX_REDIRECTS redirects, to http: or https: only (a loop ends there too);
+ * - at most WEB_SEED_MAX_REDIRECTS redirects, to http: or https: only (a loop ends there too); a
+ *   redirect's body is drained only when it says it is short, else cut with its socket;
  * - a 206 must carry `Content-Range: bytes <start>-<end>/<file length or *>` for exactly the range,
  *   and a Content-Length, if any, of exactly its length; a 200 is taken only when the range is the
  *   whole file and its Content-Length (if any) is the file's length — a server that ignores Range
@@ -22,6 +23,8 @@ export const WEB_SEED_TIMEOUT_MS = 20_000;
 /** A server's Retry-After past this is taken as this (an hour). */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 const USER_AGENT = 'bitstate/0.1';
+/** A redirect's body up to this long is drained (its socket kept alive); longer ones are cut. */
+export const MAX_DRAINED_REDIRECT_BYTES = 64 * 1024;
 
 export interface RangeRequest {
   readonly url: string;
@@ -43,7 +46,7 @@ export async function openRange(r: RangeRequest): Promise<IncomingMessage> {
     const res = await getOnce(r, url);
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-      res.resume(); // drained, so the socket goes back to the agent
+      dropRedirectBody(res);
       if (hop >= WEB_SEED_MAX_REDIRECTS)
         throw new WebSeedError(
           'redirect',
@@ -59,6 +62,18 @@ export async function openRange(r: RangeRequest): Promise<IncomingMessage> {
     checkHead(r, url, res);
     return res;
   }
+}
+
+/**
+ * A redirect's body is never read for its bytes: a short one (a Content-Length of at most
+ * MAX_DRAINED_REDIRECT_BYTES) is drained so its socket goes back to the agent; any other is
+ * destroyed with its socket. Drained unbounded, an endless body held the seed's one socket (the
+ * redirected GET to the same server waited for it) and stalled the download.
+ */
+function dropRedirectBody(res: IncomingMessage): void {
+  const length = Number(res.headers['content-length'] ?? Number.NaN);
+  if (length >= 0 && length <= MAX_DRAINED_REDIRECT_BYTES) res.resume();
+  else res.destroy();
 }
 
 function redirectTarget(original: string, from: string, location: string): string {

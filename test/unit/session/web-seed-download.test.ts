@@ -342,6 +342,30 @@ test('a redirect to the file elsewhere is followed', async (t) => {
   assert.ok(real.requests.length > 0);
 });
 
+test('a redirect with an endless body is not drained: the file it points to is fetched, and the download completes', async (t) => {
+  const f = await singleFile(t, 1024 * 1024);
+  let redirectBytes = 0;
+  const server = await startWebSeedServer(t, f.www, (req, res) => {
+    if (!req.url?.startsWith('/moved')) return false;
+    // 302 to the file on this same server, then a body that never ends (no length: chunked).
+    res.writeHead(302, { location: req.url.slice('/moved'.length) });
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const more = () => {
+      while (!res.destroyed && res.write(chunk)) redirectBytes += chunk.length;
+    };
+    res.on('drain', more);
+    more();
+    return true;
+  });
+  const torrent = { ...f.torrent, urlList: [`${server.url}/moved/p.bin`] };
+  const { result, events } = await run(t, torrent, f.out);
+  assert.equal(result.result, 'complete', JSON.stringify(result));
+  await sameBytes(join(f.out, 'p.bin'), f.payload);
+  assert.equal(events.filter((e) => e.type === 'webSeed.failed').length, 0);
+  assert.ok(server.requests.some((r) => r.path === '/p.bin'));
+  assert.ok(redirectBytes < 64 * 1024 * 1024, `${redirectBytes} bytes of redirect bodies`);
+});
+
 test('--max-down holds for a web seed too (the bucket the peers share)', async (t) => {
   // An upper bound on the rate only: a loaded machine can make the download slower, never faster.
   const f = await singleFile(t, 2 * 1024 * 1024);
