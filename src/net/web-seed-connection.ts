@@ -15,7 +15,9 @@
  *   before the end, or nothing for `timeoutMs` fail the run.
  * - Any failure closes the connection (socket.closed with the error and a 503's Retry-After): the
  *   peer machine gives back its outstanding blocks, and the torrent machine tries the seed again
- *   after a back-off (machines/torrent-web-seeds.ts). Bytes that arrive and are wrong are caught by
+ *   after a back-off (machines/torrent-web-seeds.ts). A file the server answered 404 or 410 for is
+ *   missing there: from then on that seed's bitfield leaves out the pieces touching it (as
+ *   libtorrent's `have_files`), so it is asked for the other files only. Bytes that arrive and are wrong are caught by
  *   the piece's hash, and the seed is banned as a peer is.
  */
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
@@ -55,6 +57,8 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
   const { torrent, onPayloadReceived, readGate, blockPool, downloadLimit } = hooks;
   const timeoutMs = hooks.timeoutMs ?? WEB_SEED_TIMEOUT_MS;
   let fileMap: FileMap | undefined; // made at the first web seed's connection, not per download
+  /** By seed URL: the files it answered 404 or 410 for (kept across its connections). */
+  const missingFiles = new Map<string, Set<number>>();
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     const base = input.address;
     const files = (fileMap ??= FileMap.of(torrent));
@@ -139,7 +143,16 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
           batches.endOfRead();
           continue;
         }
-        const res = await openRange({ ...range, signal: controller.signal, timeoutMs, agents });
+        const res = await openRange({ ...range, signal: controller.signal, timeoutMs, agents }).catch(
+          (err: unknown) => {
+            if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
+              const missing = missingFiles.get(base) ?? new Set<number>();
+              missing.add(range.fileIndex);
+              missingFiles.set(base, missing);
+            }
+            throw err;
+          },
+        );
         await streamBody(res, range.length, range.url, assembler);
       }
     };
@@ -241,6 +254,17 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
         case 'send': {
           const m = command.message;
           if (m.type === 'handshake') {
+            const bitfield = webSeedBitfield(input.pieceCount, torrent, missingFiles.get(base) ?? new Set());
+            // Every file missing there: a failure (its back-off grows, it goes to the back of the
+            // order), not a live seed with nothing that would hold a web seed's place for good.
+            if (bitfield.every((b) => b === 0)) {
+              fail(
+                new WebSeedError('httpStatus', `web seed ${base}: has none of the torrent's files`, {
+                  url: base,
+                }),
+              );
+              return;
+            }
             // BEP 19: the server is a seed that never chokes.
             sendBack({
               type: 'wire.handshake',
@@ -248,7 +272,7 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
               peerId: WEB_SEED_PEER_ID,
               reserved: new Uint8Array(8),
             });
-            sendBack({ type: 'wire.bitfield', bitfield: fullBitfield(input.pieceCount) });
+            sendBack({ type: 'wire.bitfield', bitfield });
             sendBack({ type: 'wire.unchoke' });
           } else if (m.type === 'keepAlive') sendBack({ type: 'wire.keepAlive' });
           else if (m.type === 'cancel') {
@@ -275,10 +299,24 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
   });
 }
 
-/** Every piece: BEP 3's bitfield, high bit first, the spare bits of the last byte clear. */
-function fullBitfield(pieceCount: number): Uint8Array {
+/**
+ * What a web seed has: every piece but those touching a file it is missing (BEP 3's bitfield, high
+ * bit first, the spare bits of the last byte clear).
+ */
+export function webSeedBitfield(
+  pieceCount: number,
+  torrent: Pick<Torrent, 'files' | 'pieceLength'>,
+  missing: ReadonlySet<number>,
+): Uint8Array {
   const bytes = new Uint8Array(Math.ceil(pieceCount / 8)).fill(0xff);
   const spare = bytes.length * 8 - pieceCount;
   if (spare > 0) bytes[bytes.length - 1] = (0xff << spare) & 0xff;
+  for (const f of missing) {
+    const file = torrent.files[f];
+    if (file === undefined || file.length === 0) continue;
+    const last = Math.floor((file.offset + file.length - 1) / torrent.pieceLength);
+    for (let i = Math.floor(file.offset / torrent.pieceLength); i <= last; i++)
+      bytes[i >> 3]! &= ~(0x80 >> (i & 7));
+  }
   return bytes;
 }

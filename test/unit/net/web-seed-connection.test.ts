@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { assign, createActor, sendTo, setup } from 'xstate';
 import type { ConnectionCommand, ConnectionEvent, ConnectionInput } from '../../../machines/peer.types.js';
+import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { createWebSeedConnection } from '../../../src/net/web-seed-connection.js';
 import { tempDir, within } from '../../helpers/session.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
@@ -27,9 +28,19 @@ async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_0
   await writeFile(join(dir, 'www', 'p.bin'), payload);
   const server = await startWebSeedServer(t, join(dir, 'www'), behave);
   const torrent = makeTorrent('p.bin', [{ path: ['p.bin'], length: payload.length }], PIECE, payload, false);
+  const logic = createWebSeedConnection({ torrent, timeoutMs });
+  return { ...connect(t, logic, `${server.url}/p.bin`, torrent), payload, torrent, server, logic };
+}
+
+/** One connection made by `logic` to the web seed at `address`. */
+function connect(
+  t: TestContext,
+  logic: ReturnType<typeof createWebSeedConnection>,
+  address: string,
+  torrent: Pick<Torrent, 'infoHash' | 'pieceCount'>,
+) {
   const events: ConnectionEvent[] = [];
   const waiters: (() => void)[] = [];
-  const logic = createWebSeedConnection({ torrent, timeoutMs });
   const host = setup({
     types: { events: {} as ConnectionEvent | { type: 'cmd'; command: ConnectionCommand } },
     actors: { connection: logic },
@@ -38,7 +49,7 @@ async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_0
       id: 'connection',
       src: 'connection',
       input: {
-        address: `${server.url}/p.bin`,
+        address,
         direction: 'outgoing',
         handle: undefined,
         infoHash: torrent.infoHash,
@@ -74,7 +85,7 @@ async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_0
       what,
     );
   const command = (c: ConnectionCommand) => actor.send({ type: 'cmd', command: c });
-  return { actor, events, until, command, payload, torrent, server };
+  return { actor, events, until, command };
 }
 
 test('a web seed answers the handshake as a seed that never chokes, and serves requested blocks by range', async (t) => {
@@ -150,3 +161,72 @@ for (const [what, behave, pattern] of [
 }
 
 const held: ServerResponse[] = [];
+
+test("a file the server answered 404 for is left out of that seed's bitfield from then on (as libtorrent's have_files)", async (t) => {
+  const dir = await tempDir(t, 'bitstate-wsc-');
+  // a.bin: pieces 0-1 and the first half of 2; b.bin: the rest of 2, and 3. Only a.bin is served.
+  const specs = [
+    { path: ['a.bin'], length: 2 * PIECE + PIECE / 2 },
+    { path: ['b.bin'], length: PIECE + PIECE / 2 },
+  ];
+  const payload = payloadBytes(4 * PIECE, 4);
+  await mkdir(join(dir, 'www', 'two'), { recursive: true });
+  await writeFile(join(dir, 'www', 'two', 'a.bin'), payload.subarray(0, specs[0]!.length));
+  const server = await startWebSeedServer(t, join(dir, 'www'));
+  const torrent = makeTorrent('two', specs, PIECE, payload, true);
+  const logic = createWebSeedConnection({ torrent });
+  const bitfieldOf = async (c: ReturnType<typeof connect>) => {
+    c.command({
+      type: 'send',
+      message: {
+        type: 'handshake',
+        infoHash: torrent.infoHash,
+        peerId: new Uint8Array(20),
+        reserved: new Uint8Array(8),
+      },
+    });
+    const e = await c.until('bitfield', (e) => e.type === 'wire.bitfield');
+    return e.type === 'wire.bitfield' ? [...e.bitfield] : [];
+  };
+  const first = connect(t, logic, server.url, torrent);
+  assert.deepEqual(await bitfieldOf(first), [0b1111_0000]);
+  first.command({ type: 'request', blocks: [{ index: 3, begin: 0, length: 16384 }] });
+  const closed = await first.until('closed', (e) => e.type === 'socket.closed');
+  assert.match(closed.type === 'socket.closed' ? (closed.error ?? '') : '', /HTTP 404/);
+  // The seed connected again: pieces 2 and 3 touch b.bin, which it does not have.
+  const again = connect(t, logic, server.url, torrent);
+  assert.deepEqual(await bitfieldOf(again), [0b1100_0000]);
+  again.command({ type: 'request', blocks: [{ index: 1, begin: 0, length: 16384 }] });
+  const piece = await again.until('piece', (e) => e.type === 'wire.piece' || e.type === 'wire.pieces');
+  assert.ok(piece.type === 'wire.piece' || piece.type === 'wire.pieces');
+  assert.deepEqual(
+    server.requests.map((r) => r.path),
+    ['/two/b.bin', '/two/a.bin'],
+  );
+});
+
+test('a seed that answered 404 for every file it would serve fails at its next handshake, holding no place', async (t) => {
+  const c = await open(t, (_req, res) => {
+    res.writeHead(404).end();
+    return true;
+  });
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command({ type: 'request', blocks: [{ index: 0, begin: 0, length: 16384 }] });
+  await c.until('closed', (e) => e.type === 'socket.closed');
+  const again = connect(t, c.logic, `${c.server.url}/p.bin`, c.torrent);
+  again.command({
+    type: 'send',
+    message: {
+      type: 'handshake',
+      infoHash: c.torrent.infoHash,
+      peerId: new Uint8Array(20),
+      reserved: new Uint8Array(8),
+    },
+  });
+  const closed = await again.until('closed', (e) => e.type === 'socket.closed');
+  assert.match(
+    closed.type === 'socket.closed' ? (closed.error ?? '') : '',
+    /has none of the torrent's files/,
+  );
+  assert.ok(!again.events.some((e) => e.type === 'wire.bitfield'));
+});
