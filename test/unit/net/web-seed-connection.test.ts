@@ -32,6 +32,14 @@ async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_0
   return { ...connect(t, logic, `${server.url}/p.bin`, torrent), payload, torrent, server, logic };
 }
 
+/** Our handshake, as the peer machine sends it to a connection. */
+function handshake(infoHash: Uint8Array): ConnectionCommand {
+  return {
+    type: 'send',
+    message: { type: 'handshake', infoHash, peerId: new Uint8Array(20), reserved: new Uint8Array(8) },
+  };
+}
+
 /** One connection made by `logic` to the web seed at `address`. */
 function connect(
   t: TestContext,
@@ -91,15 +99,7 @@ function connect(
 test('a web seed answers the handshake as a seed that never chokes, and serves requested blocks by range', async (t) => {
   const c = await open(t, undefined);
   await c.until('connected', (e) => e.type === 'socket.connected');
-  c.command({
-    type: 'send',
-    message: {
-      type: 'handshake',
-      infoHash: c.torrent.infoHash,
-      peerId: new Uint8Array(20),
-      reserved: new Uint8Array(8),
-    },
-  });
+  c.command(handshake(c.torrent.infoHash));
   const types = c.events.map((e) => e.type);
   assert.deepEqual(types.slice(1, 4), ['wire.handshake', 'wire.bitfield', 'wire.unchoke']);
   const bf = c.events[2];
@@ -176,15 +176,7 @@ test("a file the server answered 404 for is left out of that seed's bitfield fro
   const torrent = makeTorrent('two', specs, PIECE, payload, true);
   const logic = createWebSeedConnection({ torrent });
   const bitfieldOf = async (c: ReturnType<typeof connect>) => {
-    c.command({
-      type: 'send',
-      message: {
-        type: 'handshake',
-        infoHash: torrent.infoHash,
-        peerId: new Uint8Array(20),
-        reserved: new Uint8Array(8),
-      },
-    });
+    c.command(handshake(torrent.infoHash));
     const e = await c.until('bitfield', (e) => e.type === 'wire.bitfield');
     return e.type === 'wire.bitfield' ? [...e.bitfield] : [];
   };
@@ -214,15 +206,7 @@ test('a seed that answered 404 for every file it would serve fails at its next h
   c.command({ type: 'request', blocks: [{ index: 0, begin: 0, length: 16384 }] });
   await c.until('closed', (e) => e.type === 'socket.closed');
   const again = connect(t, c.logic, `${c.server.url}/p.bin`, c.torrent);
-  again.command({
-    type: 'send',
-    message: {
-      type: 'handshake',
-      infoHash: c.torrent.infoHash,
-      peerId: new Uint8Array(20),
-      reserved: new Uint8Array(8),
-    },
-  });
+  again.command(handshake(c.torrent.infoHash));
   const closed = await again.until('closed', (e) => e.type === 'socket.closed');
   assert.match(
     closed.type === 'socket.closed' ? (closed.error ?? '') : '',
