@@ -124,6 +124,11 @@ async function run(
   // torrent: never), while the store opens.
   const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
   trackersModule?.catch(() => {}); // awaited below; not unhandled if the store fails to open first
+  // BEP 19 web seeds: the torrent's url-list, http(s) only (docs/web-seeds.md). Their HTTP client
+  // (node:http, node:https) loads only for a torrent that has one, as the trackers' does.
+  const webSeeds = options.webSeeds === false ? [] : torrent.urlList.filter(isWebSeedUrl);
+  const webSeedModule = webSeeds.length === 0 ? undefined : import('../net/web-seed-connection.js');
+  webSeedModule?.catch(() => {});
   // The listening socket binds while the store opens (neither waits for the other).
   const listening =
     options.listen === false
@@ -169,9 +174,11 @@ async function run(
   const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
+  let webSeedConnection: typeof import('../net/web-seed-connection.js').createWebSeedConnection | undefined;
   try {
     listener = await listening;
     trackersActor = (await trackersModule)?.trackerTiersActor;
+    webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
   } catch (err) {
     await listener?.close();
     await store.close();
@@ -184,8 +191,6 @@ async function run(
     left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
   });
   const trackers = trackersActor?.({ stats });
-  // BEP 19 web seeds: the torrent's url-list, http(s) only (docs/web-seeds.md).
-  const webSeeds = options.webSeeds === false ? [] : torrent.urlList.filter(isWebSeedUrl);
   const actorLogic = provideSessionActors({
     options,
     torrent,
@@ -193,6 +198,7 @@ async function run(
     backlog,
     store,
     ...(trackers === undefined ? {} : { trackers }),
+    ...(webSeedConnection === undefined ? {} : { webSeedConnection }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
     onReadError: (err) =>

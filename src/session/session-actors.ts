@@ -9,7 +9,7 @@ import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
-import { createWebSeedConnection, type WebSeedConnectionHooks } from '../net/web-seed-connection.js';
+import type { createWebSeedConnection, WebSeedConnectionHooks } from '../net/web-seed-connection.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
@@ -35,6 +35,12 @@ export interface SessionActorsDeps {
    * loaded (start-up time, docs/performance.md §6).
    */
   readonly trackers?: ReturnType<typeof trackerTiersActor>;
+  /**
+   * The web seeds' connection (web-seed-connection.ts), or none when the torrent has no web seed to
+   * ask: the machine then spawns no `webSeed`, and node:http / node:https are never loaded (start-up
+   * time, as for the trackers).
+   */
+  readonly webSeedConnection?: typeof createWebSeedConnection;
   /** Blocks from dialled sockets go into this pool's slabs (src/net/block-pool.ts). */
   readonly blockPool?: BlockPool;
   /** A block to serve could not be read from disk (the session fails the torrent). */
@@ -42,7 +48,8 @@ export interface SessionActorsDeps {
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
-  const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent } = deps;
+  const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent, webSeedConnection } =
+    deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   // One bucket for every source, peers and web seeds: the limit is the client's.
   const downloadLimit =
@@ -66,18 +73,22 @@ export function provideSessionActors(deps: SessionActorsDeps) {
         },
       }),
       // BEP 19 web seeds: the same peer machine over HTTP range requests (web-seed-connection.ts).
-      webSeed: peerMachine.provide({
-        actors: {
-          connection: createWebSeedConnection({
-            torrent,
-            onPayloadReceived: counter.onPayloadReceived,
-            readGate: backlog,
-            ...(blockPool === undefined ? {} : { blockPool }),
-            ...(downloadLimit === undefined ? {} : { downloadLimit }),
-            ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
+      ...(webSeedConnection === undefined
+        ? {}
+        : {
+            webSeed: peerMachine.provide({
+              actors: {
+                connection: webSeedConnection({
+                  torrent,
+                  onPayloadReceived: counter.onPayloadReceived,
+                  readGate: backlog,
+                  ...(blockPool === undefined ? {} : { blockPool }),
+                  ...(downloadLimit === undefined ? {} : { downloadLimit }),
+                  ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
+                }),
+              },
+            }),
           }),
-        },
-      }),
       storage: storageActor(store),
       ...(trackers === undefined ? {} : { trackers }),
     },
