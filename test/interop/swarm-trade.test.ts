@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { withDhtOff } from '../helpers/dht-off.js';
 import { type BitstateRun, bitstateBin, startBitstateDownload } from './harness/bitstate.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
@@ -38,16 +39,18 @@ test('three leechers and a rate-capped seeder: everyone finishes, every leecher 
       process.execPath,
       [
         bitstateBin(),
-        'seed',
-        torrent,
-        '--data',
-        join(dir, 'seed'),
-        '--port',
-        '0',
-        '--no-tracker',
-        '--json',
-        '--max-up',
-        '1M',
+        ...withDhtOff([
+          'seed',
+          torrent,
+          '--data',
+          join(dir, 'seed'),
+          '--port',
+          '0',
+          '--no-tracker',
+          '--json',
+          '--max-up',
+          '1M',
+        ]),
       ],
       { name: 'bitstate seed', timeoutMs: 80_000 },
     );

@@ -77,3 +77,39 @@ test('every spawn of the CLI in test/ and bench/ goes through withDhtOff, dhtOff
   }
   assert.deepEqual(offenders, []);
 });
+
+/**
+ * A file that uses a helper once may still spawn the CLI bare elsewhere (three interop tests did:
+ * a `seed` beside startBitstateDownload, which bootstrapped from the public routers). So each
+ * argument list that starts with the CLI's path and runs `download` or `seed` must itself pass
+ * through withDhtOff or dhtOffArgs.
+ */
+const CLI_PATH = /\[\s*(?:bitstateBin\(\)|BIN|bin|join\([^\]]*?'bitstate\.js'\))\s*,/g;
+
+/** Argument lists (`[` to its matching `]`) that start with the CLI's path and run download or seed bare. */
+function bareCliSpawns(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(CLI_PATH)) {
+    let depth = 0;
+    let end = m.index;
+    for (; end < text.length; end++) {
+      if (text[end] === '[') depth++;
+      else if (text[end] === ']' && --depth === 0) break;
+    }
+    const list = text.slice(m.index, end + 1);
+    if (/'(?:download|seed)'/.test(list) && !/withDhtOff|dhtOffArgs/.test(list)) out.push(list.slice(0, 80));
+  }
+  return out;
+}
+
+test("no argument list in test/ or bench/ runs the CLI's download or seed without --no-dht", () => {
+  assert.deepEqual(bareCliSpawns("[bitstateBin(), 'seed', torrent, '--port', '0']").length, 1);
+  assert.deepEqual(bareCliSpawns("[bitstateBin(), ...withDhtOff(['seed', torrent])]"), []);
+  assert.deepEqual(bareCliSpawns("[bitstateBin(), 'replay', trace]"), []);
+  const offenders: string[] = [];
+  for (const file of [...sourceFiles(join(ROOT, 'test')), ...sourceFiles(join(ROOT, 'bench'))])
+    if (file !== fileURLToPath(import.meta.url))
+      for (const spawn of bareCliSpawns(readFileSync(file, 'utf8')))
+        offenders.push(`${relative(ROOT, file)}: ${spawn}`);
+  assert.deepEqual(offenders, []);
+});
