@@ -37,6 +37,13 @@ export const MAX_ANSWERS_PER_SOURCE = 20;
 export const MAX_ANSWERS_PER_SECOND = 250;
 /** Sources counted within one second; past it, a new source is not answered until the next. */
 export const MAX_COUNTED_SOURCES = 1024;
+/** Pings in flight at once to nodes that queried us, before they are taken in the routing table. */
+export const MAX_VERIFY_PINGS = 16;
+
+/** A loopback address: every node there shares one IP (tests), so one node per IP cannot hold. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\./.test(host) || host === '::1';
+}
 
 export interface DhtNodeOptions {
   /** Address to bind (default '0.0.0.0'). */
@@ -47,6 +54,11 @@ export interface DhtNodeOptions {
   readonly queryTimeoutMs?: number;
   /** The clock (ms); performance.now by default. */
   readonly now?: () => number;
+  /**
+   * One routing table place per IP (libtorrent's dht_restrict_routing_ips); default: on, but off
+   * when bound to a loopback address, where every node shares 127.0.0.1.
+   */
+  readonly restrictRoutingIps?: boolean;
 }
 
 export interface DhtNodeStats {
@@ -87,13 +99,17 @@ export class DhtNode {
   #window = -1;
   #answered = 0;
   readonly #perSource = new Map<string, number>();
+  /** Addresses of nodes that queried us, pinged before they may enter the table. */
+  readonly #verifying = new Set<string>();
 
   private constructor(socket: Socket, opts: DhtNodeOptions) {
     this.#socket = socket;
     this.#now = opts.now ?? (() => performance.now());
     this.#queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.id = opts.id ?? randomNodeId();
-    this.table = new RoutingTable(this.id, this.#now());
+    this.table = new RoutingTable(this.id, this.#now(), {
+      oneNodePerIp: opts.restrictRoutingIps ?? !isLoopback(opts.host ?? '0.0.0.0'),
+    });
     this.#tokens = new TokenSecrets(this.#now());
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
     // An ICMP port unreachable for one send must not end the node; the query times out.
@@ -168,7 +184,7 @@ export class DhtNode {
     }
     const address = `${rinfo.address}:${rinfo.port}`;
     if (m.y === 'q') {
-      this.#answer(m.t, m.query, rinfo);
+      this.#answer(m.t, m.query, rinfo, m.readOnly === true);
       return;
     }
     const tx = m.t.length === 2 ? (m.t[0]! << 8) | m.t[1]! : -1;
@@ -204,14 +220,28 @@ export class DhtNode {
     return true;
   }
 
-  #answer(t: Uint8Array, q: KrpcQuery, rinfo: RemoteInfo): void {
+  /**
+   * A node that queried us and is not in the table: pinged, and taken only if it answers (the
+   * answer's id, from the address we asked). A forged source never sees the ping's transaction id.
+   */
+  #verify(info: { id: Uint8Array; host: string; port: number }): void {
+    const address = `${info.host}:${info.port}`;
+    if (this.#verifying.size >= MAX_VERIFY_PINGS || this.#verifying.has(address)) return;
+    if (!this.table.mayTake(info)) return;
+    this.#verifying.add(address);
+    void this.query(info, { q: 'ping', id: this.id }).then(() => this.#verifying.delete(address));
+  }
+
+  #answer(t: Uint8Array, q: KrpcQuery, rinfo: RemoteInfo, readOnly: boolean): void {
     const address = `${rinfo.address}:${rinfo.port}`;
     if (!this.#mayAnswer(address)) {
       this.stats.queriesDropped++;
       return;
     }
     const now = this.#now();
-    this.table.heard({ id: q.id, host: rinfo.address, port: rinfo.port }, now, false);
+    // A read-only node (BEP 43) answers no queries: never in the table.
+    const querier = { id: q.id, host: rinfo.address, port: rinfo.port };
+    if (!readOnly && !this.table.heard(querier, now, false)) this.#verify(querier);
     this.stats.queriesAnswered++;
     const reply = (response: KrpcResponseBody) =>
       this.#send(encodeKrpc({ y: 'r', t, response }), rinfo.port, rinfo.address);

@@ -16,7 +16,7 @@ import { createActor } from 'xstate';
 import { type DhtLookupOutput, dhtLookupMachine } from '../../machines/dht-lookup.machine.js';
 import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
 import type { PeerAddress } from '../net/address.js';
-import { DhtNode } from './dht-node.js';
+import { DhtNode, isLoopback } from './dht-node.js';
 import { compareDistance, idInBucket } from './node-id.js';
 import { K } from './routing-table.js';
 
@@ -50,6 +50,8 @@ export interface DhtOptions {
   readonly refreshAfterMs?: number;
   /** How often the table is looked at (default REFRESH_CHECK_MS). */
   readonly refreshCheckMs?: number;
+  /** One routing table place per IP (default: on unless bound to a loopback address). */
+  readonly restrictRoutingIps?: boolean;
   /** A router's name to its IPv4 address (default: the system's resolver, `dns.lookup`). */
   readonly resolveHost?: (host: string) => Promise<string>;
 }
@@ -71,9 +73,7 @@ export interface Dht {
   close(): Promise<void>;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || /^127\./.test(host) || host === '::1';
-}
+export { isLoopback };
 
 export async function startDht(options: DhtOptions): Promise<Dht> {
   const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
@@ -82,6 +82,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     port: options.port,
     ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     ...(options.id === undefined ? {} : { id: options.id }),
+    ...(options.restrictRoutingIps === undefined ? {} : { restrictRoutingIps: options.restrictRoutingIps }),
   });
   const now = () => performance.now();
   const resolveRouter =

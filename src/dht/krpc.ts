@@ -6,8 +6,9 @@
  *   error     {t: <tx>, y: "e", e: [<code>, <message>]}
  *
  * Methods: ping, find_node {target}, get_peers {info_hash}, announce_peer {info_hash, port, token,
- * implied_port?}. Any other method decodes as `other` (we answer 204, Method Unknown). Unknown keys
- * (libtorrent's `v`, `ip`, `ro`, BEP 32's `want`/`nodes6`) are ignored. A datagram is decoded only
+ * implied_port?}. Any other method decodes as `other` (we answer 204, Method Unknown). A query's
+ * `ro: 1` (BEP 43: a read-only node, which answers no queries) is `readOnly`. Other unknown keys
+ * (libtorrent's `v`, `ip`, BEP 32's `want`/`nodes6`) are ignored. A datagram is decoded only
  * when at most MAX_DATAGRAM_BYTES and at most MAX_KRPC_TOKENS values; anything malformed is a
  * DhtError, never another exception.
  */
@@ -59,7 +60,13 @@ export interface KrpcResponseBody {
 }
 
 export type KrpcMessage =
-  | ({ readonly y: 'q'; readonly t: Uint8Array } & { readonly query: KrpcQuery })
+  | {
+      readonly y: 'q';
+      readonly t: Uint8Array;
+      readonly query: KrpcQuery;
+      /** BEP 43: the sender answers no queries, so it never goes in a routing table. */
+      readonly readOnly?: boolean;
+    }
   | { readonly y: 'r'; readonly t: Uint8Array; readonly response: KrpcResponseBody }
   | { readonly y: 'e'; readonly t: Uint8Array; readonly code: number; readonly message: string };
 
@@ -168,12 +175,16 @@ export function decodeKrpc(datagram: Uint8Array): KrpcMessage {
   const t = bytes(m.get('t'), 't', undefined, MAX_TRANSACTION_ID_BYTES);
   const y = latin1(bytes(m.get('y'), 'y'));
   switch (y) {
-    case 'q':
+    case 'q': {
+      const a = dict(m.get('a'), 'a');
+      const ro = m.get('ro') ?? a.get('ro');
       return {
         y: 'q',
         t,
-        query: decodeQuery(latin1(bytes(m.get('q'), 'q', undefined, 64)), dict(m.get('a'), 'a')),
+        query: decodeQuery(latin1(bytes(m.get('q'), 'q', undefined, 64)), a),
+        ...(typeof ro === 'bigint' && ro !== 0n ? { readOnly: true } : {}),
       };
+    }
     case 'r':
       return { y: 'r', t, response: decodeResponse(dict(m.get('r'), 'r')) };
     case 'e': {
@@ -220,6 +231,7 @@ export function encodeKrpc(message: KrpcMessage): Uint8Array {
         y: 'q',
         q: message.query.q === 'other' ? message.query.method : message.query.q,
         a: queryArgs(message.query),
+        ...(message.readOnly === true ? { ro: 1 } : {}),
       });
     case 'r': {
       const r = message.response;

@@ -11,6 +11,13 @@
  * A new node takes a free place, else a bad node's place, else (in our bucket) a split; else it is
  * not taken (BEP 5: the nodes that have stayed longest are the likeliest to stay). A known id
  * keeps its address: another address under the same id does not replace it.
+ *
+ * Only a node that answered one of our queries is taken: a query's source address can be forged
+ * and its id is whatever the sender says, so a node that only queried us is pinged first (dht-node.ts),
+ * as libtorrent keeps such nodes out of its live buckets until pinged. And with `oneNodePerIp` (the
+ * default) one IP holds one place, whatever its ports, as libtorrent's dht_restrict_routing_ips:
+ * else one host with many ports and made-up ids could fill every bucket near any target. Nodes on
+ * one machine (tests on 127.0.0.1) share an IP: there it is turned off.
  */
 import type { DhtNodeInfo } from './compact.js';
 import { commonPrefixBits, compareDistance, NODE_ID_BITS } from './node-id.js';
@@ -38,14 +45,23 @@ interface Bucket {
   changedAt: number;
 }
 
+export interface RoutingTableOptions {
+  /** One node per IP address (default true). */
+  readonly oneNodePerIp?: boolean;
+}
+
 export class RoutingTable {
   readonly ownId: Uint8Array;
   readonly #buckets: Bucket[];
   readonly #byAddress = new Map<string, RoutingNode>();
+  /** The IPs in the table (with oneNodePerIp). */
+  readonly #ips = new Set<string>();
+  readonly #oneNodePerIp: boolean;
 
-  constructor(ownId: Uint8Array, now: number) {
+  constructor(ownId: Uint8Array, now: number, options: RoutingTableOptions = {}) {
     this.ownId = ownId;
     this.#buckets = [{ nodes: [], changedAt: now }];
+    this.#oneNodePerIp = options.oneNodePerIp ?? true;
   }
 
   get size(): number {
@@ -65,9 +81,17 @@ export class RoutingTable {
     return Math.min(commonPrefixBits(this.ownId, id), this.#buckets.length - 1);
   }
 
+  /** Whether a node not in the table could be taken once it answers (worth a ping). */
+  mayTake(info: DhtNodeInfo): boolean {
+    if (compareDistance(this.ownId, info.id, this.ownId) === 0) return false;
+    if (this.#byAddress.has(addressKey(info))) return false;
+    return !(this.#oneNodePerIp && this.#ips.has(info.host));
+  }
+
   /**
-   * A node was heard from: `answered` when it answered our query (it becomes good), else it sent
-   * us a query or another node named it. Returns whether it is in the table now.
+   * A node was heard from: `answered` when it answered our query (it becomes good, and is taken
+   * if there is room), else it sent us a query (only a node already in the table is updated).
+   * Returns whether it is in the table now.
    */
   heard(info: DhtNodeInfo, now: number, answered: boolean): boolean {
     if (compareDistance(this.ownId, info.id, this.ownId) === 0) return false; // our own id
@@ -83,6 +107,8 @@ export class RoutingTable {
       }
       return true;
     }
+    if (!answered) return false; // not verified: the sender is pinged first
+    if (this.#oneNodePerIp && this.#ips.has(info.host)) return false;
     for (;;) {
       const index = this.#bucketIndex(info.id);
       const bucket = this.#buckets[index]!;
@@ -100,14 +126,17 @@ export class RoutingTable {
         bucket.nodes.push(node);
         bucket.changedAt = now;
         this.#byAddress.set(key, node);
+        this.#ips.add(node.host);
         return true;
       }
       const bad = bucket.nodes.findIndex((n) => this.status(n, now) === 'bad');
       if (bad >= 0) {
         this.#byAddress.delete(addressKey(bucket.nodes[bad]!));
+        this.#ips.delete(bucket.nodes[bad]!.host);
         bucket.nodes[bad] = node;
         bucket.changedAt = now;
         this.#byAddress.set(key, node);
+        this.#ips.add(node.host);
         return true;
       }
       const isLast = index === this.#buckets.length - 1;

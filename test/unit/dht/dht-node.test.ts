@@ -10,12 +10,34 @@ import { DhtNode, MAX_ANSWERS_PER_SECOND, MAX_ANSWERS_PER_SOURCE } from '../../.
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../../src/dht/krpc.js';
 import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
 
-async function client(): Promise<{ socket: Socket; replies: KrpcMessage[] }> {
+/**
+ * A plain UDP socket: the answers it gets in `replies`, the node's queries to it in `queries`;
+ * with `answerAs` it answers those (an honest node with that id), else never.
+ */
+async function client(answerAs?: Uint8Array): Promise<{
+  socket: Socket;
+  replies: KrpcMessage[];
+  queries: KrpcMessage[];
+}> {
   const socket = createSocket('udp4');
   const replies: KrpcMessage[] = [];
-  socket.on('message', (m) => replies.push(decodeKrpc(m)));
+  const queries: KrpcMessage[] = [];
+  socket.on('message', (m, rinfo) => {
+    const message = decodeKrpc(m);
+    if (message.y !== 'q') {
+      replies.push(message);
+      return;
+    }
+    queries.push(message);
+    if (answerAs !== undefined)
+      socket.send(
+        encodeKrpc({ y: 'r', t: message.t, response: { id: answerAs } }),
+        rinfo.port,
+        rinfo.address,
+      );
+  });
   await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
-  return { socket, replies };
+  return { socket, replies, queries };
 }
 
 function send(socket: Socket, port: number, query: KrpcQuery, t = 'aa'): void {
@@ -29,12 +51,12 @@ async function until(check: () => boolean): Promise<void> {
 
 test('announce_peer is stored only with the token get_peers gave this IP; implied_port takes the source port', async (t) => {
   const node = await DhtNode.open({ host: '127.0.0.1', port: 0 });
-  const c = await client();
+  const me = randomNodeId();
+  const c = await client(me);
   t.after(async () => {
     c.socket.close();
     await node.close();
   });
-  const me = randomNodeId();
   const infoHash = randomNodeId();
   send(c.socket, node.port, {
     q: 'announce_peer',
@@ -67,12 +89,14 @@ test('announce_peer is stored only with the token get_peers gave this IP; implie
     stored,
     [7000, c.socket.address().port].sort((a, b) => a - b),
   );
-  // get_peers now answers with them, and the node that asked is in the routing table.
+  // get_peers now answers with them, and the node that asked is in the routing table (once it
+  // answered the ping its first query earned).
   send(c.socket, node.port, { q: 'get_peers', id: me, infoHash });
   await until(() => c.replies.length === 5);
   const v = c.replies[4]!;
   assert.equal(v.y === 'r' ? v.response.values?.length : -1, 2);
-  assert.equal(node.table.size, 1);
+  assert.equal(c.queries.length, 1, 'pinged once');
+  await until(() => node.table.size === 1);
   // An unknown method: 204.
   send(c.socket, node.port, { q: 'other', id: me, method: 'sample_infohashes' });
   await until(() => c.replies.length === 6);
@@ -103,4 +127,66 @@ test('a flood is answered at most MAX_ANSWERS_PER_SOURCE per address and MAX_ANS
   // Junk is counted and dropped, never answered.
   clients[0]!.socket.send(Buffer.from('d1:ti0ee'), node.port, '127.0.0.1');
   await until(() => node.stats.malformed === 1);
+});
+
+test('a node that queries us enters the routing table only once it answers our ping (a forged source never does)', async (t) => {
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0, queryTimeoutMs: 50 });
+  const silent = await client(); // never answers: a forged source address, or a node behind a NAT
+  const honest = await client(randomNodeId());
+  t.after(async () => {
+    silent.socket.close();
+    honest.socket.close();
+    await node.close();
+  });
+  send(silent.socket, node.port, { q: 'find_node', id: randomNodeId(), target: randomNodeId() });
+  await until(() => node.stats.timeouts === 1);
+  assert.equal(silent.replies.length, 1, 'answered');
+  assert.equal(silent.queries.length, 1, 'pinged');
+  assert.equal(node.table.size, 0, 'not taken unanswered');
+  send(honest.socket, node.port, { q: 'find_node', id: randomNodeId(), target: randomNodeId() });
+  await until(() => node.table.size === 1);
+  // The id it answered with is the one taken, not the one its query claimed.
+  const [entry] = [...node.table.nodes()];
+  assert.equal(entry!.node.port, honest.socket.address().port);
+});
+
+test('a read-only node (BEP 43 ro: 1) is answered but never pinged nor taken', async (t) => {
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0, queryTimeoutMs: 50 });
+  const ro = await client(randomNodeId());
+  t.after(async () => {
+    ro.socket.close();
+    await node.close();
+  });
+  const query = encodeKrpc({
+    y: 'q',
+    t: Buffer.from('aa'),
+    query: { q: 'ping', id: randomNodeId() },
+    readOnly: true,
+  });
+  ro.socket.send(query, node.port, '127.0.0.1');
+  ro.socket.send(query, node.port, '127.0.0.1');
+  await until(() => ro.replies.length === 2);
+  assert.equal(ro.queries.length, 0);
+  assert.equal(node.table.size, 0);
+});
+
+test('one IP with many ports and made-up ids takes one place in the routing table (restrictRoutingIps)', async (t) => {
+  // Loopback turns the rule off by default (every test node is on 127.0.0.1): here it is asked for.
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0, restrictRoutingIps: true });
+  const open = await DhtNode.open({ host: '127.0.0.1', port: 0 });
+  const sybils = await Promise.all(Array.from({ length: 30 }, () => client(randomNodeId())));
+  t.after(async () => {
+    for (const c of sybils) c.socket.close();
+    await node.close();
+    await open.close();
+  });
+  for (const c of sybils) {
+    send(c.socket, node.port, { q: 'ping', id: randomNodeId() });
+    send(c.socket, open.port, { q: 'ping', id: randomNodeId() });
+  }
+  // Every sybil answers every ping it gets: the open node takes many, the restricted one one.
+  await until(() => open.table.size >= 16);
+  await until(() => sybils.every((c) => c.replies.length === 2));
+  await until(() => node.pendingQueries === 0 && open.pendingQueries === 0);
+  assert.equal(node.table.size, 1);
 });
