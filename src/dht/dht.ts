@@ -61,6 +61,8 @@ export interface GetPeersOptions {
   readonly announcePort?: number;
   /** Peers as they come, each reported once per lookup. */
   readonly onPeers?: (peers: readonly PeerAddress[]) => void;
+  /** Stops this lookup (its output then says stopped); the node runs on. */
+  readonly signal?: AbortSignal;
 }
 
 export interface Dht {
@@ -103,7 +105,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     lookupOptions: GetPeersOptions = {},
   ): Promise<DhtLookupOutput> => {
     if (running.size >= MAX_CONCURRENT_LOOKUPS) await new Promise<void>((r) => queue.push(r));
-    if (closed)
+    if (closed || lookupOptions.signal?.aborted === true)
       return { result: 'stopped', queries: 0, answers: 0, failures: 0, peers: 0, announced: 0, closest: [] };
     const actor = createActor(dhtLookupMachine, {
       input: {
@@ -155,6 +157,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
         });
     });
     const handle = { stop: () => actor.send({ type: 'cmd.stop' }) };
+    lookupOptions.signal?.addEventListener('abort', handle.stop, { once: true });
     const output = new Promise<DhtLookupOutput>((resolve) =>
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
     );
@@ -163,6 +166,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     try {
       return await output;
     } finally {
+      lookupOptions.signal?.removeEventListener('abort', handle.stop);
       running.delete(handle);
       queue.shift()?.();
     }

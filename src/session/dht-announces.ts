@@ -4,6 +4,10 @@
  * then a get_peers lookup for the info-hash at once and every `reannounceMs` (15 minutes, as
  * libtorrent's dht_announce_interval), announcing our TCP port when `announcePort` is given. Peers
  * go to `onPeers` as the lookups find them. Never for a private torrent (BEP 27): the callers check.
+ *
+ * A node already running may be given (`dht`): a magnet's metadata fetch hands its node to the
+ * download after it (download-magnet.ts), so one node bootstraps once, on one port. It is then the
+ * giver's to close; `close()` stops only this session's lookups.
  */
 import { type Dht, startDht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
@@ -19,6 +23,23 @@ export interface DhtSettings {
   /** Address to bind (default: 127.0.0.1 when every router is loopback, else 0.0.0.0). */
   readonly host?: string;
   readonly queryTimeoutMs?: number;
+  /** Between two lookups of a download or seed (default DHT_REANNOUNCE_MS; a fetch's own is 30 s). */
+  readonly reannounceMs?: number;
+}
+
+/** A node for a session on `port` (the TCP listening port's number), any port when that one is taken. */
+export async function openSessionDht(settings: DhtSettings, port: number): Promise<Dht> {
+  const base = {
+    bootstrap: settings.bootstrap,
+    ...(settings.host === undefined ? {} : { host: settings.host }),
+    ...(settings.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: settings.queryTimeoutMs }),
+  };
+  try {
+    return await startDht({ ...base, port });
+  } catch {
+    // The UDP port is taken (by another client's DHT): any port will do for queries.
+    return startDht({ ...base, port: 0 });
+  }
 }
 
 export interface DhtAnnounces {
@@ -34,31 +55,27 @@ export async function startDhtAnnounces(
     readonly onPeers: (peers: readonly PeerAddress[]) => void;
     readonly emit: (e: DhtEvent) => void;
     readonly reannounceMs?: number;
+    /** A node already running, used instead of opening one (and not closed here). */
+    readonly dht?: Dht;
   },
 ): Promise<DhtAnnounces> {
-  const base = {
-    bootstrap: settings.bootstrap,
-    ...(settings.host === undefined ? {} : { host: settings.host }),
-    ...(settings.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: settings.queryTimeoutMs }),
-  };
-  let dht: Dht;
-  try {
-    dht = await startDht({ ...base, port: o.port });
-  } catch {
-    // The UDP port is taken (by another client's DHT): any port will do for queries.
-    dht = await startDht({ ...base, port: 0 });
-  }
+  const dht = o.dht ?? (await openSessionDht(settings, o.port));
+  const lookups = new AbortController();
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let wake = () => {};
+  const stopped = new Promise<void>((resolve) => lookups.signal.addEventListener('abort', () => resolve()));
   const loop = async () => {
-    const { nodes } = await dht.ready;
-    if (closed) return;
+    // A node given us may still be bootstrapping when we close: we do not wait for it.
+    const ready = await Promise.race([dht.ready, stopped]);
+    if (closed || ready === undefined) return;
+    const { nodes } = ready;
     o.emit({ type: 'dht.ready', port: dht.port, nodes });
     while (!closed) {
       const started = performance.now();
       const r = await dht.getPeers(o.infoHash, {
         ...(o.announcePort === undefined ? {} : { announcePort: o.announcePort }),
+        signal: lookups.signal,
         onPeers: (peers) => {
           if (!closed) o.onPeers(peers);
         },
@@ -74,7 +91,7 @@ export async function startDhtAnnounces(
       });
       await new Promise<void>((resolve) => {
         wake = resolve;
-        timer = setTimeout(resolve, o.reannounceMs ?? DHT_REANNOUNCE_MS);
+        timer = setTimeout(resolve, o.reannounceMs ?? settings.reannounceMs ?? DHT_REANNOUNCE_MS);
       });
     }
   };
@@ -84,8 +101,10 @@ export async function startDhtAnnounces(
       closed = true;
       clearTimeout(timer);
       wake();
-      // Closing the node stops its lookups (the bootstrap's too): the loop then ends at once.
-      await dht.close();
+      lookups.abort();
+      // Closing our own node stops its lookups (the bootstrap's too): the loop then ends at once.
+      // A node given us is left running, with this session's lookup stopped.
+      if (o.dht === undefined) await dht.close();
       await running;
     },
   };

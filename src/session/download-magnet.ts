@@ -3,14 +3,18 @@
  * from `<out>/.bitstate/<info-hash>.torrent` when an earlier run saved it, else from the swarm
  * (fetchMetadata, BEP 9); once verified it is saved there (written atomically), so a restart with
  * the same magnet goes straight to the resumed download. Then the normal download runs with the
- * Torrent (new connections: the fetch's were closed), and its events follow the fetch's.
+ * Torrent (new connections: the fetch's were closed), and its events follow the fetch's. With the
+ * DHT, one node serves both (opened on the port the download will listen on, when free): the
+ * download does not bootstrap a second node on a second port.
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
+import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
+import { DEFAULT_PORT } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
@@ -55,10 +59,20 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   let inner: DownloadJob | undefined;
   let stopReason: string | undefined;
   const peerId = options.peerId ?? makePeerId();
+  /** The fetch's DHT node, handed to the download (ours to close). */
+  let dhtNode: Dht | undefined;
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
     let torrent = await savedTorrent(options.out, magnet);
     if (torrent === undefined) {
+      if (options.dht !== undefined && options.dhtNode === undefined) {
+        const settings = options.dht;
+        // Loaded only when asked for (start-up time, docs/performance.md §6).
+        dhtNode = await import('./dht-announces.js')
+          .then(({ openSessionDht }) => openSessionDht(settings, options.port ?? DEFAULT_PORT))
+          .catch(() => undefined); // the fetch and the download then open their own
+      }
+      const node = dhtNode ?? options.dhtNode;
       let info: Uint8Array;
       try {
         info = await fetchMetadata(magnet, {
@@ -66,6 +80,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
           ...(options.dht === undefined ? {} : { dht: options.dht }),
+          ...(node === undefined ? {} : { dhtNode: node }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),
@@ -97,6 +112,11 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         message: stopReason,
       };
     }
+    if (torrent.private && dhtNode !== undefined) {
+      // BEP 27: the download of a private torrent uses no DHT; the fetch's node is done.
+      await dhtNode.close();
+      dhtNode = undefined;
+    }
     const selected = options.selectFiles?.(torrent);
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
     inner = download(torrent, {
@@ -104,6 +124,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       peerId,
       peers: [...(options.peers ?? []), ...magnet.peers],
       ...(selected === undefined ? {} : { selected }),
+      ...(dhtNode === undefined ? {} : { dhtNode }),
     });
     const sub = inner.events$.subscribe((e) => events.next(e));
     try {
@@ -112,7 +133,10 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       sub.unsubscribe();
     }
   };
-  const done = run().finally(() => events.complete());
+  const done = run().finally(async () => {
+    await dhtNode?.close();
+    events.complete();
+  });
   return {
     events$: events.asObservable(),
     done,

@@ -1,5 +1,6 @@
 /** What a caller of `download()` / `seed()` may set; every field is optional except `out`. */
 import type { InspectionEvent } from 'xstate';
+import type { Dht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
@@ -16,6 +17,11 @@ export interface DownloadOptions {
    * turns it on). Never for a private torrent (BEP 27). See docs/dht.md.
    */
   readonly dht?: DhtSettings;
+  /**
+   * A DHT node already running to use with `dht` instead of opening one (downloadMagnet hands over
+   * its metadata fetch's); the caller closes it.
+   */
+  readonly dhtNode?: Dht;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
   /**

@@ -305,6 +305,7 @@ async function run(
           port: listener?.port ?? options.port ?? 0,
           infoHash: torrent.infoHash,
           ...(listener === undefined ? {} : { announcePort: listener.port }),
+          ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
           onPeers: (peers) => {
             if (ended) return;
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createActor, fromPromise } from 'xstate';
 import { type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
+import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
@@ -54,6 +55,8 @@ export interface FetchMetadataOptions {
   readonly trackers?: boolean;
   /** Ask the DHT too (BEP 5): get_peers every reannounceMs, no announce (we serve nothing yet). */
   readonly dht?: DhtSettings;
+  /** A DHT node already running to ask through (with `dht`): not closed when the fetch ends. */
+  readonly dhtNode?: Dht;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
@@ -226,6 +229,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
               if (!finished) emit(e);
             },
             reannounceMs: options.reannounceMs ?? METADATA_REANNOUNCE_MS,
+            ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
           }),
         );
   dht?.catch(() => {}); // the other peer sources work without it
