@@ -302,19 +302,26 @@ test('thousands of haves behind served blocks to a reader that reads nothing nev
   inn.pause(); // a slow downloader at its slowest
   const pauses: boolean[] = [];
   let congested = false;
-  let handed = 0;
+  let handed = 0; // blocks handed over and not yet written: the machine's read window
+  let filling = true;
   const queue: SendQueue = new SendQueue(out, {
     source: new ReadCache(store, PIECE),
+    // As the peer machine while filling: serve nothing while congested, at most readWindow unwritten.
+    // (A window handed on a timer, whether congested or not, once made this test fail under load:
+    // two windows unsent, 4.2 MB, past READ_PAUSE_BYTES before a single have.)
     onCongestion: (now) => {
       congested = now;
+      if (!now) topUp();
     },
     onServed: (n) => {
       handed -= n;
+      topUp();
     },
     onReadError: (err) => assert.fail(String(err)),
     onReadPause: (paused) => pauses.push(paused),
   });
   t.after(() => queue.close());
+  let served = 0;
   const serve = (from: number, n: number) => {
     const blocks = Array.from({ length: n }, (_, i) => ({
       index: (from + i) % 4,
@@ -322,23 +329,23 @@ test('thousands of haves behind served blocks to a reader that reads nothing nev
       length: BLOCK,
     }));
     handed += n;
+    served += n;
     queue.serve(blocks);
   };
-  // Serve a read window at a time until the kernel's buffers are full and the socket congested.
-  let served = 0;
-  while (!congested) {
-    await until(() => handed === 0, 10_000, 'a window to be written');
-    serve(served, DEFAULT_PEER_LIMITS.readWindow);
-    served += DEFAULT_PEER_LIMITS.readWindow;
-    await new Promise((r) => setTimeout(r, 20));
+  function topUp(): void {
+    if (!filling || congested) return;
+    const n = DEFAULT_PEER_LIMITS.readWindow - handed;
+    if (n > 0) serve(served, n);
   }
-  await until(() => handed === 0, 10_000, 'the last window to be written');
+  // Serve until the kernel's buffers are full and the socket congested, every block written.
+  topUp();
+  await until(() => congested && handed === 0, 10_000, 'serving to stop at the high-water mark');
+  filling = false;
   // A fast download of 16 KiB pieces completes 6,000 of them: 6,000 haves, then a block more.
   const HAVES = 6000;
   for (let i = 0; i < HAVES; i++) queue.send({ type: 'have', index: i });
   serve(served, 1);
-  served += 1;
-  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  await until(() => handed === 0, 10_000, 'the last block to be written behind the haves');
   t.diagnostic(`unsent ${queue.unsentBytes} bytes in ${waitingWrites(out)} write requests`);
   assert.deepEqual(pauses, [], 'reading never paused');
   assert.ok(queue.unsentBytes <= READ_PAUSE_BYTES, `unsent ${queue.unsentBytes}`);
