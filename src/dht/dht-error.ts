@@ -7,10 +7,17 @@ export class DhtError extends Error {
   /** A bad --dht-bootstrap is the user's fault (CLI exit 2); a hostile datagram is not. */
   readonly badInput: boolean;
   readonly limit: number | undefined;
-  constructor(code: DhtErrorCode, message: string, opts: { limit?: number; cause?: unknown } = {}) {
+  /** A query we could read up to its arguments: its transaction id, to answer error 203 (BEP 5). */
+  readonly queryTransactionId: Uint8Array | undefined;
+  constructor(
+    code: DhtErrorCode,
+    message: string,
+    opts: { limit?: number; cause?: unknown; queryTransactionId?: Uint8Array } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.badInput = code === 'badRouter';
     this.limit = opts.limit;
+    this.queryTransactionId = opts.queryTransactionId;
   }
 }

@@ -180,6 +180,15 @@ export class DhtNode {
     } catch (err) {
       if (!(err instanceof DhtError)) throw err;
       this.stats.malformed++;
+      // A query whose arguments are wrong: error 203 with what was wrong (BEP 5), as libtorrent;
+      // rate-limited as any answer, and never larger than a few dozen bytes.
+      const t = err.queryTransactionId;
+      if (t !== undefined && this.#mayAnswer(`${rinfo.address}:${rinfo.port}`))
+        this.#send(
+          encodeKrpc({ y: 'e', t, code: KRPC_PROTOCOL_ERROR, message: err.message.slice(0, 64) }),
+          rinfo.port,
+          rinfo.address,
+        );
       return;
     }
     const address = `${rinfo.address}:${rinfo.port}`;

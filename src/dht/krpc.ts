@@ -176,14 +176,18 @@ export function decodeKrpc(datagram: Uint8Array): KrpcMessage {
   const y = latin1(bytes(m.get('y'), 'y'));
   switch (y) {
     case 'q': {
-      const a = dict(m.get('a'), 'a');
-      const ro = m.get('ro') ?? a.get('ro');
-      return {
-        y: 'q',
-        t,
-        query: decodeQuery(latin1(bytes(m.get('q'), 'q', undefined, 64)), a),
-        ...(typeof ro === 'bigint' && ro !== 0n ? { readOnly: true } : {}),
-      };
+      let query: KrpcQuery;
+      let ro: BencodeValue | undefined;
+      try {
+        const a = dict(m.get('a'), 'a');
+        ro = m.get('ro') ?? a.get('ro');
+        query = decodeQuery(latin1(bytes(m.get('q'), 'q', undefined, 64)), a);
+      } catch (err) {
+        // A query with bad arguments is answered 203 (BEP 5; libtorrent's incoming_error): its t.
+        if (!(err instanceof DhtError)) throw err;
+        throw new DhtError('malformed', err.message, { queryTransactionId: t });
+      }
+      return { y: 'q', t, query, ...(typeof ro === 'bigint' && ro !== 0n ? { readOnly: true } : {}) };
     }
     case 'r':
       return { y: 'r', t, response: decodeResponse(dict(m.get('r'), 'r')) };

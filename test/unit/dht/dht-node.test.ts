@@ -190,3 +190,29 @@ test('one IP with many ports and made-up ids takes one place in the routing tabl
   await until(() => node.pendingQueries === 0 && open.pendingQueries === 0);
   assert.equal(node.table.size, 1);
 });
+
+test('a query with bad arguments is answered error 203 with its transaction id (BEP 5); junk is not answered', async (t) => {
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0 });
+  const c = await client();
+  t.after(async () => {
+    c.socket.close();
+    await node.close();
+  });
+  const id = Buffer.from(randomNodeId()).toString('latin1');
+  // get_peers without info_hash, then an announce_peer with port 0 and no implied_port.
+  c.socket.send(
+    Buffer.from(`d1:ad2:id20:${id}e1:q9:get_peers1:t2:xy1:y1:qe`, 'latin1'),
+    node.port,
+    '127.0.0.1',
+  );
+  await until(() => c.replies.length === 1);
+  const e = c.replies[0]!;
+  assert.ok(e.y === 'e' && e.code === 203 && Buffer.from(e.t).toString() === 'xy', JSON.stringify(e));
+  assert.match(e.y === 'e' ? e.message : '', /info_hash/);
+  c.socket.send(Buffer.from('d1:ti0e1:y1:qe'), node.port, '127.0.0.1'); // no readable t: dropped
+  c.socket.send(Buffer.from('not bencode'), node.port, '127.0.0.1');
+  await until(() => node.stats.malformed === 3);
+  send(c.socket, node.port, { q: 'ping', id: randomNodeId() }, 'zz');
+  await until(() => c.replies.length === 2);
+  assert.equal(Buffer.from(c.replies[1]!.t).toString(), 'zz', 'the junk got no answer');
+});
