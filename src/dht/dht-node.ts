@@ -35,6 +35,13 @@ export const MAX_PENDING_QUERIES = 256;
 export const MAX_ANSWERS_PER_SOURCE = 20;
 /** Queries answered per second in all. */
 export const MAX_ANSWERS_PER_SECOND = 250;
+/**
+ * Bytes of answers per second in all. A get_peers answer with 50 values is ~700 bytes for a query
+ * of ~90: without this, 250 answers a second sent ~170 KB/s to whatever source addresses a flood
+ * forged (libtorrent's dht_upload_rate_limit is 8,000 bytes/s). Honest load is a few queries a
+ * second.
+ */
+export const MAX_ANSWER_BYTES_PER_SECOND = 16 * 1024;
 /** Sources counted within one second; past it, a new source is not answered until the next. */
 export const MAX_COUNTED_SOURCES = 1024;
 /** Pings in flight at once to nodes that queried us, before they are taken in the routing table. */
@@ -98,6 +105,7 @@ export class DhtNode {
   /** Rate limit: the current second and what was answered in it. */
   #window = -1;
   #answered = 0;
+  #answeredBytes = 0;
   readonly #perSource = new Map<string, number>();
   /** Addresses of nodes that queried us, pinged before they may enter the table. */
   readonly #verifying = new Set<string>();
@@ -166,6 +174,12 @@ export class DhtNode {
     });
   }
 
+  /** An answer (or error) to a query: counted against MAX_ANSWER_BYTES_PER_SECOND. */
+  #sendAnswer(datagram: Uint8Array, port: number, host: string): void {
+    this.#answeredBytes += datagram.length;
+    this.#send(datagram, port, host);
+  }
+
   #send(datagram: Uint8Array, port: number, host: string): void {
     if (this.#closed) return;
     this.#socket.send(datagram, port, host, () => {});
@@ -184,7 +198,7 @@ export class DhtNode {
       // rate-limited as any answer, and never larger than a few dozen bytes.
       const t = err.queryTransactionId;
       if (t !== undefined && this.#mayAnswer(`${rinfo.address}:${rinfo.port}`))
-        this.#send(
+        this.#sendAnswer(
           encodeKrpc({ y: 'e', t, code: KRPC_PROTOCOL_ERROR, message: err.message.slice(0, 64) }),
           rinfo.port,
           rinfo.address,
@@ -218,9 +232,11 @@ export class DhtNode {
     if (second !== this.#window) {
       this.#window = second;
       this.#answered = 0;
+      this.#answeredBytes = 0;
       this.#perSource.clear();
     }
-    if (this.#answered >= MAX_ANSWERS_PER_SECOND) return false;
+    if (this.#answered >= MAX_ANSWERS_PER_SECOND || this.#answeredBytes >= MAX_ANSWER_BYTES_PER_SECOND)
+      return false;
     const n = this.#perSource.get(address) ?? 0;
     if (n >= MAX_ANSWERS_PER_SOURCE) return false;
     if (n === 0 && this.#perSource.size >= MAX_COUNTED_SOURCES) return false;
@@ -253,7 +269,7 @@ export class DhtNode {
     if (!readOnly && !this.table.heard(querier, now, false)) this.#verify(querier);
     this.stats.queriesAnswered++;
     const reply = (response: KrpcResponseBody) =>
-      this.#send(encodeKrpc({ y: 'r', t, response }), rinfo.port, rinfo.address);
+      this.#sendAnswer(encodeKrpc({ y: 'r', t, response }), rinfo.port, rinfo.address);
     switch (q.q) {
       case 'ping':
         reply({ id: this.id });
@@ -273,7 +289,7 @@ export class DhtNode {
       }
       case 'announce_peer': {
         if (!this.#tokens.isValid(q.token, rinfo.address, now)) {
-          this.#send(
+          this.#sendAnswer(
             encodeKrpc({ y: 'e', t, code: KRPC_PROTOCOL_ERROR, message: 'bad token' }),
             rinfo.port,
             rinfo.address,
@@ -289,7 +305,7 @@ export class DhtNode {
         return;
       }
       case 'other':
-        this.#send(
+        this.#sendAnswer(
           encodeKrpc({ y: 'e', t, code: KRPC_METHOD_UNKNOWN, message: 'Method Unknown' }),
           rinfo.port,
           rinfo.address,

@@ -6,7 +6,12 @@
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { test } from 'node:test';
-import { DhtNode, MAX_ANSWERS_PER_SECOND, MAX_ANSWERS_PER_SOURCE } from '../../../src/dht/dht-node.js';
+import {
+  DhtNode,
+  MAX_ANSWER_BYTES_PER_SECOND,
+  MAX_ANSWERS_PER_SECOND,
+  MAX_ANSWERS_PER_SOURCE,
+} from '../../../src/dht/dht-node.js';
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../../src/dht/krpc.js';
 import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
 
@@ -215,4 +220,34 @@ test('a query with bad arguments is answered error 203 with its transaction id (
   send(c.socket, node.port, { q: 'ping', id: randomNodeId() }, 'zz');
   await until(() => c.replies.length === 2);
   assert.equal(Buffer.from(c.replies[1]!.t).toString(), 'zz', 'the junk got no answer');
+});
+
+test('answers to a get_peers flood stay within MAX_ANSWER_BYTES_PER_SECOND, however many queries are allowed', async (t) => {
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0, now: () => 5000 });
+  const clients = await Promise.all(Array.from({ length: 10 }, () => client()));
+  t.after(async () => {
+    for (const c of clients) c.socket.close();
+    await node.close();
+  });
+  // A popular torrent: each answer carries 50 values (~480 bytes for a ~90-byte query, ~700 with nodes).
+  const infoHash = randomNodeId();
+  for (let i = 0; i < 50; i++)
+    node.store.announce(idHex(infoHash), { host: `10.0.0.${i + 1}`, port: 6881 }, 5000);
+  let sent = 0;
+  for (const c of clients) {
+    for (let i = 0; i < 10; i++) send(c.socket, node.port, { q: 'get_peers', id: randomNodeId(), infoHash });
+    sent += 10;
+    await until(() => node.stats.queriesAnswered + node.stats.queriesDropped === sent);
+  }
+  // 100 queries, within both the per-source and the total count: the bytes are the bound.
+  assert.ok(sent <= MAX_ANSWERS_PER_SECOND && 10 <= MAX_ANSWERS_PER_SOURCE);
+  await until(() => clients.reduce((n, c) => n + c.replies.length, 0) === node.stats.queriesAnswered);
+  const bytes = clients.reduce((n, c) => n + c.replies.reduce((m, r) => m + encodeKrpc(r).length, 0), 0);
+  const largest = Math.max(...clients.flatMap((c) => c.replies.map((r) => encodeKrpc(r).length)));
+  t.diagnostic(
+    `${node.stats.queriesAnswered} answered, ${bytes} bytes, ${node.stats.queriesDropped} dropped`,
+  );
+  assert.ok(largest > 400, `answers carry the values (${largest} bytes)`);
+  assert.ok(bytes < MAX_ANSWER_BYTES_PER_SECOND + largest, `${bytes} bytes answered`);
+  assert.ok(node.stats.queriesDropped > 0);
 });
