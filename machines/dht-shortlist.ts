@@ -6,7 +6,8 @@
  * Rules: at most `alpha` queries in flight; the next asked is the closest not yet asked among the
  * `k` closest that have not failed (seeds without a known id — bootstrap routers — first); the
  * lookup has settled when none is in flight and each of those `k` has answered (or `maxQueries`
- * were sent). At most `maxCandidates` nodes are kept (the farthest are forgotten).
+ * were sent). At most `maxCandidates` nodes are kept (the farthest are forgotten), and at most `k`
+ * of the nodes one answer names.
  */
 
 import { compareDistance } from '../src/dht/xor-distance.js';
@@ -150,7 +151,9 @@ export class Shortlist {
         this.#rank();
       }
     }
-    this.add(nodes);
+    // At most k of one answer (BEP 5 answers carry K): a node naming a datagram's worth (78) of
+    // made-up nodes next to the target would have each asked and waited out, α at a time.
+    this.add(nodes.length > this.limits.k ? nodes.slice(0, this.limits.k) : nodes);
     const fresh: PeerAddress[] = [];
     for (const p of peers) {
       const key = nodeKey(p);

@@ -96,3 +96,38 @@ test('cmd.stop ends it as stopped', () => {
   actor.send({ type: 'cmd.stop' });
   assert.equal(actor.getSnapshot().output?.result, 'stopped');
 });
+
+test('one answer naming many made-up nodes closer than any other costs at most k queries to them', () => {
+  // A hostile node answers with 78 nodes (a whole 2 KiB datagram's worth) next to the target, at
+  // addresses that never answer: each is asked and fails on its timeout, α at a time. Taking all
+  // of them held a lookup for 26 rounds of timeouts (52 s at 2 s); k of them, 3 rounds.
+  const { actor, emitted } = start({ seeds: seeds(1) });
+  const near = (i: number) => {
+    const x = new Uint8Array(20);
+    x[19] = i + 1; // closer to the target (all zeros) than any honest id(b) with b > 0
+    return x;
+  };
+  actor.send({
+    type: 'node.answered',
+    node: '10.0.0.1:1000',
+    id: id(0x80),
+    nodes: Array.from({ length: 78 }, (_, i) => ({ host: '10.9.9.9', port: 2000 + i, id: near(i) })),
+    peers: [],
+  });
+  // Every made-up node asked fails (its timeout), which lets the lookup ask the next ones.
+  const failed = new Set<string>();
+  for (let round = 0; round < 100 && actor.getSnapshot().status === 'active'; round++) {
+    const asked = emitted.flatMap((e) =>
+      e.type === 'lookup.query' ? [`${e.node.host}:${e.node.port}`] : [],
+    );
+    const pending = asked.filter((key) => key !== '10.0.0.1:1000' && !failed.has(key));
+    if (pending.length === 0) break;
+    for (const key of pending) {
+      failed.add(key);
+      actor.send({ type: 'node.failed', node: key });
+    }
+  }
+  const toFakes = emitted.filter((e) => e.type === 'lookup.query' && e.node.port >= 2000).length;
+  assert.equal(actor.getSnapshot().status, 'done');
+  assert.ok(toFakes <= 8, `${toFakes} queries to the made-up nodes`);
+});
