@@ -1,7 +1,13 @@
 /**
  * What session tests share: a temp folder removed after the test, a promise bounded in time
- * (temp-dir.ts), and a `seed()` of a torrent's data listening on 127.0.0.1, stopped after the test.
+ * (temp-dir.ts), a one-file torrent of random bytes, and a `seed()` of a torrent's data listening
+ * on 127.0.0.1, stopped after the test.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTorrent } from '../../src/metainfo/create-torrent.js';
+import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../src/metainfo/torrent.js';
 import { seed } from '../../src/session/seed.js';
 import { type TestContext, tempDir, within } from './temp-dir.js';
@@ -22,4 +28,19 @@ export async function listeningSeeder(t: TestContext, torrent: Torrent, data: st
     }),
     'seeder listening',
   );
+}
+
+/** `DIR/data/file.bin` of `size` random bytes and its torrent (32 KiB pieces). */
+export async function randomFileTorrent(
+  dir: string,
+  o: { size: number; private?: boolean },
+): Promise<{ data: string; bytes: Buffer; torrent: Torrent }> {
+  const data = join(dir, 'data');
+  await mkdir(data, { recursive: true });
+  const bytes = randomBytes(o.size);
+  await writeFile(join(data, 'file.bin'), bytes);
+  const torrent = parseTorrent(
+    await createTorrent(join(data, 'file.bin'), { pieceLength: 32768, private: o.private === true }),
+  );
+  return { data, bytes, torrent };
 }

@@ -6,27 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDht } from '../../../src/dht/dht.js';
-import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
-import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { DhtEvent, DownloadEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
 import { downloadMagnet } from '../../../src/session/download-magnet.js';
 import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
 import { seed } from '../../../src/session/seed.js';
-import { tempDir, within } from '../../helpers/session.js';
-
-async function makeData(dir: string) {
-  const data = join(dir, 'data');
-  await mkdir(data, { recursive: true });
-  const bytes = randomBytes(200_000);
-  await writeFile(join(data, 'file.bin'), bytes);
-  const torrent = parseTorrent(await createTorrent(join(data, 'file.bin'), { pieceLength: 32768 }));
-  return { data, bytes, torrent };
-}
+import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 
 /** Resolves once `count` events pass `pick`. */
 function nth<E>(
@@ -48,7 +37,7 @@ test('a seed looks up and announces again every reannounceMs', async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-again-');
   const router = await startDht({ port: 0, bootstrap: [] });
   t.after(() => router.close());
-  const { data, torrent } = await makeData(dir);
+  const { data, torrent } = await randomFileTorrent(dir, { size: 200000 });
   const seeder = seed(torrent, {
     data,
     trackers: false,
@@ -99,7 +88,7 @@ test("a magnet download hands the fetch's DHT node to the download: one node, on
   const router = await startDht({ port: 0, bootstrap: [] });
   t.after(() => router.close());
   const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
-  const { data, bytes, torrent } = await makeData(dir);
+  const { data, bytes, torrent } = await randomFileTorrent(dir, { size: 200000 });
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
   t.after(() => seeder.stop());
   await within(

@@ -4,35 +4,21 @@
  * completes with no other peer source; a private torrent (BEP 27) never touches the DHT.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startDht } from '../../../src/dht/dht.js';
-import { createTorrent } from '../../../src/metainfo/create-torrent.js';
-import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { seed } from '../../../src/session/seed.js';
-import { tempDir, within } from '../../helpers/session.js';
-
-async function makeData(dir: string, isPrivate: boolean) {
-  const data = join(dir, 'data');
-  await mkdir(data, { recursive: true });
-  const bytes = randomBytes(300_000);
-  await writeFile(join(data, 'file.bin'), bytes);
-  const torrent = parseTorrent(
-    await createTorrent(join(data, 'file.bin'), { pieceLength: 32768, private: isPrivate }),
-  );
-  return { data, bytes, torrent };
-}
+import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 
 test('a seed announces in the DHT and a download finds it there, with no other peer source', async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-session-');
   const router = await startDht({ port: 0, bootstrap: [] });
   t.after(() => router.close());
   const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
-  const { data, bytes, torrent } = await makeData(dir, false);
+  const { data, bytes, torrent } = await randomFileTorrent(dir, { size: 300000 });
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
   t.after(() => seeder.stop());
   const seedEvents: DownloadEvent[] = [];
@@ -70,7 +56,7 @@ test('a private torrent (BEP 27) never asks the DHT: no datagram reaches the rou
   const router = await startDht({ port: 0, bootstrap: [] });
   t.after(() => router.close());
   const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
-  const { data, torrent } = await makeData(dir, true);
+  const { data, torrent } = await randomFileTorrent(dir, { size: 300000, private: true });
   assert.equal(torrent.private, true);
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
   const events: DownloadEvent[] = [];
@@ -81,7 +67,7 @@ test('a private torrent (BEP 27) never asks the DHT: no datagram reaches the rou
     'listening',
   );
   // A non-private seed started after it reaches the router: the private one would have by then.
-  const open = await makeData(join(dir, 'open'), false);
+  const open = await randomFileTorrent(join(dir, 'open'), { size: 300_000 });
   const other = seed(open.torrent, { data: open.data, trackers: false, port: 0, dht });
   await within(
     10_000,
