@@ -73,10 +73,11 @@ export function provideSessionActors(deps: SessionActorsDeps) {
         },
       }),
       // BEP 19 web seeds: the same peer machine over HTTP range requests (web-seed-connection.ts).
-      ...(webSeedConnection === undefined
-        ? {}
-        : {
-            webSeed: peerMachine.provide({
+      // Without a web seed to ask the machine spawns no `webSeed`, and its HTTP client is not loaded.
+      webSeed:
+        webSeedConnection === undefined
+          ? peerMachine
+          : peerMachine.provide({
               actors: {
                 connection: webSeedConnection({
                   torrent,
@@ -88,7 +89,6 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                 }),
               },
             }),
-          }),
       storage: storageActor(store),
       ...(trackers === undefined ? {} : { trackers }),
     },
