@@ -16,6 +16,7 @@ import { createActor } from 'xstate';
 import { type DhtLookupOutput, dhtLookupMachine } from '../../machines/dht-lookup.machine.js';
 import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
 import type { PeerAddress } from '../net/address.js';
+import { isDialableHost } from '../net/dialable-host.js';
 import { DhtNode, isLoopback } from './dht-node.js';
 import { compareDistance, idInBucket } from './node-id.js';
 import { K } from './routing-table.js';
@@ -132,7 +133,9 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
           id: r.id,
           // Ourselves, as another node knows us: never asked (we would announce to ourselves).
           nodes: (r.nodes ?? []).filter((n) => compareDistance(node.id, n.id, node.id) !== 0),
-          peers: r.values ?? [],
+          // Only hosts a peer can listen at, as for a tracker's and a ut_pex message's peers
+          // (0.0.0.0:p would be dialled as our own host; multicast, broadcast reach no peer).
+          peers: (r.values ?? []).filter((p) => isDialableHost(p.host)),
           ...(r.token === undefined ? {} : { token: r.token }),
         });
       });

@@ -1,10 +1,13 @@
 /**
  * Several of our own DHT nodes on 127.0.0.1: one bootstraps the others, one announces an
- * info-hash, another finds it with get_peers (and the announced port, not the UDP one).
+ * info-hash, another finds it with get_peers (and the announced port, not the UDP one); a hostile
+ * node's values that no peer listens at are dropped.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import { type Dht, startDht } from '../../../src/dht/dht.js';
+import { decodeKrpc, encodeKrpc } from '../../../src/dht/krpc.js';
 import { randomNodeId } from '../../../src/dht/node-id.js';
 
 test('a peer announced through one node is found through another (12 nodes on 127.0.0.1)', async (t) => {
@@ -99,3 +102,31 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(check(), 'in time');
 }
+
+test('get_peers values no peer listens at (0.0.0.0, multicast, broadcast) are not reported', async (t) => {
+  // A hostile node on 127.0.0.1 that answers every query with values naming hosts no peer listens
+  // at (0.0.0.0:p Linux dials as 127.0.0.1:p: ourselves) besides one honest peer.
+  const id = randomNodeId();
+  const values = ['0.0.0.0', '0.1.2.3', '224.0.0.1', '239.1.2.3', '255.255.255.255', '127.0.0.1'].map(
+    (host) => ({ host, port: 6881 }),
+  );
+  const socket = createSocket('udp4');
+  socket.on('message', (m, rinfo) => {
+    const q = decodeKrpc(m);
+    if (q.y !== 'q') return;
+    const response = { id, values, token: new Uint8Array([1, 2, 3, 4]) };
+    socket.send(encodeKrpc({ y: 'r', t: q.t, response }), rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => socket.close(() => r())));
+  const { port } = socket.address();
+  const dht = await startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port }], queryTimeoutMs: 500 });
+  t.after(() => dht.close());
+  await dht.ready;
+  const found: string[] = [];
+  const g = await dht.getPeers(randomNodeId(), {
+    onPeers: (ps) => found.push(...ps.map((p) => `${p.host}:${p.port}`)),
+  });
+  assert.equal(g.result, 'done');
+  assert.deepEqual(found, ['127.0.0.1:6881']);
+});
