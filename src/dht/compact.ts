@@ -7,6 +7,7 @@
  * Ports are big-endian; an entry with port 0 is skipped (nobody can be reached there).
  */
 import type { PeerAddress } from '../net/address.js';
+import { compactHostPort, ipv4OfCompact, portOfCompact } from '../net/compact-address.js';
 import { DhtError } from './dht-error.js';
 import { NODE_ID_BYTES } from './node-id.js';
 
@@ -20,24 +21,16 @@ export interface DhtNodeInfo {
   readonly port: number;
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Writes `host:port` (dotted IPv4) at `at`; false for anything else (an IPv6 or a name). */
+/** Writes `host:port` (dotted IPv4, or IPv4-mapped IPv6) at `at`; false for anything else (an IPv6 or a name). */
 function writeAddress(out: Uint8Array, at: number, host: string, port: number): boolean {
-  const m = IPV4.exec(host.startsWith('::ffff:') ? host.slice(7) : host);
-  if (m === null || !(port > 0 && port < 65536)) return false;
-  for (let i = 0; i < 4; i++) {
-    const b = Number(m[i + 1]);
-    if (b > 255) return false;
-    out[at + i] = b;
-  }
-  out[at + 4] = port >> 8;
-  out[at + 5] = port & 0xff;
+  const compact = compactHostPort(host, port);
+  if (compact?.length !== COMPACT_PEER_BYTES) return false;
+  out.set(compact, at);
   return true;
 }
 
 function readAddress(b: Uint8Array, at: number): PeerAddress {
-  return { host: `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`, port: (b[at + 4]! << 8) | b[at + 5]! };
+  return { host: ipv4OfCompact(b, at), port: portOfCompact(b, at, COMPACT_PEER_BYTES) };
 }
 
 export function encodeCompactPeers(peers: readonly PeerAddress[]): Uint8Array[] {

@@ -8,8 +8,8 @@
  * added and dropped peers are decoded from one message, whatever it holds.
  */
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
+import { addressOfCompact } from '../net/compact-address.js';
 import {
-  addressOfCompact,
   MAX_PEX_ACCEPTED,
   MAX_UT_PEX_PAYLOAD,
   type PexPeer,

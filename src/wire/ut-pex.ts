@@ -14,7 +14,7 @@
  * This file is the message type, the limits and the encoder, pure (no Buffer) so the peer machine
  * can encode; the decoder, which needs the bencode decoder, is `decode-ut-pex.ts`.
  */
-import { formatIpv6, ipv4Octets, mappedIpv4Octets, parseIpv6 } from '../net/ban-key.js';
+import { compactHostPort } from '../net/compact-address.js';
 
 /** The extension's name in the BEP 10 handshake's `m` dictionary. */
 export const UT_PEX = 'ut_pex';
@@ -67,41 +67,16 @@ export interface UtPexMessage {
 }
 
 /**
- * The compact form (BEP 23) of `host:port` / `[v6]:port`: 6 bytes for IPv4 (and an IPv4-mapped
- * IPv6 address, `::ffff:a.b.c.d`, which is an IPv4 peer on a dual-stack socket), 18 for IPv6;
- * undefined for a host name or a port outside 1–65535, which no compact string can carry.
+ * The compact form (BEP 23) of `host:port` / `[v6]:port` (src/net/compact-address.ts): undefined
+ * for a host name or a port outside 1–65535, which no compact string can carry.
  */
 export function compactAddress(address: string): Uint8Array | undefined {
   const v6 = address.startsWith('[');
   const cut = address.lastIndexOf(':');
   const host = v6 ? address.slice(1, address.lastIndexOf(']')) : address.slice(0, cut);
-  const port = Number(address.slice(cut + 1));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  let bytes = v6 ? undefined : ipv4Octets(host);
-  if (v6) {
-    const g = parseIpv6(host);
-    if (g === undefined) return undefined;
-    bytes = mappedIpv4Octets(g) ?? g.flatMap((x) => [x >> 8, x & 0xff]);
-  }
-  if (bytes === undefined) return undefined;
-  return Uint8Array.from([...bytes, port >> 8, port & 0xff]);
-}
-
-/** `host:port` (or `[v6]:port`) of one compact entry, IPv4-mapped IPv6 as IPv4; undefined for port 0. */
-export function addressOfCompact(bytes: Uint8Array, offset: number, length: 6 | 18): string | undefined {
-  const port = (bytes[offset + length - 2]! << 8) | bytes[offset + length - 1]!;
-  if (port === 0) return undefined;
-  if (length === 6)
-    return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}:${port}`;
-  const g = new Array<number>(8);
-  let zeroHead = true;
-  for (let i = 0; i < 8; i++) {
-    g[i] = (bytes[offset + 2 * i]! << 8) | bytes[offset + 2 * i + 1]!;
-    if (i < 5 && g[i] !== 0) zeroHead = false;
-  }
-  if (zeroHead && g[5] === 0xffff)
-    return `${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}:${port}`;
-  return `[${formatIpv6(g)}]:${port}`;
+  // An IPv6 host is written in brackets, and only an IPv6 host.
+  if (v6 !== host.includes(':')) return undefined;
+  return compactHostPort(host, Number(address.slice(cut + 1)));
 }
 
 const encoder = new TextEncoder();
