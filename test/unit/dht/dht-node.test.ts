@@ -14,6 +14,7 @@ import {
 } from '../../../src/dht/dht-node.js';
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../../src/dht/krpc.js';
 import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
+import { K } from '../../../src/dht/routing-table.js';
 
 /**
  * A plain UDP socket: the answers it gets in `replies`, the node's queries to it in `queries`;
@@ -179,7 +180,15 @@ test('one IP with many ports and made-up ids takes one place in the routing tabl
   // Loopback turns the rule off by default (every test node is on 127.0.0.1): here it is asked for.
   const node = await DhtNode.open({ host: '127.0.0.1', port: 0, restrictRoutingIps: true });
   const open = await DhtNode.open({ host: '127.0.0.1', port: 0 });
-  const sybils = await Promise.all(Array.from({ length: 30 }, () => client(randomNodeId())));
+  // Every sybil's id in the open node's farthest bucket (the top bit flipped), which holds K: the
+  // open node's table then fills to exactly K, whatever the random ids (spread over its buckets,
+  // 30 random ids filled fewer than 16 places about a time in three, and the wait below timed out).
+  const farFromOpen = () => {
+    const id = randomNodeId();
+    id[0] = (id[0]! & 0x7f) | (~open.id[0]! & 0x80);
+    return id;
+  };
+  const sybils = await Promise.all(Array.from({ length: 30 }, () => client(farFromOpen())));
   t.after(async () => {
     for (const c of sybils) c.socket.close();
     await node.close();
@@ -190,7 +199,7 @@ test('one IP with many ports and made-up ids takes one place in the routing tabl
     send(c.socket, open.port, { q: 'ping', id: randomNodeId() });
   }
   // Every sybil answers every ping it gets: the open node takes many, the restricted one one.
-  await until(() => open.table.size >= 16);
+  await until(() => open.table.size === K);
   await until(() => sybils.every((c) => c.replies.length === 2));
   await until(() => node.pendingQueries === 0 && open.pendingQueries === 0);
   assert.equal(node.table.size, 1);
