@@ -131,8 +131,11 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
           type: 'node.answered',
           node: nodeKey(to),
           id: r.id,
-          // Ourselves, as another node knows us: never asked (we would announce to ourselves).
-          nodes: (r.nodes ?? []).filter((n) => compareDistance(node.id, n.id, node.id) !== 0),
+          // Ourselves, as another node knows us: never asked (we would announce to ourselves); nor a
+          // host no node listens at (0.0.0.0:p reaches whatever listens at p on our own host).
+          nodes: (r.nodes ?? []).filter(
+            (n) => compareDistance(node.id, n.id, node.id) !== 0 && isDialableHost(n.host),
+          ),
           // Only hosts a peer can listen at, as for a tracker's and a ut_pex message's peers
           // (0.0.0.0:p would be dialled as our own host; multicast, broadcast reach no peer).
           peers: (r.values ?? []).filter((p) => isDialableHost(p.host)),

@@ -7,7 +7,7 @@
  * tests) live there; whether a peer may name them is src/net/local-address.ts's question. A host
  * name is dialable when it is one (RFC 1123 labels). Pure (the torrent machine imports it): the
  * tracker's peers (src/tracker/peer-collector.ts), a ut_pex message's (machines/torrent-pex.ts)
- * and a DHT get_peers answer's (src/dht/dht.ts) pass the same test.
+ * and a DHT answer's peers and nodes (src/dht/dht.ts) pass the same test.
  */
 import { ipv4Octets, mappedIpv4Octets, parseIpv6 } from './ban-key.js';
 

@@ -130,3 +130,51 @@ test('get_peers values no peer listens at (0.0.0.0, multicast, broadcast) are no
   assert.equal(g.result, 'done');
   assert.deepEqual(found, ['127.0.0.1:6881']);
 });
+
+test('nodes an answer names at hosts no node listens at (0.0.0.0, multicast) are never queried', async (t) => {
+  // Linux sends a datagram for 0.0.0.0:p to 127.0.0.1:p: a hostile node naming 0.0.0.0 would make
+  // us query whatever listens on our own host. `trap` listens there; `honest` at 127.0.0.1.
+  const bound = async () => {
+    const s = createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+    t.after(() => new Promise<void>((r) => s.close(() => r())));
+    return s;
+  };
+  const trap = await bound();
+  let trapped = 0;
+  trap.on('message', () => trapped++);
+  const honest = await bound();
+  let honestAsked = 0;
+  honest.on('message', (m, rinfo) => {
+    const q = decodeKrpc(m);
+    if (q.y !== 'q') return;
+    honestAsked++;
+    honest.send(encodeKrpc({ y: 'r', t: q.t, response: { id: randomNodeId() } }), rinfo.port, rinfo.address);
+  });
+  const hostile = await bound();
+  const nodes = [
+    { id: randomNodeId(), host: '0.0.0.0', port: trap.address().port },
+    { id: randomNodeId(), host: '224.0.0.1', port: trap.address().port },
+    { id: randomNodeId(), host: '127.0.0.1', port: honest.address().port },
+  ];
+  hostile.on('message', (m, rinfo) => {
+    const q = decodeKrpc(m);
+    if (q.y !== 'q') return;
+    hostile.send(
+      encodeKrpc({ y: 'r', t: q.t, response: { id: randomNodeId(), nodes } }),
+      rinfo.port,
+      rinfo.address,
+    );
+  });
+  const dht = await startDht({
+    port: 0,
+    bootstrap: [{ host: '127.0.0.1', port: hostile.address().port }],
+    queryTimeoutMs: 300,
+  });
+  t.after(() => dht.close());
+  await dht.ready;
+  const g = await dht.getPeers(randomNodeId());
+  assert.equal(g.result, 'done');
+  assert.ok(honestAsked >= 1, 'the node at 127.0.0.1 was asked');
+  assert.equal(trapped, 0);
+});
