@@ -1,5 +1,5 @@
 /**
- * `bitstate create <path> --announce URL [--announce URL …] [--web-seed URL …] [--piece-length N] [--private]
+ * `bitstate create <path> [--announce URL …] [--web-seed URL …] [--piece-length N] [--private]
  *  [--comment C] -o FILE.torrent`
  */
 import { access, writeFile } from 'node:fs/promises';
@@ -14,10 +14,11 @@ import { printable } from '../printable.js';
 import { createProgressLine } from '../progress-line.js';
 import { UsageError } from '../usage-error.js';
 
-export const usage = `Usage: bitstate create <FILE|FOLDER> --announce URL [options] -o FILE.torrent
+export const usage = `Usage: bitstate create <FILE|FOLDER> [--announce URL] [options] -o FILE.torrent
 
 Makes a v1 .torrent of a file or a folder (files in byte order of their paths; symbolic links
-and special files inside a folder are skipped and listed on stderr).
+and special files inside a folder are skipped and listed on stderr). Without --announce its
+peers find each other through the DHT and peer exchange (a private torrent needs a tracker).
 
 Options:
   -a, --announce URL       tracker URL (repeatable: each one is a tier of its own, BEP 12)
@@ -55,8 +56,10 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('expected one file or folder (see bitstate create --help)');
   const announce = values.announce ?? [];
   const webSeeds = values['web-seed'] ?? [];
-  if (announce.length + webSeeds.length === 0)
-    throw new UsageError('at least one --announce or --web-seed URL is needed');
+  // A trackerless torrent is found through the DHT (BEP 5), as libtorrent and Transmission make
+  // them; a private one (BEP 27) uses neither the DHT nor PEX: no tracker, no web seed, no source.
+  if (values.private === true && announce.length + webSeeds.length === 0)
+    throw new UsageError('a --private torrent needs an --announce URL (BEP 27: no DHT, no PEX)');
   for (const url of webSeeds)
     if (!isWebSeedUrl(url)) throw new UsageError(`--web-seed takes an http(s) URL, not '${printable(url)}'`);
   const output = values.output;

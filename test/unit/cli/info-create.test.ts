@@ -129,7 +129,8 @@ describe('bitstate info / create', { concurrency: true }, () => {
   it('create usage errors and bad input exit 2 with one line', async () => {
     const payload = join(dir, 'payload');
     const out = join(dir, 'never.torrent');
-    assertOneLineError(await runCli(['create', payload, '-o', out]), { command: 'create' }); // no --announce
+    // A private torrent with no tracker and no web seed has no source (BEP 27: no DHT, no PEX).
+    assertOneLineError(await runCli(['create', payload, '--private', '-o', out]), { command: 'create' });
     assertOneLineError(await runCli(['create', payload, '-a', 'http://x/']), { command: 'create' }); // no -o
     assertOneLineError(await runCli(['create', payload, '-a', 'http://x/', '-l', '3K', '-o', out]), {
       command: 'create',
@@ -139,6 +140,16 @@ describe('bitstate info / create', { concurrency: true }, () => {
     });
     assertOneLineError(await runCli(['create', payload, '-w', 'ftp://x/', '-o', out]), { command: 'create' });
     await assert.rejects(readFile(out), { code: 'ENOENT' });
+  });
+
+  it('create with no tracker and no web seed: a trackerless torrent (found through the DHT)', async () => {
+    const out = join(dir, 'trackerless.torrent');
+    const r = await runCli(['create', join(dir, 'payload'), '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const info = await runCli(['info', out, '--json']);
+    assert.equal(info.code, 0, info.stderr);
+    const j = JSON.parse(info.stdout) as { announceList: unknown[]; urlList: string[]; private: boolean };
+    assert.deepEqual([j.announceList, j.urlList, j.private], [[], [], false]);
   });
 
   it('create --web-seed without a tracker: url-list written, info shows it', async () => {
