@@ -50,8 +50,13 @@ export function isHostBanned(context: TorrentContext, address: string): boolean 
   return context.bannedHosts.has(banKey(address));
 }
 
-/** Banned already: its record says so, or (no record: an incoming peer gone) its host is. */
+/**
+ * Banned already: its record says so, or (no record: an incoming peer gone) its host is. A web
+ * seed (BEP 19), whose key is a URL and has no host:port, by its own record only.
+ */
 export function isBanned(context: TorrentContext, address: string): boolean {
+  const seed = context.webSeeds.get(address);
+  if (seed !== undefined) return seed.banned;
   const rec = context.addresses.get(address);
   return rec !== undefined ? rec.banned : isHostBanned(context, address);
 }
@@ -194,6 +199,17 @@ export function banPeer(
   index: number,
   fx: TorrentEffects,
 ): void {
+  const reason: CloseReason = { reason: 'banned' };
+  const seed = context.webSeeds.get(address);
+  if (seed !== undefined) {
+    // A web seed: its URL read as host:port would be host `http` (or `http://h` with a port),
+    // shared by every web seed of that form; no peer's host is banned for it, only the seed itself.
+    seed.banned = true;
+    fx.emit({ type: 'torrent.peerBanned', address, why, index });
+    const e = context.peers.get(address);
+    if (e !== undefined) fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
+    return;
+  }
   const rec = context.addresses.get(address);
   if (rec !== undefined) rec.banned = true;
   // Where it listens: known from its connection, or remembered after it left (a smart-ban verdict
@@ -209,7 +225,6 @@ export function banPeer(
   const host = banKey(address);
   banHost(context, host);
   fx.emit({ type: 'torrent.peerBanned', address, why, index });
-  const reason: CloseReason = { reason: 'banned' };
   for (const e of context.peers.values())
     if (e.address === address || (e.direction === 'incoming' && e.host === host))
       fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);

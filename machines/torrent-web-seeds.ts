@@ -6,8 +6,9 @@
  * given up: a seed that fails (HTTP error, timeout, a close of any kind but ours) is connected
  * again after a back-off — WEB_SEED_RETRY_MS, doubled per failure in a row up to
  * WEB_SEED_MAX_RETRY_MS, or longer when a 503 said `Retry-After` — as libtorrent retries a web seed
- * after `urlseed_wait_retry`. A seed that sent a piece that failed its hash is banned as a peer is
- * (torrent-ban.ts) and never connected again. Pure: time is the ticker's (`nowMs`).
+ * after `urlseed_wait_retry`. A seed that sent a piece that failed its hash is banned (by its own
+ * record, never a peer host: torrent-address-book.ts `banPeer`; the rule is torrent-ban.ts) and never
+ * connected again. Pure: time is the ticker's (`nowMs`).
  */
 import type { CloseReason } from './peer.types.js';
 

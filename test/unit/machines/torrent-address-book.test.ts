@@ -118,6 +118,7 @@ test('banned hosts are bounded: past MAX_BANNED_HOSTS the oldest ban is forgotte
     bannedHosts: new Set<string>(),
     peers: new Map(),
     departedListen: new Map(),
+    webSeeds: new Map(),
   } as unknown as TorrentContext;
   const fx: TorrentEffects = { emit: () => {}, toPeer: () => {}, toStorage: () => {} };
   // One /64 each (a ban covers the /64: src/net/ban-key.ts).

@@ -141,6 +141,38 @@ test('torrent machine: a web seed that sent a piece that failed its hash is bann
   t.actor.stop();
 });
 
+test('a web seed banned bans no other: two on the default port, each banned for its own bad piece', () => {
+  // `http://a.example/f` read as host:port is host `http`: banning A by host would have banned B's
+  // "host" too, and B, already "banned", was then never banned for its own bad data.
+  const A = 'http://a.example/f.bin';
+  const B = 'http://b.example/f.bin';
+  const t = start({ webSeeds: [A, B], webSeedRetryMs: 1_000 });
+  const badPiece = (url: string) => {
+    const send = t.live.get(url)!;
+    send({ type: 'socket.connected' });
+    send({
+      type: 'wire.handshake',
+      infoHash: new Uint8Array(20),
+      peerId: WEB_ID,
+      reserved: new Uint8Array(8),
+    });
+    send({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+    send({ type: 'wire.unchoke' });
+    const [b] = t.requested.get(url)!;
+    assert.ok(b !== undefined);
+    send({ type: 'wire.piece', index: b.index, begin: b.begin, block: new Uint8Array(b.length) });
+    t.storage({ type: 'piece.hashFailed', index: b.index, blockHashes: new Uint8Array(20) });
+  };
+  badPiece(A);
+  assert.ok(t.live.has(B), "B is not closed by A's ban");
+  badPiece(B);
+  const banned = t.emitted.flatMap((e) => (e.type === 'torrent.peerBanned' ? [e.address] : []));
+  assert.deepEqual(banned, [A, B]);
+  assert.equal(t.live.has(B), false, 'B closed');
+  assert.equal(t.actor.getSnapshot().context.bannedHosts.size, 0, 'no peer host banned for a URL');
+  t.actor.stop();
+});
+
 test(`at most ${MAX_LIVE_WEB_SEEDS} web seeds at once; one that fails makes room for the next waiting`, () => {
   const urls = Array.from({ length: 10 }, (_, i) => `http://h/${i}`);
   const s = state(urls);
