@@ -23,8 +23,9 @@ import { UsageError } from '../usage-error.js';
 export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
 
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's SHA-1.
-A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT') first fetches the torrent's
-metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in DIR/.bitstate/<info-hash>.torrent.
+A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT&ws=URL') first fetches the torrent's
+metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in
+DIR/.bitstate/<info-hash>.torrent; its ws= web seeds (BEP 19) are downloaded from after it.
 With no torrent, runs the local demo swarm (bitstate demo).
 
 Options:

@@ -296,6 +296,7 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^Usage: bitstate download/);
     assert.match(r.stdout, /--peer HOST:PORT/);
+    assert.match(r.stdout, /&ws=URL/, "a magnet's web seeds are read: the help says so");
     assert.equal(r.stderr, '');
   });
 });
