@@ -105,17 +105,18 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         torrentFileFromMetadata(info, magnet),
       );
     }
+    if (torrent.private && dhtNode !== undefined) {
+      // BEP 27: the download of a private torrent uses no DHT; the fetch's node is done. Closed
+      // before the stop check below, so that a stop() during the close is not missed.
+      await dhtNode.close();
+      dhtNode = undefined;
+    }
     if (stopReason !== undefined) {
       events.next({ type: 'stopped', reason: stopReason });
       return {
         result: stopReason === 'interrupted' || stopReason === 'stopped' ? 'stopped' : 'failed',
         message: stopReason,
       };
-    }
-    if (torrent.private && dhtNode !== undefined) {
-      // BEP 27: the download of a private torrent uses no DHT; the fetch's node is done.
-      await dhtNode.close();
-      dhtNode = undefined;
     }
     const selected = options.selectFiles?.(torrent);
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
