@@ -1,11 +1,13 @@
 /**
  * What session tests share: a temp folder removed after the test, a promise bounded in time
  * (temp-dir.ts), a one-file torrent of random bytes, and a `seed()` of a torrent's data listening
- * on 127.0.0.1, stopped after the test.
+ * on 127.0.0.1, stopped after the test; a DHT router on 127.0.0.1 and the settings that bootstrap
+ * from it.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Dht, startDht } from '../../src/dht/dht.js';
 import { createTorrent } from '../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../src/metainfo/torrent.js';
@@ -43,4 +45,13 @@ export async function randomFileTorrent(
     await createTorrent(join(data, 'file.bin'), { pieceLength: 32768, private: o.private === true }),
   );
   return { data, bytes, torrent };
+}
+
+/** A DHT node on 127.0.0.1 that knows no one (closed after the test), and DhtSettings bootstrapping from it. */
+export async function dhtRouter(
+  t: TestContext,
+): Promise<{ router: Dht; dht: { bootstrap: { host: string; port: number }[] } }> {
+  const router = await startDht({ port: 0, bootstrap: [] });
+  t.after(() => router.close());
+  return { router, dht: { bootstrap: [{ host: '127.0.0.1', port: router.port }] } };
 }

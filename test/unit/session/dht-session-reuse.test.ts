@@ -15,7 +15,7 @@ import type { DhtEvent, DownloadEvent, MetadataFetchEvent } from '../../../src/s
 import { downloadMagnet } from '../../../src/session/download-magnet.js';
 import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
 import { seed } from '../../../src/session/seed.js';
-import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+import { dhtRouter, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 
 /** Resolves once `count` events pass `pick`. */
 function nth<E>(
@@ -35,14 +35,13 @@ function nth<E>(
 
 test('a seed looks up and announces again every reannounceMs', async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-again-');
-  const router = await startDht({ port: 0, bootstrap: [] });
-  t.after(() => router.close());
+  const { dht } = await dhtRouter(t);
   const { data, torrent } = await randomFileTorrent(dir, { size: 200000 });
   const seeder = seed(torrent, {
     data,
     trackers: false,
     port: 0,
-    dht: { bootstrap: [{ host: '127.0.0.1', port: router.port }], reannounceMs: 20 },
+    dht: { ...dht, reannounceMs: 20 },
   });
   t.after(() => seeder.stop());
   const lookups = await within(
@@ -58,8 +57,7 @@ test('a seed looks up and announces again every reannounceMs', async (t) => {
 });
 
 test("a magnet's fetch looks up again every reannounceMs while no peer has the metadata", async (t) => {
-  const router = await startDht({ port: 0, bootstrap: [] });
-  t.after(() => router.close());
+  const { dht } = await dhtRouter(t);
   const magnet = parseMagnet(`magnet:?xt=urn:btih:${randomBytes(20).toString('hex')}`);
   const stop = new AbortController();
   let onEvent: (e: MetadataFetchEvent | DhtEvent) => void = () => {};
@@ -73,7 +71,7 @@ test("a magnet's fetch looks up again every reannounceMs while no peer has the m
   const fetched = fetchMetadata(magnet, {
     peerId: new Uint8Array(20).fill(1),
     trackers: false,
-    dht: { bootstrap: [{ host: '127.0.0.1', port: router.port }] },
+    dht,
     reannounceMs: 20,
     signal: stop.signal,
     emit: (e) => onEvent(e),
@@ -85,9 +83,7 @@ test("a magnet's fetch looks up again every reannounceMs while no peer has the m
 
 test("a magnet download hands the fetch's DHT node to the download: one node, one port, closed at the end", async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-handover-');
-  const router = await startDht({ port: 0, bootstrap: [] });
-  t.after(() => router.close());
-  const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
+  const { router, dht } = await dhtRouter(t);
   const { data, bytes, torrent } = await randomFileTorrent(dir, { size: 200000 });
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
   t.after(() => seeder.stop());

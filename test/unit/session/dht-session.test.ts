@@ -7,17 +7,14 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startDht } from '../../../src/dht/dht.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { seed } from '../../../src/session/seed.js';
-import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+import { dhtRouter, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 
 test('a seed announces in the DHT and a download finds it there, with no other peer source', async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-session-');
-  const router = await startDht({ port: 0, bootstrap: [] });
-  t.after(() => router.close());
-  const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
+  const { router, dht } = await dhtRouter(t);
   const { data, bytes, torrent } = await randomFileTorrent(dir, { size: 300000 });
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
   t.after(() => seeder.stop());
@@ -53,9 +50,7 @@ test('a seed announces in the DHT and a download finds it there, with no other p
 
 test('a private torrent (BEP 27) never asks the DHT: no datagram reaches the router', async (t) => {
   const dir = await tempDir(t, 'bitstate-dht-private-');
-  const router = await startDht({ port: 0, bootstrap: [] });
-  t.after(() => router.close());
-  const dht = { bootstrap: [{ host: '127.0.0.1', port: router.port }] };
+  const { router, dht } = await dhtRouter(t);
   const { data, torrent } = await randomFileTorrent(dir, { size: 300000, private: true });
   assert.equal(torrent.private, true);
   const seeder = seed(torrent, { data, trackers: false, port: 0, dht });
