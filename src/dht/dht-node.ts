@@ -24,7 +24,7 @@ import {
 } from './krpc.js';
 import { idHex, randomNodeId } from './node-id.js';
 import { PeerStore } from './peer-store.js';
-import { K, RoutingTable } from './routing-table.js';
+import { addressKey, K, RoutingTable } from './routing-table.js';
 import { TokenSecrets } from './tokens.js';
 
 /** How long one of our queries waits for its answer. */
@@ -46,6 +46,8 @@ export const MAX_ANSWER_BYTES_PER_SECOND = 16 * 1024;
 export const MAX_COUNTED_SOURCES = 1024;
 /** Pings in flight at once to nodes that queried us, before they are taken in the routing table. */
 export const MAX_VERIFY_PINGS = 16;
+/** Pings in flight at once to full buckets' questionable nodes, for the replacements waiting there. */
+export const MAX_REPLACEMENT_PINGS = 16;
 
 /** A loopback address: every node there shares one IP (tests), so one node per IP cannot hold. */
 export function isLoopback(host: string): boolean {
@@ -62,8 +64,9 @@ export interface DhtNodeOptions {
   /** The clock (ms); performance.now by default. */
   readonly now?: () => number;
   /**
-   * One routing table place per IP (libtorrent's dht_restrict_routing_ips); default: on, but off
-   * when bound to a loopback address, where every node shares 127.0.0.1.
+   * One routing table place per IP, and per IPv4 /24 in a bucket (libtorrent's
+   * dht_restrict_routing_ips); default: on, but off when bound to a loopback address, where every
+   * node shares 127.0.0.1.
    */
   readonly restrictRoutingIps?: boolean;
 }
@@ -109,6 +112,8 @@ export class DhtNode {
   readonly #perSource = new Map<string, number>();
   /** Addresses of nodes that queried us, pinged before they may enter the table. */
   readonly #verifying = new Set<string>();
+  /** Addresses of questionable nodes pinged for a replacement waiting in their bucket. */
+  readonly #replacing = new Set<string>();
 
   private constructor(socket: Socket, opts: DhtNodeOptions) {
     this.#socket = socket;
@@ -116,7 +121,7 @@ export class DhtNode {
     this.#queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.id = opts.id ?? randomNodeId();
     this.table = new RoutingTable(this.id, this.#now(), {
-      oneNodePerIp: opts.restrictRoutingIps ?? !isLoopback(opts.host ?? '0.0.0.0'),
+      restrictIps: opts.restrictRoutingIps ?? !isLoopback(opts.host ?? '0.0.0.0'),
     });
     this.#tokens = new TokenSecrets(this.#now());
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
@@ -165,7 +170,7 @@ export class DhtNode {
       const timer = setTimeout(() => {
         this.#pending.delete(tx);
         this.stats.timeouts++;
-        this.table.failed(to.host, to.port);
+        this.table.failed(to.host, to.port, this.#now());
         resolve(undefined);
       }, this.#queryTimeoutMs);
       this.#pending.set(tx, { address, resolve, timer });
@@ -222,7 +227,8 @@ export class DhtNode {
       return;
     }
     this.stats.answersReceived++;
-    this.table.heard({ id: m.response.id, host: rinfo.address, port: rinfo.port }, this.#now(), true);
+    if (!this.table.heard({ id: m.response.id, host: rinfo.address, port: rinfo.port }, this.#now(), true))
+      this.#pingForReplacement(m.response.id);
     pending.resolve(m.response);
   }
 
@@ -255,6 +261,25 @@ export class DhtNode {
     if (!this.table.mayTake(info)) return;
     this.#verifying.add(address);
     void this.query(info, { q: 'ping', id: this.id }).then(() => this.#verifying.delete(address));
+  }
+
+  /**
+   * A node that answered us waits as a replacement in a full bucket (or was refused): ping that
+   * bucket's questionable nodes, least recently seen first, one at a time, until one fails
+   * MAX_NODE_FAILURES times in a row (it is then bad, and the replacement takes its place) or none is
+   * questionable (BEP 5). `budget` bounds the pings of one such round (two per node), so a node that
+   * answers each ping with an error (neither an answer nor a failure) cannot keep it going.
+   */
+  #pingForReplacement(id: Uint8Array, budget = 2 * K): void {
+    if (this.#closed || budget <= 0 || this.#replacing.size >= MAX_REPLACEMENT_PINGS) return;
+    const n = this.table.toPingForReplacement(id, this.#now(), (q) => this.#replacing.has(addressKey(q)));
+    if (n === undefined) return;
+    const address = addressKey(n);
+    this.#replacing.add(address);
+    void this.query(n, { q: 'ping', id: this.id }).then(() => {
+      this.#replacing.delete(address);
+      this.#pingForReplacement(id, budget - 1);
+    });
   }
 
   #answer(t: Uint8Array, q: KrpcQuery, rinfo: RemoteInfo, readOnly: boolean): void {

@@ -8,16 +8,22 @@
  *   good          it answered one of our queries within GOOD_FOR_MS,
  *   bad           MAX_NODE_FAILURES queries in a row went unanswered,
  *   questionable  otherwise (heard of, or quiet for a while).
- * A new node takes a free place, else a bad node's place, else (in our bucket) a split; else it is
- * not taken (BEP 5: the nodes that have stayed longest are the likeliest to stay). A known id
+ * A new node takes a free place, else a bad node's place, else (in our bucket) a split; else it
+ * waits in the bucket's replacement cache (at most MAX_REPLACEMENTS, the oldest forgotten), and
+ * the bucket's questionable nodes are pinged, least recently seen first (`toPingForReplacement`;
+ * dht-node.ts sends the pings): one that fails MAX_NODE_FAILURES times is bad, and the most recent
+ * replacement takes its place (BEP 5's rule, and libtorrent's replacement buckets). A bucket of
+ * good nodes keeps them: the nodes that have stayed longest are the likeliest to stay. A known id
  * keeps its address: another address under the same id does not replace it.
  *
  * Only a node that answered one of our queries is taken: a query's source address can be forged
  * and its id is whatever the sender says, so a node that only queried us is pinged first (dht-node.ts),
- * as libtorrent keeps such nodes out of its live buckets until pinged. And with `oneNodePerIp` (the
- * default) one IP holds one place, whatever its ports, as libtorrent's dht_restrict_routing_ips:
- * else one host with many ports and made-up ids could fill every bucket near any target. Nodes on
- * one machine (tests on 127.0.0.1) share an IP: there it is turned off.
+ * as libtorrent keeps such nodes out of its live buckets until pinged. And with `restrictIps` (the
+ * default), as libtorrent's dht_restrict_routing_ips, one IP holds one place in the whole table
+ * (live or replacement) whatever its ports, and one IPv4 /24 one place per bucket (live or
+ * replacement): else one host with many ports and made-up ids, or one subnet, could fill
+ * every bucket near any target. Nodes on one machine (tests on 127.0.0.1) share an IP: there it is
+ * turned off.
  */
 import type { DhtNodeInfo } from './compact.js';
 import { commonPrefixBits, compareDistance, NODE_ID_BITS } from './node-id.js';
@@ -28,6 +34,8 @@ export const K = 8;
 export const GOOD_FOR_MS = 15 * 60_000;
 /** Unanswered queries in a row that make a node bad. */
 export const MAX_NODE_FAILURES = 2;
+/** Nodes a bucket's replacement cache holds (libtorrent: as many as the bucket). */
+export const MAX_REPLACEMENTS = K;
 
 export interface RoutingNode extends DhtNodeInfo {
   /** When it last answered one of our queries (undefined: never). */
@@ -41,27 +49,32 @@ export type NodeStatus = 'good' | 'questionable' | 'bad';
 
 interface Bucket {
   nodes: RoutingNode[];
+  /** Verified nodes that found the bucket full, the most recently heard last. */
+  replacements: RoutingNode[];
   /** When a node in it last answered or was added (refresh: BEP 5's 15 minutes). */
   changedAt: number;
 }
 
 export interface RoutingTableOptions {
-  /** One node per IP address (default true). */
-  readonly oneNodePerIp?: boolean;
+  /** One node per IP in the table and one per IPv4 /24 in a bucket (default true). */
+  readonly restrictIps?: boolean;
 }
+
+const sameId = (a: Uint8Array, b: Uint8Array) => compareDistance(a, b, a) === 0;
 
 export class RoutingTable {
   readonly ownId: Uint8Array;
   readonly #buckets: Bucket[];
+  /** The live nodes by address (replacements are found in their bucket: at most MAX_REPLACEMENTS). */
   readonly #byAddress = new Map<string, RoutingNode>();
-  /** The IPs in the table (with oneNodePerIp). */
+  /** The IPs in the table, live or replacement (with restrictIps). */
   readonly #ips = new Set<string>();
-  readonly #oneNodePerIp: boolean;
+  readonly #restrictIps: boolean;
 
   constructor(ownId: Uint8Array, now: number, options: RoutingTableOptions = {}) {
     this.ownId = ownId;
-    this.#buckets = [{ nodes: [], changedAt: now }];
-    this.#oneNodePerIp = options.oneNodePerIp ?? true;
+    this.#buckets = [{ nodes: [], replacements: [], changedAt: now }];
+    this.#restrictIps = options.restrictIps ?? true;
   }
 
   get size(): number {
@@ -77,89 +90,182 @@ export class RoutingTable {
     return n.lastAnswer !== undefined && now - n.lastAnswer < GOOD_FOR_MS ? 'good' : 'questionable';
   }
 
-  #bucketIndex(id: Uint8Array): number {
-    return Math.min(commonPrefixBits(this.ownId, id), this.#buckets.length - 1);
+  #bucketOf(id: Uint8Array): Bucket {
+    return this.#buckets[Math.min(commonPrefixBits(this.ownId, id), this.#buckets.length - 1)]!;
+  }
+
+  /** Why `info` (not in the table) cannot enter `bucket`: its IP, or its /24 there, or its id. */
+  #refused(info: DhtNodeInfo, bucket: Bucket): boolean {
+    const inBucket = [...bucket.nodes, ...bucket.replacements];
+    if (inBucket.some((n) => sameId(n.id, info.id))) return true;
+    if (!this.#restrictIps) return false;
+    if (this.#ips.has(info.host)) return true;
+    const subnet = subnetOf(info.host);
+    return inBucket.some((n) => subnetOf(n.host) === subnet);
   }
 
   /** Whether a node not in the table could be taken once it answers (worth a ping). */
   mayTake(info: DhtNodeInfo): boolean {
-    if (compareDistance(this.ownId, info.id, this.ownId) === 0) return false;
-    if (this.#byAddress.has(addressKey(info))) return false;
-    return !(this.#oneNodePerIp && this.#ips.has(info.host));
+    if (sameId(this.ownId, info.id)) return false;
+    const key = addressKey(info);
+    if (this.#byAddress.has(key)) return false;
+    const bucket = this.#bucketOf(info.id);
+    if (bucket.replacements.some((n) => addressKey(n) === key)) return false;
+    return !this.#refused(info, bucket);
   }
 
   /**
    * A node was heard from: `answered` when it answered our query (it becomes good, and is taken
-   * if there is room), else it sent us a query (only a node already in the table is updated).
-   * Returns whether it is in the table now.
+   * if there is room, else waits as a replacement), else it sent us a query (only a node already
+   * in the table is updated). Returns whether it is in the table (live) now.
    */
   heard(info: DhtNodeInfo, now: number, answered: boolean): boolean {
-    if (compareDistance(this.ownId, info.id, this.ownId) === 0) return false; // our own id
+    if (sameId(this.ownId, info.id)) return false; // our own id
     const key = addressKey(info);
-    const known = this.#byAddress.get(key);
+    const known = this.#byAddress.get(key) ?? this.#replacementAt(key);
     if (known !== undefined) {
-      if (compareDistance(known.id, info.id, known.id) !== 0) return false; // another id at that address
+      if (!sameId(known.id, info.id)) return false; // another id at that address
       known.lastSeen = now;
       if (answered) {
         known.lastAnswer = now;
         known.failures = 0;
-        this.#buckets[this.#bucketIndex(known.id)]!.changedAt = now;
       }
+      if (!this.#byAddress.has(key)) {
+        // A replacement heard again: the most recent one now.
+        const spares = this.#bucketOf(known.id).replacements;
+        spares.splice(spares.indexOf(known), 1);
+        spares.push(known);
+        return false;
+      }
+      if (answered) this.#bucketOf(known.id).changedAt = now;
       return true;
     }
     if (!answered) return false; // not verified: the sender is pinged first
-    if (this.#oneNodePerIp && this.#ips.has(info.host)) return false;
-    for (;;) {
-      const index = this.#bucketIndex(info.id);
-      const bucket = this.#buckets[index]!;
-      if (bucket.nodes.some((n) => compareDistance(n.id, info.id, n.id) === 0)) return false; // same id elsewhere
-      const node: RoutingNode = {
-        // A copy: a decoded id is a view of its datagram, which it would keep alive.
-        id: new Uint8Array(info.id),
-        host: info.host,
-        port: info.port,
-        lastAnswer: answered ? now : undefined,
-        lastSeen: now,
-        failures: 0,
-      };
-      if (bucket.nodes.length < K) {
-        bucket.nodes.push(node);
-        bucket.changedAt = now;
-        this.#byAddress.set(key, node);
-        this.#ips.add(node.host);
-        return true;
-      }
-      const bad = bucket.nodes.findIndex((n) => this.status(n, now) === 'bad');
-      if (bad >= 0) {
-        this.#byAddress.delete(addressKey(bucket.nodes[bad]!));
-        this.#ips.delete(bucket.nodes[bad]!.host);
-        bucket.nodes[bad] = node;
-        bucket.changedAt = now;
-        this.#byAddress.set(key, node);
-        this.#ips.add(node.host);
-        return true;
-      }
-      const isLast = index === this.#buckets.length - 1;
-      if (!isLast || this.#buckets.length >= NODE_ID_BITS) return false;
+    let bucket = this.#bucketOf(info.id);
+    // Ours, full and with no bad node: split first, so that the checks below are those of the
+    // bucket the node would go in (a /24 is limited per bucket).
+    while (
+      bucket.nodes.length >= K &&
+      bucket === this.#buckets.at(-1) &&
+      this.#buckets.length < NODE_ID_BITS &&
+      !bucket.nodes.some((n) => this.status(n, now) === 'bad')
+    ) {
       this.#split(now);
+      bucket = this.#bucketOf(info.id);
     }
+    if (this.#refused(info, bucket)) return false;
+    const node: RoutingNode = {
+      // A copy: a decoded id is a view of its datagram, which it would keep alive.
+      id: new Uint8Array(info.id),
+      host: info.host,
+      port: info.port,
+      lastAnswer: now,
+      lastSeen: now,
+      failures: 0,
+    };
+    if (bucket.nodes.length < K) {
+      this.#place(bucket, node, now);
+      return true;
+    }
+    const bad = bucket.nodes.findIndex((n) => this.status(n, now) === 'bad');
+    if (bad >= 0) {
+      this.#place(bucket, node, now, bad);
+      return true;
+    }
+    if (bucket.replacements.length >= MAX_REPLACEMENTS) this.#forget(bucket.replacements.shift()!);
+    bucket.replacements.push(node);
+    this.#ips.add(node.host);
+    return false;
   }
 
-  /** The last bucket (ours) becomes two: those sharing exactly `last` bits with us, and the rest. */
+  /** Puts `node` in `bucket`, in the place of the node at `at` (bad) or in a free one. */
+  #place(bucket: Bucket, node: RoutingNode, now: number, at = bucket.nodes.length): void {
+    const old = bucket.nodes[at];
+    if (old !== undefined) {
+      this.#byAddress.delete(addressKey(old));
+      this.#forget(old);
+    }
+    bucket.nodes[at] = node;
+    bucket.changedAt = now;
+    this.#byAddress.set(addressKey(node), node);
+    this.#ips.add(node.host);
+  }
+
+  #forget(n: RoutingNode): void {
+    this.#ips.delete(n.host);
+  }
+
+  #replacementAt(key: string): RoutingNode | undefined {
+    for (const b of this.#buckets) for (const n of b.replacements) if (addressKey(n) === key) return n;
+    return undefined;
+  }
+
+  /**
+   * The last bucket (ours) becomes two: those sharing exactly `last` bits with us, and the rest;
+   * its replacements go with their side, and fill the places the split freed, most recent first.
+   */
   #split(now: number): void {
     const last = this.#buckets.length - 1;
     const old = this.#buckets[last]!;
-    const near: Bucket = { nodes: [], changedAt: now };
-    const far: Bucket = { nodes: [], changedAt: old.changedAt };
-    for (const n of old.nodes) (commonPrefixBits(this.ownId, n.id) > last ? near : far).nodes.push(n);
+    const near: Bucket = { nodes: [], replacements: [], changedAt: now };
+    const far: Bucket = { nodes: [], replacements: [], changedAt: old.changedAt };
+    const isNear = (n: RoutingNode) => commonPrefixBits(this.ownId, n.id) > last;
+    for (const n of old.nodes) (isNear(n) ? near : far).nodes.push(n);
+    for (const n of old.replacements) (isNear(n) ? near : far).replacements.push(n);
+    for (const b of [far, near])
+      while (b.nodes.length < K && b.replacements.length > 0) {
+        const n = b.replacements.pop()!;
+        b.nodes.push(n);
+        this.#byAddress.set(addressKey(n), n);
+      }
     this.#buckets[last] = far;
     this.#buckets.push(near);
   }
 
-  /** A query to the node at this address went unanswered. */
-  failed(host: string, port: number): void {
-    const n = this.#byAddress.get(`${host}:${port}`);
-    if (n !== undefined) n.failures++;
+  /**
+   * A query to the node at this address went unanswered. Once bad, its place goes to the bucket's
+   * most recent replacement, if any (BEP 5).
+   */
+  failed(host: string, port: number, now: number): void {
+    const key = `${host}:${port}`;
+    const n = this.#byAddress.get(key);
+    if (n === undefined) {
+      const spare = this.#replacementAt(key);
+      if (spare !== undefined) spare.failures++;
+      return;
+    }
+    n.failures++;
+    if (this.status(n, now) !== 'bad') return;
+    const bucket = this.#bucketOf(n.id);
+    const spares = bucket.replacements;
+    let i = spares.length - 1;
+    while (i >= 0 && this.status(spares[i]!, now) === 'bad') i--;
+    if (i < 0) return;
+    const [spare] = spares.splice(i, 1);
+    this.#place(bucket, spare!, now, bucket.nodes.indexOf(n));
+  }
+
+  /**
+   * The node to ping so that a replacement waiting in `id`'s bucket may take a place (BEP 5): the
+   * least recently seen questionable node there that `busy` does not say is being pinged already;
+   * undefined when no replacement waits or no node there is questionable.
+   */
+  toPingForReplacement(
+    id: Uint8Array,
+    now: number,
+    busy: (n: RoutingNode) => boolean,
+  ): RoutingNode | undefined {
+    const bucket = this.#bucketOf(id);
+    if (bucket.replacements.length === 0) return undefined;
+    let pick: RoutingNode | undefined;
+    for (const n of bucket.nodes)
+      if (
+        this.status(n, now) === 'questionable' &&
+        !busy(n) &&
+        (pick === undefined || n.lastSeen < pick.lastSeen)
+      )
+        pick = n;
+    return pick;
   }
 
   /** The `count` nodes closest to `target` that are not bad, closest first. */
@@ -192,9 +298,15 @@ export class RoutingTable {
     return out;
   }
 
-  /** Every node, bucket by bucket (for tests and invariants). */
+  /** Every live node, bucket by bucket (for tests and invariants). */
   *nodes(): IterableIterator<{ depth: number; node: RoutingNode }> {
     for (const [depth, b] of this.#buckets.entries()) for (const node of b.nodes) yield { depth, node };
+  }
+
+  /** Every node waiting in a replacement cache, bucket by bucket (for tests and invariants). */
+  *replacements(): IterableIterator<{ depth: number; node: RoutingNode }> {
+    for (const [depth, b] of this.#buckets.entries())
+      for (const node of b.replacements) yield { depth, node };
   }
 
   countGood(now: number): number {
@@ -206,4 +318,10 @@ export class RoutingTable {
 
 export function addressKey(a: { host: string; port: number }): string {
   return `${a.host}:${a.port}`;
+}
+
+/** The IPv4 /24 of a dotted (or IPv4-mapped) address, as libtorrent compares them; else the host. */
+export function subnetOf(host: string): string {
+  const m = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/i.exec(host);
+  return m === null ? host : m[1]!;
 }

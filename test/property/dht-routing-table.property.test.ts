@@ -1,14 +1,23 @@
 /**
  * The routing table's invariants (src/dht/routing-table.ts) under any sequence of nodes heard,
- * answering or failing: each bucket holds at most K nodes, each node sits in the bucket its shared
- * prefix with our id says, no id or address twice, never our own id, at most NODE_ID_BITS buckets;
- * and the table answers `closest` with the truly closest of what it holds.
+ * answering or failing, with the IP restrictions on and off: each bucket holds at most K nodes and
+ * MAX_REPLACEMENTS replacements (only when full), each node (live or replacement) sits in the
+ * bucket its shared prefix with our id says, no id or address twice, never our own id, at most
+ * NODE_ID_BITS buckets; restricted, one IP once in the table and one /24 once per bucket; the node
+ * to ping for a replacement is a questionable one of that bucket; and the table answers `closest`
+ * with the truly closest of what it holds.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { commonPrefixBits, compareDistance, idHex, idInBucket, NODE_ID_BITS } from '../../src/dht/node-id.js';
-import { K, MAX_NODE_FAILURES, RoutingTable } from '../../src/dht/routing-table.js';
+import {
+  K,
+  MAX_NODE_FAILURES,
+  MAX_REPLACEMENTS,
+  RoutingTable,
+  subnetOf,
+} from '../../src/dht/routing-table.js';
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 });
 /** Ids near `own`: sharing a random number of leading bits, so buckets split deep. */
@@ -17,17 +26,22 @@ const nearId = (own: Uint8Array) =>
 
 type Op =
   | { kind: 'heard'; id: Uint8Array; host: number; answered: boolean }
-  | { kind: 'failed'; host: number };
+  | { kind: 'failed'; host: number }
+  | { kind: 'wait'; ms: number };
 
-function check(table: RoutingTable, own: Uint8Array): void {
+function check(table: RoutingTable, own: Uint8Array, restrictIps: boolean): void {
   const depths = new Map<number, number>();
+  const spareDepths = new Map<number, number>();
   const ids = new Set<string>();
   const addresses = new Set<string>();
-  let last = 0;
-  for (const { depth } of table.nodes()) last = Math.max(last, depth);
+  const ips = new Set<string>();
+  const subnets = new Set<string>();
   assert.ok(table.bucketCount <= NODE_ID_BITS);
-  for (const { depth, node } of table.nodes()) {
-    depths.set(depth, (depths.get(depth) ?? 0) + 1);
+  const live = [...table.nodes()].map((n) => ({ ...n, spare: false }));
+  const spares = [...table.replacements()].map((n) => ({ ...n, spare: true }));
+  for (const { depth, node, spare } of [...live, ...spares]) {
+    const count = spare ? spareDepths : depths;
+    count.set(depth, (count.get(depth) ?? 0) + 1);
     const shared = commonPrefixBits(own, node.id);
     if (depth === table.bucketCount - 1)
       assert.ok(shared >= depth, `node in our bucket ${depth} shares ${shared}`);
@@ -37,9 +51,22 @@ function check(table: RoutingTable, own: Uint8Array): void {
     assert.notEqual(compareDistance(own, node.id, own), 0, 'never our own id');
     ids.add(idHex(node.id));
     addresses.add(`${node.host}:${node.port}`);
+    if (restrictIps) {
+      assert.ok(!ips.has(node.host), `${node.host} once in the table`);
+      assert.ok(
+        !subnets.has(`${depth}/${subnetOf(node.host)}`),
+        `one of ${subnetOf(node.host)} in bucket ${depth}`,
+      );
+    }
+    ips.add(node.host);
+    subnets.add(`${depth}/${subnetOf(node.host)}`);
   }
   for (const n of depths.values()) assert.ok(n <= K, `a bucket of ${n}`);
-  assert.equal(table.size, ids.size);
+  for (const [depth, n] of spareDepths) {
+    assert.ok(n <= MAX_REPLACEMENTS, `${n} replacements`);
+    assert.equal(depths.get(depth), K, 'replacements wait only for a full bucket');
+  }
+  assert.equal(table.size, live.length);
 }
 
 const ops = (own: Uint8Array): fc.Arbitrary<Op[]> =>
@@ -52,6 +79,7 @@ const ops = (own: Uint8Array): fc.Arbitrary<Op[]> =>
         answered: fc.boolean(),
       }),
       fc.record({ kind: fc.constant('failed' as const), host: fc.nat(300) }),
+      fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 20 * 60_000 }) }),
     ),
     { maxLength: 500, size: 'max' },
   );
@@ -59,18 +87,30 @@ const ops = (own: Uint8Array): fc.Arbitrary<Op[]> =>
 test('routing table invariants hold whatever is heard', () => {
   fc.assert(
     fc.property(
-      id.chain((own) => fc.tuple(fc.constant(own), ops(own))),
-      ([own, steps]) => {
-        const table = new RoutingTable(own, 0);
+      id.chain((own) => fc.tuple(fc.constant(own), ops(own), fc.boolean())),
+      ([own, steps, restrictIps]) => {
+        const table = new RoutingTable(own, 0, { restrictIps });
         let now = 0;
-        const host = (h: number) => `10.0.${h >> 8}.${h & 255}`;
+        // 8 hosts to a /24, 38 of them: IPs and subnets meet again.
+        const host = (h: number) => `10.0.${h >> 3}.${h & 7}`;
         for (const op of steps) {
           now += 1000;
-          if (op.kind === 'heard')
-            table.heard({ id: op.id, host: host(op.host), port: 6881 }, now, op.answered);
-          else table.failed(host(op.host), 6881);
+          if (op.kind === 'wait') now += op.ms;
+          else if (op.kind === 'failed') table.failed(host(op.host), 6881, now);
+          else if (!table.heard({ id: op.id, host: host(op.host), port: 6881 }, now, op.answered)) {
+            const ping = table.toPingForReplacement(op.id, now, () => false);
+            if (ping !== undefined) {
+              assert.equal(table.status(ping, now), 'questionable');
+              const depth = [...table.nodes()].find((n) => n.node === ping)?.depth;
+              assert.ok(depth !== undefined, 'a live node');
+              assert.ok(
+                [...table.replacements()].some((r) => r.depth === depth),
+                'for a waiting replacement',
+              );
+            }
+          }
         }
-        check(table, own);
+        check(table, own, restrictIps);
         const first = steps.find((o) => o.kind === 'heard');
         const target = first?.kind === 'heard' ? first.id : own;
         const closest = table.closest(target, K, now);
@@ -95,19 +135,20 @@ test('a full far bucket takes a newcomer only in place of a bad node; ours split
     b[19] = i;
     return b;
   };
-  for (let i = 0; i < K; i++) assert.ok(table.heard({ id: far(i), host: `10.0.0.${i}`, port: 1 }, 0, true));
+  // Each in its own /24 (one /24 per bucket: restrictIps).
+  for (let i = 0; i < K; i++) assert.ok(table.heard({ id: far(i), host: `10.0.${i}.1`, port: 1 }, 0, true));
   // One bucket, full: a near node splits it (our side), the far ones stay in bucket 0.
   const near = new Uint8Array(20);
   near[19] = 1;
-  assert.ok(table.heard({ id: near, host: '10.0.1.1', port: 1 }, 0, true));
+  assert.ok(table.heard({ id: near, host: '10.1.1.1', port: 1 }, 0, true));
   assert.ok(table.bucketCount >= 2);
-  // Bucket 0 is full of good nodes: a ninth far node is not taken…
-  assert.ok(!table.heard({ id: far(100), host: '10.0.0.100', port: 1 }, 1, true));
+  // Bucket 0 is full of good nodes: a ninth far node is not taken (it waits as a replacement)…
+  assert.ok(!table.heard({ id: far(100), host: '10.0.100.1', port: 1 }, 1, true));
   // …until one of them has failed MAX_NODE_FAILURES times: then it takes its place.
-  for (let i = 0; i < MAX_NODE_FAILURES; i++) table.failed('10.0.0.3', 1);
-  assert.ok(table.heard({ id: far(100), host: '10.0.0.100', port: 1 }, 2, true));
-  assert.ok(![...table.nodes()].some((n) => n.node.host === '10.0.0.3'));
+  for (let i = 0; i < MAX_NODE_FAILURES; i++) table.failed('10.0.3.1', 1, 2);
+  assert.ok(table.heard({ id: far(100), host: '10.0.100.1', port: 1 }, 2, true));
+  assert.ok(![...table.nodes()].some((n) => n.node.host === '10.0.3.1'));
   // Another id at a known address does not replace the node there.
-  assert.ok(!table.heard({ id: far(200), host: '10.0.0.1', port: 1 }, 3, true));
+  assert.ok(!table.heard({ id: far(200), host: '10.0.1.1', port: 1 }, 3, true));
   assert.equal(table.size, K + 1);
 });

@@ -14,7 +14,7 @@ import {
 } from '../../../src/dht/dht-node.js';
 import { decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery } from '../../../src/dht/krpc.js';
 import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
-import { K } from '../../../src/dht/routing-table.js';
+import { GOOD_FOR_MS, K } from '../../../src/dht/routing-table.js';
 
 /**
  * A plain UDP socket: the answers it gets in `replies`, the node's queries to it in `queries`;
@@ -203,6 +203,45 @@ test('one IP with many ports and made-up ids takes one place in the routing tabl
   await until(() => sybils.every((c) => c.replies.length === 2));
   await until(() => node.pendingQueries === 0 && open.pendingQueries === 0);
   assert.equal(node.table.size, 1);
+});
+
+test("a newcomer meeting a full bucket of questionable nodes has them pinged, and takes the place of the one that fails twice (BEP 5's replacement)", async (t) => {
+  let clock = 0;
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0, queryTimeoutMs: 50, now: () => clock });
+  // Ids in the node's far half (the top bit flipped): one bucket of K once our own half splits off.
+  const farId = () => {
+    const id = randomNodeId();
+    id[0] = (id[0]! & 0x7f) | (~node.id[0]! & 0x80);
+    return id;
+  };
+  const members: Awaited<ReturnType<typeof client>>[] = [];
+  for (let i = 0; i < K; i++) {
+    const c = await client(farId());
+    members.push(c);
+    clock += 1; // seen in this order: members[0] least recently
+    send(c.socket, node.port, { q: 'ping', id: randomNodeId() });
+    await until(() => node.table.size === i + 1); // pinged back, answered, taken
+  }
+  const newcomer = await client(farId());
+  t.after(async () => {
+    for (const c of [...members, newcomer]) c.socket.close();
+    await node.close();
+  });
+  // Quiet for longer than GOOD_FOR_MS: every member is questionable; members[3] has gone away.
+  clock += GOOD_FOR_MS + 1000;
+  const gone = members[3]!.socket.address().port;
+  members[3]!.socket.close();
+  members.splice(3, 1);
+  send(newcomer.socket, node.port, { q: 'ping', id: randomNodeId() });
+  const ports = () => [...node.table.nodes()].map((n) => n.node.port);
+  await until(() => ports().includes(newcomer.socket.address().port));
+  assert.ok(!ports().includes(gone), 'the node that failed is out');
+  assert.equal(node.table.size, K);
+  // Least recently seen first, until one failed: members[0..2] were pinged again, the rest not.
+  assert.deepEqual(
+    members.map((c) => c.queries.length),
+    [2, 2, 2, 1, 1, 1, 1],
+  );
 });
 
 test('a query with bad arguments is answered error 203 with its transaction id (BEP 5); junk is not answered', async (t) => {
