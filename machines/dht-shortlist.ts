@@ -7,7 +7,9 @@
  * `k` closest that have not failed (seeds without a known id — bootstrap routers — first); the
  * lookup has settled when none is in flight and each of those `k` has answered (or `maxQueries`
  * were sent). At most `maxCandidates` nodes are kept (the farthest are forgotten), and at most `k`
- * of the nodes one answer names.
+ * of the nodes one answer names. With `oneNodePerIp` (libtorrent's dht_restrict_search_ips), a
+ * node at an IP the shortlist already holds is not taken: one host with many ports and made-up ids
+ * next to the target would otherwise fill the k closest and take our announce.
  */
 
 import { compareDistance } from '../src/dht/xor-distance.js';
@@ -36,6 +38,8 @@ export interface ShortlistLimits {
   readonly alpha: number;
   readonly maxQueries: number;
   readonly maxCandidates: number;
+  /** One candidate per IP (default false; the driver turns it on off loopback). */
+  readonly oneNodePerIp?: boolean;
 }
 
 /** Distinct peers remembered per lookup (duplicates from several nodes are reported once). */
@@ -54,6 +58,8 @@ export class Shortlist {
   /** Seeds without an id, in the order given. */
   readonly #seeds: Candidate[] = [];
   readonly #peers = new Set<string>();
+  /** The IPs of the candidates (with oneNodePerIp). */
+  readonly #hosts = new Set<string>();
   inFlight = 0;
   queries = 0;
   answers = 0;
@@ -70,6 +76,7 @@ export class Shortlist {
     for (const n of nodes) {
       const key = nodeKey(n);
       if (this.#byKey.has(key)) continue;
+      if (this.limits.oneNodePerIp === true && this.#hosts.has(n.host)) continue;
       const c: Candidate = { key, host: n.host, port: n.port, id: n.id, fate: 'new', token: undefined };
       if (n.id === undefined) {
         if (this.#seeds.length >= this.limits.maxCandidates) continue;
@@ -79,6 +86,7 @@ export class Shortlist {
         changed = true;
       }
       this.#byKey.set(key, c);
+      this.#hosts.add(n.host);
     }
     if (changed) this.#rank();
   }
@@ -91,6 +99,7 @@ export class Shortlist {
       while (i >= 0 && this.#ranked[i]!.fate === 'asked') i--;
       if (i < 0) break;
       this.#byKey.delete(this.#ranked[i]!.key);
+      this.#hosts.delete(this.#ranked[i]!.host);
       this.#ranked.splice(i, 1);
     }
   }

@@ -51,8 +51,16 @@ export interface DhtOptions {
   readonly refreshAfterMs?: number;
   /** How often the table is looked at (default REFRESH_CHECK_MS). */
   readonly refreshCheckMs?: number;
-  /** One routing table place per IP (default: on unless bound to a loopback address). */
+  /**
+   * One routing table place per IP and per IPv4 /24 in a bucket (libtorrent's
+   * dht_restrict_routing_ips; default: on unless bound to a loopback address).
+   */
   readonly restrictRoutingIps?: boolean;
+  /**
+   * One node per IP in a lookup's shortlist (libtorrent's dht_restrict_search_ips; default: on
+   * unless bound to a loopback address, where every node shares 127.0.0.1).
+   */
+  readonly restrictSearchIps?: boolean;
   /** A router's name to its IPv4 address (default: the system's resolver, `dns.lookup`). */
   readonly resolveHost?: (host: string) => Promise<string>;
 }
@@ -88,6 +96,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     ...(options.restrictRoutingIps === undefined ? {} : { restrictRoutingIps: options.restrictRoutingIps }),
   });
   const now = () => performance.now();
+  const restrictSearchIps = options.restrictSearchIps ?? !isLoopback(host);
   const resolveRouter =
     options.resolveHost ?? (async (host: string) => (await resolveHost(host, { family: 4 })).address);
   const running = new Set<{ stop: () => void }>();
@@ -114,7 +123,13 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
         method,
         announce: lookupOptions.announcePort !== undefined,
         seeds,
-        limits: { k: K, alpha: ALPHA, maxQueries: MAX_LOOKUP_QUERIES, maxCandidates: MAX_LOOKUP_CANDIDATES },
+        limits: {
+          k: K,
+          alpha: ALPHA,
+          maxQueries: MAX_LOOKUP_QUERIES,
+          maxCandidates: MAX_LOOKUP_CANDIDATES,
+          oneNodePerIp: restrictSearchIps,
+        },
         timeoutMs: LOOKUP_TIMEOUT_MS,
       },
     });

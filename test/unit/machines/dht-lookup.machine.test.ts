@@ -131,3 +131,32 @@ test('one answer naming many made-up nodes closer than any other costs at most k
   assert.equal(actor.getSnapshot().status, 'done');
   assert.ok(toFakes <= 8, `${toFakes} queries to the made-up nodes`);
 });
+
+test('with oneNodePerIp, a host named at many ports is asked once (dht_restrict_search_ips); without, each', () => {
+  for (const oneNodePerIp of [true, false]) {
+    const { actor, emitted } = start({
+      seeds: [{ host: '10.0.0.1', port: 1 }],
+      limits: { k: 8, alpha: 3, maxQueries: 100, maxCandidates: 100, oneNodePerIp },
+    });
+    // The router names five "nodes" on one host, closer than anything, and one elsewhere.
+    const sybils = Array.from({ length: 5 }, (_, i) => ({ host: '192.0.2.9', port: 100 + i, id: id(1 + i) }));
+    actor.send({
+      type: 'node.answered',
+      node: '10.0.0.1:1',
+      id: id(200),
+      nodes: [...sybils, { host: '198.51.100.1', port: 1, id: id(50) }],
+      peers: [],
+    });
+    const asked = emitted.flatMap((e) =>
+      e.type === 'lookup.query' ? [`${e.node.host}:${e.node.port}`] : [],
+    );
+    for (const n of asked) if (n !== '10.0.0.1:1') actor.send({ type: 'node.failed', node: n });
+    const all = emitted.flatMap((e) => (e.type === 'lookup.query' ? [e.node.host] : []));
+    assert.equal(
+      all.filter((h) => h === '192.0.2.9').length,
+      oneNodePerIp ? 1 : 5,
+      `oneNodePerIp ${oneNodePerIp}: ${all.join(' ')}`,
+    );
+    assert.ok(all.includes('198.51.100.1'));
+  }
+});
