@@ -1,5 +1,8 @@
-/** The DHT's typed error (BEP 5): a malformed or oversized KRPC datagram, a bad router address. */
-export type DhtErrorCode = 'malformed' | 'tooLarge' | 'badRouter' | 'closed';
+/**
+ * The DHT's typed error (BEP 5): a malformed or oversized KRPC datagram, a bad router address, a
+ * saved state (dht-state.ts) that cannot be read or saved.
+ */
+export type DhtErrorCode = 'malformed' | 'tooLarge' | 'badRouter' | 'closed' | 'badState';
 
 export class DhtError extends Error {
   override readonly name = 'DhtError';

@@ -10,6 +10,11 @@
  *
  * Each lookup is a machines/dht-lookup.machine.ts actor; this file sends the queries it emits
  * through the DhtNode (dht-node.ts) and tells it what came back.
+ *
+ * With `statePath`, the node id and nodes saved there by an earlier run (dht-state.ts) are loaded
+ * before the socket opens: the id is ours again, and the bootstrap asks the saved nodes as well as
+ * the routers (a saved node that does not answer is dropped like any other). The table's good
+ * nodes are saved there when the node closes.
  */
 import { lookup as resolveHost } from 'node:dns/promises';
 import { createActor } from 'xstate';
@@ -17,9 +22,11 @@ import { type DhtLookupOutput, dhtLookupMachine } from '../../machines/dht-looku
 import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
 import type { PeerAddress } from '../net/address.js';
 import { isDialableHost } from '../net/dialable-host.js';
+import { DhtError } from './dht-error.js';
 import { DhtNode, isLoopback } from './dht-node.js';
+import { type DhtState, MAX_DHT_STATE_NODES, readDhtState, writeDhtState } from './dht-state.js';
 import { compareDistance, idInBucket } from './node-id.js';
-import { K } from './routing-table.js';
+import { addressKey, K } from './routing-table.js';
 
 /** Queries in flight per lookup (BEP 5 / Kademlia's α). */
 export const ALPHA = 3;
@@ -63,6 +70,23 @@ export interface DhtOptions {
   readonly restrictSearchIps?: boolean;
   /** A router's name to its IPv4 address (default: the system's resolver, `dns.lookup`). */
   readonly resolveHost?: (host: string) => Promise<string>;
+  /**
+   * A file to load our node id and nodes from at start and to save them to at close (dht-state.ts;
+   * saved only when its folder exists). Off when absent.
+   */
+  readonly statePath?: string;
+}
+
+/** What `ready` says once the bootstrap lookup has settled. */
+export interface DhtReady {
+  /** Nodes in the routing table. */
+  readonly nodes: number;
+  /** Nodes the saved state named (statePath), asked during the bootstrap. */
+  readonly savedNodes: number;
+  /** Of the table's nodes, those the saved state named (they answered). */
+  readonly fromSaved: number;
+  /** Why the saved state was ignored (unreadable, oversized, not ours): the bootstrap went without it. */
+  readonly stateError?: DhtError;
 }
 
 export interface GetPeersOptions {
@@ -78,7 +102,7 @@ export interface Dht {
   readonly port: number;
   readonly node: DhtNode;
   /** Settles once the bootstrap lookup has (never rejects): the routing table's size then. */
-  readonly ready: Promise<{ nodes: number }>;
+  readonly ready: Promise<DhtReady>;
   getPeers(infoHash: Uint8Array, options?: GetPeersOptions): Promise<DhtLookupOutput>;
   findNode(target: Uint8Array): Promise<DhtLookupOutput>;
   close(): Promise<void>;
@@ -86,13 +110,26 @@ export interface Dht {
 
 export { isLoopback };
 
+/** The saved state at `path`: undefined when none, the error when it cannot be used. */
+async function loadState(path: string | undefined): Promise<DhtState | DhtError | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readDhtState(path);
+  } catch (err) {
+    return err instanceof DhtError ? err : new DhtError('badState', `DHT state: ${String(err)}`);
+  }
+}
+
 export async function startDht(options: DhtOptions): Promise<Dht> {
   const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
+  const loaded = await loadState(options.statePath);
+  const state = loaded instanceof DhtError ? undefined : loaded;
+  const id = options.id ?? state?.id;
   const node = await DhtNode.open({
     host,
     port: options.port,
     ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
-    ...(options.id === undefined ? {} : { id: options.id }),
+    ...(id === undefined ? {} : { id }),
     ...(options.restrictRoutingIps === undefined ? {} : { restrictRoutingIps: options.restrictRoutingIps }),
   });
   const now = () => performance.now();
@@ -218,11 +255,45 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     return closed ? [] : out;
   };
 
-  const bootstrap = async (): Promise<{ nodes: number }> => {
-    await runLookup(node.id, 'find_node', [...(await routers()), ...closestKnown(node.id)]);
-    return { nodes: node.table.size };
+  // Saved nodes where this socket can reach them (a node bound to 127.0.0.1 reaches no other
+  // address) and a peer can listen, never our own id; asked by the first bootstrap only.
+  const saved: LookupNode[] = (state?.nodes ?? [])
+    .filter(
+      (n) =>
+        isDialableHost(n.host) &&
+        (!isLoopback(host) || isLoopback(n.host)) &&
+        compareDistance(node.id, n.id, node.id) !== 0,
+    )
+    .map((n) => ({ host: n.host, port: n.port, id: n.id }));
+  const bootstrap = async (from: readonly LookupNode[] = []): Promise<void> => {
+    await runLookup(node.id, 'find_node', [...(await routers()), ...from, ...closestKnown(node.id)]);
   };
-  const ready = bootstrap().catch(() => ({ nodes: node.table.size }));
+  const readyNow = (): DhtReady => {
+    const savedKeys = new Set(saved.map(addressKey));
+    let fromSaved = 0;
+    for (const { node: n } of node.table.nodes()) if (savedKeys.has(addressKey(n))) fromSaved++;
+    return {
+      nodes: node.table.size,
+      savedNodes: saved.length,
+      fromSaved,
+      ...(loaded instanceof DhtError ? { stateError: loaded } : {}),
+    };
+  };
+  const ready = bootstrap(saved).then(readyNow, readyNow);
+
+  /** The table's good nodes, closest to our id first (what the next start's bootstrap asks). */
+  const saveState = async (): Promise<void> => {
+    if (options.statePath === undefined) return;
+    const t = now();
+    const good = node.table
+      .closest(node.id, Number.POSITIVE_INFINITY, t)
+      .filter((n) => node.table.status(n, t) === 'good');
+    // A run that ended with no good node (no network) leaves the earlier state as it was.
+    if (good.length === 0) return;
+    await writeDhtState(options.statePath, { id: node.id, nodes: good.slice(0, MAX_DHT_STATE_NODES) }).catch(
+      () => {}, // the earlier file stays (written atomically); the next start bootstraps from it
+    );
+  };
 
   const refreshAfterMs = options.refreshAfterMs ?? REFRESH_AFTER_MS;
   let refreshing = false;
@@ -258,6 +329,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     for (const h of running) h.stop();
     for (const wake of queue.splice(0)) wake();
     options.signal?.removeEventListener('abort', onAbort);
+    await saveState();
     await node.close();
   };
   const onAbort = () => void close();

@@ -68,7 +68,7 @@ test('close() does not wait for a router name that never resolves (DNS down)', a
   });
   const lookup = dht.getPeers(randomNodeId());
   await dht.close();
-  assert.deepEqual(await dht.ready, { nodes: 0 });
+  assert.deepEqual(await dht.ready, { nodes: 0, savedNodes: 0, fromSaved: 0 });
   assert.equal((await lookup).result, 'stopped');
   assert.equal(asked, 1);
 });
@@ -86,7 +86,11 @@ test('a node whose router was down at start bootstraps once it answers; stale bu
     refreshAfterMs: 200,
   });
   t.after(() => dht.close());
-  assert.deepEqual(await dht.ready, { nodes: 0 }, 'nobody answered the bootstrap');
+  assert.deepEqual(
+    await dht.ready,
+    { nodes: 0, savedNodes: 0, fromSaved: 0 },
+    'nobody answered the bootstrap',
+  );
   const router = await startDht({ port, bootstrap: [] });
   t.after(() => router.close());
   // The table was empty: the next check bootstraps again, and finds the router.

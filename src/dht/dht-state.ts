@@ -1,0 +1,124 @@
+/**
+ * The DHT's saved state (libtorrent keeps its node id and nodes in its session state, Transmission
+ * in `dht.dat`): our node id and the routing table's good nodes, so that the next start bootstraps
+ * from them as well as from the routers. One bencoded dictionary:
+ *
+ *   d 7:node-id 20:<our id>  5:nodes <26·n bytes: compact node info, BEP 5>  7:version i1e e
+ *
+ * at most MAX_DHT_STATE_NODES nodes (the closest to our id first: the bootstrap looks up our id),
+ * so at most MAX_DHT_STATE_BYTES. Written atomically (a temp file beside it, fsync, rename, as the
+ * resume file), and only into a folder that exists and is not a symlink: bitstate makes no folder
+ * for it (docs/dht.md). Read defensively: only a regular file (O_NOFOLLOW | O_NONBLOCK, so a FIFO
+ * or a symlink planted at the path is refused without waiting), its size checked before reading,
+ * decoded with a bound on its values; anything else is a DhtError `badState`, which the caller
+ * reports once and ignores (it bootstraps as if there were none).
+ */
+import { constants, type FileHandle, lstat, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
+import { bencode } from '../metainfo/bencode.js';
+import { writeFileAtomic } from '../storage/resume-file.js';
+import { COMPACT_NODE_BYTES, type DhtNodeInfo, decodeCompactNodes, encodeCompactNodes } from './compact.js';
+import { DhtError } from './dht-error.js';
+import { NODE_ID_BYTES } from './node-id.js';
+
+/** The format's version; another is refused (and the file replaced at the next save). */
+export const DHT_STATE_VERSION = 1;
+/** Nodes saved at most: a lookup keeps no more candidates than this (MAX_LOOKUP_CANDIDATES). */
+export const MAX_DHT_STATE_NODES = 200;
+/** The largest state file read: the nodes, the id and the keys, with room to spare. */
+export const MAX_DHT_STATE_BYTES = MAX_DHT_STATE_NODES * COMPACT_NODE_BYTES + 256;
+/** Bencoded values a state file holds: a dictionary of three keys and three values. */
+const MAX_STATE_TOKENS = 8;
+
+export interface DhtState {
+  readonly id: Uint8Array;
+  readonly nodes: readonly DhtNodeInfo[];
+}
+
+function bad(message: string, opts: { limit?: number; cause?: unknown } = {}): DhtError {
+  return new DhtError('badState', `DHT state: ${message}`, opts);
+}
+
+export function encodeDhtState(state: DhtState): Uint8Array {
+  return bencode({
+    'node-id': state.id,
+    nodes: encodeCompactNodes(state.nodes.slice(0, MAX_DHT_STATE_NODES)),
+    version: DHT_STATE_VERSION,
+  });
+}
+
+/** The state a file's bytes hold; a DhtError `badState` for anything but what encodeDhtState writes. */
+export function decodeDhtState(bytes: Uint8Array): DhtState {
+  if (bytes.length > MAX_DHT_STATE_BYTES)
+    throw bad(`${bytes.length} bytes, more than ${MAX_DHT_STATE_BYTES}`, { limit: MAX_DHT_STATE_BYTES });
+  let root: BencodeValue;
+  try {
+    root = bdecode(bytes, { maxTokens: MAX_STATE_TOKENS });
+  } catch (cause) {
+    throw bad('not bencode, or more than a state holds', { cause });
+  }
+  if (!(root instanceof BencodeDict)) throw bad('not a dictionary');
+  const version = root.get('version');
+  if (version !== BigInt(DHT_STATE_VERSION))
+    throw bad(`version ${String(version)}, not ${DHT_STATE_VERSION}`);
+  const id = root.get('node-id');
+  if (!(id instanceof Uint8Array) || id.length !== NODE_ID_BYTES) throw bad('node-id is not 20 bytes');
+  const nodes = root.get('nodes');
+  if (!(nodes instanceof Uint8Array)) throw bad('no nodes');
+  if (nodes.length > MAX_DHT_STATE_NODES * COMPACT_NODE_BYTES)
+    throw bad(`more than ${MAX_DHT_STATE_NODES} nodes`, { limit: MAX_DHT_STATE_NODES });
+  let decoded: DhtNodeInfo[];
+  try {
+    decoded = decodeCompactNodes(nodes);
+  } catch (cause) {
+    throw bad('nodes is not whole compact node infos', { cause });
+  }
+  return { id: new Uint8Array(id), nodes: decoded };
+}
+
+/** The state saved at `path`: undefined when there is none; a DhtError `badState` when unreadable. */
+export async function readDhtState(path: string): Promise<DhtState | undefined> {
+  let h: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO planted at the path would block the open forever in a libuv thread.
+    h = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw bad(`cannot open ${path}: ${String(code)}`, { cause: e });
+  }
+  try {
+    const st = await h.stat();
+    if (!st.isFile()) throw bad(`${path} is not a regular file`);
+    if (st.size > MAX_DHT_STATE_BYTES)
+      throw bad(`${path} is ${st.size} bytes, more than ${MAX_DHT_STATE_BYTES}`, {
+        limit: MAX_DHT_STATE_BYTES,
+      });
+    // At most one byte past the bound is read: a file that grew since the stat is refused as well.
+    const buffer = Buffer.alloc(MAX_DHT_STATE_BYTES + 1);
+    const { bytesRead } = await h.read(buffer, 0, buffer.length, 0);
+    return decodeDhtState(buffer.subarray(0, bytesRead));
+  } catch (e) {
+    if (e instanceof DhtError) throw e;
+    throw bad(`cannot read ${path}: ${String((e as NodeJS.ErrnoException).code ?? e)}`, { cause: e });
+  } finally {
+    await h.close();
+  }
+}
+
+/**
+ * Saves `state` at `path` atomically. Returns false, writing nothing, when the folder is not there
+ * or is not a folder (a symlink included): bitstate makes no folder for it. A DhtError `badState`
+ * when the write fails (the previous file then stays as it was).
+ */
+export async function writeDhtState(path: string, state: DhtState): Promise<boolean> {
+  const folder = await lstat(dirname(path)).catch(() => undefined);
+  if (folder === undefined || !folder.isDirectory()) return false;
+  try {
+    await writeFileAtomic(path, encodeDhtState(state));
+    return true;
+  } catch (cause) {
+    throw bad(`cannot save ${path}`, { cause });
+  }
+}

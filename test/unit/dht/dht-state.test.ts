@@ -1,0 +1,166 @@
+/**
+ * The DHT's saved state (src/dht/dht-state.ts) and its use by startDht: the node id and good nodes
+ * saved at close and asked by the next start's bootstrap, with its router down; a truncated,
+ * oversized, planted or foreign file is a DhtError `badState`, reported in `ready` and ignored
+ * (the bootstrap goes on from the routers), never a crash or a hang; nothing is written into a
+ * folder that is not there.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startDht } from '../../../src/dht/dht.js';
+import { DhtError } from '../../../src/dht/dht-error.js';
+import {
+  decodeDhtState,
+  encodeDhtState,
+  MAX_DHT_STATE_BYTES,
+  MAX_DHT_STATE_NODES,
+  readDhtState,
+  writeDhtState,
+} from '../../../src/dht/dht-state.js';
+import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
+import { bencode } from '../../../src/metainfo/bencode.js';
+import { tempDir, within } from '../../helpers/session.js';
+
+const node = (i: number) => ({ id: randomNodeId(), host: `10.0.${i >> 8}.${i & 255}`, port: 6881 + i });
+
+/** A UDP port on 127.0.0.1 nobody listens on (a router that is not running). */
+async function deadRouter() {
+  const probe = await startDht({ port: 0, bootstrap: [] });
+  const port = probe.port;
+  await probe.close();
+  return { host: '127.0.0.1', port };
+}
+
+test('encode → decode keeps the id and the nodes; at most MAX_DHT_STATE_NODES are written', () => {
+  const state = { id: randomNodeId(), nodes: [node(1), node(2)] };
+  const back = decodeDhtState(encodeDhtState(state));
+  assert.equal(idHex(back.id), idHex(state.id));
+  assert.deepEqual(
+    back.nodes.map((n) => [idHex(n.id), n.host, n.port]),
+    state.nodes.map((n) => [idHex(n.id), n.host, n.port]),
+  );
+  const many = encodeDhtState({ id: state.id, nodes: Array.from({ length: 500 }, (_, i) => node(i)) });
+  assert.ok(many.length <= MAX_DHT_STATE_BYTES);
+  assert.equal(decodeDhtState(many).nodes.length, MAX_DHT_STATE_NODES);
+});
+
+test('a spoilt state is a DhtError badState, whatever is wrong with it', () => {
+  const good = encodeDhtState({ id: randomNodeId(), nodes: [node(1)] });
+  const bad: [string, Uint8Array][] = [
+    ['truncated', good.subarray(0, good.length - 5)],
+    ['empty', new Uint8Array(0)],
+    ['not bencode', Buffer.from('hello')],
+    ['a list', bencode([1, 2])],
+    ['another version', bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(0), version: 2 })],
+    ['a short id', bencode({ 'node-id': new Uint8Array(19), nodes: new Uint8Array(0), version: 1 })],
+    ['nodes cut mid-entry', bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(27), version: 1 })],
+    [
+      'too many nodes',
+      bencode({
+        'node-id': randomNodeId(),
+        nodes: new Uint8Array(26 * (MAX_DHT_STATE_NODES + 1)),
+        version: 1,
+      }),
+    ],
+    ['oversized', new Uint8Array(MAX_DHT_STATE_BYTES + 1)],
+    [
+      'many values',
+      bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(0), version: 1, x: [1, 2, 3, 4] }),
+    ],
+    ['deeply nested', Buffer.from(`${'l'.repeat(50_000)}${'e'.repeat(50_000)}`)],
+  ];
+  for (const [what, bytes] of bad)
+    assert.throws(
+      () => decodeDhtState(bytes),
+      (e) => e instanceof DhtError && e.code === 'badState',
+      what,
+    );
+});
+
+test('reading: none is undefined; a FIFO, a symlink, a folder or a huge file at the path is badState, without waiting', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-read-');
+  assert.equal(await readDhtState(join(dir, 'none.dat')), undefined);
+  const fifo = join(dir, 'fifo.dat');
+  execFileSync('mkfifo', [fifo]);
+  const target = join(dir, 'real.dat');
+  await writeFile(target, encodeDhtState({ id: randomNodeId(), nodes: [] }));
+  await symlink(target, join(dir, 'link.dat'));
+  await mkdir(join(dir, 'folder.dat'));
+  const huge = join(dir, 'huge.dat');
+  await writeFile(huge, '');
+  await truncate(huge, 1 << 30); // sparse: nothing of it is read
+  for (const name of ['fifo.dat', 'link.dat', 'folder.dat', 'huge.dat'])
+    await assert.rejects(
+      within(5000, readDhtState(join(dir, name)), name),
+      (e) => e instanceof DhtError && e.code === 'badState',
+      name,
+    );
+  assert.ok((await readDhtState(target)) !== undefined);
+});
+
+test('saving: atomic, and only into a folder that exists (nothing made)', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-write-');
+  const state = { id: randomNodeId(), nodes: [node(3)] };
+  assert.equal(await writeDhtState(join(dir, 'missing', 'dht.dat'), state), false);
+  assert.equal(existsSync(join(dir, 'missing')), false);
+  await mkdir(join(dir, 'real'));
+  await symlink(join(dir, 'real'), join(dir, 'link'));
+  assert.equal(await writeDhtState(join(dir, 'link', 'dht.dat'), state), false, 'not through a symlink');
+  assert.equal(await writeDhtState(join(dir, 'real', 'dht.dat'), state), true);
+  assert.deepEqual(await readdir(join(dir, 'real')), ['dht.dat'], 'no temp file left');
+  assert.equal(idHex((await readDhtState(join(dir, 'real', 'dht.dat')))!.id), idHex(state.id));
+});
+
+test('a node saves its id and good nodes at close; the next start, its router down, bootstraps from them', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-run-');
+  const statePath = join(dir, 'dht.dat');
+  const router = await startDht({ port: 0, bootstrap: [] });
+  const others = await Promise.all(
+    [1, 2, 3].map(() => startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port: router.port }] })),
+  );
+  t.after(async () => {
+    for (const d of [router, ...others]) await d.close();
+  });
+  await Promise.all(others.map((d) => d.ready));
+  const first = await startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port: router.port }], statePath });
+  const ready = await within(10_000, first.ready, 'first bootstrap');
+  assert.deepEqual([ready.savedNodes, ready.fromSaved, ready.stateError], [0, 0, undefined]);
+  assert.equal(ready.nodes, 4, 'the router and the three others');
+  await first.close();
+  const saved = await readDhtState(statePath);
+  assert.equal(idHex(saved!.id), idHex(first.node.id));
+  assert.equal(saved!.nodes.length, 4);
+
+  const second = await startDht({ port: 0, bootstrap: [await deadRouter()], queryTimeoutMs: 300, statePath });
+  t.after(() => second.close());
+  const again = await within(10_000, second.ready, 'second bootstrap');
+  assert.equal(idHex(second.node.id), idHex(first.node.id), 'the same node id');
+  assert.equal(again.savedNodes, 4);
+  assert.equal(again.fromSaved, 4, 'every saved node answered');
+  assert.equal(again.nodes, 4);
+});
+
+test('a spoilt state file is reported in ready and ignored: the bootstrap goes on from the routers', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-spoilt-');
+  const statePath = join(dir, 'dht.dat');
+  const good = encodeDhtState({ id: randomNodeId(), nodes: [node(1)] });
+  await writeFile(statePath, good.subarray(0, good.length - 3));
+  const router = await startDht({ port: 0, bootstrap: [] });
+  const dht = await startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port: router.port }], statePath });
+  t.after(async () => {
+    await dht.close();
+    await router.close();
+  });
+  const ready = await within(10_000, dht.ready, 'bootstrap');
+  assert.ok(ready.stateError instanceof DhtError && ready.stateError.code === 'badState');
+  assert.equal(ready.savedNodes, 0);
+  assert.equal(ready.nodes, 1, 'the router');
+  await dht.close();
+  // Replaced by a good one at close.
+  assert.equal((await readDhtState(statePath))?.nodes.length, 1);
+  assert.ok((await readFile(statePath)).length > good.length - 3);
+});
