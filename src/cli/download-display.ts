@@ -86,7 +86,11 @@ export function createDownloadDisplay(
           break;
         case 'dht.ready':
           dhtNodes = e.nodes;
-          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          if (e.stateError !== undefined) say(`DHT: the saved state was ignored (${e.stateError})`);
+          if (tty)
+            say(
+              `DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port}${e.savedNodes === 0 ? '' : `; ${e.fromSaved} of ${e.savedNodes} saved nodes answered`})`,
+            );
           break;
         case 'dht.peers':
           dhtNodes = e.nodes;

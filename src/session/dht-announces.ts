@@ -7,9 +7,11 @@
  *
  * A node already running may be given (`dht`): a magnet's metadata fetch hands its node to the
  * download after it (download-magnet.ts), so one node bootstraps once, on one port. It is then the
- * giver's to close; `close()` stops only this session's lookups.
+ * giver's to close, and to report: `dht.ready` comes once per node, from its owner (before, a
+ * magnet download said it twice, once from the fetch and once from the download); `close()` stops
+ * only this session's lookups.
  */
-import { type Dht, startDht } from '../dht/dht.js';
+import { type Dht, type DhtReady, startDht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
 import type { DhtEvent } from './download-event.js';
 
@@ -25,6 +27,24 @@ export interface DhtSettings {
   readonly queryTimeoutMs?: number;
   /** Between two lookups of a download or seed (default DHT_REANNOUNCE_MS; a fetch's own is 30 s). */
   readonly reannounceMs?: number;
+  /**
+   * Where the node id and good nodes are kept between runs (src/dht/dht-state.ts: loaded at start,
+   * saved at close, only into a folder that exists); the CLI's is `DIR/.bitstate/dht.dat`. Off when
+   * absent.
+   */
+  readonly statePath?: string;
+}
+
+/** The `dht.ready` event of a node whose bootstrap has settled. */
+export function dhtReadyEvent(dht: Dht, r: DhtReady): DhtEvent {
+  return {
+    type: 'dht.ready',
+    port: dht.port,
+    nodes: r.nodes,
+    savedNodes: r.savedNodes,
+    fromSaved: r.fromSaved,
+    ...(r.stateError === undefined ? {} : { stateError: r.stateError.message }),
+  };
 }
 
 /** A node for a session on `port` (the TCP listening port's number), any port when that one is taken. */
@@ -33,6 +53,7 @@ export async function openSessionDht(settings: DhtSettings, port: number): Promi
     bootstrap: settings.bootstrap,
     ...(settings.host === undefined ? {} : { host: settings.host }),
     ...(settings.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: settings.queryTimeoutMs }),
+    ...(settings.statePath === undefined ? {} : { statePath: settings.statePath }),
   };
   try {
     return await startDht({ ...base, port });
@@ -55,7 +76,7 @@ export async function startDhtAnnounces(
     readonly onPeers: (peers: readonly PeerAddress[]) => void;
     readonly emit: (e: DhtEvent) => void;
     readonly reannounceMs?: number;
-    /** A node already running, used instead of opening one (and not closed here). */
+    /** A node already running, used instead of opening one (neither reported nor closed here). */
     readonly dht?: Dht;
   },
 ): Promise<DhtAnnounces> {
@@ -69,8 +90,8 @@ export async function startDhtAnnounces(
     // A node given us may still be bootstrapping when we close: we do not wait for it.
     const ready = await Promise.race([dht.ready, stopped]);
     if (closed || ready === undefined) return;
-    const { nodes } = ready;
-    o.emit({ type: 'dht.ready', port: dht.port, nodes });
+    // Once per node: a node given us is its owner's to report.
+    if (o.dht === undefined) o.emit(dhtReadyEvent(dht, ready));
     while (!closed) {
       const started = performance.now();
       const r = await dht.getPeers(o.infoHash, {

@@ -160,12 +160,21 @@ export type MetadataFetchEvent =
   | { readonly type: 'metadata.fetched'; readonly size: number; readonly elapsedMs: number };
 
 /**
- * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once the bootstrap lookup settled
- * (`nodes` in the routing table; `port` the UDP port), then `dht.peers` after each get_peers
- * lookup: distinct `peers` it found, `queries` it sent, nodes that took our `announced` port.
+ * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once per node, when its bootstrap
+ * lookup settled (`nodes` in the routing table; `port` the UDP port; `savedNodes` the saved state
+ * named and `fromSaved` of them in the table now; `stateError` why a saved state was ignored), then
+ * `dht.peers` after each get_peers lookup: distinct `peers` it found, `queries` it sent, nodes
+ * that took our `announced` port.
  */
 export type DhtEvent =
-  | { readonly type: 'dht.ready'; readonly port: number; readonly nodes: number }
+  | {
+      readonly type: 'dht.ready';
+      readonly port: number;
+      readonly nodes: number;
+      readonly savedNodes: number;
+      readonly fromSaved: number;
+      readonly stateError?: string;
+    }
   | {
       readonly type: 'dht.peers';
       readonly peers: number;

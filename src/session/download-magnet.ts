@@ -5,7 +5,8 @@
  * the same magnet goes straight to the resumed download. Then the normal download runs with the
  * Torrent (new connections: the fetch's were closed), and its events follow the fetch's. With the
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
- * download does not bootstrap a second node on a second port.
+ * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
+ * from here.
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
@@ -59,8 +60,13 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   let inner: DownloadJob | undefined;
   let stopReason: string | undefined;
   const peerId = options.peerId ?? makePeerId();
-  /** The fetch's DHT node, handed to the download (ours to close). */
+  /** The fetch's DHT node, handed to the download (ours to close, and to report). */
   let dhtNode: Dht | undefined;
+  /** `done` or `stopped` has been said: nothing more. */
+  let ended = false;
+  events.subscribe((e) => {
+    if (e.type === 'done' || e.type === 'stopped') ended = true;
+  });
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
     let torrent = await savedTorrent(options.out, magnet);
@@ -68,9 +74,13 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       if (options.dht !== undefined && options.dhtNode === undefined) {
         const settings = options.dht;
         // Loaded only when asked for (start-up time, docs/performance.md §6).
-        dhtNode = await import('./dht-announces.js')
-          .then(({ openSessionDht }) => openSessionDht(settings, options.port ?? DEFAULT_PORT))
-          .catch(() => undefined); // the fetch and the download then open their own
+        const dht = await import('./dht-announces.js');
+        dhtNode = await dht.openSessionDht(settings, options.port ?? DEFAULT_PORT).catch(() => undefined); // the fetch and the download then open their own
+        // Ours: its dht.ready is ours to say, once (the fetch and the download are only lent it).
+        const own = dhtNode;
+        void own?.ready.then((r) => {
+          if (!ended) events.next(dht.dhtReadyEvent(own, r));
+        });
       }
       const node = dhtNode ?? options.dhtNode;
       let info: Uint8Array;
@@ -135,6 +145,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
     }
   };
   const done = run().finally(async () => {
+    ended = true;
     await dhtNode?.close();
     events.complete();
   });

@@ -40,6 +40,14 @@ export function stateDirOf(out: string): string {
   return join(resolve(out), STATE_DIR);
 }
 
+/**
+ * `<dir>/.bitstate/dht.dat`: the DHT's node id and nodes between runs (src/dht/dht-state.ts), of
+ * the download or seed that uses `dir` (docs/dht.md).
+ */
+export function dhtStatePathOf(dir: string): string {
+  return join(stateDirOf(dir), 'dht.dat');
+}
+
 /** `<out>/.bitstate/<infohash>.parts`: unselected files' bytes of shared pieces. */
 export function partsFilePath(torrent: Pick<Torrent, 'infoHashHex'>, outDir: string): string {
   return join(stateDirOf(outDir), `${torrent.infoHashHex}.parts`);

@@ -10,6 +10,7 @@ import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
+import { dhtStatePathOf } from '../../storage/store-files.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
@@ -169,9 +170,12 @@ export async function run(argv: string[]): Promise<number> {
   const webSeeds = torrent?.urlList.length ?? magnet?.webSeeds.length ?? 0;
   if (webSeeds > 0 && values['no-web-seeds'] !== true) heapForWebSeeds();
   const display = createDownloadDisplay(displayModeOf(values), { peers: values.peers === true });
+  const out = values.out ?? '.';
   const options = {
-    out: values.out ?? '.',
+    out,
     ...swarm,
+    // The DHT's node id and nodes are kept in the output folder between runs (docs/dht.md).
+    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(out) } }),
     ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
     peerDetail: values.peers === true,
     ...(selected === undefined ? {} : { selected }),

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { seed } from '../../session/seed.js';
+import { dhtStatePathOf } from '../../storage/store-files.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseRate } from '../parse-number.js';
@@ -57,9 +58,13 @@ export async function run(argv: string[]): Promise<number> {
   const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
   const torrent = await readTorrentFile(positionals[0]!);
   const display = createDownloadDisplay(displayModeOf(values), {});
+  const data = values.data ?? '.';
   const job = seed(torrent, {
-    data: values.data ?? '.',
+    data,
     ...swarm,
+    // Kept in DATA/.bitstate/dht.dat only when a download made that folder: a seed creates nothing
+    // in the data it serves (docs/dht.md).
+    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(data) } }),
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
   });
   const sub = job.events$.subscribe((e) => display.event(e));

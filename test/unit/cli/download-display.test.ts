@@ -170,8 +170,20 @@ test('the DHT on a terminal: a line when it is ready, then its node count on the
   const display = createDownloadDisplay('terminal', { err: t.err });
   display.event({ type: 'progress', ...progress });
   assert.ok(!t.text().includes('DHT'), 'no DHT word before it runs');
-  display.event({ type: 'dht.ready', port: 6881, nodes: 37 });
+  display.event({ type: 'dht.ready', port: 6881, nodes: 37, savedNodes: 0, fromSaved: 0 });
   assert.match(t.text(), /DHT: 37 nodes \(UDP port 6881\)\n/);
+  // A later node (another run) that bootstrapped from a saved state, and one whose state was spoilt.
+  display.event({ type: 'dht.ready', port: 6881, nodes: 40, savedNodes: 20, fromSaved: 12 });
+  assert.match(t.text(), /DHT: 40 nodes \(UDP port 6881; 12 of 20 saved nodes answered\)\n/);
+  display.event({
+    type: 'dht.ready',
+    port: 6881,
+    nodes: 3,
+    savedNodes: 0,
+    fromSaved: 0,
+    stateError: 'DHT state: version 7, not 1',
+  });
+  assert.match(t.text(), /DHT: the saved state was ignored \(DHT state: version 7, not 1\)\n/);
   display.event({ type: 'dht.peers', peers: 4, queries: 19, announced: 8, nodes: 52, elapsedMs: 900 });
   display.event({ type: 'progress', ...progress });
   assert.match(t.text(), /peers 1\/1 {2}DHT 52 {2}ETA/);
