@@ -33,7 +33,8 @@ Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
       --no-tracker       do not announce to trackers
-      --no-dht           do not use the DHT (BEP 5; on by default, never for a private torrent)
+      --no-dht           do not use the DHT (BEP 5; on by default, never for a private torrent;
+                         its node id and nodes are kept in DIR/.bitstate/dht.dat between runs)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public
                          routers router.bittorrent.com, dht.transmissionbt.com, router.utorrent.com,
                          dht.libtorrent.org)

@@ -24,7 +24,8 @@ Options:
   -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
                          from trackers, such as Transmission
       --no-tracker       do not announce to trackers
-      --no-dht           do not announce in the DHT (BEP 5; on by default, never for a private torrent)
+      --no-dht           do not announce in the DHT (BEP 5; on by default, never for a private torrent;
+                         its nodes are kept in DIR/.bitstate/dht.dat when a download made that folder)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
       --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
