@@ -19,7 +19,7 @@ export interface DownloadOptions {
   readonly dht?: DhtSettings;
   /**
    * A DHT node already running to use with `dht` instead of opening one (downloadMagnet hands over
-   * its metadata fetch's); the caller closes it.
+   * its metadata fetch's); the caller closes it, and reports its `dht.ready` (not said here).
    */
   readonly dhtNode?: Dht;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */

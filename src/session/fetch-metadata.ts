@@ -55,7 +55,7 @@ export interface FetchMetadataOptions {
   readonly trackers?: boolean;
   /** Ask the DHT too (BEP 5): get_peers every reannounceMs, no announce (we serve nothing yet). */
   readonly dht?: DhtSettings;
-  /** A DHT node already running to ask through (with `dht`): not closed when the fetch ends. */
+  /** A DHT node already running to ask through (with `dht`): neither reported (`dht.ready`) nor closed here. */
   readonly dhtNode?: Dht;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
