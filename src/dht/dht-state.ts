@@ -17,10 +17,13 @@ import { constants, type FileHandle, lstat, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import { bencode } from '../metainfo/bencode.js';
+import { isDialableHost } from '../net/dialable-host.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
 import { COMPACT_NODE_BYTES, type DhtNodeInfo, decodeCompactNodes, encodeCompactNodes } from './compact.js';
 import { DhtError } from './dht-error.js';
-import { NODE_ID_BYTES } from './node-id.js';
+import { isLoopback } from './dht-node.js';
+import { compareDistance, NODE_ID_BYTES } from './node-id.js';
+import type { RoutingTable } from './routing-table.js';
 
 /** The format's version; another is refused (and the file replaced at the next save). */
 export const DHT_STATE_VERSION = 1;
@@ -121,4 +124,46 @@ export async function writeDhtState(path: string, state: DhtState): Promise<bool
   } catch (cause) {
     throw bad(`cannot save ${path}`, { cause });
   }
+}
+
+/** The state saved at `path`: undefined when none, the DhtError when it cannot be used. */
+export async function loadDhtState(path: string): Promise<DhtState | DhtError | undefined> {
+  try {
+    return await readDhtState(path);
+  } catch (err) {
+    return err instanceof DhtError ? err : bad(String(err), { cause: err });
+  }
+}
+
+/**
+ * The saved nodes worth asking: where a peer can listen (not 0.0.0.0, multicast), never our own
+ * id, and only loopback ones for a node bound to 127.0.0.1 (it reaches no other address; a test's
+ * run never talks to a public node an earlier run saved).
+ */
+export function usableSavedNodes(
+  state: DhtState | undefined,
+  ownId: Uint8Array,
+  loopbackOnly: boolean,
+): { host: string; port: number; id: Uint8Array }[] {
+  return (state?.nodes ?? [])
+    .filter(
+      (n) =>
+        isDialableHost(n.host) &&
+        (!loopbackOnly || isLoopback(n.host)) &&
+        compareDistance(ownId, n.id, ownId) !== 0,
+    )
+    .map((n) => ({ host: n.host, port: n.port, id: n.id }));
+}
+
+/**
+ * Saves our id and the table's good nodes, closest to our id first (the next start's bootstrap
+ * looks up our id). A table with no good node (no network) leaves the earlier file as it was; a
+ * failed write too (written atomically: the next start loads the earlier one).
+ */
+export async function saveTableState(path: string, table: RoutingTable, now: number): Promise<void> {
+  const good = table
+    .closest(table.ownId, Number.POSITIVE_INFINITY, now)
+    .filter((n) => table.status(n, now) === 'good');
+  if (good.length === 0) return;
+  await writeDhtState(path, { id: table.ownId, nodes: good.slice(0, MAX_DHT_STATE_NODES) }).catch(() => {});
 }

@@ -24,7 +24,7 @@ import type { PeerAddress } from '../net/address.js';
 import { isDialableHost } from '../net/dialable-host.js';
 import { DhtError } from './dht-error.js';
 import { DhtNode, isLoopback } from './dht-node.js';
-import { type DhtState, MAX_DHT_STATE_NODES, readDhtState, writeDhtState } from './dht-state.js';
+import { loadDhtState, saveTableState, usableSavedNodes } from './dht-state.js';
 import { compareDistance, idInBucket } from './node-id.js';
 import { addressKey, K } from './routing-table.js';
 
@@ -110,19 +110,9 @@ export interface Dht {
 
 export { isLoopback };
 
-/** The saved state at `path`: undefined when none, the error when it cannot be used. */
-async function loadState(path: string | undefined): Promise<DhtState | DhtError | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return await readDhtState(path);
-  } catch (err) {
-    return err instanceof DhtError ? err : new DhtError('badState', `DHT state: ${String(err)}`);
-  }
-}
-
 export async function startDht(options: DhtOptions): Promise<Dht> {
   const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
-  const loaded = await loadState(options.statePath);
+  const loaded = options.statePath === undefined ? undefined : await loadDhtState(options.statePath);
   const state = loaded instanceof DhtError ? undefined : loaded;
   const id = options.id ?? state?.id;
   const node = await DhtNode.open({
@@ -255,16 +245,8 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     return closed ? [] : out;
   };
 
-  // Saved nodes where this socket can reach them (a node bound to 127.0.0.1 reaches no other
-  // address) and a peer can listen, never our own id; asked by the first bootstrap only.
-  const saved: LookupNode[] = (state?.nodes ?? [])
-    .filter(
-      (n) =>
-        isDialableHost(n.host) &&
-        (!isLoopback(host) || isLoopback(n.host)) &&
-        compareDistance(node.id, n.id, node.id) !== 0,
-    )
-    .map((n) => ({ host: n.host, port: n.port, id: n.id }));
+  // Asked by the first bootstrap only (a saved node that does not answer is dropped).
+  const saved: LookupNode[] = usableSavedNodes(state, node.id, isLoopback(host));
   const bootstrap = async (from: readonly LookupNode[] = []): Promise<void> => {
     await runLookup(node.id, 'find_node', [...(await routers()), ...from, ...closestKnown(node.id)]);
   };
@@ -280,20 +262,6 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     };
   };
   const ready = bootstrap(saved).then(readyNow, readyNow);
-
-  /** The table's good nodes, closest to our id first (what the next start's bootstrap asks). */
-  const saveState = async (): Promise<void> => {
-    if (options.statePath === undefined) return;
-    const t = now();
-    const good = node.table
-      .closest(node.id, Number.POSITIVE_INFINITY, t)
-      .filter((n) => node.table.status(n, t) === 'good');
-    // A run that ended with no good node (no network) leaves the earlier state as it was.
-    if (good.length === 0) return;
-    await writeDhtState(options.statePath, { id: node.id, nodes: good.slice(0, MAX_DHT_STATE_NODES) }).catch(
-      () => {}, // the earlier file stays (written atomically); the next start bootstraps from it
-    );
-  };
 
   const refreshAfterMs = options.refreshAfterMs ?? REFRESH_AFTER_MS;
   let refreshing = false;
@@ -329,7 +297,7 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     for (const h of running) h.stop();
     for (const wake of queue.splice(0)) wake();
     options.signal?.removeEventListener('abort', onAbort);
-    await saveState();
+    if (options.statePath !== undefined) await saveTableState(options.statePath, node.table, now());
     await node.close();
   };
   const onAbort = () => void close();
