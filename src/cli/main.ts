@@ -17,6 +17,10 @@ const commands: Record<string, { load: () => Promise<CommandModule>; summary: st
   info: { load: () => import('./commands/info.js'), summary: 'show what a .torrent file holds' },
   create: { load: () => import('./commands/create.js'), summary: 'make a .torrent from a file or a folder' },
   seed: { load: () => import('./commands/seed.js'), summary: 'serve a torrent whose data you have' },
+  probe: {
+    load: () => import('./commands/probe.js'),
+    summary: 'play generated conversations against another client and check its answers',
+  },
   replay: {
     load: () => import('./commands/replay.js'),
     summary: 'play back a --trace file (printed, or into --ui)',

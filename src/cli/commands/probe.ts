@@ -1,0 +1,180 @@
+/**
+ * `bitstate probe <FILE.torrent> --peer HOST:PORT [options]`: generated BitTorrent conversations
+ * against another client that has the torrent, every answer judged by BEP 3, 6 and 10
+ * (src/probe/, docs/probe.md). For people who test BitTorrent implementations: a violation comes
+ * back as the shortest script that still provokes it, with the seed and path that replay it.
+ */
+import { parseArgs } from 'node:util';
+import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
+import { parsePeerAddress } from '../../net/address.js';
+import type { Finding } from '../../probe/conformance-ledger.js';
+import { type ProbeReport, type ProbeRunReport, probePeer } from '../../probe/probe-peer.js';
+import { DEFAULT_SCRIPT_STEPS, MAX_SCRIPT_STEPS } from '../../probe/probe-script.js';
+import { describeStep } from '../../probe/probe-step.js';
+import { ExitCode } from '../exit-code.js';
+import { parseCount, parseSeconds } from '../parse-number.js';
+import { printable, printableJson } from '../printable.js';
+import { UsageError } from '../usage-error.js';
+
+export const usage = `Usage: bitstate probe <FILE.torrent> --peer HOST:PORT [options]
+
+Plays generated BitTorrent conversations (fast-check) against another client that has the
+torrent — a seeder, or a peer with some of its pieces — one connection per script, and checks
+every answer against BEP 3, 6 and 10: blocks it was never asked for, blocks whose piece fails its
+SHA-1, a bitfield after other messages, a BEP 6 or BEP 10 message that was not negotiated, a
+frame that does not decode. A script that makes the target break a rule is shrunk to the shortest
+one that still does (each attempt is a new connection) and printed with the seed and path that
+replay it. The probe announces no pieces and offers no extension.
+
+Options:
+      --peer HOST:PORT   the client to probe (required)
+      --runs N           scripts to play (default 20)
+      --steps N          at most N steps per script (default ${DEFAULT_SCRIPT_STEPS}, at most ${MAX_SCRIPT_STEPS})
+      --hostile          mix in steps that break the rules on purpose (oversized or out-of-range
+                         requests, unknown ids, garbage…): what the target does with them is
+                         reported (closed, ignored, served), and only its own breaches count
+      --seed N           fast-check's seed (printed on every run; default random)
+      --path P           with --seed: replay exactly the script a report printed
+      --no-shrink        stop at the first failing script as it was generated
+      --time-limit S     bound on the whole probe, shrinking included (default 600)
+      --json             NDJSON events on stdout: probe.run per connection, then probe.done
+  -h, --help             this text
+
+Exit status: 0 when no script made the target break a rule, 1 when one did (or the target could
+not be reached, or did not answer a handshake for this torrent), 2 for bad input.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      peer: { type: 'string' },
+      runs: { type: 'string' },
+      steps: { type: 'string' },
+      hostile: { type: 'boolean' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      'no-shrink': { type: 'boolean' },
+      'time-limit': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`);
+    return ExitCode.ok;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError('expected one .torrent file (see bitstate probe --help)');
+  if (values.peer === undefined) throw new UsageError('--peer HOST:PORT is required: the client to probe');
+  const target = parsePeerAddress(values.peer);
+  const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  if (values.path !== undefined && seed === undefined)
+    throw new UsageError('--path replays a script: give its --seed too');
+  if (values.path !== undefined && !/^\d+(:\d+)*$/.test(values.path))
+    throw new UsageError(`--path takes what a report printed (such as 4:0:2), not '${values.path}'`);
+  const options = {
+    runs: values.runs === undefined ? 20 : parseCount('--runs', values.runs, 1, 100_000),
+    maxSteps:
+      values.steps === undefined
+        ? DEFAULT_SCRIPT_STEPS
+        : parseCount('--steps', values.steps, 1, MAX_SCRIPT_STEPS),
+    hostile: values.hostile === true,
+    shrink: values['no-shrink'] !== true,
+    timeLimitMs:
+      1000 * (values['time-limit'] === undefined ? 600 : parseSeconds('--time-limit', values['time-limit'])),
+    ...(seed === undefined ? {} : { seed }),
+    ...(values.path === undefined ? {} : { path: values.path }),
+  };
+  const torrent = await readTorrentFile(positionals[0]!);
+  const json = values.json === true;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (!json) out(`probing ${values.peer} for ${printable(torrent.name)} (${torrent.infoHashHex})`);
+  const report = await probePeer(torrent, target, {
+    ...options,
+    onRun: (r) => out(json ? printableJson({ type: 'probe.run', ...runEvent(r) }) : describeRun(r)),
+  });
+  if (json) out(printableJson({ type: 'probe.done', ...doneEvent(report) }));
+  else for (const line of describeReport(report, replayFlags(options))) out(line);
+  return report.counterexample === undefined ? ExitCode.ok : ExitCode.failed;
+}
+
+/** fast-check seeds are 32-bit integers, negative ones included (they print them so). */
+function parseSeed(s: string): number {
+  if (!/^-?\d+$/.test(s)) throw new UsageError(`--seed takes an integer, not '${s}'`);
+  const n = Number(s);
+  if (n < -(2 ** 31) || n >= 2 ** 32) throw new UsageError(`--seed must be a 32-bit integer, not ${s}`);
+  return n;
+}
+
+function runEvent(r: ProbeRunReport) {
+  return {
+    run: r.run,
+    shrinking: r.shrinking,
+    steps: r.steps,
+    stepsPlayed: r.stepsPlayed,
+    closedBy: r.closedBy,
+    ...(r.closedAfter === undefined ? {} : { closedAfter: r.closedAfter }),
+    received: r.received,
+    blocks: r.blocksReceived,
+    piecesVerified: r.piecesVerified,
+    fast: r.fast,
+    elapsedMs: r.elapsedMs,
+    findings: r.findings,
+  };
+}
+
+function doneEvent(r: ProbeReport) {
+  return {
+    seed: r.seed,
+    runs: r.runs,
+    connections: r.connections,
+    shrinks: r.shrinks,
+    interrupted: r.interrupted,
+    notes: r.notes,
+    ...(r.counterexample === undefined
+      ? { violation: false as const }
+      : {
+          violation: true,
+          path: r.counterexample.path,
+          script: r.counterexample.script.map(describeStep),
+          findings: r.counterexample.findings,
+        }),
+  };
+}
+
+function describeFinding(f: Finding): string {
+  const where = f.step < 0 ? 'in the opening' : `after step ${f.step}`;
+  return `${f.level} ${f.rule} (BEP ${f.bep}) ${where}: ${printable(f.detail)}`;
+}
+
+function describeRun(r: ProbeRunReport): string {
+  const head = `${r.shrinking ? 'shrink' : 'run'} ${r.run}: ${r.stepsPlayed}/${r.steps} steps, ${r.blocksReceived} blocks, ${r.piecesVerified} pieces checked, `;
+  const end = r.closedBy === 'target' ? `closed by the target after ${r.closedAfter ?? 'the opening'}` : 'ok';
+  const findings = r.findings.map((f) => `\n    ${describeFinding(f)}`).join('');
+  return `${head}${r.violations > 0 ? 'VIOLATION, ' : ''}${end}${findings}`;
+}
+
+/** The flags a replay needs besides --seed and --path: the same script generator. */
+function replayFlags(o: { hostile: boolean; maxSteps: number }): string {
+  return `${o.hostile ? ' --hostile' : ''}${o.maxSteps === DEFAULT_SCRIPT_STEPS ? '' : ` --steps ${o.maxSteps}`}`;
+}
+
+function describeReport(r: ProbeReport, flags: string): string[] {
+  const hostile = flags.includes('--hostile');
+  const lines: string[] = [];
+  const notes = Object.entries(r.notes).map(([rule, n]) => `${rule} ×${n}`);
+  if (notes.length > 0) lines.push(`notes: ${notes.join(', ')}`);
+  if (r.interrupted) lines.push('stopped at --time-limit before every run was played');
+  const c = r.counterexample;
+  if (c === undefined) {
+    lines.push(`no violation in ${r.runs} ${hostile ? 'hostile ' : ''}scripts (seed ${r.seed})`);
+    return lines;
+  }
+  lines.push(`VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`);
+  for (const [i, s] of c.script.entries()) lines.push(`  ${i}. ${describeStep(s)}`);
+  for (const f of c.findings) lines.push(`  ${describeFinding(f)}`);
+  lines.push(`replay: --seed ${r.seed} --path ${c.path}${flags}`);
+  return lines;
+}

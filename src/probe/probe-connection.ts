@@ -1,0 +1,356 @@
+/**
+ * Plays one probe script against a target peer over one TCP connection, and hands everything the
+ * target sends to a ConformanceLedger (conformance-ledger.ts).
+ *
+ *   probe                                   target
+ *   handshake (BEP 6 + BEP 10 bits)  ──►
+ *                                    ◄──    handshake, bitfield / haveAll, extension handshake …
+ *   haveNone (BEP 6), extension handshake, interested
+ *   … wait up to `unchokeWaitMs` for an unchoke …
+ *   step 0, step 1, …  (probe-step.ts)  ──►  (answers judged as they come)
+ *   … wait up to `drainMs` for the blocks still asked for, listen `settleMs` more, then close
+ *
+ * Everything is bounded: the connect, the handshake, each wait, the whole run (`runTimeoutMs`);
+ * what the target sends goes through the wire decoder's frame limits, and only the blocks of at
+ * most MAX_ASSEMBLED_PIECES pieces are kept (for their SHA-1). Requests stay within the target's
+ * BEP 10 `reqq` (Transmission drops what is past it) and `maxOutstanding`.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bencode } from '../metainfo/bencode.js';
+import { pieceLengthAt } from '../metainfo/torrent.js';
+import type { PeerAddress } from '../net/address.js';
+import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
+import { BLOCK_LENGTH } from '../wire/limits.js';
+import type { WireItem, WireMessage } from '../wire/messages.js';
+import { hasExtensionBit, ourReservedBytes } from '../wire/reserved-bits.js';
+import { WireDecoder } from '../wire/wire-decoder.js';
+import { ConformanceLedger, type Finding, type LedgerTorrent } from './conformance-ledger.js';
+import { ProbeError } from './probe-error.js';
+import { describeStep, isHostile, type ProbeStep } from './probe-step.js';
+
+export interface ProbeConnectionOptions {
+  /** Bound on the TCP connect and on the target's handshake (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** How long the opening waits for an unchoke before the steps start anyway (default 3 s). */
+  readonly unchokeWaitMs?: number;
+  /** After the last step: how long the blocks still asked for may take (default 2 s). */
+  readonly drainMs?: number;
+  /**
+   * Then how long the target is still listened to (default 100 ms): what it sends right after the
+   * last block it owed (an extra block, a late bitfield) is judged too, not cut off by the close.
+   */
+  readonly settleMs?: number;
+  /** Bound on the whole run (default 30 s): past it the connection is closed where it stands. */
+  readonly runTimeoutMs?: number;
+  /** Requests in flight at most, whatever the target's reqq (default 250). */
+  readonly maxOutstanding?: number;
+}
+
+export interface ProbeRunResult {
+  readonly findings: readonly Finding[];
+  readonly violations: number;
+  /** Steps played (a step that had nothing to act on, e.g. a cancel with no request out, counts). */
+  readonly stepsPlayed: number;
+  /** Who closed the connection; `target` at `closedAtStep` (-1: during the opening). */
+  readonly closedBy: 'target' | 'probe';
+  readonly closedAtStep?: number;
+  /** The step the target closed after, in words, when it did. */
+  readonly closedAfter?: string;
+  /** Messages received, by type. */
+  readonly received: Readonly<Record<string, number>>;
+  readonly blocksReceived: number;
+  readonly piecesVerified: number;
+  /** Both ends set the BEP 6 / BEP 10 bits. */
+  readonly fast: boolean;
+  readonly elapsedMs: number;
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  unchokeWaitMs: 3_000,
+  drainMs: 2_000,
+  settleMs: 100,
+  runTimeoutMs: 30_000,
+  maxOutstanding: 250,
+};
+
+/** The BEP 10 handshake we send: no extension offered (`m` empty), our request queue. */
+const OUR_EXTENSION_HANDSHAKE = bencode({ m: {}, v: 'bitstate probe', reqq: 250 });
+
+/** Our peer id: Azureus-style client prefix, random rest (BEP 20). */
+function probePeerId(): Uint8Array {
+  const id = randomBytes(20);
+  id.set(new TextEncoder().encode('-BS0100-'), 0);
+  return id;
+}
+
+export async function runProbeScript(
+  torrent: LedgerTorrent,
+  target: PeerAddress,
+  script: readonly ProbeStep[],
+  options: ProbeConnectionOptions = {},
+): Promise<ProbeRunResult> {
+  const o = { ...DEFAULTS, ...options };
+  const started = Date.now();
+  const deadline = started + o.runTimeoutMs;
+  const ledger = new ConformanceLedger(torrent);
+  const received: Record<string, number> = {};
+  let socket: Socket;
+  try {
+    socket = await open(target, o.connectTimeoutMs);
+  } catch (e) {
+    // A target that stops taking our connections (it banned the probe's address after a hostile
+    // run, say) is within its rights: a note, and the run ends here.
+    if (!(e instanceof ProbeError)) throw e;
+    ledger.note('connection.refused', 3, e.message);
+    return result(
+      ledger,
+      { stepsPlayed: 0, closedBy: 'target', closedAtStep: -1, closedAfter: 'the connect' },
+      {},
+      started,
+    );
+  }
+  let closed = false;
+  let closedBy: 'target' | 'probe' = 'probe';
+  let closedAtStep: number | undefined;
+  let step = -1;
+  /** Resolves whenever something arrives or the connection closes: waits end early on it. */
+  let wake: () => void = () => {};
+  const changed = () =>
+    new Promise<void>((r) => {
+      wake = r;
+    });
+  let theirHandshake: ((h: Extract<WireItem, { type: 'handshake' }>) => void) | undefined;
+  const handshake = new Promise<Extract<WireItem, { type: 'handshake' }>>((r) => {
+    theirHandshake = r;
+  });
+  /** Blocks of `requestPiece` steps not yet asked for (room in the target's queue first). */
+  const queued: [number, number, number][] = [];
+
+  const decoder = new WireDecoder();
+  const onItem = (item: WireItem) => {
+    received[item.type] = (received[item.type] ?? 0) + 1;
+    if (item.type === 'handshake') {
+      ledger.handshake(item);
+      theirHandshake?.(item);
+    } else ledger.received(item as WireMessage);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    const err = decoder.push(new Uint8Array(chunk), onItem);
+    if (err !== undefined) {
+      ledger.wireError(err);
+      finish('probe');
+    } else topUp();
+    wake();
+  });
+  socket.on('close', () => finish('target'));
+  socket.on('error', () => finish('target'));
+
+  function finish(by: 'target' | 'probe') {
+    if (closed) return;
+    closed = true;
+    closedBy = by;
+    if (by === 'target') closedAtStep = step;
+    socket.destroy();
+    wake();
+  }
+  const send = (bytes: Uint8Array) => {
+    if (!closed) socket.write(bytes);
+  };
+  const sendMessage = (m: WireMessage) => send(encodeMessage(m));
+  const room = () => Math.min(o.maxOutstanding, ledger.reqq ?? o.maxOutstanding) - ledger.outstandingRequests;
+  function request(index: number, begin: number, length: number) {
+    ledger.requested(index, begin, length);
+    sendMessage({ type: 'request', index, begin, length });
+  }
+  function topUp() {
+    while (queued.length > 0 && room() > 0 && !closed) {
+      const [index, begin, length] = queued.shift()!;
+      request(index, begin, length);
+    }
+  }
+  /** Waits up to `ms` (and never past the run's deadline) or until `done()` holds. */
+  async function waitUntil(ms: number, done: () => boolean) {
+    const end = Math.min(Date.now() + ms, deadline);
+    while (!closed && !done() && Date.now() < end) {
+      const left = end - Date.now();
+      await Promise.race([changed(), sleep(left, undefined, { ref: false })]);
+    }
+  }
+
+  try {
+    send(
+      encodeHandshake({ reserved: ourReservedBytes(), infoHash: torrent.infoHash, peerId: probePeerId() }),
+    );
+    const h = await Promise.race([handshake, sleep(o.connectTimeoutMs, undefined, { ref: false })]);
+    if (h === undefined)
+      ledger.note(
+        'handshake.none',
+        3,
+        `no handshake within ${o.connectTimeoutMs} ms${closed ? ' (it closed)' : ''}`,
+      );
+    else {
+      if (ledger.fast) sendMessage({ type: 'haveNone' });
+      if (hasExtensionBit(h.reserved))
+        sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
+      sendMessage({ type: 'interested' });
+      await waitUntil(o.unchokeWaitMs, () => !ledger.choking);
+      for (step = 0; step < script.length && !closed && Date.now() < deadline; step++) {
+        ledger.step = step;
+        await play(script[step]!);
+        // Let what the target sent in answer be read before the next step.
+        await new Promise((r) => setImmediate(r));
+      }
+      ledger.step = script.length;
+      await waitUntil(o.drainMs, () => ledger.outstandingRequests === 0 && queued.length === 0);
+      await waitUntil(o.settleMs, () => false);
+      if (!closed) ledger.end();
+    }
+  } finally {
+    finish('probe');
+  }
+
+  async function play(s: ProbeStep): Promise<void> {
+    const haves = ledger.haves();
+    const pieceOf = (pick: number) => (haves.length === 0 ? undefined : haves[pick % haves.length]!);
+    const n = torrent.pieceCount;
+    switch (s.kind) {
+      case 'interested':
+      case 'notInterested':
+      case 'keepAlive':
+        return sendMessage({ type: s.kind });
+      case 'request': {
+        const index = pieceOf(s.pick);
+        if (index === undefined || room() <= 0) return;
+        const plen = pieceLengthAt(torrent, index);
+        const begin = (s.block % Math.ceil(plen / BLOCK_LENGTH)) * BLOCK_LENGTH;
+        return request(index, begin, Math.min(BLOCK_LENGTH, plen - begin));
+      }
+      case 'requestPiece': {
+        const index = pieceOf(s.pick);
+        if (index === undefined) return;
+        ledger.assemble(index);
+        const plen = pieceLengthAt(torrent, index);
+        for (let begin = 0; begin < plen; begin += BLOCK_LENGTH)
+          queued.push([index, begin, Math.min(BLOCK_LENGTH, plen - begin)]);
+        return topUp();
+      }
+      case 'cancel': {
+        const out = ledger.outstanding();
+        if (out.length === 0) return;
+        const [index, begin, length] = out[s.nth % out.length]!;
+        ledger.cancelled(index, begin);
+        return sendMessage({ type: 'cancel', index, begin, length });
+      }
+      case 'wait':
+        return waitUntil(s.ms, () => false);
+      case 'extendedHandshake':
+        return sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
+      case 'requestTooLong': {
+        const index = pieceOf(s.pick) ?? s.pick % n;
+        ledger.requested(index, 0, s.length, true);
+        return sendMessage({ type: 'request', index, begin: 0, length: s.length });
+      }
+      case 'requestOutOfRange': {
+        // Even picks: a piece past the last; odd: a block that runs `overshoot` bytes past its piece.
+        const index = s.pick % 2 === 0 ? n + ((s.pick >> 1) % 16) : (pieceOf(s.pick) ?? 0);
+        const plen = index < n ? pieceLengthAt(torrent, index) : BLOCK_LENGTH;
+        const begin = index < n ? Math.max(0, plen - BLOCK_LENGTH) + s.overshoot : 0;
+        ledger.requested(index, begin, BLOCK_LENGTH, true);
+        return sendMessage({ type: 'request', index, begin, length: BLOCK_LENGTH });
+      }
+      case 'haveOutOfRange':
+        return sendMessage({ type: 'have', index: n + s.past });
+      case 'lateBitfield':
+        return sendMessage({ type: 'bitfield', bitfield: new Uint8Array(s.length) });
+      case 'unknownMessage':
+        return sendMessage({ type: 'unknown', id: s.id, payload: new Uint8Array(s.length) });
+      case 'unsolicitedPiece':
+        return sendMessage({
+          type: 'piece',
+          index: s.pick % n,
+          begin: 0,
+          block: new Uint8Array(BLOCK_LENGTH),
+        });
+      case 'oversizedFrame': {
+        const b = new Uint8Array(4);
+        new DataView(b.buffer).setUint32(0, s.length);
+        return send(b);
+      }
+      case 'badExtended':
+        return sendMessage({ type: 'extended', extendedId: 0, payload: new Uint8Array(s.length).fill(0x78) });
+      case 'garbage':
+        return send(Uint8Array.from(s.bytes));
+    }
+  }
+
+  const at = closedAtStep;
+  const closedAfter = at === undefined ? undefined : closeCause(script, at);
+  const stepsPlayed = Math.min(Math.max(step, 0), script.length);
+  return result(ledger, { stepsPlayed, closedBy, closedAtStep: at, closedAfter }, received, started);
+}
+
+function result(
+  ledger: ConformanceLedger,
+  close: {
+    stepsPlayed: number;
+    closedBy: 'target' | 'probe';
+    closedAtStep: number | undefined;
+    closedAfter: string | undefined;
+  },
+  received: Record<string, number>,
+  started: number,
+): ProbeRunResult {
+  return {
+    findings: ledger.findings,
+    violations: ledger.violations,
+    stepsPlayed: close.stepsPlayed,
+    closedBy: close.closedBy,
+    ...(close.closedAtStep === undefined ? {} : { closedAtStep: close.closedAtStep }),
+    ...(close.closedAfter === undefined ? {} : { closedAfter: close.closedAfter }),
+    received,
+    blocksReceived: ledger.blocksReceived,
+    piecesVerified: ledger.piecesVerified,
+    fast: ledger.fast,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+/**
+ * What the target closed after, in words: the last hostile step played before the close (what it
+ * most likely answered), else the step being played, else the opening.
+ */
+function closeCause(script: readonly ProbeStep[], at: number): string {
+  const upTo = Math.min(at, script.length - 1);
+  for (let i = upTo; i >= 0; i--) if (isHostile(script[i]!)) return `step ${i}: ${describeStep(script[i]!)}`;
+  return upTo < 0 ? 'the opening' : `step ${upTo}: ${describeStep(script[upTo]!)}`;
+}
+
+function label(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Connects within `timeoutMs`, or a ProbeError `unreachable`. */
+function open(target: PeerAddress, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ProbeError('unreachable', `${label(target)}: no connection within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.on('error', () => {}); // the run's own listeners come next
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new ProbeError('unreachable', `${label(target)}: ${e.message}`, { cause: e }));
+    });
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * `bitstate probe` end to end: exit 0 against bitstate's own seeder, 1 with the shortest script and
+ * a replay line against a seeder that corrupts its blocks (and the replay line, run, gives the same
+ * script), 1 for an address with no client, 2 for bad input; `--json` is one event per line.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { startFlawedPeer } from '../../helpers/flawed-peer.js';
+import { runCli } from '../../helpers/run-cli.js';
+import { listeningSeeder, randomFileTorrent, tempDir } from '../../helpers/session.js';
+
+async function torrentFile(t: Parameters<typeof tempDir>[0]) {
+  const dir = await tempDir(t, 'bitstate-probe-cli-');
+  const { data } = await randomFileTorrent(dir, { size: 150_000 });
+  const bytes = await createTorrent(join(data, 'file.bin'), { pieceLength: 32768 });
+  const file = join(dir, 'p.torrent');
+  await writeFile(file, bytes);
+  return { file, data, torrent: parseTorrent(bytes), payload: await readFile(join(data, 'file.bin')) };
+}
+
+test('probe: exit 0 and one JSON event per connection against a conforming seeder', async (t) => {
+  const { file, data, torrent } = await torrentFile(t);
+  const port = await listeningSeeder(t, torrent, data);
+  const r = await runCli(
+    ['probe', file, '--peer', `127.0.0.1:${port}`, '--runs', '6', '--hostile', '--json'],
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  assert.deepEqual(
+    events.map((e) => e.type),
+    [...Array(6).fill('probe.run'), 'probe.done'],
+  );
+  assert.equal(events.at(-1)!.violation, false);
+});
+
+test('probe: exit 1 with the shortest script and a replay line that replays it', async (t) => {
+  const { file, torrent, payload } = await torrentFile(t);
+  const peer = await startFlawedPeer({ torrent, payload, flaw: 'corruptBlocks' });
+  t.after(() => peer.close());
+  const args = ['probe', file, '--peer', `127.0.0.1:${peer.port}`];
+  const r = await runCli([...args, '--runs', '30'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stdout,
+    /VIOLATION after \d+ scripts and \d+ shrinks; the shortest script found:\n {2}0\. requestPiece pick=0\n/,
+  );
+  assert.match(r.stdout, /violation piece\.badHash \(BEP 3\)/);
+  const replay = /replay: (--seed -?\d+ --path [\d:]+)/.exec(r.stdout);
+  assert.ok(replay !== null, r.stdout);
+  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 30_000 });
+  assert.equal(again.code, 1, again.stderr);
+  const done = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as {
+    script: string[];
+    violation: boolean;
+  };
+  assert.deepEqual(done.script, ['requestPiece pick=0']);
+});
+
+test('probe: exit 1 for an address with no client, 2 for bad input, one line each', async (t) => {
+  const { file, torrent, payload } = await torrentFile(t);
+  const peer = await startFlawedPeer({ torrent, payload, flaw: 'none' });
+  const closed = peer.port;
+  await peer.close();
+  const unreachable = await runCli(['probe', file, '--peer', `127.0.0.1:${closed}`]);
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, /^bitstate probe: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+  for (const bad of [
+    ['probe', file],
+    ['probe', file, '--peer', 'nowhere'],
+    ['probe', file, '--peer', '127.0.0.1:1', '--runs', '0'],
+    ['probe', file, '--peer', '127.0.0.1:1', '--path', '1:2'],
+    ['probe', file, '--peer', '127.0.0.1:1', '--seed', '1', '--path', 'x'],
+    ['probe', join(file, 'missing.torrent'), '--peer', '127.0.0.1:1'],
+  ]) {
+    const r = await runCli(bad);
+    assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
