@@ -23,8 +23,12 @@ import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '..
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
 import type { PeerAddress } from './address.js';
+import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from './encryption-policy.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
-import { extensionHandshakeEvent } from './tcp-connection.js';
+import { MseError } from './mse-error.js';
+import { OutgoingPreface } from './outgoing-preface.js';
+import type { Rc4 } from './rc4.js';
+import { extensionHandshakeEvent } from './wire-events.js';
 
 /** A peer that does not offer ut_metadata within this long after the dial is of no use to us. */
 export const METADATA_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -55,6 +59,8 @@ export interface MetadataConnectionOptions {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
   readonly handshakeTimeoutMs?: number;
+  /** Message Stream Encryption for the dial (outgoing-preface.ts; default 'allowed'). */
+  readonly encryption?: EncryptionPolicy;
 }
 
 /** Our extension handshake for a metadata fetch: `{ m: { ut_metadata: 1 }, v: "bitstate …" }`. */
@@ -67,8 +73,7 @@ export function openMetadataConnection(
   opts: MetadataConnectionOptions,
   handlers: MetadataConnectionHandlers,
 ): MetadataConnection {
-  const socket: Socket = connect({ host: address.host, port: address.port });
-  socket.setNoDelay(true);
+  let socket!: Socket;
   const decoder = new WireDecoder({ maxFrameLength: METADATA_MAX_FRAME_LENGTH });
   const budget = new MessageBudget();
   let closed = false;
@@ -85,11 +90,25 @@ export function openMetadataConnection(
     () => close('no ut_metadata handshake in time'),
     opts.handshakeTimeoutMs ?? METADATA_HANDSHAKE_TIMEOUT_MS,
   );
+  /** RC4 selected: what we send is encrypted (our encoded messages, in place), what we read decrypted. */
+  let encrypt: Rc4 | undefined;
+  let decrypt: Rc4 | undefined;
+  const write = (bytes: Uint8Array) => {
+    if (encrypt !== undefined) encrypt.applyTo(bytes, bytes);
+    socket.write(bytes);
+  };
   const send = (item: WireItem) => {
-    if (!closed) socket.write(item.type === 'handshake' ? encodeHandshake(item) : encodeMessage(item));
+    if (!closed) write(item.type === 'handshake' ? encodeHandshake(item) : encodeMessage(item));
   };
   const reserved = new Uint8Array(8);
   reserved[EXTENSION_PROTOCOL_BYTE] = EXTENSION_PROTOCOL_BIT;
+  // Plain or MSE first, once the other way if the peer closes unanswered (outgoing-preface.ts); our
+  // handshake goes with the first bytes either way (as MSE's IA).
+  let preface: OutgoingPreface | undefined = new OutgoingPreface(
+    opts.infoHash,
+    opts.encryption ?? DEFAULT_ENCRYPTION_POLICY,
+  );
+  preface.handshake({ reserved, infoHash: opts.infoHash, peerId: opts.peerId });
 
   const onItem = (item: WireItem) => {
     if (closed) return;
@@ -133,15 +152,50 @@ export function openMetadataConnection(
     if (m.msgType === 'data' || m.msgType === 'reject') handlers.message(m);
   };
 
-  socket.on('connect', () =>
-    send({ type: 'handshake', reserved, infoHash: opts.infoHash, peerId: opts.peerId }),
-  );
-  socket.on('data', (chunk: Buffer) => {
+  const onData = (data: Uint8Array) => {
+    if (closed) return;
+    let chunk = data;
+    if (decrypt !== undefined)
+      decrypt.applyTo(data, data); // the read's buffer is ours
+    else if (preface !== undefined) {
+      try {
+        const { send: out, done } = preface.push(data);
+        for (const bytes of out) socket.write(bytes);
+        if (done === undefined) return;
+        preface = undefined;
+        encrypt = done.ciphers?.encrypt;
+        decrypt = done.ciphers?.decrypt;
+        chunk = done.rest;
+      } catch (err) {
+        if (!(err instanceof MseError)) throw err;
+        return close(err.message);
+      }
+    }
     const err = decoder.push(chunk, onItem);
     if (err !== undefined) close(err.message);
-  });
-  socket.on('error', (err) => close(err.message));
-  socket.on('close', () => close('connection closed'));
+  };
+  const dial = () => {
+    const s = connect({ host: address.host, port: address.port });
+    socket = s;
+    s.setNoDelay(true);
+    let connected = false;
+    let error: string | undefined;
+    s.on('connect', () => {
+      connected = true;
+      for (const bytes of preface?.connected() ?? []) s.write(bytes);
+    });
+    s.on('data', (chunk: Buffer) => s === socket && onData(chunk));
+    s.on('error', (err) => {
+      error = err.message;
+    });
+    // A dial the peer closed before a byte is tried once the other way, if the policy says so.
+    s.on('close', () => {
+      if (s !== socket || closed) return;
+      if (connected && preface?.retry() === true) dial();
+      else close(error ?? 'connection closed');
+    });
+  };
+  dial();
 
   return {
     request(piece) {

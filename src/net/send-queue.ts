@@ -40,6 +40,7 @@ import type { BlockSource, PinnedBlock } from '../storage/read-cache.js';
 import { encodePieceHeaderInto, PIECE_HEADER_LENGTH } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { PackedQueue } from './packed-queue.js';
+import type { Rc4 } from './rc4.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Above this many unsent bytes the peer machine stops serving until the socket drains. */
@@ -108,6 +109,12 @@ export class SendQueue {
   #corked = false;
   #tickScheduled = false;
   #readPaused = false;
+  /**
+   * MSE with RC4 selected (docs/encryption.md): every byte is encrypted as it is handed to the
+   * socket, in wire order. Our own buffers (packed spans, headers) in place; a served block, which
+   * the read cache shares, into a copy. Undefined (plaintext): the writes are what they always were.
+   */
+  #encrypt: Rc4 | undefined;
   /** One callback for every write of packed messages and every block batch (no closure per write). */
   readonly #written = (): void => this.#wake();
   readonly #endOfTick = (): void => this.#tick();
@@ -137,6 +144,21 @@ export class SendQueue {
     if (this.#closed) return;
     this.#queue.raw(bytes);
     this.#schedule();
+  }
+
+  /**
+   * From now on every byte written is RC4 (the stream cipher an MSE handshake carried on). What was
+   * given before (the handshake's own bytes) is written now, as it is: corked, nothing is held, and
+   * before a handshake ends there is no block to wait for.
+   */
+  encryptWith(cipher: Rc4): void {
+    if (this.#closed) return;
+    if (this.#queue.first !== undefined) {
+      this.#cork();
+      this.#pump();
+    }
+    if (this.#queue.first !== undefined) throw new Error('bytes queued behind the MSE handshake'); // a bug
+    this.#encrypt = cipher;
   }
 
   /** Blocks to send, in this order, as soon as their bytes are in memory. */
@@ -180,6 +202,7 @@ export class SendQueue {
     if (this.#closed || this.#limitTimer !== undefined) return;
     const { onPayloadSent, source } = this.#hooks;
     const socket = this.#socket;
+    const encrypt = this.#encrypt;
     const queue = this.#queue;
     const batch: PinnedBlock[] = [];
     let headers: Buffer | undefined;
@@ -192,7 +215,9 @@ export class SendQueue {
         if (item.payload > 0) onPayloadSent?.(item.payload);
         this.#cork();
         const { bytes, start, end } = item;
-        socket.write(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), this.#written);
+        const span = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+        if (encrypt !== undefined) encrypt.applyTo(span, span); // ours, written once: in place
+        socket.write(span, this.#written);
         continue;
       }
       const pinned = item.pinned;
@@ -206,8 +231,18 @@ export class SendQueue {
       const at = h;
       h = encodePieceHeaderInto(headers, at, item.ref.index, item.ref.begin, pinned.block.length);
       this.#cork();
-      socket.write(headers.subarray(at, h));
-      socket.write(pinned.block);
+      const header = headers.subarray(at, h);
+      if (encrypt === undefined) {
+        socket.write(header);
+        socket.write(pinned.block);
+      } else {
+        encrypt.applyTo(header, header);
+        // The read cache's bytes are shared with every peer served them: encrypted into a copy.
+        const copy = Buffer.allocUnsafe(pinned.block.length);
+        encrypt.applyTo(pinned.block, copy);
+        socket.write(header);
+        socket.write(copy);
+      }
       batch.push(pinned);
       onPayloadSent?.(pinned.block.length);
       this.#served++;

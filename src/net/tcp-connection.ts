@@ -17,6 +17,13 @@
  * everything written to the socket is in its order and its count. Nagle is off: requests must leave
  * at once.
  *
+ * Encryption (docs/encryption.md): the connection starts with a preface under the policy — an
+ * accepted socket's plain handshake or MSE answered (incoming-preface.ts), a dial's plain handshake or
+ * MSE initiated (outgoing-preface.ts; a dial the peer closes unanswered is tried once the other way,
+ * on a new socket, unseen by the machine). When RC4 is selected every read is decrypted in place
+ * before the decoder and every write encrypted by the send queue: the layers above see plaintext.
+ * The peer's `wire.handshake` carries the encryption in use.
+ *
  * Back-pressure: when the socket's unsent bytes pass WRITE_HIGH_WATER (a slow reader), or the
  * upload limit holds pieces back, the machine hears `socket.congested` and serves nothing more
  * until `socket.drained`; what it already handed over (a peer's read window) is all that waits.
@@ -29,193 +36,37 @@
 import { connect, type Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
-import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js';
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
-import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
-import { decodeUtPex } from '../wire/decode-ut-pex.js';
 import type { WireItem } from '../wire/messages.js';
-import { OUR_UT_METADATA_ID, UT_METADATA, type UtMetadataMessage } from '../wire/ut-metadata.js';
-import { OUR_UT_PEX_ID, UT_PEX, type UtPexMessage } from '../wire/ut-pex.js';
+import { OUR_UT_PEX_ID } from '../wire/ut-pex.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
-import type { WireError } from '../wire/wire-error.js';
 import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
+import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
+import { IncomingPreface } from './incoming-preface.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
-import { IncomingPreface, MseError } from './mse-responder.js';
+import { MseError } from './mse-error.js';
+import { MSE_HANDSHAKE_TIMEOUT_MS, OutgoingPreface, type PrefaceDone } from './outgoing-preface.js';
 import { PexGate } from './pex-gate.js';
+import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue, type SendQueueHooks } from './send-queue.js';
 import type { TokenBucket } from './token-bucket.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export { WRITE_HIGH_WATER } from './send-queue.js';
+export {
+  EXTENSION_HANDSHAKE_MAX_TOKENS,
+  extensionHandshakeEvent,
+  metadataEvent,
+  pexEvent,
+  redundantMessage,
+  wireEvent,
+} from './wire-events.js';
 
-/** The events of messages without fields, made once (the decoder shares these messages too). */
-const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.fromEntries(
-  ['keepAlive', 'choke', 'unchoke', 'interested', 'notInterested', 'haveAll', 'haveNone'].map((t) => [
-    t,
-    Object.freeze({ type: `wire.${t}` }),
-  ]),
-);
-
-/**
- * A message that would tell the peer machine nothing the messages before it in the same socket
- * read did not: dropped before it becomes an event. Every message resets the machine's silence
- * clock, so a keep-alive, an unknown message or an extended one other than the handshake (the
- * machine ignores those) says nothing after any other message of the read; and a choke, unchoke,
- * interested, not interested, cancel, suggest or allowed fast says nothing right after the same
- * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
- * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
- * (read-batches.ts), and a peer that flaps choke and unchoke is closed (`unchokeFlood`).
- * Extended messages other than the handshake, ut_metadata (BEP 9, which the machine answers) and
- * ut_pex (BEP 11, whose peers it queues) are dropped only because the peer machine ignores them:
- * the next extension it reads must be taken out of this rule too.
- */
-export function redundantMessage(before: WireItem | 'batched' | undefined, item: WireItem): boolean {
-  if (before === undefined) return false;
-  switch (item.type) {
-    case 'keepAlive':
-    case 'unknown':
-      return true;
-    case 'extended':
-      return (
-        item.extendedId !== 0 && item.extendedId !== OUR_UT_METADATA_ID && item.extendedId !== OUR_UT_PEX_ID
-      );
-    case 'choke':
-    case 'unchoke':
-    case 'interested':
-    case 'notInterested':
-      return before !== 'batched' && before.type === item.type;
-    case 'cancel':
-      return (
-        before !== 'batched' &&
-        before.type === 'cancel' &&
-        before.index === item.index &&
-        before.begin === item.begin &&
-        before.length === item.length
-      );
-    case 'suggest':
-    case 'allowedFast':
-      return before !== 'batched' && before.type === item.type && before.index === item.index;
-    default:
-      return false;
-  }
-}
-
-/**
- * Turn a decoded item into the machine's event: `{ type: 'wire.<kind>', ...fields }`. A piece (one
- * per 16 KiB block) is built field by field and a fieldless message is a shared constant: a spread
- * and a type string per message were measurable garbage on a fast download (issue #8).
- */
-export function wireEvent(item: WireItem): { type: string } {
-  if (item.type === 'extended' && item.extendedId === 0) return extensionHandshakeEvent(item.payload);
-  if (item.type === 'extended' && item.extendedId === OUR_UT_METADATA_ID) return metadataEvent(item);
-  if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID) return pexEvent(item.payload);
-  if (item.type === 'piece')
-    return { type: 'wire.piece', index: item.index, begin: item.begin, block: item.block } as {
-      type: string;
-    };
-  return FIELDLESS_EVENTS[item.type] ?? { ...item, type: `wire.${item.type}` };
-}
-
-/**
- * The most bencoded values an extension handshake is decoded through. A real one holds a few dozen
- * (libtorrent's: `m` with ~10 extensions, `v`, `p`, `reqq`, `yourip`, `complete_ago`,
- * `metadata_size`…). Without a bound, a 1 MiB handshake of small values took 60–200 ms to decode
- * on the main thread, and BEP 10 lets a peer send the handshake again whenever it likes: a few
- * connections repeating it held a seeder's event loop most of the time. Past the bound the payload
- * is treated as one that does not decode (the event carries no fields): 25–35 µs for the 1 MiB
- * handshake that took 200 ms before.
- */
-export const EXTENSION_HANDSHAKE_MAX_TOKENS = 1000;
-
-/**
- * BEP 10: the peer's extension handshake (extended id 0) as the machine's event, with the fields
- * the machine uses: `reqq` and `p` (the port the peer listens on). The payload is already bounded
- * by the wire frame limit (MAX_EXTENDED_PAYLOAD_LENGTH) and decoded through at most
- * EXTENSION_HANDSHAKE_MAX_TOKENS values; a payload that is not a dictionary, or a field that is not
- * an integer, is left out of the event, not fatal: the extension is optional.
- * The machine checks the values' ranges (acceptedReqq, acceptedListenPort).
- */
-export function extensionHandshakeEvent(payload: Uint8Array): {
-  type: 'wire.extendedHandshake';
-  reqq?: number;
-  listenPort?: number;
-  utMetadata?: number;
-  metadataSize?: number;
-  utPex?: number;
-} {
-  let dict: BencodeValue;
-  try {
-    dict = bdecode(payload, { maxTokens: EXTENSION_HANDSHAKE_MAX_TOKENS });
-  } catch {
-    return { type: 'wire.extendedHandshake' };
-  }
-  if (!(dict instanceof BencodeDict)) return { type: 'wire.extendedHandshake' };
-  const reqq = safeInteger(dict.get('reqq'));
-  const listenPort = safeInteger(dict.get('p'));
-  // BEP 9: the id the peer reads ut_metadata messages under (0 or none: it has none), and the
-  // info dictionary's size when it has it. Ranges are the reader's to check (MAX_METADATA_SIZE).
-  const m = dict.get('m');
-  const utMetadata = m instanceof BencodeDict ? safeInteger(m.get(UT_METADATA)) : undefined;
-  const metadataSize = safeInteger(dict.get('metadata_size'));
-  // BEP 11: the id the peer reads ut_pex messages under; 0 turns it off (BEP 10: `m` is additive,
-  // so a handshake sent again without ut_pex changes nothing, and one with 0 disables it).
-  const utPex = m instanceof BencodeDict ? safeInteger(m.get(UT_PEX)) : undefined;
-  return {
-    type: 'wire.extendedHandshake',
-    ...(reqq === undefined || reqq < 1 ? {} : { reqq }),
-    ...(listenPort === undefined ? {} : { listenPort }),
-    ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
-    ...(metadataSize === undefined ? {} : { metadataSize }),
-    ...(utPex === undefined || utPex < 0 || utPex > 255 ? {} : { utPex }),
-  };
-}
-
-/**
- * BEP 11: a ut_pex message sent to us (under the id our extension handshake gave it), decoded with
- * its bounds (src/wire/decode-ut-pex.ts): `wire.pex` with at most MAX_PEX_ACCEPTED added and
- * dropped peers. A payload over MAX_UT_PEX_PAYLOAD or one that is not a dictionary closes the
- * connection (`wire.error`), as libtorrent closes with pex_message_too_large / invalid_pex_message.
- */
-export function pexEvent(payload: Uint8Array): { type: string } {
-  let m: UtPexMessage;
-  try {
-    m = decodeUtPex(payload);
-  } catch (err) {
-    const e = err as WireError;
-    return { type: 'wire.error', code: e.code, message: e.message } as { type: string };
-  }
-  return { type: 'wire.pex', added: m.added, dropped: m.dropped } as { type: string };
-}
-
-/**
- * BEP 9: a ut_metadata message sent to us (under the id our extension handshake gave it). A request
- * becomes `wire.metadataRequest` for the peer machine to answer; a message that does not decode
- * closes the connection (`wire.error`, as libtorrent closes with invalid_metadata_message); data and
- * rejects, which we never asked for while a torrent runs, stay the ignored `wire.extended`.
- */
-export function metadataEvent(item: Extract<WireItem, { type: 'extended' }>): { type: string } {
-  let m: UtMetadataMessage;
-  try {
-    m = decodeUtMetadata(item.payload);
-  } catch (err) {
-    const e = err as WireError;
-    return { type: 'wire.error', code: e.code, message: e.message } as { type: string };
-  }
-  if (m.msgType === 'request') return { type: 'wire.metadataRequest', piece: m.piece } as { type: string };
-  return { type: 'wire.extended', extendedId: item.extendedId, payload: item.payload } as { type: string };
-}
-
-/** A bencoded integer that fits a JavaScript number exactly; anything else is undefined. */
-function safeInteger(value: BencodeValue | undefined): number | undefined {
-  if (typeof value !== 'bigint') return undefined;
-  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : undefined;
-}
+import { redundantMessage, wireEvent } from './wire-events.js';
 
 /** Observers of the payload moved, for rates and progress (the machines keep no clocks). */
 export interface ConnectionHooks {
@@ -235,6 +86,11 @@ export interface ConnectionHooks {
    * pool's slabs (block-pool.ts), which storage gives back once written.
    */
   readonly blockPool?: BlockPool;
+  /**
+   * When to use Message Stream Encryption, what to offer and select (encryption-policy.ts;
+   * default `allowed`).
+   */
+  readonly encryption?: EncryptionPolicy;
 }
 
 /**
@@ -272,11 +128,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     blockPool,
     blockSource,
     onReadError,
+    encryption = DEFAULT_ENCRYPTION_POLICY,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
-    let socket: Socket;
+    let socket!: Socket;
     let closed = false;
-    let connected = false;
     // With a block pool every block is copied into a slab, so split frames may share one buffer too.
     const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
     const reused = decoder.reusedFrameBuffer;
@@ -328,7 +184,10 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       }
       emittedThisRead = item;
       batches.flush();
-      sendBack(wireEvent(blockPool === undefined ? item : ownBytes(item, reused)) as never);
+      const event = wireEvent(blockPool === undefined ? item : ownBytes(item, reused));
+      // The peer's handshake says which encryption carries the connection (settled by then).
+      if (item.type === 'handshake') (event as { encryption?: Encryption }).encryption = carried;
+      sendBack(event as never);
     };
 
     const connectedEvent = (host: string) => {
@@ -350,41 +209,26 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     let host = '';
-    /** Dialled with a block pool: reads land in the shared read buffer (see SHARED_READ_BYTES). */
-    let readsShared = false;
-    if (input.handle !== undefined && input.handle !== null) {
-      socket = input.handle as Socket;
-      connected = true;
-    } else {
-      const { host: dialled, port } = parsePeerAddress(input.address);
-      host = dialled;
-      socket = connect({
-        host: dialled,
-        port,
-        noDelay: true,
-        ...(blockPool === undefined
-          ? {}
-          : {
-              onread: {
-                buffer: sharedReadBuffer,
-                callback: (n: number, buf: Uint8Array) => {
-                  onData(buf.subarray(0, n));
-                  return true; // pausing is explicit (socket.pause), as with 'data'
-                },
-              },
-            }),
-      });
-      readsShared = blockPool !== undefined;
-      socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
-        if (!connected) socket.destroy(new Error('connect timeout'));
-      });
-      socket.once('connect', () => {
-        connected = true;
-        socket.setTimeout(0);
-        sendBack(connectedEvent(host));
-      });
-    }
-    socket.setNoDelay(true);
+    const outgoing = input.handle === undefined || input.handle === null;
+    // A bare connection in a test (no info hash) is plain both ways.
+    const mse = input.infoHash !== undefined;
+    /** Outgoing: which handshake this dial tries and whether a dial closed unanswered is tried again. */
+    const dialPlan = outgoing && mse ? new OutgoingPreface(input.infoHash, encryption) : undefined;
+    /**
+     * The connection's start until the BitTorrent bytes begin: an accepted socket's first bytes (plain,
+     * or MSE answered: mse-responder.ts — aria2 always tries it first), or our dial's (plain, or MSE
+     * initiated). Until an incoming one is done the machine is not told it is connected, so it sends
+     * nothing (our handshake must follow the MSE answer).
+     */
+    let preface: IncomingPreface | OutgoingPreface | undefined;
+    /** RC4 selected: every byte read from here on is decrypted in place (the read buffer is ours). */
+    let decrypt: Rc4 | undefined;
+    /** What carries this connection, reported with the peer's handshake (wire.handshake). */
+    let carried: Encryption = 'none';
+    /** Commands that came while an outgoing MSE handshake runs, sent once it is done. */
+    let held: ConnectionCommand[] | undefined;
+    let mseTimer: NodeJS.Timeout | undefined;
+    let told = false;
 
     let resumeTimer: NodeJS.Timeout | undefined;
     /** Paused because the disk is behind (readGate closed). */
@@ -397,7 +241,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     // The write half: messages and served blocks, in the machine's order (send-queue.ts).
-    const out = new SendQueue(socket, {
+    const queueHooks: SendQueueHooks = {
       ...(blockSource === undefined ? {} : { source: blockSource }),
       ...(uploadLimit === undefined ? {} : { uploadLimit }),
       ...(onPayloadSent === undefined ? {} : { onPayloadSent }),
@@ -418,29 +262,46 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         onReadError?.(err);
         socket.destroy(err instanceof Error ? err : new Error(String(err)));
       },
-    });
+    };
+    let out: SendQueue;
 
-    // An accepted socket may open with MSE (mse-responder.ts: aria2 always does first): until its
-    // first bytes tell, the machine is not told it is connected, so it sends nothing (our handshake
-    // must follow the MSE answer). A bare connection in a test (no info hash) is plain.
-    let preface = connected && input.infoHash !== undefined ? new IncomingPreface(input.infoHash) : undefined;
-    if (connected && preface === undefined) queueMicrotask(() => sendBack(connectedEvent(host)));
+    const failMse = (err: MseError) => {
+      sendBack({ type: 'wire.error', code: err.code, message: err.message });
+      socket.destroy();
+    };
+
+    /** The preface is done: the stream's ciphers in place, what came with it handed on. */
+    const settle = (done: PrefaceDone): Uint8Array => {
+      preface = undefined;
+      clearTimeout(mseTimer);
+      carried = done.encryption;
+      if (done.ciphers !== undefined) {
+        out.encryptWith(done.ciphers.encrypt);
+        decrypt = done.ciphers.decrypt;
+      }
+      if (!told) {
+        told = true;
+        sendBack(connectedEvent(host));
+      }
+      const waiting = held;
+      held = undefined;
+      for (const cmd of waiting ?? []) command(cmd);
+      return done.rest;
+    };
 
     const onData = (data: Uint8Array) => {
       if (closed) return;
       let chunk = data;
-      if (preface !== undefined) {
+      if (decrypt !== undefined) decrypt.applyTo(data, data);
+      else if (preface !== undefined) {
         try {
-          const { send, rest } = preface.push(data);
+          const { send, done } = preface.push(data);
           for (const bytes of send) out.sendBytes(bytes);
-          if (rest === undefined) return;
-          preface = undefined;
-          sendBack(connectedEvent(host));
-          chunk = rest;
+          if (done === undefined) return;
+          chunk = settle(done);
         } catch (err) {
           if (!(err instanceof MseError)) throw err;
-          sendBack({ type: 'wire.error', code: err.code, message: err.message });
-          socket.destroy();
+          failMse(err);
           return;
         }
       }
@@ -471,25 +332,117 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         socket.destroy();
       }
     };
-    if (!readsShared) socket.on('data', onData);
-    socket.on('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
-    socket.on('close', () => {
-      out.close();
-      finish();
-    });
 
-    receive((cmd) => {
+    /** Wires a socket (accepted, or a dial) to this connection. */
+    const attach = (s: Socket, readsShared: boolean) => {
+      socket = s;
+      s.setNoDelay(true);
+      out = new SendQueue(s, queueHooks);
+      if (!readsShared) s.on('data', (data: Uint8Array) => s === socket && onData(data));
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        if (s === socket && !retrying(s)) finish(err.code ?? err.message);
+      });
+      s.on('close', () => {
+        if (s !== socket) return;
+        out.close();
+        if (retrying(s)) dial();
+        else finish();
+      });
+    };
+
+    /** Dials that connected (only those may be retried: a refused or timed-out dial is a failure). */
+    const connectedSockets = new WeakSet<Socket>();
+    // retry() moves the plan on, so it is asked once per socket (its error comes before its close).
+    let decidedFor: Socket | undefined;
+    let retryDecided = false;
+    /** A dial the peer closed before sending a byte, which the policy tries once more the other way. */
+    const retrying = (s: Socket): boolean => {
+      if (decidedFor !== s) {
+        decidedFor = s;
+        retryDecided = !closed && connectedSockets.has(s) && dialPlan?.retry() === true;
+      }
+      return retryDecided;
+    };
+
+    const dial = () => {
+      held = undefined;
+      clearTimeout(mseTimer);
+      const { host: dialled, port } = parsePeerAddress(input.address);
+      host = dialled;
+      const s: Socket = connect({
+        host: dialled,
+        port,
+        noDelay: true,
+        ...(blockPool === undefined
+          ? {}
+          : {
+              onread: {
+                buffer: sharedReadBuffer,
+                callback: (n: number, buf: Uint8Array) => {
+                  if (s === socket) onData(buf.subarray(0, n));
+                  return true; // pausing is explicit (socket.pause), as with 'data'
+                },
+              },
+            }),
+      });
+      attach(s, blockPool !== undefined);
+      s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+        if (!connectedSockets.has(s)) s.destroy(new Error('connect timeout'));
+      });
+      s.once('connect', () => {
+        connectedSockets.add(s);
+        s.setTimeout(0);
+        if (dialPlan !== undefined) {
+          preface = dialPlan;
+          for (const bytes of dialPlan.connected()) out.sendBytes(bytes);
+          if (dialPlan.kind === 'mse') {
+            held = [];
+            mseTimer = setTimeout(
+              () => failMse(new MseError('mseTimeout', `no MSE handshake in ${MSE_HANDSHAKE_TIMEOUT_MS} ms`)),
+              MSE_HANDSHAKE_TIMEOUT_MS,
+            );
+          }
+        }
+        if (!told) {
+          told = true;
+          sendBack(connectedEvent(host));
+        }
+      });
+    };
+
+    if (outgoing) dial();
+    else {
+      attach(input.handle as Socket, false);
+      if (mse) preface = new IncomingPreface(input.infoHash, encryption);
+      else {
+        told = true;
+        queueMicrotask(() => sendBack(connectedEvent(host)));
+      }
+    }
+
+    const command = (cmd: ConnectionCommand) => {
       if (closed || socket.destroyed) return;
+      if (cmd.type === 'send' && cmd.message.type === 'handshake' && dialPlan !== undefined) {
+        // Ours, kept for a retry; under MSE it rides in the handshake as IA.
+        const { inPreface, send } = dialPlan.handshake(cmd.message);
+        for (const bytes of send) out.sendBytes(bytes);
+        if (inPreface) return;
+      } else if (held !== undefined && cmd.type !== 'close') {
+        held.push(cmd); // the machine sends nothing else before the peer's handshake: a few at most
+        return;
+      }
       if (cmd.type === 'send') out.send(cmd.message);
       else if (cmd.type === 'request') out.sendRequests(cmd.blocks);
       else if (cmd.type === 'serve') out.serve(cmd.blocks);
       else if (cmd.type === 'close') out.end();
-    });
+    };
+    receive(command);
 
     return () => {
       closed = true;
       out.close();
       clearTimeout(resumeTimer);
+      clearTimeout(mseTimer);
       socket.destroy();
     };
   });
