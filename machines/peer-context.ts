@@ -10,6 +10,7 @@ import {
   type ConnectionCommand,
   DEFAULT_PEER_LIMITS,
   DEFAULT_PEER_TIMEOUTS,
+  type PeerEncryption,
   type PeerInput,
   type PeerKey,
   type PeerLimits,
@@ -34,6 +35,8 @@ export interface PeerContext {
   /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
   peerBitfield: Bitfield;
   remotePeerId: Uint8Array | undefined;
+  /** What carries the connection, from the peer's handshake on (docs/encryption.md). */
+  encryption: PeerEncryption;
   /** Requests sent and not yet answered, by blockKey(index, begin); by reference, changed in named actions. */
   readonly outstanding: Map<number, BlockRef>;
   /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
@@ -155,6 +158,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     reading: new Map(),
     congested: false,
     fast: false,
+    encryption: 'none',
     grantedFast: [],
     grantedBytes: 0,
     allowedFast: [],

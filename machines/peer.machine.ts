@@ -162,7 +162,8 @@ export const peerMachine = setup({
       if (event.type !== 'wire.handshake') return;
       const fast = hasFastBit(event.reserved);
       const extensions = hasExtensionBit(event.reserved);
-      enqueue.assign({ remotePeerId: event.peerId, fast, extensions });
+      const encryption = event.encryption ?? 'none';
+      enqueue.assign({ remotePeerId: event.peerId, fast, extensions, encryption });
       const report: PeerReport = {
         type: 'peer.handshaken',
         key: context.key,
@@ -170,6 +171,7 @@ export const peerMachine = setup({
         reserved: event.reserved.slice(), // the event's bytes are a view into the socket's chunk
         bitfield: context.peerBitfield,
         fast,
+        encryption,
       };
       enqueue.sendParent(report);
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.

@@ -147,6 +147,12 @@ export interface PeerInput {
   readonly pex?: boolean;
 }
 
+/**
+ * What carries a connection (docs/encryption.md): MSE with the RC4 stream, MSE then plaintext, or no
+ * MSE at all (a plain BitTorrent handshake; also every simulated connection and web seed).
+ */
+export type PeerEncryption = 'rc4' | 'plaintext' | 'none';
+
 /** What the `connection` actor is invoked with. */
 export interface ConnectionInput {
   readonly address: string;
@@ -199,7 +205,14 @@ export type ConnectionEvent =
   | { type: 'socket.drained' }
   /** The first `count` blocks handed over by `serve` (in order) were written to the socket. */
   | { type: 'socket.served'; count: number }
-  | { type: 'wire.handshake'; infoHash: Uint8Array; peerId: Uint8Array; reserved: Uint8Array }
+  /** `encryption`: what the connection settled on before the handshake came (absent: 'none'). */
+  | {
+      type: 'wire.handshake';
+      infoHash: Uint8Array;
+      peerId: Uint8Array;
+      reserved: Uint8Array;
+      encryption?: PeerEncryption;
+    }
   | { type: 'wire.keepAlive' }
   | { type: 'wire.choke' }
   | { type: 'wire.unchoke' }
@@ -280,6 +293,7 @@ export type PeerReport =
       reserved: Uint8Array;
       bitfield: Bitfield;
       fast: boolean;
+      encryption: PeerEncryption;
     }
   /** The peer's bitfield (BEP 3 bitfield or BEP 6 haveAll), by reference: it replaces the empty one. */
   | { type: 'peer.bitfield'; key: PeerKey; bitfield: Bitfield }

@@ -311,7 +311,13 @@ export const torrentMachine = setup({
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken') return;
       takeSlot(context, e, effects(enqueue));
-      enqueue.emit({ type: 'torrent.peerConnected', key: e.key, address: e.address, fast: event.fast });
+      enqueue.emit({
+        type: 'torrent.peerConnected',
+        key: e.key,
+        address: e.address,
+        fast: event.fast,
+        encryption: event.encryption,
+      });
     }),
     refuseSlot: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;

@@ -7,6 +7,7 @@ import type { Bitfield } from '../src/picker/bitfield.js';
 import type { ChokerDecision } from './choker.machine.js';
 import type {
   CloseReason,
+  PeerEncryption,
   PeerKey,
   PeerLimits,
   PeerReport,
@@ -170,7 +171,14 @@ export type TorrentEvent =
 /** Notifications for the world (`actor.on('torrent.pieceVerified', ...)`). No block bytes. */
 export type TorrentEmitted =
   /** `fast`: both handshakes set the Fast Extension bit (BEP 6). */
-  | { type: 'torrent.peerConnected'; key: PeerKey; address: string; fast: boolean }
+  | {
+      type: 'torrent.peerConnected';
+      key: PeerKey;
+      address: string;
+      fast: boolean;
+      /** What carries the connection: MSE with RC4, MSE then plaintext, or none (docs/encryption.md). */
+      encryption: PeerEncryption;
+    }
   /**
    * A peer's ut_pex message (BEP 11) was taken: it named `added` peers, `learned` of them new to us
    * and queued (the rest known already, ours, banned, or past the limits of torrent-pex.ts).

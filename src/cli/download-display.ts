@@ -151,7 +151,7 @@ export function createDownloadDisplay(
               .slice(0, 20)
               .map(
                 (p) =>
-                  `  ${printable(p.address).padEnd(22)} ${printable(p.client).padEnd(18).slice(0, 18)} ${printable(p.state).padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}`,
+                  `  ${printable(p.address).padEnd(22)} ${printable(p.client).padEnd(18).slice(0, 18)} ${printable(p.state).padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}${p.encryption === 'none' ? '' : ` ${p.encryption}`}`,
               );
             text = `${text}\n${rows.join('\n')}`;
             extraLines = rows.length;

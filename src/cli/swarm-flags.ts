@@ -4,6 +4,7 @@
  */
 import { DEFAULT_BOOTSTRAP } from '../dht/routers.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
+import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '../net/encryption-policy.js';
 import type { DhtSettings } from '../session/dht-announces.js';
 import type { DisplayMode } from './download-display.js';
 import { parseCount } from './parse-number.js';
@@ -17,6 +18,7 @@ export const SWARM_FLAGS = {
   'no-pex': { type: 'boolean' },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
+  encryption: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -30,6 +32,7 @@ export interface SwarmFlagValues {
   readonly 'no-pex'?: boolean | undefined;
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
+  readonly encryption?: string | undefined;
   readonly json?: boolean | undefined;
   readonly quiet?: boolean | undefined;
 }
@@ -42,10 +45,16 @@ export function swarmOptions(values: SwarmFlagValues): {
   port?: number;
   maxPeers?: number;
   dht?: DhtSettings;
+  encryption?: EncryptionPolicy;
 } {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
+  const encryption = values.encryption;
+  if (encryption !== undefined && !isEncryptionPolicy(encryption))
+    throw new UsageError(
+      `--encryption wants one of ${ENCRYPTION_POLICIES.join(', ')}, got ${JSON.stringify(encryption)}`,
+    );
   const routers = values['dht-bootstrap'];
   if (values['no-dht'] === true && routers !== undefined)
     throw new UsageError('--dht-bootstrap goes without --no-dht');
@@ -62,6 +71,7 @@ export function swarmOptions(values: SwarmFlagValues): {
     ...(values['no-pex'] === true ? { pex: false } : {}),
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
+    ...(encryption === undefined ? {} : { encryption }),
   };
 }
 

@@ -31,6 +31,8 @@ export interface PeerSummary {
   readonly state: string;
   readonly downloadRate: number;
   readonly outstanding: number;
+  /** MSE with the RC4 stream, MSE then plaintext, or none (docs/encryption.md). */
+  readonly encryption: 'rc4' | 'plaintext' | 'none';
   /** A BEP 19 web seed (its address is its URL). */
   readonly webSeed?: true;
 }
@@ -94,6 +96,8 @@ export type DownloadEvent =
       readonly client: string;
       /** The Fast Extension (BEP 6) is on for this connection: both handshakes set its bit. */
       readonly fast: boolean;
+      /** MSE with the RC4 stream, MSE then plaintext, or none (docs/encryption.md). */
+      readonly encryption: 'rc4' | 'plaintext' | 'none';
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }

@@ -89,6 +89,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           peerId,
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
+          ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
           ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(node === undefined ? {} : { dhtNode: node }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),

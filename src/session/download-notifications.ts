@@ -15,7 +15,13 @@ export function forwardNotifications(
   onSeeding: () => void,
 ): void {
   actor.on('torrent.peerConnected', (e) =>
-    emit({ type: 'peer.connected', address: e.address, client: meter.clientOf(e.key), fast: e.fast }),
+    emit({
+      type: 'peer.connected',
+      address: e.address,
+      client: meter.clientOf(e.key),
+      fast: e.fast,
+      encryption: e.encryption,
+    }),
   );
   actor.on('torrent.peerClosed', (e) =>
     emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),

@@ -2,6 +2,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { Dht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
+import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
 
@@ -29,6 +30,12 @@ export interface DownloadOptions {
    * Never for a private torrent (BEP 27), whatever this says.
    */
   readonly pex?: boolean;
+  /**
+   * Message Stream Encryption (docs/encryption.md): 'plaintext', 'allowed' (default: plain first,
+   * MSE once when a peer closes a plain handshake unanswered), 'preferred' (MSE first, RC4 selected
+   * when offered) or 'required' (MSE with RC4 only, both ways). The magnet fetch follows it too.
+   */
+  readonly encryption?: EncryptionPolicy;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**

@@ -13,6 +13,7 @@ import { type MetadataOutput, metadataMachine } from '../../machines/metadata.ma
 import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
+import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
@@ -57,6 +58,8 @@ export interface FetchMetadataOptions {
   readonly dht?: DhtSettings;
   /** A DHT node already running to ask through (with `dht`): neither reported (`dht.ready`) nor closed here. */
   readonly dhtNode?: Dht;
+  /** Message Stream Encryption for the fetch's dials (default 'allowed', docs/encryption.md). */
+  readonly encryption?: EncryptionPolicy;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
@@ -121,7 +124,11 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     tried.add(address);
     const connection = openMetadataConnection(
       parsePeerAddress(address),
-      { infoHash: magnet.infoHash, peerId: options.peerId },
+      {
+        infoHash: magnet.infoHash,
+        peerId: options.peerId,
+        ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+      },
       {
         ready: (metadataSize) => {
           // A peer without the metadata (BEP 9: no metadata_size) holds a connection slot for

@@ -84,6 +84,7 @@ export class ProgressMeter {
         state: stateName(snap.value),
         downloadRate: c?.rate ?? 0,
         outstanding: c?.outstanding.size ?? 0,
+        encryption: c?.encryption ?? 'none',
         ...(webSeed ? { webSeed: true as const } : {}),
       });
     }

@@ -21,7 +21,7 @@ import type { TransferCounter } from './transfer-counter.js';
 export interface SessionActorsDeps {
   readonly options: Pick<
     DownloadOptions,
-    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs'
+    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs' | 'encryption'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];
@@ -64,6 +64,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             readGate: backlog,
             ...(blockPool === undefined ? {} : { blockPool }),
             blockSource,
+            ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
             ...(onReadError === undefined ? {} : { onReadError }),
             ...(options.maxUploadRate === undefined
               ? {}

@@ -1,5 +1,5 @@
 /**
- * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N]
+ * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE]
  *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
@@ -43,6 +43,10 @@ Options:
       --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
                          HTTP(S) servers with the files; used by default beside the peers)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
+      --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
+                         plain first, MSE if a peer closes a plain handshake unanswered),
+                         preferred (MSE first, RC4 chosen when offered), required (RC4 only,
+                         both ways; plain peers refused). See docs/encryption.md
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

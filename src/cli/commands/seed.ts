@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
- *  [--max-up RATE] [--max-peers N] [--json] [--quiet]`
+ *  [--max-up RATE] [--max-peers N] [--encryption MODE] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
@@ -29,6 +29,10 @@ Options:
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
       --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
+      --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
+                         plain first, MSE if a peer closes a plain handshake unanswered),
+                         preferred (MSE first, RC4 chosen when offered), required (RC4 only,
+                         both ways; plain peers refused). See docs/encryption.md
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

@@ -63,7 +63,7 @@ const hostileEvents: DownloadEvent[] = [
   {
     type: 'progress',
     ...progress,
-    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0 }],
+    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0, encryption: 'rc4' }],
   },
   { type: 'metadata.peerDropped', address: EVIL, reason: EVIL },
   { type: 'stopped', reason: EVIL },
