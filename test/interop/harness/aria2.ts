@@ -37,15 +37,26 @@ export function aria2DownloadCommand(opts: {
   readonly torrent: string;
   readonly outDir: string;
   readonly port: number;
+  /** Only MSE with RC4 (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
+  readonly requireCrypto?: boolean;
 }): {
   command: string;
   args: string[];
 } {
   return {
     command: ARIA2C,
-    args: [...baseArgs(opts.port, opts.outDir), '--seed-time=0', '--summary-interval=0', opts.torrent],
+    args: [
+      ...baseArgs(opts.port, opts.outDir),
+      ...(opts.requireCrypto === true ? REQUIRE_RC4 : []),
+      '--seed-time=0',
+      '--summary-interval=0',
+      opts.torrent,
+    ],
   };
 }
+
+/** aria2 as a peer that requires encryption: MSE only, RC4 for the whole stream. */
+const REQUIRE_RC4 = ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'];
 
 export interface Aria2Seeder {
   readonly port: number;
@@ -101,9 +112,16 @@ export async function aria2Download(opts: {
   readonly outDir: string;
   readonly timeoutMs: number;
   readonly port?: number;
+  /** Only MSE with RC4 (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
+  readonly requireCrypto?: boolean;
 }): Promise<{ elapsedMs: number }> {
   const port = opts.port ?? (await getFreePort());
-  const { command, args } = aria2DownloadCommand({ torrent: opts.torrent, outDir: opts.outDir, port });
+  const { command, args } = aria2DownloadCommand({
+    torrent: opts.torrent,
+    outDir: opts.outDir,
+    port,
+    ...(opts.requireCrypto === undefined ? {} : { requireCrypto: opts.requireCrypto }),
+  });
   const r = await runProcess(command, args, { name: `aria2 download :${port}`, timeoutMs: opts.timeoutMs });
   return { elapsedMs: r.elapsedMs };
 }

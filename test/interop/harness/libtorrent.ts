@@ -30,6 +30,11 @@ export interface LibtorrentClientArgs {
   readonly uploadLimit?: number;
   /** Only MSE/PE connections (the obfuscated handshake; plaintext or RC4 after it). */
   readonly encrypt?: boolean;
+  /**
+   * With `encrypt`: libtorrent's allowed_enc_level — what it offers and accepts after the handshake
+   * (default both; 'rc4': RC4 for the whole stream, as a peer that requires encryption).
+   */
+  readonly encLevel?: 'plaintext' | 'rc4' | 'both';
   /** HOST:PORT DHT nodes to bootstrap from: turns libtorrent's DHT on (on 127.0.0.1). */
   readonly dhtBootstrap?: readonly string[];
   /** Status lines list each connected peer and whether libtorrent learnt it through PEX. */
@@ -54,6 +59,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
   if (a.recheck) args.push('--recheck');
   if (a.encrypt) args.push('--encrypt');
+  if (a.encLevel !== undefined) args.push('--enc-level', a.encLevel);
   for (const n of a.dhtBootstrap ?? []) args.push('--dht-bootstrap', n);
   if (a.peerSources) args.push('--peer-sources');
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
@@ -78,6 +84,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly uploadLimit?: number;
   /** DHT nodes to bootstrap from (libtorrent then announces the torrent in the DHT). */
   readonly dhtBootstrap?: readonly string[];
+  /** Only MSE/PE connections (pe_forced both ways), with this allowed_enc_level. */
+  readonly encrypt?: 'plaintext' | 'rc4' | 'both';
   /** Hard lifetime (ms). Default 30 min. */
   readonly timeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -92,6 +100,7 @@ export async function startLibtorrentSeeder(opts: {
     recheck: opts.recheck,
     uploadLimit: opts.uploadLimit,
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
+    ...(opts.encrypt === undefined ? {} : { encrypt: true, encLevel: opts.encrypt }),
   });
   const proc = startProcess(command, args, {
     name: `libtorrent seeder :${port}`,
@@ -122,6 +131,8 @@ export async function libtorrentDownload(opts: {
   /** Default: on when `peers` are given. */
   readonly trackerOff?: boolean;
   readonly encrypt?: boolean;
+  /** With `encrypt`: allowed_enc_level (default both). */
+  readonly encLevel?: 'plaintext' | 'rc4' | 'both';
   /** DHT nodes to bootstrap from: peers found through the DHT. */
   readonly dhtBootstrap?: readonly string[];
   readonly timeoutMs: number;
@@ -137,6 +148,7 @@ export async function libtorrentDownload(opts: {
     peers,
     timeoutSec: opts.timeoutMs / 1000,
     ...(opts.encrypt ? { encrypt: true } : {}),
+    ...(opts.encLevel === undefined ? {} : { encLevel: opts.encLevel }),
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
   });
   const r = await runProcess(command, args, {

@@ -56,6 +56,13 @@ def parse_args():
         help="only MSE/PE connections (the obfuscated handshake), plaintext or RC4 after it",
     )
     p.add_argument(
+        "--enc-level",
+        choices=["plaintext", "rc4", "both"],
+        default="both",
+        help="with --encrypt: what is offered and accepted after the MSE handshake (allowed_enc_level;"
+        " rc4 = RC4 for the whole stream)",
+    )
+    p.add_argument(
         "--upload-limit",
         type=int,
         default=0,
@@ -156,7 +163,11 @@ def main():
             {
                 "out_enc_policy": int(lt.enc_policy.forced),
                 "in_enc_policy": int(lt.enc_policy.forced),
-                "allowed_enc_level": int(lt.enc_level.both),
+                "allowed_enc_level": int(
+                    {"plaintext": lt.enc_level.plaintext, "rc4": lt.enc_level.rc4, "both": lt.enc_level.both}[
+                        args.enc_level
+                    ]
+                ),
             }
         )
     if args.upload_limit > 0:

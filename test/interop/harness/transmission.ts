@@ -27,6 +27,8 @@ export async function startTransmission(opts: {
   readonly dir: string;
   readonly port?: number;
   readonly timeoutMs?: number;
+  /** settings.json `encryption`: 0 prefer unencrypted, 1 prefer encrypted (default), 2 require encrypted. */
+  readonly encryption?: 0 | 1 | 2;
 }): Promise<TransmissionPeer> {
   const port = opts.port ?? (await getFreePort());
   // A private config folder: settings.json there is read at start, and nothing leaks into ~.
@@ -40,8 +42,8 @@ export async function startTransmission(opts: {
     'utp-enabled': false,
     'port-forwarding-enabled': false,
     'peer-port': port,
-    // 1 = prefer plain, accept encrypted.
-    encryption: 1,
+    // 0 = prefer unencrypted, 1 = prefer encrypted (plain accepted), 2 = require encrypted (MSE, RC4).
+    encryption: opts.encryption ?? 1,
     'speed-limit-down-enabled': false,
     'speed-limit-up-enabled': false,
     'blocklist-enabled': false,
