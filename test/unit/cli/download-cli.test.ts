@@ -141,6 +141,11 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     assertOneLineError(await bitstate(['download', torrent, '--port', '70000']), 2);
     assertOneLineError(await bitstate(['download', torrent, '--max-peers', '0']), 2);
     assertOneLineError(await bitstate(['download', torrent, '--write-mode', 'fast']), 2, /--write-mode/);
+    assertOneLineError(
+      await bitstate(['download', torrent, '--encryption', 'rc4']),
+      2,
+      /--encryption wants one of/,
+    );
     // A bad DHT router, or one named with the DHT off: one line, exit 2, before any socket.
     assertOneLineError(await bitstate(['download', torrent, '--dht-bootstrap', 'nowhere']), 2, /HOST:PORT/);
     assertOneLineError(await bitstate(['download', torrent, '--dht-bootstrap', '127.0.0.1:0']), 2, /port/);
