@@ -9,6 +9,7 @@
  * (ProbeError), not a finding. A run whose connection the target refuses later (it banned us after
  * a hostile run) is a note, not a violation.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import type { PeerAddress } from '../net/address.js';
 import type { Finding, LedgerTorrent } from './conformance-ledger.js';
@@ -16,6 +17,9 @@ import { type ProbeConnectionOptions, type ProbeRunResult, runProbeScript } from
 import { ProbeError } from './probe-error.js';
 import { type ProbeScriptOptions, probeScript } from './probe-script.js';
 import type { ProbeStep } from './probe-step.js';
+
+/** Connections tried before a target that answers no handshake is given up. */
+export const PREFLIGHT_ATTEMPTS = 3;
 
 export interface ProbeOptions extends ProbeConnectionOptions, ProbeScriptOptions {
   /** Scripts to play before declaring the target conformant (default 20). */
@@ -71,14 +75,22 @@ export async function probePeer(
       'badReplay',
       `a replay path needs its seed and reads like 3:0:1, not '${options.path}'`,
     );
-  // The target must answer a handshake for this torrent before anything is judged.
-  const check = await runProbeScript(torrent, target, [], options);
-  const refused = check.findings.find((f) => f.rule === 'connection.refused' || f.rule === 'handshake.none');
-  if (refused !== undefined)
-    throw new ProbeError(
-      refused.rule === 'connection.refused' ? 'unreachable' : 'noHandshake',
-      refused.detail,
+  // The target must answer a handshake for this torrent before anything is judged. A few tries, a
+  // second apart: Transmission keeps one connection per IP and refuses a new one while it has not
+  // yet seen the last one close (measured: every other quick reconnection refused).
+  for (let attempt = 1; ; attempt++) {
+    const check = await runProbeScript(torrent, target, [], options);
+    const refused = check.findings.find(
+      (f) => f.rule === 'connection.refused' || f.rule === 'handshake.none',
     );
+    if (refused === undefined) break;
+    if (refused.rule === 'connection.refused' || attempt === PREFLIGHT_ATTEMPTS)
+      throw new ProbeError(
+        refused.rule === 'connection.refused' ? 'unreachable' : 'noHandshake',
+        refused.detail,
+      );
+    await sleep(1000);
+  }
 
   const results = new WeakMap<ProbeStep[], ProbeRunResult>();
   const notes: Record<string, number> = {};

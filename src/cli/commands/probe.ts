@@ -175,6 +175,7 @@ function describeReport(r: ProbeReport, flags: string): string[] {
   lines.push(`VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`);
   for (const [i, s] of c.script.entries()) lines.push(`  ${i}. ${describeStep(s)}`);
   for (const f of c.findings) lines.push(`  ${describeFinding(f)}`);
-  lines.push(`replay: --seed ${r.seed} --path ${c.path}${flags}`);
+  // `--seed=N`: parseArgs takes `--seed -5` for an option, and fast-check's seeds can be negative.
+  lines.push(`replay: --seed=${r.seed} --path ${c.path}${flags}`);
   return lines;
 }
