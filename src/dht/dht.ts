@@ -289,8 +289,13 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   const timer = setInterval(() => void refresh(), options.refreshCheckMs ?? REFRESH_CHECK_MS);
   timer.unref();
 
-  const close = async () => {
-    if (closed) return;
+  /** The one closing: a second close (or the abort signal's) waits for the save like the first. */
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= shutDown();
+    return closing;
+  };
+  const shutDown = async () => {
     closed = true;
     markClosed();
     clearInterval(timer);

@@ -164,3 +164,26 @@ test('a spoilt state file is reported in ready and ignored: the bootstrap goes o
   assert.equal((await readDhtState(statePath))?.nodes.length, 1);
   assert.ok((await readFile(statePath)).length > good.length - 3);
 });
+
+test('a second close, or the abort signal then close, resolves only once the state is saved', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-close-');
+  const router = await startDht({ port: 0, bootstrap: [] });
+  t.after(() => router.close());
+  for (const how of ['close twice', 'abort, then close']) {
+    const statePath = join(dir, `${how.replace(/\W+/g, '-')}.dat`);
+    const abort = new AbortController();
+    const dht = await startDht({
+      port: 0,
+      bootstrap: [{ host: '127.0.0.1', port: router.port }],
+      statePath,
+      signal: abort.signal,
+    });
+    t.after(() => dht.close());
+    assert.equal((await within(10_000, dht.ready, 'bootstrap')).nodes, 1, 'the router');
+    if (how === 'close twice') void dht.close();
+    else abort.abort();
+    // The caller of this close (a session ending) goes on as if the node were saved and closed.
+    await within(5000, dht.close(), how);
+    assert.equal((await readDhtState(statePath))?.nodes.length, 1, `${how}: saved before close resolved`);
+  }
+});
