@@ -21,9 +21,10 @@ import { isDialableHost } from '../net/dialable-host.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
 import { COMPACT_NODE_BYTES, type DhtNodeInfo, decodeCompactNodes, encodeCompactNodes } from './compact.js';
 import { DhtError } from './dht-error.js';
+import type { DhtNode } from './dht-node.js';
 import { isLoopback } from './dht-node.js';
 import { compareDistance, NODE_ID_BYTES } from './node-id.js';
-import type { RoutingTable } from './routing-table.js';
+import { K, type RoutingTable } from './routing-table.js';
 
 /** The format's version; another is refused (and the file replaced at the next save). */
 export const DHT_STATE_VERSION = 1;
@@ -166,4 +167,25 @@ export async function saveTableState(path: string, table: RoutingTable, now: num
     .filter((n) => table.status(n, now) === 'good');
   if (good.length === 0) return;
   await writeDhtState(path, { id: table.ownId, nodes: good.slice(0, MAX_DHT_STATE_NODES) }).catch(() => {});
+}
+
+/**
+ * Pings the saved nodes all at once (≤ MAX_DHT_STATE_NODES, within MAX_PENDING_QUERIES; each that
+ * answers enters the table as any node answering us); resolves once K have answered or all have
+ * settled (at most one query timeout), the others answering on into the table.
+ */
+export function pingSavedNodes(
+  node: DhtNode,
+  nodes: readonly { host: string; port: number }[],
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let left = nodes.length;
+    let answered = 0;
+    if (left === 0) resolve();
+    for (const n of nodes)
+      void node.query(n, { q: 'ping', id: node.id }).then((r) => {
+        if (r !== undefined) answered++;
+        if (--left === 0 || answered >= K) resolve();
+      });
+  });
 }

@@ -12,9 +12,10 @@
  * through the DhtNode (dht-node.ts) and tells it what came back.
  *
  * With `statePath`, the node id and nodes saved there by an earlier run (dht-state.ts) are loaded
- * before the socket opens: the id is ours again, and the bootstrap asks the saved nodes as well as
- * the routers (a saved node that does not answer is dropped like any other). The table's good
- * nodes are saved there when the node closes.
+ * before the socket opens: the id is ours again, each saved node is pinged at once (as Transmission
+ * pings its dht.dat's nodes), and the bootstrap lookup starts from the routers and those that
+ * answered (a saved node that does not answer is dropped like any other). The table's good nodes
+ * are saved there when the node closes.
  */
 import { lookup as resolveHost } from 'node:dns/promises';
 import { createActor } from 'xstate';
@@ -24,7 +25,7 @@ import type { PeerAddress } from '../net/address.js';
 import { isDialableHost } from '../net/dialable-host.js';
 import { DhtError } from './dht-error.js';
 import { DhtNode, isLoopback } from './dht-node.js';
-import { loadDhtState, saveTableState, usableSavedNodes } from './dht-state.js';
+import { loadDhtState, pingSavedNodes, saveTableState, usableSavedNodes } from './dht-state.js';
 import { compareDistance, idInBucket } from './node-id.js';
 import { addressKey, K } from './routing-table.js';
 
@@ -81,7 +82,7 @@ export interface DhtOptions {
 export interface DhtReady {
   /** Nodes in the routing table. */
   readonly nodes: number;
-  /** Nodes the saved state named (statePath), asked during the bootstrap. */
+  /** Nodes the saved state named (statePath), pinged before the bootstrap lookup. */
   readonly savedNodes: number;
   /** Of the table's nodes, those the saved state named (they answered). */
   readonly fromSaved: number;
@@ -245,10 +246,16 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     return closed ? [] : out;
   };
 
-  // Asked by the first bootstrap only (a saved node that does not answer is dropped).
+  // Pinged by the first bootstrap only, all at once (≤ MAX_DHT_STATE_NODES, within
+  // MAX_PENDING_QUERIES): one that answers enters the table, and the lookup starts, once K have
+  // answered or all have settled, from the routers and the closest known. Given to the lookup as
+  // candidates instead, saved nodes gone since (closer to our id than any live node: they were the
+  // closest when saved) were waited out α at a time before any live node was asked: 200 of them
+  // took the bootstrap to its 60 s timeout with only the router in the table (docs/dht.md).
   const saved: LookupNode[] = usableSavedNodes(state, node.id, isLoopback(host));
-  const bootstrap = async (from: readonly LookupNode[] = []): Promise<void> => {
-    await runLookup(node.id, 'find_node', [...(await routers()), ...from, ...closestKnown(node.id)]);
+  const bootstrap = async (pinged: readonly LookupNode[] = []): Promise<void> => {
+    const [fromRouters] = await Promise.all([routers(), pingSavedNodes(node, pinged)]);
+    await runLookup(node.id, 'find_node', [...fromRouters, ...closestKnown(node.id)]);
   };
   const readyNow = (): DhtReady => {
     const savedKeys = new Set(saved.map(addressKey));

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -186,4 +187,52 @@ test('a second close, or the abort signal then close, resolves only once the sta
     await within(5000, dht.close(), how);
     assert.equal((await readDhtState(statePath))?.nodes.length, 1, `${how}: saved before close resolved`);
   }
+});
+
+/** `n` UDP ports on 127.0.0.1 nobody listens on (saved nodes gone since). */
+async function deadPorts(n: number): Promise<number[]> {
+  const sockets = await Promise.all(
+    Array.from({ length: n }, () => {
+      const s = createSocket('udp4');
+      return new Promise<typeof s>((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
+    }),
+  );
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+test('saved nodes gone since (the closest to our id) do not hold the bootstrap back from the live ones', async (t) => {
+  const dir = await tempDir(t, 'bitstate-dht-state-stale-');
+  const statePath = join(dir, 'dht.dat');
+  const router = await startDht({ port: 0, bootstrap: [] });
+  const others = await Promise.all(
+    [1, 2, 3].map(() => startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port: router.port }] })),
+  );
+  t.after(async () => {
+    for (const d of [router, ...others]) await d.close();
+  });
+  await Promise.all(others.map((d) => d.ready));
+  // A file from last week: MAX_DHT_STATE_NODES nodes, each closer to our id than any live node, none
+  // there any more. Asked as lookup candidates, they were waited out α at a time and spent the
+  // lookup's 200 queries: the table ended with the router alone (and 60 s at the default timeout).
+  const own = randomNodeId();
+  const ports = await deadPorts(MAX_DHT_STATE_NODES);
+  const gone = ports.map((port, i) => {
+    const id = new Uint8Array(own);
+    id[19]! ^= (i + 1) & 0xff;
+    id[18]! ^= (i + 1) >> 8;
+    return { id, host: '127.0.0.1', port };
+  });
+  await writeFile(statePath, encodeDhtState({ id: own, nodes: gone }));
+  const dht = await startDht({
+    port: 0,
+    bootstrap: [{ host: '127.0.0.1', port: router.port }],
+    queryTimeoutMs: 300,
+    statePath,
+  });
+  t.after(() => dht.close());
+  const ready = await within(30_000, dht.ready, 'bootstrap');
+  assert.deepEqual([ready.savedNodes, ready.fromSaved], [MAX_DHT_STATE_NODES, 0]);
+  assert.equal(ready.nodes, 4, 'the router and the three others, found past the dead saved nodes');
 });
