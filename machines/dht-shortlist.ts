@@ -8,10 +8,14 @@
  * lookup has settled when none is in flight and each of those `k` has answered (or `maxQueries`
  * were sent). At most `maxCandidates` nodes are kept (the farthest are forgotten), and at most `k`
  * of the nodes one answer names. With `oneNodePerIp` (libtorrent's dht_restrict_search_ips), a
- * node at an IP the shortlist already holds is not taken: one host with many ports and made-up ids
- * next to the target would otherwise fill the k closest and take our announce.
+ * node an answer names in an IPv4 /24 the shortlist already holds is not taken, as libtorrent masks
+ * the lower octet: one host with many ports and made-up ids next to the target — or a few hosts of
+ * one subnet — would otherwise fill the k closest and take our announce. The nodes the lookup starts
+ * from (routers, the routing table's, which has its own limits) are neither checked nor counted,
+ * as libtorrent exempts its initial nodes (`flag_initial`).
  */
 
+import { subnetOf } from '../src/dht/subnet.js';
 import { compareDistance } from '../src/dht/xor-distance.js';
 import type { PeerAddress } from '../src/net/address.js';
 
@@ -38,7 +42,7 @@ export interface ShortlistLimits {
   readonly alpha: number;
   readonly maxQueries: number;
   readonly maxCandidates: number;
-  /** One candidate per IP (default false; the driver turns it on off loopback). */
+  /** One candidate per IPv4 /24 among those answers named (default false; the driver turns it on off loopback). */
   readonly oneNodePerIp?: boolean;
 }
 
@@ -58,8 +62,8 @@ export class Shortlist {
   /** Seeds without an id, in the order given. */
   readonly #seeds: Candidate[] = [];
   readonly #peers = new Set<string>();
-  /** The IPs of the candidates (with oneNodePerIp). */
-  readonly #hosts = new Set<string>();
+  /** The /24s of the candidates answers named (with oneNodePerIp). */
+  readonly #subnets = new Map<string, Candidate>();
   inFlight = 0;
   queries = 0;
   answers = 0;
@@ -68,15 +72,21 @@ export class Shortlist {
   constructor(target: Uint8Array, limits: ShortlistLimits, seeds: readonly LookupNode[]) {
     this.target = target;
     this.limits = limits;
-    this.add(seeds);
+    this.#add(seeds, false);
   }
 
+  /** Nodes an answer named (the IP restriction applies). */
   add(nodes: readonly LookupNode[]): void {
+    this.#add(nodes, this.limits.oneNodePerIp === true);
+  }
+
+  #add(nodes: readonly LookupNode[], restrict: boolean): void {
     let changed = false;
     for (const n of nodes) {
       const key = nodeKey(n);
       if (this.#byKey.has(key)) continue;
-      if (this.limits.oneNodePerIp === true && this.#hosts.has(n.host)) continue;
+      const subnet = subnetOf(n.host);
+      if (restrict && this.#subnets.has(subnet)) continue;
       const c: Candidate = { key, host: n.host, port: n.port, id: n.id, fate: 'new', token: undefined };
       if (n.id === undefined) {
         if (this.#seeds.length >= this.limits.maxCandidates) continue;
@@ -86,7 +96,7 @@ export class Shortlist {
         changed = true;
       }
       this.#byKey.set(key, c);
-      this.#hosts.add(n.host);
+      if (restrict) this.#subnets.set(subnet, c);
     }
     if (changed) this.#rank();
   }
@@ -98,8 +108,10 @@ export class Shortlist {
       let i = this.#ranked.length - 1;
       while (i >= 0 && this.#ranked[i]!.fate === 'asked') i--;
       if (i < 0) break;
-      this.#byKey.delete(this.#ranked[i]!.key);
-      this.#hosts.delete(this.#ranked[i]!.host);
+      const gone = this.#ranked[i]!;
+      this.#byKey.delete(gone.key);
+      const subnet = subnetOf(gone.host);
+      if (this.#subnets.get(subnet) === gone) this.#subnets.delete(subnet);
       this.#ranked.splice(i, 1);
     }
   }

@@ -65,7 +65,8 @@ export interface DhtOptions {
    */
   readonly restrictRoutingIps?: boolean;
   /**
-   * One node per IP in a lookup's shortlist (libtorrent's dht_restrict_search_ips; default: on
+   * One node per IPv4 /24 among those answers name in a lookup's shortlist (libtorrent's
+   * dht_restrict_search_ips; default: on
    * unless bound to a loopback address, where every node shares 127.0.0.1).
    */
   readonly restrictSearchIps?: boolean;

@@ -27,6 +27,9 @@
  */
 import type { DhtNodeInfo } from './compact.js';
 import { commonPrefixBits, compareDistance, NODE_ID_BITS } from './node-id.js';
+import { subnetOf } from './subnet.js';
+
+export { subnetOf };
 
 /** Nodes per bucket, and the size of a lookup's answer (BEP 5's K). */
 export const K = 8;
@@ -318,10 +321,4 @@ export class RoutingTable {
 
 export function addressKey(a: { host: string; port: number }): string {
   return `${a.host}:${a.port}`;
-}
-
-/** The IPv4 /24 of a dotted (or IPv4-mapped) address, as libtorrent compares them; else the host. */
-export function subnetOf(host: string): string {
-  const m = /^(?:::ffff:)?(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$/i.exec(host);
-  return m === null ? host : m[1]!;
 }

@@ -160,3 +160,38 @@ test('with oneNodePerIp, a host named at many ports is asked once (dht_restrict_
     assert.ok(all.includes('198.51.100.1'));
   }
 });
+
+test('with oneNodePerIp, one node per /24 of those answers name (libtorrent masks the lower octet); the nodes it starts from are exempt', () => {
+  const { actor, emitted } = start({
+    // Two nodes the lookup starts from in one /24 (the routing table's, or routers): both asked.
+    seeds: [
+      { host: '10.0.0.1', port: 1 },
+      { host: '10.0.0.2', port: 1, id: id(200) },
+    ],
+    limits: { k: 8, alpha: 3, maxQueries: 100, maxCandidates: 100, oneNodePerIp: true },
+  });
+  // A router names three hosts of one /24 (a rented subnet), closer than anything; and another port
+  // of a seed's IP (counted neither), and one elsewhere.
+  const subnet = [1, 2, 3].map((h) => ({ host: `192.0.2.${h}`, port: 100, id: id(h) }));
+  actor.send({
+    type: 'node.answered',
+    node: '10.0.0.1:1',
+    id: id(201),
+    nodes: [
+      ...subnet,
+      { host: '10.0.0.1', port: 2, id: id(60) },
+      { host: '198.51.100.1', port: 1, id: id(50) },
+    ],
+    peers: [],
+  });
+  for (let round = 0; round < 5; round++) {
+    const asked = emitted.flatMap((e) =>
+      e.type === 'lookup.query' ? [`${e.node.host}:${e.node.port}`] : [],
+    );
+    for (const n of asked.slice(2 + round * 3)) actor.send({ type: 'node.failed', node: n });
+  }
+  const all = emitted.flatMap((e) => (e.type === 'lookup.query' ? [`${e.node.host}:${e.node.port}`] : []));
+  assert.equal(all.filter((h) => h.startsWith('192.0.2.')).length, 1, all.join(' '));
+  for (const h of ['10.0.0.1:1', '10.0.0.2:1', '10.0.0.1:2', '198.51.100.1:1'])
+    assert.ok(all.includes(h), `${h}: ${all.join(' ')}`);
+});
