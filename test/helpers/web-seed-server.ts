@@ -26,7 +26,10 @@ export async function startWebSeedServer(
   t: TestContext,
   root: string,
   behave?: Behave,
-  /** Serve at most about this many bytes a second (64 KiB at a time), for a slow honest seed. */
+  /**
+   * Serve at most about this many bytes a second on each connection (64 KiB at a time), as servers
+   * that limit the speed per connection do: a slow honest seed, or one that parallel GETs beat.
+   */
   bytesPerSecond?: number,
 ): Promise<WebSeedServer> {
   const requests: { path: string; range: string | undefined }[] = [];
@@ -50,6 +53,14 @@ export async function startWebSeedServer(
     });
   t.after(close);
   return { url: `http://127.0.0.1:${port}`, port, requests, close };
+}
+
+/** When each connection may send again (performance.now() ms). */
+const paces = new WeakMap<Socket, { readyAt: number }>();
+function paceOf(socket: Socket): { readyAt: number } {
+  let p = paces.get(socket);
+  if (p === undefined) paces.set(socket, (p = { readyAt: 0 }));
+  return p;
 }
 
 async function serveFile(
@@ -91,11 +102,15 @@ async function serveFile(
     body.pipe(res);
     return;
   }
-  // Paced: each 64 KiB chunk waits its share of the second (timers end with the response).
+  // Paced per connection: each 64 KiB chunk waits until the socket's earlier bytes have had their
+  // share of the second (a keep-alive socket's responses share one budget; timers end with it).
+  const pace = paceOf(req.socket);
   body.on('data', (chunk) => {
     body.pause();
     res.write(chunk);
-    const timer = setTimeout(() => body.resume(), (1000 * chunk.length) / bytesPerSecond);
+    const now = performance.now();
+    pace.readyAt = Math.max(now, pace.readyAt) + (1000 * chunk.length) / bytesPerSecond;
+    const timer = setTimeout(() => body.resume(), pace.readyAt - now);
     res.once('close', () => clearTimeout(timer));
   });
   body.on('end', () => res.end());
