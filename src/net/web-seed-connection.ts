@@ -143,16 +143,19 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
           batches.endOfRead();
           continue;
         }
-        const res = await openRange({ ...range, signal: controller.signal, timeoutMs, agents }).catch(
-          (err: unknown) => {
-            if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
-              const missing = missingFiles.get(base) ?? new Set<number>();
-              missing.add(range.fileIndex);
-              missingFiles.set(base, missing);
-            }
-            throw err;
-          },
-        );
+        const { response: res } = await openRange({
+          ...range,
+          signal: controller.signal,
+          timeoutMs,
+          agents,
+        }).catch((err: unknown) => {
+          if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
+            const missing = missingFiles.get(base) ?? new Set<number>();
+            missing.add(range.fileIndex);
+            missingFiles.set(base, missing);
+          }
+          throw err;
+        });
         await streamBody(res, range.length, range.url, assembler);
       }
     };

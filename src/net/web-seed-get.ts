@@ -4,8 +4,8 @@
  * counts it (web-seed-connection.ts). Bounded:
  *
  * - the head must come within `timeoutMs` of the request (Node's socket timeout);
- * - at most WEB_SEED_MAX_REDIRECTS redirects, to http: or https: only (a loop ends there too); a
- *   redirect's body is drained only when it says it is short, else cut with its socket;
+ * - at most WEB_SEED_MAX_REDIRECTS redirects, to http: or https: only, a redirect's body drained
+ *   only when it says it is short (follow-redirects.ts, shared with the trackers' announces);
  * - a 206 must carry `Content-Range: bytes <start>-<end>/<file length or *>` for exactly the range,
  *   and a Content-Length, if any, of exactly its length; a 200 is taken only when the range is the
  *   whole file and its Content-Length (if any) is the file's length — a server that ignores Range
@@ -15,6 +15,7 @@
  */
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { followRedirects } from './follow-redirects.js';
 import { WebSeedError } from './web-seed-error.js';
 
 export const WEB_SEED_MAX_REDIRECTS = 5;
@@ -23,8 +24,6 @@ export const WEB_SEED_TIMEOUT_MS = 20_000;
 /** A server's Retry-After past this is taken as this (an hour). */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 const USER_AGENT = 'bitstate/0.1';
-/** A redirect's body up to this long is drained (its socket kept alive); longer ones are cut. */
-export const MAX_DRAINED_REDIRECT_BYTES = 64 * 1024;
 
 export interface RangeRequest {
   readonly url: string;
@@ -39,61 +38,17 @@ export interface RangeRequest {
   readonly agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
 }
 
-/** The response to a range GET, checked as above; its body is `length` bytes (the caller counts). */
-export async function openRange(r: RangeRequest): Promise<IncomingMessage> {
-  let url = r.url;
-  for (let hop = 0; ; hop++) {
-    const res = await getOnce(r, url);
-    const status = res.statusCode ?? 0;
-    if (status >= 300 && status < 400 && res.headers.location !== undefined) {
-      dropRedirectBody(res);
-      if (hop >= WEB_SEED_MAX_REDIRECTS)
-        throw new WebSeedError(
-          'redirect',
-          `web seed ${r.url}: more than ${WEB_SEED_MAX_REDIRECTS} redirects`,
-          {
-            url: r.url,
-            status,
-          },
-        );
-      url = redirectTarget(r.url, url, res.headers.location);
-      continue;
-    }
-    checkHead(r, url, res);
-    return res;
-  }
+/** The response to a range GET, checked as above, and the URL that gave it (after any redirects). */
+export async function openRange(r: RangeRequest): Promise<{ response: IncomingMessage; url: string }> {
+  const { response, url } = await followRedirects(new URL(r.url), (u) => getOnce(r, u), {
+    maxRedirects: WEB_SEED_MAX_REDIRECTS,
+    refuse: (_why, detail) => new WebSeedError('redirect', `web seed ${r.url}: ${detail}`, { url: r.url }),
+  });
+  checkHead(r, url.href, response);
+  return { response, url: url.href };
 }
 
-/**
- * A redirect's body is never read for its bytes: a short one (a Content-Length of at most
- * MAX_DRAINED_REDIRECT_BYTES) is drained so its socket goes back to the agent; any other is
- * destroyed with its socket. Drained unbounded, an endless body held the seed's one socket (the
- * redirected GET to the same server waited for it) and stalled the download.
- */
-function dropRedirectBody(res: IncomingMessage): void {
-  const length = Number(res.headers['content-length'] ?? Number.NaN);
-  if (length >= 0 && length <= MAX_DRAINED_REDIRECT_BYTES) res.resume();
-  else res.destroy();
-}
-
-function redirectTarget(original: string, from: string, location: string): string {
-  let next: URL;
-  try {
-    next = new URL(location, from);
-  } catch {
-    throw new WebSeedError('redirect', `web seed ${original}: bad redirect ${JSON.stringify(location)}`, {
-      url: original,
-    });
-  }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:')
-    throw new WebSeedError('redirect', `web seed ${original}: redirect to ${next.protocol} refused`, {
-      url: original,
-    });
-  return next.href;
-}
-
-function getOnce(r: RangeRequest, url: string): Promise<IncomingMessage> {
-  const u = new URL(url);
+function getOnce(r: RangeRequest, u: URL): Promise<IncomingMessage> {
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
   return new Promise<IncomingMessage>((resolve, reject) => {

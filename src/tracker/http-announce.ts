@@ -2,10 +2,12 @@
  * One HTTP(S) announce (BEP 3) with node:http/https, no dependencies. Bounded: the whole exchange
  * (connect, redirects, body) must finish within `timeoutMs`, the body may not exceed
  * MAX_TRACKER_BODY_BYTES (checked against Content-Length first, then while streaming), and at most
- * MAX_REDIRECTS redirects are followed (some trackers move http → https).
+ * MAX_REDIRECTS redirects are followed (some trackers move http → https), as follow-redirects.ts
+ * follows them.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { followRedirects } from '../net/follow-redirects.js';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { announceUrl, trackerUrl } from './announce-url.js';
 import { parseAnnounceResponse } from './parse-announce-response.js';
@@ -28,16 +30,32 @@ export interface Fetched {
   readonly body: Uint8Array;
 }
 
-/** One bounded GET of a tracker URL (announce or scrape), following redirects to http(s) only. */
-export function fetchTracker(
+/**
+ * One bounded GET of a tracker URL (announce or scrape), following redirects to http(s) only
+ * (src/net/follow-redirects.ts, the web seeds' rule too), its body read up to `maxBody` bytes.
+ */
+export async function fetchTracker(
   url: string,
   maxBody: number,
   signal: AbortSignal,
-  redirectsLeft: number,
+  maxRedirects: number,
 ): Promise<Fetched> {
-  const u = trackerUrl(url);
+  const { response } = await followRedirects(trackerUrl(url), (u) => getOnce(u, url, signal), {
+    maxRedirects,
+    refuse: (why, detail) =>
+      new TrackerError(
+        'redirect',
+        why === 'tooMany' ? `tracker redirected more than ${maxRedirects} times` : `tracker: ${detail}`,
+        { url },
+      ),
+  });
+  return readBody(response, url, maxBody, signal);
+}
+
+/** The response head of one GET of `u` (a redirect or the answer); network failures as TrackerErrors. */
+function getOnce(u: URL, url: string, signal: AbortSignal): Promise<IncomingMessage> {
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<Fetched>((resolve, reject) => {
+  return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(u, {
       method: 'GET',
       // Identity encoding: a gzip body would bypass the size limit until inflated.
@@ -49,49 +67,41 @@ export function fetchTracker(
       signal,
     });
     req.on('error', (e) => {
-      if (e instanceof TrackerError) reject(e);
-      else if (signal.aborted) reject(signal.reason);
+      if (signal.aborted) reject(signal.reason);
       else reject(new TrackerError('network', `tracker ${u.host}: ${e.message}`, { url, cause: e }));
     });
-    req.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (status >= 300 && status < 400 && location !== undefined) {
-        res.resume();
-        if (redirectsLeft <= 0)
-          return reject(
-            new TrackerError('redirect', `tracker redirected more than ${MAX_REDIRECTS} times`, { url }),
-          );
-        let next: string;
-        try {
-          next = trackerUrl(new URL(location, u).toString()).toString();
-        } catch (cause) {
-          return reject(new TrackerError('redirect', `tracker redirected to ${location}`, { url, cause }));
-        }
-        return fetchTracker(next, maxBody, signal, redirectsLeft - 1).then(resolve, reject);
-      }
-      const declared = Number(res.headers['content-length'] ?? '0');
-      const tooLarge = (actual: number) =>
-        new TrackerError('tooLarge', `tracker response over ${maxBody} bytes`, {
-          url,
-          limit: maxBody,
-          actual,
-        });
-      if (declared > maxBody) {
-        req.destroy(tooLarge(declared));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBody) req.destroy(tooLarge(size));
-        else chunks.push(chunk);
-      });
-      res.on('error', (e) => reject(e instanceof TrackerError ? e : signal.aborted ? signal.reason : e));
-      res.on('end', () => resolve({ status, body: Buffer.concat(chunks, size) }));
-    });
+    req.on('response', resolve);
     req.end();
+  });
+}
+
+/** The body, at most `maxBody` bytes (checked against Content-Length first, then while streaming). */
+function readBody(res: IncomingMessage, url: string, maxBody: number, signal: AbortSignal): Promise<Fetched> {
+  const status = res.statusCode ?? 0;
+  const tooLarge = (actual: number) =>
+    new TrackerError('tooLarge', `tracker response over ${maxBody} bytes`, { url, limit: maxBody, actual });
+  return new Promise<Fetched>((resolve, reject) => {
+    const declared = Number(res.headers['content-length'] ?? '0');
+    if (declared > maxBody) {
+      res.destroy();
+      return reject(tooLarge(declared));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBody) return void chunks.push(chunk);
+      res.destroy();
+      reject(tooLarge(size));
+    });
+    res.on('error', (e) =>
+      reject(
+        signal.aborted
+          ? signal.reason
+          : new TrackerError('network', `tracker: ${e.message}`, { url, cause: e }),
+      ),
+    );
+    res.on('end', () => resolve({ status, body: Buffer.concat(chunks, size) }));
   });
 }
 

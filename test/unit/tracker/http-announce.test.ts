@@ -8,6 +8,7 @@ import { announce, MAX_TRACKER_BODY_BYTES } from '../../../src/tracker/http-anno
 import { MAX_TRACKER_TOKENS } from '../../../src/tracker/parse-announce-response.js';
 import { MAX_ANNOUNCE_PEERS } from '../../../src/tracker/peer-collector.js';
 import { TrackerError } from '../../../src/tracker/tracker-error.js';
+import { within } from '../../helpers/temp-dir.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -223,6 +224,30 @@ test('abort, refused connection, redirects, bad URLs', async (t) => {
     (e: unknown) => isTrackerError('badUrl')(e) && (e as TrackerError).badInput,
   );
   await assert.rejects(announce('not a url', params), isTrackerError('badUrl'));
+});
+
+test("a redirect's endless body is cut with its socket, not drained after the announce (follow-redirects.ts)", async (t) => {
+  let redirectBytes = 0;
+  let redirectClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    redirectClosed = resolve;
+  });
+  const { base } = await tracker(t, (req, res) => {
+    if (req.url?.startsWith('/announce')) return send(bencode({ interval: 42 }))(req, res);
+    // 302 to the announce, then a body that never ends (no length: chunked).
+    res.writeHead(302, { location: `/announce?${(req.url ?? '').split('?')[1]}` });
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    const more = () => {
+      while (!res.destroyed && res.write(chunk)) redirectBytes += chunk.length;
+    };
+    res.on('drain', more);
+    res.on('close', redirectClosed);
+    more();
+  });
+  assert.equal((await announce(`${base}/moved`, params)).interval, 42);
+  // Drained, the body would keep its socket reading for as long as the server writes.
+  await within(5_000, closed, 'the redirect response closed');
+  assert.ok(redirectBytes < 64 * 1024 * 1024, `${redirectBytes} bytes of the redirect's body`);
 });
 
 test('1 MiB of compact peers (174,760: repeats, port 0, multicast, broadcast): at most MAX_ANNOUNCE_PEERS distinct dialable ones', async (t) => {
