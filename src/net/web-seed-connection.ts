@@ -5,22 +5,24 @@
  *
  * - Handshake: answered at once with the torrent's info-hash, a web seed's peer id, a full bitfield
  *   and an unchoke; a keep-alive is answered with one (a server is never idle for the idle timeout).
- * - Requests queue; one GET at a time per seed covers a run: the oldest request, then every queued
- *   block that continues it, up to MAX_RUN_BYTES (whole pieces, and runs of pieces, in one GET, as
- *   libtorrent asks; never 16 KiB GETs). A run crossing files is one GET per file; padding files
- *   are zeros made here. A cancel drops a block not yet asked of the server.
- * - The body is streamed into blocks (web-seed-blocks.ts: at most one partial block held); a
- *   turn's blocks reach the machine as one wire.pieces (read-batches.ts), counted on the read gate
- *   (the response is paused while the disk is behind, as a socket is). More bytes than asked, fewer
- *   before the end, or nothing for `timeoutMs` fail the run.
+ * - Requests queue (web-seed-requests.ts); up to `connections` GETs are in flight per seed, each on
+ *   a keep-alive connection of its own and each for a run: the oldest request, then every queued
+ *   block that continues it, within the queue's share among the idle connections (whole pieces,
+ *   and runs of pieces, in one GET, as libtorrent asks; never 16 KiB GETs), the bytes in flight
+ *   under MAX_WEB_SEED_BYTES_IN_FLIGHT. A run crossing files is one GET per file; padding files are
+ *   zeros made here. A cancel drops a block not yet asked of the server.
+ * - Each body is streamed into blocks (web-seed-body.ts, web-seed-blocks.ts: at most one partial
+ *   block held per GET); a turn's blocks reach the machine as one wire.pieces (read-batches.ts),
+ *   counted on the read gate (the responses are paused while the disk is behind, as a socket is).
+ *   More bytes than asked, fewer before the end, or nothing for `timeoutMs` fail the run.
  * - Any failure closes the connection (socket.closed with the error and a 503's Retry-After): the
  *   peer machine gives back its outstanding blocks, and the torrent machine tries the seed again
  *   after a back-off (machines/torrent-web-seeds.ts). A file the server answered 404 or 410 for is
  *   missing there: from then on that seed's bitfield leaves out the pieces touching it (as
- *   libtorrent's `have_files`), so it is asked for the other files only. Bytes that arrive and are wrong are caught by
- *   the piece's hash, and the seed is banned as a peer is.
+ *   libtorrent's `have_files`), so it is asked for the other files only. Bytes that arrive
+ *   and are wrong are caught by the piece's hash, and the seed is banned as a peer is.
  */
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { fromCallback } from 'xstate';
 import type { BlockRef, ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
@@ -31,12 +33,16 @@ import type { BlockPool } from './block-pool.js';
 import { ReadBatches } from './read-batches.js';
 import type { TokenBucket } from './token-bucket.js';
 import { WebSeedBlocks } from './web-seed-blocks.js';
+import { type BodyContext, streamBody } from './web-seed-body.js';
 import { WebSeedError } from './web-seed-error.js';
 import { openRange, WEB_SEED_TIMEOUT_MS } from './web-seed-get.js';
-import { webSeedRanges } from './web-seed-url.js';
+import {
+  DEFAULT_WEB_SEED_CONNECTIONS,
+  MAX_WEB_SEED_CONNECTIONS,
+  WebSeedRequests,
+} from './web-seed-requests.js';
+import { type WebSeedRange, webSeedRanges } from './web-seed-url.js';
 
-/** The most one GET asks for: a run of blocks continuing each other (a peer's pipeline is ≤ 4 MiB). */
-export const MAX_RUN_BYTES = 8 * 1024 * 1024;
 /** The peer id a web seed "handshakes" with: not ours, so never `connectedToSelf`. */
 export const WEB_SEED_PEER_ID = new TextEncoder().encode('-WS0000-bitstate-web');
 const ZEROS = new Uint8Array(16 * 1024);
@@ -51,11 +57,16 @@ export interface WebSeedConnectionHooks {
   readonly downloadLimit?: TokenBucket;
   /** No answer or no body bytes for this long fails the run (default WEB_SEED_TIMEOUT_MS). */
   readonly timeoutMs?: number;
+  /** GETs in flight per seed, each on its own connection (default DEFAULT_WEB_SEED_CONNECTIONS). */
+  readonly connections?: number;
 }
 
 export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
   const { torrent, onPayloadReceived, readGate, blockPool, downloadLimit } = hooks;
   const timeoutMs = hooks.timeoutMs ?? WEB_SEED_TIMEOUT_MS;
+  const connections = hooks.connections ?? DEFAULT_WEB_SEED_CONNECTIONS;
+  if (!(Number.isInteger(connections) && connections >= 1 && connections <= MAX_WEB_SEED_CONNECTIONS))
+    throw new RangeError(`web seed connections must be 1 to ${MAX_WEB_SEED_CONNECTIONS}, not ${connections}`);
   let fileMap: FileMap | undefined; // made at the first web seed's connection, not per download
   /** By seed URL: the files it answered 404 or 410 for (kept across its connections). */
   const missingFiles = new Map<string, Set<number>>();
@@ -63,23 +74,39 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
     const base = input.address;
     const files = (fileMap ??= FileMap.of(torrent));
     let closed = false;
-    let fetching = false;
     /** Requested, not yet asked of the server. */
-    let queue: BlockRef[] = [];
-    let run: AbortController | undefined;
+    const requests = new WebSeedRequests(torrent.pieceLength);
+    /** GETs in flight (runs being fetched), and the bytes they still owe. */
+    let active = 0;
+    let inFlightBytes = 0;
+    /**
+     * A GET of this connection had a good answer: until then one GET at a time, so a seed that
+     * fails (a 404, a 503, a redirect loop) is asked once, not `connections` times at once, and
+     * the first GET's redirect is learnt before the others would each pay it.
+     */
+    let answered = false;
+    const runs = new Set<AbortController>();
     const agents = {
-      http: new HttpAgent({ keepAlive: true, maxSockets: 1 }),
-      https: new HttpsAgent({ keepAlive: true, maxSockets: 1 }),
+      http: new HttpAgent({ keepAlive: true, maxSockets: connections }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: connections }),
     };
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);
     }, readGate);
+    const body: BodyContext = {
+      timeoutMs,
+      batches,
+      readGate,
+      downloadLimit,
+      onPayloadReceived,
+      closed: () => closed,
+    };
 
     const shutdown = () => {
       if (closed) return;
       batches.close();
       closed = true;
-      run?.abort();
+      for (const run of runs) run.abort();
       agents.http.destroy();
       agents.https.destroy();
     };
@@ -96,36 +123,19 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
       });
     };
 
-    const offsetOf = (b: BlockRef) => b.index * torrent.pieceLength + b.begin;
-    /** The oldest request and every queued block that continues it, up to MAX_RUN_BYTES. */
-    const takeRun = (): BlockRef[] => {
-      const byOffset = new Map<number, BlockRef>();
-      for (const b of queue) byOffset.set(offsetOf(b), b);
-      const first = queue[0]!;
-      const blocks = [first];
-      let bytes = first.length;
-      byOffset.delete(offsetOf(first));
-      for (;;) {
-        const next = byOffset.get(offsetOf(first) + bytes);
-        if (next === undefined || bytes + next.length > MAX_RUN_BYTES) break;
-        blocks.push(next);
-        bytes += next.length;
-        byOffset.delete(offsetOf(next));
-      }
-      const taken = new Set(blocks);
-      queue = queue.filter((b) => !taken.has(b));
-      return blocks;
-    };
-
-    const pump = async () => {
-      if (fetching || closed) return;
-      fetching = true;
-      try {
-        while (!closed && queue.length > 0) await fetchRun(takeRun());
-      } catch (err) {
-        fail(err);
-      } finally {
-        fetching = false;
+    /** Starts GETs while a connection is idle, something is queued, and the bytes in flight allow. */
+    const pump = () => {
+      while (!closed && active < (answered ? connections : 1) && requests.size > 0) {
+        const blocks = requests.takeRun(connections - active, inFlightBytes);
+        if (blocks.length === 0) return; // the bytes in flight are at their limit: a run's end starts the next
+        const bytes = blocks.reduce((n, b) => n + b.length, 0);
+        active++;
+        inFlightBytes += bytes;
+        fetchRun(blocks).then(() => {
+          active--;
+          inFlightBytes -= bytes;
+          pump();
+        }, fail);
       }
     };
 
@@ -134,122 +144,41 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
       const length = blocks.reduce((n, b) => n + b.length, 0);
       const assembler = new WebSeedBlocks(blocks, (b) => batches.piece(b), blockPool);
       const controller = new AbortController();
-      run = controller;
-      for (const range of webSeedRanges(base, torrent, files.segments(offsetOf(first), length))) {
-        if (closed) return;
-        if (range.kind === 'zeros') {
-          for (let left = range.length; left > 0; left -= ZEROS.length)
-            assembler.push(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
-          batches.endOfRead();
-          continue;
-        }
-        const { response: res } = await openRange({
-          ...range,
-          signal: controller.signal,
-          timeoutMs,
-          agents,
-        }).catch((err: unknown) => {
-          if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
-            const missing = missingFiles.get(base) ?? new Set<number>();
-            missing.add(range.fileIndex);
-            missingFiles.set(base, missing);
+      runs.add(controller);
+      try {
+        const offset = first.index * torrent.pieceLength + first.begin;
+        for (const range of webSeedRanges(base, torrent, files.segments(offset, length))) {
+          if (closed) return;
+          if (range.kind === 'zeros') {
+            for (let left = range.length; left > 0; left -= ZEROS.length)
+              assembler.push(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+            batches.endOfRead();
+            continue;
           }
-          throw err;
-        });
-        await streamBody(res, range.length, range.url, assembler);
+          const res = await open(range, controller.signal);
+          await streamBody(res, range.length, range.url, assembler, body);
+        }
+      } finally {
+        runs.delete(controller);
       }
     };
 
-    /** The body of one range into the run's blocks: exactly `length` bytes, never more held. */
-    const streamBody = (res: IncomingMessage, length: number, url: string, into: WebSeedBlocks) =>
-      new Promise<void>((resolve, reject) => {
-        let received = 0;
-        let timer: NodeJS.Timeout | undefined;
-        const waits = new Set<NodeJS.Timeout>();
-        /** Reasons the response is paused now (the disk is behind, the rate limit is spent). */
-        let held = 0;
-        const stop = (err?: Error) => {
-          clearTimeout(timer);
-          for (const w of waits) clearTimeout(w);
-          res.removeAllListeners('data');
-          if (err === undefined) resolve();
-          else {
-            res.destroy();
-            reject(err);
-          }
-        };
-        const arm = () => {
-          clearTimeout(timer);
-          timer = setTimeout(
-            () => stop(new WebSeedError('timeout', `web seed ${url}: body stalled ${timeoutMs} ms`, { url })),
-            timeoutMs,
-          );
-        };
-        // Paused by us, not by the server: the idle timer waits too.
-        const hold = () => {
-          if (held++ === 0) {
-            res.pause();
-            clearTimeout(timer);
-          }
-        };
-        const release = () => {
-          if (--held > 0 || closed) return;
-          arm();
-          res.resume();
-        };
-        arm();
-        res.on('data', (chunk: Buffer) => {
-          if (closed) return stop(new Error('closed'));
-          received += chunk.length;
-          if (received > length)
-            return stop(
-              new WebSeedError('badLength', `web seed ${url}: sent more than the ${length} bytes asked`, {
-                url,
-              }),
-            );
-          into.push(chunk);
-          onPayloadReceived?.(chunk.length);
-          batches.endOfRead();
-          if (readGate !== undefined && !readGate.open) {
-            hold();
-            readGate.whenOpen(release);
-          }
-          const wait = downloadLimit?.takeDebt(chunk.length) ?? 0;
-          if (wait > 0) {
-            hold();
-            const w = setTimeout(() => {
-              waits.delete(w);
-              release();
-            }, wait);
-            waits.add(w);
-          }
-          if (held === 0) arm();
-        });
-        res.on('end', () => {
-          if (received === length) stop();
-          else
-            stop(
-              new WebSeedError('badLength', `web seed ${url}: ${received} of ${length} bytes, then the end`, {
-                url,
-              }),
-            );
-        });
-        res.on('error', (e) =>
-          stop(
-            e instanceof WebSeedError
-              ? e
-              : new WebSeedError('network', `web seed ${url}: ${e.message}`, { url, cause: e }),
-          ),
-        );
-        res.on('close', () => {
-          if (received < length)
-            stop(
-              new WebSeedError('network', `web seed ${url}: closed after ${received} of ${length} bytes`, {
-                url,
-              }),
-            );
-        });
+    /** The response to one range; a 404 or 410 marks its file missing on this seed. */
+    const open = async (range: Extract<WebSeedRange, { kind: 'http' }>, signal: AbortSignal) => {
+      const { response } = await openRange({ ...range, signal, timeoutMs, agents }).catch((err: unknown) => {
+        if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
+          const missing = missingFiles.get(base) ?? new Set<number>();
+          missing.add(range.fileIndex);
+          missingFiles.set(base, missing);
+        }
+        throw err;
       });
+      if (!answered) {
+        answered = true; // the server answers: the other connections may start
+        pump();
+      }
+      return response;
+    };
 
     receive((command) => {
       if (closed) return;
@@ -278,15 +207,12 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
             sendBack({ type: 'wire.bitfield', bitfield });
             sendBack({ type: 'wire.unchoke' });
           } else if (m.type === 'keepAlive') sendBack({ type: 'wire.keepAlive' });
-          else if (m.type === 'cancel') {
-            const at = queue.findIndex((b) => b.index === m.index && b.begin === m.begin);
-            if (at !== -1) queue.splice(at, 1);
-          }
+          else if (m.type === 'cancel') requests.cancel(m.index, m.begin);
           return;
         }
         case 'request':
-          queue.push(...command.blocks);
-          void pump();
+          requests.add(command.blocks);
+          pump();
           return;
         case 'serve':
           return; // a web seed asks for nothing

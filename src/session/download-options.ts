@@ -90,6 +90,12 @@ export interface DownloadOptions {
    * peers (default true; docs/web-seeds.md).
    */
   readonly webSeeds?: boolean;
+  /**
+   * Range GETs in flight per web seed, each on a keep-alive connection of its own (default 4, at
+   * most 16: DEFAULT_WEB_SEED_CONNECTIONS, MAX_WEB_SEED_CONNECTIONS in web-seed-connection.ts);
+   * many servers limit each connection's speed. 1 asks one range at a time.
+   */
+  readonly webSeedConnections?: number;
   /** A web seed's answer or body silent this long fails it until its back-off (default 20 s). */
   readonly webSeedTimeoutMs?: number;
   /** The first back-off of a failed web seed, doubled per failure in a row (default 60 s). */

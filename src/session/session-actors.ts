@@ -21,7 +21,7 @@ import type { TransferCounter } from './transfer-counter.js';
 export interface SessionActorsDeps {
   readonly options: Pick<
     DownloadOptions,
-    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs' | 'encryption'
+    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs' | 'webSeedConnections' | 'encryption'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];
@@ -87,6 +87,9 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                   ...(blockPool === undefined ? {} : { blockPool }),
                   ...(downloadLimit === undefined ? {} : { downloadLimit }),
                   ...(options.webSeedTimeoutMs === undefined ? {} : { timeoutMs: options.webSeedTimeoutMs }),
+                  ...(options.webSeedConnections === undefined
+                    ? {}
+                    : { connections: options.webSeedConnections }),
                 }),
               },
             }),

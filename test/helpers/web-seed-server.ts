@@ -17,6 +17,8 @@ export interface WebSeedServer {
   readonly port: number;
   /** Requests seen, in order: the decoded path and the Range header. */
   readonly requests: { path: string; range: string | undefined }[];
+  /** Connections (TCP sockets) accepted so far. */
+  connectionCount(): number;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startWebSeedServer(
 ): Promise<WebSeedServer> {
   const requests: { path: string; range: string | undefined }[] = [];
   const sockets = new Set<Socket>();
+  let connections = 0;
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push({ path, range: req.headers.range });
@@ -41,6 +44,7 @@ export async function startWebSeedServer(
     void serveFile(root, path, req, res, bytesPerSecond);
   });
   server.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -52,7 +56,7 @@ export async function startWebSeedServer(
       server.close(() => ok());
     });
   t.after(close);
-  return { url: `http://127.0.0.1:${port}`, port, requests, close };
+  return { url: `http://127.0.0.1:${port}`, port, requests, connectionCount: () => connections, close };
 }
 
 /** When each connection may send again (performance.now() ms). */

@@ -1,12 +1,13 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE]
- *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
 import type { InspectionOptions, InspectionSession } from '../../inspect/inspection-session.js';
 import { parseMagnet } from '../../metainfo/magnet.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
+import { DEFAULT_WEB_SEED_CONNECTIONS, MAX_WEB_SEED_CONNECTIONS } from '../../net/web-seed-requests.js';
 import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
@@ -42,6 +43,8 @@ Options:
                          the peers they tell of (private torrents never exchange peers)
       --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
                          HTTP(S) servers with the files; used by default beside the peers)
+      --web-seed-connections N  range GETs in flight per web seed, each on its own connection
+                         (1-${MAX_WEB_SEED_CONNECTIONS}, default ${DEFAULT_WEB_SEED_CONNECTIONS}; servers often limit each connection's speed)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
                          plain first, MSE if a peer closes a plain handshake unanswered),
@@ -119,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
       recheck: { type: 'boolean' },
       'no-preallocate': { type: 'boolean' },
       'no-web-seeds': { type: 'boolean' },
+      'web-seed-connections': { type: 'string' },
       'write-mode': { type: 'string' },
       peers: { type: 'boolean' },
       inspect: { type: 'boolean' },
@@ -153,6 +157,12 @@ export async function run(argv: string[]): Promise<number> {
     values['metadata-timeout'] === undefined
       ? undefined
       : parseSeconds('--metadata-timeout', values['metadata-timeout']) * 1000;
+  const webSeedConnections =
+    values['web-seed-connections'] === undefined
+      ? undefined
+      : parseCount('--web-seed-connections', values['web-seed-connections'], 1, MAX_WEB_SEED_CONNECTIONS);
+  if (webSeedConnections !== undefined && values['no-web-seeds'] === true)
+    throw new UsageError('--web-seed-connections goes without --no-web-seeds');
   const source = positionals[0]!;
   const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
   if (magnet === undefined && metadataTimeoutMs !== undefined)
@@ -189,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(writeMode === undefined ? {} : { writeMode }),
     ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
     ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
+    ...(webSeedConnections === undefined ? {} : { webSeedConnections }),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   };

@@ -105,6 +105,61 @@ test('download: a failing web seed is one line on stderr with when it is tried a
   assert.equal(w.server.requests.length, 1);
 });
 
+test('download --web-seed-connections: 1 asks one range at a time on one connection; by default GETs run side by side', async (t) => {
+  for (const [flag, expect] of [
+    [['--web-seed-connections', '1'], (n: number) => n === 1],
+    [[], (n: number) => n > 1],
+  ] as const) {
+    const w = await torrentWithWebSeed(t);
+    const r = await runCli(
+      [
+        'download',
+        w.file,
+        '--out',
+        join(w.dir, 'out'),
+        '--no-tracker',
+        '--port',
+        '0',
+        '--timeout',
+        '20',
+        ...flag,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Buffer.from(await readFile(join(w.dir, 'out', 'w.bin'))).equals(Buffer.from(w.payload)));
+    // A GET started while another is in flight needs a connection of its own (keep-alive otherwise).
+    const n = w.server.connectionCount();
+    assert.ok(
+      expect(n),
+      `${flag.join(' ') || 'default'}: ${n} connections for ${w.server.requests.length} GETs`,
+    );
+  }
+});
+
+test('download --web-seed-connections 0 / 17 / x: one line, exit 2, nothing asked', async (t) => {
+  const w = await torrentWithWebSeed(t);
+  for (const bad of ['0', '17', 'x']) {
+    const r = await runCli(
+      [
+        'download',
+        w.file,
+        '--out',
+        join(w.dir, 'out'),
+        '--no-tracker',
+        '--port',
+        '0',
+        '--web-seed-connections',
+        bad,
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^bitstate download: --web-seed-connections .*\n$/);
+  }
+  assert.equal(w.server.requests.length, 0);
+});
+
 test("download: a web seed's bodies (node:http, a fresh ArrayBuffer per read) do not bring a mark-compact every few MB", async (t) => {
   const dir = await tempDir(t, 'bitstate-wscli-gc-');
   const www = join(dir, 'www');

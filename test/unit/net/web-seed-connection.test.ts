@@ -21,14 +21,18 @@ import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
 const PIECE = 64 * 1024;
 
 /** The connection invoked by a machine that records what it sends back and forwards our commands. */
-async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_000) {
+async function open(t: TestContext, behave: Behave | undefined, timeoutMs = 20_000, connections?: number) {
   const dir = await tempDir(t, 'bitstate-wsc-');
   const payload = payloadBytes(4 * PIECE, 3);
   await mkdir(join(dir, 'www'));
   await writeFile(join(dir, 'www', 'p.bin'), payload);
   const server = await startWebSeedServer(t, join(dir, 'www'), behave);
   const torrent = makeTorrent('p.bin', [{ path: ['p.bin'], length: payload.length }], PIECE, payload, false);
-  const logic = createWebSeedConnection({ torrent, timeoutMs });
+  const logic = createWebSeedConnection({
+    torrent,
+    timeoutMs,
+    ...(connections === undefined ? {} : { connections }),
+  });
   return { ...connect(t, logic, `${server.url}/p.bin`, torrent), payload, torrent, server, logic };
 }
 
@@ -96,20 +100,13 @@ function connect(
   return { actor, events, until, command };
 }
 
-test('a web seed answers the handshake as a seed that never chokes, and serves requested blocks by range', async (t) => {
-  const c = await open(t, undefined);
-  await c.until('connected', (e) => e.type === 'socket.connected');
-  c.command(handshake(c.torrent.infoHash));
-  const types = c.events.map((e) => e.type);
-  assert.deepEqual(types.slice(1, 4), ['wire.handshake', 'wire.bitfield', 'wire.unchoke']);
-  const bf = c.events[2];
-  assert.ok(bf?.type === 'wire.bitfield');
-  assert.deepEqual([...bf.bitfield], [0xf0]); // 4 pieces, spare bits clear
-  // Pieces 1 and 2, all their blocks: one run, one GET.
-  const blocks = [1, 2].flatMap((index) =>
-    [0, 1, 2, 3].map((k) => ({ index, begin: k * 16384, length: 16384 })),
-  );
-  c.command({ type: 'request', blocks });
+/** Pieces 1 and 2, all their blocks: 128 KiB that continue each other. */
+const PIECES_1_2 = [1, 2].flatMap((index) =>
+  [0, 1, 2, 3].map((k) => ({ index, begin: k * 16384, length: 16384 })),
+);
+
+/** Waits for every block of `blocks` and checks its bytes against the payload. */
+async function receiveAll(c: Awaited<ReturnType<typeof open>>, blocks: typeof PIECES_1_2) {
   const got = new Map<string, Uint8Array>();
   await c.until('all blocks', (e) => {
     if (e.type === 'wire.pieces') for (const b of e.blocks) got.set(`${b.index}:${b.begin}`, b.block);
@@ -120,7 +117,63 @@ test('a web seed answers the handshake as a seed that never chokes, and serves r
     const at = b.index * PIECE + b.begin;
     assert.deepEqual(got.get(`${b.index}:${b.begin}`), c.payload.subarray(at, at + b.length));
   }
+}
+
+test('a web seed answers the handshake as a seed that never chokes, and serves requested blocks by range', async (t) => {
+  const c = await open(t, undefined, 20_000, 1);
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command(handshake(c.torrent.infoHash));
+  const types = c.events.map((e) => e.type);
+  assert.deepEqual(types.slice(1, 4), ['wire.handshake', 'wire.bitfield', 'wire.unchoke']);
+  const bf = c.events[2];
+  assert.ok(bf?.type === 'wire.bitfield');
+  assert.deepEqual([...bf.bitfield], [0xf0]); // 4 pieces, spare bits clear
+  // One connection: pieces 1 and 2 are one run, one GET.
+  c.command({ type: 'request', blocks: PIECES_1_2 });
+  await receiveAll(c, PIECES_1_2);
   assert.deepEqual(c.server.requests, [{ path: '/p.bin', range: `bytes=${PIECE}-${3 * PIECE - 1}` }]);
+});
+
+test('4 connections: a run is split into 4 contiguous GETs, in flight at once once the first is answered', async (t) => {
+  // The server answers the first GET at once (it proves the seed), then holds the others until
+  // three are in flight together: one GET at a time would never get there (the test times out).
+  let payload: Uint8Array | undefined;
+  const held: { range: string; res: ServerResponse }[] = [];
+  let seen = 0;
+  const answer = (range: string, res: ServerResponse) => {
+    const [a, b] = /^bytes=(\d+)-(\d+)$/.exec(range)!.slice(1).map(Number) as [number, number];
+    res.writeHead(206, {
+      'content-range': `bytes ${a}-${b}/${payload!.length}`,
+      'content-length': b - a + 1,
+    });
+    res.end(payload!.subarray(a, b + 1));
+  };
+  const c = await open(
+    t,
+    (req, res) => {
+      const range = req.headers.range ?? '';
+      if (++seen === 1) {
+        answer(range, res);
+        return true;
+      }
+      held.push({ range, res });
+      if (held.length === 3) for (const h of held.splice(0)) answer(h.range, h.res);
+      return true;
+    },
+    20_000,
+    4,
+  );
+  payload = c.payload;
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command(handshake(c.torrent.infoHash));
+  c.command({ type: 'request', blocks: PIECES_1_2 });
+  await receiveAll(c, PIECES_1_2);
+  // The queue's share per idle connection: 128 KiB over 4, each GET a contiguous quarter.
+  const quarter = (k: number) => `bytes=${PIECE + k * 32768}-${PIECE + (k + 1) * 32768 - 1}`;
+  assert.deepEqual(
+    c.server.requests.map((r) => r.range),
+    [0, 1, 2, 3].map(quarter),
+  );
 });
 
 for (const [what, behave, pattern] of [

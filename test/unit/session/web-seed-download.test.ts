@@ -4,13 +4,12 @@
  * from it by range GETs — alone, beside a bitstate seeder, and against servers that fail or lie.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
-import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { downloadMagnet } from '../../../src/session/download-magnet.js';
@@ -18,57 +17,20 @@ import type { DownloadOptions } from '../../../src/session/download-options.js';
 import { seed } from '../../../src/session/seed.js';
 import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
+import { runDownload, sameBytes, singleFile, WEB_SEED_PIECE } from '../../helpers/web-seed-files.js';
 import { type Behave, startWebSeedServer } from '../../helpers/web-seed-server.js';
 import { type FileSpec, makeTorrent, payloadBytes } from '../storage/make-torrent.js';
 
-const PIECE = 256 * 1024;
-
-/** Writes the torrent's files under `root` (the payload cut by `specs`), each at its path. */
-async function writeFiles(
-  root: string,
-  name: string,
-  specs: readonly FileSpec[],
-  payload: Uint8Array,
-  multi: boolean,
-) {
-  let at = 0;
-  for (const s of specs) {
-    const path = multi ? join(root, name, ...s.path) : join(root, name);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, payload.subarray(at, at + s.length));
-    at += s.length;
-  }
-}
-
-async function run(t: TestContext, torrent: Torrent, out: string, options: Partial<DownloadOptions> = {}) {
-  const job = download(torrent, { out, trackers: false, listen: false, stallTimeoutMs: 20_000, ...options });
-  const events: DownloadEvent[] = [];
-  job.events$.subscribe((e) => events.push(e));
-  t.after(() => job.stop());
-  const result = await within(40_000, job.done, 'download');
-  return { result, events };
-}
-
-async function sameBytes(path: string, expected: Uint8Array) {
-  assert.ok(Buffer.from(await readFile(path)).equals(Buffer.from(expected)), `${path} differs`);
-}
-
-/** A single-file torrent of `size` bytes: its file in www/ (for the web seed) and seed/ (for a peer). */
-async function singleFile(t: TestContext, size: number) {
-  const dir = await tempDir(t, 'bitstate-ws-');
-  const payload = payloadBytes(size, 7);
-  const specs = [{ path: ['p.bin'], length: size }];
-  await writeFiles(join(dir, 'www'), 'p.bin', specs, payload, false);
-  await writeFiles(join(dir, 'seed'), 'p.bin', specs, payload, false);
-  const torrent = makeTorrent('p.bin', specs, PIECE, payload, false);
-  return { dir, payload, torrent, www: join(dir, 'www'), seed: join(dir, 'seed'), out: join(dir, 'out') };
-}
+const PIECE = WEB_SEED_PIECE;
+const run = runDownload;
 
 test('a single-file torrent completes from a web seed alone, byte for byte, in whole-piece GETs', async (t) => {
   const f = await singleFile(t, 3 * 1024 * 1024 + 12345);
   const server = await startWebSeedServer(t, f.www);
   const torrent = { ...f.torrent, urlList: [`${server.url}/p.bin`] };
-  const { result, events } = await run(t, torrent, f.out);
+  // One GET at a time, so that each takes every queued block continuing its run (with several
+  // in flight, a run is shared among them: web-seed-requests.ts).
+  const { result, events } = await run(t, torrent, f.out, { webSeedConnections: 1 });
   assert.equal(result.result, 'complete', JSON.stringify(result));
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   // Whole pieces or runs of them per GET: at most one GET per piece (13), never one per block (193).
