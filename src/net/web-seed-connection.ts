@@ -11,6 +11,9 @@
  *   and runs of pieces, in one GET, as libtorrent asks; never 16 KiB GETs), the bytes in flight
  *   under MAX_WEB_SEED_BYTES_IN_FLIGHT. A run crossing files is one GET per file; padding files are
  *   zeros made here. A cancel drops a block not yet asked of the server.
+ * - A file's redirects are remembered for the rest of the download (web-seed-redirects.ts): its
+ *   next GETs go where the last one ended; a GET that fails there forgets it, and the file's own
+ *   URL is asked again.
  * - Each body is streamed into blocks (web-seed-body.ts, web-seed-blocks.ts: at most one partial
  *   block held per GET); a turn's blocks reach the machine as one wire.pieces (read-batches.ts),
  *   counted on the read gate (the responses are paused while the disk is behind, as a socket is).
@@ -22,7 +25,7 @@
  *   libtorrent's `have_files`), so it is asked for the other files only. Bytes that arrive
  *   and are wrong are caught by the piece's hash, and the seed is banned as a peer is.
  */
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { fromCallback } from 'xstate';
 import type { BlockRef, ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
@@ -36,6 +39,7 @@ import { WebSeedBlocks } from './web-seed-blocks.js';
 import { type BodyContext, streamBody } from './web-seed-body.js';
 import { WebSeedError } from './web-seed-error.js';
 import { openRange, WEB_SEED_TIMEOUT_MS } from './web-seed-get.js';
+import { WebSeedRedirects } from './web-seed-redirects.js';
 import {
   DEFAULT_WEB_SEED_CONNECTIONS,
   MAX_WEB_SEED_CONNECTIONS,
@@ -70,6 +74,8 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
   let fileMap: FileMap | undefined; // made at the first web seed's connection, not per download
   /** By seed URL: the files it answered 404 or 410 for (kept across its connections). */
   const missingFiles = new Map<string, Set<number>>();
+  /** Where files were redirected, for the rest of the download (kept across connections). */
+  const redirects = new WebSeedRedirects();
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     const base = input.address;
     const files = (fileMap ??= FileMap.of(torrent));
@@ -155,24 +161,49 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
             batches.endOfRead();
             continue;
           }
+          const target = redirects.target(range.url);
           const res = await open(range, controller.signal);
-          await streamBody(res, range.length, range.url, assembler, body);
+          await streamBody(res, range.length, range.url, assembler, body).catch((err: unknown) => {
+            // A remembered redirect whose body failed is forgotten: the next GET asks the file's URL.
+            if (target !== range.url) redirects.forget(range.url);
+            throw err;
+          });
         }
       } finally {
         runs.delete(controller);
       }
     };
 
-    /** The response to one range; a 404 or 410 marks its file missing on this seed. */
+    /**
+     * The response to one range: asked where the file was last redirected to, if it was; a failure
+     * there forgets the redirect and asks the file's own URL once more (web-seed-redirects.ts).
+     */
     const open = async (range: Extract<WebSeedRange, { kind: 'http' }>, signal: AbortSignal) => {
-      const { response } = await openRange({ ...range, signal, timeoutMs, agents }).catch((err: unknown) => {
-        if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
-          const missing = missingFiles.get(base) ?? new Set<number>();
-          missing.add(range.fileIndex);
-          missingFiles.set(base, missing);
-        }
-        throw err;
-      });
+      const request = { ...range, signal, timeoutMs, agents };
+      const target = redirects.target(range.url);
+      let response: IncomingMessage | undefined;
+      if (target !== range.url) {
+        response = await openRange({ ...request, url: target }).then(
+          (r) => r.response,
+          (err: unknown) => {
+            redirects.forget(range.url);
+            if (signal.aborted) throw err;
+            return undefined;
+          },
+        );
+      }
+      if (response === undefined) {
+        const opened = await openRange(request).catch((err: unknown) => {
+          if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
+            const missing = missingFiles.get(base) ?? new Set<number>();
+            missing.add(range.fileIndex);
+            missingFiles.set(base, missing);
+          }
+          throw err;
+        });
+        redirects.answered(range.url, opened.url);
+        response = opened.response;
+      }
       if (!answered) {
         answered = true; // the server answers: the other connections may start
         pump();
