@@ -8,6 +8,7 @@
 import { MAX_TRACKERS } from '../metainfo/limits.js';
 import type { DownloadEvent } from '../session/download-event.js';
 import { formatBytes, formatDuration, formatRate, moreOf } from './format.js';
+import { peerRow } from './peer-row.js';
 import { printable, printableJson } from './printable.js';
 
 export type DisplayMode = 'terminal' | 'json' | 'quiet';
@@ -147,12 +148,7 @@ export function createDownloadDisplay(
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
           if (opts.peers === true && e.peers !== undefined) {
-            const rows = e.peers
-              .slice(0, 20)
-              .map(
-                (p) =>
-                  `  ${printable(p.address).padEnd(22)} ${printable(p.client).padEnd(18).slice(0, 18)} ${printable(p.state).padEnd(12)} ${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}${p.encryption === 'none' ? '' : ` ${p.encryption}`}`,
-              );
+            const rows = e.peers.slice(0, 20).map((p) => peerRow(p, err.columns ?? 120));
             text = `${text}\n${rows.join('\n')}`;
             extraLines = rows.length;
           }

@@ -21,7 +21,12 @@ import type { TransferCounter } from './transfer-counter.js';
 export interface SessionActorsDeps {
   readonly options: Pick<
     DownloadOptions,
-    'maxUploadRate' | 'maxDownloadRate' | 'readCacheBytes' | 'webSeedTimeoutMs' | 'webSeedConnections' | 'encryption'
+    | 'maxUploadRate'
+    | 'maxDownloadRate'
+    | 'readCacheBytes'
+    | 'webSeedTimeoutMs'
+    | 'webSeedConnections'
+    | 'encryption'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];

@@ -189,3 +189,45 @@ test('the DHT on a terminal: a line when it is ready, then its node count on the
   assert.match(t.text(), /peers 1\/1 {2}DHT 52 {2}ETA/);
   display.end();
 });
+
+test('--peers: a web seed URL keeps the columns in line (its middle elided), and no row is wider than the terminal', () => {
+  const url =
+    'https://ia800204.us.archive.org/12/items/ubuntu-22.04-desktop/ubuntu-22.04.3-desktop-amd64.iso';
+  for (const columns of [120, 60]) {
+    const { err, text } = fakeTerminal();
+    (err as { columns: number }).columns = columns;
+    const display = createDownloadDisplay('terminal', { peers: true, err });
+    display.event({
+      type: 'progress',
+      ...progress,
+      peers: [
+        {
+          address: url,
+          client: 'web seed',
+          state: 'downloading',
+          downloadRate: 5e6,
+          outstanding: 64,
+          webSeed: true,
+          encryption: 'none',
+        },
+        {
+          address: '127.0.0.1:6881',
+          client: 'libtorrent 2.0.8',
+          state: 'downloading',
+          downloadRate: 0,
+          outstanding: 3,
+          encryption: 'none',
+        },
+      ],
+    });
+    const rows = text()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.replace(OWN_CONTROLS, ''));
+    assert.equal(rows.length, 2, text());
+    for (const r of rows) assert.ok([...r].length <= columns - 1, `${[...r].length} > ${columns - 1}: ${r}`);
+    // The client column starts where it does for a peer.
+    assert.equal(rows[0]!.indexOf('web seed'), rows[1]!.indexOf('libtorrent'), rows.join('\n'));
+    assert.match(rows[0]!, /^ {2}ia800204\.us…-amd64\.iso web seed/);
+  }
+});
