@@ -11,6 +11,7 @@
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Dht } from '../dht/dht.js';
+import { MAX_WEB_SEEDS } from '../metainfo/limits.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
@@ -40,7 +41,12 @@ export function savedTorrentPath(out: string, infoHashHex: string): string {
   return join(stateDirOf(out), `${infoHashHex}.torrent`);
 }
 
-/** The torrent saved by an earlier run, when it is there and is this magnet's. */
+/**
+ * The torrent saved by an earlier run, when it is there and is this magnet's, with this magnet's
+ * ws= web seeds (BEP 19) added to its url-list: the saved one holds the first run's, and a later
+ * magnet of the same torrent may name others (each once, at most MAX_WEB_SEEDS). Not saved back:
+ * the file stays as the metadata was first saved.
+ */
 async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | undefined> {
   try {
     // Read as any .torrent is (bounded by MAX_TORRENT_FILE_BYTES), though we wrote it ourselves.
@@ -48,7 +54,9 @@ async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | unde
     const torrent = await readTorrentFile(savedTorrentPath(out, magnet.infoHashHex), {
       regularFileOnly: true,
     });
-    return torrent.infoHashHex === magnet.infoHashHex ? torrent : undefined;
+    if (torrent.infoHashHex !== magnet.infoHashHex) return undefined;
+    const urlList = [...new Set([...torrent.urlList, ...magnet.webSeeds])].slice(0, MAX_WEB_SEEDS);
+    return urlList.length === torrent.urlList.length ? torrent : { ...torrent, urlList };
   } catch {
     return undefined; // missing or spoilt: fetched again
   }
