@@ -56,6 +56,8 @@ test('bitstate: a web seed beside a libtorrent seeder, both give pieces, byte fo
     listen: false,
     peers: [{ host: '127.0.0.1', port: seeder.port }],
     stallTimeoutMs: 20_000,
+    // The server paces each connection: one GET at a time keeps the web seed at ~2 MiB/s.
+    webSeedConnections: 1,
   });
   t.after(() => job.stop());
   const events: DownloadEvent[] = [];
