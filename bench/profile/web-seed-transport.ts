@@ -21,7 +21,10 @@ const url = new URL(positionals[0] ?? '');
 const k = Number(values.k);
 const size = Number(values.size);
 const RANGE = 2 ** 20;
-const ranges = Array.from({ length: Math.ceil(size / RANGE) }, (_, i) => [i * RANGE, Math.min(size, (i + 1) * RANGE) - 1]);
+const ranges = Array.from({ length: Math.ceil(size / RANGE) }, (_, i) => [
+  i * RANGE,
+  Math.min(size, (i + 1) * RANGE) - 1,
+]);
 
 /** K GETs at a time written back to back on one socket; the responses counted off in order. */
 async function pipelined(): Promise<number> {
@@ -96,5 +99,7 @@ for (const [name, run] of [
   const t0 = performance.now();
   const bytes = await run();
   const s = (performance.now() - t0) / 1000;
-  process.stdout.write(`${name}: ${(bytes / 1e6 / s).toFixed(1)} MB/s (${(bytes / 2 ** 20).toFixed(0)} MiB in ${s.toFixed(2)} s)\n`);
+  process.stdout.write(
+    `${name}: ${(bytes / 1e6 / s).toFixed(1)} MB/s (${(bytes / 2 ** 20).toFixed(0)} MiB in ${s.toFixed(2)} s)\n`,
+  );
 }
