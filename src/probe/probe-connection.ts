@@ -149,6 +149,11 @@ export async function runProbeScript(
   socket.on('close', () => finish('target'));
   socket.on('error', () => finish('target'));
 
+  /** Resolves when the connection closes, whoever closes it (the handshake wait ends on it). */
+  let onClosed: (value: undefined) => void = () => {};
+  const closedPromise = new Promise<undefined>((r) => {
+    onClosed = r;
+  });
   function finish(by: 'target' | 'probe') {
     if (closed) return;
     closed = true;
@@ -156,6 +161,7 @@ export async function runProbeScript(
     if (by === 'target') closedAtStep = step;
     socket.destroy();
     wake();
+    onClosed(undefined);
   }
   const send = (bytes: Uint8Array) => {
     if (!closed) socket.write(bytes);
@@ -185,12 +191,20 @@ export async function runProbeScript(
     send(
       encodeHandshake({ reserved: ourReservedBytes(), infoHash: torrent.infoHash, peerId: probePeerId() }),
     );
-    const h = await Promise.race([handshake, sleep(o.connectTimeoutMs, undefined, { ref: false })]);
+    // A target that closes instead of answering (Transmission refusing a second connection from
+    // one IP) ends the wait at once, not after the timeout.
+    const h = await Promise.race([
+      handshake,
+      closedPromise,
+      sleep(o.connectTimeoutMs, undefined, { ref: false }),
+    ]);
     if (h === undefined)
       ledger.note(
         'handshake.none',
         3,
-        `no handshake within ${o.connectTimeoutMs} ms${closed ? ' (it closed)' : ''}`,
+        closed
+          ? 'it closed the connection without a handshake'
+          : `no handshake within ${o.connectTimeoutMs} ms`,
       );
     else {
       if (ledger.fast) sendMessage({ type: 'haveNone' });

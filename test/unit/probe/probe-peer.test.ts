@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ProbeError } from '../../../src/probe/probe-error.js';
@@ -126,4 +127,26 @@ test('an address with no client is a ProbeError, not a finding; so is a path wit
     probePeer(torrent, { host: LOOPBACK, port: peer.port }, { path: '1:0' }),
     (e) => e instanceof ProbeError && e.code === 'badReplay' && e.badInput,
   );
+});
+
+test('a target that closes without a handshake is given up after three tries, without waiting out the timeout', async (t) => {
+  const { torrent } = await flawed(t, 'none');
+  let accepted = 0;
+  const server = createServer((s) => {
+    accepted++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const { port } = server.address() as { port: number };
+  // A 60 s handshake timeout: only the close can end each try within the test's bound.
+  await within(
+    15_000,
+    assert.rejects(
+      probePeer(torrent, { host: LOOPBACK, port }, { connectTimeoutMs: 60_000 }),
+      (e) => e instanceof ProbeError && e.code === 'noHandshake' && /closed the connection/.test(e.message),
+    ),
+    'probe of a closing target',
+  );
+  assert.equal(accepted, 3);
 });
