@@ -36,6 +36,8 @@ export interface PeerView {
   readonly id: string;
   readonly address: string;
   readonly client: string;
+  /** What carries the connection: MSE with RC4, MSE then plaintext, or none (docs/encryption.md). */
+  readonly encryption: string;
   readonly state: string;
   readonly amInterested: boolean;
   readonly amChoking: boolean;
@@ -195,6 +197,7 @@ export class DashboardModel {
           remote !== null && typeof remote === 'object' && typeof remote.hex === 'string'
             ? describePeerId(Buffer.from(remote.hex, 'hex'))
             : '',
+        encryption: typeof c.encryption === 'string' ? c.encryption : 'none',
         state: stateLabel(a.value),
         amInterested: c.amInterested === true,
         amChoking:

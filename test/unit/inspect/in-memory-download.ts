@@ -18,7 +18,7 @@ import type { WireItem } from '../../../src/wire/messages.js';
 export const PIECE_COUNT = 12;
 export const PIECE_LENGTH = 32 * 1024;
 
-const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sendBack, receive }) => {
+const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sendBack, receive, input }) => {
   const send = (e: ConnectionEvent) => sendBack(e);
   let open = true;
   queueMicrotask(() => send({ type: 'socket.connected' }));
@@ -38,6 +38,8 @@ const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sen
         infoHash: m.infoHash,
         peerId: new Uint8Array(20).fill(9),
         reserved: new Uint8Array(8),
+        // The first seeder's connection is as if MSE had settled on RC4 (docs/encryption.md).
+        ...(input.address.startsWith('10.0.0.1:') ? { encryption: 'rc4' as const } : {}),
       });
       send({ type: 'wire.bitfield', bitfield: Bitfield.full(PIECE_COUNT).bytes });
     } else if (m.type === 'interested') send({ type: 'wire.unchoke' });

@@ -60,7 +60,7 @@ test('the dashboard model rebuilds progress, the piece map and the peers from th
   const v = model.view() as {
     progress: { verified: number; pieceCount: number; downloaded: number };
     pieces: string;
-    peers: { address: string; client: string; state: string; closed?: string }[];
+    peers: { address: string; client: string; state: string; encryption: string; closed?: string }[];
     torrent: { state: string; status: string };
   };
   assert.deepEqual(v.progress, {
@@ -72,6 +72,11 @@ test('the dashboard model rebuilds progress, the piece map and the peers from th
   assert.equal(v.pieces, PIECE.verified.repeat(PIECE_COUNT));
   assert.deepEqual(v.torrent, { ...v.torrent, state: 'complete', status: 'done' });
   assert.deepEqual(v.peers.map((p) => p.address).sort(), ['10.0.0.1:6881', '10.0.0.2:6881']);
+  // What carries each connection, as the handshake said (MSE with RC4 for the first seeder).
+  assert.deepEqual(Object.fromEntries(v.peers.map((p) => [p.address, p.encryption])), {
+    '10.0.0.1:6881': 'rc4',
+    '10.0.0.2:6881': 'none',
+  });
   for (const p of v.peers) assert.ok(p.closed !== undefined, `${p.address} ended with the torrent`);
   const peer = [...model.actors.values()].find((a) => a.machine === 'peer')!;
   assert.deepEqual(
