@@ -181,9 +181,15 @@ export async function runProbeScript(
   /** Waits up to `ms` (and never past the run's deadline) or until `done()` holds. */
   async function waitUntil(ms: number, done: () => boolean) {
     const end = Math.min(Date.now() + ms, deadline);
-    while (!closed && !done() && Date.now() < end) {
-      const left = end - Date.now();
-      await Promise.race([changed(), sleep(left, undefined, { ref: false })]);
+    // One timer per wait, cleared when the wait ends early (not one per chunk that wakes it).
+    const stop = new AbortController();
+    const timeUp = sleep(Math.max(0, end - Date.now()), undefined, { ref: false, signal: stop.signal }).catch(
+      () => {},
+    );
+    try {
+      while (!closed && !done() && Date.now() < end) await Promise.race([changed(), timeUp]);
+    } finally {
+      stop.abort();
     }
   }
 
