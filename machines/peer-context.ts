@@ -28,6 +28,8 @@ export interface PeerContext {
   readonly address: string;
   readonly direction: 'outgoing' | 'incoming';
   readonly handle: unknown;
+  /** Dial with MSE first (PeerInput.mseFirst), told to the connection. */
+  readonly mseFirst: boolean;
   readonly timeouts: PeerTimeouts;
   readonly limits: PeerLimits;
   /** Our verified pieces, by reference (never copied). */
@@ -128,6 +130,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     address: input.address,
     direction: input.direction,
     handle: input.handle,
+    mseFirst: input.mseFirst === true,
     timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
     limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
     ourBitfield: input.ourBitfield,

@@ -360,6 +360,7 @@ export const peerMachine = setup({
       handle: context.handle,
       infoHash: context.infoHash,
       pieceCount: context.pieceCount,
+      ...(context.mseFirst ? { mseFirst: true } : {}),
     }),
   },
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).

@@ -145,6 +145,8 @@ export interface PeerInput {
    * private torrent (BEP 27) or `--no-pex`; absent: false.
    */
   readonly pex?: boolean;
+  /** A dial to an address last reached over MSE: passed to the connection (ConnectionInput). */
+  readonly mseFirst?: boolean;
 }
 
 /**
@@ -161,6 +163,11 @@ export interface ConnectionInput {
   /** For the BEP 6 allowed fast set, which the connection computes from the remote IP (SHA-1). */
   readonly infoHash: Uint8Array;
   readonly pieceCount: number;
+  /**
+   * A dial to an address last reached over MSE (the address book's `mseFirst`): the connection
+   * starts with MSE where its policy would try plain first (docs/encryption.md). Absent: false.
+   */
+  readonly mseFirst?: boolean;
 }
 
 /**

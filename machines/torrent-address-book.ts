@@ -21,7 +21,7 @@
  *   bad data (the sole contributor of a failed piece is banned at once).
  */
 import { banKey } from '../src/net/ban-key.js';
-import type { CloseReason, PeerCommand, PeerKey } from './peer.types.js';
+import type { CloseReason, PeerCommand, PeerEncryption, PeerKey } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 
@@ -37,6 +37,14 @@ export interface AddressRecord {
    * reaches whoever holds that port now). Such a record lives only as long as its connection.
    */
   dialable: boolean;
+  /**
+   * Our last dial here came up over Message Stream Encryption (docs/encryption.md): the next dial
+   * starts with MSE. Under the default policy (`allowed`: plain first) a dial comes up over MSE only
+   * through its retry after the peer closed the plain handshake, so this spares every later dial
+   * that refused connect — libtorrent remembers the same per peer (`pe_support`). A dial that comes
+   * up plain clears it. Absent: false. Bounded with the record.
+   */
+  mseFirst?: boolean;
 }
 
 /** Records at most in the book by default: libtorrent's max_peerlist_size. */
@@ -136,6 +144,25 @@ export function rememberAddress(
   if (!connected && context.addresses.size >= context.maxAddresses && !makeRoom(context)) return undefined;
   context.addresses.set(address, rec);
   return rec;
+}
+
+/**
+ * A dialled connection's handshake came, carried by `encryption` (the connection's, PeerEncryption):
+ * its address is dialled with MSE first from now on if that was MSE, plain first if not. The
+ * machine need not know the policy: under `allowed` an MSE connection means the plain one was
+ * refused; under `preferred` and `required` every dial starts with MSE anyway, and under
+ * `plaintext` none does. An incoming connection says nothing of how its address takes dials.
+ */
+export function noteDialEncryption(
+  context: TorrentContext,
+  address: string,
+  direction: 'outgoing' | 'incoming',
+  encryption: PeerEncryption,
+): void {
+  const rec = direction === 'outgoing' ? context.addresses.get(address) : undefined;
+  if (rec === undefined) return;
+  if (encryption === 'none') delete rec.mseFirst;
+  else rec.mseFirst = true;
 }
 
 /** Remembers where a departing peer listened (departedListen), the oldest forgotten past maxAddresses. */

@@ -143,5 +143,7 @@ export function peerInput(
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
     ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
     ...(c.pex ? { pex: true } : {}),
+    // Last reached over MSE (torrent-address-book.ts): dialled with MSE first.
+    ...(direction === 'outgoing' && c.addresses.get(address)?.mseFirst === true ? { mseFirst: true } : {}),
   };
 }

@@ -25,6 +25,7 @@ import {
   compactQueue,
   forgetIncoming,
   isHostBanned,
+  noteDialEncryption,
   rememberAddress,
   rememberDeparted,
 } from './torrent-address-book.js';
@@ -300,6 +301,7 @@ export const torrentMachine = setup({
       if (e === undefined || event.type !== 'peer.handshaken') return;
       e.handshaken = true;
       e.peerId = event.peerId;
+      noteDialEncryption(context, e.address, e.direction, event.encryption);
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
     },

@@ -30,13 +30,18 @@ export function isEncryptionPolicy(value: string): value is EncryptionPolicy {
   return (ENCRYPTION_POLICIES as readonly string[]).includes(value);
 }
 
-/** The handshakes an outgoing connection tries, in order: at most one retry, never a loop. */
-export function outgoingAttempts(policy: EncryptionPolicy): readonly ('plain' | 'mse')[] {
+/**
+ * The handshakes an outgoing connection tries, in order: at most one retry, never a loop.
+ * `mseFirst`: the address book remembers that this address was last reached over MSE
+ * (machines/torrent-address-book.ts, libtorrent's pe_support), so `allowed` starts with MSE there
+ * and spares the plain connect the peer would close; the other modes are as they are.
+ */
+export function outgoingAttempts(policy: EncryptionPolicy, mseFirst = false): readonly ('plain' | 'mse')[] {
   switch (policy) {
     case 'plaintext':
       return ['plain'];
     case 'allowed':
-      return ['plain', 'mse'];
+      return mseFirst ? ['mse', 'plain'] : ['plain', 'mse'];
     case 'preferred':
       return ['mse', 'plain'];
     case 'required':

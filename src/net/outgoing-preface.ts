@@ -34,10 +34,11 @@ export class OutgoingPreface {
   #handshake: Omit<Handshake, 'type'> | undefined;
   #initiator: MseInitiator | undefined;
 
-  constructor(infoHash: Uint8Array, policy: EncryptionPolicy) {
+  /** `mseFirst`: this address was last reached over MSE (encryption-policy.ts, outgoingAttempts). */
+  constructor(infoHash: Uint8Array, policy: EncryptionPolicy, mseFirst = false) {
     this.#infoHash = infoHash;
     this.#policy = policy;
-    this.#attempts = outgoingAttempts(policy);
+    this.#attempts = outgoingAttempts(policy, mseFirst);
   }
 
   /** The handshake this dial tries. */

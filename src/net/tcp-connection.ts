@@ -213,7 +213,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     // A bare connection in a test (no info hash) is plain both ways.
     const mse = input.infoHash !== undefined;
     /** Outgoing: which handshake this dial tries and whether a dial closed unanswered is tried again. */
-    const dialPlan = outgoing && mse ? new OutgoingPreface(input.infoHash, encryption) : undefined;
+    const dialPlan =
+      outgoing && mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined;
     /**
      * The connection's start until the BitTorrent bytes begin: an accepted socket's first bytes (plain,
      * or MSE answered: mse-responder.ts — aria2 always tries it first), or our dial's (plain, or MSE

@@ -11,14 +11,19 @@ import { type Dht, startDht } from '../../src/dht/dht.js';
 import { createTorrent } from '../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../src/metainfo/torrent.js';
-import { seed } from '../../src/session/seed.js';
+import { type SeedOptions, seed } from '../../src/session/seed.js';
 import { type TestContext, tempDir, within } from './temp-dir.js';
 
 export { tempDir, within };
 
-/** Seeds `torrent` from `data` (no trackers) and resolves with the port it listens on. */
-export async function listeningSeeder(t: TestContext, torrent: Torrent, data: string): Promise<number> {
-  const seeder = seed(torrent, { data, trackers: false, port: 0 });
+/** Seeds `torrent` from `data` (no trackers; `options` beside) and resolves with the port it listens on. */
+export async function listeningSeeder(
+  t: TestContext,
+  torrent: Torrent,
+  data: string,
+  options: Partial<SeedOptions> = {},
+): Promise<number> {
+  const seeder = seed(torrent, { data, trackers: false, port: 0, ...options });
   t.after(() => seeder.stop());
   return within(
     10_000,

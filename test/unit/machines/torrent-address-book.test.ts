@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { PeerEncryption } from '../../../machines/peer.types.js';
 import { banPeer, isHostBanned, MAX_BANNED_HOSTS } from '../../../machines/torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from '../../../machines/torrent-context.js';
 import { hostOf } from '../../../src/net/address.js';
@@ -245,5 +246,57 @@ test('a full book of bans forgets one ban at a time, and only when nothing else 
   t.actor.send({ type: 'peer.add', address: 'new3:1' });
   assert.equal(bans(), 31);
   assert.ok(!context().addresses.has('bad1:1') && context().addresses.has('bad2:1'));
+  t.actor.stop();
+});
+
+/** The peer at `address` handshakes over `encryption` (as its connection reports it), then hangs up. */
+function handshakesThenCloses(
+  t: ReturnType<typeof start>,
+  address: string,
+  encryption: PeerEncryption,
+): void {
+  const send = t.live.get(address);
+  assert.ok(send !== undefined, `no connection to ${address}`);
+  send({ type: 'socket.connected' });
+  send({
+    type: 'wire.handshake',
+    infoHash: new Uint8Array(20),
+    peerId: new Uint8Array(20).fill(2),
+    reserved: new Uint8Array(8),
+    encryption,
+  });
+  send({ type: 'socket.closed' });
+}
+
+test('an address last reached over MSE is dialled with MSE first; reached plain again, it is not', () => {
+  const t = start({ maxPeers: 2, maxReconnects: 5 });
+  const dials = (address: string) => t.inputs.filter((i) => i.address === address).map((i) => i.mseFirst);
+  t.actor.send({ type: 'peer.add', address: 'a:1' });
+  t.actor.send({ type: 'peer.add', address: 'b:1' });
+  handshakesThenCloses(t, 'a:1', 'rc4'); // reached through the MSE retry; redialled at its close
+  handshakesThenCloses(t, 'b:1', 'none');
+  assert.deepEqual(dials('a:1'), [undefined, true], 'the reconnect starts with MSE');
+  assert.deepEqual(dials('b:1'), [undefined, undefined]);
+  handshakesThenCloses(t, 'a:1', 'plaintext'); // MSE, then plaintext: still an MSE handshake
+  assert.deepEqual(dials('a:1'), [undefined, true, true]);
+  handshakesThenCloses(t, 'a:1', 'none'); // it took a plain handshake this time: forgotten
+  assert.deepEqual(dials('a:1'), [undefined, true, true, undefined]);
+  assert.equal(t.actor.getSnapshot().context.addresses.get('a:1')?.mseFirst, undefined);
+  t.actor.stop();
+});
+
+test('an incoming connection over MSE marks nothing: its address is not where the peer takes dials', () => {
+  const t = start({ maxPeers: 2 });
+  t.actor.send({ type: 'peer.incoming', address: 'c:50000', handle: 'in' });
+  const send = t.live.get('c:50000')!;
+  send({ type: 'socket.connected' });
+  send({
+    type: 'wire.handshake',
+    infoHash: new Uint8Array(20),
+    peerId: new Uint8Array(20).fill(2),
+    reserved: new Uint8Array(8),
+    encryption: 'rc4',
+  });
+  assert.equal(t.actor.getSnapshot().context.addresses.get('c:50000')?.mseFirst, undefined);
   t.actor.stop();
 });

@@ -1,7 +1,7 @@
 /**
  * The torrent machine with in-memory connections a test drives by hand (test/unit/machines):
  * `start` gives the actor, its SimulatedClock, the live connections by address, what each was told
- * to request and every wire message they were told to send; the helpers below play a peer's part.
+ * to request, every wire message they were told to send and the input each was started with; the helpers below play a peer's part.
  */
 import assert from 'node:assert/strict';
 import { type CallbackActorLogic, createActor, fromCallback, SimulatedClock } from 'xstate';
@@ -44,9 +44,12 @@ export function start(
   const sent: WireItem[] = [];
   /** The same, by the connection's address. */
   const sentTo = new Map<string, WireItem[]>();
+  /** What each connection was started with, in order (a dial's `mseFirst`, say). */
+  const inputs: ConnectionInput[] = [];
   let toTorrent: ((e: StorageEvent) => void) | undefined;
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
+    inputs.push(input);
     receive((cmd) => {
       sent.push(...wireItemsOf(cmd));
       sentTo.set(input.address, [...(sentTo.get(input.address) ?? []), ...wireItemsOf(cmd)]);
@@ -95,6 +98,7 @@ export function start(
     requested,
     sent,
     sentTo,
+    inputs,
     emitted,
     storage: (e: StorageEvent) => toTorrent?.(e),
   };

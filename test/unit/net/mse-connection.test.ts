@@ -187,13 +187,14 @@ async function refusing(t: TestContext, keep?: (first: Buffer, s: Socket) => boo
   return { port, firsts };
 }
 
-function dial(t: TestContext, port: number, encryption: EncryptionPolicy) {
+function dial(t: TestContext, port: number, encryption: EncryptionPolicy, over: { mseFirst?: boolean } = {}) {
   const c = run(t, createTcpConnection({ encryption }), {
     address: `127.0.0.1:${port}`,
     direction: 'outgoing',
     handle: null,
     infoHash: INFO_HASH,
     pieceCount: 4,
+    ...over,
   });
   void c
     .waitFor((e) => e.type === 'socket.connected')
@@ -216,6 +217,16 @@ test('allowed: a plain handshake closed unanswered is dialled once more with MSE
     'the machine hears one connection',
   );
   assert.equal(c.events.filter((e) => e.type === 'socket.closed').length, 1);
+});
+
+test('allowed, to an address last reached over MSE (mseFirst): Ya first, and plain once if that is closed', async (t) => {
+  const { port, firsts } = await refusing(t);
+  const c = dial(t, port, 'allowed', { mseFirst: true });
+  await c.waitFor((e) => e.type === 'socket.closed');
+  await new Promise((r) => setTimeout(r, 100)); // a third dial would have come by now
+  assert.equal(firsts.length, 2, 'two dials: MSE, then plain');
+  assert.equal(firsts[0]!.subarray(0, 20).equals(PROTOCOL), false, 'the first opens with Ya');
+  assert.equal(firsts[1]!.subarray(0, 20).equals(PROTOCOL), true, 'the second is a plain handshake');
 });
 
 test('preferred: MSE first; a peer without MSE closes it, and the plain handshake it answers comes next', async (t) => {

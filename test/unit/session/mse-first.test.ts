@@ -1,0 +1,84 @@
+/**
+ * The address book remembers that an address needs Message Stream Encryption (docs/encryption.md):
+ * with the default policy (`allowed`: plain first) a seeder that requires encryption is reached
+ * through the MSE retry once, and every later dial to it in the same download starts with MSE.
+ * Real sockets on 127.0.0.1: a `seed()` under `required` (it closes plain handshakes) behind a relay
+ * that notes how each connection it accepted began, and cuts the first one that got through
+ * partway, so the download must dial again.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { download } from '../../../src/session/download.js';
+import type { DownloadEvent } from '../../../src/session/download-event.js';
+import { listeningSeeder, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+
+const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1');
+/** The first connection that passes this many bytes to the downloader is cut. */
+const CUT_AFTER = 128 * 1024;
+
+test('allowed: once reached through the MSE retry, the address is dialled again with MSE first', async (t) => {
+  const dir = await tempDir(t, 'bitstate-mse-first-');
+  const { data, bytes, torrent } = await randomFileTorrent(dir, { size: 1 << 20 });
+  const target = await listeningSeeder(t, torrent, data, { encryption: 'required' });
+
+  /** How each accepted connection began: a plain BitTorrent handshake, or MSE (Ya). */
+  const began: ('plain' | 'mse')[] = [];
+  let cut = false;
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    const server = connect({ host: '127.0.0.1', port: target });
+    let down = 0;
+    for (const s of [client, server]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        client.destroy();
+        server.destroy();
+      });
+    }
+    client.once('data', (d: Buffer) => began.push(d.subarray(0, 20).equals(PROTOCOL) ? 'plain' : 'mse'));
+    client.pipe(server);
+    server.on('data', (d: Buffer) => {
+      client.write(d);
+      down += d.length;
+      if (!cut && down > CUT_AFTER) {
+        cut = true;
+        client.destroy();
+      }
+    });
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        relay.close(() => r());
+      }),
+  );
+  const { port } = relay.address() as { port: number };
+
+  const job = download(torrent, {
+    out: join(dir, 'out'),
+    peers: [{ host: '127.0.0.1', port }],
+    trackers: false,
+    listen: false,
+    stallTimeoutMs: 10_000,
+  });
+  t.after(() => job.stop());
+  const events: DownloadEvent[] = [];
+  job.events$.subscribe((e) => events.push(e));
+  const result = await within(20_000, job.done, 'download');
+  assert.equal(result.result, 'complete', JSON.stringify(result));
+  assert.ok(cut, 'the first connection through was cut');
+  assert.deepEqual(
+    began,
+    ['plain', 'mse', 'mse'],
+    'plain refused, the MSE retry, then the reconnect straight to MSE: three connections',
+  );
+  const connected = events.flatMap((e) => (e.type === 'peer.connected' ? [e.encryption] : []));
+  assert.deepEqual(connected, ['rc4', 'rc4']);
+  assert.ok((await readFile(join(dir, 'out', 'file.bin'))).equals(bytes));
+});
