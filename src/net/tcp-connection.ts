@@ -91,6 +91,8 @@ export interface ConnectionHooks {
    * default `allowed`).
    */
   readonly encryption?: EncryptionPolicy;
+  /** How long a dial's MSE handshake may take after the connect (default MSE_HANDSHAKE_TIMEOUT_MS). */
+  readonly mseTimeoutMs?: number;
 }
 
 /**
@@ -129,6 +131,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     blockSource,
     onReadError,
     encryption = DEFAULT_ENCRYPTION_POLICY,
+    mseTimeoutMs = MSE_HANDSHAKE_TIMEOUT_MS,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     let socket!: Socket;
@@ -399,8 +402,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           if (dialPlan.kind === 'mse') {
             held = [];
             mseTimer = setTimeout(
-              () => failMse(new MseError('mseTimeout', `no MSE handshake in ${MSE_HANDSHAKE_TIMEOUT_MS} ms`)),
-              MSE_HANDSHAKE_TIMEOUT_MS,
+              () => failMse(new MseError('mseTimeout', `no MSE handshake in ${mseTimeoutMs} ms`)),
+              mseTimeoutMs,
             );
           }
         }

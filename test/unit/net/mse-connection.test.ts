@@ -243,6 +243,27 @@ test('preferred: MSE first; a peer without MSE closes it, and the plain handshak
   assert.equal(firsts[1]!.subarray(0, 68).equals(Buffer.from(encodeHandshake(handshake(1)))), true);
 });
 
+test('an MSE dial the peer never answers fails with mseTimeout (a short timeout given)', async (t) => {
+  const { port, firsts } = await refusing(t, () => true); // takes Ya, says nothing, keeps the socket
+  const c = run(t, createTcpConnection({ encryption: 'required', mseTimeoutMs: 200 }), {
+    address: `127.0.0.1:${port}`,
+    direction: 'outgoing',
+    handle: null,
+    infoHash: INFO_HASH,
+    pieceCount: 4,
+  });
+  await c.waitFor((e) => e.type === 'socket.connected');
+  c.send({ type: 'send', message: handshake(1) });
+  const error = await c.waitFor((e) => e.type === 'wire.error');
+  assert.equal(error.code, 'mseTimeout');
+  await c.waitFor((e) => e.type === 'socket.closed');
+  assert.equal(firsts.length, 1, 'one dial: required never retries');
+  assert.equal(
+    c.events.some((e) => e.type === 'wire.handshake'),
+    false,
+  );
+});
+
 test('required: no retry in the clear, and a plain incoming handshake is refused (msePlainRefused)', async (t) => {
   const { port, firsts } = await refusing(t);
   const c = dial(t, port, 'required');
