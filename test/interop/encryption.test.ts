@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { aria2Download } from './harness/aria2.js';
 import {
   type BitstateSeeder,
+  checkCompleteDownloadEvents,
   checkSuccessfulDownload,
   startBitstateDownload,
   startBitstateSeeder,
@@ -114,6 +115,31 @@ describe('Message Stream Encryption with clients that require it', { timeout: 15
       [],
       'the refused plain dial is not a closed peer',
     );
+  });
+
+  it("a magnet's metadata (BEP 9) fetched over RC4 from it by bitstate --encryption required, then the download", async () => {
+    const magnet = `magnet:?xt=urn:btih:${info.infoHash}&x.pe=127.0.0.1:${ltSeeder!.port}`;
+    const dest = join(dir, 'magnet-required');
+    const run = startBitstateDownload({
+      torrent: magnet,
+      out: dest,
+      noTracker: true,
+      stallTimeoutSec: 15,
+      extraArgs: ['--encryption', 'required'],
+      timeoutMs: 40_000,
+    });
+    const exit = await run.exited;
+    assert.equal(exit.code, 0, run.describe());
+    assert.equal(run.events[0]?.type, 'metadata.fetching', run.describe());
+    assert.ok(
+      run.events.some((e) => e.type === 'metadata.fetched'),
+      run.describe(),
+    );
+    const download = run.events.filter((e) => !e.type.startsWith('metadata.'));
+    assert.deepEqual(checkCompleteDownloadEvents(download, info), [], run.describe());
+    assert.deepEqual(encryptions(run.events), ['rc4']);
+    const cmp = await compareTrees(root, join(dest, 'enc.bin'));
+    assert.ok(cmp.equal, JSON.stringify(cmp));
   });
 
   it('libtorrent requiring RC4 downloads from bitstate seed --encryption required', async () => {
