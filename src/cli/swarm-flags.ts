@@ -50,11 +50,7 @@ export function swarmOptions(values: SwarmFlagValues): {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
-  const encryption = values.encryption;
-  if (encryption !== undefined && !isEncryptionPolicy(encryption))
-    throw new UsageError(
-      `--encryption wants one of ${ENCRYPTION_POLICIES.join(', ')}, got ${JSON.stringify(encryption)}`,
-    );
+  const encryption = encryptionOption(values.encryption);
   const routers = values['dht-bootstrap'];
   if (values['no-dht'] === true && routers !== undefined)
     throw new UsageError('--dht-bootstrap goes without --no-dht');
@@ -73,6 +69,15 @@ export function swarmOptions(values: SwarmFlagValues): {
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(encryption === undefined ? {} : { encryption }),
   };
+}
+
+/** `--encryption MODE` (download, seed, demo): a policy, or a UsageError (exit 2). */
+export function encryptionOption(value: string | undefined): EncryptionPolicy | undefined {
+  if (value !== undefined && !isEncryptionPolicy(value))
+    throw new UsageError(
+      `--encryption wants one of ${ENCRYPTION_POLICIES.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  return value;
 }
 
 export function displayModeOf(values: SwarmFlagValues): DisplayMode {

@@ -60,6 +60,31 @@ it('bitstate demo downloads the local swarm byte-exact', async (t) => {
   assert.ok(cmp.bytes > 6_000_000, `${cmp.bytes} bytes compared`);
 });
 
+it('bitstate demo --encryption required: the seeders and the download speak RC4 only', async (t) => {
+  const r = await runJson(
+    ['demo', '--size', '3M', '--seeders', '2', '--keep', '--json', '--encryption', 'required'],
+    60_000,
+  );
+  const meta = r.events.find((e) => e.type === 'metadata');
+  const work = meta === undefined ? undefined : join(String(meta.out), '..', '..');
+  t.after(() => (work === undefined ? undefined : rm(work, { recursive: true, force: true })));
+  assertDownloaded(r, meta);
+  const used = r.events.filter((e) => e.type === 'peer.connected').map((e) => e.encryption);
+  assert.deepEqual(used, ['rc4', 'rc4'], 'one RC4 connection to each seeder');
+  const cmp = await compareTrees(join(work!, 'seed', String(meta!.name)), String(meta!.out));
+  assert.ok(cmp.equal, JSON.stringify(cmp.mismatches));
+});
+
+it('bitstate demo --encryption with a bad mode: one line, exit 2', async () => {
+  const r = await runJson(['demo', '--encryption', 'rc4'], 20_000);
+  assert.equal(r.code, 2);
+  assert.deepEqual(r.events, []);
+  assert.match(
+    r.stderr,
+    /^bitstate demo: --encryption wants one of plaintext, allowed, preferred, required, got "rc4"\n$/,
+  );
+});
+
 it('bitstate download with no torrent runs the demo (64 MiB, 3 seeders) into --out', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'bitstate-demo-test-'));
   t.after(() => rm(out, { recursive: true, force: true }));

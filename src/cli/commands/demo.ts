@@ -1,10 +1,11 @@
 /**
- * `bitstate demo [--out DIR] [--size SIZE] [--seeders N] [--keep] [--json] [--quiet]` — the
- * README's first command, and what `bitstate download` runs with no torrent: a real download over
- * real TCP on 127.0.0.1. It makes a deterministic sample payload (3 files) in a temp folder, a
- * torrent of it (createTorrent), starts N plain `bitstate seed` child processes of this same CLI,
- * and downloads from them with the full progress display. Seeders are stopped and temp folders
- * removed at the end (the download too, unless --out or --keep).
+ * `bitstate demo [--out DIR] [--size SIZE] [--seeders N] [--encryption MODE] [--keep] [--json]
+ * [--quiet]` — the README's first command, and what `bitstate download` runs with no torrent: a
+ * real download over real TCP on 127.0.0.1. It makes a deterministic sample payload (3 files) in a
+ * temp folder, a torrent of it (createTorrent), starts N `bitstate seed` child processes of this
+ * same CLI, and downloads from them with the full progress display; `--encryption` is given to the
+ * seeders and the download alike (docs/encryption.md). Seeders are stopped and temp folders removed
+ * at the end (the download too, unless --out or --keep).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
@@ -16,11 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create-torrent.js';
 import { parseTorrent } from '../../metainfo/parse-torrent.js';
+import type { EncryptionPolicy } from '../../net/encryption-policy.js';
 import { download } from '../../session/download.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSize } from '../parse-number.js';
 import { describeError } from '../report-error.js';
+import { encryptionOption } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_DEMO_SIZE = 64 * 1024 * 1024;
@@ -38,6 +41,10 @@ Options:
   -o, --out DIR     where to save the download (default: a temp folder, removed at the end)
       --size SIZE   payload size (default 64M), in 3 files
       --seeders N   local seeders (default 3)
+      --encryption MODE
+                    Message Stream Encryption (MSE/PE) for the seeders and the download:
+                    plaintext, allowed (default), preferred, required (RC4 only, every
+                    connection). See docs/encryption.md
       --keep        keep the payload, the torrent and the download (their folder is printed)
       --json        NDJSON events on stdout
   -q, --quiet       print nothing but errors
@@ -52,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string', short: 'o' },
       size: { type: 'string' },
       seeders: { type: 'string' },
+      encryption: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -67,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
   if (size < 3 || size > MAX_DEMO_SIZE) throw new UsageError(`--size must be between 3 bytes and 4G`);
   const seeders =
     values.seeders === undefined ? DEFAULT_DEMO_SEEDERS : parseCount('--seeders', values.seeders, 1, 20);
+  const encryption = encryptionOption(values.encryption);
   const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
   const note = (s: string) => {
     if (mode === 'terminal') process.stderr.write(`${s}\n`);
@@ -97,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
 
     note(`starting ${seeders} seeders (bitstate seed) on 127.0.0.1`);
     const ports = await Promise.all(
-      Array.from({ length: seeders }, () => startSeeder(torrentPath, data, children)),
+      Array.from({ length: seeders }, () => startSeeder(torrentPath, data, children, encryption)),
     );
     if (interrupted) return ExitCode.interrupted;
     note(`seeders listening on ${ports.map((p) => `127.0.0.1:${p}`).join(', ')}`);
@@ -109,6 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       trackers: false,
       port: 0,
       listen: false,
+      ...(encryption === undefined ? {} : { encryption }),
     });
     stopAll = () => void job.stop('interrupted');
     const sub = job.events$.subscribe((e) => display.event(e));
@@ -171,12 +181,26 @@ function binPath(): string {
 }
 
 /** Spawns `bitstate seed --json` and resolves with its port once it has checked its data and listens. */
-function startSeeder(torrentPath: string, data: string, children: ChildProcess[]): Promise<number> {
-  const child = spawn(
-    process.execPath,
-    [binPath(), 'seed', torrentPath, '--data', data, '--port', '0', '--no-tracker', '--no-dht', '--json'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+function startSeeder(
+  torrentPath: string,
+  data: string,
+  children: ChildProcess[],
+  encryption: EncryptionPolicy | undefined,
+): Promise<number> {
+  const args = [
+    binPath(),
+    'seed',
+    torrentPath,
+    '--data',
+    data,
+    '--port',
+    '0',
+    '--no-tracker',
+    '--no-dht',
+    '--json',
+  ];
+  if (encryption !== undefined) args.push('--encryption', encryption);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolvePort, reject) => {
     let buffered = '';
