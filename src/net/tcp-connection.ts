@@ -20,7 +20,7 @@
  * Encryption (docs/encryption.md): the connection starts with a preface under the policy — an
  * accepted socket's plain handshake or MSE answered (incoming-preface.ts), a dial's plain handshake or
  * MSE initiated (outgoing-preface.ts; a dial the peer closes unanswered is tried once the other way,
- * on a new socket, unseen by the machine). When RC4 is selected every read is decrypted in place
+ * on a new socket, unseen by the machine: peer-dial.ts). When RC4 is selected every read is decrypted in place
  * before the decoder and every write encrypted by the send queue: the layers above see plaintext.
  * The peer's `wire.handshake` carries the encryption in use.
  *
@@ -33,7 +33,7 @@
  * answers without end). A peer paused for good says nothing more to the
  * machine, whose idle timeout (timeouts.idle) closes it.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
 import type { BlockSource } from '../storage/read-cache.js';
@@ -42,20 +42,21 @@ import { allowedFastSet } from '../wire/allowed-fast.js';
 import type { WireItem } from '../wire/messages.js';
 import { OUR_UT_PEX_ID } from '../wire/ut-pex.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
-import { parsePeerAddress } from './address.js';
 import type { BlockPool } from './block-pool.js';
 import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
 import { IncomingPreface } from './incoming-preface.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
 import { MSE_HANDSHAKE_TIMEOUT_MS, OutgoingPreface, type PrefaceDone } from './outgoing-preface.js';
+import { PeerDial } from './peer-dial.js';
 import { PexGate } from './pex-gate.js';
 import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue, type SendQueueHooks } from './send-queue.js';
+import { isTransient, ownBytes, sharedReadBuffer } from './shared-read-buffer.js';
 import type { TokenBucket } from './token-bucket.js';
 
-export const CONNECT_TIMEOUT_MS = 10_000;
+export { CONNECT_TIMEOUT_MS } from './peer-dial.js';
 export { WRITE_HIGH_WATER } from './send-queue.js';
 export {
   EXTENSION_HANDSHAKE_MAX_TOKENS,
@@ -93,31 +94,6 @@ export interface ConnectionHooks {
   readonly encryption?: EncryptionPolicy;
   /** How long a dial's MSE handshake may take after the connect (default MSE_HANDSHAKE_TIMEOUT_MS). */
   readonly mseTimeoutMs?: number;
-}
-
-/**
- * Every dialled socket of a connection with a block pool reads into this one buffer (Node's
- * `onread`), up to 256 KiB at a time instead of a fresh 64 KiB chunk per read. It is shared: a read
- * is decoded at once, and whatever the machines keep of it (blocks, bitfields, payloads) is copied
- * out before the callback returns — nothing may hold a view of it after that.
- */
-const SHARED_READ_BYTES = 256 * 1024;
-const sharedReadBuffer = Buffer.allocUnsafeSlow(SHARED_READ_BYTES);
-
-/** Bytes that are overwritten by the next read: views of the shared buffer or of `reused`. */
-function isTransient(bytes: Uint8Array, reused: ArrayBufferLike | undefined): boolean {
-  return bytes.buffer === sharedReadBuffer.buffer || bytes.buffer === reused;
-}
-
-/** `item` with every byte field that is transient copied (rare messages only). */
-function ownBytes(item: WireItem, reused: ArrayBufferLike | undefined): WireItem {
-  let copy: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(item))
-    if (v instanceof Uint8Array && isTransient(v, reused)) {
-      copy ??= { ...item };
-      copy[k] = new Uint8Array(v); // not v.slice(): on a Buffer that is a view, not a copy
-    }
-  return (copy ?? item) as WireItem;
 }
 
 export function createTcpConnection(hooks: ConnectionHooks = {}) {
@@ -211,13 +187,21 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
     };
 
-    let host = '';
     const outgoing = input.handle === undefined || input.handle === null;
     // A bare connection in a test (no info hash) is plain both ways.
     const mse = input.infoHash !== undefined;
-    /** Outgoing: which handshake this dial tries and whether a dial closed unanswered is tried again. */
-    const dialPlan =
-      outgoing && mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined;
+    /**
+     * Outgoing: the dial (peer-dial.ts) and its plan — which handshake each attempt tries, and
+     * whether a dial closed unanswered is tried again.
+     */
+    const dialling = outgoing
+      ? new PeerDial(
+          input.address,
+          mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined,
+        )
+      : undefined;
+    const dialPlan = dialling?.plan;
+    const host = dialling?.host ?? '';
     /**
      * The connection's start until the BitTorrent bytes begin: an accepted socket's first bytes (plain,
      * or MSE answered: mse-responder.ts — aria2 always tries it first), or our dial's (plain, or MSE
@@ -349,53 +333,18 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       s.on('close', () => {
         if (s !== socket) return;
         out.close();
-        if (retrying(s)) dial();
+        if (retrying(s)) dial(dialling!);
         else finish();
       });
     };
 
-    /** Dials that connected (only those may be retried: a refused or timed-out dial is a failure). */
-    const connectedSockets = new WeakSet<Socket>();
-    // retry() moves the plan on, so it is asked once per socket (its error comes before its close).
-    let decidedFor: Socket | undefined;
-    let retryDecided = false;
     /** A dial the peer closed before sending a byte, which the policy tries once more the other way. */
-    const retrying = (s: Socket): boolean => {
-      if (decidedFor !== s) {
-        decidedFor = s;
-        retryDecided = !closed && connectedSockets.has(s) && dialPlan?.retry() === true;
-      }
-      return retryDecided;
-    };
+    const retrying = (s: Socket): boolean => dialling?.retrying(s, closed) === true;
 
-    const dial = () => {
+    const dial = (d: PeerDial) => {
       held = undefined;
       clearTimeout(mseTimer);
-      const { host: dialled, port } = parsePeerAddress(input.address);
-      host = dialled;
-      const s: Socket = connect({
-        host: dialled,
-        port,
-        noDelay: true,
-        ...(blockPool === undefined
-          ? {}
-          : {
-              onread: {
-                buffer: sharedReadBuffer,
-                callback: (n: number, buf: Uint8Array) => {
-                  if (s === socket) onData(buf.subarray(0, n));
-                  return true; // pausing is explicit (socket.pause), as with 'data'
-                },
-              },
-            }),
-      });
-      attach(s, blockPool !== undefined);
-      s.setTimeout(CONNECT_TIMEOUT_MS, () => {
-        if (!connectedSockets.has(s)) s.destroy(new Error('connect timeout'));
-      });
-      s.once('connect', () => {
-        connectedSockets.add(s);
-        s.setTimeout(0);
+      const onConnect = () => {
         if (dialPlan !== undefined) {
           preface = dialPlan;
           for (const bytes of dialPlan.connected()) out.sendBytes(bytes);
@@ -411,10 +360,23 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           told = true;
           sendBack(connectedEvent(host));
         }
-      });
+      };
+      const s: Socket = d.open(
+        blockPool === undefined
+          ? undefined
+          : {
+              buffer: sharedReadBuffer,
+              callback: (n: number, buf: Uint8Array) => {
+                if (s === socket) onData(buf.subarray(0, n));
+                return true; // pausing is explicit (socket.pause), as with 'data'
+              },
+            },
+        onConnect,
+      );
+      attach(s, blockPool !== undefined);
     };
 
-    if (outgoing) dial();
+    if (dialling !== undefined) dial(dialling);
     else {
       attach(input.handle as Socket, false);
       if (mse) preface = new IncomingPreface(input.infoHash, encryption);
