@@ -7,5 +7,7 @@ export const ExitCode = {
   badInput: 2,
   /** Stopped by SIGINT (128 + 2), after a clean shutdown. */
   interrupted: 130,
+  /** The program reading stdout went away (EPIPE), a command that cannot stop cleanly exits so (128 + SIGPIPE 13). */
+  outputClosed: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -7,6 +7,7 @@
 import { ExitCode } from './exit-code.js';
 import { describeError, isBadInput } from './report-error.js';
 import { keepHeapSmall } from './small-heap.js';
+import { watchStdout } from './stdout-closed.js';
 
 const commands: Record<string, { load: () => Promise<CommandModule>; summary: string }> = {
   demo: {
@@ -46,6 +47,7 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<void> {
   keepHeapSmall();
+  watchStdout();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help());

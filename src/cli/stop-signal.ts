@@ -1,9 +1,10 @@
 /**
  * Ctrl-C (SIGINT) and SIGTERM for a long command: the first one asks it to stop cleanly (trackers
  * told, files flushed, resume saved); a second one exits at once with 130, for a user who will
- * not wait.
+ * not wait. The reader of stdout going away (EPIPE: stdout-closed.ts) asks for the same clean stop.
  */
 import { ExitCode } from './exit-code.js';
+import { onStdoutClosed } from './stdout-closed.js';
 
 export interface StopSignal {
   /** A signal has arrived. */
@@ -21,6 +22,11 @@ export function onStopSignal(stop: () => void): StopSignal {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const offStdout = onStdoutClosed(() => {
+    if (received) return;
+    received = true;
+    stop();
+  });
   return {
     get received() {
       return received;
@@ -28,6 +34,7 @@ export function onStopSignal(stop: () => void): StopSignal {
     dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      offStdout();
     },
   };
 }
