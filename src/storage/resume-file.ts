@@ -13,7 +13,7 @@
  * key, such as millions of nested arrays, is refused without building anything), checksummed,
  * every field checked; anything wrong is `corrupt` and the data is checked again.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { constants, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -197,14 +197,16 @@ export async function readResumeFile(
 
 /**
  * Writes `path` atomically and durably: temp file, fsync, rename, fsync of the folder. The temp
- * name is ours: whatever is left there (a crashed save, a planted FIFO) is removed and the temp
- * file created new (O_EXCL), so the open never waits on a FIFO's reader.
+ * name is this write's own (`<path>.<pid>.<random>.tmp`): two processes saving one path at once
+ * (two runs on one folder closing together) each rename a whole file of their own into place —
+ * with one shared `<path>.tmp`, one could rename the other's half-written file. Created new
+ * (O_EXCL, O_NOFOLLOW: nothing planted there is opened, so never a FIFO that would block the
+ * open), and removed when anything fails.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   let h: FileHandle | undefined;
   try {
-    await rm(tmp, { force: true });
     h = await open(
       tmp,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_NONBLOCK,
