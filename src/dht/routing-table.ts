@@ -23,32 +23,36 @@
  * (live or replacement) whatever its ports, and one IPv4 /24 one place per bucket (live or
  * replacement): else one host with many ports and made-up ids, or one subnet, could fill
  * every bucket near any target. Nodes on one machine (tests on 127.0.0.1) share an IP: there it is
- * turned off.
+ * turned off. These checks come before a split: a node refused anyway splits nothing (libtorrent's
+ * add_node_impl checks the IP rules first too).
+ *
+ * With `preferVerifiedIds` (the default), verified nodes (BEP 42) are kept before unverified ones
+ * wherever a bucket must choose: routing-node.ts.
+ *
+ * When our id changes (BEP 42: our external address became known, dht-node.ts), `rekey` rebuilds
+ * the buckets around the new id from the nodes already known, live ones first and then the
+ * replacements, as libtorrent's update_node_id: they keep what is known of them (when they answered,
+ * their failures), and those the new shape has no room for are dropped.
  */
 import type { DhtNodeInfo } from './compact.js';
 import { commonPrefixBits, compareDistance, NODE_ID_BITS } from './node-id.js';
+import {
+  leastRecentUnverified,
+  type NodeStatus,
+  nodeStatus,
+  type RoutingNode,
+  replacementToTake,
+} from './routing-node.js';
+import { isVerifiedNodeId } from './secure-node-id.js';
 import { subnetOf } from './subnet.js';
 
+export { GOOD_FOR_MS, MAX_NODE_FAILURES, type NodeStatus, type RoutingNode } from './routing-node.js';
 export { subnetOf };
 
 /** Nodes per bucket, and the size of a lookup's answer (BEP 5's K). */
 export const K = 8;
-/** A node that answered this recently is good (BEP 5: 15 minutes). */
-export const GOOD_FOR_MS = 15 * 60_000;
-/** Unanswered queries in a row that make a node bad. */
-export const MAX_NODE_FAILURES = 2;
 /** Nodes a bucket's replacement cache holds (libtorrent: as many as the bucket). */
 export const MAX_REPLACEMENTS = K;
-
-export interface RoutingNode extends DhtNodeInfo {
-  /** When it last answered one of our queries (undefined: never). */
-  lastAnswer: number | undefined;
-  /** When we last heard from it at all (query or answer). */
-  lastSeen: number;
-  failures: number;
-}
-
-export type NodeStatus = 'good' | 'questionable' | 'bad';
 
 interface Bucket {
   nodes: RoutingNode[];
@@ -61,23 +65,31 @@ interface Bucket {
 export interface RoutingTableOptions {
   /** One node per IP in the table and one per IPv4 /24 in a bucket (default true). */
   readonly restrictIps?: boolean;
+  /** Verified nodes (BEP 42) before unverified ones where a bucket must choose (default true). */
+  readonly preferVerifiedIds?: boolean;
 }
 
 const sameId = (a: Uint8Array, b: Uint8Array) => compareDistance(a, b, a) === 0;
 
 export class RoutingTable {
-  readonly ownId: Uint8Array;
-  readonly #buckets: Bucket[];
+  #ownId: Uint8Array;
+  #buckets: Bucket[];
   /** The live nodes by address (replacements are found in their bucket: at most MAX_REPLACEMENTS). */
   readonly #byAddress = new Map<string, RoutingNode>();
   /** The IPs in the table, live or replacement (with restrictIps). */
   readonly #ips = new Set<string>();
   readonly #restrictIps: boolean;
+  readonly #preferVerified: boolean;
 
   constructor(ownId: Uint8Array, now: number, options: RoutingTableOptions = {}) {
-    this.ownId = ownId;
+    this.#ownId = ownId;
     this.#buckets = [{ nodes: [], replacements: [], changedAt: now }];
     this.#restrictIps = options.restrictIps ?? true;
+    this.#preferVerified = options.preferVerifiedIds ?? true;
+  }
+
+  get ownId(): Uint8Array {
+    return this.#ownId;
   }
 
   get size(): number {
@@ -89,12 +101,11 @@ export class RoutingTable {
   }
 
   status(n: RoutingNode, now: number): NodeStatus {
-    if (n.failures >= MAX_NODE_FAILURES) return 'bad';
-    return n.lastAnswer !== undefined && now - n.lastAnswer < GOOD_FOR_MS ? 'good' : 'questionable';
+    return nodeStatus(n, now);
   }
 
   #bucketOf(id: Uint8Array): Bucket {
-    return this.#buckets[Math.min(commonPrefixBits(this.ownId, id), this.#buckets.length - 1)]!;
+    return this.#buckets[Math.min(commonPrefixBits(this.#ownId, id), this.#buckets.length - 1)]!;
   }
 
   /** Why `info` (not in the table) cannot enter `bucket`: its IP, or its /24 there, or its id. */
@@ -109,7 +120,7 @@ export class RoutingTable {
 
   /** Whether a node not in the table could be taken once it answers (worth a ping). */
   mayTake(info: DhtNodeInfo): boolean {
-    if (sameId(this.ownId, info.id)) return false;
+    if (sameId(this.#ownId, info.id)) return false;
     const key = addressKey(info);
     if (this.#byAddress.has(key)) return false;
     const bucket = this.#bucketOf(info.id);
@@ -123,7 +134,7 @@ export class RoutingTable {
    * in the table is updated). Returns whether it is in the table (live) now.
    */
   heard(info: DhtNodeInfo, now: number, answered: boolean): boolean {
-    if (sameId(this.ownId, info.id)) return false; // our own id
+    if (sameId(this.#ownId, info.id)) return false; // our own id
     const key = addressKey(info);
     const known = this.#byAddress.get(key) ?? this.#replacementAt(key);
     if (known !== undefined) {
@@ -144,9 +155,29 @@ export class RoutingTable {
       return true;
     }
     if (!answered) return false; // not verified: the sender is pinged first
-    let bucket = this.#bucketOf(info.id);
-    // Ours, full and with no bad node: split first, so that the checks below are those of the
-    // bucket the node would go in (a /24 is limited per bucket).
+    return this.#insert(
+      {
+        // A copy: a decoded id is a view of its datagram, which it would keep alive.
+        id: new Uint8Array(info.id),
+        host: info.host,
+        port: info.port,
+        lastAnswer: now,
+        lastSeen: now,
+        failures: 0,
+        verified: isVerifiedNodeId(info.id, info.host),
+      },
+      now,
+    );
+  }
+
+  /** A node not in the table goes live (true) or waits as a replacement, or is refused. */
+  #insert(node: RoutingNode, now: number): boolean {
+    if (sameId(this.#ownId, node.id)) return false;
+    let bucket = this.#bucketOf(node.id);
+    // The IP and /24 rules first, against the bucket as it is: a split only narrows it, so a node
+    // allowed now is allowed in its half; one refused splits nothing.
+    if (this.#refused(node, bucket)) return false;
+    // Ours, full and with no bad node: split.
     while (
       bucket.nodes.length >= K &&
       bucket === this.#buckets.at(-1) &&
@@ -154,18 +185,8 @@ export class RoutingTable {
       !bucket.nodes.some((n) => this.status(n, now) === 'bad')
     ) {
       this.#split(now);
-      bucket = this.#bucketOf(info.id);
+      bucket = this.#bucketOf(node.id);
     }
-    if (this.#refused(info, bucket)) return false;
-    const node: RoutingNode = {
-      // A copy: a decoded id is a view of its datagram, which it would keep alive.
-      id: new Uint8Array(info.id),
-      host: info.host,
-      port: info.port,
-      lastAnswer: now,
-      lastSeen: now,
-      failures: 0,
-    };
     if (bucket.nodes.length < K) {
       this.#place(bucket, node, now);
       return true;
@@ -175,10 +196,34 @@ export class RoutingTable {
       this.#place(bucket, node, now, bad);
       return true;
     }
-    if (bucket.replacements.length >= MAX_REPLACEMENTS) this.#forget(bucket.replacements.shift()!);
-    bucket.replacements.push(node);
+    const unverified = this.#preferVerified && node.verified ? leastRecentUnverified(bucket.nodes) : -1;
+    if (unverified >= 0) {
+      this.#place(bucket, node, now, unverified);
+      return true;
+    }
+    const spares = bucket.replacements;
+    if (spares.length >= MAX_REPLACEMENTS) {
+      const oldestUnverified = this.#preferVerified ? spares.findIndex((n) => !n.verified) : 0;
+      if (oldestUnverified < 0 && !node.verified) return false; // all verified: no room for it
+      this.#forget(spares.splice(Math.max(0, oldestUnverified), 1)[0]!);
+    }
+    spares.push(node);
     this.#ips.add(node.host);
     return false;
+  }
+
+  /**
+   * Our id is now `id` (BEP 42: see the file comment): the buckets are rebuilt around it from the
+   * nodes known, live ones first, then the replacements.
+   */
+  rekey(id: Uint8Array, now: number): void {
+    const live = this.#buckets.flatMap((b) => b.nodes);
+    const spares = this.#buckets.flatMap((b) => b.replacements);
+    this.#ownId = id;
+    this.#buckets = [{ nodes: [], replacements: [], changedAt: now }];
+    this.#byAddress.clear();
+    this.#ips.clear();
+    for (const n of [...live, ...spares]) this.#insert(n, now);
   }
 
   /** Puts `node` in `bucket`, in the place of the node at `at` (bad) or in a free one. */
@@ -212,12 +257,13 @@ export class RoutingTable {
     const old = this.#buckets[last]!;
     const near: Bucket = { nodes: [], replacements: [], changedAt: now };
     const far: Bucket = { nodes: [], replacements: [], changedAt: old.changedAt };
-    const isNear = (n: RoutingNode) => commonPrefixBits(this.ownId, n.id) > last;
+    const isNear = (n: RoutingNode) => commonPrefixBits(this.#ownId, n.id) > last;
     for (const n of old.nodes) (isNear(n) ? near : far).nodes.push(n);
     for (const n of old.replacements) (isNear(n) ? near : far).replacements.push(n);
     for (const b of [far, near])
-      while (b.nodes.length < K && b.replacements.length > 0) {
-        const n = b.replacements.pop()!;
+      while (b.nodes.length < K) {
+        const n = replacementToTake(b.replacements, now, this.#preferVerified, true);
+        if (n === undefined) break;
         b.nodes.push(n);
         this.#byAddress.set(addressKey(n), n);
       }
@@ -240,12 +286,8 @@ export class RoutingTable {
     n.failures++;
     if (this.status(n, now) !== 'bad') return;
     const bucket = this.#bucketOf(n.id);
-    const spares = bucket.replacements;
-    let i = spares.length - 1;
-    while (i >= 0 && this.status(spares[i]!, now) === 'bad') i--;
-    if (i < 0) return;
-    const [spare] = spares.splice(i, 1);
-    this.#place(bucket, spare!, now, bucket.nodes.indexOf(n));
+    const spare = replacementToTake(bucket.replacements, now, this.#preferVerified);
+    if (spare !== undefined) this.#place(bucket, spare, now, bucket.nodes.indexOf(n));
   }
 
   /**

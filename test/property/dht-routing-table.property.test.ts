@@ -5,7 +5,8 @@
  * bucket its shared prefix with our id says, no id or address twice, never our own id, at most
  * NODE_ID_BITS buckets; restricted, one IP once in the table and one /24 once per bucket; the node
  * to ping for a replacement is a questionable one of that bucket; and the table answers `closest`
- * with the truly closest of what it holds.
+ * with the truly closest of what it holds. Hosts are local (BEP 42 exempt) or public, ids there
+ * BEP 42 ones or not, and our id may change (`rekey`) at any step: the invariants hold around it.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -18,6 +19,7 @@ import {
   RoutingTable,
   subnetOf,
 } from '../../src/dht/routing-table.js';
+import { secureNodeId } from '../../src/dht/secure-node-id.js';
 
 const id = fc.uint8Array({ minLength: 20, maxLength: 20 });
 /** Ids near `own`: sharing a random number of leading bits, so buckets split deep. */
@@ -25,7 +27,8 @@ const nearId = (own: Uint8Array) =>
   fc.tuple(fc.integer({ min: 0, max: 40 }), id).map(([bits, r]) => idInBucket(own, bits, r));
 
 type Op =
-  | { kind: 'heard'; id: Uint8Array; host: number; answered: boolean }
+  | { kind: 'heard'; id: Uint8Array; host: number; answered: boolean; secure: boolean }
+  | { kind: 'rekey'; id: Uint8Array }
   | { kind: 'failed'; host: number }
   | { kind: 'wait'; ms: number };
 
@@ -77,7 +80,9 @@ const ops = (own: Uint8Array): fc.Arbitrary<Op[]> =>
         id: fc.oneof(id, nearId(own), fc.constant(own)),
         host: fc.nat(300),
         answered: fc.boolean(),
+        secure: fc.boolean(),
       }),
+      fc.record({ kind: fc.constant('rekey' as const), id }),
       fc.record({ kind: fc.constant('failed' as const), host: fc.nat(300) }),
       fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 20 * 60_000 }) }),
     ),
@@ -91,14 +96,18 @@ test('routing table invariants hold whatever is heard', () => {
       ([own, steps, restrictIps]) => {
         const table = new RoutingTable(own, 0, { restrictIps });
         let now = 0;
-        // 8 hosts to a /24, 38 of them: IPs and subnets meet again.
-        const host = (h: number) => `10.0.${h >> 3}.${h & 7}`;
+        // 8 hosts to a /24, 38 of them: IPs and subnets meet again; local (exempt) and public.
+        const host = (h: number) => `${h & 1 ? '10.0' : '198.51'}.${h >> 3}.${h & 7}`;
         for (const op of steps) {
           now += 1000;
           if (op.kind === 'wait') now += op.ms;
           else if (op.kind === 'failed') table.failed(host(op.host), 6881, now);
-          else if (!table.heard({ id: op.id, host: host(op.host), port: 6881 }, now, op.answered)) {
-            const ping = table.toPingForReplacement(op.id, now, () => false);
+          else if (op.kind === 'rekey') table.rekey(op.id, now);
+          else {
+            const at = host(op.host);
+            const nodeId = op.secure ? (secureNodeId(at, op.id) ?? op.id) : op.id;
+            if (table.heard({ id: nodeId, host: at, port: 6881 }, now, op.answered)) continue;
+            const ping = table.toPingForReplacement(nodeId, now, () => false);
             if (ping !== undefined) {
               assert.equal(table.status(ping, now), 'questionable');
               const depth = [...table.nodes()].find((n) => n.node === ping)?.depth;
@@ -110,9 +119,9 @@ test('routing table invariants hold whatever is heard', () => {
             }
           }
         }
-        check(table, own, restrictIps);
+        check(table, table.ownId, restrictIps);
         const first = steps.find((o) => o.kind === 'heard');
-        const target = first?.kind === 'heard' ? first.id : own;
+        const target = first?.kind === 'heard' ? first.id : table.ownId;
         const closest = table.closest(target, K, now);
         const all = [...table.nodes()].map((n) => n.node).filter((n) => table.status(n, now) !== 'bad');
         all.sort((a, b) => compareDistance(target, a.id, b.id));

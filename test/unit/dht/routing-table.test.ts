@@ -102,8 +102,14 @@ test('one node per /24 in a bucket, one per IP in the table (replacements includ
   assert.equal(table.mayTake({ id: far(2), host: '192.0.2.2', port: 1 }), false);
   // Same IP, another port: refused anywhere.
   assert.equal(table.heard({ id: near(1), host: '192.0.2.1', port: 2 }, 0, true), false);
-  // Fill the first bucket so that it splits: then a near node of the /24 is in another bucket.
+  // Fill the first bucket. A near node of the /24 is refused before any split (libtorrent checks
+  // the bucket as it stands; splitting first, a node refused anyway split our bucket): nothing splits.
   for (let i = 3; i < K + 2; i++) table.heard({ id: far(i), host: `198.51.${i}.1`, port: 1 }, 0, true);
+  assert.equal(table.heard({ id: near(1), host: '192.0.2.3', port: 1 }, 0, true), false);
+  assert.equal(table.bucketCount, 1, 'a refused node splits nothing');
+  // Another near node splits it: then a near node of the /24 is in another bucket.
+  assert.ok(table.heard({ id: near(5), host: '203.0.114.1', port: 1 }, 0, true));
+  assert.ok(table.bucketCount >= 2);
   assert.ok(table.heard({ id: near(1), host: '192.0.2.3', port: 1 }, 0, true), 'another bucket');
   assert.equal(
     table.heard({ id: near(2), host: '192.0.2.4', port: 1 }, 0, true),
