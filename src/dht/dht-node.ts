@@ -4,6 +4,11 @@
  * queries of others from the routing table, the token secrets and the peer store. Every node that
  * answers or queries us is offered to the routing table.
  *
+ * BEP 42: each answer we give carries `ip`, where we saw its requester; the `ip` of answers to our
+ * queries is voted over distinct responders (external-ip-vote.ts), and once the vote gives an
+ * address our id does not match, our id becomes a BEP 42 id for it (secure-node-id.ts) and the
+ * routing table is rebuilt around it.
+ *
  * Bounds against a hostile sender: a datagram over MAX_DATAGRAM_BYTES is dropped unread; at most
  * MAX_PENDING_QUERIES of our queries wait at once; we answer at most MAX_ANSWERS_PER_SOURCE queries
  * a second to one address and MAX_ANSWERS_PER_SECOND in all (the rest are dropped unanswered), so
@@ -12,6 +17,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { PeerAddress } from '../net/address.js';
 import { DhtError } from './dht-error.js';
+import { ExternalIpVote } from './external-ip-vote.js';
 import {
   decodeKrpc,
   encodeKrpc,
@@ -25,6 +31,7 @@ import {
 import { idHex, randomNodeId } from './node-id.js';
 import { PeerStore } from './peer-store.js';
 import { addressKey, K, RoutingTable } from './routing-table.js';
+import { isVerifiedNodeId, secureNodeId } from './secure-node-id.js';
 import { TokenSecrets } from './tokens.js';
 
 /** How long one of our queries waits for its answer. */
@@ -69,6 +76,11 @@ export interface DhtNodeOptions {
    * node shares 127.0.0.1.
    */
   readonly restrictRoutingIps?: boolean;
+  /**
+   * Our external IPv4 address as an earlier run knew it (the saved state): without `id`, our id is
+   * derived from it (BEP 42); the vote over answers' `ip` keys decides from then on.
+   */
+  readonly externalAddress?: string;
 }
 
 export interface DhtNodeStats {
@@ -78,6 +90,8 @@ export interface DhtNodeStats {
   queriesAnswered: number;
   queriesDropped: number;
   malformed: number;
+  /** Answers that said where they saw us from (BEP 42's `ip`). */
+  addressReports: number;
 }
 
 interface Pending {
@@ -87,7 +101,7 @@ interface Pending {
 }
 
 export class DhtNode {
-  readonly id: Uint8Array;
+  #id: Uint8Array;
   readonly table: RoutingTable;
   readonly store = new PeerStore();
   readonly stats: DhtNodeStats = {
@@ -97,6 +111,7 @@ export class DhtNode {
     queriesAnswered: 0,
     queriesDropped: 0,
     malformed: 0,
+    addressReports: 0,
   };
   readonly #socket: Socket;
   readonly #now: () => number;
@@ -114,13 +129,20 @@ export class DhtNode {
   readonly #verifying = new Set<string>();
   /** Addresses of questionable nodes pinged for a replacement waiting in their bucket. */
   readonly #replacing = new Set<string>();
+  readonly #vote: ExternalIpVote;
+  readonly #idListeners = new Set<(id: Uint8Array) => void>();
 
   private constructor(socket: Socket, opts: DhtNodeOptions) {
     this.#socket = socket;
     this.#now = opts.now ?? (() => performance.now());
     this.#queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-    this.id = opts.id ?? randomNodeId();
-    this.table = new RoutingTable(this.id, this.#now(), {
+    const external = opts.externalAddress;
+    this.#id =
+      opts.id ??
+      (external === undefined ? undefined : secureNodeId(external, randomNodeId())) ??
+      randomNodeId();
+    this.#vote = new ExternalIpVote(this.#now(), external);
+    this.table = new RoutingTable(this.#id, this.#now(), {
       restrictIps: opts.restrictRoutingIps ?? !isLoopback(opts.host ?? '0.0.0.0'),
     });
     this.#tokens = new TokenSecrets(this.#now());
@@ -144,6 +166,22 @@ export class DhtNode {
         resolve(new DhtNode(socket, opts));
       });
     });
+  }
+
+  /** Our node id: BEP 42's for our external address once that is known (see #learnAddress). */
+  get id(): Uint8Array {
+    return this.#id;
+  }
+
+  /** Our external IPv4 address as voted by the nodes answering us (BEP 42), once known. */
+  get externalAddress(): string | undefined {
+    return this.#vote.address;
+  }
+
+  /** Calls `listener` with our new id each time it changes; returns what stops that. */
+  onIdChanged(listener: (id: Uint8Array) => void): () => void {
+    this.#idListeners.add(listener);
+    return () => this.#idListeners.delete(listener);
   }
 
   get port(): number {
@@ -227,9 +265,28 @@ export class DhtNode {
       return;
     }
     this.stats.answersReceived++;
+    if (m.ip !== undefined) this.#learnAddress(m.ip.host, rinfo.address);
     if (!this.table.heard({ id: m.response.id, host: rinfo.address, port: rinfo.port }, this.#now(), true))
       this.#pingForReplacement(m.response.id);
     pending.resolve(m.response);
+  }
+
+  /**
+   * A node we asked (the answer came from the address we asked, with our transaction id) says it
+   * saw us at `reported`: a vote (external-ip-vote.ts). Once the vote gives an address our id does
+   * not match, our id becomes a BEP 42 id for it and the routing table is rebuilt around it (as
+   * libtorrent's update_node_id); an id that matches already is kept.
+   */
+  #learnAddress(reported: string, voter: string): void {
+    this.stats.addressReports++;
+    const now = this.#now();
+    const address = this.#vote.vote(reported, voter, now);
+    if (address === undefined || isVerifiedNodeId(this.#id, address)) return;
+    const id = secureNodeId(address, randomNodeId());
+    if (id === undefined) return;
+    this.#id = id;
+    this.table.rekey(id, now);
+    for (const listener of this.#idListeners) listener(id);
   }
 
   /** Whether the rate limit lets us answer this source now (see the file comment). */
@@ -293,8 +350,10 @@ export class DhtNode {
     const querier = { id: q.id, host: rinfo.address, port: rinfo.port };
     if (!readOnly && !this.table.heard(querier, now, false)) this.#verify(querier);
     this.stats.queriesAnswered++;
+    // BEP 42: every answer tells its requester where we saw it, for its own vote.
+    const ip = { host: rinfo.address, port: rinfo.port };
     const reply = (response: KrpcResponseBody) =>
-      this.#sendAnswer(encodeKrpc({ y: 'r', t, response }), rinfo.port, rinfo.address);
+      this.#sendAnswer(encodeKrpc({ y: 'r', t, response, ip }), rinfo.port, rinfo.address);
     switch (q.q) {
       case 'ping':
         reply({ id: this.id });

@@ -15,7 +15,13 @@
  * before the socket opens: the id is ours again, each saved node is pinged at once (as Transmission
  * pings its dht.dat's nodes), and the bootstrap lookup starts from the routers and those that
  * answered (a saved node that does not answer is dropped like any other). The table's good nodes
- * are saved there when the node closes.
+ * are saved there when the node closes, and every DHT_STATE_SAVE_MS while it runs (a crash loses at
+ * most that much).
+ *
+ * BEP 42: once the nodes answering us have voted our external address (dht-node.ts), our id becomes
+ * one derived from it and the table is rebuilt around it; a find_node on the new id then fills the
+ * buckets near it, as the bootstrap did near the old one. The saved id is kept only if it is valid
+ * for the saved external address (dht-state.ts's savedNodeId).
  */
 import { lookup as resolveHost } from 'node:dns/promises';
 import { createActor } from 'xstate';
@@ -25,7 +31,14 @@ import type { PeerAddress } from '../net/address.js';
 import { isDialableHost } from '../net/dialable-host.js';
 import { DhtError } from './dht-error.js';
 import { DhtNode, isLoopback } from './dht-node.js';
-import { loadDhtState, pingSavedNodes, saveTableState, usableSavedNodes } from './dht-state.js';
+import {
+  DHT_STATE_SAVE_MS,
+  loadDhtState,
+  pingSavedNodes,
+  savedNodeId,
+  saveTableState,
+  usableSavedNodes,
+} from './dht-state.js';
 import { compareDistance, idInBucket } from './node-id.js';
 import { addressKey, K } from './routing-table.js';
 
@@ -77,6 +90,8 @@ export interface DhtOptions {
    * saved only when its folder exists). Off when absent.
    */
   readonly statePath?: string;
+  /** How often the state is saved while running, beside at close (default DHT_STATE_SAVE_MS). */
+  readonly saveEveryMs?: number;
 }
 
 /** What `ready` says once the bootstrap lookup has settled. */
@@ -116,8 +131,9 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
   const loaded = options.statePath === undefined ? undefined : await loadDhtState(options.statePath);
   const state = loaded instanceof DhtError ? undefined : loaded;
-  const id = options.id ?? state?.id;
+  const id = options.id ?? savedNodeId(state);
   const node = await DhtNode.open({
+    ...(state?.ip === undefined ? {} : { externalAddress: state.ip }),
     host,
     port: options.port,
     ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
@@ -297,6 +313,24 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
   const timer = setInterval(() => void refresh(), options.refreshCheckMs ?? REFRESH_CHECK_MS);
   timer.unref();
 
+  // A new id (BEP 42): look it up once the bootstrap has settled, to fill the buckets near it.
+  const stopIdWatch = node.onIdChanged((newId) => {
+    void ready.then(() => {
+      if (!closed && node.id === newId) return runLookup(newId, 'find_node', closestKnown(newId));
+    });
+  });
+
+  /** Saves one at a time: a periodic save and the one at close never write at once. */
+  let saving = Promise.resolve();
+  const save = (): Promise<void> => {
+    const statePath = options.statePath;
+    if (statePath === undefined) return saving;
+    saving = saving.then(() => saveTableState(statePath, node.table, now(), node.externalAddress));
+    return saving;
+  };
+  const saveTimer = setInterval(() => void save(), options.saveEveryMs ?? DHT_STATE_SAVE_MS);
+  saveTimer.unref();
+
   /** The one closing: a second close (or the abort signal's) waits for the save like the first. */
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -307,10 +341,12 @@ export async function startDht(options: DhtOptions): Promise<Dht> {
     closed = true;
     markClosed();
     clearInterval(timer);
+    clearInterval(saveTimer);
+    stopIdWatch();
     for (const h of running) h.stop();
     for (const wake of queue.splice(0)) wake();
     options.signal?.removeEventListener('abort', onAbort);
-    if (options.statePath !== undefined) await saveTableState(options.statePath, node.table, now());
+    await save();
     await node.close();
   };
   const onAbort = () => void close();

@@ -5,10 +5,14 @@
  *   response  {t: <tx>, y: "r", r: {id: <20>, nodes?: <26·n>, values?: [<6>…], token?: <bytes>}}
  *   error     {t: <tx>, y: "e", e: [<code>, <message>]}
  *
+ * A response may carry BEP 42's top-level `ip`: the requester's address as the responder sees it
+ * (compact `<ip 4><port 2>`), from which a node learns its external address (external-ip-vote.ts).
+ * We put it in our responses; one of another length (BEP 32's 18 bytes) is ignored.
+ *
  * Methods: ping, find_node {target}, get_peers {info_hash}, announce_peer {info_hash, port, token,
  * implied_port?}. Any other method decodes as `other` (we answer 204, Method Unknown). A query's
  * `ro: 1` (BEP 43: a read-only node, which answers no queries) is `readOnly`. Other unknown keys
- * (libtorrent's `v`, `ip`, BEP 32's `want`/`nodes6`) are ignored. A datagram is decoded only
+ * (libtorrent's `v`, BEP 32's `want`/`nodes6`, a query's `ip`) are ignored. A datagram is decoded only
  * when at most MAX_DATAGRAM_BYTES and at most MAX_KRPC_TOKENS values; anything malformed is a
  * DhtError, never another exception.
  */
@@ -16,6 +20,7 @@ import { BencodeDict, type BencodeValue, bdecode, latin1 } from '../metainfo/bde
 import { bencode } from '../metainfo/bencode.js';
 import type { PeerAddress } from '../net/address.js';
 import {
+  COMPACT_PEER_BYTES,
   type DhtNodeInfo,
   decodeCompactNodes,
   decodeCompactPeer,
@@ -67,7 +72,13 @@ export type KrpcMessage =
       /** BEP 43: the sender answers no queries, so it never goes in a routing table. */
       readonly readOnly?: boolean;
     }
-  | { readonly y: 'r'; readonly t: Uint8Array; readonly response: KrpcResponseBody }
+  | {
+      readonly y: 'r';
+      readonly t: Uint8Array;
+      readonly response: KrpcResponseBody;
+      /** BEP 42: where the responder saw our query come from. */
+      readonly ip?: PeerAddress;
+    }
   | { readonly y: 'e'; readonly t: Uint8Array; readonly code: number; readonly message: string };
 
 /** BEP 5's error codes. */
@@ -189,8 +200,15 @@ export function decodeKrpc(datagram: Uint8Array): KrpcMessage {
       }
       return { y: 'q', t, query, ...(typeof ro === 'bigint' && ro !== 0n ? { readOnly: true } : {}) };
     }
-    case 'r':
-      return { y: 'r', t, response: decodeResponse(dict(m.get('r'), 'r')) };
+    case 'r': {
+      const response = decodeResponse(dict(m.get('r'), 'r'));
+      const ipValue = m.get('ip');
+      const ip =
+        ipValue instanceof Uint8Array && ipValue.length === COMPACT_PEER_BYTES
+          ? decodeCompactPeer(ipValue)
+          : undefined;
+      return { y: 'r', t, response, ...(ip === undefined ? {} : { ip }) };
+    }
     case 'e': {
       const e = m.get('e');
       if (!Array.isArray(e) || e.length < 2) throw malformed('e is not [code, message]');
@@ -239,6 +257,7 @@ export function encodeKrpc(message: KrpcMessage): Uint8Array {
       });
     case 'r': {
       const r = message.response;
+      const ip = message.ip === undefined ? undefined : encodeCompactPeers([message.ip])[0];
       return bencode({
         t: message.t,
         y: 'r',
@@ -248,6 +267,7 @@ export function encodeKrpc(message: KrpcMessage): Uint8Array {
           ...(r.values === undefined ? {} : { values: encodeCompactPeers(r.values) }),
           ...(r.token === undefined ? {} : { token: r.token }),
         },
+        ...(ip === undefined ? {} : { ip }),
       });
     }
     case 'e':

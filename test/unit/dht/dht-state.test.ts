@@ -56,7 +56,7 @@ test('a spoilt state is a DhtError badState, whatever is wrong with it', () => {
     ['empty', new Uint8Array(0)],
     ['not bencode', Buffer.from('hello')],
     ['a list', bencode([1, 2])],
-    ['another version', bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(0), version: 2 })],
+    ['another version', bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(0), version: 3 })],
     ['a short id', bencode({ 'node-id': new Uint8Array(19), nodes: new Uint8Array(0), version: 1 })],
     ['nodes cut mid-entry', bencode({ 'node-id': randomNodeId(), nodes: new Uint8Array(27), version: 1 })],
     [
