@@ -9,9 +9,11 @@
  * but no rule forbids outright (served a hostile request, left a request unanswered at the end).
  * Each finding names its rule (`piece.unrequested`), the BEP, and the step it came after.
  *
- * The probe never has a piece: it announces none (`haveNone` with BEP 6, no bitfield without), and
- * offers no BEP 10 extension (`m` is empty), so a target that requests a block from us, or sends an
- * extension message under any id but 0, is wrong whatever it thinks we have.
+ * Fetching, the probe never has a piece: it announces none (`haveNone` with BEP 6, no bitfield
+ * without), and offers no BEP 10 extension (`m` is empty), so a target that requests a block from
+ * us, or sends an extension message under any id but 0, is wrong whatever it thinks we have.
+ * Serving (`--data`), the probe never requests: the same rules hold for every message but the
+ * target's requests, which the DownloaderLedger (downloader-ledger.ts) judges instead.
  */
 import { createHash } from 'node:crypto';
 import { BencodeDict, bdecode } from '../metainfo/bdecode.js';
@@ -82,8 +84,12 @@ export class ConformanceLedger {
   #piecesVerified = 0;
   #blocksReceived = 0;
 
-  constructor(torrent: LedgerTorrent) {
+  /** `serving`: the probe serves this target, whose requests are judged elsewhere (downloader-ledger.ts). */
+  readonly #serving: boolean;
+
+  constructor(torrent: LedgerTorrent, options: { readonly serving?: boolean } = {}) {
     this.#t = torrent;
+    this.#serving = options.serving === true;
     this.#has = new Uint8Array(torrent.pieceCount);
   }
 
@@ -190,12 +196,13 @@ export class ConformanceLedger {
         this.#needsFast('haveNone');
         return;
       case 'request':
-        this.#find(
-          'violation',
-          'request.notAnnounced',
-          3,
-          `asked us for piece ${m.index}, which we never announced`,
-        );
+        if (!this.#serving)
+          this.#find(
+            'violation',
+            'request.notAnnounced',
+            3,
+            `asked us for piece ${m.index}, which we never announced`,
+          );
         return;
       case 'piece':
         this.#piece(m.index, m.begin, m.block);
@@ -221,6 +228,11 @@ export class ConformanceLedger {
   /** A note the connection makes itself (the target refused the connection, sent no handshake). */
   note(rule: string, bep: number, detail: string): void {
     this.#find('note', rule, bep, detail);
+  }
+
+  /** A finding of a rule judged beside this ledger (downloader-ledger.ts), kept in the same list. */
+  record(level: FindingLevel, rule: string, bep: number, detail: string): void {
+    this.#find(level, rule, bep, detail);
   }
 
   /** The target's bytes did not decode (`hostileOversized`: we had asked for a block over 16 KiB). */

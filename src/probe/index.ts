@@ -1,7 +1,8 @@
 /**
  * `bitstate/probe`: generated BitTorrent conversations against another client, judged by the rules
- * of BEP 3, 6 and 10 (docs/probe.md). A separate entry from `bitstate` so that the library's
- * download path never loads fast-check.
+ * of BEP 3, 6 and 10 (docs/probe.md) — fetching from a target that seeds, or serving one that
+ * downloads (`data`). A separate entry from `bitstate` so that the library's download path never
+ * loads fast-check.
  */
 export {
   ConformanceLedger,
@@ -9,8 +10,24 @@ export {
   type FindingLevel,
   type LedgerTorrent,
 } from './conformance-ledger.js';
+export { DownloaderLedger, type PendingRequest } from './downloader-ledger.js';
+export { openPieceSource, type PieceSource } from './piece-source.js';
 export { type ProbeConnectionOptions, type ProbeRunResult, runProbeScript } from './probe-connection.js';
 export { ProbeError, type ProbeErrorCode } from './probe-error.js';
-export { type ProbeOptions, type ProbeReport, type ProbeRunReport, probePeer } from './probe-peer.js';
+export {
+  type ProbeOptions,
+  type ProbeReport,
+  type ProbeRunReport,
+  probePeer,
+  type ScriptStep,
+} from './probe-peer.js';
 export { hostileStep, type ProbeScriptOptions, probeScript, validStep } from './probe-script.js';
 export { describeStep, type HostileStep, isHostile, type ProbeStep, type ValidStep } from './probe-step.js';
+export { runServingScript, type ServingConnectionOptions } from './serving-connection.js';
+export { probeServingScript, servingHostileStep, servingValidStep } from './serving-script.js';
+export {
+  isHostileServing,
+  type ServingHostileStep,
+  type ServingStep,
+  type ServingValidStep,
+} from './serving-step.js';

@@ -15,8 +15,7 @@
  * most MAX_ASSEMBLED_PIECES pieces are kept (for their SHA-1). Requests stay within the target's
  * BEP 10 `reqq` (Transmission drops what is past it) and `maxOutstanding`.
  */
-import { randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bencode } from '../metainfo/bencode.js';
 import { pieceLengthAt } from '../metainfo/torrent.js';
@@ -28,6 +27,7 @@ import { hasExtensionBit, ourReservedBytes } from '../wire/reserved-bits.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { ConformanceLedger, type Finding, type LedgerTorrent } from './conformance-ledger.js';
 import { ProbeError } from './probe-error.js';
+import { openProbeSocket, probePeerId } from './probe-socket.js';
 import { describeStep, isHostile, type ProbeStep } from './probe-step.js';
 
 export interface ProbeConnectionOptions {
@@ -49,6 +49,8 @@ export interface ProbeConnectionOptions {
 }
 
 export interface ProbeRunResult {
+  /** What the probe did: fetched from a target that seeds, or served one that downloads (`--data`). */
+  readonly role: 'fetch' | 'serve';
   readonly findings: readonly Finding[];
   readonly violations: number;
   /** Steps played (a step that had nothing to act on, e.g. a cancel with no request out, counts). */
@@ -62,6 +64,9 @@ export interface ProbeRunResult {
   readonly received: Readonly<Record<string, number>>;
   readonly blocksReceived: number;
   readonly piecesVerified: number;
+  /** Blocks the probe served (serving only), and of those, corrupted on purpose. */
+  readonly blocksServed: number;
+  readonly blocksCorrupted: number;
   /** Both ends set the BEP 6 / BEP 10 bits. */
   readonly fast: boolean;
   readonly elapsedMs: number;
@@ -77,14 +82,8 @@ const DEFAULTS = {
 };
 
 /** The BEP 10 handshake we send: no extension offered (`m` empty), our request queue. */
-const OUR_EXTENSION_HANDSHAKE = bencode({ m: {}, v: 'bitstate probe', reqq: 250 });
-
-/** Our peer id: Azureus-style client prefix, random rest (BEP 20). */
-function probePeerId(): Uint8Array {
-  const id = randomBytes(20);
-  id.set(new TextEncoder().encode('-BS0100-'), 0);
-  return id;
-}
+export const OUR_REQQ = 250;
+export const OUR_EXTENSION_HANDSHAKE = bencode({ m: {}, v: 'bitstate probe', reqq: OUR_REQQ });
 
 export async function runProbeScript(
   torrent: LedgerTorrent,
@@ -99,7 +98,7 @@ export async function runProbeScript(
   const received: Record<string, number> = {};
   let socket: Socket;
   try {
-    socket = await open(target, o.connectTimeoutMs);
+    socket = await openProbeSocket(target, o.connectTimeoutMs);
   } catch (e) {
     // A target that stops taking our connections (it banned the probe's address after a hostile
     // run, say) is within its rights: a note, and the run ends here.
@@ -308,7 +307,7 @@ export async function runProbeScript(
   }
 
   const at = closedAtStep;
-  const closedAfter = at === undefined ? undefined : closeCause(script, at);
+  const closedAfter = at === undefined ? undefined : closeCause(script, at, isHostile);
   const stepsPlayed = Math.min(Math.max(step, 0), script.length);
   return result(ledger, { stepsPlayed, closedBy, closedAtStep: at, closedAfter }, received, started);
 }
@@ -325,6 +324,7 @@ function result(
   started: number,
 ): ProbeRunResult {
   return {
+    role: 'fetch',
     findings: ledger.findings,
     violations: ledger.violations,
     stepsPlayed: close.stepsPlayed,
@@ -334,6 +334,8 @@ function result(
     received,
     blocksReceived: ledger.blocksReceived,
     piecesVerified: ledger.piecesVerified,
+    blocksServed: 0,
+    blocksCorrupted: 0,
     fast: ledger.fast,
     elapsedMs: Date.now() - started,
   };
@@ -341,36 +343,14 @@ function result(
 
 /**
  * What the target closed after, in words: the last hostile step played before the close (what it
- * most likely answered), else the step being played, else the opening.
+ * most likely answered), else the step being played, else the opening. (Both sides' scripts.)
  */
-function closeCause(script: readonly ProbeStep[], at: number): string {
+export function closeCause<S extends { readonly kind: string }>(
+  script: readonly S[],
+  at: number,
+  hostile: (s: S) => boolean,
+): string {
   const upTo = Math.min(at, script.length - 1);
-  for (let i = upTo; i >= 0; i--) if (isHostile(script[i]!)) return `step ${i}: ${describeStep(script[i]!)}`;
+  for (let i = upTo; i >= 0; i--) if (hostile(script[i]!)) return `step ${i}: ${describeStep(script[i]!)}`;
   return upTo < 0 ? 'the opening' : `step ${upTo}: ${describeStep(script[upTo]!)}`;
-}
-
-function label(a: PeerAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
-/** Connects within `timeoutMs`, or a ProbeError `unreachable`. */
-function open(target: PeerAddress, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
-    socket.setNoDelay(true);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ProbeError('unreachable', `${label(target)}: no connection within ${timeoutMs} ms`));
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      socket.on('error', () => {}); // the run's own listeners come next
-      resolve(socket);
-    });
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new ProbeError('unreachable', `${label(target)}: ${e.message}`, { cause: e }));
-    });
-  });
 }

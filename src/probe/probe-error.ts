@@ -8,7 +8,11 @@ export type ProbeErrorCode =
   /** Connected, but the target sent no BitTorrent handshake in time (it may not have the torrent). */
   | 'noHandshake'
   /** A replay path (`--path`) given without the seed it belongs to, or not fast-check's `a:b:c` form. */
-  | 'badReplay';
+  | 'badReplay'
+  /** `--data`: a file of the torrent missing from the folder, or not of its torrent size. */
+  | 'noData'
+  /** `--data`: the files are there, but no piece matches its SHA-1 (another torrent's data). */
+  | 'badData';
 
 export class ProbeError extends Error {
   override readonly name = 'ProbeError';
@@ -18,6 +22,6 @@ export class ProbeError extends Error {
   constructor(code: ProbeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.badInput = code === 'badReplay';
+    this.badInput = code === 'badReplay' || code === 'noData' || code === 'badData';
   }
 }

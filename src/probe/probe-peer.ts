@@ -11,17 +11,30 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
+import type { Torrent } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
 import type { Finding, LedgerTorrent } from './conformance-ledger.js';
-import { type ProbeConnectionOptions, type ProbeRunResult, runProbeScript } from './probe-connection.js';
+import { openPieceSource, type PieceSource } from './piece-source.js';
+import { type ProbeRunResult, runProbeScript } from './probe-connection.js';
 import { ProbeError } from './probe-error.js';
 import { type ProbeScriptOptions, probeScript } from './probe-script.js';
 import type { ProbeStep } from './probe-step.js';
+import { runServingScript, type ServingConnectionOptions } from './serving-connection.js';
+import { probeServingScript } from './serving-script.js';
+import type { ServingStep } from './serving-step.js';
+
+/** A step of either side's scripts. */
+export type ScriptStep = ProbeStep | ServingStep;
 
 /** Connections tried before a target that answers no handshake is given up. */
 export const PREFLIGHT_ATTEMPTS = 3;
 
-export interface ProbeOptions extends ProbeConnectionOptions, ProbeScriptOptions {
+export interface ProbeOptions extends ServingConnectionOptions, ProbeScriptOptions {
+  /**
+   * Serve instead of fetch: the torrent's data, a folder (checked, then closed when the probe ends)
+   * or an open PieceSource (the caller closes it). Needs the whole Torrent, not a LedgerTorrent.
+   */
+  readonly data?: string | PieceSource;
   /** Scripts to play before declaring the target conformant (default 20). */
   readonly runs?: number;
   /** fast-check's seed (default: random, reported). */
@@ -57,7 +70,7 @@ export interface ProbeReport {
   readonly notes: Readonly<Record<string, number>>;
   /** Set when a script made the target break a rule: the smallest found, and how to replay it. */
   readonly counterexample?: {
-    readonly script: readonly ProbeStep[];
+    readonly script: readonly ScriptStep[];
     readonly findings: readonly Finding[];
     readonly result: ProbeRunResult;
     /** `--seed <seed> --path <path>` replays exactly this script. */
@@ -66,7 +79,7 @@ export interface ProbeReport {
 }
 
 export async function probePeer(
-  torrent: LedgerTorrent,
+  torrent: LedgerTorrent | Torrent,
   target: PeerAddress,
   options: ProbeOptions = {},
 ): Promise<ProbeReport> {
@@ -75,11 +88,36 @@ export async function probePeer(
       'badReplay',
       `a replay path needs its seed and reads like 3:0:1, not '${options.path}'`,
     );
+  const { data } = options;
+  if (data === undefined)
+    return probeWith(options, probeScript(options), (script) =>
+      runProbeScript(torrent, target, script, options),
+    );
+  if (typeof data !== 'string')
+    return probeWith(options, probeServingScript(options), (script) =>
+      runServingScript(data, target, script, options),
+    );
+  if (!('files' in torrent)) throw new TypeError('probePeer: serving needs the whole Torrent');
+  const source = await openPieceSource(torrent, data);
+  try {
+    return await probeWith(options, probeServingScript(options), (script) =>
+      runServingScript(source, target, script, options),
+    );
+  } finally {
+    await source.close();
+  }
+}
+
+async function probeWith<S extends ScriptStep>(
+  options: ProbeOptions,
+  scripts: fc.Arbitrary<S[]>,
+  play: (script: readonly S[]) => Promise<ProbeRunResult>,
+): Promise<ProbeReport> {
   // The target must answer a handshake for this torrent before anything is judged. A few tries, a
   // second apart: Transmission keeps one connection per IP and refuses a new one while it has not
   // yet seen the last one close (measured: every other quick reconnection refused).
   for (let attempt = 1; ; attempt++) {
-    const check = await runProbeScript(torrent, target, [], options);
+    const check = await play([]);
     const refused = check.findings.find(
       (f) => f.rule === 'connection.refused' || f.rule === 'handshake.none',
     );
@@ -92,12 +130,12 @@ export async function probePeer(
     await sleep(1000);
   }
 
-  const results = new WeakMap<ProbeStep[], ProbeRunResult>();
+  const results = new WeakMap<S[], ProbeRunResult>();
   const notes: Record<string, number> = {};
   let connections = 0;
   let failedOnce = false;
-  const property = fc.asyncProperty(probeScript(options), async (script) => {
-    const r = await runProbeScript(torrent, target, script, options);
+  const property = fc.asyncProperty(scripts, async (script) => {
+    const r = await play(script);
     connections++;
     results.set(script, r);
     for (const f of r.findings) if (f.level === 'note') notes[f.rule] = (notes[f.rule] ?? 0) + 1;

@@ -84,10 +84,18 @@ export interface ProbeScriptOptions {
 }
 
 export function probeScript(options: ProbeScriptOptions = {}): fc.Arbitrary<ProbeStep[]> {
-  const maxLength = Math.min(MAX_SCRIPT_STEPS, Math.max(1, options.maxSteps ?? DEFAULT_SCRIPT_STEPS));
   const step: fc.Arbitrary<ProbeStep> = options.hostile
     ? fc.oneof({ weight: 4, arbitrary: validStep() }, { weight: 1, arbitrary: hostileStep() })
     : validStep();
+  return switchedSteps(step, options.maxSteps);
+}
+
+/**
+ * A script of `step`s, at most `maxSteps` (default DEFAULT_SCRIPT_STEPS, at most MAX_SCRIPT_STEPS)
+ * — both sides' scripts (serving-script.ts too).
+ */
+export function switchedSteps<S>(step: fc.Arbitrary<S>, maxSteps?: number): fc.Arbitrary<S[]> {
+  const maxLength = Math.min(MAX_SCRIPT_STEPS, Math.max(1, maxSteps ?? DEFAULT_SCRIPT_STEPS));
   // Each step comes with a switch that shrinks to off: fast-check shrinks an array by cutting it
   // from one end, so a step in the middle that has nothing to do with a failure would otherwise
   // stay in the shortest script found. Off, a step is left out of the script.

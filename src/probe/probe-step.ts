@@ -65,8 +65,8 @@ export function isHostile(step: ProbeStep): step is HostileStep {
   return HOSTILE_KINDS.has(step.kind);
 }
 
-/** A step as one short line (`request pick=3 block=1`), for reports and counterexamples. */
-export function describeStep(step: ProbeStep): string {
+/** A step of either side (this file's, serving-step.ts's) as one short line (`request pick=3 block=1`). */
+export function describeStep(step: { readonly kind: string }): string {
   const { kind, ...rest } = step;
   const args = Object.entries(rest).map(([k, v]) =>
     Array.isArray(v) ? `${k}=${v.length} bytes` : `${k}=${String(v)}`,

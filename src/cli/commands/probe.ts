@@ -16,7 +16,7 @@ import { parseCount, parseSeconds } from '../parse-number.js';
 import { printable, printableJson } from '../printable.js';
 import { UsageError } from '../usage-error.js';
 
-export const usage = `Usage: bitstate probe <FILE.torrent> --peer HOST:PORT [options]
+export const usage = `Usage: bitstate probe <FILE.torrent> --peer HOST:PORT [--data DIR] [options]
 
 Plays generated BitTorrent conversations (fast-check) against another client that has the
 torrent — a seeder, or a peer with some of its pieces — one connection per script, and checks
@@ -26,8 +26,16 @@ frame that does not decode. A script that makes the target break a rule is shrun
 one that still does (each attempt is a new connection) and printed with the seed and path that
 replay it. The probe announces no pieces and offers no extension.
 
+With --data DIR the probe serves instead: DIR holds the torrent's data (as download --out left it),
+checked against the torrent first; the target is a client downloading the torrent that takes
+incoming connections. The probe announces what it has, chokes, unchokes, serves, rejects as the
+script says, and judges the target as a downloader: requests over 16 KiB, past a piece's end, for a
+piece never announced, or while choked (once it had read the choke); a have of a piece whose only
+copy of a block was one the probe corrupted on purpose (--hostile).
+
 Options:
       --peer HOST:PORT   the client to probe (required)
+      --data DIR         serve the torrent's data in DIR to a downloading target (see above)
       --runs N           scripts to play (default 20)
       --steps N          at most N steps per script (default ${DEFAULT_SCRIPT_STEPS}, at most ${MAX_SCRIPT_STEPS})
       --hostile          mix in steps that break the rules on purpose (oversized or out-of-range
@@ -50,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
     options: {
       peer: { type: 'string' },
+      data: { type: 'string' },
       runs: { type: 'string' },
       steps: { type: 'string' },
       hostile: { type: 'boolean' },
@@ -90,13 +99,18 @@ export async function run(argv: string[]): Promise<number> {
   const torrent = await readTorrentFile(positionals[0]!);
   const json = values.json === true;
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  if (!json) out(`probing ${values.peer} for ${printable(torrent.name)} (${torrent.infoHashHex})`);
+  const data = values.data;
+  if (!json)
+    out(
+      `probing ${values.peer} ${data === undefined ? 'for' : 'as it downloads'} ${printable(torrent.name)} (${torrent.infoHashHex})`,
+    );
   const report = await probePeer(torrent, target, {
     ...options,
+    ...(data === undefined ? {} : { data }),
     onRun: (r) => out(json ? printableJson({ type: 'probe.run', ...runEvent(r) }) : describeRun(r)),
   });
   if (json) out(printableJson({ type: 'probe.done', ...doneEvent(report) }));
-  else for (const line of describeReport(report, replayFlags(options))) out(line);
+  else for (const line of describeReport(report, replayFlags({ ...options, data }))) out(line);
   return report.counterexample === undefined ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -116,8 +130,11 @@ function runEvent(r: ProbeRunReport) {
     stepsPlayed: r.stepsPlayed,
     closedBy: r.closedBy,
     ...(r.closedAfter === undefined ? {} : { closedAfter: r.closedAfter }),
+    role: r.role,
     received: r.received,
     blocks: r.blocksReceived,
+    blocksServed: r.blocksServed,
+    blocksCorrupted: r.blocksCorrupted,
     piecesVerified: r.piecesVerified,
     fast: r.fast,
     elapsedMs: r.elapsedMs,
@@ -150,15 +167,25 @@ function describeFinding(f: Finding): string {
 }
 
 function describeRun(r: ProbeRunReport): string {
-  const head = `${r.shrinking ? 'shrink' : 'run'} ${r.run}: ${r.stepsPlayed}/${r.steps} steps, ${r.blocksReceived} blocks, ${r.piecesVerified} pieces checked, `;
+  const blocks =
+    r.role === 'serve'
+      ? `${r.blocksServed} blocks served (${r.blocksCorrupted} corrupted), ${r.received.request ?? 0} requests`
+      : `${r.blocksReceived} blocks, ${r.piecesVerified} pieces checked`;
+  const head = `${r.shrinking ? 'shrink' : 'run'} ${r.run}: ${r.stepsPlayed}/${r.steps} steps, ${blocks}, `;
   const end = r.closedBy === 'target' ? `closed by the target after ${r.closedAfter ?? 'the opening'}` : 'ok';
   const findings = r.findings.map((f) => `\n    ${describeFinding(f)}`).join('');
   return `${head}${r.violations > 0 ? 'VIOLATION, ' : ''}${end}${findings}`;
 }
 
-/** The flags a replay needs besides --seed and --path: the same script generator. */
-function replayFlags(o: { hostile: boolean; maxSteps: number }): string {
-  return `${o.hostile ? ' --hostile' : ''}${o.maxSteps === DEFAULT_SCRIPT_STEPS ? '' : ` --steps ${o.maxSteps}`}`;
+/** The flags a replay needs besides --seed and --path: the same script generator (and side). */
+function replayFlags(o: { hostile: boolean; maxSteps: number; data: string | undefined }): string {
+  const data = o.data === undefined ? '' : ` --data ${printable(shellWord(o.data))}`;
+  return `${data}${o.hostile ? ' --hostile' : ''}${o.maxSteps === DEFAULT_SCRIPT_STEPS ? '' : ` --steps ${o.maxSteps}`}`;
+}
+
+/** A path as one shell word: as it is when plain, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
 function describeReport(r: ProbeReport, flags: string): string[] {
@@ -173,6 +200,7 @@ function describeReport(r: ProbeReport, flags: string): string[] {
     return lines;
   }
   lines.push(`VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`);
+  if (c.script.length === 0) lines.push('  (no step: the opening alone)');
   for (const [i, s] of c.script.entries()) lines.push(`  ${i}. ${describeStep(s)}`);
   for (const f of c.findings) lines.push(`  ${describeFinding(f)}`);
   // `--seed=N`: parseArgs takes `--seed -5` for an option, and fast-check's seeds can be negative.

@@ -163,3 +163,50 @@ export async function libtorrentDownload(opts: {
   }
   return { elapsedMs: r.elapsedMs };
 }
+
+export interface LibtorrentDownloader {
+  readonly port: number;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * A downloader that dials no one and only waits to be dialled (no trackers, no peers): for a peer
+ * that serves it, such as `bitstate probe --data`. Resolves once it listens; stopped by the test.
+ * Its status lines (`progress`, `totalDone`) say what it kept of what it was served.
+ */
+export async function startLibtorrentDownloader(opts: {
+  readonly torrent: string;
+  readonly outDir: string;
+  readonly port?: number;
+  /** Hard lifetime (ms). */
+  readonly timeoutMs: number;
+}): Promise<LibtorrentDownloader> {
+  const port = opts.port ?? (await getFreePort());
+  const { command, args } = libtorrentClientCommand({
+    torrent: opts.torrent,
+    savePath: opts.outDir,
+    port,
+    mode: 'download',
+    trackerOff: true,
+  });
+  const proc = startProcess(command, args, {
+    name: `libtorrent downloader :${port}`,
+    timeoutMs: opts.timeoutMs,
+  });
+  const downloader: LibtorrentDownloader = {
+    port,
+    process: proc,
+    stop: async () => {
+      await proc.stop(2000);
+    },
+  };
+  try {
+    // Listening, and past checking its (empty) files: incoming peers are taken from then on.
+    await whileRunning(proc, proc.waitForLine(/"state": "downloading"/, 30_000));
+  } catch (err) {
+    await downloader.stop();
+    throw err;
+  }
+  return downloader;
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { startFlawedDownloader } from '../../helpers/flawed-downloader.js';
 import { startFlawedPeer } from '../../helpers/flawed-peer.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { listeningSeeder, randomFileTorrent, tempDir } from '../../helpers/session.js';
@@ -87,4 +88,37 @@ test('probe: exit 1 for an address with no client, 2 for bad input, one line eac
     assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
+});
+
+test('probe --data: exit 1 against a downloader that asks past a piece end, its replay line with --data', async (t) => {
+  const { file, data, torrent } = await torrentFile(t);
+  const peer = await startFlawedDownloader({ torrent, flaw: 'pastPieceEnd' });
+  t.after(() => peer.close());
+  const args = ['probe', file, '--peer', `127.0.0.1:${peer.port}`];
+  const r = await runCli([...args, '--data', data, '--runs', '10'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /as it downloads/);
+  assert.match(r.stdout, /the shortest script found:\n {2}0\. unchoke\n/);
+  assert.match(r.stdout, /violation request\.pastPieceEnd \(BEP 3\)/);
+  const replay = /replay: (--seed=-?\d+ --path [\d:]+ --data \S+)/.exec(r.stdout);
+  assert.ok(replay !== null, r.stdout);
+  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 30_000 });
+  assert.equal(again.code, 1, again.stderr);
+  const events = again.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; role?: string; script?: string[] });
+  assert.equal(events[0]!.role, 'serve');
+  assert.deepEqual(events.at(-1)!.script, ['unchoke']);
+});
+
+test('probe --data: a folder without the data, or with other data, is exit 2 in one line', async (t) => {
+  const { file, data } = await torrentFile(t);
+  const missing = await runCli(['probe', file, '--peer', '127.0.0.1:1', '--data', join(data, 'nowhere')]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /^bitstate probe: .*file\.bin is missing\n$/);
+  await writeFile(join(data, 'file.bin'), new Uint8Array(150_000));
+  const wrong = await runCli(['probe', file, '--peer', '127.0.0.1:1', '--data', data]);
+  assert.equal(wrong.code, 2, wrong.stderr);
+  assert.match(wrong.stderr, /^bitstate probe: no piece of .* matches the torrent\n$/);
 });

@@ -1,0 +1,320 @@
+/**
+ * Plays one serving script (serving-step.ts) against a target that downloads the torrent, over one
+ * TCP connection: the probe dials the target, announces what it has from its piece source
+ * (piece-source.ts), and serves as the script says; a DownloaderLedger judges the target.
+ *
+ *   probe                                         target (downloading, listening)
+ *   handshake (BEP 6 + BEP 10 bits)        ──►
+ *                                          ◄──    handshake, bitfield / haveNone, extension handshake
+ *   bitfield / haveAll (every piece we have but those the script's `have` steps will announce),
+ *   extension handshake (reqq)             ──►
+ *   … wait up to `interestWaitMs` for `interested` …       (we choke it, as every connection starts)
+ *   step 0, step 1, …                      ──►    requests, cancels, haves (judged as they come)
+ *   … listen `settleMs` more (a `have` of a piece we corrupted comes once it is hashed), close
+ *
+ * The probe conforms where the script does not say otherwise: with BEP 6 it rejects each request
+ * it will not serve (invalid ones, and those that come while it chokes and are not allowed fast);
+ * without it, it drops them, as a choke does (BEP 3). Bounded like the fetching side: connect,
+ * handshake, each wait, the whole run; pending requests at most MAX_PENDING_REQUESTS; what the
+ * probe writes waits for the socket to drain past SEND_BUFFER_BYTES.
+ */
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pieceLengthAt } from '../metainfo/torrent.js';
+import type { PeerAddress } from '../net/address.js';
+import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
+import { BLOCK_LENGTH } from '../wire/limits.js';
+import type { WireItem, WireMessage } from '../wire/messages.js';
+import { hasExtensionBit, ourReservedBytes } from '../wire/reserved-bits.js';
+import { WireDecoder } from '../wire/wire-decoder.js';
+import { DownloaderLedger } from './downloader-ledger.js';
+import type { PieceSource } from './piece-source.js';
+import {
+  closeCause,
+  OUR_EXTENSION_HANDSHAKE,
+  OUR_REQQ,
+  type ProbeConnectionOptions,
+  type ProbeRunResult,
+} from './probe-connection.js';
+import { ProbeError } from './probe-error.js';
+import { openProbeSocket, probePeerId } from './probe-socket.js';
+import { isHostileServing, type ServingStep } from './serving-step.js';
+
+export interface ServingConnectionOptions extends ProbeConnectionOptions {
+  /** How long the opening waits for the target's `interested` before the steps start anyway (3 s). */
+  readonly interestWaitMs?: number;
+}
+
+/** Bytes queued on the socket before the probe waits for it to drain. */
+export const SEND_BUFFER_BYTES = 1 << 20;
+/** How long a `serve n` with fewer than n requests pending waits for more, at most… */
+const SERVE_WAIT_MS = 200;
+/** …and no longer than this after the last request came (the target asks no more for now). */
+const SERVE_IDLE_MS = 50;
+
+const DEFAULTS = { connectTimeoutMs: 5_000, interestWaitMs: 3_000, settleMs: 500, runTimeoutMs: 30_000 };
+
+export async function runServingScript(
+  source: PieceSource,
+  target: PeerAddress,
+  script: readonly ServingStep[],
+  options: ServingConnectionOptions = {},
+): Promise<ProbeRunResult> {
+  const o = { ...DEFAULTS, ...options };
+  const torrent = source.torrent;
+  const started = Date.now();
+  const deadline = started + o.runTimeoutMs;
+  const ledger = new DownloaderLedger(torrent);
+  const received: Record<string, number> = {};
+  let served = 0;
+  let corrupted = 0;
+  const result = (stepsPlayed: number, closedBy: 'target' | 'probe', at?: number): ProbeRunResult => ({
+    role: 'serve',
+    findings: ledger.findings,
+    violations: ledger.violations,
+    stepsPlayed,
+    closedBy,
+    ...(at === undefined
+      ? {}
+      : { closedAtStep: at, closedAfter: at < 0 ? 'the opening' : closeCause(script, at, isHostileServing) }),
+    received,
+    blocksReceived: received.piece ?? 0,
+    piecesVerified: 0,
+    blocksServed: served,
+    blocksCorrupted: corrupted,
+    fast: ledger.fast,
+    elapsedMs: Date.now() - started,
+  });
+  let socket: Socket;
+  try {
+    socket = await openProbeSocket(target, o.connectTimeoutMs);
+  } catch (e) {
+    if (!(e instanceof ProbeError)) throw e;
+    ledger.note('connection.refused', 3, e.message);
+    return { ...result(0, 'target', -1), closedAfter: 'the connect' };
+  }
+  let closed = false;
+  let closedBy: 'target' | 'probe' = 'probe';
+  let closedAtStep: number | undefined;
+  let step = -1;
+  let wake: () => void = () => {};
+  const changed = () =>
+    new Promise<void>((r) => {
+      wake = r;
+    });
+  let onClosed: (v: undefined) => void = () => {};
+  const closedPromise = new Promise<undefined>((r) => {
+    onClosed = r;
+  });
+  let theirHandshake: (h: Extract<WireItem, { type: 'handshake' }>) => void = () => {};
+  const handshake = new Promise<Extract<WireItem, { type: 'handshake' }>>((r) => {
+    theirHandshake = r;
+  });
+  let interested = false;
+
+  const send = (bytes: Uint8Array) => {
+    if (!closed) socket.write(bytes);
+  };
+  const sendMessage = (m: WireMessage) => send(encodeMessage(m));
+  /** BEP 6: each request we will not serve gets its reject. */
+  const sendRejects = () => {
+    for (const p of ledger.takeRefused()) sendMessage({ type: 'reject', ...p });
+  };
+  const decoder = new WireDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    if (closed) return;
+    const err = decoder.push(new Uint8Array(chunk), (item) => {
+      received[item.type] = (received[item.type] ?? 0) + 1;
+      if (item.type === 'handshake') {
+        ledger.handshake(item);
+        theirHandshake(item);
+      } else {
+        if (item.type === 'interested') interested = true;
+        ledger.received(item as WireMessage);
+      }
+    });
+    if (err !== undefined) {
+      ledger.wireError(err);
+      finish('probe');
+    } else sendRejects();
+    wake();
+  });
+  socket.on('close', () => finish('target'));
+  socket.on('error', () => finish('target'));
+  function finish(by: 'target' | 'probe') {
+    if (closed) return;
+    closed = true;
+    closedBy = by;
+    if (by === 'target') closedAtStep = step;
+    socket.destroy();
+    wake();
+    onClosed(undefined);
+  }
+  async function waitUntil(ms: number, done: () => boolean) {
+    const end = Math.min(Date.now() + ms, deadline);
+    while (!closed && !done() && Date.now() < end)
+      await Promise.race([changed(), sleep(end - Date.now(), undefined, { ref: false })]);
+  }
+  /** A target that does not read is not given more than SEND_BUFFER_BYTES to hold for it. */
+  async function drained() {
+    if (closed || socket.writableLength < SEND_BUFFER_BYTES) return;
+    const left = Math.max(0, deadline - Date.now());
+    await Promise.race([once(socket, 'drain'), closedPromise, sleep(left, undefined, { ref: false })]);
+  }
+
+  const have = source.pieces;
+  const pieceOf = (pick: number) => have[pick % have.length]!;
+  const announcedPick = (pick: number) => {
+    const a = ledger.announced();
+    return a.length === 0 ? undefined : a[pick % a.length]!;
+  };
+  /** Waits for `n` requests pending, while the target is still asking (none come while choked). */
+  async function requestsFor(n: number) {
+    const end = Date.now() + SERVE_WAIT_MS;
+    while (!ledger.choking && ledger.pending().length < n && Date.now() < end) {
+      const before = ledger.requests;
+      await waitUntil(Math.min(SERVE_IDLE_MS, end - Date.now()), () => ledger.requests !== before);
+      if (ledger.requests === before) return;
+    }
+  }
+  let corruptNext = false;
+  async function serveBlock(p: { index: number; begin: number; length: number }, length = p.length) {
+    const block = new Uint8Array(length);
+    block.set(await source.readBlock(p.index, p.begin, Math.min(length, p.length)));
+    const corrupt = corruptNext;
+    if (corrupt) {
+      // One byte in the middle flipped: the piece fails its SHA-1 (BEP 3), the framing is intact.
+      block[length >> 1] = block[length >> 1]! ^ 0xff;
+      corruptNext = false;
+      corrupted++;
+    }
+    if (length === p.length) ledger.served(p, corrupt);
+    served++;
+    sendMessage({ type: 'piece', index: p.index, begin: p.begin, block });
+    await drained();
+  }
+
+  try {
+    send(
+      encodeHandshake({ reserved: ourReservedBytes(), infoHash: torrent.infoHash, peerId: probePeerId() }),
+    );
+    const h = await Promise.race([
+      handshake,
+      closedPromise,
+      sleep(o.connectTimeoutMs, undefined, { ref: false }),
+    ]);
+    if (h === undefined)
+      ledger.note(
+        'handshake.none',
+        3,
+        closed
+          ? 'it closed the connection without a handshake'
+          : `no handshake within ${o.connectTimeoutMs} ms`,
+      );
+    else {
+      const withheld = new Set(script.flatMap((s) => (s.kind === 'have' ? [pieceOf(s.pick)] : [])));
+      const opening = have.filter((i) => !withheld.has(i));
+      if (ledger.fast && opening.length === torrent.pieceCount) sendMessage({ type: 'haveAll' });
+      else if (ledger.fast && opening.length === 0) sendMessage({ type: 'haveNone' });
+      else if (opening.length > 0)
+        sendMessage({ type: 'bitfield', bitfield: bitfieldOf(opening, torrent.pieceCount) });
+      ledger.announce(opening);
+      if (hasExtensionBit(h.reserved)) {
+        sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
+        ledger.offeredReqq(OUR_REQQ);
+      }
+      if (script.length > 0) await waitUntil(o.interestWaitMs, () => interested);
+      for (step = 0; step < script.length && !closed && Date.now() < deadline; step++) {
+        ledger.step = step;
+        await play(script[step]!);
+        await new Promise((r) => setImmediate(r));
+      }
+      ledger.step = script.length;
+      await waitUntil(o.settleMs, () => false);
+      if (!closed) ledger.end();
+    }
+  } finally {
+    finish('probe');
+  }
+  return result(Math.min(Math.max(step, 0), script.length), closedBy, closedAtStep);
+
+  async function play(s: ServingStep): Promise<void> {
+    const n = torrent.pieceCount;
+    switch (s.kind) {
+      case 'unchoke':
+        ledger.unchoke();
+        return sendMessage({ type: 'unchoke' });
+      case 'choke': {
+        const rejects = ledger.choke();
+        sendMessage({ type: 'choke' });
+        for (const p of rejects) sendMessage({ type: 'reject', ...p });
+        return;
+      }
+      case 'serve':
+        await requestsFor(s.n);
+        for (const p of ledger.takeOldest(s.n)) if (!closed) await serveBlock(p);
+        return;
+      case 'reject': {
+        const p = ledger.fast ? ledger.takeNth(s.nth) : undefined;
+        if (p !== undefined) sendMessage({ type: 'reject', ...p });
+        return;
+      }
+      case 'have': {
+        const index = pieceOf(s.pick);
+        ledger.announce([index]);
+        return sendMessage({ type: 'have', index });
+      }
+      case 'allowedFast':
+      case 'suggest': {
+        const index = ledger.fast ? announcedPick(s.pick) : undefined;
+        if (index === undefined) return;
+        if (s.kind === 'allowedFast') ledger.allowFast(index);
+        return sendMessage({ type: s.kind, index });
+      }
+      case 'keepAlive':
+        return sendMessage({ type: 'keepAlive' });
+      case 'wait':
+        return waitUntil(s.ms, () => false);
+      case 'corruptBlock':
+        corruptNext = true;
+        return;
+      case 'unsolicitedBlock': {
+        const index = announcedPick(s.pick);
+        if (index === undefined) return;
+        const length = Math.min(BLOCK_LENGTH, pieceLengthAt(torrent, index));
+        const block = await source.readBlock(index, 0, length);
+        served++;
+        return sendMessage({ type: 'piece', index, begin: 0, block });
+      }
+      case 'wrongLengthBlock': {
+        await requestsFor(1);
+        const [p] = ledger.takeOldest(1);
+        if (p === undefined || closed) return;
+        return serveBlock(p, s.longer ? p.length + s.by : Math.max(1, p.length - s.by));
+      }
+      case 'haveOutOfRange':
+        return sendMessage({ type: 'have', index: n + s.past });
+      case 'lateBitfield':
+        return sendMessage({ type: 'bitfield', bitfield: new Uint8Array(s.length) });
+      case 'unknownMessage':
+        return sendMessage({ type: 'unknown', id: s.id, payload: new Uint8Array(s.length) });
+      case 'oversizedFrame': {
+        const b = new Uint8Array(4);
+        new DataView(b.buffer).setUint32(0, s.length);
+        return send(b);
+      }
+      case 'badExtended':
+        return sendMessage({ type: 'extended', extendedId: 0, payload: new Uint8Array(s.length).fill(0x78) });
+      case 'garbage':
+        return send(Uint8Array.from(s.bytes));
+    }
+  }
+}
+
+/** BEP 3's bitfield: high bit of byte 0 is piece 0, spare bits clear. */
+function bitfieldOf(pieces: readonly number[], count: number): Uint8Array {
+  const b = new Uint8Array(Math.ceil(count / 8));
+  for (const i of pieces) b[i >> 3]! |= 0x80 >> (i & 7);
+  return b;
+}
