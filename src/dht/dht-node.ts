@@ -1,6 +1,6 @@
 /**
  * One DHT node on a UDP socket (BEP 5): sends our queries and matches their answers by
- * transaction id and source address, each waited for at most `queryTimeoutMs`; answers the
+ * transaction id (random) and source address, each waited for at most `queryTimeoutMs`; answers the
  * queries of others from the routing table, the token secrets and the peer store. Every node that
  * answers or queries us is offered to the routing table.
  *
@@ -14,6 +14,7 @@
  * a second to one address and MAX_ANSWERS_PER_SECOND in all (the rest are dropped unanswered), so
  * a flood can neither make us amplify it nor grow anything past the table's and store's bounds.
  */
+import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { PeerAddress } from '../net/address.js';
 import { DhtError } from './dht-error.js';
@@ -118,7 +119,6 @@ export class DhtNode {
   readonly #queryTimeoutMs: number;
   readonly #tokens: TokenSecrets;
   readonly #pending = new Map<number, Pending>();
-  #nextTx = Math.floor(Math.random() * 65536);
   #closed = false;
   /** Rate limit: the current second and what was answered in it. */
   #window = -1;
@@ -199,9 +199,12 @@ export class DhtNode {
   /** Sends `query` to `to`; its answer, or undefined after the timeout, an error reply or close. */
   query(to: PeerAddress, query: KrpcQuery): Promise<KrpcResponseBody | undefined> {
     if (this.#closed || this.#pending.size >= MAX_PENDING_QUERIES) return Promise.resolve(undefined);
-    let tx = this.#nextTx;
-    while (this.#pending.has(tx)) tx = (tx + 1) & 0xffff;
-    this.#nextTx = (tx + 1) & 0xffff;
+    // A random id, as libtorrent's rpc_manager: an answer counts only with it (and from the address
+    // asked), so a node that saw one of our queries must not be able to name the next ones — else a
+    // host forging source addresses could answer as the nodes it told us of, and vote our address
+    // (BEP 42) and our id wherever it likes. ≤ MAX_PENDING_QUERIES of 65,536 are taken: a draw or two.
+    let tx = randomInt(0x10000);
+    while (this.#pending.has(tx)) tx = randomInt(0x10000);
     const t = Uint8Array.of(tx >> 8, tx & 0xff);
     const address = `${to.host}:${to.port}`;
     return new Promise((resolve) => {

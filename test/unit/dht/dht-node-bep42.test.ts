@@ -131,3 +131,22 @@ test('startDht: a bootstrap through three such responders ends with a BEP 42 id 
     );
   await until(10_000, asked, 'a find_node on the new id');
 });
+
+test('our transaction ids are not predictable: a node that sees one query cannot forge the answers to the next ones', async (t) => {
+  // An answer counts (as a vote for our address, and for the table) only with our transaction id
+  // from the address we asked. A node we query learns one id; were the next ones id + 1, id + 2, …
+  // a host that can forge source addresses could answer our queries to the nodes it named, as them,
+  // and vote our id wherever it likes (libtorrent draws each id at random: rpc_manager::invoke).
+  const node = await DhtNode.open({ host: '127.0.0.1', port: 0 });
+  t.after(() => node.close());
+  const [r] = await responders(t, '127.0.0.1');
+  const tx: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    assert.ok(await node.query(r!, { q: 'ping', id: node.id }));
+    const q = r!.queries.at(-1)!;
+    assert.equal(q.t.length, 2);
+    tx.push((q.t[0]! << 8) | q.t[1]!);
+  }
+  const next = tx.slice(1).filter((x, i) => x === ((tx[i]! + 1) & 0xffff)).length;
+  assert.ok(next <= 1, `${next} of 15 ids were the one before plus one: ${tx.join(' ')}`);
+});
