@@ -19,6 +19,7 @@ import { constants, type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
+import { removeStaleTemps } from './stale-temp-files.js';
 import { StorageError } from './storage-error.js';
 
 /** A resume file is never read past this size, whatever the torrent (see maxResumeBytes). */
@@ -201,7 +202,8 @@ export async function readResumeFile(
  * (two runs on one folder closing together) each rename a whole file of their own into place —
  * with one shared `<path>.tmp`, one could rename the other's half-written file. Created new
  * (O_EXCL, O_NOFOLLOW: nothing planted there is opened, so never a FIFO that would block the
- * open), and removed when anything fails.
+ * open), and removed when anything fails; a crashed save's, left behind, is removed by a later
+ * save once stale (stale-temp-files.ts).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -228,6 +230,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(tmp, { force: true }).catch(() => {});
     throw StorageError.fromSystem(e, 'cannot save the resume file', path);
   }
+  // A crashed save's temp file has a name no later save reuses: removed here once stale.
+  await removeStaleTemps(path);
 }
 
 export function writeResumeFile(

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { constants, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -148,4 +148,18 @@ test('the shape check scans the resume file of the largest torrent (262,144 file
   });
   assert.ok(text.length <= maxResumeBytes(big));
   assert.equal(decodeResume(big, text).files.length, files.length);
+});
+
+test('temp files a crashed save left beside the file (its own name, or the old fixed one) are removed by a later save once stale; fresh ones and other files stay', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'x.resume');
+  const hourAgo = new Date(Date.now() - 60 * 60_000);
+  const stale = ['x.resume.999999.0123456789ab.tmp', 'x.resume.tmp'];
+  // Another save's temp file may be in flight (a second process on this folder): it is fresh.
+  const kept = ['x.resume.4242.abcdefabcdef.tmp', 'y.resume.1.0123456789ab.tmp', 'x.resume.1.zz.tmp'];
+  for (const name of [...stale, ...kept]) await writeFile(join(dir, name), 'left');
+  for (const name of [...stale, kept[1]!, kept[2]!]) await utimes(join(dir, name), hourAgo, hourAgo);
+  await writeResumeFile(torrent, path, state);
+  assert.ok((await readResumeFile(torrent, path)).ok);
+  assert.deepEqual((await readdir(dir)).sort(), ['x.resume', ...kept].sort());
 });
