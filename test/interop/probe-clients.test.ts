@@ -99,8 +99,8 @@ test('libtorrent breaks no rule in valid or hostile scripts', async () => {
 test('aria2 breaks no rule in valid or hostile scripts', async () => {
   const s = await startAria2Seeder({ torrent: torrentPath, dataDir: join(dir, 'seed'), timeoutMs: 180_000 });
   stoppables.push(s);
-  // aria2 unchokes at its choke tick, ~1 s after the connection: each run waits that long.
-  await probeBoth('aria2', s.port, { expectData: true, runs: 8 });
+  // aria2 unchokes at its choke tick, ~1 s after the connection: each run waits for it.
+  await probeBoth('aria2', s.port, { expectData: true, runs: 8, waitMs: 1500 });
 });
 
 test('Transmission breaks no rule in valid or hostile scripts', async () => {

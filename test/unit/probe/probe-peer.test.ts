@@ -37,14 +37,15 @@ test("bitstate's own seeder breaks no rule, in valid scripts or hostile ones", a
       probePeer(
         torrent,
         { host: LOOPBACK, port },
-        { runs: 15, hostile, onRun: (r) => (verified += r.piecesVerified) },
+        // A fixed seed: with a random one, fifteen short scripts might hold no whole-piece request.
+        { runs: 15, hostile, seed: 1717, onRun: (r) => (verified += r.piecesVerified) },
       ),
       'probe',
     );
     assert.equal(report.counterexample, undefined, JSON.stringify(report.counterexample?.findings));
     assert.equal(report.runs, 15);
     // The scripts did ask for whole pieces and checked them (not a probe that asks for nothing).
-    if (!hostile) assert.ok(verified > 0, 'no piece was verified in 15 valid scripts');
+    assert.ok(verified > 0, `no piece was verified in 15 ${hostile ? 'hostile' : 'valid'} scripts`);
   }
 });
 

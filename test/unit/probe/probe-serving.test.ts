@@ -94,6 +94,10 @@ test('a conforming downloader passes valid and hostile scripts, with and without
           data,
           runs: 12,
           hostile,
+          // A fixed seed: fast-check's first scripts are short, and with a random one twelve of
+          // them sometimes never unchoked and then served (seen once in CI), so the check that
+          // something was served would flake.
+          seed: 4242,
           ...QUICK,
           onRun: (r) => (served += r.blocksServed),
         }),
