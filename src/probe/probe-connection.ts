@@ -16,19 +16,17 @@
  * BEP 10 `reqq` (Transmission drops what is past it) and `maxOutstanding`.
  */
 import type { Socket } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { bencode } from '../metainfo/bencode.js';
 import { pieceLengthAt } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
-import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
 import { BLOCK_LENGTH } from '../wire/limits.js';
-import type { WireItem, WireMessage } from '../wire/messages.js';
-import { hasExtensionBit, ourReservedBytes } from '../wire/reserved-bits.js';
-import { WireDecoder } from '../wire/wire-decoder.js';
+import type { WireMessage } from '../wire/messages.js';
+import { hasExtensionBit } from '../wire/reserved-bits.js';
 import { ConformanceLedger, type Finding, type LedgerTorrent } from './conformance-ledger.js';
 import { ProbeError } from './probe-error.js';
-import { openProbeSocket, probePeerId } from './probe-socket.js';
+import { openProbeSocket } from './probe-socket.js';
 import { describeStep, isHostile, type ProbeStep } from './probe-step.js';
+import { ProbeWire } from './probe-wire.js';
 
 export interface ProbeConnectionOptions {
   /** Bound on the TCP connect and on the target's handshake (default 5 s). */
@@ -111,103 +109,37 @@ export async function runProbeScript(
       started,
     );
   }
-  let closed = false;
-  let closedBy: 'target' | 'probe' = 'probe';
-  let closedAtStep: number | undefined;
-  let step = -1;
-  /** Resolves whenever something arrives or the connection closes: waits end early on it. */
-  let wake: () => void = () => {};
-  const changed = () =>
-    new Promise<void>((r) => {
-      wake = r;
-    });
-  let theirHandshake: ((h: Extract<WireItem, { type: 'handshake' }>) => void) | undefined;
-  const handshake = new Promise<Extract<WireItem, { type: 'handshake' }>>((r) => {
-    theirHandshake = r;
-  });
   /** Blocks of `requestPiece` steps not yet asked for (room in the target's queue first). */
   const queued: [number, number, number][] = [];
-
-  const decoder = new WireDecoder();
-  const onItem = (item: WireItem) => {
-    received[item.type] = (received[item.type] ?? 0) + 1;
-    if (item.type === 'handshake') {
-      ledger.handshake(item);
-      theirHandshake?.(item);
-    } else ledger.received(item as WireMessage);
-  };
-  socket.on('data', (chunk: Buffer) => {
-    if (closed) return;
-    const err = decoder.push(new Uint8Array(chunk), onItem);
-    if (err !== undefined) {
-      ledger.wireError(err);
-      finish('probe');
-    } else topUp();
-    wake();
+  const wire = new ProbeWire(socket, deadline, {
+    item: (item) => {
+      received[item.type] = (received[item.type] ?? 0) + 1;
+      if (item.type === 'handshake') ledger.handshake(item);
+      else ledger.received(item);
+    },
+    wireError: (err) => ledger.wireError(err),
+    afterChunk: () => topUp(),
   });
-  socket.on('close', () => finish('target'));
-  socket.on('error', () => finish('target'));
-
-  /** Resolves when the connection closes, whoever closes it (the handshake wait ends on it). */
-  let onClosed: (value: undefined) => void = () => {};
-  const closedPromise = new Promise<undefined>((r) => {
-    onClosed = r;
-  });
-  function finish(by: 'target' | 'probe') {
-    if (closed) return;
-    closed = true;
-    closedBy = by;
-    if (by === 'target') closedAtStep = step;
-    socket.destroy();
-    wake();
-    onClosed(undefined);
-  }
-  const send = (bytes: Uint8Array) => {
-    if (!closed) socket.write(bytes);
-  };
-  const sendMessage = (m: WireMessage) => send(encodeMessage(m));
+  const sendMessage = (m: WireMessage) => wire.sendMessage(m);
   const room = () => Math.min(o.maxOutstanding, ledger.reqq ?? o.maxOutstanding) - ledger.outstandingRequests;
   function request(index: number, begin: number, length: number) {
     ledger.requested(index, begin, length);
     sendMessage({ type: 'request', index, begin, length });
   }
   function topUp() {
-    while (queued.length > 0 && room() > 0 && !closed) {
+    while (queued.length > 0 && room() > 0 && !wire.closed) {
       const [index, begin, length] = queued.shift()!;
       request(index, begin, length);
     }
   }
-  /** Waits up to `ms` (and never past the run's deadline) or until `done()` holds. */
-  async function waitUntil(ms: number, done: () => boolean) {
-    const end = Math.min(Date.now() + ms, deadline);
-    // One timer per wait, cleared when the wait ends early (not one per chunk that wakes it).
-    const stop = new AbortController();
-    const timeUp = sleep(Math.max(0, end - Date.now()), undefined, { ref: false, signal: stop.signal }).catch(
-      () => {},
-    );
-    try {
-      while (!closed && !done() && Date.now() < end) await Promise.race([changed(), timeUp]);
-    } finally {
-      stop.abort();
-    }
-  }
 
   try {
-    send(
-      encodeHandshake({ reserved: ourReservedBytes(), infoHash: torrent.infoHash, peerId: probePeerId() }),
-    );
-    // A target that closes instead of answering (Transmission refusing a second connection from
-    // one IP) ends the wait at once, not after the timeout.
-    const h = await Promise.race([
-      handshake,
-      closedPromise,
-      sleep(o.connectTimeoutMs, undefined, { ref: false }),
-    ]);
+    const h = await wire.exchangeHandshakes(torrent.infoHash, o.connectTimeoutMs);
     if (h === undefined)
       ledger.note(
         'handshake.none',
         3,
-        closed
+        wire.closed
           ? 'it closed the connection without a handshake'
           : `no handshake within ${o.connectTimeoutMs} ms`,
       );
@@ -216,20 +148,20 @@ export async function runProbeScript(
       if (hasExtensionBit(h.reserved))
         sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
       sendMessage({ type: 'interested' });
-      await waitUntil(o.unchokeWaitMs, () => !ledger.choking);
-      for (step = 0; step < script.length && !closed && Date.now() < deadline; step++) {
-        ledger.step = step;
-        await play(script[step]!);
+      await wire.waitUntil(o.unchokeWaitMs, () => !ledger.choking);
+      for (wire.step = 0; wire.step < script.length && !wire.closed && Date.now() < deadline; wire.step++) {
+        ledger.step = wire.step;
+        await play(script[wire.step]!);
         // Let what the target sent in answer be read before the next step.
         await new Promise((r) => setImmediate(r));
       }
       ledger.step = script.length;
-      await waitUntil(o.drainMs, () => ledger.outstandingRequests === 0 && queued.length === 0);
-      await waitUntil(o.settleMs, () => false);
-      if (!closed) ledger.end();
+      await wire.waitUntil(o.drainMs, () => ledger.outstandingRequests === 0 && queued.length === 0);
+      await wire.waitUntil(o.settleMs, () => false);
+      if (!wire.closed) ledger.end();
     }
   } finally {
-    finish('probe');
+    wire.finish('probe');
   }
 
   async function play(s: ProbeStep): Promise<void> {
@@ -265,7 +197,7 @@ export async function runProbeScript(
         return sendMessage({ type: 'cancel', index, begin, length });
       }
       case 'wait':
-        return waitUntil(s.ms, () => false);
+        return wire.waitUntil(s.ms, () => false);
       case 'extendedHandshake':
         return sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
       case 'requestTooLong': {
@@ -297,19 +229,24 @@ export async function runProbeScript(
       case 'oversizedFrame': {
         const b = new Uint8Array(4);
         new DataView(b.buffer).setUint32(0, s.length);
-        return send(b);
+        return wire.send(b);
       }
       case 'badExtended':
         return sendMessage({ type: 'extended', extendedId: 0, payload: new Uint8Array(s.length).fill(0x78) });
       case 'garbage':
-        return send(Uint8Array.from(s.bytes));
+        return wire.send(Uint8Array.from(s.bytes));
     }
   }
 
-  const at = closedAtStep;
+  const at = wire.closedAtStep;
   const closedAfter = at === undefined ? undefined : closeCause(script, at, isHostile);
-  const stepsPlayed = Math.min(Math.max(step, 0), script.length);
-  return result(ledger, { stepsPlayed, closedBy, closedAtStep: at, closedAfter }, received, started);
+  const stepsPlayed = Math.min(Math.max(wire.step, 0), script.length);
+  return result(
+    ledger,
+    { stepsPlayed, closedBy: wire.closedBy, closedAtStep: at, closedAfter },
+    received,
+    started,
+  );
 }
 
 function result(

@@ -23,11 +23,9 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pieceLengthAt } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
-import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
 import { BLOCK_LENGTH } from '../wire/limits.js';
-import type { WireItem, WireMessage } from '../wire/messages.js';
-import { hasExtensionBit, ourReservedBytes } from '../wire/reserved-bits.js';
-import { WireDecoder } from '../wire/wire-decoder.js';
+import type { WireMessage } from '../wire/messages.js';
+import { hasExtensionBit } from '../wire/reserved-bits.js';
 import { DownloaderLedger } from './downloader-ledger.js';
 import type { PieceSource } from './piece-source.js';
 import {
@@ -38,7 +36,8 @@ import {
   type ProbeRunResult,
 } from './probe-connection.js';
 import { ProbeError } from './probe-error.js';
-import { openProbeSocket, probePeerId } from './probe-socket.js';
+import { openProbeSocket } from './probe-socket.js';
+import { ProbeWire } from './probe-wire.js';
 import { isHostileServing, type ServingStep } from './serving-step.js';
 
 export interface ServingConnectionOptions extends ProbeConnectionOptions {
@@ -94,73 +93,40 @@ export async function runServingScript(
     ledger.note('connection.refused', 3, e.message);
     return { ...result(0, 'target', -1), closedAfter: 'the connect' };
   }
-  let closed = false;
-  let closedBy: 'target' | 'probe' = 'probe';
-  let closedAtStep: number | undefined;
-  let step = -1;
-  let wake: () => void = () => {};
-  const changed = () =>
-    new Promise<void>((r) => {
-      wake = r;
-    });
-  let onClosed: (v: undefined) => void = () => {};
-  const closedPromise = new Promise<undefined>((r) => {
-    onClosed = r;
-  });
-  let theirHandshake: (h: Extract<WireItem, { type: 'handshake' }>) => void = () => {};
-  const handshake = new Promise<Extract<WireItem, { type: 'handshake' }>>((r) => {
-    theirHandshake = r;
-  });
   let interested = false;
-
-  const send = (bytes: Uint8Array) => {
-    if (!closed) socket.write(bytes);
-  };
-  const sendMessage = (m: WireMessage) => send(encodeMessage(m));
   /** BEP 6: each request we will not serve gets its reject. */
   const sendRejects = () => {
     for (const p of ledger.takeRefused()) sendMessage({ type: 'reject', ...p });
   };
-  const decoder = new WireDecoder();
-  socket.on('data', (chunk: Buffer) => {
-    if (closed) return;
-    const err = decoder.push(new Uint8Array(chunk), (item) => {
+  const wire = new ProbeWire(socket, deadline, {
+    item: (item) => {
       received[item.type] = (received[item.type] ?? 0) + 1;
-      if (item.type === 'handshake') {
-        ledger.handshake(item);
-        theirHandshake(item);
-      } else {
+      if (item.type === 'handshake') ledger.handshake(item);
+      else {
         if (item.type === 'interested') interested = true;
-        ledger.received(item as WireMessage);
+        ledger.received(item);
       }
-    });
-    if (err !== undefined) {
-      ledger.wireError(err);
-      finish('probe');
-    } else sendRejects();
-    wake();
+    },
+    wireError: (err) => ledger.wireError(err),
+    afterChunk: sendRejects,
   });
-  socket.on('close', () => finish('target'));
-  socket.on('error', () => finish('target'));
-  function finish(by: 'target' | 'probe') {
-    if (closed) return;
-    closed = true;
-    closedBy = by;
-    if (by === 'target') closedAtStep = step;
-    socket.destroy();
-    wake();
-    onClosed(undefined);
-  }
-  async function waitUntil(ms: number, done: () => boolean) {
-    const end = Math.min(Date.now() + ms, deadline);
-    while (!closed && !done() && Date.now() < end)
-      await Promise.race([changed(), sleep(end - Date.now(), undefined, { ref: false })]);
-  }
+  const send = (bytes: Uint8Array) => wire.send(bytes);
+  const sendMessage = (m: WireMessage) => wire.sendMessage(m);
+  const waitUntil = (ms: number, done: () => boolean) => wire.waitUntil(ms, done);
   /** A target that does not read is not given more than SEND_BUFFER_BYTES to hold for it. */
   async function drained() {
-    if (closed || socket.writableLength < SEND_BUFFER_BYTES) return;
+    if (wire.closed || socket.writableLength < SEND_BUFFER_BYTES) return;
+    const stop = new AbortController();
     const left = Math.max(0, deadline - Date.now());
-    await Promise.race([once(socket, 'drain'), closedPromise, sleep(left, undefined, { ref: false })]);
+    try {
+      await Promise.race([
+        once(socket, 'drain', { signal: stop.signal }).catch(() => {}),
+        wire.whenClosed,
+        sleep(left, undefined, { ref: false, signal: stop.signal }).catch(() => {}),
+      ]);
+    } finally {
+      stop.abort();
+    }
   }
 
   const have = source.pieces;
@@ -196,19 +162,12 @@ export async function runServingScript(
   }
 
   try {
-    send(
-      encodeHandshake({ reserved: ourReservedBytes(), infoHash: torrent.infoHash, peerId: probePeerId() }),
-    );
-    const h = await Promise.race([
-      handshake,
-      closedPromise,
-      sleep(o.connectTimeoutMs, undefined, { ref: false }),
-    ]);
+    const h = await wire.exchangeHandshakes(torrent.infoHash, o.connectTimeoutMs);
     if (h === undefined)
       ledger.note(
         'handshake.none',
         3,
-        closed
+        wire.closed
           ? 'it closed the connection without a handshake'
           : `no handshake within ${o.connectTimeoutMs} ms`,
       );
@@ -225,19 +184,19 @@ export async function runServingScript(
         ledger.offeredReqq(OUR_REQQ);
       }
       if (script.length > 0) await waitUntil(o.interestWaitMs, () => interested);
-      for (step = 0; step < script.length && !closed && Date.now() < deadline; step++) {
-        ledger.step = step;
-        await play(script[step]!);
+      for (wire.step = 0; wire.step < script.length && !wire.closed && Date.now() < deadline; wire.step++) {
+        ledger.step = wire.step;
+        await play(script[wire.step]!);
         await new Promise((r) => setImmediate(r));
       }
       ledger.step = script.length;
       await waitUntil(o.settleMs, () => false);
-      if (!closed) ledger.end();
+      if (!wire.closed) ledger.end();
     }
   } finally {
-    finish('probe');
+    wire.finish('probe');
   }
-  return result(Math.min(Math.max(step, 0), script.length), closedBy, closedAtStep);
+  return result(Math.min(Math.max(wire.step, 0), script.length), wire.closedBy, wire.closedAtStep);
 
   async function play(s: ServingStep): Promise<void> {
     const n = torrent.pieceCount;
@@ -253,7 +212,7 @@ export async function runServingScript(
       }
       case 'serve':
         await requestsFor(s.n);
-        for (const p of ledger.takeOldest(s.n)) if (!closed) await serveBlock(p);
+        for (const p of ledger.takeOldest(s.n)) if (!wire.closed) await serveBlock(p);
         return;
       case 'reject': {
         const p = ledger.fast ? ledger.takeNth(s.nth) : undefined;
@@ -290,7 +249,7 @@ export async function runServingScript(
       case 'wrongLengthBlock': {
         await requestsFor(1);
         const [p] = ledger.takeOldest(1);
-        if (p === undefined || closed) return;
+        if (p === undefined || wire.closed) return;
         return serveBlock(p, s.longer ? p.length + s.by : Math.max(1, p.length - s.by));
       }
       case 'haveOutOfRange':
