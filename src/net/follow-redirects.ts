@@ -9,8 +9,8 @@
  *   or a seed never sends us to file:, ftp: or a data: URL);
  * - at most `maxRedirects` are followed (a loop ends there);
  * - a redirect's body is never read for its bytes: a short one (a Content-Length of at most
- *   MAX_DRAINED_REDIRECT_BYTES) is drained so that a keep-alive socket goes back to its agent, any
- *   other is destroyed with its socket. Drained unbounded, an endless redirect body held a web
+ *   MAX_DRAINED_REDIRECT_BYTES) is drained so that a keep-alive socket goes back to its agent, for
+ *   at most MAX_DRAIN_MS; any other, or one not ended by then, is destroyed with its socket. Drained unbounded, an endless redirect body held a web
  *   seed's one socket (the redirected GET to the same server waited for it) and stalled a download.
  *
  * Failures are the caller's own typed error (`refuse`): this module has no domain of its own.
@@ -19,6 +19,8 @@ import type { IncomingMessage } from 'node:http';
 
 /** A redirect's body up to this long is drained (its socket kept alive); longer ones are cut. */
 export const MAX_DRAINED_REDIRECT_BYTES = 64 * 1024;
+/** A drained redirect body not ended by then is cut with its socket. */
+export const MAX_DRAIN_MS = 2_000;
 
 /** Why a redirect was not followed. */
 export type RedirectRefusal =
@@ -64,11 +66,19 @@ function isRedirect(response: IncomingMessage): boolean {
   return status >= 300 && status < 400;
 }
 
-/** Drained when it says it is short, else destroyed with its socket (see above). */
+/**
+ * Drained when it says it is short, else destroyed with its socket (see above). A drain has
+ * MAX_DRAIN_MS: a short body that never comes held its socket for good (the caller's timers had
+ * stopped at the head) - a tracker's keep-alive socket per announce, and a web seed's socket, its
+ * agent's slot on that host with it (one connection: the redirected GET then queued for ever).
+ */
 function dropRedirectBody(response: IncomingMessage): void {
   const length = Number(response.headers['content-length'] ?? Number.NaN);
-  if (length >= 0 && length <= MAX_DRAINED_REDIRECT_BYTES) response.resume();
-  else response.destroy();
+  if (!(length >= 0 && length <= MAX_DRAINED_REDIRECT_BYTES)) return void response.destroy();
+  const deadline = setTimeout(() => response.destroy(), MAX_DRAIN_MS);
+  deadline.unref();
+  response.once('close', () => clearTimeout(deadline));
+  response.resume();
 }
 
 function redirectTarget(from: URL, location: string, policy: RedirectPolicy): URL {

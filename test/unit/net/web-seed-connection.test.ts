@@ -176,6 +176,36 @@ test('4 connections: a run is split into 4 contiguous GETs, in flight at once on
   );
 });
 
+test("one connection: a redirect whose short body never comes does not hold the seed's one socket (follow-redirects.ts)", async (t) => {
+  const hung: ServerResponse[] = [];
+  t.after(() => {
+    for (const r of hung.splice(0)) r.destroy();
+  });
+  const c = await open(
+    t,
+    (req, res) => {
+      if (req.url !== '/p.bin') return false; // the redirect's target is served
+      // Short enough to be drained, and not one byte of it: without a drain deadline the socket
+      // never went back to the agent, and the redirected GET queued behind it for good.
+      res.writeHead(302, { location: '/p.bin?at=node1', 'content-length': '10' });
+      res.flushHeaders();
+      hung.push(res);
+      return true;
+    },
+    20_000,
+    1,
+  );
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command(handshake(c.torrent.infoHash));
+  c.command({ type: 'request', blocks: PIECES_1_2 });
+  await receiveAll(c, PIECES_1_2);
+  assert.deepEqual(
+    c.server.requests.map((r) => r.path),
+    ['/p.bin', '/p.bin'],
+  );
+  assert.equal(c.events.filter((e) => e.type === 'socket.closed').length, 0);
+});
+
 for (const [what, behave, pattern] of [
   [
     'a server that never answers',

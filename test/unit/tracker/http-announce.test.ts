@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import { bencode } from '../../../src/metainfo/bencode.js';
+import { MAX_DRAIN_MS } from '../../../src/net/follow-redirects.js';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
 import { announce, MAX_TRACKER_BODY_BYTES } from '../../../src/tracker/http-announce.js';
 import { MAX_TRACKER_TOKENS } from '../../../src/tracker/parse-announce-response.js';
@@ -248,6 +249,23 @@ test("a redirect's endless body is cut with its socket, not drained after the an
   // Drained, the body would keep its socket reading for as long as the server writes.
   await within(5_000, closed, 'the redirect response closed');
   assert.ok(redirectBytes < 64 * 1024 * 1024, `${redirectBytes} bytes of the redirect's body`);
+});
+
+test("a redirect's short body that never comes is cut after MAX_DRAIN_MS, not left holding its socket (follow-redirects.ts)", async (t) => {
+  let redirectClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    redirectClosed = resolve;
+  });
+  const { base } = await tracker(t, (req, res) => {
+    if (req.url?.startsWith('/announce')) return send(bencode({ interval: 42 }))(req, res);
+    // A Content-Length short enough to be drained, and not one byte of it: the response never ends.
+    res.writeHead(302, { location: `/announce?${(req.url ?? '').split('?')[1]}`, 'content-length': '10' });
+    res.flushHeaders();
+    res.on('close', redirectClosed);
+  });
+  assert.equal((await announce(`${base}/moved`, params)).interval, 42);
+  // The announce's timer is cleared once it has its answer: only the drain's own deadline ends it.
+  await within(MAX_DRAIN_MS + 5_000, closed, 'the redirect response closed');
 });
 
 test('1 MiB of compact peers (174,760: repeats, port 0, multicast, broadcast): at most MAX_ANNOUNCE_PEERS distinct dialable ones', async (t) => {
