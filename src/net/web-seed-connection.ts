@@ -161,11 +161,11 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
             batches.endOfRead();
             continue;
           }
-          const target = redirects.target(range.url);
-          const res = await open(range, controller.signal);
-          await streamBody(res, range.length, range.url, assembler, body).catch((err: unknown) => {
-            // A remembered redirect whose body failed is forgotten: the next GET asks the file's URL.
-            if (target !== range.url) redirects.forget(range.url);
+          const { response, url } = await open(range, controller.signal);
+          await streamBody(response, range.length, range.url, assembler, body).catch((err: unknown) => {
+            // A body that failed where the file was redirected (remembered, or just now) forgets the
+            // redirect: the next GET asks the file's own URL.
+            if (url !== range.url) redirects.forget(range.url);
             throw err;
           });
         }
@@ -175,24 +175,22 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
     };
 
     /**
-     * The response to one range: asked where the file was last redirected to, if it was; a failure
-     * there forgets the redirect and asks the file's own URL once more (web-seed-redirects.ts).
+     * The response to one range and the URL that gave it: asked where the file was last redirected
+     * to, if it was; a failure there forgets the redirect and asks the file's own URL once more
+     * (web-seed-redirects.ts).
      */
     const open = async (range: Extract<WebSeedRange, { kind: 'http' }>, signal: AbortSignal) => {
       const request = { ...range, signal, timeoutMs, agents };
       const target = redirects.target(range.url);
-      let response: IncomingMessage | undefined;
+      let answer: { response: IncomingMessage; url: string } | undefined;
       if (target !== range.url) {
-        response = await openRange({ ...request, url: target }).then(
-          (r) => r.response,
-          (err: unknown) => {
-            redirects.forget(range.url);
-            if (signal.aborted) throw err;
-            return undefined;
-          },
-        );
+        answer = await openRange({ ...request, url: target }).catch((err: unknown) => {
+          redirects.forget(range.url);
+          if (signal.aborted) throw err;
+          return undefined;
+        });
       }
-      if (response === undefined) {
+      if (answer === undefined) {
         const opened = await openRange(request).catch((err: unknown) => {
           if (err instanceof WebSeedError && (err.status === 404 || err.status === 410)) {
             const missing = missingFiles.get(base) ?? new Set<number>();
@@ -202,13 +200,13 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
           throw err;
         });
         redirects.answered(range.url, opened.url);
-        response = opened.response;
+        answer = opened;
       }
       if (!answered) {
         answered = true; // the server answers: the other connections may start
         pump();
       }
-      return response;
+      return answer;
     };
 
     receive((command) => {

@@ -206,6 +206,52 @@ test("one connection: a redirect whose short body never comes does not hold the 
   assert.equal(c.events.filter((e) => e.type === 'socket.closed').length, 0);
 });
 
+test("a body that breaks off where the file's URL was just redirected forgets the redirect: the next connection asks the file's URL", async (t) => {
+  let payload: Uint8Array | undefined;
+  let targetGets = 0;
+  const c = await open(
+    t,
+    (req, res) => {
+      if (req.url === '/p.bin') {
+        res.writeHead(302, { location: '/node1/p.bin', 'content-length': '0' });
+        res.end();
+        return true;
+      }
+      const [a, b] = /^bytes=(\d+)-(\d+)$/
+        .exec(req.headers.range ?? '')!
+        .slice(1)
+        .map(Number) as [number, number];
+      res.writeHead(206, {
+        'content-range': `bytes ${a}-${b}/${payload!.length}`,
+        'content-length': b - a + 1,
+      });
+      if (++targetGets > 1) {
+        res.end(payload!.subarray(a, b + 1));
+        return true;
+      }
+      res.write(payload!.subarray(a, a + 1000)); // the first body breaks off
+      setImmediate(() => res.destroy());
+      return true;
+    },
+    20_000,
+    1,
+  );
+  payload = c.payload;
+  await c.until('connected', (e) => e.type === 'socket.connected');
+  c.command(handshake(c.torrent.infoHash));
+  c.command({ type: 'request', blocks: PIECES_1_2 });
+  await c.until('closed', (e) => e.type === 'socket.closed');
+  const again = connect(t, c.logic, `${c.server.url}/p.bin`, c.torrent);
+  await again.until('connected', (e) => e.type === 'socket.connected');
+  again.command(handshake(c.torrent.infoHash));
+  again.command({ type: 'request', blocks: PIECES_1_2 });
+  await receiveAll({ ...c, ...again }, PIECES_1_2);
+  assert.deepEqual(
+    c.server.requests.map((r) => r.path),
+    ['/p.bin', '/node1/p.bin', '/p.bin', '/node1/p.bin'],
+  );
+});
+
 for (const [what, behave, pattern] of [
   [
     'a server that never answers',
