@@ -8,6 +8,7 @@
  */
 
 import type { PeerSummary } from '../session/download-event.js';
+import { cells, cutToCells, fitCells, lastCells } from './cell-width.js';
 import { formatRate } from './format.js';
 import { printable } from './printable.js';
 
@@ -18,29 +19,29 @@ const STATE_WIDTH = 12;
 
 /** `p` as one row of at most `columns` characters (a terminal's width; its last column left free). */
 export function peerRow(p: PeerSummary, columns: number): string {
+  // Widths in terminal cells (cell-width.ts): a client name in CJK takes two cells a character.
   const row =
-    `  ${fitAddress(printable(p.address), ADDRESS_WIDTH).padEnd(ADDRESS_WIDTH)} ` +
-    `${printable(p.client).slice(0, CLIENT_WIDTH).padEnd(CLIENT_WIDTH)} ` +
-    `${printable(p.state).slice(0, STATE_WIDTH).padEnd(STATE_WIDTH)} ` +
+    `  ${fitCells(fitAddress(printable(p.address), ADDRESS_WIDTH), ADDRESS_WIDTH)} ` +
+    `${fitCells(printable(p.client), CLIENT_WIDTH)} ` +
+    `${fitCells(printable(p.state), STATE_WIDTH)} ` +
     `${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}` +
     // MSE (docs/encryption.md): `rc4` or `plaintext` when the connection began with it.
     `${p.encryption === 'none' ? '' : ` ${p.encryption}`}`;
-  return [...row].slice(0, Math.max(20, columns - 1)).join('');
+  return cutToCells(row, Math.max(20, columns - 1));
 }
 
 /**
- * `address` in at most `width` characters: as it is when it fits; an http(s) URL without its
+ * `address` in at most `width` cells: as it is when it fits; an http(s) URL without its
  * scheme (and query); then, if still too long, its start and its end with `…` between — a URL's
  * host and the end of its file's name, an IPv6 address's first groups and its port.
  */
 export function fitAddress(address: string, width: number): string {
   let s = address;
-  if (s.length <= width) return s;
+  if (cells(s) <= width) return s;
   const url = /^https?:\/\/([^?#]*)/i.exec(s);
   if (url !== null) s = url[1]!;
-  const chars = [...s];
-  if (chars.length <= width) return s;
+  if (cells(s) <= width) return s;
   const head = Math.ceil((width - 1) / 2);
   const tail = width - 1 - head;
-  return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - tail).join('')}`;
+  return `${cutToCells(s, head)}…${lastCells(s, tail)}`;
 }

@@ -231,3 +231,30 @@ test('--peers: a web seed URL keeps the columns in line (its middle elided), and
     assert.match(rows[0]!, /^ {2}ia800204\.us…-amd64\.iso web seed/);
   }
 });
+
+test('--peers: a client name in wide characters (BEP 10 v, two cells each) keeps the columns in line and the row within the terminal', () => {
+  // 迅 and 雷 are East Asian Wide (UAX #11): a terminal gives each two cells.
+  const cells = (s: string) => [...s].reduce((n, c) => n + (c === '迅' || c === '雷' ? 2 : 1), 0);
+  const { err, text } = fakeTerminal();
+  (err as { columns: number }).columns = 80;
+  const display = createDownloadDisplay('terminal', { peers: true, err });
+  const peer = { state: 'downloading', downloadRate: 0, outstanding: 3, encryption: 'none' as const };
+  display.event({
+    type: 'progress',
+    ...progress,
+    peers: [
+      { ...peer, address: '10.0.0.1:6881', client: '迅雷'.repeat(9) },
+      { ...peer, address: '10.0.0.2:6881', client: 'libtorrent 2.0.8' },
+    ],
+  });
+  const rows = text()
+    .split('\n')
+    .slice(1)
+    .map((r) => r.replace(OWN_CONTROLS, ''));
+  assert.equal(rows.length, 2, text());
+  for (const r of rows) assert.ok(cells(r) <= 79, `${cells(r)} cells > 79: ${r}`);
+  // The state column starts at the same cell in both rows.
+  const at = (r: string) => cells(r.slice(0, r.indexOf('downloading')));
+  assert.equal(at(rows[0]!), at(rows[1]!), rows.join('\n'));
+  display.end();
+});
