@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_REMEMBERED_REDIRECTS, WebSeedRedirects } from '../../../src/net/web-seed-redirects.js';
+import {
+  MAX_REMEMBERED_REDIRECT_CHARS,
+  MAX_REMEMBERED_REDIRECTS,
+  WebSeedRedirects,
+} from '../../../src/net/web-seed-redirects.js';
 
 test('remembered when answered elsewhere, until forgotten', () => {
   const r = new WebSeedRedirects();
@@ -27,4 +31,17 @@ test('bounded: past MAX_REMEMBERED_REDIRECTS the oldest is forgotten, a renewed 
   assert.equal(r.target('http://a/0'), 'http://b/0');
   assert.equal(r.target('http://a/1'), 'http://a/1', 'the oldest went');
   assert.equal(r.target('http://a/new'), 'http://b/new');
+});
+
+test('bounded in characters too: long targets (a Location is up to 16 KiB) forget the oldest past MAX_REMEMBERED_REDIRECT_CHARS', () => {
+  const r = new WebSeedRedirects();
+  const long = (i: number) => `http://b/${i}/${'x'.repeat(15_000)}`;
+  for (let i = 0; i < MAX_REMEMBERED_REDIRECTS; i++) r.answered(`http://a/${i}`, long(i));
+  assert.ok(r.chars <= MAX_REMEMBERED_REDIRECT_CHARS, `${r.chars} characters remembered`);
+  const last = MAX_REMEMBERED_REDIRECTS - 1;
+  assert.equal(r.target(`http://a/${last}`), long(last), 'the newest kept');
+  assert.equal(r.target('http://a/0'), 'http://a/0', 'the oldest went');
+  r.forget(`http://a/${last}`);
+  r.answered('http://a/short', 'http://b/short');
+  assert.ok(r.chars <= MAX_REMEMBERED_REDIRECT_CHARS);
 });
