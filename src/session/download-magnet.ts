@@ -42,6 +42,16 @@ export function savedTorrentPath(out: string, infoHashHex: string): string {
 }
 
 /**
+ * A saved torrent's url-list with a later magnet's ws= web seeds: the magnet's first (they are why
+ * the user gave it; with a saved list already at MAX_WEB_SEEDS they would otherwise be cut off),
+ * then the saved ones, each once, at most MAX_WEB_SEEDS. `saved` itself when nothing is new.
+ */
+export function mergeWebSeeds(saved: readonly string[], fromMagnet: readonly string[]): readonly string[] {
+  if (fromMagnet.every((u) => saved.includes(u))) return saved;
+  return [...new Set([...fromMagnet, ...saved])].slice(0, MAX_WEB_SEEDS);
+}
+
+/**
  * The torrent saved by an earlier run, when it is there and is this magnet's, with this magnet's
  * ws= web seeds (BEP 19) added to its url-list: the saved one holds the first run's, and a later
  * magnet of the same torrent may name others (each once, at most MAX_WEB_SEEDS). Not saved back:
@@ -55,8 +65,8 @@ async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | unde
       regularFileOnly: true,
     });
     if (torrent.infoHashHex !== magnet.infoHashHex) return undefined;
-    const urlList = [...new Set([...torrent.urlList, ...magnet.webSeeds])].slice(0, MAX_WEB_SEEDS);
-    return urlList.length === torrent.urlList.length ? torrent : { ...torrent, urlList };
+    const urlList = mergeWebSeeds(torrent.urlList, magnet.webSeeds);
+    return urlList === torrent.urlList ? torrent : { ...torrent, urlList };
   } catch {
     return undefined; // missing or spoilt: fetched again
   }

@@ -8,10 +8,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { MAX_WEB_SEEDS } from '../../../src/metainfo/limits.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
-import { downloadMagnet, savedTorrentPath } from '../../../src/session/download-magnet.js';
+import { downloadMagnet, mergeWebSeeds, savedTorrentPath } from '../../../src/session/download-magnet.js';
 import { within } from '../../helpers/session.js';
 import { sameBytes, singleFile, WEB_SEED_PIECE } from '../../helpers/web-seed-files.js';
 import { startWebSeedServer } from '../../helpers/web-seed-server.js';
@@ -45,4 +46,14 @@ test("a saved torrent's url-list and a later magnet's other ws= are used togethe
   assert.ok(live.requests.length > 0, "the new magnet's web seed was asked");
   assert.ok(gone.requests.length > 0, "the saved torrent's web seed was asked too");
   assert.ok(events.some((e) => e.type === 'peer.connected' && e.address === `${live.url}/p.bin`));
+});
+
+test("a later magnet's ws= come first, so a saved url-list already at its limit does not cut them off", () => {
+  const saved = Array.from({ length: MAX_WEB_SEEDS }, (_, i) => `http://127.0.0.1:1/${i}`);
+  const merged = mergeWebSeeds(saved, ['http://127.0.0.1:2/new', saved[5]!]);
+  assert.equal(merged.length, MAX_WEB_SEEDS);
+  assert.deepEqual(merged.slice(0, 2), ['http://127.0.0.1:2/new', saved[5]]);
+  assert.equal(new Set(merged).size, MAX_WEB_SEEDS);
+  // Nothing new: the saved list as it was (the same array).
+  assert.equal(mergeWebSeeds(saved, [saved[0]!]), saved);
 });
