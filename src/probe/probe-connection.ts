@@ -23,6 +23,7 @@ import { BLOCK_LENGTH } from '../wire/limits.js';
 import type { WireMessage } from '../wire/messages.js';
 import { hasExtensionBit } from '../wire/reserved-bits.js';
 import { ConformanceLedger, type Finding, type LedgerTorrent } from './conformance-ledger.js';
+import { encodeFramingStep } from './framing-step.js';
 import { ProbeError } from './probe-error.js';
 import { openProbeSocket } from './probe-socket.js';
 import { describeStep, isHostile, type ProbeStep } from './probe-step.js';
@@ -135,14 +136,7 @@ export async function runProbeScript(
 
   try {
     const h = await wire.exchangeHandshakes(torrent.infoHash, o.connectTimeoutMs);
-    if (h === undefined)
-      ledger.note(
-        'handshake.none',
-        3,
-        wire.closed
-          ? 'it closed the connection without a handshake'
-          : `no handshake within ${o.connectTimeoutMs} ms`,
-      );
+    if (h === undefined) ledger.note('handshake.none', 3, wire.whyNoHandshake(o.connectTimeoutMs));
     else {
       if (ledger.fast) sendMessage({ type: 'haveNone' });
       if (hasExtensionBit(h.reserved))
@@ -213,12 +207,6 @@ export async function runProbeScript(
         ledger.requested(index, begin, BLOCK_LENGTH, true);
         return sendMessage({ type: 'request', index, begin, length: BLOCK_LENGTH });
       }
-      case 'haveOutOfRange':
-        return sendMessage({ type: 'have', index: n + s.past });
-      case 'lateBitfield':
-        return sendMessage({ type: 'bitfield', bitfield: new Uint8Array(s.length) });
-      case 'unknownMessage':
-        return sendMessage({ type: 'unknown', id: s.id, payload: new Uint8Array(s.length) });
       case 'unsolicitedPiece':
         return sendMessage({
           type: 'piece',
@@ -226,15 +214,9 @@ export async function runProbeScript(
           begin: 0,
           block: new Uint8Array(BLOCK_LENGTH),
         });
-      case 'oversizedFrame': {
-        const b = new Uint8Array(4);
-        new DataView(b.buffer).setUint32(0, s.length);
-        return wire.send(b);
-      }
-      case 'badExtended':
-        return sendMessage({ type: 'extended', extendedId: 0, payload: new Uint8Array(s.length).fill(0x78) });
-      case 'garbage':
-        return wire.send(Uint8Array.from(s.bytes));
+      default:
+        // The hostile steps both sides share (framing-step.ts).
+        return wire.send(encodeFramingStep(s, n));
     }
   }
 

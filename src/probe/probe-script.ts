@@ -9,6 +9,7 @@
  * toward the first piece and block.
  */
 import fc from 'fast-check';
+import { framingArbitrary } from './framing-step.js';
 import type { HostileStep, ProbeStep, ValidStep } from './probe-step.js';
 
 /** Most steps in a generated script (`maxSteps` may ask for fewer or more, up to MAX_SCRIPT_STEPS). */
@@ -56,23 +57,13 @@ export function hostileStep(): fc.Arbitrary<HostileStep> {
       pick,
       overshoot: fc.integer({ min: 1, max: 16 * 1024 }),
     }),
-    fc.record({ kind: fc.constant('haveOutOfRange' as const), past: fc.nat({ max: 1 << 16 }) }),
-    fc.record({ kind: fc.constant('lateBitfield' as const), length: fc.nat({ max: 64 }) }),
-    fc.record({
-      kind: fc.constant('unknownMessage' as const),
-      id: fc.integer({ min: 21, max: 255 }),
-      length: fc.nat({ max: 64 }),
-    }),
+    framingArbitrary.haveOutOfRange,
+    framingArbitrary.lateBitfield,
+    framingArbitrary.unknownMessage,
     fc.record({ kind: fc.constant('unsolicitedPiece' as const), pick }),
-    fc.record({
-      kind: fc.constant('oversizedFrame' as const),
-      length: fc.integer({ min: 1 << 24, max: 0xffffffff }),
-    }),
-    fc.record({ kind: fc.constant('badExtended' as const), length: fc.integer({ min: 1, max: 64 }) }),
-    fc.record({
-      kind: fc.constant('garbage' as const),
-      bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 64 }),
-    }),
+    framingArbitrary.oversizedFrame,
+    framingArbitrary.badExtended,
+    framingArbitrary.garbage,
   );
 }
 

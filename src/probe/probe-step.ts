@@ -10,6 +10,8 @@
  * Hostile steps break a rule of BEP 3/6/10 on purpose, to see what the target does with it.
  */
 
+import { FRAMING_KINDS, type FramingStep } from './framing-step.js';
+
 /** Steps a conforming peer may send. */
 export type ValidStep =
   | { readonly kind: 'interested' }
@@ -32,33 +34,17 @@ export type HostileStep =
   | { readonly kind: 'requestTooLong'; readonly pick: number; readonly length: number }
   /** A request past the end of its piece (`overshoot` bytes), or of a piece past the last. */
   | { readonly kind: 'requestOutOfRange'; readonly pick: number; readonly overshoot: number }
-  /** `have` of a piece index at or past the piece count. */
-  | { readonly kind: 'haveOutOfRange'; readonly past: number }
-  /** A bitfield after other messages (BEP 3: only right after the handshake), `length` bytes long. */
-  | { readonly kind: 'lateBitfield'; readonly length: number }
-  /** A message id no BEP defines (BEP 3: ignore it). */
-  | { readonly kind: 'unknownMessage'; readonly id: number; readonly length: number }
   /** A `piece` nobody asked for. */
   | { readonly kind: 'unsolicitedPiece'; readonly pick: number }
-  /** A length prefix past any limit (`length`), then nothing: the target should close. */
-  | { readonly kind: 'oversizedFrame'; readonly length: number }
-  /** A well-framed extended message (id 0) whose payload is not bencode. */
-  | { readonly kind: 'badExtended'; readonly length: number }
-  /** Random bytes where a frame should start. */
-  | { readonly kind: 'garbage'; readonly bytes: readonly number[] };
+  | FramingStep;
 
 export type ProbeStep = ValidStep | HostileStep;
 
 const HOSTILE_KINDS: ReadonlySet<ProbeStep['kind']> = new Set<HostileStep['kind']>([
   'requestTooLong',
   'requestOutOfRange',
-  'haveOutOfRange',
-  'lateBitfield',
-  'unknownMessage',
   'unsolicitedPiece',
-  'oversizedFrame',
-  'badExtended',
-  'garbage',
+  ...FRAMING_KINDS,
 ]);
 
 export function isHostile(step: ProbeStep): step is HostileStep {

@@ -105,6 +105,13 @@ export class ProbeWire {
     return Promise.race([this.#handshake, this.#closedPromise, sleep(timeoutMs, undefined, { ref: false })]);
   }
 
+  /** Why `exchangeHandshakes` came back with none, for the `handshake.none` note. */
+  whyNoHandshake(timeoutMs: number): string {
+    return this.#closed
+      ? 'it closed the connection without a handshake'
+      : `no handshake within ${timeoutMs} ms`;
+  }
+
   /** Waits up to `ms` (never past the run's deadline) or until `done()` holds or the wire closes. */
   async waitUntil(ms: number, done: () => boolean): Promise<void> {
     const end = Math.min(Date.now() + ms, this.#deadline);

@@ -27,6 +27,7 @@ import { BLOCK_LENGTH } from '../wire/limits.js';
 import type { WireMessage } from '../wire/messages.js';
 import { hasExtensionBit } from '../wire/reserved-bits.js';
 import { DownloaderLedger } from './downloader-ledger.js';
+import { encodeFramingStep } from './framing-step.js';
 import type { PieceSource } from './piece-source.js';
 import {
   closeCause,
@@ -163,14 +164,7 @@ export async function runServingScript(
 
   try {
     const h = await wire.exchangeHandshakes(torrent.infoHash, o.connectTimeoutMs);
-    if (h === undefined)
-      ledger.note(
-        'handshake.none',
-        3,
-        wire.closed
-          ? 'it closed the connection without a handshake'
-          : `no handshake within ${o.connectTimeoutMs} ms`,
-      );
+    if (h === undefined) ledger.note('handshake.none', 3, wire.whyNoHandshake(o.connectTimeoutMs));
     else {
       const withheld = new Set(script.flatMap((s) => (s.kind === 'have' ? [pieceOf(s.pick)] : [])));
       const opening = have.filter((i) => !withheld.has(i));
@@ -252,21 +246,9 @@ export async function runServingScript(
         if (p === undefined || wire.closed) return;
         return serveBlock(p, s.longer ? p.length + s.by : Math.max(1, p.length - s.by));
       }
-      case 'haveOutOfRange':
-        return sendMessage({ type: 'have', index: n + s.past });
-      case 'lateBitfield':
-        return sendMessage({ type: 'bitfield', bitfield: new Uint8Array(s.length) });
-      case 'unknownMessage':
-        return sendMessage({ type: 'unknown', id: s.id, payload: new Uint8Array(s.length) });
-      case 'oversizedFrame': {
-        const b = new Uint8Array(4);
-        new DataView(b.buffer).setUint32(0, s.length);
-        return send(b);
-      }
-      case 'badExtended':
-        return sendMessage({ type: 'extended', extendedId: 0, payload: new Uint8Array(s.length).fill(0x78) });
-      case 'garbage':
-        return send(Uint8Array.from(s.bytes));
+      default:
+        // The hostile steps both sides share (framing-step.ts).
+        return send(encodeFramingStep(s, n));
     }
   }
 }

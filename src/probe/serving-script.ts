@@ -5,6 +5,7 @@
  * shows little of how it downloads); waits are short.
  */
 import fc from 'fast-check';
+import { framingArbitrary } from './framing-step.js';
 import { MAX_WAIT_MS, type ProbeScriptOptions, switchedSteps } from './probe-script.js';
 import type { ServingHostileStep, ServingStep, ServingValidStep } from './serving-step.js';
 
@@ -56,43 +57,12 @@ export function servingHostileStep(): fc.Arbitrary<ServingHostileStep> {
         by: fc.integer({ min: 1, max: MAX_WRONG_BY }),
       }),
     },
-    {
-      weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('haveOutOfRange' as const), past: fc.nat({ max: 1 << 16 }) }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('lateBitfield' as const), length: fc.nat({ max: 64 }) }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('unknownMessage' as const),
-        id: fc.integer({ min: 21, max: 255 }),
-        length: fc.nat({ max: 64 }),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('oversizedFrame' as const),
-        length: fc.integer({ min: 1 << 24, max: 0xffffffff }),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('badExtended' as const),
-        length: fc.integer({ min: 1, max: 64 }),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        kind: fc.constant('garbage' as const),
-        bytes: fc.array(fc.nat({ max: 255 }), { minLength: 1, maxLength: 64 }),
-      }),
-    },
+    { weight: 1, arbitrary: framingArbitrary.haveOutOfRange },
+    { weight: 1, arbitrary: framingArbitrary.lateBitfield },
+    { weight: 1, arbitrary: framingArbitrary.unknownMessage },
+    { weight: 1, arbitrary: framingArbitrary.oversizedFrame },
+    { weight: 1, arbitrary: framingArbitrary.badExtended },
+    { weight: 1, arbitrary: framingArbitrary.garbage },
   );
 }
 

@@ -8,6 +8,8 @@
  * first; so a script means something against any torrent and shrinks toward the first of each.
  */
 
+import { FRAMING_KINDS, type FramingStep } from './framing-step.js';
+
 /** Steps a conforming seeder may take. */
 export type ServingValidStep =
   | { readonly kind: 'unchoke' }
@@ -37,14 +39,7 @@ export type ServingHostileStep =
   | { readonly kind: 'unsolicitedBlock'; readonly pick: number }
   /** Answers the oldest pending request with `by` bytes more or fewer than it asked for. */
   | { readonly kind: 'wrongLengthBlock'; readonly longer: boolean; readonly by: number }
-  /** `have` of a piece index at or past the piece count. */
-  | { readonly kind: 'haveOutOfRange'; readonly past: number }
-  /** A bitfield after other messages, `length` bytes long. */
-  | { readonly kind: 'lateBitfield'; readonly length: number }
-  | { readonly kind: 'unknownMessage'; readonly id: number; readonly length: number }
-  | { readonly kind: 'oversizedFrame'; readonly length: number }
-  | { readonly kind: 'badExtended'; readonly length: number }
-  | { readonly kind: 'garbage'; readonly bytes: readonly number[] };
+  | FramingStep;
 
 export type ServingStep = ServingValidStep | ServingHostileStep;
 
@@ -52,12 +47,7 @@ const HOSTILE_KINDS: ReadonlySet<ServingStep['kind']> = new Set<ServingHostileSt
   'corruptBlock',
   'unsolicitedBlock',
   'wrongLengthBlock',
-  'haveOutOfRange',
-  'lateBitfield',
-  'unknownMessage',
-  'oversizedFrame',
-  'badExtended',
-  'garbage',
+  ...FRAMING_KINDS,
 ]);
 
 export function isHostileServing(step: ServingStep): step is ServingHostileStep {
