@@ -140,7 +140,7 @@ export class ConformanceLedger {
 
   handshake(h: { infoHash: Uint8Array; reserved: Uint8Array }): void {
     this.#handshaken = true;
-    if (!equal(h.infoHash, this.#t.infoHash))
+    if (!Buffer.from(h.infoHash.buffer, h.infoHash.byteOffset, h.infoHash.length).equals(this.#t.infoHash))
       this.#find('violation', 'handshake.infoHash', 3, 'the handshake names another info-hash');
     // We set both bits (ourReservedBytes); an extension is on when the target sets its bit too.
     this.#fast = hasFastBit(h.reserved);
@@ -314,7 +314,7 @@ export class ConformanceLedger {
     this.#assemblies.delete(index);
     const h = createHash('sha1');
     for (const b of [...a.blocks.keys()].sort((x, y) => x - y)) h.update(a.blocks.get(b)!);
-    if (equal(h.digest(), pieceHash(this.#t, index))) this.#piecesVerified++;
+    if (h.digest().equals(pieceHash(this.#t, index))) this.#piecesVerified++;
     else this.#find('violation', 'piece.badHash', 3, `piece ${index} fails its SHA-1`);
   }
 
@@ -397,10 +397,4 @@ export class ConformanceLedger {
     if (this.#findings.length < MAX_FINDINGS)
       this.#findings.push({ level, rule, bep, detail, step: this.#step });
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

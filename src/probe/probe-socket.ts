@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { PeerAddress } from '../net/address.js';
+import { formatPeerAddress, type PeerAddress } from '../net/address.js';
 import { ProbeError } from './probe-error.js';
 
 /** Our peer id: Azureus-style client prefix, random rest (BEP 20). */
@@ -14,10 +14,6 @@ export function probePeerId(): Uint8Array {
   return id;
 }
 
-function label(a: PeerAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
-}
-
 /** Connects within `timeoutMs`, or a ProbeError `unreachable`. */
 export function openProbeSocket(target: PeerAddress, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -25,7 +21,9 @@ export function openProbeSocket(target: PeerAddress, timeoutMs: number): Promise
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProbeError('unreachable', `${label(target)}: no connection within ${timeoutMs} ms`));
+      reject(
+        new ProbeError('unreachable', `${formatPeerAddress(target)}: no connection within ${timeoutMs} ms`),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -35,7 +33,7 @@ export function openProbeSocket(target: PeerAddress, timeoutMs: number): Promise
     });
     socket.once('error', (e) => {
       clearTimeout(timer);
-      reject(new ProbeError('unreachable', `${label(target)}: ${e.message}`, { cause: e }));
+      reject(new ProbeError('unreachable', `${formatPeerAddress(target)}: ${e.message}`, { cause: e }));
     });
   });
 }
