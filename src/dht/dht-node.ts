@@ -1,8 +1,9 @@
 /**
- * One DHT node on a UDP socket (BEP 5): sends our queries and matches their answers by
- * transaction id (random) and source address, each waited for at most `queryTimeoutMs`; answers the
- * queries of others from the routing table, the token secrets and the peer store. Every node that
- * answers or queries us is offered to the routing table.
+ * One DHT node on a UDP socket (BEP 5): its own, or one shared with uTP (src/net/udp-endpoint.ts,
+ * which hands it the datagrams that start with 'd', the KRPC ones). Sends our queries and matches
+ * their answers by transaction id (random) and source address, each waited for at most
+ * `queryTimeoutMs`; answers the queries of others from the routing table, the token secrets and the
+ * peer store. Every node that answers or queries us is offered to the routing table.
  *
  * BEP 42: each answer we give carries `ip`, where we saw its requester; the `ip` of answers to our
  * queries is voted over distinct responders (external-ip-vote.ts), and once the vote gives an
@@ -15,8 +16,8 @@
  * a flood can neither make us amplify it nor grow anything past the table's and store's bounds.
  */
 import { randomInt } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { PeerAddress } from '../net/address.js';
+import { type DatagramSource, UdpEndpoint } from '../net/udp-endpoint.js';
 import { DhtError } from './dht-error.js';
 import { ExternalIpVote } from './external-ip-vote.js';
 import {
@@ -62,11 +63,23 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || /^127\./.test(host) || host === '::1';
 }
 
-export interface DhtNodeOptions {
-  /** Address to bind (default '0.0.0.0'). */
-  readonly host?: string;
-  /** UDP port (0 = any). */
-  readonly port: number;
+/** The UDP socket a node runs on: one it binds, or a bound endpoint shared with uTP. */
+export type DhtNodeSocket =
+  | {
+      /** Address to bind (default '0.0.0.0'). */
+      readonly host?: string;
+      /** UDP port (0 = any). */
+      readonly port: number;
+      readonly endpoint?: undefined;
+    }
+  | {
+      /** Used as it is bound, and left open when the node closes: its owner closes it. */
+      readonly endpoint: UdpEndpoint;
+      readonly host?: undefined;
+      readonly port?: undefined;
+    };
+
+export type DhtNodeOptions = DhtNodeSocket & {
   readonly id?: Uint8Array;
   readonly queryTimeoutMs?: number;
   /** The clock (ms); performance.now by default. */
@@ -82,7 +95,7 @@ export interface DhtNodeOptions {
    * derived from it (BEP 42); the vote over answers' `ip` keys decides from then on.
    */
   readonly externalAddress?: string;
-}
+};
 
 export interface DhtNodeStats {
   queriesSent: number;
@@ -114,7 +127,10 @@ export class DhtNode {
     malformed: 0,
     addressReports: 0,
   };
-  readonly #socket: Socket;
+  readonly #endpoint: UdpEndpoint;
+  /** Whether the endpoint is ours to close (opened by `open`, not given). */
+  readonly #ownsEndpoint: boolean;
+  readonly #stopReceiving: () => void;
   readonly #now: () => number;
   readonly #queryTimeoutMs: number;
   readonly #tokens: TokenSecrets;
@@ -132,8 +148,9 @@ export class DhtNode {
   readonly #vote: ExternalIpVote;
   readonly #idListeners = new Set<(id: Uint8Array) => void>();
 
-  private constructor(socket: Socket, opts: DhtNodeOptions) {
-    this.#socket = socket;
+  private constructor(endpoint: UdpEndpoint, ownsEndpoint: boolean, opts: DhtNodeOptions) {
+    this.#endpoint = endpoint;
+    this.#ownsEndpoint = ownsEndpoint;
     this.#now = opts.now ?? (() => performance.now());
     this.#queryTimeoutMs = opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
     const external = opts.externalAddress;
@@ -143,29 +160,24 @@ export class DhtNode {
       randomNodeId();
     this.#vote = new ExternalIpVote(this.#now(), external);
     this.table = new RoutingTable(this.#id, this.#now(), {
-      restrictIps: opts.restrictRoutingIps ?? !isLoopback(opts.host ?? '0.0.0.0'),
+      restrictIps: opts.restrictRoutingIps ?? !isLoopback(endpoint.host),
     });
     this.#tokens = new TokenSecrets(this.#now());
-    socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
-    // An ICMP port unreachable for one send must not end the node; the query times out.
-    socket.on('error', () => {});
+    // Send errors (an ICMP port unreachable) are the endpoint's to swallow: the query times out.
+    this.#stopReceiving = endpoint.onKrpc((msg, from) => this.#onDatagram(msg, from));
   }
 
-  /** Binds the socket; rejects (EADDRINUSE …) when it cannot. */
-  static open(opts: DhtNodeOptions): Promise<DhtNode> {
-    const socket = createSocket({ type: 'udp4' });
-    return new Promise((resolve, reject) => {
-      socket.once('error', (err) => {
-        try {
-          socket.close();
-        } catch {}
-        reject(err);
-      });
-      socket.bind(opts.port, opts.host ?? '0.0.0.0', () => {
-        socket.removeAllListeners('error');
-        resolve(new DhtNode(socket, opts));
-      });
+  /**
+   * Runs on `opts.endpoint`, or binds a socket of its own at `opts.port` (rejects, EADDRINUSE …,
+   * when it cannot). Rejects too when the endpoint has a KRPC handler already (another node).
+   */
+  static async open(opts: DhtNodeOptions): Promise<DhtNode> {
+    if (opts.endpoint !== undefined) return new DhtNode(opts.endpoint, false, opts);
+    const endpoint = await UdpEndpoint.open({
+      port: opts.port,
+      ...(opts.host === undefined ? {} : { host: opts.host }),
     });
+    return new DhtNode(endpoint, true, opts);
   }
 
   /** Our node id: BEP 42's for our external address once that is known (see #learnAddress). */
@@ -185,11 +197,11 @@ export class DhtNode {
   }
 
   get port(): number {
-    return this.#socket.address().port;
+    return this.#endpoint.port;
   }
 
   get host(): string {
-    return this.#socket.address().address;
+    return this.#endpoint.host;
   }
 
   get pendingQueries(): number {
@@ -228,10 +240,10 @@ export class DhtNode {
 
   #send(datagram: Uint8Array, port: number, host: string): void {
     if (this.#closed) return;
-    this.#socket.send(datagram, port, host, () => {});
+    this.#endpoint.send(datagram, port, host);
   }
 
-  #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+  #onDatagram(msg: Buffer, rinfo: DatagramSource): void {
     if (this.#closed) return;
     let m: KrpcMessage;
     try {
@@ -342,7 +354,7 @@ export class DhtNode {
     });
   }
 
-  #answer(t: Uint8Array, q: KrpcQuery, rinfo: RemoteInfo, readOnly: boolean): void {
+  #answer(t: Uint8Array, q: KrpcQuery, rinfo: DatagramSource, readOnly: boolean): void {
     const address = `${rinfo.address}:${rinfo.port}`;
     if (!this.#mayAnswer(address)) {
       this.stats.queriesDropped++;
@@ -401,14 +413,16 @@ export class DhtNode {
     }
   }
 
+  /** Stops; closes the endpoint only when the node opened it (a shared one runs on, for uTP). */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
+    this.#stopReceiving();
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.resolve(undefined);
     }
     this.#pending.clear();
-    return new Promise((resolve) => this.#socket.close(() => resolve()));
+    return this.#ownsEndpoint ? this.#endpoint.close() : Promise.resolve();
   }
 }

@@ -30,7 +30,7 @@ import { type LookupNode, nodeKey } from '../../machines/dht-shortlist.js';
 import type { PeerAddress } from '../net/address.js';
 import { isDialableHost } from '../net/dialable-host.js';
 import { DhtError } from './dht-error.js';
-import { DhtNode, isLoopback } from './dht-node.js';
+import { DhtNode, type DhtNodeSocket, isLoopback } from './dht-node.js';
 import {
   DHT_STATE_SAVE_MS,
   loadDhtState,
@@ -59,11 +59,12 @@ export const REFRESH_CHECK_MS = 60_000;
 /** Questionable nodes pinged per check at most. */
 export const MAX_PINGS_PER_CHECK = 16;
 
-export interface DhtOptions {
-  /** UDP port (the TCP listening port, as libtorrent and Transmission use); 0 = any. */
-  readonly port: number;
-  /** Address to bind: default 127.0.0.1 when every router is a loopback address, else 0.0.0.0. */
-  readonly host?: string;
+/**
+ * The node's UDP socket (DhtNodeSocket): `port` (the TCP listening port, as libtorrent and
+ * Transmission use; 0 = any) and `host` to bind one (default 127.0.0.1 when every router is a
+ * loopback address, else 0.0.0.0), or a bound `endpoint` shared with uTP, left open at close.
+ */
+export type DhtOptions = DhtNodeSocket & {
   readonly bootstrap: readonly PeerAddress[];
   readonly queryTimeoutMs?: number;
   readonly id?: Uint8Array;
@@ -92,7 +93,7 @@ export interface DhtOptions {
   readonly statePath?: string;
   /** How often the state is saved while running, beside at close (default DHT_STATE_SAVE_MS). */
   readonly saveEveryMs?: number;
-}
+};
 
 /** What `ready` says once the bootstrap lookup has settled. */
 export interface DhtReady {
@@ -128,14 +129,17 @@ export interface Dht {
 export { isLoopback };
 
 export async function startDht(options: DhtOptions): Promise<Dht> {
-  const host = options.host ?? (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
+  const endpoint = options.endpoint;
+  const host =
+    endpoint?.host ??
+    options.host ??
+    (options.bootstrap.every((r) => isLoopback(r.host)) ? '127.0.0.1' : '0.0.0.0');
   const loaded = options.statePath === undefined ? undefined : await loadDhtState(options.statePath);
   const state = loaded instanceof DhtError ? undefined : loaded;
   const id = options.id ?? savedNodeId(state);
   const node = await DhtNode.open({
     ...(state?.ip === undefined ? {} : { externalAddress: state.ip }),
-    host,
-    port: options.port,
+    ...(endpoint === undefined ? { host, port: options.port } : { endpoint }),
     ...(options.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: options.queryTimeoutMs }),
     ...(id === undefined ? {} : { id }),
     ...(options.restrictRoutingIps === undefined ? {} : { restrictRoutingIps: options.restrictRoutingIps }),

@@ -10,9 +10,14 @@
  * giver's to close, and to report: `dht.ready` comes once per node, from its owner (before, a
  * magnet download said it twice, once from the fetch and once from the download); `close()` stops
  * only this session's lookups.
+ *
+ * A bound UDP endpoint may be given instead (`endpoint`, src/net/udp-endpoint.ts): the one socket
+ * the session shares between the DHT and uTP, at the TCP listening port's number. The node then
+ * runs on it and leaves it open at close: it is the session's to close.
  */
 import { type Dht, type DhtReady, startDht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
+import type { UdpEndpoint } from '../net/udp-endpoint.js';
 import type { DhtEvent } from './download-event.js';
 
 /** Between two lookups of a running session (libtorrent: 15 min). */
@@ -47,19 +52,27 @@ export function dhtReadyEvent(dht: Dht, r: DhtReady): DhtEvent {
   };
 }
 
-/** A node for a session on `port` (the TCP listening port's number), any port when that one is taken. */
-export async function openSessionDht(settings: DhtSettings, port: number): Promise<Dht> {
+/**
+ * A node for a session on `port` (the TCP listening port's number), any port when that one is
+ * taken; or on `endpoint`, bound already (`settings.host` and `port` are then its own).
+ */
+export async function openSessionDht(
+  settings: DhtSettings,
+  port: number,
+  endpoint?: UdpEndpoint,
+): Promise<Dht> {
   const base = {
     bootstrap: settings.bootstrap,
-    ...(settings.host === undefined ? {} : { host: settings.host }),
     ...(settings.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: settings.queryTimeoutMs }),
     ...(settings.statePath === undefined ? {} : { statePath: settings.statePath }),
   };
+  if (endpoint !== undefined) return startDht({ ...base, endpoint });
+  const bind = { ...base, ...(settings.host === undefined ? {} : { host: settings.host }) };
   try {
-    return await startDht({ ...base, port });
+    return await startDht({ ...bind, port });
   } catch {
     // The UDP port is taken (by another client's DHT): any port will do for queries.
-    return startDht({ ...base, port: 0 });
+    return startDht({ ...bind, port: 0 });
   }
 }
 
@@ -78,9 +91,11 @@ export async function startDhtAnnounces(
     readonly reannounceMs?: number;
     /** A node already running, used instead of opening one (neither reported nor closed here). */
     readonly dht?: Dht;
+    /** The session's shared UDP socket, for the node opened here (left open at close); unused with `dht`. */
+    readonly endpoint?: UdpEndpoint;
   },
 ): Promise<DhtAnnounces> {
-  const dht = o.dht ?? (await openSessionDht(settings, o.port));
+  const dht = o.dht ?? (await openSessionDht(settings, o.port, o.endpoint));
   const lookups = new AbortController();
   let closed = false;
   let timer: NodeJS.Timeout | undefined;

@@ -263,11 +263,15 @@ test('a query with bad arguments is answered error 203 with its transaction id (
   assert.ok(e.y === 'e' && e.code === 203 && Buffer.from(e.t).toString() === 'xy', JSON.stringify(e));
   assert.match(e.y === 'e' ? e.message : '', /info_hash/);
   c.socket.send(Buffer.from('d1:ti0e1:y1:qe'), node.port, '127.0.0.1'); // no readable t: dropped
+  c.socket.send(Buffer.from('dnot bencode'), node.port, '127.0.0.1');
+  // Not a dictionary: the UDP endpoint's uTP side (src/net/udp-endpoint.ts), none here: dropped
+  // before the node sees it.
   c.socket.send(Buffer.from('not bencode'), node.port, '127.0.0.1');
   await until(() => node.stats.malformed === 3);
   send(c.socket, node.port, { q: 'ping', id: randomNodeId() }, 'zz');
   await until(() => c.replies.length === 2);
   assert.equal(Buffer.from(c.replies[1]!.t).toString(), 'zz', 'the junk got no answer');
+  assert.equal(node.stats.malformed, 3);
 });
 
 test('answers to a get_peers flood stay within MAX_ANSWER_BYTES_PER_SECOND, however many queries are allowed', async (t) => {
