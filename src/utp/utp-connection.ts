@@ -1,0 +1,604 @@
+/**
+ * One uTP connection's protocol (BEP 29), without sockets or timers: packets in (`receive`), bytes to
+ * send in (`write`, `end`), the clock read through `io.now` and advanced by `tick` — and out through
+ * `io`: packets to send, in-order bytes, the peer's end, the close. The socket (utp-socket.ts) gives
+ * it datagrams and a ticker; tests give it another connection and a lossy wire.
+ *
+ * Connection ids: the initiator picks `recvId` at random and sends its SYN with it; it sends every
+ * later packet with `recvId + 1`. The responder receives on `syn.connection_id + 1` and sends with
+ * `syn.connection_id`. Sequence numbers are per packet (16 bits, wrapping): SYN, DATA and FIN take
+ * one, STATE (a bare ack) does not; the responder's STATE answering the SYN carries the number its
+ * first DATA will have, so the initiator takes `seq_nr - 1` as acknowledged (as libutp and libtorrent do).
+ *
+ * Sending: bytes queue until the window — the smaller of our congestion window (ledbat-window.ts)
+ * and the peer's advertised receive window — has room, then leave in packets of at most
+ * `packetPayload` bytes, each kept (its payload copied: the caller's buffer may be reused) until
+ * acknowledged, cumulatively by `ack_nr` or by the selective ack. A hole with three packets
+ * selectively acknowledged past it, or three duplicate acks, is resent at once and halves the window
+ * (once per window of packets); a retransmission timeout (retransmit-timeout.ts) resends from the
+ * oldest with a window of one packet. Too many timeouts in a row end the connection (ETIMEDOUT).
+ *
+ * Receiving: a DATA packet in order is handed on; one ahead of it waits in the reorder buffer —
+ * bounded in packets and bytes, as is everything the peer can make us hold — and is selectively
+ * acknowledged. Acks are owed, not sent at once: every packet we send carries our `ack_nr`, and the
+ * socket calls `sendAck()` once a batch of datagrams is read, so a burst costs one STATE. Our receive
+ * window is what the reorder buffer and the unread bytes (`io.buffered`) leave of `receiveWindow`;
+ * data past it is dropped unacknowledged (a peer that ignores our window fills nothing).
+ *
+ * Ending: `end()` queues our FIN after the data; it is acknowledged like data (`io.finished`). The
+ * peer's FIN, once everything before it arrived, is `io.end` (the reading side's end). `abort()`
+ * sends ST_RESET; a RESET from the peer is `io.closed` with ECONNRESET (ECONNREFUSED while our SYN
+ * waits).
+ */
+import { LedbatWindow } from './ledbat-window.js';
+import { RetransmitTimeout } from './retransmit-timeout.js';
+import { UtpError } from './utp-error.js';
+import {
+  encodeUtpHeader,
+  ST_DATA,
+  ST_FIN,
+  ST_RESET,
+  ST_STATE,
+  ST_SYN,
+  seqAdd,
+  seqBefore,
+  seqDistance,
+  type UtpPacket,
+  type UtpPacketType,
+} from './utp-packet.js';
+
+/**
+ * Payload bytes per packet: a 1,400-byte datagram less the 20-byte header, under the Internet's
+ * common MTU with IPv4 and UDP headers (libutp's 1,402 - 20; libtorrent starts at the same size).
+ */
+export const UTP_PACKET_PAYLOAD = 1380;
+/** The most bytes we take ahead of what is read (the receive window we advertise). */
+export const UTP_RECEIVE_WINDOW = 1024 * 1024;
+/** The most packets in flight, and the most held out of order (under half the 16-bit space). */
+export const MAX_PACKETS_IN_FLIGHT = 1024;
+export const MAX_REORDER_PACKETS = 1024;
+/** The most bytes of selective ack we send (256 packets past the hole). */
+const MAX_SELECTIVE_ACK_BYTES = 32;
+/** Resends of our SYN before giving up (libtorrent's utp_syn_resends). */
+export const SYN_RESENDS = 2;
+/** Retransmission timeouts in a row before the connection is given up (libtorrent's utp_num_resends). */
+export const MAX_TIMEOUTS = 5;
+/** A STATE after this long without sending anything, so that NAT mappings stay open (libutp: 29 s). */
+export const KEEPALIVE_MS = 29_000;
+const DUPLICATE_ACKS_BEFORE_RESEND = 3;
+
+export interface UtpConnectionIo {
+  /** The clock (ms). */
+  now(): number;
+  /** A packet to send: its header and payload (a view: send it before returning, or copy). */
+  send(header: Uint8Array, payload: Uint8Array): void;
+  /** Bytes in order from the peer (a view of its datagram). */
+  data(bytes: Uint8Array): void;
+  /** Received bytes handed on but not read yet (they count against our receive window). */
+  buffered(): number;
+  /** The connection is open (the initiator's SYN acknowledged; at once for the responder). */
+  connected(): void;
+  /** Packets were acknowledged: the queue shrank, the writer may write more (the socket decides). */
+  writable(): void;
+  /** The peer's FIN and everything before it arrived: no more bytes will come. */
+  end(): void;
+  /** Our FIN was acknowledged: everything we wrote arrived. */
+  finished(): void;
+  /** The connection ended: by an error, or (no error) after `abort()`. Nothing is sent after this. */
+  closed(error?: UtpError): void;
+}
+
+export interface UtpConnectionOptions {
+  readonly receiveId: number;
+  readonly sendId: number;
+  readonly io: UtpConnectionIo;
+  readonly packetPayload?: number;
+  readonly receiveWindow?: number;
+  /** Our first sequence number (random by default). */
+  readonly initialSeq?: number;
+}
+
+interface OutPacket {
+  readonly type: UtpPacketType;
+  readonly payload: Uint8Array;
+  sentAt: number;
+  transmissions: number;
+  /** Counted in the bytes in flight (false once a timeout marks it for resending). */
+  inFlight: boolean;
+  /** Already resent for a hole or duplicate acks (fast retransmit happens once per packet). */
+  fastResent: boolean;
+}
+
+type State = 'idle' | 'synSent' | 'connected' | 'closed';
+
+export class UtpConnection {
+  readonly receiveId: number;
+  readonly sendId: number;
+  readonly #io: UtpConnectionIo;
+  readonly #packetPayload: number;
+  readonly #receiveWindow: number;
+  #state: State = 'idle';
+
+  // Sending.
+  #seqNr: number;
+  /** Sent and not acknowledged, in sequence order. */
+  readonly #outgoing = new Map<number, OutPacket>();
+  #bytesInFlight = 0;
+  /** Bytes written and not yet packetised. */
+  readonly #queue: Uint8Array[] = [];
+  #queueOffset = 0;
+  #queued = 0;
+  #finQueued = false;
+  #finSeq: number | undefined;
+  #peerWindow = UTP_PACKET_PAYLOAD;
+  readonly #cwnd: LedbatWindow;
+  readonly #rto = new RetransmitTimeout();
+  #deadline = Number.POSITIVE_INFINITY;
+  #timeouts = 0;
+  #synResends = 0;
+  #lastAckReceived = -1;
+  #duplicateAcks = 0;
+  /** Losses below this sequence number were of the window already halved. */
+  #lossSeq: number;
+  #lastSent = 0;
+  #probe = false;
+
+  // Receiving.
+  #ackNr = 0;
+  readonly #reorder = new Map<number, { payload: Uint8Array; fin: boolean }>();
+  #reorderBytes = 0;
+  #eofSeq: number | undefined;
+  #gotEnd = false;
+  #finished = false;
+  #ackOwed = false;
+  /** Our clock minus the peer's timestamp in its last packet (µs): the timestamp_difference we send. */
+  #replyMicro = 0;
+
+  /** Statistics for tests and observers. */
+  readonly stats = { packetsSent: 0, packetsResent: 0, packetsReceived: 0, timeouts: 0, fastResends: 0 };
+
+  constructor(o: UtpConnectionOptions) {
+    this.receiveId = o.receiveId & 0xffff;
+    this.sendId = o.sendId & 0xffff;
+    this.#io = o.io;
+    this.#packetPayload = o.packetPayload ?? UTP_PACKET_PAYLOAD;
+    this.#receiveWindow = o.receiveWindow ?? UTP_RECEIVE_WINDOW;
+    this.#seqNr = (o.initialSeq ?? Math.floor(Math.random() * 0x10000)) & 0xffff;
+    this.#lossSeq = seqAdd(this.#seqNr, -1);
+    this.#cwnd = new LedbatWindow(
+      this.#packetPayload,
+      MAX_PACKETS_IN_FLIGHT * this.#packetPayload,
+      o.io.now(),
+    );
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Bytes written and not yet sent, plus sent and not acknowledged. */
+  get pendingBytes(): number {
+    return this.#queued + this.#bytesInFlight;
+  }
+
+  /** Written bytes not yet packetised. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  get congestionWindow(): number {
+    return this.#cwnd.window;
+  }
+
+  get rttMs(): number | undefined {
+    return this.#rto.rttMs;
+  }
+
+  /** When `tick` next has something to do (ms on the io clock). */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /** Initiator: send the SYN. */
+  connect(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'synSent';
+    this.#sendNew(ST_SYN, new Uint8Array(0));
+  }
+
+  /** Responder: the peer's SYN arrived; acknowledge it. */
+  accept(syn: UtpPacket): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'connected';
+    this.#ackNr = syn.seqNr;
+    this.#peerWindow = syn.windowSize;
+    this.#replyMicro = (this.#micros() - syn.timestamp) >>> 0;
+    this.#sendState();
+    this.#io.connected();
+  }
+
+  /** Bytes to send, in order, after everything written before. */
+  write(bytes: Uint8Array): void {
+    if (this.#state === 'closed' || this.#finQueued || bytes.length === 0) return;
+    this.#queue.push(bytes);
+    this.#queued += bytes.length;
+    this.#flush();
+  }
+
+  /** Our FIN after everything written. */
+  end(): void {
+    if (this.#state === 'closed' || this.#finQueued) return;
+    this.#finQueued = true;
+    this.#flush();
+  }
+
+  /** Ends at once: ST_RESET to the peer (unless nothing was ever sent), then closed. */
+  abort(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state !== 'idle') this.#sendHeader(ST_RESET, this.#seqNr, new Uint8Array(0));
+    this.#close();
+  }
+
+  /** A packet for this connection. */
+  receive(p: UtpPacket): void {
+    if (this.#state === 'closed' || this.#state === 'idle') return;
+    this.stats.packetsReceived++;
+    const now = this.#io.now();
+    if (p.type === ST_RESET) {
+      this.#close(
+        this.#state === 'synSent'
+          ? new UtpError('ECONNREFUSED', 'uTP connection refused (ST_RESET answered our SYN)')
+          : new UtpError('ECONNRESET', 'uTP connection reset by the peer'),
+      );
+      return;
+    }
+    this.#replyMicro = (this.#micros() - p.timestamp) >>> 0;
+    if (p.type === ST_SYN) {
+      // Our STATE answering it was lost: acknowledge it again.
+      if (p.seqNr === this.#ackNr) this.#sendState();
+      return;
+    }
+    if (this.#state === 'synSent') {
+      const synSeq = seqAdd(this.#seqNr, -1);
+      if (p.ackNr !== synSeq) return; // not the answer to our SYN
+      this.#state = 'connected';
+      // The responder's first DATA has the number its STATE carries.
+      this.#ackNr = seqAdd(p.seqNr, -1);
+      this.#acknowledge(p, now);
+      this.#io.connected();
+      if (this.#state !== 'connected') return;
+      if (p.type === ST_STATE) {
+        this.#flush();
+        return;
+      }
+    } else this.#acknowledge(p, now);
+    if (this.#state !== 'connected') return;
+    if (p.type === ST_DATA || p.type === ST_FIN) this.#sequenced(p);
+    this.#flush();
+    this.#finishIfDone();
+  }
+
+  /** Sends the ack owed for what was received since the last packet we sent (one STATE). */
+  sendAck(): void {
+    if (this.#ackOwed && this.#state === 'connected') this.#sendState();
+  }
+
+  /** The reader took bytes: a STATE announces the window they free, if it was nearly closed. */
+  windowOpened(): void {
+    if (this.#state === 'connected' && this.#advertisedWindow() >= this.#receiveWindow / 2) this.#sendState();
+  }
+
+  /** Timers: retransmission, the zero-window probe, the keepalive. */
+  tick(): void {
+    if (this.#state === 'closed' || this.#state === 'idle') return;
+    const now = this.#io.now();
+    if (now >= this.#deadline) this.#timeout(now);
+    else if (this.#state === 'connected' && now - this.#lastSent >= KEEPALIVE_MS) this.#sendState();
+  }
+
+  #timeout(now: number): void {
+    this.stats.timeouts++;
+    if (this.#state === 'synSent') {
+      if (this.#synResends++ >= SYN_RESENDS) {
+        this.#close(new UtpError('ETIMEDOUT', 'uTP connect timed out (no answer to our SYN)'));
+        return;
+      }
+      this.#rto.backOff();
+      const syn = this.#outgoing.get(seqAdd(this.#seqNr, -1));
+      if (syn !== undefined) this.#transmit(seqAdd(this.#seqNr, -1), syn, now);
+      this.#deadline = now + this.#rto.ms;
+      return;
+    }
+    if (this.#outgoing.size === 0) {
+      // Nothing in flight: the peer's window is closed and data waits. Probe it with one packet.
+      this.#deadline = Number.POSITIVE_INFINITY;
+      if (this.#queued > 0 || (this.#finQueued && this.#finSeq === undefined)) {
+        this.#probe = true;
+        this.#flush();
+      }
+      return;
+    }
+    if (++this.#timeouts > MAX_TIMEOUTS) {
+      this.#close(new UtpError('ETIMEDOUT', `uTP connection timed out (${MAX_TIMEOUTS} resends unanswered)`));
+      return;
+    }
+    this.#rto.backOff();
+    this.#cwnd.timedOut();
+    // Everything in flight is presumed lost; resend from the oldest as the (one-packet) window allows.
+    for (const out of this.#outgoing.values()) out.inFlight = false;
+    this.#bytesInFlight = 0;
+    this.#lossSeq = seqAdd(this.#seqNr, -1);
+    this.#deadline = now + this.#rto.ms;
+    this.#flush();
+  }
+
+  /** Acks (cumulative and selective), the peer's window, the delay sample. */
+  #acknowledge(p: UtpPacket, now: number): void {
+    this.#peerWindow = p.windowSize;
+    let acked = 0;
+    let progressed = false;
+    const oldest = this.#oldestSeq();
+    // Only an ack of a packet we sent counts (a hostile ack_nr past seq_nr is ignored).
+    if (oldest !== undefined && !seqBefore(p.ackNr, oldest) && seqBefore(p.ackNr, this.#seqNr)) {
+      for (const [seq, out] of this.#outgoing) {
+        if (seqBefore(p.ackNr, seq)) break;
+        acked += this.#acked(seq, out, now);
+        progressed = true;
+      }
+    }
+    if (p.selectiveAck !== undefined) acked += this.#selectivelyAcked(p.ackNr, p.selectiveAck, now);
+    if (acked > 0) this.#cwnd.acked(acked, p.timestampDifference, now);
+    if (progressed) {
+      this.#timeouts = 0;
+      this.#duplicateAcks = 0;
+      this.#deadline = this.#outgoing.size > 0 ? now + this.#rto.ms : Number.POSITIVE_INFINITY;
+    } else if (
+      p.type === ST_STATE &&
+      p.ackNr === this.#lastAckReceived &&
+      this.#outgoing.size > 0 &&
+      ++this.#duplicateAcks === DUPLICATE_ACKS_BEFORE_RESEND
+    ) {
+      const seq = seqAdd(p.ackNr, 1);
+      const out = this.#outgoing.get(seq);
+      if (out !== undefined) this.#fastResend(seq, out, now);
+    }
+    this.#lastAckReceived = p.ackNr;
+    if (acked > 0) this.#io.writable();
+  }
+
+  #acked(seq: number, out: OutPacket, now: number): number {
+    this.#outgoing.delete(seq);
+    if (out.transmissions === 1) this.#rto.sample(now - out.sentAt);
+    if (!out.inFlight) return 0;
+    this.#bytesInFlight -= out.payload.length;
+    return out.payload.length;
+  }
+
+  #selectivelyAcked(ackNr: number, mask: Uint8Array, now: number): number {
+    let acked = 0;
+    let sackedPast = 0;
+    const bits = mask.length * 8;
+    // From the newest down: a hole with three or more packets acknowledged past it was lost.
+    for (let i = bits - 1; i >= -1; i--) {
+      const seq = seqAdd(ackNr, 2 + i);
+      const set = i >= 0 && (mask[i >> 3]! & (1 << (i & 7))) !== 0;
+      const out = this.#outgoing.get(seq);
+      if (set) {
+        sackedPast++;
+        if (out !== undefined) acked += this.#acked(seq, out, now);
+      } else if (out !== undefined && sackedPast >= DUPLICATE_ACKS_BEFORE_RESEND && !out.fastResent)
+        this.#fastResend(seq, out, now);
+    }
+    return acked;
+  }
+
+  #fastResend(seq: number, out: OutPacket, now: number): void {
+    out.fastResent = true;
+    this.stats.fastResends++;
+    if (seqBefore(this.#lossSeq, seq)) {
+      this.#cwnd.lost();
+      this.#lossSeq = seqAdd(this.#seqNr, -1);
+    }
+    this.#transmit(seq, out, now);
+  }
+
+  /** A DATA or FIN packet: in order, handed on (with what waited behind it); ahead, held. */
+  #sequenced(p: UtpPacket): void {
+    this.#ackOwed = true;
+    const fin = p.type === ST_FIN;
+    const distance = seqDistance(this.#ackNr, p.seqNr);
+    if (distance === 0 || distance >= 0x8000) return; // already had it: the ack is owed again
+    if (this.#eofSeq !== undefined && seqBefore(this.#eofSeq, p.seqNr)) return; // past the FIN
+    if (distance === 1) {
+      if (!this.#take(p.payload, fin, p.seqNr)) return;
+      for (;;) {
+        const next = seqAdd(this.#ackNr, 1);
+        const held = this.#reorder.get(next);
+        if (held === undefined) break;
+        this.#reorder.delete(next);
+        this.#reorderBytes -= held.payload.length;
+        if (!this.#take(held.payload, held.fin, next)) break;
+      }
+      return;
+    }
+    if (distance > MAX_REORDER_PACKETS || this.#reorder.has(p.seqNr)) return;
+    if (this.#reorderBytes + this.#io.buffered() + p.payload.length > this.#receiveWindow) return;
+    // A view of the datagram, which is ours (the socket hands each its own buffer).
+    this.#reorder.set(p.seqNr, { payload: p.payload, fin });
+    this.#reorderBytes += p.payload.length;
+  }
+
+  /** The next packet in order: handed on unless it would pass our window. */
+  #take(payload: Uint8Array, fin: boolean, seq: number): boolean {
+    if (this.#gotEnd) return false;
+    if (
+      payload.length > 0 &&
+      this.#io.buffered() + payload.length > this.#receiveWindow + this.#packetPayload
+    )
+      return false; // the peer ignored our window: dropped unacknowledged
+    this.#ackNr = seq;
+    if (payload.length > 0) this.#io.data(payload);
+    if (fin) {
+      this.#eofSeq = seq;
+      this.#gotEnd = true;
+      for (const held of this.#reorder.values()) this.#reorderBytes -= held.payload.length;
+      this.#reorder.clear();
+      this.#sendState();
+      this.#io.end();
+    }
+    return true;
+  }
+
+  /** Resends first (oldest first), then new packets from the queue, then our FIN, while the window allows. */
+  #flush(): void {
+    if (this.#state !== 'connected') return;
+    const now = this.#io.now();
+    const room = () => Math.min(this.#cwnd.window, this.#peerWindow) - this.#bytesInFlight;
+    for (const [seq, out] of this.#outgoing) {
+      if (out.inFlight) continue;
+      if (out.payload.length > room() && this.#bytesInFlight > 0) return;
+      this.#transmit(seq, out, now);
+    }
+    while (this.#queued > 0 && this.#outgoing.size < MAX_PACKETS_IN_FLIGHT) {
+      const size = Math.min(this.#packetPayload, this.#queued);
+      if (size > room() && !(this.#probe || (this.#bytesInFlight === 0 && this.#peerWindow >= size))) break;
+      this.#probe = false;
+      this.#sendNew(ST_DATA, this.#dequeue(size));
+    }
+    if (this.#finQueued && this.#queued === 0 && this.#finSeq === undefined) {
+      this.#finSeq = this.#seqNr;
+      this.#sendNew(ST_FIN, new Uint8Array(0));
+    }
+    if (this.#outgoing.size > 0 && this.#deadline === Number.POSITIVE_INFINITY)
+      this.#deadline = now + this.#rto.ms;
+    if (this.#queued > 0 && this.#outgoing.size === 0 && this.#deadline === Number.POSITIVE_INFINITY)
+      this.#deadline = now + this.#rto.ms; // a closed window: probe it then
+  }
+
+  /** `size` bytes off the front of the queue, copied into one payload. */
+  #dequeue(size: number): Uint8Array {
+    const payload = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const head = this.#queue[0]!;
+      const n = Math.min(size - filled, head.length - this.#queueOffset);
+      payload.set(head.subarray(this.#queueOffset, this.#queueOffset + n), filled);
+      filled += n;
+      this.#queueOffset += n;
+      if (this.#queueOffset === head.length) {
+        this.#queue.shift();
+        this.#queueOffset = 0;
+      }
+    }
+    this.#queued -= size;
+    return payload;
+  }
+
+  #sendNew(type: UtpPacketType, payload: Uint8Array): void {
+    const seq = this.#seqNr;
+    this.#seqNr = seqAdd(seq, 1);
+    const out: OutPacket = { type, payload, sentAt: 0, transmissions: 0, inFlight: false, fastResent: false };
+    this.#outgoing.set(seq, out);
+    const now = this.#io.now();
+    this.#transmit(seq, out, now);
+    if (this.#deadline === Number.POSITIVE_INFINITY) this.#deadline = now + this.#rto.ms;
+  }
+
+  #transmit(seq: number, out: OutPacket, now: number): void {
+    if (out.transmissions > 0) this.stats.packetsResent++;
+    out.transmissions++;
+    out.sentAt = now;
+    if (!out.inFlight) {
+      out.inFlight = true;
+      this.#bytesInFlight += out.payload.length;
+    }
+    this.#sendHeader(out.type, seq, out.payload);
+  }
+
+  #sendState(): void {
+    this.#sendHeader(ST_STATE, this.#seqNr, new Uint8Array(0));
+  }
+
+  #sendHeader(type: UtpPacketType, seq: number, payload: Uint8Array): void {
+    const selectiveAck = type === ST_SYN || type === ST_RESET ? undefined : this.#selectiveAck();
+    const header = encodeUtpHeader({
+      type,
+      connectionId: type === ST_SYN ? this.receiveId : this.sendId,
+      timestamp: this.#micros(),
+      timestampDifference: this.#replyMicro,
+      windowSize: this.#advertisedWindow(),
+      seqNr: seq,
+      ackNr: this.#ackNr,
+      ...(selectiveAck === undefined ? {} : { selectiveAck }),
+    });
+    if (type !== ST_SYN && type !== ST_RESET) this.#ackOwed = false;
+    this.stats.packetsSent++;
+    this.#lastSent = this.#io.now();
+    this.#io.send(header, payload);
+  }
+
+  /** The bitmask of held packets past the first missing one, or none. */
+  #selectiveAck(): Uint8Array | undefined {
+    if (this.#reorder.size === 0) return undefined;
+    let highest = -1;
+    for (const seq of this.#reorder.keys()) {
+      const i = seqDistance(this.#ackNr, seq) - 2;
+      if (i >= 0 && i < MAX_SELECTIVE_ACK_BYTES * 8 && i > highest) highest = i;
+    }
+    if (highest < 0) return undefined;
+    const mask = new Uint8Array(Math.ceil((highest + 1) / 32) * 4);
+    for (const seq of this.#reorder.keys()) {
+      const i = seqDistance(this.#ackNr, seq) - 2;
+      if (i >= 0 && i < mask.length * 8) mask[i >> 3]! |= 1 << (i & 7);
+    }
+    return mask;
+  }
+
+  #advertisedWindow(): number {
+    return Math.max(0, this.#receiveWindow - this.#reorderBytes - this.#io.buffered());
+  }
+
+  #oldestSeq(): number | undefined {
+    for (const seq of this.#outgoing.keys()) return seq;
+    return undefined;
+  }
+
+  /** Our FIN acknowledged (everything before it too): the writer is done, told once. */
+  #finishIfDone(): void {
+    if (
+      this.#finSeq === undefined ||
+      this.#outgoing.size > 0 ||
+      this.#finished ||
+      this.#state !== 'connected'
+    )
+      return;
+    this.#finished = true;
+    this.#io.finished();
+  }
+
+  /** Both FINs acknowledged and received: the connection can close without a RESET. */
+  get done(): boolean {
+    return this.#finished && this.#gotEnd;
+  }
+
+  /** Closes without telling the peer (after `done`, or for a connection the peer never heard of). */
+  release(): void {
+    this.#close();
+  }
+
+  #close(error?: UtpError): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#deadline = Number.POSITIVE_INFINITY;
+    this.#outgoing.clear();
+    this.#reorder.clear();
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#io.closed(error);
+  }
+
+  /** The clock in µs, as 32 bits (the header's timestamp). */
+  #micros(): number {
+    return Math.floor(this.#io.now() * 1000) >>> 0;
+  }
+}
