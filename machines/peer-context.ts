@@ -16,6 +16,7 @@ import {
   type PeerLimits,
   type PeerReport,
   type PeerTimeouts,
+  type PeerTransport,
 } from './peer.types.js';
 
 export interface PeerContext {
@@ -30,6 +31,8 @@ export interface PeerContext {
   readonly handle: unknown;
   /** Dial with MSE first (PeerInput.mseFirst), told to the connection. */
   readonly mseFirst: boolean;
+  /** Dial over uTP first (PeerInput.utpFirst), told to the connection. */
+  readonly utpFirst: boolean;
   readonly timeouts: PeerTimeouts;
   readonly limits: PeerLimits;
   /** Our verified pieces, by reference (never copied). */
@@ -39,6 +42,8 @@ export interface PeerContext {
   remotePeerId: Uint8Array | undefined;
   /** What carries the connection, from the peer's handshake on (docs/encryption.md). */
   encryption: PeerEncryption;
+  /** TCP or uTP, from the peer's handshake on (docs/utp.md). */
+  transport: PeerTransport;
   /** Requests sent and not yet answered, by blockKey(index, begin); by reference, changed in named actions. */
   readonly outstanding: Map<number, BlockRef>;
   /** Blocks we cancelled that may still arrive (BEP 3: cancel races the piece); bounded. */
@@ -131,6 +136,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     direction: input.direction,
     handle: input.handle,
     mseFirst: input.mseFirst === true,
+    utpFirst: input.utpFirst === true,
     timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
     limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
     ourBitfield: input.ourBitfield,
@@ -162,6 +168,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     congested: false,
     fast: false,
     encryption: 'none',
+    transport: 'tcp',
     grantedFast: [],
     grantedBytes: 0,
     allowedFast: [],

@@ -163,7 +163,8 @@ export const peerMachine = setup({
       const fast = hasFastBit(event.reserved);
       const extensions = hasExtensionBit(event.reserved);
       const encryption = event.encryption ?? 'none';
-      enqueue.assign({ remotePeerId: event.peerId, fast, extensions, encryption });
+      const transport = event.transport ?? 'tcp';
+      enqueue.assign({ remotePeerId: event.peerId, fast, extensions, encryption, transport });
       const report: PeerReport = {
         type: 'peer.handshaken',
         key: context.key,
@@ -172,6 +173,7 @@ export const peerMachine = setup({
         bitfield: context.peerBitfield,
         fast,
         encryption,
+        transport,
       };
       enqueue.sendParent(report);
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.
@@ -361,6 +363,7 @@ export const peerMachine = setup({
       infoHash: context.infoHash,
       pieceCount: context.pieceCount,
       ...(context.mseFirst ? { mseFirst: true } : {}),
+      ...(context.utpFirst ? { utpFirst: true } : {}),
     }),
   },
   // The machine's output is its final state's output (XState v5 needs the root to pass it on).

@@ -147,6 +147,8 @@ export interface PeerInput {
   readonly pex?: boolean;
   /** A dial to an address last reached over MSE: passed to the connection (ConnectionInput). */
   readonly mseFirst?: boolean;
+  /** A dial to an address last reached over uTP: passed to the connection (ConnectionInput). */
+  readonly utpFirst?: boolean;
 }
 
 /**
@@ -154,6 +156,9 @@ export interface PeerInput {
  * MSE at all (a plain BitTorrent handshake; also every simulated connection and web seed).
  */
 export type PeerEncryption = 'rc4' | 'plaintext' | 'none';
+
+/** Which transport carries a connection (docs/utp.md): TCP, or BEP 29's uTP over UDP. */
+export type PeerTransport = 'tcp' | 'utp';
 
 /** What the `connection` actor is invoked with. */
 export interface ConnectionInput {
@@ -168,6 +173,11 @@ export interface ConnectionInput {
    * starts with MSE where its policy would try plain first (docs/encryption.md). Absent: false.
    */
   readonly mseFirst?: boolean;
+  /**
+   * A dial to an address last reached over uTP (the address book's `utpFirst`): the connection
+   * tries uTP first where its mode would try TCP first (docs/utp.md). Absent: false.
+   */
+  readonly utpFirst?: boolean;
 }
 
 /**
@@ -212,13 +222,17 @@ export type ConnectionEvent =
   | { type: 'socket.drained' }
   /** The first `count` blocks handed over by `serve` (in order) were written to the socket. */
   | { type: 'socket.served'; count: number }
-  /** `encryption`: what the connection settled on before the handshake came (absent: 'none'). */
+  /**
+   * `encryption`: what the connection settled on before the handshake came (absent: 'none');
+   * `transport`: what carries it (absent: 'tcp').
+   */
   | {
       type: 'wire.handshake';
       infoHash: Uint8Array;
       peerId: Uint8Array;
       reserved: Uint8Array;
       encryption?: PeerEncryption;
+      transport?: PeerTransport;
     }
   | { type: 'wire.keepAlive' }
   | { type: 'wire.choke' }
@@ -301,6 +315,7 @@ export type PeerReport =
       bitfield: Bitfield;
       fast: boolean;
       encryption: PeerEncryption;
+      transport: PeerTransport;
     }
   /** The peer's bitfield (BEP 3 bitfield or BEP 6 haveAll), by reference: it replaces the empty one. */
   | { type: 'peer.bitfield'; key: PeerKey; bitfield: Bitfield }

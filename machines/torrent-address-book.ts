@@ -21,7 +21,7 @@
  *   bad data (the sole contributor of a failed piece is banned at once).
  */
 import { banKey } from '../src/net/ban-key.js';
-import type { CloseReason, PeerCommand, PeerEncryption, PeerKey } from './peer.types.js';
+import type { CloseReason, PeerCommand, PeerEncryption, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 
@@ -45,6 +45,13 @@ export interface AddressRecord {
    * up plain clears it. Absent: false. Bounded with the record.
    */
   mseFirst?: boolean;
+  /**
+   * Our last dial here came up over uTP (docs/utp.md): the next dial tries uTP first. Under the
+   * default mode (`on`: TCP first) that happens only after the TCP dial failed — a peer reachable
+   * only over uTP (behind a NAT that forwards UDP only, or with TCP off). A dial that comes up over
+   * TCP clears it. Absent: false.
+   */
+  utpFirst?: boolean;
 }
 
 /** Records at most in the book by default: libtorrent's max_peerlist_size. */
@@ -163,6 +170,24 @@ export function noteDialEncryption(
   if (rec === undefined) return;
   if (encryption === 'none') delete rec.mseFirst;
   else rec.mseFirst = true;
+}
+
+/**
+ * A dialled connection's handshake came over `transport`: its address is dialled over uTP first from
+ * now on if that was uTP, TCP first if not. As for the encryption, the machine need not know the mode:
+ * under `on` a uTP connection means the TCP dial failed; under `prefer` every dial starts with uTP
+ * anyway, and under `off` none does.
+ */
+export function noteDialTransport(
+  context: TorrentContext,
+  address: string,
+  direction: 'outgoing' | 'incoming',
+  transport: PeerTransport,
+): void {
+  const rec = direction === 'outgoing' ? context.addresses.get(address) : undefined;
+  if (rec === undefined) return;
+  if (transport === 'utp') rec.utpFirst = true;
+  else delete rec.utpFirst;
 }
 
 /** Remembers where a departing peer listened (departedListen), the oldest forgotten past maxAddresses. */

@@ -145,5 +145,7 @@ export function peerInput(
     ...(c.pex ? { pex: true } : {}),
     // Last reached over MSE (torrent-address-book.ts): dialled with MSE first.
     ...(direction === 'outgoing' && c.addresses.get(address)?.mseFirst === true ? { mseFirst: true } : {}),
+    // Last reached over uTP: dialled over uTP first.
+    ...(direction === 'outgoing' && c.addresses.get(address)?.utpFirst === true ? { utpFirst: true } : {}),
   };
 }

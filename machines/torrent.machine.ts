@@ -26,6 +26,7 @@ import {
   forgetIncoming,
   isHostBanned,
   noteDialEncryption,
+  noteDialTransport,
   rememberAddress,
   rememberDeparted,
 } from './torrent-address-book.js';
@@ -302,6 +303,7 @@ export const torrentMachine = setup({
       e.handshaken = true;
       e.peerId = event.peerId;
       noteDialEncryption(context, e.address, e.direction, event.encryption);
+      noteDialTransport(context, e.address, e.direction, event.transport);
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
     },
@@ -319,6 +321,7 @@ export const torrentMachine = setup({
         address: e.address,
         fast: event.fast,
         encryption: event.encryption,
+        transport: event.transport,
       });
     }),
     refuseSlot: enqueueActions(({ context, event, enqueue }) => {

@@ -12,6 +12,7 @@ import type {
   PeerLimits,
   PeerReport,
   PeerTimeouts,
+  PeerTransport,
   ReceivedBlock,
 } from './peer.types.js';
 import type { TrackerReport } from './tracker.machine.js';
@@ -178,6 +179,8 @@ export type TorrentEmitted =
       fast: boolean;
       /** What carries the connection: MSE with RC4, MSE then plaintext, or none (docs/encryption.md). */
       encryption: PeerEncryption;
+      /** TCP or uTP (docs/utp.md). */
+      transport: PeerTransport;
     }
   /**
    * A peer's ut_pex message (BEP 11) was taken: it named `added` peers, `learned` of them new to us

@@ -25,7 +25,9 @@ export function peerRow(p: PeerSummary, columns: number): string {
     `${fitCells(printable(p.client), CLIENT_WIDTH)} ` +
     `${fitCells(printable(p.state), STATE_WIDTH)} ` +
     `${formatRate(p.downloadRate).padStart(12)}  q=${p.outstanding}` +
-    // MSE (docs/encryption.md): `rc4` or `plaintext` when the connection began with it.
+    // uTP (docs/utp.md) when it carries the connection; MSE (docs/encryption.md): `rc4` or
+    // `plaintext` when the connection began with it.
+    `${p.transport === 'utp' ? ' utp' : ''}` +
     `${p.encryption === 'none' ? '' : ` ${p.encryption}`}`;
   return cutToCells(row, Math.max(20, columns - 1));
 }

@@ -5,6 +5,7 @@
 import { DEFAULT_BOOTSTRAP } from '../dht/routers.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
 import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '../net/encryption-policy.js';
+import { isUtpMode, UTP_MODES, type UtpMode } from '../net/utp-mode.js';
 import type { DhtSettings } from '../session/dht-announces.js';
 import type { DisplayMode } from './download-display.js';
 import { parseCount } from './parse-number.js';
@@ -19,6 +20,7 @@ export const SWARM_FLAGS = {
   port: { type: 'string' },
   'max-peers': { type: 'string' },
   encryption: { type: 'string' },
+  utp: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -33,6 +35,7 @@ export interface SwarmFlagValues {
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
   readonly encryption?: string | undefined;
+  readonly utp?: string | undefined;
   readonly json?: boolean | undefined;
   readonly quiet?: boolean | undefined;
 }
@@ -46,11 +49,13 @@ export function swarmOptions(values: SwarmFlagValues): {
   maxPeers?: number;
   dht?: DhtSettings;
   encryption?: EncryptionPolicy;
+  utp?: UtpMode;
 } {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
   const encryption = encryptionOption(values.encryption);
+  const utp = utpOption(values.utp);
   const routers = values['dht-bootstrap'];
   if (values['no-dht'] === true && routers !== undefined)
     throw new UsageError('--dht-bootstrap goes without --no-dht');
@@ -68,7 +73,15 @@ export function swarmOptions(values: SwarmFlagValues): {
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(encryption === undefined ? {} : { encryption }),
+    ...(utp === undefined ? {} : { utp }),
   };
+}
+
+/** `--utp MODE` (download, seed, demo): a mode, or a UsageError (exit 2). */
+export function utpOption(value: string | undefined): UtpMode | undefined {
+  if (value !== undefined && !isUtpMode(value))
+    throw new UsageError(`--utp wants one of ${UTP_MODES.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 /** `--encryption MODE` (download, seed, demo): a policy, or a UsageError (exit 2). */

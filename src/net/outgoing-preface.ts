@@ -80,6 +80,18 @@ export class OutgoingPreface {
     return initiator.push(chunk);
   }
 
+  /** The peer sent something on the current attempt's connection. */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /** A new transport (peer-dial.ts): the attempts start over, our handshake kept. */
+  restart(): void {
+    this.#attempt = 0;
+    this.#answered = false;
+    this.#initiator = undefined;
+  }
+
   /**
    * The dial that connected closed: true (and the next attempt set) when the peer sent nothing and
    * the policy has another handshake to try; false when this close is the connection's end.

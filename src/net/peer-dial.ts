@@ -1,14 +1,19 @@
 /**
- * The dial of an outgoing peer connection (tcp-connection.ts): the TCP connect to the peer's
- * address, bounded by CONNECT_TIMEOUT_MS, and — on a new socket — the one retry the encryption policy
- * allows (outgoing-preface.ts: a dial the peer closed before sending a byte is tried once the other
- * way). Only a socket that connected may be retried: a refused or timed-out dial is the connection's
- * failure. The connection attaches each socket this opens and reads and writes it; nothing here runs
- * per read or per write.
+ * The dial of an outgoing peer connection (tcp-connection.ts): a TCP connect bounded by
+ * CONNECT_TIMEOUT_MS, or a uTP one (src/utp: a SYN resent twice, ~7 s), and on a new socket the
+ * retries a dial allows:
+ * - the encryption policy's (outgoing-preface.ts): a dial that connected and that the peer closed
+ *   before sending a byte is tried once the other way, over the same transport;
+ * - the transports' (utp-mode.ts): a dial that never connected (refused, timed out), or whose every
+ *   handshake the peer closed unanswered, is tried over the next transport, if any.
+ * Each is a fixed list walked forward, so a dial never loops. The connection attaches each socket
+ * this opens and reads and writes it; nothing here runs per read or per write.
  */
 import { connect, type OnReadOpts, type Socket } from 'node:net';
+import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
+import type { PeerStream, PeerTransport } from './peer-stream.js';
 
 /** A dial not connected this long after it began fails ('connect timeout'). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -18,25 +23,53 @@ export class PeerDial {
   readonly #port: number;
   /** Which handshake each attempt tries (absent: plain, no retry: a bare connection in a test). */
   readonly plan: OutgoingPreface | undefined;
-  /** Sockets that connected: only those may be retried. */
-  readonly #connected = new WeakSet<Socket>();
-  /** The socket the retry was decided for, and the decision: `plan.retry()` moves the plan on. */
-  #decidedFor: Socket | undefined;
+  readonly #transports: readonly PeerTransport[];
+  #transport = 0;
+  readonly #utp: UtpSocketManager | undefined;
+  /** Sockets that connected: only those may be retried with the other handshake. */
+  readonly #connected = new WeakSet<PeerStream>();
+  /** The socket the retry was decided for, and the decision: deciding moves a plan on. */
+  #decidedFor: PeerStream | undefined;
   #retry = false;
 
-  constructor(address: string, plan: OutgoingPreface | undefined) {
+  /**
+   * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
+   * on our UDP port, and is skipped without it.
+   */
+  constructor(
+    address: string,
+    plan: OutgoingPreface | undefined,
+    transports: readonly PeerTransport[] = ['tcp'],
+    utp?: UtpSocketManager,
+  ) {
     const { host, port } = parsePeerAddress(address);
     this.host = host;
     this.#port = port;
     this.plan = plan;
+    this.#utp = utp;
+    this.#transports = utp === undefined ? transports.filter((t) => t === 'tcp') : transports;
+    if (this.#transports.length === 0) this.#transports = ['tcp'];
+  }
+
+  /** The transport the next `open` uses. */
+  get transport(): PeerTransport {
+    return this.#transports[this.#transport]!;
   }
 
   /**
-   * A new socket to the peer (Nagle off: requests must leave at once), reading through `onread` if
-   * given; destroyed if it has not connected within CONNECT_TIMEOUT_MS; `onConnect` when it has.
+   * A new socket to the peer over the current transport (TCP: Nagle off, reading through `onread`
+   * if given, destroyed if not connected within CONNECT_TIMEOUT_MS); `onConnect` once it is.
    */
-  open(onread: OnReadOpts | undefined, onConnect: () => void): Socket {
-    const s = connect({
+  open(onread: OnReadOpts | undefined, onConnect: () => void): PeerStream {
+    if (this.transport === 'utp') {
+      const s = this.#utp!.connect(this.#port, this.host);
+      s.once('connect', () => {
+        this.#connected.add(s);
+        onConnect();
+      });
+      return s;
+    }
+    const s: Socket = connect({
       host: this.host,
       port: this.#port,
       noDelay: true,
@@ -54,14 +87,26 @@ export class PeerDial {
   }
 
   /**
-   * Whether `s` closing (or failing) is retried on a new socket: it connected, the peer sent
-   * nothing and the plan has another handshake to try. Asked once per socket — its error comes
-   * before its close, and the answer holds for both; false once the connection is closed.
+   * Whether `s` closing (or failing) is retried on a new socket: it connected, the peer sent nothing
+   * and the plan has another handshake to try; or it never connected, or every handshake was closed
+   * unanswered, and another transport is left.
+   * Asked once per socket — its error comes before its close, and the answer holds for both; false
+   * once the connection is closed.
    */
-  retrying(s: Socket, closed: boolean): boolean {
+  retrying(s: PeerStream, closed: boolean): boolean {
     if (this.#decidedFor !== s) {
       this.#decidedFor = s;
-      this.#retry = !closed && this.#connected.has(s) && this.plan?.retry() === true;
+      const plan = this.plan;
+      if (closed) this.#retry = false;
+      else if (this.#connected.has(s) && plan?.retry() === true) this.#retry = true;
+      else if (this.#connected.has(s) && plan?.answered !== false) this.#retry = false;
+      else if (this.#transport + 1 < this.#transports.length) {
+        // Never connected, or every handshake closed unanswered (libtorrent with incoming TCP
+        // off accepts and closes): the next transport, its handshakes from the first.
+        this.#transport++;
+        plan?.restart();
+        this.#retry = true;
+      } else this.#retry = false;
     }
     return this.#retry;
   }

@@ -34,12 +34,12 @@
  *   (tens of KB) pause nothing; only rejects, the answer a peer can ask for without end, are also
  *   counted. The memory such a peer can make us hold is written at READ_PAUSE_BYTES.
  */
-import type { Socket } from 'node:net';
 import type { BlockRef } from '../../machines/peer.types.js';
 import type { BlockSource, PinnedBlock } from '../storage/read-cache.js';
 import { encodePieceHeaderInto, PIECE_HEADER_LENGTH } from '../wire/encode-message.js';
 import type { WireItem } from '../wire/messages.js';
 import { PackedQueue } from './packed-queue.js';
+import type { PeerStream } from './peer-stream.js';
 import type { Rc4 } from './rc4.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -96,7 +96,7 @@ export interface SendQueueHooks {
 }
 
 export class SendQueue {
-  readonly #socket: Socket;
+  readonly #socket: PeerStream;
   readonly #hooks: SendQueueHooks;
   /** What waits to be given to the socket, in wire order. */
   readonly #queue = new PackedQueue();
@@ -119,7 +119,7 @@ export class SendQueue {
   readonly #written = (): void => this.#wake();
   readonly #endOfTick = (): void => this.#tick();
 
-  constructor(socket: Socket, hooks: SendQueueHooks) {
+  constructor(socket: PeerStream, hooks: SendQueueHooks) {
     this.#socket = socket;
     this.#hooks = hooks;
     socket.on('drain', this.#written);

@@ -33,11 +33,12 @@
  * answers without end). A peer paused for good says nothing more to the
  * machine, whose idle timeout (timeouts.idle) closes it.
  */
-import type { Socket } from 'node:net';
 import { fromCallback } from 'xstate';
 import type { ConnectionCommand, ConnectionInput } from '../../machines/peer.types.js';
 import type { BlockSource } from '../storage/read-cache.js';
 import type { ReadGate } from '../storage/write-backlog.js';
+import { UtpSocket } from '../utp/utp-socket.js';
+import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
 import type { WireItem } from '../wire/messages.js';
 import { OUR_UT_PEX_ID } from '../wire/ut-pex.js';
@@ -49,12 +50,14 @@ import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.j
 import { MseError } from './mse-error.js';
 import { MSE_HANDSHAKE_TIMEOUT_MS, OutgoingPreface, type PrefaceDone } from './outgoing-preface.js';
 import { PeerDial } from './peer-dial.js';
+import type { PeerStream, PeerTransport } from './peer-stream.js';
 import { PexGate } from './pex-gate.js';
 import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
 import { SendQueue, type SendQueueHooks } from './send-queue.js';
 import { isTransient, ownBytes, sharedReadBuffer } from './shared-read-buffer.js';
 import type { TokenBucket } from './token-bucket.js';
+import { DEFAULT_UTP_MODE, dialTransports, type UtpMode } from './utp-mode.js';
 
 export { CONNECT_TIMEOUT_MS } from './peer-dial.js';
 export { WRITE_HIGH_WATER } from './send-queue.js';
@@ -94,6 +97,10 @@ export interface ConnectionHooks {
   readonly encryption?: EncryptionPolicy;
   /** How long a dial's MSE handshake may take after the connect (default MSE_HANDSHAKE_TIMEOUT_MS). */
   readonly mseTimeoutMs?: number;
+  /** uTP connections on our UDP port (src/utp); without it every dial is TCP. */
+  readonly utp?: UtpSocketManager;
+  /** When dials use uTP (utp-mode.ts; default `on`: after TCP fails). */
+  readonly utpMode?: UtpMode;
 }
 
 export function createTcpConnection(hooks: ConnectionHooks = {}) {
@@ -108,9 +115,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     onReadError,
     encryption = DEFAULT_ENCRYPTION_POLICY,
     mseTimeoutMs = MSE_HANDSHAKE_TIMEOUT_MS,
+    utp,
+    utpMode = DEFAULT_UTP_MODE,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
-    let socket!: Socket;
+    let socket!: PeerStream;
     let closed = false;
     // With a block pool every block is copied into a slab, so split frames may share one buffer too.
     const decoder = new WireDecoder({ expectHandshake: true, reuseFrames: blockPool !== undefined });
@@ -164,8 +173,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       emittedThisRead = item;
       batches.flush();
       const event = wireEvent(blockPool === undefined ? item : ownBytes(item, reused));
-      // The peer's handshake says which encryption carries the connection (settled by then).
-      if (item.type === 'handshake') (event as { encryption?: Encryption }).encryption = carried;
+      // The peer's handshake says which encryption and transport carry the connection (settled by then).
+      if (item.type === 'handshake') {
+        (event as { encryption?: Encryption }).encryption = carried;
+        (event as { transport?: PeerTransport }).transport = socket instanceof UtpSocket ? 'utp' : 'tcp';
+      }
       sendBack(event as never);
     };
 
@@ -198,6 +210,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       ? new PeerDial(
           input.address,
           mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined,
+          dialTransports(utpMode, input.utpFirst === true),
+          utp,
         )
       : undefined;
     const dialPlan = dialling?.plan;
@@ -322,7 +336,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     /** Wires a socket (accepted, or a dial) to this connection. */
-    const attach = (s: Socket, readsShared: boolean) => {
+    const attach = (s: PeerStream, readsShared: boolean) => {
       socket = s;
       s.setNoDelay(true);
       out = new SendQueue(s, queueHooks);
@@ -339,7 +353,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     /** A dial the peer closed before sending a byte, which the policy tries once more the other way. */
-    const retrying = (s: Socket): boolean => dialling?.retrying(s, closed) === true;
+    const retrying = (s: PeerStream): boolean => dialling?.retrying(s, closed) === true;
 
     const dial = (d: PeerDial) => {
       held = undefined;
@@ -361,7 +375,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           sendBack(connectedEvent(host));
         }
       };
-      const s: Socket = d.open(
+      const s: PeerStream = d.open(
         blockPool === undefined
           ? undefined
           : {
@@ -373,12 +387,12 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
             },
         onConnect,
       );
-      attach(s, blockPool !== undefined);
+      attach(s, blockPool !== undefined && d.transport === 'tcp');
     };
 
     if (dialling !== undefined) dial(dialling);
     else {
-      attach(input.handle as Socket, false);
+      attach(input.handle as PeerStream, false);
       if (mse) preface = new IncomingPreface(input.infoHash, encryption);
       else {
         told = true;

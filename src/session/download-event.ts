@@ -33,6 +33,8 @@ export interface PeerSummary {
   readonly outstanding: number;
   /** MSE with the RC4 stream, MSE then plaintext, or none (docs/encryption.md). */
   readonly encryption: 'rc4' | 'plaintext' | 'none';
+  /** TCP or uTP (docs/utp.md); a web seed's is 'tcp'. */
+  readonly transport: 'tcp' | 'utp';
   /** A BEP 19 web seed (its address is its URL). */
   readonly webSeed?: true;
 }
@@ -98,6 +100,8 @@ export type DownloadEvent =
       readonly fast: boolean;
       /** MSE with the RC4 stream, MSE then plaintext, or none (docs/encryption.md). */
       readonly encryption: 'rc4' | 'plaintext' | 'none';
+      /** TCP, or uTP (BEP 29; docs/utp.md). */
+      readonly transport: 'tcp' | 'utp';
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }

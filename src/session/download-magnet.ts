@@ -17,6 +17,7 @@ import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
 import { DEFAULT_PORT } from '../net/listen.js';
+import { UdpEndpoint } from '../net/udp-endpoint.js';
 import { makePeerId } from '../net/peer-id.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
@@ -80,6 +81,11 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   const peerId = options.peerId ?? makePeerId();
   /** The fetch's DHT node, handed to the download (ours to close, and to report). */
   let dhtNode: Dht | undefined;
+  /**
+   * The UDP socket that node runs on, handed to the download for uTP (docs/utp.md: one socket for
+   * both, at the listening port's number); ours to close after the node.
+   */
+  let endpoint: UdpEndpoint | undefined;
   /** `done` or `stopped` has been said: nothing more. */
   let ended = false;
   events.subscribe((e) => {
@@ -93,7 +99,10 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         const settings = options.dht;
         // Loaded only when asked for (start-up time, docs/performance.md §6).
         const dht = await import('./dht-announces.js');
-        dhtNode = await dht.openSessionDht(settings, options.port ?? DEFAULT_PORT).catch(() => undefined); // the fetch and the download then open their own
+        const port = options.port ?? DEFAULT_PORT;
+        endpoint = await UdpEndpoint.open({ port }).catch(() => UdpEndpoint.open({ port: 0 }).catch(() => undefined));
+        // Without a UDP socket the fetch and the download open their own.
+        dhtNode = await dht.openSessionDht(settings, port, endpoint).catch(() => undefined);
         // Ours: its dht.ready is ours to say, once (the fetch and the download are only lent it).
         const own = dhtNode;
         void own?.ready.then((r) => {
@@ -155,6 +164,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       peers: [...(options.peers ?? []), ...magnet.peers],
       ...(selected === undefined ? {} : { selected }),
       ...(dhtNode === undefined ? {} : { dhtNode }),
+      ...(endpoint === undefined ? {} : { udpEndpoint: endpoint }),
     });
     const sub = inner.events$.subscribe((e) => events.next(e));
     try {
@@ -166,6 +176,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   const done = run().finally(async () => {
     ended = true;
     await dhtNode?.close();
+    await endpoint?.close();
     events.complete();
   });
   return {

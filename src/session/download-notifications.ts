@@ -21,6 +21,7 @@ export function forwardNotifications(
       client: meter.clientOf(e.key),
       fast: e.fast,
       encryption: e.encryption,
+      transport: e.transport,
     }),
   );
   actor.on('torrent.peerClosed', (e) =>

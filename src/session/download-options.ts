@@ -3,6 +3,8 @@ import type { InspectionEvent } from 'xstate';
 import type { Dht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { UdpEndpoint } from '../net/udp-endpoint.js';
+import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
 
@@ -36,6 +38,17 @@ export interface DownloadOptions {
    * when offered) or 'required' (MSE with RC4 only, both ways). The magnet fetch follows it too.
    */
   readonly encryption?: EncryptionPolicy;
+  /**
+   * uTP (BEP 29, docs/utp.md) on the UDP port of the listening port's number, shared with the DHT:
+   * 'on' (default: accepted; dials over TCP, then uTP when TCP fails), 'prefer' (dials over uTP
+   * first) or 'off'. Without a listening socket (`listen: false`) uTP dials go from any UDP port.
+   */
+  readonly utp?: UtpMode;
+  /**
+   * A UDP socket the caller owns (the magnet fetch's, which its DHT node runs on): uTP and the DHT use
+   * it instead of opening one, and it is not closed here.
+   */
+  readonly udpEndpoint?: UdpEndpoint;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**

@@ -21,6 +21,8 @@ import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
+import type { PeerStream } from '../net/peer-stream.js';
+import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { isWebSeedUrl } from '../net/web-seed-url.js';
 import type { Bitfield } from '../picker/bitfield.js';
 import { verifiedBytes } from '../picker/verified-bytes.js';
@@ -36,6 +38,7 @@ import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
 import { provideSessionActors } from './session-actors.js';
+import { openSessionUdp, type SessionUdp } from './session-udp.js';
 import { seedStopReason, stallStopReason } from './stop-rules.js';
 import { TransferCounter } from './transfer-counter.js';
 
@@ -173,13 +176,18 @@ async function run(
       : undefined;
   const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
+  let udp: SessionUdp | undefined;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   let webSeedConnection: typeof import('../net/web-seed-connection.js').createWebSeedConnection | undefined;
   try {
     listener = await listening;
+    // uTP (docs/utp.md) and the DHT share one UDP socket at the listening port's number.
+    if ((options.utp ?? DEFAULT_UTP_MODE) !== 'off')
+      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, options.udpEndpoint);
     trackersActor = (await trackersModule)?.trackerTiersActor;
     webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
   } catch (err) {
+    await udp?.close();
     await listener?.close();
     await store.close();
     throw err;
@@ -198,6 +206,7 @@ async function run(
     backlog,
     store,
     ...(trackers === undefined ? {} : { trackers }),
+    ...(udp === undefined ? {} : { utp: udp.utp }),
     ...(webSeedConnection === undefined ? {} : { webSeedConnection }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
@@ -287,13 +296,15 @@ async function run(
   try {
     if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
-      listener.connections$.subscribe((socket) => {
+      const incoming = (socket: PeerStream) => {
         const address = formatPeerAddress({
           host: socket.remoteAddress ?? '?',
           port: socket.remotePort ?? 0,
         });
         actor.send({ type: 'peer.incoming', address, handle: socket });
-      });
+      };
+      listener.connections$.subscribe(incoming);
+      udp?.utp.onConnection(incoming);
     }
     for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
@@ -306,6 +317,7 @@ async function run(
           infoHash: torrent.infoHash,
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
+          ...(udp === undefined ? {} : { endpoint: udp.endpoint }),
           onPeers: (peers) => {
             if (ended) return;
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
@@ -401,10 +413,12 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     actor.stop();
+    udp?.utp.close(); // uTP peers told (ST_RESET) before the DHT's last save and the socket's close
     await dht?.then(
       (d) => d.close(),
       () => {},
     );
+    await udp?.close();
     await listener?.close();
     await store.close().catch(() => {});
   }

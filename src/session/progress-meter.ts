@@ -85,6 +85,7 @@ export class ProgressMeter {
         downloadRate: c?.rate ?? 0,
         outstanding: c?.outstanding.size ?? 0,
         encryption: c?.encryption ?? 'none',
+        transport: c?.transport ?? 'tcp',
         ...(webSeed ? { webSeed: true as const } : {}),
       });
     }

@@ -9,12 +9,14 @@ import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
 import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
+import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import type { createWebSeedConnection, WebSeedConnectionHooks } from '../net/web-seed-connection.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
 import type { WriteBacklog } from '../storage/write-backlog.js';
 import type { trackerTiersActor } from '../tracker/tracker-tiers-actor.js';
+import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { DownloadOptions } from './download-options.js';
 import type { TransferCounter } from './transfer-counter.js';
 
@@ -27,6 +29,7 @@ export interface SessionActorsDeps {
     | 'webSeedTimeoutMs'
     | 'webSeedConnections'
     | 'encryption'
+    | 'utp'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];
@@ -50,11 +53,23 @@ export interface SessionActorsDeps {
   readonly blockPool?: BlockPool;
   /** A block to serve could not be read from disk (the session fails the torrent). */
   readonly onReadError?: (err: unknown) => void;
+  /** uTP connections on the session's UDP port (docs/utp.md); none: every dial is TCP. */
+  readonly utp?: UtpSocketManager;
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
-  const { options, counter, backlog, store, trackers, blockPool, onReadError, torrent, webSeedConnection } =
-    deps;
+  const {
+    options,
+    counter,
+    backlog,
+    store,
+    trackers,
+    blockPool,
+    onReadError,
+    torrent,
+    webSeedConnection,
+    utp,
+  } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   // One bucket for every source, peers and web seeds: the limit is the client's.
   const downloadLimit =
@@ -70,6 +85,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(blockPool === undefined ? {} : { blockPool }),
             blockSource,
             ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+            ...(utp === undefined ? {} : { utp, utpMode: options.utp ?? DEFAULT_UTP_MODE }),
             ...(onReadError === undefined ? {} : { onReadError }),
             ...(options.maxUploadRate === undefined
               ? {}

@@ -1,5 +1,5 @@
 /**
- * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE]
+ * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE]
  *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
@@ -50,6 +50,9 @@ Options:
                          plain first, MSE if a peer closes a plain handshake unanswered),
                          preferred (MSE first, RC4 chosen when offered), required (RC4 only,
                          both ways; plain peers refused). See docs/encryption.md
+      --utp MODE         uTP (BEP 29, over UDP on the --port number): on (default: accept it,
+                         dial TCP and uTP when TCP fails), prefer (dial uTP first, as
+                         libtorrent), off. See docs/utp.md
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
- *  [--max-up RATE] [--max-peers N] [--encryption MODE] [--json] [--quiet]`
+ *  [--max-up RATE] [--max-peers N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
  */
 import { parseArgs } from 'node:util';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
@@ -33,6 +33,9 @@ Options:
                          plain first, MSE if a peer closes a plain handshake unanswered),
                          preferred (MSE first, RC4 chosen when offered), required (RC4 only,
                          both ways; plain peers refused). See docs/encryption.md
+      --utp MODE         uTP (BEP 29, over UDP on the --port number): on (default: accept it,
+                         dial TCP and uTP when TCP fails), prefer (dial uTP first, as
+                         libtorrent), off. See docs/utp.md
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

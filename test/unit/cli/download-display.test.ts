@@ -63,7 +63,7 @@ const hostileEvents: DownloadEvent[] = [
   {
     type: 'progress',
     ...progress,
-    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0, encryption: 'rc4' }],
+    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0, encryption: 'rc4', transport: 'tcp' }],
   },
   { type: 'metadata.peerDropped', address: EVIL, reason: EVIL },
   { type: 'stopped', reason: EVIL },
@@ -209,6 +209,7 @@ test('--peers: a web seed URL keeps the columns in line (its middle elided), and
           outstanding: 64,
           webSeed: true,
           encryption: 'none',
+          transport: 'tcp',
         },
         {
           address: '127.0.0.1:6881',
@@ -217,6 +218,7 @@ test('--peers: a web seed URL keeps the columns in line (its middle elided), and
           downloadRate: 0,
           outstanding: 3,
           encryption: 'none',
+          transport: 'tcp',
         },
       ],
     });
@@ -238,7 +240,7 @@ test('--peers: a client name in wide characters (BEP 10 v, two cells each) keeps
   const { err, text } = fakeTerminal();
   (err as { columns: number }).columns = 80;
   const display = createDownloadDisplay('terminal', { peers: true, err });
-  const peer = { state: 'downloading', downloadRate: 0, outstanding: 3, encryption: 'none' as const };
+  const peer = { state: 'downloading', downloadRate: 0, outstanding: 3, encryption: 'none' as const, transport: 'tcp' as const };
   display.event({
     type: 'progress',
     ...progress,
