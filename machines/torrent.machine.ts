@@ -431,7 +431,9 @@ export const torrentMachine = setup({
         rememberAddress(context, address, { attempts: 0, banned: false, dialable: true }, false);
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
-      const dialled = context.peers.get(address);
+      // A uTP peer dials from the port it listens on: its own entry is keyed by that address too.
+      const found = context.peers.get(address);
+      const dialled = found === e ? undefined : found;
       if (dialled !== undefined && context.listenPort !== undefined && samePeer(dialled, e)) {
         // We dialled the peer as it dialled us. One connection per peer, and both ends must close
         // the same one: as libtorrent decides (peer_list.cpp), the end listening on the lower port

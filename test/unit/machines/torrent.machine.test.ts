@@ -181,6 +181,24 @@ test('dialled by the peer we dialled (same peer id): the end listening on the lo
   t.actor.stop();
 });
 
+test('an incoming uTP peer comes from the port it listens on: its own connection is no duplicate of itself', () => {
+  // uTP (docs/utp.md) runs on the UDP port of the listening port's number: the incoming connection's
+  // address is where the peer listens, and its BEP 10 p names that same address.
+  const t = start({ maxPeers: 4, listenPort: 7000 });
+  t.actor.send({ type: 'peer.incoming', address: 'x:7002', handle: 'socket-1' });
+  extensionHandshake(t, 'x:7002', 7002);
+  assert.deepEqual(
+    t.emitted.filter((e) => e.type === 'torrent.peerClosed'),
+    [],
+  );
+  assert.deepEqual([...t.live.keys()], ['x:7002']);
+  assert.ok(t.emitted.some((e) => e.type === 'torrent.peerListening' && e.listenAddress === 'x:7002'));
+  // Held by this connection: a tracker naming the address does not make us dial it a second time.
+  t.actor.send({ type: 'peer.add', address: 'x:7002' });
+  assert.deepEqual([...t.live.keys()], ['x:7002']);
+  t.actor.stop();
+});
+
 test('once complete, a seed is not dialled again: not where it was dialled, not where it listens', () => {
   const t = start({ maxPeers: 4, have: Bitfield.full(8), seedWhenComplete: true, listenPort: 7000 });
   t.actor.send({ type: 'peer.add', address: 's:6881' });
