@@ -13,6 +13,9 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 
+/** The socket's receive and send buffers we ask for (the kernel may give less). */
+export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
+
 /** The first byte of a bencoded dictionary: a KRPC message (BEP 5). */
 const KRPC_FIRST_BYTE = 0x64;
 
@@ -40,6 +43,18 @@ export class UdpEndpoint {
     this.port = port;
     this.host = address;
     socket.on('message', (msg, rinfo) => this.#onDatagram(msg, rinfo));
+    // uTP arrives in bursts of hundreds of datagrams while the event loop hashes or writes: the
+    // default receive buffer (~200 KB on Linux) overflows and every drop costs a resend. The kernel
+    // caps what is asked at net.core.rmem_max / wmem_max (libtorrent asks the same way).
+    for (const set of [
+      () => socket.setRecvBufferSize(UDP_BUFFER_BYTES),
+      () => socket.setSendBufferSize(UDP_BUFFER_BYTES),
+    ])
+      try {
+        set();
+      } catch {
+        // Refused: the default stays.
+      }
     // An ICMP port unreachable for one send must not end anything: a DHT query times out, a uTP
     // connection retransmits.
     socket.on('error', () => {});

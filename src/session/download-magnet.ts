@@ -17,8 +17,8 @@ import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
 import { DEFAULT_PORT } from '../net/listen.js';
-import { UdpEndpoint } from '../net/udp-endpoint.js';
 import { makePeerId } from '../net/peer-id.js';
+import { UdpEndpoint } from '../net/udp-endpoint.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
 import { makeOutputFolder, STATE_DIR, stateDirOf } from '../storage/store-files.js';
@@ -100,7 +100,9 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         // Loaded only when asked for (start-up time, docs/performance.md §6).
         const dht = await import('./dht-announces.js');
         const port = options.port ?? DEFAULT_PORT;
-        endpoint = await UdpEndpoint.open({ port }).catch(() => UdpEndpoint.open({ port: 0 }).catch(() => undefined));
+        endpoint = await UdpEndpoint.open({ port }).catch(() =>
+          UdpEndpoint.open({ port: 0 }).catch(() => undefined),
+        );
         // Without a UDP socket the fetch and the download open their own.
         dhtNode = await dht.openSessionDht(settings, port, endpoint).catch(() => undefined);
         // Ours: its dht.ready is ours to say, once (the fetch and the download are only lent it).

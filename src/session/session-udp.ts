@@ -20,7 +20,9 @@ export interface SessionUdp {
 export async function openSessionUdp(port: number, given?: UdpEndpoint): Promise<SessionUdp | undefined> {
   let endpoint = given;
   if (endpoint === undefined) {
-    endpoint = await UdpEndpoint.open({ port }).catch(() => UdpEndpoint.open({ port: 0 }).catch(() => undefined));
+    endpoint = await UdpEndpoint.open({ port }).catch(() =>
+      UdpEndpoint.open({ port: 0 }).catch(() => undefined),
+    );
     if (endpoint === undefined) return undefined;
   }
   const ep = endpoint;

@@ -15,9 +15,10 @@
  *
  * Ending: as a TCP socket without half-open, the peer's FIN ends the readable side and ends ours
  * (our FIN after what we wrote); the stream closes once both FINs are acknowledged. `destroy()`
- * before that sends ST_RESET.
+ * before that sends our FIN once and forgets the connection; `destroy(error)` sends ST_RESET.
  */
 import { Duplex } from 'node:stream';
+import { isLocalHost } from '../net/local-address.js';
 import { UtpConnection, type UtpConnectionIo } from './utp-connection.js';
 import type { UtpError } from './utp-error.js';
 import type { UtpPacket } from './utp-packet.js';
@@ -83,7 +84,7 @@ export class UtpSocket extends Duplex {
         if (!this.destroyed) this.destroy(error);
       },
     };
-    this.connection = new UtpConnection({ ...ids, io });
+    this.connection = new UtpConnection({ ...ids, io, localPeer: isLocalHost(remote.address) });
   }
 
   /** Whether the connection is open (the initiator's SYN acknowledged). */
@@ -124,12 +125,21 @@ export class UtpSocket extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.connection.peerEnded) {
+      // The peer closed first: our FIN answers it, and nothing waits for its ack (the peer is
+      // done; a TCP socket in the same place is gone once its FIN is sent).
+      this.connection.closeNow();
+      callback();
+      return;
+    }
     this.#finalCallback = callback;
     this.connection.end();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.connection.done || this.connection.state === 'closed') this.connection.release();
+    else if (error === null)
+      this.connection.closeNow(); // as a TCP socket's close: FIN, not RST
     else this.connection.abort();
     const pending = this.#writeCallback;
     this.#writeCallback = undefined;

@@ -63,6 +63,13 @@ def parse_args():
         " rc4 = RC4 for the whole stream)",
     )
     p.add_argument(
+        "--transport",
+        choices=["tcp", "both", "utp"],
+        default="tcp",
+        help="tcp (default: uTP off, like aria2), both (TCP and uTP in and out, libtorrent's default),"
+        " or utp (uTP only: incoming TCP connections are closed, no TCP dial)",
+    )
+    p.add_argument(
         "--upload-limit",
         type=int,
         default=0,
@@ -94,13 +101,18 @@ def parse_args():
     return p.parse_args()
 
 
+# peer_info::utp_socket (libtorrent 2.0's flag 1 << 17), which the Python bindings do not name.
+UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
+
+
 def peer_sources(handle):
-    """Connected peers as {"address": "ip:port", "pex": bool, "tracker": bool}."""
+    """Connected peers as {"address": "ip:port", "utp": bool, "pex": bool, "tracker": bool}."""
     out = []
     for p in handle.get_peer_info():
         out.append(
             {
                 "address": f"{p.ip[0]}:{p.ip[1]}",
+                "utp": bool(p.flags & UTP_SOCKET),
                 "pex": bool(p.source & lt.peer_info.pex),
                 "tracker": bool(p.source & lt.peer_info.tracker),
             }
@@ -158,6 +170,11 @@ def main():
                 | lt.alert.category_t.dht_notification,
             }
         )
+    if args.transport != "tcp":
+        # uTP (BEP 29) on the UDP socket of listen_interfaces, the TCP port's number.
+        session.apply_settings({"enable_outgoing_utp": True, "enable_incoming_utp": True})
+    if args.transport == "utp":
+        session.apply_settings({"enable_outgoing_tcp": False, "enable_incoming_tcp": False})
     if args.encrypt:
         session.apply_settings(
             {
