@@ -7,12 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { type AnyActorLogic, createActor, createMachine } from 'xstate';
-import type { ConnectionCommand } from '../../../machines/peer.types.js';
 import { BlockPool } from '../../../src/net/block-pool.js';
 import type { EncryptionPolicy } from '../../../src/net/encryption-policy.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
@@ -20,6 +18,7 @@ import { PieceStore } from '../../../src/storage/piece-store.js';
 import { ReadCache } from '../../../src/storage/read-cache.js';
 import { encodeHandshake } from '../../../src/wire/encode-message.js';
 import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
+import { listen, run } from './connection-actor.js';
 
 const PIECE = 32768;
 const BLOCK = 16384;
@@ -32,53 +31,6 @@ const handshake = (id: number) =>
     infoHash: INFO_HASH,
     peerId: new Uint8Array(20).fill(id),
   }) as const;
-
-type Event = { type: string; [k: string]: unknown };
-
-/** A connection actor under a parent that records its events; `send` gives it a command. */
-function run(t: TestContext, logic: AnyActorLogic, input: Record<string, unknown>) {
-  const events: Event[] = [];
-  const parent = createMachine({
-    invoke: { id: 'c', src: logic, input },
-    on: { '*': { actions: ({ event }) => events.push(event as Event) } },
-  });
-  const actor = createActor(parent);
-  actor.start();
-  t.after(() => actor.stop());
-  return {
-    events,
-    send: (cmd: ConnectionCommand) =>
-      (actor.getSnapshot().children as Record<string, { send(c: unknown): void }>).c!.send(cmd),
-    waitFor: async (match: (e: Event) => boolean, ms = 5000): Promise<Event> => {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const e = events.find(match);
-        if (e !== undefined) return e;
-        if (Date.now() > deadline)
-          throw new Error(`timed out; events: ${events.map((x) => x.type).join(' ')}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    },
-  };
-}
-
-async function listen(t: TestContext, onSocket: (s: Socket) => void): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => {});
-    onSocket(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return (server.address() as { port: number }).port;
-}
 
 /** Every byte between the two connections, each way, through a relay on 127.0.0.1. */
 async function relay(t: TestContext, target: number) {
