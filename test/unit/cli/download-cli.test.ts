@@ -146,6 +146,11 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
       2,
       /--encryption wants one of/,
     );
+    assertOneLineError(
+      await bitstate(['download', torrent, '--utp', 'only']),
+      2,
+      /--utp wants one of off, on, prefer, got "only"/,
+    );
     // A bad DHT router, or one named with the DHT off: one line, exit 2, before any socket.
     assertOneLineError(await bitstate(['download', torrent, '--dht-bootstrap', 'nowhere']), 2, /HOST:PORT/);
     assertOneLineError(await bitstate(['download', torrent, '--dht-bootstrap', '127.0.0.1:0']), 2, /port/);

@@ -63,7 +63,17 @@ const hostileEvents: DownloadEvent[] = [
   {
     type: 'progress',
     ...progress,
-    peers: [{ address: EVIL, client: EVIL, state: EVIL, downloadRate: 0, outstanding: 0, encryption: 'rc4', transport: 'tcp' }],
+    peers: [
+      {
+        address: EVIL,
+        client: EVIL,
+        state: EVIL,
+        downloadRate: 0,
+        outstanding: 0,
+        encryption: 'rc4',
+        transport: 'tcp',
+      },
+    ],
   },
   { type: 'metadata.peerDropped', address: EVIL, reason: EVIL },
   { type: 'stopped', reason: EVIL },
@@ -240,7 +250,13 @@ test('--peers: a client name in wide characters (BEP 10 v, two cells each) keeps
   const { err, text } = fakeTerminal();
   (err as { columns: number }).columns = 80;
   const display = createDownloadDisplay('terminal', { peers: true, err });
-  const peer = { state: 'downloading', downloadRate: 0, outstanding: 3, encryption: 'none' as const, transport: 'tcp' as const };
+  const peer = {
+    state: 'downloading',
+    downloadRate: 0,
+    outstanding: 3,
+    encryption: 'none' as const,
+    transport: 'tcp' as const,
+  };
   display.event({
     type: 'progress',
     ...progress,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { PeerEncryption } from '../../../machines/peer.types.js';
+import type { PeerEncryption, PeerTransport } from '../../../machines/peer.types.js';
 import { banPeer, isHostBanned, MAX_BANNED_HOSTS } from '../../../machines/torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from '../../../machines/torrent-context.js';
 import { hostOf } from '../../../src/net/address.js';
@@ -254,6 +254,7 @@ function handshakesThenCloses(
   t: ReturnType<typeof start>,
   address: string,
   encryption: PeerEncryption,
+  transport?: PeerTransport,
 ): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
@@ -264,6 +265,7 @@ function handshakesThenCloses(
     peerId: new Uint8Array(20).fill(2),
     reserved: new Uint8Array(8),
     encryption,
+    ...(transport === undefined ? {} : { transport }),
   });
   send({ type: 'socket.closed' });
 }
@@ -282,6 +284,21 @@ test('an address last reached over MSE is dialled with MSE first; reached plain 
   handshakesThenCloses(t, 'a:1', 'none'); // it took a plain handshake this time: forgotten
   assert.deepEqual(dials('a:1'), [undefined, true, true, undefined]);
   assert.equal(t.actor.getSnapshot().context.addresses.get('a:1')?.mseFirst, undefined);
+  t.actor.stop();
+});
+
+test('an address last reached over uTP is dialled over uTP first; reached over TCP again, it is not', () => {
+  const t = start({ maxPeers: 2, maxReconnects: 5 });
+  const dials = (address: string) => t.inputs.filter((i) => i.address === address).map((i) => i.utpFirst);
+  t.actor.send({ type: 'peer.add', address: 'a:1' });
+  t.actor.send({ type: 'peer.add', address: 'b:1' });
+  handshakesThenCloses(t, 'a:1', 'none', 'utp'); // reached after its TCP dial failed
+  handshakesThenCloses(t, 'b:1', 'none', 'tcp');
+  assert.deepEqual(dials('a:1'), [undefined, true], 'the reconnect starts with uTP');
+  assert.deepEqual(dials('b:1'), [undefined, undefined]);
+  handshakesThenCloses(t, 'a:1', 'none'); // no transport said: TCP, forgotten
+  assert.deepEqual(dials('a:1'), [undefined, true, undefined]);
+  assert.equal(t.actor.getSnapshot().context.addresses.get('a:1')?.utpFirst, undefined);
   t.actor.stop();
 });
 
