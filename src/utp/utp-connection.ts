@@ -7,8 +7,9 @@
  * Connection ids: the initiator picks `recvId` at random and sends its SYN with it; it sends every
  * later packet with `recvId + 1`. The responder receives on `syn.connection_id + 1` and sends with
  * `syn.connection_id`. Sequence numbers are per packet (16 bits, wrapping): SYN, DATA and FIN take
- * one, STATE (a bare ack) does not; the responder's STATE answering the SYN carries the number its
- * first DATA will have, so the initiator takes `seq_nr - 1` as acknowledged (as libutp and libtorrent do).
+ * one, STATE (a bare ack) does not; the responder's STATE answering the SYN (and every STATE it sends
+ * until the initiator is heard from) carries the number its first DATA will have, so the initiator,
+ * which connects on that STATE only, takes `seq_nr - 1` as acknowledged (as libutp and libtorrent do).
  *
  * Sending: bytes queue until the window — the smaller of our congestion window (ledbat-window.ts)
  * and the peer's advertised receive window — has room, then leave in packets of at most
@@ -157,6 +158,12 @@ export class UtpConnection {
   #lossSeq: number;
   #lastSent = 0;
   #probe = false;
+  /**
+   * Responder: the seq_nr our STATE answering the SYN carried (our first DATA's), until the initiator
+   * is heard from past its SYN. Every STATE carries it till then: one of them may be the first the
+   * initiator gets, and it takes that number as where ours start.
+   */
+  #synAckSeq: number | undefined;
 
   // Receiving.
   #ackNr = 0;
@@ -231,6 +238,7 @@ export class UtpConnection {
     this.#ackNr = syn.seqNr;
     this.#peerWindow = syn.windowSize;
     this.#replyMicro = (this.#micros() - syn.timestamp) >>> 0;
+    this.#synAckSeq = this.#seqNr;
     this.#sendState();
     this.#io.connected();
   }
@@ -288,20 +296,22 @@ export class UtpConnection {
       if (p.seqNr === this.#ackNr) this.#sendState();
       return;
     }
+    this.#synAckSeq = undefined; // the initiator sends nothing past its SYN before a STATE of ours reached it
     if (this.#state === 'synSent') {
       const synSeq = seqAdd(this.#seqNr, -1);
-      if (p.ackNr !== synSeq) return; // not the answer to our SYN
+      // Only the responder's STATE answers our SYN: it carries the number its first DATA will have.
+      // A DATA or FIN that overtook it says nothing of where the responder's numbers start (taking
+      // its seq_nr - 1 would skip the packets before it): ignored, the responder resends it
+      // (libtorrent waits for the STATE in the same way).
+      if (p.type !== ST_STATE || p.ackNr !== synSeq) return;
       this.#state = 'connected';
-      // The responder's first DATA has the number its STATE carries.
       this.#ackNr = seqAdd(p.seqNr, -1);
       this.#acknowledge(p, now);
       this.#io.connected();
-      if (this.#state !== 'connected') return;
-      if (p.type === ST_STATE) {
-        this.#flush();
-        return;
-      }
-    } else this.#acknowledge(p, now);
+      if (this.#state === 'connected') this.#flush();
+      return;
+    }
+    this.#acknowledge(p, now);
     if (this.#state !== 'connected') return;
     if (p.type === ST_DATA || p.type === ST_FIN) this.#sequenced(p);
     this.#flush();
@@ -568,7 +578,7 @@ export class UtpConnection {
   }
 
   #sendState(): void {
-    this.#sendHeader(ST_STATE, this.#seqNr, new Uint8Array(0));
+    this.#sendHeader(ST_STATE, this.#synAckSeq ?? this.#seqNr, new Uint8Array(0));
   }
 
   #sendHeader(type: UtpPacketType, seq: number, payload: Uint8Array): void {
