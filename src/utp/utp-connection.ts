@@ -11,9 +11,9 @@
  * until the initiator is heard from) carries the number its first DATA will have, so the initiator,
  * which connects on that STATE only, takes `seq_nr - 1` as acknowledged (as libutp and libtorrent do).
  *
- * Sending: bytes queue until the window — the smaller of our congestion window (ledbat-window.ts)
- * and the peer's advertised receive window — has room, then leave in packets of at most
- * `packetPayload` bytes, each kept (its payload copied: the caller's buffer may be reused) until
+ * Sending: bytes queue (copied: the caller's buffer may be reused once `write` returns) until the
+ * window — the smaller of our congestion window (ledbat-window.ts) and the peer's advertised receive
+ * window — has room, then leave in packets of at most `packetPayload` bytes, each kept until
  * acknowledged, cumulatively by `ack_nr` or by the selective ack. A hole with three packets
  * selectively acknowledged past it, or three duplicate acks, is resent at once and halves the window
  * (once per window of packets); a retransmission timeout (retransmit-timeout.ts) resends from the
@@ -246,7 +246,10 @@ export class UtpConnection {
   /** Bytes to send, in order, after everything written before. */
   write(bytes: Uint8Array): void {
     if (this.#state === 'closed' || this.#finQueued || bytes.length === 0) return;
-    this.#queue.push(bytes);
+    // A copy: the caller may reuse its buffer once this returns (the socket calls the write's callback
+    // at once, and the send queue then hands the read cache's chunk back), while these bytes may wait
+    // here for the window or the handshake. (Not `slice`: a Buffer's is a view.)
+    this.#queue.push(new Uint8Array(bytes));
     this.#queued += bytes.length;
     this.#flush();
   }
