@@ -480,8 +480,9 @@ export class UtpConnection {
     }
     if (distance > MAX_REORDER_PACKETS || this.#reorder.has(p.seqNr)) return;
     if (this.#reorderBytes + this.#io.buffered() + p.payload.length > this.#receiveWindow) return;
-    // A view of the datagram, which is ours (the socket hands each its own buffer).
-    this.#reorder.set(p.seqNr, { payload: p.payload, fin });
+    // A copy, not a view: the datagram may be far larger than its payload (an extension chain runs to
+    // 64 KiB), and a view would hold all of it while the window counts only the payload.
+    this.#reorder.set(p.seqNr, { payload: new Uint8Array(p.payload), fin });
     this.#reorderBytes += p.payload.length;
   }
 
