@@ -63,9 +63,25 @@ export class UtpSocketManager implements UtpSocketHost {
       this.#incoming(p, from);
       return;
     }
-    const socket = this.#sockets.get(key(from.address, from.port, p.connectionId));
+    const socket =
+      this.#sockets.get(key(from.address, from.port, p.connectionId)) ??
+      (p.type === ST_RESET ? this.#sentWith(p.connectionId, from) : undefined);
     if (socket !== undefined) socket.receivePacket(p);
     else if (p.type !== ST_RESET) this.#reset(p, from);
+  }
+
+  /**
+   * The connection that sends with `id` to `from`. A RESET answering a packet the peer has no
+   * connection for carries the id that packet came with — our send id, not the receive id our
+   * connections are found by (an initiator receives on its send id - 1, a responder on + 1): libutp
+   * looks a RESET up all three ways.
+   */
+  #sentWith(id: number, from: { address: string; port: number }): UtpSocket | undefined {
+    for (const receiveId of [id - 1, id + 1]) {
+      const socket = this.#sockets.get(key(from.address, from.port, receiveId));
+      if (socket?.connection.sendId === id) return socket;
+    }
+    return undefined;
   }
 
   /** A new outgoing connection to `host:port`; 'connect' when the peer answers, 'error' if it never does. */
