@@ -467,7 +467,17 @@ export class UtpConnection {
     if (distance === 0 || distance >= 0x8000) return; // already had it: the ack is owed again
     if (this.#eofSeq !== undefined && seqBefore(this.#eofSeq, p.seqNr)) return; // past the FIN
     if (distance === 1) {
+      // Past our window (what is unread and what is held both count): dropped unacknowledged — a
+      // peer that ignores our window fills nothing.
+      if (
+        p.payload.length > 0 &&
+        this.#io.buffered() + this.#reorderBytes + p.payload.length >
+          this.#receiveWindow + this.#packetPayload
+      )
+        return;
       if (!this.#take(p.payload, fin, p.seqNr)) return;
+      // Held packets were selectively acknowledged, so the peer will not send them again: each is
+      // taken whatever the window (it was counted in it when held).
       for (;;) {
         const next = seqAdd(this.#ackNr, 1);
         const held = this.#reorder.get(next);
@@ -486,14 +496,9 @@ export class UtpConnection {
     this.#reorderBytes += p.payload.length;
   }
 
-  /** The next packet in order: handed on unless it would pass our window. */
+  /** The next packet in order: handed on (unless the peer's FIN came before it). */
   #take(payload: Uint8Array, fin: boolean, seq: number): boolean {
     if (this.#gotEnd) return false;
-    if (
-      payload.length > 0 &&
-      this.#io.buffered() + payload.length > this.#receiveWindow + this.#packetPayload
-    )
-      return false; // the peer ignored our window: dropped unacknowledged
     this.#ackNr = seq;
     if (payload.length > 0) this.#io.data(payload);
     if (fin) {
