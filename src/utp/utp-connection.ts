@@ -17,7 +17,8 @@
  * acknowledged, cumulatively by `ack_nr` or by the selective ack. A hole with three packets
  * selectively acknowledged past it, or three duplicate acks, is resent at once and halves the window
  * (once per window of packets); a retransmission timeout (retransmit-timeout.ts) resends from the
- * oldest with a window of one packet. Too many timeouts in a row end the connection (ETIMEDOUT).
+ * oldest with a window of one packet. Too many timeouts in a row end the connection (ETIMEDOUT); a
+ * probe into a closed window that the peer answers (window 0) is not one.
  *
  * Receiving: a DATA packet in order is handed on; one ahead of it waits in the reorder buffer —
  * bounded in packets and bytes, as is everything the peer can make us hold — and is selectively
@@ -413,6 +414,10 @@ export class UtpConnection {
       const out = this.#outgoing.get(seq);
       if (out !== undefined) this.#fastResend(seq, out, now);
     }
+    // A closed window, with everything before our oldest packet acknowledged: the peer is there and
+    // its reader is not reading, so that packet was a probe past its window, not a loss. Probing goes
+    // on (backing off) as TCP's persist timer does, without counting toward ETIMEDOUT.
+    if (p.windowSize === 0 && oldest !== undefined && p.ackNr === seqAdd(oldest, -1)) this.#timeouts = 0;
     this.#lastAckReceived = p.ackNr;
     if (acked > 0) this.#io.writable();
   }
