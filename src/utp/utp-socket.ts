@@ -6,12 +6,12 @@
  * utp-connection.ts; datagrams come from, and go out through, the socket manager
  * (utp-socket-manager.ts), which also ticks every connection's timers.
  *
- * Reading: bytes the connection hands on in one batch of datagrams are pushed as one chunk once the
- * batch is read (setImmediate), with the ack the batch owes. Pushed and unread bytes count against
- * the receive window we advertise (`readableLength`), so a paused reader closes the peer's window
- * as TCP's does. Writing: a write is taken into the connection's queue at once while it holds less
- * than SEND_BUFFER_BYTES; past that its callback waits for acks (the stream's writableLength then
- * grows, which the send queue reads as congestion).
+ * Reading: bytes the connection hands on in one batch of datagrams are pushed as one chunk (a copy,
+ * never a view of a datagram) once the batch is read (setImmediate), with the ack the batch owes.
+ * Pushed and unread bytes count against the receive window we advertise (`readableLength`), so a
+ * paused reader closes the peer's window as TCP's does. Writing: a write is taken into the
+ * connection's queue at once while it holds less than SEND_BUFFER_BYTES; past that its callback
+ * waits for acks (the stream's writableLength then grows, which the send queue reads as congestion).
  *
  * Ending: as a TCP socket without half-open, the peer's FIN ends the readable side and ends ours
  * (our FIN after what we wrote); the stream closes once both FINs are acknowledged. `destroy()`
@@ -175,7 +175,10 @@ export class UtpSocket extends Duplex {
       const incoming = this.#incoming;
       if (incoming.length > 0) {
         this.#incoming = [];
-        this.push(incoming.length === 1 ? incoming[0] : Buffer.concat(incoming));
+        // A copy even of one datagram's bytes: they are a view of it, which a peer can make far larger
+        // than its payload (a 64 KiB extension chain before 1 byte), and unread chunks wait here as
+        // long as the reader does while the window counts only their bytes.
+        this.push(Buffer.concat(incoming));
       }
       this.connection.sendAck();
       if (this.#ended) {
