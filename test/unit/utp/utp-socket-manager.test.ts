@@ -318,3 +318,41 @@ for (const forgetter of ['client', 'server'] as const) {
     },
   );
 }
+
+test(
+  'bytes read from a connection do not pin the datagram they came in (1 byte behind a 64 KB extension chain)',
+  GUARD,
+  async (t) => {
+    const b = await endpoint(t);
+    const accepted = new Promise<UtpSocket>((resolve) => b.manager.onConnection(resolve));
+    // A peer of our own making on a raw UDP socket: its SYN, then DATA once our STATE answers.
+    const raw = await bound(t);
+    const id = 1234;
+    raw.send(header(ST_SYN, id, 100), b.port, HOST);
+    const state = await nextPacket(raw);
+    assert.equal(state.type, ST_STATE);
+    const server = await accepted;
+    server.pause(); // the reader reads nothing: the bytes wait in the stream
+    const chain = new Uint8Array(250 * 257);
+    for (let i = 0; i < 250; i++) {
+      chain[i * 257] = i === 249 ? 0 : 9; // next: an unknown extension, the last none
+      chain[i * 257 + 1] = 255;
+    }
+    const data = encodeUtpHeader({
+      type: ST_DATA,
+      connectionId: id + 1,
+      timestamp: 0,
+      timestampDifference: 0,
+      windowSize: 65536,
+      seqNr: 101,
+      ackNr: state.seqNr - 1,
+    });
+    data[1] = 9;
+    raw.send(Buffer.concat([data, chain, Buffer.from('x')]), b.port, HOST);
+    const ack = await nextPacket(raw);
+    assert.equal(ack.ackNr, 101, 'taken');
+    const chunk = server.read() as Buffer;
+    assert.equal(chunk.toString(), 'x');
+    assert.ok(chunk.buffer.byteLength < chain.length, `1 byte read holds ${chunk.buffer.byteLength} bytes`);
+  },
+);
