@@ -212,7 +212,7 @@ class Wire {
     for (const side of batch) this.peers[side].conn?.sendAck();
   }
 
-  /** Each reader not paused reads what it was handed; the window it frees is announced, as the socket's `_read` does. */
+  /** Each reader not paused reads what it was handed and announces the window freed (the socket's `_read`). */
   #read(): void {
     for (const peer of Object.values(this.peers)) {
       if (peer.unread === 0 || this.now < peer.readerPausedUntil) continue;
@@ -228,7 +228,8 @@ class Wire {
     const peer = this.peers[d.to];
     if (packet.type === ST_RESET) peer.stateAtReset.push(peer.conn?.state ?? 'none');
     if (d.to === 'B' && this.b === undefined) {
-      if (packet.type !== ST_SYN) return; // for no connection: the manager would answer RST; nothing waits for it here
+      // For no connection: the manager would answer RST; nothing waits for it here.
+      if (packet.type !== ST_SYN) return;
       if (this.refuse) {
         this.#send(
           'B',

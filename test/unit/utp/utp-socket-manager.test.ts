@@ -60,7 +60,10 @@ function closeUdp(udp: UdpSocket): void {
   }
 }
 
-/** A manager on its own UDP socket; after the test, the manager is closed (its RESETs sent), then the socket. */
+/**
+ * A manager on its own UDP socket; after the test the manager is closed (its RESETs sent), then
+ * the socket.
+ */
 async function endpoint(t: TestContext, opts: UtpSocketManagerOptions = {}): Promise<Endpoint> {
   const udp = await bind();
   const e: Endpoint = {
