@@ -1,14 +1,14 @@
 /**
  * Every uTP connection on one UDP port (libtorrent's utp_socket_manager): datagrams in, routed to their
- * connection by (address, port, connection id); a SYN for no connection is a new incoming one; a
- * packet for no connection is answered by ST_RESET (as libutp and libtorrent do: the peer stops
- * sending), at most RESETS_PER_SECOND of them. Dials pick a receive id no connection to that peer
+ * connection by (address, port, connection id); a SYN for no connection is a new incoming one; DATA
+ * for no connection is answered by ST_RESET (as libutp does: the peer stops sending), at most
+ * RESETS_PER_SECOND of them — acks and FINs are not, as they still come after a clean close. Dials pick a receive id no connection to that peer
  * uses. One ticker drives every connection's timers (TICK_MS; libutp checks every 500 ms).
  *
  * Bounded whatever arrives: at most `maxConnections` connections (a SYN past it is reset), each
  * bounded by utp-connection.ts.
  */
-import { decodeUtpPacket, encodeUtpHeader, ST_RESET, ST_SYN, type UtpPacket } from './utp-packet.js';
+import { decodeUtpPacket, encodeUtpHeader, ST_DATA, ST_RESET, ST_SYN, type UtpPacket } from './utp-packet.js';
 import { UtpSocket, type UtpSocketHost } from './utp-socket.js';
 
 export const TICK_MS = 100;
@@ -67,7 +67,10 @@ export class UtpSocketManager implements UtpSocketHost {
       this.#sockets.get(key(from.address, from.port, p.connectionId)) ??
       (p.type === ST_RESET ? this.#sentWith(p.connectionId, from) : undefined);
     if (socket !== undefined) socket.receivePacket(p);
-    else if (p.type !== ST_RESET) this.#reset(p, from);
+    // DATA for no connection is answered by ST_RESET (its sender stops); a STATE or FIN is not: acks
+    // and the FIN answering ours still come after we closed cleanly, and a RESET to them would turn
+    // the peer's clean close into ECONNRESET.
+    else if (p.type === ST_DATA) this.#reset(p, from);
   }
 
   /**

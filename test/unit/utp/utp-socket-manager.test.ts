@@ -1,7 +1,7 @@
 /**
  * uTP connections (BEP 29) between two socket managers (src/utp/utp-socket-manager.ts), each on its
  * own UDP socket bound to 127.0.0.1: megabytes both ways with the right SHA-1 and a clean close (both
- * FINs, no ST_RESET); a packet for no connection answered by ST_RESET; a SYN nobody accepts refused;
+ * FINs, no ST_RESET); DATA for no connection answered by ST_RESET; a SYN nobody accepts refused;
  * a dial to a silent port given up; `maxConnections` held; `destroy()` resetting the other side; and
  * a connection whose peer forgot it (its endpoint restarted) reset by that peer's RESET instead of
  * timing out.
@@ -16,6 +16,7 @@ import {
   decodeUtpPacket,
   encodeUtpHeader,
   ST_DATA,
+  ST_FIN,
   ST_RESET,
   ST_STATE,
   ST_SYN,
@@ -193,7 +194,7 @@ test(
 );
 
 test(
-  'a packet for no connection is answered by ST_RESET (a RESET, or bytes that are no uTP, by nothing)',
+  'DATA for no connection is answered by ST_RESET (a RESET, STATE or FIN, or bytes that are no uTP, by nothing)',
   GUARD,
   async (t) => {
     const b = await endpoint(t);
@@ -206,11 +207,15 @@ test(
     assert.equal(reset.type, ST_RESET);
     assert.equal(reset.connectionId, 777);
     assert.equal(reset.ackNr, 42);
+    // A STATE or a FIN for no connection is not answered (acks and FINs still come after a clean
+    // close); DATA is, again.
     raw.send(header(ST_STATE, 9000, 7), b.port, HOST);
+    raw.send(header(ST_FIN, 9001, 8), b.port, HOST);
+    raw.send(Buffer.concat([header(ST_DATA, 9002, 9), Buffer.from('again')]), b.port, HOST);
     const second = await nextPacket(raw);
     assert.equal(second.type, ST_RESET);
-    assert.equal(second.connectionId, 9000);
-    assert.equal(second.ackNr, 7);
+    assert.equal(second.connectionId, 9002);
+    assert.equal(second.ackNr, 9);
     assert.equal(b.manager.size, 0);
   },
 );
@@ -274,7 +279,7 @@ test('maxConnections bounds the incoming connections: a SYN past it is refused',
 
 for (const destroyer of ['client', 'server'] as const) {
   test(
-    `destroy() mid-transfer (by the ${destroyer}) sends ST_RESET: the other side errors with ECONNRESET`,
+    `destroy(error) mid-transfer (by the ${destroyer}) sends ST_RESET: the other side errors with ECONNRESET`,
     GUARD,
     async (t) => {
       const a = await endpoint(t);
@@ -288,11 +293,41 @@ for (const destroyer of ['client', 'server'] as const) {
       await once(ours, 'data');
       const sent = (destroyer === 'client' ? a : b).sentTypes;
       const before = sent.length;
+      ours.destroy(new Error('gone'));
+      assert.deepEqual(sent.slice(before), [ST_RESET], 'destroy(error) sends ST_RESET at once');
+      const [ourClose, theirClose] = await Promise.all(closes);
+      assert.equal(ourClose?.message, 'gone');
+      assert.equal(theirClose?.code, 'ECONNRESET');
+      assert.equal(a.manager.size, 0);
+      assert.equal(b.manager.size, 0);
+    },
+  );
+
+  test(
+    `destroy() without an error (by the ${destroyer}) sends our FIN once, as a TCP close: the other side ends at once`,
+    GUARD,
+    async (t) => {
+      const a = await endpoint(t);
+      const b = await endpoint(t);
+      const pair = await connectedPair(a, b);
+      const [ours, theirs] = destroyer === 'client' ? [pair.client, pair.server] : [pair.server, pair.client];
+      const closes = [closeOf(ours), closeOf(theirs)];
+      let theirEnd = false;
+      theirs.on('end', () => {
+        theirEnd = true;
+      });
+      theirs.on('data', () => {});
+      await writeAll(ours, Buffer.alloc(64 * 1024, 5));
+      const sent = (destroyer === 'client' ? a : b).sentTypes;
+      const before = sent.length;
       ours.destroy();
-      assert.deepEqual(sent.slice(before), [ST_RESET], 'destroy() sends ST_RESET at once');
+      assert.deepEqual(sent.slice(before), [ST_FIN], 'destroy() sends ST_FIN at once, no ST_RESET');
       const [ourClose, theirClose] = await Promise.all(closes);
       assert.equal(ourClose, undefined);
-      assert.equal(theirClose?.code, 'ECONNRESET');
+      // Everything we wrote had arrived or arrives with the FIN: the other side reads its end and
+      // closes without an error, where a RESET made it ECONNRESET for every finished peer.
+      assert.equal(theirClose, undefined);
+      assert.equal(theirEnd, true);
       assert.equal(a.manager.size, 0);
       assert.equal(b.manager.size, 0);
     },
