@@ -1,7 +1,9 @@
 /**
- * The peer machine's `connection` actor over real TCP: a socket (dialled, or adopted from the
- * listener) whose bytes go through the wire decoder into `wire.*` events, and whose `send` commands
- * are encoded onto the socket.
+ * The peer machine's `connection` actor over real TCP or uTP: a socket (dialled, or adopted from the
+ * listener or the uTP socket manager) whose bytes go through the wire decoder into `wire.*` events,
+ * and whose `send` commands are encoded onto the socket. A uTP socket (src/utp/utp-socket.ts) is a
+ * Duplex with a TCP socket's surface (peer-stream.ts), so everything here runs over either; the dial
+ * picks the transport (peer-dial.ts, utp-mode.ts) and the peer's `wire.handshake` reports it.
  *
  * Events to the machine:  socket.connected (with the BEP 6 allowed fast set we grant the remote
  *                         IPv4 address: SHA-1 is the world's job) · wire.<type> (fields flattened) · wire.error · socket.closed
