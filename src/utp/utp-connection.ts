@@ -538,8 +538,21 @@ export class UtpConnection {
       this.#deadline = now + this.#rto.ms; // a closed window: probe it then
   }
 
-  /** `size` bytes off the front of the queue, copied into one payload. */
+  /** `size` bytes off the front of the queue: a view when they lie in one queued chunk, else a copy. */
   #dequeue(size: number): Uint8Array {
+    // Within one queued chunk (the common case: a 16 KiB block written at once): a view of it — the
+    // queue holds our own copies (write), so it may be kept until acknowledged.
+    const first = this.#queue[0]!;
+    if (first.length - this.#queueOffset >= size) {
+      const view = first.subarray(this.#queueOffset, this.#queueOffset + size);
+      this.#queueOffset += size;
+      if (this.#queueOffset === first.length) {
+        this.#queue.shift();
+        this.#queueOffset = 0;
+      }
+      this.#queued -= size;
+      return view;
+    }
     const payload = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
