@@ -1,5 +1,6 @@
 /**
- * One TCP connection used only to fetch a magnet link's metadata (BEP 9): the BitTorrent handshake
+ * One connection (TCP, or uTP when TCP fails or under `--utp prefer`: peer-dial.ts) used only to
+ * fetch a magnet link's metadata (BEP 9): the BitTorrent handshake
  * with the BEP 10 bit, our extension handshake offering `ut_metadata`, then ut_metadata requests
  * on command and the peer's answers decoded (src/wire/decode-ut-metadata.ts). Everything else the
  * peer sends (bitfield, have, choke…) is read and ignored: there is no torrent yet to use it for.
@@ -10,10 +11,10 @@
  * decoded), and requests the peer makes of us (we have no metadata to give) answered with a
  * reject, at most MAX_REJECTED_REQUESTS of them.
  */
-import { connect, type Socket } from 'node:net';
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
 import { bytesEqual } from '../../machines/peer-handshake.js';
 import { bencode } from '../metainfo/bencode.js';
+import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
 import { MAX_BITFIELD_FRAME_LENGTH } from '../wire/limits.js';
@@ -22,12 +23,15 @@ import { EXTENSION_PROTOCOL_BIT, EXTENSION_PROTOCOL_BYTE, hasExtensionBit } from
 import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '../wire/ut-metadata.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
-import type { PeerAddress } from './address.js';
+import { formatPeerAddress, type PeerAddress } from './address.js';
 import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from './encryption-policy.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
 import { OutgoingPreface } from './outgoing-preface.js';
+import { PeerDial } from './peer-dial.js';
+import type { PeerStream } from './peer-stream.js';
 import type { Rc4 } from './rc4.js';
+import { DEFAULT_UTP_MODE, dialTransports, type UtpMode } from './utp-mode.js';
 import { extensionHandshakeEvent } from './wire-events.js';
 
 /** A peer that does not offer ut_metadata within this long after the dial is of no use to us. */
@@ -61,6 +65,10 @@ export interface MetadataConnectionOptions {
   readonly handshakeTimeoutMs?: number;
   /** Message Stream Encryption for the dial (outgoing-preface.ts; default 'allowed'). */
   readonly encryption?: EncryptionPolicy;
+  /** uTP connections on the session's UDP port; without it every dial is TCP. */
+  readonly utp?: UtpSocketManager;
+  /** When the dial uses uTP (utp-mode.ts; default `on`: after TCP fails). */
+  readonly utpMode?: UtpMode;
 }
 
 /** Our extension handshake for a metadata fetch: `{ m: { ut_metadata: 1 }, v: "bitstate …" }`. */
@@ -73,7 +81,7 @@ export function openMetadataConnection(
   opts: MetadataConnectionOptions,
   handlers: MetadataConnectionHandlers,
 ): MetadataConnection {
-  let socket!: Socket;
+  let socket!: PeerStream;
   const decoder = new WireDecoder({ maxFrameLength: METADATA_MAX_FRAME_LENGTH });
   const budget = new MessageBudget();
   let closed = false;
@@ -109,6 +117,13 @@ export function openMetadataConnection(
     opts.encryption ?? DEFAULT_ENCRYPTION_POLICY,
   );
   preface.handshake({ reserved, infoHash: opts.infoHash, peerId: opts.peerId });
+  // The transports a dial walks, once each, and the handshakes over each (peer-dial.ts).
+  const dialling = new PeerDial(
+    formatPeerAddress(address),
+    preface,
+    dialTransports(opts.utpMode ?? DEFAULT_UTP_MODE, false),
+    opts.utp,
+  );
 
   const onItem = (item: WireItem) => {
     if (closed) return;
@@ -175,23 +190,20 @@ export function openMetadataConnection(
     if (err !== undefined) close(err.message);
   };
   const dial = () => {
-    const s = connect({ host: address.host, port: address.port });
-    socket = s;
-    s.setNoDelay(true);
-    let connected = false;
     let error: string | undefined;
-    s.on('connect', () => {
-      connected = true;
+    const s = dialling.open(undefined, () => {
       for (const bytes of preface?.connected() ?? []) s.write(bytes);
     });
+    socket = s;
     s.on('data', (chunk: Buffer) => s === socket && onData(chunk));
-    s.on('error', (err) => {
+    s.on('error', (err: Error) => {
       error = err.message;
     });
-    // A dial the peer closed before a byte is tried once the other way, if the policy says so.
+    // A dial the peer closed before a byte is tried once the other way, a dial that never connected
+    // over the next transport, if the policy and the mode say so.
     s.on('close', () => {
       if (s !== socket || closed) return;
-      if (connected && preface?.retry() === true) dial();
+      if (dialling.retrying(s, closed)) dial();
       else close(error ?? 'connection closed');
     });
   };

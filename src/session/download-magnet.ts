@@ -18,7 +18,7 @@ import type { Torrent } from '../metainfo/torrent.js';
 import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
 import { DEFAULT_PORT } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
-import { UdpEndpoint } from '../net/udp-endpoint.js';
+import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { makeDirectories } from '../storage/layout.js';
 import { writeFileAtomic } from '../storage/resume-file.js';
 import { makeOutputFolder, STATE_DIR, stateDirOf } from '../storage/store-files.js';
@@ -26,6 +26,7 @@ import { type DownloadJob, type DownloadResult, download } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
 import { fetchMetadata, MetadataFetchError } from './fetch-metadata.js';
+import { openSessionUdp, type SessionUdp } from './session-udp.js';
 
 export interface MagnetOptions extends DownloadOptions {
   /** Give up fetching the metadata after this long (default DEFAULT_METADATA_TIMEOUT_MS). */
@@ -82,10 +83,11 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   /** The fetch's DHT node, handed to the download (ours to close, and to report). */
   let dhtNode: Dht | undefined;
   /**
-   * The UDP socket that node runs on, handed to the download for uTP (docs/utp.md: one socket for
-   * both, at the listening port's number); ours to close after the node.
+   * The UDP socket that node and the fetch's uTP dials run on, handed to the download (docs/utp.md:
+   * one socket for both, at the listening port's number); ours to close after the node.
    */
-  let endpoint: UdpEndpoint | undefined;
+  let udp: SessionUdp | undefined;
+  const utpMode = options.utp ?? DEFAULT_UTP_MODE;
   /** `done` or `stopped` has been said: nothing more. */
   let ended = false;
   events.subscribe((e) => {
@@ -95,16 +97,17 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
     await Promise.resolve(); // let the caller subscribe first
     let torrent = await savedTorrent(options.out, magnet);
     if (torrent === undefined) {
+      const ownDht = options.dht !== undefined && options.dhtNode === undefined;
+      if (ownDht || utpMode !== 'off')
+        udp = await openSessionUdp(options.port ?? DEFAULT_PORT, { utp: utpMode !== 'off' });
       if (options.dht !== undefined && options.dhtNode === undefined) {
         const settings = options.dht;
         // Loaded only when asked for (start-up time, docs/performance.md §6).
         const dht = await import('./dht-announces.js');
-        const port = options.port ?? DEFAULT_PORT;
-        endpoint = await UdpEndpoint.open({ port }).catch(() =>
-          UdpEndpoint.open({ port: 0 }).catch(() => undefined),
-        );
-        // Without a UDP socket the fetch and the download open their own.
-        dhtNode = await dht.openSessionDht(settings, port, endpoint).catch(() => undefined);
+        // Without a UDP socket the node opens its own.
+        dhtNode = await dht
+          .openSessionDht(settings, options.port ?? DEFAULT_PORT, udp?.endpoint)
+          .catch(() => undefined);
         // Ours: its dht.ready is ours to say, once (the fetch and the download are only lent it).
         const own = dhtNode;
         void own?.ready.then((r) => {
@@ -121,6 +124,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
           ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(node === undefined ? {} : { dhtNode: node }),
+          ...(udp?.utp === undefined ? {} : { utp: udp.utp, utpMode }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),
@@ -166,7 +170,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       peers: [...(options.peers ?? []), ...magnet.peers],
       ...(selected === undefined ? {} : { selected }),
       ...(dhtNode === undefined ? {} : { dhtNode }),
-      ...(endpoint === undefined ? {} : { udpEndpoint: endpoint }),
+      ...(udp === undefined ? {} : { udp }),
     });
     const sub = inner.events$.subscribe((e) => events.next(e));
     try {
@@ -178,7 +182,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   const done = run().finally(async () => {
     ended = true;
     await dhtNode?.close();
-    await endpoint?.close();
+    await udp?.close();
     events.complete();
   });
   return {

@@ -3,10 +3,10 @@ import type { InspectionEvent } from 'xstate';
 import type { Dht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
-import type { UdpEndpoint } from '../net/udp-endpoint.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
+import type { SessionUdp } from './session-udp.js';
 
 export interface DownloadOptions {
   /** The folder the torrent's `<name>` is saved under. */
@@ -45,10 +45,10 @@ export interface DownloadOptions {
    */
   readonly utp?: UtpMode;
   /**
-   * A UDP socket the caller owns (the magnet fetch's, which its DHT node runs on): uTP and the DHT use
-   * it instead of opening one, and it is not closed here.
+   * Internal: the UDP socket (and its uTP) a magnet link's fetch ran on, which the download goes on
+   * using instead of opening one; its owner closes it.
    */
-  readonly udpEndpoint?: UdpEndpoint;
+  readonly udp?: SessionUdp;
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**

@@ -176,14 +176,17 @@ async function run(
       : undefined;
   const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
   let listener: Listener | undefined;
+  /** Our own UDP socket (a given one, `options.udp`, is its owner's). */
   let udp: SessionUdp | undefined;
+  const utpMode = options.utp ?? DEFAULT_UTP_MODE;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   let webSeedConnection: typeof import('../net/web-seed-connection.js').createWebSeedConnection | undefined;
   try {
     listener = await listening;
-    // uTP (docs/utp.md) and the DHT share one UDP socket at the listening port's number.
-    if ((options.utp ?? DEFAULT_UTP_MODE) !== 'off')
-      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, options.udpEndpoint);
+    // uTP (docs/utp.md) and the DHT share one UDP socket at the listening port's number: a magnet
+    // fetch's (given), or ours.
+    if (options.udp === undefined && utpMode !== 'off')
+      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, { utp: true });
     trackersActor = (await trackersModule)?.trackerTiersActor;
     webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
   } catch (err) {
@@ -192,6 +195,8 @@ async function run(
     await store.close();
     throw err;
   }
+  /** uTP on the session's UDP socket, unless `--utp off`. */
+  const utpOf = () => (utpMode === 'off' ? undefined : (options.udp ?? udp)?.utp);
   const counter = new TransferCounter();
   const stats = () => ({
     uploaded: counter.uploaded,
@@ -206,7 +211,7 @@ async function run(
     backlog,
     store,
     ...(trackers === undefined ? {} : { trackers }),
-    ...(udp === undefined ? {} : { utp: udp.utp }),
+    ...(utpOf() === undefined ? {} : { utp: utpOf()! }),
     ...(webSeedConnection === undefined ? {} : { webSeedConnection }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
@@ -304,7 +309,7 @@ async function run(
         actor.send({ type: 'peer.incoming', address, handle: socket });
       };
       listener.connections$.subscribe(incoming);
-      udp?.utp.onConnection(incoming);
+      utpOf()?.onConnection(incoming);
     }
     for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
@@ -317,7 +322,7 @@ async function run(
           infoHash: torrent.infoHash,
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
-          ...(udp === undefined ? {} : { endpoint: udp.endpoint }),
+          ...((options.udp ?? udp) === undefined ? {} : { endpoint: (options.udp ?? udp)!.endpoint }),
           onPeers: (peers) => {
             if (ended) return;
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
@@ -413,7 +418,7 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     actor.stop();
-    udp?.utp.close(); // uTP peers told (ST_RESET) before the DHT's last save and the socket's close
+    utpOf()?.close(); // uTP peers told before the DHT's last save and the socket's close
     await dht?.then(
       (d) => d.close(),
       () => {},

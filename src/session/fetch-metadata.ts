@@ -15,6 +15,8 @@ import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
+import type { UtpMode } from '../net/utp-mode.js';
+import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
 
@@ -60,6 +62,10 @@ export interface FetchMetadataOptions {
   readonly dhtNode?: Dht;
   /** Message Stream Encryption for the fetch's dials (default 'allowed', docs/encryption.md). */
   readonly encryption?: EncryptionPolicy;
+  /** uTP on the session's UDP socket (docs/utp.md); without it every dial is TCP. */
+  readonly utp?: UtpSocketManager;
+  /** When the fetch's dials use uTP (default `on`: after TCP fails). */
+  readonly utpMode?: UtpMode;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
@@ -128,6 +134,8 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
         infoHash: magnet.infoHash,
         peerId: options.peerId,
         ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+        ...(options.utp === undefined ? {} : { utp: options.utp }),
+        ...(options.utpMode === undefined ? {} : { utpMode: options.utpMode }),
       },
       {
         ready: (metadataSize) => {

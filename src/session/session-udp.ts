@@ -8,33 +8,32 @@ import { UtpSocketManager } from '../utp/utp-socket-manager.js';
 
 export interface SessionUdp {
   readonly endpoint: UdpEndpoint;
-  readonly utp: UtpSocketManager;
-  /** Resets every uTP connection, then closes the socket unless it was given (`shared`). */
+  /** uTP on the socket; none under `--utp off` (the socket is then the DHT's alone). */
+  readonly utp: UtpSocketManager | undefined;
+  /** Resets every uTP connection, then closes the socket. */
   close(): Promise<void>;
 }
 
-/**
- * uTP on `given` (an endpoint the caller owns: the magnet fetch's) or on a socket opened at `port`;
- * undefined when no UDP socket can be had at all.
- */
-export async function openSessionUdp(port: number, given?: UdpEndpoint): Promise<SessionUdp | undefined> {
-  let endpoint = given;
-  if (endpoint === undefined) {
-    endpoint = await UdpEndpoint.open({ port }).catch(() =>
-      UdpEndpoint.open({ port: 0 }).catch(() => undefined),
-    );
-    if (endpoint === undefined) return undefined;
-  }
-  const ep = endpoint;
-  const utp = new UtpSocketManager({ send: (bytes, p, host) => ep.send(bytes, p, host) });
-  const stop = ep.onUtp((msg, from) => utp.receive(msg, from));
+/** The socket at `port` (any port if that one is taken), with uTP on it if asked; undefined when no UDP socket can be had. */
+export async function openSessionUdp(
+  port: number,
+  opts: { readonly utp: boolean },
+): Promise<SessionUdp | undefined> {
+  const endpoint = await UdpEndpoint.open({ port }).catch(() =>
+    UdpEndpoint.open({ port: 0 }).catch(() => undefined),
+  );
+  if (endpoint === undefined) return undefined;
+  const utp = opts.utp
+    ? new UtpSocketManager({ send: (bytes, p, host) => endpoint.send(bytes, p, host) })
+    : undefined;
+  const stop = utp === undefined ? undefined : endpoint.onUtp((msg, from) => utp.receive(msg, from));
   return {
-    endpoint: ep,
+    endpoint,
     utp,
     close: async () => {
-      utp.close();
-      stop();
-      if (given === undefined) await ep.close();
+      utp?.close();
+      stop?.();
+      await endpoint.close();
     },
   };
 }

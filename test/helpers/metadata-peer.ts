@@ -3,11 +3,15 @@
  * extension handshake offering ut_metadata with `metadataSize`, and answers each ut_metadata
  * request with the piece of `info` (which may be forged). `holdHandshake` delays the extension
  * handshake until released, so a test can order which peer is asked first without a clock;
- * `silent` offers the metadata and never answers a request.
+ * `silent` offers the metadata and never answers a request; `overUtp` takes connections over uTP
+ * only (BEP 29, a socket manager on a UDP port where no TCP listens: a TCP dial there is refused).
  * Stopped by the test (close()).
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { bencode } from '../../src/metainfo/bencode.js';
+import { UtpSocketManager } from '../../src/utp/utp-socket-manager.js';
 import { decodeUtMetadata } from '../../src/wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
 import { encodeUtMetadata, METADATA_PIECE_LENGTH } from '../../src/wire/ut-metadata.js';
@@ -35,8 +39,9 @@ export async function startMetadataPeer(opts: {
   readonly metadataSize?: number | null;
   readonly holdHandshake?: boolean;
   readonly silent?: boolean;
+  readonly overUtp?: boolean;
 }): Promise<MetadataPeer> {
-  const sockets = new Set<Socket>();
+  const sockets = new Set<Duplex>();
   const requests: number[] = [];
   let onFirst: () => void = () => {};
   const firstRequest = new Promise<void>((r) => (onFirst = r));
@@ -44,7 +49,7 @@ export async function startMetadataPeer(opts: {
   const firstClosed = new Promise<void>((r) => (onClosed = r));
   let released = opts.holdHandshake !== true;
   const held: (() => void)[] = [];
-  const server: Server = createServer((socket) => {
+  const serve = (socket: Duplex) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('end', () => onClosed());
@@ -99,10 +104,29 @@ export async function startMetadataPeer(opts: {
         );
       });
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  };
+  let port: number;
+  let stop: () => Promise<void>;
+  if (opts.overUtp === true) {
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const manager = new UtpSocketManager({
+      send: (bytes, p, host) => udp.send(bytes as Uint8Array[], p, host),
+    });
+    udp.on('message', (msg, from) => manager.receive(msg, from));
+    manager.onConnection(serve);
+    port = udp.address().port;
+    stop = async () => {
+      manager.close();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    };
+  } else {
+    const server: Server = createServer(serve);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    port = typeof address === 'object' && address !== null ? address.port : 0;
+    stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  }
   return {
     port,
     requests,
@@ -112,10 +136,9 @@ export async function startMetadataPeer(opts: {
       released = true;
       for (const send of held.splice(0)) send();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return stop();
+    },
   };
 }

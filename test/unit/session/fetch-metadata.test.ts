@@ -1,16 +1,18 @@
 /**
- * fetchMetadata (BEP 9) over real TCP on 127.0.0.1 against scripted peers (test/helpers/
+ * fetchMetadata (BEP 9) over real TCP (and uTP) on 127.0.0.1 against scripted peers (test/helpers/
  * metadata-peer.ts): forged metadata is not accepted, its sender is dropped and another peer's
  * copy is used; a metadata_size over the cap drops the peer; no usable peer ends in a typed
  * timeout. Every peer is closed by the test.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import type { DhtEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
 import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
+import { UtpSocketManager } from '../../../src/utp/utp-socket-manager.js';
 import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { startMetadataPeer } from '../../helpers/metadata-peer.js';
 
@@ -57,6 +59,35 @@ describe('fetchMetadata', () => {
       [0, 1],
       'the honest peer gave both pieces after the forged copy failed',
     );
+  });
+
+  it('fetches from a peer reachable only over uTP: TCP refused, the dial goes on over uTP (BEP 29)', async (t) => {
+    const peer = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO, overUtp: true });
+    t.after(() => peer.close());
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const utp = new UtpSocketManager({
+      send: (bytes, port, host) => udp.send(bytes as Uint8Array[], port, host),
+    });
+    udp.on('message', (msg, from) => utp.receive(msg, from));
+    t.after(() => {
+      utp.close();
+      udp.close();
+    });
+    const info = await fetchMetadata(magnetFor([peer.port]), {
+      peerId,
+      timeoutMs: 20_000,
+      utp,
+      emit: () => {},
+    });
+    assert.deepEqual(Buffer.from(info), INFO);
+    assert.deepEqual(peer.requests, [0, 1]);
+    // --utp off: the same peer is never reached.
+    await assert.rejects(
+      fetchMetadata(magnetFor([peer.port]), { peerId, timeoutMs: 1500, utp, utpMode: 'off', emit: () => {} }),
+      (err: unknown) => err instanceof MetadataFetchError && err.code === 'timedOut',
+    );
+    assert.deepEqual(peer.requests, [0, 1], 'asked nothing more');
   });
 
   it('drops a peer announcing metadata_size over the cap, and times out with a typed error', async (t) => {
