@@ -6,7 +6,7 @@ import type { ActorRefFrom } from 'xstate';
 import { banKey } from '../src/net/ban-key.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import type { peerMachine } from './peer.machine.js';
-import type { PeerInput, PeerKey } from './peer.types.js';
+import type { PeerInput, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentContext } from './torrent-context.js';
 
 export type PeerRef = ActorRefFrom<typeof peerMachine>;
@@ -27,6 +27,8 @@ export interface PeerEntry {
   handshaken: boolean;
   /** The peer id of its handshake (undefined until then): tells one peer's two connections apart from two peers'. */
   peerId: Uint8Array | undefined;
+  /** What carries the connection, from its handshake on (BEP 11's `utp` flag when we name it). */
+  transport: PeerTransport;
   unchoked: boolean;
   /** We told it cmd.interested. */
   interested: boolean;
@@ -82,6 +84,7 @@ export function newEntry(
     bitfield: new Bitfield(pieceCount),
     handshaken: false,
     peerId: undefined,
+    transport: 'tcp',
     unchoked: false,
     interested: false,
     peerInterested: false,

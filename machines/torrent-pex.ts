@@ -95,7 +95,9 @@ function pexPeers(context: TorrentContext): Map<string, number> {
     const address = e.direction === 'outgoing' ? e.address : e.listenAddress;
     if (address === undefined) continue;
     const seed = e.bitfield.count === context.pieceCount ? PexFlag.seed : 0;
-    out.set(address, seed | (e.direction === 'outgoing' ? PexFlag.reachable : 0));
+    // BEP 11's utp flag: it speaks uTP (it reached us, or we it, over uTP), as libtorrent sets it.
+    const utp = e.transport === 'utp' ? PexFlag.utp : 0;
+    out.set(address, seed | utp | (e.direction === 'outgoing' ? PexFlag.reachable : 0));
   }
   return out;
 }

@@ -304,6 +304,7 @@ export const torrentMachine = setup({
       e.peerId = event.peerId;
       noteDialEncryption(context, e.address, e.direction, event.encryption);
       noteDialTransport(context, e.address, e.direction, event.transport);
+      e.transport = event.transport;
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
     },

@@ -11,6 +11,7 @@ import {
   type ConnectionCommand,
   type ConnectionEvent,
   type ConnectionInput,
+  type PeerTransport,
   wireItemsOf,
 } from '../../../machines/peer.types.js';
 import { torrentMachine } from '../../../machines/torrent.machine.js';
@@ -114,6 +115,7 @@ export function extensionHandshake(
   listenPort?: number,
   peerId = new Uint8Array(20).fill(2),
   utPex?: number,
+  transport?: PeerTransport,
 ): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
@@ -125,6 +127,7 @@ export function extensionHandshake(
     infoHash: new Uint8Array(20),
     peerId,
     reserved,
+    ...(transport === undefined ? {} : { transport }),
   });
   send({
     type: 'wire.extendedHandshake',

@@ -186,6 +186,22 @@ test('each peer is told, at the first tick, of the others whose listening addres
   t.actor.stop();
 });
 
+test('a peer connected over uTP is named with the utp flag (0x04)', () => {
+  const t = start({ pex: true, maxPeers: 4, listenPort: 7000 });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
+  extensionHandshake(t, '10.0.0.1:6881', undefined, id(2), THEIR_UT_PEX);
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:6881' });
+  extensionHandshake(t, '10.0.0.2:6881', undefined, id(3), THEIR_UT_PEX, 'utp');
+  advance(t, 5_000);
+  assert.deepEqual(pexTo(t, '10.0.0.1:6881'), [
+    { added: [{ address: '10.0.0.2:6881', flags: 0x10 | 0x04 }], dropped: [] },
+  ]);
+  assert.deepEqual(pexTo(t, '10.0.0.2:6881'), [
+    { added: [{ address: '10.0.0.1:6881', flags: 0x10 }], dropped: [] },
+  ]);
+  t.actor.stop();
+});
+
 test('then every minute the difference: peers added and dropped since, nothing when nothing changed', () => {
   const t = start({ pex: true, maxPeers: 4 });
   t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
