@@ -38,6 +38,8 @@ export interface PeerView {
   readonly client: string;
   /** What carries the connection: MSE with RC4, MSE then plaintext, or none (docs/encryption.md). */
   readonly encryption: string;
+  /** TCP or uTP (docs/utp.md). */
+  readonly transport: string;
   readonly state: string;
   readonly amInterested: boolean;
   readonly amChoking: boolean;
@@ -198,6 +200,7 @@ export class DashboardModel {
             ? describePeerId(Buffer.from(remote.hex, 'hex'))
             : '',
         encryption: typeof c.encryption === 'string' ? c.encryption : 'none',
+        transport: typeof c.transport === 'string' ? c.transport : 'tcp',
         state: stateLabel(a.value),
         amInterested: c.amInterested === true,
         amChoking:

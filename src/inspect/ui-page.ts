@@ -39,7 +39,7 @@ ${replay ? '<div><button data-c="play">▶ play</button><button data-c="pause">�
 <main>
 <section class="wide"><h2>Pieces</h2><canvas id="pieces" width="800" height="24"></canvas>
 <div class="legend" id="legend"></div></section>
-<section class="wide"><h2>Peers</h2><table><thead><tr><th>address</th><th>client</th><th>encryption</th><th>peer machine state</th><th>we → them</th><th>them → us</th><th>rate</th><th>outstanding</th><th>closed because</th></tr></thead><tbody id="peers"></tbody></table></section>
+<section class="wide"><h2>Peers</h2><table><thead><tr><th>address</th><th>client</th><th>transport</th><th>encryption</th><th>peer machine state</th><th>we → them</th><th>them → us</th><th>rate</th><th>outstanding</th><th>closed because</th></tr></thead><tbody id="peers"></tbody></table></section>
 <section class="chart wide"><h2>Torrent machine</h2><div id="chart-torrent"></div><div class="recent" id="recent-torrent"></div></section>
 <div id="others" style="display:contents"></div>
 <section class="chart wide"><h2>Peer machine <span id="selected-peer"></span></h2><div id="chart-peer"></div><div class="recent" id="recent-peer"></div></section>
@@ -75,7 +75,7 @@ function render(v){
   const counts={};for(let i=0;i<n;i++){const s=v.pieces[i];counts[s]=(counts[s]||0)+1;ctx.fillStyle=COLORS[s]||'#000';ctx.fillRect((i%cols)*cell,Math.floor(i/cols)*cell,cell-(cell>3?1:0),cell-(cell>3?1:0))}
   $('legend').innerHTML=Object.keys(NAMES).map(k=>'<span data-piece="'+NAMES[k]+'"><i style="background:'+COLORS[k]+'"></i>'+NAMES[k]+' <b>'+(counts[k]||0)+'</b></span>').join('');
   if(selected===null||!v.charts[selected]){const first=live[0]||v.peers[0];selected=first?first.id:null}
-  $('peers').innerHTML=v.peers.map(x=>'<tr class="peer'+(x.closed?' closed':'')+(x.id===selected?' selected':'')+'" data-id="'+esc(x.id)+'"><td>'+esc(x.address)+'</td><td>'+esc(x.client)+'</td><td>'+esc(x.encryption)+'</td><td class="state">'+esc(x.state)+'</td><td>'+flag(x.amInterested,'interested')+flag(x.amChoking,'choking')+'</td><td>'+flag(x.peerInterested,'interested')+flag(x.peerChoking,'choking')+'</td><td>'+fmtRate(x.rate)+'</td><td>'+esc(x.outstanding)+'</td><td>'+esc(x.closed||'')+'</td></tr>').join('');
+  $('peers').innerHTML=v.peers.map(x=>'<tr class="peer'+(x.closed?' closed':'')+(x.id===selected?' selected':'')+'" data-id="'+esc(x.id)+'"><td>'+esc(x.address)+'</td><td>'+esc(x.client)+'</td><td>'+esc(x.transport)+'</td><td>'+esc(x.encryption)+'</td><td class="state">'+esc(x.state)+'</td><td>'+flag(x.amInterested,'interested')+flag(x.amChoking,'choking')+'</td><td>'+flag(x.peerInterested,'interested')+flag(x.peerChoking,'choking')+'</td><td>'+fmtRate(x.rate)+'</td><td>'+esc(x.outstanding)+'</td><td>'+esc(x.closed||'')+'</td></tr>').join('');
   const tor=v.torrent?v.charts[v.torrent.id]:null;chart('torrent','torrent',tor);
   const others=$('others');
   for(const o of v.others){const key='o'+o.id.replace(/[^A-Za-z0-9]/g,'_');if(!$('chart-'+key)){const sec=document.createElement('section');sec.className='chart';sec.innerHTML='<h2>'+esc(o.machine)+' machine</h2><div id="chart-'+key+'"></div><div class="recent" id="recent-'+key+'"></div>';others.appendChild(sec)}chart(key,o.machine,v.charts[o.id])}

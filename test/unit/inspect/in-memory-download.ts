@@ -38,8 +38,10 @@ const seederConnection = fromCallback<ConnectionCommand, ConnectionInput>(({ sen
         infoHash: m.infoHash,
         peerId: new Uint8Array(20).fill(9),
         reserved: new Uint8Array(8),
-        // The first seeder's connection is as if MSE had settled on RC4 (docs/encryption.md).
+        // The first seeder's connection is as if MSE had settled on RC4 (docs/encryption.md), the
+        // second's as if it came over uTP (docs/utp.md).
         ...(input.address.startsWith('10.0.0.1:') ? { encryption: 'rc4' as const } : {}),
+        ...(input.address.startsWith('10.0.0.2:') ? { transport: 'utp' as const } : {}),
       });
       send({ type: 'wire.bitfield', bitfield: Bitfield.full(PIECE_COUNT).bytes });
     } else if (m.type === 'interested') send({ type: 'wire.unchoke' });

@@ -60,7 +60,14 @@ test('the dashboard model rebuilds progress, the piece map and the peers from th
   const v = model.view() as {
     progress: { verified: number; pieceCount: number; downloaded: number };
     pieces: string;
-    peers: { address: string; client: string; state: string; encryption: string; closed?: string }[];
+    peers: {
+      address: string;
+      client: string;
+      state: string;
+      encryption: string;
+      transport: string;
+      closed?: string;
+    }[];
     torrent: { state: string; status: string };
   };
   assert.deepEqual(v.progress, {
@@ -76,6 +83,10 @@ test('the dashboard model rebuilds progress, the piece map and the peers from th
   assert.deepEqual(Object.fromEntries(v.peers.map((p) => [p.address, p.encryption])), {
     '10.0.0.1:6881': 'rc4',
     '10.0.0.2:6881': 'none',
+  });
+  assert.deepEqual(Object.fromEntries(v.peers.map((p) => [p.address, p.transport])), {
+    '10.0.0.1:6881': 'tcp',
+    '10.0.0.2:6881': 'utp',
   });
   for (const p of v.peers) assert.ok(p.closed !== undefined, `${p.address} ended with the torrent`);
   const peer = [...model.actors.values()].find((a) => a.machine === 'peer')!;
