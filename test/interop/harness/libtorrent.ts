@@ -2,7 +2,8 @@
  * libtorrent 2.0 (Debian's python3-libtorrent) as a seeder or downloader on 127.0.0.1, through
  * libtorrent_client.py. Quirks (docs/testing.md): needs allow_multiple_connections_per_ip since
  * every peer is 127.0.0.1; silently ignores a connect to a peer it already knows as finished (the
- * script repeats connects while it has no peer); its RSS counts the memory-mapped payload.
+ * script repeats connects while it has no peer); its RSS counts the memory-mapped payload. uTP
+ * (BEP 29) is off unless `transport` turns it on.
  */
 import { HarnessError } from './harness-error.js';
 import { SYSTEM_PYTHON } from './info-hash.js';
@@ -37,8 +38,28 @@ export interface LibtorrentClientArgs {
   readonly encLevel?: 'plaintext' | 'rc4' | 'both';
   /** HOST:PORT DHT nodes to bootstrap from: turns libtorrent's DHT on (on 127.0.0.1). */
   readonly dhtBootstrap?: readonly string[];
-  /** Status lines list each connected peer and whether libtorrent learnt it through PEX. */
+  /**
+   * Status lines list each connected peer, whether it is over uTP and whether libtorrent learnt it
+   * through PEX; one is also printed whenever the connected peers change.
+   */
   readonly peerSources?: boolean;
+  /**
+   * Which transports it accepts and dials (default 'tcp': uTP off). 'both': TCP and uTP (BEP 29),
+   * libtorrent's default; 'utp': uTP only — incoming TCP connections are closed, no TCP dial.
+   */
+  readonly transport?: LibtorrentTransport;
+}
+
+/** `libtorrent_client.py --transport`. */
+export type LibtorrentTransport = 'tcp' | 'both' | 'utp';
+
+/** One connected peer of a `--peer-sources` status line. */
+export interface LibtorrentPeerSource {
+  readonly address: string;
+  /** The connection is uTP (libtorrent's peer_info::utp_socket). */
+  readonly utp: boolean;
+  readonly pex: boolean;
+  readonly tracker: boolean;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -62,6 +83,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.encLevel !== undefined) args.push('--enc-level', a.encLevel);
   for (const n of a.dhtBootstrap ?? []) args.push('--dht-bootstrap', n);
   if (a.peerSources) args.push('--peer-sources');
+  if (a.transport !== undefined) args.push('--transport', a.transport);
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };
@@ -86,6 +108,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly dhtBootstrap?: readonly string[];
   /** Only MSE/PE connections (pe_forced both ways), with this allowed_enc_level. */
   readonly encrypt?: 'plaintext' | 'rc4' | 'both';
+  /** TCP only (default), TCP and uTP, or uTP only (its TCP port closes every connection). */
+  readonly transport?: LibtorrentTransport;
   /** Hard lifetime (ms). Default 30 min. */
   readonly timeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -101,6 +125,7 @@ export async function startLibtorrentSeeder(opts: {
     uploadLimit: opts.uploadLimit,
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
     ...(opts.encrypt === undefined ? {} : { encrypt: true, encLevel: opts.encrypt }),
+    ...(opts.transport === undefined ? {} : { transport: opts.transport }),
   });
   const proc = startProcess(command, args, {
     name: `libtorrent seeder :${port}`,
@@ -122,7 +147,11 @@ export async function startLibtorrentSeeder(opts: {
   return seeder;
 }
 
-/** Downloads into `outDir` (libtorrent's save_path); rejects unless it completes in time. */
+/**
+ * Downloads into `outDir` (libtorrent's save_path); rejects unless it completes in time. With
+ * `peerSources`, resolves with every connected peer its status lines showed (the script prints one
+ * whenever its connected peers change, seen within its 50 ms poll).
+ */
 export async function libtorrentDownload(opts: {
   readonly torrent: string;
   readonly outDir: string;
@@ -135,8 +164,12 @@ export async function libtorrentDownload(opts: {
   readonly encLevel?: 'plaintext' | 'rc4' | 'both';
   /** DHT nodes to bootstrap from: peers found through the DHT. */
   readonly dhtBootstrap?: readonly string[];
+  /** TCP only (default), TCP and uTP, or uTP only. */
+  readonly transport?: LibtorrentTransport;
+  /** Collect the connected peers of its status lines into the result's `peers`. */
+  readonly peerSources?: boolean;
   readonly timeoutMs: number;
-}): Promise<{ elapsedMs: number }> {
+}): Promise<{ elapsedMs: number; peers: LibtorrentPeerSource[] }> {
   const port = opts.port ?? (await getFreePort());
   const peers = opts.peers ?? [];
   const { command, args } = libtorrentClientCommand({
@@ -150,10 +183,18 @@ export async function libtorrentDownload(opts: {
     ...(opts.encrypt ? { encrypt: true } : {}),
     ...(opts.encLevel === undefined ? {} : { encLevel: opts.encLevel }),
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
+    ...(opts.transport === undefined ? {} : { transport: opts.transport }),
+    ...(opts.peerSources ? { peerSources: true } : {}),
   });
+  const seen = new Map<string, LibtorrentPeerSource>();
   const r = await runProcess(command, args, {
     name: `libtorrent download :${port}`,
     timeoutMs: opts.timeoutMs + 10_000,
+    onLine: (line, stream) => {
+      if (stream !== 'stdout' || !line.includes('"peerSources"')) return;
+      const status = JSON.parse(line) as { peerSources: LibtorrentPeerSource[] };
+      for (const p of status.peerSources) seen.set(JSON.stringify(p), p);
+    },
   });
   if (!r.stdoutTail.includes('"event": "done"')) {
     throw new HarnessError(
@@ -161,7 +202,7 @@ export async function libtorrentDownload(opts: {
       `libtorrent download ended without "done": ${r.stdoutTail.slice(-1500)}`,
     );
   }
-  return { elapsedMs: r.elapsedMs };
+  return { elapsedMs: r.elapsedMs, peers: [...seen.values()] };
 }
 
 export interface LibtorrentDownloader {

@@ -4,11 +4,19 @@
 Used by test/interop/harness/libtorrent.ts and bench/download.bench.ts. Run it with /usr/bin/python3:
 the python3 first on PATH may be another interpreter without the `libtorrent` module.
 
+Transports (--transport): tcp (default) turns uTP off, as aria2 and Transmission are run here;
+both is libtorrent's default, TCP and uTP (BEP 29) in and out, uTP on the UDP port of the TCP port's
+number; utp is uTP only: the TCP port still listens but closes every connection, and nothing is
+dialled over TCP (a peer reachable only over uTP). It combines with every other flag (--encrypt: MSE
+over uTP; --upload-limit: uTP peers are moved into the global class too).
+
 Prints one JSON object per line on stdout:
   {"event": "listening", "port": P}            once the session listens
   {"event": "status", "state": ..., ...}        every --status-interval s (1), and on each state change
                                                (with --peer-sources: "peerSources", each connected
-                                               peer's address and how libtorrent learnt it)
+                                               peer's address, whether it is over uTP and how
+                                               libtorrent learnt it; a line also whenever that
+                                               list changes)
   {"event": "done" | "timeout" | "error", ...}  the last line
 Exit codes: 0 downloaded (download mode) or stopped by SIGTERM/SIGINT (seed mode);
 1 torrent error; 2 bad arguments; 3 timeout.
@@ -144,7 +152,7 @@ def main():
             "enable_natpmp": False,
             # Every test peer is 127.0.0.1: without this libtorrent keeps one connection per IP.
             "allow_multiple_connections_per_ip": True,
-            # TCP only, like bitstate and aria2.
+            # TCP only unless --transport says otherwise (below).
             "enable_outgoing_utp": False,
             "enable_incoming_utp": False,
             "upload_rate_limit": args.upload_limit,
@@ -223,6 +231,7 @@ def main():
     started = time.monotonic()
     last_print = 0.0
     last_state = None
+    last_sources = None
     last_connect = 0.0
     while True:
         now = time.monotonic()
@@ -237,7 +246,8 @@ def main():
             for peer in peers:
                 handle.connect_peer(peer)
             last_connect = now
-        if state != last_state or now - last_print >= args.status_interval:
+        sources = sorted(peer_sources(handle), key=lambda p: p["address"]) if args.peer_sources else None
+        if state != last_state or now - last_print >= args.status_interval or sources != last_sources:
             status = {
                 "event": "status",
                 "state": state,
@@ -248,10 +258,11 @@ def main():
                 "uploadRate": st.upload_rate,
                 "elapsed": round(now - started, 3),
             }
-            if args.peer_sources:
-                status["peerSources"] = peer_sources(handle)
+            if sources is not None:
+                status["peerSources"] = sources
             emit(status)
             last_state = state
+            last_sources = sources
             last_print = now
         if args.mode == "download" and st.is_finished:
             emit({"event": "done", "totalDone": st.total_done, "elapsed": round(now - started, 3)})

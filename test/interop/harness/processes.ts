@@ -227,10 +227,15 @@ export interface RunResult {
 export async function runProcess(
   command: string,
   args: readonly string[],
-  options: StartOptions & { readonly timeoutMs: number },
+  options: StartOptions & {
+    readonly timeoutMs: number;
+    /** Each line of stdout/stderr as it arrives (the tails keep only the last few KiB). */
+    readonly onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  },
 ): Promise<RunResult> {
   const started = performance.now();
   const proc = startProcess(command, args, options);
+  if (options.onLine !== undefined) proc.onLine(options.onLine);
   const exit = await proc.exited;
   const elapsedMs = performance.now() - started;
   const result = { exit, elapsedMs, stdoutTail: proc.stdoutTail(), stderrTail: proc.stderrTail() };
