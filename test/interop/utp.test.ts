@@ -31,6 +31,7 @@ import { makeTorrent } from './harness/mktorrent.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
 import { type Stoppable, stopAll } from './harness/processes.js';
+import { startTransmission } from './harness/transmission.js';
 
 /** Hard bound on each bitstate or libtorrent download (each takes about a second). */
 const DOWNLOAD_TIMEOUT_MS = 30_000;
@@ -186,6 +187,73 @@ describe('uTP (BEP 29) with libtorrent', { timeout: 120_000 }, () => {
     assert.equal(exit.timedOut, false);
     assert.deepEqual(connected(run.events), [], 'no connection over either transport');
     assert.ok(!run.events.some((e) => e.type === 'piece.verified' || e.type === 'done'), run.describe());
+  });
+
+  // Transmission 3.00 (libutp inside) with uTP on. It takes no 127.x peer from a tracker, so
+  // bitstate dials it; `--utp prefer` makes that dial uTP. It unchokes only at its 10 s choke tick.
+  it('Transmission with uTP: bitstate --utp prefer downloads from it, and seeds to it, over uTP', async (t) => {
+    const trData = join(dir, 'transmission-seed');
+    const p = await writeSingleFilePayload({ dir: trData, name: 'tr.bin', size: (4 << 20) + 7, seed: 31 });
+    const trTorrent = await makeTorrent({
+      source: p.root,
+      out: join(dir, 'tr.torrent'),
+      pieceLength: 256 * 1024,
+    });
+    const trInfo = await referenceTorrentInfo(trTorrent);
+    const seederTr = await startTransmission({
+      torrent: trTorrent,
+      dir: trData,
+      utp: true,
+      timeoutMs: 90_000,
+    });
+    stoppables.push(seederTr.process);
+    t.after(() => seederTr.stop());
+    await seederTr.waitForSeeding(30_000);
+    const out = join(dir, 'from-transmission');
+    const run = startBitstateDownload({
+      torrent: trTorrent,
+      out,
+      peers: [`127.0.0.1:${seederTr.port}`],
+      noTracker: true,
+      stallTimeoutSec: 30,
+      extraArgs: ['--utp', 'prefer'],
+      timeoutMs: 60_000,
+    });
+    t.after(() => run.stop());
+    assert.deepEqual(
+      await checkSuccessfulDownload(run, {
+        source: p.root,
+        dest: join(out, 'tr.bin'),
+        pieceCount: trInfo.pieceCount,
+        totalLength: trInfo.totalLength,
+      }),
+      [],
+      run.describe(),
+    );
+    assert.ok(
+      connected(run.events).some((e) => e.transport === 'utp' && String(e.client).startsWith('Transmission')),
+      run.describe(),
+    );
+    // The other way: a Transmission downloader, bitstate seed dialling it over uTP.
+    const trOut = join(dir, 'transmission-down');
+    const downTr = await startTransmission({ torrent: trTorrent, dir: trOut, utp: true, timeoutMs: 90_000 });
+    stoppables.push(downTr.process);
+    t.after(() => downTr.stop());
+    const s = await startBitstateSeeder(trTorrent, trData, [
+      '--no-tracker',
+      '--utp',
+      'prefer',
+      '--peer',
+      `127.0.0.1:${downTr.port}`,
+    ]);
+    t.after(() => s.process.stop());
+    await downTr.waitForSeeding(60_000);
+    const cmp = await compareTrees(p.root, join(trOut, 'tr.bin'));
+    assert.ok(cmp.equal, JSON.stringify(cmp));
+    assert.ok(
+      connected(s.events).some((e) => e.transport === 'utp' && String(e.client).startsWith('Transmission')),
+      JSON.stringify(connected(s.events)),
+    );
   });
 
   it('MSE over uTP: bitstate --encryption required from a uTP-only libtorrent requiring RC4', async (t) => {

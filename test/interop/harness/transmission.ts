@@ -29,6 +29,8 @@ export async function startTransmission(opts: {
   readonly timeoutMs?: number;
   /** settings.json `encryption`: 0 prefer unencrypted, 1 prefer encrypted (default), 2 require encrypted. */
   readonly encryption?: 0 | 1 | 2;
+  /** settings.json `utp-enabled` (default false: TCP only, as the other clients of the tests). */
+  readonly utp?: boolean;
 }): Promise<TransmissionPeer> {
   const port = opts.port ?? (await getFreePort());
   // A private config folder: settings.json there is read at start, and nothing leaks into ~.
@@ -39,7 +41,7 @@ export async function startTransmission(opts: {
     'dht-enabled': false,
     'lpd-enabled': false,
     'pex-enabled': false,
-    'utp-enabled': false,
+    'utp-enabled': opts.utp === true,
     'port-forwarding-enabled': false,
     'peer-port': port,
     // 0 = prefer unencrypted, 1 = prefer encrypted (plain accepted), 2 = require encrypted (MSE, RC4).
