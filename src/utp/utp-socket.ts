@@ -14,8 +14,9 @@
  * waits for acks (the stream's writableLength then grows, which the send queue reads as congestion).
  *
  * Ending: as a TCP socket without half-open, the peer's FIN ends the readable side and ends ours
- * (our FIN after what we wrote); the stream closes once both FINs are acknowledged. `destroy()`
- * before that sends our FIN once and forgets the connection; `destroy(error)` sends ST_RESET.
+ * (our FIN after what we wrote); the stream closes once both FINs are acknowledged and its reader
+ * took the peer's end. `destroy()` before that sends our FIN once and forgets the connection;
+ * `destroy(error)` sends ST_RESET.
  */
 import { Duplex } from 'node:stream';
 import { isLocalHost } from '../net/local-address.js';
@@ -74,11 +75,13 @@ export class UtpSocket extends Duplex {
         this.#ended = true;
         this.#scheduleBatch();
       },
+      // Our FIN acknowledged: the writing side is done. The stream closes once its reader also took
+      // the peer's end (autoDestroy), as a TCP socket's does: not before, or what came with the
+      // peer's FIN is lost to a reader that paused.
       finished: () => {
         const cb = this.#finalCallback;
         this.#finalCallback = undefined;
         cb?.();
-        if (this.connection.done) this.destroy();
       },
       closed: (error?: UtpError) => {
         if (!this.destroyed) this.destroy(error);

@@ -394,3 +394,33 @@ test(
     assert.ok(chunk.buffer.byteLength < chain.length, `1 byte read holds ${chunk.buffer.byteLength} bytes`);
   },
 );
+
+test(
+  'both ends close at once while our reader is paused: the bytes and the end the peer sent before its FIN still reach the reader',
+  GUARD,
+  async (t) => {
+    const a = await endpoint(t);
+    const b = await endpoint(t);
+    const { client, server } = await connectedPair(a, b);
+    const events: string[] = [];
+    for (const event of ['finish', 'end', 'close']) client.on(event, () => events.push(event));
+    const closed = once(client, 'close');
+    // The client reads nothing yet (a paused reader: the disk is behind). Both end at once: the
+    // server's last bytes and its FIN cross the client's FIN, so the client holds the server's FIN
+    // before the ack of its own.
+    server.on('data', () => {});
+    server.write(Buffer.from('last words'));
+    server.end();
+    client.end();
+    await once(client, 'finish'); // our FIN acknowledged: both FINs are in
+    assert.equal(client.connection.peerEnded, true);
+    // As a TCP socket, the stream stays open until its reader took what came before the FIN.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['finish'], 'closed before its reader got the bytes and the end');
+    const chunks: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await closed;
+    assert.equal(Buffer.concat(chunks).toString(), 'last words');
+    assert.deepEqual(events, ['finish', 'end', 'close']);
+  },
+);
