@@ -18,7 +18,8 @@
  * selectively acknowledged past it, or three duplicate acks, is resent at once and halves the window
  * (once per window of packets); a retransmission timeout (retransmit-timeout.ts) resends from the
  * oldest with a window of one packet. Too many timeouts in a row end the connection (ETIMEDOUT); a
- * probe into a closed window that the peer answers (window 0) is not one.
+ * probe into a closed window that the peer answers (window 0) is not one, and shrinks nothing: the
+ * ack that reopens the window resends the probe the peer dropped at once.
  *
  * Receiving: a DATA packet in order is handed on; one ahead of it waits in the reorder buffer —
  * bounded in packets and bytes, as is everything the peer can make us hold — and is selectively
@@ -370,7 +371,9 @@ export class UtpConnection {
       return;
     }
     this.#rto.backOff();
-    this.#cwnd.timedOut();
+    // A probe into the peer's closed window is not a loss: the congestion window stays (as TCP's
+    // persist timer leaves it), else a reader's pause costs the transfer its window.
+    if (this.#peerWindow >= this.#packetPayload) this.#cwnd.timedOut();
     // Everything in flight is presumed lost; resend from the oldest as the (one-packet) window allows.
     for (const out of this.#outgoing.values()) out.inFlight = false;
     this.#bytesInFlight = 0;
@@ -381,6 +384,7 @@ export class UtpConnection {
 
   /** Acks (cumulative and selective), the peer's window, the delay sample. */
   #acknowledge(p: UtpPacket, now: number): void {
+    const wasClosed = this.#peerWindow < this.#packetPayload;
     this.#peerWindow = p.windowSize;
     let acked = 0;
     let progressed = false;
@@ -413,6 +417,19 @@ export class UtpConnection {
     // its reader is not reading, so that packet was a probe past its window, not a loss. Probing goes
     // on (backing off) as TCP's persist timer does, without counting toward ETIMEDOUT.
     if (p.windowSize === 0 && oldest !== undefined && p.ackNr === seqAdd(oldest, -1)) this.#timeouts = 0;
+    // The window reopened (the reader read) with our oldest packet unacknowledged: that was a probe
+    // the peer dropped past its closed window. Resent now, not at its timeout, which the probes
+    // backed off to as much as a minute.
+    if (
+      wasClosed &&
+      p.windowSize >= this.#packetPayload &&
+      oldest !== undefined &&
+      p.ackNr === seqAdd(oldest, -1)
+    ) {
+      const out = this.#outgoing.get(oldest);
+      if (out !== undefined && !out.sacked) this.#transmit(oldest, out, now);
+      this.#deadline = now + this.#rto.ms;
+    }
     this.#lastAckReceived = p.ackNr;
     if (acked > 0) this.#io.writable();
   }
