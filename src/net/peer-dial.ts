@@ -9,7 +9,7 @@
  * Each is a fixed list walked forward, so a dial never loops. The connection attaches each socket
  * this opens and reads and writes it; nothing here runs per read or per write.
  */
-import { connect, type OnReadOpts, type Socket } from 'node:net';
+import { connect, isIPv4, type OnReadOpts, type Socket } from 'node:net';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
@@ -34,7 +34,7 @@ export class PeerDial {
 
   /**
    * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
-   * on our UDP port, and is skipped without it.
+   * on our UDP port, and an IPv4 address, and is skipped without them.
    */
   constructor(
     address: string,
@@ -47,7 +47,10 @@ export class PeerDial {
     this.#port = port;
     this.plan = plan;
     this.#utp = utp;
-    this.#transports = utp === undefined ? transports.filter((t) => t === 'tcp') : transports;
+    // uTP only to an IPv4 address: our UDP socket is IPv4, and the manager knows a connection by
+    // the address its datagrams come from (a dial to a host name would never hear its answer).
+    this.#transports =
+      utp === undefined || !isIPv4(host) ? transports.filter((t) => t === 'tcp') : transports;
     if (this.#transports.length === 0) this.#transports = ['tcp'];
   }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
+import { PeerDial } from '../../../src/net/peer-dial.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
 import type { UtpMode } from '../../../src/net/utp-mode.js';
 import type { UtpSocket } from '../../../src/utp/utp-socket.js';
@@ -178,4 +179,43 @@ test('off: TCP refused is the end of the dial; no uTP SYN is sent', async (t) =>
   const closed = await c.waitFor((e) => e.type === 'socket.closed');
   assert.equal(closed.error, 'ECONNREFUSED');
   assert.equal(peer.syns(), 0);
+});
+
+test('prefer, to a host name or an IPv6 address: TCP only (our uTP socket is IPv4, and knows a peer by its IPv4 address)', async (t) => {
+  const peer = await utpOn(t);
+  answerOverUtp(t, peer.manager);
+  let port: number;
+  try {
+    port = await listen(
+      t,
+      (s: Socket) => {
+        s.once('data', () => s.write(encodeHandshake(handshake(9))));
+      },
+      peer.port,
+    );
+  } catch {
+    t.skip('the TCP port of the UDP port number is taken');
+    return;
+  }
+  const ours = await utpOn(t);
+  // The peer's answers would come from 127.0.0.1, a connection the dial made to "localhost" never
+  // hears them: its SYN goes unanswered for 7 s before TCP is tried.
+  const c = run(t, createTcpConnection({ utp: ours.manager, utpMode: 'prefer' }), {
+    address: `localhost:${port}`,
+    direction: 'outgoing',
+    handle: null,
+    infoHash: INFO_HASH,
+    pieceCount: 4,
+  });
+  void c
+    .waitFor((e) => e.type === 'socket.connected')
+    .then(
+      () => c.send({ type: 'send', message: handshake(1) }),
+      () => {}, // never connected: the handshake below fails the test
+    );
+  const hs = await c.waitFor((e) => e.type === 'wire.handshake');
+  assert.equal(hs.transport, 'tcp');
+  assert.equal(peer.syns(), 0, 'a uTP SYN was sent to a host name');
+  assert.equal(new PeerDial(`[::1]:${port}`, undefined, ['utp', 'tcp'], ours.manager).transport, 'tcp');
+  assert.equal(new PeerDial(`127.0.0.1:${port}`, undefined, ['utp', 'tcp'], ours.manager).transport, 'utp');
 });
