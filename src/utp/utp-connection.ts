@@ -413,10 +413,17 @@ export class UtpConnection {
       const out = this.#outgoing.get(seq);
       if (out !== undefined) this.#fastResend(seq, out, now);
     }
-    // A closed window, with everything before our oldest packet acknowledged: the peer is there and
-    // its reader is not reading, so that packet was a probe past its window, not a loss. Probing goes
-    // on (backing off) as TCP's persist timer does, without counting toward ETIMEDOUT.
-    if (p.windowSize === 0 && oldest !== undefined && p.ackNr === seqAdd(oldest, -1)) this.#timeouts = 0;
+    // A window too small for our oldest packet (closed, or a few bytes: libtorrent advertises what
+    // its buffer has left and drops a packet past it), with everything before that packet
+    // acknowledged: the peer is there and its reader is behind, so that packet was a probe past its
+    // window, not a loss. Probing goes on (backing off) as TCP's persist timer does, without counting
+    // toward ETIMEDOUT.
+    if (
+      oldest !== undefined &&
+      p.ackNr === seqAdd(oldest, -1) &&
+      p.windowSize < (this.#outgoing.get(oldest)?.payload.length ?? 0)
+    )
+      this.#timeouts = 0;
     // The window reopened (the reader read) with our oldest packet unacknowledged: that was a probe
     // the peer dropped past its closed window. Resent now, not at its timeout, which the probes
     // backed off to as much as a minute.

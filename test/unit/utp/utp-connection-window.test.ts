@@ -4,12 +4,21 @@
  * backing off to a minute. When the reader reads again the transfer must go on at once and at the
  * speed it had: the window update answers with data within the one-way delay, and the probes the
  * peer dropped past its closed window did not cost the sender its congestion window. Two
- * connections on a lossless wire of fixed delay, with a virtual clock ticked every TICK_MS.
+ * connections on a lossless wire of fixed delay, with a virtual clock ticked every TICK_MS. And a
+ * window open less than a packet (libtorrent's, whose reader is behind) is probed for as long as the
+ * peer answers, as a closed one is, not given up as a dead peer.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UTP_RECEIVE_WINDOW, UtpConnection } from '../../../src/utp/utp-connection.js';
-import { decodeUtpPacket, ST_DATA, ST_STATE, ST_SYN, type UtpPacket } from '../../../src/utp/utp-packet.js';
+import {
+  decodeUtpPacket,
+  encodeUtpHeader,
+  ST_DATA,
+  ST_STATE,
+  ST_SYN,
+  type UtpPacket,
+} from '../../../src/utp/utp-packet.js';
 import { TICK_MS } from '../../../src/utp/utp-socket-manager.js';
 
 const DELAY_MS = 20;
@@ -128,4 +137,70 @@ test('a paused reader that reads again gets data within the one-way delay, from 
   const nextData = a.sent.find((s) => s.at >= resumedAt && s.packet.type === ST_DATA);
   assert.equal(nextData?.at, resumedAt + DELAY_MS, 'the window update was not answered with data at once');
   assert.equal(nextData.packet.seqNr, (update.packet.ackNr + 1) & 0xffff, 'the hole was not resent first');
+});
+
+test("a peer whose window is open less than a packet (libtorrent's, its reader behind) is probed as long as it answers, not timed out", () => {
+  // libtorrent advertises what its buffer has left, often a few bytes, and drops a packet past it.
+  const SMALL_WINDOW = 100;
+  let now = 0;
+  const sent: UtpPacket[] = [];
+  const closes: unknown[] = [];
+  const conn = new UtpConnection({
+    receiveId: 501,
+    sendId: 500,
+    initialSeq: 1000,
+    io: {
+      now: () => now,
+      send: (header, payload) => sent.push(decodeUtpPacket(Buffer.concat([header, payload])) as UtpPacket),
+      data: () => {},
+      buffered: () => 0,
+      connected: () => {},
+      writable: () => {},
+      end: () => {},
+      finished: () => {},
+      closed: (e) => closes.push(e),
+    },
+  });
+  const fromPeer = (p: { type: number; seqNr: number; ackNr: number; windowSize: number }) =>
+    conn.receive(
+      decodeUtpPacket(
+        encodeUtpHeader({ ...p, type: p.type as 0, connectionId: 501, timestamp: 0, timestampDifference: 0 }),
+      ) as UtpPacket,
+    );
+  conn.accept(
+    decodeUtpPacket(
+      encodeUtpHeader({
+        type: ST_SYN,
+        connectionId: 500,
+        timestamp: 0,
+        timestampDifference: 0,
+        windowSize: 1 << 20,
+        seqNr: 40,
+        ackNr: 0,
+      }),
+    ) as UtpPacket,
+  );
+  conn.write(new Uint8Array(20_000));
+  // The first two packets are taken; the ack says the peer has SMALL_WINDOW bytes left.
+  const acked = 1001;
+  fromPeer({ type: ST_STATE, seqNr: 41, ackNr: acked, windowSize: SMALL_WINDOW });
+  // Ten minutes: each probe is dropped past the window and answered with the same ack.
+  let probes = 0;
+  for (; now < 10 * 60_000; now += TICK_MS) {
+    const before = sent.length;
+    conn.tick();
+    for (const p of sent.slice(before))
+      if (p.type === ST_DATA) {
+        probes++;
+        fromPeer({ type: ST_STATE, seqNr: 41, ackNr: acked, windowSize: SMALL_WINDOW });
+      }
+  }
+  assert.deepEqual(closes, [], 'the connection gave up on a peer that answers every probe');
+  assert.ok(probes >= 5, `${probes} probes`);
+  // The reader caught up: the window opens and the data goes.
+  const before = sent.length;
+  fromPeer({ type: ST_STATE, seqNr: 41, ackNr: acked, windowSize: 1 << 20 });
+  const data = sent.slice(before).filter((p) => p.type === ST_DATA);
+  assert.ok(data.length > 0, 'nothing sent once the window opened');
+  assert.equal(data[0]!.seqNr, acked + 1);
 });
