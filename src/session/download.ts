@@ -38,7 +38,7 @@ import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
 import { provideSessionActors } from './session-actors.js';
-import { openSessionUdp, type SessionUdp } from './session-udp.js';
+import { lentForUtp, openSessionUdp, type SessionUdp } from './session-udp.js';
 import { seedStopReason, stallStopReason } from './stop-rules.js';
 import { TransferCounter } from './transfer-counter.js';
 
@@ -178,14 +178,17 @@ async function run(
   let listener: Listener | undefined;
   /** Our own UDP socket (a given one, `options.udp`, is its owner's). */
   let udp: SessionUdp | undefined;
+  /** The magnet fetch's socket, when its uTP is at the listening port's number (lentForUtp). */
+  let lent: SessionUdp | undefined;
   const utpMode = options.utp ?? DEFAULT_UTP_MODE;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   let webSeedConnection: typeof import('../net/web-seed-connection.js').createWebSeedConnection | undefined;
   try {
     listener = await listening;
     // uTP (docs/utp.md) and the DHT share one UDP socket at the listening port's number: a magnet
-    // fetch's (given), or ours.
-    if (options.udp === undefined && utpMode !== 'off')
+    // fetch's (lent) if it is there, or ours.
+    lent = lentForUtp(options.udp, listener?.port);
+    if (lent === undefined && utpMode !== 'off')
       udp = await openSessionUdp(listener?.port ?? options.port ?? 0, { utp: true });
     trackersActor = (await trackersModule)?.trackerTiersActor;
     webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
@@ -196,7 +199,7 @@ async function run(
     throw err;
   }
   /** uTP on the session's UDP socket, unless `--utp off`. */
-  const utpOf = () => (utpMode === 'off' ? undefined : (options.udp ?? udp)?.utp);
+  const utpOf = () => (utpMode === 'off' ? undefined : (lent ?? udp)?.utp);
   const counter = new TransferCounter();
   const stats = () => ({
     uploaded: counter.uploaded,

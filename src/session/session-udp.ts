@@ -10,8 +10,22 @@ export interface SessionUdp {
   readonly endpoint: UdpEndpoint;
   /** uTP on the socket; none under `--utp off` (the socket is then the DHT's alone). */
   readonly utp: UtpSocketManager | undefined;
-  /** Resets every uTP connection, then closes the socket. */
+  /** Ends every uTP connection (our FIN to each), then closes the socket. */
   close(): Promise<void>;
+}
+
+/**
+ * The lent socket (a magnet fetch's) if its uTP can serve a session listening at `listenPort`: it is
+ * at that port's number, where peers dial uTP. The fetch binds before the listener exists; the
+ * listener may then land elsewhere (its search past a taken port, or port 0), and uTP on the fetch's
+ * socket would never be reached.
+ */
+export function lentForUtp(
+  lent: SessionUdp | undefined,
+  listenPort: number | undefined,
+): SessionUdp | undefined {
+  if (lent?.utp === undefined) return undefined;
+  return listenPort === undefined || lent.endpoint.port === listenPort ? lent : undefined;
 }
 
 /** The socket at `port` (any port if that one is taken), with uTP on it if asked; undefined when no UDP socket can be had. */

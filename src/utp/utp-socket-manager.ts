@@ -123,7 +123,7 @@ export class UtpSocketManager implements UtpSocketHost {
     }
   }
 
-  /** Resets every connection and stops. */
+  /** Ends every connection (`destroy()`: our FIN to each) and stops. */
   close(): void {
     if (this.#closed) return;
     for (const socket of [...this.#sockets.values()]) socket.destroy();
