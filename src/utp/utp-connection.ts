@@ -411,7 +411,8 @@ export class UtpConnection {
     ) {
       const seq = seqAdd(p.ackNr, 1);
       const out = this.#outgoing.get(seq);
-      if (out !== undefined) this.#fastResend(seq, out, now);
+      // Once per packet: one resent for a selective ack is left to the retransmission timer.
+      if (out !== undefined && !out.fastResent) this.#fastResend(seq, out, now);
     }
     // A window too small for our oldest packet (closed, or a few bytes: libtorrent advertises what
     // its buffer has left and drops a packet past it), with everything before that packet
