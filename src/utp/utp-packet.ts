@@ -35,7 +35,8 @@ export type UtpPacketType =
 
 export const EXTENSION_SELECTIVE_ACK = 1;
 
-export interface UtpPacket {
+/** A packet's header fields (what `encodeUtpHeader` writes). */
+export interface UtpHeader {
   readonly type: UtpPacketType;
   readonly connectionId: number;
   /** The sender's clock when it sent this (µs, 32 bits). */
@@ -48,6 +49,9 @@ export interface UtpPacket {
   readonly ackNr: number;
   /** The selective ack's bitmask, when present. */
   readonly selectiveAck?: Uint8Array;
+}
+
+export interface UtpPacket extends UtpHeader {
   /** A view of the datagram: copy what must outlive it. */
   readonly payload: Uint8Array;
 }
@@ -90,17 +94,6 @@ export function decodeUtpPacket(bytes: Uint8Array): UtpPacket | UtpPacketProblem
     ...(selectiveAck === undefined ? {} : { selectiveAck }),
     payload: bytes.subarray(at),
   };
-}
-
-export interface UtpHeader {
-  readonly type: UtpPacketType;
-  readonly connectionId: number;
-  readonly timestamp: number;
-  readonly timestampDifference: number;
-  readonly windowSize: number;
-  readonly seqNr: number;
-  readonly ackNr: number;
-  readonly selectiveAck?: Uint8Array;
 }
 
 /** The header (with its selective ack, if any) as bytes; the payload is sent after it as it is. */

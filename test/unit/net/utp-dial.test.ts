@@ -64,6 +64,23 @@ function answerOverUtp(t: TestContext, manager: UtpSocketManager) {
   return accepted;
 }
 
+/**
+ * A TCP listener at the uTP peer's port number (`listen`'s arguments), or undefined — the test
+ * skipped — when another program holds that TCP port (the UDP one was free).
+ */
+async function tcpAt(
+  t: TestContext,
+  onSocket: (s: Socket) => void,
+  port: number,
+): Promise<number | undefined> {
+  try {
+    return await listen(t, onSocket, port);
+  } catch {
+    t.skip('the TCP port of the UDP port number is taken');
+    return undefined;
+  }
+}
+
 function dial(
   t: TestContext,
   port: number,
@@ -109,20 +126,15 @@ test('on: every handshake over TCP closed unanswered (libtorrent with incoming T
   // A TCP listener on the same port number that accepts and closes, as libtorrent does with
   // enable_incoming_tcp off. The UDP port was free, the TCP one may not be: then skip.
   let tcpDials = 0;
-  let port: number;
-  try {
-    port = await listen(
-      t,
-      (s: Socket) => {
-        tcpDials++;
-        s.once('data', () => s.destroy());
-      },
-      peer.port,
-    );
-  } catch {
-    t.skip('the TCP port of the UDP port number is taken');
-    return;
-  }
+  const port = await tcpAt(
+    t,
+    (s: Socket) => {
+      tcpDials++;
+      s.once('data', () => s.destroy());
+    },
+    peer.port,
+  );
+  if (port === undefined) return;
   const ours = await utpOn(t);
   const c = dial(t, port, ours.manager, 'on');
   const hs = await c.waitFor((e) => e.type === 'wire.handshake');
@@ -133,19 +145,14 @@ test('on: every handshake over TCP closed unanswered (libtorrent with incoming T
 
 test('prefer: uTP first; refused there (ST_RESET), the dial goes on over TCP', async (t) => {
   const peer = await utpOn(t); // no onConnection: every SYN is reset
-  let port: number;
-  try {
-    port = await listen(
-      t,
-      (s: Socket) => {
-        s.once('data', () => s.write(encodeHandshake(handshake(9))));
-      },
-      peer.port,
-    );
-  } catch {
-    t.skip('the TCP port of the UDP port number is taken');
-    return;
-  }
+  const port = await tcpAt(
+    t,
+    (s: Socket) => {
+      s.once('data', () => s.write(encodeHandshake(handshake(9))));
+    },
+    peer.port,
+  );
+  if (port === undefined) return;
   const ours = await utpOn(t);
   const c = dial(t, port, ours.manager, 'prefer');
   const hs = await c.waitFor((e) => e.type === 'wire.handshake');
@@ -157,13 +164,8 @@ test('on, to an address last reached over uTP (utpFirst): uTP first, TCP never t
   const peer = await utpOn(t);
   answerOverUtp(t, peer.manager);
   let tcpDials = 0;
-  let port: number;
-  try {
-    port = await listen(t, () => tcpDials++, peer.port);
-  } catch {
-    t.skip('the TCP port of the UDP port number is taken');
-    return;
-  }
+  const port = await tcpAt(t, () => tcpDials++, peer.port);
+  if (port === undefined) return;
   const ours = await utpOn(t);
   const c = dial(t, port, ours.manager, 'on', { utpFirst: true });
   const hs = await c.waitFor((e) => e.type === 'wire.handshake');
@@ -184,19 +186,14 @@ test('off: TCP refused is the end of the dial; no uTP SYN is sent', async (t) =>
 test('prefer, to a host name or an IPv6 address: TCP only (our uTP socket is IPv4, and knows a peer by its IPv4 address)', async (t) => {
   const peer = await utpOn(t);
   answerOverUtp(t, peer.manager);
-  let port: number;
-  try {
-    port = await listen(
-      t,
-      (s: Socket) => {
-        s.once('data', () => s.write(encodeHandshake(handshake(9))));
-      },
-      peer.port,
-    );
-  } catch {
-    t.skip('the TCP port of the UDP port number is taken');
-    return;
-  }
+  const port = await tcpAt(
+    t,
+    (s: Socket) => {
+      s.once('data', () => s.write(encodeHandshake(handshake(9))));
+    },
+    peer.port,
+  );
+  if (port === undefined) return;
   const ours = await utpOn(t);
   // The peer's answers would come from 127.0.0.1, a connection the dial made to "localhost" never
   // hears them: its SYN goes unanswered for 7 s before TCP is tried.
