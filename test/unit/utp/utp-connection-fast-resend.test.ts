@@ -62,7 +62,9 @@ test('a hole fast-resent for a selective ack is not resent again by three duplic
     acked = data[data.length - 1]!.seqNr;
     conn.receive(fromPeer(ST_STATE, acked));
   }
-  const inFlight = sent.filter((p) => p.type === ST_DATA && p.seqNr !== acked && seqAdd(p.seqNr, -acked) < 0x8000);
+  const inFlight = sent.filter(
+    (p) => p.type === ST_DATA && p.seqNr !== acked && seqAdd(p.seqNr, -acked) < 0x8000,
+  );
   assert.ok(inFlight.length >= 4, `${inFlight.length} packets in flight`);
   const hole = seqAdd(acked, 1);
   const transmissionsOfHole = () => sent.filter((p) => p.type === ST_DATA && p.seqNr === hole).length;
