@@ -34,6 +34,7 @@
  * waits).
  */
 import { LedbatWindow } from './ledbat-window.js';
+import { ReorderBuffer } from './reorder-buffer.js';
 import { RetransmitTimeout } from './retransmit-timeout.js';
 import { UtpError } from './utp-error.js';
 import {
@@ -49,6 +50,7 @@ import {
   type UtpPacket,
   type UtpPacketType,
 } from './utp-packet.js';
+import { UtpWriteQueue } from './utp-write-queue.js';
 
 /**
  * Payload bytes per packet: a 1,400-byte datagram less the 20-byte header, under the Internet's
@@ -70,8 +72,6 @@ export const MAX_REORDER_PACKETS = 1024;
  * allowed, completed 3 times of 3 with 64). 64 packets is ~88 KB: ~88 MB/s at a 1 ms round trip.
  */
 export const LOCAL_PEER_PACKETS_IN_FLIGHT = 64;
-/** The most bytes of selective ack we send (256 packets past the hole). */
-const MAX_SELECTIVE_ACK_BYTES = 32;
 /** Resends of our SYN before giving up (libtorrent's utp_syn_resends). */
 export const SYN_RESENDS = 2;
 /** Retransmission timeouts in a row before the connection is given up (libtorrent's utp_num_resends). */
@@ -143,9 +143,7 @@ export class UtpConnection {
   readonly #outgoing = new Map<number, OutPacket>();
   #bytesInFlight = 0;
   /** Bytes written and not yet packetised. */
-  readonly #queue: Uint8Array[] = [];
-  #queueOffset = 0;
-  #queued = 0;
+  readonly #queue = new UtpWriteQueue();
   #finQueued = false;
   #finSeq: number | undefined;
   #peerWindow = UTP_PACKET_PAYLOAD;
@@ -169,8 +167,7 @@ export class UtpConnection {
 
   // Receiving.
   #ackNr = 0;
-  readonly #reorder = new Map<number, { payload: Uint8Array; fin: boolean }>();
-  #reorderBytes = 0;
+  readonly #reorder = new ReorderBuffer();
   #eofSeq: number | undefined;
   #gotEnd = false;
   #finished = false;
@@ -203,12 +200,12 @@ export class UtpConnection {
 
   /** Bytes written and not yet sent, plus sent and not acknowledged. */
   get pendingBytes(): number {
-    return this.#queued + this.#bytesInFlight;
+    return this.#queue.length + this.#bytesInFlight;
   }
 
   /** Written bytes not yet packetised. */
   get queuedBytes(): number {
-    return this.#queued;
+    return this.#queue.length;
   }
 
   get congestionWindow(): number {
@@ -246,11 +243,7 @@ export class UtpConnection {
   /** Bytes to send, in order, after everything written before. */
   write(bytes: Uint8Array): void {
     if (this.#state === 'closed' || this.#finQueued || bytes.length === 0) return;
-    // A copy: the caller may reuse its buffer once this returns (the socket calls the write's callback
-    // at once, and the send queue then hands the read cache's chunk back), while these bytes may wait
-    // here for the window or the handshake. (Not `slice`: a Buffer's is a view.)
-    this.#queue.push(new Uint8Array(bytes));
-    this.#queued += bytes.length;
+    this.#queue.push(bytes); // copied: the caller may reuse its buffer (utp-write-queue.ts)
     this.#flush();
   }
 
@@ -360,7 +353,7 @@ export class UtpConnection {
     if (this.#outgoing.size === 0) {
       // Nothing in flight: the peer's window is closed and data waits. Probe it with one packet.
       this.#deadline = Number.POSITIVE_INFINITY;
-      if (this.#queued > 0 || (this.#finQueued && this.#finSeq === undefined)) {
+      if (this.#queue.length > 0 || (this.#finQueued && this.#finSeq === undefined)) {
         this.#probe = true;
         this.#flush();
       }
@@ -496,7 +489,7 @@ export class UtpConnection {
       // peer that ignores our window fills nothing.
       if (
         p.payload.length > 0 &&
-        this.#io.buffered() + this.#reorderBytes + p.payload.length >
+        this.#io.buffered() + this.#reorder.bytes + p.payload.length >
           this.#receiveWindow + this.#packetPayload
       )
         return;
@@ -505,20 +498,15 @@ export class UtpConnection {
       // taken whatever the window (it was counted in it when held).
       for (;;) {
         const next = seqAdd(this.#ackNr, 1);
-        const held = this.#reorder.get(next);
+        const held = this.#reorder.take(next);
         if (held === undefined) break;
-        this.#reorder.delete(next);
-        this.#reorderBytes -= held.payload.length;
         if (!this.#take(held.payload, held.fin, next)) break;
       }
       return;
     }
     if (distance > MAX_REORDER_PACKETS || this.#reorder.has(p.seqNr)) return;
-    if (this.#reorderBytes + this.#io.buffered() + p.payload.length > this.#receiveWindow) return;
-    // A copy, not a view: the datagram may be far larger than its payload (an extension chain runs to
-    // 64 KiB), and a view would hold all of it while the window counts only the payload.
-    this.#reorder.set(p.seqNr, { payload: new Uint8Array(p.payload), fin });
-    this.#reorderBytes += p.payload.length;
+    if (this.#reorder.bytes + this.#io.buffered() + p.payload.length > this.#receiveWindow) return;
+    this.#reorder.hold(p.seqNr, p.payload, fin); // a copy (reorder-buffer.ts)
   }
 
   /** The next packet in order: handed on (unless the peer's FIN came before it). */
@@ -529,7 +517,6 @@ export class UtpConnection {
     if (fin) {
       this.#eofSeq = seq;
       this.#gotEnd = true;
-      for (const held of this.#reorder.values()) this.#reorderBytes -= held.payload.length;
       this.#reorder.clear();
       this.#sendState();
       this.#io.end();
@@ -547,52 +534,20 @@ export class UtpConnection {
       if (out.payload.length > room() && this.#bytesInFlight > 0) return;
       this.#transmit(seq, out, now);
     }
-    while (this.#queued > 0 && this.#outgoing.size < this.#maxPacketsInFlight) {
-      const size = Math.min(this.#packetPayload, this.#queued);
+    while (this.#queue.length > 0 && this.#outgoing.size < this.#maxPacketsInFlight) {
+      const size = Math.min(this.#packetPayload, this.#queue.length);
       if (size > room() && !(this.#probe || (this.#bytesInFlight === 0 && this.#peerWindow >= size))) break;
       this.#probe = false;
-      this.#sendNew(ST_DATA, this.#dequeue(size));
+      this.#sendNew(ST_DATA, this.#queue.take(size));
     }
-    if (this.#finQueued && this.#queued === 0 && this.#finSeq === undefined) {
+    if (this.#finQueued && this.#queue.length === 0 && this.#finSeq === undefined) {
       this.#finSeq = this.#seqNr;
       this.#sendNew(ST_FIN, new Uint8Array(0));
     }
     if (this.#outgoing.size > 0 && this.#deadline === Number.POSITIVE_INFINITY)
       this.#deadline = now + this.#rto.ms;
-    if (this.#queued > 0 && this.#outgoing.size === 0 && this.#deadline === Number.POSITIVE_INFINITY)
+    if (this.#queue.length > 0 && this.#outgoing.size === 0 && this.#deadline === Number.POSITIVE_INFINITY)
       this.#deadline = now + this.#rto.ms; // a closed window: probe it then
-  }
-
-  /** `size` bytes off the front of the queue: a view when they lie in one queued chunk, else a copy. */
-  #dequeue(size: number): Uint8Array {
-    // Within one queued chunk (the common case: a 16 KiB block written at once): a view of it — the
-    // queue holds our own copies (write), so it may be kept until acknowledged.
-    const first = this.#queue[0]!;
-    if (first.length - this.#queueOffset >= size) {
-      const view = first.subarray(this.#queueOffset, this.#queueOffset + size);
-      this.#queueOffset += size;
-      if (this.#queueOffset === first.length) {
-        this.#queue.shift();
-        this.#queueOffset = 0;
-      }
-      this.#queued -= size;
-      return view;
-    }
-    const payload = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const head = this.#queue[0]!;
-      const n = Math.min(size - filled, head.length - this.#queueOffset);
-      payload.set(head.subarray(this.#queueOffset, this.#queueOffset + n), filled);
-      filled += n;
-      this.#queueOffset += n;
-      if (this.#queueOffset === head.length) {
-        this.#queue.shift();
-        this.#queueOffset = 0;
-      }
-    }
-    this.#queued -= size;
-    return payload;
   }
 
   #sendNew(type: UtpPacketType, payload: Uint8Array): void {
@@ -629,7 +584,8 @@ export class UtpConnection {
   }
 
   #sendHeader(type: UtpPacketType, seq: number, payload: Uint8Array): void {
-    const selectiveAck = type === ST_SYN || type === ST_RESET ? undefined : this.#selectiveAck();
+    const selectiveAck =
+      type === ST_SYN || type === ST_RESET ? undefined : this.#reorder.selectiveAck(this.#ackNr);
     const header = encodeUtpHeader({
       type,
       connectionId: type === ST_SYN ? this.receiveId : this.sendId,
@@ -646,25 +602,8 @@ export class UtpConnection {
     this.#io.send(header, payload);
   }
 
-  /** The bitmask of held packets past the first missing one, or none. */
-  #selectiveAck(): Uint8Array | undefined {
-    if (this.#reorder.size === 0) return undefined;
-    let highest = -1;
-    for (const seq of this.#reorder.keys()) {
-      const i = seqDistance(this.#ackNr, seq) - 2;
-      if (i >= 0 && i < MAX_SELECTIVE_ACK_BYTES * 8 && i > highest) highest = i;
-    }
-    if (highest < 0) return undefined;
-    const mask = new Uint8Array(Math.ceil((highest + 1) / 32) * 4);
-    for (const seq of this.#reorder.keys()) {
-      const i = seqDistance(this.#ackNr, seq) - 2;
-      if (i >= 0 && i < mask.length * 8) mask[i >> 3]! |= 1 << (i & 7);
-    }
-    return mask;
-  }
-
   #advertisedWindow(): number {
-    return Math.max(0, this.#receiveWindow - this.#reorderBytes - this.#io.buffered());
+    return Math.max(0, this.#receiveWindow - this.#reorder.bytes - this.#io.buffered());
   }
 
   #oldestSeq(): number | undefined {
@@ -706,8 +645,7 @@ export class UtpConnection {
     this.#deadline = Number.POSITIVE_INFINITY;
     this.#outgoing.clear();
     this.#reorder.clear();
-    this.#queue.length = 0;
-    this.#queued = 0;
+    this.#queue.clear();
     this.#io.closed(error);
   }
 
