@@ -190,8 +190,10 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
     done,
     stop(reason = 'stopped') {
       stopReason = reason;
-      if (inner !== undefined) return inner.stop(reason);
-      abort.abort();
+      // The download's stop resolves when it is done; ours once the fetch's DHT node and UDP
+      // socket, which outlive it, are closed too.
+      if (inner !== undefined) void inner.stop(reason);
+      else abort.abort();
       return done;
     },
   };
