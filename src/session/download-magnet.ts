@@ -99,7 +99,10 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
     if (torrent === undefined) {
       const ownDht = options.dht !== undefined && options.dhtNode === undefined;
       if (ownDht || utpMode !== 'off')
-        udp = await openSessionUdp(options.port ?? DEFAULT_PORT, { utp: utpMode !== 'off' });
+        // Not listening (the library's listen: false): no port peers know us by, so any port.
+        udp = await openSessionUdp(options.listen === false ? 0 : (options.port ?? DEFAULT_PORT), {
+          utp: utpMode !== 'off',
+        });
       if (options.dht !== undefined && options.dhtNode === undefined) {
         const settings = options.dht;
         // Loaded only when asked for (start-up time, docs/performance.md §6).

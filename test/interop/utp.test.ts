@@ -109,7 +109,8 @@ async function downloadFrom(
   return run;
 }
 
-describe('uTP (BEP 29) with libtorrent', { timeout: 120_000 }, () => {
+// Bounded: ~60 s in all here (the Transmission case ~45 s of it: its 10 s choke tick, twice).
+describe('uTP (BEP 29) with libtorrent', { timeout: 240_000 }, () => {
   it('bitstate download (--utp on) reaches a uTP-only libtorrent seeder: TCP closed, then uTP', async (t) => {
     const run = await downloadFrom(t, 'on-from-utp-only', utpOnly.port, []);
     const peers = connected(run.events);
