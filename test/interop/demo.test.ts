@@ -75,6 +75,21 @@ it('bitstate demo --encryption required: the seeders and the download speak RC4 
   assert.ok(cmp.equal, JSON.stringify(cmp.mismatches));
 });
 
+it('bitstate demo --utp prefer: every connection is uTP, the download byte-exact', async (t) => {
+  const r = await runJson(
+    ['demo', '--size', '3M', '--seeders', '2', '--keep', '--json', '--utp', 'prefer'],
+    60_000,
+  );
+  const meta = r.events.find((e) => e.type === 'metadata');
+  const work = meta === undefined ? undefined : join(String(meta.out), '..', '..');
+  t.after(() => (work === undefined ? undefined : rm(work, { recursive: true, force: true })));
+  assertDownloaded(r, meta);
+  const used = r.events.filter((e) => e.type === 'peer.connected').map((e) => e.transport);
+  assert.deepEqual(used, ['utp', 'utp'], 'one uTP connection to each seeder');
+  const cmp = await compareTrees(join(work!, 'seed', String(meta!.name)), String(meta!.out));
+  assert.ok(cmp.equal, JSON.stringify(cmp.mismatches));
+});
+
 it('bitstate demo --encryption with a bad mode: one line, exit 2', async () => {
   const r = await runJson(['demo', '--encryption', 'rc4'], 20_000);
   assert.equal(r.code, 2);

@@ -1,10 +1,11 @@
 /**
- * `bitstate demo [--out DIR] [--size SIZE] [--seeders N] [--encryption MODE] [--keep] [--json]
+ * `bitstate demo [--out DIR] [--size SIZE] [--seeders N] [--encryption MODE] [--utp MODE] [--keep] [--json]
  * [--quiet]` — the README's first command, and what `bitstate download` runs with no torrent: a
  * real download over real TCP on 127.0.0.1. It makes a deterministic sample payload (3 files) in a
  * temp folder, a torrent of it (createTorrent), starts N `bitstate seed` child processes of this
  * same CLI, and downloads from them with the full progress display; `--encryption` is given to the
- * seeders and the download alike (docs/encryption.md). Seeders are stopped and temp folders removed
+ * seeders and the download alike (docs/encryption.md), and `--utp` too (docs/utp.md: `prefer` makes
+ * every connection uTP). Seeders are stopped and temp folders removed
  * at the end (the download too, unless --out or --keep).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -18,12 +19,13 @@ import { parseArgs } from 'node:util';
 import { createTorrent } from '../../metainfo/create-torrent.js';
 import { parseTorrent } from '../../metainfo/parse-torrent.js';
 import type { EncryptionPolicy } from '../../net/encryption-policy.js';
+import type { UtpMode } from '../../net/utp-mode.js';
 import { download } from '../../session/download.js';
 import { createDownloadDisplay, type DisplayMode } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSize } from '../parse-number.js';
 import { describeError } from '../report-error.js';
-import { encryptionOption } from '../swarm-flags.js';
+import { encryptionOption, utpOption } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const DEFAULT_DEMO_SIZE = 64 * 1024 * 1024;
@@ -45,6 +47,8 @@ Options:
                     Message Stream Encryption (MSE/PE) for the seeders and the download:
                     plaintext, allowed (default), preferred, required (RC4 only, every
                     connection). See docs/encryption.md
+      --utp MODE    uTP (BEP 29) for the seeders and the download: on (default: TCP
+                    dialled first), prefer (every connection over uTP), off. See docs/utp.md
       --keep        keep the payload, the torrent and the download (their folder is printed)
       --json        NDJSON events on stdout
   -q, --quiet       print nothing but errors
@@ -60,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
       size: { type: 'string' },
       seeders: { type: 'string' },
       encryption: { type: 'string' },
+      utp: { type: 'string' },
       keep: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -76,6 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   const seeders =
     values.seeders === undefined ? DEFAULT_DEMO_SEEDERS : parseCount('--seeders', values.seeders, 1, 20);
   const encryption = encryptionOption(values.encryption);
+  const utp = utpOption(values.utp);
   const mode: DisplayMode = values.json === true ? 'json' : values.quiet === true ? 'quiet' : 'terminal';
   const note = (s: string) => {
     if (mode === 'terminal') process.stderr.write(`${s}\n`);
@@ -106,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
 
     note(`starting ${seeders} seeders (bitstate seed) on 127.0.0.1`);
     const ports = await Promise.all(
-      Array.from({ length: seeders }, () => startSeeder(torrentPath, data, children, encryption)),
+      Array.from({ length: seeders }, () => startSeeder(torrentPath, data, children, encryption, utp)),
     );
     if (interrupted) return ExitCode.interrupted;
     note(`seeders listening on ${ports.map((p) => `127.0.0.1:${p}`).join(', ')}`);
@@ -119,6 +125,7 @@ export async function run(argv: string[]): Promise<number> {
       port: 0,
       listen: false,
       ...(encryption === undefined ? {} : { encryption }),
+      ...(utp === undefined ? {} : { utp }),
     });
     stopAll = () => void job.stop('interrupted');
     const sub = job.events$.subscribe((e) => display.event(e));
@@ -186,6 +193,7 @@ function startSeeder(
   data: string,
   children: ChildProcess[],
   encryption: EncryptionPolicy | undefined,
+  utp: UtpMode | undefined,
 ): Promise<number> {
   const args = [
     binPath(),
@@ -200,6 +208,7 @@ function startSeeder(
     '--json',
   ];
   if (encryption !== undefined) args.push('--encryption', encryption);
+  if (utp !== undefined) args.push('--utp', utp);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   return new Promise((resolvePort, reject) => {
