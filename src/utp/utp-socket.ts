@@ -42,6 +42,8 @@ export class UtpSocket extends Duplex {
   readonly #host: UtpSocketHost;
   /** Bytes handed on in this batch of datagrams, pushed together once it is read. */
   #incoming: Uint8Array[] = [];
+  /** Their bytes (asked for every packet received and sent: kept, not summed each time). */
+  #incomingLength = 0;
   #batchScheduled = false;
   #writeCallback: ((error?: Error | null) => void) | undefined;
   #finalCallback: ((error?: Error | null) => void) | undefined;
@@ -63,9 +65,10 @@ export class UtpSocket extends Duplex {
       send: (header, payload) => host.send(header, payload, remote.port, remote.address),
       data: (bytes) => {
         this.#incoming.push(bytes);
+        this.#incomingLength += bytes.length;
         this.#scheduleBatch();
       },
-      buffered: () => this.readableLength + this.#incomingBytes(),
+      buffered: () => this.readableLength + this.#incomingLength,
       connected: () => {
         this.#connected = true;
         this.emit('connect');
@@ -163,12 +166,6 @@ export class UtpSocket extends Duplex {
     cb();
   }
 
-  #incomingBytes(): number {
-    let n = 0;
-    for (const b of this.#incoming) n += b.length;
-    return n;
-  }
-
   #scheduleBatch(): void {
     if (this.#batchScheduled) return;
     this.#batchScheduled = true;
@@ -178,6 +175,7 @@ export class UtpSocket extends Duplex {
       const incoming = this.#incoming;
       if (incoming.length > 0) {
         this.#incoming = [];
+        this.#incomingLength = 0;
         // A copy even of one datagram's bytes: they are a view of it, which a peer can make far larger
         // than its payload (a 64 KiB extension chain before 1 byte), and unread chunks wait here as
         // long as the reader does while the window counts only their bytes.
