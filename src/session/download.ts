@@ -198,8 +198,9 @@ async function run(
     await store.close();
     throw err;
   }
-  /** uTP on the session's UDP socket, unless `--utp off`. */
-  const utpOf = () => (utpMode === 'off' ? undefined : (lent ?? udp)?.utp);
+  /** uTP on the session's UDP socket, unless `--utp off`; the DHT runs on that socket too. */
+  const utp = utpMode === 'off' ? undefined : (lent ?? udp)?.utp;
+  const udpEndpoint = (options.udp ?? udp)?.endpoint;
   const counter = new TransferCounter();
   const stats = () => ({
     uploaded: counter.uploaded,
@@ -214,7 +215,7 @@ async function run(
     backlog,
     store,
     ...(trackers === undefined ? {} : { trackers }),
-    ...(utpOf() === undefined ? {} : { utp: utpOf()! }),
+    ...(utp === undefined ? {} : { utp }),
     ...(webSeedConnection === undefined ? {} : { webSeedConnection }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
@@ -312,7 +313,7 @@ async function run(
         actor.send({ type: 'peer.incoming', address, handle: socket });
       };
       listener.connections$.subscribe(incoming);
-      utpOf()?.onConnection(incoming);
+      utp?.onConnection(incoming);
     }
     for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
@@ -325,7 +326,7 @@ async function run(
           infoHash: torrent.infoHash,
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
-          ...((options.udp ?? udp) === undefined ? {} : { endpoint: (options.udp ?? udp)!.endpoint }),
+          ...(udpEndpoint === undefined ? {} : { endpoint: udpEndpoint }),
           onPeers: (peers) => {
             if (ended) return;
             for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
@@ -421,7 +422,7 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     actor.stop();
-    utpOf()?.close(); // uTP peers told before the DHT's last save and the socket's close
+    utp?.close(); // uTP peers told before the DHT's last save and the socket's close
     await dht?.then(
       (d) => d.close(),
       () => {},

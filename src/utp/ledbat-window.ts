@@ -26,8 +26,6 @@ export class LedbatWindow {
   #baseCurrent: number | undefined;
   #basePrevious: number | undefined;
   #bucketStart: number;
-  /** The latest queuing delay measured (µs), for observers. */
-  delayUs = 0;
 
   constructor(packet: number, max: number, now: number) {
     this.#packet = packet;
@@ -58,7 +56,6 @@ export class LedbatWindow {
       queuing = (delaySample - base) >>> 0;
       if (queuing > 0x7fffffff) queuing = 0; // the base moved past this sample: no queue
     }
-    this.delayUs = queuing;
     const offTarget = (TARGET_DELAY_US - queuing) / TARGET_DELAY_US;
     if (this.#slowStart) {
       if (queuing > TARGET_DELAY_US / 2) this.#slowStart = false;

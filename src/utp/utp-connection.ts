@@ -212,15 +212,6 @@ export class UtpConnection {
     return this.#cwnd.window;
   }
 
-  get rttMs(): number | undefined {
-    return this.#rto.rttMs;
-  }
-
-  /** When `tick` next has something to do (ms on the io clock). */
-  get deadline(): number {
-    return this.#deadline;
-  }
-
   /** Initiator: send the SYN. */
   connect(): void {
     if (this.#state !== 'idle') return;

@@ -37,7 +37,6 @@ export interface UtpSocketHost {
 export class UtpSocket extends Duplex {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly remoteFamily = 'IPv4';
   readonly connection: UtpConnection;
   readonly #host: UtpSocketHost;
   /** Bytes handed on in this batch of datagrams, pushed together once it is read. */
@@ -48,7 +47,6 @@ export class UtpSocket extends Duplex {
   #writeCallback: ((error?: Error | null) => void) | undefined;
   #finalCallback: ((error?: Error | null) => void) | undefined;
   #ended = false;
-  #connected = false;
 
   constructor(
     host: UtpSocketHost,
@@ -69,10 +67,7 @@ export class UtpSocket extends Duplex {
         this.#scheduleBatch();
       },
       buffered: () => this.readableLength + this.#incomingLength,
-      connected: () => {
-        this.#connected = true;
-        this.emit('connect');
-      },
+      connected: () => this.emit('connect'),
       writable: () => this.#releaseWrite(),
       end: () => {
         this.#ended = true;
@@ -91,11 +86,6 @@ export class UtpSocket extends Duplex {
       },
     };
     this.connection = new UtpConnection({ ...ids, io, localPeer: isLocalHost(remote.address) });
-  }
-
-  /** Whether the connection is open (the initiator's SYN acknowledged). */
-  get connected(): boolean {
-    return this.#connected;
   }
 
   /** A datagram of this connection, from the manager. */
