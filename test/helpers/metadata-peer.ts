@@ -7,15 +7,14 @@
  * only (BEP 29, a socket manager on a UDP port where no TCP listens: a TCP dial there is refused).
  * Stopped by the test (close()).
  */
-import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bencode } from '../../src/metainfo/bencode.js';
-import { UtpSocketManager } from '../../src/utp/utp-socket-manager.js';
 import { decodeUtMetadata } from '../../src/wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
 import { encodeUtMetadata, METADATA_PIECE_LENGTH } from '../../src/wire/ut-metadata.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
+import { startUtpManager } from './utp-manager.js';
 
 const PEER_UT_METADATA = 3;
 
@@ -108,18 +107,10 @@ export async function startMetadataPeer(opts: {
   let port: number;
   let stop: () => Promise<void>;
   if (opts.overUtp === true) {
-    const udp = createSocket('udp4');
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    const manager = new UtpSocketManager({
-      send: (bytes, p, host) => udp.send(bytes as Uint8Array[], p, host),
-    });
-    udp.on('message', (msg, from) => manager.receive(msg, from));
-    manager.onConnection(serve);
-    port = udp.address().port;
-    stop = async () => {
-      manager.close();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
-    };
+    const utp = await startUtpManager();
+    utp.manager.onConnection(serve);
+    port = utp.port;
+    stop = utp.close;
   } else {
     const server: Server = createServer(serve);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -6,15 +6,15 @@
  * connections are adopted by a second connection actor, as a session adopts them.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { PeerDial } from '../../../src/net/peer-dial.js';
 import { createTcpConnection } from '../../../src/net/tcp-connection.js';
 import type { UtpMode } from '../../../src/net/utp-mode.js';
 import type { UtpSocket } from '../../../src/utp/utp-socket.js';
-import { UtpSocketManager } from '../../../src/utp/utp-socket-manager.js';
+import type { UtpSocketManager } from '../../../src/utp/utp-socket-manager.js';
 import { encodeHandshake } from '../../../src/wire/encode-message.js';
+import { startUtpManager } from '../../helpers/utp-manager.js';
 import { listen, run } from './connection-actor.js';
 
 const INFO_HASH = Uint8Array.from({ length: 20 }, (_, i) => i + 40);
@@ -28,21 +28,12 @@ const handshake = (id: number) =>
 
 /** A uTP socket manager on a UDP socket bound to 127.0.0.1:`port` (0: any). */
 async function utpOn(t: TestContext, port = 0) {
-  const udp = createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(port, '127.0.0.1', r));
-  const manager = new UtpSocketManager({
-    send: (bytes, p, host) => udp.send(bytes as Uint8Array[], p, host),
-  });
   let syns = 0;
-  udp.on('message', (msg, from) => {
+  const utp = await startUtpManager(port, (msg) => {
     if (msg[0]! >> 4 === 4) syns++;
-    manager.receive(msg, from);
   });
-  t.after(() => {
-    manager.close();
-    udp.close();
-  });
-  return { manager, port: udp.address().port, syns: () => syns };
+  t.after(() => utp.close());
+  return { manager: utp.manager, port: utp.port, syns: () => syns };
 }
 
 /** The answering side: each incoming uTP connection adopted by a connection actor that hands back its handshake. */

@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import type { DhtEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
 import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
-import { UtpSocketManager } from '../../../src/utp/utp-socket-manager.js';
 import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { startMetadataPeer } from '../../helpers/metadata-peer.js';
+import { startUtpManager } from '../../helpers/utp-manager.js';
 
 /** A stand-in info dictionary of 30,000 bytes: two metadata pieces, both asked of each peer. */
 const INFO = Buffer.concat([
@@ -64,16 +63,9 @@ describe('fetchMetadata', () => {
   it('fetches from a peer reachable only over uTP: TCP refused, the dial goes on over uTP (BEP 29)', async (t) => {
     const peer = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO, overUtp: true });
     t.after(() => peer.close());
-    const udp = createSocket('udp4');
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    const utp = new UtpSocketManager({
-      send: (bytes, port, host) => udp.send(bytes as Uint8Array[], port, host),
-    });
-    udp.on('message', (msg, from) => utp.receive(msg, from));
-    t.after(() => {
-      utp.close();
-      udp.close();
-    });
+    const ours = await startUtpManager();
+    t.after(() => ours.close());
+    const utp = ours.manager;
     const info = await fetchMetadata(magnetFor([peer.port]), {
       peerId,
       timeoutMs: 20_000,
