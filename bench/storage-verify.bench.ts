@@ -40,6 +40,7 @@ const pieceBytes = (i: number) => {
 };
 const pieces = new Uint8Array(pieceCount * 20);
 const torrent: Torrent = {
+  version: 'v1',
   infoHash: new Uint8Array(20),
   infoHashHex: '00'.repeat(20),
   name: 'bench',

@@ -285,6 +285,8 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   // Copies as plain Uint8Arrays (a Buffer's slice() would be a view into the caller's bytes).
   const infoBytes = new Uint8Array(bytes.subarray(ix.start(info), ix.end(info)));
   const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
+  // A hybrid (BEP 52) is used through its v1 keys, as its v1 swarm; its v2 name is kept to show.
+  const hybrid = ix.get(info, 'file tree') !== undefined;
   const announce = optionalText(ix, root, 'announce');
   const trackers = announceTiers(ix, root, announce);
   const seeds = webSeeds(ix, root);
@@ -295,7 +297,9 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
       : undefined;
 
   return {
+    version: hybrid ? 'hybrid' : 'v1',
     infoHash,
+    ...(hybrid ? { infoHashV2: new Uint8Array(createHash('sha256').update(infoBytes).digest()) } : {}),
     infoHashHex: Buffer.from(infoHash).toString('hex'),
     name,
     pieceLength,

@@ -1,6 +1,10 @@
 /**
- * The typed, immutable view of a v1 .torrent file (BEP 3). Produced only by `parseTorrent()`
- * (src/metainfo/parse-torrent.ts), which validates every field; everything else takes this type.
+ * The typed, immutable view of a .torrent file: v1 (BEP 3), v2 or hybrid (BEP 52). Produced only
+ * by `parseTorrent()` (src/metainfo/parse-torrent.ts), which validates every field; everything else
+ * takes this type. A v2-only torrent is laid out as libtorrent lays it out: each file starts at a
+ * piece boundary, after an implicit BEP 47 padding file, so everything past the metainfo sees one
+ * payload cut into pieces, as in v1; only how a piece is hashed differs (`pieceHashLength`,
+ * src/metainfo/piece-hash.ts).
  */
 
 /** One file of the payload, in the order of the info dictionary. */
@@ -13,7 +17,10 @@ export interface TorrentFile {
   readonly length: number;
   /** Offset of the file's first byte in the concatenated payload. */
   readonly offset: number;
-  /** BEP 47 padding file ("attr" contains "p"): not written to disk. */
+  /**
+   * BEP 47 padding file ("attr" contains "p"), or the implicit padding that aligns a v2 torrent's
+   * next file to a piece: not written to disk.
+   */
   readonly padding: boolean;
   /**
    * The path as the torrent names it, when `path` differs: this one would share a file with
@@ -23,16 +30,33 @@ export interface TorrentFile {
   readonly renamedFrom?: readonly string[];
 }
 
+/**
+ * BEP 52: `v1` (`pieces`, no `meta version`), `v2` (`meta version` 2, a `file tree` and `piece
+ * layers`, no `pieces`) or `hybrid` (both; used through its v1 keys, as its v1 swarm).
+ */
+export type TorrentVersion = 'v1' | 'v2' | 'hybrid';
+
 export interface Torrent {
-  /** SHA-1 of the info dictionary's raw bytes as they stand in the file. 20 bytes. */
+  readonly version: TorrentVersion;
+  /**
+   * The swarm's name, 20 bytes: SHA-1 of the info dictionary's raw bytes as they stand in the file
+   * (v1, hybrid), or the first 20 bytes of their SHA-256 (v2, as BEP 52 truncates it for the
+   * handshake, trackers and the DHT).
+   */
   readonly infoHash: Uint8Array;
+  /** SHA-256 of the info dictionary's raw bytes (v2 and hybrid; absent for v1). 32 bytes. */
+  readonly infoHashV2?: Uint8Array;
   /** `infoHash` as 40 lower-case hex characters. */
   readonly infoHashHex: string;
   readonly name: string;
   readonly pieceLength: number;
   /** Number of pieces: ceil(totalLength / pieceLength). */
   readonly pieceCount: number;
-  /** The concatenated 20-byte SHA-1 piece hashes (pieceCount × 20 bytes). Use `pieceHash()` for one. */
+  /**
+   * Each piece's expected hash, concatenated (pieceCount × `pieceHashLength()` bytes; `pieceHash()`
+   * for one): v1 and hybrid the 20-byte SHA-1s of `pieces`; v2 the 32-byte merkle roots of its
+   * `piece layers`, or a file's `pieces root` for its one piece when it is no longer than a piece.
+   */
   readonly pieces: Uint8Array;
   /** True when the info dictionary has a `files` list (the payload is a folder named `name`). */
   readonly multiFile: boolean;
@@ -71,7 +95,13 @@ export function pieceLengthAt(
   return t.pieceLength;
 }
 
-/** The 20-byte SHA-1 of piece `index`, a view (no copy). */
-export function pieceHash(t: Pick<Torrent, 'pieces'>, index: number): Uint8Array {
-  return t.pieces.subarray(index * 20, index * 20 + 20);
+/** Bytes of one piece's hash in `pieces`: 20 (SHA-1) or 32 (v2's SHA-256 merkle root). */
+export function pieceHashLength(t: Pick<Torrent, 'version'>): number {
+  return t.version === 'v2' ? 32 : 20;
+}
+
+/** The expected hash of piece `index`, a view (no copy). */
+export function pieceHash(t: Pick<Torrent, 'pieces' | 'version'>, index: number): Uint8Array {
+  const n = pieceHashLength(t);
+  return t.pieces.subarray(index * n, index * n + n);
 }

@@ -15,8 +15,8 @@
  * Serving (`--data`), the probe never requests: the same rules hold for every message but the
  * target's requests, which the DownloaderLedger (downloader-ledger.ts) judges instead.
  */
-import { createHash } from 'node:crypto';
 import { BencodeDict, bdecode } from '../metainfo/bdecode.js';
+import { createPieceHash } from '../metainfo/piece-hash.js';
 import { pieceHash, pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { MessageId, type WireMessage } from '../wire/messages.js';
 import { hasExtensionBit, hasFastBit } from '../wire/reserved-bits.js';
@@ -37,7 +37,7 @@ export interface Finding {
 /** The torrent facts the rules need. */
 export type LedgerTorrent = Pick<
   Torrent,
-  'infoHash' | 'pieceCount' | 'pieceLength' | 'totalLength' | 'pieces'
+  'infoHash' | 'pieceCount' | 'pieceLength' | 'totalLength' | 'pieces' | 'version' | 'files'
 >;
 
 /** Most whole pieces assembled at once for the SHA-1 check; more `requestPiece`s go unchecked. */
@@ -312,10 +312,10 @@ export class ConformanceLedger {
     a.received += block.length;
     if (a.received < a.length) return;
     this.#assemblies.delete(index);
-    const h = createHash('sha1');
+    const h = createPieceHash(this.#t, index);
     for (const b of [...a.blocks.keys()].sort((x, y) => x - y)) h.update(a.blocks.get(b)!);
-    if (h.digest().equals(pieceHash(this.#t, index))) this.#piecesVerified++;
-    else this.#find('violation', 'piece.badHash', 3, `piece ${index} fails its SHA-1`);
+    if (Buffer.from(h.digest()).equals(pieceHash(this.#t, index))) this.#piecesVerified++;
+    else this.#find('violation', 'piece.badHash', 3, `piece ${index} fails its hash`);
   }
 
   #reject(index: number, begin: number, length: number): void {

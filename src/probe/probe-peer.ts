@@ -97,7 +97,7 @@ export async function probePeer(
     return probeWith(options, probeServingScript(options), (script) =>
       runServingScript(data, target, script, options),
     );
-  if (!('files' in torrent)) throw new TypeError('probePeer: serving needs the whole Torrent');
+  if (!('infoBytes' in torrent)) throw new TypeError('probePeer: serving needs the whole Torrent');
   const source = await openPieceSource(torrent, data);
   try {
     return await probeWith(options, probeServingScript(options), (script) =>

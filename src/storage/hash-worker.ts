@@ -60,6 +60,8 @@ parentPort?.on('message', (req: HashRequest) => {
   let reply: HashReply;
   try {
     const digest = hashPieceSync(
+      spec,
+      req.index,
       pieceSegments(spec, map, req.index),
       (fileIndex, buf, length, position) => {
         // A file the store has not created yet holds no data: zeros, as in PieceStore's own reads.

@@ -1,5 +1,5 @@
 /**
- * SHA-1 of each piece computed as its blocks are written, so a completed piece is verified without
+ * The hash of each piece (SHA-1, or v2's merkle root: src/metainfo/piece-hash.ts) computed as its blocks are written, so a completed piece is verified without
  * reading it back from disk (issue #8). libtorrent does the same: it hashes blocks in its disk
  * thread while they are still in memory.
  *
@@ -20,13 +20,14 @@
  * *abandoned*: `take` then answers undefined and the caller reads the piece back from disk as
  * before. Memory is therefore the held blocks plus one SHA-1 context per piece in progress.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { PieceHash } from '../metainfo/piece-hash.js';
 
 /** Default cap on out-of-order blocks held, for the whole torrent. */
 export const DEFAULT_MAX_HELD_BYTES = 4 * 1024 * 1024;
 
 interface Partial {
-  readonly hash: Hash;
+  readonly hash: PieceHash;
   /** Offset in the piece of the next byte to hash. */
   next: number;
   /** Blocks ahead of `next`, by begin: the caller's buffers (given back through `release`) or copies. */
@@ -50,6 +51,7 @@ export class PieceDigests {
   readonly #pieceLength: (index: number) => number;
   readonly #maxHeldBytes: number;
   readonly #release: (block: Uint8Array) => void;
+  readonly #newHash: (index: number) => PieceHash;
   readonly #pieces = new Map<number, Partial>();
   /** Pieces given up on since their last `take`: their later blocks are not hashed either. */
   readonly #abandoned = new Set<number>();
@@ -58,15 +60,18 @@ export class PieceDigests {
 
   /**
    * `release(block)`: a block `add` held (answered true for) is no longer needed here — hashed, or
-   * dropped with its piece.
+   * dropped with its piece. `newHash(index)`: the hash piece `index` is checked with (SHA-1 unless
+   * given).
    */
   constructor(
     pieceLength: (index: number) => number,
     release: (block: Uint8Array) => void,
     maxHeldBytes = DEFAULT_MAX_HELD_BYTES,
+    newHash: (index: number) => PieceHash = () => createHash('sha1'),
   ) {
     this.#pieceLength = pieceLength;
     this.#release = release;
+    this.#newHash = newHash;
     this.#maxHeldBytes = maxHeldBytes;
   }
 
@@ -94,7 +99,7 @@ export class PieceDigests {
     if (this.#abandoned.has(index)) return false;
     let p = this.#pieces.get(index);
     if (p === undefined) {
-      p = { hash: createHash('sha1'), next: 0, held: undefined, pinned: undefined, heldBytes: 0 };
+      p = { hash: this.#newHash(index), next: 0, held: undefined, pinned: undefined, heldBytes: 0 };
       this.#pieces.set(index, p);
     }
     const end = begin + block.length;
@@ -156,7 +161,7 @@ export class PieceDigests {
   }
 
   /**
-   * The SHA-1 of piece `index` when every one of its bytes was hashed from its writes, else
+   * The hash of piece `index` when every one of its bytes was hashed from its writes, else
    * undefined (read it back). Either way the piece starts afresh: a piece downloaded again after a
    * failed hash is hashed again from its first block.
    */

@@ -1,11 +1,11 @@
 /**
- * SHA-1 of one piece read back from disk, in bounded chunks (HASH_CHUNK_BYTES), never the whole
+ * The hash of one piece read back from disk (SHA-1, or v2's merkle root: src/metainfo/piece-hash.ts), in bounded chunks (HASH_CHUNK_BYTES), never the whole
  * piece in memory: a 16 MiB piece costs the same 1 MiB buffer as a 256 KiB one. Padding files
  * (BEP 47) hash as zeros. Used by the hash workers (synchronous reads, on their own thread) and by
  * the in-thread fallback (`hashWorkers: 0`, asynchronous reads).
  */
-import { createHash, type Hash } from 'node:crypto';
-import { pieceLengthAt } from '../metainfo/torrent.js';
+import { createPieceHash, type PieceHash, type PieceHashSpec } from '../metainfo/piece-hash.js';
+import { pieceHashLength, pieceLengthAt } from '../metainfo/torrent.js';
 import type { FileMap, FileSegment } from './file-map.js';
 import { type PartsLayout, redirectSegments } from './parts-layout.js';
 
@@ -16,7 +16,7 @@ export const WORKER_READY = 'ready';
 export const HASH_CHUNK_BYTES = 1 << 20;
 
 /** What a hash worker needs to find and check any piece on its own (sent once, as workerData). */
-export interface HashJobSpec {
+export interface HashJobSpec extends PieceHashSpec {
   /**
    * Absolute path of each file; null for padding (and unselected) files. With a `layout`, one more
    * entry at index `files.length`: the parts file (parts-layout.ts).
@@ -33,7 +33,7 @@ export interface HashJobSpec {
   readonly totalLength: number;
   readonly pieceLength: number;
   readonly pieceCount: number;
-  /** Concatenated 20-byte SHA-1s. */
+  /** Concatenated expected hashes (Torrent.pieces). */
   readonly pieces: Uint8Array;
 }
 
@@ -43,12 +43,13 @@ export function pieceSegments(spec: HashJobSpec, map: FileMap, index: number): F
 }
 
 export function hashMatches(spec: HashJobSpec, index: number, digest: Uint8Array): boolean {
-  const expected = spec.pieces.subarray(index * 20, index * 20 + 20);
+  const n = pieceHashLength(spec);
+  const expected = spec.pieces.subarray(index * n, index * n + n);
   return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).equals(expected);
 }
 
 /** Feeds `length` zero bytes to the hash, `zeros` at a time. */
-function updateZeros(hash: Hash, zeros: Uint8Array, length: number): void {
+function updateZeros(hash: PieceHash, zeros: Uint8Array, length: number): void {
   for (let left = length; left > 0; left -= zeros.length)
     hash.update(left >= zeros.length ? zeros : zeros.subarray(0, left));
 }
@@ -61,14 +62,16 @@ export type ReadAsync = (
   position: number,
 ) => Promise<number>;
 
-/** Returns the piece's SHA-1, or undefined when a file is shorter than the torrent says. */
+/** Returns the piece's hash, or undefined when a file is shorter than the torrent says. */
 export function hashPieceSync(
+  spec: PieceHashSpec,
+  index: number,
   segments: readonly FileSegment[],
   read: ReadSync,
   chunk: Uint8Array,
   zeros: Uint8Array,
-) {
-  const hash = createHash('sha1');
+): Uint8Array | undefined {
+  const hash = createPieceHash(spec, index);
   for (const s of segments) {
     if (s.padding) {
       updateZeros(hash, zeros, s.length);
@@ -86,12 +89,14 @@ export function hashPieceSync(
 }
 
 export async function hashPieceAsync(
+  spec: PieceHashSpec,
+  index: number,
   segments: readonly FileSegment[],
   read: ReadAsync,
   chunk: Uint8Array,
   zeros: Uint8Array,
 ): Promise<Uint8Array | undefined> {
-  const hash = createHash('sha1');
+  const hash = createPieceHash(spec, index);
   for (const s of segments) {
     if (s.padding) {
       updateZeros(hash, zeros, s.length);

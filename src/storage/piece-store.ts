@@ -11,6 +11,7 @@
  */
 
 import { availableParallelism } from 'node:os';
+import { createPieceHash } from '../metainfo/piece-hash.js';
 import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
@@ -160,6 +161,7 @@ export class PieceStore {
     this.#pooledBlock = opts.pooledBlock ?? (() => false);
     this.#writeMode = new WriteMode(opts.writeMode, opts.now);
     this.#spec = {
+      version: torrent.version,
       paths: targets,
       onDisk: files.onDisk,
       ...(layout === undefined ? {} : { layout }),
@@ -176,6 +178,8 @@ export class PieceStore {
         : new PieceDigests(
             (index) => pieceLengthAt(torrent, index),
             (block) => this.#unpin(block),
+            undefined,
+            (index) => createPieceHash(torrent, index),
           );
   }
 
@@ -456,12 +460,14 @@ export class PieceStore {
     });
   }
 
-  /** Reads piece `index` back and compares its SHA-1: on a worker once one has loaded, else here. */
+  /** Reads piece `index` back and compares its hash: on a worker once one has loaded, else here. */
   async #hashFromDisk(index: number): Promise<boolean> {
     // Until a worker has loaded, hash here (the first pieces need not wait for its boot); a pool
     // whose workers all died answers with why.
     if (this.#pool !== undefined && (this.#pool.ready || this.#pool.dead)) return this.#pool.hash(index);
     const digest = await hashPieceAsync(
+      this.#spec,
+      index,
       pieceSegments(this.#spec, this.#map, index),
       (fileIndex, buf, length, position) => this.#readAt(fileIndex, buf, length, position),
       new Uint8Array(HASH_CHUNK_BYTES), // one per read back: several may run at once

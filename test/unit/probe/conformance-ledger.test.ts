@@ -23,6 +23,8 @@ const torrent: LedgerTorrent = {
   pieceLength: PIECE,
   totalLength: payload.length,
   pieces,
+  version: 'v1',
+  files: [{ path: ['p'], length: payload.length, offset: 0, padding: false }],
 };
 const block = (index: number, begin: number, length: number) =>
   payload.subarray(index * PIECE + begin, index * PIECE + begin + length);

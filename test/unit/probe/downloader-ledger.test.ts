@@ -16,6 +16,8 @@ const torrent: LedgerTorrent = {
   pieceLength: PIECE,
   totalLength: 3 * PIECE + 1000,
   pieces: new Uint8Array(80),
+  version: 'v1',
+  files: [{ path: ['p'], length: 3 * PIECE + 1000, offset: 0, padding: false }],
 };
 const B = 16 * 1024;
 

@@ -36,6 +36,7 @@ export function makeTorrent(
     );
   const infoHash = new Uint8Array(createHash('sha1').update(name).digest());
   return {
+    version: 'v1',
     infoHash,
     infoHashHex: Buffer.from(infoHash).toString('hex'),
     name,
