@@ -3,6 +3,10 @@
  * Our own rather than the `bencode` package's: that one silently drops BigInt and null, turns a
  * fractional number into a warning on the console and ships no types. Dictionary keys are sorted
  * by their raw bytes, as BEP 3 requires (a JS string sort would order by UTF-16 code units).
+ *
+ * A dictionary is a plain object, or a Map when its keys are bytes (BEP 52's `piece layers`, keyed by
+ * a file's 32-byte `pieces root`) or come from outside (a `file tree`'s names, where `__proto__` is a
+ * file name like any other). A Map's keys must be distinct as bytes: a repeat is a bug (TypeError).
  */
 
 export type BencodeInput =
@@ -11,6 +15,7 @@ export type BencodeInput =
   | string
   | Uint8Array
   | readonly BencodeInput[]
+  | ReadonlyMap<string | Uint8Array, BencodeInput>
   | { readonly [key: string]: BencodeInput | undefined };
 
 const encoder = new TextEncoder();
@@ -43,12 +48,20 @@ function write(value: BencodeInput, parts: Uint8Array[], depth: number): void {
     for (const item of value as readonly BencodeInput[]) write(item, parts, depth + 1);
     parts.push(ascii('e'));
   } else {
-    const entries = Object.entries(value as { [key: string]: BencodeInput | undefined })
-      .filter((e): e is [string, BencodeInput] => e[1] !== undefined)
-      .map(([k, v]) => [Buffer.from(k, 'utf8'), v] as const)
-      .sort((a, b) => Buffer.compare(a[0], b[0]));
+    const entries = (
+      value instanceof Map
+        ? [...(value as ReadonlyMap<string | Uint8Array, BencodeInput>)].map(
+            ([k, v]) => [typeof k === 'string' ? encoder.encode(k) : k, v] as const,
+          )
+        : Object.entries(value as { [key: string]: BencodeInput | undefined })
+            .filter((e): e is [string, BencodeInput] => e[1] !== undefined)
+            .map(([k, v]) => [encoder.encode(k), v] as const)
+    ).sort((a, b) => Buffer.compare(a[0], b[0]));
     parts.push(ascii('d'));
-    for (const [k, v] of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i]!;
+      if (i > 0 && Buffer.compare(entries[i - 1]![0], k) === 0)
+        throw new TypeError(`bencode: the key ${Buffer.from(k).toString('hex')} repeats`);
       parts.push(ascii(`${k.length}:`), k);
       write(v, parts, depth + 1);
     }

@@ -112,6 +112,25 @@ test('the encoder sorts keys by raw bytes, writes bigints and refuses fractions'
   assert.equal(back.get('b'), 1n);
 });
 
+test('a Map is a dictionary with byte or string keys (piece layers, file tree), sorted by bytes; a repeat is a bug', () => {
+  const map = new Map<string | Uint8Array, number | Map<string, number>>([
+    [Uint8Array.of(0xff, 0x00), 1],
+    ['__proto__', new Map([['', 2]])],
+    [Uint8Array.of(0x41), 3],
+  ]);
+  assert.equal(text(bencode(map)), 'd1:Ai3e9:__proto__d0:i2ee2:\xff\x00i1ee');
+  assert.throws(
+    () =>
+      bencode(
+        new Map([
+          ['A', 1],
+          [Uint8Array.of(0x41), 2],
+        ]),
+      ),
+    TypeError,
+  );
+});
+
 test('maxTokens is counted before anything is built: a later error in the same input is not reached', () => {
   // l, d, key a, i1e, key a (a duplicate, found only while building), i1e: the 6th value is past 5.
   const input = ascii('ld1:ai1e1:ai1eee');
