@@ -1,0 +1,46 @@
+/**
+ * BEP 52's merkle hashes of one file computed the slow way, straight from the BEP's words, for
+ * tests to compare bitstate's streaming trees with: the tree over every 16 KiB block of the file
+ * (the last one shorter), zero leaves past its end up to a power of two; a piece layer entry is the
+ * root of the subtree of `piece length / 16 KiB` leaves under one piece. The whole file in memory.
+ */
+import { createHash } from 'node:crypto';
+
+const BLOCK = 16 * 1024;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** The root of `leaves`, zero leaves added up to `width`, built layer by layer. */
+export function slowRoot(leaves: readonly Uint8Array[], width: number): Uint8Array {
+  let layer = [...leaves];
+  while (layer.length < width) layer.push(new Uint8Array(32));
+  while (layer.length > 1) {
+    const up: Uint8Array[] = [];
+    for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
+    layer = up;
+  }
+  return layer[0]!;
+}
+
+function blockHashes(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < data.length; at += BLOCK) out.push(sha256(data.subarray(at, at + BLOCK)));
+  return out;
+}
+
+/** A non-empty file's `pieces root`. */
+export function referencePiecesRoot(data: Uint8Array): Uint8Array {
+  const blocks = blockHashes(data);
+  let width = 1;
+  while (width < blocks.length) width *= 2;
+  return slowRoot(blocks, width);
+}
+
+/** A file's piece layer: one 32-byte root per piece (BEP 52 writes it only past one piece). */
+export function referencePieceLayer(data: Uint8Array, pieceLength: number): Uint8Array {
+  const blocks = blockHashes(data);
+  const perPiece = pieceLength / BLOCK;
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < blocks.length; at += perPiece)
+    out.push(slowRoot(blocks.slice(at, at + perPiece), perPiece));
+  return Buffer.concat(out);
+}
