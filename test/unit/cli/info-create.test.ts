@@ -3,13 +3,14 @@
  * exit codes, one-line errors without stack traces, and create → info --json round trips.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createProgressLine } from '../../../src/cli/progress-line.js';
+import { type BencodeDict, bdecode } from '../../../src/metainfo/bdecode.js';
 import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 
 const SEEDS = fileURLToPath(new URL('../../fixtures/torrents/', import.meta.url));
@@ -140,6 +141,48 @@ describe('bitstate info / create', { concurrency: true }, () => {
     });
     assertOneLineError(await runCli(['create', payload, '-w', 'ftp://x/', '-o', out]), { command: 'create' });
     await assert.rejects(readFile(out), { code: 'ENOENT' });
+  });
+
+  it('create --format hybrid / v2: both info-hashes printed (v2: only its own), the hybrid read back by info', async () => {
+    const payload = join(dir, 'payload');
+    const hybridOut = join(dir, 'hybrid.torrent');
+    const hybrid = await runCli(['create', payload, '--format', 'hybrid', '-l', '16K', '-o', hybridOut]);
+    assert.equal(hybrid.code, 0, hybrid.stderr);
+    const lines = hybrid.stdout.trim().split('\n');
+    assert.match(lines[0]!, /: 3 files, .*, 23 pieces of 16\.0 KiB \(hybrid: v1 and v2\)$/);
+    const infoBytes = (file: Buffer) => {
+      const info = (bdecode(file) as BencodeDict).get('info') as BencodeDict;
+      return file.subarray(info.start, info.end);
+    };
+    const hybridInfo = infoBytes(await readFile(hybridOut));
+    assert.deepEqual(lines.slice(1), [
+      `info-hash ${createHash('sha1').update(hybridInfo).digest('hex')}`,
+      `info-hash v2 ${createHash('sha256').update(hybridInfo).digest('hex')}`,
+    ]);
+    const info = await runCli(['info', '--json', hybridOut]);
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal(JSON.parse(info.stdout).infoHash, lines[1]!.slice('info-hash '.length));
+
+    const v2Out = join(dir, 'v2.torrent');
+    const v2 = await runCli(['create', payload, '--format', 'v2', '-l', '16K', '-o', v2Out]);
+    assert.equal(v2.code, 0, v2.stderr);
+    const v2Info = infoBytes(await readFile(v2Out));
+    assert.deepEqual(v2.stdout.trim().split('\n').slice(1), [
+      `info-hash v2 ${createHash('sha256').update(v2Info).digest('hex')}`,
+    ]);
+    assert.match(v2.stdout, /, 23 pieces of 16\.0 KiB \(v2\)\n/);
+
+    // An unknown format, or a piece length v2 cannot have: exit 2, nothing written.
+    const never = join(dir, 'never-v2.torrent');
+    assertOneLineError(await runCli(['create', payload, '--format', 'v3', '-o', never]), {
+      command: 'create',
+      pattern: /--format takes v1, v2 or hybrid, not 'v3'/,
+    });
+    assertOneLineError(await runCli(['create', payload, '--format', 'v2', '-l', '24K', '-o', never]), {
+      command: 'create',
+      pattern: /not a power of two/,
+    });
+    await assert.rejects(readFile(never), { code: 'ENOENT' });
   });
 
   it('create with no tracker and no web seed: a trackerless torrent (found through the DHT)', async () => {

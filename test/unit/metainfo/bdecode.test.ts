@@ -122,7 +122,7 @@ test('a Map is a dictionary with byte or string keys (piece layers, file tree), 
   assert.throws(
     () =>
       bencode(
-        new Map([
+        new Map<string | Uint8Array, number>([
           ['A', 1],
           [Uint8Array.of(0x41), 2],
         ]),
