@@ -9,7 +9,12 @@ export { trackerMachine } from '../machines/tracker.machine.js';
 export { type Dht, type DhtOptions, type GetPeersOptions, startDht } from './dht/dht.js';
 export { DhtError } from './dht/dht-error.js';
 export { DEFAULT_BOOTSTRAP } from './dht/routers.js';
-export { type CreateTorrentOptions, createTorrent } from './metainfo/create-torrent.js';
+export {
+  type CreatedTorrent,
+  type CreateTorrentOptions,
+  createTorrent,
+  makeTorrent,
+} from './metainfo/create-torrent.js';
 export { type Magnet, parseMagnet } from './metainfo/magnet.js';
 export { MetainfoError } from './metainfo/metainfo-error.js';
 export { parseTorrent } from './metainfo/parse-torrent.js';
