@@ -18,57 +18,12 @@ import {
 } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 import type { Torrent, TorrentFile } from './torrent.js';
+import { asBytes, asDict, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, checkPathComponent, checkPathDepth, PathSet } from './torrent-path.js';
 import { checkHybridFileTree, refuseV2Only } from './v2-file-tree.js';
 
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
 const utf8 = new TextDecoder('utf-8', { fatal: false });
-
-/** A value of the .torrent's index (bencode-index.ts); undefined for a key that is not there. */
-type Value = number | undefined;
-
-function typeName(ix: BencodeIndex, v: Value): string {
-  if (v === undefined) return 'nothing';
-  const kind = ix.kind(v);
-  return kind === 'integer' ? 'an integer' : `a ${kind}`;
-}
-
-function wrongType(ix: BencodeIndex, field: string, expected: string, v: Value): MetainfoError {
-  return new MetainfoError('wrong-type', `${field}: expected ${expected}, found ${typeName(ix, v)}`, {
-    field,
-  });
-}
-
-function required(ix: BencodeIndex, d: number, key: string, field: string): number {
-  const v = ix.get(d, key);
-  if (v === undefined) throw new MetainfoError('missing-field', `${field}: missing`, { field });
-  return v;
-}
-
-function asDict(ix: BencodeIndex, v: Value, field: string): number {
-  if (v === undefined || ix.kind(v) !== 'dictionary') throw wrongType(ix, field, 'a dictionary', v);
-  return v;
-}
-
-function asBytes(ix: BencodeIndex, v: Value, field: string): Uint8Array {
-  if (v === undefined || ix.kind(v) !== 'string') throw wrongType(ix, field, 'a string', v);
-  return ix.string(v);
-}
-
-function isString(ix: BencodeIndex, v: Value): v is number {
-  return v !== undefined && ix.kind(v) === 'string';
-}
-
-/** A non-negative integer that a JS number holds exactly. */
-function asLength(ix: BencodeIndex, v: Value, field: string): number {
-  if (v === undefined || ix.kind(v) !== 'integer') throw wrongType(ix, field, 'an integer', v);
-  const n = ix.integer(v);
-  if (n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new MetainfoError('invalid-value', `${field}: ${n} is not a length between 0 and 2^53-1`, {
-      field,
-    });
-  return Number(n);
-}
 
 /** `key.utf-8` when it is a string, else `key` (libtorrent's preference). */
 function text(ix: BencodeIndex, d: number, key: string, field: string): string {
