@@ -15,7 +15,13 @@ export const MAX_CREATED_TORRENT_BYTES = 10_000_000;
 export const MAX_PIECES = 0x200000;
 /** Largest piece length: a piece may have to be held whole for verification. */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024;
-/** Most files in one torrent (padding files included). */
+/**
+ * Longest file of a v2 torrent (BEP 52): libtorrent numbers a file's 16 KiB merkle leaves with an
+ * `int` and refuses a file of 2^30 - 1 blocks or more ("invalid length"), so one past this is a
+ * torrent no libtorrent client (qBittorrent, Deluge) can load or seed. About 16 TiB.
+ */
+export const MAX_V2_FILE_LENGTH = (2 ** 30 - 1) * 16 * 1024 - 1;
+/** Most files in one torrent (padding files included, a v2 torrent's implicit ones too). */
 export const MAX_FILES = 262_144;
 /** Most path components of one file (the torrent's own folder not counted). */
 export const MAX_PATH_DEPTH = 64;
@@ -42,16 +48,24 @@ export const MAX_WEB_SEEDS = 256;
  * Derived from the limits above so that every torrent they allow still decodes. No part of a
  * torrent we read packs more values per byte than its files at MAX_PATH_DEPTH one-byte components
  * (a shallower path has fewer per byte; a tracker URL or a piece hash one per many bytes), and the
- * densest of those is a hybrid (BEP 52) of empty files whose v2 `file tree` shares no folder:
+ * densest of those is a v2-only torrent (BEP 52) of empty files whose `file tree` shares no folder;
+ * a hybrid, which lists each file twice, is a little less dense:
  *
- *   v1 `files` entry  d6:lengthi0e4:pathl1:a…1:aee              5 + D values in 21 + 3D bytes
  *   v2 `file tree`    1:a d 1:a d … 1:a d0:d6:lengthi0eee e…e   2D + 4 values in 5D + 15 bytes
+ *   v1 `files` entry  d6:lengthi0e4:pathl1:a…1:aee              5 + D values in 21 + 3D bytes
  *
- * So MAX_TORRENT_FILE_BYTES of those (201 values per 548 bytes at D = 64) is the most a torrent we
- * accept can need: 3,846,055, plus a margin for the root's keys. torrent-limits.test.ts builds such
- * torrents. Past it, the values are not a torrent's: 10 MB of `de` is 5 million of them.
+ * So MAX_TORRENT_FILE_BYTES of v2 entries (132 values per 335 bytes at D = 64; a hybrid's: 201 per
+ * 548) is the most a torrent we accept can need: 4,131,703, plus a margin for the root's keys.
+ * torrent-limits.test.ts builds both. Past it, the values are not a torrent's: 10 MB of `de` is 5
+ * million of them. (Empty folders in a `file tree`, `1:a d … e`, 2 values in 5 bytes, are skipped
+ * as libtorrent skips them: they hold nothing, like a key nobody reads.)
  */
-const DENSEST_FILE_VALUES = 5 + MAX_PATH_DEPTH + (2 * MAX_PATH_DEPTH + 4);
-const DENSEST_FILE_BYTES = 21 + 3 * MAX_PATH_DEPTH + (5 * MAX_PATH_DEPTH + 15);
-export const MAX_TORRENT_TOKENS =
-  Math.ceil((MAX_TORRENT_FILE_BYTES * DENSEST_FILE_VALUES) / DENSEST_FILE_BYTES) + 1024;
+const V2_FILE_VALUES = 2 * MAX_PATH_DEPTH + 4;
+const V2_FILE_BYTES = 5 * MAX_PATH_DEPTH + 15;
+const HYBRID_FILE_VALUES = 5 + MAX_PATH_DEPTH + V2_FILE_VALUES;
+const HYBRID_FILE_BYTES = 21 + 3 * MAX_PATH_DEPTH + V2_FILE_BYTES;
+const DENSEST_VALUES_PER_BYTE = Math.max(
+  V2_FILE_VALUES / V2_FILE_BYTES,
+  HYBRID_FILE_VALUES / HYBRID_FILE_BYTES,
+);
+export const MAX_TORRENT_TOKENS = Math.ceil(MAX_TORRENT_FILE_BYTES * DENSEST_VALUES_PER_BYTE) + 1024;

@@ -36,7 +36,10 @@ export type MetainfoErrorCode =
   | 'bad-magnet'
   /** `createTorrent` given something it cannot make a torrent of (no files, an empty payload…), or a path it cannot read. */
   | 'bad-source'
-  /** A well-formed torrent of a kind bitstate does not handle (BitTorrent v2-only, BEP 52). */
+  /**
+   * A well-formed torrent of a kind bitstate does not handle: BEP 52 `meta version` other than 2, or
+   * a v2 torrent whose `piece layers` would have to be fetched from peers (BEP 52 hash requests).
+   */
   | 'unsupported';
 
 export interface MetainfoErrorDetails {

@@ -1,8 +1,9 @@
 /**
  * `parseTorrent(bytes)`: a .torrent file (BEP 3, with BEP 12 announce-list, BEP 19 url-list,
- * BEP 27 private, BEP 47 padding files) into the validated `Torrent`. Pure: no I/O. Every
- * rejection is a MetainfoError naming its field. What is tolerated (as libtorrent tolerates it)
- * and what is rejected is listed in docs/metainfo.md.
+ * BEP 27 private, BEP 47 padding files; BitTorrent v2 and hybrids, BEP 52) into the validated
+ * `Torrent`. Pure: no I/O. Every rejection is a MetainfoError naming its field. A v2-only
+ * torrent's payload is read by v2-payload.ts, the rest here. What is tolerated (as libtorrent
+ * tolerates it) and what is rejected is listed in docs/metainfo.md.
  */
 import { createHash } from 'node:crypto';
 import { type BencodeIndex, bdecodeIndex } from './bencode-index.js';
@@ -17,10 +18,11 @@ import {
   MAX_WEB_SEEDS,
 } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
-import type { Torrent, TorrentFile } from './torrent.js';
+import type { Torrent, TorrentFile, TorrentVersion } from './torrent.js';
 import { asBytes, asDict, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, checkPathComponent, checkPathDepth, PathSet } from './torrent-path.js';
-import { checkHybridFileTree, refuseV2Only } from './v2-file-tree.js';
+import { checkHybridFileTree } from './v2-file-tree.js';
+import { isV2Only, type Payload, v2Payload } from './v2-payload.js';
 
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -174,27 +176,8 @@ function component(bytes: Uint8Array): string {
   return bytes.length === 1 && bytes[0]! < 0x80 ? String.fromCharCode(bytes[0]!) : utf8.decode(bytes);
 }
 
-/** Parses and validates a whole .torrent file. Throws MetainfoError only. */
-export function parseTorrent(bytes: Uint8Array): Torrent {
-  if (bytes.length > MAX_TORRENT_FILE_BYTES)
-    throw new MetainfoError(
-      'limit-exceeded',
-      `torrent of ${bytes.length} bytes (limit ${MAX_TORRENT_FILE_BYTES})`,
-      {
-        limit: MAX_TORRENT_FILE_BYTES,
-        actual: bytes.length,
-      },
-    );
-  // Trailing bytes and wide integers are taken as libtorrent takes them (docs/metainfo.md). Read
-  // through the index: what is not read here is never built (bencode-index.ts).
-  const ix = bdecodeIndex(bytes, { maxTokens: MAX_TORRENT_TOKENS, allowTrailing: true, wideIntegers: true });
-  const root = asDict(ix, 0, '(root)');
-  const info = asDict(ix, required(ix, root, 'info', 'info'), 'info');
-  refuseV2Only(ix, info);
-
-  const name = text(ix, info, 'name', 'info.name');
-  checkPathComponent(name, 'info.name');
-
+/** The payload of a v1 or hybrid `info` (`name` read and checked): its v1 keys. */
+function v1Payload(ix: BencodeIndex, info: number, name: string): Payload {
   const pieceLengthValue = required(ix, info, 'piece length', 'info.piece length');
   if (ix.kind(pieceLengthValue) !== 'integer')
     throw wrongType(ix, 'info.piece length', 'an integer', pieceLengthValue);
@@ -232,16 +215,48 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
       `info.pieces: ${pieces.length} bytes, expected ${pieceCount * 20} (${pieceCount} pieces of ${pieceLength} for ${totalLength} bytes)`,
       { field: 'info.pieces', limit: pieceCount * 20, actual: pieces.length },
     );
+  // A copy as a plain Uint8Array (a Buffer's slice() would be a view into the caller's bytes).
+  return { name, pieceLength, pieceCount, pieces: new Uint8Array(pieces), multiFile, files, totalLength };
+}
+
+/** Parses and validates a whole .torrent file. Throws MetainfoError only. */
+export function parseTorrent(bytes: Uint8Array): Torrent {
+  if (bytes.length > MAX_TORRENT_FILE_BYTES)
+    throw new MetainfoError(
+      'limit-exceeded',
+      `torrent of ${bytes.length} bytes (limit ${MAX_TORRENT_FILE_BYTES})`,
+      {
+        limit: MAX_TORRENT_FILE_BYTES,
+        actual: bytes.length,
+      },
+    );
+  // Trailing bytes and wide integers are taken as libtorrent takes them (docs/metainfo.md). Read
+  // through the index: what is not read here is never built (bencode-index.ts).
+  const ix = bdecodeIndex(bytes, { maxTokens: MAX_TORRENT_TOKENS, allowTrailing: true, wideIntegers: true });
+  const root = asDict(ix, 0, '(root)');
+  const info = asDict(ix, required(ix, root, 'info', 'info'), 'info');
+
+  const infoName = text(ix, info, 'name', 'info.name');
+  checkPathComponent(infoName, 'info.name');
+  // BEP 52: a v2-only torrent is read from its `file tree` and `piece layers`; a v1 one, and a
+  // hybrid (used as its v1 swarm; its v2 info-hash kept to show), from its v1 keys.
+  const v2Only = isV2Only(ix, info);
+  const version: TorrentVersion = v2Only ? 'v2' : ix.get(info, 'file tree') !== undefined ? 'hybrid' : 'v1';
+  const payload = v2Only ? v2Payload(ix, root, info, infoName) : v1Payload(ix, info, infoName);
 
   const privateValue = ix.get(info, 'private');
   if (privateValue !== undefined && ix.kind(privateValue) !== 'integer')
     throw wrongType(ix, 'info.private', 'an integer', privateValue);
 
-  // Copies as plain Uint8Arrays (a Buffer's slice() would be a view into the caller's bytes).
+  // A copy as a plain Uint8Array (a Buffer's slice() would be a view into the caller's bytes).
   const infoBytes = new Uint8Array(bytes.subarray(ix.start(info), ix.end(info)));
-  const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
-  // A hybrid (BEP 52) is used through its v1 keys, as its v1 swarm; its v2 name is kept to show.
-  const hybrid = ix.get(info, 'file tree') !== undefined;
+  const infoHashV2 =
+    version === 'v1' ? undefined : new Uint8Array(createHash('sha256').update(infoBytes).digest());
+  // BEP 52: a v2-only torrent's swarm is named by its SHA-256 cut to 20 bytes (handshake,
+  // trackers, DHT); v1 and hybrid by the SHA-1.
+  const infoHash = v2Only
+    ? infoHashV2!.slice(0, 20)
+    : new Uint8Array(createHash('sha1').update(infoBytes).digest());
   const announce = optionalText(ix, root, 'announce');
   const trackers = announceTiers(ix, root, announce);
   const seeds = webSeeds(ix, root);
@@ -252,17 +267,11 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
       : undefined;
 
   return {
-    version: hybrid ? 'hybrid' : 'v1',
+    version,
     infoHash,
-    ...(hybrid ? { infoHashV2: new Uint8Array(createHash('sha256').update(infoBytes).digest()) } : {}),
+    ...(infoHashV2 === undefined ? {} : { infoHashV2 }),
     infoHashHex: Buffer.from(infoHash).toString('hex'),
-    name,
-    pieceLength,
-    pieceCount,
-    pieces: new Uint8Array(pieces),
-    multiFile,
-    files,
-    totalLength,
+    ...payload,
     announce,
     announceList: trackers.tiers,
     ...(trackers.ignored > 0 ? { ignoredTrackers: trackers.ignored } : {}),

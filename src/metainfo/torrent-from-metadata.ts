@@ -3,6 +3,8 @@
  * exactly as received (so the info-hash is theirs), the magnet's trackers as `announce` and a
  * one-tracker-per-tier `announce-list` (BEP 12, as libtorrent and Transmission save magnets), its
  * `ws` web seeds as `url-list` (BEP 19), the top-level keys in byte order. Validated by parseTorrent like any other torrent.
+ * A v2-only info dictionary (BEP 52) comes without the `piece layers` beside it: it loads when none
+ * of its files is longer than a piece, and is `unsupported` otherwise (piece-layers.ts).
  */
 import { bencode } from './bencode.js';
 import type { Magnet } from './magnet.js';

@@ -58,7 +58,10 @@ export interface Torrent {
    * `piece layers`, or a file's `pieces root` for its one piece when it is no longer than a piece.
    */
   readonly pieces: Uint8Array;
-  /** True when the info dictionary has a `files` list (the payload is a folder named `name`). */
+  /**
+   * True when the payload is a folder named `name`: the info dictionary has a `files` list (v1,
+   * hybrid), or its v2 `file tree` is more than one file at its top.
+   */
   readonly multiFile: boolean;
   readonly files: readonly TorrentFile[];
   readonly totalLength: number;

@@ -4,7 +4,8 @@
  * flips, truncations, insertions, deletions) are either accepted — consistently, with every
  * invariant of `Torrent` holding — or rejected with a MetainfoError, never another exception;
  * random bytes reach the decoder without escaping as anything but MetainfoError; nesting bombs
- * are rejected fast. The checked-in seeds in test/fixtures/torrents feed the mutations too.
+ * are rejected fast. The checked-in seeds in test/fixtures/torrents (v1, hybrid and v2-only) feed
+ * the mutations too; v2-metainfo.property.test.ts generates v2-only torrents.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -15,7 +16,7 @@ import { BencodeDict, type BencodeValue, bdecode } from '../../src/metainfo/bdec
 import { type BencodeInput, bencode } from '../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
-import type { Torrent } from '../../src/metainfo/torrent.js';
+import { pieceHashLength, type Torrent } from '../../src/metainfo/torrent.js';
 import { checkPath } from '../../src/metainfo/torrent-path.js';
 
 const SEEDS = new URL('../fixtures/torrents/', import.meta.url);
@@ -141,9 +142,20 @@ const generated: fc.Arbitrary<Generated> = fc
 
 /** What every accepted Torrent must satisfy, whatever bytes it came from. */
 function assertInvariants(t: Torrent, input: Uint8Array): void {
-  assert.equal(t.infoHashHex, createHash('sha1').update(t.infoBytes).digest('hex'));
+  // v1 and hybrid: the SHA-1 of the info bytes; v2-only: their SHA-256 cut to 20 bytes (BEP 52).
+  const sha256 = createHash('sha256').update(t.infoBytes).digest('hex');
+  if (t.version === 'v1') assert.equal(t.infoHashV2, undefined);
+  else assert.equal(Buffer.from(t.infoHashV2!).toString('hex'), sha256);
+  assert.equal(
+    t.infoHashHex,
+    t.version === 'v2' ? sha256.slice(0, 40) : createHash('sha1').update(t.infoBytes).digest('hex'),
+  );
+  assert.equal(Buffer.from(t.infoHash).toString('hex'), t.infoHashHex);
   assert.ok(Buffer.from(input).includes(Buffer.from(t.infoBytes)), 'info bytes are a span of the input');
-  assert.equal(t.pieces.length, t.pieceCount * 20);
+  assert.equal(t.pieces.length, t.pieceCount * pieceHashLength(t));
+  // v2: every data file starts a piece (its padding, implicit, fills the rest of its last one).
+  if (t.version === 'v2')
+    for (const f of t.files) if (!f.padding && f.length > 0) assert.equal(f.offset % t.pieceLength, 0);
   assert.equal(t.pieceCount, Math.ceil(t.totalLength / t.pieceLength));
   assert.ok(t.totalLength > 0 && Number.isSafeInteger(t.totalLength));
   let offset = 0;

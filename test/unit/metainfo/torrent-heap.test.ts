@@ -120,6 +120,28 @@ test(`4,096 files of distinct 64-deep paths (258,048 folders) parse in a ${HEAP_
   assert.equal((await parseInSmallHeap(dir, bytes)).name, 'x');
 });
 
+test(`a v2 file tree of 4,096 files of distinct 64-deep paths (258,048 folders) parses in a ${HEAP_MB} MB heap`, async (t) => {
+  // The walk keeps one path, the current one, and copies it once a file; the duplicate-path and
+  // case-collision checks keep one Map entry per folder, as for v1.
+  const dir = await tempDir(t, 'bitstate-heap-');
+  const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const name = (v: number) => `3:${A[v % 62]}${A[Math.floor(v / 62) % 62]}${A[Math.floor(v / 3844) % 62]}`;
+  const entries: string[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const leaf = i === 0 ? `d6:lengthi1e11:pieces root32:${'R'.repeat(32)}e` : 'd6:lengthi0ee';
+    const folders = Array.from(
+      { length: MAX_PATH_DEPTH - 1 },
+      (_, k) => `d${name(i * MAX_PATH_DEPTH + k + 1)}`,
+    );
+    entries.push(`${name(i)}${folders.join('')}d0:${leaf}e${'e'.repeat(MAX_PATH_DEPTH - 1)}`);
+  }
+  const bytes = Buffer.from(
+    `d4:infod9:file treed${entries.join('')}e12:meta versioni2e4:name1:x12:piece lengthi16384eee`,
+    'latin1',
+  );
+  assert.equal((await parseInSmallHeap(dir, bytes)).name, 'x');
+});
+
 test(`a file path (path.utf-8 or path) of 3.5 M components is refused by its depth in a ${HEAP_MB} MB heap`, async (t) => {
   // The components are counted in the index before any is built (building them first peaked at
   // ~150 MB of heap over the input's).

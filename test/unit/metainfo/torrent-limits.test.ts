@@ -1,5 +1,6 @@
 /**
- * MAX_TORRENT_TOKENS at its edges: the densest torrent the other limits allow still parses, and
+ * MAX_TORRENT_TOKENS at its edges: the densest torrents the other limits allow (v1, hybrid and
+ * v2-only) still parse, and
  * bencode bombs in a key nobody reads are refused before they are built (the input review's
  * `token_bomb.sh`: 9.9 MB of `de` took 1.3 GB and 10 s before the limit).
  */
@@ -38,10 +39,9 @@ function densePath(i: number, depth: number): string {
 
 test('MAX_TORRENT_TOKENS is derived from the densest file entries and the byte limit', () => {
   const D = MAX_PATH_DEPTH;
-  assert.equal(
-    MAX_TORRENT_TOKENS,
-    Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + D + 2 * D + 4)) / (21 + 3 * D + 5 * D + 15)) + 1024,
-  );
+  // A v2-only file tree's entries (2D + 4 values in 5D + 15 bytes) are denser than a hybrid's.
+  assert.ok((2 * D + 4) / (5 * D + 15) > (5 + D + 2 * D + 4) / (21 + 3 * D + 5 * D + 15));
+  assert.equal(MAX_TORRENT_TOKENS, Math.ceil((MAX_TORRENT_FILE_BYTES * (2 * D + 4)) / (5 * D + 15)) + 1024);
 });
 
 /** Path component `k` of file `i` in the hybrid below: the first spells `i`, the rest are one byte. */
@@ -87,13 +87,48 @@ test('the densest hybrid the limits allow parses: MAX_PATH_DEPTH-deep empty file
   const bytes = build(count);
   assert.ok(bytes.length <= MAX_TORRENT_FILE_BYTES);
   const values = count * (5 + D + 2 * D + 4) + 20;
+  const hybridBound = Math.ceil((MAX_TORRENT_FILE_BYTES * (5 + D + 2 * D + 4)) / (21 + 3 * D + 5 * D + 15));
   assert.ok(
-    values > MAX_TORRENT_TOKENS - 60_000,
-    `${values} values: not near the limit ${MAX_TORRENT_TOKENS}`,
+    values > hybridBound - 60_000,
+    `${values} values: not near the hybrid layout's bound ${hybridBound}`,
   );
   assert.ok(values > 3_500_000, 'more than the v1-only layout allows');
   const t = parseTorrent(bytes);
   assert.equal(t.files.length, count);
+});
+
+test('the densest v2-only torrent the limits allow parses: MAX_PATH_DEPTH-deep empty files, no folder shared', () => {
+  const D = MAX_PATH_DEPTH;
+  const pathOf = (i: number) => [topName(i), ...Array<string>(D - 1).fill(' ')];
+  // The first file has one byte: a payload of nothing but empty files is refused.
+  const leaf = (i: number) =>
+    i === 0 ? `d0:d6:lengthi1e11:pieces root32:${'R'.repeat(32)}ee` : 'd0:d6:lengthi0eee';
+  const entry = (i: number) =>
+    pathOf(i)
+      .map((c, k) => (k === 0 ? b(c) : `d${b(c)}`))
+      .join('') + `${leaf(i)}${'e'.repeat(D - 1)}`;
+  const head = `d4:infod9:file treed`;
+  const tail = `e12:meta versioni2e${b('name')}${b('x')}${b('piece length')}i16384eee`;
+  const entries: string[] = [];
+  let size = head.length + tail.length;
+  for (let i = 0; size + entry(i).length <= MAX_TORRENT_FILE_BYTES; i++) {
+    entries.push(entry(i));
+    size += entry(i).length;
+  }
+  const bytes = Buffer.from(head + entries.join('') + tail, 'latin1');
+  assert.ok(
+    bytes.length <= MAX_TORRENT_FILE_BYTES && bytes.length > MAX_TORRENT_FILE_BYTES - entry(0).length,
+  );
+  const values = entries.length * (2 * D + 4) + 2 + 9; // + the leaf's pieces root; root, info and its keys
+  assert.ok(
+    values > MAX_TORRENT_TOKENS - 60_000,
+    `${values} values: not near the limit ${MAX_TORRENT_TOKENS}`,
+  );
+  const t = parseTorrent(bytes);
+  assert.equal(t.version, 'v2');
+  // Each file, and after the one-byte file its padding to the end of the piece.
+  assert.equal(t.files.length, entries.length + 1);
+  assert.equal(t.files.at(-1)!.path.length, D);
 });
 
 test('the densest torrent the limits allow parses: MAX_TORRENT_FILE_BYTES of MAX_PATH_DEPTH-deep one-byte paths', () => {

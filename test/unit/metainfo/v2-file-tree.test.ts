@@ -1,9 +1,11 @@
 /**
- * BEP 52 as a v1 client sees it: v2-only is refused saying so; a hybrid is used only when its v2
- * file tree lists the v1 files (padding aside). libtorrent-made seeds of both are in
- * test/fixtures/torrents (`unsupported--libtorrent-v2-only`, `invalid-value--libtorrent-hybrid-…`).
+ * BEP 52 hybrids: used through their v1 keys, and only when their v2 file tree lists the v1 files
+ * (padding aside); their version and v2 info-hash are kept. libtorrent-made seeds are in
+ * test/fixtures/torrents (`ok--libtorrent-hybrid-…`, `invalid-value--libtorrent-hybrid-…`,
+ * `ok--libtorrent-v2-only`); v2-only torrents are v2-payload.test.ts's.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
@@ -45,15 +47,15 @@ function rejected(bytes: Uint8Array, code: string, field: string, message?: RegE
   );
 }
 
-test('a v2-only torrent is refused as unsupported, saying so', () => {
-  const v2only = bencode({
-    info: { 'file tree': { f: leaf(5) }, 'meta version': 2, name: 'f', 'piece length': 16384 },
-  });
-  rejected(v2only, 'unsupported', 'info.meta version', /^BitTorrent v2-only torrents are not supported/);
-});
-
 test('a hybrid whose file tree lists the v1 files parses through its v1 keys', () => {
-  const t = parseTorrent(hybrid(tree()));
+  const bytes = hybrid(tree());
+  const t = parseTorrent(bytes);
+  assert.equal(t.version, 'hybrid');
+  // Its swarm is its v1 one (SHA-1); the v2 info-hash (SHA-256) is kept to show.
+  const info = Buffer.from(t.infoBytes);
+  assert.equal(t.infoHashHex, createHash('sha1').update(info).digest('hex'));
+  assert.equal(Buffer.from(t.infoHashV2!).toString('hex'), createHash('sha256').update(info).digest('hex'));
+  assert.equal(t.pieces.length, 3 * 20);
   assert.deepEqual(
     t.files.filter((f) => !f.padding).map((f) => [f.path.join('/'), f.length]),
     [
