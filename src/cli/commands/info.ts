@@ -20,7 +20,8 @@ export const SCRAPE_TIMEOUT_MS = 5_000;
 
 export const usage = `Usage: bitstate info <FILE.torrent | MAGNET> [--json] [--scrape]
 
-Shows a torrent's name, info-hash, size, pieces, files, trackers and the rest of its metadata.
+Shows a torrent's name, info-hash, version (v1, v2 or hybrid: BitTorrent v2, BEP 52) and v2
+info-hash, size, pieces, files, trackers and the rest of its metadata.
 The file is validated as bitstate would before downloading it: a malformed one exits with 2.
 For a magnet link: its info-hash, name, trackers and peers (the files are in the metadata,
 which bitstate download fetches from the peers).
@@ -70,6 +71,9 @@ export function torrentSummary(t: Torrent) {
   return {
     name: t.name,
     infoHash: t.infoHashHex,
+    version: t.version,
+    // SHA-256 of the info dictionary, 64 hex (v2 and hybrid; null for v1).
+    infoHashV2: t.infoHashV2 === undefined ? null : Buffer.from(t.infoHashV2).toString('hex'),
     totalLength: t.totalLength,
     pieceLength: t.pieceLength,
     pieceCount: t.pieceCount,
@@ -93,6 +97,13 @@ export function torrentSummary(t: Torrent) {
   };
 }
 
+/** What `version:` says: BEP 52's kinds, and how bitstate uses a hybrid. */
+const VERSION_TEXT: Record<Torrent['version'], string> = {
+  v1: 'v1',
+  v2: 'v2 (BitTorrent v2, BEP 52)',
+  hybrid: 'hybrid (v1 and v2, BEP 52; used as v1)',
+};
+
 function sized(n: number): string {
   return n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`;
 }
@@ -101,6 +112,8 @@ export function describeTorrent(t: Torrent): string {
   const lines = [
     `name:          ${printable(t.name)}`,
     `info-hash:     ${t.infoHashHex}`,
+    ...(t.infoHashV2 === undefined ? [] : [`info-hash v2:  ${Buffer.from(t.infoHashV2).toString('hex')}`]),
+    `version:       ${VERSION_TEXT[t.version]}`,
     `size:          ${sized(t.totalLength)}`,
     `pieces:        ${t.pieceCount} of ${sized(t.pieceLength)}`,
     `private:       ${t.private ? 'yes' : 'no'}`,

@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { describeTorrent, torrentSummary } from '../../../src/cli/commands/info.js';
 import { createProgressLine } from '../../../src/cli/progress-line.js';
 import { type BencodeDict, bdecode } from '../../../src/metainfo/bdecode.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 
 const SEEDS = fileURLToPath(new URL('../../fixtures/torrents/', import.meta.url));
@@ -62,6 +64,41 @@ describe('bitstate info / create', { concurrency: true }, () => {
       command: 'info',
       pattern: /magnet/,
     });
+  });
+
+  it('info on v2-only and hybrid torrents (BEP 52): the version, the v2 info-hash, implicit padding listed as padding', async () => {
+    const v2 = join(SEEDS, 'ok--libtorrent-v2-only.torrent');
+    const sha256 = createHash('sha256')
+      .update(parseTorrent(await readFile(v2)).infoBytes)
+      .digest('hex');
+    const json = await runCli(['info', '--json', v2]);
+    assert.equal(json.code, 0, json.stderr);
+    const j = JSON.parse(json.stdout);
+    assert.equal(j.version, 'v2');
+    assert.equal(j.infoHashV2, sha256);
+    assert.equal(j.infoHash, sha256.slice(0, 40), 'the swarm: the v2 info-hash cut to 20 bytes');
+    assert.deepEqual(j.files[1], { index: 1, path: ['.pad', '14688'], length: 14688, padding: true });
+    const text = await runCli(['info', v2]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      new RegExp(`\\ninfo-hash: +${sha256.slice(0, 40)}\\ninfo-hash v2: +${sha256}\\n`),
+    );
+    assert.match(text.stdout, /\nversion: +v2 \(BitTorrent v2, BEP 52\)\n/);
+    assert.match(text.stdout, /\n {2}1 +14688 +\.pad\/14688 {2}\(padding\)\n/);
+
+    // The same summary and text for a hybrid and a v1 torrent (in process: the wiring is shown above).
+    const hybrid = parseTorrent(await readFile(join(SEEDS, 'ok--libtorrent-hybrid-padding.torrent')));
+    const h = torrentSummary(hybrid);
+    assert.equal(h.version, 'hybrid');
+    assert.equal(h.infoHash, createHash('sha1').update(hybrid.infoBytes).digest('hex'));
+    assert.equal(h.infoHashV2, createHash('sha256').update(hybrid.infoBytes).digest('hex'));
+    assert.match(describeTorrent(hybrid), /\nversion: +hybrid \(v1 and v2, BEP 52; used as v1\)\n/);
+    assert.match(describeTorrent(hybrid), new RegExp(`\\ninfo-hash v2: +${h.infoHashV2}\\n`));
+    const v1 = parseTorrent(await readFile(join(SEEDS, 'ok--mktorrent-tree.torrent')));
+    assert.deepEqual([torrentSummary(v1).version, torrentSummary(v1).infoHashV2], ['v1', null]);
+    assert.match(describeTorrent(v1), /\nversion: +v1\n/);
+    assert.doesNotMatch(describeTorrent(v1), /info-hash v2/);
   });
 
   it('info usage errors exit 2; --help exits 0', async () => {
