@@ -8,11 +8,27 @@ import { runProcess } from './processes.js';
 
 export type LibtorrentTorrentFormat = 'v1' | 'v2' | 'hybrid';
 
+/** The torrent as libtorrent's own `torrent_info` reads it back. */
 export interface LibtorrentMadeTorrent {
   /** Hex of the v1 info-hash (v1, hybrid). */
   readonly v1?: string;
   /** Hex of the full 32-byte v2 info-hash (v2, hybrid). */
   readonly v2?: string;
+  readonly name: string;
+  /** Padding included. */
+  readonly totalLength: number;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  /** Every file as libtorrent lays it out, padding files (BEP 47, or v2's implicit ones) included. */
+  readonly files: readonly LibtorrentFile[];
+}
+
+export interface LibtorrentFile {
+  /** Relative to the save path: a multi-file torrent's paths start with its folder. */
+  readonly path: string;
+  readonly length: number;
+  readonly offset: number;
+  readonly padding: boolean;
 }
 
 const SCRIPT = `
@@ -27,10 +43,17 @@ lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(source)))
 data = lt.bencode(ct.generate())
 with open(out, "wb") as f:
     f.write(data)
-ih = lt.torrent_info(out).info_hashes()
+ti = lt.torrent_info(out)
+ih = ti.info_hashes()
+fs = ti.files()
 print(json.dumps({
   "v1": str(ih.v1) if ih.has_v1() else None,
   "v2": ih.v2.to_bytes().hex() if ih.has_v2() else None,
+  "name": ti.name(), "totalLength": ti.total_size(), "pieceCount": ti.num_pieces(),
+  "pieceLength": ti.piece_length(),
+  "files": [{"path": fs.file_path(i), "length": fs.file_size(i), "offset": fs.file_offset(i),
+             "padding": bool(fs.file_flags(i) & lt.file_storage.flag_pad_file)}
+            for i in range(fs.num_files())],
 }))
 `;
 
@@ -44,11 +67,9 @@ export async function makeTorrentWithLibtorrent(opts: {
   const r = await runProcess(
     SYSTEM_PYTHON,
     ['-c', SCRIPT, opts.source, opts.out, String(opts.pieceLength), opts.format],
-    { timeoutMs: 60_000, name: `libtorrent create_torrent (${opts.format})` },
+    { timeoutMs: 60_000, name: `libtorrent create_torrent (${opts.format})`, tailBytes: 1 << 20 },
   );
-  const made = JSON.parse(r.stdoutTail.trim().split('\n').pop() ?? '') as {
-    v1: string | null;
-    v2: string | null;
-  };
-  return { ...(made.v1 === null ? {} : { v1: made.v1 }), ...(made.v2 === null ? {} : { v2: made.v2 }) };
+  type Printed = Omit<LibtorrentMadeTorrent, 'v1' | 'v2'> & { v1: string | null; v2: string | null };
+  const { v1, v2, ...made } = JSON.parse(r.stdoutTail.trim().split('\n').pop() ?? '') as Printed;
+  return { ...made, ...(v1 === null ? {} : { v1 }), ...(v2 === null ? {} : { v2 }) };
 }

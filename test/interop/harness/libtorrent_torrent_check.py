@@ -3,8 +3,6 @@
 #   check <file.torrent> <save path>   load it (lt.torrent_info): info-hashes, pieces, files; then add
 #                                      it to a session at <save path> and wait for the hash check:
 #                                      its state and how many pieces it has
-#   make <payload> <v2|hybrid> <piece length>
-#                                      libtorrent's own torrent of <payload>: its info-hashes
 import json
 import os
 import sys
@@ -46,12 +44,5 @@ if cmd == 'check':
     out['error'] = st.errc.message() if st.errc.value() != 0 else None
     s.remove_torrent(h)
     print(json.dumps(out))
-elif cmd == 'make':
-    payload, mode, piece = sys.argv[2], sys.argv[3], int(sys.argv[4])
-    fs = lt.file_storage()
-    lt.add_files(fs, payload)
-    ct = lt.create_torrent(fs, piece, flags=lt.create_torrent.v2_only if mode == 'v2' else 0)
-    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(payload)))
-    print(json.dumps(hashes(lt.torrent_info(lt.bencode(ct.generate())))))
 else:
     sys.exit('unknown command ' + cmd)
