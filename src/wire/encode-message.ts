@@ -1,5 +1,6 @@
 /**
- * The peer wire encoder (BEP 3, BEP 5 port, BEP 6 fast extension, BEP 10 extension protocol).
+ * The peer wire encoder (BEP 3, BEP 5 port, BEP 6 fast extension, BEP 10 extension protocol, BEP 52
+ * merkle hashes).
  *
  * Wire layout (every integer big-endian; `len` is the 4-byte length prefix, counting id + payload):
  *
@@ -21,13 +22,23 @@
  *   reject request <len=0013><id=16><index:4><begin:4><length:4> (BEP 6)
  *   allowed fast   <len=0005><id=17><piece index:4>            (BEP 6)
  *   extended       <len=0002+X><id=20><extended id:1><payload:X> (BEP 10)
+ *   hash request   <len=0031><id=21><pieces root:32><base layer:4><index:4><length:4><proof layers:4> (BEP 52)
+ *   hashes         <len=0031+X><id=22><the same 48 bytes><hashes:X, 32 each> (BEP 52)
+ *   hash reject    <len=0031><id=23><the same 48 bytes as the request> (BEP 52)
  *
  * Values come from our own code, so an out-of-range value (a negative index, a port above 65535,
  * an `unknown` message whose id is a known one) is a bug and throws a RangeError.
  */
 import {
+  HASH_LENGTH,
+  HASH_RANGE_LENGTH,
+  HASH_REQUEST_FRAME_LENGTH,
+  MAX_HASHES_PER_MESSAGE,
+} from './limits.js';
+import {
   HANDSHAKE_LENGTH,
   type Handshake,
+  type HashRange,
   MessageId,
   PROTOCOL_NAME,
   type WireItem,
@@ -116,6 +127,11 @@ export function encodedLength(item: WireItem): number {
       return 13 + item.block.length;
     case 'extended':
       return 6 + item.payload.length;
+    case 'hashRequest':
+    case 'hashReject':
+      return 4 + HASH_REQUEST_FRAME_LENGTH;
+    case 'hashes':
+      return 4 + HASH_REQUEST_FRAME_LENGTH + item.hashes.length;
     case 'unknown':
       return 5 + item.payload.length;
   }
@@ -185,6 +201,19 @@ export function encodeInto(item: WireItem, out: Uint8Array, at: number): number 
       out.set(item.payload, p + 1);
       return p + 1 + item.payload.length;
     }
+    case 'hashRequest':
+    case 'hashReject':
+      checkHashRange(item);
+      return hashRange(out, prefix(out, at, HASH_REQUEST_FRAME_LENGTH, MessageId[item.type]), item);
+    case 'hashes': {
+      checkHashRange(item);
+      if (item.hashes.length % HASH_LENGTH !== 0 || item.hashes.length > HASH_LENGTH * MAX_HASHES_PER_MESSAGE)
+        throw new RangeError(`${item.hashes.length} bytes are not up to ${MAX_HASHES_PER_MESSAGE} hashes`);
+      const p = prefix(out, at, HASH_REQUEST_FRAME_LENGTH + item.hashes.length, MessageId.hashes);
+      const end = hashRange(out, p, item);
+      out.set(item.hashes, end);
+      return end + item.hashes.length;
+    }
     case 'unknown': {
       if (!Number.isInteger(item.id) || item.id < 0 || item.id > 0xff || KNOWN_IDS.has(item.id))
         throw new RangeError(`message id ${item.id} is not an unknown message id`);
@@ -250,6 +279,24 @@ function blockRef(
   writeU32(out, p + 4, begin);
   writeU32(out, p + 8, length);
   return p + 12;
+}
+
+function checkHashRange(r: HashRange): void {
+  checkLength(r.piecesRoot, 32, 'pieces root');
+  checkU32(r.baseLayer, 'base layer');
+  checkU32(r.index, 'index');
+  checkU32(r.length, 'length');
+  checkU32(r.proofLayers, 'proof layers');
+}
+
+/** BEP 52's 48 bytes (checked by checkHashRange): answers the offset after them. */
+function hashRange(out: Uint8Array, at: number, r: HashRange): number {
+  out.set(r.piecesRoot, at);
+  writeU32(out, at + 32, r.baseLayer);
+  writeU32(out, at + 36, r.index);
+  writeU32(out, at + 40, r.length);
+  writeU32(out, at + 44, r.proofLayers);
+  return at + HASH_RANGE_LENGTH;
 }
 
 function writeU32(out: Uint8Array, at: number, v: number): void {

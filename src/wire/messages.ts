@@ -1,5 +1,5 @@
 /**
- * The peer wire protocol's messages (BEP 3, BEP 6, BEP 10) as a discriminated union.
+ * The peer wire protocol's messages (BEP 3, BEP 6, BEP 10, BEP 52's merkle hashes) as a discriminated union.
  *
  * After the handshake every message is framed as `<length prefix (4 bytes, big-endian)><id (1 byte)><payload>`;
  * a length of 0 is a keep-alive. Block bytes (`piece.block`) are views into the receive buffer where
@@ -28,6 +28,9 @@ export const MessageId = {
   reject: 16, // BEP 6
   allowedFast: 17, // BEP 6
   extended: 20, // BEP 10
+  hashRequest: 21, // BEP 52
+  hashes: 22, // BEP 52
+  hashReject: 23, // BEP 52
 } as const;
 
 export interface Handshake {
@@ -111,6 +114,39 @@ export interface Extended {
   /** The bencoded (and possibly trailing raw) payload, undecoded. */
   readonly payload: Uint8Array;
 }
+/**
+ * BEP 52: a run of hashes of one file's merkle tree, the 48 bytes that hash request, hashes and
+ * hash reject share: <pieces root:32><base layer:4><index:4><length:4><proof layers:4>.
+ */
+export interface HashRange {
+  /** The file's `pieces root` (32 bytes; decoded, a view into the receive buffer). */
+  readonly piecesRoot: Uint8Array;
+  /** The layer the hashes are taken from, counted up from the 16 KiB leaves (0). */
+  readonly baseLayer: number;
+  /** The first hash's offset in that layer. */
+  readonly index: number;
+  /** How many hashes of that layer (BEP 52's "length"). */
+  readonly length: number;
+  /** The ancestor layers to prove them up to: one uncle hash each, above those the run covers. */
+  readonly proofLayers: number;
+}
+/** BEP 52: asks for the hashes of a HashRange, answered with `hashes` or `hashReject`. */
+export interface HashRequest extends HashRange {
+  readonly type: 'hashRequest';
+}
+/**
+ * BEP 52: the answer to a hash request, its fields repeated: the `length` hashes of the base layer,
+ * then the uncle hashes of the proof, the one closest to the base first.
+ */
+export interface Hashes extends HashRange {
+  readonly type: 'hashes';
+  /** 32 bytes per hash, concatenated (decoded, a view into the receive buffer). */
+  readonly hashes: Uint8Array;
+}
+/** BEP 52: the peer will not answer the hash request with these fields. */
+export interface HashReject extends HashRange {
+  readonly type: 'hashReject';
+}
 /** A message id this codec does not know; kept so a peer machine can ignore it (BEP 3 says: ignore). */
 export interface Unknown {
   readonly type: 'unknown';
@@ -137,6 +173,9 @@ export type WireMessage =
   | Reject
   | AllowedFast
   | Extended
+  | HashRequest
+  | Hashes
+  | HashReject
   | Unknown;
 
 /** What `parseWire()` emits: the handshake once, then messages. */

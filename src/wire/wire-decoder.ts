@@ -15,9 +15,23 @@
  * Nothing a peer sends makes `push` throw: bad input is returned as a `WireError`, after the messages
  * that preceded it were emitted; the decoder then stays failed.
  */
-import { MAX_BITFIELD_FRAME_LENGTH, MAX_FRAME_LENGTH, MAX_PIECE_FRAME_LENGTH } from './limits.js';
-import { HANDSHAKE_LENGTH, MessageId, PROTOCOL_NAME, type WireItem, type WireMessage } from './messages.js';
-import { WireError } from './wire-error.js';
+import {
+  HASH_LENGTH,
+  HASH_REQUEST_FRAME_LENGTH,
+  MAX_BITFIELD_FRAME_LENGTH,
+  MAX_FRAME_LENGTH,
+  MAX_HASHES_FRAME_LENGTH,
+  MAX_PIECE_FRAME_LENGTH,
+} from './limits.js';
+import {
+  HANDSHAKE_LENGTH,
+  type HashRange,
+  MessageId,
+  PROTOCOL_NAME,
+  type WireItem,
+  type WireMessage,
+} from './messages.js';
+import { type LengthBound, WireError } from './wire-error.js';
 
 export interface WireDecoderOptions {
   /** Read the 68-byte handshake first (default true). False: the stream starts with frames. */
@@ -69,6 +83,8 @@ for (const id of [
 for (const id of [MessageId.have, MessageId.suggest, MessageId.allowedFast]) FIXED_LENGTH[id] = 5;
 for (const id of [MessageId.request, MessageId.cancel, MessageId.reject]) FIXED_LENGTH[id] = 13;
 FIXED_LENGTH[MessageId.port] = 3;
+FIXED_LENGTH[MessageId.hashRequest] = HASH_REQUEST_FRAME_LENGTH;
+FIXED_LENGTH[MessageId.hashReject] = HASH_REQUEST_FRAME_LENGTH;
 
 // Messages without a payload are shared, immutable objects: nothing to allocate per message.
 const KEEP_ALIVE: WireMessage = Object.freeze({ type: 'keepAlive' });
@@ -83,6 +99,7 @@ export class WireDecoder {
   readonly #maxFrame: number;
   readonly #maxPieceFrame: number;
   readonly #maxBitfieldFrame: number;
+  readonly #maxHashesFrame: number;
   #state: State;
   #error: WireError | undefined;
   /** Handshake bytes, or the 4 length bytes when they arrive split. */
@@ -105,6 +122,7 @@ export class WireDecoder {
     this.#maxFrame = max;
     this.#maxPieceFrame = Math.min(max, MAX_PIECE_FRAME_LENGTH);
     this.#maxBitfieldFrame = Math.min(max, MAX_BITFIELD_FRAME_LENGTH);
+    this.#maxHashesFrame = Math.min(max, MAX_HASHES_FRAME_LENGTH);
     this.#reused = opts.reuseFrames === true ? new Uint8Array(REUSED_FRAME_BYTES) : undefined;
     const handshake = opts.expectHandshake ?? true;
     this.#state = handshake ? State.Handshake : State.Length;
@@ -292,17 +310,33 @@ export class WireDecoder {
       if (len > this.#maxBitfieldFrame) return badLength(id, len, this.#maxBitfieldFrame, 'max');
     } else if (id === MessageId.extended) {
       if (len < 2) return badLength(id, len, 2, 'min');
+    } else if (id === MessageId.hashes) {
+      if (len < HASH_REQUEST_FRAME_LENGTH) return badLength(id, len, HASH_REQUEST_FRAME_LENGTH, 'min');
+      if (len > this.#maxHashesFrame) return badLength(id, len, this.#maxHashesFrame, 'max');
+      if ((len - HASH_REQUEST_FRAME_LENGTH) % HASH_LENGTH !== 0)
+        return badLength(id, len, HASH_LENGTH, 'multiple');
     }
     return undefined;
   }
 }
 
-function badLength(messageId: number, received: number, limit: number, bound: 'exact' | 'min' | 'max') {
+function badLength(messageId: number, received: number, limit: number, bound: LengthBound) {
   return new WireError('badMessageLength', { received, limit, messageId, bound });
 }
 
 function readU32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+}
+
+/** BEP 52's 48 bytes at `at`: <pieces root:32><base layer><index><length><proof layers>. */
+function hashRange(b: Uint8Array, at: number): HashRange {
+  return {
+    piecesRoot: b.subarray(at, at + 32),
+    baseLayer: readU32(b, at + 32),
+    index: readU32(b, at + 36),
+    length: readU32(b, at + 40),
+    proofLayers: readU32(b, at + 44),
+  };
 }
 
 /** Decodes one frame `b[at .. at+len)` (id first) whose length was already checked. */
@@ -361,6 +395,16 @@ function decodeFrame(b: Uint8Array, at: number, len: number): WireMessage {
       };
     case MessageId.extended:
       return { type: 'extended', extendedId: b[at + 1]!, payload: b.subarray(at + 2, at + len) };
+    case MessageId.hashRequest:
+      return { type: 'hashRequest', ...hashRange(b, at + 1) };
+    case MessageId.hashes:
+      return {
+        type: 'hashes',
+        ...hashRange(b, at + 1),
+        hashes: b.subarray(at + HASH_REQUEST_FRAME_LENGTH, at + len),
+      };
+    case MessageId.hashReject:
+      return { type: 'hashReject', ...hashRange(b, at + 1) };
     default:
       // BEP 3: a message id we do not know is ignored; the peer machine decides what that means.
       return { type: 'unknown', id, payload: b.subarray(at + 1, at + len) };

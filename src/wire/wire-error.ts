@@ -9,7 +9,11 @@ export type WireErrorCode =
   | 'badProtocolName'
   /** A length prefix larger than the frame limit (`limit`); nothing of that size was allocated. */
   | 'frameTooLong'
-  /** A message whose length does not fit its id; `bound` says whether `limit` is exact, a minimum or a maximum. */
+  /**
+   * A message whose length does not fit its id; `bound` says whether `limit` is exact, a minimum,
+   * a maximum, or (`multiple`) the size its payload must come in whole units of past a fixed header
+   * (BEP 52's 32-byte hashes).
+   */
   | 'badMessageLength'
   /** The stream ended inside the handshake or a frame: `received` of the `limit` bytes it needed. */
   | 'truncated'
@@ -25,7 +29,7 @@ export type WireErrorCode =
    */
   | 'badPexMessage';
 
-export type LengthBound = 'exact' | 'min' | 'max';
+export type LengthBound = 'exact' | 'min' | 'max' | 'multiple';
 
 export interface WireErrorDetails {
   /** The number the peer sent: a length, a pstrlen, or the bytes received before the end. */
@@ -64,6 +68,8 @@ function describe(code: WireErrorCode, d: WireErrorDetails): string {
     case 'frameTooLong':
       return `peer sent a frame of ${d.received} bytes; the limit is ${d.limit}`;
     case 'badMessageLength': {
+      if (d.bound === 'multiple')
+        return `peer sent message id ${d.messageId} with length ${d.received}; past its header it must be whole ${d.limit}-byte units`;
       const rule =
         d.bound === 'exact' ? 'must be' : d.bound === 'min' ? 'must be at least' : 'may be at most';
       return `peer sent message id ${d.messageId} with length ${d.received}; it ${rule} ${d.limit}`;

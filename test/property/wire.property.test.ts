@@ -58,6 +58,25 @@ const message: fc.Arbitrary<WireMessage> = fc.oneof(
     payload: bytes(64),
   }),
   fc.record({ type: fc.constant('unknown' as const), id: unknownId, payload: bytes(32) }),
+  fc.record({
+    type: fc.constantFrom('hashRequest', 'hashReject'),
+    piecesRoot: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    baseLayer: u32,
+    index: u32,
+    length: u32,
+    proofLayers: u32,
+  }) as fc.Arbitrary<WireMessage>,
+  fc.record({
+    type: fc.constant('hashes' as const),
+    piecesRoot: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    baseLayer: u32,
+    index: u32,
+    length: u32,
+    proofLayers: u32,
+    hashes: fc
+      .integer({ min: 0, max: 4 })
+      .chain((n) => fc.uint8Array({ minLength: 32 * n, maxLength: 32 * n })),
+  }),
 );
 
 const handshake = fc.record({
