@@ -1,0 +1,65 @@
+/**
+ * A v2 torrent's merkle trees from the piece layers up (BEP 52), built once per torrent so that a
+ * peer's hash requests are answered by reading nodes (merkle-proof.ts), never by hashing: each file
+ * longer than one piece gets its piece layer (its pieces' hashes in `torrent.pieces`, a view, no
+ * copy), the layers above it up to its root, and the pad hashes of each layer, under its `pieces
+ * root`. A file of one piece or less has no layer at or above the piece layer but its root, so no
+ * request can be answered from it and it gets no tree.
+ *
+ * Cost: one SHA-256 of 64 bytes per node above the piece layers, about one per piece (the roots
+ * alone cost as much: the parser checks the same piece layers against the same roots); memory
+ * about the piece layers' size again (32 bytes per piece).
+ */
+import type { FileHashTree, PieceLayerTrees } from './merkle-proof.js';
+import { rootKey } from './merkle-proof.js';
+import { hashPair, log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES, padHash } from './merkle-tree.js';
+import type { Torrent } from './torrent.js';
+
+/** The hashes one request of libtorrent's asks for at the piece layer (its hash_picker's 512). */
+export const PIECE_LAYER_REQUEST_LENGTH = 512;
+
+/** The trees of a v2 torrent's files; undefined for v1 and hybrid torrents (used through their v1 swarm). */
+export function pieceLayerTrees(
+  t: Pick<Torrent, 'version' | 'files' | 'pieces' | 'pieceLength'>,
+): PieceLayerTrees | undefined {
+  if (t.version !== 'v2') return undefined;
+  const pieceLayer = log2(t.pieceLength / MERKLE_BLOCK_BYTES);
+  const files = new Map<string, FileHashTree>();
+  let pieceLayerRequests = 0;
+  for (const f of t.files) {
+    if (f.padding || f.length <= t.pieceLength) continue;
+    const first = f.offset / t.pieceLength;
+    const count = Math.ceil(f.length / t.pieceLength);
+    const tree = fileTree(
+      t.pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES),
+      pieceLayer,
+    );
+    files.set(rootKey(tree.root), tree);
+    pieceLayerRequests += Math.ceil(count / PIECE_LAYER_REQUEST_LENGTH);
+  }
+  return { files, pieceLayerRequests };
+}
+
+/** The tree over a piece layer (two hashes or more): each layer hashed in pairs from the one below. */
+export function fileTree(pieceLayerHashes: Uint8Array, pieceLayer: number): FileHashTree {
+  const layers: Uint8Array[] = [pieceLayerHashes];
+  const pads: Uint8Array[] = [padHash(pieceLayer)];
+  let below = pieceLayerHashes;
+  while (below.length > MERKLE_HASH_BYTES) {
+    const count = below.length / MERKLE_HASH_BYTES;
+    const pad = pads[pads.length - 1]!;
+    const layer = new Uint8Array(Math.ceil(count / 2) * MERKLE_HASH_BYTES);
+    for (let j = 0; 2 * j < count; j++) {
+      const left = below.subarray(2 * j * MERKLE_HASH_BYTES, (2 * j + 1) * MERKLE_HASH_BYTES);
+      const right =
+        2 * j + 1 < count
+          ? below.subarray((2 * j + 1) * MERKLE_HASH_BYTES, (2 * j + 2) * MERKLE_HASH_BYTES)
+          : pad;
+      layer.set(hashPair(left, right), j * MERKLE_HASH_BYTES);
+    }
+    layers.push(layer);
+    pads.push(padHash(pieceLayer + pads.length));
+    below = layer;
+  }
+  return { root: below, pieceLayer, layers, pads };
+}
