@@ -5,6 +5,7 @@
 
 import { blockKey, type CloseReason, type PeerEvent, type ReceivedBlock } from './peer.types.js';
 import { isPieceIndex, type PeerContext } from './peer-context.js';
+import { hashRequestLimit } from './peer-hashes.js';
 import { MAX_METADATA_REQUESTS } from './peer-metadata.js';
 import { requestBatchProblem, requestFate } from './peer-request-fate.js';
 
@@ -51,6 +52,8 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
       return requestBatchProblem(c, ev.requests) ?? { reason: 'socketClosed' };
     case 'wire.metadataRequest':
       return { reason: 'metadataFlood', requests: c.metadataRequests + 1, limit: MAX_METADATA_REQUESTS };
+    case 'wire.hashRequest':
+      return { reason: 'hashRequestFlood', requests: c.hashRequests + 1, limit: hashRequestLimit(c) };
     case 'wire.pieces':
       return badBlockOf(c, ev.blocks) ?? { reason: 'socketClosed' };
     case 'wire.piece': {

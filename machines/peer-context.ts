@@ -3,6 +3,7 @@
  * values, and the effects an action may have. Maps and Sets are held by reference and changed in
  * named actions only (docs/machines.md, "Small context").
  */
+import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import {
   type BlockRef,
@@ -104,6 +105,11 @@ export interface PeerContext {
   peerUtMetadata: number | undefined;
   /** ut_metadata requests the peer made on this connection (closed past MAX_METADATA_REQUESTS). */
   metadataRequests: number;
+  // --- BEP 52, merkle hashes (machines/peer-hashes.ts) ---
+  /** Our v2 torrent's trees above its piece layers (by reference); undefined: v1 or hybrid. */
+  readonly pieceLayerTrees: PieceLayerTrees | undefined;
+  /** Hash requests the peer made on this connection (closed past hashRequestLimit). */
+  hashRequests: number;
   // --- BEP 11, ut_pex (machines/peer-pex.ts) ---
   /** Peer exchange is on for this torrent (not private, not --no-pex). */
   readonly pex: boolean;
@@ -179,6 +185,8 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     metadata: input.metadata,
     peerUtMetadata: undefined,
     metadataRequests: 0,
+    pieceLayerTrees: input.pieceLayerTrees,
+    hashRequests: 0,
     pex: input.pex === true,
     peerUtPex: undefined,
     bytesSentThisTick: 0,

@@ -22,6 +22,7 @@ import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } 
 import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { bytesEqual, openingMessages } from './peer-handshake.js';
+import { hashAnswer, isHashRequestFlood } from './peer-hashes.js';
 import { isMetadataFlood, metadataAnswer } from './peer-metadata.js';
 import { acceptedUtPex, pexMessage } from './peer-pex.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
@@ -126,6 +127,7 @@ export const peerMachine = setup({
       context.outstanding.size > 0 &&
       context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
     isMetadataFlood: ({ context }) => isMetadataFlood(context),
+    isHashRequestFlood: ({ context }) => isHashRequestFlood(context),
     // A request's fate is decided once (requestFate, peer-request-fate.ts): this guard, queueRequest
     // and the close reason all read it. A bad request (badRequest), a flood past a full queue
     // (requestFlood) or too many while we choke (requestsWhileChoked) close; a fast peer asking for
@@ -153,7 +155,8 @@ export const peerMachine = setup({
       type: 'send' as const,
       message: {
         type: 'handshake' as const,
-        reserved: ourReservedBytes(), // BEP 10 and BEP 6 bits
+        // BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent (whose piece layers we serve).
+        reserved: ourReservedBytes(context.pieceLayerTrees !== undefined),
         infoHash: context.infoHash,
         peerId: context.peerId,
       },
@@ -193,6 +196,12 @@ export const peerMachine = setup({
       context.metadataRequests++;
       const message = metadataAnswer(context, event.piece);
       if (message !== undefined) enqueue.sendTo('connection', { type: 'send', message });
+    }),
+    // BEP 52: the hashes asked for, or a hash reject (machines/peer-hashes.ts); counted in place.
+    answerHashRequest: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.hashRequest') return;
+      context.hashRequests++;
+      enqueue.sendTo('connection', { type: 'send', message: hashAnswer(context.pieceLayerTrees, event) });
     }),
     storeExtensionHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.extendedHandshake') return;
@@ -619,6 +628,10 @@ export const peerMachine = setup({
             'wire.metadataRequest': [
               { guard: 'isMetadataFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'answerMetadataRequest'] },
+            ],
+            'wire.hashRequest': [
+              { guard: 'isHashRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
+              { actions: ['noteMessage', 'answerHashRequest'] },
             ],
             'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
             'wire.*': { actions: 'noteMessage' },

@@ -3,9 +3,11 @@
  * `connection` actor sends it, the commands the torrent machine sends it, the reports it sends the
  * torrent machine, and the typed reason it closes with. Pure types and constants: no I/O.
  */
+
+import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerKey } from '../src/picker/blocks.js';
-import type { WireItem } from '../src/wire/messages.js';
+import type { HashRange, WireItem } from '../src/wire/messages.js';
 import type { PexPeer } from '../src/wire/ut-pex.js';
 
 export type { BlockRef, PeerKey };
@@ -140,6 +142,11 @@ export interface PeerInput {
   readonly listenPort?: number;
   /** The info dictionary's bytes (by reference), served through BEP 9 ut_metadata; absent: not offered. */
   readonly metadata?: Uint8Array;
+  /**
+   * A v2 torrent's merkle trees above its piece layers (by reference, built once per torrent),
+   * which answer BEP 52 hash requests; absent (v1, hybrid): every hash request is rejected.
+   */
+  readonly pieceLayerTrees?: PieceLayerTrees;
   /**
    * BEP 11 peer exchange: announce ut_pex, pass the peer's messages on, send ours. False for a
    * private torrent (BEP 27) or `--no-pex`; absent: false.
@@ -286,6 +293,11 @@ export type ConnectionEvent =
   | { type: 'wire.pex'; added: readonly PexPeer[]; dropped: readonly string[] }
   /** BEP 9: the peer asks for piece `piece` of the metadata (decoded by the connection). */
   | { type: 'wire.metadataRequest'; piece: number }
+  /** BEP 52: the peer asks for hashes of a file's merkle tree (`piecesRoot` is a view: never keep it). */
+  | ({ type: 'wire.hashRequest' } & HashRange)
+  /** BEP 52: answers to hash requests, which we never send: ignored. */
+  | ({ type: 'wire.hashes'; hashes: Uint8Array } & HashRange)
+  | ({ type: 'wire.hashReject' } & HashRange)
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
 
@@ -376,6 +388,8 @@ export type CloseReason =
   | { reason: 'requestsWhileChoked'; requests: number; limit: number }
   /** More than MAX_METADATA_REQUESTS ut_metadata requests (BEP 9) on one connection. */
   | { reason: 'metadataFlood'; requests: number; limit: number }
+  /** More BEP 52 hash requests on one connection than hashRequestLimit (machines/peer-hashes.ts). */
+  | { reason: 'hashRequestFlood'; requests: number; limit: number }
   | { reason: 'wireError'; code: string; message: string }
   /** A BEP 6 message (haveAll, haveNone, reject, allowedFast, suggest) without the bit on both ends. */
   | { reason: 'fastNotNegotiated'; message: string }

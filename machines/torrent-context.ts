@@ -3,6 +3,7 @@
  * torrent, its peers and their addresses, its starting values, and the effects an action may have.
  * Maps, Sets and the PiecePicker are held by reference and changed in named actions only.
  */
+import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import { PiecePicker } from '../src/picker/piece-picker.js';
 import { mulberry32 } from '../src/picker/prng.js';
 import { FailedBlocks } from './failed-blocks.js';
@@ -53,6 +54,8 @@ export interface TorrentContext {
   readonly listenPort: number | undefined;
   /** The info dictionary's bytes we serve (BEP 9), by reference; never copied into a peer's context. */
   readonly metadata: Uint8Array | undefined;
+  /** A v2 torrent's trees above its piece layers (BEP 52 hash requests), by reference; undefined: v1 or hybrid. */
+  readonly pieceLayerTrees: PieceLayerTrees | undefined;
   /** BEP 11 peer exchange is on (TorrentInput.pex): we announce ut_pex, send it and take it. */
   readonly pex: boolean;
   /** Addresses queued because a peer's ut_pex message named them (new to the address book). */
@@ -144,6 +147,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     port: input.trackers?.port ?? 0,
     listenPort: input.listenPort,
     metadata: input.metadata,
+    pieceLayerTrees: input.pieceLayerTrees,
     pex: input.pex === true,
     pexLearned: 0,
     selfAddresses: new Set(input.selfAddresses ?? []),

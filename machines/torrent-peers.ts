@@ -145,6 +145,7 @@ export function peerInput(
     limits: c.peerLimits,
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
     ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
+    ...(c.pieceLayerTrees === undefined ? {} : { pieceLayerTrees: c.pieceLayerTrees }),
     ...(c.pex ? { pex: true } : {}),
     // Last reached over MSE (torrent-address-book.ts): dialled with MSE first.
     ...(direction === 'outgoing' && c.addresses.get(address)?.mseFirst === true ? { mseFirst: true } : {}),

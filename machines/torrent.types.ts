@@ -3,6 +3,7 @@
  * torrent's download: its input, the events it takes (from the world, its peers and its storage),
  * what it emits for the CLI/NDJSON (`actor.on(...)`), and its typed output. Pure types.
  */
+import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { ChokerDecision } from './choker.machine.js';
 import type {
@@ -67,6 +68,11 @@ export interface TorrentInput {
    * absent (a private torrent, or a test): we offer no metadata.
    */
   readonly metadata?: Uint8Array;
+  /**
+   * A v2 torrent's merkle trees above its piece layers (src/metainfo/piece-layer-trees.ts), which
+   * answer peers' BEP 52 hash requests; absent (v1, hybrid, a test): every hash request is rejected.
+   */
+  readonly pieceLayerTrees?: PieceLayerTrees;
   /**
    * BEP 11 peer exchange (machines/torrent-pex.ts): announce ut_pex, tell peers of each other, queue
    * the peers they tell of. Never for a private torrent (BEP 27); absent: off.

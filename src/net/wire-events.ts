@@ -23,8 +23,9 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
 /**
  * A message that would tell the peer machine nothing the messages before it in the same socket
  * read did not: dropped before it becomes an event. Every message resets the machine's silence
- * clock, so a keep-alive, an unknown message or an extended one other than the handshake (the
- * machine ignores those) says nothing after any other message of the read; and a choke, unchoke,
+ * clock, so a keep-alive, an unknown message, BEP 52's hashes and hash reject (answers to hash
+ * requests we never send) or an extended one other than the handshake (the machine ignores those)
+ * says nothing after any other message of the read; and a choke, unchoke,
  * interested, not interested, cancel, suggest or allowed fast says nothing right after the same
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
  * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
@@ -38,6 +39,8 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
   switch (item.type) {
     case 'keepAlive':
     case 'unknown':
+    case 'hashes':
+    case 'hashReject':
       return true;
     case 'extended':
       return (

@@ -35,7 +35,7 @@ export const framingArbitrary = {
   lateBitfield: fc.record({ kind: fc.constant('lateBitfield' as const), length: fc.nat({ max: 64 }) }),
   unknownMessage: fc.record({
     kind: fc.constant('unknownMessage' as const),
-    id: fc.integer({ min: 21, max: 255 }),
+    id: fc.integer({ min: 24, max: 255 }), // 21–23 are BEP 52's hash messages
     length: fc.nat({ max: 64 }),
   }),
   oversizedFrame: fc.record({

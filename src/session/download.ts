@@ -16,6 +16,7 @@ import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
+import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
@@ -222,6 +223,7 @@ async function run(
     onReadError: (err) =>
       actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
   });
+  const hashTrees = pieceLayerTrees(torrent);
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,
@@ -241,6 +243,9 @@ async function run(
       // BEP 9: peers that start from a magnet link fetch the info dictionary from us; not for a
       // private torrent (BEP 27: its peers come from its tracker, which hands out the .torrent).
       ...(torrent.private ? {} : { metadata: torrent.infoBytes }),
+      // BEP 52: a v2 torrent's piece layers, for peers that started from a magnet link and ask for
+      // them with hash requests (hashed once here: src/metainfo/piece-layer-trees.ts).
+      ...(hashTrees === undefined ? {} : { pieceLayerTrees: hashTrees }),
       // BEP 11 peer exchange, off for a private torrent (BEP 27) as for its metadata.
       pex: !torrent.private && options.pex !== false,
       ...(listener === undefined
