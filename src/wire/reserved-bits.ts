@@ -2,9 +2,9 @@
  * The handshake's 8 reserved bytes that bitstate reads and sets. Pure (machines import it):
  *   reserved[5] & 0x10   BEP 10, the Extension Protocol: on only when both ends set it
  *   reserved[7] & 0x04   BEP 6, the Fast Extension: on only when both ends set it
- *   reserved[7] & 0x10   BEP 52, v2: we set it for a v2 torrent. libtorrent takes a connection it
- *                        accepts for a v2-only torrent as v2 only with this bit (the truncated v2
- *                        info-hash alone is not enough), and asks only v2 connections for hashes
+ *   reserved[7] & 0x10   BEP 52, v2: we set it for a v2 torrent. libtorrent asks only connections it
+ *                        takes as v2 for hashes; its current source takes one it accepted as v2
+ *                        only with this bit (2.0.8 does without it)
  */
 
 export const EXTENSION_PROTOCOL_BYTE = 5;

@@ -1,0 +1,212 @@
+/**
+ * BEP 52 hash requests against libtorrent 2.0 on 127.0.0.1: libtorrent, given only a magnet link
+ * (`xt=urn:btmh:1220<v2 info-hash>`, `x.pe` at a bitstate seeder), fetches the info dictionary
+ * (BEP 9), which lacks the piece layers, asks the seeder for them with hash requests, and finishes
+ * a v2-only torrent libtorrent made itself with the source's bytes. The payload has a file of 1,100
+ * pieces (runs of libtorrent's 512, the last one rounded up to 128 with pads; proofs with uncles),
+ * one of 4 pieces, one of exactly a piece, a short one and an empty one.
+ *
+ * Both ways of connecting: libtorrent dials the seeder (from `x.pe`), or the seeder dials a
+ * libtorrent that waits with the bare magnet link. libtorrent 2.0.8 asks either connection for
+ * hashes; its current source takes a connection it accepted as v2 only when the handshake sets
+ * BEP 52's reserved bit, which we set for a v2 torrent (test/unit/machines/peer-hashes.test.ts).
+ *
+ * The bytes alone prove little: libtorrent finishes without piece layers too, checking each file
+ * against its `pieces root` once it has every block of it (seen before the hash messages existed). So
+ * the seeder's `--trace` must show that every hash request was for a piece layer and was answered
+ * with `hashes` (libtorrent closes a connection on a `hashes` message of any other size, and
+ * disconnects on hashes that do not prove), and that libtorrent used them: it announced a piece of
+ * the long file (`have`) before the seeder had handed over every block of that file — a piece it
+ * could only have checked against its piece layer's hash.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startBitstateDownload } from './harness/bitstate.js';
+import { libtorrentClientCommand, libtorrentDownload } from './harness/libtorrent.js';
+import { makeTorrentWithLibtorrent } from './harness/libtorrent-create.js';
+import { compareTrees, writeMultiFilePayload } from './harness/payload.js';
+import { getFreePort } from './harness/ports.js';
+import { type Stoppable, startProcess, stopAll, whileRunning } from './harness/processes.js';
+
+const PIECE = 32 * 1024;
+const BLOCK = 16 * 1024;
+/** The long file: first in the torrent, so its pieces are 0 … LONG_PIECES − 1. */
+const LONG_PIECES = 1100;
+const LONG_LENGTH = LONG_PIECES * PIECE - 3_000;
+let dir = '';
+let tree = '';
+const stoppables: Stoppable[] = [];
+
+interface TraceEvent {
+  readonly type: string;
+  readonly [k: string]: unknown;
+}
+
+/** The machine events of a trace file, in order. */
+async function traceEvents(file: string): Promise<TraceEvent[]> {
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { k: string; event: TraceEvent })
+    .filter((r) => r.k === 'event')
+    .map((r) => r.event);
+}
+
+/**
+ * What the seeder's trace must show: every hash request for a piece layer, answered with `hashes`
+ * of libtorrent's size, and a piece of the long file announced by libtorrent before the seeder had
+ * handed over every block of it.
+ */
+async function checkHashesServed(trace: string): Promise<void> {
+  const events = await traceEvents(trace);
+  const requests = events.filter((e) => e.type === 'wire.hashRequest');
+  const answers = events.flatMap((e) => {
+    const m = e.message as TraceEvent | undefined;
+    return e.type === 'send' && (m?.type === 'hashes' || m?.type === 'hashReject') ? [m] : [];
+  });
+  // The piece layer is 1 above the 16 KiB leaves. The long file's is 2,048 wide: libtorrent asks
+  // for its runs at 0, 512 and 1,024 (76 pieces, asked as 128); the 4-piece file's in one run of
+  // 4; the files of one piece or less have none.
+  assert.ok(requests.length >= 4, `libtorrent asked for the piece layers: ${requests.length} requests`);
+  assert.deepEqual([...new Set(requests.map((r) => `${r.baseLayer}:${r.index}:${r.length}`))].sort(), [
+    '1:0:4',
+    '1:0:512',
+    '1:1024:128',
+    '1:512:512',
+  ]);
+  assert.deepEqual(
+    answers.map((a) => a.type),
+    requests.map(() => 'hashes'),
+    'every hash request answered with hashes',
+  );
+  for (const [i, a] of answers.entries()) {
+    const r = requests[i]!;
+    assert.deepEqual(
+      [a.baseLayer, a.index, a.length, a.proofLayers],
+      [r.baseLayer, r.index, r.length, r.proofLayers],
+    );
+    // libtorrent's on_hashes: length + max(0, proof layers − (log2(length) − 1)) hashes.
+    const count =
+      (r.length as number) + Math.max(0, (r.proofLayers as number) - Math.log2(r.length as number) + 1);
+    assert.deepEqual(a.hashes, { bytes: 32 * count });
+  }
+
+  // libtorrent checked pieces of the long file against its piece layer, not only the whole file
+  // against its root: its first `have` of one came before we handed over all the file's blocks.
+  const served = new Set<string>();
+  let servedAtFirstHave: number | undefined;
+  for (const e of events) {
+    if (e.type === 'serve')
+      for (const b of e.blocks as { index: number; begin: number }[])
+        if (b.index < LONG_PIECES) served.add(`${b.index}:${b.begin}`);
+    const haves =
+      e.type === 'wire.have' ? [e.index as number] : e.type === 'wire.haves' ? (e.indices as number[]) : [];
+    if (haves.some((i) => typeof i === 'number' && i < LONG_PIECES)) {
+      servedAtFirstHave = served.size;
+      break;
+    }
+  }
+  const longBlocks = Math.ceil(LONG_LENGTH / BLOCK);
+  assert.ok(servedAtFirstHave !== undefined, 'libtorrent announced pieces of the long file');
+  assert.ok(
+    servedAtFirstHave < longBlocks,
+    `a piece announced after ${servedAtFirstHave} of the file's ${longBlocks} blocks were served`,
+  );
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-v2-hashes-'));
+  tree = (
+    await writeMultiFilePayload({
+      dir: join(dir, 'seed'),
+      name: 'tree',
+      files: [
+        { path: 'a-many-pieces.bin', length: LONG_LENGTH },
+        { path: 'b-few.bin', length: 3 * PIECE + 1 },
+        { path: 'c-piece.bin', length: PIECE },
+        { path: 'd/e-short.bin', length: 5_000 },
+        { path: 'd/f-empty.txt', length: 0 },
+      ],
+      seed: 52,
+    })
+  ).root;
+});
+
+after(async () => {
+  await stopAll(stoppables);
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+describe('libtorrent fetches the piece layers of a v2 torrent from a bitstate seeder (BEP 52)', () => {
+  it('from a urn:btmh: magnet link alone: its hash requests answered, its pieces checked as they come, the right bytes', async () => {
+    const torrent = join(dir, 'tree.torrent');
+    const made = await makeTorrentWithLibtorrent({
+      source: tree,
+      out: torrent,
+      pieceLength: PIECE,
+      format: 'v2',
+    });
+    assert.ok(made.v2 !== undefined && made.v1 === undefined, 'a v2-only torrent');
+    // `bitstate download --seed` over the complete data: it checks the data, then seeds with a trace.
+    const trace = join(dir, 'seed.trace.ndjson');
+    const seed = startBitstateDownload({
+      torrent,
+      out: join(dir, 'seed'),
+      noTracker: true,
+      timeoutMs: 90_000,
+      extraArgs: ['--seed', '--trace', trace],
+    });
+    stoppables.push({ stop: () => seed.stop() });
+    const listening = await seed.waitForEvent((e) => e.type === 'listening', 20_000);
+    const magnet = `magnet:?xt=urn:btmh:1220${made.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
+    const out = join(dir, 'out');
+    await libtorrentDownload({ torrent: magnet, outDir: out, timeoutMs: 60_000 });
+    const cmp = await compareTrees(tree, join(out, 'tree'));
+    assert.deepEqual(cmp.mismatches, []);
+    await seed.stop();
+
+    await checkHashesServed(trace);
+  });
+
+  it('dialled by the seeder, libtorrent asks that connection for the piece layers just the same', async () => {
+    const torrent = join(dir, 'tree.torrent');
+    const made = await makeTorrentWithLibtorrent({
+      source: tree,
+      out: torrent,
+      pieceLength: PIECE,
+      format: 'v2',
+    });
+    // libtorrent with the magnet link and no peer: it waits to be dialled.
+    const port = await getFreePort();
+    const { command, args } = libtorrentClientCommand({
+      torrent: `magnet:?xt=urn:btmh:1220${made.v2}&dn=tree`,
+      savePath: join(dir, 'out-dialled'),
+      port,
+      mode: 'download',
+      trackerOff: true,
+      timeoutSec: 60,
+    });
+    const lt = startProcess(command, args, { name: `libtorrent downloader :${port}`, timeoutMs: 90_000 });
+    stoppables.push(lt);
+    await whileRunning(lt, lt.waitForLine(/"event": "listening"/, 30_000));
+    const trace = join(dir, 'dialling.trace.ndjson');
+    const seed = startBitstateDownload({
+      torrent,
+      out: join(dir, 'seed'),
+      noTracker: true,
+      peers: [`127.0.0.1:${port}`],
+      timeoutMs: 90_000,
+      extraArgs: ['--seed', '--trace', trace],
+    });
+    stoppables.push({ stop: () => seed.stop() });
+    await whileRunning(lt, lt.waitForLine(/"event": "done"/, 60_000));
+    const cmp = await compareTrees(tree, join(dir, 'out-dialled', 'tree'));
+    assert.deepEqual(cmp.mismatches, []);
+    await lt.stop();
+    await seed.stop();
+    await checkHashesServed(trace);
+  });
+});
