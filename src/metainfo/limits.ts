@@ -21,6 +21,16 @@ export const MAX_PIECE_LENGTH = 256 * 1024 * 1024;
  * torrent no libtorrent client (qBittorrent, Deluge) can load or seed. About 16 TiB.
  */
 export const MAX_V2_FILE_LENGTH = (2 ** 30 - 1) * 16 * 1024 - 1;
+/**
+ * Most bytes of a v2 torrent's paths spelled out: each file's path in UTF-8, components joined by
+ * `/`, summed over its files. A `file tree` (BEP 52) names a folder once for all the files in it, so
+ * 70 KB of tree can spell 10 MiB of paths and 6 MB of it 1 GB — which every path check, the
+ * case-collision check, the storage layout and `bitstate info` then go through file by file (a
+ * 6 MB torrent took 17 s to parse, and `info --json` ran out of string length). A v1 `files` list
+ * spells every path, so no v1 or hybrid torrent under MAX_TORRENT_FILE_BYTES holds more than this:
+ * the same payload as a hybrid would be too large for libtorrent (and bitstate) to load.
+ */
+export const MAX_V2_PATHS_BYTES = MAX_TORRENT_FILE_BYTES;
 /** Most files in one torrent (padding files included, a v2 torrent's implicit ones too). */
 export const MAX_FILES = 262_144;
 /** Most path components of one file (the torrent's own folder not counted). */

@@ -49,8 +49,11 @@ export function checkPathDepth(depth: number, field: string): void {
     );
 }
 
-/** Checks every component, the depth and the total length of one file's path. */
-export function checkPath(path: readonly string[], field: string): void {
+/**
+ * Checks every component, the depth and the total length of one file's path; returns that length
+ * (UTF-8 bytes, components joined by `/`).
+ */
+export function checkPath(path: readonly string[], field: string): number {
   if (path.length === 0) throw new MetainfoError('unsafe-path', `${field}: empty path`, { field });
   checkPathDepth(path.length, field);
   path.forEach((c, i) => {
@@ -63,6 +66,7 @@ export function checkPath(path: readonly string[], field: string): void {
       limit: MAX_PATH_BYTES,
       actual: bytes,
     });
+  return bytes;
 }
 
 /**

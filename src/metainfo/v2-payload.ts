@@ -19,7 +19,7 @@
  */
 import type { BencodeIndex } from './bencode-index.js';
 import { resolveCaseCollisions } from './case-collisions.js';
-import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_V2_FILE_LENGTH } from './limits.js';
+import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_V2_FILE_LENGTH, MAX_V2_PATHS_BYTES } from './limits.js';
 import { MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from './merkle-tree.js';
 import { MetainfoError } from './metainfo-error.js';
 import { v2PieceHashes } from './piece-layers.js';
@@ -123,6 +123,8 @@ function v2Files(
   const roots: (Uint8Array | undefined)[] = [];
   const seen = new PathSet();
   let offset = 0;
+  // The paths spelled out so far: bounded before the files' paths are kept (limits.ts).
+  let pathBytes = 0;
   const add = (file: TorrentFile, root: Uint8Array | undefined): void => {
     if (files.length >= MAX_FILES)
       throw new MetainfoError(
@@ -140,7 +142,13 @@ function v2Files(
     const path = [...treePath];
     const field = `${FILE_TREE_FIELD}[${quotedPath(path)}]`;
     if (ix.kind(leaf) !== 'dictionary') throw wrongType(ix, field, 'a dictionary', leaf);
-    checkPath(path, field);
+    pathBytes += checkPath(path, field);
+    if (pathBytes > MAX_V2_PATHS_BYTES)
+      throw new MetainfoError(
+        'limit-exceeded',
+        `${FILE_TREE_FIELD}: paths of more than ${MAX_V2_PATHS_BYTES} bytes spelled out (a v1 torrent could not hold them)`,
+        { field: FILE_TREE_FIELD, limit: MAX_V2_PATHS_BYTES },
+      );
     // Two keys that decode to one name (invalid UTF-8 becomes U+FFFD) would be one file on disk.
     seen.add(path, field);
     const attrValue = ix.get(leaf, 'attr');

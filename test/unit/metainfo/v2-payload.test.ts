@@ -11,7 +11,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
-import { MAX_FILES, MAX_PATH_DEPTH, MAX_PIECES, MAX_V2_FILE_LENGTH } from '../../../src/metainfo/limits.js';
+import {
+  MAX_FILES,
+  MAX_PATH_DEPTH,
+  MAX_PIECES,
+  MAX_V2_FILE_LENGTH,
+  MAX_V2_PATHS_BYTES,
+} from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { createPieceHash } from '../../../src/metainfo/piece-hash.js';
@@ -303,6 +309,27 @@ test('more than MAX_FILES files, padding included, or more than MAX_PIECES piece
     undefined,
   );
   rejected(huge, 'limit-exceeded', 'info.file tree', /pieces \(limit/);
+});
+
+test('paths spelled out past MAX_V2_PATHS_BYTES: limit-exceeded, however few bytes the file tree is', () => {
+  // A folder 15 deep of 255-byte names holds the files: the tree names it once, each file's path
+  // spells it again (3,845 bytes a file). A v1 or hybrid torrent spells every path in its `files`.
+  const chain = Array.from({ length: 15 }, (_, i) => String(i).padStart(255, 'x'));
+  const perFile = Buffer.byteLength([...chain, 'xxxxx'].join('/'));
+  const torrent = (count: number) => {
+    let folder: Map<string, BencodeInput> = new Map();
+    for (let i = 0; i < count; i++)
+      folder.set(i.toString(36).padStart(5, '0'), new Map([['', { length: 0 }]]));
+    for (const c of [...chain].reverse()) folder = new Map([[c, folder]]);
+    // One non-empty file, at the top: its path is one byte.
+    folder.set('!', new Map([['', { length: 1, 'pieces root': new Uint8Array(32).fill(1) }]]));
+    return bencode({ info: { 'file tree': folder, 'meta version': 2, name: 'n', 'piece length': B } });
+  };
+  const fits = Math.floor((MAX_V2_PATHS_BYTES - 1) / perFile);
+  const within = torrent(fits);
+  assert.ok(within.length < MAX_V2_PATHS_BYTES / 100, 'the file tree is small');
+  assert.equal(parseTorrent(within).files.length, fits + 2); // and the one file's padding
+  rejected(torrent(fits + 1), 'limit-exceeded', 'info.file tree', /paths of more than \d+ bytes/);
 });
 
 test('piece layers missing for a file longer than a piece: unsupported, since bitstate cannot fetch them from peers', () => {
