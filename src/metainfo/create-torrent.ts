@@ -315,7 +315,10 @@ export async function makeTorrent(path: string, options: CreateTorrentOptions = 
   const pieceLength = options.pieceLength ?? defaultPieceLength(total);
   checkPieceLength(pieceLength);
   const layout = layOutFiles(files, pieceLength, format !== 'v1');
-  if (format === 'hybrid' && layout.length > MAX_FILES)
+  // A v2-only torrent lists no padding, but its files are aligned all the same, and parseTorrent
+  // counts that implicit padding as libtorrent lays it out (v2-payload.ts): one more file after the
+  // last too, which layOutFiles leaves out only for a single file.
+  if (format !== 'v1' && layout.length > MAX_FILES)
     throw badSource(`more than ${MAX_FILES} files, the padding that aligns them included`);
   const pieceCount = Math.ceil(laidOutLength(layout) / pieceLength);
   if (pieceCount > MAX_PIECES)
