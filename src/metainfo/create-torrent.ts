@@ -29,7 +29,13 @@ import { lstat, open, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { type BencodeInput, bencode } from './bencode.js';
 import { type FileHashes, FileMerkleTree } from './file-merkle-tree.js';
-import { MAX_CREATED_TORRENT_BYTES, MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES } from './limits.js';
+import {
+  MAX_CREATED_TORRENT_BYTES,
+  MAX_FILES,
+  MAX_PIECE_LENGTH,
+  MAX_PIECES,
+  MAX_V2_PATHS_BYTES,
+} from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 import { type LaidOut, laidOutLength, layOutFiles, paddingPath } from './padding-layout.js';
 import { escapeName, sourceError } from './source-error.js';
@@ -320,6 +326,17 @@ export async function makeTorrent(path: string, options: CreateTorrentOptions = 
   // last too, which layOutFiles leaves out only for a single file.
   if (format !== 'v1' && layout.length > MAX_FILES)
     throw badSource(`more than ${MAX_FILES} files, the padding that aligns them included`);
+  // A v2-only `file tree` names each folder once, so its size does not bound its paths spelled out,
+  // which parseTorrent does (limits.ts); a hybrid's v1 `files` spells them, and its size is checked.
+  if (format === 'v2') {
+    const pathBytes = files.reduce((sum, f) => sum + Buffer.byteLength(f.path.join('/')), 0);
+    if (pathBytes > MAX_V2_PATHS_BYTES)
+      throw new MetainfoError(
+        'limit-exceeded',
+        `the files' paths are ${pathBytes} bytes spelled out (limit ${MAX_V2_PATHS_BYTES}: a v1 or hybrid torrent could not hold them either)`,
+        { limit: MAX_V2_PATHS_BYTES, actual: pathBytes },
+      );
+  }
   const pieceCount = Math.ceil(laidOutLength(layout) / pieceLength);
   if (pieceCount > MAX_PIECES)
     throw new MetainfoError(

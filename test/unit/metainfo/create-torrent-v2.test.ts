@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { BencodeDict, type BencodeValue, bdecode, latin1 } from '../../../src/metainfo/bdecode.js';
 import { createTorrent, makeTorrent } from '../../../src/metainfo/create-torrent.js';
-import { MAX_CREATED_TORRENT_BYTES, MAX_FILES } from '../../../src/metainfo/limits.js';
+import { MAX_CREATED_TORRENT_BYTES, MAX_FILES, MAX_V2_PATHS_BYTES } from '../../../src/metainfo/limits.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { referencePieceLayer, referencePiecesRoot } from '../../helpers/bep52-reference.js';
@@ -307,6 +307,32 @@ test('v2: files that, with the padding aligning them, are more than MAX_FILES ar
         err.message,
         new RegExp(`more than ${MAX_FILES} files, the padding that aligns them included`),
       );
+      return true;
+    },
+  );
+  assert.equal(hashed, 0, 'nothing was hashed');
+});
+
+test('v2: paths that, spelled out, are more than MAX_V2_PATHS_BYTES are refused before hashing (parseTorrent refuses them)', async (t) => {
+  const dir = await tempDir(t);
+  // A folder 15 deep of 255-byte names: 3,845 bytes a path, the tree naming the folder once.
+  const chain = Array.from({ length: 15 }, (_, i) => String(i).padStart(255, 'x'));
+  const deep = join(dir, 'deep', ...chain);
+  await mkdir(deep, { recursive: true });
+  const perFile = Buffer.byteLength([...chain, 'xxxxx'].join('/'));
+  const count = Math.floor(MAX_V2_PATHS_BYTES / perFile) + 1;
+  for (let i = 0; i < count; i += 256)
+    await Promise.all(
+      Array.from({ length: Math.min(256, count - i) }, (_, k) =>
+        writeFile(join(deep, (i + k).toString(36).padStart(5, '0')), 'x'),
+      ),
+    );
+  let hashed = 0;
+  await assert.rejects(
+    createTorrent(join(dir, 'deep'), { format: 'v2', pieceLength: P, onProgress: (d) => (hashed = d) }),
+    (err: unknown) => {
+      assert.ok(err instanceof MetainfoError && err.code === 'limit-exceeded', String(err));
+      assert.equal(err.limit, MAX_V2_PATHS_BYTES);
       return true;
     },
   );
