@@ -24,7 +24,8 @@ import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
 
-Downloads every piece of the torrent into DIR/<name>, verifying each piece's SHA-1.
+Downloads every piece of the torrent into DIR/<name>, verifying each piece's hash (SHA-1, or
+BitTorrent v2's SHA-256 merkle root, BEP 52).
 A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT&ws=URL') first fetches the torrent's
 metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in
 DIR/.bitstate/<info-hash>.torrent; its ws= web seeds (BEP 19) are downloaded from after it.

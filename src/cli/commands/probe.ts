@@ -21,7 +21,7 @@ export const usage = `Usage: bitstate probe <FILE.torrent> --peer HOST:PORT [--d
 Plays generated BitTorrent conversations (fast-check) against another client that has the
 torrent — a seeder, or a peer with some of its pieces — one connection per script, and checks
 every answer against BEP 3, 6 and 10: blocks it was never asked for, blocks whose piece fails its
-SHA-1, a bitfield after other messages, a BEP 6 or BEP 10 message that was not negotiated, a
+hash, a bitfield after other messages, a BEP 6 or BEP 10 message that was not negotiated, a
 frame that does not decode. A script that makes the target break a rule is shrunk to the shortest
 one that still does (each attempt is a new connection) and printed with the seed and path that
 replay it. The probe announces no pieces and offers no extension.

@@ -16,8 +16,9 @@ import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate seed <FILE.torrent> --data DIR [options]
 
-Checks the torrent's data in DIR/<name> (SHA-1 of every piece), announces to its trackers and
-the DHT and serves the pieces that match until stopped (Ctrl-C / SIGTERM: trackers told, exit 0).
+Checks the torrent's data in DIR/<name> (the hash of every piece: SHA-1, or BitTorrent v2's
+merkle root), announces to its trackers and the DHT and serves the pieces that match until
+stopped (Ctrl-C / SIGTERM: trackers told, exit 0).
 
 Options:
   -d, --data DIR         the folder holding <name> (what download --out was given; default .)
