@@ -125,6 +125,8 @@ export class PieceStore {
   readonly #backlog: WriteBacklog | undefined;
   /** The payload is one file, stored whole: no segments to look up per block. */
   readonly #singleFile: boolean;
+  /** Padding is hashed (as zeros): v1 and hybrid, not v2. */
+  readonly #v1Padding: boolean;
   readonly #releaseBlock: ((block: Uint8Array) => void) | undefined;
   readonly #pooledBlock: (block: Uint8Array) => boolean;
   readonly #writeMode: WriteMode;
@@ -157,6 +159,7 @@ export class PieceStore {
     );
     this.#backlog = opts.backlog;
     this.#singleFile = layout === undefined && torrent.files.length === 1 && !torrent.files[0]!.padding;
+    this.#v1Padding = torrent.version !== 'v2';
     this.#releaseBlock = opts.releaseBlock;
     this.#pooledBlock = opts.pooledBlock ?? (() => false);
     this.#writeMode = new WriteMode(opts.writeMode, opts.now);
@@ -349,8 +352,10 @@ export class PieceStore {
     }
     const writes: Promise<void>[] = [];
     let blockPos = 0;
-    // Padding bytes hash as zeros whatever the peer sent: such a piece is read back to be verified.
-    if (segments.some((s) => s.padding)) this.#digests?.abandon(index);
+    // Padding bytes hash as zeros whatever the peer sent (BEP 47): such a piece is read back to be
+    // verified. A v2 piece's hash ends with its file's bytes (piece-hash.ts): the implicit padding
+    // after them is never hashed, so what a peer sent there changes nothing.
+    if (this.#v1Padding && segments.some((s) => s.padding)) this.#digests?.abandon(index);
     for (const s of segments) {
       // BEP 47: padding bytes are never stored; verification hashes them as zeros.
       if (!s.padding) {

@@ -3,10 +3,12 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { pieceLengthAt, type Torrent } from '../../../src/metainfo/torrent.js';
 import { PieceStore, type PieceStoreOptions } from '../../../src/storage/piece-store.js';
 import { stampOfStats } from '../../../src/storage/resume-file.js';
 import { StorageError } from '../../../src/storage/storage-error.js';
+import { v2Torrent } from '../../helpers/v2-torrent.js';
 import { type FileSpec, makeTorrent, payloadBytes, shuffled, zeroPadding } from './make-torrent.js';
 
 const BLOCK = 16;
@@ -369,4 +371,61 @@ test('checking no pieces (a fresh download’s open) starts no hash worker; chec
   assert.equal(store.hashWorkersStarted, false);
   await store.checkPieces(undefined, [0]);
   assert.equal(store.hashWorkersStarted, true);
+});
+
+test('v2: a piece ending in implicit padding is verified from its writes (the padding is not hashed), and read back too', async (t) => {
+  const out = await tempDir(t);
+  // Piece length 32 KiB: `a` is one piece and its padding, `b` two pieces, the last one padded.
+  const data = new Map([
+    ['a', payloadBytes(20_000, 3)],
+    ['b', payloadBytes(40_000, 4)],
+  ]);
+  const torrent = parseTorrent(
+    v2Torrent(
+      [...data].map(([name, bytes]) => ({ path: [name], data: bytes })),
+      { pieceLength: 32 * 1024 },
+    ),
+  );
+  assert.equal(torrent.version, 'v2');
+  assert.deepEqual(
+    torrent.files.map((f) => [f.path.join('/'), f.padding]),
+    [
+      ['a', false],
+      ['.pad/12768', true],
+      ['b', false],
+      ['.pad/25536', true],
+    ],
+  );
+  // The payload as peers send it: padding as zeros — but what a peer sends there is never hashed.
+  const payload = Buffer.concat(
+    torrent.files.map((f) => (f.padding ? Buffer.alloc(f.length, 0xee) : data.get(f.path[0]!)!)),
+  );
+  for (const hashWorkers of [0, 1]) {
+    const dir = join(out, String(hashWorkers));
+    const store = await PieceStore.open(torrent, dir, { hashWorkers });
+    try {
+      for (let i = 0; i < torrent.pieceCount; i++)
+        for (let begin = 0; begin < torrent.pieceLength; begin += 16 * 1024)
+          await store.writeBlock(
+            i,
+            begin,
+            payload.subarray(i * torrent.pieceLength + begin, i * torrent.pieceLength + begin + 16 * 1024),
+          );
+      const fromWrites = [];
+      for (let i = 0; i < torrent.pieceCount; i++) fromWrites.push(await store.verifyPiece(i));
+      assert.deepEqual(fromWrites, [true, true, true], 'from the writes');
+      assert.equal(store.digestStats?.abandoned, 0, 'no piece was read back');
+      // Read back: a second verify of each piece reads it (the digest was taken).
+      const readBack = [];
+      for (let i = 0; i < torrent.pieceCount; i++) readBack.push(await store.verifyPiece(i));
+      assert.deepEqual(readBack, [true, true, true], 'read back');
+      // One byte of `b`'s last piece changed on disk: that piece fails, read back, the others pass.
+      const b = await readFile(join(dir, 'v2', 'b'));
+      b[39_999] = b[39_999]! ^ 1;
+      await writeFile(join(dir, 'v2', 'b'), b);
+      assert.deepEqual([...(await store.checkPieces()).indexes()], [0, 1]);
+    } finally {
+      await store.close();
+    }
+  }
 });
