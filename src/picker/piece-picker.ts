@@ -33,6 +33,8 @@ export interface PiecePickerOptions {
   readonly scanBudget?: number;
   /** Streaming: new pieces lowest index first instead of random/rarest first (docs/picker.md). */
   readonly sequential?: boolean;
+  /** Pieces that end in padding → their bytes before it (never requested: piece-data-length.ts). */
+  readonly dataLengths?: ReadonlyMap<number, number>;
 }
 
 export interface BlockReceived {
@@ -90,7 +92,13 @@ export class PiecePicker {
   #blocksReceived = 0;
 
   constructor(opts: PiecePickerOptions) {
-    const g = new PieceGeometry(opts.pieceCount, opts.pieceLength, opts.totalLength, opts.blockLength);
+    const g = new PieceGeometry(
+      opts.pieceCount,
+      opts.pieceLength,
+      opts.totalLength,
+      opts.blockLength,
+      opts.dataLengths,
+    );
     const randomFirst = opts.randomFirstPieces ?? DEFAULT_RANDOM_FIRST_PIECES;
     const maxReq = opts.endgameMaxRequesters ?? DEFAULT_ENDGAME_MAX_REQUESTERS;
     if (!Number.isSafeInteger(randomFirst) || randomFirst < 0)

@@ -45,6 +45,8 @@ export interface PieceDigestStats {
   held: number;
   /** Pieces given up on (read back from disk at verification instead). */
   abandoned: number;
+  /** Pieces taken before every one of their bytes was hashed (read back too). */
+  unfinished: number;
 }
 
 export class PieceDigests {
@@ -56,7 +58,7 @@ export class PieceDigests {
   /** Pieces given up on since their last `take`: their later blocks are not hashed either. */
   readonly #abandoned = new Set<number>();
   #heldBytes = 0;
-  readonly stats: PieceDigestStats = { hashed: 0, held: 0, abandoned: 0 };
+  readonly stats: PieceDigestStats = { hashed: 0, held: 0, abandoned: 0, unfinished: 0 };
 
   /**
    * `release(block)`: a block `add` held (answered true for) is no longer needed here — hashed, or
@@ -169,7 +171,11 @@ export class PieceDigests {
     const p = this.#pieces.get(index);
     this.#abandoned.delete(index);
     this.#drop(index);
-    if (p === undefined || p.next !== this.#pieceLength(index)) return undefined;
+    if (p === undefined) return undefined;
+    if (p.next !== this.#pieceLength(index)) {
+      this.stats.unfinished++;
+      return undefined;
+    }
     return p.hash.digest();
   }
 }

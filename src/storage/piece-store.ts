@@ -11,7 +11,8 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { createPieceHash } from '../metainfo/piece-hash.js';
+import { pieceDataLengths } from '../metainfo/piece-data-length.js';
+import { createPieceHash, type PieceHash } from '../metainfo/piece-hash.js';
 import { pieceLengthAt, type Torrent } from '../metainfo/torrent.js';
 import { Bitfield } from '../picker/bitfield.js';
 import { FdCache } from './fd-cache.js';
@@ -49,6 +50,18 @@ export const DEFAULT_WRITEBACK_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HASH_WORKERS = availableParallelism() > 2 ? 2 : 1;
 /** What padding (BEP 47) hashes as when a piece is read back: never written, so shared. */
 const PADDING_ZEROS = new Uint8Array(64 * 1024);
+
+/** `hash`, then `zeros` zero bytes at its digest: a piece's tail padding, which is never received. */
+function zeroTailed(hash: PieceHash, zeros: number): PieceHash {
+  return {
+    update: (bytes) => hash.update(bytes),
+    digest: () => {
+      for (let left = zeros; left > 0; left -= PADDING_ZEROS.length)
+        hash.update(left >= PADDING_ZEROS.length ? PADDING_ZEROS : PADDING_ZEROS.subarray(0, left));
+      return hash.digest();
+    },
+  };
+}
 /** Largest block `readBlock` serves: more than any peer may ask (BEP 3 clients use 16 KiB). */
 export const MAX_READ_BLOCK_BYTES = 1 << 20;
 
@@ -175,15 +188,28 @@ export class PieceStore {
       pieces: torrent.pieces,
     };
     this.#workers = opts.hashWorkers ?? DEFAULT_HASH_WORKERS;
-    this.#digests =
-      opts.hashOnWrite === false
-        ? undefined
-        : new PieceDigests(
-            (index) => pieceLengthAt(torrent, index),
-            (block) => this.#unpin(block),
-            undefined,
-            (index) => createPieceHash(torrent, index),
-          );
+    this.#digests = opts.hashOnWrite === false ? undefined : this.#hashedAsWritten(torrent);
+  }
+
+  /**
+   * Hashing pieces as their blocks are written. A piece that ends in padding is written only up to
+   * the padding (piece-data-length.ts: the padding is never requested); a v1 piece's SHA-1 then takes
+   * the padding as zeros at its end, a v2 piece's merkle root never covers it.
+   */
+  #hashedAsWritten(torrent: Torrent): PieceDigests {
+    const dataLengths = pieceDataLengths(torrent);
+    return new PieceDigests(
+      (index) => dataLengths.get(index) ?? pieceLengthAt(torrent, index),
+      (block) => this.#unpin(block),
+      undefined,
+      (index) => {
+        const hash = createPieceHash(torrent, index);
+        const data = dataLengths.get(index);
+        return data === undefined || torrent.version === 'v2'
+          ? hash
+          : zeroTailed(hash, pieceLengthAt(torrent, index) - data);
+      },
+    );
   }
 
   /** The hash workers, started on first use: a download that reads nothing back never boots one. */

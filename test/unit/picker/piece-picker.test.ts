@@ -25,6 +25,47 @@ function picker(
 }
 
 describe('geometry', () => {
+  test('a piece that ends in padding has blocks only up to its data: the padding is never asked for', () => {
+    // Three pieces of 2 blocks; piece 0 holds 100 bytes then padding, piece 2 one block and 10 bytes.
+    const p = new PiecePicker({
+      pieceCount: 3,
+      pieceLength: 2 * B,
+      totalLength: 6 * B,
+      randomFirstPieces: 0,
+      dataLengths: new Map([
+        [0, 100],
+        [2, B + 10],
+      ]),
+    });
+    assert.deepEqual(
+      [0, 1, 2].map((i) => p.geometry.blockCount(i)),
+      [1, 2, 2],
+    );
+    assert.equal(p.geometry.totalBlocks, 5);
+    p.addAvailability(bits('111'));
+    const picked = p.pick(bits('111'), 10, 'a');
+    assert.deepEqual(
+      picked.filter((b) => b.index !== 1).sort((x, y) => x.index - y.index || x.begin - y.begin),
+      [
+        { index: 0, begin: 0, length: 100 },
+        { index: 2, begin: 0, length: B },
+        { index: 2, begin: B, length: 10 },
+      ],
+    );
+    // A whole block where the piece's data ends short is not one of ours.
+    assert.equal(p.geometry.blockOf({ index: 0, begin: 0, length: B }), -1);
+    assert.throws(
+      () =>
+        new PiecePicker({
+          pieceCount: 1,
+          pieceLength: B,
+          totalLength: B,
+          dataLengths: new Map([[0, B + 1]]),
+        }),
+      PickerError,
+    );
+  });
+
   test('the last piece and its last block are short', () => {
     const p = new PiecePicker({
       pieceCount: 3,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { pieceDataLengths } from '../../../src/metainfo/piece-data-length.js';
 import { pieceLengthAt, type Torrent } from '../../../src/metainfo/torrent.js';
 import { PieceStore, type PieceStoreOptions } from '../../../src/storage/piece-store.js';
 import { stampOfStats } from '../../../src/storage/resume-file.js';
@@ -424,6 +425,66 @@ test('v2: a piece ending in implicit padding is verified from its writes (the pa
       b[39_999] = b[39_999]! ^ 1;
       await writeFile(join(dir, 'v2', 'b'), b);
       assert.deepEqual([...(await store.checkPieces()).indexes()], [0, 1]);
+    } finally {
+      await store.close();
+    }
+  }
+});
+
+test('a piece ending in padding is whole once its data is written: the padding is never received (v1 hashes it as zeros, v2 not at all)', async (t) => {
+  const out = await tempDir(t);
+  const P = 32 * 1024;
+  const data = new Map([
+    ['a', payloadBytes(20_000, 5)],
+    ['b', payloadBytes(40_000, 6)],
+  ]);
+  const v1Specs: FileSpec[] = [
+    { path: ['a'], length: 20_000 },
+    { path: ['.pad', '12768'], length: 12_768, padding: true },
+    { path: ['b'], length: 40_000 },
+    { path: ['.pad', '25536'], length: 25_536, padding: true },
+  ];
+  const v1 = makeTorrent(
+    'v1',
+    v1Specs,
+    P,
+    zeroPadding(
+      Buffer.concat([data.get('a')!, Buffer.alloc(12_768), data.get('b')!, Buffer.alloc(25_536)]),
+      v1Specs,
+    ),
+  );
+  const v2 = parseTorrent(
+    v2Torrent(
+      [...data].map(([name, bytes]) => ({ path: [name], data: bytes })),
+      { pieceLength: P },
+    ),
+  );
+  for (const torrent of [v1, v2]) {
+    assert.deepEqual(
+      [...pieceDataLengths(torrent)],
+      [
+        [0, 20_000],
+        [2, 40_000 - P],
+      ],
+      torrent.version,
+    );
+    const store = await PieceStore.open(torrent, join(out, torrent.version), { hashWorkers: 0 });
+    try {
+      for (let i = 0; i < torrent.pieceCount; i++) {
+        const file = i === 0 ? data.get('a')! : data.get('b')!;
+        const start = i === 0 ? 0 : (i - 1) * P;
+        const end = Math.min(start + P, file.length);
+        for (let at = start; at < end; at += 16 * 1024)
+          await store.writeBlock(i, at - start, file.subarray(at, Math.min(at + 16 * 1024, end)));
+      }
+      const verified = [];
+      for (let i = 0; i < torrent.pieceCount; i++) verified.push(await store.verifyPiece(i));
+      assert.deepEqual(verified, [true, true, true], `${torrent.version}: from the writes`);
+      assert.deepEqual(
+        [store.digestStats?.abandoned, store.digestStats?.unfinished],
+        [0, 0],
+        `${torrent.version}: nothing read back`,
+      );
     } finally {
       await store.close();
     }
