@@ -125,6 +125,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     random: mulberry32(input.seed),
     endgameMaxRequesters: input.endgameMaxRequesters,
     sequential: input.sequential,
+    ...(input.pieceDataLengths === undefined ? {} : { dataLengths: input.pieceDataLengths }),
   });
   if (input.wanted !== undefined)
     for (let i = 0; i < input.pieceCount; i++) if (!input.wanted.has(i)) picker.setWanted(i, false);

@@ -27,6 +27,11 @@ export interface TorrentInput {
   /** The picker's block length; BLOCK_LENGTH (16 KiB) unless a test shrinks it. */
   readonly blockLength?: number;
   /**
+   * Pieces that end in padding (BEP 47, v2's implicit padding) → their bytes before it: the padding
+   * is never requested (src/metainfo/piece-data-length.ts).
+   */
+  readonly pieceDataLengths?: ReadonlyMap<number, number>;
+  /**
    * Connections at once (outgoing and incoming), incoming ones counted from their handshake
    * (machines/torrent-slots.ts).
    */

@@ -16,6 +16,7 @@ import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
+import { pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
@@ -224,6 +225,7 @@ async function run(
       actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
   });
   const hashTrees = pieceLayerTrees(torrent);
+  const dataLengths = pieceDataLengths(torrent);
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,
@@ -231,6 +233,7 @@ async function run(
       pieceCount: torrent.pieceCount,
       pieceLength: torrent.pieceLength,
       totalLength: torrent.totalLength,
+      ...(dataLengths.size === 0 ? {} : { pieceDataLengths: dataLengths }),
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
       seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
       have: prepared.have,
