@@ -108,13 +108,21 @@ function sized(n: number): string {
   return n < 1024 ? `${n} bytes` : `${formatBytes(n)} (${n} bytes)`;
 }
 
+/** The files' bytes; padding (never stored, never transferred) said apart when there is some. */
+function sizeLine(t: Torrent): string {
+  let padding = 0;
+  for (const f of t.files) if (f.padding) padding += f.length;
+  const data = sized(t.totalLength - padding);
+  return padding === 0 ? data : `${data}, and ${sized(padding)} of padding (never stored)`;
+}
+
 export function describeTorrent(t: Torrent): string {
   const lines = [
     `name:          ${printable(t.name)}`,
     `info-hash:     ${t.infoHashHex}`,
     ...(t.infoHashV2 === undefined ? [] : [`info-hash v2:  ${Buffer.from(t.infoHashV2).toString('hex')}`]),
     `version:       ${VERSION_TEXT[t.version]}`,
-    `size:          ${sized(t.totalLength)}`,
+    `size:          ${sizeLine(t)}`,
     `pieces:        ${t.pieceCount} of ${sized(t.pieceLength)}`,
     `private:       ${t.private ? 'yes' : 'no'}`,
   ];

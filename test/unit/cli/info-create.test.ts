@@ -86,6 +86,17 @@ describe('bitstate info / create', { concurrency: true }, () => {
     );
     assert.match(text.stdout, /\nversion: +v2 \(BitTorrent v2, BEP 52\)\n/);
     assert.match(text.stdout, /\n {2}1 +14688 +\.pad\/14688 {2}\(padding\)\n/);
+    // The size is the files' bytes; the padding, never stored nor sent, said apart.
+    const padding = j.files
+      .filter((f: { padding?: boolean }) => f.padding)
+      .reduce((n: number, f: { length: number }) => n + f.length, 0);
+    assert.ok(padding > 0);
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `\\nsize: +[^\\n]*\\(${j.totalLength - padding} bytes\\), and [^\\n]*\\(${padding} bytes\\) of padding \\(never stored\\)\\n`,
+      ),
+    );
 
     // The same summary and text for a hybrid and a v1 torrent (in process: the wiring is shown above).
     const hybrid = parseTorrent(await readFile(join(SEEDS, 'ok--libtorrent-hybrid-padding.torrent')));
@@ -98,6 +109,7 @@ describe('bitstate info / create', { concurrency: true }, () => {
     const v1 = parseTorrent(await readFile(join(SEEDS, 'ok--mktorrent-tree.torrent')));
     assert.deepEqual([torrentSummary(v1).version, torrentSummary(v1).infoHashV2], ['v1', null]);
     assert.match(describeTorrent(v1), /\nversion: +v1\n/);
+    assert.doesNotMatch(describeTorrent(v1), /padding \(never stored\)/);
     assert.doesNotMatch(describeTorrent(v1), /info-hash v2/);
   });
 
