@@ -24,6 +24,7 @@ import { banKey } from '../src/net/ban-key.js';
 import type { CloseReason, PeerCommand, PeerEncryption, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentEmitted } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
+import { addressOfKey, connectedAt } from './torrent-peers.js';
 
 /** What we remember of an address across connections. */
 export interface AddressRecord {
@@ -66,19 +67,21 @@ export function isHostBanned(context: TorrentContext, address: string): boolean 
 }
 
 /**
- * Banned already: its record says so, or (no record: an incoming peer gone) its host is. A web
- * seed (BEP 19), whose key is a URL and has no host:port, by its own record only.
+ * The peer at `key` (its address, or torrent-peers.ts incomingKeyAt's) is banned already: its
+ * record says so, or (no record: an incoming peer gone) its host is. A web seed (BEP 19), whose key
+ * is a URL and has no host:port, by its own record only.
  */
-export function isBanned(context: TorrentContext, address: string): boolean {
-  const seed = context.webSeeds.get(address);
+export function isBanned(context: TorrentContext, key: PeerKey): boolean {
+  const seed = context.webSeeds.get(key);
   if (seed !== undefined) return seed.banned;
+  const address = addressOfKey(key);
   const rec = context.addresses.get(address);
   return rec !== undefined ? rec.banned : isHostBanned(context, address);
 }
 
 /** An address some connection holds now: its own, or the listening address of an incoming one. */
 function held(context: TorrentContext, address: string): boolean {
-  return context.peers.has(address) || context.listenAddresses.has(address);
+  return connectedAt(context, address) || context.listenAddresses.has(address);
 }
 
 /** The eviction class of banned records: the last to go. */
@@ -224,7 +227,7 @@ export function compactQueue(context: TorrentContext): void {
  */
 export function forgetIncoming(context: TorrentContext, address: string): void {
   const rec = context.addresses.get(address);
-  if (rec !== undefined && !rec.dialable && !context.peers.has(address)) context.addresses.delete(address);
+  if (rec !== undefined && !rec.dialable && !connectedAt(context, address)) context.addresses.delete(address);
 }
 
 function banHost(context: TorrentContext, host: string): void {
@@ -238,7 +241,8 @@ function banHost(context: TorrentContext, host: string): void {
 }
 
 /**
- * The one place a peer is banned (the ban rule in torrent-ban.ts calls it): its address and where
+ * The one place a peer is banned (the ban rule in torrent-ban.ts calls it, with the peer's key:
+ * its address, or torrent-peers.ts incomingKeyAt's, which names the same address): its address and where
  * it listens (its BEP 10 `p`) are never dialled again, its host never accepted again,
  * `torrent.peerBanned` is emitted, and its connection — and every other connection its host opened
  * to us — is closed as `banned`. Those others lose only the connection: where they listen stays
@@ -246,28 +250,29 @@ function banHost(context: TorrentContext, host: string): void {
  */
 export function banPeer(
   context: TorrentContext,
-  address: string,
+  key: PeerKey,
   why: Extract<TorrentEmitted, { type: 'torrent.peerBanned' }>['why'],
   index: number,
   fx: TorrentEffects,
 ): void {
   const reason: CloseReason = { reason: 'banned' };
-  const seed = context.webSeeds.get(address);
+  const seed = context.webSeeds.get(key);
   if (seed !== undefined) {
     // A web seed: its URL read as host:port would be host `http` (or `http://h` with a port),
     // shared by every web seed of that form; no peer's host is banned for it, only the seed itself.
     seed.banned = true;
-    fx.emit({ type: 'torrent.peerBanned', address, why, index });
-    const e = context.peers.get(address);
+    fx.emit({ type: 'torrent.peerBanned', address: key, why, index });
+    const e = context.peers.get(key);
     if (e !== undefined) fx.toPeer(e.ref, { type: 'cmd.close', reason } satisfies PeerCommand);
     return;
   }
+  const address = addressOfKey(key);
   const rec = context.addresses.get(address);
   if (rec !== undefined) rec.banned = true;
   // Where it listens: known from its connection, or remembered after it left (a smart-ban verdict
   // comes when the piece passes, often after the culprit is gone). Without a record, one is made
   // banned, so a tracker naming that address later does not get it dialled.
-  const listen = context.peers.get(address)?.listenAddress ?? context.departedListen.get(address);
+  const listen = context.peers.get(key)?.listenAddress ?? context.departedListen.get(key);
   if (listen !== undefined) {
     const listenRec =
       context.addresses.get(listen) ??

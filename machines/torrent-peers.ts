@@ -13,6 +13,7 @@ export type PeerRef = ActorRefFrom<typeof peerMachine>;
 
 /** One live connection, by reference in `peers`. */
 export interface PeerEntry {
+  /** Its key in `peers`: its address, but for an incoming connection from an address we dialled (`incomingKey`). */
   readonly key: PeerKey;
   readonly address: string;
   readonly ref: PeerRef;
@@ -65,6 +66,49 @@ export interface PeerEntry {
   toJSON(): object;
 }
 
+/**
+ * The key of an incoming connection from `address` that a connection we dialled holds: the
+ * address with `#in`. A uTP peer's datagrams come from the port it listens on (docs/utp.md), so
+ * when two peers dial each other over uTP at once, its connection to us comes from the very address
+ * we are dialling. Under a key of its own it is adopted, and the duplicate rule (onListening) keeps
+ * one of the two after their handshakes, as it does for TCP, whose incoming connections come from
+ * another port. A suffix keeps the host readable where a key is read as an address (a ban's key,
+ * addressOfKey).
+ */
+export function incomingKeyAt(address: string): PeerKey {
+  return `${address}${INCOMING_SUFFIX}`;
+}
+
+const INCOMING_SUFFIX = '#in';
+
+/** The address a peer key names (a ban names a peer by its key: the picker's senders are keys). */
+export function addressOfKey(key: PeerKey): string {
+  return key.endsWith(INCOMING_SUFFIX) ? key.slice(0, -INCOMING_SUFFIX.length) : key;
+}
+
+/**
+ * A connection is at `address`, under its own key or, from the peer's side of a dial each way,
+ * `incomingKeyAt(address)`: the address is not dialled (again) while it lives.
+ */
+export function connectedAt(c: TorrentContext, address: string): boolean {
+  return c.peers.has(address) || c.peers.has(incomingKeyAt(address));
+}
+
+/**
+ * The key an incoming connection from `address` is adopted under, or undefined when it duplicates a
+ * connection: one from the same address is there already, or our dial there has handshaken (the
+ * peer is connected; refused before its handshake, the new one cannot be the one the other end keeps
+ * either: the duplicate rule there needs both handshaken). Our dial there before its handshake is
+ * no duplicate yet (see `incomingKeyAt`).
+ */
+export function incomingKey(c: TorrentContext, address: string): PeerKey | undefined {
+  const other = incomingKeyAt(address);
+  if (c.peers.has(other)) return undefined;
+  const e = c.peers.get(address);
+  if (e === undefined) return address;
+  return e.direction === 'outgoing' && !e.handshaken ? other : undefined;
+}
+
 /** A new connection's entry: nothing known yet, not handshaken, choked, not interested. */
 export function newEntry(
   address: string,
@@ -73,9 +117,10 @@ export function newEntry(
   pieceCount: number,
   direction: 'outgoing' | 'incoming',
   nowMs: number,
+  key: PeerKey = address,
 ): PeerEntry {
   const e: PeerEntry = {
-    key: address,
+    key,
     address,
     ref,
     idNumber,
@@ -123,15 +168,16 @@ export function takePeerId(c: TorrentContext): number {
   return c.freeIds.shift() ?? ++c.serial;
 }
 
-/** The input of the peer machine spawned for `address`. */
+/** The input of the peer machine spawned for `address` (under `key`). */
 export function peerInput(
   c: TorrentContext,
   address: string,
   direction: 'outgoing' | 'incoming',
   handle: unknown,
+  key: PeerKey = address,
 ): PeerInput {
   return {
-    key: address,
+    key,
     infoHash: c.infoHash,
     peerId: c.peerId,
     pieceCount: c.pieceCount,

@@ -41,7 +41,15 @@ import {
   takeBlocks,
   topUp,
 } from './torrent-handout.js';
-import { newEntry, type PeerEntry, type PeerRef, peerInput, takePeerId } from './torrent-peers.js';
+import {
+  connectedAt,
+  incomingKey,
+  newEntry,
+  type PeerEntry,
+  type PeerRef,
+  peerInput,
+  takePeerId,
+} from './torrent-peers.js';
 import { pexSupported, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
   clockTick,
@@ -67,7 +75,7 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
 function learnDialable(context: TorrentContext, address: string): boolean {
   if (context.selfAddresses.has(address)) return false;
   const rec = context.addresses.get(address);
-  const held = context.peers.has(address) || context.listenAddresses.has(address);
+  const held = connectedAt(context, address) || context.listenAddresses.has(address);
   let queued = false;
   if (rec === undefined) {
     const fresh = { attempts: 0, banned: false, dialable: true };
@@ -89,7 +97,7 @@ function requeue(context: TorrentContext, address: string, reason: CloseReason):
     !rec.banned &&
     !isPermanent(reason) &&
     rec.attempts <= context.maxReconnects &&
-    !context.peers.has(address) &&
+    !connectedAt(context, address) &&
     !context.listenAddresses.has(address)
   )
     context.queue.push(address);
@@ -230,7 +238,7 @@ export const torrentMachine = setup({
       while (slotsUsed(context) < context.maxPeers && context.queue.length > 0) {
         const address = context.queue.shift()!;
         const rec = context.addresses.get(address);
-        if (rec === undefined || rec.banned || context.peers.has(address)) continue;
+        if (rec === undefined || rec.banned || connectedAt(context, address)) continue;
         if (context.listenAddresses.has(address)) continue; // that peer is connected to us already
         rec.attempts++;
         const n = takePeerId(context);
@@ -262,19 +270,22 @@ export const torrentMachine = setup({
      * An accepted socket: refused when its host is banned (whatever its source port: see
      * torrent-address-book.ts) or it duplicates a connection; else adopted as half-open — it holds
      * no slot until its handshake, the oldest half-open connection making room when the allowance
-     * is full (torrent-slots.ts). Its address is remembered while the connection lives.
+     * is full (torrent-slots.ts). Its address is remembered while the connection lives. One from an
+     * address we are dialling (a uTP peer dialling us as we dial it) is adopted under a key of its
+     * own (torrent-peers.ts incomingKey): onListening keeps one of the two.
      */
     adoptIncoming: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'peer.incoming') return;
       const { address, handle } = event;
-      const why =
-        isHostBanned(context, address) || context.addresses.get(address)?.banned
-          ? 'banned'
-          : context.peers.has(address)
-            ? 'duplicate'
-            : undefined;
-      if (why !== undefined) {
-        enqueue.emit({ type: 'torrent.incomingRejected', address, handle, why });
+      const banned = isHostBanned(context, address) || context.addresses.get(address)?.banned === true;
+      const key = banned ? undefined : incomingKey(context, address);
+      if (key === undefined) {
+        enqueue.emit({
+          type: 'torrent.incomingRejected',
+          address,
+          handle,
+          why: banned ? 'banned' : 'duplicate',
+        });
         return;
       }
       makeHalfOpenRoom(context, effects(enqueue));
@@ -284,10 +295,10 @@ export const torrentMachine = setup({
         const n = takePeerId(context);
         const ref = spawn('peer', {
           id: `peer#${n}`,
-          input: peerInput(context, address, 'incoming', handle),
+          input: peerInput(context, address, 'incoming', handle, key),
         });
-        context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'incoming', context.nowMs));
-        context.halfOpen.add(address);
+        context.peers.set(key, newEntry(address, ref, n, context.pieceCount, 'incoming', context.nowMs, key));
+        context.halfOpen.add(key);
         return { serial: context.serial };
       });
     }),
@@ -432,7 +443,8 @@ export const torrentMachine = setup({
         rememberAddress(context, address, { attempts: 0, banned: false, dialable: true }, false);
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
-      // A uTP peer dials from the port it listens on: its own entry is keyed by that address too.
+      // A uTP peer dials from the port it listens on: its own entry is keyed by that address too —
+      // or, dialling us while we dialled it there, by incomingKeyAt(address), and `found` is ours.
       const found = context.peers.get(address);
       const dialled = found === e ? undefined : found;
       if (dialled !== undefined && context.listenPort !== undefined && samePeer(dialled, e)) {

@@ -47,10 +47,17 @@ export function start(
   const sentTo = new Map<string, WireItem[]>();
   /** What each connection was started with, in order (a dial's `mseFirst`, say). */
   const inputs: ConnectionInput[] = [];
+  /**
+   * Every connection, in order, and whether it is still open: `live` holds one per address, and
+   * over uTP a peer dialling us as we dial it comes from the address we dial.
+   */
+  const connections: { input: ConnectionInput; send: (e: ConnectionEvent) => void; open: boolean }[] = [];
   let toTorrent: ((e: StorageEvent) => void) | undefined;
   const connection = fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     live.set(input.address, sendBack);
     inputs.push(input);
+    const connection = { input, send: sendBack, open: true };
+    connections.push(connection);
     receive((cmd) => {
       sent.push(...wireItemsOf(cmd));
       sentTo.set(input.address, [...(sentTo.get(input.address) ?? []), ...wireItemsOf(cmd)]);
@@ -59,6 +66,7 @@ export function start(
     });
     // A connection stopped after its address was dialled again leaves the new one in place.
     return () => {
+      connection.open = false;
       if (live.get(input.address) === sendBack) live.delete(input.address);
     };
   });
@@ -100,6 +108,7 @@ export function start(
     sent,
     sentTo,
     inputs,
+    connections,
     emitted,
     storage: (e: StorageEvent) => toTorrent?.(e),
   };
@@ -119,6 +128,17 @@ export function extensionHandshake(
 ): void {
   const send = t.live.get(address);
   assert.ok(send !== undefined, `no connection to ${address}`);
+  handshakeOn(send, listenPort, peerId, utPex, transport);
+}
+
+/** extensionHandshake on one connection (`send`, as `connections` holds it). */
+export function handshakeOn(
+  send: (e: ConnectionEvent) => void,
+  listenPort?: number,
+  peerId = new Uint8Array(20).fill(2),
+  utPex?: number,
+  transport?: PeerTransport,
+): void {
   const reserved = new Uint8Array(8);
   reserved[5] = 0x10;
   send({ type: 'socket.connected' });

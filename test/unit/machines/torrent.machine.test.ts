@@ -6,7 +6,7 @@ import { type AnnounceRequest, trackerMachine } from '../../../machines/tracker.
 import { trackerTiersMachine } from '../../../machines/tracker-tiers.machine.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import type { AnnounceResponse } from '../../../src/tracker/announce-types.js';
-import { extensionHandshake, sendsRequestedBlocks, start } from './torrent-harness.js';
+import { extensionHandshake, handshakeOn, sendsRequestedBlocks, start } from './torrent-harness.js';
 
 test('connects to at most maxPeers addresses; a closed slot goes to the next queued address', () => {
   const t = start();
@@ -196,6 +196,115 @@ test('an incoming uTP peer comes from the port it listens on: its own connection
   // Held by this connection: a tracker naming the address does not make us dial it a second time.
   t.actor.send({ type: 'peer.add', address: 'x:7002' });
   assert.deepEqual([...t.live.keys()], ['x:7002']);
+  t.actor.stop();
+});
+
+test('dialled over uTP by the peer we are dialling, from the address we dial: both are adopted, then the duplicate rule keeps the same one at both ends', () => {
+  // Two peers listening on 6000 and 7000 dial each other over uTP at once. Each one's connection to
+  // the other comes from the port it listens on: the address the other is dialling. Seen from each
+  // end in turn; the end on the lower port keeps the connection it dialled, so both close the one
+  // the end on 7000 dialled.
+  const id = new Uint8Array(20).fill(2);
+  for (const [ours, theirs, closed] of [
+    [6000, 7000, 'incoming'], // we listen lower: its dial (incoming here) goes
+    [7000, 6000, 'outgoing'], // it listens lower: our dial goes
+  ] as const) {
+    const t = start({ maxPeers: 4, listenPort: ours });
+    const address = `x:${theirs}`;
+    t.actor.send({ type: 'peer.add', address });
+    t.actor.send({ type: 'peer.incoming', address, handle: 'utp-socket' });
+    assert.deepEqual(
+      t.emitted.filter((e) => e.type === 'torrent.incomingRejected'),
+      [],
+      `we listen on ${ours}: adopted`,
+    );
+    const [dial, incoming] = t.connections;
+    assert.deepEqual([dial?.input.direction, incoming?.input.direction], ['outgoing', 'incoming']);
+    handshakeOn(dial!.send, undefined, id, undefined, 'utp');
+    handshakeOn(incoming!.send, theirs, id, undefined, 'utp');
+    const connected = t.emitted.flatMap((e) => (e.type === 'torrent.peerConnected' ? [e.key] : []));
+    assert.equal(new Set(connected).size, 2, 'both handshaken, under two keys');
+    assert.deepEqual(
+      t.emitted.flatMap((e) => (e.type === 'torrent.peerClosed' ? [[e.address, e.reason.reason]] : [])),
+      [[address, 'duplicateConnection']],
+    );
+    assert.deepEqual(
+      t.connections.map((c) => [c.input.direction, c.open]),
+      [
+        ['outgoing', closed !== 'outgoing'],
+        ['incoming', closed !== 'incoming'],
+      ],
+      `we listen on ${ours}: the ${closed} connection goes`,
+    );
+    // The one that stays holds the address: not dialled again, another connection from it refused.
+    t.actor.send({ type: 'peer.add', address });
+    t.actor.send({ type: 'peer.incoming', address, handle: 'utp-socket-2' });
+    assert.equal(t.connections.length, 2);
+    t.actor.stop();
+  }
+  // Its connection's p came before our dial's handshake: here both stay, and the other end, whose
+  // dial handshook first (it answered ours before it read our p), closes one by the same rule.
+  const t = start({ maxPeers: 4, listenPort: 6000 });
+  t.actor.send({ type: 'peer.add', address: 'x:7000' });
+  t.actor.send({ type: 'peer.incoming', address: 'x:7000', handle: 'utp-socket' });
+  const [dial, incoming] = t.connections;
+  handshakeOn(incoming!.send, 7000, id, undefined, 'utp');
+  handshakeOn(dial!.send, undefined, id, undefined, 'utp');
+  assert.deepEqual(
+    t.connections.map((c) => c.open),
+    [true, true],
+  );
+  dial!.send({ type: 'socket.closed' }); // it closed ours, as its rule says
+  t.actor.send({ type: 'peer.add', address: 'x:7000' });
+  assert.deepEqual(
+    t.connections.map((c) => c.open),
+    [false, true],
+    'its connection holds the address: ours is not dialled again',
+  );
+  t.actor.stop();
+});
+
+test('beside our dial, a second connection from its address is refused, and a ban by the adopted one covers that address', () => {
+  const t = start({ maxPeers: 4, listenPort: 8000 });
+  t.actor.send({ type: 'peer.add', address: 'x:7000' });
+  t.actor.send({ type: 'peer.incoming', address: 'x:7000', handle: 'socket-1' });
+  t.actor.send({ type: 'peer.incoming', address: 'x:7000', handle: 'socket-2' });
+  assert.deepEqual(
+    t.emitted.flatMap((e) => (e.type === 'torrent.incomingRejected' ? [[e.handle, e.why]] : [])),
+    [['socket-2', 'duplicate']],
+  );
+  // It listens lower: ours goes, its connection stays. It alone sends a piece that fails.
+  const [dial, incoming] = t.connections;
+  handshakeOn(dial!.send, undefined, undefined, undefined, 'utp');
+  handshakeOn(incoming!.send, 7000, undefined, undefined, 'utp');
+  assert.deepEqual(
+    t.connections.map((c) => c.open),
+    [false, true],
+  );
+  t.actor.send({ type: 'peer.incoming', address: 'x:7000', handle: 'socket-3' });
+  const [bad] = sendsRequestedBlocks(t, 'x:7000');
+  assert.ok(bad !== undefined, 'its connection was asked for a block');
+  t.storage({ type: 'piece.hashFailed', index: bad, blockHashes: new Uint8Array(20) });
+  assert.deepEqual(
+    t.emitted.flatMap((e) => (e.type === 'torrent.peerBanned' ? [e.address] : [])),
+    ['x:7000'],
+  );
+  assert.equal(t.actor.getSnapshot().context.addresses.get('x:7000')?.banned, true);
+  t.actor.send({ type: 'peer.add', address: 'x:7000' });
+  t.actor.send({ type: 'peer.incoming', address: 'x:7000', handle: 'socket-4' });
+  assert.deepEqual(
+    t.emitted.flatMap((e) => (e.type === 'torrent.incomingRejected' ? [[e.handle, e.why]] : [])),
+    [
+      ['socket-2', 'duplicate'],
+      ['socket-3', 'duplicate'],
+      ['socket-4', 'banned'],
+    ],
+  );
+  assert.deepEqual(
+    t.connections.map((c) => c.open),
+    [false, false],
+    'not dialled again',
+  );
   t.actor.stop();
 });
 
