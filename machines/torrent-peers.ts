@@ -13,7 +13,7 @@ export type PeerRef = ActorRefFrom<typeof peerMachine>;
 
 /** One live connection, by reference in `peers`. */
 export interface PeerEntry {
-  /** Its key in `peers`: its address, but for an incoming connection from an address we dialled (`incomingKey`). */
+  /** Its key in `peers`: its address, but for an incoming one from where our dial waits (`incomingKey`). */
   readonly key: PeerKey;
   readonly address: string;
   readonly ref: PeerRef;
@@ -67,8 +67,8 @@ export interface PeerEntry {
 }
 
 /**
- * The key of an incoming connection from `address` that a connection we dialled holds: the
- * address with `#in`. A uTP peer's datagrams come from the port it listens on (docs/utp.md), so
+ * The key of an incoming connection from `address` while our dial to that address waits for its
+ * handshake: the address with `#in`. A uTP peer's datagrams come from the port it listens on (docs/utp.md), so
  * when two peers dial each other over uTP at once, its connection to us comes from the very address
  * we are dialling. Under a key of its own it is adopted, and the duplicate rule (onListening) keeps
  * one of the two after their handshakes, as it does for TCP, whose incoming connections come from
