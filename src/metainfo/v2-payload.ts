@@ -23,7 +23,7 @@ import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_V2_FILE_LENGTH, MAX_V2_PAT
 import { MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from './merkle-tree.js';
 import { MetainfoError } from './metainfo-error.js';
 import { v2PieceHashes } from './piece-layers.js';
-import type { TorrentFile } from './torrent.js';
+import type { Torrent, TorrentFile } from './torrent.js';
 import { asBytes, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, PathSet } from './torrent-path.js';
 import { FILE_TREE_FIELD, isSingleFileTree, quotedPath, walkFileTree } from './v2-file-tree.js';
@@ -34,15 +34,10 @@ const ATTR_PADDING = 0x70; // 'p'
 const ATTR_SYMLINK = 0x6c; // 'l'
 
 /** What parseTorrent takes from the info dictionary's payload keys, v1 or v2. */
-export interface Payload {
-  readonly name: string;
-  readonly pieceLength: number;
-  readonly pieceCount: number;
-  readonly pieces: Uint8Array;
-  readonly multiFile: boolean;
-  readonly files: readonly TorrentFile[];
-  readonly totalLength: number;
-}
+export type Payload = Pick<
+  Torrent,
+  'name' | 'pieceLength' | 'pieceCount' | 'pieces' | 'multiFile' | 'files' | 'totalLength'
+>;
 
 /** A v2-only info dictionary: no v1 `pieces`, and a `file tree` or a `meta version`. */
 export function isV2Only(ix: BencodeIndex, info: number): boolean {

@@ -6,29 +6,34 @@
  */
 import { createHash } from 'node:crypto';
 
-const BLOCK = 16 * 1024;
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+export const BLOCK = 16 * 1024;
+export const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 
-/** The root of `leaves`, zero leaves added up to `width`, built layer by layer. */
-export function slowRoot(leaves: readonly Uint8Array[], width: number): Uint8Array {
+/** The root of `leaves`, `pad` leaves (zero leaves unless given) added up to `width`, built layer by layer. */
+export function slowRoot(
+  leaves: readonly Uint8Array[],
+  width: number,
+  pad: Uint8Array = new Uint8Array(32),
+): Buffer {
   let layer = [...leaves];
-  while (layer.length < width) layer.push(new Uint8Array(32));
+  while (layer.length < width) layer.push(pad);
   while (layer.length > 1) {
     const up: Uint8Array[] = [];
     for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
     layer = up;
   }
-  return layer[0]!;
+  return Buffer.from(layer[0]!);
 }
 
-function blockHashes(data: Uint8Array): Uint8Array[] {
+/** The SHA-256 of each 16 KiB block of `data` (the last one shorter): the tree's leaves. */
+export function blockHashes(data: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (let at = 0; at < data.length; at += BLOCK) out.push(sha256(data.subarray(at, at + BLOCK)));
   return out;
 }
 
 /** A non-empty file's `pieces root`. */
-export function referencePiecesRoot(data: Uint8Array): Uint8Array {
+export function referencePiecesRoot(data: Uint8Array): Buffer {
   const blocks = blockHashes(data);
   let width = 1;
   while (width < blocks.length) width *= 2;
@@ -36,11 +41,17 @@ export function referencePiecesRoot(data: Uint8Array): Uint8Array {
 }
 
 /** A file's piece layer: one 32-byte root per piece (BEP 52 writes it only past one piece). */
-export function referencePieceLayer(data: Uint8Array, pieceLength: number): Uint8Array {
+export function referencePieceLayer(data: Uint8Array, pieceLength: number): Buffer {
   const blocks = blockHashes(data);
   const perPiece = pieceLength / BLOCK;
   const out: Uint8Array[] = [];
   for (let at = 0; at < blocks.length; at += perPiece)
     out.push(slowRoot(blocks.slice(at, at + perPiece), perPiece));
   return Buffer.concat(out);
+}
+
+/** A file's `pieces root` and, when it is longer than a piece, its piece layer. */
+export function fileHashes(data: Uint8Array, pieceLength: number): { root: Buffer; layer?: Buffer } {
+  const root = referencePiecesRoot(data);
+  return data.length <= pieceLength ? { root } : { root, layer: referencePieceLayer(data, pieceLength) };
 }

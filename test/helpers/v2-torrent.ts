@@ -1,45 +1,8 @@
-/**
- * v2-only torrents (BEP 52) made for tests to check src/metainfo/ against: the .torrent written with
- * bencode, its merkle hashes the slow way — every 16 KiB leaf hashed, zero leaves added up to a
- * power of two, the tree built a layer at a time (as test/property/merkle-tree.property.test.ts
- * builds it) — nothing shared with the code under test.
- */
-import { createHash } from 'node:crypto';
 import { type BencodeInput, bencode } from '../../src/metainfo/bencode.js';
 
-export const BLOCK = 16 * 1024;
+import { BLOCK, fileHashes, sha256 } from './bep52-reference.js';
 
-export const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
-
-/** The root of `leaves` padded with zero leaves to `width`, layer by layer. */
-export function slowRoot(leaves: readonly Uint8Array[], width: number): Buffer {
-  let layer = [...leaves];
-  while (layer.length < width) layer.push(new Uint8Array(32));
-  while (layer.length > 1) {
-    const up: Uint8Array[] = [];
-    for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
-    layer = up;
-  }
-  return Buffer.from(layer[0]!);
-}
-
-const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-
-/**
- * A file's `pieces root` and, when it is longer than a piece, its piece layer (each piece's subtree
- * of `pieceLength / 16 KiB` leaves, the last one padded with zero leaves): both from the leaves.
- */
-export function fileHashes(data: Uint8Array, pieceLength: number): { root: Buffer; layer?: Buffer } {
-  const blocks: Uint8Array[] = [];
-  for (let at = 0; at < data.length; at += BLOCK) blocks.push(sha256(data.subarray(at, at + BLOCK)));
-  const root = slowRoot(blocks, pow2(blocks.length));
-  if (data.length <= pieceLength) return { root };
-  const perPiece = pieceLength / BLOCK;
-  const layer: Uint8Array[] = [];
-  for (let i = 0; i < blocks.length; i += perPiece)
-    layer.push(slowRoot(blocks.slice(i, i + perPiece), perPiece));
-  return { root, layer: Buffer.concat(layer) };
-}
+export { BLOCK, fileHashes, sha256 };
 
 export interface Spec {
   readonly path: readonly string[];

@@ -4,33 +4,15 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { layerRoot, MerkleRoot, PieceMerkle, padHash } from '../../src/metainfo/merkle-tree.js';
 import { createPieceHash, v2PieceShape } from '../../src/metainfo/piece-hash.js';
+import { blockHashes, sha256, slowRoot } from '../helpers/bep52-reference.js';
 
 /**
- * BEP 52's merkle trees (src/metainfo/merkle-tree.ts) against the tree built the slow way — every
- * leaf, zero leaves up to a power of two, layer by layer — whatever slices the bytes come in.
+ * BEP 52's merkle trees (src/metainfo/merkle-tree.ts) against the tree built the slow way
+ * (test/helpers/bep52-reference.ts), whatever slices the bytes come in.
  */
 
 const B = 16 * 1024;
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
-
-/** The root of `leaves` (hashes), padded with `pad` up to `width` leaves, built layer by layer. */
-function slowRoot(leaves: Uint8Array[], width: number, pad: Uint8Array = new Uint8Array(32)): string {
-  let layer = [...leaves];
-  while (layer.length < width) layer.push(pad);
-  while (layer.length > 1) {
-    const up: Uint8Array[] = [];
-    for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
-    layer = up;
-  }
-  return Buffer.from(layer[0]!).toString('hex');
-}
-
-function slowPieceRoot(data: Uint8Array, leaves: number): string {
-  const hashes: Uint8Array[] = [];
-  for (let at = 0; at < data.length; at += B)
-    hashes.push(sha256(data.subarray(at, Math.min(at + B, data.length))));
-  return slowRoot(hashes, leaves);
-}
+const slowPieceRoot = (data: Uint8Array, leaves: number) => hex(slowRoot(blockHashes(data), leaves));
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -66,9 +48,9 @@ test('a layer root pads with whole zero subtrees; pushing subtrees equals pushin
       let width = 1;
       while (width < count) width *= 2;
       const hashes = Array.from({ length: count }, (_, i) => layer.subarray(i * 32, i * 32 + 32));
-      assert.equal(hex(layerRoot(layer, padHeight)), slowRoot(hashes, width, padHash(padHeight)));
+      assert.equal(hex(layerRoot(layer, padHeight)), hex(slowRoot(hashes, width, padHash(padHeight))));
       // padHash(h) is the root of 2^h zero leaves.
-      assert.equal(hex(padHash(padHeight)), slowRoot([], 2 ** padHeight));
+      assert.equal(hex(padHash(padHeight)), hex(slowRoot([], 2 ** padHeight)));
     }),
   );
 });

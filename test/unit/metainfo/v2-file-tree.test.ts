@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { type BencodeInput, bencode } from '../../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { rejected } from '../../helpers/metainfo-rejected.js';
 
 const ROOT = new Uint8Array(32);
 const leaf = (length: number, extra: Record<string, BencodeInput> = {}) => ({
@@ -33,19 +34,6 @@ const hybrid = (fileTree: BencodeInput, files: BencodeInput = v1Files()) =>
       pieces: new Uint8Array(3 * 20),
     },
   });
-
-function rejected(bytes: Uint8Array, code: string, field: string, message?: RegExp): void {
-  assert.throws(
-    () => parseTorrent(bytes),
-    (err: unknown) => {
-      assert.ok(err instanceof MetainfoError, String(err));
-      assert.equal(err.code, code, err.message);
-      assert.equal(err.field, field, err.message);
-      if (message !== undefined) assert.match(err.message, message);
-      return true;
-    },
-  );
-}
 
 test('a hybrid whose file tree lists the v1 files parses through its v1 keys', () => {
   const bytes = hybrid(tree());

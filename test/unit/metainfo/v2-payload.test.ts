@@ -23,6 +23,7 @@ import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { createPieceHash } from '../../../src/metainfo/piece-hash.js';
 import { pieceHash, type Torrent } from '../../../src/metainfo/torrent.js';
 import { torrentFromMetadata } from '../../../src/metainfo/torrent-from-metadata.js';
+import { rejected } from '../../helpers/metainfo-rejected.js';
 import { BLOCK, fileHashes, type Spec, sha256, v2Torrent, withLayers } from '../../helpers/v2-torrent.js';
 
 const B = BLOCK;
@@ -51,19 +52,6 @@ function assertPiecesVerify(t: Torrent, payload: Uint8Array): void {
 }
 
 const layout = (t: Torrent) => t.files.map((f) => [f.path.join('/'), f.length, f.offset, f.padding]);
-
-function rejected(bytes: Uint8Array, code: string, field: string, message?: RegExp): void {
-  assert.throws(
-    () => parseTorrent(bytes),
-    (err: unknown) => {
-      assert.ok(err instanceof MetainfoError, String(err));
-      assert.equal(err.code, code, err.message);
-      assert.equal(err.field, field, err.message);
-      if (message !== undefined) assert.match(err.message, message);
-      return true;
-    },
-  );
-}
 
 test('a single file shorter than a piece: named as the file, padded to the piece, its pieces root the piece hash', () => {
   const data = bytesOf(20_000, 1);
