@@ -13,7 +13,7 @@
  * Everything here works from hashes it is given or bytes it is fed, a subtree at a time: memory is
  * one stack of hashes per tree height, never the tree.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** Bytes under one leaf (BEP 52: "blocks of 16 KiB"). */
 export const MERKLE_BLOCK_BYTES = 16 * 1024;
@@ -32,9 +32,24 @@ export function padHash(height: number): Uint8Array {
   return padHashes[height]!;
 }
 
+/**
+ * SHA-256 of `bytes`: one call, no Hash object, where Node has `crypto.hash` (20.12 and later; a
+ * v2 piece of 1 MiB is 64 leaves and 63 pairs, and the Hash object per call cost ~10 % of hashing
+ * a piece).
+ */
+const sha256: (bytes: Uint8Array) => Uint8Array =
+  typeof crypto.hash === 'function'
+    ? (bytes) => crypto.hash('sha256', bytes, 'buffer')
+    : (bytes) => crypto.createHash('sha256').update(bytes).digest();
+
+/** Where a pair is laid out to be hashed (hashing is synchronous: one scratch serves every call). */
+const pairScratch = new Uint8Array(2 * MERKLE_HASH_BYTES);
+
 /** SHA-256(left ‖ right). */
 export function hashPair(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return createHash('sha256').update(left).update(right).digest();
+  pairScratch.set(left, 0);
+  pairScratch.set(right, MERKLE_HASH_BYTES);
+  return sha256(pairScratch);
 }
 
 /** The smallest power of two ≥ `n` (1 for n ≤ 1). */
@@ -134,11 +149,7 @@ export class PieceMerkle {
     const end = Math.min(bytes.length, this.#dataLength - this.#taken);
     while (at < end) {
       if (this.#partialLength === 0 && end - at >= MERKLE_BLOCK_BYTES) {
-        this.#tree.push(
-          createHash('sha256')
-            .update(bytes.subarray(at, at + MERKLE_BLOCK_BYTES))
-            .digest(),
-        );
+        this.#tree.push(sha256(bytes.subarray(at, at + MERKLE_BLOCK_BYTES)));
         at += MERKLE_BLOCK_BYTES;
         continue;
       }
@@ -154,7 +165,7 @@ export class PieceMerkle {
   }
 
   #flushPartial(): void {
-    this.#tree.push(createHash('sha256').update(this.#partial!.subarray(0, this.#partialLength)).digest());
+    this.#tree.push(sha256(this.#partial!.subarray(0, this.#partialLength)));
     this.#partialLength = 0;
   }
 
