@@ -2,7 +2,7 @@
  * `bitstate create <path> [--announce URL …] [--web-seed URL …] [--piece-length N] [--private]
  *  [--comment C] [--format v1|v2|hybrid] -o FILE.torrent`
  */
-import { access, writeFile } from 'node:fs/promises';
+import { access, stat, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CreatedTorrent, makeTorrent } from '../../metainfo/create-torrent.js';
 import { parseTorrent } from '../../metainfo/parse-torrent.js';
@@ -102,7 +102,13 @@ export async function run(argv: string[]): Promise<number> {
   for (const line of skipped) process.stderr.write(`bitstate create: ${line}\n`);
   // Through the same validation as any other torrent before it is written: what we write, we can
   // load, and a torrent we could not load is never left on disk.
-  parseTorrent(made.bytes);
+  const loaded = parseTorrent(made.bytes);
+  // BEP 52 as libtorrent reads it: a v2 file tree of one file is a single-file torrent of that file,
+  // whatever folder it was made from. Its data is then the file itself, not the folder around it.
+  if (format === 'v2' && !loaded.multiFile && (await stat(positionals[0]!)).isDirectory())
+    process.stderr.write(
+      `bitstate create: the folder holds one file, so the v2 torrent is of ${printable(loaded.name)} alone (as libtorrent reads it): seed it with --data ${printable(positionals[0]!)}\n`,
+    );
   try {
     await writeFile(output, made.bytes, { flag: values.force === true ? 'w' : 'wx' });
   } catch (err) {

@@ -220,6 +220,17 @@ describe('bitstate info / create', { concurrency: true }, () => {
       `info-hash v2 ${createHash('sha256').update(v2Info).digest('hex')}`,
     ]);
     assert.match(v2.stdout, /, 23 pieces of 16\.0 KiB \(v2\)\n/);
+    assert.equal(v2.stderr, '', 'a folder of several files: nothing to say');
+
+    // A folder holding one file: libtorrent reads the v2 tree as a torrent of that file alone.
+    const lone = join(dir, 'lone');
+    await mkdir(lone);
+    await writeFile(join(lone, 'only.bin'), Buffer.alloc(20_000, 1));
+    const loneOut = join(dir, 'lone.torrent');
+    const made = await runCli(['create', lone, '--format', 'v2', '-o', loneOut]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /the v2 torrent is of only\.bin alone .* seed it with --data .*lone\n$/);
+    assert.equal(JSON.parse((await runCli(['info', '--json', loneOut])).stdout).name, 'only.bin');
 
     // An unknown format, or a piece length v2 cannot have: exit 2, nothing written.
     const never = join(dir, 'never-v2.torrent');
