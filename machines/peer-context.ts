@@ -23,6 +23,8 @@ import {
 export interface PeerContext {
   readonly key: PeerKey;
   readonly infoHash: Uint8Array;
+  /** A hybrid's other swarm's info-hash (PeerInput.otherInfoHash), accepted as `infoHash` is. */
+  readonly otherInfoHash: Uint8Array | undefined;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -134,6 +136,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
   return {
     key: input.key,
     infoHash: input.infoHash,
+    otherInfoHash: input.otherInfoHash,
     peerId: input.peerId,
     pieceCount: input.pieceCount,
     pieceLength: input.pieceLength,

@@ -1,9 +1,34 @@
 /**
  * The handshake and what follows it (BEP 3, BEP 6): checking the remote's info hash and peer id,
  * and the messages that open the connection — our pieces, and the pieces we allow a fast peer.
+ *
+ * A hybrid torrent (BEP 52) is one payload in two swarms, named by its SHA-1 info-hash and by the
+ * first 20 bytes of its SHA-256 one: a handshake carrying either is ours. An accepted connection of
+ * a hybrid is answered after the peer's handshake, with the hash it used (libtorrent's
+ * bt_peer_connection does the same; BEP 52's upgrade of a v1 connection to v2 is not done: we never
+ * set the v2 reserved bit for a hybrid, so a peer has no cause to answer us with the other hash).
  */
 import type { WireItem } from '../src/wire/messages.js';
 import type { PeerContext } from './peer-context.js';
+
+/** A remote handshake's info-hash names this torrent: its hash, or a hybrid's other swarm's. */
+export function acceptsInfoHash(
+  c: Pick<PeerContext, 'infoHash' | 'otherInfoHash'>,
+  infoHash: Uint8Array,
+): boolean {
+  return (
+    bytesEqual(infoHash, c.infoHash) ||
+    (c.otherInfoHash !== undefined && bytesEqual(infoHash, c.otherInfoHash))
+  );
+}
+
+/**
+ * Our handshake waits for the peer's, to carry the hash it used: an accepted connection of a
+ * hybrid (the peer may have come from either swarm). Otherwise ours goes at once.
+ */
+export function answersPeerHash(c: Pick<PeerContext, 'direction' | 'otherInfoHash'>): boolean {
+  return c.direction === 'incoming' && c.otherInfoHash !== undefined;
+}
 
 /** Our first messages after the handshake, in the order they go on the wire. */
 export function openingMessages(

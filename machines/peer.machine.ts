@@ -7,6 +7,7 @@
  */
 import { and, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import { Bitfield } from '../src/picker/bitfield.js';
+import type { WireItem } from '../src/wire/messages.js';
 import { hasExtensionBit, hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
 import {
   blockKey,
@@ -21,7 +22,7 @@ import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
 import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } from './peer-context.js';
 import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
-import { bytesEqual, openingMessages } from './peer-handshake.js';
+import { acceptsInfoHash, answersPeerHash, bytesEqual, openingMessages } from './peer-handshake.js';
 import { hashAnswer, isHashRequestFlood } from './peer-hashes.js';
 import { isMetadataFlood, metadataAnswer } from './peer-metadata.js';
 import { acceptedUtPex, pexMessage } from './peer-pex.js';
@@ -45,6 +46,16 @@ import {
 } from './peer-serving.js';
 
 /** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
+/** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent (whose piece layers we serve). */
+function ourHandshake(context: PeerContext, infoHash: Uint8Array): WireItem {
+  return {
+    type: 'handshake',
+    reserved: ourReservedBytes(context.pieceLayerTrees !== undefined),
+    infoHash,
+    peerId: context.peerId,
+  };
+}
+
 function effects(enqueue: {
   sendTo(to: 'connection', command: ConnectionCommand): void;
   sendParent(report: PeerReport): void;
@@ -79,7 +90,7 @@ export const peerMachine = setup({
   },
   guards: {
     isOtherTorrent: ({ context, event }) =>
-      event.type === 'wire.handshake' && !bytesEqual(event.infoHash, context.infoHash),
+      event.type === 'wire.handshake' && !acceptsInfoHash(context, event.infoHash),
     isOurself: ({ context, event }) =>
       event.type === 'wire.handshake' && bytesEqual(event.peerId, context.peerId),
     isMessageSeen: ({ context }) => context.messageSeen,
@@ -151,23 +162,23 @@ export const peerMachine = setup({
         ? { grantedFast: event.allowedFast }
         : {},
     ),
-    sendHandshake: sendTo('connection', ({ context }) => ({
-      type: 'send' as const,
-      message: {
-        type: 'handshake' as const,
-        // BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent (whose piece layers we serve).
-        reserved: ourReservedBytes(context.pieceLayerTrees !== undefined),
-        infoHash: context.infoHash,
-        peerId: context.peerId,
-      },
-    })),
+    // At once, but for an accepted connection of a hybrid: that one is answered in acceptHandshake.
+    sendHandshake: enqueueActions(({ context, enqueue }) => {
+      if (answersPeerHash(context)) return;
+      enqueue.sendTo('connection', { type: 'send', message: ourHandshake(context, context.infoHash) });
+    }),
     acceptHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.handshake') return;
+      // A hybrid's accepted connection: our handshake now, with the hash the peer used (BEP 52).
+      if (answersPeerHash(context))
+        enqueue.sendTo('connection', { type: 'send', message: ourHandshake(context, event.infoHash) });
       const fast = hasFastBit(event.reserved);
       const extensions = hasExtensionBit(event.reserved);
       const encryption = event.encryption ?? 'none';
       const transport = event.transport ?? 'tcp';
-      enqueue.assign({ remotePeerId: event.peerId, fast, extensions, encryption, transport });
+      // The allowed fast set over that hash, when the connection could only compute it now.
+      const grantedFast = event.allowedFast ?? context.grantedFast;
+      enqueue.assign({ remotePeerId: event.peerId, fast, extensions, encryption, transport, grantedFast });
       const report: PeerReport = {
         type: 'peer.handshaken',
         key: context.key,
@@ -180,7 +191,7 @@ export const peerMachine = setup({
       };
       enqueue.sendParent(report);
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.
-      for (const message of openingMessages(context, fast))
+      for (const message of openingMessages({ ...context, grantedFast }, fast))
         enqueue.sendTo('connection', { type: 'send', message });
       // BEP 10: the extension handshake may follow the handshake at any time; like libtorrent we
       // send it at once, so the peer learns our reqq before it fills its pipeline.
@@ -370,6 +381,7 @@ export const peerMachine = setup({
       direction: context.direction,
       handle: context.handle,
       infoHash: context.infoHash,
+      ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
       pieceCount: context.pieceCount,
       ...(context.mseFirst ? { mseFirst: true } : {}),
       ...(context.utpFirst ? { utpFirst: true } : {}),

@@ -124,7 +124,14 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
 
 export interface PeerInput {
   readonly key: PeerKey;
+  /** The info-hash our handshake carries (a dial's; an incoming connection's unless `otherInfoHash`). */
   readonly infoHash: Uint8Array;
+  /**
+   * A hybrid torrent's other swarm (BEP 52: v1 and v2 name one payload by two hashes): a handshake
+   * carrying it is accepted too, and an incoming connection is answered, once the peer's handshake
+   * came, with the hash it used (as libtorrent does). Absent (v1, v2): only `infoHash` is accepted.
+   */
+  readonly otherInfoHash?: Uint8Array;
   /** Our own peer id: a remote handshake carrying it means we dialled ourselves. */
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
@@ -174,6 +181,12 @@ export interface ConnectionInput {
   readonly handle: unknown;
   /** For the BEP 6 allowed fast set, which the connection computes from the remote IP (SHA-1). */
   readonly infoHash: Uint8Array;
+  /**
+   * A hybrid's other swarm's hash (PeerInput.otherInfoHash): an accepted socket's MSE may name either
+   * (its SKEY), and its allowed fast set is computed over the hash its handshake carries, sent with
+   * `wire.handshake` rather than `socket.connected`. Absent: `infoHash` only.
+   */
+  readonly otherInfoHash?: Uint8Array;
   readonly pieceCount: number;
   /**
    * A dial to an address last reached over MSE (the address book's `mseFirst`): the connection
@@ -240,6 +253,11 @@ export type ConnectionEvent =
       reserved: Uint8Array;
       encryption?: PeerEncryption;
       transport?: PeerTransport;
+      /**
+       * The BEP 6 allowed fast set we grant, over this handshake's info-hash: an accepted connection
+       * of a hybrid, whose hash is known only now (ConnectionInput.otherInfoHash); absent otherwise.
+       */
+      allowedFast?: readonly number[];
     }
   | { type: 'wire.keepAlive' }
   | { type: 'wire.choke' }

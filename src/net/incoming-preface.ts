@@ -25,12 +25,13 @@ export function handshakeKind(head: Uint8Array): 'plain' | 'mse' | 'unknown' {
  * handshake under `required`.
  */
 export class IncomingPreface {
-  readonly #infoHash: Uint8Array;
+  readonly #infoHash: Uint8Array | readonly Uint8Array[];
   readonly #policy: EncryptionPolicy;
   #head: Uint8Array = new Uint8Array(0);
   #mse: MseResponder | undefined;
 
-  constructor(infoHash: Uint8Array, policy: EncryptionPolicy = 'allowed') {
+  /** `infoHash`: the torrent's, or a hybrid's two (BEP 52), each a SKEY MSE answers. */
+  constructor(infoHash: Uint8Array | readonly Uint8Array[], policy: EncryptionPolicy = 'allowed') {
     this.#infoHash = infoHash;
     this.#policy = policy;
   }

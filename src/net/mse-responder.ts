@@ -52,7 +52,10 @@ export const MAX_UNSYNCED_BYTES = MSE_KEY_BYTES + MAX_PAD + 20;
  * the protocol or offers nothing the policy allows (the connection should close).
  */
 export class MseResponder {
-  readonly #infoHash: Uint8Array;
+  /** The torrent's info-hashes, each a SKEY we answer (a hybrid's two swarms: BEP 52). */
+  readonly #infoHashes: readonly Uint8Array[];
+  /** The one the initiator named, once found: the stream's keys are derived from it. */
+  #infoHash: Uint8Array | undefined;
   readonly #policy: EncryptionPolicy;
   readonly #keys = new MseKeyPair();
   #buf: Uint8Array = new Uint8Array(0);
@@ -65,8 +68,9 @@ export class MseResponder {
   #padC = 0;
   #ia = 0;
 
-  constructor(infoHash: Uint8Array, policy: EncryptionPolicy = 'plaintext') {
-    this.#infoHash = infoHash;
+  /** `infoHash`: the torrent's, or a hybrid's two (either may be the initiator's SKEY). */
+  constructor(infoHash: Uint8Array | readonly Uint8Array[], policy: EncryptionPolicy = 'plaintext') {
+    this.#infoHashes = infoHash instanceof Uint8Array ? [infoHash] : infoHash;
     this.#policy = policy;
   }
 
@@ -94,11 +98,12 @@ export class MseResponder {
         return this.#keep(chunk, send);
       }
       if (buf.length < at + 40 + NEGOTIATION_BYTES) return this.#keep(chunk, send);
-      const marker = torrentMarker(secret, this.#infoHash);
-      for (let i = 0; i < 20; i++)
-        if (buf[at + 20 + i] !== marker[i])
-          throw new MseError('mseWrongTorrent', 'the MSE handshake names another torrent');
-      this.#decrypt = mseCipher('keyA', secret, this.#infoHash);
+      const named = buf.subarray(at + 20, at + 40);
+      const infoHash = this.#infoHashes.find((h) => torrentMarker(secret, h).every((b, i) => b === named[i]));
+      if (infoHash === undefined)
+        throw new MseError('mseWrongTorrent', 'the MSE handshake names another torrent');
+      this.#infoHash = infoHash;
+      this.#decrypt = mseCipher('keyA', secret, infoHash);
       const head = this.#decrypt.apply(buf.subarray(at + 40, at + 40 + NEGOTIATION_BYTES));
       if (head.subarray(0, 8).some((b) => b !== 0))
         throw new MseError('mseBadVc', 'bad MSE verification constant');
@@ -136,7 +141,7 @@ export class MseResponder {
     // VC (8 zeros), crypto_select, len(PadD) = 0.
     const answer = new Uint8Array(NEGOTIATION_BYTES);
     answer[11] = this.#select;
-    const encrypt = mseCipher('keyB', secret, this.#infoHash);
+    const encrypt = mseCipher('keyB', secret, this.#infoHash!);
     send.push(encrypt.apply(answer));
     this.#state = 'done';
     this.#buf = new Uint8Array(0);

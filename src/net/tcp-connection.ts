@@ -179,14 +179,21 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       if (item.type === 'handshake') {
         (event as { encryption?: Encryption }).encryption = carried;
         (event as { transport?: PeerTransport }).transport = socket instanceof UtpSocket ? 'utp' : 'tcp';
+        // A hybrid's accepted socket: the allowed fast set over the hash its handshake carries (BEP 52).
+        const allowedFast = answersLater
+          ? allowedFastSet(socket.remoteAddress ?? '', item.infoHash, input.pieceCount)
+          : undefined;
+        if (allowedFast !== undefined)
+          (event as { allowedFast?: readonly number[] }).allowedFast = allowedFast;
       }
       sendBack(event as never);
     };
 
     const connectedEvent = (host: string) => {
-      // An input without a torrent (a bare connection in a test) grants nothing.
+      // An input without a torrent (a bare connection in a test) grants nothing; nor does a hybrid's
+      // accepted socket yet: its set goes with the peer's handshake, over the hash that names.
       const allowedFast =
-        input.infoHash === undefined
+        input.infoHash === undefined || answersLater
           ? undefined
           : allowedFastSet(socket.remoteAddress ?? host, input.infoHash, input.pieceCount);
       return allowedFast === undefined
@@ -202,6 +209,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     const outgoing = input.handle === undefined || input.handle === null;
+    /** A hybrid's accepted socket (BEP 52): which of its two hashes names the connection comes later. */
+    const answersLater = !outgoing && input.otherInfoHash !== undefined;
     // A bare connection in a test (no info hash) is plain both ways.
     const mse = input.infoHash !== undefined;
     /**
@@ -395,7 +404,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     if (dialling !== undefined) dial(dialling);
     else {
       attach(input.handle as PeerStream, false);
-      if (mse) preface = new IncomingPreface(input.infoHash, encryption);
+      if (mse)
+        preface = new IncomingPreface(
+          input.otherInfoHash === undefined ? input.infoHash : [input.infoHash, input.otherInfoHash],
+          encryption,
+        );
       else {
         told = true;
         queueMicrotask(() => sendBack(connectedEvent(host)));

@@ -162,3 +162,21 @@ test('handshakes in progress at once each keep their own key (one DH group is sh
     assert.deepEqual(r.done?.rest, new Uint8Array(0));
   }
 });
+
+test("a hybrid's responder (BEP 52: two swarms) finds the torrent by either hash as SKEY, and keys RC4 with it", () => {
+  const v2 = Uint8Array.from({ length: 20 }, (_, i) => 200 - i);
+  for (const skey of [INFO_HASH, v2]) {
+    const a = initiator({ skey, provide: 0x02, ia: Buffer.from('\x13BitTorrent protocol', 'latin1') });
+    const b = new IncomingPreface([INFO_HASH, v2], 'allowed');
+    const key = Buffer.concat(b.push(a.first).send);
+    const r = b.push(a.second(key.subarray(0, 96)));
+    const answer = a.answer(Buffer.concat([key, ...r.send]));
+    assert.equal(Buffer.from(answer).readUInt32BE(8), 0x02, 'RC4 selected, under the keys of that SKEY');
+    assert.equal(r.done?.encryption, 'rc4');
+    assert.deepEqual(Buffer.from(r.done!.rest).toString('latin1'), '\x13BitTorrent protocol');
+  }
+  const other = initiator({ skey: new Uint8Array(20) });
+  const b = new MseResponder([INFO_HASH, v2]);
+  const key = Buffer.concat(b.push(other.first).send).subarray(0, 96);
+  assert.throws(() => b.push(other.second(key)), { code: 'mseWrongTorrent' });
+});
