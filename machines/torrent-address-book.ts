@@ -53,6 +53,13 @@ export interface AddressRecord {
    * TCP clears it. Absent: false.
    */
   utpFirst?: boolean;
+  /**
+   * Learnt only in a hybrid's v2 swarm (BEP 52: a tracker's or the DHT's answer for its v2 hash):
+   * dialled with that hash, as libtorrent dials the peers its v2 announces found (a peer added from
+   * a v2-only magnet may know no other hash). Heard of in the v1 swarm too, it is dialled with the v1
+   * hash, which every hybrid client takes. Absent: false.
+   */
+  v2Swarm?: boolean;
 }
 
 /** Records at most in the book by default: libtorrent's max_peerlist_size. */

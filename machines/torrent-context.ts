@@ -30,6 +30,8 @@ export type { AddressRecord } from './torrent-address-book.js';
 
 export interface TorrentContext {
   readonly infoHash: Uint8Array;
+  /** A hybrid's v2 swarm's hash (TorrentInput.otherInfoHash); undefined for a v1 or v2 torrent. */
+  readonly otherInfoHash: Uint8Array | undefined;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -132,6 +134,7 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
   if (input.have !== undefined) for (const i of input.have.indexes()) picker.markHave(i);
   return {
     infoHash: input.infoHash,
+    otherInfoHash: input.otherInfoHash,
     peerId: input.peerId,
     pieceCount: input.pieceCount,
     pieceLength: input.pieceLength,

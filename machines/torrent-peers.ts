@@ -176,9 +176,17 @@ export function peerInput(
   handle: unknown,
   key: PeerKey = address,
 ): PeerInput {
+  // A hybrid (BEP 52): either hash is the peer's; a dial to a peer of the v2 swarm carries its hash.
+  const v2Dial = direction === 'outgoing' && c.addresses.get(address)?.v2Swarm === true;
+  const hashes =
+    c.otherInfoHash === undefined
+      ? { infoHash: c.infoHash }
+      : v2Dial
+        ? { infoHash: c.otherInfoHash, otherInfoHash: c.infoHash }
+        : { infoHash: c.infoHash, otherInfoHash: c.otherInfoHash };
   return {
     key,
-    infoHash: c.infoHash,
+    ...hashes,
     peerId: c.peerId,
     pieceCount: c.pieceCount,
     pieceLength: c.pieceLength,

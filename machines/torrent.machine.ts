@@ -72,13 +72,16 @@ import { trackerTiersMachine } from './tracker-tiers.machine.js';
  * (nothing may go) the address is not remembered. True when the address was new to the book (or
  * newly dialable) and queued.
  */
-function learnDialable(context: TorrentContext, address: string): boolean {
+function learnDialable(context: TorrentContext, address: string, swarm?: 'v2'): boolean {
   if (context.selfAddresses.has(address)) return false;
   const rec = context.addresses.get(address);
   const held = connectedAt(context, address) || context.listenAddresses.has(address);
+  // A hybrid's v2 swarm (BEP 52): remembered until the address is heard of in the v1 swarm too.
+  const v2Swarm = swarm === 'v2' && context.otherInfoHash !== undefined;
+  if (rec !== undefined && !v2Swarm) delete rec.v2Swarm;
   let queued = false;
   if (rec === undefined) {
-    const fresh = { attempts: 0, banned: false, dialable: true };
+    const fresh = { attempts: 0, banned: false, dialable: true, ...(v2Swarm ? { v2Swarm: true } : {}) };
     queued = rememberAddress(context, address, fresh, false) !== undefined && !held;
   } else if (!rec.dialable) {
     rec.dialable = true;
@@ -206,10 +209,10 @@ export const torrentMachine = setup({
     }),
     queueTrackerPeers: ({ context, event }) => {
       if (event.type !== 'tracker.peers') return;
-      for (const p of event.peers) learnDialable(context, formatPeerAddress(p));
+      for (const p of event.peers) learnDialable(context, formatPeerAddress(p), event.swarm);
     },
     queueAddress: ({ context, event }) => {
-      if (event.type === 'peer.add') learnDialable(context, event.address);
+      if (event.type === 'peer.add') learnDialable(context, event.address, event.swarm);
     },
     // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
     // tracker's are.
@@ -571,6 +574,7 @@ export const torrentMachine = setup({
         url: context.trackerTiers[0]?.[0] ?? '',
         tiers: context.trackerTiers,
         infoHash: context.infoHash,
+        ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
         peerId: context.peerId,
         port: context.port,
         seed: context.seed,

@@ -20,6 +20,12 @@ import type { TrackerReport } from './tracker.machine.js';
 
 export interface TorrentInput {
   readonly infoHash: Uint8Array;
+  /**
+   * A hybrid torrent's v2 swarm (BEP 52): the first 20 bytes of its SHA-256 info-hash, `infoHash`
+   * being its SHA-1 one. Its peers' handshakes carry either (PeerInput.otherInfoHash); absent (v1, v2):
+   * one swarm.
+   */
+  readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -154,8 +160,11 @@ export type StorageEvent =
 
 /** The world → torrent machine. */
 export type TorrentCommand =
-  /** A peer address (tracker, DHT, CLI): queued, dialled when a slot is free. */
-  | { type: 'peer.add'; address: string }
+  /**
+   * A peer address (tracker, DHT, CLI): queued, dialled when a slot is free. `swarm: 'v2'`: learnt in
+   * a hybrid's v2 swarm (the DHT's answer for its v2 hash), dialled with that hash (AddressRecord.v2Swarm).
+   */
+  | { type: 'peer.add'; address: string; swarm?: 'v2' }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
   | { type: 'cmd.stop' };

@@ -39,6 +39,8 @@ export interface TrackerTiersInput {
   /** BEP 12 announce-list; `[[announce]]` when the torrent has no list. */
   readonly tiers: readonly (readonly string[])[];
   readonly infoHash: Uint8Array;
+  /** A hybrid's v2 swarm's hash: every tracker is announced to under it too (AnnounceRequest.otherInfoHash). */
+  readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly port: number;
   /** Seeds the shuffle within tiers. */
@@ -53,6 +55,7 @@ export interface TrackerTiersInput {
 export interface TrackerTiersContext {
   tiers: string[][];
   readonly infoHash: Uint8Array;
+  readonly otherInfoHash: Uint8Array | undefined;
   readonly peerId: Uint8Array;
   readonly port: number;
   readonly key: string | undefined;
@@ -176,6 +179,7 @@ export const trackerTiersMachine = setup({
   context: ({ input }) => ({
     tiers: prepareTiers(input.tiers, input.seed),
     infoHash: input.infoHash,
+    otherInfoHash: input.otherInfoHash,
     peerId: input.peerId,
     port: input.port,
     key: input.key,
@@ -204,6 +208,7 @@ export const trackerTiersMachine = setup({
         input: ({ context }) => ({
           url: currentUrl(context),
           infoHash: context.infoHash,
+          ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
           peerId: context.peerId,
           port: context.port,
           ...(context.key === undefined ? {} : { key: context.key }),

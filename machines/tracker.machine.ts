@@ -29,6 +29,12 @@ export const MAX_RETRY_MS = 30 * 60_000;
 export interface AnnounceRequest {
   readonly url: string;
   readonly infoHash: Uint8Array;
+  /**
+   * A hybrid torrent's v2 swarm (BEP 52): the tracker is also announced to under this hash (the first
+   * 20 bytes of the SHA-256 info-hash), as libtorrent announces a hybrid under both; that swarm's
+   * peers come back apart (AnnounceResponse.v2Peers). Absent: one announce, for `infoHash`.
+   */
+  readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly port: number;
   readonly event: AnnounceEvent;
@@ -40,6 +46,8 @@ export interface AnnounceRequest {
 export interface TrackerInput {
   readonly url: string;
   readonly infoHash: Uint8Array;
+  /** A hybrid's v2 swarm's hash, announced too (AnnounceRequest.otherInfoHash). */
+  readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly port: number;
   readonly numwant?: number;
@@ -62,7 +70,13 @@ export type TrackerReport =
       readonly peerCount: number;
       readonly warning?: string;
     }
-  | { readonly type: 'tracker.peers'; readonly url: string; readonly peers: readonly TrackerPeer[] }
+  | {
+      readonly type: 'tracker.peers';
+      readonly url: string;
+      readonly peers: readonly TrackerPeer[];
+      /** Peers of a hybrid's v2 swarm (hybrid-trackers.machine.ts); absent: the torrent's (v1) swarm. */
+      readonly swarm?: 'v2';
+    }
   | {
       readonly type: 'tracker.failed';
       readonly url: string;
@@ -159,7 +173,7 @@ export const trackerMachine = setup({
         url: context.url,
         event: sent,
         interval: r.interval,
-        peerCount: r.peers.length,
+        peerCount: r.peers.length + (r.v2Peers?.length ?? 0),
         ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
         ...(r.complete === undefined ? {} : { complete: r.complete }),
         ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),
@@ -171,6 +185,14 @@ export const trackerMachine = setup({
           type: 'tracker.peers',
           url: context.url,
           peers: r.peers,
+        } satisfies TrackerReport);
+      // A hybrid's v2 swarm (BEP 52): the same payload's peers, said apart (dialled with its hash).
+      if (r.v2Peers !== undefined && r.v2Peers.length > 0)
+        enqueue.sendParent({
+          type: 'tracker.peers',
+          url: context.url,
+          peers: r.v2Peers,
+          swarm: 'v2',
         } satisfies TrackerReport);
     }),
     reportFailure: enqueueActions(({ context, event, enqueue }) => {
@@ -215,6 +237,7 @@ export const trackerMachine = setup({
         input: ({ context }) => ({
           url: context.url,
           infoHash: context.infoHash,
+          ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
           peerId: context.peerId,
           port: context.port,
           event: nextEvent(context),
@@ -240,6 +263,7 @@ export const trackerMachine = setup({
         input: ({ context }) => ({
           url: context.url,
           infoHash: context.infoHash,
+          ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
           peerId: context.peerId,
           port: context.port,
           event: 'stopped' as const,

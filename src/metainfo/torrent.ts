@@ -32,7 +32,8 @@ export interface TorrentFile {
 
 /**
  * BEP 52: `v1` (`pieces`, no `meta version`), `v2` (`meta version` 2, a `file tree` and `piece
- * layers`, no `pieces`) or `hybrid` (both; used through its v1 keys, as its v1 swarm).
+ * layers`, no `pieces`) or `hybrid` (both; its payload used through its v1 keys, in both its swarms:
+ * v2SwarmHash).
  */
 export type TorrentVersion = 'v1' | 'v2' | 'hybrid';
 
@@ -96,6 +97,15 @@ export function pieceLengthAt(
 ): number {
   if (index === t.pieceCount - 1) return t.totalLength - t.pieceLength * (t.pieceCount - 1);
   return t.pieceLength;
+}
+
+/**
+ * A hybrid's second swarm (BEP 52): the first 20 bytes of its SHA-256 info-hash, under which it is
+ * announced (trackers, DHT) and its peers' handshakes are accepted beside `infoHash` (its SHA-1 one),
+ * as libtorrent does. Undefined for a v1 or v2 torrent: one swarm, `infoHash`.
+ */
+export function v2SwarmHash(t: Pick<Torrent, 'version' | 'infoHashV2'>): Uint8Array | undefined {
+  return t.version === 'hybrid' ? t.infoHashV2?.subarray(0, 20) : undefined;
 }
 
 /** Bytes of one piece's hash in `pieces`: 20 (SHA-1) or 32 (v2's SHA-256 merkle root). */

@@ -4,6 +4,8 @@
  * then a get_peers lookup for the info-hash at once and every `reannounceMs` (15 minutes, as
  * libtorrent's dht_announce_interval), announcing our TCP port when `announcePort` is given. Peers
  * go to `onPeers` as the lookups find them. Never for a private torrent (BEP 27): the callers check.
+ * A hybrid torrent (BEP 52) is in two swarms: each round looks up and announces both its hashes
+ * (`otherInfoHash`, the v2 one, after the v1), as libtorrent does.
  *
  * A node already running may be given (`dht`): a magnet's metadata fetch hands its node to the
  * download after it (download-magnet.ts), so one node bootstraps once, on one port. It is then the
@@ -85,8 +87,13 @@ export async function startDhtAnnounces(
   o: {
     readonly port: number;
     readonly infoHash: Uint8Array;
+    /**
+     * A hybrid's v2 swarm (BEP 52): looked up and announced under this hash too, each round after
+     * `infoHash` (libtorrent announces a hybrid under both); its peers come with `swarm` 'v2'.
+     */
+    readonly otherInfoHash?: Uint8Array;
     readonly announcePort?: number;
-    readonly onPeers: (peers: readonly PeerAddress[]) => void;
+    readonly onPeers: (peers: readonly PeerAddress[], swarm?: 'v2') => void;
     readonly emit: (e: DhtEvent) => void;
     readonly reannounceMs?: number;
     /** A node already running, used instead of opening one (neither reported nor closed here). */
@@ -107,24 +114,28 @@ export async function startDhtAnnounces(
     if (closed || ready === undefined) return;
     // Once per node: a node given us is its owner's to report.
     if (o.dht === undefined) o.emit(dhtReadyEvent(dht, ready));
+    const swarms: [Uint8Array, 'v2' | undefined][] = [[o.infoHash, undefined]];
+    if (o.otherInfoHash !== undefined) swarms.push([o.otherInfoHash, 'v2']);
     while (!closed) {
-      const started = performance.now();
-      const r = await dht.getPeers(o.infoHash, {
-        ...(o.announcePort === undefined ? {} : { announcePort: o.announcePort }),
-        signal: lookups.signal,
-        onPeers: (peers) => {
-          if (!closed) o.onPeers(peers);
-        },
-      });
-      if (closed) return;
-      o.emit({
-        type: 'dht.peers',
-        peers: r.peers,
-        queries: r.queries,
-        announced: r.announced,
-        nodes: dht.node.table.size,
-        elapsedMs: Math.round(performance.now() - started),
-      });
+      for (const [infoHash, swarm] of swarms) {
+        const started = performance.now();
+        const r = await dht.getPeers(infoHash, {
+          ...(o.announcePort === undefined ? {} : { announcePort: o.announcePort }),
+          signal: lookups.signal,
+          onPeers: (peers) => {
+            if (!closed) o.onPeers(peers, swarm);
+          },
+        });
+        if (closed) return;
+        o.emit({
+          type: 'dht.peers',
+          peers: r.peers,
+          queries: r.queries,
+          announced: r.announced,
+          nodes: dht.node.table.size,
+          elapsedMs: Math.round(performance.now() - started),
+        });
+      }
       await new Promise<void>((resolve) => {
         wake = resolve;
         timer = setTimeout(resolve, o.reannounceMs ?? settings.reannounceMs ?? DHT_REANNOUNCE_MS);

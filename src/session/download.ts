@@ -18,7 +18,7 @@ import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import { pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
-import type { Torrent } from '../metainfo/torrent.js';
+import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type Listener, listenForPeers } from '../net/listen.js';
@@ -225,10 +225,13 @@ async function run(
       actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
   });
   const hashTrees = pieceLayerTrees(torrent);
+  const otherInfoHash = v2SwarmHash(torrent);
   const dataLengths = pieceDataLengths(torrent);
   const actor = createActor(actorLogic, {
     input: {
       infoHash: torrent.infoHash,
+      // A hybrid (BEP 52) is in two swarms: its peers may name either hash, its trackers hear both.
+      ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
       peerId: options.peerId ?? makePeerId(),
       pieceCount: torrent.pieceCount,
       pieceLength: torrent.pieceLength,
@@ -332,12 +335,18 @@ async function run(
         startDhtAnnounces(settings, {
           port: listener?.port ?? options.port ?? 0,
           infoHash: torrent.infoHash,
+          ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
           ...(udpEndpoint === undefined ? {} : { endpoint: udpEndpoint }),
-          onPeers: (peers) => {
+          onPeers: (peers, swarm) => {
             if (ended) return;
-            for (const p of peers) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
+            for (const p of peers)
+              actor.send({
+                type: 'peer.add',
+                address: formatPeerAddress(p),
+                ...(swarm === 'v2' ? { swarm } : {}),
+              });
           },
           // Nothing after the session's own last events (`done` / `stopped`).
           emit: (e) => {

@@ -136,3 +136,86 @@ test('a dead first tier, a working second: peers arrive and the working tracker 
     'started, then stopped (BEP 15 event codes)',
   );
 });
+
+test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers come said apart", async (t) => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
+  /** Each announce's info_hash (raw bytes, hex) and event, in arrival order. */
+  const heard: { hash: string; event: string }[] = [];
+  const tracker = createServer((req, res) => {
+    const query = (req.url ?? '').split('?')[1] ?? '';
+    const raw = /(?:^|&)info_hash=([^&]*)/.exec(query)?.[1] ?? '';
+    // Percent-encoded raw bytes (BEP 3): each %XX one byte, any other character itself.
+    const bytes = Buffer.from(
+      raw.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+      'latin1',
+    );
+    const event = /(?:^|&)event=([^&]*)/.exec(query)?.[1] ?? 'regular';
+    heard.push({ hash: bytes.toString('hex'), event });
+    const v2 = bytes.equals(Buffer.from(V2));
+    res.end(bencode({ interval: 1800, peers: compact(v2 ? 7002 : 7001) }));
+  });
+  await new Promise<void>((ok) => tracker.listen(0, '127.0.0.1', ok));
+  t.after(() => new Promise<void>((ok) => tracker.close(() => ok())));
+  const url = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce`;
+
+  const reports: TrackerReport[] = [];
+  const parent = createMachine({
+    types: {} as {
+      events: TrackerReport | { type: 'fwd'; cmd: TrackerCommand };
+      context: { output: TrackerTiersOutput | undefined };
+    },
+    context: { output: undefined },
+    invoke: {
+      id: 'trackers',
+      src: trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 2000 }),
+      input: {
+        tiers: [[url]],
+        infoHash: V1,
+        otherInfoHash: V2,
+        peerId: new Uint8Array(20).fill(4),
+        port: 6881,
+        seed: 1,
+      },
+      onDone: { actions: assign({ output: ({ event }) => event.output as TrackerTiersOutput }) },
+    },
+    on: {
+      fwd: { actions: sendTo('trackers', ({ event }) => event.cmd) },
+      'tracker.announced': { actions: ({ event }) => reports.push(event) },
+      'tracker.peers': { actions: ({ event }) => reports.push(event) },
+      'tracker.failed': { actions: ({ event }) => reports.push(event) },
+    },
+  });
+  const actor = createActor(parent).start();
+  t.after(() => actor.stop());
+  const until = async (what: string, cond: () => boolean) => {
+    const end = performance.now() + 8000;
+    while (!cond()) {
+      assert.ok(performance.now() < end, `timed out waiting for ${what}: ${JSON.stringify(reports)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
+  await until('peers of both swarms', () => reports.filter((r) => r.type === 'tracker.peers').length === 2);
+  assert.deepEqual(
+    reports.filter((r) => r.type === 'tracker.peers'),
+    [
+      { type: 'tracker.peers', url, peers: [{ host: '127.0.0.1', port: 7001 }] },
+      { type: 'tracker.peers', url, peers: [{ host: '127.0.0.1', port: 7002 }], swarm: 'v2' },
+    ],
+  );
+  assert.equal(
+    reports.filter((r) => r.type === 'tracker.announced').length,
+    1,
+    'one announce of the tracker, in two swarms',
+  );
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.stop' } });
+  await until('the end', () => actor.getSnapshot().context.output !== undefined);
+  const v1Hex = Buffer.from(V1).toString('hex');
+  const v2Hex = Buffer.from(V2).toString('hex');
+  assert.deepEqual(
+    heard.map((h) => `${h.hash === v1Hex ? 'v1' : h.hash === v2Hex ? 'v2' : h.hash} ${h.event}`).sort(),
+    ['v1 started', 'v1 stopped', 'v2 started', 'v2 stopped'],
+  );
+});
