@@ -4,7 +4,7 @@
  * as libtorrent 2.0 does, on 127.0.0.1:
  * - libtorrent started from a v2-only magnet link (`urn:btmh:1220…`, so it knows the v2 swarm and
  *   no other) downloads the hybrid from a bitstate seeder: the seeder takes a handshake carrying the
- *   v2 hash and answers with it;
+ *   v2 hash (plain, or as the SKEY of an MSE handshake) and answers with it;
  * - opentracker hears a bitstate seeder and a bitstate download of the hybrid under both hashes (a
  *   scrape of each counts the seeder, and the download's `completed`).
  */
@@ -91,6 +91,29 @@ describe('a hybrid torrent in both its swarms', () => {
       seeder.events.some((e) => e.type === 'peer.connected'),
       'the seeder took the connection libtorrent made under the v2 hash',
     );
+    await seeder.process.stop();
+  });
+
+  it('the same over MSE with RC4: the seeder finds the hybrid by its v2 hash as SKEY', async () => {
+    const t = await hybridTorrent('served-rc4');
+    const seeder = await startBitstateSeeder(t.path, join(dir, 'seed'), [
+      '--no-tracker',
+      '--encryption',
+      'required',
+    ]);
+    procs.push(seeder.process);
+    const out = join(dir, 'out-libtorrent-rc4');
+    await libtorrentDownload({
+      torrent: `magnet:?xt=urn:btmh:1220${t.v2Hex}&dn=tree`,
+      outDir: out,
+      peers: [`127.0.0.1:${seeder.port}`],
+      encrypt: true,
+      encLevel: 'rc4',
+      timeoutMs: 30_000,
+    });
+    assert.deepEqual((await compareTrees(tree, join(out, 'tree'))).mismatches, []);
+    const connected = seeder.events.find((e) => e.type === 'peer.connected');
+    assert.equal(connected?.encryption, 'rc4', JSON.stringify(connected));
     await seeder.process.stop();
   });
 
