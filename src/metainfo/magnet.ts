@@ -2,8 +2,13 @@
  * `parseMagnet(uri)`: a BEP 9 magnet link, e.g.
  *   magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=<name>&tr=<tracker>&tr=<tracker>&x.pe=<host:port>&ws=<url>
  * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. `ws` is a
- * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`so`, `xl`…) are ignored; a
- * v2-only link (`urn:btmh:` without `urn:btih:`) is rejected.
+ * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`so`, `xl`…) are ignored.
+ *
+ * BEP 52: `xt=urn:btmh:1220<64 hex>` is a v2 info-hash, a multihash (0x12 SHA-256, 0x20 = 32 bytes),
+ * the only kind BEP 52 defines and libtorrent reads. Alone it is a v2 magnet: its swarm is the first
+ * 20 bytes of the SHA-256 (`infoHash`), and the metadata is taken only when its SHA-256 is the whole
+ * `infoHashV2`. With a `urn:btih:` too it is a hybrid's link: its v1 swarm is used (as for any
+ * hybrid), and the metadata must hash to both, as libtorrent checks both (torrent::set_metadata).
  */
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
@@ -17,8 +22,13 @@ export interface MagnetPeer {
 }
 
 export interface Magnet {
+  /** The swarm's 20 bytes: the `urn:btih:` SHA-1, or the first 20 bytes of a lone `urn:btmh:`. */
   readonly infoHash: Uint8Array;
   readonly infoHashHex: string;
+  /** `urn:btmh:`: the v2 info-hash, the info dictionary's whole SHA-256 (BEP 52). */
+  readonly infoHashV2?: Uint8Array;
+  /** v2 when there is only a `urn:btmh:` (the v2 swarm, piece layers fetched from peers). */
+  readonly version: 'v1' | 'v2' | 'hybrid';
   /** `dn`: the display name, until the metadata says otherwise. */
   readonly name: string | undefined;
   /** `tr`: tracker URLs, in order, without duplicates, the first MAX_TRACKERS distinct ones. */
@@ -61,6 +71,21 @@ function decodeInfoHash(value: string): Uint8Array | undefined {
   throw bad(`info-hash "${hash}" is neither 40 hex nor 32 base32 characters`, 'xt');
 }
 
+/** BEP 52's multihash prefix of a v2 info-hash: 0x12 (SHA-256), 0x20 (32 bytes). */
+export const BTMH_PREFIX = '1220';
+
+/** A `urn:btmh:` value's 32-byte SHA-256, undefined for another urn. Throws on a malformed one. */
+function decodeInfoHashV2(value: string): Uint8Array | undefined {
+  if (!value.toLowerCase().startsWith('urn:btmh:')) return undefined;
+  const hash = value.slice('urn:btmh:'.length);
+  if (!/^[0-9a-fA-F]*$/.test(hash)) throw bad(`v2 info-hash "${hash}" is not hex`, 'xt');
+  if (hash.length < 4 || hash.slice(0, 4) !== BTMH_PREFIX)
+    throw bad(`v2 info-hash "${hash}" is not a SHA-256 multihash (prefix ${BTMH_PREFIX}, BEP 52)`, 'xt');
+  if (hash.length !== 4 + 64)
+    throw bad(`v2 info-hash "${hash}" is ${hash.length - 4} hex digits after ${BTMH_PREFIX}, not 64`, 'xt');
+  return new Uint8Array(Buffer.from(hash.slice(4), 'hex'));
+}
+
 function parsePeer(value: string): MagnetPeer {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   const port = m === null ? Number.NaN : Number(m[3]);
@@ -89,6 +114,7 @@ export function parseMagnet(uri: string): Magnet {
     );
   if (!/^magnet:\?/i.test(uri)) throw bad('does not start with "magnet:?"');
   let infoHash: Uint8Array | undefined;
+  let infoHashV2: Uint8Array | undefined;
   let name: string | undefined;
   const trackers = new Set<string>();
   const peers: MagnetPeer[] = [];
@@ -101,7 +127,15 @@ export function parseMagnet(uri: string): Magnet {
     const raw = eq < 0 ? '' : pair.slice(eq + 1);
     switch (key) {
       case 'xt': {
-        const hash = decodeInfoHash(decodeParam(raw, key, false));
+        const value = decodeParam(raw, key, false);
+        const v2 = decodeInfoHashV2(value);
+        if (v2 !== undefined) {
+          if (infoHashV2 !== undefined && !Buffer.from(v2).equals(Buffer.from(infoHashV2)))
+            throw bad('two different urn:btmh info-hashes', 'xt');
+          infoHashV2 = v2;
+          break;
+        }
+        const hash = decodeInfoHash(value);
         if (hash !== undefined && infoHash === undefined) infoHash = hash;
         else if (hash !== undefined && !Buffer.from(hash).equals(Buffer.from(infoHash!)))
           throw bad('two different urn:btih info-hashes', 'xt');
@@ -127,10 +161,15 @@ export function parseMagnet(uri: string): Magnet {
       }
     }
   }
-  if (infoHash === undefined) throw bad('no "xt=urn:btih:" info-hash', 'xt');
+  if (infoHash === undefined && infoHashV2 === undefined)
+    throw bad('no "xt=urn:btih:" nor "xt=urn:btmh:" info-hash', 'xt');
+  // A v2 magnet's swarm: the first 20 bytes of the SHA-256, as in handshakes, trackers and the DHT.
+  const swarm = infoHash ?? infoHashV2!.slice(0, 20);
   return {
-    infoHash,
-    infoHashHex: Buffer.from(infoHash).toString('hex'),
+    infoHash: swarm,
+    infoHashHex: Buffer.from(swarm).toString('hex'),
+    ...(infoHashV2 === undefined ? {} : { infoHashV2 }),
+    version: infoHashV2 === undefined ? 'v1' : infoHash === undefined ? 'v2' : 'hybrid',
     name: name === undefined || name.length === 0 ? undefined : name,
     trackers: [...trackers],
     peers,

@@ -55,21 +55,54 @@ test('ws= web seeds (BEP 19): decoded, in order, each once, numbered keys too, a
   assert.equal(capped[MAX_WEB_SEEDS - 1], `http://h/${MAX_WEB_SEEDS - 1}`);
 });
 
-test('base32 info-hash (upper and lower case), no name, v2 btmh alongside ignored', () => {
+test('base32 info-hash (upper and lower case), no name, a v2 btmh alongside: a hybrid link of the v1 swarm', () => {
   const b32 = base32(hash);
   assert.equal(b32.length, 32);
   for (const form of [b32, b32.toLowerCase()]) {
     const m = parseMagnet(`magnet:?xt=urn:btmh:1220${'00'.repeat(32)}&xt=urn:btih:${form}`);
     assert.equal(m.infoHashHex, hex);
+    assert.equal(m.version, 'hybrid');
+    assert.deepEqual(m.infoHashV2, new Uint8Array(32));
     assert.equal(m.name, undefined);
     assert.deepEqual(m.trackers, []);
   }
 });
 
+test('a urn:btmh: alone is a v2 magnet: its swarm is the SHA-256 cut to 20 bytes, the whole kept to check', () => {
+  const v2 = createHash('sha256').update('bitstate').digest();
+  for (const digits of [v2.toString('hex'), v2.toString('hex').toUpperCase()]) {
+    const m = parseMagnet(`magnet:?xt=urn:btmh:1220${digits}&x.pe=127.0.0.1:6881&dn=v2`);
+    assert.equal(m.version, 'v2');
+    assert.deepEqual(Buffer.from(m.infoHashV2!), v2);
+    assert.deepEqual(Buffer.from(m.infoHash), v2.subarray(0, 20));
+    assert.equal(m.infoHashHex, v2.subarray(0, 20).toString('hex'));
+    assert.deepEqual(m.peers, [{ host: '127.0.0.1', port: 6881 }]);
+  }
+  // Repeated, the same one: one v2 info-hash. A btih alone stays v1.
+  assert.equal(
+    parseMagnet(`magnet:?xt=urn:btmh:1220${v2.toString('hex')}&xt.1=urn:btmh:1220${v2.toString('hex')}`)
+      .version,
+    'v2',
+  );
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${hex}`).version, 'v1');
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${hex}`).infoHashV2, undefined);
+});
+
+test('a malformed urn:btmh: is refused, naming xt: another multihash, a wrong length, not hex, two of them', () => {
+  const v2 = 'ab'.repeat(32);
+  rejects(`magnet:?xt=urn:btmh:1114${v2}`, 'xt'); // SHA-1 multihash: not BEP 52's
+  rejects(`magnet:?xt=urn:btmh:1221${v2}00`, 'xt'); // length byte says 33
+  rejects(`magnet:?xt=urn:btmh:1220${v2.slice(2)}`, 'xt'); // 31 bytes
+  rejects(`magnet:?xt=urn:btmh:1220${v2}ab`, 'xt'); // 33 bytes
+  rejects(`magnet:?xt=urn:btmh:1220${v2.slice(1)}g`, 'xt');
+  rejects('magnet:?xt=urn:btmh:', 'xt');
+  rejects(`magnet:?xt=urn:btmh:1220${v2}&xt=urn:btmh:1220${'cd'.repeat(32)}`, 'xt');
+  rejects(`magnet:?xt=urn:btih:${hex}&xt=urn:btmh:12${v2}`, 'xt');
+});
+
 test('rejections name their field', () => {
   rejects('http://example.com/?xt=urn:btih:' + hex, undefined);
   rejects('magnet:?dn=x', 'xt');
-  rejects(`magnet:?xt=urn:btmh:1220${'00'.repeat(32)}`, 'xt');
   rejects(`magnet:?xt=urn:btih:${hex.slice(1)}`, 'xt');
   rejects(`magnet:?xt=urn:btih:${hex.slice(0, 39)}g`, 'xt');
   rejects(`magnet:?xt=urn:btih:${base32(hash).slice(0, 31)}1`, 'xt');
