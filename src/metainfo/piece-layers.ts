@@ -7,10 +7,10 @@
  * `v2PieceHashes` makes a v2 torrent's `pieces` (one 32-byte hash a piece, Torrent.pieces) from them,
  * each layer checked as libtorrent 2.0.8 checks it — the length of its file's pieces, every entry a
  * 32-byte key and whole hashes — and, past libtorrent, that it hashes up to its file's `pieces root`
- * (libtorrent drops a layer that does not, and asks peers for the hashes): bitstate cannot ask
- * peers (BEP 52 hash requests), so a torrent whose layers are missing or wrong is refused, naming
- * the file. A magnet's metadata is the info dictionary alone, without layers: a v2-only torrent
- * fetched through one loads only when none of its files is longer than a piece.
+ * (libtorrent drops a layer that does not, and asks peers for the hashes): a .torrent whose layers
+ * are missing or wrong is refused, naming the file. A v2 magnet's metadata is the info dictionary
+ * alone: its layers are fetched from peers with BEP 52 hash requests (machines/piece-layer-fetch.ts)
+ * and put beside it before it is parsed here (torrent-from-metadata.ts).
  */
 import { type BencodeIndex, latin1 } from './bencode-index.js';
 import { layerRoot, log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from './merkle-tree.js';
@@ -91,7 +91,7 @@ function readLayers(ix: BencodeIndex, root: number, first: TorrentFile): Map<str
 function missing(file: TorrentFile): MetainfoError {
   return new MetainfoError(
     'unsupported',
-    `${FIELD} missing: fetching them from peers (BEP 52 hash requests) is not supported (${quotedPath(file.path)} is longer than a piece and has no layer)`,
+    `${FIELD} missing: ${quotedPath(file.path)} is longer than a piece and has no layer (bitstate asks peers for them only when it starts from a v2 magnet link)`,
     { field: FIELD },
   );
 }

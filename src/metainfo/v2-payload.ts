@@ -17,14 +17,21 @@
  * symbolic link, which has no length and no pieces root, taken as an empty file as v1 takes one;
  * `p` (padding) is refused, as libtorrent refuses it: v2 padding is implicit.
  */
-import type { BencodeIndex } from './bencode-index.js';
+import { type BencodeIndex, bdecodeIndex, latin1 } from './bencode-index.js';
 import { resolveCaseCollisions } from './case-collisions.js';
-import { MAX_FILES, MAX_PIECE_LENGTH, MAX_PIECES, MAX_V2_FILE_LENGTH, MAX_V2_PATHS_BYTES } from './limits.js';
+import {
+  MAX_FILES,
+  MAX_PIECE_LENGTH,
+  MAX_PIECES,
+  MAX_TORRENT_TOKENS,
+  MAX_V2_FILE_LENGTH,
+  MAX_V2_PATHS_BYTES,
+} from './limits.js';
 import { MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from './merkle-tree.js';
 import { MetainfoError } from './metainfo-error.js';
 import { v2PieceHashes } from './piece-layers.js';
 import type { Torrent, TorrentFile } from './torrent.js';
-import { asBytes, asLength, isString, required, wrongType } from './torrent-fields.js';
+import { asBytes, asDict, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, PathSet } from './torrent-path.js';
 import { FILE_TREE_FIELD, isSingleFileTree, quotedPath, walkFileTree } from './v2-file-tree.js';
 
@@ -193,4 +200,29 @@ function piecesRoot(ix: BencodeIndex, leaf: number, field: string): Uint8Array {
   if (root.every((b) => b === 0))
     throw new MetainfoError('invalid-value', `${f}: all zeros (the root of no data)`, { field: f });
   return root;
+}
+
+/**
+ * A v2-only info dictionary's files whose piece layers must be fetched (BEP 52: each file longer
+ * than one piece, once per `pieces root`; identical files share one), and the piece layer's height:
+ * what a v2 magnet's fetch asks peers for (machines/piece-layer-fetch.ts). Undefined for a v1 or
+ * hybrid info dictionary (used through its v1 keys). Throws MetainfoError as parseTorrent would.
+ */
+export function pieceLayerPlan(
+  infoBytes: Uint8Array,
+): { pieceLength: number; files: { piecesRoot: Uint8Array; pieces: number }[] } | undefined {
+  const ix = bdecodeIndex(infoBytes, { maxTokens: MAX_TORRENT_TOKENS, wideIntegers: true });
+  const info = asDict(ix, 0, 'info');
+  if (!isV2Only(ix, info)) return undefined;
+  const pieceLength = v2PieceLength(ix, info);
+  const { files, roots } = v2Files(ix, required(ix, info, 'file tree', FILE_TREE_FIELD), pieceLength);
+  const seen = new Set<string>();
+  const layered: { piecesRoot: Uint8Array; pieces: number }[] = [];
+  files.forEach((f, i) => {
+    const root = roots[i];
+    if (root === undefined || f.length <= pieceLength || seen.has(latin1(root))) return;
+    seen.add(latin1(root));
+    layered.push({ piecesRoot: root, pieces: Math.ceil(f.length / pieceLength) });
+  });
+  return { pieceLength, files: layered };
 }

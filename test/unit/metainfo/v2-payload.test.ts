@@ -320,10 +320,9 @@ test('paths spelled out past MAX_V2_PATHS_BYTES: limit-exceeded, however few byt
   rejected(torrent(fits + 1), 'limit-exceeded', 'info.file tree', /paths of more than \d+ bytes/);
 });
 
-test('piece layers missing for a file longer than a piece: unsupported, since bitstate cannot fetch them from peers', () => {
+test('piece layers missing from a .torrent for a file longer than a piece: unsupported (only a v2 magnet fetches them)', () => {
   const long = [{ path: ['big'], data: bytesOf(3 * B, 1) }];
-  const message =
-    /^piece layers missing: fetching them from peers \(BEP 52 hash requests\) is not supported \("big"/;
+  const message = /^piece layers missing: "big" is longer than a piece and has no layer/;
   rejected(v2Torrent(long, { layers: null }), 'unsupported', 'piece layers', message);
   rejected(v2Torrent(long, { layers: [] }), 'unsupported', 'piece layers', message);
   // A layer for another root does not count.
@@ -400,7 +399,7 @@ test('a wrong piece layer is refused, naming its file', () => {
   );
 });
 
-test("a magnet's v2-only metadata: loads when no file needs a layer, else unsupported (it has none)", () => {
+test("a magnet's v2-only metadata: loads when no file needs a layer or with the fetched layers, else unsupported", () => {
   const short = parseTorrent(v2Torrent([{ path: ['s'], data: bytesOf(9, 1) }]));
   const fromMagnet = torrentFromMetadata(short.infoBytes, { trackers: [], infoHashHex: short.infoHashHex });
   assert.equal(fromMagnet.version, 'v2');
@@ -411,8 +410,24 @@ test("a magnet's v2-only metadata: loads when no file needs a layer, else unsupp
     (err: unknown) =>
       err instanceof MetainfoError &&
       err.code === 'unsupported' &&
-      /^piece layers missing: fetching them from peers \(BEP 52 hash requests\) is not supported/.test(
-        err.message,
+      /^piece layers missing: "l" is longer than a piece and has no layer/.test(err.message),
+  );
+  // With the layers fetched from peers beside the info dictionary: the torrent the .torrent makes.
+  const { root: piecesRoot, layer } = fileHashes(bytesOf(2 * B + 1, 1), long.pieceLength);
+  const fromPeers = torrentFromMetadata(
+    long.infoBytes,
+    { trackers: [], infoHashHex: long.infoHashHex, infoHashV2: long.infoHashV2! },
+    new Map([[piecesRoot, layer!]]),
+  );
+  assert.equal(hex(fromPeers.pieces), hex(long.pieces));
+  // A btmh that is not this info dictionary's SHA-256: not the magnet's torrent.
+  assert.throws(
+    () =>
+      torrentFromMetadata(
+        long.infoBytes,
+        { trackers: [], infoHashHex: long.infoHashHex, infoHashV2: new Uint8Array(32).fill(1) },
+        new Map([[piecesRoot, layer!]]),
       ),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'invalid-value',
   );
 });
