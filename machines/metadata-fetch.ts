@@ -204,6 +204,15 @@ export class MetadataFetch {
     return [...commands, ...this.#schedule()];
   }
 
+  /** The peers that offered the metadata and are still asked (in arrival order). */
+  get peers(): readonly string[] {
+    return [...this.#peers.keys()];
+  }
+  /** The peers dropped or convicted of a bad copy: never asked again. */
+  get excluded(): ReadonlySet<string> {
+    return this.#excluded;
+  }
+
   /** The pieces asked of `peer` and not answered (for tests and summaries). */
   outstandingOf(peer: string): ReadonlySet<number> {
     return new Set(this.#peers.get(peer)?.outstanding.keys());

@@ -6,13 +6,22 @@
  * request time out or rejected one, which the driver closes when others wait for its slot); the SHA-1 check is the provided
  * `verifyMetadata` actor. The bookkeeping is `MetadataFetch` (machines/metadata-fetch.ts).
  *
- *   active ── fetching ──(every piece in)──► verifying ──(SHA-1 = info-hash)──► verified (final)
- *     │          ▲  ▲ tick (tickMs)               │
- *     │          │  └─────────────────────────────┘ mismatch: discarded, a lone sender dropped
+ * A v2 magnet's info dictionary (BEP 52) comes without its `piece layers`: the provided
+ * `planPieceLayers` says which files need one (none for v1, hybrids and short files), and they are
+ * fetched from the same peers with hash requests (`metadata.hashRequest`), each answer checked
+ * against its file's `pieces root` (PieceLayerFetch, machines/piece-layer-fetch.ts), within the same
+ * time limit.
+ *
+ *   active ── fetching ──(every piece in)──► verifying ──(hash = info-hash)──► planning ──(no layers)──► verified
+ *     │          ▲  ▲ tick (tickMs)               │                             │                      (final)
+ *     │          │  └─────────────────────────────┘ mismatch: discarded,        └─► fetchingLayers ──(all in)──┘
+ *     │                                              a lone sender dropped            ▲ tick
  *     └──(fetchTimeoutMs on the actor system's clock)──► timedOut (final)
  */
 import { assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import type { HashRange } from '../src/wire/messages.js';
 import { type MetadataCommand, MetadataFetch, type MetadataFetchLimits } from './metadata-fetch.js';
+import { type PieceLayerCommand, PieceLayerFetch, type PieceLayerPlan } from './piece-layer-fetch.js';
 
 export interface MetadataInput {
   /** Give up when the metadata is not verified within this long. */
@@ -28,6 +37,8 @@ export interface MetadataContext {
   readonly fetch: MetadataFetch;
   /** The bytes that passed the hash (the very ones hashed): the output carries them. */
   readonly verified: Uint8Array | undefined;
+  /** A v2 magnet's piece layers being fetched (after `verified`). */
+  readonly layers: { readonly plan: PieceLayerPlan; readonly fetch: PieceLayerFetch } | undefined;
 }
 
 export type MetadataEvent =
@@ -35,25 +46,41 @@ export type MetadataEvent =
   | { type: 'peer.ready'; peer: string; metadataSize?: number }
   | { type: 'peer.data'; peer: string; piece: number; totalSize: number; data: Uint8Array }
   | { type: 'peer.reject'; peer: string; piece: number }
-  | { type: 'peer.gone'; peer: string };
+  | { type: 'peer.gone'; peer: string }
+  /** BEP 52 `hashes`: the request's fields and the hashes (run, then uncles). */
+  | { type: 'peer.hashes'; peer: string; range: HashRange; hashes: Uint8Array }
+  | { type: 'peer.hashReject'; peer: string; range: HashRange };
 
 export type MetadataEmitted =
   | { type: 'metadata.request'; peer: string; piece: number }
+  | { type: 'metadata.hashRequest'; peer: string; range: HashRange }
   | { type: 'metadata.drop'; peer: string; reason: string }
   | { type: 'metadata.snubbed'; peer: string; reason: string }
-  | { type: 'metadata.progress'; received: number; pieces: number; peers: number };
+  | { type: 'metadata.progress'; received: number; pieces: number; peers: number }
+  /** Each tick while piece layers are fetched: piece hashes verified of all needed. */
+  | { type: 'metadata.layersProgress'; received: number; hashes: number; peers: number };
+
+/** A fetched piece layer: the file's `pieces root` and its hashes (32 bytes a piece). */
+export interface FetchedLayer {
+  readonly piecesRoot: Uint8Array;
+  readonly layer: Uint8Array;
+}
 
 export type MetadataOutput =
-  | { readonly result: 'verified'; readonly info: Uint8Array }
+  | { readonly result: 'verified'; readonly info: Uint8Array; readonly pieceLayers: readonly FetchedLayer[] }
   | {
       readonly result: 'timedOut';
       readonly received: number;
       readonly pieces: number;
       readonly hashFailures: number;
+      /** Piece hashes verified, of those needed, when the info dictionary was in. */
+      readonly layers?: { readonly received: number; readonly hashes: number; readonly badAnswers: number };
     };
 
-function toEmitted(c: MetadataCommand): MetadataEmitted {
+function toEmitted(c: MetadataCommand | PieceLayerCommand): MetadataEmitted {
   switch (c.type) {
+    case 'hashRequest':
+      return { type: 'metadata.hashRequest', peer: c.peer, range: c.range };
     case 'request':
       return { type: 'metadata.request', peer: c.peer, piece: c.piece };
     case 'drop':
@@ -77,6 +104,11 @@ export const metadataMachine = setup({
      * node:crypto). The output is what was hashed, not a second read of the fetch's buffer.
      */
     verifyMetadata: fromPromise<Uint8Array | undefined, { bytes: Uint8Array }>(async () => undefined),
+    /**
+     * The files of the verified info dictionary whose piece layers must be fetched (a v2 magnet's;
+     * provided in src/: parsing), undefined or none when there are none to fetch.
+     */
+    planPieceLayers: fromPromise<PieceLayerPlan | undefined, { info: Uint8Array }>(async () => undefined),
   },
   delays: {
     fetchTimeout: ({ context }) => context.input.fetchTimeoutMs,
@@ -84,6 +116,7 @@ export const metadataMachine = setup({
   },
   guards: {
     isComplete: ({ context }) => context.fetch.complete,
+    layersComplete: ({ context }) => context.layers?.fetch.complete === true,
   },
   actions: {
     applyPeerEvent: enqueueActions(({ context, event, enqueue }) => {
@@ -111,10 +144,44 @@ export const metadataMachine = setup({
       peers: context.fetch.peerCount,
     })),
     markVerified: assign({ verified: (_, params: { bytes: Uint8Array }) => params.bytes }),
+    /** The peers that gave the metadata (not those convicted of a bad copy) are asked for the layers. */
+    startLayers: enqueueActions(({ context, enqueue }, params: { plan: PieceLayerPlan }) => {
+      const fetch = new PieceLayerFetch(params.plan, context.input.limits, context.fetch.excluded);
+      enqueue.assign({ layers: { plan: params.plan, fetch } });
+      for (const peer of context.fetch.peers) for (const c of fetch.addPeer(peer)) enqueue.emit(toEmitted(c));
+    }),
+    applyLayerEvent: enqueueActions(({ context, event, enqueue }) => {
+      const f = context.layers!.fetch;
+      const commands =
+        event.type === 'peer.ready'
+          ? f.addPeer(event.peer)
+          : event.type === 'peer.hashes'
+            ? f.hashes(event.peer, event.range, event.hashes)
+            : event.type === 'peer.hashReject'
+              ? f.reject(event.peer, event.range)
+              : event.type === 'peer.gone'
+                ? f.removePeer(event.peer)
+                : [];
+      for (const c of commands) enqueue.emit(toEmitted(c));
+    }),
+    layersTick: enqueueActions(({ context, enqueue }) => {
+      for (const c of context.layers!.fetch.tick()) enqueue.emit(toEmitted(c));
+    }),
+    reportLayersProgress: emit(({ context }) => ({
+      type: 'metadata.layersProgress' as const,
+      received: context.layers!.fetch.received,
+      hashes: context.layers!.fetch.hashCount,
+      peers: context.layers!.fetch.peerCount,
+    })),
   },
 }).createMachine({
   id: 'metadata',
-  context: ({ input }) => ({ input, fetch: new MetadataFetch(input.limits), verified: undefined }),
+  context: ({ input }) => ({
+    input,
+    fetch: new MetadataFetch(input.limits),
+    verified: undefined,
+    layers: undefined,
+  }),
   initial: 'active',
   states: {
     active: {
@@ -138,7 +205,7 @@ export const metadataMachine = setup({
             onDone: [
               {
                 guard: ({ event }) => event.output !== undefined,
-                target: '#metadata.verified',
+                target: 'planning',
                 actions: { type: 'markVerified', params: ({ event }) => ({ bytes: event.output! }) },
               },
               { target: 'fetching', actions: 'discardMetadata' },
@@ -151,6 +218,43 @@ export const metadataMachine = setup({
             'peer.gone': { actions: 'applyPeerEvent' },
           },
         },
+        planning: {
+          invoke: {
+            src: 'planPieceLayers',
+            input: ({ context }) => ({ info: context.verified! }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output !== undefined && event.output.files.length > 0,
+                target: 'fetchingLayers',
+                actions: { type: 'startLayers', params: ({ event }) => ({ plan: event.output! }) },
+              },
+              { target: '#metadata.verified' },
+            ],
+            // An info dictionary that hashes to the info-hash but does not parse: said by the
+            // caller's parse, with its reason.
+            onError: { target: '#metadata.verified' },
+          },
+          on: {
+            'peer.ready': { actions: 'applyPeerEvent' },
+            'peer.gone': { actions: 'applyPeerEvent' },
+          },
+        },
+        fetchingLayers: {
+          always: { guard: 'layersComplete', target: '#metadata.verified' },
+          after: {
+            tick: {
+              target: 'fetchingLayers',
+              reenter: true,
+              actions: ['layersTick', 'reportLayersProgress'],
+            },
+          },
+          on: {
+            'peer.ready': { actions: 'applyLayerEvent' },
+            'peer.hashes': { actions: 'applyLayerEvent' },
+            'peer.hashReject': { actions: 'applyLayerEvent' },
+            'peer.gone': { actions: 'applyLayerEvent' },
+          },
+        },
       },
     },
     verified: {
@@ -158,13 +262,31 @@ export const metadataMachine = setup({
     },
     timedOut: { type: 'final' },
   },
-  output: ({ context }) =>
-    context.verified !== undefined
-      ? { result: 'verified', info: context.verified }
-      : {
-          result: 'timedOut',
-          received: context.fetch.received,
-          pieces: context.fetch.pieceCount,
-          hashFailures: context.fetch.hashFailures,
-        },
+  output: ({ context }) => {
+    const layers = context.layers;
+    if (context.verified !== undefined && (layers === undefined || layers.fetch.complete))
+      return {
+        result: 'verified',
+        info: context.verified,
+        pieceLayers:
+          layers === undefined
+            ? []
+            : layers.plan.files.map((f, i) => ({ piecesRoot: f.piecesRoot, layer: layers.fetch.layers[i]! })),
+      };
+    return {
+      result: 'timedOut',
+      received: context.fetch.received,
+      pieces: context.fetch.pieceCount,
+      hashFailures: context.fetch.hashFailures,
+      ...(layers === undefined
+        ? {}
+        : {
+            layers: {
+              received: layers.fetch.received,
+              hashes: layers.fetch.hashCount,
+              badAnswers: layers.fetch.badAnswers,
+            },
+          }),
+    };
+  },
 });

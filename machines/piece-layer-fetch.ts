@@ -1,0 +1,225 @@
+/**
+ * The bookkeeping of fetching a v2 torrent's `piece layers` (BEP 52) with hash requests, after a
+ * v2 magnet link's info dictionary is verified: the layers are not in it, and each file longer than
+ * one piece needs its own to check its pieces. Pure and held by reference in the metadata machine's
+ * context, changed only through these methods; each returns the commands it calls for (requests
+ * to send, peers to drop, peers snubbed), as MetadataFetch does.
+ *
+ * Rules (libtorrent's hash_picker asks the same requests; the spreading is MetadataFetch's):
+ * - One request per run of 512 piece hashes of a file (src/metainfo/verify-hashes.ts), proved up
+ *   to the file's `pieces root`: each answer is checked on its own, against the root alone.
+ * - A peer with room (at most `maxPerPeer` out) is asked the missing run outstanding at the fewest
+ *   peers, not one it rejected: the first answer that verifies is kept, later ones ignored.
+ * - Hashes that do not fold to the root drop their sender for good (`badHashes`), as a forged copy
+ *   of the metadata does; an answer to a request never made is ignored.
+ * - A reject, or a request older than `requestTimeoutTicks`, leaves the peer alone for
+ *   `backoffTicks` (snubbed, closed by the driver when others wait for its slot); a rejected run is
+ *   not asked of that peer again.
+ * - Memory: one layer of 32 bytes per piece of the layered files (a few runs in flight are views
+ *   into the messages, copied out once verified).
+ */
+
+import {
+  fileTreeHeight,
+  type LayeredFile,
+  pieceLayerRequest,
+  pieceLayerRunCount,
+  verifyHashes,
+} from '../src/metainfo/verify-hashes.js';
+import { HASH_LENGTH } from '../src/wire/limits.js';
+import type { HashRange } from '../src/wire/messages.js';
+import type { MetadataFetchLimits } from './metadata-fetch.js';
+
+export type PieceLayerCommand =
+  | { readonly type: 'hashRequest'; readonly peer: string; readonly range: HashRange }
+  | { readonly type: 'drop'; readonly peer: string; readonly reason: 'badHashes' }
+  | { readonly type: 'snubbed'; readonly peer: string; readonly reason: 'timedOut' | 'rejected' };
+
+/** What is fetched: the torrent's piece layer height and its files longer than one piece. */
+export interface PieceLayerPlan {
+  readonly pieceLayer: number;
+  readonly files: readonly LayeredFile[];
+}
+
+interface Run {
+  readonly file: number;
+  readonly range: HashRange;
+  /** Real piece hashes in this run (the rest of the run is padding). */
+  readonly count: number;
+  done: boolean;
+}
+
+interface PeerState {
+  /** run → tick asked. */
+  readonly outstanding: Map<number, number>;
+  /** Runs whose request timed out or that another peer answered first: an answer is still taken. */
+  readonly late: Set<number>;
+  /** Runs this peer rejected: not asked of it again. */
+  readonly rejected: Set<number>;
+  idleUntil: number;
+}
+
+export class PieceLayerFetch {
+  readonly #limits: MetadataFetchLimits;
+  readonly #plan: PieceLayerPlan;
+  readonly #runs: Run[] = [];
+  readonly #layers: Uint8Array[];
+  readonly #peers = new Map<string, PeerState>();
+  readonly #excluded = new Set<string>();
+  #tick = 0;
+  #received = 0;
+  #missingRuns: number;
+  /** Answers that did not verify. */
+  badAnswers = 0;
+  readonly hashCount: number;
+
+  constructor(plan: PieceLayerPlan, limits: MetadataFetchLimits, excluded: Iterable<string> = []) {
+    this.#plan = plan;
+    this.#limits = limits;
+    for (const peer of excluded) this.#excluded.add(peer);
+    this.#layers = plan.files.map((f) => new Uint8Array(f.pieces * HASH_LENGTH));
+    plan.files.forEach((f, file) => {
+      for (let run = 0; run < pieceLayerRunCount(f.pieces); run++) {
+        const range = pieceLayerRequest(f, plan.pieceLayer, run);
+        this.#runs.push({ file, range, count: Math.min(range.length, f.pieces - range.index), done: false });
+      }
+    });
+    this.#missingRuns = this.#runs.length;
+    this.hashCount = plan.files.reduce((n, f) => n + f.pieces, 0);
+  }
+
+  get complete(): boolean {
+    return this.#missingRuns === 0;
+  }
+  /** Piece hashes verified so far (of hashCount). */
+  get received(): number {
+    return this.#received;
+  }
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+  /** Each layered file's piece layer, in the plan's order (whole once complete). */
+  get layers(): readonly Uint8Array[] {
+    return this.#layers;
+  }
+
+  addPeer(peer: string): PieceLayerCommand[] {
+    if (this.#excluded.has(peer) || this.#peers.has(peer)) return [];
+    this.#peers.set(peer, { outstanding: new Map(), late: new Set(), rejected: new Set(), idleUntil: 0 });
+    return this.#schedule();
+  }
+
+  removePeer(peer: string): PieceLayerCommand[] {
+    if (!this.#peers.delete(peer)) return [];
+    return this.#schedule();
+  }
+
+  /** A `hashes` message: kept when it answers a request of ours and proves itself. */
+  hashes(peer: string, range: HashRange, hashes: Uint8Array): PieceLayerCommand[] {
+    const p = this.#peers.get(peer);
+    if (p === undefined) return [];
+    const r = this.#runOf(range);
+    if (r === undefined || (!p.outstanding.has(r) && !p.late.has(r))) return [];
+    p.outstanding.delete(r);
+    p.late.delete(r);
+    const run = this.#runs[r]!;
+    const file = this.#plan.files[run.file]!;
+    const verified = verifyHashes(
+      file.piecesRoot,
+      fileTreeHeight(this.#plan.pieceLayer, file.pieces),
+      run.range,
+      hashes,
+    );
+    if (verified === undefined) {
+      this.badAnswers++;
+      this.#excluded.add(peer);
+      this.#peers.delete(peer);
+      return [{ type: 'drop', peer, reason: 'badHashes' }, ...this.#schedule()];
+    }
+    if (!run.done) {
+      run.done = true;
+      this.#missingRuns--;
+      this.#received += run.count;
+      this.#layers[run.file]!.set(
+        verified.subarray(0, run.count * HASH_LENGTH),
+        run.range.index * HASH_LENGTH,
+      );
+      for (const other of this.#peers.values()) if (other.outstanding.delete(r)) other.late.add(r);
+    }
+    return this.#schedule();
+  }
+
+  /** A `hash reject`: the run goes to another peer; this one is left alone for a while. */
+  reject(peer: string, range: HashRange): PieceLayerCommand[] {
+    const p = this.#peers.get(peer);
+    const r = this.#runOf(range);
+    if (p === undefined || r === undefined || !p.outstanding.delete(r)) return [];
+    p.rejected.add(r);
+    p.idleUntil = this.#tick + this.#limits.backoffTicks;
+    return [{ type: 'snubbed', peer, reason: 'rejected' }, ...this.#schedule()];
+  }
+
+  tick(): PieceLayerCommand[] {
+    this.#tick++;
+    const snubbed: PieceLayerCommand[] = [];
+    for (const [peer, p] of this.#peers) {
+      let timedOut = false;
+      for (const [r, at] of p.outstanding)
+        if (this.#tick - at >= this.#limits.requestTimeoutTicks) {
+          p.outstanding.delete(r);
+          p.late.add(r);
+          timedOut = true;
+        }
+      if (!timedOut) continue;
+      p.idleUntil = this.#tick + this.#limits.backoffTicks;
+      snubbed.push({ type: 'snubbed', peer, reason: 'timedOut' });
+    }
+    return [...snubbed, ...this.#schedule()];
+  }
+
+  toJSON(): object {
+    return {
+      runs: this.#runs.length,
+      missingRuns: this.#missingRuns,
+      received: this.#received,
+      hashes: this.hashCount,
+      peers: this.#peers.size,
+      excluded: this.#excluded.size,
+    };
+  }
+
+  #runOf(range: HashRange): number | undefined {
+    const r = this.#runs.findIndex(
+      (run) =>
+        run.range.baseLayer === range.baseLayer &&
+        run.range.index === range.index &&
+        run.range.length === range.length &&
+        run.range.proofLayers === range.proofLayers &&
+        Buffer.from(run.range.piecesRoot).equals(Buffer.from(range.piecesRoot)),
+    );
+    return r < 0 ? undefined : r;
+  }
+
+  #schedule(): PieceLayerCommand[] {
+    const out: PieceLayerCommand[] = [];
+    if (this.complete) return out;
+    const askedAt = new Array<number>(this.#runs.length).fill(0);
+    for (const p of this.#peers.values()) for (const r of p.outstanding.keys()) askedAt[r]!++;
+    for (const [peer, p] of this.#peers) {
+      if (p.idleUntil > this.#tick) continue;
+      while (p.outstanding.size < this.#limits.maxPerPeer) {
+        let best = -1;
+        for (let r = 0; r < this.#runs.length; r++) {
+          if (this.#runs[r]!.done || p.outstanding.has(r) || p.rejected.has(r)) continue;
+          if (best < 0 || askedAt[r]! < askedAt[best]!) best = r;
+        }
+        if (best < 0) break;
+        askedAt[best]!++;
+        p.late.delete(best);
+        p.outstanding.set(best, this.#tick);
+        out.push({ type: 'hashRequest', peer, range: this.#runs[best]!.range });
+      }
+    }
+    return out;
+  }
+}
