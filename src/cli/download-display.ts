@@ -73,11 +73,22 @@ export function createDownloadDisplay(
             lineShown = true;
           }
           break;
+        case 'metadata.layers':
+          if (tty) {
+            clear();
+            err.write(
+              `fetching piece layers from ${e.peers} peer${e.peers === 1 ? '' : 's'}… ${e.received}/${e.hashes} hashes (${e.connected} connected)`,
+            );
+            lineShown = true;
+          }
+          break;
         case 'metadata.peerDropped':
           say(`dropped ${e.address} (${e.reason})`);
           break;
         case 'metadata.fetched':
-          say(`metadata: ${formatBytes(e.size)} in ${(e.elapsedMs / 1000).toFixed(1)} s`);
+          say(
+            `metadata: ${formatBytes(e.size)}${e.pieceLayerHashes === undefined ? '' : ` and ${e.pieceLayerHashes} piece layer hashes`} in ${(e.elapsedMs / 1000).toFixed(1)} s`,
+          );
           break;
         case 'metadata':
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);

@@ -10,6 +10,10 @@
  * peer's extension handshake, extension messages at most MAX_MESSAGE_EVENTS_PER_SECOND (each is
  * decoded), and requests the peer makes of us (we have no metadata to give) answered with a
  * reject, at most MAX_REJECTED_REQUESTS of them.
+ *
+ * For a v2 magnet (BEP 52) the handshake carries the v2 reserved bit, and the same connection then
+ * asks for the piece layers the info dictionary lacks: `hash request` on command, the peer's
+ * `hashes` and `hash reject` passed on (checked by the metadata machine, not here).
  */
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
 import { bytesEqual } from '../../machines/peer-handshake.js';
@@ -18,8 +22,14 @@ import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../wire/encode-message.js';
 import { MAX_BITFIELD_FRAME_LENGTH } from '../wire/limits.js';
-import type { WireItem } from '../wire/messages.js';
-import { EXTENSION_PROTOCOL_BIT, EXTENSION_PROTOCOL_BYTE, hasExtensionBit } from '../wire/reserved-bits.js';
+import type { Hashes, HashRange, HashReject, WireItem } from '../wire/messages.js';
+import {
+  EXTENSION_PROTOCOL_BIT,
+  EXTENSION_PROTOCOL_BYTE,
+  hasExtensionBit,
+  V2_BIT,
+  V2_BYTE,
+} from '../wire/reserved-bits.js';
 import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '../wire/ut-metadata.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
@@ -52,10 +62,14 @@ export interface MetadataConnectionHandlers {
   message(m: Extract<UtMetadataMessage, { msgType: 'data' | 'reject' }>): void;
   /** The connection is gone (once), and why. */
   closed(reason: string): void;
+  /** BEP 52 `hashes` or `hash reject` (a v2 magnet's piece layers). */
+  hashes?(m: Hashes | HashReject): void;
 }
 
 export interface MetadataConnection {
   request(piece: number): void;
+  /** BEP 52: asks for a run of hashes (once the peer's extension handshake offered ut_metadata). */
+  hashRequest(range: HashRange): void;
   close(reason: string): void;
 }
 
@@ -69,6 +83,8 @@ export interface MetadataConnectionOptions {
   readonly utp?: UtpSocketManager;
   /** When the dial uses uTP (utp-mode.ts; default `on`: after TCP fails). */
   readonly utpMode?: UtpMode;
+  /** A v2 magnet's fetch: BEP 52's reserved bit in our handshake (libtorrent's v2 connections). */
+  readonly v2?: boolean;
 }
 
 /** Our extension handshake for a metadata fetch: `{ m: { ut_metadata: 1 }, v: "bitstate …" }`. */
@@ -110,6 +126,7 @@ export function openMetadataConnection(
   };
   const reserved = new Uint8Array(8);
   reserved[EXTENSION_PROTOCOL_BYTE] = EXTENSION_PROTOCOL_BIT;
+  if (opts.v2 === true) reserved[V2_BYTE]! |= V2_BIT;
   // Plain or MSE first, once the other way if the peer closes unanswered (outgoing-preface.ts); our
   // handshake goes with the first bytes either way (as MSE's IA).
   let preface: OutgoingPreface | undefined = new OutgoingPreface(
@@ -132,6 +149,11 @@ export function openMetadataConnection(
       if (!hasExtensionBit(item.reserved)) return close('no extension protocol (BEP 10)');
       send({ type: 'extended', extendedId: 0, payload: fetchingExtensionHandshake() });
       return;
+    }
+    if (item.type === 'hashes' || item.type === 'hashReject') {
+      if (!budget.take())
+        return close(`more than ${MAX_MESSAGE_EVENTS_PER_SECOND} extension messages in a second`);
+      return handlers.hashes?.(item);
     }
     if (item.type !== 'extended') return;
     if (!budget.take())
@@ -217,6 +239,10 @@ export function openMetadataConnection(
         extendedId: peerUtMetadata,
         payload: encodeUtMetadata({ msgType: 'request', piece }),
       });
+    },
+    hashRequest(range) {
+      if (peerUtMetadata === undefined) return;
+      send({ type: 'hashRequest', ...range });
     },
     close,
   };

@@ -153,7 +153,9 @@ export type DownloadEvent =
  * A magnet link's metadata being fetched (BEP 9, src/session/fetch-metadata.ts), before the
  * `metadata` event: `metadata.fetching` first, `metadata.progress` each second (pieces of the
  * info dictionary in, peers offering it, connections open), a peer dropped for what it sent, and
- * `metadata.fetched` once the info dictionary's SHA-1 is the info-hash.
+ * `metadata.fetched` once the info dictionary's SHA-1 is the info-hash. A v2 magnet (BEP 52) then
+ * fetches its piece layers: `metadata.layers` each second (piece hashes verified of those needed),
+ * and `metadata.fetched` comes once they are all in, with `pieceLayerHashes`.
  */
 export type MetadataFetchEvent =
   | { readonly type: 'metadata.fetching'; readonly infoHash: string; readonly peers: number }
@@ -165,7 +167,20 @@ export type MetadataFetchEvent =
       readonly connected: number;
     }
   | { readonly type: 'metadata.peerDropped'; readonly address: string; readonly reason: string }
-  | { readonly type: 'metadata.fetched'; readonly size: number; readonly elapsedMs: number };
+  | {
+      readonly type: 'metadata.layers';
+      readonly received: number;
+      readonly hashes: number;
+      readonly peers: number;
+      readonly connected: number;
+    }
+  | {
+      readonly type: 'metadata.fetched';
+      readonly size: number;
+      readonly elapsedMs: number;
+      /** A v2 magnet's piece layer hashes fetched with it. */
+      readonly pieceLayerHashes?: number;
+    };
 
 /**
  * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once per node, when its bootstrap

@@ -1,8 +1,9 @@
 /**
  * `downloadMagnet(magnet, options)`: a download that starts from a magnet link. The metadata comes
  * from `<out>/.bitstate/<info-hash>.torrent` when an earlier run saved it, else from the swarm
- * (fetchMetadata, BEP 9); once verified it is saved there (written atomically), so a restart with
- * the same magnet goes straight to the resumed download. Then the normal download runs with the
+ * (fetchMetadata, BEP 9; a v2 magnet's piece layers too, BEP 52); once verified it is saved there
+ * (written atomically, with the fetched `piece layers`), so a restart with the same magnet goes
+ * straight to the resumed download. Then the normal download runs with the
  * Torrent (new connections: the fetch's were closed), and its events follow the fetch's. With the
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
  * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
@@ -15,7 +16,11 @@ import { MAX_WEB_SEEDS } from '../metainfo/limits.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { readTorrentFile } from '../metainfo/read-torrent-file.js';
 import type { Torrent } from '../metainfo/torrent.js';
-import { torrentFileFromMetadata, torrentFromMetadata } from '../metainfo/torrent-from-metadata.js';
+import {
+  isMagnetTorrent,
+  torrentFileFromMetadata,
+  torrentFromMetadata,
+} from '../metainfo/torrent-from-metadata.js';
 import { DEFAULT_PORT } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
@@ -25,7 +30,7 @@ import { makeOutputFolder, STATE_DIR, stateDirOf } from '../storage/store-files.
 import { type DownloadJob, type DownloadResult, download } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
-import { fetchMetadata, MetadataFetchError } from './fetch-metadata.js';
+import { type FetchedMetadata, fetchMetadataAndLayers, MetadataFetchError } from './fetch-metadata.js';
 import { openSessionUdp, type SessionUdp } from './session-udp.js';
 
 export interface MagnetOptions extends DownloadOptions {
@@ -66,7 +71,7 @@ async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | unde
     const torrent = await readTorrentFile(savedTorrentPath(out, magnet.infoHashHex), {
       regularFileOnly: true,
     });
-    if (torrent.infoHashHex !== magnet.infoHashHex) return undefined;
+    if (!isMagnetTorrent(torrent, magnet)) return undefined;
     const urlList = mergeWebSeeds(torrent.urlList, magnet.webSeeds);
     return urlList === torrent.urlList ? torrent : { ...torrent, urlList };
   } catch {
@@ -118,9 +123,9 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         });
       }
       const node = dhtNode ?? options.dhtNode;
-      let info: Uint8Array;
+      let fetched: FetchedMetadata;
       try {
-        info = await fetchMetadata(magnet, {
+        fetched = await fetchMetadataAndLayers(magnet, {
           peerId,
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
@@ -144,12 +149,13 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           message,
         };
       }
-      torrent = torrentFromMetadata(info, magnet);
+      const layers = new Map(fetched.pieceLayers.map((l) => [l.piecesRoot, l.layer] as const));
+      torrent = torrentFromMetadata(fetched.info, magnet, layers);
       await makeOutputFolder(resolve(options.out));
       await makeDirectories(resolve(options.out), [STATE_DIR]);
       await writeFileAtomic(
         savedTorrentPath(options.out, magnet.infoHashHex),
-        torrentFileFromMetadata(info, magnet),
+        torrentFileFromMetadata(fetched.info, magnet, layers),
       );
     }
     if (torrent.private && dhtNode !== undefined) {

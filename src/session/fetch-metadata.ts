@@ -4,14 +4,23 @@
  * and those the magnet's trackers give (announced with the info-hash and, the size being unknown,
  * `left` = UNKNOWN_LEFT), keeps at most `maxConnections` open (src/net/metadata-connection.ts),
  * turns their ut_metadata messages into the machine's events and carries out its requests and
- * drops. Resolves with the info dictionary's bytes once their SHA-1 is the info-hash; rejects with
- * MetadataFetchError when the time limit passes first, or when stopped.
+ * drops. Resolves with the info dictionary's bytes once their SHA-1 is the info-hash (and their
+ * SHA-256 the `urn:btmh:` one when the magnet has it); rejects with MetadataFetchError when the time
+ * limit passes first, or when stopped.
+ *
+ * A v2 magnet (`urn:btmh:` alone, BEP 52): the swarm is the v2 info-hash's first 20 bytes, the
+ * connections carry BEP 52's reserved bit, the info dictionary is taken when its SHA-256 is the
+ * v2 info-hash, and then, over the same connections and within the same time limit, the piece
+ * layers of its files longer than a piece are fetched with hash requests (`fetchMetadataAndLayers`).
  */
 import { createHash } from 'node:crypto';
 import { createActor, fromPromise } from 'xstate';
-import { type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
+import { type FetchedLayer, type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
+import type { PieceLayerPlan } from '../../machines/piece-layer-fetch.js';
 import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
+import { pieceLayerPlan } from '../metainfo/v2-payload.js';
+import { pieceLayerOf } from '../metainfo/verify-hashes.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
@@ -79,7 +88,34 @@ export interface FetchMetadataOptions {
   readonly emit?: (e: MetadataFetchEvent | DhtEvent) => void;
 }
 
+/** The info dictionary's bytes (fetchMetadataAndLayers has a v2 magnet's piece layers too). */
 export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOptions): Promise<Uint8Array> {
+  return (await fetchMetadataAndLayers(magnet, options)).info;
+}
+
+/** What a magnet's fetch gives: the info dictionary, and a v2 magnet's fetched piece layers. */
+export interface FetchedMetadata {
+  readonly info: Uint8Array;
+  /** Each file longer than a piece (v2 magnets only): its `pieces root` and verified piece layer. */
+  readonly pieceLayers: readonly FetchedLayer[];
+}
+
+/** Whether `bytes` are the info dictionary `magnet` names: SHA-1 (btih), SHA-256 (btmh), or both. */
+export function isMagnetInfo(
+  magnet: Pick<Magnet, 'infoHash' | 'infoHashV2' | 'version'>,
+  bytes: Uint8Array,
+): boolean {
+  if (magnet.version !== 'v2' && !createHash('sha1').update(bytes).digest().equals(magnet.infoHash))
+    return false;
+  return (
+    magnet.infoHashV2 === undefined || createHash('sha256').update(bytes).digest().equals(magnet.infoHashV2)
+  );
+}
+
+export async function fetchMetadataAndLayers(
+  magnet: Magnet,
+  options: FetchMetadataOptions,
+): Promise<FetchedMetadata> {
   const started = performance.now();
   const emit = options.emit ?? (() => {});
   const timeoutMs = options.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
@@ -88,8 +124,16 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     metadataMachine.provide({
       actors: {
         verifyMetadata: fromPromise<Uint8Array | undefined, { bytes: Uint8Array }>(async ({ input }) =>
-          createHash('sha1').update(input.bytes).digest().equals(magnet.infoHash) ? input.bytes : undefined,
+          isMagnetInfo(magnet, input.bytes) ? input.bytes : undefined,
         ),
+        // Only a v2 magnet's torrent is used through its piece layers (a hybrid's v1 swarm is not).
+        planPieceLayers: fromPromise<PieceLayerPlan | undefined, { info: Uint8Array }>(async ({ input }) => {
+          if (magnet.version !== 'v2') return undefined;
+          const plan = pieceLayerPlan(input.info);
+          return plan === undefined
+            ? undefined
+            : { pieceLayer: pieceLayerOf(plan.pieceLength), files: plan.files };
+        }),
       },
     }),
     {
@@ -136,6 +180,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
         ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
         ...(options.utp === undefined ? {} : { utp: options.utp }),
         ...(options.utpMode === undefined ? {} : { utpMode: options.utpMode }),
+        v2: magnet.version === 'v2',
       },
       {
         ready: (metadataSize) => {
@@ -150,6 +195,20 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
               ? { type: 'peer.data', peer: address, piece: m.piece, totalSize: m.totalSize, data: m.data }
               : { type: 'peer.reject', peer: address, piece: m.piece },
           ),
+        hashes: (m) => {
+          const range = {
+            piecesRoot: m.piecesRoot,
+            baseLayer: m.baseLayer,
+            index: m.index,
+            length: m.length,
+            proofLayers: m.proofLayers,
+          };
+          actor.send(
+            m.type === 'hashes'
+              ? { type: 'peer.hashes', peer: address, range, hashes: m.hashes }
+              : { type: 'peer.hashReject', peer: address, range },
+          );
+        },
         closed: () => {
           connections.delete(address);
           if (finished) return;
@@ -166,6 +225,7 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
   };
 
   actor.on('metadata.request', (e) => connections.get(e.peer)?.request(e.piece));
+  actor.on('metadata.hashRequest', (e) => connections.get(e.peer)?.hashRequest(e.range));
   actor.on('metadata.drop', (e) => {
     dropped.add(e.peer);
     emit({ type: 'metadata.peerDropped', address: e.peer, reason: e.reason });
@@ -178,6 +238,15 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     if (waiting()) connections.get(e.peer)?.close(e.reason === 'timedOut' ? 'request timed out' : 'rejected');
   });
   actor.on('metadata.progress', (e) => emit({ ...e, connected: connections.size }));
+  actor.on('metadata.layersProgress', (e) =>
+    emit({
+      type: 'metadata.layers',
+      received: e.received,
+      hashes: e.hashes,
+      peers: e.peers,
+      connected: connections.size,
+    }),
+  );
 
   const output = new Promise<MetadataOutput>((resolve) =>
     actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!) }),
@@ -257,17 +326,26 @@ export async function fetchMetadata(magnet: Magnet, options: FetchMetadataOption
     const result = await Promise.race([output, stopped]);
     if (result === 'stopped') throw new MetadataFetchError('stopped', 'stopped while fetching the metadata');
     if (result.result === 'timedOut') {
+      const layers = result.layers;
       const got =
-        result.pieces === 0
-          ? `no peer offered it (${known.size} tried)`
-          : `${result.received} of ${result.pieces} pieces in${result.hashFailures > 0 ? `, ${result.hashFailures} copies failed the info-hash` : ''}`;
+        layers !== undefined
+          ? `the info dictionary in, ${layers.received} of ${layers.hashes} piece layer hashes${layers.badAnswers > 0 ? `, ${layers.badAnswers} answer${layers.badAnswers === 1 ? '' : 's'} failed its pieces root` : ''}`
+          : result.pieces === 0
+            ? `no peer offered it (${known.size} tried)`
+            : `${result.received} of ${result.pieces} pieces in${result.hashFailures > 0 ? `, ${result.hashFailures} copies failed the info-hash` : ''}`;
       throw new MetadataFetchError(
         'timedOut',
         `no metadata for ${magnet.infoHashHex} within ${Math.round(timeoutMs / 1000)} s: ${got}`,
       );
     }
-    emit({ type: 'metadata.fetched', size: result.info.length, elapsedMs: performance.now() - started });
-    return result.info;
+    const hashes = result.pieceLayers.reduce((n, l) => n + l.layer.length / 32, 0);
+    emit({
+      type: 'metadata.fetched',
+      size: result.info.length,
+      elapsedMs: performance.now() - started,
+      ...(result.pieceLayers.length === 0 ? {} : { pieceLayerHashes: hashes }),
+    });
+    return { info: result.info, pieceLayers: result.pieceLayers };
   } finally {
     finished = true;
     clearInterval(reannounce);

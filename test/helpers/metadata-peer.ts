@@ -5,6 +5,8 @@
  * handshake until released, so a test can order which peer is asked first without a clock;
  * `silent` offers the metadata and never answers a request; `overUtp` takes connections over uTP
  * only (BEP 29, a socket manager on a UDP port where no TCP listens: a TCP dial there is refused).
+ * `hashes` answers BEP 52 hash requests with the bytes it returns (right or forged; undefined: a
+ * hash reject); without it hash requests go unanswered.
  * Stopped by the test (close()).
  */
 import { createServer, type Server } from 'node:net';
@@ -12,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { bencode } from '../../src/metainfo/bencode.js';
 import { decodeUtMetadata } from '../../src/wire/decode-ut-metadata.js';
 import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js';
+import type { HashRange } from '../../src/wire/messages.js';
 import { encodeUtMetadata, METADATA_PIECE_LENGTH } from '../../src/wire/ut-metadata.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
 import { startUtpManager } from './utp-manager.js';
@@ -22,6 +25,8 @@ export interface MetadataPeer {
   readonly port: number;
   /** Pieces asked of this peer, in order. */
   readonly requests: number[];
+  /** Hash requests asked of this peer, in order. */
+  readonly hashRequests: HashRange[];
   /** Resolves at the first request. */
   readonly firstRequest: Promise<void>;
   /** Resolves when the first connection to it is closed by the other end. */
@@ -39,9 +44,11 @@ export async function startMetadataPeer(opts: {
   readonly holdHandshake?: boolean;
   readonly silent?: boolean;
   readonly overUtp?: boolean;
+  readonly hashes?: (range: HashRange) => Uint8Array | undefined;
 }): Promise<MetadataPeer> {
   const sockets = new Set<Duplex>();
   const requests: number[] = [];
+  const hashRequests: HashRange[] = [];
   let onFirst: () => void = () => {};
   const firstRequest = new Promise<void>((r) => (onFirst = r));
   let onClosed: () => void = () => {};
@@ -76,6 +83,20 @@ export async function startMetadataPeer(opts: {
           );
           if (released) sendHandshake();
           else held.push(sendHandshake);
+          return;
+        }
+        if (item.type === 'hashRequest') {
+          const { type: _, ...range } = item;
+          hashRequests.push(range);
+          if (opts.hashes === undefined) return;
+          const answer = opts.hashes(range);
+          socket.write(
+            encodeMessage(
+              answer === undefined
+                ? { type: 'hashReject', ...range }
+                : { type: 'hashes', ...range, hashes: answer },
+            ),
+          );
           return;
         }
         if (item.type !== 'extended') return;
@@ -121,6 +142,7 @@ export async function startMetadataPeer(opts: {
   return {
     port,
     requests,
+    hashRequests,
     firstRequest,
     firstClosed,
     release() {
