@@ -25,6 +25,8 @@ export interface MetadataPeer {
   readonly port: number;
   /** Pieces asked of this peer, in order. */
   readonly requests: number[];
+  /** The reserved bytes of each handshake it was sent. */
+  readonly reserved: Uint8Array[];
   /** Hash requests asked of this peer, in order. */
   readonly hashRequests: HashRange[];
   /** Resolves at the first request. */
@@ -49,6 +51,7 @@ export async function startMetadataPeer(opts: {
   const sockets = new Set<Duplex>();
   const requests: number[] = [];
   const hashRequests: HashRange[] = [];
+  const handshakes: Uint8Array[] = [];
   let onFirst: () => void = () => {};
   const firstRequest = new Promise<void>((r) => (onFirst = r));
   let onClosed: () => void = () => {};
@@ -76,6 +79,7 @@ export async function startMetadataPeer(opts: {
     socket.on('data', (chunk) => {
       decoder.push(chunk, (item) => {
         if (item.type === 'handshake') {
+          handshakes.push(Uint8Array.from(item.reserved));
           const reserved = new Uint8Array(8);
           reserved[5] = 0x10;
           socket.write(
@@ -143,6 +147,7 @@ export async function startMetadataPeer(opts: {
     port,
     requests,
     hashRequests,
+    reserved: handshakes,
     firstRequest,
     firstClosed,
     release() {

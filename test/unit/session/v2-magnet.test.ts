@@ -125,6 +125,9 @@ test('a peer whose hashes do not prove themselves is dropped and never asked aga
     JSON.stringify(events),
   );
   assert.equal(liar.hashRequests.length > 0, true);
+  // BEP 52's reserved bit on a v2 magnet's connections (libtorrent's current source takes an
+  // accepted connection as v2 only with it).
+  assert.equal((honest.reserved[0]![7]! & 0x10) !== 0, true);
   assert.ok(honest.hashRequests.length >= 2, 'the honest peer was asked both runs');
   // Each run as libtorrent asks it: the piece layer (height 0 for 16 KiB pieces), 512 at a time.
   assert.deepEqual(honest.hashRequests.map((r) => [r.baseLayer, r.index, r.length, r.proofLayers]).sort(), [
