@@ -29,6 +29,7 @@ BitTorrent v2's SHA-256 merkle root, BEP 52).
 A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT&ws=URL') first fetches the torrent's
 metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in
 DIR/.bitstate/<info-hash>.torrent; its ws= web seeds (BEP 19) are downloaded from after it.
+A v2 link ('xt=urn:btmh:1220<64 hex>', BEP 52) also fetches the piece layers (hash requests).
 With no torrent, runs the local demo swarm (bitstate demo).
 
 Options:

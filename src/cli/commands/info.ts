@@ -192,6 +192,8 @@ export function magnetSummary(m: Magnet) {
   return {
     magnet: true,
     infoHash: m.infoHashHex,
+    version: m.version,
+    infoHashV2: m.infoHashV2 === undefined ? null : Buffer.from(m.infoHashV2).toString('hex'),
     name: m.name ?? null,
     trackers: m.trackers,
     peers: m.peers.map((p) => formatPeerAddress(p)),
@@ -205,7 +207,8 @@ async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean 
       ? await scrapeTrackers({ infoHash: m.infoHash, announceList: m.trackers.map((t) => [t]) })
       : undefined;
   const lines = [
-    `info-hash:     ${m.infoHashHex}`,
+    `info-hash:     ${m.infoHashHex}${m.version === 'v2' ? ' (the v2 info-hash cut to 20 bytes: its swarm)' : ''}`,
+    ...(m.infoHashV2 === undefined ? [] : [`info-hash v2:  ${Buffer.from(m.infoHashV2).toString('hex')}`]),
     `name:          ${m.name === undefined ? '(none given)' : printable(m.name)}`,
     m.trackers.length === 0
       ? 'trackers:      (none)'

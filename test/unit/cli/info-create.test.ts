@@ -55,6 +55,8 @@ describe('bitstate info / create', { concurrency: true }, () => {
     assert.deepEqual(JSON.parse(json.stdout), {
       magnet: true,
       infoHash: hash,
+      version: 'v1',
+      infoHashV2: null,
       name: 'My Name\u001b',
       trackers: ['http://127.0.0.1:9/announce'],
       peers: ['127.0.0.1:6881'],
@@ -63,6 +65,18 @@ describe('bitstate info / create', { concurrency: true }, () => {
     assertOneLineError(await runCli(['info', 'magnet:?xt=urn:btih:123']), {
       command: 'info',
       pattern: /magnet/,
+    });
+    // A v2 magnet (BEP 52): its swarm's 20 bytes and the whole v2 info-hash.
+    const v2 = 'd'.repeat(64);
+    const v2Json = await runCli(['info', '--json', `magnet:?xt=urn:btmh:1220${v2}`]);
+    assert.equal(v2Json.code, 0, v2Json.stderr);
+    const shown = JSON.parse(v2Json.stdout) as { infoHash: string; version: string; infoHashV2: string };
+    assert.deepEqual([shown.infoHash, shown.version, shown.infoHashV2], [v2.slice(0, 40), 'v2', v2]);
+    const v2Text = await runCli(['info', `magnet:?xt=urn:btmh:1220${v2}`]);
+    assert.match(v2Text.stdout, new RegExp(`info-hash v2: +${v2}`));
+    assertOneLineError(await runCli(['info', `magnet:?xt=urn:btmh:1114${v2}`]), {
+      command: 'info',
+      pattern: /multihash/,
     });
   });
 
