@@ -9,7 +9,8 @@
  * A v2 magnet's info dictionary (BEP 52) comes without its `piece layers`: the provided
  * `planPieceLayers` says which files need one (none for v1, hybrids and short files), and they are
  * fetched from the same peers with hash requests (`metadata.hashRequest`), each answer checked
- * against its file's `pieces root` (PieceLayerFetch, machines/piece-layer-fetch.ts), within the same
+ * by the driver against its file's `pieces root` (SHA-256, src/metainfo/verify-hashes.ts) and the
+ * outcome sent as `peer.hashes` (PieceLayerFetch, machines/piece-layer-fetch.ts), within the same
  * time limit.
  *
  *   active ── fetching ──(every piece in)──► verifying ──(hash = info-hash)──► planning ──(no layers)──► verified
@@ -47,8 +48,11 @@ export type MetadataEvent =
   | { type: 'peer.data'; peer: string; piece: number; totalSize: number; data: Uint8Array }
   | { type: 'peer.reject'; peer: string; piece: number }
   | { type: 'peer.gone'; peer: string }
-  /** BEP 52 `hashes`: the request's fields and the hashes (run, then uncles). */
-  | { type: 'peer.hashes'; peer: string; range: HashRange; hashes: Uint8Array }
+  /**
+   * BEP 52 `hashes`: the request's fields, and the run of base-layer hashes when the driver found
+   * that the answer proves itself up to its file's `pieces root` (undefined: it does not).
+   */
+  | { type: 'peer.hashes'; peer: string; range: HashRange; proved: Uint8Array | undefined }
   | { type: 'peer.hashReject'; peer: string; range: HashRange };
 
 export type MetadataEmitted =
@@ -156,7 +160,7 @@ export const metadataMachine = setup({
         event.type === 'peer.ready'
           ? f.addPeer(event.peer)
           : event.type === 'peer.hashes'
-            ? f.hashes(event.peer, event.range, event.hashes)
+            ? f.hashes(event.peer, event.range, event.proved)
             : event.type === 'peer.hashReject'
               ? f.reject(event.peer, event.range)
               : event.type === 'peer.gone'

@@ -10,8 +10,10 @@
  *   to the file's `pieces root`: each answer is checked on its own, against the root alone.
  * - A peer with room (at most `maxPerPeer` out) is asked the missing run outstanding at the fewest
  *   peers, not one it rejected: the first answer that verifies is kept, later ones ignored.
- * - Hashes that do not fold to the root drop their sender for good (`badHashes`), as a forged copy
- *   of the metadata does; an answer to a request never made is ignored.
+ * - The driver checks each answer against its file's `pieces root` (src/metainfo/verify-hashes.ts,
+ *   SHA-256: not in a machine) and passes on the proved run, or that it did not prove: that drops
+ *   its sender for good (`badHashes`), as a forged copy of the metadata does; an answer to a
+ *   request never made is ignored.
  * - A reject, or a request older than `requestTimeoutTicks`, leaves the peer alone for
  *   `backoffTicks` (snubbed, closed by the driver when others wait for its slot); a rejected run is
  *   not asked of that peer again.
@@ -20,12 +22,10 @@
  */
 
 import {
-  fileTreeHeight,
   type LayeredFile,
   pieceLayerRequest,
   pieceLayerRunCount,
-  verifyHashes,
-} from '../src/metainfo/verify-hashes.js';
+} from '../src/metainfo/piece-layer-requests.js';
 import { HASH_LENGTH } from '../src/wire/limits.js';
 import type { HashRange } from '../src/wire/messages.js';
 import type { MetadataFetchLimits } from './metadata-fetch.js';
@@ -114,8 +114,12 @@ export class PieceLayerFetch {
     return this.#schedule();
   }
 
-  /** A `hashes` message: kept when it answers a request of ours and proves itself. */
-  hashes(peer: string, range: HashRange, hashes: Uint8Array): PieceLayerCommand[] {
+  /**
+   * A `hashes` message answering `range`: `proved` is its run of base-layer hashes when it folded
+   * to its file's `pieces root` (checked by the driver), undefined when it did not. Kept when it
+   * answers a request of ours.
+   */
+  hashes(peer: string, range: HashRange, proved: Uint8Array | undefined): PieceLayerCommand[] {
     const p = this.#peers.get(peer);
     if (p === undefined) return [];
     const r = this.#runOf(range);
@@ -123,14 +127,7 @@ export class PieceLayerFetch {
     p.outstanding.delete(r);
     p.late.delete(r);
     const run = this.#runs[r]!;
-    const file = this.#plan.files[run.file]!;
-    const verified = verifyHashes(
-      file.piecesRoot,
-      fileTreeHeight(this.#plan.pieceLayer, file.pieces),
-      run.range,
-      hashes,
-    );
-    if (verified === undefined) {
+    if (proved === undefined || proved.length !== run.range.length * HASH_LENGTH) {
       this.badAnswers++;
       this.#excluded.add(peer);
       this.#peers.delete(peer);
@@ -140,10 +137,7 @@ export class PieceLayerFetch {
       run.done = true;
       this.#missingRuns--;
       this.#received += run.count;
-      this.#layers[run.file]!.set(
-        verified.subarray(0, run.count * HASH_LENGTH),
-        run.range.index * HASH_LENGTH,
-      );
+      this.#layers[run.file]!.set(proved.subarray(0, run.count * HASH_LENGTH), run.range.index * HASH_LENGTH);
       for (const other of this.#peers.values()) if (other.outstanding.delete(r)) other.late.add(r);
     }
     return this.#schedule();

@@ -13,10 +13,10 @@
 import type { FileHashTree, PieceLayerTrees } from './merkle-proof.js';
 import { rootKey } from './merkle-proof.js';
 import { hashPair, log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES, padHash } from './merkle-tree.js';
+import { PIECE_LAYER_REQUEST_LENGTH } from './piece-layer-requests.js';
 import type { Torrent } from './torrent.js';
 
-/** The hashes one request of libtorrent's asks for at the piece layer (its hash_picker's 512). */
-export const PIECE_LAYER_REQUEST_LENGTH = 512;
+export { PIECE_LAYER_REQUEST_LENGTH };
 
 /** The trees of a v2 torrent's files; undefined for v1 and hybrid torrents (used through their v1 swarm). */
 export function pieceLayerTrees(

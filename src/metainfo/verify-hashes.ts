@@ -1,13 +1,8 @@
 /**
- * The asking side of BEP 52's hash requests: which requests fetch a file's piece layer, and whether
- * a peer's `hashes` answer proves itself against the file's `pieces root` — the one hash we trust,
- * from the info dictionary whose SHA-256 is the magnet's v2 info-hash.
- *
- * Requests are libtorrent's (hash_picker::pick_hashes): base layer = the piece layer
- * (log2(piece length / 16 KiB)), runs of PIECE_LAYER_REQUEST_LENGTH (512) hashes at multiples of 512,
- * the last run of a file the next power of two of what is left; proof layers up to just below the
- * root (height − base − 1), so every answer is checked on its own against the root, with no
- * other node of the tree kept.
+ * The asking side of BEP 52's hash requests: whether a peer's `hashes` answer proves itself against
+ * the file's `pieces root` — the one hash we trust, from the info dictionary whose SHA-256 is the
+ * magnet's v2 info-hash. The requests (piece-layer-requests.ts) ask for proofs up to just below the
+ * root, so every answer is checked on its own against it, with no other node of the tree kept.
  *
  * An answer (merkle-proof.ts has the layout) verifies when its length is the run plus the uncles the
  * request asked for, and folding the run (a power of two of hashes, padding included as the peer
@@ -17,44 +12,7 @@
 import { HASH_LENGTH } from '../wire/limits.js';
 import type { HashRange } from '../wire/messages.js';
 import { uncleCount } from './merkle-proof.js';
-import { hashPair, log2, MERKLE_BLOCK_BYTES, MerkleRoot, nextPowerOfTwo } from './merkle-tree.js';
-import { PIECE_LAYER_REQUEST_LENGTH } from './piece-layer-trees.js';
-
-/** A file whose piece layer is fetched: longer than one piece, known by its `pieces root`. */
-export interface LayeredFile {
-  readonly piecesRoot: Uint8Array;
-  /** Its pieces (more than one). */
-  readonly pieces: number;
-}
-
-/** The piece layer's height above the 16 KiB leaves for `pieceLength`. */
-export function pieceLayerOf(pieceLength: number): number {
-  return log2(pieceLength / MERKLE_BLOCK_BYTES);
-}
-
-/** The height of a file's tree of `pieces` pieces, in layers above the leaves. */
-export function fileTreeHeight(pieceLayer: number, pieces: number): number {
-  return pieceLayer + log2(nextPowerOfTwo(pieces));
-}
-
-/** How many requests fetch a file's piece layer: one per 512 pieces. */
-export function pieceLayerRunCount(pieces: number): number {
-  return Math.ceil(pieces / PIECE_LAYER_REQUEST_LENGTH);
-}
-
-/** The request for run `run` of `file`'s piece layer (as libtorrent asks it). */
-export function pieceLayerRequest(file: LayeredFile, pieceLayer: number, run: number): HashRange {
-  const index = run * PIECE_LAYER_REQUEST_LENGTH;
-  const length = Math.min(PIECE_LAYER_REQUEST_LENGTH, nextPowerOfTwo(file.pieces - index));
-  const height = fileTreeHeight(pieceLayer, file.pieces);
-  return {
-    piecesRoot: file.piecesRoot,
-    baseLayer: pieceLayer,
-    index,
-    length,
-    proofLayers: height - pieceLayer - 1,
-  };
-}
+import { hashPair, log2, MerkleRoot } from './merkle-tree.js';
 
 /**
  * The run of `req`'s base layer (`length` hashes, a view into `hashes`) when `hashes` answers `req`

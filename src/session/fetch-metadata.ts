@@ -19,13 +19,15 @@ import { type FetchedLayer, type MetadataOutput, metadataMachine } from '../../m
 import type { PieceLayerPlan } from '../../machines/piece-layer-fetch.js';
 import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
+import { fileTreeHeight, pieceLayerOf } from '../metainfo/piece-layer-requests.js';
 import { pieceLayerPlan } from '../metainfo/v2-payload.js';
-import { pieceLayerOf } from '../metainfo/verify-hashes.js';
+import { verifyHashes } from '../metainfo/verify-hashes.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
+import type { HashRange } from '../wire/messages.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
 
@@ -130,9 +132,11 @@ export async function fetchMetadataAndLayers(
         planPieceLayers: fromPromise<PieceLayerPlan | undefined, { info: Uint8Array }>(async ({ input }) => {
           if (magnet.version !== 'v2') return undefined;
           const plan = pieceLayerPlan(input.info);
-          return plan === undefined
-            ? undefined
-            : { pieceLayer: pieceLayerOf(plan.pieceLength), files: plan.files };
+          if (plan === undefined) return undefined;
+          const pieceLayer = pieceLayerOf(plan.pieceLength);
+          for (const f of plan.files)
+            treeHeights.set(Buffer.from(f.piecesRoot).toString('hex'), fileTreeHeight(pieceLayer, f.pieces));
+          return { pieceLayer, files: plan.files };
         }),
       },
     }),
@@ -148,6 +152,13 @@ export async function fetchMetadataAndLayers(
       },
     },
   );
+  /** A v2 magnet's files whose layers are fetched: `pieces root` (hex) → tree height. */
+  const treeHeights = new Map<string, number>();
+  /** The run a `hashes` message proves up to its file's `pieces root`, or undefined. */
+  const proved = (range: HashRange, hashes: Uint8Array): Uint8Array | undefined => {
+    const height = treeHeights.get(Buffer.from(range.piecesRoot).toString('hex'));
+    return height === undefined ? undefined : verifyHashes(range.piecesRoot, height, range, hashes);
+  };
   const connections = new Map<string, MetadataConnection>();
   /** Every address heard of, in order; dropped ones are never dialled again. */
   const known = new Set<string>();
@@ -205,7 +216,7 @@ export async function fetchMetadataAndLayers(
           };
           actor.send(
             m.type === 'hashes'
-              ? { type: 'peer.hashes', peer: address, range, hashes: m.hashes }
+              ? { type: 'peer.hashes', peer: address, range, proved: proved(range, m.hashes) }
               : { type: 'peer.hashReject', peer: address, range },
           );
         },

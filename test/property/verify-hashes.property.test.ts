@@ -14,8 +14,8 @@ import {
   fileTreeHeight,
   pieceLayerRequest,
   pieceLayerRunCount,
-  verifyHashes,
-} from '../../src/metainfo/verify-hashes.js';
+} from '../../src/metainfo/piece-layer-requests.js';
+import { verifyHashes } from '../../src/metainfo/verify-hashes.js';
 
 const sha256 = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');

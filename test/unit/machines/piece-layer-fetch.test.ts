@@ -1,8 +1,8 @@
 /**
  * The bookkeeping of fetching a v2 magnet's piece layers (machines/piece-layer-fetch.ts), driven
  * as the metadata machine drives it, with answers from a real file tree (piece-layer-trees.ts and
- * merkle-proof.ts, the seeder's side): who is asked which run, what a reject, a timeout, a forged
- * answer and a late answer do.
+ * merkle-proof.ts, the seeder's side) checked as the driver checks them (verify-hashes.ts): who is
+ * asked which run, what a reject, a timeout, a forged answer and a late answer do.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { type PieceLayerCommand, PieceLayerFetch } from '../../../machines/piece-layer-fetch.js';
 import { merkleHashes } from '../../../src/metainfo/merkle-proof.js';
 import { fileTree } from '../../../src/metainfo/piece-layer-trees.js';
+import { verifyHashes } from '../../../src/metainfo/verify-hashes.js';
 import type { HashRange } from '../../../src/wire/messages.js';
 
 /** A file of 600 pieces of 16 KiB (piece layer 0): two runs, 512 and 88 (asked as 128). */
@@ -19,6 +20,9 @@ const layer = Buffer.concat(
 );
 const tree = fileTree(layer, 0);
 const plan = { pieceLayer: 0, files: [{ piecesRoot: tree.root, pieces: PIECES }] };
+/** What the driver passes on: the run when the answer proves itself, else undefined. */
+const check = (range: HashRange, hashes: Uint8Array) => verifyHashes(tree.root, 10, range, hashes);
+const answer = (range: HashRange) => check(range, merkleHashes(tree, range));
 const limits = { maxPerPeer: 2, requestTimeoutTicks: 3, backoffTicks: 10 };
 const requests = (cs: PieceLayerCommand[]) =>
   cs.flatMap((c) => (c.type === 'hashRequest' ? [[c.peer, c.range.index, c.range.length] as const] : []));
@@ -39,10 +43,10 @@ describe('piece layer fetch', () => {
     const r0 = rangeOf(a, 'a', 0);
     const r1 = rangeOf(a, 'a', 512);
     assert.equal(r0.proofLayers, 9); // a tree of 1024 piece hashes: proved to just below its root
-    f.hashes('a', r0, merkleHashes(tree, r0));
+    f.hashes('a', r0, answer(r0));
     assert.equal(f.received, 512);
     assert.equal(f.complete, false);
-    f.hashes('a', r1, merkleHashes(tree, r1));
+    f.hashes('a', r1, answer(r1));
     assert.equal(f.complete, true);
     assert.equal(f.received, PIECES);
     assert.deepEqual(Buffer.from(f.layers[0]!), layer);
@@ -54,7 +58,7 @@ describe('piece layer fetch', () => {
     const r0 = rangeOf(a, 'a', 0);
     const forged = Uint8Array.from(merkleHashes(tree, r0));
     forged[100]! ^= 0x80;
-    assert.deepEqual(f.hashes('a', r0, forged).slice(0, 1), [
+    assert.deepEqual(f.hashes('a', r0, check(r0, forged)).slice(0, 1), [
       { type: 'drop', peer: 'a', reason: 'badHashes' },
     ]);
     assert.equal(f.badAnswers, 1);
@@ -72,7 +76,7 @@ describe('piece layer fetch', () => {
     assert.deepEqual(afterReject[0], { type: 'snubbed', peer: 'a', reason: 'rejected' });
     // b is busy; a rests. After b's answer, b is asked the rejected run.
     assert.deepEqual(requests(afterReject), []);
-    const next = f.hashes('b', rangeOf(b, 'b', 512), merkleHashes(tree, rangeOf(b, 'b', 512)));
+    const next = f.hashes('b', rangeOf(b, 'b', 512), answer(rangeOf(b, 'b', 512)));
     assert.deepEqual(requests(next), [['b', 0, 512]]);
     // Long after a's rest, nothing is asked of a again for that run.
     for (let i = 0; i < 20; i++)
@@ -99,7 +103,7 @@ describe('piece layer fetch', () => {
     // Both rest: a newcomer is asked the first run.
     assert.deepEqual(requests(f.addPeer('c')), [['c', 0, 512]]);
     // a's late answer comes first: taken.
-    f.hashes('a', r0, merkleHashes(tree, r0));
+    f.hashes('a', r0, answer(r0));
     assert.equal(f.received, 512);
   });
 });
