@@ -43,12 +43,16 @@ export function torrentFileFromMetadata(
   return Buffer.concat([Buffer.from('d'), head, Buffer.from('4:info'), info, layers, tail, Buffer.from('e')]);
 }
 
-/** Whether `torrent` is the one `magnet` names: its swarm's info-hash and, with a `urn:btmh:`, its v2 one. */
+/**
+ * Whether `torrent` is the one `magnet` names: its v1 info-hash (`urn:btih:`) and its v2 one
+ * (`urn:btmh:`), each the magnet gives. A v2 magnet's torrent may be a hybrid (its SHA-256 is the
+ * btmh): it is then used through its v1 swarm like any hybrid.
+ */
 export function isMagnetTorrent(
   torrent: Pick<Torrent, 'infoHashHex' | 'infoHashV2'>,
-  magnet: Pick<Magnet, 'infoHashHex'> & Partial<Pick<Magnet, 'infoHashV2'>>,
+  magnet: Pick<Magnet, 'infoHashHex'> & Partial<Pick<Magnet, 'infoHashV2' | 'version'>>,
 ): boolean {
-  if (torrent.infoHashHex !== magnet.infoHashHex) return false;
+  if (magnet.version !== 'v2' && torrent.infoHashHex !== magnet.infoHashHex) return false;
   if (magnet.infoHashV2 === undefined) return true;
   return (
     torrent.infoHashV2?.length === MERKLE_HASH_BYTES &&
@@ -59,7 +63,8 @@ export function isMagnetTorrent(
 /** Parses the .torrent made from `info`, and checks it is the magnet's torrent. Throws MetainfoError. */
 export function torrentFromMetadata(
   info: Uint8Array,
-  magnet: Pick<Magnet, 'trackers' | 'infoHashHex'> & Partial<Pick<Magnet, 'webSeeds' | 'infoHashV2'>>,
+  magnet: Pick<Magnet, 'trackers' | 'infoHashHex'> &
+    Partial<Pick<Magnet, 'webSeeds' | 'infoHashV2' | 'version'>>,
   pieceLayers?: FetchedPieceLayers,
 ): Torrent {
   const torrent = parseTorrent(torrentFileFromMetadata(info, magnet, pieceLayers));
