@@ -216,6 +216,19 @@ export function pieceLayerPlan(
   if (!isV2Only(ix, info)) return undefined;
   const pieceLength = v2PieceLength(ix, info);
   const { files, roots } = v2Files(ix, required(ix, info, 'file tree', FILE_TREE_FIELD), pieceLength);
+  // The layers are allocated from this: bounded as parseTorrent bounds the pieces.
+  const last = files[files.length - 1];
+  const pieceCount = last === undefined ? 0 : Math.ceil((last.offset + last.length) / pieceLength);
+  if (pieceCount > MAX_PIECES)
+    throw new MetainfoError(
+      'limit-exceeded',
+      `${FILE_TREE_FIELD}: ${pieceCount} pieces (limit ${MAX_PIECES})`,
+      {
+        field: FILE_TREE_FIELD,
+        limit: MAX_PIECES,
+        actual: pieceCount,
+      },
+    );
   const seen = new Set<string>();
   const layered: { piecesRoot: Uint8Array; pieces: number }[] = [];
   files.forEach((f, i) => {

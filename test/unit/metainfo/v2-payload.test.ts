@@ -23,6 +23,7 @@ import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { createPieceHash } from '../../../src/metainfo/piece-hash.js';
 import { pieceHash, type Torrent } from '../../../src/metainfo/torrent.js';
 import { torrentFromMetadata } from '../../../src/metainfo/torrent-from-metadata.js';
+import { pieceLayerPlan } from '../../../src/metainfo/v2-payload.js';
 import { rejected } from '../../helpers/metainfo-rejected.js';
 import { BLOCK, fileHashes, type Spec, sha256, v2Torrent, withLayers } from '../../helpers/v2-torrent.js';
 
@@ -429,5 +430,42 @@ test("a magnet's v2-only metadata: loads when no file needs a layer or with the 
         new Map([[piecesRoot, layer!]]),
       ),
     (err: unknown) => err instanceof MetainfoError && err.code === 'invalid-value',
+  );
+});
+
+test("a v2 magnet's plan: each file longer than a piece once per pieces root, none for v1; bounded like parseTorrent", () => {
+  const data = bytesOf(3 * B + 7, 1);
+  const t = parseTorrent(
+    v2Torrent([
+      { path: ['a'], data },
+      { path: ['b'], data: bytesOf(100, 2) },
+      { path: ['c'], data: new Uint8Array(0) },
+      { path: ['d'], data }, // the same bytes as a: one root, one layer
+      { path: ['e'], data: bytesOf(2 * B, 3) },
+    ]),
+  );
+  const plan = pieceLayerPlan(t.infoBytes)!;
+  assert.equal(plan.pieceLength, t.pieceLength);
+  assert.deepEqual(
+    plan.files.map((f) => [hex(f.piecesRoot), f.pieces]),
+    [
+      [hex(fileHashes(data, t.pieceLength).root), Math.ceil(data.length / t.pieceLength)],
+      [hex(fileHashes(bytesOf(2 * B, 3), t.pieceLength).root), Math.ceil((2 * B) / t.pieceLength)],
+    ],
+  );
+  const v1 = Buffer.from(
+    `d6:lengthi5e4:name1:a12:piece lengthi16384e6:pieces20:${'x'.repeat(20)}e`,
+    'latin1',
+  );
+  assert.equal(pieceLayerPlan(v1), undefined);
+  const huge = bencode({
+    'file tree': { f: { '': { length: MAX_PIECES * B + 1, 'pieces root': new Uint8Array(32).fill(1) } } },
+    'meta version': 2,
+    name: 'n',
+    'piece length': B,
+  });
+  assert.throws(
+    () => pieceLayerPlan(huge),
+    (err: unknown) => err instanceof MetainfoError && err.code === 'limit-exceeded',
   );
 });
