@@ -61,7 +61,6 @@ interface PeerState {
 
 export class PieceLayerFetch {
   readonly #limits: MetadataFetchLimits;
-  readonly #plan: PieceLayerPlan;
   readonly #runs: Run[] = [];
   readonly #layers: Uint8Array[];
   readonly #peers = new Map<string, PeerState>();
@@ -74,7 +73,6 @@ export class PieceLayerFetch {
   readonly hashCount: number;
 
   constructor(plan: PieceLayerPlan, limits: MetadataFetchLimits, excluded: Iterable<string> = []) {
-    this.#plan = plan;
     this.#limits = limits;
     for (const peer of excluded) this.#excluded.add(peer);
     this.#layers = plan.files.map((f) => new Uint8Array(f.pieces * HASH_LENGTH));
