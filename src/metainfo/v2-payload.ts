@@ -74,6 +74,21 @@ export function v2Payload(ix: BencodeIndex, root: number, info: number, name: st
     throw new MetainfoError('invalid-value', `${FILE_TREE_FIELD}: the payload is empty (total length 0)`, {
       field: FILE_TREE_FIELD,
     });
+  const pieceCount = boundedPieceCount(totalLength, pieceLength);
+  const pieces = v2PieceHashes(ix, root, named, roots, pieceLength, pieceCount);
+  return {
+    name: single ? named[0]!.path[0]! : name,
+    pieceLength,
+    pieceCount,
+    pieces,
+    multiFile: !single,
+    files: resolveCaseCollisions(named),
+    totalLength,
+  };
+}
+
+/** The pieces of a payload of `totalLength`, at most MAX_PIECES (what the piece hashes are allocated from). */
+function boundedPieceCount(totalLength: number, pieceLength: number): number {
   const pieceCount = Math.ceil(totalLength / pieceLength);
   if (pieceCount > MAX_PIECES)
     throw new MetainfoError(
@@ -85,16 +100,7 @@ export function v2Payload(ix: BencodeIndex, root: number, info: number, name: st
         actual: pieceCount,
       },
     );
-  const pieces = v2PieceHashes(ix, root, named, roots, pieceLength, pieceCount);
-  return {
-    name: single ? named[0]!.path[0]! : name,
-    pieceLength,
-    pieceCount,
-    pieces,
-    multiFile: !single,
-    files: resolveCaseCollisions(named),
-    totalLength,
-  };
+  return pieceCount;
 }
 
 /** BEP 52: "It must be a power of two and at least 16KiB" (libtorrent refuses anything else). */
@@ -218,17 +224,7 @@ export function pieceLayerPlan(
   const { files, roots } = v2Files(ix, required(ix, info, 'file tree', FILE_TREE_FIELD), pieceLength);
   // The layers are allocated from this: bounded as parseTorrent bounds the pieces.
   const last = files[files.length - 1];
-  const pieceCount = last === undefined ? 0 : Math.ceil((last.offset + last.length) / pieceLength);
-  if (pieceCount > MAX_PIECES)
-    throw new MetainfoError(
-      'limit-exceeded',
-      `${FILE_TREE_FIELD}: ${pieceCount} pieces (limit ${MAX_PIECES})`,
-      {
-        field: FILE_TREE_FIELD,
-        limit: MAX_PIECES,
-        actual: pieceCount,
-      },
-    );
+  const _pieceCount = last === undefined ? 0 : boundedPieceCount(last.offset + last.length, pieceLength);
   const seen = new Set<string>();
   const layered: { piecesRoot: Uint8Array; pieces: number }[] = [];
   files.forEach((f, i) => {

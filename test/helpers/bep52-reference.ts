@@ -55,3 +55,27 @@ export function fileHashes(data: Uint8Array, pieceLength: number): { root: Buffe
   const root = referencePiecesRoot(data);
   return data.length <= pieceLength ? { root } : { root, layer: referencePieceLayer(data, pieceLength) };
 }
+
+/**
+ * Every layer of the tree over `leaves` (hashes), zero leaves added up to a power of two: `[0]` the
+ * leaves, the last the root alone. Built pair by pair, for checking proofs against.
+ */
+export function slowLayers(leaves: readonly Uint8Array[]): Uint8Array[][] {
+  let width = 1;
+  while (width < leaves.length) width *= 2;
+  let layer: Uint8Array[] = [...leaves];
+  while (layer.length < width) layer.push(new Uint8Array(32));
+  const layers: Uint8Array[][] = [layer];
+  while (layer.length > 1) {
+    const up: Uint8Array[] = [];
+    for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
+    layers.push(up);
+    layer = up;
+  }
+  return layers;
+}
+
+/** `count` distinct made-up leaf hashes (not of any data), the same for the same `seed`. */
+export function madeUpLeaves(count: number, seed: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, i) => sha256(Uint8Array.of(i & 0xff, i >> 8, seed)));
+}

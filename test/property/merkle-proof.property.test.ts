@@ -13,6 +13,7 @@ import fc from 'fast-check';
 import { hashRequestProblem, merkleHashes, treeHeight } from '../../src/metainfo/merkle-proof.js';
 import { layerRoot } from '../../src/metainfo/merkle-tree.js';
 import { fileTree } from '../../src/metainfo/piece-layer-trees.js';
+import { madeUpLeaves, slowLayers } from '../helpers/bep52-reference.js';
 
 const sha256 = (...parts: Uint8Array[]) => {
   const h = createHash('sha256');
@@ -23,19 +24,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** The slow tree: `layers[h]` the nodes at height h over `blocks` leaves padded with zero leaves. */
 function slowTree(blocks: number): Uint8Array[][] {
-  let width = 1;
-  while (width < blocks) width *= 2;
-  let layer: Uint8Array[] = Array.from({ length: width }, (_, i) =>
-    i < blocks ? sha256(Uint8Array.of(i & 0xff, i >> 8, 7)) : new Uint8Array(32),
-  );
-  const layers: Uint8Array[][] = [layer];
-  while (layer.length > 1) {
-    const up: Uint8Array[] = [];
-    for (let i = 0; i < layer.length; i += 2) up.push(sha256(layer[i]!, layer[i + 1]!));
-    layers.push(up);
-    layer = up;
-  }
-  return layers;
+  return slowLayers(madeUpLeaves(blocks, 7));
 }
 
 /** A file longer than one piece: its blocks, the piece layer's height, and a valid request. */
