@@ -43,6 +43,14 @@ export interface AnnounceRequest {
   readonly trackerId?: string;
 }
 
+/** The peers an answer named: a hybrid's peer in both swarms (BEP 52) is one peer, counted once. */
+function distinctPeers(r: AnnounceResponse): number {
+  if (r.v2Peers === undefined) return r.peers.length;
+  const seen = new Set<string>();
+  for (const p of [...r.peers, ...r.v2Peers]) seen.add(`${p.host}:${p.port}`);
+  return seen.size;
+}
+
 export interface TrackerInput {
   readonly url: string;
   readonly infoHash: Uint8Array;
@@ -173,7 +181,7 @@ export const trackerMachine = setup({
         url: context.url,
         event: sent,
         interval: r.interval,
-        peerCount: r.peers.length + (r.v2Peers?.length ?? 0),
+        peerCount: distinctPeers(r),
         ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
         ...(r.complete === undefined ? {} : { complete: r.complete }),
         ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),

@@ -243,3 +243,23 @@ test('never started successfully (backing off): stop ends without an announce', 
   assert.equal(h.calls.length, 1);
   assert.deepEqual(h.output(), { stop: 'skipped' });
 });
+
+test("a hybrid's announce (BEP 52): a peer in both swarms counts once in peerCount, and each swarm's peers still go apart", async () => {
+  const both = { host: '10.0.0.1', port: 6881 };
+  const v2Only = { host: '10.0.0.2', port: 6881 };
+  const h = start([ok(1800, { peers: [both], v2Peers: [both, v2Only] }), 'hang']);
+  await h.send({ type: 'cmd.start' });
+  const announced = h.reports.find((r) => r.type === 'tracker.announced');
+  assert.equal(
+    announced?.type === 'tracker.announced' ? announced.peerCount : undefined,
+    2,
+    'two peers, not three',
+  );
+  assert.deepEqual(
+    h.reports.filter((r) => r.type === 'tracker.peers'),
+    [
+      { type: 'tracker.peers', url: 'http://t.example/announce', peers: [both] },
+      { type: 'tracker.peers', url: 'http://t.example/announce', peers: [both, v2Only], swarm: 'v2' },
+    ],
+  );
+});
