@@ -59,15 +59,27 @@ interface PeerState {
   idleUntil: number;
 }
 
+/** A request's fields as one string: its file's `pieces root` (hex) and the four numbers. */
+function runKey(r: HashRange): string {
+  return `${Buffer.from(r.piecesRoot.buffer, r.piecesRoot.byteOffset, r.piecesRoot.byteLength).toString('hex')}/${r.baseLayer}/${r.index}/${r.length}/${r.proofLayers}`;
+}
+
 export class PieceLayerFetch {
   readonly #limits: MetadataFetchLimits;
   readonly #runs: Run[] = [];
+  /**
+   * Each run by its request's fields (runKey): an answer or reject is matched in one look-up, not a
+   * scan of every run — a peer's cheap `hash reject`s naming no run of ours cost nothing per run.
+   */
+  readonly #runIndex = new Map<string, number>();
   readonly #layers: Uint8Array[];
   readonly #peers = new Map<string, PeerState>();
   readonly #excluded = new Set<string>();
   #tick = 0;
   #received = 0;
   #missingRuns: number;
+  /** The runs not in yet, in run order (a Set: the ones in are not scanned again). */
+  readonly #missing = new Set<number>();
   /** Answers that did not verify. */
   badAnswers = 0;
   readonly hashCount: number;
@@ -79,10 +91,12 @@ export class PieceLayerFetch {
     plan.files.forEach((f, file) => {
       for (let run = 0; run < pieceLayerRunCount(f.pieces); run++) {
         const range = pieceLayerRequest(f, plan.pieceLayer, run);
+        this.#runIndex.set(runKey(range), this.#runs.length);
         this.#runs.push({ file, range, count: Math.min(range.length, f.pieces - range.index), done: false });
       }
     });
     this.#missingRuns = this.#runs.length;
+    for (let r = 0; r < this.#runs.length; r++) this.#missing.add(r);
     this.hashCount = plan.files.reduce((n, f) => n + f.pieces, 0);
   }
 
@@ -133,6 +147,7 @@ export class PieceLayerFetch {
     }
     if (!run.done) {
       run.done = true;
+      this.#missing.delete(r);
       this.#missingRuns--;
       this.#received += run.count;
       this.#layers[run.file]!.set(proved.subarray(0, run.count * HASH_LENGTH), run.range.index * HASH_LENGTH);
@@ -181,32 +196,32 @@ export class PieceLayerFetch {
   }
 
   #runOf(range: HashRange): number | undefined {
-    const r = this.#runs.findIndex(
-      (run) =>
-        run.range.baseLayer === range.baseLayer &&
-        run.range.index === range.index &&
-        run.range.length === range.length &&
-        run.range.proofLayers === range.proofLayers &&
-        Buffer.from(run.range.piecesRoot).equals(Buffer.from(range.piecesRoot)),
-    );
-    return r < 0 ? undefined : r;
+    return this.#runIndex.get(runKey(range));
   }
 
   #schedule(): PieceLayerCommand[] {
     const out: PieceLayerCommand[] = [];
     if (this.complete) return out;
-    const askedAt = new Array<number>(this.#runs.length).fill(0);
-    for (const p of this.#peers.values()) for (const r of p.outstanding.keys()) askedAt[r]!++;
+    /** Run → the peers it is outstanding at (absent: none). */
+    const askedAt = new Map<number, number>();
+    for (const p of this.#peers.values())
+      for (const r of p.outstanding.keys()) askedAt.set(r, (askedAt.get(r) ?? 0) + 1);
     for (const [peer, p] of this.#peers) {
       if (p.idleUntil > this.#tick) continue;
       while (p.outstanding.size < this.#limits.maxPerPeer) {
         let best = -1;
-        for (let r = 0; r < this.#runs.length; r++) {
-          if (this.#runs[r]!.done || p.outstanding.has(r) || p.rejected.has(r)) continue;
-          if (best < 0 || askedAt[r]! < askedAt[best]!) best = r;
+        let bestAsked = 0;
+        for (const r of this.#missing) {
+          if (p.outstanding.has(r) || p.rejected.has(r)) continue;
+          const asked = askedAt.get(r) ?? 0;
+          if (best < 0 || asked < bestAsked) {
+            best = r;
+            bestAsked = asked;
+          }
+          if (asked === 0) break; // none is asked of fewer: the first such is the one
         }
         if (best < 0) break;
-        askedAt[best]!++;
+        askedAt.set(best, bestAsked + 1);
         p.late.delete(best);
         p.outstanding.set(best, this.#tick);
         out.push({ type: 'hashRequest', peer, range: this.#runs[best]!.range });

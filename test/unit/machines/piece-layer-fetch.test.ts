@@ -107,3 +107,52 @@ describe('piece layer fetch', () => {
     assert.equal(f.received, 512);
   });
 });
+
+describe('piece layer fetch at the size a 4 MiB info dictionary allows', () => {
+  it("60,000 layered files: a peer's hash rejects and answers naming no request are ignored, and every run is asked once and kept", () => {
+    // A 4 MiB v2 info dictionary holds some 60,000 files (about 70 bytes each); files of two
+    // pieces are a run each. Each `hash reject` (49 bytes) is matched in one look-up, not a scan of
+    // the runs, and each answer's next request comes without a scan of the runs in: on main, one
+    // hostile peer's 2,000 rejects a second (the message budget) took seconds of main thread each
+    // second here, and the honest fetch itself minutes.
+    const FILES = 60_000;
+    const files = Array.from({ length: FILES }, (_, i) => {
+      const root = new Uint8Array(32);
+      new DataView(root.buffer).setUint32(0, i);
+      return { piecesRoot: root, pieces: 2 };
+    });
+    const f = new PieceLayerFetch(
+      { pieceLayer: 0, files },
+      { maxPerPeer: 4, requestTimeoutTicks: 3, backoffTicks: 10 },
+    );
+    const asked = new Set<string>();
+    const queue = f.addPeer('a').filter((c) => c.type === 'hashRequest');
+    f.addPeer('x');
+    // x rejects and answers runs of ours it was never asked (another peer's), or ranges of no run.
+    const someoneElses = {
+      piecesRoot: files[FILES - 1]!.piecesRoot,
+      baseLayer: 0,
+      index: 0,
+      length: 2,
+      proofLayers: 0,
+    };
+    const noRun = { ...someoneElses, index: 2 };
+    for (let i = 0; i < 2000; i++) {
+      assert.deepEqual(f.reject('x', noRun), []);
+      assert.deepEqual(f.hashes('x', noRun, new Uint8Array(64)), []);
+    }
+    let answered = 0;
+    while (queue.length > 0) {
+      const c = queue.shift()!;
+      if (c.type !== 'hashRequest' || c.peer !== 'a') continue;
+      const key = `${new DataView(c.range.piecesRoot.buffer).getUint32(0)}/${c.range.index}`;
+      assert.ok(!asked.has(key), `${key} asked of a twice`);
+      asked.add(key);
+      answered++;
+      queue.push(...f.hashes('a', c.range, new Uint8Array(c.range.length * 32)));
+    }
+    assert.equal(f.complete, true);
+    assert.equal(f.received, 2 * FILES);
+    assert.equal(answered, FILES, 'each run asked of a once (those outstanding at x last)');
+  });
+});
