@@ -126,7 +126,7 @@ describe('piece layer fetch at the size a 4 MiB info dictionary allows', () => {
       { maxPerPeer: 4, requestTimeoutTicks: 3, backoffTicks: 10 },
     );
     const asked = new Set<string>();
-    const queue = f.addPeer('a').filter((c) => c.type === 'hashRequest');
+    const queue: PieceLayerCommand[] = f.addPeer('a');
     f.addPeer('x');
     // x rejects and answers runs of ours it was never asked (another peer's), or ranges of no run.
     const someoneElses = {
