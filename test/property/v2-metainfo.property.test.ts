@@ -15,9 +15,9 @@ import fc from 'fast-check';
 import { MetainfoError } from '../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import { createPieceHash } from '../../src/metainfo/piece-hash.js';
-import { pieceHash, type Torrent } from '../../src/metainfo/torrent.js';
-import { checkPath } from '../../src/metainfo/torrent-path.js';
-import { BLOCK, fileHashes, sha256, v2Torrent } from '../helpers/v2-torrent.js';
+import { pieceHash } from '../../src/metainfo/torrent.js';
+import { acceptOrTyped, assertInvariants } from '../helpers/torrent-invariants.js';
+import { BLOCK, fileHashes, v2Torrent } from '../helpers/v2-torrent.js';
 
 const SEED = new Uint8Array(
   readFileSync(new URL('../fixtures/torrents/ok--libtorrent-v2-only.torrent', import.meta.url)),
@@ -75,37 +75,6 @@ function byKeys(a: readonly string[], b: readonly string[]): number {
     if (c !== 0) return c;
   }
   return a.length - b.length;
-}
-
-/** What every accepted Torrent of these inputs must satisfy. */
-function assertInvariants(t: Torrent, input: Uint8Array): void {
-  assert.ok(Buffer.from(input).includes(Buffer.from(t.infoBytes)), 'info bytes are a span of the input');
-  if (t.version === 'v2') {
-    assert.equal(hex(t.infoHashV2!), hex(sha256(t.infoBytes)));
-    assert.equal(t.infoHashHex, hex(t.infoHashV2!).slice(0, 40));
-    assert.equal(t.pieces.length, t.pieceCount * 32);
-  }
-  assert.equal(t.pieceCount, Math.ceil(t.totalLength / t.pieceLength));
-  assert.ok(t.totalLength > 0 && Number.isSafeInteger(t.totalLength));
-  let offset = 0;
-  for (const f of t.files) {
-    assert.equal(f.offset, offset);
-    if (t.version === 'v2' && !f.padding && f.length > 0) assert.equal(f.offset % t.pieceLength, 0);
-    checkPath(f.path, 'path');
-    offset += f.length;
-  }
-  assert.equal(offset, t.totalLength);
-  const real = t.files.filter((f) => !f.padding).map((f) => f.path.join('/'));
-  assert.equal(new Set(real).size, real.length, 'no two files on one path');
-}
-
-function acceptOrTyped(bytes: Uint8Array): Torrent | MetainfoError {
-  try {
-    return parseTorrent(bytes);
-  } catch (err) {
-    if (err instanceof MetainfoError) return err;
-    throw err;
-  }
 }
 
 describe('v2-only torrents', () => {
