@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { assign, createActor, createMachine, sendTo } from 'xstate';
 import type { TrackerCommand, TrackerReport } from '../../../machines/tracker.machine.js';
-import type { TrackerTiersOutput } from '../../../machines/tracker-tiers.machine.js';
+import type { TrackerTiersInput, TrackerTiersOutput } from '../../../machines/tracker-tiers.machine.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { trackerTiersActor } from '../../../src/tracker/tracker-tiers-actor.js';
 import { startFakeUdpTracker } from './fake-udp-tracker.js';
@@ -43,23 +43,8 @@ async function httpTracker(answer: (res: import('node:http').ServerResponse) => 
   };
 }
 
-test('a dead first tier, a working second: peers arrive and the working tracker is remembered', async (t) => {
-  const udp = await startFakeUdpTracker({ peers: [{ host: '127.0.0.1', port: 6999 }] });
-  t.after(() => udp.close());
-  const broken = await httpTracker((res) => {
-    res.statusCode = 500;
-    res.end('oops');
-  });
-  t.after(() => broken.close());
-  const refusing = await httpTracker((res) => res.end(bencode({ 'failure reason': 'not registered here' })));
-  t.after(() => refusing.close());
-  const tier1 = [
-    `udp://127.0.0.1:${await closedUdpPort()}/announce`,
-    `http://127.0.0.1:${await closedTcpPort()}/announce`,
-    broken.url,
-  ];
-  const tier2 = [refusing.url, udp.url];
-
+/** The tiers actor invoked by a parent that forwards commands and keeps every report; `until` polls. */
+function startTiers(t: TestContext, src: ReturnType<typeof trackerTiersActor>, input: TrackerTiersInput) {
   const reports: TrackerReport[] = [];
   const parent = createMachine({
     types: {} as {
@@ -69,19 +54,8 @@ test('a dead first tier, a working second: peers arrive and the working tracker 
     context: { output: undefined },
     invoke: {
       id: 'trackers',
-      src: trackerTiersActor({
-        stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
-        timeoutMs: 2000,
-        udpTimeoutMs: 2000,
-        udpOptions: { retryBaseMs: 50, maxRetries: 2 },
-      }),
-      input: {
-        tiers: [tier1, tier2],
-        infoHash: new Uint8Array(20).fill(3),
-        peerId: new Uint8Array(20).fill(4),
-        port: 6881,
-        seed: 1,
-      },
+      src,
+      input,
       onDone: { actions: assign({ output: ({ event }) => event.output as TrackerTiersOutput }) },
     },
     on: {
@@ -100,6 +74,42 @@ test('a dead first tier, a working second: peers arrive and the working tracker 
       await new Promise((r) => setTimeout(r, 5));
     }
   };
+  return { actor, reports, until };
+}
+
+test('a dead first tier, a working second: peers arrive and the working tracker is remembered', async (t) => {
+  const udp = await startFakeUdpTracker({ peers: [{ host: '127.0.0.1', port: 6999 }] });
+  t.after(() => udp.close());
+  const broken = await httpTracker((res) => {
+    res.statusCode = 500;
+    res.end('oops');
+  });
+  t.after(() => broken.close());
+  const refusing = await httpTracker((res) => res.end(bencode({ 'failure reason': 'not registered here' })));
+  t.after(() => refusing.close());
+  const tier1 = [
+    `udp://127.0.0.1:${await closedUdpPort()}/announce`,
+    `http://127.0.0.1:${await closedTcpPort()}/announce`,
+    broken.url,
+  ];
+  const tier2 = [refusing.url, udp.url];
+
+  const { actor, reports, until } = startTiers(
+    t,
+    trackerTiersActor({
+      stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+      timeoutMs: 2000,
+      udpTimeoutMs: 2000,
+      udpOptions: { retryBaseMs: 50, maxRetries: 2 },
+    }),
+    {
+      tiers: [tier1, tier2],
+      infoHash: new Uint8Array(20).fill(3),
+      peerId: new Uint8Array(20).fill(4),
+      port: 6881,
+      seed: 1,
+    },
+  );
 
   actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
   await until('peers', () => reports.some((r) => r.type === 'tracker.peers'));
@@ -160,42 +170,18 @@ test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers
   t.after(() => new Promise<void>((ok) => tracker.close(() => ok())));
   const url = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce`;
 
-  const reports: TrackerReport[] = [];
-  const parent = createMachine({
-    types: {} as {
-      events: TrackerReport | { type: 'fwd'; cmd: TrackerCommand };
-      context: { output: TrackerTiersOutput | undefined };
+  const { actor, reports, until } = startTiers(
+    t,
+    trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 2000 }),
+    {
+      tiers: [[url]],
+      infoHash: V1,
+      otherInfoHash: V2,
+      peerId: new Uint8Array(20).fill(4),
+      port: 6881,
+      seed: 1,
     },
-    context: { output: undefined },
-    invoke: {
-      id: 'trackers',
-      src: trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 2000 }),
-      input: {
-        tiers: [[url]],
-        infoHash: V1,
-        otherInfoHash: V2,
-        peerId: new Uint8Array(20).fill(4),
-        port: 6881,
-        seed: 1,
-      },
-      onDone: { actions: assign({ output: ({ event }) => event.output as TrackerTiersOutput }) },
-    },
-    on: {
-      fwd: { actions: sendTo('trackers', ({ event }) => event.cmd) },
-      'tracker.announced': { actions: ({ event }) => reports.push(event) },
-      'tracker.peers': { actions: ({ event }) => reports.push(event) },
-      'tracker.failed': { actions: ({ event }) => reports.push(event) },
-    },
-  });
-  const actor = createActor(parent).start();
-  t.after(() => actor.stop());
-  const until = async (what: string, cond: () => boolean) => {
-    const end = performance.now() + 8000;
-    while (!cond()) {
-      assert.ok(performance.now() < end, `timed out waiting for ${what}: ${JSON.stringify(reports)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  );
   actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
   await until('peers of both swarms', () => reports.filter((r) => r.type === 'tracker.peers').length === 2);
   assert.deepEqual(
