@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UtpConnection } from '../../../src/utp/utp-connection.js';
 import {
   decodeUtpPacket,
   encodeUtpHeader,
@@ -15,25 +14,16 @@ import {
   seqAdd,
   type UtpPacket,
 } from '../../../src/utp/utp-packet.js';
+import { recordingConnection } from './recording-connection.js';
 
 test('a hole fast-resent for a selective ack is not resent again by three duplicate acks', () => {
   const now = 0;
-  const sent: UtpPacket[] = [];
-  const conn = new UtpConnection({
+  const { conn, sent } = recordingConnection({
     receiveId: 500,
     sendId: 501,
     initialSeq: 1000,
-    io: {
-      now: () => now,
-      send: (header, payload) => sent.push(decodeUtpPacket(Buffer.concat([header, payload])) as UtpPacket),
-      data: () => {},
-      buffered: () => 0,
-      connected: () => {},
-      writable: () => {},
-      end: () => {},
-      finished: () => {},
-      closed: () => assert.fail('closed'),
-    },
+    now: () => now,
+    closed: () => assert.fail('closed'),
   });
   // The peer: its packets to us, as a responder whose first DATA would be seq 77.
   const fromPeer = (type: number, ackNr: number, selectiveAck?: Uint8Array) =>

@@ -20,6 +20,7 @@ import {
   type UtpPacket,
 } from '../../../src/utp/utp-packet.js';
 import { TICK_MS } from '../../../src/utp/utp-socket-manager.js';
+import { recordingConnection } from './recording-connection.js';
 
 const DELAY_MS = 20;
 
@@ -143,23 +144,13 @@ test("a peer whose window is open less than a packet (libtorrent's, its reader b
   // libtorrent advertises what its buffer has left, often a few bytes, and drops a packet past it.
   const SMALL_WINDOW = 100;
   let now = 0;
-  const sent: UtpPacket[] = [];
   const closes: unknown[] = [];
-  const conn = new UtpConnection({
+  const { conn, sent } = recordingConnection({
     receiveId: 501,
     sendId: 500,
     initialSeq: 1000,
-    io: {
-      now: () => now,
-      send: (header, payload) => sent.push(decodeUtpPacket(Buffer.concat([header, payload])) as UtpPacket),
-      data: () => {},
-      buffered: () => 0,
-      connected: () => {},
-      writable: () => {},
-      end: () => {},
-      finished: () => {},
-      closed: (e) => closes.push(e),
-    },
+    now: () => now,
+    closed: (e) => closes.push(e),
   });
   const fromPeer = (p: { type: number; seqNr: number; ackNr: number; windowSize: number }) =>
     conn.receive(
