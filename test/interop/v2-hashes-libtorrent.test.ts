@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBitstateDownload } from './harness/bitstate.js';
 import { libtorrentClientCommand, libtorrentDownload } from './harness/libtorrent.js';
-import { makeTorrentWithLibtorrent } from './harness/libtorrent-create.js';
+import { type LibtorrentMadeTorrent, makeTorrentWithLibtorrent } from './harness/libtorrent-create.js';
 import { compareTrees, writeMultiFilePayload } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
 import { type Stoppable, startProcess, stopAll, whileRunning } from './harness/processes.js';
@@ -117,6 +117,10 @@ async function checkHashesServed(trace: string): Promise<void> {
   );
 }
 
+/** The torrent both cases serve: made by libtorrent, v2-only. */
+let torrent = '';
+let made: LibtorrentMadeTorrent | undefined;
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bitstate-v2-hashes-'));
   tree = (
@@ -133,6 +137,8 @@ before(async () => {
       seed: 52,
     })
   ).root;
+  torrent = join(dir, 'tree.torrent');
+  made = await makeTorrentWithLibtorrent({ source: tree, out: torrent, pieceLength: PIECE, format: 'v2' });
 });
 
 after(async () => {
@@ -142,14 +148,7 @@ after(async () => {
 
 describe('libtorrent fetches the piece layers of a v2 torrent from a bitstate seeder (BEP 52)', () => {
   it('from a urn:btmh: magnet link alone: its hash requests answered, its pieces checked as they come, the right bytes', async () => {
-    const torrent = join(dir, 'tree.torrent');
-    const made = await makeTorrentWithLibtorrent({
-      source: tree,
-      out: torrent,
-      pieceLength: PIECE,
-      format: 'v2',
-    });
-    assert.ok(made.v2 !== undefined && made.v1 === undefined, 'a v2-only torrent');
+    assert.ok(made?.v2 !== undefined && made.v1 === undefined, 'a v2-only torrent');
     // `bitstate download --seed` over the complete data: it checks the data, then seeds with a trace.
     const trace = join(dir, 'seed.trace.ndjson');
     const seed = startBitstateDownload({
@@ -161,7 +160,7 @@ describe('libtorrent fetches the piece layers of a v2 torrent from a bitstate se
     });
     stoppables.push({ stop: () => seed.stop() });
     const listening = await seed.waitForEvent((e) => e.type === 'listening', 20_000);
-    const magnet = `magnet:?xt=urn:btmh:1220${made.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
+    const magnet = `magnet:?xt=urn:btmh:1220${made?.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
     const out = join(dir, 'out');
     await libtorrentDownload({ torrent: magnet, outDir: out, timeoutMs: 60_000 });
     const cmp = await compareTrees(tree, join(out, 'tree'));
@@ -172,17 +171,10 @@ describe('libtorrent fetches the piece layers of a v2 torrent from a bitstate se
   });
 
   it('dialled by the seeder, libtorrent asks that connection for the piece layers just the same', async () => {
-    const torrent = join(dir, 'tree.torrent');
-    const made = await makeTorrentWithLibtorrent({
-      source: tree,
-      out: torrent,
-      pieceLength: PIECE,
-      format: 'v2',
-    });
     // libtorrent with the magnet link and no peer: it waits to be dialled.
     const port = await getFreePort();
     const { command, args } = libtorrentClientCommand({
-      torrent: `magnet:?xt=urn:btmh:1220${made.v2}&dn=tree`,
+      torrent: `magnet:?xt=urn:btmh:1220${made?.v2}&dn=tree`,
       savePath: join(dir, 'out-dialled'),
       port,
       mode: 'download',
