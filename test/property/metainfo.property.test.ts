@@ -16,6 +16,7 @@ import { BencodeDict, type BencodeValue, bdecode } from '../../src/metainfo/bdec
 import { type BencodeInput, bencode } from '../../src/metainfo/bencode.js';
 import { MetainfoError } from '../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
+import { filePathsArbitrary } from '../helpers/file-paths-arbitrary.js';
 import { acceptOrTyped, assertInvariants } from '../helpers/torrent-invariants.js';
 
 const SEEDS = new URL('../fixtures/torrents/', import.meta.url);
@@ -66,16 +67,7 @@ const component = fc
   .filter((c) => c !== '.' && c !== '..');
 
 /** Paths where none is another's folder (a/b with a/b/c cannot both be files). */
-const filePaths = fc
-  .uniqueArray(fc.array(component, { minLength: 1, maxLength: 3 }), {
-    minLength: 1,
-    maxLength: 8,
-    selector: (p) => p.join('/'),
-  })
-  .filter((paths) => {
-    const joined = paths.map((p) => p.join('/'));
-    return !joined.some((a) => joined.some((b) => b.startsWith(`${a}/`)));
-  });
+const filePaths = filePathsArbitrary(component, 8);
 
 interface Generated {
   readonly meta: { [key: string]: BencodeInput | undefined };

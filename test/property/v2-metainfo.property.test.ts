@@ -16,6 +16,7 @@ import { MetainfoError } from '../../src/metainfo/metainfo-error.js';
 import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import { createPieceHash } from '../../src/metainfo/piece-hash.js';
 import { pieceHash } from '../../src/metainfo/torrent.js';
+import { filePathsArbitrary } from '../helpers/file-paths-arbitrary.js';
 import { acceptOrTyped, assertInvariants } from '../helpers/torrent-invariants.js';
 import { BLOCK, fileHashes, v2Torrent } from '../helpers/v2-torrent.js';
 
@@ -30,16 +31,7 @@ const component = fc
   .filter((c) => c !== '.' && c !== '..');
 
 /** Paths where none is another's folder. */
-const filePaths = fc
-  .uniqueArray(fc.array(component, { minLength: 1, maxLength: 3 }), {
-    minLength: 1,
-    maxLength: 6,
-    selector: (p) => p.join('/'),
-  })
-  .filter((paths) => {
-    const joined = paths.map((p) => p.join('/'));
-    return !joined.some((a) => joined.some((b) => b.startsWith(`${a}/`)));
-  });
+const filePaths = filePathsArbitrary(component, 6);
 
 const generated = fc
   .record({
