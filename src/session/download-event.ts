@@ -3,11 +3,19 @@
  * display and `--json` (one event per NDJSON line). Never carries block bytes.
  */
 
+/**
+ * Every figure of bytes here is the data's: padding (BEP 47 padding files, a v2 torrent's implicit
+ * padding) is never stored nor moved and is counted in none (src/metainfo/piece-data-length.ts,
+ * DataBytes), as libtorrent's total_wanted leaves pad files out. Piece counts and `pieceLength` are
+ * the torrent's, padding included.
+ */
 export interface Progress {
   readonly verifiedPieces: number;
+  /** The pieces wanted (all, or those of a selective download's files). */
   readonly pieceCount: number;
-  /** Bytes of verified pieces. */
+  /** Bytes of data in the verified pieces. */
   readonly verifiedBytes: number;
+  /** Bytes of data in the wanted pieces: 100 % is verifiedBytes = totalLength. */
   readonly totalLength: number;
   /** Payload bytes received / sent over the last second(s), smoothed. */
   readonly downloadRate: number;
@@ -46,6 +54,7 @@ export type DownloadEvent =
       readonly type: 'metadata';
       readonly name: string;
       readonly infoHash: string;
+      /** The torrent's data: its files' bytes, padding left out (what `bitstate info` says). */
       readonly totalLength: number;
       readonly pieceCount: number;
       readonly pieceLength: number;
@@ -143,6 +152,7 @@ export type DownloadEvent =
       readonly elapsedMs: number;
       /** From the start to the last piece verified: the transfer, without the wait for trackers. */
       readonly transferMs: number;
+      /** The data of the wanted pieces (all, or a selective download's): the last progress's totalLength. */
       readonly totalLength: number;
       /** totalLength over transferMs, in bytes per second. */
       readonly averageRate: number;

@@ -16,7 +16,7 @@ import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
-import { pieceDataLengths } from '../metainfo/piece-data-length.js';
+import { DataBytes, pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
@@ -27,7 +27,6 @@ import type { PeerStream } from '../net/peer-stream.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { isWebSeedUrl } from '../net/web-seed-url.js';
 import type { Bitfield } from '../picker/bitfield.js';
-import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
@@ -112,12 +111,14 @@ async function run(
   await Promise.resolve();
   const started = performance.now();
   const out = options.out;
+  // Every figure of bytes a user or a tracker sees leaves padding out (never stored, never moved).
+  const data = new DataBytes(torrent);
   // metadata first, before any checking of the data on disk.
   emit({
     type: 'metadata',
     name: torrent.name,
     infoHash: torrent.infoHashHex,
-    totalLength: torrent.totalLength,
+    totalLength: data.all,
     pieceCount: torrent.pieceCount,
     pieceLength: torrent.pieceLength,
     files: torrent.files.length,
@@ -176,7 +177,8 @@ async function run(
     prepare === undefined
       ? new ResumeSaver(store, resumePathFor(torrent, out), () => actor.getSnapshot().context.picker.have)
       : undefined;
-  const wantedLength = wanted === undefined ? torrent.totalLength : verifiedBytes(torrent, wanted);
+  /** The data of the wanted pieces: progress's totalLength, `left` at the start, the seed ratio's size. */
+  const wantedLength = data.wanted(wanted);
   let listener: Listener | undefined;
   /** Our own UDP socket (a given one, `options.udp`, is its owner's). */
   let udp: SessionUdp | undefined;
@@ -207,7 +209,8 @@ async function run(
   const stats = () => ({
     uploaded: counter.uploaded,
     downloaded: counter.downloaded,
-    left: wantedLength - verifiedBytes(torrent, actor.getSnapshot().context.picker.have),
+    // As libtorrent's total_wanted − total_wanted_done: padding is in neither.
+    left: wantedLength - data.of(actor.getSnapshot().context.picker.have),
   });
   const trackers = trackersActor?.({ stats });
   const actorLogic = provideSessionActors({
@@ -273,6 +276,7 @@ async function run(
     () => actor.getSnapshot().context,
     options.peerDetail === true,
     wanted,
+    data,
   );
   let stopReason: string | undefined;
   const finished = new Promise<TorrentOutput>((resolve, reject) => {
@@ -375,12 +379,7 @@ async function run(
         if (stopReason === undefined) {
           const reason =
             seedingSince !== undefined
-              ? seedStopReason(
-                  options,
-                  counter.uploaded,
-                  torrent.totalLength,
-                  performance.now() - seedingSince,
-                )
+              ? seedStopReason(options, counter.uploaded, wantedLength, performance.now() - seedingSince)
               : stallStopReason(options, () => counter.msSinceLastByte());
           if (reason !== undefined) {
             stopReason = reason;
@@ -415,8 +414,8 @@ async function run(
           type: 'done',
           elapsedMs,
           transferMs,
-          totalLength: torrent.totalLength,
-          averageRate: torrent.totalLength / Math.max(transferMs / 1000, 1e-3),
+          totalLength: wantedLength,
+          averageRate: wantedLength / Math.max(transferMs / 1000, 1e-3),
         });
         return { result: 'complete', elapsedMs };
       }

@@ -1,13 +1,15 @@
 /**
  * Builds `progress` events from the torrent machine's snapshot (the picker's counts, the live peer
- * machines) and the byte counters, with rates smoothed over the last few seconds.
+ * machines) and the byte counters, with rates smoothed over the last few seconds. Its bytes are the
+ * data's: padding, never stored nor moved, is counted nowhere (DataBytes,
+ * src/metainfo/piece-data-length.ts).
  */
 import type { PeerContext } from '../../machines/peer-context.js';
 import type { TorrentContext } from '../../machines/torrent-context.js';
+import { DataBytes } from '../metainfo/piece-data-length.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { describePeerId } from '../net/peer-id.js';
 import type { Bitfield } from '../picker/bitfield.js';
-import { verifiedBytes } from '../picker/verified-bytes.js';
 import type { DownloadEvent, PeerSummary } from './download-event.js';
 import type { TransferCounter } from './transfer-counter.js';
 
@@ -17,12 +19,15 @@ const RATE_WINDOW = 5;
 type ProgressEvent = Extract<DownloadEvent, { type: 'progress' }>;
 
 export class ProgressMeter {
-  readonly #torrent: Torrent;
+  readonly #data: DataBytes;
   readonly #counter: TransferCounter;
   readonly #context: () => TorrentContext;
   readonly #detail: boolean;
   readonly #samples: { t: number; down: number; up: number }[] = [];
-  /** Selective download: progress counts the wanted pieces only (pieceCount, totalLength). */
+  /**
+   * Selective download: progress counts the wanted pieces only (pieceCount, totalLength); `bytes`
+   * is their data, padding left out.
+   */
   readonly #wanted: { readonly pieces: number; readonly bytes: number };
 
   constructor(
@@ -31,12 +36,11 @@ export class ProgressMeter {
     context: () => TorrentContext,
     detail: boolean,
     wanted?: Bitfield,
+    /** The torrent's data, when the session has it already. */
+    data: DataBytes = new DataBytes(torrent),
   ) {
-    this.#torrent = torrent;
-    this.#wanted =
-      wanted === undefined
-        ? { pieces: torrent.pieceCount, bytes: torrent.totalLength }
-        : { pieces: wanted.count, bytes: verifiedBytes(torrent, wanted) };
+    this.#data = data;
+    this.#wanted = { pieces: wanted?.count ?? torrent.pieceCount, bytes: data.wanted(wanted) };
     this.#counter = counter;
     this.#context = context;
     this.#detail = detail;
@@ -57,8 +61,7 @@ export class ProgressMeter {
   progress(elapsedMs: number): ProgressEvent {
     const ctx = this.#context();
     const have = ctx.picker.have;
-    const t = this.#torrent;
-    const verified = verifiedBytes(t, have);
+    const verified = this.#data.of(have);
     const now = elapsedMs;
     this.#samples.push({ t: now, down: this.#counter.downloaded, up: this.#counter.uploaded });
     if (this.#samples.length > RATE_WINDOW + 1) this.#samples.shift();

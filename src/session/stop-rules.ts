@@ -8,11 +8,14 @@ import type { DownloadOptions } from './download-options.js';
 export function seedStopReason(
   options: Pick<DownloadOptions, 'seedRatio' | 'seedTimeMs'>,
   uploaded: number,
-  totalLength: number,
+  /** The data the session holds: its wanted pieces' bytes, padding left out (DataBytes.wanted). */
+  dataLength: number,
   seedingMs: number,
 ): string | undefined {
-  // The ratio counts the whole session's upload against the torrent's full size.
-  if (options.seedRatio !== undefined && uploaded >= options.seedRatio * totalLength)
+  // The ratio counts the whole session's upload against the size of its data. Padding is never
+  // served, so counting it would stretch the ratio: a v2 torrent of small files in 1 MiB pieces
+  // could be mostly padding and never reach it.
+  if (options.seedRatio !== undefined && uploaded >= options.seedRatio * dataLength)
     return `seed ratio ${options.seedRatio} reached`;
   if (options.seedTimeMs !== undefined && seedingMs >= options.seedTimeMs)
     return `seed time ${Math.round(options.seedTimeMs / 1000)} s reached`;
