@@ -39,6 +39,13 @@ export function pieceDataLengths(
   return out;
 }
 
+/** The torrent's bytes without padding: its files' (what `bitstate info` calls its size). */
+export function dataLength(t: Pick<Torrent, 'files' | 'totalLength'>): number {
+  let padding = 0;
+  for (const f of t.files) if (f.padding) padding += f.length;
+  return t.totalLength - padding;
+}
+
 /**
  * The data (padding left out) in a torrent's pieces. Built once per torrent (one pass over its
  * files); `of(pieces)` costs one bit test per piece that holds padding, nothing for a torrent
@@ -55,10 +62,8 @@ export class DataBytes {
   constructor(t: Layout) {
     this.#t = t;
     const padding = new Map<number, number>();
-    let total = 0;
     for (const f of t.files) {
       if (!f.padding || f.length === 0) continue;
-      total += f.length;
       // Wherever it is, across piece boundaries too: each piece it overlaps holds part of it.
       const end = f.offset + f.length;
       for (let p = Math.floor(f.offset / t.pieceLength); p * t.pieceLength < end; p++) {
@@ -67,7 +72,7 @@ export class DataBytes {
         padding.set(p, (padding.get(p) ?? 0) + (to - from));
       }
     }
-    this.all = t.totalLength - total;
+    this.all = dataLength(t);
     const pieces = [...padding.keys()].sort((a, b) => a - b);
     this.#paddedPieces = Uint32Array.from(pieces);
     this.#paddingBytes = Float64Array.from(pieces, (p) => padding.get(p) ?? 0);

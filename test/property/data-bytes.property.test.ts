@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { DataBytes, pieceDataLengths } from '../../src/metainfo/piece-data-length.js';
+import { DataBytes, dataLength, pieceDataLengths } from '../../src/metainfo/piece-data-length.js';
 import type { TorrentFile } from '../../src/metainfo/torrent.js';
 import { Bitfield } from '../../src/picker/bitfield.js';
 import { wantedPieces } from '../../src/storage/parts-layout.js';
@@ -72,6 +72,7 @@ test('DataBytes: the data of any set of pieces is its bytes that are not padding
       const expected = sum(model.filter((_, p) => pieces.has(p)));
       assert.equal(data.of(pieces), expected);
       assert.equal(data.all, sum(t.files.filter((f) => !f.padding).map((f) => f.length)));
+      assert.equal(dataLength(t), data.all, 'the size `bitstate info` says');
       assert.equal(data.of(Bitfield.full(t.pieceCount)), data.all, 'every piece: the files');
       assert.equal(data.of(new Bitfield(t.pieceCount)), 0);
       assert.equal(data.wanted(undefined), data.all);

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
 import { type Magnet, parseMagnet } from '../../metainfo/magnet.js';
+import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
 import { formatPeerAddress } from '../../net/address.js';
@@ -110,10 +111,9 @@ function sized(n: number): string {
 
 /** The files' bytes; padding (never stored, never transferred) said apart when there is some. */
 function sizeLine(t: Torrent): string {
-  let padding = 0;
-  for (const f of t.files) if (f.padding) padding += f.length;
-  const data = sized(t.totalLength - padding);
-  return padding === 0 ? data : `${data}, and ${sized(padding)} of padding (never stored)`;
+  const data = dataLength(t);
+  const padding = t.totalLength - data;
+  return padding === 0 ? sized(data) : `${sized(data)}, and ${sized(padding)} of padding (never stored)`;
 }
 
 export function describeTorrent(t: Torrent): string {
