@@ -187,6 +187,7 @@ export function checkCompleteDownloadEvents(
   events: readonly BitstateEvent[],
   expected: {
     readonly pieceCount: number;
+    /** The files' bytes, padding left out, as `metadata` and `done` count them (not libtorrent's total_size()). */
     readonly totalLength: number;
     readonly allowFailedPieces?: boolean;
   },
