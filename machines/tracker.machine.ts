@@ -5,10 +5,23 @@
  * actor, provided in src/tracker/tracker-actor.ts (real HTTP) or by a test; it reads the transfer
  * stats (uploaded/downloaded/left) on its side, so this machine stays pure.
  *
- *   idle ──cmd.start──► announcing ──done──► waiting ──after announceInterval──► announcing …
- *                          │  ▲                 │ cmd.complete ──► announcing (event completed)
- *                          │  └─after retryDelay─ backoff ◄──error── announcing
- *   cmd.stop (anywhere) ──► stopping (event stopped, if the tracker may know us) ──► stopped (final)
+ * A hybrid torrent (BEP 52) is one payload in two swarms, named by its SHA-1 info-hash and by the
+ * first 20 bytes of its SHA-256 one: each announce round asks the tracker under both, one `announce`
+ * actor per swarm, as libtorrent 2.0 keeps an announce state per info-hash (announce_infohash). Each
+ * answer is acted on as it lands: the v1 answer is the round's (tracker.announced, tracker.peers),
+ * the v2 answer's peers go apart (tracker.peers, swarm 'v2') whenever they come, so a v2 announce
+ * that hangs or fails never holds back the v1 one. v1 failing with v2 answering is still an answer
+ * (the v2 one stands in); only both failing is a failure.
+ *
+ *   idle ──cmd.start──► running (parallel)
+ *     lifecycle: announcing ──done──► waiting ──after announceInterval──► announcing …
+ *                   │  ▲  └─error (hybrid)─► awaitingV2 ─v2 answered─► waiting
+ *                   │  │                          └──────v2 failed──► backoff
+ *                   │  └─after retryDelay─ backoff ◄──error── announcing
+ *                   waiting ──cmd.complete──► announcing (event completed)
+ *     v2Swarm:   idle ──v2.announce (raised as each round begins)──► announcing ──done/error──► idle
+ *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm, if the tracker may
+ *                           know us) ──both ended──► stopped (final)
  *
  * Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed.
  * See docs/tracker.md for the table of states and the limits.
@@ -25,16 +38,13 @@ export const INITIAL_RETRY_MS = 15_000;
 /** Longest wait between retries. */
 export const MAX_RETRY_MS = 30 * 60_000;
 
-/** What the `announce` actor is given; the src side adds uploaded/downloaded/left. */
+/**
+ * What the `announce` actor is given, for one swarm; the src side adds uploaded/downloaded/left. A
+ * hybrid's two swarms are two of these, one with each hash.
+ */
 export interface AnnounceRequest {
   readonly url: string;
   readonly infoHash: Uint8Array;
-  /**
-   * A hybrid torrent's v2 swarm (BEP 52): the tracker is also announced to under this hash (the first
-   * 20 bytes of the SHA-256 info-hash), as libtorrent announces a hybrid under both; that swarm's
-   * peers come back apart (AnnounceResponse.v2Peers). Absent: one announce, for `infoHash`.
-   */
-  readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly port: number;
   readonly event: AnnounceEvent;
@@ -43,18 +53,14 @@ export interface AnnounceRequest {
   readonly trackerId?: string;
 }
 
-/** The peers an answer named: a hybrid's peer in both swarms (BEP 52) is one peer, counted once. */
-function distinctPeers(r: AnnounceResponse): number {
-  if (r.v2Peers === undefined) return r.peers.length;
-  const seen = new Set<string>();
-  for (const p of [...r.peers, ...r.v2Peers]) seen.add(`${p.host}:${p.port}`);
-  return seen.size;
-}
-
 export interface TrackerInput {
   readonly url: string;
   readonly infoHash: Uint8Array;
-  /** A hybrid's v2 swarm's hash, announced too (AnnounceRequest.otherInfoHash). */
+  /**
+   * A hybrid torrent's v2 swarm (BEP 52): the first 20 bytes of its SHA-256 info-hash. The tracker is
+   * announced to under this hash too, by an announce of its own (the `v2Swarm` region), as libtorrent
+   * announces a hybrid under both. Absent: one swarm, `infoHash`.
+   */
   readonly otherInfoHash?: Uint8Array;
   readonly peerId: Uint8Array;
   readonly port: number;
@@ -64,6 +70,9 @@ export interface TrackerInput {
 }
 
 export type TrackerCommand = { type: 'cmd.start' } | { type: 'cmd.complete' } | { type: 'cmd.stop' };
+
+/** Raised inside the machine as each announce round begins: the v2 swarm is asked too (a hybrid). */
+type TrackerInternal = { type: 'v2.announce' };
 
 /** Tracker machine → parent. */
 export type TrackerReport =
@@ -75,6 +84,7 @@ export type TrackerReport =
       readonly minInterval?: number;
       readonly complete?: number;
       readonly incomplete?: number;
+      /** The peers of the answer reported: the v1 swarm's (a hybrid's v2 peers come on their own). */
       readonly peerCount: number;
       readonly warning?: string;
     }
@@ -82,7 +92,7 @@ export type TrackerReport =
       readonly type: 'tracker.peers';
       readonly url: string;
       readonly peers: readonly TrackerPeer[];
-      /** Peers of a hybrid's v2 swarm (hybrid-trackers.machine.ts); absent: the torrent's (v1) swarm. */
+      /** Peers of a hybrid's v2 swarm (its own announce's answer); absent: the torrent's (v1) swarm. */
       readonly swarm?: 'v2';
     }
   | {
@@ -95,10 +105,13 @@ export type TrackerReport =
       readonly retryInMs: number;
     };
 
-/** How the machine ended: whether the tracker was told `stopped`. */
+/** How the machine ended: whether the tracker was told `stopped` (in either swarm, for a hybrid). */
 export interface TrackerOutput {
   readonly stop: 'announced' | 'failed' | 'skipped';
 }
+
+/** An answer without its peers (those are reported as they come): what the round keeps of it. */
+export type AnswerSummary = Omit<AnnounceResponse, 'peers'> & { readonly peerCount: number };
 
 export interface TrackerContext extends TrackerInput {
   stop: TrackerOutput['stop'];
@@ -114,11 +127,27 @@ export interface TrackerContext extends TrackerInput {
   completePending: boolean;
   /** The event of the announce in flight (undefined when none). */
   inFlight: AnnounceEvent | undefined;
+  /** The v1 announce's failure, kept while a hybrid's v2 answer decides the round (awaitingV2). */
+  lastError: { message: string; code?: string } | undefined;
+  /** A hybrid's v2 swarm: a `started` announce under its hash succeeded. */
+  v2Started: boolean;
+  /** The event of the v2 swarm's announce in flight (undefined when none). */
+  v2InFlight: AnnounceEvent | undefined;
+  /** How the v2 swarm's last announce ended: its answer, or 'failed'. Undefined while in flight. */
+  v2Answer: AnswerSummary | 'failed' | undefined;
 }
 
 export function nextEvent(c: Pick<TrackerContext, 'started' | 'completePending'>): AnnounceEvent {
   if (!c.started) return 'started';
   return c.completePending ? 'completed' : 'regular';
+}
+
+/**
+ * The v2 swarm's event in a round whose event is `round`: `started` until the tracker took one
+ * under that hash (libtorrent keeps start_sent per info-hash), then the round's.
+ */
+export function v2Event(c: Pick<TrackerContext, 'v2Started'>, round: AnnounceEvent): AnnounceEvent {
+  return c.v2Started ? round : 'started';
 }
 
 /** interval (or min interval when larger), clamped to [MIN_ANNOUNCE_INTERVAL_MS, MAX_ANNOUNCE_INTERVAL_MS]. */
@@ -138,10 +167,61 @@ function errorInfo(error: unknown): { message: string; code?: string } {
   return typeof code === 'string' ? { message, code } : { message };
 }
 
+function summarise(r: AnnounceResponse): AnswerSummary {
+  const { peers, ...rest } = r;
+  return { ...rest, peerCount: peers.length };
+}
+
+/** The announce input for one swarm (`infoHash`) with `event`. */
+function request(c: TrackerContext, infoHash: Uint8Array, event: AnnounceEvent): AnnounceRequest {
+  return {
+    url: c.url,
+    infoHash,
+    peerId: c.peerId,
+    port: c.port,
+    event,
+    // BEP 3: a stopped announce wants no peers.
+    ...(event === 'stopped' ? { numwant: 0 } : c.numwant === undefined ? {} : { numwant: c.numwant }),
+    ...(c.key === undefined ? {} : { key: c.key }),
+    ...(c.trackerId === undefined ? {} : { trackerId: c.trackerId }),
+  };
+}
+
+/** The round's answer (v1's, or v2's standing in): the lifecycle's state and tracker.announced. */
+function answered(
+  c: TrackerContext,
+  r: AnswerSummary,
+): { update: Partial<TrackerContext>; report: TrackerReport } {
+  const sent = c.inFlight ?? 'regular';
+  return {
+    update: {
+      interval: r.interval,
+      minInterval: r.minInterval,
+      trackerId: r.trackerId ?? c.trackerId,
+      failures: 0,
+      started: true,
+      completePending: sent === 'completed' ? false : c.completePending,
+      inFlight: undefined,
+      lastError: undefined,
+    },
+    report: {
+      type: 'tracker.announced',
+      url: c.url,
+      event: sent,
+      interval: r.interval,
+      peerCount: r.peerCount,
+      ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
+      ...(r.complete === undefined ? {} : { complete: r.complete }),
+      ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),
+      ...(r.warning === undefined ? {} : { warning: r.warning }),
+    },
+  };
+}
+
 export const trackerMachine = setup({
   types: {
     context: {} as TrackerContext,
-    events: {} as TrackerCommand,
+    events: {} as TrackerCommand | TrackerInternal,
     input: {} as TrackerInput,
     output: {} as TrackerOutput,
   },
@@ -156,37 +236,32 @@ export const trackerMachine = setup({
     retryDelay: ({ context }) => retryDelayMs(context.failures),
   },
   guards: {
-    /** Worth a `stopped`: a started announce succeeded, or one is in flight and may have landed. */
-    mayKnowUs: ({ context }) => context.started || context.inFlight !== undefined,
+    /** Worth a `stopped`: an announce succeeded (in either swarm), or one is in flight and may have landed. */
+    mayKnowUs: ({ context }) =>
+      context.started ||
+      context.inFlight !== undefined ||
+      context.v2Started ||
+      context.v2InFlight !== undefined,
     /** The download completed while another announce was in flight: tell the tracker now. */
     isCompletePending: ({ context }) => context.started && context.completePending,
+    /** A hybrid (BEP 52): the torrent is in a second swarm, under `otherInfoHash`. */
+    isHybrid: ({ context }) => context.otherInfoHash !== undefined,
+    /** The v2 swarm's announce of this round answered (it stands in for a failed v1 one). */
+    v2Answered: ({ context }) => context.v2Answer !== undefined && context.v2Answer !== 'failed',
+    v2Failed: ({ context }) => context.v2Answer === 'failed',
   },
   actions: {
     beginAnnounce: assign(({ context }) => ({ inFlight: nextEvent(context) })),
+    /** A hybrid's round asks the v2 swarm too, unless its last announce is still under way. */
+    askV2Swarm: enqueueActions(({ context, enqueue }) => {
+      if (context.otherInfoHash !== undefined)
+        enqueue.raise({ type: 'v2.announce' } satisfies TrackerInternal);
+    }),
     markComplete: assign({ completePending: true }),
     acceptResponse: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
-      const sent = context.inFlight ?? 'regular';
-      enqueue.assign({
-        interval: r.interval,
-        minInterval: r.minInterval,
-        trackerId: r.trackerId ?? context.trackerId,
-        failures: 0,
-        started: true,
-        completePending: sent === 'completed' ? false : context.completePending,
-        inFlight: undefined,
-      });
-      const report: TrackerReport = {
-        type: 'tracker.announced',
-        url: context.url,
-        event: sent,
-        interval: r.interval,
-        peerCount: distinctPeers(r),
-        ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
-        ...(r.complete === undefined ? {} : { complete: r.complete }),
-        ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),
-        ...(r.warning === undefined ? {} : { warning: r.warning }),
-      };
+      const { update, report } = answered(context, summarise(r));
+      enqueue.assign(update);
       enqueue.sendParent(report);
       if (r.peers.length > 0)
         enqueue.sendParent({
@@ -194,27 +269,54 @@ export const trackerMachine = setup({
           url: context.url,
           peers: r.peers,
         } satisfies TrackerReport);
-      // A hybrid's v2 swarm (BEP 52): the same payload's peers, said apart (dialled with its hash).
-      if (r.v2Peers !== undefined && r.v2Peers.length > 0)
-        enqueue.sendParent({
-          type: 'tracker.peers',
-          url: context.url,
-          peers: r.v2Peers,
-          swarm: 'v2',
-        } satisfies TrackerReport);
+    }),
+    /** The v1 announce failed; a hybrid's v2 answer decides the round (awaitingV2). */
+    keepError: assign(({ event }) => ({
+      lastError: errorInfo((event as unknown as { error: unknown }).error),
+    })),
+    /** v1 failed, v2 answered: the round's answer is v2's (its peers were reported as they came). */
+    acceptV2Answer: enqueueActions(({ context, enqueue }) => {
+      if (context.v2Answer === undefined || context.v2Answer === 'failed') return;
+      const { update, report } = answered(context, context.v2Answer);
+      enqueue.assign(update);
+      enqueue.sendParent(report);
     }),
     reportFailure: enqueueActions(({ context, event, enqueue }) => {
       const failures = context.failures + 1;
-      enqueue.assign({ failures, inFlight: undefined });
+      // A hybrid's v1 error, kept while the v2 swarm decided (awaitingV2); else this event's.
+      const error = context.lastError ?? errorInfo((event as { error?: unknown }).error);
+      enqueue.assign({ failures, inFlight: undefined, lastError: undefined });
       enqueue.sendParent({
         type: 'tracker.failed',
         url: context.url,
         event: context.inFlight ?? 'regular',
         failures,
         retryInMs: retryDelayMs(failures),
-        ...errorInfo((event as unknown as { error: unknown }).error),
+        ...error,
       } satisfies TrackerReport);
     }),
+    beginV2Announce: assign(({ context }) => ({
+      v2InFlight: v2Event(context, context.inFlight ?? nextEvent(context)),
+      v2Answer: undefined,
+    })),
+    /** The v2 swarm's answer: its peers go to the parent at once, said apart (dialled with its hash). */
+    acceptV2Response: enqueueActions(({ context, event, enqueue }) => {
+      const r = (event as unknown as { output: AnnounceResponse }).output;
+      enqueue.assign({ v2Started: true, v2InFlight: undefined, v2Answer: summarise(r) });
+      if (r.peers.length > 0)
+        enqueue.sendParent({
+          type: 'tracker.peers',
+          url: context.url,
+          peers: r.peers,
+          swarm: 'v2',
+        } satisfies TrackerReport);
+    }),
+    noteV2Failure: assign({ v2InFlight: undefined, v2Answer: 'failed' as const }),
+    noteStopAnswered: assign({ stop: 'announced' as const }),
+    noteStopFailed: assign(({ context }) => ({
+      stop: context.stop === 'announced' ? ('announced' as const) : ('failed' as const),
+    })),
+    endStop: assign({ inFlight: undefined, started: false, v2InFlight: undefined, v2Started: false }),
   },
 }).createMachine({
   id: 'tracker',
@@ -227,6 +329,10 @@ export const trackerMachine = setup({
     started: false,
     completePending: false,
     inFlight: undefined,
+    lastError: undefined,
+    v2Started: false,
+    v2InFlight: undefined,
+    v2Answer: undefined,
     stop: 'skipped' as const,
   }),
   initial: 'idle',
@@ -236,59 +342,111 @@ export const trackerMachine = setup({
   },
   states: {
     idle: {
-      on: { 'cmd.start': 'announcing' },
+      on: { 'cmd.start': 'running' },
     },
-    announcing: {
-      entry: 'beginAnnounce',
-      invoke: {
-        src: 'announce',
-        input: ({ context }) => ({
-          url: context.url,
-          infoHash: context.infoHash,
-          ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
-          peerId: context.peerId,
-          port: context.port,
-          event: nextEvent(context),
-          ...(context.numwant === undefined ? {} : { numwant: context.numwant }),
-          ...(context.key === undefined ? {} : { key: context.key }),
-          ...(context.trackerId === undefined ? {} : { trackerId: context.trackerId }),
-        }),
-        onDone: { target: 'waiting', actions: 'acceptResponse' },
-        onError: { target: 'backoff', actions: 'reportFailure' },
+    running: {
+      type: 'parallel',
+      states: {
+        // The announce rounds: the torrent's own swarm (v1 for a hybrid) and the round's timing.
+        lifecycle: {
+          initial: 'announcing',
+          states: {
+            announcing: {
+              entry: ['beginAnnounce', 'askV2Swarm'],
+              invoke: {
+                id: 'announce',
+                src: 'announce',
+                input: ({ context }) => request(context, context.infoHash, nextEvent(context)),
+                onDone: { target: 'waiting', actions: 'acceptResponse' },
+                onError: [
+                  { guard: 'isHybrid', target: 'awaitingV2', actions: 'keepError' },
+                  { target: 'backoff', actions: 'reportFailure' },
+                ],
+              },
+            },
+            // A hybrid's v1 announce failed: the round is the v2 one's, answered or failed.
+            awaitingV2: {
+              always: [
+                { guard: 'v2Answered', target: 'waiting', actions: 'acceptV2Answer' },
+                { guard: 'v2Failed', target: 'backoff', actions: 'reportFailure' },
+              ],
+            },
+            waiting: {
+              always: { guard: 'isCompletePending', target: 'announcing' },
+              after: { announceInterval: 'announcing' },
+              on: { 'cmd.complete': { target: 'announcing', actions: 'markComplete' } },
+            },
+            backoff: {
+              after: { retryDelay: 'announcing' },
+            },
+          },
+        },
+        // A hybrid's v2 swarm (BEP 52): one announce per round under its hash, acted on as it lands.
+        v2Swarm: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: { 'v2.announce': 'announcing' },
+            },
+            announcing: {
+              entry: 'beginV2Announce',
+              invoke: {
+                id: 'announceV2',
+                src: 'announce',
+                input: ({ context }) =>
+                  request(
+                    context,
+                    context.otherInfoHash ?? context.infoHash,
+                    context.v2InFlight ?? 'started',
+                  ),
+                onDone: { target: 'idle', actions: 'acceptV2Response' },
+                onError: { target: 'idle', actions: 'noteV2Failure' },
+              },
+            },
+          },
+        },
       },
     },
-    waiting: {
-      always: { guard: 'isCompletePending', target: 'announcing' },
-      after: { announceInterval: 'announcing' },
-      on: { 'cmd.complete': { target: 'announcing', actions: 'markComplete' } },
-    },
-    backoff: {
-      after: { retryDelay: 'announcing' },
-    },
+    // `stopped` to each swarm at once; the machine ends when both have ended.
     stopping: {
-      invoke: {
-        src: 'announce',
-        input: ({ context }) => ({
-          url: context.url,
-          infoHash: context.infoHash,
-          ...(context.otherInfoHash === undefined ? {} : { otherInfoHash: context.otherInfoHash }),
-          peerId: context.peerId,
-          port: context.port,
-          event: 'stopped' as const,
-          // BEP 3: a stopped announce wants no peers.
-          numwant: 0,
-          ...(context.key === undefined ? {} : { key: context.key }),
-          ...(context.trackerId === undefined ? {} : { trackerId: context.trackerId }),
-        }),
-        onDone: {
-          target: 'stopped',
-          actions: assign({ inFlight: undefined, started: false, stop: 'announced' }),
+      type: 'parallel',
+      states: {
+        lifecycle: {
+          initial: 'announcing',
+          states: {
+            announcing: {
+              invoke: {
+                id: 'stopAnnounce',
+                src: 'announce',
+                input: ({ context }) => request(context, context.infoHash, 'stopped'),
+                onDone: { target: 'done', actions: 'noteStopAnswered' },
+                onError: { target: 'done', actions: 'noteStopFailed' },
+              },
+            },
+            done: { type: 'final' },
+          },
         },
-        onError: {
-          target: 'stopped',
-          actions: assign({ inFlight: undefined, started: false, stop: 'failed' }),
+        v2Swarm: {
+          initial: 'deciding',
+          states: {
+            deciding: {
+              always: [{ guard: 'isHybrid', target: 'announcing' }, { target: 'done' }],
+            },
+            announcing: {
+              invoke: {
+                id: 'stopAnnounceV2',
+                src: 'announce',
+                input: ({ context }) =>
+                  request(context, context.otherInfoHash ?? context.infoHash, 'stopped'),
+                onDone: { target: 'done', actions: 'noteStopAnswered' },
+                onError: { target: 'done', actions: 'noteStopFailed' },
+              },
+            },
+            done: { type: 'final' },
+          },
         },
       },
+      onDone: { target: 'stopped', actions: 'endStop' },
       on: { 'cmd.stop': {}, 'cmd.complete': {} },
     },
     stopped: {

@@ -34,11 +34,6 @@ export interface AnnounceResponse {
   readonly minInterval?: number;
   /** IPv4 (compact `peers` or the dictionary list) then IPv6 (`peers6`) peers. */
   readonly peers: readonly TrackerPeer[];
-  /**
-   * A hybrid torrent's v2 swarm's peers (BEP 52): the answer to the second announce, under the v2
-   * hash (swarm-announce.ts). Absent: one swarm was asked.
-   */
-  readonly v2Peers?: readonly TrackerPeer[];
   /** Seeders. */
   readonly complete?: number;
   /** Leechers. */

@@ -8,16 +8,15 @@
  * dead UDP tracker does not hold its tier for an hour. A `stopped` announce — the one that runs
  * while the user waits on Ctrl-C — gets `stopTimeoutMs` (5 s) at most.
  *
- * A hybrid torrent's announce (its request names a second info-hash) is two, one per swarm, sent
- * together within the same bounds (swarm-announce.ts).
+ * A hybrid torrent (BEP 52) is announced in each of its two swarms by an `announce` of its own (the
+ * tracker machine invokes one per info-hash), each within these bounds on its own.
  */
 import { fromPromise } from 'xstate';
 import { type AnnounceRequest, trackerMachine } from '../../machines/tracker.machine.js';
 import { trackerTiersMachine } from '../../machines/tracker-tiers.machine.js';
 import { announceAny, trackerScheme } from './announce-any.js';
-import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
+import type { AnnounceResponse } from './announce-types.js';
 import { DEFAULT_TRACKER_TIMEOUT_MS } from './http-announce.js';
-import { announceSwarms } from './swarm-announce.js';
 import type { TransferStats } from './tracker-actor.js';
 import type { UdpRequestOptions } from './udp-tracker.js';
 
@@ -41,22 +40,18 @@ export interface TrackerTiersActorOptions {
 export function trackerTiersActor(opts: TrackerTiersActorOptions) {
   const send = opts.announceFn ?? announceAny;
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
-    const { url, otherInfoHash, ...rest } = input;
+    const { url, ...rest } = input;
     const timeoutMs =
       input.event === 'stopped'
         ? (opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS)
         : trackerScheme(url) === 'udp'
           ? (opts.udpTimeoutMs ?? DEFAULT_UDP_TIMEOUT_MS)
           : (opts.timeoutMs ?? DEFAULT_TRACKER_TIMEOUT_MS);
-    const one = (params: AnnounceParams) =>
-      send(url, params, {
-        signal,
-        timeoutMs,
-        ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }),
-      });
-    const params = { ...rest, ...opts.stats() };
-    // A hybrid (BEP 52): announced under both its hashes (swarm-announce.ts).
-    return otherInfoHash === undefined ? one(params) : announceSwarms(one, params, otherInfoHash);
+    return send(
+      url,
+      { ...rest, ...opts.stats() },
+      { signal, timeoutMs, ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }) },
+    );
   });
   return trackerTiersMachine.provide({
     actors: { tracker: trackerMachine.provide({ actors: { announce } }) },

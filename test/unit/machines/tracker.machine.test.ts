@@ -20,7 +20,11 @@ interface Call {
   aborted: boolean;
 }
 
-function start(outcomes: Outcome[]) {
+/**
+ * The tracker machine under a parent that keeps its reports, on a simulated clock; each announce
+ * (either swarm's) takes the next outcome. `otherInfoHash` makes the torrent a hybrid (BEP 52).
+ */
+function start(outcomes: Outcome[], otherInfoHash?: Uint8Array) {
   const clock = new SimulatedClock();
   const calls: Call[] = [];
   const reports: TrackerReport[] = [];
@@ -54,6 +58,7 @@ function start(outcomes: Outcome[]) {
         peerId: new Uint8Array(20),
         port: 6881,
         key: 'k',
+        ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
       },
       onDone: { actions: assign({ output: ({ event }) => event.output }) },
     },
@@ -79,7 +84,16 @@ function start(outcomes: Outcome[]) {
       clock.increment(ms);
       await flush();
     },
-    trackerState: () => actor.getSnapshot().children.tracker?.getSnapshot()?.value as string | undefined,
+    /** The lifecycle's state: `idle`, `announcing`, `awaitingV2`, `waiting`, `backoff`, `stopping`, `stopped`. */
+    trackerState: () => {
+      const value = actor.getSnapshot().children.tracker?.getSnapshot()?.value as
+        | string
+        | Record<string, string | Record<string, string>>
+        | undefined;
+      if (value === undefined || typeof value === 'string') return value;
+      const running = value.running;
+      return typeof running === 'object' ? running.lifecycle : Object.keys(value)[0];
+    },
     output: () => actor.getSnapshot().context.output,
   };
 }
@@ -244,22 +258,144 @@ test('never started successfully (backing off): stop ends without an announce', 
   assert.deepEqual(h.output(), { stop: 'skipped' });
 });
 
-test("a hybrid's announce (BEP 52): a peer in both swarms counts once in peerCount, and each swarm's peers still go apart", async () => {
-  const both = { host: '10.0.0.1', port: 6881 };
-  const v2Only = { host: '10.0.0.2', port: 6881 };
-  const h = start([ok(1800, { peers: [both], v2Peers: [both, v2Only] }), 'hang']);
+const V2 = new Uint8Array(20).fill(2);
+const swarmOf = (c: Call) => (c.request.infoHash.every((b) => b === 2) ? 'v2' : 'v1');
+
+test('a hybrid (BEP 52): the v1 answer is acted on at once while the v2 announce hangs; the v2 peers when they land', async () => {
+  const v1Peer = { host: '10.0.0.1', port: 6881 };
+  const v2Peer = { host: '10.0.0.2', port: 6881 };
+  let releaseV2: (r: AnnounceResponse) => void = () => {};
+  const v2 = new Promise<AnnounceResponse>((r) => {
+    releaseV2 = r;
+  });
+  const h = start([ok(1800, { peers: [v1Peer] }), v2, 'hang', 'hang'], V2);
   await h.send({ type: 'cmd.start' });
-  const announced = h.reports.find((r) => r.type === 'tracker.announced');
-  assert.equal(
-    announced?.type === 'tracker.announced' ? announced.peerCount : undefined,
-    2,
-    'two peers, not three',
-  );
   assert.deepEqual(
-    h.reports.filter((r) => r.type === 'tracker.peers'),
+    h.calls.map((c) => [swarmOf(c), c.request.event]),
     [
-      { type: 'tracker.peers', url: 'http://t.example/announce', peers: [both] },
-      { type: 'tracker.peers', url: 'http://t.example/announce', peers: [both, v2Only], swarm: 'v2' },
+      ['v1', 'started'],
+      ['v2', 'started'],
+    ],
+    'one announce per swarm, at once',
+  );
+  assert.equal(h.trackerState(), 'waiting', 'the round is the v1 answer');
+  assert.deepEqual(h.reports, [
+    {
+      type: 'tracker.announced',
+      url: 'http://t.example/announce',
+      event: 'started',
+      interval: 1800,
+      peerCount: 1,
+    },
+    { type: 'tracker.peers', url: 'http://t.example/announce', peers: [v1Peer] },
+  ]);
+  assert.equal(h.calls[1]!.aborted, false, 'the v2 announce goes on');
+  releaseV2(ok(900, { peers: [v2Peer] }));
+  await h.advance(0);
+  assert.deepEqual(h.reports.slice(2), [
+    { type: 'tracker.peers', url: 'http://t.example/announce', peers: [v2Peer], swarm: 'v2' },
+  ]);
+  // The next round at the v1 answer's interval, in both swarms, both now regular.
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.slice(2).map((c) => [swarmOf(c), c.request.event, c.at]),
+    [
+      ['v1', 'regular', 1800_000],
+      ['v2', 'regular', 1800_000],
     ],
   );
+});
+
+test('a hybrid: a v2 announce still under way when the next round begins is not sent again', async () => {
+  const h = start([ok(60), 'hang', ok(60), 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(60_000);
+  assert.deepEqual(
+    h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
+    [
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v1', 'regular', 60_000],
+    ],
+  );
+  assert.equal(h.calls[1]!.aborted, false);
+});
+
+test('a hybrid: v1 failing waits for the v2 answer — it stands in, or both failing is the failure', async () => {
+  // v1 fails, v2 answers later: one announced report (v2's figures), no failure.
+  let releaseV2: (r: AnnounceResponse) => void = () => {};
+  const v2 = new Promise<AnnounceResponse>((r) => {
+    releaseV2 = r;
+  });
+  const h = start([new Error('v1 down'), v2, 'hang', 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.trackerState(), 'awaitingV2');
+  assert.deepEqual(h.reports, [], 'nothing said while the v2 answer may still come');
+  releaseV2(ok(900, { peers: [{ host: '10.0.0.2', port: 6881 }], complete: 3 }));
+  await h.advance(0);
+  assert.equal(h.trackerState(), 'waiting');
+  assert.deepEqual(h.reports, [
+    {
+      type: 'tracker.peers',
+      url: 'http://t.example/announce',
+      peers: [{ host: '10.0.0.2', port: 6881 }],
+      swarm: 'v2',
+    },
+    {
+      type: 'tracker.announced',
+      url: 'http://t.example/announce',
+      event: 'started',
+      interval: 900,
+      peerCount: 1,
+      complete: 3,
+    },
+  ]);
+
+  // Both fail: the v1 announce's error, once, and the backoff.
+  const f = start([new Error('v1 down'), new Error('v2 down'), 'hang', 'hang'], V2);
+  await f.send({ type: 'cmd.start' });
+  assert.equal(f.trackerState(), 'backoff');
+  assert.deepEqual(
+    f.reports.map((r) => (r.type === 'tracker.failed' ? [r.type, r.message, r.failures, r.event] : [r.type])),
+    [['tracker.failed', 'v1 down', 1, 'started']],
+  );
+  await f.advance(15_000);
+  assert.deepEqual(
+    f.calls.slice(2).map((c) => [swarmOf(c), c.request.event]),
+    [
+      ['v1', 'started'],
+      ['v2', 'started'],
+    ],
+  );
+});
+
+test('a hybrid: the v2 swarm is sent started until its own started announce answered', async () => {
+  const h = start([ok(60), new Error('v2 down'), ok(60), ok(60), 'hang', 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  assert.deepEqual(
+    h.reports.map((r) => r.type),
+    ['tracker.announced'],
+    'a failed v2 announce alone is no failure of the tracker',
+  );
+  await h.advance(60_000);
+  await h.advance(60_000);
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 started', 'v2 started', 'v1 regular', 'v2 started', 'v1 regular', 'v2 regular'],
+  );
+});
+
+test('a hybrid: stopped goes to both swarms, aborting what is in flight; told in either is told', async () => {
+  const h = start([ok(1800), 'hang', new Error('gone'), ok(1800)], V2);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.stop' });
+  assert.equal(h.calls[1]!.aborted, true, 'the hanging v2 announce was aborted');
+  assert.deepEqual(
+    h.calls.slice(2).map((c) => [swarmOf(c), c.request.event, c.request.numwant]),
+    [
+      ['v1', 'stopped', 0],
+      ['v2', 'stopped', 0],
+    ],
+  );
+  assert.deepEqual(h.output(), { stop: 'announced' });
 });

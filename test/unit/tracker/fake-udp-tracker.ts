@@ -18,9 +18,10 @@ export type Fate =
 export interface ReceivedRequest {
   readonly action: number;
   readonly transactionId: number;
-  /** Announce only: the BEP 15 event code and the port. */
+  /** Announce only: the BEP 15 event code, the port and the info-hash (hex). */
   readonly event?: number;
   readonly port?: number;
+  readonly infoHash?: string;
 }
 
 export interface FakeUdpTracker {
@@ -30,7 +31,8 @@ export interface FakeUdpTracker {
 }
 
 export interface FakeUdpTrackerOptions {
-  readonly peers: readonly TrackerPeer[];
+  /** The peers of every answer, or of the answer for an info-hash (hex: a hybrid's two swarms). */
+  readonly peers: readonly TrackerPeer[] | ((infoHash: string) => readonly TrackerPeer[]);
   readonly interval?: number;
   readonly fate?: (request: ReceivedRequest, n: number) => Fate;
   /** Answer announces with the error action and this message. */
@@ -94,7 +96,14 @@ export async function startFakeUdpTracker(opts: FakeUdpTrackerOptions): Promise<
     if (!connectionIds.has(msg.readBigUInt64BE(0)))
       return { request: { action, transactionId }, answer: error('unknown connection id') };
     if (action === 1 && msg.length >= 98) {
-      const request = { action, transactionId, event: msg.readUInt32BE(80), port: msg.readUInt16BE(96) };
+      const infoHash = msg.subarray(16, 36).toString('hex');
+      const request = {
+        action,
+        transactionId,
+        event: msg.readUInt32BE(80),
+        port: msg.readUInt16BE(96),
+        infoHash,
+      };
       if (opts.failure !== undefined) return { request, answer: error(opts.failure) };
       const head = Buffer.alloc(20);
       head.writeUInt32BE(1, 0);
@@ -102,7 +111,8 @@ export async function startFakeUdpTracker(opts: FakeUdpTrackerOptions): Promise<
       head.writeUInt32BE(opts.interval ?? 1800, 8);
       head.writeUInt32BE(3, 12); // leechers
       head.writeUInt32BE(5, 16); // seeders
-      return { request, answer: Buffer.concat([head, peerBytes(opts.peers, family)]) };
+      const peers = typeof opts.peers === 'function' ? opts.peers(infoHash) : opts.peers;
+      return { request, answer: Buffer.concat([head, peerBytes(peers, family)]) };
     }
     if (action === 2 && (msg.length - 16) % 20 === 0) {
       const n = (msg.length - 16) / 20;

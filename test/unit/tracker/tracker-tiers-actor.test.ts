@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { assign, createActor, createMachine, sendTo } from 'xstate';
@@ -33,7 +33,7 @@ async function closedTcpPort(): Promise<number> {
   return port;
 }
 
-async function httpTracker(answer: (res: import('node:http').ServerResponse) => void) {
+async function httpTracker(answer: (res: ServerResponse) => void) {
   const server = createServer((_req, res) => answer(res));
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as AddressInfo;
@@ -41,6 +41,18 @@ async function httpTracker(answer: (res: import('node:http').ServerResponse) => 
     url: `http://127.0.0.1:${port}/announce`,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
+}
+
+/** An HTTP announce's info_hash (its raw bytes) and event ('regular' when it names none). */
+function announced(req: IncomingMessage): { bytes: Buffer; event: string } {
+  const query = (req.url ?? '').split('?')[1] ?? '';
+  const raw = /(?:^|&)info_hash=([^&]*)/.exec(query)?.[1] ?? '';
+  // Percent-encoded raw bytes (BEP 3): each %XX one byte, any other character itself.
+  const bytes = Buffer.from(
+    raw.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
+    'latin1',
+  );
+  return { bytes, event: /(?:^|&)event=([^&]*)/.exec(query)?.[1] ?? 'regular' };
 }
 
 /** The tiers actor invoked by a parent that forwards commands and keeps every report; `until` polls. */
@@ -154,14 +166,7 @@ test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers
   /** Each announce's info_hash (raw bytes, hex) and event, in arrival order. */
   const heard: { hash: string; event: string }[] = [];
   const tracker = createServer((req, res) => {
-    const query = (req.url ?? '').split('?')[1] ?? '';
-    const raw = /(?:^|&)info_hash=([^&]*)/.exec(query)?.[1] ?? '';
-    // Percent-encoded raw bytes (BEP 3): each %XX one byte, any other character itself.
-    const bytes = Buffer.from(
-      raw.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16))),
-      'latin1',
-    );
-    const event = /(?:^|&)event=([^&]*)/.exec(query)?.[1] ?? 'regular';
+    const { bytes, event } = announced(req);
     heard.push({ hash: bytes.toString('hex'), event });
     const v2 = bytes.equals(Buffer.from(V2));
     res.end(bencode({ interval: 1800, peers: compact(v2 ? 7002 : 7001) }));
@@ -203,5 +208,210 @@ test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers
   assert.deepEqual(
     heard.map((h) => `${h.hash === v1Hex ? 'v1' : h.hash === v2Hex ? 'v2' : h.hash} ${h.event}`).sort(),
     ['v1 started', 'v1 stopped', 'v2 started', 'v2 stopped'],
+  );
+});
+
+test("a hybrid's v1 peers are reported while its v2 announce is still held, and the v2 peers when it lands", async (t) => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
+  /** What happened, in order: the test's own steps and the tracker's. */
+  const log: string[] = [];
+  let held: ServerResponse | undefined;
+  const tracker = createServer((req, res) => {
+    const { bytes, event } = announced(req);
+    const swarm = bytes.equals(Buffer.from(V2)) ? 'v2' : 'v1';
+    log.push(`${swarm} ${event} asked`);
+    if (swarm === 'v2' && event === 'started') {
+      held = res; // answered only when the test says so
+      req.on('close', () => {
+        if (!res.writableEnded) log.push('v2 started closed unanswered');
+      });
+      return;
+    }
+    res.end(bencode({ interval: 1800, peers: compact(swarm === 'v2' ? 7002 : 7001) }));
+  });
+  await new Promise<void>((ok) => tracker.listen(0, '127.0.0.1', ok));
+  t.after(() => {
+    held?.destroy();
+    return new Promise<void>((ok) => tracker.close(() => ok()));
+  });
+  const url = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce`;
+
+  const { actor, reports, until } = startTiers(
+    t,
+    // Bounds far above the test's own wait: the held request can only end by the test's release.
+    trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 60_000 }),
+    {
+      tiers: [[url]],
+      infoHash: V1,
+      otherInfoHash: V2,
+      peerId: new Uint8Array(20).fill(4),
+      port: 6881,
+      seed: 1,
+    },
+  );
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
+  await until('the v1 peers', () => reports.some((r) => r.type === 'tracker.peers'));
+  await until('the v2 announce at the tracker', () => held !== undefined);
+  log.push('test saw the v1 peers');
+  assert.equal(held?.writableEnded, false, 'the v2 announce is still held');
+  assert.deepEqual(reports, [
+    { type: 'tracker.announced', url, event: 'started', interval: 1800, peerCount: 1 },
+    { type: 'tracker.peers', url, peers: [{ host: '127.0.0.1', port: 7001 }] },
+  ]);
+
+  log.push('test releases v2');
+  held?.end(bencode({ interval: 1800, peers: compact(7002) }));
+  await until('the v2 peers', () => reports.length === 3);
+  assert.deepEqual(reports[2], {
+    type: 'tracker.peers',
+    url,
+    peers: [{ host: '127.0.0.1', port: 7002 }],
+    swarm: 'v2',
+  });
+  assert.equal(reports.filter((r) => r.type === 'tracker.announced').length, 1, 'one announced report');
+
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.stop' } });
+  await until('the end', () => actor.getSnapshot().context.output !== undefined);
+  assert.deepEqual(actor.getSnapshot().context.output, { stop: 'announced', working: url });
+  const stops = log.filter((l) => l.endsWith('stopped asked')).sort();
+  assert.deepEqual(stops, ['v1 stopped asked', 'v2 stopped asked'], 'stopped goes to both swarms');
+  assert.deepEqual(log.filter((l) => !l.endsWith('stopped asked')).sort(), [
+    'test releases v2',
+    'test saw the v1 peers',
+    'v1 started asked',
+    'v2 started asked',
+  ]);
+  assert.ok(
+    log.indexOf('test saw the v1 peers') < log.indexOf('test releases v2'),
+    'the v1 peers came before the v2 announce was answered',
+  );
+});
+
+test("a hybrid's announce works if either swarm answers: v2 failing leaves v1 alone, v1 failing lets v2 stand in", async (t) => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
+  for (const failing of ['v1', 'v2'] as const) {
+    const tracker = createServer((req, res) => {
+      const swarm = announced(req).bytes.equals(Buffer.from(V2)) ? 'v2' : 'v1';
+      if (swarm === failing) res.end(bencode({ 'failure reason': `not in the ${swarm} swarm` }));
+      else
+        res.end(
+          bencode({ interval: swarm === 'v2' ? 900 : 1800, peers: compact(swarm === 'v2' ? 7002 : 7001) }),
+        );
+    });
+    await new Promise<void>((ok) => tracker.listen(0, '127.0.0.1', ok));
+    t.after(() => new Promise<void>((ok) => tracker.close(() => ok())));
+    const url = `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce`;
+    const { actor, reports, until } = startTiers(
+      t,
+      trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 60_000 }),
+      {
+        tiers: [[url]],
+        infoHash: V1,
+        otherInfoHash: V2,
+        peerId: new Uint8Array(20).fill(4),
+        port: 6881,
+        seed: 1,
+      },
+    );
+    actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
+    await until(`the announce (${failing} failing)`, () =>
+      reports.some((r) => r.type === 'tracker.announced'),
+    );
+    // The one answer there is: reported once, never a failure of the tracker.
+    await until("the answering swarm's peers", () => reports.some((r) => r.type === 'tracker.peers'));
+    actor.send({ type: 'fwd', cmd: { type: 'cmd.stop' } });
+    await until('the end', () => actor.getSnapshot().context.output !== undefined);
+    // In whichever order they came: one announced report (the answering swarm's figures), its peers.
+    const byType = (rs: readonly TrackerReport[]) => [...rs].sort((a, b) => a.type.localeCompare(b.type));
+    assert.deepEqual(
+      byType(reports),
+      failing === 'v2'
+        ? [
+            { type: 'tracker.announced', url, event: 'started', interval: 1800, peerCount: 1 },
+            { type: 'tracker.peers', url, peers: [{ host: '127.0.0.1', port: 7001 }] },
+          ]
+        : [
+            { type: 'tracker.announced', url, event: 'started', interval: 900, peerCount: 1 },
+            { type: 'tracker.peers', url, peers: [{ host: '127.0.0.1', port: 7002 }], swarm: 'v2' },
+          ],
+      `${failing} failing`,
+    );
+  }
+});
+
+test('a hybrid over UDP (BEP 15): the v1 peers come while every v2 announce is dropped; the v2 peers once answered', async (t) => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  const v2Hex = Buffer.from(V2).toString('hex');
+  /** What happened, in order: the test's own steps and the tracker's. */
+  const log: string[] = [];
+  let answerV2 = false;
+  const udp = await startFakeUdpTracker({
+    peers: (hash) => [{ host: '127.0.0.1', port: hash === v2Hex ? 7002 : 7001 }],
+    fate: (q) => {
+      if (q.action !== 1 || q.infoHash !== v2Hex) return { kind: 'answer' };
+      log.push(answerV2 ? 'v2 announce answered' : 'v2 announce dropped');
+      return answerV2 ? { kind: 'answer' } : { kind: 'drop' };
+    },
+  });
+  t.after(() => udp.close());
+  const { actor, reports, until } = startTiers(
+    t,
+    trackerTiersActor({
+      stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }),
+      // The whole request's bound far above the test's wait; each dropped send is sent again soon.
+      udpTimeoutMs: 60_000,
+      udpOptions: { retryBaseMs: 20, maxRetries: 8 },
+    }),
+    {
+      tiers: [[udp.url]],
+      infoHash: V1,
+      otherInfoHash: V2,
+      peerId: new Uint8Array(20).fill(4),
+      port: 6881,
+      seed: 1,
+    },
+  );
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
+  await until('the v1 peers', () => reports.some((r) => r.type === 'tracker.peers'));
+  await until('a dropped v2 announce', () => log.includes('v2 announce dropped'));
+  log.push('test saw the v1 peers');
+  assert.deepEqual(reports, [
+    {
+      type: 'tracker.announced',
+      url: udp.url,
+      event: 'started',
+      interval: 1800,
+      peerCount: 1,
+      complete: 5,
+      incomplete: 3,
+    },
+    { type: 'tracker.peers', url: udp.url, peers: [{ host: '127.0.0.1', port: 7001 }] },
+  ]);
+  answerV2 = true;
+  await until('the v2 peers', () => reports.length === 3);
+  assert.deepEqual(reports[2], {
+    type: 'tracker.peers',
+    url: udp.url,
+    peers: [{ host: '127.0.0.1', port: 7002 }],
+    swarm: 'v2',
+  });
+  assert.ok(
+    log.indexOf('test saw the v1 peers') < log.indexOf('v2 announce answered'),
+    `the v1 peers came before any v2 announce was answered: ${log.join(', ')}`,
+  );
+  actor.send({ type: 'fwd', cmd: { type: 'cmd.stop' } });
+  await until('the end', () => actor.getSnapshot().context.output !== undefined);
+  assert.deepEqual(
+    udp.received
+      .filter((q) => q.action === 1 && q.event === 3)
+      .map((q) => (q.infoHash === v2Hex ? 'v2' : 'v1'))
+      .sort(),
+    ['v1', 'v2'],
+    'stopped (BEP 15 event 3) in both swarms',
   );
 });
