@@ -188,6 +188,10 @@ export const peerMachine = setup({
         fast,
         encryption,
         transport,
+        // A hybrid: the swarm this connection is in (the event's bytes are a view: copied).
+        ...(context.otherInfoHash === undefined
+          ? {}
+          : { infoHash: (answersPeerHash(context) ? event.infoHash : context.infoHash).slice() }),
       };
       enqueue.sendParent(report);
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.

@@ -346,6 +346,13 @@ export type PeerReport =
       fast: boolean;
       encryption: PeerEncryption;
       transport: PeerTransport;
+      /**
+       * A hybrid's (BEP 52) connection only: the info-hash of the swarm it is in — ours for a dial,
+       * the one the peer's handshake named for an accepted connection (peer-handshake.ts). The
+       * peers it names through PEX are taken in that swarm (torrent-pex.ts pexSwarm). Absent for a
+       * v1 or v2 torrent.
+       */
+      infoHash?: Uint8Array;
     }
   /** The peer's bitfield (BEP 3 bitfield or BEP 6 haveAll), by reference: it replaces the empty one. */
   | { type: 'peer.bitfield'; key: PeerKey; bitfield: Bitfield }

@@ -54,7 +54,8 @@ export interface AddressRecord {
    */
   utpFirst?: boolean;
   /**
-   * Learnt only in a hybrid's v2 swarm (BEP 52: a tracker's or the DHT's answer for its v2 hash):
+   * Learnt only in a hybrid's v2 swarm (BEP 52: a tracker's or the DHT's answer for its v2 hash, or
+   * PEX from a connection in the v2 swarm: torrent-pex.ts pexSwarm):
    * dialled with that hash, as libtorrent dials the peers its v2 announces found (a peer added from
    * a v2-only magnet may know no other hash). Heard of in the v1 swarm too, it is dialled with the v1
    * hash, which every hybrid client takes. Absent: false.

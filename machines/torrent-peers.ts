@@ -51,6 +51,11 @@ export interface PeerEntry {
   allowedFast: Bitfield | undefined;
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
+  /**
+   * A hybrid's (BEP 52) connection in its v2 swarm: dialled with the v2 hash, or its handshake
+   * named it (peer.handshaken `infoHash`). Absent: the v1 swarm, or not a hybrid.
+   */
+  v2Swarm?: boolean;
   // --- BEP 11 peer exchange (machines/torrent-pex.ts) ---
   /** The addresses our ut_pex messages told it of (and did not drop); undefined: it takes no ut_pex. */
   pexSent: Set<string> | undefined;

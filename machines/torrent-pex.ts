@@ -22,6 +22,8 @@
  * as libtorrent does: from anyone else it would only make us dial into our own network. No
  * peer may name a host no peer listens on (0.0.0.0/8 and `::`, which Linux dials as our own host;
  * multicast, broadcast: src/net/dialable-host.ts), as the tracker's peers may not.
+ * In a hybrid (BEP 52), what a connection of the v2 swarm names is taken in the v2 swarm (dialled
+ * with the v2 hash), as libtorrent 2.0 does (pexSwarm).
  * A private torrent (BEP 27) or `--no-pex` does neither: `pex` false.
  */
 import { hostOf } from '../src/net/address.js';
@@ -85,6 +87,18 @@ export function pexTaken(
     out.push(p.address);
   }
   return out;
+}
+
+/**
+ * The swarm the peers a connection names are taken in: a hybrid's (BEP 52) v2 swarm when the
+ * connection is in it (then they are dialled with the v2 hash), else the torrent's own. As
+ * libtorrent 2.0: ut_pex.cpp flags each peer it reads `pex_lt_v2` when the sender's
+ * `peer_info_struct()->protocol_v2` is set, and peer_list.cpp's insert_peer / update_peer turn that
+ * flag into `protocol_v2`, the hash the peer is dialled with (peer_connection.cpp
+ * associated_info_hash). We read no such flag from the wire (it is not BEP 11's).
+ */
+export function pexSwarm(e: Pick<PeerEntry, 'v2Swarm'>): 'v2' | undefined {
+  return e.v2Swarm === true ? 'v2' : undefined;
 }
 
 /** Where each connection we may name listens, with its BEP 11 flags. */

@@ -50,7 +50,7 @@ import {
   peerInput,
   takePeerId,
 } from './torrent-peers.js';
-import { pexSupported, pexTaken, sendDuePex } from './torrent-pex.js';
+import { pexSupported, pexSwarm, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
   clockTick,
   makeHalfOpenRoom,
@@ -215,14 +215,15 @@ export const torrentMachine = setup({
       if (event.type === 'peer.add') learnDialable(context, event.address, event.swarm);
     },
     // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
-    // tracker's are.
+    // tracker's are, in the swarm of the connection that named them (a hybrid's: pexSwarm).
     queuePexPeers: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.pex' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.pex') return;
       const taken = pexTaken(context, e, event.added, event.dropped);
       if (taken.length === 0) return;
       let learned = 0;
-      for (const address of taken) if (learnDialable(context, address)) learned++;
+      const swarm = pexSwarm(e);
+      for (const address of taken) if (learnDialable(context, address, swarm)) learned++;
       context.pexLearned += learned;
       enqueue.emit({
         type: 'torrent.peersExchanged',
@@ -319,6 +320,13 @@ export const torrentMachine = setup({
       noteDialEncryption(context, e.address, e.direction, event.encryption);
       noteDialTransport(context, e.address, e.direction, event.transport);
       e.transport = event.transport;
+      // A hybrid (BEP 52): the connection is in the v2 swarm when its handshake's hash is that one.
+      if (
+        event.infoHash !== undefined &&
+        context.otherInfoHash !== undefined &&
+        bytesEqual(event.infoHash, context.otherInfoHash)
+      )
+        e.v2Swarm = true;
       e.bitfield = event.bitfield;
       e.idleSinceMs = context.nowMs;
     },
