@@ -8,10 +8,15 @@
  *
  * Incoming datagrams are told apart by their first byte: a KRPC message is a bencoded dictionary,
  * so it starts with 'd' (0x64); a uTP packet starts with type << 4 | version 1 (0x01, 0x11, 0x21,
- * 0x31, 0x41), never 'd'. One handler per kind; a datagram of a kind nobody handles is dropped, and
- * so is an empty one.
+ * 0x31, 0x41), never 'd'. One handler per kind; a KRPC datagram nobody handles is dropped, and so is
+ * an empty one. A uTP packet while no uTP handler is set (`--utp off`: the socket is the DHT's alone)
+ * is answered as a port without uTP connections answers it (src/utp/utp-resets.ts): a SYN or DATA
+ * by ST_RESET, so a peer that dials uTP first (libtorrent does) turns to TCP at once instead of
+ * resending its SYN for ~7 s; anything else is dropped.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { decodeUtpPacket } from '../utp/utp-packet.js';
+import { answeredByReset, UtpResets } from '../utp/utp-resets.js';
 
 /** The socket's receive and send buffers we ask for (the kernel may give less). */
 export const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -35,6 +40,11 @@ export class UdpEndpoint {
   readonly #socket: Socket;
   #krpc: DatagramHandler | undefined;
   #utp: DatagramHandler | undefined;
+  /** The answers to uTP packets while no uTP handler is set. */
+  readonly #resets = new UtpResets(
+    (header, to) => this.send(header, to.port, to.address),
+    () => performance.now(),
+  );
   #closing: Promise<void> | undefined;
 
   private constructor(socket: Socket) {
@@ -96,7 +106,10 @@ export class UdpEndpoint {
     };
   }
 
-  /** Every other datagram (uTP packets) goes to `handler`; returns what stops that. One handler at a time. */
+  /**
+   * Every other datagram (uTP packets) goes to `handler`, instead of the SYN and DATA being reset;
+   * returns what stops that. One handler at a time.
+   */
   onUtp(handler: DatagramHandler): () => void {
     if (this.#utp !== undefined) throw new Error('a uTP handler is set already'); // a bug
     this.#utp = handler;
@@ -107,8 +120,16 @@ export class UdpEndpoint {
 
   #onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closing !== undefined || msg.length === 0) return;
-    const handler = msg[0] === KRPC_FIRST_BYTE ? this.#krpc : this.#utp;
-    handler?.(msg, { address: rinfo.address, port: rinfo.port });
+    const from = { address: rinfo.address, port: rinfo.port };
+    if (msg[0] === KRPC_FIRST_BYTE) this.#krpc?.(msg, from);
+    else if (this.#utp !== undefined) this.#utp(msg, from);
+    else this.#refuseUtp(msg, from);
+  }
+
+  /** A uTP packet with no uTP on this socket: no connection owns it. */
+  #refuseUtp(msg: Buffer, from: DatagramSource): void {
+    const p = decodeUtpPacket(msg);
+    if (typeof p !== 'string' && answeredByReset(p)) this.#resets.answer(p, from);
   }
 
   /** Closes the socket; a second call waits for the first. */

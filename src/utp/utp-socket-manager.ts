@@ -1,19 +1,20 @@
 /**
  * Every uTP connection on one UDP port (libtorrent's utp_socket_manager): datagrams in, routed to their
  * connection by (address, port, connection id); a SYN for no connection is a new incoming one; DATA
- * for no connection is answered by ST_RESET (as libutp does: the peer stops sending), at most
- * RESETS_PER_SECOND of them — acks and FINs are not, as they still come after a clean close. Dials pick a receive id no connection to that peer
- * uses. One ticker drives every connection's timers (TICK_MS; libutp checks every 500 ms).
+ * for no connection, and a SYN we refuse, are answered by ST_RESET (utp-resets.ts: the peer stops
+ * sending) — acks and FINs are not, as they still come after a clean close. Dials pick a receive id
+ * no connection to that peer uses. One ticker drives every connection's timers (TICK_MS; libutp
+ * checks every 500 ms).
  *
  * Bounded whatever arrives: at most `maxConnections` connections (a SYN past it is reset), each
  * bounded by utp-connection.ts.
  */
-import { decodeUtpPacket, encodeUtpHeader, ST_DATA, ST_RESET, ST_SYN, type UtpPacket } from './utp-packet.js';
+import { decodeUtpPacket, ST_RESET, ST_SYN, type UtpPacket } from './utp-packet.js';
+import { answeredByReset, UtpResets } from './utp-resets.js';
 import { UtpSocket, type UtpSocketHost } from './utp-socket.js';
 
 export const TICK_MS = 100;
 export const DEFAULT_MAX_UTP_CONNECTIONS = 1000;
-const RESETS_PER_SECOND = 100;
 
 /** The datagram side: a UDP socket, or the endpoint shared with the DHT. */
 export interface UtpDatagrams {
@@ -34,14 +35,17 @@ export class UtpSocketManager implements UtpSocketHost {
   readonly #now: () => number;
   #onConnection: ((socket: UtpSocket) => void) | undefined;
   #ticker: NodeJS.Timeout | undefined;
-  #resetsThisSecond = 0;
-  #resetSecond = 0;
+  readonly #resets: UtpResets;
   #closed = false;
 
   constructor(datagrams: UtpDatagrams, opts: UtpSocketManagerOptions = {}) {
     this.#datagrams = datagrams;
     this.#maxConnections = opts.maxConnections ?? DEFAULT_MAX_UTP_CONNECTIONS;
     this.#now = opts.now ?? (() => performance.now());
+    this.#resets = new UtpResets(
+      (header, to) => this.#datagrams.send([header], to.port, to.address),
+      this.#now,
+    );
   }
 
   /** Open connections. */
@@ -70,7 +74,7 @@ export class UtpSocketManager implements UtpSocketHost {
     // DATA for no connection is answered by ST_RESET (its sender stops); a STATE or FIN is not: acks
     // and the FIN answering ours still come after we closed cleanly, and a RESET to them would turn
     // the peer's clean close into ECONNRESET.
-    else if (p.type === ST_DATA) this.#reset(p, from);
+    else if (answeredByReset(p)) this.#resets.answer(p, from);
   }
 
   /**
@@ -143,7 +147,7 @@ export class UtpSocketManager implements UtpSocketHost {
     }
     const handler = this.#onConnection;
     if (handler === undefined || this.#sockets.size >= this.#maxConnections) {
-      this.#reset(syn, from);
+      this.#resets.answer(syn, from);
       return;
     }
     const socket = new UtpSocket(this, from, { receiveId, sendId: syn.connectionId }, this.#now);
@@ -162,25 +166,6 @@ export class UtpSocketManager implements UtpSocketHost {
 
   #tick(): void {
     for (const socket of [...this.#sockets.values()]) socket.connection.tick();
-  }
-
-  #reset(p: UtpPacket, from: { address: string; port: number }): void {
-    const second = Math.floor(this.#now() / 1000);
-    if (second !== this.#resetSecond) {
-      this.#resetSecond = second;
-      this.#resetsThisSecond = 0;
-    }
-    if (++this.#resetsThisSecond > RESETS_PER_SECOND) return;
-    const header = encodeUtpHeader({
-      type: ST_RESET,
-      connectionId: p.connectionId,
-      timestamp: Math.floor(this.#now() * 1000) >>> 0,
-      timestampDifference: 0,
-      windowSize: 0,
-      seqNr: Math.floor(Math.random() * 0x10000),
-      ackNr: p.seqNr,
-    });
-    this.#datagrams.send([header], from.port, from.address);
   }
 }
 

@@ -1,11 +1,22 @@
 /**
  * The UDP endpoint the DHT and uTP share (src/net/udp-endpoint.ts), on 127.0.0.1: datagrams told
  * apart by their first byte ('d': KRPC; anything else: uTP), one handler per kind, unsubscribing,
- * sending, close, and a bind that fails.
+ * a uTP SYN or DATA answered by ST_RESET while no uTP handler is set (`--utp off`), sending, close,
+ * and a bind that fails.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UdpEndpoint } from '../../../src/net/udp-endpoint.js';
+import {
+  decodeUtpPacket,
+  encodeUtpHeader,
+  ST_DATA,
+  ST_FIN,
+  ST_RESET,
+  ST_STATE,
+  ST_SYN,
+  type UtpPacketType,
+} from '../../../src/utp/utp-packet.js';
 import { Inbox, plainSocket } from '../../helpers/datagrams.js';
 
 const KRPC_PING = Buffer.from('d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe');
@@ -53,7 +64,7 @@ test('one handler per kind; unsubscribed, its kind is dropped until another hand
   await first.until(1);
   stopFirst();
   stopFirst(); // twice: no harm
-  peer.socket.send(UTP_DATA, e.port, '127.0.0.1'); // nobody's: dropped
+  peer.socket.send(UTP_DATA, e.port, '127.0.0.1'); // nobody's: not handed on (answered by ST_RESET)
   peer.socket.send(KRPC_PING, e.port, '127.0.0.1');
   await krpc.until(1); // sent after UTP_DATA: that one has been dealt with
   assert.equal(first.received.length, 1, 'no datagram after unsubscribing');
@@ -99,4 +110,59 @@ test('open rejects with the bind error (EADDRINUSE) when the port is taken; the 
   const any = await UdpEndpoint.open({ port: 0 });
   t.after(() => any.close());
   assert.equal(any.host, '0.0.0.0');
+});
+
+/** A uTP header (BEP 29) of `type` with connection id `id` and seq_nr `seq`. */
+function utpHeader(type: UtpPacketType, id: number, seq: number): Buffer {
+  return Buffer.from(
+    encodeUtpHeader({
+      type,
+      connectionId: id,
+      timestamp: 1,
+      timestampDifference: 0,
+      windowSize: 65536,
+      seqNr: seq,
+      ackNr: 0,
+    }),
+  );
+}
+
+test('with no uTP handler (--utp off) a SYN and DATA are answered by ST_RESET with their id; a RESET, STATE, FIN or non-uTP bytes by nothing', async (t) => {
+  const e = await endpoint(t);
+  const peer = await plainSocket(t);
+  const krpc = new Inbox();
+  e.onKrpc(krpc.take); // the DHT's handler: uTP is off, not the socket
+  // None of these is answered, so the first answer is the SYN's.
+  peer.socket.send(utpHeader(ST_RESET, 700, 1), e.port, '127.0.0.1');
+  peer.socket.send(utpHeader(ST_STATE, 701, 2), e.port, '127.0.0.1');
+  peer.socket.send(utpHeader(ST_FIN, 702, 3), e.port, '127.0.0.1');
+  peer.socket.send(Buffer.from('not uTP: version 0 and too short'), e.port, '127.0.0.1');
+  peer.socket.send(utpHeader(ST_SYN, 4660, 999), e.port, '127.0.0.1');
+  await peer.inbox.until(1);
+  const reset = decodeUtpPacket(peer.inbox.received[0]!.msg);
+  assert.ok(typeof reset !== 'string', reset as string);
+  assert.equal(reset.type, ST_RESET);
+  assert.equal(reset.connectionId, 4660, "the SYN's id: the one its sender files the connection under");
+  assert.equal(reset.ackNr, 999, "the SYN's seq_nr acknowledged, as libtorrent checks");
+  assert.deepEqual(peer.inbox.received[0]!.from, { address: '127.0.0.1', port: e.port });
+
+  peer.socket.send(Buffer.concat([utpHeader(ST_DATA, 77, 5), Buffer.from('data')]), e.port, '127.0.0.1');
+  await peer.inbox.until(2);
+  const second = decodeUtpPacket(peer.inbox.received[1]!.msg);
+  assert.ok(typeof second !== 'string' && second.type === ST_RESET);
+  assert.equal(second.connectionId, 77);
+  assert.equal(second.ackNr, 5);
+  assert.equal(krpc.received.length, 0, 'no uTP packet reached the DHT');
+
+  // Once a uTP handler is set, uTP packets are its own: nothing answers for it.
+  const utp = new Inbox();
+  e.onUtp(utp.take);
+  peer.socket.send(utpHeader(ST_SYN, 4661, 1), e.port, '127.0.0.1');
+  peer.socket.send(KRPC_PING, e.port, '127.0.0.1');
+  await utp.until(1);
+  await krpc.until(1); // sent after the SYN: the SYN has been dealt with
+  // A RESET for it would have left before this marker (one sender on loopback keeps its order).
+  e.send(KRPC_PING, peer.port, '127.0.0.1');
+  await peer.inbox.until(3);
+  assert.equal(peer.inbox.hex[2], KRPC_PING.toString('hex'), 'no RESET for a packet the handler took');
 });
