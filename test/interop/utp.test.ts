@@ -4,7 +4,9 @@
  * closes every connection) is reached by the default `--utp on` through its fallback, TCP then uTP;
  * a libtorrent downloader that speaks uTP only completes from `bitstate seed`, which accepts uTP by
  * default; `--utp prefer` dials uTP first where TCP would do (and `on` TCP); `--utp off` never
- * reaches the uTP-only seeder; MSE runs over uTP as over TCP. Bytes compared with the source; the
+ * reaches the uTP-only seeder; MSE runs over uTP as over TCP; a libtorrent that dials uTP first
+ * reaches `bitstate seed --utp off` (DHT on, so its UDP port is open) over TCP at once, its uTP SYN
+ * refused by ST_RESET rather than left to time out. Bytes compared with the source; the
  * --json `peer.connected` events and libtorrent's own peer list name the transport of each
  * connection. One 32 MiB payload: each download takes about a second here.
  */
@@ -155,6 +157,46 @@ describe('uTP (BEP 29) with libtorrent', { timeout: 240_000 }, () => {
     assert.deepEqual(
       peers.filter((e) => e.transport !== 'utp'),
       [],
+    );
+  });
+
+  it('libtorrent dialling uTP first reaches bitstate seed --utp off with the DHT on: its SYN is reset, then TCP', async (t) => {
+    // The DHT needs a bootstrap node on 127.0.0.1; this one never answers, the node opens all the same.
+    const s = await startBitstateSeeder(torrent, data, [
+      '--no-tracker',
+      '--utp',
+      'off',
+      '--dht-bootstrap',
+      `127.0.0.1:${await getFreePort()}`,
+    ]);
+    t.after(() => s.process.stop());
+    // The node's UDP socket, at the listening port's number, is bound before dht.ready is said.
+    await s.process.waitForLine(/"type":"dht.ready"/, 20_000);
+    const out = join(dir, 'lt-both-from-utp-off');
+    const lt = await libtorrentDownload({
+      torrent,
+      outDir: out,
+      peers: [`127.0.0.1:${s.port}`],
+      transport: 'both', // libtorrent's default: every new peer is dialled over uTP first
+      peerSources: true,
+      connectFailures: true,
+      // One connect request: a repeat names the peer uTP-capable again, and libtorrent's TCP dial
+      // after the reset (~1 s later) would be a uTP one again.
+      connectIntervalSec: DOWNLOAD_TIMEOUT_MS / 1000,
+      timeoutMs: DOWNLOAD_TIMEOUT_MS,
+    });
+    const cmp = await compareTrees(root, join(out, 'utp.bin'));
+    assert.ok(cmp.equal, JSON.stringify(cmp));
+    const toUs = lt.connectFailures.filter((f) => f.address === `127.0.0.1:${s.port}`);
+    // ECONNRESET: the SYN answered by ST_RESET. Dropped, it failed with ETIMEDOUT (110) ~3 s later.
+    assert.deepEqual(
+      toUs.map((f) => ({ utp: f.utp, errno: f.errno })),
+      [{ utp: true, errno: 104 }],
+      JSON.stringify(lt.connectFailures),
+    );
+    assert.ok(
+      lt.peers.some((p) => p.address === `127.0.0.1:${s.port}` && !p.utp),
+      `libtorrent's peer list shows bitstate over TCP: ${JSON.stringify(lt.peers)}`,
     );
   });
 

@@ -48,6 +48,14 @@ export interface LibtorrentClientArgs {
    * libtorrent's default; 'utp': uTP only — incoming TCP connections are closed, no TCP dial.
    */
   readonly transport?: LibtorrentTransport;
+  /** Print each failed dial: its transport and its error (`--connect-failures`). */
+  readonly connectFailures?: boolean;
+  /**
+   * Download mode: seconds between connect requests to `peers` while none is connected (default 1).
+   * Each request names the peer uTP-capable again, so with uTP on the next dial is uTP whatever
+   * libtorrent learnt from the last.
+   */
+  readonly connectIntervalSec?: number;
 }
 
 /** `libtorrent_client.py --transport`. */
@@ -60,6 +68,16 @@ export interface LibtorrentPeerSource {
   readonly utp: boolean;
   readonly pex: boolean;
   readonly tracker: boolean;
+}
+
+/** A dial of libtorrent's that failed (`--connect-failures`). */
+export interface LibtorrentConnectFailure {
+  readonly address: string;
+  /** It was a uTP dial. */
+  readonly utp: boolean;
+  /** The system error: ECONNRESET (104) for a SYN answered by ST_RESET, ETIMEDOUT (110) for one never answered. */
+  readonly errno: number;
+  readonly message: string;
 }
 
 /** The command line that runs the script (for wrappers such as the benchmark's meter). */
@@ -84,6 +102,8 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   for (const n of a.dhtBootstrap ?? []) args.push('--dht-bootstrap', n);
   if (a.peerSources) args.push('--peer-sources');
   if (a.transport !== undefined) args.push('--transport', a.transport);
+  if (a.connectFailures) args.push('--connect-failures');
+  if (a.connectIntervalSec !== undefined) args.push('--connect-interval', String(a.connectIntervalSec));
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
   return { command: SYSTEM_PYTHON, args };
@@ -168,8 +188,16 @@ export async function libtorrentDownload(opts: {
   readonly transport?: LibtorrentTransport;
   /** Collect the connected peers of its status lines into the result's `peers`. */
   readonly peerSources?: boolean;
+  /** Collect its failed dials into the result's `connectFailures`. */
+  readonly connectFailures?: boolean;
+  /** Seconds between its connect requests to `peers` while none is connected (default 1). */
+  readonly connectIntervalSec?: number;
   readonly timeoutMs: number;
-}): Promise<{ elapsedMs: number; peers: LibtorrentPeerSource[] }> {
+}): Promise<{
+  elapsedMs: number;
+  peers: LibtorrentPeerSource[];
+  connectFailures: LibtorrentConnectFailure[];
+}> {
   const port = opts.port ?? (await getFreePort());
   const peers = opts.peers ?? [];
   const { command, args } = libtorrentClientCommand({
@@ -185,12 +213,17 @@ export async function libtorrentDownload(opts: {
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
     ...(opts.transport === undefined ? {} : { transport: opts.transport }),
     ...(opts.peerSources ? { peerSources: true } : {}),
+    ...(opts.connectFailures ? { connectFailures: true } : {}),
+    ...(opts.connectIntervalSec === undefined ? {} : { connectIntervalSec: opts.connectIntervalSec }),
   });
   const seen = new Map<string, LibtorrentPeerSource>();
+  const connectFailures: LibtorrentConnectFailure[] = [];
   const r = await runProcess(command, args, {
     name: `libtorrent download :${port}`,
     timeoutMs: opts.timeoutMs + 10_000,
     onLine: (line, stream) => {
+      if (stream === 'stdout' && line.includes('"event": "connectFailed"'))
+        connectFailures.push(JSON.parse(line) as LibtorrentConnectFailure);
       if (stream !== 'stdout' || !line.includes('"peerSources"')) return;
       const status = JSON.parse(line) as { peerSources: LibtorrentPeerSource[] };
       for (const p of status.peerSources) seen.set(JSON.stringify(p), p);
@@ -202,7 +235,7 @@ export async function libtorrentDownload(opts: {
       `libtorrent download ended without "done": ${r.stdoutTail.slice(-1500)}`,
     );
   }
-  return { elapsedMs: r.elapsedMs, peers: [...seen.values()] };
+  return { elapsedMs: r.elapsedMs, peers: [...seen.values()], connectFailures };
 }
 
 export interface LibtorrentDownloader {

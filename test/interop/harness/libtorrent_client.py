@@ -17,6 +17,9 @@ Prints one JSON object per line on stdout:
                                                peer's address, whether it is over uTP and how
                                                libtorrent learnt it; a line also whenever that
                                                list changes)
+  {"event": "connectFailed", ...}               with --connect-failures: each dial that failed
+                                               ("address", "utp": whether it was a uTP dial,
+                                               "errno", "message")
   {"event": "done" | "timeout" | "error", ...}  the last line
 Exit codes: 0 downloaded (download mode) or stopped by SIGTERM/SIGINT (seed mode);
 1 torrent error; 2 bad arguments; 3 timeout.
@@ -106,6 +109,20 @@ def parse_args():
         action="store_true",
         help="status lines list each connected peer's address and whether it came from PEX (BEP 11)",
     )
+    p.add_argument(
+        "--connect-interval",
+        type=float,
+        default=1.0,
+        help="download mode: seconds between connect requests to --peer while none is connected (each"
+        " request names the peer uTP-capable again, so libtorrent's next dial to it is uTP)",
+    )
+    p.add_argument(
+        "--connect-failures",
+        action="store_true",
+        help="print each failed dial (libtorrent's peer_disconnected_alert in its connect operation):"
+        " which transport it was and why it failed (ECONNRESET for a uTP SYN answered by ST_RESET,"
+        " ETIMEDOUT for one never answered)",
+    )
     return p.parse_args()
 
 
@@ -123,6 +140,24 @@ def peer_sources(handle):
                 "utp": bool(p.flags & UTP_SOCKET),
                 "pex": bool(p.source & lt.peer_info.pex),
                 "tracker": bool(p.source & lt.peer_info.tracker),
+            }
+        )
+    return out
+
+
+def connect_failures(session):
+    """The dials that failed among the alerts since the last call, as connectFailed events."""
+    out = []
+    for a in session.pop_alerts():
+        if not isinstance(a, lt.peer_disconnected_alert) or a.op != lt.operation_t.connect:
+            continue
+        out.append(
+            {
+                "event": "connectFailed",
+                "address": f"{a.ip[0]}:{a.ip[1]}",
+                "utp": a.socket_type in (lt.socket_type_t.utp, lt.socket_type_t.utp_ssl),
+                "errno": a.error.value(),
+                "message": a.error.message(),
             }
         )
     return out
@@ -177,6 +212,10 @@ def main():
                 | lt.alert.category_t.status_notification
                 | lt.alert.category_t.dht_notification,
             }
+        )
+    if args.connect_failures:
+        session.apply_settings(
+            {"alert_mask": session.get_settings()["alert_mask"] | lt.alert.category_t.connect_notification}
         )
     if args.transport != "tcp":
         # uTP (BEP 29) on the UDP socket of listen_interfaces, the TCP port's number.
@@ -234,6 +273,10 @@ def main():
     last_sources = None
     last_connect = 0.0
     while True:
+        if args.connect_failures:
+            # First in the turn: a failure is printed before the "done" it may have led to.
+            for failure in connect_failures(session):
+                emit(failure)
         now = time.monotonic()
         st = handle.status()
         state = STATES.get(st.state, str(st.state))
@@ -242,7 +285,8 @@ def main():
             sys.exit(1)
         # libtorrent silently drops a connect request to a peer it already knows: repeat it while
         # no peer is connected (downloaders only; seeders wait to be dialled).
-        if args.mode == "download" and peers and st.num_peers == 0 and now - last_connect >= 1.0:
+        due = now - last_connect >= args.connect_interval
+        if args.mode == "download" and peers and st.num_peers == 0 and due:
             for peer in peers:
                 handle.connect_peer(peer)
             last_connect = now
@@ -273,7 +317,8 @@ def main():
         if args.timeout and now - started > args.timeout:
             emit({"event": "timeout", "state": state, "progress": st.progress})
             return 3
-        session.pop_alerts()
+        if not args.connect_failures:
+            session.pop_alerts()
         time.sleep(min(0.05, args.status_interval))
 
 
