@@ -201,6 +201,22 @@ export function noteDialTransport(
   else delete rec.utpFirst;
 }
 
+/** How a dial came up: with the peer's handshake, the encryption and the transport carrying it. */
+export interface DialOutcome {
+  readonly encryption: PeerEncryption;
+  readonly transport: PeerTransport;
+}
+
+/**
+ * A dial to `address` made before this torrent machine existed — a magnet link's metadata fetch
+ * (src/session/fetch-metadata.ts) — came up as `outcome`: remembered as this torrent's own dial's
+ * would be (`mseFirst`, `utpFirst`), so the download's first dial there goes the way that worked.
+ */
+export function noteEarlierDial(context: TorrentContext, address: string, outcome: DialOutcome): void {
+  noteDialEncryption(context, address, 'outgoing', outcome.encryption);
+  noteDialTransport(context, address, 'outgoing', outcome.transport);
+}
+
 /** Remembers where a departing peer listened (departedListen), the oldest forgotten past maxAddresses. */
 export function rememberDeparted(context: TorrentContext, key: PeerKey, listen: string): void {
   const { departedListen } = context;

@@ -27,6 +27,7 @@ import {
   isHostBanned,
   noteDialEncryption,
   noteDialTransport,
+  noteEarlierDial,
   rememberAddress,
   rememberDeparted,
 } from './torrent-address-book.js';
@@ -212,7 +213,9 @@ export const torrentMachine = setup({
       for (const p of event.peers) learnDialable(context, formatPeerAddress(p), event.swarm);
     },
     queueAddress: ({ context, event }) => {
-      if (event.type === 'peer.add') learnDialable(context, event.address, event.swarm);
+      if (event.type !== 'peer.add') return;
+      learnDialable(context, event.address, event.swarm);
+      if (event.dialled !== undefined) noteEarlierDial(context, event.address, event.dialled);
     },
     // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
     // tracker's are, in the swarm of the connection that named them (a hybrid's: pexSwarm).

@@ -16,6 +16,7 @@ import type {
   PeerTransport,
   ReceivedBlock,
 } from './peer.types.js';
+import type { DialOutcome } from './torrent-address-book.js';
 import type { TrackerReport } from './tracker.machine.js';
 
 export interface TorrentInput {
@@ -163,8 +164,10 @@ export type TorrentCommand =
   /**
    * A peer address (tracker, DHT, CLI): queued, dialled when a slot is free. `swarm: 'v2'`: learnt in
    * a hybrid's v2 swarm (the DHT's answer for its v2 hash), dialled with that hash (AddressRecord.v2Swarm).
+   * `dialled`: how a dial there came up before this machine existed (a magnet's metadata fetch),
+   * remembered as its own dial's would be (noteEarlierDial).
    */
-  | { type: 'peer.add'; address: string; swarm?: 'v2' }
+  | { type: 'peer.add'; address: string; swarm?: 'v2'; dialled?: DialOutcome }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
   | { type: 'cmd.stop' };

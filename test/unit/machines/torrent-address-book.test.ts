@@ -302,6 +302,21 @@ test('an address last reached over uTP is dialled over uTP first; reached over T
   t.actor.stop();
 });
 
+test("peer.add with a dial's outcome from before the machine (a magnet's fetch): its first dial goes that way", () => {
+  const t = start({ maxPeers: 3 });
+  const first = (address: string) => t.inputs.find((i) => i.address === address);
+  t.actor.send({ type: 'peer.add', address: 'a:1', dialled: { encryption: 'rc4', transport: 'tcp' } });
+  t.actor.send({ type: 'peer.add', address: 'b:1', dialled: { encryption: 'none', transport: 'utp' } });
+  t.actor.send({ type: 'peer.add', address: 'c:1' });
+  assert.equal(first('a:1')?.mseFirst, true, 'the fetch needed MSE there: the first dial starts with it');
+  assert.equal(first('a:1')?.utpFirst, undefined);
+  assert.equal(first('b:1')?.mseFirst, undefined);
+  assert.equal(first('b:1')?.utpFirst, true, 'the fetch reached it over uTP');
+  assert.equal(first('c:1')?.mseFirst, undefined, 'no outcome said: plain and TCP first, as before');
+  assert.equal(first('c:1')?.utpFirst, undefined);
+  t.actor.stop();
+});
+
 test('an incoming connection over MSE marks nothing: its address is not where the peer takes dials', () => {
   const t = start({ maxPeers: 2 });
   t.actor.send({ type: 'peer.incoming', address: 'c:50000', handle: 'in' });
