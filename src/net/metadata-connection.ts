@@ -11,12 +11,16 @@
  * decoded), and requests the peer makes of us (we have no metadata to give) answered with a
  * reject, at most MAX_REJECTED_REQUESTS of them.
  *
+ * The peer's handshake is reported with how the dial came up (`dialled`: MSE or plain, TCP or uTP),
+ * which the download after the fetch starts its address book with (docs/encryption.md).
+ *
  * For a v2 magnet (BEP 52) the handshake carries the v2 reserved bit, and the same connection then
  * asks for the piece layers the info dictionary lacks: `hash request` on command, the peer's
  * `hashes` and `hash reject` passed on (checked by the metadata machine, not here).
  */
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
 import { bytesEqual } from '../../machines/peer-handshake.js';
+import type { DialOutcome } from '../../machines/torrent-address-book.js';
 import { bencode } from '../metainfo/bencode.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
@@ -34,7 +38,7 @@ import { encodeUtMetadata, OUR_UT_METADATA_ID, type UtMetadataMessage } from '..
 import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
 import { formatPeerAddress, type PeerAddress } from './address.js';
-import { DEFAULT_ENCRYPTION_POLICY, type EncryptionPolicy } from './encryption-policy.js';
+import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
 import { OutgoingPreface } from './outgoing-preface.js';
@@ -64,6 +68,11 @@ export interface MetadataConnectionHandlers {
   closed(reason: string): void;
   /** BEP 52 `hashes` or `hash reject` (a v2 magnet's piece layers). */
   hashes?(m: Hashes | HashReject): void;
+  /**
+   * The peer's handshake came with our info-hash, over the encryption and the transport the dial
+   * settled on: what the torrent machine's address book keeps of a dial (mseFirst, utpFirst).
+   */
+  dialled?(outcome: DialOutcome): void;
 }
 
 export interface MetadataConnection {
@@ -114,6 +123,8 @@ export function openMetadataConnection(
     () => close('no ut_metadata handshake in time'),
     opts.handshakeTimeoutMs ?? METADATA_HANDSHAKE_TIMEOUT_MS,
   );
+  /** What the preface settled on (the MSE handshake's selection, or none). */
+  let encryption: Encryption = 'none';
   /** RC4 selected: what we send is encrypted (our encoded messages, in place), what we read decrypted. */
   let encrypt: Rc4 | undefined;
   let decrypt: Rc4 | undefined;
@@ -147,6 +158,7 @@ export function openMetadataConnection(
     if (item.type === 'handshake') {
       if (!bytesEqual(item.infoHash, opts.infoHash)) return close('another info-hash');
       if (!hasExtensionBit(item.reserved)) return close('no extension protocol (BEP 10)');
+      handlers.dialled?.({ encryption, transport: dialling.transport });
       send({ type: 'extended', extendedId: 0, payload: fetchingExtensionHandshake() });
       return;
     }
@@ -200,6 +212,7 @@ export function openMetadataConnection(
         for (const bytes of out) socket.write(bytes);
         if (done === undefined) return;
         preface = undefined;
+        encryption = done.encryption;
         encrypt = done.ciphers?.encrypt;
         decrypt = done.ciphers?.decrypt;
         chunk = done.rest;

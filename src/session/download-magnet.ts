@@ -4,7 +4,8 @@
  * (fetchMetadata, BEP 9; a v2 magnet's piece layers too, BEP 52); once verified it is saved there
  * (written atomically, with the fetched `piece layers`), so a restart with the same magnet goes
  * straight to the resumed download. Then the normal download runs with the
- * Torrent (new connections: the fetch's were closed), and its events follow the fetch's. With the
+ * Torrent (new connections: the fetch's were closed; the peers it reached dialled first, the way its
+ * dials to them came up — MSE or plain, TCP or uTP), and its events follow the fetch's. With the
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
  * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
  * from here.
@@ -101,6 +102,8 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
     let torrent = await savedTorrent(options.out, magnet);
+    /** The peers the fetch reached and how (none when the torrent was saved). */
+    let dialled: FetchedMetadata['dialled'] = [];
     if (torrent === undefined) {
       const ownDht = options.dht !== undefined && options.dhtNode === undefined;
       if (ownDht || utpMode !== 'off')
@@ -149,6 +152,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           message,
         };
       }
+      dialled = fetched.dialled;
       const layers = new Map(fetched.pieceLayers.map((l) => [l.piecesRoot, l.layer] as const));
       torrent = torrentFromMetadata(fetched.info, magnet, layers);
       await makeOutputFolder(resolve(options.out));
@@ -177,6 +181,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       ...options,
       peerId,
       peers: [...(options.peers ?? []), ...magnet.peers],
+      ...(dialled.length === 0 ? {} : { dialled }),
       ...(selected === undefined ? {} : { selected }),
       ...(dhtNode === undefined ? {} : { dhtNode }),
       ...(udp === undefined ? {} : { udp }),

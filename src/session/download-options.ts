@@ -6,6 +6,7 @@ import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
+import type { DialledPeer } from './fetch-metadata.js';
 import type { SessionUdp } from './session-udp.js';
 
 export interface DownloadOptions {
@@ -44,6 +45,13 @@ export interface DownloadOptions {
    * first) or 'off'. Without a listening socket (`listen: false`) uTP dials go from any UDP port.
    */
   readonly utp?: UtpMode;
+  /**
+   * Internal: the peers a magnet link's metadata fetch reached (fetch-metadata.ts), with how each
+   * dial came up. Dialled first, each address book record marked as the download's own dial would
+   * mark it (`mseFirst`, `utpFirst`: docs/encryption.md), so a peer that needed MSE is dialled with
+   * MSE first and not refused once more.
+   */
+  readonly dialled?: readonly DialledPeer[];
   /**
    * Internal: the UDP socket (and its uTP) a magnet link's fetch ran on, which the download goes on
    * using instead of opening one; its owner closes it.

@@ -330,6 +330,13 @@ async function run(
       listener.connections$.subscribe(incoming);
       utp?.onConnection(incoming);
     }
+    // A magnet fetch's peers first, dialled the way its dials there came up.
+    for (const p of options.dialled ?? [])
+      actor.send({
+        type: 'peer.add',
+        address: p.address,
+        dialled: { encryption: p.encryption, transport: p.transport },
+      });
     for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
     if (options.dht !== undefined && !torrent.private) {

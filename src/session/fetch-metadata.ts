@@ -8,6 +8,9 @@
  * SHA-256 the `urn:btmh:` one when the magnet has it); rejects with MetadataFetchError when the time
  * limit passes first, or when stopped.
  *
+ * It also gives how each peer's dial came up (MSE or plain, TCP or uTP): the download that follows
+ * dials those peers first, the way that worked (docs/encryption.md).
+ *
  * A v2 magnet (`urn:btmh:` alone, BEP 52): the swarm is the v2 info-hash's first 20 bytes, the
  * connections carry BEP 52's reserved bit, the info dictionary is taken when its SHA-256 is the
  * v2 info-hash, and then, over the same connections and within the same time limit, the piece
@@ -17,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { createActor, fromPromise } from 'xstate';
 import { type FetchedLayer, type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
 import type { PieceLayerPlan } from '../../machines/piece-layer-fetch.js';
+import type { DialOutcome } from '../../machines/torrent-address-book.js';
 import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { fileTreeHeight, pieceLayerOf } from '../metainfo/piece-layer-requests.js';
@@ -100,6 +104,14 @@ export interface FetchedMetadata {
   readonly info: Uint8Array;
   /** Each file longer than a piece (v2 magnets only): its `pieces root` and verified piece layer. */
   readonly pieceLayers: readonly FetchedLayer[];
+  /** Each peer whose handshake came (the last dial's outcome), the most recent last. */
+  readonly dialled: readonly DialledPeer[];
+}
+
+/** A peer the fetch reached, and how its dial came up. */
+export interface DialledPeer extends DialOutcome {
+  /** host:port (formatPeerAddress). */
+  readonly address: string;
 }
 
 /** Whether `bytes` are the info dictionary `magnet` names: SHA-1 (btih), SHA-256 (btmh), or both. */
@@ -163,6 +175,8 @@ export async function fetchMetadataAndLayers(
   /** Every address heard of, in order; dropped ones are never dialled again. */
   const known = new Set<string>();
   const dropped = new Set<string>();
+  /** How each address's last dial came up (at most the known addresses, METADATA_MAX_ADDRESSES). */
+  const dialled = new Map<string, DialOutcome>();
   let finished = false;
 
   const dialMore = () => {
@@ -219,6 +233,10 @@ export async function fetchMetadataAndLayers(
               ? { type: 'peer.hashes', peer: address, range, proved: proved(range, m.hashes) }
               : { type: 'peer.hashReject', peer: address, range },
           );
+        },
+        dialled: (outcome) => {
+          dialled.delete(address); // the most recent last
+          dialled.set(address, outcome);
         },
         closed: () => {
           connections.delete(address);
@@ -356,7 +374,11 @@ export async function fetchMetadataAndLayers(
       elapsedMs: performance.now() - started,
       ...(result.pieceLayers.length === 0 ? {} : { pieceLayerHashes: hashes }),
     });
-    return { info: result.info, pieceLayers: result.pieceLayers };
+    return {
+      info: result.info,
+      pieceLayers: result.pieceLayers,
+      dialled: [...dialled].map(([address, outcome]) => ({ address, ...outcome })),
+    };
   } finally {
     finished = true;
     clearInterval(reannounce);
