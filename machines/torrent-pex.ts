@@ -2,10 +2,12 @@
  * BEP 11, Peer Exchange, in the torrent machine (docs/machines.md, "Peer exchange"): which peers
  * each connection is told of, and when; and how much we take from what peers tell us.
  *
- * Sending, as libtorrent's ut_pex.cpp does: to a peer that gave ut_pex an id, the first message at
- * the first clock tick after its extension handshake (every SLOT_TICK_MS, 5 s) with the peers we are
- * connected to now, then every PEX_INTERVAL_MS (a minute) the difference since the last message to
- * it — at most MAX_PEX_SENT added and MAX_PEX_SENT dropped, none when nothing changed. A peer listed
+ * Sending: to a peer that gave ut_pex an id, the first message as its extension handshake comes, with
+ * the peers we are connected to now — Transmission sends it right after the handshake, libtorrent's
+ * ut_pex.cpp at the peer's next one-second tick; when there is no one to name yet, at the first
+ * clock tick (every SLOT_TICK_MS, 5 s) that has someone. Then every PEX_INTERVAL_MS (a minute, BEP
+ * 11's rule) the difference since the last message to it — at most MAX_PEX_SENT added and
+ * MAX_PEX_SENT dropped, none when nothing changed. A peer listed
  * is a handshaken connection whose listening address we know: the one we dialled, or an incoming
  * peer's BEP 10 `p`; never the recipient itself. Flags: seed (it has every piece), reachable (we
  * dialled it). Each connection remembers what it was told (`pexSent`), so the difference is its own.
@@ -33,6 +35,7 @@ import { MAX_PEX_SENT, PexFlag, type PexPeer } from '../src/wire/ut-pex.js';
 import type { PeerCommand } from './peer.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry } from './torrent-peers.js';
+import { SLOT_TICK_MS } from './torrent-slots.js';
 import { isWebSeedKey } from './torrent-web-seeds.js';
 
 /** How often a peer gets our ut_pex message (after the first): the convention's once a minute. */
@@ -49,14 +52,20 @@ export const PEX_MIN_INTERVAL_MS = 45_000;
 export const MAX_PEX_PEERS_PER_CONNECTION = 200;
 
 /**
- * A peer whose extension handshake named ut_pex: its first message is due at the next tick. Heard
- * again, it had turned ut_pex off (BEP 10: id 0) and on: what it was told is forgotten (the turns
- * it missed went on without a message), so its next message names every peer, at its minute.
+ * A peer whose extension handshake named ut_pex: told at once of the peers we are connected to
+ * (none to name: its first message is due at the next tick). The clock (`nowMs`) moves in ticks and
+ * this is between two, so its second message waits a tick more than the minute: never sooner than a
+ * minute after the first. Heard again, it had turned ut_pex off (BEP 10: id 0) and on: what it was
+ * told is forgotten (the turns it missed went on without a message), so its next message names
+ * every peer, at its minute.
  */
-export function pexSupported(context: TorrentContext, e: PeerEntry): void {
+export function pexSupported(context: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   if (!context.pex) return;
-  e.pexDueMs = e.pexSent === undefined ? context.nowMs : Math.max(e.pexDueMs, context.nowMs);
+  const first = e.pexSent === undefined;
+  e.pexDueMs = first ? context.nowMs : Math.max(e.pexDueMs, context.nowMs);
   e.pexSent = new Set();
+  if (first && !context.leaving.has(e.key) && tell(e, pexPeers(context), fx))
+    e.pexDueMs = context.nowMs + SLOT_TICK_MS + PEX_INTERVAL_MS;
 }
 
 /**
@@ -136,19 +145,26 @@ export function pexDiff(
   return { added, dropped };
 }
 
+/** Sends `e` the difference between `current` and what it was told, if any; whether it did. */
+function tell(e: PeerEntry, current: ReadonlyMap<string, number>, fx: TorrentEffects): boolean {
+  const sent = e.pexSent;
+  if (sent === undefined) return false;
+  const { added, dropped } = pexDiff(current, e, sent);
+  if (added.length === 0 && dropped.length === 0) return false;
+  for (const a of dropped) sent.delete(a);
+  for (const p of added) sent.add(p.address);
+  fx.toPeer(e.ref, { type: 'cmd.pex', added, dropped } satisfies PeerCommand);
+  return true;
+}
+
 /** The clock ticked: every peer whose ut_pex message is due gets the difference (if any). */
 export function sendDuePex(context: TorrentContext, fx: TorrentEffects): void {
   if (!context.pex) return;
   let current: Map<string, number> | undefined;
   for (const e of context.peers.values()) {
-    const sent = e.pexSent;
-    if (sent === undefined || e.pexDueMs > context.nowMs || context.leaving.has(e.key)) continue;
+    if (e.pexSent === undefined || e.pexDueMs > context.nowMs || context.leaving.has(e.key)) continue;
     current ??= pexPeers(context);
-    const { added, dropped } = pexDiff(current, e, sent);
     e.pexDueMs = context.nowMs + PEX_INTERVAL_MS;
-    if (added.length === 0 && dropped.length === 0) continue;
-    for (const a of dropped) sent.delete(a);
-    for (const p of added) sent.add(p.address);
-    fx.toPeer(e.ref, { type: 'cmd.pex', added, dropped } satisfies PeerCommand);
+    tell(e, current, fx);
   }
 }

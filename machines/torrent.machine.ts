@@ -236,10 +236,10 @@ export const torrentMachine = setup({
         learned,
       });
     }),
-    notePexSupported: ({ context, event }) => {
+    notePexSupported: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.pexSupported' ? context.peers.get(event.key) : undefined;
-      if (e !== undefined) pexSupported(context, e);
-    },
+      if (e !== undefined) pexSupported(context, e, effects(enqueue));
+    }),
     sendDuePex: enqueueActions(({ context, enqueue }) => sendDuePex(context, effects(enqueue))),
     connectQueued: assign(({ context, spawn }) => {
       while (slotsUsed(context) < context.maxPeers && context.queue.length > 0) {

@@ -2,8 +2,9 @@
  * BEP 11 peer exchange in the torrent and peer machines (machines/torrent-pex.ts, peer-pex.ts):
  * a peer's ut_pex message queues its peers as a tracker's are (deduplicated, bans and our own
  * addresses respected, a peer sending too often ignored, one connection's allowance bounded); each
- * peer that takes ut_pex is told, at the first tick and then every minute, of the peers we are
- * connected to whose listening address we know, as a difference; a torrent without PEX (private,
+ * peer that takes ut_pex is told, as its extension handshake comes (at the first tick when there is
+ * no one to name yet) and then every minute, of the peers we are connected to whose listening
+ * address we know, as a difference; a torrent without PEX (private,
  * --no-pex) neither announces, sends nor takes it.
  */
 import assert from 'node:assert/strict';
@@ -183,6 +184,33 @@ test('each peer is told, at the first tick, of the others whose listening addres
     { added: [{ address: '10.0.0.1:6881', flags: 0x10 }], dropped: [] },
   ]);
   assert.deepEqual(pexTo(t, '10.0.0.3:50001'), [], 'it gave ut_pex no id');
+  t.actor.stop();
+});
+
+test('the first ut_pex message goes as the extension handshake comes; the next not before a minute later', () => {
+  const t = start({ pex: true, maxPeers: 4 });
+  const a = '10.0.0.1:6881';
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:6881' });
+  extensionHandshake(t, '10.0.0.2:6881', undefined, id(3)); // takes no ut_pex
+  advance(t, 2_000); // between two ticks of the torrent clock (5 s)
+  t.actor.send({ type: 'peer.add', address: a });
+  extensionHandshake(t, a, undefined, id(2), THEIR_UT_PEX);
+  // No clock moved since the handshake: Transmission sends its first right after it, libtorrent
+  // within its next second.
+  assert.deepEqual(pexTo(t, a), [{ added: [{ address: '10.0.0.2:6881', flags: 0x10 }], dropped: [] }]);
+  t.actor.send({ type: 'peer.add', address: '10.0.0.3:6881' });
+  extensionHandshake(t, '10.0.0.3:6881', undefined, id(4));
+  const keepAlive = () => {
+    for (const send of t.live.values()) send({ type: 'wire.keepAlive' });
+  };
+  // BEP 11: at most one a minute. The clock steps in ticks: the first went 2 s past one.
+  for (let s = 0; s < PEX_INTERVAL_MS; s += 1_000) {
+    advance(t, 1_000);
+    keepAlive();
+  }
+  assert.equal(pexTo(t, a).length, 1, 'a minute after the first: not yet (its tick is 3 s on)');
+  advance(t, 3_000);
+  assert.deepEqual(pexTo(t, a).at(-1), { added: [{ address: '10.0.0.3:6881', flags: 0x10 }], dropped: [] });
   t.actor.stop();
 });
 
