@@ -227,15 +227,17 @@ export const peerMachine = setup({
       // move it to another id, used from then on, or turn it off with 0 (BEP 10): nothing is sent
       // to it then, though the torrent machine keeps its turn; turned on again, the torrent machine
       // hears it again and tells it of every peer afresh (torrent-pex.ts pexSupported).
+      // Its listening port first: the first ut_pex message goes as pexSupported arrives, and must
+      // know which address is the recipient's own, never to be named to it.
+      const port = acceptedListenPort(event.listenPort);
+      if (port !== undefined && context.direction === 'incoming')
+        enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);
       const utPex = context.pex ? acceptedUtPex(event.utPex) : undefined;
       if (utPex !== undefined) {
         if (context.peerUtPex === undefined)
           enqueue.sendParent({ type: 'peer.pexSupported', key: context.key } satisfies PeerReport);
         enqueue.assign({ peerUtPex: utPex });
       } else if (event.utPex === 0) enqueue.assign({ peerUtPex: undefined });
-      const port = acceptedListenPort(event.listenPort);
-      if (port !== undefined && context.direction === 'incoming')
-        enqueue.sendParent({ type: 'peer.listening', key: context.key, port } satisfies PeerReport);
     }),
     // BEP 11: the peers a ut_pex message added go to the torrent machine, which queues them (and
     // ignores a peer sending too often); with PEX off we announced no ut_pex: nothing is taken.

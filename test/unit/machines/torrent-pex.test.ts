@@ -345,3 +345,19 @@ test('a peer that turns ut_pex off (BEP 10: id 0) and on again is told of the pe
   assert.ok(told.includes('10.0.0.3:6881'), `told of ${told.join(', ')}`);
   t.actor.stop();
 });
+
+test('an incoming peer is not named to itself in the first message, which goes as its extension handshake comes', () => {
+  const t = start({ pex: true, maxPeers: 4, listenPort: 7000 });
+  // We dialled 10.0.0.2 at its listening port; it also dialled us, and says that port (`p`) in the
+  // same extension handshake that turns on ut_pex.
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:6882' });
+  extensionHandshake(t, '10.0.0.2:6882', undefined, id(2));
+  t.actor.send({ type: 'peer.add', address: '10.0.0.1:6881' });
+  extensionHandshake(t, '10.0.0.1:6881', undefined, id(4));
+  t.actor.send({ type: 'peer.incoming', address: '10.0.0.2:50000', handle: 'b' });
+  extensionHandshake(t, '10.0.0.2:50000', 6882, id(3), THEIR_UT_PEX);
+  assert.deepEqual(pexTo(t, '10.0.0.2:50000'), [
+    { added: [{ address: '10.0.0.1:6881', flags: 0x10 }], dropped: [] },
+  ]);
+  t.actor.stop();
+});
