@@ -2,7 +2,17 @@
  * `parseMagnet(uri)`: a BEP 9 magnet link, e.g.
  *   magnet:?xt=urn:btih:<40 hex | 32 base32>&dn=<name>&tr=<tracker>&tr=<tracker>&x.pe=<host:port>&ws=<url>
  * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. `ws` is a
- * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`so`, `xl`…) are ignored.
+ * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`xl`, `kt`…) are ignored.
+ *
+ * BEP 53: `so=0,2,4-6` ("select only") names the files to fetch once the metadata is known, by their
+ * index in the info dictionary's file list (zero-based, ranges inclusive), the indexes `--select`
+ * takes and `bitstate info` lists: BEP 47 padding files count, as they are entries of `files` and
+ * libtorrent counts them (its `parse_magnet_uri` sets `file_priorities` by those indexes; a v2
+ * torrent's implicit padding files too, laid out as libtorrent lays them, v2-payload.ts). Several
+ * `so=` add up. The syntax is `--select`'s (selectRanges) without its spaces: libtorrent takes only
+ * digits, `-` and `,`; a malformed value is refused here (libtorrent skips it) rather than
+ * fetching every file the link meant to leave out. Whether an index exists is known only with the
+ * metadata (src/session/magnet-select-only.ts).
  *
  * BEP 52: `xt=urn:btmh:1220<64 hex>` is a v2 info-hash, a multihash (0x12 SHA-256, 0x20 = 32 bytes),
  * the only kind BEP 52 defines and libtorrent reads. Alone it is a v2 magnet: its swarm is the first
@@ -10,6 +20,7 @@
  * `infoHashV2`. With a `urn:btih:` too it is a hybrid's link: its v1 swarm is used (as for any
  * hybrid), and the metadata must hash to both, as libtorrent checks both (torrent::set_metadata).
  */
+import { SelectionError, selectRanges } from '../session/file-selection.js';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 
@@ -40,7 +51,15 @@ export interface Magnet {
    * (a .torrent's `url-list` cap); the torrent made from the metadata carries them as its `url-list`.
    */
   readonly webSeeds: readonly string[];
+  /**
+   * `so` (BEP 53, select only): the files to fetch, as inclusive ranges of file indexes in the
+   * order given (several `so=` joined); undefined without `so=` (every file).
+   */
+  readonly selectOnly?: readonly FileIndexRange[];
 }
+
+/** Files `from` to `to`, both included (`so=4-6`; `so=2` is [2, 2]). */
+export type FileIndexRange = readonly [from: number, to: number];
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -93,6 +112,27 @@ function parsePeer(value: string): MagnetPeer {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/** Longest part of a refused `so=` value quoted in the error. */
+const QUOTED_SO_CHARS = 64;
+
+/** A `so=` value's ranges (BEP 53): `--select`'s syntax, digits, `-` and `,` only. */
+function parseSelectOnly(value: string): FileIndexRange[] {
+  const quoted = value.length > QUOTED_SO_CHARS ? `${value.slice(0, QUOTED_SO_CHARS)}…` : value;
+  const refuse = (cause?: unknown) =>
+    new MetainfoError(
+      'bad-magnet',
+      `magnet: so=${quoted} is not file indexes and inclusive ranges such as 0,2,4-6 (BEP 53)`,
+      cause === undefined ? { field: 'so' } : { field: 'so', cause },
+    );
+  if (!/^[\d,-]+$/.test(value)) throw refuse();
+  try {
+    return selectRanges(value);
+  } catch (err) {
+    if (err instanceof SelectionError) throw refuse(err);
+    throw err;
+  }
+}
+
 function decodeParam(value: string, key: string, plusIsSpace: boolean): string {
   try {
     return decodeURIComponent(plusIsSpace ? value.replace(/\+/g, ' ') : value);
@@ -119,6 +159,7 @@ export function parseMagnet(uri: string): Magnet {
   const trackers = new Set<string>();
   const peers: MagnetPeer[] = [];
   const webSeeds = new Set<string>();
+  let selectOnly: FileIndexRange[] | undefined;
   for (const pair of uri.slice('magnet:?'.length).split('&')) {
     if (pair.length === 0) continue;
     const eq = pair.indexOf('=');
@@ -159,6 +200,11 @@ export function parseMagnet(uri: string): Magnet {
         if (url.length > 0 && webSeeds.size < MAX_WEB_SEEDS) webSeeds.add(url);
         break;
       }
+      case 'so':
+        // Pushed one by one: thousands of so= in one link stay linear.
+        selectOnly ??= [];
+        for (const range of parseSelectOnly(decodeParam(raw, key, false))) selectOnly.push(range);
+        break;
     }
   }
   if (infoHash === undefined && infoHashV2 === undefined)
@@ -174,5 +220,6 @@ export function parseMagnet(uri: string): Magnet {
     trackers: [...trackers],
     peers,
     webSeeds: [...webSeeds],
+    ...(selectOnly === undefined ? {} : { selectOnly }),
   };
 }

@@ -122,3 +122,40 @@ test('keeps at most MAX_TRACKERS distinct tr= (each is announced to while fetchi
   assert.equal(m.trackers[0], 'http://127.0.0.1:1000/a');
   assert.equal(m.trackers.at(-1), `http://127.0.0.1:${1000 + MAX_TRACKERS - 1}/a`);
 });
+
+test('so= (BEP 53, select only): file indexes and inclusive ranges, in order; several so= add up', () => {
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${hex}`).selectOnly, undefined, 'no so=: every file');
+  assert.deepEqual(parseMagnet(`magnet:?xt=urn:btih:${hex}&so=0,2,4-6`).selectOnly, [
+    [0, 0],
+    [2, 2],
+    [4, 6],
+  ]);
+  // Percent-encoded commas (a link copied through a URL encoder), numbered keys, a second so=.
+  assert.deepEqual(parseMagnet(`magnet:?xt=urn:btih:${hex}&so=7%2C1-1&dn=x&so.1=3-9`).selectOnly, [
+    [7, 7],
+    [1, 1],
+    [3, 9],
+  ]);
+  assert.deepEqual(parseMagnet(`magnet:?so=12&xt=urn:btih:${hex}`).selectOnly, [[12, 12]]);
+});
+
+test('a malformed so= is refused as a bad magnet naming so, not skipped into fetching every file', () => {
+  for (const so of [
+    '',
+    'a',
+    '1-',
+    '-1',
+    '3-1',
+    '1,,2',
+    '1,',
+    ',1',
+    '1-2-3',
+    '0%202', // a space: --select takes it, libtorrent's so= does not
+    '1+2',
+    '1%2',
+    '1234567890', // past --select's nine digits
+  ])
+    rejects(`magnet:?xt=urn:btih:${hex}&so=${so}`, 'so');
+  // One bad so= among good ones spoils the link.
+  rejects(`magnet:?xt=urn:btih:${hex}&so=1&so=x`, 'so');
+});
