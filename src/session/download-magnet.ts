@@ -8,7 +8,8 @@
  * dials to them came up — MSE or plain, TCP or uTP), and its events follow the fetch's. With the
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
  * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
- * from here.
+ * from here. The files fetched are the caller's `selectFiles`, else the link's `so=` (BEP 53), else
+ * every file.
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
@@ -32,6 +33,7 @@ import { type DownloadJob, type DownloadResult, download } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
 import { type FetchedMetadata, fetchMetadataAndLayers, MetadataFetchError } from './fetch-metadata.js';
+import { selectOnlyFiles } from './magnet-select-only.js';
 import { openSessionUdp, type SessionUdp } from './session-udp.js';
 
 export interface MagnetOptions extends DownloadOptions {
@@ -39,7 +41,9 @@ export interface MagnetOptions extends DownloadOptions {
   readonly metadataTimeoutMs?: number;
   /**
    * The files to fetch, chosen once the metadata is known (`--select` / `--only`: file-selection.ts);
-   * a bad choice (a SelectionError, bad input) rejects `done` after the metadata is saved.
+   * a bad choice (a SelectionError, bad input) rejects `done` after the metadata is saved. Given,
+   * it replaces the magnet's `so=` (BEP 53; undefined from it: every file); not given, `so=` chooses
+   * (magnet-select-only.ts), refused the same way.
    */
   readonly selectFiles?: (torrent: Torrent) => readonly boolean[] | undefined;
 }
@@ -175,7 +179,11 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         message: stopReason,
       };
     }
-    const selected = options.selectFiles?.(torrent);
+    // The caller's choice (--select / --only) wins over the link's so= (BEP 53).
+    const selected =
+      options.selectFiles !== undefined
+        ? options.selectFiles(torrent)
+        : selectOnlyFiles(torrent, magnet.selectOnly);
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
     inner = download(torrent, {
       ...options,
