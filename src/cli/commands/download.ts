@@ -29,6 +29,8 @@ BitTorrent v2's SHA-256 merkle root, BEP 52).
 A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT&ws=URL') first fetches the torrent's
 metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in
 DIR/.bitstate/<info-hash>.torrent; its ws= web seeds (BEP 19) are downloaded from after it.
+Its so=0,2,4-6 (BEP 53, select only) fetches only those files, numbered as --select numbers
+them, unless --select or --only is given: they win over so=.
 A v2 link ('xt=urn:btmh:1220<64 hex>', BEP 52) also fetches the piece layers (hash requests).
 With no torrent, runs the local demo swarm (bitstate demo).
 
@@ -66,9 +68,11 @@ Options:
       --seed-time S      with --seed: stop after seeding S seconds
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M), all peers together
       --max-down RATE    download limit in bytes/s
-      --select LIST      fetch only these files: indexes as \`bitstate info --json\` lists them, e.g. 0,2-4
-                         (with a magnet link, applied once its metadata is fetched)
-      --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable
+      --select LIST      fetch only these files: indexes as \`bitstate info --json\` lists them
+                         (padding files counted), e.g. 0,2-4 (with a magnet link, applied once
+                         its metadata is fetched, in place of the link's so=)
+      --only GLOB        fetch only files whose path matches (e.g. '*.mkv', 'docs/**'); repeatable;
+                         with a magnet link, in place of its so= too
       --sequential       fetch pieces in order, lowest first (for streaming)
       --recheck          hash the data on disk again instead of trusting the resume file
       --no-preallocate   leave new files sparse (default: their disk space is reserved at
