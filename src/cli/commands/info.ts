@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
-import { type Magnet, parseMagnet } from '../../metainfo/magnet.js';
+import { type FileIndexRange, type Magnet, parseMagnet } from '../../metainfo/magnet.js';
+import { magnetLink } from '../../metainfo/make-magnet.js';
 import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
@@ -24,8 +25,9 @@ export const usage = `Usage: bitstate info <FILE.torrent | MAGNET> [--json] [--s
 Shows a torrent's name, info-hash, version (v1, v2 or hybrid: BitTorrent v2, BEP 52) and v2
 info-hash, size, pieces, files, trackers and the rest of its metadata.
 The file is validated as bitstate would before downloading it: a malformed one exits with 2.
-For a magnet link: its info-hash, name, trackers and peers (the files are in the metadata,
-which bitstate download fetches from the peers).
+For a .torrent, its magnet link too (as libtorrent writes it: info-hashes, name, trackers, web
+seeds). For a magnet link: its info-hash, name, trackers, peers and the files its so= selects
+(BEP 53; the files are in the metadata, which bitstate download fetches from the peers).
 
 Options:
       --json     one JSON object on stdout instead of text
@@ -95,6 +97,8 @@ export function torrentSummary(t: Torrent) {
     comment: t.comment ?? null,
     createdBy: t.createdBy ?? null,
     creationDate: t.creationDate ?? null,
+    // Its magnet link (BEP 9), as libtorrent's make_magnet_uri writes it (make-magnet.ts).
+    magnet: magnetLink(t),
   };
 }
 
@@ -141,6 +145,7 @@ export function describeTorrent(t: Torrent): string {
   if (t.urlList.length > 0) lines.push(`web seeds:     ${t.urlList.map(printable).join(' ')}`);
   if (t.ignoredWebSeeds !== undefined)
     lines.push(`  (${moreOf(t.ignoredWebSeeds, 'web seed')} past the first ${MAX_WEB_SEEDS} left out)`);
+  lines.push(`magnet:        ${magnetLink(t)}`);
   // Numbered as `download --select` takes them (positions in the info dictionary, padding included).
   lines.push(`files (${t.files.length}):  index  size  path`);
   // A loop, not Math.max(...lengths): spreading 262,144 arguments (MAX_FILES) overflows the stack.
@@ -198,7 +203,14 @@ export function magnetSummary(m: Magnet) {
     trackers: m.trackers,
     peers: m.peers.map((p) => formatPeerAddress(p)),
     webSeeds: m.webSeeds,
+    // so= (BEP 53): [from, to] file index ranges, when the link has one.
+    ...(m.selectOnly === undefined ? {} : { selectOnly: m.selectOnly }),
   };
+}
+
+/** so='s ranges as the link writes them: 0,2,4-6. */
+function rangesText(ranges: readonly FileIndexRange[]): string {
+  return ranges.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(',');
 }
 
 async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean }): Promise<number> {
@@ -218,6 +230,11 @@ async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean 
       : `peers:         ${m.peers.map((p) => formatPeerAddress(p)).join(' ')}`,
     ...(m.webSeeds.length === 0 ? [] : [`web seeds:     ${m.webSeeds.map(printable).join(' ')}`]),
     'files:         in the metadata: bitstate download fetches it from the peers (BEP 9)',
+    ...(m.selectOnly === undefined
+      ? []
+      : [
+          `select only:   ${rangesText(m.selectOnly)} (BEP 53: the files download fetches, by index as --select takes them)`,
+        ]),
   ];
   process.stdout.write(
     values.json === true
