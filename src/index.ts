@@ -15,7 +15,8 @@ export {
   createTorrent,
   makeTorrent,
 } from './metainfo/create-torrent.js';
-export { type FileIndexRange, type Magnet, parseMagnet } from './metainfo/magnet.js';
+export type { FileIndexRange } from './metainfo/file-index-ranges.js';
+export { type Magnet, parseMagnet } from './metainfo/magnet.js';
 export { MetainfoError } from './metainfo/metainfo-error.js';
 export { parseTorrent } from './metainfo/parse-torrent.js';
 export { readTorrentFile } from './metainfo/read-torrent-file.js';

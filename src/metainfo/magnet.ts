@@ -9,7 +9,7 @@
  * takes and `bitstate info` lists: BEP 47 padding files count, as they are entries of `files` and
  * libtorrent counts them (its `parse_magnet_uri` sets `file_priorities` by those indexes; a v2
  * torrent's implicit padding files too, laid out as libtorrent lays them, v2-payload.ts). Several
- * `so=` add up. The syntax is `--select`'s (selectRanges) without its spaces: libtorrent takes only
+ * `so=` add up. The syntax is `--select`'s (file-index-ranges.ts) without its spaces: libtorrent takes only
  * digits, `-` and `,`; a malformed value is refused here (libtorrent skips it) rather than
  * fetching every file the link meant to leave out. Whether an index exists is known only with the
  * metadata (src/session/magnet-select-only.ts).
@@ -20,7 +20,7 @@
  * `infoHashV2`. With a `urn:btih:` too it is a hybrid's link: its v1 swarm is used (as for any
  * hybrid), and the metadata must hash to both, as libtorrent checks both (torrent::set_metadata).
  */
-import { SelectionError, selectRanges } from '../session/file-selection.js';
+import { type FileIndexRange, parseFileIndexRanges } from './file-index-ranges.js';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from './limits.js';
 import { MetainfoError } from './metainfo-error.js';
 
@@ -57,9 +57,6 @@ export interface Magnet {
    */
   readonly selectOnly?: readonly FileIndexRange[];
 }
-
-/** Files `from` to `to`, both included (`so=4-6`; `so=2` is [2, 2]). */
-export type FileIndexRange = readonly [from: number, to: number];
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -118,19 +115,16 @@ const QUOTED_SO_CHARS = 64;
 /** A `so=` value's ranges (BEP 53): `--select`'s syntax, digits, `-` and `,` only. */
 function parseSelectOnly(value: string): FileIndexRange[] {
   const quoted = value.length > QUOTED_SO_CHARS ? `${value.slice(0, QUOTED_SO_CHARS)}…` : value;
-  const refuse = (cause?: unknown) =>
+  const refuse = () =>
     new MetainfoError(
       'bad-magnet',
       `magnet: so=${quoted} is not file indexes and inclusive ranges such as 0,2,4-6 (BEP 53)`,
-      cause === undefined ? { field: 'so' } : { field: 'so', cause },
+      { field: 'so' },
     );
   if (!/^[\d,-]+$/.test(value)) throw refuse();
-  try {
-    return selectRanges(value);
-  } catch (err) {
-    if (err instanceof SelectionError) throw refuse(err);
-    throw err;
-  }
+  const ranges = parseFileIndexRanges(value);
+  if (!Array.isArray(ranges)) throw refuse();
+  return ranges;
 }
 
 function decodeParam(value: string, key: string, plusIsSpace: boolean): string {

@@ -6,11 +6,14 @@
  * glob-matcher.ts in time linear in the path, whatever the torrent names its files). Several of
  * either add up.
  */
+import {
+  type FileIndexRange,
+  type FileIndexRangesProblem,
+  MAX_FILE_INDEX_TERMS,
+  parseFileIndexRanges,
+} from '../metainfo/file-index-ranges.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { GlobMatcher } from './glob-matcher.js';
-
-/** Longest `--select` list accepted (ranges count once): more is a typo or an attack on memory. */
-export const MAX_SELECT_TERMS = 10_000;
 
 export class SelectionError extends Error {
   override readonly name = 'SelectionError';
@@ -23,23 +26,19 @@ export class SelectionError extends Error {
   }
 }
 
-/**
- * The ranges of `spec` ("0,2-4" → [[0, 0], [2, 4]]), checked for syntax only: what can be said
- * before the torrent's files are known (a magnet link's metadata is fetched first).
- */
-export function selectRanges(spec: string): [from: number, to: number][] {
-  const terms = spec.split(',');
-  if (terms.length > MAX_SELECT_TERMS)
-    throw new SelectionError('badSyntax', `--select: ${terms.length} terms (limit ${MAX_SELECT_TERMS})`);
-  return terms.map((term) => {
-    const m = /^\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?$/.exec(term);
-    if (m === null)
-      throw new SelectionError('badSyntax', `--select takes indexes and ranges like 0,2-4, not '${term}'`);
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from) throw new SelectionError('badSyntax', `--select: empty range ${term}`);
-    return [from, to];
-  });
+/** The ranges of a `--select` spec ("0,2-4"), checked for syntax only (file-index-ranges.ts). */
+function selectRanges(spec: string): FileIndexRange[] {
+  const ranges = parseFileIndexRanges(spec);
+  if (Array.isArray(ranges)) return ranges;
+  const bad = ranges as FileIndexRangesProblem;
+  throw new SelectionError(
+    'badSyntax',
+    bad.problem === 'tooManyTerms'
+      ? `--select: ${bad.terms} terms (limit ${MAX_FILE_INDEX_TERMS})`
+      : bad.problem === 'badTerm'
+        ? `--select takes indexes and ranges like 0,2-4, not '${bad.term}'`
+        : `--select: empty range ${bad.term}`,
+  );
 }
 
 /** Marks the files named by `spec` ("0,2-4") in `selected`. */

@@ -5,7 +5,7 @@
  * (magnet.ts says why). An index past the files, or a choice of nothing but padding and empty
  * files, is refused as `--select` refuses it (SelectionError, bad input).
  */
-import type { FileIndexRange } from '../metainfo/magnet.js';
+import type { FileIndexRange } from '../metainfo/file-index-ranges.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { SelectionError } from './file-selection.js';
 

@@ -67,7 +67,7 @@ test('bitstate info’s magnet link of a torrent is read by libtorrent as that t
       },
     );
     const read = JSON.parse(r.stdoutTail.trim().split('\n').at(-1)!) as { link: unknown; torrent: unknown }[];
-    read.forEach((x, k) => assert.deepEqual(x.link, x.torrent, `${paths[k]}: ${links[k]}`));
+    for (const [k, x] of read.entries()) assert.deepEqual(x.link, x.torrent, `${paths[k]}: ${links[k]}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type FileIndexRange, parseMagnet } from '../../src/metainfo/magnet.js';
+import type { FileIndexRange } from '../../src/metainfo/file-index-ranges.js';
+import { parseMagnet } from '../../src/metainfo/magnet.js';
 import { MetainfoError } from '../../src/metainfo/metainfo-error.js';
 
 const XT = `xt=urn:btih:${'0123456789'.repeat(4)}`;

@@ -4,8 +4,9 @@
  * `download` fetches).
  */
 import { parseArgs } from 'node:util';
+import type { FileIndexRange } from '../../metainfo/file-index-ranges.js';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
-import { type FileIndexRange, type Magnet, parseMagnet } from '../../metainfo/magnet.js';
+import { type Magnet, parseMagnet } from '../../metainfo/magnet.js';
 import { magnetLink } from '../../metainfo/make-magnet.js';
 import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
