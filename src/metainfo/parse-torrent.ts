@@ -22,7 +22,7 @@ import type { Torrent, TorrentFile, TorrentVersion } from './torrent.js';
 import { asBytes, asDict, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, checkPathComponent, checkPathDepth, PathSet } from './torrent-path.js';
 import { checkHybridFileTree } from './v2-file-tree.js';
-import { isV2Only, type Payload, v2Payload } from './v2-payload.js';
+import { hybridLayers, isV2Only, type Payload, v2Payload } from './v2-payload.js';
 
 /** Invalid UTF-8 becomes U+FFFD (libtorrent rewrites it too); the path checks run on the result. */
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -239,10 +239,12 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   const infoName = text(ix, info, 'name', 'info.name');
   checkPathComponent(infoName, 'info.name');
   // BEP 52: a v2-only torrent is read from its `file tree` and `piece layers`; a v1 one, and a
-  // hybrid (used as its v1 swarm; its v2 info-hash kept to show), from its v1 keys.
+  // hybrid (its pieces checked with its v1 SHA-1s), from its v1 keys. A hybrid's piece layers, when
+  // its .torrent has them, are kept to answer its v2 peers' hash requests.
   const v2Only = isV2Only(ix, info);
   const version: TorrentVersion = v2Only ? 'v2' : ix.get(info, 'file tree') !== undefined ? 'hybrid' : 'v1';
   const payload = v2Only ? v2Payload(ix, root, info, infoName) : v1Payload(ix, info, infoName);
+  const pieceLayers = version === 'hybrid' ? hybridLayers(ix, root, info, payload) : undefined;
 
   const privateValue = ix.get(info, 'private');
   if (privateValue !== undefined && ix.kind(privateValue) !== 'integer')
@@ -272,6 +274,7 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
     ...(infoHashV2 === undefined ? {} : { infoHashV2 }),
     infoHashHex: Buffer.from(infoHash).toString('hex'),
     ...payload,
+    ...(pieceLayers === undefined ? {} : { pieceLayers }),
     announce,
     announceList: trackers.tiers,
     ...(trackers.ignored > 0 ? { ignoredTrackers: trackers.ignored } : {}),

@@ -1,8 +1,8 @@
 /**
  * A v2 torrent's merkle trees from the piece layers up (BEP 52), built once per torrent so that a
  * peer's hash requests are answered by reading nodes (merkle-proof.ts), never by hashing: each file
- * longer than one piece gets its piece layer (its pieces' hashes in `torrent.pieces`, a view, no
- * copy), the layers above it up to its root, and the pad hashes of each layer, under its `pieces
+ * longer than one piece gets its piece layer (its pieces' hashes in `torrent.pieces`, or a hybrid's
+ * `torrent.pieceLayers`, a view, no copy), the layers above it up to its root, and the pad hashes of each layer, under its `pieces
  * root`. A file of one piece or less has no layer at or above the piece layer but its root, so no
  * request can be answered from it and it gets no tree.
  *
@@ -18,11 +18,15 @@ import type { Torrent } from './torrent.js';
 
 export { PIECE_LAYER_REQUEST_LENGTH };
 
-/** The trees of a v2 torrent's files; undefined for v1 and hybrid torrents (used through their v1 swarm). */
+/**
+ * The trees of a v2 torrent's files, from its `pieces`, or of a hybrid's, from its `pieceLayers`;
+ * undefined for a v1 torrent and a hybrid whose .torrent had no piece layers.
+ */
 export function pieceLayerTrees(
-  t: Pick<Torrent, 'version' | 'files' | 'pieces' | 'pieceLength'>,
+  t: Pick<Torrent, 'version' | 'files' | 'pieces' | 'pieceLength' | 'pieceLayers'>,
 ): PieceLayerTrees | undefined {
-  if (t.version !== 'v2') return undefined;
+  const pieces = t.version === 'v2' ? t.pieces : t.version === 'hybrid' ? t.pieceLayers : undefined;
+  if (pieces === undefined) return undefined;
   const pieceLayer = log2(t.pieceLength / MERKLE_BLOCK_BYTES);
   const files = new Map<string, FileHashTree>();
   let pieceLayerRequests = 0;
@@ -31,7 +35,7 @@ export function pieceLayerTrees(
     const first = f.offset / t.pieceLength;
     const count = Math.ceil(f.length / t.pieceLength);
     const tree = fileTree(
-      t.pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES),
+      pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES),
       pieceLayer,
     );
     files.set(rootKey(tree.root), tree);

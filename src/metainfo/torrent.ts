@@ -60,6 +60,14 @@ export interface Torrent {
    */
   readonly pieces: Uint8Array;
   /**
+   * A hybrid's `piece layers` (BEP 52) laid on its pieces as a v2 torrent's `pieces` are: one 32-byte
+   * hash a piece (a file of one piece or less: its `pieces root`; padding: zeros), each file's checked
+   * against its `pieces root`. Not used to check pieces (the v1 SHA-1s are): kept to answer the hash
+   * requests of its v2 peers (src/metainfo/piece-layer-trees.ts). Absent for v1 and v2 torrents (a
+   * v2 one's `pieces` are these) and for a hybrid whose .torrent has no `piece layers`.
+   */
+  readonly pieceLayers?: Uint8Array;
+  /**
    * True when the payload is a folder named `name`: the info dictionary has a `files` list (v1,
    * hybrid), or its v2 `file tree` is more than one file at its top.
    */

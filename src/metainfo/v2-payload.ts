@@ -29,7 +29,7 @@ import {
 } from './limits.js';
 import { MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from './merkle-tree.js';
 import { MetainfoError } from './metainfo-error.js';
-import { v2PieceHashes } from './piece-layers.js';
+import { hybridPieceLayers, v2PieceHashes } from './piece-layers.js';
 import type { Torrent, TorrentFile } from './torrent.js';
 import { asBytes, asDict, asLength, isString, required, wrongType } from './torrent-fields.js';
 import { checkPath, PathSet } from './torrent-path.js';
@@ -85,6 +85,33 @@ export function v2Payload(ix: BencodeIndex, root: number, info: number, name: st
     files: resolveCaseCollisions(named),
     totalLength,
   };
+}
+
+/**
+ * A hybrid's piece layers laid on its v1 pieces (`payload`, read from its v1 keys and checked to
+ * list the files of its `file tree`), or undefined when its .torrent has none (piece-layers.ts).
+ * With layers, its piece length and each non-empty file's `pieces root` are checked as a v2
+ * torrent's are.
+ */
+export function hybridLayers(
+  ix: BencodeIndex,
+  root: number,
+  info: number,
+  payload: Pick<Payload, 'files' | 'pieceLength' | 'pieceCount'>,
+): Uint8Array | undefined {
+  if (ix.get(root, 'piece layers') === undefined) return undefined;
+  const pieceLength = v2PieceLength(ix, info);
+  const tree = required(ix, info, 'file tree', FILE_TREE_FIELD);
+  // The tree's files are the v1 files but padding, in order (checkHybridFileTree).
+  const data = payload.files.flatMap((f, i) => (f.padding ? [] : [i]));
+  const roots: (Uint8Array | undefined)[] = payload.files.map(() => undefined);
+  let next = 0;
+  walkFileTree(ix, tree, (path, leaf) => {
+    const i = data[next++]!;
+    if (payload.files[i]!.length > 0)
+      roots[i] = piecesRoot(ix, leaf, `${FILE_TREE_FIELD}[${quotedPath(path)}]`);
+  });
+  return hybridPieceLayers(ix, root, payload.files, roots, pieceLength, payload.pieceCount);
 }
 
 /** The pieces of a payload of `totalLength`, at most MAX_PIECES (what the piece hashes are allocated from). */
