@@ -5,8 +5,11 @@
  * A hybrid torrent (BEP 52) is one payload in two swarms, named by its SHA-1 info-hash and by the
  * first 20 bytes of its SHA-256 one: a handshake carrying either is ours. An accepted connection of
  * a hybrid is answered after the peer's handshake, with the hash it used (libtorrent's
- * bt_peer_connection does the same; BEP 52's upgrade of a v1 connection to v2 is not done: we never
- * set the v2 reserved bit for a hybrid, so a peer has no cause to answer us with the other hash).
+ * bt_peer_connection does the same). A hybrid whose piece layers we keep sets BEP 52's reserved bit
+ * (peer.machine.ts, as libtorrent sets it on a hybrid's v1 connections): libtorrent then takes a
+ * connection we dialled with the v1 hash as a v2 one, may answer with the v2 hash (accepted here
+ * like the v1 one) and may ask it for hashes, which we answer (machines/peer-hashes.ts). Without
+ * the layers the bit stays clear, as for a v1 torrent.
  */
 import type { WireItem } from '../src/wire/messages.js';
 import type { PeerContext } from './peer-context.js';

@@ -46,7 +46,7 @@ import {
 } from './peer-serving.js';
 
 /** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
-/** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent (whose piece layers we serve). */
+/** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent or a hybrid whose piece layers we serve. */
 function ourHandshake(context: PeerContext, infoHash: Uint8Array): WireItem {
   return {
     type: 'handshake',
