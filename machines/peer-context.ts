@@ -108,10 +108,14 @@ export interface PeerContext {
   /** ut_metadata requests the peer made on this connection (closed past MAX_METADATA_REQUESTS). */
   metadataRequests: number;
   // --- BEP 52, merkle hashes (machines/peer-hashes.ts) ---
-  /** Our v2 torrent's trees above its piece layers (by reference); undefined: v1 or hybrid. */
+  /** Our torrent's trees above its piece layers (by reference); undefined: v1, or a hybrid without layers. */
   readonly pieceLayerTrees: PieceLayerTrees | undefined;
   /** Hash requests the peer made on this connection (closed past hashRequestLimit). */
   hashRequests: number;
+  /** Block-layer read slots in use (bit `slot` set while `blockHashes.<slot>` reads: MAX_BLOCK_HASH_READS). */
+  blockHashReads: number;
+  /** Block-layer reads this connection started (past MAX_BLOCK_HASH_READS_PER_CONNECTION: rejected). */
+  blockHashReadCount: number;
   // --- BEP 11, ut_pex (machines/peer-pex.ts) ---
   /** Peer exchange is on for this torrent (not private, not --no-pex). */
   readonly pex: boolean;
@@ -190,6 +194,8 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     metadataRequests: 0,
     pieceLayerTrees: input.pieceLayerTrees,
     hashRequests: 0,
+    blockHashReads: 0,
+    blockHashReadCount: 0,
     pex: input.pex === true,
     peerUtPex: undefined,
     bytesSentThisTick: 0,

@@ -5,7 +5,8 @@
  * Bytes come and go through the invoked `connection` actor (TCP in src/net, in-memory in test/sim).
  * See docs/machines.md for the states, invariants, flows and the pipelining formula.
  */
-import { and, assign, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
+import { and, assign, enqueueActions, fromCallback, fromPromise, sendTo, setup } from 'xstate';
+import type { BlockLayerAnswer, BlockLayerRead } from '../src/metainfo/merkle-proof.js';
 import { Bitfield } from '../src/picker/bitfield.js';
 import type { WireItem } from '../src/wire/messages.js';
 import { hasExtensionBit, hasFastBit, ourReservedBytes } from '../src/wire/reserved-bits.js';
@@ -23,7 +24,7 @@ import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } 
 import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { acceptsInfoHash, answersPeerHash, bytesEqual, openingMessages } from './peer-handshake.js';
-import { hashAnswer, isHashRequestFlood } from './peer-hashes.js';
+import { answerHashRequest, blockHashesId, blockLayerMessage, isHashRequestFlood } from './peer-hashes.js';
 import { isMetadataFlood, metadataAnswer } from './peer-metadata.js';
 import { acceptedUtPex, pexMessage } from './peer-pex.js';
 import { requestableAllowedFast, room, wantBlocks } from './peer-pipeline.js';
@@ -44,6 +45,11 @@ import {
   serveNext,
   setAmChoking,
 } from './peer-serving.js';
+
+/** A block-layer read's end (BEP 52, machines/peer-hashes.ts): its answer, or a read that threw. */
+type BlockHashesEvent =
+  | { type: 'xstate.done.actor.blockHashes.0' | 'xstate.done.actor.blockHashes.1'; output: BlockLayerAnswer }
+  | { type: 'xstate.error.actor.blockHashes.0' | 'xstate.error.actor.blockHashes.1'; error: unknown };
 
 /** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
 /** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent or a hybrid whose piece layers we serve. */
@@ -71,16 +77,29 @@ function effects(enqueue: {
 export const peerMachine = setup({
   types: {
     context: {} as PeerContext,
-    events: {} as PeerEvent,
+    events: {} as PeerEvent | BlockHashesEvent,
     input: {} as PeerInput,
     output: {} as CloseReason,
-    children: {} as { connection: 'connection' },
+    children: {} as {
+      connection: 'connection';
+      'blockHashes.0': 'blockHashes';
+      'blockHashes.1': 'blockHashes';
+    },
   },
   actors: {
     /** Provided by the world (src/net or test/sim); this placeholder fails the connection at once. */
     connection: fromCallback<ConnectionCommand, ConnectionInput>(({ sendBack }) => {
       sendBack({ type: 'socket.closed', error: 'no connection actor provided' });
     }),
+    /**
+     * BEP 52: a block-layer hash request's pieces read back and hashed (machines/peer-hashes.ts),
+     * provided by the session (src/storage/block-layer-hashes.ts); this placeholder has no disk:
+     * the request is rejected.
+     */
+    blockHashes: fromPromise<BlockLayerAnswer, BlockLayerRead>(async ({ input }) => ({
+      range: input.range,
+      hashes: undefined,
+    })),
   },
   delays: {
     connectTimeout: ({ context }) => context.timeouts.connect,
@@ -212,11 +231,30 @@ export const peerMachine = setup({
       const message = metadataAnswer(context, event.piece);
       if (message !== undefined) enqueue.sendTo('connection', { type: 'send', message });
     }),
-    // BEP 52: the hashes asked for, or a hash reject (machines/peer-hashes.ts); counted in place.
+    // BEP 52: the hashes asked for, or a hash reject (machines/peer-hashes.ts); counted in place. A
+    // block-layer request is answered once its pieces are read back and hashed (`blockHashes`).
     answerHashRequest: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.hashRequest') return;
       context.hashRequests++;
-      enqueue.sendTo('connection', { type: 'send', message: hashAnswer(context.pieceLayerTrees, event) });
+      const answer = answerHashRequest(context, event);
+      if (answer.kind === 'send') {
+        enqueue.sendTo('connection', { type: 'send', message: answer.message });
+        return;
+      }
+      context.blockHashReads |= 1 << answer.slot;
+      context.blockHashReadCount++;
+      enqueue.spawnChild('blockHashes', {
+        id: blockHashesId(answer.slot) as 'blockHashes.0',
+        input: answer.read,
+      });
+    }),
+    // The read of a block-layer request ended: its slot is free, its answer sent (hashes, or a
+    // reject when the disk did not give the piece-layer hash back).
+    sendBlockHashes: enqueueActions(({ context, event, enqueue }, params: { slot: number }) => {
+      context.blockHashReads &= ~(1 << params.slot);
+      if (!event.type.startsWith('xstate.done.actor.')) return;
+      const { range, hashes } = (event as { output: BlockLayerAnswer }).output;
+      enqueue.sendTo('connection', { type: 'send', message: blockLayerMessage(range, hashes) });
     }),
     storeExtensionHandshake: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'wire.extendedHandshake') return;
@@ -399,6 +437,10 @@ export const peerMachine = setup({
   on: {
     'socket.closed': { target: '.closed', actions: 'closeFromEvent' },
     'cmd.close': { target: '.closed', actions: 'closeFromEvent' },
+    'xstate.done.actor.blockHashes.0': { actions: { type: 'sendBlockHashes', params: { slot: 0 } } },
+    'xstate.done.actor.blockHashes.1': { actions: { type: 'sendBlockHashes', params: { slot: 1 } } },
+    'xstate.error.actor.blockHashes.0': { actions: { type: 'sendBlockHashes', params: { slot: 0 } } },
+    'xstate.error.actor.blockHashes.1': { actions: { type: 'sendBlockHashes', params: { slot: 1 } } },
   },
   states: {
     connecting: {

@@ -19,9 +19,16 @@
  * A request is answered when it is valid for the file's tree (as libtorrent's validate_hash_request
  * has it: base layer below the root, the run inside its layer, proof layers below the root; and as
  * BEP 52 requires: a length that is a power of two, an index that is a multiple of it) and its base
- * is the piece layer or above: we keep no block (leaf) hashes. Only files longer than one piece
+ * is the piece layer or above, or the block layer (0) itself. Only files longer than one piece
  * have a tree here: a shorter file's `pieces root` is its one piece's hash, and no layer of its tree
  * is at or above the piece layer but the root, which no request may ask for.
+ *
+ * The block layer (the 16 KiB leaves, asked by libtorrent after a piece fails its check, to find the
+ * bad block: hash_picker::verify_block_hashes asks base 0, the piece's blocks, proof up to the
+ * layers it lacks) is not kept: the pieces the run lies in are read back and hashed
+ * (src/storage/block-layer-hashes.ts), at most MAX_BLOCK_HASH_PIECES of them a request
+ * (`blockRunPieces`); the uncles above those pieces come from the tree. Layers between the blocks
+ * and the pieces are not answered (libtorrent asks neither for them nor takes them).
  *
  * Pure: the nodes above the piece layer were hashed once per torrent (piece-layer-trees.ts); here
  * they are only read, so the peer machine can answer without hashing.
@@ -43,7 +50,34 @@ export interface FileHashTree {
   readonly layers: readonly Uint8Array[];
   /** `pads[k]`: a node k layers above the piece layer over zero leaves only (padHash(pieceLayer + k)). */
   readonly pads: readonly Uint8Array[];
+  /** The torrent's piece the file starts (each file of a v2 torrent or a hybrid starts one). */
+  readonly firstPiece: number;
+  /** The file's length in bytes: its last piece's leaves past it are zeros. */
+  readonly length: number;
 }
+
+/**
+ * A block-layer request the peer machine accepted, for the effect that reads its pieces back and
+ * hashes them (src/storage/block-layer-hashes.ts): the request (its root a copy), the file's tree
+ * (by reference) and the torrent's piece length.
+ */
+export interface BlockLayerRead {
+  readonly range: HashRange;
+  readonly tree: FileHashTree;
+  readonly pieceLength: number;
+}
+
+/** What that effect gives back: the request, and its answer's hashes (undefined: reject it). */
+export interface BlockLayerAnswer {
+  readonly range: HashRange;
+  readonly hashes: Uint8Array | undefined;
+}
+
+/**
+ * Pieces one block-layer request may make us read back and hash: libtorrent asks for one piece's
+ * blocks at a time; a longer run is a peer making us read.
+ */
+export const MAX_BLOCK_HASH_PIECES = 4;
 
 /** A v2 torrent's file trees, by `pieces root` (rootKey), built once per torrent. */
 export interface PieceLayerTrees {
@@ -60,8 +94,10 @@ export interface PieceLayerTrees {
 export type HashRequestProblem =
   /** No file of the torrent longer than one piece has this `pieces root`. */
   | 'unknownRoot'
-  /** The base layer is below the piece layer: block hashes, which we do not keep. */
+  /** The base layer is between the block layer and the piece layer: not answered. */
   | 'belowPieceLayer'
+  /** A block-layer run over more than MAX_BLOCK_HASH_PIECES pieces. */
+  | 'tooManyBlocks'
   /** The base layer is the root's or above. */
   | 'baseAboveTree'
   /** Length 0, above MAX_HASH_REQUEST_LENGTH, or not a power of two. */
@@ -91,14 +127,38 @@ export function hashRequestProblem(
   if (tree === undefined) return 'unknownRoot';
   const { baseLayer, index, length, proofLayers } = req;
   const height = treeHeight(tree);
-  if (baseLayer < tree.pieceLayer) return 'belowPieceLayer';
+  if (baseLayer !== 0 && baseLayer < tree.pieceLayer) return 'belowPieceLayer';
   if (baseLayer >= height) return 'baseAboveTree';
   if (length < 1 || length > MAX_HASH_REQUEST_LENGTH || (length & (length - 1)) !== 0) return 'badLength';
   if (index % length !== 0) return 'misaligned';
   // The layer's width, padding included: 2^(height − base).
   if (index + length > 2 ** (height - baseLayer)) return 'pastLayerEnd';
   if (proofLayers >= height - baseLayer) return 'tooManyProofLayers';
+  if (baseLayer < tree.pieceLayer && length > MAX_BLOCK_HASH_PIECES * 2 ** tree.pieceLayer)
+    return 'tooManyBlocks';
   return undefined;
+}
+
+/** A request below the piece layer (answered by reading the blocks back: `blockRunPieces`). */
+export function isBlockLayerRequest(tree: FileHashTree, req: Pick<HashRange, 'baseLayer'>): boolean {
+  return req.baseLayer < tree.pieceLayer;
+}
+
+/**
+ * The pieces a valid block-layer request (hashRequestProblem gave undefined) is answered from: the
+ * whole pieces its run lies in (a run inside one piece needs that piece's other leaves for its
+ * uncles), `from` to `to` (exclusive) counted in the file's pieces — those past the file's last are
+ * padding, all zero leaves, never read — and the torrent's pieces to read, `first` … `first + count − 1`.
+ */
+export function blockRunPieces(
+  tree: FileHashTree,
+  req: Pick<HashRange, 'index' | 'length'>,
+): { from: number; to: number; first: number; count: number } {
+  const perPiece = 2 ** tree.pieceLayer;
+  const from = Math.floor(req.index / perPiece);
+  const to = Math.max(from + 1, (req.index + req.length) / perPiece);
+  const filePieces = tree.layers[0]!.length / HASH_LENGTH;
+  return { from, to, first: tree.firstPiece + from, count: Math.max(0, Math.min(to, filePieces) - from) };
 }
 
 /** How many uncle hashes follow the run: proof layers − log2(length) + 1, at least none. */
@@ -128,7 +188,7 @@ export function merkleHashes(tree: FileHashTree, req: Omit<HashRange, 'piecesRoo
 }
 
 /** Node `j` of the layer `k` above the piece layer: a view into the layer, or the pad hash. */
-function node(tree: FileHashTree, k: number, j: number): Uint8Array {
+export function node(tree: FileHashTree, k: number, j: number): Uint8Array {
   const layer = tree.layers[k]!;
   return j * HASH_LENGTH < layer.length
     ? layer.subarray(j * HASH_LENGTH, (j + 1) * HASH_LENGTH)

@@ -37,6 +37,8 @@ export function pieceLayerTrees(
     const tree = fileTree(
       pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES),
       pieceLayer,
+      first,
+      f.length,
     );
     files.set(rootKey(tree.root), tree);
     pieceLayerRequests += Math.ceil(count / PIECE_LAYER_REQUEST_LENGTH);
@@ -44,8 +46,16 @@ export function pieceLayerTrees(
   return { files, pieceLayerRequests };
 }
 
-/** The tree over a piece layer (two hashes or more): each layer hashed in pairs from the one below. */
-export function fileTree(pieceLayerHashes: Uint8Array, pieceLayer: number): FileHashTree {
+/**
+ * The tree over a piece layer (two hashes or more): each layer hashed in pairs from the one below.
+ * The file starts piece `firstPiece` and is `length` bytes (by default: whole pieces).
+ */
+export function fileTree(
+  pieceLayerHashes: Uint8Array,
+  pieceLayer: number,
+  firstPiece = 0,
+  length = (pieceLayerHashes.length / MERKLE_HASH_BYTES) * MERKLE_BLOCK_BYTES * 2 ** pieceLayer,
+): FileHashTree {
   const layers: Uint8Array[] = [pieceLayerHashes];
   const pads: Uint8Array[] = [padHash(pieceLayer)];
   let below = pieceLayerHashes;
@@ -65,5 +75,5 @@ export function fileTree(pieceLayerHashes: Uint8Array, pieceLayer: number): File
     pads.push(padHash(pieceLayer + pads.length));
     below = layer;
   }
-  return { root: below, pieceLayer, layers, pads };
+  return { root: below, pieceLayer, layers, pads, firstPiece, length };
 }

@@ -1,7 +1,8 @@
 /**
  * The torrent machine with the world's actors provided: each peer machine's `connection` is a real
  * TCP socket (counted, rate-limited, paused while the disk is behind, serving blocks from the one
- * ReadCache of the torrent), `storage` is the PieceStore, `trackers` announces over HTTP/UDP
+ * ReadCache of the torrent; a BEP 52 block-layer hash request's pieces read back from the store),
+ * `storage` is the PieceStore, `trackers` announces over HTTP/UDP
  * (BEP 3, BEP 12, BEP 15) when the torrent has trackers to ask.
  */
 import { peerMachine } from '../../machines/peer.machine.js';
@@ -11,6 +12,7 @@ import { createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import type { createWebSeedConnection, WebSeedConnectionHooks } from '../net/web-seed-connection.js';
+import { blockHashesActor } from '../storage/block-layer-hashes.js';
 import type { PieceStore } from '../storage/piece-store.js';
 import { DEFAULT_READ_CACHE_BYTES, ReadCache } from '../storage/read-cache.js';
 import { storageActor } from '../storage/storage-actor.js';
@@ -92,6 +94,8 @@ export function provideSessionActors(deps: SessionActorsDeps) {
               : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
             ...(downloadLimit === undefined ? {} : { downloadLimit }),
           }),
+          // BEP 52: a block-layer hash request's pieces read back from the store and hashed.
+          blockHashes: blockHashesActor(store),
         },
       }),
       // BEP 19 web seeds: the same peer machine over HTTP range requests (web-seed-connection.ts).

@@ -1,17 +1,26 @@
 /**
  * BEP 52 hash requests in the peer machine (machines/peer-hashes.ts): with a v2 torrent's piece
  * layer trees in its input, a valid request at the piece layer is answered with `hashes` (the
- * request's fields, then the run and its proof), whatever our choke; a block-layer request, an
- * unknown root or an invalid request gets a `hash reject` with the request's 48 bytes, as does any
- * request for a v1 torrent; a connection past hashRequestLimit requests is closed as a flood; the
- * peer's `hashes` and `hash reject` (answers to requests we never send) are ignored. Our handshake
- * sets BEP 52's reserved bit for a v2 torrent only.
+ * request's fields, then the run and its proof), whatever our choke; a block-layer request over
+ * pieces we have is handed to the `blockHashes` read (two at a time, a bounded number per
+ * connection; its answer, read from a real seeder's disk, is tested in
+ * test/unit/session/block-layer-hashes.test.ts); an unknown root or an invalid request gets a
+ * `hash reject` with the request's 48 bytes, as does any request for a v1 torrent; a connection past
+ * hashRequestLimit requests is closed as a flood; the peer's `hashes` and `hash reject` (answers to
+ * requests we never send) are ignored. Our handshake sets BEP 52's reserved bit only with piece
+ * layer trees (a v2 torrent, or a hybrid whose .torrent has its piece layers).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { ConnectionEvent } from '../../../machines/peer.types.js';
-import { hashRequestLimit, MAX_HASH_REQUESTS } from '../../../machines/peer-hashes.js';
+import {
+  answerHashRequest,
+  blockLayerMessage,
+  hashRequestLimit,
+  MAX_BLOCK_HASH_READS_PER_CONNECTION,
+  MAX_HASH_REQUESTS,
+} from '../../../machines/peer-hashes.js';
 import { merkleHashes, rootKey } from '../../../src/metainfo/merkle-proof.js';
 import { layerRoot } from '../../../src/metainfo/merkle-tree.js';
 import { pieceLayerTrees } from '../../../src/metainfo/piece-layer-trees.js';
@@ -100,11 +109,11 @@ test("libtorrent's requests for the piece layer are answered with hashes, while 
   }
 });
 
-test('a block-layer request, an unknown root and an invalid request get a hash reject with the request’s 48 bytes', () => {
+test('an unknown root and an invalid request get a hash reject with the request’s 48 bytes', () => {
   const h = connected(true);
   try {
     const rejected = [
-      request({ baseLayer: 0, index: 64, length: 4, proofLayers: 6 }), // a piece's block hashes
+      request({ baseLayer: 1, index: 64, length: 4, proofLayers: 6 }), // between blocks and pieces
       request({ piecesRoot: new Uint8Array(32).fill(5) }),
       request({ index: 256 }), // not a multiple of the length
       request({ length: 3 }),
@@ -127,7 +136,7 @@ test('a block-layer request, an unknown root and an invalid request get a hash r
   }
 });
 
-test('a v1 or hybrid torrent rejects every hash request, and does not set the v2 bit', () => {
+test('a torrent without piece layer trees (v1, a hybrid without layers) rejects every hash request, and does not set the v2 bit', () => {
   const h = connected(false);
   try {
     h.deliver(request());
@@ -169,7 +178,7 @@ test(`a connection past ${MAX_HASH_REQUESTS} requests and two per 512-hash run i
   assert.equal(limit, MAX_HASH_REQUESTS + 2 * 2);
   const h = connected(true);
   try {
-    for (let i = 0; i < limit; i++) h.deliver(request({ baseLayer: 0, length: 4, proofLayers: 0 }));
+    for (let i = 0; i < limit; i++) h.deliver(request({ index: 256 }));
     assert.equal(h.isClosed(), false, 'the allowance is answered');
     assert.equal(answers(h).length, limit);
     h.deliver(request());
@@ -223,6 +232,65 @@ test('bytes on the wire: a decoded hash request becomes wire.hashRequest, and th
       Buffer.from(decoded.hashes.subarray(32 * 512)),
       Buffer.from(layerRoot(PIECES.subarray(0, 32 * 512), PIECE_LAYER)),
     );
+  } finally {
+    h.stop();
+  }
+});
+
+test('a block-layer request is read back first: over pieces we have, two at a time; else rejected', () => {
+  const have = Bitfield.full(1000);
+  const c = {
+    pieceLayerTrees: TREES,
+    ourBitfield: have,
+    pieceLength: PIECE_LENGTH,
+    blockHashReads: 0,
+    blockHashReadCount: 0,
+  };
+  // libtorrent's request after piece 64 failed: its 4 blocks (the piece layer is 2 above them).
+  const blocks = request({ baseLayer: 0, index: 64 * 4, length: 4, proofLayers: 2 + 9 }) as HashRange & {
+    type: 'wire.hashRequest';
+  };
+  const first = answerHashRequest(c, blocks);
+  assert.equal(first.kind, 'read');
+  assert.ok(first.kind === 'read');
+  assert.equal(first.slot, 0);
+  assert.deepEqual(
+    fieldsOf({ type: 'hashes', ...first.read.range } as WireItem),
+    fieldsOf(blocks as unknown as WireItem),
+  );
+  assert.equal(first.read.tree, TREES.files.get(rootKey(ROOT)));
+  assert.equal(first.read.pieceLength, PIECE_LENGTH);
+  const second = answerHashRequest({ ...c, blockHashReads: 0b01 }, blocks);
+  assert.ok(second.kind === 'read' && second.slot === 1);
+  // Both slots reading: a third is rejected, as is a piece we do not have.
+  const busy = answerHashRequest({ ...c, blockHashReads: 0b11 }, blocks);
+  assert.ok(busy.kind === 'send' && busy.message.type === 'hashReject');
+  const lacking = new Bitfield(1000);
+  for (let i = 0; i < 1000; i++) if (i !== 64) lacking.set(i);
+  const missing = answerHashRequest({ ...c, ourBitfield: lacking }, blocks);
+  assert.ok(missing.kind === 'send' && missing.message.type === 'hashReject');
+  // A connection that has had its reads: the next is rejected.
+  const spent = answerHashRequest({ ...c, blockHashReadCount: MAX_BLOCK_HASH_READS_PER_CONNECTION }, blocks);
+  assert.ok(spent.kind === 'send' && spent.message.type === 'hashReject');
+  // The answer once read: hashes, or a reject when the read did not give them.
+  const range = (first as { read: { range: HashRange } }).read.range;
+  assert.equal(blockLayerMessage(range, new Uint8Array(32 * 5)).type, 'hashes');
+  assert.equal(blockLayerMessage(range, undefined).type, 'hashReject');
+});
+
+test('a block-layer request spawns the blockHashes read, and its answer is sent when it lands', async () => {
+  const h = connected(true);
+  try {
+    h.deliver(request({ baseLayer: 0, index: 8, length: 4, proofLayers: 2 }));
+    assert.deepEqual(answers(h), [], 'nothing sent before the read');
+    assert.equal(h.context()?.blockHashReads, 1);
+    // The machine's own placeholder has no disk: a reject, once the read settles.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      answers(h).map((m) => m.type),
+      ['hashReject'],
+    );
+    assert.equal(h.context()?.blockHashReads, 0, 'the slot is free again');
   } finally {
     h.stop();
   }

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
+  blockRunPieces,
   hashRequestProblem,
+  MAX_BLOCK_HASH_PIECES,
   merkleHashes,
   rootKey,
   treeHeight,
@@ -59,8 +61,9 @@ test('a request is rejected for each rule it breaks', () => {
   const ok = { baseLayer: PIECE_LAYER, index: 512, length: 512, proofLayers: 10 };
   assert.equal(hashRequestProblem(tree, ok), undefined);
   const cases: [Partial<typeof ok>, string][] = [
-    [{ baseLayer: 0, index: 0, length: 16 }, 'belowPieceLayer'], // a piece's block hashes
+    [{ baseLayer: 1, index: 0, length: 8 }, 'belowPieceLayer'], // between the blocks and the pieces
     [{ baseLayer: PIECE_LAYER - 1 }, 'belowPieceLayer'],
+    [{ baseLayer: 0, index: 0, length: 128 }, 'tooManyBlocks'], // the blocks of 8 pieces
     [{ baseLayer: 15, index: 0, length: 1, proofLayers: 0 }, 'baseAboveTree'], // the root's layer
     [{ length: 0 }, 'badLength'],
     [{ length: 384 }, 'badLength'], // not a power of two
@@ -73,6 +76,36 @@ test('a request is rejected for each rule it breaks', () => {
   ];
   for (const [change, problem] of cases)
     assert.equal(hashRequestProblem(tree, { ...ok, ...change }), problem, JSON.stringify(change));
+  // The block layer itself: a piece's 16 blocks (libtorrent's request after a failed piece), up to
+  // MAX_BLOCK_HASH_PIECES pieces' worth, read back from disk to answer (blockRunPieces).
+  const piece = { baseLayer: 0, index: 16 * 7, length: 16, proofLayers: 4 };
+  assert.equal(hashRequestProblem(tree, piece), undefined);
+  assert.deepEqual(blockRunPieces(tree, piece), { from: 7, to: 8, first: 7, count: 1 });
+  const four = {
+    baseLayer: 0,
+    index: 16 * 4 * MAX_BLOCK_HASH_PIECES,
+    length: 16 * MAX_BLOCK_HASH_PIECES,
+    proofLayers: 14,
+  };
+  assert.equal(hashRequestProblem(tree, four), undefined);
+  assert.deepEqual(blockRunPieces(tree, four), { from: 16, to: 20, first: 16, count: 4 });
+  // A block inside a piece is answered from its whole piece; pieces past the file's end are not read.
+  assert.deepEqual(blockRunPieces(tree, { index: 16 * 1999 + 5, length: 1 }), {
+    from: 1999,
+    to: 2000,
+    first: 1999,
+    count: 1,
+  });
+  assert.deepEqual(blockRunPieces(tree, { index: 16 * 2044, length: 64 }), {
+    from: 2044,
+    to: 2048,
+    first: 2044,
+    count: 0,
+  });
+  assert.deepEqual(
+    blockRunPieces(fileTree(hashes(3, 1), PIECE_LAYER, 10, 0), { index: 16, length: 32 }).first,
+    11,
+  );
   assert.equal(hashRequestProblem(undefined, ok), 'unknownRoot');
 });
 

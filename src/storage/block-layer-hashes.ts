@@ -1,0 +1,139 @@
+/**
+ * The answer to a BEP 52 hash request for the block layer (base layer 0, the 16 KiB leaves of a
+ * file's merkle tree), which no torrent keeps: the pieces the run lies in are read back from disk
+ * and their blocks hashed, then the run and its proof are laid out as for any hash request
+ * (src/metainfo/merkle-proof.ts) — the uncles inside those pieces from the leaves just hashed, those
+ * above them read from the file's tree. libtorrent asks for a piece's block hashes after the piece
+ * failed its check, to find the bad block (hash_picker::verify_block_hashes).
+ *
+ * The peer machine decides (machines/peer-hashes.ts: a valid request, at most MAX_BLOCK_HASH_PIECES
+ * pieces, each one we have, at most a few reads in flight per connection); this is the effect it
+ * asks for, provided by the session as the `blockHashes` actor. Each piece read is checked against
+ * its hash in the piece layer first: a piece that does not hash to it (the disk changed under us)
+ * gets a reject, not hashes the peer would find false. Memory: one read buffer (at most 1 MiB, as
+ * the store reads) and the leaves of the pieces read, 32 bytes a block.
+ */
+import { createHash } from 'node:crypto';
+import { fromPromise } from 'xstate';
+import {
+  type BlockLayerAnswer,
+  type BlockLayerRead,
+  type FileHashTree,
+  node,
+  uncleCount,
+} from '../metainfo/merkle-proof.js';
+import { hashPair, log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from '../metainfo/merkle-tree.js';
+import { MAX_READ_BLOCK_BYTES, type PieceStore } from './piece-store.js';
+
+/** Reads `length` bytes of piece `index` from `begin` (PieceStore.readBlock). */
+export type PieceRead = (
+  index: number,
+  begin: number,
+  length: number,
+  into: Uint8Array,
+) => Promise<Uint8Array>;
+
+/**
+ * The leaf hashes of the file's piece `p` (counted in the file): its blocks' SHA-256, the last one
+ * shorter, zeros past the file's end; undefined when they do not hash to the piece layer's hash.
+ */
+async function pieceLeaves(
+  read: PieceRead,
+  tree: FileHashTree,
+  p: number,
+  pieceLength: number,
+  buffer: Uint8Array,
+): Promise<Uint8Array[] | undefined> {
+  const perPiece = 2 ** tree.pieceLayer;
+  const leaves: Uint8Array[] = [];
+  const dataLength = Math.min(pieceLength, tree.length - p * pieceLength);
+  for (let at = 0; at < dataLength; at += buffer.length) {
+    const n = Math.min(buffer.length, dataLength - at);
+    const bytes = await read(tree.firstPiece + p, at, n, buffer);
+    for (let b = 0; b < n; b += MERKLE_BLOCK_BYTES)
+      leaves.push(
+        createHash('sha256')
+          .update(bytes.subarray(b, Math.min(n, b + MERKLE_BLOCK_BYTES)))
+          .digest(),
+      );
+  }
+  while (leaves.length < perPiece) leaves.push(new Uint8Array(MERKLE_HASH_BYTES));
+  const root = layersOver(leaves).at(-1)![0]!;
+  return Buffer.from(root).equals(node(tree, 0, p)) ? leaves : undefined;
+}
+
+/** Every layer over `leaves` (a power of two of them): `[0]` the leaves, the last the root alone. */
+function layersOver(leaves: readonly Uint8Array[]): Uint8Array[][] {
+  const layers: Uint8Array[][] = [[...leaves]];
+  while (layers.at(-1)!.length > 1) {
+    const below = layers.at(-1)!;
+    const up: Uint8Array[] = [];
+    for (let i = 0; i < below.length; i += 2) up.push(new Uint8Array(hashPair(below[i]!, below[i + 1]!)));
+    layers.push(up);
+  }
+  return layers;
+}
+
+/**
+ * The hashes answering a block-layer request the machine accepted: `length` leaves from `index`,
+ * then the uncles from the run's root's sibling up to height `proof layers`. Undefined when a piece
+ * read back does not hash to its piece-layer hash. Throws what the read throws.
+ */
+export async function blockLayerHashes(
+  read: PieceRead,
+  input: BlockLayerRead,
+): Promise<Uint8Array | undefined> {
+  const { tree, range, pieceLength } = input;
+  const perPiece = 2 ** tree.pieceLayer;
+  const filePieces = tree.layers[0]!.length / MERKLE_HASH_BYTES;
+  // The whole pieces the run lies in: a power of two of them, aligned (index is a multiple of length).
+  const from = Math.floor(range.index / perPiece);
+  const to = Math.max(from + 1, (range.index + range.length) / perPiece);
+  const buffer = new Uint8Array(Math.min(pieceLength, MAX_READ_BLOCK_BYTES));
+  const leaves: Uint8Array[] = [];
+  for (let p = from; p < to; p++) {
+    if (p >= filePieces) {
+      // Past the file: zero leaves (the tree pads with them).
+      for (let i = 0; i < perPiece; i++) leaves.push(new Uint8Array(MERKLE_HASH_BYTES));
+      continue;
+    }
+    const piece = await pieceLeaves(read, tree, p, pieceLength, buffer);
+    if (piece === undefined) return undefined;
+    leaves.push(...piece);
+  }
+  const layers = layersOver(leaves);
+  const readHeight = log2(leaves.length);
+  const firstLeaf = from * perPiece;
+  const uncles = uncleCount(range.length, range.proofLayers);
+  const out = new Uint8Array((range.length + uncles) * MERKLE_HASH_BYTES);
+  for (let j = 0; j < range.length; j++)
+    out.set(layers[0]![range.index - firstLeaf + j]!, j * MERKLE_HASH_BYTES);
+  const firstUncle = range.proofLayers + 1 - uncles;
+  for (let u = 0; u < uncles; u++) {
+    const h = firstUncle + u;
+    const ancestor = Math.floor(range.index / 2 ** h);
+    const sibling = ancestor % 2 === 0 ? ancestor + 1 : ancestor - 1;
+    // Inside the pieces read: from their leaves; above them (h ≥ the piece layer): from the tree.
+    const hash =
+      h < readHeight ? layers[h]![sibling - firstLeaf / 2 ** h]! : node(tree, h - tree.pieceLayer, sibling);
+    out.set(hash, (range.length + u) * MERKLE_HASH_BYTES);
+  }
+  return out;
+}
+
+/**
+ * The `blockHashes` actor the session gives the peer machine: the answer read from `store`; a
+ * failed read is a reject (the connection's serving reads report the disk's failures).
+ */
+export function blockHashesActor(store: Pick<PieceStore, 'readBlock'>) {
+  return fromPromise<BlockLayerAnswer, BlockLayerRead>(async ({ input }) => {
+    try {
+      return {
+        range: input.range,
+        hashes: await blockLayerHashes((i, b, l, into) => store.readBlock(i, b, l, into), input),
+      };
+    } catch {
+      return { range: input.range, hashes: undefined };
+    }
+  });
+}

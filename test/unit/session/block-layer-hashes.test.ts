@@ -1,0 +1,171 @@
+/**
+ * BEP 52 hash requests for the block layer (base layer 0: the 16 KiB leaves, which libtorrent asks
+ * for after a piece fails its check, to find the bad block) answered by a real bitstate seeder on
+ * 127.0.0.1: the piece is read back from disk and hashed (src/storage/block-layer-hashes.ts), the
+ * run and its proof sent as `hashes`. A raw client asks, as libtorrent's hash_picker does, for one
+ * piece's blocks, and for runs inside a piece and over two pieces with their whole proofs; each
+ * answer's leaves are the blocks' SHA-256 and fold, with its uncles, to the file's `pieces root`
+ * computed the slow way (test/helpers/bep52-reference.ts). A run over more pieces than
+ * MAX_BLOCK_HASH_PIECES, a layer between the blocks and the pieces, or a piece changed on disk
+ * since (it no longer hashes to its piece-layer hash) gets a hash reject. Both a v2 torrent and a
+ * hybrid (whose piece layers are kept).
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { MAX_BLOCK_HASH_PIECES } from '../../../src/metainfo/merkle-proof.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import type { Torrent } from '../../../src/metainfo/torrent.js';
+import { encodeHandshake, encodeMessage } from '../../../src/wire/encode-message.js';
+import type { HashRange, WireItem } from '../../../src/wire/messages.js';
+import { ourReservedBytes } from '../../../src/wire/reserved-bits.js';
+import { WireDecoder } from '../../../src/wire/wire-decoder.js';
+import { blockHashes, referencePiecesRoot } from '../../helpers/bep52-reference.js';
+import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
+
+/** 64 KiB pieces: 4 blocks a piece, the piece layer 2 above the leaves. */
+const PIECE = 64 * 1024;
+const PER_PIECE = 4;
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/** A client that handshakes (BEP 52's bit set) and collects every message the seeder sends. */
+async function client(t: Parameters<typeof tempDir>[0], port: number, infoHash: Uint8Array) {
+  const socket: Socket = connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const received: WireItem[] = [];
+  const waiters: (() => void)[] = [];
+  const decoder = new WireDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    decoder.push(new Uint8Array(chunk), (item) => {
+      received.push(item);
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  socket.write(
+    encodeHandshake({ reserved: ourReservedBytes(true), infoHash, peerId: new Uint8Array(20).fill(9) }),
+  );
+  /** Sends a hash request and resolves with the seeder's answer to it. */
+  const ask = (range: HashRange) => {
+    socket.write(encodeMessage({ type: 'hashRequest', ...range }));
+    const same = (m: WireItem) =>
+      (m.type === 'hashes' || m.type === 'hashReject') &&
+      m.baseLayer === range.baseLayer &&
+      m.index === range.index &&
+      m.length === range.length &&
+      m.proofLayers === range.proofLayers;
+    return within(
+      10_000,
+      new Promise<WireItem>((resolve) => {
+        const look = () => {
+          const m = received.find(same);
+          if (m === undefined) waiters.push(look);
+          else resolve(m);
+        };
+        look();
+      }),
+      'the answer to a hash request',
+    );
+  };
+  return { ask };
+}
+
+/**
+ * Folds an answer to the root: the run's own root from its leaves, then each uncle on the side the
+ * run's ancestor is not.
+ */
+function foldToRoot(range: HashRange, hashes: Uint8Array): Buffer {
+  let layer: Buffer[] = [];
+  for (let j = 0; j < range.length; j++) layer.push(Buffer.from(hashes.subarray(j * 32, j * 32 + 32)));
+  while (layer.length > 1) {
+    const up: Buffer[] = [];
+    for (let i = 0; i < layer.length; i += 2) up.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
+    layer = up;
+  }
+  let node = layer[0]!;
+  let at = range.index / range.length;
+  for (let u = range.length * 32; u < hashes.length; u += 32) {
+    const uncle = Buffer.from(hashes.subarray(u, u + 32));
+    node = sha256(at % 2 === 0 ? Buffer.concat([node, uncle]) : Buffer.concat([uncle, node]));
+    at = Math.floor(at / 2);
+  }
+  return node;
+}
+
+/** DIR/data/tree: a.bin of 9 pieces and 100 bytes (leaves 0–36, 64 wide), b.txt short; its torrent. */
+async function seeded(t: Parameters<typeof tempDir>[0], format: 'v2' | 'hybrid') {
+  const dir = await tempDir(t);
+  const data = join(dir, 'data');
+  await mkdir(join(data, 'tree'), { recursive: true });
+  const bytes = randomBytes(9 * PIECE + 100);
+  await writeFile(join(data, 'tree', 'a.bin'), bytes);
+  await writeFile(join(data, 'tree', 'b.txt'), 'short\n');
+  const torrent: Torrent = parseTorrent(
+    await createTorrent(join(data, 'tree'), { format, pieceLength: PIECE }),
+  );
+  const port = await listeningSeeder(t, torrent, data);
+  // A v2 peer names the v2 swarm: a hybrid's is its SHA-256's first 20 bytes.
+  const swarm = format === 'hybrid' ? torrent.infoHashV2!.subarray(0, 20) : torrent.infoHash;
+  return {
+    bytes,
+    file: join(data, 'tree', 'a.bin'),
+    root: referencePiecesRoot(bytes),
+    ask: (await client(t, port, swarm)).ask,
+  };
+}
+
+for (const format of ['v2', 'hybrid'] as const)
+  test(`a ${format} seeder answers block-layer hash requests with leaves that prove to the file's root`, async (t) => {
+    const { bytes, file, root, ask } = await seeded(t, format);
+    const leaves = blockHashes(bytes); // 37 leaves; the tree is 64 wide, 6 layers high
+    const range = (index: number, length: number, proofLayers: number): HashRange => ({
+      piecesRoot: root,
+      baseLayer: 0,
+      index,
+      length,
+      proofLayers,
+    });
+    const cases: [string, HashRange][] = [
+      // libtorrent's hash_picker after piece 3 failed: its 4 blocks, proof layers log2(4) + the
+      // layers it lacks above the piece (here all of them up to below the root: 3).
+      ['piece 3, as libtorrent asks', range(3 * PER_PIECE, PER_PIECE, 2 + 3)],
+      ['one block inside piece 5, whole proof', range(5 * PER_PIECE + 2, 1, 5)],
+      ['two pieces, 6 and 7', range(6 * PER_PIECE, 2 * PER_PIECE, 5)],
+      // The last piece: 1 real leaf (100 bytes), 3 zero leaves.
+      ['the last piece', range(9 * PER_PIECE, PER_PIECE, 5)],
+    ];
+    for (const [what, r] of cases) {
+      const answer = await ask(r);
+      assert.equal(answer.type, 'hashes', what);
+      assert.ok(answer.type === 'hashes');
+      const uncles = Math.max(0, r.proofLayers - Math.log2(r.length) + 1);
+      assert.equal(answer.hashes.length, 32 * (r.length + uncles), what);
+      for (let j = 0; j < r.length; j++) {
+        const want = leaves[r.index + j] ?? new Uint8Array(32);
+        assert.equal(
+          Buffer.from(answer.hashes.subarray(j * 32, j * 32 + 32)).toString('hex'),
+          Buffer.from(want).toString('hex'),
+          `${what}: leaf ${r.index + j}`,
+        );
+      }
+      assert.equal(
+        foldToRoot(r, answer.hashes).toString('hex'),
+        root.toString('hex'),
+        `${what}: proves to the root`,
+      );
+    }
+    // Rejected: a run over more pieces than MAX_BLOCK_HASH_PIECES, a layer between blocks and pieces.
+    const tooLong = range(0, 2 * MAX_BLOCK_HASH_PIECES * PER_PIECE, 5);
+    assert.equal((await ask(tooLong)).type, 'hashReject');
+    assert.equal((await ask({ ...range(0, 4, 4), baseLayer: 1 })).type, 'hashReject');
+    // The disk changed under the seeder: piece 2 no longer hashes to its piece-layer hash, and its
+    // blocks' hashes are refused rather than sent false.
+    const handle = await open(file, 'r+');
+    await handle.write(Buffer.from([bytes[2 * PIECE + 5]! ^ 0xff]), 0, 1, 2 * PIECE + 5);
+    await handle.close();
+    assert.equal((await ask(range(2 * PER_PIECE, PER_PIECE, 5))).type, 'hashReject');
+  });
