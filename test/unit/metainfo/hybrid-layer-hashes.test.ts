@@ -23,6 +23,7 @@ import {
   slowLayers,
 } from '../../helpers/bep52-reference.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { fileHashes, withLayers } from '../../helpers/v2-torrent.js';
 
 /** 32 KiB pieces: the piece layer is 1 above the 16 KiB leaves. */
 const P = 32 * 1024;
@@ -118,4 +119,35 @@ test("a hybrid's piece layers are checked as a v2 torrent's: wrong or missing on
   const rekeyed = Buffer.from(bytes);
   rekeyed[keyAt]! ^= 1;
   refused(rekeyed, 'unsupported', /piece layers missing: "c.three" is longer than a piece and has no layer/);
+});
+
+test('a hybrid with piece layers whose file does not start a piece (no padding before it) is refused', () => {
+  const a = randomBytes(100);
+  const b = randomBytes(3 * P);
+  const hb = fileHashes(b, P);
+  const info = {
+    files: [
+      { length: a.length, path: ['a'] },
+      { length: b.length, path: ['b'] },
+    ],
+    'file tree': {
+      a: { '': { length: a.length, 'pieces root': referencePiecesRoot(a) } },
+      b: { '': { length: b.length, 'pieces root': hb.root } },
+    },
+    'meta version': 2,
+    name: 'h',
+    'piece length': P,
+    pieces: new Uint8Array(4 * 20), // 100 + 3 pieces: 4 pieces (not checked when parsed)
+  };
+  const refused = (bytes: Buffer) =>
+    assert.throws(
+      () => parseTorrent(bytes),
+      (e: unknown) =>
+        e instanceof MetainfoError &&
+        e.code === 'invalid-value' &&
+        /"b" starts at byte 100, not at a piece boundary/.test(e.message),
+    );
+  refused(withLayers(info, [[hb.root, hb.layer!]]));
+  // Without piece layers it loads as before (its v1 pieces are what it is checked with).
+  assert.equal(parseTorrent(withLayers(info, undefined)).pieceLayers, undefined);
 });
