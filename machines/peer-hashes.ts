@@ -38,8 +38,8 @@ import type { PeerContext } from './peer-context.js';
 /**
  * Hash requests one connection may make beyond two per 512-hash run of the piece layers. libtorrent
  * asks a peer for each run once (again only after a reject or a lost connection) and, after a piece
- * fails its check, for that piece's block hashes: a few dozen beyond the runs in an honest download. Past this the peer is not fetching, it is making us send: closed, as the
- * ut_metadata flood is.
+ * fails its check, for that piece's block hashes: a few dozen beyond the runs in an honest download.
+ * Past this the peer is not fetching, it is making us send: closed, as the ut_metadata flood is.
  */
 export const MAX_HASH_REQUESTS = 1024;
 
