@@ -169,3 +169,34 @@ for (const format of ['v2', 'hybrid'] as const)
     await handle.close();
     assert.equal((await ask(range(2 * PER_PIECE, PER_PIECE, 5))).type, 'hashReject');
   });
+
+test('pieces larger than one read (2 MiB: read back 1 MiB at a time) are answered the same', async (t) => {
+  const big = 2 * 1024 * 1024;
+  const perPiece = big / (16 * 1024); // 128 blocks
+  const dir = await tempDir(t);
+  const data = join(dir, 'data');
+  await mkdir(join(data, 'big'), { recursive: true });
+  const bytes = randomBytes(2 * big + 5);
+  await writeFile(join(data, 'big', 'a.bin'), bytes);
+  await writeFile(join(data, 'big', 'b.txt'), 'short\n');
+  const torrent = parseTorrent(await createTorrent(join(data, 'big'), { format: 'v2', pieceLength: big }));
+  const port = await listeningSeeder(t, torrent, data);
+  const { ask } = await client(t, port, torrent.infoHash);
+  const root = referencePiecesRoot(bytes);
+  const leaves = blockHashes(bytes); // 257 leaves: the tree is 512 wide, 9 layers high
+  for (const [index, length] of [
+    [perPiece, perPiece], // piece 1, whole
+    [2 * perPiece, perPiece], // the last piece: one 5-byte leaf, then zeros
+    [perPiece + 77, 1], // one block of piece 1
+  ] as const) {
+    const r: HashRange = { piecesRoot: root, baseLayer: 0, index, length, proofLayers: 8 };
+    const answer = await ask(r);
+    assert.ok(answer.type === 'hashes', `${index}+${length}`);
+    for (let j = 0; j < length; j++)
+      assert.equal(
+        Buffer.from(answer.hashes.subarray(j * 32, j * 32 + 32)).toString('hex'),
+        Buffer.from(leaves[index + j] ?? new Uint8Array(32)).toString('hex'),
+      );
+    assert.equal(foldToRoot(r, answer.hashes).toString('hex'), root.toString('hex'));
+  }
+});
