@@ -2,7 +2,8 @@
  * The first bytes of an accepted connection: a plain BitTorrent handshake, or Message Stream
  * Encryption (mse-responder.ts) — aria2 opens every connection with MSE, peers that require
  * encryption only ever do. A plain handshake passes through as it is (refused under `required`);
- * anything else is taken for MSE and answered as the policy says (encryption-policy.ts).
+ * anything else is taken for MSE and answered as the policy says (encryption-policy.ts). The SKEY may
+ * be any of several torrents' info-hashes (a hybrid's two; every torrent of a shared port).
  */
 import { acceptsPlainIncoming, type EncryptionPolicy } from './encryption-policy.js';
 import { concat, type MseResult } from './mse-crypto.js';
@@ -30,10 +31,19 @@ export class IncomingPreface {
   #head: Uint8Array = new Uint8Array(0);
   #mse: MseResponder | undefined;
 
-  /** `infoHash`: the torrent's, or a hybrid's two (BEP 52), each a SKEY MSE answers. */
+  /** `infoHash`: the torrent's, or several (a hybrid's two, BEP 52; a shared port's), each a SKEY MSE answers. */
   constructor(infoHash: Uint8Array | readonly Uint8Array[], policy: EncryptionPolicy = 'allowed') {
     this.#infoHash = infoHash;
     this.#policy = policy;
+  }
+
+  /**
+   * The info-hash an MSE handshake named (its SKEY), once known; undefined for a plain handshake,
+   * whose info-hash is in its own bytes (offset 28). A port shared by several torrents routes by it
+   * (torrent-router.ts).
+   */
+  get infoHash(): Uint8Array | undefined {
+    return this.#mse?.infoHash;
   }
 
   push(chunk: Uint8Array): {

@@ -1,20 +1,27 @@
 /**
  * The listening socket for incoming peers: the configured port, or the next free one when it is busy
- * (as Transmission and libtorrent do), as an Observable of accepted sockets.
+ * (as Transmission and libtorrent do), as an Observable of accepted sockets. Several torrents may
+ * share one (torrent-router.ts): each then sees a Listener of its own, whose connections come with
+ * their handshake's first bytes read (RoutedSocket).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 // rxjs's own module, not its index: the index loads all 223 of rxjs's files (~100 ms at start-up).
 import { Observable } from 'rxjs/internal/Observable';
+import type { PeerStream } from './peer-stream.js';
+import type { RoutedSocket } from './routed-socket.js';
 
 export const DEFAULT_PORT = 6881;
 /** How many ports past the requested one we try before giving up. */
 export const PORT_SEARCH_SPAN = 50;
 
-export interface Listener {
+/** An accepted connection: a fresh socket, or one a shared port has routed here (its preface done). */
+export type AcceptedPeer = PeerStream | RoutedSocket;
+
+export interface Listener<Peer extends AcceptedPeer = AcceptedPeer> {
   readonly port: number;
   /** The address it is bound to: '0.0.0.0' (every IPv4 interface) unless asked otherwise. */
   readonly host: string;
-  readonly connections$: Observable<Socket>;
+  readonly connections$: Observable<Peer>;
   close(): Promise<void>;
 }
 
@@ -37,7 +44,7 @@ function tryListen(server: Server, host: string, port: number): Promise<boolean>
 
 export async function listenForPeers(
   opts: { port?: number; host?: string; searchFree?: boolean } = {},
-): Promise<Listener> {
+): Promise<Listener<Socket>> {
   const host = opts.host ?? '0.0.0.0';
   const first = opts.port ?? DEFAULT_PORT;
   const span = opts.searchFree === false || first === 0 ? 1 : PORT_SEARCH_SPAN;

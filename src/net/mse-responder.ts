@@ -74,6 +74,11 @@ export class MseResponder {
     this.#policy = policy;
   }
 
+  /** The info-hash the initiator's SKEY named, once its synchronisation hash has come (else undefined). */
+  get infoHash(): Uint8Array | undefined {
+    return this.#infoHash;
+  }
+
   push(chunk: Uint8Array): { send: Uint8Array[]; done?: MseResult } {
     if (this.#state === 'done') throw new Error('the MSE handshake is over'); // a bug
     const buf = this.#buf.length === 0 ? chunk : concat(this.#buf, chunk);

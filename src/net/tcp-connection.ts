@@ -22,7 +22,9 @@
  * Encryption (docs/encryption.md): the connection starts with a preface under the policy — an
  * accepted socket's plain handshake or MSE answered (incoming-preface.ts), a dial's plain handshake or
  * MSE initiated (outgoing-preface.ts; a dial the peer closes unanswered is tried once the other way,
- * on a new socket, unseen by the machine: peer-dial.ts). When RC4 is selected every read is decrypted in place
+ * on a new socket, unseen by the machine: peer-dial.ts). On a port several torrents share, an accepted
+ * socket comes with its preface already done by the router (routed-socket.ts, torrent-router.ts),
+ * which had to read it to learn the torrent: the connection carries on from it. When RC4 is selected every read is decrypted in place
  * before the decoder and every write encrypted by the send queue: the layers above see plaintext.
  * The peer's `wire.handshake` carries the encryption in use.
  *
@@ -56,6 +58,7 @@ import type { PeerStream, PeerTransport } from './peer-stream.js';
 import { PexGate } from './pex-gate.js';
 import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
+import { RoutedSocket } from './routed-socket.js';
 import { SendQueue, type SendQueueHooks } from './send-queue.js';
 import { isTransient, ownBytes, sharedReadBuffer } from './shared-read-buffer.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -318,6 +321,11 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           return;
         }
       }
+      consume(chunk);
+    };
+
+    /** BitTorrent bytes (decrypted) to the decoder. */
+    const consume = (chunk: Uint8Array) => {
       if (downloadLimit !== undefined) {
         const wait = downloadLimit.takeDebt(chunk.length);
         if (wait > 0 && resumeTimer === undefined) {
@@ -402,7 +410,19 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     };
 
     if (dialling !== undefined) dial(dialling);
-    else {
+    else if (input.handle instanceof RoutedSocket) {
+      // A shared port's connection (torrent-router.ts): its preface is done, the torrent known.
+      const routed = input.handle;
+      attach(routed.stream, true);
+      queueMicrotask(() => {
+        if (closed) return;
+        const pending = routed.adopt((data) => routed.stream === socket && onData(data));
+        if (routed.stream.destroyed) return finish();
+        consume(settle(routed.done));
+        for (const data of pending) onData(data);
+        resumeReading();
+      });
+    } else {
       attach(input.handle as PeerStream, false);
       if (mse)
         preface = new IncomingPreface(

@@ -3,6 +3,8 @@ import type { InspectionEvent } from 'xstate';
 import type { Dht } from '../dht/dht.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { Listener } from '../net/listen.js';
+import type { TokenBucket } from '../net/token-bucket.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
@@ -60,6 +62,12 @@ export interface DownloadOptions {
   /** Accept incoming peers at all (default true). */
   readonly listen?: boolean;
   /**
+   * Internal: a listening port shared with other torrents (seedMany, src/net/torrent-router.ts),
+   * instead of opening one: its port is announced, the connections routed to this torrent (TCP and
+   * uTP) adopted; closing it stops only the routing to this torrent. Goes with `udp` on its port.
+   */
+  readonly listener?: Listener;
+  /**
    * Connections at once (default 50): our dials from the dial, incoming ones from their handshake
    * (as many again may wait for it); when every slot is taken a useless connection makes room for
    * a newcomer (docs/machines.md, "Connection slots").
@@ -87,6 +95,8 @@ export interface DownloadOptions {
   /** Payload rate limits in bytes per second, shared by every connection (token buckets). */
   readonly maxUploadRate?: number;
   readonly maxDownloadRate?: number;
+  /** Internal: the upload limit's bucket shared with other torrents (seedMany's --max-up); else one of its own. */
+  readonly uploadLimit?: TokenBucket;
   /** Memory for the read cache used to serve blocks (default 32 MiB). */
   readonly readCacheBytes?: number;
   /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */

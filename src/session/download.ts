@@ -21,9 +21,8 @@ import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
-import { type Listener, listenForPeers } from '../net/listen.js';
+import { type AcceptedPeer, type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
-import type { PeerStream } from '../net/peer-stream.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { isWebSeedUrl } from '../net/web-seed-url.js';
 import type { Bitfield } from '../picker/bitfield.js';
@@ -135,11 +134,14 @@ async function run(
   const webSeeds = options.webSeeds === false ? [] : torrent.urlList.filter(isWebSeedUrl);
   const webSeedModule = webSeeds.length === 0 ? undefined : import('../net/web-seed-connection.js');
   webSeedModule?.catch(() => {});
-  // The listening socket binds while the store opens (neither waits for the other).
+  // The listening socket binds while the store opens (neither waits for the other); a shared one
+  // (seedMany: one port for several torrents) is lent.
   const listening =
-    options.listen === false
-      ? undefined
-      : listenForPeers(options.port === undefined ? {} : { port: options.port });
+    options.listener !== undefined
+      ? Promise.resolve(options.listener)
+      : options.listen === false
+        ? undefined
+        : listenForPeers(options.port === undefined ? {} : { port: options.port });
   listening?.catch(() => {}); // awaited below, or closed if the store fails to open
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
@@ -320,7 +322,7 @@ async function run(
   try {
     if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
-      const incoming = (socket: PeerStream) => {
+      const incoming = (socket: AcceptedPeer) => {
         const address = formatPeerAddress({
           host: socket.remoteAddress ?? '?',
           port: socket.remotePort ?? 0,
@@ -328,7 +330,8 @@ async function run(
         actor.send({ type: 'peer.incoming', address, handle: socket });
       };
       listener.connections$.subscribe(incoming);
-      utp?.onConnection(incoming);
+      // A lent listener's router takes the uTP connections too, and routes them to their torrent.
+      if (options.listener === undefined) utp?.onConnection(incoming);
     }
     // A magnet fetch's peers first, dialled the way its dials there came up.
     for (const p of options.dialled ?? [])

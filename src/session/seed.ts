@@ -10,6 +10,9 @@
  *
  *   const job = seed(torrent, { data: 'downloads', peers: [{ host: '127.0.0.1', port: 51413 }] });
  *   await job.stop(); // peers closed, trackers told `stopped`
+ *
+ * Several torrents on one port: seedMany (seed-many.ts), each of them this session with the port,
+ * the UDP socket, the DHT node and the upload limit lent.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -25,7 +28,7 @@ export class SeedError extends Error {
   override readonly name = 'SeedError';
   readonly badInput = true;
   constructor(
-    readonly code: 'missingFile' | 'wrongSize' | 'nothingMatches',
+    readonly code: 'missingFile' | 'wrongSize' | 'nothingMatches' | 'duplicateTorrent' | 'noTorrent',
     message: string,
     readonly details: { path?: string; expected?: number; actual?: number } = {},
   ) {

@@ -26,6 +26,7 @@ export interface SessionActorsDeps {
   readonly options: Pick<
     DownloadOptions,
     | 'maxUploadRate'
+    | 'uploadLimit'
     | 'maxDownloadRate'
     | 'readCacheBytes'
     | 'webSeedTimeoutMs'
@@ -89,9 +90,11 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
             ...(utp === undefined ? {} : { utp, utpMode: options.utp ?? DEFAULT_UTP_MODE }),
             ...(onReadError === undefined ? {} : { onReadError }),
-            ...(options.maxUploadRate === undefined
-              ? {}
-              : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
+            ...(options.uploadLimit !== undefined
+              ? { uploadLimit: options.uploadLimit }
+              : options.maxUploadRate === undefined
+                ? {}
+                : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
             ...(downloadLimit === undefined ? {} : { downloadLimit }),
           }),
           // BEP 52: a block-layer hash request's pieces read back from the store and hashed.

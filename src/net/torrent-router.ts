@@ -1,0 +1,155 @@
+/**
+ * One listening port for several torrents, as transmission-daemon, qBittorrent and rtorrent serve a
+ * library of them: every accepted connection, TCP or uTP, goes to the torrent its handshake names —
+ * the info-hash of a plain BitTorrent handshake (BEP 3: bytes 28–47), or the SKEY of Message Stream
+ * Encryption, answered here against every torrent's info-hashes (a hybrid's two, BEP 52), since MSE
+ * must answer before the peer says which torrent it wants. A connection that names no torrent of
+ * ours is closed, as a single torrent's session closes a handshake for another torrent; so is one
+ * that has not named one in ROUTE_TIMEOUT_MS.
+ *
+ * Each torrent gets a Listener of its own (listen.ts) from `add`: the shared port, and the
+ * connections routed to it, as RoutedSocket (routed-socket.ts: the preface done, the socket paused
+ * until its connection adopts it). Closing that listener stops the routing to that torrent only.
+ */
+import { Observable } from 'rxjs/internal/Observable';
+import type { EncryptionPolicy } from './encryption-policy.js';
+import { IncomingPreface } from './incoming-preface.js';
+import type { Listener } from './listen.js';
+import { concat } from './mse-crypto.js';
+import { MseError } from './mse-error.js';
+import type { PrefaceDone } from './outgoing-preface.js';
+import type { PeerStream } from './peer-stream.js';
+import { RoutedSocket } from './routed-socket.js';
+
+/** A connection that has not named a torrent by then is closed (the peer machine's handshake timeout). */
+export const ROUTE_TIMEOUT_MS = 20_000;
+/** Connections whose handshake is awaited at once; past it a new one is closed at once. */
+export const MAX_ROUTING = 256;
+/** Routed connections a torrent has not yet taken (it is still checking its data); past it, closed. */
+export const MAX_WAITING = 64;
+/** A plain handshake's bytes up to the end of its info-hash: pstrlen, pstr, reserved, info_hash. */
+const PLAIN_INFO_HASH_END = 48;
+
+class Route {
+  readonly waiting: RoutedSocket[] = [];
+  take: ((s: RoutedSocket) => void) | undefined;
+
+  offer(s: RoutedSocket): void {
+    if (this.take !== undefined) this.take(s);
+    else if (this.waiting.length < MAX_WAITING) this.waiting.push(s);
+    else s.destroy();
+  }
+}
+
+const hex = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
+
+export class TorrentRouter {
+  readonly #port: number;
+  readonly #host: string;
+  readonly #policy: EncryptionPolicy | undefined;
+  /** Each info-hash (hex) we answer → its torrent's route; a hybrid's two name the same one. */
+  readonly #routes = new Map<string, Route>();
+  /** Every torrent's info-hashes, each an SKEY MSE answers. */
+  readonly #hashes = new Map<string, Uint8Array>();
+  readonly #routing = new Set<PeerStream>();
+
+  /** `port`, `host`: the shared listener's; `encryption`: the policy every torrent is served under. */
+  constructor(opts: {
+    readonly port: number;
+    readonly host: string;
+    readonly encryption?: EncryptionPolicy;
+  }) {
+    this.#port = opts.port;
+    this.#host = opts.host;
+    this.#policy = opts.encryption;
+  }
+
+  /** Connections naming any of `infoHashes` (a torrent's, or a hybrid's two) go to the listener returned. */
+  add(infoHashes: readonly Uint8Array[]): Listener<RoutedSocket> {
+    const route = new Route();
+    const keys = infoHashes.map(hex);
+    for (const [i, key] of keys.entries()) {
+      if (this.#routes.has(key)) throw new Error(`info-hash ${key} is routed already`); // the caller checks
+      this.#routes.set(key, route);
+      this.#hashes.set(key, infoHashes[i]!);
+    }
+    const connections$ = new Observable<RoutedSocket>((sub) => {
+      route.take = (s) => sub.next(s);
+      for (const s of route.waiting.splice(0)) sub.next(s);
+      return () => {
+        route.take = undefined;
+      };
+    });
+    return {
+      port: this.#port,
+      host: this.#host,
+      connections$,
+      close: async () => {
+        for (const key of keys) {
+          if (this.#routes.get(key) !== route) continue;
+          this.#routes.delete(key);
+          this.#hashes.delete(key);
+        }
+        route.take = undefined;
+        for (const s of route.waiting.splice(0)) s.destroy();
+      },
+    };
+  }
+
+  /** An accepted connection (TCP or uTP): read until it names a torrent, then handed to it. */
+  route(stream: PeerStream): void {
+    if (this.#routing.size >= MAX_ROUTING) {
+      stream.destroy();
+      return;
+    }
+    this.#routing.add(stream);
+    const preface = new IncomingPreface([...this.#hashes.values()], this.#policy);
+    /** A plain handshake's bytes so far (until its info-hash is whole). */
+    let plain: Uint8Array | undefined;
+    const end = () => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('error', drop);
+      stream.off('close', end);
+      this.#routing.delete(stream);
+    };
+    const drop = () => {
+      end();
+      stream.destroy();
+    };
+    const deliver = (infoHash: Uint8Array, done: PrefaceDone) => {
+      const route = this.#routes.get(hex(infoHash));
+      if (route === undefined) return drop(); // not one of ours
+      end();
+      route.offer(new RoutedSocket(stream, done));
+    };
+    const onData = (chunk: Uint8Array) => {
+      try {
+        if (plain !== undefined) plain = concat(plain, chunk);
+        else {
+          const { send, done } = preface.push(chunk);
+          for (const bytes of send) stream.write(bytes);
+          if (done === undefined) return;
+          // MSE: the SKEY named the torrent (the BitTorrent handshake follows, maybe encrypted).
+          if (done.encryption !== 'none') return deliver(preface.infoHash!, done);
+          plain = done.rest;
+        }
+        if (plain.length >= PLAIN_INFO_HASH_END)
+          deliver(plain.subarray(28, PLAIN_INFO_HASH_END), { encryption: 'none', rest: plain });
+      } catch (err) {
+        if (!(err instanceof MseError)) throw err;
+        drop(); // not MSE, another torrent's SKEY, or a plain handshake under `required`
+      }
+    };
+    const timer = setTimeout(drop, ROUTE_TIMEOUT_MS);
+    stream.on('data', onData);
+    stream.on('error', drop);
+    stream.on('close', end);
+  }
+
+  /** Closes the connections not yet routed (the listener and each torrent's connections are closed by their owners). */
+  close(): void {
+    for (const s of [...this.#routing]) s.destroy();
+    this.#routing.clear();
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * seedMany: several torrents seeded from one process on one port (src/session/seed-many.ts,
+ * src/net/torrent-router.ts). Real sockets on 127.0.0.1: downloads of different torrents dial the
+ * same port at once — plain handshakes, MSE with RC4 (where the torrent is known only from the
+ * SKEY), uTP — and each gets its own torrent's bytes; a handshake naming a torrent the seeder does
+ * not have, plain or MSE, is closed; a torrent whose data is missing stops everything before the
+ * port opens.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import type { Torrent } from '../../../src/metainfo/torrent.js';
+import { MseInitiator } from '../../../src/net/mse-initiator.js';
+import { download } from '../../../src/session/download.js';
+import { SeedError } from '../../../src/session/seed.js';
+import { type SeedManyEvent, type SeedManyJob, seedMany } from '../../../src/session/seed-many.js';
+import { encodeHandshake } from '../../../src/wire/encode-message.js';
+import { tempDir, within } from '../../helpers/session.js';
+import type { TestContext } from '../../helpers/temp-dir.js';
+
+interface Payload {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly torrent: Torrent;
+}
+
+/** `data/NAME` of `size` random bytes and its torrent (32 KiB pieces; `format` v1 unless said). */
+async function payload(
+  data: string,
+  name: string,
+  size: number,
+  format: 'v1' | 'hybrid' = 'v1',
+): Promise<Payload> {
+  const bytes = randomBytes(size);
+  await writeFile(join(data, name), bytes);
+  const torrent = parseTorrent(await createTorrent(join(data, name), { pieceLength: 32768, format }));
+  return { name, bytes, torrent };
+}
+
+/** Starts seedMany (no trackers, no DHT, any port), stopped after the test; resolves with its port once every torrent is seeding. */
+async function seeding(
+  t: TestContext,
+  torrents: readonly Torrent[],
+  data: string,
+  events: SeedManyEvent[] = [],
+): Promise<{ job: SeedManyJob; port: number }> {
+  const job = seedMany(torrents, { data, trackers: false, port: 0 });
+  t.after(() => job.stop());
+  const port = await within(
+    15_000,
+    new Promise<number>((resolve, reject) => {
+      const checked = new Set<string>();
+      let port: number | undefined;
+      job.events$.subscribe((e) => {
+        events.push(e);
+        if (e.type === 'listening') port = e.port;
+        if (e.type === 'checked' && e.infoHash !== undefined) checked.add(e.infoHash);
+        if (port !== undefined && checked.size === torrents.length) resolve(port);
+      });
+      job.done.then((r) => reject(new Error(`seedMany ended: ${JSON.stringify(r)}`)), reject);
+    }),
+    'every torrent seeding',
+  );
+  return { job, port };
+}
+
+/** Downloads `p` from 127.0.0.1:port into `out` and checks its bytes. */
+async function fetchFrom(
+  port: number,
+  p: Payload,
+  out: string,
+  o: { encryption?: 'plaintext' | 'required'; utp?: 'prefer' } = {},
+): Promise<void> {
+  const job = download(p.torrent, {
+    out,
+    peers: [{ host: '127.0.0.1', port }],
+    trackers: false,
+    listen: false,
+    stallTimeoutMs: 10_000,
+    ...o,
+  });
+  const result = await within(20_000, job.done, `download of ${p.name}`);
+  assert.equal(result.result, 'complete', `${p.name}: ${JSON.stringify(result)}`);
+  assert.ok((await readFile(join(out, p.name))).equals(p.bytes), `${p.name}: bytes equal`);
+}
+
+/** Resolves when the seeder has closed `socket` (the test's own end is destroyed after). */
+function closedByPeer(socket: import('node:net').Socket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.on('error', () => {});
+    socket.on('close', () => resolve());
+  });
+}
+
+test('three torrents on one port: plain, MSE (RC4) and uTP downloads at once, each its own bytes', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 300_000);
+  const b = await payload(data, 'b.bin', 200_000);
+  const c = await payload(data, 'c.bin', 250_000, 'hybrid');
+  const events: SeedManyEvent[] = [];
+  const { job, port } = await seeding(t, [a.torrent, b.torrent, c.torrent], data, events);
+
+  await Promise.all([
+    fetchFrom(port, a, join(dir, 'out-a'), { encryption: 'plaintext' }),
+    // MSE: the torrent is known only from the SKEY; RC4 carries the rest.
+    fetchFrom(port, b, join(dir, 'out-b'), { encryption: 'required' }),
+    fetchFrom(port, c, join(dir, 'out-c'), { utp: 'prefer' }),
+  ]);
+
+  // Each torrent's session had its downloader's connection, carried as that downloader asked.
+  const connections = (p: Payload) =>
+    events.flatMap((e) =>
+      e.type === 'peer.connected' && e.infoHash === p.torrent.infoHashHex
+        ? [`${e.encryption}/${e.transport}`]
+        : [],
+    );
+  assert.deepEqual(connections(a), ['none/tcp']);
+  assert.deepEqual(connections(b), ['rc4/tcp']);
+  assert.deepEqual(connections(c), ['none/utp']);
+  assert.equal(new Set(events.filter((e) => e.type === 'listening').map((e) => e.port)).size, 1, 'one port');
+  const result = await job.stop();
+  assert.notEqual(result.result, 'failed', JSON.stringify(result));
+});
+
+test('a handshake naming a torrent not seeded here is closed, plain or MSE; the port goes on serving', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-unknown-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 100_000);
+  const b = await payload(data, 'b.bin', 100_000);
+  const { port } = await seeding(t, [a.torrent, b.torrent], data);
+  const stranger = randomBytes(20);
+
+  const plain = connect({ host: '127.0.0.1', port });
+  t.after(() => plain.destroy());
+  const plainClosed = closedByPeer(plain);
+  plain.write(encodeHandshake({ reserved: new Uint8Array(8), infoHash: stranger, peerId: randomBytes(20) }));
+  let answered = 0;
+  plain.on('data', (d: Buffer) => (answered += d.length));
+  await within(10_000, plainClosed, 'the plain handshake for another torrent closed');
+  assert.equal(answered, 0, 'nothing said to it');
+
+  const mse = connect({ host: '127.0.0.1', port });
+  t.after(() => mse.destroy());
+  const mseClosed = closedByPeer(mse);
+  const initiator = new MseInitiator(stranger, 'required');
+  mse.write(initiator.opening());
+  for (const bytes of initiator.setInitialPayload(
+    encodeHandshake({ reserved: new Uint8Array(8), infoHash: stranger, peerId: randomBytes(20) }),
+  ))
+    mse.write(bytes);
+  mse.on('data', (d: Buffer) => {
+    try {
+      for (const bytes of initiator.push(d).send) mse.write(bytes);
+    } catch {
+      mse.destroy();
+    }
+  });
+  await within(10_000, mseClosed, 'the MSE handshake for another torrent closed');
+
+  await fetchFrom(port, b, join(dir, 'out-b'));
+});
+
+test('a torrent whose data is missing: refused before the port opens, nothing served', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-missing-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 100_000);
+  const elsewhere = join(dir, 'elsewhere');
+  await mkdir(elsewhere);
+  const lost = await payload(elsewhere, 'lost.bin', 100_000);
+  const events: SeedManyEvent[] = [];
+  const job = seedMany([a.torrent, lost.torrent], { data, trackers: false, port: 0 });
+  job.events$.subscribe((e) => events.push(e));
+  await assert.rejects(within(10_000, job.done, 'seedMany'), (err: unknown) => {
+    assert.ok(err instanceof SeedError);
+    assert.equal(err.code, 'missingFile');
+    assert.match(err.message, /lost\.bin is missing/);
+    return true;
+  });
+  assert.deepEqual(events, [], 'no torrent started');
+});
+
+test('the same torrent twice is refused', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-twice-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 50_000);
+  const job = seedMany([a.torrent, a.torrent], { data, trackers: false, port: 0 });
+  await assert.rejects(within(10_000, job.done, 'seedMany'), { code: 'duplicateTorrent' });
+});
