@@ -1,24 +1,39 @@
 /**
- * `bitstate seed <FILE.torrent> --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
+ * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
  *  [--max-up RATE] [--max-peers N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
+ *
+ * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
+ * is read first, and one that cannot be is a one-line error (exit 2) naming it before anything starts.
  */
 import { parseArgs } from 'node:util';
+import type { Observable } from 'rxjs';
+import { MetainfoError } from '../../metainfo/metainfo-error.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
+import type { Torrent } from '../../metainfo/torrent.js';
 import { seed } from '../../session/seed.js';
+import { type SeedManyEvent, seedMany } from '../../session/seed-many.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseRate } from '../parse-number.js';
 import { describeError } from '../report-error.js';
+import { createSeedManyDisplay } from '../seed-many-display.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
-export const usage = `Usage: bitstate seed <FILE.torrent> --data DIR [options]
+export const usage = `Usage: bitstate seed <FILE.torrent>... --data DIR [options]
 
 Checks the torrent's data in DIR/<name> (the hash of every piece: SHA-1, or BitTorrent v2's
 merkle root), announces to its trackers and the DHT and serves the pieces that match until
 stopped (Ctrl-C / SIGTERM: trackers told, exit 0).
+
+Several torrents are seeded by one process on one port (TCP, and UDP for uTP and the DHT), each
+from DIR/<its name>: a peer's handshake (its info-hash, or MSE's) says which torrent it wants.
+Every .torrent must load and every torrent's files be there at their size, or nothing starts
+(exit 2, the first bad one named); a torrent that fails later stops them all. --max-up is shared
+by all, --max-peers is per torrent (as Transmission's peer-limit-per-torrent); --json events
+carry the torrent's infoHash; the terminal shows one summary line.
 
 Options:
   -d, --data DIR         the folder holding <name> (what download --out was given; default .)
@@ -37,10 +52,11 @@ Options:
       --utp MODE         uTP (BEP 29, over UDP on the --port number): on (default: accept it,
                          dial TCP and uTP when TCP fails), prefer (dial uTP first, as
                          libtorrent), off. See docs/utp.md
-      --max-peers N      connections at most (default 50); an incoming one counts from its
+      --max-peers N      connections at most per torrent (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer
-      --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers together
+      --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers (and all
+                         torrents) together
       --json             NDJSON events on stdout
   -q, --quiet            print nothing but errors
   -h, --help             this text
@@ -62,21 +78,28 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return ExitCode.ok;
   }
-  if (positionals.length !== 1) throw new UsageError('expected one .torrent file (see bitstate seed --help)');
+  if (positionals.length === 0) throw new UsageError('expected a .torrent file (see bitstate seed --help)');
   const swarm = swarmOptions(values);
   const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
-  const torrent = await readTorrentFile(positionals[0]!);
-  const display = createDownloadDisplay(displayModeOf(values), {});
+  const torrents =
+    positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readAll(positionals);
   const data = values.data ?? '.';
-  const job = seed(torrent, {
+  const options = {
     data,
     ...swarm,
     // Kept in DATA/.bitstate/dht.dat only when a download made that folder: a seed creates nothing
     // in the data it serves (docs/dht.md).
     ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(data) } }),
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
-  });
-  const sub = job.events$.subscribe((e) => display.event(e));
+  };
+  const display =
+    torrents.length === 1
+      ? createDownloadDisplay(displayModeOf(values), {})
+      : createSeedManyDisplay(displayModeOf(values));
+  const job = torrents.length === 1 ? seed(torrents[0]!, options) : seedMany(torrents, options);
+  // One torrent's events, or several's, each with its info-hash.
+  const events$: Observable<SeedManyEvent> = job.events$;
+  const sub = events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('stopped'));
   try {
     const result = await job.done;
@@ -88,4 +111,20 @@ export async function run(argv: string[]): Promise<number> {
     sub.unsubscribe();
     signal.dispose();
   }
+}
+
+/** Every .torrent, each read before any is served; one that cannot be read or parsed is named. */
+async function readAll(paths: readonly string[]): Promise<Torrent[]> {
+  const torrents: Torrent[] = [];
+  for (const path of paths) {
+    try {
+      torrents.push(await readTorrentFile(path));
+    } catch (err) {
+      // A read error names its path already; a parse error does not, and with several it must.
+      if (err instanceof MetainfoError && !err.message.includes(path))
+        throw new MetainfoError(err.code, `${path}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+  return torrents;
 }

@@ -1,0 +1,102 @@
+/**
+ * What `bitstate seed A.torrent B.torrent …` shows: with `--json`, every event as NDJSON with the
+ * torrent's `infoHash` (download-display.ts's JSON mode: the field is in the event); on a terminal,
+ * each torrent's news as a line of its own naming it (checked, stopped, a tracker that failed, a
+ * banned peer), and one live summary line for all on stderr — torrents, upload rate, uploaded,
+ * peers — rather than a progress line per torrent, which would not fit a terminal for a library.
+ * Outside text (names, URLs, messages) goes through `printable`.
+ */
+import type { SeedManyEvent } from '../session/seed-many.js';
+import { createDownloadDisplay, type DisplayMode } from './download-display.js';
+import { formatBytes, formatRate } from './format.js';
+import { printable } from './printable.js';
+
+export interface SeedManyDisplay {
+  event(e: SeedManyEvent): void;
+  /** Clear the live line before something else is printed. */
+  end(): void;
+}
+
+interface Seen {
+  readonly name: string;
+  uploadRate: number;
+  uploaded: number;
+  peers: number;
+}
+
+export function createSeedManyDisplay(
+  mode: DisplayMode,
+  opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
+): SeedManyDisplay {
+  if (mode === 'json') return createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
+  const err = opts.err ?? process.stderr;
+  const tty = mode === 'terminal' && err.isTTY === true;
+  const torrents = new Map<string, Seen>();
+  let lineShown = false;
+  const clear = () => {
+    if (!lineShown) return;
+    err.write('\r\x1b[2K');
+    lineShown = false;
+  };
+  const say = (s: string) => {
+    if (mode === 'quiet') return;
+    clear();
+    err.write(`${printable(s)}\n`);
+  };
+  const nameOf = (e: SeedManyEvent) =>
+    (e.infoHash === undefined ? undefined : torrents.get(e.infoHash)?.name) ?? e.infoHash ?? '';
+  let port: number | undefined;
+  return {
+    event(e) {
+      switch (e.type) {
+        case 'metadata':
+          torrents.set(e.infoHash, { name: e.name, uploadRate: 0, uploaded: 0, peers: 0 });
+          say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
+          break;
+        case 'listening':
+          if (tty && port === undefined) say(`listening for peers on port ${e.port}`);
+          port = e.port;
+          break;
+        case 'dht.ready':
+          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          break;
+        case 'checked':
+          say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);
+          break;
+        case 'tracker.announce':
+          if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
+          break;
+        case 'peer.banned':
+          say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
+          break;
+        case 'stopped':
+          say(`${nameOf(e)}: stopped: ${e.reason}`);
+          break;
+        case 'progress': {
+          const seen = e.infoHash === undefined ? undefined : torrents.get(e.infoHash);
+          if (seen === undefined) break;
+          seen.uploadRate = e.uploadRate;
+          seen.uploaded = e.uploaded;
+          seen.peers = e.peersConnected;
+          if (!tty) break;
+          let rate = 0;
+          let uploaded = 0;
+          let peers = 0;
+          for (const t of torrents.values()) {
+            rate += t.uploadRate;
+            uploaded += t.uploaded;
+            peers += t.peers;
+          }
+          clear();
+          const line = `seeding ${torrents.size} torrents  ↑ ${formatRate(rate)}  uploaded ${formatBytes(uploaded)}  peers ${peers}`;
+          err.write(line.slice(0, Math.max(20, (err.columns ?? 120) - 1)));
+          lineShown = true;
+          break;
+        }
+        default:
+          break;
+      }
+    },
+    end: clear,
+  };
+}
