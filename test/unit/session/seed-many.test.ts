@@ -3,8 +3,8 @@
  * src/net/torrent-router.ts). Real sockets on 127.0.0.1: downloads of different torrents dial the
  * same port at once — plain handshakes, MSE with RC4 (where the torrent is known only from the
  * SKEY), uTP — and each gets its own torrent's bytes; a handshake naming a torrent the seeder does
- * not have, plain or MSE, is closed; a torrent whose data is missing stops everything before the
- * port opens.
+ * not have, plain or MSE, is closed; one DHT node, on the port's number, announces every torrent;
+ * a torrent whose data is missing stops everything before the port opens.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +20,7 @@ import { download } from '../../../src/session/download.js';
 import { SeedError } from '../../../src/session/seed.js';
 import { type SeedManyEvent, type SeedManyJob, seedMany } from '../../../src/session/seed-many.js';
 import { encodeHandshake } from '../../../src/wire/encode-message.js';
-import { tempDir, within } from '../../helpers/session.js';
+import { dhtRouter, tempDir, within } from '../../helpers/session.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
 
 interface Payload {
@@ -195,4 +195,40 @@ test('the same torrent twice is refused', async (t) => {
   const a = await payload(data, 'a.bin', 50_000);
   const job = seedMany([a.torrent, a.torrent], { data, trackers: false, port: 0 });
   await assert.rejects(within(10_000, job.done, 'seedMany'), { code: 'duplicateTorrent' });
+});
+
+test('one DHT node for all: every torrent announced at the one port, from one node, one dht.ready', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-dht-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 60_000);
+  const b = await payload(data, 'b.bin', 60_000);
+  const { router, dht } = await dhtRouter(t);
+  const job = seedMany([a.torrent, b.torrent], { data, trackers: false, port: 0, dht });
+  t.after(() => job.stop());
+  const events: SeedManyEvent[] = [];
+  await within(
+    10_000,
+    new Promise<void>((resolve) => {
+      const announced = new Set<string>();
+      job.events$.subscribe((e) => {
+        events.push(e);
+        if (e.type === 'dht.peers' && e.announced > 0 && e.infoHash !== undefined) announced.add(e.infoHash);
+        if (announced.size === 2) resolve();
+      });
+    }),
+    'both torrents announced',
+  );
+  const listening = events.find((e) => e.type === 'listening');
+  assert.ok(listening?.type === 'listening');
+  const ready = events.filter((e) => e.type === 'dht.ready');
+  assert.equal(ready.length, 1, 'one node, said once');
+  assert.ok(ready[0]?.type === 'dht.ready' && ready[0].port === listening.port, "on the port's number");
+  for (const p of [a, b])
+    assert.deepEqual(
+      router.node.store.peers(p.torrent.infoHashHex, performance.now()).map((x) => x.port),
+      [listening.port],
+      `${p.name} announced at the one port`,
+    );
+  assert.equal(router.node.table.size, 1, 'one node asked the router');
 });
