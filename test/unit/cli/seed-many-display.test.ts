@@ -1,0 +1,92 @@
+/**
+ * What `bitstate seed A B …` shows on a terminal (src/cli/seed-many-display.ts): each torrent's news
+ * on a line that names it, one summary line summing every torrent's last progress (not a progress
+ * line per torrent), a torrent's name from outside printed without its control characters; with
+ * --json, the events as they are, each with its info-hash.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createSeedManyDisplay } from '../../../src/cli/seed-many-display.js';
+import type { SeedManyEvent } from '../../../src/session/seed-many.js';
+
+function fakeTerminal() {
+  let text = '';
+  const err = {
+    isTTY: true,
+    columns: 400,
+    write(chunk: string) {
+      text += chunk;
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
+  return { err, text: () => text };
+}
+
+const metadata = (name: string, infoHash: string): SeedManyEvent => ({
+  type: 'metadata',
+  name,
+  infoHash,
+  totalLength: 1 << 20,
+  pieceCount: 4,
+  pieceLength: 1 << 18,
+  files: 1,
+  out: `lib/${name}`,
+});
+
+const progress = (infoHash: string, uploadRate: number, uploaded: number, peers: number): SeedManyEvent => ({
+  type: 'progress',
+  infoHash,
+  verifiedPieces: 4,
+  pieceCount: 4,
+  verifiedBytes: 1 << 20,
+  totalLength: 1 << 20,
+  downloadRate: 0,
+  uploadRate,
+  downloaded: 0,
+  uploaded,
+  peersConnected: peers,
+  peersKnown: peers,
+  peersFromPex: 0,
+  etaSeconds: undefined,
+  elapsedMs: 1000,
+});
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+test('terminal: news named by torrent, one summary line for all', () => {
+  const term = fakeTerminal();
+  const d = createSeedManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta\x1b[2J.iso', B));
+  d.event({ type: 'checked', infoHash: A, have: 4, pieceCount: 4 });
+  d.event({ type: 'checked', infoHash: B, have: 3, pieceCount: 4 });
+  d.event(progress(A, 1024, 4096, 2));
+  d.event(progress(B, 2048, 8192, 3));
+  d.event({ type: 'stopped', infoHash: B, reason: 'stopped' });
+  d.end();
+  const text = term.text();
+  assert.match(text, /alpha\.iso: 4\/4 pieces match, seeding\n/);
+  assert.match(text, /beta\?\[2J\.iso: 3\/4 pieces match, seeding\n/, 'the name printable');
+  assert.ok(!text.includes('\x1b[2J'), 'no clear-screen from the name');
+  assert.match(text, /beta\?\[2J\.iso: stopped: stopped\n/);
+  // The last summary sums both torrents' last progress.
+  const summaries = text.split('\r\x1b[2K').filter((s) => s.startsWith('seeding '));
+  assert.equal(summaries.at(-1), 'seeding 2 torrents  ↑ 3.00 KiB/s  uploaded 12.0 KiB  peers 5');
+});
+
+test('json: every event as it is, with its info-hash', () => {
+  let out = '';
+  const d = createSeedManyDisplay('json', {
+    out: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  });
+  d.event({ type: 'checked', infoHash: A, have: 4, pieceCount: 4 });
+  const line = JSON.parse(out.trim()) as Record<string, unknown>;
+  assert.equal(line.type, 'checked');
+  assert.equal(line.infoHash, A);
+});
