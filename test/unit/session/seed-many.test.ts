@@ -232,3 +232,24 @@ test('one DHT node for all: every torrent announced at the one port, from one no
     );
   assert.equal(router.node.table.size, 1, 'one node asked the router');
 });
+
+test('a torrent none of whose pieces match stops the others: done rejects with its SeedError', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-nomatch-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 60_000);
+  const b = await payload(data, 'b.bin', 60_000);
+  await writeFile(join(data, 'b.bin'), randomBytes(60_000)); // its size, other bytes
+  const events: SeedManyEvent[] = [];
+  const job = seedMany([a.torrent, b.torrent], { data, trackers: false, port: 0 });
+  t.after(() => job.stop().catch(() => {})); // done rejects: asserted below
+  job.events$.subscribe((e) => events.push(e));
+  await assert.rejects(within(15_000, job.done, 'seedMany'), (err: unknown) => {
+    assert.ok(err instanceof SeedError, String(err));
+    assert.equal(err.code, 'nothingMatches');
+    assert.match(err.message, /b\.bin/);
+    return true;
+  });
+  const last = (p: Payload) => events.filter((e) => e.infoHash === p.torrent.infoHashHex).at(-1)?.type;
+  assert.ok(last(a) === 'done' || last(a) === 'stopped', `a stopped too: ${String(last(a))}`);
+});
