@@ -20,6 +20,7 @@
  *                   │  └─after retryDelay─ backoff ◄──error── announcing
  *                   waiting ──cmd.complete──► announcing (event completed)
  *     v2Swarm:   idle ──v2.announce (raised as each round begins)──► announcing ──done/error──► idle
+ *                (its own started / completed; answered with a completion untold: v2.announce again)
  *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm, if the tracker may
  *                           know us) ──both ended──► stopped (final)
  *
@@ -131,6 +132,8 @@ export interface TrackerContext extends TrackerInput {
   lastError: { message: string; code?: string } | undefined;
   /** A hybrid's v2 swarm: a `started` announce under its hash succeeded. */
   v2Started: boolean;
+  /** A hybrid's v2 swarm: the download completed and that swarm has not been told yet. */
+  v2CompletePending: boolean;
   /** The event of the v2 swarm's announce in flight (undefined when none). */
   v2InFlight: AnnounceEvent | undefined;
   /** How the v2 swarm's last announce ended: its answer, or 'failed'. Undefined while in flight. */
@@ -143,11 +146,12 @@ export function nextEvent(c: Pick<TrackerContext, 'started' | 'completePending'>
 }
 
 /**
- * The v2 swarm's event in a round whose event is `round`: `started` until the tracker took one
- * under that hash (libtorrent keeps start_sent per info-hash), then the round's.
+ * The v2 swarm's event: its own `started` and `completed`, as `nextEvent` is the v1 swarm's
+ * (libtorrent keeps start_sent and complete_sent per info-hash). A v2 announce still under way when
+ * the download completes, or one that has not yet taken a `started`, does not lose the `completed`.
  */
-export function v2Event(c: Pick<TrackerContext, 'v2Started'>, round: AnnounceEvent): AnnounceEvent {
-  return c.v2Started ? round : 'started';
+export function v2Event(c: Pick<TrackerContext, 'v2Started' | 'v2CompletePending'>): AnnounceEvent {
+  return nextEvent({ started: c.v2Started, completePending: c.v2CompletePending });
 }
 
 /** interval (or min interval when larger), clamped to [MIN_ANNOUNCE_INTERVAL_MS, MAX_ANNOUNCE_INTERVAL_MS]. */
@@ -257,7 +261,10 @@ export const trackerMachine = setup({
       if (context.otherInfoHash !== undefined)
         enqueue.raise({ type: 'v2.announce' } satisfies TrackerInternal);
     }),
-    markComplete: assign({ completePending: true }),
+    markComplete: assign(({ context }) => ({
+      completePending: true,
+      ...(context.otherInfoHash === undefined ? {} : { v2CompletePending: true }),
+    })),
     acceptResponse: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
       const { update, report } = answered(context, summarise(r));
@@ -295,14 +302,21 @@ export const trackerMachine = setup({
         ...error,
       } satisfies TrackerReport);
     }),
-    beginV2Announce: assign(({ context }) => ({
-      v2InFlight: v2Event(context, context.inFlight ?? nextEvent(context)),
-      v2Answer: undefined,
-    })),
-    /** The v2 swarm's answer: its peers go to the parent at once, said apart (dialled with its hash). */
+    beginV2Announce: assign(({ context }) => ({ v2InFlight: v2Event(context), v2Answer: undefined })),
+    /**
+     * The v2 swarm's answer: its peers go to the parent at once, said apart (dialled with its hash).
+     * A completion it has not been told of (it came while this announce was under way, or this was
+     * its `started`) is told at once, as the lifecycle's `waiting` does for the v1 swarm.
+     */
     acceptV2Response: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
-      enqueue.assign({ v2Started: true, v2InFlight: undefined, v2Answer: summarise(r) });
+      const v2CompletePending = context.v2InFlight === 'completed' ? false : context.v2CompletePending;
+      enqueue.assign({
+        v2Started: true,
+        v2CompletePending,
+        v2InFlight: undefined,
+        v2Answer: summarise(r),
+      });
       if (r.peers.length > 0)
         enqueue.sendParent({
           type: 'tracker.peers',
@@ -310,6 +324,7 @@ export const trackerMachine = setup({
           peers: r.peers,
           swarm: 'v2',
         } satisfies TrackerReport);
+      if (v2CompletePending) enqueue.raise({ type: 'v2.announce' } satisfies TrackerInternal);
     }),
     noteV2Failure: assign({ v2InFlight: undefined, v2Answer: 'failed' as const }),
     noteStopAnswered: assign({ stop: 'announced' as const }),
@@ -331,6 +346,7 @@ export const trackerMachine = setup({
     inFlight: undefined,
     lastError: undefined,
     v2Started: false,
+    v2CompletePending: false,
     v2InFlight: undefined,
     v2Answer: undefined,
     stop: 'skipped' as const,

@@ -399,3 +399,95 @@ test('a hybrid: stopped goes to both swarms, aborting what is in flight; told in
   );
   assert.deepEqual(h.output(), { stop: 'announced' });
 });
+
+test('a hybrid: completion while the v2 announce is under way still tells the v2 swarm completed, once it lands', async () => {
+  let releaseV2: (r: AnnounceResponse) => void = () => {};
+  const v2 = new Promise<AnnounceResponse>((r) => {
+    releaseV2 = r;
+  });
+  // v1 started, v2 started (held), v1 completed, v2 completed, then the next round.
+  const h = start([ok(1800), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(5_000);
+  await h.send({ type: 'cmd.complete' });
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 started', 'v2 started', 'v1 completed'],
+    'the v2 swarm is not asked twice at once',
+  );
+  releaseV2(ok(1800));
+  await h.advance(0);
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
+    [
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v1', 'completed', 5_000],
+      ['v2', 'completed', 5_000],
+      ['v1', 'regular', 1_805_000],
+      ['v2', 'regular', 1_805_000],
+    ],
+  );
+});
+
+test('a hybrid: completion before the v2 swarm took a started is told it after its started answers', async () => {
+  // v1 started; v2 started fails; completed: v1 completed, v2 started (it never took one).
+  const h = start([ok(1800), new Error('v2 down'), ok(1800), ok(1800), ok(1800), 'hang', 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.complete' });
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 started', 'v2 started', 'v1 completed', 'v2 started', 'v2 completed', 'v1 regular', 'v2 regular'],
+  );
+});
+
+test('a hybrid: a v2 completed that fails is sent again with the next round, never in a loop', async () => {
+  const h = start(
+    [ok(1800), ok(1800), ok(1800), new Error('v2 down'), ok(1800), ok(1800), 'hang', 'hang'],
+    V2,
+  );
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.complete' });
+  assert.equal(h.calls.length, 4, 'nothing more until the next round');
+  await h.advance(1800_000);
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
+    [
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v1', 'completed', 0],
+      ['v2', 'completed', 0],
+      ['v1', 'regular', 1800_000],
+      ['v2', 'completed', 1800_000],
+      ['v1', 'regular', 3600_000],
+      ['v2', 'regular', 3600_000],
+    ],
+  );
+});
+
+test('a hybrid: v1 failing and completion while the v2 started is under way: the v2 answer stands in, then both are told completed', async () => {
+  let releaseV2: (r: AnnounceResponse) => void = () => {};
+  const v2 = new Promise<AnnounceResponse>((r) => {
+    releaseV2 = r;
+  });
+  const h = start([new Error('v1 down'), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.complete' });
+  assert.equal(h.trackerState(), 'awaitingV2');
+  releaseV2(ok(900));
+  await h.advance(0);
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 started', 'v2 started', 'v1 completed', 'v2 completed'],
+  );
+  assert.deepEqual(
+    h.reports.map((r) => (r.type === 'tracker.announced' ? [r.type, r.event, r.interval] : [r.type])),
+    [
+      ['tracker.announced', 'started', 900],
+      ['tracker.announced', 'completed', 1800],
+    ],
+  );
+});
