@@ -21,8 +21,8 @@
  *                   waiting ──cmd.complete──► announcing (event completed)
  *     v2Swarm:   idle ──v2.announce (raised as each round begins)──► announcing ──done/error──► idle
  *                (its own started / completed; answered with a completion untold: v2.announce again)
- *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm, if the tracker may
- *                           know us) ──both ended──► stopped (final)
+ *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm the tracker may know
+ *                           us in) ──both ended──► stopped (final)
  *
  * Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed.
  * See docs/tracker.md for the table of states and the limits.
@@ -154,6 +154,25 @@ export function v2Event(c: Pick<TrackerContext, 'v2Started' | 'v2CompletePending
   return nextEvent({ started: c.v2Started, completePending: c.v2CompletePending });
 }
 
+/**
+ * Worth a `stopped` in the torrent's (v1) swarm: a round's `started` succeeded (a hybrid's v2
+ * answer standing in counts), or an announce of it is in flight and may have landed.
+ */
+function v1MayKnowUs(c: Pick<TrackerContext, 'started' | 'inFlight'>): boolean {
+  return c.started || c.inFlight !== undefined;
+}
+
+/**
+ * Worth a `stopped` in a hybrid's v2 swarm: its own `started` succeeded, or its announce is in
+ * flight. A v2 swarm that never took a `started` (a tracker that refuses the v2 hash) is not sent
+ * one: libtorrent 2.0.8 likewise sends a hybrid's `stopped` only under the hashes whose `started`
+ * was answered (seen against a local tracker failing the v2 one), and a v2 `stopped` a silent
+ * tracker never answers would hold a Ctrl-C for the whole stop bound (5 s).
+ */
+function v2MayKnowUs(c: Pick<TrackerContext, 'v2Started' | 'v2InFlight'>): boolean {
+  return c.v2Started || c.v2InFlight !== undefined;
+}
+
 /** interval (or min interval when larger), clamped to [MIN_ANNOUNCE_INTERVAL_MS, MAX_ANNOUNCE_INTERVAL_MS]. */
 export function announceIntervalMs(c: Pick<TrackerContext, 'interval' | 'minInterval'>): number {
   const s = Math.max(c.interval ?? 0, c.minInterval ?? 0);
@@ -240,12 +259,10 @@ export const trackerMachine = setup({
     retryDelay: ({ context }) => retryDelayMs(context.failures),
   },
   guards: {
-    /** Worth a `stopped`: an announce succeeded (in either swarm), or one is in flight and may have landed. */
-    mayKnowUs: ({ context }) =>
-      context.started ||
-      context.inFlight !== undefined ||
-      context.v2Started ||
-      context.v2InFlight !== undefined,
+    /** Worth a `stopped` in some swarm: v1MayKnowUs or v2MayKnowUs. */
+    mayKnowUs: ({ context }) => v1MayKnowUs(context) || v2MayKnowUs(context),
+    v1MayKnowUs: ({ context }) => v1MayKnowUs(context),
+    v2MayKnowUs: ({ context }) => v2MayKnowUs(context),
     /** The download completed while another announce was in flight: tell the tracker now. */
     isCompletePending: ({ context }) => context.started && context.completePending,
     /** A hybrid (BEP 52): the torrent is in a second swarm, under `otherInfoHash`. */
@@ -423,13 +440,16 @@ export const trackerMachine = setup({
         },
       },
     },
-    // `stopped` to each swarm at once; the machine ends when both have ended.
+    // `stopped` at once to each swarm that may know us; the machine ends when both have ended.
     stopping: {
       type: 'parallel',
       states: {
         lifecycle: {
-          initial: 'announcing',
+          initial: 'deciding',
           states: {
+            deciding: {
+              always: [{ guard: 'v1MayKnowUs', target: 'announcing' }, { target: 'done' }],
+            },
             announcing: {
               invoke: {
                 id: 'stopAnnounce',
@@ -446,7 +466,7 @@ export const trackerMachine = setup({
           initial: 'deciding',
           states: {
             deciding: {
-              always: [{ guard: 'isHybrid', target: 'announcing' }, { target: 'done' }],
+              always: [{ guard: 'v2MayKnowUs', target: 'announcing' }, { target: 'done' }],
             },
             announcing: {
               invoke: {

@@ -491,3 +491,26 @@ test('a hybrid: v1 failing and completion while the v2 started is under way: the
     ],
   );
 });
+
+test('a hybrid: stopped goes only to the swarms that may know us: a v2 swarm that never took a started is not sent one', async () => {
+  // v2's started failed: stopped to v1 alone.
+  const v1Only = start([ok(1800), new Error('v2 down'), ok(1800), ok(1800)], V2);
+  await v1Only.send({ type: 'cmd.start' });
+  await v1Only.send({ type: 'cmd.stop' });
+  assert.deepEqual(
+    v1Only.calls.slice(2).map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 stopped'],
+  );
+  assert.deepEqual(v1Only.output(), { stop: 'announced' });
+
+  // v2's started still under way: it may have landed, so stopped to both (the test above).
+  // v2's started answered, then a regular failed: it still knows us.
+  const known = start([ok(60), ok(60), ok(60), new Error('v2 down'), ok(60), ok(60)], V2);
+  await known.send({ type: 'cmd.start' });
+  await known.advance(60_000);
+  await known.send({ type: 'cmd.stop' });
+  assert.deepEqual(
+    known.calls.slice(4).map((c) => `${swarmOf(c)} ${c.request.event}`),
+    ['v1 stopped', 'v2 stopped'],
+  );
+});
