@@ -98,6 +98,15 @@ function start(outcomes: Outcome[], otherInfoHash?: Uint8Array) {
   };
 }
 
+/** An answer the test gives when it chooses: the outcome, and what gives it. */
+function held(): [Promise<AnnounceResponse>, (r: AnnounceResponse) => void] {
+  let release: (r: AnnounceResponse) => void = () => {};
+  const answer = new Promise<AnnounceResponse>((r) => {
+    release = r;
+  });
+  return [answer, release];
+}
+
 const ok = (interval: number, extra: Partial<AnnounceResponse> = {}): AnnounceResponse => ({
   interval,
   peers: [],
@@ -201,10 +210,7 @@ test('cmd.complete from waiting: completed at once, then regular announces resum
 });
 
 test('cmd.complete while the started announce is in flight: completed right after it', async () => {
-  let release: (r: AnnounceResponse) => void = () => {};
-  const started = new Promise<AnnounceResponse>((r) => {
-    release = r;
-  });
+  const [started, release] = held();
   const h = start([started, ok(1800), 'hang']);
   await h.send({ type: 'cmd.start' });
   await h.advance(5_000);
@@ -264,10 +270,7 @@ const swarmOf = (c: Call) => (c.request.infoHash.every((b) => b === 2) ? 'v2' : 
 test('a hybrid (BEP 52): the v1 answer is acted on at once while the v2 announce hangs; the v2 peers when they land', async () => {
   const v1Peer = { host: '10.0.0.1', port: 6881 };
   const v2Peer = { host: '10.0.0.2', port: 6881 };
-  let releaseV2: (r: AnnounceResponse) => void = () => {};
-  const v2 = new Promise<AnnounceResponse>((r) => {
-    releaseV2 = r;
-  });
+  const [v2, releaseV2] = held();
   const h = start([ok(1800, { peers: [v1Peer] }), v2, 'hang', 'hang'], V2);
   await h.send({ type: 'cmd.start' });
   assert.deepEqual(
@@ -323,10 +326,7 @@ test('a hybrid: a v2 announce still under way when the next round begins is not 
 
 test('a hybrid: v1 failing waits for the v2 answer — it stands in, or both failing is the failure', async () => {
   // v1 fails, v2 answers later: one announced report (v2's figures), no failure.
-  let releaseV2: (r: AnnounceResponse) => void = () => {};
-  const v2 = new Promise<AnnounceResponse>((r) => {
-    releaseV2 = r;
-  });
+  const [v2, releaseV2] = held();
   const h = start([new Error('v1 down'), v2, 'hang', 'hang'], V2);
   await h.send({ type: 'cmd.start' });
   assert.equal(h.trackerState(), 'awaitingV2');
@@ -401,10 +401,7 @@ test('a hybrid: stopped goes to both swarms, aborting what is in flight; told in
 });
 
 test('a hybrid: completion while the v2 announce is under way still tells the v2 swarm completed, once it lands', async () => {
-  let releaseV2: (r: AnnounceResponse) => void = () => {};
-  const v2 = new Promise<AnnounceResponse>((r) => {
-    releaseV2 = r;
-  });
+  const [v2, releaseV2] = held();
   // v1 started, v2 started (held), v1 completed, v2 completed, then the next round.
   const h = start([ok(1800), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
   await h.send({ type: 'cmd.start' });
@@ -469,10 +466,7 @@ test('a hybrid: a v2 completed that fails is sent again with the next round, nev
 });
 
 test('a hybrid: v1 failing and completion while the v2 started is under way: the v2 answer stands in, then both are told completed', async () => {
-  let releaseV2: (r: AnnounceResponse) => void = () => {};
-  const v2 = new Promise<AnnounceResponse>((r) => {
-    releaseV2 = r;
-  });
+  const [v2, releaseV2] = held();
   const h = start([new Error('v1 down'), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
   await h.send({ type: 'cmd.start' });
   await h.send({ type: 'cmd.complete' });

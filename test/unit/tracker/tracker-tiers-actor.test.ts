@@ -159,10 +159,26 @@ test('a dead first tier, a working second: peers arrive and the working tracker 
   );
 });
 
+/** A hybrid (BEP 52) in two swarms: V1 its SHA-1 info-hash, V2 its v2 swarm's. */
+const V1 = new Uint8Array(20).fill(0x31);
+const V2 = new Uint8Array(20).fill(0x32);
+
+/** One 127.0.0.1 peer at `port`, compact (BEP 23). */
+const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
+
+/** The tiers input of a hybrid announced to the one tracker at `url`. */
+function hybridInput(url: string): TrackerTiersInput {
+  return {
+    tiers: [[url]],
+    infoHash: V1,
+    otherInfoHash: V2,
+    peerId: new Uint8Array(20).fill(4),
+    port: 6881,
+    seed: 1,
+  };
+}
+
 test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers come said apart", async (t) => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
-  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
   /** Each announce's info_hash (raw bytes, hex) and event, in arrival order. */
   const heard: { hash: string; event: string }[] = [];
   const tracker = createServer((req, res) => {
@@ -178,14 +194,7 @@ test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers
   const { actor, reports, until } = startTiers(
     t,
     trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 2000 }),
-    {
-      tiers: [[url]],
-      infoHash: V1,
-      otherInfoHash: V2,
-      peerId: new Uint8Array(20).fill(4),
-      port: 6881,
-      seed: 1,
-    },
+    hybridInput(url),
   );
   actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
   await until('peers of both swarms', () => reports.filter((r) => r.type === 'tracker.peers').length === 2);
@@ -212,9 +221,6 @@ test("a hybrid (BEP 52) is announced under both its hashes; the v2 swarm's peers
 });
 
 test("a hybrid's v1 peers are reported while its v2 announce is still held, and the v2 peers when it lands", async (t) => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
-  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
   /** What happened, in order: the test's own steps and the tracker's. */
   const log: string[] = [];
   let held: ServerResponse | undefined;
@@ -242,14 +248,7 @@ test("a hybrid's v1 peers are reported while its v2 announce is still held, and 
     t,
     // Bounds far above the test's own wait: the held request can only end by the test's release.
     trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 60_000 }),
-    {
-      tiers: [[url]],
-      infoHash: V1,
-      otherInfoHash: V2,
-      peerId: new Uint8Array(20).fill(4),
-      port: 6881,
-      seed: 1,
-    },
+    hybridInput(url),
   );
   actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
   await until('the v1 peers', () => reports.some((r) => r.type === 'tracker.peers'));
@@ -290,9 +289,6 @@ test("a hybrid's v1 peers are reported while its v2 announce is still held, and 
 });
 
 test("a hybrid's announce works if either swarm answers: v2 failing leaves v1 alone, v1 failing lets v2 stand in", async (t) => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
-  const compact = (port: number) => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff]);
   for (const failing of ['v1', 'v2'] as const) {
     const tracker = createServer((req, res) => {
       const swarm = announced(req).bytes.equals(Buffer.from(V2)) ? 'v2' : 'v1';
@@ -308,14 +304,7 @@ test("a hybrid's announce works if either swarm answers: v2 failing leaves v1 al
     const { actor, reports, until } = startTiers(
       t,
       trackerTiersActor({ stats: () => ({ uploaded: 0, downloaded: 0, left: 10 }), timeoutMs: 60_000 }),
-      {
-        tiers: [[url]],
-        infoHash: V1,
-        otherInfoHash: V2,
-        peerId: new Uint8Array(20).fill(4),
-        port: 6881,
-        seed: 1,
-      },
+      hybridInput(url),
     );
     actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
     await until(`the announce (${failing} failing)`, () =>
@@ -344,8 +333,6 @@ test("a hybrid's announce works if either swarm answers: v2 failing leaves v1 al
 });
 
 test('a hybrid over UDP (BEP 15): the v1 peers come while every v2 announce is dropped; the v2 peers once answered', async (t) => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
   const v2Hex = Buffer.from(V2).toString('hex');
   /** What happened, in order: the test's own steps and the tracker's. */
   const log: string[] = [];
@@ -367,14 +354,7 @@ test('a hybrid over UDP (BEP 15): the v1 peers come while every v2 announce is d
       udpTimeoutMs: 60_000,
       udpOptions: { retryBaseMs: 20, maxRetries: 8 },
     }),
-    {
-      tiers: [[udp.url]],
-      infoHash: V1,
-      otherInfoHash: V2,
-      peerId: new Uint8Array(20).fill(4),
-      port: 6881,
-      seed: 1,
-    },
+    hybridInput(udp.url),
   );
   actor.send({ type: 'fwd', cmd: { type: 'cmd.start' } });
   await until('the v1 peers', () => reports.some((r) => r.type === 'tracker.peers'));
