@@ -453,8 +453,15 @@ export const torrentMachine = setup({
         enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'banned' } } satisfies PeerCommand);
         return;
       }
+      // A hybrid's connection in the v2 swarm (BEP 52) is dialled back there with the v2 hash, as a
+      // tracker's v2 peer is: it showed it takes that one, perhaps only that one (a v2 magnet).
       if (rec === undefined)
-        rememberAddress(context, address, { attempts: 0, banned: false, dialable: true }, false);
+        rememberAddress(
+          context,
+          address,
+          { attempts: 0, banned: false, dialable: true, ...(e.v2Swarm === true ? { v2Swarm: true } : {}) },
+          false,
+        );
       else rec.dialable = true;
       enqueue.emit({ type: 'torrent.peerListening', key: e.key, address: e.address, listenAddress: address });
       // A uTP peer dials from the port it listens on: its own entry is keyed by that address too —

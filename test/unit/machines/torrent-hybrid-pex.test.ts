@@ -4,7 +4,8 @@
  * hash (ut_pex.cpp flags them `pex_lt_v2` when the sender's `peer_info_struct()->protocol_v2` is
  * set; peer_list.cpp then sets `protocol_v2` on them, and a connection's info-hash is the v2 one
  * when it is). A connection is in the v2 swarm when we dialled it with the v2 hash or its
- * handshake named it. Those a v1-swarm connection names are dialled with the v1 hash.
+ * handshake named it. Those a v1-swarm connection names are dialled with the v1 hash. Where an
+ * accepted connection of the v2 swarm listens (BEP 10 `p`) is dialled back with the v2 hash.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -78,5 +79,30 @@ test('a hybrid: a peer named in the v2 swarm and heard of in the v1 swarm too is
   pexFrom(t, '10.0.0.2:2', ['10.0.0.15:15']);
   t.live.get('10.0.0.2:2')?.({ type: 'socket.closed', error: 'ECONNRESET' });
   assert.deepEqual(dialHashes(t, '10.0.0.15:15'), [hex(V1), hex(V2)]);
+  t.actor.stop();
+});
+
+test('a hybrid: an accepted connection of the v2 swarm is dialled back where it listens (BEP 10 p) with the v2 hash', () => {
+  const t = start({ infoHash: V1, otherInfoHash: V2, pex: true, maxPeers: 8, listenPort: 7000 });
+  for (const [address, hash, peer] of [
+    ['10.0.0.3:50003', V2, 3],
+    ['10.0.0.4:50004', V1, 4],
+  ] as const) {
+    t.actor.send({ type: 'peer.incoming', address, handle: 'socket' });
+    const send = t.live.get(address);
+    assert.ok(send !== undefined);
+    send({ type: 'socket.connected' });
+    send({
+      type: 'wire.handshake',
+      infoHash: hash,
+      peerId: new Uint8Array(20).fill(0x40 + peer),
+      reserved: new Uint8Array([0, 0, 0, 0, 0, 0x10, 0, 0]),
+    });
+    send({ type: 'wire.extendedHandshake', listenPort: 6881 } satisfies ConnectionEvent);
+    // A network error: it is dialled where it listens.
+    send({ type: 'socket.closed', error: 'ECONNRESET' });
+  }
+  assert.deepEqual(dialHashes(t, '10.0.0.3:6881'), [hex(V2), hex(V1)], 'it came in the v2 swarm');
+  assert.deepEqual(dialHashes(t, '10.0.0.4:6881'), [hex(V1), hex(V2)], 'it came in the v1 swarm');
   t.actor.stop();
 });
