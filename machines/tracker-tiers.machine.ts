@@ -18,8 +18,9 @@
  *   the first tier, so a tier that came back is found again.
  * - Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed (with
  *   `retryInMs` = 0 when another tracker is tried at once, else the wait before the next pass), and
- *   trackers.idle when `cmd.complete` comes while a failed pass waits: `completed` goes out with
- *   the next pass, so a parent waiting for it (the torrent finishing) need not.
+ *   trackers.idle when `cmd.complete` comes while a failed pass waits: no `completed` goes out then
+ *   (the next pass's tracker, which never saw us leech, is sent `started` with left=0), so a parent
+ *   waiting for it (the torrent finishing) need not.
  */
 import { assign, enqueueActions, not, sendTo, setup } from 'xstate';
 import { mulberry32 } from '../src/picker/prng.js';
@@ -66,8 +67,6 @@ export interface TrackerTiersContext {
   index: number;
   /** Consecutive passes over every tracker that all failed. */
   passFailures: number;
-  /** The download completed. */
-  complete: boolean;
   /** The last tracker that answered. */
   working: string | undefined;
   stop: TrackerOutput['stop'];
@@ -139,7 +138,6 @@ export const trackerTiersMachine = setup({
       context.tier + 1 < context.tiers.length,
   },
   actions: {
-    markComplete: assign({ complete: true }),
     startChild: sendTo('tracker', { type: 'cmd.start' }),
     stopChild: sendTo('tracker', { type: 'cmd.stop' }),
     completeChild: sendTo('tracker', { type: 'cmd.complete' }),
@@ -188,7 +186,6 @@ export const trackerTiersMachine = setup({
     tier: 0,
     index: 0,
     passFailures: 0,
-    complete: false,
     working: undefined,
     stop: 'skipped' as const,
   }),
@@ -197,7 +194,8 @@ export const trackerTiersMachine = setup({
     idle: {
       on: {
         'cmd.start': { guard: 'hasTrackers', target: 'active' },
-        'cmd.complete': { actions: 'markComplete' },
+        // Nothing to pass on: the tracker found later is sent `started` with left=0 (docs/tracker.md).
+        'cmd.complete': {},
         'cmd.stop': 'stopped',
       },
     },
@@ -237,7 +235,7 @@ export const trackerTiersMachine = setup({
                 actions: [{ type: 'forwardFailure', params: { nextPass: true } }, 'countPassFailure'],
               },
             ],
-            'cmd.complete': { actions: ['markComplete', 'completeChild'] },
+            'cmd.complete': { actions: 'completeChild' },
             'cmd.stop': { target: 'stopping', actions: 'stopChild' },
           },
         },
@@ -250,7 +248,7 @@ export const trackerTiersMachine = setup({
     backoff: {
       after: { passRetryDelay: { target: 'active', actions: 'restartPass' } },
       on: {
-        'cmd.complete': { actions: ['markComplete', 'reportIdle'] },
+        'cmd.complete': { actions: 'reportIdle' },
         'cmd.stop': 'stopped',
       },
     },
