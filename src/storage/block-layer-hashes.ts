@@ -11,7 +11,9 @@
  * asks for, provided by the session as the `blockHashes` actor. Each piece read is checked against
  * its hash in the piece layer first: a piece that does not hash to it (the disk changed under us)
  * gets a reject, not hashes the peer would find false. Memory: one read buffer (at most 1 MiB, as
- * the store reads) and the leaves of the pieces read, 32 bytes a block.
+ * the store reads) and the leaves of the pieces read, 32 bytes a block. The connection closing stops
+ * the actor, whose abort signal ends the reading at the next read: a peer that asks and hangs up at
+ * once leaves no reads going on for nobody (up to MAX_BLOCK_HASH_PIECES pieces each).
  */
 import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
@@ -43,11 +45,13 @@ async function pieceLeaves(
   p: number,
   pieceLength: number,
   buffer: Uint8Array,
+  signal: AbortSignal | undefined,
 ): Promise<Uint8Array[] | undefined> {
   const perPiece = 2 ** tree.pieceLayer;
   const leaves: Uint8Array[] = [];
   const dataLength = Math.min(pieceLength, tree.length - p * pieceLength);
   for (let at = 0; at < dataLength; at += buffer.length) {
+    signal?.throwIfAborted();
     const n = Math.min(buffer.length, dataLength - at);
     const bytes = await read(tree.firstPiece + p, at, n, buffer);
     for (let b = 0; b < n; b += MERKLE_BLOCK_BYTES)
@@ -77,11 +81,13 @@ function layersOver(leaves: readonly Uint8Array[]): Uint8Array[][] {
 /**
  * The hashes answering a block-layer request the machine accepted: `length` leaves from `index`,
  * then the uncles from the run's root's sibling up to height `proof layers`. Undefined when a piece
- * read back does not hash to its piece-layer hash. Throws what the read throws.
+ * read back does not hash to its piece-layer hash. Throws what the read throws, and the signal's
+ * reason once it is aborted (checked before each read).
  */
 export async function blockLayerHashes(
   read: PieceRead,
   input: BlockLayerRead,
+  signal?: AbortSignal,
 ): Promise<Uint8Array | undefined> {
   const { tree, range, pieceLength } = input;
   const perPiece = 2 ** tree.pieceLayer;
@@ -97,7 +103,7 @@ export async function blockLayerHashes(
       for (let i = 0; i < perPiece; i++) leaves.push(new Uint8Array(MERKLE_HASH_BYTES));
       continue;
     }
-    const piece = await pieceLeaves(read, tree, p, pieceLength, buffer);
+    const piece = await pieceLeaves(read, tree, p, pieceLength, buffer, signal);
     if (piece === undefined) return undefined;
     leaves.push(...piece);
   }
@@ -123,14 +129,15 @@ export async function blockLayerHashes(
 
 /**
  * The `blockHashes` actor the session gives the peer machine: the answer read from `store`; a
- * failed read is a reject (the connection's serving reads report the disk's failures).
+ * failed read is a reject (the connection's serving reads report the disk's failures). Stopped (the
+ * connection closed), it reads no further.
  */
 export function blockHashesActor(store: Pick<PieceStore, 'readBlock'>) {
-  return fromPromise<BlockLayerAnswer, BlockLayerRead>(async ({ input }) => {
+  return fromPromise<BlockLayerAnswer, BlockLayerRead>(async ({ input, signal }) => {
     try {
       return {
         range: input.range,
-        hashes: await blockLayerHashes((i, b, l, into) => store.readBlock(i, b, l, into), input),
+        hashes: await blockLayerHashes((i, b, l, into) => store.readBlock(i, b, l, into), input, signal),
       };
     } catch {
       return { range: input.range, hashes: undefined };

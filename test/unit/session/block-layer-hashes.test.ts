@@ -8,7 +8,8 @@
  * computed the slow way (test/helpers/bep52-reference.ts). A run over more pieces than
  * MAX_BLOCK_HASH_PIECES, a layer between the blocks and the pieces, or a piece changed on disk
  * since (it no longer hashes to its piece-layer hash) gets a hash reject. Both a v2 torrent and a
- * hybrid (whose piece layers are kept).
+ * hybrid (whose piece layers are kept). A read whose connection closed (its actor's signal
+ * aborted) reads no further piece.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,9 +18,12 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
-import { MAX_BLOCK_HASH_PIECES } from '../../../src/metainfo/merkle-proof.js';
+import { MAX_BLOCK_HASH_PIECES, rootKey } from '../../../src/metainfo/merkle-proof.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { pieceLayerTrees } from '../../../src/metainfo/piece-layer-trees.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
+import { blockLayerHashes } from '../../../src/storage/block-layer-hashes.js';
+import { PieceStore } from '../../../src/storage/piece-store.js';
 import { encodeHandshake, encodeMessage } from '../../../src/wire/encode-message.js';
 import type { HashRange, WireItem } from '../../../src/wire/messages.js';
 import { ourReservedBytes } from '../../../src/wire/reserved-bits.js';
@@ -199,4 +203,46 @@ test('pieces larger than one read (2 MiB: read back 1 MiB at a time) are answere
       );
     assert.equal(foldToRoot(r, answer.hashes).toString('hex'), root.toString('hex'));
   }
+});
+
+test('a read aborted (its connection closed) reads no further piece of the run', async (t) => {
+  const dir = await tempDir(t);
+  const data = join(dir, 'data');
+  await mkdir(join(data, 'tree'), { recursive: true });
+  const bytes = randomBytes(9 * PIECE + 100);
+  await writeFile(join(data, 'tree', 'a.bin'), bytes);
+  await writeFile(join(data, 'tree', 'b.txt'), 'short\n');
+  const torrent = parseTorrent(await createTorrent(join(data, 'tree'), { format: 'v2', pieceLength: PIECE }));
+  const store = await PieceStore.open(torrent, data, { hashWorkers: 0 });
+  t.after(() => store.close());
+  const root = referencePiecesRoot(bytes);
+  const tree = pieceLayerTrees(torrent)!.files.get(rootKey(root))!;
+  // The longest run a request may ask: MAX_BLOCK_HASH_PIECES pieces, one read each (64 KiB).
+  const range: HashRange = {
+    piecesRoot: root,
+    baseLayer: 0,
+    index: 0,
+    length: MAX_BLOCK_HASH_PIECES * PER_PIECE,
+    proofLayers: 5,
+  };
+  const reads: number[] = [];
+  const read = (i: number, b: number, l: number, into: Uint8Array) => {
+    reads.push(i);
+    return store.readBlock(i, b, l, into);
+  };
+  // Unaborted, every piece of the run is read.
+  assert.ok((await blockLayerHashes(read, { range, tree, pieceLength: PIECE })) !== undefined);
+  assert.deepEqual(reads, [0, 1, 2, 3]);
+  // The connection closes while the first piece is being read: nothing more is read.
+  reads.length = 0;
+  const closed = new AbortController();
+  const readThenClose = (i: number, b: number, l: number, into: Uint8Array) => {
+    const bytesRead = read(i, b, l, into);
+    closed.abort();
+    return bytesRead;
+  };
+  await assert.rejects(blockLayerHashes(readThenClose, { range, tree, pieceLength: PIECE }, closed.signal), {
+    name: 'AbortError',
+  });
+  assert.deepEqual(reads, [0]);
 });
