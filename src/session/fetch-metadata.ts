@@ -104,7 +104,7 @@ export interface FetchedMetadata {
   readonly info: Uint8Array;
   /** Each file longer than a piece (v2 magnets only): its `pieces root` and verified piece layer. */
   readonly pieceLayers: readonly FetchedLayer[];
-  /** Each peer whose handshake came (the last dial's outcome), the most recent last. */
+  /** Each peer whose handshake came and that was not dropped (the last dial's outcome), the most recent last. */
   readonly dialled: readonly DialledPeer[];
 }
 
@@ -257,6 +257,8 @@ export async function fetchMetadataAndLayers(
   actor.on('metadata.hashRequest', (e) => connections.get(e.peer)?.hashRequest(e.range));
   actor.on('metadata.drop', (e) => {
     dropped.add(e.peer);
+    // Not handed to the download to dial first: it sent what the metadata machine refuses.
+    dialled.delete(e.peer);
     emit({ type: 'metadata.peerDropped', address: e.peer, reason: e.reason });
     connections.get(e.peer)?.close(e.reason);
   });

@@ -2,7 +2,8 @@
  * fetchMetadata (BEP 9) over real TCP (and uTP) on 127.0.0.1 against scripted peers (test/helpers/
  * metadata-peer.ts): forged metadata is not accepted, its sender is dropped and another peer's
  * copy is used; a metadata_size over the cap drops the peer; no usable peer ends in a typed
- * timeout. Every peer is closed by the test.
+ * timeout. The peers reached and not dropped are the ones given to the download (`dialled`). Every
+ * peer is closed by the test.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -10,7 +11,11 @@ import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import type { DhtEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
-import { fetchMetadata, MetadataFetchError } from '../../../src/session/fetch-metadata.js';
+import {
+  fetchMetadata,
+  fetchMetadataAndLayers,
+  MetadataFetchError,
+} from '../../../src/session/fetch-metadata.js';
 import { MAX_METADATA_SIZE } from '../../../src/wire/ut-metadata.js';
 import { startMetadataPeer } from '../../helpers/metadata-peer.js';
 import { startUtpManager } from '../../helpers/utp-manager.js';
@@ -40,12 +45,18 @@ describe('fetchMetadata', () => {
     // asked the same pieces and might answer first).
     void liar.firstClosed.then(() => honest.release());
     const events: (MetadataFetchEvent | DhtEvent)[] = [];
-    const info = await fetchMetadata(magnetFor([liar.port, honest.port]), {
+    const { info, dialled } = await fetchMetadataAndLayers(magnetFor([liar.port, honest.port]), {
       peerId,
       timeoutMs: 20_000,
       emit: (e) => events.push(e),
     });
     assert.deepEqual(Buffer.from(info), INFO);
+    // Both handshook, but only the honest peer is handed to the download to dial first: the liar
+    // was dropped.
+    assert.deepEqual(
+      dialled.map((p) => p.address),
+      [`127.0.0.1:${honest.port}`],
+    );
     assert.deepEqual(
       events
         .filter((e) => e.type === 'metadata.peerDropped')
