@@ -97,7 +97,8 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                 : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
             ...(downloadLimit === undefined ? {} : { downloadLimit }),
           }),
-          // BEP 52: a block-layer hash request's pieces read back from the store and hashed.
+          // BEP 52: a block-layer hash request's pieces read back from the store and hashed (one
+          // per torrent: at most MAX_TORRENT_BLOCK_HASH_READS at once, whatever its peers ask).
           blockHashes: blockHashesActor(store),
         },
       }),

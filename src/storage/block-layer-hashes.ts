@@ -13,7 +13,8 @@
  * gets a reject, not hashes the peer would find false. Memory: one read buffer (at most 1 MiB, as
  * the store reads) and the leaves of the pieces read, 32 bytes a block. The connection closing stops
  * the actor, whose abort signal ends the reading at the next read: a peer that asks and hangs up at
- * once leaves no reads going on for nobody (up to MAX_BLOCK_HASH_PIECES pieces each).
+ * once leaves no reads going on for nobody (up to MAX_BLOCK_HASH_PIECES pieces each). A torrent
+ * runs at most MAX_TORRENT_BLOCK_HASH_READS of them at once, whatever its connections ask.
  */
 import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
@@ -128,12 +129,36 @@ export async function blockLayerHashes(
 }
 
 /**
- * The `blockHashes` actor the session gives the peer machine: the answer read from `store`; a
- * failed read is a reject (the connection's serving reads report the disk's failures). Stopped (the
- * connection closed), it reads no further.
+ * Block-layer reads one torrent runs at once, whatever its connections ask (each may have
+ * MAX_BLOCK_HASH_READS in flight: 2 × its peers, a read buffer of up to 1 MiB each, bypassing the
+ * choke and the upload limit); the others wait their turn — not rejected, as libtorrent takes a
+ * block-layer reject badly (docs/wire.md).
+ */
+export const MAX_TORRENT_BLOCK_HASH_READS = 4;
+
+/**
+ * The `blockHashes` actor the session gives the peer machine (one per torrent: its reads share
+ * MAX_TORRENT_BLOCK_HASH_READS turns): the answer read from `store`; a failed read is a reject (the
+ * connection's serving reads report the disk's failures). Stopped (the connection closed), it
+ * reads no further: one stopped while it waits reads nothing once its turn comes, and hands it on.
  */
 export function blockHashesActor(store: Pick<PieceStore, 'readBlock'>) {
+  let reading = 0;
+  /** Reads waiting for a turn, first come first served: each called when a turn is handed to it. */
+  const waiting: (() => void)[] = [];
+  /** Resolves when the read may start (at once while fewer than the bound are reading). */
+  const turn = async (): Promise<void> => {
+    if (reading < MAX_TORRENT_BLOCK_HASH_READS) reading++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  /** A read ended: its turn goes to the first waiting, if any (`reading` unchanged then). */
+  const handOver = () => {
+    const next = waiting.shift();
+    if (next === undefined) reading--;
+    else next();
+  };
   return fromPromise<BlockLayerAnswer, BlockLayerRead>(async ({ input, signal }) => {
+    await turn();
     try {
       return {
         range: input.range,
@@ -141,6 +166,8 @@ export function blockHashesActor(store: Pick<PieceStore, 'readBlock'>) {
       };
     } catch {
       return { range: input.range, hashes: undefined };
+    } finally {
+      handOver();
     }
   });
 }

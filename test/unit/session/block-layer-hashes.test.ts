@@ -9,7 +9,8 @@
  * MAX_BLOCK_HASH_PIECES, a layer between the blocks and the pieces, or a piece changed on disk
  * since (it no longer hashes to its piece-layer hash) gets a hash reject. Both a v2 torrent and a
  * hybrid (whose piece layers are kept). A read whose connection closed (its actor's signal
- * aborted) reads no further piece.
+ * aborted) reads no further piece; however many connections ask at once, a torrent reads at most
+ * MAX_TORRENT_BLOCK_HASH_READS runs at a time, the others waiting their turn (not rejected).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,12 +18,17 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { createActor, toPromise } from 'xstate';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { MAX_BLOCK_HASH_PIECES, rootKey } from '../../../src/metainfo/merkle-proof.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { pieceLayerTrees } from '../../../src/metainfo/piece-layer-trees.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
-import { blockLayerHashes } from '../../../src/storage/block-layer-hashes.js';
+import {
+  blockHashesActor,
+  blockLayerHashes,
+  MAX_TORRENT_BLOCK_HASH_READS,
+} from '../../../src/storage/block-layer-hashes.js';
 import { PieceStore } from '../../../src/storage/piece-store.js';
 import { encodeHandshake, encodeMessage } from '../../../src/wire/encode-message.js';
 import type { HashRange, WireItem } from '../../../src/wire/messages.js';
@@ -205,7 +211,8 @@ test('pieces larger than one read (2 MiB: read back 1 MiB at a time) are answere
   }
 });
 
-test('a read aborted (its connection closed) reads no further piece of the run', async (t) => {
+/** A v2 torrent of a.bin (9 pieces and 100 bytes) and b.txt on disk, its store open, a.bin's tree. */
+async function stored(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t);
   const data = join(dir, 'data');
   await mkdir(join(data, 'tree'), { recursive: true });
@@ -216,7 +223,11 @@ test('a read aborted (its connection closed) reads no further piece of the run',
   const store = await PieceStore.open(torrent, data, { hashWorkers: 0 });
   t.after(() => store.close());
   const root = referencePiecesRoot(bytes);
-  const tree = pieceLayerTrees(torrent)!.files.get(rootKey(root))!;
+  return { store, root, tree: pieceLayerTrees(torrent)!.files.get(rootKey(root))! };
+}
+
+test('a read aborted (its connection closed) reads no further piece of the run', async (t) => {
+  const { store, root, tree } = await stored(t);
   // The longest run a request may ask: MAX_BLOCK_HASH_PIECES pieces, one read each (64 KiB).
   const range: HashRange = {
     piecesRoot: root,
@@ -245,4 +256,54 @@ test('a read aborted (its connection closed) reads no further piece of the run',
     name: 'AbortError',
   });
   assert.deepEqual(reads, [0]);
+});
+
+test('a torrent reads at most MAX_TORRENT_BLOCK_HASH_READS runs at once, the others wait their turn', async (t) => {
+  const { store, root, tree } = await stored(t);
+  let reading = 0;
+  let most = 0;
+  const reads: number[] = [];
+  // The store as the session gives it, counting the reads in flight.
+  const counted = {
+    readBlock: async (i: number, b: number, l: number, into?: Uint8Array) => {
+      reads.push(i);
+      most = Math.max(most, ++reading);
+      try {
+        return await store.readBlock(i, b, l, into);
+      } finally {
+        reading--;
+      }
+    },
+  };
+  const logic = blockHashesActor(counted);
+  // As many connections as twice the bound, each asking for one piece's blocks, all at once; and
+  // one more that closes while it waits.
+  const asks = 2 * MAX_TORRENT_BLOCK_HASH_READS;
+  const actors = Array.from({ length: asks }, (_, k) =>
+    createActor(logic, {
+      input: {
+        range: {
+          piecesRoot: root,
+          baseLayer: 0,
+          index: (k % 9) * PER_PIECE,
+          length: PER_PIECE,
+          proofLayers: 5,
+        },
+        tree,
+        pieceLength: PIECE,
+      },
+    }).start(),
+  );
+  const closing = createActor(logic, {
+    input: {
+      range: { piecesRoot: root, baseLayer: 0, index: 0, length: PER_PIECE, proofLayers: 5 },
+      tree,
+      pieceLength: PIECE,
+    },
+  }).start();
+  closing.stop();
+  const answers = await Promise.all(actors.map((a) => toPromise(a)));
+  for (const a of answers) assert.ok(a.hashes !== undefined, 'every one that waited is answered');
+  assert.equal(most, MAX_TORRENT_BLOCK_HASH_READS);
+  assert.equal(reads.length, asks, 'the one that closed while waiting read nothing');
 });
