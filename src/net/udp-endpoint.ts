@@ -12,7 +12,7 @@
  * an empty one. A uTP packet while no uTP handler is set (`--utp off`: the socket is the DHT's alone)
  * is answered as a port without uTP connections answers it (src/utp/utp-resets.ts): a SYN or DATA
  * by ST_RESET, so a peer that dials uTP first (libtorrent does) turns to TCP at once instead of
- * resending its SYN for ~7 s; anything else is dropped.
+ * resending its SYN for ~3 s (libtorrent's uTP connect timeout); anything else is dropped.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { decodeUtpPacket } from '../utp/utp-packet.js';

@@ -3,7 +3,7 @@
  * that there is nothing here, as a TCP RST tells it, instead of resending until its timeouts. Both
  * libutp (µTorrent, Transmission) and libtorrent take a RESET answering their SYN as a refused
  * connection (ECONNREFUSED / connection reset), and libtorrent then dials the same peer over TCP at
- * once; left unanswered, the SYN is resent for ~7 s first.
+ * once; left unanswered, the SYN is resent until libtorrent's uTP connect timeout (~3 s) first.
  *
  * Which packets are answered (`answeredByReset`): a SYN we refuse and DATA for no connection. Never
  * a RESET (two ends without a connection would answer each other's for ever: libutp, libtorrent),
