@@ -31,3 +31,22 @@ export function parseFileIndexRanges(spec: string): FileIndexRange[] | FileIndex
   }
   return ranges;
 }
+
+/**
+ * Marks the files `ranges` name in `selected`, each file once: overlapping ranges are merged first, so
+ * a list that names the same files again and again (a link's `so=0-262143,0-262143,…`) costs its terms
+ * and the files, not their product. An index past the files marks nothing: it is returned (the first
+ * such range's end, in the order given) for the caller's error.
+ */
+export function markFileIndexes(ranges: readonly FileIndexRange[], selected: boolean[]): number | undefined {
+  const past = ranges.find(([, to]) => to >= selected.length);
+  if (past !== undefined) return past[1];
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  let marked = -1; // every index up to here is marked
+  for (const [from, to] of sorted) {
+    if (to <= marked) continue;
+    selected.fill(true, Math.max(from, marked + 1), to + 1);
+    marked = to;
+  }
+  return undefined;
+}

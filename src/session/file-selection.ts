@@ -10,6 +10,7 @@ import {
   type FileIndexRange,
   type FileIndexRangesProblem,
   MAX_FILE_INDEX_TERMS,
+  markFileIndexes,
   parseFileIndexRanges,
 } from '../metainfo/file-index-ranges.js';
 import type { Torrent } from '../metainfo/torrent.js';
@@ -43,14 +44,12 @@ function selectRanges(spec: string): FileIndexRange[] {
 
 /** Marks the files named by `spec` ("0,2-4") in `selected`. */
 export function selectIndexes(spec: string, selected: boolean[]): void {
-  for (const [from, to] of selectRanges(spec)) {
-    if (to >= selected.length)
-      throw new SelectionError(
-        'outOfRange',
-        `--select: file ${to} does not exist (the torrent has ${selected.length} files, 0-${selected.length - 1})`,
-      );
-    for (let i = from; i <= to; i++) selected[i] = true;
-  }
+  const past = markFileIndexes(selectRanges(spec), selected);
+  if (past !== undefined)
+    throw new SelectionError(
+      'outOfRange',
+      `--select: file ${past} does not exist (the torrent has ${selected.length} files, 0-${selected.length - 1})`,
+    );
 }
 
 /**

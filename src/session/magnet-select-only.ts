@@ -5,7 +5,7 @@
  * (magnet.ts says why). An index past the files, or a choice of nothing but padding and empty
  * files, is refused as `--select` refuses it (SelectionError, bad input).
  */
-import type { FileIndexRange } from '../metainfo/file-index-ranges.js';
+import { type FileIndexRange, markFileIndexes } from '../metainfo/file-index-ranges.js';
 import type { Torrent } from '../metainfo/torrent.js';
 import { SelectionError } from './file-selection.js';
 
@@ -17,14 +17,12 @@ export function selectOnlyFiles(
   if (selectOnly === undefined) return undefined;
   const count = torrent.files.length;
   const selected = torrent.files.map(() => false);
-  for (const [from, to] of selectOnly) {
-    if (to >= count)
-      throw new SelectionError(
-        'outOfRange',
-        `the magnet link's so=: file ${to} does not exist (the torrent has ${count} files, 0-${count - 1}, padding counted as bitstate info lists them)`,
-      );
-    selected.fill(true, from, to + 1);
-  }
+  const past = markFileIndexes(selectOnly, selected);
+  if (past !== undefined)
+    throw new SelectionError(
+      'outOfRange',
+      `the magnet link's so=: file ${past} does not exist (the torrent has ${count} files, 0-${count - 1}, padding counted as bitstate info lists them)`,
+    );
   if (!torrent.files.some((f, i) => selected[i] && !f.padding && f.length > 0))
     throw new SelectionError('nothingSelected', "the magnet link's so= names no file with data");
   return selected;
