@@ -121,6 +121,15 @@ export interface PeerContext {
   readonly pex: boolean;
   /** The id the peer takes ut_pex messages under (its extension handshake's `m`). */
   peerUtPex: number | undefined;
+  // --- BEP 21, upload only (machines/peer-extension.ts) ---
+  /** We will not download from the peer: a seed, or a partial seed (PeerInput.uploadOnly, cmd.uploadOnly). */
+  uploadOnly: boolean;
+  /** What the peer was last told of `uploadOnly` (our extension handshake, then upload_only messages). */
+  uploadOnlySent: boolean;
+  /** The peer will not download from us (its handshake's `upload_only`, or its upload_only message). */
+  peerUploadOnly: boolean;
+  /** The id the peer takes libtorrent's upload_only message under (its handshake's `m`); undefined: none. */
+  peerUploadOnlyId: number | undefined;
   /** Payload bytes sent since the last tick; smoothed rates (bytes/s) for the choker. */
   bytesSentThisTick: number;
   uploadRate: number;
@@ -198,6 +207,10 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     blockHashReadCount: 0,
     pex: input.pex === true,
     peerUtPex: undefined,
+    uploadOnly: input.uploadOnly === true,
+    uploadOnlySent: false,
+    peerUploadOnly: false,
+    peerUploadOnlyId: undefined,
     bytesSentThisTick: 0,
     uploadRate: 0,
     downloadRate: 0,

@@ -21,7 +21,14 @@ import {
 } from './peer.types.js';
 import { badBlockOf, closeReasonOf } from './peer-close-reason.js';
 import { initialPeerContext, isPieceIndex, type PeerContext, type PeerEffects } from './peer-context.js';
-import { acceptedListenPort, acceptedReqq, extensionHandshake } from './peer-extension.js';
+import {
+  acceptedListenPort,
+  acceptedReqq,
+  extensionHandshake,
+  isUploadOnlyPair,
+  peerUploadOnlyAfter,
+  uploadOnlyNews,
+} from './peer-extension.js';
 import { handleReject, returnStale, storeAllowedFast, storeSuggest } from './peer-fast.js';
 import { acceptsInfoHash, answersPeerHash, bytesEqual, openingMessages } from './peer-handshake.js';
 import { answerHashRequest, blockHashesId, blockLayerMessage, isHashRequestFlood } from './peer-hashes.js';
@@ -52,6 +59,20 @@ type BlockHashesEvent =
   | { type: 'xstate.error.actor.blockHashes.0' | 'xstate.error.actor.blockHashes.1'; error: unknown };
 
 /** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
+/**
+ * BEP 21: the peer's upload only, kept, and reported to the torrent machine when it changed (the
+ * choker leaves an upload-only peer choked; the address book remembers it).
+ */
+function notePeerUploadOnly(
+  context: PeerContext,
+  peerUploadOnly: boolean,
+  enqueue: { assign(patch: Partial<PeerContext>): void; sendParent(report: PeerReport): void },
+): void {
+  if (peerUploadOnly === context.peerUploadOnly) return;
+  enqueue.assign({ peerUploadOnly });
+  enqueue.sendParent({ type: 'peer.uploadOnly', key: context.key, uploadOnly: peerUploadOnly });
+}
+
 /** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent or a hybrid whose piece layers we serve. */
 function ourHandshake(context: PeerContext, infoHash: Uint8Array): WireItem {
   return {
@@ -156,6 +177,12 @@ export const peerMachine = setup({
       context.peerChoking &&
       context.outstanding.size > 0 &&
       context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
+    // BEP 21: this handshake or upload_only message makes both ends upload only (peer-extension.ts).
+    isUploadOnlyPairAfter: ({ context, event }) =>
+      (event.type === 'wire.extendedHandshake' || event.type === 'wire.uploadOnly') &&
+      isUploadOnlyPair(context.uploadOnly, peerUploadOnlyAfter(context, event)),
+    // BEP 21: we become upload only while the peer is.
+    isPeerUploadOnly: ({ context }) => isUploadOnlyPair(true, context.peerUploadOnly),
     isMetadataFlood: ({ context }) => isMetadataFlood(context),
     isHashRequestFlood: ({ context }) => isHashRequestFlood(context),
     // A request's fate is decided once (requestFate, peer-request-fate.ts): this guard, queueRequest
@@ -218,7 +245,10 @@ export const peerMachine = setup({
         enqueue.sendTo('connection', { type: 'send', message });
       // BEP 10: the extension handshake may follow the handshake at any time; like libtorrent we
       // send it at once, so the peer learns our reqq before it fills its pipeline.
-      if (extensions) enqueue.sendTo('connection', { type: 'send', message: extensionHandshake(context) });
+      if (extensions) {
+        enqueue.sendTo('connection', { type: 'send', message: extensionHandshake(context) });
+        enqueue.assign({ uploadOnlySent: context.uploadOnly });
+      }
     }),
     // BEP 10: the peer's reqq caps our pipeline to it (pipelineCap); a missing or bad one changes
     // nothing. An incoming peer's `p` tells the torrent machine where it can be dialled (an
@@ -276,6 +306,33 @@ export const peerMachine = setup({
           enqueue.sendParent({ type: 'peer.pexSupported', key: context.key } satisfies PeerReport);
         enqueue.assign({ peerUtPex: utPex });
       } else if (event.utPex === 0) enqueue.assign({ peerUtPex: undefined });
+      // BEP 21: where the peer takes libtorrent's upload_only message (0: nowhere any more), and
+      // whether it will download from us; the message it is owed once it named the message.
+      let peerUploadOnlyId = context.peerUploadOnlyId;
+      if (event.uploadOnlyId !== undefined) {
+        peerUploadOnlyId = event.uploadOnlyId === 0 ? undefined : event.uploadOnlyId;
+        enqueue.assign({ peerUploadOnlyId });
+      }
+      notePeerUploadOnly(context, peerUploadOnlyAfter(context, event), enqueue);
+      const news = uploadOnlyNews({ ...context, peerUploadOnlyId });
+      if (news !== undefined) {
+        enqueue.sendTo('connection', { type: 'send', message: news });
+        enqueue.assign({ uploadOnlySent: context.uploadOnly });
+      }
+    }),
+    // BEP 21: libtorrent's upload_only message: the peer will (not) download from us any more.
+    storePeerUploadOnly: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'wire.uploadOnly')
+        notePeerUploadOnly(context, peerUploadOnlyAfter(context, event), enqueue);
+    }),
+    // BEP 21: we will not download any more; the peer hears it if it takes upload_only messages
+    // (otherwise our extension handshake, if not sent yet, says it).
+    becomeUploadOnly: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ uploadOnly: true });
+      const news = uploadOnlyNews({ ...context, uploadOnly: true });
+      if (news === undefined) return;
+      enqueue.sendTo('connection', { type: 'send', message: news });
+      enqueue.assign({ uploadOnlySent: true });
     }),
     // BEP 11: the peers a ut_pex message added go to the torrent machine, which queues them (and
     // ignores a peer sending too often); with PEX off we announced no ut_pex: nothing is taken.
@@ -441,6 +498,8 @@ export const peerMachine = setup({
     'xstate.done.actor.blockHashes.1': { actions: { type: 'sendBlockHashes', params: { slot: 1 } } },
     'xstate.error.actor.blockHashes.0': { actions: { type: 'sendBlockHashes', params: { slot: 0 } } },
     'xstate.error.actor.blockHashes.1': { actions: { type: 'sendBlockHashes', params: { slot: 1 } } },
+    // BEP 21, before the handshakes: our extension handshake will say it.
+    'cmd.uploadOnly': { actions: assign({ uploadOnly: true }) },
   },
   states: {
     connecting: {
@@ -488,6 +547,14 @@ export const peerMachine = setup({
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
         'cmd.pex': { actions: 'sendPex' },
+        'cmd.uploadOnly': [
+          {
+            guard: 'isPeerUploadOnly',
+            target: '#peer.closed',
+            actions: { type: 'closeWith', params: { reason: 'notNeeded' } },
+          },
+          { actions: 'becomeUploadOnly' },
+        ],
         'socket.served': { actions: 'blocksServed' },
         'socket.congested': { actions: { type: 'setCongested', params: { congested: true } } },
         'socket.drained': {
@@ -683,7 +750,30 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'queueRequests'] },
             ],
             'wire.cancel': { actions: ['noteMessage', 'cancelRequest'] },
-            'wire.extendedHandshake': { actions: ['noteMessage', 'storeExtensionHandshake'] },
+            'wire.extendedHandshake': [
+              {
+                guard: 'isUploadOnlyPairAfter',
+                target: '#peer.closed',
+                actions: [
+                  'noteMessage',
+                  'storeExtensionHandshake',
+                  { type: 'closeWith', params: { reason: 'notNeeded' } },
+                ],
+              },
+              { actions: ['noteMessage', 'storeExtensionHandshake'] },
+            ],
+            'wire.uploadOnly': [
+              {
+                guard: 'isUploadOnlyPairAfter',
+                target: '#peer.closed',
+                actions: [
+                  'noteMessage',
+                  'storePeerUploadOnly',
+                  { type: 'closeWith', params: { reason: 'notNeeded' } },
+                ],
+              },
+              { actions: ['noteMessage', 'storePeerUploadOnly'] },
+            ],
             'wire.pex': { actions: ['noteMessage', 'forwardPex'] },
             'wire.metadataRequest': [
               { guard: 'isMetadataFlood', target: '#peer.closed', actions: 'closeFromEvent' },

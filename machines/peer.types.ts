@@ -159,6 +159,11 @@ export interface PeerInput {
    * private torrent (BEP 27) or `--no-pex`; absent: false.
    */
   readonly pex?: boolean;
+  /**
+   * BEP 21: we will not download from this peer (a seed, or a partial seed with every wanted piece):
+   * our extension handshake says `upload_only: 1`. Absent: false (cmd.uploadOnly turns it on later).
+   */
+  readonly uploadOnly?: boolean;
   /** A dial to an address last reached over MSE: passed to the connection (ConnectionInput). */
   readonly mseFirst?: boolean;
   /** A dial to an address last reached over uTP: passed to the connection (ConnectionInput). */
@@ -306,7 +311,13 @@ export type ConnectionEvent =
       metadataSize?: number;
       /** BEP 11: the id the peer takes ut_pex messages under (1–255); 0: it takes them no more. */
       utPex?: number;
+      /** BEP 21: the peer said `upload_only` (not 0): it will not download from us. */
+      uploadOnly?: true;
+      /** BEP 21: the id the peer takes libtorrent's upload_only message under (1–255); 0: none. */
+      uploadOnlyId?: number;
     }
+  /** BEP 21: libtorrent's upload_only message sent to us: the peer will (not) download any more. */
+  | { type: 'wire.uploadOnly'; uploadOnly: boolean }
   /** BEP 11: a ut_pex message sent to us, decoded (and bounded) by the connection. */
   | { type: 'wire.pex'; added: readonly PexPeer[]; dropped: readonly string[] }
   /** BEP 9: the peer asks for piece `piece` of the metadata (decoded by the connection). */
@@ -330,7 +341,9 @@ export type PeerCommand =
   | { type: 'cmd.unchoke' }
   | { type: 'cmd.close'; reason: CloseReason }
   /** BEP 11: tell the peer these peers were added and dropped since our last ut_pex message to it. */
-  | { type: 'cmd.pex'; added: readonly PexPeer[]; dropped: readonly string[] };
+  | { type: 'cmd.pex'; added: readonly PexPeer[]; dropped: readonly string[] }
+  /** BEP 21: we will not download any more (every wanted piece verified, seeding): tell the peer. */
+  | { type: 'cmd.uploadOnly' };
 
 export type PeerEvent = ConnectionEvent | PeerCommand;
 
@@ -386,6 +399,11 @@ export type PeerReport =
   | { type: 'peer.rate'; key: PeerKey; downloadRate: number; uploadRate: number; snubbed: boolean }
   /** BEP 11: the peer's extension handshake gave ut_pex an id (reported once): it may be sent PEX. */
   | { type: 'peer.pexSupported'; key: PeerKey }
+  /**
+   * BEP 21: whether the peer will download from us, when that changes: its extension handshake's
+   * `upload_only`, or libtorrent's upload_only message (machines/peer-extension.ts).
+   */
+  | { type: 'peer.uploadOnly'; key: PeerKey; uploadOnly: boolean }
   /** BEP 11: the peers a ut_pex message added (at most MAX_PEX_ACCEPTED), for the address book. */
   | { type: 'peer.pex'; key: PeerKey; added: readonly PexPeer[]; dropped: readonly string[] }
   | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };

@@ -8,6 +8,7 @@ import { BencodeDict, type BencodeValue, bdecode } from '../metainfo/bdecode.js'
 import { decodeUtMetadata } from '../wire/decode-ut-metadata.js';
 import { decodeUtPex } from '../wire/decode-ut-pex.js';
 import type { WireItem } from '../wire/messages.js';
+import { decodeUploadOnly, OUR_UPLOAD_ONLY_ID, UPLOAD_ONLY } from '../wire/upload-only.js';
 import { OUR_UT_METADATA_ID, UT_METADATA, type UtMetadataMessage } from '../wire/ut-metadata.js';
 import { OUR_UT_PEX_ID, UT_PEX, type UtPexMessage } from '../wire/ut-pex.js';
 import type { WireError } from '../wire/wire-error.js';
@@ -30,9 +31,9 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an
  * honest download for 16–27 s, one machine event per 4 or 5 bytes; haves are batched instead
  * (read-batches.ts), and a peer that flaps choke and unchoke is closed (`unchokeFlood`).
- * Extended messages other than the handshake, ut_metadata (BEP 9, which the machine answers) and
- * ut_pex (BEP 11, whose peers it queues) are dropped only because the peer machine ignores them:
- * the next extension it reads must be taken out of this rule too.
+ * Extended messages other than the handshake, ut_metadata (BEP 9, which the machine answers),
+ * ut_pex (BEP 11, whose peers it queues) and upload_only (BEP 21, which it keeps) are dropped only
+ * because the peer machine ignores them: the next extension it reads must be taken out of this rule too.
  */
 export function redundantMessage(before: WireItem | 'batched' | undefined, item: WireItem): boolean {
   if (before === undefined) return false;
@@ -44,7 +45,10 @@ export function redundantMessage(before: WireItem | 'batched' | undefined, item:
       return true;
     case 'extended':
       return (
-        item.extendedId !== 0 && item.extendedId !== OUR_UT_METADATA_ID && item.extendedId !== OUR_UT_PEX_ID
+        item.extendedId !== 0 &&
+        item.extendedId !== OUR_UT_METADATA_ID &&
+        item.extendedId !== OUR_UT_PEX_ID &&
+        item.extendedId !== OUR_UPLOAD_ONLY_ID
       );
     case 'choke':
     case 'unchoke':
@@ -76,6 +80,7 @@ export function wireEvent(item: WireItem): { type: string } {
   if (item.type === 'extended' && item.extendedId === 0) return extensionHandshakeEvent(item.payload);
   if (item.type === 'extended' && item.extendedId === OUR_UT_METADATA_ID) return metadataEvent(item);
   if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID) return pexEvent(item.payload);
+  if (item.type === 'extended' && item.extendedId === OUR_UPLOAD_ONLY_ID) return uploadOnlyEvent(item);
   if (item.type === 'piece')
     return { type: 'wire.piece', index: item.index, begin: item.begin, block: item.block } as {
       type: string;
@@ -96,7 +101,8 @@ export const EXTENSION_HANDSHAKE_MAX_TOKENS = 1000;
 
 /**
  * BEP 10: the peer's extension handshake (extended id 0) as the machine's event, with the fields
- * the machine uses: `reqq` and `p` (the port the peer listens on). The payload is already bounded
+ * the machine uses: `reqq`, `p` (the port the peer listens on), the ids of the extensions it takes
+ * and BEP 21's `upload_only`. The payload is already bounded
  * by the wire frame limit (MAX_EXTENDED_PAYLOAD_LENGTH) and decoded through at most
  * EXTENSION_HANDSHAKE_MAX_TOKENS values; a payload that is not a dictionary, or a field that is not
  * an integer, is left out of the event, not fatal: the extension is optional.
@@ -109,6 +115,8 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   utMetadata?: number;
   metadataSize?: number;
   utPex?: number;
+  uploadOnly?: true;
+  uploadOnlyId?: number;
 } {
   let dict: BencodeValue;
   try {
@@ -127,6 +135,11 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
   // BEP 11: the id the peer reads ut_pex messages under; 0 turns it off (BEP 10: `m` is additive,
   // so a handshake sent again without ut_pex changes nothing, and one with 0 disables it).
   const utPex = m instanceof BencodeDict ? safeInteger(m.get(UT_PEX)) : undefined;
+  // BEP 21: a peer that will not download says `upload_only` 1 (libtorrent: any integer but 0;
+  // Transmission's bool is one too); and libtorrent names its upload_only message in `m`, which
+  // tells us of a change later (src/wire/upload-only.ts).
+  const uploadOnly = safeInteger(dict.get(UPLOAD_ONLY));
+  const uploadOnlyId = m instanceof BencodeDict ? safeInteger(m.get(UPLOAD_ONLY)) : undefined;
   return {
     type: 'wire.extendedHandshake',
     ...(reqq === undefined || reqq < 1 ? {} : { reqq }),
@@ -134,7 +147,21 @@ export function extensionHandshakeEvent(payload: Uint8Array): {
     ...(utMetadata === undefined || utMetadata < 1 || utMetadata > 255 ? {} : { utMetadata }),
     ...(metadataSize === undefined ? {} : { metadataSize }),
     ...(utPex === undefined || utPex < 0 || utPex > 255 ? {} : { utPex }),
+    ...(uploadOnly === undefined || uploadOnly === 0 ? {} : { uploadOnly: true as const }),
+    ...(uploadOnlyId === undefined || uploadOnlyId < 0 || uploadOnlyId > 255 ? {} : { uploadOnlyId }),
   };
+}
+
+/**
+ * BEP 21: libtorrent's upload_only message sent to us (under the id our extension handshake gave
+ * it): `wire.uploadOnly`. A payload that is not one byte stays the ignored `wire.extended`, as
+ * libtorrent ignores it.
+ */
+export function uploadOnlyEvent(item: Extract<WireItem, { type: 'extended' }>): { type: string } {
+  const uploadOnly = decodeUploadOnly(item.payload);
+  if (uploadOnly === undefined)
+    return { type: 'wire.extended', extendedId: item.extendedId, payload: item.payload } as { type: string };
+  return { type: 'wire.uploadOnly', uploadOnly } as { type: string };
 }
 
 /**

@@ -59,7 +59,9 @@ test('with the bit on both ends, the extension handshake follows our bitfield, c
     assert.equal(ext?.extendedId, 0);
     assert.deepEqual(
       ext?.payload,
-      new Uint8Array(bencode({ m: {}, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION })),
+      new Uint8Array(
+        bencode({ m: { upload_only: 3 }, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION }),
+      ),
     );
   } finally {
     h.stop();
@@ -70,17 +72,17 @@ test("the payload is the bencode encoder's bytes for any reqq, with p when we li
   for (const reqq of [1, 9, 250, 500, 123456]) {
     assert.deepEqual(
       extensionHandshakePayload(reqq),
-      new Uint8Array(bencode({ m: {}, reqq, v: CLIENT_VERSION })),
+      new Uint8Array(bencode({ m: { upload_only: 3 }, reqq, v: CLIENT_VERSION })),
     );
     for (const p of [1, 6881, 65535])
       assert.deepEqual(
         extensionHandshakePayload(reqq, p),
-        new Uint8Array(bencode({ m: {}, p, reqq, v: CLIENT_VERSION })),
+        new Uint8Array(bencode({ m: { upload_only: 3 }, p, reqq, v: CLIENT_VERSION })),
       );
     for (const p of [0, 65536, -1, 1.5])
       assert.deepEqual(
         extensionHandshakePayload(reqq, p),
-        new Uint8Array(bencode({ m: {}, reqq, v: CLIENT_VERSION })),
+        new Uint8Array(bencode({ m: { upload_only: 3 }, reqq, v: CLIENT_VERSION })),
         `no p for ${p}`,
       );
   }
@@ -96,7 +98,12 @@ test('our extension handshake carries p, the port we listen on', () => {
     assert.deepEqual(
       ext?.payload,
       new Uint8Array(
-        bencode({ m: {}, p: 51413, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION }),
+        bencode({
+          m: { upload_only: 3 },
+          p: 51413,
+          reqq: DEFAULT_PEER_LIMITS.maxPeerRequests,
+          v: CLIENT_VERSION,
+        }),
       ),
     );
   } finally {
@@ -182,7 +189,7 @@ test('the connection decodes reqq, p, ut_metadata, ut_pex and metadata_size from
         'd12:complete_agoi-1e1:md11:upload_onlyi3e11:ut_metadatai2e6:ut_pexi1ee1:pi6881e4:reqqi500e1:v18:libtorrent/2.0.8.0e',
       ),
     ),
-    { type: 'wire.extendedHandshake', reqq: 500, listenPort: 6881, utMetadata: 2, utPex: 1 },
+    { type: 'wire.extendedHandshake', reqq: 500, listenPort: 6881, utMetadata: 2, utPex: 1, uploadOnlyId: 3 },
   );
   // BEP 9: a peer with the metadata says its size; an id of 0 (disabled) or past a byte is none.
   assert.deepEqual(extensionHandshakeEvent(enc('d1:md11:ut_metadatai3ee13:metadata_sizei31337ee')), {

@@ -38,7 +38,15 @@ test('the handshake payload offers ut_metadata and metadata_size as the bencode 
     for (const p of [undefined, 6881])
       assert.deepEqual(
         Buffer.from(extensionHandshakePayload(250, p, size)),
-        Buffer.from(bencode({ m: { ut_metadata: 1 }, metadata_size: size, p, reqq: 250, v: CLIENT_VERSION })),
+        Buffer.from(
+          bencode({
+            m: { upload_only: 3, ut_metadata: 1 },
+            metadata_size: size,
+            p,
+            reqq: 250,
+            v: CLIENT_VERSION,
+          }),
+        ),
       );
   const h = connected(METADATA);
   try {
@@ -46,7 +54,7 @@ test('the handshake payload offers ut_metadata and metadata_size as the bencode 
       Buffer.from(extended(h)[0]!.payload),
       Buffer.from(
         bencode({
-          m: { ut_metadata: 1 },
+          m: { upload_only: 3, ut_metadata: 1 },
           metadata_size: METADATA.length,
           reqq: DEFAULT_PEER_LIMITS.maxPeerRequests,
           v: CLIENT_VERSION,
@@ -92,7 +100,9 @@ test('without metadata the handshake offers none and every request gets a reject
   try {
     assert.deepEqual(
       Buffer.from(extended(h)[0]!.payload),
-      Buffer.from(bencode({ m: {}, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION })),
+      Buffer.from(
+        bencode({ m: { upload_only: 3 }, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION }),
+      ),
     );
     h.deliver({ type: 'wire.metadataRequest', piece: 0 });
     assert.deepEqual(
@@ -174,7 +184,9 @@ test('metadata above MAX_METADATA_SIZE is neither offered nor served', () => {
   try {
     assert.deepEqual(
       Buffer.from(extended(h)[0]!.payload),
-      Buffer.from(bencode({ m: {}, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION })),
+      Buffer.from(
+        bencode({ m: { upload_only: 3 }, reqq: DEFAULT_PEER_LIMITS.maxPeerRequests, v: CLIENT_VERSION }),
+      ),
     );
     h.deliver({ type: 'wire.metadataRequest', piece: 0 });
     assert.deepEqual(

@@ -31,7 +31,11 @@ function connected(over: Parameters<typeof startPeer>[0] = {}) {
 test('the handshake names ut_pex (id 2) beside ut_metadata when PEX is on: the encoder’s bytes', () => {
   for (const metadataSize of [undefined, 1234])
     for (const p of [undefined, 6881]) {
-      const m = { ...(metadataSize === undefined ? {} : { ut_metadata: 1 }), ut_pex: OUR_UT_PEX_ID };
+      const m = {
+        upload_only: 3,
+        ...(metadataSize === undefined ? {} : { ut_metadata: 1 }),
+        ut_pex: OUR_UT_PEX_ID,
+      };
       assert.deepEqual(
         extensionHandshakePayload(250, p, metadataSize, true),
         new Uint8Array(
