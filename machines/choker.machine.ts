@@ -12,6 +12,9 @@
  *   machine's `snubbed`) gets no regular slot while we download; it may still win the optimistic one.
  * - A free slot is filled at once when a peer becomes interested (no 10 s wait for the first
  *   unchoke) or when an unchoked peer leaves.
+ * - A peer that said it will not download (BEP 21 `upload_only`) is not unchoked, regular or
+ *   optimistic, nor ranked as interested, whatever it says: it only holds a slot another could use.
+ *   Unchoked when it says so, it is choked at once.
  *
  * Talks only to its parent: takes choker.* events, sends `choker.decision {unchoke, choke}`.
  */
@@ -38,6 +41,8 @@ export interface ChokerPeer {
   downloadRate: number;
   uploadRate: number;
   snubbed: boolean;
+  /** BEP 21: it said `upload_only`, it will not download from us. */
+  uploadOnly: boolean;
 }
 
 export type ChokerEvent =
@@ -50,6 +55,7 @@ export type ChokerEvent =
       downloadRate?: number;
       uploadRate?: number;
       snubbed?: boolean;
+      uploadOnly?: boolean;
     }
   | { type: 'choker.seeding'; seeding: boolean };
 
@@ -79,8 +85,13 @@ function rateOf(c: ChokerContext, p: ChokerPeer): number {
   return c.seeding ? p.uploadRate : p.downloadRate;
 }
 
+/** Interested, and downloading from us: an upload-only peer (BEP 21) counts as not interested. */
+function wantsUpload(p: ChokerPeer): boolean {
+  return p.interested && !p.uploadOnly;
+}
+
 function mayHoldRegular(c: ChokerContext, p: ChokerPeer): boolean {
-  return p.interested && (c.seeding || !p.snubbed);
+  return wantsUpload(p) && (c.seeding || !p.snubbed);
 }
 
 /** Interested, eligible peers, best rate first (ties by key: deterministic). */
@@ -116,11 +127,11 @@ export function chooseUnchoked(
   }
   let optimistic = opts.rotate ? undefined : c.optimistic;
   const op = optimistic === undefined ? undefined : c.peers.get(optimistic);
-  if (op === undefined || !op.interested || (optimistic !== undefined && regular.has(optimistic)))
+  if (op === undefined || !wantsUpload(op) || (optimistic !== undefined && regular.has(optimistic)))
     optimistic = undefined;
   if (optimistic === undefined) {
     const choices: PeerKey[] = [];
-    for (const [k, p] of c.peers) if (p.interested && !regular.has(k)) choices.push(k);
+    for (const [k, p] of c.peers) if (wantsUpload(p) && !regular.has(k)) choices.push(k);
     choices.sort();
     // After a rotation, prefer someone new when there is anyone else to choose.
     const fresh = opts.rotate && choices.length > 1 ? choices.filter((k) => k !== c.optimistic) : choices;
@@ -150,7 +161,13 @@ export const chokerMachine = setup({
   actions: {
     addPeer: ({ context, event }) => {
       if (event.type !== 'choker.peerJoined' || context.peers.has(event.key)) return;
-      context.peers.set(event.key, { interested: false, downloadRate: 0, uploadRate: 0, snubbed: false });
+      context.peers.set(event.key, {
+        interested: false,
+        downloadRate: 0,
+        uploadRate: 0,
+        snubbed: false,
+        uploadOnly: false,
+      });
     },
     removePeer: ({ context, event }) => {
       if (event.type !== 'choker.peerLeft') return;
@@ -165,6 +182,7 @@ export const chokerMachine = setup({
       if (event.downloadRate !== undefined) p.downloadRate = event.downloadRate;
       if (event.uploadRate !== undefined) p.uploadRate = event.uploadRate;
       if (event.snubbed !== undefined) p.snubbed = event.snubbed;
+      if (event.uploadOnly !== undefined) p.uploadOnly = event.uploadOnly;
     },
     setSeeding: assign(({ event }) => ({ seeding: event.type === 'choker.seeding' && event.seeding })),
     /** Fill free slots now (a peer became interested, or an unchoked one left). */

@@ -61,6 +61,12 @@ export interface AddressRecord {
    * hash, which every hybrid client takes. Absent: false.
    */
   v2Swarm?: boolean;
+  /**
+   * BEP 21: the peer listening here said it will not download (upload_only), as libtorrent's
+   * peer list remembers it (`maybe_upload_only`): not dialled while we are upload only too
+   * (machines/torrent-upload-only.ts). Cleared when it says it downloads again. Absent: false.
+   */
+  uploadOnly?: boolean;
 }
 
 /** Records at most in the book by default: libtorrent's max_peerlist_size. */

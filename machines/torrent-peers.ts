@@ -8,6 +8,7 @@ import { Bitfield } from '../src/picker/bitfield.js';
 import type { peerMachine } from './peer.machine.js';
 import type { PeerInput, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentContext } from './torrent-context.js';
+import { isUploadOnly } from './torrent-upload-only.js';
 
 export type PeerRef = ActorRefFrom<typeof peerMachine>;
 
@@ -49,6 +50,8 @@ export interface PeerEntry {
    * that it has, as it last reported); undefined when there are none or it does not choke us.
    */
   allowedFast: Bitfield | undefined;
+  /** BEP 21: it said it will not download from us (peer.uploadOnly): the choker leaves it choked. */
+  uploadOnly: boolean;
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
   /**
@@ -144,6 +147,7 @@ export function newEntry(
     uninterestedSinceMs: undefined,
     wanted: 0,
     allowedFast: undefined,
+    uploadOnly: false,
     listenAddress: undefined,
     pexSent: undefined,
     pexDueMs: 0,
@@ -206,6 +210,8 @@ export function peerInput(
     ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
     ...(c.pieceLayerTrees === undefined ? {} : { pieceLayerTrees: c.pieceLayerTrees }),
     ...(c.pex ? { pex: true } : {}),
+    // BEP 21: every wanted piece verified (we seed, or are about to): we will not download.
+    ...(isUploadOnly(c) ? { uploadOnly: true } : {}),
     // Last reached over MSE (torrent-address-book.ts): dialled with MSE first.
     ...(direction === 'outgoing' && c.addresses.get(address)?.mseFirst === true ? { mseFirst: true } : {}),
     // Last reached over uTP: dialled over uTP first.

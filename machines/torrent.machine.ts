@@ -61,6 +61,7 @@ import {
   slotsUsed,
   takeSlot,
 } from './torrent-slots.js';
+import { isUploadOnlyPairAt, notePeerUploadOnly, tellPeersUploadOnly } from './torrent-upload-only.js';
 import { dueWebSeeds, isWebSeedKey, webSeedClosed, webSeedDelivered } from './torrent-web-seeds.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
@@ -247,6 +248,7 @@ export const torrentMachine = setup({
         const rec = context.addresses.get(address);
         if (rec === undefined || rec.banned || connectedAt(context, address)) continue;
         if (context.listenAddresses.has(address)) continue; // that peer is connected to us already
+        if (isUploadOnlyPairAt(context, rec)) continue; // BEP 21: both upload only, nothing to trade
         rec.attempts++;
         const n = takePeerId(context);
         const ref = spawn('peer', {
@@ -417,8 +419,9 @@ export const torrentMachine = setup({
         for (const c of topUp(context)) enqueue.sendTo(c.ref, c.cmd);
         return;
       }
-      // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again.
-      const pointless = context.picker.isComplete() && e.bitfield.isComplete();
+      // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again;
+      // nor is a peer that said it is upload only (BEP 21).
+      const pointless = context.picker.isComplete() && (e.bitfield.isComplete() || e.uploadOnly);
       if (!pointless) requeue(context, e.address, event.reason);
       forgetIncoming(context, e.address);
       const listen = e.listenAddress;
@@ -509,6 +512,15 @@ export const torrentMachine = setup({
       }
     }),
     onClockTick: ({ context }) => clockTick(context),
+    // BEP 21: the peer will (not) download from us (torrent-upload-only.ts).
+    onUploadOnly: ({ context, event }) => {
+      const e = event.type === 'peer.uploadOnly' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined && event.type === 'peer.uploadOnly')
+        notePeerUploadOnly(context, e, event.uploadOnly);
+    },
+    tellPeersUploadOnly: enqueueActions(({ context, enqueue }) =>
+      tellPeersUploadOnly(context, effects(enqueue)),
+    ),
     notePeerInterest: ({ context, event }) => {
       const e = event.type === 'peer.interest' ? context.peers.get(event.key) : undefined;
       if (e !== undefined && event.type === 'peer.interest') e.peerInterested = event.interested;
@@ -534,6 +546,11 @@ export const torrentMachine = setup({
       type: 'choker.peerUpdate' as const,
       key: event.type === 'peer.interest' ? event.key : '',
       interested: event.type === 'peer.interest' && event.interested,
+    })),
+    tellChokerUploadOnly: sendTo('choker', ({ event }) => ({
+      type: 'choker.peerUpdate' as const,
+      key: event.type === 'peer.uploadOnly' ? event.key : '',
+      uploadOnly: event.type === 'peer.uploadOnly' && event.uploadOnly,
     })),
     tellChokerRates: sendTo('choker', ({ event }) =>
       event.type === 'peer.rate'
@@ -655,6 +672,7 @@ export const torrentMachine = setup({
         'peer.interest': { actions: ['notePeerInterest', 'tellChokerInterest'] },
         'peer.listening': { actions: 'onListening' },
         'peer.pexSupported': { actions: 'notePexSupported' },
+        'peer.uploadOnly': { actions: ['onUploadOnly', 'tellChokerUploadOnly'] },
         'peer.pex': { actions: ['queuePexPeers', 'connectQueued'] },
         'peer.rate': { actions: ['noteRates', 'tellChokerRates'] },
         'choker.decision': { actions: 'applyChokerDecision' },
@@ -682,7 +700,7 @@ export const torrentMachine = setup({
         },
         /** Every piece verified: serve until cmd.stop (the world's seed ratio / time, or the user). */
         seeding: {
-          entry: ['emitSeeding', 'tellChokerSeeding', 'dropSeeds'],
+          entry: ['emitSeeding', 'tellChokerSeeding', 'dropSeeds', 'tellPeersUploadOnly'],
           on: {
             'cmd.stop': '#torrent.closing',
             'peer.bitfield': { actions: ['onBitfield', 'dropSeeds'] },
