@@ -1,0 +1,108 @@
+/**
+ * BEP 21 against python3-libtorrent 2.0: bitstate as a partial seed (`download --only a.bin --seed`,
+ * a.bin already on disk, b.bin not wanted) says `upload_only`. A libtorrent downloader dialling it
+ * shows the peer as upload only but not a seed (its bitfield lacks b.bin: only the extension
+ * handshake can have told it); a libtorrent partial seed of the same file (b.bin's priority 0)
+ * dialling it loses the connection, closed by whichever end read the other's upload_only first
+ * (libtorrent: upload_upload_connection; bitstate: notNeeded). Without BEP 21 the first shows
+ * neither flag and the second connection stays up (nothing would end it but the idle timeouts).
+ */
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CLIENT_VERSION } from '../../machines/peer-extension.js';
+import { type BitstateRun, startBitstateDownload } from './harness/bitstate.js';
+import { SYSTEM_PYTHON } from './harness/info-hash.js';
+import { makeTorrent } from './harness/mktorrent.js';
+import { writeMultiFilePayload } from './harness/payload.js';
+import { getFreePort } from './harness/ports.js';
+import { startProcess } from './harness/processes.js';
+
+const PIECE_LENGTH = 32 * 1024;
+/** a.bin ends on a piece boundary: its pieces are whole on disk, so a partial seed has them all. */
+const FILES = [
+  { path: 'a.bin', length: 8 * PIECE_LENGTH },
+  { path: 'b.bin', length: 100_003 },
+];
+const PEER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'upload-only-peer.py');
+
+let dir = '';
+let torrent = '';
+let source = '';
+let bitstate: BitstateRun | undefined;
+let bitstatePort = 0;
+
+/** A copy of a.bin at `<out>/tree/a.bin`, where the torrent puts it. */
+async function withA(out: string): Promise<string> {
+  await mkdir(join(out, 'tree'), { recursive: true });
+  await copyFile(join(source, 'a.bin'), join(out, 'tree', 'a.bin'));
+  return out;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bitstate-upload-only-'));
+  const payload = await writeMultiFilePayload({
+    dir: join(dir, 'source'),
+    name: 'tree',
+    files: FILES,
+    seed: 21,
+  });
+  source = payload.root;
+  torrent = await makeTorrent({ source, out: join(dir, 'tree.torrent'), pieceLength: PIECE_LENGTH });
+  bitstate = startBitstateDownload({
+    torrent,
+    out: await withA(join(dir, 'bitstate')),
+    noTracker: true,
+    extraArgs: ['--only', 'a.bin', '--seed'],
+    timeoutMs: 90_000,
+  });
+  const listening = await bitstate.waitForEvent((e) => e.type === 'listening', 20_000);
+  bitstatePort = listening.port as number;
+  await bitstate.waitForEvent((e) => e.type === 'seeding', 20_000);
+});
+
+after(async () => {
+  await bitstate?.stop();
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs upload-only-peer.py against bitstate to its end: its last JSON line. */
+async function libtorrentPeer(savePath: string, extra: string[] = []): Promise<Record<string, unknown>> {
+  const port = await getFreePort();
+  const args = [PEER_SCRIPT, '--torrent', torrent, '--save-path', savePath, '--port', String(port)];
+  args.push('--peer', `127.0.0.1:${bitstatePort}`, '--client', CLIENT_VERSION, '--timeout', '30', ...extra);
+  const proc = startProcess(SYSTEM_PYTHON, args, { name: 'upload-only-peer.py', timeoutMs: 45_000 });
+  try {
+    const exit = await proc.exited;
+    const last = proc.stdoutTail().trim().split('\n').at(-1) ?? '';
+    assert.equal(exit.code, 0, `${last}\n${proc.stderrTail()}\nbitstate: ${bitstate?.describe()}`);
+    return JSON.parse(last) as Record<string, unknown>;
+  } finally {
+    await proc.stop();
+  }
+}
+
+it("a libtorrent downloader sees bitstate's partial seed as upload only, though not as a seed", async () => {
+  const seen = await libtorrentPeer(join(dir, 'downloader'));
+  assert.deepEqual(seen, { event: 'peer', uploadOnly: true, seed: false });
+});
+
+it('a libtorrent partial seed of the same file and bitstate drop their connection', async () => {
+  const since = bitstate!.events.length;
+  const seen = await libtorrentPeer(await withA(join(dir, 'partial')), ['--only', '0']);
+  assert.equal(seen.event, 'disconnected', JSON.stringify(seen));
+  // The connection the script dialled is an incoming one for bitstate: its close comes as an event.
+  const closed = await bitstate!.waitForEvent(
+    (e, all) => e.type === 'peer.closed' && all.indexOf(e) >= since,
+    10_000,
+  );
+  const byLibtorrent = String(seen.error).includes('upload');
+  const byBitstate = closed.reason === 'notNeeded';
+  assert.ok(
+    byLibtorrent || byBitstate,
+    `libtorrent: ${JSON.stringify(seen)}; bitstate: ${JSON.stringify(closed)}`,
+  );
+});
