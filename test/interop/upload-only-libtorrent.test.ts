@@ -4,8 +4,12 @@
  * shows the peer as upload only but not a seed (its bitfield lacks b.bin: only the extension
  * handshake can have told it); a libtorrent partial seed of the same file (b.bin's priority 0)
  * dialling it loses the connection, closed by whichever end read the other's upload_only first
- * (libtorrent: upload_upload_connection; bitstate: notNeeded). Without BEP 21 the first shows
- * neither flag and the second connection stays up (nothing would end it but the idle timeouts).
+ * (libtorrent: upload_upload_connection; bitstate: notNeeded). And a bitstate that becomes a partial
+ * seed during a connection (a.bin fetched from a libtorrent seeder held at 16 kB/s, while a
+ * libtorrent downloader watches it) tells it with libtorrent's upload_only message: the flag, clear
+ * at the handshake, is set on the same connection (or libtorrent, wanting nothing more from it,
+ * closes it as an uninteresting upload-only peer at once). Without BEP 21 the first and the last show no
+ * flag and the second connection stays up (nothing would end it but the idle timeouts).
  */
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { CLIENT_VERSION } from '../../machines/peer-extension.js';
 import { type BitstateRun, startBitstateDownload } from './harness/bitstate.js';
 import { SYSTEM_PYTHON } from './harness/info-hash.js';
+import { startLibtorrentSeeder } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { writeMultiFilePayload } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
@@ -69,16 +74,21 @@ after(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs upload-only-peer.py against bitstate to its end: its last JSON line. */
-async function libtorrentPeer(savePath: string, extra: string[] = []): Promise<Record<string, unknown>> {
+/** Runs upload-only-peer.py against a bitstate (`run` at `peerPort`) to its end: its last JSON line. */
+async function libtorrentPeer(
+  savePath: string,
+  extra: string[] = [],
+  run = bitstate,
+  peerPort = bitstatePort,
+): Promise<Record<string, unknown>> {
   const port = await getFreePort();
   const args = [PEER_SCRIPT, '--torrent', torrent, '--save-path', savePath, '--port', String(port)];
-  args.push('--peer', `127.0.0.1:${bitstatePort}`, '--client', CLIENT_VERSION, '--timeout', '30', ...extra);
-  const proc = startProcess(SYSTEM_PYTHON, args, { name: 'upload-only-peer.py', timeoutMs: 45_000 });
+  args.push('--peer', `127.0.0.1:${peerPort}`, '--client', CLIENT_VERSION, '--timeout', '60', ...extra);
+  const proc = startProcess(SYSTEM_PYTHON, args, { name: 'upload-only-peer.py', timeoutMs: 75_000 });
   try {
     const exit = await proc.exited;
     const last = proc.stdoutTail().trim().split('\n').at(-1) ?? '';
-    assert.equal(exit.code, 0, `${last}\n${proc.stderrTail()}\nbitstate: ${bitstate?.describe()}`);
+    assert.equal(exit.code, 0, `${last}\n${proc.stderrTail()}\nbitstate: ${run?.describe()}`);
     return JSON.parse(last) as Record<string, unknown>;
   } finally {
     await proc.stop();
@@ -105,4 +115,40 @@ it('a libtorrent partial seed of the same file and bitstate drop their connectio
     byLibtorrent || byBitstate,
     `libtorrent: ${JSON.stringify(seen)}; bitstate: ${JSON.stringify(closed)}`,
   );
+});
+
+it('bitstate becoming a partial seed during a connection tells libtorrent with the upload_only message', async () => {
+  // A seeder slow enough that the downloader's handshake with bitstate comes well before bitstate
+  // has a.bin (16 s at 16 kB/s); what is asserted is the order the flag takes, not a time.
+  const seeder = await startLibtorrentSeeder({
+    torrent,
+    dataDir: dirname(source),
+    trackerOff: true,
+    uploadLimit: 16_000,
+    timeoutMs: 120_000,
+  });
+  const fetching = startBitstateDownload({
+    torrent,
+    out: join(dir, 'fetching'),
+    peers: [`127.0.0.1:${seeder.port}`],
+    noTracker: true,
+    extraArgs: ['--only', 'a.bin', '--seed'],
+    timeoutMs: 90_000,
+  });
+  try {
+    const port = (await fetching.waitForEvent((e) => e.type === 'listening', 20_000)).port as number;
+    const seen = await libtorrentPeer(join(dir, 'watcher'), ['--until-upload-only'], fetching, port);
+    // libtorrent shows the flag, or - wanting nothing more from bitstate just then - closes the
+    // connection at once for it (uninteresting_upload_peer; upload_upload_connection for a
+    // finished libtorrent): reasons it gives only a peer it takes as upload only.
+    const closedForIt =
+      seen.event === 'disconnected' && /upload-only|upload to upload/.test(String(seen.error));
+    if (!closedForIt)
+      assert.deepEqual(seen, { event: 'peer', uploadOnly: true, seed: false, atHandshake: false });
+    assert.equal(seen.atHandshake, false, JSON.stringify(seen));
+    assert.ok(fetching.events.some((e) => e.type === 'seeding'));
+  } finally {
+    await fetching.stop();
+    await seeder.stop();
+  }
 });

@@ -10,13 +10,20 @@ PATH may lack the libtorrent module). TCP only, no DHT/LSD/UPnP, everything on 1
                silently drops a connect to a peer it already knows).
   --client V   the `v` of the peer's extension handshake: once libtorrent's peer info shows it,
                the handshake has been read.
+  --until-upload-only
+               (without --only) a peer not upload only at its handshake is watched until it
+               becomes so on the same connection: it told libtorrent with the upload_only message.
 
 Prints one JSON object per line and exits 0 on the first of:
   {"event": "peer", "uploadOnly": b, "seed": b}    the peer's extension handshake has been read
                                                    and the connection is up (without --only: a
-                                                   downloader, at 20 kB/s so the connection lasts)
+                                                   downloader, at 20 kB/s so the connection lasts;
+                                                   with --until-upload-only, once it is upload only,
+                                                   "atHandshake": what it was at the handshake)
   {"event": "disconnected", "error": "...", "sawHandshake": b}
-                                                   the connection to --peer closed (with --only)
+                                                   the connection to --peer closed (with --only;
+                                                   with --until-upload-only after the handshake,
+                                                   "atHandshake" for "sawHandshake")
 and {"event": "timeout", ...} (exit 3) past --timeout.
 """
 
@@ -40,6 +47,7 @@ def main():
     p.add_argument("--peer", required=True)
     p.add_argument("--client", required=True)
     p.add_argument("--only", type=int)
+    p.add_argument("--until-upload-only", action="store_true")
     p.add_argument("--timeout", type=float, default=30)
     args = p.parse_args()
     host, _, port = args.peer.rpartition(":")
@@ -79,6 +87,7 @@ def main():
 
     deadline = time.monotonic() + args.timeout
     saw_handshake = False
+    at_handshake = None  # --until-upload-only: upload_only as the handshake left it
     last_connect = 0.0
     while time.monotonic() < deadline:
         status = handle.status()
@@ -90,18 +99,24 @@ def main():
         for info_ in peers:
             # The bindings give `client` as bytes.
             client = info_.client.decode("utf-8", "replace") if isinstance(info_.client, bytes) else info_.client
-            if client == args.client and not saw_handshake:
+            if client != args.client:
+                continue
+            upload_only = bool(info_.flags & lt.peer_info.upload_only)
+            if not saw_handshake:
                 saw_handshake = True
-                if args.only is None:
-                    emit(
-                        {
-                            "event": "peer",
-                            "uploadOnly": bool(info_.flags & lt.peer_info.upload_only),
-                            "seed": bool(info_.flags & lt.peer_info.seed),
-                        }
-                    )
-                    return 0
+                at_handshake = upload_only
+            if args.only is None and (upload_only or not args.until_upload_only):
+                report = {"event": "peer", "uploadOnly": upload_only, "seed": bool(info_.flags & lt.peer_info.seed)}
+                if args.until_upload_only:
+                    report["atHandshake"] = at_handshake
+                emit(report)
+                return 0
         for a in session.pop_alerts():
+            if isinstance(a, lt.peer_disconnected_alert) and tuple(a.ip) == peer and saw_handshake and args.until_upload_only:
+                # libtorrent may close a peer as soon as it turns upload only (it wants nothing
+                # from it: "uninteresting upload-only peer"), before a look at the peer list.
+                emit({"event": "disconnected", "error": a.error.message(), "atHandshake": at_handshake})
+                return 0  # a new connection's handshake would say it: not what is asked
             if isinstance(a, lt.peer_disconnected_alert) and tuple(a.ip) == peer and args.only is not None:
                 if not saw_handshake and a.error.value() != 0 and "refused" in a.error.message():
                     continue  # dialled before it listened: try again
