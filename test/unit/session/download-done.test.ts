@@ -50,11 +50,11 @@ test('done: a hanging tracker holds the exit one grace and a short stop, and the
   const done = events.find((e) => e.type === 'done');
   assert.ok(done?.type === 'done');
   const waited = done.elapsedMs - done.transferMs;
-  // Finishing waits the grace for `completed`, closing 1 s for `stopped` (before: two graces, 10 s).
+  // Finishing waits the grace for `completed`: a lower bound, which load cannot break (a timer never
+  // fires early). How long the whole wait is (one grace and a short stop; before: two graces, 10 s)
+  // is torrent.machine.test.ts's, exactly, in virtual time: an upper bound in wall time flaked on a
+  // loaded machine.
   assert.ok(waited >= TRACKER_GRACE_MS - 200, `waited ${Math.round(waited)} ms for the tracker`);
-  // Less than two graces (the wait before); the exact figure is torrent.machine.test.ts's, in
-  // virtual time: wall time on a loaded machine only bounds it.
-  assert.ok(waited < 2 * TRACKER_GRACE_MS - 500, `waited ${Math.round(waited)} ms for the tracker`);
   assert.equal(done.averageRate, torrent.totalLength / Math.max(done.transferMs / 1000, 1e-3));
   assert.ok(done.transferMs > 0 && done.transferMs < done.elapsedMs);
 });
