@@ -1,7 +1,8 @@
 /**
  * The UDP tracker client (BEP 15) against a fake tracker on 127.0.0.1 (and ::1), with a retry
- * base of a few ms: connect + announce, the connection id reused within its minute and renewed
- * after, scrape, the error action, retransmission and giving up, a refused port, IPv6 peers.
+ * base of a few ms (the schedule itself on the test's clock: node:test's mock timers): connect +
+ * announce, the connection id reused within its minute and renewed after, scrape, the error
+ * action, retransmission and giving up, a refused port, IPv6 peers.
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
@@ -31,6 +32,13 @@ const FAST = { retryBaseMs: 20, maxRetries: 3 };
  * 20 ms (FAST) on a loaded machine would send one more connect than the test expects.
  */
 const PATIENT = { retryBaseMs: 15_000, maxRetries: 1 };
+/**
+ * For tests of what ends a request before its retry schedule would: the first resend is due in 10
+ * minutes, so a request that waited for the schedule never ends within the test's runner timeout
+ * (HANG_GUARD: a guard against a hang, not a measure: such a request ends in milliseconds).
+ */
+const NEVER = 600_000;
+const HANG_GUARD = { timeout: 30_000 };
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<TrackerError> {
   try {
@@ -91,24 +99,45 @@ test("the error action is TrackerError 'failure' with the tracker's message", as
   assert.equal(e.message, 'torrent not registered');
 });
 
-test('silence: resent after 20, 40, 80 ms (base · 2^n), then a timeout error', async (t) => {
+/** Lets the event loop turn (I/O, immediates), on a clock that stands still under mock timers. */
+async function turns(n = 20): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+test('silence: resent after 20, 40, 80 ms (base · 2^n), then a timeout error', HANG_GUARD, async (t) => {
   const tracker = await startFakeUdpTracker({ peers: PEERS, fate: () => ({ kind: 'drop' }) });
   t.after(() => tracker.close());
-  const started = performance.now();
-  const e = await rejectsWith(new UdpTrackerClient().announce(tracker.url, PARAMS, FAST), 'timeout');
-  const took = performance.now() - started;
+  // The clock of the client's waits is the test's: nothing is resent until the test moves it on.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const request = new UdpTrackerClient().announce(tracker.url, PARAMS, FAST);
+  let settled = false;
+  request.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const sent = async (n: number) => {
+    while (tracker.received.length < n) await turns(1);
+  };
+  await sent(1);
+  for (const [wait, sends] of [
+    [20, 2],
+    [40, 3],
+    [80, 4],
+  ] as const) {
+    t.mock.timers.tick(wait - 1);
+    await turns();
+    assert.equal(tracker.received.length, sends - 1, `not resent ${wait - 1} ms after the last send`);
+    t.mock.timers.tick(1);
+    await sent(sends);
+  }
+  t.mock.timers.tick(159);
+  await turns();
+  assert.equal(settled, false, 'still waiting 159 ms after the fourth send');
+  t.mock.timers.tick(1);
+  const e = await rejectsWith(request, 'timeout');
   assert.equal(tracker.received.length, 4, 'maxRetries 3: four sends of the connect');
-  assert.ok(took >= 20 + 40 + 80 + 160 - 5, `waited the whole schedule (${took} ms)`);
   assert.equal(e.limit, 300);
 });
-
-/**
- * For tests of what ends a request before its retry schedule would: the first resend is due in 10
- * minutes, so a request that waited for the schedule never ends within the test's runner timeout
- * (a guard against a hang, not a measure: such a request ends in milliseconds).
- */
-const NEVER = 600_000;
-const HANG_GUARD = { timeout: 30_000 };
 
 test('timeoutMs bounds the whole request whatever the schedule', HANG_GUARD, async (t) => {
   const tracker = await startFakeUdpTracker({ peers: PEERS, fate: () => ({ kind: 'drop' }) });
