@@ -85,8 +85,8 @@ function tooManyTokens(maxTokens: number, offset: number): MetainfoError {
 
 /**
  * Counts the values of the root value without building anything, and throws `bencode-tokens` at
- * the first one past `maxTokens`. Malformed input just ends the count (the indexer reports it, and
- * never gets past the count: it stops at the same place or before).
+ * the first one past `maxTokens`. Malformed input, or nesting past MAX_BENCODE_DEPTH, just ends the
+ * count (the indexer reports it, and never gets past the count: it stops at the same place or before).
  */
 function countTokens(bytes: Uint8Array, maxTokens: number): number {
   const n = bytes.length;
@@ -102,7 +102,9 @@ function countTokens(bytes: Uint8Array, maxTokens: number): number {
     }
     if (++tokens > maxTokens) throw tooManyTokens(maxTokens, pos);
     if (c === L || c === D) {
-      depth++;
+      // Past the depth limit the indexer rejects the input at this very value: a nesting bomb is
+      // counted (and its index sized) to its 101st level, not to its end.
+      if (++depth > MAX_BENCODE_DEPTH) return tokens;
       pos++;
     } else if (c === I) {
       const end = bytes.indexOf(E, pos + 1);

@@ -90,6 +90,16 @@ test(`nesting: ${MAX_BENCODE_DEPTH} levels decode, one more is rejected, a 100,0
   rejects('d1:a'.repeat(100_000), 'bencode-depth', 4 * MAX_BENCODE_DEPTH);
 });
 
+test('a nesting bomb is not even counted past its depth limit: no work or memory grows with the rest of it', () => {
+  // The count that sizes the index stops at the 101st opening, so a value limit just above the
+  // depth limit is never reached, however deep the bomb goes on: the depth is what rejects it.
+  for (const open of ['l', 'd1:a'])
+    assert.throws(
+      () => bdecode(ascii(open.repeat(100_000)), { maxTokens: 2 * (MAX_BENCODE_DEPTH + 1) }),
+      (err: unknown) => err instanceof MetainfoError && err.code === 'bencode-depth',
+    );
+});
+
 test('maxTokens counts every value and dictionary key; past it the input is rejected', () => {
   // d, key a, i1e, key b, l, 1:x = 6 values (the closing e's are not values).
   assert.ok(bdecode(ascii('d1:ai1e1:bl1:xee'), { maxTokens: 6 }) instanceof BencodeDict);
