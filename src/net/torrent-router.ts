@@ -36,8 +36,15 @@ class Route {
 
   offer(s: RoutedSocket): void {
     if (this.take !== undefined) this.take(s);
-    else if (this.waiting.length < MAX_WAITING) this.waiting.push(s);
-    else s.destroy();
+    else if (this.waiting.length < MAX_WAITING) {
+      this.waiting.push(s);
+      // One that goes away while it waits gives its place back (peers retry: their closed
+      // connections must not fill the places and turn the next ones away).
+      s.stream.once('close', () => {
+        const i = this.waiting.indexOf(s);
+        if (i >= 0) this.waiting.splice(i, 1);
+      });
+    } else s.destroy();
   }
 }
 

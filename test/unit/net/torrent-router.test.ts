@@ -2,7 +2,8 @@
  * The router of a port several torrents share (src/net/torrent-router.ts) against hostile and slow
  * peers, over real sockets on 127.0.0.1: a plain handshake sent a byte at a time still names its
  * torrent; past MAX_ROUTING connections at once and past MAX_WAITING for a torrent not yet taking
- * them, a newcomer is closed, not queued. And the hand-over of MSE's state: BitTorrent bytes right
+ * them, a newcomer is closed, not queued; a waiting connection that goes away gives its place back.
+ * And the hand-over of MSE's state: BitTorrent bytes right
  * behind the handshake in the same segment, and bytes that come while the connection waits for its
  * torrent, reach the torrent's connection (tcp-connection.ts) decrypted once, in order.
  */
@@ -170,6 +171,21 @@ test(`past ${MAX_WAITING} connections waiting for a torrent not taking them yet,
     'all open',
   );
   assert.ok(waiting.every((s) => !s.destroyed));
+});
+
+test('a waiting connection that closes gives its place back: the next one waits instead of being closed', async (t) => {
+  const { router, port, counts, until } = await routerOn(t);
+  const listener = router.add([A]);
+  const gone = await Promise.all(Array.from({ length: MAX_WAITING }, () => mseClient(t, port, A)));
+  for (const s of gone) s.destroy();
+  await until((c) => c.closed === MAX_WAITING, 'every waiting one closed');
+
+  const newcomer = await mseClient(t, port, A);
+  const got = take(t, listener);
+  assert.equal(counts.closed, MAX_WAITING, 'the newcomer kept');
+  assert.equal(got.length, 1, 'only the open one handed over');
+  assert.equal(got[0]!.stream.destroyed, false);
+  assert.equal(newcomer.destroyed, false);
 });
 
 test('MSE hand-over: bytes right behind the handshake in its segment and bytes sent while waiting reach the connection decrypted once, in order', async (t) => {
