@@ -59,6 +59,8 @@ export class TorrentRouter {
   /** Every torrent's info-hashes, each an SKEY MSE answers. */
   readonly #hashes = new Map<string, Uint8Array>();
   readonly #routing = new Set<PeerStream>();
+  /** close() was called: a connection accepted after it (a uTP SYN before the UDP socket closes) is closed at once. */
+  #closed = false;
 
   /** `port`, `host`: the shared listener's; `encryption`: the policy every torrent is served under. */
   constructor(opts: {
@@ -105,7 +107,7 @@ export class TorrentRouter {
 
   /** An accepted connection (TCP or uTP): read until it names a torrent, then handed to it. */
   route(stream: PeerStream): void {
-    if (this.#routing.size >= MAX_ROUTING) {
+    if (this.#closed || this.#routing.size >= MAX_ROUTING) {
       stream.destroy();
       return;
     }
@@ -156,6 +158,7 @@ export class TorrentRouter {
 
   /** Closes the connections not yet routed (the listener and each torrent's connections are closed by their owners). */
   close(): void {
+    this.#closed = true;
     for (const s of [...this.#routing]) s.destroy();
     this.#routing.clear();
   }

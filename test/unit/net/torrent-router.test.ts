@@ -2,8 +2,8 @@
  * The router of a port several torrents share (src/net/torrent-router.ts) against hostile and slow
  * peers, over real sockets on 127.0.0.1: a plain handshake sent a byte at a time still names its
  * torrent; past MAX_ROUTING connections at once and past MAX_WAITING for a torrent not yet taking
- * them, a newcomer is closed, not queued; a waiting connection that goes away gives its place back.
- * And the hand-over of MSE's state: BitTorrent bytes right
+ * them, a newcomer is closed, not queued; a waiting connection that goes away gives its place back;
+ * a closed router routes nothing more. And the hand-over of MSE's state: BitTorrent bytes right
  * behind the handshake in the same segment, and bytes that come while the connection waits for its
  * torrent, reach the torrent's connection (tcp-connection.ts) decrypted once, in order.
  */
@@ -186,6 +186,16 @@ test('a waiting connection that closes gives its place back: the next one waits 
   assert.equal(got.length, 1, 'only the open one handed over');
   assert.equal(got[0]!.stream.destroyed, false);
   assert.equal(newcomer.destroyed, false);
+});
+
+test('a closed router routes nothing more: a connection that comes after is closed at once', async (t) => {
+  const { router, port, counts, until } = await routerOn(t);
+  router.add([A]);
+  router.close();
+  const late = client(t, port);
+  await until((c) => c.accepted === 1, 'accepted');
+  assert.equal(counts.refused, 1, 'closed by route(), no handshake awaited (no timer left running)');
+  await within(10_000, closed(late), 'the late one sees it closed');
 });
 
 test('MSE hand-over: bytes right behind the handshake in its segment and bytes sent while waiting reach the connection decrypted once, in order', async (t) => {
