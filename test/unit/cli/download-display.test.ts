@@ -11,23 +11,10 @@ import { printable, printableJson } from '../../../src/cli/printable.js';
 import { describeError } from '../../../src/cli/report-error.js';
 import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
+import { fakeTerminal } from '../../helpers/fake-terminal.js';
 
 /** What a hostile torrent, tracker or peer would put in a string: OSC title, clear screen, colour, a forged line, 8-bit CSI, DEL. */
 const EVIL = 'evil\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED\x1b[0m\nFAKE: done: 100%\u009b2J\x7f';
-
-/** A terminal stream that records what is written to it. */
-function fakeTerminal() {
-  let text = '';
-  const err = {
-    isTTY: true,
-    columns: 400,
-    write(chunk: string) {
-      text += chunk;
-      return true;
-    },
-  } as unknown as NodeJS.WriteStream;
-  return { err, text: () => text };
-}
 
 const progress = {
   verifiedPieces: 1,

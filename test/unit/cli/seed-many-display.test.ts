@@ -8,19 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createSeedManyDisplay } from '../../../src/cli/seed-many-display.js';
 import type { SeedManyEvent } from '../../../src/session/seed-many.js';
-
-function fakeTerminal() {
-  let text = '';
-  const err = {
-    isTTY: true,
-    columns: 400,
-    write(chunk: string) {
-      text += chunk;
-      return true;
-    },
-  } as unknown as NodeJS.WriteStream;
-  return { err, text: () => text };
-}
+import { fakeTerminal } from '../../helpers/fake-terminal.js';
 
 const metadata = (name: string, infoHash: string): SeedManyEvent => ({
   type: 'metadata',
