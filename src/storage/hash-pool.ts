@@ -65,6 +65,11 @@ export class HashPool {
     return this.#ready;
   }
 
+  /** True while some request waits for its answer. */
+  get busy(): boolean {
+    return this.#slots.some((s) => s.pending.size > 0);
+  }
+
   /** True when every worker has died: `hash` then fails with the reason (never silently in-thread). */
   get dead(): boolean {
     return this.#slots.every((s) => s.dead !== undefined);

@@ -532,6 +532,14 @@ export class PieceStore {
       if (ok) have.set(index);
       onProgress?.(++checked, total);
     });
+    // Whole (a seed, or a download found complete), the torrent reads nothing back unless a piece
+    // is checked again: its workers (a thread and ~12 MiB of RSS each) go, and start again on first
+    // use. A process seeding several torrents (seedMany) then holds none once their checks are done.
+    const pool = this.#pool;
+    if (have.count === this.torrent.pieceCount && pool !== undefined && !pool.busy) {
+      this.#pool = undefined;
+      await pool.close();
+    }
     return have;
   }
 

@@ -374,6 +374,21 @@ test('checking no pieces (a fresh download’s open) starts no hash worker; chec
   assert.equal(store.hashWorkersStarted, true);
 });
 
+test('a check that finds every piece lets the hash workers go; a later read-back starts them again', async (t) => {
+  const dir = await tempDir(t);
+  const payload = payloadBytes(4 * 1024, 3);
+  const torrent = makeTorrent('w.bin', [{ path: ['w.bin'], length: payload.length }], 1024, payload, false);
+  await writeFile(join(dir, 'w.bin'), payload);
+  const store = await PieceStore.open(torrent, dir, { hashWorkers: 2 });
+  t.after(() => store.close());
+  await store.hashWorkersReady(); // the check runs on the workers, not on this thread
+  assert.equal((await store.checkPieces()).count, 4);
+  // A seed holds no thread for hashing it will not do (16 torrents seeded at once held 30 more).
+  assert.equal(store.hashWorkersStarted, false);
+  assert.equal((await store.checkPieces(undefined, [2])).count, 1, 'rechecked on a new pool');
+  assert.equal(store.hashWorkersStarted, true, 'one piece of four: the pool stays');
+});
+
 test('v2: a piece ending in implicit padding is verified from its writes (the padding is not hashed), and read back too', async (t) => {
   const out = await tempDir(t);
   // Piece length 32 KiB: `a` is one piece and its padding, `b` two pieces, the last one padded.
