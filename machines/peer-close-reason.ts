@@ -37,6 +37,7 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
     case 'wire.suggest':
       return { reason: 'fastNotNegotiated', message: ev.type.slice('wire.'.length) };
     case 'wire.interested':
+    case 'wire.uploadOnly': // BEP 21: cleared, it counts as becoming interested (isUploadOnlyFlood)
       return { reason: 'interestFlood', times: c.recentInterest + 1, limit: c.limits.interestBurst };
     case 'wire.unchoke':
       return { reason: 'unchokeFlood', unchokes: c.recentUnchokes + 1, limit: c.limits.unchokeBurst };

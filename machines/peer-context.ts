@@ -59,7 +59,7 @@ export interface PeerContext {
   peerChoking: boolean;
   /** Unchokes from the peer, less one per tick (a leaky bucket: see isUnchokeFlood). */
   recentUnchokes: number;
-  /** Times the peer became interested, less one per tick (see isInterestFlood). */
+  /** Times the peer became interested (or cleared its BEP 21 upload_only), less one per tick (see isInterestFlood). */
   recentInterest: number;
   peerInterested: boolean;
   /** A have arrived: haveAll, haveNone or (from a peer without BEP 6) a bitfield now is a violation. */

@@ -58,10 +58,11 @@ type BlockHashesEvent =
   | { type: 'xstate.done.actor.blockHashes.0' | 'xstate.done.actor.blockHashes.1'; output: BlockLayerAnswer }
   | { type: 'xstate.error.actor.blockHashes.0' | 'xstate.error.actor.blockHashes.1'; error: unknown };
 
-/** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
 /**
  * BEP 21: the peer's upload only, kept, and reported to the torrent machine when it changed (the
- * choker leaves an upload-only peer choked; the address book remembers it).
+ * choker leaves an upload-only peer choked; the address book remembers it). Cleared, it counts in
+ * the interest bucket (isInterestFlood): the choker may unchoke the peer at once, as when it
+ * becomes interested.
  */
 function notePeerUploadOnly(
   context: PeerContext,
@@ -69,7 +70,9 @@ function notePeerUploadOnly(
   enqueue: { assign(patch: Partial<PeerContext>): void; sendParent(report: PeerReport): void },
 ): void {
   if (peerUploadOnly === context.peerUploadOnly) return;
-  enqueue.assign({ peerUploadOnly });
+  enqueue.assign(
+    peerUploadOnly ? { peerUploadOnly } : { peerUploadOnly, recentInterest: context.recentInterest + 1 },
+  );
   enqueue.sendParent({ type: 'peer.uploadOnly', key: context.key, uploadOnly: peerUploadOnly });
 }
 
@@ -83,6 +86,7 @@ function ourHandshake(context: PeerContext, infoHash: Uint8Array): WireItem {
   };
 }
 
+/** The effects of an action body (PeerEffects), bound to its enqueue: in order, as it calls them. */
 function effects(enqueue: {
   sendTo(to: 'connection', command: ConnectionCommand): void;
   sendParent(report: PeerReport): void;
@@ -163,6 +167,12 @@ export const peerMachine = setup({
     // The same for interest: each time a peer becomes interested the choker may unchoke it at once.
     isInterestFlood: ({ context }) =>
       !context.peerInterested && context.recentInterest + 1 > context.limits.interestBurst,
+    // The same bucket for BEP 21: an upload-only peer saying it downloads again may be unchoked at once.
+    isUploadOnlyFlood: ({ context, event }) =>
+      event.type === 'wire.uploadOnly' &&
+      !event.uploadOnly &&
+      context.peerUploadOnly &&
+      context.recentInterest + 1 > context.limits.interestBurst,
     // BEP 6: with the extension off, haveAll, haveNone, reject, allowedFast and suggest MUST close.
     isNotFast: ({ context }) => !context.fast,
     // BEP 6: a reject for a request never sent SHOULD close (a cancelled one may still be rejected).
@@ -763,6 +773,7 @@ export const peerMachine = setup({
               { actions: ['noteMessage', 'storeExtensionHandshake'] },
             ],
             'wire.uploadOnly': [
+              { guard: 'isUploadOnlyFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               {
                 guard: 'isUploadOnlyPairAfter',
                 target: '#peer.closed',

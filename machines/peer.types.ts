@@ -78,7 +78,8 @@ export interface PeerLimits {
    * The same bucket for the peer becoming interested (`interestFlood`): each time, the choker may
    * unchoke it at once and a not interested chokes it again; interested/not interested pairs from a
    * hostile peer stalled an honest download completely. An honest peer's interest follows the
-   * pieces we announce, far below one change a second for long.
+   * pieces we announce, far below one change a second for long. A BEP 21 upload_only cleared counts
+   * too: the choker may unchoke that peer at once as well.
    */
   readonly interestBurst: number;
   /**

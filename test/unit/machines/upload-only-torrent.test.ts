@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ConnectionEvent } from '../../../machines/peer.types.js';
+import { type ConnectionEvent, DEFAULT_PEER_LIMITS } from '../../../machines/peer.types.js';
 import { extensionHandshakeEvent } from '../../../src/net/wire-events.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
 import type { WireItem } from '../../../src/wire/messages.js';
@@ -157,6 +157,24 @@ test('an upload-only peer waiting for a slot is not dialled once we are upload o
     ]);
     assert.deepEqual([...t.live.keys()], [], 'a:1 is not dialled');
     assert.equal(t.connections.length, 2);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('a peer flapping upload_only cannot make us choke and unchoke it at its rate: closed as interestFlood', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3) });
+  try {
+    t.actor.send({ type: 'peer.add', address: 'b:1' });
+    const b = handshake(t, 'b:1');
+    b({ type: 'wire.interested' });
+    for (let i = 0; i < 100; i++) {
+      b({ type: 'wire.uploadOnly', uploadOnly: true });
+      b({ type: 'wire.uploadOnly', uploadOnly: false });
+    }
+    const unchokes = sentTo(t, 'b:1').filter((m) => m.type === 'unchoke').length;
+    assert.ok(unchokes <= DEFAULT_PEER_LIMITS.interestBurst + 1, `${unchokes} unchokes`);
+    assert.deepEqual(closed(t), [['b:1', 'interestFlood']]);
   } finally {
     t.actor.stop();
   }

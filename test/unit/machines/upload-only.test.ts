@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_PEER_LIMITS, type PeerInput } from '../../../machines/peer.types.js';
+import { DEFAULT_PEER_LIMITS, DEFAULT_PEER_TIMEOUTS, type PeerInput } from '../../../machines/peer.types.js';
 import { CLIENT_VERSION } from '../../../machines/peer-extension.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
@@ -150,5 +150,39 @@ test('both upload only: closed as notNeeded, whichever side says it last, the re
     a.stop();
     b.stop();
     c.stop();
+  }
+});
+
+test('a peer flapping upload_only past limits.interestBurst is closed (interestFlood); one change a tick is not', () => {
+  // Each time it says it downloads again the choker may unchoke it at once, as when it becomes
+  // interested: the same bucket, shared with its interest.
+  const { interestBurst } = DEFAULT_PEER_LIMITS;
+  const flapping = connected();
+  const steady = connected();
+  try {
+    flapping.deliver({ type: 'wire.extendedHandshake', uploadOnly: true });
+    for (let i = 0; i < interestBurst; i++) {
+      flapping.deliver({ type: 'wire.uploadOnly', uploadOnly: false });
+      flapping.deliver({ type: 'wire.uploadOnly', uploadOnly: true });
+    }
+    assert.equal(flapping.isClosed(), false);
+    flapping.deliver({ type: 'wire.uploadOnly', uploadOnly: true }); // a repeat is not a change
+    flapping.deliver({ type: 'wire.uploadOnly', uploadOnly: false });
+    assert.deepEqual(flapping.output(), {
+      reason: 'interestFlood',
+      times: interestBurst + 1,
+      limit: interestBurst,
+    });
+    assert.equal(uploadOnlyReports(flapping).length, 2 * interestBurst + 1, 'the last one is not reported');
+
+    for (let i = 0; i < 60; i++) {
+      steady.advance(DEFAULT_PEER_TIMEOUTS.tick);
+      steady.deliver({ type: 'wire.uploadOnly', uploadOnly: true });
+      steady.deliver({ type: 'wire.uploadOnly', uploadOnly: false });
+    }
+    assert.equal(steady.isClosed(), false);
+  } finally {
+    flapping.stop();
+    steady.stop();
   }
 });
