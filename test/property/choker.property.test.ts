@@ -1,8 +1,9 @@
 /**
  * The choker's decisions as properties in virtual time (SimulatedClock), over generated swarms:
- * peers joining, leaving, changing interest, rates and snubbing. Properties: never more than
- * slots + 1 peers unchoked, only connected interested peers unchoked after a round; the optimistic
- * slot rotates among several candidates; a snubbing peer loses its regular slot while downloading.
+ * peers joining, leaving, changing interest, rates, snubbing and BEP 21 upload_only. Properties:
+ * never more than slots + 1 peers unchoked, only connected interested peers that are not upload
+ * only unchoked; the optimistic slot rotates among several candidates, past upload-only ones; a
+ * snubbing peer loses its regular slot while downloading.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -47,6 +48,7 @@ type Op =
   | { op: 'leave'; peer: number }
   | { op: 'interest'; peer: number; interested: boolean }
   | { op: 'rate'; peer: number; down: number; up: number; snubbed: boolean }
+  | { op: 'uploadOnly'; peer: number; uploadOnly: boolean }
   | { op: 'wait'; ms: number };
 
 const peerIx = fc.integer({ min: 0, max: 11 });
@@ -61,51 +63,62 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     up: fc.nat(1_000_000),
     snubbed: fc.boolean(),
   }),
+  fc.record({ op: fc.constant('uploadOnly' as const), peer: peerIx, uploadOnly: fc.boolean() }),
   fc.record({ op: fc.constant('wait' as const), ms: fc.integer({ min: 1, max: 25_000 }) }),
 );
 
-test('never more than slots + 1 unchoked; after a round only connected, interested peers are', () => {
+test('never more than slots + 1 unchoked; only connected, interested peers that are not upload only are', () => {
   fc.assert(
-    fc.property(fc.nat(), fc.boolean(), fc.array(opArb, { maxLength: 80 }), (seed, seeding, ops) => {
-      const c = startChoker(seed, seeding);
-      const joined = new Map<string, { interested: boolean }>();
-      try {
-        for (const o of ops) {
-          if (o.op === 'wait') {
-            for (let left = o.ms; left > 0; left -= 1000) c.clock.increment(Math.min(1000, left));
-          } else {
-            const key = `p${o.peer}`;
-            if (o.op === 'join') {
-              c.send({ type: 'choker.peerJoined', key });
-              if (!joined.has(key)) joined.set(key, { interested: false });
-            } else if (o.op === 'leave') {
-              c.send({ type: 'choker.peerLeft', key });
-              joined.delete(key);
-              c.unchoked.delete(key); // the parent forgets a peer that left
-            } else if (o.op === 'interest') {
-              c.send({ type: 'choker.peerUpdate', key, interested: o.interested });
-              const j = joined.get(key);
-              if (j !== undefined) j.interested = o.interested;
+    fc.property(
+      fc.nat(),
+      fc.boolean(),
+      fc.array(opArb, { minLength: 20, maxLength: 80 }),
+      (seed, seeding, ops) => {
+        const c = startChoker(seed, seeding);
+        const joined = new Map<string, { interested: boolean; uploadOnly: boolean }>();
+        try {
+          for (const o of ops) {
+            if (o.op === 'wait') {
+              for (let left = o.ms; left > 0; left -= 1000) c.clock.increment(Math.min(1000, left));
             } else {
-              c.send({
-                type: 'choker.peerUpdate',
-                key,
-                downloadRate: o.down,
-                uploadRate: o.up,
-                snubbed: o.snubbed,
-              });
+              const key = `p${o.peer}`;
+              if (o.op === 'join') {
+                c.send({ type: 'choker.peerJoined', key });
+                if (!joined.has(key)) joined.set(key, { interested: false, uploadOnly: false });
+              } else if (o.op === 'leave') {
+                c.send({ type: 'choker.peerLeft', key });
+                joined.delete(key);
+                c.unchoked.delete(key); // the parent forgets a peer that left
+              } else if (o.op === 'interest') {
+                c.send({ type: 'choker.peerUpdate', key, interested: o.interested });
+                const j = joined.get(key);
+                if (j !== undefined) j.interested = o.interested;
+              } else if (o.op === 'uploadOnly') {
+                c.send({ type: 'choker.peerUpdate', key, uploadOnly: o.uploadOnly });
+                const j = joined.get(key);
+                if (j !== undefined) j.uploadOnly = o.uploadOnly;
+              } else {
+                c.send({
+                  type: 'choker.peerUpdate',
+                  key,
+                  downloadRate: o.down,
+                  uploadRate: o.up,
+                  snubbed: o.snubbed,
+                });
+              }
+            }
+            assert.ok(c.unchoked.size <= SLOTS + 1, `unchoked ${[...c.unchoked]}`);
+            for (const k of c.unchoked) {
+              assert.ok(joined.has(k), `${k} unchoked but not connected`);
+              assert.ok(joined.get(k)!.interested, `${k} unchoked but not interested`);
+              assert.ok(!joined.get(k)!.uploadOnly, `${k} unchoked but upload only`);
             }
           }
-          assert.ok(c.unchoked.size <= SLOTS + 1, `unchoked ${[...c.unchoked]}`);
-          for (const k of c.unchoked) {
-            assert.ok(joined.has(k), `${k} unchoked but not connected`);
-            assert.ok(joined.get(k)!.interested, `${k} unchoked but not interested`);
-          }
+        } finally {
+          c.stop();
         }
-      } finally {
-        c.stop();
-      }
-    }),
+      },
+    ),
     { numRuns: 150 },
   );
 });
@@ -131,6 +144,42 @@ test('the optimistic slot rotates every 30 s among the peers outside the regular
           seen.push(o);
         }
         assert.ok(new Set(seen).size >= 2);
+      } finally {
+        c.stop();
+      }
+    }),
+    { numRuns: 50 },
+  );
+});
+
+test('the optimistic slot keeps rotating past upload-only peers (BEP 21), never landing on one', () => {
+  fc.assert(
+    fc.property(fc.nat(), fc.integer({ min: SLOTS + 2, max: 12 }), fc.nat(), (seed, n, mask) => {
+      const c = startChoker(seed);
+      try {
+        // Outside the regular slots (p0..p3 by rate), every peer is upload only but two.
+        const downloaders = new Set([`p${SLOTS + (mask % (n - SLOTS))}`]);
+        downloaders.add(`p${SLOTS + ((mask + 1) % (n - SLOTS))}`);
+        for (let i = 0; i < n; i++) {
+          const key = `p${i}`;
+          c.send({ type: 'choker.peerJoined', key });
+          c.send({ type: 'choker.peerUpdate', key, interested: true, downloadRate: 1000 * (n - i) });
+          if (i >= SLOTS && !downloaders.has(key))
+            c.send({ type: 'choker.peerUpdate', key, uploadOnly: true });
+        }
+        const seen: string[] = [];
+        for (let r = 0; r < 6; r++) {
+          for (let i = 0; i < 3; i++) c.clock.increment(ROUND);
+          const o = c.optimistic();
+          assert.ok(o !== undefined && downloaders.has(o), `optimistic ${o}`);
+          if (seen.length > 0) assert.notEqual(o, seen.at(-1), 'rotation picks someone new');
+          seen.push(o);
+        }
+        // The optimistic peer saying it is upload only loses the slot at once, to the other one.
+        const o = c.optimistic()!;
+        c.send({ type: 'choker.peerUpdate', key: o, uploadOnly: true });
+        assert.ok(!c.unchoked.has(o));
+        assert.ok(c.optimistic() !== undefined && c.optimistic() !== o);
       } finally {
         c.stop();
       }

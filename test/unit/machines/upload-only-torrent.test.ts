@@ -114,6 +114,36 @@ test('an upload-only peer is not unchoked though it says interested; one that be
   }
 });
 
+test('while we download, an upload-only seed is downloaded from, and dialled again when the network drops it', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.add', address: 's:1' });
+    const s = handshake(t, 's:1', { uploadOnly: true, uploadOnlyId: THEIRS });
+    s({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+    s({ type: 'wire.unchoke' });
+    assert.ok((t.requested.get('s:1') ?? []).length > 0, 'blocks requested from it');
+    assert.deepEqual(closed(t), []);
+    s({ type: 'socket.closed', error: 'ECONNRESET' });
+    assert.deepEqual(closed(t), [['s:1', 'socketError']]);
+    // Its address is marked upload only, but we are not: requeued and dialled again.
+    assert.equal(t.connections.length, 2);
+    const asked = (t.requested.get('s:1') ?? []).length;
+    const again = handshake(t, 's:1', { uploadOnly: true });
+    again({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+    again({ type: 'wire.unchoke' });
+    for (const b of (t.requested.get('s:1') ?? []).slice(asked))
+      again({ type: 'wire.piece', index: b.index, begin: b.begin, block: new Uint8Array(b.length) });
+    for (let i = 4; i < 8; i++) t.storage({ type: 'piece.verified', index: i });
+    assert.deepEqual(t.actor.getSnapshot().value, { active: 'seeding' });
+    assert.deepEqual(closed(t), [
+      ['s:1', 'socketError'],
+      ['s:1', 'notNeeded'],
+    ]);
+  } finally {
+    t.actor.stop();
+  }
+});
+
 test('two partial seeds close their connection as notNeeded, and do not dial each other again', () => {
   const t = partialSeed();
   try {
