@@ -10,6 +10,13 @@
  * Each torrent gets a Listener of its own (listen.ts) from `add`: the shared port, and the
  * connections routed to it, as RoutedSocket (routed-socket.ts: the preface done, the socket paused
  * until its connection adopts it). Closing that listener stops the routing to that torrent only.
+ *
+ * `maxConnections` caps every connection open through the router at once, as Transmission's
+ * `peer-limit-global` and libtorrent's `connections_limit`: whether its handshake is awaited, it
+ * waits for its torrent, or its torrent has it. Each is counted from its acceptance until its
+ * socket's 'close' (whoever closes it: the router, a torrent's listener, its peer connection, or
+ * the peer); past the cap a newcomer is closed at accept, before any handshake work, so sockets
+ * (file descriptors) stay bounded however many torrents share the port.
  */
 import { Observable } from 'rxjs/internal/Observable';
 import type { EncryptionPolicy } from './encryption-policy.js';
@@ -59,18 +66,31 @@ export class TorrentRouter {
   /** Every torrent's info-hashes, each an SKEY MSE answers. */
   readonly #hashes = new Map<string, Uint8Array>();
   readonly #routing = new Set<PeerStream>();
+  /** Connections open through the router: accepted and not yet closed, wherever they are now. */
+  #open = 0;
+  readonly #maxConnections: number;
   /** close() was called: a connection accepted after it (a uTP SYN before the UDP socket closes) is closed at once. */
   #closed = false;
 
-  /** `port`, `host`: the shared listener's; `encryption`: the policy every torrent is served under. */
+  /**
+   * `port`, `host`: the shared listener's; `encryption`: the policy every torrent is served under;
+   * `maxConnections`: the connections open through the router at once (default: no cap).
+   */
   constructor(opts: {
     readonly port: number;
     readonly host: string;
     readonly encryption?: EncryptionPolicy;
+    readonly maxConnections?: number;
   }) {
     this.#port = opts.port;
     this.#host = opts.host;
     this.#policy = opts.encryption;
+    this.#maxConnections = opts.maxConnections ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Connections open through the router now (routing, waiting for their torrent, or their torrent's). */
+  get open(): number {
+    return this.#open;
   }
 
   /** Connections naming any of `infoHashes` (a torrent's, or a hybrid's two) go to the listener returned. */
@@ -107,10 +127,13 @@ export class TorrentRouter {
 
   /** An accepted connection (TCP or uTP): read until it names a torrent, then handed to it. */
   route(stream: PeerStream): void {
-    if (this.#closed || this.#routing.size >= MAX_ROUTING) {
+    if (this.#closed || this.#routing.size >= MAX_ROUTING || this.#open >= this.#maxConnections) {
       stream.destroy();
       return;
     }
+    // Counted until its socket closes, wherever it is by then (routing, waiting, or a torrent's).
+    this.#open++;
+    stream.once('close', () => this.#open--);
     this.#routing.add(stream);
     const preface = new IncomingPreface([...this.#hashes.values()], this.#policy);
     /** A plain handshake's bytes so far (until its info-hash is whole). */

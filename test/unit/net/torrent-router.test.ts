@@ -3,7 +3,9 @@
  * peers, over real sockets on 127.0.0.1: a plain handshake sent a byte at a time still names its
  * torrent; past MAX_ROUTING connections at once and past MAX_WAITING for a torrent not yet taking
  * them, a newcomer is closed, not queued; a waiting connection that goes away gives its place back;
- * a closed router routes nothing more. And the hand-over of MSE's state: BitTorrent bytes right
+ * a closed router routes nothing more; past `maxConnections` open through it (awaiting their
+ * handshake, waiting for their torrent, or the torrent's) a newcomer is closed at accept, and one
+ * that closes, wherever it was, gives its place back. And the hand-over of MSE's state: BitTorrent bytes right
  * behind the handshake in the same segment, and bytes that come while the connection waits for its
  * torrent, reach the torrent's connection (tcp-connection.ts) decrypted once, in order.
  */
@@ -30,7 +32,7 @@ const handshakeFor = (infoHash: Uint8Array) =>
  * A router behind a TCP listener: `accepted` counts the sockets it was given, `refused` those route()
  * closed at once, `closed` those that closed (the seeder's side).
  */
-async function routerOn(t: TestContext) {
+async function routerOn(t: TestContext, opts: { readonly maxConnections?: number } = {}) {
   const counts = { accepted: 0, refused: 0, closed: 0 };
   const waiters: (() => void)[] = [];
   const changed = () => {
@@ -47,7 +49,7 @@ async function routerOn(t: TestContext) {
     if (s.destroyed) counts.refused++;
     changed();
   });
-  router = new TorrentRouter({ port, host: '127.0.0.1' });
+  router = new TorrentRouter({ port, host: '127.0.0.1', ...opts });
   t.after(() => router.close());
   /** Resolves once `ok` holds of the counts. */
   const until = async (ok: (c: typeof counts) => boolean, what: string) =>
@@ -186,6 +188,60 @@ test('a waiting connection that closes gives its place back: the next one waits 
   assert.equal(got.length, 1, 'only the open one handed over');
   assert.equal(got[0]!.stream.destroyed, false);
   assert.equal(newcomer.destroyed, false);
+});
+
+test('past maxConnections open through the router — routing, waiting or delivered — a newcomer is closed at once; each one closed frees a place', async (t) => {
+  const { router, port, counts, until } = await routerOn(t, { maxConnections: 3 });
+  const waitingFor = router.add([A]); // takes nothing: its connections wait
+  const listener = router.add([B]);
+  const got: RoutedSocket[] = [];
+  const handedOver = new Promise<void>((resolve) => {
+    const sub = listener.connections$.subscribe((s) => {
+      got.push(s);
+      resolve();
+    });
+    t.after(() => {
+      sub.unsubscribe();
+      for (const s of got) s.destroy();
+      return listener.close();
+    });
+  });
+  // One delivered to B (its torrent has it), one waiting for A, one that has said nothing yet.
+  client(t, port).write(handshakeFor(B));
+  await within(10_000, handedOver, 'one delivered to B');
+  assert.equal(got.length, 1);
+  const waiting = await mseClient(t, port, A);
+  const silent = client(t, port);
+  await until((c) => c.accepted === 3, 'all three accepted');
+  assert.equal(counts.refused, 0, 'none refused under the cap');
+  assert.equal(router.open, 3);
+
+  const newcomer = client(t, port);
+  await until((c) => c.accepted === 4, 'the newcomer accepted');
+  assert.equal(counts.refused, 1, 'and closed at once, no handshake awaited');
+  await within(10_000, closed(newcomer), 'the newcomer sees it closed');
+
+  // The torrent closes the one it had: its place is free again.
+  got[0]!.stream.destroy();
+  await until((c) => c.closed === 2, 'the delivered one closed');
+  const next = client(t, port);
+  await until((c) => c.accepted === 5, 'the next one accepted');
+  assert.equal(counts.refused, 1, 'and kept');
+  client(t, port);
+  await until((c) => c.accepted === 6, 'one more accepted');
+  assert.equal(counts.refused, 2, 'closed: the cap is full again');
+
+  // The one waiting for A goes away (the peer closes it), then the silent one: each frees a place.
+  waiting.destroy();
+  await until((c) => c.closed === 4, 'the waiting one closed');
+  client(t, port);
+  await until((c) => c.accepted === 7, 'accepted');
+  assert.equal(counts.refused, 2, 'kept, in the place the waiting one left');
+  silent.destroy();
+  next.destroy();
+  await until((c) => c.closed === 6, 'the silent one and the next one closed');
+  assert.equal(router.open, 1);
+  await waitingFor.close();
 });
 
 test('a closed router routes nothing more: a connection that comes after is closed at once', async (t) => {
