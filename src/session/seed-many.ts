@@ -5,7 +5,9 @@
  * handshake names — a plain handshake's info-hash, MSE's SKEY (src/net/torrent-router.ts); one that
  * names none of them is closed. One DHT node announces every torrent's info-hash(es) (a hybrid's
  * two); each torrent's trackers are its own, as in seed(). `maxUploadRate` is one token bucket for
- * all; `maxPeers` is per torrent (Transmission's `peer-limit-per-torrent`). Each torrent is seed()'s
+ * all; `maxPeers` is per torrent (Transmission's `peer-limit-per-torrent`); `maxPeersGlobal` caps
+ * the connections open through the shared port, all torrents together (Transmission's
+ * `peer-limit-global`; default maxPeersGlobalOf). Each torrent is seed()'s
  * session over its data in `data/<its name>`, and every event it reports carries its `infoHash`
  * (hex), so a program reading `--json` can tell them apart; the DHT node's `dht.ready` carries none.
  *
@@ -29,7 +31,7 @@ import { TokenBucket } from '../net/token-bucket.js';
 import { TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { asLaidOut } from './as-laid-out.js';
-import type { DownloadJob, DownloadResult } from './download.js';
+import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
 import type { DownloadEvent } from './download-event.js';
 import { checkDataFiles, SeedError, type SeedOptions, seed } from './seed.js';
 import { openSessionUdp, type SessionUdp } from './session-udp.js';
@@ -40,7 +42,27 @@ export type SeedManyEvent = DownloadEvent & { readonly infoHash?: string };
 export type SeedManyOptions = Omit<
   SeedOptions,
   'listen' | 'listener' | 'udp' | 'dhtNode' | 'uploadLimit' | 'inspect'
->;
+> & {
+  /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
+  readonly maxPeersGlobal?: number;
+};
+
+/** Transmission's `peer-limit-global` and libtorrent's `connections_limit` default. */
+export const DEFAULT_MAX_PEERS_GLOBAL = 200;
+
+/**
+ * The overall cap when none is given: 200, or twice the per-torrent cap when that is more (a torrent
+ * may hold `maxPeers` connections and as many again awaiting their handshake), so that one
+ * torrent's `--max-peers` is never cut short by the default.
+ */
+export function maxPeersGlobalOf(options: {
+  readonly maxPeers?: number;
+  readonly maxPeersGlobal?: number;
+}): number {
+  return (
+    options.maxPeersGlobal ?? Math.max(DEFAULT_MAX_PEERS_GLOBAL, 2 * (options.maxPeers ?? DEFAULT_MAX_PEERS))
+  );
+}
 
 export interface SeedManyJob {
   readonly events$: Observable<SeedManyEvent>;
@@ -95,6 +117,7 @@ export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions)
     const router = new TorrentRouter({
       port: listener.port,
       host: listener.host,
+      maxConnections: maxPeersGlobalOf(options),
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });
     const accepted = listener.connections$.subscribe((s) => router.route(s));

@@ -4,7 +4,8 @@
  * same port at once — plain handshakes, MSE with RC4 (where the torrent is known only from the
  * SKEY), uTP — and each gets its own torrent's bytes; a handshake naming a torrent the seeder does
  * not have, plain or MSE, is closed; one DHT node, on the port's number, announces every torrent;
- * a torrent whose data is missing stops everything before the port opens.
+ * a torrent whose data is missing stops everything before the port opens; past `maxPeersGlobal`
+ * connections held open, every torrent's together, a newcomer is closed unanswered until one closes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,13 @@ import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { MseInitiator } from '../../../src/net/mse-initiator.js';
 import { download } from '../../../src/session/download.js';
 import { SeedError } from '../../../src/session/seed.js';
-import { type SeedManyEvent, type SeedManyJob, seedMany } from '../../../src/session/seed-many.js';
+import {
+  maxPeersGlobalOf,
+  type SeedManyEvent,
+  type SeedManyJob,
+  type SeedManyOptions,
+  seedMany,
+} from '../../../src/session/seed-many.js';
 import { encodeHandshake } from '../../../src/wire/encode-message.js';
 import { dhtRouter, tempDir, within } from '../../helpers/session.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
@@ -48,8 +55,9 @@ async function seeding(
   torrents: readonly Torrent[],
   data: string,
   events: SeedManyEvent[] = [],
+  options: Partial<SeedManyOptions> = {},
 ): Promise<{ job: SeedManyJob; port: number }> {
-  const job = seedMany(torrents, { data, trackers: false, port: 0 });
+  const job = seedMany(torrents, { data, trackers: false, port: 0, ...options });
   t.after(() => job.stop());
   const port = await within(
     15_000,
@@ -252,4 +260,56 @@ test('a torrent none of whose pieces match stops the others: done rejects with i
   });
   const last = (p: Payload) => events.filter((e) => e.infoHash === p.torrent.infoHashHex).at(-1)?.type;
   assert.ok(last(a) === 'done' || last(a) === 'stopped', `a stopped too: ${String(last(a))}`);
+});
+
+test('--max-peers-global: past it, every torrent together, a newcomer is closed unanswered; one closed makes room', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-cap-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 100_000);
+  const b = await payload(data, 'b.bin', 100_000);
+  const events: SeedManyEvent[] = [];
+  const { job, port } = await seeding(t, [a.torrent, b.torrent], data, events, { maxPeersGlobal: 2 });
+
+  /** A connection that sends `p`'s handshake; `answered` resolves once the seeder's handshake is back. */
+  const handshaking = (p: Payload) => {
+    const s = connect({ host: '127.0.0.1', port });
+    t.after(() => s.destroy());
+    let got = 0;
+    const answered = new Promise<void>((resolve) =>
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= 68) resolve();
+      }),
+    );
+    const closed = closedByPeer(s);
+    s.write(
+      encodeHandshake({ reserved: new Uint8Array(8), infoHash: p.torrent.infoHash, peerId: randomBytes(20) }),
+    );
+    return { s, answered, closed, got: () => got };
+  };
+  // One connection held by each torrent: the cap of 2 is full.
+  const held = [handshaking(a), handshaking(b)];
+  await within(10_000, Promise.all(held.map((h) => h.answered)), 'both handshakes answered');
+  const refused = handshaking(a);
+  await within(10_000, refused.closed, 'the third connection closed');
+  assert.equal(refused.got(), 0, 'unanswered: closed before any handshake work');
+
+  // The one B held goes away: once B's session has seen it close, a download of B gets through.
+  const bClosed = new Promise<void>((resolve) =>
+    job.events$.subscribe((e) => {
+      if (e.type === 'peer.closed' && e.infoHash === b.torrent.infoHashHex) resolve();
+    }),
+  );
+  held[1]!.s.destroy();
+  await within(10_000, bClosed, "B's session saw it close");
+  await fetchFrom(port, b, join(dir, 'out-b'));
+  assert.equal(held[0]!.s.destroyed, false, "A's connection still open");
+});
+
+test('the default overall cap: 200, or twice --max-peers when that is more', () => {
+  assert.equal(maxPeersGlobalOf({}), 200);
+  assert.equal(maxPeersGlobalOf({ maxPeers: 80 }), 200);
+  assert.equal(maxPeersGlobalOf({ maxPeers: 300 }), 600);
+  assert.equal(maxPeersGlobalOf({ maxPeers: 300, maxPeersGlobal: 20 }), 20);
 });
