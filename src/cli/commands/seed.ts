@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
- *  [--max-up RATE] [--max-peers N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
+ *  [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
  * is read first, and one that cannot be is a one-line error (exit 2) naming it before anything starts.
@@ -15,7 +15,7 @@ import { type SeedManyEvent, seedMany } from '../../session/seed-many.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
-import { parseRate } from '../parse-number.js';
+import { parseCount, parseRate } from '../parse-number.js';
 import { describeError } from '../report-error.js';
 import { createSeedManyDisplay } from '../seed-many-display.js';
 import { onStopSignal } from '../stop-signal.js';
@@ -32,8 +32,9 @@ Several torrents are seeded by one process on one port (TCP, and UDP for uTP and
 from DIR/<its name>: a peer's handshake (its info-hash, or MSE's) says which torrent it wants.
 Every .torrent must load and every torrent's files be there at their size, or nothing starts
 (exit 2, the first bad one named); a torrent that fails later stops them all. --max-up is shared
-by all, --max-peers is per torrent (as Transmission's peer-limit-per-torrent); --json events
-carry the torrent's infoHash; the terminal shows one summary line.
+by all, --max-peers is per torrent (as Transmission's peer-limit-per-torrent) and
+--max-peers-global caps them all together; --json events carry the torrent's infoHash; the
+terminal shows one summary line.
 
 Options:
   -d, --data DIR         the folder holding <name> (what download --out was given; default .)
@@ -55,6 +56,11 @@ Options:
       --max-peers N      connections at most per torrent (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer
+      --max-peers-global N  several torrents: connections at most on the shared port, every
+                         torrent's together, from accept to close (default 200, or twice
+                         --max-peers when that is more; as Transmission's peer-limit-global);
+                         past it a newcomer is closed at once. Each torrent's --peer dials are
+                         not counted. One torrent: --max-peers is its cap
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers (and all
                          torrents) together
       --json             NDJSON events on stdout
@@ -72,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       ...SWARM_FLAGS,
       data: { type: 'string', short: 'd' },
       'max-up': { type: 'string' },
+      'max-peers-global': { type: 'string' },
     },
   });
   if (values.help === true) {
@@ -81,6 +88,10 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('expected a .torrent file (see bitstate seed --help)');
   const swarm = swarmOptions(values);
   const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
+  const maxPeersGlobal =
+    values['max-peers-global'] === undefined
+      ? undefined
+      : parseCount('--max-peers-global', values['max-peers-global'], 1, 65535);
   const torrents =
     positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readAll(positionals);
   const data = values.data ?? '.';
@@ -96,7 +107,10 @@ export async function run(argv: string[]): Promise<number> {
     torrents.length === 1
       ? createDownloadDisplay(displayModeOf(values), {})
       : createSeedManyDisplay(displayModeOf(values));
-  const job = torrents.length === 1 ? seed(torrents[0]!, options) : seedMany(torrents, options);
+  const job =
+    torrents.length === 1
+      ? seed(torrents[0]!, options)
+      : seedMany(torrents, { ...options, ...(maxPeersGlobal === undefined ? {} : { maxPeersGlobal }) });
   // One torrent's events, or several's, each with its info-hash.
   const events$: Observable<SeedManyEvent> = job.events$;
   const sub = events$.subscribe((e) => display.event(e));
