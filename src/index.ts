@@ -35,6 +35,13 @@ export type {
 } from './session/download-event.js';
 export { downloadMagnet, type MagnetOptions } from './session/download-magnet.js';
 export type { DownloadOptions } from './session/download-options.js';
+export { SeedError, type SeedOptions, seed } from './session/seed.js';
+export {
+  type SeedManyEvent,
+  type SeedManyJob,
+  type SeedManyOptions,
+  seedMany,
+} from './session/seed-many.js';
 export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
 export { PieceStore } from './storage/piece-store.js';
 export { StorageError } from './storage/storage-error.js';
