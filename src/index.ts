@@ -35,6 +35,7 @@ export type {
 } from './session/download-event.js';
 export { downloadMagnet, type MagnetOptions } from './session/download-magnet.js';
 export type { DownloadOptions } from './session/download-options.js';
+export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
 export { SeedError, type SeedOptions, seed } from './session/seed.js';
 export {
   type SeedManyEvent,
@@ -42,7 +43,6 @@ export {
   type SeedManyOptions,
   seedMany,
 } from './session/seed-many.js';
-export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
 export { PieceStore } from './storage/piece-store.js';
 export { StorageError } from './storage/storage-error.js';
 export { announce } from './tracker/http-announce.js';
