@@ -106,15 +106,6 @@ export function peerUploadOnlyAfter(c: Pick<PeerContext, 'peerUploadOnly'>, e: P
 }
 
 /**
- * Both ends upload only (both seeds, or partial seeds that want nothing more): nothing can flow
- * either way, and the connection is closed (`notNeeded`), as libtorrent closes it
- * (upload_upload_connection).
- */
-export function isUploadOnlyPair(uploadOnly: boolean, peerUploadOnly: boolean): boolean {
-  return uploadOnly && peerUploadOnly;
-}
-
-/**
  * The peer's `reqq`, kept when it is a usable queue size (an integer ≥ 1); anything else leaves the
  * cap as it was (a malformed field is ignored, not fatal). Stored as sent; pipelineCap takes the min.
  */

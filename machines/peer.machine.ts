@@ -25,7 +25,6 @@ import {
   acceptedListenPort,
   acceptedReqq,
   extensionHandshake,
-  isUploadOnlyPair,
   peerUploadOnlyAfter,
   uploadOnlyNews,
 } from './peer-extension.js';
@@ -187,12 +186,15 @@ export const peerMachine = setup({
       context.peerChoking &&
       context.outstanding.size > 0 &&
       context.sinceBlockMs + context.timeouts.tick >= context.timeouts.request,
-    // BEP 21: this handshake or upload_only message makes both ends upload only (peer-extension.ts).
+    // BEP 21: this handshake or upload_only message makes both ends upload only (both seeds, or
+    // partial seeds that want nothing more): nothing can flow either way, and the connection is
+    // closed (`notNeeded`), as libtorrent closes an upload_upload_connection.
     isUploadOnlyPairAfter: ({ context, event }) =>
       (event.type === 'wire.extendedHandshake' || event.type === 'wire.uploadOnly') &&
-      isUploadOnlyPair(context.uploadOnly, peerUploadOnlyAfter(context, event)),
+      context.uploadOnly &&
+      peerUploadOnlyAfter(context, event),
     // BEP 21: we become upload only while the peer is.
-    isPeerUploadOnly: ({ context }) => isUploadOnlyPair(true, context.peerUploadOnly),
+    isPeerUploadOnly: ({ context }) => context.peerUploadOnly,
     isMetadataFlood: ({ context }) => isMetadataFlood(context),
     isHashRequestFlood: ({ context }) => isHashRequestFlood(context),
     // A request's fate is decided once (requestFate, peer-request-fate.ts): this guard, queueRequest
