@@ -37,7 +37,7 @@ export function padHash(height: number): Uint8Array {
  * v2 piece of 1 MiB is 64 leaves and 63 pairs, and the Hash object per call cost ~10 % of hashing
  * a piece).
  */
-const sha256: (bytes: Uint8Array) => Uint8Array =
+export const sha256: (bytes: Uint8Array) => Uint8Array =
   typeof crypto.hash === 'function'
     ? (bytes) => crypto.hash('sha256', bytes, 'buffer')
     : (bytes) => crypto.createHash('sha256').update(bytes).digest();

@@ -16,7 +16,6 @@
  * once leaves no reads going on for nobody (up to MAX_BLOCK_HASH_PIECES pieces each). A torrent
  * runs at most MAX_TORRENT_BLOCK_HASH_READS of them at once, whatever its connections ask.
  */
-import { createHash } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import {
   type BlockLayerAnswer,
@@ -25,7 +24,8 @@ import {
   node,
   uncleCount,
 } from '../metainfo/merkle-proof.js';
-import { hashPair, log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES } from '../metainfo/merkle-tree.js';
+import { log2, MERKLE_BLOCK_BYTES, MERKLE_HASH_BYTES, sha256 } from '../metainfo/merkle-tree.js';
+import { fileTree } from '../metainfo/piece-layer-trees.js';
 import { MAX_READ_BLOCK_BYTES, type PieceStore } from './piece-store.js';
 
 /** Reads `length` bytes of piece `index` from `begin` (PieceStore.readBlock). */
@@ -37,8 +37,9 @@ export type PieceRead = (
 ) => Promise<Uint8Array>;
 
 /**
- * The leaf hashes of the file's piece `p` (counted in the file): its blocks' SHA-256, the last one
- * shorter, zeros past the file's end; undefined when they do not hash to the piece layer's hash.
+ * The leaf hashes of the file's piece `p` (counted in the file), concatenated: its blocks' SHA-256,
+ * the last one shorter, zeros past the file's end; undefined when they do not hash to the piece
+ * layer's hash.
  */
 async function pieceLeaves(
   read: PieceRead,
@@ -47,36 +48,20 @@ async function pieceLeaves(
   pieceLength: number,
   buffer: Uint8Array,
   signal: AbortSignal | undefined,
-): Promise<Uint8Array[] | undefined> {
-  const perPiece = 2 ** tree.pieceLayer;
-  const leaves: Uint8Array[] = [];
+): Promise<Uint8Array | undefined> {
+  const leaves = new Uint8Array(2 ** tree.pieceLayer * MERKLE_HASH_BYTES); // zero leaves past the file
   const dataLength = Math.min(pieceLength, tree.length - p * pieceLength);
   for (let at = 0; at < dataLength; at += buffer.length) {
     signal?.throwIfAborted();
     const n = Math.min(buffer.length, dataLength - at);
     const bytes = await read(tree.firstPiece + p, at, n, buffer);
     for (let b = 0; b < n; b += MERKLE_BLOCK_BYTES)
-      leaves.push(
-        createHash('sha256')
-          .update(bytes.subarray(b, Math.min(n, b + MERKLE_BLOCK_BYTES)))
-          .digest(),
+      leaves.set(
+        sha256(bytes.subarray(b, Math.min(n, b + MERKLE_BLOCK_BYTES))),
+        ((at + b) / MERKLE_BLOCK_BYTES) * MERKLE_HASH_BYTES,
       );
   }
-  while (leaves.length < perPiece) leaves.push(new Uint8Array(MERKLE_HASH_BYTES));
-  const root = layersOver(leaves).at(-1)![0]!;
-  return Buffer.from(root).equals(node(tree, 0, p)) ? leaves : undefined;
-}
-
-/** Every layer over `leaves` (a power of two of them): `[0]` the leaves, the last the root alone. */
-function layersOver(leaves: readonly Uint8Array[]): Uint8Array[][] {
-  const layers: Uint8Array[][] = [[...leaves]];
-  while (layers.at(-1)!.length > 1) {
-    const below = layers.at(-1)!;
-    const up: Uint8Array[] = [];
-    for (let i = 0; i < below.length; i += 2) up.push(new Uint8Array(hashPair(below[i]!, below[i + 1]!)));
-    layers.push(up);
-  }
-  return layers;
+  return Buffer.from(fileTree(leaves, 0).root).equals(node(tree, 0, p)) ? leaves : undefined;
 }
 
 /**
@@ -97,24 +82,25 @@ export async function blockLayerHashes(
   const from = Math.floor(range.index / perPiece);
   const to = Math.max(from + 1, (range.index + range.length) / perPiece);
   const buffer = new Uint8Array(Math.min(pieceLength, MAX_READ_BLOCK_BYTES));
-  const leaves: Uint8Array[] = [];
-  for (let p = from; p < to; p++) {
-    if (p >= filePieces) {
-      // Past the file: zero leaves (the tree pads with them).
-      for (let i = 0; i < perPiece; i++) leaves.push(new Uint8Array(MERKLE_HASH_BYTES));
-      continue;
-    }
+  // Past the file, zero leaves (the tree pads with them): left as allocated.
+  const leaves = new Uint8Array((to - from) * perPiece * MERKLE_HASH_BYTES);
+  for (let p = from; p < Math.min(to, filePieces); p++) {
     const piece = await pieceLeaves(read, tree, p, pieceLength, buffer, signal);
     if (piece === undefined) return undefined;
-    leaves.push(...piece);
+    leaves.set(piece, (p - from) * perPiece * MERKLE_HASH_BYTES);
   }
-  const layers = layersOver(leaves);
-  const readHeight = log2(leaves.length);
+  // The tree over the pieces read, its layers counted from the leaves (a power of two of them).
+  const read0 = fileTree(leaves, 0);
+  const readHeight = log2(leaves.length / MERKLE_HASH_BYTES);
   const firstLeaf = from * perPiece;
   const uncles = uncleCount(range.length, range.proofLayers);
   const out = new Uint8Array((range.length + uncles) * MERKLE_HASH_BYTES);
-  for (let j = 0; j < range.length; j++)
-    out.set(layers[0]![range.index - firstLeaf + j]!, j * MERKLE_HASH_BYTES);
+  out.set(
+    leaves.subarray(
+      (range.index - firstLeaf) * MERKLE_HASH_BYTES,
+      (range.index - firstLeaf + range.length) * MERKLE_HASH_BYTES,
+    ),
+  );
   const firstUncle = range.proofLayers + 1 - uncles;
   for (let u = 0; u < uncles; u++) {
     const h = firstUncle + u;
@@ -122,7 +108,9 @@ export async function blockLayerHashes(
     const sibling = ancestor % 2 === 0 ? ancestor + 1 : ancestor - 1;
     // Inside the pieces read: from their leaves; above them (h ≥ the piece layer): from the tree.
     const hash =
-      h < readHeight ? layers[h]![sibling - firstLeaf / 2 ** h]! : node(tree, h - tree.pieceLayer, sibling);
+      h < readHeight
+        ? node(read0, h, sibling - firstLeaf / 2 ** h)
+        : node(tree, h - tree.pieceLayer, sibling);
     out.set(hash, (range.length + u) * MERKLE_HASH_BYTES);
   }
   return out;
