@@ -90,7 +90,7 @@ export async function blockLayerHashes(
     leaves.set(piece, (p - from) * perPiece * MERKLE_HASH_BYTES);
   }
   // The tree over the pieces read, its layers counted from the leaves (a power of two of them).
-  const read0 = fileTree(leaves, 0);
+  const readTree = fileTree(leaves, 0);
   const readHeight = log2(leaves.length / MERKLE_HASH_BYTES);
   const firstLeaf = from * perPiece;
   const uncles = uncleCount(range.length, range.proofLayers);
@@ -109,7 +109,7 @@ export async function blockLayerHashes(
     // Inside the pieces read: from their leaves; above them (h ≥ the piece layer): from the tree.
     const hash =
       h < readHeight
-        ? node(read0, h, sibling - firstLeaf / 2 ** h)
+        ? node(readTree, h, sibling - firstLeaf / 2 ** h)
         : node(tree, h - tree.pieceLayer, sibling);
     out.set(hash, (range.length + u) * MERKLE_HASH_BYTES);
   }
