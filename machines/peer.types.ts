@@ -446,6 +446,11 @@ export type CloseReason =
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
   | { reason: 'notNeeded' }
+  /**
+   * BEP 21, as libtorrent's uninteresting_upload_peer: the peer is upload only, we have its
+   * bitfield, and it has no piece we want while we download (machines/torrent-upload-only.ts).
+   */
+  | { reason: 'uninterestingUploadOnly' }
   /** We dialled the peer as it dialled us: one of the two connections goes (see onListening). */
   | { reason: 'duplicateConnection' }
   /**

@@ -67,6 +67,14 @@ export interface AddressRecord {
    * (machines/torrent-upload-only.ts). Cleared when it says it downloads again. Absent: false.
    */
   uploadOnly?: boolean;
+  /**
+   * BEP 21: the upload-only peer listening here had no piece we want, and its connection was closed
+   * for it (`uninterestingUploadOnly`): not dialled again while we download — an upload-only peer
+   * gets no new pieces and what we want only shrinks, so a dial could only find the same
+   * (machines/torrent-upload-only.ts says how this differs from libtorrent). Cleared with
+   * `uploadOnly`. Absent: false.
+   */
+  nothingWanted?: boolean;
 }
 
 /** Records at most in the book by default: libtorrent's max_peerlist_size. */

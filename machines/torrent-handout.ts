@@ -8,6 +8,7 @@ import type { BlockRef, PeerCommand, PeerKey, ReceivedBlock } from './peer.types
 import type { StorageCommand } from './torrent.types.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { closeIfUninterestingUploadOnly } from './torrent-upload-only.js';
 import { isWebSeedKey } from './torrent-web-seeds.js';
 
 /** What accepted blocks ask of storage: the blocks to write, then the pieces they completed. */
@@ -90,7 +91,10 @@ export function fill(c: TorrentContext, e: PeerEntry): Send[] {
   if (!c.picker.isInterested(e.bitfield)) {
     e.interested = false;
     e.wanted = 0;
-    return [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
+    const out: Send[] = [{ ref: e.ref, cmd: { type: 'cmd.notInterested' } }];
+    // BEP 21: an upload-only peer with nothing more we want is closed (torrent-upload-only.ts).
+    closeIfUninterestingUploadOnly(c, e, (ref, cmd) => out.push({ ref, cmd }));
+    return out;
   }
   return [];
 }

@@ -52,6 +52,11 @@ export interface PeerEntry {
   allowedFast: Bitfield | undefined;
   /** BEP 21: it said it will not download from us (peer.uploadOnly): the choker leaves it choked. */
   uploadOnly: boolean;
+  /**
+   * Its bitfield came (peer.bitfield: a BEP 3 bitfield with a piece, or BEP 6 haveAll), so what it
+   * has is known: until then an upload-only peer is not judged by what it has (torrent-upload-only.ts).
+   */
+  bitfieldCame: boolean;
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
   /**
@@ -148,6 +153,7 @@ export function newEntry(
     wanted: 0,
     allowedFast: undefined,
     uploadOnly: false,
+    bitfieldCame: false,
     listenAddress: undefined,
     pexSent: undefined,
     pexDueMs: 0,

@@ -61,7 +61,13 @@ import {
   slotsUsed,
   takeSlot,
 } from './torrent-slots.js';
-import { isUploadOnlyPairAt, notePeerUploadOnly, tellPeersUploadOnly } from './torrent-upload-only.js';
+import {
+  closeIfUninterestingUploadOnly,
+  closeUninterestingUploadOnlyWith,
+  isUploadOnlyPairAt,
+  notePeerUploadOnly,
+  tellPeersUploadOnly,
+} from './torrent-upload-only.js';
 import { dueWebSeeds, isWebSeedKey, webSeedClosed, webSeedDelivered } from './torrent-web-seeds.js';
 import { trackerTiersMachine } from './tracker-tiers.machine.js';
 
@@ -248,7 +254,7 @@ export const torrentMachine = setup({
         const rec = context.addresses.get(address);
         if (rec === undefined || rec.banned || connectedAt(context, address)) continue;
         if (context.listenAddresses.has(address)) continue; // that peer is connected to us already
-        if (isUploadOnlyPairAt(context, rec)) continue; // BEP 21: both upload only, nothing to trade
+        if (isUploadOnlyPairAt(context, rec)) continue; // BEP 21: nothing to trade (torrent-upload-only.ts)
         rec.attempts++;
         const n = takePeerId(context);
         const ref = spawn('peer', {
@@ -359,7 +365,10 @@ export const torrentMachine = setup({
     onBitfield: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.bitfield' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.bitfield') return;
-      peerBitfield(context, e, event.bitfield, effects(enqueue));
+      const fx = effects(enqueue);
+      peerBitfield(context, e, event.bitfield, fx);
+      e.bitfieldCame = true;
+      closeIfUninterestingUploadOnly(context, e, fx.toPeer); // BEP 21: nothing we want
     }),
     onHave: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.have' ? context.peers.get(event.key) : undefined;
@@ -420,8 +429,11 @@ export const torrentMachine = setup({
         return;
       }
       // Two seeds have nothing to trade (dropSeeds): once complete, a seed is not dialled again;
-      // nor is a peer that said it is upload only (BEP 21).
-      const pointless = context.picker.isComplete() && (e.bitfield.isComplete() || e.uploadOnly);
+      // nor is a peer that said it is upload only (BEP 21), nor, while we download, one that is and
+      // had nothing we want (torrent-upload-only.ts).
+      const pointless =
+        (context.picker.isComplete() && (e.bitfield.isComplete() || e.uploadOnly)) ||
+        event.reason.reason === 'uninterestingUploadOnly';
       if (!pointless) requeue(context, e.address, event.reason);
       forgetIncoming(context, e.address);
       const listen = e.listenAddress;
@@ -485,11 +497,18 @@ export const torrentMachine = setup({
       // Otherwise another connection holds the address (a second incoming one, or the one we
       // dialled there, to a peer with another id or not handshaken yet): both stay.
     }),
+    // Each verified piece: haves, then (BEP 21) an upload-only peer left with nothing we want closed.
     onVerified: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === 'piece.verified') pieceVerified(context, event.index, effects(enqueue));
-      else if (event.type === 'pieces.verified') {
-        const fx = effects(enqueue);
-        for (const index of event.indexes) pieceVerified(context, index, fx);
+      const fx = effects(enqueue);
+      const indexes =
+        event.type === 'piece.verified'
+          ? [event.index]
+          : event.type === 'pieces.verified'
+            ? event.indexes
+            : [];
+      for (const index of indexes) {
+        pieceVerified(context, index, fx);
+        closeUninterestingUploadOnlyWith(context, index, fx.toPeer);
       }
     }),
     onHashFailed: enqueueActions(({ context, event, enqueue }) => {
@@ -512,12 +531,14 @@ export const torrentMachine = setup({
       }
     }),
     onClockTick: ({ context }) => clockTick(context),
-    // BEP 21: the peer will (not) download from us (torrent-upload-only.ts).
-    onUploadOnly: ({ context, event }) => {
+    // BEP 21: the peer will (not) download from us (torrent-upload-only.ts); upload only and with
+    // nothing we want, it is closed.
+    onUploadOnly: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.uploadOnly' ? context.peers.get(event.key) : undefined;
-      if (e !== undefined && event.type === 'peer.uploadOnly')
-        notePeerUploadOnly(context, e, event.uploadOnly);
-    },
+      if (e === undefined || event.type !== 'peer.uploadOnly') return;
+      notePeerUploadOnly(context, e, event.uploadOnly);
+      closeIfUninterestingUploadOnly(context, e, effects(enqueue).toPeer);
+    }),
     tellPeersUploadOnly: enqueueActions(({ context, enqueue }) =>
       tellPeersUploadOnly(context, effects(enqueue)),
     ),

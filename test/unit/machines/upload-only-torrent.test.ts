@@ -170,7 +170,7 @@ test('an upload-only peer waiting for a slot is not dialled once we are upload o
     // A partial seed we may download from: connected, then lost to a network error while the
     // one slot goes to a seed, so it waits in the queue.
     t.actor.send({ type: 'peer.add', address: 'a:1' });
-    handshake(t, 'a:1', { uploadOnly: true })({ type: 'wire.bitfield', bitfield: pieces(0, 3).bytes });
+    handshake(t, 'a:1', { uploadOnly: true })({ type: 'wire.bitfield', bitfield: pieces(4, 7).bytes });
     t.actor.send({ type: 'peer.add', address: 's:1' });
     t.live.get('a:1')!({ type: 'socket.closed', error: 'ECONNRESET' });
     const s = handshake(t, 's:1');
@@ -205,6 +205,99 @@ test('a peer flapping upload_only cannot make us choke and unchoke it at its rat
     const unchokes = sentTo(t, 'b:1').filter((m) => m.type === 'unchoke').length;
     assert.ok(unchokes <= DEFAULT_PEER_LIMITS.interestBurst + 1, `${unchokes} unchokes`);
     assert.deepEqual(closed(t), [['b:1', 'interestFlood']]);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+// libtorrent's disconnect_if_redundant (uninteresting_upload_peer): while we download, an
+// upload-only peer whose bitfield we have and that has nothing we want is closed at once — slots
+// free and nobody waiting, so no slot rule would close it — and not dialled again while we download.
+
+test('while we download, an upload-only peer with nothing we want is closed at once, and not dialled again', () => {
+  // We have pieces 0–3 and want all 8: slots are free and no address waits.
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.add', address: 'u:1' });
+    handshake(t, 'u:1', { uploadOnly: true })({ type: 'wire.bitfield', bitfield: pieces(0, 3).bytes });
+    assert.deepEqual(closed(t), [['u:1', 'uninterestingUploadOnly']]);
+    assert.deepEqual([...t.live.keys()], [], 'not requeued');
+    // A tracker or PEX naming it again: still not dialled.
+    t.actor.send({ type: 'peer.add', address: 'u:1' });
+    assert.deepEqual([...t.live.keys()], [], 'not dialled when named again');
+    assert.equal(t.connections.length, 1);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('upload_only that comes after the bitfield (its message) closes a peer with nothing we want', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.add', address: 'u:1' });
+    const u = handshake(t, 'u:1', { uploadOnlyId: THEIRS });
+    u({ type: 'wire.bitfield', bitfield: pieces(1, 2).bytes });
+    assert.deepEqual(closed(t), [], 'downloading: it may still want our pieces');
+    u({ type: 'wire.uploadOnly', uploadOnly: true });
+    assert.deepEqual(closed(t), [['u:1', 'uninterestingUploadOnly']]);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('an upload-only peer is judged only once its bitfield came, and not when it has what we want', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.add', address: 'u:1' });
+    t.actor.send({ type: 'peer.add', address: 'w:1' });
+    t.actor.send({ type: 'peer.add', address: 'd:1' });
+    // upload_only in its extension handshake, before any bitfield: not judged yet.
+    handshake(t, 'u:1', { uploadOnly: true });
+    handshake(t, 'w:1', { uploadOnly: true })({ type: 'wire.bitfield', bitfield: pieces(2, 5).bytes });
+    // Not upload only, nothing we want: it may download from us (the slots' rules may close it).
+    handshake(t, 'd:1')({ type: 'wire.bitfield', bitfield: pieces(0, 1).bytes });
+    assert.deepEqual(closed(t), []);
+    assert.ok(sentTo(t, 'w:1').some((m) => m.type === 'interested'));
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('an upload-only peer we downloaded from is closed once the last piece of its we wanted is verified', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.add', address: 'u:1' });
+    t.actor.send({ type: 'peer.add', address: 's:1' });
+    const u = handshake(t, 'u:1', { uploadOnly: true });
+    u({ type: 'wire.bitfield', bitfield: pieces(0, 4).bytes });
+    // A seed holds pieces 5–7 back: we stay a downloader throughout.
+    handshake(t, 's:1')({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+    u({ type: 'wire.unchoke' });
+    const asked = t.requested.get('u:1') ?? [];
+    assert.deepEqual([...new Set(asked.map((b) => b.index))], [4], 'piece 4 asked of it');
+    for (const b of asked)
+      u({ type: 'wire.piece', index: b.index, begin: b.begin, block: new Uint8Array(b.length) });
+    assert.deepEqual(closed(t), [], 'piece 4 not verified yet: it may still be wanted from it');
+    t.storage({ type: 'piece.verified', index: 4 });
+    assert.deepEqual(t.actor.getSnapshot().value, { active: 'downloading' });
+    assert.deepEqual(closed(t), [['u:1', 'uninterestingUploadOnly']]);
+    assert.deepEqual([...t.live.keys()], ['s:1'], 'not dialled again');
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('an incoming upload-only peer with nothing we want: closed, and where it listens is not dialled', () => {
+  const t = start({ maxPeers: 4, have: pieces(0, 3), seedWhenComplete: true });
+  try {
+    t.actor.send({ type: 'peer.incoming', address: 'q:50123', handle: 'socket-1' });
+    handshake(t, 'q:50123', { uploadOnly: true, listenPort: 2 })({
+      type: 'wire.bitfield',
+      bitfield: pieces(0, 0).bytes,
+    });
+    assert.deepEqual(closed(t), [['q:50123', 'uninterestingUploadOnly']]);
+    t.actor.send({ type: 'peer.add', address: 'q:2' });
+    assert.deepEqual([...t.live.keys()], [], 'its listening address is not dialled');
   } finally {
     t.actor.stop();
   }
