@@ -4,6 +4,13 @@
  * Pure. Numbered keys (`tr.1`, `xt.2`) count as their base key, as clients write them. `ws` is a
  * BEP 19 web seed (as libtorrent and aria2 read it). Unknown keys (`xl`, `kt`…) are ignored.
  *
+ * Case, as libtorrent 2.0.8's parse_magnet_uri reads it: every key in any case (`XT`, `Dn`, `TR.1`,
+ * `X.PE`, `WS`, `SO`: its string_equal_no_case), the `urn:btih:` and `urn:btmh:` prefixes in lower
+ * case only (compared byte for byte there: an `xt=URN:BTIH:…` is no info-hash it knows, so a link
+ * with nothing else is refused — by us too, the message saying why). The hash digits in either case.
+ * The scheme `magnet:` in any case (RFC 3986: schemes are case-insensitive), where libtorrent wants
+ * it lower case: a link it refuses only for that is one a user meant.
+ *
  * BEP 53: `so=0,2,4-6` ("select only") names the files to fetch once the metadata is known, by their
  * index in the info dictionary's file list (zero-based, ranges inclusive), the indexes `--select`
  * takes and `bitstate info` lists: BEP 47 padding files count, as they are entries of `files` and
@@ -64,9 +71,14 @@ function bad(message: string, field?: string): MetainfoError {
   return new MetainfoError('bad-magnet', `magnet: ${message}`, field === undefined ? {} : { field });
 }
 
+/** The `xt` prefix of a v1 info-hash, lower case as libtorrent compares it. */
+const BTIH = 'urn:btih:';
+/** The `xt` prefix of a v2 info-hash (BEP 52), lower case as libtorrent compares it. */
+const BTMH = 'urn:btmh:';
+
 function decodeInfoHash(value: string): Uint8Array | undefined {
-  if (!value.toLowerCase().startsWith('urn:btih:')) return undefined;
-  const hash = value.slice('urn:btih:'.length);
+  if (!value.startsWith(BTIH)) return undefined;
+  const hash = value.slice(BTIH.length);
   if (/^[0-9a-fA-F]{40}$/.test(hash)) return new Uint8Array(Buffer.from(hash, 'hex'));
   if (/^[A-Za-z2-7]{32}$/.test(hash)) {
     // RFC 4648 base32: 32 characters × 5 bits = exactly 160 bits.
@@ -92,8 +104,8 @@ export const BTMH_PREFIX = '1220';
 
 /** A `urn:btmh:` value's 32-byte SHA-256, undefined for another urn. Throws on a malformed one. */
 function decodeInfoHashV2(value: string): Uint8Array | undefined {
-  if (!value.toLowerCase().startsWith('urn:btmh:')) return undefined;
-  const hash = value.slice('urn:btmh:'.length);
+  if (!value.startsWith(BTMH)) return undefined;
+  const hash = value.slice(BTMH.length);
   if (!/^[0-9a-fA-F]*$/.test(hash)) throw bad(`v2 info-hash "${hash}" is not hex`, 'xt');
   if (hash.length < 4 || hash.slice(0, 4) !== BTMH_PREFIX)
     throw bad(`v2 info-hash "${hash}" is not a SHA-256 multihash (prefix ${BTMH_PREFIX}, BEP 52)`, 'xt');
@@ -154,11 +166,14 @@ export function parseMagnet(uri: string): Magnet {
   const peers: MagnetPeer[] = [];
   const webSeeds = new Set<string>();
   let selectOnly: FileIndexRange[] | undefined;
+  /** An `xt` whose urn is `urn:btih:` or `urn:btmh:` but for case: named in the error if no hash is found. */
+  let upperUrn: string | undefined;
   for (const pair of uri.slice('magnet:?'.length).split('&')) {
     if (pair.length === 0) continue;
     const eq = pair.indexOf('=');
     const rawKey = eq < 0 ? pair : pair.slice(0, eq);
-    const key = rawKey.replace(/\.\d+$/, '');
+    // Any case, as libtorrent compares keys (string_equal_no_case).
+    const key = rawKey.replace(/\.\d+$/, '').toLowerCase();
     const raw = eq < 0 ? '' : pair.slice(eq + 1);
     switch (key) {
       case 'xt': {
@@ -171,6 +186,8 @@ export function parseMagnet(uri: string): Magnet {
           break;
         }
         const hash = decodeInfoHash(value);
+        const urn = value.slice(0, BTIH.length).toLowerCase();
+        if (hash === undefined && (urn === BTIH || urn === BTMH)) upperUrn ??= value.slice(0, BTIH.length);
         if (hash !== undefined && infoHash === undefined) infoHash = hash;
         else if (hash !== undefined && !Buffer.from(hash).equals(Buffer.from(infoHash!)))
           throw bad('two different urn:btih info-hashes', 'xt');
@@ -202,7 +219,12 @@ export function parseMagnet(uri: string): Magnet {
     }
   }
   if (infoHash === undefined && infoHashV2 === undefined)
-    throw bad('no "xt=urn:btih:" nor "xt=urn:btmh:" info-hash', 'xt');
+    throw bad(
+      upperUrn === undefined
+        ? 'no "xt=urn:btih:" nor "xt=urn:btmh:" info-hash'
+        : `no "xt=urn:btih:" nor "xt=urn:btmh:" info-hash ("${upperUrn}" is read in lower case only, as libtorrent reads it)`,
+      'xt',
+    );
   // A v2 magnet's swarm: the first 20 bytes of the SHA-256, as in handshakes, trackers and the DHT.
   const swarm = infoHash ?? infoHashV2!.slice(0, 20);
   return {

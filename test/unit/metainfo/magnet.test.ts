@@ -159,3 +159,39 @@ test('a malformed so= is refused as a bad magnet naming so, not skipped into fet
   // One bad so= among good ones spoils the link.
   rejects(`magnet:?xt=urn:btih:${hex}&so=1&so=x`, 'so');
 });
+
+// Case, as libtorrent 2.0.8's parse_magnet_uri reads it (checked with python3-libtorrent:
+// `XT=`, `Dn=`, `X.PE=`, `WS=`, `SO=` taken; `xt=URN:BTIH:…` missing info-hash).
+
+test('keys in any case are read, as libtorrent reads them (numbered ones too)', () => {
+  const v2 = createHash('sha256').update('bitstate').digest('hex');
+  const m = parseMagnet(
+    `magnet:?XT=urn:btih:${hex}&Xt.2=urn:btmh:1220${v2}&DN=name&Tr=http://t/a&TR.1=http://t/b` +
+      '&X.PE=127.0.0.1:6881&WS=http://w/&So=1,3-4',
+  );
+  assert.equal(m.infoHashHex, hex);
+  assert.equal(m.version, 'hybrid');
+  assert.equal(m.name, 'name');
+  assert.deepEqual(m.trackers, ['http://t/a', 'http://t/b']);
+  assert.deepEqual(m.peers, [{ host: '127.0.0.1', port: 6881 }]);
+  assert.deepEqual(m.webSeeds, ['http://w/']);
+  assert.deepEqual(m.selectOnly, [
+    [1, 1],
+    [3, 4],
+  ]);
+});
+
+test('urn:btih: and urn:btmh: are read in lower case only, as libtorrent compares them', () => {
+  for (const urn of ['URN:BTIH:', 'urn:BTIH:', 'Urn:btih:'])
+    assert.throws(
+      () => parseMagnet(`magnet:?xt=${urn}${hex}`),
+      (err: unknown) =>
+        err instanceof MetainfoError &&
+        err.field === 'xt' &&
+        err.message.includes(`"${urn}" is read in lower case only`),
+    );
+  const v2 = createHash('sha256').update('bitstate').digest('hex');
+  rejects(`magnet:?xt=URN:BTMH:1220${v2}`, 'xt');
+  // Beside a lower-case one, an upper-case urn is an xt it does not know: ignored.
+  assert.equal(parseMagnet(`magnet:?xt=urn:btih:${hex}&xt=URN:BTIH:${'0'.repeat(40)}`).infoHashHex, hex);
+});
