@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import type { FileIndexRange } from '../../metainfo/file-index-ranges.js';
 import { MAX_TRACKERS, MAX_WEB_SEEDS } from '../../metainfo/limits.js';
-import { type Magnet, parseMagnet } from '../../metainfo/magnet.js';
-import { magnetLink } from '../../metainfo/make-magnet.js';
+import { MAX_MAGNET_LENGTH, type Magnet, parseMagnet } from '../../metainfo/magnet.js';
+import { type FittedMagnetLink, fittedMagnetLink, magnetLink } from '../../metainfo/make-magnet.js';
 import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
@@ -27,7 +27,8 @@ Shows a torrent's name, info-hash, version (v1, v2 or hybrid: BitTorrent v2, BEP
 info-hash, size, pieces, files, trackers and the rest of its metadata.
 The file is validated as bitstate would before downloading it: a malformed one exits with 2.
 For a .torrent, its magnet link too (as libtorrent writes it: info-hashes, name, trackers, web
-seeds). For a magnet link: its info-hash, name, trackers, peers and the files its so= selects
+seeds; at most ${MAX_MAGNET_LENGTH} characters, the longest bitstate reads: the last trackers and web
+seeds left out past it, said on stderr). For a magnet link: its info-hash, name, trackers, peers and the files its so= selects
 (BEP 53; the files are in the metadata, which bitstate download fetches from the peers).
 
 Options:
@@ -165,6 +166,23 @@ export function describeTorrent(t: Torrent): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What stderr says when the magnet link left trackers or web seeds out (make-magnet.ts), or
+ * undefined when it holds them all.
+ */
+export function magnetLeftOutNote(fitted: FittedMagnetLink): string | undefined {
+  const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const parts = [
+    ...(fitted.trackersLeftOut > 0 ? [counted(fitted.trackersLeftOut, 'tracker URL')] : []),
+    ...(fitted.webSeedsLeftOut > 0 ? [counted(fitted.webSeedsLeftOut, 'web seed')] : []),
+  ];
+  if (parts.length === 0) return undefined;
+  return (
+    `bitstate info: the magnet link leaves out its last ${parts.join(' and its last ')}: with them it ` +
+    `would be longer than ${MAX_MAGNET_LENGTH} characters, the longest magnet link bitstate reads\n`
+  );
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -190,6 +208,8 @@ export async function run(argv: string[]): Promise<number> {
       ? `${printableJson(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
       : describeTorrent(torrent) + (scraped === undefined ? '' : describeScrape(scraped)),
   );
+  const note = magnetLeftOutNote(fittedMagnetLink(torrent));
+  if (note !== undefined) process.stderr.write(note);
   return ExitCode.ok;
 }
 

@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parseMagnet } from '../../../src/metainfo/magnet.js';
-import { magnetLink } from '../../../src/metainfo/make-magnet.js';
+import { MAX_TRACKERS } from '../../../src/metainfo/limits.js';
+import { MAX_MAGNET_LENGTH, parseMagnet } from '../../../src/metainfo/magnet.js';
+import { fittedMagnetLink, magnetLink } from '../../../src/metainfo/make-magnet.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
 
@@ -57,3 +58,40 @@ test('the link as libtorrent writes it: btih then btmh, dn, tr, ws, each value p
   // v2-only: its btmh alone (its swarm is the SHA-256 cut to 20 bytes).
   assert.doesNotMatch(magnetLink({ ...t, version: 'v2' }), /btih/);
 });
+
+// A link longer than MAX_MAGNET_LENGTH is one parseMagnet refuses: 256 tracker URLs of a few
+// hundred characters are past it. The trackers, then the web seeds, are kept while they fit.
+
+/** `n` distinct URLs of `length` characters each (before percent-encoding, which doubles ':' and '/'). */
+const urls = (n: number, length: number, host: string) =>
+  Array.from({ length: n }, (_, i) => `http://${host}${i}.example/${'a'.repeat(length)}`.slice(0, length));
+
+test('256 long tracker URLs: the link stays within MAX_MAGNET_LENGTH, the last trackers and web seeds left out', () => {
+  const v1 = parseTorrent(new Uint8Array(readFileSync(new URL('ok--mktorrent-tree.torrent', SEEDS))));
+  const trackers = urls(MAX_TRACKERS, 400, 't');
+  const t: Torrent = { ...v1, announceList: trackers.map((u) => [u]), urlList: urls(10, 300, 'w') };
+  assert.ok(magnetLinkUnfitted(t).length > MAX_MAGNET_LENGTH, 'the whole link would be too long');
+  const fitted = fittedMagnetLink(t);
+  assert.ok(fitted.link.length <= MAX_MAGNET_LENGTH, `${fitted.link.length} characters`);
+  assert.equal(fitted.link, magnetLink(t));
+  const m = parseMagnet(fitted.link);
+  assert.equal(m.infoHashHex, t.infoHashHex);
+  assert.equal(m.name, t.name);
+  assert.ok(m.trackers.length > 100 && m.trackers.length < MAX_TRACKERS, `${m.trackers.length} kept`);
+  assert.deepEqual(m.trackers, trackers.slice(0, m.trackers.length), 'the first ones, in order');
+  assert.equal(fitted.trackersLeftOut, MAX_TRACKERS - m.trackers.length);
+  assert.deepEqual(m.webSeeds, [], 'the web seeds come after the trackers that did not fit');
+  assert.equal(fitted.webSeedsLeftOut, 10);
+  // Below the limit nothing is left out.
+  const short: Torrent = { ...t, announceList: [trackers.slice(0, 10)] };
+  assert.deepEqual(fittedMagnetLink(short), {
+    link: magnetLinkUnfitted(short),
+    trackersLeftOut: 0,
+    webSeedsLeftOut: 0,
+  });
+});
+
+/** The whole link, every tracker and web seed: as libtorrent's make_magnet_uri writes it. */
+function magnetLinkUnfitted(t: Torrent): string {
+  return fittedMagnetLink(t, Number.POSITIVE_INFINITY).link;
+}
