@@ -39,6 +39,8 @@ export function aria2DownloadCommand(opts: {
   readonly port: number;
   /** Only MSE with RC4 (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
   readonly requireCrypto?: boolean;
+  /** More aria2 options (e.g. `--select-file=1,3`), before the torrent. */
+  readonly extraArgs?: readonly string[];
 }): {
   command: string;
   args: string[];
@@ -50,6 +52,7 @@ export function aria2DownloadCommand(opts: {
       ...(opts.requireCrypto === true ? REQUIRE_RC4 : []),
       '--seed-time=0',
       '--summary-interval=0',
+      ...(opts.extraArgs ?? []),
       opts.torrent,
     ],
   };
@@ -114,6 +117,8 @@ export async function aria2Download(opts: {
   readonly port?: number;
   /** Only MSE with RC4 (`--bt-require-crypto=true --bt-min-crypto-level=arc4`). */
   readonly requireCrypto?: boolean;
+  /** More aria2 options (e.g. `--select-file=1,3`: only those files, 1-based), before the torrent. */
+  readonly extraArgs?: readonly string[];
 }): Promise<{ elapsedMs: number }> {
   const port = opts.port ?? (await getFreePort());
   const { command, args } = aria2DownloadCommand({
@@ -121,6 +126,7 @@ export async function aria2Download(opts: {
     outDir: opts.outDir,
     port,
     ...(opts.requireCrypto === undefined ? {} : { requireCrypto: opts.requireCrypto }),
+    ...(opts.extraArgs === undefined ? {} : { extraArgs: opts.extraArgs }),
   });
   const r = await runProcess(command, args, { name: `aria2 download :${port}`, timeoutMs: opts.timeoutMs });
   return { elapsedMs: r.elapsedMs };
