@@ -9,7 +9,10 @@
  * libtorrent downloader watches it) tells it with libtorrent's upload_only message: the flag, clear
  * at the handshake, is set on the same connection (or libtorrent, wanting nothing more from it,
  * closes it as an uninteresting upload-only peer at once). Without BEP 21 the first and the last show no
- * flag and the second connection stays up (nothing would end it but the idle timeouts).
+ * flag and the second connection stays up (nothing would end it but the idle timeouts). And a bitstate
+ * still downloading (b.bin) closes a libtorrent partial seed of a.bin at once, as libtorrent closes
+ * an upload-only peer it wants nothing from (`uninterestingUploadOnly`); before, only a slot wanted
+ * for another peer would have ended that connection.
  */
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -150,5 +153,27 @@ it('bitstate becoming a partial seed during a connection tells libtorrent with t
   } finally {
     await fetching.stop();
     await seeder.stop();
+  }
+});
+
+it('a bitstate downloading b.bin closes a libtorrent partial seed of a.bin as an uninteresting upload-only peer', async () => {
+  // libtorrent's own rule (disconnect_if_redundant: uninteresting_upload_peer), on bitstate's side:
+  // the libtorrent partial seed is upload only and has nothing bitstate wants; bitstate is not
+  // upload only (it wants b.bin), so libtorrent keeps the connection and only bitstate can end it.
+  const wantsB = startBitstateDownload({
+    torrent,
+    out: join(dir, 'wants-b'),
+    noTracker: true,
+    extraArgs: ['--only', 'b.bin'],
+    timeoutMs: 60_000,
+  });
+  try {
+    const port = (await wantsB.waitForEvent((e) => e.type === 'listening', 20_000)).port as number;
+    const seen = await libtorrentPeer(await withA(join(dir, 'partial-a')), ['--only', '0'], wantsB, port);
+    assert.equal(seen.event, 'disconnected', JSON.stringify(seen));
+    const closed = await wantsB.waitForEvent((e) => e.type === 'peer.closed', 10_000);
+    assert.equal(closed.reason, 'uninterestingUploadOnly', wantsB.describe());
+  } finally {
+    await wantsB.stop();
   }
 });
