@@ -2,14 +2,15 @@
  * What `bitstate seed A.torrent B.torrent …` shows: with `--json`, every event as NDJSON with the
  * torrent's `infoHash` (download-display.ts's JSON mode: the field is in the event); on a terminal,
  * each torrent's news as a line of its own naming it (checked, stopped, a tracker that failed, a
- * banned peer), and one live summary line for all on stderr — torrents, upload rate, uploaded,
- * peers — rather than a progress line per torrent, which would not fit a terminal for a library.
+ * banned peer, a torrent that failed and stopped alone), and one live summary line for all on
+ * stderr — torrents still seeding, upload rate, uploaded, peers — rather than a progress line per
+ * torrent, which would not fit a terminal for a library.
  * Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { SeedManyEvent } from '../session/seed-many.js';
 import { createDownloadDisplay, type DisplayMode } from './download-display.js';
 import { formatBytes, formatRate } from './format.js';
-import { printable } from './printable.js';
+import { printable, printableJson } from './printable.js';
 
 export interface SeedManyDisplay {
   event(e: SeedManyEvent): void;
@@ -28,7 +29,18 @@ export function createSeedManyDisplay(
   mode: DisplayMode,
   opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
 ): SeedManyDisplay {
-  if (mode === 'json') return createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
+  if (mode === 'json') {
+    const json = createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
+    const out = opts.out ?? process.stdout;
+    return {
+      // As the download display writes its events: one NDJSON line each, with the time.
+      event: (e) =>
+        e.type === 'torrent.failed'
+          ? out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`)
+          : json.event(e),
+      end: json.end,
+    };
+  }
   const err = opts.err ?? process.stderr;
   const tty = mode === 'terminal' && err.isTTY === true;
   const torrents = new Map<string, Seen>();
@@ -72,6 +84,14 @@ export function createSeedManyDisplay(
         case 'stopped':
           say(`${nameOf(e)}: stopped: ${e.reason}`);
           break;
+        case 'torrent.failed': {
+          say(
+            `${nameOf(e)}: failed, no longer seeded: ${e.message} (${e.seeding} torrent${e.seeding === 1 ? '' : 's'} still seeding)`,
+          );
+          // Out of the summary line: its rate, bytes and peers are gone with it.
+          torrents.delete(e.infoHash);
+          break;
+        }
         case 'progress': {
           const seen = e.infoHash === undefined ? undefined : torrents.get(e.infoHash);
           if (seen === undefined) break;
@@ -88,7 +108,7 @@ export function createSeedManyDisplay(
             peers += t.peers;
           }
           clear();
-          const line = `seeding ${torrents.size} torrents  ↑ ${formatRate(rate)}  uploaded ${formatBytes(uploaded)}  peers ${peers}`;
+          const line = `seeding ${torrents.size} torrent${torrents.size === 1 ? '' : 's'}  ↑ ${formatRate(rate)}  uploaded ${formatBytes(uploaded)}  peers ${peers}`;
           err.write(line.slice(0, Math.max(20, (err.columns ?? 120) - 1)));
           lineShown = true;
           break;

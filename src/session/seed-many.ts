@@ -12,9 +12,15 @@
  * (hex), so a program reading `--json` can tell them apart; the DHT node's `dht.ready` carries none.
  *
  * All or nothing, as one command line: two torrents with an info-hash in common, or a torrent whose
- * files are not all there at their size, are refused (SeedError, badInput) before anything opens.
- * A torrent that fails later (no piece matches, a disk error) stops the others: `done` reports it.
- * `stop()` stops every torrent (trackers told `stopped`, files closed), then the DHT node, the UDP
+ * files are not all there at their size, are refused (SeedError, badInput) before anything opens;
+ * so is, once the port is open, a torrent none of whose pieces match (bad input found by its check:
+ * every torrent stops and `done` rejects with its SeedError). A torrent that fails later (a disk
+ * error: its data deleted, cut short or unreadable under it) stops alone, as transmission-daemon
+ * keeps serving the rest: its session ends (its connections closed, its route gone, so a handshake
+ * naming it is closed), a `torrent.failed` event says so with its infoHash, and the others seed on.
+ * `done` resolves when no torrent is left — by `stop()`, or when the last one has failed — with
+ * `failed` (each failed torrent named) if any failed, else as the torrents ended. `stop()` stops
+ * every torrent still seeding (trackers told `stopped`, files closed), then the DHT node, the UDP
  * socket and the listener.
  *
  *   const job = seedMany([a, b], { data: 'library' });
@@ -36,8 +42,19 @@ import type { DownloadEvent } from './download-event.js';
 import { checkDataFiles, SeedError, type SeedOptions, seed } from './seed.js';
 import { openSessionUdp, type SessionUdp } from './session-udp.js';
 
+/**
+ * A torrent failed after the start (a disk error) and stopped alone; `seeding`: the torrents still
+ * seeding (0: the job ends).
+ */
+export interface TorrentFailedEvent {
+  readonly type: 'torrent.failed';
+  readonly infoHash: string;
+  readonly message: string;
+  readonly seeding: number;
+}
+
 /** A torrent's event, with its info-hash (hex); the shared DHT node's `dht.ready` has none. */
-export type SeedManyEvent = DownloadEvent & { readonly infoHash?: string };
+export type SeedManyEvent = (DownloadEvent & { readonly infoHash?: string }) | TorrentFailedEvent;
 
 export type SeedManyOptions = Omit<
   SeedOptions,
@@ -66,9 +83,18 @@ export function maxPeersGlobalOf(options: {
 
 export interface SeedManyJob {
   readonly events$: Observable<SeedManyEvent>;
-  /** `stopped` after stop(); `failed` (the torrent named) when one torrent failed and stopped the rest. */
+  /**
+   * Once no torrent is left (stop(), or the last one failed): `failed` naming every torrent that
+   * failed, if any did; else `stopped` / `complete` as they ended. Rejects with a torrent's
+   * bad-input error (no piece matches), which stopped them all.
+   */
   readonly done: Promise<DownloadResult>;
   stop(reason?: string): Promise<DownloadResult>;
+}
+
+/** The user's fault (SeedError, a StorageError marked so): what stops every torrent, as at the start. */
+function isBadInput(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { badInput?: unknown }).badInput === true;
 }
 
 /** The info-hashes a torrent answers to: its own, and a hybrid's v2 one (BEP 52). */
@@ -98,8 +124,10 @@ export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions)
   let jobs: DownloadJob[] | undefined;
   /** Asked to stop before the sessions started. */
   let pendingStop: string | undefined;
-  /** The first torrent that failed, which stopped the others. */
-  let failure: { name: string; result?: DownloadResult; error?: unknown } | undefined;
+  /** A torrent's bad input (no piece matches its data): it stopped them all. */
+  let badInput: { error: unknown } | undefined;
+  /** Torrents that failed after the start, each alone, in the order they failed. */
+  const failures: { name: string; message: string }[] = [];
   let ended = false;
   const stopAll = (reason: string) => {
     if (jobs === undefined) pendingStop ??= reason;
@@ -156,30 +184,38 @@ export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions)
         job.events$.subscribe((e) => events.next({ ...e, infoHash: torrents[i]!.infoHashHex })),
       );
       if (pendingStop !== undefined) stopAll(pendingStop);
+      let seeding = torrents.length;
+      /** Torrent `i` failed on its own: it is gone, the others seed on. */
+      const failed = (i: number, message: string) => {
+        const t = torrents[i]!;
+        failures.push({ name: t.name, message });
+        seeding--;
+        events.next({ type: 'torrent.failed', infoHash: t.infoHashHex, message, seeding });
+      };
       const results = await Promise.allSettled(
         jobs.map((job, i) =>
           job.done.then(
             (result) => {
-              if (result.result === 'failed' && failure === undefined) {
-                failure = { name: torrents[i]!.name, result };
-                stopAll('stopped');
-              }
+              if (result.result === 'failed') failed(i, result.message);
               return result;
             },
             (error: unknown) => {
-              if (failure === undefined) {
-                failure = { name: torrents[i]!.name, error };
-                stopAll('stopped');
-              }
+              if (isBadInput(error)) {
+                // Found by its check: the command line named data that is not the torrent's.
+                if (badInput === undefined) {
+                  badInput = { error };
+                  stopAll('stopped');
+                }
+              } else failed(i, error instanceof Error ? error.message : String(error));
               throw error;
             },
           ),
         ),
       );
       for (const s of subs) s.unsubscribe();
-      if (failure?.error !== undefined) throw failure.error;
-      if (failure?.result !== undefined && failure.result.result === 'failed')
-        return { result: 'failed', message: `${failure.name}: ${failure.result.message}` };
+      if (badInput !== undefined) throw badInput.error;
+      if (failures.length > 0)
+        return { result: 'failed', message: failures.map((f) => `${f.name}: ${f.message}`).join('; ') };
       const first = results[0];
       return first?.status === 'fulfilled' ? first.value : { result: 'stopped', message: 'stopped' };
     } finally {

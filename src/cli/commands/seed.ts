@@ -13,11 +13,11 @@ import type { Torrent } from '../../metainfo/torrent.js';
 import { seed } from '../../session/seed.js';
 import { type SeedManyEvent, seedMany } from '../../session/seed-many.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
-import { createDownloadDisplay } from '../download-display.js';
+import { createDownloadDisplay, type DownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate } from '../parse-number.js';
 import { describeError } from '../report-error.js';
-import { createSeedManyDisplay } from '../seed-many-display.js';
+import { createSeedManyDisplay, type SeedManyDisplay } from '../seed-many-display.js';
 import { onStopSignal } from '../stop-signal.js';
 import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
@@ -31,7 +31,9 @@ stopped (Ctrl-C / SIGTERM: trackers told, exit 0).
 Several torrents are seeded by one process on one port (TCP, and UDP for uTP and the DHT), each
 from DIR/<its name>: a peer's handshake (its info-hash, or MSE's) says which torrent it wants.
 Every .torrent must load and every torrent's files be there at their size, or nothing starts
-(exit 2, the first bad one named); a torrent that fails later stops them all. --max-up is shared
+(exit 2, the first bad one named); so does a torrent none of whose pieces match. A torrent that
+fails later (a disk error) stops alone, the others seed on (a torrent.failed event); the process
+ends by itself when none is left, and exits 1 if any failed. --max-up is shared
 by all, --max-peers is per torrent (as Transmission's peer-limit-per-torrent) and
 --max-peers-global caps them all together; --json events carry the torrent's infoHash; the
 terminal shows one summary line.
@@ -67,7 +69,8 @@ Options:
   -q, --quiet            print nothing but errors
   -h, --help             this text
 
-Exit status: 0 when stopped cleanly, 1 on a disk error, 2 for bad input (no matching data).`;
+Exit status: 0 when stopped cleanly, 1 on a disk error (several torrents: any torrent's, once
+stopped or once none is left), 2 for bad input (no matching data).`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -103,9 +106,9 @@ export async function run(argv: string[]): Promise<number> {
     ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(data) } }),
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
   };
-  const display =
+  const display: SeedManyDisplay =
     torrents.length === 1
-      ? createDownloadDisplay(displayModeOf(values), {})
+      ? oneTorrentDisplay(createDownloadDisplay(displayModeOf(values), {}))
       : createSeedManyDisplay(displayModeOf(values));
   const job =
     torrents.length === 1
@@ -125,6 +128,16 @@ export async function run(argv: string[]): Promise<number> {
     sub.unsubscribe();
     signal.dispose();
   }
+}
+
+/** One torrent's display (seed() says nothing of several torrents: no `torrent.failed`). */
+function oneTorrentDisplay(d: DownloadDisplay): SeedManyDisplay {
+  return {
+    event: (e) => {
+      if (e.type !== 'torrent.failed') d.event(e);
+    },
+    end: () => d.end(),
+  };
 }
 
 /** Every .torrent, each read before any is served; one that cannot be read or parsed is named. */

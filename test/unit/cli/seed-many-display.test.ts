@@ -1,8 +1,9 @@
 /**
  * What `bitstate seed A B …` shows on a terminal (src/cli/seed-many-display.ts): each torrent's news
  * on a line that names it, one summary line summing every torrent's last progress (not a progress
- * line per torrent), a torrent's name from outside printed without its control characters; with
- * --json, the events as they are, each with its info-hash.
+ * line per torrent), a torrent's name from outside printed without its control characters; a torrent
+ * that failed named with its error and left out of the summary; with --json, the events as they
+ * are, each with its info-hash (`torrent.failed` too).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -63,6 +64,33 @@ test('terminal: news named by torrent, one summary line for all', () => {
   assert.equal(summaries.at(-1), 'seeding 2 torrents  ↑ 3.00 KiB/s  uploaded 12.0 KiB  peers 5');
 });
 
+test('terminal: a torrent that failed is named with its error, and the summary goes on without it', () => {
+  const term = fakeTerminal();
+  const d = createSeedManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta.iso', B));
+  d.event(progress(A, 1024, 4096, 2));
+  d.event(progress(B, 2048, 8192, 3));
+  d.event({
+    type: 'torrent.failed',
+    infoHash: A,
+    message: 'file lib/alpha.iso is shorter than the torrent says',
+    seeding: 1,
+  });
+  d.event(progress(B, 2048, 10240, 3));
+  d.end();
+  const text = term.text();
+  assert.match(
+    text,
+    /alpha\.iso: failed, no longer seeded: file lib\/alpha\.iso is shorter than the torrent says \(1 torrent still seeding\)\n/,
+  );
+  const summaries = text
+    .split('\n')
+    .flatMap((l) => l.split('\r\x1b[2K'))
+    .filter((s) => s.startsWith('seeding '));
+  assert.equal(summaries.at(-1), 'seeding 1 torrent  ↑ 2.00 KiB/s  uploaded 10.0 KiB  peers 3', 'B alone');
+});
+
 test('json: every event as it is, with its info-hash', () => {
   let out = '';
   const d = createSeedManyDisplay('json', {
@@ -74,7 +102,15 @@ test('json: every event as it is, with its info-hash', () => {
     } as unknown as NodeJS.WritableStream,
   });
   d.event({ type: 'checked', infoHash: A, have: 4, pieceCount: 4 });
-  const line = JSON.parse(out.trim()) as Record<string, unknown>;
-  assert.equal(line.type, 'checked');
-  assert.equal(line.infoHash, A);
+  d.event({ type: 'torrent.failed', infoHash: A, message: 'disk', seeding: 0 });
+  const [line, failed] = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(line?.type, 'checked');
+  assert.equal(line?.infoHash, A);
+  assert.deepEqual(
+    [failed?.type, failed?.infoHash, failed?.message, failed?.seeding],
+    ['torrent.failed', A, 'disk', 0],
+  );
 });

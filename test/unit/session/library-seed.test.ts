@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   createTorrent,
-  type DownloadJob,
   download,
   parseTorrent,
+  type SeedManyJob,
   seed,
   seedMany,
   type Torrent,
@@ -20,7 +20,7 @@ import {
 import { tempDir, within } from '../../helpers/session.js';
 
 /** The port `job` listens on, once every one of its `torrents` torrents is checked. */
-function seedingPort(job: Pick<DownloadJob, 'events$' | 'done'>, torrents: number): Promise<number> {
+function seedingPort(job: Pick<SeedManyJob, 'events$' | 'done'>, torrents: number): Promise<number> {
   return within(
     15_000,
     new Promise<number>((resolve, reject) => {

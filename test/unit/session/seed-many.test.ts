@@ -4,12 +4,15 @@
  * same port at once — plain handshakes, MSE with RC4 (where the torrent is known only from the
  * SKEY), uTP — and each gets its own torrent's bytes; a handshake naming a torrent the seeder does
  * not have, plain or MSE, is closed; one DHT node, on the port's number, announces every torrent;
- * a torrent whose data is missing stops everything before the port opens; past `maxPeersGlobal`
- * connections held open, every torrent's together, a newcomer is closed unanswered until one closes.
+ * a torrent whose data is missing stops everything before the port opens; one whose data is cut
+ * short while it seeds stops alone (its connections closed, its hash refused, a `torrent.failed`
+ * event), the others serving on, and the job ends `failed` when the last one has; past
+ * `maxPeersGlobal` connections held open, every torrent's together, a newcomer is closed
+ * unanswered until one closes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -260,6 +263,120 @@ test('a torrent none of whose pieces match stops the others: done rejects with i
   });
   const last = (p: Payload) => events.filter((e) => e.infoHash === p.torrent.infoHashHex).at(-1)?.type;
   assert.ok(last(a) === 'done' || last(a) === 'stopped', `a stopped too: ${String(last(a))}`);
+});
+
+/** A plain handshake for `p` that the seeder answers and holds; `closed` resolves when the seeder closes it. */
+async function heldConnection(
+  t: TestContext,
+  port: number,
+  p: Payload,
+): Promise<{ closed: Promise<void>; got: () => number }> {
+  const s = connect({ host: '127.0.0.1', port });
+  t.after(() => s.destroy());
+  const closed = closedByPeer(s);
+  let got = 0;
+  const answered = new Promise<void>((resolve) =>
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= 68) resolve();
+    }),
+  );
+  s.write(
+    encodeHandshake({ reserved: new Uint8Array(8), infoHash: p.torrent.infoHash, peerId: randomBytes(20) }),
+  );
+  await within(10_000, answered, `${p.name}'s handshake answered`);
+  return { closed, got: () => got };
+}
+
+/** Resolves with the `torrent.failed` event of `p` (and every event after it is still collected by the caller). */
+function failureOf(job: SeedManyJob, p: Payload): Promise<SeedManyEvent & { type: 'torrent.failed' }> {
+  return new Promise((resolve) =>
+    job.events$.subscribe((e) => {
+      if (e.type === 'torrent.failed' && e.infoHash === p.torrent.infoHashHex) resolve(e);
+    }),
+  );
+}
+
+/** A download of `p` from the seeder that asks for its blocks (and makes the seeder read them); stopped by the test. */
+function asking(t: TestContext, port: number, p: Payload, out: string): void {
+  const job = download(p.torrent, {
+    out,
+    peers: [{ host: '127.0.0.1', port }],
+    trackers: false,
+    listen: false,
+  });
+  t.after(() => job.stop());
+}
+
+test('a torrent whose data is cut short while seeding stops alone: its connections closed, its hash refused, the other serves on', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-diskerror-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 200_000);
+  const b = await payload(data, 'b.bin', 150_000);
+  const events: SeedManyEvent[] = [];
+  const { job, port } = await seeding(t, [a.torrent, b.torrent], data, events);
+  let settled = false;
+  void job.done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const idle = await heldConnection(t, port, a); // A's, asking nothing: closed with A all the same
+  const failed = failureOf(job, a);
+
+  await truncate(join(data, 'a.bin'), 0); // the disk fails A: the next read of its data comes back short
+  asking(t, port, a, join(dir, 'out-a'));
+  const event = await within(15_000, failed, "A's failure");
+  assert.match(event.message, /a\.bin is shorter than the torrent says/);
+  assert.equal(event.seeding, 1, 'B still seeding');
+  await within(10_000, idle.closed, "A's idle connection closed");
+
+  // A handshake naming A is closed unanswered: its route is gone.
+  const late = connect({ host: '127.0.0.1', port });
+  t.after(() => late.destroy());
+  const lateClosed = closedByPeer(late);
+  let answered = 0;
+  late.on('data', (d: Buffer) => (answered += d.length));
+  late.write(
+    encodeHandshake({ reserved: new Uint8Array(8), infoHash: a.torrent.infoHash, peerId: randomBytes(20) }),
+  );
+  await within(10_000, lateClosed, 'a handshake for A closed');
+  assert.equal(answered, 0, 'nothing said to it');
+
+  // B serves on, from the same port.
+  await fetchFrom(port, b, join(dir, 'out-b'));
+  assert.equal(settled, false, 'the job goes on while B seeds');
+  const bEnd = events.filter(
+    (e) => e.infoHash === b.torrent.infoHashHex && (e.type === 'stopped' || e.type === 'done'),
+  );
+  assert.deepEqual(bEnd, [], 'B never stopped');
+
+  const result = await job.stop();
+  assert.equal(result.result, 'failed', 'a torrent failed during the run');
+  assert.ok(result.result === 'failed' && /^a\.bin: .*shorter/.test(result.message), JSON.stringify(result));
+});
+
+test('when the last torrent has failed, the job ends by itself, failed, naming each', async (t) => {
+  const dir = await tempDir(t, 'bitstate-seed-many-allfail-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const a = await payload(data, 'a.bin', 100_000);
+  const b = await payload(data, 'b.bin', 100_000);
+  const { job, port } = await seeding(t, [a.torrent, b.torrent], data);
+  const failedA = failureOf(job, a);
+  await truncate(join(data, 'a.bin'), 0);
+  asking(t, port, a, join(dir, 'out-a'));
+  assert.equal((await within(15_000, failedA, "A's failure")).seeding, 1);
+  const failedB = failureOf(job, b);
+  await truncate(join(data, 'b.bin'), 0);
+  asking(t, port, b, join(dir, 'out-b'));
+  assert.equal((await within(15_000, failedB, "B's failure")).seeding, 0);
+  const result = await within(10_000, job.done, 'the job ended without stop()');
+  assert.equal(result.result, 'failed');
+  assert.ok(
+    result.result === 'failed' && /^a\.bin: .*; b\.bin: /.test(result.message),
+    JSON.stringify(result),
+  );
 });
 
 test('--max-peers-global: past it, every torrent together, a newcomer is closed unanswered; one closed makes room', async (t) => {
