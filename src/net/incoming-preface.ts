@@ -9,6 +9,7 @@ import { acceptsPlainIncoming, type EncryptionPolicy } from './encryption-policy
 import { concat, type MseResult } from './mse-crypto.js';
 import { MseError } from './mse-error.js';
 import { MseResponder } from './mse-responder.js';
+import type { MseSkeys } from './mse-skeys.js';
 
 const PROTOCOL = Buffer.from('\x13BitTorrent protocol', 'latin1');
 
@@ -26,13 +27,16 @@ export function handshakeKind(head: Uint8Array): 'plain' | 'mse' | 'unknown' {
  * handshake under `required`.
  */
 export class IncomingPreface {
-  readonly #infoHash: Uint8Array | readonly Uint8Array[];
+  readonly #infoHash: Uint8Array | readonly Uint8Array[] | MseSkeys;
   readonly #policy: EncryptionPolicy;
   #head: Uint8Array = new Uint8Array(0);
   #mse: MseResponder | undefined;
 
-  /** `infoHash`: the torrent's, or several (a hybrid's two, BEP 52; a shared port's), each a SKEY MSE answers. */
-  constructor(infoHash: Uint8Array | readonly Uint8Array[], policy: EncryptionPolicy = 'allowed') {
+  /**
+   * `infoHash`: the torrent's, or several (a hybrid's two, BEP 52), each a SKEY MSE answers; or a
+   * shared port's table of them (mse-skeys.ts).
+   */
+  constructor(infoHash: Uint8Array | readonly Uint8Array[] | MseSkeys, policy: EncryptionPolicy = 'allowed') {
     this.#infoHash = infoHash;
     this.#policy = policy;
   }

@@ -31,12 +31,12 @@ import {
   mseCipher,
   NEGOTIATION_BYTES,
   req1,
-  torrentMarker,
   u16,
   u32,
 } from './mse-crypto.js';
 import { MseError } from './mse-error.js';
 import { MSE_KEY_BYTES, MseKeyPair } from './mse-keys.js';
+import { MseSkeys } from './mse-skeys.js';
 import type { Rc4 } from './rc4.js';
 
 export { MAX_IA_BYTES } from './mse-crypto.js';
@@ -52,8 +52,8 @@ export const MAX_UNSYNCED_BYTES = MSE_KEY_BYTES + MAX_PAD + 20;
  * the protocol or offers nothing the policy allows (the connection should close).
  */
 export class MseResponder {
-  /** The torrent's info-hashes, each a SKEY we answer (a hybrid's two swarms: BEP 52). */
-  readonly #infoHashes: readonly Uint8Array[];
+  /** The SKEYs we answer: the torrent's info-hashes (a hybrid's two swarms: BEP 52), or a shared port's. */
+  readonly #skeys: MseSkeys;
   /** The one the initiator named, once found: the stream's keys are derived from it. */
   #infoHash: Uint8Array | undefined;
   readonly #policy: EncryptionPolicy;
@@ -68,9 +68,18 @@ export class MseResponder {
   #padC = 0;
   #ia = 0;
 
-  /** `infoHash`: the torrent's, or a hybrid's two (either may be the initiator's SKEY). */
-  constructor(infoHash: Uint8Array | readonly Uint8Array[], policy: EncryptionPolicy = 'plaintext') {
-    this.#infoHashes = infoHash instanceof Uint8Array ? [infoHash] : infoHash;
+  /**
+   * `infoHash`: the torrent's, or a hybrid's two (either may be the initiator's SKEY), or the table
+   * of a port shared by several torrents (mse-skeys.ts: kept once for every handshake).
+   */
+  constructor(
+    infoHash: Uint8Array | readonly Uint8Array[] | MseSkeys,
+    policy: EncryptionPolicy = 'plaintext',
+  ) {
+    this.#skeys =
+      infoHash instanceof MseSkeys
+        ? infoHash
+        : new MseSkeys(infoHash instanceof Uint8Array ? [infoHash] : infoHash);
     this.#policy = policy;
   }
 
@@ -103,8 +112,8 @@ export class MseResponder {
         return this.#keep(chunk, send);
       }
       if (buf.length < at + 40 + NEGOTIATION_BYTES) return this.#keep(chunk, send);
-      const named = buf.subarray(at + 20, at + 40);
-      const infoHash = this.#infoHashes.find((h) => torrentMarker(secret, h).every((b, i) => b === named[i]));
+      // HASH('req2', SKEY) xor HASH('req3', S): one SHA-1 here, the SKEYs' own hashes kept.
+      const infoHash = this.#skeys.find(buf.subarray(at + 20, at + 40), secret);
       if (infoHash === undefined)
         throw new MseError('mseWrongTorrent', 'the MSE handshake names another torrent');
       this.#infoHash = infoHash;

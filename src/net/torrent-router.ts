@@ -3,7 +3,8 @@
  * library of them: every accepted connection, TCP or uTP, goes to the torrent its handshake names —
  * the info-hash of a plain BitTorrent handshake (BEP 3: bytes 28–47), or the SKEY of Message Stream
  * Encryption, answered here against every torrent's info-hashes (a hybrid's two, BEP 52), since MSE
- * must answer before the peer says which torrent it wants. A connection that names no torrent of
+ * must answer before the peer says which torrent it wants: their HASH('req2', SKEY) kept in one
+ * table (mse-skeys.ts), so a handshake costs one SHA-1 to find its torrent however many share the port. A connection that names no torrent of
  * ours is closed, as a single torrent's session closes a handshake for another torrent; so is one
  * that has not named one in ROUTE_TIMEOUT_MS.
  *
@@ -24,6 +25,7 @@ import { IncomingPreface } from './incoming-preface.js';
 import type { Listener } from './listen.js';
 import { concat } from './mse-crypto.js';
 import { MseError } from './mse-error.js';
+import { MseSkeys } from './mse-skeys.js';
 import type { PrefaceDone } from './outgoing-preface.js';
 import type { PeerStream } from './peer-stream.js';
 import { RoutedSocket } from './routed-socket.js';
@@ -63,8 +65,8 @@ export class TorrentRouter {
   readonly #policy: EncryptionPolicy | undefined;
   /** Each info-hash (hex) we answer → its torrent's route; a hybrid's two name the same one. */
   readonly #routes = new Map<string, Route>();
-  /** Every torrent's info-hashes, each an SKEY MSE answers. */
-  readonly #hashes = new Map<string, Uint8Array>();
+  /** Every torrent's info-hashes, each an SKEY MSE answers, their HASH('req2', SKEY) kept (mse-skeys.ts). */
+  readonly #skeys = new MseSkeys();
   readonly #routing = new Set<PeerStream>();
   /** Connections open through the router: accepted and not yet closed, wherever they are now. */
   #open = 0;
@@ -100,7 +102,7 @@ export class TorrentRouter {
     for (const [i, key] of keys.entries()) {
       if (this.#routes.has(key)) throw new Error(`info-hash ${key} is routed already`); // the caller checks
       this.#routes.set(key, route);
-      this.#hashes.set(key, infoHashes[i]!);
+      this.#skeys.add(infoHashes[i]!);
     }
     const connections$ = new Observable<RoutedSocket>((sub) => {
       route.take = (s) => sub.next(s);
@@ -114,10 +116,10 @@ export class TorrentRouter {
       host: this.#host,
       connections$,
       close: async () => {
-        for (const key of keys) {
+        for (const [i, key] of keys.entries()) {
           if (this.#routes.get(key) !== route) continue;
           this.#routes.delete(key);
-          this.#hashes.delete(key);
+          this.#skeys.delete(infoHashes[i]!);
         }
         route.take = undefined;
         for (const s of route.waiting.splice(0)) s.destroy();
@@ -135,7 +137,8 @@ export class TorrentRouter {
     this.#open++;
     stream.once('close', () => this.#open--);
     this.#routing.add(stream);
-    const preface = new IncomingPreface([...this.#hashes.values()], this.#policy);
+    // The one table, as it is when the initiator names its torrent (one SHA-1 then, whatever the number of torrents).
+    const preface = new IncomingPreface(this.#skeys, this.#policy);
     /** A plain handshake's bytes so far (until its info-hash is whole). */
     let plain: Uint8Array | undefined;
     const end = () => {
