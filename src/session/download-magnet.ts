@@ -203,6 +203,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   };
   const done = run().finally(async () => {
     ended = true;
+    udp?.utp?.close(); // ours (the download was lent it): its peers told before the DHT's last save
     await dhtNode?.close();
     await udp?.close();
     events.complete();

@@ -448,7 +448,9 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     actor.stop();
-    utp?.close(); // uTP peers told before the DHT's last save and the socket's close
+    // Our own uTP peers told before the DHT's last save and the socket's close. A lent socket's uTP
+    // (a magnet fetch's, seedMany's for every torrent) is its owner's to close: others may still use it.
+    udp?.utp?.close();
     await dht?.then(
       (d) => d.close(),
       () => {},

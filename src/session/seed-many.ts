@@ -20,8 +20,9 @@
  * naming it is closed), a `torrent.failed` event says so with its infoHash, and the others seed on.
  * `done` resolves when no torrent is left — by `stop()`, or when the last one has failed — with
  * `failed` (each failed torrent named) if any failed, else as the torrents ended. `stop()` stops
- * every torrent still seeding (trackers told `stopped`, files closed), then the DHT node, the UDP
- * socket and the listener.
+ * every torrent still seeding (trackers told `stopped`, files closed), then the shared uTP
+ * manager, the DHT node, the UDP socket and the listener: these are this job's, lent to the
+ * torrents' sessions, and closed once, after the last torrent.
  *
  *   const job = seedMany([a, b], { data: 'library' });
  *   job.events$.subscribe((e) => console.log(e.infoHash, e.type));
@@ -222,6 +223,9 @@ export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions)
       ended = true;
       accepted.unsubscribe();
       router.close();
+      // The one uTP manager is ours, not any torrent's (a torrent that fails must not close it for
+      // the others): closed once, when the last torrent has stopped, before the DHT's last save.
+      udp?.utp?.close();
       await dhtNode?.close();
       await udp?.close();
       await listener.close();

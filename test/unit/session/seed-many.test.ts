@@ -6,7 +6,8 @@
  * not have, plain or MSE, is closed; one DHT node, on the port's number, announces every torrent;
  * a torrent whose data is missing stops everything before the port opens; one whose data is cut
  * short while it seeds stops alone (its connections closed, its hash refused, a `torrent.failed`
- * event), the others serving on, and the job ends `failed` when the last one has; past
+ * event), the others serving on — over uTP too: the shared uTP manager is the job's, not closed by
+ * the torrent that ended — and the job ends `failed` when the last one has; past
  * `maxPeersGlobal` connections held open, every torrent's together, a newcomer is closed
  * unanswered until one closes.
  */
@@ -308,7 +309,7 @@ function asking(t: TestContext, port: number, p: Payload, out: string): void {
   t.after(() => job.stop());
 }
 
-test('a torrent whose data is cut short while seeding stops alone: its connections closed, its hash refused, the other serves on', async (t) => {
+test('a torrent whose data is cut short while seeding stops alone: its connections closed, its hash refused, the other serves on (uTP too)', async (t) => {
   const dir = await tempDir(t, 'bitstate-seed-many-diskerror-');
   const data = join(dir, 'data');
   await mkdir(data);
@@ -343,8 +344,15 @@ test('a torrent whose data is cut short while seeding stops alone: its connectio
   await within(10_000, lateClosed, 'a handshake for A closed');
   assert.equal(answered, 0, 'nothing said to it');
 
-  // B serves on, from the same port.
-  await fetchFrom(port, b, join(dir, 'out-b'));
+  // B serves on, from the same port, over uTP too: A's end did not close the shared uTP manager.
+  await fetchFrom(port, b, join(dir, 'out-b'), { utp: 'prefer' });
+  assert.deepEqual(
+    events.flatMap((e) =>
+      e.type === 'peer.connected' && e.infoHash === b.torrent.infoHashHex ? [e.transport] : [],
+    ),
+    ['utp'],
+    "B's download came over uTP",
+  );
   assert.equal(settled, false, 'the job goes on while B seeds');
   const bEnd = events.filter(
     (e) => e.infoHash === b.torrent.infoHashHex && (e.type === 'stopped' || e.type === 'done'),
