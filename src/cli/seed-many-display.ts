@@ -86,7 +86,7 @@ export function createSeedManyDisplay(
           break;
         case 'torrent.failed': {
           say(
-            `${nameOf(e)}: failed, no longer seeded: ${e.message} (${e.seeding} torrent${e.seeding === 1 ? '' : 's'} still seeding)`,
+            `${nameOf(e)}: failed, no longer seeded: ${e.message} (${e.left} torrent${e.left === 1 ? '' : 's'} still seeding)`,
           );
           // Out of the summary line: its rate, bytes and peers are gone with it.
           torrents.delete(e.infoHash);

@@ -97,6 +97,8 @@ export interface DownloadOptions {
   readonly maxDownloadRate?: number;
   /** Internal: the upload limit's bucket shared with other torrents (seedMany's --max-up); else one of its own. */
   readonly uploadLimit?: TokenBucket;
+  /** Internal: the download limit's bucket shared with other torrents (downloadMany's --max-down); else one of its own. */
+  readonly downloadLimit?: TokenBucket;
   /** Memory for the read cache used to serve blocks (default 32 MiB). */
   readonly readCacheBytes?: number;
   /** Selective download: per file index, fetch it (default: all). See docs/resume.md. */

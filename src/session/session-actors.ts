@@ -28,6 +28,7 @@ export interface SessionActorsDeps {
     | 'maxUploadRate'
     | 'uploadLimit'
     | 'maxDownloadRate'
+    | 'downloadLimit'
     | 'readCacheBytes'
     | 'webSeedTimeoutMs'
     | 'webSeedConnections'
@@ -76,7 +77,8 @@ export function provideSessionActors(deps: SessionActorsDeps) {
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   // One bucket for every source, peers and web seeds: the limit is the client's.
   const downloadLimit =
-    options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate);
+    options.downloadLimit ??
+    (options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate));
   return torrentMachine.provide({
     actors: {
       peer: peerMachine.provide({

@@ -225,7 +225,7 @@ test('seed with several torrents: one whose data is cut short fails alone (torre
   c.child.kill('SIGINT');
   assert.equal(await within(15_000, c.exited, 'exit after Ctrl-C'), 1, c.stderr());
   const failed = c.events.find((e) => e.type === 'torrent.failed');
-  assert.equal(failed?.seeding, 1, 'B was still seeding');
+  assert.equal(failed?.left, 1, 'B was still seeding');
   assert.match(failed?.message as string, /a\.bin is shorter than the torrent says/);
   assert.match(c.stderr(), /^bitstate seed: a\.bin: .*shorter than the torrent says$/m);
 });
@@ -255,7 +255,7 @@ test('seed with several torrents: once the last one has failed the process ends 
   fetchFrom(t, port, b.torrent, join(dir, 'out-b'));
   assert.equal(await within(15_000, c.exited, 'the process ended by itself'), 1, c.stderr());
   assert.deepEqual(
-    c.events.filter((e) => e.type === 'torrent.failed').map((e) => [e.infoHash, e.seeding]),
+    c.events.filter((e) => e.type === 'torrent.failed').map((e) => [e.infoHash, e.left]),
     [
       [a.infoHash, 1],
       [b.infoHash, 0],

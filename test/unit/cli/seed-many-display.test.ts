@@ -75,7 +75,7 @@ test('terminal: a torrent that failed is named with its error, and the summary g
     type: 'torrent.failed',
     infoHash: A,
     message: 'file lib/alpha.iso is shorter than the torrent says',
-    seeding: 1,
+    left: 1,
   });
   d.event(progress(B, 2048, 10240, 3));
   d.end();
@@ -102,7 +102,7 @@ test('json: every event as it is, with its info-hash', () => {
     } as unknown as NodeJS.WritableStream,
   });
   d.event({ type: 'checked', infoHash: A, have: 4, pieceCount: 4 });
-  d.event({ type: 'torrent.failed', infoHash: A, message: 'disk', seeding: 0 });
+  d.event({ type: 'torrent.failed', infoHash: A, message: 'disk', left: 0 });
   const [line, failed] = out
     .trim()
     .split('\n')
@@ -110,7 +110,7 @@ test('json: every event as it is, with its info-hash', () => {
   assert.equal(line?.type, 'checked');
   assert.equal(line?.infoHash, A);
   assert.deepEqual(
-    [failed?.type, failed?.infoHash, failed?.message, failed?.seeding],
+    [failed?.type, failed?.infoHash, failed?.message, failed?.left],
     ['torrent.failed', A, 'disk', 0],
   );
 });

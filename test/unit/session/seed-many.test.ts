@@ -329,7 +329,7 @@ test('a torrent whose data is cut short while seeding stops alone: its connectio
   asking(t, port, a, join(dir, 'out-a'));
   const event = await within(15_000, failed, "A's failure");
   assert.match(event.message, /a\.bin is shorter than the torrent says/);
-  assert.equal(event.seeding, 1, 'B still seeding');
+  assert.equal(event.left, 1, 'B still seeding');
   await within(10_000, idle.closed, "A's idle connection closed");
 
   // A handshake naming A is closed unanswered: its route is gone.
@@ -374,11 +374,11 @@ test('when the last torrent has failed, the job ends by itself, failed, naming e
   const failedA = failureOf(job, a);
   await truncate(join(data, 'a.bin'), 0);
   asking(t, port, a, join(dir, 'out-a'));
-  assert.equal((await within(15_000, failedA, "A's failure")).seeding, 1);
+  assert.equal((await within(15_000, failedA, "A's failure")).left, 1);
   const failedB = failureOf(job, b);
   await truncate(join(data, 'b.bin'), 0);
   asking(t, port, b, join(dir, 'out-b'));
-  assert.equal((await within(15_000, failedB, "B's failure")).seeding, 0);
+  assert.equal((await within(15_000, failedB, "B's failure")).left, 0);
   const result = await within(10_000, job.done, 'the job ended without stop()');
   assert.equal(result.result, 'failed');
   assert.ok(

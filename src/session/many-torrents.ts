@@ -1,0 +1,257 @@
+/**
+ * Several torrents in one process, as transmission-daemon, qBittorrent, rtorrent and aria2 run them:
+ * the host that seedMany (seed-many.ts) and downloadMany (download-many.ts) share. One TCP listening
+ * port and one UDP socket (uTP and the DHT) for all: each accepted connection, TCP or uTP, goes to
+ * the torrent its handshake names (src/net/torrent-router.ts); one DHT node; one upload bucket and
+ * one download bucket (`--max-up`, `--max-down`: the client's limits); `maxPeersGlobal` caps the
+ * connections open through the port. Each torrent runs its own session (its machines, trackers,
+ * store) with these lent: they are the host's, closed once, after the last torrent has stopped.
+ * Every event a session reports carries its torrent's `infoHash` (hex).
+ *
+ * A torrent that fails after the start stops alone (its session's end closes its connections and
+ * takes its route away), a `torrent.failed` event says so, and the others go on; `stopsAll` names
+ * the errors that stop every torrent instead (seedMany: bad input found by a torrent's check). The
+ * job ends when no torrent is left.
+ */
+import type { Observable } from 'rxjs';
+import { Subject } from 'rxjs/internal/Subject';
+import type { Dht } from '../dht/dht.js';
+import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
+import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { Listener } from '../net/listen.js';
+import { listenForPeers } from '../net/listen.js';
+import { makePeerId } from '../net/peer-id.js';
+import type { RoutedSocket } from '../net/routed-socket.js';
+import { TokenBucket } from '../net/token-bucket.js';
+import { TorrentRouter } from '../net/torrent-router.js';
+import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
+import type { DhtSettings } from './dht-announces.js';
+import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
+import type { DownloadEvent } from './download-event.js';
+import { openSessionUdp, type SessionUdp } from './session-udp.js';
+
+/**
+ * A torrent failed after the start and stopped alone; `left`: the torrents still running (0: the
+ * job ends).
+ */
+export interface TorrentFailedEvent {
+  readonly type: 'torrent.failed';
+  readonly infoHash: string;
+  readonly message: string;
+  readonly left: number;
+}
+
+/** A torrent's event, with its info-hash (hex); the shared DHT node's `dht.ready` has none. */
+export type ManyTorrentsEvent = (DownloadEvent & { readonly infoHash?: string }) | TorrentFailedEvent;
+
+export interface ManyTorrentsJob {
+  readonly events$: Observable<ManyTorrentsEvent>;
+  readonly done: Promise<DownloadResult>;
+  stop(reason?: string): Promise<DownloadResult>;
+}
+
+/** What the host shares: the port, its UDP socket, the DHT, the limits. */
+export interface HostOptions {
+  readonly port?: number;
+  readonly encryption?: EncryptionPolicy;
+  readonly utp?: UtpMode;
+  readonly dht?: DhtSettings;
+  readonly maxPeers?: number;
+  /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
+  readonly maxPeersGlobal?: number;
+  readonly maxUploadRate?: number;
+  readonly maxDownloadRate?: number;
+  readonly peerId?: Uint8Array;
+}
+
+/** What a torrent's session is lent (DownloadOptions' internal fields). */
+export interface Lent {
+  readonly peerId: Uint8Array;
+  readonly listener: Listener<RoutedSocket>;
+  readonly udp?: SessionUdp;
+  readonly dhtNode?: Dht;
+  readonly uploadLimit?: TokenBucket;
+  readonly downloadLimit?: TokenBucket;
+}
+
+/** Transmission's `peer-limit-global` and libtorrent's `connections_limit` default. */
+export const DEFAULT_MAX_PEERS_GLOBAL = 200;
+
+/**
+ * The overall cap when none is given: 200, or twice the per-torrent cap when that is more (a torrent
+ * may hold `maxPeers` connections and as many again awaiting their handshake), so that one
+ * torrent's `--max-peers` is never cut short by the default.
+ */
+export function maxPeersGlobalOf(options: {
+  readonly maxPeers?: number;
+  readonly maxPeersGlobal?: number;
+}): number {
+  return (
+    options.maxPeersGlobal ?? Math.max(DEFAULT_MAX_PEERS_GLOBAL, 2 * (options.maxPeers ?? DEFAULT_MAX_PEERS))
+  );
+}
+
+/** The info-hashes a torrent answers to: its own, and a hybrid's v2 one (BEP 52). */
+export function swarmHashes(t: Torrent): Uint8Array[] {
+  const other = v2SwarmHash(t);
+  return other === undefined ? [t.infoHash] : [t.infoHash, other];
+}
+
+/** Two torrents with an info-hash in common (they would share one swarm and one route): the first such pair. */
+export function sameTorrents(
+  torrents: readonly Torrent[],
+): { a: string; b: string; hash: string } | undefined {
+  const seen = new Map<string, string>();
+  for (const t of torrents)
+    for (const h of swarmHashes(t)) {
+      const key = Buffer.from(h).toString('hex');
+      const before = seen.get(key);
+      if (before !== undefined) return { a: t.name, b: before, hash: key };
+      seen.set(key, t.name);
+    }
+  return undefined;
+}
+
+export interface ManyTorrentsHooks {
+  /** Everything checked before the port opens (all or nothing): throws to start nothing. */
+  check(): Promise<void>;
+  /** Torrent `t`'s session, with what the host lends it. */
+  start(t: Torrent, lent: Lent): DownloadJob;
+  /** An error a session ends with that stops every torrent (done rejects with it); default none. */
+  stopsAll?(err: unknown): boolean;
+  /** The job's result when no torrent failed, from each torrent's. */
+  result(results: readonly DownloadResult[]): DownloadResult;
+}
+
+export function runManyTorrents(
+  torrents: readonly Torrent[],
+  options: HostOptions,
+  hooks: ManyTorrentsHooks,
+): ManyTorrentsJob {
+  const events = new Subject<ManyTorrentsEvent>();
+  let jobs: DownloadJob[] | undefined;
+  /** Asked to stop before the sessions started. */
+  let pendingStop: string | undefined;
+  /** The error that stopped every torrent. */
+  let stoppedAll: { error: unknown } | undefined;
+  /** Torrents that failed after the start, each alone, in the order they failed. */
+  const failures: { name: string; message: string }[] = [];
+  let ended = false;
+  const stopAll = (reason: string) => {
+    if (jobs === undefined) pendingStop ??= reason;
+    else for (const job of jobs) void job.stop(reason);
+  };
+
+  const run = async (): Promise<DownloadResult> => {
+    await Promise.resolve(); // let the caller subscribe first
+    await hooks.check();
+    if (pendingStop !== undefined) return { result: 'stopped', message: pendingStop };
+
+    const listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    const router = new TorrentRouter({
+      port: listener.port,
+      host: listener.host,
+      maxConnections: maxPeersGlobalOf(options),
+      ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+    });
+    const accepted = listener.connections$.subscribe((s) => router.route(s));
+    const utpMode = options.utp ?? DEFAULT_UTP_MODE;
+    let udp: SessionUdp | undefined;
+    let dhtNode: Dht | undefined;
+    try {
+      // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
+      const wantDht = options.dht !== undefined && torrents.some((t) => !t.private);
+      if (utpMode !== 'off' || wantDht) udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off' });
+      udp?.utp?.onConnection((s) => router.route(s));
+      if (wantDht && options.dht !== undefined) {
+        const dht = await import('./dht-announces.js');
+        dhtNode = await dht.openSessionDht(options.dht, listener.port, udp?.endpoint).catch(() => undefined);
+        const own = dhtNode;
+        // Its dht.ready is ours to say, once (each torrent's session is only lent the node).
+        void own?.ready.then((r) => {
+          if (!ended) events.next(dht.dhtReadyEvent(own, r));
+        });
+      }
+      const uploadLimit =
+        options.maxUploadRate === undefined ? undefined : new TokenBucket(options.maxUploadRate);
+      const downloadLimit =
+        options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate);
+      const peerId = options.peerId ?? makePeerId();
+      jobs = torrents.map((t) =>
+        hooks.start(t, {
+          peerId,
+          listener: router.add(swarmHashes(t)),
+          ...(udp === undefined ? {} : { udp }),
+          // BEP 27: a private torrent is never announced in the DHT.
+          ...(dhtNode === undefined || t.private ? {} : { dhtNode }),
+          ...(uploadLimit === undefined ? {} : { uploadLimit }),
+          ...(downloadLimit === undefined ? {} : { downloadLimit }),
+        }),
+      );
+      const subs = jobs.map((job, i) =>
+        job.events$.subscribe((e) => events.next({ ...e, infoHash: torrents[i]!.infoHashHex })),
+      );
+      if (pendingStop !== undefined) stopAll(pendingStop);
+      let left = torrents.length;
+      /** Torrent `i` failed on its own: it is gone, the others go on. */
+      const failed = (i: number, message: string) => {
+        const t = torrents[i]!;
+        failures.push({ name: t.name, message });
+        left--;
+        events.next({ type: 'torrent.failed', infoHash: t.infoHashHex, message, left });
+      };
+      const results = await Promise.allSettled(
+        jobs.map((job, i) =>
+          job.done.then(
+            (result) => {
+              if (result.result === 'failed') failed(i, result.message);
+              else left--;
+              return result;
+            },
+            (error: unknown) => {
+              if (hooks.stopsAll?.(error) === true) {
+                if (stoppedAll === undefined) {
+                  stoppedAll = { error };
+                  stopAll('stopped');
+                }
+              } else failed(i, error instanceof Error ? error.message : String(error));
+              throw error;
+            },
+          ),
+        ),
+      );
+      for (const s of subs) s.unsubscribe();
+      if (stoppedAll !== undefined) throw stoppedAll.error;
+      if (failures.length > 0)
+        return { result: 'failed', message: failures.map((f) => `${f.name}: ${f.message}`).join('; ') };
+      return hooks.result(results.map((r) => (r.status === 'fulfilled' ? r.value : failedResult(r.reason))));
+    } finally {
+      ended = true;
+      accepted.unsubscribe();
+      router.close();
+      // The one uTP manager is the host's, not any torrent's (a torrent that fails must not close it
+      // for the others): closed once, when the last torrent has stopped, before the DHT's last save.
+      udp?.utp?.close();
+      await dhtNode?.close();
+      await udp?.close();
+      await listener.close();
+    }
+  };
+
+  const done = run().finally(() => {
+    ended = true;
+    events.complete();
+  });
+  return {
+    events$: events.asObservable(),
+    done,
+    stop(reason = 'stopped') {
+      stopAll(reason);
+      return done;
+    },
+  };
+}
+
+function failedResult(err: unknown): DownloadResult {
+  return { result: 'failed', message: err instanceof Error ? err.message : String(err) };
+}
