@@ -34,6 +34,13 @@ export type {
   Progress,
 } from './session/download-event.js';
 export { downloadMagnet, type MagnetOptions } from './session/download-magnet.js';
+export {
+  DownloadManyError,
+  type DownloadManyEvent,
+  type DownloadManyJob,
+  type DownloadManyOptions,
+  downloadMany,
+} from './session/download-many.js';
 export type { DownloadOptions } from './session/download-options.js';
 export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
 export { SeedError, type SeedOptions, seed } from './session/seed.js';
@@ -42,6 +49,7 @@ export {
   type SeedManyJob,
   type SeedManyOptions,
   seedMany,
+  type TorrentFailedEvent,
 } from './session/seed-many.js';
 export { PieceStore } from './storage/piece-store.js';
 export { StorageError } from './storage/storage-error.js';

@@ -10,16 +10,19 @@ import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { DEFAULT_WEB_SEED_CONNECTIONS, MAX_WEB_SEED_CONNECTIONS } from '../../net/web-seed-requests.js';
 import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
+import { downloadMany } from '../../session/download-many.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { createDownloadDisplay } from '../download-display.js';
+import { createDownloadManyDisplay } from '../download-many-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
+import { readTorrentFiles } from '../read-torrents.js';
 import { describeError } from '../report-error.js';
 import { heapForWebSeeds } from '../small-heap.js';
 import { onStopSignal } from '../stop-signal.js';
-import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
+import { displayModeOf, SWARM_FLAGS, type SwarmFlagValues, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
@@ -33,6 +36,15 @@ Its so=0,2,4-6 (BEP 53, select only) fetches only those files, numbered as --sel
 them, unless --select or --only is given: they win over so=.
 A v2 link ('xt=urn:btmh:1220<64 hex>', BEP 52) also fetches the piece layers (hash requests).
 With no torrent, runs the local demo swarm (bitstate demo).
+
+Several .torrent files are downloaded by one process, each into DIR/<its name>, on one port (TCP,
+and UDP for uTP and the DHT: a peer's handshake says which torrent it wants), --max-up and
+--max-down shared by all, --max-peers per torrent and --max-peers-global for all together.
+Every .torrent must load (and no two be the same torrent or share a name) or nothing starts
+(exit 2); a torrent that fails later stops alone, the others go on. Exit 0 when all complete,
+1 if any failed, 130 on Ctrl-C. --json events carry each torrent's infoHash. Options that name
+one torrent's files or machines (--select, --only, --seed and its limits, --peers, --inspect,
+--ui, --trace) and magnet links are refused with several (exit 2).
 
 Options:
   -o, --out DIR          where to save (default: the current directory)
@@ -60,6 +72,8 @@ Options:
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer
+      --max-peers-global N  several torrents: connections at most on the shared port, every
+                         torrent's together (default 200, or twice --max-peers when more)
       --timeout S        give up (exit 1) when no data has arrived for S seconds (default: wait)
       --metadata-timeout S  a magnet: give up (exit 1) when no peer has given the metadata
                          within S seconds (default 120)
@@ -91,8 +105,9 @@ Options:
 A restarted download resumes: verified pieces are kept in DIR/.bitstate/<info-hash>.resume and
 never fetched again (see docs/resume.md).
 
-Exit status: 0 when every piece is verified and on disk, 1 when the download cannot finish
-(a disk error too), 2 for bad input, 130 when interrupted (Ctrl-C stops cleanly: trackers told,
+Exit status: 0 when every piece is verified and on disk (several: of every torrent), 1 when the
+download cannot finish (a disk error too; several: when any torrent failed), 2 for bad input,
+130 when interrupted (Ctrl-C stops cleanly: trackers told,
 files closed, resume file saved).`;
 
 /** No --inspect, --ui or --trace: nothing to attach, and nothing of src/inspect is loaded. */
@@ -138,6 +153,7 @@ export async function run(argv: string[]): Promise<number> {
       ui: { type: 'boolean' },
       'ui-port': { type: 'string' },
       trace: { type: 'string' },
+      'max-peers-global': { type: 'string' },
     },
   });
   if (values.help === true) {
@@ -153,9 +169,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.quiet === true ? ['--quiet'] : []),
     ]);
   }
-  if (positionals.length !== 1)
-    throw new UsageError('expected one .torrent file or magnet link (see bitstate download --help)');
   const swarm = swarmOptions(values);
+  if (positionals.length > 1) return runMany(values, positionals, swarm);
   const stallTimeoutMs =
     values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
   const seeding = seedingOptions(values);
@@ -166,6 +181,8 @@ export async function run(argv: string[]): Promise<number> {
     values['metadata-timeout'] === undefined
       ? undefined
       : parseSeconds('--metadata-timeout', values['metadata-timeout']) * 1000;
+  if (values['max-peers-global'] !== undefined)
+    throw new UsageError('--max-peers-global goes with several torrents (one torrent: --max-peers)');
   const webSeedConnections =
     values['web-seed-connections'] === undefined
       ? undefined
@@ -287,4 +304,104 @@ function writeModeOf(value: string | undefined): WriteModeSetting | undefined {
   if (value === undefined) return undefined;
   if (value === 'auto' || value === 'pool' || value === 'sync') return value;
   throw new UsageError(`--write-mode must be auto, pool or sync, not '${value}'`);
+}
+
+type DownloadValues = Parameters<typeof seedingOptions>[0] &
+  SwarmFlagValues & {
+    out?: string | undefined;
+    timeout?: string | undefined;
+    'metadata-timeout'?: string | undefined;
+    select?: string[] | undefined;
+    only?: string[] | undefined;
+    sequential?: boolean | undefined;
+    recheck?: boolean | undefined;
+    'no-preallocate'?: boolean | undefined;
+    'no-web-seeds'?: boolean | undefined;
+    'web-seed-connections'?: string | undefined;
+    'write-mode'?: string | undefined;
+    peers?: boolean | undefined;
+    inspect?: boolean | undefined;
+    ui?: boolean | undefined;
+    'ui-port'?: string | undefined;
+    trace?: string | undefined;
+    'max-peers-global'?: string | undefined;
+  };
+
+/** Flags that name one torrent's files, its seeding or its machines: refused with several. */
+const ONE_TORRENT_FLAGS = [
+  'select',
+  'only',
+  'seed',
+  'seed-ratio',
+  'seed-time',
+  'metadata-timeout',
+  'peers',
+  'inspect',
+  'ui',
+  'ui-port',
+  'trace',
+] as const;
+
+/** `download A.torrent B.torrent …`: downloadMany() on one port (src/session/download-many.ts). */
+async function runMany(
+  values: DownloadValues,
+  positionals: readonly string[],
+  swarm: ReturnType<typeof swarmOptions>,
+): Promise<number> {
+  const flag = ONE_TORRENT_FLAGS.find((f) => values[f] !== undefined);
+  if (flag !== undefined) throw new UsageError(`--${flag} goes with one torrent, not several`);
+  const magnet = positionals.find((p) => /^magnet:/i.test(p));
+  if (magnet !== undefined)
+    throw new UsageError('a magnet link is downloaded on its own: several torrents are .torrent files');
+  const stallTimeoutMs =
+    values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
+  const writeMode = writeModeOf(values['write-mode']);
+  const webSeedConnections =
+    values['web-seed-connections'] === undefined
+      ? undefined
+      : parseCount('--web-seed-connections', values['web-seed-connections'], 1, MAX_WEB_SEED_CONNECTIONS);
+  if (webSeedConnections !== undefined && values['no-web-seeds'] === true)
+    throw new UsageError('--web-seed-connections goes without --no-web-seeds');
+  const maxPeersGlobal =
+    values['max-peers-global'] === undefined
+      ? undefined
+      : parseCount('--max-peers-global', values['max-peers-global'], 1, 65535);
+  const rates = seedingOptions(values); // --max-up and --max-down (the seeding flags are refused above)
+  const torrents = await readTorrentFiles(positionals);
+  if (values['no-web-seeds'] !== true && torrents.some((t) => t.urlList.length > 0)) heapForWebSeeds();
+  const out = values.out ?? '.';
+  const display = createDownloadManyDisplay(displayModeOf(values));
+  const job = downloadMany(torrents, {
+    out,
+    ...swarm,
+    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(out) } }),
+    ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
+    ...(values.sequential === true ? { sequential: true } : {}),
+    ...(values.recheck === true ? { recheck: true } : {}),
+    ...(writeMode === undefined ? {} : { writeMode }),
+    ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
+    ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
+    ...(webSeedConnections === undefined ? {} : { webSeedConnections }),
+    ...(maxPeersGlobal === undefined ? {} : { maxPeersGlobal }),
+    ...rates,
+  });
+  const sub = job.events$.subscribe((e) => display.event(e));
+  const signal = onStopSignal(() => void job.stop('interrupted'));
+  try {
+    const result = await job.done.catch((err: unknown) => {
+      display.end();
+      throw err;
+    });
+    display.end();
+    if (result.result === 'complete') return ExitCode.ok;
+    // A torrent that failed is the run's failure, whether or not it was then interrupted.
+    if (result.result === 'failed' || !signal.received) {
+      process.stderr.write(`bitstate download: ${describeError(result.message)}\n`);
+      return ExitCode.failed;
+    }
+    return ExitCode.interrupted;
+  } finally {
+    sub.unsubscribe();
+    signal.dispose();
+  }
 }

@@ -7,15 +7,14 @@
  */
 import { parseArgs } from 'node:util';
 import type { Observable } from 'rxjs';
-import { MetainfoError } from '../../metainfo/metainfo-error.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
-import type { Torrent } from '../../metainfo/torrent.js';
 import { seed } from '../../session/seed.js';
 import { type SeedManyEvent, seedMany } from '../../session/seed-many.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import { createDownloadDisplay, type DownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate } from '../parse-number.js';
+import { readTorrentFiles } from '../read-torrents.js';
 import { describeError } from '../report-error.js';
 import { createSeedManyDisplay, type SeedManyDisplay } from '../seed-many-display.js';
 import { onStopSignal } from '../stop-signal.js';
@@ -96,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
       ? undefined
       : parseCount('--max-peers-global', values['max-peers-global'], 1, 65535);
   const torrents =
-    positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readAll(positionals);
+    positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readTorrentFiles(positionals);
   const data = values.data ?? '.';
   const options = {
     data,
@@ -138,20 +137,4 @@ function oneTorrentDisplay(d: DownloadDisplay): SeedManyDisplay {
     },
     end: () => d.end(),
   };
-}
-
-/** Every .torrent, each read before any is served; one that cannot be read or parsed is named. */
-async function readAll(paths: readonly string[]): Promise<Torrent[]> {
-  const torrents: Torrent[] = [];
-  for (const path of paths) {
-    try {
-      torrents.push(await readTorrentFile(path));
-    } catch (err) {
-      // A read error names its path already; a parse error does not, and with several it must.
-      if (err instanceof MetainfoError && !err.message.includes(path))
-        throw new MetainfoError(err.code, `${path}: ${err.message}`, { cause: err });
-      throw err;
-    }
-  }
-  return torrents;
 }

@@ -1,0 +1,134 @@
+/**
+ * What `bitstate download A.torrent B.torrent …` shows: with `--json`, every event as NDJSON with
+ * its torrent's `infoHash` (`torrent.failed` too); on a terminal, each torrent's news on a line
+ * naming it (its size, done, stopped, failed, a tracker that failed, a banned peer) and, live on
+ * stderr, one row per torrent still running — name, bar, percent, rates, peers, ETA — redrawn in
+ * place. Outside text (names, URLs, messages) goes through `printable`.
+ */
+import type { DownloadManyEvent } from '../session/download-many.js';
+import { createDownloadDisplay, type DisplayMode, progressBar } from './download-display.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+import { printable, printableJson } from './printable.js';
+
+export interface DownloadManyDisplay {
+  event(e: DownloadManyEvent): void;
+  /** Clear the live rows before something else is printed. */
+  end(): void;
+}
+
+interface Row {
+  readonly name: string;
+  /** The row's text once a progress event has come; undefined before. */
+  line: string | undefined;
+}
+
+/** At most this many characters of a torrent's name in its row. */
+const NAME_WIDTH = 24;
+
+export function createDownloadManyDisplay(
+  mode: DisplayMode,
+  opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
+): DownloadManyDisplay {
+  if (mode === 'json') {
+    const json = createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
+    const out = opts.out ?? process.stdout;
+    return {
+      event: (e) =>
+        e.type === 'torrent.failed'
+          ? out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`)
+          : json.event(e),
+      end: json.end,
+    };
+  }
+  const err = opts.err ?? process.stderr;
+  const tty = mode === 'terminal' && err.isTTY === true;
+  /** Every torrent still running, by info-hash, in the order they were named. */
+  const rows = new Map<string, Row>();
+  const names = new Map<string, string>();
+  /** Rows on the screen below the cursor's line (the cursor is at the end of the last). */
+  let shown = 0;
+  const clear = () => {
+    if (shown === 0) return;
+    err.write(`\r\x1b[2K${shown > 1 ? `\x1b[${shown - 1}A\x1b[0J` : ''}`);
+    shown = 0;
+  };
+  const draw = () => {
+    if (!tty) return;
+    clear();
+    const lines = [...rows.values()].flatMap((r) => (r.line === undefined ? [] : [r.line]));
+    if (lines.length === 0) return;
+    const width = Math.max(20, (err.columns ?? 120) - 1);
+    err.write(lines.map((l) => l.slice(0, width)).join('\n'));
+    shown = lines.length;
+  };
+  const say = (s: string) => {
+    if (mode === 'quiet') return;
+    clear();
+    err.write(`${printable(s)}\n`);
+    draw();
+  };
+  const nameOf = (e: { infoHash?: string }) =>
+    (e.infoHash === undefined ? undefined : names.get(e.infoHash)) ?? e.infoHash ?? '';
+  let port: number | undefined;
+  return {
+    event(e) {
+      switch (e.type) {
+        case 'metadata':
+          names.set(e.infoHash, e.name);
+          rows.set(e.infoHash, { name: printable(e.name), line: undefined });
+          say(
+            `${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash} → ${e.out}`,
+          );
+          break;
+        case 'listening':
+          if (tty && port === undefined) say(`listening for peers on port ${e.port}`);
+          port = e.port;
+          break;
+        case 'dht.ready':
+          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          break;
+        case 'resume.loaded':
+          if (e.checked > 0 || e.trusted > 0)
+            say(`${nameOf(e)}: resuming, ${e.have}/${e.wanted} pieces on disk`);
+          break;
+        case 'tracker.announce':
+          if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
+          break;
+        case 'peer.banned':
+          say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
+          break;
+        case 'progress': {
+          const row = e.infoHash === undefined ? undefined : rows.get(e.infoHash);
+          if (row === undefined || !tty) break;
+          const pct = e.totalLength === 0 ? 100 : (100 * e.verifiedBytes) / e.totalLength;
+          const name = row.name.length > NAME_WIDTH ? `${row.name.slice(0, NAME_WIDTH - 1)}…` : row.name;
+          row.line =
+            `${name.padEnd(NAME_WIDTH)} ${progressBar(pct / 100, 20)} ${pct.toFixed(1).padStart(5)}%  ` +
+            `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
+            `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+          draw();
+          break;
+        }
+        case 'done':
+          if (e.infoHash !== undefined) rows.delete(e.infoHash);
+          say(
+            `${nameOf(e)}: done, ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})`,
+          );
+          break;
+        case 'stopped':
+          if (e.infoHash !== undefined) rows.delete(e.infoHash);
+          say(`${nameOf(e)}: stopped: ${e.reason}`);
+          break;
+        case 'torrent.failed':
+          rows.delete(e.infoHash);
+          say(
+            `${nameOf(e)}: failed: ${e.message} (${e.left} torrent${e.left === 1 ? '' : 's'} still running)`,
+          );
+          break;
+        default:
+          break;
+      }
+    },
+    end: clear,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * What `bitstate download A B …` shows on a terminal (src/cli/download-many-display.ts): each
+ * torrent's news on a line naming it, one live row per torrent still running (redrawn in place,
+ * gone once it is done or failed), a name from outside printed without its control characters;
+ * with --json, every event as it is with its info-hash, `torrent.failed` too.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createDownloadManyDisplay } from '../../../src/cli/download-many-display.js';
+import type { DownloadManyEvent } from '../../../src/session/download-many.js';
+import { fakeTerminal } from '../../helpers/fake-terminal.js';
+
+const metadata = (name: string, infoHash: string): DownloadManyEvent => ({
+  type: 'metadata',
+  name,
+  infoHash,
+  totalLength: 1 << 20,
+  pieceCount: 4,
+  pieceLength: 1 << 18,
+  files: 1,
+  out: `dl/${name}`,
+});
+
+const progress = (infoHash: string, verifiedBytes: number, downloadRate: number): DownloadManyEvent => ({
+  type: 'progress',
+  infoHash,
+  verifiedPieces: verifiedBytes >> 18,
+  pieceCount: 4,
+  verifiedBytes,
+  totalLength: 1 << 20,
+  downloadRate,
+  uploadRate: 0,
+  downloaded: verifiedBytes,
+  uploaded: 0,
+  peersConnected: 1,
+  peersKnown: 2,
+  peersFromPex: 0,
+  etaSeconds: 3,
+  elapsedMs: 1000,
+});
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+
+/** The rows on screen now: what the last redraw wrote after its clear (`\r\x1b[2K`, and `\x1b[NA\x1b[0J` for several). */
+function lastRows(text: string): string[] {
+  const last = text.slice(text.lastIndexOf('\r\x1b[2K') + 5);
+  const up = last.indexOf('\x1b[0J');
+  return last
+    .slice(up < 0 ? 0 : up + 4)
+    .split('\n')
+    .filter((l) => l.includes('%  ↓'));
+}
+
+test('terminal: a row per torrent redrawn in place, news named by torrent, a torrent gone from the rows once failed', () => {
+  const term = fakeTerminal();
+  const d = createDownloadManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta\x1b[2J.iso', B));
+  d.event(progress(A, 1 << 18, 1024));
+  d.event(progress(B, 1 << 19, 2048));
+  const text = term.text();
+  assert.match(text, /alpha\.iso {2}1\.00 MiB in 4 pieces {2}info-hash a{40} → dl\/alpha\.iso\n/);
+  assert.ok(!text.includes('\x1b[2J'), 'no clear-screen from the name');
+  const rows = lastRows(text);
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  assert.match(rows[0]!, /^alpha\.iso +\S+ +25\.0% {2}↓ 1\.00 KiB\/s/);
+  assert.match(rows[1]!, /^beta\?\[2J\.iso +\S+ +50\.0% {2}↓ 2\.00 KiB\/s/);
+
+  d.event({ type: 'torrent.failed', infoHash: A, message: 'disk full', left: 1 });
+  d.event(progress(B, 3 << 18, 4096));
+  const after = term.text();
+  assert.match(after, /alpha\.iso: failed: disk full \(1 torrent still running\)\n/);
+  const left = after.slice(after.lastIndexOf('failed: disk full'));
+  assert.ok(!/\nalpha\.iso +\S+ +25\.0%/.test(left), 'A has no row after its failure');
+  assert.match(left, /beta\?\[2J\.iso +\S+ +75\.0%/);
+  d.end();
+});
+
+test('json: every event with its info-hash, torrent.failed too', () => {
+  let out = '';
+  const d = createDownloadManyDisplay('json', {
+    out: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream,
+  });
+  d.event(progress(A, 0, 0));
+  d.event({ type: 'torrent.failed', infoHash: B, message: 'disk full', left: 1 });
+  const lines = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => [l.type, l.infoHash]),
+    [
+      ['progress', A],
+      ['torrent.failed', B],
+    ],
+  );
+  assert.equal(lines[1]?.left, 1);
+});
