@@ -1,9 +1,9 @@
 /**
  * `seedMany(torrents, options)`: seed several torrents from one process on one port, as
  * transmission-daemon, qBittorrent and rtorrent seed a library, on the host many-torrents.ts keeps
- * (downloadMany's too). One TCP listener and one UDP socket (uTP and the DHT) for all: each accepted connection, TCP or uTP, goes to the torrent its
- * handshake names — a plain handshake's info-hash, MSE's SKEY (src/net/torrent-router.ts); one that
- * names none of them is closed. One DHT node announces every torrent's info-hash(es) (a hybrid's
+ * (downloadMany's too). One TCP listener and one UDP socket (uTP and the DHT) for all: each
+ * accepted connection, TCP or uTP, goes to the torrent its handshake names — a plain handshake's
+ * info-hash, MSE's SKEY (src/net/torrent-router.ts); one that names none of them is closed. One DHT node announces every torrent's info-hash(es) (a hybrid's
  * two); each torrent's trackers are its own, as in seed(). `maxUploadRate` is one token bucket for
  * all; `maxPeers` is per torrent (Transmission's `peer-limit-per-torrent`); `maxPeersGlobal` caps
  * the connections open through the shared port, all torrents together (Transmission's
