@@ -206,6 +206,7 @@ export const torrentMachine = setup({
           peerCount: event.peerCount,
           interval: event.interval,
           ...(event.warning === undefined ? {} : { warning: event.warning }),
+          ...(event.swarm === undefined ? {} : { swarm: event.swarm }),
         });
       else if (event.type === 'tracker.failed')
         enqueue.emit({

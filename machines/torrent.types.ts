@@ -239,6 +239,8 @@ export type TorrentEmitted =
       peerCount: number;
       interval: number;
       warning?: string;
+      /** A hybrid's v2 swarm's answer (each swarm's is reported on its own). */
+      swarm?: 'v2';
     }
   | { type: 'torrent.trackerFailed'; url: string; message: string; retryInMs: number }
   /** The world must close this accepted socket: a banned host, or a duplicate. */

@@ -6,21 +6,23 @@
  * stats (uploaded/downloaded/left) on its side, so this machine stays pure.
  *
  * A hybrid torrent (BEP 52) is one payload in two swarms, named by its SHA-1 info-hash and by the
- * first 20 bytes of its SHA-256 one: each announce round asks the tracker under both, one `announce`
- * actor per swarm, as libtorrent 2.0 keeps an announce state per info-hash (announce_infohash). Each
- * answer is acted on as it lands: the v1 answer is the round's (tracker.announced, tracker.peers),
- * the v2 answer's peers go apart (tracker.peers, swarm 'v2') whenever they come, so a v2 announce
- * that hangs or fails never holds back the v1 one. v1 failing with v2 answering is still an answer
- * (the v2 one stands in); only both failing is a failure.
+ * first 20 bytes of its SHA-256 one: the tracker is announced to under both, one `announce` actor
+ * per swarm, each swarm with its own `started` / `completed`, interval, min interval and backoff, as
+ * libtorrent 2.0 keeps an announce state per info-hash (announce_infohash). Each answer is acted on
+ * as it lands and reported apart (tracker.announced, tracker.peers; the v2 one's with swarm 'v2'),
+ * so a v2 announce that hangs or fails never holds back the v1 one. v1 failing while the v2 swarm's
+ * last announce answered is no failure of the tracker (the v1 swarm backs off on its own, still
+ * owed its `started`); only both failing is.
  *
  *   idle ──cmd.start──► running (parallel)
  *     lifecycle: announcing ──done──► waiting ──after announceInterval──► announcing …
- *                   │  ▲  └─error (hybrid)─► awaitingV2 ─v2 answered─► waiting
- *                   │  │                          └──────v2 failed──► backoff
+ *                   │  ▲  └─error (hybrid)─► awaitingV2 ─v2's last answered─► backoff (quiet)
+ *                   │  │                          └──────v2's last failed──► backoff (tracker.failed)
  *                   │  └─after retryDelay─ backoff ◄──error── announcing
  *                   waiting ──cmd.complete──► announcing (event completed)
- *     v2Swarm:   idle ──v2.announce (raised as each round begins)──► announcing ──done/error──► idle
- *                (its own started / completed; answered with a completion untold: v2.announce again)
+ *     v2Swarm:   idle ──(a hybrid)──► announcing ──done──► waiting ──after v2AnnounceInterval──► announcing …
+ *                                        └──error──► backoff ──after v2RetryDelay──► announcing
+ *                waiting ──cmd.complete──► announcing (event completed)
  *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm the tracker may know
  *                           us in) ──both ended──► stopped (final)
  *
@@ -72,9 +74,6 @@ export interface TrackerInput {
 
 export type TrackerCommand = { type: 'cmd.start' } | { type: 'cmd.complete' } | { type: 'cmd.stop' };
 
-/** Raised inside the machine as each announce round begins: the v2 swarm is asked too (a hybrid). */
-type TrackerInternal = { type: 'v2.announce' };
-
 /** Tracker machine → parent. */
 export type TrackerReport =
   | {
@@ -85,9 +84,11 @@ export type TrackerReport =
       readonly minInterval?: number;
       readonly complete?: number;
       readonly incomplete?: number;
-      /** The peers of the answer reported: the v1 swarm's (a hybrid's v2 peers come on their own). */
+      /** The peers of the answer reported (each swarm's answer is reported on its own). */
       readonly peerCount: number;
       readonly warning?: string;
+      /** The answer of a hybrid's v2 swarm (its own announce); absent: the torrent's (v1) swarm. */
+      readonly swarm?: 'v2';
     }
   | {
       readonly type: 'tracker.peers';
@@ -116,11 +117,11 @@ export type AnswerSummary = Omit<AnnounceResponse, 'peers'> & { readonly peerCou
 
 export interface TrackerContext extends TrackerInput {
   stop: TrackerOutput['stop'];
-  /** Seconds, from the last response. */
+  /** Seconds, from the last response of the torrent's (v1) swarm. */
   interval: number | undefined;
   minInterval: number | undefined;
   trackerId: string | undefined;
-  /** Consecutive failed announces. */
+  /** Consecutive failed announces of the torrent's (v1) swarm. */
   failures: number;
   /** A `started` announce succeeded. */
   started: boolean;
@@ -128,7 +129,7 @@ export interface TrackerContext extends TrackerInput {
   completePending: boolean;
   /** The event of the announce in flight (undefined when none). */
   inFlight: AnnounceEvent | undefined;
-  /** The v1 announce's failure, kept while a hybrid's v2 answer decides the round (awaitingV2). */
+  /** The v1 announce's failure, kept while a hybrid's v2 announce decides if it is the tracker's (awaitingV2). */
   lastError: { message: string; code?: string } | undefined;
   /** A hybrid's v2 swarm: a `started` announce under its hash succeeded. */
   v2Started: boolean;
@@ -138,6 +139,11 @@ export interface TrackerContext extends TrackerInput {
   v2InFlight: AnnounceEvent | undefined;
   /** How the v2 swarm's last announce ended: its answer, or 'failed'. Undefined while in flight. */
   v2Answer: AnswerSummary | 'failed' | undefined;
+  /** Seconds, from the v2 swarm's last answer (its own schedule, as libtorrent's per info-hash). */
+  v2Interval: number | undefined;
+  v2MinInterval: number | undefined;
+  /** Consecutive failed announces of the v2 swarm (its own backoff). */
+  v2Failures: number;
 }
 
 export function nextEvent(c: Pick<TrackerContext, 'started' | 'completePending'>): AnnounceEvent {
@@ -155,8 +161,8 @@ export function v2Event(c: Pick<TrackerContext, 'v2Started' | 'v2CompletePending
 }
 
 /**
- * Worth a `stopped` in the torrent's (v1) swarm: a round's `started` succeeded (a hybrid's v2
- * answer standing in counts), or an announce of it is in flight and may have landed.
+ * Worth a `stopped` in the torrent's (v1) swarm: its own `started` succeeded, or an announce of it
+ * is in flight and may have landed.
  */
 function v1MayKnowUs(c: Pick<TrackerContext, 'started' | 'inFlight'>): boolean {
   return c.started || c.inFlight !== undefined;
@@ -210,41 +216,31 @@ function request(c: TrackerContext, infoHash: Uint8Array, event: AnnounceEvent):
   };
 }
 
-/** The round's answer (v1's, or v2's standing in): the lifecycle's state and tracker.announced. */
-function answered(
+/** The report of an answer: `tracker.announced` with its figures (`swarm` for a hybrid's v2 one). */
+function announcedReport(
   c: TrackerContext,
   r: AnswerSummary,
-): { update: Partial<TrackerContext>; report: TrackerReport } {
-  const sent = c.inFlight ?? 'regular';
+  event: AnnounceEvent,
+  swarm?: 'v2',
+): TrackerReport {
   return {
-    update: {
-      interval: r.interval,
-      minInterval: r.minInterval,
-      trackerId: r.trackerId ?? c.trackerId,
-      failures: 0,
-      started: true,
-      completePending: sent === 'completed' ? false : c.completePending,
-      inFlight: undefined,
-      lastError: undefined,
-    },
-    report: {
-      type: 'tracker.announced',
-      url: c.url,
-      event: sent,
-      interval: r.interval,
-      peerCount: r.peerCount,
-      ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
-      ...(r.complete === undefined ? {} : { complete: r.complete }),
-      ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),
-      ...(r.warning === undefined ? {} : { warning: r.warning }),
-    },
+    type: 'tracker.announced',
+    url: c.url,
+    event,
+    interval: r.interval,
+    peerCount: r.peerCount,
+    ...(r.minInterval === undefined ? {} : { minInterval: r.minInterval }),
+    ...(r.complete === undefined ? {} : { complete: r.complete }),
+    ...(r.incomplete === undefined ? {} : { incomplete: r.incomplete }),
+    ...(r.warning === undefined ? {} : { warning: r.warning }),
+    ...(swarm === undefined ? {} : { swarm }),
   };
 }
 
 export const trackerMachine = setup({
   types: {
     context: {} as TrackerContext,
-    events: {} as TrackerCommand | TrackerInternal,
+    events: {} as TrackerCommand,
     input: {} as TrackerInput,
     output: {} as TrackerOutput,
   },
@@ -257,6 +253,9 @@ export const trackerMachine = setup({
   delays: {
     announceInterval: ({ context }) => announceIntervalMs(context),
     retryDelay: ({ context }) => retryDelayMs(context.failures),
+    v2AnnounceInterval: ({ context }) =>
+      announceIntervalMs({ interval: context.v2Interval, minInterval: context.v2MinInterval }),
+    v2RetryDelay: ({ context }) => retryDelayMs(context.v2Failures),
   },
   guards: {
     /** Worth a `stopped` in some swarm: v1MayKnowUs or v2MayKnowUs. */
@@ -265,28 +264,35 @@ export const trackerMachine = setup({
     v2MayKnowUs: ({ context }) => v2MayKnowUs(context),
     /** The download completed while another announce was in flight: tell the tracker now. */
     isCompletePending: ({ context }) => context.started && context.completePending,
+    /** The same for the v2 swarm. */
+    isV2CompletePending: ({ context }) => context.v2Started && context.v2CompletePending,
     /** A hybrid (BEP 52): the torrent is in a second swarm, under `otherInfoHash`. */
     isHybrid: ({ context }) => context.otherInfoHash !== undefined,
-    /** The v2 swarm's announce of this round answered (it stands in for a failed v1 one). */
+    /** The v2 swarm's last announce answered: a failed v1 one is not the tracker failing. */
     v2Answered: ({ context }) => context.v2Answer !== undefined && context.v2Answer !== 'failed',
     v2Failed: ({ context }) => context.v2Answer === 'failed',
   },
   actions: {
     beginAnnounce: assign(({ context }) => ({ inFlight: nextEvent(context) })),
-    /** A hybrid's round asks the v2 swarm too, unless its last announce is still under way. */
-    askV2Swarm: enqueueActions(({ context, enqueue }) => {
-      if (context.otherInfoHash !== undefined)
-        enqueue.raise({ type: 'v2.announce' } satisfies TrackerInternal);
-    }),
     markComplete: assign(({ context }) => ({
       completePending: true,
       ...(context.otherInfoHash === undefined ? {} : { v2CompletePending: true }),
     })),
+    /** The torrent's (v1) swarm answered: its state, its interval, and its report. */
     acceptResponse: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
-      const { update, report } = answered(context, summarise(r));
-      enqueue.assign(update);
-      enqueue.sendParent(report);
+      const sent = context.inFlight ?? 'regular';
+      enqueue.assign({
+        interval: r.interval,
+        minInterval: r.minInterval,
+        trackerId: r.trackerId ?? context.trackerId,
+        failures: 0,
+        started: true,
+        completePending: sent === 'completed' ? false : context.completePending,
+        inFlight: undefined,
+        lastError: undefined,
+      });
+      enqueue.sendParent(announcedReport(context, summarise(r), sent));
       if (r.peers.length > 0)
         enqueue.sendParent({
           type: 'tracker.peers',
@@ -294,17 +300,20 @@ export const trackerMachine = setup({
           peers: r.peers,
         } satisfies TrackerReport);
     }),
-    /** The v1 announce failed; a hybrid's v2 answer decides the round (awaitingV2). */
+    /** The v1 announce failed; a hybrid's v2 announce decides whether the tracker failed (awaitingV2). */
     keepError: assign(({ event }) => ({
       lastError: errorInfo((event as unknown as { error: unknown }).error),
     })),
-    /** v1 failed, v2 answered: the round's answer is v2's (its peers were reported as they came). */
-    acceptV2Answer: enqueueActions(({ context, enqueue }) => {
-      if (context.v2Answer === undefined || context.v2Answer === 'failed') return;
-      const { update, report } = answered(context, context.v2Answer);
-      enqueue.assign(update);
-      enqueue.sendParent(report);
-    }),
+    /**
+     * v1 failed while the v2 swarm's last announce answered: the tracker works (its v2 answer was
+     * reported), the v1 swarm backs off on its own and is still owed its `started` if it never took
+     * one, as libtorrent keeps `fails` and `start_sent` per info-hash.
+     */
+    noteV1Failure: assign(({ context }) => ({
+      failures: context.failures + 1,
+      inFlight: undefined,
+      lastError: undefined,
+    })),
     reportFailure: enqueueActions(({ context, event, enqueue }) => {
       const failures = context.failures + 1;
       // A hybrid's v1 error, kept while the v2 swarm decided (awaitingV2); else this event's.
@@ -321,19 +330,25 @@ export const trackerMachine = setup({
     }),
     beginV2Announce: assign(({ context }) => ({ v2InFlight: v2Event(context), v2Answer: undefined })),
     /**
-     * The v2 swarm's answer: its peers go to the parent at once, said apart (dialled with its hash).
-     * A completion it has not been told of (it came while this announce was under way, or this was
-     * its `started`) is told at once, as the lifecycle's `waiting` does for the v1 swarm.
+     * The v2 swarm's answer: reported on its own (tracker.announced, tracker.peers, both with
+     * `swarm: 'v2'`; its peers dialled with its hash), its interval the v2 swarm's schedule. A
+     * completion it has not been told of (it came while this announce was under way, or this was its
+     * `started`) is told at once by `waiting`, as the lifecycle's does for the v1 swarm.
      */
     acceptV2Response: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
-      const v2CompletePending = context.v2InFlight === 'completed' ? false : context.v2CompletePending;
+      const sent = context.v2InFlight ?? 'regular';
+      const summary = summarise(r);
       enqueue.assign({
         v2Started: true,
-        v2CompletePending,
+        v2CompletePending: sent === 'completed' ? false : context.v2CompletePending,
         v2InFlight: undefined,
-        v2Answer: summarise(r),
+        v2Answer: summary,
+        v2Interval: r.interval,
+        v2MinInterval: r.minInterval,
+        v2Failures: 0,
       });
+      enqueue.sendParent(announcedReport(context, summary, sent, 'v2'));
       if (r.peers.length > 0)
         enqueue.sendParent({
           type: 'tracker.peers',
@@ -341,9 +356,12 @@ export const trackerMachine = setup({
           peers: r.peers,
           swarm: 'v2',
         } satisfies TrackerReport);
-      if (v2CompletePending) enqueue.raise({ type: 'v2.announce' } satisfies TrackerInternal);
     }),
-    noteV2Failure: assign({ v2InFlight: undefined, v2Answer: 'failed' as const }),
+    noteV2Failure: assign(({ context }) => ({
+      v2InFlight: undefined,
+      v2Answer: 'failed' as const,
+      v2Failures: context.v2Failures + 1,
+    })),
     noteStopAnswered: assign({ stop: 'announced' as const }),
     noteStopFailed: assign(({ context }) => ({
       stop: context.stop === 'announced' ? ('announced' as const) : ('failed' as const),
@@ -366,6 +384,9 @@ export const trackerMachine = setup({
     v2CompletePending: false,
     v2InFlight: undefined,
     v2Answer: undefined,
+    v2Interval: undefined,
+    v2MinInterval: undefined,
+    v2Failures: 0,
     stop: 'skipped' as const,
   }),
   initial: 'idle',
@@ -380,12 +401,12 @@ export const trackerMachine = setup({
     running: {
       type: 'parallel',
       states: {
-        // The announce rounds: the torrent's own swarm (v1 for a hybrid) and the round's timing.
+        // The torrent's own swarm (v1 for a hybrid): its announces and their timing.
         lifecycle: {
           initial: 'announcing',
           states: {
             announcing: {
-              entry: ['beginAnnounce', 'askV2Swarm'],
+              entry: 'beginAnnounce',
               invoke: {
                 id: 'announce',
                 src: 'announce',
@@ -397,10 +418,10 @@ export const trackerMachine = setup({
                 ],
               },
             },
-            // A hybrid's v1 announce failed: the round is the v2 one's, answered or failed.
+            // A hybrid's v1 announce failed: the tracker failed only if the v2 swarm's last announce did.
             awaitingV2: {
               always: [
-                { guard: 'v2Answered', target: 'waiting', actions: 'acceptV2Answer' },
+                { guard: 'v2Answered', target: 'backoff', actions: 'noteV1Failure' },
                 { guard: 'v2Failed', target: 'backoff', actions: 'reportFailure' },
               ],
             },
@@ -414,12 +435,12 @@ export const trackerMachine = setup({
             },
           },
         },
-        // A hybrid's v2 swarm (BEP 52): one announce per round under its hash, acted on as it lands.
+        // A hybrid's v2 swarm (BEP 52): its announces under its hash, on its own schedule.
         v2Swarm: {
           initial: 'idle',
           states: {
             idle: {
-              on: { 'v2.announce': 'announcing' },
+              always: { guard: 'isHybrid', target: 'announcing' },
             },
             announcing: {
               entry: 'beginV2Announce',
@@ -432,9 +453,17 @@ export const trackerMachine = setup({
                     context.otherInfoHash ?? context.infoHash,
                     context.v2InFlight ?? 'started',
                   ),
-                onDone: { target: 'idle', actions: 'acceptV2Response' },
-                onError: { target: 'idle', actions: 'noteV2Failure' },
+                onDone: { target: 'waiting', actions: 'acceptV2Response' },
+                onError: { target: 'backoff', actions: 'noteV2Failure' },
               },
+            },
+            waiting: {
+              always: { guard: 'isV2CompletePending', target: 'announcing' },
+              after: { v2AnnounceInterval: 'announcing' },
+              on: { 'cmd.complete': { target: 'announcing', actions: 'markComplete' } },
+            },
+            backoff: {
+              after: { v2RetryDelay: 'announcing' },
             },
           },
         },

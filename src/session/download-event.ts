@@ -144,6 +144,11 @@ export type DownloadEvent =
       readonly peers?: number;
       readonly interval?: number;
       readonly error?: string;
+      /**
+       * A hybrid's v2 swarm's answer (BEP 52): each swarm's answer is its own event, its `peers`
+       * that swarm's; absent: the torrent's (v1) swarm.
+       */
+      readonly swarm?: 'v2';
     }
   | ({ readonly type: 'progress'; readonly peers?: readonly PeerSummary[] } & Progress)
   | {

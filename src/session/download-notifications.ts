@@ -49,7 +49,14 @@ export function forwardNotifications(
   actor.on('torrent.pieceVerified', (e) => emit({ type: 'piece.verified', index: e.index }));
   actor.on('torrent.pieceFailed', (e) => emit({ type: 'piece.failed', index: e.index }));
   actor.on('torrent.trackerAnnounced', (e) =>
-    emit({ type: 'tracker.announce', url: e.url, ok: true, peers: e.peerCount, interval: e.interval }),
+    emit({
+      type: 'tracker.announce',
+      url: e.url,
+      ok: true,
+      peers: e.peerCount,
+      interval: e.interval,
+      ...(e.swarm === undefined ? {} : { swarm: e.swarm }),
+    }),
   );
   actor.on('torrent.trackerFailed', (e) =>
     emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),

@@ -22,16 +22,20 @@ interface Call {
 
 /**
  * The tracker machine under a parent that keeps its reports, on a simulated clock; each announce
- * (either swarm's) takes the next outcome. `otherInfoHash` makes the torrent a hybrid (BEP 52).
+ * (either swarm's) takes the next outcome, or with `v2Outcomes` each swarm its own next one.
+ * `otherInfoHash` makes the torrent a hybrid (BEP 52).
  */
-function start(outcomes: Outcome[], otherInfoHash?: Uint8Array) {
+function start(outcomes: Outcome[], otherInfoHash?: Uint8Array, v2Outcomes?: Outcome[]) {
   const clock = new SimulatedClock();
   const calls: Call[] = [];
   const reports: TrackerReport[] = [];
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
     const call: Call = { at: clock.now(), request: input, aborted: false };
     calls.push(call);
-    const outcome = outcomes.shift() ?? new Error('script ran out');
+    const isV2 =
+      otherInfoHash !== undefined && Buffer.from(input.infoHash).equals(Buffer.from(otherInfoHash));
+    const outcome =
+      (isV2 && v2Outcomes !== undefined ? v2Outcomes : outcomes).shift() ?? new Error('script ran out');
     return new Promise((resolve, reject) => {
       signal.addEventListener('abort', () => {
         call.aborted = true;
@@ -267,51 +271,67 @@ test('never started successfully (backing off): stop ends without an announce', 
 const V2 = new Uint8Array(20).fill(2);
 const swarmOf = (c: Call) => (c.request.infoHash.every((b) => b === 2) ? 'v2' : 'v1');
 
-test('a hybrid (BEP 52): the v1 answer is acted on at once while the v2 announce hangs; the v2 peers when they land', async () => {
+const URL = 'http://t.example/announce';
+/** Each call as "swarm event". */
+const swarmEvents = (h: { calls: Call[] }) => h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`);
+
+test('a hybrid (BEP 52): the v1 answer is acted on at once while the v2 announce hangs; the v2 answer reported on its own', async () => {
   const v1Peer = { host: '10.0.0.1', port: 6881 };
   const v2Peer = { host: '10.0.0.2', port: 6881 };
   const [v2, releaseV2] = held();
-  const h = start([ok(1800, { peers: [v1Peer] }), v2, 'hang', 'hang'], V2);
+  const h = start([ok(1800, { peers: [v1Peer] }), 'hang'], V2, [v2, 'hang']);
   await h.send({ type: 'cmd.start' });
-  assert.deepEqual(
-    h.calls.map((c) => [swarmOf(c), c.request.event]),
-    [
-      ['v1', 'started'],
-      ['v2', 'started'],
-    ],
-    'one announce per swarm, at once',
-  );
-  assert.equal(h.trackerState(), 'waiting', 'the round is the v1 answer');
+  assert.deepEqual(swarmEvents(h), ['v1 started', 'v2 started'], 'one announce per swarm, at once');
+  assert.equal(h.trackerState(), 'waiting', 'the v1 swarm is on its interval');
   assert.deepEqual(h.reports, [
-    {
-      type: 'tracker.announced',
-      url: 'http://t.example/announce',
-      event: 'started',
-      interval: 1800,
-      peerCount: 1,
-    },
-    { type: 'tracker.peers', url: 'http://t.example/announce', peers: [v1Peer] },
+    { type: 'tracker.announced', url: URL, event: 'started', interval: 1800, peerCount: 1 },
+    { type: 'tracker.peers', url: URL, peers: [v1Peer] },
   ]);
   assert.equal(h.calls[1]!.aborted, false, 'the v2 announce goes on');
-  releaseV2(ok(900, { peers: [v2Peer] }));
+  releaseV2(ok(900, { peers: [v2Peer, { host: '10.0.0.3', port: 6881 }], complete: 4 }));
   await h.advance(0);
+  // The v2 answer's own report: its peers counted, said apart (--json's tracker.announce {swarm}).
   assert.deepEqual(h.reports.slice(2), [
-    { type: 'tracker.peers', url: 'http://t.example/announce', peers: [v2Peer], swarm: 'v2' },
+    {
+      type: 'tracker.announced',
+      url: URL,
+      event: 'started',
+      interval: 900,
+      peerCount: 2,
+      complete: 4,
+      swarm: 'v2',
+    },
+    { type: 'tracker.peers', url: URL, peers: [v2Peer, { host: '10.0.0.3', port: 6881 }], swarm: 'v2' },
   ]);
-  // The next round at the v1 answer's interval, in both swarms, both now regular.
-  await h.advance(1800_000);
+});
+
+test("a hybrid: each swarm announces at its own answer's interval and min interval", async () => {
+  // v1 asks 1800 s; v2 asks 600 s with a min interval of 900 s (the larger wins, as for v1).
+  const h = start([ok(1800), ok(1800), 'hang'], V2, [
+    ok(600, { minInterval: 900 }),
+    ok(1200),
+    ok(1200),
+    'hang',
+  ]);
+  await h.send({ type: 'cmd.start' });
+  for (const until of [900_000, 1800_000, 2100_000, 3300_000]) await h.advance(until - h.clock.now());
   assert.deepEqual(
-    h.calls.slice(2).map((c) => [swarmOf(c), c.request.event, c.at]),
+    h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
     [
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v2', 'regular', 900_000],
       ['v1', 'regular', 1800_000],
-      ['v2', 'regular', 1800_000],
+      ['v2', 'regular', 2100_000],
+      ['v2', 'regular', 3300_000],
     ],
   );
 });
 
-test('a hybrid: a v2 announce still under way when the next round begins is not sent again', async () => {
-  const h = start([ok(60), 'hang', ok(60), 'hang'], V2);
+test('a hybrid: a v2 announce still under way is not sent again while the v1 swarm goes on', async () => {
+  const h = start([ok(60), ok(60), 'hang'], V2, ['hang']);
   await h.send({ type: 'cmd.start' });
+  await h.advance(60_000);
   await h.advance(60_000);
   assert.deepEqual(
     h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
@@ -319,40 +339,55 @@ test('a hybrid: a v2 announce still under way when the next round begins is not 
       ['v1', 'started', 0],
       ['v2', 'started', 0],
       ['v1', 'regular', 60_000],
+      ['v1', 'regular', 120_000],
     ],
   );
   assert.equal(h.calls[1]!.aborted, false);
 });
 
-test('a hybrid: v1 failing waits for the v2 answer — it stands in, or both failing is the failure', async () => {
-  // v1 fails, v2 answers later: one announced report (v2's figures), no failure.
+test('a hybrid: a tracker that answers only v2 works, and the v1 swarm is still sent started, on its own backoff', async () => {
+  const v2Peer = { host: '10.0.0.2', port: 6881 };
   const [v2, releaseV2] = held();
-  const h = start([new Error('v1 down'), v2, 'hang', 'hang'], V2);
+  const h = start([new Error('v1 down'), new Error('v1 down'), ok(1800), 'hang'], V2, [v2, ok(3600), 'hang']);
   await h.send({ type: 'cmd.start' });
   assert.equal(h.trackerState(), 'awaitingV2');
   assert.deepEqual(h.reports, [], 'nothing said while the v2 answer may still come');
-  releaseV2(ok(900, { peers: [{ host: '10.0.0.2', port: 6881 }], complete: 3 }));
+  releaseV2(ok(3600, { peers: [v2Peer], complete: 3 }));
   await h.advance(0);
-  assert.equal(h.trackerState(), 'waiting');
+  assert.equal(h.trackerState(), 'backoff', 'the v1 swarm retries on its own');
   assert.deepEqual(h.reports, [
     {
-      type: 'tracker.peers',
-      url: 'http://t.example/announce',
-      peers: [{ host: '10.0.0.2', port: 6881 }],
-      swarm: 'v2',
-    },
-    {
       type: 'tracker.announced',
-      url: 'http://t.example/announce',
+      url: URL,
       event: 'started',
-      interval: 900,
+      interval: 3600,
       peerCount: 1,
       complete: 3,
+      swarm: 'v2',
     },
+    { type: 'tracker.peers', url: URL, peers: [v2Peer], swarm: 'v2' },
   ]);
+  await h.advance(15_000);
+  await h.advance(30_000);
+  // v1 never took a started: it is sent one (not a regular), 15 s then 30 s later; v2 is left alone.
+  assert.deepEqual(
+    h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
+    [
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v1', 'started', 15_000],
+      ['v1', 'started', 45_000],
+    ],
+  );
+  assert.ok(
+    (h.reports as TrackerReport[]).every((r) => r.type !== 'tracker.failed'),
+    'the v1 swarm failing while the v2 one answers is no failure of the tracker',
+  );
+  assert.equal(h.trackerState(), 'waiting');
+});
 
-  // Both fail: the v1 announce's error, once, and the backoff.
-  const f = start([new Error('v1 down'), new Error('v2 down'), 'hang', 'hang'], V2);
+test('a hybrid: both swarms failing is the failure, the v1 error once, each swarm retrying on its own', async () => {
+  const f = start([new Error('v1 down'), 'hang'], V2, [new Error('v2 down'), new Error('v2 down'), 'hang']);
   await f.send({ type: 'cmd.start' });
   assert.equal(f.trackerState(), 'backoff');
   assert.deepEqual(
@@ -360,33 +395,36 @@ test('a hybrid: v1 failing waits for the v2 answer — it stands in, or both fai
     [['tracker.failed', 'v1 down', 1, 'started']],
   );
   await f.advance(15_000);
+  await f.advance(30_000);
   assert.deepEqual(
-    f.calls.slice(2).map((c) => [swarmOf(c), c.request.event]),
+    f.calls
+      .map((c) => [swarmOf(c), c.request.event, c.at] as const)
+      .sort((a, b) => a[2] - b[2] || a[0].localeCompare(b[0])),
     [
-      ['v1', 'started'],
-      ['v2', 'started'],
+      ['v1', 'started', 0],
+      ['v2', 'started', 0],
+      ['v1', 'started', 15_000],
+      ['v2', 'started', 15_000],
+      ['v2', 'started', 45_000],
     ],
   );
 });
 
 test('a hybrid: the v2 swarm is sent started until its own started announce answered', async () => {
-  const h = start([ok(60), new Error('v2 down'), ok(60), ok(60), 'hang', 'hang'], V2);
+  const h = start([ok(60), ok(60), ok(60), 'hang'], V2, [new Error('v2 down'), ok(60), ok(60), 'hang']);
   await h.send({ type: 'cmd.start' });
   assert.deepEqual(
     h.reports.map((r) => r.type),
     ['tracker.announced'],
     'a failed v2 announce alone is no failure of the tracker',
   );
+  await h.advance(15_000);
   await h.advance(60_000);
-  await h.advance(60_000);
-  assert.deepEqual(
-    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
-    ['v1 started', 'v2 started', 'v1 regular', 'v2 started', 'v1 regular', 'v2 regular'],
-  );
+  assert.deepEqual(swarmEvents(h), ['v1 started', 'v2 started', 'v2 started', 'v1 regular', 'v2 regular']);
 });
 
 test('a hybrid: stopped goes to both swarms, aborting what is in flight; told in either is told', async () => {
-  const h = start([ok(1800), 'hang', new Error('gone'), ok(1800)], V2);
+  const h = start([ok(1800), new Error('gone')], V2, ['hang', ok(1800)]);
   await h.send({ type: 'cmd.start' });
   await h.send({ type: 'cmd.stop' });
   assert.equal(h.calls[1]!.aborted, true, 'the hanging v2 announce was aborted');
@@ -402,13 +440,12 @@ test('a hybrid: stopped goes to both swarms, aborting what is in flight; told in
 
 test('a hybrid: completion while the v2 announce is under way still tells the v2 swarm completed, once it lands', async () => {
   const [v2, releaseV2] = held();
-  // v1 started, v2 started (held), v1 completed, v2 completed, then the next round.
-  const h = start([ok(1800), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
+  const h = start([ok(1800), ok(1800), 'hang'], V2, [v2, ok(1800), 'hang']);
   await h.send({ type: 'cmd.start' });
   await h.advance(5_000);
   await h.send({ type: 'cmd.complete' });
   assert.deepEqual(
-    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
+    swarmEvents(h),
     ['v1 started', 'v2 started', 'v1 completed'],
     'the v2 swarm is not asked twice at once',
   );
@@ -429,27 +466,26 @@ test('a hybrid: completion while the v2 announce is under way still tells the v2
 });
 
 test('a hybrid: completion before the v2 swarm took a started is told it after its started answers', async () => {
-  // v1 started; v2 started fails; completed: v1 completed, v2 started (it never took one).
-  const h = start([ok(1800), new Error('v2 down'), ok(1800), ok(1800), ok(1800), 'hang', 'hang'], V2);
+  // v1 started; v2 started fails; completed: v1 completed; v2 retries started (15 s), then completed.
+  const h = start([ok(1800), ok(1800), 'hang'], V2, [new Error('v2 down'), ok(1800), ok(1800), 'hang']);
   await h.send({ type: 'cmd.start' });
   await h.send({ type: 'cmd.complete' });
-  await h.advance(1800_000);
-  assert.deepEqual(
-    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
-    ['v1 started', 'v2 started', 'v1 completed', 'v2 started', 'v2 completed', 'v1 regular', 'v2 regular'],
-  );
+  await h.advance(15_000);
+  assert.deepEqual(swarmEvents(h), [
+    'v1 started',
+    'v2 started',
+    'v1 completed',
+    'v2 started',
+    'v2 completed',
+  ]);
 });
 
-test('a hybrid: a v2 completed that fails is sent again with the next round, never in a loop', async () => {
-  const h = start(
-    [ok(1800), ok(1800), ok(1800), new Error('v2 down'), ok(1800), ok(1800), 'hang', 'hang'],
-    V2,
-  );
+test('a hybrid: a v2 completed that fails is sent again after its own backoff, never in a loop', async () => {
+  const h = start([ok(1800), ok(1800), 'hang'], V2, [ok(1800), new Error('v2 down'), ok(1800), 'hang']);
   await h.send({ type: 'cmd.start' });
   await h.send({ type: 'cmd.complete' });
-  assert.equal(h.calls.length, 4, 'nothing more until the next round');
-  await h.advance(1800_000);
-  await h.advance(1800_000);
+  assert.equal(h.calls.length, 4, 'nothing more until the v2 swarm retries');
+  await h.advance(15_000);
   assert.deepEqual(
     h.calls.map((c) => [swarmOf(c), c.request.event, c.at]),
     [
@@ -457,31 +493,39 @@ test('a hybrid: a v2 completed that fails is sent again with the next round, nev
       ['v2', 'started', 0],
       ['v1', 'completed', 0],
       ['v2', 'completed', 0],
-      ['v1', 'regular', 1800_000],
-      ['v2', 'completed', 1800_000],
-      ['v1', 'regular', 3600_000],
-      ['v2', 'regular', 3600_000],
+      ['v2', 'completed', 15_000],
     ],
   );
+  await h.advance(1800_000);
+  assert.deepEqual(swarmEvents(h).slice(5), ['v1 regular', 'v2 regular']);
 });
 
-test('a hybrid: v1 failing and completion while the v2 started is under way: the v2 answer stands in, then both are told completed', async () => {
+test('a hybrid: v1 failing and completion while the v2 started is under way: v1 still owes its started, v2 is told completed', async () => {
   const [v2, releaseV2] = held();
-  const h = start([new Error('v1 down'), v2, ok(1800), ok(1800), 'hang', 'hang'], V2);
+  const h = start([new Error('v1 down'), ok(1800), ok(1800), 'hang'], V2, [v2, ok(1800), 'hang']);
   await h.send({ type: 'cmd.start' });
   await h.send({ type: 'cmd.complete' });
   assert.equal(h.trackerState(), 'awaitingV2');
   releaseV2(ok(900));
   await h.advance(0);
+  assert.deepEqual(swarmEvents(h), ['v1 started', 'v2 started', 'v2 completed']);
+  await h.advance(15_000);
+  assert.deepEqual(swarmEvents(h), [
+    'v1 started',
+    'v2 started',
+    'v2 completed',
+    'v1 started',
+    'v1 completed',
+  ]);
   assert.deepEqual(
-    h.calls.map((c) => `${swarmOf(c)} ${c.request.event}`),
-    ['v1 started', 'v2 started', 'v1 completed', 'v2 completed'],
-  );
-  assert.deepEqual(
-    h.reports.map((r) => (r.type === 'tracker.announced' ? [r.type, r.event, r.interval] : [r.type])),
+    h.reports.map((r) =>
+      r.type === 'tracker.announced' ? [r.event, r.interval, r.swarm ?? 'v1'] : [r.type],
+    ),
     [
-      ['tracker.announced', 'started', 900],
-      ['tracker.announced', 'completed', 1800],
+      ['started', 900, 'v2'],
+      ['completed', 1800, 'v2'],
+      ['started', 1800, 'v1'],
+      ['completed', 1800, 'v1'],
     ],
   );
 });
