@@ -109,7 +109,9 @@ export interface PeerContext {
   metadataRequests: number;
   // --- BEP 52, merkle hashes (machines/peer-hashes.ts) ---
   /** Our torrent's trees above its piece layers (by reference); undefined: v1, or a hybrid without layers. */
-  readonly pieceLayerTrees: PieceLayerTrees | undefined;
+  pieceLayerTrees: PieceLayerTrees | undefined;
+  /** PeerInput.fetchesLayers: BEP 52's bit in our handshake before the trees are in. */
+  readonly fetchesLayers: boolean;
   /** Hash requests the peer made on this connection (closed past hashRequestLimit). */
   hashRequests: number;
   /** Block-layer read slots in use (bit `slot` set while `blockHashes.<slot>` reads: MAX_BLOCK_HASH_READS). */
@@ -202,6 +204,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     peerUtMetadata: undefined,
     metadataRequests: 0,
     pieceLayerTrees: input.pieceLayerTrees,
+    fetchesLayers: input.fetchesLayers === true,
     hashRequests: 0,
     blockHashReads: 0,
     blockHashReadCount: 0,

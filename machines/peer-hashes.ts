@@ -16,8 +16,9 @@
  *     →  hash reject { the request's 48 bytes }
  *
  * Hash requests are answered whatever our choke (BEP 52: "may be sent to a peer regardless of its
- * choke state"), as libtorrent answers them. `hashes` and `hash reject` from the peer answer
- * requests we never send: ignored (the connection drops them as it drops unknown messages).
+ * choke state"), as libtorrent answers them. `hashes` and `hash reject` from the peer answer our
+ * requests (a hybrid fetched by magnet fetching its layers: torrent-piece-layers.ts), passed on to
+ * the torrent machine by peer.machine.ts, which ignores any other.
  *
  * Bound: a connection may make hashRequestLimit() requests — two for each 512-hash run of the
  * torrent's piece layers plus MAX_HASH_REQUESTS — and the next closes it (`hashRequestFlood`).

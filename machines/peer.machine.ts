@@ -75,11 +75,11 @@ function notePeerUploadOnly(
   enqueue.sendParent({ type: 'peer.uploadOnly', key: context.key, uploadOnly: peerUploadOnly });
 }
 
-/** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent or a hybrid whose piece layers we serve. */
+/** Our handshake, carrying `infoHash`: BEP 10 and BEP 6 bits, and BEP 52's for a v2 torrent or a hybrid whose piece layers we serve or fetch. */
 function ourHandshake(context: PeerContext, infoHash: Uint8Array): WireItem {
   return {
     type: 'handshake',
-    reserved: ourReservedBytes(context.pieceLayerTrees !== undefined),
+    reserved: ourReservedBytes(context.pieceLayerTrees !== undefined || context.fetchesLayers),
     infoHash,
     peerId: context.peerId,
   };
@@ -246,10 +246,10 @@ export const peerMachine = setup({
         fast,
         encryption,
         transport,
-        // A hybrid: the swarm this connection is in (the event's bytes are a view: copied).
-        ...(context.otherInfoHash === undefined
-          ? {}
-          : { infoHash: (answersPeerHash(context) ? event.infoHash : context.infoHash).slice() }),
+        // A hybrid: the swarm this connection is in, the hash the peer's handshake named (a copy:
+        // the event's bytes are a view) — for a dial, ours, or the v2 one when the peer took our
+        // v1 dial as a v2 connection (libtorrent's upgrade, with BEP 52's bit on both ends).
+        ...(context.otherInfoHash === undefined ? {} : { infoHash: event.infoHash.slice() }),
       };
       enqueue.sendParent(report);
       // Our pieces, then (BEP 6) the pieces we allow a fast peer: openingMessages.
@@ -289,6 +289,28 @@ export const peerMachine = setup({
         id: blockHashesId(answer.slot) as 'blockHashes.0',
         input: answer.read,
       });
+    }),
+    // BEP 52, a hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts):
+    // our hash request goes out; the answers go to the torrent machine, `hashes` with the run the
+    // connection found proved (a root copied: the event's is a view into the receive buffer).
+    sendHashRequest: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'cmd.hashRequest') return;
+      enqueue.sendTo('connection', { type: 'send', message: { type: 'hashRequest', ...event.range } });
+    }),
+    forwardHashes: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'wire.hashes' && event.type !== 'wire.hashReject') return;
+      const range = {
+        piecesRoot: event.piecesRoot.slice(),
+        baseLayer: event.baseLayer,
+        index: event.index,
+        length: event.length,
+        proofLayers: event.proofLayers,
+      };
+      enqueue.sendParent(
+        event.type === 'wire.hashes'
+          ? ({ type: 'peer.hashes', key: context.key, range, proved: event.proved } satisfies PeerReport)
+          : ({ type: 'peer.hashReject', key: context.key, range } satisfies PeerReport),
+      );
     }),
     // The read of a block-layer request ended: its slot is free, its answer sent (hashes, or a
     // reject when the disk did not give the piece-layer hash back).
@@ -512,6 +534,10 @@ export const peerMachine = setup({
     'xstate.error.actor.blockHashes.1': { actions: { type: 'sendBlockHashes', params: { slot: 1 } } },
     // BEP 21, before the handshakes: our extension handshake will say it.
     'cmd.uploadOnly': { actions: assign({ uploadOnly: true }) },
+    // BEP 52: a hybrid's piece layers, fetched after its magnet: hash requests answered from now on.
+    'cmd.pieceLayerTrees': {
+      actions: assign({ pieceLayerTrees: ({ event }) => event.trees }),
+    },
   },
   states: {
     connecting: {
@@ -559,6 +585,7 @@ export const peerMachine = setup({
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
         'cmd.pex': { actions: 'sendPex' },
+        'cmd.hashRequest': { actions: 'sendHashRequest' },
         'cmd.uploadOnly': [
           {
             guard: 'isPeerUploadOnly',
@@ -796,6 +823,8 @@ export const peerMachine = setup({
               { guard: 'isHashRequestFlood', target: '#peer.closed', actions: 'closeFromEvent' },
               { actions: ['noteMessage', 'answerHashRequest'] },
             ],
+            'wire.hashes': { actions: ['noteMessage', 'forwardHashes'] },
+            'wire.hashReject': { actions: ['noteMessage', 'forwardHashes'] },
             'wire.error': { target: '#peer.closed', actions: 'closeFromEvent' },
             'wire.*': { actions: 'noteMessage' },
           },

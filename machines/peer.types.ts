@@ -152,9 +152,16 @@ export interface PeerInput {
   readonly metadata?: Uint8Array;
   /**
    * A v2 torrent's merkle trees above its piece layers (by reference, built once per torrent),
-   * which answer BEP 52 hash requests; absent (v1, hybrid): every hash request is rejected.
+   * which answer BEP 52 hash requests; absent (v1, a hybrid without its layers yet): every hash
+   * request is rejected. A hybrid fetched by magnet gets them later (cmd.pieceLayerTrees).
    */
   readonly pieceLayerTrees?: PieceLayerTrees;
+  /**
+   * A hybrid fetching its piece layers (machines/torrent-piece-layers.ts): our handshake sets BEP
+   * 52's bit without the trees yet, so that libtorrent takes a connection dialled with the v1 hash
+   * as a v2 one (answering with the v2 hash), the only kind it answers hash requests on.
+   */
+  readonly fetchesLayers?: boolean;
   /**
    * BEP 11 peer exchange: announce ut_pex, pass the peer's messages on, send ours. False for a
    * private torrent (BEP 27) or `--no-pex`; absent: false.
@@ -325,8 +332,13 @@ export type ConnectionEvent =
   | { type: 'wire.metadataRequest'; piece: number }
   /** BEP 52: the peer asks for hashes of a file's merkle tree (`piecesRoot` is a view: never keep it). */
   | ({ type: 'wire.hashRequest' } & HashRange)
-  /** BEP 52: answers to hash requests, which we never send: ignored. */
-  | ({ type: 'wire.hashes'; hashes: Uint8Array } & HashRange)
+  /**
+   * BEP 52: answers to our hash requests (a hybrid fetched by magnet asks for its piece layers:
+   * machines/torrent-piece-layers.ts). `proved`: the run of piece-layer hashes, when the connection
+   * found that the answer proves itself up to its file's `pieces root` (src/metainfo/verify-hashes.ts;
+   * SHA-256, so not in a machine); absent when it does not, or when we fetch no layers.
+   */
+  | ({ type: 'wire.hashes'; hashes: Uint8Array; proved?: Uint8Array } & HashRange)
   | ({ type: 'wire.hashReject' } & HashRange)
   | { type: 'wire.unknown'; id: number; payload: Uint8Array }
   | { type: 'wire.error'; code: string; message: string };
@@ -344,7 +356,11 @@ export type PeerCommand =
   /** BEP 11: tell the peer these peers were added and dropped since our last ut_pex message to it. */
   | { type: 'cmd.pex'; added: readonly PexPeer[]; dropped: readonly string[] }
   /** BEP 21: we will not download any more (every wanted piece verified, seeding): tell the peer. */
-  | { type: 'cmd.uploadOnly' };
+  | { type: 'cmd.uploadOnly' }
+  /** BEP 52: ask the peer for a run of a file's piece layer (machines/torrent-piece-layers.ts). */
+  | { type: 'cmd.hashRequest'; range: HashRange }
+  /** BEP 52: the piece layers are in (fetched after a magnet): hash requests are answered from now on. */
+  | { type: 'cmd.pieceLayerTrees'; trees: PieceLayerTrees };
 
 export type PeerEvent = ConnectionEvent | PeerCommand;
 
@@ -407,6 +423,12 @@ export type PeerReport =
   | { type: 'peer.uploadOnly'; key: PeerKey; uploadOnly: boolean }
   /** BEP 11: the peers a ut_pex message added (at most MAX_PEX_ACCEPTED), for the address book. */
   | { type: 'peer.pex'; key: PeerKey; added: readonly PexPeer[]; dropped: readonly string[] }
+  /**
+   * BEP 52: the peer's `hashes` (its request's fields, `piecesRoot` copied) and the run they proved
+   * (undefined: they did not prove), or its `hash reject`: answers to our cmd.hashRequest.
+   */
+  | { type: 'peer.hashes'; key: PeerKey; range: HashRange; proved: Uint8Array | undefined }
+  | { type: 'peer.hashReject'; key: PeerKey; range: HashRange }
   | { type: 'peer.closed'; key: PeerKey; reason: CloseReason; returned: BlockRef[] };
 
 /** Why a connection ended: the peer machine's output. The torrent machine switches on `reason`. */
@@ -445,6 +467,8 @@ export type CloseReason =
   | { reason: 'socketError'; message: string; retryAfterMs?: number }
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
+  /** BEP 52 hashes that did not prove up to their file's `pieces root` (piece-layer-fetch.ts). */
+  | { reason: 'badHashes' }
   | { reason: 'notNeeded' }
   /**
    * BEP 21, as libtorrent's uninteresting_upload_peer: the peer is upload only, we have its

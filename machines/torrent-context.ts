@@ -24,6 +24,7 @@ import {
 } from './torrent.types.js';
 import { type AddressRecord, DEFAULT_MAX_ADDRESSES } from './torrent-address-book.js';
 import type { PeerEntry, PeerRef } from './torrent-peers.js';
+import { type LayerFetchState, startLayerFetch } from './torrent-piece-layers.js';
 import { initialWebSeeds, WEB_SEED_RETRY_MS, type WebSeedRecord } from './torrent-web-seeds.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
@@ -56,8 +57,13 @@ export interface TorrentContext {
   readonly listenPort: number | undefined;
   /** The info dictionary's bytes we serve (BEP 9), by reference; never copied into a peer's context. */
   readonly metadata: Uint8Array | undefined;
-  /** A v2 torrent's trees above its piece layers (BEP 52 hash requests), by reference; undefined: v1 or hybrid. */
-  readonly pieceLayerTrees: PieceLayerTrees | undefined;
+  /**
+   * A v2 torrent's trees above its piece layers (BEP 52 hash requests), by reference; undefined: v1,
+   * or a hybrid without its layers (yet: a hybrid fetched by magnet gets them, pieceLayers.trees).
+   */
+  pieceLayerTrees: PieceLayerTrees | undefined;
+  /** A hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts). */
+  readonly layerFetch: LayerFetchState | undefined;
   /** BEP 11 peer exchange is on (TorrentInput.pex): we announce ut_pex, send it and take it. */
   readonly pex: boolean;
   /** Addresses queued because a peer's ut_pex message named them (new to the address book). */
@@ -152,6 +158,10 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     listenPort: input.listenPort,
     metadata: input.metadata,
     pieceLayerTrees: input.pieceLayerTrees,
+    layerFetch:
+      input.pieceLayerPlan === undefined || input.pieceLayerTrees !== undefined
+        ? undefined
+        : startLayerFetch(input.pieceLayerPlan),
     pex: input.pex === true,
     pexLearned: 0,
     selfAddresses: new Set(input.selfAddresses ?? []),

@@ -8,6 +8,7 @@ import { Bitfield } from '../src/picker/bitfield.js';
 import type { peerMachine } from './peer.machine.js';
 import type { PeerInput, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentContext } from './torrent-context.js';
+import { isFetchingLayers } from './torrent-piece-layers.js';
 import { isUploadOnly } from './torrent-upload-only.js';
 
 export type PeerRef = ActorRefFrom<typeof peerMachine>;
@@ -64,6 +65,8 @@ export interface PeerEntry {
    * named it (peer.handshaken `infoHash`). Absent: the v1 swarm, or not a hybrid.
    */
   v2Swarm?: boolean;
+  /** Asked for a hybrid's piece layers (torrent-piece-layers.ts): not dropped as a seed meanwhile. */
+  layerSource?: boolean;
   // --- BEP 11 peer exchange (machines/torrent-pex.ts) ---
   /** The addresses our ut_pex messages told it of (and did not drop); undefined: it takes no ut_pex. */
   pexSent: Set<string> | undefined;
@@ -215,6 +218,7 @@ export function peerInput(
     ...(c.listenPort === undefined ? {} : { listenPort: c.listenPort }),
     ...(c.metadata === undefined ? {} : { metadata: c.metadata }),
     ...(c.pieceLayerTrees === undefined ? {} : { pieceLayerTrees: c.pieceLayerTrees }),
+    ...(isFetchingLayers(c) ? { fetchesLayers: true } : {}),
     ...(c.pex ? { pex: true } : {}),
     // BEP 21: every wanted piece verified (we seed, or are about to): we will not download.
     ...(isUploadOnly(c) ? { uploadOnly: true } : {}),

@@ -28,6 +28,7 @@ import type { PeerCommand } from './peer.types.js';
 import type { AddressRecord } from './torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry } from './torrent-peers.js';
+import { isFetchingLayers } from './torrent-piece-layers.js';
 import { isWebSeedKey } from './torrent-web-seeds.js';
 
 /** We will not download: every wanted piece is verified. */
@@ -53,9 +54,21 @@ export function notePeerUploadOnly(context: TorrentContext, e: PeerEntry, upload
   }
 }
 
-/** We became upload only (seeding): every connection is told (peers spawned from now on are born so). */
-export function tellPeersUploadOnly(context: TorrentContext, fx: TorrentEffects): void {
-  for (const e of context.peers.values()) fx.toPeer(e.ref, { type: 'cmd.uploadOnly' } satisfies PeerCommand);
+/**
+ * We became upload only (seeding): every connection is told (peers spawned from now on are born
+ * so). A peer still asked for a hybrid's piece layers (torrent-piece-layers.ts) is told once they
+ * are in (`layerSources`): two upload-only ends close their connection, and the layers with it.
+ */
+export function tellPeersUploadOnly(
+  context: TorrentContext,
+  fx: TorrentEffects,
+  which: 'all' | 'layerSources' = 'all',
+): void {
+  const fetching = isFetchingLayers(context);
+  for (const e of context.peers.values()) {
+    if (which === 'all' ? fetching && e.layerSource === true : e.layerSource !== true) continue;
+    fx.toPeer(e.ref, { type: 'cmd.uploadOnly' } satisfies PeerCommand);
+  }
 }
 
 /**

@@ -53,6 +53,15 @@ import {
 } from './torrent-peers.js';
 import { pexSupported, pexSwarm, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
+  asksForLayers,
+  isFetchingLayers,
+  layerAnswer,
+  layerPeerJoined,
+  layerPeerLeft,
+  layerTick,
+  takePieceLayerTrees,
+} from './torrent-piece-layers.js';
+import {
   clockTick,
   makeHalfOpenRoom,
   refuseSlot,
@@ -407,6 +416,7 @@ export const torrentMachine = setup({
       const e = context.peers.get(event.key);
       if (e === undefined) return;
       context.peers.delete(event.key);
+      if (e.layerSource === true) layerPeerLeft(context, effects(enqueue), event.key);
       context.freeIds.push(e.idNumber);
       context.halfOpen.delete(event.key);
       context.leaving.delete(event.key);
@@ -532,6 +542,24 @@ export const torrentMachine = setup({
       }
     }),
     onClockTick: ({ context }) => clockTick(context),
+    // BEP 52, a hybrid fetched by magnet fetching its piece layers (torrent-piece-layers.ts).
+    joinLayerFetch: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      if (e === undefined || event.type !== 'peer.handshaken' || !isFetchingLayers(context)) return;
+      if (!asksForLayers(e.v2Swarm === true)) return;
+      e.layerSource = true;
+      layerPeerJoined(context, effects(enqueue), e.key);
+    }),
+    onLayerAnswer: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'peer.hashes')
+        layerAnswer(context, effects(enqueue), event.key, event.range, event.proved);
+      else if (event.type === 'peer.hashReject')
+        layerAnswer(context, effects(enqueue), event.key, event.range, 'rejected');
+    }),
+    tickLayerFetch: enqueueActions(({ context, enqueue }) => layerTick(context, effects(enqueue))),
+    takePieceLayerTrees: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type === 'pieceLayers.trees') takePieceLayerTrees(context, effects(enqueue), event.trees);
+    }),
     // BEP 21: the peer will (not) download from us (torrent-upload-only.ts); upload only and with
     // nothing we want, it is closed.
     onUploadOnly: enqueueActions(({ context, event, enqueue }) => {
@@ -542,6 +570,9 @@ export const torrentMachine = setup({
     }),
     tellPeersUploadOnly: enqueueActions(({ context, enqueue }) =>
       tellPeersUploadOnly(context, effects(enqueue)),
+    ),
+    tellLayerSourcesUploadOnly: enqueueActions(({ context, enqueue }) =>
+      tellPeersUploadOnly(context, effects(enqueue), 'layerSources'),
     ),
     notePeerInterest: ({ context, event }) => {
       const e = event.type === 'peer.interest' ? context.peers.get(event.key) : undefined;
@@ -600,8 +631,10 @@ export const torrentMachine = setup({
     }),
     dropSeeds: enqueueActions(({ context, enqueue }) => {
       // Two seeds have nothing to trade: close connections to peers that have every piece.
+      // A seed still asked for a hybrid's piece layers stays until they are in (pieceLayers.trees).
+      const fetching = isFetchingLayers(context);
       for (const e of context.peers.values())
-        if (e.handshaken && e.bitfield.count === context.pieceCount)
+        if (e.handshaken && e.bitfield.count === context.pieceCount && !(fetching && e.layerSource === true))
           enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
     }),
     noteTrackersSilent: assign({ trackersSilent: true }),
@@ -661,7 +694,10 @@ export const torrentMachine = setup({
     'storage.error': { target: '.failed', actions: 'recordStorageError' },
     'tracker.announced': { actions: 'reportTracker' },
     'tracker.failed': { actions: 'reportTracker' },
-    'clock.tick': { actions: ['onClockTick', 'sendDuePex'] },
+    'clock.tick': { actions: ['onClockTick', 'sendDuePex', 'tickLayerFetch'] },
+    'peer.hashes': { actions: 'onLayerAnswer' },
+    'peer.hashReject': { actions: 'onLayerAnswer' },
+    'pieceLayers.trees': { actions: 'takePieceLayerTrees' },
   },
   states: {
     checking: {
@@ -680,7 +716,7 @@ export const torrentMachine = setup({
         'peer.incoming': { actions: 'adoptIncoming' },
         'peer.handshaken': [
           { guard: 'isRefusedSlot', actions: ['noteHandshaken', 'refuseSlot'] },
-          { actions: ['noteHandshaken', 'takeSlot', 'tellChokerJoined'] },
+          { actions: ['noteHandshaken', 'takeSlot', 'tellChokerJoined', 'joinLayerFetch'] },
         ],
         'peer.bitfield': { actions: 'onBitfield' },
         'peer.have': { actions: 'onHave' },
@@ -709,7 +745,9 @@ export const torrentMachine = setup({
           // Web seeds are connected while we download (and again after a back-off, on the clock).
           entry: 'connectWebSeeds',
           // The root's tick actions, then the web seeds due (this handler replaces the root's here).
-          on: { 'clock.tick': { actions: ['onClockTick', 'sendDuePex', 'connectWebSeeds'] } },
+          on: {
+            'clock.tick': { actions: ['onClockTick', 'sendDuePex', 'tickLayerFetch', 'connectWebSeeds'] },
+          },
           always: [
             {
               guard: and(['isDownloadComplete', 'isSeedWhenComplete']),
@@ -726,6 +764,10 @@ export const torrentMachine = setup({
           on: {
             'cmd.stop': '#torrent.closing',
             'peer.bitfield': { actions: ['onBitfield', 'dropSeeds'] },
+            // The seeds kept for the piece layers have nothing more to give.
+            'pieceLayers.trees': {
+              actions: ['takePieceLayerTrees', 'tellLayerSourcesUploadOnly', 'dropSeeds'],
+            },
           },
         },
       },

@@ -6,6 +6,7 @@
 import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { ChokerDecision } from './choker.machine.js';
+import type { FetchedLayer } from './metadata.machine.js';
 import type {
   CloseReason,
   PeerEncryption,
@@ -16,6 +17,7 @@ import type {
   PeerTransport,
   ReceivedBlock,
 } from './peer.types.js';
+import type { PieceLayerPlan } from './piece-layer-fetch.js';
 import type { DialOutcome } from './torrent-address-book.js';
 import type { TrackerReport } from './tracker.machine.js';
 
@@ -85,6 +87,12 @@ export interface TorrentInput {
    * answer peers' BEP 52 hash requests; absent (v1, hybrid, a test): every hash request is rejected.
    */
   readonly pieceLayerTrees?: PieceLayerTrees;
+  /**
+   * A hybrid fetched by magnet (BEP 52): the files whose piece layers its info dictionary lacks,
+   * fetched from its peers alongside the v1 download (machines/torrent-piece-layers.ts) and handed
+   * to the world (`torrent.pieceLayers`), which answers with the trees (`pieceLayers.trees`).
+   */
+  readonly pieceLayerPlan?: PieceLayerPlan;
   /**
    * BEP 11 peer exchange (machines/torrent-pex.ts): announce ut_pex, tell peers of each other, queue
    * the peers they tell of. Never for a private torrent (BEP 27); absent: off.
@@ -170,6 +178,8 @@ export type TorrentCommand =
   | { type: 'peer.add'; address: string; swarm?: 'v2'; dialled?: DialOutcome }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
+  /** The trees over the piece layers `torrent.pieceLayers` handed out: hash requests answered from now on. */
+  | { type: 'pieceLayers.trees'; trees: PieceLayerTrees }
   | { type: 'cmd.stop' };
 
 /**
@@ -243,6 +253,8 @@ export type TorrentEmitted =
       swarm?: 'v2';
     }
   | { type: 'torrent.trackerFailed'; url: string; message: string; retryInMs: number }
+  /** A hybrid fetched by magnet: every piece layer of TorrentInput.pieceLayerPlan is in, each proved. */
+  | { type: 'torrent.pieceLayers'; layers: readonly FetchedLayer[] }
   /** The world must close this accepted socket: a banned host, or a duplicate. */
   | {
       type: 'torrent.incomingRejected';

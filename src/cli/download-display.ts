@@ -90,6 +90,9 @@ export function createDownloadDisplay(
             `metadata: ${formatBytes(e.size)}${e.pieceLayerHashes === undefined ? '' : ` and ${e.pieceLayerHashes} piece layer hashes`} in ${(e.elapsedMs / 1000).toFixed(1)} s`,
           );
           break;
+        case 'metadata.layersFetched':
+          say(`piece layers: ${e.hashes} hashes fetched during the download, saved and served`);
+          break;
         case 'metadata':
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
           say(`saving to ${e.out}`);

@@ -238,15 +238,18 @@ function piecesRoot(ix: BencodeIndex, leaf: number, field: string): Uint8Array {
 /**
  * A v2-only info dictionary's files whose piece layers must be fetched (BEP 52: each file longer
  * than one piece, once per `pieces root`; identical files share one), and the piece layer's height:
- * what a v2 magnet's fetch asks peers for (machines/piece-layer-fetch.ts). Undefined for a v1 or
- * hybrid info dictionary (used through its v1 keys). Throws MetainfoError as parseTorrent would.
+ * what a v2 magnet's fetch asks peers for (machines/piece-layer-fetch.ts). Undefined for a v1 info
+ * dictionary, and for a hybrid one unless `hybrid` (a hybrid fetched by magnet fetches its layers
+ * alongside its v1 download: machines/torrent-piece-layers.ts). Throws MetainfoError as parseTorrent would.
  */
 export function pieceLayerPlan(
   infoBytes: Uint8Array,
+  { hybrid = false }: { readonly hybrid?: boolean } = {},
 ): { pieceLength: number; files: { piecesRoot: Uint8Array; pieces: number }[] } | undefined {
   const ix = bdecodeIndex(infoBytes, { maxTokens: MAX_TORRENT_TOKENS, wideIntegers: true });
   const info = asDict(ix, 0, 'info');
-  if (!isV2Only(ix, info)) return undefined;
+  const isHybrid = ix.get(info, 'pieces') !== undefined && ix.get(info, 'file tree') !== undefined;
+  if (!isV2Only(ix, info) && !(hybrid && isHybrid)) return undefined;
   const pieceLength = v2PieceLength(ix, info);
   const { files, roots } = v2Files(ix, required(ix, info, 'file tree', FILE_TREE_FIELD), pieceLength);
   // The layers are allocated from this: bounded as parseTorrent bounds the pieces.

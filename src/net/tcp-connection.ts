@@ -44,7 +44,7 @@ import type { ReadGate } from '../storage/write-backlog.js';
 import { UtpSocket } from '../utp/utp-socket.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { allowedFastSet } from '../wire/allowed-fast.js';
-import type { WireItem } from '../wire/messages.js';
+import type { HashRange, WireItem } from '../wire/messages.js';
 import { OUR_UT_PEX_ID } from '../wire/ut-pex.js';
 import { WireDecoder } from '../wire/wire-decoder.js';
 import type { BlockPool } from './block-pool.js';
@@ -106,6 +106,13 @@ export interface ConnectionHooks {
   readonly utp?: UtpSocketManager;
   /** When dials use uTP (utp-mode.ts; default `on`: after TCP fails). */
   readonly utpMode?: UtpMode;
+  /**
+   * BEP 52, a hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts):
+   * a `hashes` message's run of piece-layer hashes when it proves up to its file's `pieces root`
+   * (src/metainfo/verify-hashes.ts), else undefined; handed to the machine as `wire.hashes.proved`.
+   * Given, `hashes` and `hash reject` are never dropped as redundant (they answer our requests).
+   */
+  readonly proveHashes?: (range: HashRange, hashes: Uint8Array) => Uint8Array | undefined;
 }
 
 export function createTcpConnection(hooks: ConnectionHooks = {}) {
@@ -122,6 +129,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     mseTimeoutMs = MSE_HANDSHAKE_TIMEOUT_MS,
     utp,
     utpMode = DEFAULT_UTP_MODE,
+    proveHashes,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
     let socket!: PeerStream;
@@ -161,7 +169,8 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         emittedThisRead = 'batched';
         return;
       }
-      if (redundantMessage(emittedThisRead, item)) return;
+      const answersOurs = proveHashes !== undefined && (item.type === 'hashes' || item.type === 'hashReject');
+      if (!answersOurs && redundantMessage(emittedThisRead, item)) return;
       // BEP 11: a ut_pex message soon after the last one is dropped undecoded (pex-gate.ts).
       if (item.type === 'extended' && item.extendedId === OUR_UT_PEX_ID && !pexGate.take()) return;
       if (!messageBudget.take()) {
@@ -189,6 +198,9 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         if (allowedFast !== undefined)
           (event as { allowedFast?: readonly number[] }).allowedFast = allowedFast;
       }
+      // Proved here, while its hashes are still the read's (a copy kept: the buffer is reused).
+      if (item.type === 'hashes' && proveHashes !== undefined)
+        (event as { proved?: Uint8Array }).proved = proveHashes(item, item.hashes)?.slice();
       sendBack(event as never);
     };
 

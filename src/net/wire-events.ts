@@ -25,7 +25,8 @@ const FIELDLESS_EVENTS: Readonly<Record<string, { type: string }>> = Object.from
  * A message that would tell the peer machine nothing the messages before it in the same socket
  * read did not: dropped before it becomes an event. Every message resets the machine's silence
  * clock, so a keep-alive, an unknown message, BEP 52's hashes and hash reject (answers to hash
- * requests we never send) or an extended one other than the handshake (the machine ignores those)
+ * requests we send only while a hybrid fetches its piece layers, when the connection keeps them:
+ * ConnectionHooks.proveHashes) or an extended one other than the handshake (the machine ignores those)
  * says nothing after any other message of the read; and a choke, unchoke,
  * interested, not interested, cancel, suggest or allowed fast says nothing right after the same
  * message. A hostile-peer review measured 6 MB of keep-alives or unknown messages stalling an

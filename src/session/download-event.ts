@@ -195,7 +195,13 @@ export type MetadataFetchEvent =
       readonly elapsedMs: number;
       /** A v2 magnet's piece layer hashes fetched with it. */
       readonly pieceLayerHashes?: number;
-    };
+    }
+  /**
+   * A hybrid fetched by magnet (BEP 52): its piece layers, fetched from its peers alongside the v1
+   * download, are in (`hashes` piece hashes, each run proved to its file's `pieces root`), saved in
+   * its .torrent under DIR/.bitstate/ and served to v2 peers' hash requests from now on.
+   */
+  | { readonly type: 'metadata.layersFetched'; readonly hashes: number };
 
 /**
  * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once per node, when its bootstrap

@@ -3,7 +3,9 @@
  * from `<out>/.bitstate/<info-hash>.torrent` when an earlier run saved it, else from the swarm
  * (fetchMetadata, BEP 9; a v2 magnet's piece layers too, BEP 52); once verified it is saved there
  * (written atomically, with the fetched `piece layers`), so a restart with the same magnet goes
- * straight to the resumed download. Then the normal download runs with the
+ * straight to the resumed download. A hybrid's piece layers are not waited for: its v1 download
+ * starts with the metadata and fetches them from its peers as it goes (hybrid-piece-layers.ts),
+ * then the .torrent is saved again with them, as a hybrid's .torrent holds them. Then the normal download runs with the
  * Torrent (new connections: the fetch's were closed; the peers it reached dialled first, the way its
  * dials to them came up — MSE or plain, TCP or uTP), and its events follow the fetch's. With the
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
@@ -13,6 +15,7 @@
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
+import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { Dht } from '../dht/dht.js';
 import { MAX_WEB_SEEDS } from '../metainfo/limits.js';
 import type { Magnet } from '../metainfo/magnet.js';
@@ -106,6 +109,14 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
     let torrent = await savedTorrent(options.out, magnet);
+    /**
+     * The trackers and web seeds the saved .torrent keeps: the first run's (a saved one is not
+     * rewritten with a later magnet's), or this magnet's.
+     */
+    const savedWith =
+      torrent === undefined
+        ? { trackers: magnet.trackers, webSeeds: magnet.webSeeds }
+        : { trackers: torrent.announceList.flat(), webSeeds: torrent.urlList };
     /** The peers the fetch reached and how (none when the torrent was saved). */
     let dialled: FetchedMetadata['dialled'] = [];
     if (torrent === undefined) {
@@ -184,9 +195,24 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       options.selectFiles !== undefined
         ? options.selectFiles(torrent)
         : selectOnlyFiles(torrent, magnet.selectOnly);
+    // BEP 52: a hybrid without its piece layers fetches them alongside (download.ts); they are
+    // saved in the .torrent (the same bytes with `piece layers` added) and serve hash requests.
+    const info = torrent.infoBytes;
+    const onPieceLayers = async (fetched: readonly FetchedLayer[]): Promise<Torrent> => {
+      const layers = new Map(fetched.map((l) => [l.piecesRoot, l.layer] as const));
+      const withLayers = torrentFromMetadata(info, { ...magnet, ...savedWith }, layers);
+      await writeFileAtomic(
+        savedTorrentPath(options.out, magnet.infoHashHex),
+        torrentFileFromMetadata(info, savedWith, layers),
+      );
+      return withLayers;
+    };
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
     inner = download(torrent, {
       ...options,
+      onPieceLayers,
+      // A btmh-only link's peers know a hybrid by its v2 hash (and answer hash requests there only).
+      ...(magnet.version === 'v2' && torrent.version === 'hybrid' ? { peersSwarm: 'v2' as const } : {}),
       peerId,
       peers: [...(options.peers ?? []), ...magnet.peers],
       ...(dialled.length === 0 ? {} : { dialled }),

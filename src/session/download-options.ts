@@ -1,6 +1,8 @@
 /** What a caller of `download()` / `seed()` may set; every field is optional except `out`. */
 import type { InspectionEvent } from 'xstate';
+import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { Dht } from '../dht/dht.js';
+import type { Torrent } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { Listener } from '../net/listen.js';
@@ -54,6 +56,18 @@ export interface DownloadOptions {
    * MSE first and not refused once more.
    */
   readonly dialled?: readonly DialledPeer[];
+  /**
+   * Internal: `peers` and `dialled` are a hybrid's v2 swarm's (BEP 52): those of a `urn:btmh:`-only
+   * magnet link, which may know the torrent by no other hash. Dialled with its v2 hash, as the
+   * fetch dialled them, so that they answer its piece-layer requests (torrent-piece-layers.ts).
+   */
+  readonly peersSwarm?: 'v2';
+  /**
+   * Internal: a hybrid fetched by magnet link without its piece layers (BEP 52): they are fetched
+   * from the download's peers alongside it (src/session/hybrid-piece-layers.ts) and handed here; the
+   * torrent made with them (saved by the caller) gives the trees that answer hash requests.
+   */
+  readonly onPieceLayers?: (layers: readonly FetchedLayer[]) => Promise<Torrent>;
   /**
    * Internal: the UDP socket (and its uTP) a magnet link's fetch ran on, which the download goes on
    * using instead of opening one; its owner closes it.

@@ -34,6 +34,7 @@ import type { DhtAnnounces } from './dht-announces.js';
 import type { DownloadEvent } from './download-event.js';
 import { forwardNotifications } from './download-notifications.js';
 import type { DownloadOptions } from './download-options.js';
+import { hybridLayerFetch } from './hybrid-piece-layers.js';
 import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
@@ -215,6 +216,8 @@ async function run(
     left: wantedLength - data.of(actor.getSnapshot().context.picker.have),
   });
   const trackers = trackersActor?.({ stats });
+  // BEP 52: a hybrid fetched by magnet fetches its piece layers alongside the v1 download.
+  const layerFetch = options.onPieceLayers === undefined ? undefined : hybridLayerFetch(torrent);
   const actorLogic = provideSessionActors({
     options,
     torrent,
@@ -228,6 +231,7 @@ async function run(
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.
     onReadError: (err) =>
       actor.send({ type: 'storage.error', message: StorageError.fromSystem(err, 'read').message }),
+    ...(layerFetch === undefined ? {} : { proveHashes: layerFetch.prove }),
   });
   const hashTrees = pieceLayerTrees(torrent);
   const otherInfoHash = v2SwarmHash(torrent);
@@ -257,6 +261,7 @@ async function run(
       // BEP 52: a v2 torrent's piece layers, for peers that started from a magnet link and ask for
       // them with hash requests (hashed once here: src/metainfo/piece-layer-trees.ts).
       ...(hashTrees === undefined ? {} : { pieceLayerTrees: hashTrees }),
+      ...(layerFetch === undefined ? {} : { pieceLayerPlan: layerFetch.plan }),
       // BEP 11 peer exchange, off for a private torrent (BEP 27) as for its metadata.
       pex: !torrent.private && options.pex !== false,
       ...(listener === undefined
@@ -303,6 +308,22 @@ async function run(
   actor.on('torrent.pieceVerified', () => {
     lastVerifiedAt = performance.now();
   });
+  // A hybrid's fetched piece layers: the caller makes (and saves) the torrent with them, whose
+  // trees answer hash requests from then on. Failing that, the download goes on without them.
+  actor.on('torrent.pieceLayers', (e) => {
+    void options.onPieceLayers?.(e.layers).then(
+      (withLayers) => {
+        const trees = pieceLayerTrees(withLayers);
+        if (trees === undefined) return;
+        actor.send({ type: 'pieceLayers.trees', trees });
+        emit({
+          type: 'metadata.layersFetched',
+          hashes: e.layers.reduce((n, l) => n + l.layer.length / 32, 0),
+        });
+      },
+      () => {},
+    );
+  });
   forwardNotifications(actor, meter, emit, () => {
     seedingSince = performance.now();
     void createMissingFiles().then((err) => {
@@ -339,8 +360,14 @@ async function run(
         type: 'peer.add',
         address: p.address,
         dialled: { encryption: p.encryption, transport: p.transport },
+        ...(options.peersSwarm === undefined ? {} : { swarm: options.peersSwarm }),
       });
-    for (const p of options.peers ?? []) actor.send({ type: 'peer.add', address: formatPeerAddress(p) });
+    for (const p of options.peers ?? [])
+      actor.send({
+        type: 'peer.add',
+        address: formatPeerAddress(p),
+        ...(options.peersSwarm === undefined ? {} : { swarm: options.peersSwarm }),
+      });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
     if (options.dht !== undefined && !torrent.private) {
       const settings = options.dht;

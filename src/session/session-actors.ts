@@ -8,7 +8,7 @@
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
-import { createTcpConnection } from '../net/tcp-connection.js';
+import { type ConnectionHooks, createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import type { createWebSeedConnection, WebSeedConnectionHooks } from '../net/web-seed-connection.js';
@@ -59,6 +59,8 @@ export interface SessionActorsDeps {
   readonly onReadError?: (err: unknown) => void;
   /** uTP connections on the session's UDP port (docs/utp.md); none: every dial is TCP. */
   readonly utp?: UtpSocketManager;
+  /** A hybrid fetching its piece layers: each `hashes` answer proved by its connection (ConnectionHooks.proveHashes). */
+  readonly proveHashes?: ConnectionHooks['proveHashes'];
 }
 
 export function provideSessionActors(deps: SessionActorsDeps) {
@@ -73,6 +75,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
     torrent,
     webSeedConnection,
     utp,
+    proveHashes,
   } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
   // One bucket for every source, peers and web seeds: the limit is the client's.
@@ -98,6 +101,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                 ? {}
                 : { uploadLimit: new TokenBucket(options.maxUploadRate) }),
             ...(downloadLimit === undefined ? {} : { downloadLimit }),
+            ...(proveHashes === undefined ? {} : { proveHashes }),
           }),
           // BEP 52: a block-layer hash request's pieces read back from the store and hashed (one
           // per torrent: at most MAX_TORRENT_BLOCK_HASH_READS at once, whatever its peers ask).

@@ -23,14 +23,21 @@
  * a v2 one (the v2 info-hash in the handshake), on which it asks for the piece layers just the
  * same, and they are answered from the layers the hybrid's .torrent holds (before, every request
  * was rejected, and libtorrent checked pieces with the v1 SHA-1s alone).
+ *
+ * A hybrid fetched by magnet: bitstate downloads it from a libtorrent seed by a btih + btmh link,
+ * fetching its piece layers over that connection during the download (libtorrent takes our v1
+ * dial as a v2 connection: our handshake sets BEP 52's bit), saves them in the .torrent under
+ * DIR/.bitstate/, and a second libtorrent from the btmh link alone, bitstate its only peer, gets
+ * them from bitstate (before, it had none to give).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parseTorrent } from '../../src/metainfo/parse-torrent.js';
 import { startBitstateDownload } from './harness/bitstate.js';
-import { libtorrentClientCommand, libtorrentDownload } from './harness/libtorrent.js';
+import { libtorrentClientCommand, libtorrentDownload, startLibtorrentSeeder } from './harness/libtorrent.js';
 import { type LibtorrentMadeTorrent, makeTorrentWithLibtorrent } from './harness/libtorrent-create.js';
 import { compareTrees, writeMultiFilePayload } from './harness/payload.js';
 import { getFreePort } from './harness/ports.js';
@@ -243,6 +250,54 @@ describe("libtorrent fetches a hybrid's piece layers from a bitstate seeder (BEP
     // libtorrent checks a hybrid's pieces with SHA-1 too, so its `have`s prove nothing about the
     // layers; that every request was answered with hashes of its size (it disconnects on hashes
     // that do not prove) does.
+    await checkHashesServed(trace, false);
+  });
+});
+
+describe('a hybrid fetched by magnet fetches its piece layers from libtorrent and serves them (BEP 52)', () => {
+  it('bitstate downloads the hybrid from a libtorrent seed by magnet, fetching its layers alongside; a second libtorrent from the btmh link gets them from bitstate alone', async () => {
+    assert.ok(hybrid?.v1 !== undefined && hybrid.v2 !== undefined, 'a hybrid torrent');
+    const seeder = await startLibtorrentSeeder({
+      torrent: hybridTorrent,
+      dataDir: join(dir, 'seed'),
+      trackerOff: true,
+      timeoutMs: 120_000,
+    });
+    stoppables.push(seeder);
+    // Both hashes in the link: the v1 swarm, the metadata checked against both. The v1 download
+    // starts with the metadata (SHA-1 checks every piece); our handshake sets BEP 52's bit, so
+    // libtorrent takes our v1 dial as a v2 connection (the only kind it answers hash requests on)
+    // and the layers are fetched over that same connection. (A btmh-only link's peers are dialled
+    // in the v2 swarm: test/unit/session/hybrid-magnet-layers.test.ts.)
+    const out = join(dir, 'out-hybrid-magnet');
+    const trace = join(dir, 'hybrid-magnet.trace.ndjson');
+    const bitstate = startBitstateDownload({
+      torrent: `magnet:?xt=urn:btih:${hybrid.v1}&xt=urn:btmh:1220${hybrid.v2}&dn=tree&x.pe=127.0.0.1:${seeder.port}`,
+      out,
+      noTracker: true,
+      timeoutMs: 120_000,
+      extraArgs: ['--seed', '--trace', trace],
+    });
+    stoppables.push({ stop: () => bitstate.stop() });
+    const listening = await bitstate.waitForEvent((e) => e.type === 'listening', 30_000);
+    const fetched = await bitstate.waitForEvent((e) => e.type === 'metadata.layersFetched', 60_000);
+    // The long file's 1,100 piece hashes and the 4-piece file's 4.
+    assert.equal(fetched.hashes, LONG_PIECES + 4);
+    await bitstate.waitForEvent((e) => e.type === 'seeding', 60_000);
+    assert.deepEqual((await compareTrees(tree, join(out, 'tree'))).mismatches, []);
+    // The .torrent saved under out/.bitstate/ holds them, as libtorrent's own .torrent does.
+    const saved = parseTorrent(await readFile(join(out, '.bitstate', `${hybrid.v1}.torrent`)));
+    const made = parseTorrent(await readFile(hybridTorrent));
+    assert.ok(saved.pieceLayers !== undefined, 'the saved .torrent has its piece layers');
+    assert.deepEqual(Buffer.from(saved.pieceLayers), Buffer.from(made.pieceLayers!));
+    await seeder.stop();
+
+    // A second libtorrent, from the v2 hash alone and with bitstate as its only peer: it asks the
+    // v2 connection for the piece layers, answered from the ones bitstate fetched.
+    const magnet = `magnet:?xt=urn:btmh:1220${hybrid.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
+    await libtorrentDownload({ torrent: magnet, outDir: join(dir, 'out-hybrid-second'), timeoutMs: 60_000 });
+    assert.deepEqual((await compareTrees(tree, join(dir, 'out-hybrid-second', 'tree'))).mismatches, []);
+    await bitstate.stop();
     await checkHashesServed(trace, false);
   });
 });

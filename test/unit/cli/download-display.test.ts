@@ -93,12 +93,15 @@ test('a magnet: the fetch is shown before the torrent, its progress on the live 
   display.event({ type: 'metadata.progress', received: 1, pieces: 2, peers: 3, connected: 4 });
   display.event({ type: 'metadata.peerDropped', address: '127.0.0.1:9', reason: 'badMetadata' });
   display.event({ type: 'metadata.fetched', size: 17_995, elapsedMs: 31 });
+  display.event({ type: 'metadata.layersFetched', hashes: 1104 });
   display.end();
   const out = text();
   assert.match(out, new RegExp(`fetching metadata for ${'ab'.repeat(20)} from 2 peers…\n`));
   assert.match(out, /fetching metadata from 3 peers… 1\/2 pieces \(4 connected\)/);
   assert.match(out, /dropped 127\.0\.0\.1:9 \(badMetadata\)\n/);
   assert.match(out, /metadata: 17\.6 KiB in 0\.0 s\n/);
+  // A hybrid's piece layers, fetched during its download.
+  assert.match(out, /piece layers: 1104 hashes fetched during the download, saved and served\n/);
 });
 
 test('a message with newlines stays one line; --quiet prints none of it', () => {
