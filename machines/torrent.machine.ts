@@ -192,7 +192,12 @@ export const torrentMachine = setup({
       context.picker.isComplete() && !context.failedBlocks.awaitingJudgement,
     isSeedWhenComplete: ({ context }) => context.seedWhenComplete,
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
-    isCompletedAnnounce: ({ event }) => event.type === 'tracker.announced' && event.event === 'completed',
+    /**
+     * The torrent's (v1) swarm heard `completed`. A hybrid's v2 answer, now reported on its own, does
+     * not end finishing: closing would abort the v1 swarm's `completed` still under way.
+     */
+    isCompletedAnnounce: ({ event }) =>
+      event.type === 'tracker.announced' && event.event === 'completed' && event.swarm === undefined,
     // An incoming peer handshaken while every slot is taken, none held by a useless connection
     // (torrent-slots.ts): it is closed (`tooManyConnections`) and was never connected, for the world
     // or the choker — its `torrent.peerClosed` comes alone, as a failed dial's does.

@@ -417,3 +417,51 @@ test('a tracker that never answers holds a finished torrent one grace and a shor
   assert.equal(ms, TRACKER_GRACE_MS + TRACKER_SILENT_STOP_MS);
   actor.stop();
 });
+
+test("a hybrid finishing: its v2 swarm's completed answer does not end the wait for the v1 swarm's", async () => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  /** Every v1 announce, held until the test answers it; the v2 ones answered at once. */
+  const v1: { event: string; answer: (r: AnnounceResponse) => void; aborted: boolean }[] = [];
+  const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
+    if (Buffer.from(input.infoHash).equals(Buffer.from(V2)))
+      return Promise.resolve({ interval: 1800, peers: [] });
+    return new Promise((resolve) => {
+      const call = { event: input.event, answer: resolve, aborted: false };
+      signal.addEventListener('abort', () => {
+        call.aborted = true;
+      });
+      v1.push(call);
+    });
+  });
+  const trackers = trackerTiersMachine.provide({
+    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
+  });
+  const { actor } = start(
+    {
+      infoHash: V1,
+      otherInfoHash: V2,
+      have: Bitfield.full(8), // complete from the start: finishing at once
+      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
+    },
+    { trackers },
+  );
+  const flush = () => new Promise<void>((r) => setImmediate(r));
+  await flush();
+  // The v2 swarm took its started and its completed; the v1 swarm's started is still under way.
+  assert.equal(actor.getSnapshot().value, 'finishing');
+  v1[0]!.answer({ interval: 1800, peers: [] });
+  await flush();
+  assert.deepEqual(
+    v1.map((c) => [c.event, c.aborted]),
+    [
+      ['started', false],
+      ['completed', false],
+    ],
+  );
+  assert.equal(actor.getSnapshot().value, 'finishing', 'waiting for the v1 completed');
+  v1[1]!.answer({ interval: 1800, peers: [] });
+  await flush();
+  assert.notEqual(actor.getSnapshot().value, 'finishing');
+  actor.stop();
+});
