@@ -32,6 +32,8 @@ export interface Finding {
   readonly detail: string;
   /** The script step the target answered after (-1: during the opening, before the first step). */
   readonly step: number;
+  /** With several connections at once (`--connections`): which one, 0-based. */
+  readonly connection?: number;
 }
 
 /** The torrent facts the rules need. */

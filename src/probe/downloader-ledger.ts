@@ -50,11 +50,18 @@ export interface PendingRequest {
 }
 
 /** The copies of one block we sent: a block whose every copy was corrupt is one it cannot have right. */
-interface Copies {
+export interface BlockCopy {
   readonly length: number;
   good: number;
   corrupt: number;
 }
+
+/**
+ * The copies of each block the probe served, by piece then offset: one connection's own, or shared
+ * by every connection of a group (`--connections`), so that a good copy served on one connection
+ * clears a corrupt one served on another.
+ */
+export type BlockCopies = Map<number, Map<number, BlockCopy>>;
 
 const key = (index: number, begin: number, length: number) => `${index}:${begin}:${length}`;
 
@@ -75,11 +82,13 @@ export class DownloaderLedger {
   readonly #pending: PendingRequest[] = [];
   readonly #requested = new Set<string>();
   readonly #refused: PendingRequest[] = [];
-  readonly #copies = new Map<number, Map<number, Copies>>();
+  readonly #copies: BlockCopies;
   #requests = 0;
 
-  constructor(torrent: LedgerTorrent) {
+  /** `copies`: shared by the connections of a group (probe-swarm.ts); else this connection's own. */
+  constructor(torrent: LedgerTorrent, options: { readonly copies?: BlockCopies } = {}) {
     this.#t = torrent;
+    this.#copies = options.copies ?? new Map();
     this.#wire = new ConformanceLedger(torrent, { serving: true });
   }
 
@@ -275,11 +284,12 @@ export class DownloaderLedger {
   }
 
   /**
-   * `have` of a piece every block of which came from us in this connection, one of them only ever
-   * corrupted: it announced a piece it cannot have checked (BEP 3: a downloader checks the SHA-1).
-   * A block it had from another peer too would make this wrong: the rule assumes the probe is its
-   * only source of the piece, which it is for every piece the target still lacked when connected,
-   * as long as the target has no other peer (docs/probe.md).
+   * `have` of a piece every block of which came from us in this connection (or, with shared
+   * `copies`, over the probe's connections), one of them only ever corrupted: it announced a piece it
+   * cannot have checked (BEP 3: a downloader checks the SHA-1). A block it had from another peer too
+   * would make this wrong: the rule assumes the probe is its only source of the piece, which it is
+   * for every piece the target still lacked when connected, as long as the target has no other peer
+   * (docs/probe.md).
    */
   #have(index: number): void {
     const blocks = this.#copies.get(index);

@@ -27,6 +27,7 @@ import { encodeFramingStep } from './framing-step.js';
 import { ProbeError } from './probe-error.js';
 import { openProbeSocket } from './probe-socket.js';
 import { describeStep, isHostile, type ProbeStep } from './probe-step.js';
+import type { SwarmHooks } from './probe-swarm.js';
 import { ProbeWire } from './probe-wire.js';
 
 export interface ProbeConnectionOptions {
@@ -45,6 +46,8 @@ export interface ProbeConnectionOptions {
   readonly runTimeoutMs?: number;
   /** Requests in flight at most, whatever the target's reqq (default 250). */
   readonly maxOutstanding?: number;
+  /** One of several connections at once (probe-swarm.ts): what it sees is told to the group. */
+  readonly swarm?: SwarmHooks;
 }
 
 export interface ProbeRunResult {
@@ -116,7 +119,10 @@ export async function runProbeScript(
     item: (item) => {
       received[item.type] = (received[item.type] ?? 0) + 1;
       if (item.type === 'handshake') ledger.handshake(item);
-      else ledger.received(item);
+      else {
+        ledger.received(item);
+        o.swarm?.received(item, wire.step);
+      }
     },
     wireError: (err) => ledger.wireError(err),
     afterChunk: () => topUp(),
@@ -151,6 +157,7 @@ export async function runProbeScript(
       }
       ledger.step = script.length;
       await wire.waitUntil(o.drainMs, () => ledger.outstandingRequests === 0 && queued.length === 0);
+      await o.swarm?.linger(wire);
       await wire.waitUntil(o.settleMs, () => false);
       if (!wire.closed) ledger.end();
     }

@@ -9,6 +9,8 @@ export type ProbeErrorCode =
   | 'noHandshake'
   /** A replay path (`--path`) given without the seed it belongs to, or not fast-check's `a:b:c` form. */
   | 'badReplay'
+  /** `connections` not a whole number from 1 to 64. */
+  | 'badConnections'
   /** `--data`: a file of the torrent missing from the folder, or not of its torrent size. */
   | 'noData'
   /** `--data`: the files are there, but no piece matches its SHA-1 (another torrent's data). */
@@ -22,6 +24,7 @@ export class ProbeError extends Error {
   constructor(code: ProbeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.badInput = code === 'badReplay' || code === 'noData' || code === 'badData';
+    this.badInput =
+      code === 'badReplay' || code === 'badConnections' || code === 'noData' || code === 'badData';
   }
 }

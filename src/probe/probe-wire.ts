@@ -75,9 +75,18 @@ export class ProbeWire {
   get closedAtStep(): number | undefined {
     return this.#closedAtStep;
   }
+  /** The run's deadline has passed: every wait returns at once. */
+  get pastDeadline(): boolean {
+    return Date.now() >= this.#deadline;
+  }
   /** Resolves (with undefined) when the connection closes, whoever closes it. */
   get whenClosed(): Promise<undefined> {
     return this.#closedPromise;
+  }
+
+  /** Ends the wait in progress early, so that it checks its condition again (another connection moved). */
+  wake(): void {
+    this.#wake();
   }
 
   send(bytes: Uint8Array): void {

@@ -65,7 +65,8 @@ export async function runServingScript(
   const torrent = source.torrent;
   const started = Date.now();
   const deadline = started + o.runTimeoutMs;
-  const ledger = new DownloaderLedger(torrent);
+  const swarm = o.swarm;
+  const ledger = new DownloaderLedger(torrent, swarm?.copies === undefined ? {} : { copies: swarm.copies });
   const received: Record<string, number> = {};
   let served = 0;
   let corrupted = 0;
@@ -106,6 +107,7 @@ export async function runServingScript(
       else {
         if (item.type === 'interested') interested = true;
         ledger.received(item);
+        swarm?.received(item, wire.step);
       }
     },
     wireError: (err) => ledger.wireError(err),
@@ -130,7 +132,12 @@ export async function runServingScript(
     }
   }
 
-  const have = source.pieces;
+  /** The pieces this connection has: all the source's, or its share of them in a group. */
+  const have = swarm?.pieces ?? source.pieces;
+  const announce = (indexes: number[]) => {
+    ledger.announce(indexes);
+    swarm?.announced(indexes);
+  };
   const pieceOf = (pick: number) => have[pick % have.length]!;
   const announcedPick = (pick: number) => {
     const a = ledger.announced();
@@ -172,7 +179,7 @@ export async function runServingScript(
       else if (ledger.fast && opening.length === 0) sendMessage({ type: 'haveNone' });
       else if (opening.length > 0)
         sendMessage({ type: 'bitfield', bitfield: bitfieldOf(opening, torrent.pieceCount) });
-      ledger.announce(opening);
+      announce(opening);
       if (hasExtensionBit(h.reserved)) {
         sendMessage({ type: 'extended', extendedId: 0, payload: OUR_EXTENSION_HANDSHAKE });
         ledger.offeredReqq(OUR_REQQ);
@@ -184,6 +191,7 @@ export async function runServingScript(
         await new Promise((r) => setImmediate(r));
       }
       ledger.step = script.length;
+      await swarm?.linger(wire);
       await waitUntil(o.settleMs, () => false);
       if (!wire.closed) ledger.end();
     }
@@ -215,7 +223,7 @@ export async function runServingScript(
       }
       case 'have': {
         const index = pieceOf(s.pick);
-        ledger.announce([index]);
+        announce([index]);
         return sendMessage({ type: 'have', index });
       }
       case 'allowedFast':

@@ -7,8 +7,13 @@
  *   pastPieceEnd     its first request of each connection runs 100 bytes past its piece's end
  *   acceptsCorrupt   it announces a piece whatever its SHA-1 says
  *   ignoresChoke     it requests whether choked or not
+ *   haveToSenderOnly (with `shared`) it announces a piece only on the connection it came on
  *   none             no flaw (a conforming downloader)
- * Each connection starts with nothing (it keeps no piece across connections). Stopped by the test.
+ * Each connection starts with nothing (it keeps no piece across connections) unless `shared`: then
+ * its pieces are kept across the connections open at once (forgotten when the last one closes, so
+ * that each group of connections starts anew), a new connection is told them in a bitfield, and a
+ * piece checked is announced on every open connection (BEP 3), as one client with many peers does.
+ * Stopped by the test.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -18,7 +23,7 @@ import type { WireMessage } from '../../src/wire/messages.js';
 import { FAST_EXTENSION_BIT, FAST_EXTENSION_BYTE, hasFastBit } from '../../src/wire/reserved-bits.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
 
-export type DownloaderFlaw = 'none' | 'pastPieceEnd' | 'acceptsCorrupt' | 'ignoresChoke';
+export type DownloaderFlaw = 'none' | 'pastPieceEnd' | 'acceptsCorrupt' | 'ignoresChoke' | 'haveToSenderOnly';
 
 export interface FlawedDownloader {
   readonly port: number;
@@ -35,6 +40,7 @@ export async function startFlawedDownloader(opts: {
   readonly flaw: DownloaderFlaw;
   readonly fast?: boolean;
   readonly queue?: number;
+  readonly shared?: boolean;
 }): Promise<FlawedDownloader> {
   const { torrent, flaw } = opts;
   const fast = opts.fast !== false;
@@ -42,6 +48,10 @@ export async function startFlawedDownloader(opts: {
   const sockets = new Set<Socket>();
   let connections = 0;
   const announced = { pieces: 0, bad: 0 };
+  const shared = opts.shared === true;
+  /** With `shared`: the pieces it has, and how to send to each open connection. */
+  const sharedDone = new Set<number>();
+  const open = new Set<(m: WireMessage) => void>();
   const server: Server = createServer((socket) => {
     connections++;
     sockets.add(socket);
@@ -49,7 +59,12 @@ export async function startFlawedDownloader(opts: {
     socket.on('error', () => {});
     const send = (m: WireMessage) => socket.write(encodeMessage(m));
     const available = new Set<number>();
-    const done = new Set<number>();
+    const done = shared ? sharedDone : new Set<number>();
+    open.add(send);
+    socket.on('close', () => {
+      open.delete(send);
+      if (open.size === 0) sharedDone.clear();
+    });
     const blocks = new Map<number, Map<number, Uint8Array>>();
     /** Requests out, by `index:begin`. */
     const out = new Map<string, [number, number, number]>();
@@ -96,7 +111,8 @@ export async function startFlawedDownloader(opts: {
       done.add(index);
       announced.pieces++;
       if (!ok) announced.bad++;
-      send({ type: 'have', index });
+      if (!shared || flaw === 'haveToSenderOnly') send({ type: 'have', index });
+      else for (const to of open) to({ type: 'have', index });
     };
     const decoder = new WireDecoder();
     socket.on('data', (chunk: Buffer) => {
@@ -109,7 +125,11 @@ export async function startFlawedDownloader(opts: {
             socket.write(
               encodeHandshake({ reserved, infoHash: torrent.infoHash, peerId: new Uint8Array(20).fill(9) }),
             );
-            if (bothFast) send({ type: 'haveNone' });
+            if (done.size > 0) {
+              const bits = new Uint8Array(Math.ceil(torrent.pieceCount / 8));
+              for (const i of done) bits[i >> 3]! |= 0x80 >> (i & 7);
+              send({ type: 'bitfield', bitfield: bits });
+            } else if (bothFast) send({ type: 'haveNone' });
             return;
           }
           case 'bitfield':

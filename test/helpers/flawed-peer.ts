@@ -5,6 +5,9 @@
  *   corruptBlocks   every block it serves has its first byte flipped (pieces fail their SHA-1)
  *   unrequested     each block served is followed by one of the next piece nobody asked for
  *   lateBitfield    a second announcement (a bitfield) after its first block
+ *   sharedBuffer    while another connection opened before this one is still open, every block
+ *                   this one gets has its last byte flipped (as a read buffer shared between
+ *                   connections would leave it): one connection at a time sees only right bytes
  *   none            no flaw (a conforming peer)
  * Stopped by the test (close()).
  */
@@ -14,7 +17,7 @@ import { encodeHandshake, encodeMessage } from '../../src/wire/encode-message.js
 import { FAST_EXTENSION_BIT, FAST_EXTENSION_BYTE } from '../../src/wire/reserved-bits.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
 
-export type Flaw = 'none' | 'corruptBlocks' | 'unrequested' | 'lateBitfield';
+export type Flaw = 'none' | 'corruptBlocks' | 'unrequested' | 'lateBitfield' | 'sharedBuffer';
 
 export interface FlawedPeer {
   readonly port: number;
@@ -60,7 +63,12 @@ export async function startFlawedPeer(opts: {
           const at = item.index * torrent.pieceLength + item.begin;
           const block = payload.slice(at, at + item.length);
           if (flaw === 'corruptBlocks') block[0] = block[0]! ^ 0xff;
-          send({ type: 'piece', index: item.index, begin: item.begin, block });
+          if (flaw === 'sharedBuffer' && block.length > 0 && [...sockets][0] !== socket) {
+            // A copy: `block` is a view of `payload` (Buffer's slice), which must stay right.
+            const wrong = Uint8Array.from(block);
+            wrong[wrong.length - 1] = wrong[wrong.length - 1]! ^ 0xff;
+            send({ type: 'piece', index: item.index, begin: item.begin, block: wrong });
+          } else send({ type: 'piece', index: item.index, begin: item.begin, block });
           served++;
           if (flaw === 'unrequested') {
             const next = (item.index + 1) % torrent.pieceCount;
