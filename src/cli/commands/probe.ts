@@ -11,6 +11,8 @@ import type { Finding } from '../../probe/conformance-ledger.js';
 import { type ProbeReport, type ProbeRunReport, probePeer } from '../../probe/probe-peer.js';
 import { DEFAULT_SCRIPT_STEPS, MAX_SCRIPT_STEPS } from '../../probe/probe-script.js';
 import { describeStep } from '../../probe/probe-step.js';
+import type { ConnectionRunResult } from '../../probe/probe-swarm.js';
+import { MAX_CONNECTIONS } from '../../probe/swarm-ledger.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseSeconds } from '../parse-number.js';
 import { printable, printableJson } from '../printable.js';
@@ -37,6 +39,10 @@ Options:
       --peer HOST:PORT   the client to probe (required)
       --data DIR         serve the torrent's data in DIR to a downloading target (see above)
       --runs N           scripts to play (default 20)
+      --connections N    play N scripts at once, one a connection, against the target (default 1,
+                         at most ${MAX_CONNECTIONS}): each judged as alone, and the group too — the same
+                         block with other bytes on two connections; with --data, a piece the
+                         target completed never announced (have) to a connection that lacked it
       --steps N          at most N steps per script (default ${DEFAULT_SCRIPT_STEPS}, at most ${MAX_SCRIPT_STEPS})
       --hostile          mix in steps that break the rules on purpose (oversized or out-of-range
                          requests, unknown ids, garbage…): what the target does with them is
@@ -60,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       peer: { type: 'string' },
       data: { type: 'string' },
       runs: { type: 'string' },
+      connections: { type: 'string' },
       steps: { type: 'string' },
       hostile: { type: 'boolean' },
       seed: { type: 'string' },
@@ -89,6 +96,10 @@ export async function run(argv: string[]): Promise<number> {
       values.steps === undefined
         ? DEFAULT_SCRIPT_STEPS
         : parseCount('--steps', values.steps, 1, MAX_SCRIPT_STEPS),
+    connections:
+      values.connections === undefined
+        ? 1
+        : parseCount('--connections', values.connections, 1, MAX_CONNECTIONS),
     hostile: values.hostile === true,
     shrink: values['no-shrink'] !== true,
     timeLimitMs:
@@ -102,14 +113,14 @@ export async function run(argv: string[]): Promise<number> {
   const data = values.data;
   if (!json)
     out(
-      `probing ${values.peer} ${data === undefined ? 'for' : 'as it downloads'} ${printable(torrent.name)} (${torrent.infoHashHex})`,
+      `probing ${values.peer} ${data === undefined ? 'for' : 'as it downloads'} ${printable(torrent.name)} (${torrent.infoHashHex})${options.connections === 1 ? '' : `, ${options.connections} connections at once`}`,
     );
   const report = await probePeer(torrent, target, {
     ...options,
     ...(data === undefined ? {} : { data }),
     onRun: (r) => out(json ? printableJson({ type: 'probe.run', ...runEvent(r) }) : describeRun(r)),
   });
-  if (json) out(printableJson({ type: 'probe.done', ...doneEvent(report) }));
+  if (json) out(printableJson({ type: 'probe.done', ...doneEvent(report, options.connections) }));
   else for (const line of describeReport(report, replayFlags({ ...options, data }))) out(line);
   return report.counterexample === undefined ? ExitCode.ok : ExitCode.failed;
 }
@@ -123,9 +134,23 @@ function parseSeed(s: string): number {
 }
 
 function runEvent(r: ProbeRunReport) {
+  const group = r.perConnection;
   return {
     run: r.run,
     shrinking: r.shrinking,
+    ...(group === undefined
+      ? connectionEvent(r)
+      : {
+          ...connectionEvent(r),
+          // The group's own findings here; each connection's in its entry.
+          findings: r.swarmFindings ?? [],
+          connections: group.map((c) => ({ connection: c.connection, ...connectionEvent(c) })),
+        }),
+  };
+}
+
+function connectionEvent(r: ProbeRunReport | ConnectionRunResult) {
+  return {
     steps: r.steps,
     stepsPlayed: r.stepsPlayed,
     closedBy: r.closedBy,
@@ -142,7 +167,7 @@ function runEvent(r: ProbeRunReport) {
   };
 }
 
-function doneEvent(r: ProbeReport) {
+function doneEvent(r: ProbeReport, connections: number) {
   return {
     seed: r.seed,
     runs: r.runs,
@@ -156,6 +181,7 @@ function doneEvent(r: ProbeReport) {
           violation: true,
           path: r.counterexample.path,
           script: r.counterexample.script.map(describeStep),
+          ...(connections === 1 ? {} : { scripts: r.counterexample.scripts.map((s) => s.map(describeStep)) }),
           findings: r.counterexample.findings,
         }),
   };
@@ -163,24 +189,42 @@ function doneEvent(r: ProbeReport) {
 
 function describeFinding(f: Finding): string {
   const where = f.step < 0 ? 'in the opening' : `after step ${f.step}`;
-  return `${f.level} ${f.rule} (BEP ${f.bep}) ${where}: ${printable(f.detail)}`;
+  const on = f.connection === undefined ? '' : ` on connection ${f.connection}`;
+  return `${f.level} ${f.rule} (BEP ${f.bep})${on} ${where}: ${printable(f.detail)}`;
 }
 
 function describeRun(r: ProbeRunReport): string {
+  const group = r.perConnection;
+  if (group === undefined) return describeConnection(r, `${r.shrinking ? 'shrink' : 'run'} ${r.run}`);
+  const head = `${r.shrinking ? 'shrink' : 'run'} ${r.run} (${group.length} connections at once)${r.violations > 0 ? ': VIOLATION' : ''}`;
+  const lines = group.map(
+    (c) => `\n  ${describeConnection(c, `connection ${c.connection}`).replaceAll('\n', '\n  ')}`,
+  );
+  const across = (r.swarmFindings ?? []).map((f) => `\n  ${describeFinding(f)}`);
+  return `${head}${lines.join('')}${across.join('')}`;
+}
+
+function describeConnection(r: ProbeRunReport | ConnectionRunResult, name: string): string {
   const blocks =
     r.role === 'serve'
       ? `${r.blocksServed} blocks served (${r.blocksCorrupted} corrupted), ${r.received.request ?? 0} requests`
       : `${r.blocksReceived} blocks, ${r.piecesVerified} pieces checked`;
-  const head = `${r.shrinking ? 'shrink' : 'run'} ${r.run}: ${r.stepsPlayed}/${r.steps} steps, ${blocks}, `;
+  const head = `${name}: ${r.stepsPlayed}/${r.steps} steps, ${blocks}, `;
   const end = r.closedBy === 'target' ? `closed by the target after ${r.closedAfter ?? 'the opening'}` : 'ok';
   const findings = r.findings.map((f) => `\n    ${describeFinding(f)}`).join('');
   return `${head}${r.violations > 0 ? 'VIOLATION, ' : ''}${end}${findings}`;
 }
 
 /** The flags a replay needs besides --seed and --path: the same script generator (and side). */
-function replayFlags(o: { hostile: boolean; maxSteps: number; data: string | undefined }): string {
+function replayFlags(o: {
+  hostile: boolean;
+  maxSteps: number;
+  connections: number;
+  data: string | undefined;
+}): string {
   const data = o.data === undefined ? '' : ` --data ${printable(shellWord(o.data))}`;
-  return `${data}${o.hostile ? ' --hostile' : ''}${o.maxSteps === DEFAULT_SCRIPT_STEPS ? '' : ` --steps ${o.maxSteps}`}`;
+  const connections = o.connections === 1 ? '' : ` --connections ${o.connections}`;
+  return `${data}${connections}${o.hostile ? ' --hostile' : ''}${o.maxSteps === DEFAULT_SCRIPT_STEPS ? '' : ` --steps ${o.maxSteps}`}`;
 }
 
 /** A path as one shell word: as it is when plain, else single-quoted. */
@@ -200,8 +244,13 @@ function describeReport(r: ProbeReport, flags: string): string[] {
     return lines;
   }
   lines.push(`VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`);
-  if (c.script.length === 0) lines.push('  (no step: the opening alone)');
-  for (const [i, s] of c.script.entries()) lines.push(`  ${i}. ${describeStep(s)}`);
+  const group = c.scripts.length > 1;
+  for (const [k, script] of c.scripts.entries()) {
+    const indent = group ? '    ' : '  ';
+    if (group) lines.push(`  connection ${k}:`);
+    if (script.length === 0) lines.push(`${indent}(no step: the opening alone)`);
+    for (const [i, s] of script.entries()) lines.push(`${indent}${i}. ${describeStep(s)}`);
+  }
   for (const f of c.findings) lines.push(`  ${describeFinding(f)}`);
   // `--seed=N`: parseArgs takes `--seed -5` for an option, and fast-check's seeds can be negative.
   lines.push(`replay: --seed=${r.seed} --path ${c.path}${flags}`);

@@ -122,3 +122,63 @@ test('probe --data: a folder without the data, or with other data, is exit 2 in 
   assert.equal(wrong.code, 2, wrong.stderr);
   assert.match(wrong.stderr, /^bitstate probe: no piece of .* matches the torrent\n$/);
 });
+
+test('probe --connections: 2 for a count that is not 1 to 64, in one line', async (t) => {
+  const { file } = await torrentFile(t);
+  for (const n of ['0', '65', 'x', '-1', '2.5']) {
+    const r = await runCli(['probe', file, '--peer', '127.0.0.1:1', `--connections=${n}`]);
+    assert.equal(r.code, 2, `--connections ${n}: ${r.stderr}`);
+    assert.match(r.stderr, /^bitstate probe: --connections /);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('probe --connections 3: exit 0, each JSON run carries its three connections', async (t) => {
+  const { file, data, torrent } = await torrentFile(t);
+  const port = await listeningSeeder(t, torrent, data);
+  const args = ['probe', file, '--peer', `127.0.0.1:${port}`, '--runs', '4', '--connections', '3'];
+  const r = await runCli([...args, '--json'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+  const runs = events.filter((e) => e.type === 'probe.run') as unknown as {
+    run: number;
+    findings: unknown[];
+    connections: { connection: number; steps: number; findings: unknown[] }[];
+  }[];
+  assert.equal(runs.length, 4);
+  for (const run of runs) {
+    assert.deepEqual(
+      run.connections.map((c) => c.connection),
+      [0, 1, 2],
+    );
+    assert.ok(Array.isArray(run.findings));
+  }
+  assert.equal(events.at(-1)!.connections, 12);
+  const text = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    /run 3 \(3 connections at once\)\n {2}connection 0: .*\n {2}connection 1: .*\n {2}connection 2: /,
+  );
+});
+
+test('probe --connections 2: exit 1 against a seeder whose blocks differ by connection, the replay line says --connections 2', async (t) => {
+  const { file, torrent, payload } = await torrentFile(t);
+  const peer = await startFlawedPeer({ torrent, payload, flaw: 'sharedBuffer' });
+  t.after(() => peer.close());
+  const args = ['probe', file, '--peer', `127.0.0.1:${peer.port}`];
+  const r = await runCli([...args, '--runs', '10', '--seed', '3', '--connections', '2', '--no-shrink'], {
+    timeoutMs: 60_000,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /\n {2}connection 0:\n/);
+  assert.match(r.stdout, /\n {2}connection 1:\n/);
+  assert.match(
+    r.stdout,
+    /violation (block\.differs|piece\.badHash) \(BEP 3\) on connection [01] after step \d+: /,
+  );
+  assert.match(r.stdout, /replay: --seed=3 --path [\d:]+ --connections 2\n/);
+});
