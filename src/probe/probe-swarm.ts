@@ -130,6 +130,7 @@ export async function runSwarm<S extends { readonly kind: string }>(
     const first = script.slice(0, r.stepsPlayed).findIndex(hostile);
     ledger.ended(c, {
       closedByTarget: r.closedBy === 'target',
+      refused: r.findings.some((f) => f.rule === 'connection.refused' || f.rule === 'handshake.none'),
       hostile: first < 0 ? undefined : `step ${first}: ${describeStep(script[first]!)}`,
       steps: script.length,
     });

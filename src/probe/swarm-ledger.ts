@@ -12,9 +12,12 @@
  *                           never announced on another that lacked it (the probe had not
  *                           announced it there) and that stayed open `haveWaitMs` after it
  *                           (BEP 3: `have` tells every peer)                             violation
- *   connection.collateral   a connection that played no hostile step was closed by the target
- *                           (or refused) in a group where another played one: the target may
- *                           have dropped every connection from our address               note
+ *   connection.collateral   a connection that played no hostile step was closed by the target,
+ *                           after its handshake, in a group where another played one: the
+ *                           target may have dropped every connection from our address    note
+ *
+ * A connection refused, or closed before any handshake, is the target's connection limit (as
+ * Transmission's one connection per IP): its own `connection.refused` / `handshake.none` note.
  *
  * `have.notBroadcast` judges a connection only once it `lingered` — the probe kept it open, after
  * every script was played, until the target had told it every piece it was owed or `haveWaitMs`
@@ -39,6 +42,8 @@ const NAMED_PIECES = 8;
 export interface ConnectionEnd {
   /** The target closed it (or refused it, or answered no handshake). */
   readonly closedByTarget: boolean;
+  /** The target refused it or answered no handshake: its connection limit, not anyone's steps. */
+  readonly refused?: boolean;
   /** The first hostile step it played, in words; undefined when it played none. */
   readonly hostile: string | undefined;
   /** Steps in its script (findings about it are dated after the last). */
@@ -195,7 +200,12 @@ export class SwarmLedger {
     if (hostile < 0) return;
     const cause = this.#members[hostile]!.end!.hostile!;
     for (const [c, m] of this.#members.entries())
-      if (m.end !== undefined && m.end.hostile === undefined && m.end.closedByTarget)
+      if (
+        m.end !== undefined &&
+        m.end.hostile === undefined &&
+        m.end.closedByTarget &&
+        m.end.refused !== true
+      )
         this.#find(
           'note',
           'connection.collateral',

@@ -126,6 +126,12 @@ test('connection.collateral: a well-behaved connection closed by the target next
   l.ended(2, { closedByTarget: false, hostile: undefined, steps: 5 });
   l.end();
   assert.deepEqual(rules(l), ['note connection.collateral 1']);
+  // Refused, or closed without a handshake: the target's limit on connections, not collateral.
+  const limited = new SwarmLedger(torrent, 2, WAIT);
+  limited.ended(0, { closedByTarget: true, hostile: 'step 0: garbage 3 bytes', steps: 1 });
+  limited.ended(1, { closedByTarget: true, refused: true, hostile: undefined, steps: 1 });
+  limited.end();
+  assert.deepEqual(rules(limited), []);
   assert.match(l.findings[0]!.detail, /connection 0 played step 2: garbage/);
   // With no hostile step anywhere, a close is not collateral of anything.
   const calm = new SwarmLedger(torrent, 2, WAIT);
