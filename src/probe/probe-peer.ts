@@ -60,7 +60,10 @@ export interface ProbeOptions extends ServingConnectionOptions, ProbeScriptOptio
 }
 
 export interface ProbeRunReport extends ProbeRunResult {
-  /** 1-based: connections made so far, this run's included (the handshake check is not counted). */
+  /**
+   * 1-based: the n-th run of this probe, shrink attempts included (the handshake check is not
+   * counted) — with `connections` 1 the n-th connection, else the n-th group.
+   */
   readonly run: number;
   /** After the first failing script: an attempt to shrink it. */
   readonly shrinking: boolean;
@@ -187,6 +190,7 @@ async function probeWith<T extends object, S extends ScriptStep>(
   const results = new WeakMap<T, ProbeRunResult | SwarmRunResult>();
   const notes: Record<string, number> = {};
   let connections = 0;
+  let played = 0;
   let failedOnce = false;
   const property = fc.asyncProperty(scripts, async (t) => {
     const r = await play(t);
@@ -195,7 +199,7 @@ async function probeWith<T extends object, S extends ScriptStep>(
     results.set(t, r);
     for (const f of r.findings) if (f.level === 'note') notes[f.rule] = (notes[f.rule] ?? 0) + 1;
     const steps = group.reduce((k, s) => k + s.length, 0);
-    options.onRun?.({ ...r, run: connections, shrinking: failedOnce, steps });
+    options.onRun?.({ ...r, run: ++played, shrinking: failedOnce, steps });
     if (r.violations > 0) failedOnce = true;
     return r.violations === 0;
   });

@@ -121,7 +121,9 @@ export async function run(argv: string[]): Promise<number> {
     onRun: (r) => out(json ? printableJson({ type: 'probe.run', ...runEvent(r) }) : describeRun(r)),
   });
   if (json) out(printableJson({ type: 'probe.done', ...doneEvent(report, options.connections) }));
-  else for (const line of describeReport(report, replayFlags({ ...options, data }))) out(line);
+  else
+    for (const line of describeReport(report, replayFlags({ ...options, data }), options.connections))
+      out(line);
   return report.counterexample === undefined ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -232,7 +234,7 @@ function shellWord(s: string): string {
   return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
 }
 
-function describeReport(r: ProbeReport, flags: string): string[] {
+function describeReport(r: ProbeReport, flags: string, connections: number): string[] {
   const hostile = flags.includes('--hostile');
   const lines: string[] = [];
   const notes = Object.entries(r.notes).map(([rule, n]) => `${rule} ×${n}`);
@@ -240,10 +242,15 @@ function describeReport(r: ProbeReport, flags: string): string[] {
   if (r.interrupted) lines.push('stopped at --time-limit before every run was played');
   const c = r.counterexample;
   if (c === undefined) {
-    lines.push(`no violation in ${r.runs} ${hostile ? 'hostile ' : ''}scripts (seed ${r.seed})`);
+    const scripts = connections === 1 ? 'scripts' : `groups of ${connections} scripts at once`;
+    lines.push(`no violation in ${r.runs} ${hostile ? 'hostile ' : ''}${scripts} (seed ${r.seed})`);
     return lines;
   }
-  lines.push(`VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`);
+  lines.push(
+    connections === 1
+      ? `VIOLATION after ${r.runs} scripts and ${r.shrinks} shrinks; the shortest script found:`
+      : `VIOLATION after ${r.runs} groups and ${r.shrinks} shrinks; the shortest group found:`,
+  );
   const group = c.scripts.length > 1;
   for (const [k, script] of c.scripts.entries()) {
     const indent = group ? '    ' : '  ';

@@ -148,7 +148,10 @@ test('probe --connections 3: exit 0, each JSON run carries its three connections
     findings: unknown[];
     connections: { connection: number; steps: number; findings: unknown[] }[];
   }[];
-  assert.equal(runs.length, 4);
+  assert.deepEqual(
+    runs.map((r) => r.run),
+    [1, 2, 3, 4],
+  );
   for (const run of runs) {
     assert.deepEqual(
       run.connections.map((c) => c.connection),
@@ -159,6 +162,7 @@ test('probe --connections 3: exit 0, each JSON run carries its three connections
   assert.equal(events.at(-1)!.connections, 12);
   const text = await runCli(args, { timeoutMs: 60_000 });
   assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /no violation in 4 groups of 3 scripts at once \(seed -?\d+\)\n$/);
   assert.match(
     text.stdout,
     /run 3 \(3 connections at once\)\n {2}connection 0: .*\n {2}connection 1: .*\n {2}connection 2: /,
