@@ -1,12 +1,10 @@
 /**
  * The swarm ledger's rules (several connections at once) on hand-written groups: each rule broken
- * once and kept once, so a rule that never fires, or fires on a conforming target, fails here; and
- * a property: whatever the target announces where, a connection it told every piece it announced
- * anywhere (or that had them) is never owed one.
+ * once and kept once, so a rule that never fires, or fires on a conforming target, fails here
+ * (properties: test/property/swarm-ledger.property.test.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import fc from 'fast-check';
 import type { LedgerTorrent } from '../../../src/probe/conformance-ledger.js';
 import { DownloaderLedger } from '../../../src/probe/downloader-ledger.js';
 import { MAX_COMPARED_BLOCKS, SwarmLedger } from '../../../src/probe/swarm-ledger.js';
@@ -173,40 +171,4 @@ test('have.badData over shared copies: a good copy served on another connection 
   b.served(b.takeOldest(1)[0]!, false);
   b.received({ type: 'have', index: 1 });
   assert.deepEqual(rules(b), ['violation have.badData undefined']);
-});
-
-test('property: a connection told every piece announced anywhere, or having it, is owed nothing', () => {
-  const n = 4;
-  const announcement = fc.record({
-    c: fc.integer({ min: 0, max: n - 1 }),
-    index: fc.integer({ min: 0, max: torrent.pieceCount - 1 }),
-    byProbe: fc.boolean(),
-  });
-  fc.assert(
-    fc.property(
-      fc.array(announcement, { maxLength: 30 }),
-      fc.integer({ min: 0, max: n - 1 }),
-      (events, told) => {
-        const l = new SwarmLedger(torrent, n, WAIT);
-        const seen = new Set<number>();
-        for (const [at, e] of events.entries())
-          if (e.byProbe) l.probeAnnounced(e.c, [e.index]);
-          else {
-            l.targetSent(e.c, { type: 'have', index: e.index }, 0, at);
-            seen.add(e.index);
-          }
-        for (const i of seen) l.targetSent(told, { type: 'have', index: i }, 1, events.length);
-        for (let c = 0; c < n; c++) l.played(c);
-        assert.deepEqual(l.owed(told), []);
-        // Every other connection is owed exactly what it was told of by no one and did not have.
-        for (let c = 0; c < n; c++) {
-          const had = new Set(events.filter((e) => e.c === c).map((e) => e.index));
-          assert.deepEqual(
-            l.owed(c),
-            [...seen].filter((i) => !had.has(i) && c !== told).sort((a, b) => a - b),
-          );
-        }
-      },
-    ),
-  );
 });
