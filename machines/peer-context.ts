@@ -40,6 +40,10 @@ export interface PeerContext {
   readonly limits: PeerLimits;
   /** Our verified pieces, by reference (never copied). */
   readonly ourBitfield: Bitfield;
+  /** BEP 16: we super-seed this connection (PeerInput.superSeed). */
+  readonly superSeed: boolean;
+  /** BEP 16: the pieces it is shown now (cmd.reveal), at most MAX_REVEALED_PER_PEER: the only ones it may request. */
+  revealed: readonly number[];
   /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
   peerBitfield: Bitfield;
   remotePeerId: Uint8Array | undefined;
@@ -164,6 +168,8 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     timeouts: { ...DEFAULT_PEER_TIMEOUTS, ...input.timeouts },
     limits: { ...DEFAULT_PEER_LIMITS, ...input.limits },
     ourBitfield: input.ourBitfield,
+    superSeed: input.superSeed === true,
+    revealed: [],
     peerBitfield: new Bitfield(input.pieceCount),
     remotePeerId: undefined,
     outstanding: new Map(),

@@ -35,10 +35,14 @@ export function answersPeerHash(c: Pick<PeerContext, 'direction' | 'otherInfoHas
 
 /** Our first messages after the handshake, in the order they go on the wire. */
 export function openingMessages(
-  c: Pick<PeerContext, 'ourBitfield' | 'pieceCount' | 'grantedFast'>,
+  c: Pick<PeerContext, 'ourBitfield' | 'pieceCount' | 'grantedFast' | 'superSeed'>,
   fast: boolean,
 ): WireItem[] {
   const out: WireItem[] = [];
+  // BEP 16: a super-seed says it has nothing — haveNone to a fast peer, else no bitfield, as
+  // libtorrent's write_bitfield when super seeding — and no allowed fast set (those would be
+  // pieces it never showed). Its pieces come one by one with have (cmd.reveal).
+  if (c.superSeed) return fast ? [{ type: 'haveNone' }] : [];
   const have = c.ourBitfield.count;
   // BEP 6: a fast peer hears haveAll / haveNone instead of a full or empty bitfield. BEP 3: the
   // bitfield is optional, a peer with no pieces may skip it. The bytes are encoded synchronously.

@@ -448,6 +448,12 @@ export const peerMachine = setup({
       type: 'send' as const,
       message: { type: 'have' as const, index: event.type === 'cmd.have' ? event.index : -1 },
     })),
+    // BEP 16: a piece shown to the peer with `have`; `revealed` is what it may request from now on.
+    sendReveal: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'cmd.reveal') return;
+      enqueue.assign({ revealed: event.revealed });
+      enqueue.sendTo('connection', { type: 'send', message: { type: 'have', index: event.index } });
+    }),
     setInterested: assign((_, params: { interested: boolean }) => ({ amInterested: params.interested })),
     setPeerChoking: assign(({ context }, params: { choking: boolean }) => ({
       peerChoking: params.choking,
@@ -584,6 +590,7 @@ export const peerMachine = setup({
         'cmd.request': { actions: 'sendRequests' },
         'cmd.cancel': { actions: 'sendCancels' },
         'cmd.have': { actions: 'sendHave' },
+        'cmd.reveal': { actions: 'sendReveal' },
         'cmd.pex': { actions: 'sendPex' },
         'cmd.hashRequest': { actions: 'sendHashRequest' },
         'cmd.uploadOnly': [

@@ -172,6 +172,11 @@ export interface PeerInput {
    * our extension handshake says `upload_only: 1`. Absent: false (cmd.uploadOnly turns it on later).
    */
   readonly uploadOnly?: boolean;
+  /**
+   * BEP 16: we super-seed this connection (a full seed asked to): no bitfield (haveNone to a fast
+   * peer), only the pieces cmd.reveal shows it, nor `upload_only` (as libtorrent). Absent: false.
+   */
+  readonly superSeed?: boolean;
   /** A dial to an address last reached over MSE: passed to the connection (ConnectionInput). */
   readonly mseFirst?: boolean;
   /** A dial to an address last reached over uTP: passed to the connection (ConnectionInput). */
@@ -348,6 +353,12 @@ export type PeerCommand =
   | { type: 'cmd.request'; blocks: readonly BlockRef[] }
   | { type: 'cmd.cancel'; blocks: readonly BlockRef[] }
   | { type: 'cmd.have'; index: number }
+  /**
+   * BEP 16, super-seeding (machines/torrent-super-seed.ts): a `have` for `index`, and `revealed`,
+   * the pieces this peer is shown now (index among them, at most MAX_REVEALED_PER_PEER): the only
+   * ones it may request.
+   */
+  | { type: 'cmd.reveal'; index: number; revealed: readonly number[] }
   | { type: 'cmd.interested' }
   | { type: 'cmd.notInterested' }
   | { type: 'cmd.choke' }

@@ -14,6 +14,7 @@ import {
   type PeerLimits,
   type PeerTimeouts,
 } from './peer.types.js';
+import { SuperSeedReveals } from './super-seed-reveals.js';
 import { SuspectPieces } from './suspect-pieces.js';
 import {
   DEFAULT_MAX_RECONNECTS,
@@ -28,6 +29,9 @@ import { type LayerFetchState, startLayerFetch } from './torrent-piece-layers.js
 import { initialWebSeeds, WEB_SEED_RETRY_MS, type WebSeedRecord } from './torrent-web-seeds.js';
 
 export type { AddressRecord } from './torrent-address-book.js';
+
+/** Mixed into the input's seed for super-seeding's tie draws (BEP 16), a stream apart from the picker's. */
+const SUPER_SEED_STREAM = 0x5eed0016;
 
 export interface TorrentContext {
   readonly infoHash: Uint8Array;
@@ -121,6 +125,11 @@ export interface TorrentContext {
   readonly webSeeds: Map<string, WebSeedRecord>;
   /** The first back-off of a failed web seed. */
   readonly webSeedRetryMs: number;
+  /**
+   * BEP 16 (TorrentInput.superSeed): which pieces are revealed to how many super-seeded
+   * connections (machines/torrent-super-seed.ts); undefined: we do not super-seed.
+   */
+  readonly superSeed: SuperSeedReveals | undefined;
 }
 
 /** The context a torrent machine starts with: the picker seeded from the input, no peers yet. */
@@ -187,6 +196,11 @@ export function initialTorrentContext(input: TorrentInput): TorrentContext {
     rechokeMs: input.rechokeMs,
     webSeeds: initialWebSeeds(input.webSeeds),
     webSeedRetryMs: input.webSeedRetryMs ?? WEB_SEED_RETRY_MS,
+    // Its own PRNG stream (the picker's is not shared), seeded from the same input.
+    superSeed:
+      input.superSeed === true
+        ? new SuperSeedReveals(input.pieceCount, mulberry32((input.seed ^ SUPER_SEED_STREAM) >>> 0))
+        : undefined,
   };
 }
 

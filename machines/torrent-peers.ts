@@ -9,6 +9,7 @@ import type { peerMachine } from './peer.machine.js';
 import type { PeerInput, PeerKey, PeerTransport } from './peer.types.js';
 import type { TorrentContext } from './torrent-context.js';
 import { isFetchingLayers } from './torrent-piece-layers.js';
+import { isSuperSeeding } from './torrent-super-seed.js';
 import { isUploadOnly } from './torrent-upload-only.js';
 
 export type PeerRef = ActorRefFrom<typeof peerMachine>;
@@ -58,6 +59,10 @@ export interface PeerEntry {
    * has is known: until then an upload-only peer is not judged by what it has (torrent-upload-only.ts).
    */
   bitfieldCame: boolean;
+  /** BEP 16: we super-seed it (a connection made once we had every piece: torrent-super-seed.ts). */
+  superSeed: boolean;
+  /** BEP 16: the pieces it is shown now, at most MAX_REVEALED_PER_PEER; empty unless super-seeded. */
+  readonly revealed: number[];
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
   /**
@@ -157,6 +162,8 @@ export function newEntry(
     allowedFast: undefined,
     uploadOnly: false,
     bitfieldCame: false,
+    superSeed: false,
+    revealed: [],
     listenAddress: undefined,
     pexSent: undefined,
     pexDueMs: 0,
@@ -220,8 +227,10 @@ export function peerInput(
     ...(c.pieceLayerTrees === undefined ? {} : { pieceLayerTrees: c.pieceLayerTrees }),
     ...(isFetchingLayers(c) ? { fetchesLayers: true } : {}),
     ...(c.pex ? { pex: true } : {}),
-    // BEP 21: every wanted piece verified (we seed, or are about to): we will not download.
-    ...(isUploadOnly(c) ? { uploadOnly: true } : {}),
+    // BEP 16: a full seed asked to super-seed shows this connection a piece or two at a time, and
+    // does not say upload_only (libtorrent: peers might leave once they have the one piece).
+    // BEP 21: else, every wanted piece verified (we seed, or are about to): we will not download.
+    ...(isSuperSeeding(c) ? { superSeed: true } : isUploadOnly(c) ? { uploadOnly: true } : {}),
     // Last reached over MSE (torrent-address-book.ts): dialled with MSE first.
     ...(direction === 'outgoing' && c.addresses.get(address)?.mseFirst === true ? { mseFirst: true } : {}),
     // Last reached over uTP: dialled over uTP first.

@@ -67,6 +67,8 @@ export function tellPeersUploadOnly(
   const fetching = isFetchingLayers(context);
   for (const e of context.peers.values()) {
     if (which === 'all' ? fetching && e.layerSource === true : e.layerSource !== true) continue;
+    // A super-seeded connection (BEP 16) is not told: it is to take us for a downloader.
+    if (e.superSeed) continue;
     fx.toPeer(e.ref, { type: 'cmd.uploadOnly' } satisfies PeerCommand);
   }
 }

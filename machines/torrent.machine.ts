@@ -71,6 +71,13 @@ import {
   takeSlot,
 } from './torrent-slots.js';
 import {
+  isSuperSeeding,
+  revealOpening,
+  superSeedBitfield,
+  superSeedClosed,
+  superSeedHave,
+} from './torrent-super-seed.js';
+import {
   closeIfUninterestingUploadOnly,
   closeUninterestingUploadOnlyWith,
   isUploadOnlyPairAt,
@@ -272,11 +279,11 @@ export const torrentMachine = setup({
         if (isUploadOnlyPairAt(context, rec)) continue; // BEP 21: nothing to trade (torrent-upload-only.ts)
         rec.attempts++;
         const n = takePeerId(context);
-        const ref = spawn('peer', {
-          id: `peer#${n}`,
-          input: peerInput(context, address, 'outgoing', undefined),
-        });
-        context.peers.set(address, newEntry(address, ref, n, context.pieceCount, 'outgoing', context.nowMs));
+        const input = peerInput(context, address, 'outgoing', undefined);
+        const ref = spawn('peer', { id: `peer#${n}`, input });
+        const entry = newEntry(address, ref, n, context.pieceCount, 'outgoing', context.nowMs);
+        entry.superSeed = input.superSeed === true;
+        context.peers.set(address, entry);
       }
       return { serial: context.serial };
     }),
@@ -323,11 +330,11 @@ export const torrentMachine = setup({
         rememberAddress(context, address, { attempts: 1, banned: false, dialable: false }, true);
       enqueue.assign(({ spawn }) => {
         const n = takePeerId(context);
-        const ref = spawn('peer', {
-          id: `peer#${n}`,
-          input: peerInput(context, address, 'incoming', handle, key),
-        });
-        context.peers.set(key, newEntry(address, ref, n, context.pieceCount, 'incoming', context.nowMs, key));
+        const input = peerInput(context, address, 'incoming', handle, key);
+        const ref = spawn('peer', { id: `peer#${n}`, input });
+        const entry = newEntry(address, ref, n, context.pieceCount, 'incoming', context.nowMs, key);
+        entry.superSeed = input.superSeed === true;
+        context.peers.set(key, entry);
         context.halfOpen.add(key);
         return { serial: context.serial };
       });
@@ -384,11 +391,19 @@ export const torrentMachine = setup({
       peerBitfield(context, e, event.bitfield, fx);
       e.bitfieldCame = true;
       closeIfUninterestingUploadOnly(context, e, fx.toPeer); // BEP 21: nothing we want
+      superSeedBitfield(context, e, fx);
     }),
     onHave: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.have' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.have') return;
-      peerHave(context, e, event.index, effects(enqueue));
+      const fx = effects(enqueue);
+      peerHave(context, e, event.index, fx);
+      superSeedHave(context, e, event.index, fx);
+    }),
+    // BEP 16: a super-seeded connection's first pieces (torrent-super-seed.ts).
+    revealOpening: enqueueActions(({ context, event, enqueue }) => {
+      const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
+      if (e !== undefined) revealOpening(context, e, effects(enqueue));
     }),
     onUnchoked: ({ context, event }) => {
       const e = event.type === 'peer.unchoked' ? context.peers.get(event.key) : undefined;
@@ -428,6 +443,7 @@ export const torrentMachine = setup({
       context.picker.peerGone(event.key);
       context.picker.removeAvailability(e.bitfield);
       releaseSuspects(context, e);
+      superSeedClosed(context, e);
       enqueue.stopChild(e.ref);
       enqueue.emit({ type: 'torrent.peerClosed', key: e.key, address: e.address, reason: event.reason });
       if (isWebSeedKey(context, e.key)) {
@@ -622,7 +638,12 @@ export const torrentMachine = setup({
         : { type: 'choker.peerUpdate' as const, key: '' },
     ),
     tellChokerSeeding: sendTo('choker', { type: 'choker.seeding', seeding: true }),
-    emitSeeding: enqueueActions(({ enqueue }) => enqueue.emit({ type: 'torrent.seeding' })),
+    emitSeeding: enqueueActions(({ context, enqueue }) =>
+      enqueue.emit({
+        type: 'torrent.seeding',
+        ...(isSuperSeeding(context) ? { superSeed: true as const } : {}),
+      }),
+    ),
     applyChokerDecision: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'choker.decision') return;
       for (const key of event.choke) {
@@ -721,7 +742,7 @@ export const torrentMachine = setup({
         'peer.incoming': { actions: 'adoptIncoming' },
         'peer.handshaken': [
           { guard: 'isRefusedSlot', actions: ['noteHandshaken', 'refuseSlot'] },
-          { actions: ['noteHandshaken', 'takeSlot', 'tellChokerJoined', 'joinLayerFetch'] },
+          { actions: ['noteHandshaken', 'takeSlot', 'tellChokerJoined', 'joinLayerFetch', 'revealOpening'] },
         ],
         'peer.bitfield': { actions: 'onBitfield' },
         'peer.have': { actions: 'onHave' },

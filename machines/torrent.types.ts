@@ -70,6 +70,12 @@ export interface TorrentInput {
    * stops it at a seed ratio or time). A torrent that starts complete then seeds at once.
    */
   readonly seedWhenComplete?: boolean;
+  /**
+   * BEP 16, super-seeding: once every piece is verified, each connection made from then on is shown
+   * a piece or two at a time (machines/torrent-super-seed.ts). A torrent never complete (a partial
+   * seed) never does. Absent: false.
+   */
+  readonly superSeed?: boolean;
   /** The choker's regular unchoke slots (default 4) and round length (default 10 s). */
   readonly unchokeSlots?: number;
   readonly rechokeMs?: number;
@@ -242,7 +248,8 @@ export type TorrentEmitted =
   | { type: 'torrent.pieceVerified'; index: number; have: number; pieceCount: number }
   | { type: 'torrent.pieceFailed'; index: number; contributors: PeerKey[] }
   /** Every piece verified and the torrent keeps serving. */
-  | { type: 'torrent.seeding' }
+  /** Every piece verified and we serve on; `superSeed` when we super-seed (BEP 16: torrent-super-seed.ts). */
+  | { type: 'torrent.seeding'; superSeed?: true }
   | {
       type: 'torrent.trackerAnnounced';
       url: string;

@@ -1,0 +1,73 @@
+/**
+ * Super-seeding (BEP 16) in the torrent machine: which piece each super-seeded connection is shown
+ * and when (the bookkeeping is super-seed-reveals.ts; the peer machine's half — no bitfield,
+ * `have` for a revealed piece, requests for the others refused — is in peer.machine.ts).
+ *
+ * - Only a full seed super-seeds (TorrentInput.superSeed, every piece verified): a connection made
+ *   once we have every piece is super-seeded for its life (PeerEntry.superSeed); one made while we
+ *   still downloaded has had our bitfield and haves, and is served as a seed serves.
+ * - Its handshake done, the peer is shown MAX_REVEALED_PER_PEER pieces (libtorrent's
+ *   write_bitfield when super seeding reveals two).
+ * - The next piece comes when the peer announces `have` for one it was shown, as libtorrent does
+ *   by default. BEP 16 waits instead for another peer to announce it (libtorrent's
+ *   `strict_super_seeding`, deprecated in 2.0): a swarm of one downloader, or of downloaders that
+ *   never take the piece from each other, would stall on it. The rarest-first choice, which shows a
+ *   piece held or shown elsewhere only when the peer lacks no other, is what spreads the pieces.
+ * - The peer's bitfield naming a piece it was shown (shown before its bitfield came) replaces it.
+ * - A connection that closes gives its pieces back (they count as revealed no more).
+ */
+import type { PeerCommand } from './peer.types.js';
+import { MAX_REVEALED_PER_PEER } from './super-seed-reveals.js';
+import type { TorrentContext, TorrentEffects } from './torrent-context.js';
+import type { PeerEntry } from './torrent-peers.js';
+
+/** We super-seed now: asked to, and every piece is verified (a partial seed never does). */
+export function isSuperSeeding(c: Pick<TorrentContext, 'superSeed' | 'picker' | 'pieceCount'>): boolean {
+  return c.superSeed !== undefined && c.picker.have.count === c.pieceCount;
+}
+
+/** The peer's handshake is done: show it its first pieces. */
+export function revealOpening(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
+  if (e.superSeed) revealMore(c, e, fx);
+}
+
+/** The peer announced `have` for `index`: one it was shown is replaced by the next. */
+export function superSeedHave(c: TorrentContext, e: PeerEntry, index: number, fx: TorrentEffects): void {
+  if (!e.superSeed || !e.revealed.includes(index)) return;
+  forget(c, e, index);
+  revealMore(c, e, fx);
+}
+
+/** The peer's bitfield: the pieces it was shown and has are replaced. */
+export function superSeedBitfield(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
+  if (!e.superSeed) return;
+  for (const index of [...e.revealed]) if (e.bitfield.has(index)) forget(c, e, index);
+  revealMore(c, e, fx);
+}
+
+/** The connection closed: its pieces are revealed to one peer fewer. */
+export function superSeedClosed(c: TorrentContext, e: PeerEntry): void {
+  for (const index of e.revealed) c.superSeed?.conceal(index);
+  e.revealed.length = 0;
+}
+
+function forget(c: TorrentContext, e: PeerEntry, index: number): void {
+  const at = e.revealed.indexOf(index);
+  if (at < 0) return;
+  e.revealed.splice(at, 1);
+  c.superSeed?.conceal(index);
+}
+
+/** Up to MAX_REVEALED_PER_PEER pieces shown, each with a `have` (cmd.reveal). */
+function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
+  const reveals = c.superSeed;
+  if (reveals === undefined) return;
+  const availabilityOf = (i: number) => c.picker.availabilityOf(i);
+  while (e.revealed.length < MAX_REVEALED_PER_PEER) {
+    const index = reveals.choose(e.bitfield, e.revealed, availabilityOf);
+    if (index === undefined) return;
+    reveals.reveal(index);
+    e.revealed.push(index);
+    fx.toPeer(e.ref, { type: 'cmd.reveal', index, revealed: [...e.revealed] } satisfies PeerCommand);
+  }
+}
