@@ -51,6 +51,7 @@ export {
   seedMany,
   type TorrentFailedEvent,
 } from './session/seed-many.js';
+export { SuperSeedError } from './session/super-seed-option.js';
 export { PieceStore } from './storage/piece-store.js';
 export { StorageError } from './storage/storage-error.js';
 export { announce } from './tracker/http-announce.js';

@@ -136,6 +136,10 @@ export function createDownloadDisplay(
           else if (e.outcome === 'failed')
             say(`reserving disk space failed (${e.detail ?? 'fallocate failed'}); the files stay sparse`);
           break;
+        case 'seeding':
+          if (e.superSeed === true)
+            say('super-seeding (BEP 16): each peer is shown one or two pieces at a time');
+          break;
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;

@@ -78,6 +78,9 @@ export function createSeedManyDisplay(
         case 'tracker.announce':
           if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;
+        case 'seeding':
+          if (e.superSeed === true) say(`${nameOf(e)}: super-seeding (BEP 16)`);
+          break;
         case 'peer.banned':
           say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
           break;

@@ -99,8 +99,11 @@ export type DownloadEvent =
     }
   /** The resume file now claims these `have` pieces (all durably on disk). */
   | { readonly type: 'resume.saved'; readonly have: number }
-  /** Every piece verified and the session keeps serving. */
-  | { readonly type: 'seeding' }
+  /**
+   * Every piece verified and the session keeps serving; `superSeed` when it super-seeds (BEP 16,
+   * `superSeed` option: each peer that connects from now on is shown a piece or two at a time).
+   */
+  | { readonly type: 'seeding'; readonly superSeed?: true }
   | {
       readonly type: 'peer.connected';
       readonly address: string;

@@ -62,8 +62,8 @@ export function forwardNotifications(
     emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
   );
   actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
-  actor.on('torrent.seeding', () => {
+  actor.on('torrent.seeding', (e) => {
     onSeeding();
-    emit({ type: 'seeding' });
+    emit({ type: 'seeding', ...(e.superSeed === true ? { superSeed: true } : {}) });
   });
 }

@@ -102,6 +102,14 @@ export interface DownloadOptions {
   readonly inspect?: (event: InspectionEvent) => void;
   /** Keep seeding after completion (until stop(), or seedRatio / seedTimeMs). */
   readonly keepSeeding?: boolean;
+  /**
+   * Super-seeding (BEP 16, docs/seeding.md): once every piece is verified, each peer that connects
+   * is told of no piece but one or two at a time, the next when it announces having one, so that
+   * each piece leaves us about once and the peers spread it. For a full seed only: with `download`
+   * it needs `keepSeeding`, and not a selection of some files (SuperSeedError, before anything
+   * starts); `seed` data of which pieces are missing fetches them first.
+   */
+  readonly superSeed?: boolean;
   /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */
   readonly seedRatio?: number;
   /** Stop seeding after this long in the seeding state. */

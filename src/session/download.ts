@@ -41,6 +41,7 @@ import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
 import { provideSessionActors } from './session-actors.js';
 import { lentForUtp, openSessionUdp, type SessionUdp } from './session-udp.js';
 import { seedStopReason, stallStopReason } from './stop-rules.js';
+import { checkSuperSeed } from './super-seed-option.js';
 import { TransferCounter } from './transfer-counter.js';
 
 export const DEFAULT_MAX_PEERS = 50;
@@ -109,6 +110,7 @@ async function run(
 ): Promise<DownloadResult> {
   // Let the caller subscribe to events$ before the first one.
   await Promise.resolve();
+  checkSuperSeed(options);
   const started = performance.now();
   const out = options.out;
   // Every figure of bytes a user or a tracker sees leaves padding out (never stored, never moved).
@@ -252,6 +254,7 @@ async function run(
       ...(wanted === undefined ? {} : { wanted }),
       ...(options.sequential === true ? { sequential: true } : {}),
       seedWhenComplete: options.keepSeeding === true,
+      ...(options.superSeed === true ? { superSeed: true } : {}),
       ...(webSeeds.length === 0 ? {} : { webSeeds }),
       ...(options.webSeedRetryMs === undefined ? {} : { webSeedRetryMs: options.webSeedRetryMs }),
       ...(tiers.length === 0 ? {} : { trackers: { tiers, port: listener?.port ?? 0 } }),

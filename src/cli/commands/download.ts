@@ -80,6 +80,10 @@ Options:
       --seed             keep seeding once complete (until Ctrl-C, --seed-ratio or --seed-time)
       --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size
       --seed-time S      with --seed: stop after seeding S seconds
+      --super-seed       with --seed: once complete, super-seed (BEP 16): each peer that connects
+                         is told of one or two pieces at a time, not all, the next when it has
+                         one, so each piece leaves us about once; not with --select / --only
+                         (a partial seed can never super-seed: exit 2)
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M), all peers together
       --max-down RATE    download limit in bytes/s
       --select LIST      fetch only these files: indexes as \`bitstate info --json\` lists them
@@ -138,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'boolean' },
       'seed-ratio': { type: 'string' },
       'seed-time': { type: 'string' },
+      'super-seed': { type: 'boolean' },
       'max-up': { type: 'string' },
       'max-down': { type: 'string' },
       select: { type: 'string', multiple: true },
@@ -196,6 +201,9 @@ export async function run(argv: string[]): Promise<number> {
   const torrent = magnet === undefined ? await readTorrentFile(source) : undefined;
   const select = values.select ?? [];
   const only = values.only ?? [];
+  // BEP 16 needs every piece: a selection (a partial seed) would never super-seed.
+  if (values['super-seed'] === true && select.length + only.length > 0)
+    throw new UsageError('--super-seed is for a full seed: not with --select or --only');
   // A magnet's files are known once its metadata is: the syntax is checked now, the rest then.
   if (magnet !== undefined) checkSelectionSyntax(select, only);
   const selected = torrent === undefined ? undefined : fileSelection(torrent, select, only);
@@ -260,21 +268,25 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** --seed, --seed-ratio, --seed-time, --max-up, --max-down as DownloadOptions. */
+/** --seed, --seed-ratio, --seed-time, --super-seed, --max-up, --max-down as DownloadOptions. */
 function seedingOptions(values: {
   seed?: boolean;
   'seed-ratio'?: string;
   'seed-time'?: string;
+  'super-seed'?: boolean;
   'max-up'?: string;
   'max-down'?: string;
 }) {
   if ((values['seed-ratio'] !== undefined || values['seed-time'] !== undefined) && values.seed !== true)
     throw new UsageError('--seed-ratio and --seed-time go with --seed');
+  if (values['super-seed'] === true && values.seed !== true)
+    throw new UsageError('--super-seed goes with --seed (it applies once the download is complete)');
   const ratio = values['seed-ratio'];
   if (ratio !== undefined && !(/^\d+(\.\d+)?$/.test(ratio) && Number(ratio) > 0))
     throw new UsageError(`--seed-ratio takes a positive number, not '${ratio}'`);
   return {
     ...(values.seed === true ? { keepSeeding: true } : {}),
+    ...(values['super-seed'] === true ? { superSeed: true } : {}),
     ...(ratio === undefined ? {} : { seedRatio: Number(ratio) }),
     ...(values['seed-time'] === undefined
       ? {}

@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
- *  [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
+ *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
  * is read first, and one that cannot be is a one-line error (exit 2) naming it before anything starts.
@@ -64,6 +64,11 @@ Options:
                          not counted. One torrent: --max-peers is its cap
       --max-up RATE      upload limit in bytes/s (e.g. 512K, 2M): payload, all peers (and all
                          torrents) together
+      --super-seed       super-seed (BEP 16), as qBittorrent's "super seeding mode": tell each
+                         peer of one or two pieces at a time, not all, the next when it has one,
+                         so each piece leaves this seed about once and the peers pass them on.
+                         For a new torrent's first seed; data missing some pieces fetches them
+                         first, then super-seeds
       --json             NDJSON events on stdout
   -q, --quiet            print nothing but errors
   -h, --help             this text
@@ -81,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       data: { type: 'string', short: 'd' },
       'max-up': { type: 'string' },
       'max-peers-global': { type: 'string' },
+      'super-seed': { type: 'boolean' },
     },
   });
   if (values.help === true) {
@@ -104,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     // in the data it serves (docs/dht.md).
     ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(data) } }),
     ...(maxUploadRate === undefined ? {} : { maxUploadRate }),
+    ...(values['super-seed'] === true ? { superSeed: true } : {}),
   };
   const display: SeedManyDisplay =
     torrents.length === 1
