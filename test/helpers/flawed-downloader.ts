@@ -14,6 +14,9 @@
  * that each group of connections starts anew), a new connection is told them in a bitfield, and a
  * piece checked is announced on every open connection (BEP 3), as one client with many peers does.
  * Stopped by the test.
+ * It keeps what the seed told it of (`told`): whether it said it had every piece, and the most
+ * pieces it announced and the downloader had not finished at any one time (a super-seed, BEP 16,
+ * shows one or two at a time).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -30,6 +33,8 @@ export interface FlawedDownloader {
   readonly connections: () => number;
   /** Pieces it announced over every connection, and how many of those failed their SHA-1. */
   readonly announced: () => { pieces: number; bad: number };
+  /** Over every connection: a haveAll or a full bitfield came; the most pieces announced and not yet finished at once. */
+  readonly told: () => { all: boolean; mostAhead: number };
   close(): Promise<void>;
 }
 
@@ -52,6 +57,7 @@ export async function startFlawedDownloader(opts: {
   /** With `shared`: the pieces it has, and how to send to each open connection. */
   const sharedDone = new Set<number>();
   const open = new Set<(m: WireMessage) => void>();
+  const told = { all: false, mostAhead: 0 };
   const server: Server = createServer((socket) => {
     connections++;
     sockets.add(socket);
@@ -81,6 +87,9 @@ export async function startFlawedDownloader(opts: {
       }
     };
     const topUp = () => {
+      let ahead = 0;
+      for (const i of available) if (!done.has(i)) ahead++;
+      told.mostAhead = Math.max(told.mostAhead, ahead);
       if (!interested && available.size > 0) {
         interested = true;
         send({ type: 'interested' });
@@ -135,8 +144,10 @@ export async function startFlawedDownloader(opts: {
           case 'bitfield':
             for (let i = 0; i < torrent.pieceCount; i++)
               if ((item.bitfield[i >> 3]! >> (7 - (i & 7))) & 1) available.add(i);
+            if (available.size === torrent.pieceCount) told.all = true;
             return topUp();
           case 'haveAll':
+            told.all = true;
             for (let i = 0; i < torrent.pieceCount; i++) available.add(i);
             return topUp();
           case 'have':
@@ -171,6 +182,7 @@ export async function startFlawedDownloader(opts: {
     port: address.port,
     connections: () => connections,
     announced: () => ({ ...announced }),
+    told: () => ({ ...told }),
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
