@@ -7,7 +7,10 @@
  *   once we have every piece is super-seeded for its life (PeerEntry.superSeed); one made while we
  *   still downloaded has had our bitfield and haves, and is served as a seed serves.
  * - Its handshake done, the peer is shown MAX_REVEALED_PER_PEER pieces (libtorrent's
- *   write_bitfield when super seeding reveals two).
+ *   write_bitfield when super seeding reveals two). Once every piece is held or shown somewhere,
+ *   one at a time: libtorrent goes on showing two, and the second is then a piece the peer may
+ *   fetch from us as well as from the peer that has it (measured with two libtorrent downloaders:
+ *   up to 1.26 × the payload uploaded with two, 1.02–1.1 × with one).
  * - The next piece comes when the peer announces `have` for one it was shown, as libtorrent does
  *   by default. BEP 16 waits instead for another peer to announce it (libtorrent's
  *   `strict_super_seeding`, deprecated in 2.0): a swarm of one downloader, or of downloaders that
@@ -58,7 +61,10 @@ function forget(c: TorrentContext, e: PeerEntry, index: number): void {
   c.superSeed?.conceal(index);
 }
 
-/** Up to MAX_REVEALED_PER_PEER pieces shown, each with a `have` (cmd.reveal). */
+/**
+ * Up to MAX_REVEALED_PER_PEER pieces shown, each with a `have` (cmd.reveal): the first whatever
+ * is best (the peer always has one to fetch), a second only while pieces no one has remain.
+ */
 function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   const reveals = c.superSeed;
   if (reveals === undefined) return;
@@ -66,6 +72,9 @@ function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   while (e.revealed.length < MAX_REVEALED_PER_PEER) {
     const index = reveals.choose(e.bitfield, e.revealed, availabilityOf);
     if (index === undefined) return;
+    // A second piece only if no one has it nor is shown it: one another peer holds or is shown
+    // the peer may fetch from us as well as from it, and that is a piece sent twice.
+    if (e.revealed.length > 0 && (reveals.revealedTo(index) > 0 || availabilityOf(index) > 0)) return;
     reveals.reveal(index);
     e.revealed.push(index);
     fx.toPeer(e.ref, { type: 'cmd.reveal', index, revealed: [...e.revealed] } satisfies PeerCommand);
