@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""A libtorrent (python3-libtorrent 2.0) downloader that reports what a super-seed (BEP 16) showed it.
+
+For test/interop/super-seed-libtorrent.test.ts. Run it with /usr/bin/python3 (the python3 first on
+PATH may lack the libtorrent module). TCP only, no DHT/LSD/UPnP/PEX peers but the ones named,
+everything on 127.0.0.1; listens on --port so other downloaders can dial it.
+
+  --seed P     the seed's HOST:PORT, dialled (again every 0.5 s while no connection is up)
+  --peer P     another downloader's HOST:PORT, dialled the same way (repeatable)
+  --client V   the `v` of the seed's extension handshake: its peer info is the seed's once shown
+
+Prints one JSON object per line:
+  {"event": "listening", "port": P}
+  {"event": "seedSeen", "numPieces": n, "seed": b}
+      the first look at the seed's peer info after its handshake: how many pieces libtorrent
+      believes the seed has, and whether it takes it for a seed
+  {"event": "done", "fromSeed": bytes, "mostShownAhead": n}
+      every piece downloaded and checked: the bytes of the seed's connection(s), and the most
+      pieces the seed had shown that this downloader lacked, at any look
+and goes on serving its pieces (to the other downloaders) until SIGTERM / SIGINT (exit 0);
+{"event": "timeout", ...} (exit 3) past --timeout.
+"""
+
+import argparse
+import json
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def endpoint(text):
+    host, _, port = text.rpartition(":")
+    return (host, int(port))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--torrent", required=True)
+    p.add_argument("--save-path", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--seed", required=True)
+    p.add_argument("--peer", action="append", default=[])
+    p.add_argument("--client", required=True)
+    p.add_argument("--timeout", type=float, default=60)
+    args = p.parse_args()
+    seed = endpoint(args.seed)
+    others = [endpoint(x) for x in args.peer]
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+
+    session = lt.session(
+        {
+            "listen_interfaces": f"127.0.0.1:{args.port}",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "allow_multiple_connections_per_ip": True,
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+        }
+    )
+    info = lt.torrent_info(args.torrent)
+    atp = lt.add_torrent_params()
+    atp.ti = info
+    atp.save_path = args.save_path
+    handle = session.add_torrent(atp)
+    emit({"event": "listening", "port": args.port})
+
+    deadline = time.monotonic() + args.timeout
+    seen = False
+    done = False
+    from_seed = 0
+    most_ahead = 0
+    last_connect = 0.0
+    while not stopping:
+        if time.monotonic() > deadline:
+            emit({"event": "timeout", "progress": handle.status().progress, "seen": seen})
+            return 3
+        status = handle.status()
+        peers = handle.get_peer_info()
+        connected = {tuple(i.ip) for i in peers}
+        for i in peers:
+            if tuple(i.ip) != seed:
+                continue
+            client = i.client.decode("utf-8", "replace") if isinstance(i.client, bytes) else i.client
+            if client != args.client:
+                continue  # its extension handshake not read yet
+            if not seen:
+                seen = True
+                emit({"event": "seedSeen", "numPieces": i.num_pieces, "seed": bool(i.flags & lt.peer_info.seed)})
+            if not done:
+                from_seed = max(from_seed, i.total_download)
+                ours = status.pieces
+                ahead = sum(1 for k, has in enumerate(i.pieces) if has and not (k < len(ours) and ours[k]))
+                most_ahead = max(most_ahead, ahead)
+        if not done and status.is_seeding:
+            done = True
+            emit({"event": "done", "fromSeed": from_seed, "mostShownAhead": most_ahead})
+        if time.monotonic() - last_connect > 0.5:
+            for ep in [seed, *others]:
+                if ep not in connected:
+                    handle.connect_peer(ep)
+            last_connect = time.monotonic()
+        time.sleep(0.05)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
