@@ -197,3 +197,28 @@ test('a connection that closes gives its pieces back: the next peer is shown the
     t.actor.stop();
   }
 });
+
+test('download --seed: connections made once the last piece is verified are super-seeded, earlier ones not', () => {
+  const have = new Bitfield(8);
+  for (let i = 0; i < 7; i++) have.set(i);
+  const t = superSeed({ have });
+  try {
+    connect(t, 'p:1');
+    assert.ok(sentTo(t, 'p:1').some((m) => m.type === 'bitfield'));
+    assert.equal(
+      t.emitted.some((e) => e.type === 'torrent.seeding'),
+      false,
+    );
+    t.storage({ type: 'piece.verified', index: 7 });
+    assert.deepEqual(t.actor.getSnapshot().value, { active: 'seeding' });
+    assert.ok(t.emitted.some((e) => e.type === 'torrent.seeding' && e.superSeed === true));
+    // The connection from before heard our have for piece 7 as any peer does, and stays a seed's.
+    assert.deepEqual(havesTo(t, 'p:1'), [7]);
+    connect(t, 'p:2');
+    const types = sentTo(t, 'p:2').map((m) => m.type);
+    assert.ok(types.includes('haveNone') && !types.includes('bitfield') && !types.includes('haveAll'));
+    assert.equal(havesTo(t, 'p:2').length, 2);
+  } finally {
+    t.actor.stop();
+  }
+});
