@@ -43,8 +43,8 @@ and UDP for uTP and the DHT: a peer's handshake says which torrent it wants), --
 Every .torrent must load (and no two be the same torrent or share a name) or nothing starts
 (exit 2); a torrent that fails later stops alone, the others go on. Exit 0 when all complete,
 1 if any failed, 130 on Ctrl-C. --json events carry each torrent's infoHash. Options that name
-one torrent's files or machines (--select, --only, --seed and its limits, --peers, --inspect,
---ui, --trace) and magnet links are refused with several (exit 2).
+one torrent's files or machines (--select, --only, --seed, its limits and --super-seed, --peers,
+--inspect, --ui, --trace) and magnet links are refused with several (exit 2).
 
 Options:
   -o, --out DIR          where to save (default: the current directory)
@@ -346,6 +346,7 @@ const ONE_TORRENT_FLAGS = [
   'seed',
   'seed-ratio',
   'seed-time',
+  'super-seed',
   'metadata-timeout',
   'peers',
   'inspect',
