@@ -347,6 +347,12 @@ async function run(
     if (listener !== undefined) {
       emit({ type: 'listening', port: listener.port });
       const incoming = (socket: AcceptedPeer) => {
+        // The machine has ended (the listener closes last): no one would take it. A shared port's
+        // router still routes here until then, while its other torrents go on (many-torrents.ts).
+        if (actor.getSnapshot().status !== 'active') {
+          socket.destroy();
+          return;
+        }
         const address = formatPeerAddress({
           host: socket.remoteAddress ?? '?',
           port: socket.remotePort ?? 0,
