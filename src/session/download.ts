@@ -485,7 +485,7 @@ async function run(
     for (const t of timers) clearInterval(t);
     actor.stop();
     // Our own uTP peers told before the DHT's last save and the socket's close. A lent socket's uTP
-    // (a magnet fetch's, seedMany's for every torrent) is its owner's to close: others may still use it.
+    // (a magnet fetch's, many-torrents.ts's for every torrent) is its owner's to close: others may still use it.
     udp?.utp?.close();
     await dht?.then(
       (d) => d.close(),
