@@ -27,18 +27,26 @@ export function progressBar(fraction: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
 }
 
+/**
+ * `--json`: every event as one NDJSON line on `out`, with the time — a download's, and several
+ * torrents' (seed-many-display.ts, download-many-display.ts: `torrent.failed` too).
+ */
+export function createJsonDisplay<E extends object>(
+  out: NodeJS.WritableStream = process.stdout,
+): { event(e: E): void; end(): void } {
+  return {
+    event: (e) => out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`),
+    end: () => {},
+  };
+}
+
 export function createDownloadDisplay(
   mode: DisplayMode,
   opts: { peers?: boolean; out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
 ): DownloadDisplay {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
-  if (mode === 'json') {
-    return {
-      event: (e) => out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`),
-      end: () => {},
-    };
-  }
+  if (mode === 'json') return createJsonDisplay<DownloadEvent>(out);
   const tty = mode === 'terminal' && err.isTTY === true;
   let lineShown = false;
   /** Nodes in the DHT's routing table, once it has bootstrapped (the progress line shows it). */

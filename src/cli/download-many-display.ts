@@ -6,9 +6,9 @@
  * place. Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { DownloadManyEvent } from '../session/download-many.js';
-import { createDownloadDisplay, type DisplayMode, progressBar } from './download-display.js';
+import { createJsonDisplay, type DisplayMode, progressBar } from './download-display.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
-import { printable, printableJson } from './printable.js';
+import { printable } from './printable.js';
 
 export interface DownloadManyDisplay {
   event(e: DownloadManyEvent): void;
@@ -29,17 +29,7 @@ export function createDownloadManyDisplay(
   mode: DisplayMode,
   opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
 ): DownloadManyDisplay {
-  if (mode === 'json') {
-    const json = createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
-    const out = opts.out ?? process.stdout;
-    return {
-      event: (e) =>
-        e.type === 'torrent.failed'
-          ? out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`)
-          : json.event(e),
-      end: json.end,
-    };
-  }
+  if (mode === 'json') return createJsonDisplay<DownloadManyEvent>(opts.out);
   const err = opts.err ?? process.stderr;
   const tty = mode === 'terminal' && err.isTTY === true;
   /** Every torrent still running, by info-hash, in the order they were named. */

@@ -8,9 +8,9 @@
  * Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { SeedManyEvent } from '../session/seed-many.js';
-import { createDownloadDisplay, type DisplayMode } from './download-display.js';
+import { createJsonDisplay, type DisplayMode } from './download-display.js';
 import { formatBytes, formatRate } from './format.js';
-import { printable, printableJson } from './printable.js';
+import { printable } from './printable.js';
 
 export interface SeedManyDisplay {
   event(e: SeedManyEvent): void;
@@ -29,18 +29,7 @@ export function createSeedManyDisplay(
   mode: DisplayMode,
   opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
 ): SeedManyDisplay {
-  if (mode === 'json') {
-    const json = createDownloadDisplay('json', opts.out === undefined ? {} : { out: opts.out });
-    const out = opts.out ?? process.stdout;
-    return {
-      // As the download display writes its events: one NDJSON line each, with the time.
-      event: (e) =>
-        e.type === 'torrent.failed'
-          ? out.write(`${printableJson({ ...e, time: new Date().toISOString() })}\n`)
-          : json.event(e),
-      end: json.end,
-    };
-  }
+  if (mode === 'json') return createJsonDisplay<SeedManyEvent>(opts.out);
   const err = opts.err ?? process.stderr;
   const tty = mode === 'terminal' && err.isTTY === true;
   const torrents = new Map<string, Seen>();
