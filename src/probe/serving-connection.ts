@@ -12,6 +12,11 @@
  *   step 0, step 1, …                      ──►    requests, cancels, haves (judged as they come)
  *   … listen `settleMs` more (a `have` of a piece we corrupted comes once it is hashed), close
  *
+ * With `keepAliveEcho` (a target that answers each keep-alive with one, as the test suite's
+ * hand-written downloaders do) silence decides nothing: `serve n` and the settle each send a
+ * keep-alive and wait for its echo, which TCP orders after everything the target sent in answer
+ * to what came before it; `settleMs` is then only the bound on that wait.
+ *
  * The probe conforms where the script does not say otherwise: with BEP 6 it rejects each request
  * it will not serve (invalid ones, and those that come while it chokes and are not allowed fast);
  * without it, it drops them, as a choke does (BEP 3). Bounded like the fetching side: connect,
@@ -44,6 +49,15 @@ import { isHostileServing, type ServingStep } from './serving-step.js';
 export interface ServingConnectionOptions extends ProbeConnectionOptions {
   /** How long the opening waits for the target's `interested` before the steps start anyway (3 s). */
   readonly interestWaitMs?: number;
+  /**
+   * The target answers each keep-alive with one, after whatever it sends in answer to the messages
+   * before it (the test suite's hand-written downloaders do; no client does). Then `serve n` takes
+   * the requests pending once a keep-alive it sent has come back, and the settle ends when the
+   * keep-alive sent after the last step has come back: the verdict waits for the target's answers
+   * instead of deciding on a silence, and `settleMs` only bounds each wait (the target may be
+   * stuck in the middle of a frame a hostile step began, and never answer).
+   */
+  readonly keepAliveEcho?: boolean;
 }
 
 /** Bytes queued on the socket before the probe waits for it to drain. */
@@ -143,8 +157,20 @@ export async function runServingScript(
     const a = ledger.announced();
     return a.length === 0 ? undefined : a[pick % a.length]!;
   };
+  /** Keep-alives sent, each of which an echoing target answers with one. */
+  let keepAlivesSent = 0;
+  /**
+   * `keepAliveEcho`: sends a keep-alive and waits (up to `settleMs`) for the target's answers to
+   * every one sent so far; the target has then sent all it will in answer to what came before.
+   */
+  async function roundTrip() {
+    sendMessage({ type: 'keepAlive' });
+    keepAlivesSent++;
+    await waitUntil(o.settleMs, () => (received.keepAlive ?? 0) >= keepAlivesSent);
+  }
   /** Waits for `n` requests pending, while the target is still asking (none come while choked). */
   async function requestsFor(n: number) {
+    if (o.keepAliveEcho) return roundTrip();
     const end = Date.now() + SERVE_WAIT_MS;
     while (!ledger.choking && ledger.pending().length < n && Date.now() < end) {
       const before = ledger.requests;
@@ -192,7 +218,8 @@ export async function runServingScript(
       }
       ledger.step = script.length;
       await swarm?.linger(wire);
-      await waitUntil(o.settleMs, () => false);
+      if (o.keepAliveEcho) await roundTrip();
+      else await waitUntil(o.settleMs, () => false);
       if (!wire.closed) ledger.end();
     }
   } finally {
@@ -234,6 +261,7 @@ export async function runServingScript(
         return sendMessage({ type: s.kind, index });
       }
       case 'keepAlive':
+        keepAlivesSent++;
         return sendMessage({ type: 'keepAlive' });
       case 'wait':
         return waitUntil(s.ms, () => false);

@@ -13,6 +13,11 @@
  * its pieces are kept across the connections open at once (forgotten when the last one closes, so
  * that each group of connections starts anew), a new connection is told them in a bitfield, and a
  * piece checked is announced on every open connection (BEP 3), as one client with many peers does.
+ * It answers each keep-alive with one, after everything it sent in answer to the messages before
+ * it (all it sends is written as it reads them), so a probe with `keepAliveEcho` knows when it has
+ * heard it all. `holdAnswers`: everything but the handshake is held until a keep-alive comes, then
+ * written before its echo — the slowest answers a loaded machine can give, which no silence waits
+ * out.
  * Stopped by the test.
  * It keeps what the seed told it of (`told`): whether it said it had every piece, and the most
  * pieces it announced and the downloader had not finished at any one time (a super-seed, BEP 16,
@@ -46,6 +51,7 @@ export async function startFlawedDownloader(opts: {
   readonly fast?: boolean;
   readonly queue?: number;
   readonly shared?: boolean;
+  readonly holdAnswers?: boolean;
 }): Promise<FlawedDownloader> {
   const { torrent, flaw } = opts;
   const fast = opts.fast !== false;
@@ -63,7 +69,11 @@ export async function startFlawedDownloader(opts: {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
-    const send = (m: WireMessage) => socket.write(encodeMessage(m));
+    const held: Uint8Array[] = [];
+    const send = (m: WireMessage) => {
+      if (opts.holdAnswers) held.push(encodeMessage(m));
+      else socket.write(encodeMessage(m));
+    };
     const available = new Set<number>();
     const done = shared ? sharedDone : new Set<number>();
     open.add(send);
@@ -168,6 +178,10 @@ export async function startFlawedDownloader(opts: {
           case 'piece':
             onPiece(item.index, item.begin, item.block);
             return topUp();
+          case 'keepAlive':
+            for (const bytes of held.splice(0)) socket.write(bytes);
+            socket.write(encodeMessage({ type: 'keepAlive' }));
+            return;
           default:
             return;
         }

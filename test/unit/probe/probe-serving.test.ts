@@ -18,15 +18,23 @@ import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 const LOOPBACK = '127.0.0.1';
 const plain = (v: unknown) => JSON.parse(JSON.stringify(v ?? null)) as unknown;
 /**
- * Shorter than the CLI's: each of many shrink attempts listens this long after its last step (the
- * hand-written downloaders answer a block within a millisecond here).
+ * The hand-written downloaders echo keep-alives, so no verdict here rests on a silence: `serve n`
+ * and the settle wait for the echo of a keep-alive (after the target's answers to all before it),
+ * and `settleMs` only bounds that wait, for a target stuck in a frame a hostile step began. A fixed
+ * 50 ms settle let a loaded machine (load 11–22) end runs before the flaw's message came: a shrunk
+ * script kept five steps it did not need, "[wait, serve 5, choke, serve 2, unchoke]".
  */
-const QUICK = { settleMs: 50, interestWaitMs: 1000 };
+const QUICK = { keepAliveEcho: true, settleMs: 10_000, interestWaitMs: 1000 };
 
-async function flawed(t: Parameters<typeof tempDir>[0], flaw: DownloaderFlaw, fast = true) {
+async function flawed(
+  t: Parameters<typeof tempDir>[0],
+  flaw: DownloaderFlaw,
+  fast = true,
+  holdAnswers = false,
+) {
   const dir = await tempDir(t, 'bitstate-probe-serve-');
   const { torrent, data } = await randomFileTorrent(dir, { size: 200_000 });
-  const peer = await startFlawedDownloader({ torrent, flaw, fast });
+  const peer = await startFlawedDownloader({ torrent, flaw, fast, holdAnswers });
   t.after(() => peer.close());
   return { torrent, data, peer, target: { host: LOOPBACK, port: peer.port } };
 }
@@ -107,6 +115,40 @@ test('a conforming downloader passes valid and hostile scripts, with and without
       assert.ok(served > 0, `fast=${fast} hostile=${hostile}: nothing was served`);
     }
   }
+});
+
+test('a downloader whose every answer comes only at the next keep-alive is still judged on them all', async (t) => {
+  // It holds all it sends until a keep-alive comes (the handshake aside): no silence, however long,
+  // would hear its requests, so only the round trips of `keepAliveEcho` can, at each serve and at
+  // the settle. (Nor is its `interested` waited for: it too comes at the first keep-alive.)
+  const held = { ...QUICK, interestWaitMs: 0 };
+  const caught = await flawed(t, 'pastPieceEnd', true, true);
+  const report = await within(
+    60_000,
+    probePeer(caught.torrent, caught.target, { data: caught.data, runs: 20, ...held }),
+    'probe',
+  );
+  assert.deepEqual(plain(report.counterexample?.script), [{ kind: 'unchoke' }]);
+  assert.deepEqual(
+    report.counterexample?.findings.map((f) => f.rule),
+    ['request.pastPieceEnd'],
+  );
+  const conforming = await flawed(t, 'none', true, true);
+  let served = 0;
+  const passed = await within(
+    60_000,
+    probePeer(conforming.torrent, conforming.target, {
+      data: conforming.data,
+      runs: 12,
+      seed: 4242,
+      ...held,
+      onRun: (r) => (served += r.blocksServed),
+    }),
+    'probe',
+  );
+  assert.equal(passed.counterexample, undefined, JSON.stringify(passed.counterexample?.findings));
+  // Its requests were there at the serve steps: each serve's round trip brought them in.
+  assert.ok(served > 0, 'nothing was served');
 });
 
 test("bitstate's own download() breaks no rule as a downloader, in valid or hostile scripts", async (t) => {
