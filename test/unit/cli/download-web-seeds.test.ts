@@ -160,11 +160,30 @@ test('download --web-seed-connections 0 / 17 / x: one line, exit 2, nothing aske
   assert.equal(w.server.requests.length, 0);
 });
 
-test("download: a web seed's bodies (node:http, a fresh ArrayBuffer per read) do not bring a mark-compact every few MB", async (t) => {
+/**
+ * Loaded before the CLI (`--import`): prints each V8 flag the process sets (node:v8's
+ * setFlagsFromString, still called through) on stdout, so the test reads which growth rule the
+ * old generation ran under.
+ */
+const PRINT_V8_FLAGS = `data:text/javascript,${encodeURIComponent(`
+  import v8 from 'node:v8';
+  import { syncBuiltinESMExports } from 'node:module';
+  const set = v8.setFlagsFromString;
+  v8.setFlagsFromString = (flags) => { process.stdout.write('v8 flag ' + flags + '\\n'); set(flags); };
+  syncBuiltinESMExports();
+`)}`;
+
+test("download: a web seed's bodies (node:http, a fresh ArrayBuffer per read) get V8's own old-generation growth, not the CLI's 10 %", async (t) => {
+  // What this guards was measured as mark-compacts: for 96 MiB, 14–16 at the CLI's 10 % growth,
+  // 1 at V8's own. But V8's own factor shrinks toward its 1.1 minimum when the mutator is slow
+  // (it weighs GC speed against allocation speed in wall time), so at load 14–20 the fixed CLI
+  // counted 8–10 too and a bound on the count failed. The CLI's part is deterministic: once the
+  // torrent's web seeds are known it hands V8 its growth back (--heap-growing-percent=0, set after
+  // keepHeapSmall's 10); that V8 reads the flag is small-heap.test.ts's.
   const dir = await tempDir(t, 'bitstate-wscli-gc-');
   const www = join(dir, 'www');
   await mkdir(www);
-  const size = 96 * 1024 * 1024;
+  const size = 8 * 1024 * 1024;
   await writeFile(join(www, 'big.bin'), payloadBytes(size, 3));
   const server = await startWebSeedServer(t, www);
   const file = join(dir, 'big.torrent');
@@ -176,13 +195,14 @@ test("download: a web seed's bodies (node:http, a fresh ArrayBuffer per read) do
   const out = join(dir, 'out');
   const r = await runCli(
     ['download', file, '--out', out, '--no-tracker', '--port', '0', '--timeout', '30', '--quiet'],
-    {
-      timeoutMs: 90_000,
-      nodeArgs: ['--trace-gc'],
-    },
+    { timeoutMs: 90_000, nodeArgs: ['--import', PRINT_V8_FLAGS] },
   );
   assert.equal(r.code, 0, r.stderr);
-  // V8's own growth: a few (start-up and the first megabytes); at 10 % growth, one per ~7 MB (14+).
-  const markCompacts = r.stdout.split('\n').filter((l) => l.includes('Mark-Compact')).length;
-  assert.ok(markCompacts <= 6, `${markCompacts} mark-compacts for 96 MiB`);
+  assert.ok(Buffer.from(await readFile(join(out, 'big.bin'))).equals(Buffer.from(payloadBytes(size, 3))));
+  const growth = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('v8 flag --heap-growing-percent='))
+    .map((l) => l.slice('v8 flag --heap-growing-percent='.length));
+  assert.deepEqual(growth, ['10', '0'], r.stdout);
+  assert.ok(server.requests.length > 0, 'the web seed was asked');
 });
