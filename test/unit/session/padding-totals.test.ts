@@ -144,9 +144,12 @@ test('--seed-ratio counts the upload against the data: a seeder that served its 
     if (e.type === 'progress') aUploaded.push(e.uploaded);
   });
   // B: downloads from A alone, so A uploads the files' bytes once — and no padding, which never moves.
+  // Alone: without PEX, since A names the origin to B (BEP 11) while A is still downloading from it —
+  // as it was at load 16, where B then took part of the data from the origin and A never got to 1.
   const b = download(torrent, {
     out: join(dir, 'b'),
     trackers: false,
+    pex: false,
     listen: false,
     peers: [{ host: '127.0.0.1', port: aPort }],
     stallTimeoutMs: 20_000,
