@@ -25,7 +25,7 @@ export class Inbox {
   until(count: number): Promise<void> {
     if (this.received.length >= count) return Promise.resolve();
     return within(
-      5000,
+      60_000,
       new Promise<void>((resolve) => this.#waiters.push({ count, resolve })),
       `datagram ${count}`,
     );

@@ -26,7 +26,7 @@ export async function listeningSeeder(
   const seeder = seed(torrent, { data, trackers: false, port: 0, ...options });
   t.after(() => seeder.stop());
   return within(
-    10_000,
+    60_000,
     new Promise<number>((resolve, reject) => {
       seeder.events$.subscribe((e) => {
         if (e.type === 'listening') resolve(e.port);

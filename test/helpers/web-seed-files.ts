@@ -43,7 +43,7 @@ export async function runDownload(
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
   t.after(() => job.stop());
-  const result = await within(40_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   return { result, events };
 }
 

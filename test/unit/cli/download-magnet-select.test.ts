@@ -44,7 +44,7 @@ const swarm = ['--port', '0', '--no-tracker', '--quiet', '--timeout', '20'];
 test('a magnet with --only fetches the metadata, then only the matching file; --select past the files exits 2 once it is known', async (t) => {
   const { dir, torrent, magnet, video } = await magnetSwarm(t);
   const out = join(dir, 'out');
-  const r = await runCli(['download', magnet, '-o', out, '--only', '*.mkv', ...swarm], { timeoutMs: 40_000 });
+  const r = await runCli(['download', magnet, '-o', out, '--only', '*.mkv', ...swarm], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await readFile(join(out, 'show', 'episode.mkv')), video);
   assert.equal(existsSync(join(out, 'show', 'notes.txt')), false, 'the unselected file is not made');
@@ -52,7 +52,7 @@ test('a magnet with --only fetches the metadata, then only the matching file; --
 
   // Known only once the metadata is: file 7 of 2. Into a new folder, so fetched again, saved, then refused.
   const past = await runCli(['download', magnet, '-o', join(dir, 'out2'), '--select', '7', ...swarm], {
-    timeoutMs: 40_000,
+    timeoutMs: 60_000,
   });
   assertOneLineError(past, { command: 'download', pattern: /--select: file 7 does not exist/ });
   assert.ok(existsSync(join(dir, 'out2', '.bitstate', `${torrent.infoHashHex}.torrent`)));
@@ -88,7 +88,7 @@ test('a FIFO planted where the magnet’s metadata is saved is not read (nor wai
   await mkdir(join(out, '.bitstate'), { recursive: true });
   const saved = join(out, '.bitstate', `${torrent.infoHashHex}.torrent`);
   execFileSync('mkfifo', [saved]);
-  const r = await runCli(['download', magnet, '-o', out, ...swarm], { timeoutMs: 40_000 });
+  const r = await runCli(['download', magnet, '-o', out, ...swarm], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await readFile(join(out, 'show', 'episode.mkv')), video);
   assert.ok((await lstat(saved)).isFile(), 'the fetched metadata replaced the FIFO');

@@ -35,7 +35,7 @@ test('a symlink planted at a zero-length file’s folder during the download: ex
   const r = await runCli(
     ['download', torrentFile, '-o', out, '--no-tracker', '--port', '0', '--timeout', '10', '--json'],
     {
-      timeoutMs: 30_000,
+      timeoutMs: 60_000,
       onLine: (line) => {
         const e = JSON.parse(line) as { type: string; port?: number };
         // `listening` comes once the store is open: sub/ was not there, so nothing looked at it.

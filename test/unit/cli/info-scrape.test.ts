@@ -55,19 +55,19 @@ test('info --scrape: seeders, leechers and completed per tracker; a dead tracker
   const torrent = join(dir, 'payload.torrent');
   await writeFile(torrent, torrentBytes);
 
-  const plain = await runCli(['info', torrent], { timeoutMs: 20_000 });
+  const plain = await runCli(['info', torrent], { timeoutMs: 60_000 });
   assert.equal(plain.code, 0, plain.stderr);
   assert.doesNotMatch(plain.stdout, /scrape/);
   assert.equal(scrapes.length + udp.received.length, 0, 'no tracker asked without --scrape');
 
-  const text = await runCli(['info', torrent, '--scrape'], { timeoutMs: 20_000 });
+  const text = await runCli(['info', torrent, '--scrape'], { timeoutMs: 60_000 });
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`  ${httpUrl}: 12 seeders, 34 leechers, 56 completed\\n`));
   assert.match(text.stdout, new RegExp(`  ${udp.url}: 5 seeders, 3 leechers, 9 completed\\n`));
   assert.match(text.stdout, new RegExp(`  ${deadUrl}: .*ECONNREFUSED`));
   assert.ok(scrapes[0]?.startsWith('/scrape?info_hash='), scrapes[0]);
 
-  const json = await runCli(['info', torrent, '--scrape', '--json'], { timeoutMs: 20_000 });
+  const json = await runCli(['info', torrent, '--scrape', '--json'], { timeoutMs: 60_000 });
   assert.equal(json.code, 0, json.stderr);
   const parsed = JSON.parse(json.stdout) as { scrape: Record<string, unknown>[] };
   assert.deepEqual(parsed.scrape.slice(0, 2), [

@@ -61,7 +61,7 @@ test('so=0,2: only files 0 and 2 are fetched; the unselected file is not made, i
   // 40,000 / 50,000 / 30,000 bytes in 16 KiB pieces: b.bin shares piece 2 with a.bin and piece 5 with c.bin.
   const s = await swarm(t, [40_000, 50_000, 30_000], 'v1');
   const out = join(s.dir, 'out');
-  const r = await runCli(['download', `${s.magnet}&so=0,2`, '-o', out, ...args], { timeoutMs: 40_000 });
+  const r = await runCli(['download', `${s.magnet}&so=0,2`, '-o', out, ...args], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   await assertOnly(out, s, ['a.bin', 'c.bin']);
   const state = await readdir(join(out, '.bitstate'));
@@ -92,7 +92,7 @@ test('so= counts BEP 47 padding files, as bitstate info --json and --select do: 
     ],
   );
   const out = join(s.dir, 'out');
-  const r = await runCli(['download', `${s.magnet}&so=2`, '-o', out, ...args], { timeoutMs: 40_000 });
+  const r = await runCli(['download', `${s.magnet}&so=2`, '-o', out, ...args], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   await assertOnly(out, s, ['b.bin']);
   assert.equal(existsSync(join(out, 'show', '.pad')), false, 'padding is never written');
@@ -102,20 +102,20 @@ test('--select and --only win over so=; so= past the files exits 2 once the meta
   const s = await swarm(t, [40_000, 50_000, 30_000], 'v1');
   const select = join(s.dir, 'select');
   const r = await runCli(['download', `${s.magnet}&so=0`, '-o', select, '--select', '1', ...args], {
-    timeoutMs: 40_000,
+    timeoutMs: 60_000,
   });
   assert.equal(r.code, 0, r.stderr);
   await assertOnly(select, s, ['b.bin']);
   const only = join(s.dir, 'only');
   const o = await runCli(['download', `${s.magnet}&so=0-1`, '-o', only, '--only', 'c.bin', ...args], {
-    timeoutMs: 40_000,
+    timeoutMs: 60_000,
   });
   assert.equal(o.code, 0, o.stderr);
   await assertOnly(only, s, ['c.bin']);
 
   // File 3 of 3 (0-2): known only once the metadata is. Into a new folder: fetched, saved, refused.
   const past = join(s.dir, 'past');
-  const p = await runCli(['download', `${s.magnet}&so=0,3`, '-o', past, ...args], { timeoutMs: 40_000 });
+  const p = await runCli(['download', `${s.magnet}&so=0,3`, '-o', past, ...args], { timeoutMs: 60_000 });
   assertOneLineError(p, {
     command: 'download',
     pattern: /so=: file 3 does not exist \(the torrent has 3 files/,

@@ -59,7 +59,7 @@ test('probe: exit 1 with the shortest script and a replay line that replays it',
   assert.match(r.stdout, /violation piece\.badHash \(BEP 3\)/);
   const replay = /replay: (--seed=-?\d+ --path [\d:]+)/.exec(r.stdout);
   assert.ok(replay !== null, r.stdout);
-  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 30_000 });
+  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 60_000 });
   assert.equal(again.code, 1, again.stderr);
   const done = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as {
     script: string[];
@@ -102,7 +102,7 @@ test('probe --data: exit 1 against a downloader that asks past a piece end, its 
   assert.match(r.stdout, /violation request\.pastPieceEnd \(BEP 3\)/);
   const replay = /replay: (--seed=-?\d+ --path [\d:]+ --data \S+)/.exec(r.stdout);
   assert.ok(replay !== null, r.stdout);
-  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 30_000 });
+  const again = await runCli([...args, ...replay[1]!.split(' '), '--json'], { timeoutMs: 60_000 });
   assert.equal(again.code, 1, again.stderr);
   const events = again.stdout
     .trim()

@@ -19,7 +19,7 @@ const BIN = join(ROOT, 'bin', 'bitstate.js');
 
 function bitstate(
   args: readonly string[],
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...withDhtOff(args)], {
     cwd: ROOT,

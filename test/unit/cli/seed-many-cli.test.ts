@@ -58,7 +58,7 @@ test('seed with several torrents: one port, events tagged by info-hash, Ctrl-C s
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BITSTATE_DEBUG: '' },
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {
     clearTimeout(killer);
     child.kill('SIGKILL');

@@ -26,7 +26,7 @@ async function readOneLineThenLeave(args: string[]): Promise<{ code: number | nu
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   child.stdout.once('data', () => child.stdout.destroy());
   try {
-    return { code: await within(20_000, exited, `${args[0]} after its reader left`), stderr };
+    return { code: await within(60_000, exited, `${args[0]} after its reader left`), stderr };
   } finally {
     child.kill('SIGKILL');
   }

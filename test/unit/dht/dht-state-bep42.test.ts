@@ -64,7 +64,7 @@ test('a start keeps a saved id valid for the saved address, and derives a new on
     await writeFile(statePath, encodeDhtState({ id, nodes: [], ip: EXTERNAL }));
     const dht = await startDht({ port: 0, bootstrap, statePath });
     t.after(() => dht.close());
-    await within(10_000, dht.ready, 'bootstrap');
+    await within(60_000, dht.ready, 'bootstrap');
     assert.equal(idHex(dht.node.id) === idHex(id), kept, what);
     assert.ok(isVerifiedNodeId(dht.node.id, EXTERNAL), `${what}: valid for the saved address`);
     assert.equal(dht.node.externalAddress, EXTERNAL);
@@ -88,7 +88,7 @@ test('a running node saves its state periodically, not only at close (a crash ke
     await dht.close();
     await router.close();
   });
-  await within(10_000, dht.ready, 'bootstrap');
+  await within(60_000, dht.ready, 'bootstrap');
   // Polled for at most 5 s (a bounded wait): the save every 100 ms, long before any close.
   let saved = await readDhtState(statePath);
   for (let i = 0; i < 100 && saved === undefined; i++) {

@@ -96,7 +96,7 @@ test('reading: none is undefined; a FIFO, a symlink, a folder or a huge file at 
   await truncate(huge, 1 << 30); // sparse: nothing of it is read
   for (const name of ['fifo.dat', 'link.dat', 'folder.dat', 'huge.dat'])
     await assert.rejects(
-      within(5000, readDhtState(join(dir, name)), name),
+      within(60_000, readDhtState(join(dir, name)), name),
       (e) => e instanceof DhtError && e.code === 'badState',
       name,
     );
@@ -128,7 +128,7 @@ test('a node saves its id and good nodes at close; the next start, its router do
   });
   await Promise.all(others.map((d) => d.ready));
   const first = await startDht({ port: 0, bootstrap: [{ host: '127.0.0.1', port: router.port }], statePath });
-  const ready = await within(10_000, first.ready, 'first bootstrap');
+  const ready = await within(60_000, first.ready, 'first bootstrap');
   assert.deepEqual([ready.savedNodes, ready.fromSaved, ready.stateError], [0, 0, undefined]);
   assert.equal(ready.nodes, 4, 'the router and the three others');
   await first.close();
@@ -138,7 +138,7 @@ test('a node saves its id and good nodes at close; the next start, its router do
 
   const second = await startDht({ port: 0, bootstrap: [await deadRouter()], queryTimeoutMs: 300, statePath });
   t.after(() => second.close());
-  const again = await within(10_000, second.ready, 'second bootstrap');
+  const again = await within(60_000, second.ready, 'second bootstrap');
   assert.equal(idHex(second.node.id), idHex(first.node.id), 'the same node id');
   assert.equal(again.savedNodes, 4);
   assert.equal(again.fromSaved, 4, 'every saved node answered');
@@ -156,7 +156,7 @@ test('a spoilt state file is reported in ready and ignored: the bootstrap goes o
     await dht.close();
     await router.close();
   });
-  const ready = await within(10_000, dht.ready, 'bootstrap');
+  const ready = await within(60_000, dht.ready, 'bootstrap');
   assert.ok(ready.stateError instanceof DhtError && ready.stateError.code === 'badState');
   assert.equal(ready.savedNodes, 0);
   assert.equal(ready.nodes, 1, 'the router');
@@ -180,11 +180,11 @@ test('a second close, or the abort signal then close, resolves only once the sta
       signal: abort.signal,
     });
     t.after(() => dht.close());
-    assert.equal((await within(10_000, dht.ready, 'bootstrap')).nodes, 1, 'the router');
+    assert.equal((await within(60_000, dht.ready, 'bootstrap')).nodes, 1, 'the router');
     if (how === 'close twice') void dht.close();
     else abort.abort();
     // The caller of this close (a session ending) goes on as if the node were saved and closed.
-    await within(5000, dht.close(), how);
+    await within(60_000, dht.close(), how);
     assert.equal((await readDhtState(statePath))?.nodes.length, 1, `${how}: saved before close resolved`);
   }
 });
@@ -232,7 +232,7 @@ test('saved nodes gone since (the closest to our id) do not hold the bootstrap b
     statePath,
   });
   t.after(() => dht.close());
-  const ready = await within(30_000, dht.ready, 'bootstrap');
+  const ready = await within(60_000, dht.ready, 'bootstrap');
   assert.deepEqual([ready.savedNodes, ready.fromSaved], [MAX_DHT_STATE_NODES, 0]);
   assert.equal(ready.nodes, 4, 'the router and the three others, found past the dead saved nodes');
 });

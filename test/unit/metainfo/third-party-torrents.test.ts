@@ -22,7 +22,7 @@ const MKTORRENT = '/usr/bin/mktorrent';
 const PROBE = fileURLToPath(new URL('./libtorrent-probe.py', import.meta.url));
 
 function run(command: string, args: string[]): string {
-  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
   if (r.error !== undefined) throw new Error(`${command} could not run (install it: ${r.error.message})`);
   assert.equal(r.status, 0, `${command} ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;

@@ -43,7 +43,7 @@ async function closeReason(after: (socket: Socket) => void, handshakeTimeoutMs =
   }
 }
 
-describe('metadata connection bounds', { timeout: 20_000 }, () => {
+describe('metadata connection bounds', { timeout: 120_000 }, () => {
   it('closes on a frame longer than METADATA_MAX_FRAME_LENGTH', async () => {
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(METADATA_MAX_FRAME_LENGTH + 1);

@@ -54,7 +54,7 @@ async function routerOn(t: TestContext, opts: { readonly maxConnections?: number
   /** Resolves once `ok` holds of the counts. */
   const until = async (ok: (c: typeof counts) => boolean, what: string) =>
     within(
-      10_000,
+      60_000,
       (async () => {
         while (!ok(counts)) await new Promise<void>((r) => waiters.push(r));
       })(),
@@ -130,7 +130,7 @@ test('a plain handshake sent a byte at a time is routed to its torrent, with eve
     await new Promise<void>((r) => s.write(Uint8Array.of(byte), () => r()));
     await new Promise((r) => setImmediate(r));
   }
-  await within(10_000, routed, 'routed to B');
+  await within(60_000, routed, 'routed to B');
   const [one] = got;
   assert.ok(one !== undefined);
   assert.equal(one.done.encryption, 'none');
@@ -151,7 +151,7 @@ test(`past ${MAX_ROUTING} connections awaiting their handshake a newcomer is clo
   const newcomer = client(t, port);
   await until((c) => c.accepted === MAX_ROUTING + 1, 'the newcomer accepted');
   assert.equal(counts.refused, 1, 'and closed at once');
-  await within(10_000, closed(newcomer), 'the newcomer sees it closed');
+  await within(60_000, closed(newcomer), 'the newcomer sees it closed');
 
   silent[0]!.destroy();
   await until((c) => c.closed === 2, 'a silent one gone');
@@ -165,7 +165,7 @@ test(`past ${MAX_WAITING} connections waiting for a torrent not taking them yet,
   const listener = router.add([A]);
   const waiting = await Promise.all(Array.from({ length: MAX_WAITING }, () => mseClient(t, port, A)));
   const newcomer = await mseClient(t, port, A);
-  await within(10_000, closed(newcomer), 'the newcomer closed');
+  await within(60_000, closed(newcomer), 'the newcomer closed');
   const got = take(t, listener);
   assert.equal(got.length, MAX_WAITING, 'those that waited, handed over');
   assert.ok(
@@ -208,7 +208,7 @@ test('past maxConnections open through the router — routing, waiting or delive
   });
   // One delivered to B (its torrent has it), one waiting for A, one that has said nothing yet.
   client(t, port).write(handshakeFor(B));
-  await within(10_000, handedOver, 'one delivered to B');
+  await within(60_000, handedOver, 'one delivered to B');
   assert.equal(got.length, 1);
   const waiting = await mseClient(t, port, A);
   const silent = client(t, port);
@@ -219,7 +219,7 @@ test('past maxConnections open through the router — routing, waiting or delive
   const newcomer = client(t, port);
   await until((c) => c.accepted === 4, 'the newcomer accepted');
   assert.equal(counts.refused, 1, 'and closed at once, no handshake awaited');
-  await within(10_000, closed(newcomer), 'the newcomer sees it closed');
+  await within(60_000, closed(newcomer), 'the newcomer sees it closed');
 
   // The torrent closes the one it had: its place is free again.
   got[0]!.stream.destroy();
@@ -251,7 +251,7 @@ test('a closed router routes nothing more: a connection that comes after is clos
   const late = client(t, port);
   await until((c) => c.accepted === 1, 'accepted');
   assert.equal(counts.refused, 1, 'closed by route(), no handshake awaited (no timer left running)');
-  await within(10_000, closed(late), 'the late one sees it closed');
+  await within(60_000, closed(late), 'the late one sees it closed');
 });
 
 test('MSE hand-over: bytes right behind the handshake in its segment and bytes sent while waiting reach the connection decrypted once, in order', async (t) => {
@@ -269,7 +269,7 @@ test('MSE hand-over: bytes right behind the handshake in its segment and bytes s
   });
   const until = async (ok: () => boolean, what: string) =>
     within(
-      10_000,
+      60_000,
       (async () => {
         while (!ok()) await new Promise<void>((r) => (arrived = r));
       })(),

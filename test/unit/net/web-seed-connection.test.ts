@@ -85,7 +85,7 @@ function connect(
   t.after(() => actor.stop());
   const until = (what: string, pred: (e: ConnectionEvent) => boolean) =>
     within(
-      10_000,
+      60_000,
       new Promise<ConnectionEvent>((resolve) => {
         const check = () => {
           const hit = events.find(pred);

@@ -39,7 +39,7 @@ async function fastCheckModulesLoadedBy(
       '-e',
       `const m = await import(${JSON.stringify(specifier)}); console.log(Object.keys(m).join(' '));`,
     ],
-    { cwd: ROOT, encoding: 'utf8', timeout: 20_000 },
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
   );
   assert.equal(r.status, 0, r.stderr);
   return {

@@ -68,7 +68,7 @@ test('a seeder whose blocks fail their SHA-1 is caught, shrunk to one requestPie
     [['piece.badHash', 3, true]],
   );
   const replay = await within(
-    30_000,
+    60_000,
     probePeer(torrent, target, { seed: report.seed, path: c.path, ...PATIENT }),
     'replay',
   );
@@ -148,7 +148,7 @@ test('a target that closes without a handshake is given up after three tries, wi
   const { port } = server.address() as { port: number };
   // A 60 s handshake timeout: only the close can end each try within the test's bound.
   await within(
-    15_000,
+    60_000,
     assert.rejects(
       probePeer(torrent, { host: LOOPBACK, port }, { connectTimeoutMs: 60_000 }),
       (e) => e instanceof ProbeError && e.code === 'noHandshake' && /closed the connection/.test(e.message),

@@ -50,7 +50,7 @@ test('a downloader that asks past a piece end is caught at the first unchoke, an
     [['request.pastPieceEnd', 3]],
   );
   const replay = await within(
-    30_000,
+    60_000,
     probePeer(torrent, target, { data, seed: report.seed, path: c.path, ...QUICK }),
     'replay',
   );
@@ -165,7 +165,7 @@ test("bitstate's own download() breaks no rule as a downloader, in valid or host
     });
     t.after(() => job.stop());
     const port = await within(
-      10_000,
+      60_000,
       new Promise<number>((resolve) =>
         job.events$.subscribe((e) => {
           if (e.type === 'listening') resolve(e.port);

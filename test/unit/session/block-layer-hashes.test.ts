@@ -69,7 +69,7 @@ async function client(t: Parameters<typeof tempDir>[0], port: number, infoHash: 
       m.length === range.length &&
       m.proofLayers === range.proofLayers;
     return within(
-      10_000,
+      60_000,
       new Promise<WireItem>((resolve) => {
         const look = () => {
           const m = received.find(same);

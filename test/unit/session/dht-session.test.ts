@@ -21,7 +21,7 @@ test('a seed announces in the DHT and a download finds it there, with no other p
   const seedEvents: DownloadEvent[] = [];
   seeder.events$.subscribe((e) => seedEvents.push(e));
   const announced = await within(
-    10_000,
+    60_000,
     new Promise<DownloadEvent>((resolve) =>
       seeder.events$.subscribe((e) => e.type === 'dht.peers' && resolve(e)),
     ),
@@ -42,7 +42,7 @@ test('a seed announces in the DHT and a download finds it there, with no other p
   t.after(() => job.stop());
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
-  const result = await within(20_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.deepEqual(await readFile(join(out, torrent.name)), bytes);
   assert.ok(events.some((e) => e.type === 'dht.ready'));
@@ -57,7 +57,7 @@ test('a private torrent (BEP 27) never asks the DHT: no datagram reaches the rou
   const events: DownloadEvent[] = [];
   seeder.events$.subscribe((e) => events.push(e));
   await within(
-    10_000,
+    60_000,
     new Promise<void>((resolve) => seeder.events$.subscribe((e) => e.type === 'listening' && resolve())),
     'listening',
   );
@@ -65,7 +65,7 @@ test('a private torrent (BEP 27) never asks the DHT: no datagram reaches the rou
   const open = await randomFileTorrent(join(dir, 'open'), { size: 300_000 });
   const other = seed(open.torrent, { data: open.data, trackers: false, port: 0, dht });
   await within(
-    10_000,
+    60_000,
     new Promise<void>((resolve) => other.events$.subscribe((e) => e.type === 'dht.peers' && resolve())),
     'the other seed announced',
   );

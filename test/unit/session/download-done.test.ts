@@ -45,7 +45,7 @@ test('done: a hanging tracker holds the exit one grace and a short stop, and the
   });
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
-  const result = await within(20_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   const done = events.find((e) => e.type === 'done');
   assert.ok(done?.type === 'done');

@@ -60,7 +60,7 @@ test('a completed download has every selected file at its length, zero-length on
     // Emitted once the store is open, before any peer is dialled.
     if (e.type === 'resume.loaded') atOpen = existsSync(join(out, 'tree')) ? ['tree'] : [];
   });
-  const result: DownloadResult = await within(20_000, job.done, 'download');
+  const result: DownloadResult = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.deepEqual(atOpen, [], 'nothing created when the store opened');
   let offset = 0;

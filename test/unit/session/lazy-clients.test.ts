@@ -45,7 +45,7 @@ async function clientsLoaded(t: Parameters<typeof tempDir>[0], urlList: readonly
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   t.after(() => child.kill('SIGKILL'));
   const code = await within(
-    30_000,
+    60_000,
     new Promise<number | null>((resolve) => child.on('close', resolve)),
     'download child',
   );

@@ -22,7 +22,7 @@ import { tempDir, within } from '../../helpers/session.js';
 /** The port `job` listens on, once every one of its `torrents` torrents is checked. */
 function seedingPort(job: Pick<SeedManyJob, 'events$' | 'done'>, torrents: number): Promise<number> {
   return within(
-    15_000,
+    60_000,
     new Promise<number>((resolve, reject) => {
       let port: number | undefined;
       let checked = 0;
@@ -44,7 +44,7 @@ async function fetched(torrent: Torrent, port: number, out: string): Promise<Buf
     trackers: false,
     listen: false,
   });
-  assert.equal((await within(20_000, job.done, `download of ${torrent.name}`)).result, 'complete');
+  assert.equal((await within(60_000, job.done, `download of ${torrent.name}`)).result, 'complete');
   return readFile(join(out, torrent.name));
 }
 

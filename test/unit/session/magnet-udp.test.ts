@@ -47,7 +47,7 @@ test("stop() during the download resolves once the magnet's job is done: its UDP
       if (e.type === 'peer.connected') resolve();
     }),
   );
-  await within(20_000, connected, 'the download connected');
+  await within(60_000, connected, 'the download connected');
   // The download's uTP runs on the fetch's socket (at the listening port's number).
   assert.ok(events.some((e) => e.type === 'listening' && e.port === port));
   assert.ok(

@@ -40,7 +40,7 @@ test("a saved torrent's url-list and a later magnet's other ws= are used togethe
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
   t.after(() => job.stop());
-  const result = await within(40_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   assert.ok(live.requests.length > 0, "the new magnet's web seed was asked");

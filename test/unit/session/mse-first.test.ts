@@ -93,7 +93,7 @@ test('allowed: once reached through the MSE retry, the address is dialled again 
   t.after(() => job.stop());
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
-  const result = await within(20_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.ok(relay.cut, 'the first connection through was cut');
   assert.deepEqual(
@@ -128,7 +128,7 @@ test("a magnet: the metadata fetch's dial learnt the seeder needs MSE, and the d
     events.push(e);
     if (e.type === 'metadata.fetched') fetchConnections = relay.began.length;
   });
-  const result = await within(20_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.deepEqual(
     relay.began.slice(0, fetchConnections),

@@ -33,7 +33,7 @@ for (const format of ['v2', 'hybrid'] as const) {
     const seederEvents: DownloadEvent[] = [];
     seeder.events$.subscribe((e) => seederEvents.push(e));
     const port = await within(
-      10_000,
+      60_000,
       new Promise<number>((resolve) =>
         seeder.events$.subscribe((e) => {
           if (e.type === 'listening') resolve(e.port);
@@ -50,12 +50,12 @@ for (const format of ['v2', 'hybrid'] as const) {
       stallTimeoutMs: 20_000,
     });
     t.after(() => job.stop());
-    assert.equal((await within(30_000, job.done, 'download')).result, 'complete');
+    assert.equal((await within(60_000, job.done, 'download')).result, 'complete');
     for (const [i, bytes] of contents.entries())
       assert.ok((await readFile(join(out, 'small', `f${i}`))).equals(bytes), `f${i}`);
     // The seeder's next progress event counts what it served by then.
     const served = await within(
-      5_000,
+      60_000,
       new Promise<number>((resolve) =>
         seeder.events$.subscribe((e) => {
           if (e.type === 'progress' && e.uploaded > 0) resolve(e.uploaded);

@@ -58,7 +58,7 @@ test('a torrent made on ext4 from README and readme seeds from that folder, and 
     listen: false,
     stallTimeoutMs: 10_000,
   });
-  const result = await within(20_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.deepEqual(await readFile(join(out, 'docs', 'README')), upper);
   assert.deepEqual(await readFile(join(out, 'docs', 'readme.1')), lower);

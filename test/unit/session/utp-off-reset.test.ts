@@ -21,7 +21,7 @@ test('--utp off with the DHT on: a uTP SYN to the session port is answered by ST
   const events: DownloadEvent[] = [];
   seeder.events$.subscribe((e) => events.push(e));
   const ready = await within(
-    10_000,
+    60_000,
     new Promise<DownloadEvent>((resolve) =>
       seeder.events$.subscribe((e) => e.type === 'dht.ready' && resolve(e)),
     ),

@@ -104,7 +104,7 @@ test('a peer whose hashes do not prove themselves is dropped and never asked aga
   t.after(() => honest.close());
   const events: MetadataFetchEvent[] = [];
   const fetched = await within(
-    30_000,
+    60_000,
     fetchMetadataAndLayers(parseMagnet(v2Link(torrent, [liar.port, honest.port])), {
       peerId,
       trackers: false,
@@ -151,7 +151,7 @@ test('with only a peer that forges hashes, the fetch ends at its time limit and 
   });
   t.after(() => liar.close());
   const err = await within(
-    30_000,
+    60_000,
     fetchMetadataAndLayers(parseMagnet(v2Link(torrent, [liar.port])), {
       peerId,
       trackers: false,

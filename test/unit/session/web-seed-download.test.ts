@@ -103,7 +103,7 @@ test("a magnet's ws= web seed (BEP 19) is used once the metadata is fetched from
   const events: DownloadEvent[] = [];
   job.events$.subscribe((e) => events.push(e));
   t.after(() => job.stop());
-  const result = await within(40_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   assert.ok(
@@ -162,7 +162,7 @@ async function besideSeeder(
       if (until === null) seedNow();
     } else if (until?.(e) === true) seedNow();
   });
-  const result = await within(40_000, job.done, 'download');
+  const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   await sameBytes(join(f.out, 'p.bin'), f.payload);
   const failed = events.filter((e) => e.type === 'webSeed.failed');

