@@ -21,7 +21,7 @@ export class Inbox {
     });
   };
 
-  /** Resolves once `count` datagrams have come in all (rejects after 5 s: one was lost). */
+  /** Resolves once `count` datagrams have come in all (rejects after 60 s: one was lost). */
   until(count: number): Promise<void> {
     if (this.received.length >= count) return Promise.resolve();
     return within(

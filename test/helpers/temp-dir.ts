@@ -16,7 +16,10 @@ export async function tempDir(t: TestContext, prefix = 'bitstate-test-'): Promis
   return dir;
 }
 
-/** `p`, or a rejection naming `what` after `ms`. */
+/**
+ * `p`, or a rejection naming `what` after `ms`: a guard against a hang, not a measure — 60 s or more
+ * (docs/testing.md, "On a loaded machine").
+ */
 export function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
