@@ -110,8 +110,11 @@ describe('Message Stream Encryption with clients that require it', { timeout: 15
   it('the default (allowed) reaches it too: the plain handshake closed unanswered, MSE once', async () => {
     const run = await bitstateFromLibtorrent('allowed', []);
     assert.deepEqual(encryptions(run.events), ['rc4'], 'one connection, and it is RC4');
+    // Before the RC4 connection: the plain dial was refused there. After it, libtorrent may close
+    // it once we are a seed too (seen at load 38, before our `done`): that is not the dial.
+    const connected = run.events.findIndex((e) => e.type === 'peer.connected');
     assert.deepEqual(
-      run.events.filter((e) => e.type === 'peer.closed'),
+      run.events.slice(0, connected).filter((e) => e.type === 'peer.closed'),
       [],
       'the refused plain dial is not a closed peer',
     );
