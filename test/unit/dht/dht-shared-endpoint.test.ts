@@ -58,11 +58,12 @@ test('closing a DHT node on a shared endpoint leaves the endpoint open: uTP goes
   const endpoint = await sharedEndpoint(t);
   const utp = new Inbox();
   endpoint.onUtp(utp.take);
-  const node = await DhtNode.open({ endpoint, queryTimeoutMs: 200 });
+  // 2 s: long enough for every answer this test waits for, loaded or not; one query runs it out.
+  const node = await DhtNode.open({ endpoint, queryTimeoutMs: 2_000 });
   const second = DhtNode.open({ endpoint });
   t.after(async () => (await second.catch(() => undefined))?.close());
   await assert.rejects(second, /KRPC handler/, 'one node per endpoint');
-  const other = await DhtNode.open({ host: '127.0.0.1', port: 0, queryTimeoutMs: 200 });
+  const other = await DhtNode.open({ host: '127.0.0.1', port: 0, queryTimeoutMs: 2_000 });
   t.after(() => other.close());
   const peer = await plainSocket(t);
   const at = { host: '127.0.0.1', port: endpoint.port };
@@ -76,7 +77,7 @@ test('closing a DHT node on a shared endpoint leaves the endpoint open: uTP goes
   peer.socket.send(UTP_DATA, endpoint.port, '127.0.0.1');
   await utp.until(1);
   assert.deepEqual(utp.hex, [UTP_DATA.toString('hex')]);
-  // KRPC has no handler now: unanswered (the query runs out its 200 ms), until a new node takes it.
+  // KRPC has no handler now: unanswered (the query runs out its 2 s), until a new node takes it.
   assert.equal(await other.query(at, { q: 'ping', id: other.id }), undefined);
   const next = await DhtNode.open({ endpoint });
   t.after(() => next.close());

@@ -136,7 +136,13 @@ test('a node saves its id and good nodes at close; the next start, its router do
   assert.equal(idHex(saved!.id), idHex(first.node.id));
   assert.equal(saved!.nodes.length, 4);
 
-  const second = await startDht({ port: 0, bootstrap: [await deadRouter()], queryTimeoutMs: 300, statePath });
+  // 2 s: the saved nodes' answers must beat it (300 ms is outlasted on a loaded machine).
+  const second = await startDht({
+    port: 0,
+    bootstrap: [await deadRouter()],
+    queryTimeoutMs: 2_000,
+    statePath,
+  });
   t.after(() => second.close());
   const again = await within(60_000, second.ready, 'second bootstrap');
   assert.equal(idHex(second.node.id), idHex(first.node.id), 'the same node id');
@@ -228,7 +234,7 @@ test('saved nodes gone since (the closest to our id) do not hold the bootstrap b
   const dht = await startDht({
     port: 0,
     bootstrap: [{ host: '127.0.0.1', port: router.port }],
-    queryTimeoutMs: 300,
+    queryTimeoutMs: 2_000, // the live ones' answers must beat it, loaded or not
     statePath,
   });
   t.after(() => dht.close());
