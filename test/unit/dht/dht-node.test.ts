@@ -219,6 +219,14 @@ test("a newcomer meeting a full bucket of questionable nodes has them pinged, an
     return id;
   };
   const members: Awaited<ReturnType<typeof client>>[] = [];
+  let newcomer: Awaited<ReturnType<typeof client>> | undefined;
+  // Before anything can fail: a wait that failed in the loop below once left the node and the
+  // sockets open, and the file's process never exited (the whole run hung).
+  t.after(async () => {
+    for (const c of members) c.socket.close();
+    newcomer?.socket.close();
+    await node.close();
+  });
   for (let i = 0; i < K; i++) {
     const c = await client(farId());
     members.push(c);
@@ -226,11 +234,7 @@ test("a newcomer meeting a full bucket of questionable nodes has them pinged, an
     send(c.socket, node.port, { q: 'ping', id: randomNodeId() });
     await until(() => node.table.size === i + 1); // pinged back, answered, taken
   }
-  const newcomer = await client(farId());
-  t.after(async () => {
-    for (const c of [...members, newcomer]) c.socket.close();
-    await node.close();
-  });
+  newcomer = await client(farId());
   // Quiet for longer than GOOD_FOR_MS: every member is questionable; members[3] has gone away.
   clock += GOOD_FOR_MS + 1000;
   const gone = members[3]!.socket.address().port;
