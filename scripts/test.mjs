@@ -32,9 +32,10 @@ if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
   process.exit(1);
 }
-// --test-force-exit (Node 20.14+): a file whose tests have all ended exits, even if a test that failed before
-// its cleanup was registered left a socket open (a DHT test did at load 30, and the whole run hung
-// on it for good instead of reporting the failure). Each test still stops what it starts.
+// --test-force-exit (Node 20.14+): a file whose tests have all ended exits, even if a test that
+// failed before its cleanup was registered left a socket open (a DHT test did at load 30, and the
+// whole run hung on it for good instead of reporting the failure). Each test still stops what it
+// starts.
 const r = spawnSync(
   process.execPath,
   [
