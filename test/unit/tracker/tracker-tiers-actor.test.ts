@@ -391,11 +391,16 @@ test('a hybrid over UDP (BEP 15): the v1 peers come while every v2 announce is d
   );
   actor.send({ type: 'fwd', cmd: { type: 'cmd.stop' } });
   await until('the end', () => actor.getSnapshot().context.output !== undefined);
+  // The swarms, not the datagrams: a stopped announce not answered within retryBaseMs (20 ms) is
+  // sent again, as BEP 15 says (at load 20 the v1 one came twice).
   assert.deepEqual(
-    udp.received
-      .filter((q) => q.action === 1 && q.event === 3)
-      .map((q) => (q.infoHash === v2Hex ? 'v2' : 'v1'))
-      .sort(),
+    [
+      ...new Set(
+        udp.received
+          .filter((q) => q.action === 1 && q.event === 3)
+          .map((q) => (q.infoHash === v2Hex ? 'v2' : 'v1')),
+      ),
+    ].sort(),
     ['v1', 'v2'],
     'stopped (BEP 15 event 3) in both swarms',
   );
