@@ -13,11 +13,11 @@
  * its pieces are kept across the connections open at once (forgotten when the last one closes, so
  * that each group of connections starts anew), a new connection is told them in a bitfield, and a
  * piece checked is announced on every open connection (BEP 3), as one client with many peers does.
- * It answers each keep-alive with one, after everything it sent in answer to the messages before
- * it (all it sends is written as it reads them), so a probe with `keepAliveEcho` knows when it has
- * heard it all. `holdAnswers`: everything but the handshake is held until a keep-alive comes, then
- * written before its echo — the slowest answers a loaded machine can give, which no silence waits
- * out.
+ * `echoKeepAlives`: it answers each keep-alive with one, after everything it sent in answer to the
+ * messages before it (all it sends is written as it reads them), so a probe with `keepAliveEcho`
+ * knows when it has heard it all. `holdAnswers` (echoing too): everything but the handshake is held
+ * until a keep-alive comes, then written before its echo — the slowest answers a loaded machine
+ * can give, which no silence waits out.
  * Stopped by the test.
  * It keeps what the seed told it of (`told`): whether it said it had every piece, and the most
  * pieces it announced and the downloader had not finished at any one time (a super-seed, BEP 16,
@@ -51,6 +51,7 @@ export async function startFlawedDownloader(opts: {
   readonly fast?: boolean;
   readonly queue?: number;
   readonly shared?: boolean;
+  readonly echoKeepAlives?: boolean;
   readonly holdAnswers?: boolean;
 }): Promise<FlawedDownloader> {
   const { torrent, flaw } = opts;
@@ -179,6 +180,7 @@ export async function startFlawedDownloader(opts: {
             onPiece(item.index, item.begin, item.block);
             return topUp();
           case 'keepAlive':
+            if (!opts.echoKeepAlives && !opts.holdAnswers) return;
             for (const bytes of held.splice(0)) socket.write(bytes);
             socket.write(encodeMessage({ type: 'keepAlive' }));
             return;

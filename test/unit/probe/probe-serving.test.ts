@@ -34,7 +34,7 @@ async function flawed(
 ) {
   const dir = await tempDir(t, 'bitstate-probe-serve-');
   const { torrent, data } = await randomFileTorrent(dir, { size: 200_000 });
-  const peer = await startFlawedDownloader({ torrent, flaw, fast, holdAnswers });
+  const peer = await startFlawedDownloader({ torrent, flaw, fast, echoKeepAlives: true, holdAnswers });
   t.after(() => peer.close());
   return { torrent, data, peer, target: { host: LOOPBACK, port: peer.port } };
 }
