@@ -69,7 +69,7 @@ test('two torrents, one process, one port: one from a seeder we dial, one from a
   });
   t.after(() => job.stop());
   job.events$.subscribe((e) => events.push(e));
-  const port = await within(10_000, listeningPort(job), 'listening');
+  const port = await within(60_000, listeningPort(job), 'listening');
   // B's seeder has never heard of us but by this dial: its handshake names B at our one port.
   const seederB = seed(b.torrent, {
     data: join(dir, 'seed-b'),
@@ -79,7 +79,7 @@ test('two torrents, one process, one port: one from a seeder we dial, one from a
   });
   t.after(() => seederB.stop());
 
-  const result = await within(30_000, job.done, 'both downloaded');
+  const result = await within(60_000, job.done, 'both downloaded');
   assert.equal(result.result, 'complete', JSON.stringify(result));
   assert.ok((await readFile(join(out, 'a.bin'))).equals(a.bytes), 'a.bin');
   assert.ok((await readFile(join(out, 'b.bin'))).equals(b.bytes), 'b.bin');
@@ -126,7 +126,7 @@ test('a torrent whose files cannot be made fails alone: the other completes, don
   });
   t.after(() => job.stop());
   job.events$.subscribe((e) => events.push(e));
-  const result = await within(30_000, job.done, 'downloadMany');
+  const result = await within(60_000, job.done, 'downloadMany');
   assert.equal(result.result, 'failed');
   assert.ok(result.result === 'failed' && /^c: /.test(result.message), JSON.stringify(result));
   assert.ok((await readFile(join(out, 'a.bin'))).equals(a.bytes), 'a.bin complete');
@@ -154,7 +154,7 @@ test('the same torrent twice, or two torrents saved under one name: refused befo
     const events: DownloadManyEvent[] = [];
     const job = downloadMany(torrents, { out: join(dir, 'out'), trackers: false, port: 0 });
     job.events$.subscribe((e) => events.push(e));
-    await assert.rejects(within(10_000, job.done, code), (err: unknown) => {
+    await assert.rejects(within(60_000, job.done, code), (err: unknown) => {
       assert.ok(err instanceof DownloadManyError, String(err));
       assert.equal(err.code, code);
       assert.equal(err.badInput, true);

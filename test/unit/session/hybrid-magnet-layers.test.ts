@@ -50,7 +50,7 @@ test('a hybrid from a urn:btmh: magnet fetches its piece layers from its v2 peer
   const job = downloadMagnet(magnet, { out, trackers: false, listen: false });
   t.after(() => job.stop());
   const fetched = await within(
-    30_000,
+    60_000,
     firstValueFrom(job.events$.pipe(filter((e) => e.type === 'metadata.layersFetched'))),
     'the piece layers',
   );
