@@ -9,10 +9,15 @@ export interface TestContext {
   after(fn: () => unknown): void;
 }
 
-/** A fresh folder under the system's temp folder, removed when the test ends. */
+/**
+ * A fresh folder under the system's temp folder, removed when the test ends. node:test runs a
+ * test's `after` hooks in the order they were added, so this removal comes before the closes a test
+ * adds later: a component still writing into the folder (a DHT node saving its state) can add a
+ * file while it is removed, and the removal is tried again (ENOTEMPTY) instead of failing the test.
+ */
 export async function tempDir(t: TestContext, prefix = 'bitstate-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
 

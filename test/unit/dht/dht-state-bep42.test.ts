@@ -98,6 +98,9 @@ test('a running node saves its state periodically, not only at close (a crash ke
   assert.ok(saved !== undefined, 'a save while running');
   assert.equal(idHex(saved.id), idHex(dht.node.id));
   assert.equal(saved.nodes.length, 1, 'the router');
+  // Closed here, before the folder's removal (the first `after` hook): a save every 100 ms.
+  await dht.close();
+  await router.close();
 });
 
 test('many saves of one file at once: each renames a whole file into place, and no temp file is left', async (t) => {
