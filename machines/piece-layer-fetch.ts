@@ -115,6 +115,17 @@ export class PieceLayerFetch {
     return this.#layers;
   }
 
+  /**
+   * Whether `peer` may still be asked for something: a run not in yet that it has not rejected.
+   * False for a peer not in the fetch (never added, removed, or dropped for bad hashes).
+   */
+  mayAsk(peer: string): boolean {
+    const p = this.#peers.get(peer);
+    if (p === undefined) return false;
+    for (const r of this.#missing) if (!p.rejected.has(r)) return true;
+    return false;
+  }
+
   addPeer(peer: string): PieceLayerCommand[] {
     if (this.#excluded.has(peer) || this.#peers.has(peer)) return [];
     this.#peers.set(peer, { outstanding: new Map(), late: new Set(), rejected: new Set(), idleUntil: 0 });

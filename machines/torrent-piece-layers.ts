@@ -19,13 +19,15 @@
  * Once every run is in, `torrent.pieceLayers` hands the layers to the world, which builds the trees
  * (src/metainfo/piece-layer-trees.ts), saves them in the .torrent and sends `pieceLayers.trees`
  * back: from then on every peer, those connected and those to come, answers hash requests. While
- * the layers are fetched, a seed that is asked for them is not dropped when we become a seed too.
+ * the layers are fetched, a seed that is asked for them is not dropped when we become a seed too,
+ * unless it rejected every run still missing (heldForLayers).
  */
 import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
 import type { HashRange } from '../src/wire/messages.js';
 import type { PeerCommand, PeerKey } from './peer.types.js';
 import { type PieceLayerCommand, PieceLayerFetch, type PieceLayerPlan } from './piece-layer-fetch.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
+import type { PeerEntry } from './torrent-peers.js';
 import { SLOT_TICK_MS } from './torrent-slots.js';
 
 /** Hash requests out per peer (libtorrent's hash_picker asks as a v2 magnet's fetch does). */
@@ -60,6 +62,16 @@ export function startLayerFetch(plan: PieceLayerPlan): LayerFetchState {
 /** Whether the layers are still being fetched. */
 export function isFetchingLayers(context: Pick<TorrentContext, 'layerFetch'>): boolean {
   return context.layerFetch !== undefined && !context.layerFetch.done;
+}
+
+/**
+ * A seed (or upload-only peer) kept while we seed, and not told we are upload only: it is asked for
+ * the piece layers and may still give some (a run not in yet it has not rejected). One that
+ * rejected every run left is let go as any seed is: two seeds have nothing to trade.
+ */
+export function heldForLayers(context: Pick<TorrentContext, 'layerFetch'>, e: PeerEntry): boolean {
+  const lf = context.layerFetch;
+  return lf !== undefined && !lf.done && e.layerSource === true && lf.fetch.mayAsk(e.key);
 }
 
 /**

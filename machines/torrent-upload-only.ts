@@ -28,7 +28,7 @@ import type { PeerCommand } from './peer.types.js';
 import type { AddressRecord } from './torrent-address-book.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
 import type { PeerEntry } from './torrent-peers.js';
-import { isFetchingLayers } from './torrent-piece-layers.js';
+import { heldForLayers } from './torrent-piece-layers.js';
 import { isWebSeedKey } from './torrent-web-seeds.js';
 
 /** We will not download: every wanted piece is verified. */
@@ -56,17 +56,18 @@ export function notePeerUploadOnly(context: TorrentContext, e: PeerEntry, upload
 
 /**
  * We became upload only (seeding): every connection is told (peers spawned from now on are born
- * so). A peer still asked for a hybrid's piece layers (torrent-piece-layers.ts) is told once they
- * are in (`layerSources`): two upload-only ends close their connection, and the layers with it.
+ * so). A peer still asked for a hybrid's piece layers (torrent-piece-layers.ts: heldForLayers) is
+ * told once they are in, or once it has nothing left to give them (`layerSources`): two upload-only
+ * ends close their connection, and the layers with it.
  */
 export function tellPeersUploadOnly(
   context: TorrentContext,
   fx: TorrentEffects,
   which: 'all' | 'layerSources' = 'all',
 ): void {
-  const fetching = isFetchingLayers(context);
   for (const e of context.peers.values()) {
-    if (which === 'all' ? fetching && e.layerSource === true : e.layerSource !== true) continue;
+    const held = heldForLayers(context, e);
+    if (which === 'all' ? held : e.layerSource !== true || held) continue;
     // A super-seeded connection (BEP 16) is not told: it is to take us for a downloader.
     if (e.superSeed) continue;
     fx.toPeer(e.ref, { type: 'cmd.uploadOnly' } satisfies PeerCommand);

@@ -54,6 +54,7 @@ import {
 import { pexSupported, pexSwarm, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
   asksForLayers,
+  heldForLayers,
   isFetchingLayers,
   layerAnswer,
   layerPeerJoined,
@@ -657,10 +658,10 @@ export const torrentMachine = setup({
     }),
     dropSeeds: enqueueActions(({ context, enqueue }) => {
       // Two seeds have nothing to trade: close connections to peers that have every piece.
-      // A seed still asked for a hybrid's piece layers stays until they are in (pieceLayers.trees).
-      const fetching = isFetchingLayers(context);
+      // A seed still asked for a hybrid's piece layers stays until they are in (pieceLayers.trees),
+      // or until it rejected every run still missing (heldForLayers).
       for (const e of context.peers.values())
-        if (e.handshaken && e.bitfield.count === context.pieceCount && !(fetching && e.layerSource === true))
+        if (e.handshaken && e.bitfield.count === context.pieceCount && !heldForLayers(context, e))
           enqueue.sendTo(e.ref, { type: 'cmd.close', reason: { reason: 'notNeeded' } } satisfies PeerCommand);
     }),
     noteTrackersSilent: assign({ trackersSilent: true }),
@@ -794,6 +795,9 @@ export const torrentMachine = setup({
             'pieceLayers.trees': {
               actions: ['takePieceLayerTrees', 'tellLayerSourcesUploadOnly', 'dropSeeds'],
             },
+            // An answer may leave a seed kept for them nothing to give (it rejected every run left).
+            'peer.hashes': { actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'] },
+            'peer.hashReject': { actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'] },
           },
         },
       },

@@ -4,7 +4,7 @@
  * handshake, while the v1 download goes on; one in the v1 swarm never is (libtorrent closes it on a
  * hash request); the layers go to the world once every run is proved, and the trees it sends back
  * reach every peer; a peer whose hashes do not prove is closed and the run asked of another; a seed
- * asked for them is kept until they are in.
+ * asked for them is kept until they are in, or until it has rejected every run still missing.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -172,4 +172,53 @@ test('a hybrid whose .torrent has its piece layers, or one given no plan, asks n
     assert.deepEqual(hashRequestsTo(t, '10.0.0.2:2'), []);
     t.actor.stop();
   }
+});
+
+/** A seed in the v2 swarm that took our piece (we are about to seed too), asked for the one run. */
+function seedAskedForLayers(t: ReturnType<typeof start>, address: string, id: number) {
+  t.actor.send({ type: 'peer.add', address, swarm: 'v2' });
+  handshake(t, address, V2, id);
+  const seed = t.live.get(address)!;
+  seed({ type: 'wire.extendedHandshake', uploadOnly: true });
+  seed({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  seed({ type: 'wire.unchoke' });
+  for (const r of t.requested.get(address) ?? [])
+    seed({ type: 'wire.piece', index: r.index, begin: r.begin, block: new Uint8Array(r.length) });
+  const [req] = hashRequestsTo(t, address);
+  assert.ok(req !== undefined);
+  const { type: _, ...range } = req;
+  return { seed, range };
+}
+
+test('a seed kept for the piece layers is let go once it rejects the only run: it has nothing left to give', () => {
+  const have = new Bitfield(8);
+  for (let i = 0; i < 7; i++) have.set(i);
+  const t = hybrid({ have, seedWhenComplete: true });
+  const { seed, range } = seedAskedForLayers(t, '10.0.0.2:2', 2);
+  t.storage({ type: 'piece.verified', index: 7 });
+  assert.deepEqual(t.actor.getSnapshot().value, { active: 'seeding' });
+  assert.ok(t.live.has('10.0.0.2:2'), 'kept while it may give the layers');
+  // A peer without the layers itself (a hybrid fetched by magnet, say) rejects: two seeds, nothing to trade.
+  seed({ type: 'wire.hashReject', ...range });
+  const closed = t.emitted.find((e) => e.type === 'torrent.peerClosed' && e.key === '10.0.0.2:2');
+  assert.deepEqual(closed?.type === 'torrent.peerClosed' ? closed.reason : undefined, {
+    reason: 'notNeeded',
+  });
+  t.actor.stop();
+});
+
+test('a v2-swarm seed that rejected the only run while we downloaded is dropped when we become a seed', () => {
+  const have = new Bitfield(8);
+  for (let i = 0; i < 7; i++) have.set(i);
+  const t = hybrid({ have, seedWhenComplete: true });
+  const { seed, range } = seedAskedForLayers(t, '10.0.0.2:2', 2);
+  seed({ type: 'wire.hashReject', ...range });
+  assert.ok(t.live.has('10.0.0.2:2'), 'still a source of pieces');
+  t.storage({ type: 'piece.verified', index: 7 });
+  assert.deepEqual(t.actor.getSnapshot().value, { active: 'seeding' });
+  const closed = t.emitted.find((e) => e.type === 'torrent.peerClosed' && e.key === '10.0.0.2:2');
+  assert.deepEqual(closed?.type === 'torrent.peerClosed' ? closed.reason : undefined, {
+    reason: 'notNeeded',
+  });
+  t.actor.stop();
 });
