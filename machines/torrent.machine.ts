@@ -202,10 +202,13 @@ export const torrentMachine = setup({
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
     /**
      * The torrent's (v1) swarm heard `completed`. A hybrid's v2 answer, now reported on its own, does
-     * not end finishing: closing would abort the v1 swarm's `completed` still under way.
+     * not end finishing (closing would abort the v1 swarm's `completed` still under way) unless the
+     * v1 swarm's last announce failed (`v1Failing`: a tracker answering the v2 swarm only).
      */
     isCompletedAnnounce: ({ event }) =>
-      event.type === 'tracker.announced' && event.event === 'completed' && event.swarm === undefined,
+      event.type === 'tracker.announced' &&
+      event.event === 'completed' &&
+      (event.swarm === undefined || event.v1Failing === true),
     // An incoming peer handshaken while every slot is taken, none held by a useless connection
     // (torrent-slots.ts): it is closed (`tooManyConnections`) and was never connected, for the world
     // or the choker — its `torrent.peerClosed` comes alone, as a failed dial's does.

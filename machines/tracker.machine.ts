@@ -89,6 +89,11 @@ export type TrackerReport =
       readonly warning?: string;
       /** The answer of a hybrid's v2 swarm (its own announce); absent: the torrent's (v1) swarm. */
       readonly swarm?: 'v2';
+      /**
+       * A v2 `completed` answered while the v1 swarm's last announce failed (a tracker that knows
+       * the torrent by its v2 hash only, say): it stands for the tracker's, no v1 one being on its way.
+       */
+      readonly v1Failing?: true;
     }
   | {
       readonly type: 'tracker.peers';
@@ -348,7 +353,10 @@ export const trackerMachine = setup({
         v2MinInterval: r.minInterval,
         v2Failures: 0,
       });
-      enqueue.sendParent(announcedReport(context, summary, sent, 'v2'));
+      const report = announcedReport(context, summary, sent, 'v2');
+      // v1's last announce failed (backing off, or its error kept in awaitingV2 until this answer).
+      const v1Failing = sent === 'completed' && (context.failures > 0 || context.lastError !== undefined);
+      enqueue.sendParent(v1Failing ? { ...report, v1Failing: true } : report);
       if (r.peers.length > 0)
         enqueue.sendParent({
           type: 'tracker.peers',

@@ -465,3 +465,36 @@ test("a hybrid finishing: its v2 swarm's completed answer does not end the wait 
   assert.notEqual(actor.getSnapshot().value, 'finishing');
   actor.stop();
 });
+
+test('a hybrid finishing with a tracker that answers only its v2 swarm: the v2 completed answer ends the wait', async () => {
+  const V1 = new Uint8Array(20).fill(0x31);
+  const V2 = new Uint8Array(20).fill(0x32);
+  const asked: string[] = [];
+  // The tracker knows the torrent by its v2 hash only (a whitelist that holds it alone, say).
+  const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input }) => {
+    const v2 = Buffer.from(input.infoHash).equals(Buffer.from(V2));
+    asked.push(`${v2 ? 'v2' : 'v1'} ${input.event}`);
+    return v2
+      ? Promise.resolve({ interval: 1800, peers: [] })
+      : Promise.reject(new Error('unregistered torrent'));
+  });
+  const trackers = trackerTiersMachine.provide({
+    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
+  });
+  const { actor } = start(
+    {
+      infoHash: V1,
+      otherInfoHash: V2,
+      have: Bitfield.full(8), // complete from the start: finishing at once
+      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
+    },
+    { trackers },
+  );
+  const flush = () => new Promise<void>((r) => setImmediate(r));
+  for (let i = 0; i < 5; i++) await flush();
+  assert.ok(asked.includes('v2 completed'), asked.join(', '));
+  // No v1 completed can come (its started never answered): the grace is not waited out.
+  assert.notEqual(actor.getSnapshot().value, 'finishing');
+  assert.equal(actor.getSnapshot().context.trackersSilent, false);
+  actor.stop();
+});
