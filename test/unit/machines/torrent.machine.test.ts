@@ -418,9 +418,27 @@ test('a tracker that never answers holds a finished torrent one grace and a shor
   actor.stop();
 });
 
+const V1 = new Uint8Array(20).fill(0x31);
+const V2 = new Uint8Array(20).fill(0x32);
+const flush = () => new Promise<void>((r) => setImmediate(r));
+
+/** A hybrid complete from the start (finishing at once) with one tracker, its announces `announce`'s. */
+function finishedHybrid(announce: ReturnType<typeof fromPromise<AnnounceResponse, AnnounceRequest>>) {
+  const trackers = trackerTiersMachine.provide({
+    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
+  });
+  return start(
+    {
+      infoHash: V1,
+      otherInfoHash: V2,
+      have: Bitfield.full(8),
+      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
+    },
+    { trackers },
+  ).actor;
+}
+
 test("a hybrid finishing: its v2 swarm's completed answer does not end the wait for the v1 swarm's", async () => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
   /** Every v1 announce, held until the test answers it; the v2 ones answered at once. */
   const v1: { event: string; answer: (r: AnnounceResponse) => void; aborted: boolean }[] = [];
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input, signal }) => {
@@ -434,19 +452,7 @@ test("a hybrid finishing: its v2 swarm's completed answer does not end the wait 
       v1.push(call);
     });
   });
-  const trackers = trackerTiersMachine.provide({
-    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
-  });
-  const { actor } = start(
-    {
-      infoHash: V1,
-      otherInfoHash: V2,
-      have: Bitfield.full(8), // complete from the start: finishing at once
-      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
-    },
-    { trackers },
-  );
-  const flush = () => new Promise<void>((r) => setImmediate(r));
+  const actor = finishedHybrid(announce);
   await flush();
   // The v2 swarm took its started and its completed; the v1 swarm's started is still under way.
   assert.equal(actor.getSnapshot().value, 'finishing');
@@ -467,8 +473,6 @@ test("a hybrid finishing: its v2 swarm's completed answer does not end the wait 
 });
 
 test('a hybrid finishing with a tracker that answers only its v2 swarm: the v2 completed answer ends the wait', async () => {
-  const V1 = new Uint8Array(20).fill(0x31);
-  const V2 = new Uint8Array(20).fill(0x32);
   const asked: string[] = [];
   // The tracker knows the torrent by its v2 hash only (a whitelist that holds it alone, say).
   const announce = fromPromise<AnnounceResponse, AnnounceRequest>(({ input }) => {
@@ -478,19 +482,7 @@ test('a hybrid finishing with a tracker that answers only its v2 swarm: the v2 c
       ? Promise.resolve({ interval: 1800, peers: [] })
       : Promise.reject(new Error('unregistered torrent'));
   });
-  const trackers = trackerTiersMachine.provide({
-    actors: { tracker: trackerMachine.provide({ actors: { announce } }) },
-  });
-  const { actor } = start(
-    {
-      infoHash: V1,
-      otherInfoHash: V2,
-      have: Bitfield.full(8), // complete from the start: finishing at once
-      trackers: { tiers: [['http://127.0.0.1:1/announce']], port: 7000 },
-    },
-    { trackers },
-  );
-  const flush = () => new Promise<void>((r) => setImmediate(r));
+  const actor = finishedHybrid(announce);
   for (let i = 0; i < 5; i++) await flush();
   assert.ok(asked.includes('v2 completed'), asked.join(', '));
   // No v1 completed can come (its started never answered): the grace is not waited out.
