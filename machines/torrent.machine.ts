@@ -199,6 +199,8 @@ export const torrentMachine = setup({
     isDownloadComplete: ({ context }) =>
       context.picker.isComplete() && !context.failedBlocks.awaitingJudgement,
     isSeedWhenComplete: ({ context }) => context.seedWhenComplete,
+    /** A hybrid fetched by magnet still fetching its piece layers (torrent-piece-layers.ts). */
+    isFetchingLayers: ({ context }) => isFetchingLayers(context),
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
     /**
      * The torrent's (v1) swarm heard `completed`. A hybrid's v2 answer, now reported on its own, does
@@ -799,8 +801,14 @@ export const torrentMachine = setup({
               actions: ['takePieceLayerTrees', 'tellLayerSourcesUploadOnly', 'dropSeeds'],
             },
             // An answer may leave a seed kept for them nothing to give (it rejected every run left).
-            'peer.hashes': { actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'] },
-            'peer.hashReject': { actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'] },
+            'peer.hashes': {
+              guard: 'isFetchingLayers',
+              actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'],
+            },
+            'peer.hashReject': {
+              guard: 'isFetchingLayers',
+              actions: ['onLayerAnswer', 'tellLayerSourcesUploadOnly', 'dropSeeds'],
+            },
           },
         },
       },
