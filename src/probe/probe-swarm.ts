@@ -10,6 +10,10 @@
  *   …                                            │  then (serving) up to `haveWaitMs` for the haves
  *   connection N-1 ─ opening, step 0, …         ─┘  it is owed, then listens and closes as alone
  *
+ * (Serving, a connection listens `settleMs` before it counts as played, not after its wait, so
+ * that the `have` of a piece a script's last blocks completed has come before the others decide
+ * what they are owed.)
+ *
  * Serving (`--data`), connection k has every piece the probe has but those whose index is k modulo
  * N (all of them when that leaves it none), so each piece is missing from one connection: the one
  * the target must tell with `have` once it has the piece from the others (BEP 3).

@@ -217,9 +217,12 @@ export async function runServingScript(
         await new Promise((r) => setImmediate(r));
       }
       ledger.step = script.length;
-      await swarm?.linger(wire);
+      // Listened to before the group is told this script is played: the `have` of a piece its
+      // last blocks completed comes then, and a connection that lacks the piece must still be
+      // waiting for it (probe-swarm.ts).
       if (o.keepAliveEcho) await roundTrip();
       else await waitUntil(o.settleMs, () => false);
+      await swarm?.linger(wire);
       if (!wire.closed) ledger.end();
     }
   } finally {

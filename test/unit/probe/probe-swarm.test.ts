@@ -138,6 +138,36 @@ test('have.notBroadcast: a downloader that tells a piece only where it came from
   }
 });
 
+test('have.notBroadcast: a piece completed by the last block of the last script is judged too', async (t) => {
+  // Connection 0's last step serves both blocks of piece 1 (32 KiB pieces; the waits let the
+  // downloader's requests come first), so its `have` of the piece comes after every script was
+  // played: connection 1, which lacks piece 1 and plays nothing, must still be open and waiting
+  // then, else the rule misses it (and a replay of a failing group passes or fails by which of the
+  // two comes first).
+  const wait = { kind: 'wait', ms: 200 } as const;
+  const serve: ServingStep[] = [{ kind: 'unchoke' }, wait, wait, wait, { kind: 'serve', n: 2 }];
+  for (const flaw of ['none', 'haveToSenderOnly'] as const) {
+    const { source, target, peer } = await sharedDownloader(t, flaw);
+    const group = await within(
+      30_000,
+      runSwarm(
+        source.torrent,
+        [serve, []],
+        (s, swarm) => runServingScript(source, target, s, { interestWaitMs: 1000, swarm }),
+        isHostileServing,
+        { pieces: source.pieces, haveWaitMs: 1000 },
+      ),
+      'group',
+    );
+    assert.equal(peer.announced().pieces, 1, `${flaw}: the downloader completed no piece`);
+    assert.deepEqual(
+      group.findings.map((f) => [f.rule, f.connection]),
+      flaw === 'none' ? [] : [['have.notBroadcast', 1]],
+      JSON.stringify(group.findings),
+    );
+  }
+});
+
 test('a downloader that tells a piece only where it came from passes alone, is caught with two connections', async (t) => {
   // A fresh downloader each: it keeps its pieces while any connection is open.
   const alone = await sharedDownloader(t, 'haveToSenderOnly');
