@@ -50,11 +50,16 @@ export interface ConnectionEnd {
   readonly steps: number;
 }
 
+/**
+ * What a group keeps is bounded by its connections times the torrent's pieces, a bit each (a bitfield
+ * in BEP 3's order: the high bit of byte 0 is piece 0), and one time per piece: 64 connections to a
+ * torrent of 2^21 pieces keep some 50 MB, not a record per piece per connection.
+ */
 interface Member {
   /** Pieces the probe announced on this connection. */
-  readonly probeHas: Set<number>;
+  readonly probeHas: Uint8Array;
   /** Pieces the target announced on this connection. */
-  readonly targetHas: Set<number>;
+  readonly targetHas: Uint8Array;
   played: boolean;
   /** When it stopped waiting for the haves it was owed, open (undefined: it did not). */
   lingeredAt: number | undefined;
@@ -69,8 +74,10 @@ export class SwarmLedger {
   readonly #blocks = new Map<string, { digest: string; connection: number }>();
   /** Blocks found to differ (each reported once). */
   readonly #differing = new Set<string>();
-  /** When the target first announced each piece, on any connection. */
-  readonly #firstAnnounced = new Map<number, number>();
+  /** When the target first announced each piece, on any connection (Infinity: not yet). */
+  readonly #firstAnnounced: Float64Array;
+  /** The pieces the target announced on any connection (those with a time above). */
+  readonly #announced: Uint8Array;
   readonly #haveWaitMs: number;
   #allPlayed = false;
 
@@ -80,9 +87,12 @@ export class SwarmLedger {
       throw new RangeError(`connections must be 1 to ${MAX_CONNECTIONS}, not ${connections}`);
     this.#t = torrent;
     this.#haveWaitMs = haveWaitMs;
+    const bytes = Math.ceil(torrent.pieceCount / 8);
+    this.#firstAnnounced = new Float64Array(torrent.pieceCount).fill(Number.POSITIVE_INFINITY);
+    this.#announced = new Uint8Array(bytes);
     this.#members = Array.from({ length: connections }, () => ({
-      probeHas: new Set<number>(),
-      targetHas: new Set<number>(),
+      probeHas: new Uint8Array(bytes),
+      targetHas: new Uint8Array(bytes),
       played: false,
       lingeredAt: undefined,
       end: undefined,
@@ -106,7 +116,8 @@ export class SwarmLedger {
   /** The probe announced these pieces on connection `c` (its opening, or a `have` step). */
   probeAnnounced(c: number, indexes: Iterable<number>): void {
     const m = this.#member(c);
-    for (const i of indexes) m.probeHas.add(i);
+    for (const i of indexes)
+      if (Number.isInteger(i) && i >= 0 && i < this.#t.pieceCount) m.probeHas[i >> 3]! |= 0x80 >> (i & 7);
   }
 
   /**
@@ -116,20 +127,16 @@ export class SwarmLedger {
   targetSent(c: number, msg: WireMessage, step: number, at: number): void {
     const m = this.#member(c);
     const n = this.#t.pieceCount;
-    const has = (i: number) => {
-      m.targetHas.add(i);
-      if (!this.#firstAnnounced.has(i)) this.#firstAnnounced.set(i, at);
-    };
     switch (msg.type) {
       case 'have':
-        if (msg.index < n) has(msg.index);
+        if (msg.index < n) this.#has(m, msg.index >> 3, 0x80 >> (msg.index & 7), at);
         return;
       case 'haveAll':
-        for (let i = 0; i < n; i++) has(i);
+        for (let j = 0; j < m.targetHas.length; j++) this.#has(m, j, 0xff, at);
         return;
       case 'bitfield':
-        for (let i = 0; i < n && i >> 3 < msg.bitfield.length; i++)
-          if ((msg.bitfield[i >> 3]! >> (7 - (i & 7))) & 1) has(i);
+        for (let j = 0; j < m.targetHas.length && j < msg.bitfield.length; j++)
+          if (msg.bitfield[j] !== 0) this.#has(m, j, msg.bitfield[j]!, at);
         return;
       case 'piece':
         this.#block(c, msg.index, msg.begin, msg.block, step);
@@ -152,9 +159,13 @@ export class SwarmLedger {
   owed(c: number, by = Number.POSITIVE_INFINITY): number[] {
     const m = this.#member(c);
     const out: number[] = [];
-    for (const [i, at] of this.#firstAnnounced)
-      if (at <= by && !m.targetHas.has(i) && !m.probeHas.has(i)) out.push(i);
-    return out.sort((a, b) => a - b);
+    for (let j = 0; j < this.#announced.length; j++) {
+      const lacks = this.#announced[j]! & ~m.targetHas[j]! & ~m.probeHas[j]!;
+      if (lacks !== 0)
+        for (let k = 0; k < 8; k++)
+          if (lacks & (0x80 >> k) && this.#firstAnnounced[j * 8 + k]! <= by) out.push(j * 8 + k);
+    }
+    return out;
   }
 
   /**
@@ -163,7 +174,7 @@ export class SwarmLedger {
    */
   owedUntil(c: number): number | undefined {
     let latest: number | undefined;
-    for (const i of this.owed(c)) latest = Math.max(latest ?? 0, this.#firstAnnounced.get(i)!);
+    for (const i of this.owed(c)) latest = Math.max(latest ?? 0, this.#firstAnnounced[i]!);
     return latest === undefined ? undefined : latest + this.#haveWaitMs;
   }
 
@@ -236,8 +247,22 @@ export class SwarmLedger {
     );
   }
 
+  /**
+   * The target announced the pieces of `bits` (byte `j` of a bitfield) on member `m` at `at`: each
+   * first announced anywhere is dated. Spare bits past the last piece are not pieces.
+   */
+  #has(m: Member, j: number, bits: number, at: number): void {
+    const spare = (j + 1) * 8 - this.#t.pieceCount;
+    const valid = spare > 0 ? bits & (0xff << spare) : bits;
+    m.targetHas[j]! |= valid;
+    const fresh = valid & ~this.#announced[j]!;
+    if (fresh === 0) return;
+    this.#announced[j]! |= fresh;
+    for (let k = 0; k < 8; k++) if (fresh & (0x80 >> k)) this.#firstAnnounced[j * 8 + k] = at;
+  }
+
   #announcedOn(index: number): number {
-    return this.#members.findIndex((m) => m.targetHas.has(index));
+    return this.#members.findIndex((m) => (m.targetHas[index >> 3]! & (0x80 >> (index & 7))) !== 0);
   }
 
   #member(c: number): Member {

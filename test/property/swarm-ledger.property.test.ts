@@ -95,3 +95,38 @@ test('have.notBroadcast: owed what it lacked and was not told; judged only after
     ),
   );
 });
+
+test('a bitfield or haveAll announces what a have of each of its pieces would, spare bits none', () => {
+  const message = fc.record({
+    c: fc.integer({ min: 0, max: N - 1 }),
+    at: fc.integer({ min: 0, max: 5000 }),
+    m: fc.oneof(
+      fc.record({ type: fc.constant('have' as const), index: fc.integer({ min: 0, max: PIECES - 1 }) }),
+      fc.record({
+        type: fc.constant('bitfield' as const),
+        bitfield: fc.uint8Array({ minLength: 1, maxLength: 1 }),
+      }),
+      fc.constant({ type: 'haveAll' as const }),
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(message, { maxLength: 20 }), (ms) => {
+      const whole = new SwarmLedger(torrent, N, WAIT);
+      const each = new SwarmLedger(torrent, N, WAIT);
+      for (const { c, at, m } of [...ms].sort((a, b) => a.at - b.at)) {
+        whole.targetSent(c, m, 0, at);
+        const pieces =
+          m.type === 'have'
+            ? [m.index]
+            : m.type === 'haveAll'
+              ? [...Array(PIECES).keys()]
+              : [...Array(PIECES).keys()].filter((i) => (m.bitfield[0]! >> (7 - i)) & 1);
+        for (const index of pieces) each.targetSent(c, { type: 'have', index }, 0, at);
+      }
+      for (let c = 0; c < N; c++) {
+        assert.deepEqual(whole.owed(c), each.owed(c));
+        assert.equal(whole.owedUntil(c), each.owedUntil(c));
+      }
+    }),
+  );
+});
