@@ -120,7 +120,7 @@ export async function runSwarm<S extends { readonly kind: string }>(
       }
     },
   });
-  const results = await Promise.all(
+  const settled = await Promise.allSettled(
     scripts.map(async (script, c) => {
       try {
         return await play(script, hooks(c));
@@ -129,6 +129,12 @@ export async function runSwarm<S extends { readonly kind: string }>(
       }
     }),
   );
+  // A play that threw (a bug, the probe's or the caller's) ends the group, but only once every
+  // other connection has ended: none is left open past it.
+  const results = settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
   const perConnection = results.map((r, c): ConnectionRunResult => {
     const script = scripts[c]!;
     const first = script.slice(0, r.stepsPlayed).findIndex(hostile);

@@ -229,6 +229,26 @@ test("bitstate's own download() breaks no rule with four connections at once ser
   await job.stop();
 });
 
+test('a connection whose play throws ends the group only once every other connection has ended', async (t) => {
+  const dir = await tempDir(t, 'bitstate-probe-swarm-');
+  const { torrent, data } = await randomFileTorrent(dir, { size: 100_000 });
+  const port = await listeningSeeder(t, torrent, data);
+  let ended = false;
+  const broken = runSwarm(
+    torrent,
+    [[], [{ kind: 'wait', ms: 50 }]],
+    async (s, swarm) => {
+      if (swarm.connection === 0) throw new Error('the play broke');
+      const r = await runProbeScript(torrent, { host: LOOPBACK, port }, s, { swarm, unchokeWaitMs: 100 });
+      ended = true;
+      return r;
+    },
+    isHostile,
+  );
+  await assert.rejects(within(30_000, broken, 'group'), /the play broke/);
+  assert.equal(ended, true, 'connection 1 was still open when the group gave up');
+});
+
 test('connections must be 1 to 64: a ProbeError of bad input', async () => {
   const torrent = { infoHash: new Uint8Array(20), pieceCount: 1 } as never;
   for (const connections of [0, 65, 1.5])
