@@ -165,7 +165,8 @@ test('probe --connections 3: exit 0, each JSON run carries its three connections
   assert.match(text.stdout, /no violation in 4 groups of 3 scripts at once \(seed -?\d+\)\n$/);
   assert.match(
     text.stdout,
-    /run 3 \(3 connections at once\)\n {2}connection 0: .*\n {2}connection 1: .*\n {2}connection 2: /,
+    // Each connection's line, then its findings (notes such as request.unanswered) indented under it.
+    /run 3 \(3 connections at once\)\n {2}connection 0: .*\n(?: {4}.*\n)* {2}connection 1: .*\n(?: {4}.*\n)* {2}connection 2: /,
   );
 });
 
