@@ -42,8 +42,14 @@ export interface PeerContext {
   readonly ourBitfield: Bitfield;
   /** BEP 16: we super-seed this connection (PeerInput.superSeed). */
   readonly superSeed: boolean;
-  /** BEP 16: the pieces it is shown now (cmd.reveal), at most MAX_REVEALED_PER_PEER: the only ones it may request. */
+  /** BEP 16: the pieces it is shown now (cmd.reveal), at most MAX_REVEALED_PER_PEER. */
   revealed: readonly number[];
+  /**
+   * BEP 16: every piece we sent `have` for on this connection (cmd.reveal), made once when super-
+   * seeded: what the peer may request. A have stands: a piece no longer among `revealed` (the peer
+   * went not interested, torrent-super-seed.ts) may be asked for by a request that crossed it.
+   */
+  readonly announced: Bitfield | undefined;
   /** The peer's pieces, by reference; replaced once by its bitfield, then changed by `have`s. */
   peerBitfield: Bitfield;
   remotePeerId: Uint8Array | undefined;
@@ -170,6 +176,7 @@ export function initialPeerContext(input: PeerInput): PeerContext {
     ourBitfield: input.ourBitfield,
     superSeed: input.superSeed === true,
     revealed: [],
+    announced: input.superSeed === true ? new Bitfield(input.pieceCount) : undefined,
     peerBitfield: new Bitfield(input.pieceCount),
     remotePeerId: undefined,
     outstanding: new Map(),

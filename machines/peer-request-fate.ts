@@ -58,10 +58,7 @@ interface BatchPlay extends RequestTally {
 
 /** A `request` we must refuse, or undefined when it is one we can serve. */
 export function requestProblem(
-  c: Pick<
-    PeerContext,
-    'pieceCount' | 'pieceLength' | 'totalLength' | 'ourBitfield' | 'superSeed' | 'revealed'
-  >,
+  c: Pick<PeerContext, 'pieceCount' | 'pieceLength' | 'totalLength' | 'ourBitfield' | 'announced'>,
   index: number,
   begin: number,
   length: number,
@@ -71,9 +68,9 @@ export function requestProblem(
   if (length > MAX_BLOCK_LENGTH) return 'tooLong';
   const size = index === c.pieceCount - 1 ? c.totalLength - index * c.pieceLength : c.pieceLength;
   if (begin + length > size) return 'pastPieceEnd';
-  // BEP 16: a super-seeded peer was told of the revealed pieces only; any other is one we lack
-  // for it (a fast peer's request for it rejected, as libtorrent rejects it).
-  if (c.superSeed ? !c.revealed.includes(index) : !c.ourBitfield.has(index)) return 'notHave';
+  // BEP 16: a super-seeded peer was told of the pieces we announced only (cmd.reveal); any other
+  // is one we lack for it (a fast peer's request for it rejected, as libtorrent rejects it).
+  if (c.announced !== undefined ? !c.announced.has(index) : !c.ourBitfield.has(index)) return 'notHave';
   return undefined;
 }
 

@@ -448,10 +448,11 @@ export const peerMachine = setup({
       type: 'send' as const,
       message: { type: 'have' as const, index: event.type === 'cmd.have' ? event.index : -1 },
     })),
-    // BEP 16: a piece shown to the peer with `have`; `revealed` is what it may request from now on.
-    sendReveal: enqueueActions(({ event, enqueue }) => {
+    // BEP 16: a piece shown to the peer with `have`, which it may request from now on (announced).
+    sendReveal: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'cmd.reveal') return;
       enqueue.assign({ revealed: event.revealed });
+      context.announced?.set(event.index); // made once, changed in place (peer-context.ts)
       enqueue.sendTo('connection', { type: 'send', message: { type: 'have', index: event.index } });
     }),
     setInterested: assign((_, params: { interested: boolean }) => ({ amInterested: params.interested })),

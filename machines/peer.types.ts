@@ -355,8 +355,8 @@ export type PeerCommand =
   | { type: 'cmd.have'; index: number }
   /**
    * BEP 16, super-seeding (machines/torrent-super-seed.ts): a `have` for `index`, and `revealed`,
-   * the pieces this peer is shown now (index among them, at most MAX_REVEALED_PER_PEER): the only
-   * ones it may request.
+   * the pieces this peer is shown now (index among them, at most MAX_REVEALED_PER_PEER). It may
+   * request every piece announced so (PeerContext.announced): a have stands.
    */
   | { type: 'cmd.reveal'; index: number; revealed: readonly number[] }
   | { type: 'cmd.interested' }

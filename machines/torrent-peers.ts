@@ -63,6 +63,13 @@ export interface PeerEntry {
   superSeed: boolean;
   /** BEP 16: the pieces it is shown now, at most MAX_REVEALED_PER_PEER; empty unless super-seeded. */
   readonly revealed: number[];
+  /**
+   * BEP 16: pieces it was shown and went not interested without announcing (it took them and
+   * spared the have, or does not want them): not shown it again. Made at the first; undefined till then.
+   */
+  declined: Bitfield | undefined;
+  /** BEP 16: the pieces it was shown when it last said interested (at most MAX_REVEALED_PER_PEER). */
+  interestedIn: number[];
   /** An incoming peer's listening address (its host, its BEP 10 `p`), once it said; else undefined. */
   listenAddress: string | undefined;
   /**
@@ -164,6 +171,8 @@ export function newEntry(
     bitfieldCame: false,
     superSeed: false,
     revealed: [],
+    declined: undefined,
+    interestedIn: [],
     listenAddress: undefined,
     pexSent: undefined,
     pexDueMs: 0,

@@ -18,8 +18,16 @@
  *   never take the piece from each other, would stall on it. The rarest-first choice, which shows a
  *   piece held or shown elsewhere only when the peer lacks no other, is what spreads the pieces.
  * - The peer's bitfield naming a piece it was shown (shown before its bitfield came) replaces it.
+ * - A peer that goes not interested without a `have` for the pieces it was shown (a client that
+ *   spares a have to a peer that announced the piece; or one that does not want them) is shown the
+ *   next, as libtorrent's incoming_not_interested: else it and a swarm where we are the only seed
+ *   would wait for good. Only the pieces it had heard of when it last said interested: one shown
+ *   on its `have` just before may have crossed the not interested. Those count as revealed no
+ *   more and are not shown it again (PeerEntry.declined); our haves for them stand
+ *   (PeerContext.announced: a request that crossed is served).
  * - A connection that closes gives its pieces back (they count as revealed no more).
  */
+import { Bitfield } from '../src/picker/bitfield.js';
 import type { PeerCommand } from './peer.types.js';
 import { MAX_REVEALED_PER_PEER } from './super-seed-reveals.js';
 import type { TorrentContext, TorrentEffects } from './torrent-context.js';
@@ -49,6 +57,29 @@ export function superSeedBitfield(c: TorrentContext, e: PeerEntry, fx: TorrentEf
   revealMore(c, e, fx);
 }
 
+/** The peer said `interested`: the pieces shown it by then are ones it has heard of. */
+export function superSeedInterested(e: PeerEntry): void {
+  if (e.superSeed) e.interestedIn = [...e.revealed];
+}
+
+/**
+ * The peer said not interested: the pieces it was shown and had heard of when it last said
+ * interested are taken or not wanted; they are declined and it is shown the next. A piece shown
+ * since (on its `have` for another, one the not interested may have crossed) stays shown.
+ */
+export function superSeedNotInterested(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
+  if (!e.superSeed) return;
+  const heard = e.revealed.filter((index) => e.interestedIn.includes(index));
+  e.interestedIn = [];
+  if (heard.length === 0) return;
+  e.declined ??= new Bitfield(c.pieceCount);
+  for (const index of heard) {
+    e.declined.set(index);
+    forget(c, e, index);
+  }
+  revealMore(c, e, fx);
+}
+
 /** The connection closed: its pieces are revealed to one peer fewer. */
 export function superSeedClosed(c: TorrentContext, e: PeerEntry): void {
   for (const index of e.revealed) c.superSeed?.conceal(index);
@@ -70,8 +101,9 @@ function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   const reveals = c.superSeed;
   if (reveals === undefined) return;
   const availabilityOf = (i: number) => c.picker.availabilityOf(i);
+  const lacks = e.declined === undefined ? e.bitfield : withDeclined(e.bitfield, e.declined);
   while (e.revealed.length < MAX_REVEALED_PER_PEER) {
-    const index = reveals.choose(e.bitfield, e.revealed, availabilityOf);
+    const index = reveals.choose(lacks, e.revealed, availabilityOf);
     if (index === undefined) return;
     // A second piece only if no one has it nor is shown it: one another peer holds or is shown
     // the peer may fetch from us as well as from it, and that is a piece sent twice.
@@ -80,4 +112,11 @@ function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
     e.revealed.push(index);
     fx.toPeer(e.ref, { type: 'cmd.reveal', index, revealed: [...e.revealed] } satisfies PeerCommand);
   }
+}
+
+/** The peer's pieces and those it declined, as one bitfield: the pieces not to show it. */
+function withDeclined(has: Bitfield, declined: Bitfield): Bitfield {
+  const both = new Bitfield(has.size, has.bytes.slice());
+  declined.forEachSet((i) => both.set(i));
+  return both;
 }

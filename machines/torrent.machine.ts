@@ -77,6 +77,8 @@ import {
   superSeedBitfield,
   superSeedClosed,
   superSeedHave,
+  superSeedInterested,
+  superSeedNotInterested,
 } from './torrent-super-seed.js';
 import {
   closeIfUninterestingUploadOnly,
@@ -601,10 +603,14 @@ export const torrentMachine = setup({
     tellLayerSourcesUploadOnly: enqueueActions(({ context, enqueue }) =>
       tellPeersUploadOnly(context, effects(enqueue), 'layerSources'),
     ),
-    notePeerInterest: ({ context, event }) => {
+    notePeerInterest: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.interest' ? context.peers.get(event.key) : undefined;
-      if (e !== undefined && event.type === 'peer.interest') e.peerInterested = event.interested;
-    },
+      if (e === undefined || event.type !== 'peer.interest') return;
+      e.peerInterested = event.interested;
+      // BEP 16: not interested in the pieces it was shown: the next (torrent-super-seed.ts).
+      if (event.interested) superSeedInterested(e);
+      else superSeedNotInterested(context, e, effects(enqueue));
+    }),
     noteRates: ({ context, event }) => {
       const e = event.type === 'peer.rate' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.rate') return;

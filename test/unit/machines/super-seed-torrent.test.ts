@@ -222,3 +222,60 @@ test('download --seed: connections made once the last piece is verified are supe
     t.actor.stop();
   }
 });
+
+// A peer that does not send `have` for a piece to a peer that announced it (libtorrent's
+// send_redundant_have off, and clients that spare such haves) takes the two pieces it was shown
+// and goes not interested: as libtorrent (peer_connection::incoming_not_interested), that is when
+// it is shown the next — else a swarm of it and us stalls for good.
+test('a peer that goes not interested without a have for the pieces it was shown is shown the next', () => {
+  const t = superSeed();
+  try {
+    const send = connect(t, 'p:1', false);
+    const [a, b] = havesTo(t, 'p:1') as [number, number];
+    send({ type: 'wire.interested' });
+    send({ type: 'wire.notInterested' });
+    const shown = havesTo(t, 'p:1');
+    assert.ok(shown.length > 2, `no piece shown after the pieces it was shown: ${shown}`);
+    assert.ok(
+      shown.slice(2).every((i) => i !== a && i !== b),
+      `new pieces, not those it was shown: ${shown}`,
+    );
+    // A have we sent stands: a request for a piece shown before (one that crossed the not
+    // interested) is served, not taken for a request for a piece we never announced.
+    send({ type: 'wire.interested' });
+    send({ type: 'wire.request', index: a, begin: 0, length: 1024 });
+    assert.deepEqual(closedWith(t, 'p:1'), []);
+    const c = peerContext(t, 'p:1');
+    assert.equal(c.reading.size + c.requestQueue.size, 1);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('a peer that was never interested and says not interested is not shown more', () => {
+  const t = superSeed();
+  try {
+    const send = connect(t, 'p:1');
+    send({ type: 'wire.notInterested' });
+    assert.equal(havesTo(t, 'p:1').length, 2);
+  } finally {
+    t.actor.stop();
+  }
+});
+
+test('a piece shown on its have just before a not interested stays shown: the two may have crossed', () => {
+  const t = superSeed();
+  try {
+    const send = connect(t, 'p:1', false);
+    const [a, b] = havesTo(t, 'p:1') as [number, number];
+    send({ type: 'wire.interested' });
+    send({ type: 'wire.have', index: a });
+    const c = havesTo(t, 'p:1')[2]!;
+    send({ type: 'wire.notInterested' });
+    const revealed = peerContext(t, 'p:1').revealed;
+    assert.ok(revealed.includes(c), `the piece shown on its have stays: ${revealed}`);
+    assert.equal(revealed.includes(b), false, `the piece it had heard of is declined: ${revealed}`);
+  } finally {
+    t.actor.stop();
+  }
+});
