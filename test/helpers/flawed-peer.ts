@@ -61,8 +61,13 @@ export async function startFlawedPeer(opts: {
           send({ type: 'unchoke' });
         } else if (item.type === 'request') {
           const at = item.index * torrent.pieceLength + item.begin;
-          const block = payload.slice(at, at + item.length);
-          if (flaw === 'corruptBlocks') block[0] = block[0]! ^ 0xff;
+          let block = payload.slice(at, at + item.length);
+          if (flaw === 'corruptBlocks' && block.length > 0) {
+            // A copy: flipping the view's byte flipped `payload`, so every second time a block was
+            // served it was right again, and a shrink attempt could pass (a script kept a step).
+            block = Uint8Array.from(block);
+            block[0] = block[0]! ^ 0xff;
+          }
           if (flaw === 'sharedBuffer' && block.length > 0 && [...sockets][0] !== socket) {
             // A copy: `block` is a view of `payload` (Buffer's slice), which must stay right.
             const wrong = Uint8Array.from(block);
