@@ -176,24 +176,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const swarm = swarmOptions(values);
   if (positionals.length > 1) return runMany(values, positionals, swarm);
-  const stallTimeoutMs =
-    values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
+  const transfer = transferFlags(values);
   const seeding = seedingOptions(values);
   const uiPort =
     values['ui-port'] === undefined ? undefined : parseCount('--ui-port', values['ui-port'], 0, 65535);
-  const writeMode = writeModeOf(values['write-mode']);
   const metadataTimeoutMs =
     values['metadata-timeout'] === undefined
       ? undefined
       : parseSeconds('--metadata-timeout', values['metadata-timeout']) * 1000;
   if (values['max-peers-global'] !== undefined)
     throw new UsageError('--max-peers-global goes with several torrents (one torrent: --max-peers)');
-  const webSeedConnections =
-    values['web-seed-connections'] === undefined
-      ? undefined
-      : parseCount('--web-seed-connections', values['web-seed-connections'], 1, MAX_WEB_SEED_CONNECTIONS);
-  if (webSeedConnections !== undefined && values['no-web-seeds'] === true)
-    throw new UsageError('--web-seed-connections goes without --no-web-seeds');
   const source = positionals[0]!;
   const magnet = /^magnet:/i.test(source) ? parseMagnet(source) : undefined;
   if (magnet === undefined && metadataTimeoutMs !== undefined)
@@ -221,19 +213,9 @@ export async function run(argv: string[]): Promise<number> {
   const display = createDownloadDisplay(displayModeOf(values), { peers: values.peers === true });
   const out = values.out ?? '.';
   const options = {
-    out,
-    ...swarm,
-    // The DHT's node id and nodes are kept in the output folder between runs (docs/dht.md).
-    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(out) } }),
-    ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
+    ...transferOptions(out, swarm, transfer),
     peerDetail: values.peers === true,
     ...(selected === undefined ? {} : { selected }),
-    ...(values.sequential === true ? { sequential: true } : {}),
-    ...(values.recheck === true ? { recheck: true } : {}),
-    ...(writeMode === undefined ? {} : { writeMode }),
-    ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
-    ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
-    ...(webSeedConnections === undefined ? {} : { webSeedConnections }),
     ...seeding,
     ...(inspection.inspect === undefined ? {} : { inspect: inspection.inspect }),
   };
@@ -311,6 +293,50 @@ async function lingerForDashboard(interrupted: () => boolean): Promise<void> {
   });
 }
 
+/**
+ * The flags one torrent and several share, checked before anything is read: `--timeout`,
+ * `--write-mode`, `--web-seed-connections` (not with `--no-web-seeds`).
+ */
+function transferFlags(values: DownloadValues) {
+  const webSeedConnections =
+    values['web-seed-connections'] === undefined
+      ? undefined
+      : parseCount('--web-seed-connections', values['web-seed-connections'], 1, MAX_WEB_SEED_CONNECTIONS);
+  if (webSeedConnections !== undefined && values['no-web-seeds'] === true)
+    throw new UsageError('--web-seed-connections goes without --no-web-seeds');
+  return {
+    stallTimeoutMs:
+      values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000,
+    writeMode: writeModeOf(values['write-mode']),
+    webSeedConnections,
+    sequential: values.sequential === true,
+    recheck: values.recheck === true,
+    noPreallocate: values['no-preallocate'] === true,
+    noWebSeeds: values['no-web-seeds'] === true,
+  };
+}
+
+/** The options of a download, one torrent or several, that the shared flags and `--out` give. */
+function transferOptions(
+  out: string,
+  swarm: ReturnType<typeof swarmOptions>,
+  flags: ReturnType<typeof transferFlags>,
+) {
+  return {
+    out,
+    ...swarm,
+    // The DHT's node id and nodes are kept in the output folder between runs (docs/dht.md).
+    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(out) } }),
+    ...(flags.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: flags.stallTimeoutMs }),
+    ...(flags.sequential ? { sequential: true } : {}),
+    ...(flags.recheck ? { recheck: true } : {}),
+    ...(flags.writeMode === undefined ? {} : { writeMode: flags.writeMode }),
+    ...(flags.noPreallocate ? { preallocate: false } : {}),
+    ...(flags.noWebSeeds ? { webSeeds: false } : {}),
+    ...(flags.webSeedConnections === undefined ? {} : { webSeedConnections: flags.webSeedConnections }),
+  };
+}
+
 /** `--write-mode auto|pool|sync` (src/storage/write-mode.ts). */
 function writeModeOf(value: string | undefined): WriteModeSetting | undefined {
   if (value === undefined) return undefined;
@@ -366,15 +392,7 @@ async function runMany(
   const magnet = positionals.find((p) => /^magnet:/i.test(p));
   if (magnet !== undefined)
     throw new UsageError('a magnet link is downloaded on its own: several torrents are .torrent files');
-  const stallTimeoutMs =
-    values.timeout === undefined ? undefined : parseSeconds('--timeout', values.timeout) * 1000;
-  const writeMode = writeModeOf(values['write-mode']);
-  const webSeedConnections =
-    values['web-seed-connections'] === undefined
-      ? undefined
-      : parseCount('--web-seed-connections', values['web-seed-connections'], 1, MAX_WEB_SEED_CONNECTIONS);
-  if (webSeedConnections !== undefined && values['no-web-seeds'] === true)
-    throw new UsageError('--web-seed-connections goes without --no-web-seeds');
+  const transfer = transferFlags(values);
   const maxPeersGlobal =
     values['max-peers-global'] === undefined
       ? undefined
@@ -385,16 +403,7 @@ async function runMany(
   const out = values.out ?? '.';
   const display = createDownloadManyDisplay(displayModeOf(values));
   const job = downloadMany(torrents, {
-    out,
-    ...swarm,
-    ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(out) } }),
-    ...(stallTimeoutMs === undefined ? {} : { stallTimeoutMs }),
-    ...(values.sequential === true ? { sequential: true } : {}),
-    ...(values.recheck === true ? { recheck: true } : {}),
-    ...(writeMode === undefined ? {} : { writeMode }),
-    ...(values['no-preallocate'] === true ? { preallocate: false } : {}),
-    ...(values['no-web-seeds'] === true ? { webSeeds: false } : {}),
-    ...(webSeedConnections === undefined ? {} : { webSeedConnections }),
+    ...transferOptions(out, swarm, transfer),
     ...(maxPeersGlobal === undefined ? {} : { maxPeersGlobal }),
     ...rates,
   });
