@@ -12,7 +12,8 @@
  * per peer, each answer proved up to its file's `pieces root` by the connection (SHA-256, not in a
  * machine: `wire.hashes.proved`), a peer whose hashes do not prove closed (`badHashes`), a
  * rejecting or silent one left alone for a while. Asked: the connections in the v2 swarm
- * (asksForLayers) — peers a tracker or the DHT gave for the v2 hash, PEX from a v2 connection, a
+ * (PeerEntry.v2Swarm; libtorrent 2.0 closes a connection that sends a hash request unless it
+ * took the handshake's v2 info-hash: bt_peer_connection::on_hash_request) — peers a tracker or the DHT gave for the v2 hash, PEX from a v2 connection, a
  * v2 peer that dialled us, or a `urn:btmh:`-only link's own peers. A hybrid with none of them
  * downloads all the same, without its layers.
  *
@@ -72,17 +73,6 @@ export function isFetchingLayers(context: Pick<TorrentContext, 'layerFetch'>): b
 export function heldForLayers(context: Pick<TorrentContext, 'layerFetch'>, e: PeerEntry): boolean {
   const lf = context.layerFetch;
   return lf !== undefined && !lf.done && e.layerSource === true && lf.fetch.mayAsk(e.key);
-}
-
-/**
- * A connection that may be asked for hashes: one in the v2 swarm (its handshake carried the v2
- * hash). libtorrent 2.0 closes a connection that sends a hash request unless it takes it as a v2
- * one (bt_peer_connection::on_hash_request: `peer_info_struct()->protocol_v2`, set only for a
- * handshake with the v2 info-hash; seen here against 2.0.8 on a v1 connection whose handshakes
- * both set BEP 52's reserved bit); a v1-only client may close on a message it does not know.
- */
-export function asksForLayers(v2Swarm: boolean): boolean {
-  return v2Swarm;
 }
 
 /** A handshaken peer that speaks v2 joins the fetch: it is asked for runs at once. */

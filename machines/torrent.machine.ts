@@ -53,7 +53,6 @@ import {
 } from './torrent-peers.js';
 import { pexSupported, pexSwarm, pexTaken, sendDuePex } from './torrent-pex.js';
 import {
-  asksForLayers,
   heldForLayers,
   isFetchingLayers,
   layerAnswer,
@@ -575,7 +574,9 @@ export const torrentMachine = setup({
     joinLayerFetch: enqueueActions(({ context, event, enqueue }) => {
       const e = event.type === 'peer.handshaken' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.handshaken' || !isFetchingLayers(context)) return;
-      if (!asksForLayers(e.v2Swarm === true)) return;
+      // Only a connection in the v2 swarm: libtorrent 2.0 closes one that sends a hash request on a
+      // connection it took as v1 (bt_peer_connection::on_hash_request, seen against 2.0.8).
+      if (e.v2Swarm !== true) return;
       e.layerSource = true;
       layerPeerJoined(context, effects(enqueue), e.key);
     }),
