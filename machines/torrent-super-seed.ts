@@ -101,9 +101,9 @@ function revealMore(c: TorrentContext, e: PeerEntry, fx: TorrentEffects): void {
   const reveals = c.superSeed;
   if (reveals === undefined) return;
   const availabilityOf = (i: number) => c.picker.availabilityOf(i);
-  const lacks = e.declined === undefined ? e.bitfield : withDeclined(e.bitfield, e.declined);
+  const notToShow = e.declined === undefined ? e.bitfield : withDeclined(e.bitfield, e.declined);
   while (e.revealed.length < MAX_REVEALED_PER_PEER) {
-    const index = reveals.choose(lacks, e.revealed, availabilityOf);
+    const index = reveals.choose(notToShow, e.revealed, availabilityOf);
     if (index === undefined) return;
     // A second piece only if no one has it nor is shown it: one another peer holds or is shown
     // the peer may fetch from us as well as from it, and that is a piece sent twice.
