@@ -23,9 +23,6 @@ import type { PieceLayerPlan } from '../../machines/piece-layer-fetch.js';
 import type { DialOutcome } from '../../machines/torrent-address-book.js';
 import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
-import { fileTreeHeight, pieceLayerOf } from '../metainfo/piece-layer-requests.js';
-import { pieceLayerPlan } from '../metainfo/v2-payload.js';
-import { verifyHashes } from '../metainfo/verify-hashes.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
@@ -34,6 +31,7 @@ import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { HashRange } from '../wire/messages.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
+import { type PieceLayerProver, pieceLayerFetchOf } from './hybrid-piece-layers.js';
 
 /** Connections open at once while fetching. */
 export const METADATA_MAX_CONNECTIONS = 30;
@@ -143,12 +141,8 @@ export async function fetchMetadataAndLayers(
         // Only a v2 magnet's torrent is used through its piece layers (a hybrid's v1 swarm is not).
         planPieceLayers: fromPromise<PieceLayerPlan | undefined, { info: Uint8Array }>(async ({ input }) => {
           if (magnet.version !== 'v2') return undefined;
-          const plan = pieceLayerPlan(input.info);
-          if (plan === undefined) return undefined;
-          const pieceLayer = pieceLayerOf(plan.pieceLength);
-          for (const f of plan.files)
-            treeHeights.set(Buffer.from(f.piecesRoot).toString('hex'), fileTreeHeight(pieceLayer, f.pieces));
-          return { pieceLayer, files: plan.files };
+          layerFetch = pieceLayerFetchOf(input.info);
+          return layerFetch?.plan;
         }),
       },
     }),
@@ -164,13 +158,11 @@ export async function fetchMetadataAndLayers(
       },
     },
   );
-  /** A v2 magnet's files whose layers are fetched: `pieces root` (hex) → tree height. */
-  const treeHeights = new Map<string, number>();
+  /** A v2 magnet's piece layers: what is fetched, and the check of each `hashes` answer. */
+  let layerFetch: PieceLayerProver | undefined;
   /** The run a `hashes` message proves up to its file's `pieces root`, or undefined. */
-  const proved = (range: HashRange, hashes: Uint8Array): Uint8Array | undefined => {
-    const height = treeHeights.get(Buffer.from(range.piecesRoot).toString('hex'));
-    return height === undefined ? undefined : verifyHashes(range.piecesRoot, height, range, hashes);
-  };
+  const proved = (range: HashRange, hashes: Uint8Array): Uint8Array | undefined =>
+    layerFetch?.prove(range, hashes);
   const connections = new Map<string, MetadataConnection>();
   /** Every address heard of, in order; dropped ones are never dialled again. */
   const known = new Set<string>();
