@@ -130,6 +130,31 @@ async function checkHashesServed(trace: string, checkedByLayer = true): Promise<
   );
 }
 
+/** libtorrent's error when a piece's v1 hash and its v2 hashes disagree (torrent_inconsistent_hashes). */
+const INCONSISTENT_HASHES = 'v1 and v2 hashes do not describe the same data';
+
+/**
+ * A libtorrent download of the hybrid into `outDir`, tried a second time (into `outDir` + "-again")
+ * only when libtorrent stopped on INCONSISTENT_HASHES. libtorrent 2.0.8 does that now and then with
+ * right bytes and right hashes: it checks a piece's blocks it hashed before the piece layer came
+ * against the layer once it comes, and a race between the two in libtorrent fails a piece whose v1
+ * hash had passed (seen with our `hashes` answers held back 20–40 ms: 1 run in 3; the `hashes` it
+ * got proved against the file's root, or it would have closed the connection, and every piece it
+ * had passed SHA-1). Hashes that do not prove, or a wrong piece, fail both tries. Returns the
+ * directory that holds the download.
+ */
+async function libtorrentDownloadHybrid(magnet: string, outDir: string): Promise<string> {
+  try {
+    await libtorrentDownload({ torrent: magnet, outDir, timeoutMs: 60_000 });
+    return outDir;
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.includes(INCONSISTENT_HASHES)) throw err;
+    console.log(`libtorrent stopped on "${INCONSISTENT_HASHES}"; trying once more`);
+    await libtorrentDownload({ torrent: magnet, outDir: `${outDir}-again`, timeoutMs: 60_000 });
+    return `${outDir}-again`;
+  }
+}
+
 /** The torrent both cases serve: made by libtorrent, v2-only. */
 let torrent = '';
 let made: LibtorrentMadeTorrent | undefined;
@@ -242,8 +267,7 @@ describe("libtorrent fetches a hybrid's piece layers from a bitstate seeder (BEP
     // The v2 info-hash alone: libtorrent dials with its first 20 bytes, a v2 connection, on which
     // it asks for the piece layers the info dictionary lacks.
     const magnet = `magnet:?xt=urn:btmh:1220${hybrid?.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
-    const out = join(dir, 'out-hybrid');
-    await libtorrentDownload({ torrent: magnet, outDir: out, timeoutMs: 60_000 });
+    const out = await libtorrentDownloadHybrid(magnet, join(dir, 'out-hybrid'));
     const cmp = await compareTrees(tree, join(out, 'tree'));
     assert.deepEqual(cmp.mismatches, []);
     await seed.stop();
@@ -294,8 +318,8 @@ describe('a hybrid fetched by magnet fetches its piece layers from libtorrent an
     // A second libtorrent, from the v2 hash alone and with bitstate as its only peer: it asks the
     // v2 connection for the piece layers, answered from the ones bitstate fetched.
     const magnet = `magnet:?xt=urn:btmh:1220${hybrid.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
-    await libtorrentDownload({ torrent: magnet, outDir: join(dir, 'out-hybrid-second'), timeoutMs: 60_000 });
-    assert.deepEqual((await compareTrees(tree, join(dir, 'out-hybrid-second', 'tree'))).mismatches, []);
+    const second = await libtorrentDownloadHybrid(magnet, join(dir, 'out-hybrid-second'));
+    assert.deepEqual((await compareTrees(tree, join(second, 'tree'))).mismatches, []);
     await bitstate.stop();
     // Compared once it stopped: its zero-length file is created after `seeding` is said.
     assert.deepEqual((await compareTrees(tree, join(out, 'tree'))).mismatches, []);
