@@ -109,6 +109,23 @@ export class PackedQueue {
     }
   }
 
+  /**
+   * `item` ahead of the first block whose bytes are still being read, behind everything else (behind
+   * everything when no block waits for its read): packed as `message` packs, between two items, so
+   * never inside a block's frame. Counted as any message.
+   */
+  messageAhead(item: WireItem): void {
+    let at = this.#head;
+    for (; at < this.#items.length; at++) {
+      const queued = this.#items[at]!;
+      if (queued.ref !== undefined && queued.pinned === undefined) break;
+    }
+    // The items from there on are set aside while `item` is queued behind those before them.
+    const behind = this.#items.splice(at);
+    this.message(item);
+    for (const queued of behind) this.#items.push(queued);
+  }
+
   /** Request messages for `blocks`, packed (17 bytes each, no object per request). */
   requests(blocks: readonly BlockRef[]): void {
     for (let i = 0; i < blocks.length; ) {

@@ -119,3 +119,53 @@ test('clear empties the queue and answers the blocks whose bytes were read', () 
   assert.equal(q.first, undefined);
   assert.equal(q.blocks + q.bytes, 0);
 });
+
+test('messageAhead: ahead of the first block still being read, behind everything before it, counted; without one, at the end', () => {
+  const q = new PackedQueue();
+  const range = { piecesRoot: new Uint8Array(32).fill(9), baseLayer: 1, index: 0, length: 2, proofLayers: 0 };
+  const hashes: WireMessage = { type: 'hashes', ...range, hashes: new Uint8Array(64).fill(3) };
+  const reject: WireMessage = { type: 'hashReject', ...range, index: 2 };
+  const big: WireMessage = {
+    type: 'hashes',
+    ...range,
+    length: 256,
+    hashes: new Uint8Array(256 * 32).fill(5),
+  };
+  const have: WireMessage = { type: 'have', index: 7 };
+  const choke: WireMessage = { type: 'choke' };
+  q.message(have);
+  q.block({ index: 1, begin: 0, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined }; // read
+  q.block({ index: 1, begin: 4, length: 4 }); // being read
+  q.block({ index: 1, begin: 8, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined }; // read, behind
+  q.message(choke);
+  q.messageAhead(hashes);
+  q.messageAhead(reject); // packed on behind the hashes: one span
+  q.messageAhead(big); // a buffer of its own, still ahead of the block
+  q.message(have); // behind everything (packed after the answers: a span of its own)
+  assert.equal(q.blocks, 3);
+  assert.equal(q.bytes, 9 + 5 + (4 + 49 + 64) + (4 + 49) + (4 + 49 + 256 * 32) + 9);
+  assert.deepEqual(drain(q), [
+    hex(have),
+    'block 1:0',
+    hex(hashes, reject),
+    hex(big),
+    'block 1:4',
+    'block 1:8',
+    hex(choke),
+    hex(have),
+  ]);
+  assert.equal(q.bytes, 0);
+
+  // No block being read: behind everything, as `message`.
+  q.block({ index: 2, begin: 0, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined };
+  q.message(choke);
+  q.messageAhead(hashes);
+  assert.deepEqual(drain(q), ['block 2:0', hex(choke, hashes)]);
+
+  // Only a buffer of its own put ahead: what is packed next still grows the last span.
+  q.block({ index: 3, begin: 0, length: 4 }); // being read
+  q.message(choke);
+  q.messageAhead(big);
+  q.message(have);
+  assert.deepEqual(drain(q), [hex(big), 'block 3:0', hex(choke, have)]);
+});
