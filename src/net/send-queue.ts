@@ -22,6 +22,12 @@
  * (one write callback per batch releases them all). Once a tick the machine hears how many blocks
  * were written (`socket.served`), which frees its read window.
  *
+ * One exception to the machine's order: a BEP 52 `hashes` or `hash reject` goes ahead of the blocks
+ * still being read (between two frames, never into one), as libtorrent answers a hash request from
+ * memory at once while its pieces wait for their disk jobs. Behind a read window (up to 128 reads: a
+ * slow disk's time) it would widen libtorrent 2.0.8's race on a hybrid, where a piece layer that
+ * comes after some of its pieces were finished can stop the torrent (docs/testing.md, libtorrent).
+ *
  * Marks hold back what waits to go out (docs/architecture.md, "Flow control"), on unsent bytes (the
  * socket's and the spans held here):
  * - past WRITE_HIGH_WATER the machine stops serving blocks (`socket.congested`);
@@ -125,10 +131,14 @@ export class SendQueue {
     socket.on('drain', this.#written);
   }
 
-  /** A message, packed behind everything given before it; it leaves at the end of the tick at the earliest. */
+  /**
+   * A message, packed behind everything given before it; it leaves at the end of the tick at the
+   * earliest. A BEP 52 `hashes` or `hash reject` is packed ahead of the blocks still being read.
+   */
   send(message: WireItem): void {
     if (this.#closed) return;
-    this.#queue.message(message);
+    if (message.type === 'hashes' || message.type === 'hashReject') this.#queue.messageAhead(message);
+    else this.#queue.message(message);
     this.#schedule();
   }
 

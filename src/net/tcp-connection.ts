@@ -13,11 +13,11 @@
  *                         · socket.congested / socket.drained · socket.served { count }
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
- * Writing is send-queue.ts: messages and served blocks in the machine's order, messages packed back
- * to back into shared buffers, a block's bytes taken from the `blockSource` (the read cache) and
- * never copied, each tick's writes corked into one writev. The MSE answer goes through it too, so
- * everything written to the socket is in its order and its count. Nagle is off: requests must leave
- * at once.
+ * Writing is send-queue.ts: messages and served blocks in the machine's order (BEP 52 hash answers
+ * ahead of blocks still being read), messages packed back to back into shared buffers, a block's
+ * bytes taken from the `blockSource` (the read cache) and never copied, each tick's writes corked
+ * into one writev. The MSE answer goes through it too, so everything written to the socket is in its
+ * order and its count. Nagle is off: requests must leave at once.
  *
  * Encryption (docs/encryption.md): the connection starts with a preface under the policy — an
  * accepted socket's plain handshake or MSE answered (incoming-preface.ts), a dial's plain handshake or
