@@ -1,8 +1,12 @@
 /** The data of an HTTP announce (BEP 3, BEP 23, BEP 7). Pure types: machines/ may import them. */
 import type { PeerAddress } from '../net/address.js';
 
-/** BEP 3 `event`; 'regular' is the periodic announce, sent without an event parameter. */
-export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'regular';
+/**
+ * BEP 3 `event`; 'regular' is the periodic announce, sent without an event parameter. 'paused' is
+ * BEP 21's: a partial seed (every piece it wants, not every piece) says it in every announce but
+ * `stopped`, so the tracker can count it apart from the peers still downloading.
+ */
+export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'regular' | 'paused';
 
 export interface AnnounceParams {
   /** 20 bytes, sent percent-encoded as raw bytes. */

@@ -31,8 +31,18 @@ export const MAX_UDP_SCRAPE_HASHES = 74;
 /** Largest datagram we accept: a UDP payload cannot be larger anyway. */
 export const MAX_UDP_DATAGRAM_BYTES = 65_507;
 
-/** BEP 15 event codes. */
-const EVENT_CODE: Record<AnnounceEvent, number> = { regular: 0, completed: 1, started: 2, stopped: 3 };
+/**
+ * BEP 15 event codes, and BEP 21's `paused` as 4: BEP 15 names no such event, and libtorrent 2.0.8
+ * sends a partial seed's announces with 4 (seen against a local UDP tracker); opentracker and
+ * aquatic read any code they do not know as none (0).
+ */
+const EVENT_CODE: Record<AnnounceEvent, number> = {
+  regular: 0,
+  completed: 1,
+  started: 2,
+  stopped: 3,
+  paused: 4,
+};
 
 export type UdpResponse =
   | { readonly action: 'connect'; readonly transactionId: number; readonly connectionId: bigint }

@@ -58,6 +58,17 @@ test('announce request: 98 bytes in BEP 15 order', () => {
   });
   assert.equal(hex(regular.subarray(80, 84)), '00000000', 'no event');
   assert.equal(hex(regular.subarray(92, 96)), 'ffffffff', 'num_want -1: the default');
+  // BEP 21's paused has no BEP 15 code: 4, what libtorrent 2.0.8 sends (measured on 127.0.0.1).
+  const paused = encodeAnnounce(1n, 1, {
+    infoHash: new Uint8Array(20),
+    peerId: new Uint8Array(20),
+    downloaded: 0,
+    left: 5,
+    uploaded: 0,
+    event: 'paused',
+    port: 1,
+  });
+  assert.equal(hex(paused.subarray(80, 84)), '00000004', 'paused: 4');
 });
 
 test('udpKey: hex keys as they are, other text hashed to 32 bits', () => {
