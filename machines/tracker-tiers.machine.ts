@@ -12,7 +12,9 @@
  * - URLs are shuffled within each tier once, from `seed` (BEP 12; no Math.random in a machine),
  *   deduplicated, and those we cannot announce to (not http, https or udp) are dropped.
  * - The child is started by this machine on entry (cmd.start is sent to it), so the parent sends
- *   `cmd.start` once, after invoking; `cmd.complete` and `cmd.stop` are passed on.
+ *   `cmd.start` once, after invoking; `cmd.complete`, `cmd.partialSeed` and `cmd.stop` are passed
+ *   on. A partial seed (BEP 21) is remembered: the child of a tracker tried later is born one, its
+ *   first announce `paused` as every one after it.
  * - A tracker that worked keeps being used at its interval; only when it fails do we walk on. After
  *   a whole pass fails we wait (15 s doubling to 30 min, as the tracker machine) and start again at
  *   the first tier, so a tier that came back is found again.
@@ -51,6 +53,8 @@ export interface TrackerTiersInput {
   readonly numwant?: number;
   /** Override of MAX_STOP_WAIT_MS. */
   readonly stopTimeoutMs?: number;
+  /** BEP 21: a partial seed from the start (TrackerInput.partialSeed). */
+  readonly partialSeed?: boolean;
 }
 
 export interface TrackerTiersContext {
@@ -70,6 +74,8 @@ export interface TrackerTiersContext {
   /** The last tracker that answered. */
   working: string | undefined;
   stop: TrackerOutput['stop'];
+  /** BEP 21: we are a partial seed (input, or `cmd.partialSeed`): each child is told at its birth. */
+  partialSeed: boolean;
 }
 
 export interface TrackerTiersOutput extends TrackerOutput {
@@ -141,6 +147,8 @@ export const trackerTiersMachine = setup({
     startChild: sendTo('tracker', { type: 'cmd.start' }),
     stopChild: sendTo('tracker', { type: 'cmd.stop' }),
     completeChild: sendTo('tracker', { type: 'cmd.complete' }),
+    notePartialSeed: assign({ partialSeed: true }),
+    partialSeedChild: sendTo('tracker', { type: 'cmd.partialSeed' }),
     advance: assign(({ context }) =>
       context.index + 1 < (context.tiers[context.tier]?.length ?? 0)
         ? { index: context.index + 1 }
@@ -188,8 +196,10 @@ export const trackerTiersMachine = setup({
     passFailures: 0,
     working: undefined,
     stop: 'skipped' as const,
+    partialSeed: input.partialSeed === true,
   }),
   initial: 'idle',
+  on: { 'cmd.partialSeed': { actions: 'notePartialSeed' } },
   states: {
     idle: {
       on: {
@@ -211,6 +221,7 @@ export const trackerTiersMachine = setup({
           port: context.port,
           ...(context.key === undefined ? {} : { key: context.key }),
           ...(context.numwant === undefined ? {} : { numwant: context.numwant }),
+          ...(context.partialSeed ? { partialSeed: true } : {}),
         }),
         onDone: { target: 'stopped', actions: 'recordStop' },
       },
@@ -236,6 +247,7 @@ export const trackerTiersMachine = setup({
               },
             ],
             'cmd.complete': { actions: 'completeChild' },
+            'cmd.partialSeed': { actions: ['notePartialSeed', 'partialSeedChild'] },
             'cmd.stop': { target: 'stopping', actions: 'stopChild' },
           },
         },

@@ -26,11 +26,22 @@
  *   cmd.stop (anywhere) ──► stopping (parallel: event stopped to each swarm the tracker may know
  *                           us in) ──both ended──► stopped (final)
  *
+ * A partial seed (BEP 21: input `partialSeed`, or `cmd.partialSeed`) says `paused` in every
+ * announce but `stopped`, never `completed` (tracker-announce-event.ts, which decides each event).
+ *
  * Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed.
  * See docs/tracker.md for the table of states and the limits.
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { AnnounceEvent, AnnounceResponse, TrackerPeer } from '../src/tracker/announce-types.js';
+import {
+  nextEvent,
+  owesCompleted,
+  v1MayKnowUs,
+  v2Event,
+  v2MayKnowUs,
+  v2State,
+} from './tracker-announce-event.js';
 
 /** Never re-announce sooner than this, whatever interval a tracker asks (a hostile 0 would spin). */
 export const MIN_ANNOUNCE_INTERVAL_MS = 30_000;
@@ -70,9 +81,12 @@ export interface TrackerInput {
   readonly numwant?: number;
   /** BEP 7 key, chosen once per session by the caller (no randomness inside a machine). */
   readonly key?: string;
+  /** BEP 21: we are a partial seed from the start (every wanted piece verified, not every piece). */
+  readonly partialSeed?: boolean;
 }
 
-export type TrackerCommand = { type: 'cmd.start' } | { type: 'cmd.complete' } | { type: 'cmd.stop' };
+/** `cmd.partialSeed`: we became a partial seed (BEP 21); our announces say `paused` from now on. */
+export type TrackerCommand = { type: 'cmd.start' | 'cmd.complete' | 'cmd.partialSeed' | 'cmd.stop' };
 
 /** Tracker machine → parent. */
 export type TrackerReport =
@@ -120,15 +134,17 @@ export interface TrackerOutput {
 /** An answer without its peers (those are reported as they come): what the round keeps of it. */
 export type AnswerSummary = Omit<AnnounceResponse, 'peers'> & { readonly peerCount: number };
 
-export interface TrackerContext extends TrackerInput {
+export interface TrackerContext extends Omit<TrackerInput, 'partialSeed'> {
   stop: TrackerOutput['stop'];
+  /** BEP 21: a partial seed, whose announces say `paused` (then completePending stays false). */
+  partialSeed: boolean;
   /** Seconds, from the last response of the torrent's (v1) swarm. */
   interval: number | undefined;
   minInterval: number | undefined;
   trackerId: string | undefined;
   /** Consecutive failed announces of the torrent's (v1) swarm. */
   failures: number;
-  /** A `started` announce succeeded. */
+  /** A `started` announce succeeded (or a partial seed's `paused`: the tracker knows us). */
   started: boolean;
   /** The download completed and the tracker has not been told yet. */
   completePending: boolean;
@@ -149,39 +165,6 @@ export interface TrackerContext extends TrackerInput {
   v2MinInterval: number | undefined;
   /** Consecutive failed announces of the v2 swarm (its own backoff). */
   v2Failures: number;
-}
-
-export function nextEvent(c: Pick<TrackerContext, 'started' | 'completePending'>): AnnounceEvent {
-  if (!c.started) return 'started';
-  return c.completePending ? 'completed' : 'regular';
-}
-
-/**
- * The v2 swarm's event: its own `started` and `completed`, as `nextEvent` is the v1 swarm's
- * (libtorrent keeps start_sent and complete_sent per info-hash). A v2 announce still under way when
- * the download completes, or one that has not yet taken a `started`, does not lose the `completed`.
- */
-export function v2Event(c: Pick<TrackerContext, 'v2Started' | 'v2CompletePending'>): AnnounceEvent {
-  return nextEvent({ started: c.v2Started, completePending: c.v2CompletePending });
-}
-
-/**
- * Worth a `stopped` in the torrent's (v1) swarm: its own `started` succeeded, or an announce of it
- * is in flight and may have landed.
- */
-function v1MayKnowUs(c: Pick<TrackerContext, 'started' | 'inFlight'>): boolean {
-  return c.started || c.inFlight !== undefined;
-}
-
-/**
- * Worth a `stopped` in a hybrid's v2 swarm: its own `started` succeeded, or its announce is in
- * flight. A v2 swarm that never took a `started` (a tracker that refuses the v2 hash) is not sent
- * one: libtorrent 2.0.8 likewise sends a hybrid's `stopped` only under the hashes whose `started`
- * was answered (seen against a local tracker failing the v2 one), and a v2 `stopped` a silent
- * tracker never answers would hold a Ctrl-C for the whole stop bound (5 s).
- */
-function v2MayKnowUs(c: Pick<TrackerContext, 'v2Started' | 'v2InFlight'>): boolean {
-  return c.v2Started || c.v2InFlight !== undefined;
 }
 
 /** interval (or min interval when larger), clamped to [MIN_ANNOUNCE_INTERVAL_MS, MAX_ANNOUNCE_INTERVAL_MS]. */
@@ -268,9 +251,11 @@ export const trackerMachine = setup({
     v1MayKnowUs: ({ context }) => v1MayKnowUs(context),
     v2MayKnowUs: ({ context }) => v2MayKnowUs(context),
     /** The download completed while another announce was in flight: tell the tracker now. */
-    isCompletePending: ({ context }) => context.started && context.completePending,
+    isCompletePending: ({ context }) => owesCompleted(context),
     /** The same for the v2 swarm. */
-    isV2CompletePending: ({ context }) => context.v2Started && context.v2CompletePending,
+    isV2CompletePending: ({ context }) => owesCompleted(v2State(context)),
+    /** `cmd.complete` announces `completed` at once, unless we are a partial seed (BEP 21: never). */
+    mayComplete: ({ context }) => !context.partialSeed,
     /** A hybrid (BEP 52): the torrent is in a second swarm, under `otherInfoHash`. */
     isHybrid: ({ context }) => context.otherInfoHash !== undefined,
     /** The v2 swarm's last announce answered: a failed v1 one is not the tracker failing. */
@@ -279,10 +264,16 @@ export const trackerMachine = setup({
   },
   actions: {
     beginAnnounce: assign(({ context }) => ({ inFlight: nextEvent(context) })),
-    markComplete: assign(({ context }) => ({
-      completePending: true,
-      ...(context.otherInfoHash === undefined ? {} : { v2CompletePending: true }),
-    })),
+    markComplete: assign(({ context }) =>
+      context.partialSeed
+        ? {}
+        : {
+            completePending: true,
+            ...(context.otherInfoHash === undefined ? {} : { v2CompletePending: true }),
+          },
+    ),
+    /** BEP 21: from now on every announce but `stopped` says `paused`; no `completed` is owed. */
+    notePartialSeed: assign({ partialSeed: true, completePending: false, v2CompletePending: false }),
     /** The torrent's (v1) swarm answered: its state, its interval, and its report. */
     acceptResponse: enqueueActions(({ context, event, enqueue }) => {
       const r = (event as unknown as { output: AnnounceResponse }).output;
@@ -380,6 +371,7 @@ export const trackerMachine = setup({
   id: 'tracker',
   context: ({ input }) => ({
     ...input,
+    partialSeed: input.partialSeed === true,
     interval: undefined,
     minInterval: undefined,
     trackerId: undefined,
@@ -400,6 +392,7 @@ export const trackerMachine = setup({
   initial: 'idle',
   on: {
     'cmd.complete': { actions: 'markComplete' },
+    'cmd.partialSeed': { actions: 'notePartialSeed' },
     'cmd.stop': [{ guard: 'mayKnowUs', target: '.stopping' }, { target: '.stopped' }],
   },
   states: {
@@ -436,7 +429,7 @@ export const trackerMachine = setup({
             waiting: {
               always: { guard: 'isCompletePending', target: 'announcing' },
               after: { announceInterval: 'announcing' },
-              on: { 'cmd.complete': { target: 'announcing', actions: 'markComplete' } },
+              on: { 'cmd.complete': { guard: 'mayComplete', target: 'announcing', actions: 'markComplete' } },
             },
             backoff: {
               after: { retryDelay: 'announcing' },
@@ -468,7 +461,7 @@ export const trackerMachine = setup({
             waiting: {
               always: { guard: 'isV2CompletePending', target: 'announcing' },
               after: { v2AnnounceInterval: 'announcing' },
-              on: { 'cmd.complete': { target: 'announcing', actions: 'markComplete' } },
+              on: { 'cmd.complete': { guard: 'mayComplete', target: 'announcing', actions: 'markComplete' } },
             },
             backoff: {
               after: { v2RetryDelay: 'announcing' },
@@ -520,7 +513,7 @@ export const trackerMachine = setup({
         },
       },
       onDone: { target: 'stopped', actions: 'endStop' },
-      on: { 'cmd.stop': {}, 'cmd.complete': {} },
+      on: { 'cmd.stop': {}, 'cmd.complete': {}, 'cmd.partialSeed': {} },
     },
     stopped: {
       type: 'final',

@@ -237,3 +237,43 @@ test('prepareTiers: a seeded permutation of each tier, unusable and repeated URL
   assert.ok(orders.size > 1, 'different seeds shuffle differently');
   assert.deepEqual(promote([['a', 'b', 'c'], ['d']], 0, 2), [['c', 'a', 'b'], ['d']]);
 });
+
+test('a partial seed (BEP 21) is remembered: the tracker of the next pass is sent paused, not started', async () => {
+  // One tracker that fails at first and works after, so the second pass's child is a new one.
+  let down = true;
+  const url = 'http://t.example/announce';
+  const h = start([[url]], () => (down ? 'fails' : 'works'));
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.state(), 'backoff');
+  await h.send({ type: 'cmd.partialSeed' });
+  down = false;
+  await h.advance(INITIAL_RETRY_MS);
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.map((c) => [c.event, c.at]),
+    [
+      ['started', 0],
+      ['paused', INITIAL_RETRY_MS],
+      ['paused', INITIAL_RETRY_MS + 1800_000],
+    ],
+  );
+});
+
+test('a partial seed from the start, and told while a tracker works: each announce but stopped says paused', async () => {
+  const url = 'http://t.example/announce';
+  const fromStart = start([[url]], () => 'works', { partialSeed: true });
+  await fromStart.send({ type: 'cmd.start' });
+  await fromStart.send({ type: 'cmd.stop' });
+  assert.deepEqual(
+    fromStart.calls.map((c) => c.event),
+    ['paused', 'stopped'],
+  );
+  const told = start([[url]], () => 'works');
+  await told.send({ type: 'cmd.start' });
+  await told.send({ type: 'cmd.partialSeed' });
+  await told.advance(1800_000);
+  assert.deepEqual(
+    told.calls.map((c) => c.event),
+    ['started', 'paused'],
+  );
+});

@@ -23,9 +23,14 @@ interface Call {
 /**
  * The tracker machine under a parent that keeps its reports, on a simulated clock; each announce
  * (either swarm's) takes the next outcome, or with `v2Outcomes` each swarm its own next one.
- * `otherInfoHash` makes the torrent a hybrid (BEP 52).
+ * `otherInfoHash` makes the torrent a hybrid (BEP 52); `partialSeed` starts it a partial seed (BEP 21).
  */
-function start(outcomes: Outcome[], otherInfoHash?: Uint8Array, v2Outcomes?: Outcome[]) {
+function start(
+  outcomes: Outcome[],
+  otherInfoHash?: Uint8Array,
+  v2Outcomes?: Outcome[],
+  extra: { readonly partialSeed?: boolean } = {},
+) {
   const clock = new SimulatedClock();
   const calls: Call[] = [];
   const reports: TrackerReport[] = [];
@@ -63,6 +68,7 @@ function start(outcomes: Outcome[], otherInfoHash?: Uint8Array, v2Outcomes?: Out
         port: 6881,
         key: 'k',
         ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
+        ...extra,
       },
       onDone: { actions: assign({ output: ({ event }) => event.output }) },
     },
@@ -550,5 +556,75 @@ test('a hybrid: stopped goes only to the swarms that may know us: a v2 swarm tha
   assert.deepEqual(
     known.calls.slice(4).map((c) => `${swarmOf(c)} ${c.request.event}`),
     ['v1 stopped', 'v2 stopped'],
+  );
+});
+
+// BEP 21: a partial seed says `paused` in every announce but `stopped`, and never `completed`
+// (machines/tracker-announce-event.ts), as libtorrent 2.0.8 does (measured on 127.0.0.1).
+
+test('a partial seed from the start: paused in place of started and in every announce after; completed never; stopped stays stopped', async () => {
+  const h = start([ok(1800), ok(1800), ok(1800), ok(1800)], undefined, undefined, { partialSeed: true });
+  await h.send({ type: 'cmd.start' });
+  await h.advance(1800_000);
+  // A completion the torrent machine would not send a partial seed changes nothing.
+  await h.send({ type: 'cmd.complete' });
+  await h.advance(1800_000);
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(h.events(), [
+    ['paused', 0],
+    ['paused', 1800_000],
+    ['paused', 3600_000],
+    ['stopped', 3600_000],
+  ]);
+  assert.equal(h.calls[3]!.request.numwant, 0);
+  assert.deepEqual(
+    h.reports.map((r) => (r.type === 'tracker.announced' ? r.event : r.type)),
+    ['paused', 'paused', 'paused'],
+  );
+  assert.deepEqual(h.output(), { stop: 'announced' });
+});
+
+test('becoming a partial seed announces nothing at once; the next regular announce and every one after says paused', async () => {
+  const h = start([ok(1800), ok(1800), ok(1800), ok(1800)]);
+  await h.send({ type: 'cmd.start' });
+  await h.advance(600_000);
+  await h.send({ type: 'cmd.partialSeed' });
+  assert.equal(h.calls.length, 1, 'no announce when it becomes one');
+  assert.equal(h.trackerState(), 'waiting');
+  await h.advance(1200_000);
+  await h.advance(1800_000);
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['paused', 1800_000],
+    ['paused', 3600_000],
+    ['stopped', 3600_000],
+  ]);
+});
+
+test('a partial seed while its started is under way: the started goes, then paused; a failed paused is retried as paused', async () => {
+  const [answer, release] = held();
+  const h = start([answer, new Error('down'), ok(1800), 'hang']);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.partialSeed' });
+  release(ok(60));
+  await new Promise<void>((r) => setImmediate(r));
+  await h.advance(60_000);
+  await h.advance(15_000);
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['paused', 60_000],
+    ['paused', 75_000],
+  ]);
+});
+
+test('a hybrid partial seed: both swarms say paused, each on its own schedule', async () => {
+  const h = start([ok(1800), ok(1800), 'hang'], V2, [ok(900), ok(900), 'hang'], { partialSeed: true });
+  await h.send({ type: 'cmd.start' });
+  await h.advance(900_000);
+  await h.advance(900_000);
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event} ${c.at}`),
+    ['v1 paused 0', 'v2 paused 0', 'v2 paused 900000', 'v1 paused 1800000', 'v2 paused 1800000'],
   );
 });
