@@ -36,6 +36,15 @@ export function isUploadOnly(context: TorrentContext): boolean {
   return context.picker.isComplete();
 }
 
+/**
+ * A partial seed (BEP 21): every wanted piece verified, not every piece (a `--select` / `--only`
+ * download). Its trackers hear `paused` in each announce and never `completed`
+ * (machines/tracker-announce-event.ts).
+ */
+export function isPartialSeed(context: TorrentContext): boolean {
+  return context.picker.isComplete() && !context.picker.have.isComplete();
+}
+
 /** Where the peer of `e` listens, as far as we know: a dial's address, an incoming peer's BEP 10 `p`. */
 function listeningRecord(context: TorrentContext, e: PeerEntry): AddressRecord | undefined {
   const listening = e.direction === 'outgoing' ? e.address : e.listenAddress;

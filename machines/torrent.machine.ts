@@ -82,6 +82,7 @@ import {
 import {
   closeIfUninterestingUploadOnly,
   closeUninterestingUploadOnlyWith,
+  isPartialSeed,
   isUploadOnlyPairAt,
   notePeerUploadOnly,
   tellPeersUploadOnly,
@@ -203,6 +204,8 @@ export const torrentMachine = setup({
     /** A hybrid fetched by magnet still fetching its piece layers (torrent-piece-layers.ts). */
     isFetchingLayers: ({ context }) => isFetchingLayers(context),
     hasNoTrackers: ({ context }) => context.trackerTiers.length === 0,
+    /** BEP 21: every wanted piece, not every piece: the trackers owe no `completed` (torrent-upload-only.ts). */
+    isPartialSeed: ({ context }) => isPartialSeed(context),
     /**
      * The torrent's (v1) swarm heard `completed`. A hybrid's v2 answer, now reported on its own, does
      * not end finishing (closing would abort the v1 swarm's `completed` still under way) unless the
@@ -224,7 +227,10 @@ export const torrentMachine = setup({
     startTrackers: enqueueActions(({ context, enqueue }) => {
       if (context.trackerTiers.length > 0) enqueue.sendTo('trackers', { type: 'cmd.start' });
     }),
-    completeTrackers: sendTo('trackers', { type: 'cmd.complete' }),
+    /** Every wanted piece verified: `completed` for a seed, `paused` from now on for a partial one (BEP 21). */
+    completeTrackers: sendTo('trackers', ({ context }) => ({
+      type: isPartialSeed(context) ? ('cmd.partialSeed' as const) : ('cmd.complete' as const),
+    })),
     stopTrackers: sendTo('trackers', { type: 'cmd.stop' }),
     reportTracker: enqueueActions(({ event, enqueue }) => {
       if (event.type === 'tracker.announced')
@@ -707,6 +713,8 @@ export const torrentMachine = setup({
         peerId: context.peerId,
         port: context.port,
         seed: context.seed,
+        // BEP 21: a partial seed from the start says `paused` from its first announce.
+        ...(isPartialSeed(context) ? { partialSeed: true } : {}),
       }),
       onDone: { actions: raise({ type: 'trackers.done' }) },
       onError: { actions: raise({ type: 'trackers.done' }) },
@@ -820,10 +828,16 @@ export const torrentMachine = setup({
         },
       },
     },
-    /** Every piece verified: trackers hear `completed` (bounded wait), then `stopped`. */
+    /**
+     * Every piece verified: trackers hear `completed` (bounded wait), then `stopped`. A partial seed
+     * (BEP 21) owes no `completed`: on to `stopped` at once.
+     */
     finishing: {
       entry: 'completeTrackers',
-      always: { guard: 'hasNoTrackers', target: 'closing' },
+      always: [
+        { guard: 'hasNoTrackers', target: 'closing' },
+        { guard: 'isPartialSeed', target: 'closing' },
+      ],
       after: { trackerGrace: { target: 'closing', actions: 'noteTrackersSilent' } },
       on: {
         'tracker.announced': { guard: 'isCompletedAnnounce', target: 'closing', actions: 'reportTracker' },
