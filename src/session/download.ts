@@ -182,7 +182,7 @@ async function run(
     prepare === undefined
       ? new ResumeSaver(store, resumePathFor(torrent, out), () => actor.getSnapshot().context.picker.have)
       : undefined;
-  /** The data of the wanted pieces: progress's totalLength, `left` at the start, the seed ratio's size. */
+  /** The data of the wanted pieces: progress's totalLength, the seed ratio's size. */
   const wantedLength = data.wanted(wanted);
   let listener: Listener | undefined;
   /** Our own UDP socket (a given one, `options.udp`, is its owner's). */
@@ -214,8 +214,10 @@ async function run(
   const stats = () => ({
     uploaded: counter.uploaded,
     downloaded: counter.downloaded,
-    // As libtorrent's total_wanted − total_wanted_done: padding is in neither.
-    left: wantedLength - data.of(actor.getSnapshot().context.picker.have),
+    // The data of every piece we lack, wanted or not, as libtorrent's tracker `left` (bytes_left:
+    // the torrent's size less the pieces passed), padding left out: a partial seed (BEP 21) is no
+    // seed to the tracker (left 0 is what trackers count as one), a full seed's is 0.
+    left: data.all - data.of(actor.getSnapshot().context.picker.have),
   });
   const trackers = trackersActor?.({ stats });
   // BEP 52: a hybrid fetched by magnet fetches its piece layers alongside the v1 download.

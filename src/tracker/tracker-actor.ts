@@ -11,7 +11,7 @@ import { announce } from './http-announce.js';
 export interface TransferStats {
   readonly uploaded: number;
   readonly downloaded: number;
-  /** Bytes still missing: 0 when seeding. */
+  /** Bytes of the pieces we lack (padding left out): 0 for a seed, not for a partial seed (BEP 21). */
   readonly left: number;
 }
 
