@@ -36,6 +36,11 @@ export interface Opentracker {
   scrape(infoHashHex: string): Promise<ScrapeCounts>;
   /** Resolves once at least `count` seeders have announced `infoHashHex`. */
   waitForSeeders(infoHashHex: string, count: number, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once at least `count` leechers have announced `infoHashHex`: opentracker counts a peer
+   * by its `left` alone, so a partial seed (BEP 21, left > 0, `event=paused`) is one.
+   */
+  waitForLeechers(infoHashHex: string, count: number, timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,24 +93,35 @@ export async function startOpentracker(
         Number(new RegExp(`${key.length}:${key}i(\\d+)e`).exec(body)?.[1] ?? 0);
       return { complete: num('complete'), incomplete: num('incomplete'), downloaded: num('downloaded') };
     },
-    async waitForSeeders(infoHashHex, count, timeoutMs) {
-      const deadline = performance.now() + timeoutMs;
-      let last: ScrapeCounts = { complete: 0, incomplete: 0, downloaded: 0 };
-      while (performance.now() < deadline) {
-        last = await tracker.scrape(infoHashHex);
-        if (last.complete >= count) return;
-        await sleep(100);
-      }
-      throw new HarnessError(
-        'notReady',
-        `tracker saw ${last.complete} of ${count} seeders of ${infoHashHex} after ${timeoutMs} ms`,
-        { ...last, count, timeoutMs },
-      );
-    },
+    waitForSeeders: (infoHashHex, count, timeoutMs) =>
+      waitForCount(infoHashHex, 'complete', count, timeoutMs),
+    waitForLeechers: (infoHashHex, count, timeoutMs) =>
+      waitForCount(infoHashHex, 'incomplete', count, timeoutMs),
     async stop() {
       await proc.stop(1000);
       await rm(dir, { recursive: true, force: true });
     },
+  };
+  /** Until scrape counts at least `count` peers of `infoHashHex` as `which` (seeders or leechers). */
+  const waitForCount = async (
+    infoHashHex: string,
+    which: 'complete' | 'incomplete',
+    count: number,
+    timeoutMs: number,
+  ): Promise<void> => {
+    const deadline = performance.now() + timeoutMs;
+    let last: ScrapeCounts = { complete: 0, incomplete: 0, downloaded: 0 };
+    while (performance.now() < deadline) {
+      last = await tracker.scrape(infoHashHex);
+      if (last[which] >= count) return;
+      await sleep(100);
+    }
+    const what = which === 'complete' ? 'seeders' : 'leechers';
+    throw new HarnessError(
+      'notReady',
+      `tracker saw ${last[which]} of ${count} ${what} of ${infoHashHex} after ${timeoutMs} ms`,
+      { ...last, count, timeoutMs },
+    );
   };
   /**
    * Until opentracker serves every hash in `infoHashesHex`: it loads its whitelist on a thread of
