@@ -11,6 +11,8 @@
  * Each torrent gets a Listener of its own (listen.ts) from `add`: the shared port, and the
  * connections routed to it, as RoutedSocket (routed-socket.ts: the preface done, the socket paused
  * until its connection adopts it). Closing that listener stops the routing to that torrent only.
+ * A magnet link's route starts with the link's info-hashes and may take the torrent's second one
+ * (`also`) once its metadata is known.
  *
  * `maxConnections` caps every connection open through the router at once, as Transmission's
  * `peer-limit-global` and libtorrent's `connections_limit`: whether its handshake is awaited, it
@@ -57,6 +59,16 @@ class Route {
   }
 }
 
+/** A torrent's share of the port: a Listener of the connections routed to it. */
+export interface TorrentRoute extends Listener<RoutedSocket> {
+  /**
+   * Connections naming these info-hashes come here too: a magnet link's torrent, whose metadata
+   * shows it a hybrid (BEP 52) with a second hash. False, and nothing added, when one of them is
+   * another torrent's.
+   */
+  also(infoHashes: readonly Uint8Array[]): boolean;
+}
+
 const hex = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.length).toString('hex');
 
 export class TorrentRouter {
@@ -95,15 +107,21 @@ export class TorrentRouter {
     return this.#open;
   }
 
-  /** Connections naming any of `infoHashes` (a torrent's, or a hybrid's two) go to the listener returned. */
-  add(infoHashes: readonly Uint8Array[]): Listener<RoutedSocket> {
+  /** Connections naming any of `infoHashes` (a torrent's, or a hybrid's two) go to the route returned. */
+  add(infoHashes: readonly Uint8Array[]): TorrentRoute {
     const route = new Route();
-    const keys = infoHashes.map(hex);
-    for (const [i, key] of keys.entries()) {
-      if (this.#routes.has(key)) throw new Error(`info-hash ${key} is routed already`); // the caller checks
-      this.#routes.set(key, route);
-      this.#skeys.add(infoHashes[i]!);
-    }
+    /** Every info-hash routed here, `also`'s included: taken away by close(). */
+    const hashes: Uint8Array[] = [];
+    const take = (more: readonly Uint8Array[]) => {
+      for (const h of more) {
+        this.#routes.set(hex(h), route);
+        this.#skeys.add(h);
+        hashes.push(h);
+      }
+    };
+    for (const h of infoHashes)
+      if (this.#routes.has(hex(h))) throw new Error(`info-hash ${hex(h)} is routed already`); // the caller checks
+    take(infoHashes);
     const connections$ = new Observable<RoutedSocket>((sub) => {
       route.take = (s) => sub.next(s);
       for (const s of route.waiting.splice(0)) sub.next(s);
@@ -115,11 +133,17 @@ export class TorrentRouter {
       port: this.#port,
       host: this.#host,
       connections$,
+      also: (more) => {
+        const fresh = more.filter((h) => this.#routes.get(hex(h)) !== route);
+        if (fresh.some((h) => this.#routes.has(hex(h)))) return false;
+        take(fresh);
+        return true;
+      },
       close: async () => {
-        for (const [i, key] of keys.entries()) {
-          if (this.#routes.get(key) !== route) continue;
-          this.#routes.delete(key);
-          this.#skeys.delete(infoHashes[i]!);
+        for (const h of hashes.splice(0)) {
+          if (this.#routes.get(hex(h)) !== route) continue;
+          this.#routes.delete(hex(h));
+          this.#skeys.delete(h);
         }
         route.take = undefined;
         for (const s of route.waiting.splice(0)) s.destroy();
