@@ -11,7 +11,8 @@
  * DHT, one node serves both (opened on the port the download will listen on, when free): the
  * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
  * from here. The files fetched are the caller's `selectFiles`, else the link's `so=` (BEP 53), else
- * every file.
+ * every file. A UDP socket and DHT node lent by the caller (downloadMany's host, on its shared port)
+ * serve the fetch and the download alike, and are the caller's to close.
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
@@ -49,6 +50,12 @@ export interface MagnetOptions extends DownloadOptions {
    * (magnet-select-only.ts), refused the same way.
    */
   readonly selectFiles?: (torrent: Torrent) => readonly boolean[] | undefined;
+  /**
+   * Internal: asked once the torrent is known (fetched, or saved by an earlier run), before its
+   * files are opened; a reason not to download it (downloadMany: another torrent of the run has its
+   * name, or its info-hash) ends the job `failed` with that reason, no file of the torrent touched.
+   */
+  readonly admit?: (torrent: Torrent) => string | undefined;
 }
 
 /** Where the metadata of `infoHashHex` is kept under `out`. */
@@ -121,7 +128,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
     let dialled: FetchedMetadata['dialled'] = [];
     if (torrent === undefined) {
       const ownDht = options.dht !== undefined && options.dhtNode === undefined;
-      if (ownDht || utpMode !== 'off')
+      if ((ownDht || utpMode !== 'off') && options.udp === undefined)
         // Not listening (the library's listen: false): no port peers know us by, so any port.
         udp = await openSessionUdp(options.listen === false ? 0 : (options.port ?? DEFAULT_PORT), {
           utp: utpMode !== 'off',
@@ -141,6 +148,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
         });
       }
       const node = dhtNode ?? options.dhtNode;
+      const fetchUdp = options.udp ?? udp;
       let fetched: FetchedMetadata;
       try {
         fetched = await fetchMetadataAndLayers(magnet, {
@@ -150,7 +158,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
           ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(node === undefined ? {} : { dhtNode: node }),
-          ...(udp?.utp === undefined ? {} : { utp: udp.utp, utpMode }),
+          ...(fetchUdp?.utp === undefined ? {} : { utp: fetchUdp.utp, utpMode }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),
@@ -182,6 +190,11 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       // before the stop check below, so that a stop() during the close is not missed.
       await dhtNode.close();
       dhtNode = undefined;
+    }
+    const refused = options.admit?.(torrent);
+    if (refused !== undefined) {
+      events.next({ type: 'stopped', reason: refused });
+      return { result: 'failed', message: refused };
     }
     if (stopReason !== undefined) {
       events.next({ type: 'stopped', reason: stopReason });

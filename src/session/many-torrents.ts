@@ -8,6 +8,9 @@
  * store) with these lent: they are the host's, closed once, after the last torrent has stopped.
  * Every event a session reports carries its torrent's `infoHash` (hex).
  *
+ * What the host runs is a `Hosted`: a torrent, or (downloadMany) a magnet link whose torrent is known
+ * once its metadata is (its route is the link's info-hashes until then, `TorrentRoute.also`).
+ *
  * A torrent that fails after the start stops alone (its session's end closes its connections and
  * takes its route away), a `torrent.failed` event says so, and the others go on; `stopsAll` names
  * the errors that stop every torrent instead (seedMany: bad input found by a torrent's check). The
@@ -18,12 +21,10 @@ import { Subject } from 'rxjs/internal/Subject';
 import type { Dht } from '../dht/dht.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
-import type { Listener } from '../net/listen.js';
 import { listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
-import type { RoutedSocket } from '../net/routed-socket.js';
 import { TokenBucket } from '../net/token-bucket.js';
-import { TorrentRouter } from '../net/torrent-router.js';
+import { type TorrentRoute, TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
 import type { DhtSettings } from './dht-announces.js';
 import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
@@ -67,7 +68,7 @@ export interface HostOptions {
 /** What a torrent's session is lent (DownloadOptions' internal fields). */
 export interface Lent {
   readonly peerId: Uint8Array;
-  readonly listener: Listener<RoutedSocket>;
+  readonly listener: TorrentRoute;
   readonly udp?: SessionUdp;
   readonly dhtNode?: Dht;
   readonly uploadLimit?: TokenBucket;
@@ -97,36 +98,59 @@ export function swarmHashes(t: Torrent): Uint8Array[] {
   return other === undefined ? [t.infoHash] : [t.infoHash, other];
 }
 
+/** What the host needs of each torrent it runs before its session starts. */
+export interface Hosted {
+  /** Its events' `infoHash` (hex). */
+  readonly infoHashHex: string;
+  /** The info-hashes its route answers to from the start (swarmHashes; a magnet link's `xt`). */
+  readonly hashes: readonly Uint8Array[];
+  /** BEP 27: lent no DHT node (a magnet link's torrent is not known to be before its metadata). */
+  readonly private: boolean;
+  /** How a failure names it (a magnet link's name may become known as it runs). */
+  name(): string;
+}
+
+/** A torrent as the host runs it. */
+export function hostedTorrent(t: Torrent): Hosted & { readonly torrent: Torrent } {
+  return {
+    torrent: t,
+    infoHashHex: t.infoHashHex,
+    hashes: swarmHashes(t),
+    private: t.private,
+    name: () => t.name,
+  };
+}
+
 /** Two torrents with an info-hash in common (they would share one swarm and one route): the first such pair. */
 export function sameTorrents(
-  torrents: readonly Torrent[],
+  torrents: readonly Pick<Hosted, 'hashes' | 'name'>[],
 ): { a: string; b: string; hash: string } | undefined {
   const seen = new Map<string, string>();
   for (const t of torrents)
-    for (const h of swarmHashes(t)) {
+    for (const h of t.hashes) {
       const key = Buffer.from(h).toString('hex');
       const before = seen.get(key);
-      if (before !== undefined) return { a: t.name, b: before, hash: key };
-      seen.set(key, t.name);
+      if (before !== undefined) return { a: t.name(), b: before, hash: key };
+      seen.set(key, t.name());
     }
   return undefined;
 }
 
-export interface ManyTorrentsHooks {
+export interface ManyTorrentsHooks<T extends Hosted> {
   /** Everything checked before the port opens (all or nothing): throws to start nothing. */
   check(): Promise<void>;
   /** Torrent `t`'s session, with what the host lends it. */
-  start(t: Torrent, lent: Lent): DownloadJob;
+  start(t: T, lent: Lent): DownloadJob;
   /** An error a session ends with that stops every torrent (done rejects with it); default none. */
   stopsAll?(err: unknown): boolean;
   /** The job's result when no torrent failed, from each torrent's. */
   result(results: readonly DownloadResult[]): DownloadResult;
 }
 
-export function runManyTorrents(
-  torrents: readonly Torrent[],
+export function runManyTorrents<T extends Hosted>(
+  torrents: readonly T[],
   options: HostOptions,
-  hooks: ManyTorrentsHooks,
+  hooks: ManyTorrentsHooks<T>,
 ): ManyTorrentsJob {
   const events = new Subject<ManyTorrentsEvent>();
   let jobs: DownloadJob[] | undefined;
@@ -177,10 +201,11 @@ export function runManyTorrents(
       const downloadLimit =
         options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate);
       const peerId = options.peerId ?? makePeerId();
-      jobs = torrents.map((t) =>
+      const routes = torrents.map((t) => router.add(t.hashes));
+      jobs = torrents.map((t, i) =>
         hooks.start(t, {
           peerId,
-          listener: router.add(swarmHashes(t)),
+          listener: routes[i]!,
           ...(udp === undefined ? {} : { udp }),
           // BEP 27: a private torrent is never announced in the DHT.
           ...(dhtNode === undefined || t.private ? {} : { dhtNode }),
@@ -196,28 +221,32 @@ export function runManyTorrents(
       /** Torrent `i` failed on its own: it is gone, the others go on. */
       const failed = (i: number, message: string) => {
         const t = torrents[i]!;
-        failures.push({ name: t.name, message });
+        failures.push({ name: t.name(), message });
         left--;
         events.next({ type: 'torrent.failed', infoHash: t.infoHashHex, message, left });
       };
       const results = await Promise.allSettled(
         jobs.map((job, i) =>
-          job.done.then(
-            (result) => {
-              if (result.result === 'failed') failed(i, result.message);
-              else left--;
-              return result;
-            },
-            (error: unknown) => {
-              if (hooks.stopsAll?.(error) === true) {
-                if (stoppedAll === undefined) {
-                  stoppedAll = { error };
-                  stopAll('stopped');
-                }
-              } else failed(i, error instanceof Error ? error.message : String(error));
-              throw error;
-            },
-          ),
+          job.done
+            // A session closes its route as it ends; one that never opened (a magnet link whose
+            // metadata never came) leaves it to us: connections waiting there closed, its hashes free.
+            .finally(() => routes[i]!.close())
+            .then(
+              (result) => {
+                if (result.result === 'failed') failed(i, result.message);
+                else left--;
+                return result;
+              },
+              (error: unknown) => {
+                if (hooks.stopsAll?.(error) === true) {
+                  if (stoppedAll === undefined) {
+                    stoppedAll = { error };
+                    stopAll('stopped');
+                  }
+                } else failed(i, error instanceof Error ? error.message : String(error));
+                throw error;
+              },
+            ),
         ),
       );
       for (const s of subs) s.unsubscribe();

@@ -33,6 +33,7 @@ import { asLaidOut } from './as-laid-out.js';
 import type { DownloadResult } from './download.js';
 import {
   type HostOptions,
+  hostedTorrent,
   type ManyTorrentsEvent,
   type ManyTorrentsJob,
   runManyTorrents,
@@ -70,10 +71,11 @@ function isBadInput(err: unknown): boolean {
 }
 
 export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions): SeedManyJob {
-  return runManyTorrents(torrents, options, {
+  const hosted = torrents.map(hostedTorrent);
+  return runManyTorrents(hosted, options, {
     check: async () => {
       if (torrents.length === 0) throw new SeedError('noTorrent', 'no torrent to seed');
-      const same = sameTorrents(torrents);
+      const same = sameTorrents(hosted);
       if (same !== undefined)
         throw new SeedError(
           'duplicateTorrent',
@@ -81,7 +83,7 @@ export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions)
         );
       for (const t of torrents) await checkDataFiles(await asLaidOut(t, options.data), options.data);
     },
-    start: (t, lent) => seed(t, { ...options, ...lent }),
+    start: ({ torrent }, lent) => seed(torrent, { ...options, ...lent }),
     stopsAll: isBadInput,
     result: (results) => results[0] ?? { result: 'stopped', message: 'stopped' },
   });
