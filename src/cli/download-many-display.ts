@@ -1,9 +1,10 @@
 /**
- * What `bitstate download A.torrent B.torrent …` shows: with `--json`, every event as NDJSON with
- * its torrent's `infoHash` (`torrent.failed` too); on a terminal, each torrent's news on a line
- * naming it (its size, done, stopped, failed, a tracker that failed, a banned peer) and, live on
- * stderr, one row per torrent still running — name, bar, percent, rates, peers, ETA — redrawn in
- * place. Outside text (names, URLs, messages) goes through `printable`.
+ * What `bitstate download A.torrent 'magnet:?…' …` shows: with `--json`, every event as NDJSON
+ * with its torrent's `infoHash` (`torrent.failed` too); on a terminal, each torrent's news on a
+ * line naming it (its size, done, seeding, stopped, failed, a tracker that failed, a banned peer)
+ * and, live on stderr, one row per torrent still running — name, bar, percent, rates, peers, ETA;
+ * a magnet link's `metadata…` (BEP 9: pieces of it, peers) until its torrent is known; a seeding
+ * torrent's upload — redrawn in place. Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { DownloadManyEvent } from '../session/download-many.js';
 import { createJsonDisplay, type DisplayMode, progressBar } from './download-display.js';
@@ -18,16 +19,28 @@ export interface DownloadManyDisplay {
 
 interface Row {
   readonly name: string;
-  /** The row's text once a progress event has come; undefined before. */
+  /** The row's text once a progress event has come (a magnet link's: from the start); undefined before. */
   line: string | undefined;
+  /** Complete and seeding (`--seed`): the row says so and what it uploads. */
+  seeding?: true;
 }
 
 /** At most this many characters of a torrent's name in its row. */
 const NAME_WIDTH = 24;
 
+/** A row's name, cut to NAME_WIDTH and padded to it. */
+function nameCell(name: string): string {
+  return (name.length > NAME_WIDTH ? `${name.slice(0, NAME_WIDTH - 1)}…` : name).padEnd(NAME_WIDTH);
+}
+
 export function createDownloadManyDisplay(
   mode: DisplayMode,
-  opts: { out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
+  opts: {
+    out?: NodeJS.WritableStream;
+    err?: NodeJS.WriteStream;
+    /** The magnet links among the torrents (their info-hash, their `dn` or the hash): a row each from the start. */
+    magnets?: readonly { readonly infoHash: string; readonly name: string }[];
+  } = {},
 ): DownloadManyDisplay {
   if (mode === 'json') return createJsonDisplay<DownloadManyEvent>(opts.out);
   const err = opts.err ?? process.stderr;
@@ -35,6 +48,12 @@ export function createDownloadManyDisplay(
   /** Every torrent still running, by info-hash, in the order they were named. */
   const rows = new Map<string, Row>();
   const names = new Map<string, string>();
+  const fetching = (name: string, detail = '') => `${nameCell(name)} metadata…${detail}`;
+  for (const m of opts.magnets ?? []) {
+    const name = printable(m.name);
+    names.set(m.infoHash, m.name);
+    rows.set(m.infoHash, { name, line: fetching(name) });
+  }
   /** Rows on the screen below the cursor's line (the cursor is at the end of the last). */
   let shown = 0;
   const clear = () => {
@@ -87,15 +106,36 @@ export function createDownloadManyDisplay(
         case 'peer.banned':
           say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
           break;
+        case 'metadata.fetching':
+        case 'metadata.progress': {
+          const row = e.infoHash === undefined ? undefined : rows.get(e.infoHash);
+          if (row === undefined) break;
+          row.line = fetching(
+            row.name,
+            e.type === 'metadata.progress'
+              ? ` ${e.received}/${e.pieces} pieces  peers ${e.connected}/${e.peers}`
+              : `  peers 0/${e.peers}`,
+          );
+          draw();
+          break;
+        }
+        case 'seeding': {
+          const row = e.infoHash === undefined ? undefined : rows.get(e.infoHash);
+          if (row !== undefined) row.seeding = true;
+          say(`${nameOf(e)}: complete, seeding`);
+          break;
+        }
         case 'progress': {
           const row = e.infoHash === undefined ? undefined : rows.get(e.infoHash);
           if (row === undefined || !tty) break;
           const pct = e.totalLength === 0 ? 100 : (100 * e.verifiedBytes) / e.totalLength;
-          const name = row.name.length > NAME_WIDTH ? `${row.name.slice(0, NAME_WIDTH - 1)}…` : row.name;
           row.line =
-            `${name.padEnd(NAME_WIDTH)} ${progressBar(pct / 100, 20)} ${pct.toFixed(1).padStart(5)}%  ` +
-            `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-            `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+            row.seeding === true
+              ? `${nameCell(row.name)} seeding  ↑ ${formatRate(e.uploadRate)}  ` +
+                `uploaded ${formatBytes(e.uploaded)}  peers ${e.peersConnected}/${e.peersKnown}`
+              : `${nameCell(row.name)} ${progressBar(pct / 100, 20)} ${pct.toFixed(1).padStart(5)}%  ` +
+                `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
+                `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
           draw();
           break;
         }

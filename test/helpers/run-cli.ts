@@ -22,8 +22,11 @@ export function runCli(
   options: {
     timeoutMs?: number;
     cwd?: string;
-    /** Each whole line of stdout as it arrives (e.g. a `--json` event to act on mid-run). */
-    onLine?: (line: string) => void;
+    /**
+     * Each whole line of stdout as it arrives (e.g. a `--json` event to act on mid-run), with a way
+     * to send the child a signal (Ctrl-C: `signal('SIGINT')`).
+     */
+    onLine?: (line: string, signal: (s: NodeJS.Signals) => void) => void;
     /** Node's own flags for the child (e.g. `--trace-gc`), before the CLI's. */
     nodeArgs?: readonly string[];
   } = {},
@@ -45,7 +48,7 @@ export function runCli(
     stdout += d;
     const end = stdout.lastIndexOf('\n') + 1;
     if (options.onLine === undefined || end <= seen) return;
-    for (const line of stdout.slice(seen, end - 1).split('\n')) options.onLine(line);
+    for (const line of stdout.slice(seen, end - 1).split('\n')) options.onLine(line, (s) => child.kill(s));
     seen = end;
   });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

@@ -18,7 +18,7 @@ import { createDownloadDisplay } from '../download-display.js';
 import { createDownloadManyDisplay } from '../download-many-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate, parseSeconds } from '../parse-number.js';
-import { readTorrentFiles } from '../read-torrents.js';
+import { isMagnetLink, readTorrentsAndMagnets } from '../read-torrents.js';
 import { describeError } from '../report-error.js';
 import { heapForWebSeeds } from '../small-heap.js';
 import { onStopSignal } from '../stop-signal.js';
@@ -26,6 +26,7 @@ import { displayModeOf, SWARM_FLAGS, type SwarmFlagValues, swarmOptions } from '
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
+       bitstate download <FILE.torrent | MAGNET> <FILE.torrent | MAGNET> ... [options]
 
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's hash (SHA-1, or
 BitTorrent v2's SHA-256 merkle root, BEP 52).
@@ -37,14 +38,19 @@ them, unless --select or --only is given: they win over so=.
 A v2 link ('xt=urn:btmh:1220<64 hex>', BEP 52) also fetches the piece layers (hash requests).
 With no torrent, runs the local demo swarm (bitstate demo).
 
-Several .torrent files are downloaded by one process, each into DIR/<its name>, on one port (TCP,
-and UDP for uTP and the DHT: a peer's handshake says which torrent it wants), --max-up and
---max-down shared by all, --max-peers per torrent and --max-peers-global for all together.
-Every .torrent must load (and no two be the same torrent or share a name) or nothing starts
-(exit 2); a torrent that fails later stops alone, the others go on. Exit 0 when all complete,
-1 if any failed, 130 on Ctrl-C. --json events carry each torrent's infoHash. Options that name
-one torrent's files or machines (--select, --only, --seed, its limits and --super-seed, --peers,
---inspect, --ui, --trace) and magnet links are refused with several (exit 2).
+Several torrents (.torrent files and magnet links, in any mix) are downloaded by one process,
+each into DIR/<its name>, on one port (TCP, and UDP for uTP and the DHT: a peer's handshake says
+which torrent it wants), --max-up and --max-down shared by all, --max-peers per torrent and
+--max-peers-global for all together. A magnet link fetches its metadata while the others
+download (its row says metadata… until then; --metadata-timeout applies to each).
+Every .torrent must load and no two torrents be the same (by info-hash) or share a name, or
+nothing starts (exit 2); a magnet link's torrent found, once its metadata comes, to have the name
+of one before it fails alone (its files untouched). A torrent that fails later (a magnet whose
+metadata never came too) stops alone, the others go on. --seed keeps each torrent seeding once
+complete, until Ctrl-C (exit 0), its own --seed-ratio or --seed-time. Exit 0 when all complete,
+1 if any failed, 130 on Ctrl-C while downloading. --json events carry each torrent's infoHash
+(a magnet link's from its first). Options that name one torrent's files or machines (--select,
+--only, --super-seed, --peers, --inspect, --ui, --trace) are refused with several (exit 2).
 
 Options:
   -o, --out DIR          where to save (default: the current directory)
@@ -76,10 +82,11 @@ Options:
                          torrent's together (default 200, or twice --max-peers when more)
       --timeout S        give up (exit 1) when no data has arrived for S seconds (default: wait)
       --metadata-timeout S  a magnet: give up (exit 1) when no peer has given the metadata
-                         within S seconds (default 120)
+                         within S seconds (default 120; several: each magnet's own)
       --seed             keep seeding once complete (until Ctrl-C, --seed-ratio or --seed-time)
-      --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size
-      --seed-time S      with --seed: stop after seeding S seconds
+      --seed-ratio R     with --seed: stop once uploaded ≥ R × the torrent's size (several:
+                         each torrent once it has)
+      --seed-time S      with --seed: stop after seeding S seconds (several: each its own S)
       --super-seed       with --seed: once complete, super-seed (BEP 16): each peer that connects
                          is told of one or two pieces at a time, not all, the next when it has
                          one, so each piece leaves us about once; not with --select / --only
@@ -365,15 +372,14 @@ type DownloadValues = Parameters<typeof seedingOptions>[0] &
     'max-peers-global'?: string | undefined;
   };
 
-/** Flags that name one torrent's files, its seeding or its machines: refused with several. */
+/**
+ * Flags that name one torrent's files or its machines, and super-seeding (BEP 16: one full seed's
+ * way to spread a torrent): refused with several.
+ */
 const ONE_TORRENT_FLAGS = [
   'select',
   'only',
-  'seed',
-  'seed-ratio',
-  'seed-time',
   'super-seed',
-  'metadata-timeout',
   'peers',
   'inspect',
   'ui',
@@ -381,7 +387,11 @@ const ONE_TORRENT_FLAGS = [
   'trace',
 ] as const;
 
-/** `download A.torrent B.torrent …`: downloadMany() on one port (src/session/download-many.ts). */
+/**
+ * `download A.torrent 'magnet:?…' …`: downloadMany() on one port (src/session/download-many.ts); a
+ * magnet link fetches its metadata while the others download; `--seed` (with its ratio and time,
+ * each torrent's own) keeps every torrent seeding once complete.
+ */
 async function runMany(
   values: DownloadValues,
   positionals: readonly string[],
@@ -389,23 +399,35 @@ async function runMany(
 ): Promise<number> {
   const flag = ONE_TORRENT_FLAGS.find((f) => values[f] !== undefined);
   if (flag !== undefined) throw new UsageError(`--${flag} goes with one torrent, not several`);
-  const magnet = positionals.find((p) => /^magnet:/i.test(p));
-  if (magnet !== undefined)
-    throw new UsageError('a magnet link is downloaded on its own: several torrents are .torrent files');
+  const magnets = positionals.some(isMagnetLink);
+  if (!magnets && values['metadata-timeout'] !== undefined)
+    throw new UsageError('--metadata-timeout goes with a magnet link');
+  const metadataTimeoutMs =
+    values['metadata-timeout'] === undefined
+      ? undefined
+      : parseSeconds('--metadata-timeout', values['metadata-timeout']) * 1000;
   const transfer = transferFlags(values);
   const maxPeersGlobal =
     values['max-peers-global'] === undefined
       ? undefined
       : parseCount('--max-peers-global', values['max-peers-global'], 1, 65535);
-  const rates = seedingOptions(values); // --max-up and --max-down (the seeding flags are refused above)
-  const torrents = await readTorrentFiles(positionals);
-  if (values['no-web-seeds'] !== true && torrents.some((t) => t.urlList.length > 0)) heapForWebSeeds();
+  // --seed, --seed-ratio, --seed-time (each torrent's own), --max-up and --max-down (all together).
+  const seeding = seedingOptions(values);
+  const sources = await readTorrentsAndMagnets(positionals);
+  const webSeeds = (s: (typeof sources)[number]) => ('urlList' in s ? s.urlList : s.webSeeds).length;
+  if (values['no-web-seeds'] !== true && sources.some((s) => webSeeds(s) > 0)) heapForWebSeeds();
   const out = values.out ?? '.';
-  const display = createDownloadManyDisplay(displayModeOf(values));
-  const job = downloadMany(torrents, {
+  const display = createDownloadManyDisplay(displayModeOf(values), {
+    // A magnet link's row says `metadata…` until its torrent is known.
+    magnets: sources.flatMap((s) =>
+      'urlList' in s ? [] : [{ infoHash: s.infoHashHex, name: s.name ?? s.infoHashHex }],
+    ),
+  });
+  const job = downloadMany(sources, {
     ...transferOptions(out, swarm, transfer),
     ...(maxPeersGlobal === undefined ? {} : { maxPeersGlobal }),
-    ...rates,
+    ...(metadataTimeoutMs === undefined ? {} : { metadataTimeoutMs }),
+    ...seeding,
   });
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));

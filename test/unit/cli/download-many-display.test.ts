@@ -21,7 +21,12 @@ const metadata = (name: string, infoHash: string): DownloadManyEvent => ({
   out: `dl/${name}`,
 });
 
-const progress = (infoHash: string, verifiedBytes: number, downloadRate: number): DownloadManyEvent => ({
+const progress = (
+  infoHash: string,
+  verifiedBytes: number,
+  downloadRate: number,
+  up: { uploadRate: number; uploaded: number } = { uploadRate: 0, uploaded: 0 },
+): DownloadManyEvent => ({
   type: 'progress',
   infoHash,
   verifiedPieces: verifiedBytes >> 18,
@@ -29,9 +34,8 @@ const progress = (infoHash: string, verifiedBytes: number, downloadRate: number)
   verifiedBytes,
   totalLength: 1 << 20,
   downloadRate,
-  uploadRate: 0,
   downloaded: verifiedBytes,
-  uploaded: 0,
+  ...up,
   peersConnected: 1,
   peersKnown: 2,
   peersFromPex: 0,
@@ -101,4 +105,53 @@ test('json: every event with its info-hash, torrent.failed too', () => {
     ],
   );
   assert.equal(lines[1]?.left, 1);
+});
+
+/** Every row the last redraw wrote (after its clear), whatever it says. */
+function lastDraw(text: string): string[] {
+  const last = text.slice(text.lastIndexOf('\r\x1b[2K') + 5);
+  const up = last.indexOf('\x1b[0J');
+  return last
+    .slice(up < 0 ? 0 : up + 4)
+    .split('\n')
+    .filter((l) => l.length > 0);
+}
+
+test('terminal: a magnet link has a row saying metadata… until its torrent is known, then a progress row under its name', () => {
+  const term = fakeTerminal();
+  const d = createDownloadManyDisplay('terminal', {
+    err: term.err,
+    magnets: [{ infoHash: B, name: 'linked\x1b[2J' }],
+  });
+  d.event(metadata('alpha.iso', A));
+  d.event(progress(A, 1 << 18, 1024));
+  assert.deepEqual(
+    lastDraw(term.text()).map((l) => l.replace(/ +/g, ' ')),
+    ['linked?[2J metadata…', lastRows(term.text())[0]!.replace(/ +/g, ' ')],
+  );
+  d.event({ type: 'metadata.progress', infoHash: B, received: 1, pieces: 3, peers: 4, connected: 2 });
+  assert.match(lastDraw(term.text())[0]!, /^linked\?\[2J +metadata… 1\/3 pieces {2}peers 2\/4$/);
+  d.event(metadata('beta.iso', B));
+  d.event(progress(B, 1 << 19, 2048));
+  const rows = lastRows(term.text());
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  assert.match(rows[0]!, /^beta\.iso +\S+ +50\.0%/, 'in the row the link had');
+  assert.ok(!lastDraw(term.text()).some((l) => l.includes('metadata…')), 'no metadata… once known');
+  d.end();
+});
+
+test('terminal: a torrent seeding (--seed) says so, and its row shows its upload in place of a bar', () => {
+  const term = fakeTerminal();
+  const d = createDownloadManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta.iso', B));
+  d.event({ type: 'seeding', infoHash: A });
+  d.event(progress(A, 1 << 20, 0, { uploadRate: 3072, uploaded: 5 << 20 }));
+  d.event(progress(B, 1 << 19, 2048));
+  assert.match(term.text(), /alpha\.iso: complete, seeding\n/);
+  const rows = lastDraw(term.text());
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  assert.match(rows[0]!, /^alpha\.iso +seeding {2}↑ 3\.00 KiB\/s {2}uploaded 5\.00 MiB {2}peers 1\/2$/);
+  assert.match(rows[1]!, /^beta\.iso +\S+ +50\.0%/);
+  d.end();
 });
