@@ -176,7 +176,15 @@ test('a magnet link whose metadata never comes fails at its metadata timeout; th
   const events = collect(job);
   const result = await within(60_000, job.done, 'downloadMany');
   assert.equal(result.result, 'failed', JSON.stringify(result));
-  assert.match(result.result === 'failed' ? result.message : '', /^lost: /);
+  // The single `download MAGNET`'s reason, under the link's name.
+  assert.match(
+    result.result === 'failed' ? result.message : '',
+    new RegExp(`^lost: no metadata for ${'cd'.repeat(20)} within 1 s`),
+  );
+  assert.ok(
+    events.some((e) => e.type === 'metadata.fetching' && e.infoHash === 'cd'.repeat(20)),
+    'it was fetched',
+  );
   assert.deepEqual(
     events.filter((e) => e.type === 'torrent.failed').map((e) => e.infoHash),
     ['cd'.repeat(20)],
