@@ -7,7 +7,9 @@
  * handshake, waiting for their torrent, or the torrent's) a newcomer is closed at accept, and one
  * that closes, wherever it was, gives its place back. And the hand-over of MSE's state: BitTorrent bytes right
  * behind the handshake in the same segment, and bytes that come while the connection waits for its
- * torrent, reach the torrent's connection (tcp-connection.ts) decrypted once, in order.
+ * torrent, reach the torrent's connection (tcp-connection.ts) decrypted once, in order. A route
+ * takes a second info-hash later (`also`: a magnet link's torrent found a hybrid), never one
+ * another route has, and gives both up as it closes.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -324,4 +326,40 @@ test('MSE hand-over: bytes right behind the handshake in its segment and bytes s
     seeder.events.some((e) => e.type === 'wire.error' || e.type === 'socket.closed'),
     false,
   );
+});
+
+test("also: a route takes a second info-hash (a magnet link's hybrid), plain and MSE; never another route's; its close frees both", async (t) => {
+  const { router, port, counts } = await routerOn(t);
+  const C = Uint8Array.from({ length: 20 }, (_, i) => i + 201);
+  const other = router.add([C]);
+  const route = router.add([A]);
+  const got: RoutedSocket[] = [];
+  let routed: () => void = () => {};
+  const two = new Promise<void>((r) => (routed = r));
+  const sub = route.connections$.subscribe((s) => {
+    got.push(s);
+    if (got.length === 2) routed();
+  });
+  t.after(() => {
+    sub.unsubscribe();
+    for (const s of got) s.destroy();
+  });
+  assert.equal(route.also([B, C]), false, "C is another torrent's: nothing added");
+  const early = client(t, port);
+  early.write(handshakeFor(B));
+  await within(60_000, closed(early), 'B not routed yet: closed');
+  assert.equal(route.also([A, B]), true, 'its own hash again is no conflict');
+  client(t, port).write(handshakeFor(B));
+  await mseClient(t, port, B);
+  await within(60_000, two, 'both routed by B');
+  assert.deepEqual(new Set(got.map((s) => s.done.encryption)), new Set(['none', 'rc4']));
+  await route.close();
+  const late = client(t, port);
+  late.write(handshakeFor(B));
+  await within(60_000, closed(late), 'B closed with its route');
+  const plain = client(t, port);
+  plain.write(handshakeFor(A));
+  await within(60_000, closed(plain), 'A too');
+  assert.equal(counts.refused, 0, 'each closed at its handshake, not at accept');
+  await other.close();
 });
