@@ -4,7 +4,8 @@
  * --out, exit 0, every `--json` event with its torrent's infoHash and one listening port; a torrent
  * whose files cannot be made fails alone (a `torrent.failed` event), the other completes, exit 1
  * naming it; a .torrent and a magnet link with --seed: both downloaded, both seeding, a downloader
- * in this process served by the child, Ctrl-C then exit 0; several torrents with --select,
+ * in this process served by the child, Ctrl-C then exit 0; with --seed-time each ends on its own
+ * and so does the process, exit 0; several torrents with --select,
  * --super-seed, a link or a .torrent that does not load, or one torrent twice (a link and its
  * .torrent too): one line, exit 2, nothing started.
  */
@@ -171,6 +172,44 @@ test('download with a .torrent, a magnet link and --seed: both downloaded and se
     new Set([a.infoHash, b.infoHash]),
     'each ended complete after seeding',
   );
+});
+
+test('download with several torrents, --seed --seed-time 1: each seeds its own second once complete, then the process ends by itself, exit 0', async (t) => {
+  const dir = await tempDir(t, 'bitstate-download-many-cli-seed-time-');
+  const a = await seeded(t, join(dir, 'a'), 'a.bin');
+  const b = await seeded(t, join(dir, 'b'), 'b.bin');
+  const link = `magnet:?xt=urn:btih:${b.infoHash}&x.pe=${b.peer}`;
+  const out = join(dir, 'out');
+  const r = await runCli(
+    [
+      'download',
+      link,
+      a.path,
+      '--out',
+      out,
+      '--peer',
+      a.peer,
+      '--no-tracker',
+      '--port',
+      '0',
+      '--json',
+      '--seed',
+      '--seed-time',
+      '1',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await readFile(join(out, 'a.bin')), a.bytes);
+  assert.deepEqual(await readFile(join(out, 'b.bin')), b.bytes);
+  const events = jsonLines(r.stdout);
+  for (const h of [a.infoHash, b.infoHash]) {
+    const own = events.filter((e) => e.infoHash === h).map((e) => e.type);
+    assert.ok(
+      own.indexOf('seeding') >= 0 && own.indexOf('seeding') < own.indexOf('done'),
+      `${h}: ${own.join(',')}`,
+    );
+  }
 });
 
 test('download with several torrents: --select, --super-seed, --metadata-timeout without a link, a bad link, a bad .torrent or one torrent twice is one line, exit 2', async (t) => {
