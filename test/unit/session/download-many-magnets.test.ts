@@ -6,8 +6,9 @@
  * once its metadata shows it, the other's file untouched — after a .torrent's name (claimed before
  * the start) and between two links (whichever is known first keeps the name); a link with the
  * info-hash of another torrent is refused before anything starts; a link whose metadata never
- * comes fails at its metadata timeout while the others complete; with keepSeeding every torrent
- * seeds once complete, serves a downloader, and stop() ends it `complete`.
+ * comes fails at its metadata timeout while the others complete; a v1 link's torrent found a hybrid
+ * (BEP 52) takes connections naming its v2 info-hash too; with keepSeeding every torrent seeds
+ * once complete, serves a downloader, and stop() ends it `complete`.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -18,12 +19,15 @@ import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
+import { v2SwarmHash } from '../../../src/metainfo/torrent.js';
 import { download } from '../../../src/session/download.js';
 import {
   DownloadManyError,
   type DownloadManyEvent,
   downloadMany,
 } from '../../../src/session/download-many.js';
+import { seed } from '../../../src/session/seed.js';
+import { startMetadataPeer } from '../../helpers/metadata-peer.js';
 import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
 
@@ -232,4 +236,45 @@ test('keepSeeding: every torrent, a magnet link too, seeds once complete and ser
   assert.ok(!events.some((e) => e.type === 'done'), 'still seeding');
   const result = await within(60_000, job.stop('interrupted'), 'stopped');
   assert.equal(result.result, 'complete', JSON.stringify(result));
+});
+
+test("a v1 link's torrent found a hybrid answers its v2 info-hash too: a seeder dialling us in the v2 swarm serves it", async (t) => {
+  const dir = await tempDir(t, 'bitstate-many-magnets-hybrid-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const bytes = randomBytes(150_000);
+  await writeFile(join(data, 'h.bin'), bytes);
+  const h = parseTorrent(await createTorrent(join(data, 'h.bin'), { pieceLength: 16384, format: 'hybrid' }));
+  const v2 = v2SwarmHash(h);
+  assert.ok(v2 !== undefined);
+  // The metadata from a peer that has none of the data: the data must come from the v2 dialler.
+  const metadataPeer = await startMetadataPeer({ infoHash: h.infoHash, info: h.infoBytes });
+  t.after(() => metadataPeer.close());
+  const link = `magnet:?xt=urn:btih:${h.infoHashHex}&x.pe=127.0.0.1:${metadataPeer.port}`;
+  const job = downloadMany([parseMagnet(link)], { out: join(dir, 'out'), trackers: false, port: 0 });
+  t.after(() => job.stop());
+  const events = collect(job);
+  const known = new Promise<number>((resolve) => {
+    let port = 0;
+    job.events$.subscribe((e) => {
+      if (e.type === 'listening') port = e.port;
+      if (e.type === 'listening' && events.some((x) => x.type === 'metadata')) resolve(port);
+    });
+  });
+  const port = await within(60_000, known, 'metadata known, listening');
+  const seeder = seed(h, {
+    data,
+    trackers: false,
+    listen: false,
+    peers: [{ host: '127.0.0.1', port }],
+    peersSwarm: 'v2',
+  });
+  t.after(() => seeder.stop());
+  const result = await within(60_000, job.done, 'downloaded from the v2 swarm');
+  assert.equal(result.result, 'complete', JSON.stringify(result));
+  assert.ok((await readFile(join(dir, 'out', 'h.bin'))).equals(bytes));
+  assert.ok(
+    events.some((e) => e.type === 'peer.connected' && e.infoHash === h.infoHashHex),
+    'the seeder connected, by the v2 hash',
+  );
 });
