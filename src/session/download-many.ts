@@ -70,19 +70,12 @@ interface Source extends Hosted {
   known?: string;
 }
 
-/** The info-hashes a magnet link names (its swarm's; a hybrid link's v2 one cut to 20 bytes, BEP 52). */
-function magnetHashes(m: Magnet): Uint8Array[] {
-  return m.version === 'hybrid' && m.infoHashV2 !== undefined
-    ? [m.infoHash, m.infoHashV2.subarray(0, 20)]
-    : [m.infoHash];
-}
-
 function sourceOf(s: DownloadSource): Source {
   if (!isMagnet(s)) return { ...hostedTorrent(s), source: s };
   const item: Source = {
     source: s,
     infoHashHex: s.infoHashHex,
-    hashes: magnetHashes(s),
+    hashes: swarmHashes(s),
     private: false,
     name: () => item.known ?? s.name ?? s.infoHashHex,
   };

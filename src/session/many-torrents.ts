@@ -92,8 +92,8 @@ export function maxPeersGlobalOf(options: {
   );
 }
 
-/** The info-hashes a torrent answers to: its own, and a hybrid's v2 one (BEP 52). */
-export function swarmHashes(t: Torrent): Uint8Array[] {
+/** The info-hashes a torrent (or a magnet link's `xt`s) answers to: its own, and a hybrid's v2 one (BEP 52). */
+export function swarmHashes(t: Pick<Torrent, 'infoHash' | 'version' | 'infoHashV2'>): Uint8Array[] {
   const other = v2SwarmHash(t);
   return other === undefined ? [t.infoHash] : [t.infoHash, other];
 }
