@@ -19,7 +19,9 @@
  *
  * Once every run is in, `torrent.pieceLayers` hands the layers to the world, which builds the trees
  * (src/metainfo/piece-layer-trees.ts), saves them in the .torrent and sends `pieceLayers.trees`
- * back: from then on every peer, those connected and those to come, answers hash requests. While
+ * back: from then on every peer, those connected and those to come, answers hash requests. The
+ * world may send them first, hashed from the data once it is complete
+ * (src/session/computed-piece-layers.ts): every layer ends the fetch, some (`partial`) do not. While
  * the layers are fetched, a seed that is asked for them is not dropped when we become a seed too,
  * unless it rejected every run still missing (heldForLayers).
  */
@@ -109,13 +111,18 @@ export function layerTick(context: TorrentContext, fx: TorrentEffects): void {
   run(context, fx, lf.fetch.tick());
 }
 
-/** The world built the trees over the fetched layers: every peer answers hash requests from now on. */
+/**
+ * The world built the trees over the layers, fetched or hashed from the data: every peer answers
+ * hash requests from now on. All of them (not `partial`): nothing is left to fetch.
+ */
 export function takePieceLayerTrees(
   context: TorrentContext,
   fx: TorrentEffects,
   trees: PieceLayerTrees,
+  partial = false,
 ): void {
   context.pieceLayerTrees = trees;
+  if (!partial && context.layerFetch !== undefined) context.layerFetch.done = true;
   for (const e of context.peers.values())
     fx.toPeer(e.ref, { type: 'cmd.pieceLayerTrees', trees } satisfies PeerCommand);
 }

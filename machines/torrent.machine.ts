@@ -594,7 +594,8 @@ export const torrentMachine = setup({
     }),
     tickLayerFetch: enqueueActions(({ context, enqueue }) => layerTick(context, effects(enqueue))),
     takePieceLayerTrees: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type === 'pieceLayers.trees') takePieceLayerTrees(context, effects(enqueue), event.trees);
+      if (event.type === 'pieceLayers.trees')
+        takePieceLayerTrees(context, effects(enqueue), event.trees, event.partial === true);
     }),
     // BEP 21: the peer will (not) download from us (torrent-upload-only.ts); upload only and with
     // nothing we want, it is closed.

@@ -184,8 +184,13 @@ export type TorrentCommand =
   | { type: 'peer.add'; address: string; swarm?: 'v2'; dialled?: DialOutcome }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
-  /** The trees over the piece layers `torrent.pieceLayers` handed out: hash requests answered from now on. */
-  | { type: 'pieceLayers.trees'; trees: PieceLayerTrees }
+  /**
+   * The trees over a hybrid's piece layers — those `torrent.pieceLayers` handed out, or those the
+   * world hashed from the data (src/session/computed-piece-layers.ts): hash requests answered from
+   * now on. Every layer unless `partial` (some files' only: a selective download's): then any
+   * fetch of them goes on, for the others.
+   */
+  | { type: 'pieceLayers.trees'; trees: PieceLayerTrees; partial?: boolean }
   | { type: 'cmd.stop' };
 
 /**

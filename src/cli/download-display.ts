@@ -101,6 +101,22 @@ export function createDownloadDisplay(
         case 'metadata.layersFetched':
           say(`piece layers: ${e.hashes} hashes fetched during the download, saved and served`);
           break;
+        case 'metadata.layersComputed':
+          say(
+            `piece layers: ${e.hashes} hashes of ${e.files} file${e.files === 1 ? '' : 's'} hashed from the data, ${e.saved ? 'saved and ' : ''}served${e.missing === undefined ? '' : ` (${e.missing} file${e.missing === 1 ? '' : 's'} not stored have none)`}`,
+          );
+          break;
+        case 'metadata.layersInconsistent':
+          say(
+            `piece layers: ${e.file} passed its v1 hashes but not its v2 pieces root (the torrent's v1 and v2 hashes disagree): seeded to v1 peers, no layer served`,
+          );
+          break;
+        case 'metadata.layersNotSaved':
+          say(`piece layers not saved (served all the same): ${e.message}`);
+          break;
+        case 'metadata.layersNotComputed':
+          say(`piece layers not hashed from the data: ${e.message}`);
+          break;
         case 'metadata':
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
           say(`saving to ${e.out}`);

@@ -73,6 +73,11 @@ export function createSeedManyDisplay(
         case 'peer.banned':
           say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
           break;
+        case 'metadata.layersInconsistent':
+          say(
+            `${nameOf(e)}: ${e.file} passed its v1 hashes but not its v2 pieces root (v1 and v2 hashes disagree): no piece layer served`,
+          );
+          break;
         case 'stopped':
           say(`${nameOf(e)}: stopped: ${e.reason}`);
           break;

@@ -27,21 +27,36 @@ export function pieceLayerTrees(
 ): PieceLayerTrees | undefined {
   const pieces = t.version === 'v2' ? t.pieces : t.version === 'hybrid' ? t.pieceLayers : undefined;
   if (pieces === undefined) return undefined;
-  const pieceLayer = log2(t.pieceLength / MERKLE_BLOCK_BYTES);
-  const files = new Map<string, FileHashTree>();
-  let pieceLayerRequests = 0;
-  for (const f of t.files) {
-    if (f.padding || f.length <= t.pieceLength) continue;
+  const layered = t.files.flatMap((f) => {
+    if (f.padding || f.length <= t.pieceLength) return [];
     const first = f.offset / t.pieceLength;
     const count = Math.ceil(f.length / t.pieceLength);
-    const tree = fileTree(
-      pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES),
-      pieceLayer,
-      first,
-      f.length,
-    );
+    const layer = pieces.subarray(first * MERKLE_HASH_BYTES, (first + count) * MERKLE_HASH_BYTES);
+    return [{ layer, firstPiece: first, length: f.length }];
+  });
+  return layerTrees(layered, t.pieceLength);
+}
+
+/** One file's piece layer (32 bytes a piece), the torrent's piece it starts and its length. */
+export interface FileLayer {
+  readonly layer: Uint8Array;
+  readonly firstPiece: number;
+  readonly length: number;
+}
+
+/**
+ * The trees over `layered` files' piece layers (each longer than one piece): all of a torrent's
+ * (pieceLayerTrees), or those of a hybrid's files whose layers it hashed from its own data so far
+ * (src/session/computed-piece-layers.ts).
+ */
+export function layerTrees(layered: readonly FileLayer[], pieceLength: number): PieceLayerTrees {
+  const pieceLayer = log2(pieceLength / MERKLE_BLOCK_BYTES);
+  const files = new Map<string, FileHashTree>();
+  let pieceLayerRequests = 0;
+  for (const f of layered) {
+    const tree = fileTree(f.layer, pieceLayer, f.firstPiece, f.length);
     files.set(rootKey(tree.root), tree);
-    pieceLayerRequests += Math.ceil(count / PIECE_LAYER_REQUEST_LENGTH);
+    pieceLayerRequests += Math.ceil(f.layer.length / MERKLE_HASH_BYTES / PIECE_LAYER_REQUEST_LENGTH);
   }
   return { files, pieceLayerRequests };
 }

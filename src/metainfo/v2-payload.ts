@@ -101,17 +101,38 @@ export function hybridLayers(
 ): Uint8Array | undefined {
   if (ix.get(root, 'piece layers') === undefined) return undefined;
   const pieceLength = v2PieceLength(ix, info);
+  const roots = rootsOfHybridFiles(ix, info, payload.files);
+  return hybridPieceLayers(ix, root, payload.files, roots, pieceLength, payload.pieceCount);
+}
+
+/** `roots[i]`: file i's `pieces root` from the `file tree` of a hybrid's `info` (undefined: padding, empty). */
+function rootsOfHybridFiles(
+  ix: BencodeIndex,
+  info: number,
+  files: readonly TorrentFile[],
+): (Uint8Array | undefined)[] {
   const tree = required(ix, info, 'file tree', FILE_TREE_FIELD);
   // The tree's files are the v1 files but padding, in order (checkHybridFileTree).
-  const data = payload.files.flatMap((f, i) => (f.padding ? [] : [i]));
-  const roots: (Uint8Array | undefined)[] = payload.files.map(() => undefined);
+  const data = files.flatMap((f, i) => (f.padding ? [] : [i]));
+  const roots: (Uint8Array | undefined)[] = files.map(() => undefined);
   let next = 0;
   walkFileTree(ix, tree, (path, leaf) => {
     const i = data[next++]!;
-    if (payload.files[i]!.length > 0)
-      roots[i] = piecesRoot(ix, leaf, `${FILE_TREE_FIELD}[${quotedPath(path)}]`);
+    if (files[i]!.length > 0) roots[i] = piecesRoot(ix, leaf, `${FILE_TREE_FIELD}[${quotedPath(path)}]`);
   });
-  return hybridPieceLayers(ix, root, payload.files, roots, pieceLength, payload.pieceCount);
+  return roots;
+}
+
+/**
+ * Each file's `pieces root` (undefined for padding and empty files) of a hybrid, read from its info
+ * dictionary (`torrent.infoBytes`, parsed already, so checked): what a hybrid without its `piece
+ * layers` checks layers hashed from its own data against (src/session/computed-piece-layers.ts).
+ */
+export function hybridPiecesRoots(
+  torrent: Pick<Torrent, 'infoBytes' | 'files'>,
+): readonly (Uint8Array | undefined)[] {
+  const ix = bdecodeIndex(torrent.infoBytes, { maxTokens: MAX_TORRENT_TOKENS, wideIntegers: true });
+  return rootsOfHybridFiles(ix, asDict(ix, 0, 'info'), torrent.files);
 }
 
 /** The pieces of a payload of `totalLength`, at most MAX_PIECES (what the piece hashes are allocated from). */

@@ -204,7 +204,32 @@ export type MetadataFetchEvent =
    * download, are in (`hashes` piece hashes, each run proved to its file's `pieces root`), saved in
    * its .torrent under DIR/.bitstate/ and served to v2 peers' hash requests from now on.
    */
-  | { readonly type: 'metadata.layersFetched'; readonly hashes: number };
+  | { readonly type: 'metadata.layersFetched'; readonly hashes: number }
+  /**
+   * A hybrid whose piece layers no peer gave (BEP 52), or whose .torrent lacks them: once complete,
+   * the layers of `files` files (`hashes` piece hashes) were hashed from the data on disk, each
+   * proved to its file's `pieces root` (src/session/computed-piece-layers.ts), and are served to v2
+   * peers' hash requests from now on; `saved` in its .torrent under DIR/.bitstate/ (a hybrid fetched
+   * by magnet, when every file's is known). `missing`: files still without one (a selective
+   * download's files not stored); their layers are still fetched from peers.
+   */
+  | {
+      readonly type: 'metadata.layersComputed';
+      readonly files: number;
+      readonly hashes: number;
+      readonly saved: boolean;
+      readonly missing?: number;
+    }
+  /**
+   * `file` passed its v1 SHA-1s but hashes to another v2 `pieces root` than the info dictionary's:
+   * the torrent's v1 and v2 descriptions disagree (libtorrent's torrent_inconsistent_hashes). It is
+   * seeded to v1 peers; no piece layer is served for it.
+   */
+  | { readonly type: 'metadata.layersInconsistent'; readonly file: string }
+  /** A hybrid's piece layers (fetched or hashed) could not be saved in its .torrent: served all the same. */
+  | { readonly type: 'metadata.layersNotSaved'; readonly message: string }
+  /** Hashing a hybrid's piece layers from the data failed (a read error): none served from it. */
+  | { readonly type: 'metadata.layersNotComputed'; readonly message: string };
 
 /**
  * The DHT (BEP 5, src/session/dht-announces.ts): `dht.ready` once per node, when its bootstrap

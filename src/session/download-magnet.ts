@@ -208,17 +208,16 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
       options.selectFiles !== undefined
         ? options.selectFiles(torrent)
         : selectOnlyFiles(torrent, magnet.selectOnly);
-    // BEP 52: a hybrid without its piece layers fetches them alongside (download.ts); they are
-    // saved in the .torrent (the same bytes with `piece layers` added) and serve hash requests.
+    // BEP 52: a hybrid without its piece layers fetches them alongside, or hashes them from the
+    // data once complete (download.ts); they are saved in the .torrent (the same bytes with `piece
+    // layers` added), which a later run (or `bitstate seed` of it) serves them from.
     const info = torrent.infoBytes;
-    const onPieceLayers = async (fetched: readonly FetchedLayer[]): Promise<Torrent> => {
-      const layers = new Map(fetched.map((l) => [l.piecesRoot, l.layer] as const));
-      const withLayers = torrentFromMetadata(info, { ...magnet, ...savedWith }, layers);
+    const onPieceLayers = async (known: readonly FetchedLayer[]): Promise<void> => {
+      const layers = new Map(known.map((l) => [l.piecesRoot, l.layer] as const));
       await writeFileAtomic(
         savedTorrentPath(options.out, magnet.infoHashHex),
         torrentFileFromMetadata(info, savedWith, layers),
       );
-      return withLayers;
     };
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
     inner = download(torrent, {

@@ -2,7 +2,6 @@
 import type { InspectionEvent } from 'xstate';
 import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { Dht } from '../dht/dht.js';
-import type { Torrent } from '../metainfo/torrent.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { Listener } from '../net/listen.js';
@@ -64,10 +63,12 @@ export interface DownloadOptions {
   readonly peersSwarm?: 'v2';
   /**
    * Internal: a hybrid fetched by magnet link without its piece layers (BEP 52): they are fetched
-   * from the download's peers alongside it (src/session/hybrid-piece-layers.ts) and handed here; the
-   * torrent made with them (saved by the caller) gives the trees that answer hash requests.
+   * from the download's peers alongside it (src/session/hybrid-piece-layers.ts), or hashed from the
+   * data once it is complete (src/session/computed-piece-layers.ts), and handed here, every file's,
+   * to be saved (in the .torrent under DIR/.bitstate/). A save that fails is a warning
+   * (`metadata.layersNotSaved`): the layers are served all the same.
    */
-  readonly onPieceLayers?: (layers: readonly FetchedLayer[]) => Promise<Torrent>;
+  readonly onPieceLayers?: (layers: readonly FetchedLayer[]) => Promise<void>;
   /**
    * Internal: the UDP socket (and its uTP) a magnet link's fetch ran on, which the download goes on
    * using instead of opening one; its owner closes it.

@@ -15,9 +15,10 @@ import type { Observable } from 'rxjs';
 // requires its ~220 modules, ~100 ms of start-up (docs/performance.md §6). Same module instances.
 import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
+import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { TorrentOutput } from '../../machines/torrent.types.js';
 import { DataBytes, pieceDataLengths } from '../metainfo/piece-data-length.js';
-import { pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
+import { layerTrees, pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
 import { BlockPool } from '../net/block-pool.js';
@@ -30,6 +31,7 @@ import type { PieceStore } from '../storage/piece-store.js';
 import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { announceTiers } from './announce-tiers.js';
+import { computePieceLayers, layersOnFiles } from './computed-piece-layers.js';
 import type { DhtAnnounces } from './dht-announces.js';
 import type { DownloadEvent } from './download-event.js';
 import { forwardNotifications } from './download-notifications.js';
@@ -313,24 +315,88 @@ async function run(
   actor.on('torrent.pieceVerified', () => {
     lastVerifiedAt = performance.now();
   });
-  // A hybrid's fetched piece layers: the caller makes (and saves) the torrent with them, whose
-  // trees answer hash requests from then on. Failing that, the download goes on without them.
+  // BEP 52: a hybrid without its piece layers gets them from its peers (fetched: torrent.pieceLayers)
+  // or, once complete, from its data (hashLayers). Either serves them at once (the trees to the
+  // machine), then saves them (the caller's onPieceLayers: a magnet's .torrent); a save that fails
+  // is a warning. The work is awaited before the session's last event.
+  let layersKnown = torrent.version !== 'hybrid' || hashTrees !== undefined;
+  const layerWork = new Set<Promise<unknown>>();
+  const layersAbort = new AbortController();
+  const track = (work: Promise<unknown>) => {
+    layerWork.add(work);
+    void work.finally(() => layerWork.delete(work));
+  };
+  const machineActive = () => actor.getSnapshot().status === 'active';
+  /** Saves every file's layers when the caller keeps them; false when it does not or the save failed. */
+  const saveLayers = async (layers: readonly FetchedLayer[]): Promise<boolean> => {
+    if (options.onPieceLayers === undefined) return false;
+    try {
+      await options.onPieceLayers(layers);
+      return true;
+    } catch (err) {
+      emit({ type: 'metadata.layersNotSaved', message: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  };
   actor.on('torrent.pieceLayers', (e) => {
-    void options.onPieceLayers?.(e.layers).then(
-      (withLayers) => {
-        const trees = pieceLayerTrees(withLayers);
-        if (trees === undefined) return;
-        actor.send({ type: 'pieceLayers.trees', trees });
+    if (layersKnown || !machineActive()) return;
+    layersKnown = true;
+    actor.send({
+      type: 'pieceLayers.trees',
+      trees: layerTrees(layersOnFiles(torrent, e.layers), torrent.pieceLength),
+    });
+    track(
+      saveLayers(e.layers).then(() =>
         emit({
           type: 'metadata.layersFetched',
           hashes: e.layers.reduce((n, l) => n + l.layer.length / 32, 0),
-        });
-      },
-      () => {},
+        }),
+      ),
     );
   });
+  /** Complete: the layers still unknown hashed from the files on disk (computed-piece-layers.ts). */
+  const hashLayers = () => {
+    if (layersKnown) return;
+    const hashing = computePieceLayers(torrent, {
+      paths: store.paths,
+      have: actor.getSnapshot().context.picker.have,
+      ...(options.selected === undefined ? {} : { selected: options.selected }),
+      signal: layersAbort.signal,
+    }).then(
+      async (r) => {
+        if (layersKnown || !machineActive()) return;
+        for (const i of r.inconsistent)
+          emit({ type: 'metadata.layersInconsistent', file: torrent.files[i]!.path.join('/') });
+        if (r.layers.length === 0) return;
+        const all = r.inconsistent.length === 0 && r.missing === 0;
+        if (all) layersKnown = true;
+        actor.send({
+          type: 'pieceLayers.trees',
+          trees: layerTrees(r.layers, torrent.pieceLength),
+          ...(all ? {} : { partial: true }),
+        });
+        const saved = all && (await saveLayers(r.layers));
+        emit({
+          type: 'metadata.layersComputed',
+          files: r.layers.length,
+          hashes: r.layers.reduce((n, l) => n + l.layer.length / 32, 0),
+          saved,
+          ...(r.missing === 0 ? {} : { missing: r.missing }),
+        });
+      },
+      (err: unknown) => {
+        if (!layersAbort.signal.aborted)
+          emit({
+            type: 'metadata.layersNotComputed',
+            message: err instanceof Error ? err.message : String(err),
+          });
+      },
+    );
+    track(hashing);
+  };
   forwardNotifications(actor, meter, emit, () => {
     seedingSince = performance.now();
+    hashLayers();
     void createMissingFiles().then((err) => {
       if (err !== undefined && stopReason === undefined) {
         stopReason = err.message;
@@ -438,6 +504,9 @@ async function run(
     );
     const output = await finished;
     ended = true;
+    // The piece layers' hashing stops between two reads; a save under way ends (written whole).
+    layersAbort.abort();
+    await Promise.allSettled(layerWork);
     const elapsedMs = performance.now() - started;
     const filesError =
       output.result === 'complete' || seedingSince !== undefined ? await createMissingFiles() : undefined;
@@ -485,6 +554,7 @@ async function run(
     }
   } finally {
     for (const t of timers) clearInterval(t);
+    layersAbort.abort();
     actor.stop();
     // Our own uTP peers told before the DHT's last save and the socket's close. A lent socket's uTP
     // (a magnet fetch's, many-torrents.ts's for every torrent) is its owner's to close: others may still use it.

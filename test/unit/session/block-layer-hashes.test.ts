@@ -15,7 +15,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createActor, toPromise } from 'xstate';
@@ -30,59 +29,15 @@ import {
   MAX_TORRENT_BLOCK_HASH_READS,
 } from '../../../src/storage/block-layer-hashes.js';
 import { PieceStore } from '../../../src/storage/piece-store.js';
-import { encodeHandshake, encodeMessage } from '../../../src/wire/encode-message.js';
-import type { HashRange, WireItem } from '../../../src/wire/messages.js';
-import { ourReservedBytes } from '../../../src/wire/reserved-bits.js';
-import { WireDecoder } from '../../../src/wire/wire-decoder.js';
+import type { HashRange } from '../../../src/wire/messages.js';
 import { blockHashes, referencePiecesRoot } from '../../helpers/bep52-reference.js';
-import { listeningSeeder, tempDir, within } from '../../helpers/session.js';
+import { hashRequestClient as client } from '../../helpers/hash-request-client.js';
+import { listeningSeeder, tempDir } from '../../helpers/session.js';
 
 /** 64 KiB pieces: 4 blocks a piece, the piece layer 2 above the leaves. */
 const PIECE = 64 * 1024;
 const PER_PIECE = 4;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
-
-/** A client that handshakes (BEP 52's bit set) and collects every message the seeder sends. */
-async function client(t: Parameters<typeof tempDir>[0], port: number, infoHash: Uint8Array) {
-  const socket: Socket = connect(port, '127.0.0.1');
-  t.after(() => socket.destroy());
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const received: WireItem[] = [];
-  const waiters: (() => void)[] = [];
-  const decoder = new WireDecoder();
-  socket.on('data', (chunk: Buffer) => {
-    decoder.push(new Uint8Array(chunk), (item) => {
-      received.push(item);
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  socket.write(
-    encodeHandshake({ reserved: ourReservedBytes(true), infoHash, peerId: new Uint8Array(20).fill(9) }),
-  );
-  /** Sends a hash request and resolves with the seeder's answer to it. */
-  const ask = (range: HashRange) => {
-    socket.write(encodeMessage({ type: 'hashRequest', ...range }));
-    const same = (m: WireItem) =>
-      (m.type === 'hashes' || m.type === 'hashReject') &&
-      m.baseLayer === range.baseLayer &&
-      m.index === range.index &&
-      m.length === range.length &&
-      m.proofLayers === range.proofLayers;
-    return within(
-      60_000,
-      new Promise<WireItem>((resolve) => {
-        const look = () => {
-          const m = received.find(same);
-          if (m === undefined) waiters.push(look);
-          else resolve(m);
-        };
-        look();
-      }),
-      'the answer to a hash request',
-    );
-  };
-  return { ask };
-}
 
 /**
  * Folds an answer to the root: the run's own root from its leaves, then each uncle on the side the
