@@ -29,6 +29,11 @@
  * dial as a v2 connection: our handshake sets BEP 52's bit), saves them in the .torrent under
  * DIR/.bitstate/, and a second libtorrent from the btmh link alone, bitstate its only peer, gets
  * them from bitstate (before, it had none to give).
+ *
+ * A hybrid no peer gives its layers: bitstate downloads it by a btih link from a bitstate seed over
+ * a v1 connection (never asked for hashes), hashes the layers from its data once complete
+ * (src/session/computed-piece-layers.ts), saves them, and a libtorrent from the btmh link, bitstate
+ * its only peer, gets every hash request answered (before, every one was rejected).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -323,6 +328,50 @@ describe('a hybrid fetched by magnet fetches its piece layers from libtorrent an
     await bitstate.stop();
     // Compared once it stopped: its zero-length file is created after `seeding` is said.
     assert.deepEqual((await compareTrees(tree, join(out, 'tree'))).mismatches, []);
+    await checkHashesServed(trace, false);
+  });
+});
+
+describe('a hybrid no peer gives its piece layers hashes them from its data and serves them (BEP 52)', () => {
+  it('bitstate downloads the hybrid by a btih link over a v1 connection (no layer fetched), hashes the layers once complete, saves them; libtorrent from the btmh link gets them from bitstate alone', async () => {
+    assert.ok(hybrid?.v1 !== undefined && hybrid.v2 !== undefined, 'a hybrid torrent');
+    // A bitstate seed of the hybrid: a btih link's download dials it with the v1 hash and it
+    // answers with that hash, a v1 connection, which is never asked for hashes (libtorrent closes
+    // one that is). So no peer gives the layers.
+    const seed = startBitstateDownload({
+      torrent: hybridTorrent,
+      out: join(dir, 'seed'),
+      noTracker: true,
+      timeoutMs: 90_000,
+      extraArgs: ['--seed'],
+    });
+    stoppables.push({ stop: () => seed.stop() });
+    const seedListening = await seed.waitForEvent((e) => e.type === 'listening', 20_000);
+    const out = join(dir, 'out-hybrid-hashed');
+    const trace = join(dir, 'hybrid-hashed.trace.ndjson');
+    const bitstate = startBitstateDownload({
+      torrent: `magnet:?xt=urn:btih:${hybrid.v1}&dn=tree&x.pe=127.0.0.1:${seedListening.port as number}`,
+      out,
+      noTracker: true,
+      timeoutMs: 120_000,
+      extraArgs: ['--seed', '--trace', trace],
+    });
+    stoppables.push({ stop: () => bitstate.stop() });
+    const listening = await bitstate.waitForEvent((e) => e.type === 'listening', 30_000);
+    const computed = await bitstate.waitForEvent((e) => e.type === 'metadata.layersComputed', 60_000);
+    // The long file's 1,100 piece hashes and the 4-piece file's 4, saved in the .torrent.
+    assert.deepEqual([computed.files, computed.hashes, computed.saved], [2, LONG_PIECES + 4, true]);
+    assert.ok(!bitstate.events.some((e) => e.type === 'metadata.layersFetched'), 'no layer fetched');
+    const saved = parseTorrent(await readFile(join(out, '.bitstate', `${hybrid.v1}.torrent`)));
+    const made = parseTorrent(await readFile(hybridTorrent));
+    assert.ok(saved.pieceLayers !== undefined, 'the saved .torrent has its piece layers');
+    assert.deepEqual(Buffer.from(saved.pieceLayers), Buffer.from(made.pieceLayers!));
+    await seed.stop();
+
+    const magnet = `magnet:?xt=urn:btmh:1220${hybrid.v2}&dn=tree&x.pe=127.0.0.1:${listening.port as number}`;
+    const second = await libtorrentDownloadHybrid(magnet, join(dir, 'out-hybrid-hashed-lt'));
+    assert.deepEqual((await compareTrees(tree, join(second, 'tree'))).mismatches, []);
+    await bitstate.stop();
     await checkHashesServed(trace, false);
   });
 });
