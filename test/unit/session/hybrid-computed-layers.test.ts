@@ -10,6 +10,9 @@
  * - a save that fails (its folder gone) is a warning, `metadata.layersNotSaved`, and the layers are
  *   served all the same — for layers hashed from the data and for fetched ones (before, swallowed:
  *   no event, and fetched layers were not served);
+ * - a rerun of that magnet download whose first run exited before any layer came (complete data,
+ *   the .torrent saved without them), and a `seed()` of a hybrid .torrent without them, hash and
+ *   serve them too (the rerun saves them);
  * - a hybrid whose v1 hashes and v2 `pieces root` describe different data: the file passes its
  *   SHA-1s, so it is seeded to v1 peers, but `metadata.layersInconsistent` names it and a hash
  *   request for it is rejected.
@@ -232,5 +235,44 @@ test('a hybrid whose v1 and v2 hashes disagree: the file is named, seeded to v1 
   t.after(() => leech.stop());
   assert.equal((await within(30_000, leech.done, 'the v1 download')).result, 'complete');
   assert.deepEqual(await readFile(join(dir, 'leech', 'hy', 'big.bin')), a.big);
+  await seeder.stop();
+});
+
+test('a rerun of a magnet download whose first run saved no layers (complete data) hashes, saves and serves them', async (t) => {
+  const dir = await tempDir(t);
+  // The first run's state: the data complete under out/, the .torrent saved without layers (it
+  // exited before any came).
+  const { data: out, made, root, bigIndex } = await hybridAt(dir, 'out');
+  const magnet = parseMagnet(`magnet:?xt=urn:btih:${made.infoHashHex}`);
+  await mkdir(join(out, '.bitstate'));
+  const path = savedTorrentPath(out, magnet.infoHashHex);
+  await writeFile(path, torrentFileFromMetadata(made.infoBytes, { trackers: [] }));
+  const job = downloadMagnet(magnet, { out, trackers: false, port: 0, keepSeeding: true });
+  t.after(() => job.stop());
+  const { next } = watch(job);
+  const listening = await next('listening', 'the download listening');
+  assert.equal((await next('metadata.layersComputed', 'the layers hashed')).saved, true);
+  assert.deepEqual(
+    Buffer.from(parseTorrent(await readFile(path)).pieceLayers!),
+    Buffer.from(made.pieceLayers!),
+  );
+  await assertLayerServed(t, listening.port, made, root, bigIndex);
+  await job.stop();
+});
+
+test('a seed of a hybrid .torrent without piece layers hashes them from the data and serves them', async (t) => {
+  const dir = await tempDir(t);
+  const { data, made, root, bigIndex } = await hybridAt(dir, 'data');
+  const seeder = seed(withoutLayers(made), { data, trackers: false, port: 0 });
+  t.after(() => seeder.stop());
+  const { next } = watch(seeder);
+  const listening = await next('listening', 'the seed listening');
+  assert.deepEqual(await next('metadata.layersComputed', 'the layers hashed'), {
+    type: 'metadata.layersComputed',
+    files: 1,
+    hashes: BIG_PIECES,
+    saved: false,
+  });
+  await assertLayerServed(t, listening.port, made, root, bigIndex);
   await seeder.stop();
 });
