@@ -103,7 +103,7 @@ export function createDownloadDisplay(
           break;
         case 'metadata.layersComputed':
           say(
-            `piece layers: ${e.hashes} hashes of ${e.files} file${e.files === 1 ? '' : 's'} hashed from the data, ${e.saved ? 'saved and ' : ''}served${e.missing === undefined ? '' : ` (${e.missing} file${e.missing === 1 ? '' : 's'} not stored have none)`}`,
+            `piece layers: ${e.hashes} hashes of ${e.files} file${e.files === 1 ? '' : 's'} hashed from the data, ${e.saved ? 'saved and ' : ''}served${e.missing === undefined ? '' : ` (${e.missing} file${e.missing === 1 ? ' not stored has' : 's not stored have'} none)`}`,
           );
           break;
         case 'metadata.layersInconsistent':

@@ -104,6 +104,26 @@ test('a magnet: the fetch is shown before the torrent, its progress on the live 
   assert.match(out, /piece layers: 1104 hashes fetched during the download, saved and served\n/);
 });
 
+test("a hybrid's piece layers hashed from the data: one line each, the disagreement and a failed save too", () => {
+  const { err, text } = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err });
+  display.event({ type: 'metadata.layersComputed', files: 2, hashes: 1104, saved: true });
+  display.event({ type: 'metadata.layersComputed', files: 1, hashes: 40, saved: false, missing: 1 });
+  display.event({ type: 'metadata.layersInconsistent', file: 'd/big\u001b.bin' });
+  display.event({ type: 'metadata.layersNotSaved', message: 'cannot save: ENOSPC' });
+  display.event({ type: 'metadata.layersNotComputed', message: 'EIO' });
+  display.end();
+  const lines = text().split('\n');
+  assert.deepEqual(lines, [
+    'piece layers: 1104 hashes of 2 files hashed from the data, saved and served',
+    'piece layers: 40 hashes of 1 file hashed from the data, served (1 file not stored has none)',
+    "piece layers: d/big?.bin passed its v1 hashes but not its v2 pieces root (the torrent's v1 and v2 hashes disagree): seeded to v1 peers, no layer served",
+    'piece layers not saved (served all the same): cannot save: ENOSPC',
+    'piece layers not hashed from the data: EIO',
+    '',
+  ]);
+});
+
 test('a message with newlines stays one line; --quiet prints none of it', () => {
   const { err, text } = fakeTerminal();
   createDownloadDisplay('terminal', { err }).event({ type: 'stopped', reason: EVIL });
