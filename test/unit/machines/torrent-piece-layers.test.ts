@@ -4,7 +4,8 @@
  * handshake, while the v1 download goes on; one in the v1 swarm never is (libtorrent closes it on a
  * hash request); the layers go to the world once every run is proved, and the trees it sends back
  * reach every peer; a peer whose hashes do not prove is closed and the run asked of another; a seed
- * asked for them is kept until they are in, or until it has rejected every run still missing.
+ * asked for them is kept until they are in, or until it has rejected every run still missing —
+ * or until the world hashed every file's from the data (`pieceLayers.trees` not `partial`).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -158,6 +159,32 @@ test('a hybrid that completes while its piece layers are fetched keeps the uploa
   answer(seed, req!, LAYER);
   t.actor.send({ type: 'pieceLayers.trees', trees: TREES });
   assert.ok(!t.live.has('10.0.0.2:2'), 'the layers in: two seeds have nothing to trade');
+  t.actor.stop();
+});
+
+test('layers hashed from the data while the fetch waits: all of them end it (the seed kept for them let go), some do not', () => {
+  const have = new Bitfield(8);
+  for (let i = 0; i < 7; i++) have.set(i);
+  const t = hybrid({ have, seedWhenComplete: true });
+  t.actor.send({ type: 'peer.add', address: '10.0.0.2:2', swarm: 'v2' });
+  handshake(t, '10.0.0.2:2', V2, 2);
+  const seed = t.live.get('10.0.0.2:2')!;
+  seed({ type: 'wire.extendedHandshake', uploadOnly: true });
+  seed({ type: 'wire.bitfield', bitfield: Bitfield.full(8).bytes });
+  seed({ type: 'wire.unchoke' });
+  for (const r of t.requested.get('10.0.0.2:2') ?? [])
+    seed({ type: 'wire.piece', index: r.index, begin: r.begin, block: new Uint8Array(r.length) });
+  t.storage({ type: 'piece.verified', index: 7 });
+  assert.deepEqual(t.actor.getSnapshot().value, { active: 'seeding' });
+  const [req] = hashRequestsTo(t, '10.0.0.2:2');
+  assert.ok(req !== undefined && t.live.has('10.0.0.2:2'), 'asked, and kept for the layers');
+  // Some files' layers (a selective download's): the others are still wanted from the seed.
+  t.actor.send({ type: 'pieceLayers.trees', trees: TREES, partial: true });
+  assert.ok(t.live.has('10.0.0.2:2'), 'still kept');
+  // Every file's: nothing left to fetch, two seeds have nothing to trade.
+  t.actor.send({ type: 'pieceLayers.trees', trees: TREES });
+  assert.ok(!t.live.has('10.0.0.2:2'), 'let go');
+  assert.deepEqual(layersEmitted(t), []);
   t.actor.stop();
 });
 
