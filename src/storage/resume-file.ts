@@ -228,7 +228,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   } catch (e) {
     await h?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
-    throw StorageError.fromSystem(e, 'cannot save the resume file', path);
+    throw StorageError.fromSystem(e, 'cannot save', path); // the path says what: a resume file, a .torrent, the DHT state
   }
   // A crashed save's temp file has a name no later save reuses: removed here once stale.
   await removeStaleTemps(path);
