@@ -10,9 +10,10 @@
  *   haveToSenderOnly (with `shared`) it announces a piece only on the connection it came on
  *   none             no flaw (a conforming downloader)
  * Each connection starts with nothing (it keeps no piece across connections) unless `shared`: then
- * its pieces are kept across the connections open at once (forgotten when the last one closes, so
- * that each group of connections starts anew), a new connection is told them in a bitfield, and a
- * piece checked is announced on every open connection (BEP 3), as one client with many peers does.
+ * its pieces are kept across the connections open at once (forgotten when a handshake comes with no
+ * other connection open, so that each group of connections starts anew), a new connection is told
+ * them in a bitfield, and a piece checked is announced on every open connection (BEP 3), as one
+ * client with many peers does.
  * `echoKeepAlives`: it answers each keep-alive with one, after everything it sent in answer to the
  * messages before it (all it sends is written as it reads them), so a probe with `keepAliveEcho`
  * knows when it has heard it all. `holdAnswers` (echoing too): everything but the handshake is held
@@ -77,11 +78,14 @@ export async function startFlawedDownloader(opts: {
     };
     const available = new Set<number>();
     const done = shared ? sharedDone : new Set<number>();
-    open.add(send);
-    socket.on('close', () => {
-      open.delete(send);
-      if (open.size === 0) sharedDone.clear();
-    });
+    // In the group from its handshake until its peer ends it (FIN or reset), not until 'close': a
+    // probe's next group dials as soon as it has closed this one's sockets, and Node says 'close'
+    // a loop turn after the end is read, while the new handshake may be read in between (seen at
+    // load 27: a new group told the pieces of the one before, then nothing left to complete).
+    const leave = () => open.delete(send);
+    socket.on('end', leave);
+    socket.on('error', leave);
+    socket.on('close', leave);
     const blocks = new Map<number, Map<number, Uint8Array>>();
     /** Requests out, by `index:begin`. */
     const out = new Map<string, [number, number, number]>();
@@ -145,6 +149,9 @@ export async function startFlawedDownloader(opts: {
             socket.write(
               encodeHandshake({ reserved, infoHash: torrent.infoHash, peerId: new Uint8Array(20).fill(9) }),
             );
+            // No other connection open: a new group, which starts with nothing.
+            if (open.size === 0) sharedDone.clear();
+            open.add(send);
             if (done.size > 0) {
               const bits = new Uint8Array(Math.ceil(torrent.pieceCount / 8));
               for (const i of done) bits[i >> 3]! |= 0x80 >> (i & 7);

@@ -23,7 +23,11 @@ import { startFlawedPeer } from '../../helpers/flawed-peer.js';
 import { listeningSeeder, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 
 const LOOPBACK = '127.0.0.1';
-const QUICK = { settleMs: 50, interestWaitMs: 1000, haveWaitMs: 1000 };
+// The hand-written downloaders echo keep-alives (keepAliveEcho): `serve n` takes the requests
+// pending after a round trip, not those that came within 50 ms, and the settle waits for the echo;
+// `settleMs` only bounds that. By silence, at load 12-30 a serve found no request yet and served
+// nothing ("the downloader completed no piece").
+const QUICK = { keepAliveEcho: true, settleMs: 10_000, interestWaitMs: 1000, haveWaitMs: 1000 };
 
 test("bitstate's own seeder breaks no rule with four connections at once, valid or hostile", async (t) => {
   const dir = await tempDir(t, 'bitstate-probe-swarm-');
@@ -71,7 +75,7 @@ test('a seeder whose blocks differ while two connections are open passes alone, 
   // The same single block asked for on two connections at once: the group sees two versions.
   const ask: ProbeStep[] = [{ kind: 'request', pick: 0, block: 0 }];
   const group = await within(
-    30_000,
+    60_000,
     runSwarm(torrent, [ask, ask], (s, swarm) => runProbeScript(torrent, target, s, { swarm }), isHostile),
     'group',
   );
@@ -104,7 +108,7 @@ test('a seeder whose blocks differ while two connections are open passes alone, 
 async function sharedDownloader(t: Parameters<typeof tempDir>[0], flaw: DownloaderFlaw) {
   const dir = await tempDir(t, 'bitstate-probe-swarm-');
   const { torrent, data } = await randomFileTorrent(dir, { size: 200_000 });
-  const peer = await startFlawedDownloader({ torrent, flaw, shared: true });
+  const peer = await startFlawedDownloader({ torrent, flaw, shared: true, echoKeepAlives: true });
   t.after(() => peer.close());
   const source = await openPieceSource(torrent, data);
   t.after(() => source.close());
@@ -119,7 +123,7 @@ test('have.notBroadcast: a downloader that tells a piece only where it came from
     const { source, target, peer } = await sharedDownloader(t, flaw);
     assert.deepEqual(connectionShare(source.pieces, 0, 2), [1, 3, 5]);
     const group = await within(
-      30_000,
+      60_000,
       runSwarm(
         source.torrent,
         [serve, []],
@@ -139,21 +143,20 @@ test('have.notBroadcast: a downloader that tells a piece only where it came from
 });
 
 test('have.notBroadcast: a piece completed by the last block of the last script is judged too', async (t) => {
-  // Connection 0's last step serves both blocks of piece 1 (32 KiB pieces; the waits let the
-  // downloader's requests come first), so its `have` of the piece comes after every script was
-  // played: connection 1, which lacks piece 1 and plays nothing, must still be open and waiting
-  // then, else the rule misses it (and a replay of a failing group passes or fails by which of the
-  // two comes first).
-  const wait = { kind: 'wait', ms: 200 } as const;
-  const serve: ServingStep[] = [{ kind: 'unchoke' }, wait, wait, wait, { kind: 'serve', n: 2 }];
+  // Connection 0's last step serves both blocks of piece 1 (32 KiB pieces; the serve waits for the
+  // echo of a keep-alive, so the downloader's requests have come first), so its `have` of the piece
+  // comes after every script was played: connection 1, which lacks piece 1 and plays nothing, must
+  // still be open and waiting then, else the rule misses it (and a replay of a failing group passes
+  // or fails by which of the two comes first).
+  const serve: ServingStep[] = [{ kind: 'unchoke' }, { kind: 'serve', n: 2 }];
   for (const flaw of ['none', 'haveToSenderOnly'] as const) {
     const { source, target, peer } = await sharedDownloader(t, flaw);
     const group = await within(
-      30_000,
+      60_000,
       runSwarm(
         source.torrent,
         [serve, []],
-        (s, swarm) => runServingScript(source, target, s, { interestWaitMs: 1000, swarm }),
+        (s, swarm) => runServingScript(source, target, s, { ...QUICK, swarm }),
         isHostileServing,
         { pieces: source.pieces, haveWaitMs: 1000 },
       ),
@@ -206,7 +209,7 @@ test("bitstate's own download() breaks no rule with four connections at once ser
   });
   t.after(() => job.stop());
   const port = await within(
-    10_000,
+    60_000,
     new Promise<number>((resolve) =>
       job.events$.subscribe((e) => {
         if (e.type === 'listening') resolve(e.port);
@@ -245,7 +248,7 @@ test('a connection whose play throws ends the group only once every other connec
     },
     isHostile,
   );
-  await assert.rejects(within(30_000, broken, 'group'), /the play broke/);
+  await assert.rejects(within(60_000, broken, 'group'), /the play broke/);
   assert.equal(ended, true, 'connection 1 was still open when the group gave up');
 });
 
