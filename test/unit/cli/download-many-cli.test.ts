@@ -64,7 +64,7 @@ test('download with several torrents: one process, one port, both complete, even
       '0',
       '--json',
     ],
-    { timeoutMs: 30_000 },
+    { timeoutMs: 60_000 },
   );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await readFile(join(out, 'a.bin')), a.bytes);
@@ -99,7 +99,7 @@ test('download with several torrents: one whose folder is taken by a file fails 
       '0',
       '--json',
     ],
-    { timeoutMs: 30_000 },
+    { timeoutMs: 60_000 },
   );
   assert.equal(r.code, 1, r.stderr);
   assert.deepEqual(await readFile(join(out, 'a.bin')), a.bytes, 'a.bin complete');

@@ -150,7 +150,7 @@ function seedChild(t: TestContext, dir: string, torrents: readonly { path: strin
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BITSTATE_DEBUG: '' },
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {
     clearTimeout(killer);
     child.kill('SIGKILL');

@@ -60,7 +60,7 @@ async function seedTo(t: import('node:test').TestContext, extra: readonly string
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BITSTATE_DEBUG: '' },
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {
     clearTimeout(killer);
     child.kill('SIGKILL');

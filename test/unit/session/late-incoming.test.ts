@@ -53,7 +53,7 @@ test('a connection routed to a session whose torrent machine has ended is closed
       connections.next(socket);
     }
   });
-  const result = await within(10_000, job.done, 'download stopped');
+  const result = await within(60_000, job.done, 'download stopped');
   assert.equal(result.result, 'stopped');
   assert.equal(closed, true);
   assert.equal(socket.destroyed, true, 'the late connection is closed by the session');
