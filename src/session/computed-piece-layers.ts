@@ -124,13 +124,20 @@ export async function computePieceLayers(
 /**
  * Layers known by their `pieces root` (fetched from peers: `torrent.pieceLayers`) laid on the files
  * of the hybrid `torrent` that have them, one file per root: what layerTrees builds the trees from.
+ * None under the root of a file in `inconsistent` (ComputedLayers.inconsistent): its verified data
+ * does not hash to that root, so a v2 peer given the layer would find our blocks of it false.
  */
 export function layersOnFiles(
   torrent: Pick<Torrent, 'files' | 'pieceLength' | 'infoBytes'>,
   known: readonly { readonly piecesRoot: Uint8Array; readonly layer: Uint8Array }[],
+  inconsistent: readonly number[] = [],
 ): FileLayer[] {
   const byRoot = new Map(known.map((l) => [Buffer.from(l.piecesRoot).toString('hex'), l.layer]));
   const roots = hybridPiecesRoots(torrent);
+  for (const i of inconsistent) {
+    const root = roots[i];
+    if (root !== undefined) byRoot.delete(Buffer.from(root).toString('hex'));
+  }
   const placed: FileLayer[] = [];
   for (const [i, f] of torrent.files.entries()) {
     const root = roots[i];

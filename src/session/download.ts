@@ -327,6 +327,11 @@ async function run(
     void work.finally(() => layerWork.delete(work));
   };
   const machineActive = () => actor.getSnapshot().status === 'active';
+  /**
+   * Files whose data the hashing found not to hash to their `pieces root`: a layer fetched for one
+   * later (it proves to that root) is not served either, as none hashed from the data is.
+   */
+  const inconsistentFiles: number[] = [];
   /** Saves every file's layers when the caller keeps them; false when it does not or the save failed. */
   const saveLayers = async (layers: readonly FetchedLayer[]): Promise<boolean> => {
     if (options.onPieceLayers === undefined) return false;
@@ -343,7 +348,7 @@ async function run(
     layersKnown = true;
     actor.send({
       type: 'pieceLayers.trees',
-      trees: layerTrees(layersOnFiles(torrent, e.layers), torrent.pieceLength),
+      trees: layerTrees(layersOnFiles(torrent, e.layers, inconsistentFiles), torrent.pieceLength),
     });
     track(
       saveLayers(e.layers).then(() =>
@@ -365,6 +370,7 @@ async function run(
     }).then(
       async (r) => {
         if (layersKnown || !machineActive()) return;
+        inconsistentFiles.push(...r.inconsistent);
         for (const i of r.inconsistent)
           emit({ type: 'metadata.layersInconsistent', file: torrent.files[i]!.path.join('/') });
         if (r.layers.length === 0) return;

@@ -6,7 +6,8 @@
  * `silent` offers the metadata and never answers a request; `overUtp` takes connections over uTP
  * only (BEP 29, a socket manager on a UDP port where no TCP listens: a TCP dial there is refused).
  * `hashes` answers BEP 52 hash requests with the bytes it returns (right or forged; undefined: a
- * hash reject); without it hash requests go unanswered.
+ * hash reject), once they resolve when it returns a promise (a test orders the answer after
+ * something it waits for); without it hash requests go unanswered.
  * Stopped by the test (close()).
  */
 import { createServer, type Server } from 'node:net';
@@ -46,7 +47,7 @@ export async function startMetadataPeer(opts: {
   readonly holdHandshake?: boolean;
   readonly silent?: boolean;
   readonly overUtp?: boolean;
-  readonly hashes?: (range: HashRange) => Uint8Array | undefined;
+  readonly hashes?: (range: HashRange) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
 }): Promise<MetadataPeer> {
   const sockets = new Set<Duplex>();
   const requests: number[] = [];
@@ -93,14 +94,19 @@ export async function startMetadataPeer(opts: {
           const { type: _, ...range } = item;
           hashRequests.push(range);
           if (opts.hashes === undefined) return;
+          const reply = (answer: Uint8Array | undefined) => {
+            if (socket.destroyed) return;
+            socket.write(
+              encodeMessage(
+                answer === undefined
+                  ? { type: 'hashReject', ...range }
+                  : { type: 'hashes', ...range, hashes: answer },
+              ),
+            );
+          };
           const answer = opts.hashes(range);
-          socket.write(
-            encodeMessage(
-              answer === undefined
-                ? { type: 'hashReject', ...range }
-                : { type: 'hashes', ...range, hashes: answer },
-            ),
-          );
+          if (answer instanceof Promise) void answer.then(reply);
+          else reply(answer);
           return;
         }
         if (item.type !== 'extended') return;

@@ -4,7 +4,8 @@
  * `pieces root`. Files whose bytes are the torrent's give exactly the layers `bitstate create
  * --format hybrid` writes (and the trees a .torrent with them gives); a byte changed on disk makes
  * the file inconsistent (no layer); a file with a piece not verified, or not selected, is not read;
- * identical files are hashed once; an aborted signal stops the hashing.
+ * identical files are hashed once; an aborted signal stops the hashing. Layers known by root (fetched)
+ * are laid on a file of each root, none under an inconsistent file's root.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,11 @@ import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { layerTrees, pieceLayerTrees } from '../../../src/metainfo/piece-layer-trees.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { Bitfield } from '../../../src/picker/bitfield.js';
-import { computePieceLayers, LAYER_READ_BYTES } from '../../../src/session/computed-piece-layers.js';
+import {
+  computePieceLayers,
+  LAYER_READ_BYTES,
+  layersOnFiles,
+} from '../../../src/session/computed-piece-layers.js';
 import { fileLocations } from '../../../src/storage/layout.js';
 import { tempDir } from '../../helpers/session.js';
 
@@ -110,4 +115,20 @@ test('an aborted signal stops the hashing', async (t) => {
     computePieceLayers(made, { paths, have: Bitfield.full(made.pieceCount), signal: abort.signal }),
     /stopping/,
   );
+});
+
+test('fetched layers are laid on a file of their root, none under the root of a file found inconsistent', async (t) => {
+  const { made, paths } = await hybrid(t);
+  const known = (await computePieceLayers(made, { paths, have: Bitfield.full(made.pieceCount) })).layers;
+  const big = fileIndex(made, 'big.bin');
+  const mid = made.files[fileIndex(made, 'mid-copy.bin')]!; // the first of its root (sorted)
+  const at = (f: { firstPiece: number; length: number }) => [f.firstPiece, f.length];
+  assert.deepEqual(
+    layersOnFiles(made, known).map(at).sort(),
+    [
+      [made.files[big]!.offset / PIECE, made.files[big]!.length],
+      [mid.offset / PIECE, mid.length],
+    ].sort(),
+  );
+  assert.deepEqual(layersOnFiles(made, known, [big]).map(at), [[mid.offset / PIECE, mid.length]]);
 });

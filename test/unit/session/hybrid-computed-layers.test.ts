@@ -15,7 +15,8 @@
  *   serve them too (the rerun saves them);
  * - a hybrid whose v1 hashes and v2 `pieces root` describe different data: the file passes its
  *   SHA-1s, so it is seeded to v1 peers, but `metadata.layersInconsistent` names it and a hash
- *   request for it is rejected.
+ *   request for it is rejected — also once a v2 peer has given its layer (the torrent's, saved;
+ *   before, served over data that does not hash to it).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -236,6 +237,57 @@ test('a hybrid whose v1 and v2 hashes disagree: the file is named, seeded to v1 
   assert.equal((await within(30_000, leech.done, 'the v1 download')).result, 'complete');
   assert.deepEqual(await readFile(join(dir, 'leech', 'hy', 'big.bin')), a.big);
   await seeder.stop();
+});
+
+test('a file found inconsistent: its layer fetched later from a v2 peer is not served either', async (t) => {
+  const dir = await tempDir(t);
+  const a = await hybridAt(dir, 'a');
+  const b = await hybridAt(dir, 'b');
+  const info = Buffer.from(a.made.infoBytes);
+  info.set(b.root, info.indexOf(Buffer.from(a.root)));
+  // v1: a's pieces; v2: b's big.bin root; no layers. Over a's data, complete.
+  const inconsistent = parseTorrent(torrentFileFromMetadata(info, { trackers: [] }));
+  assert.equal(inconsistent.pieceLayers, undefined);
+  // A v2 peer with b's layer (it proves to the info's root), answering once the hashing has found
+  // a's data inconsistent: the fetch completes after it, whatever the order of the connections.
+  let inconsistencyKnown = () => {};
+  const known = new Promise<void>((resolve) => (inconsistencyKnown = resolve));
+  const trees = pieceLayerTrees(b.made)!;
+  const peer = await startMetadataPeer({
+    infoHash: inconsistent.infoHashV2!.subarray(0, 20),
+    info: inconsistent.infoBytes,
+    hashes: async (range) => {
+      await known;
+      return merkleHashes(trees.files.get(rootKey(range.piecesRoot))!, range);
+    },
+  });
+  t.after(() => peer.close());
+  const saves: (readonly FetchedLayer[])[] = [];
+  const job = download(inconsistent, {
+    out: a.data,
+    trackers: false,
+    port: 0,
+    keepSeeding: true,
+    peers: [{ host: '127.0.0.1', port: peer.port }],
+    peersSwarm: 'v2',
+    onPieceLayers: async (layers) => {
+      saves.push(layers);
+    },
+  });
+  t.after(() => job.stop());
+  const { next } = watch(job);
+  const listening = await next('listening', 'the session listening');
+  assert.equal((await next('metadata.layersInconsistent', 'the disagreement said')).file, 'big.bin');
+  inconsistencyKnown();
+  assert.deepEqual(await next('metadata.layersFetched', 'the fetched layers'), {
+    type: 'metadata.layersFetched',
+    hashes: BIG_PIECES,
+  });
+  // Saved: the torrent's own layer, proved to its root. Not served: our big.bin does not hash to it.
+  assert.deepEqual(Buffer.from(saves[0]![0]!.piecesRoot), Buffer.from(b.root));
+  const client = await hashRequestClient(t, listening.port, inconsistent.infoHashV2!.subarray(0, 20));
+  assert.equal((await client.ask(wholeLayer(b.root))).type, 'hashReject');
+  await job.stop();
 });
 
 test('a rerun of a magnet download whose first run saved no layers (complete data) hashes, saves and serves them', async (t) => {
