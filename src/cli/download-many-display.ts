@@ -106,6 +106,18 @@ export function createDownloadManyDisplay(
         case 'peer.banned':
           say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
           break;
+        // BEP 52: what went wrong with a hybrid's piece layers (src/session/computed-piece-layers.ts).
+        case 'metadata.layersInconsistent':
+          say(
+            `${nameOf(e)}: ${e.file} passed its v1 hashes but not its v2 pieces root (v1 and v2 hashes disagree): no piece layer served`,
+          );
+          break;
+        case 'metadata.layersNotSaved':
+          say(`${nameOf(e)}: piece layers not saved (served all the same): ${e.message}`);
+          break;
+        case 'metadata.layersNotComputed':
+          say(`${nameOf(e)}: piece layers not hashed from the data: ${e.message}`);
+          break;
         case 'metadata.fetching':
         case 'metadata.progress': {
           const row = e.infoHash === undefined ? undefined : rows.get(e.infoHash);

@@ -78,6 +78,9 @@ export function createSeedManyDisplay(
             `${nameOf(e)}: ${e.file} passed its v1 hashes but not its v2 pieces root (v1 and v2 hashes disagree): no piece layer served`,
           );
           break;
+        case 'metadata.layersNotComputed':
+          say(`${nameOf(e)}: piece layers not hashed from the data: ${e.message}`);
+          break;
         case 'stopped':
           say(`${nameOf(e)}: stopped: ${e.reason}`);
           break;

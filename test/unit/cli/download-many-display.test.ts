@@ -155,3 +155,23 @@ test('terminal: a torrent seeding (--seed) says so, and its row shows its upload
   assert.match(rows[1]!, /^beta\.iso +\S+ +50\.0%/);
   d.end();
 });
+
+test('terminal: what went wrong with a hybrid’s piece layers, one line naming the torrent', () => {
+  const term = fakeTerminal();
+  const d = createDownloadManyDisplay('terminal', { err: term.err });
+  d.event(metadata('hy', A));
+  d.event({ type: 'metadata.layersInconsistent', infoHash: A, file: 'big\x1b.bin' });
+  d.event({ type: 'metadata.layersNotSaved', infoHash: A, message: 'cannot save dl/.bitstate/a.torrent' });
+  d.event({ type: 'metadata.layersNotComputed', infoHash: A, message: 'EIO: i/o error, read' });
+  d.end();
+  const text = term.text();
+  assert.match(
+    text,
+    /\nhy: big\?\.bin passed its v1 hashes but not its v2 pieces root .*no piece layer served\n/,
+  );
+  assert.match(
+    text,
+    /\nhy: piece layers not saved \(served all the same\): cannot save dl\/\.bitstate\/a\.torrent\n/,
+  );
+  assert.match(text, /\nhy: piece layers not hashed from the data: EIO: i\/o error, read\n/);
+});

@@ -114,3 +114,18 @@ test('json: every event as it is, with its info-hash', () => {
     ['torrent.failed', A, 'disk', 0],
   );
 });
+
+test('terminal: a hybrid’s piece layers inconsistent or not hashed, one line naming the torrent', () => {
+  const term = fakeTerminal();
+  const d = createSeedManyDisplay('terminal', { err: term.err });
+  d.event(metadata('hy', A));
+  d.event({ type: 'metadata.layersInconsistent', infoHash: A, file: 'big.bin' });
+  d.event({ type: 'metadata.layersNotComputed', infoHash: A, message: 'EIO: i/o error, read' });
+  d.end();
+  const text = term.text();
+  assert.match(
+    text,
+    /hy: big\.bin passed its v1 hashes but not its v2 pieces root .*no piece layer served\n/,
+  );
+  assert.match(text, /hy: piece layers not hashed from the data: EIO: i\/o error, read\n/);
+});
