@@ -13,6 +13,14 @@
  * every piece it lacks; no announce at the moment it becomes a partial seed (its next regular one
  * says `paused`); `stopped` stays `stopped`.
  *
+ * Better than libtorrent: not every tracker takes `paused` (chihaya fails both `event=paused` and
+ * UDP event 4; aquatic's HTTP tracker fails `event=paused`), and a partial seed of libtorrent's then
+ * fails every announce there. When a tracker answers a `paused` announce with a failure (HTTP
+ * `failure reason`, UDP action 3: TrackerError 'failure'), and only then, we announce to it again at
+ * once with no event (BEP 3's regular announce, the same `left`) and send it no `paused` for the
+ * rest of the session (pausedRefusedBy, then `pausedRefused` in AnnounceEventState). A timeout or a
+ * refused connection says nothing of `paused`: it backs off as any failure.
+ *
  * And whether a swarm is owed a `stopped` (v1MayKnowUs, v2MayKnowUs).
  *
  * Pure: the tracker machine (tracker.machine.ts) keeps the state, this says what it means.
@@ -27,11 +35,13 @@ export interface AnnounceEventState {
   readonly completePending: boolean;
   /** BEP 21: we are a partial seed. */
   readonly partialSeed: boolean;
+  /** This tracker failed a `paused` announce of ours (pausedRefusedBy): a partial seed's announces carry no event. */
+  readonly pausedRefused?: boolean;
 }
 
 /** The event of a swarm's next announce (not `stopped`: that one is the stop's own). */
 export function announceEvent(s: AnnounceEventState): AnnounceEvent {
-  if (s.partialSeed) return 'paused';
+  if (s.partialSeed) return s.pausedRefused === true ? 'regular' : 'paused';
   if (!s.started) return 'started';
   return s.completePending ? 'completed' : 'regular';
 }
@@ -44,11 +54,23 @@ export function owesCompleted(s: AnnounceEventState): boolean {
   return s.started && s.completePending && !s.partialSeed;
 }
 
+/**
+ * The tracker failed an announce of ours that said `paused` (`sent`) with its own words (`code`
+ * 'failure': an HTTP `failure reason`, a UDP error action 3): take it for a tracker that does not know
+ * `paused` (chihaya, aquatic), announce again at once with no event, and send it no more `paused`.
+ * Any other failure, or a failure of an announce that said something else, is today's: backoff. The
+ * event-less announce that follows cannot be refused so: no loop.
+ */
+export function pausedRefusedBy(sent: AnnounceEvent | undefined, code: string | undefined): boolean {
+  return sent === 'paused' && code === 'failure';
+}
+
 /** The tracker machine's fields for a hybrid's v2 swarm (BEP 52). */
 interface V2Fields {
   readonly v2Started: boolean;
   readonly v2CompletePending: boolean;
   readonly partialSeed: boolean;
+  readonly pausedRefused?: boolean;
 }
 
 /** The torrent's (v1) swarm's next event. */
@@ -62,7 +84,12 @@ export function nextEvent(c: AnnounceEventState): AnnounceEvent {
  * the download completes, or one that has not yet taken a `started`, does not lose the `completed`.
  */
 export function v2State(c: V2Fields): AnnounceEventState {
-  return { started: c.v2Started, completePending: c.v2CompletePending, partialSeed: c.partialSeed };
+  return {
+    started: c.v2Started,
+    completePending: c.v2CompletePending,
+    partialSeed: c.partialSeed,
+    ...(c.pausedRefused === true ? { pausedRefused: true } : {}),
+  };
 }
 
 /** The v2 swarm's next event. */

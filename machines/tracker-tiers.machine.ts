@@ -14,7 +14,9 @@
  * - The child is started by this machine on entry (cmd.start is sent to it), so the parent sends
  *   `cmd.start` once, after invoking; `cmd.complete`, `cmd.partialSeed` and `cmd.stop` are passed
  *   on. A partial seed (BEP 21) is remembered: the child of a tracker tried later is born one, its
- *   first announce `paused` as every one after it.
+ *   first announce `paused` as every one after it. A tracker that failed a `paused` of ours
+ *   (tracker.pausedRefused: chihaya, aquatic) is remembered by URL for the session: its child, when
+ *   it is tried again, is born knowing it and sends it no `paused` (tracker-announce-event.ts).
  * - A tracker that worked keeps being used at its interval; only when it fails do we walk on. After
  *   a whole pass fails we wait (15 s doubling to 30 min, as the tracker machine) and start again at
  *   the first tier, so a tier that came back is found again.
@@ -76,6 +78,8 @@ export interface TrackerTiersContext {
   stop: TrackerOutput['stop'];
   /** BEP 21: we are a partial seed (input, or `cmd.partialSeed`): each child is told at its birth. */
   partialSeed: boolean;
+  /** The trackers (URLs) that failed a `paused` of ours this session: sent no more `paused`. */
+  pausedRefused: readonly string[];
 }
 
 export interface TrackerTiersOutput extends TrackerOutput {
@@ -149,6 +153,11 @@ export const trackerTiersMachine = setup({
     completeChild: sendTo('tracker', { type: 'cmd.complete' }),
     notePartialSeed: assign({ partialSeed: true }),
     partialSeedChild: sendTo('tracker', { type: 'cmd.partialSeed' }),
+    rememberPausedRefused: assign(({ context, event }) => ({
+      pausedRefused: context.pausedRefused.includes((event as { url: string }).url)
+        ? context.pausedRefused
+        : [...context.pausedRefused, (event as { url: string }).url],
+    })),
     advance: assign(({ context }) =>
       context.index + 1 < (context.tiers[context.tier]?.length ?? 0)
         ? { index: context.index + 1 }
@@ -197,6 +206,7 @@ export const trackerTiersMachine = setup({
     working: undefined,
     stop: 'skipped' as const,
     partialSeed: input.partialSeed === true,
+    pausedRefused: [],
   }),
   initial: 'idle',
   on: { 'cmd.partialSeed': { actions: 'notePartialSeed' } },
@@ -222,6 +232,7 @@ export const trackerTiersMachine = setup({
           ...(context.key === undefined ? {} : { key: context.key }),
           ...(context.numwant === undefined ? {} : { numwant: context.numwant }),
           ...(context.partialSeed ? { partialSeed: true } : {}),
+          ...(context.pausedRefused.includes(currentUrl(context)) ? { pausedRefused: true } : {}),
         }),
         onDone: { target: 'stopped', actions: 'recordStop' },
       },
@@ -233,6 +244,7 @@ export const trackerTiersMachine = setup({
           on: {
             'tracker.announced': { guard: 'isCurrent', actions: ['rememberWorking', 'forward'] },
             'tracker.peers': { guard: 'isCurrent', actions: 'forward' },
+            'tracker.pausedRefused': { guard: 'isCurrent', actions: 'rememberPausedRefused' },
             'tracker.failed': [
               { guard: not('isCurrent') },
               {

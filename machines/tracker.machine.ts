@@ -28,8 +28,10 @@
  *
  * A partial seed (BEP 21: input `partialSeed`, or `cmd.partialSeed`) says `paused` in every
  * announce but `stopped`, never `completed` (tracker-announce-event.ts, which decides each event).
+ * A tracker that fails a `paused` with its own failure (chihaya, aquatic) is announced to again at
+ * once with no event, and sent no `paused` after (`pausedRefused`; reports tracker.pausedRefused).
  *
- * Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed.
+ * Reports to the parent (sendParent): tracker.announced, tracker.peers, tracker.failed, tracker.pausedRefused.
  * See docs/tracker.md for the table of states and the limits.
  */
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
@@ -37,6 +39,7 @@ import type { AnnounceEvent, AnnounceResponse, TrackerPeer } from '../src/tracke
 import {
   nextEvent,
   owesCompleted,
+  pausedRefusedBy,
   v1MayKnowUs,
   v2Event,
   v2MayKnowUs,
@@ -83,6 +86,8 @@ export interface TrackerInput {
   readonly key?: string;
   /** BEP 21: we are a partial seed from the start (every wanted piece verified, not every piece). */
   readonly partialSeed?: boolean;
+  /** This tracker failed a `paused` of ours earlier in the session (the multitracker remembers): no `paused`. */
+  readonly pausedRefused?: boolean;
 }
 
 /** `cmd.partialSeed`: we became a partial seed (BEP 21); our announces say `paused` from now on. */
@@ -124,6 +129,12 @@ export type TrackerReport =
       readonly code?: string;
       readonly failures: number;
       readonly retryInMs: number;
+    }
+  | {
+      /** The tracker failed a `paused` announce (its `message`): announced again at once with no event. */
+      readonly type: 'tracker.pausedRefused';
+      readonly url: string;
+      readonly message: string;
     };
 
 /** How the machine ended: whether the tracker was told `stopped` (in either swarm, for a hybrid). */
@@ -134,10 +145,12 @@ export interface TrackerOutput {
 /** An answer without its peers (those are reported as they come): what the round keeps of it. */
 export type AnswerSummary = Omit<AnnounceResponse, 'peers'> & { readonly peerCount: number };
 
-export interface TrackerContext extends Omit<TrackerInput, 'partialSeed'> {
+export interface TrackerContext extends Omit<TrackerInput, 'partialSeed' | 'pausedRefused'> {
   stop: TrackerOutput['stop'];
   /** BEP 21: a partial seed, whose announces say `paused` (then completePending stays false). */
   partialSeed: boolean;
+  /** This tracker failed a `paused` of ours: a partial seed announces to it with no event. */
+  pausedRefused: boolean;
   /** Seconds, from the last response of the torrent's (v1) swarm. */
   interval: number | undefined;
   minInterval: number | undefined;
@@ -261,6 +274,11 @@ export const trackerMachine = setup({
     /** The v2 swarm's last announce answered: a failed v1 one is not the tracker failing. */
     v2Answered: ({ context }) => context.v2Answer !== undefined && context.v2Answer !== 'failed',
     v2Failed: ({ context }) => context.v2Answer === 'failed',
+    /** The tracker failed the swarm's `paused` with its own failure (pausedRefusedBy): again, no event. */
+    refusedPaused: ({ context, event }) =>
+      pausedRefusedBy(context.inFlight, errorInfo((event as { error?: unknown }).error).code),
+    v2RefusedPaused: ({ context, event }) =>
+      pausedRefusedBy(context.v2InFlight, errorInfo((event as { error?: unknown }).error).code),
   },
   actions: {
     beginAnnounce: assign(({ context }) => ({ inFlight: nextEvent(context) })),
@@ -324,6 +342,16 @@ export const trackerMachine = setup({
         ...error,
       } satisfies TrackerReport);
     }),
+    /** No more `paused` to this tracker (either swarm); the parent (the multitracker) remembers the URL. */
+    notePausedRefused: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.assign({ pausedRefused: true });
+      const { message } = errorInfo((event as { error?: unknown }).error);
+      enqueue.sendParent({
+        type: 'tracker.pausedRefused',
+        url: context.url,
+        message,
+      } satisfies TrackerReport);
+    }),
     beginV2Announce: assign(({ context }) => ({ v2InFlight: v2Event(context), v2Answer: undefined })),
     /**
      * The v2 swarm's answer: reported on its own (tracker.announced, tracker.peers, both with
@@ -372,6 +400,7 @@ export const trackerMachine = setup({
   context: ({ input }) => ({
     ...input,
     partialSeed: input.partialSeed === true,
+    pausedRefused: input.pausedRefused === true,
     interval: undefined,
     minInterval: undefined,
     trackerId: undefined,
@@ -414,6 +443,12 @@ export const trackerMachine = setup({
                 input: ({ context }) => request(context, context.infoHash, nextEvent(context)),
                 onDone: { target: 'waiting', actions: 'acceptResponse' },
                 onError: [
+                  {
+                    guard: 'refusedPaused',
+                    target: 'announcing',
+                    reenter: true,
+                    actions: 'notePausedRefused',
+                  },
                   { guard: 'isHybrid', target: 'awaitingV2', actions: 'keepError' },
                   { target: 'backoff', actions: 'reportFailure' },
                 ],
@@ -455,7 +490,15 @@ export const trackerMachine = setup({
                     context.v2InFlight ?? 'started',
                   ),
                 onDone: { target: 'waiting', actions: 'acceptV2Response' },
-                onError: { target: 'backoff', actions: 'noteV2Failure' },
+                onError: [
+                  {
+                    guard: 'v2RefusedPaused',
+                    target: 'announcing',
+                    reenter: true,
+                    actions: 'notePausedRefused',
+                  },
+                  { target: 'backoff', actions: 'noteV2Failure' },
+                ],
               },
             },
             waiting: {

@@ -21,8 +21,10 @@ import {
   trackerTiersMachine,
 } from '../../../machines/tracker-tiers.machine.js';
 import type { AnnounceResponse } from '../../../src/tracker/announce-types.js';
+import { TrackerError } from '../../../src/tracker/tracker-error.js';
 
-type Behaviour = 'works' | 'fails' | 'hang' | 'stopHangs';
+/** `refusesPaused`: fails `event=paused` with a failure reason, as chihaya and aquatic; works otherwise. */
+type Behaviour = 'works' | 'fails' | 'hang' | 'stopHangs' | 'refusesPaused';
 
 interface Call {
   readonly at: number;
@@ -46,7 +48,9 @@ function start(
     return new Promise((resolve, reject) => {
       signal.addEventListener('abort', () => reject(new Error('aborted')));
       if (b === 'hang' || (b === 'stopHangs' && input.event === 'stopped')) return;
-      if (b === 'fails') reject(Object.assign(new Error(`${input.url} is down`), { code: 'network' }));
+      if (b === 'refusesPaused' && input.event === 'paused')
+        reject(new TrackerError('failure', 'invalid event: Unknown value: paused'));
+      else if (b === 'fails') reject(Object.assign(new Error(`${input.url} is down`), { code: 'network' }));
       else resolve({ interval: 1800, peers: [{ ...PEER, port: 6881 + calls.length }] });
     });
   });
@@ -276,4 +280,29 @@ test('a partial seed from the start, and told while a tracker works: each announ
     told.calls.map((c) => c.event),
     ['started', 'paused'],
   );
+});
+
+test('a tracker that failed a paused is remembered by URL: its child of a later pass sends it no paused', async () => {
+  const [a, b] = ['http://a.example/announce', 'http://b.example/announce'];
+  let aDown = false;
+  const h = start([[a], [b]], (url) => (url === b || aDown ? 'fails' : 'refusesPaused'), {
+    partialSeed: true,
+  });
+  await h.send({ type: 'cmd.start' });
+  aDown = true;
+  await h.advance(1800_000); // a fails (down), then b: the pass failed
+  assert.equal(h.state(), 'backoff');
+  aDown = false;
+  await h.advance(INITIAL_RETRY_MS); // a new child for a
+  assert.deepEqual(
+    h.calls.map((c) => `${c.url === a ? 'a' : 'b'} ${c.event} ${c.at}`),
+    [
+      'a paused 0',
+      'a regular 0',
+      'a regular 1800000',
+      'b paused 1800000',
+      `a regular ${1800_000 + INITIAL_RETRY_MS}`,
+    ],
+  );
+  assert.equal(h.context().working, a);
 });

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { assign, createActor, createMachine, fromPromise, SimulatedClock, sendTo } from 'xstate';
 import {
   type AnnounceRequest,
+  INITIAL_RETRY_MS,
   MAX_RETRY_MS,
   retryDelayMs,
   type TrackerCommand,
@@ -10,6 +11,7 @@ import {
   trackerMachine,
 } from '../../../machines/tracker.machine.js';
 import type { AnnounceResponse } from '../../../src/tracker/announce-types.js';
+import { TrackerError } from '../../../src/tracker/tracker-error.js';
 
 /** What the fake tracker does with each announce, in order. */
 type Outcome = AnnounceResponse | Error | 'hang' | Promise<AnnounceResponse>;
@@ -29,7 +31,7 @@ function start(
   outcomes: Outcome[],
   otherInfoHash?: Uint8Array,
   v2Outcomes?: Outcome[],
-  extra: { readonly partialSeed?: boolean } = {},
+  extra: { readonly partialSeed?: boolean; readonly pausedRefused?: boolean } = {},
 ) {
   const clock = new SimulatedClock();
   const calls: Call[] = [];
@@ -77,6 +79,7 @@ function start(
       'tracker.announced': { actions: ({ event }) => reports.push(event) },
       'tracker.peers': { actions: ({ event }) => reports.push(event) },
       'tracker.failed': { actions: ({ event }) => reports.push(event) },
+      'tracker.pausedRefused': { actions: ({ event }) => reports.push(event) },
     },
   });
   const actor = createActor(parent, { clock }).start();
@@ -626,5 +629,114 @@ test('a hybrid partial seed: both swarms say paused, each on its own schedule', 
   assert.deepEqual(
     h.calls.map((c) => `${swarmOf(c)} ${c.request.event} ${c.at}`),
     ['v1 paused 0', 'v2 paused 0', 'v2 paused 900000', 'v1 paused 1800000', 'v2 paused 1800000'],
+  );
+});
+
+// A tracker that fails `paused` with its own failure (chihaya: "failed to provide valid client
+// event", aquatic: "invalid event: Unknown value: paused"): announced again at once with no event,
+// and sent no `paused` after (pausedRefusedBy in machines/tracker-announce-event.ts).
+
+const refused = () => new TrackerError('failure', 'failed to provide valid client event');
+
+test('a failure to paused: an event-less announce at once, every later one event-less, stopped at the end', async () => {
+  const h = start([refused(), ok(1800), ok(1800), ok(1800)], undefined, undefined, { partialSeed: true });
+  await h.send({ type: 'cmd.start' });
+  await h.advance(1800_000);
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(h.events(), [
+    ['paused', 0],
+    ['regular', 0],
+    ['regular', 1800_000],
+    ['stopped', 1800_000],
+  ]);
+  assert.ok(h.calls.every((c) => c.request.url === 'http://t.example/announce'));
+  assert.deepEqual(
+    h.reports.map((r) => `${r.type} ${'event' in r ? r.event : 'message' in r ? r.message : ''}`),
+    [
+      'tracker.pausedRefused failed to provide valid client event',
+      'tracker.announced regular',
+      'tracker.announced regular',
+    ],
+  );
+  assert.deepEqual(h.output(), { stop: 'announced' });
+});
+
+test('a failure to paused after becoming a partial seed: event-less from then on', async () => {
+  const h = start([ok(1800), refused(), ok(1800), ok(1800)]);
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.partialSeed' });
+  await h.advance(1800_000);
+  await h.advance(1800_000);
+  assert.deepEqual(h.events(), [
+    ['started', 0],
+    ['paused', 1800_000],
+    ['regular', 1800_000],
+    ['regular', 3600_000],
+  ]);
+});
+
+test('no retry storm: a refused event-less retry, or a failure to a regular announce, backs off as before', async () => {
+  const h = start([refused(), refused(), refused(), ok(1800)], undefined, undefined, { partialSeed: true });
+  await h.send({ type: 'cmd.start' });
+  assert.equal(h.trackerState(), 'backoff');
+  await h.advance(INITIAL_RETRY_MS);
+  await h.advance(2 * INITIAL_RETRY_MS);
+  assert.deepEqual(h.events(), [
+    ['paused', 0],
+    ['regular', 0],
+    ['regular', INITIAL_RETRY_MS],
+    ['regular', 3 * INITIAL_RETRY_MS],
+  ]);
+  assert.deepEqual(
+    h.reports.map((r) => `${r.type} ${'failures' in r ? r.failures : ''}`),
+    ['tracker.pausedRefused ', 'tracker.failed 1', 'tracker.failed 2', 'tracker.announced '],
+  );
+  // Not a partial seed: a tracker's failure is backoff, whatever it says.
+  const leech = start([refused(), ok(1800)]);
+  await leech.send({ type: 'cmd.start' });
+  await leech.advance(INITIAL_RETRY_MS);
+  assert.deepEqual(leech.events(), [
+    ['started', 0],
+    ['started', INITIAL_RETRY_MS],
+  ]);
+});
+
+test('a paused that times out or finds no tracker is no refusal: backoff, then paused again', async () => {
+  const down = new TrackerError('network', 'tracker t.example: connect ECONNREFUSED');
+  const h = start([down, ok(1800)], undefined, undefined, { partialSeed: true });
+  await h.send({ type: 'cmd.start' });
+  await h.advance(INITIAL_RETRY_MS);
+  assert.deepEqual(h.events(), [
+    ['paused', 0],
+    ['paused', INITIAL_RETRY_MS],
+  ]);
+});
+
+test('a tracker the multitracker knows refused paused (input pausedRefused): a partial seed sends it no paused', async () => {
+  const h = start([ok(1800), ok(1800)], undefined, undefined, { partialSeed: true, pausedRefused: true });
+  await h.send({ type: 'cmd.start' });
+  await h.send({ type: 'cmd.stop' });
+  assert.deepEqual(
+    h.calls.map((c) => c.request.event),
+    ['regular', 'stopped'],
+  );
+});
+
+test('a hybrid partial seed: each swarm whose paused is refused announces again at once with no event', async () => {
+  const h = start([refused(), ok(1800), ok(1800)], V2, [refused(), ok(1800), ok(1800)], {
+    partialSeed: true,
+  });
+  await h.send({ type: 'cmd.start' });
+  await h.advance(1800_000);
+  assert.deepEqual(
+    h.calls.map((c) => `${swarmOf(c)} ${c.request.event} ${c.at}`),
+    [
+      'v1 paused 0',
+      'v2 paused 0',
+      'v1 regular 0',
+      'v2 regular 0',
+      'v1 regular 1800000',
+      'v2 regular 1800000',
+    ],
   );
 });
