@@ -18,8 +18,9 @@ export type Fate =
 export interface ReceivedRequest {
   readonly action: number;
   readonly transactionId: number;
-  /** Announce only: the BEP 15 event code, the port and the info-hash (hex). */
+  /** Announce only: the BEP 15 event code, `left`, the port and the info-hash (hex). */
   readonly event?: number;
+  readonly left?: number;
   readonly port?: number;
   readonly infoHash?: string;
 }
@@ -35,8 +36,8 @@ export interface FakeUdpTrackerOptions {
   readonly peers: readonly TrackerPeer[] | ((infoHash: string) => readonly TrackerPeer[]);
   readonly interval?: number;
   readonly fate?: (request: ReceivedRequest, n: number) => Fate;
-  /** Answer announces with the error action and this message. */
-  readonly failure?: string;
+  /** Answer announces (or those it returns a message for) with the error action and this message. */
+  readonly failure?: string | ((request: ReceivedRequest) => string | undefined);
   readonly host?: '127.0.0.1' | '::1';
 }
 
@@ -101,10 +102,12 @@ export async function startFakeUdpTracker(opts: FakeUdpTrackerOptions): Promise<
         action,
         transactionId,
         event: msg.readUInt32BE(80),
+        left: Number(msg.readBigUInt64BE(64)),
         port: msg.readUInt16BE(96),
         infoHash,
       };
-      if (opts.failure !== undefined) return { request, answer: error(opts.failure) };
+      const failure = typeof opts.failure === 'function' ? opts.failure(request) : opts.failure;
+      if (failure !== undefined) return { request, answer: error(failure) };
       const head = Buffer.alloc(20);
       head.writeUInt32BE(1, 0);
       head.writeUInt32BE(transactionId, 4);
