@@ -73,11 +73,6 @@ interface V2Fields {
   readonly pausedRefused?: boolean;
 }
 
-/** The torrent's (v1) swarm's next event. */
-export function nextEvent(c: AnnounceEventState): AnnounceEvent {
-  return announceEvent(c);
-}
-
 /**
  * A hybrid's v2 swarm's state: its own `started` and `completed`, as the v1 swarm has its own
  * (libtorrent keeps start_sent and complete_sent per info-hash). A v2 announce still under way when
@@ -96,6 +91,7 @@ export function v2State(c: V2Fields): AnnounceEventState {
 export function v2Event(c: V2Fields): AnnounceEvent {
   return announceEvent(v2State(c));
 }
+
 /**
  * Worth a `stopped` in the torrent's (v1) swarm: its own `started` succeeded, or an announce of it
  * is in flight and may have landed.

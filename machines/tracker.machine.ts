@@ -37,7 +37,7 @@
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { AnnounceEvent, AnnounceResponse, TrackerPeer } from '../src/tracker/announce-types.js';
 import {
-  nextEvent,
+  announceEvent,
   owesCompleted,
   pausedRefusedBy,
   v1MayKnowUs,
@@ -281,7 +281,7 @@ export const trackerMachine = setup({
       pausedRefusedBy(context.v2InFlight, errorInfo((event as { error?: unknown }).error).code),
   },
   actions: {
-    beginAnnounce: assign(({ context }) => ({ inFlight: nextEvent(context) })),
+    beginAnnounce: assign(({ context }) => ({ inFlight: announceEvent(context) })),
     markComplete: assign(({ context }) =>
       context.partialSeed
         ? {}
@@ -440,7 +440,7 @@ export const trackerMachine = setup({
               invoke: {
                 id: 'announce',
                 src: 'announce',
-                input: ({ context }) => request(context, context.infoHash, nextEvent(context)),
+                input: ({ context }) => request(context, context.infoHash, announceEvent(context)),
                 onDone: { target: 'waiting', actions: 'acceptResponse' },
                 onError: [
                   {
