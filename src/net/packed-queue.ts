@@ -110,16 +110,17 @@ export class PackedQueue {
   }
 
   /**
-   * `item` ahead of the first block whose bytes are still being read, behind everything else (behind
-   * everything when no block waits for its read): packed as `message` packs, between two items, so
-   * never inside a block's frame. Counted as any message.
+   * `item` ahead of the first block not yet written (still being read, or read and waiting for upload
+   * tokens), behind everything else (behind everything when no block waits): packed as `message`
+   * packs, between two items, so never inside a block's frame. Counted as any message.
    */
   messageAhead(item: WireItem): void {
-    let at = this.#head;
-    for (; at < this.#items.length; at++) {
-      const queued = this.#items[at]!;
-      if (queued.ref !== undefined && queued.pinned === undefined) break;
+    if (this.#blocks === 0) {
+      this.message(item);
+      return;
     }
+    let at = this.#head;
+    while (this.#items[at]!.ref === undefined) at++;
     // The items from there on are set aside while `item` is queued behind those before them.
     const behind = this.#items.splice(at);
     this.message(item);

@@ -120,7 +120,7 @@ test('clear empties the queue and answers the blocks whose bytes were read', () 
   assert.equal(q.blocks + q.bytes, 0);
 });
 
-test('messageAhead: ahead of the first block still being read, behind everything before it, counted; without one, at the end', () => {
+test('messageAhead: ahead of the first block not yet taken off (read or not), behind everything before it, counted; without one, at the end', () => {
   const q = new PackedQueue();
   const range = { piecesRoot: new Uint8Array(32).fill(9), baseLayer: 1, index: 0, length: 2, proofLayers: 0 };
   const hashes: WireMessage = { type: 'hashes', ...range, hashes: new Uint8Array(64).fill(3) };
@@ -134,7 +134,7 @@ test('messageAhead: ahead of the first block still being read, behind everything
   const have: WireMessage = { type: 'have', index: 7 };
   const choke: WireMessage = { type: 'choke' };
   q.message(have);
-  q.block({ index: 1, begin: 0, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined }; // read
+  q.block({ index: 1, begin: 0, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined }; // read (waiting for tokens)
   q.block({ index: 1, begin: 4, length: 4 }); // being read
   q.block({ index: 1, begin: 8, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined }; // read, behind
   q.message(choke);
@@ -146,9 +146,9 @@ test('messageAhead: ahead of the first block still being read, behind everything
   assert.equal(q.bytes, 9 + 5 + (4 + 49 + 64) + (4 + 49) + (4 + 49 + 256 * 32) + 9);
   assert.deepEqual(drain(q), [
     hex(have),
-    'block 1:0',
     hex(hashes, reject),
     hex(big),
+    'block 1:0',
     'block 1:4',
     'block 1:8',
     hex(choke),
@@ -156,11 +156,16 @@ test('messageAhead: ahead of the first block still being read, behind everything
   ]);
   assert.equal(q.bytes, 0);
 
-  // No block being read: behind everything, as `message`.
+  // A block read but not taken off (waiting for upload tokens): ahead of it too.
   q.block({ index: 2, begin: 0, length: 4 }).pinned = { block: new Uint8Array(4), chunk: undefined };
   q.message(choke);
   q.messageAhead(hashes);
-  assert.deepEqual(drain(q), ['block 2:0', hex(choke, hashes)]);
+  assert.deepEqual(drain(q), [hex(hashes), 'block 2:0', hex(choke)]);
+
+  // No block: behind everything, as `message`.
+  q.message(choke);
+  q.messageAhead(hashes);
+  assert.deepEqual(drain(q), [hex(choke, hashes)]);
 
   // Only a buffer of its own put ahead: what is packed next still grows the last span.
   q.block({ index: 3, begin: 0, length: 4 }); // being read
