@@ -23,10 +23,13 @@
  * were written (`socket.served`), which frees its read window.
  *
  * One exception to the machine's order: a BEP 52 `hashes` or `hash reject` goes ahead of the blocks
- * still being read (between two frames, never into one), as libtorrent answers a hash request from
- * memory at once while its pieces wait for their disk jobs. Behind a read window (up to 128 reads: a
- * slow disk's time) it would widen libtorrent 2.0.8's race on a hybrid, where a piece layer that
- * comes after some of its pieces were finished can stop the torrent (docs/testing.md, libtorrent).
+ * not yet written (between two frames, never into one): those still being read, and those read that
+ * wait for upload tokens under a limit, as libtorrent answers a hash request from memory at once
+ * while its pieces wait for their disk jobs. Like every message it takes no tokens, so it leaves even
+ * while the blocks ahead of which it went wait for the limit's timer. Behind a read window (up to 128
+ * reads: a slow disk's time, or their tokens: 128 × 16 KiB at 100 KiB/s ≈ 20 s) it would widen
+ * libtorrent 2.0.8's race on a hybrid, where a piece layer that comes after some of its pieces were
+ * finished can stop the torrent (docs/testing.md, libtorrent).
  *
  * Marks hold back what waits to go out (docs/architecture.md, "Flow control"), on unsent bytes (the
  * socket's and the spans held here):
@@ -133,7 +136,8 @@ export class SendQueue {
 
   /**
    * A message, packed behind everything given before it; it leaves at the end of the tick at the
-   * earliest. A BEP 52 `hashes` or `hash reject` is packed ahead of the blocks still being read.
+   * earliest. A BEP 52 `hashes` or `hash reject` is packed ahead of the blocks not yet written
+   * (still being read, or waiting for upload tokens).
    */
   send(message: WireItem): void {
     if (this.#closed) return;
@@ -207,9 +211,13 @@ export class SendQueue {
   /**
    * Write what is ready, in order, until a block still being read or the upload limit; packed
    * messages at the end are held while the socket still has bytes it was given before this tick.
+   * While the first block waits for upload tokens (the limit's timer is set), only the messages
+   * ahead of it leave (hash answers put there since): they take no tokens, and the block is tried
+   * again when the timer fires.
    */
   #pump(): void {
-    if (this.#closed || this.#limitTimer !== undefined) return;
+    if (this.#closed) return;
+    const waiting = this.#limitTimer !== undefined;
     const { onPayloadSent, source } = this.#hooks;
     const socket = this.#socket;
     const encrypt = this.#encrypt;
@@ -220,7 +228,7 @@ export class SendQueue {
     for (let item = queue.first; item !== undefined; item = queue.first) {
       if (item.ref === undefined) {
         if (queue.blocks === 0 && !this.#corked && socket.writableLength > 0) break; // held
-        if (!this.#take(item.payload)) break;
+        if (waiting ? item.payload > 0 : !this.#take(item.payload)) break;
         queue.shift();
         if (item.payload > 0) onPayloadSent?.(item.payload);
         this.#cork();
@@ -231,7 +239,7 @@ export class SendQueue {
         continue;
       }
       const pinned = item.pinned;
-      if (pinned === undefined || !this.#take(pinned.block.length)) break;
+      if (pinned === undefined || waiting || !this.#take(pinned.block.length)) break;
       queue.shift();
       if (headers === undefined || h + PIECE_HEADER_LENGTH > headers.length) {
         // One buffer for the headers of every block ready now (at most 64 KiB of them).

@@ -14,7 +14,7 @@
  * Commands it takes:      { type: 'send', message: WireItem } · { type: 'serve', blocks } · { type: 'close' }
  *
  * Writing is send-queue.ts: messages and served blocks in the machine's order (BEP 52 hash answers
- * ahead of blocks still being read), messages packed back to back into shared buffers, a block's
+ * ahead of blocks not yet written), messages packed back to back into shared buffers, a block's
  * bytes taken from the `blockSource` (the read cache) and never copied, each tick's writes corked
  * into one writev. The MSE answer goes through it too, so everything written to the socket is in its
  * order and its count. Nagle is off: requests must leave at once.

@@ -3,14 +3,17 @@
  * waits for its read leaves ahead of that block (as libtorrent answers a hash request from memory
  * at once), whole and never inside the block's frame, which then follows intact; a `have` given
  * after the waiting block still waits behind it. Plain, and under MSE's RC4, whose keystream must
- * follow the bytes in the order they reach the socket. Real loopback TCP; the blocks come from an
- * in-memory BlockSource whose reads land only when the test says so.
+ * follow the bytes in the order they reach the socket. Under an upload limit the answers also leave
+ * ahead of a block already read that waits for its tokens, while it waits (they take none), and the
+ * send queue still counts itself held by the limit. Real loopback TCP and a real TokenBucket; the
+ * blocks come from an in-memory BlockSource whose reads land only when the test says so.
  */
 import assert from 'node:assert/strict';
 import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { Rc4 } from '../../../src/net/rc4.js';
 import { SendQueue } from '../../../src/net/send-queue.js';
+import { TokenBucket } from '../../../src/net/token-bucket.js';
 import type { BlockSource, PinnedBlock } from '../../../src/storage/read-cache.js';
 import type { Hashes, HashReject, WireItem } from '../../../src/wire/messages.js';
 import { WireDecoder } from '../../../src/wire/wire-decoder.js';
@@ -169,4 +172,106 @@ test('under RC4: the answers ahead of a held block decrypt on the other side, th
   encrypt.skip(1024);
   decrypt.skip(1024);
   await answersAheadOfAHeldRead(t, hashesOf(512), { encrypt, decrypt });
+});
+
+/**
+ * Under an upload limit of one block's tokens: unchoke, two served blocks, a have; both reads land,
+ * the first block takes the tokens and leaves, the second waits for its own; then a hashes answer and
+ * a hash reject. They reach the peer while that block still waits, and the queue still says it is
+ * held by the limit; the block then follows intact once its tokens come (`refill`), then the have.
+ * Without `refill` the tokens never come: the queue is ended, and the peer got exactly the unchoke,
+ * the first block and the answers (nothing behind the waiting block).
+ */
+async function answersAheadOfABlockWaitingForTokens(
+  t: { after(fn: () => void): void },
+  hashes: Hashes,
+  opts: { refill: boolean; cipher?: { encrypt: Rc4; decrypt: Rc4 } },
+) {
+  const [out, inn] = await socketPair(t);
+  const source = new HeldSource(payload);
+  // A real bucket holding one block's tokens, whose clock stands still until the test moves it: no
+  // token comes before then. Its rate sets only how soon the queue's timer looks again: in 1 ms
+  // (a block a millisecond) when the tokens are to come, else in ~19 days (1 byte in 100 s).
+  let now = 0;
+  const rate = opts.refill ? BLOCK * 1000 : 0.01;
+  const uploadLimit = new TokenBucket(rate, { capacity: BLOCK, now: () => now });
+  let served = 0;
+  let congested = false;
+  const queue = new SendQueue(out, {
+    source,
+    uploadLimit,
+    onCongestion: (c) => {
+      congested = c;
+    },
+    onServed: (n) => {
+      served += n;
+    },
+    onReadError: (err) => assert.fail(String(err)),
+  });
+  t.after(() => queue.close());
+  const received = peerEnd(inn, opts.cipher?.decrypt);
+  const ended = new Promise<void>((r) => inn.once('end', r));
+  if (opts.cipher !== undefined) queue.encryptWith(opts.cipher.encrypt);
+
+  queue.send({ type: 'unchoke' });
+  queue.serve([
+    { index: 0, begin: 0, length: BLOCK },
+    { index: 2, begin: BLOCK, length: BLOCK },
+  ]);
+  queue.send({ type: 'have', index: 3 });
+  source.land();
+  source.land();
+  await Promise.resolve(); // the queue's answers to both reads run first: block 0:0 written, 2:BLOCK held
+  assert.equal(source.pinned, 2, 'both blocks read');
+  queue.send(hashes);
+  queue.send(hashReject);
+  await until(() => received.length >= 4, 5000, 'the answers while the block waits for its tokens');
+  assert.deepEqual(received.map(named), ['unchoke', 'piece 0:0', 'hashes', 'hashReject']);
+  assert.deepEqual(received[2], hashes);
+  assert.deepEqual(received[3], hashReject);
+  assert.equal(served, 1);
+  assert.equal(congested, true, 'still held by the upload limit');
+
+  if (opts.refill) {
+    now += 1; // a millisecond: the second block's tokens are there, for the limit's timer to find
+    await until(() => received.length >= 6, 5000, 'the block and the have once the tokens are there');
+    assert.deepEqual(received.map(named), [
+      'unchoke',
+      'piece 0:0',
+      'hashes',
+      'hashReject',
+      `piece 2:${BLOCK}`,
+      'have 3',
+    ]);
+    const piece = received[4] as Extract<WireItem, { type: 'piece' }>;
+    assert.deepEqual(
+      piece.block,
+      payload.subarray(2 * PIECE + BLOCK, 2 * PIECE + 2 * BLOCK),
+      'the block intact',
+    );
+    await until(() => source.pinned === 0 && served === 2, 5000, 'both blocks served and released');
+    return;
+  }
+  queue.end(); // what is ready leaves; the block still waiting for its tokens is dropped
+  await ended;
+  assert.deepEqual(received.map(named), ['unchoke', 'piece 0:0', 'hashes', 'hashReject']);
+  const piece = received[1] as Extract<WireItem, { type: 'piece' }>;
+  assert.deepEqual(piece.block, payload.subarray(0, BLOCK), 'the block intact');
+  await until(() => source.pinned === 0, 5000, 'both blocks released');
+}
+
+test('under an upload limit: hashes and hash reject leave ahead of a block waiting for its tokens, while it waits; nothing behind that block leaves', async (t) => {
+  await answersAheadOfABlockWaitingForTokens(t, hashesOf(2), { refill: false });
+});
+
+test('under an upload limit and RC4: the answers leave ahead of a block waiting for its tokens, which follows intact once they come, then the have', async (t) => {
+  const key = Uint8Array.from({ length: 20 }, (_, i) => i * 13);
+  const encrypt = new Rc4(key);
+  const decrypt = new Rc4(key);
+  encrypt.skip(1024);
+  decrypt.skip(1024);
+  await answersAheadOfABlockWaitingForTokens(t, hashesOf(512), {
+    refill: true,
+    cipher: { encrypt, decrypt },
+  });
 });
