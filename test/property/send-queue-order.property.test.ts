@@ -20,7 +20,6 @@
  *   with blocks still being read or waiting for tokens.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { BlockRef } from '../../machines/peer.types.js';
@@ -32,6 +31,7 @@ import type { BlockSource, PinnedBlock } from '../../src/storage/read-cache.js';
 import { encodeMessage } from '../../src/wire/encode-message.js';
 import type { WireMessage } from '../../src/wire/messages.js';
 import { WireDecoder } from '../../src/wire/wire-decoder.js';
+import { socketPair } from '../helpers/socket-pair.js';
 
 const PIECE = 32768;
 const payload = Uint8Array.from({ length: 2 * PIECE }, (_, i) => (i * 31 + (i >> 8)) & 255);
@@ -240,24 +240,6 @@ test('PackedQueue: hash answers ahead of the first block not yet taken off, ever
     { numRuns: 400 },
   );
 });
-
-async function socketPair(): Promise<[Socket, Socket, () => void]> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const a = connect({ host: '127.0.0.1', port, noDelay: true });
-  const b = await accepted;
-  return [
-    a,
-    b,
-    () => {
-      a.destroy();
-      b.destroy();
-      server.close();
-    },
-  ];
-}
 
 /**
  * Blocks of `payload`, read from memory at once (`cached`) or held until the test lands them, in any

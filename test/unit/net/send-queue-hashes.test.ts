@@ -9,7 +9,7 @@
  * blocks come from an in-memory BlockSource whose reads land only when the test says so.
  */
 import assert from 'node:assert/strict';
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { test } from 'node:test';
 import { Rc4 } from '../../../src/net/rc4.js';
 import { SendQueue } from '../../../src/net/send-queue.js';
@@ -17,22 +17,15 @@ import { TokenBucket } from '../../../src/net/token-bucket.js';
 import type { BlockSource, PinnedBlock } from '../../../src/storage/read-cache.js';
 import type { Hashes, HashReject, WireItem } from '../../../src/wire/messages.js';
 import { WireDecoder } from '../../../src/wire/wire-decoder.js';
+import { socketPair as loopbackPair } from '../../helpers/socket-pair.js';
 
 const PIECE = 32768;
 const BLOCK = 16384;
 
+/** A loopback TCP pair (test/helpers/socket-pair.ts), closed when the test ends. */
 async function socketPair(t: { after(fn: () => void): void }): Promise<[Socket, Socket]> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const a = connect({ host: '127.0.0.1', port, noDelay: true });
-  const b = await accepted;
-  t.after(() => {
-    a.destroy();
-    b.destroy();
-    server.close();
-  });
+  const [a, b, close] = await loopbackPair();
+  t.after(close);
   return [a, b];
 }
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,23 +16,16 @@ import { PieceStore } from '../../../src/storage/piece-store.js';
 import { ReadCache } from '../../../src/storage/read-cache.js';
 import type { WireItem } from '../../../src/wire/messages.js';
 import { WireDecoder } from '../../../src/wire/wire-decoder.js';
+import { socketPair as loopbackPair } from '../../helpers/socket-pair.js';
 import { makeTorrent, payloadBytes } from '../storage/make-torrent.js';
 
 const PIECE = 32768;
 const BLOCK = 16384;
 
+/** A loopback TCP pair (test/helpers/socket-pair.ts), closed when the test ends. */
 async function socketPair(t: { after(fn: () => void): void }): Promise<[Socket, Socket]> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const a = connect({ host: '127.0.0.1', port, noDelay: true });
-  const b = await accepted;
-  t.after(() => {
-    a.destroy();
-    b.destroy();
-    server.close();
-  });
+  const [a, b, close] = await loopbackPair();
+  t.after(close);
   return [a, b];
 }
 
