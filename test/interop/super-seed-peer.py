@@ -110,10 +110,7 @@ def main():
             done = True
             emit({"event": "done", "fromSeed": from_seed, "mostShownAhead": most_ahead})
         if time.monotonic() - last_connect > 0.5:
-            # The other downloader only once the seed is seen: dialled at once, it could hand us every
-            # piece before our first connection to the seed was up, and a finished downloader keeps
-            # no connection to a seed (seed to seed): the seed was then never seen (CI, once).
-            for ep in [seed, *others] if seen else [seed]:
+            for ep in [seed, *others]:
                 if ep not in connected:
                     handle.connect_peer(ep)
             last_connect = time.monotonic()
