@@ -5,8 +5,9 @@ For test/interop/super-seed-libtorrent.test.ts. Run it with /usr/bin/python3 (th
 PATH may lack the libtorrent module). TCP only, no DHT/LSD/UPnP/PEX peers but the ones named,
 everything on 127.0.0.1; listens on --port so other downloaders can dial it.
 
-  --seed P     the seed's HOST:PORT, dialled (again every 0.5 s while no connection is up)
-  --peer P     another downloader's HOST:PORT, dialled the same way (repeatable)
+  --seed P     the seed's HOST:PORT, dialled at once (again every 0.5 s while no connection is up)
+  --peer P     another downloader's HOST:PORT, dialled the same way once this process gets SIGUSR1
+               (repeatable): the test links the downloaders only when each has seen the seed
   --client V   the `v` of the seed's extension handshake: its peer info is the seed's once shown
 
 Prints one JSON object per line:
@@ -14,9 +15,10 @@ Prints one JSON object per line:
   {"event": "seedSeen", "numPieces": n, "seed": b}
       the first look at the seed's peer info after its handshake: how many pieces libtorrent
       believes the seed has, and whether it takes it for a seed
-  {"event": "done", "fromSeed": bytes, "mostShownAhead": n}
-      every piece downloaded and checked: the bytes of the seed's connection(s), and the most
-      pieces the seed had shown that this downloader lacked, at any look
+  {"event": "done", "seedPieces": [i, ...], "mostShownAhead": n}
+      every piece downloaded and checked: the pieces any block of which came from the seed
+      (libtorrent's block_finished alerts), and the most pieces the seed had shown that this
+      downloader lacked, at any look
 and goes on serving its pieces (to the other downloaders) until SIGTERM / SIGINT (exit 0);
 {"event": "timeout", ...} (exit 3) past --timeout.
 """
@@ -53,8 +55,10 @@ def main():
     others = [endpoint(x) for x in args.peer]
 
     stopping = []
+    linked = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGUSR1, lambda *_: linked.append(True))
 
     session = lt.session(
         {
@@ -66,6 +70,7 @@ def main():
             "allow_multiple_connections_per_ip": True,
             "enable_outgoing_utp": False,
             "enable_incoming_utp": False,
+            "alert_mask": lt.alert_category.block_progress,
         }
     )
     info = lt.torrent_info(args.torrent)
@@ -78,9 +83,10 @@ def main():
     deadline = time.monotonic() + args.timeout
     seen = False
     done = False
-    from_seed = 0
+    seed_pieces = set()
     most_ahead = 0
     last_connect = 0.0
+    dialled_others = False
     while not stopping:
         if time.monotonic() > deadline:
             emit({"event": "timeout", "progress": handle.status().progress, "seen": seen})
@@ -91,6 +97,11 @@ def main():
         # ours stays ours: this order misses only a piece shown ahead that we completed in between.
         peers = handle.get_peer_info()
         status = handle.status()
+        # After the status: a block's alert is posted before its piece can be ours, so when the
+        # status says seeding every block's alert is in.
+        for a in session.pop_alerts():
+            if isinstance(a, lt.block_finished_alert) and tuple(a.endpoint) == seed:
+                seed_pieces.add(a.piece_index)
         connected = {tuple(i.ip) for i in peers}
         for i in peers:
             if tuple(i.ip) != seed:
@@ -102,15 +113,17 @@ def main():
                 seen = True
                 emit({"event": "seedSeen", "numPieces": i.num_pieces, "seed": bool(i.flags & lt.peer_info.seed)})
             if not done:
-                from_seed = max(from_seed, i.total_download)
                 ours = status.pieces
                 ahead = sum(1 for k, has in enumerate(i.pieces) if has and not (k < len(ours) and ours[k]))
                 most_ahead = max(most_ahead, ahead)
         if not done and status.is_seeding:
             done = True
-            emit({"event": "done", "fromSeed": from_seed, "mostShownAhead": most_ahead})
+            emit({"event": "done", "seedPieces": sorted(seed_pieces), "mostShownAhead": most_ahead})
+        if linked and not dialled_others:
+            dialled_others = True
+            last_connect = 0.0  # dial them now, not at the next half second
         if time.monotonic() - last_connect > 0.5:
-            for ep in [seed, *others]:
+            for ep in [seed, *others] if dialled_others else [seed]:
                 if ep not in connected:
                     handle.connect_peer(ep)
             last_connect = time.monotonic()
