@@ -1,0 +1,64 @@
+/**
+ * When Local Service Discovery (BEP 14) announces which info-hashes. Pure: the driver (lsd.ts) asks
+ * with the time, and sends what it is given.
+ *
+ * Each info-hash is announced as it is added (a torrent's start) and then every `intervalMs`
+ * (LSD_ANNOUNCE_INTERVAL_MS, 5 minutes, as libtorrent's local_service_announce_interval;
+ * Transmission: 4 minutes a download, 8 a seed). Those due together go in one announce, up to
+ * LSD_INFOHASHES_PER_MESSAGE (BEP 14 allows several Infohash lines; libtorrent and Transmission 3
+ * send one a message), and announces leave at most one a `gapMs` (1 s), so a hundred torrents
+ * starting at once make five announces over five seconds, not a burst of a hundred.
+ */
+import { LSD_INFOHASHES_PER_MESSAGE } from './lsd-message.js';
+
+/** Between two announces of one info-hash (libtorrent's local_service_announce_interval). */
+export const LSD_ANNOUNCE_INTERVAL_MS = 5 * 60_000;
+/** Between two announces, whatever they hold. */
+export const LSD_ANNOUNCE_GAP_MS = 1000;
+
+export class LsdSchedule {
+  readonly #intervalMs: number;
+  readonly #gapMs: number;
+  /** Each info-hash (hex) and when it is next due; Map order is the order they were added. */
+  readonly #due = new Map<string, number>();
+  #lastSent: number | undefined;
+
+  constructor(o: { readonly intervalMs?: number; readonly gapMs?: number } = {}) {
+    this.#intervalMs = o.intervalMs ?? LSD_ANNOUNCE_INTERVAL_MS;
+    this.#gapMs = o.gapMs ?? LSD_ANNOUNCE_GAP_MS;
+  }
+
+  get size(): number {
+    return this.#due.size;
+  }
+
+  /** Due at once (a torrent starting); one already here keeps its time. */
+  add(key: string, now: number): void {
+    if (!this.#due.has(key)) this.#due.set(key, now);
+  }
+
+  remove(key: string): void {
+    this.#due.delete(key);
+  }
+
+  /**
+   * What to announce now: the keys due, earliest first, at most LSD_INFOHASHES_PER_MESSAGE, each then
+   * due again `intervalMs` from now; none while the last announce is younger than `gapMs`.
+   */
+  take(now: number): string[] {
+    if (this.#lastSent !== undefined && now - this.#lastSent < this.#gapMs) return [];
+    const due = [...this.#due].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+    const taken = due.slice(0, LSD_INFOHASHES_PER_MESSAGE).map(([key]) => key);
+    for (const key of taken) this.#due.set(key, now + this.#intervalMs);
+    if (taken.length > 0) this.#lastSent = now;
+    return taken;
+  }
+
+  /** When `take` next has something to give (undefined: nothing added). */
+  wakeAt(): number | undefined {
+    let earliest: number | undefined;
+    for (const at of this.#due.values()) if (earliest === undefined || at < earliest) earliest = at;
+    if (earliest === undefined) return undefined;
+    return this.#lastSent === undefined ? earliest : Math.max(earliest, this.#lastSent + this.#gapMs);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * When LSD (BEP 14) announces what: each info-hash at once and every interval after, those due
+ * together in one announce (up to LSD_INFOHASHES_PER_MESSAGE), never two announces within the gap.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LSD_INFOHASHES_PER_MESSAGE } from '../../../src/lsd/lsd-message.js';
+import { LSD_ANNOUNCE_INTERVAL_MS, LsdSchedule } from '../../../src/lsd/lsd-schedule.js';
+
+describe('LsdSchedule', () => {
+  it('announces an info-hash when added, then every interval (5 minutes by default)', () => {
+    const s = new LsdSchedule();
+    assert.equal(s.wakeAt(), undefined);
+    s.add('a', 1000);
+    assert.equal(s.wakeAt(), 1000);
+    assert.deepEqual(s.take(1000), ['a']);
+    assert.deepEqual(s.take(5000), []);
+    assert.equal(s.wakeAt(), 1000 + LSD_ANNOUNCE_INTERVAL_MS);
+    assert.deepEqual(s.take(1000 + LSD_ANNOUNCE_INTERVAL_MS - 1), []);
+    assert.deepEqual(s.take(1000 + LSD_ANNOUNCE_INTERVAL_MS), ['a']);
+  });
+
+  it('puts the info-hashes due together in one announce, at most LSD_INFOHASHES_PER_MESSAGE, earliest first', () => {
+    const s = new LsdSchedule({ intervalMs: 60_000, gapMs: 1000 });
+    const keys = Array.from({ length: 45 }, (_, i) => `k${i}`);
+    for (const k of keys) s.add(k, 0);
+    const first = s.take(0);
+    assert.equal(first.length, LSD_INFOHASHES_PER_MESSAGE);
+    assert.deepEqual(first, keys.slice(0, LSD_INFOHASHES_PER_MESSAGE));
+    // The rest wait for the gap: one announce a second at most.
+    assert.deepEqual(s.take(999), []);
+    assert.equal(s.wakeAt(), 1000);
+    assert.deepEqual(s.take(1000), keys.slice(20, 40));
+    assert.deepEqual(s.take(2000), keys.slice(40));
+    assert.deepEqual(s.take(3000), []);
+    assert.equal(s.wakeAt(), 60_000);
+  });
+
+  it('keeps the time of an info-hash added twice, and forgets a removed one', () => {
+    const s = new LsdSchedule({ intervalMs: 10_000, gapMs: 0 });
+    s.add('a', 0);
+    assert.deepEqual(s.take(0), ['a']);
+    s.add('a', 5);
+    assert.deepEqual(s.take(5), []);
+    s.add('b', 6);
+    s.remove('a');
+    assert.deepEqual(s.take(20_000), ['b']);
+    assert.equal(s.size, 1);
+    s.remove('b');
+    assert.equal(s.wakeAt(), undefined);
+  });
+});
