@@ -9,6 +9,9 @@ export { trackerMachine } from '../machines/tracker.machine.js';
 export { type Dht, type DhtOptions, type GetPeersOptions, startDht } from './dht/dht.js';
 export { DhtError } from './dht/dht-error.js';
 export { DEFAULT_BOOTSTRAP } from './dht/routers.js';
+export type { LsdSettings } from './lsd/lsd.js';
+export { LsdError, type LsdErrorCode } from './lsd/lsd-error.js';
+export { formatLsdAnnounce, type LsdAnnounce, parseLsdAnnounce } from './lsd/lsd-message.js';
 export {
   type CreatedTorrent,
   type CreateTorrentOptions,
@@ -29,6 +32,7 @@ export { type DownloadJob, type DownloadResult, download } from './session/downl
 export type {
   DhtEvent,
   DownloadEvent,
+  LsdEvent,
   MetadataFetchEvent,
   PeerSummary,
   Progress,

@@ -50,6 +50,7 @@ export interface PeerSummary {
 export type DownloadEvent =
   | MetadataFetchEvent
   | DhtEvent
+  | LsdEvent
   | {
       readonly type: 'metadata';
       readonly name: string;
@@ -255,3 +256,13 @@ export type DhtEvent =
       readonly nodes: number;
       readonly elapsedMs: number;
     };
+
+/**
+ * Local Service Discovery (BEP 14, src/session/lsd-announces.ts): `lsd.ready` once per service,
+ * with the `interfaces` (IPv4 addresses) it joined the group on (none: it finds and announces
+ * nothing); `lsd.peer` the first time a peer on the local network announces the torrent (a
+ * hybrid's v2 hash: `swarm` 'v2'), queued as the DHT's peers are.
+ */
+export type LsdEvent =
+  | { readonly type: 'lsd.ready'; readonly interfaces: readonly string[] }
+  | { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };

@@ -47,6 +47,7 @@ export type DownloadManyOptions = Omit<
   | 'listener'
   | 'udp'
   | 'dhtNode'
+  | 'lsdService'
   | 'uploadLimit'
   | 'downloadLimit'
   | 'inspect'

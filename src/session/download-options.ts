@@ -2,6 +2,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { Dht } from '../dht/dht.js';
+import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { Listener } from '../net/listen.js';
@@ -29,6 +30,19 @@ export interface DownloadOptions {
    * its metadata fetch's); the caller closes it, and reports its `dht.ready` (not said here).
    */
   readonly dhtNode?: Dht;
+  /**
+   * Local Service Discovery (BEP 14, docs/lsd.md): announce the torrent by multicast on the local
+   * network and take the peers that announce it there; off when absent (the CLI turns it on, on
+   * every IPv4 interface but loopback). Needs a listening socket. Never for a private torrent
+   * (BEP 27), whatever this says.
+   */
+  readonly lsd?: LsdSettings;
+  /**
+   * Internal: an LSD service already running, used with `lsd` instead of starting one (the
+   * many-torrents host's, one socket for every torrent); the caller closes it and reports its
+   * `lsd.ready`.
+   */
+  readonly lsdService?: Lsd;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
   /**

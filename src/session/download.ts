@@ -37,6 +37,7 @@ import type { DownloadEvent } from './download-event.js';
 import { forwardNotifications } from './download-notifications.js';
 import type { DownloadOptions } from './download-options.js';
 import { hybridLayerFetch } from './hybrid-piece-layers.js';
+import type { LsdAnnounces } from './lsd-announces.js';
 import { ProgressMeter } from './progress-meter.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
@@ -414,6 +415,7 @@ async function run(
 
   const timers: NodeJS.Timeout[] = [];
   let dht: Promise<DhtAnnounces> | undefined;
+  let lsd: Promise<LsdAnnounces> | undefined;
   /** The torrent machine has ended: the DHT reports nothing more. */
   let ended = false;
   const saves = new ResumeSaveLoop(saver, options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS, emit);
@@ -479,6 +481,33 @@ async function run(
         }),
       );
       dht.catch(() => {}); // a DHT that cannot start leaves the other peer sources working
+    }
+    // BEP 14 on the local network, for a session that listens; never for a private torrent (BEP 27).
+    if (options.lsd !== undefined && !torrent.private && listener !== undefined) {
+      const settings = options.lsd;
+      const at = listener;
+      lsd = import('./lsd-announces.js').then(({ startLsdAnnounces }) =>
+        startLsdAnnounces(settings, {
+          port: at.port,
+          listenHost: at.host,
+          infoHash: torrent.infoHash,
+          ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
+          ...(options.lsdService === undefined ? {} : { lsd: options.lsdService }),
+          onPeers: (peers, swarm) => {
+            if (ended) return;
+            for (const p of peers)
+              actor.send({
+                type: 'peer.add',
+                address: formatPeerAddress(p),
+                ...(swarm === 'v2' ? { swarm } : {}),
+              });
+          },
+          emit: (e) => {
+            if (!ended) emit(e);
+          },
+        }),
+      );
+      lsd.catch(() => {}); // no port 6771 to be had: the other peer sources work without it
     }
 
     onStop((reason) => {
@@ -567,6 +596,10 @@ async function run(
     udp?.utp?.close();
     await dht?.then(
       (d) => d.close(),
+      () => {},
+    );
+    await lsd?.then(
+      (l) => l.close(),
       () => {},
     );
     await udp?.close();

@@ -2,7 +2,8 @@
  * Several torrents in one process, as transmission-daemon, qBittorrent, rtorrent and aria2 run them:
  * the host that seedMany (seed-many.ts) and downloadMany (download-many.ts) share. One TCP listening
  * port and one UDP socket (uTP and the DHT) for all: each accepted connection, TCP or uTP, goes to
- * the torrent its handshake names (src/net/torrent-router.ts); one DHT node; one upload bucket and
+ * the torrent its handshake names (src/net/torrent-router.ts); one DHT node; one LSD service (BEP 14,
+ * every torrent's info-hashes announced from one socket); one upload bucket and
  * one download bucket (`--max-up`, `--max-down`: the client's limits); `maxPeersGlobal` caps the
  * connections open through the port. Each torrent runs its own session (its machines, trackers,
  * store) with these lent: they are the host's, closed once, after the last torrent has stopped.
@@ -19,6 +20,7 @@
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Dht } from '../dht/dht.js';
+import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { listenForPeers } from '../net/listen.js';
@@ -57,6 +59,8 @@ export interface HostOptions {
   readonly encryption?: EncryptionPolicy;
   readonly utp?: UtpMode;
   readonly dht?: DhtSettings;
+  /** Local Service Discovery (BEP 14): one service, every torrent's info-hashes announced from it. */
+  readonly lsd?: LsdSettings;
   readonly maxPeers?: number;
   /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
   readonly maxPeersGlobal?: number;
@@ -71,6 +75,7 @@ export interface Lent {
   readonly listener: TorrentRoute;
   readonly udp?: SessionUdp;
   readonly dhtNode?: Dht;
+  readonly lsdService?: Lsd;
   readonly uploadLimit?: TokenBucket;
   readonly downloadLimit?: TokenBucket;
 }
@@ -182,6 +187,7 @@ export function runManyTorrents<T extends Hosted>(
     const utpMode = options.utp ?? DEFAULT_UTP_MODE;
     let udp: SessionUdp | undefined;
     let dhtNode: Dht | undefined;
+    let lsd: Lsd | undefined;
     try {
       // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
       const wantDht = options.dht !== undefined && torrents.some((t) => !t.private);
@@ -196,6 +202,18 @@ export function runManyTorrents<T extends Hosted>(
           if (!ended) events.next(dht.dhtReadyEvent(own, r));
         });
       }
+      // BEP 14: one socket on port 6771 for every torrent (never a private one's: BEP 27).
+      if (options.lsd !== undefined && torrents.some((t) => !t.private)) {
+        const settings = options.lsd;
+        const { startLsd } = await import('../lsd/lsd.js');
+        lsd = await startLsd(settings, { port: listener.port, listenHost: listener.host }).catch(
+          () => undefined,
+        );
+        if (lsd !== undefined) {
+          const { lsdReadyEvent } = await import('./lsd-announces.js');
+          events.next(lsdReadyEvent(lsd));
+        }
+      }
       const uploadLimit =
         options.maxUploadRate === undefined ? undefined : new TokenBucket(options.maxUploadRate);
       const downloadLimit =
@@ -209,6 +227,7 @@ export function runManyTorrents<T extends Hosted>(
           ...(udp === undefined ? {} : { udp }),
           // BEP 27: a private torrent is never announced in the DHT.
           ...(dhtNode === undefined || t.private ? {} : { dhtNode }),
+          ...(lsd === undefined || t.private ? {} : { lsdService: lsd }),
           ...(uploadLimit === undefined ? {} : { uploadLimit }),
           ...(downloadLimit === undefined ? {} : { downloadLimit }),
         }),
@@ -262,6 +281,7 @@ export function runManyTorrents<T extends Hosted>(
       // for the others): closed once, when the last torrent has stopped, before the DHT's last save.
       udp?.utp?.close();
       await dhtNode?.close();
+      await lsd?.close();
       await udp?.close();
       await listener.close();
     }

@@ -52,7 +52,7 @@ export type SeedManyEvent = ManyTorrentsEvent;
 
 export type SeedManyOptions = Omit<
   SeedOptions,
-  'listen' | 'listener' | 'udp' | 'dhtNode' | 'uploadLimit' | 'downloadLimit' | 'inspect'
+  'listen' | 'listener' | 'udp' | 'dhtNode' | 'lsdService' | 'uploadLimit' | 'downloadLimit' | 'inspect'
 > &
   Pick<HostOptions, 'maxPeersGlobal'>;
 

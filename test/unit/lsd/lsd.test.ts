@@ -1,0 +1,135 @@
+/**
+ * The LSD service (BEP 14) over real multicast on 127.0.0.1: two services announcing one info-hash
+ * find each other; our own announces (our cookie) are not peers; an info-hash removed is no longer
+ * reported; the receiving socket, bound to the group's address, takes no unicast datagram to port
+ * 6771. Every info-hash is random: other test files multicast to the same group at the same time.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { describe, it } from 'node:test';
+import { type Lsd, startLsd } from '../../../src/lsd/lsd.js';
+import { formatLsdAnnounce, LSD_GROUP, LSD_PORT, parseLsdAnnounce } from '../../../src/lsd/lsd-message.js';
+import type { PeerAddress } from '../../../src/net/address.js';
+import { type TestContext, within } from '../../helpers/temp-dir.js';
+
+const LOOPBACK = { interfaces: ['127.0.0.1'] };
+
+async function lsdOn(t: TestContext, port: number): Promise<Lsd> {
+  const lsd = await startLsd(LOOPBACK, { port });
+  t.after(() => lsd.close());
+  return lsd;
+}
+
+/** The peers reported for `infoHash`, and a wait for one at `port`. */
+function peersOf(lsd: Lsd, infoHash: Uint8Array) {
+  const peers: PeerAddress[] = [];
+  const waiters: { port: number; resolve: () => void }[] = [];
+  const remove = lsd.add({
+    infoHashes: [infoHash],
+    onPeer: (peer, h) => {
+      assert.deepEqual(Buffer.from(h), Buffer.from(infoHash));
+      peers.push(peer);
+      for (const w of waiters) if (w.port === peer.port) w.resolve();
+    },
+  });
+  return {
+    peers,
+    remove,
+    heard: (port: number) =>
+      peers.some((p) => p.port === port)
+        ? Promise.resolve()
+        : within(
+            30_000,
+            new Promise<void>((resolve) => waiters.push({ port, resolve })),
+            `a peer at ${port}`,
+          ),
+  };
+}
+
+/** A plain socket sending on loopback (multicast or unicast), closed after the test. */
+async function sender(t: TestContext): Promise<Socket> {
+  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  s.setMulticastInterface('127.0.0.1');
+  s.setMulticastLoopback(true);
+  t.after(() => new Promise<void>((resolve) => s.close(() => resolve())));
+  return s;
+}
+
+const send = (s: Socket, bytes: Uint8Array, host = LSD_GROUP) =>
+  new Promise<void>((resolve, reject) =>
+    s.send(bytes, LSD_PORT, host, (err) => (err ? reject(err) : resolve())),
+  );
+
+describe('LSD on 127.0.0.1', () => {
+  it('two services announcing one info-hash find each other at their TCP ports', async (t) => {
+    const h = randomBytes(20);
+    const a = await lsdOn(t, 40001);
+    const b = await lsdOn(t, 40002);
+    assert.deepEqual(a.interfaces, ['127.0.0.1']);
+    const atA = peersOf(a, h);
+    const atB = peersOf(b, h);
+    await Promise.all([atA.heard(40002), atB.heard(40001)]);
+    assert.deepEqual(atA.peers[0], { host: '127.0.0.1', port: 40002 });
+    assert.deepEqual(atB.peers[0], { host: '127.0.0.1', port: 40001 });
+  });
+
+  it('ignores an announce with its own cookie, and reports one without', async (t) => {
+    const h = randomBytes(20);
+    // A plain listener learns the service's cookie from its first announce.
+    const listener = createSocket({ type: 'udp4', reuseAddr: true });
+    t.after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+    const cookie = new Promise<string>((resolve) =>
+      listener.on('message', (msg) => {
+        try {
+          const an = parseLsdAnnounce(msg);
+          if (an.infoHashes.some((x) => Buffer.from(x).equals(h)) && an.cookie !== undefined)
+            resolve(an.cookie);
+        } catch {}
+      }),
+    );
+    await new Promise<void>((resolve) => listener.bind(LSD_PORT, LSD_GROUP, resolve));
+    listener.addMembership(LSD_GROUP, '127.0.0.1');
+    const lsd = await lsdOn(t, 40003);
+    const at = peersOf(lsd, h);
+    const ours = await within(30_000, cookie, 'our announce');
+    const s = await sender(t);
+    // One sender's datagrams reach the group in order: once 40005 is heard, 40004 was read first.
+    await send(s, formatLsdAnnounce({ port: 40004, infoHashes: [h], cookie: ours }));
+    await send(s, formatLsdAnnounce({ port: 40005, infoHashes: [h], cookie: 'not-ours' }));
+    await at.heard(40005);
+    assert.deepEqual(
+      at.peers.map((p) => p.port),
+      [40005],
+    );
+  });
+
+  it('reports an info-hash no more once removed', async (t) => {
+    const gone = randomBytes(20);
+    const kept = randomBytes(20);
+    const lsd = await lsdOn(t, 40006);
+    const atGone = peersOf(lsd, gone);
+    const atKept = peersOf(lsd, kept);
+    atGone.remove();
+    const s = await sender(t);
+    await send(s, formatLsdAnnounce({ port: 40007, infoHashes: [gone] }));
+    await send(s, formatLsdAnnounce({ port: 40008, infoHashes: [gone, kept] }));
+    await atKept.heard(40008);
+    assert.deepEqual(atGone.peers, []);
+  });
+
+  it('takes no unicast datagram to port 6771: its socket is bound to the group address', async (t) => {
+    const h = randomBytes(20);
+    const lsd = await lsdOn(t, 40009);
+    const at = peersOf(lsd, h);
+    const s = await sender(t);
+    await send(s, formatLsdAnnounce({ port: 40010, infoHashes: [h] }), '127.0.0.1');
+    await send(s, formatLsdAnnounce({ port: 40011, infoHashes: [h] }));
+    await at.heard(40011);
+    assert.deepEqual(
+      at.peers.map((p) => p.port),
+      [40011],
+    );
+  });
+});
