@@ -134,6 +134,17 @@ export function createDownloadDisplay(
         case 'dht.peers':
           dhtNodes = e.nodes;
           break;
+        case 'lsd.ready':
+          if (tty)
+            say(
+              e.interfaces.length === 0
+                ? 'LSD: no interface to multicast on'
+                : `LSD: announcing on ${e.interfaces.join(', ')}`,
+            );
+          break;
+        case 'lsd.peer':
+          if (tty) say(`LSD: ${e.address} is on the local network`);
+          break;
         case 'listening':
           if (tty) say(`listening for peers on port ${e.port}`);
           break;

@@ -3,6 +3,8 @@
  * both commands read them the same way.
  */
 import { DEFAULT_BOOTSTRAP } from '../dht/routers.js';
+import type { LsdSettings } from '../lsd/lsd.js';
+import { ipv4Number } from '../lsd/lsd-interfaces.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
 import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '../net/encryption-policy.js';
 import { isUtpMode, UTP_MODES, type UtpMode } from '../net/utp-mode.js';
@@ -17,6 +19,8 @@ export const SWARM_FLAGS = {
   'no-dht': { type: 'boolean' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-pex': { type: 'boolean' },
+  'no-lsd': { type: 'boolean' },
+  'lsd-interface': { type: 'string', multiple: true },
   port: { type: 'string' },
   'max-peers': { type: 'string' },
   encryption: { type: 'string' },
@@ -32,6 +36,8 @@ export interface SwarmFlagValues {
   readonly 'no-dht'?: boolean | undefined;
   readonly 'dht-bootstrap'?: string[] | undefined;
   readonly 'no-pex'?: boolean | undefined;
+  readonly 'no-lsd'?: boolean | undefined;
+  readonly 'lsd-interface'?: string[] | undefined;
   readonly port?: string | undefined;
   readonly 'max-peers'?: string | undefined;
   readonly encryption?: string | undefined;
@@ -48,6 +54,7 @@ export function swarmOptions(values: SwarmFlagValues): {
   port?: number;
   maxPeers?: number;
   dht?: DhtSettings;
+  lsd?: LsdSettings;
   encryption?: EncryptionPolicy;
   utp?: UtpMode;
 } {
@@ -65,16 +72,36 @@ export function swarmOptions(values: SwarmFlagValues): {
     values['no-dht'] === true
       ? undefined
       : { bootstrap: routers === undefined ? DEFAULT_BOOTSTRAP : routers.map((r) => parsePeerAddress(r)) };
+  const lsd = lsdOption(values);
   return {
     peers: (values.peer ?? []).map((p) => parsePeerAddress(p)),
     trackers: values['no-tracker'] !== true,
     ...(dht === undefined ? {} : { dht }),
+    ...(lsd === undefined ? {} : { lsd }),
     ...(values['no-pex'] === true ? { pex: false } : {}),
     ...(port === undefined ? {} : { port }),
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(encryption === undefined ? {} : { encryption }),
     ...(utp === undefined ? {} : { utp }),
   };
+}
+
+/**
+ * Local Service Discovery (BEP 14): on by default, as in qBittorrent and Transmission, on every IPv4
+ * interface but loopback; `--lsd-interface ADDR` (repeatable) names the interfaces instead (by
+ * their IPv4 address: 127.0.0.1 keeps it on this host), `--no-lsd` turns it off.
+ */
+export function lsdOption(values: SwarmFlagValues): LsdSettings | undefined {
+  const asked = values['lsd-interface'];
+  if (values['no-lsd'] === true) {
+    if (asked !== undefined) throw new UsageError('--lsd-interface goes without --no-lsd');
+    return undefined;
+  }
+  if (asked === undefined) return {};
+  for (const a of asked)
+    if (ipv4Number(a) === undefined)
+      throw new UsageError(`--lsd-interface wants an interface's IPv4 address, got ${JSON.stringify(a)}`);
+  return { interfaces: asked };
 }
 
 /** `--utp MODE` (download, seed, demo): a mode, or a UsageError (exit 2). */

@@ -205,6 +205,7 @@ function startSeeder(
     '0',
     '--no-tracker',
     '--no-dht',
+    '--no-lsd',
     '--json',
   ];
   if (encryption !== undefined) args.push('--encryption', encryption);

@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE]
- *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -63,6 +63,11 @@ Options:
                          dht.libtorrent.org)
       --no-pex           no peer exchange (BEP 11): neither tell peers of each other nor dial
                          the peers they tell of (private torrents never exchange peers)
+      --no-lsd           no Local Service Discovery (BEP 14; on by default, never for a private
+                         torrent): announce the torrent by multicast to 239.192.152.143:6771 at
+                         start and every 5 minutes, and dial the peers that announce it there
+      --lsd-interface ADDR  run LSD only on the interface with this IPv4 address (repeatable;
+                         default: every IPv4 interface but loopback; 127.0.0.1: this host only)
       --no-web-seeds     do not download from the torrent's web seeds (BEP 19 url-list:
                          HTTP(S) servers with the files; used by default beside the peers)
       --web-seed-connections N  range GETs in flight per web seed, each on its own connection

@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex]
+ * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...]
  *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
@@ -46,6 +46,11 @@ Options:
                          its nodes are kept in DIR/.bitstate/dht.dat when a download made that folder)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
       --no-pex           no peer exchange (BEP 11; private torrents never exchange peers)
+      --no-lsd           no Local Service Discovery (BEP 14; on by default, never for a private
+                         torrent): announce the torrent by multicast to 239.192.152.143:6771 at
+                         start and every 5 minutes, and dial the peers that announce it there
+      --lsd-interface ADDR  run LSD only on the interface with this IPv4 address (repeatable;
+                         default: every IPv4 interface but loopback; 127.0.0.1: this host only)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
                          plain first, MSE if a peer closes a plain handshake unanswered),

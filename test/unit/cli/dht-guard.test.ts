@@ -1,7 +1,9 @@
 /**
  * The guard that keeps tests on 127.0.0.1 now that the CLI turns the DHT on by default with the
- * public routers: a CLI run through the test helpers never bootstraps from a non-loopback router.
- * Each argument list is read by the CLI's own flag reader (swarmOptions), as the CLI would read it.
+ * public routers, and Local Service Discovery (BEP 14) on every interface but loopback: a CLI run
+ * through the test helpers never bootstraps from a non-loopback router and never multicasts LSD
+ * announces on an interface but 127.0.0.1. Each argument list is read by the CLI's own flag reader
+ * (swarmOptions), as the CLI would read it.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,14 +31,57 @@ function routersOf(args: readonly string[]): string[] {
   );
 }
 
+/**
+ * The interfaces the CLI would run LSD on with these arguments: none when it is off, `every` for its
+ * default (every IPv4 interface but loopback).
+ */
+function lsdInterfacesOf(args: readonly string[]): readonly string[] | 'every' {
+  const { values } = parseArgs({
+    args: [...args],
+    options: SWARM_FLAGS,
+    strict: false,
+    allowPositionals: true,
+  });
+  const lsd = swarmOptions(values as Parameters<typeof swarmOptions>[0]).lsd;
+  return lsd === undefined ? [] : (lsd.interfaces ?? 'every');
+}
+
 function assertLoopbackOnly(args: readonly string[]): void {
   for (const r of routersOf(args))
     assert.ok(isLoopback(r.slice(0, r.lastIndexOf(':'))), `${args.join(' ')} would bootstrap from ${r}`);
+  const lsd = lsdInterfacesOf(args);
+  assert.ok(lsd !== 'every', `${args.join(' ')} would multicast LSD announces on every interface`);
+  for (const i of lsd) assert.ok(isLoopback(i), `${args.join(' ')} would multicast LSD announces on ${i}`);
 }
 
 test('the CLI alone would bootstrap from the public routers (so the guard below means something)', () => {
   assert.ok(routersOf(['download', 'x.torrent']).includes('router.bittorrent.com:6881'));
   assert.deepEqual(routersOf(['download', 'x.torrent', '--no-dht']), []);
+});
+
+test('the CLI alone would run LSD on every interface (so the guard below means something)', () => {
+  assert.equal(lsdInterfacesOf(['download', 'x.torrent']), 'every');
+  assert.deepEqual(lsdInterfacesOf(['seed', 'x.torrent', '--no-lsd']), []);
+  assert.deepEqual(lsdInterfacesOf(['seed', 'x.torrent', '--lsd-interface', '127.0.0.1']), ['127.0.0.1']);
+});
+
+test('runCli and the interop harness pass --no-lsd unless a test names the loopback interface', () => {
+  for (const args of [
+    ['download', 'x.torrent', '--no-tracker'],
+    ['seed', 'x.torrent', '--data', 'd'],
+    ['download', 'x.torrent', '--dht-bootstrap', '127.0.0.1:7000'],
+    ['download', 'x.torrent', '--', '--not-a-flag'],
+  ]) {
+    assertLoopbackOnly(withDhtOff(args));
+    assert.ok(withDhtOff(args).includes('--no-lsd'));
+  }
+  const own = withDhtOff(['seed', 'x.torrent', '--lsd-interface', '127.0.0.1']);
+  assert.deepEqual(lsdInterfacesOf(own), ['127.0.0.1']);
+  assert.ok(!own.includes('--no-lsd'));
+  assert.ok(own.includes('--no-dht'));
+  // A test naming another interface is caught.
+  assert.throws(() => assertLoopbackOnly(withDhtOff(['seed', 'x', '--lsd-interface', '192.0.2.2'])));
+  assert.deepEqual(withDhtOff(['info', 'x.torrent']), ['info', 'x.torrent']);
 });
 
 test('runCli and the interop harness pass --no-dht unless a test names loopback routers', () => {
@@ -102,7 +147,7 @@ function bareCliSpawns(text: string): string[] {
   return out;
 }
 
-test("no argument list in test/ or bench/ runs the CLI's download or seed without --no-dht", () => {
+test("no argument list in test/ or bench/ runs the CLI's download or seed without --no-dht and --no-lsd", () => {
   assert.deepEqual(bareCliSpawns("[bitstateBin(), 'seed', torrent, '--port', '0']").length, 1);
   assert.deepEqual(bareCliSpawns("[bitstateBin(), ...withDhtOff(['seed', torrent])]"), []);
   assert.deepEqual(bareCliSpawns("[bitstateBin(), 'replay', trace]"), []);
