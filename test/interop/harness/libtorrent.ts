@@ -56,6 +56,14 @@ export interface LibtorrentClientArgs {
    * libtorrent learnt from the last.
    */
   readonly connectIntervalSec?: number;
+  /** Local Service Discovery (BEP 14) on, on 127.0.0.1 (`--lsd`). */
+  readonly lsd?: boolean;
+  /** With `lsd`: seconds between its LSD announces (libtorrent's local_service_announce_interval, 300). */
+  readonly lsdIntervalSec?: number;
+  /** Close every incoming TCP connection: only its own dials connect (`--no-incoming`). */
+  readonly noIncoming?: boolean;
+  /** Dial no one over TCP: only peers that dial it connect (`--no-outgoing`). */
+  readonly noOutgoing?: boolean;
 }
 
 /** `libtorrent_client.py --transport`. */
@@ -68,6 +76,8 @@ export interface LibtorrentPeerSource {
   readonly utp: boolean;
   readonly pex: boolean;
   readonly tracker: boolean;
+  /** libtorrent learnt it by Local Service Discovery (BEP 14: peer_info.lsd). */
+  readonly lsd: boolean;
 }
 
 /** A dial of libtorrent's that failed (`--connect-failures`). */
@@ -106,6 +116,10 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
   if (a.connectIntervalSec !== undefined) args.push('--connect-interval', String(a.connectIntervalSec));
   if (a.uploadLimit !== undefined && a.uploadLimit > 0) args.push('--upload-limit', String(a.uploadLimit));
   if (a.statusIntervalSec !== undefined) args.push('--status-interval', String(a.statusIntervalSec));
+  if (a.lsd) args.push('--lsd');
+  if (a.lsdIntervalSec !== undefined) args.push('--lsd-interval', String(a.lsdIntervalSec));
+  if (a.noIncoming) args.push('--no-incoming');
+  if (a.noOutgoing) args.push('--no-outgoing');
   return { command: SYSTEM_PYTHON, args };
 }
 
@@ -130,6 +144,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly encrypt?: 'plaintext' | 'rc4' | 'both';
   /** TCP only (default), TCP and uTP, or uTP only (its TCP port closes every connection). */
   readonly transport?: LibtorrentTransport;
+  /** LSD (BEP 14) on 127.0.0.1, announcing every `lsdIntervalSec`; `noOutgoing`: it dials no one. */
+  readonly lsd?: { readonly intervalSec?: number; readonly noOutgoing?: boolean };
   /** Hard lifetime (ms). Default 30 min. */
   readonly timeoutMs?: number;
   readonly readyTimeoutMs?: number;
@@ -146,6 +162,13 @@ export async function startLibtorrentSeeder(opts: {
     ...(opts.dhtBootstrap === undefined ? {} : { dhtBootstrap: opts.dhtBootstrap }),
     ...(opts.encrypt === undefined ? {} : { encrypt: true, encLevel: opts.encrypt }),
     ...(opts.transport === undefined ? {} : { transport: opts.transport }),
+    ...(opts.lsd === undefined
+      ? {}
+      : {
+          lsd: true,
+          ...(opts.lsd.intervalSec === undefined ? {} : { lsdIntervalSec: opts.lsd.intervalSec }),
+          ...(opts.lsd.noOutgoing ? { noOutgoing: true } : {}),
+        }),
   });
   const proc = startProcess(command, args, {
     name: `libtorrent seeder :${port}`,

@@ -99,6 +99,28 @@ def parse_args():
         help="with --dht-bootstrap: seconds between the torrent's DHT announces (libtorrent: 900)",
     )
     p.add_argument(
+        "--lsd",
+        action="store_true",
+        help="Local Service Discovery (BEP 14) on: announce on 127.0.0.1 (the listen interface) and"
+        " take the peers announced there",
+    )
+    p.add_argument(
+        "--lsd-interval",
+        type=int,
+        default=0,
+        help="with --lsd: seconds between the session's LSD announces (libtorrent: 300; 0 = its default)",
+    )
+    p.add_argument(
+        "--no-incoming",
+        action="store_true",
+        help="close every incoming TCP connection (it still listens): only its own dials connect",
+    )
+    p.add_argument(
+        "--no-outgoing",
+        action="store_true",
+        help="dial no one over TCP: only peers that dial it connect",
+    )
+    p.add_argument(
         "--status-interval",
         type=float,
         default=1.0,
@@ -131,7 +153,7 @@ UTP_SOCKET = getattr(lt.peer_info, "utp_socket", 1 << 17)
 
 
 def peer_sources(handle):
-    """Connected peers as {"address": "ip:port", "utp": bool, "pex": bool, "tracker": bool}."""
+    """Connected peers as {"address": "ip:port", "utp": bool, "pex": bool, "tracker": bool, "lsd": bool}."""
     out = []
     for p in handle.get_peer_info():
         out.append(
@@ -140,6 +162,7 @@ def peer_sources(handle):
                 "utp": bool(p.flags & UTP_SOCKET),
                 "pex": bool(p.source & lt.peer_info.pex),
                 "tracker": bool(p.source & lt.peer_info.tracker),
+                "lsd": bool(p.source & lt.peer_info.lsd),
             }
         )
     return out
@@ -213,6 +236,16 @@ def main():
                 | lt.alert.category_t.dht_notification,
             }
         )
+    if args.lsd:
+        # BEP 14 on the listen interface (127.0.0.1): libtorrent runs one LSD socket per listen
+        # interface, joined there, and believes announces from that interface's network only.
+        session.apply_settings({"enable_lsd": True})
+        if args.lsd_interval > 0:
+            session.apply_settings({"local_service_announce_interval": args.lsd_interval})
+    if args.no_incoming:
+        session.apply_settings({"enable_incoming_tcp": False})
+    if args.no_outgoing:
+        session.apply_settings({"enable_outgoing_tcp": False})
     if args.connect_failures:
         session.apply_settings(
             {"alert_mask": session.get_settings()["alert_mask"] | lt.alert.category_t.connect_notification}
