@@ -87,7 +87,7 @@ export function swarmOptions(values: SwarmFlagValues): {
 }
 
 /**
- * Local Service Discovery (BEP 14): on by default, as in qBittorrent and Transmission, on every IPv4
+ * Local Service Discovery (BEP 14): on by default, as in libtorrent and qBittorrent, on every IPv4
  * interface but loopback; `--lsd-interface ADDR` (repeatable) names the interfaces instead (by
  * their IPv4 address: 127.0.0.1 keeps it on this host), `--no-lsd` turns it off.
  */
