@@ -7,7 +7,7 @@
 
 import { MAX_TRACKERS } from '../metainfo/limits.js';
 import type { DownloadEvent } from '../session/download-event.js';
-import { formatBytes, formatDuration, formatRate, moreOf } from './format.js';
+import { formatBytes, formatDuration, formatRate, lsdReadyText, moreOf } from './format.js';
 import { peerRow } from './peer-row.js';
 import { printable, printableJson } from './printable.js';
 
@@ -135,12 +135,7 @@ export function createDownloadDisplay(
           dhtNodes = e.nodes;
           break;
         case 'lsd.ready':
-          if (tty)
-            say(
-              e.interfaces.length === 0
-                ? 'LSD: no interface to multicast on'
-                : `LSD: announcing on ${e.interfaces.join(', ')}`,
-            );
+          if (tty) say(lsdReadyText(e.interfaces));
           break;
         case 'lsd.peer':
           if (tty) say(`LSD: ${e.address} is on the local network`);

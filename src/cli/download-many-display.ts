@@ -8,7 +8,7 @@
  */
 import type { DownloadManyEvent } from '../session/download-many.js';
 import { createJsonDisplay, type DisplayMode, progressBar } from './download-display.js';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { formatBytes, formatDuration, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
 export interface DownloadManyDisplay {
@@ -95,6 +95,9 @@ export function createDownloadManyDisplay(
           break;
         case 'dht.ready':
           if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          break;
+        case 'lsd.ready':
+          if (tty) say(lsdReadyText(e.interfaces));
           break;
         case 'resume.loaded':
           if (e.checked > 0 || e.trusted > 0)

@@ -31,3 +31,10 @@ export function formatDuration(seconds: number | undefined): string {
 export function moreOf(n: number, noun: string): string {
   return `${n} more ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/** The terminal's line for `lsd.ready` (BEP 14): where LSD runs, or that it runs nowhere. */
+export function lsdReadyText(interfaces: readonly string[]): string {
+  return interfaces.length === 0
+    ? 'LSD: no interface to multicast on'
+    : `LSD: announcing on ${interfaces.join(', ')}`;
+}

@@ -9,7 +9,7 @@
  */
 import type { SeedManyEvent } from '../session/seed-many.js';
 import { createJsonDisplay, type DisplayMode } from './download-display.js';
-import { formatBytes, formatRate } from './format.js';
+import { formatBytes, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
 export interface SeedManyDisplay {
@@ -60,6 +60,9 @@ export function createSeedManyDisplay(
           break;
         case 'dht.ready':
           if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
+          break;
+        case 'lsd.ready':
+          if (tty) say(lsdReadyText(e.interfaces));
           break;
         case 'checked':
           say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);

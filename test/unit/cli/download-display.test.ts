@@ -210,6 +210,18 @@ test('the DHT on a terminal: a line when it is ready, then its node count on the
   display.end();
 });
 
+test('LSD on a terminal: where it announces (or that it cannot), and each peer it finds', () => {
+  const t = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  display.event({ type: 'lsd.ready', interfaces: ['192.168.1.20', '10.8.0.5'] });
+  assert.match(t.text(), /LSD: announcing on 192\.168\.1\.20, 10\.8\.0\.5\n/);
+  display.event({ type: 'lsd.ready', interfaces: [] });
+  assert.match(t.text(), /LSD: no interface to multicast on\n/);
+  display.event({ type: 'lsd.peer', address: '192.168.1.7:51413' });
+  assert.match(t.text(), /LSD: 192\.168\.1\.7:51413 is on the local network\n/);
+  display.end();
+});
+
 test('--peers: a web seed URL keeps the columns in line (its middle elided), and no row is wider than the terminal', () => {
   const url =
     'https://ia800204.us.archive.org/12/items/ubuntu-22.04-desktop/ubuntu-22.04.3-desktop-amd64.iso';
