@@ -483,7 +483,10 @@ async function run(
       dht.catch(() => {}); // a DHT that cannot start leaves the other peer sources working
     }
     // BEP 14 on the local network, for a session that listens; never for a private torrent (BEP 27).
-    if (options.lsd !== undefined && !torrent.private && listener !== undefined) {
+    // A hosted session (its listener lent) uses the host's service only: when the host could not
+    // start one (port 6771 refused), it opens none of its own.
+    const lsdHere = options.lsdService !== undefined || options.listener === undefined;
+    if (options.lsd !== undefined && !torrent.private && listener !== undefined && lsdHere) {
       const settings = options.lsd;
       const at = listener;
       lsd = import('./lsd-announces.js').then(({ startLsdAnnounces }) =>
