@@ -8,6 +8,7 @@ export type HarnessErrorCode =
   | 'timeout'
   | 'notReady'
   | 'portTimeout'
+  | 'noFreePort'
   | 'badArgument'
   | 'trackerRefused';
 
