@@ -12,7 +12,6 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { startDht } from '../../../src/dht/dht.js';
 import { readDhtState } from '../../../src/dht/dht-state.js';
 import { idHex } from '../../../src/dht/node-id.js';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
@@ -21,6 +20,7 @@ import { seed } from '../../../src/session/seed.js';
 import { dhtStatePathOf } from '../../../src/storage/store-files.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { dhtRouter, tempDir, within } from '../../helpers/session.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
 /** A 300 kB file, its .torrent on disk, and a seed of it that has announced through `router`. */
 async function announcedSeed(
@@ -79,9 +79,7 @@ test('the DHT state is saved in OUT/.bitstate/dht.dat; the next run bootstraps f
   const out2 = join(dir, 'out2');
   await mkdir(join(out2, '.bitstate'), { recursive: true });
   await copyFile(dhtStatePathOf(out1), dhtStatePathOf(out2));
-  const probe = await startDht({ port: 0, bootstrap: [] });
-  const deadPort = probe.port;
-  await probe.close();
+  const deadPort = await getFreePort();
   const second = await runCli(
     ['download', torrentPath, '-o', out2, ...cliSwarm, '--dht-bootstrap', `127.0.0.1:${deadPort}`],
     { timeoutMs: 60_000 },

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { withDhtOff } from '../../helpers/dht-off.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'bitstate.js');
@@ -58,18 +59,11 @@ function assertOneLineError(r: Run, code: number, pattern?: RegExp): void {
   if (pattern !== undefined) assert.match(lines[0]!, pattern);
 }
 
-/** A port on 127.0.0.1 nobody listens on: bound, read, closed. */
-function deadPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/**
+ * A port on 127.0.0.1 nobody listens on. Below the ephemeral range: there no outgoing connection can
+ * come to hold it, nor can the CLI's dial to it get its own port as source (a TCP self-connect).
+ */
+const deadPort = getFreePort;
 
 let dir = '';
 let torrent = '';

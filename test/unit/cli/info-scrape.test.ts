@@ -7,12 +7,13 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 import { startFakeUdpTracker } from '../tracker/fake-udp-tracker.js';
 
 test('info --scrape: seeders, leechers and completed per tracker; a dead tracker shows its error', async (t) => {
@@ -41,10 +42,7 @@ test('info --scrape: seeders, leechers and completed per tracker; a dead tracker
   t.after(() => new Promise<void>((ok) => http.close(() => ok())));
   const udp = await startFakeUdpTracker({ peers: [] });
   t.after(() => udp.close());
-  const closed = createTcpServer();
-  await new Promise<void>((ok) => closed.listen(0, '127.0.0.1', ok));
-  const deadPort = (closed.address() as AddressInfo).port;
-  await new Promise<void>((ok) => closed.close(() => ok()));
+  const deadPort = await getFreePort();
 
   const httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}/announce`;
   const deadUrl = `http://127.0.0.1:${deadPort}/announce`;

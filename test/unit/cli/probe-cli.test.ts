@@ -13,6 +13,7 @@ import { startFlawedDownloader } from '../../helpers/flawed-downloader.js';
 import { startFlawedPeer } from '../../helpers/flawed-peer.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { listeningSeeder, randomFileTorrent, tempDir } from '../../helpers/session.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
 async function torrentFile(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t, 'bitstate-probe-cli-');
@@ -69,10 +70,8 @@ test('probe: exit 1 with the shortest script and a replay line that replays it',
 });
 
 test('probe: exit 1 for an address with no client, 2 for bad input, one line each', async (t) => {
-  const { file, torrent, payload } = await torrentFile(t);
-  const peer = await startFlawedPeer({ torrent, payload, flaw: 'none' });
-  const closed = peer.port;
-  await peer.close();
+  const { file } = await torrentFile(t);
+  const closed = await getFreePort();
   const unreachable = await runCli(['probe', file, '--peer', `127.0.0.1:${closed}`]);
   assert.equal(unreachable.code, 1);
   assert.match(unreachable.stderr, /^bitstate probe: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { type Dht, startDht } from '../../../src/dht/dht.js';
 import { decodeKrpc, encodeKrpc } from '../../../src/dht/krpc.js';
 import { randomNodeId } from '../../../src/dht/node-id.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
 test('a peer announced through one node is found through another (12 nodes on 127.0.0.1)', async (t) => {
   const nodes: Dht[] = [];
@@ -75,9 +76,7 @@ test('close() does not wait for a router name that never resolves (DNS down)', a
 
 test('a node whose router was down at start bootstraps once it answers; stale buckets are refreshed', async (t) => {
   // The router's port, free again: nothing answers there at first.
-  const probe = await startDht({ port: 0, bootstrap: [] });
-  const port = probe.port;
-  await probe.close();
+  const port = await getFreePort();
   const dht = await startDht({
     port: 0,
     bootstrap: [{ host: '127.0.0.1', port }],

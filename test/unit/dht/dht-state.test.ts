@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,15 +24,13 @@ import {
 import { idHex, randomNodeId } from '../../../src/dht/node-id.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { tempDir, within } from '../../helpers/session.js';
+import { getFreePort, getFreePorts } from '../../interop/harness/ports.js';
 
 const node = (i: number) => ({ id: randomNodeId(), host: `10.0.${i >> 8}.${i & 255}`, port: 6881 + i });
 
 /** A UDP port on 127.0.0.1 nobody listens on (a router that is not running). */
 async function deadRouter() {
-  const probe = await startDht({ port: 0, bootstrap: [] });
-  const port = probe.port;
-  await probe.close();
-  return { host: '127.0.0.1', port };
+  return { host: '127.0.0.1', port: await getFreePort() };
 }
 
 test('encode → decode keeps the id and the nodes; at most MAX_DHT_STATE_NODES are written', () => {
@@ -196,16 +193,8 @@ test('a second close, or the abort signal then close, resolves only once the sta
 });
 
 /** `n` UDP ports on 127.0.0.1 nobody listens on (saved nodes gone since). */
-async function deadPorts(n: number): Promise<number[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: n }, () => {
-      const s = createSocket('udp4');
-      return new Promise<typeof s>((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
-    }),
-  );
-  const ports = sockets.map((s) => s.address().port);
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
+function deadPorts(n: number): Promise<number[]> {
+  return getFreePorts(n);
 }
 
 test('saved nodes gone since (the closest to our id) do not hold the bootstrap back from the live ones', async (t) => {

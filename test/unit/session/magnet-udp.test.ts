@@ -4,7 +4,6 @@
  * at the end. Real sessions on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
@@ -12,21 +11,15 @@ import { UdpEndpoint } from '../../../src/net/udp-endpoint.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { downloadMagnet } from '../../../src/session/download-magnet.js';
 import { listeningSeeder, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
-
-/** A port number free for TCP now (the session binds its TCP listener and its UDP socket at it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { getFreePort } from '../../interop/harness/ports.js';
 
 test("stop() during the download resolves once the magnet's job is done: its UDP socket closed", async (t) => {
   const dir = await tempDir(t, 'bitstate-magnet-udp-');
   const { data, torrent } = await randomFileTorrent(dir, { size: 200_000 });
   const seedPort = await listeningSeeder(t, torrent, data);
-  const port = await freePort();
+  // Free on TCP and UDP, below the ephemeral range: the session binds its listener and its UDP
+  // socket at it.
+  const port = await getFreePort();
   const job = downloadMagnet(parseMagnet(`magnet:?xt=urn:btih:${torrent.infoHashHex}`), {
     out: join(dir, 'out'),
     trackers: false,

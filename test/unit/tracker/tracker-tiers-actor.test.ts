@@ -6,32 +6,20 @@
  * stopped announce goes to it.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createTcpServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import { assign, createActor, createMachine, sendTo } from 'xstate';
 import type { TrackerCommand, TrackerReport } from '../../../machines/tracker.machine.js';
 import type { TrackerTiersInput, TrackerTiersOutput } from '../../../machines/tracker-tiers.machine.js';
 import { bencode } from '../../../src/metainfo/bencode.js';
 import { trackerTiersActor } from '../../../src/tracker/tracker-tiers-actor.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 import { startFakeUdpTracker } from './fake-udp-tracker.js';
 
-async function closedUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok) => s.bind(0, '127.0.0.1', ok));
-  const { port } = s.address();
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
-
-async function closedTcpPort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
+/** Ports nobody listens on, below the ephemeral range (no other process's socket comes to hold them). */
+const closedUdpPort = getFreePort;
+const closedTcpPort = getFreePort;
 
 async function httpTracker(answer: (res: ServerResponse) => void) {
   const server = createServer((_req, res) => answer(res));

@@ -5,12 +5,12 @@
  * action, retransmission and giving up, a refused port, IPv6 peers.
  */
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
 import type { AnnounceParams } from '../../../src/tracker/announce-types.js';
 import { MAX_ANNOUNCE_PEERS } from '../../../src/tracker/peer-collector.js';
 import { TrackerError } from '../../../src/tracker/tracker-error.js';
 import { UdpTrackerClient, udpTrackerTarget } from '../../../src/tracker/udp-tracker.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 import { startFakeUdpTracker } from './fake-udp-tracker.js';
 
 const PARAMS: AnnounceParams = {
@@ -163,10 +163,7 @@ test('an abort signal ends the request with aborted', async (t) => {
 });
 
 test('a closed port (ICMP unreachable) fails at once, without the retries', HANG_GUARD, async () => {
-  const probe = createSocket('udp4');
-  await new Promise<void>((ok) => probe.bind(0, '127.0.0.1', ok));
-  const port = probe.address().port;
-  await new Promise<void>((ok) => probe.close(() => ok()));
+  const port = await getFreePort();
   const e = await rejectsWith(
     new UdpTrackerClient().announce(`udp://127.0.0.1:${port}`, PARAMS, { retryBaseMs: NEVER }),
     'network',
