@@ -25,6 +25,14 @@ export { parseTorrent } from './metainfo/parse-torrent.js';
 export { readTorrentFile } from './metainfo/read-torrent-file.js';
 export type { Torrent, TorrentFile } from './metainfo/torrent.js';
 export { formatPeerAddress, type PeerAddress, parsePeerAddress } from './net/address.js';
+export {
+  describeProxy,
+  type ProxyProtocol,
+  type ProxySettings,
+  ProxyUrlError,
+  parseProxyUrl,
+} from './net/proxy.js';
+export { ProxyError, type ProxyErrorCode } from './net/proxy-error.js';
 export { Bitfield } from './picker/bitfield.js';
 export { PiecePicker } from './picker/piece-picker.js';
 export type { DhtSettings } from './session/dht-announces.js';

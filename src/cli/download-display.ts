@@ -40,6 +40,16 @@ export function createJsonDisplay<E extends object>(
   };
 }
 
+/** How `proxy.udpOff` names what is off. */
+const UDP_OFF_NAMES = { utp: 'uTP', dht: 'the DHT', udpTrackers: 'udp:// trackers' } as const;
+
+/** The line a proxy event is said in (docs/proxy.md); the several-torrent displays say each once. */
+export function proxyNews(e: Extract<DownloadEvent, { type: 'proxy.udpOff' | 'proxy.failed' }>): string {
+  if (e.type === 'proxy.udpOff')
+    return `through ${e.proxy}: ${e.off.map((o) => UDP_OFF_NAMES[o]).join(', ')} off (no UDP through the proxy)`;
+  return e.code === 'proxyAuth' ? `${e.message}: check the user name and password in --proxy` : e.message;
+}
+
 export function createDownloadDisplay(
   mode: DisplayMode,
   opts: { peers?: boolean; out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
@@ -169,6 +179,10 @@ export function createDownloadDisplay(
         case 'seeding':
           if (e.superSeed === true)
             say('super-seeding (BEP 16): each peer is shown one or two pieces at a time');
+          break;
+        case 'proxy.udpOff':
+        case 'proxy.failed':
+          say(proxyNews(e));
           break;
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);

@@ -7,7 +7,7 @@
  * torrent's upload — redrawn in place. Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { DownloadManyEvent } from '../session/download-many.js';
-import { createJsonDisplay, type DisplayMode, progressBar } from './download-display.js';
+import { createJsonDisplay, type DisplayMode, progressBar, proxyNews } from './download-display.js';
 import { formatBytes, formatDuration, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
@@ -79,6 +79,7 @@ export function createDownloadManyDisplay(
   const nameOf = (e: { infoHash?: string }) =>
     (e.infoHash === undefined ? undefined : names.get(e.infoHash)) ?? e.infoHash ?? '';
   let port: number | undefined;
+  const proxySaid = new Set<string>();
   return {
     event(e) {
       switch (e.type) {
@@ -103,6 +104,14 @@ export function createDownloadManyDisplay(
           if (e.checked > 0 || e.trusted > 0)
             say(`${nameOf(e)}: resuming, ${e.have}/${e.wanted} pieces on disk`);
           break;
+        case 'proxy.udpOff':
+        case 'proxy.failed': {
+          // Every torrent's session says it; the run's one proxy, said once.
+          const line = proxyNews(e);
+          if (!proxySaid.has(line)) say(line);
+          proxySaid.add(line);
+          break;
+        }
         case 'tracker.announce':
           if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;

@@ -8,7 +8,7 @@
  * Outside text (names, URLs, messages) goes through `printable`.
  */
 import type { SeedManyEvent } from '../session/seed-many.js';
-import { createJsonDisplay, type DisplayMode } from './download-display.js';
+import { createJsonDisplay, type DisplayMode, proxyNews } from './download-display.js';
 import { formatBytes, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
@@ -47,6 +47,7 @@ export function createSeedManyDisplay(
   const nameOf = (e: SeedManyEvent) =>
     (e.infoHash === undefined ? undefined : torrents.get(e.infoHash)?.name) ?? e.infoHash ?? '';
   let port: number | undefined;
+  const proxySaid = new Set<string>();
   return {
     event(e) {
       switch (e.type) {
@@ -67,6 +68,14 @@ export function createSeedManyDisplay(
         case 'checked':
           say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);
           break;
+        case 'proxy.udpOff':
+        case 'proxy.failed': {
+          // Every torrent's session says it; the run's one proxy, said once.
+          const line = proxyNews(e);
+          if (!proxySaid.has(line)) say(line);
+          proxySaid.add(line);
+          break;
+        }
         case 'tracker.announce':
           if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;

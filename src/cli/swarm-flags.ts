@@ -7,6 +7,7 @@ import type { LsdSettings } from '../lsd/lsd.js';
 import { ipv4Number } from '../lsd/lsd-interfaces.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
 import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '../net/encryption-policy.js';
+import { type ProxySettings, ProxyUrlError, parseProxyUrl } from '../net/proxy.js';
 import { isUtpMode, UTP_MODES, type UtpMode } from '../net/utp-mode.js';
 import type { DhtSettings } from '../session/dht-announces.js';
 import type { DisplayMode } from './download-display.js';
@@ -25,6 +26,7 @@ export const SWARM_FLAGS = {
   'max-peers': { type: 'string' },
   encryption: { type: 'string' },
   utp: { type: 'string' },
+  proxy: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -42,6 +44,7 @@ export interface SwarmFlagValues {
   readonly 'max-peers'?: string | undefined;
   readonly encryption?: string | undefined;
   readonly utp?: string | undefined;
+  readonly proxy?: string | undefined;
   readonly json?: boolean | undefined;
   readonly quiet?: boolean | undefined;
 }
@@ -57,12 +60,14 @@ export function swarmOptions(values: SwarmFlagValues): {
   lsd?: LsdSettings;
   encryption?: EncryptionPolicy;
   utp?: UtpMode;
+  proxy?: ProxySettings;
 } {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
     values['max-peers'] === undefined ? undefined : parseCount('--max-peers', values['max-peers'], 1, 5000);
   const encryption = encryptionOption(values.encryption);
   const utp = utpOption(values.utp);
+  const proxy = proxyOption(values.proxy);
   const routers = values['dht-bootstrap'];
   if (values['no-dht'] === true && routers !== undefined)
     throw new UsageError('--dht-bootstrap goes without --no-dht');
@@ -83,6 +88,7 @@ export function swarmOptions(values: SwarmFlagValues): {
     ...(maxPeers === undefined ? {} : { maxPeers }),
     ...(encryption === undefined ? {} : { encryption }),
     ...(utp === undefined ? {} : { utp }),
+    ...(proxy === undefined ? {} : { proxy }),
   };
 }
 
@@ -102,6 +108,17 @@ export function lsdOption(values: SwarmFlagValues): LsdSettings | undefined {
     if (ipv4Number(a) === undefined)
       throw new UsageError(`--lsd-interface wants an interface's IPv4 address, got ${JSON.stringify(a)}`);
   return { interfaces: asked };
+}
+
+/** `--proxy URL` (download, seed): socks5://, socks5h://, socks4a:// or http://, or a UsageError (exit 2). */
+export function proxyOption(value: string | undefined): ProxySettings | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseProxyUrl(value);
+  } catch (e) {
+    if (e instanceof ProxyUrlError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** `--utp MODE` (download, seed, demo): a mode, or a UsageError (exit 2). */

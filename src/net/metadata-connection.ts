@@ -44,6 +44,7 @@ import { MseError } from './mse-error.js';
 import { OutgoingPreface } from './outgoing-preface.js';
 import { PeerDial } from './peer-dial.js';
 import type { PeerStream } from './peer-stream.js';
+import type { ProxyDialer } from './proxy-dialer.js';
 import type { Rc4 } from './rc4.js';
 import { DEFAULT_UTP_MODE, dialTransports, type UtpMode } from './utp-mode.js';
 import { extensionHandshakeEvent } from './wire-events.js';
@@ -92,6 +93,8 @@ export interface MetadataConnectionOptions {
   readonly utp?: UtpSocketManager;
   /** When the dial uses uTP (utp-mode.ts; default `on`: after TCP fails). */
   readonly utpMode?: UtpMode;
+  /** The dial through this proxy (proxy-dialer.ts; TCP only). */
+  readonly proxy?: ProxyDialer;
   /** A v2 magnet's fetch: BEP 52's reserved bit in our handshake (libtorrent's v2 connections). */
   readonly v2?: boolean;
 }
@@ -151,6 +154,7 @@ export function openMetadataConnection(
     preface,
     dialTransports(opts.utpMode ?? DEFAULT_UTP_MODE, false),
     opts.utp,
+    opts.proxy,
   );
 
   const onItem = (item: WireItem) => {
@@ -226,13 +230,18 @@ export function openMetadataConnection(
   };
   const dial = () => {
     let error: string | undefined;
-    const s = dialling.open(undefined, () => {
-      for (const bytes of preface?.connected() ?? []) s.write(bytes);
-    });
+    const s = dialling.open(
+      (chunk) => {
+        if (s === socket) onData(chunk);
+      },
+      undefined,
+      () => {
+        for (const bytes of preface?.connected() ?? []) s.write(bytes);
+      },
+    );
     socket = s;
-    s.on('data', (chunk: Buffer) => s === socket && onData(chunk));
-    s.on('error', (err: Error) => {
-      error = err.message;
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      error = err.name === 'ProxyError' ? err.code : err.message;
     });
     // A dial the peer closed before a byte is tried once the other way, a dial that never connected
     // over the next transport, if the policy and the mode say so.

@@ -6,14 +6,16 @@
  *   before sending a byte is tried once the other way, over the same transport;
  * - the transports' (utp-mode.ts): a dial that never connected (refused, timed out), or whose every
  *   handshake the peer closed unanswered, is tried over the next transport, if any.
- * Each is a fixed list walked forward, so a dial never loops. The connection attaches each socket
- * this opens and reads and writes it; nothing here runs per read or per write.
+ * Each is a fixed list walked forward, so a dial never loops. Through a proxy (proxy-dialer.ts) a
+ * dial is TCP to the proxy, connected once the proxy's tunnel is up; no uTP (no proxy here carries
+ * UDP). The connection attaches each socket this opens and writes it; the dial wires its reads.
  */
-import { connect, isIPv4, type OnReadOpts, type Socket } from 'node:net';
+import { connect, isIPv4, type Socket } from 'node:net';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
+import type { ProxyDialer } from './proxy-dialer.js';
 
 /** A dial not connected this long after it began fails ('connect timeout'). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -26,6 +28,7 @@ export class PeerDial {
   readonly #transports: readonly PeerTransport[];
   #transport = 0;
   readonly #utp: UtpSocketManager | undefined;
+  readonly #proxy: ProxyDialer | undefined;
   /** Sockets that connected: only those may be retried with the other handshake. */
   readonly #connected = new WeakSet<PeerStream>();
   /** The socket the retry was decided for, and the decision: deciding moves a plan on. */
@@ -34,23 +37,25 @@ export class PeerDial {
 
   /**
    * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
-   * on our UDP port, and an IPv4 address, and is skipped without them.
+   * on our UDP port, and an IPv4 address, and is skipped without them (and under a proxy).
    */
   constructor(
     address: string,
     plan: OutgoingPreface | undefined,
     transports: readonly PeerTransport[] = ['tcp'],
     utp?: UtpSocketManager,
+    proxy?: ProxyDialer,
   ) {
     const { host, port } = parsePeerAddress(address);
     this.host = host;
     this.#port = port;
     this.plan = plan;
-    this.#utp = utp;
+    this.#proxy = proxy;
+    this.#utp = proxy === undefined ? utp : undefined;
     // uTP only to an IPv4 address: our UDP socket is IPv4, and the manager knows a connection by
     // the address its datagrams come from (a dial to a host name would never hear its answer).
     this.#transports =
-      utp === undefined || !isIPv4(host) ? transports.filter((t) => t === 'tcp') : transports;
+      this.#utp === undefined || !isIPv4(host) ? transports.filter((t) => t === 'tcp') : transports;
     if (this.#transports.length === 0) this.#transports = ['tcp'];
   }
 
@@ -60,33 +65,71 @@ export class PeerDial {
   }
 
   /**
-   * A new socket to the peer over the current transport (TCP: Nagle off, reading through `onread`
-   * if given, destroyed if not connected within CONNECT_TIMEOUT_MS); `onConnect` once it is.
+   * A new socket to the peer over the current transport (TCP: Nagle off, destroyed if not connected
+   * within CONNECT_TIMEOUT_MS — through a proxy, connected once its tunnel is up); every read to
+   * `onData` (TCP: through Node's onread into `buffer`, if given); `onConnect` once connected.
    */
-  open(onread: OnReadOpts | undefined, onConnect: () => void): PeerStream {
+  open(
+    onData: (chunk: Uint8Array) => void,
+    buffer: Uint8Array | undefined,
+    onConnect: () => void,
+  ): PeerStream {
     if (this.transport === 'utp') {
       const s = this.#utp!.connect(this.#port, this.host);
+      s.on('data', onData);
       s.once('connect', () => {
         this.#connected.add(s);
         onConnect();
       });
       return s;
     }
-    const s: Socket = connect({
-      host: this.host,
-      port: this.#port,
-      noDelay: true,
-      ...(onread === undefined ? {} : { onread }),
-    });
-    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
-      if (!this.#connected.has(s)) s.destroy(new Error('connect timeout'));
-    });
-    s.once('connect', () => {
+    const connected = () => {
       this.#connected.add(s);
       s.setTimeout(0);
       onConnect();
+    };
+    const s: Socket =
+      this.#proxy !== undefined
+        ? this.#proxy.open(this.host, this.#port, { onData, buffer }, connected)
+        : connect({
+            host: this.host,
+            port: this.#port,
+            noDelay: true,
+            ...(buffer === undefined
+              ? {}
+              : {
+                  onread: {
+                    buffer,
+                    callback: (n: number, buf: Uint8Array) => {
+                      onData(buf.subarray(0, n));
+                      return true; // pausing is explicit (socket.pause), as with 'data'
+                    },
+                  },
+                }),
+          });
+    if (this.#proxy === undefined) {
+      if (buffer === undefined) s.on('data', onData);
+      s.once('connect', connected);
+    }
+    s.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      if (!this.#connected.has(s)) s.destroy(new Error('connect timeout'));
     });
     return s;
+  }
+
+  /**
+   * The close reason of a socket's error: its code (or message); through a proxy, a socket error
+   * before the tunnel is up is the proxy's (`proxyUnreachable`), a ProxyError its own code.
+   */
+  reasonOf(s: PeerStream, err: NodeJS.ErrnoException): string {
+    if (
+      this.#proxy !== undefined &&
+      !this.#connected.has(s) &&
+      err.code !== undefined &&
+      err.name !== 'ProxyError'
+    )
+      return 'proxyUnreachable';
+    return err.code ?? err.message;
   }
 
   /**

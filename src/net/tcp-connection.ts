@@ -56,6 +56,7 @@ import { MSE_HANDSHAKE_TIMEOUT_MS, OutgoingPreface, type PrefaceDone } from './o
 import { PeerDial } from './peer-dial.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
 import { PexGate } from './pex-gate.js';
+import type { ProxyDialer } from './proxy-dialer.js';
 import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
 import { RoutedSocket } from './routed-socket.js';
@@ -106,6 +107,8 @@ export interface ConnectionHooks {
   readonly utp?: UtpSocketManager;
   /** When dials use uTP (utp-mode.ts; default `on`: after TCP fails). */
   readonly utpMode?: UtpMode;
+  /** Every dial through this proxy (proxy-dialer.ts; TCP only). */
+  readonly proxy?: ProxyDialer;
   /**
    * BEP 52, a hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts):
    * a `hashes` message's run of piece-layer hashes when it proves up to its file's `pieces root`
@@ -129,6 +132,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     mseTimeoutMs = MSE_HANDSHAKE_TIMEOUT_MS,
     utp,
     utpMode = DEFAULT_UTP_MODE,
+    proxy,
     proveHashes,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
@@ -238,6 +242,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined,
           dialTransports(utpMode, input.utpFirst === true),
           utp,
+          proxy,
         )
       : undefined;
     const dialPlan = dialling?.plan;
@@ -373,7 +378,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       out = new SendQueue(s, queueHooks);
       if (!readsShared) s.on('data', (data: Uint8Array) => s === socket && onData(data));
       s.on('error', (err: NodeJS.ErrnoException) => {
-        if (s === socket && !retrying(s)) finish(err.code ?? err.message);
+        if (s === socket && !retrying(s)) finish(dialling?.reasonOf(s, err) ?? err.code ?? err.message);
       });
       s.on('close', () => {
         if (s !== socket) return;
@@ -407,18 +412,13 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         }
       };
       const s: PeerStream = d.open(
-        blockPool === undefined
-          ? undefined
-          : {
-              buffer: sharedReadBuffer,
-              callback: (n: number, buf: Uint8Array) => {
-                if (s === socket) onData(buf.subarray(0, n));
-                return true; // pausing is explicit (socket.pause), as with 'data'
-              },
-            },
+        (chunk) => {
+          if (s === socket) onData(chunk);
+        },
+        blockPool === undefined ? undefined : sharedReadBuffer,
         onConnect,
       );
-      attach(s, blockPool !== undefined && d.transport === 'tcp');
+      attach(s, true); // the dial reads it (peer-dial.ts)
     };
 
     if (dialling !== undefined) dial(dialling);

@@ -33,6 +33,8 @@ import type { Torrent } from '../metainfo/torrent.js';
 import { FileMap } from '../storage/file-map.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import type { BlockPool } from './block-pool.js';
+import { proxiedAgent } from './proxied-agent.js';
+import type { ProxyDialer } from './proxy-dialer.js';
 import { ReadBatches } from './read-batches.js';
 import type { TokenBucket } from './token-bucket.js';
 import { WebSeedBlocks } from './web-seed-blocks.js';
@@ -63,6 +65,8 @@ export interface WebSeedConnectionHooks {
   readonly timeoutMs?: number;
   /** GETs in flight per seed, each on its own connection (default DEFAULT_WEB_SEED_CONNECTIONS). */
   readonly connections?: number;
+  /** Every GET through this proxy (proxy-dialer.ts: a tunnel per connection, TLS inside for https). */
+  readonly proxy?: ProxyDialer;
 }
 
 export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
@@ -92,10 +96,14 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
      */
     let answered = false;
     const runs = new Set<AbortController>();
-    const agents = {
-      http: new HttpAgent({ keepAlive: true, maxSockets: connections }),
-      https: new HttpsAgent({ keepAlive: true, maxSockets: connections }),
-    };
+    const agentOptions = { keepAlive: true, maxSockets: connections };
+    const agents =
+      hooks.proxy === undefined
+        ? { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) }
+        : {
+            http: proxiedAgent(hooks.proxy, false, agentOptions),
+            https: proxiedAgent(hooks.proxy, true, agentOptions) as HttpsAgent,
+          };
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);
     }, readGate);

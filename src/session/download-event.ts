@@ -51,6 +51,7 @@ export type DownloadEvent =
   | MetadataFetchEvent
   | DhtEvent
   | LsdEvent
+  | ProxyEvent
   | {
       readonly type: 'metadata';
       readonly name: string;
@@ -266,3 +267,18 @@ export type DhtEvent =
 export type LsdEvent =
   | { readonly type: 'lsd.ready'; readonly interfaces: readonly string[] }
   | { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };
+
+/**
+ * A proxy (`--proxy`, `proxy`; docs/proxy.md): `proxy.udpOff` once at the start, naming what would
+ * have used UDP and is off (no proxy we speak carries it); `proxy.failed` the first time each kind
+ * of failure (a ProxyError code: the proxy unreachable, our credentials refused, …) is met: every
+ * connection it fails counts as failed, the download goes on with whatever still works.
+ */
+export type ProxyEvent =
+  | {
+      readonly type: 'proxy.udpOff';
+      /** The proxy, its password left out. */
+      readonly proxy: string;
+      readonly off: readonly ('utp' | 'dht' | 'udpTrackers')[];
+    }
+  | { readonly type: 'proxy.failed'; readonly code: string; readonly message: string };

@@ -38,6 +38,7 @@ import type { DownloadEvent } from './download-event.js';
 import type { DownloadOptions } from './download-options.js';
 import { type FetchedMetadata, fetchMetadataAndLayers, MetadataFetchError } from './fetch-metadata.js';
 import { selectOnlyFiles } from './magnet-select-only.js';
+import { proxiedSession } from './proxy-session.js';
 import { openSessionUdp, type SessionUdp } from './session-udp.js';
 
 export interface MagnetOptions extends DownloadOptions {
@@ -94,8 +95,19 @@ async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | unde
   }
 }
 
-export function downloadMagnet(magnet: Magnet, options: MagnetOptions): DownloadJob {
+export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJob {
   const events = new Subject<DownloadEvent>();
+  // Under a proxy: the fetch and the download through it, UDP off (proxy-session.ts); said once,
+  // here, after the caller has subscribed (the download is handed the dialer and says nothing).
+  const proxied = proxiedSession(
+    given,
+    (e) => void Promise.resolve().then(() => events.next(e)),
+    magnet.trackers.filter((url) => /^udp:/i.test(url)).length,
+  );
+  const options: MagnetOptions = {
+    ...proxied.options,
+    ...(proxied.dialer === undefined ? {} : { proxyDialer: proxied.dialer }),
+  };
   const abort = new AbortController();
   let inner: DownloadJob | undefined;
   let stopReason: string | undefined;
@@ -159,6 +171,7 @@ export function downloadMagnet(magnet: Magnet, options: MagnetOptions): Download
           ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(node === undefined ? {} : { dhtNode: node }),
           ...(fetchUdp?.utp === undefined ? {} : { utp: fetchUdp.utp, utpMode }),
+          ...(proxied.dialer === undefined ? {} : { proxy: proxied.dialer }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),

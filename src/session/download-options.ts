@@ -6,6 +6,8 @@ import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { Listener } from '../net/listen.js';
+import type { ProxySettings } from '../net/proxy.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { TokenBucket } from '../net/token-bucket.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
@@ -62,6 +64,14 @@ export interface DownloadOptions {
    * first) or 'off'. Without a listening socket (`listen: false`) uTP dials go from any UDP port.
    */
   readonly utp?: UtpMode;
+  /**
+   * Every connection we make through this proxy (docs/proxy.md): peers (MSE inside the tunnel),
+   * http(s) trackers, web seeds, a magnet's metadata peers. uTP, the DHT and udp:// trackers are off
+   * under it (no proxy here carries UDP): said once, `proxy.udpOff`. Incoming peers still taken.
+   */
+  readonly proxy?: ProxySettings;
+  /** Internal: the dialer a magnet link's fetch used (its failures said there already). */
+  readonly proxyDialer?: ProxyDialer;
   /**
    * Internal: the peers a magnet link's metadata fetch reached (fetch-metadata.ts), with how each
    * dial came up. Dialled first, each address book record marked as the download's own dial would

@@ -39,6 +39,7 @@ import type { DownloadOptions } from './download-options.js';
 import { hybridLayerFetch } from './hybrid-piece-layers.js';
 import type { LsdAnnounces } from './lsd-announces.js';
 import { ProgressMeter } from './progress-meter.js';
+import { countUdpTrackers, proxiedSession } from './proxy-session.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
 import { provideSessionActors } from './session-actors.js';
@@ -106,14 +107,18 @@ export function startSession(
 
 async function run(
   torrent: Torrent,
-  options: DownloadOptions,
+  given: DownloadOptions,
   prepare: ((emit: (e: DownloadEvent) => void) => Promise<PreparedStore>) | undefined,
   emit: (e: DownloadEvent) => void,
   onStop: (fn: (reason: string) => void) => void,
 ): Promise<DownloadResult> {
   // Let the caller subscribe to events$ before the first one.
   await Promise.resolve();
-  checkSuperSeed(options);
+  checkSuperSeed(given);
+  // Under a proxy: our connections through it, what it cannot carry (UDP) off (proxy-session.ts).
+  const proxied = proxiedSession(given, emit, countUdpTrackers(announceTiers(torrent)));
+  const options = proxied.options;
+  const proxy = proxied.dialer;
   const started = performance.now();
   const out = options.out;
   // Every figure of bytes a user or a tracker sees leaves padding out (never stored, never moved).
@@ -130,7 +135,7 @@ async function run(
     out: join(out, torrent.name),
     ...(torrent.ignoredTrackers === undefined ? {} : { ignoredTrackers: torrent.ignoredTrackers }),
   });
-  const tiers = options.trackers === false ? [] : announceTiers(torrent);
+  const tiers = options.trackers === false ? [] : proxied.tiers(announceTiers(torrent));
   // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless
   // torrent: never), while the store opens.
   const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
@@ -222,7 +227,7 @@ async function run(
     // seed to the tracker (left 0 is what trackers count as one), a full seed's is 0.
     left: data.all - data.of(actor.getSnapshot().context.picker.have),
   });
-  const trackers = trackersActor?.({ stats });
+  const trackers = trackersActor?.({ stats, ...(proxy === undefined ? {} : { proxy }) });
   // BEP 52: a hybrid fetched by magnet fetches its piece layers alongside the v1 download.
   const layerFetch = options.onPieceLayers === undefined ? undefined : hybridLayerFetch(torrent);
   const actorLogic = provideSessionActors({
@@ -233,6 +238,7 @@ async function run(
     store,
     ...(trackers === undefined ? {} : { trackers }),
     ...(utp === undefined ? {} : { utp }),
+    ...(proxy === undefined ? {} : { proxy }),
     ...(webSeedConnection === undefined ? {} : { webSeedConnection }),
     ...(blockPool === undefined ? {} : { blockPool }),
     // A piece we verified cannot be read back to serve it: the disk's fault, as a failed write is.

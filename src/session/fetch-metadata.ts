@@ -26,6 +26,7 @@ import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { HashRange } from '../wire/messages.js';
@@ -79,6 +80,8 @@ export interface FetchMetadataOptions {
   readonly utp?: UtpSocketManager;
   /** When the fetch's dials use uTP (default `on`: after TCP fails). */
   readonly utpMode?: UtpMode;
+  /** Every dial and http(s) announce through this proxy (docs/proxy.md); udp trackers not asked. */
+  readonly proxy?: ProxyDialer;
   /** The port announced (ours for incoming peers later; 0 when we do not listen yet). */
   readonly port?: number;
   readonly timeoutMs?: number;
@@ -197,6 +200,7 @@ export async function fetchMetadataAndLayers(
         ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
         ...(options.utp === undefined ? {} : { utp: options.utp }),
         ...(options.utpMode === undefined ? {} : { utpMode: options.utpMode }),
+        ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
         v2: magnet.version === 'v2',
       },
       {
@@ -284,7 +288,12 @@ export async function fetchMetadataAndLayers(
   const announcing = new AbortController();
   actor.start();
   // parseMagnet keeps at most MAX_TRACKERS distinct URLs.
-  const trackerUrls = options.trackers === false ? [] : magnet.trackers;
+  const trackerUrls =
+    options.trackers === false
+      ? []
+      : options.proxy === undefined
+        ? magnet.trackers
+        : magnet.trackers.filter((url) => !/^udp:/i.test(url));
   /** BEP 3: `started` with the first announce to the trackers, then none (a regular announce). */
   let event: 'started' | 'regular' = 'started';
   const announce = async () => {
@@ -306,7 +315,11 @@ export async function fetchMetadataAndLayers(
             event: thisEvent,
             numwant: 50,
           },
-          { timeoutMs: 15_000, signal: announcing.signal },
+          {
+            timeoutMs: 15_000,
+            signal: announcing.signal,
+            ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+          },
         ).then(
           (r) => addPeers(r.peers),
           () => {},

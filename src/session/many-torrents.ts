@@ -25,6 +25,7 @@ import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import { listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
+import type { ProxySettings } from '../net/proxy.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { type TorrentRoute, TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
@@ -61,6 +62,8 @@ export interface HostOptions {
   readonly dht?: DhtSettings;
   /** Local Service Discovery (BEP 14): one service, every torrent's info-hashes announced from it. */
   readonly lsd?: LsdSettings;
+  /** Under a proxy no UDP socket and no DHT node are opened (each session says so: proxy-session.ts). */
+  readonly proxy?: ProxySettings;
   readonly maxPeers?: number;
   /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
   readonly maxPeersGlobal?: number;
@@ -184,13 +187,14 @@ export function runManyTorrents<T extends Hosted>(
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });
     const accepted = listener.connections$.subscribe((s) => router.route(s));
-    const utpMode = options.utp ?? DEFAULT_UTP_MODE;
+    const utpMode = options.proxy !== undefined ? 'off' : (options.utp ?? DEFAULT_UTP_MODE);
     let udp: SessionUdp | undefined;
     let dhtNode: Dht | undefined;
     let lsd: Lsd | undefined;
     try {
       // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
-      const wantDht = options.dht !== undefined && torrents.some((t) => !t.private);
+      const wantDht =
+        options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
       if (utpMode !== 'off' || wantDht) udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off' });
       udp?.utp?.onConnection((s) => router.route(s));
       if (wantDht && options.dht !== undefined) {

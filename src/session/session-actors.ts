@@ -8,6 +8,7 @@
 import { peerMachine } from '../../machines/peer.machine.js';
 import { torrentMachine } from '../../machines/torrent.machine.js';
 import type { BlockPool } from '../net/block-pool.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import { type ConnectionHooks, createTcpConnection } from '../net/tcp-connection.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
@@ -59,6 +60,8 @@ export interface SessionActorsDeps {
   readonly onReadError?: (err: unknown) => void;
   /** uTP connections on the session's UDP port (docs/utp.md); none: every dial is TCP. */
   readonly utp?: UtpSocketManager;
+  /** Every dial and web seed GET through this proxy (src/net/proxy-dialer.ts). */
+  readonly proxy?: ProxyDialer;
   /** A hybrid fetching its piece layers: each `hashes` answer proved by its connection (ConnectionHooks.proveHashes). */
   readonly proveHashes?: ConnectionHooks['proveHashes'];
 }
@@ -75,6 +78,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
     torrent,
     webSeedConnection,
     utp,
+    proxy,
     proveHashes,
   } = deps;
   const blockSource = new ReadCache(store, options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES);
@@ -94,6 +98,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             blockSource,
             ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
             ...(utp === undefined ? {} : { utp, utpMode: options.utp ?? DEFAULT_UTP_MODE }),
+            ...(proxy === undefined ? {} : { proxy }),
             ...(onReadError === undefined ? {} : { onReadError }),
             ...(options.uploadLimit !== undefined
               ? { uploadLimit: options.uploadLimit }
@@ -117,6 +122,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
               actors: {
                 connection: webSeedConnection({
                   torrent,
+                  ...(proxy === undefined ? {} : { proxy }),
                   onPayloadReceived: counter.onPayloadReceived,
                   readGate: backlog,
                   ...(blockPool === undefined ? {} : { blockPool }),

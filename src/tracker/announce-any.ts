@@ -33,6 +33,13 @@ export function announceAny(
     case 'http':
       return httpAnnounce(url, params, opts);
     case 'udp':
+      // No proxy here carries UDP: refused rather than sent around the proxy (docs/proxy.md).
+      if (opts.proxy !== undefined)
+        return Promise.reject(
+          new TrackerError('proxyNoUdp', `a udp tracker cannot be reached through the proxy: ${url}`, {
+            url,
+          }),
+        );
       return udpAnnounce(url, params, {
         ...opts.udp,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),

@@ -8,6 +8,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { followRedirects } from '../net/follow-redirects.js';
+import { proxiedAgent } from '../net/proxied-agent.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { announceUrl, trackerUrl } from './announce-url.js';
 import { parseAnnounceResponse } from './parse-announce-response.js';
@@ -23,6 +25,8 @@ export interface AnnounceOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly maxBodyBytes?: number;
+  /** The request through this proxy (proxy-dialer.ts; a tunnel, TLS inside it for https). */
+  readonly proxy?: ProxyDialer;
 }
 
 export interface Fetched {
@@ -39,8 +43,9 @@ export async function fetchTracker(
   maxBody: number,
   signal: AbortSignal,
   maxRedirects: number,
+  proxy?: ProxyDialer,
 ): Promise<Fetched> {
-  const { response } = await followRedirects(trackerUrl(url), (u) => getOnce(u, url, signal), {
+  const { response } = await followRedirects(trackerUrl(url), (u) => getOnce(u, url, signal, proxy), {
     maxRedirects,
     refuse: (why, detail) =>
       new TrackerError(
@@ -53,8 +58,14 @@ export async function fetchTracker(
 }
 
 /** The response head of one GET of `u` (a redirect or the answer); network failures as TrackerErrors. */
-function getOnce(u: URL, url: string, signal: AbortSignal): Promise<IncomingMessage> {
-  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+function getOnce(
+  u: URL,
+  url: string,
+  signal: AbortSignal,
+  proxy: ProxyDialer | undefined,
+): Promise<IncomingMessage> {
+  const https = u.protocol === 'https:';
+  const request = https ? httpsRequest : httpRequest;
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(u, {
       method: 'GET',
@@ -62,8 +73,9 @@ function getOnce(u: URL, url: string, signal: AbortSignal): Promise<IncomingMess
       headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', connection: 'close' },
       // A socket of our own, never pooled: Node 20's global agent keeps sockets alive despite
       // `connection: close`, and reused one a tracker had closed after answering without saying so
-      // ("socket hang up" on every second announce; `stopped` never arrived).
-      agent: false,
+      // ("socket hang up" on every second announce; `stopped` never arrived). Through a proxy, an
+      // agent of one tunnel, as unpooled.
+      agent: proxy === undefined ? false : proxiedAgent(proxy, https),
       signal,
     });
     req.on('error', (e) => {
@@ -134,6 +146,7 @@ export async function announce(
       opts.maxBodyBytes ?? MAX_TRACKER_BODY_BYTES,
       controller.signal,
       MAX_REDIRECTS,
+      opts.proxy,
     );
     if (status === 200) return parseAnnounceResponse(body);
     // Some trackers answer 4xx with a bencoded failure reason: prefer the tracker's own words.

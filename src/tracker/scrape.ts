@@ -9,6 +9,7 @@
  * UDP (BEP 15): action 2, see udp-codec.ts. `scrape()` picks the client by the URL's scheme.
  */
 import { BencodeDict, type BencodeValue, bdecode, latin1 } from '../metainfo/bdecode.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import { percentEncodeBytes, scrapeUrl } from './announce-url.js';
 import {
   DEFAULT_TRACKER_TIMEOUT_MS,
@@ -28,6 +29,8 @@ export interface ScrapeOptions {
   readonly signal?: AbortSignal;
   /** UDP only: the BEP 15 retry schedule (see udp-tracker.ts). */
   readonly udp?: Omit<UdpRequestOptions, 'timeoutMs' | 'signal'>;
+  /** An http(s) scrape through this proxy; a udp one is refused under it (no proxy here carries UDP). */
+  readonly proxy?: ProxyDialer;
 }
 
 function bad(message: string): TrackerError {
@@ -110,6 +113,7 @@ export async function httpScrape(
       MAX_TRACKER_BODY_BYTES,
       controller.signal,
       MAX_REDIRECTS,
+      opts.proxy,
     );
     if (status !== 200)
       throw new TrackerError('httpStatus', `tracker answered a scrape with HTTP ${status}`, {
@@ -129,6 +133,10 @@ export function scrape(
   infoHashes: readonly Uint8Array[],
   opts: ScrapeOptions = {},
 ): Promise<ScrapeCounts[]> {
+  if (/^udp:/i.test(url) && opts.proxy !== undefined)
+    return Promise.reject(
+      new TrackerError('proxyNoUdp', `a udp tracker cannot be reached through the proxy: ${url}`, { url }),
+    );
   if (/^udp:/i.test(url))
     return udpScrape(url, infoHashes, {
       ...opts.udp,

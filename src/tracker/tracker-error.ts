@@ -24,7 +24,9 @@ export type TrackerErrorCode =
   /** Not an http(s) or udp URL. */
   | 'badUrl'
   /** The tracker has no scrape URL (BEP 48: the announce path does not end in `announce…`). */
-  | 'noScrape';
+  | 'noScrape'
+  /** A udp tracker under a proxy: no proxy we speak carries UDP, and nothing goes around it. */
+  | 'proxyNoUdp';
 
 export interface TrackerErrorDetails {
   readonly url?: string;

@@ -14,6 +14,7 @@
 import { fromPromise } from 'xstate';
 import { type AnnounceRequest, trackerMachine } from '../../machines/tracker.machine.js';
 import { trackerTiersMachine } from '../../machines/tracker-tiers.machine.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import { announceAny, trackerScheme } from './announce-any.js';
 import type { AnnounceResponse } from './announce-types.js';
 import { DEFAULT_TRACKER_TIMEOUT_MS } from './http-announce.js';
@@ -33,6 +34,8 @@ export interface TrackerTiersActorOptions {
   readonly stopTimeoutMs?: number;
   /** The BEP 15 retry schedule (tests use a base of a few ms). */
   readonly udpOptions?: Omit<UdpRequestOptions, 'timeoutMs' | 'signal'>;
+  /** Every http(s) announce through this proxy; udp trackers refused (announce-any.ts). */
+  readonly proxy?: ProxyDialer;
   /** Replaces announceAny (tests of the wiring). */
   readonly announceFn?: typeof announceAny;
 }
@@ -50,7 +53,12 @@ export function trackerTiersActor(opts: TrackerTiersActorOptions) {
     return send(
       url,
       { ...rest, ...opts.stats() },
-      { signal, timeoutMs, ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }) },
+      {
+        signal,
+        timeoutMs,
+        ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }),
+        ...(opts.proxy === undefined ? {} : { proxy: opts.proxy }),
+      },
     );
   });
   return trackerTiersMachine.provide({

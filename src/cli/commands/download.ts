@@ -1,5 +1,5 @@
 /**
- * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE]
+ * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE] [--proxy URL]
  *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
@@ -80,6 +80,12 @@ Options:
       --utp MODE         uTP (BEP 29, over UDP on the --port number): on (default: accept it,
                          dial TCP and uTP when TCP fails), prefer (dial uTP first, as
                          libtorrent), off. See docs/utp.md
+      --proxy URL        every connection we make through this proxy (docs/proxy.md):
+                         socks5://[USER:PASS@]HOST:PORT (names resolved here), socks5h://
+                         (names resolved by the proxy), socks4a://, http:// (CONNECT). Peers,
+                         http(s) trackers, web seeds, a magnet's metadata; uTP, the DHT and
+                         udp:// trackers are off under it (no UDP through the proxy, nothing
+                         around it). Incoming peers are still taken (as libtorrent)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

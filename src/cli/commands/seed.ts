@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...]
- *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--json] [--quiet]`
+ *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--proxy URL] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
  * is read first, and one that cannot be is a one-line error (exit 2) naming it before anything starts.
@@ -59,6 +59,12 @@ Options:
       --utp MODE         uTP (BEP 29, over UDP on the --port number): on (default: accept it,
                          dial TCP and uTP when TCP fails), prefer (dial uTP first, as
                          libtorrent), off. See docs/utp.md
+      --proxy URL        every connection we make through this proxy (docs/proxy.md):
+                         socks5://[USER:PASS@]HOST:PORT (names resolved here), socks5h://
+                         (names resolved by the proxy), socks4a://, http:// (CONNECT). Peers,
+                         http(s) trackers, web seeds, a magnet's metadata; uTP, the DHT and
+                         udp:// trackers are off under it (no UDP through the proxy, nothing
+                         around it). Incoming peers are still taken (as libtorrent)
       --max-peers N      connections at most per torrent (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

@@ -1,0 +1,145 @@
+/**
+ * Connections through a proxy (proxy.ts): a TCP connection to the proxy, its handshake
+ * (socks5-handshake.ts, socks4a-handshake.ts, http-connect.ts) and then the target's bytes on the
+ * same socket. Peer dials (peer-dial.ts) read it through the shared read buffer as a direct dial
+ * does; the HTTP clients (trackers, web seeds) get it through an Agent (proxied-agent.ts). Every failure is a ProxyError, each one told to `onFailure` (the session says it).
+ */
+import { lookup } from 'node:dns';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { describeProxy, type ProxySettings, proxyHandshake, resolvesLocally } from './proxy.js';
+import { ProxyError } from './proxy-error.js';
+import type { ProxyHandshake } from './proxy-handshake.js';
+
+/**
+ * How a tunnel's socket is read once it is up: into `buffer` (Node's onread) if given, else by
+ * 'data', each read to `onData`; without `onData` the socket is handed over unread (the target's
+ * first bytes, if any came with the proxy's reply, put back), for node:http to read.
+ */
+export interface TunnelRead {
+  readonly onData?: ((chunk: Uint8Array) => void) | undefined;
+  readonly buffer?: Uint8Array | undefined;
+}
+
+export class ProxyDialer {
+  constructor(
+    readonly settings: ProxySettings,
+    /** Every failure to reach a target through the proxy (the session says each kind once). */
+    readonly onFailure?: (err: ProxyError) => void,
+  ) {}
+
+  /**
+   * A socket to the proxy that asks it for a tunnel to `host:port`: `onTunnel` once the tunnel is up,
+   * and every byte after it to `read.onData` (the target's first bytes, if they came with the
+   * proxy's reply, right after `onTunnel`). A failure destroys the socket with a ProxyError; a
+   * socket error before the tunnel is up is the proxy's (`proxyUnreachable`, told to onFailure).
+   */
+  open(host: string, port: number, read: TunnelRead, onTunnel: () => void): Socket {
+    let handshake: ProxyHandshake | undefined;
+    let up = false;
+    const fail = (e: ProxyError) => {
+      if (s.destroyed) return;
+      this.onFailure?.(e);
+      s.destroy(e);
+    };
+    const feed = (chunk: Uint8Array) => {
+      if (up) return read.onData?.(chunk);
+      if (handshake === undefined) return fail(new ProxyError('proxyProtocol', 'the proxy spoke first'));
+      let step: ReturnType<ProxyHandshake['push']>;
+      try {
+        step = handshake.push(chunk);
+      } catch (e) {
+        if (e instanceof ProxyError) return fail(e);
+        throw e;
+      }
+      if (step.kind === 'send') s.write(step.bytes);
+      else if (step.kind === 'done') {
+        up = true;
+        if (buffer === undefined) {
+          // Read by 'readable' until now: from here the socket flows to its reader (Node resumes
+          // it once a 'data' listener is there and no 'readable' one is).
+          s.removeListener('readable', onReadable);
+          if (read.onData === undefined) {
+            if (step.rest.length > 0) s.unshift(step.rest);
+            return onTunnel();
+          }
+          s.on('data', read.onData);
+        }
+        onTunnel();
+        if (step.rest.length > 0 && !s.destroyed) read.onData?.(step.rest);
+      }
+    };
+    /** Without a buffer the handshake reads by 'readable', so no byte flows past it. */
+    const onReadable = () => {
+      for (let c: Buffer | null = s.read(); c !== null; c = up ? null : s.read()) feed(c);
+    };
+    const buffer = read.buffer;
+    const s = connect({
+      host: this.settings.host,
+      port: this.settings.port,
+      noDelay: true,
+      ...(buffer === undefined
+        ? {}
+        : {
+            onread: {
+              buffer,
+              callback: (n: number, buf: Uint8Array) => {
+                feed(buf.subarray(0, n));
+                return true; // pausing is explicit (socket.pause), as with 'data'
+              },
+            },
+          }),
+    });
+    if (buffer === undefined) s.on('readable', onReadable);
+    s.once('connect', () => {
+      const begin = (target: string) => {
+        try {
+          handshake = proxyHandshake(this.settings, target, port);
+        } catch (e) {
+          if (e instanceof ProxyError) return fail(e);
+          throw e;
+        }
+        s.write(handshake.start());
+      };
+      if (!resolvesLocally(this.settings, host)) return begin(host);
+      lookup(host, { family: 0 }, (err, address) => {
+        if (s.destroyed) return;
+        if (err !== null)
+          fail(new ProxyError('proxyTargetUnreachable', `${host}: ${err.code ?? err.message}`));
+        else begin(address);
+      });
+    });
+    s.on('end', () => {
+      if (!up) fail(new ProxyError('proxyClosed', `${describeProxy(this.settings)} closed before its reply`));
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (!up && !(e instanceof ProxyError)) this.onFailure?.(this.unreachable(e));
+    });
+    return s;
+  }
+
+  /** The error a socket error before the tunnel is up stands for: the proxy could not be reached. */
+  unreachable(e: NodeJS.ErrnoException): ProxyError {
+    return new ProxyError(
+      'proxyUnreachable',
+      `proxy ${describeProxy(this.settings)}: ${e.code ?? e.message}`,
+    );
+  }
+
+  /** A tunnel to `host:port`, called back once it is up (for node:http's createConnection). */
+  tunnel(host: string, port: number, done: (err: Error | null, socket?: Duplex) => void): void {
+    let settled = false;
+    // Until the tunnel is up, its failure is the request's.
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      done(e instanceof ProxyError ? e : this.unreachable(e));
+    };
+    const s = this.open(host, port, {}, () => {
+      settled = true;
+      s.removeListener('error', onError);
+      done(null, s);
+    });
+    s.on('error', onError);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * A session under a proxy (docs/proxy.md): every TCP connection we make and every HTTP(S) request
+ * through it (src/net/proxy-dialer.ts), and what the proxy cannot carry — UDP: uTP, the DHT, udp://
+ * trackers — off rather than sent around it, as libtorrent's proxied, anonymous setups. Said once
+ * (`proxy.udpOff`); each kind of proxy failure said the first time it is met (`proxy.failed`).
+ * Incoming connections are still taken (libtorrent's default).
+ */
+
+import { describeProxy } from '../net/proxy.js';
+import { ProxyDialer } from '../net/proxy-dialer.js';
+import type { DownloadEvent } from './download-event.js';
+import type { DownloadOptions } from './download-options.js';
+
+export interface ProxiedSession<O extends DownloadOptions> {
+  /** The options with what the proxy cannot carry turned off (the given ones without a proxy). */
+  readonly options: O;
+  readonly dialer: ProxyDialer | undefined;
+  /** Tracker tiers without what the proxy cannot carry (udp://). */
+  readonly tiers: (tiers: string[][]) => string[][];
+}
+
+export function proxiedSession<O extends DownloadOptions>(
+  options: O,
+  emit: (e: DownloadEvent) => void,
+  udpTrackers: number,
+): ProxiedSession<O> {
+  const proxy = options.proxy;
+  if (proxy === undefined) return { options, dialer: undefined, tiers: (t) => t };
+  const said = new Set<string>();
+  const dialer =
+    options.proxyDialer ??
+    new ProxyDialer(proxy, (err) => {
+      if (said.has(err.code)) return;
+      said.add(err.code);
+      emit({ type: 'proxy.failed', code: err.code, message: err.message });
+    });
+  const off: ('utp' | 'dht' | 'udpTrackers')[] = [];
+  if (options.utp !== 'off') off.push('utp');
+  if (options.dht !== undefined || options.dhtNode !== undefined) off.push('dht');
+  if (udpTrackers > 0 && options.trackers !== false) off.push('udpTrackers');
+  if (off.length > 0 && options.proxyDialer === undefined)
+    emit({ type: 'proxy.udpOff', proxy: describeProxy(proxy), off });
+  const { dht: _dht, dhtNode: _node, ...rest } = options;
+  return {
+    options: { ...rest, utp: 'off' } as O,
+    dialer,
+    tiers: (tiers) =>
+      tiers.map((tier) => tier.filter((url) => !/^udp:/i.test(url))).filter((tier) => tier.length > 0),
+  };
+}
+
+/** udp:// URLs among the tiers (what a proxy turns off). */
+export function countUdpTrackers(tiers: readonly (readonly string[])[]): number {
+  return tiers.reduce((n, tier) => n + tier.filter((url) => /^udp:/i.test(url)).length, 0);
+}
