@@ -6,6 +6,7 @@
  * sent as an IPv4 or IPv6 address, or as a domain name for the proxy to resolve (socks5h://).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseIpv6 } from './ban-key.js';
 import { ProxyError } from './proxy-error.js';
 import { type HandshakeStep, type ProxyHandshake, ReplyReader } from './proxy-handshake.js';
 
@@ -160,31 +161,7 @@ function connectRequest(host: string, port: number): Uint8Array {
   return Uint8Array.of(VERSION, CMD_CONNECT, 0, ATYP_DOMAIN, name.length, ...name, ...portBytes);
 }
 
-/** The 16 bytes of an IPv6 address (`::` expanded, a trailing dotted IPv4 part read). */
-export function ipv6Bytes(host: string): Uint8Array {
-  let h = host;
-  const out = new Uint8Array(16);
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  const tail: number[] = [];
-  if (v4 !== null) {
-    const [a, b, c, d] = v4[1]!.split('.').map(Number) as [number, number, number, number];
-    tail.push((a << 8) | b, (c << 8) | d);
-    h = h.slice(0, -v4[1]!.length);
-    if (h.endsWith(':') && !h.endsWith('::')) h = h.slice(0, -1);
-  }
-  const [head = '', rest] = h.split('::');
-  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => Number.parseInt(g, 16)));
-  const front = groups(head);
-  const back = rest === undefined ? [] : groups(rest);
-  const all = [
-    ...front,
-    ...new Array(8 - front.length - back.length - tail.length).fill(0),
-    ...back,
-    ...tail,
-  ];
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
+/** The 16 bytes of an IPv6 address (ban-key.ts reads its groups). */
+function ipv6Bytes(host: string): number[] {
+  return (parseIpv6(host) ?? []).flatMap((g) => [g >> 8, g & 0xff]);
 }
