@@ -98,10 +98,10 @@ async function savedTorrent(out: string, magnet: Magnet): Promise<Torrent | unde
 export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJob {
   const events = new Subject<DownloadEvent>();
   // Under a proxy: the fetch and the download through it, UDP off (proxy-session.ts); said once,
-  // here, after the caller has subscribed (the download is handed the dialer and says nothing).
+  // here (the download is handed the dialer and says nothing).
   const proxied = proxiedSession(
     given,
-    (e) => void Promise.resolve().then(() => events.next(e)),
+    (e) => events.next(e),
     magnet.trackers.filter((url) => /^udp:/i.test(url)).length,
   );
   const options: MagnetOptions = {
@@ -127,6 +127,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
   });
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
+    if (proxied.udpOff !== undefined) events.next(proxied.udpOff);
     let torrent = await savedTorrent(options.out, magnet);
     /**
      * The trackers and web seeds the saved .torrent keeps: the first run's (a saved one is not

@@ -135,6 +135,7 @@ async function run(
     out: join(out, torrent.name),
     ...(torrent.ignoredTrackers === undefined ? {} : { ignoredTrackers: torrent.ignoredTrackers }),
   });
+  if (proxied.udpOff !== undefined) emit(proxied.udpOff);
   const tiers = options.trackers === false ? [] : proxied.tiers(announceTiers(torrent));
   // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless
   // torrent: never), while the store opens.

@@ -2,7 +2,7 @@
  * A session under a proxy (docs/proxy.md): every TCP connection we make and every HTTP(S) request
  * through it (src/net/proxy-dialer.ts), and what the proxy cannot carry — UDP: uTP, the DHT, udp://
  * trackers — off rather than sent around it, as libtorrent's proxied, anonymous setups. Said once
- * (`proxy.udpOff`); each kind of proxy failure said the first time it is met (`proxy.failed`).
+ * (`proxy.udpOff`, said by the caller); each kind of proxy failure said the first time it is met (`proxy.failed`).
  * Incoming connections are still taken (libtorrent's default).
  */
 
@@ -17,6 +17,8 @@ export interface ProxiedSession<O extends DownloadOptions> {
   readonly dialer: ProxyDialer | undefined;
   /** Tracker tiers without what the proxy cannot carry (udp://). */
   readonly tiers: (tiers: string[][]) => string[][];
+  /** `proxy.udpOff`, for the caller to say where its events begin (after `metadata`). */
+  readonly udpOff?: DownloadEvent;
 }
 
 export function proxiedSession<O extends DownloadOptions>(
@@ -38,10 +40,11 @@ export function proxiedSession<O extends DownloadOptions>(
   if (options.utp !== 'off') off.push('utp');
   if (options.dht !== undefined || options.dhtNode !== undefined) off.push('dht');
   if (udpTrackers > 0 && options.trackers !== false) off.push('udpTrackers');
-  if (off.length > 0 && options.proxyDialer === undefined)
-    emit({ type: 'proxy.udpOff', proxy: describeProxy(proxy), off });
   const { dht: _dht, dhtNode: _node, ...rest } = options;
   return {
+    ...(off.length > 0 && options.proxyDialer === undefined
+      ? { udpOff: { type: 'proxy.udpOff', proxy: describeProxy(proxy), off } as const }
+      : {}),
     options: { ...rest, utp: 'off' } as O,
     dialer,
     tiers: (tiers) =>

@@ -1,0 +1,231 @@
+/**
+ * `bitstate download --proxy` through real proxies on 127.0.0.1 (docs/proxy.md): Debian's microsocks
+ * (SOCKS5, RFC 1928, with RFC 1929's user name and password when started with -u/-P) and tinyproxy
+ * (HTTP CONNECT). The data comes from a python3-libtorrent seeder named by --peer, the announce goes
+ * to opentracker; each proxy's own log names the connections it made for us, so the test sees that
+ * both went through it (on loopback the seeder and tracker would see 127.0.0.1 either way). A wrong
+ * password is refused and said once; with the proxy down nothing connects around it.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type BitstateEvent, checkSuccessfulDownload, runBitstateDownload } from './harness/bitstate.js';
+import { referenceTorrentInfo } from './harness/info-hash.js';
+import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorrent.js';
+import { makeTorrent } from './harness/mktorrent.js';
+import { type Opentracker, startOpentracker } from './harness/opentracker.js';
+import { writeSingleFilePayload } from './harness/payload.js';
+import { getFreePort, LOOPBACK, waitForPort } from './harness/ports.js';
+import { type ManagedProcess, startProcess } from './harness/processes.js';
+
+const MICROSOCKS = '/usr/bin/microsocks';
+const TINYPROXY = '/usr/bin/tinyproxy';
+const SIZE = 3 * 1024 * 1024 + 4321;
+/** Each run's hard bound; a few MiB over loopback take about a second. */
+const RUN_MS = 30_000;
+
+interface Proxy {
+  readonly port: number;
+  readonly process: ManagedProcess;
+  /** Every line the proxy has logged so far. */
+  readonly lines: string[];
+  stop(): Promise<void>;
+}
+
+async function startProxy(command: string, args: string[], port: number, name: string): Promise<Proxy> {
+  const proc = startProcess(command, args, { name, timeoutMs: 5 * 60_000 });
+  const lines: string[] = [];
+  proc.onLine((line) => void lines.push(line));
+  const proxy = { port, process: proc, lines, stop: async () => void (await proc.stop(2000)) };
+  try {
+    await waitForPort(port, 10_000);
+  } catch (err) {
+    await proxy.stop();
+    throw err;
+  }
+  return proxy;
+}
+
+function startMicrosocks(port: number, auth?: { user: string; password: string }): Promise<Proxy> {
+  const args = ['-i', LOOPBACK, '-p', String(port)];
+  if (auth !== undefined) args.push('-u', auth.user, '-P', auth.password);
+  return startProxy(MICROSOCKS, args, port, `microsocks :${port}`);
+}
+
+/** tinyproxy in the foreground (-d), its config written here: CONNECT only to `connectPorts`. */
+async function startTinyproxy(dir: string, port: number, connectPorts: readonly number[]): Promise<Proxy> {
+  const conf = join(dir, `tinyproxy-${port}.conf`);
+  await writeFile(
+    conf,
+    [
+      `Listen ${LOOPBACK}`,
+      `Port ${port}`,
+      'Timeout 30',
+      'LogLevel Connect',
+      'MaxClients 20',
+      `Allow ${LOOPBACK}`,
+      ...connectPorts.map((p) => `ConnectPort ${p}`),
+      '',
+    ].join('\n'),
+  );
+  return startProxy(TINYPROXY, ['-d', '-c', conf], port, `tinyproxy :${port}`);
+}
+
+const ofType = (events: readonly BitstateEvent[], type: string) => events.filter((e) => e.type === type);
+
+describe('bitstate download through a proxy', () => {
+  let dir = '';
+  let torrent = '';
+  let source = '';
+  let pieceCount = 0;
+  let seeder: LibtorrentSeeder | undefined;
+  let tracker: Opentracker | undefined;
+  const started: { stop(): Promise<unknown> }[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bitstate-proxy-'));
+    const seedDir = join(dir, 'seed');
+    await mkdir(seedDir);
+    const payload = await writeSingleFilePayload({ dir: seedDir, size: SIZE, seed: 31 });
+    source = payload.root;
+    tracker = await startOpentracker({ timeoutMs: 5 * 60_000 });
+    // An http and a udp tracker: under a proxy the first is announced to through it, the second is off.
+    torrent = await makeTorrent({
+      source,
+      out: join(dir, 'proxy.torrent'),
+      pieceLength: 64 * 1024,
+      announce: [tracker.announceUrl, tracker.udpUrl],
+    });
+    const info = await referenceTorrentInfo(torrent);
+    pieceCount = info.pieceCount;
+    await tracker.allow([info.infoHash]);
+    seeder = await startLibtorrentSeeder({
+      torrent,
+      dataDir: seedDir,
+      trackerOff: true,
+      timeoutMs: 5 * 60_000,
+    });
+  });
+
+  after(async () => {
+    for (const s of started) await s.stop();
+    await seeder?.stop();
+    await tracker?.stop();
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
+
+  const download = (name: string, proxyUrl: string, extra: string[] = []) =>
+    runBitstateDownload({
+      torrent,
+      out: join(dir, name),
+      peers: [`${LOOPBACK}:${seeder!.port}`],
+      stallTimeoutSec: 10,
+      timeoutMs: RUN_MS,
+      extraArgs: ['--proxy', proxyUrl, ...extra],
+    });
+
+  const checkComplete = async (run: Awaited<ReturnType<typeof download>>, name: string) => {
+    const problems = await checkSuccessfulDownload(run, {
+      source,
+      dest: join(dir, name, 'payload.bin'),
+      pieceCount,
+      totalLength: SIZE,
+    });
+    assert.deepEqual(problems, [], run.describe());
+  };
+
+  it('SOCKS5 (microsocks): the data and the announce go through the proxy; uTP and the udp tracker off, said once', async () => {
+    const proxy = await startMicrosocks(await getFreePort());
+    started.push(proxy);
+    const run = await download('socks5', `socks5://${LOOPBACK}:${proxy.port}`);
+    await checkComplete(run, 'socks5');
+    const through = (port: number) => proxy.lines.some((l) => l.includes(`connected to ${LOOPBACK}:${port}`));
+    assert.ok(through(seeder!.port), `the seeder was reached through the proxy: ${proxy.lines.join(' | ')}`);
+    assert.ok(
+      through(tracker!.port),
+      `the tracker was reached through the proxy: ${proxy.lines.join(' | ')}`,
+    );
+    const off = ofType(run.events, 'proxy.udpOff');
+    assert.equal(off.length, 1, 'said once');
+    assert.deepEqual(off[0]!.off, ['utp', 'udpTrackers']);
+    const announced = ofType(run.events, 'tracker.announce').map((e) => e.url);
+    assert.ok(announced.includes(tracker!.announceUrl), 'the http tracker was announced to');
+    assert.ok(!announced.includes(tracker!.udpUrl), 'the udp tracker never was');
+    assert.deepEqual(ofType(run.events, 'proxy.failed'), []);
+  });
+
+  it('SOCKS5 with a user name and password (RFC 1929): socks5h with the right one works, a wrong one is refused and said once', async () => {
+    const auth = { user: 'alice', password: 's3cret' };
+    const proxy = await startMicrosocks(await getFreePort(), auth);
+    started.push(proxy);
+    const good = await download(
+      'socks5-auth',
+      `socks5h://${auth.user}:${auth.password}@${LOOPBACK}:${proxy.port}`,
+    );
+    await checkComplete(good, 'socks5-auth');
+    const before = proxy.lines.length;
+    const bad = await download('socks5-wrong', `socks5://${auth.user}:wrong@${LOOPBACK}:${proxy.port}`, [
+      '--timeout',
+      '3',
+    ]);
+    assert.equal(bad.exit.code, 1, bad.describe());
+    const failed = ofType(bad.events, 'proxy.failed');
+    assert.equal(failed.length, 1, `the refusal said once: ${bad.describe()}`);
+    assert.equal(failed[0]!.code, 'proxyAuth');
+    assert.deepEqual(ofType(bad.events, 'peer.connected'), []);
+    assert.ok(
+      !proxy.lines.slice(before).some((l) => l.includes('connected to')),
+      `the proxy connected nothing for the wrong password: ${proxy.lines.slice(before).join(' | ')}`,
+    );
+    assert.equal(ofType(bad.events, 'stopped').length, 1, 'the usual stall stop');
+  });
+
+  it('HTTP CONNECT (tinyproxy): the data and the announce go through the proxy', async () => {
+    const port = await getFreePort();
+    const proxy = await startTinyproxy(dir, port, [seeder!.port, tracker!.port]);
+    started.push(proxy);
+    const run = await download('http', `http://${LOOPBACK}:${port}`);
+    await checkComplete(run, 'http');
+    const asked = (p: number) => proxy.lines.some((l) => l.includes(`CONNECT ${LOOPBACK}:${p} HTTP/1.1`));
+    assert.ok(asked(seeder!.port), `the seeder was reached through the proxy: ${proxy.lines.join(' | ')}`);
+    assert.ok(asked(tracker!.port), `the tracker was reached through the proxy: ${proxy.lines.join(' | ')}`);
+  });
+
+  it('with the proxy down nothing connects around it: every dial fails, said once, the usual stall', async () => {
+    // A listening socket standing in for a peer, counting who connects to it.
+    let accepted = 0;
+    const peer: Server = createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => peer.listen(0, LOOPBACK, resolve));
+    started.push({ stop: () => new Promise<void>((resolve) => peer.close(() => resolve())) });
+    const peerPort = (peer.address() as { port: number }).port;
+    const downPort = await getFreePort();
+    const run = await runBitstateDownload({
+      torrent,
+      out: join(dir, 'down'),
+      peers: [`${LOOPBACK}:${peerPort}`, `${LOOPBACK}:${seeder!.port}`],
+      stallTimeoutSec: 3,
+      timeoutMs: RUN_MS,
+      extraArgs: ['--proxy', `socks5://${LOOPBACK}:${downPort}`],
+    });
+    assert.equal(run.exit.code, 1, run.describe());
+    assert.equal(accepted, 0, 'no connection went around the proxy');
+    assert.deepEqual(ofType(run.events, 'peer.connected'), [], 'nor to the seeder');
+    const failed = ofType(run.events, 'proxy.failed');
+    assert.deepEqual(
+      failed.map((e) => e.code),
+      ['proxyUnreachable'],
+      `said once: ${run.describe()}`,
+    );
+    const announces = ofType(run.events, 'tracker.announce');
+    assert.ok(
+      announces.length > 0 && announces.every((e) => e.ok === false),
+      'the announce failed too, never sent directly',
+    );
+  });
+});
