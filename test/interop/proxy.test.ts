@@ -4,23 +4,33 @@
  * (HTTP CONNECT). The data comes from a python3-libtorrent seeder named by --peer, the announce goes
  * to opentracker; each proxy's own log names the connections it made for us, so the test sees that
  * both went through it (on loopback the seeder and tracker would see 127.0.0.1 either way). A wrong
- * password is refused and said once; with the proxy down nothing connects around it.
+ * password is refused and said once; with the proxy down nothing connects around it. A web seed's
+ * GETs and a magnet link's metadata connections go through it too.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BitstateEvent, checkSuccessfulDownload, runBitstateDownload } from './harness/bitstate.js';
+import { promisify } from 'node:util';
+import { startWebSeedServer } from '../helpers/web-seed-server.js';
+import {
+  type BitstateEvent,
+  bitstateBin,
+  checkSuccessfulDownload,
+  runBitstateDownload,
+} from './harness/bitstate.js';
 import { referenceTorrentInfo } from './harness/info-hash.js';
 import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from './harness/opentracker.js';
-import { writeSingleFilePayload } from './harness/payload.js';
+import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { getFreePort, LOOPBACK, waitForPort } from './harness/ports.js';
 import { type ManagedProcess, startProcess } from './harness/processes.js';
 
+const execFileAsync = promisify(execFile);
 const MICROSOCKS = '/usr/bin/microsocks';
 const TINYPROXY = '/usr/bin/tinyproxy';
 const SIZE = 3 * 1024 * 1024 + 4321;
@@ -192,6 +202,66 @@ describe('bitstate download through a proxy', () => {
     const asked = (p: number) => proxy.lines.some((l) => l.includes(`CONNECT ${LOOPBACK}:${p} HTTP/1.1`));
     assert.ok(asked(seeder!.port), `the seeder was reached through the proxy: ${proxy.lines.join(' | ')}`);
     assert.ok(asked(tracker!.port), `the tracker was reached through the proxy: ${proxy.lines.join(' | ')}`);
+  });
+
+  it('a web seed (BEP 19) and a magnet link (BEP 9 metadata, then the data) through the proxy', async (t) => {
+    const proxy = await startMicrosocks(await getFreePort());
+    started.push(proxy);
+    const via = `socks5://${LOOPBACK}:${proxy.port}`;
+    // A web seed only: no peer, no tracker.
+    const server = await startWebSeedServer(t, join(dir, 'seed'));
+    const wsTorrent = join(dir, 'web-seed.torrent');
+    const made = await execFileAsync(process.execPath, [
+      bitstateBin(),
+      'create',
+      source,
+      '-w',
+      `${server.url}/payload.bin`,
+      '-o',
+      wsTorrent,
+    ]);
+    assert.match(made.stderr + made.stdout, /wrote/);
+    const web = await runBitstateDownload({
+      torrent: wsTorrent,
+      out: join(dir, 'web-seed'),
+      noTracker: true,
+      stallTimeoutSec: 10,
+      timeoutMs: RUN_MS,
+      extraArgs: ['--proxy', via],
+    });
+    assert.equal(web.exit.code, 0, web.describe());
+    assert.ok((await compareTrees(source, join(dir, 'web-seed', 'payload.bin'))).equal, 'the same bytes');
+    assert.ok(server.requests.length > 0, 'the web seed served the data');
+    assert.ok(
+      proxy.lines.some((l) => l.includes(`connected to ${LOOPBACK}:${server.port}`)),
+      `the web seed was reached through the proxy: ${proxy.lines.join(' | ')}`,
+    );
+
+    // A magnet link naming the seeder (x.pe): its metadata and then its data, both through the proxy.
+    const info = await referenceTorrentInfo(torrent);
+    const before = proxy.lines.length;
+    const magnet = await runBitstateDownload({
+      torrent: `magnet:?xt=urn:btih:${info.infoHash}&x.pe=${LOOPBACK}:${seeder!.port}`,
+      out: join(dir, 'magnet'),
+      noTracker: true,
+      stallTimeoutSec: 10,
+      timeoutMs: RUN_MS,
+      extraArgs: ['--proxy', via],
+    });
+    assert.equal(magnet.exit.code, 0, magnet.describe());
+    assert.ok((await compareTrees(source, join(dir, 'magnet', 'payload.bin'))).equal, 'the same bytes');
+    const toSeeder = proxy.lines
+      .slice(before)
+      .filter((l) => l.includes(`connected to ${LOOPBACK}:${seeder!.port}`));
+    assert.ok(
+      toSeeder.length >= 2,
+      `the metadata and the data connections went through the proxy: ${toSeeder.join(' | ')}`,
+    );
+    assert.equal(
+      ofType(magnet.events, 'proxy.udpOff').length,
+      1,
+      'said once, by the fetch, not again by the download',
+    );
   });
 
   it('with the proxy down nothing connects around it: every dial fails, said once, the usual stall', async () => {

@@ -153,6 +153,19 @@ describe('bitstate download (the built CLI)', { concurrency: true }, () => {
     );
   });
 
+  it('--proxy with a URL we cannot use: one line, exit 2, before any socket', async () => {
+    for (const bad of [
+      '127.0.0.1:1080',
+      'socks://127.0.0.1:1080',
+      'https://127.0.0.1:3128',
+      'socks5://u@127.0.0.1:1',
+    ]) {
+      const out = join(dir, 'out-proxy');
+      assertOneLineError(await bitstate(['download', torrent, '-o', out, '--proxy', bad]), 2, /--proxy: /);
+      assert.equal(existsSync(out), false, 'nothing written');
+    }
+  });
+
   it('--peer with a bad address: exit 2', async () => {
     for (const bad of [
       'localhost',
