@@ -165,6 +165,27 @@ describe('bitstate download through a proxy', () => {
     assert.ok(announced.includes(tracker!.announceUrl), 'the http tracker was announced to');
     assert.ok(!announced.includes(tracker!.udpUrl), 'the udp tracker never was');
     assert.deepEqual(ofType(run.events, 'proxy.failed'), []);
+
+    // `info --scrape --proxy`: the http scrape through the proxy, the udp tracker not asked.
+    const before = proxy.lines.filter((l) => l.includes(`connected to ${LOOPBACK}:${tracker!.port}`)).length;
+    const info = await execFileAsync(process.execPath, [
+      bitstateBin(),
+      'info',
+      torrent,
+      '--json',
+      '--scrape',
+      '--proxy',
+      `socks5://${LOOPBACK}:${proxy.port}`,
+    ]);
+    const scraped = (
+      JSON.parse(info.stdout) as { scrape: { url: string; complete?: number; error?: string }[] }
+    ).scrape;
+    assert.equal(scraped.find((l) => l.url === tracker!.announceUrl)?.error, undefined, info.stdout);
+    assert.match(scraped.find((l) => l.url === tracker!.udpUrl)?.error ?? '', /through the proxy/);
+    const afterScrape = proxy.lines.filter((l) =>
+      l.includes(`connected to ${LOOPBACK}:${tracker!.port}`),
+    ).length;
+    assert.equal(afterScrape, before + 1, 'the scrape went through the proxy');
   });
 
   it('SOCKS5 with a user name and password (RFC 1929): socks5h with the right one works, a wrong one is refused and said once', async () => {

@@ -12,16 +12,18 @@ import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
 import { formatPeerAddress } from '../../net/address.js';
+import { ProxyDialer } from '../../net/proxy-dialer.js';
 import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes, moreOf } from '../format.js';
 import { printable, printableJson } from '../printable.js';
+import { proxyOption } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 /** Bound on each tracker's scrape in `--scrape`. */
 export const SCRAPE_TIMEOUT_MS = 5_000;
 
-export const usage = `Usage: bitstate info <FILE.torrent | MAGNET> [--json] [--scrape]
+export const usage = `Usage: bitstate info <FILE.torrent | MAGNET> [--json] [--scrape [--proxy URL]]
 
 Shows a torrent's name, info-hash, version (v1, v2 or hybrid: BitTorrent v2, BEP 52) and v2
 info-hash, size, pieces, files, trackers and the rest of its metadata.
@@ -36,13 +38,18 @@ Options:
       --scrape   also ask each tracker (http, https, udp) for its seeders, leechers and
                  completed downloads (${SCRAPE_TIMEOUT_MS / 1000} s per tracker, all at once); a tracker that
                  fails is shown with its error and does not change the exit code
+      --proxy URL  with --scrape: http(s) scrapes through this proxy (as download's
+                 --proxy; docs/proxy.md); udp trackers are not asked through it
   -h, --help     this text`;
 
 /** One tracker's scrape: the counts, or why there are none. */
 export type ScrapeLine = { readonly url: string } & (ScrapeCounts | { readonly error: string });
 
 /** Scrapes every tracker of the torrent in parallel, each bounded by SCRAPE_TIMEOUT_MS. */
-export async function scrapeTrackers(t: Pick<Torrent, 'announceList' | 'infoHash'>): Promise<ScrapeLine[]> {
+export async function scrapeTrackers(
+  t: Pick<Torrent, 'announceList' | 'infoHash'>,
+  proxy?: ProxyDialer,
+): Promise<ScrapeLine[]> {
   const urls = [...new Set(t.announceList.flat())];
   return Promise.all(
     urls.map(async (url): Promise<ScrapeLine> => {
@@ -50,6 +57,7 @@ export async function scrapeTrackers(t: Pick<Torrent, 'announceList' | 'infoHash
         const [counts] = await scrape(url, [t.infoHash], {
           timeoutMs: SCRAPE_TIMEOUT_MS,
           udp: { retryBaseMs: 2000, maxRetries: 2 },
+          ...(proxy === undefined ? {} : { proxy }),
         });
         return counts === undefined ? { url, error: 'no answer for this torrent' } : { url, ...counts };
       } catch (e) {
@@ -191,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       json: { type: 'boolean' },
       scrape: { type: 'boolean' },
+      proxy: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -200,9 +209,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError('expected one .torrent file or magnet link (see bitstate info --help)');
-  if (/^magnet:/i.test(positionals[0]!)) return showMagnet(parseMagnet(positionals[0]!), values);
+  const settings = proxyOption(values.proxy);
+  if (settings !== undefined && values.scrape !== true) throw new UsageError('--proxy goes with --scrape');
+  const proxy = settings === undefined ? undefined : new ProxyDialer(settings);
+  if (/^magnet:/i.test(positionals[0]!)) return showMagnet(parseMagnet(positionals[0]!), values, proxy);
   const torrent = await readTorrentFile(positionals[0]!);
-  const scraped = values.scrape === true ? await scrapeTrackers(torrent) : undefined;
+  const scraped = values.scrape === true ? await scrapeTrackers(torrent, proxy) : undefined;
   process.stdout.write(
     values.json === true
       ? `${printableJson(scraped === undefined ? torrentSummary(torrent) : { ...torrentSummary(torrent), scrape: scraped })}\n`
@@ -234,10 +246,14 @@ function rangesText(ranges: readonly FileIndexRange[]): string {
   return ranges.map(([from, to]) => (from === to ? `${from}` : `${from}-${to}`)).join(',');
 }
 
-async function showMagnet(m: Magnet, values: { json?: boolean; scrape?: boolean }): Promise<number> {
+async function showMagnet(
+  m: Magnet,
+  values: { json?: boolean; scrape?: boolean },
+  proxy: ProxyDialer | undefined,
+): Promise<number> {
   const scraped =
     values.scrape === true
-      ? await scrapeTrackers({ infoHash: m.infoHash, announceList: m.trackers.map((t) => [t]) })
+      ? await scrapeTrackers({ infoHash: m.infoHash, announceList: m.trackers.map((t) => [t]) }, proxy)
       : undefined;
   const lines = [
     `info-hash:     ${m.infoHashHex}${m.version === 'v2' ? ' (the v2 info-hash cut to 20 bytes: its swarm)' : ''}`,
