@@ -21,9 +21,14 @@ import {
   bitstateBin,
   checkSuccessfulDownload,
   runBitstateDownload,
+  startBitstateSeeder,
 } from './harness/bitstate.js';
 import { referenceTorrentInfo } from './harness/info-hash.js';
-import { type LibtorrentSeeder, startLibtorrentSeeder } from './harness/libtorrent.js';
+import {
+  type LibtorrentSeeder,
+  startLibtorrentDownloader,
+  startLibtorrentSeeder,
+} from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from './harness/opentracker.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
@@ -282,6 +287,27 @@ describe('bitstate download through a proxy', () => {
       ofType(magnet.events, 'proxy.udpOff').length,
       1,
       'said once, by the fetch, not again by the download',
+    );
+  });
+
+  it('bitstate seed --proxy dials its --peer through the proxy: a libtorrent downloader that dials no one completes', async () => {
+    const proxy = await startMicrosocks(await getFreePort());
+    started.push(proxy);
+    const lt = await startLibtorrentDownloader({ torrent, outDir: join(dir, 'lt-down'), timeoutMs: 60_000 });
+    started.push(lt);
+    const seed = await startBitstateSeeder(torrent, join(dir, 'seed'), [
+      '--no-tracker',
+      '--peer',
+      `${LOOPBACK}:${lt.port}`,
+      '--proxy',
+      `socks5://${LOOPBACK}:${proxy.port}`,
+    ]);
+    started.push({ stop: () => seed.process.stop() });
+    await lt.process.waitForLine(/"event": "done"/, RUN_MS);
+    assert.ok((await compareTrees(source, join(dir, 'lt-down', 'payload.bin'))).equal, 'the same bytes');
+    assert.ok(
+      proxy.lines.some((l) => l.includes(`connected to ${LOOPBACK}:${lt.port}`)),
+      `the downloader was reached through the proxy: ${proxy.lines.join(' | ')}`,
     );
   });
 
