@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,11 +32,25 @@ import {
 } from './harness/libtorrent.js';
 import { makeTorrent } from './harness/mktorrent.js';
 import { type Opentracker, startOpentracker } from './harness/opentracker.js';
+import { repoRoot } from './harness/paths.js';
 import { compareTrees, writeSingleFilePayload } from './harness/payload.js';
 import { getFreePort, LOOPBACK, waitForPort } from './harness/ports.js';
 import { type ManagedProcess, startProcess } from './harness/processes.js';
 
 const execFileAsync = promisify(execFile);
+/** A self-signed certificate for 127.0.0.1 (test/fixtures/tls/README.md). */
+const TLS = join(repoRoot(), 'test', 'fixtures', 'tls');
+
+/** A query value's bytes, %XX-decoded (an info_hash is raw bytes, not UTF-8). */
+function unescapeBytes(s: string): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++)
+    if (s[i] === '%') {
+      out.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out.push(s.charCodeAt(i));
+  return Buffer.from(out);
+}
 const MICROSOCKS = '/usr/bin/microsocks';
 const TINYPROXY = '/usr/bin/tinyproxy';
 const SIZE = 3 * 1024 * 1024 + 4321;
@@ -309,6 +324,65 @@ describe('bitstate download through a proxy', () => {
       proxy.lines.some((l) => l.includes(`connected to ${LOOPBACK}:${lt.port}`)),
       `the downloader was reached through the proxy: ${proxy.lines.join(' | ')}`,
     );
+  });
+
+  it('an https tracker through the proxy: TLS inside the tunnel, its certificate checked as for a direct request', async () => {
+    const proxy = await startMicrosocks(await getFreePort());
+    started.push(proxy);
+    // A scrape answer for whatever info-hash is asked: one seeder.
+    const server = createHttpsServer(
+      {
+        key: await readFile(join(TLS, 'localhost-key.pem')),
+        cert: await readFile(join(TLS, 'localhost-cert.pem')),
+      },
+      (req, res) => {
+        const raw = unescapeBytes(/info_hash=([^&]*)/.exec(req.url ?? '')?.[1] ?? '');
+        res.end(
+          Buffer.concat([
+            Buffer.from('d5:filesd20:'),
+            raw,
+            Buffer.from('d8:completei1e10:downloadedi0e10:incompletei0eeee'),
+          ]),
+        );
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+    started.push({ stop: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const port = (server.address() as { port: number }).port;
+    const httpsTorrent = join(dir, 'https.torrent');
+    await execFileAsync(process.execPath, [
+      bitstateBin(),
+      'create',
+      source,
+      '-a',
+      `https://${LOOPBACK}:${port}/announce`,
+      '-o',
+      httpsTorrent,
+    ]);
+    const scrapeVia = async (env: NodeJS.ProcessEnv) => {
+      const r = await execFileAsync(
+        process.execPath,
+        [
+          bitstateBin(),
+          'info',
+          httpsTorrent,
+          '--json',
+          '--scrape',
+          '--proxy',
+          `socks5://${LOOPBACK}:${proxy.port}`,
+        ],
+        { env },
+      );
+      return (JSON.parse(r.stdout) as { scrape: { complete?: number; error?: string }[] }).scrape[0]!;
+    };
+    const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+    // Our certificate is trusted only when the child is told of it: otherwise TLS refuses it.
+    const untrusted = await scrapeVia(env);
+    assert.match(untrusted.error ?? '', /self[- ]signed certificate/, JSON.stringify(untrusted));
+    const trusted = await scrapeVia({ ...env, NODE_EXTRA_CA_CERTS: join(TLS, 'localhost-cert.pem') });
+    assert.equal(trusted.complete, 1, JSON.stringify(trusted));
+    const through = proxy.lines.filter((l) => l.includes(`connected to ${LOOPBACK}:${port}`));
+    assert.equal(through.length, 2, `both scrapes went through the proxy: ${proxy.lines.join(' | ')}`);
   });
 
   it('with the proxy down nothing connects around it: every dial fails, said once, the usual stall', async () => {
