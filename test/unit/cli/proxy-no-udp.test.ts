@@ -1,0 +1,125 @@
+/**
+ * Under `--proxy` nothing goes around the proxy over UDP (docs/proxy.md): a UDP socket in the test
+ * is at once the torrent's udp tracker, the DHT router and the `--peer` (whose TCP dial, through a
+ * proxy that is down, fails — so uTP would be tried next without a proxy). It hears nothing from a
+ * download of one torrent, of two (the shared host's socket and DHT node) or of a magnet link;
+ * without `--proxy` the same download of one torrent reaches it.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
+import { runCli } from '../../helpers/run-cli.js';
+import { tempDir } from '../../helpers/session.js';
+
+/** A UDP socket on 127.0.0.1 counting the datagrams it gets (closed after the test). */
+async function udpSink(t: TestContext): Promise<{ port: number; received: () => number }> {
+  let received = 0;
+  const s: Socket = createSocket('udp4');
+  s.on('message', () => received++);
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => s.close(() => resolve())));
+  return { port: s.address().port, received: () => received };
+}
+
+/** A port where nothing listens (bound, closed), for the proxy that is down. */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Two small torrents whose only tracker is udp://127.0.0.1:PORT. */
+async function torrents(t: TestContext, port: number) {
+  const dir = await tempDir(t, 'bitstate-proxy-udp-');
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const paths: string[] = [];
+  const hashes: string[] = [];
+  for (const name of ['a.bin', 'b.bin']) {
+    await writeFile(join(data, name), randomBytes(40_000));
+    const bytes = await createTorrent(join(data, name), {
+      pieceLength: 16384,
+      announce: `udp://127.0.0.1:${port}/announce`,
+    });
+    paths.push(join(dir, `${name}.torrent`));
+    await writeFile(paths.at(-1)!, bytes);
+    hashes.push(parseTorrent(bytes).infoHashHex);
+  }
+  return { dir, paths, hashes };
+}
+
+const swarm = (port: number) => [
+  '--peer',
+  `127.0.0.1:${port}`,
+  '--dht-bootstrap',
+  `127.0.0.1:${port}`,
+  '--port',
+  '0',
+  '--json',
+  '--timeout',
+  '3',
+];
+
+describe('--proxy: no UDP around the proxy', { concurrency: true }, () => {
+  it('one torrent: nothing reaches the udp tracker, the DHT router or the peer over UDP; without --proxy it does', async (t) => {
+    const sink = await udpSink(t);
+    const { dir, paths } = await torrents(t, sink.port);
+    const proxied = await runCli(
+      [
+        'download',
+        paths[0]!,
+        '-o',
+        join(dir, 'o1'),
+        ...swarm(sink.port),
+        '--proxy',
+        `socks5://127.0.0.1:${await deadPort()}`,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(proxied.code, 1, proxied.stderr);
+    assert.match(proxied.stdout, /"type":"proxy.udpOff"[^\n]*"off":\["utp","dht","udpTrackers"\]/);
+    assert.equal(sink.received(), 0, 'not a datagram');
+
+    const direct = await runCli(['download', paths[0]!, '-o', join(dir, 'o2'), ...swarm(sink.port)], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(direct.code, 1, direct.stderr);
+    assert.ok(sink.received() > 0, 'without a proxy the same download sends datagrams there');
+  });
+
+  it('two torrents (one shared socket and DHT node) and a magnet link: not a datagram', async (t) => {
+    const sink = await udpSink(t);
+    const { dir, paths, hashes } = await torrents(t, sink.port);
+    const proxy = `socks5://127.0.0.1:${await deadPort()}`;
+    const many = await runCli(
+      ['download', ...paths, '-o', join(dir, 'many'), ...swarm(sink.port), '--proxy', proxy],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(many.code, 1, many.stderr);
+    const magnet = await runCli(
+      [
+        'download',
+        `magnet:?xt=urn:btih:${hashes[0]}&tr=${encodeURIComponent(`udp://127.0.0.1:${sink.port}/announce`)}&x.pe=127.0.0.1:${sink.port}`,
+        '-o',
+        join(dir, 'magnet'),
+        ...swarm(sink.port),
+        '--metadata-timeout',
+        '3',
+        '--proxy',
+        proxy,
+      ],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(magnet.code, 1, magnet.stderr);
+    assert.match(magnet.stdout, /"type":"proxy.udpOff"/);
+    assert.equal(sink.received(), 0, 'not a datagram');
+  });
+});
