@@ -16,6 +16,7 @@ import { parsePeerAddress } from './address.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
 import type { ProxyDialer } from './proxy-dialer.js';
+import { ProxyError } from './proxy-error.js';
 
 /** A dial not connected this long after it began fails ('connect timeout'). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -126,7 +127,7 @@ export class PeerDial {
       this.#proxy !== undefined &&
       !this.#connected.has(s) &&
       err.code !== undefined &&
-      err.name !== 'ProxyError'
+      !(err instanceof ProxyError)
     )
       return 'proxyUnreachable';
     return err.code ?? err.message;

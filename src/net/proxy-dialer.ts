@@ -32,7 +32,7 @@ export class ProxyDialer {
    * A socket to the proxy that asks it for a tunnel to `host:port`: `onTunnel` once the tunnel is up,
    * and every byte after it to `read.onData` (the target's first bytes, if they came with the
    * proxy's reply, right after `onTunnel`). A failure destroys the socket with a ProxyError; a
-   * socket error before the tunnel is up is the proxy's (`proxyUnreachable`, told to onFailure).
+   * system error before the tunnel is up is the proxy's (`proxyUnreachable`, told to onFailure).
    */
   open(host: string, port: number, read: TunnelRead, onTunnel: () => void): Socket {
     let handshake: ProxyHandshake | undefined;
@@ -112,8 +112,10 @@ export class ProxyDialer {
     s.on('end', () => {
       if (!up) fail(new ProxyError('proxyClosed', `${describeProxy(this.settings)} closed before its reply`));
     });
+    // A system error (refused, reset, unknown host) before the tunnel is up is the proxy's; the
+    // dial's own connect timeout is not (the proxy may be waiting on a slow target).
     s.on('error', (e: NodeJS.ErrnoException) => {
-      if (!up && !(e instanceof ProxyError)) this.onFailure?.(this.unreachable(e));
+      if (!up && !(e instanceof ProxyError) && e.code !== undefined) this.onFailure?.(this.unreachable(e));
     });
     return s;
   }
