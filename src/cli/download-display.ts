@@ -41,7 +41,12 @@ export function createJsonDisplay<E extends object>(
 }
 
 /** How `proxy.udpOff` names what is off. */
-const UDP_OFF_NAMES = { utp: 'uTP', dht: 'the DHT', udpTrackers: 'udp:// trackers' } as const;
+const UDP_OFF_NAMES = {
+  utp: 'uTP',
+  dht: 'the DHT',
+  lsd: 'local service discovery',
+  udpTrackers: 'udp:// trackers',
+} as const;
 
 /** The line a proxy event is said in (docs/proxy.md); the several-torrent displays say each once. */
 export function proxyNews(e: Extract<DownloadEvent, { type: 'proxy.udpOff' | 'proxy.failed' }>): string {

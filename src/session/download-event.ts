@@ -279,6 +279,6 @@ export type ProxyEvent =
       readonly type: 'proxy.udpOff';
       /** The proxy, its password left out. */
       readonly proxy: string;
-      readonly off: readonly ('utp' | 'dht' | 'udpTrackers')[];
+      readonly off: readonly ('utp' | 'dht' | 'lsd' | 'udpTrackers')[];
     }
   | { readonly type: 'proxy.failed'; readonly code: string; readonly message: string };

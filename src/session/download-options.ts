@@ -66,8 +66,8 @@ export interface DownloadOptions {
   readonly utp?: UtpMode;
   /**
    * Every connection we make through this proxy (docs/proxy.md): peers (MSE inside the tunnel),
-   * http(s) trackers, web seeds, a magnet's metadata peers. uTP, the DHT and udp:// trackers are off
-   * under it (no proxy here carries UDP): said once, `proxy.udpOff`. Incoming peers still taken.
+   * http(s) trackers, web seeds, a magnet's metadata peers. uTP, the DHT, LSD and udp:// trackers
+   * are off under it (no proxy here carries UDP): said once, `proxy.udpOff`. Incoming peers still taken.
    */
   readonly proxy?: ProxySettings;
   /** Internal: the dialer a magnet link's fetch used (its failures said there already). */

@@ -62,7 +62,7 @@ export interface HostOptions {
   readonly dht?: DhtSettings;
   /** Local Service Discovery (BEP 14): one service, every torrent's info-hashes announced from it. */
   readonly lsd?: LsdSettings;
-  /** Under a proxy no UDP socket and no DHT node are opened (each session says so: proxy-session.ts). */
+  /** Under a proxy no UDP socket, DHT node or LSD service is opened (each session says so: proxy-session.ts). */
   readonly proxy?: ProxySettings;
   readonly maxPeers?: number;
   /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
@@ -207,7 +207,7 @@ export function runManyTorrents<T extends Hosted>(
         });
       }
       // BEP 14: one socket on port 6771 for every torrent (never a private one's: BEP 27).
-      if (options.lsd !== undefined && torrents.some((t) => !t.private)) {
+      if (options.lsd !== undefined && options.proxy === undefined && torrents.some((t) => !t.private)) {
         const settings = options.lsd;
         const { startLsd } = await import('../lsd/lsd.js');
         lsd = await startLsd(settings, { port: listener.port, listenHost: listener.host }).catch(

@@ -1,7 +1,8 @@
 /**
  * A session under a proxy (docs/proxy.md): every TCP connection we make and every HTTP(S) request
- * through it (src/net/proxy-dialer.ts), and what the proxy cannot carry — UDP: uTP, the DHT, udp://
- * trackers — off rather than sent around it, as libtorrent's proxied, anonymous setups. Said once
+ * through it (src/net/proxy-dialer.ts), and what the proxy cannot carry — UDP: uTP, the DHT, Local
+ * Service Discovery's multicast (BEP 14), udp:// trackers — off rather than sent around it, as
+ * libtorrent's proxied, anonymous setups. Said once
  * (`proxy.udpOff`, said by the caller); each kind of proxy failure said the first time it is met (`proxy.failed`).
  * Incoming connections are still taken (libtorrent's default).
  */
@@ -36,11 +37,12 @@ export function proxiedSession<O extends DownloadOptions>(
       said.add(err.code);
       emit({ type: 'proxy.failed', code: err.code, message: err.message });
     });
-  const off: ('utp' | 'dht' | 'udpTrackers')[] = [];
+  const off: ('utp' | 'dht' | 'lsd' | 'udpTrackers')[] = [];
   if (options.utp !== 'off') off.push('utp');
   if (options.dht !== undefined || options.dhtNode !== undefined) off.push('dht');
+  if (options.lsd !== undefined || options.lsdService !== undefined) off.push('lsd');
   if (udpTrackers > 0 && options.trackers !== false) off.push('udpTrackers');
-  const { dht: _dht, dhtNode: _node, ...rest } = options;
+  const { dht: _dht, dhtNode: _node, lsd: _lsd, lsdService: _service, ...rest } = options;
   return {
     ...(off.length > 0 && options.proxyDialer === undefined
       ? { udpOff: { type: 'proxy.udpOff', proxy: describeProxy(proxy), off } as const }

@@ -62,9 +62,9 @@ Options:
       --proxy URL        every connection we make through this proxy (docs/proxy.md):
                          socks5://[USER:PASS@]HOST:PORT (names resolved here), socks5h://
                          (names resolved by the proxy), socks4a://, http:// (CONNECT). Peers,
-                         http(s) trackers, web seeds, a magnet's metadata; uTP, the DHT and
-                         udp:// trackers are off under it (no UDP through the proxy, nothing
-                         around it). Incoming peers are still taken (as libtorrent)
+                         http(s) trackers, web seeds, a magnet's metadata; uTP, the DHT, LSD
+                         and udp:// trackers are off under it (no UDP through the proxy,
+                         nothing around it). Incoming peers are still taken (as libtorrent)
       --max-peers N      connections at most per torrent (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

@@ -1,6 +1,7 @@
 /**
  * A session under a proxy (src/session/proxy-session.ts): what it turns off — uTP, the DHT (a node
- * of its own or a lent one), udp:// trackers — and says once, and nothing changed without a proxy.
+ * of its own or a lent one), LSD (BEP 14), udp:// trackers — and says once, and nothing changed
+ * without a proxy.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,17 +13,16 @@ import { countUdpTrackers, proxiedSession } from '../../../src/session/proxy-ses
 const proxy = parseProxyUrl('socks5://alice:secret@127.0.0.1:1080');
 const tiers = [['http://a/announce', 'udp://b:1/announce'], ['udp://c:2'], ['https://d/announce']];
 
-test('under a proxy: uTP and the DHT off in the options, udp trackers out of the tiers, said once without the password', () => {
-  const options: DownloadOptions = { out: '/x', utp: 'prefer', dht: { bootstrap: [] }, proxy };
+test('under a proxy: uTP, the DHT and LSD off in the options, udp trackers out of the tiers, said once without the password', () => {
+  const options: DownloadOptions = { out: '/x', utp: 'prefer', dht: { bootstrap: [] }, lsd: {}, proxy };
   const s = proxiedSession(options, () => {}, countUdpTrackers(tiers));
   assert.equal(s.options.utp, 'off');
-  assert.equal('dht' in s.options, false);
-  assert.equal('dhtNode' in s.options, false);
+  for (const key of ['dht', 'dhtNode', 'lsd', 'lsdService']) assert.equal(key in s.options, false, key);
   assert.deepEqual(s.tiers(tiers), [['http://a/announce'], ['https://d/announce']]);
   assert.deepEqual(s.udpOff, {
     type: 'proxy.udpOff',
     proxy: 'socks5://alice:***@127.0.0.1:1080',
-    off: ['utp', 'dht', 'udpTrackers'],
+    off: ['utp', 'dht', 'lsd', 'udpTrackers'],
   });
   assert.ok(s.dialer !== undefined);
 });
