@@ -208,6 +208,38 @@ describe('bitstate download through a proxy', () => {
     assert.equal(afterScrape, before + 1, 'the scrape went through the proxy');
   });
 
+  it('MSE inside the tunnel: a libtorrent seeder that takes only RC4-encrypted connections, --encryption required', async () => {
+    const proxy = await startMicrosocks(await getFreePort());
+    started.push(proxy);
+    const rc4 = await startLibtorrentSeeder({
+      torrent,
+      dataDir: join(dir, 'seed'),
+      trackerOff: true,
+      encrypt: 'rc4',
+      timeoutMs: 5 * 60_000,
+    });
+    started.push(rc4);
+    const run = await runBitstateDownload({
+      torrent,
+      out: join(dir, 'mse'),
+      peers: [`${LOOPBACK}:${rc4.port}`],
+      noTracker: true,
+      stallTimeoutSec: 10,
+      timeoutMs: RUN_MS,
+      extraArgs: ['--proxy', `socks5://${LOOPBACK}:${proxy.port}`, '--encryption', 'required'],
+    });
+    await checkComplete(run, 'mse');
+    assert.deepEqual(
+      ofType(run.events, 'peer.connected').map((e) => e.encryption),
+      ['rc4'],
+      'one connection, RC4 both ways',
+    );
+    assert.ok(
+      proxy.lines.some((l) => l.includes(`connected to ${LOOPBACK}:${rc4.port}`)),
+      `through the proxy: ${proxy.lines.join(' | ')}`,
+    );
+  });
+
   it('SOCKS5 with a user name and password (RFC 1929): socks5h with the right one works, a wrong one is refused and said once', async () => {
     const auth = { user: 'alice', password: 's3cret' };
     const proxy = await startMicrosocks(await getFreePort(), auth);
