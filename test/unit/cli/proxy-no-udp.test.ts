@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { LSD_GROUP, LSD_PORT, parseLsdAnnounce } from '../../../src/lsd/lsd-message.js';
@@ -19,6 +18,7 @@ import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { tempDir } from '../../helpers/session.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
 /** A UDP socket on 127.0.0.1 counting the datagrams it gets (closed after the test). */
 async function udpSink(t: TestContext): Promise<{ port: number; received: () => number }> {
@@ -46,14 +46,8 @@ async function lsdListener(t: TestContext, hashes: () => readonly string[]): Pro
   return () => heard;
 }
 
-/** A port where nothing listens (bound, closed), for the proxy that is down. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nobody listens on, for the proxy that is down (below the ephemeral range: ports.ts). */
+const deadPort = getFreePort;
 
 /** Two small torrents whose only tracker is udp://127.0.0.1:PORT. */
 async function torrents(t: TestContext, port: number) {
