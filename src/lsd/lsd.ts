@@ -15,21 +15,26 @@
  *   minutes, one a second at most) leave from a socket bound to each interface's address, its
  *   multicast interface set to it, TTL 1 (the local network; libtorrent sets 32, Transmission 1),
  *   loopback on (another client on this host hears us, as with libtorrent).
- * - What comes in: at most LSD_MAX_ANNOUNCES_PER_SECOND datagrams a second are read (the rest
- *   dropped unread, as Transmission's flood cap), each parsed within its bounds; an announce that
- *   fails to parse, carries our cookie (our own, back through loopback), or comes from outside the
- *   networks of the interfaces joined is ignored.
+ * - What comes in: a datagram from outside the networks of the interfaces joined is dropped first;
+ *   of the rest, at most LSD_MAX_ANNOUNCES_PER_SECOND a second are read (the others dropped unread,
+ *   as Transmission's flood cap), each parsed within its bounds; an announce that fails to parse or
+ *   carries our cookie (our own, back through loopback) is ignored.
  *
  * Never for a private torrent (BEP 27): the callers check.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { PeerAddress } from '../net/address.js';
-import { type LsdInterface, lsdInterfaces, onLsdNetwork } from './lsd-interfaces.js';
+import {
+  type LsdInterface,
+  lsdInterfaces,
+  type NetworkInterfaceEntry,
+  onLsdNetwork,
+} from './lsd-interfaces.js';
 import { formatLsdAnnounce, LSD_GROUP, LSD_PORT, parseLsdAnnounce } from './lsd-message.js';
 import { LsdSchedule } from './lsd-schedule.js';
 
-/** Announces read per second at most; the rest are dropped unread. */
+/** Announces read per second at most, from the senders believed; the rest are dropped unread. */
 export const LSD_MAX_ANNOUNCES_PER_SECOND = 50;
 
 /** What turns LSD on for download() / seed() (library default: off; the CLI's: on, every interface). */
@@ -120,13 +125,19 @@ async function openSender(iface: LsdInterface): Promise<Socket | undefined> {
  */
 export async function startLsd(
   settings: LsdSettings,
-  o: { readonly port: number; readonly listenHost?: string; readonly now?: () => number },
+  o: {
+    readonly port: number;
+    readonly listenHost?: string;
+    readonly now?: () => number;
+    /** The host's interfaces (default os.networkInterfaces()'s). */
+    readonly entries?: readonly NetworkInterfaceEntry[];
+  },
 ): Promise<Lsd> {
   const now = o.now ?? (() => performance.now());
   const wanted = lsdInterfaces({
     ...(settings.interfaces === undefined ? {} : { asked: settings.interfaces }),
     listenHost: o.listenHost ?? '0.0.0.0',
-    entries: Object.values(networkInterfaces()).flatMap((list) => list ?? []),
+    entries: o.entries ?? Object.values(networkInterfaces()).flatMap((list) => list ?? []),
   });
   const receiver = await openReceiver();
   receiver.on('error', () => {});
@@ -184,13 +195,15 @@ export async function startLsd(
 
   receiver.on('message', (msg, from) => {
     if (closed) return;
+    // Before the cap: a sender we would not believe (the group's traffic on an interface we did
+    // not join reaches this socket too) spends none of it.
+    if (!onLsdNetwork(from.address, joined)) return;
     const t = now();
     if (t - windowStart >= 1000) {
       windowStart = t;
       windowCount = 0;
     }
     if (++windowCount > LSD_MAX_ANNOUNCES_PER_SECOND) return;
-    if (!onLsdNetwork(from.address, joined)) return;
     let a: ReturnType<typeof parseLsdAnnounce>;
     try {
       a = parseLsdAnnounce(msg);

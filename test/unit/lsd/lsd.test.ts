@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
-import { type Lsd, startLsd } from '../../../src/lsd/lsd.js';
+import { LSD_MAX_ANNOUNCES_PER_SECOND, type Lsd, startLsd } from '../../../src/lsd/lsd.js';
 import { formatLsdAnnounce, LSD_GROUP, LSD_PORT, parseLsdAnnounce } from '../../../src/lsd/lsd-message.js';
 import type { PeerAddress } from '../../../src/net/address.js';
 import { type TestContext, within } from '../../helpers/temp-dir.js';
@@ -47,10 +47,10 @@ function peersOf(lsd: Lsd, infoHash: Uint8Array) {
   };
 }
 
-/** A plain socket sending on loopback (multicast or unicast), closed after the test. */
-async function sender(t: TestContext): Promise<Socket> {
+/** A plain socket sending on loopback (multicast or unicast) from `from`, closed after the test. */
+async function sender(t: TestContext, from = '127.0.0.1'): Promise<Socket> {
   const s = createSocket({ type: 'udp4', reuseAddr: true });
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => s.bind(0, from, resolve));
   s.setMulticastInterface('127.0.0.1');
   s.setMulticastLoopback(true);
   t.after(() => new Promise<void>((resolve) => s.close(() => resolve())));
@@ -130,6 +130,28 @@ describe('LSD on 127.0.0.1', () => {
     assert.deepEqual(
       at.peers.map((p) => p.port),
       [40011],
+    );
+  });
+
+  it('spends its read cap (50 a second) only on senders it believes: a flood from outside its networks is not counted', async (t) => {
+    // 127.0.0.1 as a /32: 127.0.0.2 (on loopback too) is outside the network LSD runs on, as eth0's
+    // senders are for a run on 127.0.0.1 once another program joined the group there (IP_MULTICAST_ALL).
+    const lsd = await startLsd(LOOPBACK, {
+      port: 40012,
+      entries: [{ address: '127.0.0.1', netmask: '255.255.255.255', family: 'IPv4', internal: true }],
+    });
+    t.after(() => lsd.close());
+    const h = randomBytes(20);
+    const at = peersOf(lsd, h);
+    const outside = await sender(t, '127.0.0.2');
+    const flood = formatLsdAnnounce({ port: 40013, infoHashes: [h] });
+    for (let i = 0; i <= LSD_MAX_ANNOUNCES_PER_SECOND; i++) await send(outside, flood);
+    const inside = await sender(t);
+    await send(inside, formatLsdAnnounce({ port: 40014, infoHashes: [h] }));
+    await at.heard(40014);
+    assert.deepEqual(
+      at.peers.map((p) => p.port),
+      [40014],
     );
   });
 });
