@@ -26,6 +26,11 @@ export class LsdSchedule {
   constructor(o: { readonly intervalMs?: number; readonly gapMs?: number } = {}) {
     this.#intervalMs = o.intervalMs ?? LSD_ANNOUNCE_INTERVAL_MS;
     this.#gapMs = o.gapMs ?? LSD_ANNOUNCE_GAP_MS;
+    // NaN would leave every info-hash due at NaN: never taken again, and a wake-up time of NaN.
+    if (!(this.#intervalMs > 0))
+      throw new RangeError(`an LSD announce interval is a positive number of ms, got ${this.#intervalMs}`);
+    if (!(this.#gapMs >= 0))
+      throw new RangeError(`the gap between LSD announces is 0 ms or more, got ${this.#gapMs}`);
   }
 
   get size(): number {

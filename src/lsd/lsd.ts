@@ -44,7 +44,10 @@ export interface LsdSettings {
    * interface but loopback, or only the listening address's when the listener is bound to one.
    */
   readonly interfaces?: readonly string[];
-  /** Between two announces of one torrent (default LSD_ANNOUNCE_INTERVAL_MS, 5 minutes). */
+  /**
+   * Between two announces of one torrent (default LSD_ANNOUNCE_INTERVAL_MS, 5 minutes); a positive
+   * number of milliseconds (Infinity: announced once), else startLsd throws a RangeError.
+   */
   readonly announceIntervalMs?: number;
 }
 
@@ -62,6 +65,9 @@ export interface Lsd {
   add(torrent: LsdTorrent): () => void;
   close(): Promise<void>;
 }
+
+/** setTimeout's longest delay (2^31 - 1 ms, 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
@@ -139,6 +145,10 @@ export async function startLsd(
     listenHost: o.listenHost ?? '0.0.0.0',
     entries: o.entries ?? Object.values(networkInterfaces()).flatMap((list) => list ?? []),
   });
+  // Before any socket opens: a bad interval throws here.
+  const schedule = new LsdSchedule(
+    settings.announceIntervalMs === undefined ? {} : { intervalMs: settings.announceIntervalMs },
+  );
   const receiver = await openReceiver();
   receiver.on('error', () => {});
   const joined: LsdInterface[] = [];
@@ -156,9 +166,6 @@ export async function startLsd(
   }
   // Ours, to know our own announces when loopback brings them back (libtorrent: 31 random bits, hex).
   const cookie = Math.floor(Math.random() * 0x7fffffff).toString(16);
-  const schedule = new LsdSchedule(
-    settings.announceIntervalMs === undefined ? {} : { intervalMs: settings.announceIntervalMs },
-  );
   /** Who listens for each info-hash (hex). */
   const torrents = new Map<string, Set<LsdTorrent>>();
   let timer: NodeJS.Timeout | undefined;
@@ -190,7 +197,9 @@ export async function startLsd(
     if (closed) return;
     const at = schedule.wakeAt();
     if (timer !== undefined) clearTimeout(timer);
-    timer = at === undefined ? undefined : setTimeout(announce, Math.max(0, at - now()));
+    // Node runs a delay over MAX_TIMER_MS after 1 ms: a later announce is waited for in steps.
+    timer =
+      at === undefined ? undefined : setTimeout(announce, Math.min(MAX_TIMER_MS, Math.max(0, at - now())));
   };
 
   receiver.on('message', (msg, from) => {

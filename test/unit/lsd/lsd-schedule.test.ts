@@ -49,4 +49,14 @@ describe('LsdSchedule', () => {
     s.remove('b');
     assert.equal(s.wakeAt(), undefined);
   });
+
+  it('refuses an interval that is not a positive number of ms (NaN would never come due again)', () => {
+    for (const intervalMs of [Number.NaN, 0, -1])
+      assert.throws(() => new LsdSchedule({ intervalMs }), RangeError, String(intervalMs));
+    assert.throws(() => new LsdSchedule({ gapMs: Number.NaN }), RangeError);
+    const once = new LsdSchedule({ intervalMs: Number.POSITIVE_INFINITY });
+    once.add('a', 0);
+    assert.deepEqual(once.take(0), ['a']);
+    assert.equal(once.wakeAt(), Number.POSITIVE_INFINITY);
+  });
 });

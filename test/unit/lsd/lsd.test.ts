@@ -154,4 +154,24 @@ describe('LSD on 127.0.0.1', () => {
       [40014],
     );
   });
+
+  it("waits for an announce due past setTimeout's 24.8 days without spinning (an interval of 30 days)", async (t) => {
+    // Node turns a delay over 2^31 - 1 ms into 1 ms (and warns): armed with the next announce's
+    // time, the service woke every millisecond, found nothing due, and armed again.
+    const overflows: Error[] = [];
+    const onWarning = (w: Error) => {
+      if (w.name === 'TimeoutOverflowWarning') overflows.push(w);
+    };
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const h = randomBytes(20);
+    const slow = await startLsd({ ...LOOPBACK, announceIntervalMs: 30 * 24 * 3600_000 }, { port: 40015 });
+    t.after(() => slow.close());
+    const at = peersOf(await lsdOn(t, 40016), h);
+    slow.add({ infoHashes: [h], onPeer: () => {} });
+    // Heard: the announce was sent, and the timer for the next armed (with it, synchronously);
+    // a warning it raised is emitted on the next tick, before this datagram is read.
+    await at.heard(40015);
+    assert.deepEqual(overflows, []);
+  });
 });
