@@ -10,7 +10,9 @@
  *   group: no unicast port 6771 is opened on any interface. Where the system refuses that bind, it
  *   is bound to 0.0.0.0:6771. Other programs (libtorrent, another bitstate) share the port.
  * - It joins the group on each interface of lsd-interfaces.ts; one where the join fails (no
- *   multicast there) is left out. The `interfaces` joined are reported.
+ *   multicast there) is left out, but an interface's second address, whose join is refused as
+ *   done already, is kept (its network believed, its own sender). The `interfaces` joined are
+ *   reported.
  * - Announces (formatted by lsd-message.ts, scheduled by lsd-schedule.ts: at start, then every 5
  *   minutes, one a second at most) leave from a socket bound to each interface's address, its
  *   multicast interface set to it, TTL 1 (the local network; libtorrent sets 32, Transmission 1),
@@ -156,8 +158,12 @@ export async function startLsd(
     try {
       receiver.addMembership(LSD_GROUP, iface.address);
       joined.push(iface);
-    } catch {
-      // No multicast on this interface (or joined already by this socket): left out.
+    } catch (err) {
+      // Joined already through another address of the same interface (Linux: EADDRINUSE): a
+      // member there, so this address's network is believed and announced to from this address
+      // too (as libtorrent, one LSD socket per address; its peers believe their own network only).
+      // Any other refusal: no multicast on this interface, left out.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') joined.push(iface);
     }
   const senders: Socket[] = [];
   for (const iface of joined) {

@@ -174,4 +174,31 @@ describe('LSD on 127.0.0.1', () => {
     await at.heard(40015);
     assert.deepEqual(overflows, []);
   });
+
+  it("runs on an interface's second address too: believes its network and announces from it", async (t) => {
+    // Two addresses of one interface (loopback), each a /32: the group is joined once per
+    // interface, and the second join is refused (EADDRINUSE) as joined already.
+    const entries = ['127.0.0.1', '127.0.0.2'].map((address) => ({
+      address,
+      netmask: '255.255.255.255',
+      family: 'IPv4',
+      internal: true,
+    }));
+    const lsd = await startLsd({ interfaces: ['127.0.0.1', '127.0.0.2'] }, { port: 40017, entries });
+    t.after(() => lsd.close());
+    assert.deepEqual(lsd.interfaces, ['127.0.0.1', '127.0.0.2']);
+    const h = randomBytes(20);
+    const at = peersOf(lsd, h);
+    await send(await sender(t, '127.0.0.2'), formatLsdAnnounce({ port: 40018, infoHashes: [h] }));
+    await at.heard(40018);
+    assert.deepEqual(at.peers, [{ host: '127.0.0.2', port: 40018 }]);
+    // And announces from there: a peer on 127.0.0.2's network alone hears it from 127.0.0.2.
+    const other = await startLsd({ interfaces: ['127.0.0.2'] }, { port: 40019, entries: entries.slice(1) });
+    t.after(() => other.close());
+    const h2 = randomBytes(20);
+    const atOther = peersOf(other, h2);
+    lsd.add({ infoHashes: [h2], onPeer: () => {} });
+    await atOther.heard(40017);
+    assert.ok(atOther.peers.some((p) => p.host === '127.0.0.2' && p.port === 40017));
+  });
 });
