@@ -4,19 +4,33 @@
  * loopback: every spawn of the CLI in test/ and bench/ passes its arguments through `withDhtOff`,
  * which adds `--no-dht` to `download` and `seed` unless the test names its own (loopback) routers
  * with `--dht-bootstrap`, and `--no-lsd` unless the test names the interfaces LSD may use with
- * `--lsd-interface` (127.0.0.1). test/unit/cli/dht-guard.test.ts checks that it does.
+ * `--lsd-interface` (127.0.0.1; any other address is refused with an Error).
+ * test/unit/cli/dht-guard.test.ts checks that it does.
  */
 function names(args: readonly string[], flag: string): boolean {
   return args.some((a) => a === flag || a.startsWith(`${flag}=`));
 }
 
+/** The values given to `flag`, as `flag VALUE` or `flag=VALUE`. */
+function valuesOf(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    if (a === flag && i + 1 < args.length) out.push(args[i + 1]!);
+    else if (a.startsWith(`${flag}=`)) out.push(a.slice(flag.length + 1));
+  });
+  return out;
+}
+
 export function withDhtOff(args: readonly string[]): string[] {
   const command = args[0];
   if (command !== 'download' && command !== 'seed') return [...args];
+  const end = args.indexOf('--');
+  // A test may name the interfaces LSD runs on, loopback's only: refused here, whatever the test.
+  for (const i of valuesOf(end < 0 ? args : args.slice(0, end), '--lsd-interface'))
+    if (!i.startsWith('127.')) throw new Error(`tests run LSD on 127.0.0.1 only, not on ${i}`);
   const added = [
     ...(names(args, '--no-dht') || names(args, '--dht-bootstrap') ? [] : ['--no-dht']),
     ...(names(args, '--no-lsd') || names(args, '--lsd-interface') ? [] : ['--no-lsd']),
   ];
-  const end = args.indexOf('--');
   return end < 0 ? [...args, ...added] : [...args.slice(0, end), ...added, ...args.slice(end)];
 }

@@ -79,8 +79,14 @@ test('runCli and the interop harness pass --no-lsd unless a test names the loopb
   assert.deepEqual(lsdInterfacesOf(own), ['127.0.0.1']);
   assert.ok(!own.includes('--no-lsd'));
   assert.ok(own.includes('--no-dht'));
-  // A test naming another interface is caught.
-  assert.throws(() => assertLoopbackOnly(withDhtOff(['seed', 'x', '--lsd-interface', '192.0.2.2'])));
+  // A test naming another interface is refused by the helper itself, whatever its arguments.
+  for (const other of [
+    ['seed', 'x', '--lsd-interface', '192.0.2.2'],
+    ['download', 'x', '--lsd-interface', '127.0.0.1', '--lsd-interface', '10.0.0.7'],
+    ['download', 'x', '--lsd-interface=192.0.2.2'],
+  ])
+    assert.throws(() => withDhtOff(other), /LSD on 127\.0\.0\.1 only/, other.join(' '));
+  assert.deepEqual(lsdInterfacesOf(withDhtOff(['seed', 'x', '--lsd-interface=127.0.0.1'])), ['127.0.0.1']);
   assert.deepEqual(withDhtOff(['info', 'x.torrent']), ['info', 'x.torrent']);
 });
 
