@@ -6,8 +6,10 @@
  * (LSD_ANNOUNCE_INTERVAL_MS, 5 minutes, as libtorrent's local_service_announce_interval;
  * Transmission: 4 minutes a download, 8 a seed). Those due together go in one announce, up to
  * LSD_INFOHASHES_PER_MESSAGE (BEP 14 allows several Infohash lines; libtorrent and Transmission 3
- * send one a message), and announces leave at most one a `gapMs` (1 s), so a hundred torrents
- * starting at once make five announces over five seconds, not a burst of a hundred.
+ * send one a message), with those due within the next fifth of the interval (a minute), so torrents
+ * started apart come to share announces (BEP 14: a client should send no more than one a minute);
+ * and announces leave at most one a `gapMs` (1 s), so a hundred torrents starting at once make five
+ * announces over five seconds, not a burst of a hundred.
  */
 import { LSD_INFOHASHES_PER_MESSAGE } from './lsd-message.js';
 
@@ -47,13 +49,21 @@ export class LsdSchedule {
   }
 
   /**
-   * What to announce now: the keys due, earliest first, at most LSD_INFOHASHES_PER_MESSAGE, each then
-   * due again `intervalMs` from now; none while the last announce is younger than `gapMs`.
+   * What to announce now: when one key is due, it and those due within `intervalMs / 5`, earliest
+   * first, at most LSD_INFOHASHES_PER_MESSAGE, each then due again `intervalMs` from now; none while
+   * the last announce is younger than `gapMs`.
    */
   take(now: number): string[] {
     if (this.#lastSent !== undefined && now - this.#lastSent < this.#gapMs) return [];
-    const due = [...this.#due].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
-    const taken = due.slice(0, LSD_INFOHASHES_PER_MESSAGE).map(([key]) => key);
+    const byTime = [...this.#due].sort((a, b) => a[1] - b[1]);
+    if (byTime.length === 0 || byTime[0]![1] > now) return [];
+    // Those due within a fifth of the interval go along: torrents started apart come to share
+    // announces (BEP 14: no more than one a minute), each announced a little early once.
+    const until = now + this.#intervalMs / 5;
+    const taken = byTime
+      .filter(([, at]) => at <= until)
+      .slice(0, LSD_INFOHASHES_PER_MESSAGE)
+      .map(([key]) => key);
     for (const key of taken) this.#due.set(key, now + this.#intervalMs);
     if (taken.length > 0) this.#lastSent = now;
     return taken;

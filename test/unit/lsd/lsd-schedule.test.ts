@@ -59,4 +59,22 @@ describe('LsdSchedule', () => {
     assert.deepEqual(once.take(0), ['a']);
     assert.equal(once.wakeAt(), Number.POSITIVE_INFINITY);
   });
+
+  it('takes along those due within a fifth of the interval, so torrents started apart come to share announces (BEP 14: one a minute)', () => {
+    const s = new LsdSchedule(); // 5 minutes: those due within the next minute go along
+    for (const [key, at] of [
+      ['a', 0],
+      ['b', 10_000],
+      ['c', 20_000],
+      ['d', 100_000],
+    ] as const) {
+      s.add(key, at);
+      assert.deepEqual(s.take(at), [key], key); // a torrent's start is announced at once, alone
+    }
+    assert.equal(s.wakeAt(), LSD_ANNOUNCE_INTERVAL_MS);
+    assert.deepEqual(s.take(300_000), ['a', 'b', 'c']); // b and c were due at 310 s and 320 s
+    assert.equal(s.wakeAt(), 400_000);
+    assert.deepEqual(s.take(400_000), ['d']);
+    assert.deepEqual(s.take(600_000), ['a', 'b', 'c']); // two announces every 5 minutes, not four
+  });
 });
