@@ -7,6 +7,8 @@
  * `--lsd-interface` (127.0.0.1; any other address is refused with an Error).
  * test/unit/cli/dht-guard.test.ts checks that it does.
  */
+import { ipv4Number } from '../../src/lsd/lsd-interfaces.js';
+
 function names(args: readonly string[], flag: string): boolean {
   return args.some((a) => a === flag || a.startsWith(`${flag}=`));
 }
@@ -25,9 +27,11 @@ export function withDhtOff(args: readonly string[]): string[] {
   const command = args[0];
   if (command !== 'download' && command !== 'seed') return [...args];
   const end = args.indexOf('--');
-  // A test may name the interfaces LSD runs on, loopback's only: refused here, whatever the test.
+  // A test may name the interfaces LSD runs on, loopback's only: another address is refused here,
+  // whatever the test (what is no address at all the CLI refuses, exit 2, before any socket).
   for (const i of valuesOf(end < 0 ? args : args.slice(0, end), '--lsd-interface'))
-    if (!i.startsWith('127.')) throw new Error(`tests run LSD on 127.0.0.1 only, not on ${i}`);
+    if (ipv4Number(i) !== undefined && !i.startsWith('127.'))
+      throw new Error(`tests run LSD on 127.0.0.1 only, not on ${i}`);
   const added = [
     ...(names(args, '--no-dht') || names(args, '--dht-bootstrap') ? [] : ['--no-dht']),
     ...(names(args, '--no-lsd') || names(args, '--lsd-interface') ? [] : ['--no-lsd']),

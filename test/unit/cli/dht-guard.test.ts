@@ -87,6 +87,8 @@ test('runCli and the interop harness pass --no-lsd unless a test names the loopb
   ])
     assert.throws(() => withDhtOff(other), /LSD on 127\.0\.0\.1 only/, other.join(' '));
   assert.deepEqual(lsdInterfacesOf(withDhtOff(['seed', 'x', '--lsd-interface=127.0.0.1'])), ['127.0.0.1']);
+  // What is no address the CLI refuses as bad input (exit 2) before it opens anything.
+  assert.throws(() => lsdInterfacesOf(withDhtOff(['download', 'x', '--lsd-interface', 'eth0'])), /IPv4/);
   assert.deepEqual(withDhtOff(['info', 'x.torrent']), ['info', 'x.torrent']);
 });
 
