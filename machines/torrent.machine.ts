@@ -146,6 +146,15 @@ function samePeer(a: PeerEntry, b: PeerEntry): boolean {
   return a.peerId !== undefined && b.peerId !== undefined && bytesEqual(a.peerId, b.peerId);
 }
 
+/**
+ * The guard `isBlockedAddress` (the user's IP filter) asked from an action's body for one address.
+ * XState types `check` in an action defined within `setup` without the guards beside it: the one
+ * cast is here.
+ */
+function isBlocked(check: (guard: never) => boolean, address: string): boolean {
+  return check({ type: 'isBlockedAddress', params: { address } } as never);
+}
+
 /** The effects of an action body (TorrentEffects), bound to its enqueue: in order, as it calls them. */
 function effects(enqueue: {
   emit(event: TorrentEmitted): void;
@@ -197,6 +206,13 @@ export const torrentMachine = setup({
     trackerStopGrace: ({ context }) => (context.trackersSilent ? TRACKER_SILENT_STOP_MS : TRACKER_GRACE_MS),
   },
   guards: {
+    /**
+     * The user's IP filter (`--blocklist`, docs/blocklist.md) blocks this peer address: it is never
+     * dialled, and an incoming connection from it is refused. Nothing is blocked unless the world
+     * provides it (src/session/session-actors.ts: an IpRangeSet lookup); it is asked once per
+     * address learned or accepted, never per dial.
+     */
+    isBlockedAddress: (_, _params: { address: string }) => false,
     // Every piece verified, and every piece that had failed judged (the ban rule, torrent-ban.ts).
     isDownloadComplete: ({ context }) =>
       context.picker.isComplete() && !context.failedBlocks.awaitingJudgement,
@@ -250,25 +266,39 @@ export const torrentMachine = setup({
           retryInMs: event.retryInMs,
         });
     }),
-    queueTrackerPeers: ({ context, event }) => {
+    queueTrackerPeers: enqueueActions(({ context, event, enqueue, check }) => {
       if (event.type !== 'tracker.peers') return;
-      for (const p of event.peers) learnDialable(context, formatPeerAddress(p), event.swarm);
-    },
-    queueAddress: ({ context, event }) => {
+      for (const p of event.peers) {
+        const address = formatPeerAddress(p);
+        if (isBlocked(check, address))
+          enqueue.emit({ type: 'torrent.peerBlocked', address, source: 'tracker' });
+        else learnDialable(context, address, event.swarm);
+      }
+    }),
+    // `--peer`, the DHT's peers, a magnet's: blocked as a tracker's are (libtorrent's ip_filter
+    // applies to every peer it adds, one the user named included).
+    queueAddress: enqueueActions(({ context, event, enqueue, check }) => {
       if (event.type !== 'peer.add') return;
-      learnDialable(context, event.address, event.swarm);
-      if (event.dialled !== undefined) noteEarlierDial(context, event.address, event.dialled);
-    },
+      const { address } = event;
+      if (isBlocked(check, address)) {
+        enqueue.emit({ type: 'torrent.peerBlocked', address, source: event.source ?? 'peer' });
+        return;
+      }
+      learnDialable(context, address, event.swarm);
+      if (event.dialled !== undefined) noteEarlierDial(context, address, event.dialled);
+    }),
     // BEP 11: the peers a ut_pex message named, as much of it as torrent-pex.ts takes, queued as a
     // tracker's are, in the swarm of the connection that named them (a hybrid's: pexSwarm).
-    queuePexPeers: enqueueActions(({ context, event, enqueue }) => {
+    queuePexPeers: enqueueActions(({ context, event, enqueue, check }) => {
       const e = event.type === 'peer.pex' ? context.peers.get(event.key) : undefined;
       if (e === undefined || event.type !== 'peer.pex') return;
       const taken = pexTaken(context, e, event.added, event.dropped);
       if (taken.length === 0) return;
       let learned = 0;
       const swarm = pexSwarm(e);
-      for (const address of taken) if (learnDialable(context, address, swarm)) learned++;
+      for (const address of taken)
+        if (isBlocked(check, address)) enqueue.emit({ type: 'torrent.peerBlocked', address, source: 'pex' });
+        else if (learnDialable(context, address, swarm)) learned++;
       context.pexLearned += learned;
       enqueue.emit({
         type: 'torrent.peersExchanged',
@@ -324,9 +354,17 @@ export const torrentMachine = setup({
      * address we are dialling (a uTP peer dialling us as we dial it) is adopted under a key of its
      * own (torrent-peers.ts incomingKey): onListening keeps one of the two.
      */
-    adoptIncoming: enqueueActions(({ context, event, enqueue }) => {
+    adoptIncoming: enqueueActions(({ context, event, enqueue, check }) => {
       if (event.type !== 'peer.incoming') return;
       const { address, handle } = event;
+      // The world refuses a blocked peer as it accepts it, before reading a byte (download.ts);
+      // one that reaches the machine anyway (a shared port's router read its handshake first) is
+      // refused here.
+      if (isBlocked(check, address)) {
+        enqueue.emit({ type: 'torrent.incomingRejected', address, handle, why: 'blocked' });
+        enqueue.emit({ type: 'torrent.peerBlocked', address, source: 'incoming' });
+        return;
+      }
       const banned = isHostBanned(context, address) || context.addresses.get(address)?.banned === true;
       const key = banned ? undefined : incomingKey(context, address);
       if (key === undefined) {

@@ -181,7 +181,14 @@ export type TorrentCommand =
    * `dialled`: how a dial there came up before this machine existed (a magnet's metadata fetch),
    * remembered as its own dial's would be (noteEarlierDial).
    */
-  | { type: 'peer.add'; address: string; swarm?: 'v2'; dialled?: DialOutcome }
+  | {
+      type: 'peer.add';
+      address: string;
+      swarm?: 'v2';
+      dialled?: DialOutcome;
+      /** Where the world heard of it, for torrent.peerBlocked (default `peer`: the user's --peer). */
+      source?: 'peer' | 'dht';
+    }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
   /**
@@ -272,9 +279,21 @@ export type TorrentEmitted =
       type: 'torrent.incomingRejected';
       address: string;
       handle: unknown;
-      /** `closing`: the torrent is finishing or stopping and takes no new peers. */
-      why: 'banned' | 'duplicate' | 'closing';
-    };
+      /**
+       * `closing`: the torrent is finishing or stopping and takes no new peers; `blocked`: the IP
+       * filter blocks its address (the guard isBlockedAddress).
+       */
+      why: 'banned' | 'duplicate' | 'closing' | 'blocked';
+    }
+  /**
+   * The IP filter (`--blocklist`: the guard isBlockedAddress) blocked a peer address as it came: from
+   * a tracker, peer exchange, `peer.add` (`peer`: the user's `--peer`; `dht`) or an incoming
+   * connection (refused). Not remembered: it is never in the address book.
+   */
+  | { type: 'torrent.peerBlocked'; address: string; source: PeerBlockedSource };
+
+/** Where a blocked address came from (torrent.peerBlocked). */
+export type PeerBlockedSource = 'tracker' | 'pex' | 'peer' | 'dht' | 'incoming';
 
 export type TorrentOutput =
   | { result: 'complete' }

@@ -66,6 +66,9 @@ export function createDownloadDisplay(
   let lineShown = false;
   /** Nodes in the DHT's routing table, once it has bootstrapped (the progress line shows it). */
   let dhtNodes: number | undefined;
+  /** Peers the IP filter blocked (`--blocklist`): a count on the progress line and at the end, not a line each. */
+  let blocked = 0;
+  const blockedNote = () => (blocked === 0 ? '' : ` (${blocked} peer${blocked === 1 ? '' : 's'} blocked)`);
   let extraLines = 0;
   const clear = () => {
     if (!lineShown) return;
@@ -189,6 +192,10 @@ export function createDownloadDisplay(
         case 'proxy.failed':
           say(proxyNews(e));
           break;
+        case 'peer.blocked':
+          // A magnet's fetch counts from 1, then its download: the count is the sum.
+          blocked++;
+          break;
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
           break;
@@ -211,6 +218,7 @@ export function createDownloadDisplay(
             `peers ${e.peersConnected}/${e.peersKnown}${e.peersFromPex > 0 ? ` (${e.peersFromPex} by PEX)` : ''}` +
             `${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}` +
             `${dhtNodes === undefined ? '' : `  DHT ${dhtNodes}`}  ` +
+            `${blocked === 0 ? '' : `blocked ${blocked}  `}` +
             `ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));
@@ -225,11 +233,11 @@ export function createDownloadDisplay(
         }
         case 'done':
           say(
-            `done: ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})`,
+            `done: ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})${blockedNote()}`,
           );
           break;
         case 'stopped':
-          say(`stopped: ${e.reason}`);
+          say(`stopped: ${e.reason}${blockedNote()}`);
           break;
         default:
           break;

@@ -27,6 +27,7 @@ export const SWARM_FLAGS = {
   encryption: { type: 'string' },
   utp: { type: 'string' },
   proxy: { type: 'string' },
+  blocklist: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -45,6 +46,8 @@ export interface SwarmFlagValues {
   readonly encryption?: string | undefined;
   readonly utp?: string | undefined;
   readonly proxy?: string | undefined;
+  /** Read apart (async: src/cli/blocklist-flag.ts). */
+  readonly blocklist?: string | undefined;
   readonly json?: boolean | undefined;
   readonly quiet?: boolean | undefined;
 }

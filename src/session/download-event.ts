@@ -2,6 +2,7 @@
  * What a running download reports, for the library API (`download().events$`), the terminal progress
  * display and `--json` (one event per NDJSON line). Never carries block bytes.
  */
+import type { PeerBlockedSource } from '../../machines/torrent.types.js';
 
 /**
  * Every figure of bytes here is the data's: padding (BEP 47 padding files, a v2 torrent's implicit
@@ -119,6 +120,7 @@ export type DownloadEvent =
     }
   | { readonly type: 'peer.closed'; readonly address: string; readonly reason: string }
   | { readonly type: 'peer.banned'; readonly address: string }
+
   /**
    * A BEP 19 web seed's connection ended for a failure (an HTTP error, a timeout, a wrong length):
    * `failures` in all so far, and in how long it is tried again.
@@ -177,7 +179,20 @@ export type DownloadEvent =
  * fetches its piece layers: `metadata.layers` each second (piece hashes verified of those needed),
  * and `metadata.fetched` comes once they are all in, with `pieceLayerHashes`.
  */
+/**
+ * The IP filter (`--blocklist`, docs/blocklist.md) blocked a peer: never dialled, or (`incoming`)
+ * its connection closed before a byte was read. `blocked` counts them so far: a magnet's metadata
+ * fetch, then its download, each from 1.
+ */
+export interface PeerBlockedEvent {
+  readonly type: 'peer.blocked';
+  readonly address: string;
+  readonly source: PeerBlockedSource;
+  readonly blocked: number;
+}
+
 export type MetadataFetchEvent =
+  | PeerBlockedEvent
   | { readonly type: 'metadata.fetching'; readonly infoHash: string; readonly peers: number }
   | {
       readonly type: 'metadata.progress';

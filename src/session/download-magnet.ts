@@ -169,6 +169,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
           ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+          ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
           ...(options.dht === undefined ? {} : { dht: options.dht }),
           ...(node === undefined ? {} : { dhtNode: node }),
           ...(fetchUdp?.utp === undefined ? {} : { utp: fetchUdp.utp, utpMode }),

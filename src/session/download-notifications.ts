@@ -4,6 +4,7 @@
  */
 import type { Actor } from 'xstate';
 import type { torrentMachine } from '../../machines/torrent.machine.js';
+import type { PeerBlockedSource } from '../../machines/torrent.types.js';
 import type { DownloadEvent } from './download-event.js';
 import type { ProgressMeter } from './progress-meter.js';
 
@@ -13,6 +14,8 @@ export function forwardNotifications(
   emit: (e: DownloadEvent) => void,
   /** Called when the torrent starts seeding, before the `seeding` event. */
   onSeeding: () => void,
+  /** The IP filter blocked a peer the machine heard of (the session counts and reports it). */
+  blocked: (address: string, source: PeerBlockedSource) => void = () => {},
 ): void {
   actor.on('torrent.peerConnected', (e) =>
     emit({
@@ -62,6 +65,7 @@ export function forwardNotifications(
     emit({ type: 'tracker.announce', url: e.url, ok: false, error: e.message }),
   );
   actor.on('torrent.incomingRejected', (e) => (e.handle as { destroy?: () => void }).destroy?.());
+  actor.on('torrent.peerBlocked', (e) => blocked(e.address, e.source));
   actor.on('torrent.seeding', (e) => {
     onSeeding();
     emit({ type: 'seeding', ...(e.superSeed === true ? { superSeed: true } : {}) });

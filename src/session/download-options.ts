@@ -5,6 +5,7 @@ import type { Dht } from '../dht/dht.js';
 import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import type { PeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import type { Listener } from '../net/listen.js';
 import type { ProxySettings } from '../net/proxy.js';
 import type { ProxyDialer } from '../net/proxy-dialer.js';
@@ -45,6 +46,13 @@ export interface DownloadOptions {
    * `lsd.ready`.
    */
   readonly lsdService?: Lsd;
+  /**
+   * An IP filter (docs/blocklist.md; `readBlocklist(path).ranges` reads one): no peer whose address
+   * is in it is dialled, whoever named it (trackers, the DHT, LSD, PEX, `peers`), and an incoming
+   * connection from one is closed as it is accepted, before a byte is read. Each is a `peer.blocked`
+   * event. Web seeds are not filtered. IPv4 (an IPv6 peer is never blocked).
+   */
+  readonly blocklist?: IpRangeSet;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
   readonly port?: number;
   /**

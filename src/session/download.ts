@@ -16,7 +16,7 @@ import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import { createActor } from 'xstate';
 import type { FetchedLayer } from '../../machines/metadata.machine.js';
-import type { TorrentOutput } from '../../machines/torrent.types.js';
+import type { PeerBlockedSource, TorrentOutput } from '../../machines/torrent.types.js';
 import { DataBytes, pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { layerTrees, pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
@@ -408,16 +408,26 @@ async function run(
     );
     track(hashing);
   };
-  forwardNotifications(actor, meter, emit, () => {
-    seedingSince = performance.now();
-    hashLayers();
-    void createMissingFiles().then((err) => {
-      if (err !== undefined && stopReason === undefined) {
-        stopReason = err.message;
-        actor.send({ type: 'cmd.stop' });
-      }
-    });
-  });
+  /** Peers the IP filter blocked so far (`peer.blocked`: the display's count). */
+  let blockedPeers = 0;
+  const peerBlocked = (address: string, source: PeerBlockedSource) =>
+    emit({ type: 'peer.blocked', address, source, blocked: ++blockedPeers });
+  forwardNotifications(
+    actor,
+    meter,
+    emit,
+    () => {
+      seedingSince = performance.now();
+      hashLayers();
+      void createMissingFiles().then((err) => {
+        if (err !== undefined && stopReason === undefined) {
+          stopReason = err.message;
+          actor.send({ type: 'cmd.stop' });
+        }
+      });
+    },
+    peerBlocked,
+  );
   actor.start();
 
   const timers: NodeJS.Timeout[] = [];
@@ -440,6 +450,12 @@ async function run(
           host: socket.remoteAddress ?? '?',
           port: socket.remotePort ?? 0,
         });
+        // The IP filter: closed as accepted, before a byte of it is read (docs/blocklist.md).
+        if (options.blocklist?.hasAddress(address) === true) {
+          socket.destroy();
+          peerBlocked(address, 'incoming');
+          return;
+        }
         actor.send({ type: 'peer.incoming', address, handle: socket });
       };
       listener.connections$.subscribe(incoming);
@@ -478,6 +494,7 @@ async function run(
               actor.send({
                 type: 'peer.add',
                 address: formatPeerAddress(p),
+                source: 'dht',
                 ...(swarm === 'v2' ? { swarm } : {}),
               });
           },

@@ -25,6 +25,7 @@ import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
 import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { UtpMode } from '../net/utp-mode.js';
@@ -92,6 +93,8 @@ export interface FetchMetadataOptions {
   /** Trackers asked again this often (default METADATA_REANNOUNCE_MS). */
   readonly reannounceMs?: number;
   readonly signal?: AbortSignal;
+  /** The user's IP filter (docs/blocklist.md): a peer in it is never dialled (`peer.blocked`). */
+  readonly blocklist?: IpRangeSet;
   readonly emit?: (e: MetadataFetchEvent | DhtEvent) => void;
 }
 
@@ -244,8 +247,16 @@ export async function fetchMetadataAndLayers(
     );
     connections.set(address, connection);
   };
-  const addPeers = (peers: readonly PeerAddress[]) => {
-    for (const p of peers) if (known.size < METADATA_MAX_ADDRESSES) known.add(formatPeerAddress(p));
+  let blocked = 0;
+  const addPeers = (peers: readonly PeerAddress[], source: 'peer' | 'tracker' | 'dht') => {
+    for (const p of peers) {
+      const address = formatPeerAddress(p);
+      if (options.blocklist?.hasAddress(address) === true) {
+        options.emit?.({ type: 'peer.blocked', address, source, blocked: ++blocked });
+        continue;
+      }
+      if (known.size < METADATA_MAX_ADDRESSES) known.add(address);
+    }
     dialMore();
   };
 
@@ -321,7 +332,7 @@ export async function fetchMetadataAndLayers(
             ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
           },
         ).then(
-          (r) => addPeers(r.peers),
+          (r) => addPeers(r.peers, 'tracker'),
           () => {},
         ),
       ),
@@ -332,7 +343,7 @@ export async function fetchMetadataAndLayers(
     infoHash: magnet.infoHashHex,
     peers: magnet.peers.length + (options.peers?.length ?? 0),
   });
-  addPeers([...magnet.peers, ...(options.peers ?? [])]);
+  addPeers([...magnet.peers, ...(options.peers ?? [])], 'peer');
   void announce();
   const dhtSettings = options.dht;
   const dht: Promise<DhtAnnounces> | undefined =
@@ -343,7 +354,7 @@ export async function fetchMetadataAndLayers(
             port: options.port ?? 0,
             infoHash: magnet.infoHash,
             onPeers: (peers) => {
-              if (!finished) addPeers(peers);
+              if (!finished) addPeers(peers, 'dht');
             },
             emit: (e) => {
               if (!finished) emit(e);

@@ -17,18 +17,22 @@
  * the errors that stop every torrent instead (seedMany: bad input found by a torrent's check). The
  * job ends when no torrent is left.
  */
+import type { Socket } from 'node:net';
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
 import type { Dht } from '../dht/dht.js';
 import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
+import { formatPeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import { listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import type { ProxySettings } from '../net/proxy.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { type TorrentRoute, TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
+import type { UtpSocket } from '../utp/utp-socket.js';
 import type { DhtSettings } from './dht-announces.js';
 import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
 import type { DownloadEvent } from './download-event.js';
@@ -57,6 +61,8 @@ export interface ManyTorrentsJob {
 /** What the host shares: the port, its UDP socket, the DHT, the limits. */
 export interface HostOptions {
   readonly port?: number;
+  /** The IP filter (docs/blocklist.md): a blocked peer's connection closed before the router reads it. */
+  readonly blocklist?: IpRangeSet;
   readonly encryption?: EncryptionPolicy;
   readonly utp?: UtpMode;
   readonly dht?: DhtSettings;
@@ -186,7 +192,19 @@ export function runManyTorrents<T extends Hosted>(
       maxConnections: maxPeersGlobalOf(options),
       ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
     });
-    const accepted = listener.connections$.subscribe((s) => router.route(s));
+    // The IP filter: a blocked peer is closed as accepted, before the router reads its handshake;
+    // reported once here, for no torrent (each torrent's session filters its own dials).
+    let blocked = 0;
+    const admitted = (s: Socket | UtpSocket): boolean => {
+      const address = formatPeerAddress({ host: s.remoteAddress ?? '?', port: s.remotePort ?? 0 });
+      if (options.blocklist?.hasAddress(address) !== true) return true;
+      s.destroy();
+      events.next({ type: 'peer.blocked', address, source: 'incoming', blocked: ++blocked });
+      return false;
+    };
+    const accepted = listener.connections$.subscribe((s) => {
+      if (admitted(s)) router.route(s);
+    });
     const utpMode = options.proxy !== undefined ? 'off' : (options.utp ?? DEFAULT_UTP_MODE);
     let udp: SessionUdp | undefined;
     let dhtNode: Dht | undefined;
@@ -196,7 +214,9 @@ export function runManyTorrents<T extends Hosted>(
       const wantDht =
         options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
       if (utpMode !== 'off' || wantDht) udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off' });
-      udp?.utp?.onConnection((s) => router.route(s));
+      udp?.utp?.onConnection((s) => {
+        if (admitted(s)) router.route(s);
+      });
       if (wantDht && options.dht !== undefined) {
         const dht = await import('./dht-announces.js');
         dhtNode = await dht.openSessionDht(options.dht, listener.port, udp?.endpoint).catch(() => undefined);

@@ -35,6 +35,7 @@ export interface SessionActorsDeps {
     | 'webSeedConnections'
     | 'encryption'
     | 'utp'
+    | 'blocklist'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];
@@ -86,7 +87,12 @@ export function provideSessionActors(deps: SessionActorsDeps) {
   const downloadLimit =
     options.downloadLimit ??
     (options.maxDownloadRate === undefined ? undefined : new TokenBucket(options.maxDownloadRate));
+  const blocklist = options.blocklist;
   return torrentMachine.provide({
+    // The user's IP filter (docs/blocklist.md): addresses in it are never dialled nor adopted.
+    ...(blocklist === undefined || blocklist.size === 0
+      ? {}
+      : { guards: { isBlockedAddress: (_, { address }) => blocklist.hasAddress(address) } }),
     actors: {
       peer: peerMachine.provide({
         actors: {

@@ -1,5 +1,5 @@
 /**
- * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE] [--proxy URL]
+ * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE] [--proxy URL] [--blocklist FILE]
  *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { InspectionOptions, InspectionSession } from '../../inspect/inspection-session.js';
 import { parseMagnet } from '../../metainfo/magnet.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
+import type { IpRangeSet } from '../../net/ip-range-set.js';
 import { DEFAULT_WEB_SEED_CONNECTIONS, MAX_WEB_SEED_CONNECTIONS } from '../../net/web-seed-requests.js';
 import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
@@ -14,6 +15,7 @@ import { downloadMany } from '../../session/download-many.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
+import { blocklistOption } from '../blocklist-flag.js';
 import { createDownloadDisplay } from '../download-display.js';
 import { createDownloadManyDisplay } from '../download-many-display.js';
 import { ExitCode } from '../exit-code.js';
@@ -73,6 +75,11 @@ Options:
       --web-seed-connections N  range GETs in flight per web seed, each on its own connection
                          (1-${MAX_WEB_SEED_CONNECTIONS}, default ${DEFAULT_WEB_SEED_CONNECTIONS}; servers often limit each connection's speed)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
+      --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
+                         never dialled (trackers, DHT, PEX, --peer) and their incoming
+                         connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule
+                         DAT (level <= 127 blocks), CIDR or single addresses; gzipped or not.
+                         Web seeds are not filtered. See docs/blocklist.md
       --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
                          plain first, MSE if a peer closes a plain handshake unanswered),
                          preferred (MSE first, RC4 chosen when offered), required (RC4 only,
@@ -192,7 +199,10 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.quiet === true ? ['--quiet'] : []),
     ]);
   }
-  const swarm = swarmOptions(values);
+  const swarm = {
+    ...swarmOptions(values),
+    ...(await blocklistOption(values.blocklist, displayModeOf(values))),
+  };
   if (positionals.length > 1) return runMany(values, positionals, swarm);
   const transfer = transferFlags(values);
   const seeding = seedingOptions(values);
@@ -337,7 +347,7 @@ function transferFlags(values: DownloadValues) {
 /** The options of a download, one torrent or several, that the shared flags and `--out` give. */
 function transferOptions(
   out: string,
-  swarm: ReturnType<typeof swarmOptions>,
+  swarm: ReturnType<typeof swarmOptions> & { blocklist?: IpRangeSet },
   flags: ReturnType<typeof transferFlags>,
 ) {
   return {
@@ -406,7 +416,7 @@ const ONE_TORRENT_FLAGS = [
 async function runMany(
   values: DownloadValues,
   positionals: readonly string[],
-  swarm: ReturnType<typeof swarmOptions>,
+  swarm: ReturnType<typeof swarmOptions> & { blocklist?: IpRangeSet },
 ): Promise<number> {
   const flag = ONE_TORRENT_FLAGS.find((f) => values[f] !== undefined);
   if (flag !== undefined) throw new UsageError(`--${flag} goes with one torrent, not several`);

@@ -1,6 +1,6 @@
 /**
  * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...]
- *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--proxy URL] [--json] [--quiet]`
+ *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--proxy URL] [--blocklist FILE] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
  * is read first, and one that cannot be is a one-line error (exit 2) naming it before anything starts.
@@ -11,6 +11,7 @@ import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import { seed } from '../../session/seed.js';
 import { type SeedManyEvent, seedMany } from '../../session/seed-many.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
+import { blocklistOption } from '../blocklist-flag.js';
 import { createDownloadDisplay, type DownloadDisplay } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { parseCount, parseRate } from '../parse-number.js';
@@ -52,6 +53,11 @@ Options:
       --lsd-interface ADDR  run LSD only on the interface with this IPv4 address (repeatable;
                          default: every IPv4 interface but loopback; 127.0.0.1: this host only)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
+      --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
+                         never dialled (trackers, DHT, PEX, --peer) and their incoming
+                         connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule
+                         DAT (level <= 127 blocks), CIDR or single addresses; gzipped or not.
+                         Web seeds are not filtered. See docs/blocklist.md
       --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
                          plain first, MSE if a peer closes a plain handshake unanswered),
                          preferred (MSE first, RC4 chosen when offered), required (RC4 only,
@@ -114,9 +120,11 @@ export async function run(argv: string[]): Promise<number> {
   const torrents =
     positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readTorrentFiles(positionals);
   const data = values.data ?? '.';
+  const filter = await blocklistOption(values.blocklist, displayModeOf(values));
   const options = {
     data,
     ...swarm,
+    ...filter,
     // Kept in DATA/.bitstate/dht.dat only when a download made that folder: a seed creates nothing
     // in the data it serves (docs/dht.md).
     ...(swarm.dht === undefined ? {} : { dht: { ...swarm.dht, statePath: dhtStatePathOf(data) } }),

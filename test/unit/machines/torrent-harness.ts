@@ -36,6 +36,8 @@ export function start(
   actors: {
     readonly trackers?: typeof trackerTiersMachine;
     readonly storage?: CallbackActorLogic<StorageCommand, StorageInput>;
+    /** The IP filter the world provides (the guard isBlockedAddress); none blocks nothing. */
+    readonly blocked?: (address: string) => boolean;
   } = {},
 ) {
   const live = new Map<string, (e: ConnectionEvent) => void>();
@@ -73,7 +75,11 @@ export function start(
   const storage = fromCallback<StorageCommand, StorageInput>(({ sendBack }) => {
     toTorrent = sendBack;
   });
+  const blocked = actors.blocked;
   const machine = torrentMachine.provide({
+    ...(blocked === undefined
+      ? {}
+      : { guards: { isBlockedAddress: (_: unknown, { address }: { address: string }) => blocked(address) } }),
     actors: {
       peer: peerMachine.provide({ actors: { connection } }),
       // A web seed's connection (BEP 19) is driven by hand the same way, keyed by its URL.

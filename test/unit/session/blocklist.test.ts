@@ -1,0 +1,113 @@
+/**
+ * The IP filter in a real session on loopback (every 127.x.y.z is local): a download given a
+ * blocked peer never connects to it (a server on 127.0.0.2 counts its connections) and finishes
+ * from an allowed one, reporting `peer.blocked`; a seed closes a connection from a blocked address
+ * (a client bound to 127.0.0.3) without answering its handshake, and answers one from 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { IpRangeSet, ipv4Number } from '../../../src/net/ip-range-set.js';
+import { download } from '../../../src/session/download.js';
+import type { DownloadEvent } from '../../../src/session/download-event.js';
+import { seed } from '../../../src/session/seed.js';
+import { listeningSeeder, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+
+const only = (host: string) => IpRangeSet.fromRanges([ipv4Number(host)!], [ipv4Number(host)!]);
+
+test('a download never dials a blocked peer, and finishes from an allowed one', async (t) => {
+  const dir = await tempDir(t, 'bitstate-blocklist-');
+  const { torrent, data, bytes } = await randomFileTorrent(dir, { size: 200_000 });
+  const seedPort = await listeningSeeder(t, torrent, data);
+  // Where the blocked peer would listen: any connection here is a dial the filter let through.
+  const blockedServer = createServer();
+  let dialsToBlocked = 0;
+  blockedServer.on('connection', (s) => {
+    dialsToBlocked++;
+    s.destroy();
+  });
+  blockedServer.listen(0, '127.0.0.2');
+  await once(blockedServer, 'listening');
+  t.after(() => blockedServer.close());
+  const blockedPort = (blockedServer.address() as { port: number }).port;
+
+  const events: DownloadEvent[] = [];
+  const job = download(torrent, {
+    out: join(dir, 'out'),
+    trackers: false,
+    port: 0,
+    utp: 'off',
+    blocklist: only('127.0.0.2'),
+    peers: [
+      { host: '127.0.0.2', port: blockedPort },
+      { host: '127.0.0.1', port: seedPort },
+    ],
+  });
+  job.events$.subscribe((e) => events.push(e));
+  t.after(() => job.stop());
+  const result = await within(60_000, job.done, 'download');
+  assert.equal(result.result, 'complete');
+  assert.deepEqual(await readFile(join(dir, 'out', torrent.name)), bytes);
+  assert.equal(dialsToBlocked, 0);
+  assert.deepEqual(
+    events.filter((e) => e.type === 'peer.blocked'),
+    [{ type: 'peer.blocked', address: `127.0.0.2:${blockedPort}`, source: 'peer', blocked: 1 }],
+  );
+});
+
+/** Dials the seed from `localAddress`, sends a BitTorrent handshake, and collects what comes back until it closes. */
+async function handshakeFrom(
+  localAddress: string,
+  port: number,
+  infoHash: Uint8Array,
+): Promise<{ bytes: number; socket: Socket }> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(
+    Buffer.concat([
+      Buffer.from([19]),
+      Buffer.from('BitTorrent protocol'),
+      Buffer.alloc(8),
+      Buffer.from(infoHash),
+      Buffer.alloc(20, 7),
+    ]),
+  );
+  let bytes = 0;
+  socket.on('data', (d: Buffer) => {
+    bytes += d.length;
+    // A handshake back (68 bytes) is all the allowed case needs to see.
+    if (bytes >= 68) socket.destroy();
+  });
+  await once(socket, 'close');
+  return { bytes, socket };
+}
+
+test('a seed closes a connection from a blocked address unanswered, and answers an allowed one', async (t) => {
+  const dir = await tempDir(t, 'bitstate-blocklist-seed-');
+  const { torrent, data } = await randomFileTorrent(dir, { size: 70_000 });
+  const events: DownloadEvent[] = [];
+  const seeder = seed(torrent, { data, trackers: false, port: 0, utp: 'off', blocklist: only('127.0.0.3') });
+  t.after(() => seeder.stop());
+  const port = await within(
+    60_000,
+    new Promise<number>((resolve) =>
+      seeder.events$.subscribe((e) => {
+        events.push(e);
+        if (e.type === 'listening') resolve(e.port);
+      }),
+    ),
+    'seed listening',
+  );
+  const refused = await within(60_000, handshakeFrom('127.0.0.3', port, torrent.infoHash), 'blocked client');
+  assert.equal(refused.bytes, 0, 'not a byte of a handshake back');
+  const served = await within(60_000, handshakeFrom('127.0.0.1', port, torrent.infoHash), 'allowed client');
+  assert.ok(served.bytes >= 68, `a handshake back (${served.bytes} bytes)`);
+  const blocked = events.filter((e) => e.type === 'peer.blocked');
+  assert.equal(blocked.length, 1);
+  assert.match((blocked[0] as { address: string }).address, /^127\.0\.0\.3:\d+$/);
+  assert.equal((blocked[0] as { source: string }).source, 'incoming');
+});
