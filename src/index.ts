@@ -25,6 +25,8 @@ export { parseTorrent } from './metainfo/parse-torrent.js';
 export { readTorrentFile } from './metainfo/read-torrent-file.js';
 export type { Torrent, TorrentFile } from './metainfo/torrent.js';
 export { formatPeerAddress, type PeerAddress, parsePeerAddress } from './net/address.js';
+export { type ParsedBlocklist, parseBlocklist } from './net/blocklist-parse.js';
+export { IpRangeSet } from './net/ip-range-set.js';
 export {
   describeProxy,
   type ProxyProtocol,
@@ -33,6 +35,7 @@ export {
   parseProxyUrl,
 } from './net/proxy.js';
 export { ProxyError, type ProxyErrorCode } from './net/proxy-error.js';
+export { BlocklistError, readBlocklist } from './net/read-blocklist.js';
 export { Bitfield } from './picker/bitfield.js';
 export { PiecePicker } from './picker/piece-picker.js';
 export type { DhtSettings } from './session/dht-announces.js';

@@ -16,6 +16,8 @@ export interface LibtorrentClientArgs {
   /** libtorrent's save_path: the folder that holds (or will hold) the torrent's file or folder. */
   readonly savePath: string;
   readonly port: number;
+  /** The loopback address it listens on and dials from (default 127.0.0.1; any 127.x.y.z is local). */
+  readonly host?: string;
   readonly mode: 'seed' | 'download';
   /** Never announce; peers come from `peers`. */
   readonly trackerOff?: boolean;
@@ -103,6 +105,7 @@ export function libtorrentClientCommand(a: LibtorrentClientArgs): { command: str
     '--mode',
     a.mode,
   ];
+  if (a.host !== undefined) args.push('--host', a.host);
   if (a.trackerOff) args.push('--tracker-off');
   for (const p of a.peers ?? []) args.push('--peer', p);
   if (a.timeoutSec !== undefined) args.push('--timeout', String(a.timeoutSec));
@@ -134,6 +137,8 @@ export async function startLibtorrentSeeder(opts: {
   readonly torrent: string;
   readonly dataDir: string;
   readonly port?: number;
+  /** The loopback address it listens on (default 127.0.0.1). */
+  readonly host?: string;
   readonly trackerOff?: boolean;
   readonly recheck?: boolean;
   /** Bytes per second uploaded at most, loopback peers included (default: no limit). */
@@ -156,6 +161,7 @@ export async function startLibtorrentSeeder(opts: {
     savePath: opts.dataDir,
     port,
     mode: 'seed',
+    ...(opts.host === undefined ? {} : { host: opts.host }),
     trackerOff: opts.trackerOff,
     recheck: opts.recheck,
     uploadLimit: opts.uploadLimit,
@@ -200,6 +206,8 @@ export async function libtorrentDownload(opts: {
   readonly outDir: string;
   readonly peers?: readonly string[];
   readonly port?: number;
+  /** The loopback address it listens on and dials from (default 127.0.0.1). */
+  readonly host?: string;
   /** Default: on when `peers` are given. */
   readonly trackerOff?: boolean;
   readonly encrypt?: boolean;
@@ -228,6 +236,7 @@ export async function libtorrentDownload(opts: {
     savePath: opts.outDir,
     port,
     mode: 'download',
+    ...(opts.host === undefined ? {} : { host: opts.host }),
     trackerOff: opts.trackerOff ?? peers.length > 0,
     peers,
     timeoutSec: opts.timeoutMs / 1000,

@@ -51,7 +51,12 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--torrent", required=True, help="a .torrent file or a magnet link")
     p.add_argument("--save-path", required=True)
-    p.add_argument("--port", type=int, required=True, help="TCP port to listen on at 127.0.0.1")
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on at --host")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the loopback address to listen on, which its dials also come from (default 127.0.0.1)",
+    )
     p.add_argument("--mode", choices=["seed", "download"], required=True)
     p.add_argument("--tracker-off", action="store_true", help="never announce (peers come from --peer)")
     p.add_argument("--peer", action="append", default=[], help="HOST:PORT to connect to (repeatable)")
@@ -203,7 +208,9 @@ def main():
     peers = [parse_peer(p) for p in args.peer]
     session = lt.session(
         {
-            "listen_interfaces": f"127.0.0.1:{args.port}",
+            "listen_interfaces": f"{args.host}:{args.port}",
+            # Dials leave from --host too (another loopback address: a peer an IP filter can tell apart).
+            "outgoing_interfaces": args.host,
             "enable_dht": False,
             "enable_lsd": False,
             "enable_upnp": False,

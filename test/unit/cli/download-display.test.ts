@@ -298,3 +298,16 @@ test('--peers: a client name in wide characters (BEP 10 v, two cells each) keeps
   assert.equal(at(rows[0]!), at(rows[1]!), rows.join('\n'));
   display.end();
 });
+
+test('blocked peers on a terminal: no line each, a count on the progress line and on the last line', () => {
+  const t = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  for (let i = 1; i <= 3; i++)
+    display.event({ type: 'peer.blocked', address: `10.9.9.${i}:6881`, source: 'tracker', blocked: i });
+  assert.ok(!t.text().includes('10.9.9.'), 'no line per blocked peer');
+  display.event({ type: 'progress', ...progress });
+  assert.match(t.text(), /blocked 3 {2}ETA/);
+  display.event({ type: 'done', elapsedMs: 1000, transferMs: 1000, totalLength: 20, averageRate: 20 });
+  assert.match(t.text(), /done: .*\(3 peers blocked\)\n/);
+  display.end();
+});
