@@ -187,7 +187,7 @@ export type TorrentCommand =
       swarm?: 'v2';
       dialled?: DialOutcome;
       /** Where the world heard of it, for torrent.peerBlocked (default `peer`: the user's --peer). */
-      source?: 'peer' | 'dht';
+      source?: 'peer' | 'dht' | 'lsd';
     }
   /** An accepted socket: `handle` goes untouched into the peer's `connection` actor input. */
   | { type: 'peer.incoming'; address: string; handle: unknown }
@@ -287,13 +287,13 @@ export type TorrentEmitted =
     }
   /**
    * The IP filter (`--blocklist`: the guard isBlockedAddress) blocked a peer address as it came: from
-   * a tracker, peer exchange, `peer.add` (`peer`: the user's `--peer`; `dht`) or an incoming
+   * a tracker, peer exchange, `peer.add` (`peer`: the user's `--peer`; `dht`; `lsd`) or an incoming
    * connection (refused). Not remembered: it is never in the address book.
    */
   | { type: 'torrent.peerBlocked'; address: string; source: PeerBlockedSource };
 
 /** Where a blocked address came from (torrent.peerBlocked). */
-export type PeerBlockedSource = 'tracker' | 'pex' | 'peer' | 'dht' | 'incoming';
+export type PeerBlockedSource = 'tracker' | 'pex' | 'peer' | 'dht' | 'lsd' | 'incoming';
 
 export type TorrentOutput =
   | { result: 'complete' }

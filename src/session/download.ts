@@ -526,6 +526,7 @@ async function run(
               actor.send({
                 type: 'peer.add',
                 address: formatPeerAddress(p),
+                source: 'lsd',
                 ...(swarm === 'v2' ? { swarm } : {}),
               });
           },

@@ -76,7 +76,7 @@ Options:
                          (1-${MAX_WEB_SEED_CONNECTIONS}, default ${DEFAULT_WEB_SEED_CONNECTIONS}; servers often limit each connection's speed)
       --port N           port to listen on for incoming peers (default 6881, or the next free one)
       --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
-                         never dialled (trackers, DHT, PEX, --peer) and their incoming
+                         never dialled (trackers, DHT, LSD, PEX, --peer) and their incoming
                          connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule
                          DAT (level <= 127 blocks), CIDR or single addresses; gzipped or not.
                          Web seeds are not filtered. See docs/blocklist.md

@@ -54,7 +54,7 @@ Options:
                          default: every IPv4 interface but loopback; 127.0.0.1: this host only)
       --port N           port to listen on (default 6881, or the next free one; 0 = any)
       --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
-                         never dialled (trackers, DHT, PEX, --peer) and their incoming
+                         never dialled (trackers, DHT, LSD, PEX, --peer) and their incoming
                          connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule
                          DAT (level <= 127 blocks), CIDR or single addresses; gzipped or not.
                          Web seeds are not filtered. See docs/blocklist.md

@@ -1,6 +1,6 @@
 /**
  * The IP filter in the torrent machine (the guard isBlockedAddress, provided by the world from the
- * user's --blocklist): a blocked address from a tracker, `peer.add` (--peer, the DHT) or a peer's
+ * user's --blocklist): a blocked address from a tracker, `peer.add` (--peer, the DHT, LSD) or a peer's
  * ut_pex message is never dialled nor remembered, each reported as torrent.peerBlocked with where it
  * came from; an incoming connection from a blocked host is refused (`blocked`) before it is adopted.
  * Without the guard provided, nothing is blocked.
@@ -18,7 +18,7 @@ const dialled = (t: ReturnType<typeof start>) =>
 const blockedEvents = (t: ReturnType<typeof start>) =>
   t.emitted.flatMap((e) => (e.type === 'torrent.peerBlocked' ? [[e.address, e.source]] : []));
 
-test('blocked addresses from trackers, --peer and the DHT are never dialled nor kept in the address book', () => {
+test('blocked addresses from trackers, --peer, the DHT and LSD are never dialled nor kept in the address book', () => {
   const t = start({ maxPeers: 8 }, { blocked });
   t.actor.send({
     type: 'tracker.peers',
@@ -30,12 +30,14 @@ test('blocked addresses from trackers, --peer and the DHT are never dialled nor 
   });
   t.actor.send({ type: 'peer.add', address: `${BLOCKED_HOST}:2` });
   t.actor.send({ type: 'peer.add', address: `${BLOCKED_HOST}:3`, source: 'dht' });
+  t.actor.send({ type: 'peer.add', address: `${BLOCKED_HOST}:4`, source: 'lsd' });
   t.actor.send({ type: 'peer.add', address: '10.0.0.2:2', source: 'dht' });
   assert.deepEqual(dialled(t), ['10.0.0.1:1', '10.0.0.2:2']);
   assert.deepEqual(blockedEvents(t), [
     [`${BLOCKED_HOST}:1`, 'tracker'],
     [`${BLOCKED_HOST}:2`, 'peer'],
     [`${BLOCKED_HOST}:3`, 'dht'],
+    [`${BLOCKED_HOST}:4`, 'lsd'],
   ]);
   const book = [...t.actor.getSnapshot().context.addresses.keys()];
   assert.ok(!book.some(blocked), `never remembered: ${book.join(', ')}`);
