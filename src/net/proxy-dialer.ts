@@ -7,6 +7,7 @@
 import { lookup } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { CONNECT_TIMEOUT_MS } from './peer-dial.js';
 import { describeProxy, type ProxySettings, proxyHandshake, resolvesLocally } from './proxy.js';
 import { ProxyError } from './proxy-error.js';
 import type { ProxyHandshake } from './proxy-handshake.js';
@@ -26,6 +27,8 @@ export class ProxyDialer {
     readonly settings: ProxySettings,
     /** Every failure to reach a target through the proxy (the session says each kind once). */
     readonly onFailure?: (err: ProxyError) => void,
+    /** An HTTP client's tunnel not up this long after it began fails, as a peer dial does. */
+    readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
   ) {}
 
   /**
@@ -128,20 +131,31 @@ export class ProxyDialer {
     );
   }
 
-  /** A tunnel to `host:port`, called back once it is up (for node:http's createConnection). */
-  tunnel(host: string, port: number, done: (err: Error | null, socket?: Duplex) => void): void {
+  /**
+   * A tunnel to `host:port`, called back once it is up (for node:http's createConnection); not up
+   * within `connectTimeoutMs` it fails ('connect timeout'), as a peer dial does - node:http applies
+   * a request's own timeout, and its abort, only to a socket it has been given, so a proxy that
+   * took the connection and never answered held the request (an announce, a scrape, a web seed's
+   * GET) and its socket for good. The socket is returned, to be destroyed if the request is dropped.
+   */
+  tunnel(host: string, port: number, done: (err: Error | null, socket?: Duplex) => void): Socket {
     let settled = false;
     // Until the tunnel is up, its failure is the request's.
     const onError = (e: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      done(e instanceof ProxyError ? e : this.unreachable(e));
+      done(e instanceof ProxyError || e.code === undefined ? e : this.unreachable(e));
     };
     const s = this.open(host, port, {}, () => {
       settled = true;
+      s.setTimeout(0);
       s.removeListener('error', onError);
       done(null, s);
     });
     s.on('error', onError);
+    s.setTimeout(this.connectTimeoutMs, () => {
+      if (!settled) s.destroy(new Error('connect timeout'));
+    });
+    return s;
   }
 }

@@ -74,8 +74,8 @@ function getOnce(
       // A socket of our own, never pooled: Node 20's global agent keeps sockets alive despite
       // `connection: close`, and reused one a tracker had closed after answering without saying so
       // ("socket hang up" on every second announce; `stopped` never arrived). Through a proxy, an
-      // agent of one tunnel, as unpooled.
-      agent: proxy === undefined ? false : proxiedAgent(proxy, https),
+      // agent of one tunnel, as unpooled, dropped with the request (its abort: the timeout).
+      agent: proxy === undefined ? false : proxiedAgent(proxy, https, {}, signal),
       signal,
     });
     req.on('error', (e) => {
