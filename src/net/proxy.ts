@@ -45,7 +45,7 @@ const DEFAULT_PORTS: Record<ProxyProtocol, number> = {
 export function parseProxyUrl(s: string): ProxySettings {
   const bad = (why: string) =>
     new ProxyUrlError(
-      `--proxy: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(s)}`,
+      `--proxy: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(withoutPassword(s))}`,
     );
   let u: URL;
   try {
@@ -76,6 +76,14 @@ export function parseProxyUrl(s: string): ProxySettings {
     ...(user === '' ? {} : { user }),
     ...(password === '' ? {} : { password }),
   };
+}
+
+/**
+ * A URL as given, all between the user name's `:` and the last `@` (the password, whatever it
+ * holds) shown as `***`: a URL we refuse is echoed in the usage error.
+ */
+function withoutPassword(s: string): string {
+  return s.replace(/^([^/]*\/\/[^/:@]*:).*@/, '$1***@');
 }
 
 /** The proxy as it may be printed: its credentials left out. */

@@ -64,3 +64,22 @@ test('the proxy as printed never shows its password', () => {
   assert.equal(describeProxy(parseProxyUrl('socks5://alice:secret@h:1')), 'socks5://alice:***@h:1');
   assert.equal(describeProxy(parseProxyUrl('http://[::1]:8')), 'http://[::1]:8');
 });
+
+test('a URL refused is echoed without its password', () => {
+  for (const s of [
+    'socks4a://alice:hunter2@h:1',
+    'socks5://alice:hunter2@h:1/path',
+    'socks5h://alice:hunter2@h:1?x=1',
+    'http://alice:hunter2@h:99999',
+    'ftp://alice:hunter2@h:1',
+    'socks5://alice:hun@ter2@h:1/x',
+    'socks5://alice:hun/ter2@h:1',
+    `socks5://${'u'.repeat(256)}:hunter2@h:1`,
+  ])
+    assert.throws(
+      () => parseProxyUrl(s),
+      (e: unknown) =>
+        e instanceof ProxyUrlError && !e.message.includes('hunter2') && !e.message.includes('ter2'),
+      s,
+    );
+});
