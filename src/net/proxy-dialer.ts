@@ -27,7 +27,7 @@ export class ProxyDialer {
     readonly settings: ProxySettings,
     /** Every failure to reach a target through the proxy (the session says each kind once). */
     readonly onFailure?: (err: ProxyError) => void,
-    /** An HTTP client's tunnel not up this long after it began fails, as a peer dial does. */
+    /** A tunnel not up this long after it began fails ('connect timeout'), as a plain dial does. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
   ) {}
 
@@ -35,11 +35,18 @@ export class ProxyDialer {
    * A socket to the proxy that asks it for a tunnel to `host:port`: `onTunnel` once the tunnel is up,
    * and every byte after it to `read.onData` (the target's first bytes, if they came with the
    * proxy's reply, right after `onTunnel`). A failure destroys the socket with a ProxyError; a
-   * system error before the tunnel is up is the proxy's (`proxyUnreachable`, told to onFailure).
+   * system error before the tunnel is up is the proxy's (`proxyUnreachable`, told to onFailure); a
+   * tunnel not up within `connectTimeoutMs` of the dial is destroyed ('connect timeout').
    */
   open(host: string, port: number, read: TunnelRead, onTunnel: () => void): Socket {
     let handshake: ProxyHandshake | undefined;
     let up = false;
+    // A deadline, not the socket's idle timer: a proxy that sends its reply a byte at a time
+    // (an HTTP head may be 8 KiB) kept an idle timer from ever firing.
+    const deadline = setTimeout(() => {
+      if (!up) s.destroy(new Error('connect timeout'));
+    }, this.connectTimeoutMs);
+    deadline.unref();
     const fail = (e: ProxyError) => {
       if (s.destroyed) return;
       this.onFailure?.(e);
@@ -58,6 +65,7 @@ export class ProxyDialer {
       if (step.kind === 'send') s.write(step.bytes);
       else if (step.kind === 'done') {
         up = true;
+        clearTimeout(deadline);
         if (buffer === undefined) {
           // Read by 'readable' until now: from here the socket flows to its reader (Node resumes
           // it once a 'data' listener is there and no 'readable' one is).
@@ -94,6 +102,7 @@ export class ProxyDialer {
           }),
     });
     if (buffer === undefined) s.on('readable', onReadable);
+    s.once('close', () => clearTimeout(deadline));
     s.once('connect', () => {
       const begin = (target: string) => {
         try {
@@ -133,7 +142,7 @@ export class ProxyDialer {
 
   /**
    * A tunnel to `host:port`, called back once it is up (for node:http's createConnection); not up
-   * within `connectTimeoutMs` it fails ('connect timeout'), as a peer dial does - node:http applies
+   * within `connectTimeoutMs` it fails ('connect timeout', open's deadline) - node:http applies
    * a request's own timeout, and its abort, only to a socket it has been given, so a proxy that
    * took the connection and never answered held the request (an announce, a scrape, a web seed's
    * GET) and its socket for good. The socket is returned, to be destroyed if the request is dropped.
@@ -148,14 +157,10 @@ export class ProxyDialer {
     };
     const s = this.open(host, port, {}, () => {
       settled = true;
-      s.setTimeout(0);
       s.removeListener('error', onError);
       done(null, s);
     });
     s.on('error', onError);
-    s.setTimeout(this.connectTimeoutMs, () => {
-      if (!settled) s.destroy(new Error('connect timeout'));
-    });
     return s;
   }
 }

@@ -2,7 +2,8 @@
  * A proxy that takes our TCP connection and never answers (src/net/proxy-dialer.ts,
  * proxied-agent.ts): an HTTP request through it still ends - a tracker's scrape at its own
  * timeout, a tunnel at its connect timeout, a pending tunnel when its agent is destroyed (a web
- * seed's connection closing) - and the connection to the proxy is closed, not left open.
+ * seed's connection closing) - and the connection to the proxy is closed, not left open. A proxy
+ * that drips its reply a byte at a time does not hold a dial past its connect timeout either.
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -83,4 +84,37 @@ test('a GET waiting for its tunnel ends when the agent is destroyed (a web seed 
   agent.destroy();
   assert.ok((await failed) instanceof Error);
   await proxy.closed;
+});
+
+test('a proxy that drips its reply a byte at a time does not outlast the connect timeout', {
+  timeout: 20_000,
+}, async (t) => {
+  // An HTTP CONNECT answer whose head never ends, one byte every 20 ms: the socket is never idle.
+  const drips = new Set<NodeJS.Timeout>();
+  let onClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    onClosed = resolve;
+  });
+  const server = createServer((s) => {
+    s.resume();
+    s.on('error', () => {});
+    s.write('HTTP/1.1 200 OK\r\nX-Slow: ');
+    const drip = setInterval(() => s.write('a'), 20);
+    drips.add(drip);
+    s.on('close', () => {
+      clearInterval(drip);
+      onClosed();
+    });
+  });
+  t.after(() => {
+    for (const d of drips) clearInterval(d);
+    server.close();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const dialer = new ProxyDialer(parseProxyUrl(`http://127.0.0.1:${address.port}`), undefined, 200);
+  const err = await new Promise<Error | null>((resolve) => dialer.tunnel('seed.invalid', 80, resolve));
+  assert.equal(err?.message, 'connect timeout');
+  await closed;
 });
