@@ -173,18 +173,25 @@ test("bitstate's own download() breaks no rule as a downloader, in valid or host
       ),
       'download listening',
     );
+    // Each probe's 12 scripts are random: hostile ones served 2-20 blocks in six runs here, and now
+    // and then none at all (a full suite run, once). Up to 5 probes until one block is served: a
+    // download that never asks for a block still fails, each probe's scripts must break no rule.
     let served = 0;
-    const report = await within(
-      60_000,
-      probePeer(
-        torrent,
-        { host: LOOPBACK, port },
-        { data, runs: 12, hostile, settleMs: 300, onRun: (r) => (served += r.blocksServed) },
-      ),
-      'probe',
-    );
-    assert.equal(report.counterexample, undefined, JSON.stringify(report.counterexample?.findings));
-    assert.ok(served > 0, `hostile=${hostile}: nothing was served`);
+    const seeds: number[] = [];
+    for (let probe = 0; probe < 5 && served === 0; probe++) {
+      const report = await within(
+        60_000,
+        probePeer(
+          torrent,
+          { host: LOOPBACK, port },
+          { data, runs: 12, hostile, settleMs: 300, onRun: (r) => (served += r.blocksServed) },
+        ),
+        'probe',
+      );
+      seeds.push(report.seed);
+      assert.equal(report.counterexample, undefined, JSON.stringify(report.counterexample?.findings));
+    }
+    assert.ok(served > 0, `hostile=${hostile}: nothing was served (seeds ${seeds.join(', ')})`);
     await job.stop();
   }
 });
