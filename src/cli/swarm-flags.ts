@@ -6,9 +6,11 @@ import { DEFAULT_BOOTSTRAP } from '../dht/routers.js';
 import type { LsdSettings } from '../lsd/lsd.js';
 import { ipv4Number } from '../lsd/lsd-interfaces.js';
 import { type PeerAddress, parsePeerAddress } from '../net/address.js';
+import { resolveBindAddress } from '../net/bind-address.js';
 import { ENCRYPTION_POLICIES, type EncryptionPolicy, isEncryptionPolicy } from '../net/encryption-policy.js';
 import { type ProxySettings, ProxyUrlError, parseProxyUrl } from '../net/proxy.js';
 import { isUtpMode, UTP_MODES, type UtpMode } from '../net/utp-mode.js';
+import { ANNOUNCE_URL } from '../session/announce-tiers.js';
 import type { DhtSettings } from '../session/dht-announces.js';
 import type { DisplayMode } from './download-display.js';
 import { parseCount } from './parse-number.js';
@@ -17,6 +19,8 @@ import { UsageError } from './usage-error.js';
 export const SWARM_FLAGS = {
   peer: { type: 'string', short: 'p', multiple: true },
   'no-tracker': { type: 'boolean' },
+  tracker: { type: 'string', multiple: true },
+  bind: { type: 'string' },
   'no-dht': { type: 'boolean' },
   'dht-bootstrap': { type: 'string', multiple: true },
   'no-pex': { type: 'boolean' },
@@ -36,6 +40,8 @@ export const SWARM_FLAGS = {
 export interface SwarmFlagValues {
   readonly peer?: string[] | undefined;
   readonly 'no-tracker'?: boolean | undefined;
+  readonly tracker?: string[] | undefined;
+  readonly bind?: string | undefined;
   readonly 'no-dht'?: boolean | undefined;
   readonly 'dht-bootstrap'?: string[] | undefined;
   readonly 'no-pex'?: boolean | undefined;
@@ -64,6 +70,8 @@ export function swarmOptions(values: SwarmFlagValues): {
   encryption?: EncryptionPolicy;
   utp?: UtpMode;
   proxy?: ProxySettings;
+  extraTrackers?: string[];
+  bind?: string;
 } {
   const port = values.port === undefined ? undefined : parseCount('--port', values.port, 0, 65535);
   const maxPeers =
@@ -71,6 +79,12 @@ export function swarmOptions(values: SwarmFlagValues): {
   const encryption = encryptionOption(values.encryption);
   const utp = utpOption(values.utp);
   const proxy = proxyOption(values.proxy);
+  const extraTrackers = values.tracker ?? [];
+  if (extraTrackers.length > 0 && values['no-tracker'] === true)
+    throw new UsageError('--tracker goes without --no-tracker');
+  for (const url of extraTrackers) checkTrackerUrl(url);
+  if (values.bind !== undefined && values.bind.trim() === '')
+    throw new UsageError('--bind takes an IPv4 address or an interface name');
   const routers = values['dht-bootstrap'];
   if (values['no-dht'] === true && routers !== undefined)
     throw new UsageError('--dht-bootstrap goes without --no-dht');
@@ -92,6 +106,8 @@ export function swarmOptions(values: SwarmFlagValues): {
     ...(encryption === undefined ? {} : { encryption }),
     ...(utp === undefined ? {} : { utp }),
     ...(proxy === undefined ? {} : { proxy }),
+    ...(extraTrackers.length === 0 ? {} : { extraTrackers }),
+    ...(values.bind === undefined ? {} : { bind: values.bind }),
   };
 }
 
@@ -122,6 +138,42 @@ export function proxyOption(value: string | undefined): ProxySettings | undefine
     if (e instanceof ProxyUrlError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** `--tracker URL`: an http(s) or udp tracker's URL (udp with a port), or a UsageError (exit 2). */
+export function checkTrackerUrl(url: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    u = undefined;
+  }
+  const bad = (why: string) => new UsageError(`--tracker ${JSON.stringify(url)}: ${why}`);
+  if (u === undefined || !ANNOUNCE_URL.test(url)) throw bad('not an http, https or udp URL');
+  if (u.hostname === '') throw bad('no host');
+  if (u.protocol === 'udp:' && u.port === '') throw bad('a udp tracker needs a port');
+}
+
+/**
+ * `--bind` resolved to its address (src/net/bind-address.ts) before the session starts, so that an
+ * unknown interface or an address not on this machine is one line and exit 2 with nothing written.
+ */
+export async function resolveBind<T extends { bind?: string }>(options: T): Promise<T> {
+  if (options.bind === undefined) return options;
+  return { ...options, bind: await resolveBindAddress(options.bind) };
+}
+
+/** `--tracker` refused for a private torrent (BEP 27: its peers come from its own trackers only). */
+export function checkExtraTrackers(
+  options: { extraTrackers?: readonly string[] },
+  torrents: readonly { readonly name: string; readonly private: boolean }[],
+): void {
+  if (options.extraTrackers === undefined) return;
+  const closed = torrents.find((t) => t.private);
+  if (closed !== undefined)
+    throw new UsageError(
+      `--tracker: ${closed.name} is a private torrent (BEP 27: its peers come from its own trackers only)`,
+    );
 }
 
 /** `--utp MODE` (download, seed, demo): a mode, or a UsageError (exit 2). */

@@ -97,6 +97,8 @@ export interface MetadataConnectionOptions {
   readonly proxy?: ProxyDialer;
   /** A v2 magnet's fetch: BEP 52's reserved bit in our handshake (libtorrent's v2 connections). */
   readonly v2?: boolean;
+  /** The address the TCP dial goes from (`--bind`: bind-address.ts). */
+  readonly localAddress?: string;
 }
 
 /** Our extension handshake for a metadata fetch: `{ m: { ut_metadata: 1 }, v: "bitstate …" }`. */
@@ -155,6 +157,7 @@ export function openMetadataConnection(
     dialTransports(opts.utpMode ?? DEFAULT_UTP_MODE, false),
     opts.utp,
     opts.proxy,
+    opts.localAddress,
   );
 
   const onItem = (item: WireItem) => {

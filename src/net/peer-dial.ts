@@ -30,6 +30,8 @@ export class PeerDial {
   #transport = 0;
   readonly #utp: UtpSocketManager | undefined;
   readonly #proxy: ProxyDialer | undefined;
+  /** The address TCP dials go from (`--bind`, bind-address.ts); uTP goes from the UDP socket's. */
+  readonly #localAddress: string | undefined;
   /** Sockets that connected: only those may be retried with the other handshake. */
   readonly #connected = new WeakSet<PeerStream>();
   /** The socket the retry was decided for, and the decision: deciding moves a plan on. */
@@ -39,6 +41,8 @@ export class PeerDial {
   /**
    * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
    * on our UDP port, and an IPv4 address, and is skipped without them (and under a proxy).
+   * `localAddress`: TCP dials go from it (`--bind`), never from another; through a proxy, the
+   * proxy dialer's own (the connection to the proxy leaves from it).
    */
   constructor(
     address: string,
@@ -46,6 +50,7 @@ export class PeerDial {
     transports: readonly PeerTransport[] = ['tcp'],
     utp?: UtpSocketManager,
     proxy?: ProxyDialer,
+    localAddress?: string,
   ) {
     const { host, port } = parsePeerAddress(address);
     this.host = host;
@@ -53,6 +58,7 @@ export class PeerDial {
     this.plan = plan;
     this.#proxy = proxy;
     this.#utp = proxy === undefined ? utp : undefined;
+    this.#localAddress = localAddress;
     // uTP only to an IPv4 address: our UDP socket is IPv4, and the manager knows a connection by
     // the address its datagrams come from (a dial to a host name would never hear its answer).
     this.#transports =
@@ -96,6 +102,7 @@ export class PeerDial {
             host: this.host,
             port: this.#port,
             noDelay: true,
+            ...(this.#localAddress === undefined ? {} : { localAddress: this.#localAddress }),
             ...(buffer === undefined
               ? {}
               : {

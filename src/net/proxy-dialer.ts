@@ -3,6 +3,7 @@
  * (socks5-handshake.ts, socks4a-handshake.ts, http-connect.ts) and then the target's bytes on the
  * same socket. Peer dials (peer-dial.ts) read it through the shared read buffer as a direct dial
  * does; the HTTP clients (trackers, web seeds) get it through an Agent (proxied-agent.ts). Every failure is a ProxyError, each one told to `onFailure` (the session says it).
+ * Under `--bind` (docs/bind.md) the connection to the proxy leaves from the bound address.
  */
 import { lookup } from 'node:dns';
 import { connect, type Socket } from 'node:net';
@@ -29,7 +30,17 @@ export class ProxyDialer {
     readonly onFailure?: (err: ProxyError) => void,
     /** A tunnel not up this long after it began fails ('connect timeout'), as a plain dial does. */
     readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
+    /**
+     * The address our connections to the proxy leave from (`--bind`: bind-address.ts), an IPv4 one:
+     * the proxy's name is then looked up for IPv4 only. Default: the kernel's choice.
+     */
+    readonly localAddress?: string,
   ) {}
+
+  /** The same proxy and failure reports, connecting from `localAddress` (`--bind`). */
+  from(localAddress: string): ProxyDialer {
+    return new ProxyDialer(this.settings, this.onFailure, this.connectTimeoutMs, localAddress);
+  }
 
   /**
    * A socket to the proxy that asks it for a tunnel to `host:port`: `onTunnel` once the tunnel is up,
@@ -89,6 +100,7 @@ export class ProxyDialer {
       host: this.settings.host,
       port: this.settings.port,
       noDelay: true,
+      ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress, family: 4 }),
       ...(buffer === undefined
         ? {}
         : {

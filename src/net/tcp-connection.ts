@@ -109,6 +109,8 @@ export interface ConnectionHooks {
   readonly utpMode?: UtpMode;
   /** Every dial through this proxy (proxy-dialer.ts; TCP only). */
   readonly proxy?: ProxyDialer;
+  /** The address our TCP dials go from (`--bind`: src/net/bind-address.ts); default the kernel's choice. */
+  readonly localAddress?: string;
   /**
    * BEP 52, a hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts):
    * a `hashes` message's run of piece-layer hashes when it proves up to its file's `pieces root`
@@ -243,6 +245,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           dialTransports(utpMode, input.utpFirst === true),
           utp,
           proxy,
+          hooks.localAddress,
         )
       : undefined;
     const dialPlan = dialling?.plan;

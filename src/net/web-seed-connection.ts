@@ -67,6 +67,11 @@ export interface WebSeedConnectionHooks {
   readonly connections?: number;
   /** Every GET through this proxy (proxy-dialer.ts: a tunnel per connection, TLS inside for https). */
   readonly proxy?: ProxyDialer;
+  /**
+   * The address every GET goes from (`--bind`: bind-address.ts), an IPv4 one: the server's name is
+   * then looked up for IPv4 only.
+   */
+  readonly localAddress?: string;
 }
 
 export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
@@ -96,10 +101,16 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
      */
     let answered = false;
     const runs = new Set<AbortController>();
+    // An agent's options go to each socket it opens: --bind's address with them. Through a proxy,
+    // the proxy dialer's connections go from that address (proxy-dialer.ts).
+    const from = hooks.localAddress === undefined ? {} : { localAddress: hooks.localAddress, family: 4 };
     const agentOptions = { keepAlive: true, maxSockets: connections };
     const agents =
       hooks.proxy === undefined
-        ? { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) }
+        ? {
+            http: new HttpAgent({ ...agentOptions, ...from }),
+            https: new HttpsAgent({ ...agentOptions, ...from }),
+          }
         : {
             http: proxiedAgent(hooks.proxy, false, agentOptions),
             https: proxiedAgent(hooks.proxy, true, agentOptions) as HttpsAgent,

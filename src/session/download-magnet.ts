@@ -27,6 +27,7 @@ import {
   torrentFileFromMetadata,
   torrentFromMetadata,
 } from '../metainfo/torrent-from-metadata.js';
+import { resolveBindAddress } from '../net/bind-address.js';
 import { DEFAULT_PORT } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
@@ -102,7 +103,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
   const proxied = proxiedSession(
     given,
     (e) => events.next(e),
-    magnet.trackers.filter((url) => /^udp:/i.test(url)).length,
+    [...magnet.trackers, ...(given.extraTrackers ?? [])].filter((url) => /^udp:/i.test(url)).length,
   );
   const options: MagnetOptions = {
     ...proxied.options,
@@ -128,6 +129,11 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
     if (proxied.udpOff !== undefined) events.next(proxied.udpOff);
+    // --bind: checked before anything opens; the download then binds the same address.
+    const bind = options.bind === undefined ? undefined : await resolveBindAddress(options.bind);
+    const at = bind === undefined ? {} : { host: bind };
+    // Under a proxy, the connections to it leave from the bound address (docs/bind.md).
+    const dialer = bind === undefined ? proxied.dialer : proxied.dialer?.from(bind);
     let torrent = await savedTorrent(options.out, magnet);
     /**
      * The trackers and web seeds the saved .torrent keeps: the first run's (a saved one is not
@@ -145,6 +151,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
         // Not listening (the library's listen: false): no port peers know us by, so any port.
         udp = await openSessionUdp(options.listen === false ? 0 : (options.port ?? DEFAULT_PORT), {
           utp: utpMode !== 'off',
+          ...at,
         });
       if (options.dht !== undefined && options.dhtNode === undefined) {
         const settings = options.dht;
@@ -152,7 +159,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
         const dht = await import('./dht-announces.js');
         // Without a UDP socket the node opens its own.
         dhtNode = await dht
-          .openSessionDht(settings, options.port ?? DEFAULT_PORT, udp?.endpoint)
+          .openSessionDht({ ...settings, ...at }, options.port ?? DEFAULT_PORT, udp?.endpoint)
           .catch(() => undefined);
         // Ours: its dht.ready is ours to say, once (the fetch and the download are only lent it).
         const own = dhtNode;
@@ -168,12 +175,14 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
           peerId,
           ...(options.peers === undefined ? {} : { peers: options.peers }),
           trackers: options.trackers !== false,
+          ...(options.extraTrackers === undefined ? {} : { extraTrackers: options.extraTrackers }),
+          ...(bind === undefined ? {} : { localAddress: bind }),
           ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
           ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
-          ...(options.dht === undefined ? {} : { dht: options.dht }),
+          ...(options.dht === undefined ? {} : { dht: { ...options.dht, ...at } }),
           ...(node === undefined ? {} : { dhtNode: node }),
           ...(fetchUdp?.utp === undefined ? {} : { utp: fetchUdp.utp, utpMode }),
-          ...(proxied.dialer === undefined ? {} : { proxy: proxied.dialer }),
+          ...(dialer === undefined ? {} : { proxy: dialer }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
           signal: abort.signal,
           emit: (e) => events.next(e),
@@ -237,6 +246,8 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
     inner = download(torrent, {
       ...options,
+      ...(bind === undefined ? {} : { bind }),
+      ...(dialer === undefined ? {} : { proxyDialer: dialer }),
       onPieceLayers,
       // A btmh-only link's peers know a hybrid by its v2 hash (and answer hash requests there only).
       ...(magnet.version === 'v2' && torrent.version === 'hybrid' ? { peersSwarm: 'v2' as const } : {}),

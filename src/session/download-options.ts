@@ -24,6 +24,20 @@ export interface DownloadOptions {
   /** Announce to the torrent's HTTP trackers (default true). */
   readonly trackers?: boolean;
   /**
+   * Trackers (http, https, udp URLs) announced to besides the torrent's own, each in a tier of its
+   * own after the torrent's tiers (`--tracker`, as aria2's --bt-tracker); one the torrent has
+   * already is not added twice. Never for a private torrent (BEP 27), nor with `trackers: false`.
+   * A magnet link's fetch asks them too.
+   */
+  readonly extraTrackers?: readonly string[];
+  /**
+   * The IPv4 address, or the name of the interface whose IPv4 address, every socket is bound to
+   * (`--bind`, src/net/bind-address.ts): the listening socket and the UDP socket (uTP, the DHT) on
+   * it, peer dials, tracker announces and web seed GETs from it, never from another. Checked at the
+   * start (a BindError, bad input, before anything is opened or written); default: every interface.
+   */
+  readonly bind?: string;
+  /**
    * Find peers and announce through the DHT (BEP 5) from these routers; off when absent (the CLI
    * turns it on). Never for a private torrent (BEP 27). See docs/dht.md.
    */

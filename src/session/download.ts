@@ -21,6 +21,7 @@ import { DataBytes, pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { layerTrees, pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
+import { resolveBindAddress } from '../net/bind-address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type AcceptedPeer, type Listener, listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
@@ -115,8 +116,16 @@ async function run(
   // Let the caller subscribe to events$ before the first one.
   await Promise.resolve();
   checkSuperSeed(given);
-  // Under a proxy: our connections through it, what it cannot carry (UDP) off (proxy-session.ts).
-  const proxied = proxiedSession(given, emit, countUdpTrackers(announceTiers(torrent)));
+  // --bind: the one address every socket uses (bad input before anything opens, src/net/bind-address.ts).
+  const bind = given.bind === undefined ? undefined : await resolveBindAddress(given.bind);
+  // Under a proxy: our connections through it, what it cannot carry (UDP) off (proxy-session.ts);
+  // under --bind too, the connections to the proxy leave from the bound address.
+  const proxied = proxiedSession(
+    given,
+    emit,
+    countUdpTrackers(announceTiers(torrent, given.extraTrackers)),
+    bind,
+  );
   const options = proxied.options;
   const proxy = proxied.dialer;
   const started = performance.now();
@@ -136,7 +145,8 @@ async function run(
     ...(torrent.ignoredTrackers === undefined ? {} : { ignoredTrackers: torrent.ignoredTrackers }),
   });
   if (proxied.udpOff !== undefined) emit(proxied.udpOff);
-  const tiers = options.trackers === false ? [] : proxied.tiers(announceTiers(torrent));
+  const tiers =
+    options.trackers === false ? [] : proxied.tiers(announceTiers(torrent, options.extraTrackers));
   // The tracker clients load only when there is a tracker to ask (--no-tracker, a trackerless
   // torrent: never), while the store opens.
   const trackersModule = tiers.length === 0 ? undefined : import('../tracker/tracker-tiers-actor.js');
@@ -153,7 +163,10 @@ async function run(
       ? Promise.resolve(options.listener)
       : options.listen === false
         ? undefined
-        : listenForPeers(options.port === undefined ? {} : { port: options.port });
+        : listenForPeers({
+            ...(options.port === undefined ? {} : { port: options.port }),
+            ...(bind === undefined ? {} : { host: bind }),
+          });
   listening?.catch(() => {}); // awaited below, or closed if the store fails to open
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
   const backlog = new WriteBacklog();
@@ -207,7 +220,10 @@ async function run(
     // fetch's (lent) if it is there, or ours.
     lent = lentForUtp(options.udp, listener?.port);
     if (lent === undefined && utpMode !== 'off')
-      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, { utp: true });
+      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, {
+        utp: true,
+        ...(bind === undefined ? {} : { host: bind }),
+      });
     trackersActor = (await trackersModule)?.trackerTiersActor;
     webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
   } catch (err) {
@@ -228,11 +244,15 @@ async function run(
     // seed to the tracker (left 0 is what trackers count as one), a full seed's is 0.
     left: data.all - data.of(actor.getSnapshot().context.picker.have),
   });
-  const trackers = trackersActor?.({ stats, ...(proxy === undefined ? {} : { proxy }) });
+  const trackers = trackersActor?.({
+    stats,
+    ...(proxy === undefined ? {} : { proxy }),
+    ...(bind === undefined ? {} : { localAddress: bind }),
+  });
   // BEP 52: a hybrid fetched by magnet fetches its piece layers alongside the v1 download.
   const layerFetch = options.onPieceLayers === undefined ? undefined : hybridLayerFetch(torrent);
   const actorLogic = provideSessionActors({
-    options,
+    options: bind === undefined ? options : { ...options, bind },
     torrent,
     counter,
     backlog,
@@ -478,7 +498,8 @@ async function run(
       });
     // BEP 5 on the listening port's number; never for a private torrent (BEP 27).
     if (options.dht !== undefined && !torrent.private) {
-      const settings = options.dht;
+      // Its own socket, when it opens one, on the bound address too.
+      const settings = bind === undefined ? options.dht : { ...options.dht, host: bind };
       // Loaded only when asked for (start-up time, docs/performance.md §6).
       dht = import('./dht-announces.js').then(({ startDhtAnnounces }) =>
         startDhtAnnounces(settings, {

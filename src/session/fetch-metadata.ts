@@ -31,6 +31,7 @@ import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { UtpMode } from '../net/utp-mode.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { HashRange } from '../wire/messages.js';
+import { withExtraTrackers } from './announce-tiers.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
 import { type PieceLayerProver, pieceLayerFetchOf } from './hybrid-piece-layers.js';
@@ -71,6 +72,10 @@ export interface FetchMetadataOptions {
   readonly peers?: readonly PeerAddress[];
   /** Announce to the magnet's trackers (default true). */
   readonly trackers?: boolean;
+  /** Trackers asked besides the magnet's (`--tracker`; announce-tiers.ts: a duplicate is asked once). */
+  readonly extraTrackers?: readonly string[];
+  /** The address every dial and announce goes from (`--bind`: src/net/bind-address.ts). */
+  readonly localAddress?: string;
   /** Ask the DHT too (BEP 5): get_peers every reannounceMs, no announce (we serve nothing yet). */
   readonly dht?: DhtSettings;
   /** A DHT node already running to ask through (with `dht`): neither reported (`dht.ready`) nor closed here. */
@@ -204,6 +209,7 @@ export async function fetchMetadataAndLayers(
         ...(options.utp === undefined ? {} : { utp: options.utp }),
         ...(options.utpMode === undefined ? {} : { utpMode: options.utpMode }),
         ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         v2: magnet.version === 'v2',
       },
       {
@@ -302,9 +308,9 @@ export async function fetchMetadataAndLayers(
   const trackerUrls =
     options.trackers === false
       ? []
-      : options.proxy === undefined
-        ? magnet.trackers
-        : magnet.trackers.filter((url) => !/^udp:/i.test(url));
+      : withExtraTrackers([magnet.trackers], options.extraTrackers ?? [])
+          .flat()
+          .filter((url) => options.proxy === undefined || !/^udp:/i.test(url));
   /** BEP 3: `started` with the first announce to the trackers, then none (a regular announce). */
   let event: 'started' | 'regular' = 'started';
   const announce = async () => {
@@ -330,6 +336,7 @@ export async function fetchMetadataAndLayers(
             timeoutMs: 15_000,
             signal: announcing.signal,
             ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
+            ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
           },
         ).then(
           (r) => addPeers(r.peers, 'tracker'),

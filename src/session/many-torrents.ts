@@ -24,6 +24,7 @@ import type { Dht } from '../dht/dht.js';
 import type { Lsd, LsdSettings } from '../lsd/lsd.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress } from '../net/address.js';
+import { resolveBindAddress } from '../net/bind-address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { IpRangeSet } from '../net/ip-range-set.js';
 import { listenForPeers } from '../net/listen.js';
@@ -76,6 +77,11 @@ export interface HostOptions {
   readonly maxUploadRate?: number;
   readonly maxDownloadRate?: number;
   readonly peerId?: Uint8Array;
+  /**
+   * The address the port, the UDP socket and every torrent's dials and announces are bound to
+   * (`--bind`: src/net/bind-address.ts), resolved once for all.
+   */
+  readonly bind?: string;
 }
 
 /** What a torrent's session is lent (DownloadOptions' internal fields). */
@@ -87,6 +93,8 @@ export interface Lent {
   readonly lsdService?: Lsd;
   readonly uploadLimit?: TokenBucket;
   readonly downloadLimit?: TokenBucket;
+  /** `bind` as the host resolved it: its address. */
+  readonly bind?: string;
 }
 
 /** Transmission's `peer-limit-global` and libtorrent's `connections_limit` default. */
@@ -182,10 +190,16 @@ export function runManyTorrents<T extends Hosted>(
 
   const run = async (): Promise<DownloadResult> => {
     await Promise.resolve(); // let the caller subscribe first
+    // One address for every torrent's sockets, checked before anything opens (bad input).
+    const bind = options.bind === undefined ? undefined : await resolveBindAddress(options.bind);
     await hooks.check();
     if (pendingStop !== undefined) return { result: 'stopped', message: pendingStop };
 
-    const listener = await listenForPeers(options.port === undefined ? {} : { port: options.port });
+    const at = bind === undefined ? {} : { host: bind };
+    const listener = await listenForPeers({
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...at,
+    });
     const router = new TorrentRouter({
       port: listener.port,
       host: listener.host,
@@ -213,13 +227,16 @@ export function runManyTorrents<T extends Hosted>(
       // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
       const wantDht =
         options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
-      if (utpMode !== 'off' || wantDht) udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off' });
+      if (utpMode !== 'off' || wantDht)
+        udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off', ...at });
       udp?.utp?.onConnection((s) => {
         if (admitted(s)) router.route(s);
       });
       if (wantDht && options.dht !== undefined) {
         const dht = await import('./dht-announces.js');
-        dhtNode = await dht.openSessionDht(options.dht, listener.port, udp?.endpoint).catch(() => undefined);
+        dhtNode = await dht
+          .openSessionDht({ ...options.dht, ...at }, listener.port, udp?.endpoint)
+          .catch(() => undefined);
         const own = dhtNode;
         // Its dht.ready is ours to say, once (each torrent's session is only lent the node).
         void own?.ready.then((r) => {
@@ -248,6 +265,7 @@ export function runManyTorrents<T extends Hosted>(
         hooks.start(t, {
           peerId,
           listener: routes[i]!,
+          ...(bind === undefined ? {} : { bind }),
           ...(udp === undefined ? {} : { udp }),
           // BEP 27: a private torrent is never announced in the DHT.
           ...(dhtNode === undefined || t.private ? {} : { dhtNode }),

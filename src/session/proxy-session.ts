@@ -26,17 +26,24 @@ export function proxiedSession<O extends DownloadOptions>(
   options: O,
   emit: (e: DownloadEvent) => void,
   udpTrackers: number,
+  /** `--bind`'s address, resolved: the connections to the proxy leave from it (a given dialer's own). */
+  localAddress?: string,
 ): ProxiedSession<O> {
   const proxy = options.proxy;
   if (proxy === undefined) return { options, dialer: undefined, tiers: (t) => t };
   const said = new Set<string>();
   const dialer =
     options.proxyDialer ??
-    new ProxyDialer(proxy, (err) => {
-      if (said.has(err.code)) return;
-      said.add(err.code);
-      emit({ type: 'proxy.failed', code: err.code, message: err.message });
-    });
+    new ProxyDialer(
+      proxy,
+      (err) => {
+        if (said.has(err.code)) return;
+        said.add(err.code);
+        emit({ type: 'proxy.failed', code: err.code, message: err.message });
+      },
+      undefined,
+      localAddress,
+    );
   const off: ('utp' | 'dht' | 'lsd' | 'udpTrackers')[] = [];
   if (options.utp !== 'off') off.push('utp');
   if (options.dht !== undefined || options.dhtNode !== undefined) off.push('dht');

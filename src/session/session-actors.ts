@@ -36,6 +36,7 @@ export interface SessionActorsDeps {
     | 'encryption'
     | 'utp'
     | 'blocklist'
+    | 'bind'
   >;
   /** The torrent's files, for its web seeds' URLs and ranges (BEP 19). */
   readonly torrent: WebSeedConnectionHooks['torrent'];
@@ -103,6 +104,8 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(blockPool === undefined ? {} : { blockPool }),
             blockSource,
             ...(options.encryption === undefined ? {} : { encryption: options.encryption }),
+            // --bind: resolved to its address by the session (src/net/bind-address.ts).
+            ...(options.bind === undefined ? {} : { localAddress: options.bind }),
             ...(utp === undefined ? {} : { utp, utpMode: options.utp ?? DEFAULT_UTP_MODE }),
             ...(proxy === undefined ? {} : { proxy }),
             ...(onReadError === undefined ? {} : { onReadError }),
@@ -137,6 +140,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                   ...(options.webSeedConnections === undefined
                     ? {}
                     : { connections: options.webSeedConnections }),
+                  ...(options.bind === undefined ? {} : { localAddress: options.bind }),
                 }),
               },
             }),

@@ -28,13 +28,18 @@ export function lentForUtp(
   return listenPort === undefined || lent.endpoint.port === listenPort ? lent : undefined;
 }
 
-/** The socket at `port` (any port if that one is taken), with uTP on it if asked; undefined when no UDP socket can be had. */
+/**
+ * The socket at `port` (any port if that one is taken) on `host` (default every interface), with uTP
+ * on it if asked; undefined when no UDP socket can be had.
+ */
 export async function openSessionUdp(
   port: number,
-  opts: { readonly utp: boolean },
+  opts: { readonly utp: boolean; readonly host?: string },
 ): Promise<SessionUdp | undefined> {
-  const endpoint = await UdpEndpoint.open({ port }).catch(() =>
-    UdpEndpoint.open({ port: 0 }).catch(() => undefined),
+  // `host` (--bind): on that address only, whichever port; never on another.
+  const at = opts.host === undefined ? {} : { host: opts.host };
+  const endpoint = await UdpEndpoint.open({ port, ...at }).catch(() =>
+    UdpEndpoint.open({ port: 0, ...at }).catch(() => undefined),
   );
   if (endpoint === undefined) return undefined;
   const utp = opts.utp

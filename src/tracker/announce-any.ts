@@ -44,6 +44,7 @@ export function announceAny(
         ...opts.udp,
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
       });
     default:
       return Promise.reject(new TrackerError('badUrl', `not an http(s) or udp tracker: ${url}`, { url }));

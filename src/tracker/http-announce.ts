@@ -27,6 +27,12 @@ export interface AnnounceOptions {
   readonly maxBodyBytes?: number;
   /** The request through this proxy (proxy-dialer.ts; a tunnel, TLS inside it for https). */
   readonly proxy?: ProxyDialer;
+  /**
+   * The address the request goes from (`--bind`: src/net/bind-address.ts), an IPv4 one: the
+   * tracker's name is then looked up for IPv4 only. Redirects are followed from it too. Through a
+   * proxy, the proxy dialer's own address is used instead (the connection to the proxy leaves from it).
+   */
+  readonly localAddress?: string;
 }
 
 export interface Fetched {
@@ -44,16 +50,21 @@ export async function fetchTracker(
   signal: AbortSignal,
   maxRedirects: number,
   proxy?: ProxyDialer,
+  localAddress?: string,
 ): Promise<Fetched> {
-  const { response } = await followRedirects(trackerUrl(url), (u) => getOnce(u, url, signal, proxy), {
-    maxRedirects,
-    refuse: (why, detail) =>
-      new TrackerError(
-        'redirect',
-        why === 'tooMany' ? `tracker redirected more than ${maxRedirects} times` : `tracker: ${detail}`,
-        { url },
-      ),
-  });
+  const { response } = await followRedirects(
+    trackerUrl(url),
+    (u) => getOnce(u, url, signal, proxy, localAddress),
+    {
+      maxRedirects,
+      refuse: (why, detail) =>
+        new TrackerError(
+          'redirect',
+          why === 'tooMany' ? `tracker redirected more than ${maxRedirects} times` : `tracker: ${detail}`,
+          { url },
+        ),
+    },
+  );
   return readBody(response, url, maxBody, signal);
 }
 
@@ -63,6 +74,7 @@ function getOnce(
   url: string,
   signal: AbortSignal,
   proxy: ProxyDialer | undefined,
+  localAddress?: string,
 ): Promise<IncomingMessage> {
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
@@ -74,8 +86,10 @@ function getOnce(
       // A socket of our own, never pooled: Node 20's global agent keeps sockets alive despite
       // `connection: close`, and reused one a tracker had closed after answering without saying so
       // ("socket hang up" on every second announce; `stopped` never arrived). Through a proxy, an
-      // agent of one tunnel, as unpooled, dropped with the request (its abort: the timeout).
+      // agent of one tunnel, as unpooled, dropped with the request (its abort: the timeout); its
+      // dialer's --bind address the tunnel's source.
       agent: proxy === undefined ? false : proxiedAgent(proxy, https, {}, signal),
+      ...(localAddress === undefined || proxy !== undefined ? {} : { localAddress, family: 4 }),
       signal,
     });
     req.on('error', (e) => {
@@ -147,6 +161,7 @@ export async function announce(
       controller.signal,
       MAX_REDIRECTS,
       opts.proxy,
+      opts.localAddress,
     );
     if (status === 200) return parseAnnounceResponse(body);
     // Some trackers answer 4xx with a bencoded failure reason: prefer the tracker's own words.

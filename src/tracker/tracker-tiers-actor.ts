@@ -36,6 +36,8 @@ export interface TrackerTiersActorOptions {
   readonly udpOptions?: Omit<UdpRequestOptions, 'timeoutMs' | 'signal'>;
   /** Every http(s) announce through this proxy; udp trackers refused (announce-any.ts). */
   readonly proxy?: ProxyDialer;
+  /** The address every announce goes from (`--bind`: src/net/bind-address.ts). */
+  readonly localAddress?: string;
   /** Replaces announceAny (tests of the wiring). */
   readonly announceFn?: typeof announceAny;
 }
@@ -58,6 +60,7 @@ export function trackerTiersActor(opts: TrackerTiersActorOptions) {
         timeoutMs,
         ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }),
         ...(opts.proxy === undefined ? {} : { proxy: opts.proxy }),
+        ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
       },
     );
   });

@@ -18,9 +18,9 @@ import {
 /** The answer a request waits for. */
 export type Expect = 'connect' | 'announce' | 'scrape';
 
-export async function resolve(host: string, url: string, signal: AbortSignal): Promise<string> {
+export async function resolve(host: string, url: string, signal: AbortSignal, family?: 4): Promise<string> {
   try {
-    const r = await lookup(host);
+    const r = await lookup(host, family === undefined ? {} : { family });
     signal.throwIfAborted();
     return r.address;
   } catch (cause) {
@@ -35,6 +35,7 @@ export function openSocket(
   port: number,
   url: string,
   signal: AbortSignal,
+  localAddress?: string,
 ): Promise<Socket> {
   if (signal.aborted) return Promise.reject(signal.reason);
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
@@ -51,13 +52,17 @@ export function openSocket(
     };
     socket.once('error', onError);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.connect(port, address, () => {
-      socket.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
-      // An ICMP error between two exchanges must not crash the process; the next send sees it.
-      socket.on('error', () => {});
-      ok(socket);
-    });
+    const connect = () =>
+      socket.connect(port, address, () => {
+        socket.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+        // An ICMP error between two exchanges must not crash the process; the next send sees it.
+        socket.on('error', () => {});
+        ok(socket);
+      });
+    // `--bind`: from that address (any port), never another; an IPv6 tracker then fails to connect.
+    if (localAddress === undefined) connect();
+    else socket.bind(0, localAddress, connect);
   });
 }
 

@@ -42,6 +42,8 @@ export interface UdpRequestOptions {
   /** A bound on the whole request (connect + announce), whatever the retry schedule. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** The address the request's socket is bound to (`--bind`: src/net/bind-address.ts), an IPv4 one. */
+  readonly localAddress?: string;
 }
 
 export interface UdpTrackerTarget {
@@ -137,11 +139,15 @@ export class UdpTrackerClient {
     let socket: Socket | undefined;
     let key: string | undefined;
     try {
+      const from = opts.localAddress;
       const address =
-        isIP(target.host) !== 0 ? target.host : await resolve(target.host, url, controller.signal);
+        isIP(target.host) !== 0
+          ? target.host
+          : await resolve(target.host, url, controller.signal, from === undefined ? undefined : 4);
       const family = isIP(address) === 6 ? 6 : 4;
-      key = `${address}|${target.port}`;
-      socket = await openSocket(family, address, target.port, url, controller.signal);
+      // A connection id is the tracker's for one source address (BEP 15 ties it to the client's IP).
+      key = `${from ?? ''}|${address}|${target.port}`;
+      socket = await openSocket(family, address, target.port, url, controller.signal, from);
       const exchange = new Exchange(socket, family, url, controller.signal);
       let n = 0;
       // One transaction id per step, kept across its resends: a late answer to an earlier send counts.

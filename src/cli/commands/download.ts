@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE] [--proxy URL] [--blocklist FILE]
- *  [--timeout S] [--no-tracker] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--tracker URL ...] [--bind ADDR|IFACE] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -24,7 +24,14 @@ import { isMagnetLink, readTorrentsAndMagnets } from '../read-torrents.js';
 import { describeError } from '../report-error.js';
 import { heapForWebSeeds } from '../small-heap.js';
 import { onStopSignal } from '../stop-signal.js';
-import { displayModeOf, SWARM_FLAGS, type SwarmFlagValues, swarmOptions } from '../swarm-flags.js';
+import {
+  checkExtraTrackers,
+  displayModeOf,
+  resolveBind,
+  SWARM_FLAGS,
+  type SwarmFlagValues,
+  swarmOptions,
+} from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
@@ -58,6 +65,15 @@ Options:
   -o, --out DIR          where to save (default: the current directory)
   -p, --peer HOST:PORT   a peer to connect to (repeatable); trackers are asked too
       --no-tracker       do not announce to trackers
+      --tracker URL      a tracker (http, https, udp) to announce to besides the torrent's own
+                         (repeatable; each in a tier of its own after the torrent's, one it has
+                         already not twice; a magnet's metadata fetch asks it too); not with
+                         --no-tracker, nor for a private torrent (BEP 27: exit 2)
+      --bind ADDR|IFACE  every socket on this IPv4 address, or on this interface's (e.g. tun0,
+                         resolved at the start): listening (TCP, UDP for uTP and the DHT) and
+                         dialling peers, trackers and web seeds from it, never from another (a
+                         kill switch: if it goes away, connections fail until it is back). An
+                         interface or address not on this machine: exit 2
       --no-dht           do not use the DHT (BEP 5; on by default, never for a private torrent;
                          its node id and nodes are kept in DIR/.bitstate/dht.dat between runs)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public
@@ -199,10 +215,11 @@ export async function run(argv: string[]): Promise<number> {
       ...(values.quiet === true ? ['--quiet'] : []),
     ]);
   }
-  const swarm = {
+  // --bind resolved now: a bad one is exit 2 before anything is read or written.
+  const swarm = await resolveBind({
     ...swarmOptions(values),
     ...(await blocklistOption(values.blocklist, displayModeOf(values))),
-  };
+  });
   if (positionals.length > 1) return runMany(values, positionals, swarm);
   const transfer = transferFlags(values);
   const seeding = seedingOptions(values);
@@ -219,6 +236,7 @@ export async function run(argv: string[]): Promise<number> {
   if (magnet === undefined && metadataTimeoutMs !== undefined)
     throw new UsageError('--metadata-timeout goes with a magnet link');
   const torrent = magnet === undefined ? await readTorrentFile(source) : undefined;
+  checkExtraTrackers(swarm, torrent === undefined ? [] : [torrent]);
   const select = values.select ?? [];
   const only = values.only ?? [];
   // BEP 16 needs every piece: a selection (a partial seed) would never super-seed.
@@ -435,6 +453,10 @@ async function runMany(
   // --seed, --seed-ratio, --seed-time (each torrent's own), --max-up and --max-down (all together).
   const seeding = seedingOptions(values);
   const sources = await readTorrentsAndMagnets(positionals);
+  checkExtraTrackers(
+    swarm,
+    sources.flatMap((s) => ('urlList' in s ? [s] : [])),
+  );
   const webSeeds = (s: (typeof sources)[number]) => ('urlList' in s ? s.urlList : s.webSeeds).length;
   if (values['no-web-seeds'] !== true && sources.some((s) => webSeeds(s) > 0)) heapForWebSeeds();
   const out = values.out ?? '.';

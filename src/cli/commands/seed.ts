@@ -1,5 +1,5 @@
 /**
- * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--no-dht] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...]
+ * `bitstate seed <FILE.torrent>... --data DIR [--port N] [--peer HOST:PORT ...] [--no-tracker] [--tracker URL ...] [--bind ADDR|IFACE] [--no-dht] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...]
  *  [--super-seed] [--max-up RATE] [--max-peers N] [--max-peers-global N] [--encryption MODE] [--utp MODE] [--proxy URL] [--blocklist FILE] [--json] [--quiet]`
  *
  * One torrent: seed(). Several: seedMany(), on one port (src/session/seed-many.ts); every .torrent
@@ -19,7 +19,7 @@ import { readTorrentFiles } from '../read-torrents.js';
 import { describeError } from '../report-error.js';
 import { createSeedManyDisplay, type SeedManyDisplay } from '../seed-many-display.js';
 import { onStopSignal } from '../stop-signal.js';
-import { displayModeOf, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
+import { checkExtraTrackers, displayModeOf, resolveBind, SWARM_FLAGS, swarmOptions } from '../swarm-flags.js';
 import { UsageError } from '../usage-error.js';
 
 export const usage = `Usage: bitstate seed <FILE.torrent>... --data DIR [options]
@@ -43,6 +43,15 @@ Options:
   -p, --peer HOST:PORT   a leecher to dial (repeatable): for clients that ignore loopback peers
                          from trackers, such as Transmission
       --no-tracker       do not announce to trackers
+      --tracker URL      a tracker (http, https, udp) to announce to besides the torrent's own
+                         (repeatable; each in a tier of its own after the torrent's, one it has
+                         already not twice); not with --no-tracker, nor for a private torrent
+                         (BEP 27: exit 2)
+      --bind ADDR|IFACE  every socket on this IPv4 address, or on this interface's (e.g. tun0,
+                         resolved at the start): listening (TCP, UDP for uTP and the DHT) and
+                         dialling peers and trackers from it, never from another (a kill switch:
+                         if it goes away, connections fail until it is back). An interface or
+                         address not on this machine: exit 2
       --no-dht           do not announce in the DHT (BEP 5; on by default, never for a private torrent;
                          its nodes are kept in DIR/.bitstate/dht.dat when a download made that folder)
       --dht-bootstrap HOST:PORT  a DHT node to bootstrap from (repeatable; replaces the public routers)
@@ -111,7 +120,8 @@ export async function run(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
   if (positionals.length === 0) throw new UsageError('expected a .torrent file (see bitstate seed --help)');
-  const swarm = swarmOptions(values);
+  // --bind resolved now: a bad one is exit 2 before anything is read.
+  const swarm = await resolveBind(swarmOptions(values));
   const maxUploadRate = values['max-up'] === undefined ? undefined : parseRate('--max-up', values['max-up']);
   const maxPeersGlobal =
     values['max-peers-global'] === undefined
@@ -119,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
       : parseCount('--max-peers-global', values['max-peers-global'], 1, 65535);
   const torrents =
     positionals.length === 1 ? [await readTorrentFile(positionals[0]!)] : await readTorrentFiles(positionals);
+  checkExtraTrackers(swarm, torrents);
   const data = values.data ?? '.';
   const filter = await blocklistOption(values.blocklist, displayModeOf(values));
   const options = {
