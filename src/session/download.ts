@@ -20,7 +20,7 @@ import type { PeerBlockedSource, TorrentOutput } from '../../machines/torrent.ty
 import { DataBytes, pieceDataLengths } from '../metainfo/piece-data-length.js';
 import { layerTrees, pieceLayerTrees } from '../metainfo/piece-layer-trees.js';
 import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
-import { formatPeerAddress, selfPeerAddresses } from '../net/address.js';
+import { formatPeerAddress, type PeerAddress, selfPeerAddresses } from '../net/address.js';
 import { resolveBindAddress } from '../net/bind-address.js';
 import { BlockPool } from '../net/block-pool.js';
 import { type AcceptedPeer, type Listener, listenForPeers } from '../net/listen.js';
@@ -455,6 +455,19 @@ async function run(
   let lsd: Promise<LsdAnnounces> | undefined;
   /** The torrent machine has ended: the DHT reports nothing more. */
   let ended = false;
+  /** Peers a DHT lookup or an LSD announce found, for this torrent's swarm or a hybrid's v2 one. */
+  const addPeersFrom =
+    (source: 'dht' | 'lsd') =>
+    (peers: readonly PeerAddress[], swarm?: 'v2'): void => {
+      if (ended) return;
+      for (const p of peers)
+        actor.send({
+          type: 'peer.add',
+          address: formatPeerAddress(p),
+          source,
+          ...(swarm === 'v2' ? { swarm } : {}),
+        });
+    };
   const saves = new ResumeSaveLoop(saver, options.resumeSaveIntervalMs ?? RESUME_SAVE_INTERVAL_MS, emit);
   try {
     if (listener !== undefined) {
@@ -509,16 +522,7 @@ async function run(
           ...(listener === undefined ? {} : { announcePort: listener.port }),
           ...(options.dhtNode === undefined ? {} : { dht: options.dhtNode }),
           ...(udpEndpoint === undefined ? {} : { endpoint: udpEndpoint }),
-          onPeers: (peers, swarm) => {
-            if (ended) return;
-            for (const p of peers)
-              actor.send({
-                type: 'peer.add',
-                address: formatPeerAddress(p),
-                source: 'dht',
-                ...(swarm === 'v2' ? { swarm } : {}),
-              });
-          },
+          onPeers: addPeersFrom('dht'),
           // Nothing after the session's own last events (`done` / `stopped`).
           emit: (e) => {
             if (!ended) emit(e);
@@ -541,16 +545,7 @@ async function run(
           infoHash: torrent.infoHash,
           ...(otherInfoHash === undefined ? {} : { otherInfoHash }),
           ...(options.lsdService === undefined ? {} : { lsd: options.lsdService }),
-          onPeers: (peers, swarm) => {
-            if (ended) return;
-            for (const p of peers)
-              actor.send({
-                type: 'peer.add',
-                address: formatPeerAddress(p),
-                source: 'lsd',
-                ...(swarm === 'v2' ? { swarm } : {}),
-              });
-          },
+          onPeers: addPeersFrom('lsd'),
           emit: (e) => {
             if (!ended) emit(e);
           },
