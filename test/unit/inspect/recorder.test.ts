@@ -13,6 +13,7 @@ import { ReplayPlayer, type StateChange } from '../../../src/inspect/replay-play
 import { TraceError } from '../../../src/inspect/trace-error.js';
 import { readTrace } from '../../../src/inspect/trace-reader.js';
 import type { TraceRecord } from '../../../src/inspect/trace-record.js';
+import { within } from '../../helpers/temp-dir.js';
 import { inMemoryDownload, PIECE_COUNT, PIECE_LENGTH } from './in-memory-download.js';
 
 async function recordDownload(seeders: number): Promise<TraceRecord[]> {
@@ -113,6 +114,16 @@ test('a trace file plays back to the same view, one state change at a time with 
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(changes.length, 0, 'paused: nothing played');
   player.step();
+  // The step plays once the reader has reached the first state change: 20 ms was not always enough
+  // on a loaded machine (0 changes seen once in a full run). Waited for, bounded by
+  // 60 s; then no second change may follow without a second step.
+  await within(
+    60_000,
+    (async () => {
+      while (changes.length === 0) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    'the stepped state change',
+  );
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(changes.length, 1, 'one step, one state change');
   player.setSpeed(Number.POSITIVE_INFINITY);
