@@ -39,6 +39,7 @@ import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
 import { formatPeerAddress, type PeerAddress } from './address.js';
 import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
 import { OutgoingPreface } from './outgoing-preface.js';
@@ -95,6 +96,8 @@ export interface MetadataConnectionOptions {
   readonly utpMode?: UtpMode;
   /** The dial through this proxy (proxy-dialer.ts; TCP only). */
   readonly proxy?: ProxyDialer;
+  /** The user's IP filter (docs/blocklist.md), for a dial to a host name's resolved addresses. */
+  readonly blocklist?: IpRangeSet;
   /** A v2 magnet's fetch: BEP 52's reserved bit in our handshake (libtorrent's v2 connections). */
   readonly v2?: boolean;
   /** The address the TCP dial goes from (`--bind`: bind-address.ts). */
@@ -158,6 +161,7 @@ export function openMetadataConnection(
     opts.utp,
     opts.proxy,
     opts.localAddress,
+    opts.blocklist,
   );
 
   const onItem = (item: WireItem) => {

@@ -10,9 +10,11 @@
  * dial is TCP to the proxy, connected once the proxy's tunnel is up; no uTP (no proxy here carries
  * UDP). The connection attaches each socket this opens and writes it; the dial wires its reads.
  */
-import { connect, isIPv4, type Socket } from 'node:net';
+import { type LookupAddress, lookup } from 'node:dns';
+import { connect, isIPv4, type LookupFunction, type Socket } from 'node:net';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
 import type { ProxyDialer } from './proxy-dialer.js';
@@ -37,6 +39,8 @@ export class PeerDial {
   /** The socket the retry was decided for, and the decision: deciding moves a plan on. */
   #decidedFor: PeerStream | undefined;
   #retry = false;
+  /** The user's IP filter, asked again for a host name's resolved addresses (filteredLookup). */
+  readonly #blocklist: IpRangeSet | undefined;
 
   /**
    * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
@@ -51,8 +55,10 @@ export class PeerDial {
     utp?: UtpSocketManager,
     proxy?: ProxyDialer,
     localAddress?: string,
+    blocklist?: IpRangeSet,
   ) {
     const { host, port } = parsePeerAddress(address);
+    this.#blocklist = blocklist === undefined || blocklist.size === 0 ? undefined : blocklist;
     this.host = host;
     this.#port = port;
     this.plan = plan;
@@ -103,6 +109,7 @@ export class PeerDial {
             port: this.#port,
             noDelay: true,
             ...(this.#localAddress === undefined ? {} : { localAddress: this.#localAddress }),
+            ...(this.#blocklist === undefined ? {} : { lookup: filteredLookup(this.#blocklist) }),
             ...(buffer === undefined
               ? {}
               : {
@@ -164,4 +171,27 @@ export class PeerDial {
     }
     return this.#retry;
   }
+}
+
+/**
+ * node:dns's lookup for a dial to a host name (a `--peer` or a tracker's dictionary peer may name
+ * one), without the addresses the IP filter blocks: the torrent machine's guard saw only the name,
+ * so a name resolving to a blocked address is refused here, before a SYN (libtorrent filters the
+ * resolved endpoint too). Node calls it only for a name, never for an IP address.
+ */
+export function filteredLookup(blocklist: IpRangeSet): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, { ...options, all: true }, (err, found: LookupAddress[]) => {
+      if (err !== null) return callback(err, '', 0);
+      const allowed = found.filter((a) => !blocklist.hasHost(a.address));
+      if (allowed.length === 0) {
+        const blocked: NodeJS.ErrnoException = new Error(`${hostname} resolves to a blocked address`);
+        blocked.code = 'blocked';
+        return callback(blocked, '', 0);
+      }
+      if (options.all === true)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
+      callback(null, allowed[0]!.address, allowed[0]!.family);
+    });
+  };
 }

@@ -50,6 +50,7 @@ import { WireDecoder } from '../wire/wire-decoder.js';
 import type { BlockPool } from './block-pool.js';
 import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
 import { IncomingPreface } from './incoming-preface.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
 import { MSE_HANDSHAKE_TIMEOUT_MS, OutgoingPreface, type PrefaceDone } from './outgoing-preface.js';
@@ -111,6 +112,8 @@ export interface ConnectionHooks {
   readonly proxy?: ProxyDialer;
   /** The address our TCP dials go from (`--bind`: src/net/bind-address.ts); default the kernel's choice. */
   readonly localAddress?: string;
+  /** The user's IP filter (docs/blocklist.md), for a dial to a host name's resolved addresses. */
+  readonly blocklist?: IpRangeSet;
   /**
    * BEP 52, a hybrid fetched by magnet fetching its piece layers (machines/torrent-piece-layers.ts):
    * a `hashes` message's run of piece-layer hashes when it proves up to its file's `pieces root`
@@ -135,6 +138,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
     utp,
     utpMode = DEFAULT_UTP_MODE,
     proxy,
+    blocklist,
     proveHashes,
   } = hooks;
   return fromCallback<ConnectionCommand, ConnectionInput>(({ input, sendBack, receive }) => {
@@ -246,6 +250,7 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
           utp,
           proxy,
           hooks.localAddress,
+          blocklist,
         )
       : undefined;
     const dialPlan = dialling?.plan;

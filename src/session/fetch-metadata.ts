@@ -210,6 +210,7 @@ export async function fetchMetadataAndLayers(
         ...(options.utpMode === undefined ? {} : { utpMode: options.utpMode }),
         ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+        ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
         v2: magnet.version === 'v2',
       },
       {

@@ -108,6 +108,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
             ...(options.bind === undefined ? {} : { localAddress: options.bind }),
             ...(utp === undefined ? {} : { utp, utpMode: options.utp ?? DEFAULT_UTP_MODE }),
             ...(proxy === undefined ? {} : { proxy }),
+            ...(blocklist === undefined ? {} : { blocklist }),
             ...(onReadError === undefined ? {} : { onReadError }),
             ...(options.uploadLimit !== undefined
               ? { uploadLimit: options.uploadLimit }

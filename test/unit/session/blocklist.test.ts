@@ -58,6 +58,49 @@ test('a download never dials a blocked peer, and finishes from an allowed one', 
   );
 });
 
+test('a download never connects to a host name that resolves to a blocked address', async (t) => {
+  const dir = await tempDir(t, 'bitstate-blocklist-name-');
+  const { torrent, data, bytes } = await randomFileTorrent(dir, { size: 200_000 });
+  const seedPort = await listeningSeeder(t, torrent, data);
+  // `localhost` is 127.0.0.1, the blocked address: any connection here is a dial let through.
+  const blockedServer = createServer();
+  let dialsToBlocked = 0;
+  blockedServer.on('connection', (s) => {
+    dialsToBlocked++;
+    s.destroy();
+  });
+  blockedServer.listen(0, '127.0.0.1');
+  await once(blockedServer, 'listening');
+  t.after(() => blockedServer.close());
+  const blockedPort = (blockedServer.address() as { port: number }).port;
+
+  const events: DownloadEvent[] = [];
+  const job = download(torrent, {
+    out: join(dir, 'out'),
+    trackers: false,
+    port: 0,
+    utp: 'off',
+    blocklist: only('127.0.0.1'),
+    peers: [
+      { host: 'localhost', port: blockedPort },
+      { host: '127.0.0.2', port: seedPort },
+    ],
+  });
+  const refused = new Promise<string>((resolve) =>
+    job.events$.subscribe((e) => {
+      events.push(e);
+      if (e.type === 'peer.closed' && e.address === `localhost:${blockedPort}`) resolve(e.reason);
+    }),
+  );
+  t.after(() => job.stop());
+  // The dial's end: refused by the filter, or (let through) closed by the server after it counted it.
+  await within(60_000, refused, 'the dial to localhost');
+  const result = await within(60_000, job.done, 'download');
+  assert.equal(result.result, 'complete');
+  assert.deepEqual(await readFile(join(dir, 'out', torrent.name)), bytes);
+  assert.equal(dialsToBlocked, 0);
+});
+
 /** Dials the seed from `localAddress`, sends a BitTorrent handshake, and collects what comes back until it closes. */
 async function handshakeFrom(
   localAddress: string,
