@@ -104,6 +104,24 @@ test('a gzipped file is read by its magic bytes, whatever its name', async (t) =
   }
 });
 
+// Bounded: read whole first (as readFile did), /dev/zero never ends.
+test('the size bound holds on what is read, not after: /dev/zero is refused once past it', {
+  timeout: 60_000,
+}, async () => {
+  const endless = await readBlocklist('/dev/zero', 1 << 20).catch((e: unknown) => e);
+  assert.ok(endless instanceof BlocklistError, String(endless));
+  assert.equal(endless.message, `blocklist /dev/zero is larger than ${1 << 20} bytes`);
+});
+
+test('a gzip bomb is refused at the bound on its gunzipped size, said as too large', async () => {
+  // 4 KiB of gzip that gunzips to 4 MiB: past a 1 MiB bound.
+  const bomb = gzipSync(Buffer.alloc(4 << 20, 0x30));
+  assert.ok(bomb.length < 8192);
+  const refused = await decodeBlocklist('bomb.gz', bomb, 1 << 20).catch((e: unknown) => e);
+  assert.ok(refused instanceof BlocklistError, String(refused));
+  assert.equal(refused.message, `blocklist bomb.gz is larger than ${1 << 20} bytes gunzipped`);
+});
+
 test('a file that cannot be read, does not gunzip or names no range is a BlocklistError (bad input)', async (t) => {
   {
     const dir = await tempDir(t);
