@@ -19,6 +19,7 @@ import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
 import type { ProxyDialer } from './proxy-dialer.js';
 import { ProxyError } from './proxy-error.js';
+import { readsInto } from './shared-read-buffer.js';
 
 /** A dial not connected this long after it began fails ('connect timeout'). */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -110,17 +111,7 @@ export class PeerDial {
             noDelay: true,
             ...(this.#localAddress === undefined ? {} : { localAddress: this.#localAddress }),
             ...(this.#blocklist === undefined ? {} : { lookup: filteredLookup(this.#blocklist) }),
-            ...(buffer === undefined
-              ? {}
-              : {
-                  onread: {
-                    buffer,
-                    callback: (n: number, buf: Uint8Array) => {
-                      onData(buf.subarray(0, n));
-                      return true; // pausing is explicit (socket.pause), as with 'data'
-                    },
-                  },
-                }),
+            ...readsInto(buffer, onData),
           });
     if (this.#proxy === undefined) {
       if (buffer === undefined) s.on('data', onData);

@@ -12,6 +12,7 @@ import { CONNECT_TIMEOUT_MS } from './peer-dial.js';
 import { describeProxy, type ProxySettings, proxyHandshake, resolvesLocally } from './proxy.js';
 import { ProxyError } from './proxy-error.js';
 import type { ProxyHandshake } from './proxy-handshake.js';
+import { readsInto } from './shared-read-buffer.js';
 
 /**
  * How a tunnel's socket is read once it is up: into `buffer` (Node's onread) if given, else by
@@ -101,17 +102,7 @@ export class ProxyDialer {
       port: this.settings.port,
       noDelay: true,
       ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress, family: 4 }),
-      ...(buffer === undefined
-        ? {}
-        : {
-            onread: {
-              buffer,
-              callback: (n: number, buf: Uint8Array) => {
-                feed(buf.subarray(0, n));
-                return true; // pausing is explicit (socket.pause), as with 'data'
-              },
-            },
-          }),
+      ...readsInto(buffer, feed),
     });
     if (buffer === undefined) s.on('readable', onReadable);
     s.once('close', () => clearTimeout(deadline));

@@ -4,6 +4,7 @@
  * of the wire decoder's reused frame, are overwritten by the next read, so whatever the machines
  * keep of them is copied first.
  */
+import type { OnReadOpts } from 'node:net';
 import type { WireItem } from '../wire/messages.js';
 
 /**
@@ -14,6 +15,26 @@ import type { WireItem } from '../wire/messages.js';
  */
 export const SHARED_READ_BYTES = 256 * 1024;
 export const sharedReadBuffer = Buffer.allocUnsafeSlow(SHARED_READ_BYTES);
+
+/**
+ * `net.connect`'s options for a socket read into `buffer` (the shared one), each read handed to
+ * `onData` as a view of it; none without a buffer (the socket then reads by 'data' or 'readable').
+ */
+export function readsInto(
+  buffer: Uint8Array | undefined,
+  onData: (chunk: Uint8Array) => void,
+): { onread?: OnReadOpts } {
+  if (buffer === undefined) return {};
+  return {
+    onread: {
+      buffer,
+      callback: (n: number, buf: Uint8Array) => {
+        onData(buf.subarray(0, n));
+        return true; // pausing is explicit (socket.pause), as with 'data'
+      },
+    },
+  };
+}
 
 /** Bytes that are overwritten by the next read: views of the shared buffer or of `reused`. */
 export function isTransient(bytes: Uint8Array, reused: ArrayBufferLike | undefined): boolean {
