@@ -9,12 +9,29 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { IpRangeSet, ipv4Number } from '../../../src/net/ip-range-set.js';
 import { download } from '../../../src/session/download.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { seed } from '../../../src/session/seed.js';
 import { listeningSeeder, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+
+/** A server on `host` that counts the connections it gets (and closes each); closed after the test. */
+async function countingServer(
+  t: TestContext,
+  host: string,
+): Promise<{ port: number; connections: () => number }> {
+  const server = createServer();
+  let connections = 0;
+  server.on('connection', (s) => {
+    connections++;
+    s.destroy();
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  t.after(() => server.close());
+  return { port: (server.address() as { port: number }).port, connections: () => connections };
+}
 
 const only = (host: string) => IpRangeSet.fromRanges([ipv4Number(host)!], [ipv4Number(host)!]);
 
@@ -23,16 +40,8 @@ test('a download never dials a blocked peer, and finishes from an allowed one', 
   const { torrent, data, bytes } = await randomFileTorrent(dir, { size: 200_000 });
   const seedPort = await listeningSeeder(t, torrent, data);
   // Where the blocked peer would listen: any connection here is a dial the filter let through.
-  const blockedServer = createServer();
-  let dialsToBlocked = 0;
-  blockedServer.on('connection', (s) => {
-    dialsToBlocked++;
-    s.destroy();
-  });
-  blockedServer.listen(0, '127.0.0.2');
-  await once(blockedServer, 'listening');
-  t.after(() => blockedServer.close());
-  const blockedPort = (blockedServer.address() as { port: number }).port;
+  const blocked = await countingServer(t, '127.0.0.2');
+  const blockedPort = blocked.port;
 
   const events: DownloadEvent[] = [];
   const job = download(torrent, {
@@ -51,7 +60,7 @@ test('a download never dials a blocked peer, and finishes from an allowed one', 
   const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete');
   assert.deepEqual(await readFile(join(dir, 'out', torrent.name)), bytes);
-  assert.equal(dialsToBlocked, 0);
+  assert.equal(blocked.connections(), 0);
   assert.deepEqual(
     events.filter((e) => e.type === 'peer.blocked'),
     [{ type: 'peer.blocked', address: `127.0.0.2:${blockedPort}`, source: 'peer', blocked: 1 }],
@@ -63,16 +72,8 @@ test('a download never connects to a host name that resolves to a blocked addres
   const { torrent, data, bytes } = await randomFileTorrent(dir, { size: 200_000 });
   const seedPort = await listeningSeeder(t, torrent, data);
   // `localhost` is 127.0.0.1, the blocked address: any connection here is a dial let through.
-  const blockedServer = createServer();
-  let dialsToBlocked = 0;
-  blockedServer.on('connection', (s) => {
-    dialsToBlocked++;
-    s.destroy();
-  });
-  blockedServer.listen(0, '127.0.0.1');
-  await once(blockedServer, 'listening');
-  t.after(() => blockedServer.close());
-  const blockedPort = (blockedServer.address() as { port: number }).port;
+  const blocked = await countingServer(t, '127.0.0.1');
+  const blockedPort = blocked.port;
 
   const events: DownloadEvent[] = [];
   const job = download(torrent, {
@@ -98,7 +99,7 @@ test('a download never connects to a host name that resolves to a blocked addres
   const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete');
   assert.deepEqual(await readFile(join(dir, 'out', torrent.name)), bytes);
-  assert.equal(dialsToBlocked, 0);
+  assert.equal(blocked.connections(), 0);
 });
 
 /** Dials the seed from `localAddress`, sends a BitTorrent handshake, and collects what comes back until it closes. */
