@@ -10,10 +10,10 @@
  * dial is TCP to the proxy, connected once the proxy's tunnel is up; no uTP (no proxy here carries
  * UDP). The connection attaches each socket this opens and writes it; the dial wires its reads.
  */
-import { type LookupAddress, lookup } from 'node:dns';
-import { connect, isIPv4, type LookupFunction, type Socket } from 'node:net';
+import { connect, isIPv4, type Socket } from 'node:net';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
+import { filteredLookup } from './filtered-lookup.js';
 import type { IpRangeSet } from './ip-range-set.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
@@ -162,27 +162,4 @@ export class PeerDial {
     }
     return this.#retry;
   }
-}
-
-/**
- * node:dns's lookup for a dial to a host name (a `--peer` or a tracker's dictionary peer may name
- * one), without the addresses the IP filter blocks: the torrent machine's guard saw only the name,
- * so a name resolving to a blocked address is refused here, before a SYN (libtorrent filters the
- * resolved endpoint too). Node calls it only for a name, never for an IP address.
- */
-export function filteredLookup(blocklist: IpRangeSet): LookupFunction {
-  return (hostname, options, callback) => {
-    lookup(hostname, { ...options, all: true }, (err, found: LookupAddress[]) => {
-      if (err !== null) return callback(err, '', 0);
-      const allowed = found.filter((a) => !blocklist.hasHost(a.address));
-      if (allowed.length === 0) {
-        const blocked: NodeJS.ErrnoException = new Error(`${hostname} resolves to a blocked address`);
-        blocked.code = 'blocked';
-        return callback(blocked, '', 0);
-      }
-      if (options.all === true)
-        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, allowed);
-      callback(null, allowed[0]!.address, allowed[0]!.family);
-    });
-  };
 }

@@ -248,6 +248,7 @@ async function run(
     stats,
     ...(proxy === undefined ? {} : { proxy }),
     ...(bind === undefined ? {} : { localAddress: bind }),
+    ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
   });
   // BEP 52: a hybrid fetched by magnet fetches its piece layers alongside the v1 download.
   const layerFetch = options.onPieceLayers === undefined ? undefined : hybridLayerFetch(torrent);

@@ -338,6 +338,7 @@ export async function fetchMetadataAndLayers(
             signal: announcing.signal,
             ...(options.proxy === undefined ? {} : { proxy: options.proxy }),
             ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+            ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
           },
         ).then(
           (r) => addPeers(r.peers, 'tracker'),

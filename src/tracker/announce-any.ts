@@ -45,6 +45,7 @@ export function announceAny(
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
         ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
+        ...(opts.blocklist === undefined ? {} : { blocklist: opts.blocklist }),
       });
     default:
       return Promise.reject(new TrackerError('badUrl', `not an http(s) or udp tracker: ${url}`, { url }));

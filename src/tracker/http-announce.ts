@@ -7,13 +7,15 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { BLOCKED_CODE, filteredLookup } from '../net/filtered-lookup.js';
 import { followRedirects } from '../net/follow-redirects.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import { proxiedAgent } from '../net/proxied-agent.js';
 import type { ProxyDialer } from '../net/proxy-dialer.js';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { announceUrl, trackerUrl } from './announce-url.js';
 import { parseAnnounceResponse } from './parse-announce-response.js';
-import { TrackerError } from './tracker-error.js';
+import { TrackerError, trackerBlocked } from './tracker-error.js';
 
 /** Largest tracker answer read: ~170,000 compact peers, far more than any tracker sends. */
 export const MAX_TRACKER_BODY_BYTES = 1 << 20;
@@ -33,6 +35,12 @@ export interface AnnounceOptions {
    * proxy, the proxy dialer's own address is used instead (the connection to the proxy leaves from it).
    */
   readonly localAddress?: string;
+  /**
+   * The user's IP filter (docs/blocklist.md): a tracker whose address is in it, or whose name
+   * resolves only to addresses in it (a redirect's too), is never contacted (TrackerError
+   * `blocked`). Through a proxy the proxy resolves names: only an address in the URL is checked.
+   */
+  readonly blocklist?: IpRangeSet;
 }
 
 export interface Fetched {
@@ -51,10 +59,12 @@ export async function fetchTracker(
   maxRedirects: number,
   proxy?: ProxyDialer,
   localAddress?: string,
+  blocklist?: IpRangeSet,
 ): Promise<Fetched> {
+  const filter = blocklist === undefined || blocklist.size === 0 ? undefined : blocklist;
   const { response } = await followRedirects(
     trackerUrl(url),
-    (u) => getOnce(u, url, signal, proxy, localAddress),
+    (u) => getOnce(u, url, signal, proxy, localAddress, filter),
     {
       maxRedirects,
       refuse: (why, detail) =>
@@ -75,7 +85,11 @@ function getOnce(
   signal: AbortSignal,
   proxy: ProxyDialer | undefined,
   localAddress?: string,
+  blocklist?: IpRangeSet,
 ): Promise<IncomingMessage> {
+  // An address in the URL is never looked up (Node calls `lookup` for names only): asked here.
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (blocklist?.hasHost(host) === true) return Promise.reject(trackerBlocked(url, u.host));
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
   return new Promise<IncomingMessage>((resolve, reject) => {
@@ -90,10 +104,12 @@ function getOnce(
       // dialer's --bind address the tunnel's source.
       agent: proxy === undefined ? false : proxiedAgent(proxy, https, {}, signal),
       ...(localAddress === undefined || proxy !== undefined ? {} : { localAddress, family: 4 }),
+      ...(blocklist === undefined || proxy !== undefined ? {} : { lookup: filteredLookup(blocklist) }),
       signal,
     });
-    req.on('error', (e) => {
+    req.on('error', (e: NodeJS.ErrnoException) => {
       if (signal.aborted) reject(signal.reason);
+      else if (e.code === BLOCKED_CODE) reject(trackerBlocked(url, u.host));
       else reject(new TrackerError('network', `tracker ${u.host}: ${e.message}`, { url, cause: e }));
     });
     req.on('response', resolve);
@@ -162,6 +178,7 @@ export async function announce(
       MAX_REDIRECTS,
       opts.proxy,
       opts.localAddress,
+      opts.blocklist,
     );
     if (status === 200) return parseAnnounceResponse(body);
     // Some trackers answer 4xx with a bencoded failure reason: prefer the tracker's own words.

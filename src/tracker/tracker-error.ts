@@ -26,7 +26,12 @@ export type TrackerErrorCode =
   /** The tracker has no scrape URL (BEP 48: the announce path does not end in `announce…`). */
   | 'noScrape'
   /** A udp tracker under a proxy: no proxy we speak carries UDP, and nothing goes around it. */
-  | 'proxyNoUdp';
+  | 'proxyNoUdp'
+  /**
+   * The IP filter (docs/blocklist.md) blocks the tracker's address, or every address its name
+   * resolves to: never contacted (libtorrent's apply_ip_filter_to_trackers, banned_by_ip_filter).
+   */
+  | 'blocked';
 
 export interface TrackerErrorDetails {
   readonly url?: string;
@@ -54,4 +59,9 @@ export class TrackerError extends Error {
     this.actual = details.actual;
     this.badInput = code === 'badUrl';
   }
+}
+
+/** A tracker the IP filter blocks (`host`: the URL's, an address or a name resolving only to blocked ones). */
+export function trackerBlocked(url: string, host: string): TrackerError {
+  return new TrackerError('blocked', `tracker ${host} is blocked by the IP filter`, { url });
 }

@@ -14,6 +14,7 @@
 import { fromPromise } from 'xstate';
 import { type AnnounceRequest, trackerMachine } from '../../machines/tracker.machine.js';
 import { trackerTiersMachine } from '../../machines/tracker-tiers.machine.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import type { ProxyDialer } from '../net/proxy-dialer.js';
 import { announceAny, trackerScheme } from './announce-any.js';
 import type { AnnounceResponse } from './announce-types.js';
@@ -38,6 +39,12 @@ export interface TrackerTiersActorOptions {
   readonly proxy?: ProxyDialer;
   /** The address every announce goes from (`--bind`: src/net/bind-address.ts). */
   readonly localAddress?: string;
+  /**
+   * The user's IP filter (docs/blocklist.md): a tracker at a blocked address is never contacted and
+   * fails (`blocked`), so its tier moves on as for any failing tracker (libtorrent's
+   * apply_ip_filter_to_trackers).
+   */
+  readonly blocklist?: IpRangeSet;
   /** Replaces announceAny (tests of the wiring). */
   readonly announceFn?: typeof announceAny;
 }
@@ -61,6 +68,7 @@ export function trackerTiersActor(opts: TrackerTiersActorOptions) {
         ...(opts.udpOptions === undefined ? {} : { udp: opts.udpOptions }),
         ...(opts.proxy === undefined ? {} : { proxy: opts.proxy }),
         ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
+        ...(opts.blocklist === undefined ? {} : { blocklist: opts.blocklist }),
       },
     );
   });

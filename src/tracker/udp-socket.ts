@@ -6,7 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { TrackerError } from './tracker-error.js';
+import { isIP } from 'node:net';
+import { BLOCKED_CODE, filteredLookup } from '../net/filtered-lookup.js';
+import type { IpRangeSet } from '../net/ip-range-set.js';
+import { TrackerError, trackerBlocked } from './tracker-error.js';
 import {
   ACTION_ANNOUNCE,
   ACTION_CONNECT,
@@ -18,13 +21,37 @@ import {
 /** The answer a request waits for. */
 export type Expect = 'connect' | 'announce' | 'scrape';
 
-export async function resolve(host: string, url: string, signal: AbortSignal, family?: 4): Promise<string> {
+/**
+ * The tracker's address: `host` itself if it is one, else the first its name resolves to. With the
+ * user's IP filter, an address in it, or a name resolving only to addresses in it (the lookup
+ * drops them: filtered-lookup.ts), is TrackerError `blocked`, before any datagram.
+ */
+export async function resolve(
+  host: string,
+  url: string,
+  signal: AbortSignal,
+  family?: 4,
+  blocklist?: IpRangeSet,
+): Promise<string> {
+  if (isIP(host) !== 0) {
+    if (blocklist?.hasHost(host) === true) throw trackerBlocked(url, host);
+    return host;
+  }
   try {
-    const r = await lookup(host, family === undefined ? {} : { family });
+    const options = family === undefined ? {} : { family };
+    const address =
+      blocklist === undefined
+        ? (await lookup(host, options)).address
+        : await new Promise<string>((ok, fail) =>
+            filteredLookup(blocklist)(host, options, (err, a) =>
+              err === null ? ok(a as string) : fail(err),
+            ),
+          );
     signal.throwIfAborted();
-    return r.address;
+    return address;
   } catch (cause) {
     if (signal.aborted) throw signal.reason;
+    if ((cause as NodeJS.ErrnoException).code === BLOCKED_CODE) throw trackerBlocked(url, host);
     throw new TrackerError('network', `udp tracker ${host}: ${(cause as Error).message}`, { url, cause });
   }
 }

@@ -16,6 +16,7 @@
  */
 import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
+import type { IpRangeSet } from '../net/ip-range-set.js';
 import type { AnnounceParams, AnnounceResponse } from './announce-types.js';
 import { TrackerError } from './tracker-error.js';
 import {
@@ -44,6 +45,8 @@ export interface UdpRequestOptions {
   readonly signal?: AbortSignal;
   /** The address the request's socket is bound to (`--bind`: src/net/bind-address.ts), an IPv4 one. */
   readonly localAddress?: string;
+  /** The user's IP filter: a tracker at (or resolving only to) an address in it is never sent a datagram. */
+  readonly blocklist?: IpRangeSet;
 }
 
 export interface UdpTrackerTarget {
@@ -140,10 +143,15 @@ export class UdpTrackerClient {
     let key: string | undefined;
     try {
       const from = opts.localAddress;
-      const address =
-        isIP(target.host) !== 0
-          ? target.host
-          : await resolve(target.host, url, controller.signal, from === undefined ? undefined : 4);
+      const blocklist =
+        opts.blocklist === undefined || opts.blocklist.size === 0 ? undefined : opts.blocklist;
+      const address = await resolve(
+        target.host,
+        url,
+        controller.signal,
+        from === undefined ? undefined : 4,
+        blocklist,
+      );
       const family = isIP(address) === 6 ? 6 : 4;
       // A connection id is the tracker's for one source address (BEP 15 ties it to the client's IP).
       key = `${from ?? ''}|${address}|${target.port}`;

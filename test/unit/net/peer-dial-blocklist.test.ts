@@ -1,7 +1,7 @@
 /**
  * The IP filter on a dial to a host name (a `--peer` or a tracker's dictionary peer may name one):
  * the torrent machine's guard sees only the name, so the dial itself refuses a name that resolves
- * to a blocked address, before any connection is made (peer-dial.ts filteredLookup).
+ * to a blocked address, before any connection is made (filtered-lookup.ts, as peer-dial.ts uses it).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';

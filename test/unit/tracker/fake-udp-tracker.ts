@@ -38,7 +38,7 @@ export interface FakeUdpTrackerOptions {
   readonly fate?: (request: ReceivedRequest, n: number) => Fate;
   /** Answer announces (or those it returns a message for) with the error action and this message. */
   readonly failure?: string | ((request: ReceivedRequest) => string | undefined);
-  readonly host?: '127.0.0.1' | '::1';
+  readonly host?: '127.0.0.1' | '127.0.0.2' | '::1';
 }
 
 function peerBytes(peers: readonly TrackerPeer[], family: 4 | 6): Buffer {
@@ -162,7 +162,7 @@ export async function startFakeUdpTracker(opts: FakeUdpTrackerOptions): Promise<
   await new Promise<void>((ok) => socket.bind(0, host, ok));
   const port = socket.address().port;
   return {
-    url: family === 6 ? `udp://[::1]:${port}/announce` : `udp://127.0.0.1:${port}/announce`,
+    url: family === 6 ? `udp://[::1]:${port}/announce` : `udp://${host}:${port}/announce`,
     received,
     close: () =>
       new Promise<void>((ok) => {
