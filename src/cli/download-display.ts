@@ -6,6 +6,7 @@
  */
 
 import { MAX_TRACKERS } from '../metainfo/limits.js';
+import { BlockedPeers } from '../session/blocked-peers.js';
 import type { DownloadEvent } from '../session/download-event.js';
 import { formatBytes, formatDuration, formatRate, lsdReadyText, moreOf } from './format.js';
 import { peerRow } from './peer-row.js';
@@ -66,9 +67,15 @@ export function createDownloadDisplay(
   let lineShown = false;
   /** Nodes in the DHT's routing table, once it has bootstrapped (the progress line shows it). */
   let dhtNodes: number | undefined;
-  /** Peers the IP filter blocked (`--blocklist`): a count on the progress line and at the end, not a line each. */
-  let blocked = 0;
-  const blockedNote = () => (blocked === 0 ? '' : ` (${blocked} peer${blocked === 1 ? '' : 's'} blocked)`);
+  /**
+   * Peers the IP filter blocked (`--blocklist`), each counted once (blocked-peers.ts): a count on
+   * the progress line and at the end, not a line each.
+   */
+  const blockedPeers = new BlockedPeers();
+  const blockedNote = () => {
+    const n = blockedPeers.count;
+    return n === 0 ? '' : ` (${n} peer${n === 1 ? '' : 's'} blocked)`;
+  };
   let extraLines = 0;
   const clear = () => {
     if (!lineShown) return;
@@ -193,8 +200,8 @@ export function createDownloadDisplay(
           say(proxyNews(e));
           break;
         case 'peer.blocked':
-          // A magnet's fetch counts from 1, then its download: the count is the sum.
-          blocked++;
+          // Counted here, not read from `blocked`: a magnet's fetch counts from 1, then its download.
+          blockedPeers.add(e.address);
           break;
         case 'peer.banned':
           say(`banned ${e.address} (sent data that failed the hash check)`);
@@ -218,7 +225,7 @@ export function createDownloadDisplay(
             `peers ${e.peersConnected}/${e.peersKnown}${e.peersFromPex > 0 ? ` (${e.peersFromPex} by PEX)` : ''}` +
             `${e.webSeedsConnected === undefined ? '' : ` (web ${e.webSeedsConnected})`}` +
             `${dhtNodes === undefined ? '' : `  DHT ${dhtNodes}`}  ` +
-            `${blocked === 0 ? '' : `blocked ${blocked}  `}` +
+            `${blockedPeers.count === 0 ? '' : `blocked ${blockedPeers.count}  `}` +
             `ETA ${formatDuration(e.etaSeconds)}`;
           clear();
           let text = line.slice(0, Math.max(20, (err.columns ?? 120) - 1));

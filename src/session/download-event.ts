@@ -181,8 +181,9 @@ export type DownloadEvent =
  */
 /**
  * The IP filter (`--blocklist`, docs/blocklist.md) blocked a peer: never dialled, or (`incoming`)
- * its connection closed before a byte was read. `blocked` counts them so far: a magnet's metadata
- * fetch, then its download, each from 1.
+ * its connection closed before a byte was read. `blocked` counts them so far, each address (host)
+ * once however often it is named (blocked-peers.ts): a magnet's metadata fetch, then its download,
+ * each from 1.
  */
 export interface PeerBlockedEvent {
   readonly type: 'peer.blocked';

@@ -8,6 +8,7 @@
  *   job.events$.subscribe((e) => console.log(e.type));
  *   const result = await job.done; // { result: 'complete' } | { result: 'failed' | 'stopped', message }
  */
+
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Observable } from 'rxjs';
@@ -32,6 +33,7 @@ import type { PieceStore } from '../storage/piece-store.js';
 import { StorageError } from '../storage/storage-error.js';
 import { WriteBacklog } from '../storage/write-backlog.js';
 import { announceTiers } from './announce-tiers.js';
+import { BlockedPeers } from './blocked-peers.js';
 import { computePieceLayers, layersOnFiles } from './computed-piece-layers.js';
 import type { DhtAnnounces } from './dht-announces.js';
 import type { DownloadEvent } from './download-event.js';
@@ -429,10 +431,10 @@ async function run(
     );
     track(hashing);
   };
-  /** Peers the IP filter blocked so far (`peer.blocked`: the display's count). */
-  let blockedPeers = 0;
+  /** Peers the IP filter blocked so far, each counted once (`peer.blocked`: the display's count). */
+  const blockedPeers = new BlockedPeers();
   const peerBlocked = (address: string, source: PeerBlockedSource) =>
-    emit({ type: 'peer.blocked', address, source, blocked: ++blockedPeers });
+    emit({ type: 'peer.blocked', address, source, blocked: blockedPeers.add(address) });
   forwardNotifications(
     actor,
     meter,

@@ -16,6 +16,7 @@
  * v2 info-hash, and then, over the same connections and within the same time limit, the piece
  * layers of its files longer than a piece are fetched with hash requests (`fetchMetadataAndLayers`).
  */
+
 import { createHash } from 'node:crypto';
 import { createActor, fromPromise } from 'xstate';
 import { type FetchedLayer, type MetadataOutput, metadataMachine } from '../../machines/metadata.machine.js';
@@ -32,6 +33,7 @@ import type { UtpMode } from '../net/utp-mode.js';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import type { HashRange } from '../wire/messages.js';
 import { withExtraTrackers } from './announce-tiers.js';
+import { BlockedPeers } from './blocked-peers.js';
 import type { DhtAnnounces, DhtSettings } from './dht-announces.js';
 import type { DhtEvent, MetadataFetchEvent } from './download-event.js';
 import { type PieceLayerProver, pieceLayerFetchOf } from './hybrid-piece-layers.js';
@@ -254,12 +256,12 @@ export async function fetchMetadataAndLayers(
     );
     connections.set(address, connection);
   };
-  let blocked = 0;
+  const blocked = new BlockedPeers();
   const addPeers = (peers: readonly PeerAddress[], source: 'peer' | 'tracker' | 'dht') => {
     for (const p of peers) {
       const address = formatPeerAddress(p);
       if (options.blocklist?.hasAddress(address) === true) {
-        options.emit?.({ type: 'peer.blocked', address, source, blocked: ++blocked });
+        options.emit?.({ type: 'peer.blocked', address, source, blocked: blocked.add(address) });
         continue;
       }
       if (known.size < METADATA_MAX_ADDRESSES) known.add(address);

@@ -17,6 +17,7 @@
  * the errors that stop every torrent instead (seedMany: bad input found by a torrent's check). The
  * job ends when no torrent is left.
  */
+
 import type { Socket } from 'node:net';
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs/internal/Subject';
@@ -34,6 +35,7 @@ import { TokenBucket } from '../net/token-bucket.js';
 import { type TorrentRoute, TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
 import type { UtpSocket } from '../utp/utp-socket.js';
+import { BlockedPeers } from './blocked-peers.js';
 import type { DhtSettings } from './dht-announces.js';
 import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
 import type { DownloadEvent } from './download-event.js';
@@ -208,12 +210,12 @@ export function runManyTorrents<T extends Hosted>(
     });
     // The IP filter: a blocked peer is closed as accepted, before the router reads its handshake;
     // reported once here, for no torrent (each torrent's session filters its own dials).
-    let blocked = 0;
+    const blocked = new BlockedPeers();
     const admitted = (s: Socket | UtpSocket): boolean => {
       const address = formatPeerAddress({ host: s.remoteAddress ?? '?', port: s.remotePort ?? 0 });
       if (options.blocklist?.hasAddress(address) !== true) return true;
       s.destroy();
-      events.next({ type: 'peer.blocked', address, source: 'incoming', blocked: ++blocked });
+      events.next({ type: 'peer.blocked', address, source: 'incoming', blocked: blocked.add(address) });
       return false;
     };
     const accepted = listener.connections$.subscribe((s) => {

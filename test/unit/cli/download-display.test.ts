@@ -311,3 +311,16 @@ test('blocked peers on a terminal: no line each, a count on the progress line an
   assert.match(t.text(), /done: .*\(3 peers blocked\)\n/);
   display.end();
 });
+
+test("blocked peers named again (at a tracker's next announces) are counted once", () => {
+  const t = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  for (let announce = 0; announce < 10; announce++)
+    for (let i = 1; i <= 50; i++)
+      display.event({ type: 'peer.blocked', address: `10.9.9.${i}:6881`, source: 'tracker', blocked: i });
+  display.event({ type: 'progress', ...progress });
+  assert.match(t.text(), /blocked 50 {2}ETA/);
+  display.event({ type: 'stopped', reason: 'stopped by the user' });
+  assert.match(t.text(), /\(50 peers blocked\)\n/);
+  display.end();
+});

@@ -67,6 +67,33 @@ test('a download never dials a blocked peer, and finishes from an allowed one', 
   );
 });
 
+test('a blocked peer named again (another port) is a peer.blocked event again, counted once', async (t) => {
+  const dir = await tempDir(t, 'bitstate-blocklist-again-');
+  const { torrent, data } = await randomFileTorrent(dir, { size: 100_000 });
+  const seedPort = await listeningSeeder(t, torrent, data);
+  const events: DownloadEvent[] = [];
+  const job = download(torrent, {
+    out: join(dir, 'out'),
+    trackers: false,
+    port: 0,
+    utp: 'off',
+    blocklist: only('127.0.0.2'),
+    peers: [
+      { host: '127.0.0.2', port: 1001 },
+      { host: '127.0.0.2', port: 1002 },
+      { host: '127.0.0.2', port: 1001 },
+      { host: '127.0.0.1', port: seedPort },
+    ],
+  });
+  job.events$.subscribe((e) => events.push(e));
+  t.after(() => job.stop());
+  assert.equal((await within(60_000, job.done, 'download')).result, 'complete');
+  assert.deepEqual(
+    events.flatMap((e) => (e.type === 'peer.blocked' ? [e.blocked] : [])),
+    [1, 1, 1],
+  );
+});
+
 test('a download never connects to a host name that resolves to a blocked address', async (t) => {
   const dir = await tempDir(t, 'bitstate-blocklist-name-');
   const { torrent, data, bytes } = await randomFileTorrent(dir, { size: 200_000 });
