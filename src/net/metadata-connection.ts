@@ -39,6 +39,7 @@ import { WireDecoder } from '../wire/wire-decoder.js';
 import { WireError } from '../wire/wire-error.js';
 import { formatPeerAddress, type PeerAddress } from './address.js';
 import { DEFAULT_ENCRYPTION_POLICY, type Encryption, type EncryptionPolicy } from './encryption-policy.js';
+import { BLOCKED_CODE } from './filtered-lookup.js';
 import type { IpRangeSet } from './ip-range-set.js';
 import { MAX_MESSAGE_EVENTS_PER_SECOND, MessageBudget } from './message-budget.js';
 import { MseError } from './mse-error.js';
@@ -248,7 +249,8 @@ export function openMetadataConnection(
     );
     socket = s;
     s.on('error', (err: NodeJS.ErrnoException) => {
-      error = err.name === 'ProxyError' ? err.code : err.message;
+      // A name whose every address the IP filter blocks: its code, for the fetch to report it.
+      error = err.name === 'ProxyError' || err.code === BLOCKED_CODE ? err.code : err.message;
     });
     // A dial the peer closed before a byte is tried once the other way, a dial that never connected
     // over the next transport, if the policy and the mode say so.

@@ -5,6 +5,7 @@
 import type { Actor } from 'xstate';
 import type { torrentMachine } from '../../machines/torrent.machine.js';
 import type { PeerBlockedSource } from '../../machines/torrent.types.js';
+import { BLOCKED_CODE } from '../net/filtered-lookup.js';
 import type { DownloadEvent } from './download-event.js';
 import type { ProgressMeter } from './progress-meter.js';
 
@@ -14,8 +15,11 @@ export function forwardNotifications(
   emit: (e: DownloadEvent) => void,
   /** Called when the torrent starts seeding, before the `seeding` event. */
   onSeeding: () => void,
-  /** The IP filter blocked a peer the machine heard of (the session counts and reports it). */
-  blocked: (address: string, source: PeerBlockedSource) => void = () => {},
+  /**
+   * The IP filter blocked a peer the machine heard of (the session counts and reports it); no
+   * `source`: a host name whose dial found it resolves only to blocked addresses (filtered-lookup.ts).
+   */
+  blocked: (address: string, source?: PeerBlockedSource) => void = () => {},
 ): void {
   actor.on('torrent.peerConnected', (e) =>
     emit({
@@ -27,9 +31,11 @@ export function forwardNotifications(
       transport: e.transport,
     }),
   );
-  actor.on('torrent.peerClosed', (e) =>
-    emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason }),
-  );
+  actor.on('torrent.peerClosed', (e) => {
+    emit({ type: 'peer.closed', address: e.address, reason: e.reason.reason });
+    // The machine's guard saw a name; its dial's lookup found every address of it blocked.
+    if (e.reason.reason === 'socketError' && e.reason.message === BLOCKED_CODE) blocked(e.address);
+  });
   actor.on('torrent.peerListening', (e) =>
     emit({ type: 'peer.listening', address: e.address, listenAddress: e.listenAddress }),
   );

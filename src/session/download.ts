@@ -433,8 +433,19 @@ async function run(
   };
   /** Peers the IP filter blocked so far, each counted once (`peer.blocked`: the display's count). */
   const blockedPeers = new BlockedPeers();
-  const peerBlocked = (address: string, source: PeerBlockedSource) =>
-    emit({ type: 'peer.blocked', address, source, blocked: blockedPeers.add(address) });
+  /**
+   * The names the user gave (`peers`: `--peer`, a magnet's `x.pe`): a name found blocked at its dial
+   * (no `source`) came from them, or else from a tracker's dictionary peer, the only other source of
+   * names (the DHT, LSD and PEX give addresses).
+   */
+  const userPeers = new Set((options.peers ?? []).map(formatPeerAddress));
+  const peerBlocked = (address: string, source?: PeerBlockedSource) =>
+    emit({
+      type: 'peer.blocked',
+      address,
+      source: source ?? (userPeers.has(address) ? 'peer' : 'tracker'),
+      blocked: blockedPeers.add(address),
+    });
   forwardNotifications(
     actor,
     meter,

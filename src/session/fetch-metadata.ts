@@ -26,6 +26,7 @@ import type { Dht } from '../dht/dht.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
+import { BLOCKED_CODE } from '../net/filtered-lookup.js';
 import type { IpRangeSet } from '../net/ip-range-set.js';
 import { type MetadataConnection, openMetadataConnection } from '../net/metadata-connection.js';
 import type { ProxyDialer } from '../net/proxy-dialer.js';
@@ -246,8 +247,17 @@ export async function fetchMetadataAndLayers(
           dialled.delete(address); // the most recent last
           dialled.set(address, outcome);
         },
-        closed: () => {
+        closed: (reason) => {
           connections.delete(address);
+          // A name whose dial found every address of it blocked (filtered-lookup.ts): reported as
+          // any blocked peer, from the user (`--peer`, `x.pe`) or else a tracker's dictionary peer.
+          if (reason === BLOCKED_CODE)
+            options.emit?.({
+              type: 'peer.blocked',
+              address,
+              source: userPeers.has(address) ? 'peer' : 'tracker',
+              blocked: blocked.add(address),
+            });
           if (finished) return;
           actor.send({ type: 'peer.gone', peer: address });
           dialMore();
@@ -257,6 +267,8 @@ export async function fetchMetadataAndLayers(
     connections.set(address, connection);
   };
   const blocked = new BlockedPeers();
+  /** The addresses the user gave (`x.pe`, `--peer`): the only names but a tracker's dictionary peers. */
+  const userPeers = new Set([...magnet.peers, ...(options.peers ?? [])].map(formatPeerAddress));
   const addPeers = (peers: readonly PeerAddress[], source: 'peer' | 'tracker' | 'dht') => {
     for (const p of peers) {
       const address = formatPeerAddress(p);

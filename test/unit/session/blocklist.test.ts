@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -126,6 +127,54 @@ test('a download never connects to a host name that resolves to a blocked addres
   const result = await within(60_000, job.done, 'download');
   assert.equal(result.result, 'complete');
   assert.deepEqual(await readFile(join(dir, 'out', torrent.name)), bytes);
+  assert.equal(blocked.connections(), 0);
+  // Reported as any blocked peer (once a dial: each counted once).
+  const reported = events.filter((e) => e.type === 'peer.blocked');
+  assert.ok(reported.length > 0, 'a peer.blocked event');
+  for (const e of reported)
+    assert.deepEqual(e, {
+      type: 'peer.blocked',
+      address: `localhost:${blockedPort}`,
+      source: 'peer',
+      blocked: 1,
+    });
+});
+
+test("a tracker's dictionary peer named by a host name resolving to a blocked address is a peer.blocked from the tracker", async (t) => {
+  const dir = await tempDir(t, 'bitstate-blocklist-tracker-name-');
+  const blocked = await countingServer(t, '127.0.0.1');
+  const blockedPort = blocked.port;
+  // A tracker on 127.0.0.2 (allowed) naming the blocked peer by name, in the dictionary model.
+  const tracker = createHttpServer((_req, res) =>
+    res.end(`d8:intervali1800e5:peersld2:ip9:localhost4:porti${blockedPort}eeee`),
+  );
+  await new Promise<void>((r) => tracker.listen(0, '127.0.0.2', r));
+  t.after(() => new Promise<void>((r) => tracker.close(() => r())));
+  const announce = `http://127.0.0.2:${(tracker.address() as { port: number }).port}/announce`;
+  const { torrent } = await randomFileTorrent(dir, { size: 50_000 });
+  const job = download(torrent, {
+    out: join(dir, 'out'),
+    port: 0,
+    utp: 'off',
+    extraTrackers: [announce],
+    blocklist: only('127.0.0.1'),
+  });
+  t.after(() => job.stop());
+  const first = await within(
+    60_000,
+    new Promise<DownloadEvent>((resolve) =>
+      job.events$.subscribe((e) => {
+        if (e.type === 'peer.blocked') resolve(e);
+      }),
+    ),
+    "the peer.blocked of the tracker's named peer",
+  );
+  assert.deepEqual(first, {
+    type: 'peer.blocked',
+    address: `localhost:${blockedPort}`,
+    source: 'tracker',
+    blocked: 1,
+  });
   assert.equal(blocked.connections(), 0);
 });
 

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { describe, it } from 'node:test';
 import { parseMagnet } from '../../../src/metainfo/magnet.js';
+import { IpRangeSet, ipv4Number } from '../../../src/net/ip-range-set.js';
 import type { DhtEvent, MetadataFetchEvent } from '../../../src/session/download-event.js';
 import {
   fetchMetadata,
@@ -91,6 +92,34 @@ describe('fetchMetadata', () => {
       (err: unknown) => err instanceof MetadataFetchError && err.code === 'timedOut',
     );
     assert.deepEqual(peer.requests, [0, 1], 'asked nothing more');
+  });
+
+  it('a peer named by a host name resolving to a blocked address is a peer.blocked, never reached', async (t) => {
+    const peer = await startMetadataPeer({ infoHash: INFO_HASH, info: INFO });
+    t.after(() => peer.close());
+    const magnet = parseMagnet(
+      `magnet:?xt=urn:btih:${INFO_HASH.toString('hex')}&x.pe=localhost:${peer.port}`,
+    );
+    const events: (MetadataFetchEvent | DhtEvent)[] = [];
+    await assert.rejects(
+      fetchMetadata(magnet, {
+        peerId,
+        timeoutMs: 1500,
+        blocklist: IpRangeSet.fromRanges([ipv4Number('127.0.0.1')!], [ipv4Number('127.0.0.1')!]),
+        emit: (e) => events.push(e),
+      }),
+      (err: unknown) => err instanceof MetadataFetchError && err.code === 'timedOut',
+    );
+    const blocked = events.filter((e) => e.type === 'peer.blocked');
+    assert.ok(blocked.length > 0, 'a peer.blocked event');
+    for (const e of blocked)
+      assert.deepEqual(e, {
+        type: 'peer.blocked',
+        address: `localhost:${peer.port}`,
+        source: 'peer',
+        blocked: 1,
+      });
+    assert.deepEqual(peer.requests, []);
   });
 
   it('drops a peer announcing metadata_size over the cap, and times out with a typed error', async (t) => {
