@@ -2,10 +2,13 @@
  * What `bitstate download A.torrent 'magnet:?…' …` shows: with `--json`, every event as NDJSON
  * with its torrent's `infoHash` (`torrent.failed` too); on a terminal, each torrent's news on a
  * line naming it (its size, done, seeding, stopped, failed, a tracker that failed, a banned peer)
- * and, live on stderr, one row per torrent still running — name, bar, percent, rates, peers, ETA;
+ * and, live on stderr, one row per torrent still running — name, bar, percent, rates, peers, the
+ * peers the IP filter blocked (`--blocklist`: a count, as the one-torrent line's, and on its done
+ * or stopped line), ETA;
  * a magnet link's `metadata…` (BEP 9: pieces of it, peers) until its torrent is known; a seeding
  * torrent's upload — redrawn in place. Outside text (names, URLs, messages) goes through `printable`.
  */
+import { BlockedPeers } from '../session/blocked-peers.js';
 import type { DownloadManyEvent } from '../session/download-many.js';
 import { createJsonDisplay, type DisplayMode, progressBar, proxyNews } from './download-display.js';
 import { formatBytes, formatDuration, formatRate, lsdReadyText } from './format.js';
@@ -24,6 +27,11 @@ interface Row {
   /** Complete and seeding (`--seed`): the row says so and what it uploads. */
   seeding?: true;
 }
+
+/** `blocked N  ` on a row, or nothing. */
+const blockedCell = (n: number) => (n === 0 ? '' : `blocked ${n}  `);
+/** ` (N peers blocked)` at the end of a done or stopped line, or nothing. */
+export const blockedNote = (n: number) => (n === 0 ? '' : ` (${n} peer${n === 1 ? '' : 's'} blocked)`);
 
 /** At most this many characters of a torrent's name in its row. */
 const NAME_WIDTH = 24;
@@ -80,9 +88,23 @@ export function createDownloadManyDisplay(
     (e.infoHash === undefined ? undefined : names.get(e.infoHash)) ?? e.infoHash ?? '';
   let port: number | undefined;
   const proxySaid = new Set<string>();
+  /**
+   * Peers the IP filter blocked, by torrent, each counted once (blocked-peers.ts), not a line
+   * each; the shared port's refusals name no torrent and are in `--json` only.
+   */
+  const blocked = new Map<string, BlockedPeers>();
+  const blockedOf = (infoHash: string | undefined) =>
+    infoHash === undefined ? 0 : (blocked.get(infoHash)?.count ?? 0);
   return {
     event(e) {
       switch (e.type) {
+        case 'peer.blocked': {
+          if (e.infoHash === undefined) break;
+          let count = blocked.get(e.infoHash);
+          if (count === undefined) blocked.set(e.infoHash, (count = new BlockedPeers()));
+          count.add(e.address);
+          break;
+        }
         case 'metadata':
           names.set(e.infoHash, e.name);
           rows.set(e.infoHash, { name: printable(e.name), line: undefined });
@@ -156,22 +178,23 @@ export function createDownloadManyDisplay(
           row.line =
             row.seeding === true
               ? `${nameCell(row.name)} seeding  ↑ ${formatRate(e.uploadRate)}  ` +
-                `uploaded ${formatBytes(e.uploaded)}  peers ${e.peersConnected}/${e.peersKnown}`
+                `uploaded ${formatBytes(e.uploaded)}  peers ${e.peersConnected}/${e.peersKnown}` +
+                `${blockedOf(e.infoHash) === 0 ? '' : `  blocked ${blockedOf(e.infoHash)}`}`
               : `${nameCell(row.name)} ${progressBar(pct / 100, 20)} ${pct.toFixed(1).padStart(5)}%  ` +
                 `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-                `peers ${e.peersConnected}/${e.peersKnown}  ETA ${formatDuration(e.etaSeconds)}`;
+                `peers ${e.peersConnected}/${e.peersKnown}  ${blockedCell(blockedOf(e.infoHash))}ETA ${formatDuration(e.etaSeconds)}`;
           draw();
           break;
         }
         case 'done':
           if (e.infoHash !== undefined) rows.delete(e.infoHash);
           say(
-            `${nameOf(e)}: done, ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})`,
+            `${nameOf(e)}: done, ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})${blockedNote(blockedOf(e.infoHash))}`,
           );
           break;
         case 'stopped':
           if (e.infoHash !== undefined) rows.delete(e.infoHash);
-          say(`${nameOf(e)}: stopped: ${e.reason}`);
+          say(`${nameOf(e)}: stopped: ${e.reason}${blockedNote(blockedOf(e.infoHash))}`);
           break;
         case 'torrent.failed':
           rows.delete(e.infoHash);

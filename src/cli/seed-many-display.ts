@@ -3,12 +3,17 @@
  * torrent's `infoHash` (download-display.ts's JSON mode: the field is in the event); on a terminal,
  * each torrent's news as a line of its own naming it (checked, stopped, a tracker that failed, a
  * banned peer, a torrent that failed and stopped alone), and one live summary line for all on
- * stderr — torrents still seeding, upload rate, uploaded, peers — rather than a progress line per
+ * stderr — torrents still seeding, upload rate, uploaded, peers, the peers the IP filter blocked
+ * (`--blocklist`: a count of them all, the shared port's refusals too; each torrent's on its
+ * stopped line) — rather than a progress line per
  * torrent, which would not fit a terminal for a library.
  * Outside text (names, URLs, messages) goes through `printable`.
  */
+
+import { BlockedPeers } from '../session/blocked-peers.js';
 import type { SeedManyEvent } from '../session/seed-many.js';
 import { createJsonDisplay, type DisplayMode, proxyNews } from './download-display.js';
+import { blockedNote } from './download-many-display.js';
 import { formatBytes, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
@@ -48,9 +53,20 @@ export function createSeedManyDisplay(
     (e.infoHash === undefined ? undefined : torrents.get(e.infoHash)?.name) ?? e.infoHash ?? '';
   let port: number | undefined;
   const proxySaid = new Set<string>();
+  /** Peers the IP filter blocked, each counted once (blocked-peers.ts): all of them, and by torrent. */
+  const blocked = new BlockedPeers();
+  const blockedBy = new Map<string, BlockedPeers>();
   return {
     event(e) {
       switch (e.type) {
+        case 'peer.blocked': {
+          blocked.add(e.address);
+          if (e.infoHash === undefined) break;
+          let count = blockedBy.get(e.infoHash);
+          if (count === undefined) blockedBy.set(e.infoHash, (count = new BlockedPeers()));
+          count.add(e.address);
+          break;
+        }
         case 'metadata':
           torrents.set(e.infoHash, { name: e.name, uploadRate: 0, uploaded: 0, peers: 0 });
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
@@ -94,7 +110,9 @@ export function createSeedManyDisplay(
           say(`${nameOf(e)}: piece layers not hashed from the data: ${e.message}`);
           break;
         case 'stopped':
-          say(`${nameOf(e)}: stopped: ${e.reason}`);
+          say(
+            `${nameOf(e)}: stopped: ${e.reason}${blockedNote(e.infoHash === undefined ? 0 : (blockedBy.get(e.infoHash)?.count ?? 0))}`,
+          );
           break;
         case 'torrent.failed': {
           say(
@@ -120,7 +138,9 @@ export function createSeedManyDisplay(
             peers += t.peers;
           }
           clear();
-          const line = `seeding ${torrents.size} torrent${torrents.size === 1 ? '' : 's'}  ↑ ${formatRate(rate)}  uploaded ${formatBytes(uploaded)}  peers ${peers}`;
+          const line =
+            `seeding ${torrents.size} torrent${torrents.size === 1 ? '' : 's'}  ↑ ${formatRate(rate)}  uploaded ${formatBytes(uploaded)}  peers ${peers}` +
+            `${blocked.count === 0 ? '' : `  blocked ${blocked.count}`}`;
           err.write(line.slice(0, Math.max(20, (err.columns ?? 120) - 1)));
           lineShown = true;
           break;

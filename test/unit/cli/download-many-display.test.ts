@@ -175,3 +175,39 @@ test('terminal: what went wrong with a hybrid’s piece layers, one line naming 
   );
   assert.match(text, /\nhy: piece layers not hashed from the data: EIO: i\/o error, read\n/);
 });
+
+test('terminal: each torrent row shows the peers the IP filter blocked, counted once each, and its done line says so', () => {
+  const term = fakeTerminal();
+  const d = createDownloadManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta.iso', B));
+  // A's trackers name the same three blocked peers at two announces; B blocks none; the shared
+  // port's refusal names no torrent.
+  for (let announce = 0; announce < 2; announce++)
+    for (let i = 1; i <= 3; i++)
+      d.event({
+        type: 'peer.blocked',
+        infoHash: A,
+        address: `10.0.0.${i}:6881`,
+        source: 'tracker',
+        blocked: i,
+      });
+  d.event({ type: 'peer.blocked', address: '10.0.0.9:50000', source: 'incoming', blocked: 1 });
+  d.event(progress(A, 1 << 18, 1024));
+  d.event(progress(B, 1 << 18, 1024));
+  const rows = lastRows(term.text());
+  assert.match(rows.find((r) => r.startsWith('alpha.iso')) ?? '', /peers 1\/2 {2}blocked 3 {2}ETA/);
+  assert.match(rows.find((r) => r.startsWith('beta.iso')) ?? '', /peers 1\/2 {2}ETA/);
+  d.event({
+    type: 'done',
+    infoHash: A,
+    elapsedMs: 1000,
+    transferMs: 1000,
+    totalLength: 1 << 20,
+    averageRate: 1 << 20,
+  });
+  d.event({ type: 'stopped', infoHash: B, reason: 'stopped by the user' });
+  d.end();
+  assert.match(term.text(), /alpha\.iso: done, .*\(3 peers blocked\)\n/);
+  assert.match(term.text(), /beta\.iso: stopped: stopped by the user\n/);
+});

@@ -129,3 +129,32 @@ test('terminal: a hybrid’s piece layers inconsistent or not hashed, one line n
   );
   assert.match(text, /hy: piece layers not hashed from the data: EIO: i\/o error, read\n/);
 });
+
+test('terminal: the summary line counts the peers the IP filter blocked, each once; a torrent stopped says its own', () => {
+  const term = fakeTerminal();
+  const d = createSeedManyDisplay('terminal', { err: term.err });
+  d.event(metadata('alpha.iso', A));
+  d.event(metadata('beta.iso', B));
+  for (let announce = 0; announce < 2; announce++)
+    for (let i = 1; i <= 3; i++)
+      d.event({
+        type: 'peer.blocked',
+        infoHash: A,
+        address: `10.0.0.${i}:6881`,
+        source: 'tracker',
+        blocked: i,
+      });
+  // The shared port refuses a blocked peer for no torrent, twice from new source ports.
+  d.event({ type: 'peer.blocked', address: '10.0.0.9:50000', source: 'incoming', blocked: 1 });
+  d.event({ type: 'peer.blocked', address: '10.0.0.9:50001', source: 'incoming', blocked: 1 });
+  d.event(progress(A, 1024, 4096, 2));
+  d.event(progress(A, 1024, 4096, 2));
+  d.event({ type: 'stopped', infoHash: A, reason: 'stopped' });
+  d.end();
+  const summaries = term
+    .text()
+    .split('\r\x1b[2K')
+    .filter((s) => s.startsWith('seeding '));
+  assert.match(summaries.at(-1) ?? '', /peers 2 {2}blocked 4$/);
+  assert.match(term.text(), /alpha\.iso: stopped: stopped \(3 peers blocked\)\n/);
+});
