@@ -6,7 +6,8 @@
  *   `description:1.2.3.4-1.2.3.255` (the description may hold colons: the range is after the last);
  * - eMule / PeerGuardian DAT (ipfilter.dat): `001.002.003.004 - 001.002.003.255 , 000 , description`:
  *   the range, an access level, a description; a level of 127 or less blocks, above lets the range
- *   through (qBittorrent's filter parser and eMule read it so);
+ *   through (qBittorrent's filter parser and eMule read it so). A line whose first field is a range
+ *   and then a comma is DAT: its range is that field, never a P2P-looking one in its description;
  * - a plain range `1.2.3.4-1.2.3.255`, a CIDR block `1.2.3.0/24`, or one address `1.2.3.4`.
  *
  * Blank lines and comments (`#`, `//`) are skipped. A line none of these is invalid: counted, the
@@ -61,10 +62,13 @@ export function parseBlocklist(text: string): ParsedBlocklist {
     const first = text.charCodeAt(from);
     if (first === HASH || (first === SLASH && text.charCodeAt(from + 1) === SLASH)) continue;
     entries++;
-    // The usual line (P2P, or a plain range) read in place; anything else through lineRange.
+    // The usual line (P2P, or a plain range) read in place; anything else through lineRange. A DAT
+    // line (a range, then a comma) never: its range is its first field, whatever its description
+    // holds (a P2P-looking `x:1.2.3.4-1.2.3.5` there is text).
     const colon = lastOf(text, COLON, from, to);
     const range =
-      (colon >= from && fastRange(text, colon + 1, to)) || fastRange(text, from, to)
+      !isDatLine(text, from, to) &&
+      ((colon >= from && fastRange(text, colon + 1, to)) || fastRange(text, from, to))
         ? scratch
         : lineRange(text.slice(from, to));
     if (range === undefined) {
@@ -112,6 +116,23 @@ function lastOf(text: string, code: number, from: number, to: number): number {
   return -1;
 }
 
+/** The first `code` in `text` between `from` and `to`, or -1 (bounded by the line, as lastOf). */
+function firstOf(text: string, code: number, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (text.charCodeAt(i) === code) return i;
+  return -1;
+}
+
+/** A DAT line: a comma, and before the first a range (IPv4 or IPv6) — its first field. */
+function isDatLine(text: string, from: number, to: number): boolean {
+  const comma = firstOf(text, COMMA, from, to);
+  return comma !== -1 && (fastRange(text, from, comma) || isRangeField(text.slice(from, comma).trim()));
+}
+
+/** A DAT line's first field: a range, block or address, IPv4 or IPv6. */
+function isRangeField(field: string): boolean {
+  return plainRange(field) !== undefined || (!field.includes(',') && isIpv6Field(field));
+}
+
 /** fastRange's result, reused: one range a line, copied out at once. */
 const scratch: [number, number] = [0, 0];
 
@@ -138,8 +159,9 @@ function fastRange(text: string, from: number, to: number): boolean {
 }
 
 function lineRange(line: string): LineRange {
+  // DAT: the range from its fields only. A comma after anything else is a P2P description's.
   const comma = line.indexOf(',');
-  if (comma !== -1) return datRange(line, comma);
+  if (comma !== -1 && isRangeField(line.slice(0, comma).trim())) return datRange(line, comma);
   const range = plainRange(line);
   if (range !== undefined) return range;
   // P2P: the range after the description's last colon.
@@ -187,6 +209,16 @@ function plainRange(text: string): readonly [start: number, end: number] | undef
   return one === undefined ? undefined : [one, one];
 }
 
+/** An IPv6 range, block or address, alone (no P2P description before it). */
+function isIpv6Field(c: string): boolean {
+  if (c.length > MAX_IPV6_LINE) return false;
+  const dash = c.indexOf('-');
+  if (dash !== -1) return isIpv6(c.slice(0, dash).trim()) && isIpv6(c.slice(dash + 1).trim());
+  const slash = c.indexOf('/');
+  if (slash !== -1) return isIpv6(c.slice(0, slash)) && /^\d{1,3}$/.test(c.slice(slash + 1));
+  return isIpv6(c);
+}
+
 /** Longer lines are not looked at as IPv6 (a split at each colon: quadratic in the line). */
 const MAX_IPV6_LINE = 256;
 
@@ -197,14 +229,7 @@ function isIpv6Range(text: string): boolean {
   const colon = text.indexOf(':');
   // P2P's description before the range: every split after a colon.
   for (let i = colon; i !== -1; i = text.indexOf(':', i + 1)) candidates.push(text.slice(i + 1));
-  return candidates.some((t) => {
-    const c = t.trim();
-    const dash = c.indexOf('-');
-    if (dash !== -1) return isIpv6(c.slice(0, dash).trim()) && isIpv6(c.slice(dash + 1).trim());
-    const slash = c.indexOf('/');
-    if (slash !== -1) return isIpv6(c.slice(0, slash)) && /^\d{1,3}$/.test(c.slice(slash + 1));
-    return isIpv6(c);
-  });
+  return candidates.some((t) => isIpv6Field(t.trim()));
 }
 
 function isIpv6(s: string): boolean {

@@ -52,6 +52,25 @@ test('eMule DAT: leading zeros, an access level of 127 or less blocks, above it 
   assert.equal(parsed.entries, 4);
 });
 
+test('eMule DAT: the range is the first field, whatever the description holds (a P2P-looking range is text there)', () => {
+  const parsed = parseBlocklist(
+    [
+      '001.002.003.004 - 001.002.003.255 , 000 , Org:5.6.7.8-5.6.7.9',
+      '008.008.008.000 - 008.008.008.255 , 200 , allowed, not Org:9.9.9.9-9.9.9.9',
+      '010.000.000.000/8 , 000 , cidr:11.0.0.1-11.0.0.2',
+      '012.000.000.001 - 012.000.000.002 , high , bad level:13.0.0.1-13.0.0.2',
+      'Org, Inc:14.0.0.0/24',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    [...parsed.ranges.starts].map((st, i) => `${formatIpv4(st)}-${formatIpv4(parsed.ranges.ends[i]!)}`),
+    ['1.2.3.4-1.2.3.255', '10.0.0.0-10.255.255.255', '14.0.0.0-14.0.0.255'],
+  );
+  assert.equal(parsed.allowed, 1, 'the allowed line lets its own range through, blocks none');
+  assert.equal(parsed.invalid, 1, 'a DAT line with a bad level is invalid, not read by its description');
+  assert.equal(parsed.firstInvalidLine, 4);
+});
+
 test('CIDR blocks, single addresses and plain ranges; a range written backwards is the same range', () => {
   assert.deepEqual(ranges('10.0.0.0/8\n192.168.1.7\n172.16.0.9/32\n0.0.0.0/0'), ['0.0.0.0-255.255.255.255']);
   assert.deepEqual(ranges('10.1.2.3/16'), ['10.1.0.0-10.1.255.255'], 'host bits cleared');
