@@ -33,6 +33,8 @@ import type { Torrent } from '../metainfo/torrent.js';
 import { FileMap } from '../storage/file-map.js';
 import type { ReadGate } from '../storage/write-backlog.js';
 import type { BlockPool } from './block-pool.js';
+import { filteredLookup } from './filtered-lookup.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import { proxiedAgent } from './proxied-agent.js';
 import type { ProxyDialer } from './proxy-dialer.js';
 import { ReadBatches } from './read-batches.js';
@@ -72,6 +74,13 @@ export interface WebSeedConnectionHooks {
    * then looked up for IPv4 only.
    */
   readonly localAddress?: string;
+  /**
+   * The user's IP filter (docs/blocklist.md): a seed at a blocked address, or whose name resolves
+   * only to blocked ones, is not asked (`blocked`, retried after its back-off as any failure), as
+   * libtorrent filters a web seed's address. Through a proxy the proxy resolves names: only an
+   * address in the URL is checked.
+   */
+  readonly blocklist?: IpRangeSet;
 }
 
 export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
@@ -104,12 +113,15 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
     // An agent's options go to each socket it opens: --bind's address with them. Through a proxy,
     // the proxy dialer's connections go from that address (proxy-dialer.ts).
     const from = hooks.localAddress === undefined ? {} : { localAddress: hooks.localAddress, family: 4 };
+    const blocklist =
+      hooks.blocklist === undefined || hooks.blocklist.size === 0 ? undefined : hooks.blocklist;
+    const filtered = blocklist === undefined ? {} : { lookup: filteredLookup(blocklist) };
     const agentOptions = { keepAlive: true, maxSockets: connections };
     const agents =
       hooks.proxy === undefined
         ? {
-            http: new HttpAgent({ ...agentOptions, ...from }),
-            https: new HttpsAgent({ ...agentOptions, ...from }),
+            http: new HttpAgent({ ...agentOptions, ...from, ...filtered }),
+            https: new HttpsAgent({ ...agentOptions, ...from, ...filtered }),
           }
         : {
             http: proxiedAgent(hooks.proxy, false, agentOptions),
@@ -199,7 +211,13 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
      * (web-seed-redirects.ts).
      */
     const open = async (range: Extract<WebSeedRange, { kind: 'http' }>, signal: AbortSignal) => {
-      const request = { ...range, signal, timeoutMs, agents };
+      const request = {
+        ...range,
+        signal,
+        timeoutMs,
+        agents,
+        ...(blocklist === undefined ? {} : { blocklist }),
+      };
       const target = redirects.target(range.url);
       let answer: { response: IncomingMessage; url: string } | undefined;
       if (target !== range.url) {

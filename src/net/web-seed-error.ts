@@ -16,7 +16,12 @@ export type WebSeedErrorCode =
   /** More than WEB_SEED_MAX_REDIRECTS redirects, or one to something that is not http(s). */
   | 'redirect'
   /** Connection refused, reset, DNS failure… */
-  | 'network';
+  | 'network'
+  /**
+   * The IP filter (docs/blocklist.md) blocks the server's address, or every address its name
+   * resolves to: not contacted (libtorrent filters a web seed's address too).
+   */
+  | 'blocked';
 
 export class WebSeedError extends Error {
   override readonly name = 'WebSeedError';

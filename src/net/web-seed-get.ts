@@ -15,7 +15,9 @@
  */
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { BLOCKED_CODE } from './filtered-lookup.js';
 import { followRedirects } from './follow-redirects.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import { WebSeedError } from './web-seed-error.js';
 
 export const WEB_SEED_MAX_REDIRECTS = 5;
@@ -34,8 +36,14 @@ export interface RangeRequest {
   readonly fileLength: number;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
-  /** Keep-alive agents of this seed's connection (one socket each), destroyed when it closes. */
+  /**
+   * Keep-alive agents of this seed's connection (one socket each), destroyed when it closes; with
+   * the IP filter, their lookup drops blocked addresses (filtered-lookup.ts: a name resolving only
+   * to blocked ones fails `blocked`).
+   */
   readonly agents: { readonly http: HttpAgent; readonly https: HttpsAgent };
+  /** The user's IP filter: a URL (or a redirect) naming a blocked address is not asked. */
+  readonly blocklist?: IpRangeSet;
 }
 
 /** The response to a range GET, checked as above, and the URL that gave it (after any redirects). */
@@ -49,6 +57,9 @@ export async function openRange(r: RangeRequest): Promise<{ response: IncomingMe
 }
 
 function getOnce(r: RangeRequest, u: URL): Promise<IncomingMessage> {
+  // An address in the URL is never looked up (Node calls `lookup` for names only): asked here.
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (r.blocklist?.hasHost(host) === true) return Promise.reject(webSeedBlocked(r, u.host));
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
   return new Promise<IncomingMessage>((resolve, reject) => {
@@ -67,8 +78,9 @@ function getOnce(r: RangeRequest, u: URL): Promise<IncomingMessage> {
         new WebSeedError('timeout', `web seed ${r.url}: no answer in ${r.timeoutMs} ms`, { url: r.url }),
       ),
     );
-    req.on('error', (e) => {
+    req.on('error', (e: NodeJS.ErrnoException) => {
       if (e instanceof WebSeedError) reject(e);
+      else if (e.code === BLOCKED_CODE) reject(webSeedBlocked(r, u.host));
       else reject(new WebSeedError('network', `web seed ${r.url}: ${e.message}`, { url: r.url, cause: e }));
     });
     req.on('response', (res) => {
@@ -76,6 +88,12 @@ function getOnce(r: RangeRequest, u: URL): Promise<IncomingMessage> {
       resolve(res);
     });
     req.end();
+  });
+}
+
+function webSeedBlocked(r: RangeRequest, host: string): WebSeedError {
+  return new WebSeedError('blocked', `web seed ${r.url}: ${host} is blocked by the IP filter`, {
+    url: r.url,
   });
 }
 

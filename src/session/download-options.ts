@@ -64,7 +64,9 @@ export interface DownloadOptions {
    * An IP filter (docs/blocklist.md; `readBlocklist(path).ranges` reads one): no peer whose address
    * is in it is dialled, whoever named it (trackers, the DHT, LSD, PEX, `peers`), and an incoming
    * connection from one is closed as it is accepted, before a byte is read. Each is a `peer.blocked`
-   * event. Web seeds are not filtered. IPv4 (an IPv6 peer is never blocked).
+   * event. Trackers and web seeds at a blocked address (or a name resolving only to blocked ones)
+   * are not contacted (libtorrent's apply_ip_filter_to_trackers, and its web seeds' filter). IPv4
+   * (an IPv6 peer is never blocked).
    */
   readonly blocklist?: IpRangeSet;
   /** Port for incoming peers (default 6881 or the next free one; 0 = any). */

@@ -142,6 +142,7 @@ export function provideSessionActors(deps: SessionActorsDeps) {
                     ? {}
                     : { connections: options.webSeedConnections }),
                   ...(options.bind === undefined ? {} : { localAddress: options.bind }),
+                  ...(blocklist === undefined ? {} : { blocklist }),
                 }),
               },
             }),

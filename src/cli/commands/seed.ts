@@ -66,8 +66,8 @@ Options:
                          never dialled (trackers, DHT, LSD, PEX, --peer) and their incoming
                          connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule
                          DAT (level <= 127 blocks), CIDR or single addresses; gzipped or not.
-                         Trackers there are not contacted; web seeds are not
-                         filtered. See docs/blocklist.md
+                         Trackers and web seeds there are not contacted.
+                         See docs/blocklist.md
       --encryption MODE  Message Stream Encryption (MSE/PE): plaintext, allowed (default:
                          plain first, MSE if a peer closes a plain handshake unanswered),
                          preferred (MSE first, RC4 chosen when offered), required (RC4 only,
