@@ -16,8 +16,19 @@ test('a tracker naming the same 50 blocked peers at ten announces counts 50', ()
     for (let i = 0; i < 50; i++) last = blocked.add(`${v4(i)}:${6881 + announce}`);
   assert.equal(last, 50);
   assert.equal(blocked.count, 50);
-  assert.equal(blocked.add('[::ffff:10.0.0.1]:1'), 51, 'an IPv6 form is its own host');
-  assert.equal(blocked.add('[::FFFF:10.0.0.1]:2'), 51, 'hosts compared in lower case');
+  assert.equal(blocked.add('LocalHost:1'), 51, 'a name is a host of its own');
+  assert.equal(blocked.add('localhost:2'), 51, 'hosts compared in lower case');
+});
+
+test('an IPv4 peer spelt as IPv4-mapped IPv6 is that IPv4 host, counted once', () => {
+  // The filter blocks `::ffff:a.b.c.d` as a.b.c.d (IpRangeSet.hasHost), as a ban covers it
+  // (ban-key.ts): a dual-stack socket, or a tracker's peers6, names an IPv4 peer so.
+  const blocked = new BlockedPeers();
+  assert.equal(blocked.add('10.0.0.1:6881'), 1);
+  assert.equal(blocked.add('[::ffff:10.0.0.1]:6882'), 1);
+  assert.equal(blocked.add('[::FFFF:a00:1]:6883'), 1, 'in any spelling');
+  assert.equal(blocked.add('[::ffff:10.0.0.2]:1'), 2);
+  assert.equal(blocked.add('10.0.0.2:2'), 2);
 });
 
 test('past the hosts it remembers, the count goes on without remembering', () => {

@@ -83,6 +83,8 @@ test('a blocked peer named again (another port) is a peer.blocked event again, c
       { host: '127.0.0.2', port: 1001 },
       { host: '127.0.0.2', port: 1002 },
       { host: '127.0.0.2', port: 1001 },
+      // The same IPv4 host as a dual-stack socket or a tracker's peers6 spells it: blocked as it.
+      { host: '::ffff:127.0.0.2', port: 1003 },
       { host: '127.0.0.1', port: seedPort },
     ],
   });
@@ -91,7 +93,7 @@ test('a blocked peer named again (another port) is a peer.blocked event again, c
   assert.equal((await within(60_000, job.done, 'download')).result, 'complete');
   assert.deepEqual(
     events.flatMap((e) => (e.type === 'peer.blocked' ? [e.blocked] : [])),
-    [1, 1, 1],
+    [1, 1, 1, 1],
   );
 });
 
