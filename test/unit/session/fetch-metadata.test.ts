@@ -122,6 +122,43 @@ describe('fetchMetadata', () => {
     assert.deepEqual(peer.requests, []);
   });
 
+  it("announces to no tracker at a blocked address (libtorrent's apply_ip_filter_to_trackers)", async (t) => {
+    // Two trackers announced together at each round, one on 127.0.0.2 (blocked), one on 127.0.0.1.
+    const requests = new Map<string, number>();
+    let onSecond = () => {};
+    const second = new Promise<void>((r) => (onSecond = r));
+    const trackerOn = async (host: string) => {
+      const server = createServer((_req, res) => {
+        requests.set(host, (requests.get(host) ?? 0) + 1);
+        if (host === '127.0.0.1' && requests.get(host) === 2) onSecond();
+        res.end(Buffer.from('d8:intervali1800e5:peers0:e'));
+      });
+      await new Promise<void>((r) => server.listen(0, host, r));
+      t.after(() => new Promise<void>((r) => server.close(() => r())));
+      return `http://${host}:${(server.address() as { port: number }).port}/announce`;
+    };
+    const blocked = await trackerOn('127.0.0.2');
+    const allowed = await trackerOn('127.0.0.1');
+    const stop = new AbortController();
+    const fetching = fetchMetadata(
+      parseMagnet(
+        `magnet:?xt=urn:btih:${INFO_HASH.toString('hex')}&tr=${encodeURIComponent(blocked)}&tr=${encodeURIComponent(allowed)}`,
+      ),
+      {
+        peerId,
+        timeoutMs: 20_000,
+        reannounceMs: 100,
+        signal: stop.signal,
+        blocklist: IpRangeSet.fromRanges([ipv4Number('127.0.0.2')!], [ipv4Number('127.0.0.2')!]),
+      },
+    );
+    // Two rounds announced to the allowed tracker: the blocked one was asked at each, and refused.
+    await second;
+    stop.abort();
+    await assert.rejects(fetching, (e: unknown) => e instanceof MetadataFetchError && e.code === 'stopped');
+    assert.equal(requests.get('127.0.0.2') ?? 0, 0, 'the blocked tracker had no request');
+  });
+
   it('drops a peer announcing metadata_size over the cap, and times out with a typed error', async (t) => {
     const big = await startMetadataPeer({
       infoHash: INFO_HASH,
