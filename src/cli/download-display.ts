@@ -56,6 +56,11 @@ export function proxyNews(e: Extract<DownloadEvent, { type: 'proxy.udpOff' | 'pr
   return e.code === 'proxyAuth' ? `${e.message}: check the user name and password in --proxy` : e.message;
 }
 
+/** The line `udp.portTaken` is said in (docs/utp.md): the port named kept, its UDP number elsewhere. */
+export function udpPortTakenNews(e: Extract<DownloadEvent, { type: 'udp.portTaken' }>): string {
+  return `UDP port ${e.port} is taken by another program: uTP and the DHT on UDP port ${e.udpPort}, where no peer reaches us (another --port, or none, takes a number free for both)`;
+}
+
 export function createDownloadDisplay(
   mode: DisplayMode,
   opts: { peers?: boolean; out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
@@ -198,6 +203,9 @@ export function createDownloadDisplay(
         case 'proxy.udpOff':
         case 'proxy.failed':
           say(proxyNews(e));
+          break;
+        case 'udp.portTaken':
+          say(udpPortTakenNews(e));
           break;
         case 'peer.blocked':
           // Counted here, not read from `blocked`: a magnet's fetch counts from 1, then its download.

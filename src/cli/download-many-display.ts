@@ -10,7 +10,13 @@
  */
 import { BlockedPeers } from '../session/blocked-peers.js';
 import type { DownloadManyEvent } from '../session/download-many.js';
-import { createJsonDisplay, type DisplayMode, progressBar, proxyNews } from './download-display.js';
+import {
+  createJsonDisplay,
+  type DisplayMode,
+  progressBar,
+  proxyNews,
+  udpPortTakenNews,
+} from './download-display.js';
 import { formatBytes, formatDuration, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
@@ -125,6 +131,9 @@ export function createDownloadManyDisplay(
         case 'resume.loaded':
           if (e.checked > 0 || e.trusted > 0)
             say(`${nameOf(e)}: resuming, ${e.have}/${e.wanted} pieces on disk`);
+          break;
+        case 'udp.portTaken':
+          say(udpPortTakenNews(e));
           break;
         case 'proxy.udpOff':
         case 'proxy.failed': {

@@ -12,7 +12,7 @@
 
 import { BlockedPeers } from '../session/blocked-peers.js';
 import type { SeedManyEvent } from '../session/seed-many.js';
-import { createJsonDisplay, type DisplayMode, proxyNews } from './download-display.js';
+import { createJsonDisplay, type DisplayMode, proxyNews, udpPortTakenNews } from './download-display.js';
 import { blockedNote } from './download-many-display.js';
 import { formatBytes, formatRate, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
@@ -83,6 +83,9 @@ export function createSeedManyDisplay(
           break;
         case 'checked':
           say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);
+          break;
+        case 'udp.portTaken':
+          say(udpPortTakenNews(e));
           break;
         case 'proxy.udpOff':
         case 'proxy.failed': {

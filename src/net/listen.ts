@@ -13,6 +13,8 @@ import type { RoutedSocket } from './routed-socket.js';
 export const DEFAULT_PORT = 6881;
 /** How many ports past the requested one we try before giving up. */
 export const PORT_SEARCH_SPAN = 50;
+/** Port 0 with an `accept` check: how many ports the system is asked for before giving up. */
+export const ANY_PORT_TRIES = 10;
 
 /** An accepted connection: a fresh socket, or one a shared port has routed here (its preface done). */
 export type AcceptedPeer = PeerStream | RoutedSocket;
@@ -42,12 +44,43 @@ function tryListen(server: Server, host: string, port: number): Promise<boolean>
   });
 }
 
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+function describeCandidates(ports: readonly number[]): string {
+  const first = ports[0];
+  const last = ports.at(-1);
+  const run = first !== undefined && last !== undefined && ports.every((p, i) => p === first + i);
+  return run ? `${first}..${last}` : ports.join(', ');
+}
+
 export async function listenForPeers(
-  opts: { port?: number; host?: string; searchFree?: boolean } = {},
+  opts: {
+    port?: number;
+    host?: string;
+    searchFree?: boolean;
+    /** The ports tried, in order, instead of `port` and the ones after it (tests pin the search). */
+    candidates?: readonly number[];
+    /**
+     * Asked once the TCP port is bound: false lets it go and the next is tried (the session's UDP
+     * socket wants the same number: session-ports.ts). Port 0 is then asked for ANY_PORT_TRIES times.
+     */
+    accept?: (port: number) => Promise<boolean>;
+  } = {},
 ): Promise<Listener<Socket>> {
   const host = opts.host ?? '0.0.0.0';
   const first = opts.port ?? DEFAULT_PORT;
-  const span = opts.searchFree === false || first === 0 ? 1 : PORT_SEARCH_SPAN;
+  const span =
+    opts.searchFree === false
+      ? 1
+      : first === 0
+        ? opts.accept === undefined
+          ? 1
+          : ANY_PORT_TRIES
+        : PORT_SEARCH_SPAN;
+  const candidates =
+    opts.candidates ??
+    Array.from({ length: span }, (_, i) => (first === 0 ? 0 : first + i)).filter((p) => p <= 65535);
   const sockets: Socket[] = [];
   /** Every accepted socket still open: `close()` destroys them, adopted or not. */
   const open = new Set<Socket>();
@@ -58,16 +91,27 @@ export async function listenForPeers(
     if (subscriber) subscriber(socket);
     else sockets.push(socket);
   });
-  let bound = false;
-  for (let p = first; p < first + span && p <= 65535; p++) {
-    if (await tryListen(server, host, p)) {
-      bound = true;
+  let port: number | undefined;
+  for (const p of candidates) {
+    if (!(await tryListen(server, host, p))) continue;
+    const address = server.address();
+    const at = typeof address === 'object' && address !== null ? address.port : p;
+    if (opts.accept === undefined || (await opts.accept(at))) {
+      port = at;
       break;
     }
+    // Let go: whoever connected in between is closed with it (close() waits for them otherwise).
+    const closing = closeServer(server);
+    sockets.length = 0;
+    for (const s of open) s.destroy();
+    await closing;
   }
-  if (!bound) throw new Error(`no free port in ${first}..${first + span - 1}`);
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : first;
+  if (port === undefined)
+    throw new Error(
+      first === 0 && opts.candidates === undefined
+        ? `no port free${opts.accept === undefined ? '' : ' for both TCP and UDP'} in ${candidates.length} tries`
+        : `no free port${opts.accept === undefined ? '' : ' for both TCP and UDP'} in ${describeCandidates(candidates)}`,
+    );
   const connections$ = new Observable<Socket>((sub) => {
     subscriber = (s) => sub.next(s);
     for (const s of sockets.splice(0)) sub.next(s);

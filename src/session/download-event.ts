@@ -53,6 +53,7 @@ export type DownloadEvent =
   | DhtEvent
   | LsdEvent
   | ProxyEvent
+  | UdpEvent
   | {
       readonly type: 'metadata';
       readonly name: string;
@@ -283,6 +284,13 @@ export type DhtEvent =
 export type LsdEvent =
   | { readonly type: 'lsd.ready'; readonly interfaces: readonly string[] }
   | { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };
+
+/**
+ * The session's UDP socket (uTP and the DHT, docs/utp.md): `udp.portTaken` once at the start when
+ * the port named (`--port N`) was kept though another program holds UDP port N: the socket is at
+ * `udpPort` instead, where no peer dials uTP and no DHT reply to `port` comes.
+ */
+export type UdpEvent = { readonly type: 'udp.portTaken'; readonly port: number; readonly udpPort: number };
 
 /**
  * A proxy (`--proxy`, `proxy`; docs/proxy.md): `proxy.udpOff` once at the start, naming what would

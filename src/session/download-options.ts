@@ -69,8 +69,14 @@ export interface DownloadOptions {
    * (an IPv6 peer is never blocked).
    */
   readonly blocklist?: IpRangeSet;
-  /** Port for incoming peers (default 6881 or the next free one; 0 = any). */
+  /**
+   * Port for incoming peers (default 6881 or the next free one; 0 = any), TCP and UDP (uTP, the
+   * DHT) at one number: one whose UDP port another program holds is passed over, unless named here
+   * (not 0): then kept, the UDP socket elsewhere, said once (`udp.portTaken`).
+   */
   readonly port?: number;
+  /** Internal (tests): the ports tried, in order, when `port` is not given (instead of 6881…6930). */
+  readonly portCandidates?: readonly number[];
   /**
    * BEP 11 peer exchange (default true): tell peers of each other and dial the peers they tell of.
    * Never for a private torrent (BEP 27), whatever this says.

@@ -24,7 +24,7 @@ import { type Torrent, v2SwarmHash } from '../metainfo/torrent.js';
 import { formatPeerAddress, type PeerAddress, selfPeerAddresses } from '../net/address.js';
 import { resolveBindAddress } from '../net/bind-address.js';
 import { BlockPool } from '../net/block-pool.js';
-import { type AcceptedPeer, type Listener, listenForPeers } from '../net/listen.js';
+import type { AcceptedPeer, Listener } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import { DEFAULT_UTP_MODE } from '../net/utp-mode.js';
 import { isWebSeedUrl } from '../net/web-seed-url.js';
@@ -46,6 +46,7 @@ import { countUdpTrackers, proxiedSession } from './proxy-session.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
 import { RESUME_SAVE_INTERVAL_MS, ResumeSaveLoop } from './resume-save-loop.js';
 import { provideSessionActors } from './session-actors.js';
+import { openSessionPorts, type SessionPorts } from './session-ports.js';
 import { lentForUtp, openSessionUdp, type SessionUdp } from './session-udp.js';
 import { seedStopReason, stallStopReason } from './stop-rules.js';
 import { checkSuperSeed } from './super-seed-option.js';
@@ -158,16 +159,23 @@ async function run(
   const webSeeds = options.webSeeds === false ? [] : torrent.urlList.filter(isWebSeedUrl);
   const webSeedModule = webSeeds.length === 0 ? undefined : import('../net/web-seed-connection.js');
   webSeedModule?.catch(() => {});
-  // The listening socket binds while the store opens (neither waits for the other); a shared one
-  // (seedMany: one port for several torrents) is lent.
-  const listening =
+  const utpMode = options.utp ?? DEFAULT_UTP_MODE;
+  // The listening socket binds while the store opens (neither waits for the other), with the UDP
+  // socket of uTP and the DHT at its number (session-ports.ts); a shared one (seedMany: one port
+  // for several torrents) is lent, with its socket.
+  const ownDht = options.dht !== undefined && !torrent.private && options.dhtNode === undefined;
+  const wantUdp = utpMode !== 'off' || (ownDht && options.udp === undefined);
+  const listening: Promise<SessionPorts | { listener: Listener }> | undefined =
     options.listener !== undefined
-      ? Promise.resolve(options.listener)
+      ? Promise.resolve({ listener: options.listener })
       : options.listen === false
         ? undefined
-        : listenForPeers({
+        : openSessionPorts({
             ...(options.port === undefined ? {} : { port: options.port }),
+            ...(options.portCandidates === undefined ? {} : { candidates: options.portCandidates }),
             ...(bind === undefined ? {} : { host: bind }),
+            udp: wantUdp ? { utp: utpMode !== 'off' } : undefined,
+            ...(options.udp === undefined ? {} : { lent: options.udp }),
           });
   listening?.catch(() => {}); // awaited below, or closed if the store fails to open
   // The disk's backlog: sockets stop reading while more than WRITE_BACKLOG_HIGH waits to be written.
@@ -194,7 +202,10 @@ async function run(
         : await prepare(emit);
   } catch (err) {
     await listening?.then(
-      (l) => l.close(),
+      async (l) => {
+        if ('udp' in l) await l.udp?.close();
+        await l.listener.close();
+      },
       () => {},
     );
     throw err;
@@ -213,19 +224,25 @@ async function run(
   let udp: SessionUdp | undefined;
   /** The magnet fetch's socket, when its uTP is at the listening port's number (lentForUtp). */
   let lent: SessionUdp | undefined;
-  const utpMode = options.utp ?? DEFAULT_UTP_MODE;
   let trackersActor: typeof import('../tracker/tracker-tiers-actor.js').trackerTiersActor | undefined;
   let webSeedConnection: typeof import('../net/web-seed-connection.js').createWebSeedConnection | undefined;
   try {
-    listener = await listening;
+    const ports = await listening;
+    listener = ports?.listener;
     // uTP (docs/utp.md) and the DHT share one UDP socket at the listening port's number: a magnet
     // fetch's (lent) if it is there, or ours.
-    lent = lentForUtp(options.udp, listener?.port);
-    if (lent === undefined && utpMode !== 'off')
-      udp = await openSessionUdp(listener?.port ?? options.port ?? 0, {
-        utp: true,
-        ...(bind === undefined ? {} : { host: bind }),
-      });
+    if (ports !== undefined && 'udp' in ports) {
+      udp = ports.udp;
+      lent = ports.lent;
+      if (ports.udpPortTaken !== undefined) emit(ports.udpPortTaken);
+    } else {
+      lent = lentForUtp(options.udp, listener?.port);
+      if (lent === undefined && utpMode !== 'off')
+        udp = await openSessionUdp(listener?.port ?? options.port ?? 0, {
+          utp: true,
+          ...(bind === undefined ? {} : { host: bind }),
+        });
+    }
     trackersActor = (await trackersModule)?.trackerTiersActor;
     webSeedConnection = (await webSeedModule)?.createWebSeedConnection;
   } catch (err) {

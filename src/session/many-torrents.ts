@@ -28,7 +28,6 @@ import { formatPeerAddress } from '../net/address.js';
 import { resolveBindAddress } from '../net/bind-address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { IpRangeSet } from '../net/ip-range-set.js';
-import { listenForPeers } from '../net/listen.js';
 import { makePeerId } from '../net/peer-id.js';
 import type { ProxySettings } from '../net/proxy.js';
 import { TokenBucket } from '../net/token-bucket.js';
@@ -39,7 +38,8 @@ import { BlockedPeers } from './blocked-peers.js';
 import type { DhtSettings } from './dht-announces.js';
 import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
 import type { DownloadEvent } from './download-event.js';
-import { openSessionUdp, type SessionUdp } from './session-udp.js';
+import { openSessionPorts } from './session-ports.js';
+import type { SessionUdp } from './session-udp.js';
 
 /**
  * A torrent failed after the start and stopped alone; `left`: the torrents still running (0: the
@@ -198,10 +198,17 @@ export function runManyTorrents<T extends Hosted>(
     if (pendingStop !== undefined) return { result: 'stopped', message: pendingStop };
 
     const at = bind === undefined ? {} : { host: bind };
-    const listener = await listenForPeers({
+    const utpMode = options.proxy !== undefined ? 'off' : (options.utp ?? DEFAULT_UTP_MODE);
+    const wantDht =
+      options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
+    // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
+    const ports = await openSessionPorts({
       ...(options.port === undefined ? {} : { port: options.port }),
       ...at,
+      udp: utpMode !== 'off' || wantDht ? { utp: utpMode !== 'off' } : undefined,
     });
+    const listener = ports.listener;
+    if (ports.udpPortTaken !== undefined) events.next(ports.udpPortTaken);
     const router = new TorrentRouter({
       port: listener.port,
       host: listener.host,
@@ -221,16 +228,10 @@ export function runManyTorrents<T extends Hosted>(
     const accepted = listener.connections$.subscribe((s) => {
       if (admitted(s)) router.route(s);
     });
-    const utpMode = options.proxy !== undefined ? 'off' : (options.utp ?? DEFAULT_UTP_MODE);
-    let udp: SessionUdp | undefined;
+    const udp: SessionUdp | undefined = ports.udp;
     let dhtNode: Dht | undefined;
     let lsd: Lsd | undefined;
     try {
-      // uTP and the DHT on the listening port's number (docs/utp.md), one socket for every torrent.
-      const wantDht =
-        options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
-      if (utpMode !== 'off' || wantDht)
-        udp = await openSessionUdp(listener.port, { utp: utpMode !== 'off', ...at });
       udp?.utp?.onConnection((s) => {
         if (admitted(s)) router.route(s);
       });

@@ -1,7 +1,8 @@
 /**
  * A session's UDP port (docs/utp.md): one socket for uTP and the DHT, bound to the listening port's
- * number — the port peers know us by — or, when another program holds that UDP port, to any port
- * (uTP dials and DHT queries still work from it; incoming uTP does not reach us).
+ * number — the port peers know us by (the listener picks a number free for both: session-ports.ts)
+ * — or, when another program holds that UDP port, to any port (uTP dials and DHT queries still work
+ * from it; incoming uTP does not reach us).
  */
 import { UdpEndpoint } from '../net/udp-endpoint.js';
 import { UtpSocketManager } from '../utp/utp-socket-manager.js';
@@ -29,17 +30,17 @@ export function lentForUtp(
 }
 
 /**
- * The socket at `port` (any port if that one is taken) on `host` (default every interface), with uTP
- * on it if asked; undefined when no UDP socket can be had.
+ * The socket at `port` (any port if that one is taken, unless `exact`) on `host` (default every
+ * interface), with uTP on it if asked; undefined when no UDP socket can be had.
  */
 export async function openSessionUdp(
   port: number,
-  opts: { readonly utp: boolean; readonly host?: string },
+  opts: { readonly utp: boolean; readonly host?: string; readonly exact?: boolean },
 ): Promise<SessionUdp | undefined> {
   // `host` (--bind): on that address only, whichever port; never on another.
   const at = opts.host === undefined ? {} : { host: opts.host };
   const endpoint = await UdpEndpoint.open({ port, ...at }).catch(() =>
-    UdpEndpoint.open({ port: 0, ...at }).catch(() => undefined),
+    opts.exact === true ? undefined : UdpEndpoint.open({ port: 0, ...at }).catch(() => undefined),
   );
   if (endpoint === undefined) return undefined;
   const utp = opts.utp

@@ -90,7 +90,8 @@ Options:
                          HTTP(S) servers with the files; used by default beside the peers)
       --web-seed-connections N  range GETs in flight per web seed, each on its own connection
                          (1-${MAX_WEB_SEED_CONNECTIONS}, default ${DEFAULT_WEB_SEED_CONNECTIONS}; servers often limit each connection's speed)
-      --port N           port to listen on for incoming peers (default 6881, or the next free one)
+      --port N           port to listen on for incoming peers, TCP and UDP (default 6881, or
+                         the next number free for both; 0 = any)
       --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
                          never dialled (trackers, DHT, LSD, PEX, --peer) and their incoming
                          connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule

@@ -61,7 +61,8 @@ Options:
                          start and every 5 minutes, and dial the peers that announce it there
       --lsd-interface ADDR  run LSD only on the interface with this IPv4 address (repeatable;
                          default: every IPv4 interface but loopback; 127.0.0.1: this host only)
-      --port N           port to listen on (default 6881, or the next free one; 0 = any)
+      --port N           port to listen on, TCP and UDP (default 6881, or the next number free
+                         for both; 0 = any)
       --blocklist FILE   an IP filter: peers whose IPv4 address is in one of its ranges are
                          never dialled (trackers, DHT, LSD, PEX, --peer) and their incoming
                          connections are closed unread. P2P (desc:1.2.3.4-1.2.3.255), eMule

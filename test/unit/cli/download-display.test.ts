@@ -222,6 +222,17 @@ test('LSD on a terminal: where it announces (or that it cannot), and each peer i
   display.end();
 });
 
+test('a named port whose UDP number is taken is said: where the UDP socket went', () => {
+  const t = fakeTerminal();
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  display.event({ type: 'udp.portTaken', port: 6881, udpPort: 40123 });
+  assert.match(
+    t.text(),
+    /UDP port 6881 is taken by another program: uTP and the DHT on UDP port 40123, where no peer reaches us/,
+  );
+  display.end();
+});
+
 test('--peers: a web seed URL keeps the columns in line (its middle elided), and no row is wider than the terminal', () => {
   const url =
     'https://ia800204.us.archive.org/12/items/ubuntu-22.04-desktop/ubuntu-22.04.3-desktop-amd64.iso';

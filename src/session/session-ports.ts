@@ -1,0 +1,71 @@
+/**
+ * A session's port (docs/utp.md, "One UDP port"): the TCP listener for incoming peers and the UDP
+ * socket of uTP (BEP 29) and the DHT (BEP 5) at one number, as libtorrent and Transmission listen.
+ * Peers know us by one port — a tracker's, a DHT announce's, PEX's, LSD's — and dial uTP there and
+ * send DHT replies there: a UDP socket elsewhere is never reached.
+ *
+ * The listener's search (6881 and the ports after it, or the system's choice for port 0) takes a
+ * number only when the UDP socket binds there too, or a socket already open is there (a magnet
+ * fetch's, lent to the download); a number whose UDP port another program holds is let go and the
+ * next tried. A port the user named (`--port N`, not 0) is kept even so: the UDP socket goes
+ * elsewhere, and that is said (`udp.portTaken`). Past the named port (its TCP port taken), the
+ * search takes both again.
+ */
+import type { Socket } from 'node:net';
+import { type Listener, listenForPeers } from '../net/listen.js';
+import type { UdpEvent } from './download-event.js';
+import { lentForUtp, openSessionUdp, type SessionUdp } from './session-udp.js';
+
+export interface SessionPorts {
+  readonly listener: Listener<Socket>;
+  /** Our own UDP socket (at the listener's number unless `udpPortTaken`), when one was asked for. */
+  readonly udp: SessionUdp | undefined;
+  /** The lent socket, when the listener took its number (its uTP serves the session). */
+  readonly lent: SessionUdp | undefined;
+  /** The port named was kept though another program holds its UDP number: said once by the caller. */
+  readonly udpPortTaken?: UdpEvent;
+}
+
+export async function openSessionPorts(o: {
+  /** The port the user named (`--port`, `port`); 0 or absent: any number free for both. */
+  readonly port?: number;
+  /** Internal (tests): the ports tried when none is named, instead of 6881 and the 49 after it. */
+  readonly candidates?: readonly number[];
+  /** `--bind`'s address: both sockets on it. */
+  readonly host?: string;
+  /** The UDP socket wanted, and whether uTP runs on it; undefined: TCP alone (nothing on UDP). */
+  readonly udp: { readonly utp: boolean } | undefined;
+  /** A socket already open (a magnet fetch's): a number it is at needs no other (lentForUtp). */
+  readonly lent?: SessionUdp;
+}): Promise<SessionPorts> {
+  const named = o.port !== undefined && o.port !== 0 ? o.port : undefined;
+  const at = o.host === undefined ? {} : { host: o.host };
+  let udp: SessionUdp | undefined;
+  let lent: SessionUdp | undefined;
+  let taken = false;
+  const accept = async (port: number): Promise<boolean> => {
+    lent = lentForUtp(o.lent, port);
+    if (lent !== undefined || o.udp === undefined) return true;
+    udp = await openSessionUdp(port, { utp: o.udp.utp, exact: true, ...at });
+    if (udp !== undefined) return true;
+    if (port !== named) return false;
+    taken = true;
+    return true;
+  };
+  const listener = await listenForPeers({
+    ...(o.port === undefined ? {} : { port: o.port }),
+    ...(o.port === undefined && o.candidates !== undefined ? { candidates: o.candidates } : {}),
+    ...at,
+    accept,
+  });
+  // The named port kept: the socket anywhere (uTP dials and DHT queries still work from it).
+  if (taken && o.udp !== undefined) udp = await openSessionUdp(0, { utp: o.udp.utp, ...at });
+  return {
+    listener,
+    udp,
+    lent,
+    ...(taken && udp !== undefined
+      ? { udpPortTaken: { type: 'udp.portTaken', port: listener.port, udpPort: udp.endpoint.port } as const }
+      : {}),
+  };
+}
