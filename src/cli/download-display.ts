@@ -8,7 +8,7 @@
 import { MAX_TRACKERS } from '../metainfo/limits.js';
 import { BlockedPeers } from '../session/blocked-peers.js';
 import type { DownloadEvent } from '../session/download-event.js';
-import { formatBytes, formatDuration, formatRate, lsdReadyText, moreOf } from './format.js';
+import { formatBytes, formatDuration, formatRate, lsdOffText, lsdReadyText, moreOf } from './format.js';
 import { peerRow } from './peer-row.js';
 import { printable, printableJson } from './printable.js';
 
@@ -166,6 +166,9 @@ export function createDownloadDisplay(
           break;
         case 'lsd.ready':
           if (tty) say(lsdReadyText(e.interfaces));
+          break;
+        case 'lsd.off':
+          say(lsdOffText(e.reason));
           break;
         case 'lsd.peer':
           if (tty) say(`LSD: ${e.address} is on the local network`);

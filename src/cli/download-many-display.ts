@@ -17,7 +17,7 @@ import {
   proxyNews,
   udpPortTakenNews,
 } from './download-display.js';
-import { formatBytes, formatDuration, formatRate, lsdReadyText } from './format.js';
+import { formatBytes, formatDuration, formatRate, lsdOffText, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
 export interface DownloadManyDisplay {
@@ -127,6 +127,9 @@ export function createDownloadManyDisplay(
           break;
         case 'lsd.ready':
           if (tty) say(lsdReadyText(e.interfaces));
+          break;
+        case 'lsd.off':
+          say(lsdOffText(e.reason));
           break;
         case 'resume.loaded':
           if (e.checked > 0 || e.trusted > 0)

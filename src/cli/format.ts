@@ -32,6 +32,11 @@ export function moreOf(n: number, noun: string): string {
   return `${n} more ${noun}${n === 1 ? '' : 's'}`;
 }
 
+/** The line for `lsd.off` (BEP 14): LSD could not start, and why (said whatever the terminal). */
+export function lsdOffText(reason: string): string {
+  return `LSD off: ${reason}`;
+}
+
 /** The terminal's line for `lsd.ready` (BEP 14): where LSD runs, or that it runs nowhere. */
 export function lsdReadyText(interfaces: readonly string[]): string {
   return interfaces.length === 0

@@ -14,7 +14,7 @@ import { BlockedPeers } from '../session/blocked-peers.js';
 import type { SeedManyEvent } from '../session/seed-many.js';
 import { createJsonDisplay, type DisplayMode, proxyNews, udpPortTakenNews } from './download-display.js';
 import { blockedNote } from './download-many-display.js';
-import { formatBytes, formatRate, lsdReadyText } from './format.js';
+import { formatBytes, formatRate, lsdOffText, lsdReadyText } from './format.js';
 import { printable } from './printable.js';
 
 export interface SeedManyDisplay {
@@ -80,6 +80,9 @@ export function createSeedManyDisplay(
           break;
         case 'lsd.ready':
           if (tty) say(lsdReadyText(e.interfaces));
+          break;
+        case 'lsd.off':
+          say(lsdOffText(e.reason));
           break;
         case 'checked':
           say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);

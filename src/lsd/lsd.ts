@@ -51,6 +51,8 @@ export interface LsdSettings {
    * number of milliseconds (Infinity: announced once), else startLsd throws a RangeError.
    */
   readonly announceIntervalMs?: number;
+  /** Internal (tests): the group's port instead of BEP 14's 6771. */
+  readonly port?: number;
 }
 
 export interface LsdTorrent {
@@ -96,16 +98,26 @@ function closeSocket(socket: Socket): Promise<void> {
   });
 }
 
-/** The receiving socket: the group's address if the system takes that bind, else any address. */
-async function openReceiver(): Promise<Socket> {
+/**
+ * The receiving socket: the group's address if the system takes that bind, else any address. When
+ * neither binds (another program holds the port without SO_REUSEADDR), an Error saying so.
+ */
+async function openReceiver(port: number): Promise<Socket> {
   for (const host of [LSD_GROUP, '0.0.0.0']) {
     const socket = createSocket({ type: 'udp4', reuseAddr: true });
     try {
-      await bind(socket, LSD_PORT, host);
+      await bind(socket, port, host);
       return socket;
     } catch (err) {
       await closeSocket(socket);
-      if (host === '0.0.0.0') throw err;
+      if (host !== '0.0.0.0') continue;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Error(
+        code === 'EADDRINUSE'
+          ? `UDP port ${port} is held by another program that does not share it (no SO_REUSEADDR)`
+          : `UDP port ${port} cannot be bound: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   throw new Error('unreachable');
@@ -129,7 +141,8 @@ async function openSender(iface: LsdInterface): Promise<Socket | undefined> {
 
 /**
  * Starts LSD for a session (or a host of several) listening at TCP `port` on `listenHost`. Rejects
- * only when the port 6771 socket cannot be had at all.
+ * only when the port 6771 socket cannot be had at all (its message says why: the callers say it,
+ * `lsd.off`), or for a bad `announceIntervalMs` (a RangeError).
  */
 export async function startLsd(
   settings: LsdSettings,
@@ -151,7 +164,8 @@ export async function startLsd(
   const schedule = new LsdSchedule(
     settings.announceIntervalMs === undefined ? {} : { intervalMs: settings.announceIntervalMs },
   );
-  const receiver = await openReceiver();
+  const groupPort = settings.port ?? LSD_PORT;
+  const receiver = await openReceiver(groupPort);
   receiver.on('error', () => {});
   const joined: LsdInterface[] = [];
   for (const iface of wanted)
@@ -192,7 +206,7 @@ export async function startLsd(
       });
       for (const s of senders)
         try {
-          s.send(bytes, LSD_PORT, LSD_GROUP);
+          s.send(bytes, groupPort, LSD_GROUP);
         } catch {
           // Closed under us, or refused at once: a lost announce.
         }

@@ -278,11 +278,13 @@ export type DhtEvent =
 /**
  * Local Service Discovery (BEP 14, src/session/lsd-announces.ts): `lsd.ready` once per service,
  * with the `interfaces` (IPv4 addresses) it joined the group on (none: it finds and announces
- * nothing); `lsd.peer` the first time a peer on the local network announces the torrent (a
+ * nothing), or `lsd.off` once with the `reason` when the service cannot start (port 6771 held by
+ * another program without SO_REUSEADDR: the session goes on without LSD); `lsd.peer` the first time a peer on the local network announces the torrent (a
  * hybrid's v2 hash: `swarm` 'v2'), queued as the DHT's peers are.
  */
 export type LsdEvent =
   | { readonly type: 'lsd.ready'; readonly interfaces: readonly string[] }
+  | { readonly type: 'lsd.off'; readonly reason: string }
   | { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };
 
 /**

@@ -582,7 +582,12 @@ async function run(
           },
         }),
       );
-      lsd.catch(() => {}); // no port 6771 to be had: the other peer sources work without it
+      // No port 6771 to be had: said once, and the other peer sources work without it.
+      lsd.catch((err: unknown) =>
+        import('./lsd-announces.js').then(({ lsdOffEvent }) => {
+          if (!ended) emit(lsdOffEvent(err));
+        }),
+      );
     }
 
     onStop((reason) => {

@@ -27,6 +27,11 @@ export function lsdReadyEvent(lsd: Lsd): LsdEvent {
   return { type: 'lsd.ready', interfaces: [...lsd.interfaces] };
 }
 
+/** The `lsd.off` event of a service that could not start (startLsd's rejection). */
+export function lsdOffEvent(err: unknown): LsdEvent {
+  return { type: 'lsd.off', reason: err instanceof Error ? err.message : String(err) };
+}
+
 export async function startLsdAnnounces(
   settings: LsdSettings,
   o: {

@@ -250,13 +250,15 @@ export function runManyTorrents<T extends Hosted>(
       if (options.lsd !== undefined && options.proxy === undefined && torrents.some((t) => !t.private)) {
         const settings = options.lsd;
         const { startLsd } = await import('../lsd/lsd.js');
+        const { lsdOffEvent, lsdReadyEvent } = await import('./lsd-announces.js');
+        // No port 6771 to be had: said once, for no torrent; each goes on without LSD.
         lsd = await startLsd(settings, { port: listener.port, listenHost: listener.host }).catch(
-          () => undefined,
+          (err: unknown) => {
+            events.next(lsdOffEvent(err));
+            return undefined;
+          },
         );
-        if (lsd !== undefined) {
-          const { lsdReadyEvent } = await import('./lsd-announces.js');
-          events.next(lsdReadyEvent(lsd));
-        }
+        if (lsd !== undefined) events.next(lsdReadyEvent(lsd));
       }
       const uploadLimit =
         options.maxUploadRate === undefined ? undefined : new TokenBucket(options.maxUploadRate);

@@ -222,6 +222,18 @@ test('LSD on a terminal: where it announces (or that it cannot), and each peer i
   display.end();
 });
 
+test('LSD that cannot start is said, whatever the terminal', () => {
+  const t = fakeTerminal();
+  (t.err as { isTTY: boolean }).isTTY = false;
+  const display = createDownloadDisplay('terminal', { err: t.err });
+  display.event({
+    type: 'lsd.off',
+    reason: 'UDP port 6771 is held by another program that does not share it',
+  });
+  assert.match(t.text(), /LSD off: UDP port 6771 is held by another program that does not share it\n/);
+  display.end();
+});
+
 test('a named port whose UDP number is taken is said: where the UDP socket went', () => {
   const t = fakeTerminal();
   const display = createDownloadDisplay('terminal', { err: t.err });
