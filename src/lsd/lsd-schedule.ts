@@ -10,6 +10,11 @@
  * started apart come to share announces (BEP 14: a client should send no more than one a minute);
  * and announces leave at most one a `gapMs` (1 s), so a hundred torrents starting at once make five
  * announces over five seconds, not a burst of a hundred.
+ *
+ * An info-hash removed and added again before it was next due (a magnet link's metadata fetch
+ * handing its announces to the download that follows, on one service) keeps the time it had: it is
+ * not announced again within the interval (BEP 14's minute). At most LSD_REMEMBERED_REMOVED such
+ * times are kept, each only until it passes.
  */
 import { LSD_INFOHASHES_PER_MESSAGE } from './lsd-message.js';
 
@@ -17,12 +22,16 @@ import { LSD_INFOHASHES_PER_MESSAGE } from './lsd-message.js';
 export const LSD_ANNOUNCE_INTERVAL_MS = 5 * 60_000;
 /** Between two announces, whatever they hold. */
 export const LSD_ANNOUNCE_GAP_MS = 1000;
+/** Removed info-hashes whose next due time is remembered (the oldest forgotten first). */
+export const LSD_REMEMBERED_REMOVED = 1000;
 
 export class LsdSchedule {
   readonly #intervalMs: number;
   readonly #gapMs: number;
   /** Each info-hash (hex) and when it is next due; Map order is the order they were added. */
   readonly #due = new Map<string, number>();
+  /** Info-hashes removed before they were due again, and when they were due. */
+  readonly #removed = new Map<string, number>();
   #lastSent: number | undefined;
 
   constructor(o: { readonly intervalMs?: number; readonly gapMs?: number } = {}) {
@@ -39,13 +48,30 @@ export class LsdSchedule {
     return this.#due.size;
   }
 
-  /** Due at once (a torrent starting); one already here keeps its time. */
+  /**
+   * Due at once (a torrent starting); one already here keeps its time, and so does one removed
+   * before it was due again.
+   */
   add(key: string, now: number): void {
-    if (!this.#due.has(key)) this.#due.set(key, now);
+    const was = this.#removed.get(key);
+    this.#removed.delete(key);
+    if (!this.#due.has(key)) this.#due.set(key, was !== undefined && was > now ? was : now);
   }
 
-  remove(key: string): void {
+  remove(key: string, now: number): void {
+    const at = this.#due.get(key);
     this.#due.delete(key);
+    for (const [k, due] of this.#removed) if (due <= now) this.#removed.delete(k);
+    if (at === undefined || at <= now) return;
+    this.#removed.delete(key);
+    this.#removed.set(key, at);
+    if (this.#removed.size > LSD_REMEMBERED_REMOVED) this.#removed.delete(this.#removed.keys().next().value!);
+  }
+
+  /** Every info-hash due at once (what was announced has changed: the port), the gap kept. */
+  allDue(now: number): void {
+    for (const key of this.#due.keys()) this.#due.set(key, now);
+    this.#removed.clear();
   }
 
   /**

@@ -65,6 +65,11 @@ export interface LsdTorrent {
 export interface Lsd {
   /** The addresses of the interfaces joined (none: LSD hears and announces nothing). */
   readonly interfaces: readonly string[];
+  /**
+   * The TCP port announced changes (a magnet link's service, started before the download's listener
+   * landed: download-magnet.ts): every info-hash is announced again at once with it.
+   */
+  setPort(port: number): void;
   /** Announces the torrent's info-hashes and reports their peers until the returned function is called. */
   add(torrent: LsdTorrent): () => void;
   close(): Promise<void>;
@@ -190,6 +195,7 @@ export async function startLsd(
   const torrents = new Map<string, Set<LsdTorrent>>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  let port = o.port;
   let windowStart = now();
   let windowCount = 0;
 
@@ -200,7 +206,7 @@ export async function startLsd(
     const keys = schedule.take(t);
     if (keys.length > 0) {
       const bytes = formatLsdAnnounce({
-        port: o.port,
+        port,
         infoHashes: keys.map((k) => Buffer.from(k, 'hex')),
         cookie,
       });
@@ -247,6 +253,12 @@ export async function startLsd(
 
   return {
     interfaces: joined.map((i) => i.address),
+    setPort(p) {
+      if (p === port) return;
+      port = p;
+      schedule.allDue(now());
+      arm();
+    },
     add(torrent) {
       const keys = [...new Set(torrent.infoHashes.map(hexOf))];
       for (const k of keys) {
@@ -262,7 +274,7 @@ export async function startLsd(
           set?.delete(torrent);
           if (set?.size === 0) {
             torrents.delete(k);
-            schedule.remove(k);
+            schedule.remove(k, now());
           }
         }
         arm();

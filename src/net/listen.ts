@@ -47,6 +47,12 @@ function tryListen(server: Server, host: string, port: number): Promise<boolean>
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
+/** The ports a search from `first` tries: it and the PORT_SEARCH_SPAN - 1 after it, or 0 `anyTries` times. */
+export function searchedPorts(first: number, anyTries: number): number[] {
+  if (first === 0) return Array.from({ length: anyTries }, () => 0);
+  return Array.from({ length: PORT_SEARCH_SPAN }, (_, i) => first + i).filter((p) => p <= 65535);
+}
+
 function describeCandidates(ports: readonly number[]): string {
   const first = ports[0];
   const last = ports.at(-1);
@@ -70,17 +76,11 @@ export async function listenForPeers(
 ): Promise<Listener<Socket>> {
   const host = opts.host ?? '0.0.0.0';
   const first = opts.port ?? DEFAULT_PORT;
-  const span =
-    opts.searchFree === false
-      ? 1
-      : first === 0
-        ? opts.accept === undefined
-          ? 1
-          : ANY_PORT_TRIES
-        : PORT_SEARCH_SPAN;
   const candidates =
     opts.candidates ??
-    Array.from({ length: span }, (_, i) => (first === 0 ? 0 : first + i)).filter((p) => p <= 65535);
+    (opts.searchFree === false
+      ? [first]
+      : searchedPorts(first, opts.accept === undefined ? 1 : ANY_PORT_TRIES));
   const sockets: Socket[] = [];
   /** Every accepted socket still open: `close()` destroys them, adopted or not. */
   const open = new Set<Socket>();

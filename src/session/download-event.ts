@@ -195,6 +195,7 @@ export interface PeerBlockedEvent {
 
 export type MetadataFetchEvent =
   | PeerBlockedEvent
+  | LsdPeerEvent
   | { readonly type: 'metadata.fetching'; readonly infoHash: string; readonly peers: number }
   | {
       readonly type: 'metadata.progress';
@@ -285,7 +286,10 @@ export type DhtEvent =
 export type LsdEvent =
   | { readonly type: 'lsd.ready'; readonly interfaces: readonly string[] }
   | { readonly type: 'lsd.off'; readonly reason: string }
-  | { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };
+  | LsdPeerEvent;
+
+/** A peer on the local network announced the torrent (a magnet's fetch says it too). */
+export type LsdPeerEvent = { readonly type: 'lsd.peer'; readonly address: string; readonly swarm?: 'v2' };
 
 /**
  * The session's UDP socket (uTP and the DHT, docs/utp.md): `udp.portTaken` once at the start when

@@ -12,12 +12,16 @@
  * download does not bootstrap a second node on a second port, and its `dht.ready` is said once,
  * from here. The files fetched are the caller's `selectFiles`, else the link's `so=` (BEP 53), else
  * every file. A UDP socket and DHT node lent by the caller (downloadMany's host, on its shared port)
- * serve the fetch and the download alike, and are the caller's to close.
+ * serve the fetch and the download alike, and are the caller's to close. With LSD (BEP 14), the
+ * fetch announces the info-hash on the local network and dials the peers announcing it, on a
+ * service the download goes on using (ours, or the caller's when lent): one announce, not a second
+ * within the interval; off under a proxy, closed before the download of a private torrent.
  */
 import { join, resolve } from 'node:path';
 import { Subject } from 'rxjs/internal/Subject';
 import type { FetchedLayer } from '../../machines/metadata.machine.js';
 import type { Dht } from '../dht/dht.js';
+import type { Lsd } from '../lsd/lsd.js';
 import { MAX_WEB_SEEDS } from '../metainfo/limits.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { readTorrentFile } from '../metainfo/read-torrent-file.js';
@@ -120,6 +124,12 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
    * one socket for both, at the listening port's number); ours to close after the node.
    */
   let udp: SessionUdp | undefined;
+  /**
+   * The fetch's Local Service Discovery service (BEP 14), handed to the download (ours to close, and
+   * to report); `lsdOff` when it could not start (said once, here: the download tries no other).
+   */
+  let lsdService: Lsd | undefined;
+  let lsdOff = false;
   const utpMode = options.utp ?? DEFAULT_UTP_MODE;
   /** `done` or `stopped` has been said: nothing more. */
   let ended = false;
@@ -167,6 +177,32 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
           if (!ended) events.next(dht.dhtReadyEvent(own, r));
         });
       }
+      // BEP 14: the info-hash announced on the local network while fetching and the peers that
+      // announce it dialled, as libtorrent finds a magnet's peers; the service then lent to the
+      // download, which is not announced again within the interval (lsd-schedule.ts). Ours unless
+      // lent (downloadMany's host: a hosted session uses the host's or none).
+      if (
+        options.lsd !== undefined &&
+        options.lsdService === undefined &&
+        options.listener === undefined &&
+        options.listen !== false
+      ) {
+        const { startLsd } = await import('../lsd/lsd.js');
+        const { lsdOffEvent, lsdReadyEvent } = await import('./lsd-announces.js');
+        // The port the download will listen at, as known now: the fetch's UDP socket's number
+        // (the listener takes it when its TCP port is free there: session-ports.ts); set again
+        // once the download listens, if it landed elsewhere.
+        const port = udp?.endpoint.port ?? (options.port || DEFAULT_PORT);
+        lsdService = await startLsd(options.lsd, { port, listenHost: bind ?? '0.0.0.0' }).catch(
+          (err: unknown) => {
+            lsdOff = true;
+            events.next(lsdOffEvent(err));
+            return undefined;
+          },
+        );
+        if (lsdService !== undefined) events.next(lsdReadyEvent(lsdService));
+      }
+      const lsd = lsdService ?? options.lsdService;
       const node = dhtNode ?? options.dhtNode;
       const fetchUdp = options.udp ?? udp;
       let fetched: FetchedMetadata;
@@ -181,6 +217,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
           ...(options.blocklist === undefined ? {} : { blocklist: options.blocklist }),
           ...(options.dht === undefined ? {} : { dht: { ...options.dht, ...at } }),
           ...(node === undefined ? {} : { dhtNode: node }),
+          ...(lsd === undefined ? {} : { lsd }),
           ...(fetchUdp?.utp === undefined ? {} : { utp: fetchUdp.utp, utpMode }),
           ...(dialer === undefined ? {} : { proxy: dialer }),
           ...(options.metadataTimeoutMs === undefined ? {} : { timeoutMs: options.metadataTimeoutMs }),
@@ -215,6 +252,11 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
       await dhtNode.close();
       dhtNode = undefined;
     }
+    if (torrent.private && lsdService !== undefined) {
+      // BEP 27 too: no LSD for the download; the fetch's service is done.
+      await lsdService.close();
+      lsdService = undefined;
+    }
     const refused = options.admit?.(torrent);
     if (refused !== undefined) {
       events.next({ type: 'stopped', reason: refused });
@@ -244,8 +286,9 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
       );
     };
     // The magnet's x.pe peers are dialled for the data too, after the caller's.
+    const { lsd: _lsd, ...withoutLsd } = options;
     inner = download(torrent, {
-      ...options,
+      ...(lsdOff ? withoutLsd : options),
       ...(bind === undefined ? {} : { bind }),
       ...(dialer === undefined ? {} : { proxyDialer: dialer }),
       onPieceLayers,
@@ -257,8 +300,13 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
       ...(selected === undefined ? {} : { selected }),
       ...(dhtNode === undefined ? {} : { dhtNode }),
       ...(udp === undefined ? {} : { udp }),
+      ...(lsdService === undefined ? {} : { lsdService }),
     });
-    const sub = inner.events$.subscribe((e) => events.next(e));
+    const sub = inner.events$.subscribe((e) => {
+      // Our LSD service announces the port the download listens at.
+      if (e.type === 'listening') lsdService?.setPort(e.port);
+      events.next(e);
+    });
     try {
       return await inner.done;
     } finally {
@@ -269,6 +317,7 @@ export function downloadMagnet(magnet: Magnet, given: MagnetOptions): DownloadJo
     ended = true;
     udp?.utp?.close(); // ours (the download was lent it): its peers told before the DHT's last save
     await dhtNode?.close();
+    await lsdService?.close();
     await udp?.close();
     events.complete();
   });

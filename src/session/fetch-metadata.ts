@@ -8,6 +8,12 @@
  * SHA-256 the `urn:btmh:` one when the magnet has it); rejects with MetadataFetchError when the time
  * limit passes first, or when stopped.
  *
+ * With a Local Service Discovery service (BEP 14, `lsd`: the magnet download's own, or the
+ * many-torrents host's), the info-hash is announced on the local network and the peers announcing
+ * it there are dialled too, as libtorrent finds a magnet's peers before it has the metadata; the
+ * announce is removed when the fetch ends, and the download that follows, on the same service, is
+ * not announced again within the interval (lsd-schedule.ts).
+ *
  * It also gives how each peer's dial came up (MSE or plain, TCP or uTP): the download that follows
  * dials those peers first, the way that worked (docs/encryption.md).
  *
@@ -23,6 +29,7 @@ import { type FetchedLayer, type MetadataOutput, metadataMachine } from '../../m
 import type { PieceLayerPlan } from '../../machines/piece-layer-fetch.js';
 import type { DialOutcome } from '../../machines/torrent-address-book.js';
 import type { Dht } from '../dht/dht.js';
+import type { Lsd } from '../lsd/lsd.js';
 import type { Magnet } from '../metainfo/magnet.js';
 import { formatPeerAddress, type PeerAddress, parsePeerAddress } from '../net/address.js';
 import type { EncryptionPolicy } from '../net/encryption-policy.js';
@@ -83,6 +90,11 @@ export interface FetchMetadataOptions {
   readonly dht?: DhtSettings;
   /** A DHT node already running to ask through (with `dht`): neither reported (`dht.ready`) nor closed here. */
   readonly dhtNode?: Dht;
+  /**
+   * A running LSD service (BEP 14): the info-hash announced on it, its peers dialled (each said
+   * once, `lsd.peer`). Neither reported (`lsd.ready`) nor closed here.
+   */
+  readonly lsd?: Lsd;
   /** Message Stream Encryption for the fetch's dials (default 'allowed', docs/encryption.md). */
   readonly encryption?: EncryptionPolicy;
   /** uTP on the session's UDP socket (docs/utp.md); without it every dial is TCP. */
@@ -269,7 +281,7 @@ export async function fetchMetadataAndLayers(
   const blocked = new BlockedPeers();
   /** The addresses the user gave (`x.pe`, `--peer`): the only names but a tracker's dictionary peers. */
   const userPeers = new Set([...magnet.peers, ...(options.peers ?? [])].map(formatPeerAddress));
-  const addPeers = (peers: readonly PeerAddress[], source: 'peer' | 'tracker' | 'dht') => {
+  const addPeers = (peers: readonly PeerAddress[], source: 'peer' | 'tracker' | 'dht' | 'lsd') => {
     for (const p of peers) {
       const address = formatPeerAddress(p);
       if (options.blocklist?.hasAddress(address) === true) {
@@ -387,6 +399,19 @@ export async function fetchMetadataAndLayers(
           }),
         );
   dht?.catch(() => {}); // the other peer sources work without it
+  // BEP 14: announced on the local network, its peers dialled (each said once).
+  const lsdReported = new Set<string>();
+  const removeLsd = options.lsd?.add({
+    infoHashes: [magnet.infoHash],
+    onPeer: (peer) => {
+      if (finished) return;
+      addPeers([peer], 'lsd');
+      const address = formatPeerAddress(peer);
+      if (lsdReported.has(address) || lsdReported.size >= METADATA_MAX_ADDRESSES) return;
+      lsdReported.add(address);
+      emit({ type: 'lsd.peer', address });
+    },
+  });
   const reannounce = setInterval(() => {
     tried.clear();
     dialMore();
@@ -422,6 +447,7 @@ export async function fetchMetadataAndLayers(
     };
   } finally {
     finished = true;
+    removeLsd?.();
     clearInterval(reannounce);
     announcing.abort();
     options.signal?.removeEventListener('abort', onAbort);

@@ -7,12 +7,12 @@
  * The listener's search (6881 and the ports after it, or the system's choice for port 0) takes a
  * number only when the UDP socket binds there too, or a socket already open is there (a magnet
  * fetch's, lent to the download); a number whose UDP port another program holds is let go and the
- * next tried. A port the user named (`--port N`, not 0) is kept even so: the UDP socket goes
+ * next tried; with none named, the lent socket's number is tried first. A port the user named (`--port N`, not 0) is kept even so: the UDP socket goes
  * elsewhere, and that is said (`udp.portTaken`). Past the named port (its TCP port taken), the
  * search takes both again.
  */
 import type { Socket } from 'node:net';
-import { type Listener, listenForPeers } from '../net/listen.js';
+import { ANY_PORT_TRIES, DEFAULT_PORT, type Listener, listenForPeers, searchedPorts } from '../net/listen.js';
 import type { UdpEvent } from './download-event.js';
 import { lentForUtp, openSessionUdp, type SessionUdp } from './session-udp.js';
 
@@ -52,9 +52,21 @@ export async function openSessionPorts(o: {
     taken = true;
     return true;
   };
+  // None named: the lent socket's number first (the port a magnet's fetch has been known by), then
+  // the search.
+  const search =
+    named !== undefined
+      ? undefined
+      : o.port === undefined && o.candidates !== undefined
+        ? o.candidates
+        : o.lent !== undefined
+          ? searchedPorts(o.port ?? DEFAULT_PORT, ANY_PORT_TRIES)
+          : undefined;
+  const candidates =
+    search === undefined || o.lent === undefined ? search : [o.lent.endpoint.port, ...search];
   const listener = await listenForPeers({
     ...(o.port === undefined ? {} : { port: o.port }),
-    ...(o.port === undefined && o.candidates !== undefined ? { candidates: o.candidates } : {}),
+    ...(candidates === undefined ? {} : { candidates }),
     ...at,
     accept,
   });

@@ -10,6 +10,12 @@
  * no other peer source: bitstate hears the seed (`lsd.peer` at libtorrent's listening port), dials
  * it (`peer.connected` at that address: nothing else could have told it), and completes.
  *
+ * A magnet link, libtorrent → bitstate: the same seed, and `bitstate download 'magnet:?xt=…'` with no
+ * tracker, no x.pe, no DHT: its metadata fetch announces the info-hash on LSD and dials the peers
+ * it hears there (as libtorrent does for a magnet), fetches the metadata from the seed (`lsd.peer`
+ * before `metadata.fetched`), and the download completes on the same LSD service, its first
+ * announce the fetch's (no second within the minute). Before, the fetch asked no LSD and gave up.
+ *
  * bitstate → libtorrent: a libtorrent download with LSD that accepts no connection (enable_incoming_tcp
  * off), started first; then a bitstate seed, whose announce at its start reaches libtorrent, which
  * dials it: libtorrent's peer list shows the seed's listening address with the LSD source bit
@@ -22,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type BitstateRun, startBitstateDownload, startBitstateSeeder } from './harness/bitstate.js';
+import { referenceTorrentInfo } from './harness/info-hash.js';
 import {
   type LibtorrentSeeder,
   libtorrentClientCommand,
@@ -77,6 +84,52 @@ test('bitstate finds a libtorrent seed by LSD alone on 127.0.0.1 and downloads b
     await b.waitForEvent((e) => e.type === 'peer.connected' && e.address === l, 30_000);
     const exit = await b.exited;
     assert.equal(exit.code, 0, b.describe());
+    const cmp = await compareTrees(payload.root, join(dir, 'b', 'lsd.bin'));
+    assert.ok(cmp.equal, cmp.mismatches.join('; '));
+  } finally {
+    await b?.stop();
+    await seeder?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a magnet link's metadata fetch finds a libtorrent seed by LSD alone (no tracker, x.pe or DHT) and the download completes", {
+  timeout: 90_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bitstate-lsd-lt-magnet-'));
+  let seeder: LibtorrentSeeder | undefined;
+  let b: BitstateRun | undefined;
+  try {
+    const { payload, torrent } = await source(dir);
+    const info = await referenceTorrentInfo(torrent);
+    seeder = await startLibtorrentSeeder({
+      torrent,
+      dataDir: join(dir, 'seed'),
+      trackerOff: true,
+      lsd: { intervalSec: 1, noOutgoing: true },
+      timeoutMs: 80_000,
+    });
+    const l = `127.0.0.1:${seeder.port}`;
+    b = startBitstateDownload({
+      torrent: `magnet:?xt=urn:btih:${info.infoHash}`,
+      out: join(dir, 'b'),
+      noTracker: true,
+      stallTimeoutSec: 30,
+      extraArgs: [...LOOPBACK_LSD, '--metadata-timeout', '30'],
+      timeoutMs: 60_000,
+    });
+    const exit = await b.exited;
+    assert.equal(exit.code, 0, b.describe());
+    const types = b.events.map((e) => e.type);
+    const heard = b.events.findIndex((e) => e.type === 'lsd.peer' && e.address === l);
+    assert.ok(heard >= 0, `the fetch heard the seed by LSD; ${b.describe()}`);
+    assert.ok(heard < types.indexOf('metadata.fetched'), 'heard while fetching the metadata');
+    assert.equal(
+      types.filter((t) => t === 'lsd.ready').length,
+      1,
+      "one LSD service, the fetch's and the download's",
+    );
+    assert.equal(types.filter((t) => t === 'lsd.off').length, 0);
     const cmp = await compareTrees(payload.root, join(dir, 'b', 'lsd.bin'));
     assert.ok(cmp.equal, cmp.mismatches.join('; '));
   } finally {

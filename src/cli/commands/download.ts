@@ -40,7 +40,7 @@ export const usage = `Usage: bitstate download <FILE.torrent | MAGNET> [options]
 Downloads every piece of the torrent into DIR/<name>, verifying each piece's hash (SHA-1, or
 BitTorrent v2's SHA-256 merkle root, BEP 52).
 A magnet link ('magnet:?xt=urn:btih:…&tr=…&x.pe=HOST:PORT&ws=URL') first fetches the torrent's
-metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT) and keeps it in
+metadata from its peers (BEP 9: x.pe, --peer, trackers, the DHT, LSD) and keeps it in
 DIR/.bitstate/<info-hash>.torrent; its ws= web seeds (BEP 19) are downloaded from after it.
 Its so=0,2,4-6 (BEP 53, select only) fetches only those files, numbered as --select numbers
 them, unless --select or --only is given: they win over so=.

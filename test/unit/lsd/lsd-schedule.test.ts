@@ -5,7 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LSD_INFOHASHES_PER_MESSAGE } from '../../../src/lsd/lsd-message.js';
-import { LSD_ANNOUNCE_INTERVAL_MS, LsdSchedule } from '../../../src/lsd/lsd-schedule.js';
+import {
+  LSD_ANNOUNCE_INTERVAL_MS,
+  LSD_REMEMBERED_REMOVED,
+  LsdSchedule,
+} from '../../../src/lsd/lsd-schedule.js';
 
 describe('LsdSchedule', () => {
   it('announces an info-hash when added, then every interval (5 minutes by default)', () => {
@@ -43,11 +47,41 @@ describe('LsdSchedule', () => {
     s.add('a', 5);
     assert.deepEqual(s.take(5), []);
     s.add('b', 6);
-    s.remove('a');
+    s.remove('a', 6);
     assert.deepEqual(s.take(20_000), ['b']);
     assert.equal(s.size, 1);
-    s.remove('b');
+    s.remove('b', 20_000);
     assert.equal(s.wakeAt(), undefined);
+  });
+
+  it('an info-hash removed and added again before it is due keeps its time (a magnet fetch handing it to its download)', () => {
+    const s = new LsdSchedule({ intervalMs: 300_000, gapMs: 0 });
+    s.add('a', 0);
+    assert.deepEqual(s.take(0), ['a']);
+    s.remove('a', 5_000);
+    s.add('a', 6_000);
+    assert.deepEqual(s.take(6_000), [], 'not announced again within the interval');
+    assert.equal(s.wakeAt(), 300_000);
+    assert.deepEqual(s.take(300_000), ['a']);
+    // Removed, and added again after it was due: announced at once.
+    s.remove('a', 310_000);
+    s.add('a', 700_000);
+    assert.deepEqual(s.take(700_000), ['a']);
+    // What was announced changed (the port): everything due at once.
+    s.allDue(710_000);
+    assert.deepEqual(s.take(710_000), ['a']);
+  });
+
+  it('remembers at most LSD_REMEMBERED_REMOVED removed info-hashes, the oldest forgotten first', () => {
+    const s = new LsdSchedule({ intervalMs: 300_000, gapMs: 0 });
+    const n = LSD_REMEMBERED_REMOVED + 1;
+    const keys = Array.from({ length: n }, (_, i) => `k${i}`);
+    for (const k of keys) s.add(k, 0);
+    while (s.take(0).length > 0);
+    for (const k of keys) s.remove(k, 1);
+    s.add('k0', 2);
+    s.add('k1', 2);
+    assert.deepEqual(s.take(2), ['k0'], 'the oldest removed was forgotten: due at once; k1 still waits');
   });
 
   it('refuses an interval that is not a positive number of ms (NaN would never come due again)', () => {

@@ -201,4 +201,47 @@ describe('LSD on 127.0.0.1', () => {
     await atOther.heard(40017);
     assert.ok(atOther.peers.some((p) => p.host === '127.0.0.2' && p.port === 40017));
   });
+
+  it('an info-hash removed and added again (a magnet fetch handing it to its download) is not announced twice; a new port is', async (t) => {
+    // A plain member of the group on 127.0.0.1: every announce of this test's hashes, in order.
+    const heard: { port: number; hashes: string[] }[] = [];
+    const waiters: (() => void)[] = [];
+    const [a, b, c] = [randomBytes(20), randomBytes(20), randomBytes(20)];
+    const ours = new Set([a, b, c].map((h) => h.toString('hex')));
+    const member = createSocket({ type: 'udp4', reuseAddr: true });
+    member.on('message', (msg) => {
+      try {
+        const m = parseLsdAnnounce(msg);
+        const hashes = m.infoHashes.map((h) => Buffer.from(h).toString('hex')).filter((h) => ours.has(h));
+        if (hashes.length === 0) return;
+        heard.push({ port: m.port, hashes });
+        for (const w of waiters.splice(0)) w();
+      } catch {}
+    });
+    await new Promise<void>((resolve) => member.bind(LSD_PORT, LSD_GROUP, resolve));
+    member.addMembership(LSD_GROUP, '127.0.0.1');
+    t.after(() => new Promise<void>((resolve) => member.close(() => resolve())));
+    const announces = async (n: number) => {
+      while (heard.length < n)
+        await within(30_000, new Promise<void>((resolve) => waiters.push(resolve)), `announce ${n}`);
+    };
+    const lsd = await lsdOn(t, 40021);
+    const hex = (h: Buffer) => h.toString('hex');
+    const first = lsd.add({ infoHashes: [a], onPeer: () => {} });
+    await announces(1);
+    first();
+    lsd.add({ infoHashes: [a], onPeer: () => {} });
+    // A hash never announced is, at once: the announce that carries it would carry `a` too, or
+    // follow one that did, had `a` been due again.
+    lsd.add({ infoHashes: [b], onPeer: () => {} });
+    await announces(2);
+    assert.deepEqual(heard.slice(0, 2), [
+      { port: 40021, hashes: [hex(a)] },
+      { port: 40021, hashes: [hex(b)] },
+    ]);
+    // The port announced changes: everything again, at the new port.
+    lsd.setPort(40022);
+    await announces(3);
+    assert.deepEqual(heard[2], { port: 40022, hashes: [hex(a), hex(b)] });
+  });
 });
