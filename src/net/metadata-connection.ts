@@ -155,15 +155,15 @@ export function openMetadataConnection(
   );
   preface.handshake({ reserved, infoHash: opts.infoHash, peerId: opts.peerId });
   // The transports a dial walks, once each, and the handshakes over each (peer-dial.ts).
-  const dialling = new PeerDial(
-    formatPeerAddress(address),
-    preface,
-    dialTransports(opts.utpMode ?? DEFAULT_UTP_MODE, false),
-    opts.utp,
-    opts.proxy,
-    opts.localAddress,
-    opts.blocklist,
-  );
+  const dialling = new PeerDial({
+    address: formatPeerAddress(address),
+    plan: preface,
+    transports: dialTransports(opts.utpMode ?? DEFAULT_UTP_MODE, false),
+    utp: opts.utp,
+    proxy: opts.proxy,
+    localAddress: opts.localAddress,
+    blocklist: opts.blocklist,
+  });
 
   const onItem = (item: WireItem) => {
     if (closed) return;

@@ -24,6 +24,30 @@ import { readsInto } from './shared-read-buffer.js';
 /** A dial not connected this long after it began fails ('connect timeout'). */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+/** What a dial is given (tcp-connection.ts, metadata-connection.ts; a bare dial in a test: `address` alone). */
+export interface PeerDialOptions {
+  /** The peer, `host:port` (address.ts). */
+  readonly address: string;
+  /** Which handshake each attempt tries (absent: plain, no retry: a bare connection in a test). */
+  readonly plan?: OutgoingPreface | undefined;
+  /**
+   * The transports in the order to try (utp-mode.ts, dialTransports; default TCP alone). uTP needs
+   * `utp`, the manager on our UDP port, and an IPv4 address, and is skipped without them (and under
+   * a proxy).
+   */
+  readonly transports?: readonly PeerTransport[] | undefined;
+  readonly utp?: UtpSocketManager | undefined;
+  /** Every TCP dial through this proxy (proxy-dialer.ts); no uTP then. */
+  readonly proxy?: ProxyDialer | undefined;
+  /**
+   * TCP dials go from it (`--bind`), never from another; through a proxy, the proxy dialer's own
+   * (the connection to the proxy leaves from it).
+   */
+  readonly localAddress?: string | undefined;
+  /** The user's IP filter, asked again for a host name's resolved addresses (filteredLookup). */
+  readonly blocklist?: IpRangeSet | undefined;
+}
+
 export class PeerDial {
   readonly host: string;
   readonly #port: number;
@@ -43,21 +67,7 @@ export class PeerDial {
   /** The user's IP filter, asked again for a host name's resolved addresses (filteredLookup). */
   readonly #blocklist: IpRangeSet | undefined;
 
-  /**
-   * `transports`: in the order to try (utp-mode.ts, dialTransports); uTP needs `utp`, the manager
-   * on our UDP port, and an IPv4 address, and is skipped without them (and under a proxy).
-   * `localAddress`: TCP dials go from it (`--bind`), never from another; through a proxy, the
-   * proxy dialer's own (the connection to the proxy leaves from it).
-   */
-  constructor(
-    address: string,
-    plan: OutgoingPreface | undefined,
-    transports: readonly PeerTransport[] = ['tcp'],
-    utp?: UtpSocketManager,
-    proxy?: ProxyDialer,
-    localAddress?: string,
-    blocklist?: IpRangeSet,
-  ) {
+  constructor({ address, plan, transports = ['tcp'], utp, proxy, localAddress, blocklist }: PeerDialOptions) {
     const { host, port } = parsePeerAddress(address);
     this.#blocklist = blocklist === undefined || blocklist.size === 0 ? undefined : blocklist;
     this.host = host;

@@ -243,15 +243,15 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
      * whether a dial closed unanswered is tried again.
      */
     const dialling = outgoing
-      ? new PeerDial(
-          input.address,
-          mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined,
-          dialTransports(utpMode, input.utpFirst === true),
+      ? new PeerDial({
+          address: input.address,
+          plan: mse ? new OutgoingPreface(input.infoHash, encryption, input.mseFirst === true) : undefined,
+          transports: dialTransports(utpMode, input.utpFirst === true),
           utp,
           proxy,
-          hooks.localAddress,
+          localAddress: hooks.localAddress,
           blocklist,
-        )
+        })
       : undefined;
     const dialPlan = dialling?.plan;
     const host = dialling?.host ?? '';

@@ -78,7 +78,7 @@ test('a peer dial with a local address comes from it', async (t) => {
   });
   const { port } = server.address() as AddressInfo;
   for (const localAddress of [undefined, '127.0.0.2']) {
-    const dial = new PeerDial(`127.0.0.1:${port}`, undefined, ['tcp'], undefined, undefined, localAddress);
+    const dial = new PeerDial({ address: `127.0.0.1:${port}`, localAddress });
     const connected = new Promise<void>((resolve) => {
       const s = dial.open(
         () => {},

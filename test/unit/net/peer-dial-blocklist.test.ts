@@ -24,15 +24,7 @@ async function dialLocalhost(blocklist: IpRangeSet | undefined, t: { after(fn: (
   await once(server, 'listening');
   t.after(() => server.close());
   const { port } = server.address() as { port: number };
-  const dial = new PeerDial(
-    `localhost:${port}`,
-    undefined,
-    ['tcp'],
-    undefined,
-    undefined,
-    undefined,
-    blocklist,
-  );
+  const dial = new PeerDial({ address: `localhost:${port}`, blocklist });
   const outcome = new Promise<string>((resolve) => {
     const s = dial.open(
       () => {},

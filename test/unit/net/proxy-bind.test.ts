@@ -92,7 +92,7 @@ test('a peer dial through a proxy under --bind reaches the proxy from the bound 
   for (const localAddress of [undefined, '127.0.0.2']) {
     // As the session passes them (tcp-connection.ts): the bound dialer, and the address too.
     const dialer = new ProxyDialer(settings, undefined, undefined, localAddress);
-    const dial = new PeerDial(`127.0.0.1:${port}`, undefined, ['tcp'], undefined, dialer, localAddress);
+    const dial = new PeerDial({ address: `127.0.0.1:${port}`, proxy: dialer, localAddress });
     await within(
       60_000,
       new Promise<void>((resolve) => {

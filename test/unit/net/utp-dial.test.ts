@@ -204,6 +204,12 @@ test('prefer, to a host name or an IPv6 address: TCP only (our uTP socket is IPv
   const hs = await c.waitFor((e) => e.type === 'wire.handshake');
   assert.equal(hs.transport, 'tcp');
   assert.equal(peer.syns(), 0, 'a uTP SYN was sent to a host name');
-  assert.equal(new PeerDial(`[::1]:${port}`, undefined, ['utp', 'tcp'], ours.manager).transport, 'tcp');
-  assert.equal(new PeerDial(`127.0.0.1:${port}`, undefined, ['utp', 'tcp'], ours.manager).transport, 'utp');
+  assert.equal(
+    new PeerDial({ address: `[::1]:${port}`, transports: ['utp', 'tcp'], utp: ours.manager }).transport,
+    'tcp',
+  );
+  assert.equal(
+    new PeerDial({ address: `127.0.0.1:${port}`, transports: ['utp', 'tcp'], utp: ours.manager }).transport,
+    'utp',
+  );
 });
