@@ -2,9 +2,11 @@
  * `bitstate <command> …` — the CLI entry. Each command lives in src/cli/commands/<name>.ts and
  * exports `run(argv): Promise<number>` (the exit code) and `summary` (one line for --help).
  * Errors reaching here become one line on stderr: exit 2 for bad input (typed errors whose class
- * says so), 1 otherwise; a stack trace is printed only with BITSTATE_DEBUG=1.
+ * says so), 1 otherwise; a stack trace is printed only with BITSTATE_DEBUG=1. First of all, a
+ * `--proxy` password is taken out of the process's command line (proxy-title.ts).
  */
 import { ExitCode } from './exit-code.js';
+import { hideProxyPassword } from './proxy-title.js';
 import { describeError, isBadInput } from './report-error.js';
 import { keepHeapSmall } from './small-heap.js';
 import { watchStdout } from './stdout-closed.js';
@@ -46,6 +48,7 @@ function help(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  hideProxyPassword();
   keepHeapSmall();
   watchStdout();
   const [name, ...rest] = argv;

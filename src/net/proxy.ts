@@ -41,11 +41,14 @@ const DEFAULT_PORTS: Record<ProxyProtocol, number> = {
   http: 8080,
 };
 
-/** `scheme://[user[:password]@]host[:port]`, nothing after but an optional `/`. */
-export function parseProxyUrl(s: string): ProxySettings {
+/**
+ * `scheme://[user[:password]@]host[:port]`, nothing after but an optional `/`. `source`: where the
+ * URL came from, for the error (the flag, or the environment variable).
+ */
+export function parseProxyUrl(s: string, source = '--proxy'): ProxySettings {
   const bad = (why: string) =>
     new ProxyUrlError(
-      `--proxy: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(withoutPassword(s))}`,
+      `${source}: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(withoutPassword(s))}`,
     );
   let u: URL;
   try {
@@ -80,9 +83,10 @@ export function parseProxyUrl(s: string): ProxySettings {
 
 /**
  * A URL as given, all between the user name's `:` and the last `@` (the password, whatever it
- * holds) shown as `***`: a URL we refuse is echoed in the usage error.
+ * holds) shown as `***`: a URL we refuse is echoed in the usage error, and the process's command
+ * line is rewritten so (src/cli/proxy-title.ts).
  */
-function withoutPassword(s: string): string {
+export function withoutPassword(s: string): string {
   return s.replace(/^([^/]*\/\/[^/:@]*:).*@/, '$1***@');
 }
 

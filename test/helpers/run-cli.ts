@@ -29,6 +29,8 @@ export function runCli(
     onLine?: (line: string, signal: (s: NodeJS.Signals) => void) => void;
     /** Node's own flags for the child (e.g. `--trace-gc`), before the CLI's. */
     nodeArgs?: readonly string[];
+    /** The child's process id, as soon as it is spawned (to look at it from outside: /proc/PID). */
+    onSpawn?: (pid: number) => void;
   } = {},
 ): Promise<CliResult> {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
@@ -41,6 +43,7 @@ export function runCli(
       env: { ...process.env, BITSTATE_DEBUG: '' },
     },
   );
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stdout = '';
   let stderr = '';
   let seen = 0;

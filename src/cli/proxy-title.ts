@@ -1,0 +1,38 @@
+/**
+ * `--proxy`'s password out of the process's command line (docs/proxy.md): /proc/PID/cmdline, and so
+ * `ps`, shows every user of the machine each process's arguments. curl blanks the credentials in
+ * its argv for this; Node can too, through `process.title`, which on Linux overwrites the argv area
+ * (no longer than it was: the end of a title that does not fit is cut). The title becomes the
+ * command line with the password as `***`, as the errors print it (proxy.ts, withoutPassword). The
+ * password is still there from the process's start until main() runs.
+ */
+import { readFileSync } from 'node:fs';
+import { withoutPassword } from '../net/proxy.js';
+
+/** `args` with every `--proxy` URL's password as `***`; undefined when there is none to hide. */
+export function hiddenProxyPassword(args: readonly string[]): string[] | undefined {
+  let hidden = false;
+  const out = args.map((a, i) => {
+    const value = a.startsWith('--proxy=') || args[i - 1] === '--proxy';
+    const masked = value ? withoutPassword(a) : a;
+    if (masked !== a) hidden = true;
+    return masked;
+  });
+  return hidden ? out : undefined;
+}
+
+/** The command line as the kernel keeps it (Linux), else as Node tells it. */
+function commandLine(): string[] {
+  try {
+    const raw = readFileSync('/proc/self/cmdline', 'utf8');
+    return raw.split('\0').slice(0, raw.endsWith('\0') ? -1 : undefined);
+  } catch {
+    return [process.argv0, ...process.execArgv, ...process.argv.slice(1)];
+  }
+}
+
+/** The process's title without --proxy's password, when its command line carries one. */
+export function hideProxyPassword(): void {
+  const hidden = hiddenProxyPassword(commandLine());
+  if (hidden !== undefined) process.title = hidden.join(' ');
+}

@@ -1,0 +1,70 @@
+/**
+ * `--proxy` with a password (docs/proxy.md): the process's command line, which every user of the
+ * machine can read (/proc/PID/cmdline, ps), shows it as `***` once the CLI runs. A SOCKS5 proxy in
+ * the test (RFC 1929) reads /proc/PID/cmdline of the child at the moment the child logs in, i.e.
+ * while it runs and uses the password.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { hiddenProxyPassword } from '../../../src/cli/proxy-title.js';
+import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { runCli } from '../../helpers/run-cli.js';
+import { tempDir } from '../../helpers/session.js';
+import { socks5Server } from '../../helpers/socks5-server.js';
+import { getFreePort } from '../../interop/harness/ports.js';
+
+test('the password of --proxy URL and --proxy=URL becomes ***; nothing to hide, nothing changed', () => {
+  assert.deepEqual(
+    hiddenProxyPassword(['node', 'x', 'download', 'a.torrent', '--proxy', 'socks5://alice:s3:cr@t@h:1080']),
+    ['node', 'x', 'download', 'a.torrent', '--proxy', 'socks5://alice:***@h:1080'],
+  );
+  assert.deepEqual(hiddenProxyPassword(['seed', '--proxy=http://u:p%40ss@10.0.0.1:3128', '-q']), [
+    'seed',
+    '--proxy=http://u:***@10.0.0.1:3128',
+    '-q',
+  ]);
+  assert.equal(hiddenProxyPassword(['download', '--proxy', 'socks5h://127.0.0.1:1080', 'a:b@c']), undefined);
+  assert.equal(hiddenProxyPassword(['download', '--peer', 'a:b@c']), undefined);
+});
+
+test('a running download through --proxy shows no password in /proc/PID/cmdline', async (t) => {
+  const dir = await tempDir(t, 'bitstate-proxy-title-');
+  await writeFile(join(dir, 'a.bin'), randomBytes(20_000));
+  await writeFile(join(dir, 'a.torrent'), await createTorrent(join(dir, 'a.bin'), { pieceLength: 16384 }));
+  const password = 'pw-not-in-ps-7f3a';
+  let pid: number | undefined;
+  let seen: string | undefined;
+  const proxy = await socks5Server(t, {
+    reply: 5, // the peer's tunnel refused: the download waits on, and is stopped below
+    onLogin: () => {
+      // The child is logging in with the password: it is running, and has it in hand.
+      seen ??= readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      process.kill(pid!, 'SIGINT');
+    },
+  });
+  const r = await runCli(
+    [
+      'download',
+      join(dir, 'a.torrent'),
+      '-o',
+      join(dir, 'out'),
+      '--no-tracker',
+      '--peer',
+      `127.0.0.1:${await getFreePort()}`,
+      '--proxy',
+      `socks5://alice:${password}@127.0.0.1:${proxy.port}`,
+      '--json',
+    ],
+    { timeoutMs: 60_000, onSpawn: (p) => (pid = p) },
+  );
+  assert.deepEqual(proxy.logins, [{ user: 'alice', password }], r.stderr);
+  assert.ok(seen !== undefined);
+  assert.ok(!seen.includes(password), `the password in ${JSON.stringify(seen)}`);
+  assert.match(seen, /--proxy socks5:\/\/alice:\*\*\*@127\.0\.0\.1:\d+/);
+  assert.match(seen, /download .*a\.torrent/, 'the rest of the command line kept');
+  assert.equal(r.signal, null, 'ended by its own Ctrl-C handling');
+});
