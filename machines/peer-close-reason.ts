@@ -14,6 +14,7 @@ export function closeReasonOf(c: PeerContext, e: PeerEvent | { type: string }): 
   const ev = e as PeerEvent;
   switch (ev.type) {
     case 'socket.closed':
+      if (ev.proxy !== undefined) return { reason: ev.proxy, message: ev.error ?? ev.proxy };
       return ev.error === undefined
         ? { reason: 'socketClosed' }
         : ev.retryAfterMs === undefined

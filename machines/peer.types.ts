@@ -5,6 +5,7 @@
  */
 
 import type { PieceLayerTrees } from '../src/metainfo/merkle-proof.js';
+import type { ProxyErrorCode } from '../src/net/proxy-error.js';
 import type { Bitfield } from '../src/picker/bitfield.js';
 import type { BlockRef, PeerKey } from '../src/picker/blocks.js';
 import type { HashRange, WireItem } from '../src/wire/messages.js';
@@ -252,8 +253,11 @@ export type ConnectionEvent =
    * IPv4 address and the info-hash (machines do no SHA-1); absent: we grant none.
    */
   | { type: 'socket.connected'; allowedFast?: readonly number[] }
-  /** `retryAfterMs`: a web seed's server asked us to wait (HTTP 503 Retry-After, BEP 19). */
-  | { type: 'socket.closed'; error?: string; retryAfterMs?: number }
+  /**
+   * `retryAfterMs`: a web seed's server asked us to wait (HTTP 503 Retry-After, BEP 19). `proxy`:
+   * our dial through a proxy failed there (docs/proxy.md), `error` the proxy's words.
+   */
+  | { type: 'socket.closed'; error?: string; retryAfterMs?: number; proxy?: ProxyErrorCode }
   /** The socket's unsent bytes passed the high-water mark (or the upload rate limit is spent). */
   | { type: 'socket.congested' }
   /** The socket drained below the mark: pieces may be sent again. */
@@ -476,6 +480,11 @@ export type CloseReason =
   | { reason: 'requestTimeout'; waitedMs: number; outstanding: number }
   | { reason: 'socketClosed' }
   | { reason: 'socketError'; message: string; retryAfterMs?: number }
+  /**
+   * Our dial through a proxy failed at the proxy (`--proxy`, docs/proxy.md): its ProxyError code
+   * (`proxyUnreachable`, `proxyAuth`, `proxyRefused`, `proxyTargetUnreachable`, …) and message.
+   */
+  | { reason: ProxyErrorCode; message: string }
   /** Ours: the torrent machine closed it. */
   | { reason: 'banned' }
   /** BEP 52 hashes that did not prove up to their file's `pieces root` (piece-layer-fetch.ts). */

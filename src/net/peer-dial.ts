@@ -134,18 +134,15 @@ export class PeerDial {
   }
 
   /**
-   * The close reason of a socket's error: its code (or message); through a proxy, a socket error
-   * before the tunnel is up is the proxy's (`proxyUnreachable`), a ProxyError its own code.
+   * The proxy's failure a socket's error stands for, if any (the peer's close reason is then its
+   * code, docs/proxy.md): a ProxyError itself; through a proxy, a system error before the tunnel is
+   * up, the proxy unreachable (the dial's own connect timeout is not the proxy's).
    */
-  reasonOf(s: PeerStream, err: NodeJS.ErrnoException): string {
-    if (
-      this.#proxy !== undefined &&
-      !this.#connected.has(s) &&
-      err.code !== undefined &&
-      !(err instanceof ProxyError)
-    )
-      return 'proxyUnreachable';
-    return err.code ?? err.message;
+  proxyFailure(s: PeerStream, err: NodeJS.ErrnoException): ProxyError | undefined {
+    if (err instanceof ProxyError) return err;
+    if (this.#proxy !== undefined && !this.#connected.has(s) && err.code !== undefined)
+      return this.#proxy.unreachable(err);
+    return undefined;
   }
 
   /**

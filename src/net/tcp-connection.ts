@@ -58,6 +58,7 @@ import { PeerDial } from './peer-dial.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
 import { PexGate } from './pex-gate.js';
 import type { ProxyDialer } from './proxy-dialer.js';
+import type { ProxyErrorCode } from './proxy-error.js';
 import type { Rc4 } from './rc4.js';
 import { ReadBatches } from './read-batches.js';
 import { RoutedSocket } from './routed-socket.js';
@@ -226,11 +227,15 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
         : { type: 'socket.connected' as const, allowedFast };
     };
 
-    const finish = (error?: string) => {
+    const finish = (error?: string, proxy?: ProxyErrorCode) => {
       if (closed) return;
       batches.close();
       closed = true;
-      sendBack(error === undefined ? { type: 'socket.closed' } : { type: 'socket.closed', error });
+      sendBack(
+        error === undefined
+          ? { type: 'socket.closed' }
+          : { type: 'socket.closed', error, ...(proxy === undefined ? {} : { proxy }) },
+      );
     };
 
     const outgoing = input.handle === undefined || input.handle === null;
@@ -386,7 +391,10 @@ export function createTcpConnection(hooks: ConnectionHooks = {}) {
       out = new SendQueue(s, queueHooks);
       if (!readsShared) s.on('data', (data: Uint8Array) => s === socket && onData(data));
       s.on('error', (err: NodeJS.ErrnoException) => {
-        if (s === socket && !retrying(s)) finish(dialling?.reasonOf(s, err) ?? err.code ?? err.message);
+        if (s !== socket || retrying(s)) return;
+        // Through a proxy, a failure there is the proxy's: its code is the close reason.
+        const proxied = dialling?.proxyFailure(s, err);
+        finish(proxied?.message ?? err.code ?? err.message, proxied?.code);
       });
       s.on('close', () => {
         if (s !== socket) return;

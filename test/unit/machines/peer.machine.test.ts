@@ -116,6 +116,12 @@ const closes: [string, (h: Harness) => void, string][] = [
   ['socket closed', (h) => h.deliver({ type: 'socket.closed' }), 'socketClosed'],
   ['socket error', (h) => h.deliver({ type: 'socket.closed', error: 'ECONNRESET' }), 'socketError'],
   [
+    'our dial failed at the proxy (its code the reason)',
+    (h) =>
+      h.deliver({ type: 'socket.closed', error: 'SOCKS5 proxy: connection refused', proxy: 'proxyRefused' }),
+    'proxyRefused',
+  ],
+  [
     'banned by the supervisor',
     (h) => {
       h.handshake();
