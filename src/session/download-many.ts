@@ -71,13 +71,15 @@ interface Source extends Hosted {
   known?: string;
 }
 
-function sourceOf(s: DownloadSource): Source {
-  if (!isMagnet(s)) return { ...hostedTorrent(s), source: s };
+function sourceOf(s: DownloadSource, extraTrackers: readonly string[] = []): Source {
+  if (!isMagnet(s)) return { ...hostedTorrent(s, extraTrackers), source: s };
   const item: Source = {
     source: s,
     infoHashHex: s.infoHashHex,
     hashes: swarmHashes(s),
     private: false,
+    // As downloadMagnet counts them (its torrent's own are not known yet).
+    udpTrackers: [...s.trackers, ...extraTrackers].filter((url) => /^udp:/i.test(url)).length,
     name: () => item.known ?? s.name ?? s.infoHashHex,
   };
   return item;
@@ -148,7 +150,7 @@ export function downloadMany(
   torrents: readonly DownloadSource[],
   options: DownloadManyOptions,
 ): DownloadManyJob {
-  const sources = torrents.map(sourceOf);
+  const sources = torrents.map((s) => sourceOf(s, options.extraTrackers));
   const claims = new Claims();
   const { metadataTimeoutMs, ...each } = options;
   return runManyTorrents(sources, options, {

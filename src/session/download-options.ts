@@ -100,7 +100,10 @@ export interface DownloadOptions {
    * are off under it (no proxy here carries UDP): said once, `proxy.udpOff`. Incoming peers still taken.
    */
   readonly proxy?: ProxySettings;
-  /** Internal: the dialer a magnet link's fetch used (its failures said there already). */
+  /**
+   * Internal: the dialer a magnet link's fetch used, or the host's of several torrents
+   * (many-torrents.ts): its failures, and `proxy.udpOff`, are said there.
+   */
   readonly proxyDialer?: ProxyDialer;
   /**
    * Internal: the peers a magnet link's metadata fetch reached (fetch-metadata.ts), with how each

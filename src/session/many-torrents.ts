@@ -30,14 +30,17 @@ import type { EncryptionPolicy } from '../net/encryption-policy.js';
 import type { IpRangeSet } from '../net/ip-range-set.js';
 import { makePeerId } from '../net/peer-id.js';
 import type { ProxySettings } from '../net/proxy.js';
+import type { ProxyDialer } from '../net/proxy-dialer.js';
 import { TokenBucket } from '../net/token-bucket.js';
 import { type TorrentRoute, TorrentRouter } from '../net/torrent-router.js';
 import { DEFAULT_UTP_MODE, type UtpMode } from '../net/utp-mode.js';
 import type { UtpSocket } from '../utp/utp-socket.js';
+import { announceTiers } from './announce-tiers.js';
 import { BlockedPeers } from './blocked-peers.js';
 import type { DhtSettings } from './dht-announces.js';
 import { DEFAULT_MAX_PEERS, type DownloadJob, type DownloadResult } from './download.js';
 import type { DownloadEvent } from './download-event.js';
+import { countUdpTrackers, sayingDialer, udpOffEvent } from './proxy-session.js';
 import { openSessionPorts } from './session-ports.js';
 import type { SessionUdp } from './session-udp.js';
 
@@ -71,8 +74,14 @@ export interface HostOptions {
   readonly dht?: DhtSettings;
   /** Local Service Discovery (BEP 14): one service, every torrent's info-hashes announced from it. */
   readonly lsd?: LsdSettings;
-  /** Under a proxy no UDP socket, DHT node or LSD service is opened (each session says so: proxy-session.ts). */
+  /**
+   * Under a proxy no UDP socket, DHT node or LSD service is opened; every torrent's connections go
+   * through one dialer, and `proxy.udpOff` and each kind of `proxy.failed` are said once, by the
+   * host, for no torrent (proxy-session.ts).
+   */
   readonly proxy?: ProxySettings;
+  /** `false`: no tracker asked (what `proxy.udpOff` names: udp trackers only when there are). */
+  readonly trackers?: boolean;
   readonly maxPeers?: number;
   /** Connections open through the shared port at once, every torrent's together (default maxPeersGlobalOf). */
   readonly maxPeersGlobal?: number;
@@ -97,6 +106,8 @@ export interface Lent {
   readonly downloadLimit?: TokenBucket;
   /** `bind` as the host resolved it: its address. */
   readonly bind?: string;
+  /** The host's dialer through the proxy (connecting from `bind`), whose failures it says. */
+  readonly proxyDialer?: ProxyDialer;
 }
 
 /** Transmission's `peer-limit-global` and libtorrent's `connections_limit` default. */
@@ -130,17 +141,23 @@ export interface Hosted {
   readonly hashes: readonly Uint8Array[];
   /** BEP 27: lent no DHT node (a magnet link's torrent is not known to be before its metadata). */
   readonly private: boolean;
+  /** The udp:// trackers it would announce to (what a proxy turns off, said in `proxy.udpOff`). */
+  readonly udpTrackers: number;
   /** How a failure names it (a magnet link's name may become known as it runs). */
   name(): string;
 }
 
-/** A torrent as the host runs it. */
-export function hostedTorrent(t: Torrent): Hosted & { readonly torrent: Torrent } {
+/** A torrent as the host runs it (`extraTrackers`: `--tracker`'s, announce-tiers.ts). */
+export function hostedTorrent(
+  t: Torrent,
+  extraTrackers?: readonly string[],
+): Hosted & { readonly torrent: Torrent } {
   return {
     torrent: t,
     infoHashHex: t.infoHashHex,
     hashes: swarmHashes(t),
     private: t.private,
+    udpTrackers: countUdpTrackers(announceTiers(t, extraTrackers)),
     name: () => t.name,
   };
 }
@@ -198,6 +215,17 @@ export function runManyTorrents<T extends Hosted>(
     if (pendingStop !== undefined) return { result: 'stopped', message: pendingStop };
 
     const at = bind === undefined ? {} : { host: bind };
+    // One proxy for the process: one dialer for every torrent, said once here (proxy-session.ts).
+    const proxy = options.proxy;
+    const proxyDialer = proxy === undefined ? undefined : sayingDialer(proxy, (e) => events.next(e), bind);
+    if (proxy !== undefined) {
+      const udpOff = udpOffEvent(
+        proxy,
+        options,
+        torrents.reduce((n, t) => n + t.udpTrackers, 0),
+      );
+      if (udpOff !== undefined) events.next(udpOff);
+    }
     const utpMode = options.proxy !== undefined ? 'off' : (options.utp ?? DEFAULT_UTP_MODE);
     const wantDht =
       options.dht !== undefined && options.proxy === undefined && torrents.some((t) => !t.private);
@@ -271,6 +299,7 @@ export function runManyTorrents<T extends Hosted>(
           peerId,
           listener: routes[i]!,
           ...(bind === undefined ? {} : { bind }),
+          ...(proxyDialer === undefined ? {} : { proxyDialer }),
           ...(udp === undefined ? {} : { udp }),
           // BEP 27: a private torrent is never announced in the DHT.
           ...(dhtNode === undefined || t.private ? {} : { dhtNode }),

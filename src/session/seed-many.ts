@@ -71,7 +71,7 @@ function isBadInput(err: unknown): boolean {
 }
 
 export function seedMany(torrents: readonly Torrent[], options: SeedManyOptions): SeedManyJob {
-  const hosted = torrents.map(hostedTorrent);
+  const hosted = torrents.map((t) => hostedTorrent(t, options.extraTrackers));
   return runManyTorrents(hosted, options, {
     check: async () => {
       if (torrents.length === 0) throw new SeedError('noTorrent', 'no torrent to seed');

@@ -5,7 +5,7 @@
  * Local Service Discovery's group on 127.0.0.1 (BEP 14, `--lsd-interface 127.0.0.1`) for announces
  * of our torrents. They hear nothing from a download of one torrent, of two (the shared host's
  * socket, DHT node and LSD service) or of a magnet link; without `--proxy` the same download of
- * one torrent reaches both.
+ * one torrent reaches both. Two torrents say `proxy.udpOff` once, and each kind of `proxy.failed`.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -123,6 +123,16 @@ describe('--proxy: no UDP around the proxy', { concurrency: true }, () => {
       { timeoutMs: 30_000 },
     );
     assert.equal(many.code, 1, many.stderr);
+    // One proxy for the process: said once, for no torrent, and so is each kind of failure (the
+    // proxy is down: both torrents' peer dials are proxyUnreachable).
+    const lines = (type: string) => many.stdout.split('\n').filter((l) => l.includes(`"type":"${type}"`));
+    assert.equal(lines('proxy.udpOff').length, 1, many.stdout);
+    assert.match(lines('proxy.udpOff')[0]!, /"off":\["utp","dht","lsd","udpTrackers"\]/);
+    assert.doesNotMatch(lines('proxy.udpOff')[0]!, /infoHash/);
+    assert.deepEqual(
+      lines('proxy.failed').map((l) => (JSON.parse(l) as { code: string }).code),
+      ['proxyUnreachable'],
+    );
     const magnet = await runCli(
       [
         'download',
