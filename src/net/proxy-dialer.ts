@@ -24,23 +24,36 @@ export interface TunnelRead {
   readonly buffer?: Uint8Array | undefined;
 }
 
+/** What a dialer is told besides its proxy (each optional). */
+export interface ProxyDialerOptions {
+  /** Every failure to reach a target through the proxy (the session says each kind once). */
+  readonly onFailure?: ((err: ProxyError) => void) | undefined;
+  /** A tunnel not up this long after it began fails ('connect timeout'), as a plain dial does. */
+  readonly connectTimeoutMs?: number | undefined;
+  /**
+   * The address our connections to the proxy leave from (`--bind`: bind-address.ts), an IPv4 one:
+   * the proxy's name is then looked up for IPv4 only. Default: the kernel's choice.
+   */
+  readonly localAddress?: string | undefined;
+}
+
 export class ProxyDialer {
+  readonly onFailure: ((err: ProxyError) => void) | undefined;
+  readonly connectTimeoutMs: number;
+  readonly localAddress: string | undefined;
+
   constructor(
     readonly settings: ProxySettings,
-    /** Every failure to reach a target through the proxy (the session says each kind once). */
-    readonly onFailure?: (err: ProxyError) => void,
-    /** A tunnel not up this long after it began fails ('connect timeout'), as a plain dial does. */
-    readonly connectTimeoutMs: number = CONNECT_TIMEOUT_MS,
-    /**
-     * The address our connections to the proxy leave from (`--bind`: bind-address.ts), an IPv4 one:
-     * the proxy's name is then looked up for IPv4 only. Default: the kernel's choice.
-     */
-    readonly localAddress?: string,
-  ) {}
+    readonly options: ProxyDialerOptions = {},
+  ) {
+    this.onFailure = options.onFailure;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.localAddress = options.localAddress;
+  }
 
-  /** The same proxy and failure reports, connecting from `localAddress` (`--bind`). */
+  /** The same proxy and reports, connecting from `localAddress` (`--bind`). */
   from(localAddress: string): ProxyDialer {
-    return new ProxyDialer(this.settings, this.onFailure, this.connectTimeoutMs, localAddress);
+    return new ProxyDialer(this.settings, { ...this.options, localAddress });
   }
 
   /**

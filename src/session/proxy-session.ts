@@ -53,16 +53,14 @@ export function sayingDialer(
   localAddress?: string,
 ): ProxyDialer {
   const said = new Set<string>();
-  return new ProxyDialer(
-    proxy,
-    (err) => {
+  return new ProxyDialer(proxy, {
+    onFailure: (err) => {
       if (said.has(err.code)) return;
       said.add(err.code);
       emit({ type: 'proxy.failed', code: err.code, message: err.message });
     },
-    undefined,
     localAddress,
-  );
+  });
 }
 
 /**

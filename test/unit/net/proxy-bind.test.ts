@@ -39,7 +39,7 @@ test('a peer dial through a proxy under --bind reaches the proxy from the bound 
   const { port } = peer.address() as AddressInfo;
   for (const localAddress of [undefined, '127.0.0.2']) {
     // As the session passes them (tcp-connection.ts): the bound dialer, and the address too.
-    const dialer = new ProxyDialer(settings, undefined, undefined, localAddress);
+    const dialer = new ProxyDialer(settings, { localAddress });
     const dial = new PeerDial({ address: `127.0.0.1:${port}`, proxy: dialer, localAddress });
     await within(
       60_000,

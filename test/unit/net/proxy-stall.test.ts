@@ -60,7 +60,9 @@ test('a tunnel the proxy never answers fails at the connect timeout, its socket 
 }, async (t) => {
   const proxy = await silentProxy();
   t.after(() => proxy.server.close());
-  const dialer = new ProxyDialer(parseProxyUrl(`socks5h://127.0.0.1:${proxy.port}`), undefined, 100);
+  const dialer = new ProxyDialer(parseProxyUrl(`socks5h://127.0.0.1:${proxy.port}`), {
+    connectTimeoutMs: 100,
+  });
   const err = await new Promise<Error | null>((resolve) => dialer.tunnel('seed.invalid', 80, resolve));
   assert.equal(err?.message, 'connect timeout');
   await proxy.closed;
@@ -113,7 +115,9 @@ test('a proxy that drips its reply a byte at a time does not outlast the connect
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
-  const dialer = new ProxyDialer(parseProxyUrl(`http://127.0.0.1:${address.port}`), undefined, 200);
+  const dialer = new ProxyDialer(parseProxyUrl(`http://127.0.0.1:${address.port}`), {
+    connectTimeoutMs: 200,
+  });
   const err = await new Promise<Error | null>((resolve) => dialer.tunnel('seed.invalid', 80, resolve));
   assert.equal(err?.message, 'connect timeout');
   await closed;
