@@ -50,9 +50,13 @@ const UDP_OFF_NAMES = {
 } as const;
 
 /** The line a proxy event is said in (docs/proxy.md); the several-torrent displays say each once. */
-export function proxyNews(e: Extract<DownloadEvent, { type: 'proxy.udpOff' | 'proxy.failed' }>): string {
+export function proxyNews(
+  e: Extract<DownloadEvent, { type: 'proxy.udpOff' | 'proxy.failed' | 'proxy.localDns' }>,
+): string {
   if (e.type === 'proxy.udpOff')
     return `through ${e.proxy}: ${e.off.map((o) => UDP_OFF_NAMES[o]).join(', ')} off (no UDP through the proxy)`;
+  if (e.type === 'proxy.localDns')
+    return `through ${e.proxy}: host names such as ${printable(e.host)} are looked up here, by our DNS, around the proxy (socks5h:// has the proxy resolve them)`;
   return e.code === 'proxyAuth' ? `${e.message}: check the user name and password in --proxy` : e.message;
 }
 
@@ -205,6 +209,7 @@ export function createDownloadDisplay(
           break;
         case 'proxy.udpOff':
         case 'proxy.failed':
+        case 'proxy.localDns':
           say(proxyNews(e));
           break;
         case 'udp.portTaken':

@@ -139,8 +139,9 @@ export function createDownloadManyDisplay(
           say(udpPortTakenNews(e));
           break;
         case 'proxy.udpOff':
-        case 'proxy.failed': {
-          // Every torrent's session says it; the run's one proxy, said once.
+        case 'proxy.failed':
+        case 'proxy.localDns': {
+          // The host says each once for the run's one proxy (many-torrents.ts); once here too.
           const line = proxyNews(e);
           if (!proxySaid.has(line)) say(line);
           proxySaid.add(line);

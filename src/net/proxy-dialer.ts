@@ -28,6 +28,12 @@ export interface TunnelRead {
 export interface ProxyDialerOptions {
   /** Every failure to reach a target through the proxy (the session says each kind once). */
   readonly onFailure?: ((err: ProxyError) => void) | undefined;
+  /**
+   * A target's host name looked up here, by our DNS, before the proxy is asked (socks5://, curl's
+   * meaning: resolvesLocally), called as the lookup starts: the query leaves from here, around
+   * the proxy (the session says so once, and that socks5h:// would not).
+   */
+  readonly onLocalLookup?: ((host: string) => void) | undefined;
   /** A tunnel not up this long after it began fails ('connect timeout'), as a plain dial does. */
   readonly connectTimeoutMs?: number | undefined;
   /**
@@ -130,6 +136,7 @@ export class ProxyDialer {
         s.write(handshake.start());
       };
       if (!resolvesLocally(this.settings, host)) return begin(host);
+      this.options.onLocalLookup?.(host);
       lookup(host, { family: 0 }, (err, address) => {
         if (s.destroyed) return;
         if (err !== null)

@@ -311,4 +311,10 @@ export type ProxyEvent =
       readonly proxy: string;
       readonly off: readonly ('utp' | 'dht' | 'lsd' | 'udpTrackers')[];
     }
-  | { readonly type: 'proxy.failed'; readonly code: string; readonly message: string };
+  | { readonly type: 'proxy.failed'; readonly code: string; readonly message: string }
+  /**
+   * Once, the first time a host name (a tracker's, a web seed's, a peer's) is looked up here by our
+   * DNS under `socks5://` (curl's meaning: the proxy is sent the address): the query goes around
+   * the proxy; `socks5h://` has the proxy resolve names.
+   */
+  | { readonly type: 'proxy.localDns'; readonly proxy: string; readonly host: string };

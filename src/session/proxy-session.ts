@@ -46,7 +46,10 @@ export function proxiedSession<O extends DownloadOptions>(
   };
 }
 
-/** A dialer through `proxy` whose failures are said (`proxy.failed`) once per kind. */
+/**
+ * A dialer through `proxy` whose failures are said (`proxy.failed`) once per kind, and a host name
+ * looked up here under socks5:// once (`proxy.localDns`, the first name).
+ */
 export function sayingDialer(
   proxy: ProxySettings,
   emit: (e: DownloadEvent) => void,
@@ -58,6 +61,11 @@ export function sayingDialer(
       if (said.has(err.code)) return;
       said.add(err.code);
       emit({ type: 'proxy.failed', code: err.code, message: err.message });
+    },
+    onLocalLookup: (host) => {
+      if (said.has('localDns')) return;
+      said.add('localDns');
+      emit({ type: 'proxy.localDns', proxy: describeProxy(proxy), host });
     },
     localAddress,
   });

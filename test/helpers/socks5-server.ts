@@ -8,7 +8,7 @@
  */
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
-import type { TestContext } from 'node:test';
+import type { TestContext } from './temp-dir.js';
 
 export interface Socks5Server {
   readonly port: number;
@@ -57,13 +57,18 @@ export async function socks5Server(
         client.write(Buffer.from([1, 0]));
       }
       if (stage === 'request') {
-        // VER CMD RSV ATYP ADDR PORT: IPv4 (1) or a name (3).
+        // VER CMD RSV ATYP ADDR PORT: IPv4 (1), a name (3) or IPv6 (4, its groups in full).
         if (buf.length < 5) return;
         const atyp = buf[3]!;
         const addrLen = atyp === 1 ? 4 : atyp === 3 ? 1 + buf[4]! : 16;
         const end = 4 + addrLen + 2;
         if (buf.length < end) return;
-        const host = atyp === 1 ? [...buf.subarray(4, 8)].join('.') : buf.subarray(5, 4 + addrLen).toString();
+        const host =
+          atyp === 1
+            ? [...buf.subarray(4, 8)].join('.')
+            : atyp === 3
+              ? buf.subarray(5, 4 + addrLen).toString()
+              : Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(4 + 2 * i).toString(16)).join(':');
         const port = buf.readUInt16BE(4 + addrLen);
         targets.push(`${host}:${port}`);
         const rest = buf.subarray(end);

@@ -12,8 +12,10 @@ import { dataLength } from '../../metainfo/piece-data-length.js';
 import { readTorrentFile } from '../../metainfo/read-torrent-file.js';
 import type { Torrent } from '../../metainfo/torrent.js';
 import { formatPeerAddress } from '../../net/address.js';
+import { describeProxy } from '../../net/proxy.js';
 import { ProxyDialer } from '../../net/proxy-dialer.js';
 import { type ScrapeCounts, scrape } from '../../tracker/scrape.js';
+import { proxyNews } from '../download-display.js';
 import { ExitCode } from '../exit-code.js';
 import { formatBytes, moreOf } from '../format.js';
 import { printable, printableJson } from '../printable.js';
@@ -214,7 +216,19 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError('--proxy goes with --scrape');
   // Only a scrape connects anywhere: all_proxy is read for it alone (swarm-flags.ts).
   const settings = values.scrape === true ? proxyOption(values.proxy) : undefined;
-  const proxy = settings === undefined ? undefined : new ProxyDialer(settings);
+  // socks5:// looks a tracker's name up here (curl's meaning): said once on stderr (docs/proxy.md).
+  let lookedUp = false;
+  const proxy =
+    settings === undefined
+      ? undefined
+      : new ProxyDialer(settings, {
+          onLocalLookup: (host) => {
+            if (lookedUp) return;
+            lookedUp = true;
+            const news = proxyNews({ type: 'proxy.localDns', proxy: describeProxy(settings), host });
+            process.stderr.write(`bitstate info: ${news}\n`);
+          },
+        });
   if (/^magnet:/i.test(positionals[0]!)) return showMagnet(parseMagnet(positionals[0]!), values, proxy);
   const torrent = await readTorrentFile(positionals[0]!);
   const scraped = values.scrape === true ? await scrapeTrackers(torrent, proxy) : undefined;
