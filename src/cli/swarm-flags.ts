@@ -129,33 +129,11 @@ export function lsdOption(values: SwarmFlagValues): LsdSettings | undefined {
   return { interfaces: asked };
 }
 
-/**
- * The environment variables a proxy is taken from when `--proxy` is not given, in curl's order
- * (aria2 reads `all_proxy`): the variable other tools already read for "every protocol".
- */
-export const PROXY_ENV = ['all_proxy', 'ALL_PROXY'] as const;
-
-/**
- * `--proxy URL` (download, seed, info --scrape): socks5://, socks5h://, socks4a:// or http://, or a
- * UsageError (exit 2). Without the flag, `all_proxy` / `ALL_PROXY` (a URL without a scheme is an
- * HTTP proxy's, as curl and aria2 read it); `--proxy ''` is no proxy, the environment's neither
- * (curl's `-x ""`, aria2's `--all-proxy=""`). docs/proxy.md.
- */
-export function proxyOption(
-  value: string | undefined,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): ProxySettings | undefined {
-  let url = value;
-  let source = '--proxy';
-  if (url === undefined) {
-    const name = PROXY_ENV.find((n) => (env[n] ?? '') !== '');
-    if (name === undefined) return undefined;
-    source = name;
-    url = env[name]!.includes('://') ? env[name]! : `http://${env[name]}`;
-  }
-  if (url === '') return undefined;
+/** `--proxy URL` (download, seed): socks5://, socks5h://, socks4a:// or http://, or a UsageError (exit 2). */
+export function proxyOption(value: string | undefined): ProxySettings | undefined {
+  if (value === undefined) return undefined;
   try {
-    return parseProxyUrl(url, source);
+    return parseProxyUrl(value);
   } catch (e) {
     if (e instanceof ProxyUrlError) throw new UsageError(e.message);
     throw e;

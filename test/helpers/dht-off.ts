@@ -5,9 +5,7 @@
  * which adds `--no-dht` to `download` and `seed` unless the test names its own (loopback) routers
  * with `--dht-bootstrap`, and `--no-lsd` unless the test names the interfaces LSD may use with
  * `--lsd-interface` (127.0.0.1; any other address is refused with an Error).
- * test/unit/cli/dht-guard.test.ts checks that it does. The CLI also takes a proxy from `all_proxy` /
- * `ALL_PROXY` (docs/proxy.md): `withoutProxyEnv` leaves them out of a child's environment, so that a
- * proxy set in the shell running the tests does not carry their connections off 127.0.0.1.
+ * test/unit/cli/dht-guard.test.ts checks that it does.
  */
 import { ipv4Number } from '../../src/lsd/lsd-interfaces.js';
 
@@ -39,10 +37,4 @@ export function withDhtOff(args: readonly string[]): string[] {
     ...(names(args, '--no-lsd') || names(args, '--lsd-interface') ? [] : ['--no-lsd']),
   ];
   return end < 0 ? [...args, ...added] : [...args.slice(0, end), ...added, ...args.slice(end)];
-}
-
-/** `env` without the variables the CLI takes a proxy from (src/cli/swarm-flags.ts, PROXY_ENV). */
-export function withoutProxyEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { all_proxy: _lower, ALL_PROXY: _upper, ...rest } = env;
-  return rest;
 }

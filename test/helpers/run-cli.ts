@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { withDhtOff, withoutProxyEnv } from './dht-off.js';
+import { withDhtOff } from './dht-off.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,8 +31,6 @@ export function runCli(
     nodeArgs?: readonly string[];
     /** The child's process id, as soon as it is spawned (to look at it from outside: /proc/PID). */
     onSpawn?: (pid: number) => void;
-    /** Variables for the child on top of ours (without our all_proxy: see withoutProxyEnv). */
-    env?: Readonly<Record<string, string>>;
   } = {},
 ): Promise<CliResult> {
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
@@ -42,7 +40,7 @@ export function runCli(
     {
       cwd: options.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '', ...options.env },
+      env: { ...process.env, BITSTATE_DEBUG: '' },
     },
   );
   if (child.pid !== undefined) options.onSpawn?.(child.pid);

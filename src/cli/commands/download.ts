@@ -110,9 +110,7 @@ Options:
                          (names resolved by the proxy), socks4a://, http:// (CONNECT). Peers,
                          http(s) trackers, web seeds, a magnet's metadata; uTP, the DHT, LSD
                          and udp:// trackers are off under it (no UDP through the proxy,
-                         nothing around it). Incoming peers are still taken (as libtorrent).
-                         Not given: all_proxy or ALL_PROXY, as curl and aria2 read it;
-                         --proxy '' for none. A password shows as *** in ps
+                         nothing around it). Incoming peers are still taken (as libtorrent)
       --max-peers N      connections at most (default 50); an incoming one counts from its
                          handshake (as many again may wait for theirs), and when all are
                          taken a useless one makes room for a newcomer

@@ -41,8 +41,7 @@ Options:
                  completed downloads (${SCRAPE_TIMEOUT_MS / 1000} s per tracker, all at once); a tracker that
                  fails is shown with its error and does not change the exit code
       --proxy URL  with --scrape: http(s) scrapes through this proxy (as download's
-                 --proxy, all_proxy when not given; docs/proxy.md); udp trackers are not
-                 asked through it
+                 --proxy; docs/proxy.md); udp trackers are not asked through it
   -h, --help     this text`;
 
 /** One tracker's scrape: the counts, or why there are none. */
@@ -212,10 +211,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1)
     throw new UsageError('expected one .torrent file or magnet link (see bitstate info --help)');
-  if (values.proxy !== undefined && values.scrape !== true)
-    throw new UsageError('--proxy goes with --scrape');
-  // Only a scrape connects anywhere: all_proxy is read for it alone (swarm-flags.ts).
-  const settings = values.scrape === true ? proxyOption(values.proxy) : undefined;
+  const settings = proxyOption(values.proxy);
+  if (settings !== undefined && values.scrape !== true) throw new UsageError('--proxy goes with --scrape');
   // socks5:// looks a tracker's name up here (curl's meaning): said once on stderr (docs/proxy.md).
   let lookedUp = false;
   const proxy =

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { withDhtOff, withoutProxyEnv } from '../../helpers/dht-off.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { HarnessError } from './harness-error.js';
 import { repoRoot } from './paths.js';
 import { compareTrees } from './payload.js';
@@ -83,7 +83,7 @@ export function startBitstateDownload(o: BitstateDownloadOptions): BitstateRun {
   const proc = startProcess(process.execPath, [bitstateBin(), ...bitstateDownloadArgs(o)], {
     name: 'bitstate download',
     timeoutMs: o.timeoutMs ?? 60_000,
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '1' },
+    env: { ...process.env, BITSTATE_DEBUG: '1' },
     tailBytes: 16 * 1024,
   });
   const events: BitstateEvent[] = [];

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { withDhtOff, withoutProxyEnv } from '../../helpers/dht-off.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { getFreePort } from '../../interop/harness/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -32,7 +32,7 @@ function bitstate(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
   const child = spawn(process.execPath, [BIN, ...withDhtOff(args)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '' },
+    env: { ...process.env, BITSTATE_DEBUG: '' },
   });
   let stdout = '';
   let stderr = '';

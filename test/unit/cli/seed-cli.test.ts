@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
-import { withDhtOff, withoutProxyEnv } from '../../helpers/dht-off.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -24,7 +24,7 @@ function bitstate(
   const child = spawn(process.execPath, [BIN, ...withDhtOff(args)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '' },
+    env: { ...process.env, BITSTATE_DEBUG: '' },
   });
   let stdout = '';
   let stderr = '';

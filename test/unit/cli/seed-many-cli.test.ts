@@ -17,7 +17,7 @@ import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
 import type { Torrent } from '../../../src/metainfo/torrent.js';
 import { download } from '../../../src/session/download.js';
-import { withDhtOff, withoutProxyEnv } from '../../helpers/dht-off.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 import { type TestContext, tempDir, within } from '../../helpers/temp-dir.js';
 
@@ -56,7 +56,7 @@ test('seed with several torrents: one port, events tagged by info-hash, Ctrl-C s
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '' },
+    env: { ...process.env, BITSTATE_DEBUG: '' },
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {
@@ -148,7 +148,7 @@ function seedChild(t: TestContext, dir: string, torrents: readonly { path: strin
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '' },
+    env: { ...process.env, BITSTATE_DEBUG: '' },
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {

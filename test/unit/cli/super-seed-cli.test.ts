@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
 import { parseTorrent } from '../../../src/metainfo/parse-torrent.js';
-import { withDhtOff, withoutProxyEnv } from '../../helpers/dht-off.js';
+import { withDhtOff } from '../../helpers/dht-off.js';
 import { startFlawedDownloader } from '../../helpers/flawed-downloader.js';
 import { assertOneLineError, runCli } from '../../helpers/run-cli.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -58,7 +58,7 @@ async function seedTo(t: import('node:test').TestContext, extra: readonly string
   const script = `import(${JSON.stringify(MAIN)}).then((m) => m.main(process.argv.slice(1)))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...withoutProxyEnv(process.env), BITSTATE_DEBUG: '' },
+    env: { ...process.env, BITSTATE_DEBUG: '' },
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   t.after(() => {
