@@ -65,6 +65,21 @@ export function udpPortTakenNews(e: Extract<DownloadEvent, { type: 'udp.portTake
   return `UDP port ${e.port} is taken by another program: uTP and the DHT on UDP port ${e.udpPort}, where no peer reaches us (another --port, or none, takes a number free for both)`;
 }
 
+/**
+ * The one line an --on-complete command's end is said in (docs/on-complete.md), or undefined when
+ * it exited 0 (nothing to say): its exit status, the signal that ended it, why we killed it, or
+ * why it could not start. Said even with --quiet: it is an error the user's command met.
+ */
+export function hookNews(e: Extract<DownloadEvent, { type: 'hook.exited' }>): string | undefined {
+  if (e.error !== undefined) return `--on-complete could not run: ${e.error}`;
+  if (e.killed === 'timeout')
+    return `--on-complete killed: still running after ${formatDuration(e.elapsedMs / 1000)} (--on-complete-timeout)`;
+  if (e.killed === 'stopped') return '--on-complete killed: interrupted';
+  if (e.signal !== null) return `--on-complete ended by ${e.signal}`;
+  if (e.code !== 0) return `--on-complete failed: exit status ${e.code}`;
+  return undefined;
+}
+
 export function createDownloadDisplay(
   mode: DisplayMode,
   opts: { peers?: boolean; out?: NodeJS.WritableStream; err?: NodeJS.WriteStream } = {},
@@ -203,6 +218,17 @@ export function createDownloadDisplay(
           else if (e.outcome === 'failed')
             say(`reserving disk space failed (${e.detail ?? 'fallocate failed'}); the files stay sparse`);
           break;
+        case 'hook.started':
+          if (tty) say(`--on-complete: running (pid ${e.pid})`);
+          break;
+        case 'hook.exited': {
+          const line = hookNews(e);
+          if (line !== undefined) {
+            clear();
+            err.write(`${printable(line)}\n`);
+          }
+          break;
+        }
         case 'seeding':
           if (e.superSeed === true)
             say('super-seeding (BEP 16): each peer is shown one or two pieces at a time');

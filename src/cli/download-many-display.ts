@@ -13,6 +13,7 @@ import type { DownloadManyEvent } from '../session/download-many.js';
 import {
   createJsonDisplay,
   type DisplayMode,
+  hookNews,
   progressBar,
   proxyNews,
   udpPortTakenNews,
@@ -209,6 +210,18 @@ export function createDownloadManyDisplay(
           if (e.infoHash !== undefined) rows.delete(e.infoHash);
           say(`${nameOf(e)}: stopped: ${e.reason}${blockedNote(blockedOf(e.infoHash))}`);
           break;
+        case 'hook.started':
+          if (tty) say(`${nameOf(e)}: --on-complete running (pid ${e.pid})`);
+          break;
+        case 'hook.exited': {
+          // A failure is said even with --quiet (say() is silent then).
+          const line = hookNews(e);
+          if (line === undefined) break;
+          clear();
+          err.write(`${printable(`${nameOf(e)}: ${line}`)}\n`);
+          draw();
+          break;
+        }
         case 'torrent.failed':
           rows.delete(e.infoHash);
           say(

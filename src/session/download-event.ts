@@ -50,6 +50,7 @@ export interface PeerSummary {
 
 export type DownloadEvent =
   | MetadataFetchEvent
+  | HookEvent
   | DhtEvent
   | LsdEvent
   | ProxyEvent
@@ -318,3 +319,20 @@ export type ProxyEvent =
    * the proxy; `socks5h://` has the proxy resolve names.
    */
   | { readonly type: 'proxy.localDns'; readonly proxy: string; readonly host: string };
+
+/**
+ * `--on-complete CMD` (src/session/on-complete-hook.ts, docs/on-complete.md): `hook.started` when the
+ * command starts (its process id), `hook.exited` when it has ended: its exit `code`, or the `signal`
+ * that ended it; `killed` when we killed it (it outlived its `timeout`, or the session was
+ * `stopped`: Ctrl-C); `error` when it could not be started at all.
+ */
+export type HookEvent =
+  | { readonly type: 'hook.started'; readonly command: string; readonly pid: number }
+  | {
+      readonly type: 'hook.exited';
+      readonly code: number | null;
+      readonly signal: string | null;
+      readonly elapsedMs: number;
+      readonly killed?: 'timeout' | 'stopped';
+      readonly error?: string;
+    };

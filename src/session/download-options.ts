@@ -14,6 +14,7 @@ import type { UtpMode } from '../net/utp-mode.js';
 import type { WriteModeSetting } from '../storage/write-mode.js';
 import type { DhtSettings } from './dht-announces.js';
 import type { DialledPeer } from './fetch-metadata.js';
+import type { OnCompleteHook } from './on-complete-hook.js';
 import type { SessionUdp } from './session-udp.js';
 
 export interface DownloadOptions {
@@ -168,6 +169,15 @@ export interface DownloadOptions {
    * starts); `seed` data of which pieces are missing fetches them first.
    */
   readonly superSeed?: boolean;
+  /**
+   * A command run once when the download completes (`--on-complete`, docs/on-complete.md): every
+   * wanted piece verified and synced to disk, in this session (a torrent complete at the start runs
+   * none, as Transmission). With `keepSeeding` at the completion, seeding on meanwhile; else at the
+   * end, its files closed. The torrent's facts in its environment only (never in the command); its
+   * output on our stderr; `done` waits for it, killed after `timeoutMs` or by stop(). download()
+   * only: seed() never completes a download.
+   */
+  readonly onComplete?: OnCompleteHook;
   /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */
   readonly seedRatio?: number;
   /** Stop seeding after this long in the seeding state. */

@@ -41,6 +41,7 @@ import { forwardNotifications } from './download-notifications.js';
 import type { DownloadOptions } from './download-options.js';
 import { hybridLayerFetch } from './hybrid-piece-layers.js';
 import type { LsdAnnounces } from './lsd-announces.js';
+import { CompletionHook, completionEnvironment } from './on-complete-hook.js';
 import { ProgressMeter } from './progress-meter.js';
 import { countUdpTrackers, proxiedSession } from './proxy-session.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
@@ -219,6 +220,12 @@ async function run(
       : undefined;
   /** The data of the wanted pieces: progress's totalLength, the seed ratio's size. */
   const wantedLength = data.wanted(wanted);
+  // `--on-complete`: due when the download completes in this session, not for data complete at the
+  // start (Transmission runs its script on that transition only); never for seed().
+  const hook =
+    options.onComplete === undefined || prepare !== undefined || hasEveryWanted(prepared.have, wanted)
+      ? undefined
+      : new CompletionHook(options.onComplete, completionEnvironment(torrent, out, options.selected), emit);
   let listener: Listener | undefined;
   /** Our own UDP socket (a given one, `options.udp`, is its owner's). */
   let udp: SessionUdp | undefined;
@@ -470,11 +477,15 @@ async function run(
     () => {
       seedingSince = performance.now();
       hashLayers();
-      void createMissingFiles().then((err) => {
+      void createMissingFiles().then(async (err) => {
         if (err !== undefined && stopReason === undefined) {
           stopReason = err.message;
           actor.send({ type: 'cmd.stop' });
         }
+        // Complete and seeding on: the hook runs once the data is synced (the save flushes it).
+        if (err !== undefined || hook === undefined) return;
+        await saves.save();
+        if (saves.error === undefined && !ended) hook.start();
       });
     },
     peerBlocked,
@@ -592,6 +603,8 @@ async function run(
 
     onStop((reason) => {
       stopReason = reason;
+      // Ctrl-C (stop()): a hook running is killed, one not started yet never starts.
+      hook?.stop();
       actor.send({ type: 'cmd.stop' });
     });
     timers.push(
@@ -630,6 +643,13 @@ async function run(
     // failure: the data is not all there.
     await saves.save({ everyFile: true });
     const failure = saves.error ?? filesError;
+    // Complete, synced and its files closed: the hook (when it did not start as seeding began), and
+    // the session's last event waits for it, bounded by its timeout.
+    if (hook !== undefined && failure === undefined && output.result === 'complete') {
+      await store.close();
+      hook.start();
+    }
+    await hook?.settled;
     if (failure !== undefined && output.result !== 'storageError') {
       emit({ type: 'stopped', reason: failure.message });
       // A path the torrent's files cannot take (a symlink or a file planted where a folder goes) is
@@ -670,6 +690,9 @@ async function run(
   } finally {
     for (const t of timers) clearInterval(t);
     layersAbort.abort();
+    // Ended by an error: a hook still running is killed, not left behind.
+    hook?.stop();
+    await hook?.settled;
     actor.stop();
     // Our own uTP peers told before the DHT's last save and the socket's close. A lent socket's uTP
     // (a magnet fetch's, many-torrents.ts's for every torrent) is its owner's to close: others may still use it.
@@ -686,4 +709,14 @@ async function run(
     await listener?.close();
     await store.close().catch(() => {});
   }
+}
+
+/** Every wanted piece (all, or a selection's) is in `have`. */
+function hasEveryWanted(have: Bitfield, wanted: Bitfield | undefined): boolean {
+  if (wanted === undefined) return have.isComplete();
+  let every = true;
+  wanted.forEachSet((i) => {
+    if (!have.has(i)) every = false;
+  });
+  return every;
 }

@@ -1,6 +1,6 @@
 /**
  * `bitstate download <torrent> [--out DIR] [--peer HOST:PORT ...] [--port N] [--max-peers N] [--encryption MODE] [--utp MODE] [--proxy URL] [--blocklist FILE]
- *  [--timeout S] [--no-tracker] [--tracker URL ...] [--bind ADDR|IFACE] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--json] [--quiet]
+ *  [--timeout S] [--no-tracker] [--tracker URL ...] [--bind ADDR|IFACE] [--no-dht] [--dht-bootstrap HOST:PORT ...] [--no-pex] [--no-lsd] [--lsd-interface ADDR ...] [--no-web-seeds] [--web-seed-connections N] [--select LIST] [--only GLOB] [--sequential] [--recheck] [--no-preallocate] [--write-mode MODE] [--on-complete CMD [--on-complete-timeout S]] [--json] [--quiet]
  *  [--peers] [--inspect] [--ui [--ui-port N]] [--trace FILE]`
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
 import { downloadMany } from '../../session/download-many.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
+import { DEFAULT_HOOK_TIMEOUT_MS } from '../../session/on-complete-hook.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { blocklistOption } from '../blocklist-flag.js';
@@ -140,6 +141,16 @@ Options:
                          once with fallocate, as aria2 and Transmission do)
       --write-mode MODE  auto (default: writes on the main thread while the disk keeps up),
                          pool (always on libuv's threads: a network file system), or sync
+      --on-complete CMD  run CMD with /bin/sh -c once the torrent completes (every piece verified
+                         and synced; several: each torrent's own run), its files closed, or with
+                         --seed as seeding begins. Not for a torrent already complete at the
+                         start. The torrent is told by environment only, never in CMD:
+                         BITSTATE_NAME, BITSTATE_INFO_HASH, BITSTATE_INFO_HASH_V2 (v2, hybrid),
+                         BITSTATE_DIR, BITSTATE_PATH (DIR/<name>), BITSTATE_FILES, BITSTATE_SIZE.
+                         Its output goes to stderr; one that fails is reported, the exit status
+                         stays ours. We wait for it before exiting (Ctrl-C kills it: exit 130).
+                         See docs/on-complete.md
+      --on-complete-timeout S  kill CMD (its process group) after S seconds (default ${DEFAULT_HOOK_TIMEOUT_MS / 1000})
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
@@ -202,6 +213,8 @@ export async function run(argv: string[]): Promise<number> {
       'ui-port': { type: 'string' },
       trace: { type: 'string' },
       'max-peers-global': { type: 'string' },
+      'on-complete': { type: 'string' },
+      'on-complete-timeout': { type: 'string' },
     },
   });
   if (values.help === true) {
@@ -277,6 +290,7 @@ export async function run(argv: string[]): Promise<number> {
             ? {}
             : { selectFiles: (t) => fileSelection(t, select, only) }),
         });
+  const hookKilled = hookStoppedBy(job.events$);
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));
   try {
@@ -287,7 +301,8 @@ export async function run(argv: string[]): Promise<number> {
     display.end();
     await inspection.finish();
     if (values.ui === true || uiPort !== undefined) await lingerForDashboard(() => signal.received);
-    if (result.result === 'complete') return ExitCode.ok;
+    // Complete, but Ctrl-C killed the --on-complete command: interrupted all the same.
+    if (result.result === 'complete') return hookKilled() ? ExitCode.interrupted : ExitCode.ok;
     if (signal.received) return ExitCode.interrupted;
     process.stderr.write(`bitstate download: ${describeError(result.message)}\n`);
     return ExitCode.failed;
@@ -341,9 +356,35 @@ async function lingerForDashboard(interrupted: () => boolean): Promise<void> {
   });
 }
 
+/** Whether a `hook.exited` said the session's stop (Ctrl-C) killed an --on-complete command. */
+function hookStoppedBy(events$: {
+  subscribe(f: (e: { type: string; killed?: string }) => void): unknown;
+}): () => boolean {
+  let killed = false;
+  events$.subscribe((e) => {
+    if (e.type === 'hook.exited' && e.killed === 'stopped') killed = true;
+  });
+  return () => killed;
+}
+
+/** `--on-complete CMD` and `--on-complete-timeout S` as the `onComplete` option. */
+function onCompleteOption(values: DownloadValues) {
+  const command = values['on-complete'];
+  const timeout = values['on-complete-timeout'];
+  if (command === undefined) {
+    if (timeout !== undefined) throw new UsageError('--on-complete-timeout goes with --on-complete');
+    return undefined;
+  }
+  if (command.trim().length === 0) throw new UsageError('--on-complete takes a command, not an empty one');
+  return {
+    command,
+    ...(timeout === undefined ? {} : { timeoutMs: parseSeconds('--on-complete-timeout', timeout) * 1000 }),
+  };
+}
+
 /**
  * The flags one torrent and several share, checked before anything is read: `--timeout`,
- * `--write-mode`, `--web-seed-connections` (not with `--no-web-seeds`).
+ * `--write-mode`, `--web-seed-connections` (not with `--no-web-seeds`), `--on-complete`.
  */
 function transferFlags(values: DownloadValues) {
   const webSeedConnections =
@@ -361,6 +402,7 @@ function transferFlags(values: DownloadValues) {
     recheck: values.recheck === true,
     noPreallocate: values['no-preallocate'] === true,
     noWebSeeds: values['no-web-seeds'] === true,
+    onComplete: onCompleteOption(values),
   };
 }
 
@@ -382,6 +424,7 @@ function transferOptions(
     ...(flags.noPreallocate ? { preallocate: false } : {}),
     ...(flags.noWebSeeds ? { webSeeds: false } : {}),
     ...(flags.webSeedConnections === undefined ? {} : { webSeedConnections: flags.webSeedConnections }),
+    ...(flags.onComplete === undefined ? {} : { onComplete: flags.onComplete }),
   };
 }
 
@@ -411,6 +454,8 @@ type DownloadValues = Parameters<typeof seedingOptions>[0] &
     'ui-port'?: string | undefined;
     trace?: string | undefined;
     'max-peers-global'?: string | undefined;
+    'on-complete'?: string | undefined;
+    'on-complete-timeout'?: string | undefined;
   };
 
 /**
@@ -474,6 +519,7 @@ async function runMany(
     ...(metadataTimeoutMs === undefined ? {} : { metadataTimeoutMs }),
     ...seeding,
   });
+  const hookKilled = hookStoppedBy(job.events$);
   const sub = job.events$.subscribe((e) => display.event(e));
   const signal = onStopSignal(() => void job.stop('interrupted'));
   try {
@@ -482,7 +528,7 @@ async function runMany(
       throw err;
     });
     display.end();
-    if (result.result === 'complete') return ExitCode.ok;
+    if (result.result === 'complete') return hookKilled() ? ExitCode.interrupted : ExitCode.ok;
     // A torrent that failed is the run's failure, whether or not it was then interrupted.
     if (result.result === 'failed' || !signal.received) {
       process.stderr.write(`bitstate download: ${describeError(result.message)}\n`);

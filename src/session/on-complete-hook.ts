@@ -1,0 +1,161 @@
+/**
+ * `--on-complete CMD` (`onComplete`): a command run once when a torrent's download completes — every
+ * wanted piece verified and the data synced to disk — as aria2's `--on-bt-download-complete`,
+ * Transmission's `script-torrent-done-filename` and qBittorrent's "run external program on torrent
+ * finished" (docs/on-complete.md). CMD goes to `/bin/sh -c` as the user wrote it; what the torrent
+ * names (its name, its paths) never enters the command string, only environment variables
+ * (`BITSTATE_NAME`, `BITSTATE_PATH`, …): a torrent named `$(rm -rf ~)` is a string in `$BITSTATE_NAME`,
+ * never shell. Its stdout and stderr are our stderr (stdout stays the `--json` events'), its stdin
+ * /dev/null. It runs in a process group of its own, which is killed (SIGTERM, then SIGKILL) when it
+ * outlives `timeoutMs`, when the session is stopped (Ctrl-C), and when this process exits while it
+ * runs: no hook outlives us unbounded. `hook.started` and `hook.exited` report it.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { Torrent } from '../metainfo/torrent.js';
+import type { HookEvent } from './download-event.js';
+
+export interface OnCompleteHook {
+  /** Run by `/bin/sh -c`; the torrent's facts are in its environment (completionEnvironment). */
+  readonly command: string;
+  /** Its process group is killed after this long (default DEFAULT_HOOK_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+}
+
+/** How long a hook may run before it is killed: a minute (aria2 and Transmission do not wait at all). */
+export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
+/** After SIGTERM, a hook's group still there this much later is sent SIGKILL. */
+export const HOOK_KILL_GRACE_MS = 2_000;
+
+/**
+ * What the hook is told, as environment variables (names prefixed `BITSTATE_`): the torrent's name,
+ * its info-hash as the CLI prints it (v1's SHA-1, or a v2 torrent's SHA-256 cut to 20 bytes, as
+ * qBittorrent's %K), its full v2 SHA-256 (v2 and hybrid, qBittorrent's %J), the output folder
+ * (absolute), the content path (`DIR/<name>`: the file of a single-file torrent, the folder of a
+ * multi-file one, qBittorrent's %F), the files stored and their bytes (padding files left out; with
+ * a selection, the selected files).
+ */
+export function completionEnvironment(
+  torrent: Pick<Torrent, 'name' | 'infoHashHex' | 'infoHashV2' | 'files'>,
+  out: string,
+  selected?: readonly boolean[],
+): Record<string, string> {
+  const dir = resolve(out);
+  const stored = torrent.files.filter((f, i) => !f.padding && selected?.[i] !== false);
+  return {
+    BITSTATE_NAME: torrent.name,
+    BITSTATE_INFO_HASH: torrent.infoHashHex,
+    ...(torrent.infoHashV2 === undefined
+      ? {}
+      : { BITSTATE_INFO_HASH_V2: Buffer.from(torrent.infoHashV2).toString('hex') }),
+    BITSTATE_DIR: dir,
+    BITSTATE_PATH: resolve(dir, torrent.name),
+    BITSTATE_FILES: String(stored.length),
+    BITSTATE_SIZE: String(stored.reduce((n, f) => n + f.length, 0)),
+  };
+}
+
+/** Process groups of hooks still running: killed if this process exits first (a second Ctrl-C). */
+const liveGroups = new Set<number>();
+const killLiveGroups = () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+};
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
+
+/**
+ * One torrent's hook: `start()` runs it, once; `stop()` kills it (or keeps it from starting: the
+ * session was stopped); `settled` resolves once it has exited (at once when it never started).
+ */
+export class CompletionHook {
+  readonly #hook: OnCompleteHook;
+  readonly #env: Record<string, string>;
+  readonly #emit: (e: HookEvent) => void;
+  #state: 'idle' | 'running' | 'over' = 'idle';
+  #settled: Promise<void> = Promise.resolve();
+  #kill: ((reason: 'timeout' | 'stopped') => void) | undefined;
+
+  constructor(hook: OnCompleteHook, env: Record<string, string>, emit: (e: HookEvent) => void) {
+    this.#hook = hook;
+    this.#env = env;
+    this.#emit = emit;
+  }
+
+  get settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#state = 'running';
+    this.#settled = this.#run().finally(() => {
+      this.#state = 'over';
+      this.#kill = undefined;
+    });
+  }
+
+  /** Ctrl-C or stop(): a running hook is killed, one not started never starts. */
+  stop(): void {
+    if (this.#state === 'idle') this.#state = 'over';
+    this.#kill?.('stopped');
+  }
+
+  #run(): Promise<void> {
+    const started = performance.now();
+    const timeoutMs = this.#hook.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    return new Promise<void>((done) => {
+      const child = spawn('/bin/sh', ['-c', this.#hook.command], {
+        // A group of its own (setsid): the timeout and Ctrl-C kill what it started too.
+        detached: true,
+        stdio: ['ignore', 2, 2],
+        env: { ...process.env, ...this.#env },
+      });
+      const pid = child.pid;
+      let killed: 'timeout' | 'stopped' | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let grace: NodeJS.Timeout | undefined;
+      let ended = false;
+      const end = (e: { code: number | null; signal: string | null; error?: string }) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        clearTimeout(grace);
+        if (pid !== undefined) {
+          // Killed: what it started and left behind goes with it, now.
+          if (killed !== undefined) killGroup(pid, 'SIGKILL');
+          liveGroups.delete(pid);
+        }
+        if (liveGroups.size === 0) process.off('exit', killLiveGroups);
+        this.#emit({
+          type: 'hook.exited',
+          code: e.code,
+          signal: e.signal,
+          elapsedMs: performance.now() - started,
+          ...(killed === undefined ? {} : { killed }),
+          ...(e.error === undefined ? {} : { error: e.error }),
+        });
+        done();
+      };
+      // A spawn that fails (no /bin/sh, no process to be had) has no pid and says so here.
+      child.once('error', (err) => end({ code: null, signal: null, error: err.message }));
+      if (pid === undefined) return;
+      child.once('exit', (code, signal) => end({ code, signal }));
+      if (liveGroups.size === 0) process.on('exit', killLiveGroups);
+      liveGroups.add(pid);
+      this.#emit({ type: 'hook.started', command: this.#hook.command, pid });
+      this.#kill = (reason) => {
+        if (killed !== undefined) return;
+        killed = reason;
+        killGroup(pid, 'SIGTERM');
+        grace = setTimeout(() => killGroup(pid, 'SIGKILL'), HOOK_KILL_GRACE_MS);
+      };
+      timer = setTimeout(() => this.#kill?.('timeout'), timeoutMs);
+    });
+  }
+}
