@@ -73,7 +73,7 @@ export function udpPortTakenNews(e: Extract<DownloadEvent, { type: 'udp.portTake
 export function hookNews(e: Extract<DownloadEvent, { type: 'hook.exited' }>): string | undefined {
   if (e.error !== undefined) return `--on-complete could not run: ${e.error}`;
   if (e.killed === 'timeout')
-    return `--on-complete killed: still running after ${formatDuration(e.elapsedMs / 1000)} (--on-complete-timeout)`;
+    return `--on-complete killed: still running after ${Math.round(e.elapsedMs / 1000)} s (--on-complete-timeout)`;
   if (e.killed === 'stopped') return '--on-complete killed: interrupted';
   if (e.signal !== null) return `--on-complete ended by ${e.signal}`;
   if (e.code !== 0) return `--on-complete failed: exit status ${e.code}`;

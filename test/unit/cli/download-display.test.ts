@@ -347,3 +347,35 @@ test("blocked peers named again (at a tracker's next announces) are counted once
   assert.match(t.text(), /\(50 peers blocked\)\n/);
   display.end();
 });
+
+test('--on-complete: a command that failed is one line, --quiet too; one that exited 0 says nothing', () => {
+  const exited = (e: Partial<Extract<DownloadEvent, { type: 'hook.exited' }>>): DownloadEvent => ({
+    type: 'hook.exited',
+    code: null,
+    signal: null,
+    elapsedMs: 60_000,
+    ...e,
+  });
+  const events = [
+    exited({ code: 0 }),
+    exited({ code: 3 }),
+    exited({ signal: 'SIGSEGV' }),
+    exited({ signal: 'SIGTERM', killed: 'timeout' }),
+    exited({ signal: 'SIGTERM', killed: 'stopped' }),
+    exited({ error: `spawn /bin/sh ${EVIL}` }),
+  ];
+  const lines = [
+    '--on-complete failed: exit status 3',
+    '--on-complete ended by SIGSEGV',
+    '--on-complete killed: still running after 60 s (--on-complete-timeout)',
+    '--on-complete killed: interrupted',
+    `--on-complete could not run: spawn /bin/sh ${printable(EVIL)}`,
+    '',
+  ];
+  for (const mode of ['terminal', 'quiet'] as const) {
+    const { err, text } = fakeTerminal();
+    const display = createDownloadDisplay(mode, { err });
+    for (const e of events) display.event(e);
+    assert.deepEqual(text().split('\n'), lines, mode);
+  }
+});
