@@ -10,7 +10,7 @@
  * outlives `timeoutMs`, when the session is stopped (Ctrl-C), and when this process exits while it
  * runs: no hook outlives us unbounded. `hook.started` and `hook.exited` report it.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Torrent } from '../metainfo/torrent.js';
 import type { HookEvent } from './download-event.js';
@@ -110,12 +110,26 @@ export class CompletionHook {
     const started = performance.now();
     const timeoutMs = this.#hook.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
     return new Promise<void>((done) => {
-      const child = spawn('/bin/sh', ['-c', this.#hook.command], {
-        // A group of its own (setsid): the timeout and Ctrl-C kill what it started too.
-        detached: true,
-        stdio: ['ignore', 2, 2],
-        env: { ...process.env, ...this.#env },
-      });
+      let child: ChildProcess;
+      try {
+        child = spawn('/bin/sh', ['-c', this.#hook.command], {
+          // A group of its own (setsid): the timeout and Ctrl-C kill what it started too.
+          detached: true,
+          stdio: ['ignore', 2, 2],
+          env: { ...process.env, ...this.#env },
+        });
+      } catch (err) {
+        // Refused before any process (a NUL in a library caller's command): said as a failed start.
+        this.#emit({
+          type: 'hook.exited',
+          code: null,
+          signal: null,
+          elapsedMs: 0,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        done();
+        return;
+      }
       const pid = child.pid;
       let killed: 'timeout' | 'stopped' | undefined;
       let timer: NodeJS.Timeout | undefined;
