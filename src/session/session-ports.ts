@@ -9,7 +9,9 @@
  * fetch's, lent to the download); a number whose UDP port another program holds is let go and the
  * next tried; with none named, the lent socket's number is tried first. A port the user named (`--port N`, not 0) is kept even so: the UDP socket goes
  * elsewhere, and that is said (`udp.portTaken`). Past the named port (its TCP port taken), the
- * search takes both again.
+ * search takes both again. A lent socket not at the port named (the fetch found its UDP number
+ * held, and bound elsewhere) is then the session's UDP socket, the one said: the DHT runs on it
+ * already, and a second socket would be a second port no peer knows.
  */
 import type { Socket } from 'node:net';
 import { ANY_PORT_TRIES, DEFAULT_PORT, type Listener, listenForPeers, searchedPorts } from '../net/listen.js';
@@ -20,7 +22,10 @@ export interface SessionPorts {
   readonly listener: Listener<Socket>;
   /** Our own UDP socket (at the listener's number unless `udpPortTaken`), when one was asked for. */
   readonly udp: SessionUdp | undefined;
-  /** The lent socket, when the listener took its number (its uTP serves the session). */
+  /**
+   * The lent socket, when the listener took its number, or when the port named was kept while its
+   * UDP number is held (`udpPortTaken`): its uTP serves the session.
+   */
   readonly lent: SessionUdp | undefined;
   /** The port named was kept though another program holds its UDP number: said once by the caller. */
   readonly udpPortTaken?: UdpEvent;
@@ -43,13 +48,25 @@ export async function openSessionPorts(o: {
   let udp: SessionUdp | undefined;
   let lent: SessionUdp | undefined;
   let taken = false;
+  /** With `taken`: the lent socket, elsewhere already, is the one kept (none of our own opened). */
+  let keptLent = false;
+  /** The lent socket is elsewhere than the port named: it found that UDP number held. */
+  const lentElsewhere = (port: number) =>
+    port === named && o.lent !== undefined && o.lent.endpoint.port !== port;
   const accept = async (port: number): Promise<boolean> => {
     lent = lentForUtp(o.lent, port);
-    if (lent !== undefined || o.udp === undefined) return true;
+    if (lent !== undefined) return true;
+    if (o.udp === undefined) {
+      // No socket of our own wanted (the lent one is the DHT's alone, --utp off).
+      taken = keptLent = lentElsewhere(port);
+      return true;
+    }
     udp = await openSessionUdp(port, { utp: o.udp.utp, exact: true, ...at });
     if (udp !== undefined) return true;
     if (port !== named) return false;
     taken = true;
+    keptLent = lentElsewhere(port);
+    if (keptLent) lent = lentForUtp(o.lent, undefined);
     return true;
   };
   // None named: the lent socket's number first (the port a magnet's fetch has been known by), then
@@ -70,14 +87,22 @@ export async function openSessionPorts(o: {
     ...at,
     accept,
   });
-  // The named port kept: the socket anywhere (uTP dials and DHT queries still work from it).
-  if (taken && o.udp !== undefined) udp = await openSessionUdp(0, { utp: o.udp.utp, ...at });
+  // The named port kept: the socket anywhere (uTP dials and DHT queries still work from it), or
+  // the lent one, elsewhere already.
+  if (taken && o.udp !== undefined && !keptLent) udp = await openSessionUdp(0, { utp: o.udp.utp, ...at });
+  const elsewhere = !taken ? undefined : keptLent ? o.lent : udp;
   return {
     listener,
     udp,
     lent,
-    ...(taken && udp !== undefined
-      ? { udpPortTaken: { type: 'udp.portTaken', port: listener.port, udpPort: udp.endpoint.port } as const }
-      : {}),
+    ...(elsewhere === undefined
+      ? {}
+      : {
+          udpPortTaken: {
+            type: 'udp.portTaken',
+            port: listener.port,
+            udpPort: elsewhere.endpoint.port,
+          } as const,
+        }),
   };
 }
