@@ -9,32 +9,31 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { formatPeerAddress } from '../../../src/net/address.js';
 import { makePeerId } from '../../../src/net/peer-id.js';
 import type { DownloadEvent } from '../../../src/session/download-event.js';
 import { seed } from '../../../src/session/seed.js';
 import { encodeHandshake } from '../../../src/wire/encode-message.js';
-import { plainSocket } from '../../helpers/datagrams.js';
+import { Inbox } from '../../helpers/datagrams.js';
 import { dhtRouter, randomFileTorrent, tempDir, within } from '../../helpers/session.js';
+import type { TestContext } from '../../helpers/temp-dir.js';
 import { startUtpManager } from '../../helpers/utp-manager.js';
+import { getFreePort } from '../../interop/harness/ports.js';
 
-/** A port number free on 127.0.0.1 for both TCP and UDP just now (both let go). */
-async function freeForBoth(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    const udp = createSocket('udp4');
-    const bound = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => (bound ? udp.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (bound) return port;
-  }
+/**
+ * Another program's UDP socket, bound without SO_REUSEADDR on 127.0.0.1 at a port from the
+ * harness (below the ephemeral range: no outgoing connection takes its TCP number meanwhile), its
+ * datagrams kept; closed after the test.
+ */
+async function heldUdpPort(t: TestContext): Promise<{ port: number; inbox: Inbox }> {
+  const port = await getFreePort();
+  const socket = createSocket('udp4');
+  const inbox = new Inbox();
+  socket.on('message', inbox.take);
+  await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  return { port, inbox };
 }
 
 /** The seed's events until `type` comes (or its end). */
@@ -57,8 +56,8 @@ test("a port whose UDP number another program holds is passed over: TCP, uTP and
   const dir = await tempDir(t, 'bitstate-session-ports-');
   const { dht } = await dhtRouter(t);
   const { data, torrent } = await randomFileTorrent(dir, { size: 100_000 });
-  const held = await plainSocket(t); // another program's UDP socket, bound without SO_REUSEADDR
-  const next = await freeForBoth();
+  const held = await heldUdpPort(t);
+  const next = await getFreePort();
   const seeder = seed(torrent, {
     data,
     trackers: false,
@@ -111,7 +110,7 @@ test("a port whose UDP number another program holds is passed over: TCP, uTP and
 test('a port named (`port`) is kept though its UDP number is held: the UDP socket elsewhere, said once', async (t) => {
   const dir = await tempDir(t, 'bitstate-session-ports-named-');
   const { data, torrent } = await randomFileTorrent(dir, { size: 100_000 });
-  const held = await plainSocket(t);
+  const held = await heldUdpPort(t);
   const seeder = seed(torrent, { data, trackers: false, bind: '127.0.0.1', port: held.port });
   t.after(() => seeder.stop());
   const events: DownloadEvent[] = [];
