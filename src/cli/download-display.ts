@@ -62,7 +62,7 @@ export function proxyNews(
 
 /** The line `udp.portTaken` is said in (docs/utp.md): the port named kept, its UDP number elsewhere. */
 export function udpPortTakenNews(e: Extract<DownloadEvent, { type: 'udp.portTaken' }>): string {
-  return `UDP port ${e.port} is taken by another program: uTP and the DHT on UDP port ${e.udpPort}, where no peer reaches us (another --port, or none, takes a number free for both)`;
+  return `UDP port ${e.port} is taken by another program: our UDP socket (uTP, the DHT) is on port ${e.udpPort}, where no peer reaches us (another --port, or none, takes a number free for both)`;
 }
 
 /**

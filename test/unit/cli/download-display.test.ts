@@ -240,7 +240,7 @@ test('a named port whose UDP number is taken is said: where the UDP socket went'
   display.event({ type: 'udp.portTaken', port: 6881, udpPort: 40123 });
   assert.match(
     t.text(),
-    /UDP port 6881 is taken by another program: uTP and the DHT on UDP port 40123, where no peer reaches us/,
+    /UDP port 6881 is taken by another program: our UDP socket \(uTP, the DHT\) is on port 40123, where no peer reaches us/,
   );
   display.end();
 });
