@@ -84,10 +84,12 @@ export function parseProxyUrl(s: string, source = '--proxy'): ProxySettings {
 /**
  * A URL as given, all between the user name's `:` and the last `@` (the password, whatever it
  * holds) shown as `***`: a URL we refuse is echoed in the usage error, and the process's command
- * line is rewritten so (src/cli/proxy-title.ts).
+ * line is rewritten so (src/cli/proxy-title.ts). As loose as the URL parser that reads the
+ * password (WHATWG): a user name may hold `@` (an e-mail address: the last `@` ends the
+ * credentials), `http:` may come with no slashes or with backslashes, a newline is dropped.
  */
 export function withoutPassword(s: string): string {
-  return s.replace(/^([^/]*\/\/[^/:@]*:).*@/, '$1***@');
+  return s.replace(/^([^:]*:[/\\]*[^:]*:)[\s\S]*@/, '$1***@');
 }
 
 /** The proxy as it may be printed: its credentials left out. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { hiddenProxyPassword } from '../../../src/cli/proxy-title.js';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
+import { ProxyUrlError, parseProxyUrl } from '../../../src/net/proxy.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { tempDir } from '../../helpers/session.js';
 import { socks5Server } from '../../helpers/socks5-server.js';
@@ -29,6 +30,44 @@ test('the password of --proxy URL and --proxy=URL becomes ***; nothing to hide, 
   ]);
   assert.equal(hiddenProxyPassword(['download', '--proxy', 'socks5h://127.0.0.1:1080', 'a:b@c']), undefined);
   assert.equal(hiddenProxyPassword(['download', '--peer', 'a:b@c']), undefined);
+});
+
+test('every spelling the URL parser takes a password from is masked (and in the usage error)', () => {
+  // WHATWG's URL, which parseProxyUrl reads, splits the credentials at the last '@' of the
+  // authority (a user name may hold '@': an e-mail address), takes http: without its slashes or
+  // with backslashes, and drops a tab or newline anywhere.
+  const spellings = [
+    'http://me@example.com:Secr3t@proxy.example:3128',
+    'socks5://me@example.com:Secr3t@127.0.0.1:1080',
+    'socks5h://al\\ice:Secr3t@127.0.0.1:1080',
+    'http:alice:Secr3t@127.0.0.1:3128',
+    'http:/alice:Secr3t@127.0.0.1:3128',
+    'http:\\\\alice:Secr3t@127.0.0.1:3128',
+    'http://alice:Sec\nr3t@127.0.0.1:3128',
+  ];
+  for (const url of spellings) {
+    assert.match(
+      parseProxyUrl(url).password ?? '',
+      /^Secr3t$/,
+      `${JSON.stringify(url)} carries the password`,
+    );
+    for (const args of [
+      ['download', '--proxy', url],
+      ['download', `--proxy=${url}`],
+    ]) {
+      const hidden = hiddenProxyPassword(args);
+      assert.ok(hidden !== undefined, JSON.stringify(args));
+      assert.doesNotMatch(hidden.join(' '), /Sec\n?r3t/, JSON.stringify(hidden));
+      assert.match(hidden.at(-1)!, /:\*\*\*@/);
+    }
+    // The same URL refused (a port out of range) is echoed in the usage error without it.
+    const refused = url.replace(/:\d+$/, ':99999');
+    assert.throws(
+      () => parseProxyUrl(refused),
+      (e: Error) => e instanceof ProxyUrlError && !/Sec\n?r3t/.test(e.message),
+      JSON.stringify(refused),
+    );
+  }
 });
 
 test('a running download through --proxy shows no password in /proc/PID/cmdline', async (t) => {
