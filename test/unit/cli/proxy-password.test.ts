@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { hiddenProxyPassword } from '../../../src/cli/proxy-title.js';
 import { createTorrent } from '../../../src/metainfo/create-torrent.js';
@@ -77,11 +77,13 @@ test('a running download through --proxy shows no password in /proc/PID/cmdline'
   const password = 'pw-not-in-ps-7f3a';
   let pid: number | undefined;
   let seen: string | undefined;
+  let comm: string | undefined;
   const proxy = await socks5Server(t, {
     reply: 5, // the peer's tunnel refused: the download waits on, and is stopped below
     onLogin: () => {
       // The child is logging in with the password: it is running, and has it in hand.
       seen ??= readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+      comm ??= readFileSync(`/proc/${pid}/comm`, 'latin1');
       process.kill(pid!, 'SIGINT');
     },
   });
@@ -105,5 +107,8 @@ test('a running download through --proxy shows no password in /proc/PID/cmdline'
   assert.ok(!seen.includes(password), `the password in ${JSON.stringify(seen)}`);
   assert.match(seen, /--proxy socks5:\/\/alice:\*\*\*@127\.0\.0\.1:\d+/);
   assert.match(seen, /download .*a\.torrent/, 'the rest of the command line kept');
+  // The process's name (ps -C, pidof, killall, top) stays the executable's: Node's title setter
+  // also renames the thread (PR_SET_NAME) to the title's first 15 bytes.
+  assert.equal(comm, `${basename(process.execPath).slice(0, 15)}\n`);
   assert.equal(r.signal, null, 'ended by its own Ctrl-C handling');
 });
