@@ -2,7 +2,7 @@
  * Under `socks5://` a host name is looked up here and the proxy sent the address (curl's meaning,
  * docs/proxy.md "DNS"): our DNS query goes around the proxy, and the session says so once
  * (`proxy.localDns`, the first name). Under `socks5h://` the name goes to the proxy and nothing is
- * said. Two peers named `localhost` are dialled through a SOCKS5 proxy in the test that refuses
+ * said, nor for a peer given as an address. Two peers named `localhost` are dialled through a SOCKS5 proxy in the test that refuses
  * every tunnel (REP 5); the test waits for both dials to close. `info --scrape` says it on stderr.
  */
 import assert from 'node:assert/strict';
@@ -18,8 +18,12 @@ import { randomFileTorrent, tempDir, within } from '../../helpers/session.js';
 import { socks5Server } from '../../helpers/socks5-server.js';
 import type { TestContext } from '../../helpers/temp-dir.js';
 
-/** The events of a download from two peers named `localhost`, until both dials have closed. */
-async function twoNamedPeers(t: TestContext, scheme: 'socks5' | 'socks5h') {
+/** The events of a download from two peers (named `localhost`), until both dials have closed. */
+async function twoNamedPeers(
+  t: TestContext,
+  scheme: 'socks5' | 'socks5h',
+  hosts = ['localhost', 'localhost'],
+) {
   const proxy = await socks5Server(t, { reply: 5 });
   const dir = await tempDir(t, 'bitstate-proxy-dns-');
   const { torrent } = await randomFileTorrent(dir, { size: 40_000 });
@@ -27,10 +31,7 @@ async function twoNamedPeers(t: TestContext, scheme: 'socks5' | 'socks5h') {
     out: dir,
     trackers: false,
     listen: false,
-    peers: [
-      { host: 'localhost', port: 1 },
-      { host: 'localhost', port: 2 },
-    ],
+    peers: hosts.map((host, i) => ({ host, port: i + 1 })),
     proxy: parseProxyUrl(`${scheme}://127.0.0.1:${proxy.port}`),
   });
   t.after(() => job.stop());
@@ -62,6 +63,12 @@ test('socks5h://: the name goes to the proxy, nothing said', async (t) => {
   const { events, targets } = await twoNamedPeers(t, 'socks5h');
   assert.equal(events.filter((e) => e.type === 'proxy.localDns').length, 0);
   assert.deepEqual(new Set(targets), new Set(['localhost:1', 'localhost:2']));
+});
+
+test('socks5:// to addresses (IPv4, IPv6): nothing looked up, nothing said', async (t) => {
+  const { events, targets } = await twoNamedPeers(t, 'socks5', ['127.0.0.1', '::1']);
+  assert.equal(events.filter((e) => e.type === 'proxy.localDns').length, 0);
+  assert.deepEqual(new Set(targets), new Set(['127.0.0.1:1', '0:0:0:0:0:0:0:1:2']));
 });
 
 test("info --scrape through socks5://: the tracker's name looked up here, said once on stderr", async (t) => {
