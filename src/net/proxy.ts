@@ -41,14 +41,11 @@ const DEFAULT_PORTS: Record<ProxyProtocol, number> = {
   http: 8080,
 };
 
-/**
- * `scheme://[user[:password]@]host[:port]`, nothing after but an optional `/`. `source`: where the
- * URL came from, for the error (the flag, or the environment variable).
- */
-export function parseProxyUrl(s: string, source = '--proxy'): ProxySettings {
+/** `scheme://[user[:password]@]host[:port]`, nothing after but an optional `/`. */
+export function parseProxyUrl(s: string): ProxySettings {
   const bad = (why: string) =>
     new ProxyUrlError(
-      `${source}: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(withoutPassword(s))}`,
+      `--proxy: ${why} (want socks5://, socks5h://, socks4a:// or http://[user:password@]host:port): ${JSON.stringify(withoutPassword(s))}`,
     );
   let u: URL;
   try {
