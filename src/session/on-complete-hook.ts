@@ -69,6 +69,34 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** How often a killed hook's group is looked at, while its grace runs, for being empty. */
+const GROUP_LOOK_MS = 50;
+
+/** Resolves once no process of the group `pid` is left, or at `deadline` (performance.now()). */
+function groupGone(pid: number, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const look = () => {
+      const left = deadline - performance.now();
+      if (left <= 0 || !groupAlive(pid)) resolve();
+      else setTimeout(look, Math.min(GROUP_LOOK_MS, left));
+    };
+    look();
+  });
+}
+
+/**
+ * Whether a process of the group `pid` is still there (signal 0 is sent to none). A zombie not yet
+ * reaped by init counts: the wait is bounded by the grace all the same.
+ */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * One torrent's hook: `start()` runs it, once; `stop()` kills it (or keeps it from starting: the
  * session was stopped); `settled` resolves once it has exited (at once when it never started).
@@ -77,14 +105,22 @@ export class CompletionHook {
   readonly #hook: OnCompleteHook;
   readonly #env: Record<string, string>;
   readonly #emit: (e: HookEvent) => void;
+  readonly #graceMs: number;
   #state: 'idle' | 'running' | 'over' = 'idle';
   #settled: Promise<void> = Promise.resolve();
   #kill: ((reason: 'timeout' | 'stopped') => void) | undefined;
 
-  constructor(hook: OnCompleteHook, env: Record<string, string>, emit: (e: HookEvent) => void) {
+  /** `graceMs`: from SIGTERM to SIGKILL (HOOK_KILL_GRACE_MS; a test gives its own). */
+  constructor(
+    hook: OnCompleteHook,
+    env: Record<string, string>,
+    emit: (e: HookEvent) => void,
+    { graceMs = HOOK_KILL_GRACE_MS }: { readonly graceMs?: number } = {},
+  ) {
     this.#hook = hook;
     this.#env = env;
     this.#emit = emit;
+    this.#graceMs = graceMs;
   }
 
   get settled(): Promise<void> {
@@ -134,27 +170,36 @@ export class CompletionHook {
       let killed: 'timeout' | 'stopped' | undefined;
       let timer: NodeJS.Timeout | undefined;
       let grace: NodeJS.Timeout | undefined;
+      /** When the SIGTERM's grace is over (performance.now()): what is left of the group is SIGKILLed. */
+      let graceEnds = 0;
       let ended = false;
       const end = (e: { code: number | null; signal: string | null; error?: string }) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
-        clearTimeout(grace);
-        if (pid !== undefined) {
-          // Killed: what it started and left behind goes with it, now.
-          if (killed !== undefined) killGroup(pid, 'SIGKILL');
-          liveGroups.delete(pid);
-        }
-        if (liveGroups.size === 0) process.off('exit', killLiveGroups);
-        this.#emit({
-          type: 'hook.exited',
-          code: e.code,
-          signal: e.signal,
-          elapsedMs: performance.now() - started,
-          ...(killed === undefined ? {} : { killed }),
-          ...(e.error === undefined ? {} : { error: e.error }),
-        });
-        done();
+        const elapsedMs = performance.now() - started;
+        const finish = () => {
+          clearTimeout(grace);
+          if (pid !== undefined) {
+            // Killed: what is left of its group goes with it, now.
+            if (killed !== undefined) killGroup(pid, 'SIGKILL');
+            liveGroups.delete(pid);
+          }
+          if (liveGroups.size === 0) process.off('exit', killLiveGroups);
+          this.#emit({
+            type: 'hook.exited',
+            code: e.code,
+            signal: e.signal,
+            elapsedMs,
+            ...(killed === undefined ? {} : { killed }),
+            ...(e.error === undefined ? {} : { error: e.error }),
+          });
+          done();
+        };
+        // Killed, the shell dies of the SIGTERM at once, while what it ran may still be cleaning up
+        // after it: the rest of the grace is theirs (until the group is empty), then SIGKILL.
+        if (pid !== undefined && killed !== undefined) void groupGone(pid, graceEnds).then(finish);
+        else finish();
       };
       // A spawn that fails (no /bin/sh, no process to be had) has no pid and says so here.
       child.once('error', (err) => end({ code: null, signal: null, error: err.message }));
@@ -166,8 +211,9 @@ export class CompletionHook {
       this.#kill = (reason) => {
         if (killed !== undefined) return;
         killed = reason;
+        graceEnds = performance.now() + this.#graceMs;
         killGroup(pid, 'SIGTERM');
-        grace = setTimeout(() => killGroup(pid, 'SIGKILL'), HOOK_KILL_GRACE_MS);
+        grace = setTimeout(() => killGroup(pid, 'SIGKILL'), this.#graceMs);
       };
       timer = setTimeout(() => this.#kill?.('timeout'), timeoutMs);
     });

@@ -2,12 +2,35 @@
  * The --on-complete hook below the CLI (src/session/on-complete-hook.ts): the environment counts the
  * files stored (padding left out, a selection's only) and names a v2 torrent's whole SHA-256; a
  * command spawn refuses is a `hook.exited` with its error, not a throw; stop() before start() keeps
- * it from ever starting; start() twice runs it once. Real /bin/sh, nothing else.
+ * it from ever starting; start() twice runs it once; killed, a program the shell ran keeps its SIGTERM
+ * grace when the shell dies of the SIGTERM at once. Real /bin/sh and node, nothing else.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { HookEvent } from '../../../src/session/download-event.js';
 import { CompletionHook, completionEnvironment } from '../../../src/session/on-complete-hook.js';
+import { tempDir, within } from '../../helpers/temp-dir.js';
+
+/** Resolves once `check()` holds (looked at every 10 ms), or rejects after 20 s. */
+async function until(check: () => boolean): Promise<void> {
+  let poll: NodeJS.Timeout | undefined;
+  try {
+    await within(
+      20_000,
+      new Promise<void>((resolve) => {
+        poll = setInterval(() => {
+          if (check()) resolve();
+        }, 10);
+      }),
+      'never came',
+    );
+  } finally {
+    clearInterval(poll);
+  }
+}
 
 const file = (path: string[], length: number, padding = false) => ({ path, length, offset: 0, padding });
 
@@ -58,5 +81,57 @@ test('stop() before start(): it never starts; start() twice runs it once', async
   assert.deepEqual(
     events.map((e) => (e.type === 'hook.exited' ? `exited ${e.code}` : e.type)),
     ['hook.started', 'exited 7'],
+  );
+});
+
+test('killed: what the shell ran keeps its SIGTERM grace after the shell itself has died of it', async (t) => {
+  const dir = await tempDir(t, 'bitstate-hook-grace-');
+  // A program that cleans up on SIGTERM: it finishes once `release` exists.
+  const script = join(dir, 'cleanup.cjs');
+  await writeFile(
+    script,
+    `const fs = require('node:fs');
+process.on('SIGTERM', () => {
+  setInterval(() => {
+    if (!fs.existsSync('release')) return;
+    fs.writeFileSync('cleaned', '');
+    process.exit(0);
+  }, 10);
+});
+fs.writeFileSync('ready', '');
+setInterval(() => {}, 1000);
+`,
+  );
+  const events: HookEvent[] = [];
+  // `; :` keeps the shell as the program's parent (no exec): SIGTERM to the group ends the shell at
+  // once, while the program is still cleaning up.
+  const hook = new CompletionHook(
+    { command: `cd "${dir}" && "${process.execPath}" "${script}"; :` },
+    {},
+    (e) => events.push(e),
+    { graceMs: 60_000 },
+  );
+  t.after(() => {
+    hook.stop();
+    const started = events.find((e) => e.type === 'hook.started');
+    if (started?.type === 'hook.started')
+      try {
+        process.kill(-started.pid, 'SIGKILL');
+      } catch {}
+  });
+  hook.start();
+  await until(() => existsSync(join(dir, 'ready')));
+  const started = events[0];
+  assert.equal(started?.type, 'hook.started');
+  const shell = (started as { pid: number }).pid;
+  hook.stop();
+  // The shell reaped: its exit handled here, in this process, before this looks again.
+  await until(() => !existsSync(`/proc/${shell}`));
+  await writeFile(join(dir, 'release'), '');
+  await hook.settled;
+  assert.equal(existsSync(join(dir, 'cleaned')), true, 'the program finished its clean-up, not SIGKILLed');
+  assert.deepEqual(
+    events.slice(1).map((e) => (e.type === 'hook.exited' ? [e.signal, e.killed] : e.type)),
+    [['SIGTERM', 'stopped']],
   );
 });
