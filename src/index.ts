@@ -58,6 +58,7 @@ export {
 } from './session/download-many.js';
 export type { DownloadOptions } from './session/download-options.js';
 export { fetchMetadata, MetadataFetchError } from './session/fetch-metadata.js';
+export { OnCompleteError, type OnCompleteHook } from './session/on-complete-hook.js';
 export { SeedError, type SeedOptions, seed } from './session/seed.js';
 export {
   type SeedManyEvent,

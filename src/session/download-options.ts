@@ -175,7 +175,8 @@ export interface DownloadOptions {
    * none, as Transmission). With `keepSeeding` at the completion, seeding on meanwhile; else at the
    * end, its files closed. The torrent's facts in its environment only (never in the command); its
    * output on our stderr; `done` waits for it, killed after `timeoutMs` or by stop(). download()
-   * only: seed() never completes a download.
+   * only: seed() never completes a download. A blank command, one with a NUL, or a `timeoutMs` not
+   * from 1 to 2^31-1 ms is refused before the session opens anything (OnCompleteError).
    */
   readonly onComplete?: OnCompleteHook;
   /** Stop seeding once uploaded ≥ ratio × the torrent's size (counted over the whole session). */

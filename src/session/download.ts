@@ -41,7 +41,7 @@ import { forwardNotifications } from './download-notifications.js';
 import type { DownloadOptions } from './download-options.js';
 import { hybridLayerFetch } from './hybrid-piece-layers.js';
 import type { LsdAnnounces } from './lsd-announces.js';
-import { CompletionHook, completionEnvironment } from './on-complete-hook.js';
+import { CompletionHook, checkOnComplete, completionEnvironment } from './on-complete-hook.js';
 import { ProgressMeter } from './progress-meter.js';
 import { countUdpTrackers, proxiedSession } from './proxy-session.js';
 import { openResumed, ResumeSaver, resumePathFor } from './resume.js';
@@ -120,6 +120,7 @@ async function run(
   // Let the caller subscribe to events$ before the first one.
   await Promise.resolve();
   checkSuperSeed(given);
+  checkOnComplete(given.onComplete);
   // --bind: the one address every socket uses (bad input before anything opens, src/net/bind-address.ts).
   const bind = given.bind === undefined ? undefined : await resolveBindAddress(given.bind);
   // Under a proxy: our connections through it, what it cannot carry (UDP) off (proxy-session.ts);

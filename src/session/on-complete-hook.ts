@@ -18,7 +18,10 @@ import type { HookEvent } from './download-event.js';
 export interface OnCompleteHook {
   /** Run by `/bin/sh -c`; the torrent's facts are in its environment (completionEnvironment). */
   readonly command: string;
-  /** Its process group is killed after this long (default DEFAULT_HOOK_TIMEOUT_MS). */
+  /**
+   * Its process group is killed after this long (default DEFAULT_HOOK_TIMEOUT_MS; at most
+   * MAX_HOOK_TIMEOUT_MS, about 24.8 days: checkOnComplete).
+   */
   readonly timeoutMs?: number;
 }
 
@@ -26,6 +29,33 @@ export interface OnCompleteHook {
 export const DEFAULT_HOOK_TIMEOUT_MS = 60_000;
 /** After SIGTERM, a hook's group still there this much later is sent SIGKILL. */
 export const HOOK_KILL_GRACE_MS = 2_000;
+/** The longest timeout: a timer's 2^31-1 ms (about 24.8 days); Node fires a longer one at once. */
+export const MAX_HOOK_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** An `onComplete` that could never run as asked, refused before the session opens anything. */
+export class OnCompleteError extends Error {
+  override readonly name = 'OnCompleteError';
+  readonly badInput = true;
+}
+
+/**
+ * An OnCompleteError for a command that is not text sh could run (none, blank, a NUL in it, which
+ * no process can be given), or a timeout that is not a number of ms from 1 to MAX_HOOK_TIMEOUT_MS.
+ */
+export function checkOnComplete(hook: OnCompleteHook | undefined): void {
+  if (hook === undefined) return;
+  const { command, timeoutMs } = hook as { command: unknown; timeoutMs?: unknown };
+  if (typeof command !== 'string' || command.trim().length === 0)
+    throw new OnCompleteError('onComplete.command: a command for /bin/sh -c, not a blank or no string');
+  if (command.includes('\0')) throw new OnCompleteError('onComplete.command: a NUL byte cannot be run');
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_HOOK_TIMEOUT_MS)
+  )
+    throw new OnCompleteError(
+      `onComplete.timeoutMs: more than 0 and at most ${MAX_HOOK_TIMEOUT_MS} ms, not ${String(timeoutMs)}`,
+    );
+}
 
 /**
  * What the hook is told, as environment variables (names prefixed `BITSTATE_`): the torrent's name,

@@ -10,8 +10,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { download } from '../../../src/session/download.js';
 import type { HookEvent } from '../../../src/session/download-event.js';
-import { CompletionHook, completionEnvironment } from '../../../src/session/on-complete-hook.js';
+import {
+  CompletionHook,
+  completionEnvironment,
+  OnCompleteError,
+} from '../../../src/session/on-complete-hook.js';
+import { randomFileTorrent } from '../../helpers/session.js';
 import { tempDir, within } from '../../helpers/temp-dir.js';
 
 /** Resolves once `check()` holds (looked at every 10 ms), or rejects after 20 s. */
@@ -134,4 +140,25 @@ setInterval(() => {}, 1000);
     events.slice(1).map((e) => (e.type === 'hook.exited' ? [e.signal, e.killed] : e.type)),
     [['SIGTERM', 'stopped']],
   );
+});
+
+test('download() refuses an onComplete that could never run as asked, before it opens anything', async (t) => {
+  const dir = await tempDir(t, 'bitstate-hook-option-');
+  const { torrent } = await randomFileTorrent(dir, { size: 40_000 });
+  const out = join(dir, 'out');
+  for (const onComplete of [
+    { command: 'true', timeoutMs: 2 ** 31 }, // past a timer's 2^31-1 ms: Node would fire it at once
+    { command: 'true', timeoutMs: Number.POSITIVE_INFINITY },
+    { command: 'true', timeoutMs: Number.NaN },
+    { command: 'true', timeoutMs: 0 },
+    { command: 'true', timeoutMs: -1 },
+    { command: 42 as unknown as string },
+    { command: '  ' },
+    { command: 'true\0' },
+  ]) {
+    const job = download(torrent, { out, listen: false, trackers: false, onComplete });
+    t.after(() => job.stop().catch(() => {}));
+    await assert.rejects(within(10_000, job.done, 'refused'), OnCompleteError, JSON.stringify(onComplete));
+  }
+  assert.equal(existsSync(out), false, 'nothing written');
 });
