@@ -13,7 +13,7 @@ import { download } from '../../session/download.js';
 import { downloadMagnet } from '../../session/download-magnet.js';
 import { downloadMany } from '../../session/download-many.js';
 import { checkSelectionSyntax, fileSelection } from '../../session/file-selection.js';
-import { DEFAULT_HOOK_TIMEOUT_MS } from '../../session/on-complete-hook.js';
+import { DEFAULT_HOOK_TIMEOUT_MS, MAX_HOOK_TIMEOUT_MS } from '../../session/on-complete-hook.js';
 import { dhtStatePathOf } from '../../storage/store-files.js';
 import type { WriteModeSetting } from '../../storage/write-mode.js';
 import { blocklistOption } from '../blocklist-flag.js';
@@ -150,7 +150,8 @@ Options:
                          Its output goes to stderr; one that fails is reported, the exit status
                          stays ours. We wait for it before exiting (Ctrl-C kills it: exit 130).
                          See docs/on-complete.md
-      --on-complete-timeout S  kill CMD (its process group) after S seconds (default ${DEFAULT_HOOK_TIMEOUT_MS / 1000})
+      --on-complete-timeout S  kill CMD (its process group) after S seconds (default ${DEFAULT_HOOK_TIMEOUT_MS / 1000};
+                         at most ${Math.floor(MAX_HOOK_TIMEOUT_MS / 1000)})
       --json             NDJSON events on stdout instead of the progress display
   -q, --quiet            print nothing but errors
       --peers            show per-peer detail under the progress bar
@@ -376,10 +377,14 @@ function onCompleteOption(values: DownloadValues) {
     return undefined;
   }
   if (command.trim().length === 0) throw new UsageError('--on-complete takes a command, not an empty one');
-  return {
-    command,
-    ...(timeout === undefined ? {} : { timeoutMs: parseSeconds('--on-complete-timeout', timeout) * 1000 }),
-  };
+  if (timeout === undefined) return { command };
+  const timeoutMs = parseSeconds('--on-complete-timeout', timeout) * 1000;
+  // A timer holds 2^31-1 ms (about 24.8 days); Node fires a longer one at once.
+  if (timeoutMs > MAX_HOOK_TIMEOUT_MS)
+    throw new UsageError(
+      `--on-complete-timeout must be at most ${Math.floor(MAX_HOOK_TIMEOUT_MS / 1000)} seconds, not ${timeout}`,
+    );
+  return { command, timeoutMs };
 }
 
 /**
