@@ -8,7 +8,8 @@
  * never shell. Its stdout and stderr are our stderr (stdout stays the `--json` events'), its stdin
  * /dev/null. It runs in a process group of its own, which is killed (SIGTERM, then SIGKILL) when it
  * outlives `timeoutMs`, when the session is stopped (Ctrl-C), and when this process exits while it
- * runs: no hook outlives us unbounded. `hook.started` and `hook.exited` report it.
+ * runs (not when a signal we do not catch ends us: SIGHUP, SIGKILL). `hook.started` and
+ * `hook.exited` report it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
