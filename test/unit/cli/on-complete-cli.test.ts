@@ -355,17 +355,20 @@ test('--on-complete flags checked before anything starts: exit 2, one line', asy
   await writeFile(join(dir, 'a.bin'), randomBytes(1000));
   await writeFile(torrent, await createTorrent(join(dir, 'a.bin'), { pieceLength: 16384 }));
   const out = join(dir, 'out');
-  for (const extra of [
+  const cases = [
     ['--on-complete-timeout', '5'],
     ['--on-complete', ''],
     ['--on-complete', 'true', '--on-complete-timeout', 'soon'],
     ['--on-complete', 'true', '--on-complete-timeout', '0'],
     // Past a timer's 2^31-1 ms Node fires it at once: the hook would be killed as it starts.
     ['--on-complete', 'true', '--on-complete-timeout', '2147484'],
-  ])
-    assertOneLineError(
-      await runCli(['download', torrent, '-o', out, '--no-tracker', ...extra], { timeoutMs: 60_000 }),
-      { command: 'download', pattern: /--on-complete/ },
-    );
+  ];
+  // All at once (each a process that refuses and exits; nothing shared): one start-up's wait, not five.
+  const results = await Promise.all(
+    cases.map((extra) =>
+      runCli(['download', torrent, '-o', out, '--no-tracker', ...extra], { timeoutMs: 60_000 }),
+    ),
+  );
+  for (const r of results) assertOneLineError(r, { command: 'download', pattern: /--on-complete/ });
   assert.equal(existsSync(out), false, 'nothing written');
 });
