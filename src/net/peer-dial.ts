@@ -13,7 +13,7 @@
 import { connect, isIPv4, type Socket } from 'node:net';
 import type { UtpSocketManager } from '../utp/utp-socket-manager.js';
 import { parsePeerAddress } from './address.js';
-import { filteredLookup } from './filtered-lookup.js';
+import { BLOCKED_CODE, filteredLookup } from './filtered-lookup.js';
 import type { IpRangeSet } from './ip-range-set.js';
 import type { OutgoingPreface } from './outgoing-preface.js';
 import type { PeerStream, PeerTransport } from './peer-stream.js';
@@ -73,7 +73,8 @@ export class PeerDial {
     this.host = host;
     this.#port = port;
     this.plan = plan;
-    this.#proxy = proxy;
+    // Under socks5:// the proxy dialer looks the name up: through the filter too.
+    this.#proxy = proxy?.filtering(this.#blocklist);
     this.#utp = proxy === undefined ? utp : undefined;
     this.#localAddress = localAddress;
     // uTP only to an IPv4 address: our UDP socket is IPv4, and the manager knows a connection by
@@ -136,11 +137,17 @@ export class PeerDial {
   /**
    * The proxy's failure a socket's error stands for, if any (the peer's close reason is then its
    * code, docs/proxy.md): a ProxyError itself; through a proxy, a system error before the tunnel is
-   * up, the proxy unreachable (the dial's own connect timeout is not the proxy's).
+   * up, the proxy unreachable (the dial's own connect timeout is not the proxy's, nor a name the
+   * filter found blocked).
    */
   proxyFailure(s: PeerStream, err: NodeJS.ErrnoException): ProxyError | undefined {
     if (err instanceof ProxyError) return err;
-    if (this.#proxy !== undefined && !this.#connected.has(s) && err.code !== undefined)
+    if (
+      this.#proxy !== undefined &&
+      !this.#connected.has(s) &&
+      err.code !== undefined &&
+      err.code !== BLOCKED_CODE
+    )
       return this.#proxy.unreachable(err);
     return undefined;
   }

@@ -4,10 +4,14 @@
  * same socket. Peer dials (peer-dial.ts) read it through the shared read buffer as a direct dial
  * does; the HTTP clients (trackers, web seeds) get it through an Agent (proxied-agent.ts). Every failure is a ProxyError, each one told to `onFailure` (the session says it).
  * Under `--bind` (docs/bind.md) the connection to the proxy leaves from the bound address.
+ * A name looked up here (socks5://) goes through the IP filter's lookup (filtered-lookup.ts), as a
+ * direct dial's: a name resolving only to blocked addresses fails `blocked`, the proxy asked nothing.
  */
 import { lookup } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { BLOCKED_CODE, filteredLookup } from './filtered-lookup.js';
+import type { IpRangeSet } from './ip-range-set.js';
 import { CONNECT_TIMEOUT_MS } from './peer-dial.js';
 import { describeProxy, type ProxySettings, proxyHandshake, resolvesLocally } from './proxy.js';
 import { ProxyError } from './proxy-error.js';
@@ -41,6 +45,11 @@ export interface ProxyDialerOptions {
    * the proxy's name is then looked up for IPv4 only. Default: the kernel's choice.
    */
   readonly localAddress?: string | undefined;
+  /**
+   * The user's IP filter (docs/blocklist.md), for the names looked up here: their blocked addresses
+   * dropped (filteredLookup), a name left with none fails `blocked` - not the proxy's failure.
+   */
+  readonly blocklist?: IpRangeSet | undefined;
 }
 
 export class ProxyDialer {
@@ -60,6 +69,12 @@ export class ProxyDialer {
   /** The same proxy and reports, connecting from `localAddress` (`--bind`). */
   from(localAddress: string): ProxyDialer {
     return new ProxyDialer(this.settings, { ...this.options, localAddress });
+  }
+
+  /** The same proxy and reports, the names it looks up filtered by `blocklist` (none if empty). */
+  filtering(blocklist: IpRangeSet | undefined): ProxyDialer {
+    if (blocklist === undefined || blocklist.size === 0) return this;
+    return new ProxyDialer(this.settings, { ...this.options, blocklist });
   }
 
   /**
@@ -137,20 +152,24 @@ export class ProxyDialer {
       };
       if (!resolvesLocally(this.settings, host)) return begin(host);
       this.options.onLocalLookup?.(host);
-      lookup(host, { family: 0 }, (err, address) => {
+      const blocklist = this.options.blocklist;
+      (blocklist === undefined ? lookup : filteredLookup(blocklist))(host, { family: 0 }, (err, address) => {
         if (s.destroyed) return;
-        if (err !== null)
+        if (err?.code === BLOCKED_CODE) s.destroy(err);
+        else if (err !== null)
           fail(new ProxyError('proxyTargetUnreachable', `${host}: ${err.code ?? err.message}`));
-        else begin(address);
+        else begin(address as string);
       });
     });
     s.on('end', () => {
       if (!up) fail(new ProxyError('proxyClosed', `${describeProxy(this.settings)} closed before its reply`));
     });
     // A system error (refused, reset, unknown host) before the tunnel is up is the proxy's; the
-    // dial's own connect timeout is not (the proxy may be waiting on a slow target).
+    // dial's own connect timeout is not (the proxy may be waiting on a slow target), nor a name
+    // the filter found blocked.
     s.on('error', (e: NodeJS.ErrnoException) => {
-      if (!up && !(e instanceof ProxyError) && e.code !== undefined) this.onFailure?.(this.unreachable(e));
+      if (!up && !(e instanceof ProxyError) && e.code !== undefined && e.code !== BLOCKED_CODE)
+        this.onFailure?.(this.unreachable(e));
     });
     return s;
   }
@@ -176,7 +195,9 @@ export class ProxyDialer {
     const onError = (e: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      done(e instanceof ProxyError || e.code === undefined ? e : this.unreachable(e));
+      done(
+        e instanceof ProxyError || e.code === undefined || e.code === BLOCKED_CODE ? e : this.unreachable(e),
+      );
     };
     const s = this.open(host, port, {}, () => {
       settled = true;

@@ -77,8 +77,9 @@ export interface WebSeedConnectionHooks {
   /**
    * The user's IP filter (docs/blocklist.md): a seed at a blocked address, or whose name resolves
    * only to blocked ones, is not asked (`blocked`, retried after its back-off as any failure), as
-   * libtorrent filters a web seed's address. Through a proxy the proxy resolves names: only an
-   * address in the URL is checked.
+   * libtorrent filters a web seed's address. Through a proxy, a name it resolves (socks5h://,
+   * socks4a://, http://) is not seen: only an address in the URL is checked; a name looked up here
+   * (socks5://) is filtered as without.
    */
   readonly blocklist?: IpRangeSet;
 }
@@ -124,8 +125,8 @@ export function createWebSeedConnection(hooks: WebSeedConnectionHooks) {
             https: new HttpsAgent({ ...agentOptions, ...from, ...filtered }),
           }
         : {
-            http: proxiedAgent(hooks.proxy, false, agentOptions),
-            https: proxiedAgent(hooks.proxy, true, agentOptions) as HttpsAgent,
+            http: proxiedAgent(hooks.proxy.filtering(blocklist), false, agentOptions),
+            https: proxiedAgent(hooks.proxy.filtering(blocklist), true, agentOptions) as HttpsAgent,
           };
     const batches = new ReadBatches((event) => {
       if (!closed) sendBack(event);

@@ -38,7 +38,8 @@ export interface AnnounceOptions {
   /**
    * The user's IP filter (docs/blocklist.md): a tracker whose address is in it, or whose name
    * resolves only to addresses in it (a redirect's too), is never contacted (TrackerError
-   * `blocked`). Through a proxy the proxy resolves names: only an address in the URL is checked.
+   * `blocked`). Through a proxy, a name it resolves (socks5h://, socks4a://, http://) is not seen:
+   * only an address in the URL is checked; a name looked up here (socks5://) is filtered as without.
    */
   readonly blocklist?: IpRangeSet;
 }
@@ -102,7 +103,7 @@ function getOnce(
       // ("socket hang up" on every second announce; `stopped` never arrived). Through a proxy, an
       // agent of one tunnel, as unpooled, dropped with the request (its abort: the timeout); its
       // dialer's --bind address the tunnel's source.
-      agent: proxy === undefined ? false : proxiedAgent(proxy, https, {}, signal),
+      agent: proxy === undefined ? false : proxiedAgent(proxy.filtering(blocklist), https, {}, signal),
       ...(localAddress === undefined || proxy !== undefined ? {} : { localAddress, family: 4 }),
       ...(blocklist === undefined || proxy !== undefined ? {} : { lookup: filteredLookup(blocklist) }),
       signal,
