@@ -386,6 +386,7 @@ export class UtpConnection {
     if (progressed) {
       this.#timeouts = 0;
       this.#duplicateAcks = 0;
+      this.#rto.progressed(); // the peer is there: the timeout is the estimate again, not its backoff
       this.#deadline = this.#outgoing.size > 0 ? now + this.#rto.ms : Number.POSITIVE_INFINITY;
     } else if (
       p.type === ST_STATE &&
