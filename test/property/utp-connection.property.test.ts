@@ -438,6 +438,23 @@ test('a reader that reads nothing for minutes closes the window, holds at most i
           12333,
           1054321,
         ],
+        // Found by this property: the retransmission timeout kept its backoff across acks (a window of
+        // one packet at 30 % loss rarely gets a fresh sample), grew past the 29 s keepalive and paced
+        // the transfer: done at 1,429 s of virtual time; 433 s once an ack ends the backoff.
+        [
+          {
+            seed: -1472870353,
+            lossPercent: 30,
+            dupPercent: 2,
+            baseDelayMs: 51,
+            jitterMs: 135,
+            latePercent: 2,
+          },
+          0,
+          0,
+          228001,
+          1293061,
+        ],
       ],
     },
   );
