@@ -160,7 +160,14 @@ test('libtorrent finds a bitstate seed by LSD (its peer list: source lsd) and do
     });
     lt = startProcess(command, args, { name: 'libtorrent download', timeoutMs: 70_000 });
     await lt.waitForLine(/"event": "listening"/, 20_000);
-    const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), ['--no-tracker', ...LOOPBACK_LSD]);
+    // At 256 KiB/s the 1 MiB takes ~4 s: libtorrent's peer list is printed each second (and at state
+    // changes), and an unthrottled loopback download (~0.25 s) could end between two of its lines.
+    const seeder = await startBitstateSeeder(torrent, join(dir, 'seed'), [
+      '--no-tracker',
+      '--max-up',
+      '256K',
+      ...LOOPBACK_LSD,
+    ]);
     seed = seeder.process;
     const line = await lt.waitForLine((l) => {
       const s = JSON.parse(l) as { peerSources?: { address: string; lsd: boolean }[] };
