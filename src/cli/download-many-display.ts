@@ -8,17 +8,10 @@
  * a magnet link's `metadata…` (BEP 9: pieces of it, peers) until its torrent is known; a seeding
  * torrent's upload — redrawn in place. Outside text (names, URLs, messages) goes through `printable`.
  */
-import { BlockedPeers } from '../session/blocked-peers.js';
 import type { DownloadManyEvent } from '../session/download-many.js';
-import {
-  createJsonDisplay,
-  type DisplayMode,
-  hookNews,
-  progressBar,
-  proxyNews,
-  udpPortTakenNews,
-} from './download-display.js';
-import { formatBytes, formatDuration, formatRate, lsdOffText, lsdReadyText } from './format.js';
+import { createJsonDisplay, type DisplayMode, hookNews, progressBar } from './download-display.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+import { BlockedByTorrent, createHostLines } from './host-lines.js';
 import { printable } from './printable.js';
 
 export interface DownloadManyDisplay {
@@ -93,25 +86,19 @@ export function createDownloadManyDisplay(
   };
   const nameOf = (e: { infoHash?: string }) =>
     (e.infoHash === undefined ? undefined : names.get(e.infoHash)) ?? e.infoHash ?? '';
-  let port: number | undefined;
-  const proxySaid = new Set<string>();
+  const hostLine = createHostLines(say, tty, nameOf);
   /**
-   * Peers the IP filter blocked, by torrent, each counted once (blocked-peers.ts), not a line
-   * each; the shared port's refusals name no torrent and are in `--json` only.
+   * Peers the IP filter blocked, by torrent, not a line each; the shared port's refusals name no
+   * torrent and are in `--json` only.
    */
-  const blocked = new Map<string, BlockedPeers>();
-  const blockedOf = (infoHash: string | undefined) =>
-    infoHash === undefined ? 0 : (blocked.get(infoHash)?.count ?? 0);
+  const blocked = new BlockedByTorrent();
   return {
     event(e) {
+      if (hostLine(e)) return;
       switch (e.type) {
-        case 'peer.blocked': {
-          if (e.infoHash === undefined) break;
-          let count = blocked.get(e.infoHash);
-          if (count === undefined) blocked.set(e.infoHash, (count = new BlockedPeers()));
-          count.add(e.address);
+        case 'peer.blocked':
+          blocked.add(e.infoHash, e.address);
           break;
-        }
         case 'metadata':
           names.set(e.infoHash, e.name);
           rows.set(e.infoHash, { name: printable(e.name), line: undefined });
@@ -119,52 +106,12 @@ export function createDownloadManyDisplay(
             `${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash} → ${e.out}`,
           );
           break;
-        case 'listening':
-          if (tty && port === undefined) say(`listening for peers on port ${e.port}`);
-          port = e.port;
-          break;
-        case 'dht.ready':
-          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
-          break;
-        case 'lsd.ready':
-          if (tty) say(lsdReadyText(e.interfaces));
-          break;
-        case 'lsd.off':
-          say(lsdOffText(e.reason));
-          break;
         case 'resume.loaded':
           if (e.checked > 0 || e.trusted > 0)
             say(`${nameOf(e)}: resuming, ${e.have}/${e.wanted} pieces on disk`);
           break;
-        case 'udp.portTaken':
-          say(udpPortTakenNews(e));
-          break;
-        case 'proxy.udpOff':
-        case 'proxy.failed':
-        case 'proxy.localDns': {
-          // The host says each once for the run's one proxy (many-torrents.ts); once here too.
-          const line = proxyNews(e);
-          if (!proxySaid.has(line)) say(line);
-          proxySaid.add(line);
-          break;
-        }
-        case 'tracker.announce':
-          if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
-          break;
-        case 'peer.banned':
-          say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
-          break;
-        // BEP 52: what went wrong with a hybrid's piece layers (src/session/computed-piece-layers.ts).
-        case 'metadata.layersInconsistent':
-          say(
-            `${nameOf(e)}: ${e.file} passed its v1 hashes but not its v2 pieces root (v1 and v2 hashes disagree): no piece layer served`,
-          );
-          break;
         case 'metadata.layersNotSaved':
           say(`${nameOf(e)}: piece layers not saved (served all the same): ${e.message}`);
-          break;
-        case 'metadata.layersNotComputed':
-          say(`${nameOf(e)}: piece layers not hashed from the data: ${e.message}`);
           break;
         case 'metadata.fetching':
         case 'metadata.progress': {
@@ -193,22 +140,22 @@ export function createDownloadManyDisplay(
             row.seeding === true
               ? `${nameCell(row.name)} seeding  ↑ ${formatRate(e.uploadRate)}  ` +
                 `uploaded ${formatBytes(e.uploaded)}  peers ${e.peersConnected}/${e.peersKnown}` +
-                `${blockedOf(e.infoHash) === 0 ? '' : `  blocked ${blockedOf(e.infoHash)}`}`
+                `${blocked.count(e.infoHash) === 0 ? '' : `  blocked ${blocked.count(e.infoHash)}`}`
               : `${nameCell(row.name)} ${progressBar(pct / 100, 20)} ${pct.toFixed(1).padStart(5)}%  ` +
                 `↓ ${formatRate(e.downloadRate)} ↑ ${formatRate(e.uploadRate)}  ` +
-                `peers ${e.peersConnected}/${e.peersKnown}  ${blockedCell(blockedOf(e.infoHash))}ETA ${formatDuration(e.etaSeconds)}`;
+                `peers ${e.peersConnected}/${e.peersKnown}  ${blockedCell(blocked.count(e.infoHash))}ETA ${formatDuration(e.etaSeconds)}`;
           draw();
           break;
         }
         case 'done':
           if (e.infoHash !== undefined) rows.delete(e.infoHash);
           say(
-            `${nameOf(e)}: done, ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})${blockedNote(blockedOf(e.infoHash))}`,
+            `${nameOf(e)}: done, ${formatBytes(e.totalLength)} in ${formatDuration(e.transferMs / 1000)} (${formatRate(e.averageRate)})${blockedNote(blocked.count(e.infoHash))}`,
           );
           break;
         case 'stopped':
           if (e.infoHash !== undefined) rows.delete(e.infoHash);
-          say(`${nameOf(e)}: stopped: ${e.reason}${blockedNote(blockedOf(e.infoHash))}`);
+          say(`${nameOf(e)}: stopped: ${e.reason}${blockedNote(blocked.count(e.infoHash))}`);
           break;
         case 'hook.started':
           if (tty) say(`${nameOf(e)}: --on-complete running (pid ${e.pid})`);

@@ -12,9 +12,10 @@
 
 import { BlockedPeers } from '../session/blocked-peers.js';
 import type { SeedManyEvent } from '../session/seed-many.js';
-import { createJsonDisplay, type DisplayMode, proxyNews, udpPortTakenNews } from './download-display.js';
+import { createJsonDisplay, type DisplayMode } from './download-display.js';
 import { blockedNote } from './download-many-display.js';
-import { formatBytes, formatRate, lsdOffText, lsdReadyText } from './format.js';
+import { formatBytes, formatRate } from './format.js';
+import { BlockedByTorrent, createHostLines } from './host-lines.js';
 import { printable } from './printable.js';
 
 export interface SeedManyDisplay {
@@ -49,77 +50,32 @@ export function createSeedManyDisplay(
     clear();
     err.write(`${printable(s)}\n`);
   };
-  const nameOf = (e: SeedManyEvent) =>
+  const nameOf = (e: { infoHash?: string }) =>
     (e.infoHash === undefined ? undefined : torrents.get(e.infoHash)?.name) ?? e.infoHash ?? '';
-  let port: number | undefined;
-  const proxySaid = new Set<string>();
+  const hostLine = createHostLines(say, tty, nameOf);
   /** Peers the IP filter blocked, each counted once (blocked-peers.ts): all of them, and by torrent. */
   const blocked = new BlockedPeers();
-  const blockedBy = new Map<string, BlockedPeers>();
+  const blockedBy = new BlockedByTorrent();
   return {
     event(e) {
+      if (hostLine(e)) return;
       switch (e.type) {
-        case 'peer.blocked': {
+        case 'peer.blocked':
           blocked.add(e.address);
-          if (e.infoHash === undefined) break;
-          let count = blockedBy.get(e.infoHash);
-          if (count === undefined) blockedBy.set(e.infoHash, (count = new BlockedPeers()));
-          count.add(e.address);
+          blockedBy.add(e.infoHash, e.address);
           break;
-        }
         case 'metadata':
           torrents.set(e.infoHash, { name: e.name, uploadRate: 0, uploaded: 0, peers: 0 });
           say(`${e.name}  ${formatBytes(e.totalLength)} in ${e.pieceCount} pieces  info-hash ${e.infoHash}`);
           break;
-        case 'listening':
-          if (tty && port === undefined) say(`listening for peers on port ${e.port}`);
-          port = e.port;
-          break;
-        case 'dht.ready':
-          if (tty) say(`DHT: ${e.nodes} node${e.nodes === 1 ? '' : 's'} (UDP port ${e.port})`);
-          break;
-        case 'lsd.ready':
-          if (tty) say(lsdReadyText(e.interfaces));
-          break;
-        case 'lsd.off':
-          say(lsdOffText(e.reason));
-          break;
         case 'checked':
           say(`${nameOf(e)}: ${e.have}/${e.pieceCount} pieces match, seeding`);
-          break;
-        case 'udp.portTaken':
-          say(udpPortTakenNews(e));
-          break;
-        case 'proxy.udpOff':
-        case 'proxy.failed':
-        case 'proxy.localDns': {
-          // The host says each once for the run's one proxy (many-torrents.ts); once here too.
-          const line = proxyNews(e);
-          if (!proxySaid.has(line)) say(line);
-          proxySaid.add(line);
-          break;
-        }
-        case 'tracker.announce':
-          if (!e.ok) say(`${nameOf(e)}: tracker ${e.url}: ${e.error ?? 'failed'}`);
           break;
         case 'seeding':
           if (e.superSeed === true) say(`${nameOf(e)}: super-seeding (BEP 16)`);
           break;
-        case 'peer.banned':
-          say(`${nameOf(e)}: banned ${e.address} (sent data that failed the hash check)`);
-          break;
-        case 'metadata.layersInconsistent':
-          say(
-            `${nameOf(e)}: ${e.file} passed its v1 hashes but not its v2 pieces root (v1 and v2 hashes disagree): no piece layer served`,
-          );
-          break;
-        case 'metadata.layersNotComputed':
-          say(`${nameOf(e)}: piece layers not hashed from the data: ${e.message}`);
-          break;
         case 'stopped':
-          say(
-            `${nameOf(e)}: stopped: ${e.reason}${blockedNote(e.infoHash === undefined ? 0 : (blockedBy.get(e.infoHash)?.count ?? 0))}`,
-          );
+          say(`${nameOf(e)}: stopped: ${e.reason}${blockedNote(blockedBy.count(e.infoHash))}`);
           break;
         case 'torrent.failed': {
           say(
